@@ -1,0 +1,57 @@
+// wgopt: tunes a Linux host's WireGuard / NetBird path for throughput, in a closed loop.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "cli/registry.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
+
+namespace wgopt::cli {
+
+std::vector<std::pair<int, Setup>>& registry() {
+  static std::vector<std::pair<int, Setup>> r;
+  return r;
+}
+
+Registrar::Registrar(int order, Setup setup) { registry().emplace_back(order, std::move(setup)); }
+
+}  // namespace wgopt::cli
+
+int main(int argc, char** argv) {
+  using namespace wgopt;
+  cli::Context ctx;
+  CLI::App app{
+      "wgopt tunes a Linux host running WireGuard / NetBird for throughput: it discovers the network\n"
+      "knobs, measures with iperf3 while reading /proc and /sys, searches the settings in a closed loop,\n"
+      "keeps the host's original values and rolls back on regression.\n\n"
+      "Start with `wgopt testbed up` and `wgopt baseline --testbed` to see it on a built-in two-namespace\n"
+      "WireGuard path, or `wgopt diagnose` on a real host.",
+      "wgopt"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "wgopt 0.1.0");
+  app.add_option("--log-level", ctx.log_level, "trace, debug, info, warn, error or off (logs go to stderr)")
+      ->capture_default_str();
+  app.parse_complete_callback([&] { setup_logging(ctx.log_level); });
+
+  auto& reg = cli::registry();
+  std::stable_sort(reg.begin(), reg.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [order, setup] : reg) setup(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "wgopt: error: %s\n", e.what());
+    return 2;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "wgopt: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wgopt: internal error: %s\n", e.what());
+    return 1;
+  }
+  return ctx.exit_code;
+}

@@ -1,0 +1,30 @@
+#pragma once
+// Subcommands register themselves: each cli/cmd_*.cpp holds one command (or one family such as
+// `testbed up|down|status`) and a WGOPT_COMMAND(order, setup) line. main.cpp never changes when a
+// command is added. A setup adds a CLI11 subcommand and its callback; the callback does the work and
+// may set ctx.exit_code. Errors are thrown as wgopt::Error / UsageError and printed by main.
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace wgopt::cli {
+
+struct Context {
+  int exit_code = 0;
+  std::string log_level = "info";
+};
+
+using Setup = std::function<void(CLI::App& root, Context& ctx)>;
+
+struct Registrar {
+  Registrar(int order, Setup setup);
+};
+
+// Ordered by `order` (the order commands appear in --help).
+std::vector<std::pair<int, Setup>>& registry();
+
+}  // namespace wgopt::cli
+
+#define WGOPT_CONCAT_INNER(a, b) a##b
+#define WGOPT_CONCAT(a, b) WGOPT_CONCAT_INNER(a, b)
+#define WGOPT_COMMAND(order, setup) \
+  static ::wgopt::cli::Registrar WGOPT_CONCAT(wgopt_registrar_, __LINE__)(order, setup)

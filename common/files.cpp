@@ -1,0 +1,204 @@
+#include "common/files.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+#include <thread>
+
+#include "common/error.hpp"
+
+namespace wgopt {
+
+namespace {
+std::string errno_text(int e) { return std::strerror(e); }
+
+// What a user sees for a value in an error message: short, no raw newlines.
+std::string shown(const std::string& value) {
+  std::string v = value;
+  while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+  std::replace(v.begin(), v.end(), '\n', ' ');
+  if (v.size() > 80) v = v.substr(0, 77) + "...";
+  return v;
+}
+}  // namespace
+
+std::optional<std::string> pread_all(int fd) {
+  std::string out;
+  char buf[65536];
+  off_t off = 0;
+  for (;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    off += n;
+  }
+  return out;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  auto content = pread_all(fd);
+  ::close(fd);
+  return content;
+}
+
+RootedFiles::RootedFiles(std::string root) : root_(std::move(root)) {
+  while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+  if (root_.empty()) root_ = "/";
+}
+
+std::string RootedFiles::resolve(const std::string& path) const {
+  if (path.find("/../") != std::string::npos || path.ends_with("/..")) {
+    throw Error(fmt::format("path '{}' contains '..': refusing to resolve it", path));
+  }
+  if (root_ == "/") return path;
+  return path.starts_with('/') ? root_ + path : root_ + "/" + path;
+}
+
+std::optional<std::string> RootedFiles::read(const std::string& path) { return read_file(resolve(path)); }
+
+void RootedFiles::write(const std::string& path, const std::string& value) {
+  const std::string full = resolve(path);
+  // No O_CREAT: a kernel file that does not exist is an error, never a new file.
+  int fd = ::open(full.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) {
+    throw Error(fmt::format("cannot write '{}' to {}: {}", shown(value), path, errno_text(errno)));
+  }
+  size_t done = 0;
+  while (done < value.size()) {
+    ssize_t n = ::write(fd, value.data() + done, value.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      throw Error(fmt::format("cannot write '{}' to {}: {}", shown(value), path, errno_text(e)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  // Some /proc handlers report EINVAL only when the file is flushed at close.
+  if (::close(fd) != 0) {
+    throw Error(fmt::format("cannot write '{}' to {}: {} (reported at close)", shown(value), path,
+                            errno_text(errno)));
+  }
+}
+
+bool RootedFiles::exists(const std::string& path) {
+  struct stat st{};
+  return ::stat(resolve(path).c_str(), &st) == 0;
+}
+
+std::vector<std::string> RootedFiles::list(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(resolve(dir).c_str());
+  if (!d) return out;
+  while (auto* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") out.push_back(name);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string RootedFiles::describe() const { return root_ == "/" ? "host" : "fake root " + root_; }
+
+NetnsFiles::NetnsFiles(Place place, std::shared_ptr<CommandRunner> runner)
+    : place_(std::move(place)), runner_(std::move(runner)) {}
+
+std::optional<std::string> NetnsFiles::read(const std::string& path) {
+  Command c{.argv = place_.wrap({"cat", "--", path}), .timeout = std::chrono::seconds(10)};
+  auto r = runner_->run(c);
+  if (!r.ok()) return std::nullopt;
+  return r.out;
+}
+
+void NetnsFiles::write(const std::string& path, const std::string& value) {
+  if (!exists(path)) {
+    throw Error(fmt::format("cannot write '{}' to {} in {}: No such file or directory", shown(value), path,
+                            place_.describe()));
+  }
+  // tee reports write and close errors with the errno text on stderr.
+  Command c{.argv = place_.wrap({"tee", "--", path}), .stdin_data = value, .timeout = std::chrono::seconds(10)};
+  auto r = runner_->run(c);
+  if (!r.ok()) {
+    std::string why = r.err;
+    auto colon = why.rfind(": ");
+    why = colon == std::string::npos ? r.brief() : why.substr(colon + 2);
+    while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
+    throw Error(fmt::format("cannot write '{}' to {} in {}: {}", shown(value), path, place_.describe(), why));
+  }
+}
+
+bool NetnsFiles::exists(const std::string& path) {
+  Command c{.argv = place_.wrap({"test", "-e", path}), .timeout = std::chrono::seconds(10)};
+  return runner_->run(c).ok();
+}
+
+std::vector<std::string> NetnsFiles::list(const std::string& dir) {
+  Command c{.argv = place_.wrap({"ls", "-1A", "--", dir}), .timeout = std::chrono::seconds(10)};
+  auto r = runner_->run(c);
+  std::vector<std::string> out;
+  if (!r.ok()) return out;
+  size_t pos = 0;
+  while (pos < r.out.size()) {
+    size_t nl = r.out.find('\n', pos);
+    if (nl == std::string::npos) nl = r.out.size();
+    if (nl > pos) out.push_back(r.out.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string NetnsFiles::describe() const { return place_.describe(); }
+
+std::shared_ptr<Files> files_for(const Place& place, std::shared_ptr<CommandRunner> runner) {
+  if (place.is_host()) return std::make_shared<RootedFiles>("/");
+  return std::make_shared<NetnsFiles>(place, std::move(runner));
+}
+
+int open_in_netns(const std::string& netns, const std::string& path) {
+  if (netns.empty()) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(fmt::format("cannot open {}: {}", path, errno_text(errno)));
+    return fd;
+  }
+  if (!is_valid_netns_name(netns)) throw UsageError(fmt::format("network namespace name '{}' is not valid", netns));
+  int result_fd = -1;
+  std::string error;
+  // A fresh thread enters the namespace so the rest of the process never changes namespace.
+  std::thread t([&] {
+    const std::string ns_path = "/run/netns/" + netns;
+    int nsfd = ::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (nsfd < 0) {
+      error = fmt::format("cannot open network namespace {}: {} (does `ip netns list` show it?)", netns,
+                          errno_text(errno));
+      return;
+    }
+    if (::setns(nsfd, CLONE_NEWNET) != 0) {
+      error = fmt::format("cannot enter network namespace {}: {}", netns, errno_text(errno));
+      ::close(nsfd);
+      return;
+    }
+    ::close(nsfd);
+    result_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (result_fd < 0) error = fmt::format("cannot open {} in netns {}: {}", path, netns, errno_text(errno));
+  });
+  t.join();
+  if (result_fd < 0) throw Error(error);
+  return result_fd;
+}
+
+}  // namespace wgopt

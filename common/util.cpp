@@ -1,0 +1,119 @@
+#include "common/util.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/files.hpp"
+
+namespace wgopt {
+
+std::chrono::milliseconds parse_duration(const std::string& text, const std::string& what) {
+  const std::string t = trim(text);
+  auto bad = [&] {
+    return UsageError(fmt::format("{} '{}' is not a duration: use e.g. 90s, 5m, 2h or 1h30m", what, text));
+  };
+  if (t.empty()) throw bad();
+  double total_s = 0;
+  size_t i = 0;
+  bool any = false;
+  while (i < t.size()) {
+    size_t start = i;
+    while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.')) ++i;
+    if (i == start) throw bad();
+    double v = 0;
+    try {
+      v = std::stod(t.substr(start, i - start));
+    } catch (...) {
+      throw bad();
+    }
+    double mult = 1;
+    if (i < t.size()) {
+      std::string unit;
+      while (i < t.size() && std::isalpha(static_cast<unsigned char>(t[i]))) unit += t[i++];
+      if (unit == "ms") mult = 0.001;
+      else if (unit == "s" || unit == "sec") mult = 1;
+      else if (unit == "m" || unit == "min") mult = 60;
+      else if (unit == "h") mult = 3600;
+      else if (unit == "d") mult = 86400;
+      else throw bad();
+    } else if (any) {
+      throw bad();  // "1h30" is ambiguous
+    }
+    total_s += v * mult;
+    any = true;
+  }
+  if (!std::isfinite(total_s) || total_s <= 0) {
+    throw UsageError(fmt::format("{} '{}' must be positive", what, text));
+  }
+  return std::chrono::milliseconds(static_cast<long long>(std::llround(total_s * 1000)));
+}
+
+std::string format_duration(std::chrono::duration<double> d) {
+  double s = d.count();
+  if (s < 0) s = 0;
+  if (s < 10) return fmt::format("{:.1f}s", s);
+  long long total = std::llround(s);
+  long long h = total / 3600, m = (total % 3600) / 60, sec = total % 60;
+  if (h > 0) return fmt::format("{}h {:02}m {:02}s", h, m, sec);
+  if (m > 0) return fmt::format("{}m {:02}s", m, sec);
+  return fmt::format("{}s", sec);
+}
+
+void require_root(const std::string& action) {
+  if (::geteuid() != 0) {
+    throw Error(fmt::format("{} needs root: re-run as root (sudo wgopt ...)", action));
+  }
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> split_ws(const std::string& s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    size_t start = i;
+    while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    if (i > start) out.push_back(s.substr(start, i - start));
+  }
+  return out;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  for (;;) {
+    size_t next = s.find(sep, pos);
+    if (next == std::string::npos) {
+      out.push_back(s.substr(pos));
+      return out;
+    }
+    out.push_back(s.substr(pos, next - pos));
+    pos = next + 1;
+  }
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out = split(s, '\n');
+  if (!out.empty() && out.back().empty()) out.pop_back();
+  for (auto& l : out) {
+    if (!l.empty() && l.back() == '\r') l.pop_back();
+  }
+  return out;
+}
+
+std::string boot_id(const std::string& proc_root) {
+  auto c = read_file(proc_root + "/sys/kernel/random/boot_id");
+  return c ? trim(*c) : std::string{};
+}
+
+}  // namespace wgopt

@@ -1,0 +1,25 @@
+#pragma once
+// Small shared helpers: durations users type, root checks, string trimming, the boot id.
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace wgopt {
+
+// "90s", "5m", "2h", "1h30m", "45" (seconds), "1.5h". Throws UsageError naming `what` on bad input.
+std::chrono::milliseconds parse_duration(const std::string& text, const std::string& what = "duration");
+// "1h 02m 05s", "4m 10s", "12s", "0.8s"
+std::string format_duration(std::chrono::duration<double> d);
+
+// Throws Error("<action> needs root: re-run as root (sudo wgopt ...)") unless euid is 0.
+void require_root(const std::string& action);
+
+std::string trim(const std::string& s);
+std::vector<std::string> split_ws(const std::string& s);            // on any whitespace, no empties
+std::vector<std::string> split(const std::string& s, char sep);      // keeps empties
+std::vector<std::string> split_lines(const std::string& s);          // no trailing empty line
+
+// /proc/sys/kernel/random/boot_id (under `proc_root`), trimmed; empty if unreadable.
+std::string boot_id(const std::string& proc_root = "/proc");
+
+}  // namespace wgopt

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything wgopt needs to build, test and run, from Debian packages only.
+# Idempotent: a second run installs nothing and exits 0. Used by README, .ci/run and the testbed.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: must run as root (apt-get); re-run with sudo" >&2
+  exit 1
+fi
+
+BUILD_PKGS=(
+  build-essential cmake pkg-config
+  libeigen3-dev libnlopt-dev libnlopt-cxx-dev
+  libboost-dev libboost-filesystem-dev
+  libyaml-cpp-dev libspdlog-dev libfmt-dev catch2
+  libcli11-dev nlohmann-json3-dev libsqlite3-dev sqlite3
+)
+RUNTIME_PKGS=(
+  iperf3 wireguard-go wireguard-tools ethtool iproute2 iputils-ping procps kmod
+)
+EXTRA_PKGS=()
+# WGOPT_EXTRA=1 adds the tools only benchmarks and report tests use (Optuna for the side-by-side
+# optimizer table, Chromium for rendering the HTML report).
+if [ "${WGOPT_EXTRA:-0}" = "1" ]; then
+  EXTRA_PKGS=(python3-optuna chromium)
+fi
+
+missing=()
+for p in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${EXTRA_PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps.sh: all packages present"
+  exit 0
+fi
+
+echo "install-deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# iperf3's package asks whether to start a system-wide daemon; we run our own servers.
+echo "iperf3 iperf3/start_daemon boolean false" | debconf-set-selections 2>/dev/null || true
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps.sh: done"

@@ -1,0 +1,73 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "common/place.hpp"
+#include "common/util.hpp"
+
+using namespace wgopt;
+using namespace std::chrono_literals;
+
+TEST_CASE("durations parse the way users type budgets") {
+  CHECK(parse_duration("90s") == 90s);
+  CHECK(parse_duration("5m") == 300s);
+  CHECK(parse_duration("2h") == 7200s);
+  CHECK(parse_duration("1h30m") == 5400s);
+  CHECK(parse_duration("45") == 45s);
+  CHECK(parse_duration("1.5h") == 5400s);
+  CHECK_THROWS_AS(parse_duration("soon"), UsageError);
+  CHECK_THROWS_AS(parse_duration("5x"), UsageError);
+  CHECK_THROWS_AS(parse_duration("0s"), UsageError);
+  CHECK_THROWS_AS(parse_duration("1h30"), UsageError);
+  CHECK_THROWS_WITH(parse_duration("soon", "--budget"), Catch::Contains("--budget") && Catch::Contains("5m"));
+}
+
+TEST_CASE("interface and namespace names are validated before they reach a command") {
+  CHECK(is_valid_ifname("eth0"));
+  CHECK(is_valid_ifname("wg-srv.1_a"));
+  CHECK(is_valid_ifname("abcdefghijklmno"));    // 15
+  CHECK_FALSE(is_valid_ifname("abcdefghijklmnop"));  // 16
+  CHECK_FALSE(is_valid_ifname(""));
+  CHECK_FALSE(is_valid_ifname("eth0;rm"));
+  CHECK_FALSE(is_valid_ifname("../x"));
+  CHECK_FALSE(is_valid_ifname(".."));
+  CHECK_FALSE(is_valid_ifname("a b"));
+  CHECK_THROWS_AS(require_valid_ifname("eth 0"), UsageError);
+  CHECK_THROWS_AS(Place::netns("a/b"), UsageError);
+  CHECK(Place::netns("wgopt-cli").wrap({"ip", "link"}) ==
+        std::vector<std::string>{"ip", "netns", "exec", "wgopt-cli", "ip", "link"});
+  CHECK(Place::host().wrap({"ip", "link"}) == std::vector<std::string>{"ip", "link"});
+}
+
+TEST_CASE("RootedFiles reads and writes below its root and reports errors with path and value") {
+  auto root = std::filesystem::temp_directory_path() / "wgopt-test-files";
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root / "proc/sys/net/core");
+  { std::ofstream(root / "proc/sys/net/core/netdev_max_backlog") << "1000\n"; }
+  RootedFiles f(root.string());
+  CHECK(f.read("/proc/sys/net/core/netdev_max_backlog") == "1000\n");
+  f.write("/proc/sys/net/core/netdev_max_backlog", "5000");
+  CHECK(f.read("/proc/sys/net/core/netdev_max_backlog") == "5000");
+  CHECK(f.exists("/proc/sys/net/core/netdev_max_backlog"));
+  CHECK(f.list("/proc/sys/net/core") == std::vector<std::string>{"netdev_max_backlog"});
+  CHECK_FALSE(f.read("/proc/sys/net/core/missing").has_value());
+  // Never creates a kernel file that is not there.
+  CHECK_THROWS_WITH(f.write("/proc/sys/net/core/missing", "1"),
+                    Catch::Contains("/proc/sys/net/core/missing") && Catch::Contains("'1'") &&
+                        Catch::Contains("No such file"));
+  CHECK_FALSE(f.exists("/proc/sys/net/core/missing"));
+  CHECK_THROWS_AS(f.resolve("/proc/../etc/passwd"), Error);
+  std::filesystem::remove_all(root);
+}
+
+TEST_CASE("a kernel write error is reported with path, value and errno text") {
+  // /proc/sys/net/core/netdev_max_backlog rejects a non-number with EINVAL.
+  if (::geteuid() != 0) return;
+  RootedFiles f("/");
+  CHECK_THROWS_WITH(f.write("/proc/sys/net/core/netdev_max_backlog", "lots"),
+                    Catch::Contains("netdev_max_backlog") && Catch::Contains("'lots'") &&
+                        Catch::Contains("Invalid argument"));
+}
