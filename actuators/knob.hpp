@@ -1,0 +1,96 @@
+#pragma once
+// One knob = one small unit behind this interface (TuneD's apply/verify/unapply, bpftune's
+// descriptor with a human reason). A Knob is bound to one Host (a Place with its Files and
+// CommandRunner) and one concrete target (a sysctl, a device's MTU, a device's RPS masks ...).
+//
+// Values cross this interface as canonical text, the form a profile stores and a user types:
+//   int:     decimal                      "10000"
+//   triple:  three decimals, one space    "4096 131072 16777216"
+//   mask:    hex as the kernel prints it, comma-separated 32-bit groups, no leading zeros in the
+//            first group ("3", "ff", "1,00000000"); never wider than the host's CPU count
+//   bool:    "on" | "off"
+//   enum:    one of Domain::choices       "bbr", "pfifo_fast"
+//   service: "active" | "inactive"        (irqbalance)
+// validate() turns what a user typed into that form (or throws UsageError); equal() compares two
+// canonical values the way the kernel normalises them (masks as numbers, rounded rps_flow_cnt).
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/exec.hpp"
+#include "common/files.hpp"
+#include "common/place.hpp"
+
+namespace wgopt::act {
+
+enum class Scope { Global, Netns, Device, Irq, Service };
+enum class ValueType { Int, Triple, Mask, Bool, Enum, Service };
+
+const char* to_string(Scope s);
+const char* to_string(ValueType t);
+
+// The legal domain of a knob on this host, as discovered (nproc, ethtool pre-set maxima, the
+// kernel's qdiscs and congestion controls). The optimizer's space is built from it.
+struct Domain {
+  int64_t min = 0;        // Int / Triple (each member) / Mask (0 = no CPU)
+  int64_t max = 0;
+  bool pow2 = false;      // Int: only powers of two are sensible (rings, buffers, flow counts)
+  bool log = false;       // Int: search on a log scale
+  int mask_bits = 0;      // Mask: number of CPUs
+  std::vector<std::string> choices;  // Enum / Service
+};
+
+struct Descriptor {
+  std::string id;       // stable id users type: "net.core.netdev_max_backlog", "eth0/mtu", "irqbalance"
+  std::string kind;     // knob kind: "sysctl", "mtu", "txqueuelen", "rps_cpus", "channels", ...
+  Scope scope = Scope::Global;
+  ValueType type = ValueType::Int;
+  Domain domain;
+  int order = 50;       // apply order, ascending: channels (10) before RPS/IRQ masks (30), MTU last (90)
+  std::string reason;   // one line a user sees: what it does and why one tunes it
+  std::string device;   // the interface for Device-scoped knobs, else empty
+};
+
+// Discovery result for one knob on one host.
+struct Presence {
+  bool present = false;   // exists here
+  bool writable = false;  // we may change it in this context
+  std::string why_not;    // when !present or !writable: "read-only in a child namespace",
+                          // "global-only: not in a network namespace", "driver does not support it" ...
+};
+
+// Where knobs act: a Place plus the means to reach it. Tests inject a fake root and a fake runner.
+struct Host {
+  Place place;
+  std::shared_ptr<Files> files;            // /proc, /sys as seen from `place`
+  std::shared_ptr<CommandRunner> runner;   // ethtool, tc, ip, systemctl (wrapped with place.wrap)
+  int nproc = 1;                           // CPUs of the machine (masks are never wider)
+  std::string proc_root = "/proc";         // for the host-wide files (/proc/interrupts, /proc/irq)
+
+  // Runs argv in `place` (wrap) through `runner`.
+  CommandResult run(const std::vector<std::string>& argv) const;
+};
+
+class Knob {
+ public:
+  virtual ~Knob() = default;
+  virtual const Descriptor& descriptor() const = 0;
+  const std::string& id() const { return descriptor().id; }
+
+  virtual Presence presence() = 0;
+  // Current value in canonical form. Throws wgopt::Error if it cannot be read.
+  virtual std::string read() = 0;
+  // Canonical form of a user's value, or throws UsageError naming the knob, the value and the
+  // legal domain. Never touches the host.
+  virtual std::string validate(const std::string& value) const = 0;
+  // Writes a canonical value. Throws wgopt::Error naming path/command, value and the errno text.
+  virtual void apply(const std::string& canonical) = 0;
+  // True when two canonical values mean the same to the kernel.
+  virtual bool equal(const std::string& a, const std::string& b) const { return a == b; }
+};
+
+using KnobPtr = std::unique_ptr<Knob>;
+
+}  // namespace wgopt::act
