@@ -99,6 +99,8 @@ bool RootedFiles::exists(const std::string& path) {
   return ::stat(resolve(path).c_str(), &st) == 0;
 }
 
+bool RootedFiles::writable(const std::string& path) { return ::access(resolve(path).c_str(), W_OK) == 0; }
+
 std::vector<std::string> RootedFiles::list(const std::string& dir) {
   std::vector<std::string> out;
   DIR* d = ::opendir(resolve(dir).c_str());
@@ -143,6 +145,11 @@ void NetnsFiles::write(const std::string& path, const std::string& value) {
 
 bool NetnsFiles::exists(const std::string& path) {
   Command c{.argv = place_.wrap({"test", "-e", path}), .timeout = std::chrono::seconds(10)};
+  return runner_->run(c).ok();
+}
+
+bool NetnsFiles::writable(const std::string& path) {
+  Command c{.argv = place_.wrap({"test", "-w", path}), .timeout = std::chrono::seconds(10)};
   return runner_->run(c).ok();
 }
 

@@ -22,6 +22,10 @@ class Files {
   // errno text, including an error the kernel reports only when the file is closed.
   virtual void write(const std::string& path, const std::string& value) = 0;
   virtual bool exists(const std::string& path) = 0;
+  // True when this process may write `path` (access(2) W_OK). Root is refused too where the kernel
+  // marks a file read-only, such as net.core.rmem_max in a child network namespace.
+  // The default (for Files that cannot tell) is exists().
+  virtual bool writable(const std::string& path) { return exists(path); }
   // Entry names in `dir`, sorted; empty if it does not exist.
   virtual std::vector<std::string> list(const std::string& dir) = 0;
   // Where these files are, for messages ("host", "netns wgopt-cli", "fake root /tmp/x").
@@ -35,6 +39,7 @@ class RootedFiles : public Files {
   std::optional<std::string> read(const std::string& path) override;
   void write(const std::string& path, const std::string& value) override;
   bool exists(const std::string& path) override;
+  bool writable(const std::string& path) override;
   std::vector<std::string> list(const std::string& dir) override;
   std::string describe() const override;
   const std::string& root() const { return root_; }
@@ -52,6 +57,7 @@ class NetnsFiles : public Files {
   std::optional<std::string> read(const std::string& path) override;
   void write(const std::string& path, const std::string& value) override;
   bool exists(const std::string& path) override;
+  bool writable(const std::string& path) override;
   std::vector<std::string> list(const std::string& dir) override;
   std::string describe() const override;
 
