@@ -1,0 +1,79 @@
+#pragma once
+// The on-disk record that makes changes to a host undoable after SIGKILL or power loss.
+// One file, STATE_DIR/journal.json, rewritten whole on every update: write journal.json.tmp,
+// fsync it, rename it over journal.json, fsync the directory. A reader therefore sees either the
+// old or the new journal, never a torn one; a leftover .tmp (crash mid-write) is ignored.
+//
+// It holds, for every knob wgopt has changed and not yet restored:
+//   original  the host's value before wgopt first wrote the knob (what `wgopt rollback` restores)
+//   before    the value just before the open transaction (what crash recovery restores)
+//   target    the value the open (or last kept) transaction writes
+// plus the boot id (a journal from another boot is archived, never re-applied) and whether a
+// transaction is open (its process died if we find it open while holding the HostLock).
+// Only touch it while holding a HostLock.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/place.hpp"
+
+namespace wgopt::act {
+
+enum class EntryState {
+  Pending,  // original recorded by the open transaction, write not yet confirmed
+  Written,  // written and verified by the open transaction
+  Kept,     // written by a finished transaction whose changes were kept
+};
+const char* to_string(EntryState s);
+
+struct JournalEntry {
+  std::string id;
+  Place place;
+  std::string original;
+  std::string before;
+  std::string target;
+  EntryState state = EntryState::Pending;
+};
+
+struct JournalData {
+  std::string boot_id;
+  int pid = 0;              // the process that last wrote the journal
+  bool open = false;        // a transaction is in flight (unfinished if its process is gone)
+  std::string updated;      // UTC time of the last update, for people reading the file
+  std::vector<JournalEntry> entries;
+
+  JournalEntry* find(const Place& place, const std::string& id);
+  bool empty() const { return entries.empty() && !open; }
+};
+
+class Journal {
+ public:
+  // The journal in `dir` (created if needed). Reads nothing yet.
+  explicit Journal(std::string dir);
+
+  const std::string& dir() const { return dir_; }
+  std::string path() const { return dir_ + "/journal.json"; }
+
+  // Reads the journal; an absent file is an empty journal. Throws wgopt::Error naming the file
+  // when it exists but cannot be parsed (it is never silently dropped: it may hold originals).
+  void load();
+  // Writes data() durably (temp + fsync + rename + fsync dir). An empty journal removes the file.
+  void save();
+  // Renames journal.json to journal-<UTC timestamp>-<tag>.json and returns the new path; the
+  // in-memory data becomes empty. Used for other-boot journals and for the record of a rollback
+  // that left knobs alone.
+  std::string archive(const std::string& tag);
+
+  JournalData& data() { return data_; }
+  const JournalData& data() const { return data_; }
+
+ private:
+  std::string dir_;
+  JournalData data_;
+};
+
+// "host" or "netns:NAME", and back (throws Error on anything else).
+std::string place_key(const Place& place);
+Place place_from_key(const std::string& key);
+
+}  // namespace wgopt::act

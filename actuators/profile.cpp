@@ -1,0 +1,92 @@
+#include "actuators/profile.hpp"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "actuators/allowlist.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
+
+namespace wgopt::act {
+
+namespace {
+bool plain_decimal(const std::string& v) {
+  return !v.empty() && v.size() < 19 && v.find_first_not_of("0123456789") == std::string::npos &&
+         (v == "0" || v[0] != '0');
+}
+}  // namespace
+
+Profile parse_profile(const std::string& text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw UsageError(fmt::format("profile {} is not valid YAML: line {}: {}", source, e.mark.line + 1, e.msg));
+  }
+  if (!root.IsMap()) {
+    throw UsageError(fmt::format("profile {} must be a YAML map with a 'knobs:' map (see `wgopt show`)", source));
+  }
+  Profile p;
+  bool have_knobs = false;
+  for (const auto& kv : root) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
+    if (key == "knobs") {
+      have_knobs = true;
+      if (kv.second.IsNull()) continue;  // "knobs:" with nothing under it: an empty profile
+      if (!kv.second.IsMap()) {
+        throw UsageError(fmt::format("profile {}: 'knobs' must be a map of ID: VALUE", source));
+      }
+      std::set<std::string> seen;
+      for (const auto& entry : kv.second) {
+        if (!entry.first.IsScalar()) throw UsageError(fmt::format("profile {}: a knob id must be a plain string", source));
+        const std::string id = entry.first.Scalar();
+        if (auto problem = knob_id_problem(id)) throw UsageError(fmt::format("profile {}: {}", source, *problem));
+        if (!seen.insert(id).second) {
+          throw UsageError(fmt::format("profile {}: knob {} is given twice: keep one", source, id));
+        }
+        if (!entry.second.IsScalar()) {
+          throw UsageError(fmt::format("profile {}: knob {} must have one value (write a triple as one string: "
+                                       "\"4096 131072 16777216\")", source, id));
+        }
+        const std::string value = entry.second.Scalar();
+        if (value.empty() || value.size() > 512 || value.find('\n') != std::string::npos) {
+          throw UsageError(fmt::format("profile {}: knob {} has an empty or multi-line value", source, id));
+        }
+        p.knobs.emplace_back(id, value);
+      }
+    } else if (key == "host") {
+      p.host = kv.second;
+    } else if (key == "evidence") {
+      p.evidence = kv.second;
+    } else {
+      throw UsageError(fmt::format("profile {}: unknown key '{}': a profile has knobs, host and evidence", source, key));
+    }
+  }
+  if (!have_knobs) throw UsageError(fmt::format("profile {} has no 'knobs:' map (see `wgopt show`)", source));
+  return p;
+}
+
+Profile load_profile(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) throw UsageError(fmt::format("cannot read profile {}: check the path", path));
+  return parse_profile(*text, path);
+}
+
+std::string dump_profile(const Profile& profile) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  if (profile.host && !profile.host.IsNull()) out << YAML::Key << "host" << YAML::Value << profile.host;
+  out << YAML::Key << "knobs" << YAML::Value << YAML::BeginMap;
+  for (const auto& [id, value] : profile.knobs) {
+    out << YAML::Key << id << YAML::Value;
+    if (plain_decimal(value)) out << value;
+    else out << YAML::DoubleQuoted << value;
+  }
+  out << YAML::EndMap;
+  if (profile.evidence && !profile.evidence.IsNull()) out << YAML::Key << "evidence" << YAML::Value << profile.evidence;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace wgopt::act

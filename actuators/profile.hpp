@@ -1,0 +1,37 @@
+#pragma once
+// A profile: the knob values of one place, as YAML a person can read, edit and apply.
+//
+//   host:                 # optional facts about where it was captured; kept as is
+//     place: netns wgopt-cli
+//     nproc: 2
+//   knobs:                # flat map ID: VALUE, applied as one transaction
+//     net.ipv4.tcp_rmem: "4096 131072 16777216"   # a triple is one string
+//     wgopt-wc/rps_cpus: "3"                      # a mask is hex as the kernel prints it
+//     wgopt-wc/mtu: 1420
+//   evidence: ...         # optional, opaque (what a study measured); kept as is
+//
+// `wgopt show > p.yaml`, edit, `wgopt apply p.yaml` round-trips.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+namespace wgopt::act {
+
+struct Profile {
+  std::vector<std::pair<std::string, std::string>> knobs;  // in file order
+  YAML::Node host;      // null when absent
+  YAML::Node evidence;  // null when absent
+};
+
+// Parses a profile. `source` names it in messages ("p.yaml"). Throws UsageError naming the source
+// and the entry: not YAML, not a map, unknown top-level key, missing or non-map `knobs`, an id
+// that is not a knob id, a value that is not a single-line scalar, an id given twice.
+Profile parse_profile(const std::string& text, const std::string& source);
+// Reads and parses a file; Error if it cannot be read.
+Profile load_profile(const std::string& path);
+// YAML text: host, knobs, evidence (those present). Values that are not plain decimals are quoted.
+std::string dump_profile(const Profile& profile);
+
+}  // namespace wgopt::act

@@ -1,0 +1,158 @@
+#include "actuators/restore.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/error.hpp"
+#include "common/util.hpp"
+
+namespace wgopt::act {
+
+const char* to_string(Outcome o) {
+  switch (o) {
+    case Outcome::Restored: return "restored";
+    case Outcome::Unchanged: return "unchanged";
+    case Outcome::ChangedByOther: return "changed-by-other";
+    case Outcome::Gone: return "gone";
+    case Outcome::Failed: return "failed";
+  }
+  return "?";
+}
+
+std::string RestoreItem::line() const {
+  const std::string where = place.describe();
+  switch (outcome) {
+    case Outcome::Restored: return fmt::format("{}: {} restored '{}' -> '{}'", where, id, found, goal);
+    case Outcome::Unchanged: return fmt::format("{}: {} already '{}'", where, id, goal);
+    case Outcome::ChangedByOther:
+      return fmt::format("{}: {} left alone: someone else changed it to '{}' after wgopt wrote '{}' (before wgopt: '{}')",
+                         where, id, found, ours, goal);
+    case Outcome::Gone: return fmt::format("{}: {} no longer exists; its value went with it (was '{}')", where, id, goal);
+    case Outcome::Failed:
+      return fmt::format("{}: {} NOT restored to '{}': {} (kept in the journal: retry with `wgopt rollback`)", where,
+                         id, goal, detail);
+  }
+  return id;
+}
+
+bool RestoreReport::ok() const {
+  for (const auto& i : items) {
+    if (i.outcome == Outcome::Failed) return false;
+  }
+  return true;
+}
+
+void note_knob_written() {
+  static const long kill_after = [] {
+    const char* env = std::getenv("WGOPT_TEST_KILL_AFTER_WRITES");
+    return env ? std::strtol(env, nullptr, 10) : 0L;
+  }();
+  static long writes = 0;
+  if (kill_after > 0 && ++writes == kill_after) ::raise(SIGKILL);
+}
+
+RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal, const std::string& ours) {
+  RestoreItem item{.id = knob.id(), .place = place, .goal = goal, .ours = ours};
+  try {
+    item.found = knob.read();
+    if (knob.equal(item.found, goal)) {
+      item.outcome = Outcome::Unchanged;
+    } else if (knob.equal(item.found, ours)) {
+      knob.apply(goal);
+      note_knob_written();
+      const std::string back = knob.read();
+      if (!knob.equal(back, goal)) {
+        item.outcome = Outcome::Failed;
+        item.detail = fmt::format("wrote '{}' but it reads back '{}'", goal, back);
+      } else {
+        item.outcome = Outcome::Restored;
+      }
+    } else {
+      item.outcome = Outcome::ChangedByOther;
+    }
+  } catch (const std::exception& e) {
+    item.outcome = Outcome::Failed;
+    item.detail = e.what();
+  }
+  return item;
+}
+
+ChangeSession::ChangeSession(const std::string& state_dir, KnobLookup lookup, std::string proc_root)
+    : lock_(HostLock::acquire(state_dir)), journal_(state_dir), lookup_(std::move(lookup)),
+      boot_id_(wgopt::boot_id(proc_root)) {
+  journal_.load();
+  auto& d = journal_.data();
+  if (!d.entries.empty() && d.boot_id != boot_id_) {
+    // After a reboot the kernel starts from its defaults (or the admin's config): re-applying
+    // values from the old boot would overwrite them with stale ones.
+    startup_.archived = journal_.archive("boot-" + (d.boot_id.empty() ? std::string("unknown") : d.boot_id.substr(0, 8)));
+    spdlog::warn("journal from another boot archived as {} (not re-applied)", startup_.archived);
+    return;
+  }
+  if (d.open) restore_open(startup_);
+}
+
+void ChangeSession::restore_open(RestoreReport& report) {
+  auto& d = journal_.data();
+  std::vector<JournalEntry> keep;
+  std::vector<RestoreItem> items;
+  // Newest first: the reverse of the order the transaction applied them.
+  for (auto it = d.entries.rbegin(); it != d.entries.rend(); ++it) {
+    JournalEntry e = *it;
+    if (e.state == EntryState::Kept) {
+      keep.push_back(e);
+      continue;
+    }
+    KnobPtr knob = lookup_(e.place, e.id);
+    if (!knob) {
+      items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.before, .ours = e.target});
+      continue;
+    }
+    RestoreItem item = restore_knob(*knob, e.place, e.before, e.target);
+    items.push_back(item);
+    if (item.outcome == Outcome::Failed) {
+      keep.push_back(e);
+    } else if (item.outcome != Outcome::ChangedByOther && !knob->equal(e.before, e.original)) {
+      // It had been changed by an earlier kept transaction: still ours, still undoable.
+      e.state = EntryState::Kept;
+      e.target = e.before;
+      keep.push_back(e);
+    }
+  }
+  d.entries.assign(keep.rbegin(), keep.rend());
+  d.open = false;
+  for (const auto& e : d.entries) {
+    if (e.state != EntryState::Kept) d.open = true;
+  }
+  d.pid = ::getpid();
+  journal_.save();
+  for (auto& i : items) report.items.push_back(std::move(i));
+}
+
+RestoreReport ChangeSession::rollback_all() {
+  RestoreReport report;
+  auto& d = journal_.data();
+  if (d.open) restore_open(report);
+  std::vector<JournalEntry> keep;
+  for (auto it = d.entries.rbegin(); it != d.entries.rend(); ++it) {
+    const JournalEntry& e = *it;
+    KnobPtr knob = lookup_(e.place, e.id);
+    if (!knob) {
+      report.items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.original, .ours = e.target});
+      continue;
+    }
+    RestoreItem item = restore_knob(*knob, e.place, e.original, e.target);
+    if (item.outcome == Outcome::Failed) keep.push_back(e);
+    report.items.push_back(std::move(item));
+  }
+  d.entries.assign(keep.rbegin(), keep.rend());
+  d.pid = ::getpid();
+  journal_.save();
+  return report;
+}
+
+}  // namespace wgopt::act

@@ -1,0 +1,79 @@
+#pragma once
+// Putting knobs back: crash recovery of an unfinished transaction, `wgopt rollback`, and the
+// ChangeSession every command that changes a host opens first (lock, journal, recovery).
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "actuators/journal.hpp"
+#include "actuators/knob.hpp"
+#include "actuators/lock.hpp"
+
+namespace wgopt::act {
+
+// The knob `id` in `place`, to restore it; nullptr when it no longer exists there (the namespace
+// was deleted, the device is gone): its value went with it.
+using KnobLookup = std::function<KnobPtr(const Place& place, const std::string& id)>;
+
+enum class Outcome {
+  Restored,        // we wrote the goal value back and read it back equal
+  Unchanged,       // it already had the goal value (the write never happened)
+  ChangedByOther,  // it holds neither our value nor the goal: someone else changed it; left alone
+  Gone,            // the knob no longer exists
+  Failed,          // reading or writing failed; the entry stays in the journal for a later retry
+};
+const char* to_string(Outcome o);
+
+struct RestoreItem {
+  std::string id;
+  Place place;
+  Outcome outcome = Outcome::Failed;
+  std::string found;  // the value found before restoring
+  std::string goal;   // the value restored (or that would have been)
+  std::string ours;   // the value wgopt had written
+  std::string detail; // error text for Failed
+  std::string line() const;  // one line for people: "netns x: net.ipv4.tcp_rmem restored to '...'"
+};
+
+struct RestoreReport {
+  std::vector<RestoreItem> items;
+  std::string archived;  // a journal from another boot archived here (never re-applied), or empty
+  bool ok() const;       // nothing Failed
+  bool empty() const { return items.empty() && archived.empty(); }
+};
+
+// Reads `knob`; if it equals `goal` -> Unchanged; if it equals `ours` -> writes `goal` and verifies
+// -> Restored; otherwise ChangedByOther. Errors become Failed with the knob's error text.
+RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal, const std::string& ours);
+
+// Counts one successful knob write. Test-only hook: when WGOPT_TEST_KILL_AFTER_WRITES=k is set in
+// the environment, the process raises SIGKILL right after its k-th write, so the crash test can
+// stop wgopt at every point of a transaction. Never set it outside tests.
+void note_knob_written();
+
+// Holds the HostLock for its lifetime. Opening it: takes the lock, loads the journal, archives a
+// journal from another boot, and restores an unfinished transaction (its process died) to the
+// values it found. startup() says what it did; commands print it.
+class ChangeSession {
+ public:
+  ChangeSession(const std::string& state_dir, KnobLookup lookup, std::string proc_root = "/proc");
+
+  Journal& journal() { return journal_; }
+  const RestoreReport& startup() const { return startup_; }
+  const std::string& boot_id() const { return boot_id_; }
+
+  // `wgopt rollback`: restores every knob in the journal to the host's original value, newest
+  // first. Entries that fail stay in the journal; the others leave it.
+  RestoreReport rollback_all();
+
+ private:
+  void restore_open(RestoreReport& report);
+
+  HostLock lock_;
+  Journal journal_;
+  KnobLookup lookup_;
+  std::string boot_id_;
+  RestoreReport startup_;
+};
+
+}  // namespace wgopt::act

@@ -1,0 +1,252 @@
+#include "actuators/transaction.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <set>
+#include <spdlog/spdlog.h>
+
+#include "actuators/allowlist.hpp"
+#include "common/error.hpp"
+#include "common/util.hpp"
+
+namespace wgopt::act {
+
+int ApplyResult::written() const {
+  return static_cast<int>(std::count_if(steps.begin(), steps.end(), [](const Step& s) { return s.written; }));
+}
+
+int mask_width(const std::string& id, const std::string& mask) {
+  auto bad = [&] {
+    return UsageError(fmt::format("{}: '{}' is not a CPU mask: use hex in comma-separated 32-bit groups as the "
+                                  "kernel prints it, e.g. 3 or ff,ffffffff", id, mask));
+  };
+  auto groups = split(trim(mask), ',');
+  if (groups.empty() || groups.size() > 64) throw bad();
+  int width = 0;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const std::string& hex = groups[g];
+    if (hex.empty() || hex.size() > 8 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) throw bad();
+    uint32_t v = static_cast<uint32_t>(std::stoul(hex, nullptr, 16));
+    if (v == 0) continue;
+    int bit = 31 - __builtin_clz(v);
+    int cpu = static_cast<int>((groups.size() - 1 - g) * 32) + bit;
+    width = std::max(width, cpu + 1);
+  }
+  return width;
+}
+
+Change parse_assignment(const std::string& arg) {
+  auto eq = arg.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw UsageError(fmt::format("'{}' is not ID=VALUE: write e.g. net.core.rmem_max=16777216 or "
+                                 "'net.ipv4.tcp_rmem=4096 131072 16777216'", arg));
+  }
+  return Change{trim(arg.substr(0, eq)), trim(arg.substr(eq + 1))};
+}
+
+Transaction::Transaction(ChangeSession& session, const Host& host, const std::vector<KnobPtr>& knobs)
+    : session_(session), host_(host), knobs_(knobs) {}
+
+Transaction::~Transaction() {
+  if (state_ != State::Applied) return;
+  try {
+    auto report = rollback();
+    for (const auto& item : report.items) spdlog::info("rollback: {}", item.line());
+  } catch (const std::exception& e) {
+    spdlog::error("rollback of an abandoned transaction failed: {} (run `wgopt rollback`)", e.what());
+  }
+}
+
+std::vector<Transaction::Planned> Transaction::plan(const std::vector<Change>& changes) {
+  std::vector<std::string> problems;
+  std::vector<Planned> out;
+  std::set<std::string> seen;
+  const std::string where = host_.place.describe();
+  const std::string list_cmd =
+      host_.place.is_host() ? "wgopt knobs" : "wgopt knobs --netns " + host_.place.netns_name();
+  for (const auto& c : changes) {
+    if (auto p = knob_id_problem(c.id)) {
+      problems.push_back(*p);
+      continue;
+    }
+    if (!seen.insert(c.id).second) {
+      problems.push_back(fmt::format("knob {} is given twice: give each knob once", c.id));
+      continue;
+    }
+    auto it = std::find_if(knobs_.begin(), knobs_.end(), [&](const KnobPtr& k) { return k->id() == c.id; });
+    if (it == knobs_.end()) {
+      problems.push_back(fmt::format("unknown knob '{}' in {}: run `{}` to list them", c.id, where, list_cmd));
+      continue;
+    }
+    Knob& knob = **it;
+    const auto& d = knob.descriptor();
+    if (!d.device.empty() && !is_valid_ifname(d.device)) {
+      problems.push_back(fmt::format("knob {}: interface name '{}' is not valid: use 1-15 characters of [A-Za-z0-9_.-]",
+                                     c.id, d.device));
+      continue;
+    }
+    Presence presence = knob.presence();
+    if (!presence.present) {
+      problems.push_back(fmt::format("knob {} does not exist in {}: {}", c.id, where, presence.why_not));
+      continue;
+    }
+    std::string canonical;
+    try {
+      canonical = knob.validate(c.value);
+      if (d.type == ValueType::Mask) {
+        int width = mask_width(c.id, canonical);
+        if (width > host_.nproc) {
+          problems.push_back(fmt::format("{}: mask '{}' names CPU {} but this machine has {} CPUs: use a mask of at "
+                                         "most {} bits", c.id, canonical, width - 1, host_.nproc, host_.nproc));
+          continue;
+        }
+      }
+    } catch (const UsageError& e) {
+      problems.push_back(e.what());
+      continue;
+    }
+    std::string current;
+    try {
+      current = knob.read();
+    } catch (const std::exception& e) {
+      problems.push_back(fmt::format("cannot read {} in {}: {}", c.id, where, e.what()));
+      continue;
+    }
+    // A profile from `wgopt show` lists read-only knobs too: asking for the value they already
+    // have is fine, asking for another one is an error.
+    if (!presence.writable && !knob.equal(current, canonical)) {
+      problems.push_back(fmt::format("knob {} is not writable in {}: {}", c.id, where, presence.why_not));
+      continue;
+    }
+    out.push_back({&knob, canonical, current});
+  }
+  if (problems.size() == 1) throw UsageError(problems[0] + "; nothing was changed");
+  if (!problems.empty()) {
+    std::string all = fmt::format("{} problems, nothing was changed: ", problems.size());
+    for (size_t i = 0; i < problems.size(); ++i) all += (i ? " | " : "") + problems[i];
+    throw UsageError(all);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Planned& a, const Planned& b) { return a.knob->descriptor().order < b.knob->descriptor().order; });
+  return out;
+}
+
+ApplyResult Transaction::apply(const std::vector<Change>& changes) {
+  if (state_ != State::Fresh) throw Error("internal: a Transaction applies once; start a new one");
+  auto& journal = session_.journal();
+  auto& d = journal.data();
+  if (d.open) throw Error("internal: another transaction is still open in this journal; keep or roll it back first");
+
+  ApplyResult result;
+  std::vector<Planned> all = plan(changes);
+  for (const auto& p : all) {
+    bool skip = p.knob->equal(p.current, p.canonical);
+    result.steps.push_back({p.knob->id(), p.current, p.canonical, !skip});
+    if (!skip) planned_.push_back(p);
+  }
+  if (planned_.empty()) {
+    state_ = State::Done;
+    return result;
+  }
+
+  // Every original is on disk before the first write.
+  d.boot_id = session_.boot_id();
+  d.pid = ::getpid();
+  d.open = true;
+  for (const auto& p : planned_) {
+    if (JournalEntry* e = d.find(host_.place, p.knob->id())) {
+      e->before = p.current;
+      e->target = p.canonical;
+      e->state = EntryState::Pending;
+    } else {
+      d.entries.push_back({.id = p.knob->id(), .place = host_.place, .original = p.current, .before = p.current,
+                           .target = p.canonical, .state = EntryState::Pending});
+    }
+  }
+  journal.save();
+  state_ = State::Applied;
+
+  for (size_t i = 0; i < planned_.size(); ++i) {
+    Planned& p = planned_[i];
+    try {
+      p.knob->apply(p.canonical);
+      note_knob_written();
+      const std::string back = p.knob->read();
+      if (!p.knob->equal(back, p.canonical)) {
+        throw Error(fmt::format("wrote '{}' but it reads back '{}'", p.canonical, back));
+      }
+      d.find(host_.place, p.knob->id())->state = EntryState::Written;
+      journal.save();
+    } catch (const std::exception& e) {
+      const std::string why = e.what();
+      // The failing knob may be half-written (one of several rx queues): whatever it holds now
+      // counts as ours, so it goes back to its value before too.
+      try {
+        d.find(host_.place, p.knob->id())->target = p.knob->read();
+      } catch (const std::exception&) {
+      }
+      RestoreReport undone = undo(i + 1);
+      std::string restored;
+      for (const auto& item : undone.items) {
+        if (item.outcome != Outcome::Restored && item.outcome != Outcome::Unchanged) {
+          restored += fmt::format("; {}", item.line());
+        }
+      }
+      throw Error(fmt::format("could not apply {}='{}' in {}: {}; restored the {} knob(s) changed before it{}",
+                              p.knob->id(), p.canonical, host_.place.describe(), why, i, restored));
+    }
+  }
+  return result;
+}
+
+void Transaction::keep() {
+  if (state_ == State::Done) return;
+  if (state_ != State::Applied) throw Error("internal: keep() before apply()");
+  auto& d = session_.journal().data();
+  for (const auto& p : planned_) {
+    if (JournalEntry* e = d.find(host_.place, p.knob->id())) e->state = EntryState::Kept;
+  }
+  d.open = false;
+  session_.journal().save();
+  state_ = State::Done;
+}
+
+RestoreReport Transaction::rollback() {
+  if (state_ != State::Applied) return {};
+  return undo(planned_.size());
+}
+
+RestoreReport Transaction::undo(size_t upto) {
+  RestoreReport report;
+  auto& journal = session_.journal();
+  auto& d = journal.data();
+  for (size_t j = planned_.size(); j-- > 0;) {
+    const Planned& p = planned_[j];
+    JournalEntry* e = d.find(host_.place, p.knob->id());
+    if (!e) continue;
+    bool drop = false;
+    if (j < upto) {
+      RestoreItem item = restore_knob(*p.knob, host_.place, e->before, e->target);
+      if (item.outcome == Outcome::Failed) {
+        report.items.push_back(std::move(item));
+        continue;  // stays open in the journal: the next start (or `wgopt rollback`) retries
+      }
+      drop = item.outcome == Outcome::ChangedByOther;
+      report.items.push_back(std::move(item));
+    }
+    if (drop || p.knob->equal(e->before, e->original)) {
+      d.entries.erase(d.entries.begin() + (e - d.entries.data()));
+    } else {
+      e->target = e->before;
+      e->state = EntryState::Kept;
+    }
+  }
+  d.open = std::any_of(d.entries.begin(), d.entries.end(), [](const JournalEntry& x) { return x.state != EntryState::Kept; });
+  journal.save();
+  state_ = State::Done;
+  return report;
+}
+
+}  // namespace wgopt::act

@@ -1,0 +1,85 @@
+#pragma once
+// One all-or-nothing change of a set of knobs in one Place (`wgopt set`, `wgopt apply`, one
+// candidate of a study).
+//
+//   ChangeSession session(state_dir(), lookup);      // lock + crash recovery
+//   Transaction tx(session, host, knobs);             // knobs: discovered for host.place
+//   auto result = tx.apply({{"net.ipv4.tcp_rmem", "4096 131072 16777216"}, {"wg0/mtu", "1380"}});
+//   ... measure ...
+//   tx.rollback();   // back to the values before apply (or tx.keep() to keep them)
+//
+// apply() first validates everything and throws UsageError listing every problem (unknown knob,
+// value out of domain, mask wider than the machine, bad interface name, id outside the
+// allowlist, a change to a knob that is not writable here) with nothing written. Then it records
+// every original in the journal durably, writes in ascending descriptor().order, skips writes of
+// a value the knob already has, and verifies each by read-back. If a write or its verification
+// fails it restores what it had written (newest first) and throws Error naming the knob and the
+// knob's own error. A transaction destroyed after apply() without keep() or rollback() rolls
+// back (best effort, logged).
+#include <string>
+#include <vector>
+
+#include "actuators/knob.hpp"
+#include "actuators/restore.hpp"
+
+namespace wgopt::act {
+
+struct Change {
+  std::string id;
+  std::string value;  // as the user typed it; validate() makes it canonical
+};
+
+struct Step {
+  std::string id;
+  std::string before;   // canonical value read before the transaction
+  std::string after;    // canonical value requested
+  bool written = false; // false: it already had that value, the write was skipped
+};
+
+struct ApplyResult {
+  std::vector<Step> steps;  // in apply order
+  int written() const;
+};
+
+class Transaction {
+ public:
+  // `knobs` are the knobs of host.place that ids resolve against; they must outlive the
+  // transaction. `session` must stay open (it holds the lock) until keep() or rollback().
+  Transaction(ChangeSession& session, const Host& host, const std::vector<KnobPtr>& knobs);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  // Once per transaction. See the header comment for the guarantees.
+  ApplyResult apply(const std::vector<Change>& changes);
+  // Keeps the applied values; the journal keeps the originals for `wgopt rollback`.
+  void keep();
+  // Restores every knob apply() wrote to its value before apply(). A knob someone else changed in
+  // the meantime is left alone and reported.
+  RestoreReport rollback();
+
+ private:
+  struct Planned {
+    Knob* knob;
+    std::string canonical;
+    std::string current;
+  };
+  std::vector<Planned> plan(const std::vector<Change>& changes);
+  // Restores the planned knobs [0, upto) that were written, newest first, and updates the journal.
+  RestoreReport undo(size_t upto);
+
+  ChangeSession& session_;
+  const Host& host_;
+  const std::vector<KnobPtr>& knobs_;
+  std::vector<Planned> planned_;  // the knobs this transaction writes, in apply order
+  enum class State { Fresh, Applied, Done } state_ = State::Fresh;
+};
+
+// The highest CPU a canonical mask ("3", "ff,ffffffff") names plus one; 0 for an empty mask.
+// Throws UsageError when it is not comma-separated hex groups.
+int mask_width(const std::string& id, const std::string& mask);
+
+// "ID=VALUE" as typed on a command line -> Change. Throws UsageError naming the argument.
+Change parse_assignment(const std::string& arg);
+
+}  // namespace wgopt::act
