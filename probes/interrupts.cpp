@@ -1,0 +1,138 @@
+#include "probes/interrupts.hpp"
+
+#include <fmt/format.h>
+
+#include <regex>
+
+#include "common/util.hpp"
+#include "probes/parse_util.hpp"
+
+namespace wgopt::probes {
+
+const char* to_string(IrqClass c) {
+  switch (c) {
+    case IrqClass::DataRx: return "data-rx";
+    case IrqClass::DataTx: return "data-tx";
+    case IrqClass::DataRxTx: return "data-rxtx";
+    case IrqClass::Control: return "control";
+    case IrqClass::Other: return "other";
+  }
+  return "other";
+}
+
+IrqClass classify_irq_action(const std::string& action_in) {
+  // Only the first action of a shared line, without the "@pci:BDF" suffix mlx5/ena/gve append.
+  std::string a = action_in.substr(0, action_in.find(','));
+  a = a.substr(0, a.find('@'));
+  static const std::regex control(
+      R"(^(mlx5_(async|pages|cmd|ctrl|ctl)\w*|virtio\d+-config|.*[-_:](mgmnt|mgmt|misc|lsc|adminq|async|hwc|ctrl)\d*)$)",
+      std::regex::icase);
+  static const std::regex rxtx(
+      R"(^(mlx5_comp\d+|mlx4-\d+.*|ena-comp-\d+|gve-ntfy-blk\d+|mana_q\d+|.*-(txrx|rxtx|combined|fp)-\d+|hinic_q\d+|nfp-\d+.*|qede.*-fp-\d+)$)",
+      std::regex::icase);
+  // virtio-net queues always carry ".N"; "virtio3-rx" (vsock) and "virtio4-input" (input device) do not.
+  static const std::regex rx(R"(^(virtio\d+-input\.\d+|.*-rx-\d+)$)", std::regex::icase);
+  static const std::regex tx(R"(^(virtio\d+-output\.\d+|.*-tx-\d+)$)", std::regex::icase);
+  if (a.empty()) return IrqClass::Other;
+  if (std::regex_match(a, control)) return IrqClass::Control;
+  if (std::regex_match(a, rxtx)) return IrqClass::DataRxTx;
+  if (std::regex_match(a, rx)) return IrqClass::DataRx;
+  if (std::regex_match(a, tx)) return IrqClass::DataTx;
+  return IrqClass::Other;
+}
+
+uint64_t IrqLine::total() const {
+  uint64_t s = 0;
+  for (auto v : per_cpu) s += v;
+  return s;
+}
+
+const IrqLine* Interrupts::find(const std::string& id) const {
+  for (const auto& l : irqs)
+    if (l.id == id) return &l;
+  return nullptr;
+}
+
+namespace {
+std::string join(const std::vector<std::string>& t, size_t from, size_t to) {
+  std::string s;
+  for (size_t i = from; i < to; ++i) {
+    if (!s.empty()) s += ' ';
+    s += t[i];
+  }
+  return s;
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// The kernel prints " %8s" chip, " %*lu" hwirq, then either "-%-8s" (x86: "1-edge") or " Level"/
+// " Edge" (GENERIC_IRQ_SHOW_LEVEL: ARM), then "  action". The trigger token anchors the split.
+void split_descriptor(const std::vector<std::string>& t, size_t from, IrqLine& line) {
+  static const std::regex x86_trigger(R"(^\d+-\w+$)");
+  for (size_t i = from; i < t.size(); ++i) {
+    if (std::regex_match(t[i], x86_trigger)) {
+      line.chip = join(t, from, i);
+      line.hwirq = t[i];
+      line.action = join(t, i + 1, t.size());
+      return;
+    }
+    if ((t[i] == "Level" || t[i] == "Edge") && i > from) {
+      size_t hw_from = (i - 1 > from && all_digits(t[i - 1])) ? i - 1 : i;
+      line.chip = join(t, from, hw_from);
+      line.hwirq = join(t, hw_from, i + 1);
+      line.action = join(t, i + 1, t.size());
+      return;
+    }
+  }
+  // No trigger (chips without a domain): chip, then the action.
+  if (from < t.size()) line.chip = t[from];
+  line.action = join(t, from + 1, t.size());
+}
+}  // namespace
+
+Interrupts parse_interrupts(const std::string& text, const std::string& source) {
+  Interrupts out;
+  const auto lines = split_lines(text);
+  size_t i = 0;
+  while (i < lines.size() && trim(lines[i]).empty()) ++i;
+  if (i == lines.size()) detail::malformed(source, 0, "empty");
+  for (const auto& h : split_ws(lines[i])) {
+    auto id = h.starts_with("CPU") ? detail::parse_u64(std::string_view(h).substr(3)) : std::nullopt;
+    if (!id) detail::malformed(source, i + 1, fmt::format("header column '{}' is not CPUn", h));
+    out.cpus.push_back(static_cast<int>(*id));
+  }
+  if (out.cpus.empty()) detail::malformed(source, i + 1, "header names no CPU");
+  for (++i; i < lines.size(); ++i) {
+    if (trim(lines[i]).empty()) continue;
+    const auto t = split_ws(lines[i]);
+    if (!t[0].ends_with(':') || t[0].size() < 2)
+      detail::malformed(source, i + 1, fmt::format("'{}' is not an 'IRQ:' label", t[0]));
+    IrqLine line;
+    line.id = t[0].substr(0, t[0].size() - 1);
+    line.numbered = all_digits(line.id);
+    size_t k = 1;
+    while (k < t.size() && line.per_cpu.size() < out.cpus.size()) {
+      auto v = detail::parse_u64(t[k]);
+      if (!v) break;
+      line.per_cpu.push_back(*v);
+      ++k;
+    }
+    if (line.per_cpu.empty()) detail::malformed(source, i + 1, fmt::format("IRQ {} has no counts", line.id));
+    // Numbered IRQs print every CPU column; ERR/MIS print one value.
+    if (line.numbered && line.per_cpu.size() != out.cpus.size())
+      detail::malformed(source, i + 1,
+                        fmt::format("IRQ {} has {} counts for {} CPUs", line.id, line.per_cpu.size(), out.cpus.size()));
+    if (line.numbered) {
+      split_descriptor(t, k, line);
+      line.cls = classify_irq_action(line.action);
+    } else {
+      line.action = join(t, k, t.size());
+    }
+    out.irqs.push_back(std::move(line));
+  }
+  return out;
+}
+
+}  // namespace wgopt::probes
