@@ -1,0 +1,64 @@
+#include "actuators/knobs_common.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/util.hpp"
+
+namespace wgopt::act {
+
+bool running_as_root() { return ::geteuid() == 0; }
+
+int64_t parse_int_in(const std::string& value, const Descriptor& d) {
+  const std::string t = trim(value);
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (t.empty() || ec != std::errc() || end != t.data() + t.size() || v < d.domain.min || v > d.domain.max) {
+    throw UsageError(fmt::format("value '{}' for {} is not legal: use an integer in [{}, {}]", value, d.id,
+                                 d.domain.min, d.domain.max));
+  }
+  return v;
+}
+
+void widen(Domain& dom, int64_t current) {
+  dom.min = std::min(dom.min, current);
+  dom.max = std::max(dom.max, current);
+}
+
+std::string read_or_throw(const Host& host, const std::string& path, const std::string& id) {
+  auto c = host.files->read(path);
+  if (!c) throw Error(fmt::format("cannot read {} for {} in {}: it does not exist or is not readable", path, id,
+                                  host.files->describe()));
+  return trim(*c);
+}
+
+CommandResult run_or_throw(const Host& host, const std::vector<std::string>& argv, const std::string& id,
+                           const std::string& value) {
+  auto r = host.run(argv);
+  if (!r.ok()) {
+    throw Error(fmt::format("cannot set {} to '{}' in {}: `{}` {}", id, value, host.place.describe(),
+                            render_argv(argv), r.brief()));
+  }
+  return r;
+}
+
+Presence file_presence(const Host& host, const std::string& path) {
+  Presence p;
+  p.present = host.files->exists(path);
+  if (!p.present) {
+    p.why_not = "no such file " + path;
+    return p;
+  }
+  p.writable = host.files->writable(path);
+  if (!p.writable) {
+    if (!running_as_root()) p.why_not = "not root: re-run as root";
+    else if (!host.place.is_host()) p.why_not = "read-only in a child namespace (set it on the host)";
+    else p.why_not = "read-only";
+  }
+  return p;
+}
+
+}  // namespace wgopt::act

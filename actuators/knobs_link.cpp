@@ -1,0 +1,105 @@
+// IFACE/mtu and IFACE/txqueuelen: read from sysfs, written with `ip link set dev IF mtu|txqueuelen N`
+// (rtnetlink, which the kernel validates against the device's min_mtu/max_mtu).
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "actuators/knobs_common.hpp"
+#include "common/error.hpp"
+
+namespace wgopt::act {
+
+namespace {
+
+class LinkKnob : public KnobBase {
+ public:
+  LinkKnob(const Host& host, Descriptor d, std::string attr, std::string ip_word, Presence presence)
+      : KnobBase(host, std::move(d)), attr_(std::move(attr)), ip_word_(std::move(ip_word)), presence_(std::move(presence)) {}
+
+  Presence presence() override { return presence_; }
+  std::string read() override {
+    return std::to_string(parse_int_in(read_or_throw(host_, path(), d_.id), wide()));
+  }
+  std::string validate(const std::string& value) const override { return std::to_string(parse_int_in(value, d_)); }
+  void apply(const std::string& canonical) override {
+    run_or_throw(host_, {"ip", "link", "set", "dev", d_.device, ip_word_, canonical}, d_.id, canonical);
+  }
+
+ private:
+  std::string path() const { return "/sys/class/net/" + d_.device + "/" + attr_; }
+  // Reading never fails on range: the host's value is what it is.
+  Descriptor wide() const {
+    Descriptor w = d_;
+    w.domain.min = 0;
+    w.domain.max = INT64_MAX;
+    return w;
+  }
+  std::string attr_, ip_word_;
+  Presence presence_;
+};
+
+struct LinkFacts {
+  int64_t min_mtu = 68, max_mtu = 65535, mtu = 0, txqlen = 0;
+};
+
+LinkFacts link_facts(const Host& host, const std::string& ifname) {
+  LinkFacts f;
+  auto r = host.run({"ip", "-d", "-j", "link", "show", "dev", ifname});
+  if (!r.ok()) return f;
+  try {
+    auto j = nlohmann::json::parse(r.out);
+    if (j.is_array() && !j.empty()) {
+      const auto& l = j[0];
+      f.min_mtu = l.value("min_mtu", f.min_mtu);
+      f.max_mtu = l.value("max_mtu", f.max_mtu);
+      f.mtu = l.value("mtu", int64_t{0});
+      f.txqlen = l.value("txqlen", int64_t{0});
+    }
+  } catch (const nlohmann::json::exception&) {
+  }
+  return f;
+}
+
+}  // namespace
+
+KnobPtr make_link_knob(const Host& host, const std::string& ifname, const std::string& name, const DeviceContext& ctx) {
+  if (name != "mtu" && name != "txqueuelen") return nullptr;
+  Descriptor d;
+  d.id = ifname + "/" + name;
+  d.kind = name;
+  d.scope = Scope::Device;
+  d.type = ValueType::Int;
+  d.device = ifname;
+  const LinkFacts f = link_facts(host, ifname);
+  Presence p = file_presence(host, "/sys/class/net/" + ifname + (name == "mtu" ? "/mtu" : "/tx_queue_len"));
+  if (name == "mtu") {
+    d.order = 90;  // last: a wrong MTU can cut the peer off, everything else is in place by then
+    d.domain.min = std::max<int64_t>(f.min_mtu, 1280);  // IPv6 minimum, which WireGuard needs
+    d.domain.max = f.max_mtu;
+    if (ctx.wireguard && ctx.underlay_mtu > 0) {
+      // IPv4 outer header + UDP + WireGuard header and tag: 60 bytes (the guide's 1500 -> 1420 uses 80 for IPv6).
+      d.domain.max = std::min<int64_t>(d.domain.max, ctx.underlay_mtu - 60);
+    }
+    if (d.domain.max < d.domain.min) d.domain.max = d.domain.min;
+    d.reason = ctx.wireguard ? "MTU of the WireGuard interface: larger means fewer packets (and crypto calls) per byte"
+                             : "MTU of the underlay; the tunnel's packets must fit in it";
+    if (p.present && p.writable && !ctx.wireguard && !ctx.allow_mtu) {
+      p.writable = false;
+      p.why_not = "underlay MTU: pass --allow-underlay-mtu to tune it (a wrong value can cut the host off)";
+    }
+    if (f.mtu > 0) widen(d.domain, f.mtu);
+  } else {
+    d.order = 70;
+    d.domain.min = 16;
+    d.domain.max = 100000;
+    d.domain.log = true;
+    d.reason = "length of the device's transmit queue (packets the qdisc may hold)";
+    if (f.txqlen > 0 || p.present) widen(d.domain, f.txqlen);
+  }
+  if (p.present && p.writable && !running_as_root()) {
+    p.writable = false;
+    p.why_not = "not root: re-run as root";
+  }
+  return std::make_unique<LinkKnob>(host, std::move(d), name == "mtu" ? "mtu" : "tx_queue_len", name, std::move(p));
+}
+
+}  // namespace wgopt::act

@@ -1,0 +1,128 @@
+// IFACE/qdisc: the device's root qdisc (`tc qdisc show|replace|del dev IF root`), and which qdisc
+// kinds this kernel offers.
+//
+// Offered kinds come from the kernel's build config, never from trying on a live device:
+// /proc/config.gz (through `zcat`) or /boot/config-RELEASE; CONFIG_NET_SCH_X=y is offered,
+// =m only when the module is loaded (/sys/module/sch_x) or installed (/lib/modules/RELEASE/
+// kernel/net/sched/sch_x.ko*). pfifo_fast is part of the core and always offered. Without any
+// config, the loaded sch_* modules are all we can vouch for.
+#include <algorithm>
+#include <cctype>
+#include <fmt/format.h>
+
+#include "actuators/ethtool_parse.hpp"
+#include "actuators/knobs_common.hpp"
+#include "common/error.hpp"
+#include "common/util.hpp"
+
+namespace wgopt::act {
+
+namespace {
+
+// Kinds worth offering as a root qdisc for throughput work, and the arguments `tc` needs to
+// create one that does not shape (htb with no classes sends everything through its direct
+// queue; tbf at 100 Gbit/s never throttles this machine).
+const std::vector<std::pair<std::string, std::vector<std::string>>> kKinds = {
+    {"fq", {}}, {"fq_codel", {}}, {"cake", {}}, {"sfq", {}}, {"prio", {}},
+    {"htb", {}}, {"tbf", {"rate", "100gbit", "burst", "1mb", "latency", "10ms"}},
+};
+
+std::vector<std::string> args_for(const std::string& kind) {
+  for (const auto& [k, a] : kKinds) {
+    if (k == kind) return a;
+  }
+  return {};
+}
+
+class QdiscKnob : public KnobBase {
+ public:
+  QdiscKnob(const Host& host, Descriptor d) : KnobBase(host, std::move(d)) {
+    auto r = host_.run({"tc", "qdisc", "show", "dev", d_.device});
+    if (!r.ok()) {
+      presence_ = {false, false, r.not_found ? "tc not found: install iproute2" : "tc qdisc show failed: " + r.brief()};
+      return;
+    }
+    const std::string cur = parse_root_qdisc(r.out).kind;
+    if (cur.empty()) {
+      presence_ = {false, false, "no root qdisc: the device is down"};
+      return;
+    }
+    if (!cur.empty() && std::find(d_.domain.choices.begin(), d_.domain.choices.end(), cur) == d_.domain.choices.end())
+      d_.domain.choices.push_back(cur);
+    presence_ = running_as_root() ? Presence{true, true, ""} : Presence{true, false, "not root: re-run as root"};
+  }
+
+  Presence presence() override { return presence_; }
+  std::string read() override {
+    auto r = host_.run({"tc", "qdisc", "show", "dev", d_.device});
+    const std::string kind = r.ok() ? parse_root_qdisc(r.out).kind : "";
+    if (kind.empty()) throw Error(fmt::format("cannot read {}: `tc qdisc show dev {}` {}", d_.id, d_.device, r.ok() ? "printed no root qdisc" : r.brief()));
+    return kind;
+  }
+  std::string validate(const std::string& value) const override {
+    const std::string t = trim(value);
+    if (std::find(d_.domain.choices.begin(), d_.domain.choices.end(), t) == d_.domain.choices.end()) {
+      throw UsageError(fmt::format("value '{}' for {} is not offered by this kernel: use one of {}", value, d_.id,
+                                   fmt::join(d_.domain.choices, ", ")));
+    }
+    return t;
+  }
+  void apply(const std::string& canonical) override {
+    if (read() == canonical) return;
+    // Deleting the root gives the device its default qdisc back exactly (handle 0:); that is how
+    // an original pfifo_fast / noqueue / mq is restored byte-for-byte.
+    host_.run({"tc", "qdisc", "del", "dev", d_.device, "root"});
+    if (read() == canonical) return;
+    std::vector<std::string> argv{"tc", "qdisc", "replace", "dev", d_.device, "root", canonical};
+    for (const auto& a : args_for(canonical)) argv.push_back(a);
+    run_or_throw(host_, argv, d_.id, canonical);
+  }
+
+ private:
+  Presence presence_;
+};
+
+}  // namespace
+
+std::vector<std::string> available_qdiscs(const Host& host) {
+  std::string release;
+  if (auto r = host.files->read("/proc/sys/kernel/osrelease")) release = trim(*r);
+  std::string config;
+  if (host.files->exists("/proc/config.gz")) {
+    auto r = host.run({"zcat", "/proc/config.gz"});
+    if (r.ok()) config = r.out;
+  }
+  if (config.empty() && !release.empty()) config = host.files->read("/boot/config-" + release).value_or("");
+  const auto modules = host.files->list("/lib/modules/" + release + "/kernel/net/sched");
+  auto module_available = [&](const std::string& kind) {
+    if (host.files->exists("/sys/module/sch_" + kind)) return true;
+    return std::any_of(modules.begin(), modules.end(), [&](const std::string& m) { return m.starts_with("sch_" + kind + ".ko"); });
+  };
+  std::vector<std::string> out{"pfifo_fast"};
+  for (const auto& [kind, args] : kKinds) {
+    std::string key = "CONFIG_NET_SCH_" + kind + "=";
+    std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::toupper(c); });
+    std::string value;
+    for (const auto& line : split_lines(config)) {
+      if (line.starts_with(key)) value = line.substr(key.size());
+    }
+    const bool offered = config.empty() ? module_available(kind) : value == "y" || (value == "m" && module_available(kind));
+    if (offered) out.push_back(kind);
+  }
+  return out;
+}
+
+KnobPtr make_qdisc_knob(const Host& host, const std::string& ifname, const std::vector<std::string>& qdiscs) {
+  Descriptor d;
+  d.id = ifname + "/qdisc";
+  d.kind = "qdisc";
+  d.scope = Scope::Device;
+  d.type = ValueType::Enum;
+  d.device = ifname;
+  d.order = 60;
+  d.domain.choices = qdiscs;
+  d.reason = "root qdisc of the device (fq paces for BBR where the kernel has it)";
+  return std::make_unique<QdiscKnob>(host, std::move(d));
+}
+
+}  // namespace wgopt::act

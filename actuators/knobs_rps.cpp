@@ -1,0 +1,148 @@
+// IFACE/rps_cpus and IFACE/rps_flow_cnt: one value for every queues/rx-N of the device (the guide
+// sets them all alike). The value is one mask / count for all queues, or, when the queues differ
+// (as a host may have them), one per queue separated by spaces in rx-N order, so any original can
+// be restored exactly.
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "actuators/cpumask.hpp"
+#include "actuators/knobs_common.hpp"
+#include "common/error.hpp"
+#include "common/util.hpp"
+
+namespace wgopt::act {
+
+namespace {
+
+std::vector<std::string> rx_queues(const Host& host, const std::string& ifname) {
+  std::vector<std::string> out;
+  for (const auto& q : host.files->list("/sys/class/net/" + ifname + "/queues")) {
+    if (q.starts_with("rx-")) out.push_back(q);
+  }
+  // rx-10 after rx-9: by number, not by text.
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    return std::stoi(a.substr(3)) < std::stoi(b.substr(3));
+  });
+  return out;
+}
+
+int64_t round_pow2(int64_t v) {
+  if (v <= 0) return 0;
+  int64_t p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+class RpsKnob : public KnobBase {
+ public:
+  RpsKnob(const Host& host, Descriptor d, std::string file) : KnobBase(host, std::move(d)), file_(std::move(file)) {}
+
+  Presence presence() override {
+    auto qs = rx_queues(host_, d_.device);
+    if (qs.empty()) return Presence{false, false, "no such queue: " + d_.device + " has no rx queues in sysfs"};
+    return file_presence(host_, path(qs[0]));
+  }
+
+  std::string read() override {
+    auto qs = rx_queues(host_, d_.device);
+    if (qs.empty()) throw Error(fmt::format("cannot read {}: {} has no rx queues", d_.id, d_.device));
+    std::vector<std::string> values;
+    for (const auto& q : qs) values.push_back(canonical_read(read_or_throw(host_, path(q), d_.id)));
+    if (std::all_of(values.begin(), values.end(), [&](const auto& v) { return v == values[0]; })) return values[0];
+    return fmt::format("{}", fmt::join(values, " "));
+  }
+
+  std::string validate(const std::string& value) const override {
+    auto parts = split_ws(value);
+    if (parts.empty()) throw UsageError(fmt::format("value for {} is empty: {}", d_.id, hint()));
+    std::vector<std::string> out;
+    for (const auto& p : parts) out.push_back(one(p));
+    return fmt::format("{}", fmt::join(out, " "));
+  }
+
+  void apply(const std::string& canonical) override {
+    auto qs = rx_queues(host_, d_.device);
+    auto parts = split_ws(canonical);
+    if (parts.size() != 1 && parts.size() != qs.size()) {
+      throw UsageError(fmt::format("value '{}' for {} has {} per-queue values but {} has {} rx queues: give one value for all",
+                                   canonical, d_.id, parts.size(), d_.device, qs.size()));
+    }
+    for (size_t i = 0; i < qs.size(); ++i) {
+      const std::string v = one(parts.size() == 1 ? parts[0] : parts[i]);
+      host_.files->write(path(qs[i]), v + "\n");
+    }
+  }
+
+  bool equal(const std::string& a, const std::string& b) const override {
+    auto pa = split_ws(a), pb = split_ws(b);
+    if (pa.empty() || pb.empty()) return false;
+    const size_t n = std::max(pa.size(), pb.size());
+    if ((pa.size() != 1 && pa.size() != n) || (pb.size() != 1 && pb.size() != n)) return false;
+    try {
+      for (size_t i = 0; i < n; ++i) {
+        const std::string& x = pa.size() == 1 ? pa[0] : pa[i];
+        const std::string& y = pb.size() == 1 ? pb[0] : pb[i];
+        if (is_mask()) {
+          const int w = std::max(host_.nproc, 32 * static_cast<int>(std::max(split(x, ',').size(), split(y, ',').size())));
+          if (!(CpuMask::parse(x, w) == CpuMask::parse(y, w))) return false;
+        } else if (round_pow2(std::stoll(x)) != round_pow2(std::stoll(y))) {
+          return false;
+        }
+      }
+    } catch (const std::exception&) {
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  bool is_mask() const { return d_.type == ValueType::Mask; }
+  std::string path(const std::string& q) const { return "/sys/class/net/" + d_.device + "/queues/" + q + "/" + file_; }
+  std::string hint() const {
+    return is_mask() ? fmt::format("use a CPU mask such as {} (all {} CPUs) or 0", CpuMask::all(host_.nproc).canonical(), host_.nproc)
+                     : fmt::format("use an integer in [{}, {}]", d_.domain.min, d_.domain.max);
+  }
+  // One queue's value as the user typed it -> canonical, checked against this machine.
+  std::string one(const std::string& v) const {
+    if (is_mask()) return CpuMask::parse(v, host_.nproc, fmt::format("mask for {}", d_.id)).canonical();
+    return std::to_string(parse_int_in(v, d_));
+  }
+  // As the kernel printed it -> canonical. The kernel prints nr_cpu_ids bits, which can exceed nproc.
+  std::string canonical_read(const std::string& v) const {
+    if (!is_mask()) return trim(v);
+    const int w = std::max(host_.nproc, 32 * static_cast<int>(split(v, ',').size()));
+    return CpuMask::parse(v, w, d_.id).canonical();
+  }
+  std::string file_;
+};
+
+}  // namespace
+
+KnobPtr make_rps_knob(const Host& host, const std::string& ifname, const std::string& name) {
+  Descriptor d;
+  d.id = ifname + "/" + name;
+  d.kind = name;
+  d.scope = Scope::Device;
+  d.device = ifname;
+  if (name == "rps_cpus") {
+    d.type = ValueType::Mask;
+    d.domain.min = 0;
+    d.domain.mask_bits = host.nproc;
+    d.domain.max = host.nproc >= 63 ? INT64_MAX : (int64_t{1} << host.nproc) - 1;
+    d.order = 30;  // after channels: the new rx queues must exist
+    d.reason = "RPS: CPUs that share the protocol work of packets received on every rx queue (0 = off)";
+    return std::make_unique<RpsKnob>(host, std::move(d), "rps_cpus");
+  }
+  if (name == "rps_flow_cnt") {
+    d.type = ValueType::Int;
+    d.domain.min = 0;
+    d.domain.max = 1 << 20;
+    d.domain.pow2 = true;
+    d.order = 31;
+    d.reason = "RFS: flow entries per rx queue (the kernel rounds up to a power of two; 0 = off)";
+    return std::make_unique<RpsKnob>(host, std::move(d), "rps_flow_cnt");
+  }
+  return nullptr;
+}
+
+}  // namespace wgopt::act
