@@ -1,0 +1,92 @@
+#include "bench/harness.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numbers>
+
+#include "optimizer/driver.hpp"
+#include "optimizer/strategy.hpp"
+
+namespace wgopt::bench {
+
+NoiseStream::NoiseStream(std::uint64_t seed) : engine_(seed) {}
+
+double NoiseStream::uniform() {
+  // 53 random bits, shifted off zero so log() below is finite.
+  return (static_cast<double>(engine_() >> 11) + 0.5) / 9007199254740992.0;
+}
+
+double NoiseStream::normal() {
+  if (has_spare_) {
+    has_spare_ = false;
+    return spare_;
+  }
+  const double r = std::sqrt(-2.0 * std::log(uniform()));
+  const double theta = 2.0 * std::numbers::pi * uniform();
+  spare_ = r * std::sin(theta);
+  has_spare_ = true;
+  return r * std::cos(theta);
+}
+
+double noise_sd(const Problem& problem, int noise) {
+  return problem.absolute_noise ? noise / 100.0 : noise / 100.0 * std::abs(problem.fstar);
+}
+
+RunMetrics run_one(const RunSpec& spec) {
+  const Problem problem = make_problem(spec.problem);
+  const double sd = noise_sd(problem, spec.noise);
+  auto strategy = opt::make_strategy(spec.strategy, problem.space,
+                                     {.direction = opt::Direction::minimize,
+                                      .seed = spec.seed,
+                                      .start = problem.start,
+                                      .budget = spec.trials});
+  NoiseStream noise(spec.seed);
+  auto evaluate = [&](const opt::Config& c, int) -> opt::EvalResult {
+    const auto f = problem.f(c);
+    const double eps = noise.normal();
+    if (!f) return {.state = opt::TrialState::failed};
+    return {.state = opt::TrialState::complete, .value = *f + sd * eps};
+  };
+  const auto started = std::chrono::steady_clock::now();
+  const opt::RunResult result = opt::run(*strategy, spec.trials, evaluate);
+  RunMetrics m;
+  m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  auto truth = [&](const opt::Config& c) { return problem.f(c).value_or(problem.failed_value); };
+  double best_seen = std::numeric_limits<double>::infinity();
+  for (const auto& t : result.trials) {
+    if (t.state == opt::TrialState::failed || t.state == opt::TrialState::infeasible) ++m.failed;
+    if (t.remeasure) ++m.remeasured;
+    if (t.state == opt::TrialState::complete) best_seen = std::min(best_seen, truth(t.config));
+  }
+  const double f_rec = result.best.valid ? truth(result.best.config) : problem.failed_value;
+  if (!std::isfinite(best_seen)) best_seen = problem.failed_value;
+  m.regret = f_rec - problem.fstar;
+  m.gap = f_rec - best_seen;
+  return m;
+}
+
+double time_per_suggestion(const std::string& strategy_name, int observations, int asks) {
+  const Problem problem = make_problem("quadratic20");
+  // The history: uniformly random configurations, as a study's early phase would leave.
+  auto random = opt::make_strategy("random", problem.space, {.seed = 12345});
+  auto strategy = opt::make_strategy(strategy_name, problem.space,
+                                     {.direction = opt::Direction::minimize,
+                                      .seed = 1,
+                                      .budget = observations + asks});
+  for (int i = 0; i < observations; ++i) {
+    const opt::Config c = random->ask();
+    strategy->tell(c, opt::TrialState::complete, *problem.f(c));
+  }
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < asks; ++i) {
+    const opt::Config c = strategy->ask();
+    strategy->tell(c, opt::TrialState::complete, *problem.f(c));
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  return std::chrono::duration<double, std::milli>(elapsed).count() / asks;
+}
+
+}  // namespace wgopt::bench

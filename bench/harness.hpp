@@ -1,0 +1,53 @@
+#pragma once
+// One benchmark run and its metrics, and the suggestion-time measurement. Pure apart from the clock
+// in time_per_suggestion(); every run is reproducible from (problem, noise, strategy, seed, trials).
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "bench/problems.hpp"
+
+namespace wgopt::bench {
+
+struct RunSpec {
+  std::string problem;
+  int noise = 0;            // percent of |f*| (Branin: absolute sd noise / 100)
+  std::string strategy;     // a name make_strategy accepts
+  std::uint64_t seed = 0;   // seeds the strategy and the noise stream
+  int trials = 0;           // the budget the strategy is told and runs (re-measurements included)
+};
+
+struct RunMetrics {
+  double regret = 0;        // f(recommended, noise-free) - f*; a failed recommendation counts failed_value
+  double gap = 0;           // f(recommended) - min over evaluated configs of f (noise-free); >= 0 ideally
+  int failed = 0;           // failed trials (wg_sim: MTU black holes)
+  int remeasured = 0;       // trials spent re-measuring earlier configs
+  double seconds = 0;       // wall time of the run
+};
+
+// Standard normal draws: Box-Muller over mt19937_64 (whose output the C++ standard fixes), not
+// std::normal_distribution (whose algorithm is the library's choice), so runs repeat everywhere.
+class NoiseStream {
+ public:
+  explicit NoiseStream(std::uint64_t seed);
+  double normal();
+ private:
+  std::mt19937_64 engine_;
+  double spare_ = 0;
+  bool has_spare_ = false;
+  double uniform();   // in (0, 1)
+};
+
+// The noise sd of `problem` at `noise` (see RunSpec::noise).
+double noise_sd(const Problem& problem, int noise);
+
+// Runs spec through opt::run (with its default re-measurement share) on a problem built by
+// make_problem(spec.problem). One noise draw per trial, failed or not, so trial i always gets the
+// i-th draw. Throws wgopt::UsageError for an unknown problem or strategy.
+RunMetrics run_one(const RunSpec& spec);
+
+// Mean milliseconds per ask() of `strategy` on quadratic20 (d = 20) after `observations` told
+// random configurations, over `asks` ask/tell rounds. Single-threaded; the machine's load shows.
+double time_per_suggestion(const std::string& strategy, int observations, int asks = 5);
+
+}  // namespace wgopt::bench
