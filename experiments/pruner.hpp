@@ -1,0 +1,50 @@
+#pragma once
+// Early stopping: after a few seconds of a candidate's iperf3 run, is it clearly worse than the
+// incumbent (or the baseline)? If so the loop kills the run (Command::should_stop) and records the
+// trial as pruned, so the budget goes to promising candidates. Optuna's pruner idea, as one pure
+// function fed an immutable snapshot.
+//
+// Conservative by construction: a candidate is pruned only when even an optimistic estimate of its
+// mean (the upper confidence bound) is below the incumbent minus a margin, and the margin is the
+// larger of a relative margin and a multiple of the incumbent's run-to-run noise. The confidence
+// bound is widened for autocorrelated per-second samples (a slow drift is not n independent looks).
+#include <span>
+#include <string>
+
+namespace wgopt::experiments {
+
+struct PrunerOptions {
+  int warmup_seconds = 3;     // leading seconds ignored (TCP slow start, iperf3 ramp-up)
+  int min_samples = 3;        // samples after warm-up before any decision
+  double confidence = 0.95;   // one-sided confidence of the candidate's upper bound, in (0.5, 1)
+  double margin = 0.05;       // relative: prune only below incumbent * (1 - margin); in [0, 1)
+  double noise_sigmas = 2.0;  // ... and below incumbent - noise_sigmas * incumbent noise; >= 0
+
+  // Throws UsageError naming the first invalid option, its value and the allowed range.
+  void validate() const;
+};
+
+// What the candidate is compared with: the incumbent's (or baseline's) measured mean throughput and
+// its run-to-run noise (standard deviation between repeated measurements of that configuration).
+struct PruneReference {
+  double mean_mbps = 0;   // > 0
+  double noise_mbps = 0;  // >= 0
+};
+
+struct PruneDecision {
+  bool prune = false;
+  size_t samples_used = 0;      // per-second samples after warm-up
+  double candidate_mean = 0;    // Mbit/s over those samples (0 if none)
+  double candidate_upper = 0;   // its upper confidence bound (0 if not computed)
+  double threshold = 0;         // prune when candidate_upper < threshold
+  std::string reason;           // one line for the log and the study ("mean 412.0 Mbit/s, upper ...")
+};
+
+// `per_second_mbps` is the candidate's throughput series so far, one value per elapsed second in
+// order (iperf3 intervals). Returns prune == false while there are too few samples after warm-up.
+// Throws UsageError for invalid options, wgopt::Error for a non-finite sample or a reference with
+// mean <= 0 or negative noise.
+PruneDecision decide_prune(std::span<const double> per_second_mbps, const PruneReference& incumbent,
+                           const PrunerOptions& options = {});
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,137 @@
+#pragma once
+// The study file: one SQLite database per search, holding everything needed to report on it and to
+// `--resume` it after a crash or Ctrl-C: the study's metadata, every trial in order, the baseline
+// measurements, the confirmation rounds and the result.
+//
+// Durability: WAL journal with synchronous=FULL and one transaction per write, so a record that a
+// call returned from survives SIGKILL and power loss. A trial is written twice: begin_trial() inserts
+// it as `running` before the candidate is applied, finish_trial() sets its final state. A trial
+// still `running` when the file is next opened was interrupted by a crash; open() marks it failed
+// with a note and lists it in recovered_trials().
+//
+// Identity: PRAGMA application_id = 0x77676f70 ("wgop") and PRAGMA user_version = schema version.
+// Anything else (a text file, another program's database, a newer schema) is refused with one line
+// that says what the file is and what to do.
+
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct sqlite3;
+
+namespace wgopt::experiments {
+
+inline constexpr int kStudySchemaVersion = 1;
+
+enum class TrialState { Running, Complete, Pruned, Failed, Infeasible };
+std::string_view to_string(TrialState s);                             // "running", "complete", ...
+std::optional<TrialState> parse_trial_state(std::string_view text);  // nullopt if unknown
+
+struct StudyInfo {
+  std::string created;                          // ISO 8601 UTC; create() fills it in when empty
+  nlohmann::json host = nlohmann::json::object();   // kernel, nproc, NIC driver, WireGuard mode, SKU
+  nlohmann::json space = nlohmann::json::object();  // the search space as the optimizer describes it
+  std::string objective_yaml;                   // objective_to_yaml() of the objective used
+  std::uint64_t seed = 0;
+  std::string strategy;                         // "bo", "random", "coordinate"
+  std::string budget;                           // as typed ("2h"); empty when only a trial cap
+  std::optional<int> max_trials;
+  std::string status = "running";               // running | finished | interrupted | failed
+};
+
+// Seconds since the Unix epoch for timestamps, durations in seconds.
+struct TrialTimings {
+  double started_at = 0;  // when the trial began (before apply)
+  double applied_s = 0;   // applying the candidate (transaction, verify, liveness check)
+  double settled_s = 0;   // waiting for the system to settle
+  double measured_s = 0;  // running the workload with the probes on
+};
+
+struct TrialRecord {
+  int number = 0;                                   // 1, 2, 3 ... in the order trials began
+  nlohmann::json params = nlohmann::json::object(); // knob name -> canonical value
+  TrialState state = TrialState::Running;
+  std::optional<double> score;                      // set for complete (and pruned: partial) trials
+  nlohmann::json metrics = nlohmann::json::object();  // score breakdown, throughput per scenario ...
+  nlohmann::json probes = nlohmann::json::object();   // probe summary
+  std::string note;                                 // why failed / infeasible / pruned
+  TrialTimings timings;
+};
+
+struct BaselineRecord {
+  int round = 0;
+  double score = 0;
+  nlohmann::json metrics = nlohmann::json::object();
+  double measured_at = 0;
+};
+
+struct ConfirmationRecord {
+  int round = 0;
+  std::string arm;        // "baseline" | "candidate"
+  int trial = 0;          // the candidate's trial number
+  double score = 0;
+  nlohmann::json metrics = nlohmann::json::object();
+  double measured_at = 0;
+};
+
+struct StudyResult {
+  std::string outcome;                              // "promoted" | "kept-baseline" | "no-trials" ...
+  std::optional<int> winner_trial;
+  nlohmann::json params = nlohmann::json::object(); // the profile now on the host
+  nlohmann::json evidence = nlohmann::json::object();  // scores with intervals, host facts
+  std::string profile_path;
+  double finished_at = 0;
+};
+
+class StudyStore {
+ public:
+  // Creates a new study file. Throws UsageError if `path` already exists (resume it or pick another
+  // path) and wgopt::Error if it cannot be written.
+  static StudyStore create(const std::string& path, StudyInfo info);
+  // Opens an existing study for resuming; trials left `running` are marked failed (see top).
+  // Throws UsageError when the file is missing or not a wgopt study, or has a newer schema.
+  static StudyStore open(const std::string& path);
+
+  StudyStore(StudyStore&& other) noexcept;
+  StudyStore& operator=(StudyStore&& other) noexcept;
+  StudyStore(const StudyStore&) = delete;
+  StudyStore& operator=(const StudyStore&) = delete;
+  ~StudyStore();
+
+  const std::string& path() const { return path_; }
+  StudyInfo info() const;
+  void set_status(const std::string& status);
+  // Numbers of the trials open() found `running` and marked failed (empty after create()).
+  const std::vector<int>& recovered_trials() const { return recovered_; }
+
+  // Inserts the next trial as running and returns its number. Write this before applying.
+  int begin_trial(const nlohmann::json& params, double started_at);
+  // Records how a running trial ended. Throws wgopt::Error if `r.number` is not a running trial or
+  // r.state is Running.
+  void finish_trial(const TrialRecord& r);
+  // Every trial, in number order (the order to replay into a fresh optimizer on resume).
+  std::vector<TrialRecord> trials() const;
+
+  void add_baseline(const BaselineRecord& r);
+  std::vector<BaselineRecord> baselines() const;  // in insertion order
+  void add_confirmation(const ConfirmationRecord& r);
+  std::vector<ConfirmationRecord> confirmations() const;  // in insertion order
+  // Writes (or replaces) the result and sets the status to "finished", in one transaction.
+  void set_result(const StudyResult& r);
+  std::optional<StudyResult> result() const;
+
+ private:
+  StudyStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  std::vector<int> recovered_;
+};
+
+// Now as seconds since the Unix epoch (for TrialTimings::started_at and the *_at fields).
+double unix_now();
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,111 @@
+#include <catch2/catch.hpp>
+
+#include "common/error.hpp"
+#include "experiments/budget.hpp"
+
+using namespace wgopt;
+using namespace wgopt::experiments;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A clock the test moves by hand.
+struct FakeClock {
+  std::chrono::steady_clock::time_point now{};
+  SteadyClock fn() {
+    return [this] { return now; };
+  }
+};
+
+}  // namespace
+
+TEST_CASE("budgets parse from what users type") {
+  auto l = parse_budget("2h", std::nullopt);
+  CHECK(l.wall == 7200s);
+  CHECK_FALSE(l.max_trials);
+  l = parse_budget("", 20);
+  CHECK_FALSE(l.wall);
+  CHECK(l.max_trials == 20);
+  CHECK_THROWS_WITH(parse_budget("soon", std::nullopt), Catch::Contains("--budget") && Catch::Contains("'soon'"));
+  CHECK_THROWS_WITH(parse_budget("5m", 0), Catch::Contains("--trials"));
+  CHECK_THROWS_AS(parse_budget("", std::nullopt), UsageError);
+}
+
+TEST_CASE("elapsed, remaining and ETA follow the clock and the mean trial time") {
+  FakeClock clk;
+  Budget b({.wall = 300s, .reserve = 60s}, clk.fn());
+  CHECK(b.elapsed() == 0s);
+  CHECK(b.remaining() == 240s);
+  CHECK_FALSE(b.mean_trial());
+  b.trial_started();
+  clk.now += 30s;
+  b.trial_finished();
+  clk.now += 2s;  // bookkeeping between trials does not count as trial time
+  b.trial_started();
+  clk.now += 50s;
+  b.trial_finished();
+  CHECK(b.elapsed() == 82s);
+  CHECK(b.remaining() == 158s);
+  CHECK(b.mean_trial() == 40s);
+  CHECK(b.eta() == 158s);
+  CHECK(b.trials() == 2);
+}
+
+TEST_CASE("a trial starts only when it is expected to fit, so the overrun is at most one trial") {
+  FakeClock clk;
+  Budget b({.wall = 100s}, clk.fn());
+  const auto trial = 30s;
+  std::chrono::steady_clock::duration end{};
+  int count = 0;
+  while (b.may_start_trial()) {
+    b.trial_started();
+    clk.now += trial;
+    b.trial_finished();
+    ++count;
+    end = clk.now.time_since_epoch();
+  }
+  CHECK(count == 3);  // at 90 s, 10 s are left and a trial takes 30 s
+  CHECK(end <= 100s);
+  CHECK_THAT(b.stop_reason(), Catch::Contains("30s") && Catch::Contains("10s left"));
+
+  // The first trial cannot be predicted: a 150 s trial overruns a 100 s budget once, never twice.
+  FakeClock clk2;
+  Budget slow({.wall = 100s}, clk2.fn());
+  int started = 0;
+  while (slow.may_start_trial()) {
+    slow.trial_started();
+    clk2.now += 150s;
+    slow.trial_finished();
+    ++started;
+  }
+  CHECK(started == 1);
+  CHECK_THAT(slow.stop_reason(), Catch::Contains("spent"));
+}
+
+TEST_CASE("the trial cap counts trials of an earlier session and sets the ETA") {
+  FakeClock clk;
+  Budget b({.max_trials = 5}, clk.fn());
+  b.add_previous_trials(3);
+  CHECK_FALSE(b.remaining());
+  CHECK_FALSE(b.eta());
+  b.trial_started();
+  clk.now += 20s;
+  b.trial_finished();
+  CHECK(b.eta() == 20s);  // one trial left
+  CHECK(b.may_start_trial());
+  b.trial_started();
+  clk.now += 20s;
+  b.trial_finished();
+  CHECK_FALSE(b.may_start_trial());
+  CHECK(b.stop_reason() == "trial cap of 5 reached");
+  CHECK(b.eta() == 0s);
+}
+
+TEST_CASE("misuse is caught") {
+  FakeClock clk;
+  Budget b({.wall = 60s}, clk.fn());
+  CHECK_THROWS_AS(b.trial_finished(), Error);
+  b.trial_started();
+  CHECK_THROWS_AS(b.trial_started(), Error);
+  CHECK_THROWS_WITH(Budget({.wall = 60s, .reserve = 60s}, clk.fn()), Catch::Contains("larger budget"));
+}

@@ -1,0 +1,113 @@
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "common/error.hpp"
+#include "experiments/confirm.hpp"
+
+using namespace wgopt;
+using namespace wgopt::experiments;
+
+namespace {
+
+// Interleaved rounds with a shared per-round drift (the host gets slower over time), as the loop
+// would measure them: round i of both arms sees the same drift.
+void measure(double base, double cand, double noise, double drift_per_round, int rounds, unsigned seed,
+             std::vector<double>& b, std::vector<double>& c) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> n(0, noise);
+  b.clear();
+  c.clear();
+  for (int i = 0; i < rounds; ++i) {
+    b.push_back(base - drift_per_round * i + n(rng));
+    c.push_back(cand - drift_per_round * i + n(rng));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the plan interleaves the arms, baseline first") {
+  using enum Arm;
+  CHECK(plan_confirmation(3) == std::vector<Arm>{Baseline, Candidate, Baseline, Candidate, Baseline, Candidate});
+  CHECK(plan_confirmation(4, ConfirmOrder::Balanced) ==
+        std::vector<Arm>{Baseline, Candidate, Candidate, Baseline, Baseline, Candidate, Candidate, Baseline});
+  CHECK_THROWS_AS(plan_confirmation(1), UsageError);
+}
+
+TEST_CASE("a clear win is promoted, with intervals for both arms and the gain") {
+  std::vector<double> b = {1000, 1012, 990, 1005, 998}, c = {1200, 1195, 1210, 1190, 1204};
+  auto r = decide_confirmation(b, c);
+  CHECK(r.promote);
+  CHECK(r.method == "paired t");
+  CHECK(r.baseline_mean == Approx(1001));
+  CHECK(r.candidate_mean == Approx(1199.8));
+  CHECK(r.gain == Approx(198.8));
+  CHECK(r.relative_gain == Approx(0.1986).epsilon(0.001));
+  CHECK(r.gain_ci.low > 150);
+  CHECK(r.gain_ci.high < 250);
+  CHECK(r.baseline_ci.low < 1001);
+  CHECK(r.baseline_ci.high > 1001);
+  CHECK(r.candidate_ci.low > r.baseline_ci.high);
+  CHECK(r.p_value < 0.001);
+}
+
+TEST_CASE("a tie keeps the baseline") {
+  std::vector<double> b = {1000, 1010, 995, 1003}, c = {1004, 1001, 998, 1006};
+  auto r = decide_confirmation(b, c);
+  CHECK_FALSE(r.promote);
+  CHECK(r.gain_ci.low <= 0);
+  CHECK(r.gain_ci.high >= 0);
+}
+
+TEST_CASE("a noisy small win keeps the baseline") {
+  // +3 % on average, but the rounds disagree.
+  std::vector<double> b = {1000, 900, 1100, 950}, c = {1100, 880, 1150, 940};
+  auto r = decide_confirmation(b, c);
+  CHECK(r.relative_gain > 0);
+  CHECK_FALSE(r.promote);
+}
+
+TEST_CASE("a consistent win below the minimum relative gain keeps the baseline") {
+  std::vector<double> b = {1000, 1001, 999, 1000}, c = {1010, 1011, 1009, 1011};
+  auto r = decide_confirmation(b, c);
+  CHECK(r.gain_ci.low > 0);
+  CHECK_FALSE(r.promote);
+  CHECK_THAT(r.reason, Catch::Contains("below the minimum"));
+  CHECK(decide_confirmation(b, c, {.min_relative_gain = 0.005}).promote);
+}
+
+TEST_CASE("a regression is rejected") {
+  std::vector<double> b = {1000, 1005, 995, 1002}, c = {800, 790, 810, 805};
+  auto r = decide_confirmation(b, c);
+  CHECK_FALSE(r.promote);
+  CHECK(r.gain < 0);
+  CHECK(r.gain_ci.high < 0);
+}
+
+TEST_CASE("pairing cancels drift that Welch's test would mistake for noise") {
+  std::vector<double> b, c;
+  measure(1000, 1060, 5, 40, 6, 7, b, c);  // +6 %, the host slows by 40 per round
+  auto paired = decide_confirmation(b, c);
+  CHECK(paired.promote);
+  std::vector<double> c_lost_round(c.begin(), c.end() - 1);  // a round failed: Welch
+  auto welch = decide_confirmation(b, c_lost_round);
+  CHECK(welch.method == "Welch t");
+  CHECK((welch.gain_ci.high - welch.gain_ci.low) > (paired.gain_ci.high - paired.gain_ci.low));
+}
+
+TEST_CASE("equal arms are promoted rarely (false promotions stay near 1 - confidence / 2)") {
+  int promoted = 0;
+  std::vector<double> b, c;
+  for (unsigned seed = 1; seed <= 400; ++seed) {
+    measure(1000, 1000, 30, 0, 5, seed, b, c);
+    if (decide_confirmation(b, c, {.min_relative_gain = 0}).promote) ++promoted;
+  }
+  CHECK(promoted <= 25);  // expected 2.5 % = 10; the bound leaves room for sampling noise
+}
+
+TEST_CASE("too few scores or bad options are refused") {
+  std::vector<double> one = {1}, two = {1, 2};
+  CHECK_THROWS_AS(decide_confirmation(one, two), Error);
+  CHECK_THROWS_WITH(decide_confirmation(two, two, {.confidence = 0.2}), Catch::Contains("confidence"));
+  CHECK_THROWS_WITH(decide_confirmation(two, two, {.min_relative_gain = -1}), Catch::Contains("min_relative_gain"));
+}

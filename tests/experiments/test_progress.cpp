@@ -1,0 +1,83 @@
+#include <catch2/catch.hpp>
+
+#include <sstream>
+
+#include "experiments/progress.hpp"
+
+using namespace wgopt::experiments;
+using namespace std::chrono_literals;
+
+namespace {
+
+ProgressState trial7() {
+  ProgressState s;
+  s.step = 7;
+  s.steps = 50;
+  s.elapsed = 190s;
+  s.budget = 300s;
+  s.eta = 100s;
+  s.best_score = 1843.2;
+  s.baseline_score = 1640;
+  s.knobs = {{"mtu", "1420"}, {"rps", "3"}, {"gro", "on"}};
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("the progress line shows trial, time, best and gain, and the candidate's knobs") {
+  CHECK(render_progress(trial7()) ==
+        "trial 7/50 | 3m 10s / 5m 00s, ETA 1m 40s | best 1843.2 (+12.4% vs baseline) | mtu=1420 rps=3 gro=on");
+  ProgressState early;
+  early.phase = "baseline";
+  early.step = 1;
+  early.elapsed = 4s;
+  CHECK(render_progress(early) == "baseline 1 | 4.0s | best -");
+}
+
+TEST_CASE("the line is cut to the terminal width") {
+  std::string line = render_progress(trial7(), 40);
+  CHECK(line.size() == 40);
+  CHECK(line.substr(37) == "...");
+}
+
+TEST_CASE("on a terminal one line is rewritten in place; messages go above it") {
+  std::ostringstream out;
+  {
+    ProgressPrinter p(out, ProgressPrinter::Mode::Terminal, 200);
+    auto s = trial7();
+    p.update(s);
+    s.elapsed = 191s;
+    p.update(s);
+    p.message("trial 7 pruned");
+  }
+  std::string expect1 = render_progress(trial7());
+  auto s2 = trial7();
+  s2.elapsed = 191s;
+  std::string expect2 = render_progress(s2);
+  CHECK(out.str() == "\r" + expect1 + "\x1b[K" + "\r" + expect2 + "\x1b[K" + "\r\x1b[Ktrial 7 pruned\n" + expect2 +
+                         "\x1b[K" + "\n");
+}
+
+TEST_CASE("without a terminal only changes are printed, one plain line each; quiet prints nothing") {
+  std::ostringstream out;
+  ProgressPrinter p(out, ProgressPrinter::Mode::Lines);
+  auto s = trial7();
+  p.update(s);
+  s.elapsed += 1s;  // a clock tick alone is not news
+  p.update(s);
+  s.step = 8;
+  p.update(s);
+  p.message("done");
+  p.finish();
+  std::string text = out.str();
+  CHECK(std::count(text.begin(), text.end(), '\n') == 3);
+  CHECK(text.find('\r') == std::string::npos);
+  CHECK(text.find("trial 8/50") != std::string::npos);
+
+  std::ostringstream quiet_out;
+  ProgressPrinter q(quiet_out, ProgressPrinter::Mode::Quiet);
+  q.update(trial7());
+  q.message("x");
+  q.finish();
+  CHECK(quiet_out.str().empty());
+}

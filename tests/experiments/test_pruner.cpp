@@ -1,0 +1,120 @@
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "common/error.hpp"
+#include "experiments/pruner.hpp"
+
+using namespace wgopt;
+using namespace wgopt::experiments;
+
+namespace {
+
+// Per-second Mbit/s with Gaussian noise, like iperf3 intervals on a busy host.
+std::vector<double> series(double mean, double sd, int n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> d(mean, sd);
+  std::vector<double> out;
+  for (int i = 0; i < n; ++i) out.push_back(std::max(0.0, d(rng)));
+  return out;
+}
+
+const PruneReference kIncumbent{.mean_mbps = 1000, .noise_mbps = 20};
+
+}  // namespace
+
+TEST_CASE("a clear loss is pruned after the warm-up") {
+  // Slow start, then steady at about half the incumbent.
+  std::vector<double> s = {120, 380, 470, 505, 498, 510, 502};
+  auto d = decide_prune(s, kIncumbent);
+  CHECK(d.prune);
+  CHECK(d.samples_used == 4);
+  CHECK(d.candidate_mean == Approx(503.75));
+  CHECK(d.threshold == Approx(950));  // 5 % margin beats 2 x 20 Mbit/s noise
+  CHECK(d.candidate_upper < d.threshold);
+}
+
+TEST_CASE("a dead tunnel (zero throughput) is pruned") {
+  std::vector<double> s(6, 0.0);
+  CHECK(decide_prune(s, kIncumbent).prune);
+}
+
+TEST_CASE("too early: nothing is decided during warm-up or with too few samples") {
+  std::vector<double> s = {10, 10, 10};
+  auto d = decide_prune(s, kIncumbent);
+  CHECK_FALSE(d.prune);
+  CHECK(d.samples_used == 0);
+  s.push_back(10);
+  s.push_back(10);  // 2 samples after a 3 s warm-up, 3 needed
+  d = decide_prune(s, kIncumbent);
+  CHECK_FALSE(d.prune);
+  CHECK(d.samples_used == 2);
+  s.push_back(10);
+  CHECK(decide_prune(s, kIncumbent).prune);
+}
+
+TEST_CASE("a close call is not pruned") {
+  // 4 % below the incumbent: inside the 5 % margin, whatever the noise.
+  std::vector<double> s = {300, 800, 955, 962, 958, 961, 959, 960};
+  auto d = decide_prune(s, kIncumbent);
+  CHECK_FALSE(d.prune);
+  CHECK(d.candidate_mean == Approx(960));
+}
+
+TEST_CASE("the margin follows the incumbent's noise when that is larger") {
+  std::vector<double> s = {100, 100, 100, 880, 881, 879, 880, 880};
+  CHECK(decide_prune(s, kIncumbent).prune);  // 12 % below, noise 20
+  CHECK_FALSE(decide_prune(s, {.mean_mbps = 1000, .noise_mbps = 70}).prune);  // 2 sigma = 140
+}
+
+TEST_CASE("a noisy series is not pruned on a low mean alone") {
+  // Mean about 850 but swinging by hundreds: the upper bound stays above the threshold.
+  std::vector<double> s = {200, 500, 700, 400, 1300, 600, 1250};
+  auto d = decide_prune(s, kIncumbent);
+  CHECK(d.candidate_mean < 950);
+  CHECK_FALSE(d.prune);
+}
+
+TEST_CASE("a drifting series counts as fewer independent samples") {
+  // A slow ramp just below the threshold: independent samples would give a tight bound.
+  std::vector<double> ramp = {0, 0, 0, 850, 870, 890, 910, 930, 950};
+  std::vector<double> shuffled = {0, 0, 0, 910, 850, 950, 870, 930, 890};
+  auto drift = decide_prune(ramp, kIncumbent);
+  auto iid = decide_prune(shuffled, kIncumbent);
+  CHECK(drift.candidate_mean == Approx(iid.candidate_mean));
+  CHECK(drift.candidate_upper > iid.candidate_upper);
+}
+
+TEST_CASE("conservative: a candidate as good as the incumbent is almost never pruned") {
+  int pruned = 0;
+  for (unsigned seed = 1; seed <= 500; ++seed) {
+    auto s = series(1000, 60, 10, seed);  // per-second noise 3x the run-to-run noise
+    for (size_t n = 4; n <= s.size(); ++n) {  // the loop asks every second
+      if (decide_prune(std::span<const double>(s.data(), n), kIncumbent).prune) {
+        ++pruned;
+        break;
+      }
+    }
+  }
+  CHECK(pruned == 0);
+}
+
+TEST_CASE("effective: a candidate 30 % worse is pruned within a few seconds almost always") {
+  int pruned = 0;
+  for (unsigned seed = 1; seed <= 200; ++seed) {
+    auto s = series(700, 60, 8, seed);
+    if (decide_prune(s, kIncumbent).prune) ++pruned;
+  }
+  CHECK(pruned >= 195);
+}
+
+TEST_CASE("bad options and references are refused naming the option") {
+  std::vector<double> s = {1, 2, 3, 4, 5, 6};
+  CHECK_THROWS_WITH(decide_prune(s, kIncumbent, {.confidence = 1.5}), Catch::Contains("confidence"));
+  CHECK_THROWS_WITH(decide_prune(s, kIncumbent, {.min_samples = 1}), Catch::Contains("min_samples"));
+  CHECK_THROWS_WITH(decide_prune(s, kIncumbent, {.margin = -0.1}), Catch::Contains("margin"));
+  CHECK_THROWS_WITH(decide_prune(s, kIncumbent, {.warmup_seconds = -1}), Catch::Contains("warmup_seconds"));
+  CHECK_THROWS_AS(decide_prune(s, {.mean_mbps = 0, .noise_mbps = 1}), Error);
+  std::vector<double> nan = {1, 2, 3, 4, std::nan(""), 6};
+  CHECK_THROWS_AS(decide_prune(nan, kIncumbent), Error);
+}

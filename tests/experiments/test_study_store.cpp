@@ -1,0 +1,189 @@
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <csignal>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.hpp"
+#include "experiments/study_store.hpp"
+
+using namespace wgopt;
+using namespace wgopt::experiments;
+using Catch::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh directory per test case, removed afterwards.
+struct TempDir {
+  fs::path dir;
+  explicit TempDir(const std::string& name) : dir(fs::temp_directory_path() / ("wgopt-study-" + name)) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~TempDir() { fs::remove_all(dir); }
+  std::string file(const std::string& n) const { return (dir / n).string(); }
+};
+
+StudyInfo sample_info() {
+  StudyInfo i;
+  i.host = {{"kernel", "6.18.0"}, {"nproc", 2}, {"wireguard", "wireguard-go"}, {"sku", "firecracker-2c"}};
+  i.space = {{"mtu", {{"type", "int"}, {"low", 1280}, {"high", 1420}}}};
+  i.objective_yaml = "duration: 10s\n";
+  i.seed = 0xfeedfacecafebeefULL;  // above INT64_MAX: stored as the same 64 bits
+  i.strategy = "bo";
+  i.budget = "5m";
+  i.max_trials = 40;
+  return i;
+}
+
+}  // namespace
+
+TEST_CASE("a study round-trips: metadata, trials, baseline, confirmation, result") {
+  TempDir tmp("roundtrip");
+  const std::string path = tmp.file("s.db");
+  {
+    StudyStore s = StudyStore::create(path, sample_info());
+    CHECK(s.recovered_trials().empty());
+    s.add_baseline({.round = 1, .score = 1000.5, .metrics = {{"tcp", 1000.5}}, .measured_at = 10});
+    s.add_baseline({.round = 2, .score = 990.0, .metrics = {{"tcp", 990.0}}, .measured_at = 20});
+    int t1 = s.begin_trial({{"mtu", "1420"}}, 30);
+    int t2 = s.begin_trial({{"mtu", "1280"}}, 40);
+    CHECK(t1 == 1);
+    CHECK(t2 == 2);
+    TrialRecord r1{.number = t1, .params = {{"mtu", "1420"}}, .state = TrialState::Complete, .score = 1250.25,
+                   .metrics = {{"throughput", 1260}}, .probes = {{"softnet_drops", 0}}, .note = "",
+                   .timings = {.started_at = 30, .applied_s = 0.4, .settled_s = 2, .measured_s = 10}};
+    s.finish_trial(r1);
+    s.finish_trial({.number = t2, .params = {{"mtu", "1280"}}, .state = TrialState::Pruned, .score = 700,
+                    .note = "upper bound 720 < 950", .timings = {.started_at = 40, .measured_s = 4}});
+    s.add_confirmation({.round = 1, .arm = "baseline", .trial = 1, .score = 1001, .measured_at = 50});
+    s.add_confirmation({.round = 1, .arm = "candidate", .trial = 1, .score = 1249, .measured_at = 60});
+    s.set_result({.outcome = "promoted", .winner_trial = 1, .params = {{"mtu", "1420"}},
+                  .evidence = {{"gain", 0.24}}, .profile_path = "/var/lib/wgopt/profile.yaml", .finished_at = 70});
+  }
+  StudyStore s = StudyStore::open(path);
+  StudyInfo i = s.info();
+  CHECK(i.host == sample_info().host);
+  CHECK(i.space == sample_info().space);
+  CHECK(i.objective_yaml == "duration: 10s\n");
+  CHECK(i.seed == 0xfeedfacecafebeefULL);
+  CHECK(i.strategy == "bo");
+  CHECK(i.budget == "5m");
+  CHECK(i.max_trials == 40);
+  CHECK(i.status == "finished");  // set_result finishes the study
+  CHECK(i.created.size() == 20);  // 2026-11-26T10:45:00Z
+  auto trials = s.trials();
+  REQUIRE(trials.size() == 2);
+  CHECK(trials[0].number == 1);
+  CHECK(trials[0].state == TrialState::Complete);
+  CHECK(trials[0].score == 1250.25);
+  CHECK(trials[0].metrics["throughput"] == 1260);
+  CHECK(trials[0].probes["softnet_drops"] == 0);
+  CHECK(trials[0].timings.applied_s == 0.4);
+  CHECK(trials[0].timings.measured_s == 10);
+  CHECK(trials[1].state == TrialState::Pruned);
+  CHECK(trials[1].note == "upper bound 720 < 950");
+  CHECK(trials[1].params["mtu"] == "1280");
+  auto base = s.baselines();
+  REQUIRE(base.size() == 2);
+  CHECK(base[1].score == 990.0);
+  CHECK(base[0].metrics["tcp"] == 1000.5);
+  auto conf = s.confirmations();
+  REQUIRE(conf.size() == 2);
+  CHECK(conf[1].arm == "candidate");
+  CHECK(conf[1].score == 1249);
+  auto res = s.result();
+  REQUIRE(res);
+  CHECK(res->outcome == "promoted");
+  CHECK(res->winner_trial == 1);
+  CHECK(res->params["mtu"] == "1420");
+  CHECK(res->profile_path == "/var/lib/wgopt/profile.yaml");
+}
+
+TEST_CASE("resume after a crash: a trial left running is marked failed with a note") {
+  TempDir tmp("crash");
+  const std::string path = tmp.file("s.db");
+  {
+    StudyStore s = StudyStore::create(path, sample_info());
+    int t1 = s.begin_trial({{"mtu", "1420"}}, 1);
+    s.finish_trial({.number = t1, .params = {{"mtu", "1420"}}, .state = TrialState::Complete, .score = 1200});
+    s.begin_trial({{"mtu", "1380"}}, 2);  // wgopt dies here, with the candidate applied
+  }
+  StudyStore s = StudyStore::open(path);
+  CHECK(s.recovered_trials() == std::vector<int>{2});
+  auto trials = s.trials();
+  REQUIRE(trials.size() == 2);
+  CHECK(trials[0].state == TrialState::Complete);  // finished work is kept
+  CHECK(trials[1].state == TrialState::Failed);
+  CHECK_THAT(trials[1].note, Contains("interrupted"));
+  CHECK_FALSE(trials[1].score);
+  CHECK(s.info().status == "running");
+  // The study goes on with the next number, and the recovered trial cannot be finished late.
+  CHECK(s.begin_trial({{"mtu", "1400"}}, 3) == 3);
+  CHECK_THROWS_WITH(s.finish_trial({.number = 2, .state = TrialState::Complete}), Contains("not running"));
+  CHECK(StudyStore::open(path).recovered_trials().size() == 1);  // trial 3, still running
+}
+
+TEST_CASE("a study survives the process being killed mid-write (committed records only)") {
+  TempDir tmp("kill");
+  const std::string path = tmp.file("s.db");
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // The child writes a study and is killed without closing anything.
+    StudyStore s = StudyStore::create(path, sample_info());
+    s.add_baseline({.round = 1, .score = 5, .measured_at = 1});
+    s.begin_trial({{"mtu", "1420"}}, 1);
+    raise(SIGKILL);
+    _exit(1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFSIGNALED(status));
+  StudyStore s = StudyStore::open(path);
+  CHECK(s.baselines().size() == 1);
+  CHECK(s.recovered_trials() == std::vector<int>{1});
+}
+
+TEST_CASE("files that are not wgopt studies are refused with one clear line") {
+  TempDir tmp("bad");
+  const std::string text = tmp.file("notes.txt");
+  { std::ofstream(text) << "this is not a database, just some text that is long enough to look like a header\n"; }
+  CHECK_THROWS_WITH(StudyStore::open(text), Contains(text) && Contains("not a wgopt study"));
+  CHECK_THROWS_AS(StudyStore::open(text), UsageError);
+
+  const std::string other = tmp.file("other.db");
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(other.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "CREATE TABLE t (x); INSERT INTO t VALUES (1);", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  CHECK_THROWS_WITH(StudyStore::open(other), Contains("another program"));
+
+  CHECK_THROWS_WITH(StudyStore::open(tmp.file("missing.db")), Contains("does not exist") && Contains("--resume"));
+
+  const std::string study = tmp.file("s.db");
+  StudyStore::create(study, sample_info());
+  CHECK_THROWS_WITH(StudyStore::create(study, sample_info()), Contains("already exists") && Contains("--resume"));
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(study.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  CHECK_THROWS_WITH(StudyStore::open(study), Contains("schema version 99") && Contains("upgrade wgopt"));
+}
+
+TEST_CASE("trial states have stable names") {
+  for (auto s : {TrialState::Running, TrialState::Complete, TrialState::Pruned, TrialState::Failed,
+                 TrialState::Infeasible}) {
+    CHECK(parse_trial_state(to_string(s)) == s);
+  }
+  CHECK(to_string(TrialState::Infeasible) == "infeasible");
+  CHECK_FALSE(parse_trial_state("done"));
+}
