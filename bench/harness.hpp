@@ -1,6 +1,6 @@
 #pragma once
-// One benchmark run and its metrics, and the suggestion-time measurement. Pure apart from the clock
-// in time_per_suggestion(); every run is reproducible from (problem, noise, strategy, seed, trials).
+// One benchmark run and its metrics, and the suggestion-time measurement. Pure apart from the clocks
+// (RunMetrics::seconds, time_per_suggestion); every run's metrics is reproducible from (problem, noise, strategy, seed, trials).
 #include <cstdint>
 #include <random>
 #include <string>
@@ -22,7 +22,7 @@ struct RunMetrics {
   double gap = 0;           // f(recommended) - min over evaluated configs of f (noise-free); >= 0 ideally
   int failed = 0;           // failed trials (wg_sim: MTU black holes)
   int remeasured = 0;       // trials spent re-measuring earlier configs
-  double seconds = 0;       // wall time of the run
+  double seconds = 0;       // CPU time of the run (its thread's), so shared cores do not inflate it
 };
 
 // Standard normal draws: Box-Muller over mt19937_64 (whose output the C++ standard fixes), not
@@ -46,8 +46,13 @@ double noise_sd(const Problem& problem, int noise);
 // i-th draw. Throws wgopt::UsageError for an unknown problem or strategy.
 RunMetrics run_one(const RunSpec& spec);
 
-// Mean milliseconds per ask() of `strategy` on quadratic20 (d = 20) after `observations` told
-// random configurations, over `asks` ask/tell rounds. Single-threaded; the machine's load shows.
-double time_per_suggestion(const std::string& strategy, int observations, int asks = 5);
+// Milliseconds per suggestion (one ask() and its tell()) of `strategy` on quadratic20 (d = 20),
+// averaged over `asks` rounds after the strategy has itself asked and been told `observations`
+// trials. cpu_ms is this thread's CPU time (stable on a shared machine); wall_ms is elapsed time.
+struct SuggestionTime {
+  double cpu_ms = 0;
+  double wall_ms = 0;
+};
+SuggestionTime time_per_suggestion(const std::string& strategy, int observations, int asks = 5);
 
 }  // namespace wgopt::bench
