@@ -40,16 +40,15 @@ bool is_allowed_write_path(const std::string& path) {
 
 std::optional<std::string> knob_id_problem(const std::string& id) {
   if (id.empty()) return "knob id is empty: run `wgopt knobs` to list them";
+  auto slash = id.find('/');
+  if (slash != std::string::npos && !is_valid_ifname(id.substr(0, slash))) {
+    return fmt::format("knob id '{}': interface name '{}' is not valid: use 1-15 characters of [A-Za-z0-9_.-]", id,
+                       id.substr(0, slash));
+  }
   if (id.size() > 128 || !only(id, "_.:/-")) {
     return fmt::format("knob id '{}' has characters a knob id never has: run `wgopt knobs` to list them", id);
   }
-  auto slash = id.find('/');
   if (slash != std::string::npos) {
-    const std::string iface = id.substr(0, slash);
-    if (!is_valid_ifname(iface)) {
-      return fmt::format("knob id '{}': interface name '{}' is not valid: use 1-15 characters of [A-Za-z0-9_.-]",
-                         id, iface);
-    }
     const std::string rest = id.substr(slash + 1);
     for (const auto& part : split(rest, '/')) {
       if (part.empty() || part == "." || part == "..") {

@@ -1,0 +1,167 @@
+// The journal and the session around it: durable records, torn temp files, other-boot journals,
+// crash recovery that leaves someone else's changes alone, and the one-wgopt-at-a-time lock.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "actuators/journal.hpp"
+#include "actuators/lock.hpp"
+#include "actuators/transaction.hpp"
+#include "tests/actuators/fake_knob.hpp"
+
+using namespace wgopt;
+using namespace wgopt::act;
+using namespace wgopt::act::testing;
+
+namespace {
+const std::string kBoot = "11111111-2222-3333-4444-555555555555";
+
+// A journal as a wgopt killed mid-transaction leaves it: a and b recorded and open.
+void write_open_journal(const FakeHost& h, const std::string& boot) {
+  ensure_dir(h.s.state());
+  Journal j(h.s.state());
+  j.data().boot_id = boot;
+  j.data().pid = 999999;
+  j.data().open = true;
+  j.data().entries.push_back({.id = "net.fake.a", .place = Place::host(), .original = "100", .before = "100",
+                              .target = "111", .state = EntryState::Written});
+  j.data().entries.push_back({.id = "net.fake.b", .place = Place::host(), .original = "200", .before = "200",
+                              .target = "222", .state = EntryState::Pending});
+  j.save();
+}
+}  // namespace
+
+TEST_CASE("journal round-trips through disk and a torn temp file is ignored") {
+  FakeHost h;
+  write_open_journal(h, kBoot);
+  // A crash in the middle of the next update leaves half a temp file next to the whole journal.
+  std::ofstream(h.s.state() + "/journal.json.tmp") << "{\"boot_id\": \"1111";
+  Journal j(h.s.state());
+  j.load();
+  CHECK(j.data().boot_id == kBoot);
+  CHECK(j.data().open);
+  REQUIRE(j.data().entries.size() == 2);
+  CHECK(j.data().entries[0].target == "111");
+  CHECK(j.data().entries[1].state == EntryState::Pending);
+  CHECK(j.data().entries[0].place == Place::host());
+  CHECK_FALSE(std::filesystem::exists(h.s.state() + "/journal.json.tmp"));
+}
+
+TEST_CASE("a damaged journal is never silently dropped") {
+  FakeHost h;
+  ensure_dir(h.s.state());
+  std::ofstream(h.s.state() + "/journal.json") << "{\"boot_id\": tru";
+  Journal j(h.s.state());
+  CHECK_THROWS_WITH(j.load(), Catch::Contains("journal.json is damaged") && Catch::Contains("move it away"));
+  CHECK(std::filesystem::exists(h.s.state() + "/journal.json"));
+}
+
+TEST_CASE("a session restores an unfinished transaction to the values it found") {
+  FakeHost h;
+  write_open_journal(h, kBoot);
+  h.s.put("/proc/sys/net/core/fake_a", "111\n");  // a was written before the crash, b was not
+  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+  const auto& items = session.startup().items;
+  REQUIRE(items.size() == 2);
+  CHECK(items[0].id == "net.fake.b");  // newest first
+  CHECK(items[0].outcome == Outcome::Unchanged);
+  CHECK(items[1].outcome == Outcome::Restored);
+  CHECK(h.s.get("/proc/sys/net/core/fake_a") == "100\n");
+  CHECK(h.s.get("/proc/sys/net/core/fake_b") == "200\n");
+  CHECK_FALSE(std::filesystem::exists(h.s.state() + "/journal.json"));
+}
+
+TEST_CASE("a knob someone else changed after wgopt wrote it is left alone and reported") {
+  FakeHost h;
+  write_open_journal(h, kBoot);
+  h.s.put("/proc/sys/net/core/fake_a", "5555\n");  // an admin set it after our 111
+  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+  const auto& items = session.startup().items;
+  REQUIRE(items.size() == 2);
+  CHECK(items[1].outcome == Outcome::ChangedByOther);
+  CHECK_THAT(items[1].line(), Catch::Contains("left alone") && Catch::Contains("'5555'") && Catch::Contains("'100'"));
+  CHECK(h.s.get("/proc/sys/net/core/fake_a") == "5555\n");
+}
+
+TEST_CASE("a knob that no longer exists is reported as gone, not as a failure") {
+  FakeHost h;
+  write_open_journal(h, kBoot);
+  KnobLookup nothing = [](const Place&, const std::string&) -> KnobPtr { return nullptr; };
+  ChangeSession session(h.s.state(), nothing, h.s.proc_root());
+  REQUIRE(session.startup().items.size() == 2);
+  CHECK(session.startup().items[0].outcome == Outcome::Gone);
+  CHECK(session.startup().ok());
+}
+
+TEST_CASE("a journal from another boot is archived, never re-applied") {
+  FakeHost h;
+  write_open_journal(h, "99999999-0000-0000-0000-000000000000");
+  h.s.put("/proc/sys/net/core/fake_a", "111\n");  // whatever the new boot has must stay
+  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+  CHECK(session.startup().items.empty());
+  REQUIRE_FALSE(session.startup().archived.empty());
+  CHECK_THAT(session.startup().archived, Catch::Contains("journal-") && Catch::Contains("boot-99999999"));
+  CHECK(std::filesystem::exists(session.startup().archived));
+  CHECK_FALSE(std::filesystem::exists(h.s.state() + "/journal.json"));
+  CHECK(h.s.get("/proc/sys/net/core/fake_a") == "111\n");
+}
+
+TEST_CASE("a failed restore stays in the journal for the next attempt") {
+  FakeHost h;
+  write_open_journal(h, kBoot);
+  h.s.put("/proc/sys/net/core/fake_a", "111\n");
+  h.knob("net.fake.a").refuse_ = {"100"};
+  {
+    ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+    CHECK_FALSE(session.startup().ok());
+    CHECK_THAT(session.startup().items[1].line(), Catch::Contains("NOT restored") && Catch::Contains("Invalid argument"));
+  }
+  Journal j(h.s.state());
+  j.load();
+  REQUIRE(j.data().entries.size() == 1);
+  CHECK(j.data().entries[0].id == "net.fake.a");
+  CHECK(j.data().open);
+  h.knob("net.fake.a").refuse_.clear();
+  ChangeSession retry(h.s.state(), h.lookup(), h.s.proc_root());
+  CHECK(retry.startup().ok());
+  CHECK(h.s.get("/proc/sys/net/core/fake_a") == "100\n");
+}
+
+TEST_CASE("only one wgopt changes a host at a time, and the message names the holder") {
+  FakeHost h;
+  auto first = std::make_unique<HostLock>(HostLock::acquire(h.s.state()));
+  CHECK_THROWS_WITH(HostLock::acquire(h.s.state()),
+                    Catch::Contains("another wgopt (pid " + std::to_string(::getpid()) + ")") &&
+                        Catch::Contains("is changing this host"));
+  CHECK_THROWS_WITH(ChangeSession(h.s.state(), h.lookup(), h.s.proc_root()), Catch::Contains("another wgopt"));
+  first.reset();
+  CHECK_NOTHROW(HostLock::acquire(h.s.state()));
+}
+
+TEST_CASE("the lock is released when its holder dies, even by SIGKILL") {
+  FakeHost h;
+  ensure_dir(h.s.state());
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    try {
+      HostLock lock = HostLock::acquire(h.s.state());
+      char c = 'x';
+      if (::write(ready[1], &c, 1) != 1) ::_exit(3);
+      ::pause();
+    } catch (...) {
+    }
+    ::_exit(2);
+  }
+  char c = 0;
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  CHECK_THROWS_WITH(HostLock::acquire(h.s.state()), Catch::Contains("pid " + std::to_string(child)));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  CHECK_NOTHROW(HostLock::acquire(h.s.state()));
+  ::close(ready[0]);
+  ::close(ready[1]);
+}

@@ -1,0 +1,64 @@
+// Profiles: what `wgopt show` prints, a person edits and `wgopt apply` reads back.
+#include <catch2/catch.hpp>
+
+#include "actuators/profile.hpp"
+#include "common/error.hpp"
+
+using namespace wgopt;
+using namespace wgopt::act;
+
+TEST_CASE("a profile round-trips: knobs in order, triples and masks as one string, host and evidence kept") {
+  const std::string text = R"(host:
+  place: netns wgopt-cli
+  nproc: 2
+knobs:
+  net.ipv4.tcp_rmem: "4096 131072 16777216"
+  net.ipv4.tcp_congestion_control: cubic
+  wgopt-wc/rps_cpus: 3
+  eth0/offload/gro: off
+  wgopt-wc/mtu: 1420
+  eth0/rps_cpus: "1,00000000"
+evidence:
+  study: s1
+  trials: [1, 2, {gbps: 2.5}]
+)";
+  Profile p = parse_profile(text, "p.yaml");
+  REQUIRE(p.knobs.size() == 6);
+  CHECK(p.knobs[0] == std::pair<std::string, std::string>{"net.ipv4.tcp_rmem", "4096 131072 16777216"});
+  CHECK(p.knobs[2].second == "3");
+  CHECK(p.knobs[3].second == "off");  // YAML 1.1 would call it a bool: we keep the text
+  CHECK(p.knobs[5].second == "1,00000000");
+  CHECK(p.host["nproc"].as<int>() == 2);
+
+  const std::string dumped = dump_profile(p);
+  Profile again = parse_profile(dumped, "dumped");
+  CHECK(again.knobs == p.knobs);
+  CHECK(YAML::Dump(again.host) == YAML::Dump(p.host));
+  CHECK(YAML::Dump(again.evidence) == YAML::Dump(p.evidence));
+  CHECK_THAT(dumped, Catch::Contains("\"off\"") && Catch::Contains("wgopt-wc/mtu: 1420"));
+  CHECK(dump_profile(again) == dumped);
+}
+
+TEST_CASE("a profile with only knobs is fine, and an empty knobs map is an empty profile") {
+  CHECK(parse_profile("knobs: {net.core.rmem_max: 212992}", "p").knobs.size() == 1);
+  CHECK(parse_profile("knobs:\n", "p").knobs.empty());
+  CHECK(parse_profile("knobs: {}", "p").host.IsNull());
+}
+
+TEST_CASE("a malformed profile is refused with the entry named") {
+  auto refuses = [](const std::string& text, const std::string& needle) {
+    CHECK_THROWS_WITH(parse_profile(text, "p.yaml"), Catch::Contains("p.yaml") && Catch::Contains(needle));
+  };
+  refuses("knobs: [a, b", "not valid YAML");
+  refuses("- a\n- b\n", "must be a YAML map");
+  refuses("host: {}\n", "has no 'knobs:' map");
+  refuses("knob: {net.core.rmem_max: 1}\n", "unknown key 'knob'");
+  refuses("knobs: [net.core.rmem_max]\n", "'knobs' must be a map");
+  refuses("knobs: {net.ipv4.tcp_rmem: [4096, 131072, 16777216]}\n", "net.ipv4.tcp_rmem must have one value");
+  refuses("knobs: {net.core.rmem_max: 1, net.core.rmem_max: 2}\n", "given twice");
+  refuses("knobs: {kernel.core_pattern: x}\n", "outside the allowlist");
+  refuses("knobs: {\"eth0 x/mtu\": 1400}\n", "interface name 'eth0 x' is not valid");
+  refuses("knobs: {\"../../etc/passwd\": 1}\n", "not valid");
+  refuses("knobs: {net.core.rmem_max: \"\"}\n", "empty or multi-line");
+  CHECK_THROWS_AS(load_profile("/nonexistent/p.yaml"), UsageError);
+}

@@ -1,0 +1,156 @@
+// The transaction over fake knobs on a fake /proc tree: order, validation before any write,
+// failure mid-way, skipped equal writes, rollback and keep.
+#include <catch2/catch.hpp>
+
+#include "actuators/transaction.hpp"
+#include "tests/actuators/fake_knob.hpp"
+
+using namespace wgopt;
+using namespace wgopt::act;
+using namespace wgopt::act::testing;
+
+namespace {
+bool journal_exists(const FakeHost& h) { return std::filesystem::exists(h.s.state() + "/journal.json"); }
+}  // namespace
+
+TEST_CASE("a transaction applies in ascending descriptor order, verifies, and rolls back to the bytes it found") {
+  FakeHost h;
+  const auto before = h.snapshot();
+  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+  Transaction tx(session, h.host, h.knobs);
+  auto result = tx.apply({{"net.fake.c", "333"}, {"net.fake.b", "222"}, {"net.fake.a", "111"}, {"eth9/rps_cpus", "3"}});
+  CHECK(h.log->writes == std::vector<std::string>{"net.fake.a=111", "eth9/rps_cpus=3", "net.fake.b=222", "net.fake.c=333"});
+  CHECK(result.written() == 4);
+  CHECK(result.steps[0].before == "100");
+  CHECK(h.s.get("/proc/sys/net/core/fake_c") == "333\n");
+  REQUIRE(journal_exists(h));  // originals are on disk while the change is live
+
+  auto report = tx.rollback();
+  CHECK(report.ok());
+  CHECK(report.items.size() == 4);
+  CHECK(h.snapshot() == before);
+  CHECK_FALSE(journal_exists(h));  // nothing left to undo
+}
+
+TEST_CASE("every problem is reported before anything is written") {
+  FakeHost h;
+  const auto before = h.snapshot();
+  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+
+  auto rejects = [&](std::vector<Change> changes, const std::string& needle) {
+    Transaction tx(session, h.host, h.knobs);
+    CHECK_THROWS_WITH(tx.apply(changes), Catch::Contains(needle) && Catch::Contains("nothing was changed"));
+    CHECK(h.log->writes.empty());
+    CHECK(h.snapshot() == before);
+    CHECK_FALSE(journal_exists(h));
+  };
+  // A valid change first: it must not be written when a later one is bad.
+  rejects({{"net.fake.a", "111"}, {"net.fake.zz", "1"}}, "unknown knob 'net.fake.zz'");
+  rejects({{"net.fake.a", "111"}, {"net.fake.b", "lots"}}, "'lots' is not an integer");
+  rejects({{"net.fake.a", "111"}, {"eth9/rps_cpus", "4"}}, "names CPU 2 but this machine has 2 CPUs");
+  rejects({{"net.fake.a", "111"}, {"eth9/rps_cpus", "1,00000000"}}, "names CPU 32");
+  rejects({{"net.fake.a", "111"}, {"eth0;reboot/mtu", "1400"}}, "interface name 'eth0;reboot' is not valid");
+  rejects({{"net.fake.a", "111"}, {"kernel.core_pattern", "|/bin/sh"}}, "outside the allowlist");
+  rejects({{"net.fake.a", "111"}, {"net.fake.a", "112"}}, "given twice");
+  rejects({{"net.fake.a", "1x"}, {"net.fake.zz", "1"}}, "2 problems");
+
+  h.knob("net.fake.b").writable_ = false;
+  rejects({{"net.fake.a", "111"}, {"net.fake.b", "201"}}, "not writable in host: read-only in a child namespace");
+  // ... but asking a read-only knob for the value it has is fine (a `wgopt show` profile does).
+  Transaction tx(session, h.host, h.knobs);
+  auto r = tx.apply({{"net.fake.b", "200"}, {"net.fake.a", "111"}});
+  CHECK(r.written() == 1);
+  tx.rollback();
+}
+
+TEST_CASE("a failing write restores the knobs written before it, newest first, and names the culprit") {
+  FakeHost h;
+  const auto before = h.snapshot();
+  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+  h.knob("net.fake.b").refuse_ = {"222"};
+  Transaction tx(session, h.host, h.knobs);
+  CHECK_THROWS_WITH(tx.apply({{"net.fake.a", "111"}, {"net.fake.b", "222"}, {"net.fake.c", "333"}}),
+                    Catch::Contains("could not apply net.fake.b='222'") &&
+                        Catch::Contains("/proc/sys/net/core/fake_b: Invalid argument") &&
+                        Catch::Contains("restored the 1 knob(s)"));
+  // a was written then restored; c (after the failure) was never touched.
+  CHECK(h.log->writes == std::vector<std::string>{"net.fake.a=111", "net.fake.a=100"});
+  CHECK(h.snapshot() == before);
+  CHECK_FALSE(journal_exists(h));
+}
+
+TEST_CASE("a write the kernel reads back differently counts as a failure and is undone") {
+  FakeHost h;
+  const auto before = h.snapshot();
+  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+  h.knob("net.fake.c").clamp_ = {{"99999", "65536"}};  // the kernel clamped it
+  Transaction tx(session, h.host, h.knobs);
+  CHECK_THROWS_WITH(tx.apply({{"net.fake.a", "111"}, {"net.fake.c", "99999"}}),
+                    Catch::Contains("net.fake.c") && Catch::Contains("wrote '99999' but it reads back '65536'"));
+  CHECK(h.snapshot() == before);  // c's clamped value went back too, then a
+  CHECK_FALSE(journal_exists(h));
+}
+
+TEST_CASE("writes of the value a knob already has are skipped and not journaled") {
+  FakeHost h;
+  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+  Transaction tx(session, h.host, h.knobs);
+  auto r = tx.apply({{"net.fake.a", "0100"}, {"eth9/rps_cpus", "1"}});
+  CHECK(r.written() == 0);
+  CHECK(h.log->writes.empty());
+  CHECK_FALSE(journal_exists(h));
+}
+
+TEST_CASE("kept changes stay until wgopt rollback, which restores the host's first originals") {
+  FakeHost h;
+  const auto before = h.snapshot();
+  {
+    ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+    Transaction tx1(session, h.host, h.knobs);
+    tx1.apply({{"net.fake.a", "111"}});
+    tx1.keep();
+    Transaction tx2(session, h.host, h.knobs);
+    tx2.apply({{"net.fake.a", "122"}, {"net.fake.b", "222"}});
+    tx2.rollback();  // back to the kept 111, not to the original 100
+    CHECK(h.s.get("/proc/sys/net/core/fake_a") == "111\n");
+    CHECK(h.s.get("/proc/sys/net/core/fake_b") == "200\n");
+    Transaction tx3(session, h.host, h.knobs);
+    tx3.apply({{"net.fake.a", "133"}});
+    tx3.keep();
+  }
+  // A later wgopt (a new session) rolls everything back to what the host had before wgopt.
+  ChangeSession later(h.s.state(), h.lookup(), h.s.proc_root());
+  CHECK(later.startup().empty());
+  auto report = later.rollback_all();
+  REQUIRE(report.items.size() == 1);
+  CHECK(report.items[0].outcome == Outcome::Restored);
+  CHECK(h.snapshot() == before);
+  CHECK_FALSE(journal_exists(h));
+}
+
+TEST_CASE("a transaction dropped without keep() or rollback() rolls back") {
+  FakeHost h;
+  const auto before = h.snapshot();
+  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+  {
+    Transaction tx(session, h.host, h.knobs);
+    tx.apply({{"net.fake.c", "1"}, {"net.fake.a", "2"}});
+  }
+  CHECK(h.snapshot() == before);
+}
+
+TEST_CASE("masks are measured by their highest CPU and assignments parse as ID=VALUE") {
+  CHECK(mask_width("x", "0") == 0);
+  CHECK(mask_width("x", "3") == 2);
+  CHECK(mask_width("x", "ff") == 8);
+  CHECK(mask_width("x", "1,00000000") == 33);
+  CHECK(mask_width("x", "00000000,00000001") == 1);
+  CHECK(mask_width("x", "ffffffff,ffffffff,ffffffff") == 96);
+  CHECK_THROWS_AS(mask_width("x", "0x3"), UsageError);
+  CHECK_THROWS_AS(mask_width("x", "3,,1"), UsageError);
+  auto c = parse_assignment("net.ipv4.tcp_rmem=4096 131072 16777216");
+  CHECK(c.id == "net.ipv4.tcp_rmem");
+  CHECK(c.value == "4096 131072 16777216");
+  CHECK_THROWS_WITH(parse_assignment("net.core.rmem_max"), Catch::Contains("is not ID=VALUE"));
+  CHECK_THROWS_AS(parse_assignment("=3"), UsageError);
+}
