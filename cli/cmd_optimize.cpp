@@ -1,0 +1,227 @@
+// `wgopt optimize`: the search engine as a black-box optimiser of any command.
+//
+// Protocol (issue 4): for each trial the --eval command (split into argv here, never by a shell)
+// gets ONE JSON line on stdin, {"trial": N, "params": {...}} with N counting from 0, and prints one
+// JSON line {"value": X} on stdout (other lines before it are ignored). A non-zero exit, a timeout
+// or no numeric value makes the trial failed; the run goes on.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "cli/registry.hpp"
+#include "common/error.hpp"
+#include "common/exec.hpp"
+#include "common/util.hpp"
+#include "optimizer/driver.hpp"
+#include "optimizer/space_yaml.hpp"
+
+namespace wgopt::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+// Splits a command line into argv with the familiar rules and nothing else: blanks separate words,
+// '...' is literal, "..." allows \" and \\, a backslash outside quotes escapes the next character.
+// No variables, globs, pipes or redirections: the words go to execve as they are.
+std::vector<std::string> split_command(const std::string& text) {
+  std::vector<std::string> argv;
+  std::string word;
+  bool in_word = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) argv.push_back(std::move(word)), word.clear(), in_word = false;
+    } else if (c == '\'') {
+      size_t end = text.find('\'', i + 1);
+      if (end == std::string::npos) throw UsageError("--eval: unclosed single quote: close it or drop it");
+      word += text.substr(i + 1, end - i - 1);
+      i = end;
+      in_word = true;
+    } else if (c == '"') {
+      size_t j = i + 1;
+      for (; j < text.size() && text[j] != '"'; ++j) {
+        if (text[j] == '\\' && j + 1 < text.size() && (text[j + 1] == '"' || text[j + 1] == '\\')) ++j;
+        word += text[j];
+      }
+      if (j >= text.size()) throw UsageError("--eval: unclosed double quote: close it or drop it");
+      i = j;
+      in_word = true;
+    } else if (c == '\\') {
+      if (i + 1 >= text.size()) throw UsageError("--eval: trailing backslash: remove it");
+      word += text[++i];
+      in_word = true;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (in_word) argv.push_back(std::move(word));
+  if (argv.empty()) throw UsageError("--eval is empty: give the evaluator command, e.g. --eval 'python3 eval.py'");
+  return argv;
+}
+
+json to_json(const opt::Value& v) {
+  return std::visit([](const auto& x) { return json(x); }, v);
+}
+
+json to_json(const opt::Config& c) {
+  json j = json::object();
+  for (const auto& [k, v] : c) j[k] = to_json(v);
+  return j;
+}
+
+// The last stdout line that is a JSON object with a finite numeric "value"; nullopt and the reason
+// otherwise.
+std::optional<double> parse_value(const std::string& out, std::string& why) {
+  auto lines = split_lines(out);
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    std::string line = trim(*it);
+    if (line.empty()) continue;
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;
+    auto v = j.find("value");
+    if (v == j.end() || !v->is_number()) {
+      why = "output has no numeric \"value\"";
+      return std::nullopt;
+    }
+    double x = v->get<double>();
+    if (!std::isfinite(x)) {
+      why = "\"value\" is not finite";
+      return std::nullopt;
+    }
+    return x;
+  }
+  why = "no JSON line {\"value\": X} on stdout";
+  return std::nullopt;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(fmt::format("cannot read --space file '{}': check the path", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Options {
+  std::string space_path, eval, strategy = "bo", timeout = "300s";
+  int trials = 0, remeasure = -1;
+  std::uint64_t seed = 0;
+  bool json_out = false, quiet = false;
+};
+
+int run_optimize(const Options& o) {
+  auto spec = opt::parse_space_yaml(read_file(o.space_path), o.space_path);
+  const auto argv = split_command(o.eval);
+  if (find_executable(argv[0]).empty())
+    throw UsageError(fmt::format("--eval command '{}' is not an executable on PATH: give its path", argv[0]));
+  if (o.trials < 1) throw UsageError("--trials must be at least 1");
+  const auto timeout = parse_duration(o.timeout, "--timeout");
+  if (timeout.count() <= 0) throw UsageError("--timeout must be positive, e.g. --timeout 60s");
+
+  auto strategy = opt::make_strategy(o.strategy, spec.space,
+                                     {.direction = spec.direction, .seed = o.seed, .start = spec.start,
+                                      .budget = o.trials});
+  auto runner = default_runner();
+  const bool progress = !o.json_out && !o.quiet;
+  const bool maximize = spec.direction == opt::Direction::maximize;
+  std::optional<double> best_seen;
+  int best_trial = -1;
+
+  auto evaluate = [&](const opt::Config& c, int trial) -> opt::EvalResult {
+    Command cmd{.argv = argv,
+                .stdin_data = json{{"trial", trial}, {"params", to_json(c)}}.dump() + "\n",
+                .timeout = timeout};
+    CommandResult r = runner->run(cmd);
+    std::string why;
+    std::optional<double> value;
+    if (r.ok()) value = parse_value(r.out, why);
+    else why = r.brief();
+    if (value && (!best_seen || (maximize ? *value > *best_seen : *value < *best_seen)))
+      best_seen = value, best_trial = trial;
+    if (progress) {
+      std::string status = value ? fmt::format("value {:.6g}", *value) : "failed: " + why;
+      std::string best = best_seen ? fmt::format("best {:.6g} (trial {})", *best_seen, best_trial) : "best -";
+      std::fprintf(stderr, "[%d/%d] trial %d  %s  %s\n", trial + 1, o.trials, trial, status.c_str(), best.c_str());
+    }
+    if (!value) return {.state = opt::TrialState::failed};
+    return {.state = opt::TrialState::complete, .value = *value};
+  };
+
+  opt::RunResult res = opt::run(*strategy, o.trials, evaluate, {.remeasure = o.remeasure});
+
+  int complete = 0;
+  double measured_sum = 0;
+  int measured_n = 0;
+  json trials = json::array();
+  for (const auto& t : res.trials) {
+    bool ok = t.state == opt::TrialState::complete;
+    complete += ok;
+    if (ok && res.best.valid && t.config == res.best.config) measured_sum += t.value, ++measured_n;
+    trials.push_back({{"trial", t.number},
+                      {"params", to_json(t.config)},
+                      {"value", ok ? json(t.value) : json(nullptr)},
+                      {"state", opt::to_string(t.state)},
+                      {"remeasure", t.remeasure}});
+  }
+  if (o.json_out) {
+    json best = nullptr;
+    if (res.best.valid)
+      best = {{"params", to_json(res.best.config)},
+              {"value", res.best.mean},
+              {"sd", std::isfinite(res.best.sd) ? json(res.best.sd) : json(nullptr)},
+              {"measured", measured_sum / measured_n},
+              {"evaluations", measured_n}};
+    json out = {{"objective", maximize ? "maximize" : "minimize"}, {"strategy", o.strategy}, {"seed", o.seed},
+                {"best", best}, {"trials", trials}};
+    std::printf("%s\n", out.dump().c_str());
+  } else if (res.best.valid) {
+    std::printf("recommended (%s, %d of %d trials complete):\n", o.strategy.c_str(), complete, o.trials);
+    for (const auto& [k, v] : res.best.config) std::printf("  %s: %s\n", k.c_str(), opt::to_string(v).c_str());
+    std::printf("expected value %.6g", res.best.mean);
+    if (std::isfinite(res.best.sd)) std::printf(" +- %.3g", res.best.sd);
+    std::printf(" (measured %d time%s, average %.6g)\n", measured_n, measured_n == 1 ? "" : "s",
+                measured_sum / measured_n);
+  }
+  if (complete == 0) {
+    std::fprintf(stderr, "wgopt: error: all %d trials failed: run the --eval command by hand with one JSON line "
+                         "on stdin to see why\n", o.trials);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+WGOPT_COMMAND(70, [](CLI::App& root, Context& ctx) {
+  auto o = std::make_shared<Options>();
+  auto* cmd = root.add_subcommand(
+      "optimize",
+      "Minimise or maximise any command's output with wgopt's search engine (black-box mode).\n"
+      "Each trial runs --eval with one JSON line on stdin, {\"trial\": N, \"params\": {...}}, and reads\n"
+      "one JSON line {\"value\": X} from its stdout; a non-zero exit, a timeout or no value is a\n"
+      "failed trial and the run goes on. SPACE.yaml: `objective: maximize|minimize` and `params:`,\n"
+      "a list such as {name: x, type: real, min: 0, max: 1} (types real, int, pow2, categorical,\n"
+      "bool, mask; see optimizer/space_yaml.hpp).");
+  cmd->add_option("--space", o->space_path, "SPACE.yaml: objective and parameters")->required();
+  cmd->add_option("--eval", o->eval, "evaluator command, split into words without a shell ('...' and \"...\" quote)")
+      ->required();
+  cmd->add_option("--trials", o->trials, "number of evaluations (the last ~10% re-measure the best candidates)")
+      ->required();
+  cmd->add_option("--strategy", o->strategy, "bo, random or coordinate")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "random seed (same seed and same values: same trials)")->capture_default_str();
+  cmd->add_option("--timeout", o->timeout, "per-trial time limit (e.g. 90s, 5m); a slower trial is killed and failed")
+      ->capture_default_str();
+  cmd->add_option("--remeasure", o->remeasure, "trials reserved at the end to re-measure top candidates (-1: auto)")
+      ->capture_default_str();
+  cmd->add_flag("--json", o->json_out, "print {\"best\": ..., \"trials\": [...]} on stdout, no progress lines");
+  cmd->add_flag("--quiet", o->quiet, "no progress lines on stderr");
+  cmd->callback([o, &ctx] { ctx.exit_code = run_optimize(*o); });
+});
+
+}  // namespace wgopt::cli
