@@ -174,6 +174,7 @@ def main():
     ap.add_argument("--trials", default="30,50,100", help="checkpoints; one study of the largest runs")
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--raw", help="append one JSON line per study to this file")
+    ap.add_argument("--resume", action="store_true", help="skip studies already in --raw")
     ap.add_argument("--table-from", help="print the table from a --raw file instead of running")
     ap.add_argument("--timing", action="store_true", help="also time ask() at 100/300 observations, d=20")
     ap.add_argument("--markdown", action="store_true")
@@ -195,8 +196,19 @@ def main():
     jobs = [(p, nz, s, seed, checkpoints) for p in parse_list(args.problems)
             for nz in parse_list(args.noise, int) for s in parse_list(args.samplers)
             for seed in range(args.seeds)]
-    raw = open(args.raw, "a") if args.raw else None
     rows = []
+    if args.resume and args.raw:
+        # Studies already in the raw file are not run again (an interrupted run continues).
+        try:
+            with open(args.raw) as f:
+                rows = [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            pass
+        done = {(r["problem"], r["noise"], r["strategy"], r["seed"]) for r in rows}
+        rows = [r for r in rows if (r["problem"], r["noise"], r["strategy"], r["seed"]) in
+                {(j[0], j[1], "optuna_" + j[2], j[3]) for j in jobs}]
+        jobs = [j for j in jobs if (j[0], j[1], "optuna_" + j[2], j[3]) not in done]
+    raw = open(args.raw, "a") if args.raw else None
     started = time.time()
     with multiprocessing.Pool(args.processes) as pool:
         for i, r in enumerate(pool.imap(run_study, jobs)):   # imap keeps job order: reproducible output
