@@ -1,0 +1,75 @@
+#pragma once
+// A fake host for the knob tests: a /proc and /sys tree copied to a temporary directory from
+// tests/fixtures/actuators/tree (see its README.md for where each file came from), Files that
+// write the way the kernel does (masks re-printed at the machine's width, rps_flow_cnt rounded,
+// triples tab-separated, too-wide masks refused with EOVERFLOW's text), and a CommandRunner that
+// emulates ethtool / tc / ip / systemctl / zcat on that state, answering with the captured output.
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "actuators/knob.hpp"
+#include "common/exec.hpp"
+#include "common/files.hpp"
+
+namespace wgopt::test {
+
+// Every regular file below `root`, relative path -> bytes.
+std::map<std::string, std::string> snapshot_tree(const std::filesystem::path& root);
+
+class KernelLikeFiles : public Files {
+ public:
+  KernelLikeFiles(std::string root, int nproc);
+  std::optional<std::string> read(const std::string& path) override { return inner_.read(path); }
+  void write(const std::string& path, const std::string& value) override;
+  bool exists(const std::string& path) override { return inner_.exists(path); }
+  bool writable(const std::string& path) override { return inner_.writable(path); }
+  std::vector<std::string> list(const std::string& dir) override { return inner_.list(dir); }
+  std::string describe() const override { return inner_.describe(); }
+  int writes = 0;  // successful and refused writes alike
+
+ private:
+  RootedFiles inner_;
+  int nproc_;
+};
+
+struct FakeDevice {
+  std::map<std::string, std::string> out;  // "-l", "-g", "-k", "-i", "-x", "-n": ethtool's stdout
+  std::map<std::string, std::string> err;  // the same flags when the driver refuses them
+  std::string qdisc_kind, qdisc_handle, qdisc_default_line, qdisc_default_kind;
+  int next_handle = 0x8001;
+};
+
+class FakeTools : public CommandRunner {
+ public:
+  FakeTools(std::string root, int nproc);
+  CommandResult run(const Command& cmd) override;
+  // Every device's tool state, rendered; equal before and after a restore.
+  std::string state() const;
+  std::vector<std::string> unexpected;  // commands the fake does not know
+  std::vector<std::vector<std::string>> log;
+  std::string irqbalance = "active";
+  std::map<std::string, FakeDevice> devices;
+
+ private:
+  CommandResult ethtool(const std::vector<std::string>& a);
+  CommandResult tc(const std::vector<std::string>& a);
+  CommandResult ip(const std::vector<std::string>& a);
+  void set_queues(const std::string& dev, int n);
+  std::string root_;
+  int nproc_;
+};
+
+struct FakeHost {
+  std::filesystem::path root;
+  std::shared_ptr<KernelLikeFiles> files;
+  std::shared_ptr<FakeTools> tools;
+  act::Host host;
+  explicit FakeHost(int nproc = 2);
+  ~FakeHost();
+};
+
+}  // namespace wgopt::test
