@@ -164,3 +164,40 @@ TEST_CASE("server options are validated") {
         "/run/wgopt/iperf3-wgt1-srv-100.64.0.1-5201.pid");
   CHECK(default_pidfile({.bind_address = "fd00::1", .port = 5201}) == "/run/wgopt/iperf3-host-fd00__1-5201.pid");
 }
+
+TEST_CASE("server and client in a network namespace (root)") {
+  if (::geteuid() != 0) {
+    WARN("skipped: needs root to create a scratch network namespace");
+    return;
+  }
+  TempDir dir;
+  ProcessRunner runner;
+  const std::string ns = fmt::format("wgtw{}-t", ::getpid() % 100000);
+  run_checked(runner, {.argv = {"ip", "netns", "add", ns}}, "creating a scratch namespace");
+  struct NsGuard {
+    ProcessRunner& runner;
+    std::string ns;
+    ~NsGuard() { runner.run({.argv = {"ip", "netns", "del", ns}}); }
+  } ns_guard{runner, ns};
+  run_checked(runner, {.argv = {"ip", "-n", ns, "link", "set", "lo", "up"}}, "bringing lo up");
+
+  const Place place = Place::netns(ns);
+  ServerGuard guard{{.place = place, .bind_address = "127.0.0.1", .port = 5201, .pidfile = dir.path + "/ns.pid"}};
+  // The namespace has its own loopback: 127.0.0.1 is local there, and 10.0.0.1 is not.
+  CHECK(is_local_address(place, "127.0.0.1"));
+  CHECK_FALSE(is_local_address(place, "10.0.0.1"));
+  REQUIRE(start_server(guard.opts, runner).running());
+  CHECK(is_listening(place, "127.0.0.1", 5201));
+
+  const RunResult r = run_scenario(find_scenario("tcp-rev"), {.server = "127.0.0.1", .port = 5201, .duration = 1s,
+                                                              .parallel = 2},
+                                   place, runner);
+  INFO(r.message);
+  REQUIRE(r.status == RunStatus::ok);
+  CHECK(r.reverse);
+  CHECK(r.parallel == 2);
+  CHECK(r.summary->received_bps > 0);
+
+  CHECK(stop_server(guard.opts));
+  CHECK_FALSE(is_listening(place, "127.0.0.1", 5201));
+}
