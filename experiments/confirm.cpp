@@ -102,4 +102,17 @@ Confirmation decide_confirmation(std::span<const double> baseline, std::span<con
   return c;
 }
 
+nlohmann::json confirmation_to_json(const Confirmation& c) {
+  auto interval = [](const Interval& i) { return nlohmann::json::array({i.low, i.high}); };
+  return {{"promote", c.promote},
+          {"baseline", {{"mean", c.baseline_mean}, {"ci", interval(c.baseline_ci)}}},
+          {"candidate", {{"mean", c.candidate_mean}, {"ci", interval(c.candidate_ci)}}},
+          {"gain", c.gain},
+          {"relative_gain", std::isfinite(c.relative_gain) ? nlohmann::json(c.relative_gain) : nlohmann::json()},
+          {"gain_ci", interval(c.gain_ci)},
+          {"p_value", c.p_value},
+          {"method", c.method},
+          {"reason", c.reason}};
+}
+
 }  // namespace wgopt::experiments

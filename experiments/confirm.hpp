@@ -4,6 +4,11 @@
 // statistical confidence and by at least a minimum relative gain. Otherwise the baseline stays.
 // Interleaving spreads slow drift (thermal, a noisy neighbour) over both arms; pairing round i's
 // baseline with round i's candidate then cancels most of it.
+//
+// How many rounds (bench/bench_study_decisions, 2 % run-to-run noise): with the defaults a +10 %
+// winner is promoted 84 % of the time after 3 rounds, 99 % after 4; a +5 % winner 64 % after 4,
+// 93 % after 6; an equal candidate about 1.5 % of the time, a -5 % one never.
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
@@ -52,5 +57,10 @@ struct Confirmation {
 // invalid options.
 Confirmation decide_confirmation(std::span<const double> baseline, std::span<const double> candidate,
                                  const ConfirmOptions& options = {});
+
+// {"promote": .., "baseline": {"mean": .., "ci": [lo, hi]}, "candidate": {...}, "gain": ..,
+// "relative_gain": .., "gain_ci": [lo, hi], "p_value": .., "method": .., "reason": ..}: the evidence
+// stored in the study and beside the profile. A non-finite relative gain is written as null.
+nlohmann::json confirmation_to_json(const Confirmation& c);
 
 }  // namespace wgopt::experiments

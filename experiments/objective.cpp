@@ -229,4 +229,22 @@ Score score(const Objective& o, const Measurement& m) {
   return out;
 }
 
+nlohmann::json score_to_json(const Score& s) {
+  nlohmann::json scenarios = nlohmann::json::array();
+  for (const auto& x : s.scenarios) {
+    scenarios.push_back({{"name", x.name},
+                         {"weight", x.weight},
+                         {"throughput_mbps", x.throughput_mbps},
+                         {"drop_penalty", x.drop_penalty},
+                         {"imbalance_pct", x.imbalance_pct},
+                         {"imbalance_penalty", x.imbalance_penalty},
+                         {"score", x.score}});
+  }
+  return {{"value", s.value},
+          {"throughput_mbps", s.throughput_mbps},
+          {"drop_penalty", s.drop_penalty},
+          {"imbalance_penalty", s.imbalance_penalty},
+          {"scenarios", scenarios}};
+}
+
 }  // namespace wgopt::experiments

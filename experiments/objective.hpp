@@ -33,6 +33,7 @@
 #include <array>
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -120,5 +121,9 @@ struct Score {
 // Throws wgopt::Error naming the scenario when one is missing from `m` or a number is negative,
 // not finite, or a busy % is above 100.
 Score score(const Objective& objective, const Measurement& m);
+
+// {"value": .., "throughput_mbps": .., "drop_penalty": .., "imbalance_penalty": .., "scenarios":
+// [{"name": "tcp", "weight": .., ...}]}: the breakdown a study stores with each trial.
+nlohmann::json score_to_json(const Score& s);
 
 }  // namespace wgopt::experiments

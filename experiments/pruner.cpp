@@ -45,10 +45,10 @@ double lag1_autocorrelation(std::span<const double> xs, double mean) {
 
 PruneDecision decide_prune(std::span<const double> series, const PruneReference& ref, const PrunerOptions& opt) {
   opt.validate();
-  if (!(ref.mean_mbps > 0) || !std::isfinite(ref.mean_mbps) || !(ref.noise_mbps >= 0) ||
-      !std::isfinite(ref.noise_mbps)) {
-    throw Error(fmt::format("pruning reference must have mean > 0 and noise >= 0 (got mean {}, noise {})",
-                            ref.mean_mbps, ref.noise_mbps));
+  auto bad = [](double v) { return !(v >= 0) || !std::isfinite(v); };
+  if (!(ref.mean_mbps > 0) || bad(ref.mean_mbps) || bad(ref.noise_mbps) || bad(ref.per_second_sd_mbps)) {
+    throw Error(fmt::format("pruning reference must have mean > 0 and noise >= 0 (got mean {}, noise {}, per-second sd {})",
+                            ref.mean_mbps, ref.noise_mbps, ref.per_second_sd_mbps));
   }
   PruneDecision d;
   d.threshold = ref.mean_mbps - std::max(opt.margin * ref.mean_mbps, opt.noise_sigmas * ref.noise_mbps);
@@ -68,7 +68,8 @@ PruneDecision decide_prune(std::span<const double> series, const PruneReference&
   // Effective sample size under AR(1): n (1 - r) / (1 + r). Only ever shrinks n (conservative).
   double r = std::clamp(lag1_autocorrelation(used, s.mean), 0.0, 0.99);
   double n_eff = std::max(2.0, static_cast<double>(s.n) * (1 - r) / (1 + r));
-  d.candidate_upper = s.mean + t_quantile(opt.confidence, n_eff - 1) * s.stddev / std::sqrt(n_eff);
+  double sd = std::max(s.stddev, ref.per_second_sd_mbps);
+  d.candidate_upper = s.mean + t_quantile(opt.confidence, n_eff - 1) * sd / std::sqrt(n_eff);
   d.prune = d.candidate_upper < d.threshold;
   d.reason = fmt::format("mean {:.1f} Mbit/s over {} s, upper bound {:.1f} {} threshold {:.1f} (incumbent {:.1f} ± {:.1f})",
                          s.mean, s.n, d.candidate_upper, d.prune ? "<" : ">=", d.threshold, ref.mean_mbps,

@@ -8,10 +8,14 @@
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "experiments/sqlite_db.hpp"
 
 namespace wgopt::experiments {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
+
+using namespace sqlite_db;
 
 namespace {
 
@@ -70,112 +74,15 @@ CREATE TABLE result (
 );
 )sql";
 
-[[noreturn]] void fail(sqlite3* db, const std::string& path, const std::string& doing) {
-  throw Error(fmt::format("study file '{}': {} failed: {}", path, doing, db ? sqlite3_errmsg(db) : "out of memory"));
-}
-
-// A prepared statement, finalized on scope exit. Binds are 1-based like SQLite's.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const std::string& path, const char* sql) : db_(db), path_(path) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) fail(db, path, "preparing a query");
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  Stmt& bind(int i, const std::string& v) {
-    check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
-    return *this;
-  }
-  Stmt& bind(int i, const char* v) { return bind(i, std::string(v)); }
-  Stmt& bind(int i, double v) { check(sqlite3_bind_double(stmt_, i, v)); return *this; }
-  Stmt& bind(int i, int v) { check(sqlite3_bind_int64(stmt_, i, v)); return *this; }
-  Stmt& bind(int i, std::int64_t v) { check(sqlite3_bind_int64(stmt_, i, v)); return *this; }
-  template <class T>
-  Stmt& bind(int i, const std::optional<T>& v) {
-    if (v) return bind(i, *v);
-    check(sqlite3_bind_null(stmt_, i));
-    return *this;
-  }
-
-  // true while there is a row.
-  bool step() {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    fail(db_, path_, "a query");
-  }
-  void run() { while (step()) {} }
-
-  std::string text(int col) const {
-    auto p = sqlite3_column_text(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : std::string{};
-  }
-  double real(int col) const { return sqlite3_column_double(stmt_, col); }
-  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-  bool null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  json js(int col) const {
-    try {
-      return json::parse(text(col));
-    } catch (const json::exception& e) {
-      throw Error(fmt::format("study file '{}' holds malformed JSON ({}): the file is damaged", path_, e.what()));
-    }
-  }
-
- private:
-  void check(int rc) {
-    if (rc != SQLITE_OK) fail(db_, path_, "binding a value");
-  }
-  sqlite3* db_;
-  const std::string& path_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-void exec(sqlite3* db, const std::string& path, const char* sql, const std::string& doing) {
-  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(db, path, doing);
-}
-
-// BEGIN IMMEDIATE ... COMMIT; rolls back when destroyed uncommitted (an exception on the way).
-class Transaction {
- public:
-  Transaction(sqlite3* db, const std::string& path) : db_(db), path_(path) {
-    exec(db, path, "BEGIN IMMEDIATE", "starting a transaction");
-  }
-  ~Transaction() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  void commit() {
-    exec(db_, path_, "COMMIT", "committing");
-    done_ = true;
-  }
-
- private:
-  sqlite3* db_;
-  const std::string& path_;
-  bool done_ = false;
-};
-
-sqlite3* open_db(const std::string& path, int flags) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    throw Error(fmt::format("study file '{}' cannot be opened: {}", path, msg));
-  }
-  sqlite3_busy_timeout(db, 5000);  // another wgopt (report) may be reading
-  return db;
-}
-
-// WAL: readers (wgopt report) never block the loop; FULL: a committed trial survives power loss.
-void configure(sqlite3* db, const std::string& path) {
-  exec(db, path, "PRAGMA journal_mode=WAL", "switching to the WAL journal");
-  exec(db, path, "PRAGMA synchronous=FULL", "setting synchronous=FULL");
-}
-
 std::string iso_now() {
   auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(t));
+}
+
+constexpr const char* kStatusList = "running, finished, interrupted, failed";
+
+bool valid_status(const std::string& s) {
+  return s == "running" || s == "finished" || s == "interrupted" || s == "failed";
 }
 
 std::string_view kStates[] = {"running", "complete", "pruned", "failed", "infeasible"};
@@ -197,9 +104,20 @@ double unix_now() {
 
 StudyStore StudyStore::create(const std::string& path, StudyInfo info) {
   std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
+  if (fs::exists(path, ec)) {
     throw UsageError(fmt::format("study file '{}' already exists: continue it with --resume or choose another path", path));
   }
+  if (!valid_status(info.status)) throw Error(fmt::format("study status '{}' is not one of {}", info.status, kStatusList));
+  try {
+    return create_new(path, std::move(info));
+  } catch (...) {
+    // A half-written file would make the next attempt fail with "already exists".
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(path + suffix, ec);
+    throw;
+  }
+}
+
+StudyStore StudyStore::create_new(const std::string& path, StudyInfo info) {
   StudyStore s(path, open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
   configure(s.db_, path);
   if (info.created.empty()) info.created = iso_now();
@@ -226,7 +144,7 @@ StudyStore StudyStore::create(const std::string& path, StudyInfo info) {
 
 StudyStore StudyStore::open(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
+  if (!fs::exists(path, ec)) {
     throw UsageError(fmt::format("study file '{}' does not exist: check the path, or start a new study without --resume", path));
   }
   StudyStore s(path, open_db(path, SQLITE_OPEN_READWRITE));
@@ -308,6 +226,7 @@ StudyInfo StudyStore::info() const {
 }
 
 void StudyStore::set_status(const std::string& status) {
+  if (!valid_status(status)) throw Error(fmt::format("study status '{}' is not one of {}", status, kStatusList));
   Stmt(db_, path_, "UPDATE study SET status = ?").bind(1, status).run();
 }
 

@@ -89,7 +89,7 @@ struct StudyResult {
 class StudyStore {
  public:
   // Creates a new study file. Throws UsageError if `path` already exists (resume it or pick another
-  // path) and wgopt::Error if it cannot be written.
+  // path) and wgopt::Error if it cannot be written (then no file is left behind).
   static StudyStore create(const std::string& path, StudyInfo info);
   // Opens an existing study for resuming; trials left `running` are marked failed (see top).
   // Throws UsageError when the file is missing or not a wgopt study, or has a newer schema.
@@ -103,6 +103,7 @@ class StudyStore {
 
   const std::string& path() const { return path_; }
   StudyInfo info() const;
+  // running | finished | interrupted | failed; throws wgopt::Error for anything else.
   void set_status(const std::string& status);
   // Numbers of the trials open() found `running` and marked failed (empty after create()).
   const std::vector<int>& recovered_trials() const { return recovered_; }
@@ -125,6 +126,7 @@ class StudyStore {
 
  private:
   StudyStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
+  static StudyStore create_new(const std::string& path, StudyInfo info);
 
   std::string path_;
   sqlite3* db_ = nullptr;

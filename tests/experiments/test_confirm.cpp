@@ -49,6 +49,11 @@ TEST_CASE("a clear win is promoted, with intervals for both arms and the gain") 
   CHECK(r.baseline_ci.high > 1001);
   CHECK(r.candidate_ci.low > r.baseline_ci.high);
   CHECK(r.p_value < 0.001);
+  auto j = confirmation_to_json(r);
+  CHECK(j["promote"] == true);
+  CHECK(j["gain_ci"][0].get<double>() == r.gain_ci.low);
+  CHECK(j["baseline"]["mean"].get<double>() == Approx(1001));
+  CHECK(j["method"] == "paired t");
 }
 
 TEST_CASE("a tie keeps the baseline") {

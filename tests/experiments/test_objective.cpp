@@ -121,6 +121,10 @@ TEST_CASE("scenario weights mix per-scenario scores and flood drops are not pena
   Score s = score(o, m);
   CHECK(s.scenarios[1].drop_penalty == 0);
   CHECK(s.value == Approx(0.75 * 1000 + 0.25 * 600));
+  auto j = score_to_json(s);
+  CHECK(j["value"].get<double>() == Approx(900));
+  CHECK(j["scenarios"][1]["name"] == "udp");
+  CHECK(j["scenarios"][0]["weight"].get<double>() == Approx(0.75));
 }
 
 TEST_CASE("a measurement that lacks a scenario or holds nonsense is an error naming the scenario") {

@@ -85,6 +85,16 @@ TEST_CASE("a drifting series counts as fewer independent samples") {
   CHECK(drift.candidate_upper > iid.candidate_upper);
 }
 
+TEST_CASE("a few quiet seconds do not look certain when the incumbent is known to be noisier") {
+  std::vector<double> s = {300, 700, 850, 900, 902, 901};  // 10 % below, by chance very steady
+  CHECK(decide_prune(s, kIncumbent).prune);
+  PruneReference noisy = kIncumbent;
+  noisy.per_second_sd_mbps = 100;  // the incumbent's own seconds swing by 10 %
+  auto d = decide_prune(s, noisy);
+  CHECK_FALSE(d.prune);
+  CHECK(d.candidate_upper > 950);
+}
+
 TEST_CASE("conservative: a candidate as good as the incumbent is almost never pruned") {
   int pruned = 0;
   for (unsigned seed = 1; seed <= 500; ++seed) {
@@ -96,13 +106,13 @@ TEST_CASE("conservative: a candidate as good as the incumbent is almost never pr
       }
     }
   }
-  CHECK(pruned == 0);
+  CHECK(pruned <= 2);  // 0 on this libstdc++; the bound tolerates another normal_distribution
 }
 
-TEST_CASE("effective: a candidate 30 % worse is pruned within a few seconds almost always") {
+TEST_CASE("effective: a candidate 30 % worse is pruned within a 10 s run almost always") {
   int pruned = 0;
   for (unsigned seed = 1; seed <= 200; ++seed) {
-    auto s = series(700, 60, 8, seed);
+    auto s = series(700, 60, 10, seed);
     if (decide_prune(s, kIncumbent).prune) ++pruned;
   }
   CHECK(pruned >= 195);

@@ -170,6 +170,13 @@ TEST_CASE("files that are not wgopt studies are refused with one clear line") {
   const std::string study = tmp.file("s.db");
   StudyStore::create(study, sample_info());
   CHECK_THROWS_WITH(StudyStore::create(study, sample_info()), Contains("already exists") && Contains("--resume"));
+  // Invalid metadata is refused before any file is written; an unwritable path is an Error.
+  StudyInfo bad = sample_info();
+  bad.status = "done";
+  CHECK_THROWS_WITH(StudyStore::create(tmp.file("n.db"), bad), Contains("'done'"));
+  CHECK_FALSE(fs::exists(tmp.file("n.db")));
+  CHECK_THROWS_AS(StudyStore::create(tmp.file("no/such/dir/s.db"), sample_info()), Error);
+  CHECK_THROWS_AS(StudyStore::open(study).set_status("paused"), Error);
   {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(study.c_str(), &db) == SQLITE_OK);

@@ -1,0 +1,138 @@
+// How the closed loop's two statistical decisions behave on synthetic throughput, to choose their
+// defaults: early stopping (experiments/pruner.hpp) and confirmation before promotion
+// (experiments/confirm.hpp). Prints two tables; no timing, no host access.
+//
+// Model (an assumption, stated so it can be checked against the testbed): per-second iperf3
+// samples around the configuration's true mean with a 3 s slow-start ramp, AR(1) noise (phi 0.5,
+// per-second relative sd `noise`), and run-to-run noise of the mean of 2 %.
+//
+//   bench_study_decisions [--runs N] [--seed S] [--markdown] [--confidence C] [--min-samples N] [--warmup S]
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "experiments/confirm.hpp"
+#include "experiments/pruner.hpp"
+#include "experiments/table.hpp"
+
+using namespace wgopt::experiments;
+
+namespace {
+
+constexpr double kIncumbent = 1000;  // Mbit/s
+constexpr double kRunNoise = 0.02;   // relative sd of a run's mean between runs
+constexpr int kSeconds = 10;         // a full measurement
+
+std::vector<double> run_series(double mean, double noise, std::mt19937& rng) {
+  std::normal_distribution<double> z(0, 1);
+  double run_mean = mean * (1 + kRunNoise * z(rng));
+  std::vector<double> out;
+  double e = 0;
+  const double phi = 0.5;
+  for (int t = 0; t < kSeconds; ++t) {
+    e = phi * e + std::sqrt(1 - phi * phi) * noise * run_mean * z(rng);
+    double ramp = t < 3 ? (t + 1) / 4.0 : 1.0;  // slow start
+    out.push_back(std::max(0.0, ramp * run_mean + e));
+  }
+  return out;
+}
+
+void pruning_table(int runs, unsigned seed, bool markdown, const PrunerOptions& opt) {
+  Table t({"true mean vs incumbent", "per-second noise", "incumbent sd known", "pruned", "mean seconds measured",
+           "time saved"});
+  for (double noise : {0.03, 0.10})
+  for (bool known : {false, true}) {
+    // The loop knows the incumbent's per-second spread from its own measurement.
+    const PruneReference ref{.mean_mbps = kIncumbent, .noise_mbps = kRunNoise * kIncumbent,
+                             .per_second_sd_mbps = known ? noise * kIncumbent : 0};
+    for (double ratio : {0.50, 0.70, 0.85, 0.93, 1.00, 1.05}) {
+      std::mt19937 rng(seed);
+      int pruned = 0;
+      double seconds = 0;
+      for (int r = 0; r < runs; ++r) {
+        auto s = run_series(ratio * kIncumbent, noise, rng);
+        int used = kSeconds;
+        for (int n = 1; n <= kSeconds; ++n) {  // the loop asks once per second
+          if (decide_prune(std::span<const double>(s.data(), n), ref, opt).prune) {
+            used = n;
+            ++pruned;
+            break;
+          }
+        }
+        seconds += used;
+      }
+      double mean_s = seconds / runs;
+      t.add_row({fmt::format("{:.0f}%", ratio * 100), fmt::format("{:.0f}%", noise * 100), known ? "yes" : "no",
+                 fmt::format("{:.1f}%", 100.0 * pruned / runs), fmt::format("{:.1f}", mean_s),
+                 fmt::format("{:.0f}%", 100 * (1 - mean_s / kSeconds))});
+    }
+  }
+  std::cout << fmt::format("Early stopping (warm-up {} s, {} samples, confidence {}, margin {} or {} x run noise), ",
+                           opt.warmup_seconds, opt.min_samples, opt.confidence, opt.margin, opt.noise_sigmas)
+            << runs << " runs each, " << kSeconds << " s measurements\n\n"
+            << (markdown ? t.render_markdown() : t.render_text()) << "\n";
+}
+
+void confirmation_table(int runs, unsigned seed, bool markdown) {
+  Table t({"true gain", "rounds", "promoted", "mean estimated gain"});
+  std::normal_distribution<double> z(0, 1);
+  for (double gain : {-0.05, 0.0, 0.02, 0.05, 0.10}) {
+    for (int rounds : {3, 4, 6}) {
+      std::mt19937 rng(seed);
+      int promoted = 0;
+      double est = 0;
+      for (int r = 0; r < runs; ++r) {
+        std::vector<double> b, c;
+        for (int i = 0; i < rounds; ++i) {
+          double drift = -0.01 * i;  // the host slows a little over the rounds
+          b.push_back(kIncumbent * (1 + drift + kRunNoise * z(rng)));
+          c.push_back(kIncumbent * (1 + gain + drift + kRunNoise * z(rng)));
+        }
+        auto d = decide_confirmation(b, c);
+        promoted += d.promote;
+        est += d.relative_gain;
+      }
+      t.add_row({fmt::format("{:+.0f}%", gain * 100), std::to_string(rounds),
+                 fmt::format("{:.1f}%", 100.0 * promoted / runs), fmt::format("{:+.1f}%", 100 * est / runs)});
+    }
+  }
+  std::cout << "Confirmation (defaults: paired t, 95 %, minimum gain 2 %), run-to-run noise "
+            << kRunNoise * 100 << " %, " << runs << " runs each\n\n"
+            << (markdown ? t.render_markdown() : t.render_text());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 2000;
+  unsigned seed = 1;
+  bool markdown = false;
+  PrunerOptions opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
+    else if (a == "--seed" && i + 1 < argc) seed = static_cast<unsigned>(std::atoi(argv[++i]));
+    else if (a == "--markdown") markdown = true;
+    else if (a == "--confidence" && i + 1 < argc) opt.confidence = std::atof(argv[++i]);
+    else if (a == "--min-samples" && i + 1 < argc) opt.min_samples = std::atoi(argv[++i]);
+    else if (a == "--warmup" && i + 1 < argc) opt.warmup_seconds = std::atoi(argv[++i]);
+    else {
+      std::cerr << "usage: bench_study_decisions [--runs N] [--seed S] [--markdown] [--confidence C] "
+                   "[--min-samples N] [--warmup S]\n";
+      return 2;
+    }
+  }
+  if (runs < 1) {
+    std::cerr << "bench_study_decisions: --runs must be 1 or more\n";
+    return 2;
+  }
+  opt.validate();
+  pruning_table(runs, seed, markdown, opt);
+  confirmation_table(runs, seed, markdown);
+  return 0;
+}
