@@ -77,4 +77,17 @@ PruneDecision decide_prune(std::span<const double> series, const PruneReference&
   return d;
 }
 
+double pooled_per_second_sd(const std::vector<std::vector<double>>& series, int warmup_seconds) {
+  const size_t skip = static_cast<size_t>(std::max(0, warmup_seconds));
+  double ss = 0, dof = 0;
+  for (const auto& one : series) {
+    if (one.size() < skip + 2) continue;
+    // Each run around its own mean: run-to-run differences are noise_mbps, not per-second spread.
+    SampleStats st = sample_stats(std::span<const double>(one).subspan(skip));
+    ss += st.stddev * st.stddev * static_cast<double>(st.n - 1);
+    dof += static_cast<double>(st.n - 1);
+  }
+  return dof > 0 ? std::sqrt(ss / dof) : 0;
+}
+
 }  // namespace wgopt::experiments

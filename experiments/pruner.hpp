@@ -17,6 +17,7 @@
 // candidate up to 3 % of the time: pass it.
 #include <span>
 #include <string>
+#include <vector>
 
 namespace wgopt::experiments {
 
@@ -56,5 +57,11 @@ struct PruneDecision {
 // mean <= 0 or negative noise.
 PruneDecision decide_prune(std::span<const double> per_second_mbps, const PruneReference& incumbent,
                            const PrunerOptions& options = {});
+
+// The per-second standard deviation within runs, pooled over several per-second series of the same
+// configuration (the baseline rounds), each without its first `warmup_seconds`: what to pass as
+// PruneReference::per_second_sd_mbps. Series with fewer than 2 samples left are skipped; 0 if none
+// remain. Throws wgopt::Error on a non-finite sample.
+double pooled_per_second_sd(const std::vector<std::vector<double>>& series, int warmup_seconds);
 
 }  // namespace wgopt::experiments

@@ -95,6 +95,14 @@ TEST_CASE("a few quiet seconds do not look certain when the incumbent is known t
   CHECK(d.candidate_upper > 950);
 }
 
+TEST_CASE("the incumbent's per-second spread is pooled within runs, not across them") {
+  // Two baseline runs at different levels, each +-10 around its own mean after a 2 s ramp.
+  std::vector<std::vector<double>> runs = {{5, 50, 990, 1010, 990, 1010}, {5, 50, 890, 910, 890, 910}, {1, 2, 3}};
+  double sd = pooled_per_second_sd(runs, 2);
+  CHECK(sd == Approx(std::sqrt(400.0 / 3)));  // each run: sum of squares 400 over 3 dof; pooled the same
+  CHECK(pooled_per_second_sd({{1, 2}}, 3) == 0);
+}
+
 TEST_CASE("conservative: a candidate as good as the incumbent is almost never pruned") {
   int pruned = 0;
   for (unsigned seed = 1; seed <= 500; ++seed) {
