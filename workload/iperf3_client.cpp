@@ -53,10 +53,6 @@ std::string iperf3_stderr_line(const std::string& err) {
   return found;
 }
 
-}  // namespace
-
-namespace {
-
 RunResult run_once(const Scenario& scenario, const ClientOptions& opts, const Place& place, CommandRunner& runner,
                    const RunControl& control) {
   std::vector<std::string> argv = client_argv(scenario, opts);  // validates
