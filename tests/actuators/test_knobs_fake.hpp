@@ -26,10 +26,12 @@ class KernelLikeFiles : public Files {
   std::optional<std::string> read(const std::string& path) override { return inner_.read(path); }
   void write(const std::string& path, const std::string& value) override;
   bool exists(const std::string& path) override { return inner_.exists(path); }
-  bool writable(const std::string& path) override { return inner_.writable(path); }
+  // Root passes access(W_OK) on any file, so the kernel's read-only sysctls are listed here.
+  bool writable(const std::string& path) override { return !read_only.count(path) && inner_.writable(path); }
   std::vector<std::string> list(const std::string& dir) override { return inner_.list(dir); }
   std::string describe() const override { return inner_.describe(); }
   int writes = 0;  // successful and refused writes alike
+  std::set<std::string> read_only;
 
  private:
   RootedFiles inner_;
