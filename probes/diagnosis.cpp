@@ -277,6 +277,26 @@ std::optional<Finding> rule_irqs_collapsed(const Summary& s, const HostFacts& h)
   return f;
 }
 
+std::optional<Finding> rule_cpu_saturated(const Summary& s, const HostFacts& h) {
+  if (s.cores.empty()) return std::nullopt;
+  double idle = 0, usr = 0, sys = 0, soft = 0;
+  for (const auto& c : s.cores) {
+    if (c.idle >= limits::kSaturatedIdlePct) return std::nullopt;
+    idle += c.idle, usr += c.usr, sys += c.sys, soft += c.soft;
+  }
+  const double n = static_cast<double>(s.cores.size());
+  Finding f;
+  f.id = "cpu_saturated";
+  f.severity = Severity::Warning;
+  f.title = fmt::format("all {} cores are busy: the host is CPU-bound, not waiting on one core", s.cores.size());
+  f.evidence = fmt::format("mean over cores and {:.1f} s: %usr {:.1f} %sys {:.1f} %soft {:.1f} %idle {:.1f}", s.seconds,
+                           usr / n, sys / n, soft / n, idle / n);
+  for (const auto& [w, _] : h.wireguard) add(f.knobs, w + "/mtu");
+  f.fix = any_userspace(h) ? "userspace WireGuard burns the CPU: the kernel module, or a larger MTU (less work per byte)"
+                           : "less work per byte (a larger WireGuard MTU, offloads) or more cores";
+  return f;
+}
+
 std::vector<Finding> diagnose(const Summary& s, const HostFacts& h) {
   std::vector<Finding> out;
   auto take = [&](auto&& r) {
@@ -290,6 +310,7 @@ std::vector<Finding> diagnose(const Summary& s, const HostFacts& h) {
   take(rule_softirq_pinned(s, h));
   take(rule_crypto_wall(s, h));
   take(rule_irqs_collapsed(s, h));
+  take(rule_cpu_saturated(s, h));
   take(rule_softnet_drops(s, h));
   take(rule_softnet_squeeze(s, h));
   take(rule_nic_ring_drops(s, h));

@@ -57,6 +57,9 @@ inline constexpr double kSqueezePerS = 10.0;
 inline constexpr double kActiveIrqPerS = 50.0;
 // Share of all data-path interrupts on one CPU that means they were collapsed onto it.
 inline constexpr double kCollapsedShare = 0.9;
+// Every core below this %idle: the host is CPU-bound everywhere ("%sys all cores high -> CPU-bound
+// globally", guide §3.2); spreading work cannot help, only less work per byte can.
+inline constexpr double kSaturatedIdlePct = 10.0;
 }  // namespace limits
 
 // The rules, each pure. diagnose() runs them all, most severe first.
@@ -69,6 +72,7 @@ std::vector<Finding> rule_udp_socket_buffers(const Summary& s, const HostFacts& 
 std::vector<Finding> rule_tx_dropped(const Summary& s, const HostFacts& h);        // one per interface
 std::vector<Finding> rule_userspace_wireguard(const Summary& s, const HostFacts& h);  // one per interface
 std::optional<Finding> rule_irqs_collapsed(const Summary& s, const HostFacts& h);
+std::optional<Finding> rule_cpu_saturated(const Summary& s, const HostFacts& h);
 
 std::vector<Finding> diagnose(const Summary& s, const HostFacts& h);
 

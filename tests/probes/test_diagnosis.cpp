@@ -235,6 +235,23 @@ TEST_CASE("data-path IRQs collapsed on one core: irqbalance (guide §6.3)") {
   CHECK_FALSE(rule_irqs_collapsed(s, facts()));
 }
 
+TEST_CASE("every core busy: CPU-bound globally, not a distribution problem") {
+  Summary s;
+  s.seconds = 6;
+  s.cores = {cpu(0, 84, 16, 0, 0), cpu(1, 94, 6, 0, 0)};  // the wireguard-go testbed under iperf3
+  HostFacts h = facts(2);
+  h.wireguard = {{"wgopt-wc", WgMode::Userspace}};
+  auto f = rule_cpu_saturated(s, h);
+  REQUIRE(f);
+  CHECK(f->id == "cpu_saturated");
+  CHECK(has_knob(*f, "wgopt-wc/mtu"));
+  CHECK_THAT(f->evidence, Catch::Contains("%usr 89.0"));
+  CHECK_FALSE(rule_softirq_pinned(s, h));
+  CHECK_FALSE(rule_crypto_wall(s, h));
+  s.cores[1].idle = 25;
+  CHECK_FALSE(rule_cpu_saturated(s, h));
+}
+
 TEST_CASE("diagnose orders findings by severity") {
   Summary s = guide_pinned();
   s.softnet.dropped = 4500;
