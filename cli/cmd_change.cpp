@@ -1,0 +1,145 @@
+// `wgopt set ID=VALUE...`, `wgopt apply PROFILE.yaml`, `wgopt rollback`: the commands that change
+// a host. Each takes the host lock and first restores whatever an earlier wgopt left unfinished;
+// set and apply then run one Transaction and keep it, with the originals in the journal.
+#include <cstdio>
+#include <fmt/format.h>
+
+#include "actuators/allowlist.hpp"
+#include "actuators/catalog.hpp"
+#include "actuators/lock.hpp"
+#include "actuators/profile.hpp"
+#include "actuators/transaction.hpp"
+#include "cli/knob_cli.hpp"
+#include "cli/registry.hpp"
+#include "common/error.hpp"
+#include "common/util.hpp"
+
+namespace wgopt::cli {
+namespace {
+
+void change(const KnobOptions& o, const std::vector<act::Change>& changes, const std::string& what) {
+  require_root(what);
+  const Place place = place_of(o);
+  act::ChangeSession session = open_session();
+  const act::Host host = guarded_host(place);
+  // Only the knobs asked for: discovering every knob of the place would run ethtool for each
+  // interface. An id find_knob does not know stays out and the transaction reports it.
+  std::vector<act::KnobPtr> knobs;
+  for (const auto& c : changes) {
+    if (act::knob_id_problem(c.id)) continue;  // the transaction names the problem
+    try {
+      knobs.push_back(act::find_knob(host, c.id, discover_options(o)));
+    } catch (const UsageError&) {
+    }
+  }
+  act::Transaction tx(session, host, knobs);
+  act::ApplyResult result = tx.apply(changes);
+  tx.keep();
+  if (o.json) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& s : result.steps) {
+      steps.push_back({{"id", s.id}, {"before", s.before}, {"after", s.after}, {"written", s.written}});
+    }
+    std::printf("%s\n", nlohmann::json{{"place", place.describe()}, {"steps", steps},
+                                       {"restored_first", report_json(session.startup())}}
+                            .dump(2)
+                            .c_str());
+    return;
+  }
+  for (const auto& s : result.steps) {
+    if (s.written) std::printf("%s: '%s' -> '%s'\n", s.id.c_str(), s.before.c_str(), s.after.c_str());
+    else std::printf("%s: '%s' (unchanged)\n", s.id.c_str(), s.after.c_str());
+  }
+  if (result.written() > 0) {
+    std::printf("changed %d knob(s) in %s; the originals are journaled in %s: `wgopt rollback` restores them\n",
+                result.written(), place.describe().c_str(), act::state_dir().c_str());
+  } else {
+    std::printf("nothing to change in %s\n", place.describe().c_str());
+  }
+}
+
+void run_rollback(bool json) {
+  require_root("wgopt rollback");
+  act::ChangeSession session = open_session();
+  act::RestoreReport report = session.rollback_all();
+  if (json) {
+    std::printf("%s\n", nlohmann::json{{"rollback", report_json(report)}, {"restored_first", report_json(session.startup())}}
+                            .dump(2)
+                            .c_str());
+  } else if (report.items.empty()) {
+    std::printf("nothing to roll back: no change by wgopt is recorded in %s\n", act::state_dir().c_str());
+  } else {
+    print_report(stdout, "rolled back to the values before wgopt:", report);
+  }
+  if (!report.ok()) {
+    throw Error(fmt::format("some knobs were not restored (see above); they stay in {}/journal.json: fix the cause "
+                            "and run `wgopt rollback` again", act::state_dir()));
+  }
+}
+
+void setup(CLI::App& root, Context&) {
+  {
+    auto o = std::make_shared<KnobOptions>();
+    auto args = std::make_shared<std::vector<std::string>>();
+    auto* sub = root.add_subcommand("set", "change knobs in one transaction (all or nothing, originals journaled)");
+    sub->footer(
+        "Examples:\n"
+        "  wgopt set net.core.netdev_max_backlog=5000\n"
+        "  wgopt set 'net.ipv4.tcp_rmem=4096 131072 16777216' net.ipv4.tcp_congestion_control=bbr\n"
+        "  wgopt set --netns wgopt-cli wgopt-wc/mtu=1380 wgopt-wc/rps_cpus=3\n"
+        "Every value is validated first (nothing is written if one is wrong); knobs are written in\n"
+        "dependency order and read back; on a failure the ones already written are restored.\n"
+        "`wgopt rollback` restores what the host had before wgopt changed it.");
+    sub->add_option("ID=VALUE", *args, "assignments; quote values with spaces (triples)")->required();
+    add_knob_options(sub, *o, false);
+    sub->add_flag("--allow-underlay-mtu", o->allow_underlay_mtu,
+                  "permit changing the MTU of a non-WireGuard interface (a wrong one can cut the host off)");
+    sub->callback([o, args] {
+      std::vector<act::Change> changes;
+      for (const auto& a : *args) changes.push_back(act::parse_assignment(a));
+      change(*o, changes, "wgopt set");
+    });
+  }
+  {
+    auto o = std::make_shared<KnobOptions>();
+    auto file = std::make_shared<std::string>();
+    auto* sub = root.add_subcommand("apply", "apply a profile (YAML `knobs: {ID: VALUE}`) as one transaction");
+    sub->footer(
+        "Examples:\n"
+        "  wgopt show > p.yaml; $EDITOR p.yaml; wgopt apply p.yaml\n"
+        "  wgopt apply --netns wgopt-cli best.yaml\n"
+        "A profile:\n"
+        "  knobs:\n"
+        "    net.ipv4.tcp_rmem: \"4096 131072 16777216\"   # a triple is one string\n"
+        "    eth0/rps_cpus: \"3\"                          # a CPU mask is hex as the kernel prints it\n"
+        "    wt0/mtu: 1380\n"
+        "Knobs already at their value are skipped; `wgopt rollback` restores the originals.");
+    sub->add_option("PROFILE", *file, "profile YAML file")->required();
+    add_knob_options(sub, *o, false);
+    sub->add_flag("--allow-underlay-mtu", o->allow_underlay_mtu,
+                  "permit changing the MTU of a non-WireGuard interface (a wrong one can cut the host off)");
+    sub->callback([o, file] {
+      act::Profile p = act::load_profile(*file);
+      std::vector<act::Change> changes;
+      for (const auto& [id, value] : p.knobs) changes.push_back({id, value});
+      change(*o, changes, "wgopt apply");
+    });
+  }
+  {
+    auto json = std::make_shared<bool>(false);
+    auto* sub = root.add_subcommand("rollback", "restore every knob wgopt changed (host and namespaces) to its original");
+    sub->footer(
+        "Examples:\n"
+        "  wgopt rollback\n"
+        "  WGOPT_STATE_DIR=/tmp/wgopt-state wgopt rollback --json\n"
+        "Reads the journal in $WGOPT_STATE_DIR (default /var/lib/wgopt). A knob someone else changed\n"
+        "after wgopt wrote it is left alone and reported; a journal from an earlier boot is archived.");
+    sub->add_flag("--json", *json, "print JSON on stdout instead of text");
+    sub->callback([json] { run_rollback(*json); });
+  }
+}
+
+}  // namespace
+}  // namespace wgopt::cli
+
+WGOPT_COMMAND(310, wgopt::cli::setup);

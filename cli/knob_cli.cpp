@@ -1,0 +1,108 @@
+#include "cli/knob_cli.hpp"
+
+#include <fmt/format.h>
+
+#include "actuators/allowlist.hpp"
+#include "actuators/host.hpp"
+#include "actuators/lock.hpp"
+
+namespace wgopt::cli {
+
+void add_knob_options(CLI::App* sub, KnobOptions& o, bool with_interfaces) {
+  sub->add_option("--netns", o.netns, "act inside this network namespace (e.g. wgopt-cli, one end of the testbed)");
+  sub->add_flag("--json", o.json, "print JSON on stdout instead of text");
+  if (with_interfaces) {
+    sub->add_option("-i,--interface", o.interfaces, "list device knobs of this interface only (repeatable)");
+  }
+}
+
+Place place_of(const KnobOptions& o) { return o.netns.empty() ? Place::host() : Place::netns(o.netns); }
+
+act::Host guarded_host(const Place& place) {
+  act::Host h = act::make_host(place);
+  h.files = std::make_shared<act::GuardedFiles>(h.files);
+  return h;
+}
+
+act::DiscoverOptions discover_options(const KnobOptions& o) {
+  act::DiscoverOptions d;
+  d.interfaces = o.interfaces;
+  d.allow_underlay_mtu = o.allow_underlay_mtu;
+  return d;
+}
+
+act::ChangeSession open_session() {
+  act::ChangeSession s(act::state_dir(), act::default_knob_lookup());
+  const auto& r = s.startup();
+  if (!r.archived.empty()) {
+    std::fprintf(stderr, "wgopt: a journal from an earlier boot was archived as %s (not re-applied: the reboot "
+                         "already reset those values)\n", r.archived.c_str());
+  }
+  print_report(stderr, "wgopt: a previous wgopt did not finish its change; restored it first:", r);
+  return s;
+}
+
+std::string domain_text(const act::Descriptor& d) {
+  const auto& dm = d.domain;
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : "|") + x;
+    return s;
+  };
+  switch (d.type) {
+    case act::ValueType::Int: return fmt::format("{}..{}{}", dm.min, dm.max, dm.pow2 ? " pow2" : "");
+    case act::ValueType::Triple: return fmt::format("3 x {}..{}", dm.min, dm.max);
+    case act::ValueType::Mask: return fmt::format("mask of {} CPUs", dm.mask_bits);
+    case act::ValueType::Bool: return "on|off";
+    case act::ValueType::Enum:
+    case act::ValueType::Service: return dm.choices.empty() ? std::string("-") : join(dm.choices);
+  }
+  return "-";
+}
+
+nlohmann::json domain_json(const act::Descriptor& d) {
+  const auto& dm = d.domain;
+  nlohmann::json j{{"type", act::to_string(d.type)}};
+  switch (d.type) {
+    case act::ValueType::Int:
+    case act::ValueType::Triple:
+      j["min"] = dm.min;
+      j["max"] = dm.max;
+      j["pow2"] = dm.pow2;
+      j["log"] = dm.log;
+      break;
+    case act::ValueType::Mask: j["mask_bits"] = dm.mask_bits; break;
+    case act::ValueType::Bool: j["choices"] = {"on", "off"}; break;
+    case act::ValueType::Enum:
+    case act::ValueType::Service: j["choices"] = dm.choices; break;
+  }
+  return j;
+}
+
+nlohmann::json report_json(const act::RestoreReport& r) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& i : r.items) {
+    items.push_back({{"id", i.id},
+                     {"place", i.place.describe()},
+                     {"outcome", act::to_string(i.outcome)},
+                     {"found", i.found},
+                     {"restored_to", i.goal},
+                     {"wgopt_wrote", i.ours},
+                     {"error", i.detail}});
+  }
+  nlohmann::json j{{"items", items}, {"ok", r.ok()}};
+  if (!r.archived.empty()) j["archived_other_boot_journal"] = r.archived;
+  return j;
+}
+
+void print_report(std::FILE* out, const std::string& heading, const act::RestoreReport& r) {
+  if (r.items.empty()) return;
+  std::fprintf(out, "%s\n", heading.c_str());
+  for (const auto& i : r.items) std::fprintf(out, "  %s\n", i.line().c_str());
+}
+
+std::string knobs_command(const Place& place) {
+  return place.is_host() ? "wgopt knobs" : "wgopt knobs --netns " + place.netns_name();
+}
+
+}  // namespace wgopt::cli
