@@ -41,7 +41,10 @@ bool is_data_path_irq_name(const std::string& name, const std::string& ifname) {
 std::vector<int> data_path_irqs(const Host& host, const std::string& ifname, std::string& why) {
   auto info = host.run({"ethtool", "-i", ifname});
   const std::string bus = info.ok() ? parse_driver_info(info.out).bus_info : "";
-  if (bus.empty() || bus.find('/') != std::string::npos || bus.find("..") != std::string::npos) {
+  // A PCI function is DDDD:BB:DD.F; tun prints "tun", veth nothing.
+  const bool pci = bus.size() >= 7 && bus.find(':') != std::string::npos && bus.find('.') != std::string::npos &&
+                   bus.find('/') == std::string::npos && bus.find("..") == std::string::npos;
+  if (!pci) {
     why = "no data-path IRQs: a virtual device (no PCI bus-info in ethtool -i)";
     return {};
   }
