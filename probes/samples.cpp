@@ -136,6 +136,19 @@ SecondSample diff_snapshots(const Snapshot& a, const Snapshot& b, const std::vec
   return s;
 }
 
+uint64_t interface_drops(const Summary& s) {
+  uint64_t total = 0;
+  for (const auto& i : s.ifaces) {
+    total += i.delta.rx_dropped + i.delta.rx_missed + i.delta.rx_fifo + i.delta.tx_dropped;
+    uint64_t worst = 0;
+    if (i.ethtool_delta)
+      for (const auto& [k, v] : *i.ethtool_delta)
+        if (is_drop_counter(k)) worst = std::max(worst, v);
+    total += worst;
+  }
+  return total;
+}
+
 Summary summarize(const Snapshot& first, const Snapshot& last, const std::vector<SecondSample>& seconds,
                   const std::vector<WatchedInterface>& watched, const BeforeAfter& extra) {
   Summary out;

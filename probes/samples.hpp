@@ -134,6 +134,12 @@ struct Summary {
   std::vector<std::string> warnings;      // what could not be read (one line each)
 };
 
+// Packets lost at the interfaces over the run, for the §7.1 table's "NIC drops" column: the kernel's
+// rx_dropped + rx_missed + rx_fifo + tx_dropped of each watched interface, plus per interface the
+// largest moved ethtool drop counter (drivers repeat one loss in a total and per-queue copies, so
+// adding them would double count).
+uint64_t interface_drops(const Summary& s);
+
 // The run from `first` to `last` with its per-second samples. Throughput means come from the byte
 // counters over the whole window, peaks from the seconds.
 Summary summarize(const Snapshot& first, const Snapshot& last, const std::vector<SecondSample>& seconds,

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "probes/diagnosis.hpp"
+#include "probes/json.hpp"
 #include "probes/samples.hpp"
 #include "tests/probes/fixture.hpp"
 
@@ -155,4 +156,44 @@ TEST_CASE("the guide's pattern end to end on the written 64-CPU fixtures") {
   for (const auto& f : findings) ids.push_back(f.id);
   CHECK(ids == std::vector<std::string>{"softirq_pinned", "irqbalance_collapse", "softnet_drops", "softnet_squeeze"});
   CHECK_THAT(findings[0].evidence, Catch::Contains("hot IRQ") && Catch::Contains("mlx5_comp7"));
+}
+
+TEST_CASE("interface_drops: kernel drop counters plus the largest ethtool drop counter per interface") {
+  Summary s;
+  IfaceSummary a;
+  a.iface = {Place::host(), "eth0"};
+  a.delta.rx_dropped = 5, a.delta.tx_dropped = 7, a.delta.rx_fifo = 1;
+  a.ethtool_delta = EthtoolStats{{"rx_drops", 40}, {"rx0_drops", 40}, {"rx_packets", 99999}};
+  IfaceSummary b;
+  b.iface = {Place::netns("wgp-srv"), "wgp-ws"};
+  b.delta.tx_dropped = 100;
+  s.ifaces = {a, b};
+  CHECK(interface_drops(s) == 5 + 7 + 1 + 40 + 100);
+}
+
+TEST_CASE("JSON of a summary and its findings carries the numbers the baseline table needs") {
+  const std::vector<WatchedInterface> watched = {{kSrv, "wgp-us"}};
+  Snapshot first = real_before(), last = real_after();
+  auto s = summarize(first, last, {diff_snapshots(first, last, watched, 3.0)}, watched, {});
+  nlohmann::json j = s;
+  CHECK(j["seconds"].get<double>() == Approx(3.0));
+  CHECK(j["cores"].size() == 2);
+  CHECK(j["interfaces"][0]["interface"] == "wgp-srv/wgp-us");
+  CHECK(j["interfaces"][0]["rx_mbps"].get<double>() == Approx(1000.0));
+  CHECK(j["interfaces"][0]["delta"]["tx_dropped"] == 9);
+  CHECK(j["net"][0]["place"] == "netns wgp-srv");
+  CHECK(j["net"][0]["udp"]["rcvbuf_errors"] == 47944);
+  CHECK(j["hot_irq"].is_null());
+  CHECK(j["interface_drops"] == 9);
+  HostFacts h;
+  h.nproc = 2;
+  h.wireguard = {{"wgp-ws", WgMode::Userspace}};
+  nlohmann::json f = diagnose(s, h);
+  REQUIRE(f.is_array());
+  CHECK(f[0]["id"] == "userspace_wireguard");
+  CHECK(f[0]["severity"] == "critical");
+  nlohmann::json hj = h;
+  CHECK(hj["wireguard"]["wgp-ws"] == "userspace");
+  nlohmann::json sec = diff_snapshots(first, last, watched, 3.0);
+  CHECK(sec["interfaces"][0]["rx_mbps"].get<double>() == Approx(1000.0));
 }
