@@ -26,7 +26,7 @@ std::string numbers_line(const experiments::ScenarioRun& r) {
   return fmt::format("{:.1f} Mbit/s; top core %soft {}, %sys {}; softnet drops {}, squeezes {}; iface drops {}; "
                      "UDP InErrors {}",
                      r.run.summary ? r.run.summary->received_bps / 1e6 : 0.0, top, sys, s.softnet.dropped,
-                     s.softnet.time_squeeze, experiments::interface_drops(s), udp_errors);
+                     s.softnet.time_squeeze, probes::interface_drops(s), udp_errors);
 }
 
 void setup(CLI::App& root, Context&) {

@@ -183,18 +183,6 @@ BaselineReport run_baseline(const Target& target, const BaselineOptions& options
   return report;
 }
 
-uint64_t interface_drops(const probes::Summary& summary) {
-  uint64_t total = 0;
-  for (const auto& i : summary.ifaces) {
-    const auto& d = i.delta;
-    total += d.rx_dropped + d.rx_missed + d.rx_fifo + d.tx_dropped + d.tx_fifo;
-    if (i.ethtool_delta) {
-      for (const auto& [name, v] : probes::drop_counters(*i.ethtool_delta)) total += v;
-    }
-  }
-  return total;
-}
-
 Table baseline_table(const BaselineReport& report) {
   const std::string window = fmt::format("{}s", report.duration.count());
   Table t({"Scenario", "Throughput", "Retransmits / loss", "Top core %soft", "softnet drops/" + window,
@@ -203,7 +191,7 @@ Table baseline_table(const BaselineReport& report) {
     const auto& s = r.probes.summary;
     std::string top = s.top_soft_cpu >= 0 ? fmt::format("{:.0f}% (cpu{})", s.top_soft_pct, s.top_soft_cpu) : "-";
     std::string softnet = fmt::format("{}", s.softnet.dropped);
-    std::string drops = fmt::format("{}", interface_drops(s));
+    std::string drops = fmt::format("{}", probes::interface_drops(s));
     if (!r.run.ok() || !r.run.summary) {
       t.add_row({r.scenario.name, std::string("failed: ") + workload::status_name(r.run.status), "-", top, softnet, drops});
       continue;

@@ -112,12 +112,8 @@ BaselineReport run_baseline(const Target& target, const BaselineOptions& options
                             std::shared_ptr<CommandRunner> runner = default_runner());
 
 // The §7.1 table: Scenario | Throughput | Retransmits / loss | Top core %soft | softnet drops |
-// iface drops. A failed scenario shows its status in the throughput column.
+// iface drops (probes::interface_drops). A failed scenario shows its status in the throughput column.
 Table baseline_table(const BaselineReport& report);
-
-// Sum of every drop counter of the watched interfaces over the run: kernel rx/tx dropped, missed,
-// fifo, and the drop counters `ethtool -S` reports.
-uint64_t interface_drops(const probes::Summary& summary);
 
 // Everything: target, host facts, per scenario the iperf3 summary and intervals, the probes'
 // per-second series and summary. Stable keys (documented by the integration test).

@@ -151,7 +151,7 @@ json to_json(const probes::Summary& s) {
                                               {"endpoint", p.endpoint},   {"handshake_age_s", opt(p.handshake_age_s)},
                                               {"rx_bytes", p.rx_bytes},   {"tx_bytes", p.tx_bytes}};
                                 })},
-          {"interface_drops", interface_drops(s)},
+          {"interface_drops", probes::interface_drops(s)},
           {"warnings", s.warnings}};
 }
 

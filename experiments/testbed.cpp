@@ -13,6 +13,7 @@
 #include "common/util.hpp"
 #include "experiments/testbed.hpp"
 #include "experiments/testbed_host.hpp"
+#include "workload/iperf3_server.hpp"
 
 namespace wgopt {
 
@@ -40,6 +41,10 @@ bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0;
 
 Testbed::Testbed(const std::string& prefix, std::shared_ptr<CommandRunner> runner, std::string state_dir)
     : names_(testbed_names(prefix)), runner_(std::move(runner)), state_dir_(std::move(state_dir)) {}
+
+workload::ServerOptions Testbed::iperf3_server() const {
+  return {.place = server_place(), .bind_address = TestbedNames::srv_mesh_addr, .port = TestbedNames::iperf3_port};
+}
 
 std::string Testbed::state_file() const { return state_dir_ + "/testbed-" + names_.prefix + ".json"; }
 
@@ -232,27 +237,9 @@ void Testbed::build() {
     run(e.place, {"ip", "link", "set", e.wg, "mtu", std::to_string(TestbedNames::wg_mtu), "up"}, "cannot bring up " + e.wg);
   }
 
-  const ino_t srv_ino = th::netns_inode(n.srv_netns);
-  auto iperf = runner_->run({.argv = server_place().wrap({"iperf3", "-s", "-D", "-B", TestbedNames::srv_mesh_addr, "-p",
-                                                          std::to_string(TestbedNames::iperf3_port)}),
-                             .timeout = 15s, .capture_output = false});
-  if (!iperf.ok()) throw Error(fmt::format("cannot start the iperf3 server in {}: {}", n.srv_netns, iperf.brief()));
-  int iperf_pid = 0;
-  for (int tries = 0; tries < 250 && iperf_pid == 0; ++tries) {
-    for (const auto& p : th::list_processes()) {
-      if (p.netns == srv_ino && p.program() == "iperf3" &&
-          th::tcp_listening(p.pid, TestbedNames::srv_mesh_addr, TestbedNames::iperf3_port)) {
-        iperf_pid = p.pid;
-      }
-    }
-    if (iperf_pid == 0) std::this_thread::sleep_for(20ms);
-  }
-  if (iperf_pid == 0) {
-    throw Error(fmt::format("the iperf3 server did not listen on {}:{} in {} within 5 s: run `ip netns exec {} "
-                            "iperf3 -s -B {}` by hand to see why",
-                            TestbedNames::srv_mesh_addr, TestbedNames::iperf3_port, n.srv_netns, n.srv_netns,
-                            TestbedNames::srv_mesh_addr));
-  }
+  // The workload's server lifecycle: it checks the address, starts `iperf3 -s -D -I PIDFILE` and
+  // waits until the port listens.
+  const int iperf_pid = workload::start_server(iperf3_server(), *runner_).pid;
   state["iperf3_pid"] = iperf_pid;
   th::save_json(sf, state);
 
@@ -294,6 +281,8 @@ void Testbed::teardown(DownResult& result) {
                               p.pid, p.program(), n.prefix));
     }
   }
+  const std::string pidfile = workload::default_pidfile(iperf3_server());
+  if (exists(pidfile) && ::unlink(pidfile.c_str()) == 0) result.removed.push_back("pid file " + pidfile);
   for (const auto& ns : {n.srv_netns, n.cli_netns}) {
     if (!th::netns_inode(ns)) continue;
     // Deleting the namespace destroys the veth pair and any tun device left in it.

@@ -20,6 +20,7 @@
 #include "common/exec.hpp"
 #include "common/place.hpp"
 #include "probes/wireguard.hpp"
+#include "workload/iperf3_server.hpp"
 
 namespace wgopt {
 
@@ -109,6 +110,8 @@ class Testbed {
   std::string server_address() const { return TestbedNames::srv_mesh_addr; }
   int iperf3_port() const { return TestbedNames::iperf3_port; }
   std::string state_file() const;
+  // The iperf3 server's place, address and port, for workload::server_state / stop_server.
+  workload::ServerOptions iperf3_server() const;
 
   // Builds the testbed, or does nothing if ours is already healthy (a ping crosses it), or tears
   // down and rebuilds ours if it is half-broken. Returns only after the handshake completed and a

@@ -1,6 +1,5 @@
 #include "experiments/testbed_host.hpp"
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -89,20 +88,6 @@ bool stop_process(int pid, std::chrono::milliseconds grace) {
   if (wait_gone(grace)) return true;
   ::kill(pid, SIGKILL);
   return wait_gone(milliseconds(1000));
-}
-
-bool tcp_listening(int pid, const std::string& addr, int port) {
-  in_addr a{};
-  if (::inet_pton(AF_INET, addr.c_str(), &a) != 1) return false;
-  // /proc/net/tcp prints the address as the raw 32-bit word in host byte order.
-  const std::string want = fmt::format("{:08X}:{:04X}", a.s_addr, port);
-  auto text = read_file(fmt::format("/proc/{}/net/tcp", pid));
-  if (!text) return false;
-  for (const auto& line : split_lines(*text)) {
-    auto f = split_ws(line);
-    if (f.size() > 3 && f[1] == want && f[3] == "0A") return true;  // 0A = TCP_LISTEN
-  }
-  return false;
 }
 
 void write_secret_file(const std::string& path, const std::string& content) {

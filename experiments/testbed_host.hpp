@@ -1,8 +1,7 @@
 #pragma once
-// Local-host facts the testbed needs without spawning a process: namespace identities (nsfs inode
-// numbers), the processes living in a namespace, listening sockets of a process, stopping a
-// daemon by pid, secret files for keys, the state file and the directory lock. Internal to
-// experiments/testbed*.cpp.
+// Local-host facts the testbed needs without spawning a process: namespace identities (nsfs
+// inode numbers), the processes living in a namespace, stopping a daemon by pid, secret files for
+// keys, the state file and the directory lock. Internal to experiments/testbed*.cpp.
 #include <sys/types.h>
 
 #include <chrono>
@@ -36,10 +35,6 @@ bool process_alive(int pid);
 // SIGTERM, wait up to `grace`, then SIGKILL and wait up to one more second. Returns true when the
 // process is gone. Only called for pids of processes in a namespace we own.
 bool stop_process(int pid, std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
-
-// True when process `pid` has a TCP socket listening on ipv4 `addr`:`port` in its namespace
-// (read from /proc/PID/net/tcp, which follows the process's namespace).
-bool tcp_listening(int pid, const std::string& addr, int port);
 
 // Creates `path` with mode 0600 (failing if it exists) and writes `content`. Throws Error.
 void write_secret_file(const std::string& path, const std::string& content);

@@ -141,13 +141,10 @@ TestbedStatus Testbed::status() {
   }
 
   if (srv_ino) {
-    for (const auto& p : th::list_processes()) {
-      if (p.netns == srv_ino && p.program() == "iperf3" &&
-          th::tcp_listening(p.pid, TestbedNames::srv_mesh_addr, TestbedNames::iperf3_port)) {
-        s.iperf3_pid = p.pid;
-      }
-    }
-    if (s.iperf3_pid == 0) s.problems.push_back(fmt::format("no iperf3 server listens on {}:{} in {}", TestbedNames::srv_mesh_addr, TestbedNames::iperf3_port, names_.srv_netns));
+    const auto server = workload::server_state(iperf3_server());
+    if (server.running()) s.iperf3_pid = server.pid;
+    if (server.pid) s.anything_present = true;
+    if (s.iperf3_pid == 0) s.problems.push_back(fmt::format("no iperf3 server of ours listens on {}:{} in {}", TestbedNames::srv_mesh_addr, TestbedNames::iperf3_port, names_.srv_netns));
   }
   if (s.client.wg && !s.client.wg->peers.empty() && s.client.wg->peers[0].latest_handshake > 0) {
     s.handshake_age_s = s.client.wg->peers[0].handshake_age(std::time(nullptr));

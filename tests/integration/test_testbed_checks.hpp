@@ -34,6 +34,7 @@ inline std::vector<std::string> testbed_leftovers(const std::string& prefix) {
   for (const auto& f : dir_entries_starting_with("/var/run/wireguard", p)) left.push_back("socket " + f);
   for (const auto& f : dir_entries_starting_with("/run/wgopt", "testbed-" + prefix)) left.push_back("state " + f);
   for (const auto& f : dir_entries_starting_with("/run/wgopt", p)) left.push_back("file " + f);
+  for (const auto& f : dir_entries_starting_with("/run/wgopt", "iperf3-" + p)) left.push_back("pid file " + f);
   if (DIR* d = ::opendir("/proc")) {
     while (dirent* e = ::readdir(d)) {
       auto cmdline = read_file(std::string("/proc/") + e->d_name + "/cmdline");
