@@ -41,9 +41,11 @@ PresetCurrent parse_preset_current(const std::string& text) {
 
 std::map<std::string, Feature> parse_features(const std::string& text) {
   std::map<std::string, Feature> out;
+  std::string parent;
   for (const auto& raw : split_lines(text)) {
     const std::string line = trim(raw);
     if (line.starts_with("Features for")) continue;
+    const bool indented = !raw.empty() && (raw[0] == '\t' || raw[0] == ' ');
     auto colon = line.find(": ");
     if (colon == std::string::npos) continue;
     auto words = split_ws(line.substr(colon + 2));
@@ -51,7 +53,11 @@ std::map<std::string, Feature> parse_features(const std::string& text) {
     Feature f;
     f.on = words[0] == "on";
     f.fixed = line.find("[fixed]") != std::string::npos;
-    out[line.substr(0, colon)] = f;
+    f.refused = line.find("[requested on]") != std::string::npos;
+    const std::string name = line.substr(0, colon);
+    out[name] = f;
+    if (!indented) parent = name;
+    else if (f.refused && !parent.empty()) out[parent].refused = true;
   }
   return out;
 }

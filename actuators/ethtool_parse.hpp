@@ -23,6 +23,9 @@ PresetCurrent parse_preset_current(const std::string& text);
 struct Feature {
   bool on = false;
   bool fixed = false;
+  // "[requested on]" on the row or one of its indented sub-features: the driver keeps it off now
+  // (a tun device whose user space did not enable TSO).
+  bool refused = false;
 };
 std::map<std::string, Feature> parse_features(const std::string& text);
 

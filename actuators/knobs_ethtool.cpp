@@ -88,6 +88,7 @@ class OffloadKnob : public KnobBase {
     auto it = features.find(feature_row(feature_));
     if (it == features.end()) presence_ = {false, false, "this kernel's ethtool -k has no " + feature_row(feature_)};
     else if (it->second.fixed) presence_ = {true, false, "fixed by the driver: " + std::string(it->second.on ? "on" : "off") + " [fixed]"};
+    else if (it->second.refused) presence_ = {true, false, "the driver keeps it off now ([requested on] in ethtool -k)"};
     else presence_ = root_or({true, true, ""});
   }
 

@@ -42,6 +42,10 @@ TEST_CASE("ethtool -k: on/off and [fixed], sub-features included") {
   CHECK(f.count("rx-gro-list") == 1);
   auto tun = parse_features(fixture("ethtool_k_tun.txt"));
   CHECK(!tun.at("tx-checksum-ip-generic").on);  // "off [requested on]"
+  CHECK(tun.at("tx-checksumming").refused);     // through its sub-feature
+  CHECK(tun.at("tcp-segmentation-offload").refused);
+  CHECK(!tun.at("scatter-gather").refused);
+  CHECK(!f.at("tcp-segmentation-offload").refused);
 }
 
 TEST_CASE("ethtool -n rx-flow-hash, -x, -i and tc qdisc show") {
