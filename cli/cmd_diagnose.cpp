@@ -5,6 +5,7 @@
 
 #include "cli/cmd_baseline_options.hpp"
 #include "probes/diagnosis.hpp"
+#include "probes/json.hpp"
 #include "workload/scenario.hpp"
 
 namespace wgopt::cli {
@@ -53,10 +54,10 @@ void setup(CLI::App& root, Context&) {
       nlohmann::json j{{"tool", "wgopt diagnose"},
                        {"target", target.description},
                        {"host", experiments::host_info()},
-                       {"facts", experiments::to_json(facts)},
+                       {"facts", nlohmann::json(facts)},
                        {"findings", nlohmann::json::array()},
                        {"run", experiments::to_json(run)}};
-      for (const auto& f : findings) j["findings"].push_back(experiments::to_json(f));
+      for (const auto& f : findings) j["findings"].push_back(nlohmann::json(f));
       std::printf("%s\n", j.dump(2).c_str());
       return;
     }

@@ -116,13 +116,9 @@ BaselineReport run_baseline(const Target& target, const BaselineOptions& options
 Table baseline_table(const BaselineReport& report);
 
 // Everything: target, host facts, per scenario the iperf3 summary and intervals, the probes'
-// per-second series and summary. Stable keys (documented by the integration test).
+// per-second series and summary (in probes/json.hpp's layout). The integration test pins the keys.
 nlohmann::json to_json(const BaselineReport& report);
 nlohmann::json to_json(const ScenarioRun& run);
-nlohmann::json to_json(const probes::Summary& summary);
-nlohmann::json to_json(const probes::SecondSample& sample);
-nlohmann::json to_json(const probes::Finding& finding);
-nlohmann::json to_json(const probes::HostFacts& facts);
 
 // Kernel release, nproc, boot id, hostname, unix time: what a reader of a JSON file needs to know
 // which machine it came from.

@@ -27,7 +27,7 @@ json read_json(const std::string& path) {
 
 const json* find_iface(const json& ifaces, const std::string& label) {
   for (const auto& i : ifaces) {
-    if (i["iface"] == label) return &i;
+    if (i["interface"] == label) return &i;
   }
   return nullptr;
 }
@@ -90,19 +90,19 @@ TEST_CASE("baseline --testbed measures two scenarios and writes everything to JS
                            core["idle"].get<double>();
       CHECK(total == Approx(100).margin(0.5));
     }
-    CHECK(pr["top_soft_pct"].get<double>() >= 0);
-    CHECK(pr["top_soft_pct"].get<double>() <= 100);
+    CHECK(pr["top_soft"]["pct"].get<double>() >= 0);
+    CHECK(pr["top_soft"]["pct"].get<double>() <= 100);
     // Packets were handled in softirq context while the load ran.
     CHECK(pr["softnet"]["processed"].get<double>() > 0);
 
     // The client's WireGuard interface carried what iperf3 says the receiver got: its byte counter
     // over the sampling window is at least most of iperf3's (the window covers the whole test).
-    const json* wc = find_iface(pr["ifaces"], "wgt2-cli/wgt2-wc");
+    const json* wc = find_iface(pr["interfaces"], "wgt2-cli/wgt2-wc");
     REQUIRE(wc != nullptr);
     const double wc_tx = (*wc)["delta"]["tx_bytes"].get<double>();
     CHECK(wc_tx >= 0.8 * sum["received_bytes"].get<double>());
     // Encapsulated, the same traffic crossed the underlay: more bytes there than inside the tunnel.
-    const json* uc = find_iface(pr["ifaces"], "wgt2-cli/wgt2-uc");
+    const json* uc = find_iface(pr["interfaces"], "wgt2-cli/wgt2-uc");
     REQUIRE(uc != nullptr);
     CHECK((*uc)["delta"]["tx_bytes"].get<double>() > wc_tx);
   }
