@@ -86,6 +86,13 @@ const PlaceNet* net_of(const Snapshot& s, const Place& p) {
   return nullptr;
 }
 
+const IfaceCounters* dev_of(const Snapshot& s, const WatchedInterface& w) {
+  const PlaceNet* n = net_of(s, w.place);
+  if (!n) return nullptr;
+  auto it = n->dev.find(w.name);
+  return it == n->dev.end() ? nullptr : &it->second;
+}
+
 UdpCounters udp_delta(const UdpCounters& a, const UdpCounters& b) {
   return {counter_delta(a.in_datagrams, b.in_datagrams), counter_delta(a.no_ports, b.no_ports),
           counter_delta(a.in_errors, b.in_errors),       counter_delta(a.out_datagrams, b.out_datagrams),
@@ -116,13 +123,11 @@ SecondSample diff_snapshots(const Snapshot& a, const Snapshot& b, const std::vec
   for (const auto& w : watched) {
     IfaceDelta d;
     d.iface = w;
-    const PlaceNet* na = net_of(a, w.place);
-    const PlaceNet* nb = net_of(b, w.place);
-    auto ia = na ? na->dev.find(w.name) : decltype(na->dev.end()){};
-    auto ib = nb ? nb->dev.find(w.name) : decltype(nb->dev.end()){};
-    d.present = na && nb && ia != na->dev.end() && ib != nb->dev.end();
+    const IfaceCounters* ca = dev_of(a, w);
+    const IfaceCounters* cb = dev_of(b, w);
+    d.present = ca && cb;
     if (d.present) {
-      d.delta = counters_delta(ia->second, ib->second);
+      d.delta = counters_delta(*ca, *cb);
       d.rx_mbps = mbps(d.delta.rx_bytes, s.seconds);
       d.tx_mbps = mbps(d.delta.tx_bytes, s.seconds);
     }
