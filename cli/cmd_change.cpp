@@ -46,10 +46,14 @@ void change(const KnobOptions& o, const std::vector<act::Change>& changes, const
                             .c_str());
     return;
   }
+  // A profile names every knob; listing the dozens it leaves as they are would hide the changes.
+  const bool list_unchanged = result.steps.size() <= 10;
   for (const auto& s : result.steps) {
     if (s.written) std::printf("%s: '%s' -> '%s'\n", s.id.c_str(), s.before.c_str(), s.after.c_str());
-    else std::printf("%s: '%s' (unchanged)\n", s.id.c_str(), s.after.c_str());
+    else if (list_unchanged) std::printf("%s: '%s' (unchanged)\n", s.id.c_str(), s.after.c_str());
   }
+  const int unchanged = static_cast<int>(result.steps.size()) - result.written();
+  if (!list_unchanged && unchanged > 0) std::printf("%d knob(s) already had their value\n", unchanged);
   if (result.written() > 0) {
     std::printf("changed %d knob(s) in %s; the originals are journaled in %s: `wgopt rollback` restores them\n",
                 result.written(), place.describe().c_str(), act::state_dir().c_str());
