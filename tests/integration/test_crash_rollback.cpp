@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 
+#include "actuators/lock.hpp"
 #include "common/exec.hpp"
 #include "common/files.hpp"
 #include "common/place.hpp"
@@ -183,5 +184,19 @@ TEST_CASE("wgopt show > p.yaml, change, wgopt apply p.yaml restores the namespac
   INFO(applied.out << applied.err);
   REQUIRE(applied.ok());
   CHECK_THAT(applied.out, Catch::Contains("changed 2 knob(s)"));
+  CHECK(snapshot() == original);
+}
+
+TEST_CASE("a second wgopt that wants to change the host is told who holds the lock", "[crash][root]") {
+  if (::geteuid() != 0) {
+    WARN("not root: needs network namespaces");
+    return;
+  }
+  ScratchNetns ns;
+  const auto original = snapshot();
+  auto held = act::HostLock::acquire(ns.state);  // this test process plays the first wgopt
+  auto r = run_wgopt(ns.state, {"set", "--netns", kNetns, "net.ipv4.tcp_wmem=4096 32768 2097152"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("another wgopt (pid " + std::to_string(::getpid()) + ") is changing this host"));
   CHECK(snapshot() == original);
 }
