@@ -59,6 +59,13 @@ DeviceContext context_for(const Host& host, const std::string& ifname, const Dis
   return c;
 }
 
+// A namespace that is gone would otherwise list every knob as absent for the wrong reason.
+void require_reachable(const Host& host) {
+  if (!host.files->exists("/proc/sys/net/ipv4")) {
+    throw Error(fmt::format("cannot see /proc/sys/net in {}: does `ip netns list` show it?", host.place.describe()));
+  }
+}
+
 }  // namespace
 
 bool is_wireguard_interface(const Host& host, const std::string& ifname, const DiscoverOptions& options) {
@@ -98,6 +105,7 @@ KnobPtr make_device_knob(const Host& host, const std::string& ifname, const std:
 }
 
 std::vector<KnobPtr> discover_knobs(const Host& host, const DiscoverOptions& options) {
+  require_reachable(host);
   std::vector<std::string> ifaces = options.interfaces;
   for (const auto& i : ifaces) {
     require_valid_ifname(i);
@@ -133,6 +141,7 @@ KnobPtr find_knob(const Host& host, const std::string& id, const DiscoverOptions
   const auto names = device_knob_names();
   if (std::find(names.begin(), names.end(), name) == names.end()) throw unknown(id);
   require_valid_ifname(ifname);
+  require_reachable(host);
   DeviceContext ctx;
   if (interface_exists(host, ifname)) {
     ctx = context_for(host, ifname, options, name == "qdisc" ? available_qdiscs(host) : std::vector<std::string>{});

@@ -33,7 +33,8 @@ struct DiscoverOptions {
 // (why not present / not writable). Order: sysctls, the irqbalance service, then per interface
 // (sorted by name) its device knobs. Reads the kernel's files and runs read-only commands
 // (ethtool -l/-g/-k/-n/-x, tc qdisc show, systemctl is-active) through host.runner; never writes.
-// Throws UsageError for an invalid or unknown interface name in options.interfaces.
+// Throws UsageError for an invalid or unknown interface name in options.interfaces, Error when the
+// place cannot be reached (a namespace that does not exist).
 std::vector<KnobPtr> discover_knobs(const Host& host, const DiscoverOptions& options = {});
 
 // The knob with this id on this host, present or not (call presence() to know), or throws

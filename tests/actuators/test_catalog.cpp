@@ -120,3 +120,16 @@ TEST_CASE("find_knob: ids parsed, unknown ids and bad interface names refused be
   CHECK_THROWS_AS(discover_knobs(fake.host, {.interfaces = {"eth0/../x"}}), UsageError);
   CHECK_THROWS_AS(discover_knobs(fake.host, {.interfaces = {"nosuch0"}}), UsageError);
 }
+
+TEST_CASE("a namespace that cannot be reached is an error, not a list of absent knobs") {
+  test::FakeHost fake(2);
+  std::filesystem::remove_all(fake.root / "proc/sys/net");
+  fake.host.place = Place::netns("gone");
+  try {
+    discover_knobs(fake.host);
+    FAIL("listed knobs of an unreachable namespace");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("netns gone") != std::string::npos);
+  }
+  CHECK_THROWS_AS(find_knob(fake.host, "eth0/mtu"), Error);
+}
