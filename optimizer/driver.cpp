@@ -7,7 +7,7 @@ namespace wgopt::opt {
 
 int remeasure_trials(int n_trials, const RunOptions& options) {
   if (options.remeasure >= 0) return std::min(options.remeasure, std::max(0, n_trials - 1));
-  return n_trials >= 20 ? int(std::lround(n_trials / 10.0)) : 0;
+  return n_trials >= 20 ? int(std::lround(n_trials / 20.0)) : 0;
 }
 
 RunResult run(Strategy& strategy, int n_trials, const Evaluate& evaluate, const RunOptions& options) {

@@ -7,6 +7,7 @@
 #include <Eigen/Dense>
 #include <cstdint>
 #include <random>
+#include <vector>
 
 namespace wgopt::opt {
 
@@ -28,6 +29,11 @@ class Gp {
  public:
   // X: n x d (one point per row, coordinates in [0, 1]); y: n standardised outputs.
   void set_data(Eigen::MatrixXd X, Eigen::VectorXd y);
+  // Marks coordinates that only take the values 0 and 1 (one-hot choices, booleans, mask bits).
+  // Neighbouring values there are a whole unit apart, so their lengthscale prior sits near 1
+  // instead of 1/3: otherwise every category would look unrelated to the others and each would
+  // have to be searched from scratch.
+  void set_binary_dims(std::vector<bool> binary) { binary_ = std::move(binary); }
   int size() const { return int(y_.size()); }
 
   // Negative log posterior of theta on the current data (the quantity fit() minimises); fills grad
@@ -52,7 +58,10 @@ class Gp {
  private:
   Eigen::MatrixXd cross(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, const GpHyper& h) const;
 
+  bool is_binary(int i) const { return i < int(binary_.size()) && binary_[size_t(i)]; }
+
   Eigen::MatrixXd X_;
+  std::vector<bool> binary_;
   Eigen::VectorXd y_;
   GpHyper hyper_;
   bool ok_ = false;

@@ -144,6 +144,7 @@ class BoStrategy : public Strategy {
     const bool refit = !have_hyper_ || n <= 40 || n - fitted_n_ >= std::max(2, n / 15);
     if (refit) {
       Gp fitter;
+      fitter.set_binary_dims(binary_dims());
       if (n <= kFitPoints) {
         fitter.set_data(X, ys);
       } else {
@@ -159,14 +160,30 @@ class BoStrategy : public Strategy {
         fitter.set_data(std::move(Xs), std::move(yss));
       }
       GpHyper start = have_hyper_ ? hyper_ : GpHyper::initial(dims_);
+      if (!have_hyper_) {
+        auto bin = binary_dims();
+        for (int j = 0; j < dims_; ++j)
+          if (bin[size_t(j)]) start.theta[j] = 0.0;
+      }
       const int extra = n <= 40 ? 2 : (n <= 100 ? 1 : 0);
-      const int max_eval = n <= 100 ? 120 : 50;
+      const int max_eval = n <= 100 ? 120 : 40;
       hyper_ = fitter.fit(start, extra, max_eval, rng_.engine());
       have_hyper_ = true;
       fitted_n_ = n;
     }
     gp_.set_data(std::move(X), std::move(ys));
+    gp_.set_binary_dims(binary_dims());
     gp_.condition(hyper_);
+  }
+
+  std::vector<bool> binary_dims() const {
+    std::vector<bool> b(size_t(dims_), false);
+    const auto& ps = space_.params();
+    for (int i = 0; i < int(ps.size()); ++i) {
+      bool bin = ps[i].type == ParamType::categorical || ps[i].type == ParamType::boolean || ps[i].type == ParamType::mask;
+      for (int j = 0; j < ps[i].encoded_dims(); ++j) b[size_t(space_.offset(i) + j)] = bin;
+    }
+    return b;
   }
 
   // Acquisition of many candidates at once.
@@ -264,18 +281,23 @@ class BoStrategy : public Strategy {
     const int n = gp_.size();
 
     std::vector<Config> cands;
-    const int n_random = n < 100 ? 768 : 384;
+    // Fewer, cheaper candidates once n is large: each costs O(n^2), and the budget is 50 ms per ask
+    // at n = 300, d = 20.
+    const bool large = n >= 100;
+    const int n_random = large ? 256 : 768;
+    const size_t n_parents = large ? 3 : 5;
+    const int per_parent = large ? 32 : 40;
     for (int k = 0; k < n_random; ++k) cands.push_back(random_config(space_, rng_));
     const double scales[] = {0.02, 0.05, 0.1, 0.2};
-    for (size_t r = 0; r < std::min<size_t>(5, ranked.size()); ++r)
-      for (int k = 0; k < 40; ++k) cands.push_back(perturb(space_, ranked[r].config, scales[k % 4], rng_));
+    for (size_t r = 0; r < std::min(n_parents, ranked.size()); ++r)
+      for (int k = 0; k < per_parent; ++k) cands.push_back(perturb(space_, ranked[r].config, scales[k % 4], rng_));
     Eigen::VectorXd a = acquisition(cands, best);
 
     std::vector<int> order(static_cast<size_t>(a.size()));
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int i, int j) { return a[i] > a[j]; });
-    const int n_starts = n < 100 ? 4 : 2;
-    const int max_eval = n < 100 ? 60 : 30;
+    const int n_starts = large ? 2 : 4;
+    const int max_eval = large ? 20 : 60;
     std::vector<Config> starts;
     for (int i : order) {
       if (int(starts.size()) >= n_starts) break;

@@ -1,0 +1,93 @@
+// End to end: `wgopt optimize` runs the evaluator script of tests/fixtures/optimize through the
+// protocol of issue 4, survives its failing, silent and hanging trials, and rejects a bad space.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "common/exec.hpp"
+
+using json = nlohmann::json;
+
+namespace {
+
+const std::string kDir = std::string(WGOPT_FIXTURES_DIR) + "/optimize/";
+
+wgopt::CommandResult wgopt_run(std::vector<std::string> args) {
+  args.insert(args.begin(), WGOPT_BINARY);
+  wgopt::ProcessRunner runner;
+  return runner.run({.argv = args, .timeout = std::chrono::seconds(300)});
+}
+
+}  // namespace
+
+TEST_CASE("wgopt optimize runs the protocol and records failed trials", "[cmd_optimize]") {
+  auto r = wgopt_run({"optimize", "--space", kDir + "space_mixed.yaml", "--eval", "python3 '" + kDir + "eval_mixed.py'",
+                      "--trials", "16", "--seed", "3", "--timeout", "3s", "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  json out = json::parse(r.out);
+  REQUIRE(out["trials"].size() == 16);
+  CHECK(out["objective"] == "maximize");
+
+  std::set<int> failed;
+  for (const auto& t : out["trials"]) {
+    const auto& p = t["params"];
+    // Types on the wire follow the space: real -> float, int/pow2/mask -> integer, bool, string.
+    CHECK(p["x"].is_number_float());
+    CHECK(p["mtu"].is_number_integer());
+    CHECK(p["ring"].is_number_integer());
+    CHECK(p["gro"].is_boolean());
+    CHECK(p["cc"].is_string());
+    CHECK(p.contains("rfs") == (p["rps"].get<int>() != 0));  // the condition holds on the wire
+    bool reno = p["cc"] == "reno";
+    int n = t["trial"];
+    if (t["state"] == "failed") {
+      failed.insert(n);
+      CHECK(t["value"].is_null());
+    } else {
+      CHECK(t["state"] == "complete");
+      CHECK(t["value"].is_number());
+      CHECK_FALSE(reno);  // reno always exits 3
+    }
+    if (reno) CHECK(failed.count(n));
+  }
+  // Trial 0 is the `current:` configuration from SPACE.yaml.
+  CHECK(out["trials"][0]["params"] == json({{"x", 0.2}, {"mtu", 1420}, {"ring", 256}, {"cc", "cubic"},
+                                             {"gro", false}, {"rps", 0}}));
+  CHECK(out["trials"][0]["value"].get<double>() == Approx(75.0));
+  CHECK(failed.count(2));  // printed no value
+  CHECK(failed.count(4));  // hung, killed by --timeout 3s
+  // best: the recommendation, never a failed configuration, close to what was measured for it.
+  const auto& best = out["best"];
+  REQUIRE(best.is_object());
+  CHECK(best["params"]["cc"] != "reno");
+  CHECK(best["value"].get<double>() > 75.0);
+  CHECK(best["value"].get<double>() == Approx(best["measured"].get<double>()).margin(5.0));
+}
+
+TEST_CASE("wgopt optimize prints progress and a summary without --json", "[cmd_optimize]") {
+  auto r = wgopt_run({"optimize", "--space", kDir + "space_mixed.yaml", "--eval", "python3 " + kDir + "eval_mixed.py",
+                      "--trials", "3", "--strategy", "coordinate", "--timeout", "3s"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("[1/3] trial 0  value 75  best 75 (trial 0)") != std::string::npos);
+  CHECK(r.err.find("[3/3] trial 2  failed: no JSON line") != std::string::npos);
+  CHECK(r.out.find("recommended (coordinate, 2 of 3 trials complete):") != std::string::npos);
+}
+
+TEST_CASE("wgopt optimize rejects a bad SPACE.yaml naming the entry, exit 2", "[cmd_optimize]") {
+  auto r = wgopt_run({"optimize", "--space", kDir + "bad_pow2.yaml", "--eval", "python3 " + kDir + "eval_mixed.py",
+                      "--trials", "3"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "wgopt: error: " + kDir + "bad_pow2.yaml params[2] 'ring': pow2 min 300 is not a power of two\n");
+  CHECK(r.out.empty());
+
+  auto q = wgopt_run({"optimize", "--space", kDir + "space_mixed.yaml", "--eval", "python3 'unclosed", "--trials", "3"});
+  CHECK(q.exit_code == 2);
+  CHECK(q.err == "wgopt: error: --eval: unclosed single quote: close it or drop it\n");
+
+  auto s = wgopt_run({"optimize", "--space", kDir + "space_mixed.yaml", "--eval", "python3 x.py", "--trials", "3",
+                      "--strategy", "tpe"});
+  CHECK(s.exit_code == 2);
+  CHECK(s.err == "wgopt: error: strategy 'tpe' is unknown: use bo, random or coordinate\n");
+}

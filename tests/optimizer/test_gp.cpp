@@ -1,0 +1,185 @@
+// The GP and the acquisition: posterior against a hand computation, likelihood and acquisition
+// gradients against finite differences.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "optimizer/acquisition.hpp"
+#include "optimizer/gp.hpp"
+
+using namespace wgopt::opt;
+
+namespace {
+
+// Matern 5/2 written out independently of gp.cpp: (1 + sqrt5 r + 5 r^2 / 3) exp(-sqrt5 r).
+double matern(double r) { return (1 + std::sqrt(5.0) * r + 5.0 * r * r / 3.0) * std::exp(-std::sqrt(5.0) * r); }
+
+GpHyper hyper(std::vector<double> ls, double sf2, double sn2) {
+  GpHyper h;
+  h.theta.resize(Eigen::Index(ls.size() + 2));
+  for (size_t i = 0; i < ls.size(); ++i) h.theta[Eigen::Index(i)] = std::log(ls[i]);
+  h.theta[Eigen::Index(ls.size())] = std::log(sf2);
+  h.theta[Eigen::Index(ls.size() + 1)] = std::log(sn2);
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("GP posterior matches a two-point hand computation", "[gp]") {
+  // 1-d, lengthscale 0.5, signal variance 2, noise 0.1, data (0, 1) and (1, -0.5), query 0.25.
+  const double l = 0.5, sf2 = 2.0, sn2 = 0.1;
+  Eigen::MatrixXd X(2, 1);
+  X << 0.0, 1.0;
+  Eigen::VectorXd y(2);
+  y << 1.0, -0.5;
+  Gp gp;
+  gp.set_data(X, y);
+  REQUIRE(gp.condition(hyper({l}, sf2, sn2)));
+
+  // K = [[a, b], [b, a]], a = sf2 + sn2, b = sf2 m(1/l); k* = sf2 [m(0.25/l), m(0.75/l)].
+  const double a = sf2 + sn2, b = sf2 * matern(1.0 / l);
+  const double det = a * a - b * b;
+  const double k1 = sf2 * matern(0.25 / l), k2 = sf2 * matern(0.75 / l);
+  // K^-1 = [[a, -b], [-b, a]] / det
+  const double w1 = (a * k1 - b * k2) / det, w2 = (-b * k1 + a * k2) / det;
+  const double mean = w1 * y[0] + w2 * y[1];
+  const double var = sf2 - (w1 * k1 + w2 * k2);
+
+  Eigen::MatrixXd Xs(1, 1);
+  Xs << 0.25;
+  Eigen::VectorXd m, v;
+  gp.predict(Xs, m, v);
+  CHECK(m[0] == Approx(mean).epsilon(1e-7));
+  CHECK(v[0] == Approx(var).epsilon(1e-7));
+
+  double pm, pv;
+  Eigen::VectorXd dm, dv;
+  gp.predict_grad(Xs.row(0).transpose(), pm, pv, dm, dv);
+  CHECK(pm == Approx(mean).epsilon(1e-7));
+  CHECK(pv == Approx(var).epsilon(1e-7));
+}
+
+TEST_CASE("log-posterior gradients match finite differences", "[gp]") {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(0, 1);
+  const int n = 9, d = 3;
+  Eigen::MatrixXd X(n, d);
+  Eigen::VectorXd y(n);
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < d; ++j) X(i, j) = u(rng);
+    y[i] = std::sin(3 * X(i, 0)) + X(i, 1) * X(i, 2) + 0.1 * u(rng);
+  }
+  Gp gp;
+  gp.set_data(X, (y.array() - y.mean()) / 0.5);
+  gp.set_binary_dims({false, true, false});  // both prior kinds take part
+  for (auto theta0 : {hyper({0.3, 0.7, 1.5}, 1.2, 0.05).theta, hyper({2.0, 0.2, 0.5}, 0.4, 0.3).theta}) {
+    Eigen::VectorXd grad;
+    gp.neg_log_posterior(theta0, &grad);
+    for (int k = 0; k < theta0.size(); ++k) {
+      const double h = 1e-5;
+      Eigen::VectorXd tp = theta0, tm = theta0;
+      tp[k] += h;
+      tm[k] -= h;
+      double fd = (gp.neg_log_posterior(tp, nullptr) - gp.neg_log_posterior(tm, nullptr)) / (2 * h);
+      INFO("theta index " << k);
+      CHECK(grad[k] == Approx(fd).epsilon(1e-5).margin(1e-6));
+    }
+  }
+}
+
+TEST_CASE("fitting improves the posterior and recovers the noise level roughly", "[gp]") {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> noise(0, 0.1);
+  const int n = 40;
+  Eigen::MatrixXd X(n, 1);
+  Eigen::VectorXd y(n);
+  for (int i = 0; i < n; ++i) {
+    X(i, 0) = double(i) / (n - 1);
+    y[i] = std::sin(6 * X(i, 0)) + noise(rng);
+  }
+  double sd = std::sqrt((y.array() - y.mean()).square().sum() / (n - 1));
+  Gp gp;
+  gp.set_data(X, (y.array() - y.mean()) / sd);
+  GpHyper start = GpHyper::initial(1);
+  GpHyper fit = gp.fit(start, 2, 200, rng);
+  CHECK(gp.neg_log_posterior(fit.theta, nullptr) < gp.neg_log_posterior(start.theta, nullptr));
+  const double noise_sd = std::sqrt(fit.noise_variance()) * sd;
+  CHECK(noise_sd > 0.05);
+  CHECK(noise_sd < 0.2);
+}
+
+TEST_CASE("Cholesky survives duplicated points without noise", "[gp]") {
+  Eigen::MatrixXd X(3, 1);
+  X << 0.5, 0.5, 0.5;
+  Eigen::VectorXd y(3);
+  y << 1, 1, 1;
+  Gp gp;
+  gp.set_data(X, y);
+  // Noise 1e-6 on identical rows: singular without jitter.
+  REQUIRE(gp.condition(hyper({0.3}, 1.0, 1e-12)));
+  Eigen::VectorXd m, v;
+  gp.predict(X.topRows(1), m, v);
+  CHECK(m[0] == Approx(1.0).epsilon(1e-3));
+}
+
+TEST_CASE("log EI equals the closed form and its derivatives match finite differences", "[acquisition]") {
+  auto ei = [](double mean, double sd, double best) {
+    double z = (best - mean) / sd;
+    double phi = std::exp(-0.5 * z * z) / std::sqrt(2 * M_PI), Phi = 0.5 * std::erfc(-z / std::sqrt(2.0));
+    return sd * (phi + z * Phi);
+  };
+  for (double mean : {-1.0, 0.0, 0.3, 1.0, 2.5}) {
+    double v = log_expected_improvement(mean, 0.5, 0.2);
+    CHECK(v == Approx(std::log(ei(mean, 0.5, 0.2))).epsilon(1e-9));
+  }
+  // Far from the incumbent the closed form underflows; the asymptotic branch must stay finite,
+  // continuous at its switch-over (z = -6) and decreasing.
+  double below = log_expected_improvement(6.0 + 1e-9, 1.0, 0.0), above = log_expected_improvement(6.0 - 1e-9, 1.0, 0.0);
+  CHECK(below == Approx(above).epsilon(1e-4));
+  CHECK(std::isfinite(log_expected_improvement(60.0, 1.0, 0.0)));
+  CHECK(log_expected_improvement(60.0, 1.0, 0.0) < log_expected_improvement(30.0, 1.0, 0.0));
+
+  for (double mean : {-0.5, 0.4, 3.0, 9.0}) {
+    for (double sd : {0.3, 1.0}) {
+      double dm, ds;
+      log_expected_improvement(mean, sd, 0.1, &dm, &ds);
+      const double h = 1e-6;
+      double fm = (log_expected_improvement(mean + h, sd, 0.1) - log_expected_improvement(mean - h, sd, 0.1)) / (2 * h);
+      double fs = (log_expected_improvement(mean, sd + h, 0.1) - log_expected_improvement(mean, sd - h, 0.1)) / (2 * h);
+      INFO("mean " << mean << " sd " << sd);
+      CHECK(dm == Approx(fm).epsilon(1e-4));
+      CHECK(ds == Approx(fs).epsilon(1e-4));
+    }
+  }
+}
+
+TEST_CASE("posterior mean and variance gradients match finite differences", "[gp]") {
+  std::mt19937_64 rng(2);
+  std::uniform_real_distribution<double> u(0, 1);
+  Eigen::MatrixXd X(7, 2);
+  Eigen::VectorXd y(7);
+  for (int i = 0; i < 7; ++i) {
+    X(i, 0) = u(rng), X(i, 1) = u(rng);
+    y[i] = X(i, 0) - 2 * X(i, 1) * X(i, 1);
+  }
+  Gp gp;
+  gp.set_data(X, y);
+  REQUIRE(gp.condition(hyper({0.4, 0.6}, 1.5, 0.01)));
+  Eigen::VectorXd x(2);
+  x << 0.37, 0.61;
+  double m, v;
+  Eigen::VectorXd dm, dv;
+  gp.predict_grad(x, m, v, dm, dv);
+  for (int k = 0; k < 2; ++k) {
+    const double h = 1e-6;
+    Eigen::VectorXd xp = x, xm = x;
+    xp[k] += h;
+    xm[k] -= h;
+    double mp, vp, mm, vm;
+    Eigen::VectorXd t1, t2;
+    gp.predict_grad(xp, mp, vp, t1, t2);
+    gp.predict_grad(xm, mm, vm, t1, t2);
+    CHECK(dm[k] == Approx((mp - mm) / (2 * h)).epsilon(1e-5));
+    CHECK(dv[k] == Approx((vp - vm) / (2 * h)).epsilon(1e-4).margin(1e-8));
+  }
+}

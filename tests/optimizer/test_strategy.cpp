@@ -1,0 +1,188 @@
+// Strategies and the driver: determinism by seed, failed trials as data, conditions respected,
+// model-based recommendation, coordinate's one-knob-at-a-time, re-measurement at the end.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "common/error.hpp"
+#include "optimizer/driver.hpp"
+
+using namespace wgopt::opt;
+
+namespace {
+
+Space mixed_space() {
+  return Space({Param::real("x", 0, 1), Param::integer("k", 0, 15), Param::categorical("cc", {"a", "b", "c"}),
+                Param::boolean("gro"), Param::mask("rps", 3),
+                Param::integer("rfs", 0, 100).when("rps", {std::int64_t{0}}, true)});
+}
+
+double num(const Config& c, const std::string& k) {
+  const auto& v = c.at(k);
+  if (auto d = std::get_if<double>(&v)) return *d;
+  return double(std::get<std::int64_t>(v));
+}
+
+// Smooth objective to minimise, best at x=0.3, k=9, cc=b, gro=true, rps=5, rfs=40.
+double objective(const Config& c) {
+  double v = std::pow(num(c, "x") - 0.3, 2) + std::pow((num(c, "k") - 9) / 15.0, 2);
+  v += std::get<std::string>(c.at("cc")) == "b" ? 0.0 : 0.3;
+  v += std::get<bool>(c.at("gro")) ? 0.0 : 0.2;
+  v += 0.1 * std::popcount(std::uint64_t(std::get<std::int64_t>(c.at("rps")) ^ 5));
+  if (c.count("rfs")) v += std::fabs(num(c, "rfs") - 40) / 400.0;
+  return v;
+}
+
+std::vector<Config> run_asks(const std::string& name, std::uint64_t seed, int n) {
+  auto s = make_strategy(name, mixed_space(), {.seed = seed, .budget = n});
+  std::vector<Config> asked;
+  for (int i = 0; i < n; ++i) {
+    asked.push_back(s->ask());
+    s->tell(asked.back(), TrialState::complete, objective(asked.back()));
+  }
+  return asked;
+}
+
+}  // namespace
+
+TEST_CASE("same seed, same suggestions; another seed, other suggestions", "[strategy]") {
+  for (const std::string name : {"bo", "random", "coordinate"}) {
+    INFO(name);
+    auto a = run_asks(name, 7, 18), b = run_asks(name, 7, 18);
+    CHECK(a == b);
+    if (name != "coordinate") CHECK(a != run_asks(name, 8, 18));  // coordinate's walk has no randomness
+  }
+}
+
+TEST_CASE("every suggestion is a valid configuration under the conditions", "[strategy]") {
+  Space space = mixed_space();
+  for (const std::string name : {"bo", "random", "coordinate"}) {
+    for (const auto& c : run_asks(name, 3, 20)) {
+      INFO(name << " " << to_string(c));
+      CHECK(space.validate(c).empty());
+    }
+  }
+}
+
+TEST_CASE("bo finds a good region of a mixed space", "[strategy]") {
+  auto s = make_strategy("bo", mixed_space(), {.seed = 1, .budget = 40});
+  RunResult r = run(*s, 40, [](const Config& c, int) { return EvalResult{TrialState::complete, objective(c)}; });
+  REQUIRE(r.best.valid);
+  // Random search over this space lands near 0.6 on average; the optimum is 0.
+  CHECK(objective(r.best.config) < 0.1);
+}
+
+TEST_CASE("failed trials are data: the run goes on and the failing region is avoided", "[strategy]") {
+  // Everything with x > 0.5 "cuts connectivity".
+  auto s = make_strategy("bo", mixed_space(), {.seed = 4, .budget = 40});
+  int failed_late = 0;
+  RunResult r = run(*s, 40, [&](const Config& c, int trial) {
+    if (num(c, "x") > 0.5) {
+      if (trial >= 20) ++failed_late;
+      return EvalResult{TrialState::failed, 0};
+    }
+    return EvalResult{TrialState::complete, objective(c)};
+  });
+  REQUIRE(r.trials.size() == 40);
+  REQUIRE(r.best.valid);
+  CHECK(num(r.best.config, "x") <= 0.5);
+  // Half the space fails; once the model has seen failures it should rarely go back there.
+  CHECK(failed_late <= 4);
+}
+
+TEST_CASE("nothing but failures: strategies keep suggesting and recommend nothing", "[strategy]") {
+  for (const std::string name : {"bo", "random", "coordinate"}) {
+    auto s = make_strategy(name, mixed_space(), {.seed = 2, .budget = 12});
+    RunResult r = run(*s, 12, [](const Config&, int) { return EvalResult{TrialState::infeasible, 0}; });
+    CHECK(r.trials.size() == 12);
+    CHECK_FALSE(r.best.valid);
+  }
+}
+
+TEST_CASE("a non-finite value counts as failed, a pruned estimate as an observation", "[strategy]") {
+  auto s = make_strategy("random", mixed_space(), {.seed = 1});
+  Config a = s->ask(), b = s->ask();
+  s->tell(a, TrialState::complete, std::nan(""));
+  s->tell(b, TrialState::pruned, 3.0);
+  Recommendation r = s->recommend();
+  REQUIRE(r.valid);
+  CHECK(r.config == b);
+  CHECK(r.mean == 3.0);
+}
+
+TEST_CASE("the recommendation comes from the model, not the luckiest draw", "[strategy]") {
+  // Maximise. "on" was measured 1.3 once but 0.5 three times; "off" was 1.0 four times.
+  Space space({Param::boolean("gro")});
+  auto s = make_strategy("bo", space, {.direction = Direction::maximize, .seed = 1});
+  const Config on{{"gro", true}}, off{{"gro", false}};
+  for (double v : {1.3, 0.5, 0.5, 0.5}) s->tell(on, TrialState::complete, v);
+  for (double v : {1.0, 1.01, 0.99, 1.0}) s->tell(off, TrialState::complete, v);
+  Recommendation r = s->recommend();
+  REQUIRE(r.valid);
+  CHECK(r.config == off);
+  CHECK(r.mean == Approx(1.0).margin(0.1));
+  CHECK(r.evaluations == 4);
+}
+
+TEST_CASE("coordinate starts at the current configuration and changes one knob at a time", "[strategy]") {
+  Space space = mixed_space();
+  Config start{{"x", 0.5}, {"k", std::int64_t{3}}, {"cc", std::string("a")}, {"gro", false}, {"rps", std::int64_t{0}}};
+  auto s = make_strategy("coordinate", space, {.seed = 1, .start = start});
+  Config first = s->ask();
+  CHECK(first == start);
+  s->tell(first, TrialState::complete, objective(first));
+  Config incumbent = first;
+  double incumbent_value = objective(first);
+  for (int i = 0; i < 30; ++i) {
+    Config c = s->ask();
+    int differing = 0;
+    for (const auto& p : space.params()) {
+      if (p.name == "rfs") continue;  // follows rps through its condition
+      if (c.count(p.name) != incumbent.count(p.name) || (c.count(p.name) && c.at(p.name) != incumbent.at(p.name)))
+        ++differing;
+    }
+    INFO(to_string(incumbent) << " -> " << to_string(c));
+    // One knob differs from the best configuration so far (or none when rfs alone changed).
+    CHECK(differing <= 1);
+    double v = objective(c);
+    s->tell(c, TrialState::complete, v);
+    if (v < incumbent_value) incumbent_value = v, incumbent = c;
+    incumbent = s->recommend().config;
+  }
+  CHECK(objective(s->recommend().config) < objective(start));
+}
+
+TEST_CASE("bo's initial design starts with the current configuration", "[strategy]") {
+  Config start{{"x", 0.9}, {"k", std::int64_t{1}}, {"cc", std::string("c")}, {"gro", false}, {"rps", std::int64_t{0}}};
+  auto s = make_strategy("bo", mixed_space(), {.seed = 9, .start = start});
+  CHECK(s->ask() == start);
+}
+
+TEST_CASE("make_strategy rejects bad names, spaces and start configurations", "[strategy]") {
+  CHECK_THROWS_WITH(make_strategy("tpe", mixed_space(), {}), "strategy 'tpe' is unknown: use bo, random or coordinate");
+  CHECK_THROWS_AS(make_strategy("bo", Space({Param::pow2("ring", 3, 8)}), {}), wgopt::UsageError);
+  Config bad{{"x", 2.0}};
+  CHECK_THROWS_WITH(make_strategy("bo", mixed_space(), {.start = bad}), Catch::Contains("start configuration"));
+  auto s = make_strategy("random", mixed_space(), {});
+  CHECK_THROWS_AS(s->tell(bad, TrialState::complete, 1.0), wgopt::UsageError);
+}
+
+TEST_CASE("the driver re-measures top candidates in the reserved last trials", "[driver]") {
+  auto s = make_strategy("bo", mixed_space(), {.seed = 5, .budget = 40});
+  int calls = 0;
+  RunResult r = run(*s, 40, [](const Config& c, int) { return EvalResult{TrialState::complete, objective(c)}; },
+                    {.remeasure = 4, .on_trial = [&](const Trial&) { ++calls; }});
+  CHECK(calls == 40);
+  for (const auto& t : r.trials) {
+    INFO("trial " << t.number);
+    CHECK(t.remeasure == (t.number >= 36));
+    if (t.remeasure) {
+      // A re-measurement repeats a configuration measured before.
+      bool seen = false;
+      for (int k = 0; k < t.number; ++k) seen |= r.trials[size_t(k)].config == t.config;
+      CHECK(seen);
+    }
+  }
+  CHECK(remeasure_trials(10, {}) == 0);
+  CHECK(remeasure_trials(100, {.remeasure = 0}) == 0);
+}
