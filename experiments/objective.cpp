@@ -148,24 +148,26 @@ Objective load_objective(const std::string& path) {
 }
 
 std::string objective_to_yaml(const Objective& o) {
+  // Shortest text that reads back as the same double ("0.1", not yaml-cpp's "0.10000000000000001").
+  auto num = [](double v) { return fmt::format("{}", v); };
   YAML::Emitter e;
   e << YAML::BeginMap;
   e << YAML::Key << "duration" << YAML::Value << fmt::format("{}s", o.duration.count());
   e << YAML::Key << "scenarios" << YAML::Value << YAML::BeginSeq;
   for (const auto& s : o.scenarios) {
     e << YAML::BeginMap << YAML::Key << "name" << YAML::Value << s.name << YAML::Key << "weight" << YAML::Value
-      << s.weight << YAML::Key << "penalize_drops" << YAML::Value << s.penalize_drops << YAML::Key
+      << num(s.weight) << YAML::Key << "penalize_drops" << YAML::Value << s.penalize_drops << YAML::Key
       << "penalize_imbalance" << YAML::Value << s.penalize_imbalance << YAML::EndMap;
   }
   e << YAML::EndSeq;
   const auto& p = o.penalties;
   e << YAML::Key << "penalties" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "drop_allowance_per_s" << YAML::Value << p.drop_allowance_per_s;
-  e << YAML::Key << "softnet_drops" << YAML::Value << p.softnet_drops;
-  e << YAML::Key << "nic_drops" << YAML::Value << p.nic_drops;
-  e << YAML::Key << "interface_drops" << YAML::Value << p.interface_drops;
-  e << YAML::Key << "udp_errors" << YAML::Value << p.udp_errors;
-  e << YAML::Key << "imbalance" << YAML::Value << p.imbalance;
+  e << YAML::Key << "drop_allowance_per_s" << YAML::Value << num(p.drop_allowance_per_s);
+  e << YAML::Key << "softnet_drops" << YAML::Value << num(p.softnet_drops);
+  e << YAML::Key << "nic_drops" << YAML::Value << num(p.nic_drops);
+  e << YAML::Key << "interface_drops" << YAML::Value << num(p.interface_drops);
+  e << YAML::Key << "udp_errors" << YAML::Value << num(p.udp_errors);
+  e << YAML::Key << "imbalance" << YAML::Value << num(p.imbalance);
   e << YAML::EndMap << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

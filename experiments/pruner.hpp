@@ -12,7 +12,7 @@
 // Calibration (bench/bench_study_decisions: 10 s runs, AR(1) per-second noise, called every
 // second, defaults, incumbent per-second sd passed): with 3 % per-second noise a candidate at 50 or
 // 70 % of the incumbent is pruned every time after 6 s (40 % of its measurement saved), one at 85 %
-// 93 % of the time, an equal one never; with 10 % noise 99 / 85 / 20 % and an equal one 0.1 %.
+// 93 % of the time, an equal one never; with 10 % noise 99 / 86 / 21 % and an equal one 0.2 %.
 // Without the incumbent's per-second sd the pruner decides sooner but wrongly prunes an equal
 // candidate up to 3 % of the time: pass it.
 #include <span>

@@ -56,6 +56,9 @@ penalties:
   CHECK(o.penalties.softnet_drops == 0.5);
   CHECK(o.penalties.nic_drops == 0.1);
   CHECK(parse_objective(objective_to_yaml(o)) == o);
+  o.penalties.imbalance = 1.0 / 3;  // no short decimal: must still read back bit-exact
+  CHECK(parse_objective(objective_to_yaml(o)) == o);
+  CHECK_THAT(objective_to_yaml(Objective{}), Contains("softnet_drops: 0.1\n"));
 }
 
 TEST_CASE("invalid objectives are refused with the entry named") {
