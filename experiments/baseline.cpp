@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <ctime>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
