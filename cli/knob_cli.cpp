@@ -5,6 +5,8 @@
 #include "actuators/allowlist.hpp"
 #include "actuators/host.hpp"
 #include "actuators/lock.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
 
 namespace wgopt::cli {
 
@@ -16,7 +18,16 @@ void add_knob_options(CLI::App* sub, KnobOptions& o, bool with_interfaces) {
   }
 }
 
-Place place_of(const KnobOptions& o) { return o.netns.empty() ? Place::host() : Place::netns(o.netns); }
+Place place_of(const KnobOptions& o) {
+  if (o.netns.empty()) return Place::host();
+  Place p = Place::netns(o.netns);
+  // Without this every knob would read as absent, which looks like a host with nothing to tune.
+  if (!RootedFiles("/").exists("/run/netns/" + o.netns)) {
+    throw UsageError(fmt::format("network namespace '{}' does not exist: `ip netns list` shows those there are "
+                                 "(`wgopt testbed up` creates wgopt-srv and wgopt-cli)", o.netns));
+  }
+  return p;
+}
 
 act::Host guarded_host(const Place& place) {
   act::Host h = act::make_host(place);
