@@ -61,9 +61,10 @@ def g(x, digits=3):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--raw", nargs="+", required=True)
+    ap.add_argument("--min-seeds", type=int, default=1, help="leave out cells with fewer seeds (an unfinished run)")
     ap.add_argument("--bench-output", help="bench_optimizer's stdout, for the time per suggestion")
     args = ap.parse_args()
-    groups = load(args.raw)
+    groups = {k: v for k, v in load(args.raw).items() if len(v) >= args.min_seeds}
     cells = sorted({(p, nz) for (p, nz, _) in groups}, key=lambda k: (list(problems.PROBLEMS).index(k[0]), k[1]))
     seeds = sorted({len(v) for v in groups.values()})
 
