@@ -181,8 +181,12 @@ TEST_CASE("testbed up that fails half-way tears down what it built", "[testbed][
 
 TEST_CASE("testbed commands need root", "[testbed][root]") {
   ProcessRunner runner;
-  auto r = runner.run({.argv = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", WGOPT_BINARY, "testbed",
-                                "up", "--prefix", kPrefix}});
+  // A copy in /tmp: the build tree may sit under a directory (/root) that nobody cannot enter.
+  const std::string copy = "/tmp/wgopt-nobody-" + std::to_string(::getpid());
+  REQUIRE(runner.run({.argv = {"install", "-m", "0755", WGOPT_BINARY, copy}}).ok());
+  auto r = runner.run({.argv = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", copy, "testbed", "up",
+                                "--prefix", kPrefix}});
+  ::unlink(copy.c_str());
   CHECK(r.exit_code == 1);
   CHECK(r.err == "wgopt: error: wgopt testbed up needs root: re-run as root (sudo wgopt ...)\n");
   CHECK(testcheck::testbed_leftovers(kPrefix).empty());
