@@ -47,7 +47,12 @@ Change parse_assignment(const std::string& arg) {
 }
 
 Transaction::Transaction(ChangeSession& session, const Host& host, const std::vector<KnobPtr>& knobs)
-    : session_(session), host_(host), knobs_(knobs) {}
+    : session_(session), targets_{{&host, &knobs}} {}
+
+Transaction::Transaction(ChangeSession& session, std::vector<TxTarget> targets)
+    : session_(session), targets_(std::move(targets)) {
+  if (targets_.empty()) throw Error("internal: a Transaction needs at least one place");
+}
 
 Transaction::~Transaction() {
   if (state_ != State::Applied) return;
@@ -62,21 +67,24 @@ Transaction::~Transaction() {
 std::vector<Transaction::Planned> Transaction::plan(const std::vector<Change>& changes) {
   std::vector<std::string> problems;
   std::vector<Planned> out;
-  std::set<std::string> seen;
-  const std::string where = host_.place.describe();
-  const std::string list_cmd =
-      host_.place.is_host() ? "wgopt knobs" : "wgopt knobs --netns " + host_.place.netns_name();
+  std::set<std::pair<size_t, std::string>> seen;
   for (const auto& c : changes) {
+    if (c.target >= targets_.size()) throw Error("internal: change names a place the transaction does not have");
+    const Host& host = *targets_[c.target].host;
+    const auto& knobs = *targets_[c.target].knobs;
+    const std::string where = host.place.describe();
+    const std::string list_cmd =
+        host.place.is_host() ? "wgopt knobs" : "wgopt knobs --netns " + host.place.netns_name();
     if (auto p = knob_id_problem(c.id)) {
       problems.push_back(*p);
       continue;
     }
-    if (!seen.insert(c.id).second) {
+    if (!seen.insert({c.target, c.id}).second) {
       problems.push_back(fmt::format("knob {} is given twice: give each knob once", c.id));
       continue;
     }
-    auto it = std::find_if(knobs_.begin(), knobs_.end(), [&](const KnobPtr& k) { return k->id() == c.id; });
-    if (it == knobs_.end()) {
+    auto it = std::find_if(knobs.begin(), knobs.end(), [&](const KnobPtr& k) { return k->id() == c.id; });
+    if (it == knobs.end()) {
       problems.push_back(fmt::format("unknown knob '{}' in {}: run `{}` to list them", c.id, where, list_cmd));
       continue;
     }
@@ -97,9 +105,9 @@ std::vector<Transaction::Planned> Transaction::plan(const std::vector<Change>& c
       canonical = knob.validate(c.value);
       if (d.type == ValueType::Mask) {
         int width = mask_width(c.id, canonical);
-        if (width > host_.nproc) {
+        if (width > host.nproc) {
           problems.push_back(fmt::format("{}: mask '{}' names CPU {} but this machine has {} CPUs: use a mask of at "
-                                         "most {} bits", c.id, canonical, width - 1, host_.nproc, host_.nproc));
+                                         "most {} bits", c.id, canonical, width - 1, host.nproc, host.nproc));
           continue;
         }
       }
@@ -120,7 +128,7 @@ std::vector<Transaction::Planned> Transaction::plan(const std::vector<Change>& c
       problems.push_back(fmt::format("knob {} is not writable in {}: {}", c.id, where, presence.why_not));
       continue;
     }
-    out.push_back({&knob, canonical, current});
+    out.push_back({&host, &knob, canonical, current});
   }
   if (problems.size() == 1) throw UsageError(problems[0] + "; nothing was changed");
   if (!problems.empty()) {
@@ -156,12 +164,12 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
   d.pid = ::getpid();
   d.open = true;
   for (const auto& p : planned_) {
-    if (JournalEntry* e = d.find(host_.place, p.knob->id())) {
+    if (JournalEntry* e = d.find(p.host->place, p.knob->id())) {
       e->before = p.current;
       e->target = p.canonical;
       e->state = EntryState::Pending;
     } else {
-      d.entries.push_back({.id = p.knob->id(), .place = host_.place, .original = p.current, .before = p.current,
+      d.entries.push_back({.id = p.knob->id(), .place = p.host->place, .original = p.current, .before = p.current,
                            .target = p.canonical, .state = EntryState::Pending});
     }
   }
@@ -177,14 +185,14 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
       if (!p.knob->equal(back, p.canonical)) {
         throw Error(fmt::format("wrote '{}' but it reads back '{}'", p.canonical, back));
       }
-      d.find(host_.place, p.knob->id())->state = EntryState::Written;
+      d.find(p.host->place, p.knob->id())->state = EntryState::Written;
       journal.save();
     } catch (const std::exception& e) {
       const std::string why = e.what();
       // The failing knob may be half-written (one of several rx queues): whatever it holds now
       // counts as ours, so it goes back to its value before too.
       try {
-        d.find(host_.place, p.knob->id())->target = p.knob->read();
+        d.find(p.host->place, p.knob->id())->target = p.knob->read();
       } catch (const std::exception&) {
       }
       RestoreReport undone = undo(i + 1);
@@ -195,7 +203,7 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
         }
       }
       throw Error(fmt::format("could not apply {}='{}' in {}: {}; restored the {} knob(s) changed before it{}",
-                              p.knob->id(), p.canonical, host_.place.describe(), why, i, restored));
+                              p.knob->id(), p.canonical, p.host->place.describe(), why, i, restored));
     }
   }
   return result;
@@ -206,7 +214,7 @@ void Transaction::keep() {
   if (state_ != State::Applied) throw Error("internal: keep() before apply()");
   auto& d = session_.journal().data();
   for (const auto& p : planned_) {
-    if (JournalEntry* e = d.find(host_.place, p.knob->id())) e->state = EntryState::Kept;
+    if (JournalEntry* e = d.find(p.host->place, p.knob->id())) e->state = EntryState::Kept;
   }
   d.open = false;
   session_.journal().save();
@@ -224,11 +232,11 @@ RestoreReport Transaction::undo(size_t upto) {
   auto& d = journal.data();
   for (size_t j = planned_.size(); j-- > 0;) {
     const Planned& p = planned_[j];
-    JournalEntry* e = d.find(host_.place, p.knob->id());
+    JournalEntry* e = d.find(p.host->place, p.knob->id());
     if (!e) continue;
     bool drop = false;
     if (j < upto) {
-      RestoreItem item = restore_knob(*p.knob, host_.place, e->before, e->target);
+      RestoreItem item = restore_knob(*p.knob, p.host->place, e->before, e->target);
       if (item.outcome == Outcome::Failed) {
         report.items.push_back(std::move(item));
         continue;  // stays open in the journal: the next start (or `wgopt rollback`) retries

@@ -27,6 +27,15 @@ namespace wgopt::act {
 struct Change {
   std::string id;
   std::string value;  // as the user typed it; validate() makes it canonical
+  size_t target = 0;  // which of the transaction's places (TxTarget) the id belongs to
+};
+
+// One place a transaction changes: its Host and the knobs discovered there. A candidate of the
+// search changes both ends of a path (or a namespace and the host) as ONE transaction, so the
+// journal's open transaction covers every place and crash recovery restores them together.
+struct TxTarget {
+  const Host* host;
+  const std::vector<KnobPtr>* knobs;
 };
 
 struct Step {
@@ -46,6 +55,8 @@ class Transaction {
   // `knobs` are the knobs of host.place that ids resolve against; they must outlive the
   // transaction. `session` must stay open (it holds the lock) until keep() or rollback().
   Transaction(ChangeSession& session, const Host& host, const std::vector<KnobPtr>& knobs);
+  // Several places in one transaction; Change::target indexes `targets`.
+  Transaction(ChangeSession& session, std::vector<TxTarget> targets);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
@@ -60,6 +71,7 @@ class Transaction {
 
  private:
   struct Planned {
+    const Host* host;
     Knob* knob;
     std::string canonical;
     std::string current;
@@ -69,8 +81,7 @@ class Transaction {
   RestoreReport undo(size_t upto);
 
   ChangeSession& session_;
-  const Host& host_;
-  const std::vector<KnobPtr>& knobs_;
+  std::vector<TxTarget> targets_;
   std::vector<Planned> planned_;  // the knobs this transaction writes, in apply order
   enum class State { Fresh, Applied, Done } state_ = State::Fresh;
 };
