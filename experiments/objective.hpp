@@ -8,7 +8,8 @@
 //   imbalance_penalty_s = imbalance * (busy % of the hottest core - mean busy % over all cores)
 // All in Mbit/s, so a score reads as "throughput, minus what its side effects cost". The field guide
 // calls a few drops per 30 s normal and thousands per second a problem (§5.3), and asks for work
-// spread over the cores (§6.1, §10); the defaults encode that: 1000 softnet drops/s cost 100 Mbit/s,
+// spread over the cores (§6.1, §10); the defaults encode that: a dropped packet costs about what it carried
+// (0.01 Mbit/s per drop/s: a 1250-byte packet), so 1000 softnet drops/s cost 10 Mbit/s,
 // one core 50 points busier than the mean costs 50 Mbit/s.
 //
 // The file (every key optional; these are the defaults, also in experiments/objective.default.yaml):
@@ -22,10 +23,10 @@
 //       penalize_imbalance: true   # default false for single: one flow is one core (guide §6.2)
 //   penalties:
 //     drop_allowance_per_s: 3  # per source; the guide's "sub-100 per 30 s test" is trivial
-//     softnet_drops: 0.1       # Mbit/s per drop/s above the allowance
-//     nic_drops: 0.1
-//     interface_drops: 0.1
-//     udp_errors: 0.1
+//     softnet_drops: 0.01      # Mbit/s per drop/s above the allowance
+//     nic_drops: 0.01
+//     interface_drops: 0.01
+//     udp_errors: 0.01
 //     imbalance: 1.0           # Mbit/s per percentage point of (hottest core - mean)
 //
 // Inputs are plain numbers (not the probes' types): the loop maps its probe summaries onto
@@ -57,10 +58,10 @@ ScenarioSpec default_scenario_spec(const std::string& name);
 
 struct Penalties {
   double drop_allowance_per_s = 3;
-  double softnet_drops = 0.1;
-  double nic_drops = 0.1;
-  double interface_drops = 0.1;
-  double udp_errors = 0.1;
+  double softnet_drops = 0.01;
+  double nic_drops = 0.01;
+  double interface_drops = 0.01;
+  double udp_errors = 0.01;
   double imbalance = 1.0;
 
   bool operator==(const Penalties&) const = default;

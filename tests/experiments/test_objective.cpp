@@ -54,11 +54,11 @@ penalties:
   CHECK(o.scenarios[2].penalize_imbalance == false);  // one flow is one core
   CHECK(o.penalties.imbalance == 0);
   CHECK(o.penalties.softnet_drops == 0.5);
-  CHECK(o.penalties.nic_drops == 0.1);
+  CHECK(o.penalties.nic_drops == 0.01);
   CHECK(parse_objective(objective_to_yaml(o)) == o);
   o.penalties.imbalance = 1.0 / 3;  // no short decimal: must still read back bit-exact
   CHECK(parse_objective(objective_to_yaml(o)) == o);
-  CHECK_THAT(objective_to_yaml(Objective{}), Contains("softnet_drops: 0.1\n"));
+  CHECK_THAT(objective_to_yaml(Objective{}), Contains("softnet_drops: 0.01\n"));
 }
 
 TEST_CASE("invalid objectives are refused with the entry named") {
@@ -95,12 +95,12 @@ TEST_CASE("score is throughput when nothing drops and the cores are even") {
 }
 
 TEST_CASE("drops above the allowance cost score, per source and per second") {
-  Objective o;  // 0.1 Mbit/s per drop/s above 3/s
+  Objective o;  // 0.01 Mbit/s per drop/s above 3/s
   Measurement m{{"tcp", clean(1000)}};
-  m["tcp"].drops_per_s = {.softnet = 1003, .nic = 2, .interface = 13, .udp_errors = 0};
+  m["tcp"].drops_per_s = {.softnet = 1003, .nic = 2, .interface = 103, .udp_errors = 0};
   Score s = score(o, m);
-  CHECK(s.drop_penalty == Approx(100 + 0 + 1));
-  CHECK(s.value == Approx(899));
+  CHECK(s.drop_penalty == Approx(10 + 0 + 1));
+  CHECK(s.value == Approx(989));
   CHECK(s.throughput_mbps == Approx(1000));
 }
 
