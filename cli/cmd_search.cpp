@@ -1,0 +1,130 @@
+// `wgopt search`: the closed loop (experiments/search.hpp).
+#include <signal.h>
+
+#include <atomic>
+#include <fmt/format.h>
+#include <iostream>
+
+#include "cli/registry.hpp"
+#include "common/error.hpp"
+#include "common/util.hpp"
+#include "experiments/search.hpp"
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_signal(int) { g_interrupted.store(true); }
+
+// SIGINT / SIGTERM stop the search; the loop restores the original values before it returns.
+void install_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: a blocking wait returns and the loop notices
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+void setup(CLI::App& root, wgopt::cli::Context& ctx) {
+  auto o = std::make_shared<wgopt::experiments::SearchOptions>();
+  auto knobs = std::make_shared<std::string>();
+  auto exclude = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  auto no_prune = std::make_shared<bool>(false);
+  auto no_watchdog = std::make_shared<bool>(false);
+  auto settle_ms = std::make_shared<int>(1000);
+  auto duration = std::make_shared<int>(0);
+  auto trials = std::make_shared<int>(0);
+  auto* cmd = root.add_subcommand(
+      "search",
+      "Find the best settings for this host's WireGuard path in a closed loop, confirm the winner against\n"
+      "the baseline, persist it as a profile, and never leave the host worse than it was.\n\n"
+      "Each trial applies a candidate in a transaction (originals journaled first), checks the tunnel with a\n"
+      "full-size don't-fragment ping and the handshake, measures the objective's iperf3 scenarios with the\n"
+      "probes on, scores it (throughput minus drop and CPU-imbalance penalties) and restores the baseline.\n"
+      "A watchdog process restores the originals if wgopt dies or hangs with a candidate applied.\n\n"
+      "Examples:\n"
+      "  wgopt search --testbed --budget 5m                 # the built-in two-namespace testbed\n"
+      "  wgopt search --peer 100.64.0.1 --interfaces wt0,eth0 --budget 2h\n"
+      "  wgopt search --testbed --knobs '*/mtu,*/offload/*' --trials 20 --duration 5\n"
+      "  wgopt search --resume /var/lib/wgopt/studies/study-20261126-101500.sqlite");
+  auto* plant = cmd->add_option_group("plant", "where to measure");
+  plant->add_flag("--testbed", o->testbed, "use the built-in testbed (brought up if needed); both ends are tuned alike");
+  plant->add_option("--prefix", o->testbed_prefix, "testbed name prefix")->capture_default_str();
+  plant->add_option("--peer", o->peer, "mesh address of a peer running `iperf3 -s`; tunes this host");
+  plant->add_option("--port", o->port, "the peer's iperf3 port")->capture_default_str();
+  plant->add_option("--netns", o->netns, "run the client and tune inside this network namespace (peer mode)");
+  plant->add_option("--interfaces", o->interfaces, "peer mode: interfaces whose knobs are searched (default: all)")->delimiter(',');
+  auto* space = cmd->add_option_group("space", "what to search");
+  space->add_option("--knobs", *knobs, "comma-separated knob ids or patterns to search ('*' wildcard; default: all writable)");
+  space->add_option("--exclude", *exclude, "comma-separated knob ids or patterns to leave alone");
+  space->add_flag("--allow-global", o->allow_global, "also search host-wide sysctls (netdev_*, rmem_max ...) and irqbalance");
+  space->add_flag("--allow-underlay-mtu", o->allow_underlay_mtu, "also search the underlay's MTU (can cut the host off)");
+  space->add_option("--space", o->space_file, "YAML range overrides: knobs: {ID: {min: N, max: N, choices: [..]}}");
+  space->add_option("--objective", o->objective_file,
+                    "YAML objective: scenarios and weights, penalties, duration (see experiments/objective.default.yaml)");
+  space->add_option("--duration", *duration, "seconds per scenario measurement (overrides the objective; default 10)");
+  auto* eng = cmd->add_option_group("engine", "budget and strategy");
+  eng->add_option("--budget", o->budget, "wall-clock budget: 90s, 5m, 2h (the search never overruns it by more than one trial)");
+  eng->add_option("--trials", *trials, "cap on the number of trials");
+  eng->add_option("--strategy", o->strategy, "bo (Bayesian, default), random or coordinate (one knob at a time)")->capture_default_str();
+  eng->add_option("--seed", o->seed, "random seed (the engine is deterministic given the measurements)")->capture_default_str();
+  eng->add_option("--baseline-rounds", o->baseline_rounds, "baseline measurements to learn the noise")->capture_default_str();
+  eng->add_option("--confirm-rounds", o->confirm_rounds, "interleaved baseline/winner rounds before promotion")->capture_default_str();
+  eng->add_option("--settle-ms", *settle_ms, "wait after applying a candidate before measuring")->capture_default_str();
+  eng->add_flag("--no-prune", *no_prune, "measure every candidate fully (no early stopping)");
+  auto* out = cmd->add_option_group("output", "persistence and output");
+  out->add_option("--study", o->study_path, "study file (SQLite; default /var/lib/wgopt/studies/study-<UTC>.sqlite)");
+  out->add_option("--profile", o->profile_path, "where to write the winning profile (default: next to the study, .yaml)");
+  out->add_option("--resume", o->resume, "continue this study after a crash or Ctrl-C");
+  out->add_flag("--no-apply", o->no_apply, "restore the original values at the end even if a winner is confirmed");
+  out->add_option("--sku", o->sku, "SKU string recorded in the profile (default: from DMI)");
+  out->add_flag("--quiet", o->quiet, "no progress line");
+  out->add_flag("--json", *json, "print the result as JSON on stdout");
+  cmd->add_flag("--no-watchdog", *no_watchdog, "do not start the guardian process (not recommended)")->group("");
+
+  cmd->callback([=, &ctx] {
+    o->include = wgopt::split(*knobs, ',');
+    if (knobs->empty()) o->include.clear();
+    o->exclude = exclude->empty() ? std::vector<std::string>{} : wgopt::split(*exclude, ',');
+    if (*duration > 0) o->duration_s = *duration;
+    if (*trials > 0) o->trials = *trials;
+    if (*trials < 0) throw wgopt::UsageError("--trials must be a positive number");
+    if (o->budget.empty() && !o->trials && o->resume.empty()) {
+      throw wgopt::UsageError("give a budget: --budget 5m (wall clock) and/or --trials N");
+    }
+    o->prune = !*no_prune;
+    o->watchdog = !*no_watchdog;
+    o->settle = std::chrono::milliseconds(*settle_ms);
+    if (*json) o->quiet = true;
+    install_handlers();
+    auto report = wgopt::experiments::run_search(*o, g_interrupted);
+    if (*json) {
+      std::cout << report.to_json().dump(2) << "\n";
+    } else {
+      std::cout << "\n" << report.table;
+      if (report.outcome == "promoted") {
+        std::cout << fmt::format("\nwinner confirmed: score {:.1f} vs baseline {:.1f} ({:+.1f}%): {}\n", report.winner_score,
+                                 report.baseline_score, report.gain_pct, report.confirmation);
+      } else {
+        std::cout << "\nbaseline kept: " << report.confirmation << "\n";
+      }
+      for (const auto& c : report.changed) std::cout << "  " << c << "\n";
+      std::cout << fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible); early stopping saved {:.0f}s\n",
+                               report.trials, report.complete, report.pruned, report.failed, report.infeasible,
+                               report.pruning_saved_s);
+      std::cout << (report.applied ? "the host is on the winner now (`wgopt rollback` returns to the original)\n"
+                                   : "the host is on its original values\n");
+      std::cout << "study:   " << report.study_path << "\nprofile: " << report.profile_path << "\n";
+    }
+    if (report.outcome == "interrupted") {
+      std::cerr << "wgopt: search interrupted: original values restored; continue with --resume " << report.study_path << "\n";
+      ctx.exit_code = 130;
+    }
+  });
+}
+
+}  // namespace
+
+WGOPT_COMMAND(60, setup);

@@ -1,0 +1,81 @@
+#pragma once
+// `wgopt search`: the closed loop. Discover the knobs -> build the space -> snapshot and measure the
+// baseline (several rounds, to learn the noise) -> until the budget is spent: ask the engine for a
+// candidate, apply it in a transaction (the watchdog armed), check the tunnel is alive (full-size
+// don't-fragment ping and a recent handshake), settle, measure with the probes on and early
+// stopping, score, tell the engine, restore the baseline -> confirm the recommended candidate
+// against the baseline interleaved -> persist (SQLite study, YAML profile with evidence) -> leave
+// the host on the confirmed winner (or exactly as found with no_apply, on Ctrl-C, on an error).
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "experiments/progress.hpp"
+
+namespace wgopt::experiments {
+
+struct SearchOptions {
+  // The plant: the built-in testbed (both ends tuned alike: two hosts of one SKU), or a peer
+  // running `iperf3 -s` reached from this host (or from network namespace `netns`).
+  bool testbed = false;
+  std::string testbed_prefix = "wgopt";
+  std::string peer;
+  int port = 5201;
+  std::string netns;
+  std::vector<std::string> interfaces;  // peer mode: interfaces whose knobs are searched (default: all)
+
+  // The space.
+  std::vector<std::string> include;  // id patterns (`*` wildcard); empty: every searchable knob
+  std::vector<std::string> exclude;
+  bool allow_global = false;          // host-wide sysctls and irqbalance
+  bool allow_underlay_mtu = false;
+  std::string space_file;             // range overrides
+  std::string objective_file;         // empty: the defaults (experiments/objective.hpp)
+  std::optional<int> duration_s;      // overrides the objective's duration
+
+  // The engine and the budget.
+  std::string strategy = "bo";
+  std::uint64_t seed = 1;
+  std::string budget;                 // "5m", "2h"; empty: only the trial cap
+  std::optional<int> trials;
+  int baseline_rounds = 3;
+  int confirm_rounds = 4;  // a +10% winner is confirmed ~99% of the time (bench_study_decisions)
+  std::chrono::milliseconds settle{1000};
+  bool prune = true;
+
+  // Persistence and end state.
+  std::string study_path;             // empty: STATE_DIR/studies/study-<UTC>.sqlite
+  std::string profile_path;           // empty: next to the study, .yaml
+  std::string resume;                 // continue this study file
+  bool no_apply = false;              // restore the original at the end even if a winner holds
+  std::string sku;                    // SKU string for the profile's host facts (default: DMI)
+  std::string wgopt_exe = "/proc/self/exe";  // the watchdog's binary
+  bool watchdog = true;
+
+  bool quiet = false;                 // no progress line
+};
+
+struct SearchReport {
+  std::string outcome;        // "promoted", "kept-baseline", "no-trials", "interrupted"
+  std::string study_path, profile_path;
+  int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;
+  double baseline_score = 0, winner_score = 0, gain_pct = 0;
+  std::string confirmation;   // the confirmation's reason line
+  double pruning_saved_s = 0; // measurement time early stopping saved
+  double elapsed_s = 0;
+  bool applied = false;       // the host is on the winner now
+  std::string table;          // the §7.1 table, text
+  std::vector<std::string> changed;  // "wgopt-wc/mtu: 1280 -> 1420"
+  nlohmann::json to_json() const;
+};
+
+// Runs the whole search. `interrupted` is set by the caller's SIGINT/SIGTERM handler: the loop
+// stops at once, restores the original values and returns outcome "interrupted". Throws UsageError
+// for bad options (before anything changes) and Error for failures (the host is restored first).
+SearchReport run_search(const SearchOptions& options, const std::atomic<bool>& interrupted);
+
+}  // namespace wgopt::experiments
