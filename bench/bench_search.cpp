@@ -51,8 +51,9 @@ struct SpaceKnob {
 // Chosen by measuring single changes on this testbed (bench/README-search.md): tiny TCP receive
 // buffers, reno instead of bbr and a 16-packet transmit queue on the tunnel each cost a clear share
 // of throughput. The tunnel MTU is searched too (the guide's first suspect; 1280 vs 1420 made no
-// difference we could see) but starts at the testbed's 1420: `--testbed` commands rebuild a testbed
-// whose tunnel MTU is not 1420 (they call it unhealthy), which would wipe the poor configuration.
+// difference we could see) but starts at the testbed's 1420: `wgopt baseline --testbed` (and
+// `wgopt search --testbed` before 9d2ca0a) rebuilds a testbed whose tunnel MTU is not 1420 (it calls
+// it unhealthy), which wipes the poor configuration.
 std::vector<SpaceKnob> space() {
   return {
       {"net.ipv4.tcp_rmem", "4096 8192 16384", {"4096 8192 65536", "4096 8192 4194304", "4096 8192 33554432"}},
