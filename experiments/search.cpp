@@ -601,6 +601,13 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     }
     double incumbent_score = bstats.mean;
     mo.prune = o.prune ? &refs : nullptr;
+    // The pruner decides only after its warm-up plus min_samples seconds: a shorter measurement
+    // silently turns early stopping off, so say so (bench_search at --duration 4 saved 0 s).
+    if (const int decide_s = mo.pruner.warmup_seconds + mo.pruner.min_samples; o.prune && objective.duration.count() <= decide_s) {
+      spdlog::warn("early stopping cannot act: it decides after {} s (warm-up {} s + {} samples) and each measurement lasts {} s; "
+                   "use --duration {} or more to let it stop poor candidates",
+                   decide_s, mo.pruner.warmup_seconds, mo.pruner.min_samples, objective.duration.count(), decide_s + 2);
+    }
 
     // ---- The loop.
     int remeasured = 0;
