@@ -311,6 +311,13 @@ FakeHost::FakeHost(int nproc) {
   char tmpl[] = "/tmp/wgopt-knobs-XXXXXX";
   root = ::mkdtemp(tmpl);
   fs::copy(kFixtures + "/tree", root, fs::copy_options::recursive);
+  // Git keeps no empty directory, so the fixture's empty ones (tx-N queues, a virtio device dir)
+  // hold a .gitkeep; the fake host is the tree without those markers.
+  std::vector<fs::path> markers;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (e.path().filename() == ".gitkeep") markers.push_back(e.path());
+  }
+  for (const auto& m : markers) fs::remove(m);
   files = std::make_shared<KernelLikeFiles>(root.string(), nproc);
   tools = std::make_shared<FakeTools>(root.string(), nproc);
   host.place = Place::host();
