@@ -175,17 +175,6 @@ nlohmann::json host_facts(const Plant& plant, const std::vector<Target>& targets
   return h;
 }
 
-// Our testbed with every part running is measured as it is, even when its tunnel MTU is not the
-// one `testbed up` sets (healthy is false then): a promoted winner or the user tuned it, and
-// Testbed::up would rebuild it and throw that tuning (and the journal's view of it) away.
-bool testbed_usable(const TestbedStatus& st) {
-  if (st.healthy) return true;
-  auto end_ok = [](const TestbedEnd& e) {
-    return e.netns_present && e.underlay_up && e.wireguard_go_pid != 0 && e.wg && e.wg->peers.size() == 1 && e.wg_mtu > 0;
-  };
-  return st.ours && end_ok(st.server) && end_ok(st.client) && st.iperf3_pid != 0 && st.handshake_age_s.has_value();
-}
-
 opt::TrialState to_opt_state(TrialState s) {
   switch (s) {
     case TrialState::Complete: return opt::TrialState::complete;
@@ -343,7 +332,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   if (o.testbed) {
     Testbed tb(o.testbed_prefix, runner);
     auto st = tb.status();
-    if (!testbed_usable(st)) {
+    if (!st.healthy) {  // a tuned tunnel MTU is still healthy (testbed_status.cpp)
       if (!o.quiet) std::cerr << "testbed " << o.testbed_prefix << " is not up: bringing it up\n";
       tb.up();
     }
