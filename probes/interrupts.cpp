@@ -96,13 +96,7 @@ Interrupts parse_interrupts(const std::string& text, const std::string& source) 
   Interrupts out;
   const auto lines = split_lines(text);
   size_t i = 0;
-  while (i < lines.size() && trim(lines[i]).empty()) ++i;
-  if (i == lines.size()) detail::malformed(source, 0, "empty");
-  for (const auto& h : split_ws(lines[i])) {
-    auto id = h.starts_with("CPU") ? detail::parse_u64(std::string_view(h).substr(3)) : std::nullopt;
-    if (!id) detail::malformed(source, i + 1, fmt::format("header column '{}' is not CPUn", h));
-    out.cpus.push_back(static_cast<int>(*id));
-  }
+  out.cpus = detail::parse_cpu_header(lines, source, i);
   if (out.cpus.empty()) detail::malformed(source, i + 1, "header names no CPU");
   for (++i; i < lines.size(); ++i) {
     if (trim(lines[i]).empty()) continue;

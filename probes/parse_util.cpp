@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/util.hpp"
 
 namespace wgopt::probes::detail {
 
@@ -29,5 +30,18 @@ std::optional<T> parse_whole(std::string_view token, int base) {
 std::optional<uint64_t> parse_u64(std::string_view token) { return parse_whole<uint64_t>(token, 10); }
 std::optional<uint64_t> parse_hex_u64(std::string_view token) { return parse_whole<uint64_t>(token, 16); }
 std::optional<int64_t> parse_i64(std::string_view token) { return parse_whole<int64_t>(token, 10); }
+
+std::vector<int> parse_cpu_header(const std::vector<std::string>& lines, std::string_view source, size_t& i) {
+  i = 0;
+  while (i < lines.size() && trim(lines[i]).empty()) ++i;
+  if (i == lines.size()) malformed(source, 0, "empty");
+  std::vector<int> cpus;
+  for (const auto& h : split_ws(lines[i])) {
+    auto id = h.starts_with("CPU") ? parse_u64(std::string_view(h).substr(3)) : std::nullopt;
+    if (!id) malformed(source, i + 1, fmt::format("header column '{}' is not CPUn", h));
+    cpus.push_back(static_cast<int>(*id));
+  }
+  return cpus;
+}
 
 }  // namespace wgopt::probes::detail

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace wgopt::probes::detail {
 
@@ -17,6 +18,11 @@ std::optional<uint64_t> parse_u64(std::string_view token);
 std::optional<uint64_t> parse_hex_u64(std::string_view token);
 // Signed decimal (snmp has "-1" for Tcp MaxConn).
 std::optional<int64_t> parse_i64(std::string_view token);
+
+// The "CPU0 CPU1 ..." header of /proc/interrupts and /proc/softirqs: skips leading blank lines,
+// sets `i` to the header's index and returns the CPU ids in column order. Throws (malformed) on
+// empty input or a column that is not CPUn.
+std::vector<int> parse_cpu_header(const std::vector<std::string>& lines, std::string_view source, size_t& i);
 
 // Counter difference: cur - prev, or 0 when the counter went backwards (device re-created,
 // namespace replaced): a negative rate is never a real measurement.
