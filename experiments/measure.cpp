@@ -161,7 +161,7 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
   return ev;
 }
 
-nlohmann::json Evaluation::metrics_json() const {
+nlohmann::json Evaluation::metrics_json(bool with_probes) const {
   nlohmann::json j = nlohmann::json::object();
   if (score) {
     j["score"] = score->value;
@@ -188,6 +188,7 @@ nlohmann::json Evaluation::metrics_json() const {
     if (s.pruned) o["pruned"] = s.prune_reason;
     j["scenarios"][s.scenario] = o;
   }
+  if (with_probes) j["probes"] = probes_json();
   return j;
 }
 

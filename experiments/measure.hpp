@@ -51,7 +51,9 @@ struct Evaluation {
   std::string note;                   // why failed / pruned
   double seconds = 0;                 // wall time measuring
   double saved_seconds = 0;           // measurement time early stopping did not spend
-  nlohmann::json metrics_json() const;  // per scenario: throughput, drops, retransmits, loss ...
+  // Per scenario: throughput, drops, retransmits, loss ...; with_probes adds probes_json() under
+  // "probes" (baseline and confirmation records have no probes column; reports read per-core load).
+  nlohmann::json metrics_json(bool with_probes = false) const;
   nlohmann::json probes_json() const;   // per scenario: top core %soft/%sys, softnet, NIC drops
 };
 

@@ -562,7 +562,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
       auto ev = measure_objective(plant, objective, mo);
       if (ev.state == Evaluation::State::Interrupted) return finish_interrupted();
       if (!ev.score) throw Error(fmt::format("the baseline measurement failed: {} (is the tunnel up? try `wgopt testbed status`)", ev.note));
-      store->add_baseline({.round = r, .score = ev.score->value, .metrics = ev.metrics_json(), .measured_at = unix_now()});
+      store->add_baseline({.round = r, .score = ev.score->value, .metrics = ev.metrics_json(true), .measured_at = unix_now()});
       baseline_scores.push_back(ev.score->value);
       baseline_evals.push_back(std::move(ev));
     }
@@ -766,7 +766,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
         }
         store->add_confirmation({.round = round, .arm = arm == Arm::Baseline ? "baseline" : "candidate",
                                  .trial = winner_trial.value_or(0), .score = ev.score->value,
-                                 .metrics = ev.metrics_json(), .measured_at = unix_now()});
+                                 .metrics = ev.metrics_json(true), .measured_at = unix_now()});
         (arm == Arm::Baseline ? bs : cs).push_back(ev.score->value);
         accumulate(arm == Arm::Baseline ? base_avg : win_avg, ev);
       }
@@ -799,6 +799,13 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
         {"trials", report.trials},
         {"confirmation", report.confirmation},
         {"created", utc_stamp("%Y-%m-%dT%H:%M:%SZ")}};
+    // Where it was measured, so `wgopt retune` can measure the same path again.
+    if (o.testbed) {
+      evidence["plant"] = {{"testbed", o.testbed_prefix}};
+    } else {
+      evidence["plant"] = {{"peer", o.peer}, {"port", o.port}};
+      if (!o.netns.empty()) evidence["plant"]["netns"] = o.netns;
+    }
     if (promote) {
       evidence["baseline"] = {{"score", conf.baseline_mean}, {"ci95", {conf.baseline_ci.low, conf.baseline_ci.high}}};
       evidence["winner"] = {{"score", conf.candidate_mean}, {"ci95", {conf.candidate_ci.low, conf.candidate_ci.high}},
