@@ -18,15 +18,16 @@ BUILD_PKGS=(
 RUNTIME_PKGS=(
   iperf3 wireguard-go wireguard-tools ethtool iproute2 iputils-ping procps kmod
 )
+# The tests render `wgopt report --html` in headless Chromium to check it displays.
+TEST_PKGS=(chromium)
 EXTRA_PKGS=()
-# WGOPT_EXTRA=1 adds the tools only benchmarks and report tests use (Optuna for the side-by-side
-# optimizer table, Chromium for rendering the HTML report).
+# WGOPT_EXTRA=1 adds what only the optimizer benchmark uses (Optuna, for the side-by-side table).
 if [ "${WGOPT_EXTRA:-0}" = "1" ]; then
-  EXTRA_PKGS=(python3-optuna chromium)
+  EXTRA_PKGS=(python3-optuna)
 fi
 
 missing=()
-for p in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${EXTRA_PKGS[@]}"; do
+for p in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${TEST_PKGS[@]}" "${EXTRA_PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
