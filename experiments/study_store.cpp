@@ -142,12 +142,20 @@ StudyStore StudyStore::create_new(const std::string& path, StudyInfo info) {
   return s;
 }
 
-StudyStore StudyStore::open(const std::string& path) {
+namespace {
+
+void require_exists(const std::string& path, const char* fix) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    throw UsageError(fmt::format("study file '{}' does not exist: check the path, or start a new study without --resume", path));
+  if (!fs::exists(path, ec)) throw UsageError(fmt::format("study file '{}' does not exist: {}", path, fix));
+  if (fs::is_directory(path, ec)) {
+    throw UsageError(fmt::format("study file '{}' is not a wgopt study (a directory): pass a file written by wgopt search", path));
   }
-  StudyStore s(path, open_db(path, SQLITE_OPEN_READWRITE));
+}
+
+}  // namespace
+
+void StudyStore::check_identity() const {
+  const std::string& path = path_;
   auto not_a_study = [&](const std::string& what) {
     return UsageError(fmt::format("study file '{}' is not a wgopt study ({}): pass a file written by wgopt search", path, what));
   };
@@ -155,9 +163,9 @@ StudyStore StudyStore::open(const std::string& path) {
   std::int64_t app_id = 0, version = 0;
   {
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(s.db_, "PRAGMA application_id", -1, &st, nullptr) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(db_, "PRAGMA application_id", -1, &st, nullptr) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW) {
-      std::string msg = sqlite3_errmsg(s.db_);
+      std::string msg = sqlite3_errmsg(db_);
       sqlite3_finalize(st);
       throw not_a_study(msg);
     }
@@ -166,7 +174,7 @@ StudyStore StudyStore::open(const std::string& path) {
   }
   if (app_id != kApplicationId) throw not_a_study("an SQLite database of another program");
   {
-    Stmt st(s.db_, path, "PRAGMA user_version");
+    Stmt st(db_, path, "PRAGMA user_version");
     st.step();
     version = st.integer(0);
   }
@@ -175,6 +183,19 @@ StudyStore StudyStore::open(const std::string& path) {
                                  path, version, kStudySchemaVersion));
   }
   if (version < 1) throw not_a_study(fmt::format("schema version {}", version));
+}
+
+StudyStore StudyStore::open_read_only(const std::string& path) {
+  require_exists(path, "check the path (wgopt search prints it; by default studies are in /var/lib/wgopt/studies)");
+  StudyStore s(path, open_db(path, SQLITE_OPEN_READONLY));
+  s.check_identity();
+  return s;
+}
+
+StudyStore StudyStore::open(const std::string& path) {
+  require_exists(path, "check the path, or start a new study without --resume");
+  StudyStore s(path, open_db(path, SQLITE_OPEN_READWRITE));
+  s.check_identity();
   configure(s.db_, path);
 
   Transaction tx(s.db_, path);

@@ -94,6 +94,10 @@ class StudyStore {
   // Opens an existing study for resuming; trials left `running` are marked failed (see top).
   // Throws UsageError when the file is missing or not a wgopt study, or has a newer schema.
   static StudyStore open(const std::string& path);
+  // Opens an existing study for reading only (wgopt report): the same checks and errors as open(),
+  // but nothing is written, so the trials of a search still running stay `running` and
+  // recovered_trials() is empty. The write calls fail on such a store.
+  static StudyStore open_read_only(const std::string& path);
 
   StudyStore(StudyStore&& other) noexcept;
   StudyStore& operator=(StudyStore&& other) noexcept;
@@ -127,6 +131,8 @@ class StudyStore {
  private:
   StudyStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
   static StudyStore create_new(const std::string& path, StudyInfo info);
+  // Checks the application id and schema version; throws UsageError for anything else.
+  void check_identity() const;
 
   std::string path_;
   sqlite3* db_ = nullptr;

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "common/error.hpp"
+#include "experiments/svg.hpp"
 
 namespace wgopt::experiments {
 
@@ -132,6 +133,26 @@ std::string Table::render_markdown() const {
   out += "\n";
   for (const auto& r : rows_) out += line(r);
   return out;
+}
+
+std::string Table::render_html(const std::string& id, const std::string& css_class) const {
+  const size_t n = headers_.size();
+  std::string out = "<table";
+  if (!id.empty()) out += " id=\"" + svg::escape(id) + "\"";
+  if (!css_class.empty()) out += " class=\"" + svg::escape(css_class) + "\"";
+  out += "><thead><tr>";
+  auto cell = [&](const char* tag, size_t c, const std::string& text) {
+    const bool right = effective_align(c) == Align::Right;
+    return fmt::format("<{}{}>{}</{}>", tag, right ? " class=\"num\"" : "", svg::escape(text), tag);
+  };
+  for (size_t c = 0; c < n; ++c) out += cell("th", c, headers_[c]);
+  out += "</tr></thead><tbody>";
+  for (const auto& r : rows_) {
+    out += "<tr>";
+    for (size_t c = 0; c < n; ++c) out += cell("td", c, c < r.size() ? r[c] : std::string());
+    out += "</tr>";
+  }
+  return out + "</tbody></table>\n";
 }
 
 Table comparison_table(const std::vector<ComparisonRow>& rows, const std::string& window_label) {

@@ -37,6 +37,9 @@ class Table {
   std::string render_text() const;
   // | a | b |\n|---|--:|\n... with ':' marking right-aligned columns.
   std::string render_markdown() const;
+  // <table id="ID" class="CLASS"><thead>..</thead><tbody>..</tbody></table>, every cell escaped,
+  // right-aligned columns with class="num". Empty id / css_class leave the attribute out.
+  std::string render_html(const std::string& id = "", const std::string& css_class = "") const;
 
  private:
   Align effective_align(size_t column) const;
