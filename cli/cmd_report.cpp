@@ -1,0 +1,83 @@
+// `wgopt report STUDY`: what a search found, from its study file alone (experiments/report_*.hpp).
+// Read-only: the study is opened read-only, so a report on a study that a live search is writing
+// changes nothing in it; the host is not touched at all.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "cli/registry.hpp"
+#include "common/error.hpp"
+#include "experiments/report_data.hpp"
+#include "experiments/report_render.hpp"
+
+namespace {
+
+struct ReportOptions {
+  std::string study;
+  std::string html;
+  bool markdown = false;
+  bool json = false;
+};
+
+// Writes the page next to its final name and renames it, so a reader never sees half a report.
+void write_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      throw wgopt::UsageError(fmt::format("cannot write the HTML report to '{}': check that the directory exists and is writable", path));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw wgopt::UsageError(fmt::format("cannot write the HTML report to '{}': {}", path, ec.message()));
+  }
+}
+
+void run(const ReportOptions& o) {
+  using namespace wgopt::experiments;
+  if (o.markdown && o.json) throw wgopt::UsageError("--md and --json both print to stdout: pick one");
+  const ReportData d = load_report(o.study);
+  if (!o.html.empty()) {
+    write_file(o.html, render_report_html(d));
+    std::fprintf(stderr, "wrote the HTML report to %s\n", o.html.c_str());
+  }
+  std::string out;
+  if (o.json) out = report_to_json(d).dump(2) + "\n";
+  else if (o.markdown) out = render_report_markdown(d);
+  else if (o.html.empty()) out = render_report_text(d);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+void setup(CLI::App& root, wgopt::cli::Context&) {
+  auto o = std::make_shared<ReportOptions>();
+  auto* cmd = root.add_subcommand(
+      "report",
+      "Report on a study written by `wgopt search`: the field guide's §7.1 comparison table (config step x\n"
+      "throughput x top core %soft x softnet drops x NIC drops), the knobs that moved, the gain with its\n"
+      "interval and p-value, and the trial list. --html adds plots (convergence by trial and by minutes,\n"
+      "per-knob effect, per-core load before vs after) in one self-contained page (inline SVG, no scripts).\n"
+      "The study is only read, so a study still being searched can be reported on; the report says so.\n\n"
+      "Examples:\n"
+      "  wgopt report /var/lib/wgopt/studies/study-20261126-101500.sqlite\n"
+      "  wgopt report study.sqlite --html report.html      # open report.html in a browser\n"
+      "  wgopt report study.sqlite --md > report.md\n"
+      "  wgopt report study.sqlite --json | jq .gain");
+  cmd->add_option("STUDY", o->study, "the study file (SQLite) written by wgopt search")->required();
+  cmd->add_option("--html", o->html, "also write a self-contained HTML report with plots to this file");
+  cmd->add_flag("--md", o->markdown, "print Markdown instead of plain text");
+  cmd->add_flag("--json", o->json, "print the report's data as JSON (for scripts)");
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace
+
+WGOPT_COMMAND(95, setup);

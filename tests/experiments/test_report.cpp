@@ -1,0 +1,325 @@
+// `wgopt report`: the model built from a synthetic study (pruned, failed, infeasible and running
+// trials, no result, baseline records without probes) and from a finished one with a promoted
+// winner; the renderers' escaping and self-containment; the read-only open; the CLI's errors.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "common/error.hpp"
+#include "common/exec.hpp"
+#include "experiments/objective.hpp"
+#include "experiments/report_data.hpp"
+#include "experiments/report_plots.hpp"
+#include "experiments/report_render.hpp"
+#include "experiments/study_store.hpp"
+
+using namespace wgopt;
+using namespace wgopt::experiments;
+using Catch::Contains;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path dir;
+  explicit TempDir(const std::string& name) : dir(fs::temp_directory_path() / ("wgopt-report-" + name)) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~TempDir() { fs::remove_all(dir); }
+  std::string file(const std::string& n) const { return (dir / n).string(); }
+};
+
+json cores(double soft0, double soft1) {
+  return json::array({{{"cpu", 0}, {"usr", 5.0}, {"sys", 10.0}, {"soft", soft0}, {"idle", 85.0 - soft0}},
+                      {{"cpu", 1}, {"usr", 3.0}, {"sys", 7.0}, {"soft", soft1}, {"idle", 90.0 - soft1}}});
+}
+
+json probes(int top_cpu, double top_soft, double softnet, double nic, double iface, json c) {
+  return {{"tcp", {{"top_soft_cpu", top_cpu}, {"top_soft_pct", top_soft}, {"softnet_dropped", softnet},
+                   {"nic_drops", nic}, {"iface_drops", iface}, {"cores", c}, {"series_mbps", {500.0, 510.0}}}}};
+}
+
+json metrics(double score, double tp) {
+  return {{"score", score}, {"throughput_mbps", tp}, {"scenarios", {{"tcp", {{"throughput_mbps", tp}}}}}};
+}
+
+StudyInfo info(const std::string& status = "running") {
+  StudyInfo i;
+  i.created = "2026-11-26T13:00:00Z";
+  i.host = {{"kernel", "6.18.0"}, {"nproc", 2}, {"wireguard", "wireguard-go & friends"}};
+  i.space = json::array({{{"name", "wgt7-wc/mtu"}, {"type", "integer"}, {"min", 1280}, {"max", 1420}}});
+  Objective o;
+  o.duration = std::chrono::seconds(10);
+  i.objective_yaml = objective_to_yaml(o);
+  i.seed = 7;
+  i.strategy = "bo";
+  i.budget = "5m";
+  i.status = status;
+  return i;
+}
+
+void finish(StudyStore& s, int n, const json& params, TrialState st, std::optional<double> score, const json& m,
+            const json& p, const std::string& note, double start) {
+  s.finish_trial({.number = n, .params = params, .state = st, .score = score, .metrics = m, .probes = p, .note = note,
+                  .timings = {.started_at = start, .applied_s = 1, .settled_s = 1, .measured_s = 10}});
+}
+
+// Seven trials of every state; baseline records from before per-core probes were stored; no result.
+void write_running_study(const std::string& path) {
+  StudyStore s = StudyStore::create(path, info());
+  const double t0 = 1795698000;  // 2026-11-26T13:00:00Z
+  s.add_baseline({.round = 1, .score = 500, .metrics = metrics(500, 505), .measured_at = t0 + 20});
+  s.add_baseline({.round = 2, .score = 520, .metrics = metrics(520, 523), .measured_at = t0 + 40});
+  auto trial = [&](json params, TrialState st, std::optional<double> score, json m, json p, std::string note, double at) {
+    int n = s.begin_trial(params, at);
+    finish(s, n, params, st, score, m, p, note, at);
+  };
+  const json host = {{"wgt7-wc/mtu", "1420"}, {"net.ipv4.tcp_congestion_control", "cubic"}};
+  trial(host, TrialState::Complete, 510, metrics(510, 512), probes(1, 60, 4, 0, 1, cores(20, 60)), "", t0 + 60);
+  trial({{"wgt7-wc/mtu", "1380"}, {"net.ipv4.tcp_congestion_control", "bbr"}}, TrialState::Complete, 600, metrics(600, 602),
+        probes(0, 45, 0, 2, 0, cores(45, 30)), "", t0 + 120);
+  trial({{"wgt7-wc/mtu", "1280"}, {"net.ipv4.tcp_congestion_control", "cubic"}}, TrialState::Pruned, 300, json::object(),
+        json::object(), "tcp: rate 40% below the incumbent", t0 + 180);
+  trial({{"wgt7-wc/mtu", "1400"}, {"net.ipv4.tcp_congestion_control", "reno"}}, TrialState::Failed, std::nullopt,
+        json::object(), json::object(), "tcp: iperf3 <script>alert(1)</script> & failed", t0 + 240);
+  trial({{"wgt7-wc/mtu", "1300"}, {"net.ipv4.tcp_congestion_control", "bbr"}}, TrialState::Infeasible, std::nullopt,
+        json::object(), json::object(), "tunnel dead: no handshake", t0 + 300);
+  trial({{"wgt7-wc/mtu", "1380"}, {"net.ipv4.tcp_congestion_control", "cubic"}}, TrialState::Complete, 550,
+        metrics(550, 551), probes(1, 50, 0, 0, 0, cores(25, 50)), "", t0 + 360);
+  s.begin_trial({{"wgt7-wc/mtu", "1420"}, {"net.ipv4.tcp_congestion_control", "bbr"}}, t0 + 420);  // still running
+}
+
+const ComparisonRow* row(const ReportData& d, const std::string& config) {
+  for (const auto& r : d.table_rows) {
+    if (r.config == config) return &r;
+  }
+  return nullptr;
+}
+
+size_t count(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a study still running is reported as it is, and reading it changes nothing", "[report]") {
+  TempDir tmp("running");
+  const std::string path = tmp.file("s.sqlite");
+  write_running_study(path);
+
+  ReportData d = load_report(path);
+  CHECK(d.running);
+  CHECK_FALSE(d.result);
+  REQUIRE(d.trials.size() == 7);
+  CHECK(d.trials[6].state == TrialState::Running);  // not marked failed as open() would
+  CHECK(trial_count_text(d) == "7 trials: 3 complete, 1 pruned, 1 failed, 1 infeasible, 1 running");
+  // Reading twice still finds the running trial: nothing was written.
+  CHECK(StudyStore::open_read_only(path).trials()[6].state == TrialState::Running);
+
+  // Without a result the winner is the best complete trial; the host's values are trial 1 (bo starts there).
+  CHECK(d.winner_trial == 2);
+  CHECK(d.winner_source == "best complete trial");
+  CHECK_THAT(d.baseline_source, Contains("trial 1"));
+  REQUIRE(d.moved.size() == 2);
+  CHECK(d.moved[0].id == "net.ipv4.tcp_congestion_control");
+  CHECK(d.moved[0].from == "cubic");
+  CHECK(d.moved[0].to == "bbr");
+  CHECK(d.moved[1].from == "1420");
+  CHECK(d.moved[1].to == "1380");
+
+  // §7.1: baseline rounds (no probes in these old-style records: throughput only), then each new best.
+  REQUIRE(d.table_rows.size() == 3);
+  const ComparisonRow* base = row(d, "baseline (2 rounds)");
+  REQUIRE(base);
+  CHECK(base->throughput_mbps == Approx(514));
+  CHECK_FALSE(base->top_core_soft_pct);
+  const ComparisonRow* t2 = row(d, "trial 2 (new best)");
+  REQUIRE(t2);
+  CHECK(t2->throughput_mbps == Approx(602));
+  CHECK(t2->top_core_soft_pct == Approx(45));
+  CHECK(t2->top_core == 0);
+  CHECK(t2->nic_drops == Approx(2));
+  CHECK(row(d, "trial 1 (new best)"));
+  CHECK_FALSE(row(d, "trial 6 (new best)"));  // 550 < 600
+
+  // Baseline mean from the rounds (no evidence yet), t-interval over 2 rounds.
+  CHECK(d.baseline_mean == Approx(510));
+  REQUIRE(d.baseline_ci95);
+  CHECK(d.baseline_ci95->first < 510);
+  CHECK(d.window_label == "10s");
+  // Ends of trials in minutes since `created`: trial 1 began 60 s in and took 12 s.
+  CHECK(d.trials[0].minutes == Approx(72.0 / 60));
+
+  // Per-core: nothing for the baseline (older records), trial 2's own probes for the winner.
+  CHECK(d.cores_before.empty());
+  REQUIRE(d.cores_after.size() == 2);
+  CHECK(d.cores_after[0].busy() == Approx(60));
+  CHECK(d.cores_after_source == "trial 2");
+
+  // Main effects over complete trials only: mtu 1380 (trials 2 and 6) averages 575, 75 above the baseline.
+  const KnobEffect* mtu = nullptr;
+  for (const auto& e : d.effects) {
+    if (e.id == "wgt7-wc/mtu") mtu = &e;
+  }
+  REQUIRE(mtu);
+  REQUIRE(mtu->levels.size() == 2);
+  CHECK(mtu->levels[0].value == "1380");
+  CHECK(mtu->levels[0].n == 2);
+  CHECK(mtu->levels[0].delta == Approx(65));
+  CHECK_THAT(d.effect_method, Contains("baseline mean"));
+
+  const std::string text = render_report_text(d);
+  CHECK_THAT(text, Contains("still running"));
+  CHECK_THAT(text, Contains("softnet drops/10s"));
+  CHECK_THAT(text, Contains("net.ipv4.tcp_congestion_control  cubic     bbr"));
+  CHECK_THAT(text, Contains("no per-core data for") || Contains("no data"));
+}
+
+TEST_CASE("the HTML report is one self-contained page with every study string escaped", "[report]") {
+  TempDir tmp("html");
+  const std::string path = tmp.file("s.sqlite");
+  write_running_study(path);
+  const std::string html = render_report_html(load_report(path));
+
+  CHECK_THAT(html, Contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; failed"));
+  CHECK_THAT(html, Contains("wireguard-go &amp; friends"));
+  CHECK(html.find("<script") == std::string::npos);
+  // No external resources: the only URL is the SVG namespace, which is a name, not a fetch.
+  CHECK(std::regex_search(html, std::regex("(src|href)\\s*=")) == false);
+  CHECK(html.find("url(") == std::string::npos);
+  std::string no_ns = std::regex_replace(html, std::regex("xmlns=\"http://www.w3.org/2000/svg\""), "");
+  CHECK(no_ns.find("http") == std::string::npos);
+
+  for (const char* id : {"id=\"header\"", "id=\"comparison-table\"", "id=\"moved-knobs\"", "id=\"convergence-trials\"",
+                         "id=\"convergence-minutes\"", "id=\"knob-effect\"", "id=\"core-load\"", "id=\"trial-list\"",
+                         "id=\"status-running\""}) {
+    CHECK_THAT(html, Contains(id));
+  }
+  CHECK_THAT(html, Contains("<p id=\"trial-count\">7 trials: 3 complete, 1 pruned"));
+
+  // Both convergence panels mark each trial by state: 3 filled, 1 hollow, 3 crosses at the bottom.
+  const std::string trials_svg = convergence_svg(load_report(path), ConvergenceAxis::Trial);
+  CHECK(count(trials_svg, "class=\"trial complete\"") == 3);
+  CHECK(count(trials_svg, "class=\"trial pruned\"") == 1);
+  CHECK(count(trials_svg, "class=\"trial failed\"") == 1);
+  CHECK(count(trials_svg, "class=\"trial infeasible\"") == 1);
+  CHECK(count(trials_svg, "class=\"trial running\"") == 1);
+  CHECK(count(trials_svg, "class=\"winner\"") == 1);
+  CHECK(count(trials_svg, "class=\"baseline\"") == 1);
+  CHECK(count(trials_svg, "class=\"baseline-band\"") == 1);
+  CHECK_THAT(trials_svg, Contains("best-so-far"));
+  CHECK_THAT(trials_svg, Contains(">pruned (estimate)</text>"));
+  CHECK(count(html, "<svg ") == 4);
+  CHECK(count(html, "</svg>") == 4);
+}
+
+TEST_CASE("a finished study reports the confirmed gain with its interval and the winner's per-core load", "[report]") {
+  TempDir tmp("finished");
+  const std::string path = tmp.file("s.sqlite");
+  {
+    StudyStore s = StudyStore::create(path, info());
+    const double t0 = 1795698000;
+    json with_probes = metrics(500, 505);
+    with_probes["probes"] = probes(1, 95, 30, 0, 0, cores(10, 95));
+    s.add_baseline({.round = 1, .score = 500, .metrics = with_probes, .measured_at = t0 + 20});
+    for (int i = 0; i < 2; ++i) {
+      json params = {{"wgt7-wc/txqueuelen", i == 0 ? "1000" : "5000"}};
+      int n = s.begin_trial(params, t0 + 60 * (i + 1));
+      finish(s, n, params, TrialState::Complete, 500.0 + 100 * i, metrics(500 + 100 * i, 500 + 100 * i),
+             probes(1, 90, 0, 0, 0, cores(10, 90)), "", t0 + 60 * (i + 1));
+    }
+    for (int r = 1; r <= 4; ++r) {
+      const bool cand = r % 2 == 0;
+      json m = metrics(cand ? 610 : 495, cand ? 611 : 496);
+      m["probes"] = probes(1, cand ? 50 : 96, 0, 0, 0, cand ? cores(40, 50) : cores(5, 96));
+      s.add_confirmation({.round = r, .arm = cand ? "candidate" : "baseline", .trial = 2, .score = cand ? 610.0 : 495.0,
+                          .metrics = m, .measured_at = t0 + 200 + r});
+    }
+    StudyResult res;
+    res.outcome = "promoted";
+    res.winner_trial = 2;
+    res.params = {{"wgt7-wc/txqueuelen", "5000"}};
+    res.evidence = {{"baseline", {{"score", 495.0}, {"ci95", {480.0, 510.0}}}},
+                    {"winner", {{"score", 610.0}, {"ci95", {600.0, 620.0}}, {"trial", 2}}},
+                    {"gain", {{"score", 115.0}, {"ci95", {90.0, 140.0}}, {"relative", 0.2323}, {"p_value", 0.012},
+                              {"method", "paired t"}}}};
+    res.profile_path = "/var/lib/wgopt/profiles/p.yaml";
+    s.set_result(res);
+  }
+  ReportData d = load_report(path);
+  CHECK_FALSE(d.running);
+  CHECK(d.winner_trial == 2);
+  CHECK(d.winner_source == "result");
+  CHECK(d.baseline_mean == Approx(495));  // the confirmation's interleaved baseline
+  // Moved knobs: trial 1 is the host's values under bo.
+  REQUIRE(d.moved.size() == 1);
+  CHECK(d.moved[0].from == "1000");
+  CHECK(d.moved[0].to == "5000");
+  // Per-core: baseline rounds' probes vs the candidate's confirmation rounds.
+  REQUIRE(d.cores_before.size() == 2);
+  REQUIRE(d.cores_after.size() == 2);
+  CHECK(d.cores_before[1].soft == Approx(95));
+  CHECK(d.cores_after[1].soft == Approx(50));
+  CHECK(d.cores_after_source == "trial 2 confirmation (2 rounds)");
+  REQUIRE(row(d, "confirm: trial 2 (2 rounds)"));
+  CHECK(row(d, "confirm: trial 2 (2 rounds)")->top_core_soft_pct == Approx(50));
+  CHECK(row(d, "confirm: baseline (2 rounds)")->throughput_mbps == Approx(496));
+
+  const std::string text = render_report_text(d);
+  CHECK_THAT(text, Contains("+115.0 Mbit/s (+23.2%), 95% CI +90.0 .. +140.0, p = 0.012 (paired t)"));
+  CHECK_THAT(text, Contains("/var/lib/wgopt/profiles/p.yaml"));
+  CHECK_THAT(text, Contains("promoted"));
+  const std::string md = render_report_markdown(d);
+  CHECK_THAT(md, Contains("| Config | Throughput |"));
+  CHECK_THAT(md, Contains("| wgt7-wc/txqueuelen | 1000 | 5000 |"));
+  json j = report_to_json(d);
+  CHECK(j["gain"]["p_value"] == 0.012);
+  CHECK(j["trials"].size() == 2);
+  CHECK(j["cores"]["after"][1]["busy"].get<double>() == Approx(60));
+  const std::string html = render_report_html(d);
+  CHECK(html.find("status-running") == std::string::npos);
+  CHECK(count(html, "class=\"core-bar before\"") == 2);
+  CHECK(count(html, "class=\"core-bar after\"") == 2);
+}
+
+TEST_CASE("report refuses what is not a study with one line and exit code 2", "[report]") {
+  TempDir tmp("errors");
+  CHECK_THROWS_AS(load_report(tmp.file("missing.sqlite")), UsageError);
+  CHECK_THROWS_WITH(load_report(tmp.file("missing.sqlite")), Contains("does not exist") && Contains("check the path"));
+  {
+    std::ofstream(tmp.file("notes.txt")) << "not a database, just text that is long enough to have a header page\n";
+  }
+  CHECK_THROWS_WITH(load_report(tmp.file("notes.txt")), Contains("is not a wgopt study"));
+  CHECK_THROWS_WITH(load_report(tmp.dir.string()), Contains("is not a wgopt study (a directory)"));
+
+  ProcessRunner runner;
+  auto r = runner.run({.argv = {WGOPT_BINARY, "report", tmp.file("missing.sqlite")}, .timeout = std::chrono::seconds(60)});
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK_THAT(r.err, Contains("wgopt: error: study file") && Contains("does not exist"));
+  r = runner.run({.argv = {WGOPT_BINARY, "report", tmp.file("notes.txt")}, .timeout = std::chrono::seconds(60)});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("not a wgopt study"));
+}
+
+TEST_CASE("an empty study (no baseline, no trials) still renders every section", "[report]") {
+  TempDir tmp("empty");
+  const std::string path = tmp.file("s.sqlite");
+  StudyStore::create(path, info());
+  ReportData d = load_report(path);
+  CHECK(d.trials.empty());
+  CHECK_FALSE(d.winner_trial);
+  CHECK(trial_count_text(d) == "0 trials");
+  CHECK_THAT(render_report_text(d), Contains("(none)"));
+  const std::string html = render_report_html(d);
+  CHECK_THAT(html, Contains("no trials yet"));
+  CHECK_THAT(html, Contains("no complete trials"));
+  CHECK_THAT(html, Contains("no per-core data"));
+}
