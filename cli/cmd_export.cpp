@@ -1,0 +1,142 @@
+// `wgopt export PROFILE --format F [--out DIR]`: a profile as the files ops persist settings with
+// (experiments/export.hpp renders them; this command only writes or prints them).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "actuators/profile.hpp"
+#include "cli/registry.hpp"
+#include "common/error.hpp"
+#include "experiments/export.hpp"
+
+namespace wgopt::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ExportCli {
+  std::string profile, format, out;
+  bool force = false, json = false;
+  experiments::ExportOptions options;
+};
+
+// Written to a temporary name and renamed, so a reader never sees half a unit file.
+void write_file(const fs::path& path, const std::string& content, int mode) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) throw Error(fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
+  const std::string tmp = path.string() + ".wgopt-tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw Error(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw Error(fmt::format("cannot write {}: {}", tmp, std::strerror(e)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0 || ::fsync(fd) != 0 || ::close(fd) != 0 ||
+      ::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    throw Error(fmt::format("cannot write {}: {}", path.string(), std::strerror(e)));
+  }
+}
+
+void run_export(const ExportCli& c) {
+  experiments::ExportOptions options = c.options;
+  options.profile_label = c.profile;
+  const act::Profile profile = act::load_profile(c.profile);
+  std::vector<std::string> skipped;
+  const auto files = experiments::render_export(profile, c.format, options, &skipped);
+  nlohmann::json listed = nlohmann::json::array();
+
+  if (c.out.empty()) {
+    for (const auto& f : files) {
+      if (c.json) listed.push_back({{"path", "/" + f.path}, {"mode", fmt::format("{:04o}", f.mode)}, {"content", f.content}});
+      else std::printf("# --- %s ---\n%s", f.path.c_str(), f.content.c_str());
+    }
+  } else {
+    // Every target is checked before the first is written: a refusal leaves nothing half-exported.
+    std::vector<std::string> existing;
+    for (const auto& f : files) {
+      if (fs::exists(fs::path(c.out) / f.path)) existing.push_back((fs::path(c.out) / f.path).string());
+    }
+    if (!existing.empty() && !c.force) {
+      throw UsageError(fmt::format("{} already exist{}: pass --force to overwrite, or choose another --out",
+                                   fmt::join(existing, ", "), existing.size() == 1 ? "s" : ""));
+    }
+    for (const auto& f : files) {
+      const fs::path target = fs::path(c.out) / f.path;
+      write_file(target, f.content, f.mode);
+      if (c.json) listed.push_back({{"path", target.string()}, {"installs_to", "/" + f.path}, {"mode", fmt::format("{:04o}", f.mode)}, {"bytes", f.content.size()}});
+      else std::printf("wrote %s (installs to /%s)\n", target.c_str(), f.path.c_str());
+    }
+  }
+  if (c.json) {
+    std::printf("%s\n", nlohmann::json{{"profile", c.profile}, {"format", c.format}, {"out", c.out}, {"files", listed},
+                                       {"skipped", skipped}}
+                            .dump(2)
+                            .c_str());
+  } else {
+    for (const auto& s : skipped) std::fprintf(stderr, "wgopt: skipped %s\n", s.c_str());
+  }
+}
+
+void setup(CLI::App& root, Context&) {
+  auto c = std::make_shared<ExportCli>();
+  auto* sub = root.add_subcommand("export", "write a profile as sysctl.d, systemd, networkd, TuneD, NetBird and timer files");
+  sub->footer(
+      "Examples:\n"
+      "  wgopt export best.yaml --format sysctl                  # print /etc/sysctl.d/99-wgopt.conf\n"
+      "  wgopt export best.yaml --format all --out /tmp/wgopt    # every file under /tmp/wgopt/etc/...\n"
+      "  wgopt export best.yaml --format systemd --underlay ens5 --json\n"
+      "Formats (files are named by where they install, relative to /):\n"
+      "  sysctl    etc/sysctl.d/99-wgopt.conf: the sysctl knobs (sysctl.d(5))\n"
+      "  systemd   etc/systemd/system/wgopt-tuning.service + usr/local/sbin/wgopt-tuning.sh: every knob\n"
+      "            sysctl cannot hold (RPS/RFS, IRQ affinity, channels, rings, offloads, txqueuelen,\n"
+      "            qdisc, MTU), in the order `wgopt apply` writes them\n"
+      "  networkd  etc/systemd/network/10-wgopt-UNDERLAY.link: the underlay's MTU, rings, channels, offloads\n"
+      "  tuned     etc/tuned/wgopt/tuned.conf: include=network-throughput, [sysctl], [net]\n"
+      "  netbird   etc/wgopt/netbird-mtu.env: the tunnel MTU as NB_MTU, with the `netbird up --mtu` command\n"
+      "  timer     etc/systemd/system/wgopt-retune.{service,timer}: the nightly `wgopt retune`\n"
+      "  all       every format that has something to hold (the others are named on stderr)\n"
+      "A knob a format cannot express is listed in a comment of that file with the format that can.\n"
+      "Which interface is which: the underlay is --underlay, else the testbed's P-uc/P-us (the\n"
+      "evidence's plant.testbed, or host.place netns P-cli), else the one interface with NIC knobs\n"
+      "(channels, rings, rss, irq_affinity), else the one that is not the WireGuard interface; the\n"
+      "WireGuard interface is --wireguard, else the testbed's P-wc/P-ws, else the one named wt<N> or\n"
+      "wg<N>, else the one that is not the underlay.\n"
+      "Without --out the files are printed, each after a `# --- PATH ---` line. Existing files are\n"
+      "never overwritten without --force. Every value is validated first: a bad profile writes nothing.");
+  sub->add_option("PROFILE", c->profile, "profile YAML (from `wgopt search` or `wgopt show`)")->required();
+  sub->add_option("--format", c->format, "sysctl, systemd, networkd, tuned, netbird, timer or all")->required();
+  sub->add_option("--out", c->out, "directory to write the files under (default: print them)");
+  sub->add_flag("--force", c->force, "overwrite files that exist under --out");
+  sub->add_flag("--json", c->json, "print what was written (or the files, without --out) as JSON");
+  sub->add_option("--underlay", c->options.underlay, "the underlay interface (default: see below)");
+  sub->add_option("--wireguard", c->options.wireguard, "the WireGuard interface (default: see below)");
+  sub->add_option("--profile-path", c->options.profile_path, "timer: where the profile is installed")->capture_default_str();
+  sub->add_option("--wgopt-path", c->options.wgopt_path, "timer: the wgopt binary")->capture_default_str();
+  sub->add_option("--budget", c->options.budget, "timer: time budget of each nightly retune")->capture_default_str();
+  sub->add_option("--metrics-path", c->options.metrics_path, "timer: Prometheus textfile the retune writes")->capture_default_str();
+  sub->add_option("--on-calendar", c->options.on_calendar, "timer: when it runs (systemd OnCalendar)")->capture_default_str();
+  sub->callback([c] { run_export(*c); });
+}
+
+}  // namespace
+}  // namespace wgopt::cli
+
+WGOPT_COMMAND(320, wgopt::cli::setup);
