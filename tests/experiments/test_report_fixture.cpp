@@ -7,6 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
+#include "common/exec.hpp"
 #include "experiments/report_data.hpp"
 #include "experiments/report_render.hpp"
 
@@ -87,5 +90,51 @@ TEST_CASE("the report of a real study matches what the search printed, and leave
   const std::string text = render_report_text(d);
   CHECK_THAT(text, Contains("p = 0.0378 (paired t)"));
   CHECK_THAT(text, Contains("confirm: baseline (4 rounds)  352.0 Mbit/s"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("wgopt report prints text, Markdown or JSON and writes HTML only where asked", "[report]") {
+  const fs::path dir = fs::temp_directory_path() / "wgopt-report-cli";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "study.sqlite").string();
+  fs::copy_file(kFixture, path);
+  wgopt::ProcessRunner runner;
+  auto wgopt_run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {WGOPT_BINARY, "report", path});
+    return runner.run({.argv = args, .timeout = std::chrono::seconds(60)});
+  };
+
+  auto text = wgopt_run({});
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.out, Contains("Comparison (field guide §7.1; drops per 3s measurement)"));
+  CHECK_THAT(text.out, Contains("outcome:        promoted"));
+
+  auto md = wgopt_run({"--md"});
+  REQUIRE(md.exit_code == 0);
+  CHECK(md.out.rfind("# wgopt report\n", 0) == 0);
+  CHECK_THAT(md.out, Contains("| confirm: trial 2 (4 rounds) | 320.7 Mbit/s | 3% (cpu1) | 0 | 0 |"));
+
+  auto js = wgopt_run({"--json"});
+  REQUIRE(js.exit_code == 0);
+  auto j = nlohmann::json::parse(js.out);
+  CHECK(j["trials"].size() == 6);
+  CHECK(j["winner"]["trial"] == 2);
+  CHECK(j["moved"].size() == 3);
+  CHECK(j["table"].size() == 5);  // baseline, trials 1 and 2 (new bests), the two confirmation arms
+
+  // --html writes the page and prints nothing on stdout; a directory that does not exist is a usage error.
+  const fs::path html = dir / "r.html";
+  auto h = wgopt_run({"--html", html.string()});
+  REQUIRE(h.exit_code == 0);
+  CHECK(h.out.empty());
+  CHECK(fs::file_size(html) > 10000);
+  auto bad = wgopt_run({"--html", (dir / "missing" / "r.html").string()});
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Contains("cannot write the HTML report"));
+  CHECK_FALSE(fs::exists(dir / "missing"));
+  auto both = wgopt_run({"--md", "--json"});
+  CHECK(both.exit_code == 2);
+  CHECK_THAT(both.err, Contains("pick one"));
   fs::remove_all(dir);
 }
