@@ -37,7 +37,9 @@ write_sys() {
 const char* kRps = R"SH(
 # rx_queues DEV: the device's receive queues in number order (rx-2 before rx-10).
 rx_queues() {
-  ls "/sys/class/net/$1/queues" | grep '^rx-' | sort -t- -k2 -n
+  for q in "/sys/class/net/$1/queues"/rx-*; do
+    if [ -e "$q" ]; then echo "${q##*/}"; fi
+  done | sort -t- -k2 -n
 }
 
 # set_rx_queues DEV FILE VALUE...: one value for every receive queue, or one per queue in rx-N
@@ -47,7 +49,7 @@ set_rx_queues() {
   shift 2
   queues=$(rx_queues "$dev")
   [ -n "$queues" ] || fail "$dev has no receive queues in /sys/class/net/$dev/queues"
-  n=$(echo $queues | wc -w)
+  n=$(printf '%s\n' "$queues" | wc -l)
   if [ $# -ne 1 ] && [ $# -ne "$n" ]; then
     fail "$dev has $n receive queues but the profile gives $# values for $file"
   fi
@@ -102,9 +104,11 @@ const char* kIrq = R"SH(
 # (virtioN-input.K, mlx5_compK, DEV-TxRx-K ...), never its control IRQs.
 data_path_irqs() {
   bus=$(ethtool -i "$1" | awk '$1 == "bus-info:" { print $2; exit }')
-  [ -n "$bus" ] && [ -d "/sys/bus/pci/devices/$bus/msi_irqs" ] ||
+  if [ -z "$bus" ] || [ ! -d "/sys/bus/pci/devices/$bus/msi_irqs" ]; then
     fail "$1 has no PCI MSI IRQs (bus-info '$bus'): its IRQ affinity cannot be set"
-  msi=" $(ls "/sys/bus/pci/devices/$bus/msi_irqs" | tr '\n' ' ')"
+  fi
+  msi=" "
+  for f in "/sys/bus/pci/devices/$bus/msi_irqs"/*; do msi="$msi${f##*/} "; done
   awk -v dev="$1" -v msi="$msi" '
     $1 ~ /^[0-9]+:$/ {
       irq = substr($1, 1, length($1) - 1); name = $NF; lname = tolower(name)
@@ -132,7 +136,7 @@ pin_irqs() {
   shift
   irqs=$(data_path_irqs "$dev")
   [ -n "$irqs" ] || fail "no queue IRQs of $dev in /proc/interrupts"
-  n=$(echo $irqs | wc -w)
+  n=$(printf '%s\n' "$irqs" | wc -l)
   if [ $# -ne 1 ] && [ $# -ne "$n" ]; then fail "$dev has $n queue IRQs but the profile gives $# masks"; fi
   for irq in $irqs; do
     write_sys "/proc/irq/$irq/smp_affinity" "$1"

@@ -1,0 +1,172 @@
+// `wgopt export`: what a bad profile or option does (one line naming the entry, exit 2, nothing
+// written), how the underlay and WireGuard interface are chosen, `--format all` leaving out what
+// has nothing to hold, and the CLI's writing rules (--out tree and modes, no overwrite without
+// --force, --json).
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/exec.hpp"
+#include "experiments/export.hpp"
+
+using namespace wgopt;
+using namespace wgopt::experiments;
+using Catch::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+act::Profile profile(const std::string& knobs, const std::string& extra = "") {
+  return act::parse_profile("knobs:\n" + knobs + extra, "p.yaml");
+}
+
+ExportOptions opts() {
+  ExportOptions o;
+  o.profile_label = "p.yaml";
+  return o;
+}
+
+struct TempDir {
+  fs::path dir;
+  explicit TempDir(const std::string& name) : dir(fs::temp_directory_path() / ("wgopt-export-cli-" + name)) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~TempDir() { fs::remove_all(dir); }
+};
+
+CommandResult wgopt_cli(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{WGOPT_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessRunner r;
+  return r.run({.argv = argv, .timeout = std::chrono::seconds(60)});
+}
+
+}  // namespace
+
+TEST_CASE("export: a bad value is refused with one line naming the knob and the fix", "[export]") {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"  net.ipv4.tcp_rmem: \"4096 131072\"\n", "knob net.ipv4.tcp_rmem has value '4096 131072': use three integers"},
+      {"  net.ipv4.tcp_rmem: \"9 8 7\"\n", "min <= default <= max"},
+      {"  net.core.netdev_max_backlog: -5\n", "use an integer in [0,"},
+      {"  net.ipv4.tcp_congestion_control: \"bbr; reboot\"\n", "use a kernel name"},
+      {"  eth0/mtu: 99999\n", "knob eth0/mtu has value '99999': use an integer in [68, 65535]"},
+      {"  eth0/offload/gro: maybe\n", "use on or off"},
+      {"  eth0/qdisc: \"fq'\"\n", "a root qdisc kind"},
+      {"  eth0/rss_hash_udp4: sdx\n", "field letters"},
+      {"  eth0/irq_affinity: \"0\"\n", "an IRQ needs at least one CPU"},
+      {"  irqbalance: off\n", "use active, inactive"},
+      {"  net.ipv4.ip_forward: 1\n", "unknown knob 'net.ipv4.ip_forward'"},
+      {"  eth0/speed: 1000\n", "unknown knob 'eth0/speed'"},
+  };
+  for (const auto& [knobs, message] : bad) {
+    INFO(knobs);
+    CHECK_THROWS_AS(render_export(profile(knobs), "sysctl", opts()), UsageError);
+    CHECK_THROWS_WITH(render_export(profile(knobs), "all", opts()), Contains(message));
+  }
+}
+
+TEST_CASE("export: masks are checked against the profile's CPU count", "[export]") {
+  const std::string host = "host: {nproc: 2}\n";
+  CHECK_THROWS_WITH(render_export(profile("  eth0/rps_cpus: \"f\"\n", host), "systemd", opts()), Contains("too wide"));
+  auto files = render_export(profile("  eth0/rps_cpus: \"00000003\"\n", host), "systemd", opts());
+  CHECK_THAT(files[1].content, Contains("set_rx_queues 'eth0' rps_cpus '3'"));
+  // Per-queue values stay per queue, in rx-N order.
+  files = render_export(profile("  eth0/rps_cpus: \"1 2\"\n", host), "systemd", opts());
+  CHECK_THAT(files[1].content, Contains("set_rx_queues 'eth0' rps_cpus '1' '2'"));
+}
+
+TEST_CASE("export: the underlay and the WireGuard interface are chosen by the documented rule", "[export]") {
+  // NIC knobs mark the underlay; the other one is the tunnel.
+  auto r = export_roles(profile("  ens5/rings/rx: 1024\n  nbx/mtu: 1400\n"), opts());
+  CHECK(r.underlay == "ens5");
+  CHECK(r.wireguard == "nbx");
+  // NetBird's wt0 is the tunnel; the other one is the underlay.
+  r = export_roles(profile("  wt0/mtu: 1420\n  eth1/mtu: 1500\n"), opts());
+  CHECK(r.wireguard == "wt0");
+  CHECK(r.underlay == "eth1");
+  // The testbed names them, from the evidence's plant or from the place (older profiles).
+  r = export_roles(profile("  wgt6-uc/rps_cpus: 0\n  wgt6-wc/offload/gro: \"on\"\n", "evidence: {plant: {testbed: wgt6}}\n"), opts());
+  CHECK(r.underlay == "wgt6-uc");
+  CHECK(r.wireguard == "wgt6-wc");
+  r = export_roles(profile("  lead-uc/rps_cpus: 0\n  lead-wc/mtu: 1420\n", "host: {place: netns lead-cli}\n"), opts());
+  CHECK(r.underlay == "lead-uc");
+  // Options win; a name without knobs is refused.
+  ExportOptions o = opts();
+  o.underlay = "wt0";
+  r = export_roles(profile("  wt0/mtu: 1420\n  eth1/mtu: 1500\n"), o);
+  CHECK(r.underlay == "wt0");
+  CHECK(r.wireguard == "eth1");
+  o.underlay = "eth9";
+  CHECK_THROWS_WITH(export_roles(profile("  wt0/mtu: 1420\n"), o), Contains("interface eth9 has no knob in profile p.yaml"));
+  o.underlay = "eth0;rm";
+  CHECK_THROWS_AS(export_roles(profile("  wt0/mtu: 1420\n"), o), UsageError);
+  // Undecidable: networkd asks for --underlay instead of guessing.
+  CHECK_THROWS_WITH(render_export(profile("  a0/mtu: 1420\n  b0/mtu: 1500\n"), "networkd", opts()),
+                    Contains("cannot tell which of a0, b0 is the underlay in profile p.yaml: pass --underlay IF"));
+}
+
+TEST_CASE("export: a format with nothing to hold is an error by name and left out of all", "[export]") {
+  const auto p = profile("  net.ipv4.tcp_congestion_control: bbr\n");
+  CHECK_THROWS_WITH(render_export(p, "networkd", opts()), Contains("has no interface knob"));
+  CHECK_THROWS_WITH(render_export(p, "netbird", opts()), Contains("has no MTU knob"));
+  CHECK_THROWS_WITH(render_export(p, "yaml", opts()), Contains("unknown export format 'yaml': use one of sysctl, systemd"));
+  std::vector<std::string> skipped;
+  auto files = render_export(p, "all", opts(), &skipped);
+  CHECK(skipped.size() == 2);
+  std::vector<std::string> paths;
+  for (const auto& f : files) paths.push_back(f.path);
+  CHECK(paths == std::vector<std::string>{"etc/sysctl.d/99-wgopt.conf", "etc/systemd/system/wgopt-tuning.service",
+                                          "usr/local/sbin/wgopt-tuning.sh", "etc/tuned/wgopt/tuned.conf",
+                                          "etc/systemd/system/wgopt-retune.service", "etc/systemd/system/wgopt-retune.timer"});
+}
+
+TEST_CASE("export CLI: writes the tree with modes, refuses to overwrite, --force and --json", "[export]") {
+  TempDir tmp("tree");
+  const std::string fixture = std::string(WGOPT_FIXTURES_DIR) + "/export/profile.yaml";
+  const std::string out = (tmp.dir / "out").string();
+  auto r = wgopt_cli({"export", fixture, "--format", "all", "--out", out, "--json"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["files"].size() == 8);
+  CHECK(j["skipped"].empty());
+  struct stat st {};
+  REQUIRE(::stat((tmp.dir / "out/usr/local/sbin/wgopt-tuning.sh").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0755);
+  REQUIRE(::stat((tmp.dir / "out/etc/sysctl.d/99-wgopt.conf").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0644);
+
+  // A second export refuses before writing anything, naming the file and the fix.
+  std::ofstream(tmp.dir / "out/etc/sysctl.d/99-wgopt.conf") << "mine\n";
+  r = wgopt_cli({"export", fixture, "--format", "sysctl", "--out", out});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("99-wgopt.conf already exists: pass --force to overwrite"));
+  std::ifstream kept(tmp.dir / "out/etc/sysctl.d/99-wgopt.conf");
+  std::string line;
+  std::getline(kept, line);
+  CHECK(line == "mine");
+  r = wgopt_cli({"export", fixture, "--format", "sysctl", "--out", out, "--force"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("wrote " + out + "/etc/sysctl.d/99-wgopt.conf"));
+
+  // Without --out: printed with separators.
+  r = wgopt_cli({"export", fixture, "--format", "netbird"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.starts_with("# --- etc/wgopt/netbird-mtu.env ---\n# Generated by `wgopt export` from profile " + fixture));
+}
+
+TEST_CASE("export CLI: a bad profile writes nothing and exits 2 with one line", "[export]") {
+  TempDir tmp("bad");
+  std::ofstream(tmp.dir / "p.yaml") << "knobs:\n  net.ipv4.tcp_rmem: \"1 2\"\n  wt0/mtu: 1420\n";
+  auto r = wgopt_cli({"export", (tmp.dir / "p.yaml").string(), "--format", "all", "--out", (tmp.dir / "out").string()});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("knob net.ipv4.tcp_rmem has value '1 2'"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK_FALSE(fs::exists(tmp.dir / "out"));
+}
