@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include "experiments/objective.hpp"
@@ -154,26 +156,61 @@ std::optional<double> parse_utc(const std::string& iso) {
   return static_cast<double>(timegm(&tm));
 }
 
+std::optional<double> as_number(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+KnobLevel level(std::string label, const std::vector<double>& scores, double reference) {
+  double sum = 0;
+  for (double x : scores) sum += x;
+  const double mean = sum / static_cast<double>(scores.size());
+  return {std::move(label), static_cast<int>(scores.size()), mean, mean - reference};
+}
+
 std::vector<KnobEffect> knob_effects(const std::vector<ReportTrial>& trials, double reference) {
-  std::map<std::string, std::map<std::string, std::pair<double, int>>> sums;
+  // knob -> value -> scores of the complete trials at that value
+  std::map<std::string, std::map<std::string, std::vector<double>>> by_value;
   for (const auto& t : trials) {
     if (t.state != TrialState::Complete || !t.score) continue;
-    for (const auto& [id, v] : t.params) {
-      auto& [sum, n] = sums[id][v];
-      sum += *t.score;
-      ++n;
-    }
+    for (const auto& [id, v] : t.params) by_value[id][v].push_back(*t.score);
   }
   std::vector<KnobEffect> out;
-  for (const auto& [id, levels] : sums) {
+  for (const auto& [id, values] : by_value) {
     KnobEffect e;
     e.id = id;
-    for (const auto& [v, sn] : levels) {
-      const double mean = sn.first / sn.second;
-      e.levels.push_back({v, sn.second, mean, mean - reference});
+    std::vector<std::pair<double, const std::string*>> numeric;
+    for (const auto& [v, scores] : values) {
+      if (auto x = as_number(v)) numeric.emplace_back(*x, &v);
     }
-    std::sort(e.levels.begin(), e.levels.end(), [](const KnobLevel& a, const KnobLevel& b) { return a.mean > b.mean; });
-    e.spread = e.levels.front().mean - e.levels.back().mean;
+    if (values.size() > kMaxEffectLevels && numeric.size() == values.size()) {
+      // A numeric knob the search tried at many values: one value per trial says little, ranges of
+      // neighbouring values say more. kEffectBins ranges of about equally many values, low to high.
+      std::sort(numeric.begin(), numeric.end());
+      e.binned = true;
+      const size_t n = numeric.size();
+      for (size_t b = 0; b < kEffectBins; ++b) {
+        const size_t lo = b * n / kEffectBins, hi = (b + 1) * n / kEffectBins;
+        if (lo >= hi) continue;
+        std::vector<double> scores;
+        for (size_t i = lo; i < hi; ++i) {
+          const auto& s = values.at(*numeric[i].second);
+          scores.insert(scores.end(), s.begin(), s.end());
+        }
+        const std::string& first = *numeric[lo].second;
+        const std::string& last = *numeric[hi - 1].second;
+        e.levels.push_back(level(first == last ? first : first + ".." + last, scores, reference));
+      }
+    } else {
+      for (const auto& [v, scores] : values) e.levels.push_back(level(v, scores, reference));
+      std::sort(e.levels.begin(), e.levels.end(), [](const KnobLevel& a, const KnobLevel& b) { return a.mean > b.mean; });
+    }
+    auto [mn, mx] = std::minmax_element(e.levels.begin(), e.levels.end(),
+                                        [](const KnobLevel& a, const KnobLevel& b) { return a.mean < b.mean; });
+    e.spread = mx->mean - mn->mean;
     out.push_back(std::move(e));
   }
   std::stable_sort(out.begin(), out.end(), [](const KnobEffect& a, const KnobEffect& b) { return a.spread > b.spread; });
@@ -335,8 +372,9 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
   d.effects = knob_effects(d.trials, reference);
   d.effect_method = fmt::format(
       "per-knob main effect: mean score of the complete trials at each value, minus the {} ({:.1f}); n = trials at "
-      "that value. Knobs move together in a search, so with few trials the effects are confounded.",
-      d.baseline_mean ? "baseline mean" : "mean of all complete trials", reference);
+      "that value; a numeric knob tried at more than {} values is shown as {} ranges of its values, low to high. Knobs "
+      "move together in a search, so with few trials the effects are confounded.",
+      d.baseline_mean ? "baseline mean" : "mean of all complete trials", reference, kMaxEffectLevels, kEffectBins);
 
   // ---- Per-core load: baseline rounds vs the winner's confirmation rounds, else its trial.
   d.cores_before = core_loads(base_probes);

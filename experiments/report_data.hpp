@@ -55,9 +55,15 @@ struct KnobLevel {
   double delta = 0;      // mean - reference (the baseline mean, or the mean of all complete trials)
 };
 
+// A knob with more distinct values than this among the complete trials, all of them numbers, is
+// shown as kEffectBins ranges of its values instead of one level per value.
+inline constexpr size_t kMaxEffectLevels = 6;
+inline constexpr size_t kEffectBins = 4;
+
 struct KnobEffect {
   std::string id;
-  std::vector<KnobLevel> levels;  // sorted by mean, best first
+  std::vector<KnobLevel> levels;  // by mean, best first; binned: ranges low to high ("16..401")
+  bool binned = false;
   double spread = 0;              // best level mean - worst level mean (0 with one level)
 };
 

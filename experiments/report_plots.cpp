@@ -129,15 +129,32 @@ std::string convergence_svg(const ReportData& d, ConvergenceAxis axis) {
   return c.finish();
 }
 
+namespace {
+
+// The levels a plot row group shows: all of them up to kMaxEffectLevels, else the best and the
+// worst half of that many (the middle is in the text and JSON reports).
+std::vector<const KnobLevel*> shown_levels(const KnobEffect& e) {
+  std::vector<const KnobLevel*> out;
+  const size_t n = e.levels.size(), half = kMaxEffectLevels / 2;
+  for (size_t i = 0; i < n; ++i) {
+    if (n <= kMaxEffectLevels || i < half || i >= n - half) out.push_back(&e.levels[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string knob_effect_svg(const ReportData& d) {
-  constexpr size_t kMaxKnobs = 8, kMaxLevels = 6;
+  constexpr size_t kMaxKnobs = 8;
+  const size_t knobs = std::min(d.effects.size(), kMaxKnobs);
   size_t rows = 0;
   double lo = 0, hi = 0;
-  for (size_t k = 0; k < d.effects.size() && k < kMaxKnobs; ++k) {
-    rows += 1 + std::min(d.effects[k].levels.size(), kMaxLevels);
-    for (size_t l = 0; l < d.effects[k].levels.size() && l < kMaxLevels; ++l) {
-      lo = std::min(lo, d.effects[k].levels[l].delta);
-      hi = std::max(hi, d.effects[k].levels[l].delta);
+  for (size_t k = 0; k < knobs; ++k) {
+    auto levels = shown_levels(d.effects[k]);
+    rows += 1 + levels.size();
+    for (const KnobLevel* l : levels) {
+      lo = std::min(lo, l->delta);
+      hi = std::max(hi, l->delta);
     }
   }
   const double row_h = 18;
@@ -153,21 +170,21 @@ std::string knob_effect_svg(const ReportData& d) {
   svg::draw_axes(c, f, "score difference vs reference (Mbit/s)", "", false);
   c.line(f.px(0), f.top, f.px(0), f.bottom(), {{"stroke", "#333333"}, {"stroke-width", "1.5"}});
   double y = f.top;
-  for (size_t k = 0; k < d.effects.size() && k < kMaxKnobs; ++k) {
+  for (size_t k = 0; k < knobs; ++k) {
     const auto& e = d.effects[k];
-    c.text(8, y + 13, e.id, "start", {{"font-weight", "bold"}, {"class", "knob"}});
+    const auto levels = shown_levels(e);
+    std::string heading = e.id;
+    if (e.binned) heading += " (ranges of values)";
+    else if (levels.size() < e.levels.size()) heading += fmt::format(" (best and worst {} of {} values)", levels.size(), e.levels.size());
+    c.text(8, y + 13, heading, "start", {{"font-weight", "bold"}, {"class", "knob"}});
     y += row_h;
-    for (size_t l = 0; l < e.levels.size() && l < kMaxLevels; ++l) {
-      const auto& lv = e.levels[l];
-      c.text(f.left - 6, y + 13, fmt::format("{} (n={})", lv.value, lv.n), "end");
-      const double x0 = f.px(std::min(0.0, lv.delta)), x1 = f.px(std::max(0.0, lv.delta));
+    for (const KnobLevel* lv : levels) {
+      c.text(f.left - 6, y + 13, fmt::format("{} (n={})", lv->value, lv->n), "end");
+      const double x0 = f.px(std::min(0.0, lv->delta)), x1 = f.px(std::max(0.0, lv->delta));
       c.rect(x0, y + 3, std::max(1.0, x1 - x0), row_h - 6,
-             {{"class", "effect-bar"}, {"fill", lv.delta >= 0 ? kComplete : kFailed}});
-      c.tooltip(fmt::format("{} = {}: mean {:.1f} over {} trial(s), {:+.1f} vs reference", e.id, lv.value, lv.mean, lv.n, lv.delta));
+             {{"class", "effect-bar"}, {"fill", lv->delta >= 0 ? kComplete : kFailed}});
+      c.tooltip(fmt::format("{} = {}: mean {:.1f} over {} trial(s), {:+.1f} vs reference", e.id, lv->value, lv->mean, lv->n, lv->delta));
       y += row_h;
-    }
-    if (e.levels.size() > kMaxLevels) {
-      c.text(f.right(), y - 4, fmt::format("+{} more values", e.levels.size() - kMaxLevels), "end", {{"fill", "#777777"}});
     }
   }
   if (d.effects.size() > kMaxKnobs) {
@@ -197,6 +214,7 @@ std::string core_load_svg(const ReportData& d) {
          {{"transform", fmt::format("rotate(-90 14 {})", svg::num(f.top + f.height / 2))}});
   const double group = f.width / static_cast<double>(by_cpu.size());
   const double bar = std::min(40.0, group * 0.35);
+  const size_t label_step = (by_cpu.size() + 15) / 16;
   size_t i = 0;
   for (const auto& [cpu, pair] : by_cpu) {
     const double gx = f.left + group * static_cast<double>(i++) + group / 2;
@@ -212,9 +230,10 @@ std::string core_load_svg(const ReportData& d) {
       c.tooltip(fmt::format("cpu{} {}: busy {:.1f}% (usr {:.1f}, sys {:.1f}, soft {:.1f})", cpu, before ? "baseline" : "winner",
                             busy, l->usr, l->sys, l->soft));
       c.rect(x, f.py(soft), bar, f.py(0) - f.py(soft), {{"class", "core-soft"}, {"fill", color}});
-      c.text(x + bar / 2, f.py(busy) - 3, fmt::format("{:.0f}%", busy), "middle", {{"font-size", "10"}});
+      if (bar >= 14) c.text(x + bar / 2, f.py(busy) - 3, fmt::format("{:.0f}%", busy), "middle", {{"font-size", "10"}});
     }
-    c.text(gx, f.bottom() + 15, fmt::format("cpu{}", cpu), "middle");
+    // 64 CPUs do not fit 64 labels: every label_step-th one.
+    if ((i - 1) % label_step == 0) c.text(gx, f.bottom() + 15, fmt::format("cpu{}", cpu), "middle");
   }
   std::vector<svg::LegendEntry> legend;
   if (!d.cores_before.empty()) {

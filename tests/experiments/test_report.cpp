@@ -323,3 +323,63 @@ TEST_CASE("an empty study (no baseline, no trials) still renders every section",
   CHECK_THAT(html, Contains("no complete trials"));
   CHECK_THAT(html, Contains("no per-core data"));
 }
+
+TEST_CASE("a numeric knob tried at many values is shown as ranges; 64 CPUs get 16 labels", "[report]") {
+  std::vector<TrialRecord> trials;
+  std::vector<BaselineRecord> baselines{{.round = 1, .score = 100, .metrics = metrics(100, 100), .measured_at = 0}};
+  json many_cores = json::array();
+  for (int c = 0; c < 64; ++c) many_cores.push_back({{"cpu", c}, {"usr", 1.0}, {"sys", 2.0}, {"soft", c == 5 ? 90.0 : 3.0}, {"idle", 90.0}});
+  for (int i = 1; i <= 8; ++i) {
+    TrialRecord t;
+    t.number = i;
+    t.params = {{"eth0/txqueuelen", std::to_string(i * 10)}, {"net.ipv4.tcp_congestion_control", i % 2 ? "bbr" : "cubic"}};
+    t.state = TrialState::Complete;
+    t.score = 100.0 + i;
+    t.probes = probes(5, 90, 0, 0, 0, many_cores);
+    t.timings.started_at = 1795698000 + 60 * i;
+    trials.push_back(t);
+  }
+  ReportData d = build_report("s", info("finished"), trials, baselines, {}, std::nullopt);
+  const KnobEffect* q = nullptr;
+  const KnobEffect* cc = nullptr;
+  for (const auto& e : d.effects) (e.id == "eth0/txqueuelen" ? q : cc) = &e;
+  REQUIRE(q);
+  REQUIRE(cc);
+  CHECK(q->binned);
+  REQUIRE(q->levels.size() == 4);
+  // Ranges low to high, by numeric value ("80" sorts after "10", not between "1" and "2").
+  CHECK(q->levels[0].value == "10..20");
+  CHECK(q->levels[3].value == "70..80");
+  CHECK(q->levels[0].n == 2);
+  CHECK(q->levels[3].mean == Approx(107.5));
+  CHECK(q->levels[3].delta == Approx(7.5));
+  CHECK(q->spread == Approx(6));
+  CHECK_FALSE(cc->binned);
+  CHECK(cc->levels.size() == 2);
+
+  REQUIRE(d.cores_after.size() == 64);
+  const std::string svg = core_load_svg(d);
+  CHECK(count(svg, "text-anchor=\"middle\">cpu") == 16);  // axis labels, not the tooltips
+  CHECK(count(svg, "class=\"core-bar after\"") == 64);
+  CHECK_THAT(knob_effect_svg(d), Contains("eth0/txqueuelen (ranges of values)"));
+}
+
+TEST_CASE("a report reads a study while the search holds it open, and the search writes on", "[report]") {
+  TempDir tmp("live");
+  const std::string path = tmp.file("s.sqlite");
+  StudyStore writer = StudyStore::create(path, info());
+  writer.add_baseline({.round = 1, .score = 500, .metrics = metrics(500, 505), .measured_at = 1795698020});
+  const json params = {{"wgt7-wc/mtu", "1420"}};
+  const int n = writer.begin_trial(params, 1795698060);
+
+  ReportData during = load_report(path);
+  REQUIRE(during.trials.size() == 1);
+  CHECK(during.trials[0].state == TrialState::Running);
+  CHECK(during.running);
+
+  // The reader is gone and took no lock with it: the search finishes its trial.
+  finish(writer, n, params, TrialState::Complete, 510, metrics(510, 512), json::object(), "", 1795698060);
+  ReportData after = load_report(path);
+  CHECK(after.trials[0].state == TrialState::Complete);
+  CHECK(after.trials[0].score == Approx(510));
+}
