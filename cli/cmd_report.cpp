@@ -72,7 +72,7 @@ void setup(CLI::App& root, wgopt::cli::Context&) {
       "  wgopt report study.sqlite --md > report.md\n"
       "  wgopt report study.sqlite --json | jq .gain");
   cmd->add_option("STUDY", o->study, "the study file (SQLite) written by wgopt search")->required();
-  cmd->add_option("--html", o->html, "also write a self-contained HTML report with plots to this file");
+  cmd->add_option("--html", o->html, "write a self-contained HTML report with plots to this file (stdout then stays quiet unless --md or --json)");
   cmd->add_flag("--md", o->markdown, "print Markdown instead of plain text");
   cmd->add_flag("--json", o->json, "print the report's data as JSON (for scripts)");
   cmd->callback([o] { run(*o); });
