@@ -101,7 +101,7 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
     for (const auto& c : confirmations) {
       if (c.arm == "candidate" && c.trial > 0) {
         d.winner_trial = c.trial;
-        d.winner_source = "confirmation candidate";
+        d.winner_source = result ? "the confirmed candidate, not promoted: the baseline stays" : "confirmation candidate";
       }
     }
     if (!d.winner_trial && best) {

@@ -90,7 +90,9 @@ struct ReportData {
   std::vector<ComparisonRow> table_rows;
 
   std::optional<int> winner_trial;
-  std::string winner_source;            // "result", "confirmation candidate", "best complete trial"
+  // "result" (promoted), "the confirmed candidate, not promoted: ..." (kept-baseline),
+  // "confirmation candidate" (confirmation under way), "best complete trial" (search under way)
+  std::string winner_source;
   std::map<std::string, std::string> baseline_values;
   std::string baseline_source;          // how the host's values were recovered
   std::vector<MovedKnob> moved;

@@ -383,3 +383,29 @@ TEST_CASE("a report reads a study while the search holds it open, and the search
   CHECK(after.trials[0].state == TrialState::Complete);
   CHECK(after.trials[0].score == Approx(510));
 }
+
+TEST_CASE("a kept baseline: the candidate that lost is shown as such, the host's values come from the result", "[report]") {
+  std::vector<TrialRecord> trials;
+  for (int i = 1; i <= 2; ++i) {
+    TrialRecord t;
+    t.number = i;
+    t.params = {{"wgt7-wc/txqueuelen", i == 1 ? "1000" : "64"}};
+    t.state = TrialState::Complete;
+    t.score = 500.0 + i;
+    trials.push_back(t);
+  }
+  std::vector<ConfirmationRecord> conf{{1, "baseline", 2, 500, metrics(500, 500), 0}, {2, "candidate", 2, 499, metrics(499, 499), 0}};
+  StudyResult res;
+  res.outcome = "kept-baseline";
+  res.params = {{"wgt7-wc/txqueuelen", "1000"}};
+  StudyInfo i = info("finished");
+  i.strategy = "random";  // trial 1 is not the host's values under random
+  ReportData d = build_report("s", i, trials, {}, conf, res);
+  CHECK(d.winner_trial == 2);
+  CHECK_THAT(d.winner_source, Contains("not promoted"));
+  CHECK(d.baseline_source == "the result (the baseline was kept)");
+  REQUIRE(d.moved.size() == 1);
+  CHECK(d.moved[0].from == "1000");
+  CHECK(d.moved[0].to == "64");
+  CHECK_THAT(render_report_text(d), Contains("outcome:        kept-baseline"));
+}
