@@ -2,6 +2,7 @@
 // trials, no result, baseline records without probes) and from a finished one with a promoted
 // winner; the renderers' escaping and self-containment; the read-only open; the CLI's errors.
 #include <catch2/catch.hpp>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -25,7 +26,7 @@ namespace {
 
 struct TempDir {
   fs::path dir;
-  explicit TempDir(const std::string& name) : dir(fs::temp_directory_path() / ("wgopt-report-" + name)) {
+  explicit TempDir(const std::string& name) : dir(fs::temp_directory_path() / ("wgopt-report-" + name + "-" + std::to_string(getpid()))) {
     fs::remove_all(dir);
     fs::create_directories(dir);
   }

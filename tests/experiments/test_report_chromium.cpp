@@ -3,6 +3,7 @@
 // and the DOM Chromium built holds the table, the four plots and the trial count. No network: the
 // page is a local file with no external resources. Chromium runs as root here, so --no-sandbox.
 #include <catch2/catch.hpp>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +16,12 @@ namespace fs = std::filesystem;
 using Catch::Contains;
 
 namespace {
+
+// Removes the directory when the test case ends, passed or failed.
+struct RemoveOnExit {
+  std::filesystem::path dir;
+  ~RemoveOnExit() { std::filesystem::remove_all(dir); }
+};
 
 std::string slurp(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -67,9 +74,10 @@ TEST_CASE("the HTML report renders in headless Chromium", "[report][chromium]") 
   const std::string exe = wgopt::find_executable("chromium");
   if (exe.empty()) FAIL("chromium is not installed: run scripts/install-deps.sh (it installs Debian's chromium)");
 
-  const fs::path dir = fs::temp_directory_path() / "wgopt-report-chromium";
+  const fs::path dir = fs::temp_directory_path() / ("wgopt-report-chromium-" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
+  RemoveOnExit cleanup{dir};
   const fs::path study = dir / "study.sqlite", html = dir / "report.html", blank = dir / "blank.html";
   fs::copy_file(std::string(WGOPT_FIXTURES_DIR) + "/report/study-wgt7.sqlite", study);
   std::ofstream(blank) << "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body></body></html>\n";
@@ -111,5 +119,4 @@ TEST_CASE("the HTML report renders in headless Chromium", "[report][chromium]") 
   }
   CHECK_THAT(d, Contains("<p id=\"trial-count\">6 trials: 6 complete</p>"));
   CHECK_THAT(d, Contains("p = 0.0378 (paired t)"));
-  fs::remove_all(dir);
 }

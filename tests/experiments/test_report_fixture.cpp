@@ -2,6 +2,7 @@
 // report agrees with what `wgopt search` itself printed at the end of that run, and reading the
 // study leaves the file byte-for-byte unchanged.
 #include <catch2/catch.hpp>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,12 @@ using Catch::Contains;
 namespace fs = std::filesystem;
 
 namespace {
+
+// Removes the directory when the test case ends, passed or failed.
+struct RemoveOnExit {
+  std::filesystem::path dir;
+  ~RemoveOnExit() { std::filesystem::remove_all(dir); }
+};
 
 const std::string kFixture = std::string(WGOPT_FIXTURES_DIR) + "/report/study-wgt7.sqlite";
 
@@ -38,9 +45,10 @@ const ComparisonRow* row(const ReportData& d, const std::string& config) {
 }  // namespace
 
 TEST_CASE("the report of a real study matches what the search printed, and leaves the file unchanged", "[report]") {
-  const fs::path dir = fs::temp_directory_path() / "wgopt-report-fixture";
+  const fs::path dir = fs::temp_directory_path() / ("wgopt-report-fixture-" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
+  RemoveOnExit cleanup{dir};
   const std::string path = (dir / "study.sqlite").string();
   fs::copy_file(kFixture, path);
   const std::string before = slurp(path);
@@ -90,13 +98,13 @@ TEST_CASE("the report of a real study matches what the search printed, and leave
   const std::string text = render_report_text(d);
   CHECK_THAT(text, Contains("p = 0.0378 (paired t)"));
   CHECK_THAT(text, Contains("confirm: baseline (4 rounds)  352.0 Mbit/s"));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("wgopt report prints text, Markdown or JSON and writes HTML only where asked", "[report]") {
-  const fs::path dir = fs::temp_directory_path() / "wgopt-report-cli";
+  const fs::path dir = fs::temp_directory_path() / ("wgopt-report-cli-" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
+  RemoveOnExit cleanup{dir};
   const std::string path = (dir / "study.sqlite").string();
   fs::copy_file(kFixture, path);
   wgopt::ProcessRunner runner;
@@ -136,5 +144,4 @@ TEST_CASE("wgopt report prints text, Markdown or JSON and writes HTML only where
   auto both = wgopt_run({"--md", "--json"});
   CHECK(both.exit_code == 2);
   CHECK_THAT(both.err, Contains("pick one"));
-  fs::remove_all(dir);
 }
