@@ -125,7 +125,11 @@ std::vector<double> nice_ticks(Range r, int target) {
   const double first = std::floor(r.lo / step) * step;
   const double last = std::ceil(r.hi / step) * step;
   std::vector<double> ticks;
-  for (double v = first; v <= last + step * 1e-6; v += step) ticks.push_back(std::abs(v) < step * 1e-9 ? 0 : v);
+  // The cap only matters for absurd magnitudes where v + step == v; scores never get there.
+  for (double v = first; v <= last + step * 1e-6 && ticks.size() < 100; v += step) {
+    ticks.push_back(std::abs(v) < step * 1e-9 ? 0 : v);
+  }
+  if (ticks.size() < 2 || !std::isfinite(step)) return {r.lo, r.hi};
   return ticks;
 }
 

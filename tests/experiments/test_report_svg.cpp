@@ -53,6 +53,7 @@ TEST_CASE("axis ticks are round numbers that enclose the data", "[report][svg]")
   CHECK(svg::nice_ticks({10, 0}).front() == 0);
   CHECK(svg::nice_ticks({NAN, 1}).size() >= 2);
   CHECK(svg::nice_ticks({-0.2, 0.7}, 5).front() == Approx(-0.2));
+  CHECK(svg::nice_ticks({-1e308, 1e308}).size() >= 2);
 }
 
 TEST_CASE("Table renders as an escaped HTML table with numeric columns marked", "[report][svg]") {
