@@ -86,7 +86,7 @@ std::string moved_params(const ReportTrial& t) {
 }
 
 Table trial_table(const ReportData& d) {
-  Table t({"#", "state", "score", "throughput", "min", "params (vs baseline)", "note"});
+  Table t({"#", "state", "score", "throughput", "ended (min)", "params (vs baseline)", "note"});
   for (const auto& r : d.trials) {
     std::string mark = r.winner ? " *" : "";
     t.add_row({std::to_string(r.number) + mark, std::string(to_string(r.state)), opt_num(r.score),
