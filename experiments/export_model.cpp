@@ -332,8 +332,8 @@ std::string header(const act::Profile& profile, const ExportOptions& options, co
   if (auto n = scalar(profile.host, {"nproc"})) facts.push_back(*n + " CPUs");
   if (auto k = scalar(profile.host, {"kernel"})) facts.push_back("kernel " + *k);
   if (auto n = scalar(profile.host, {"nic_driver"})) facts.push_back("NIC driver " + *n);
-  if (auto pl = scalar(profile.host, {"place"})) facts.push_back(*pl);
-  if (!facts.empty()) out += c + fmt::format("Captured on: {}.\n", fmt::join(facts, ", "));
+  if (auto pl = scalar(profile.host, {"place"})) facts.push_back(*pl == "host" ? "on the host" : "in " + *pl);
+  if (!facts.empty()) out += c + fmt::format("Captured: {}.\n", fmt::join(facts, ", "));
   out += c + "Install: " + install + "\n";
   return out;
 }
