@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
+#include <functional>
 #include <thread>
 
 #include "common/error.hpp"
@@ -176,16 +178,15 @@ std::shared_ptr<Files> files_for(const Place& place, std::shared_ptr<CommandRunn
   return std::make_shared<NetnsFiles>(place, std::move(runner));
 }
 
-int open_in_netns(const std::string& netns, const std::string& path) {
-  if (netns.empty()) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error(fmt::format("cannot open {}: {}", path, errno_text(errno)));
-    return fd;
-  }
+namespace {
+
+// Runs fn() on a fresh thread that has entered network namespace `netns`, so the rest of the process
+// never changes namespace; a descriptor fn() opens stays bound to that namespace. Throws Error naming
+// the namespace when it cannot be entered, or fn's error text.
+int in_netns_thread(const std::string& netns, const std::function<int(std::string& error)>& fn) {
   if (!is_valid_netns_name(netns)) throw UsageError(fmt::format("network namespace name '{}' is not valid", netns));
   int result_fd = -1;
   std::string error;
-  // A fresh thread enters the namespace so the rest of the process never changes namespace.
   std::thread t([&] {
     const std::string ns_path = "/run/netns/" + netns;
     int nsfd = ::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -200,12 +201,41 @@ int open_in_netns(const std::string& netns, const std::string& path) {
       return;
     }
     ::close(nsfd);
-    result_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (result_fd < 0) error = fmt::format("cannot open {} in netns {}: {}", path, netns, errno_text(errno));
+    result_fd = fn(error);
   });
   t.join();
   if (result_fd < 0) throw Error(error);
   return result_fd;
+}
+
+}  // namespace
+
+int open_in_netns(const std::string& netns, const std::string& path) {
+  if (netns.empty()) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(fmt::format("cannot open {}: {}", path, errno_text(errno)));
+    return fd;
+  }
+  return in_netns_thread(netns, [&](std::string& error) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) error = fmt::format("cannot open {} in netns {}: {}", path, netns, errno_text(errno));
+    return fd;
+  });
+}
+
+int socket_in_netns(const std::string& netns, int domain, int type) {
+  auto make = [&](std::string& error) {
+    int fd = ::socket(domain, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) error = fmt::format("cannot create a socket{}: {}", netns.empty() ? "" : " in netns " + netns, errno_text(errno));
+    return fd;
+  };
+  if (netns.empty()) {
+    std::string error;
+    int fd = make(error);
+    if (fd < 0) throw Error(error);
+    return fd;
+  }
+  return in_netns_thread(netns, make);
 }
 
 }  // namespace wgopt

@@ -76,6 +76,10 @@ std::shared_ptr<Files> files_for(const Place& place, std::shared_ptr<CommandRunn
 // Throws wgopt::Error if the namespace or file cannot be opened.
 int open_in_netns(const std::string& netns, const std::string& path);
 
+// A socket(domain, type) created inside network namespace `netns` (empty: this one), CLOEXEC;
+// connect() on it reaches that namespace's addresses. The caller closes it. Throws Error.
+int socket_in_netns(const std::string& netns, int domain, int type);
+
 // Reads a whole file from an open descriptor from offset 0 (re-generates /proc seq files).
 std::optional<std::string> pread_all(int fd);
 

@@ -1,12 +1,21 @@
 #include "experiments/measure.hpp"
+#include "common/files.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <mutex>
+#include <thread>
 
 #include "common/error.hpp"
+#include "common/files.hpp"
 #include "probes/sampler.hpp"
 #include "workload/iperf3_client.hpp"
 #include "workload/scenario.hpp"
@@ -56,7 +65,22 @@ double estimate_pruned(double incumbent_score, double candidate_rate, double inc
   return incumbent_score * std::clamp(candidate_rate / incumbent_rate, 0.0, 1.0);
 }
 
+void recycle_server_listener(const Plant& plant) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(plant.port));
+  if (::inet_pton(AF_INET, plant.server_address.c_str(), &addr.sin_addr) != 1) return;  // IPv6 peers: not needed (peer mode)
+  int fd = socket_in_netns(plant.client.netns_name(), AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    ::poll(&p, 1, 2000);
+  }
+  ::close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+}
+
 Evaluation measure_objective(const Plant& plant, const Objective& objective, const MeasureOptions& options) {
+  if (plant.recycle_server_listener) recycle_server_listener(plant);
   Evaluation ev;
   auto runner = options.runner ? options.runner : default_runner();
   const auto t0 = std::chrono::steady_clock::now();
