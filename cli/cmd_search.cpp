@@ -1,30 +1,15 @@
 // `wgopt search`: the closed loop (experiments/search.hpp).
-#include <signal.h>
-
 #include <atomic>
 #include <fmt/format.h>
 #include <iostream>
 
+#include "cli/interrupt.hpp"
 #include "cli/registry.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
 #include "experiments/search.hpp"
 
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void on_signal(int) { g_interrupted.store(true); }
-
-// SIGINT / SIGTERM stop the search; the loop restores the original values before it returns.
-void install_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;  // no SA_RESTART: a blocking wait returns and the loop notices
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
 
 void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   auto o = std::make_shared<wgopt::experiments::SearchOptions>();
@@ -98,8 +83,8 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
     o->watchdog = !*no_watchdog;
     o->settle = std::chrono::milliseconds(*settle_ms);
     if (*json) o->quiet = true;
-    install_handlers();
-    auto report = wgopt::experiments::run_search(*o, g_interrupted);
+    const auto& interrupted = wgopt::cli::install_interrupt_handlers();
+    auto report = wgopt::experiments::run_search(*o, interrupted);
     if (*json) {
       std::cout << report.to_json().dump(2) << "\n";
     } else {

@@ -42,7 +42,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help prints and exits 0; every other parse error is bad usage: exit 2, like UsageError.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   } catch (const UsageError& e) {
     std::fprintf(stderr, "wgopt: error: %s\n", e.what());
     return 2;

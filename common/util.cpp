@@ -1,3 +1,4 @@
+#include <ctime>
 #include "common/util.hpp"
 
 #include <unistd.h>
@@ -109,6 +110,15 @@ std::vector<std::string> split_lines(const std::string& s) {
     if (!l.empty() && l.back() == '\r') l.pop_back();
   }
   return out;
+}
+
+std::string utc_stamp(const char* fmt) {
+  auto t = std::time(nullptr);
+  char buf[64];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, fmt, &tm);
+  return buf;
 }
 
 std::string boot_id(const std::string& proc_root) {

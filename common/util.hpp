@@ -19,6 +19,8 @@ std::vector<std::string> split_ws(const std::string& s);            // on any wh
 std::vector<std::string> split(const std::string& s, char sep);      // keeps empties
 std::vector<std::string> split_lines(const std::string& s);          // no trailing empty line
 
+// The current time in UTC through strftime(fmt): "%Y%m%d-%H%M%S" for file names, "%Y-%m-%dT%H:%M:%SZ".
+std::string utc_stamp(const char* fmt);
 // /proc/sys/kernel/random/boot_id (under `proc_root`), trimmed; empty if unreadable.
 std::string boot_id(const std::string& proc_root = "/proc");
 

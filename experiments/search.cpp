@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -65,13 +66,6 @@ struct Binding {
 constexpr auto kApplyLease = std::chrono::seconds(12);
 // A handshake older than this means the peer is gone (WireGuard rekeys every 2 minutes).
 constexpr long long kHandshakeMaxAge = 180;
-
-std::string utc_stamp(const char* fmt_str) {
-  auto t = std::time(nullptr);
-  char buf[64];
-  std::strftime(buf, sizeof buf, fmt_str, std::gmtime(&t));
-  return buf;
-}
 
 std::string self_exe(const std::string& given) {
   if (given != "/proc/self/exe") return given;
@@ -304,7 +298,15 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     store.emplace(StudyStore::open(o.resume));
     resumed_info = store->info();
   }
-  Objective objective = o.objective_file.empty() ? Objective{} : load_objective(o.objective_file);
+  Objective objective = !o.objective_text.empty()  ? parse_objective(o.objective_text, o.retune_profile + " (evidence.objective)")
+                        : o.objective_file.empty() ? Objective{}
+                                                   : load_objective(o.objective_file);
+  const bool retune = !o.retune_profile.empty();
+  std::optional<act::Profile> retune_profile;
+  if (retune) {
+    retune_profile = act::load_profile(o.retune_profile);
+    if (!(o.retune_tolerance >= 0 && o.retune_tolerance < 1)) throw UsageError("--tolerance must be 0..99 percent");
+  }
   if (store && !resumed_info.objective_yaml.empty()) objective = parse_objective(resumed_info.objective_yaml, o.resume);
   if (o.duration_s) {
     if (*o.duration_s < 2 || *o.duration_s > 3600) throw UsageError("--duration must be 2..3600 seconds");
@@ -345,6 +347,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     plant.rate_iface = {n.server_place(), n.srv_wg};
     plant.rate_iface_is_receiver_for_forward = true;
     plant.client_wg = n.cli_wg;
+    plant.recycle_server_listener = true;  // the server end is tuned too (measure.hpp)
     primary_ifaces = {n.cli_wg, n.cli_underlay};
     mirror_ifaces = {n.srv_wg, n.srv_underlay};
     underlay = n.cli_underlay;
@@ -437,6 +440,38 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   if (search_knobs.empty()) {
     throw UsageError("no searchable knob is left after --knobs/--exclude: run `wgopt knobs` to see what is writable here");
   }
+  // Retune: the profile is the desired state and the start of the space; note what drifted.
+  Values retune_values;
+  if (retune) {
+    for (const auto& [id, value] : retune_profile->knobs) {
+      auto b = bindings.find(id);
+      if (b == bindings.end()) {
+        throw Error(fmt::format("the profile's knob {} cannot be tuned here (missing, read-only or excluded): "
+                                "check `wgopt knobs` and the interface names in {}", id, o.retune_profile));
+      }
+      auto* k = targets[b->second.front().target].find(id);
+      retune_values[id] = k->validate(value);
+    }
+    for (auto& sk : search_knobs) {
+      auto it = retune_values.find(sk.descriptor.id);
+      if (it == retune_values.end()) continue;
+      // Every bound place (the testbed's mirror too) must hold the profile's value.
+      for (const auto& b : bindings[sk.descriptor.id]) {
+        auto* k = targets[b.target].find(b.id);
+        std::string now;
+        try {
+          now = k->read();
+        } catch (const Error& e) {
+          now = "?";
+        }
+        if (!k->equal(now, it->second)) {
+          report.drifted.push_back(fmt::format("{}{}: {} -> {}", b.id, b.target > 0 ? " (" + targets[b.target].label + ")" : "", now,
+                                               it->second));
+        }
+      }
+      sk.current = it->second;
+    }
+  }
   SearchSpace space(search_knobs, targets[0].host.nproc, overrides);
   Values baseline_values;
   for (const auto& k : space.knobs()) baseline_values[k.descriptor.id] = k.current;
@@ -448,6 +483,17 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
 
   // ---- The study file.
   auto facts = host_facts(plant, targets, o.sku, underlay, *runner);
+  if (retune && retune_profile->host.IsMap() && retune_profile->host["kernel"]) {
+    const auto was = retune_profile->host["kernel"].as<std::string>();
+    const auto now = facts.value("kernel", std::string());
+    if (!now.empty() && was != now) {
+      report.kernel_was = was;
+      report.kernel_now = now;
+    }
+  }
+  if (retune && o.sku.empty() && retune_profile->host.IsMap() && retune_profile->host["sku"]) {
+    facts["sku"] = retune_profile->host["sku"].as<std::string>();  // the same SKU as the profile it keeps
+  }
   if (!store) {
     std::string path = o.study_path;
     if (path.empty()) {
@@ -468,7 +514,8 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     for (int n : store->recovered_trials()) spdlog::warn("trial {} was interrupted by a crash: recorded as failed", n);
   }
   report.study_path = store->path();
-  report.profile_path = !o.profile_path.empty() ? o.profile_path
+  report.profile_path = retune ? o.retune_profile
+                      : !o.profile_path.empty() ? o.profile_path
                                                 : report.study_path.substr(0, report.study_path.rfind('.')) + ".yaml";
 
   // ---- Lock, crash recovery, watchdog.
@@ -539,6 +586,44 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   };
 
   try {
+    // ---- Retune: put drifted knobs back to the profile's values, for good (like `wgopt apply`).
+    if (retune && !report.drifted.empty()) {
+      for (const auto& d : report.drifted) say("drifted from the profile: " + d);
+      if (watchdog) watchdog->arm(kApplyLease);
+      live = apply_values(session, targets, bindings, retune_values);
+      std::string why;
+      if (!tunnel_alive(plant, *runner, why)) {
+        rollback_all(live);
+        if (watchdog) watchdog->disarm();
+        throw Error("putting the profile's values back cut the tunnel; the host is as it was: " + why);
+      }
+      for (auto& tx : live) tx->keep();
+      live.clear();
+      if (watchdog) watchdog->disarm();
+    }
+
+    // ---- Warm start: another study's trials prime the engine (outside the budget).
+    if (!o.warm_start.empty()) {
+      try {
+        auto warm = StudyStore::open(o.warm_start);
+        for (const auto& t : warm.trials()) {
+          if (t.state == TrialState::Running) continue;
+          try {
+            Values v;
+            for (auto it = t.params.begin(); it != t.params.end(); ++it) v[it.key()] = it.value().get<std::string>();
+            auto cfg = space.from_values(v);
+            strategy->tell(cfg, to_opt_state(t.state), t.score.value_or(std::nan("")));
+            ++report.warm_trials;
+          } catch (const std::exception& e) {
+            spdlog::debug("warm start: trial {} skipped: {}", t.number, e.what());
+          }
+        }
+        say(fmt::format("warm start: {} trials of {} primed the engine", report.warm_trials, o.warm_start));
+      } catch (const UsageError& e) {
+        spdlog::warn("warm start skipped: {}", e.what());
+      }
+    }
+
     // ---- Replay a resumed study into the engine.
     if (!store->trials().empty()) {
       int replayed = 0;
@@ -569,6 +654,58 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     const auto bstats = sample_stats(baseline_scores);
     ps.baseline_score = bstats.mean;
     say(fmt::format("baseline: score {:.1f} ± {:.1f} (sd over {} rounds)", bstats.mean, bstats.stddev, bstats.n));
+    {
+      Averages a;
+      for (const auto& ev : baseline_evals) accumulate(a, ev);
+      if (a.n > 0) report.baseline_throughput_mbps = a.throughput / a.n;
+    }
+
+    // ---- Retune: does the profile still hold? Then there is nothing to search.
+    if (retune) {
+      const auto& ev = retune_profile->evidence;
+      auto recorded = [&](const char* arm) -> std::optional<double> {
+        if (!ev.IsMap() || !ev[arm] || !ev[arm].IsMap() || !ev[arm]["score"]) return std::nullopt;
+        return ev[arm]["score"].as<double>();
+      };
+      auto rec = recorded("winner");
+      if (!rec) rec = recorded("baseline");
+      report.recorded_score = rec.value_or(bstats.mean);
+      report.regressed = rec && bstats.mean < *rec - std::abs(*rec) * o.retune_tolerance;
+      report.baseline_score = bstats.mean;
+      const bool kernel_changed = !report.kernel_now.empty();
+      say(fmt::format("profile: recorded score {:.1f}, now {:.1f} ({:+.1f}%){}{}", report.recorded_score, bstats.mean,
+                      report.recorded_score != 0 ? 100.0 * (bstats.mean - report.recorded_score) / std::abs(report.recorded_score) : 0.0,
+                      report.regressed ? fmt::format(": a regression beyond the {:.0f}% tolerance", 100 * o.retune_tolerance) : "",
+                      kernel_changed ? fmt::format("; kernel {} -> {}", report.kernel_was, report.kernel_now) : ""));
+      if (!report.regressed && !kernel_changed) {
+        report.outcome = report.drifted.empty() ? "holds" : "rolled-back";
+        report.confirmation = report.drifted.empty()
+                                  ? "the profile holds: no knob drifted and the score is within the tolerance of its evidence"
+                                  : fmt::format("{} drifted knob(s) put back to the profile; the score is within the tolerance of its evidence",
+                                                report.drifted.size());
+        report.winner_score = bstats.mean;
+        report.profile_path = o.retune_profile;
+        StudyResult result;
+        result.outcome = report.outcome;
+        for (const auto& [id, v] : retune_values) result.params[id] = v;
+        result.evidence = {{"recorded_score", report.recorded_score}, {"score", bstats.mean}, {"drifted", report.drifted}};
+        result.profile_path = o.retune_profile;
+        result.finished_at = unix_now();
+        store->set_result(result);
+        if (watchdog) watchdog->stop();
+        report.table = comparison_table({[&] {
+                                          Averages a;
+                                          for (const auto& e : baseline_evals) accumulate(a, e);
+                                          return to_row("profile, now", a);
+                                        }()},
+                                        fmt::format("{}s", objective.duration.count()))
+                           .render_text();
+        report.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+        std::lock_guard lk(progress_mu);
+        progress.finish();
+        return report;
+      }
+    }
 
     // Early-stopping references, per scenario: the incumbent's rate and the baseline's noise.
     PruneReferences refs;
@@ -783,6 +920,9 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
       report.outcome = promote ? "promoted" : "kept-baseline";
       if (!promote) winner = baseline_values;
     }
+    if (retune) {
+      report.outcome = promote ? "retuned" : !report.drifted.empty() ? "rolled-back" : report.regressed ? "degraded" : "holds";
+    }
     report.gain_pct = report.baseline_score != 0 ? 100.0 * (report.winner_score - report.baseline_score) / std::abs(report.baseline_score) : 0;
     for (const auto& [id, v] : winner) {
       if (baseline_values[id] != v) report.changed.push_back(fmt::format("{}: {} -> {}", id, baseline_values[id], v));
@@ -816,10 +956,18 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
       auto ci = mean_interval(bstats, 0.95);
       evidence["baseline"] = {{"score", bstats.mean}, {"ci95", {ci.low, ci.high}}, {"n", bstats.n}};
     }
+    for (const auto& [id, v] : baseline_values) evidence["baseline"]["params"][id] = v;  // what the winner moved away from
     if (base_avg.n > 0) evidence["baseline"]["throughput_mbps"] = base_avg.throughput / base_avg.n;
     if (win_avg.n > 0) evidence["winner"]["throughput_mbps"] = win_avg.throughput / win_avg.n;
     profile.evidence = YAML::Load(evidence.dump());
-    {
+    if (win_avg.n > 0) report.winner_throughput_mbps = win_avg.throughput / win_avg.n;
+    // Retune writes the profile only when a confirmed winner replaces it; the old one stays as .prev.
+    if (retune && promote) {
+      std::error_code ec;
+      std::filesystem::copy_file(o.retune_profile, o.retune_profile + ".prev", std::filesystem::copy_options::overwrite_existing, ec);
+      if (ec) throw Error(fmt::format("cannot keep the old profile as {}.prev: {}", o.retune_profile, ec.message()));
+    }
+    if (!retune || promote) {
       std::ofstream out(report.profile_path);
       out << "# wgopt profile from study " << report.study_path << " (" << report.outcome << ")\n" << act::dump_profile(profile);
       if (!out) throw Error(fmt::format("cannot write the profile to {}: check the directory", report.profile_path));

@@ -35,6 +35,7 @@ struct SearchOptions {
   bool allow_underlay_mtu = false;
   std::string space_file;             // range overrides
   std::string objective_file;         // empty: the defaults (experiments/objective.hpp)
+  std::string objective_text;         // the objective as YAML text (retune: the profile's); wins over the file
   std::optional<int> duration_s;      // overrides the objective's duration
 
   // The engine and the budget.
@@ -57,6 +58,18 @@ struct SearchOptions {
   bool watchdog = true;
 
   bool quiet = false;                 // no progress line
+
+  // Retune mode (`wgopt retune`, experiments/retune.hpp): the profile at retune_profile is the
+  // desired state. Its knobs are the space; knobs that drifted from it are put back (kept, like
+  // `wgopt apply`) before the baseline rounds; if the baseline still scores within
+  // `retune_tolerance` of the profile's recorded evidence and the kernel is the one it was made on,
+  // the run ends there with no trials. Otherwise the search runs (warm-started from the profile's
+  // study) and a confirmed winner replaces the profile (the old one is kept as PROFILE.prev).
+  std::string retune_profile;
+  double retune_tolerance = 0.15;
+  // A study whose trials prime the engine before the first ask (not counted against the budget;
+  // trials whose values are outside today's domains are skipped).
+  std::string warm_start;
 };
 
 struct SearchReport {
@@ -70,6 +83,15 @@ struct SearchReport {
   bool applied = false;       // the host is on the winner now
   std::string table;          // the §7.1 table, text
   std::vector<std::string> changed;  // "wgopt-wc/mtu: 1280 -> 1420"
+  double baseline_throughput_mbps = 0;  // mean over the baseline rounds
+  double winner_throughput_mbps = 0;    // mean over the winner's confirmation rounds (0: none)
+
+  // Retune mode: "holds", "retuned", "rolled-back" or "degraded" in `outcome`, and why.
+  std::vector<std::string> drifted;  // profile knobs the host had moved away from: "ID: HOST -> PROFILE"
+  std::string kernel_was, kernel_now; // set when the kernel is not the one the profile was made on
+  double recorded_score = 0;         // the profile's evidence: the score it should reach
+  bool regressed = false;            // baseline below recorded_score * (1 - tolerance)
+  int warm_trials = 0;               // trials replayed from the warm-start study
   nlohmann::json to_json() const;
 };
 

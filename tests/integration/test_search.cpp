@@ -26,8 +26,10 @@
 #include "common/util.hpp"
 #include "experiments/study_store.hpp"
 #include "experiments/testbed.hpp"
+#include "cli_helpers.hpp"
 
 using namespace wgopt;
+using namespace wgopt::itest;
 using wgopt::experiments::StudyStore;
 using wgopt::experiments::TrialState;
 namespace fs = std::filesystem;
@@ -39,53 +41,12 @@ const std::string kPrefix = "wgt5";
 const std::string kCliNs = "wgt5-cli", kSrvNs = "wgt5-srv";
 const std::string kCliWg = "wgt5-wc", kSrvWg = "wgt5-ws", kSrvUnderlay = "wgt5-us";
 
-CommandResult run(const std::vector<std::string>& argv, std::chrono::seconds timeout = std::chrono::seconds(240)) {
-  ProcessRunner r;
-  return r.run(Command{.argv = argv, .timeout = timeout});
-}
-
-std::vector<std::string> wgopt_argv(const std::string& state, const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"env", "WGOPT_STATE_DIR=" + state, WGOPT_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return argv;
-}
-
-CommandResult run_wgopt(const std::string& state, const std::vector<std::string>& args) {
-  return run(wgopt_argv(state, args));
-}
-
 // A short search on the wgt5 testbed; `more` adds the knobs, trial cap, study path ...
 std::vector<std::string> search_args(std::vector<std::string> more) {
   std::vector<std::string> a{"search",  "--testbed", "--prefix",          kPrefix, "--duration", "2", "--baseline-rounds",
                              "2",       "--confirm-rounds", "2",          "--settle-ms", "200", "--quiet"};
   a.insert(a.end(), more.begin(), more.end());
   return a;
-}
-
-struct StateDir {
-  std::string path;
-  StateDir() {
-    char tmpl[] = "/tmp/wgopt-stest-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~StateDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
-
-std::string in_ns(const std::string& ns, const std::vector<std::string>& argv) {
-  auto r = run(Place::netns(ns).wrap(argv), std::chrono::seconds(20));
-  INFO(r.brief());
-  REQUIRE(r.ok());
-  return trim(r.out);
 }
 
 // "on" / "off" from `ethtool -k IF` (read the way an admin would, not through wgopt).
@@ -109,12 +70,6 @@ std::map<std::string, std::string> tunnel_state() {
 void require_testbed() {
   static TestbedGuard guard(kPrefix);
   guard.testbed().up();
-}
-
-bool root() {
-  if (::geteuid() == 0) return true;
-  WARN("not root: wgopt search needs the testbed's network namespaces");
-  return false;
 }
 
 // Guardians (`wgopt __watchdog`) started for this state dir that are still running.

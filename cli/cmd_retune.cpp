@@ -1,0 +1,125 @@
+// `wgopt retune --profile P`: the nightly job (experiments/retune.hpp).
+#include <unistd.h>
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "actuators/lock.hpp"
+#include "actuators/profile.hpp"
+#include "cli/interrupt.hpp"
+#include "cli/registry.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "common/util.hpp"
+#include "experiments/retune.hpp"
+#include "experiments/study_store.hpp"
+
+namespace {
+
+namespace ex = wgopt::experiments;
+
+// node_exporter reads the directory at any moment: write a temp file beside it and rename.
+void write_metrics(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp);
+    out << text;
+    out.flush();
+    if (!out) throw wgopt::Error(fmt::format("cannot write metrics to {}: check the directory exists and is writable", tmp));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw wgopt::Error(fmt::format("cannot move metrics into place at {}: {}", path, ec.message()));
+}
+
+void setup(CLI::App& root, wgopt::cli::Context& ctx) {
+  auto r = std::make_shared<ex::RetuneOptions>();
+  auto trials = std::make_shared<int>(0);
+  auto duration = std::make_shared<int>(0);
+  auto tolerance_pct = std::make_shared<double>(15);
+  auto metrics = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  auto no_watchdog = std::make_shared<bool>(false);
+  auto* cmd = root.add_subcommand(
+      "retune",
+      "The nightly job: check that a profile still holds on this host and act when it does not.\n\n"
+      "1. The profile's knobs that drifted on the host (changed by someone or something) are put back.\n"
+      "2. The host is measured on the profile's plant with the profile's objective (3 rounds).\n"
+      "3. If the kernel is the one the profile was made on and the score is within --tolerance of the\n"
+      "   profile's recorded evidence, that is all. Otherwise a short search over the profile's knobs,\n"
+      "   warm-started from the profile's study, looks for a better configuration; a winner replaces the\n"
+      "   profile only if it beats it in the interleaved confirmation (the old one is kept as P.prev).\n\n"
+      "Exit codes: 0 holds, 10 re-tuned (new profile applied and written), 11 drifted knobs rolled back,\n"
+      "12 degraded (slower than the evidence and nothing better confirmed: look at the host),\n"
+      "1 error (the host is restored), 2 bad usage (nothing changed), 130 interrupted.\n\n"
+      "Examples:\n"
+      "  wgopt retune --profile /etc/wgopt/profile.yaml\n"
+      "  wgopt retune --profile p.yaml --budget 10m --metrics /var/lib/prometheus/node-exporter/wgopt.prom\n"
+      "  wgopt export p.yaml --format timer --out /etc/systemd/system    # run it nightly");
+  cmd->add_option("--profile", r->profile, "profile written by `wgopt search` (or an earlier retune)")->required();
+  cmd->add_option("--budget", r->budget, "wall-clock budget for the whole run, search included")->capture_default_str();
+  cmd->add_option("--trials", *trials, "cap on the search's trials");
+  cmd->add_option("--tolerance", *tolerance_pct, "score loss against the evidence, in percent, that counts as a regression")
+      ->capture_default_str();
+  cmd->add_option("--duration", *duration, "seconds per scenario measurement (default: the profile's objective)");
+  cmd->add_option("--baseline-rounds", r->baseline_rounds, "measurements of the host as it is")->capture_default_str();
+  cmd->add_option("--confirm-rounds", r->confirm_rounds, "interleaved profile/winner rounds before a re-tune is promoted")
+      ->capture_default_str();
+  cmd->add_option("--seed", r->seed, "random seed of the search")->capture_default_str();
+  cmd->add_option("--study", r->study_path, "study file for this run (default /var/lib/wgopt/studies/retune-<UTC>.sqlite)");
+  cmd->add_option("--metrics", *metrics, "write Prometheus textfile metrics here (node_exporter's textfile collector)");
+  cmd->add_flag("--quiet", r->quiet, "no progress line");
+  cmd->add_flag("--json", *json, "print the result as JSON on stdout");
+  cmd->add_flag("--no-watchdog", *no_watchdog, "do not start the guardian process (not recommended)")->group("");
+
+  cmd->callback([=, &ctx] {
+    if (*trials < 0) throw wgopt::UsageError("--trials must be a positive number");
+    if (*trials > 0) r->trials = *trials;
+    if (*duration > 0) r->duration_s = *duration;
+    if (!(*tolerance_pct >= 0 && *tolerance_pct < 100)) throw wgopt::UsageError("--tolerance must be 0..99 (percent)");
+    r->tolerance = *tolerance_pct / 100.0;
+    r->watchdog = !*no_watchdog;
+    if (*json) r->quiet = true;
+    if (!metrics->empty()) {
+      auto dir = std::filesystem::path(*metrics).parent_path();
+      if (!dir.empty() && !std::filesystem::is_directory(dir)) {
+        throw wgopt::UsageError(fmt::format("--metrics {}: directory {} does not exist: create it or pick another path", *metrics,
+                                            dir.string()));
+      }
+    }
+    auto profile = wgopt::act::load_profile(r->profile);
+    if (r->study_path.empty()) {
+      wgopt::act::ensure_dir(wgopt::act::state_dir() + "/studies");
+      r->study_path = wgopt::act::state_dir() + "/studies/retune-" + wgopt::utc_stamp("%Y%m%d-%H%M%S") + ".sqlite";
+    }
+    auto options = ex::retune_search_options(*r, profile);
+    const auto& interrupted = wgopt::cli::install_interrupt_handlers();
+    auto report = ex::run_search(options, interrupted);
+    if (!metrics->empty()) {
+      std::string previous;
+      if (auto p = wgopt::read_file(*metrics)) previous = *p;
+      write_metrics(*metrics, ex::retune_metrics(report, r->profile, ex::unix_now(), previous));
+    }
+    if (*json) {
+      auto j = report.to_json();
+      j["exit_code"] = ex::retune_exit_code(report.outcome);
+      std::cout << j.dump(2) << "\n";
+    } else {
+      if (!r->quiet) {
+        std::cout << "\n" << report.table;
+        for (const auto& d : report.drifted) std::cout << "  put back: " << d << "\n";
+        for (const auto& c : report.changed) std::cout << "  re-tuned: " << c << "\n";
+        std::cout << report.confirmation << "\nstudy:   " << report.study_path << "\nprofile: " << report.profile_path << "\n";
+      }
+      std::cout << ex::retune_summary(report) << "\n";
+    }
+    ctx.exit_code = ex::retune_exit_code(report.outcome);
+  });
+}
+
+}  // namespace
+
+WGOPT_COMMAND(65, setup);

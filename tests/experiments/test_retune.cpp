@@ -1,0 +1,156 @@
+// The pure parts of `wgopt retune`: options from a profile, exit codes, the summary line and the
+// Prometheus textfile (format per node_exporter's textfile collector; counters continue).
+#include <catch2/catch.hpp>
+
+#include "actuators/profile.hpp"
+#include "common/error.hpp"
+#include "common/util.hpp"
+#include "experiments/retune.hpp"
+
+using namespace wgopt;
+using namespace wgopt::experiments;
+
+namespace {
+
+act::Profile profile_from(const std::string& yaml) { return act::parse_profile(yaml, "p.yaml"); }
+
+const char* kTestbedProfile = R"(host:
+  kernel: 6.18.0
+  sku: test-sku
+knobs:
+  net.ipv4.tcp_rmem: "4096 131072 6291456"
+  wgt8-wc/txqueuelen: 1000
+evidence:
+  study: /var/lib/wgopt/studies/study-1.sqlite
+  outcome: promoted
+  objective: "duration: 3s\nscenarios:\n  - name: single\n"
+  plant: {testbed: wgt8}
+  winner: {score: 612.5}
+)";
+
+}  // namespace
+
+TEST_CASE("retune options come from the profile: plant, objective, knobs, warm start", "[retune]") {
+  RetuneOptions r;
+  r.profile = "/etc/wgopt/profile.yaml";
+  r.budget = "10m";
+  r.tolerance = 0.2;
+  auto o = retune_search_options(r, profile_from(kTestbedProfile));
+  CHECK(o.testbed);
+  CHECK(o.testbed_prefix == "wgt8");
+  CHECK(o.include == std::vector<std::string>{"net.ipv4.tcp_rmem", "wgt8-wc/txqueuelen"});
+  CHECK(o.objective_text.find("single") != std::string::npos);
+  CHECK(o.warm_start == "/var/lib/wgopt/studies/study-1.sqlite");
+  CHECK(o.retune_profile == "/etc/wgopt/profile.yaml");
+  CHECK(o.retune_tolerance == Approx(0.2));
+  CHECK(o.budget == "10m");
+
+  auto peer = profile_from(R"(knobs:
+  wt0/mtu: 1380
+  eth0/rps_cpus: "3"
+  net.core.netdev_budget: 600
+evidence:
+  objective: "duration: 10s\n"
+  plant: {peer: 100.64.0.7, port: 5202, netns: tenant}
+)");
+  auto p = retune_search_options(r, peer);
+  CHECK_FALSE(p.testbed);
+  CHECK(p.peer == "100.64.0.7");
+  CHECK(p.port == 5202);
+  CHECK(p.netns == "tenant");
+  CHECK(p.interfaces == std::vector<std::string>{"wt0", "eth0"});
+  CHECK(p.allow_global);  // the profile holds a host-wide sysctl, so the search that made it was allowed
+  CHECK(p.warm_start.empty());
+}
+
+TEST_CASE("retune refuses a profile that no search wrote, naming what is missing", "[retune]") {
+  RetuneOptions r;
+  r.profile = "hand.yaml";
+  auto msg = [&](const std::string& yaml) {
+    try {
+      retune_search_options(r, profile_from(yaml));
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK_THAT(msg("knobs:\n  wt0/mtu: 1380\n"), Catch::Contains("hand.yaml has no evidence"));
+  CHECK_THAT(msg("knobs:\n  wt0/mtu: 1380\nevidence:\n  objective: 'duration: 3s'\n"), Catch::Contains("evidence.plant is missing"));
+  CHECK_THAT(msg("knobs:\n  wt0/mtu: 1380\nevidence:\n  plant: {testbed: x}\n"), Catch::Contains("evidence.objective is missing"));
+  CHECK_THAT(msg("knobs: {}\nevidence:\n  plant: {testbed: x}\n"), Catch::Contains("names no knobs"));
+}
+
+TEST_CASE("retune exit codes are the ones the timer unit and cron act on", "[retune]") {
+  CHECK(retune_exit_code("holds") == 0);
+  CHECK(retune_exit_code("retuned") == 10);
+  CHECK(retune_exit_code("rolled-back") == 11);
+  CHECK(retune_exit_code("degraded") == 12);
+  CHECK(retune_exit_code("interrupted") == 130);
+  CHECK(retune_exit_code("promoted") == 1);  // a search outcome is not a retune outcome
+}
+
+TEST_CASE("retune metrics are node_exporter textfile format and counters continue across runs", "[retune]") {
+  SearchReport r;
+  r.outcome = "rolled-back";
+  r.baseline_score = 580.25;
+  r.recorded_score = 600;
+  r.baseline_throughput_mbps = 590.5;
+  r.trials = 0;
+  r.drifted = {"net.ipv4.tcp_rmem: 4096 4096 4096 -> 4096 131072 6291456"};
+  const std::string profile = "/etc/wgopt/\"p\".yaml";
+  auto first = retune_metrics(r, profile, 1790000000.7, "");
+  const std::string lbl = R"(profile="/etc/wgopt/\"p\".yaml")";
+  CHECK_THAT(first, Catch::Contains("# TYPE wgopt_throughput_mbps gauge\nwgopt_throughput_mbps{" + lbl + "} 590.5\n"));
+  CHECK_THAT(first, Catch::Contains("wgopt_retune_last_run_timestamp_seconds{" + lbl + "} 1790000000\n"));
+  CHECK_THAT(first, Catch::Contains("wgopt_retune_outcome{" + lbl + ",outcome=\"rolled-back\"} 1\n"));
+  CHECK_THAT(first, Catch::Contains("wgopt_retune_outcome{" + lbl + ",outcome=\"holds\"} 0\n"));
+  CHECK_THAT(first, Catch::Contains("# TYPE wgopt_retune_regressions_rolled_back_total counter\n"
+                                    "wgopt_retune_regressions_rolled_back_total{" + lbl + "} 1\n"));
+  CHECK_THAT(first, Catch::Contains("wgopt_retune_runs_total{" + lbl + "} 1\n"));
+
+  // Every sample line is NAME{LABELS} VALUE, every metric has HELP and TYPE before its samples.
+  for (const auto& line : wgopt::split_lines(first)) {
+    if (line.starts_with("#")) {
+      CHECK((line.starts_with("# HELP wgopt_") || line.starts_with("# TYPE wgopt_")));
+      continue;
+    }
+    INFO(line);
+    auto brace = line.find('{'), close = line.rfind("} ");
+    CHECK(brace != std::string::npos);
+    CHECK(close != std::string::npos);
+    CHECK_NOTHROW(std::stod(line.substr(close + 2)));
+  }
+
+  // The next night: the host held, a search ran 5 trials earlier... counters add up.
+  r.outcome = "retuned";
+  r.drifted.clear();
+  r.trials = 5;
+  r.winner_score = 700;
+  r.winner_throughput_mbps = 705;
+  auto second = retune_metrics(r, profile, 1790086400, first);
+  CHECK_THAT(second, Catch::Contains("wgopt_retune_runs_total{" + lbl + "} 2\n"));
+  CHECK_THAT(second, Catch::Contains("wgopt_retune_regressions_rolled_back_total{" + lbl + "} 1\n"));
+  CHECK_THAT(second, Catch::Contains("wgopt_retune_trials_total{" + lbl + "} 5\n"));
+  CHECK_THAT(second, Catch::Contains("wgopt_throughput_mbps{" + lbl + "} 705\n"));  // the host is on the winner
+  CHECK_THAT(second, Catch::Contains("wgopt_score{" + lbl + "} 700\n"));
+}
+
+TEST_CASE("the retune summary is one line with the outcome, the scores and what happened", "[retune]") {
+  SearchReport r;
+  r.outcome = "holds";
+  r.baseline_score = 612.3;
+  r.recorded_score = 598.1;
+  r.elapsed_s = 31;
+  auto s = retune_summary(r);
+  CHECK(s.find('\n') == std::string::npos);
+  CHECK(s == "wgopt retune: holds: score 612.3 (recorded 598.1, profile now +2.4%), 0 trials, 31s");
+  r.outcome = "retuned";
+  r.winner_score = 700;
+  r.gain_pct = 14.3;
+  r.kernel_was = "6.1.0";
+  r.kernel_now = "6.18.0";
+  r.trials = 8;
+  CHECK(retune_summary(r) ==
+        "wgopt retune: retuned: score 700.0 (recorded 598.1, profile now +2.4%), kernel 6.1.0 -> 6.18.0, new winner +14.3% over "
+        "the profile, 8 trials, 31s");
+}

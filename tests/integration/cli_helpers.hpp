@@ -1,0 +1,64 @@
+#pragma once
+// Helpers the root integration tests share: run the built wgopt with its own WGOPT_STATE_DIR, a
+// temporary state directory, read a command's output inside a testbed namespace.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "common/exec.hpp"
+#include "common/place.hpp"
+#include "common/util.hpp"
+
+namespace wgopt::itest {
+
+inline CommandResult run(const std::vector<std::string>& argv, std::chrono::seconds timeout = std::chrono::seconds(240)) {
+  ProcessRunner r;
+  return r.run(Command{.argv = argv, .timeout = timeout});
+}
+
+inline std::vector<std::string> wgopt_argv(const std::string& state, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"env", "WGOPT_STATE_DIR=" + state, WGOPT_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+inline CommandResult run_wgopt(const std::string& state, const std::vector<std::string>& args) { return run(wgopt_argv(state, args)); }
+
+// A fresh directory under /tmp, removed with everything in it when the test case ends.
+struct StateDir {
+  std::string path;
+  StateDir() {
+    char tmpl[] = "/tmp/wgopt-itest-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~StateDir() { std::filesystem::remove_all(path); }
+  std::string operator/(const std::string& name) const { return path + "/" + name; }
+};
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+inline void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+// stdout of argv run inside namespace `ns`, trimmed; the test fails if it does not succeed.
+inline std::string in_ns(const std::string& ns, const std::vector<std::string>& argv) {
+  auto r = run(Place::netns(ns).wrap(argv), std::chrono::seconds(20));
+  INFO(r.brief());
+  REQUIRE(r.ok());
+  return trim(r.out);
+}
+
+inline bool root() {
+  if (::geteuid() == 0) return true;
+  WARN("not root: this test needs the testbed's network namespaces");
+  return false;
+}
+
+}  // namespace wgopt::itest

@@ -1,0 +1,134 @@
+// `wgopt retune` on the real testbed (prefix wgt8), the three outcomes a nightly timer sees:
+// the profile holds (exit 0, no trials); a knob drifted and is put back (exit 11); the profile is
+// poor and a warm-started search replaces it with a confirmed winner (exit 10, old kept as .prev).
+//
+// The objective is the guide's `single` scenario (one TCP flow) for 3 s: one flow is bounded by the
+// receive window, so a 4 KiB tcp_rmem is an injected regression no amount of machine noise hides
+// (measured here: ~60 Mbit/s against ~600 with the default). Needs root.
+#include <catch2/catch.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "actuators/profile.hpp"
+#include "cli_helpers.hpp"
+#include "experiments/testbed.hpp"
+
+using namespace wgopt;
+using namespace wgopt::itest;
+
+namespace {
+
+const std::string kPrefix = "wgt8";
+const std::string kCliNs = "wgt8-cli", kSrvNs = "wgt8-srv";
+const std::string kRmem = "net.ipv4.tcp_rmem";
+const std::string kTiny = "4096 4096 4096";
+
+std::string rmem(const std::string& ns) {
+  std::string out;
+  for (const auto& f : split_ws(in_ns(ns, {"cat", "/proc/sys/net/ipv4/tcp_rmem"}))) out += (out.empty() ? "" : " ") + f;
+  return out;
+}
+
+std::map<std::string, std::string> knobs_of(const std::string& path) {
+  auto p = act::load_profile(path);
+  return {p.knobs.begin(), p.knobs.end()};
+}
+
+std::vector<std::string> retune_args(const std::string& profile, std::vector<std::string> more, const std::string& rounds = "2") {
+  std::vector<std::string> a{"retune", "--profile", profile, "--tolerance", "50", "--baseline-rounds", rounds, "--confirm-rounds",
+                             "3",      "--json"};
+  a.insert(a.end(), more.begin(), more.end());
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("retune: holds, rolls a drifted knob back, re-tunes a poor profile", "[retune][root]") {
+  if (!root()) return;
+  TestbedGuard guard(kPrefix);
+  StateDir state;
+  const std::string study = state / "study.sqlite", profile = state / "profile.yaml", objective = state / "single.yaml";
+  write_text(objective, "duration: 3s\nscenarios:\n  - name: single\n");
+
+  // A real profile from a real search over tcp_rmem on both ends.
+  auto s = run_wgopt(state.path, {"search", "--testbed", "--prefix", kPrefix, "--knobs", kRmem, "--objective", objective, "--trials",
+                                  "2", "--baseline-rounds", "2", "--confirm-rounds", "2", "--settle-ms", "200", "--study", study,
+                                  "--profile", profile, "--json"});
+  INFO(s.out << s.err);
+  REQUIRE(s.ok());
+  const auto held = knobs_of(profile).at(kRmem);
+  REQUIRE(rmem(kSrvNs) == held);  // the search left the host on its profile (winner or baseline)
+
+  {  // The profile holds: exit 0 after the baseline rounds, nothing searched.
+    auto r = run_wgopt(state.path, retune_args(profile, {}));
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(r.out);
+    CHECK(j["outcome"] == "holds");
+    CHECK(j["trials"]["total"] == 0);
+    CHECK(j["exit_code"] == 0);
+    CHECK(rmem(kSrvNs) == held);
+    CHECK(rmem(kCliNs) == held);
+  }
+
+  {  // A knob changed behind wgopt's back is put back: exit 11.
+    in_ns(kSrvNs, {"sysctl", "-qw", kRmem + "=" + kTiny});
+    const std::string metrics = state / "wgopt.prom";
+    auto r = run_wgopt(state.path, retune_args(profile, {"--metrics", metrics}));
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 11);
+    auto j = nlohmann::json::parse(r.out);
+    CHECK(j["outcome"] == "rolled-back");
+    CHECK(rmem(kSrvNs) == held);
+    auto prom = slurp(metrics);
+    CHECK_THAT(prom, Catch::Contains("outcome=\"rolled-back\"} 1\n"));
+    CHECK_THAT(prom, Catch::Contains("wgopt_retune_regressions_rolled_back_total{profile=\"" + profile + "\"} 1\n"));
+    // The profile itself is untouched: it was right, the host was wrong.
+    CHECK(knobs_of(profile).at(kRmem) == held);
+  }
+
+  {  // A poor profile (4 KiB receive buffer) is re-tuned from its study: exit 10, P.prev kept.
+    // The same evidence (what this path reached), but the profile now says 4 KiB: it drifted from
+    // the host, is applied, measures far below its evidence, and the search must beat it.
+    auto p = act::load_profile(profile);
+    for (auto& [id, v] : p.knobs) {
+      if (id == kRmem) v = kTiny;
+    }
+    const std::string poor = state / "poor.yaml";
+    write_text(poor, act::dump_profile(p));
+    auto r = run_wgopt(state.path, retune_args(poor, {"--trials", "4"}, "3"));
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 10);
+    auto j = nlohmann::json::parse(r.out);
+    CHECK(j["outcome"] == "retuned");
+    CHECK(j["winner_score"].get<double>() > j["baseline_score"].get<double>());
+    const auto now = knobs_of(poor).at(kRmem);
+    CHECK(now != kTiny);
+    CHECK(knobs_of(poor + ".prev").at(kRmem) == kTiny);
+    CHECK(rmem(kSrvNs) == now);  // the host is on the new profile
+    CHECK(rmem(kCliNs) == now);
+    // The new profile is itself retunable: evidence names this run's study and the same plant.
+    auto np = act::load_profile(poor);
+    CHECK(np.evidence["plant"]["testbed"].as<std::string>() == kPrefix);
+    CHECK(np.evidence["outcome"].as<std::string>() == "retuned");
+  }
+
+  // Leave the journal empty: every retune kept its changes, rollback restores the testbed's originals.
+  auto rb = run_wgopt(state.path, {"rollback"});
+  INFO(rb.out << rb.err);
+  CHECK(rb.ok());
+}
+
+TEST_CASE("retune: bad input is one line, exit 2, and changes nothing", "[retune]") {
+  StateDir state;
+  auto missing = run_wgopt(state.path, {"retune", "--profile", state / "nope.yaml"});
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.err, Catch::Contains("nope.yaml"));
+  write_text(state / "hand.yaml", "knobs:\n  wgt8-wc/mtu: 1380\n");
+  auto hand = run_wgopt(state.path, {"retune", "--profile", state / "hand.yaml"});
+  CHECK(hand.exit_code == 2);
+  CHECK_THAT(hand.err, Catch::Contains("has no evidence"));
+  auto tol = run_wgopt(state.path, {"retune", "--profile", state / "hand.yaml", "--tolerance", "120"});
+  CHECK(tol.exit_code == 2);
+  CHECK_THAT(tol.err, Catch::Contains("--tolerance"));
+}
