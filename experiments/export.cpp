@@ -16,8 +16,8 @@ using namespace exportfmt;
 
 namespace {
 
-// A format that has nothing to hold for this profile: an error when asked for by name, a note
-// with --format all.
+// A format that has nothing to hold for this profile, or cannot tell which interface to write
+// for: an error when asked for by name, a note with --format all.
 struct NothingToHold : UsageError {
   using UsageError::UsageError;
 };
@@ -72,7 +72,7 @@ std::string link_value(const Knob& k) {
 std::string need_underlay(const Model& m, const ExportOptions& o) {
   if (!m.roles.underlay.empty()) return m.roles.underlay;
   if (m.devices.empty()) throw NothingToHold(fmt::format("networkd: profile {} has no interface knob", o.profile_label));
-  throw UsageError(fmt::format("cannot tell which of {} is the underlay in profile {}: pass --underlay IF",
+  throw NothingToHold(fmt::format("networkd: cannot tell which of {} is the underlay in profile {}: pass --underlay IF",
                                fmt::join(m.devices, ", "), o.profile_label));
 }
 
@@ -149,7 +149,7 @@ std::vector<ExportFile> render_netbird(const act::Profile& p, const Model& m, co
   auto mtus = where(m, [](const Knob& k) { return k.kind == "mtu"; });
   if (mtus.empty()) throw NothingToHold(fmt::format("netbird: profile {} has no MTU knob", o.profile_label));
   if (m.roles.wireguard.empty()) {
-    throw UsageError(fmt::format("cannot tell which of {} is the WireGuard interface in profile {}: pass --wireguard IF",
+    throw NothingToHold(fmt::format("netbird: cannot tell which of {} is the WireGuard interface in profile {}: pass --wireguard IF",
                                  fmt::join(m.devices, ", "), o.profile_label));
   }
   const Knob* mtu = nullptr;
@@ -191,7 +191,8 @@ std::vector<ExportFile> render_timer(const act::Profile& p, const Model&, const 
   if (o.budget.find_first_not_of("0123456789.smhd") != std::string::npos) {
     throw UsageError(fmt::format("--budget '{}' is not a duration such as 20m", o.budget));
   }
-  if (o.on_calendar.empty() || o.on_calendar.find_first_not_of("0123456789*-:/., ~ADEFHIMNOSTUWadehinortuy") != std::string::npos) {
+  if (o.on_calendar.empty() || o.on_calendar.size() > 200 ||
+      o.on_calendar.find_first_not_of("0123456789*-:/., ~ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != std::string::npos) {
     throw UsageError(fmt::format("--on-calendar '{}' is not a systemd calendar spec such as '*-*-* 03:30:00'", o.on_calendar));
   }
   const std::string install = fmt::format(

@@ -109,6 +109,13 @@ TEST_CASE("export: the underlay and the WireGuard interface are chosen by the do
   // Undecidable: networkd asks for --underlay instead of guessing.
   CHECK_THROWS_WITH(render_export(profile("  a0/mtu: 1420\n  b0/mtu: 1500\n"), "networkd", opts()),
                     Contains("cannot tell which of a0, b0 is the underlay in profile p.yaml: pass --underlay IF"));
+  // With --format all, the rest is still written and the question is passed on.
+  std::vector<std::string> skipped;
+  auto files = render_export(profile("  a0/mtu: 1420\n  b0/mtu: 1500\n"), "all", opts(), &skipped);
+  CHECK(files.size() == 5);  // sysctl has nothing; systemd (2), tuned, timer (2)
+  REQUIRE(skipped.size() == 3);
+  CHECK_THAT(skipped[1], Contains("pass --underlay IF"));
+  CHECK_THAT(skipped[2], Contains("pass --wireguard IF"));
 }
 
 TEST_CASE("export: a format with nothing to hold is an error by name and left out of all", "[export]") {
