@@ -58,9 +58,10 @@ InterfaceRoles export_roles(const act::Profile& profile, const ExportOptions& op
 
 // The files of `format` (one of export_formats() or "all"). Every knob value is validated again
 // (kind from its id, value by its type, masks against host.nproc); a bad profile, an unknown format,
-// or a format with nothing to hold (networkd without underlay knobs, netbird without a tunnel MTU,
-// asked for by name) throws UsageError with one line naming the entry and the fix. With "all",
-// such formats are left out and named in `skipped` (when given) instead.
+// or a format with nothing to hold or no interface to write for (networkd without underlay knobs
+// or an undecidable underlay, netbird without a tunnel MTU) asked for by name throws UsageError
+// with one line naming the entry and the fix. With "all", such formats are left out and their
+// line goes to `skipped` (when given) instead; a bad value still throws.
 std::vector<ExportFile> render_export(const act::Profile& profile, const std::string& format,
                                       const ExportOptions& options, std::vector<std::string>* skipped = nullptr);
 

@@ -39,7 +39,7 @@ Model build_model(const act::Profile& profile, const ExportOptions& options);
 std::string header(const act::Profile& profile, const ExportOptions& options, const std::string& comment,
                    const std::string& install);
 
-// "# not expressible here: a=1, b=2; use --format F" (wrapped one knob per line), or "" when none.
+// "# Not expressible here (HINT):" and one "#   ID = VALUE" line per knob, or "" when none.
 std::string not_expressible(const std::vector<const Knob*>& knobs, const std::string& comment, const std::string& hint);
 
 // The scalar at `path` below `node` ("plant", "testbed"), or nullopt when any step is missing.
