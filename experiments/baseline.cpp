@@ -133,6 +133,31 @@ Target resolve_target(const TargetChoice& choice, std::shared_ptr<CommandRunner>
   return peer_target(*runner, choice.peer, place, choice.port);
 }
 
+ScenarioRun run_sampled(const Place& client, const workload::ClientOptions& opts,
+                        const std::vector<probes::WatchedInterface>& watched, const workload::Scenario& scenario,
+                        CommandRunner& runner, const SampledRunHooks& hooks) {
+  workload::validate(opts);
+  ScenarioRun out{.scenario = scenario};
+  workload::RunControl control;
+  control.should_stop = hooks.should_stop;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    probes::SamplerOptions so{.interfaces = watched};
+    so.on_sample = hooks.on_sample;
+    if (hooks.sampler_runner) so.runner = hooks.sampler_runner;
+    probes::Sampler sampler(so);
+    sampler.start();
+    out.run = workload::run_scenario(scenario, opts, client, runner, control);
+    out.probes = sampler.stop();
+    // After a flood the server may still be closing the previous test; one retry covers that.
+    if (out.run.status != workload::RunStatus::server_busy || attempt == 1) break;
+    if (hooks.should_stop && hooks.should_stop()) break;
+    spdlog::info("{}: the iperf3 server is still busy, retrying in 2 s", scenario.name);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    if (hooks.on_retry) hooks.on_retry();
+  }
+  return out;
+}
+
 ScenarioRun run_scenario_sampled(const Target& target, const workload::Scenario& scenario,
                                  std::chrono::seconds duration, int parallel, CommandRunner& runner,
                                  const std::function<void(const Progress&)>& on_progress, size_t index,
@@ -141,28 +166,17 @@ ScenarioRun run_scenario_sampled(const Target& target, const workload::Scenario&
   workload::validate(opts);
   Progress base{.index = index, .count = count, .scenario = scenario.name,
                 .duration_s = static_cast<double>(duration.count())};
-  ScenarioRun out{.scenario = scenario};
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    probes::SamplerOptions so{.interfaces = target.watched};
-    if (on_progress) {
-      so.on_sample = [&on_progress, base](const probes::SecondSample& s) {
-        Progress p = base;
-        p.elapsed_s = s.t;
-        p.mbps = busiest_mbps(s);
-        on_progress(p);
-      };
-      on_progress(base);
-    }
-    probes::Sampler sampler(so);
-    sampler.start();
-    out.run = workload::run_scenario(scenario, opts, target.client, runner);
-    out.probes = sampler.stop();
-    // After a flood the server may still be closing the previous test; one retry covers that.
-    if (out.run.status != workload::RunStatus::server_busy || attempt == 1) break;
-    spdlog::info("{}: the iperf3 server is still busy, retrying in 2 s", scenario.name);
-    std::this_thread::sleep_for(std::chrono::seconds(2));
+  SampledRunHooks hooks;
+  if (on_progress) {
+    hooks.on_sample = [&on_progress, base](const probes::SecondSample& s) {
+      Progress p = base;
+      p.elapsed_s = s.t;
+      p.mbps = busiest_mbps(s);
+      on_progress(p);
+    };
+    on_progress(base);
   }
-  return out;
+  return run_sampled(target.client, opts, target.watched, scenario, runner, hooks);
 }
 
 BaselineReport run_baseline(const Target& target, const BaselineOptions& options,

@@ -99,9 +99,27 @@ struct BaselineReport {
   bool all_ok() const;
 };
 
-// Runs one scenario with the sampler on. Throws UsageError for invalid options and Error when the
-// sampler cannot start (an interface vanished); an iperf3 failure is in the result, not thrown.
-// A "server is busy" answer (the server still finishing the previous test) is retried once.
+// What a caller of run_sampled hears while the scenario runs.
+struct SampledRunHooks {
+  // Each sampler second (on the sampler's thread). Before a retry, on_retry() tells the caller to
+  // forget the samples of the failed attempt.
+  std::function<void(const probes::SecondSample&)> on_sample;
+  std::function<void()> on_retry;
+  // Polled while iperf3 runs; true stops it early (early stopping, Ctrl-C).
+  std::function<bool()> should_stop;
+  std::shared_ptr<CommandRunner> sampler_runner;  // `ethtool -S` / `wg show` (null: the default)
+};
+
+// THE one way a scenario runs with the probes on (baseline, diagnose, every search measurement):
+// iperf3 from `client` with `opts`, the sampler over `watched`. Throws UsageError for invalid
+// options and Error when the sampler cannot start (an interface vanished); an iperf3 failure is in
+// the result, not thrown. A "server is busy" answer (the server still finishing the previous test)
+// is retried once, 2 s later, unless should_stop() says to stop.
+ScenarioRun run_sampled(const Place& client, const workload::ClientOptions& opts,
+                        const std::vector<probes::WatchedInterface>& watched, const workload::Scenario& scenario,
+                        CommandRunner& runner, const SampledRunHooks& hooks = {});
+
+// run_sampled for a Target, with a Progress per second (the baseline command's progress line).
 ScenarioRun run_scenario_sampled(const Target& target, const workload::Scenario& scenario,
                                  std::chrono::seconds duration, int parallel, CommandRunner& runner,
                                  const std::function<void(const Progress&)>& on_progress = {},

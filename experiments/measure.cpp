@@ -1,5 +1,6 @@
 #include "experiments/measure.hpp"
 #include "common/files.hpp"
+#include "experiments/baseline.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -99,10 +100,15 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
     std::mutex mu;
     std::vector<double> series;
     const bool rx = plant.rate_iface_is_receiver_for_forward != scenario.reverse;
-    probes::SamplerOptions so;
-    so.interfaces = plant.watch;
-    so.runner = runner;
-    so.on_sample = [&](const probes::SecondSample& s) {
+    const PruneReference* ref = nullptr;
+    if (options.prune) {
+      auto it = options.prune->find(spec.name);
+      if (it != options.prune->end() && it->second.mean_mbps > 0) ref = &it->second;
+    }
+    size_t last_checked = 0;
+    SampledRunHooks hooks;
+    hooks.sampler_runner = runner;
+    hooks.on_sample = [&](const probes::SecondSample& s) {
       for (const auto& d : s.ifaces) {
         if (d.iface == plant.rate_iface) {
           std::lock_guard lk(mu);
@@ -110,17 +116,12 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
         }
       }
     };
-    probes::Sampler sampler(so);
-    sampler.start();
-
-    const PruneReference* ref = nullptr;
-    if (options.prune) {
-      auto it = options.prune->find(spec.name);
-      if (it != options.prune->end() && it->second.mean_mbps > 0) ref = &it->second;
-    }
-    size_t last_checked = 0;
-    workload::RunControl control;
-    control.should_stop = [&]() -> bool {
+    hooks.on_retry = [&] {
+      std::lock_guard lk(mu);
+      series.clear();
+      last_checked = 0;
+    };
+    hooks.should_stop = [&]() -> bool {
       if (options.interrupted && options.interrupted->load()) return true;
       if (!ref || out.pruned) return out.pruned;
       std::vector<double> copy;
@@ -142,9 +143,9 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
     co.server = plant.server_address;
     co.port = plant.port;
     co.duration = objective.duration;
-    out.run = workload::run_scenario(scenario, co, plant.client, *runner, control);
-    auto sampled = sampler.stop();
-    out.probes = sampled.summary;
+    auto ran = run_sampled(plant.client, co, plant.watch, scenario, *runner, hooks);
+    out.run = std::move(ran.run);
+    out.probes = ran.probes.summary;
     {
       std::lock_guard lk(mu);
       out.series_mbps = series;
