@@ -806,7 +806,12 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
           const auto& s = ev->scenarios.back();
           auto it = refs.find(s.scenario);
           rec.score = estimate_pruned(incumbent_score, s.series_mean_mbps, it == refs.end() ? 0 : it->second.mean_mbps);
-          report.pruning_saved_s += ev->saved_seconds;
+          // What a full measurement takes on this plant (the baseline rounds' mean, iperf3's start
+          // and stop included) minus what the stopped one took: the nominal duration would hide
+          // the fixed overhead both share.
+          double full_s = 0;
+          for (const auto& b : baseline_evals) full_s += b.seconds / static_cast<double>(baseline_evals.size());
+          report.pruning_saved_s += std::max(ev->saved_seconds, full_s - ev->seconds);
         } else {
           // The workload broke under this candidate (e.g. iperf3 could not connect): a failed trial.
           rec.state = TrialState::Failed;
