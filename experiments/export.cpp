@@ -206,8 +206,9 @@ std::vector<ExportFile> render_timer(const act::Profile& p, const Model&, const 
   service += "[Service]\nType=oneshot\n";
   service += fmt::format("ExecStart={} retune --profile {} --budget {} --metrics {} --quiet\n", o.wgopt_path, o.profile_path,
                          o.budget, o.metrics_path);
-  service += "# 10: a confirmed better profile was promoted; 11: a regression was rolled back. Both are the job\n";
-  service += "# doing its work; 1 (error) and 2 (bad usage) fail the unit.\n";
+  service += "# 10: a confirmed better profile was promoted; 11: knobs that drifted were put back. Both are the\n";
+  service += "# job doing its work. 12 (degraded: slower than the profile's evidence and nothing better\n";
+  service += "# confirmed), 1 (error) and 2 (bad usage) fail the unit, so monitoring sees them.\n";
   service += "SuccessExitStatus=10 11\n";
 
   std::string timer = header(p, o, "#", install);
