@@ -30,6 +30,7 @@
 #include "common/error.hpp"
 #include "common/exec.hpp"
 #include "common/util.hpp"
+#include "experiments/measure.hpp"
 
 namespace fs = std::filesystem;
 using wgopt::Command;
@@ -155,6 +156,12 @@ class Bench {
     double sum = 0;
     for (int r = 0; r < o_.repeat; ++r) {
       auto file = dir / fmt::format("m{}.json", ++measurements_);
+      // As the search does (experiments/measure.hpp): make iperf3 listen afresh under the server's
+      // current tcp_rmem, or the first test after set_both runs with the previous point's buffers.
+      wgopt::experiments::Plant plant;
+      plant.client = wgopt::Place::netns(fmt::format("{}-cli", kPrefix));
+      plant.server_address = "100.64.0.1";
+      wgopt::experiments::recycle_server_listener(plant);
       // --peer, not --testbed: a sweep point with tunnel MTU 1280 must not make it rebuild the testbed.
       wgopt({"baseline", "--peer", "100.64.0.1", "--netns", fmt::format("{}-cli", kPrefix), "--scenarios", "tcp", "--duration", std::to_string(o_.duration),
              "--json", file.string()});

@@ -102,6 +102,8 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
       std::cout << (report.applied ? "the host is on the winner now (`wgopt rollback` returns to the original)\n"
                                    : "the host is on its original values\n");
       std::cout << "study:   " << report.study_path << "\nprofile: " << report.profile_path << "\n";
+      std::cout << "next:    wgopt report " << report.study_path << " --html report.html   # plots and the trial list\n"
+                << "         wgopt export " << report.profile_path << " --format all --out DIR   # sysctl.d, systemd, networkd, TuneD ...\n";
     }
     if (report.outcome == "interrupted") {
       std::cerr << "wgopt: search interrupted: original values restored; continue with --resume " << report.study_path << "\n";
