@@ -605,7 +605,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     // ---- Warm start: another study's trials prime the engine (outside the budget).
     if (!o.warm_start.empty()) {
       try {
-        auto warm = StudyStore::open(o.warm_start);
+        auto warm = StudyStore::open_read_only(o.warm_start);  // never changes the old study
         for (const auto& t : warm.trials()) {
           if (t.state == TrialState::Running) continue;
           try {

@@ -367,6 +367,11 @@ void StudyStore::set_result(const StudyResult& r) {
       .run();
   Stmt(db_, path_, "UPDATE study SET status = 'finished'").run();
   tx.commit();
+  // A finished study becomes one self-contained file again (no -wal/-shm beside it), so it can be
+  // copied or mailed as is and opened read-only (wgopt report) without creating files next to it.
+  // Best effort: with a reader attached SQLite keeps WAL, which is just as correct. --resume and
+  // retune's warm start switch back to WAL when they open it for writing.
+  sqlite3_exec(db_, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr);
 }
 
 std::optional<StudyResult> StudyStore::result() const {

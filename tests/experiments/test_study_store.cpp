@@ -194,3 +194,24 @@ TEST_CASE("trial states have stable names") {
   CHECK(to_string(TrialState::Infeasible) == "infeasible");
   CHECK_FALSE(parse_trial_state("done"));
 }
+
+TEST_CASE("a finished study is one self-contained file; reading it read-only writes nothing") {
+  TempDir tmp("one-file");
+  const std::string path = (tmp.dir / "s.sqlite").string();
+  {
+    auto s = StudyStore::create(path, {.seed = 1, .strategy = "bo"});
+    int n = s.begin_trial({{"mtu", "1420"}}, 1.0);
+    s.finish_trial({.number = n, .params = {{"mtu", "1420"}}, .state = TrialState::Complete, .score = 5.0});
+    CHECK(fs::exists(path + "-wal"));  // while running: WAL, so readers never block the loop
+    s.set_result({.outcome = "kept-baseline"});
+  }
+  CHECK_FALSE(fs::exists(path + "-wal"));
+  CHECK_FALSE(fs::exists(path + "-shm"));
+  {
+    auto r = StudyStore::open_read_only(path);
+    CHECK(r.trials().size() == 1);
+    CHECK(r.result()->outcome == "kept-baseline");
+  }
+  CHECK_FALSE(fs::exists(path + "-wal"));
+  CHECK_FALSE(fs::exists(path + "-shm"));
+}
