@@ -533,6 +533,12 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     so.budget = trials_cap.value_or(0);
     strategy = opt::make_strategy(strategy_name, space.space(), so);
   }
+  // The budget is the user's wall clock for the whole command: discovery, the testbed check, host
+  // facts and the guardian's start have already spent some of it.
+  if (limits.wall) {
+    const auto setup = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t_start);
+    limits.wall = std::max(*limits.wall - setup, limits.reserve + std::chrono::milliseconds(1));
+  }
   Budget budget(limits);
   auto progress = ProgressPrinter::for_stderr(o.quiet);
   std::mutex progress_mu;
@@ -877,7 +883,22 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
       int round = 0;
       MeasureOptions cmo = mo;
       cmo.prune = nullptr;  // confirmation measures fully
-      for (Arm arm : plan_confirmation(o.confirm_rounds)) {
+      // As many rounds as the time left allows (each round is one baseline and one candidate
+      // measurement, timed by the baseline rounds), at least the 2 a decision needs, at most
+      // --confirm-rounds: a short --budget is not overrun by a fixed confirmation.
+      int confirm_rounds = o.confirm_rounds;
+      if (limits.wall && !baseline_evals.empty()) {
+        double full_s = 0;
+        for (const auto& b : baseline_evals) full_s += b.seconds / static_cast<double>(baseline_evals.size());
+        const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
+        const int fit = static_cast<int>(left_s / (2 * (full_s + 1.5)));  // + apply, settle, liveness
+        confirm_rounds = std::clamp(fit, 2, o.confirm_rounds);
+        if (confirm_rounds < o.confirm_rounds) {
+          say(fmt::format("confirmation: {} rounds fit in the {:.0f} s left (of --confirm-rounds {})", confirm_rounds,
+                          std::max(0.0, left_s), o.confirm_rounds));
+        }
+      }
+      for (Arm arm : plan_confirmation(confirm_rounds)) {
         ++round;
         if (interrupted.load()) return finish_interrupted();
         show("confirm", round);
