@@ -53,6 +53,10 @@ struct DeviceContext {
   std::vector<std::string> qdiscs;  // root qdisc kinds this kernel offers
 };
 
+// The `tc qdisc replace dev IF root KIND ...` arguments after KIND that the qdisc knob uses (tbf
+// gets a rate that never throttles; the others none). The exported script writes the same.
+std::vector<std::string> qdisc_create_args(const std::string& kind);
+
 // Device knob names in catalog order ("mtu", "txqueuelen", ..., "channels/combined", "offload/gro").
 std::vector<std::string> device_knob_names();
 // The device knob IFACE/`name`, or nullptr when `name` is not a device knob.

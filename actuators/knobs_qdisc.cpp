@@ -27,12 +27,6 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kKinds = {
     {"htb", {}}, {"tbf", {"rate", "100gbit", "burst", "1mb", "latency", "10ms"}},
 };
 
-std::vector<std::string> args_for(const std::string& kind) {
-  for (const auto& [k, a] : kKinds) {
-    if (k == kind) return a;
-  }
-  return {};
-}
 
 class QdiscKnob : public KnobBase {
  public:
@@ -74,7 +68,7 @@ class QdiscKnob : public KnobBase {
     host_.run({"tc", "qdisc", "del", "dev", d_.device, "root"});
     if (read() == canonical) return;
     std::vector<std::string> argv{"tc", "qdisc", "replace", "dev", d_.device, "root", canonical};
-    for (const auto& a : args_for(canonical)) argv.push_back(a);
+    for (const auto& a : qdisc_create_args(canonical)) argv.push_back(a);
     run_or_throw(host_, argv, d_.id, canonical);
   }
 
@@ -83,6 +77,13 @@ class QdiscKnob : public KnobBase {
 };
 
 }  // namespace
+
+std::vector<std::string> qdisc_create_args(const std::string& kind) {
+  for (const auto& [k, a] : kKinds) {
+    if (k == kind) return a;
+  }
+  return {};
+}
 
 std::vector<std::string> available_qdiscs(const Host& host) {
   std::string release;

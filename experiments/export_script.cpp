@@ -8,6 +8,7 @@
 
 #include <set>
 
+#include "actuators/knobs_common.hpp"
 #include "common/util.hpp"
 #include "experiments/export_model.hpp"
 
@@ -185,8 +186,9 @@ std::string step(const Knob& k, const Model& m) {
     return fmt::format("pin_irqs {}{}\n", dev, words(k.value));
   }
   if (k.kind == "qdisc") {
-    // The arguments knobs_qdisc.cpp gives the kinds that need them (a tbf that never throttles).
-    const std::string args = k.value == "tbf" ? " rate 100gbit burst 1mb latency 10ms" : "";
+    // The arguments the qdisc knob gives the kinds that need them (a tbf that never throttles).
+    std::string args;
+    for (const auto& a : act::qdisc_create_args(k.value)) args += " " + sh_quote(a);
     return fmt::format("set_qdisc {} {}{}\n", dev, sh_quote(k.value), args);
   }
   if (k.kind == "txqueuelen" || k.kind == "mtu") return fmt::format("run ip link set dev {} {} {}\n", dev, k.kind, sh_quote(k.value));
