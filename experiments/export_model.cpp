@@ -20,6 +20,7 @@ namespace {
 
 // The Descriptor::order each knob kind declares in actuators/knobs_*.cpp, so the script writes in
 // the transaction's order (channels before the RPS masks and IRQs of the queues they create).
+// tests/experiments/test_export_order.cpp checks it against the knobs this machine has.
 int order_of(const std::string& kind, const std::string& sysctl) {
   if (kind == "service") return 5;
   if (kind == "channels") return 10;
@@ -34,7 +35,8 @@ int order_of(const std::string& kind, const std::string& sysctl) {
   if (kind == "txqueuelen") return 70;
   if (kind == "mtu") return 90;
   if (sysctl == "net.core.rps_sock_flow_entries") return 35;
-  if (sysctl.starts_with("net.core.rmem") || sysctl.starts_with("net.core.wmem")) return 45;
+  if (sysctl == "net.core.rmem_max" || sysctl == "net.core.wmem_max") return 45;
+  if (sysctl == "net.core.rmem_default" || sysctl == "net.core.wmem_default") return 46;  // defaults after their max
   if (sysctl == "net.ipv4.tcp_rmem" || sysctl == "net.ipv4.tcp_wmem") return 47;
   if (sysctl == "net.ipv4.tcp_congestion_control") return 48;
   if (sysctl == "net.core.default_qdisc") return 55;
