@@ -660,11 +660,13 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     const auto bstats = sample_stats(baseline_scores);
     ps.baseline_score = bstats.mean;
     say(fmt::format("baseline: score {:.1f} ± {:.1f} (sd over {} rounds)", bstats.mean, bstats.stddev, bstats.n));
-    {
-      Averages a;
-      for (const auto& ev : baseline_evals) accumulate(a, ev);
-      if (a.n > 0) report.baseline_throughput_mbps = a.throughput / a.n;
-    }
+    Averages baseline_avg;  // the §7.1 row of the host as found
+    for (const auto& ev : baseline_evals) accumulate(baseline_avg, ev);
+    if (baseline_avg.n > 0) report.baseline_throughput_mbps = baseline_avg.throughput / baseline_avg.n;
+    // What one full measurement takes on this plant, iperf3's start and stop included: the
+    // reference for what early stopping saved and for how many confirmation rounds fit.
+    double full_measure_s = 0;
+    for (const auto& ev : baseline_evals) full_measure_s += ev.seconds / static_cast<double>(baseline_evals.size());
 
     // ---- Retune: does the profile still hold? Then there is nothing to search.
     if (retune) {
@@ -699,13 +701,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
         result.finished_at = unix_now();
         store->set_result(result);
         if (watchdog) watchdog->stop();
-        report.table = comparison_table({[&] {
-                                          Averages a;
-                                          for (const auto& e : baseline_evals) accumulate(a, e);
-                                          return to_row("profile, now", a);
-                                        }()},
-                                        fmt::format("{}s", objective.duration.count()))
-                           .render_text();
+        report.table = comparison_table({to_row("profile, now", baseline_avg)}, fmt::format("{}s", objective.duration.count())).render_text();
         report.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
         std::lock_guard lk(progress_mu);
         progress.finish();
@@ -812,12 +808,9 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
           const auto& s = ev->scenarios.back();
           auto it = refs.find(s.scenario);
           rec.score = estimate_pruned(incumbent_score, s.series_mean_mbps, it == refs.end() ? 0 : it->second.mean_mbps);
-          // What a full measurement takes on this plant (the baseline rounds' mean, iperf3's start
-          // and stop included) minus what the stopped one took: the nominal duration would hide
-          // the fixed overhead both share.
-          double full_s = 0;
-          for (const auto& b : baseline_evals) full_s += b.seconds / static_cast<double>(baseline_evals.size());
-          report.pruning_saved_s += std::max(ev->saved_seconds, full_s - ev->seconds);
+          // Against a full measurement here, not the nominal duration, which hides the fixed
+          // overhead both share.
+          report.pruning_saved_s += std::max(ev->saved_seconds, full_measure_s - ev->seconds);
         } else {
           // The workload broke under this candidate (e.g. iperf3 could not connect): a failed trial.
           rec.state = TrialState::Failed;
@@ -866,7 +859,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
       if (b == baseline_values.end() || !k || !k->equal(b->second, v)) differs = true;
     }
     if (!rec_best.valid || !differs) {
-      for (const auto& ev : baseline_evals) accumulate(base_avg, ev);
+      base_avg = baseline_avg;
       report.outcome = rec_best.valid ? "kept-baseline" : "no-trials";
       report.confirmation = rec_best.valid ? "the best configuration found is the host's own" : "no trial completed";
       report.baseline_score = bstats.mean;
@@ -887,11 +880,9 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
       // measurement, timed by the baseline rounds), at least the 2 a decision needs, at most
       // --confirm-rounds: a short --budget is not overrun by a fixed confirmation.
       int confirm_rounds = o.confirm_rounds;
-      if (limits.wall && !baseline_evals.empty()) {
-        double full_s = 0;
-        for (const auto& b : baseline_evals) full_s += b.seconds / static_cast<double>(baseline_evals.size());
+      if (limits.wall && full_measure_s > 0) {
         const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
-        const int fit = static_cast<int>(left_s / (2 * (full_s + 1.5)));  // + apply, settle, liveness
+        const int fit = static_cast<int>(left_s / (2 * (full_measure_s + 1.5)));  // + apply, settle, liveness
         confirm_rounds = std::clamp(fit, 2, o.confirm_rounds);
         if (confirm_rounds < o.confirm_rounds) {
           say(fmt::format("confirmation: {} rounds fit in the {:.0f} s left (of --confirm-rounds {})", confirm_rounds,
