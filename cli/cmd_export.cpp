@@ -14,6 +14,7 @@
 #include "actuators/profile.hpp"
 #include "cli/registry.hpp"
 #include "common/error.hpp"
+#include "common/files.hpp"
 #include "experiments/export.hpp"
 
 namespace wgopt::cli {
@@ -32,27 +33,7 @@ void write_file(const fs::path& path, const std::string& content, int mode) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   if (ec) throw Error(fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
-  const std::string tmp = path.string() + ".wgopt-tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw Error(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Error(fmt::format("cannot write {}: {}", tmp, std::strerror(e)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0 || ::fsync(fd) != 0 || ::close(fd) != 0 ||
-      ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    throw Error(fmt::format("cannot write {}: {}", path.string(), std::strerror(e)));
-  }
+  write_file_atomic(path.string(), content, mode);
 }
 
 void run_export(const ExportCli& c) {

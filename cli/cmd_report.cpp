@@ -9,6 +9,7 @@
 
 #include "cli/registry.hpp"
 #include "common/error.hpp"
+#include "common/files.hpp"
 #include "experiments/report_data.hpp"
 #include "experiments/report_render.hpp"
 
@@ -23,22 +24,11 @@ struct ReportOptions {
 
 // Writes the page next to its final name and renames it, so a reader never sees half a report.
 void write_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw wgopt::UsageError(fmt::format("cannot write the HTML report to '{}': check that the directory exists and is writable", path));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw wgopt::UsageError(fmt::format("cannot write the HTML report to '{}': {}", path, ec.message()));
+  try {
+    wgopt::write_file_atomic(path, text, 0644);
+  } catch (const wgopt::Error& e) {
+    throw wgopt::UsageError(fmt::format("cannot write the HTML report to '{}': {} (check that the directory exists and is writable)",
+                                        path, e.what()));
   }
 }
 

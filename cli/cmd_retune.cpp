@@ -21,20 +21,6 @@ namespace {
 
 namespace ex = wgopt::experiments;
 
-// node_exporter reads the directory at any moment: write a temp file beside it and rename.
-void write_metrics(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp);
-    out << text;
-    out.flush();
-    if (!out) throw wgopt::Error(fmt::format("cannot write metrics to {}: check the directory exists and is writable", tmp));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw wgopt::Error(fmt::format("cannot move metrics into place at {}: {}", path, ec.message()));
-}
-
 void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   auto r = std::make_shared<ex::RetuneOptions>();
   auto trials = std::make_shared<int>(0);
@@ -101,7 +87,8 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
     if (!metrics->empty()) {
       std::string previous;
       if (auto p = wgopt::read_file(*metrics)) previous = *p;
-      write_metrics(*metrics, ex::retune_metrics(report, r->profile, ex::unix_now(), previous));
+      // node_exporter reads the directory at any moment: never half a file (temp name + rename).
+      wgopt::write_file_atomic(*metrics, ex::retune_metrics(report, r->profile, ex::unix_now(), previous));
     }
     if (*json) {
       auto j = report.to_json();

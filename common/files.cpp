@@ -210,6 +210,30 @@ int in_netns_thread(const std::string& netns, const std::function<int(std::strin
 
 }  // namespace
 
+void write_file_atomic(const std::string& path, const std::string& content, int mode) {
+  const std::string tmp = path + ".wgopt-tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw Error(fmt::format("cannot write {}: {}", path, errno_text(errno)));
+  auto fail = [&](int e) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw Error(fmt::format("cannot write {}: {}", path, errno_text(e)));
+  };
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail(n < 0 ? errno : EIO);
+    done += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0 || ::fsync(fd) != 0) fail(errno);
+  if (::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    throw Error(fmt::format("cannot write {}: {}", path, errno_text(e)));
+  }
+}
+
 int open_in_netns(const std::string& netns, const std::string& path) {
   if (netns.empty()) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

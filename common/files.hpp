@@ -83,6 +83,11 @@ int socket_in_netns(const std::string& netns, int domain, int type);
 // Reads a whole file from an open descriptor from offset 0 (re-generates /proc seq files).
 std::optional<std::string> pread_all(int fd);
 
+// Writes `content` to `path` so no reader ever sees half of it: a temporary file beside it, written
+// in full, chmod `mode`, fsync, rename over `path`. On failure the temporary is removed, `path` is as
+// it was, and Error says "cannot write PATH: errno text".
+void write_file_atomic(const std::string& path, const std::string& content, int mode = 0644);
+
 // Reads a local file; nullopt if it cannot be read.
 std::optional<std::string> read_file(const std::string& path);
 

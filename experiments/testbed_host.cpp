@@ -113,21 +113,7 @@ void write_secret_file(const std::string& path, const std::string& content) {
 
 FileRemover::~FileRemover() { ::unlink(path_.c_str()); }
 
-void save_json(const std::string& path, const nlohmann::json& j) {
-  const std::string tmp = path + ".tmp";
-  const std::string text = j.dump(2) + "\n";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw Error(fmt::format("cannot write {}: {}", tmp, errno_str(errno)));
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = ok && ::fsync(fd) == 0;
-  int e = errno;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) e = errno;
-    ::unlink(tmp.c_str());
-    throw Error(fmt::format("cannot write {}: {}", path, errno_str(e)));
-  }
-}
+void save_json(const std::string& path, const nlohmann::json& j) { write_file_atomic(path, j.dump(2) + "\n", 0600); }
 
 std::optional<nlohmann::json> load_json(const std::string& path) {
   auto text = read_file(path);

@@ -29,17 +29,7 @@ long long now_ms() {
       .count();
 }
 
-void write_atomic(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw Error(fmt::format("cannot write watchdog lease {}: {}", tmp, std::strerror(errno)));
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
-  ok = (::fsync(fd) == 0) && ok;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    throw Error(fmt::format("cannot write watchdog lease {}: {}", path, std::strerror(errno)));
-  }
-}
+void write_atomic(const std::string& path, const std::string& content) { write_file_atomic(path, content, 0600); }
 
 void log_line(const std::string& state_dir, const std::string& line) {
   std::ofstream out(state_dir + "/watchdog.log", std::ios::app);

@@ -71,3 +71,25 @@ TEST_CASE("a kernel write error is reported with path, value and errno text") {
                     Catch::Contains("netdev_max_backlog") && Catch::Contains("'lots'") &&
                         Catch::Contains("Invalid argument"));
 }
+
+TEST_CASE("write_file_atomic replaces a file whole, with its mode, and leaves it alone on failure") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "wgopt-atomic-test";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "f.prom").string();
+  wgopt::write_file_atomic(path, "first\n", 0600);
+  wgopt::write_file_atomic(path, "second\n", 0644);
+  CHECK(wgopt::read_file(path) == std::optional<std::string>("second\n"));
+  CHECK((fs::status(path).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write |
+                                                             fs::perms::group_read | fs::perms::others_read));
+  CHECK_FALSE(fs::exists(path + ".wgopt-tmp"));
+  try {
+    wgopt::write_file_atomic((dir / "missing" / "x").string(), "y", 0644);
+    FAIL("writing into a missing directory did not throw");
+  } catch (const wgopt::Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("cannot write " + (dir / "missing" / "x").string()));
+  }
+  CHECK(wgopt::read_file(path) == std::optional<std::string>("second\n"));
+  fs::remove_all(dir);
+}
