@@ -112,8 +112,10 @@ std::vector<std::string> split_lines(const std::string& s) {
   return out;
 }
 
-std::string utc_stamp(const char* fmt) {
-  auto t = std::time(nullptr);
+std::string utc_stamp(const char* fmt) { return utc_stamp(fmt, static_cast<double>(std::time(nullptr))); }
+
+std::string utc_stamp(const char* fmt, double unix_seconds) {
+  auto t = static_cast<std::time_t>(unix_seconds);
   char buf[64];
   std::tm tm{};
   gmtime_r(&t, &tm);

@@ -21,6 +21,8 @@ std::vector<std::string> split_lines(const std::string& s);          // no trail
 
 // The current time in UTC through strftime(fmt): "%Y%m%d-%H%M%S" for file names, "%Y-%m-%dT%H:%M:%SZ".
 std::string utc_stamp(const char* fmt);
+// The same for a given Unix time (seconds).
+std::string utc_stamp(const char* fmt, double unix_seconds);
 // /proc/sys/kernel/random/boot_id (under `proc_root`), trimmed; empty if unreadable.
 std::string boot_id(const std::string& proc_root = "/proc");
 

@@ -1,4 +1,5 @@
 #include "experiments/search.hpp"
+#include "experiments/search_env.hpp"
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -41,9 +42,12 @@ namespace {
 
 using Values = std::map<std::string, std::string>;
 
-// A place whose knobs a candidate changes. The first target is the primary: its knob ids are the
-// optimizer's parameter names; other targets mirror them (the testbed's server end) or hold the
-// host-wide knobs (--allow-global).
+struct Binding {
+  size_t target;
+  std::string id;
+};
+
+// The ends with the knobs discovered there.
 struct Target {
   std::string label;
   act::Host host;
@@ -56,117 +60,17 @@ struct Target {
   }
 };
 
-struct Binding {
-  size_t target;
-  std::string id;
-};
-
 // How long an applied candidate may go unconfirmed before the watchdog restores (the issue's
 // "connectivity back within 15 s").
 constexpr auto kApplyLease = std::chrono::seconds(12);
-// A handshake older than this means the peer is gone (WireGuard rekeys every 2 minutes).
-constexpr long long kHandshakeMaxAge = 180;
 
-std::string self_exe(const std::string& given) {
-  if (given != "/proc/self/exe") return given;
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return given;
-  buf[n] = 0;
-  return buf;
-}
-
-bool sleep_interruptible(std::chrono::milliseconds d, const std::atomic<bool>& interrupted) {
-  auto end = std::chrono::steady_clock::now() + d;
-  while (std::chrono::steady_clock::now() < end) {
+bool sleep_interruptible(const SearchEnv& env, std::chrono::milliseconds d, const std::atomic<bool>& interrupted) {
+  auto end = env.clock() + d;
+  while (env.clock() < end) {
     if (interrupted.load()) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    env.sleep(std::chrono::milliseconds(50));
   }
   return !interrupted.load();
-}
-
-// The tunnel is alive when a full-size don't-fragment ping crosses it and the handshake is recent.
-bool tunnel_alive(const Plant& plant, CommandRunner& runner, std::string& why) {
-  auto files = files_for(plant.client);
-  int mtu = 1420;
-  if (auto m = files->read("/sys/class/net/" + plant.client_wg + "/mtu")) {
-    try {
-      mtu = std::stoi(trim(*m));
-    } catch (...) {
-    }
-  }
-  const int size = std::max(0, mtu - 28);  // IPv4 + ICMP headers
-  Command ping{.argv = plant.client.wrap({"ping", "-n", "-q", "-M", "do", "-c", "3", "-i", "0.2", "-W", "2", "-s",
-                                          std::to_string(size), plant.server_address}),
-               .timeout = std::chrono::seconds(8)};
-  auto r = runner.run(ping);
-  if (!r.ok()) {
-    why = fmt::format("no reply to a {}-byte don't-fragment ping across the tunnel (MTU {}): {}", size, mtu,
-                      r.brief());
-    return false;
-  }
-  Command hs{.argv = plant.client.wrap({"wg", "show", plant.client_wg, "latest-handshakes"}),
-             .timeout = std::chrono::seconds(5)};
-  auto h = runner.run(hs);
-  if (h.ok()) {
-    long long newest = 0;
-    for (const auto& line : split_lines(h.out)) {
-      auto f = split_ws(line);
-      if (f.size() == 2) {
-        try {
-          newest = std::max(newest, std::stoll(f[1]));
-        } catch (...) {
-        }
-      }
-    }
-    long long age = static_cast<long long>(std::time(nullptr)) - newest;
-    if (newest == 0 || age > kHandshakeMaxAge) {
-      why = newest == 0 ? "no WireGuard handshake with the peer" : fmt::format("last handshake {} s ago", age);
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string route_device(const Place& place, const std::string& addr, CommandRunner& runner) {
-  auto r = runner.run({.argv = place.wrap({"ip", "-o", "route", "get", addr}), .timeout = std::chrono::seconds(5)});
-  if (!r.ok()) throw Error(fmt::format("no route to peer {} in {}: {}", addr, place.describe(), r.brief()));
-  auto f = split_ws(r.out);
-  for (size_t i = 0; i + 1 < f.size(); ++i) {
-    if (f[i] == "dev") return f[i + 1];
-  }
-  throw Error(fmt::format("cannot tell which interface reaches {}: `ip route get` said '{}'", addr, trim(r.out)));
-}
-
-nlohmann::json host_facts(const Plant& plant, const std::vector<Target>& targets, const std::string& sku,
-                          const std::string& underlay, CommandRunner& runner) {
-  nlohmann::json h;
-  struct utsname u {};
-  if (::uname(&u) == 0) h["kernel"] = u.release;
-  h["nproc"] = targets.front().host.nproc;
-  h["place"] = plant.client.describe();
-  if (targets.size() > 1 && targets[1].label == "server") h["mirrored_to"] = targets[1].host.place.describe();
-  std::string s = sku;
-  if (s.empty()) {
-    auto name = read_file("/sys/class/dmi/id/product_name");
-    auto vendor = read_file("/sys/class/dmi/id/sys_vendor");
-    s = trim(vendor.value_or("")) + (vendor && name ? " " : "") + trim(name.value_or(""));
-    if (trim(s).empty()) s = fmt::format("unknown ({} CPUs)", targets.front().host.nproc);
-  }
-  h["sku"] = trim(s);
-  if (!underlay.empty()) {
-    auto r = runner.run({.argv = plant.client.wrap({"ethtool", "-i", underlay}), .timeout = std::chrono::seconds(5)});
-    for (const auto& line : split_lines(r.out)) {
-      if (line.starts_with("driver:")) h["nic_driver"] = trim(line.substr(7));
-    }
-  }
-  try {
-    auto facts = probes::detect_wg_facts(runner, plant.client, plant.client_wg);
-    h["wireguard_mode"] = probes::to_string(probes::classify_wg_mode(facts));
-  } catch (const Error& e) {
-    h["wireguard_mode"] = std::string("unknown: ") + e.what();
-  }
-  return h;
 }
 
 opt::TrialState to_opt_state(TrialState s) {
@@ -283,9 +187,13 @@ nlohmann::json SearchReport::to_json() const {
 }
 
 SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interrupted) {
-  const auto t_start = std::chrono::steady_clock::now();
-  require_root("wgopt search");
-  auto runner = default_runner();
+  return run_search(o, interrupted, default_search_env());
+}
+
+SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interrupted, const SearchEnv& env) {
+  const auto t_start = env.clock();
+  env.require_root();
+  auto runner = env.runner;
   SearchReport report;
 
   // ---- Options that can be checked before anything is touched.
@@ -327,74 +235,34 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   auto overrides = o.space_file.empty() ? std::map<std::string, RangeOverride>{} : load_space_overrides(o.space_file);
 
   // ---- The plant.
-  Plant plant;
+  SearchPlant sp = env.plant(o, [&](const std::string& line) {
+    if (!o.quiet) std::cerr << line << "\n";
+  });
+  Plant& plant = sp.plant;
   std::vector<Target> targets;
-  std::vector<std::string> primary_ifaces, mirror_ifaces;
-  std::string underlay;
-  if (o.testbed) {
-    Testbed tb(o.testbed_prefix, runner);
-    auto st = tb.status();
-    if (!st.healthy) {  // a tuned tunnel MTU is still healthy (testbed_status.cpp)
-      if (!o.quiet) std::cerr << "testbed " << o.testbed_prefix << " is not up: bringing it up\n";
-      tb.up();
-    }
-    const auto& n = tb.names();
-    plant.client = n.client_place();
-    plant.server_address = tb.server_address();
-    plant.port = tb.iperf3_port();
-    plant.watch = {{n.client_place(), n.cli_underlay}, {n.client_place(), n.cli_wg},
-                   {n.server_place(), n.srv_underlay}, {n.server_place(), n.srv_wg}};
-    plant.rate_iface = {n.server_place(), n.srv_wg};
-    plant.rate_iface_is_receiver_for_forward = true;
-    plant.client_wg = n.cli_wg;
-    plant.recycle_server_listener = true;  // the server end is tuned too (measure.hpp)
-    primary_ifaces = {n.cli_wg, n.cli_underlay};
-    mirror_ifaces = {n.srv_wg, n.srv_underlay};
-    underlay = n.cli_underlay;
-    targets.push_back({"client", act::make_host(n.client_place()), {}});
-    targets.push_back({"server", act::make_host(n.server_place()), {}});
-  } else {
-    plant.client = o.netns.empty() ? Place::host() : Place::netns(o.netns);
-    plant.server_address = o.peer;
-    plant.port = o.port;
-    plant.client_wg = route_device(plant.client, o.peer, *runner);
-    plant.rate_iface = {plant.client, plant.client_wg};
-    plant.rate_iface_is_receiver_for_forward = false;
-    primary_ifaces = o.interfaces;
-    for (const auto& i : o.interfaces) require_valid_ifname(i);
-    plant.watch = {{plant.client, plant.client_wg}};
-    for (const auto& i : o.interfaces) {
-      if (i != plant.client_wg) {
-        plant.watch.push_back({plant.client, i});
-        if (underlay.empty()) underlay = i;
-      }
-    }
-    targets.push_back({"local", act::make_host(plant.client), {}});
-  }
-  if (o.allow_global && !plant.client.is_host()) targets.push_back({"host", act::make_host(Place::host()), {}});
+  for (const auto& e : sp.ends) targets.push_back({e.label, e.host, {}});
+  const std::vector<std::string>& primary_ifaces = sp.ends.front().interfaces;
+  const std::vector<std::string> mirror_ifaces =
+      sp.ends.size() > 1 && sp.ends[1].role == SearchEnd::Role::Mirror ? sp.ends[1].interfaces : std::vector<std::string>{};
+  const bool mirrored = !mirror_ifaces.empty();
 
   // ---- Discovery and the space.
-  {
+  for (size_t t = 0; t < sp.ends.size(); ++t) {
+    const auto& e = sp.ends[t];
     act::DiscoverOptions d;
-    d.interfaces = primary_ifaces;
     d.allow_underlay_mtu = o.allow_underlay_mtu;
-    d.wireguard = {plant.client_wg};
-    targets[0].knobs = act::discover_knobs(targets[0].host, d);
-    if (o.testbed) {
-      act::DiscoverOptions ds = d;
-      ds.interfaces = mirror_ifaces;
-      ds.wireguard = {mirror_ifaces[0]};
-      targets[1].knobs = act::discover_knobs(targets[1].host, ds);
-    }
-    if (targets.back().label == "host") {
-      act::DiscoverOptions dh;
-      dh.interfaces = {"lo"};  // host-wide knobs only; lo carries no device knob we search
+    if (e.role == SearchEnd::Role::Global) {
+      d.interfaces = {"lo"};  // host-wide knobs only; lo carries no device knob we search
       try {
-        targets.back().knobs = act::discover_knobs(targets.back().host, dh);
+        targets[t].knobs = act::discover_knobs(targets[t].host, d);
       } catch (const UsageError&) {
-        targets.back().knobs = act::discover_knobs(targets.back().host, {});
+        targets[t].knobs = act::discover_knobs(targets[t].host, {});
       }
+      continue;
     }
+    d.interfaces = e.interfaces;
+    d.wireguard = e.wireguard;
+    targets[t].knobs = act::discover_knobs(targets[t].host, d);
   }
   auto mirror_id = [&](const std::string& id) -> std::string {
     for (size_t i = 0; i < primary_ifaces.size() && i < mirror_ifaces.size(); ++i) {
@@ -409,7 +277,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   std::vector<SearchKnob> search_knobs;
   std::map<std::string, std::vector<Binding>> bindings;
   for (size_t t = 0; t < targets.size(); ++t) {
-    if (t == 1 && targets[1].label == "server") continue;  // mirrors are bound below
+    if (t == 1 && mirrored) continue;  // mirrors are bound below
     for (const auto& k : targets[t].knobs) {
       const auto& d = k->descriptor();
       const bool global = d.scope == act::Scope::Global || d.scope == act::Scope::Service;
@@ -428,7 +296,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
         continue;
       }
       std::vector<Binding> b{{t, d.id}};
-      if (t == 0 && o.testbed) {
+      if (t == 0 && mirrored) {
         auto* m = targets[1].find(mirror_id(d.id));
         if (!m || !writable(*m)) continue;  // both ends tuned alike, or not at all
         b.push_back({1, m->id()});
@@ -482,7 +350,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   }());
 
   // ---- The study file.
-  auto facts = host_facts(plant, targets, o.sku, underlay, *runner);
+  auto facts = env.host_facts(sp, o.sku);
   if (retune && retune_profile->host.IsMap() && retune_profile->host["kernel"]) {
     const auto was = retune_profile->host["kernel"].as<std::string>();
     const auto now = facts.value("kernel", std::string());
@@ -497,10 +365,11 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   if (!store) {
     std::string path = o.study_path;
     if (path.empty()) {
-      act::ensure_dir(act::state_dir() + "/studies");
-      path = act::state_dir() + "/studies/study-" + utc_stamp("%Y%m%d-%H%M%S") + ".sqlite";
+      act::ensure_dir(env.state_dir + "/studies");
+      path = env.state_dir + "/studies/study-" + utc_stamp("%Y%m%d-%H%M%S", env.unix_time()) + ".sqlite";
     }
     StudyInfo info;
+    info.created = utc_stamp("%Y-%m-%dT%H:%M:%SZ", env.unix_time());
     info.host = facts;
     info.space = nlohmann::json::parse(space.describe_json());
     info.objective_yaml = objective_to_yaml(objective);
@@ -519,10 +388,10 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
                                                 : report.study_path.substr(0, report.study_path.rfind('.')) + ".yaml";
 
   // ---- Lock, crash recovery, watchdog.
-  act::ChangeSession session(act::state_dir(), act::default_knob_lookup());
+  act::ChangeSession session(env.state_dir, env.knob_lookup);
   for (const auto& item : session.startup().items) std::cerr << "recovered: " << item.line() << "\n";
-  std::optional<Watchdog> watchdog;
-  if (o.watchdog) watchdog.emplace(Watchdog::start(self_exe(o.wgopt_exe), act::state_dir()));
+  std::unique_ptr<Guardian> watchdog;
+  if (o.watchdog) watchdog = env.start_guardian(o, env.state_dir);
 
   std::unique_ptr<opt::Strategy> strategy;
   {
@@ -536,10 +405,10 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   // The budget is the user's wall clock for the whole command: discovery, the testbed check, host
   // facts and the guardian's start have already spent some of it.
   if (limits.wall) {
-    const auto setup = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t_start);
+    const auto setup = std::chrono::duration_cast<std::chrono::milliseconds>(env.clock() - t_start);
     limits.wall = std::max(*limits.wall - setup, limits.reserve + std::chrono::milliseconds(1));
   }
-  Budget budget(limits);
+  Budget budget(limits, env.clock);
   auto progress = ProgressPrinter::for_stderr(o.quiet);
   std::mutex progress_mu;
   ProgressState ps;
@@ -557,8 +426,9 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     std::lock_guard lk(progress_mu);
     progress.message(line);
   };
-  std::atomic<bool> ticking{true};
+  std::atomic<bool> ticking{!o.quiet};
   std::thread ticker([&] {
+    if (!ticking.load()) return;  // --quiet: nothing to redraw
     while (ticking.load()) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
       if (!ticking.load()) break;
@@ -587,7 +457,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     if (watchdog) watchdog->disarm();
     store->set_status("interrupted");
     report.outcome = "interrupted";
-    report.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    report.elapsed_s = std::chrono::duration<double>(env.clock() - t_start).count();
     return report;
   };
 
@@ -598,7 +468,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
       if (watchdog) watchdog->arm(kApplyLease);
       live = apply_values(session, targets, bindings, retune_values);
       std::string why;
-      if (!tunnel_alive(plant, *runner, why)) {
+      if (!env.tunnel_alive(plant, why)) {
         rollback_all(live);
         if (watchdog) watchdog->disarm();
         throw Error("putting the profile's values back cut the tunnel; the host is as it was: " + why);
@@ -650,10 +520,10 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     std::vector<double> baseline_scores;
     for (int r = 1; r <= o.baseline_rounds; ++r) {
       show("baseline", r);
-      auto ev = measure_objective(plant, objective, mo);
+      auto ev = env.measure(plant, objective, mo);
       if (ev.state == Evaluation::State::Interrupted) return finish_interrupted();
       if (!ev.score) throw Error(fmt::format("the baseline measurement failed: {} (is the tunnel up? try `wgopt testbed status`)", ev.note));
-      store->add_baseline({.round = r, .score = ev.score->value, .metrics = ev.metrics_json(true), .measured_at = unix_now()});
+      store->add_baseline({.round = r, .score = ev.score->value, .metrics = ev.metrics_json(true), .measured_at = env.unix_time()});
       baseline_scores.push_back(ev.score->value);
       baseline_evals.push_back(std::move(ev));
     }
@@ -698,11 +568,11 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
         for (const auto& [id, v] : retune_values) result.params[id] = v;
         result.evidence = {{"recorded_score", report.recorded_score}, {"score", bstats.mean}, {"drifted", report.drifted}};
         result.profile_path = o.retune_profile;
-        result.finished_at = unix_now();
+        result.finished_at = env.unix_time();
         store->set_result(result);
         if (watchdog) watchdog->stop();
         report.table = comparison_table({to_row("profile, now", baseline_avg)}, fmt::format("{}s", objective.duration.count())).render_text();
-        report.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+        report.elapsed_s = std::chrono::duration<double>(env.clock() - t_start).count();
         std::lock_guard lk(progress_mu);
         progress.finish();
         return report;
@@ -759,7 +629,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
       for (const auto& [k, v] : values) params[k] = v;
 
       TrialRecord rec;
-      rec.timings.started_at = unix_now();
+      rec.timings.started_at = env.unix_time();
       rec.params = params;
       rec.number = store->begin_trial(params, rec.timings.started_at);
       budget.trial_started();
@@ -770,15 +640,15 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
       }
       show(is_remeasure ? "re-measure" : "trial", rec.number);
 
-      auto t0 = std::chrono::steady_clock::now();
-      auto secs_since = [](auto t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
+      auto t0 = env.clock();
+      auto secs_since = [&](auto t) { return std::chrono::duration<double>(env.clock() - t).count(); };
       std::optional<Evaluation> ev;
       try {
         if (watchdog) watchdog->arm(kApplyLease);
         live = apply_values(session, targets, bindings, values);
         rec.timings.applied_s = secs_since(t0);
         std::string why;
-        if (!tunnel_alive(plant, *runner, why)) {
+        if (!env.tunnel_alive(plant, why)) {
           rollback_all(live);
           rec.state = TrialState::Infeasible;
           rec.note = "tunnel dead after apply, reverted: " + why;
@@ -790,10 +660,10 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
       }
       if (rec.state != TrialState::Infeasible) {
         if (watchdog) watchdog->arm(std::chrono::milliseconds(static_cast<long long>(1000 * (per_measure_s * 2 + 30))));
-        auto ts = std::chrono::steady_clock::now();
-        if (!sleep_interruptible(o.settle, interrupted)) return finish_interrupted();
+        auto ts = env.clock();
+        if (!sleep_interruptible(env, o.settle, interrupted)) return finish_interrupted();
         rec.timings.settled_s = secs_since(ts);
-        ev = measure_objective(plant, objective, mo);
+        ev = env.measure(plant, objective, mo);
         rec.timings.measured_s = ev->seconds;
         rollback_all(live);
         if (ev->state == Evaluation::State::Interrupted) return finish_interrupted();
@@ -903,14 +773,14 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
             continue;
           }
           std::string why;
-          if (!tunnel_alive(plant, *runner, why)) {
+          if (!env.tunnel_alive(plant, why)) {
             rollback_all(live);
             say("confirmation: the tunnel died under the winner: " + why);
             continue;
           }
-          sleep_interruptible(o.settle, interrupted);
+          sleep_interruptible(env, o.settle, interrupted);
         }
-        auto ev = measure_objective(plant, objective, cmo);
+        auto ev = env.measure(plant, objective, cmo);
         rollback_all(live);
         if (watchdog) watchdog->disarm();
         if (ev.state == Evaluation::State::Interrupted) return finish_interrupted();
@@ -920,7 +790,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
         }
         store->add_confirmation({.round = round, .arm = arm == Arm::Baseline ? "baseline" : "candidate",
                                  .trial = winner_trial.value_or(0), .score = ev.score->value,
-                                 .metrics = ev.metrics_json(true), .measured_at = unix_now()});
+                                 .metrics = ev.metrics_json(true), .measured_at = env.unix_time()});
         (arm == Arm::Baseline ? bs : cs).push_back(ev.score->value);
         accumulate(arm == Arm::Baseline ? base_avg : win_avg, ev);
       }
@@ -955,7 +825,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
         {"objective", objective_to_yaml(objective)},
         {"trials", report.trials},
         {"confirmation", report.confirmation},
-        {"created", utc_stamp("%Y-%m-%dT%H:%M:%SZ")}};
+        {"created", utc_stamp("%Y-%m-%dT%H:%M:%SZ", env.unix_time())}};
     // Where it was measured, so `wgopt retune` can measure the same path again.
     if (o.testbed) {
       evidence["plant"] = {{"testbed", o.testbed_prefix}};
@@ -994,7 +864,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     if (promote && !o.no_apply) {
       live = apply_values(session, targets, bindings, winner);
       std::string why;
-      if (!tunnel_alive(plant, *runner, why)) {
+      if (!env.tunnel_alive(plant, why)) {
         rollback_all(live);
         throw Error("the confirmed winner cut the tunnel when applied for good; the original values are restored: " + why);
       }
@@ -1012,7 +882,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     for (const auto& [id, v] : winner) result.params[id] = v;
     result.evidence = evidence;
     result.profile_path = report.profile_path;
-    result.finished_at = unix_now();
+    result.finished_at = env.unix_time();
     store->set_result(result);
     if (watchdog) watchdog->stop();
   } catch (...) {
@@ -1023,7 +893,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     }
     throw;
   }
-  report.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  report.elapsed_s = std::chrono::duration<double>(env.clock() - t_start).count();
   {
     std::lock_guard lk(progress_mu);
     progress.finish();

@@ -99,5 +99,8 @@ struct SearchReport {
 // stops at once, restores the original values and returns outcome "interrupted". Throws UsageError
 // for bad options (before anything changes) and Error for failures (the host is restored first).
 SearchReport run_search(const SearchOptions& options, const std::atomic<bool>& interrupted);
+// The same with every seam to the outside world given (experiments/search_env.hpp).
+struct SearchEnv;
+SearchReport run_search(const SearchOptions& options, const std::atomic<bool>& interrupted, const SearchEnv& env);
 
 }  // namespace wgopt::experiments

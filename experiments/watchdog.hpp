@@ -18,7 +18,19 @@
 
 namespace wgopt::experiments {
 
-class Watchdog {
+// What the search asks of a guardian (Watchdog is the real one; tests record the calls).
+class Guardian {
+ public:
+  virtual ~Guardian() = default;
+  // A candidate is (about to be) applied: restore unless re-armed or disarmed within `deadline`.
+  virtual void arm(std::chrono::milliseconds deadline) = 0;
+  // No candidate is applied any more.
+  virtual void disarm() = 0;
+  // Normal end: the guardian exits without touching anything.
+  virtual void stop() = 0;
+};
+
+class Watchdog : public Guardian {
  public:
   // Starts the guardian for this process. `wgopt_exe` is the wgopt binary (/proc/self/exe for the
   // CLI); `state_dir` the actuators' state dir (journal, lock). Throws wgopt::Error if it cannot
@@ -30,12 +42,9 @@ class Watchdog {
   Watchdog(const Watchdog&) = delete;
   ~Watchdog();  // stop()
 
-  // A candidate is (about to be) applied: restore unless re-armed or disarmed within `deadline`.
-  void arm(std::chrono::milliseconds deadline);
-  // No candidate is applied any more.
-  void disarm();
-  // Normal end: the guardian exits without touching anything.
-  void stop();
+  void arm(std::chrono::milliseconds deadline) override;
+  void disarm() override;
+  void stop() override;
 
   int pid() const { return pid_; }
   const std::string& lease_path() const { return lease_; }
