@@ -1,0 +1,347 @@
+// The search world (see search_world.hpp).
+#include "tests/experiments/search_world.hpp"
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+
+#include "actuators/catalog.hpp"
+#include "common/util.hpp"
+#include "experiments/study_store.hpp"
+
+namespace fs = std::filesystem;
+
+namespace wgopt::test {
+
+using namespace wgopt::experiments;
+
+namespace {
+
+// Liveness fails above this tunnel MTU: the path black-holes larger packets.
+constexpr int kBlackHoleAbove = 1400;
+
+class NoRunner : public CommandRunner {
+ public:
+  explicit NoRunner(std::vector<std::string>& log) : log_(log) {}
+  CommandResult run(const Command& cmd) override {
+    log_.push_back("UNEXPECTED command: " + render_argv(cmd.argv));
+    CommandResult r;
+    r.exit_code = 1;
+    r.err = "not in the search world";
+    return r;
+  }
+
+ private:
+  std::vector<std::string>& log_;
+};
+
+class RecordingGuardian : public Guardian {
+ public:
+  RecordingGuardian(std::function<void(const std::string&)> event, std::function<void()> on_arm)
+      : event_(std::move(event)), on_arm_(std::move(on_arm)) {}
+  ~RecordingGuardian() override { event_("guardian destroyed"); }
+  void arm(std::chrono::milliseconds deadline) override {
+    event_(fmt::format("guardian arm {} ms", deadline.count()));
+    on_arm_();
+  }
+  void disarm() override { event_("guardian disarm"); }
+  void stop() override { event_("guardian stop"); }
+
+ private:
+  std::function<void(const std::string&)> event_;
+  std::function<void()> on_arm_;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int to_int(const std::optional<std::string>& s) { return s ? std::stoi(trim(*s)) : -1; }
+
+}  // namespace
+
+std::string EndValues::line() const { return fmt::format("mtu={} txq={} rmem_max={} cc={}", mtu, txqueuelen, rmem_max, cc); }
+
+SearchWorld::SearchWorld(Script s) : script(s), cli_(2), srv_(2) {
+  cli_.host.place = Place::netns("tcli");
+  srv_.host.place = Place::netns("tsrv");
+  // On tmpfs: the journal and the study fsync every write, which costs seconds per case on a disk.
+  char tmpl[] = "/dev/shm/wgopt-search-world-XXXXXX";
+  dir_ = ::mkdtemp(tmpl);
+}
+
+SearchWorld::~SearchWorld() {
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+void SearchWorld::write(bool server, const std::string& path, const std::string& value) {
+  (server ? srv_ : cli_).files->write(path, value);
+}
+
+void SearchWorld::start_poor() {
+  for (bool server : {false, true}) {
+    write(server, "/sys/class/net/wg0/mtu", "1280");
+    write(server, "/sys/class/net/wg0/tx_queue_len", "100");
+    write(server, "/proc/sys/net/ipv4/tcp_rmem", "4096 16384 16384");
+    write(server, "/proc/sys/net/ipv4/tcp_congestion_control", "reno");
+  }
+}
+
+void SearchWorld::start_good() {
+  for (bool server : {false, true}) {
+    write(server, "/sys/class/net/wg0/mtu", "1400");
+    write(server, "/sys/class/net/wg0/tx_queue_len", "1000");
+    write(server, "/proc/sys/net/ipv4/tcp_rmem", "4096 131072 4194304");
+    write(server, "/proc/sys/net/ipv4/tcp_congestion_control", "bbr");
+  }
+}
+
+EndValues SearchWorld::values(bool server) const {
+  auto& files = *(server ? srv_ : cli_).files;
+  EndValues v;
+  v.mtu = to_int(files.read("/sys/class/net/wg0/mtu"));
+  v.txqueuelen = to_int(files.read("/sys/class/net/wg0/tx_queue_len"));
+  auto rmem = split_ws(files.read("/proc/sys/net/ipv4/tcp_rmem").value_or("0 0 0"));
+  v.rmem_max = rmem.size() == 3 ? std::stoll(rmem[2]) : -1;
+  v.cc = trim(files.read("/proc/sys/net/ipv4/tcp_congestion_control").value_or("?"));
+  return v;
+}
+
+double SearchWorld::throughput(const EndValues& v) const {
+  if (script.flat) return 400;
+  double tp = 300 + (std::min(v.mtu, kBlackHoleAbove) - 1280) * 1.5;
+  if (v.txqueuelen >= 500) tp += 60;
+  tp += std::clamp(25 * std::log2(static_cast<double>(std::max<long long>(v.rmem_max, 1)) / 16384.0), 0.0, 100.0);
+  if (v.cc == "bbr") tp += 80;
+  if (v.cc == "reno") tp -= 20;
+  return tp;
+}
+
+void SearchWorld::event(const std::string& line) {
+  if (pending_wait_ms_ > 0) {
+    log.push_back(fmt::format("wait {} ms", pending_wait_ms_));
+    pending_wait_ms_ = 0;
+  }
+  log.push_back(line);
+}
+
+Evaluation SearchWorld::measure(const Objective& objective, const MeasureOptions& mo) {
+  const int k = ++measures_;
+  const EndValues c = values(false), s = values(true);
+  const std::string seen = fmt::format("measure {}: client {} | server {}", k, c.line(), s.line());
+  Evaluation ev;
+  if (k == script.interrupt_at_measure) {
+    interrupted = true;
+    ev.state = Evaluation::State::Interrupted;
+    ev.note = "interrupted";
+    event(seen + " -> interrupted");
+    return ev;
+  }
+  const double planned = static_cast<double>(objective.duration.count()) * static_cast<double>(objective.scenarios.size());
+  if (std::min(c.txqueuelen, s.txqueuelen) < script.fail_below_txqueuelen) {
+    ev.state = Evaluation::State::Failed;
+    ev.note = "tcp: iperf3 error: unable to send (queue too short)";
+    ev.seconds = 2;
+    clock_ms_ += 2000;
+    event(seen + " -> failed");
+    return ev;
+  }
+  // Deterministic noise of about +-5 Mbit/s from the measurement's number.
+  const double noise = static_cast<double>((static_cast<unsigned>(k) * 2654435761u >> 8) % 41) * 0.25 - 5;
+  const double tp = (throughput(c) + throughput(s)) / 2 + noise;
+  ScenarioOutcome out;
+  out.scenario = objective.scenarios.front().name;
+  out.series_mbps.assign(static_cast<size_t>(objective.duration.count()), tp);
+  out.series_mean_mbps = tp;
+  if (mo.prune) {
+    auto it = mo.prune->find(out.scenario);
+    if (it != mo.prune->end() && it->second.mean_mbps > 0 && tp < 0.8 * it->second.mean_mbps) {
+      out.pruned = true;
+      out.prune_reason = fmt::format("rate {:.1f} below 80% of {:.1f}", tp, it->second.mean_mbps);
+      ev.state = Evaluation::State::Pruned;
+      ev.note = out.scenario + ": " + out.prune_reason;
+      ev.seconds = 7;
+      ev.saved_seconds = planned - ev.seconds;
+      ev.scenarios.push_back(out);
+      clock_ms_ += 7000;
+      event(seen + fmt::format(" -> pruned at {:.2f}", tp));
+      return ev;
+    }
+  }
+  Measurement m;
+  for (const auto& spec : objective.scenarios) {
+    ScenarioMeasurement sm;
+    sm.throughput_mbps = tp;
+    m[spec.name] = sm;
+    ScenarioOutcome o = out;
+    o.scenario = spec.name;
+    o.measurement = sm;
+    if (spec.name != out.scenario) ev.scenarios.push_back(o);
+  }
+  out.measurement = m[out.scenario];
+  ev.scenarios.insert(ev.scenarios.begin(), out);
+  ev.score = score(objective, m);
+  ev.seconds = planned + 1;
+  clock_ms_ += static_cast<long long>(ev.seconds * 1000);
+  event(seen + fmt::format(" -> {:.2f}", ev.score->value));
+  return ev;
+}
+
+SearchOptions SearchWorld::options() const {
+  SearchOptions o;
+  o.testbed = true;
+  o.testbed_prefix = "trace";
+  o.include = {"wg0/mtu", "wg0/txqueuelen", "net.ipv4.tcp_rmem", "net.ipv4.tcp_congestion_control"};
+  o.trials = 8;
+  o.baseline_rounds = 3;
+  o.confirm_rounds = 3;
+  o.seed = 7;
+  o.quiet = true;
+  o.study_path = dir_ + "/study.sqlite";
+  o.profile_path = dir_ + "/profile.yaml";
+  return o;
+}
+
+SearchEnv SearchWorld::env() {
+  SearchEnv env;
+  env.runner = std::make_shared<NoRunner>(log);
+  env.clock = [this] { return std::chrono::steady_clock::time_point(std::chrono::milliseconds(clock_ms_.load())); };
+  env.unix_time = [this] { return 1.8e9 + static_cast<double>(clock_ms_.load()) / 1000.0; };
+  env.sleep = [this](std::chrono::milliseconds d) {
+    clock_ms_ += d.count();
+    pending_wait_ms_ += d.count();
+    if (++sleeps_ == script.interrupt_at_sleep) {
+      interrupted = true;
+      event("Ctrl-C during a wait");
+    }
+  };
+  env.state_dir = dir_ + "/state";
+  env.knob_lookup = [this](const Place& place, const std::string& id) -> act::KnobPtr {
+    const act::Host* h = place == cli_.host.place ? &cli_.host : place == srv_.host.place ? &srv_.host : nullptr;
+    if (!h) return nullptr;
+    return act::find_knob(*h, id, {.interfaces = {"wg0", "veth0"}, .wireguard = {"wg0"}});
+  };
+  env.require_root = [this] { event("require root"); };
+  env.plant = [this](const SearchOptions& o, const std::function<void(const std::string&)>&) {
+    event(fmt::format("plant: testbed {}", o.testbed_prefix));
+    SearchPlant sp;
+    sp.plant.client = cli_.host.place;
+    sp.plant.server_address = "100.64.0.1";
+    sp.plant.rate_iface = {srv_.host.place, "wg0"};
+    sp.plant.client_wg = "wg0";
+    sp.underlay = "veth0";
+    sp.ends.push_back({"client", SearchEnd::Role::Primary, cli_.host, {"wg0", "veth0"}, {"wg0"}});
+    sp.ends.push_back({"server", SearchEnd::Role::Mirror, srv_.host, {"wg0", "veth0"}, {"wg0"}});
+    return sp;
+  };
+  env.measure = [this](const Plant&, const Objective& obj, const MeasureOptions& mo) { return measure(obj, mo); };
+  env.tunnel_alive = [this](const Plant&, std::string& why) {
+    const int mtu = values(false).mtu;
+    if (mtu > kBlackHoleAbove) {
+      why = fmt::format("no reply to a {}-byte don't-fragment ping across the tunnel (MTU {})", mtu - 28, mtu);
+      event("tunnel check: dead");
+      return false;
+    }
+    event("tunnel check: alive");
+    return true;
+  };
+  env.host_facts = [](const SearchPlant&, const std::string& sku) {
+    return nlohmann::json{{"kernel", "6.18.0-world"}, {"nproc", 2},           {"place", "netns tcli"},
+                          {"mirrored_to", "netns tsrv"}, {"sku", sku.empty() ? "world-sku" : sku}, {"nic_driver", "veth"},
+                          {"wireguard_mode", "userspace"}};
+  };
+  env.start_guardian = [this](const SearchOptions&, const std::string&) -> std::unique_ptr<Guardian> {
+    event("guardian start");
+    return std::make_unique<RecordingGuardian>([this](const std::string& l) { event(l); },
+                                               [this] {
+                                                 if (++arms_ == script.interrupt_at_arm) {
+                                                   interrupted = true;
+                                                   event("Ctrl-C while applying");
+                                                 }
+                                               });
+  };
+  return env;
+}
+
+SearchReport SearchWorld::run(const SearchOptions& o) {
+  event("== run_search");
+  auto report = run_search(o, interrupted, env());
+  event(fmt::format("== returned: {}", report.outcome));
+  return report;
+}
+
+std::string SearchWorld::relative(std::string text) const {
+  for (size_t p; (p = text.find(dir_)) != std::string::npos;) text.replace(p, dir_.size(), "<dir>");
+  return text;
+}
+
+std::string SearchWorld::trace(const SearchReport& r, const std::string& study_path, const std::string& profile_path) const {
+  std::string t = "== events\n";
+  for (const auto& l : log) t += l + "\n";
+  t += "== report\n";
+  nlohmann::json j = r.to_json();
+  j["table"] = r.table;
+  j["drifted"] = r.drifted;
+  j["kernel_was"] = r.kernel_was;
+  j["kernel_now"] = r.kernel_now;
+  j["recorded_score"] = r.recorded_score;
+  j["regressed"] = r.regressed;
+  j["warm_trials"] = r.warm_trials;
+  j["baseline_throughput_mbps"] = r.baseline_throughput_mbps;
+  j["winner_throughput_mbps"] = r.winner_throughput_mbps;
+  t += j.dump(1) + "\n";
+  if (fs::exists(study_path)) {
+    auto store = StudyStore::open_read_only(study_path);
+    auto info = store.info();
+    t += "== study\n";
+    t += fmt::format("created {} seed {} strategy {} budget '{}' max_trials {} status {}\n", info.created, info.seed,
+                     info.strategy, info.budget, info.max_trials.value_or(0), info.status);
+    t += "host " + info.host.dump() + "\n";
+    for (const auto& tr : store.trials()) {
+      t += fmt::format("trial {} {} score {} note '{}' params {} timings {:.3f}/{:.3f}/{:.3f}/{:.3f}\n", tr.number,
+                       to_string(tr.state), tr.score ? fmt::format("{:.4f}", *tr.score) : "-", tr.note, tr.params.dump(),
+                       tr.timings.started_at - 1.8e9, tr.timings.applied_s, tr.timings.settled_s, tr.timings.measured_s);
+    }
+    for (const auto& b : store.baselines()) t += fmt::format("baseline round {} score {:.4f}\n", b.round, b.score);
+    for (const auto& c : store.confirmations()) {
+      t += fmt::format("confirmation round {} {} trial {} score {:.4f}\n", c.round, c.arm, c.trial, c.score);
+    }
+    if (auto res = store.result()) {
+      t += fmt::format("result {} winner {} params {}\nevidence {}\nprofile {}\n", res->outcome, res->winner_trial.value_or(0),
+                       res->params.dump(), res->evidence.dump(), res->profile_path);
+    }
+  }
+  if (fs::exists(profile_path)) t += "== profile\n" + slurp(profile_path);
+  return relative(t);
+}
+
+void check_trace(const std::string& name, const std::string& actual) {
+  const std::string path = std::string(WGOPT_FIXTURES_DIR) + "/search_trace/" + name + ".txt";
+  if (std::getenv("WGOPT_UPDATE_TRACES")) {
+    fs::create_directories(fs::path(path).parent_path());
+    std::ofstream(path) << actual;
+    WARN("rewrote " << path << ": review `git diff` before committing it");
+    return;
+  }
+  INFO("golden trace " << path << " (WGOPT_UPDATE_TRACES=1 rewrites it; review the diff)");
+  REQUIRE(fs::exists(path));
+  const std::string expected = slurp(path);
+  if (expected == actual) return;
+  const std::string out = fs::temp_directory_path().string() + "/search_trace-" + name + ".actual.txt";
+  std::ofstream(out) << actual;
+  auto e = split_lines(expected), a = split_lines(actual);
+  size_t i = 0;
+  while (i < e.size() && i < a.size() && e[i] == a[i]) ++i;
+  FAIL("trace " << name << " differs at line " << i + 1 << "\n  expected: " << (i < e.size() ? e[i] : "<end>")
+                << "\n  actual:   " << (i < a.size() ? a[i] : "<end>") << "\n  whole actual trace: " << out);
+}
+
+}  // namespace wgopt::test

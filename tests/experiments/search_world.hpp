@@ -1,0 +1,85 @@
+#pragma once
+// A world for running `wgopt search` without root (issue 10's characterization suite): two fake
+// hosts (tests/actuators' FakeHost) as the two ends of a testbed, a scripted plant whose score is a
+// known function of what is applied on both ends right now, a recording guardian, a fake clock,
+// and a study dir of its own. Everything the loop does to the outside world lands in one event log,
+// and trace() renders the log, the report, the study's rows and the profile as one text.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "experiments/search.hpp"
+#include "experiments/search_env.hpp"
+#include "tests/actuators/test_knobs_fake.hpp"
+
+namespace wgopt::test {
+
+// What the scripted plant does besides measuring.
+struct Script {
+  bool flat = false;              // the score ignores the knobs: nothing is worth promoting
+  int fail_below_txqueuelen = 32; // a shorter transmit queue breaks the workload (a failed trial)
+  int interrupt_at_measure = 0;   // the k-th measurement reports Ctrl-C (0: never)
+  int interrupt_at_arm = 0;       // Ctrl-C arrives with the k-th arm of the guardian
+  int interrupt_at_sleep = 0;     // Ctrl-C arrives during the k-th short wait (settle waits are made of them)
+};
+
+// The values the score reads, as the fake kernel holds them on one end.
+struct EndValues {
+  int mtu = 0;
+  int txqueuelen = 0;
+  long long rmem_max = 0;
+  std::string cc;
+  std::string line() const;
+};
+
+class SearchWorld {
+ public:
+  explicit SearchWorld(Script script = {});
+  ~SearchWorld();
+  SearchWorld(const SearchWorld&) = delete;
+  SearchWorld& operator=(const SearchWorld&) = delete;
+
+  // Both ends start poor: MTU 1280, txqueuelen 100, tcp_rmem max 16 KiB, reno.
+  void start_poor();
+  // Both ends start near the optimum (MTU 1400, txqueuelen 1000, 4 MiB, bbr): most candidates are
+  // worse, and early stopping cuts them short.
+  void start_good();
+  // Sets one file of one end's fake kernel ("/sys/class/net/wg0/tx_queue_len", "200").
+  void write(bool server, const std::string& path, const std::string& value);
+
+  // Options for a short search of four knobs on this world (8 trials, 3 + 3 rounds).
+  experiments::SearchOptions options() const;
+  experiments::SearchEnv env();
+  experiments::SearchReport run(const experiments::SearchOptions& o);
+
+  // The event log, the report, the study file's rows and the profile's text (paths relative to
+  // the world's dir).
+  std::string trace(const experiments::SearchReport& report, const std::string& study_path,
+                    const std::string& profile_path) const;
+
+  EndValues values(bool server) const;
+  double throughput(const EndValues& v) const;  // the plant's noise-free Mbit/s on one end
+  const std::string& dir() const { return dir_; }
+  std::vector<std::string> log;  // read it after run(): the guardian writes to it until it is destroyed
+  std::atomic<bool> interrupted{false};
+  Script script;
+
+ private:
+  experiments::Evaluation measure(const experiments::Objective& objective, const experiments::MeasureOptions& mo);
+  std::string relative(std::string text) const;
+  FakeHost cli_, srv_;
+  std::string dir_;
+  std::atomic<long long> clock_ms_{1'000'000};
+  void event(const std::string& line);  // flushes the pending wait first
+  int measures_ = 0, arms_ = 0, sleeps_ = 0;
+  long long pending_wait_ms_ = 0;
+};
+
+// Compares `actual` with tests/fixtures/search_trace/NAME.txt (WGOPT_UPDATE_TRACES=1 rewrites it).
+void check_trace(const std::string& name, const std::string& actual);
+
+}  // namespace wgopt::test
