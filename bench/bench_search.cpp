@@ -30,7 +30,7 @@
 #include "common/error.hpp"
 #include "common/exec.hpp"
 #include "common/util.hpp"
-#include "experiments/measure.hpp"
+#include "experiments/measure/measure.hpp"
 
 namespace fs = std::filesystem;
 using wgopt::Command;

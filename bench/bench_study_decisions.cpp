@@ -17,9 +17,9 @@
 #include <utility>
 #include <vector>
 
-#include "experiments/confirm.hpp"
-#include "experiments/pruner.hpp"
-#include "experiments/table.hpp"
+#include "experiments/study/confirm.hpp"
+#include "experiments/study/pruner.hpp"
+#include "experiments/report/table.hpp"
 
 using namespace wgopt::experiments;
 

@@ -12,7 +12,7 @@
 #include "cli/registry.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
-#include "experiments/baseline.hpp"
+#include "experiments/measure/baseline.hpp"
 
 namespace wgopt::cli {
 

@@ -15,7 +15,7 @@
 #include "cli/registry.hpp"
 #include "common/error.hpp"
 #include "common/files.hpp"
-#include "experiments/export.hpp"
+#include "experiments/export/export.hpp"
 
 namespace wgopt::cli {
 namespace {

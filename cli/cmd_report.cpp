@@ -10,8 +10,8 @@
 #include "cli/registry.hpp"
 #include "common/error.hpp"
 #include "common/files.hpp"
-#include "experiments/report_data.hpp"
-#include "experiments/report_render.hpp"
+#include "experiments/report/report_data.hpp"
+#include "experiments/report/report_render.hpp"
 
 namespace {
 

@@ -14,8 +14,8 @@
 #include "common/error.hpp"
 #include "common/files.hpp"
 #include "common/util.hpp"
-#include "experiments/retune.hpp"
-#include "experiments/study_store.hpp"
+#include "experiments/search/retune.hpp"
+#include "experiments/study/study_store.hpp"
 
 namespace {
 

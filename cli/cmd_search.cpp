@@ -7,7 +7,7 @@
 #include "cli/registry.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
-#include "experiments/search.hpp"
+#include "experiments/search/search.hpp"
 
 namespace {
 
@@ -48,7 +48,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   space->add_flag("--allow-underlay-mtu", o->allow_underlay_mtu, "also search the underlay's MTU (can cut the host off)");
   space->add_option("--space", o->space_file, "YAML range overrides: knobs: {ID: {min: N, max: N, choices: [..]}}");
   space->add_option("--objective", o->objective_file,
-                    "YAML objective: scenarios and weights, penalties, duration (see experiments/objective.default.yaml)");
+                    "YAML objective: scenarios and weights, penalties, duration (see experiments/study/objective.default.yaml)");
   space->add_option("--duration", *duration, "seconds per scenario measurement (overrides the objective; default 10)");
   auto* eng = cmd->add_option_group("engine", "budget and strategy");
   eng->add_option("--budget", o->budget, "wall-clock budget: 90s, 5m, 2h (the search never overruns it by more than one trial)");

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/registry.hpp"
-#include "experiments/testbed.hpp"
+#include "experiments/testbed/testbed.hpp"
 
 namespace wgopt::cli {
 namespace {

@@ -1,7 +1,7 @@
 // `wgopt __watchdog`: the guardian process the search starts (experiments/watchdog.hpp). Hidden
 // from --help: users never run it themselves.
 #include "cli/registry.hpp"
-#include "experiments/watchdog.hpp"
+#include "actuators/watchdog.hpp"
 
 namespace {
 
@@ -18,7 +18,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   cmd->add_option("--start-time", o->start_time)->required();
   cmd->add_option("--lease", o->lease)->required();
   cmd->add_option("--state-dir", o->state_dir)->required();
-  cmd->callback([o, &ctx] { ctx.exit_code = wgopt::experiments::run_guardian(o->pid, o->start_time, o->lease, o->state_dir); });
+  cmd->callback([o, &ctx] { ctx.exit_code = wgopt::act::run_guardian(o->pid, o->start_time, o->lease, o->state_dir); });
 }
 
 }  // namespace

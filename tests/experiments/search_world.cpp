@@ -11,7 +11,7 @@
 
 #include "actuators/catalog.hpp"
 #include "common/util.hpp"
-#include "experiments/study_store.hpp"
+#include "experiments/study/study_store.hpp"
 
 namespace fs = std::filesystem;
 
@@ -39,7 +39,7 @@ class NoRunner : public CommandRunner {
   std::vector<std::string>& log_;
 };
 
-class RecordingGuardian : public Guardian {
+class RecordingGuardian : public act::Guardian {
  public:
   RecordingGuardian(std::function<void(const std::string&)> event, std::function<void()> on_arm)
       : event_(std::move(event)), on_arm_(std::move(on_arm)) {}
@@ -258,7 +258,7 @@ SearchEnv SearchWorld::env() {
                           {"mirrored_to", "netns tsrv"}, {"sku", sku.empty() ? "world-sku" : sku}, {"nic_driver", "veth"},
                           {"wireguard_mode", "userspace"}};
   };
-  env.start_guardian = [this](const SearchOptions&, const std::string&) -> std::unique_ptr<Guardian> {
+  env.start_guardian = [this](const SearchOptions&, const std::string&) -> std::unique_ptr<act::Guardian> {
     event("guardian start");
     return std::make_unique<RecordingGuardian>([this](const std::string& l) { event(l); },
                                                [this] {

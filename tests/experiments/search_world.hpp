@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "experiments/search.hpp"
-#include "experiments/search_env.hpp"
+#include "experiments/search/search.hpp"
+#include "experiments/search/search_env.hpp"
 #include "tests/actuators/test_knobs_fake.hpp"
 
 namespace wgopt::test {

@@ -4,7 +4,7 @@
 
 #include "common/error.hpp"
 #include "common/util.hpp"
-#include "experiments/baseline.hpp"
+#include "experiments/measure/baseline.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/error.hpp"
-#include "experiments/budget.hpp"
+#include "experiments/study/budget.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;

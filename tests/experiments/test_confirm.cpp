@@ -3,7 +3,7 @@
 #include <random>
 
 #include "common/error.hpp"
-#include "experiments/confirm.hpp"
+#include "experiments/study/confirm.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;

@@ -18,7 +18,7 @@
 #include "common/error.hpp"
 #include "common/exec.hpp"
 #include "common/util.hpp"
-#include "experiments/export.hpp"
+#include "experiments/export/export.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;

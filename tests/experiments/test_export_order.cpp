@@ -8,7 +8,7 @@
 #include "actuators/catalog.hpp"
 #include "actuators/host.hpp"
 #include "common/error.hpp"
-#include "experiments/export_model.hpp"
+#include "experiments/export/export_model.hpp"
 
 using namespace wgopt;
 

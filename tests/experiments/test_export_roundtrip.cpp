@@ -11,7 +11,7 @@
 #include <regex>
 
 #include "common/util.hpp"
-#include "experiments/export.hpp"
+#include "experiments/export/export.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;

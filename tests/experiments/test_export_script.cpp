@@ -13,7 +13,7 @@
 
 #include "common/exec.hpp"
 #include "common/util.hpp"
-#include "experiments/export.hpp"
+#include "experiments/export/export.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;

@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
-#include "experiments/objective.hpp"
+#include "experiments/study/objective.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;
@@ -22,13 +22,13 @@ ScenarioMeasurement clean(double mbps) {
 }  // namespace
 
 TEST_CASE("the sample objective file documents exactly the built-in defaults") {
-  std::ifstream in(WGOPT_SOURCE_DIR "/experiments/objective.default.yaml");
+  std::ifstream in(WGOPT_SOURCE_DIR "/experiments/study/objective.default.yaml");
   REQUIRE(in);
   std::stringstream ss;
   ss << in.rdbuf();
   Objective defaults;
   CHECK(parse_objective(ss.str()) == defaults);
-  CHECK(load_objective(WGOPT_SOURCE_DIR "/experiments/objective.default.yaml") == defaults);
+  CHECK(load_objective(WGOPT_SOURCE_DIR "/experiments/study/objective.default.yaml") == defaults);
   CHECK(parse_objective("") == defaults);
   CHECK(defaults.duration == std::chrono::seconds(10));
   REQUIRE(defaults.scenarios.size() == 1);

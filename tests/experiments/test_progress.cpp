@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "experiments/progress.hpp"
+#include "experiments/search/progress.hpp"
 
 using namespace wgopt::experiments;
 using namespace std::chrono_literals;

@@ -3,7 +3,7 @@
 #include <random>
 
 #include "common/error.hpp"
-#include "experiments/pruner.hpp"
+#include "experiments/study/pruner.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;

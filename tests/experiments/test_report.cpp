@@ -10,11 +10,11 @@
 
 #include "common/error.hpp"
 #include "common/exec.hpp"
-#include "experiments/objective.hpp"
-#include "experiments/report_data.hpp"
-#include "experiments/report_plots.hpp"
-#include "experiments/report_render.hpp"
-#include "experiments/study_store.hpp"
+#include "experiments/study/objective.hpp"
+#include "experiments/report/report_data.hpp"
+#include "experiments/report/report_plots.hpp"
+#include "experiments/report/report_render.hpp"
+#include "experiments/study/study_store.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/exec.hpp"
-#include "experiments/report_data.hpp"
-#include "experiments/report_render.hpp"
+#include "experiments/report/report_data.hpp"
+#include "experiments/report/report_render.hpp"
 
 using namespace wgopt::experiments;
 using Catch::Contains;

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "experiments/svg.hpp"
-#include "experiments/table.hpp"
+#include "experiments/report/svg.hpp"
+#include "experiments/report/table.hpp"
 
 using namespace wgopt::experiments;
 using Catch::Contains;

@@ -5,7 +5,7 @@
 #include "actuators/profile.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
-#include "experiments/retune.hpp"
+#include "experiments/search/retune.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "actuators/profile.hpp"
-#include "experiments/retune.hpp"
+#include "experiments/search/retune.hpp"
 #include "tests/experiments/search_world.hpp"
 
 using namespace wgopt;

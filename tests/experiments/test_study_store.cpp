@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "common/error.hpp"
-#include "experiments/study_store.hpp"
+#include "experiments/study/study_store.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;

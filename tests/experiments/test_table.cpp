@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/error.hpp"
-#include "experiments/table.hpp"
+#include "experiments/report/table.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;

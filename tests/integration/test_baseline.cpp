@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "common/exec.hpp"
-#include "experiments/baseline.hpp"
-#include "experiments/testbed.hpp"
+#include "experiments/measure/baseline.hpp"
+#include "experiments/testbed/testbed.hpp"
 #include "test_testbed_checks.hpp"
 
 using namespace wgopt;

@@ -15,7 +15,7 @@
 #include "common/error.hpp"
 #include "common/files.hpp"
 #include "common/util.hpp"
-#include "experiments/testbed.hpp"
+#include "experiments/testbed/testbed.hpp"
 #include "test_testbed_checks.hpp"
 
 using namespace wgopt;

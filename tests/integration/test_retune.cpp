@@ -11,7 +11,7 @@
 
 #include "actuators/profile.hpp"
 #include "cli_helpers.hpp"
-#include "experiments/testbed.hpp"
+#include "experiments/testbed/testbed.hpp"
 
 using namespace wgopt;
 using namespace wgopt::itest;

@@ -24,8 +24,8 @@
 #include "common/exec.hpp"
 #include "common/place.hpp"
 #include "common/util.hpp"
-#include "experiments/study_store.hpp"
-#include "experiments/testbed.hpp"
+#include "experiments/study/study_store.hpp"
+#include "experiments/testbed/testbed.hpp"
 #include "cli_helpers.hpp"
 
 using namespace wgopt;

@@ -9,7 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/exec.hpp"
-#include "experiments/testbed.hpp"
+#include "experiments/testbed/testbed.hpp"
 #include "test_testbed_checks.hpp"
 
 using namespace wgopt;

@@ -1,0 +1,182 @@
+#include "actuators/watchdog.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/process.hpp>
+#include <boost/process/extend.hpp>
+#include <chrono>
+#include <fmt/format.h>
+#include <fstream>
+#include <thread>
+
+#include "actuators/host.hpp"
+#include "actuators/restore.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "common/util.hpp"
+
+namespace bp = boost::process;
+
+namespace wgopt::act {
+
+namespace {
+
+long long now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void write_atomic(const std::string& path, const std::string& content) { write_file_atomic(path, content, 0600); }
+
+void log_line(const std::string& state_dir, const std::string& line) {
+  std::ofstream out(state_dir + "/watchdog.log", std::ios::app);
+  auto t = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  out << stamp << " pid " << ::getpid() << ": " << line << "\n";
+}
+
+bool parent_alive(int pid, long long start_time) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
+  long long st = process_start_time(pid);
+  if (st < 0 || st != start_time) return false;
+  // A zombie parent (dead, not yet reaped) holds no lock and does nothing: count it as dead.
+  auto stat = read_file(fmt::format("/proc/{}/stat", pid));
+  if (stat) {
+    auto close = stat->rfind(')');
+    if (close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z') return false;
+  }
+  return true;
+}
+
+int restore(const std::string& state_dir, const std::string& why) {
+  log_line(state_dir, why + ": restoring the journal");
+  // The dead process's flock is gone with it; retry briefly in case the kernel is still closing it.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    try {
+      act::ChangeSession session(state_dir, act::default_knob_lookup());
+      const auto& report = session.startup();
+      for (const auto& item : report.items) log_line(state_dir, item.line());
+      if (report.empty()) log_line(state_dir, "nothing was applied: nothing to restore");
+      return report.ok() ? 0 : 1;
+    } catch (const Error& e) {
+      if (attempt == 49) {
+        log_line(state_dir, std::string("restore failed: ") + e.what());
+        return 1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  return 1;
+}
+
+}  // namespace
+
+long long process_start_time(int pid) {
+  auto stat = read_file(fmt::format("/proc/{}/stat", pid));
+  if (!stat) return -1;
+  // The command name (field 2) may contain spaces and parentheses: count fields after the last ')'.
+  auto close = stat->rfind(')');
+  if (close == std::string::npos) return -1;
+  auto fields = split_ws(stat->substr(close + 1));
+  // fields[0] is field 3 (state); field 22 is fields[19].
+  if (fields.size() < 20) return -1;
+  try {
+    return std::stoll(fields[19]);
+  } catch (...) {
+    return -1;
+  }
+}
+
+Watchdog Watchdog::start(const std::string& wgopt_exe, const std::string& state_dir) {
+  const int self = ::getpid();
+  const std::string lease = fmt::format("{}/watchdog-{}.lease", state_dir, self);
+  ::mkdir(state_dir.c_str(), 0700);
+  write_atomic(lease, "idle\n");
+  std::error_code ec;
+  bp::child child(wgopt_exe,
+                  bp::args({"__watchdog", "--pid", std::to_string(self), "--start-time",
+                            std::to_string(process_start_time(self)), "--lease", lease, "--state-dir", state_dir}),
+                  bp::std_in < bp::null, bp::std_out > bp::null, bp::std_err > bp::null,
+                  // Its own session: a Ctrl-C or SIGTERM to wgopt's process group must not reach it.
+                  bp::extend::on_exec_setup([](auto&) { ::setsid(); }), ec);
+  if (ec) throw Error(fmt::format("cannot start the watchdog {}: {}", wgopt_exe, ec.message()));
+  int pid = child.id();
+  child.detach();
+  return Watchdog(pid, lease);
+}
+
+Watchdog::Watchdog(Watchdog&& other) noexcept : pid_(other.pid_), lease_(std::move(other.lease_)) { other.pid_ = 0; }
+
+Watchdog::~Watchdog() {
+  try {
+    stop();
+  } catch (...) {
+  }
+}
+
+void Watchdog::write_lease(const std::string& content) {
+  if (pid_ == 0) return;
+  write_atomic(lease_, content);
+}
+
+void Watchdog::arm(std::chrono::milliseconds deadline) {
+  write_lease(fmt::format("armed {}\n", now_ms() + deadline.count()));
+}
+
+void Watchdog::disarm() { write_lease("idle\n"); }
+
+void Watchdog::stop() {
+  if (pid_ == 0) return;
+  write_lease("exit\n");
+  // Reap it so it does not linger as a zombie of ours.
+  for (int i = 0; i < 50; ++i) {
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_ || (r < 0 && errno == ECHILD)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::unlink(lease_.c_str());
+  pid_ = 0;
+}
+
+int run_guardian(int parent_pid, long long parent_start_time, const std::string& lease_path,
+                 const std::string& state_dir) {
+  log_line(state_dir, fmt::format("guarding wgopt pid {}", parent_pid));
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::string lease = trim(read_file(lease_path).value_or("exit"));
+    if (lease == "exit") {
+      ::unlink(lease_path.c_str());
+      return 0;
+    }
+    if (!parent_alive(parent_pid, parent_start_time)) {
+      int rc = restore(state_dir, fmt::format("wgopt pid {} died", parent_pid));
+      ::unlink(lease_path.c_str());
+      return rc;
+    }
+    if (lease.starts_with("armed ")) {
+      long long deadline = 0;
+      try {
+        deadline = std::stoll(lease.substr(6));
+      } catch (...) {
+        deadline = 0;
+      }
+      if (now_ms() > deadline) {
+        log_line(state_dir, fmt::format("wgopt pid {} did not confirm its candidate in time: killing it", parent_pid));
+        ::kill(parent_pid, SIGKILL);
+        for (int i = 0; i < 100 && parent_alive(parent_pid, parent_start_time); ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        int rc = restore(state_dir, fmt::format("lease of wgopt pid {} expired", parent_pid));
+        ::unlink(lease_path.c_str());
+        return rc;
+      }
+    }
+  }
+}
+
+}  // namespace wgopt::act

@@ -1,0 +1,67 @@
+#pragma once
+// The guardian: a process that outlives wgopt and puts the host back if wgopt cannot.
+//
+// The search applies a candidate, checks the tunnel, measures, and restores the baseline. If wgopt
+// is killed (SIGKILL, OOM) or hangs while a candidate is applied, nothing in wgopt can restore the
+// originals, and a candidate that cut connectivity would stay. So the search starts a guardian
+// (`wgopt __watchdog`, in its own session so a Ctrl-C to wgopt's process group does not reach it)
+// and keeps a lease file up to date:
+//   idle                 no candidate applied: the guardian only watches for wgopt's death
+//   armed <deadline-ms>  a candidate is applied; wgopt must re-arm or go idle before the deadline
+//   exit                 wgopt finished normally; the guardian exits
+// The guardian polls every 200 ms. When wgopt's process is gone (pid and start time checked, so a
+// reused pid is not mistaken for it), or an armed lease expires (wgopt hung: it is SIGKILLed
+// first), it opens a ChangeSession on the state dir, which restores the unfinished transaction
+// from the journal, logs what it did to STATE_DIR/watchdog.log, and exits.
+#include <chrono>
+#include <string>
+
+namespace wgopt::act {
+
+// What the search asks of a guardian (Watchdog is the real one; tests record the calls).
+class Guardian {
+ public:
+  virtual ~Guardian() = default;
+  // A candidate is (about to be) applied: restore unless re-armed or disarmed within `deadline`.
+  virtual void arm(std::chrono::milliseconds deadline) = 0;
+  // No candidate is applied any more.
+  virtual void disarm() = 0;
+  // Normal end: the guardian exits without touching anything.
+  virtual void stop() = 0;
+};
+
+class Watchdog : public Guardian {
+ public:
+  // Starts the guardian for this process. `wgopt_exe` is the wgopt binary (/proc/self/exe for the
+  // CLI); `state_dir` the actuators' state dir (journal, lock). Throws wgopt::Error if it cannot
+  // be started.
+  static Watchdog start(const std::string& wgopt_exe, const std::string& state_dir);
+
+  Watchdog(Watchdog&& other) noexcept;
+  Watchdog& operator=(Watchdog&&) = delete;
+  Watchdog(const Watchdog&) = delete;
+  ~Watchdog();  // stop()
+
+  void arm(std::chrono::milliseconds deadline) override;
+  void disarm() override;
+  void stop() override;
+
+  int pid() const { return pid_; }
+  const std::string& lease_path() const { return lease_; }
+
+ private:
+  Watchdog(int pid, std::string lease) : pid_(pid), lease_(std::move(lease)) {}
+  void write_lease(const std::string& content);
+  int pid_ = 0;
+  std::string lease_;
+};
+
+// The guardian's main loop (the body of `wgopt __watchdog`). Returns the process exit code: 0 when
+// told to exit or after a successful restore, 1 when a restore left something behind.
+int run_guardian(int parent_pid, long long parent_start_time, const std::string& lease_path,
+                 const std::string& state_dir);
+
+// Field 22 of /proc/PID/stat (start time in clock ticks since boot); -1 if the process is gone.
+long long process_start_time(int pid);
+
+}  // namespace wgopt::act

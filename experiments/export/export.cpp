@@ -1,0 +1,268 @@
+// `wgopt export` formats other than systemd (export_script.cpp), and the dispatch.
+#include "experiments/export/export.hpp"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <map>
+
+#include "common/error.hpp"
+#include "common/util.hpp"
+#include "experiments/export/export_model.hpp"
+
+namespace wgopt::experiments {
+
+using namespace exportfmt;
+
+namespace {
+
+// A format that has nothing to hold for this profile, or cannot tell which interface to write
+// for: an error when asked for by name, a note with --format all.
+struct NothingToHold : UsageError {
+  using UsageError::UsageError;
+};
+
+std::vector<const Knob*> where(const Model& m, const std::function<bool(const Knob&)>& keep) {
+  std::vector<const Knob*> out;
+  for (const auto& k : m.knobs) {
+    if (keep(k)) out.push_back(&k);
+  }
+  return out;
+}
+
+bool is_sysctl(const Knob& k) { return k.kind == "sysctl"; }
+
+std::vector<ExportFile> render_sysctl(const act::Profile& p, const Model& m, const ExportOptions& o) {
+  auto sysctls = where(m, is_sysctl);
+  if (sysctls.empty()) throw NothingToHold(fmt::format("sysctl: profile {} has no sysctl knob to write", o.profile_label));
+  std::string out = header(p, o, "#",
+                           "install -m 0644 99-wgopt.conf /etc/sysctl.d/ && sysctl -p /etc/sysctl.d/99-wgopt.conf "
+                           "(systemd-sysctl applies it at every boot)");
+  if (!m.place.empty() && m.place != "host") {
+    out += fmt::format("# Captured in {}: there, apply it with `ip netns exec NAME sysctl -p FILE`.\n", m.place);
+  }
+  out += not_expressible(where(m, [](const Knob& k) { return !is_sysctl(k); }), "#", "not sysctls; use --format systemd");
+  out += "\n";
+  // sysctl.d(5): "key = value"; the rest of the line is the value, spaces included.
+  for (const Knob* k : sysctls) out += fmt::format("{} = {}\n", k->id, k->value);
+  return {{"etc/sysctl.d/99-wgopt.conf", out, 0644}};
+}
+
+// systemd.link(5) keys of systemd 252 (Debian 12) for the underlay's knobs.
+std::vector<std::string> link_keys(const Knob& k) {
+  if (k.name == "mtu") return {"MTUBytes"};
+  if (k.name == "txqueuelen") return {"TransmitQueueLength"};
+  if (k.name == "rings/rx") return {"RxBufferSize"};
+  if (k.name == "rings/tx") return {"TxBufferSize"};
+  if (k.name == "channels/combined") return {"CombinedChannels"};
+  if (k.name == "channels/rx") return {"RxChannels"};
+  if (k.name == "channels/tx") return {"TxChannels"};
+  if (k.name == "offload/gro") return {"GenericReceiveOffload"};
+  if (k.name == "offload/gso") return {"GenericSegmentationOffload"};
+  // ethtool's "tso" turns TSO for IPv4 and IPv6 together.
+  if (k.name == "offload/tso") return {"TCPSegmentationOffload", "TCP6SegmentationOffload"};
+  return {};
+}
+
+std::string link_value(const Knob& k) {
+  if (k.kind == "offload") return k.value == "on" ? "true" : "false";
+  return k.value;
+}
+
+std::string need_underlay(const Model& m, const ExportOptions& o) {
+  if (!m.roles.underlay.empty()) return m.roles.underlay;
+  if (m.devices.empty()) throw NothingToHold(fmt::format("networkd: profile {} has no interface knob", o.profile_label));
+  throw NothingToHold(fmt::format("networkd: cannot tell which of {} is the underlay in profile {}: pass --underlay IF",
+                               fmt::join(m.devices, ", "), o.profile_label));
+}
+
+std::vector<ExportFile> render_networkd(const act::Profile& p, const Model& m, const ExportOptions& o) {
+  const std::string dev = need_underlay(m, o);
+  auto held = where(m, [&](const Knob& k) { return k.device == dev && !link_keys(k).empty(); });
+  if (held.empty()) {
+    throw NothingToHold(fmt::format("networkd: profile {} has no knob of the underlay {} a .link file can hold", o.profile_label, dev));
+  }
+  const std::string file = fmt::format("10-wgopt-{}.link", dev);
+  std::string out = header(p, o, "#",
+                           fmt::format("install -m 0644 {} /etc/systemd/network/ && update-initramfs -u; it applies when "
+                                       "udev adds {} (next boot, or `udevadm trigger --action=add /sys/class/net/{}`)",
+                                       file, dev, dev));
+  out += fmt::format("# The underlay is {} (see `wgopt export --help` for how it is chosen).\n", dev);
+  out += not_expressible(where(m, [&](const Knob& k) { return !is_sysctl(k) && (k.device != dev || link_keys(k).empty()); }), "#",
+                         "use --format systemd");
+  out += not_expressible(where(m, is_sysctl), "#", "sysctls; use --format sysctl");
+  out += "\n[Match]\n";
+  out += "# The kernel's name when udev adds the device; for a NIC that udev renames (ens5, enp0s3),\n";
+  out += fmt::format("# match its address instead: MACAddress= from `ip link show {}`.\n", dev);
+  out += fmt::format("OriginalName={}\n\n[Link]\n", dev);
+  out += "# The first matching .link file is the only one applied: keep 99-default.link's policies.\n";
+  out += "NamePolicy=keep kernel database onboard slot path\n";
+  out += "AlternativeNamesPolicy=database onboard slot path\n";
+  out += "MACAddressPolicy=persistent\n";
+  for (const Knob* k : held) {
+    for (const auto& key : link_keys(*k)) out += fmt::format("{}={}\n", key, link_value(*k));
+  }
+  return {{"etc/systemd/network/" + file, out, 0644}};
+}
+
+std::vector<ExportFile> render_tuned(const act::Profile& p, const Model& m, const ExportOptions& o) {
+  std::string out = header(p, o, "#",
+                           "install -D -m 0644 tuned.conf /etc/tuned/wgopt/tuned.conf && tuned-adm profile wgopt");
+  // tuned's net plugin: mtu, txqueuelen, channels (ethtool -L), ring (ethtool -G), features (ethtool -K).
+  auto in_net = [](const Knob& k) {
+    return k.kind == "mtu" || k.kind == "txqueuelen" || k.kind == "channels" || k.kind == "rings" || k.kind == "offload";
+  };
+  out += not_expressible(where(m, [&](const Knob& k) { return !is_sysctl(k) && !in_net(k); }), "#", "use --format systemd");
+  out += "\n[main]\n";
+  const std::string study = scalar(p.evidence, {"study"}).value_or("");
+  out += fmt::format("summary=wgopt profile{}\n", study.empty() ? "" : " from study " + study);
+  out += "include=network-throughput\n";
+  auto sysctls = where(m, is_sysctl);
+  if (!sysctls.empty()) {
+    out += "\n[sysctl]\n";
+    for (const Knob* k : sysctls) {
+      const bool spaced = k->value.find(' ') != std::string::npos;
+      out += fmt::format("{}={}\n", k->id, spaced ? "\"" + k->value + "\"" : k->value);
+    }
+  }
+  for (const auto& dev : m.devices) {
+    auto knobs = where(m, [&](const Knob& k) { return k.device == dev && in_net(k); });
+    if (knobs.empty()) continue;
+    // [net] is the underlay; other interfaces are further instances of the same plugin.
+    if (dev == m.roles.underlay) out += "\n[net]\n";
+    else out += fmt::format("\n[net_{}]\ntype=net\n", dev);
+    out += fmt::format("devices={}\n", dev);
+    std::map<std::string, std::string> grouped;  // channels, ring, features: "word value ..."
+    for (const Knob* k : knobs) {
+      const std::string leaf = k->name.substr(k->name.find('/') + 1);
+      if (k->kind == "mtu" || k->kind == "txqueuelen") out += fmt::format("{}={}\n", k->kind, k->value);
+      else if (k->kind == "channels") grouped["channels"] += fmt::format(" {} {}", leaf, k->value);
+      else if (k->kind == "rings") grouped["ring"] += fmt::format(" {} {}", leaf, k->value);
+      else grouped["features"] += fmt::format(" {} {}", leaf, k->value);
+    }
+    for (const auto& [key, v] : grouped) out += fmt::format("{}={}\n", key, v.substr(1));
+  }
+  return {{"etc/tuned/wgopt/tuned.conf", out, 0644}};
+}
+
+std::vector<ExportFile> render_netbird(const act::Profile& p, const Model& m, const ExportOptions& o) {
+  auto mtus = where(m, [](const Knob& k) { return k.kind == "mtu"; });
+  if (mtus.empty()) throw NothingToHold(fmt::format("netbird: profile {} has no MTU knob", o.profile_label));
+  if (m.roles.wireguard.empty()) {
+    throw NothingToHold(fmt::format("netbird: cannot tell which of {} is the WireGuard interface in profile {}: pass --wireguard IF",
+                                 fmt::join(m.devices, ", "), o.profile_label));
+  }
+  const Knob* mtu = nullptr;
+  for (const Knob* k : mtus) {
+    if (k->device == m.roles.wireguard) mtu = k;
+  }
+  if (!mtu) throw NothingToHold(fmt::format("netbird: profile {} has no MTU for the WireGuard interface {}", o.profile_label, m.roles.wireguard));
+  std::string out = header(p, o, "#",
+                           "install -D -m 0644 netbird-mtu.env /etc/wgopt/netbird-mtu.env, then one of the ways below");
+  out += not_expressible(where(m, [&](const Knob& k) { return &k != mtu; }), "#", "only the tunnel MTU is NetBird's; use --format all");
+  out += fmt::format(
+      "#\n"
+      "# NetBird sets the MTU of its interface ({0}) itself, so give it the MTU where NetBird reads it:\n"
+      "#   netbird down && netbird up --mtu {1}\n"
+      "#     (the exact command; `netbird up` keeps the flag in its profile config, the \"MTU\" field)\n"
+      "#   \"MTU\": {1}\n"
+      "#     (that field in NetBird's profile config, <profile>.json, formerly config.json)\n"
+      "#   set -a; . /etc/wgopt/netbird-mtu.env; set +a; netbird up\n"
+      "#     (NB_MTU is the --mtu flag as an environment variable, for scripts that run `netbird up`)\n",
+      m.roles.wireguard, mtu->value);
+  out += fmt::format("NB_MTU={}\n", mtu->value);
+  return {{"etc/wgopt/netbird-mtu.env", out, 0644}};
+}
+
+// A path that goes into a unit file as is: absolute, and nothing systemd would read as a
+// specifier (%), a separator or a quote.
+void require_unit_path(const std::string& path, const std::string& option) {
+  const bool ok = path.starts_with("/") && path.size() < 4096 && path.find("..") == std::string::npos &&
+                  path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+") ==
+                      std::string::npos;
+  if (!ok) throw UsageError(fmt::format("{} '{}' is not usable in a unit file: use an absolute path of [A-Za-z0-9/._+-]", option, path));
+}
+
+std::vector<ExportFile> render_timer(const act::Profile& p, const Model&, const ExportOptions& o) {
+  require_unit_path(o.profile_path, "--profile-path");
+  require_unit_path(o.wgopt_path, "--wgopt-path");
+  require_unit_path(o.metrics_path, "--metrics-path");
+  parse_duration(o.budget, "--budget");
+  if (o.budget.find_first_not_of("0123456789.smhd") != std::string::npos) {
+    throw UsageError(fmt::format("--budget '{}' is not a duration such as 20m", o.budget));
+  }
+  if (o.on_calendar.empty() || o.on_calendar.size() > 200 ||
+      o.on_calendar.find_first_not_of("0123456789*-:/., ~ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != std::string::npos) {
+    throw UsageError(fmt::format("--on-calendar '{}' is not a systemd calendar spec such as '*-*-* 03:30:00'", o.on_calendar));
+  }
+  const std::string install = fmt::format(
+      "install -m 0644 wgopt-retune.service wgopt-retune.timer /etc/systemd/system/ && install -D -m 0644 {} {} && "
+      "systemctl daemon-reload && systemctl enable --now wgopt-retune.timer",
+      o.profile_label, o.profile_path);
+  std::string service = header(p, o, "#", install);
+  service += "\n[Unit]\n";
+  service += "Description=wgopt nightly re-tune: measure the installed profile again; keep it, promote a better one or roll back\n";
+  service += "After=network-online.target netbird.service\nWants=network-online.target\n\n";
+  service += "[Service]\nType=oneshot\n";
+  service += fmt::format("ExecStart={} retune --profile {} --budget {} --metrics {} --quiet\n", o.wgopt_path, o.profile_path,
+                         o.budget, o.metrics_path);
+  service += "# 10: a confirmed better profile was promoted; 11: knobs that drifted were put back. Both are the\n";
+  service += "# job doing its work. 12 (degraded: slower than the profile's evidence and nothing better\n";
+  service += "# confirmed), 1 (error) and 2 (bad usage) fail the unit, so monitoring sees them.\n";
+  service += "SuccessExitStatus=10 11\n";
+
+  std::string timer = header(p, o, "#", install);
+  timer += "\n[Unit]\nDescription=wgopt nightly re-tune at a quiet hour\n\n";
+  timer += "[Timer]\n";
+  timer += fmt::format("OnCalendar={}\n", o.on_calendar);
+  timer += "# Spread the VMs of one SKU so they do not all measure at once.\n";
+  timer += "RandomizedDelaySec=30min\n";
+  timer += "# A night missed while the host was off runs at the next boot.\n";
+  timer += "Persistent=true\n\n";
+  timer += "[Install]\nWantedBy=timers.target\n";
+  return {{"etc/systemd/system/wgopt-retune.service", service, 0644}, {"etc/systemd/system/wgopt-retune.timer", timer, 0644}};
+}
+
+using Renderer = std::vector<ExportFile> (*)(const act::Profile&, const Model&, const ExportOptions&);
+
+Renderer renderer(const std::string& format) {
+  if (format == "sysctl") return render_sysctl;
+  if (format == "systemd") return render_systemd;
+  if (format == "networkd") return render_networkd;
+  if (format == "tuned") return render_tuned;
+  if (format == "netbird") return render_netbird;
+  if (format == "timer") return render_timer;
+  return nullptr;
+}
+
+}  // namespace
+
+const std::vector<std::string>& export_formats() {
+  static const std::vector<std::string> f{"sysctl", "systemd", "networkd", "tuned", "netbird", "timer"};
+  return f;
+}
+
+InterfaceRoles export_roles(const act::Profile& profile, const ExportOptions& options) {
+  return build_model(profile, options).roles;
+}
+
+std::vector<ExportFile> render_export(const act::Profile& profile, const std::string& format, const ExportOptions& options,
+                                      std::vector<std::string>* skipped) {
+  if (format != "all" && !renderer(format)) {
+    throw UsageError(fmt::format("unknown export format '{}': use one of {}, all", format, fmt::join(export_formats(), ", ")));
+  }
+  const Model m = build_model(profile, options);
+  if (format != "all") return renderer(format)(profile, m, options);
+  std::vector<ExportFile> out;
+  for (const auto& f : export_formats()) {
+    try {
+      auto files = renderer(f)(profile, m, options);
+      out.insert(out.end(), files.begin(), files.end());
+    } catch (const NothingToHold& e) {
+      if (skipped) skipped->push_back(e.what());
+    }
+  }
+  return out;
+}
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,256 @@
+// --format systemd: a oneshot unit and the sh script it runs for every knob sysctl cannot hold.
+// Each step does what the knob's apply() does (actuators/knobs_*.cpp), so `wgopt apply` and the
+// script leave the same state: the same ethtool/ip/tc argv, RPS values written to every rx queue,
+// the qdisc restored by deleting the root, the offload read back. The script decides nothing the
+// profile does not say; the one thing it must look up at run time is which IRQs are the NIC's
+// queue IRQs, because IRQ numbers change across boots.
+#include <fmt/format.h>
+
+#include <set>
+
+#include "actuators/knobs_common.hpp"
+#include "common/util.hpp"
+#include "experiments/export/export_model.hpp"
+
+namespace wgopt::experiments::exportfmt {
+
+namespace {
+
+const char* kScriptPath = "usr/local/sbin/wgopt-tuning.sh";
+
+// Helpers, emitted only when a step uses them. Names are the knob kinds they serve.
+const char* kFail = R"SH(fail() {
+  echo "wgopt-tuning: $*" >&2
+  exit 1
+}
+
+# run CMD...: runs it; a failure names the command and stops the script.
+run() {
+  "$@" || fail "\`$*\` failed (exit $?)"
+}
+
+# write_sys FILE VALUE: one write to /sys or /proc; the kernel refuses bad values here.
+write_sys() {
+  printf '%s\n' "$2" > "$1" || fail "cannot write '$2' to $1"
+}
+)SH";
+
+const char* kRps = R"SH(
+# rx_queues DEV: the device's receive queues in number order (rx-2 before rx-10).
+rx_queues() {
+  for q in "/sys/class/net/$1/queues"/rx-*; do
+    if [ -e "$q" ]; then echo "${q##*/}"; fi
+  done | sort -t- -k2 -n
+}
+
+# set_rx_queues DEV FILE VALUE...: one value for every receive queue, or one per queue in rx-N
+# order (what wgopt's rps_cpus / rps_flow_cnt knobs write).
+set_rx_queues() {
+  dev=$1 file=$2
+  shift 2
+  queues=$(rx_queues "$dev")
+  [ -n "$queues" ] || fail "$dev has no receive queues in /sys/class/net/$dev/queues"
+  n=$(printf '%s\n' "$queues" | wc -l)
+  if [ $# -ne 1 ] && [ $# -ne "$n" ]; then
+    fail "$dev has $n receive queues but the profile gives $# values for $file"
+  fi
+  for q in $queues; do
+    write_sys "/sys/class/net/$dev/queues/$q/$file" "$1"
+    if [ $# -gt 1 ]; then shift; fi
+  done
+}
+)SH";
+
+const char* kCount = R"SH(
+# ethtool_count DEV -l|-g ROW WORD VALUE: `ethtool -L|-G DEV WORD VALUE` unless the current
+# hardware setting ROW already is VALUE (ethtool fails when nothing changes).
+ethtool_count() {
+  current=$(ethtool "$2" "$1" | awk -v row="$3:" '/^Current hardware settings/ { c = 1 } c && $1 == row { print $2; exit }')
+  if [ "$current" = "$5" ]; then return 0; fi
+  if [ "$2" = -l ]; then flag=-L; else flag=-G; fi
+  run ethtool "$flag" "$1" "$4" "$5"
+}
+)SH";
+
+const char* kOffload = R"SH(
+# set_offload DEV FEATURE ROW on|off: `ethtool -K`, then read back, since ethtool can exit 0
+# while a feature the driver ties it to keeps it from changing.
+set_offload() {
+  run ethtool -K "$1" "$2" "$4"
+  now=$(ethtool -k "$1" | awk -v row="$3:" '$1 == row { print $2; exit }')
+  [ "$now" = "$4" ] || fail "$1 kept $2 ${now:-unknown} after ethtool -K $1 $2 $4 (a feature it depends on is off?)"
+}
+)SH";
+
+const char* kQdisc = R"SH(
+root_qdisc() {
+  tc qdisc show dev "$1" | awk '$1 == "qdisc" && $4 == "root" { print $2; exit }'
+}
+
+# set_qdisc DEV KIND [ARGS...]: deleting the root gives the device its default qdisc back (how
+# pfifo_fast, noqueue or mq return); any other kind replaces the root.
+set_qdisc() {
+  dev=$1 kind=$2
+  shift 2
+  if [ "$(root_qdisc "$dev")" = "$kind" ]; then return 0; fi
+  tc qdisc del dev "$dev" root 2>/dev/null || true
+  if [ "$(root_qdisc "$dev")" = "$kind" ]; then return 0; fi
+  run tc qdisc replace dev "$dev" root "$kind" "$@"
+}
+)SH";
+
+const char* kIrq = R"SH(
+# data_path_irqs DEV: the NIC's queue IRQs, ascending, found the way wgopt finds them: the MSI
+# IRQs of its PCI function (bus-info of ethtool -i) whose /proc/interrupts name is a queue's
+# (virtioN-input.K, mlx5_compK, DEV-TxRx-K ...), never its control IRQs.
+data_path_irqs() {
+  bus=$(ethtool -i "$1" | awk '$1 == "bus-info:" { print $2; exit }')
+  if [ -z "$bus" ] || [ ! -d "/sys/bus/pci/devices/$bus/msi_irqs" ]; then
+    fail "$1 has no PCI MSI IRQs (bus-info '$bus'): its IRQ affinity cannot be set"
+  fi
+  msi=" "
+  for f in "/sys/bus/pci/devices/$bus/msi_irqs"/*; do msi="$msi${f##*/} "; done
+  awk -v dev="$1" -v msi="$msi" '
+    $1 ~ /^[0-9]+:$/ {
+      irq = substr($1, 1, length($1) - 1); name = $NF; lname = tolower(name)
+      if (index(msi, " " irq " ") == 0) next
+      if (lname ~ /async|config|ctrl|control|mgmnt|event|misc/) next
+      if (name ~ /^mlx5_comp/ || index(name, "-input.") || index(name, "-output.") ||
+          (index(name, dev "-") == 1 && lname ~ /rx|tx/)) print irq
+    }' /proc/interrupts | sort -n
+}
+
+# spread_irqs DEV NPROC: the k-th queue IRQ to CPU k mod NPROC (the field guide's loop).
+spread_irqs() {
+  irqs=$(data_path_irqs "$1")
+  [ -n "$irqs" ] || fail "no queue IRQs of $1 in /proc/interrupts"
+  k=0
+  for irq in $irqs; do
+    write_sys "/proc/irq/$irq/smp_affinity_list" "$((k % $2))"
+    k=$((k + 1))
+  done
+}
+
+# pin_irqs DEV MASK...: one CPU mask for every queue IRQ, or one per IRQ in IRQ order.
+pin_irqs() {
+  dev=$1
+  shift
+  irqs=$(data_path_irqs "$dev")
+  [ -n "$irqs" ] || fail "no queue IRQs of $dev in /proc/interrupts"
+  n=$(printf '%s\n' "$irqs" | wc -l)
+  if [ $# -ne 1 ] && [ $# -ne "$n" ]; then fail "$dev has $n queue IRQs but the profile gives $# masks"; fi
+  for irq in $irqs; do
+    write_sys "/proc/irq/$irq/smp_affinity" "$1"
+    if [ $# -gt 1 ]; then shift; fi
+  done
+}
+)SH";
+
+// ethtool -k prints these rows for the features -K takes by their short names.
+std::string feature_row(const std::string& feature) {
+  if (feature == "gro") return "generic-receive-offload";
+  if (feature == "gso") return "generic-segmentation-offload";
+  if (feature == "tso") return "tcp-segmentation-offload";
+  return feature;
+}
+
+std::string words(const std::string& value) {
+  std::string out;
+  for (const auto& w : split_ws(value)) out += " " + sh_quote(w);
+  return out;
+}
+
+// The script line(s) for one knob, or "" for a knob the script does not hold (sysctls).
+std::string step(const Knob& k, const Model& m) {
+  const std::string dev = sh_quote(k.device);
+  const std::string leaf = k.name.substr(k.name.find('/') + 1);
+  if (k.kind == "service") return fmt::format("run systemctl {} irqbalance\n", k.value == "active" ? "start" : "stop");
+  if (k.kind == "channels") return fmt::format("ethtool_count {} -l {} {} {}\n", dev, leaf == "combined" ? "Combined" : leaf == "rx" ? "RX" : "TX", leaf, sh_quote(k.value));
+  if (k.kind == "rings") return fmt::format("ethtool_count {} -g {} {} {}\n", dev, leaf == "rx" ? "RX" : "TX", leaf, sh_quote(k.value));
+  if (k.kind == "offload") return fmt::format("set_offload {} {} {} {}\n", dev, sh_quote(leaf), sh_quote(feature_row(leaf)), sh_quote(k.value));
+  if (k.kind == "rss_hash") return fmt::format("run ethtool -N {} rx-flow-hash udp4 {}\n", dev, sh_quote(k.value));
+  if (k.kind == "rss_equal") {
+    if (k.value.starts_with("weight:")) {
+      std::string ws;
+      for (const auto& w : split(k.value.substr(7), ',')) ws += " " + sh_quote(w);
+      return fmt::format("run ethtool -X {} weight{}\n", dev, ws);
+    }
+    return fmt::format("run ethtool -X {} equal {}\n", dev, sh_quote(k.value));
+  }
+  if (k.kind == "rps_cpus" || k.kind == "rps_flow_cnt") return fmt::format("set_rx_queues {} {}{}\n", dev, k.kind, words(k.value));
+  if (k.kind == "irq_affinity") {
+    if (k.value == "spread") {
+      return m.nproc ? fmt::format("spread_irqs {} {}\n", dev, sh_quote(std::to_string(*m.nproc)))
+                     : fmt::format("spread_irqs {} \"$(nproc)\"  # the profile does not say its CPU count\n", dev);
+    }
+    return fmt::format("pin_irqs {}{}\n", dev, words(k.value));
+  }
+  if (k.kind == "qdisc") {
+    // The arguments the qdisc knob gives the kinds that need them (a tbf that never throttles).
+    std::string args;
+    for (const auto& a : act::qdisc_create_args(k.value)) args += " " + sh_quote(a);
+    return fmt::format("set_qdisc {} {}{}\n", dev, sh_quote(k.value), args);
+  }
+  if (k.kind == "txqueuelen" || k.kind == "mtu") return fmt::format("run ip link set dev {} {} {}\n", dev, k.kind, sh_quote(k.value));
+  return "";
+}
+
+}  // namespace
+
+std::vector<ExportFile> render_systemd(const act::Profile& profile, const Model& m, const ExportOptions& o) {
+  std::vector<const Knob*> held, sysctls;
+  std::set<std::string> kinds;
+  for (const auto& k : m.knobs) {
+    if (k.kind == "sysctl") {
+      sysctls.push_back(&k);
+    } else {
+      held.push_back(&k);
+      kinds.insert(k.kind);
+    }
+  }
+  const std::string script_abs = std::string("/") + kScriptPath;
+
+  std::string unit = header(profile, o, "#",
+                            fmt::format("install -m 0644 wgopt-tuning.service /etc/systemd/system/ && install -m 0755 "
+                                        "wgopt-tuning.sh {} && systemctl daemon-reload && systemctl enable --now wgopt-tuning.service",
+                                        script_abs));
+  unit += "\n[Unit]\n";
+  unit += "Description=wgopt tuning: interface settings sysctl cannot hold (RPS, IRQs, channels, rings, offloads, qdisc, MTU)\n";
+  unit += kinds.count("service") ? "After=network-online.target netbird.service irqbalance.service\n"
+                                 : "After=network-online.target netbird.service\n";
+  unit += "Wants=network-online.target\n\n";
+  unit += "[Service]\nType=oneshot\n";
+  unit += "ExecStart=" + script_abs + "\n";
+  unit += "RemainAfterExit=yes\n\n";
+  unit += "[Install]\nWantedBy=multi-user.target\n";
+
+  std::string sh = "#!/bin/sh\n";
+  sh += header(profile, o, "#", "run by wgopt-tuning.service; by hand: sh " + script_abs);
+  sh += not_expressible(sysctls, "#", "sysctls; use --format sysctl");
+  sh += "set -eu\n\n";
+  sh += kFail;
+  if (kinds.count("rps_cpus") || kinds.count("rps_flow_cnt")) sh += kRps;
+  if (kinds.count("channels") || kinds.count("rings")) sh += kCount;
+  if (kinds.count("offload")) sh += kOffload;
+  if (kinds.count("qdisc")) sh += kQdisc;
+  if (kinds.count("irq_affinity")) sh += kIrq;
+  if (!m.devices.empty()) {
+    std::string list;
+    for (const auto& d : m.devices) list += " " + sh_quote(d);
+    sh += "\n# Every interface first, so a missing one stops the script before anything changes.\n";
+    sh += "for dev in" + list + "; do\n";
+    sh += "  [ -e \"/sys/class/net/$dev\" ] || fail \"interface $dev does not exist here (see ip link): nothing was changed\"\n";
+    sh += "done\n";
+  }
+  if (held.empty()) sh += "\n# The profile has no knob beyond sysctls: nothing to do here.\n";
+  else sh += "\n# In the order `wgopt apply` writes them: channels before the masks of the queues they create, MTU last.\n";
+  for (const Knob* k : held) {
+    sh += fmt::format("# {} = {}\n", k->id, k->value);
+    sh += step(*k, m);
+  }
+  sh += "echo \"wgopt-tuning: applied " + std::to_string(held.size()) + " setting(s)\"\n";
+
+  return {{"etc/systemd/system/wgopt-tuning.service", unit, 0644}, {kScriptPath, sh, 0755}};
+}
+
+}  // namespace wgopt::experiments::exportfmt

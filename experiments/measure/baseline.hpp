@@ -1,0 +1,145 @@
+#pragma once
+// The baseline of the field guide's §2 and §7.1: run iperf3 scenarios against a target while the
+// probes sampler watches the path, and put each run's throughput, retransmits or loss, hottest
+// core %soft, softnet drops and interface drops side by side. `wgopt diagnose` runs one such
+// scenario and hands the sampler summary to the probes' diagnosis rules.
+//
+//   auto target = experiments::testbed_target(Testbed("wgopt"));
+//   auto report = experiments::run_baseline(target, {.scenarios = workload::all_scenarios()}, runner);
+//   std::cout << experiments::baseline_table(report).render_text();
+//   save(experiments::to_json(report));
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/exec.hpp"
+#include "common/place.hpp"
+#include "experiments/report/table.hpp"
+#include "experiments/testbed/testbed.hpp"
+#include "probes/diagnosis.hpp"
+#include "probes/sampler.hpp"
+#include "workload/iperf3_result.hpp"
+#include "workload/scenario.hpp"
+
+namespace wgopt::experiments {
+
+// Where the load goes and what the probes watch.
+struct Target {
+  std::string description;  // "testbed wgopt (netns wgopt-cli -> 100.64.0.1:5201)"
+  Place client;             // where `iperf3 -c` runs
+  std::string server;       // the iperf3 server's address
+  int port = 5201;
+  // Interfaces whose counters the sampler reads: the tunnel interface(s) first, then the underlay.
+  std::vector<probes::WatchedInterface> watched;
+};
+
+// The testbed's client namespace against its server, watching both ends' WireGuard and underlay
+// interfaces (the receiver's drops matter as much as the sender's).
+Target testbed_target(const Testbed& testbed);
+
+// A peer running `iperf3 -s` at `address`:`port`, from `client` (the host or a namespace). The
+// watched interfaces are found by routing: the interface that carries `address` and, when that is
+// a WireGuard interface, the interfaces that carry its peers' endpoints. Throws UsageError for an
+// address that is not an IP literal, Error when no route reaches it.
+Target peer_target(CommandRunner& runner, const std::string& address, const Place& client, int port = 5201);
+
+// What the user chose on the command line (`--testbed [--prefix P]` or `--peer ADDR [--netns NS]`).
+struct TargetChoice {
+  bool testbed = false;
+  std::string prefix = "wgopt";
+  std::string peer;   // empty unless --peer
+  std::string netns;  // empty: the host
+  int port = 5201;
+};
+
+// The Target for a choice. For the testbed it brings the testbed up if it is not healthy and says
+// so through `say` (one line). Throws UsageError for neither or both of testbed / peer, and what
+// Testbed::up and peer_target throw.
+Target resolve_target(const TargetChoice& choice, std::shared_ptr<CommandRunner> runner,
+                      const std::function<void(const std::string&)>& say);
+
+// Progress of a run, reported once when a scenario starts (elapsed_s 0) and every second after.
+struct Progress {
+  size_t index = 0;        // 1-based scenario number
+  size_t count = 0;
+  std::string scenario;
+  double elapsed_s = 0;
+  double duration_s = 0;
+  std::optional<double> mbps;  // the busiest watched interface's rate in the last second
+};
+
+struct BaselineOptions {
+  std::vector<workload::Scenario> scenarios;
+  std::chrono::seconds duration{10};  // per scenario
+  int parallel = 0;                   // 0 = each scenario's own -P
+  std::function<void(const Progress&)> on_progress;  // called from the sampler thread too
+};
+
+// One scenario: what iperf3 said and what the probes saw meanwhile.
+struct ScenarioRun {
+  workload::Scenario scenario;
+  workload::RunResult run;        // run.ok() or a failure with its one-line message
+  probes::SamplerResult probes;   // per-second deltas and the summary over the run
+};
+
+struct BaselineReport {
+  Target target;
+  std::chrono::seconds duration{10};
+  long long started_at = 0;       // unix seconds
+  double wall_seconds = 0;
+  probes::HostFacts facts;
+  nlohmann::json host;            // kernel release, nproc, boot id, hostname
+  std::vector<ScenarioRun> runs;  // in the order run
+
+  bool all_ok() const;
+};
+
+// What a caller of run_sampled hears while the scenario runs.
+struct SampledRunHooks {
+  // Each sampler second (on the sampler's thread). Before a retry, on_retry() tells the caller to
+  // forget the samples of the failed attempt.
+  std::function<void(const probes::SecondSample&)> on_sample;
+  std::function<void()> on_retry;
+  // Polled while iperf3 runs; true stops it early (early stopping, Ctrl-C).
+  std::function<bool()> should_stop;
+  std::shared_ptr<CommandRunner> sampler_runner;  // `ethtool -S` / `wg show` (null: the default)
+};
+
+// THE one way a scenario runs with the probes on (baseline, diagnose, every search measurement):
+// iperf3 from `client` with `opts`, the sampler over `watched`. Throws UsageError for invalid
+// options and Error when the sampler cannot start (an interface vanished); an iperf3 failure is in
+// the result, not thrown. A "server is busy" answer (the server still finishing the previous test)
+// is retried once, 2 s later, unless should_stop() says to stop.
+ScenarioRun run_sampled(const Place& client, const workload::ClientOptions& opts,
+                        const std::vector<probes::WatchedInterface>& watched, const workload::Scenario& scenario,
+                        CommandRunner& runner, const SampledRunHooks& hooks = {});
+
+// run_sampled for a Target, with a Progress per second (the baseline command's progress line).
+ScenarioRun run_scenario_sampled(const Target& target, const workload::Scenario& scenario,
+                                 std::chrono::seconds duration, int parallel, CommandRunner& runner,
+                                 const std::function<void(const Progress&)>& on_progress = {},
+                                 size_t index = 1, size_t count = 1);
+
+// Every scenario in order; a failed scenario is recorded and the next one still runs.
+BaselineReport run_baseline(const Target& target, const BaselineOptions& options,
+                            std::shared_ptr<CommandRunner> runner = default_runner());
+
+// The §7.1 table: Scenario | Throughput | Retransmits / loss | Top core %soft | softnet drops |
+// iface drops (probes::interface_drops). A failed scenario shows its status in the throughput column.
+Table baseline_table(const BaselineReport& report);
+
+// Everything: target, host facts, per scenario the iperf3 summary and intervals, the probes'
+// per-second series and summary (in probes/json.hpp's layout). The integration test pins the keys.
+nlohmann::json to_json(const BaselineReport& report);
+nlohmann::json to_json(const ScenarioRun& run);
+
+// Kernel release, nproc, boot id, hostname, unix time: what a reader of a JSON file needs to know
+// which machine it came from.
+nlohmann::json host_info();
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,90 @@
+#pragma once
+// One measurement of the objective on the live plant: each scenario of the objective runs as an
+// iperf3 client with the probes' Sampler on, the per-second throughput feeds the pruner (early
+// stopping), and the probe summaries become the plain numbers the score reads. Used by the search
+// for the baseline rounds, every trial and the confirmation rounds.
+#include <atomic>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/exec.hpp"
+#include "common/place.hpp"
+#include "experiments/study/objective.hpp"
+#include "experiments/study/pruner.hpp"
+#include "probes/samples.hpp"
+#include "workload/iperf3_result.hpp"
+
+namespace wgopt::experiments {
+
+// Where the workload runs and what the probes watch.
+struct Plant {
+  Place client;                       // iperf3 client runs here
+  std::string server_address;         // iperf3 server (the peer's mesh address)
+  int port = 5201;
+  std::vector<probes::WatchedInterface> watch;  // underlay and tunnel interfaces of both ends we can see
+  // Per-second throughput for early stopping: bytes on this interface (the receiver's tunnel
+  // interface when we can see it, else the client's).
+  probes::WatchedInterface rate_iface;
+  bool rate_iface_is_receiver_for_forward = true;  // forward: rx on rate_iface; reverse: tx
+  std::string client_wg;              // the client's tunnel interface (liveness: MTU, handshake)
+  // The iperf3 server's end is tuned too (the testbed). iperf3 3.12 re-creates its listening socket
+  // when a test ends, and accepted sockets inherit the listener's buffers, so the first test after a
+  // change of the server's tcp_rmem runs with the previous values (measured: 4 KiB rmem gave 538-731
+  // Mbit/s on the first test, 60-78 on the next). A bare connect+close before measuring makes
+  // iperf3 drop that test and listen afresh under the current values (then 46-70 at once).
+  bool recycle_server_listener = false;
+};
+
+// The bare connect+close described above, from plant.client to the server; waits up to 2 s for the
+// connection and 200 ms for iperf3 to listen again. Failures are left to the measurement to report.
+void recycle_server_listener(const Plant& plant);
+
+struct ScenarioOutcome {
+  std::string scenario;
+  workload::RunResult run;            // iperf3's own numbers
+  probes::Summary probes;             // what the sampler saw
+  ScenarioMeasurement measurement;    // the numbers the score reads
+  std::vector<double> series_mbps;    // per-second rate on plant.rate_iface
+  double series_mean_mbps = 0;
+  bool pruned = false;
+  std::string prune_reason;
+};
+
+struct Evaluation {
+  enum class State { Complete, Pruned, Failed, Interrupted } state = State::Complete;
+  std::optional<Score> score;         // complete: the score; pruned: an estimate (see estimate_pruned)
+  std::vector<ScenarioOutcome> scenarios;
+  std::string note;                   // why failed / pruned
+  double seconds = 0;                 // wall time measuring
+  double saved_seconds = 0;           // measurement time early stopping did not spend
+  // Per scenario: throughput, drops, retransmits, loss ...; with_probes adds probes_json() under
+  // "probes" (baseline and confirmation records have no probes column; reports read per-core load).
+  nlohmann::json metrics_json(bool with_probes = false) const;
+  nlohmann::json probes_json() const;   // per scenario: top core %soft/%sys, softnet, NIC drops
+};
+
+// Reference for early stopping, per scenario: the incumbent's mean per-second rate and its noise.
+using PruneReferences = std::map<std::string, PruneReference>;
+
+struct MeasureOptions {
+  const PruneReferences* prune = nullptr;  // null: never prune
+  PrunerOptions pruner;
+  const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT/SIGTERM: stop now
+  std::shared_ptr<CommandRunner> runner;  // null: the real one
+};
+
+Evaluation measure_objective(const Plant& plant, const Objective& objective, const MeasureOptions& options);
+
+// The score a pruned candidate would plausibly reach: the incumbent's score scaled by the ratio of
+// the candidate's rate to the incumbent's on the scenario where it was stopped. Used only to tell
+// the optimizer "this region is worse", never to promote anything.
+double estimate_pruned(double incumbent_score, double candidate_rate, double incumbent_rate);
+
+// Probe summary -> the numbers the score reads.
+ScenarioMeasurement to_measurement(const workload::RunResult& run, const probes::Summary& s);
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,261 @@
+#include "experiments/report/report_data.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include "experiments/study/objective.hpp"
+#include "experiments/report/report_reduce.hpp"
+#include "experiments/study/stats.hpp"
+
+namespace wgopt::experiments {
+
+using nlohmann::json;
+using namespace report_reduce;
+
+namespace {
+
+std::optional<std::pair<double, double>> interval_at(const json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key)) return std::nullopt;
+  const json& a = j[key];
+  if (!a.is_array() || a.size() != 2 || !a[0].is_number() || !a[1].is_number()) return std::nullopt;
+  return std::pair{a[0].get<double>(), a[1].get<double>()};
+}
+
+std::string value_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+std::map<std::string, std::string> params_of(const json& p) {
+  std::map<std::string, std::string> out;
+  if (p.is_object()) {
+    for (auto it = p.begin(); it != p.end(); ++it) out[it.key()] = value_text(it.value());
+  }
+  return out;
+}
+
+// Seconds since the epoch of "2026-11-26T13:20:00Z"; nullopt for anything else.
+std::optional<double> parse_utc(const std::string& iso) {
+  std::tm tm{};
+  if (std::sscanf(iso.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec) != 6) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<double>(timegm(&tm));
+}
+
+}  // namespace
+
+ReportData build_report(const std::string& study_path, const StudyInfo& info, const std::vector<TrialRecord>& trials,
+                        const std::vector<BaselineRecord>& baselines,
+                        const std::vector<ConfirmationRecord>& confirmations, const std::optional<StudyResult>& result) {
+  ReportData d;
+  d.study_path = study_path;
+  d.info = info;
+  d.result = result;
+  d.running = info.status == "running";
+
+  // ---- Baseline and the evidence.
+  d.rounds_baseline = static_cast<int>(baselines.size());
+  std::vector<double> bscores;
+  for (const auto& b : baselines) bscores.push_back(b.score);
+  if (!bscores.empty()) {
+    auto st = sample_stats(bscores);
+    d.baseline_mean = st.mean;
+    if (st.n >= 2) {
+      auto ci = mean_interval(st, 0.95);
+      d.baseline_ci95 = std::pair{ci.low, ci.high};
+    }
+  }
+  const json evidence = result ? result->evidence : json::object();
+  if (evidence.is_object() && evidence.contains("baseline")) {
+    // The confirmation's interleaved baseline is the fairer reference once there is one.
+    if (auto s = number_at(evidence["baseline"], "score")) d.baseline_mean = s;
+    if (auto ci = interval_at(evidence["baseline"], "ci95")) d.baseline_ci95 = ci;
+  }
+  if (evidence.is_object() && evidence.contains("winner")) {
+    d.winner_mean = number_at(evidence["winner"], "score");
+    d.winner_ci95 = interval_at(evidence["winner"], "ci95");
+  }
+  if (evidence.is_object() && evidence.contains("gain") && evidence["gain"].is_object()) d.gain = evidence["gain"];
+
+  try {
+    d.window_label = fmt::format("{}s", parse_objective(info.objective_yaml, "the study's objective").duration.count());
+  } catch (const std::exception&) {
+    d.window_label = "run";  // an objective this wgopt cannot read: drops are still per measurement
+  }
+
+  // ---- The winner (or the candidate that was confirmed, or the best trial so far).
+  const TrialRecord* best = nullptr;
+  for (const auto& t : trials) {
+    if (t.state == TrialState::Complete && t.score && (!best || *t.score > *best->score)) best = &t;
+  }
+  if (result && result->winner_trial) {
+    d.winner_trial = result->winner_trial;
+    d.winner_source = "result";
+  } else {
+    for (const auto& c : confirmations) {
+      if (c.arm == "candidate" && c.trial > 0) {
+        d.winner_trial = c.trial;
+        d.winner_source = result ? "the confirmed candidate, not promoted: the baseline stays" : "confirmation candidate";
+      }
+    }
+    if (!d.winner_trial && best) {
+      d.winner_trial = best->number;
+      d.winner_source = "best complete trial";
+    }
+  }
+  const TrialRecord* winner = nullptr;
+  for (const auto& t : trials) {
+    if (d.winner_trial && t.number == *d.winner_trial) winner = &t;
+  }
+
+  // ---- The host's values as found: the study keeps them in the evidence (newer studies), in the
+  // result when the baseline was kept, or as trial 1, which `bo` and `coordinate` start from.
+  if (evidence.is_object() && evidence.contains("baseline") && evidence["baseline"].contains("params")) {
+    d.baseline_values = params_of(evidence["baseline"]["params"]);
+    d.baseline_source = "the result's evidence";
+  } else if (result && result->outcome != "promoted" && result->params.is_object() && !result->params.empty()) {
+    d.baseline_values = params_of(result->params);
+    d.baseline_source = "the result (the baseline was kept)";
+  } else if (!trials.empty() && trials.front().number == 1 && (info.strategy == "bo" || info.strategy == "coordinate")) {
+    d.baseline_values = params_of(trials.front().params);
+    d.baseline_source = "trial 1 (the " + info.strategy + " strategy starts from the host's values)";
+  }
+  std::map<std::string, std::string> winner_params =
+      winner ? params_of(winner->params)
+             : (result && result->outcome == "promoted" ? params_of(result->params) : std::map<std::string, std::string>{});
+  for (const auto& [id, v] : winner_params) {
+    auto it = d.baseline_values.find(id);
+    if (it == d.baseline_values.end()) d.moved.push_back({id, "?", v});
+    else if (it->second != v) d.moved.push_back({id, it->second, v});
+  }
+
+  // ---- Trials, the convergence, the §7.1 steps.
+  std::optional<double> t0 = parse_utc(info.created);
+  if (!t0) {
+    for (const auto& t : trials) t0 = t0 ? std::min(*t0, t.timings.started_at) : t.timings.started_at;
+  }
+  std::vector<const json*> base_metrics, base_probes;
+  for (const auto& b : baselines) {
+    base_metrics.push_back(&b.metrics);
+    if (const json* p = probes_in_metrics(b.metrics)) base_probes.push_back(p);
+  }
+  d.table_rows.push_back(comparison_row(fmt::format("baseline ({} round{})", baselines.size(), baselines.size() == 1 ? "" : "s"),
+                                        base_metrics, base_probes));
+  std::optional<double> best_so_far;
+  for (const auto& t : trials) {
+    ReportTrial r;
+    r.number = t.number;
+    r.state = t.state;
+    r.score = t.score;
+    r.throughput_mbps = throughput_of(t.metrics);
+    const auto& tm = t.timings;
+    r.minutes = t0 ? std::max(0.0, (tm.started_at + tm.applied_s + tm.settled_s + tm.measured_s - *t0) / 60.0) : 0;
+    r.params = params_of(t.params);
+    for (const auto& [id, v] : r.params) {
+      auto it = d.baseline_values.find(id);
+      if (it == d.baseline_values.end() || it->second != v) r.moved[id] = v;
+    }
+    r.note = t.note;
+    r.winner = d.winner_trial && *d.winner_trial == t.number;
+    if (t.state == TrialState::Complete && t.score && (!best_so_far || *t.score > *best_so_far)) {
+      best_so_far = t.score;
+      r.best_so_far = true;
+      d.table_rows.push_back(comparison_row(fmt::format("trial {} (new best)", t.number), {&t.metrics}, {&t.probes}));
+    }
+    d.state_counts[std::string(to_string(t.state))] += 1;
+    d.trials.push_back(std::move(r));
+  }
+  for (const char* arm : {"baseline", "candidate"}) {
+    std::vector<const json*> m, p;
+    int trial = 0;
+    for (const auto& c : confirmations) {
+      if (c.arm != arm) continue;
+      m.push_back(&c.metrics);
+      if (const json* pr = probes_in_metrics(c.metrics)) p.push_back(pr);
+      trial = c.trial;
+    }
+    if (m.empty()) continue;
+    std::string label = std::string(arm) == "baseline" ? fmt::format("confirm: baseline ({} rounds)", m.size())
+                                                       : fmt::format("confirm: trial {} ({} rounds)", trial, m.size());
+    d.table_rows.push_back(comparison_row(label, m, p));
+  }
+
+  // ---- Per-knob main effect.
+  double reference = 0;
+  if (d.baseline_mean) {
+    reference = *d.baseline_mean;
+  } else {
+    int n = 0;
+    for (const auto& t : d.trials) {
+      if (t.state == TrialState::Complete && t.score) {
+        reference += *t.score;
+        ++n;
+      }
+    }
+    if (n > 0) reference /= n;
+  }
+  d.effects = knob_effects(d.trials, reference);
+  d.effect_method = fmt::format(
+      "per-knob main effect: mean score of the complete trials at each value, minus the {} ({:.1f}); n = trials at "
+      "that value; a numeric knob tried at more than {} values is shown as {} ranges of its values, low to high. Knobs "
+      "move together in a search, so with few trials the effects are confounded.",
+      d.baseline_mean ? "baseline mean" : "mean of all complete trials", reference, kMaxEffectLevels, kEffectBins);
+
+  // ---- Per-core load: baseline rounds vs the winner's confirmation rounds, else its trial.
+  d.cores_before = core_loads(base_probes);
+  if (!d.cores_before.empty()) d.cores_before_source = fmt::format("baseline ({} rounds)", base_probes.size());
+  if (d.cores_before.empty()) {
+    std::vector<const json*> p;
+    for (const auto& c : confirmations) {
+      if (c.arm == "baseline") {
+        if (const json* pr = probes_in_metrics(c.metrics)) p.push_back(pr);
+      }
+    }
+    d.cores_before = core_loads(p);
+    if (!d.cores_before.empty()) d.cores_before_source = fmt::format("confirmation baseline ({} rounds)", p.size());
+  }
+  if (d.winner_trial) {
+    std::vector<const json*> p;
+    for (const auto& c : confirmations) {
+      if (c.arm == "candidate" && c.trial == *d.winner_trial) {
+        if (const json* pr = probes_in_metrics(c.metrics)) p.push_back(pr);
+      }
+    }
+    d.cores_after = core_loads(p);
+    if (!d.cores_after.empty()) {
+      d.cores_after_source = fmt::format("trial {} confirmation ({} rounds)", *d.winner_trial, p.size());
+    } else if (winner) {
+      d.cores_after = core_loads({&winner->probes});
+      if (!d.cores_after.empty()) d.cores_after_source = fmt::format("trial {}", *d.winner_trial);
+    }
+  }
+  return d;
+}
+
+ReportData load_report(const std::string& path) {
+  StudyStore s = StudyStore::open_read_only(path);
+  return build_report(path, s.info(), s.trials(), s.baselines(), s.confirmations(), s.result());
+}
+
+std::string trial_count_text(const ReportData& d) {
+  std::string parts;
+  for (const char* s : {"complete", "pruned", "failed", "infeasible", "running"}) {
+    auto it = d.state_counts.find(s);
+    if (it == d.state_counts.end()) continue;
+    parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", it->second, s);
+  }
+  const size_t n = d.trials.size();
+  return fmt::format("{} trial{}{}{}", n, n == 1 ? "" : "s", parts.empty() ? "" : ": ", parts);
+}
+
+std::string winner_label(const ReportData& d) {
+  return d.winner_trial ? fmt::format("trial {}", *d.winner_trial) : "-";
+}
+
+}  // namespace wgopt::experiments

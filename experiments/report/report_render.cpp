@@ -1,0 +1,259 @@
+#include "experiments/report/report_render.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "experiments/report/report_plots.hpp"
+#include "experiments/report/svg.hpp"
+#include "experiments/report/table.hpp"
+
+namespace wgopt::experiments {
+
+using nlohmann::json;
+
+namespace {
+
+std::string opt_num(const std::optional<double>& v, const char* spec = "{:.1f}") {
+  return v ? fmt::format(fmt::runtime(spec), *v) : "-";
+}
+
+std::string with_ci(const std::optional<double>& mean, const std::optional<std::pair<double, double>>& ci) {
+  if (!mean) return "-";
+  std::string s = fmt::format("{:.1f}", *mean);
+  if (ci) s += fmt::format(" (95% CI {:.1f} .. {:.1f})", ci->first, ci->second);
+  return s;
+}
+
+std::string host_text(const json& host) {
+  std::string s;
+  if (!host.is_object()) return "-";
+  for (const auto& [k, v] : host.items()) {
+    if (v.is_object() || v.is_array()) continue;  // nested facts are in --json
+    s += fmt::format("{}{}={}", s.empty() ? "" : ", ", k, v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return s.empty() ? "-" : s;
+}
+
+std::string gain_text(const json& g) {
+  if (!g.is_object() || !g.contains("score") || !g["score"].is_number()) return "-";
+  std::string s = fmt::format("{:+.1f} Mbit/s", g["score"].get<double>());
+  if (g.contains("relative") && g["relative"].is_number()) s += fmt::format(" ({:+.1f}%)", 100 * g["relative"].get<double>());
+  if (g.contains("ci95") && g["ci95"].is_array() && g["ci95"].size() == 2 && g["ci95"][0].is_number()) {
+    s += fmt::format(", 95% CI {:+.1f} .. {:+.1f}", g["ci95"][0].get<double>(), g["ci95"][1].get<double>());
+  }
+  if (g.contains("p_value") && g["p_value"].is_number()) s += fmt::format(", p = {:.3g}", g["p_value"].get<double>());
+  if (g.contains("method") && g["method"].is_string()) s += " (" + g["method"].get<std::string>() + ")";
+  return s;
+}
+
+// The header as label/value pairs, in display order.
+std::vector<std::pair<std::string, std::string>> header(const ReportData& d) {
+  const auto& i = d.info;
+  std::string budget = i.budget.empty() ? "" : i.budget;
+  if (i.max_trials) budget += fmt::format("{}at most {} trials", budget.empty() ? "" : ", ", *i.max_trials);
+  std::string status = i.status;
+  if (d.running) status += " (a search may still be writing this study: what follows is what is recorded so far)";
+  std::vector<std::pair<std::string, std::string>> h{
+      {"study", d.study_path},
+      {"created", i.created},
+      {"status", status},
+      {"host", host_text(i.host)},
+      {"strategy", i.strategy},
+      {"seed", std::to_string(i.seed)},
+      {"budget", budget.empty() ? "-" : budget},
+      {"trials", trial_count_text(d)},
+      {"outcome", d.result ? d.result->outcome : "none yet (no result recorded)"},
+      {"baseline score", with_ci(d.baseline_mean, d.baseline_ci95)},
+      {"winner", d.winner_trial ? fmt::format("{} ({})", winner_label(d), d.winner_source) : "-"},
+  };
+  if (d.winner_mean) h.emplace_back("winner score", with_ci(d.winner_mean, d.winner_ci95));
+  h.emplace_back("gain", gain_text(d.gain));
+  h.emplace_back("profile", d.result && !d.result->profile_path.empty() ? d.result->profile_path : "-");
+  return h;
+}
+
+Table moved_table(const ReportData& d) {
+  Table t({"knob", "baseline", "winner"});
+  for (const auto& m : d.moved) t.add_row({m.id, m.from, m.to});
+  return t;
+}
+
+std::string moved_params(const ReportTrial& t) {
+  std::string s;
+  for (const auto& [id, v] : t.moved) s += fmt::format("{}{}={}", s.empty() ? "" : " ", id, v);
+  return s;
+}
+
+Table trial_table(const ReportData& d) {
+  Table t({"#", "state", "score", "throughput", "ended (min)", "params (vs baseline)", "note"});
+  for (const auto& r : d.trials) {
+    std::string mark = r.winner ? " *" : "";
+    t.add_row({std::to_string(r.number) + mark, std::string(to_string(r.state)), opt_num(r.score),
+               opt_num(r.throughput_mbps), fmt::format("{:.1f}", r.minutes), moved_params(r), r.note});
+  }
+  t.align(0, Align::Right).align(2, Align::Right).align(3, Align::Right).align(4, Align::Right);
+  return t;
+}
+
+Table effect_table(const ReportData& d) {
+  Table t({"knob", "value", "n", "mean score", "vs reference"});
+  for (const auto& e : d.effects) {
+    for (const auto& l : e.levels) {
+      t.add_row({e.id, l.value, std::to_string(l.n), fmt::format("{:.1f}", l.mean), fmt::format("{:+.1f}", l.delta)});
+    }
+  }
+  return t;
+}
+
+Table core_table(const ReportData& d) {
+  Table t({"cpu", "baseline busy%", "baseline soft%", "winner busy%", "winner soft%"});
+  std::map<int, std::pair<const CoreLoad*, const CoreLoad*>> by_cpu;
+  for (const auto& l : d.cores_before) by_cpu[l.cpu].first = &l;
+  for (const auto& l : d.cores_after) by_cpu[l.cpu].second = &l;
+  auto busy = [](const CoreLoad* l) { return l ? fmt::format("{:.1f}", l->busy()) : "-"; };
+  auto soft = [](const CoreLoad* l) { return l ? fmt::format("{:.1f}", l->soft) : "-"; };
+  for (const auto& [cpu, p] : by_cpu) {
+    t.add_row({fmt::format("cpu{}", cpu), busy(p.first), soft(p.first), busy(p.second), soft(p.second)});
+  }
+  return t;
+}
+
+std::string cores_caption(const ReportData& d) {
+  return fmt::format("baseline: {}; winner: {}", d.cores_before_source.empty() ? "no data" : d.cores_before_source,
+                     d.cores_after_source.empty() ? "no data" : d.cores_after_source);
+}
+
+constexpr const char* kCss = R"css(
+body{font-family:sans-serif;margin:24px auto;max-width:1240px;color:#222;background:#fff}
+h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
+dl#header{display:grid;grid-template-columns:max-content auto;gap:3px 16px;font-size:14px}
+dt{font-weight:bold;color:#444}dd{margin:0;word-break:break-all}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
+th{background:#f2f2f2}td.num,th.num{text-align:right}
+.banner{padding:8px 12px;border-radius:4px;font-weight:bold}.running{background:#fff3cd;border:1px solid #e0c060}
+.plots{display:flex;flex-wrap:wrap;gap:16px}.plots svg{border:1px solid #ddd}.note{color:#555;font-size:13px}
+)css";
+
+}  // namespace
+
+std::string render_report_text(const ReportData& d) {
+  std::string out = "wgopt report\n";
+  if (d.running) out += "NOTE: this study is still running (or its search died): the report shows what is recorded so far.\n";
+  for (const auto& [k, v] : header(d)) out += fmt::format("{:<15} {}\n", k + ":", v);
+  out += fmt::format("\nComparison (field guide §7.1; drops per {} measurement):\n", d.window_label);
+  out += comparison_table(d.table_rows, d.window_label).render_text();
+  out += "\nKnobs that moved (baseline values from " + (d.baseline_source.empty() ? "nowhere: unknown" : d.baseline_source) + "):\n";
+  out += d.moved.empty() ? "(none)\n" : moved_table(d).render_text();
+  out += "\nPer-knob effect (" + d.effect_method + "):\n";
+  out += d.effects.empty() ? "(no complete trials)\n" : effect_table(d).render_text();
+  out += "\nPer-core load (" + cores_caption(d) + "):\n";
+  out += d.cores_before.empty() && d.cores_after.empty() ? "(no per-core data in this study)\n" : core_table(d).render_text();
+  out += "\nTrials (" + trial_count_text(d) + "; * = winner; plots: --html FILE):\n";
+  out += d.trials.empty() ? "(none)\n" : trial_table(d).render_text();
+  return out;
+}
+
+std::string render_report_markdown(const ReportData& d) {
+  std::string out = "# wgopt report\n\n";
+  if (d.running) out += "> **This study is still running**: the report shows what is recorded so far.\n\n";
+  Table h({"", ""});
+  for (const auto& [k, v] : header(d)) h.add_row({k, v});
+  out += h.render_markdown();
+  out += fmt::format("\n## Comparison (field guide §7.1; drops per {} measurement)\n\n", d.window_label);
+  out += comparison_table(d.table_rows, d.window_label).render_markdown();
+  out += "\n## Knobs that moved\n\nBaseline values from " + (d.baseline_source.empty() ? "nowhere (unknown)" : d.baseline_source) + ".\n\n";
+  out += d.moved.empty() ? "(none)\n" : moved_table(d).render_markdown();
+  out += "\n## Per-knob effect\n\n" + d.effect_method + "\n\n";
+  out += d.effects.empty() ? "(no complete trials)\n" : effect_table(d).render_markdown();
+  out += "\n## Per-core load\n\n" + cores_caption(d) + "\n\n";
+  out += d.cores_before.empty() && d.cores_after.empty() ? "(no per-core data in this study)\n" : core_table(d).render_markdown();
+  out += "\n## Trials\n\n" + trial_count_text(d) + " (\\* = winner; the plots are in `wgopt report --html FILE`)\n\n";
+  out += d.trials.empty() ? "(none)\n" : trial_table(d).render_markdown();
+  return out;
+}
+
+std::string render_report_html(const ReportData& d) {
+  using svg::escape;
+  std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
+  out += "<title>wgopt report: " + escape(d.study_path) + "</title><style>" + kCss + "</style></head><body>\n";
+  out += "<h1>wgopt report</h1>\n";
+  if (d.running) {
+    out += "<p id=\"status-running\" class=\"banner running\">This study is still running (or its search died without "
+           "finishing): the report shows what is recorded so far.</p>\n";
+  }
+  out += "<dl id=\"header\">";
+  for (const auto& [k, v] : header(d)) out += "<dt>" + escape(k) + "</dt><dd>" + escape(v) + "</dd>";
+  out += "</dl>\n";
+  out += "<h2>Comparison (field guide §7.1)</h2><p class=\"note\">Drops per " + escape(d.window_label) +
+         " measurement; throughput is the mean over the objective's scenarios.</p>\n";
+  out += comparison_table(d.table_rows, d.window_label).render_html("comparison-table", "comparison");
+  out += "<h2>Knobs that moved</h2><p class=\"note\">Baseline values from " +
+         escape(d.baseline_source.empty() ? "nowhere (unknown)" : d.baseline_source) + ".</p>\n";
+  out += d.moved.empty() ? "<p id=\"moved-knobs\">(none)</p>\n" : moved_table(d).render_html("moved-knobs");
+  out += "<h2>Convergence</h2><div class=\"plots\">" + convergence_svg(d, ConvergenceAxis::Trial) +
+         convergence_svg(d, ConvergenceAxis::Minutes) + "</div>\n";
+  out += "<h2>Per-knob effect</h2><p class=\"note\">" + escape(d.effect_method) + "</p><div class=\"plots\">" +
+         knob_effect_svg(d) + "</div>\n";
+  out += "<h2>Per-core load</h2><p class=\"note\">busy = usr + sys + soft; the darker part is soft. " +
+         escape(cores_caption(d)) + ".</p><div class=\"plots\">" + core_load_svg(d) + "</div>\n";
+  out += "<h2>Trials</h2><p id=\"trial-count\">" + escape(trial_count_text(d)) + "</p><p class=\"note\">* = winner</p>\n";
+  out += trial_table(d).render_html("trial-list");
+  out += "</body></html>\n";
+  return out;
+}
+
+json report_to_json(const ReportData& d) {
+  auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  auto ci = [](const std::optional<std::pair<double, double>>& v) { return v ? json{v->first, v->second} : json(nullptr); };
+  json j;
+  j["study"] = d.study_path;
+  j["info"] = {{"created", d.info.created}, {"host", d.info.host},         {"strategy", d.info.strategy},
+               {"seed", d.info.seed},       {"budget", d.info.budget},     {"status", d.info.status},
+               {"max_trials", d.info.max_trials ? json(*d.info.max_trials) : json(nullptr)}};
+  j["running"] = d.running;
+  j["result"] = d.result ? json{{"outcome", d.result->outcome},
+                                {"winner_trial", d.result->winner_trial ? json(*d.result->winner_trial) : json(nullptr)},
+                                {"params", d.result->params},
+                                {"evidence", d.result->evidence},
+                                {"profile_path", d.result->profile_path}}
+                         : json(nullptr);
+  j["baseline"] = {{"rounds", d.rounds_baseline}, {"score", opt(d.baseline_mean)}, {"ci95", ci(d.baseline_ci95)},
+                   {"values", d.baseline_values}, {"values_from", d.baseline_source}};
+  j["winner"] = {{"trial", d.winner_trial ? json(*d.winner_trial) : json(nullptr)}, {"from", d.winner_source},
+                 {"score", opt(d.winner_mean)}, {"ci95", ci(d.winner_ci95)}};
+  j["gain"] = d.gain;
+  j["window"] = d.window_label;
+  j["table"] = json::array();
+  for (const auto& r : d.table_rows) {
+    j["table"].push_back({{"config", r.config}, {"throughput_mbps", opt(r.throughput_mbps)},
+                          {"top_core_soft_pct", opt(r.top_core_soft_pct)},
+                          {"top_core", r.top_core ? json(*r.top_core) : json(nullptr)},
+                          {"softnet_drops", opt(r.softnet_drops)}, {"nic_drops", opt(r.nic_drops)}});
+  }
+  j["moved"] = json::array();
+  for (const auto& m : d.moved) j["moved"].push_back({{"id", m.id}, {"from", m.from}, {"to", m.to}});
+  j["trials"] = json::array();
+  for (const auto& t : d.trials) {
+    j["trials"].push_back({{"number", t.number}, {"state", std::string(to_string(t.state))}, {"score", opt(t.score)},
+                           {"throughput_mbps", opt(t.throughput_mbps)}, {"minutes", t.minutes}, {"params", t.params},
+                           {"moved", t.moved}, {"note", t.note}, {"winner", t.winner}, {"best_so_far", t.best_so_far}});
+  }
+  j["trial_counts"] = d.state_counts;
+  j["effects"] = {{"method", d.effect_method}, {"knobs", json::array()}};
+  for (const auto& e : d.effects) {
+    json levels = json::array();
+    for (const auto& l : e.levels) levels.push_back({{"value", l.value}, {"n", l.n}, {"mean", l.mean}, {"delta", l.delta}});
+    j["effects"]["knobs"].push_back({{"id", e.id}, {"spread", e.spread}, {"levels", levels}});
+  }
+  auto cores = [](const std::vector<CoreLoad>& v) {
+    json a = json::array();
+    for (const auto& c : v) a.push_back({{"cpu", c.cpu}, {"usr", c.usr}, {"sys", c.sys}, {"soft", c.soft}, {"busy", c.busy()}});
+    return a;
+  };
+  j["cores"] = {{"before", cores(d.cores_before)}, {"before_from", d.cores_before_source},
+                {"after", cores(d.cores_after)}, {"after_from", d.cores_after_source}};
+  return j;
+}
+
+}  // namespace wgopt::experiments

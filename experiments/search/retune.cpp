@@ -1,0 +1,158 @@
+#include "experiments/search/retune.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "common/error.hpp"
+#include "common/util.hpp"
+
+namespace wgopt::experiments {
+
+namespace {
+
+std::string scalar(const YAML::Node& n, const char* key) {
+  if (!n.IsMap() || !n[key] || !n[key].IsScalar()) return {};
+  return n[key].as<std::string>();
+}
+
+// A label value as the exposition format wants it: \, " and newline escaped.
+std::string label_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+// The value of `series` (name{labels}) in an earlier textfile, 0 when absent or unreadable.
+double previous_value(const std::string& previous, const std::string& series) {
+  for (const auto& line : split_lines(previous)) {
+    if (!line.starts_with(series + " ")) continue;
+    try {
+      return std::stod(line.substr(series.size() + 1));
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+SearchOptions retune_search_options(const RetuneOptions& r, const act::Profile& profile) {
+  const auto& ev = profile.evidence;
+  const std::string fix = "retune needs a profile written by `wgopt search` (or `wgopt retune`)";
+  if (!ev.IsMap()) throw UsageError(fmt::format("{} has no evidence: {}", r.profile, fix));
+  if (profile.knobs.empty()) throw UsageError(fmt::format("{} names no knobs: nothing to hold", r.profile));
+  SearchOptions o;
+  const YAML::Node plant = ev["plant"] ? ev["plant"] : YAML::Node();
+  if (!plant.IsMap()) throw UsageError(fmt::format("{}: evidence.plant is missing (where to measure): {}", r.profile, fix));
+  if (auto tb = scalar(plant, "testbed"); !tb.empty()) {
+    o.testbed = true;
+    o.testbed_prefix = tb;
+  } else if (auto peer = scalar(plant, "peer"); !peer.empty()) {
+    o.peer = peer;
+    if (auto port = scalar(plant, "port"); !port.empty()) o.port = std::stoi(port);
+    o.netns = scalar(plant, "netns");
+  } else {
+    throw UsageError(fmt::format("{}: evidence.plant names neither a testbed nor a peer: {}", r.profile, fix));
+  }
+  o.objective_text = scalar(ev, "objective");
+  if (o.objective_text.empty()) throw UsageError(fmt::format("{}: evidence.objective is missing: {}", r.profile, fix));
+
+  // The space is exactly the profile's knobs; they may include host-wide ones and the underlay MTU
+  // (the search that wrote the profile was allowed them, or they would not be in it).
+  for (const auto& [id, v] : profile.knobs) o.include.push_back(id);
+  o.allow_global = true;
+  o.allow_underlay_mtu = true;
+  if (!o.testbed) {
+    // Peer mode: the interfaces whose knobs the profile holds.
+    std::vector<std::string> ifaces;
+    for (const auto& [id, v] : profile.knobs) {
+      auto slash = id.find('/');
+      if (slash == std::string::npos) continue;
+      auto dev = id.substr(0, slash);
+      if (std::find(ifaces.begin(), ifaces.end(), dev) == ifaces.end()) ifaces.push_back(dev);
+    }
+    o.interfaces = ifaces;
+  }
+  o.retune_profile = r.profile;
+  o.retune_tolerance = r.tolerance;
+  o.warm_start = scalar(ev, "study");
+  o.budget = r.budget;
+  o.trials = r.trials;
+  o.seed = r.seed;
+  o.baseline_rounds = r.baseline_rounds;
+  o.confirm_rounds = r.confirm_rounds;
+  o.duration_s = r.duration_s;
+  o.study_path = r.study_path;
+  o.wgopt_exe = r.wgopt_exe;
+  o.watchdog = r.watchdog;
+  o.quiet = r.quiet;
+  return o;
+}
+
+int retune_exit_code(const std::string& outcome) {
+  static const std::map<std::string, int> codes = {{"holds", kRetuneHolds},
+                                                   {"retuned", kRetuneRetuned},
+                                                   {"rolled-back", kRetuneRolledBack},
+                                                   {"degraded", kRetuneDegraded},
+                                                   {"interrupted", 130}};
+  auto it = codes.find(outcome);
+  return it == codes.end() ? 1 : it->second;
+}
+
+std::string retune_summary(const SearchReport& r) {
+  const double now = r.outcome == "retuned" ? r.winner_score : r.baseline_score;
+  const double pct = r.recorded_score != 0 ? 100.0 * (r.baseline_score - r.recorded_score) / std::abs(r.recorded_score) : 0;
+  std::string s = fmt::format("wgopt retune: {}: score {:.1f} (recorded {:.1f}, profile now {:+.1f}%)", r.outcome, now,
+                              r.recorded_score, pct);
+  if (!r.drifted.empty()) s += fmt::format(", {} drifted knob(s) put back", r.drifted.size());
+  if (!r.kernel_now.empty()) s += fmt::format(", kernel {} -> {}", r.kernel_was, r.kernel_now);
+  if (r.outcome == "retuned") s += fmt::format(", new winner {:+.1f}% over the profile", r.gain_pct);
+  s += fmt::format(", {} trials, {:.0f}s", r.trials, r.elapsed_s);
+  return s;
+}
+
+std::string retune_metrics(const SearchReport& r, const std::string& profile, double now, const std::string& previous) {
+  const std::string lbl = fmt::format("profile=\"{}\"", label_escape(profile));
+  std::string out;
+  auto metric = [&](const std::string& name, const char* type, const std::string& help, double value,
+                    const std::string& extra_label = "") {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    out += fmt::format("{}{{{}{}}} {}\n", name, lbl, extra_label, value);
+  };
+  auto counter = [&](const std::string& name, const std::string& help, double add) {
+    const double before = previous_value(previous, fmt::format("{}{{{}}}", name, lbl));
+    metric(name, "counter", help, before + add);
+  };
+  const bool on_winner = r.outcome == "retuned";
+  const double throughput = on_winner && r.winner_throughput_mbps > 0 ? r.winner_throughput_mbps : r.baseline_throughput_mbps;
+  metric("wgopt_retune_last_run_timestamp_seconds", "gauge", "Unix time the last wgopt retune finished.", std::floor(now));
+  metric("wgopt_throughput_mbps", "gauge", "Throughput (Mbit/s) of the configuration the host is left on, as measured by wgopt retune.",
+         throughput);
+  metric("wgopt_score", "gauge", "Objective score of the configuration the host is left on.",
+         on_winner ? r.winner_score : r.baseline_score);
+  metric("wgopt_recorded_score", "gauge", "Score the profile's evidence recorded when it was made.", r.recorded_score);
+  metric("wgopt_retune_trials", "gauge", "Search trials the last wgopt retune ran.", r.trials);
+  metric("wgopt_retune_drifted_knobs", "gauge", "Profile knobs the last wgopt retune found changed on the host.",
+         static_cast<double>(r.drifted.size()));
+  out += "# HELP wgopt_retune_outcome Outcome of the last wgopt retune (1 for the outcome that happened).\n"
+         "# TYPE wgopt_retune_outcome gauge\n";
+  for (const char* o : {"holds", "retuned", "rolled-back", "degraded", "interrupted"}) {
+    out += fmt::format("wgopt_retune_outcome{{{},outcome=\"{}\"}} {}\n", lbl, o, r.outcome == o ? 1 : 0);
+  }
+  counter("wgopt_retune_runs_total", "wgopt retune runs that finished.", 1);
+  counter("wgopt_retune_regressions_rolled_back_total", "Runs that found the host drifted from the profile and put it back.",
+          r.drifted.empty() ? 0 : 1);
+  counter("wgopt_retune_trials_total", "Search trials run by wgopt retune, over all runs.", r.trials);
+  return out;
+}
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,106 @@
+#pragma once
+// `wgopt search`: the closed loop. Discover the knobs -> build the space -> snapshot and measure the
+// baseline (several rounds, to learn the noise) -> until the budget is spent: ask the engine for a
+// candidate, apply it in a transaction (the watchdog armed), check the tunnel is alive (full-size
+// don't-fragment ping and a recent handshake), settle, measure with the probes on and early
+// stopping, score, tell the engine, restore the baseline -> confirm the recommended candidate
+// against the baseline interleaved -> persist (SQLite study, YAML profile with evidence) -> leave
+// the host on the confirmed winner (or exactly as found with no_apply, on Ctrl-C, on an error).
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "experiments/search/progress.hpp"
+
+namespace wgopt::experiments {
+
+struct SearchOptions {
+  // The plant: the built-in testbed (both ends tuned alike: two hosts of one SKU), or a peer
+  // running `iperf3 -s` reached from this host (or from network namespace `netns`).
+  bool testbed = false;
+  std::string testbed_prefix = "wgopt";
+  std::string peer;
+  int port = 5201;
+  std::string netns;
+  std::vector<std::string> interfaces;  // peer mode: interfaces whose knobs are searched (default: all)
+
+  // The space.
+  std::vector<std::string> include;  // id patterns (`*` wildcard); empty: every searchable knob
+  std::vector<std::string> exclude;
+  bool allow_global = false;          // host-wide sysctls and irqbalance
+  bool allow_underlay_mtu = false;
+  std::string space_file;             // range overrides
+  std::string objective_file;         // empty: the defaults (experiments/objective.hpp)
+  std::string objective_text;         // the objective as YAML text (retune: the profile's); wins over the file
+  std::optional<int> duration_s;      // overrides the objective's duration
+
+  // The engine and the budget.
+  std::string strategy = "bo";
+  std::uint64_t seed = 1;
+  std::string budget;                 // "5m", "2h"; empty: only the trial cap
+  std::optional<int> trials;
+  int baseline_rounds = 3;
+  int confirm_rounds = 4;  // a +10% winner is confirmed ~99% of the time (bench_study_decisions)
+  std::chrono::milliseconds settle{1000};
+  bool prune = true;
+
+  // Persistence and end state.
+  std::string study_path;             // empty: STATE_DIR/studies/study-<UTC>.sqlite
+  std::string profile_path;           // empty: next to the study, .yaml
+  std::string resume;                 // continue this study file
+  bool no_apply = false;              // restore the original at the end even if a winner holds
+  std::string sku;                    // SKU string for the profile's host facts (default: DMI)
+  std::string wgopt_exe = "/proc/self/exe";  // the watchdog's binary
+  bool watchdog = true;
+
+  bool quiet = false;                 // no progress line
+
+  // Retune mode (`wgopt retune`, experiments/retune.hpp): the profile at retune_profile is the
+  // desired state. Its knobs are the space; knobs that drifted from it are put back (kept, like
+  // `wgopt apply`) before the baseline rounds; if the baseline still scores within
+  // `retune_tolerance` of the profile's recorded evidence and the kernel is the one it was made on,
+  // the run ends there with no trials. Otherwise the search runs (warm-started from the profile's
+  // study) and a confirmed winner replaces the profile (the old one is kept as PROFILE.prev).
+  std::string retune_profile;
+  double retune_tolerance = 0.15;
+  // A study whose trials prime the engine before the first ask (not counted against the budget;
+  // trials whose values are outside today's domains are skipped).
+  std::string warm_start;
+};
+
+struct SearchReport {
+  std::string outcome;        // "promoted", "kept-baseline", "no-trials", "interrupted"
+  std::string study_path, profile_path;
+  int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;
+  double baseline_score = 0, winner_score = 0, gain_pct = 0;
+  std::string confirmation;   // the confirmation's reason line
+  double pruning_saved_s = 0; // measurement time early stopping saved
+  double elapsed_s = 0;
+  bool applied = false;       // the host is on the winner now
+  std::string table;          // the §7.1 table, text
+  std::vector<std::string> changed;  // "wgopt-wc/mtu: 1280 -> 1420"
+  double baseline_throughput_mbps = 0;  // mean over the baseline rounds
+  double winner_throughput_mbps = 0;    // mean over the winner's confirmation rounds (0: none)
+
+  // Retune mode: "holds", "retuned", "rolled-back" or "degraded" in `outcome`, and why.
+  std::vector<std::string> drifted;  // profile knobs the host had moved away from: "ID: HOST -> PROFILE"
+  std::string kernel_was, kernel_now; // set when the kernel is not the one the profile was made on
+  double recorded_score = 0;         // the profile's evidence: the score it should reach
+  bool regressed = false;            // baseline below recorded_score * (1 - tolerance)
+  int warm_trials = 0;               // trials replayed from the warm-start study
+  nlohmann::json to_json() const;
+};
+
+// Runs the whole search. `interrupted` is set by the caller's SIGINT/SIGTERM handler: the loop
+// stops at once, restores the original values and returns outcome "interrupted". Throws UsageError
+// for bad options (before anything changes) and Error for failures (the host is restored first).
+SearchReport run_search(const SearchOptions& options, const std::atomic<bool>& interrupted);
+// The same with every seam to the outside world given (experiments/search_env.hpp).
+struct SearchEnv;
+SearchReport run_search(const SearchOptions& options, const std::atomic<bool>& interrupted, const SearchEnv& env);
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,198 @@
+#include "experiments/search/search_env.hpp"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include "actuators/host.hpp"
+#include "actuators/lock.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "common/util.hpp"
+#include "experiments/search/search.hpp"
+#include "experiments/study/study_store.hpp"
+#include "experiments/testbed/testbed.hpp"
+#include "probes/wireguard.hpp"
+
+namespace wgopt::experiments {
+
+namespace {
+
+// A handshake older than this means the peer is gone (WireGuard rekeys every 2 minutes).
+constexpr long long kHandshakeMaxAge = 180;
+
+std::string self_exe(const std::string& given) {
+  if (given != "/proc/self/exe") return given;
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return given;
+  buf[n] = 0;
+  return buf;
+}
+
+// The tunnel is alive when a full-size don't-fragment ping crosses it and the handshake is recent.
+bool tunnel_alive(const Plant& plant, CommandRunner& runner, std::string& why) {
+  auto files = files_for(plant.client);
+  int mtu = 1420;
+  if (auto m = files->read("/sys/class/net/" + plant.client_wg + "/mtu")) {
+    try {
+      mtu = std::stoi(trim(*m));
+    } catch (...) {
+    }
+  }
+  const int size = std::max(0, mtu - 28);  // IPv4 + ICMP headers
+  Command ping{.argv = plant.client.wrap({"ping", "-n", "-q", "-M", "do", "-c", "3", "-i", "0.2", "-W", "2", "-s",
+                                          std::to_string(size), plant.server_address}),
+               .timeout = std::chrono::seconds(8)};
+  auto r = runner.run(ping);
+  if (!r.ok()) {
+    why = fmt::format("no reply to a {}-byte don't-fragment ping across the tunnel (MTU {}): {}", size, mtu,
+                      r.brief());
+    return false;
+  }
+  Command hs{.argv = plant.client.wrap({"wg", "show", plant.client_wg, "latest-handshakes"}),
+             .timeout = std::chrono::seconds(5)};
+  auto h = runner.run(hs);
+  if (h.ok()) {
+    long long newest = 0;
+    for (const auto& line : split_lines(h.out)) {
+      auto f = split_ws(line);
+      if (f.size() == 2) {
+        try {
+          newest = std::max(newest, std::stoll(f[1]));
+        } catch (...) {
+        }
+      }
+    }
+    long long age = static_cast<long long>(std::time(nullptr)) - newest;
+    if (newest == 0 || age > kHandshakeMaxAge) {
+      why = newest == 0 ? "no WireGuard handshake with the peer" : fmt::format("last handshake {} s ago", age);
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string route_device(const Place& place, const std::string& addr, CommandRunner& runner) {
+  auto r = runner.run({.argv = place.wrap({"ip", "-o", "route", "get", addr}), .timeout = std::chrono::seconds(5)});
+  if (!r.ok()) throw Error(fmt::format("no route to peer {} in {}: {}", addr, place.describe(), r.brief()));
+  auto f = split_ws(r.out);
+  for (size_t i = 0; i + 1 < f.size(); ++i) {
+    if (f[i] == "dev") return f[i + 1];
+  }
+  throw Error(fmt::format("cannot tell which interface reaches {}: `ip route get` said '{}'", addr, trim(r.out)));
+}
+
+nlohmann::json host_facts(const SearchPlant& sp, const std::string& sku, CommandRunner& runner) {
+  const Plant& plant = sp.plant;
+  const auto& ends = sp.ends;
+  nlohmann::json h;
+  struct utsname u {};
+  if (::uname(&u) == 0) h["kernel"] = u.release;
+  h["nproc"] = ends.front().host.nproc;
+  h["place"] = plant.client.describe();
+  if (ends.size() > 1 && ends[1].role == SearchEnd::Role::Mirror) h["mirrored_to"] = ends[1].host.place.describe();
+  std::string s = sku;
+  if (s.empty()) {
+    auto name = read_file("/sys/class/dmi/id/product_name");
+    auto vendor = read_file("/sys/class/dmi/id/sys_vendor");
+    s = trim(vendor.value_or("")) + (vendor && name ? " " : "") + trim(name.value_or(""));
+    if (trim(s).empty()) s = fmt::format("unknown ({} CPUs)", ends.front().host.nproc);
+  }
+  h["sku"] = trim(s);
+  if (!sp.underlay.empty()) {
+    auto r = runner.run({.argv = plant.client.wrap({"ethtool", "-i", sp.underlay}), .timeout = std::chrono::seconds(5)});
+    for (const auto& line : split_lines(r.out)) {
+      if (line.starts_with("driver:")) h["nic_driver"] = trim(line.substr(7));
+    }
+  }
+  try {
+    auto facts = probes::detect_wg_facts(runner, plant.client, plant.client_wg);
+    h["wireguard_mode"] = probes::to_string(probes::classify_wg_mode(facts));
+  } catch (const Error& e) {
+    h["wireguard_mode"] = std::string("unknown: ") + e.what();
+  }
+  return h;
+}
+
+SearchPlant testbed_search_plant(const SearchOptions& o, std::shared_ptr<CommandRunner> runner) {
+  SearchPlant sp;
+  Plant& plant = sp.plant;
+  Testbed tb(o.testbed_prefix, runner);
+  auto st = tb.status();
+  if (!st.healthy) {  // a tuned tunnel MTU is still healthy (testbed_status.cpp)
+    if (!o.quiet) std::cerr << "testbed " << o.testbed_prefix << " is not up: bringing it up\n";
+    tb.up();
+  }
+  const auto& n = tb.names();
+  plant.client = n.client_place();
+  plant.server_address = tb.server_address();
+  plant.port = tb.iperf3_port();
+  plant.watch = {{n.client_place(), n.cli_underlay}, {n.client_place(), n.cli_wg},
+                 {n.server_place(), n.srv_underlay}, {n.server_place(), n.srv_wg}};
+  plant.rate_iface = {n.server_place(), n.srv_wg};
+  plant.rate_iface_is_receiver_for_forward = true;
+  plant.client_wg = n.cli_wg;
+  plant.recycle_server_listener = true;  // the server end is tuned too (measure.hpp)
+  sp.underlay = n.cli_underlay;
+  sp.ends.push_back({"client", SearchEnd::Role::Primary, act::make_host(n.client_place()), {n.cli_wg, n.cli_underlay}, {n.cli_wg}});
+  sp.ends.push_back({"server", SearchEnd::Role::Mirror, act::make_host(n.server_place()), {n.srv_wg, n.srv_underlay}, {n.srv_wg}});
+  return sp;
+}
+
+SearchPlant peer_search_plant(const SearchOptions& o, CommandRunner& runner) {
+  SearchPlant sp;
+  Plant& plant = sp.plant;
+  plant.client = o.netns.empty() ? Place::host() : Place::netns(o.netns);
+  plant.server_address = o.peer;
+  plant.port = o.port;
+  plant.client_wg = route_device(plant.client, o.peer, runner);
+  plant.rate_iface = {plant.client, plant.client_wg};
+  plant.rate_iface_is_receiver_for_forward = false;
+  for (const auto& i : o.interfaces) require_valid_ifname(i);
+  plant.watch = {{plant.client, plant.client_wg}};
+  for (const auto& i : o.interfaces) {
+    if (i != plant.client_wg) {
+      plant.watch.push_back({plant.client, i});
+      if (sp.underlay.empty()) sp.underlay = i;
+    }
+  }
+  sp.ends.push_back({"local", SearchEnd::Role::Primary, act::make_host(plant.client), o.interfaces, {plant.client_wg}});
+  return sp;
+}
+
+}  // namespace
+
+SearchEnv default_search_env() {
+  SearchEnv env;
+  env.runner = default_runner();
+  env.clock = [] { return std::chrono::steady_clock::now(); };
+  env.unix_time = [] { return unix_now(); };
+  env.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  env.state_dir = act::state_dir();
+  env.knob_lookup = act::default_knob_lookup();
+  env.require_root = [] { require_root("wgopt search"); };
+  auto runner = env.runner;
+  env.plant = [runner](const SearchOptions& o, const std::function<void(const std::string&)>&) {
+    SearchPlant sp = o.testbed ? testbed_search_plant(o, runner) : peer_search_plant(o, *runner);
+    if (o.allow_global && !sp.plant.client.is_host()) {
+      sp.ends.push_back({"host", SearchEnd::Role::Global, act::make_host(Place::host()), {}, {}});
+    }
+    return sp;
+  };
+  env.measure = [](const Plant& p, const Objective& obj, const MeasureOptions& mo) { return measure_objective(p, obj, mo); };
+  env.tunnel_alive = [runner](const Plant& p, std::string& why) { return tunnel_alive(p, *runner, why); };
+  env.host_facts = [runner](const SearchPlant& sp, const std::string& sku) { return host_facts(sp, sku, *runner); };
+  env.start_guardian = [](const SearchOptions& o, const std::string& state_dir) -> std::unique_ptr<act::Guardian> {
+    return std::make_unique<act::Watchdog>(act::Watchdog::start(self_exe(o.wgopt_exe), state_dir));
+  };
+  return env;
+}
+
+}  // namespace wgopt::experiments

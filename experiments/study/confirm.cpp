@@ -1,0 +1,118 @@
+#include "experiments/study/confirm.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+
+#include "common/error.hpp"
+
+namespace wgopt::experiments {
+
+std::vector<Arm> plan_confirmation(int rounds, ConfirmOrder order) {
+  if (rounds < 2) {
+    throw UsageError(fmt::format("confirmation rounds {} is too few: use 2 or more (e.g. 4)", rounds));
+  }
+  std::vector<Arm> plan;
+  for (int i = 0; i < rounds; ++i) {
+    bool swap = order == ConfirmOrder::Balanced && i % 2 == 1;
+    plan.push_back(swap ? Arm::Candidate : Arm::Baseline);
+    plan.push_back(swap ? Arm::Baseline : Arm::Candidate);
+  }
+  return plan;
+}
+
+void ConfirmOptions::validate() const {
+  if (!(confidence > 0.5 && confidence < 1)) {
+    throw UsageError(fmt::format("confirmation confidence {} is out of range: use a value in (0.5, 1), e.g. 0.95", confidence));
+  }
+  if (!(min_relative_gain >= 0) || !std::isfinite(min_relative_gain)) {
+    throw UsageError(fmt::format("confirmation min_relative_gain {} is invalid: use a fraction >= 0, e.g. 0.02",
+                                 min_relative_gain));
+  }
+}
+
+namespace {
+
+// Interval and p-value for a difference estimate with standard error `se` and `dof` degrees of freedom.
+void fill_difference(Confirmation& c, double se, double dof, double confidence) {
+  if (se > 0) {
+    double half = t_quantile(0.5 + confidence / 2, dof) * se;
+    c.gain_ci = {c.gain - half, c.gain + half};
+    c.p_value = t_two_sided_p(c.gain / se, dof);
+  } else {
+    // Identical differences every round: no noise to speak of, the estimate is the interval.
+    c.gain_ci = {c.gain, c.gain};
+    c.p_value = c.gain == 0 ? 1 : 0;
+  }
+}
+
+}  // namespace
+
+Confirmation decide_confirmation(std::span<const double> baseline, std::span<const double> candidate,
+                                 const ConfirmOptions& opt) {
+  opt.validate();
+  if (baseline.size() < 2 || candidate.size() < 2) {
+    throw Error(fmt::format("confirmation needs at least 2 scores per arm (got baseline {}, candidate {})",
+                            baseline.size(), candidate.size()));
+  }
+  SampleStats b = sample_stats(baseline), k = sample_stats(candidate);
+  Confirmation c;
+  c.baseline_mean = b.mean;
+  c.candidate_mean = k.mean;
+  c.baseline_ci = mean_interval(b, opt.confidence);
+  c.candidate_ci = mean_interval(k, opt.confidence);
+  if (baseline.size() == candidate.size()) {
+    std::vector<double> diff(baseline.size());
+    for (size_t i = 0; i < diff.size(); ++i) diff[i] = candidate[i] - baseline[i];
+    SampleStats d = sample_stats(diff);
+    c.method = "paired t";
+    c.gain = d.mean;
+    fill_difference(c, d.stddev / std::sqrt(static_cast<double>(d.n)), static_cast<double>(d.n - 1), opt.confidence);
+  } else {
+    double vb = b.stddev * b.stddev / static_cast<double>(b.n), vk = k.stddev * k.stddev / static_cast<double>(k.n);
+    double se = std::sqrt(vb + vk);
+    // Welch–Satterthwaite degrees of freedom.
+    double dof = se > 0 ? (vb + vk) * (vb + vk) /
+                              (vb * vb / static_cast<double>(b.n - 1) + vk * vk / static_cast<double>(k.n - 1))
+                        : 1;
+    c.method = "Welch t";
+    c.gain = k.mean - b.mean;
+    fill_difference(c, se, dof, opt.confidence);
+  }
+  if (b.mean != 0) {
+    c.relative_gain = c.gain / std::fabs(b.mean);
+  } else {
+    c.relative_gain = c.gain == 0 ? 0 : std::copysign(std::numeric_limits<double>::infinity(), c.gain);
+  }
+  const int pct = static_cast<int>(std::lround(opt.confidence * 100));
+  if (c.gain_ci.low <= 0) {
+    c.promote = false;
+    c.reason = fmt::format("not confidently better: gain {:+.1f} ({:+.1f}%), {}% interval [{:.1f}, {:.1f}] includes 0 or less",
+                           c.gain, 100 * c.relative_gain, pct, c.gain_ci.low, c.gain_ci.high);
+  } else if (c.relative_gain < opt.min_relative_gain) {
+    c.promote = false;
+    c.reason = fmt::format("gain {:+.1f} ({:+.1f}%) is real but below the minimum of {:.1f}%", c.gain,
+                           100 * c.relative_gain, 100 * opt.min_relative_gain);
+  } else {
+    c.promote = true;
+    c.reason = fmt::format("better by {:+.1f} ({:+.1f}%), {}% interval [{:.1f}, {:.1f}], p = {:.3g} ({})", c.gain,
+                           100 * c.relative_gain, pct, c.gain_ci.low, c.gain_ci.high, c.p_value, c.method);
+  }
+  return c;
+}
+
+nlohmann::json confirmation_to_json(const Confirmation& c) {
+  auto interval = [](const Interval& i) { return nlohmann::json::array({i.low, i.high}); };
+  return {{"promote", c.promote},
+          {"baseline", {{"mean", c.baseline_mean}, {"ci", interval(c.baseline_ci)}}},
+          {"candidate", {{"mean", c.candidate_mean}, {"ci", interval(c.candidate_ci)}}},
+          {"gain", c.gain},
+          {"relative_gain", std::isfinite(c.relative_gain) ? nlohmann::json(c.relative_gain) : nlohmann::json()},
+          {"gain_ci", interval(c.gain_ci)},
+          {"p_value", c.p_value},
+          {"method", c.method},
+          {"reason", c.reason}};
+}
+
+}  // namespace wgopt::experiments

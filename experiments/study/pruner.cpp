@@ -1,0 +1,93 @@
+#include "experiments/study/pruner.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.hpp"
+#include "experiments/study/stats.hpp"
+
+namespace wgopt::experiments {
+
+void PrunerOptions::validate() const {
+  if (warmup_seconds < 0) {
+    throw UsageError(fmt::format("pruner warmup_seconds {} is negative: use 0 or more", warmup_seconds));
+  }
+  if (min_samples < 2) {
+    throw UsageError(fmt::format("pruner min_samples {} is too small: use 2 or more", min_samples));
+  }
+  if (!(confidence > 0.5 && confidence < 1)) {
+    throw UsageError(fmt::format("pruner confidence {} is out of range: use a value in (0.5, 1), e.g. 0.95", confidence));
+  }
+  if (!(margin >= 0 && margin < 1)) {
+    throw UsageError(fmt::format("pruner margin {} is out of range: use a fraction in [0, 1), e.g. 0.05", margin));
+  }
+  if (!(noise_sigmas >= 0) || !std::isfinite(noise_sigmas)) {
+    throw UsageError(fmt::format("pruner noise_sigmas {} is invalid: use 0 or more, e.g. 2", noise_sigmas));
+  }
+}
+
+namespace {
+
+// Lag-1 autocorrelation; 0 when undefined. Per-second iperf3 samples drift together (cwnd, CPU
+// frequency, a neighbour's load), which makes a naive confidence bound too narrow.
+double lag1_autocorrelation(std::span<const double> xs, double mean) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    den += (xs[i] - mean) * (xs[i] - mean);
+    if (i + 1 < xs.size()) num += (xs[i] - mean) * (xs[i + 1] - mean);
+  }
+  return den > 0 ? num / den : 0;
+}
+
+}  // namespace
+
+PruneDecision decide_prune(std::span<const double> series, const PruneReference& ref, const PrunerOptions& opt) {
+  opt.validate();
+  auto bad = [](double v) { return !(v >= 0) || !std::isfinite(v); };
+  if (!(ref.mean_mbps > 0) || bad(ref.mean_mbps) || bad(ref.noise_mbps) || bad(ref.per_second_sd_mbps)) {
+    throw Error(fmt::format("pruning reference must have mean > 0 and noise >= 0 (got mean {}, noise {}, per-second sd {})",
+                            ref.mean_mbps, ref.noise_mbps, ref.per_second_sd_mbps));
+  }
+  PruneDecision d;
+  d.threshold = ref.mean_mbps - std::max(opt.margin * ref.mean_mbps, opt.noise_sigmas * ref.noise_mbps);
+  const size_t skip = static_cast<size_t>(opt.warmup_seconds);
+  if (series.size() <= skip) {
+    d.reason = fmt::format("warming up ({} of {} s)", series.size(), skip);
+    return d;
+  }
+  auto used = series.subspan(skip);
+  SampleStats s = sample_stats(used);  // throws on NaN
+  d.samples_used = s.n;
+  d.candidate_mean = s.mean;
+  if (s.n < static_cast<size_t>(opt.min_samples)) {
+    d.reason = fmt::format("too few samples ({} of {})", s.n, opt.min_samples);
+    return d;
+  }
+  // Effective sample size under AR(1): n (1 - r) / (1 + r). Only ever shrinks n (conservative).
+  double r = std::clamp(lag1_autocorrelation(used, s.mean), 0.0, 0.99);
+  double n_eff = std::max(2.0, static_cast<double>(s.n) * (1 - r) / (1 + r));
+  double sd = std::max(s.stddev, ref.per_second_sd_mbps);
+  d.candidate_upper = s.mean + t_quantile(opt.confidence, n_eff - 1) * sd / std::sqrt(n_eff);
+  d.prune = d.candidate_upper < d.threshold;
+  d.reason = fmt::format("mean {:.1f} Mbit/s over {} s, upper bound {:.1f} {} threshold {:.1f} (incumbent {:.1f} ± {:.1f})",
+                         s.mean, s.n, d.candidate_upper, d.prune ? "<" : ">=", d.threshold, ref.mean_mbps,
+                         ref.noise_mbps);
+  return d;
+}
+
+double pooled_per_second_sd(const std::vector<std::vector<double>>& series, int warmup_seconds) {
+  const size_t skip = static_cast<size_t>(std::max(0, warmup_seconds));
+  double ss = 0, dof = 0;
+  for (const auto& one : series) {
+    if (one.size() < skip + 2) continue;
+    // Each run around its own mean: run-to-run differences are noise_mbps, not per-second spread.
+    SampleStats st = sample_stats(std::span<const double>(one).subspan(skip));
+    ss += st.stddev * st.stddev * static_cast<double>(st.n - 1);
+    dof += static_cast<double>(st.n - 1);
+  }
+  return dof > 0 ? std::sqrt(ss / dof) : 0;
+}
+
+}  // namespace wgopt::experiments
