@@ -42,11 +42,11 @@ std::optional<std::string> knob_id_problem(const std::string& id) {
   if (id.empty()) return "knob id is empty: run `wgopt knobs` to list them";
   auto slash = id.find('/');
   if (slash != std::string::npos && !is_valid_ifname(id.substr(0, slash))) {
-    return fmt::format("knob id '{}': interface name '{}' is not valid: use 1-15 characters of [A-Za-z0-9_.-]", id,
-                       id.substr(0, slash));
+    return fmt::format("knob id '{}': interface name '{}' is not valid: use 1-15 characters of [A-Za-z0-9_.-]",
+                       one_line(id, 80), one_line(id.substr(0, slash), 80));
   }
   if (id.size() > 128 || !only(id, "_.:/-")) {
-    return fmt::format("knob id '{}' has characters a knob id never has: run `wgopt knobs` to list them", id);
+    return fmt::format("knob id '{}' has characters a knob id never has: run `wgopt knobs` to list them", one_line(id, 80));
   }
   if (slash != std::string::npos) {
     const std::string rest = id.substr(slash + 1);

@@ -7,6 +7,7 @@
 #include "actuators/allowlist.hpp"
 #include "common/error.hpp"
 #include "common/files.hpp"
+#include "common/util.hpp"
 
 namespace wgopt::act {
 
@@ -17,7 +18,8 @@ bool plain_decimal(const std::string& v) {
 }
 }  // namespace
 
-Profile parse_profile(const std::string& text, const std::string& source) {
+Profile parse_profile(const std::string& text, const std::string& source_path) {
+  const std::string source = one_line(source_path, 200);  // how messages name it: one line whatever the path
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -28,11 +30,15 @@ Profile parse_profile(const std::string& text, const std::string& source) {
     throw UsageError(fmt::format("profile {} must be a YAML map with a 'knobs:' map (see `wgopt show`)", source));
   }
   Profile p;
-  bool have_knobs = false;
+  // yaml-cpp keeps both entries of a key given twice, which YAML does not allow: every reader of a
+  // profile (apply, export, retune) gets this refusal instead of its own reading of the two.
+  std::set<std::string> keys;
   for (const auto& kv : root) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
+    if ((key == "knobs" || key == "host" || key == "evidence") && !keys.insert(key).second) {
+      throw UsageError(fmt::format("profile {}: '{}' is given twice: merge them into one", source, key));
+    }
     if (key == "knobs") {
-      have_knobs = true;
       if (kv.second.IsNull()) continue;  // "knobs:" with nothing under it: an empty profile
       if (!kv.second.IsMap()) {
         throw UsageError(fmt::format("profile {}: 'knobs' must be a map of ID: VALUE", source));
@@ -60,16 +66,16 @@ Profile parse_profile(const std::string& text, const std::string& source) {
     } else if (key == "evidence") {
       p.evidence = kv.second;
     } else {
-      throw UsageError(fmt::format("profile {}: unknown key '{}': a profile has knobs, host and evidence", source, key));
+      throw UsageError(fmt::format("profile {}: unknown key '{}': a profile has knobs, host and evidence", source, one_line(key, 80)));
     }
   }
-  if (!have_knobs) throw UsageError(fmt::format("profile {} has no 'knobs:' map (see `wgopt show`)", source));
+  if (!keys.count("knobs")) throw UsageError(fmt::format("profile {} has no 'knobs:' map (see `wgopt show`)", source));
   return p;
 }
 
 Profile load_profile(const std::string& path) {
   auto text = read_file(path);
-  if (!text) throw UsageError(fmt::format("cannot read profile {}: check the path", path));
+  if (!text) throw UsageError(fmt::format("cannot read profile {}: check the path", one_line(path, 200)));
   return parse_profile(*text, path);
 }
 

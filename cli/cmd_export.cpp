@@ -1,5 +1,5 @@
 // `wgopt export PROFILE --format F [--out DIR]`: a profile as the files ops persist settings with
-// (experiments/export.hpp renders them; this command only writes or prints them).
+// (experiments/export/export.hpp renders them; this command only writes or prints them).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -101,7 +101,10 @@ void setup(CLI::App& root, Context&) {
       "WireGuard interface is --wireguard, else the testbed's P-wc/P-ws, else the one named wt<N> or\n"
       "wg<N>, else the one that is not the underlay.\n"
       "Without --out the files are printed, each after a `# --- PATH ---` line. Existing files are\n"
-      "never overwritten without --force. Every value is validated first: a bad profile writes nothing.");
+      "never overwritten without --force. Every value is validated first: a bad profile writes nothing.\n"
+      "Profile text (host facts, evidence, the file's name) is never code: it goes into comments, one line\n"
+      "per fact, control characters shown as \\n, \\x00 ...; the timer's paths are absolute paths of\n"
+      "[A-Za-z0-9/._+-].");
   sub->add_option("PROFILE", c->profile, "profile YAML (from `wgopt search` or `wgopt show`)")->required();
   sub->add_option("--format", c->format, "sysctl, systemd, networkd, tuned, netbird, timer or all")->required();
   sub->add_option("--out", c->out, "directory to write the files under (default: print them)");

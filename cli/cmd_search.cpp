@@ -11,6 +11,28 @@
 
 namespace {
 
+// --sku becomes the profile's host.sku and the paths its evidence and every export header name, so
+// they are checked before anything runs (issue 14): one line, exit 2, nothing changed. Exports
+// encode such text anyway (experiments/export/export_escape.hpp); this keeps it out of profiles.
+constexpr size_t kMaxSku = 128;
+const char* kSkuChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 ._:/()+,-";
+
+void check_text_options(const wgopt::experiments::SearchOptions& o) {
+  if (!o.sku.empty() && (o.sku.size() > kMaxSku || o.sku.find_first_not_of(kSkuChars) != std::string::npos)) {
+    throw wgopt::UsageError(fmt::format("--sku '{}' is not a plain SKU: use up to {} characters of letters, digits, space and ._:/()+,-",
+                                        wgopt::one_line(o.sku, 80), kMaxSku));
+  }
+  for (const auto& [option, path] : {std::pair{"--study", &o.study_path}, {"--profile", &o.profile_path}, {"--resume", &o.resume}}) {
+    if (!wgopt::is_one_line(*path)) {
+      throw wgopt::UsageError(fmt::format("{} '{}' has a control character or bytes that are not UTF-8: use a path of printable characters",
+                                          option, wgopt::one_line(*path, 200)));
+    }
+    if (path->size() >= 4096) {
+      throw wgopt::UsageError(fmt::format("{} is {} bytes long: use a path under 4096 bytes", option, path->size()));
+    }
+  }
+}
+
 void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   auto o = std::make_shared<wgopt::experiments::SearchOptions>();
   auto knobs = std::make_shared<std::string>();
@@ -64,12 +86,13 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   out->add_option("--profile", o->profile_path, "where to write the winning profile (default: next to the study, .yaml)");
   out->add_option("--resume", o->resume, "continue this study after a crash or Ctrl-C");
   out->add_flag("--no-apply", o->no_apply, "restore the original values at the end even if a winner is confirmed");
-  out->add_option("--sku", o->sku, "SKU string recorded in the profile (default: from DMI)");
+  out->add_option("--sku", o->sku, "SKU string recorded in the profile (default: from DMI); letters, digits, space and ._:/()+,-");
   out->add_flag("--quiet", o->quiet, "no progress line");
   out->add_flag("--json", *json, "print the result as JSON on stdout");
   cmd->add_flag("--no-watchdog", *no_watchdog, "do not start the guardian process (not recommended)")->group("");
 
   cmd->callback([=, &ctx] {
+    check_text_options(*o);
     o->include = wgopt::split(*knobs, ',');
     if (knobs->empty()) o->include.clear();
     o->exclude = exclude->empty() ? std::vector<std::string>{} : wgopt::split(*exclude, ',');

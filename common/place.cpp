@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/util.hpp"
 
 namespace wgopt {
 
@@ -24,7 +25,7 @@ bool is_valid_ifname(const std::string& name) {
 void require_valid_ifname(const std::string& name) {
   if (!is_valid_ifname(name)) {
     throw UsageError(fmt::format(
-        "interface name '{}' is not valid: use 1-15 characters of [A-Za-z0-9_.-]", name));
+        "interface name '{}' is not valid: use 1-15 characters of [A-Za-z0-9_.-]", one_line(name, 80)));
   }
 }
 
@@ -35,7 +36,7 @@ bool is_valid_netns_name(const std::string& name) {
 Place Place::netns(const std::string& name) {
   if (!is_valid_netns_name(name)) {
     throw UsageError(fmt::format(
-        "network namespace name '{}' is not valid: use 1-64 characters of [A-Za-z0-9_.-]", name));
+        "network namespace name '{}' is not valid: use 1-64 characters of [A-Za-z0-9_.-]", one_line(name, 80)));
   }
   Place p;
   p.netns_ = name;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <fmt/format.h>
 
@@ -15,7 +16,7 @@ namespace wgopt {
 std::chrono::milliseconds parse_duration(const std::string& text, const std::string& what) {
   const std::string t = trim(text);
   auto bad = [&] {
-    return UsageError(fmt::format("{} '{}' is not a duration: use e.g. 90s, 5m, 2h or 1h30m", what, text));
+    return UsageError(fmt::format("{} '{}' is not a duration: use e.g. 90s, 5m, 2h or 1h30m", what, one_line(text, 80)));
   };
   if (t.empty()) throw bad();
   double total_s = 0;
@@ -48,7 +49,7 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
     any = true;
   }
   if (!std::isfinite(total_s) || total_s <= 0) {
-    throw UsageError(fmt::format("{} '{}' must be positive", what, text));
+    throw UsageError(fmt::format("{} '{}' must be positive", what, one_line(text, 80)));
   }
   return std::chrono::milliseconds(static_cast<long long>(std::llround(total_s * 1000)));
 }
@@ -110,6 +111,67 @@ std::vector<std::string> split_lines(const std::string& s) {
     if (!l.empty() && l.back() == '\r') l.pop_back();
   }
   return out;
+}
+
+namespace {
+
+// The length of the UTF-8 sequence at s[i] and its code point in `cp`, or 0 when the bytes there
+// are not valid UTF-8 (truncated, overlong, a surrogate, beyond U+10FFFF).
+size_t utf8_at(std::string_view s, size_t i, uint32_t& cp) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  if (b < 0x80) {
+    cp = b;
+    return 1;
+  }
+  const size_t n = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  cp = b & (0x7f >> n);
+  for (size_t k = 1; k < n; ++k) {
+    const auto c = static_cast<unsigned char>(s[i + k]);
+    if ((c & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (c & 0x3f);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+bool is_control(uint32_t cp) { return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029; }
+
+}  // namespace
+
+std::string one_line(std::string_view s, size_t max) {
+  const std::string_view shown = s.substr(0, max);
+  std::string out;
+  out.reserve(shown.size());
+  for (size_t i = 0; i < shown.size();) {
+    uint32_t cp = 0;
+    const size_t n = utf8_at(shown, i, cp);
+    if (n == 0) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(shown[i]));
+      ++i;
+      continue;
+    }
+    if (cp == '\\') out += "\\\\";
+    else if (cp == '\n') out += "\\n";
+    else if (cp == '\r') out += "\\r";
+    else if (cp == '\t') out += "\\t";
+    else if (cp < 0x20 || cp == 0x7f) out += fmt::format("\\x{:02x}", cp);
+    else if (is_control(cp)) out += fmt::format("\\u{:04x}", cp);
+    else out.append(shown.substr(i, n));
+    i += n;
+  }
+  if (shown.size() < s.size()) out += fmt::format("... ({} bytes)", s.size());
+  return out;
+}
+
+bool is_one_line(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp = 0;
+    const size_t n = utf8_at(s, i, cp);
+    if (n == 0 || is_control(cp)) return false;
+    i += n;
+  }
+  return true;
 }
 
 std::string utc_stamp(const char* fmt) { return utc_stamp(fmt, static_cast<double>(std::time(nullptr))); }

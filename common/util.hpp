@@ -2,6 +2,7 @@
 // Small shared helpers: durations users type, root checks, string trimming, the boot id.
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace wgopt {
@@ -18,6 +19,15 @@ std::string trim(const std::string& s);
 std::vector<std::string> split_ws(const std::string& s);            // on any whitespace, no empties
 std::vector<std::string> split(const std::string& s, char sep);      // keeps empties
 std::vector<std::string> split_lines(const std::string& s);          // no trailing empty line
+
+// `s` as one line of valid UTF-8 with nothing a reader takes as a line break or a terminal control:
+// a backslash as \\, newline, CR and tab as \n \r \t, other C0 controls and DEL as \xNN, C1 controls
+// and U+2028/U+2029 (line breaks to YAML 1.1 and Python) as \uNNNN, bytes that are not UTF-8 as \xNN.
+// Over `max` bytes, the first `max` are shown and "... (N bytes)" follows. For any text from outside
+// (a profile, a file name, an option) that goes into a message, a comment or a header line.
+std::string one_line(std::string_view s, size_t max = std::string_view::npos);
+// True when one_line() would show `s` as it is, backslashes aside: valid UTF-8 without controls.
+bool is_one_line(std::string_view s);
 
 // The current time in UTC through strftime(fmt): "%Y%m%d-%H%M%S" for file names, "%Y-%m-%dT%H:%M:%SZ".
 std::string utc_stamp(const char* fmt);

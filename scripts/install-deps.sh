@@ -18,8 +18,9 @@ BUILD_PKGS=(
 RUNTIME_PKGS=(
   iperf3 wireguard-go wireguard-tools ethtool iproute2 iputils-ping procps kmod
 )
-# The tests render `wgopt report --html` in headless Chromium to check it displays.
-TEST_PKGS=(chromium)
+# The tests render `wgopt report --html` in headless Chromium to check it displays, and read the
+# exported tuned.conf with Python's configparser set up as TuneD's loader sets it up.
+TEST_PKGS=(chromium python3)
 EXTRA_PKGS=()
 # WGOPT_EXTRA=1 adds what only the optimizer benchmark uses (Optuna, for the side-by-side table).
 if [ "${WGOPT_EXTRA:-0}" = "1" ]; then

@@ -34,12 +34,12 @@ bool is_sysctl(const Knob& k) { return k.kind == "sysctl"; }
 
 std::vector<ExportFile> render_sysctl(const act::Profile& p, const Model& m, const ExportOptions& o) {
   auto sysctls = where(m, is_sysctl);
-  if (sysctls.empty()) throw NothingToHold(fmt::format("sysctl: profile {} has no sysctl knob to write", o.profile_label));
+  if (sysctls.empty()) throw NothingToHold(fmt::format("sysctl: profile {} has no sysctl knob to write", label(o)));
   std::string out = header(p, o, "#",
                            "install -m 0644 99-wgopt.conf /etc/sysctl.d/ && sysctl -p /etc/sysctl.d/99-wgopt.conf "
                            "(systemd-sysctl applies it at every boot)");
   if (!m.place.empty() && m.place != "host") {
-    out += fmt::format("# Captured in {}: there, apply it with `ip netns exec NAME sysctl -p FILE`.\n", m.place);
+    out += comment_line("#", fmt::format("Captured in {}: there, apply it with `ip netns exec NAME sysctl -p FILE`.", m.place));
   }
   out += not_expressible(where(m, [](const Knob& k) { return !is_sysctl(k); }), "#", "not sysctls; use --format systemd");
   out += "\n";
@@ -71,16 +71,16 @@ std::string link_value(const Knob& k) {
 
 std::string need_underlay(const Model& m, const ExportOptions& o) {
   if (!m.roles.underlay.empty()) return m.roles.underlay;
-  if (m.devices.empty()) throw NothingToHold(fmt::format("networkd: profile {} has no interface knob", o.profile_label));
+  if (m.devices.empty()) throw NothingToHold(fmt::format("networkd: profile {} has no interface knob", label(o)));
   throw NothingToHold(fmt::format("networkd: cannot tell which of {} is the underlay in profile {}: pass --underlay IF",
-                               fmt::join(m.devices, ", "), o.profile_label));
+                               fmt::join(m.devices, ", "), label(o)));
 }
 
 std::vector<ExportFile> render_networkd(const act::Profile& p, const Model& m, const ExportOptions& o) {
   const std::string dev = need_underlay(m, o);
   auto held = where(m, [&](const Knob& k) { return k.device == dev && !link_keys(k).empty(); });
   if (held.empty()) {
-    throw NothingToHold(fmt::format("networkd: profile {} has no knob of the underlay {} a .link file can hold", o.profile_label, dev));
+    throw NothingToHold(fmt::format("networkd: profile {} has no knob of the underlay {} a .link file can hold", label(o), dev));
   }
   const std::string file = fmt::format("10-wgopt-{}.link", dev);
   std::string out = header(p, o, "#",
@@ -115,7 +115,8 @@ std::vector<ExportFile> render_tuned(const act::Profile& p, const Model& m, cons
   out += not_expressible(where(m, [&](const Knob& k) { return !is_sysctl(k) && !in_net(k); }), "#", "use --format systemd");
   out += "\n[main]\n";
   const std::string study = scalar(p.evidence, {"study"}).value_or("");
-  out += fmt::format("summary=wgopt profile{}\n", study.empty() ? "" : " from study " + study);
+  // Free text in a value TuneD parses: ini_text() leaves nothing for ${...} expansion or a # comment.
+  out += fmt::format("summary=wgopt profile{}\n", study.empty() ? "" : " from study " + ini_text(cut(study)));
   out += "include=network-throughput\n";
   auto sysctls = where(m, is_sysctl);
   if (!sysctls.empty()) {
@@ -147,16 +148,16 @@ std::vector<ExportFile> render_tuned(const act::Profile& p, const Model& m, cons
 
 std::vector<ExportFile> render_netbird(const act::Profile& p, const Model& m, const ExportOptions& o) {
   auto mtus = where(m, [](const Knob& k) { return k.kind == "mtu"; });
-  if (mtus.empty()) throw NothingToHold(fmt::format("netbird: profile {} has no MTU knob", o.profile_label));
+  if (mtus.empty()) throw NothingToHold(fmt::format("netbird: profile {} has no MTU knob", label(o)));
   if (m.roles.wireguard.empty()) {
     throw NothingToHold(fmt::format("netbird: cannot tell which of {} is the WireGuard interface in profile {}: pass --wireguard IF",
-                                 fmt::join(m.devices, ", "), o.profile_label));
+                                 fmt::join(m.devices, ", "), label(o)));
   }
   const Knob* mtu = nullptr;
   for (const Knob* k : mtus) {
     if (k->device == m.roles.wireguard) mtu = k;
   }
-  if (!mtu) throw NothingToHold(fmt::format("netbird: profile {} has no MTU for the WireGuard interface {}", o.profile_label, m.roles.wireguard));
+  if (!mtu) throw NothingToHold(fmt::format("netbird: profile {} has no MTU for the WireGuard interface {}", label(o), m.roles.wireguard));
   std::string out = header(p, o, "#",
                            "install -D -m 0644 netbird-mtu.env /etc/wgopt/netbird-mtu.env, then one of the ways below");
   out += not_expressible(where(m, [&](const Knob& k) { return &k != mtu; }), "#", "only the tunnel MTU is NetBird's; use --format all");
@@ -174,31 +175,23 @@ std::vector<ExportFile> render_netbird(const act::Profile& p, const Model& m, co
   return {{"etc/wgopt/netbird-mtu.env", out, 0644}};
 }
 
-// A path that goes into a unit file as is: absolute, and nothing systemd would read as a
-// specifier (%), a separator or a quote.
-void require_unit_path(const std::string& path, const std::string& option) {
-  const bool ok = path.starts_with("/") && path.size() < 4096 && path.find("..") == std::string::npos &&
-                  path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+") ==
-                      std::string::npos;
-  if (!ok) throw UsageError(fmt::format("{} '{}' is not usable in a unit file: use an absolute path of [A-Za-z0-9/._+-]", option, path));
-}
-
 std::vector<ExportFile> render_timer(const act::Profile& p, const Model&, const ExportOptions& o) {
   require_unit_path(o.profile_path, "--profile-path");
   require_unit_path(o.wgopt_path, "--wgopt-path");
   require_unit_path(o.metrics_path, "--metrics-path");
-  parse_duration(o.budget, "--budget");
-  if (o.budget.find_first_not_of("0123456789.smhd") != std::string::npos) {
-    throw UsageError(fmt::format("--budget '{}' is not a duration such as 20m", o.budget));
+  // The budget and the calendar go into the units as they are: only characters systemd takes literally.
+  if (o.budget.empty() || o.budget.find_first_not_of("0123456789.smhd") != std::string::npos) {
+    throw UsageError(fmt::format("--budget '{}' is not a duration such as 20m", one_line(o.budget, 80)));
   }
+  parse_duration(o.budget, "--budget");
   if (o.on_calendar.empty() || o.on_calendar.size() > 200 ||
       o.on_calendar.find_first_not_of("0123456789*-:/., ~ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != std::string::npos) {
-    throw UsageError(fmt::format("--on-calendar '{}' is not a systemd calendar spec such as '*-*-* 03:30:00'", o.on_calendar));
+    throw UsageError(fmt::format("--on-calendar '{}' is not a systemd calendar spec such as '*-*-* 03:30:00'", one_line(o.on_calendar, 80)));
   }
   const std::string install = fmt::format(
       "install -m 0644 wgopt-retune.service wgopt-retune.timer /etc/systemd/system/ && install -D -m 0644 {} {} && "
       "systemctl daemon-reload && systemctl enable --now wgopt-retune.timer",
-      o.profile_label, o.profile_path);
+      cut(o.profile_label), o.profile_path);
   std::string service = header(p, o, "#", install);
   service += "\n[Unit]\n";
   service += "Description=wgopt nightly re-tune: measure the installed profile again; keep it, promote a better one or roll back\n";

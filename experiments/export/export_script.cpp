@@ -245,7 +245,7 @@ std::vector<ExportFile> render_systemd(const act::Profile& profile, const Model&
   if (held.empty()) sh += "\n# The profile has no knob beyond sysctls: nothing to do here.\n";
   else sh += "\n# In the order `wgopt apply` writes them: channels before the masks of the queues they create, MTU last.\n";
   for (const Knob* k : held) {
-    sh += fmt::format("# {} = {}\n", k->id, k->value);
+    sh += comment_line("#", fmt::format("{} = {}", k->id, k->value));
     sh += step(*k, m);
   }
   sh += "echo \"wgopt-tuning: applied " + std::to_string(held.size()) + " setting(s)\"\n";

@@ -60,5 +60,10 @@ TEST_CASE("a malformed profile is refused with the entry named") {
   refuses("knobs: {\"eth0 x/mtu\": 1400}\n", "interface name 'eth0 x' is not valid");
   refuses("knobs: {\"../../etc/passwd\": 1}\n", "not valid");
   refuses("knobs: {net.core.rmem_max: \"\"}\n", "empty or multi-line");
+  // A key given twice is not YAML (yaml-cpp reads both): one block each, whichever the reader.
+  refuses("knobs: {net.core.rmem_max: 1}\nknobs: {net.core.wmem_max: 2}\n", "'knobs' is given twice: merge them into one");
+  refuses("knobs: {net.core.rmem_max: 1}\nknobs: {net.core.rmem_max: 2}\n", "'knobs' is given twice");
+  refuses("host: {sku: a}\nknobs: {}\nhost: {sku: b}\n", "'host' is given twice");
+  refuses("evidence: {}\nknobs: {}\nevidence: {study: s}\n", "'evidence' is given twice");
   CHECK_THROWS_AS(load_profile("/nonexistent/p.yaml"), UsageError);
 }

@@ -93,3 +93,23 @@ TEST_CASE("write_file_atomic replaces a file whole, with its mode, and leaves it
   CHECK(wgopt::read_file(path) == std::optional<std::string>("second\n"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("one_line shows outside text on one visible line of valid UTF-8") {
+  using namespace std::string_literals;
+  CHECK(one_line("plain /var/lib/wgopt/s.sqlite é 日本") == "plain /var/lib/wgopt/s.sqlite é 日本");
+  CHECK(one_line("a\nb\rc\td\\e") == "a\\nb\\rc\\td\\\\e");
+  CHECK(one_line("nul\0 esc\x1b del\x7f"s) == "nul\\x00 esc\\x1b del\\x7f");
+  // C1 controls and the Unicode line and paragraph separators (line breaks to YAML 1.1 and Python).
+  CHECK(one_line("\xc2\x85|\xe2\x80\xa8|\xe2\x80\xa9") == "\\u0085|\\u2028|\\u2029");
+  // Bytes that are not UTF-8: stray, truncated, overlong, a surrogate.
+  CHECK(one_line("\xff|\xe2\x80|\xc0\xaf|\xed\xa0\x80") == "\\xff|\\xe2\\x80|\\xc0\\xaf|\\xed\\xa0\\x80");
+  CHECK(one_line(std::string(300, 'a'), 4) == "aaaa... (300 bytes)");
+  CHECK(is_one_line("Standard_D4s_v5 é \\"));
+  CHECK_FALSE(is_one_line("a\nb"));
+  CHECK_FALSE(is_one_line("a\0b"s));
+  CHECK_FALSE(is_one_line("a\xe2\x80\xa8"));
+  CHECK_FALSE(is_one_line("a\xff"));
+  // A message that names such text stays one line.
+  CHECK_THROWS_WITH(require_valid_ifname("eth0\nx"), Catch::Contains("interface name 'eth0\\nx' is not valid"));
+  CHECK_THROWS_WITH(parse_duration("5m\n;x", "--budget"), Catch::Contains("--budget '5m\\n;x' is not a duration"));
+}

@@ -177,3 +177,19 @@ TEST_CASE("export CLI: a bad profile writes nothing and exits 2 with one line", 
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   CHECK_FALSE(fs::exists(tmp.dir / "out"));
 }
+
+TEST_CASE("export CLI: a profile with two knobs: blocks is refused as apply refuses it", "[export]") {
+  TempDir tmp("twice");
+  const std::string p = (tmp.dir / "p.yaml").string();
+  std::ofstream(p) << "knobs:\n  net.core.rmem_max: 212992\nknobs:\n  net.core.wmem_max: 212992\n";
+  const std::string expected = "wgopt: error: profile " + p + ": 'knobs' is given twice: merge them into one\n";
+  auto e = wgopt_cli({"export", p, "--format", "all", "--out", (tmp.dir / "out").string()});
+  CHECK(e.exit_code == 2);
+  CHECK(e.err == expected);
+  CHECK_FALSE(fs::exists(tmp.dir / "out"));
+  // apply reads the profile before it needs root or takes the lock: the same line, nothing changed
+  // (the namespace does not exist either, so no version of apply could change this host).
+  auto a = wgopt_cli({"apply", "--netns", "wga-none", p});
+  CHECK(a.exit_code == 2);
+  CHECK(a.err == expected);
+}

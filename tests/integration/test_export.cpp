@@ -3,7 +3,8 @@
 // get`, rolled back, then (b) exported and applied with `sysctl -p` and the exported script inside
 // the namespace: both ways must end in the same values (and the same tc qdisc line). The script is
 // also run twice (nothing changes the second time), on a missing interface (exit 1, nothing
-// changed), and once more to put the originals back.
+// changed), once with a header full of commands (profile text is never code: none runs, no sysctl
+// is added), and once more to put the originals back.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -83,11 +84,13 @@ std::string qdisc_line(const std::string& dev) {
   return "";
 }
 
-std::string write_profile(const fs::path& path, const std::vector<std::pair<std::string, std::string>>& knobs) {
+// `host` is put in front of the usual host facts; `evidence` says the study and the outcome.
+std::string write_profile(const fs::path& path, const std::vector<std::pair<std::string, std::string>>& knobs,
+                          const std::string& host = "", const std::string& evidence = "study: round-trip, outcome: promoted, ") {
   std::ofstream out(path);
-  out << "host: {nproc: " << ::sysconf(_SC_NPROCESSORS_ONLN) << ", place: netns " << kNetns << "}\nknobs:\n";
+  out << "host: {" << host << "nproc: " << ::sysconf(_SC_NPROCESSORS_ONLN) << ", place: netns " << kNetns << "}\nknobs:\n";
   for (const auto& [id, v] : knobs) out << "  " << id << ": \"" << v << "\"\n";
-  out << "evidence: {study: round-trip, outcome: promoted, created: 2026-11-26T14:00:00Z, plant: {testbed: wgt6}}\n";
+  out << "evidence: {" << evidence << "created: 2026-11-26T14:00:00Z, plant: {testbed: wgt6}}\n";
   return path.string();
 }
 
@@ -145,6 +148,18 @@ TEST_CASE("export round trip: sysctl -p + the exported script end where `wgopt a
 
   // Again: ethtool -L with unchanged values and an equal qdisc are skipped, not errors.
   in_netns({"sh", (env.dir / "out/usr/local/sbin/wgopt-tuning.sh").string()});
+  CHECK(read_all() == applied);
+
+  // Commands and a sysctl line in the header's free text (the profile's name, SKU, study, outcome):
+  // the files still hold only the profile's knobs, so nothing more changes and nothing runs.
+  const std::string mark = (env.dir / "ran").string();
+  const std::string somaxconn = in_netns({"sysctl", "-n", "net.core.somaxconn"});
+  const std::string hostile = write_profile(
+      env.dir / "hostile\n;id`id`$(id).yaml", kProfile, "sku: \"vm\\ntouch " + mark + "\", kernel: \"k\\r\\ntouch " + mark + "\", ",
+      "confirmation: \"c\\0\\n`touch " + mark + "`\", study: \"s\\n$(touch " + mark + ")\", outcome: \"x\\nnet.core.somaxconn = 1\", ");
+  apply_exported(hostile, env.dir / "hostile");
+  CHECK_FALSE(fs::exists(mark));
+  CHECK(in_netns({"sysctl", "-n", "net.core.somaxconn"}) == somaxconn);
   CHECK(read_all() == applied);
 
   // A missing interface: exit 1 naming it, before anything is changed.

@@ -1,0 +1,88 @@
+// `wgopt search`'s free-text options (issue 14, item 1, at the source): --sku goes into the
+// profile's host facts and --study/--profile/--resume name the files whose names the profile and
+// every export header carry. A control character or an overlong value is refused with one line and
+// exit 2 before anything runs: no testbed, no state, no study file.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/exec.hpp"
+#include "common/util.hpp"
+
+using namespace wgopt;
+using namespace std::string_literals;
+using Catch::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path dir = fs::temp_directory_path() / ("wgopt-search-options-" + std::to_string(::getpid()));
+  TempDir() {
+    fs::remove_all(dir);
+    fs::create_directories(dir / "state");
+  }
+  ~TempDir() { fs::remove_all(dir); }
+};
+
+// `--trials -1` is refused right after the free-text options are checked, so no case here can
+// start a search, whatever the check does; the testbed prefix "wga" is this test's own anyway.
+CommandResult search(const TempDir& tmp, const std::vector<std::string>& extra) {
+  std::vector<std::string> argv{"env", "WGOPT_STATE_DIR=" + (tmp.dir / "state").string(), WGOPT_BINARY, "search", "--testbed",
+                                "--prefix", "wga", "--budget", "1s", "--no-watchdog", "--quiet", "--trials", "-1"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  ProcessRunner r;
+  return r.run({.argv = argv, .timeout = std::chrono::seconds(30)});
+}
+
+bool netns_exists(const std::string& name) { return fs::exists("/run/netns/" + name); }
+
+}  // namespace
+
+TEST_CASE("search: --sku, --study, --profile and --resume with control characters or too long are refused first", "[search_options]") {
+  TempDir tmp;
+  const std::string dir = tmp.dir.string() + "/";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--sku", "vm\ntouch /tmp/x"}, "--sku"},
+      {{"--sku", "vm\rx"}, "--sku"},
+      {{"--sku", "vm\x1b[2J"}, "--sku"},
+      {{"--sku", "vm $(id)"}, "--sku"},
+      {{"--sku", "vm`id`"}, "--sku"},
+      {{"--sku", "vm;id"}, "--sku"},
+      {{"--sku", "vm %h"}, "--sku"},
+      {{"--sku", "vm\xe2\x80\xa8x"}, "--sku"},
+      {{"--sku", std::string(129, 'a')}, "--sku"},
+      {{"--study", dir + "s\n$(touch " + dir + "y).sqlite"}, "--study"},
+      {{"--study", dir + "s\r.sqlite"}, "--study"},
+      {{"--study", dir + std::string(4096, 'a')}, "--study"},
+      {{"--profile", dir + "p\n.yaml"}, "--profile"},
+      {{"--profile", dir + "p\x7f.yaml"}, "--profile"},
+      {{"--resume", dir + "s\n.sqlite"}, "--resume"},
+  };
+  const bool had_netns = netns_exists("wga-cli");
+  for (const auto& [args, option] : cases) {
+    INFO(option << " " << args[1].substr(0, 80));
+    auto r = search(tmp, args);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains("wgopt: error: " + option + " "));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.find('\r') == std::string::npos);
+    CHECK(r.err.find('\x1b') == std::string::npos);
+    // Nothing ran: no state, no study or profile file, no testbed.
+    CHECK(fs::is_empty(tmp.dir / "state"));
+    for (const auto& e : fs::directory_iterator(tmp.dir)) CHECK(e.path().filename() == "state");
+    CHECK(netns_exists("wga-cli") == had_netns);
+  }
+}
+
+TEST_CASE("search: an ordinary SKU and paths pass the check", "[search_options]") {
+  // The check passes and the next one refuses (--trials -1).
+  TempDir tmp;
+  auto r = search(tmp, {"--sku", "Standard_D4s_v5 (gen2) m5.xlarge/HVM, rev:1+2", "--study", tmp.dir.string() + "/s t.sqlite",
+                        "--profile", tmp.dir.string() + "/p-1_2.yaml"});
+  INFO(r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(trim(r.err) == "wgopt: error: --trials must be a positive number");
+}
