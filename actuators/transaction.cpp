@@ -226,6 +226,7 @@ void Transaction::write(Planned& p, ApplyResult& result) {
   }
   p.knob->apply(concrete);
   note_knob_written();
+  for (auto& n : p.knob->take_notes()) result.notes.push_back(std::move(n));
   const std::string back = p.knob->read();
   if (!p.knob->equal(back, concrete)) throw Error(fmt::format("wrote '{}' but it reads back '{}'", concrete, back));
   d.find(p.host->place, p.knob->id())->state = EntryState::Written;

@@ -49,6 +49,9 @@ struct Step {
 
 struct ApplyResult {
   std::vector<Step> steps;  // in apply order
+  // What the writes did that no rollback undoes, one line each ("loaded kernel module tcp_bbr ...");
+  // each is also logged as a warning.
+  std::vector<std::string> notes;
   int written() const;
 };
 
