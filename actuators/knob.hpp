@@ -9,7 +9,8 @@
 //   mask:    hex as the kernel prints it, comma-separated 32-bit groups, no leading zeros in the
 //            first group ("3", "ff", "1,00000000"); never wider than the host's CPU count
 //   bool:    "on" | "off"
-//   enum:    one of Domain::choices       "bbr", "pfifo_fast"
+//   enum:    one of Domain::choices       "bbr", "pfifo_fast"; IFACE/irq_affinity also takes CPU
+//            masks besides its placement names (actuators/irq_placement.hpp: "spread", "2 1")
 //   service: "active" | "inactive"        (irqbalance)
 // validate() turns what a user typed into that form (or throws UsageError); equal() compares two
 // canonical values the way the kernel normalises them (masks as numbers, rounded rps_flow_cnt).
@@ -49,6 +50,13 @@ struct Descriptor {
   ValueType type = ValueType::Int;
   Domain domain;
   int order = 50;       // apply order, ascending: channels (10) before RPS/IRQ masks (30), MTU last (90)
+  // Restore order, descending, when it differs from `order` (-1: the same): IRQ masks (9) go back
+  // after the channels and rings (10, 15) that decide which IRQs exist, and before irqbalance (5).
+  int restore_order = -1;
+  // Its values resolve against what the knobs before it left (IRQ placements against the IRQs a
+  // channel change created): the transaction compares it with the host just before writing it,
+  // not when it plans, so an equal value planned there is not skipped too early.
+  bool resolved_when_written = false;
   std::string reason;   // one line a user sees: what it does and why one tunes it
   std::string device;   // the interface for Device-scoped knobs, else empty
 };
@@ -89,7 +97,23 @@ class Knob {
   virtual void apply(const std::string& canonical) = 0;
   // True when two canonical values mean the same to the kernel.
   virtual bool equal(const std::string& a, const std::string& b) const { return a == b; }
+
+  // The concrete value a canonical one stands for on the host right now, just before apply():
+  // a placement name becomes the per-IRQ masks it gives the IRQs that exist now. The transaction
+  // journals it, so a restore compares with what was written, not with a name that may resolve
+  // differently by then. Default: the value itself.
+  virtual std::string resolve(const std::string& canonical) { return canonical; }
+  // May a restore overwrite `found`, which wgopt wrote as `ours`? Default: equal(found, ours); the
+  // IRQ knob also says yes when `ours` placed IRQs that no longer exist (a channel change re-created
+  // them at the driver's default masks), since nobody else chose what they hold.
+  virtual bool still_ours(const std::string& found, const std::string& ours) const { return equal(found, ours); }
+  // What the last apply() did that no rollback undoes ("loaded kernel module tcp_bbr"), once: the
+  // transaction collects it into ApplyResult::notes. Default: nothing.
+  virtual std::vector<std::string> take_notes() { return {}; }
 };
+
+// Descriptor::restore_order, or order when it is not set.
+inline int restore_rank(const Descriptor& d) { return d.restore_order >= 0 ? d.restore_order : d.order; }
 
 using KnobPtr = std::unique_ptr<Knob>;
 

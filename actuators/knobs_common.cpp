@@ -61,4 +61,25 @@ Presence file_presence(const Host& host, const std::string& path) {
   return p;
 }
 
+ModuleState kernel_module_state(const Host& host, const std::string& name) {
+  auto release = host.files->read("/proc/sys/kernel/osrelease");
+  if (!release || trim(*release).empty()) return ModuleState::Absent;
+  const std::string dir = "/lib/modules/" + trim(*release) + "/";
+  // Lines are paths ("kernel/net/ipv4/tcp_bbr.ko", in modules.dep followed by ':' and its
+  // dependencies); the file may be compressed (.ko.xz, .ko.zst).
+  auto listed = [&](const std::string& file) {
+    auto text = host.files->read(dir + file);
+    if (!text) return false;
+    for (const auto& line : split_lines(*text)) {
+      std::string path = trim(line.substr(0, line.find(':')));
+      const std::string base = path.substr(path.rfind('/') + 1);
+      if (base == name + ".ko" || base.starts_with(name + ".ko.")) return true;
+    }
+    return false;
+  };
+  if (listed("modules.builtin")) return ModuleState::Builtin;
+  if (listed("modules.dep")) return ModuleState::Loadable;
+  return ModuleState::Absent;
+}
+
 }  // namespace wgopt::act

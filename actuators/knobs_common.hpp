@@ -37,6 +37,13 @@ CommandResult run_or_throw(const Host& host, const std::vector<std::string>& arg
 // the reason (not root / read-only in a child namespace).
 Presence file_presence(const Host& host, const std::string& path);
 
+// Whether this kernel has module `name` ("tcp_bbr"): Builtin (listed in
+// /lib/modules/RELEASE/modules.builtin), Loadable (in modules.dep, so `modprobe NAME` can load it),
+// or Absent (neither, or no /lib/modules/RELEASE at all). RELEASE is /proc/sys/kernel/osrelease;
+// both read through host.files, so a fake tree can hold them.
+enum class ModuleState { Absent, Builtin, Loadable };
+ModuleState kernel_module_state(const Host& host, const std::string& name);
+
 // --- factories used by catalog.cpp -------------------------------------------------------------
 
 // Every sysctl knob wgopt tunes, in catalog order.

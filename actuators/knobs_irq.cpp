@@ -3,16 +3,14 @@
 // irq_affinity acts on the NIC's data-path IRQs only: the IRQs of its PCI function
 // (/sys/bus/pci/devices/BUS/msi_irqs, BUS from `ethtool -i`) whose /proc/interrupts name is a
 // queue's (virtioN-input.K / virtioN-output.K, mlx5_comp*, IFACE-TxRx-K, IFACE-rx-K ...). Control
-// IRQs (virtioN-config, mlx5_async*, *-mgmnt) are left alone.
-// Values (canonical):
-//   "spread"      the guide's loop: the k-th data-path IRQ (by IRQ number) to CPU k mod nproc
-//   MASK          the same CPU mask for every data-path IRQ ("3")
-//   "M0 M1 ..."   one mask per data-path IRQ, by IRQ number (how a mixed original reads back)
+// IRQs (virtioN-config, mlx5_async*, *-mgmnt) are left alone. Its values are placements
+// (actuators/irq_placement.hpp): a name (spread, one-core, off-rps), one mask, or one mask per IRQ.
 #include <algorithm>
 #include <fmt/format.h>
 
 #include "actuators/cpumask.hpp"
 #include "actuators/ethtool_parse.hpp"
+#include "actuators/irq_placement.hpp"
 #include "actuators/knobs_common.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
@@ -37,17 +35,22 @@ bool is_data_path_irq_name(const std::string& name, const std::string& ifname) {
   return name.starts_with(ifname + "-") && (contains_ci(name, "rx") || contains_ci(name, "tx"));
 }
 
-// IRQ numbers (ascending) of the data-path IRQs of `ifname`; empty plus a reason if none.
-std::vector<int> data_path_irqs(const Host& host, const std::string& ifname, std::string& why) {
+// The PCI function of `ifname` (DDDD:BB:DD.F from `ethtool -i`), or empty plus a reason.
+std::string pci_function(const Host& host, const std::string& ifname, std::string& why) {
   auto info = host.run({"ethtool", "-i", ifname});
   const std::string bus = info.ok() ? parse_driver_info(info.out).bus_info : "";
-  // A PCI function is DDDD:BB:DD.F; tun prints "tun", veth nothing.
+  // tun prints "tun", veth nothing.
   const bool pci = bus.size() >= 7 && bus.find(':') != std::string::npos && bus.find('.') != std::string::npos &&
                    bus.find('/') == std::string::npos && bus.find("..") == std::string::npos;
   if (!pci) {
     why = "no data-path IRQs: a virtual device (no PCI bus-info in ethtool -i)";
-    return {};
+    return "";
   }
+  return bus;
+}
+
+// IRQ numbers (ascending) of the data-path IRQs of PCI function `bus`, as they are now.
+std::vector<int> data_path_irqs(const Host& host, const std::string& bus, const std::string& ifname) {
   std::vector<int> msi;
   for (const auto& n : host.files->list("/sys/bus/pci/devices/" + bus + "/msi_irqs")) {
     try {
@@ -72,64 +75,75 @@ std::vector<int> data_path_irqs(const Host& host, const std::string& ifname, std
     if (is_data_path_irq_name(w.back(), ifname)) out.push_back(irq);
   }
   std::sort(out.begin(), out.end());
-  if (out.empty()) why = "no data-path IRQs of " + bus + " in /proc/interrupts";
   return out;
 }
 
+// One placement (see irq_placement.hpp) for the NIC's data-path IRQs. The IRQ list is read again
+// by every read, apply and comparison: a channel change earlier in the same transaction (order 10
+// before 32) may have added or re-created IRQs.
 class IrqAffinityKnob : public KnobBase {
  public:
   IrqAffinityKnob(const Host& host, Descriptor d) : KnobBase(host, std::move(d)) {
     std::string why;
-    irqs_ = data_path_irqs(host_, d_.device, why);
-    if (irqs_.empty()) {
-      presence_ = {false, false, why};
+    bus_ = pci_function(host_, d_.device, why);
+    auto irqs = bus_.empty() ? std::vector<int>{} : data_path_irqs(host_, bus_, d_.device);
+    if (irqs.empty()) {
+      presence_ = {false, false, bus_.empty() ? why : "no data-path IRQs of " + bus_ + " in /proc/interrupts"};
       return;
     }
-    presence_ = file_presence(host_, path(irqs_[0]));
+    presence_ = file_presence(host_, path(irqs[0]));
   }
 
   Presence presence() override { return presence_; }
 
-  std::string read() override {
-    if (irqs_.empty()) throw Error(fmt::format("cannot read {}: {}", d_.id, presence_.why_not));
-    std::vector<std::string> masks;
-    for (int irq : irqs_) {
-      const std::string v = read_or_throw(host_, path(irq), d_.id);
-      masks.push_back(CpuMask::parse(v, width_of(v), d_.id).canonical());
-    }
-    if (std::all_of(masks.begin(), masks.end(), [&](const auto& m) { return m == masks[0]; })) return masks[0];
-    return fmt::format("{}", fmt::join(masks, " "));
-  }
+  std::string read() override { return join(read_masks(irqs_or_throw("read"))); }
 
   std::string validate(const std::string& value) const override {
     const std::string t = trim(value);
-    if (t == "spread") return t;
+    if (is_irq_placement_name(t)) return t;
     auto parts = split_ws(t);
-    if (parts.empty()) throw UsageError(fmt::format("value for {} is empty: use spread or a CPU mask", d_.id));
-    if (parts.size() != 1 && parts.size() != irqs_.size()) {
-      throw UsageError(fmt::format("value '{}' for {} has {} masks but {} has {} data-path IRQs: use spread, one mask, or {} masks",
-                                   value, d_.id, parts.size(), d_.device, irqs_.size(), irqs_.size()));
-    }
+    if (parts.empty()) throw UsageError(fmt::format("value for {} is empty: {}", d_.id, hint()));
     std::vector<std::string> out;
     for (const auto& p : parts) {
-      auto m = CpuMask::parse(p, host_.nproc, fmt::format("mask for {}", d_.id));
-      if (m.empty()) throw UsageError(fmt::format("mask '{}' for {} selects no CPU: an IRQ needs at least one", p, d_.id));
+      CpuMask m;
+      try {
+        m = CpuMask::parse(p, host_.nproc, fmt::format("mask for {}", d_.id));
+      } catch (const UsageError& e) {
+        throw UsageError(fmt::format("{} ({})", e.what(), hint()));
+      }
+      if (m.empty()) throw UsageError(fmt::format("mask '{}' for {} selects no CPU: an IRQ needs at least one ({})", p, d_.id, hint()));
       out.push_back(m.canonical());
     }
     return fmt::format("{}", fmt::join(out, " "));
   }
 
-  void apply(const std::string& canonical) override {
-    auto masks = expand(canonical);
-    for (size_t i = 0; i < irqs_.size(); ++i) host_.files->write(path(irqs_[i]), masks[i] + "\n");
+  // One mask per IRQ there is now (never collapsed to one mask, so the journal records how many
+  // IRQs were placed; the IRQs a shorter list leaves keep the masks they have).
+  std::string resolve(const std::string& canonical) override {
+    const auto irqs = irqs_or_throw("place");
+    auto masks = masks_for(canonical, irqs);
+    if (masks.size() < irqs.size()) {
+      const auto now = read_masks(std::vector<int>(irqs.begin() + static_cast<long>(masks.size()), irqs.end()));
+      masks.insert(masks.end(), now.begin(), now.end());
+    }
+    return fmt::format("{}", fmt::join(masks, " "));
   }
 
+  void apply(const std::string& canonical) override {
+    const auto irqs = irqs_or_throw("set");
+    const auto masks = masks_for(canonical, irqs);
+    for (size_t i = 0; i < masks.size(); ++i) host_.files->write(path(irqs[i]), masks[i] + "\n");
+  }
+
+  // Equal on every IRQ both values place (a shorter list leaves the rest open).
   bool equal(const std::string& a, const std::string& b) const override {
     try {
-      auto ea = expand(a), eb = expand(b);
-      for (size_t i = 0; i < ea.size(); ++i) {
-        const int w = std::max(width_of(ea[i]), width_of(eb[i]));
-        if (!(CpuMask::parse(ea[i], w) == CpuMask::parse(eb[i], w))) return false;
+      const auto irqs = bus_.empty() ? std::vector<int>{} : data_path_irqs(host_, bus_, d_.device);
+      if (irqs.empty()) return trim(a) == trim(b);
+      const auto ma = masks_for(a, irqs), mb = masks_for(b, irqs);
+      for (size_t i = 0; i < std::min(ma.size(), mb.size()); ++i) {
+        const int w = std::max({host_.nproc, width_of(ma[i]), width_of(mb[i])});
+        if (!(CpuMask::parse(ma[i], w) == CpuMask::parse(mb[i], w))) return false;
       }
       return true;
     } catch (const std::exception&) {
@@ -137,22 +151,74 @@ class IrqAffinityKnob : public KnobBase {
     }
   }
 
+  bool still_ours(const std::string& found, const std::string& ours) const override {
+    if (equal(found, ours)) return true;
+    const auto parts = split_ws(ours);
+    return parts.size() > 1 && !is_irq_placement_name(trim(ours)) &&
+           !bus_.empty() && parts.size() > data_path_irqs(host_, bus_, d_.device).size();
+  }
+
  private:
   std::string path(int irq) const { return fmt::format("{}/irq/{}/smp_affinity", host_.proc_root, irq); }
-  int width_of(const std::string& v) const { return std::max(host_.nproc, 32 * static_cast<int>(split(trim(v), ',').size())); }
-  // One mask per data-path IRQ.
-  std::vector<std::string> expand(const std::string& v) const {
-    std::vector<std::string> out;
-    auto parts = split_ws(v);
-    for (size_t i = 0; i < irqs_.size(); ++i) {
-      if (trim(v) == "spread") out.push_back(CpuMask::single(static_cast<int>(i) % host_.nproc, host_.nproc).canonical());
-      else if (parts.size() == 1) out.push_back(parts[0]);
-      else if (parts.size() == irqs_.size()) out.push_back(parts[i]);
-      else throw UsageError(fmt::format("value '{}' for {} does not match its {} IRQs", v, d_.id, irqs_.size()));
-    }
-    return out;
+  // The kernel prints nr_cpu_ids bits, which can exceed nproc.
+  static int width_of(const std::string& v) { return 32 * static_cast<int>(split(trim(v), ',').size()); }
+  static std::string join(const std::vector<std::string>& masks) {
+    if (std::all_of(masks.begin(), masks.end(), [&](const auto& m) { return m == masks[0]; })) return masks[0];
+    return fmt::format("{}", fmt::join(masks, " "));
   }
-  std::vector<int> irqs_;
+  std::string hint() const {
+    return fmt::format("use {}, one CPU mask such as {}, or one mask per IRQ in IRQ order such as \"1 2\"",
+                       fmt::join(irq_placement_names(), ", "), CpuMask::all(host_.nproc).canonical());
+  }
+  std::vector<int> irqs_or_throw(const char* verb) const {
+    if (bus_.empty()) throw Error(fmt::format("cannot {} {}: {}", verb, d_.id, presence_.why_not));
+    auto irqs = data_path_irqs(host_, bus_, d_.device);
+    if (irqs.empty()) throw Error(fmt::format("cannot {} {}: no data-path IRQs of {} in /proc/interrupts", verb, d_.id, bus_));
+    return irqs;
+  }
+  std::vector<std::string> read_masks(const std::vector<int>& irqs) const {
+    std::vector<std::string> masks;
+    for (int irq : irqs) {
+      const std::string v = read_or_throw(host_, path(irq), d_.id);
+      masks.push_back(CpuMask::parse(v, std::max(host_.nproc, width_of(v)), d_.id).canonical());
+    }
+    return masks;
+  }
+  // The union of the device's rx queues' rps_cpus (empty when RPS is off).
+  CpuMask rps_cpus() const {
+    CpuMask all(host_.nproc);
+    const std::string dir = "/sys/class/net/" + d_.device + "/queues";
+    for (const auto& q : host_.files->list(dir)) {
+      if (!q.starts_with("rx-")) continue;
+      auto v = host_.files->read(dir + "/" + q + "/rps_cpus");
+      if (!v) continue;
+      const CpuMask m = CpuMask::parse(*v, std::max(host_.nproc, width_of(*v)), d_.id + " (rps_cpus)");
+      for (int c = 0; c < host_.nproc; ++c) {
+        if (m.test(c)) all.set(c);
+      }
+    }
+    return all;
+  }
+  // The masks `value` gives `irqs`, in order: all of them, or the first ones of a shorter list.
+  // Throws Error when the list names more IRQs than there are.
+  std::vector<std::string> masks_for(const std::string& value, const std::vector<int>& irqs) const {
+    const std::string t = trim(value);
+    std::vector<std::string> out;
+    if (is_irq_placement_name(t)) {
+      const CpuMask rps = t == "off-rps" ? rps_cpus() : CpuMask(host_.nproc);
+      for (const auto& m : placement_masks(t, irqs.size(), host_.nproc, rps)) out.push_back(m.canonical());
+      return out;
+    }
+    auto parts = split_ws(t);
+    if (parts.size() == 1) return std::vector<std::string>(irqs.size(), parts[0]);
+    if (parts.size() > irqs.size()) {
+      throw Error(fmt::format("value '{}' for {} gives {} masks but {} has {} data-path IRQs now: give at most {} masks, "
+                              "one mask, or a placement ({})", value, d_.id, parts.size(), d_.device, irqs.size(),
+                              irqs.size(), fmt::join(irq_placement_names(), ", ")));
+    }
+    return parts;
+  }
+  std::string bus_;  // the PCI function; empty for a virtual device
   Presence presence_;
 };
 
@@ -200,14 +266,17 @@ KnobPtr make_irq_affinity_knob(const Host& host, const std::string& ifname) {
   d.id = ifname + "/irq_affinity";
   d.kind = "irq_affinity";
   d.scope = Scope::Irq;
-  d.type = ValueType::Mask;
+  // The search picks among placements (the host's own masks are added as "as found"); a user may
+  // also give masks (validate()).
+  d.type = ValueType::Enum;
   d.device = ifname;
-  d.order = 32;  // after channels (new queues, new IRQs) and after irqbalance is stopped
-  d.domain.min = 1;
+  d.order = 32;          // after channels (new queues, new IRQs), RPS (off-rps reads it) and irqbalance's stop
+  d.restore_order = 9;   // back after the channels and rings that re-create IRQs (see Descriptor)
+  d.resolved_when_written = true;
   d.domain.mask_bits = host.nproc;
-  d.domain.max = host.nproc >= 63 ? INT64_MAX : (int64_t{1} << host.nproc) - 1;
-  d.domain.choices = {"spread"};
-  d.reason = "CPUs that take the NIC's data-path IRQs (spread = one queue IRQ per CPU, as the guide pins them)";
+  d.domain.choices = irq_placement_names();
+  d.reason = "where the NIC's queue IRQs run: spread (one per CPU, the guide's pinning), one-core (all on CPU 0), "
+             "off-rps (CPUs outside RPS), or CPU masks (one, or one per IRQ)";
   return std::make_unique<IrqAffinityKnob>(host, std::move(d));
 }
 

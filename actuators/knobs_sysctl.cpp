@@ -2,6 +2,9 @@
 // name (default_qdisc, tcp_congestion_control).
 #include <algorithm>
 #include <fmt/format.h>
+#include <map>
+#include <spdlog/spdlog.h>
+#include <utility>
 
 #include "actuators/knobs_common.hpp"
 #include "common/error.hpp"
@@ -126,7 +129,15 @@ class SysctlKnob : public KnobBase {
     }
   }
 
-  void apply(const std::string& canonical) override { host_.files->write(path_, canonical + "\n"); }
+  void apply(const std::string& canonical) override {
+    load_module_for(canonical);
+    host_.files->write(path_, canonical + "\n");
+  }
+
+  std::vector<std::string> take_notes() override { return std::exchange(notes_, {}); }
+
+  // Congestion controls offered because their module can be loaded: choice -> module.
+  std::map<std::string, std::string> modules;
 
   bool equal(const std::string& a, const std::string& b) const override {
     if (d_.type == ValueType::Enum) return trim(a) == trim(b);
@@ -147,8 +158,21 @@ class SysctlKnob : public KnobBase {
   }
 
  private:
+  // `modprobe tcp_bbr` before the kernel is asked for bbr, unless it has it by now. A module stays
+  // loaded after a rollback: that is reported, as a warning and in the transaction's notes.
+  void load_module_for(const std::string& value) {
+    auto m = modules.find(trim(value));
+    if (m == modules.end()) return;
+    auto available = split_ws(host_.files->read("/proc/sys/net/ipv4/tcp_available_congestion_control").value_or(""));
+    if (std::find(available.begin(), available.end(), m->first) != available.end()) return;
+    run_or_throw(host_, {"modprobe", m->second}, d_.id, value);
+    notes_.push_back(fmt::format("loaded kernel module {} for {}={}; a rollback does not unload it (rmmod {} does, once "
+                                 "no socket uses it)", m->second, d_.id, m->first, m->second));
+    spdlog::warn("{}", notes_.back());
+  }
   std::string path_;
   bool global_only_;
+  std::vector<std::string> notes_;
 };
 
 std::vector<std::string> words_of(const Host& host, const std::string& path) {
@@ -183,6 +207,7 @@ KnobPtr make_sysctl_knob(const Host& host, const std::string& name, const std::v
   d.reason = spec->reason;
   const std::string path = sysctl_path(d.id);
   auto current = host.files->read(path);
+  std::map<std::string, std::string> loadable;  // module -> congestion control it adds
   if (d.id == "net.core.default_qdisc") {
     for (const auto& q : qdiscs) {
       if (q != "noqueue" && q != "mq") d.domain.choices.push_back(q);
@@ -194,6 +219,17 @@ KnobPtr make_sysctl_knob(const Host& host, const std::string& name, const std::v
     for (const auto& a : available) {
       if (host.place.is_host() || allowed.empty() || std::find(allowed.begin(), allowed.end(), a) != allowed.end())
         d.domain.choices.push_back(a);
+    }
+    // BBR (the guide's §4.8) is offered on the host when its module can be loaded; a child
+    // namespace cannot load modules and may only pick what the host allows.
+    if (host.place.is_host()) {
+      for (const std::string cc : {"bbr"}) {
+        if (std::find(d.domain.choices.begin(), d.domain.choices.end(), cc) != d.domain.choices.end()) continue;
+        const auto state = kernel_module_state(host, "tcp_" + cc);
+        if (state == ModuleState::Absent) continue;
+        d.domain.choices.push_back(cc);
+        if (state == ModuleState::Loadable) loadable["tcp_" + cc] = cc;
+      }
     }
   }
   if (current) {
@@ -211,7 +247,9 @@ KnobPtr make_sysctl_knob(const Host& host, const std::string& name, const std::v
       }
     }
   }
-  return std::make_unique<SysctlKnob>(host, std::move(d), spec->global_only);
+  auto knob = std::make_unique<SysctlKnob>(host, std::move(d), spec->global_only);
+  for (const auto& [module, cc] : loadable) knob->modules[cc] = module;
+  return knob;
 }
 
 }  // namespace wgopt::act

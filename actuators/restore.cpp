@@ -55,13 +55,20 @@ void note_knob_written() {
   if (kill_after > 0 && ++writes == kill_after) ::raise(SIGKILL);
 }
 
+std::vector<size_t> restore_sequence(const std::vector<int>& ranks) {
+  std::vector<size_t> order;
+  for (size_t i = ranks.size(); i-- > 0;) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ranks[a] > ranks[b]; });
+  return order;
+}
+
 RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal, const std::string& ours) {
   RestoreItem item{.id = knob.id(), .place = place, .goal = goal, .ours = ours};
   try {
     item.found = knob.read();
     if (knob.equal(item.found, goal)) {
       item.outcome = Outcome::Unchanged;
-    } else if (knob.equal(item.found, ours)) {
+    } else if (knob.still_ours(item.found, ours)) {
       knob.apply(goal);
       note_knob_written();
       const std::string back = knob.read();
@@ -96,18 +103,35 @@ ChangeSession::ChangeSession(const std::string& state_dir, KnobLookup lookup, st
   if (d.open) restore_open(startup_);
 }
 
+namespace {
+
+// The journal's entries with their knobs (nullptr: gone), in the order to restore them.
+std::vector<std::pair<JournalEntry, KnobPtr>> in_restore_order(const std::vector<JournalEntry>& entries,
+                                                              const KnobLookup& lookup, bool open_only) {
+  std::vector<std::pair<JournalEntry, KnobPtr>> all;
+  std::vector<int> ranks;
+  for (const auto& e : entries) {
+    KnobPtr knob = open_only && e.state == EntryState::Kept ? nullptr : lookup(e.place, e.id);
+    ranks.push_back(knob ? restore_rank(knob->descriptor()) : 1 << 30);
+    all.emplace_back(e, std::move(knob));
+  }
+  std::vector<std::pair<JournalEntry, KnobPtr>> out;
+  for (size_t i : restore_sequence(ranks)) out.push_back(std::move(all[i]));
+  return out;
+}
+
+}  // namespace
+
 void ChangeSession::restore_open(RestoreReport& report) {
   auto& d = journal_.data();
   std::vector<JournalEntry> keep;
   std::vector<RestoreItem> items;
-  // Newest first: the reverse of the order the transaction applied them.
-  for (auto it = d.entries.rbegin(); it != d.entries.rend(); ++it) {
-    JournalEntry e = *it;
+  // Newest first, the reverse of the order the transaction applied them (restore_sequence).
+  for (auto& [e, knob] : in_restore_order(d.entries, lookup_, true)) {
     if (e.state == EntryState::Kept) {
       keep.push_back(e);
       continue;
     }
-    KnobPtr knob = lookup_(e.place, e.id);
     if (!knob) {
       items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.before, .ours = e.target});
       continue;
@@ -138,9 +162,7 @@ RestoreReport ChangeSession::rollback_all() {
   auto& d = journal_.data();
   if (d.open) restore_open(report);
   std::vector<JournalEntry> keep;
-  for (auto it = d.entries.rbegin(); it != d.entries.rend(); ++it) {
-    const JournalEntry& e = *it;
-    KnobPtr knob = lookup_(e.place, e.id);
+  for (auto& [e, knob] : in_restore_order(d.entries, lookup_, false)) {
     if (!knob) {
       report.items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.original, .ours = e.target});
       continue;

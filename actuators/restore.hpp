@@ -42,9 +42,16 @@ struct RestoreReport {
   bool empty() const { return items.empty() && archived.empty(); }
 };
 
-// Reads `knob`; if it equals `goal` -> Unchanged; if it equals `ours` -> writes `goal` and verifies
-// -> Restored; otherwise ChangedByOther. Errors become Failed with the knob's error text.
+// Reads `knob`; if it equals `goal` -> Unchanged; if it is still ours (Knob::still_ours: equal to
+// `ours`) -> writes `goal` and verifies -> Restored; otherwise ChangedByOther. Errors become Failed
+// with the knob's error text.
 RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal, const std::string& ours);
+
+// The order to restore n knobs in, given in the order they were applied (journaled) with their
+// restore_rank(): newest first, except that a knob with a lower rank waits for every knob of a
+// higher rank (IRQ masks, rank 9, go back after the channels, 10, that decide which IRQs exist).
+// Returns the indices 0..n-1.
+std::vector<size_t> restore_sequence(const std::vector<int>& ranks);
 
 // Counts one successful knob write. Test-only hook: when WGOPT_TEST_KILL_AFTER_WRITES=k is set in
 // the environment, the process raises SIGKILL right after its k-th write, so the crash test can
@@ -63,7 +70,7 @@ class ChangeSession {
   const std::string& boot_id() const { return boot_id_; }
 
   // `wgopt rollback`: restores every knob in the journal to the host's original value, newest
-  // first. Entries that fail stay in the journal; the others leave it.
+  // first (restore_sequence). Entries that fail stay in the journal; the others leave it.
   RestoreReport rollback_all();
 
  private:

@@ -149,8 +149,9 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
 
   ApplyResult result;
   std::vector<Planned> all = plan(changes);
-  for (const auto& p : all) {
-    bool skip = p.knob->equal(p.current, p.canonical);
+  for (auto& p : all) {
+    const bool skip = !p.knob->descriptor().resolved_when_written && p.knob->equal(p.current, p.canonical);
+    p.step = result.steps.size();
     result.steps.push_back({p.knob->id(), p.current, p.canonical, !skip});
     if (!skip) planned_.push_back(p);
   }
@@ -163,8 +164,9 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
   d.boot_id = session_.boot_id();
   d.pid = ::getpid();
   d.open = true;
-  for (const auto& p : planned_) {
+  for (auto& p : planned_) {
     if (JournalEntry* e = d.find(p.host->place, p.knob->id())) {
+      p.prior = *e;
       e->before = p.current;
       e->target = p.canonical;
       e->state = EntryState::Pending;
@@ -179,14 +181,7 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
   for (size_t i = 0; i < planned_.size(); ++i) {
     Planned& p = planned_[i];
     try {
-      p.knob->apply(p.canonical);
-      note_knob_written();
-      const std::string back = p.knob->read();
-      if (!p.knob->equal(back, p.canonical)) {
-        throw Error(fmt::format("wrote '{}' but it reads back '{}'", p.canonical, back));
-      }
-      d.find(p.host->place, p.knob->id())->state = EntryState::Written;
-      journal.save();
+      write(p, result);
     } catch (const std::exception& e) {
       const std::string why = e.what();
       // The failing knob may be half-written (one of several rx queues): whatever it holds now
@@ -207,6 +202,35 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
     }
   }
   return result;
+}
+
+void Transaction::write(Planned& p, ApplyResult& result) {
+  auto& journal = session_.journal();
+  auto& d = journal.data();
+  // A placement name becomes masks for the IRQs there are now (after the channels before it): the
+  // journal holds what is written, so a restore compares with that.
+  const std::string concrete = p.knob->resolve(p.canonical);
+  if (p.knob->descriptor().resolved_when_written && p.knob->equal(p.knob->read(), concrete)) {
+    // It holds that already, with the knobs before it applied: no write, no journal entry.
+    result.steps[p.step].written = false;
+    p.skipped = true;
+    JournalEntry* e = d.find(p.host->place, p.knob->id());
+    if (p.prior) *e = *p.prior;
+    else d.entries.erase(d.entries.begin() + (e - d.entries.data()));
+    journal.save();
+    return;
+  }
+  if (concrete != p.canonical) {
+    d.find(p.host->place, p.knob->id())->target = concrete;
+    journal.save();
+  }
+  p.knob->apply(concrete);
+  note_knob_written();
+  for (auto& n : p.knob->take_notes()) result.notes.push_back(std::move(n));
+  const std::string back = p.knob->read();
+  if (!p.knob->equal(back, concrete)) throw Error(fmt::format("wrote '{}' but it reads back '{}'", concrete, back));
+  d.find(p.host->place, p.knob->id())->state = EntryState::Written;
+  journal.save();
 }
 
 void Transaction::keep() {
@@ -230,10 +254,12 @@ RestoreReport Transaction::undo(size_t upto) {
   RestoreReport report;
   auto& journal = session_.journal();
   auto& d = journal.data();
-  for (size_t j = planned_.size(); j-- > 0;) {
+  std::vector<int> ranks;
+  for (const auto& p : planned_) ranks.push_back(restore_rank(p.knob->descriptor()));
+  for (size_t j : restore_sequence(ranks)) {
     const Planned& p = planned_[j];
     JournalEntry* e = d.find(p.host->place, p.knob->id());
-    if (!e) continue;
+    if (!e || p.skipped) continue;
     bool drop = false;
     if (j < upto) {
       RestoreItem item = restore_knob(*p.knob, p.host->place, e->before, e->target);

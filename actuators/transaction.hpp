@@ -12,10 +12,12 @@
 // value out of domain, mask wider than the machine, bad interface name, id outside the
 // allowlist, a change to a knob that is not writable here) with nothing written. Then it records
 // every original in the journal durably, writes in ascending descriptor().order, skips writes of
-// a value the knob already has, and verifies each by read-back. If a write or its verification
-// fails it restores what it had written (newest first) and throws Error naming the knob and the
+// a value the knob already has, and verifies each by read-back. A value the knob resolves at
+// write time (an IRQ placement name) is journaled as what it resolved to. If a write or its verification
+// fails it restores what it had written (newest first, see restore_sequence) and throws Error naming the knob and the
 // knob's own error. A transaction destroyed after apply() without keep() or rollback() rolls
 // back (best effort, logged).
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,9 @@ struct Step {
 
 struct ApplyResult {
   std::vector<Step> steps;  // in apply order
+  // What the writes did that no rollback undoes, one line each ("loaded kernel module tcp_bbr ...");
+  // each is also logged as a warning.
+  std::vector<std::string> notes;
   int written() const;
 };
 
@@ -75,9 +80,16 @@ class Transaction {
     Knob* knob;
     std::string canonical;
     std::string current;
+    size_t step = 0;                     // its index in ApplyResult::steps
+    std::optional<JournalEntry> prior;   // its journal entry from an earlier kept transaction
+    bool skipped = false;                // resolved_when_written and already equal: not written
   };
   std::vector<Planned> plan(const std::vector<Change>& changes);
-  // Restores the planned knobs [0, upto) that were written, newest first, and updates the journal.
+  // Resolves, journals the concrete target, writes and verifies one knob (or skips it, see
+  // Descriptor::resolved_when_written). Throws what the knob throws.
+  void write(Planned& p, ApplyResult& result);
+  // Restores the planned knobs [0, upto) that were written, in restore_sequence order, and updates
+  // the journal.
   RestoreReport undo(size_t upto);
 
   ChangeSession& session_;

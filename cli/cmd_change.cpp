@@ -40,7 +40,7 @@ void change(const KnobOptions& o, const std::vector<act::Change>& changes, const
     for (const auto& s : result.steps) {
       steps.push_back({{"id", s.id}, {"before", s.before}, {"after", s.after}, {"written", s.written}});
     }
-    std::printf("%s\n", nlohmann::json{{"place", place.describe()}, {"steps", steps},
+    std::printf("%s\n", nlohmann::json{{"place", place.describe()}, {"steps", steps}, {"not_undone", result.notes},
                                        {"restored_first", report_json(session.startup())}}
                             .dump(2)
                             .c_str());

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "common/files.hpp"
+#include "common/processes.hpp"
 #include "common/util.hpp"
 #include "probes/proc_stat.hpp"
 
@@ -323,12 +324,7 @@ std::vector<Finding> diagnose(const Summary& s, const HostFacts& h) {
 
 bool irqbalance_running(const std::string& root) {
   RootedFiles files(root);
-  for (const auto& pid : files.list("/proc")) {
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    auto comm = files.read("/proc/" + pid + "/comm");
-    if (comm && trim(*comm) == "irqbalance") return true;
-  }
-  return false;
+  return !pids_named(files, "/proc", "irqbalance").empty();
 }
 
 HostFacts gather_host_facts(CommandRunner& runner, const std::vector<WatchedInterface>& watched,

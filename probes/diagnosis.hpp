@@ -76,7 +76,7 @@ std::optional<Finding> rule_cpu_saturated(const Summary& s, const HostFacts& h);
 
 std::vector<Finding> diagnose(const Summary& s, const HostFacts& h);
 
-// True when a process named irqbalance runs (scan of ROOT/proc/*/comm).
+// True when a process named irqbalance runs (common/processes.hpp on ROOT/proc).
 bool irqbalance_running(const std::string& root = "/");
 
 // nproc (online CPUs), irqbalance, and for each watched interface its WireGuard mode (detect_wg_facts

@@ -9,6 +9,7 @@
 
 #include "actuators/allowlist.hpp"
 #include "actuators/cpumask.hpp"
+#include "actuators/irq_placement.hpp"
 #include "actuators/knobs_common.hpp"  // sysctl_names(), device_knob_names(): the catalog's ids
 #include "common/error.hpp"
 #include "common/place.hpp"
@@ -146,10 +147,13 @@ std::string device_value(const Checker& c, const std::string& name) {
   if (name == "rss_hash_udp4") return rss_hash_value(c);
   if (name == "rss_equal") return rss_equal_value(c);
   if (name == "irq_affinity") {
-    if (trim(c.value) == "spread") return "spread";
+    if (act::is_irq_placement_name(trim(c.value))) return trim(c.value);
     const std::string m = c.masks();
     for (const auto& one : split_ws(m)) {
-      if (one == "0") throw c.bad("an IRQ needs at least one CPU: use spread or a mask other than 0");
+      if (one == "0") {
+        throw c.bad(fmt::format("an IRQ needs at least one CPU: use {} or masks other than 0",
+                                fmt::join(act::irq_placement_names(), ", ")));
+      }
     }
     return m;
   }

@@ -8,6 +8,7 @@
 
 #include <set>
 
+#include "actuators/irq_placement.hpp"
 #include "actuators/knobs_common.hpp"
 #include "common/util.hpp"
 #include "experiments/export/export_model.hpp"
@@ -120,28 +121,63 @@ data_path_irqs() {
     }' /proc/interrupts | sort -n
 }
 
-# spread_irqs DEV NPROC: the k-th queue IRQ to CPU k mod NPROC (the field guide's loop).
-spread_irqs() {
+# cpus_off_rps DEV NPROC: the CPUs (one per line) in none of DEV's rx queues' rps_cpus; every CPU
+# when RPS is off or takes them all.
+cpus_off_rps() {
+  for q in "/sys/class/net/$1/queues"/rx-*; do
+    if [ -e "$q/rps_cpus" ]; then cat "$q/rps_cpus"; fi
+  done | awk -v n="$2" '
+    {
+      gsub(/[, \t]/, ""); len = length($0)
+      for (i = len; i >= 1; i--) {
+        d = index("0123456789abcdef", tolower(substr($0, i, 1))) - 1
+        for (b = 0; b < 4; b++) {
+          if (d % 2 == 1) rps[(len - i) * 4 + b] = 1
+          d = int(d / 2)
+        }
+      }
+    }
+    END {
+      for (c = 0; c < n; c++) if (!(c in rps)) { print c; free++ }
+      if (!free) for (c = 0; c < n; c++) print c
+    }'
+}
+
+# place_irqs DEV PLACEMENT NPROC: the k-th queue IRQ on the k-th CPU of a list, round robin:
+# every CPU for spread (the field guide's loop), CPU 0 for one-core, the CPUs outside DEV's RPS
+# CPUs for off-rps (cpus_off_rps). RPS is written before this, as wgopt writes it.
+place_irqs() {
   irqs=$(data_path_irqs "$1")
   [ -n "$irqs" ] || fail "no queue IRQs of $1 in /proc/interrupts"
+  case $2 in
+    spread) cpus=$(awk -v n="$3" 'BEGIN { for (c = 0; c < n; c++) print c }') ;;
+    one-core) cpus=0 ;;
+    off-rps) cpus=$(cpus_off_rps "$1" "$3") ;;
+    *) fail "unknown IRQ placement '$2' for $1" ;;
+  esac
+  ncpus=$(printf '%s\n' "$cpus" | wc -l)
   k=0
   for irq in $irqs; do
-    write_sys "/proc/irq/$irq/smp_affinity_list" "$((k % $2))"
+    cpu=$(printf '%s\n' "$cpus" | sed -n "$((k % ncpus + 1))p")
+    write_sys "/proc/irq/$irq/smp_affinity_list" "$cpu"
     k=$((k + 1))
   done
 }
 
-# pin_irqs DEV MASK...: one CPU mask for every queue IRQ, or one per IRQ in IRQ order.
+# pin_irqs DEV MASK...: one CPU mask for every queue IRQ, or one per IRQ in IRQ order; fewer masks
+# than IRQs place the first IRQs and leave the others as they are.
 pin_irqs() {
   dev=$1
   shift
   irqs=$(data_path_irqs "$dev")
   [ -n "$irqs" ] || fail "no queue IRQs of $dev in /proc/interrupts"
   n=$(printf '%s\n' "$irqs" | wc -l)
-  if [ $# -ne 1 ] && [ $# -ne "$n" ]; then fail "$dev has $n queue IRQs but the profile gives $# masks"; fi
+  if [ $# -gt "$n" ]; then fail "$dev has $n queue IRQs but the profile gives $# masks"; fi
+  each=$#
   for irq in $irqs; do
+    if [ $# -eq 0 ]; then break; fi
     write_sys "/proc/irq/$irq/smp_affinity" "$1"
-    if [ $# -gt 1 ]; then shift; fi
+    if [ "$each" -gt 1 ]; then shift; fi
   done
 }
 )SH";
@@ -179,9 +215,10 @@ std::string step(const Knob& k, const Model& m) {
   }
   if (k.kind == "rps_cpus" || k.kind == "rps_flow_cnt") return fmt::format("set_rx_queues {} {}{}\n", dev, k.kind, words(k.value));
   if (k.kind == "irq_affinity") {
-    if (k.value == "spread") {
-      return m.nproc ? fmt::format("spread_irqs {} {}\n", dev, sh_quote(std::to_string(*m.nproc)))
-                     : fmt::format("spread_irqs {} \"$(nproc)\"  # the profile does not say its CPU count\n", dev);
+    if (act::is_irq_placement_name(k.value)) {
+      const std::string name = sh_quote(k.value);
+      return m.nproc ? fmt::format("place_irqs {} {} {}\n", dev, name, sh_quote(std::to_string(*m.nproc)))
+                     : fmt::format("place_irqs {} {} \"$(nproc)\"  # the profile does not say its CPU count\n", dev, name);
     }
     return fmt::format("pin_irqs {}{}\n", dev, words(k.value));
   }

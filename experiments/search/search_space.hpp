@@ -8,9 +8,11 @@
 //            is powers of two (rings, buffers, flow counts)
 //   triple   (tcp_rmem / tcp_wmem) only the maximum is searched, as pow2; the minimum is kept and
 //            the default is capped at the maximum: "min min(default, max) max"
-//   mask     mask of nproc bits (RPS, IRQ affinity)
+//   mask     mask of nproc bits (RPS)
 //   bool     boolean ("on" / "off")
-//   enum     categorical of the kernel's choices (qdisc, congestion control)
+//   enum     categorical of the knob's choices (qdisc, congestion control, and IRQ affinity's
+//            placements: spread, one-core, off-rps), with the host's own value first when it is
+//            none of them (IRQ affinity "as found": its per-IRQ masks, such as "2 1")
 //   service  categorical "active" / "inactive" (irqbalance)
 // rps_flow_cnt is active only when the same device's rps_cpus is not 0 (RFS rides on RPS).
 #include <map>

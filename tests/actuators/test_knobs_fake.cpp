@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "actuators/catalog.hpp"
 #include "actuators/cpumask.hpp"
 #include "actuators/ethtool_parse.hpp"
 #include "common/error.hpp"
@@ -136,6 +137,56 @@ FakeTools::FakeTools(std::string root, int nproc) : root_(std::move(root)), npro
   dev("veth0", "veth", "tc_qdisc_veth.txt");
   dev("wg0", "tun", "tc_qdisc_tun.txt");
   dev("enp1s0", "mlx5", "");  // written: mlx5's default root is mq
+  devices["enp1s0"].irq_base = 61;
+}
+
+void FakeTools::set_irqs(const std::string& dev, int n) {
+  const FakeDevice& d = devices[dev];
+  if (d.irqs == FakeDevice::Irqs::Fixed) return;
+  const std::string bus = act::parse_driver_info(d.out.at("-i")).bus_info;
+  const fs::path root(root_);
+  auto lines = split_lines(slurp((root / "proc/interrupts").string()));
+  for (int k = 0; k < 64; ++k) {
+    const int irq = d.irq_base + k;
+    const std::string row_start = fmt::format("{:>3}:", irq);
+    auto row = std::find_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.starts_with(row_start); });
+    const bool want = k < n || (d.irqs == FakeDevice::Irqs::Keep && row != lines.end());
+    if (!want && row != lines.end()) {
+      lines.erase(row);
+      fs::remove(root / "sys/bus/pci/devices" / bus / "msi_irqs" / std::to_string(irq));
+      fs::remove_all(root / "proc/irq" / std::to_string(irq));
+    } else if (want && d.irqs == FakeDevice::Irqs::Recreate) {
+      std::ofstream(root / "proc/irq" / std::to_string(irq) / "smp_affinity") << act::CpuMask::all(nproc_).kernel_format() << "\n";
+    }
+    if (want && row == lines.end()) {
+      // After the row of the IRQ before it, in the kernel's column layout.
+      auto prev = std::find_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.starts_with(fmt::format("{:>3}:", irq - 1)); });
+      lines.insert(prev == lines.end() ? lines.end() : prev + 1,
+                   fmt::format("{:>3}: {:>10} {:>10} PCI-MSIX-{} {:>3}-edge      mlx5_comp{}@pci:{}", irq, 0, 0, bus, k + 1, k, bus));
+      std::ofstream(root / "sys/bus/pci/devices" / bus / "msi_irqs" / std::to_string(irq));
+      fs::create_directories(root / "proc/irq" / std::to_string(irq));
+      std::ofstream(root / "proc/irq" / std::to_string(irq) / "smp_affinity") << act::CpuMask::all(nproc_).kernel_format() << "\n";
+    }
+  }
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  std::ofstream(root / "proc/interrupts") << text;
+}
+
+CommandResult FakeTools::modprobe(const std::vector<std::string>& a) {
+  // modprobe NAME: loads it when modules.dep lists it; a congestion control module adds its name.
+  const fs::path root(root_);
+  const std::string release = trim(slurp((root / "proc/sys/kernel/osrelease").string()));
+  const std::string dep = slurp((root / "lib/modules" / release / "modules.dep").string());
+  if (a.size() != 2 || dep.find("/" + a[1] + ".ko") == std::string::npos) {
+    return fail(1, fmt::format("modprobe: FATAL: Module {} not found in directory /lib/modules/{}\n", a.size() > 1 ? a[1] : "", release));
+  }
+  if (a[1].starts_with("tcp_")) {
+    const fs::path avail = root / "proc/sys/net/ipv4/tcp_available_congestion_control";
+    std::string now = trim(slurp(avail.string()));
+    std::ofstream(avail) << now << " " << a[1].substr(4) << "\n";
+  }
+  return ok();
 }
 
 std::string FakeTools::state() const {
@@ -191,7 +242,10 @@ CommandResult FakeTools::ethtool(const std::vector<std::string>& a) {
     if (v > pair->first || v < 1) return fail(1, "netlink error: requested channel count exceeds maximum (offset 36)\nnetlink error: Invalid argument\n");
     if (v == pair->second) return fail(1, fmt::format("netlink error: no {} parameters changed\n", flag == "-L" ? "channel" : "ring"));
     set_current(text, key, v);
-    if (flag == "-L" && (key == "Combined" || key == "RX")) set_queues(a[2], static_cast<int>(v));
+    if (flag == "-L" && (key == "Combined" || key == "RX")) {
+      set_queues(a[2], static_cast<int>(v));
+      set_irqs(a[2], static_cast<int>(v));
+    }
     return ok();
   }
   if (flag == "-K") {
@@ -297,6 +351,14 @@ CommandResult FakeTools::run(const Command& cmd) {
   if (a[0] == "tc") return tc(a);
   if (a[0] == "ip") return ip(a);
   if (a[0] == "zcat" && a.size() == 2 && a[1] == "/proc/config.gz") return ok(slurp(kFixtures + "/tools/config_net_sch.txt"));
+  if (a[0] == "modprobe") return modprobe(a);
+  if (a[0] == "tuned-adm") {
+    if (!tuned_adm) return CommandResult{.not_found = true};
+    if (a.size() == 2 && a[1] == "active") return ok(*tuned_adm);
+  }
+  if (a[0] == "systemctl" && !systemd) {
+    return fail(1, "System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down\n");
+  }
   if (a[0] == "systemctl" && a.size() == 5 && a[1] == "show") return ok("loaded\n");
   if (a[0] == "systemctl" && a.size() == 3 && a[2] == "irqbalance") {
     if (a[1] == "is-active") return irqbalance == "active" ? ok("active\n") : CommandResult{.exit_code = 3, .out = "inactive\n"};
@@ -324,6 +386,25 @@ FakeHost::FakeHost(int nproc) {
   host.files = files;
   host.runner = tools;
   host.nproc = nproc;
+}
+
+void FakeHost::overlay(const std::string& dir) {
+  fs::copy(kFixtures + "/" + dir, root, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+}
+
+FakeSession::FakeSession(FakeHost& fake, const std::string& journal_from) {
+  char tmpl[] = "/tmp/wgopt-fake-state-XXXXXX";
+  dir = ::mkdtemp(tmpl);
+  if (!journal_from.empty()) fs::copy_file(journal_from, dir / "journal.json");
+  session = std::make_unique<act::ChangeSession>(
+      dir.string(), [&fake](const Place&, const std::string& id) { return act::find_knob(fake.host, id); },
+      (fake.root / "proc").string());
+}
+
+FakeSession::~FakeSession() {
+  session.reset();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 FakeHost::~FakeHost() {

@@ -3,15 +3,18 @@
 // tests/fixtures/actuators/tree (see its README.md for where each file came from), Files that
 // write the way the kernel does (masks re-printed at the machine's width, rps_flow_cnt rounded,
 // triples tab-separated, too-wide masks refused with EOVERFLOW's text), and a CommandRunner that
-// emulates ethtool / tc / ip / systemctl / zcat on that state, answering with the captured output.
+// emulates ethtool / tc / ip / systemctl / zcat / modprobe / tuned-adm on that state, answering with
+// the captured output.
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "actuators/knob.hpp"
+#include "actuators/restore.hpp"
 #include "common/exec.hpp"
 #include "common/files.hpp"
 
@@ -43,6 +46,14 @@ struct FakeDevice {
   std::map<std::string, std::string> err;  // the same flags when the driver refuses them
   std::string qdisc_kind, qdisc_handle, qdisc_default_line, qdisc_default_kind;
   int next_handle = 0x8001;
+  // What a channel change does to the queue IRQs (*written*, for enp1s0, whose channel K has IRQ
+  // irq_base + K named mlx5_compK@pci:BUS): Fixed, nothing (virtio requests IRQs for its maximum
+  // queues at probe; the default, so a knob alone restores every byte); Follow, an increase requests
+  // the new ones at the default mask (every CPU) and a decrease frees them; Keep, an increase
+  // requests them and a decrease keeps them (mlx5 >= 6.5's completion IRQs); Recreate, every IRQ
+  // is requested again at the default mask (ixgbe, ena), and the ones beyond the count freed.
+  enum class Irqs { Fixed, Follow, Keep, Recreate } irqs = Irqs::Fixed;
+  int irq_base = 0;
 };
 
 class FakeTools : public CommandRunner {
@@ -54,6 +65,8 @@ class FakeTools : public CommandRunner {
   std::vector<std::string> unexpected;  // commands the fake does not know
   std::vector<std::vector<std::string>> log;
   std::string irqbalance = "active";
+  bool systemd = true;                     // false: systemctl answers as on a host without systemd
+  std::optional<std::string> tuned_adm;    // stdout of `tuned-adm active`; nullopt: tuned-adm is not installed
   std::map<std::string, FakeDevice> devices;
 
  private:
@@ -61,6 +74,8 @@ class FakeTools : public CommandRunner {
   CommandResult tc(const std::vector<std::string>& a);
   CommandResult ip(const std::vector<std::string>& a);
   void set_queues(const std::string& dev, int n);
+  void set_irqs(const std::string& dev, int n);
+  CommandResult modprobe(const std::vector<std::string>& a);
   std::string root_;
   int nproc_;
 };
@@ -72,6 +87,20 @@ struct FakeHost {
   act::Host host;
   explicit FakeHost(int nproc = 2);
   ~FakeHost();
+  // Copies tests/fixtures/actuators/<dir> over the tree (extra /proc/PID, /etc files of a case).
+  void overlay(const std::string& dir);
+};
+
+// A ChangeSession (lock, journal) in a fresh state directory, removed at the end, whose lookup
+// finds knobs again by id on the fake host, as `wgopt rollback` does on a real one. With
+// `journal_from`, that journal is copied in first, so opening the session is crash recovery of it.
+struct FakeSession {
+  explicit FakeSession(FakeHost& fake, const std::string& journal_from = "");
+  ~FakeSession();
+  act::ChangeSession& operator*() { return *session; }
+  act::ChangeSession* operator->() { return session.get(); }
+  std::filesystem::path dir;
+  std::unique_ptr<act::ChangeSession> session;
 };
 
 }  // namespace wgopt::test

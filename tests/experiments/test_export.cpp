@@ -210,7 +210,7 @@ TEST_CASE("export systemd: the script is valid sh, quotes every value and checks
   CHECK(check < sh.find("run systemctl stop irqbalance"));
   // The transaction's order: channels before RPS before IRQs, qdisc, MTU last.
   CHECK(sh.find("ethtool_count 'eth0' -l Combined combined '4'") < sh.find("set_rx_queues 'eth0' rps_cpus 'f'"));
-  CHECK(sh.find("set_rx_queues 'eth0' rps_cpus 'f'") < sh.find("spread_irqs 'eth0' '4'"));
+  CHECK(sh.find("set_rx_queues 'eth0' rps_cpus 'f'") < sh.find("place_irqs 'eth0' 'spread' '4'"));
   CHECK(sh.find("set_qdisc 'wt0' 'tbf' 'rate' '100gbit' 'burst' '1mb' 'latency' '10ms'") < sh.find("run ip link set dev 'wt0' mtu '1420'"));
   CHECK_THAT(sh, Contains("set_offload 'eth0' 'rx-udp-gro-forwarding' 'rx-udp-gro-forwarding' 'on'"));
   CHECK_THAT(sh, Contains("run ethtool -N 'eth0' rx-flow-hash udp4 'sdfn'"));

@@ -84,7 +84,6 @@ ReadBack read_script(const std::vector<ExportFile>& files) {
     std::string quoted;
     for (const auto& w : split_ws(value)) quoted += " '" + w + "'";
     if (id == "irqbalance") quoted = value == "active" ? " start irqbalance" : " stop irqbalance";
-    if (value == "spread") quoted = "spread_irqs ";  // spread_irqs DEV NPROC: the value is the function
     INFO(lines[i + 1]);
     const bool carries = lines[i + 1].find(quoted) != std::string::npos &&
                          (id.find('/') == std::string::npos || lines[i + 1].find("'" + id.substr(0, id.find('/')) + "'") != std::string::npos);

@@ -102,14 +102,14 @@ TEST_CASE("export script: the queue IRQs are the ones the irq_affinity knob pick
   REQUIRE(r.ok());
   CHECK(split_ws(r.out) == std::vector<std::string>{"61", "62", "63", "64"});
   // veth has no PCI function: a loud failure, not an empty loop.
-  r = h.run("veth", "spread_irqs wgt6-uc 2");
+  r = h.run("veth", "place_irqs wgt6-uc spread 2");
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Contains("wgopt-tuning: wgt6-uc has no PCI MSI IRQs"));
 }
 
-TEST_CASE("export script: spread and per-IRQ masks are written like the knob writes them", "[export]") {
+TEST_CASE("export script: placements and per-IRQ masks are written like the knob writes them", "[export]") {
   Harness h;
-  auto r = h.run("mlx5", "spread_irqs enp1s0 2");
+  auto r = h.run("mlx5", "place_irqs enp1s0 spread 2");
   INFO(r.err);
   REQUIRE(r.ok());
   CHECK(h.file("proc/irq/61/smp_affinity_list") == "0");
@@ -117,12 +117,46 @@ TEST_CASE("export script: spread and per-IRQ masks are written like the knob wri
   CHECK(h.file("proc/irq/63/smp_affinity_list") == "0");
   CHECK(h.file("proc/irq/64/smp_affinity_list") == "1");
   CHECK_FALSE(fs::exists(h.root / "proc/irq/60/smp_affinity_list"));
+  r = h.run("mlx5", "place_irqs enp1s0 one-core 4");
+  REQUIRE(r.ok());
+  for (int irq : {61, 62, 63, 64}) CHECK(h.file("proc/irq/" + std::to_string(irq) + "/smp_affinity_list") == "0");
+  // off-rps: the fixture's enp1s0 queues have RPS off, so every CPU, as spread.
+  r = h.run("mlx5", "place_irqs enp1s0 off-rps 4");
+  REQUIRE(r.ok());
+  CHECK(h.file("proc/irq/64/smp_affinity_list") == "3");
+  // RPS on CPUs 0 and 2 of 4 (one queue 1, another 4): the IRQs go round CPUs 1 and 3.
+  std::ofstream(h.root / "sys/class/net/enp1s0/queues/rx-0/rps_cpus") << "00000001\n";
+  std::ofstream(h.root / "sys/class/net/enp1s0/queues/rx-2/rps_cpus") << "4\n";
+  r = h.run("mlx5", "place_irqs enp1s0 off-rps 4");
+  REQUIRE(r.ok());
+  CHECK(h.file("proc/irq/61/smp_affinity_list") == "1");
+  CHECK(h.file("proc/irq/62/smp_affinity_list") == "3");
+  CHECK(h.file("proc/irq/63/smp_affinity_list") == "1");
+  CHECK(h.file("proc/irq/64/smp_affinity_list") == "3");
+  // RPS on every CPU: nothing is off it, so every CPU.
+  std::ofstream(h.root / "sys/class/net/enp1s0/queues/rx-1/rps_cpus") << "a\n";
+  r = h.run("mlx5", "place_irqs enp1s0 off-rps 4");
+  REQUIRE(r.ok());
+  CHECK(h.file("proc/irq/62/smp_affinity_list") == "1");
+  r = h.run("mlx5", "place_irqs enp1s0 two-cores 4");
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("unknown IRQ placement 'two-cores' for enp1s0"));
+
   r = h.run("mlx5", "pin_irqs enp1s0 1 2 1 2");
   REQUIRE(r.ok());
   CHECK(h.file("proc/irq/62/smp_affinity") == "2");
+  r = h.run("mlx5", "pin_irqs enp1s0 3");
+  REQUIRE(r.ok());
+  for (int irq : {61, 62, 63, 64}) CHECK(h.file("proc/irq/" + std::to_string(irq) + "/smp_affinity") == "3");
+  // Fewer masks than IRQs: the first IRQs, the others left as they are (IRQs a channel increase added).
   r = h.run("mlx5", "pin_irqs enp1s0 1 2");
+  REQUIRE(r.ok());
+  CHECK(h.file("proc/irq/61/smp_affinity") == "1");
+  CHECK(h.file("proc/irq/62/smp_affinity") == "2");
+  CHECK(h.file("proc/irq/63/smp_affinity") == "3");
+  r = h.run("mlx5", "pin_irqs enp1s0 1 2 1 2 1");
   CHECK(r.exit_code == 1);
-  CHECK_THAT(r.err, Contains("enp1s0 has 4 queue IRQs but the profile gives 2 masks"));
+  CHECK_THAT(r.err, Contains("enp1s0 has 4 queue IRQs but the profile gives 5 masks"));
 }
 
 TEST_CASE("export script: RPS values go to every rx queue, or one per queue in rx-N order", "[export]") {

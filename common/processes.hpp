@@ -1,0 +1,18 @@
+#pragma once
+// Running processes by name, read from /proc only (no ps, no systemd): how irqbalance, TuneD and
+// bpftune are found on a host (actuators/host_tuners.hpp) and how the diagnosis sees irqbalance.
+#include <string>
+#include <vector>
+
+#include "common/files.hpp"
+
+namespace wgopt {
+
+// PIDs (ascending) of the processes named `name` under `proc_root` (read through `files`): the
+// kernel's name in PROC/PID/comm (the executable's first 15 characters), the basename of argv[0]
+// in PROC/PID/cmdline, or, when argv[0] is an interpreter (python*, perl*, sh, bash), the basename
+// of its script, the first argument that is not an option (TuneD runs as
+// `python3 -Es /usr/sbin/tuned`). A process that exits while we read is skipped.
+std::vector<int> pids_named(Files& files, const std::string& proc_root, const std::string& name);
+
+}  // namespace wgopt
