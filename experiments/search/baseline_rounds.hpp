@@ -1,0 +1,34 @@
+#pragma once
+// Stage 6 of the search: the host as found, measured several rounds to learn the noise, and what
+// the rest of the loop takes from it: the score's mean and spread, the §7.1 row, how long one full
+// measurement takes on this plant, and the early-stopping references per scenario.
+#include <vector>
+
+#include "experiments/search/comparison_rows.hpp"
+#include "experiments/search/plant_access.hpp"
+#include "experiments/study/stats.hpp"
+#include "experiments/study/study_store.hpp"
+
+namespace wgopt::experiments {
+
+class SearchProgress;
+
+struct BaselineResult {
+  std::vector<Evaluation> evaluations;
+  SampleStats stats;       // of the scores
+  Averages averages;       // the §7.1 row of the host as found
+  // What one full measurement takes on this plant, iperf3's start and stop included: the
+  // reference for what early stopping saved and for how many confirmation rounds fit.
+  double full_measure_s = 0;
+};
+
+// Measures `rounds` rounds and records each in the study. Throws Interrupted on Ctrl-C, Error when
+// a round fails (the tunnel is down: nothing to search).
+BaselineResult measure_baseline(PlantAccess& plant, const Objective& objective, const MeasureOptions& mo, int rounds,
+                                StudyStore& store, SearchProgress& progress);
+
+// Per scenario of the objective: the baseline's mean per-second rate, its spread between rounds and
+// the pooled per-second noise after the pruner's warm-up (scenarios measured fewer than twice are left out).
+PruneReferences prune_references(const Objective& objective, const BaselineResult& baseline, int warmup_seconds);
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,117 @@
+#include "experiments/search/confirmation_rounds.hpp"
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "experiments/search/policies.hpp"
+#include "experiments/search/search_progress.hpp"
+
+namespace wgopt::experiments {
+
+namespace {
+
+bool differs_from_baseline(const Values& winner, const BoundSpace& bound) {
+  for (const auto& [id, v] : winner) {
+    auto* k = bound.primary(id);
+    auto b = bound.baseline.find(id);
+    if (b == bound.baseline.end() || !k || !k->equal(b->second, v)) return true;
+  }
+  return false;
+}
+
+std::optional<int> last_trial_of(const Values& winner, const StudyStore& store) {
+  std::optional<int> found;
+  for (const auto& t : store.trials()) {
+    bool same = true;
+    for (const auto& [id, v] : winner) {
+      if (!t.params.contains(id) || t.params[id].get<std::string>() != v) same = false;
+    }
+    if (same) found = t.number;
+  }
+  return found;
+}
+
+int rounds_for(const SearchOptions& o, const BaselineResult& baseline, const Budget& budget, SearchProgress& progress) {
+  const auto& limits = budget.limits();
+  if (!limits.wall || baseline.full_measure_s <= 0) return o.confirm_rounds;
+  const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
+  const int rounds = confirmation_rounds_that_fit(left_s, baseline.full_measure_s, o.confirm_rounds);
+  if (rounds < o.confirm_rounds) {
+    progress.say(fmt::format("confirmation: {} rounds fit in the {:.0f} s left (of --confirm-rounds {})", rounds, std::max(0.0, left_s),
+                             o.confirm_rounds));
+  }
+  return rounds;
+}
+
+}  // namespace
+
+ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& baseline, const MeasureOptions& mo, PlantAccess& plant,
+                             opt::Strategy& engine, StudyStore& store, const Budget& budget, const SearchPlan& plan,
+                             SearchProgress& progress) {
+  ConfirmResult r;
+  const BoundSpace& bound = plant.bound();
+  auto best = engine.recommend();
+  r.winner = best.valid ? bound.space->to_values(best.config) : bound.baseline;
+  if (!best.valid || !differs_from_baseline(r.winner, bound)) {
+    r.baseline_row = baseline.averages;
+    r.outcome = best.valid ? "kept-baseline" : "no-trials";
+    r.reason = best.valid ? "the best configuration found is the host's own" : "no trial completed";
+    r.baseline_score = r.winner_score = baseline.stats.mean;
+    return r;
+  }
+  r.winner_trial = last_trial_of(r.winner, store);
+  std::vector<double> bs, cs;
+  int round = 0;
+  MeasureOptions cmo = mo;
+  cmo.prune = nullptr;  // confirmation measures fully
+  for (Arm arm : plan_confirmation(rounds_for(o, baseline, budget, progress))) {
+    ++round;
+    plant.check_interrupted();
+    progress.show("confirm", round);
+    if (arm == Arm::Candidate) {
+      try {
+        plant.arm(measurement_lease(plan.nominal_measure_s));
+        plant.apply(r.winner);
+      } catch (const Error& e) {
+        progress.say(std::string("confirmation: the winner no longer applies: ") + e.what());
+        plant.drop_live();
+        continue;
+      }
+      std::string why;
+      if (!plant.tunnel_alive(why)) {
+        plant.rollback_live();
+        progress.say("confirmation: the tunnel died under the winner: " + why);
+        continue;
+      }
+      plant.settle(o.settle);
+    }
+    auto ev = plant.measure(plan.objective, cmo);
+    plant.rollback_live();
+    plant.disarm();
+    if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
+    if (!ev.score) {
+      progress.say("confirmation round failed: " + ev.note);
+      continue;
+    }
+    store.add_confirmation({.round = round, .arm = arm == Arm::Baseline ? "baseline" : "candidate", .trial = r.winner_trial.value_or(0),
+                            .score = ev.score->value, .metrics = ev.metrics_json(true), .measured_at = plant.env().unix_time()});
+    (arm == Arm::Baseline ? bs : cs).push_back(ev.score->value);
+    accumulate(arm == Arm::Baseline ? r.baseline_row : r.winner_row, ev);
+  }
+  if (bs.size() >= 2 && cs.size() >= 2) {
+    r.confirmation = decide_confirmation(bs, cs);
+    r.confirmed = true;
+    r.promote = r.confirmation.promote;
+    r.reason = r.confirmation.reason;
+    r.baseline_score = r.confirmation.baseline_mean;
+    r.winner_score = r.confirmation.candidate_mean;
+  } else {
+    r.reason = "too few confirmation rounds completed: the baseline stays";
+    r.baseline_score = baseline.stats.mean;
+  }
+  r.outcome = r.promote ? "promoted" : "kept-baseline";
+  if (!r.promote) r.winner = bound.baseline;
+  return r;
+}
+
+}  // namespace wgopt::experiments

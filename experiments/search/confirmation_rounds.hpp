@@ -1,0 +1,35 @@
+#pragma once
+// Stage 9 of the search: the engine's recommendation (the best posterior mean, not the luckiest
+// run) measured interleaved with the baseline, B C B C ..., as many rounds as --confirm-rounds
+// or as fit in the budget's time left (at least 2), and promoted only when the paired gain's
+// interval is above zero and the gain is at least 2% (experiments/study/confirm.hpp).
+#include <optional>
+#include <string>
+
+#include "experiments/search/baseline_rounds.hpp"
+#include "experiments/search/search_plan.hpp"
+#include "experiments/study/confirm.hpp"
+#include "optimizer/strategy.hpp"
+
+namespace wgopt::experiments {
+
+class SearchProgress;
+
+struct ConfirmResult {
+  Values winner;                  // the configuration the host ends on: the baseline unless promoted
+  std::optional<int> winner_trial;  // the last trial that measured the recommendation
+  bool promote = false;
+  bool confirmed = false;         // the confirmation decided (enough rounds of each arm)
+  Confirmation confirmation;      // the decision, when confirmed
+  std::string outcome;            // "promoted", "kept-baseline", "no-trials"
+  std::string reason;             // one line: why
+  double baseline_score = 0, winner_score = 0;
+  Averages baseline_row, winner_row;  // §7.1 rows over the rounds (baseline's own rounds without confirmation)
+};
+
+// Throws Interrupted on Ctrl-C.
+ConfirmResult confirm_winner(const SearchOptions& options, const BaselineResult& baseline, const MeasureOptions& mo,
+                             PlantAccess& plant, opt::Strategy& engine, StudyStore& store, const Budget& budget,
+                             const SearchPlan& plan, SearchProgress& progress);
+
+}  // namespace wgopt::experiments

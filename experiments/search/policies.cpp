@@ -1,0 +1,41 @@
+#include "experiments/search/policies.hpp"
+
+#include <algorithm>
+
+namespace wgopt::experiments {
+
+double nominal_measure_seconds(const Objective& objective) {
+  return static_cast<double>(objective.duration.count()) * static_cast<double>(objective.scenarios.size()) + 4.0;
+}
+
+std::chrono::milliseconds measurement_lease(double nominal_measure_s) {
+  return std::chrono::milliseconds(static_cast<long long>(1000 * (nominal_measure_s * 2 + 30)));
+}
+
+std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds) {
+  const auto reserve = std::chrono::milliseconds(static_cast<long long>(1000 * (nominal_measure_s * 2 * confirm_rounds + 10)));
+  return reserve < wall / 2 ? reserve : wall / 3;
+}
+
+BudgetLimits after_setup(BudgetLimits limits, std::chrono::milliseconds setup) {
+  if (limits.wall) limits.wall = std::max(*limits.wall - setup, limits.reserve + std::chrono::milliseconds(1));
+  return limits;
+}
+
+int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_rounds) {
+  const int fit = static_cast<int>(left_s / (2 * (full_measure_s + 1.5)));
+  return std::clamp(fit, 2, max_rounds);
+}
+
+double search_progress(const BudgetLimits& limits, std::chrono::milliseconds elapsed, int trials_started) {
+  double p = 0;
+  if (limits.wall) p = std::max(p, static_cast<double>(elapsed.count()) / static_cast<double>((*limits.wall - limits.reserve).count()));
+  if (limits.max_trials) p = std::max(p, trials_started / static_cast<double>(*limits.max_trials));
+  return p;
+}
+
+bool remeasure_due(double progress, int complete, int remeasured, int trials) {
+  return progress >= 0.8 && complete >= 3 && remeasured * 2 <= trials - complete / 2;
+}
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,47 @@
+#pragma once
+// The search's arithmetic policies, pure and unit-tested (tests/experiments/test_search_policies.cpp):
+// how long a measurement and a guardian's lease last, what the confirmation holds back of a wall
+// budget, how many confirmation rounds fit in the time left, and when a trial re-measures a top
+// candidate instead of asking for a new one.
+#include <chrono>
+#include <optional>
+
+#include "experiments/study/budget.hpp"
+#include "experiments/study/objective.hpp"
+
+namespace wgopt::experiments {
+
+// How long an applied candidate may go unconfirmed before the guardian restores (apply + the
+// liveness check; the "connectivity back within 15 s").
+inline constexpr std::chrono::milliseconds kApplyLease{12000};
+
+// One measurement's nominal length: every scenario's duration plus 4 s of iperf3 start and stop.
+double nominal_measure_seconds(const Objective& objective);
+
+// The guardian's lease over one settle + measurement: twice the nominal length plus 30 s, so a
+// slow run is never cut short while a hung wgopt is still caught.
+std::chrono::milliseconds measurement_lease(double nominal_measure_s);
+
+// What a wall budget holds back for confirmation (2 measurements per round), persisting and
+// restoring (10 s): that much when it is under half the budget, else a third of the budget.
+std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds);
+
+// The wall budget left for the search once set-up took `setup`: never less than the reserve plus
+// 1 ms (so the Budget stays valid and simply allows no trial).
+BudgetLimits after_setup(BudgetLimits limits, std::chrono::milliseconds setup);
+
+// Confirmation rounds that fit in `left_s` seconds when a full measurement takes `full_measure_s`
+// (each round: one baseline and one candidate measurement, plus 1.5 s each for apply, settle and
+// liveness), at least 2 (a decision needs them) and at most `max_rounds`.
+int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_rounds);
+
+// How far the search is, 0..1 and beyond: the larger of the time spent of the wall budget (minus
+// its reserve) and the trials started of the cap.
+double search_progress(const BudgetLimits& limits, std::chrono::milliseconds elapsed, int trials_started);
+
+// In the last fifth of the budget, every other trial re-measures a top candidate (once at least 3
+// trials completed), so the recommendation rests on repeated measurements. `trials` and `complete`
+// count this session's trials before the one about to start.
+bool remeasure_due(double progress, int complete, int remeasured, int trials);
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,48 @@
+#include "experiments/search/retune_stages.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "common/error.hpp"
+#include "experiments/search/policies.hpp"
+#include "experiments/search/search_progress.hpp"
+
+namespace wgopt::experiments {
+
+void put_back_drift(PlantAccess& plant, const std::vector<std::string>& drifted, SearchProgress& progress) {
+  for (const auto& d : drifted) progress.say("drifted from the profile: " + d);
+  plant.arm(kApplyLease);
+  plant.apply(plant.bound().retune_values);
+  std::string why;
+  if (!plant.tunnel_alive(why)) {
+    plant.rollback_live();
+    plant.disarm();
+    throw Error("putting the profile's values back cut the tunnel; the host is as it was: " + why);
+  }
+  plant.keep_live();
+  plant.disarm();
+}
+
+RetuneCheck check_profile(const act::Profile& profile, double tolerance, const BaselineResult& baseline, const std::string& kernel_was,
+                          const std::string& kernel_now, SearchProgress& progress) {
+  const auto& ev = profile.evidence;
+  auto recorded = [&](const char* arm) -> std::optional<double> {
+    if (!ev.IsMap() || !ev[arm] || !ev[arm].IsMap() || !ev[arm]["score"]) return std::nullopt;
+    return ev[arm]["score"].as<double>();
+  };
+  auto rec = recorded("winner");
+  if (!rec) rec = recorded("baseline");
+  const double now = baseline.stats.mean;
+  RetuneCheck c;
+  c.recorded_score = rec.value_or(now);
+  c.regressed = rec && now < *rec - std::abs(*rec) * tolerance;
+  c.kernel_changed = !kernel_now.empty();
+  progress.say(fmt::format("profile: recorded score {:.1f}, now {:.1f} ({:+.1f}%){}{}", c.recorded_score, now,
+                           c.recorded_score != 0 ? 100.0 * (now - c.recorded_score) / std::abs(c.recorded_score) : 0.0,
+                           c.regressed ? fmt::format(": a regression beyond the {:.0f}% tolerance", 100 * tolerance) : "",
+                           c.kernel_changed ? fmt::format("; kernel {} -> {}", kernel_was, kernel_now) : ""));
+  return c;
+}
+
+}  // namespace wgopt::experiments

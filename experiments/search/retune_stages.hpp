@@ -1,0 +1,31 @@
+#pragma once
+// The retune-only stages of the search (`wgopt retune`, experiments/search/retune.hpp): before the
+// baseline, knobs that drifted from the profile are put back for good; after it, the profile holds
+// when the kernel is the one it was made on and the score is within the tolerance of its evidence,
+// and then the run ends without a trial.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "experiments/search/baseline_rounds.hpp"
+
+namespace wgopt::experiments {
+
+class SearchProgress;
+
+// Applies the profile's values to every bound place and keeps them (like `wgopt apply`), under
+// the guardian's apply lease. Throws Error, with the host as it was, when that cuts the tunnel.
+void put_back_drift(PlantAccess& plant, const std::vector<std::string>& drifted, SearchProgress& progress);
+
+struct RetuneCheck {
+  double recorded_score = 0;  // the profile's evidence (winner, else baseline), or the baseline's when it has none
+  bool regressed = false;     // the baseline is below the recorded score by more than the tolerance
+  bool kernel_changed = false;
+  bool holds() const { return !regressed && !kernel_changed; }
+};
+
+// Compares the baseline rounds with the profile's evidence and says the result.
+RetuneCheck check_profile(const act::Profile& profile, double tolerance, const BaselineResult& baseline, const std::string& kernel_was,
+                          const std::string& kernel_now, SearchProgress& progress);
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,51 @@
+#include "experiments/search/search_plan.hpp"
+
+#include "common/error.hpp"
+#include "experiments/search/policies.hpp"
+
+namespace wgopt::experiments {
+
+namespace {
+
+Objective given_objective(const SearchOptions& o) {
+  if (!o.objective_text.empty()) return parse_objective(o.objective_text, o.retune_profile + " (evidence.objective)");
+  return o.objective_file.empty() ? Objective{} : load_objective(o.objective_file);
+}
+
+}  // namespace
+
+SearchPlan plan_search(const SearchOptions& o) {
+  if (o.testbed == !o.peer.empty()) throw UsageError("choose the plant: --testbed, or --peer ADDR of a host running `iperf3 -s`");
+  if (o.baseline_rounds < 2) throw UsageError("--baseline-rounds must be at least 2 (one round says nothing about the noise)");
+  if (o.confirm_rounds < 2) throw UsageError("--confirm-rounds must be at least 2");
+  SearchPlan plan;
+  if (!o.resume.empty()) {
+    plan.resumed.emplace(StudyStore::open(o.resume));
+    plan.resumed_info = plan.resumed->info();
+  }
+  plan.objective = given_objective(o);
+  if (!o.retune_profile.empty()) {
+    plan.retune_profile = act::load_profile(o.retune_profile);
+    if (!(o.retune_tolerance >= 0 && o.retune_tolerance < 1)) throw UsageError("--tolerance must be 0..99 percent");
+  }
+  if (plan.resumed && !plan.resumed_info.objective_yaml.empty()) {
+    plan.objective = parse_objective(plan.resumed_info.objective_yaml, o.resume);
+  }
+  if (o.duration_s) {
+    if (*o.duration_s < 2 || *o.duration_s > 3600) throw UsageError("--duration must be 2..3600 seconds");
+    plan.objective.duration = std::chrono::seconds(*o.duration_s);
+  }
+  const bool resumed = plan.resumed.has_value();
+  plan.strategy = resumed ? plan.resumed_info.strategy : o.strategy;
+  plan.seed = resumed ? plan.resumed_info.seed : o.seed;
+  plan.budget_text = resumed && o.budget.empty() ? plan.resumed_info.budget : o.budget;
+  plan.trials_cap = o.trials;
+  if (resumed && !plan.trials_cap && plan.resumed_info.max_trials) plan.trials_cap = plan.resumed_info.max_trials;
+  plan.limits = parse_budget(plan.budget_text, plan.trials_cap);
+  plan.nominal_measure_s = nominal_measure_seconds(plan.objective);
+  if (plan.limits.wall) plan.limits.reserve = confirmation_reserve(*plan.limits.wall, plan.nominal_measure_s, o.confirm_rounds);
+  if (!o.space_file.empty()) plan.overrides = load_space_overrides(o.space_file);
+  return plan;
+}
+
+}  // namespace wgopt::experiments

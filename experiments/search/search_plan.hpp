@@ -1,0 +1,37 @@
+#pragma once
+// Stage 1 of the search: the options checked and turned into a plan before anything is touched:
+// the objective, the engine, the budget with its confirmation reserve, the space overrides, the
+// study being resumed and, in retune mode, the profile to hold.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "actuators/profile.hpp"
+#include "experiments/search/search.hpp"
+#include "experiments/search/search_space.hpp"
+#include "experiments/study/budget.hpp"
+#include "experiments/study/objective.hpp"
+#include "experiments/study/study_store.hpp"
+
+namespace wgopt::experiments {
+
+struct SearchPlan {
+  Objective objective;
+  std::string strategy;               // the engine (a resumed study's own)
+  std::uint64_t seed = 1;
+  std::string budget_text;            // as typed (or the resumed study's)
+  std::optional<int> trials_cap;
+  BudgetLimits limits;                // with the confirmation reserve
+  double nominal_measure_s = 0;       // policies.hpp
+  std::map<std::string, RangeOverride> overrides;
+  std::optional<StudyStore> resumed;  // the study --resume continues
+  StudyInfo resumed_info;
+  std::optional<act::Profile> retune_profile;  // retune mode: the profile to hold
+  bool retune() const { return retune_profile.has_value(); }
+};
+
+// Throws UsageError naming the option and the fix; nothing on the host has changed.
+SearchPlan plan_search(const SearchOptions& options);
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,45 @@
+#pragma once
+// The live progress of one search on stderr: the progress line (experiments/search/progress.hpp)
+// redrawn on every event and, unless quiet, every second by a ticker thread; messages on their own
+// lines. Thread-safe: the ticker and the loop share it.
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "experiments/search/progress.hpp"
+#include "experiments/study/budget.hpp"
+
+namespace wgopt::experiments {
+
+class SearchProgress {
+ public:
+  // Counts time and the ETA from `budget` (which must outlive this object).
+  SearchProgress(const Budget& budget, bool quiet);
+  ~SearchProgress();  // stops the ticker
+  SearchProgress(const SearchProgress&) = delete;
+  SearchProgress& operator=(const SearchProgress&) = delete;
+
+  // The phase ("baseline", "trial", "re-measure", "confirm") and its step.
+  void show(const std::string& phase, int step);
+  // A line of its own (the progress line is cleared first and redrawn after).
+  void say(const std::string& line);
+  void set_knobs(std::vector<std::pair<std::string, std::string>> knobs);
+  void set_best(double score);
+  void set_baseline(double score);
+  // Ends the live line (Terminal mode), before the command prints its result.
+  void finish();
+
+ private:
+  void redraw_locked();
+  const Budget& budget_;
+  ProgressPrinter printer_;
+  std::mutex mu_;
+  ProgressState state_;
+  std::atomic<bool> ticking_;
+  std::thread ticker_;
+};
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,151 @@
+#include "experiments/search/space_binding.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "actuators/catalog.hpp"
+#include "common/error.hpp"
+
+namespace wgopt::experiments {
+
+namespace {
+
+std::vector<Target> discover(const SearchOptions& o, const SearchPlant& sp) {
+  std::vector<Target> targets;
+  for (const auto& e : sp.ends) {
+    Target t{e.label, e.host, {}};
+    act::DiscoverOptions d;
+    d.allow_underlay_mtu = o.allow_underlay_mtu;
+    if (e.role == SearchEnd::Role::Global) {
+      d.interfaces = {"lo"};  // host-wide knobs only; lo carries no device knob we search
+      try {
+        t.knobs = act::discover_knobs(t.host, d);
+      } catch (const UsageError&) {
+        t.knobs = act::discover_knobs(t.host, {});
+      }
+    } else {
+      d.interfaces = e.interfaces;
+      d.wireguard = e.wireguard;
+      t.knobs = act::discover_knobs(t.host, d);
+    }
+    targets.push_back(std::move(t));
+  }
+  return targets;
+}
+
+bool writable(act::Knob& k) {
+  auto p = k.presence();
+  return p.present && p.writable;
+}
+
+// The mirror's id of a primary knob: the same knob on the index-aligned interface.
+std::string mirror_id(const SearchPlant& sp, const std::string& id) {
+  const auto& primary = sp.ends.front().interfaces;
+  const auto& mirror = sp.ends[1].interfaces;
+  for (size_t i = 0; i < primary.size() && i < mirror.size(); ++i) {
+    if (id.starts_with(primary[i] + "/")) return mirror[i] + id.substr(primary[i].size());
+  }
+  return id;
+}
+
+bool mirrored(const SearchPlant& sp) {
+  return sp.ends.size() > 1 && sp.ends[1].role == SearchEnd::Role::Mirror && !sp.ends[1].interfaces.empty();
+}
+
+// Binds every searchable knob; returns the knobs with their current values.
+std::vector<SearchKnob> bind(const SearchOptions& o, const SearchPlant& sp, BoundSpace& b) {
+  std::vector<SearchKnob> knobs;
+  const bool mirror = mirrored(sp);
+  for (size_t t = 0; t < b.targets.size(); ++t) {
+    if (t == 1 && mirror) continue;  // mirrors are bound with their primary knob
+    for (const auto& k : b.targets[t].knobs) {
+      const auto& d = k->descriptor();
+      const bool global = d.scope == act::Scope::Global || d.scope == act::Scope::Service;
+      if (global && !o.allow_global) continue;
+      if (t > 0 && !global) continue;  // the host target holds only host-wide knobs
+      if (b.bindings.count(d.id)) continue;
+      if (!o.include.empty() && !id_matches(d.id, o.include)) continue;
+      if (id_matches(d.id, o.exclude)) continue;
+      if (d.scope == act::Scope::Irq && d.device.empty()) continue;
+      if (!writable(*k)) continue;
+      std::string current;
+      try {
+        current = k->read();
+      } catch (const Error& e) {
+        spdlog::debug("skipping {}: {}", d.id, e.what());
+        continue;
+      }
+      std::vector<Binding> places{{t, d.id}};
+      if (t == 0 && mirror) {
+        auto* m = b.targets[1].find(mirror_id(sp, d.id));
+        if (!m || !writable(*m)) continue;  // both ends tuned alike, or not at all
+        places.push_back({1, m->id()});
+      }
+      b.bindings[d.id] = places;
+      knobs.push_back({d, current});
+    }
+  }
+  if (knobs.empty()) {
+    throw UsageError("no searchable knob is left after --knobs/--exclude: run `wgopt knobs` to see what is writable here");
+  }
+  return knobs;
+}
+
+// Retune: the profile is the desired state and the start of the space; notes what drifted.
+void hold_profile(const SearchOptions& o, const act::Profile& profile, std::vector<SearchKnob>& knobs, BoundSpace& b) {
+  for (const auto& [id, value] : profile.knobs) {
+    auto it = b.bindings.find(id);
+    if (it == b.bindings.end()) {
+      throw Error(fmt::format("the profile's knob {} cannot be tuned here (missing, read-only or excluded): "
+                              "check `wgopt knobs` and the interface names in {}",
+                              id, o.retune_profile));
+    }
+    b.retune_values[id] = b.targets[it->second.front().target].find(id)->validate(value);
+  }
+  for (auto& sk : knobs) {
+    auto it = b.retune_values.find(sk.descriptor.id);
+    if (it == b.retune_values.end()) continue;
+    // Every bound place (the testbed's mirror too) must hold the profile's value.
+    for (const auto& place : b.bindings[sk.descriptor.id]) {
+      auto* k = b.targets[place.target].find(place.id);
+      std::string now;
+      try {
+        now = k->read();
+      } catch (const Error&) {
+        now = "?";
+      }
+      if (!k->equal(now, it->second)) {
+        const std::string where = place.target > 0 ? " (" + b.targets[place.target].label + ")" : "";
+        b.drifted.push_back(fmt::format("{}{}: {} -> {}", place.id, where, now, it->second));
+      }
+    }
+    sk.current = it->second;
+  }
+}
+
+}  // namespace
+
+act::Knob* Target::find(const std::string& id) const {
+  for (const auto& k : knobs) {
+    if (k->id() == id) return k.get();
+  }
+  return nullptr;
+}
+
+BoundSpace bind_space(const SearchOptions& o, const SearchPlant& sp, const std::map<std::string, RangeOverride>& overrides,
+                      const act::Profile* retune_profile) {
+  BoundSpace b;
+  b.targets = discover(o, sp);
+  auto knobs = bind(o, sp, b);
+  if (retune_profile) hold_profile(o, *retune_profile, knobs, b);
+  b.space.emplace(knobs, b.targets.front().host.nproc, overrides);
+  for (const auto& k : b.space->knobs()) b.baseline[k.descriptor.id] = k.current;
+  spdlog::info("searching {} knobs: {}", b.space->knobs().size(), [&] {
+    std::string s;
+    for (const auto& k : b.space->knobs()) s += (s.empty() ? "" : ", ") + k.descriptor.id;
+    return s;
+  }());
+  return b;
+}
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,167 @@
+#include "experiments/search/trial_loop.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "common/error.hpp"
+#include "experiments/search/engine_priming.hpp"
+#include "experiments/search/policies.hpp"
+#include "experiments/search/search_progress.hpp"
+
+namespace wgopt::experiments {
+
+namespace {
+
+// The knobs of a candidate for the progress line: those that differ from the baseline.
+std::vector<std::pair<std::string, std::string>> main_knobs(const Values& v, const Values& base) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [id, val] : v) {
+    auto it = base.find(id);
+    if (it == base.end() || it->second != val) out.emplace_back(id, val);
+  }
+  return out;
+}
+
+double seconds_since(const SearchEnv& env, std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(env.clock() - t).count();
+}
+
+class TrialRunner {
+ public:
+  TrialRunner(const TrialLoopInputs& in, PlantAccess& plant, opt::Strategy& engine, StudyStore& store, Budget& budget,
+              SearchProgress& progress, TrialCounts& counts)
+      : in_(in), plant_(plant), engine_(engine), store_(store), budget_(budget), progress_(progress), counts_(counts),
+        incumbent_(in.baseline.stats.mean) {}
+
+  void run() {
+    while (budget_.may_start_trial()) {
+      plant_.check_interrupted();
+      one_trial();
+    }
+    plant_.check_interrupted();
+  }
+
+ private:
+  void one_trial() {
+    const double progress = search_progress(budget_.limits(), budget_.elapsed(), budget_.trials());
+    std::optional<opt::Config> cfg;
+    bool is_remeasure = false;
+    if (remeasure_due(progress, counts_.complete, remeasured_, counts_.trials)) {
+      cfg = engine_.remeasure_candidate();
+      is_remeasure = cfg.has_value();
+    }
+    if (!cfg) cfg = engine_.ask();
+    if (is_remeasure) ++remeasured_;
+    const Values values = plant_.bound().space->to_values(*cfg);
+    nlohmann::json params = nlohmann::json::object();
+    for (const auto& [k, v] : values) params[k] = v;
+
+    TrialRecord rec;
+    rec.timings.started_at = plant_.env().unix_time();
+    rec.params = params;
+    rec.number = store_.begin_trial(params, rec.timings.started_at);
+    budget_.trial_started();
+    ++counts_.trials;
+    progress_.set_knobs(main_knobs(values, plant_.bound().baseline));
+    progress_.show(is_remeasure ? "re-measure" : "trial", rec.number);
+
+    std::optional<Evaluation> ev = apply_and_measure(values, rec);
+    plant_.disarm();
+    store_.finish_trial(rec);
+    budget_.trial_finished();
+    engine_.tell(*cfg, to_opt_state(rec.state), rec.score.value_or(std::nan("")));
+    count(rec, ev);
+  }
+
+  // Apply under the guardian, check the tunnel, settle, measure, restore. Fills rec's state,
+  // score, note and timings.
+  std::optional<Evaluation> apply_and_measure(const Values& values, TrialRecord& rec) {
+    const auto t0 = plant_.env().clock();
+    try {
+      plant_.arm(kApplyLease);
+      plant_.apply(values);
+      rec.timings.applied_s = seconds_since(plant_.env(), t0);
+      std::string why;
+      if (!plant_.tunnel_alive(why)) {
+        plant_.rollback_live();
+        rec.state = TrialState::Infeasible;
+        rec.note = "tunnel dead after apply, reverted: " + why;
+      }
+    } catch (const Error& e) {  // includes UsageError from validation
+      plant_.drop_live();
+      rec.state = TrialState::Infeasible;
+      rec.note = std::string("could not apply: ") + e.what();
+    }
+    if (rec.state == TrialState::Infeasible) return std::nullopt;
+    plant_.arm(measurement_lease(in_.plan.nominal_measure_s));
+    const auto ts = plant_.env().clock();
+    if (!plant_.settle(in_.options.settle)) throw Interrupted{};
+    rec.timings.settled_s = seconds_since(plant_.env(), ts);
+    Evaluation ev = plant_.measure(in_.plan.objective, in_.mo);
+    rec.timings.measured_s = ev.seconds;
+    plant_.rollback_live();
+    if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
+    rec.metrics = ev.metrics_json();
+    rec.probes = ev.probes_json();
+    record_outcome(ev, rec);
+    return ev;
+  }
+
+  void record_outcome(const Evaluation& ev, TrialRecord& rec) {
+    if (ev.state == Evaluation::State::Complete) {
+      rec.state = TrialState::Complete;
+      rec.score = ev.score->value;
+    } else if (ev.state == Evaluation::State::Pruned) {
+      rec.state = TrialState::Pruned;
+      rec.note = ev.note;
+      const auto& s = ev.scenarios.back();
+      auto it = in_.refs.find(s.scenario);
+      rec.score = estimate_pruned(incumbent_, s.series_mean_mbps, it == in_.refs.end() ? 0 : it->second.mean_mbps);
+      // Against a full measurement here, not the nominal duration, which hides the fixed overhead both share.
+      counts_.pruning_saved_s += std::max(ev.saved_seconds, in_.baseline.full_measure_s - ev.seconds);
+    } else {
+      // The workload broke under this candidate (e.g. iperf3 could not connect): a failed trial.
+      rec.state = TrialState::Failed;
+      rec.note = ev.note;
+    }
+  }
+
+  void count(const TrialRecord& rec, const std::optional<Evaluation>& ev) {
+    switch (rec.state) {
+      case TrialState::Complete: ++counts_.complete; break;
+      case TrialState::Pruned: ++counts_.pruned; break;
+      case TrialState::Infeasible: ++counts_.infeasible; break;
+      default: ++counts_.failed; break;
+    }
+    if (rec.state == TrialState::Complete && rec.score && *rec.score > incumbent_) {
+      incumbent_ = *rec.score;
+      for (const auto& s : ev->scenarios) {
+        auto it = in_.refs.find(s.scenario);
+        if (it != in_.refs.end() && s.series_mean_mbps > 0) it->second.mean_mbps = s.series_mean_mbps;
+      }
+    }
+    auto best = engine_.recommend();
+    if (best.valid) progress_.set_best(best.mean);
+    if (rec.state != TrialState::Complete) progress_.say(fmt::format("trial {} {}: {}", rec.number, to_string(rec.state), rec.note));
+  }
+
+  const TrialLoopInputs& in_;
+  PlantAccess& plant_;
+  opt::Strategy& engine_;
+  StudyStore& store_;
+  Budget& budget_;
+  SearchProgress& progress_;
+  TrialCounts& counts_;
+  double incumbent_;
+  int remeasured_ = 0;
+};
+
+}  // namespace
+
+void run_trials(const TrialLoopInputs& in, PlantAccess& plant, opt::Strategy& engine, StudyStore& store, Budget& budget,
+                SearchProgress& progress, TrialCounts& counts) {
+  TrialRunner(in, plant, engine, store, budget, progress, counts).run();
+}
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,33 @@
+#pragma once
+// Stage 8 of the search: trials until the budget is spent. Each trial asks the engine for a
+// candidate (or, late in the budget, re-measures a top one), records it in the study as running,
+// applies it on every end under the guardian's lease, checks the tunnel (a dead one makes the trial
+// infeasible, reverted at once), settles, measures with early stopping against the incumbent,
+// restores the baseline, records the outcome and tells the engine.
+#include "experiments/search/baseline_rounds.hpp"
+#include "experiments/search/search_plan.hpp"
+#include "optimizer/strategy.hpp"
+
+namespace wgopt::experiments {
+
+class SearchProgress;
+
+struct TrialCounts {
+  int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;  // this session's
+  double pruning_saved_s = 0;  // measurement time early stopping saved, against a full measurement here
+};
+
+struct TrialLoopInputs {
+  const SearchOptions& options;
+  const SearchPlan& plan;
+  const BaselineResult& baseline;
+  PruneReferences& refs;  // the incumbent's rates move up as better candidates complete
+  MeasureOptions mo;      // prune points at refs when early stopping is on
+};
+
+// Counts into `counts` as trials end (so an interrupted search still reports them). Throws
+// Interrupted on Ctrl-C (the live candidate is left for the caller to restore).
+void run_trials(const TrialLoopInputs& in, PlantAccess& plant, opt::Strategy& engine, StudyStore& store, Budget& budget,
+                SearchProgress& progress, TrialCounts& counts);
+
+}  // namespace wgopt::experiments
