@@ -126,4 +126,20 @@ std::string boot_id(const std::string& proc_root) {
   return c ? trim(*c) : std::string{};
 }
 
+long long process_start_time(int pid) {
+  auto stat = read_file(fmt::format("/proc/{}/stat", pid));
+  if (!stat) return -1;
+  // The command name (field 2) may contain spaces and parentheses: count fields after the last ')'.
+  auto close = stat->rfind(')');
+  if (close == std::string::npos) return -1;
+  auto fields = split_ws(stat->substr(close + 1));
+  // fields[0] is field 3 (state); field 22 is fields[19].
+  if (fields.size() < 20) return -1;
+  try {
+    return std::stoll(fields[19]);
+  } catch (...) {
+    return -1;
+  }
+}
+
 }  // namespace wgopt

@@ -23,5 +23,8 @@ std::vector<std::string> split_lines(const std::string& s);          // no trail
 std::string utc_stamp(const char* fmt);
 // /proc/sys/kernel/random/boot_id (under `proc_root`), trimmed; empty if unreadable.
 std::string boot_id(const std::string& proc_root = "/proc");
+// Field 22 of /proc/PID/stat (start time in clock ticks since boot), which tells a process from a
+// later one that reuses its pid; -1 if the process is gone.
+long long process_start_time(int pid);
 
 }  // namespace wgopt
