@@ -51,7 +51,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
                     "YAML objective: scenarios and weights, penalties, duration (see experiments/objective.default.yaml)");
   space->add_option("--duration", *duration, "seconds per scenario measurement (overrides the objective; default 10)");
   auto* eng = cmd->add_option_group("engine", "budget and strategy");
-  eng->add_option("--budget", o->budget, "wall-clock budget: 90s, 5m, 2h (the search never overruns it by more than one trial)");
+  eng->add_option("--budget", o->budget, "wall-clock budget, 1s..7d: 90s, 5m, 2h (the search never overruns it by more than one trial)");
   eng->add_option("--trials", *trials, "cap on the number of trials");
   eng->add_option("--strategy", o->strategy, "bo (Bayesian, default), random or coordinate (one knob at a time)")->capture_default_str();
   eng->add_option("--seed", o->seed, "random seed (the engine is deterministic given the measurements)")->capture_default_str();

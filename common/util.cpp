@@ -47,9 +47,10 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
     total_s += v * mult;
     any = true;
   }
-  if (!std::isfinite(total_s) || total_s <= 0) {
-    throw UsageError(fmt::format("{} '{}' must be positive", what, text));
+  if (!std::isfinite(total_s) || total_s > 1e15) {  // 31 million years; beyond, milliseconds overflow
+    throw UsageError(fmt::format("{} '{}' is too long: use e.g. 90s, 5m, 2h or 1h30m", what, text));
   }
+  if (total_s <= 0) throw UsageError(fmt::format("{} '{}' must be positive", what, text));
   return std::chrono::milliseconds(static_cast<long long>(std::llround(total_s * 1000)));
 }
 
