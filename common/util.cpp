@@ -127,20 +127,35 @@ std::string boot_id(const std::string& proc_root) {
   return c ? trim(*c) : std::string{};
 }
 
-long long process_start_time(int pid) {
+namespace {
+
+// The fields of /proc/PID/stat after the command name (fields[0] is field 3, the state); empty if
+// the process is gone. The name (field 2) may hold spaces and parentheses: split after the last ')'.
+std::vector<std::string> stat_fields(int pid) {
   auto stat = read_file(fmt::format("/proc/{}/stat", pid));
-  if (!stat) return -1;
-  // The command name (field 2) may contain spaces and parentheses: count fields after the last ')'.
+  if (!stat) return {};
   auto close = stat->rfind(')');
-  if (close == std::string::npos) return -1;
-  auto fields = split_ws(stat->substr(close + 1));
-  // fields[0] is field 3 (state); field 22 is fields[19].
-  if (fields.size() < 20) return -1;
+  if (close == std::string::npos) return {};
+  return split_ws(stat->substr(close + 1));
+}
+
+long long start_time_of(const std::vector<std::string>& fields) {
+  if (fields.size() < 20) return -1;  // field 22 is fields[19]
   try {
     return std::stoll(fields[19]);
   } catch (...) {
     return -1;
   }
+}
+
+}  // namespace
+
+long long process_start_time(int pid) { return start_time_of(stat_fields(pid)); }
+
+bool process_alive(int pid, long long start_time) {
+  const auto fields = stat_fields(pid);
+  if (fields.empty() || start_time_of(fields) != start_time) return false;
+  return fields[0] != "Z" && fields[0] != "X";
 }
 
 }  // namespace wgopt

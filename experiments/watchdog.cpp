@@ -41,18 +41,9 @@ void log_line(const std::string& state_dir, const std::string& line) {
   out << stamp << " pid " << ::getpid() << ": " << line << "\n";
 }
 
-bool parent_alive(int pid, long long start_time) {
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
-  long long st = process_start_time(pid);
-  if (st < 0 || st != start_time) return false;
-  // A zombie parent (dead, not yet reaped) holds no lock and does nothing: count it as dead.
-  auto stat = read_file(fmt::format("/proc/{}/stat", pid));
-  if (stat) {
-    auto close = stat->rfind(')');
-    if (close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z') return false;
-  }
-  return true;
-}
+// A zombie parent (dead, not yet reaped) holds no lock and does nothing: process_alive counts it
+// as dead.
+bool parent_alive(int pid, long long start_time) { return process_alive(pid, start_time); }
 
 int restore(const GuardianOptions& o, const std::string& why) {
   const std::string& state_dir = o.state_dir;
@@ -83,7 +74,8 @@ std::vector<std::string> end_listed_children(const std::string& children_path) {
   std::vector<std::string> lines;
   if (children_path.empty()) return lines;
   for (const auto& [pid, start] : read_children_list(children_path)) {
-    if (pid <= 1 || start < 0 || process_start_time(pid) != start) continue;
+    // Dead already (a zombie nobody reaped counts as dead), or the pid now belongs to another.
+    if (pid <= 1 || !process_alive(pid, start)) continue;
     const std::string comm = trim(read_file(fmt::format("/proc/{}/comm", pid)).value_or("?"));
     if (::kill(pid, SIGKILL) == 0) lines.push_back(fmt::format("ended {} (pid {}) that wgopt left running", comm, pid));
   }

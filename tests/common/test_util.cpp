@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -92,4 +96,23 @@ TEST_CASE("write_file_atomic replaces a file whole, with its mode, and leaves it
   }
   CHECK(wgopt::read_file(path) == std::optional<std::string>("second\n"));
   fs::remove_all(dir);
+}
+
+TEST_CASE("process_alive tells a running process from a zombie and from a reused pid", "[faults]") {
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  const long long start = process_start_time(child);
+  REQUIRE(start > 0);
+  CHECK(process_alive(child, start));
+  CHECK_FALSE(process_alive(child, start + 1));  // same pid, another start time: another process
+  ::kill(child, SIGKILL);
+  for (int i = 0; i < 100 && process_alive(child, start); ++i) ::usleep(10000);
+  CHECK_FALSE(process_alive(child, start));  // a zombie (not reaped yet) is dead
+  CHECK(process_start_time(child) == start);  // ... though its /proc entry is still there
+  ::waitpid(child, nullptr, 0);
+  CHECK(process_start_time(child) == -1);
 }
