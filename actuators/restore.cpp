@@ -90,7 +90,8 @@ ChangeSession::ChangeSession(const std::string& state_dir, KnobLookup lookup, Se
     // After a reboot the kernel starts from its defaults (or the admin's config): re-applying
     // values from the old boot would overwrite them with stale ones.
     try {
-      startup_.archived = journal_.archive("boot-" + (d.boot_id.empty() ? std::string("unknown") : d.boot_id.substr(0, 8)));
+      const std::string tag = "boot-" + (d.boot_id.empty() ? std::string("unknown") : d.boot_id.substr(0, 8));
+      startup_.archived = journal_.archive(tag);
       spdlog::warn("journal from another boot archived as {} (not re-applied)", startup_.archived);
     } catch (const Error& e) {
       if (!options_.journal_best_effort) throw;

@@ -144,9 +144,9 @@ struct Interrupted {};
 
 // One trial: runs the evaluator in its own process group (a timeout, a stop or its exit ends all
 // it started), and never throws for what the evaluator does: that fails this trial only.
-std::optional<double> evaluate_once(CommandRunner& runner, const std::vector<std::string>& argv, const std::string& input,
-                                    std::chrono::milliseconds timeout, const std::atomic<bool>& interrupted,
-                                    std::string& why) {
+std::optional<double> evaluate_once(CommandRunner& runner, const std::vector<std::string>& argv,
+                                    const std::string& input, std::chrono::milliseconds timeout,
+                                    const std::atomic<bool>& interrupted, std::string& why) {
   ValueLine value_line;
   Command cmd{.argv = argv,
               .stdin_data = input,
@@ -207,8 +207,8 @@ int run_optimize(const Options& o) {
   const auto& interrupted = install_interrupt_handlers();
   auto evaluate = [&](const opt::Config& c, int trial) -> opt::EvalResult {
     std::string why;
-    const std::optional<double> value =
-        evaluate_once(*runner, argv, json{{"trial", trial}, {"params", to_json(c)}}.dump() + "\n", timeout, interrupted, why);
+    const std::string input = json{{"trial", trial}, {"params", to_json(c)}}.dump() + "\n";
+    const std::optional<double> value = evaluate_once(*runner, argv, input, timeout, interrupted, why);
     if (value && (!best_seen || (maximize ? *value > *best_seen : *value < *best_seen)))
       best_seen = value, best_trial = trial;
     if (progress) {

@@ -46,7 +46,9 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   space->add_option("--exclude", *exclude, "comma-separated knob ids or patterns to leave alone");
   space->add_flag("--allow-global", o->allow_global, "also search host-wide sysctls (netdev_*, rmem_max ...) and irqbalance");
   space->add_flag("--allow-underlay-mtu", o->allow_underlay_mtu, "also search the underlay's MTU (can cut the host off)");
-  space->add_option("--space", o->space_file, "YAML range overrides: knobs: {ID: {min: N, max: N, choices: [..]}}, min < max inside the knob's domain (hold a knob with `wgopt set` + --exclude)");
+  space->add_option("--space", o->space_file,
+                    "YAML range overrides: knobs: {ID: {min: N, max: N, choices: [..]}}, min < max inside the "
+                    "knob's domain (hold a knob with `wgopt set` + --exclude)");
   space->add_option("--objective", o->objective_file,
                     "YAML objective: scenarios and weights, penalties, duration (see experiments/objective.default.yaml)");
   space->add_option("--duration", *duration, "seconds per scenario measurement (overrides the objective; default 10)");

@@ -16,7 +16,8 @@ BudgetLimits parse_budget(const std::string& budget_text, std::optional<int> tri
     // Refused here, before a study file exists: an absurd budget used to overflow into a negative
     // time and fail after the study was created, leaving it "running".
     if (*l.wall > kMaxBudget) {
-      throw UsageError(fmt::format("--budget '{}' is too long: use at most 7d (a search converges in hours)", budget_text));
+      throw UsageError(
+          fmt::format("--budget '{}' is too long: use at most 7d (a search converges in hours)", budget_text));
     }
     if (*l.wall < kMinBudget) {
       throw UsageError(fmt::format("--budget '{}' is too short: use at least 1s (a trial takes seconds)", budget_text));

@@ -118,7 +118,8 @@ Objective parse_objective(const std::string& yaml_text, const std::string& sourc
       if (!seen.insert(name).second) r.fail(entry + ".name", fmt::format("'{}' is listed twice: list each scenario once", name));
       ScenarioSpec s = default_scenario_spec(name);
       if (n["weight"]) {
-        s.weight = r.number(n["weight"], entry + ".weight", kWeightMin, kWeightMax, " (weights are relative: only their ratio counts)");
+        s.weight = r.number(n["weight"], entry + ".weight", kWeightMin, kWeightMax,
+                            " (weights are relative: only their ratio counts)");
       }
       if (n["penalize_drops"]) s.penalize_drops = r.boolean(n["penalize_drops"], entry + ".penalize_drops");
       if (n["penalize_imbalance"]) s.penalize_imbalance = r.boolean(n["penalize_imbalance"], entry + ".penalize_imbalance");
