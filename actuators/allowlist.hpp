@@ -19,13 +19,15 @@ bool is_allowed_write_path(const std::string& path);
 // Otherwise one line naming the id and the rule it breaks.
 std::optional<std::string> knob_id_problem(const std::string& id);
 
-// Files that refuse (UsageError naming the path) writes outside the allowlist; reads pass through.
+// Files that refuse (UsageError naming the path) writes outside the allowlist; reads and the
+// writability question pass through.
 class GuardedFiles : public Files {
  public:
   explicit GuardedFiles(std::shared_ptr<Files> inner) : inner_(std::move(inner)) {}
   std::optional<std::string> read(const std::string& path) override { return inner_->read(path); }
   void write(const std::string& path, const std::string& value) override;
   bool exists(const std::string& path) override { return inner_->exists(path); }
+  bool writable(const std::string& path) override { return inner_->writable(path); }
   std::vector<std::string> list(const std::string& dir) override { return inner_->list(dir); }
   std::string describe() const override { return inner_->describe(); }
 

@@ -24,14 +24,19 @@ struct SysctlSpec {
   const char* reason;
 };
 
-// Ranges are what is sensible to search and accept; the host's current value always widens them
-// so it can be restored. The kernel's own limits are wider.
+// Ranges are what is sensible to search and accept, inside what the kernel accepts; the host's
+// current value always widens them so it can be restored. tests/integration/test_knob_domains.cpp
+// writes both ends of each range on the real kernel.
+// netdev_budget_usecs: since 6.13 (and stable backports) the kernel refuses values below two
+// jiffies, 2 * USEC_PER_SEC / HZ (net/core/sysctl_net_core.c): 8000 at this VM's HZ 250 (its
+// default, so the current value widens the range down to it), 20000 at HZ 100, the smallest HZ;
+// 20000 is therefore accepted by every kernel.
 const SysctlSpec kSpecs[] = {
     {"net.core.netdev_max_backlog", ValueType::Int, 100, 1000000, false, true, true, 50,
      "per-CPU backlog queue depth; RPS queues packets here and drops them when it overflows (softnet_stat column 2)"},
     {"net.core.netdev_budget", ValueType::Int, 50, 10000, false, true, true, 50,
      "packets one NET_RX softirq run may process before yielding"},
-    {"net.core.netdev_budget_usecs", ValueType::Int, 500, 100000, false, true, true, 50,
+    {"net.core.netdev_budget_usecs", ValueType::Int, 20000, 100000, false, true, true, 50,
      "microseconds one NET_RX softirq run may take before yielding"},
     {"net.core.rmem_max", ValueType::Int, 4096, 1 << 30, true, true, false, 45,
      "largest receive buffer a socket may ask for (SO_RCVBUF); wireguard-go's UDP socket asks for it"},

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
@@ -22,43 +24,83 @@ std::string state_dir() {
   return "/var/lib/wgopt";
 }
 
-void ensure_dir(const std::string& dir) {
-  if (dir.empty()) throw UsageError("state dir is empty: set WGOPT_STATE_DIR to a directory or unset it");
+std::string run_dir() {
+  const char* env = std::getenv("WGOPT_RUN_DIR");
+  if (env && *env) return env;
+  return "/run/wgopt";
+}
+
+namespace {
+
+// mkdir -p `dir` (mode 0700); `what` and `env` name it in errors ("state dir", "WGOPT_STATE_DIR").
+void make_dirs(const std::string& dir, const char* what, const char* env) {
+  if (dir.empty()) throw UsageError(fmt::format("{} is empty: set {} to a directory or unset it", what, env));
   // Each prefix ending before a '/' (and the whole path), parents first.
   for (size_t pos = 1; pos <= dir.size(); ++pos) {
     if (pos < dir.size() && dir[pos] != '/') continue;
     const std::string partial = dir.substr(0, pos);
     if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
-      throw Error(fmt::format("cannot create state dir {}: {} (set WGOPT_STATE_DIR to a writable directory)",
-                              partial, std::strerror(errno)));
+      throw Error(fmt::format("cannot create {} {}: {} (set {} to a writable directory)", what, partial,
+                              std::strerror(errno), env));
     }
   }
 }
 
+}  // namespace
+
+void ensure_dir(const std::string& dir) { make_dirs(dir, "state dir", "WGOPT_STATE_DIR"); }
+
+int flock_holder(int fd, const std::string& proc_root) {
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) return 0;
+  auto locks = read_file(proc_root + "/locks");
+  if (!locks) return 0;
+  // "1: FLOCK  ADVISORY  WRITE 1234 fe:00:10952883 0 EOF"; a waiter's line has "->" after "1:".
+  for (const auto& line : split_lines(*locks)) {
+    auto w = split_ws(line);
+    if (w.size() < 6 || w[1] != "FLOCK") continue;
+    auto dev = split(w[5], ':');
+    if (dev.size() != 3) continue;
+    try {
+      if (std::stoul(dev[0], nullptr, 16) == major(st.st_dev) && std::stoul(dev[1], nullptr, 16) == minor(st.st_dev) &&
+          std::stoull(dev[2]) == st.st_ino) {
+        return std::stoi(w[4]);
+      }
+    } catch (const std::exception&) {
+    }
+  }
+  return 0;
+}
+
 HostLock HostLock::acquire(const std::string& dir) {
-  ensure_dir(dir);
-  const std::string path = dir + "/lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) throw Error(fmt::format("cannot open lock file {}: {}", path, std::strerror(errno)));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int e = errno;
-    std::string holder = "unknown pid";
-    if (auto content = pread_all(fd); content && !trim(*content).empty()) holder = "pid " + trim(*content);
-    ::close(fd);
-    if (e == EWOULDBLOCK) {
-      throw Error(fmt::format("another wgopt ({}) is changing this host: wait for it to finish or stop it "
+  make_dirs(dir, "run dir", "WGOPT_RUN_DIR");
+  const std::string path = dir + "/host.lock";
+  // Read-only is enough for flock: an existing lock file needs no write access at all.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw Error(fmt::format("cannot open lock file {}: {} (set WGOPT_RUN_DIR to a writable directory)", path,
+                            std::strerror(errno)));
+  }
+  // When the holder lets go between our try and our look at /proc/locks, try again: the lock is
+  // then free or someone else holds it. Only holders that come and go within microseconds, over
+  // and over, can keep that up for long (the churn test does).
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return HostLock(fd, path);
+    const int e = errno;
+    if (e != EWOULDBLOCK) {
+      ::close(fd);
+      throw Error(fmt::format("cannot lock {}: {}", path, std::strerror(e)));
+    }
+    if (int holder = flock_holder(fd); holder > 0) {
+      ::close(fd);
+      throw Error(fmt::format("another wgopt (pid {}) is changing this host: wait for it to finish or stop it "
                               "(lock {})", holder, path));
     }
-    throw Error(fmt::format("cannot lock {}: {}", path, std::strerror(e)));
   }
-  // Our pid for the next one who finds the lock taken; the content is informational only.
-  const std::string pid = fmt::format("{}\n", ::getpid());
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
-    int e = errno;
-    ::close(fd);
-    throw Error(fmt::format("cannot write lock file {}: {}", path, std::strerror(e)));
-  }
-  return HostLock(fd, path);
+  ::close(fd);
+  throw Error(fmt::format("another wgopt is changing this host (the lock changed hands too fast to name the holder "
+                          "for 1 s): wait for it to finish (lock {})", path));
 }
 
 HostLock::HostLock(HostLock&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) { other.fd_ = -1; }
@@ -74,11 +116,7 @@ HostLock& HostLock::operator=(HostLock&& other) noexcept {
 }
 
 HostLock::~HostLock() {
-  if (fd_ >= 0) {
-    // Empty the pid first so a reader never names a process that no longer holds the lock.
-    if (::ftruncate(fd_, 0) != 0) { /* informational content only */ }
-    ::close(fd_);
-  }
+  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace wgopt::act

@@ -56,8 +56,14 @@ Profile parse_profile(const std::string& text, const std::string& source_path) {
                                        "\"4096 131072 16777216\")", source, id));
         }
         const std::string value = entry.second.Scalar();
-        if (value.empty() || value.size() > 512 || value.find('\n') != std::string::npos) {
-          throw UsageError(fmt::format("profile {}: knob {} has an empty or multi-line value", source, id));
+        if (value.empty()) throw UsageError(fmt::format("profile {}: knob {} is empty: give it a value", source, id));
+        if (value.find('\n') != std::string::npos) {
+          throw UsageError(fmt::format("profile {}: knob {} has a value of more than one line: write it on one line",
+                                       source, id));
+        }
+        if (value.size() > kMaxValueBytes) {
+          throw UsageError(fmt::format("profile {}: knob {} has a value of {} bytes: a knob value is at most {} bytes",
+                                       source, id, value.size(), kMaxValueBytes));
         }
         p.knobs.emplace_back(id, value);
       }

@@ -88,16 +88,23 @@ RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal
   return item;
 }
 
-ChangeSession::ChangeSession(const std::string& state_dir, KnobLookup lookup, std::string proc_root)
-    : lock_(HostLock::acquire(state_dir)), journal_(state_dir), lookup_(std::move(lookup)),
-      boot_id_(wgopt::boot_id(proc_root)) {
+ChangeSession::ChangeSession(const std::string& state_dir, KnobLookup lookup, SessionOptions options)
+    : lock_(HostLock::acquire(options.run_dir)), journal_(state_dir), lookup_(std::move(lookup)),
+      options_(std::move(options)), boot_id_(wgopt::boot_id(options_.proc_root)) {
   journal_.load();
   auto& d = journal_.data();
   if (!d.entries.empty() && d.boot_id != boot_id_) {
     // After a reboot the kernel starts from its defaults (or the admin's config): re-applying
     // values from the old boot would overwrite them with stale ones.
-    startup_.archived = journal_.archive("boot-" + (d.boot_id.empty() ? std::string("unknown") : d.boot_id.substr(0, 8)));
-    spdlog::warn("journal from another boot archived as {} (not re-applied)", startup_.archived);
+    try {
+      const std::string tag = "boot-" + (d.boot_id.empty() ? std::string("unknown") : d.boot_id.substr(0, 8));
+      startup_.archived = journal_.archive(tag);
+      spdlog::warn("journal from another boot archived as {} (not re-applied)", startup_.archived);
+    } catch (const Error& e) {
+      if (!options_.journal_best_effort) throw;
+      journal_problem_ = e.what();
+      journal_.data() = JournalData{};  // never re-applied, archived or not
+    }
     return;
   }
   if (d.open) restore_open(startup_);
@@ -121,6 +128,15 @@ std::vector<std::pair<JournalEntry, KnobPtr>> in_restore_order(const std::vector
 }
 
 }  // namespace
+
+void ChangeSession::save_journal() {
+  try {
+    journal_.save();
+  } catch (const Error& e) {
+    if (!options_.journal_best_effort) throw;
+    journal_problem_ = e.what();
+  }
+}
 
 void ChangeSession::restore_open(RestoreReport& report) {
   auto& d = journal_.data();
@@ -153,7 +169,7 @@ void ChangeSession::restore_open(RestoreReport& report) {
     if (e.state != EntryState::Kept) d.open = true;
   }
   d.pid = ::getpid();
-  journal_.save();
+  save_journal();
   for (auto& i : items) report.items.push_back(std::move(i));
 }
 
@@ -173,7 +189,7 @@ RestoreReport ChangeSession::rollback_all() {
   }
   d.entries.assign(keep.rbegin(), keep.rend());
   d.pid = ::getpid();
-  journal_.save();
+  save_journal();
   return report;
 }
 

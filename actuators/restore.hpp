@@ -58,16 +58,27 @@ std::vector<size_t> restore_sequence(const std::vector<int>& ranks);
 // stop wgopt at every point of a transaction. Never set it outside tests.
 void note_knob_written();
 
+struct SessionOptions {
+  std::string run_dir = act::run_dir();  // where the host lock is (actuators/lock.hpp)
+  std::string proc_root = "/proc";       // for the boot id
+  // `wgopt rollback`: a journal that cannot be written (disk full, read-only) does not stop the
+  // restore. The knobs are restored all the same; journal_problem() says what could not be saved.
+  // A stale journal is harmless: its knobs are found at their originals next time.
+  bool journal_best_effort = false;
+};
+
 // Holds the HostLock for its lifetime. Opening it: takes the lock, loads the journal, archives a
 // journal from another boot, and restores an unfinished transaction (its process died) to the
 // values it found. startup() says what it did; commands print it.
 class ChangeSession {
  public:
-  ChangeSession(const std::string& state_dir, KnobLookup lookup, std::string proc_root = "/proc");
+  ChangeSession(const std::string& state_dir, KnobLookup lookup, SessionOptions options = {});
 
   Journal& journal() { return journal_; }
   const RestoreReport& startup() const { return startup_; }
   const std::string& boot_id() const { return boot_id_; }
+  // Empty, or why the journal could not be updated (only with journal_best_effort).
+  const std::string& journal_problem() const { return journal_problem_; }
 
   // `wgopt rollback`: restores every knob in the journal to the host's original value, newest
   // first (restore_sequence). Entries that fail stay in the journal; the others leave it.
@@ -75,12 +86,15 @@ class ChangeSession {
 
  private:
   void restore_open(RestoreReport& report);
+  void save_journal();
 
   HostLock lock_;
   Journal journal_;
   KnobLookup lookup_;
+  SessionOptions options_;
   std::string boot_id_;
   RestoreReport startup_;
+  std::string journal_problem_;
 };
 
 }  // namespace wgopt::act

@@ -13,8 +13,10 @@
 #include <thread>
 
 #include "actuators/host.hpp"
+#include "actuators/lock.hpp"
 #include "actuators/restore.hpp"
 #include "common/error.hpp"
+#include "common/exec.hpp"
 #include "common/files.hpp"
 #include "common/util.hpp"
 
@@ -39,25 +41,18 @@ void log_line(const std::string& state_dir, const std::string& line) {
   out << stamp << " pid " << ::getpid() << ": " << line << "\n";
 }
 
-bool parent_alive(int pid, long long start_time) {
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
-  long long st = process_start_time(pid);
-  if (st < 0 || st != start_time) return false;
-  // A zombie parent (dead, not yet reaped) holds no lock and does nothing: count it as dead.
-  auto stat = read_file(fmt::format("/proc/{}/stat", pid));
-  if (stat) {
-    auto close = stat->rfind(')');
-    if (close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z') return false;
-  }
-  return true;
-}
+// A zombie parent (dead, not yet reaped) holds no lock and does nothing: process_alive counts it
+// as dead.
+bool parent_alive(int pid, long long start_time) { return process_alive(pid, start_time); }
 
-int restore(const std::string& state_dir, const std::string& why) {
+int restore(const GuardianOptions& o, const std::string& why) {
+  const std::string& state_dir = o.state_dir;
+  for (const auto& line : end_listed_children(o.children_path)) log_line(state_dir, line);
   log_line(state_dir, why + ": restoring the journal");
   // The dead process's flock is gone with it; retry briefly in case the kernel is still closing it.
   for (int attempt = 0; attempt < 50; ++attempt) {
     try {
-      act::ChangeSession session(state_dir, act::default_knob_lookup());
+      act::ChangeSession session(state_dir, act::default_knob_lookup(), {.run_dir = o.run_dir});
       const auto& report = session.startup();
       for (const auto& item : report.items) log_line(state_dir, item.line());
       if (report.empty()) log_line(state_dir, "nothing was applied: nothing to restore");
@@ -75,37 +70,37 @@ int restore(const std::string& state_dir, const std::string& why) {
 
 }  // namespace
 
-long long process_start_time(int pid) {
-  auto stat = read_file(fmt::format("/proc/{}/stat", pid));
-  if (!stat) return -1;
-  // The command name (field 2) may contain spaces and parentheses: count fields after the last ')'.
-  auto close = stat->rfind(')');
-  if (close == std::string::npos) return -1;
-  auto fields = split_ws(stat->substr(close + 1));
-  // fields[0] is field 3 (state); field 22 is fields[19].
-  if (fields.size() < 20) return -1;
-  try {
-    return std::stoll(fields[19]);
-  } catch (...) {
-    return -1;
+std::vector<std::string> end_listed_children(const std::string& children_path) {
+  std::vector<std::string> lines;
+  if (children_path.empty()) return lines;
+  for (const auto& [pid, start] : read_children_list(children_path)) {
+    // Dead already (a zombie nobody reaped counts as dead), or the pid now belongs to another.
+    if (pid <= 1 || !process_alive(pid, start)) continue;
+    const std::string comm = trim(read_file(fmt::format("/proc/{}/comm", pid)).value_or("?"));
+    if (::kill(pid, SIGKILL) == 0) lines.push_back(fmt::format("ended {} (pid {}) that wgopt left running", comm, pid));
   }
+  ::unlink(children_path.c_str());
+  return lines;
 }
 
 Watchdog Watchdog::start(const std::string& wgopt_exe, const std::string& state_dir) {
   const int self = ::getpid();
   const std::string lease = fmt::format("{}/watchdog-{}.lease", state_dir, self);
+  const std::string children = fmt::format("{}/watchdog-{}.children", state_dir, self);
   ::mkdir(state_dir.c_str(), 0700);
   write_atomic(lease, "idle\n");
   std::error_code ec;
   bp::child child(wgopt_exe,
                   bp::args({"__watchdog", "--pid", std::to_string(self), "--start-time",
-                            std::to_string(process_start_time(self)), "--lease", lease, "--state-dir", state_dir}),
+                            std::to_string(process_start_time(self)), "--lease", lease, "--state-dir", state_dir,
+                            "--run-dir", act::run_dir(), "--children", children}),
                   bp::std_in < bp::null, bp::std_out > bp::null, bp::std_err > bp::null,
                   // Its own session: a Ctrl-C or SIGTERM to wgopt's process group must not reach it.
                   bp::extend::on_exec_setup([](auto&) { ::setsid(); }), ec);
   if (ec) throw Error(fmt::format("cannot start the watchdog {}: {}", wgopt_exe, ec.message()));
   int pid = child.id();
   child.detach();
+  list_long_children_in(children);  // what the guardian ends if wgopt dies mid-measurement
   return Watchdog(pid, lease);
 }
 
@@ -131,6 +126,7 @@ void Watchdog::disarm() { write_lease("idle\n"); }
 
 void Watchdog::stop() {
   if (pid_ == 0) return;
+  list_long_children_in("");
   write_lease("exit\n");
   // Reap it so it does not linger as a zombie of ours.
   for (int i = 0; i < 50; ++i) {
@@ -143,19 +139,19 @@ void Watchdog::stop() {
   pid_ = 0;
 }
 
-int run_guardian(int parent_pid, long long parent_start_time, const std::string& lease_path,
-                 const std::string& state_dir) {
-  log_line(state_dir, fmt::format("guarding wgopt pid {}", parent_pid));
+int run_guardian(const GuardianOptions& o) {
+  const int parent_pid = o.parent_pid;
+  log_line(o.state_dir, fmt::format("guarding wgopt pid {}", parent_pid));
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    std::string lease = trim(read_file(lease_path).value_or("exit"));
+    std::string lease = trim(read_file(o.lease_path).value_or("exit"));
     if (lease == "exit") {
-      ::unlink(lease_path.c_str());
+      ::unlink(o.lease_path.c_str());
       return 0;
     }
-    if (!parent_alive(parent_pid, parent_start_time)) {
-      int rc = restore(state_dir, fmt::format("wgopt pid {} died", parent_pid));
-      ::unlink(lease_path.c_str());
+    if (!parent_alive(parent_pid, o.parent_start_time)) {
+      int rc = restore(o, fmt::format("wgopt pid {} died", parent_pid));
+      ::unlink(o.lease_path.c_str());
       return rc;
     }
     if (lease.starts_with("armed ")) {
@@ -166,13 +162,13 @@ int run_guardian(int parent_pid, long long parent_start_time, const std::string&
         deadline = 0;
       }
       if (now_ms() > deadline) {
-        log_line(state_dir, fmt::format("wgopt pid {} did not confirm its candidate in time: killing it", parent_pid));
+        log_line(o.state_dir, fmt::format("wgopt pid {} did not confirm its candidate in time: killing it", parent_pid));
         ::kill(parent_pid, SIGKILL);
-        for (int i = 0; i < 100 && parent_alive(parent_pid, parent_start_time); ++i) {
+        for (int i = 0; i < 100 && parent_alive(parent_pid, o.parent_start_time); ++i) {
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
-        int rc = restore(state_dir, fmt::format("lease of wgopt pid {} expired", parent_pid));
-        ::unlink(lease_path.c_str());
+        int rc = restore(o, fmt::format("lease of wgopt pid {} expired", parent_pid));
+        ::unlink(o.lease_path.c_str());
         return rc;
       }
     }

@@ -11,10 +11,14 @@
 //   exit                 wgopt finished normally; the guardian exits
 // The guardian polls every 200 ms. When wgopt's process is gone (pid and start time checked, so a
 // reused pid is not mistaken for it), or an armed lease expires (wgopt hung: it is SIGKILLed
-// first), it opens a ChangeSession on the state dir, which restores the unfinished transaction
-// from the journal, logs what it did to STATE_DIR/watchdog.log, and exits.
+// first), it ends what wgopt left running (its children die with it by PR_SET_PDEATHSIG; the
+// guardian also kills those listed in STATE_DIR/watchdog-PID.children, such as an iperf3 client
+// that would keep the server busy for the rest of its run), then opens a ChangeSession on the state
+// dir, which restores the unfinished transaction from the journal, logs what it did to
+// STATE_DIR/watchdog.log, and exits.
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace wgopt::act {
 
@@ -56,12 +60,21 @@ class Watchdog : public Guardian {
   std::string lease_;
 };
 
+struct GuardianOptions {
+  int parent_pid = 0;
+  long long parent_start_time = 0;  // /proc/PID/stat field 22, so a reused pid is not wgopt
+  std::string lease_path;
+  std::string state_dir;            // the journal
+  std::string run_dir;              // the host lock (actuators/lock.hpp)
+  std::string children_path;        // wgopt's long-running children (common/exec.hpp); may be empty
+};
+
 // The guardian's main loop (the body of `wgopt __watchdog`). Returns the process exit code: 0 when
 // told to exit or after a successful restore, 1 when a restore left something behind.
-int run_guardian(int parent_pid, long long parent_start_time, const std::string& lease_path,
-                 const std::string& state_dir);
+int run_guardian(const GuardianOptions& options);
 
-// Field 22 of /proc/PID/stat (start time in clock ticks since boot); -1 if the process is gone.
-long long process_start_time(int pid);
+// Kills (SIGKILL) every process in a list written by common/exec.hpp list_long_children_in that
+// still runs with the start time recorded (a reused pid is left alone). Returns one line per kill.
+std::vector<std::string> end_listed_children(const std::string& children_path);
 
 }  // namespace wgopt::act

@@ -64,16 +64,23 @@ void change(const KnobOptions& o, const std::vector<act::Change>& changes, const
 
 void run_rollback(bool json) {
   require_root("wgopt rollback");
-  act::ChangeSession session = open_session();
+  // Rollback is the command that must always work: a full or read-only state dir does not stop it.
+  act::ChangeSession session = open_session(true);
   act::RestoreReport report = session.rollback_all();
   if (json) {
-    std::printf("%s\n", nlohmann::json{{"rollback", report_json(report)}, {"restored_first", report_json(session.startup())}}
-                            .dump(2)
-                            .c_str());
+    nlohmann::json j{{"rollback", report_json(report)}, {"restored_first", report_json(session.startup())}};
+    if (!session.journal_problem().empty()) j["journal_not_updated"] = session.journal_problem();
+    std::printf("%s\n", j.dump(2).c_str());
   } else if (report.items.empty()) {
     std::printf("nothing to roll back: no change by wgopt is recorded in %s\n", act::state_dir().c_str());
   } else {
     print_report(stdout, "rolled back to the values before wgopt:", report);
+  }
+  if (!session.journal_problem().empty()) {
+    std::fprintf(stderr, "wgopt: the knobs above are restored, but the journal was not updated (%s): it still "
+                         "lists them, and the next wgopt command finds them at their originals; run `wgopt "
+                         "rollback` again once %s is writable to clear it\n",
+                 session.journal_problem().c_str(), act::state_dir().c_str());
   }
   if (!report.ok()) {
     throw Error(fmt::format("some knobs were not restored (see above); they stay in {}/journal.json: fix the cause "
@@ -137,7 +144,9 @@ void setup(CLI::App& root, Context&) {
         "  wgopt rollback\n"
         "  WGOPT_STATE_DIR=/tmp/wgopt-state wgopt rollback --json\n"
         "Reads the journal in $WGOPT_STATE_DIR (default /var/lib/wgopt). A knob someone else changed\n"
-        "after wgopt wrote it is left alone and reported; a journal from an earlier boot is archived.");
+        "after wgopt wrote it is left alone and reported; a journal from an earlier boot is archived.\n"
+        "Works on a full or read-only state dir: the knobs are restored and the journal, when it\n"
+        "cannot be written, is left as it was (a warning says so).");
     sub->add_flag("--json", *json, "print JSON on stdout instead of text");
     sub->callback([json] { run_rollback(*json); });
   }

@@ -3,15 +3,20 @@
 // Protocol (issue 4): for each trial the --eval command (split into argv here, never by a shell)
 // gets ONE JSON line on stdin, {"trial": N, "params": {...}} with N counting from 0, and prints one
 // JSON line {"value": X} on stdout (other lines before it are ignored). A non-zero exit, a timeout
-// or no numeric value makes the trial failed; the run goes on.
+// or no numeric value makes the trial failed; the run goes on. The evaluator runs in its own process
+// group: when its trial ends (exit, timeout, Ctrl-C) everything it started is killed, and a helper
+// it left holding stdout does not hold up the trial. Of its output only the last 64 KiB per stream
+// and the value line are kept, so no amount of output ends the run.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
+#include "cli/interrupt.hpp"
 #include "cli/registry.hpp"
 #include "common/error.hpp"
 #include "common/exec.hpp"
@@ -75,29 +80,95 @@ json to_json(const opt::Config& c) {
   return j;
 }
 
-// The last stdout line that is a JSON object with a finite numeric "value"; nullopt and the reason
-// otherwise.
-std::optional<double> parse_value(const std::string& out, std::string& why) {
-  auto lines = split_lines(out);
-  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-    std::string line = trim(*it);
-    if (line.empty()) continue;
-    json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) continue;
-    auto v = j.find("value");
-    if (v == j.end() || !v->is_number()) {
-      why = "output has no numeric \"value\"";
-      return std::nullopt;
+// What is kept of an evaluator's output: the last 64 KiB of stdout and of stderr for messages, and
+// the value line, found as stdout streams by, so a flood of output costs no memory.
+constexpr std::size_t kKeepOutput = 64 * 1024;
+
+// The last stdout line that is a JSON object, fed piece by piece as the output arrives. Lines longer
+// than kKeepOutput are skipped unread (a value line is short).
+class ValueLine {
+ public:
+  void feed(std::string_view s) {
+    while (!s.empty()) {
+      const auto nl = s.find('\n');
+      const auto piece = s.substr(0, nl);
+      if (!oversized_ && line_.size() + piece.size() > kKeepOutput) oversized_ = true, line_.clear();
+      if (!oversized_) line_.append(piece);
+      if (nl == std::string_view::npos) return;
+      end_line();
+      s.remove_prefix(nl + 1);
     }
-    double x = v->get<double>();
-    if (!std::isfinite(x)) {
-      why = "\"value\" is not finite";
-      return std::nullopt;
-    }
-    return x;
   }
-  why = "no JSON line {\"value\": X} on stdout";
-  return std::nullopt;
+  // The output ended (a last line without a newline counts).
+  void finish() { end_line(); }
+  const std::string& last_object() const { return last_; }
+
+ private:
+  void end_line() {
+    if (!oversized_) {
+      std::string line = trim(line_);
+      if (line.starts_with('{')) {
+        json j = json::parse(line, nullptr, false);
+        if (!j.is_discarded() && j.is_object()) last_ = std::move(line);
+      }
+    }
+    line_.clear();
+    oversized_ = false;
+  }
+  std::string line_, last_;
+  bool oversized_ = false;
+};
+
+// The finite numeric "value" of the value line; nullopt and the reason otherwise.
+std::optional<double> parse_value(const std::string& line, std::string& why) {
+  if (line.empty()) {
+    why = "no JSON line {\"value\": X} on stdout";
+    return std::nullopt;
+  }
+  json j = json::parse(line);
+  auto v = j.find("value");
+  if (v == j.end() || !v->is_number()) {
+    why = "output has no numeric \"value\"";
+    return std::nullopt;
+  }
+  double x = v->get<double>();
+  if (!std::isfinite(x)) {
+    why = "\"value\" is not finite";
+    return std::nullopt;
+  }
+  return x;
+}
+
+// Ctrl-C or SIGTERM during a trial: its evaluator and everything it started have been stopped.
+struct Interrupted {};
+
+// One trial: runs the evaluator in its own process group (a timeout, a stop or its exit ends all
+// it started), and never throws for what the evaluator does: that fails this trial only.
+std::optional<double> evaluate_once(CommandRunner& runner, const std::vector<std::string>& argv,
+                                    const std::string& input, std::chrono::milliseconds timeout,
+                                    const std::atomic<bool>& interrupted, std::string& why) {
+  ValueLine value_line;
+  Command cmd{.argv = argv,
+              .stdin_data = input,
+              .timeout = timeout,
+              .should_stop = [&interrupted] { return interrupted.load(); },
+              .own_process_group = true,
+              .keep_bytes = kKeepOutput,
+              .on_stdout = [&value_line](std::string_view s) { value_line.feed(s); }};
+  CommandResult r;
+  try {
+    r = runner.run(cmd);
+  } catch (const std::exception& e) {
+    why = e.what();
+    return std::nullopt;
+  }
+  if (interrupted) throw Interrupted{};
+  if (!r.ok()) {
+    why = r.brief();
+    return std::nullopt;
+  }
+  value_line.finish();
+  return parse_value(value_line.last_object(), why);
 }
 
 std::string read_file(const std::string& path) {
@@ -133,15 +204,11 @@ int run_optimize(const Options& o) {
   std::optional<double> best_seen;
   int best_trial = -1;
 
+  const auto& interrupted = install_interrupt_handlers();
   auto evaluate = [&](const opt::Config& c, int trial) -> opt::EvalResult {
-    Command cmd{.argv = argv,
-                .stdin_data = json{{"trial", trial}, {"params", to_json(c)}}.dump() + "\n",
-                .timeout = timeout};
-    CommandResult r = runner->run(cmd);
     std::string why;
-    std::optional<double> value;
-    if (r.ok()) value = parse_value(r.out, why);
-    else why = r.brief();
+    const std::string input = json{{"trial", trial}, {"params", to_json(c)}}.dump() + "\n";
+    const std::optional<double> value = evaluate_once(*runner, argv, input, timeout, interrupted, why);
     if (value && (!best_seen || (maximize ? *value > *best_seen : *value < *best_seen)))
       best_seen = value, best_trial = trial;
     if (progress) {
@@ -153,7 +220,13 @@ int run_optimize(const Options& o) {
     return {.state = opt::TrialState::complete, .value = *value};
   };
 
-  opt::RunResult res = opt::run(*strategy, o.trials, evaluate, {.remeasure = o.remeasure});
+  opt::RunResult res;
+  try {
+    res = opt::run(*strategy, o.trials, evaluate, {.remeasure = o.remeasure});
+  } catch (const Interrupted&) {
+    std::fprintf(stderr, "wgopt: interrupted: the running evaluator and everything it started were stopped\n");
+    return 130;
+  }
 
   int complete = 0;
   double measured_sum = 0;
@@ -205,7 +278,9 @@ WGOPT_COMMAND(70, [](CLI::App& root, Context& ctx) {
       "Minimise or maximise any command's output with wgopt's search engine (black-box mode).\n"
       "Each trial runs --eval with one JSON line on stdin, {\"trial\": N, \"params\": {...}}, and reads\n"
       "one JSON line {\"value\": X} from its stdout; a non-zero exit, a timeout or no value is a\n"
-      "failed trial and the run goes on. SPACE.yaml: `objective: maximize|minimize` and `params:`,\n"
+      "failed trial and the run goes on. A trial ends when the evaluator exits: whatever it started\n"
+      "(its process group) is killed then, and at a timeout or Ctrl-C. Only the last 64 KiB of its\n"
+      "output and the value line are kept. SPACE.yaml: `objective: maximize|minimize` and `params:`,\n"
       "a list such as {name: x, type: real, min: 0, max: 1} (types real, int, pow2, categorical,\n"
       "bool, mask; see optimizer/space_yaml.hpp).");
   cmd->add_option("--space", o->space_path, "SPACE.yaml: objective and parameters")->required();

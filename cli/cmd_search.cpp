@@ -68,12 +68,14 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   space->add_option("--exclude", *exclude, "comma-separated knob ids or patterns to leave alone");
   space->add_flag("--allow-global", o->allow_global, "also search host-wide sysctls (netdev_*, rmem_max ...) and irqbalance");
   space->add_flag("--allow-underlay-mtu", o->allow_underlay_mtu, "also search the underlay's MTU (can cut the host off)");
-  space->add_option("--space", o->space_file, "YAML range overrides: knobs: {ID: {min: N, max: N, choices: [..]}}");
+  space->add_option("--space", o->space_file,
+                    "YAML range overrides: knobs: {ID: {min: N, max: N, choices: [..]}}, min < max inside the "
+                    "knob's domain (hold a knob with `wgopt set` + --exclude)");
   space->add_option("--objective", o->objective_file,
                     "YAML objective: scenarios and weights, penalties, duration (see experiments/study/objective.default.yaml)");
   space->add_option("--duration", *duration, "seconds per scenario measurement (overrides the objective; default 10)");
   auto* eng = cmd->add_option_group("engine", "budget and strategy");
-  eng->add_option("--budget", o->budget, "wall-clock budget: 90s, 5m, 2h (the search never overruns it by more than one trial)");
+  eng->add_option("--budget", o->budget, "wall-clock budget, 1s..7d: 90s, 5m, 2h (the search never overruns it by more than one trial)");
   eng->add_option("--trials", *trials, "cap on the number of trials");
   eng->add_option("--strategy", o->strategy, "bo (Bayesian, default), random or coordinate (one knob at a time)")->capture_default_str();
   eng->add_option("--seed", o->seed, "random seed (the engine is deterministic given the measurements)")->capture_default_str();

@@ -6,19 +6,16 @@
 namespace {
 
 void setup(CLI::App& root, wgopt::cli::Context& ctx) {
-  struct Opts {
-    int pid = 0;
-    long long start_time = 0;
-    std::string lease, state_dir;
-  };
-  auto o = std::make_shared<Opts>();
+  auto o = std::make_shared<wgopt::act::GuardianOptions>();
   auto* cmd = root.add_subcommand("__watchdog", "");
   cmd->group("");  // hidden
-  cmd->add_option("--pid", o->pid)->required();
-  cmd->add_option("--start-time", o->start_time)->required();
-  cmd->add_option("--lease", o->lease)->required();
+  cmd->add_option("--pid", o->parent_pid)->required();
+  cmd->add_option("--start-time", o->parent_start_time)->required();
+  cmd->add_option("--lease", o->lease_path)->required();
   cmd->add_option("--state-dir", o->state_dir)->required();
-  cmd->callback([o, &ctx] { ctx.exit_code = wgopt::act::run_guardian(o->pid, o->start_time, o->lease, o->state_dir); });
+  cmd->add_option("--run-dir", o->run_dir)->required();
+  cmd->add_option("--children", o->children_path);
+  cmd->callback([o, &ctx] { ctx.exit_code = wgopt::act::run_guardian(*o); });
 }
 
 }  // namespace

@@ -42,8 +42,8 @@ act::DiscoverOptions discover_options(const KnobOptions& o) {
   return d;
 }
 
-act::ChangeSession open_session() {
-  act::ChangeSession s(act::state_dir(), act::default_knob_lookup());
+act::ChangeSession open_session(bool journal_best_effort) {
+  act::ChangeSession s(act::state_dir(), act::default_knob_lookup(), {.journal_best_effort = journal_best_effort});
   const auto& r = s.startup();
   if (!r.archived.empty()) {
     std::fprintf(stderr, "wgopt: a journal from an earlier boot was archived as %s (not re-applied: the reboot "

@@ -30,7 +30,9 @@ act::DiscoverOptions discover_options(const KnobOptions& o);
 
 // Takes the lock and restores what an unfinished or other-boot journal needs; prints what it did
 // to stderr ("a previous wgopt did not finish ...") so stdout stays a clean table / JSON / YAML.
-act::ChangeSession open_session();
+// journal_best_effort: for `wgopt rollback`, which must restore even when the journal cannot be
+// written (see act::SessionOptions).
+act::ChangeSession open_session(bool journal_best_effort = false);
 
 // "4096..16777216 pow2", "3 x 4096..67108864", "mask of 2 CPUs", "on|off", "cubic|reno|bbr".
 std::string domain_text(const act::Descriptor& d);

@@ -22,10 +22,11 @@ class Files {
   // errno text, including an error the kernel reports only when the file is closed.
   virtual void write(const std::string& path, const std::string& value) = 0;
   virtual bool exists(const std::string& path) = 0;
-  // True when this process may write `path` (access(2) W_OK). Root is refused too where the kernel
-  // marks a file read-only, such as net.core.rmem_max in a child network namespace.
-  // The default (for Files that cannot tell) is exists().
-  virtual bool writable(const std::string& path) { return exists(path); }
+  // True when this process may write `path` (access(2) W_OK, asked the way the write will happen:
+  // in the namespace, through the same layers). Root is refused too where the kernel marks a file
+  // read-only, such as net.core.{r,w}mem_{max,default} (0444) in a child network namespace. No
+  // default: a wrapper that forgot it would call every existing file writable.
+  virtual bool writable(const std::string& path) = 0;
   // Entry names in `dir`, sorted; empty if it does not exist.
   virtual std::vector<std::string> list(const std::string& dir) = 0;
   // Where these files are, for messages ("host", "netns wgopt-cli", "fake root /tmp/x").

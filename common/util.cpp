@@ -48,9 +48,10 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
     total_s += v * mult;
     any = true;
   }
-  if (!std::isfinite(total_s) || total_s <= 0) {
-    throw UsageError(fmt::format("{} '{}' must be positive", what, one_line(text, 80)));
+  if (!std::isfinite(total_s) || total_s > 1e15) {  // 31 million years; beyond, milliseconds overflow
+    throw UsageError(fmt::format("{} '{}' is too long: use e.g. 90s, 5m, 2h or 1h30m", what, one_line(text, 80)));
   }
+  if (total_s <= 0) throw UsageError(fmt::format("{} '{}' must be positive", what, one_line(text, 80)));
   return std::chrono::milliseconds(static_cast<long long>(std::llround(total_s * 1000)));
 }
 
@@ -188,6 +189,37 @@ std::string utc_stamp(const char* fmt, double unix_seconds) {
 std::string boot_id(const std::string& proc_root) {
   auto c = read_file(proc_root + "/sys/kernel/random/boot_id");
   return c ? trim(*c) : std::string{};
+}
+
+namespace {
+
+// The fields of /proc/PID/stat after the command name (fields[0] is field 3, the state); empty if
+// the process is gone. The name (field 2) may hold spaces and parentheses: split after the last ')'.
+std::vector<std::string> stat_fields(int pid) {
+  auto stat = read_file(fmt::format("/proc/{}/stat", pid));
+  if (!stat) return {};
+  auto close = stat->rfind(')');
+  if (close == std::string::npos) return {};
+  return split_ws(stat->substr(close + 1));
+}
+
+long long start_time_of(const std::vector<std::string>& fields) {
+  if (fields.size() < 20) return -1;  // field 22 is fields[19]
+  try {
+    return std::stoll(fields[19]);
+  } catch (...) {
+    return -1;
+  }
+}
+
+}  // namespace
+
+long long process_start_time(int pid) { return start_time_of(stat_fields(pid)); }
+
+bool process_alive(int pid, long long start_time) {
+  const auto fields = stat_fields(pid);
+  if (fields.empty() || start_time_of(fields) != start_time) return false;
+  return fields[0] != "Z" && fields[0] != "X";
 }
 
 }  // namespace wgopt

@@ -35,5 +35,11 @@ std::string utc_stamp(const char* fmt);
 std::string utc_stamp(const char* fmt, double unix_seconds);
 // /proc/sys/kernel/random/boot_id (under `proc_root`), trimmed; empty if unreadable.
 std::string boot_id(const std::string& proc_root = "/proc");
+// Field 22 of /proc/PID/stat (start time in clock ticks since boot), which tells a process from a
+// later one that reuses its pid; -1 if the process is gone.
+long long process_start_time(int pid);
+// True while `pid` runs with that start time: not gone, not a zombie, not a later process that
+// reuses the pid.
+bool process_alive(int pid, long long start_time);
 
 }  // namespace wgopt

@@ -205,7 +205,9 @@ ServerState start_server(const ServerOptions& opts, CommandRunner& runner, std::
   const std::vector<std::string> argv = {"iperf3", "-s", "-B", opts.bind_address, "-p", std::to_string(opts.port),
                                          "-D", "-I", pidfile};
   // The daemon keeps running after the command returns: no pipes to hold open.
-  const Command cmd{.argv = opts.place.wrap(argv), .timeout = std::chrono::seconds(15), .capture_output = false};
+  // A daemon: it outlives this wgopt on purpose (`wgopt testbed down` stops it).
+  const Command cmd{.argv = opts.place.wrap(argv), .timeout = std::chrono::seconds(15), .capture_output = false,
+                    .dies_with_wgopt = false};
   const CommandResult res = runner.run(cmd);
   if (res.not_found) {
     throw Error(fmt::format("cannot start the iperf3 server {}: {} is not installed: install it with apt-get "

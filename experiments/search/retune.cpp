@@ -43,6 +43,16 @@ double previous_value(const std::string& previous, const std::string& series) {
   return 0;
 }
 
+// evidence.plant.port: 1..65535, all digits (a profile is outside input: no internal errors).
+int plant_port(const std::string& text, const std::string& profile) {
+  const bool digits = !text.empty() && text.size() <= 5 && text.find_first_not_of("0123456789") == std::string::npos;
+  const int port = digits ? std::stoi(text) : 0;
+  if (port < 1 || port > 65535) {
+    throw UsageError(fmt::format("{}: evidence.plant.port '{}' is not a port: use a number 1..65535", profile, text));
+  }
+  return port;
+}
+
 }  // namespace
 
 SearchOptions retune_search_options(const RetuneOptions& r, const act::Profile& profile) {
@@ -58,7 +68,7 @@ SearchOptions retune_search_options(const RetuneOptions& r, const act::Profile& 
     o.testbed_prefix = tb;
   } else if (auto peer = scalar(plant, "peer"); !peer.empty()) {
     o.peer = peer;
-    if (auto port = scalar(plant, "port"); !port.empty()) o.port = std::stoi(port);
+    if (auto port = scalar(plant, "port"); !port.empty()) o.port = plant_port(port, r.profile);
     o.netns = scalar(plant, "netns");
   } else {
     throw UsageError(fmt::format("{}: evidence.plant names neither a testbed nor a peer: {}", r.profile, fix));

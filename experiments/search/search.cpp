@@ -128,7 +128,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   report.study_path = study.store.path();
   report.profile_path = study.profile_path;
 
-  act::ChangeSession session(env.state_dir, env.knob_lookup);  // the lock; restores what a crashed run left
+  act::ChangeSession session(env.state_dir, env.knob_lookup, {.run_dir = env.run_dir});  // the lock; restores what a crashed run left
   for (const auto& item : session.startup().items) std::cerr << "recovered: " << item.line() << "\n";
   std::unique_ptr<act::Guardian> guardian = o.watchdog ? env.start_guardian(o, env.state_dir) : nullptr;
   auto engine = make_engine(plan, *bound.space);

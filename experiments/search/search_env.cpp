@@ -176,6 +176,7 @@ SearchEnv default_search_env() {
   env.unix_time = [] { return unix_now(); };
   env.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   env.state_dir = act::state_dir();
+  env.run_dir = act::run_dir();
   env.knob_lookup = act::default_knob_lookup();
   env.require_root = [] { require_root("wgopt search"); };
   auto runner = env.runner;

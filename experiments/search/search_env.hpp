@@ -50,7 +50,8 @@ struct SearchEnv {
   SteadyClock clock;                      // the budget's and the report's time
   std::function<double()> unix_time;      // timestamps in the study and the profile
   std::function<void(std::chrono::milliseconds)> sleep;  // one short wait (the settle wait is made of them)
-  std::string state_dir;                  // journal, lock, studies
+  std::string state_dir;                  // journal, studies
+  std::string run_dir;                    // the host lock (actuators/lock.hpp)
   act::KnobLookup knob_lookup;            // crash recovery's way to find a journaled knob again
   std::function<void()> require_root;
   // Builds (and, for the testbed, brings up) the plant; `say` reports what it did.
@@ -65,7 +66,7 @@ struct SearchEnv {
   std::function<std::unique_ptr<act::Guardian>(const SearchOptions&, const std::string& state_dir)> start_guardian;
 };
 
-// The real thing: root required, the process runner, steady and system clocks, act::state_dir(),
+// The real thing: root required, the process runner, steady and system clocks, act::state_dir(), act::run_dir(),
 // the testbed or the peer from the options, measure_objective, the watchdog process.
 SearchEnv default_search_env();
 

@@ -102,7 +102,13 @@ SearchSpace::SearchSpace(std::vector<SearchKnob> knobs, int nproc,
     long long lo = d.domain.min, hi = d.domain.max;
     if (ov && ov->min) lo = *ov->min;
     if (ov && ov->max) hi = *ov->max;
-    if (ov && (ov->min || ov->max) && (lo < d.domain.min || hi > d.domain.max || lo >= hi)) {
+    if (ov && (ov->min || ov->max) && lo >= hi) {
+      // A search range, never a fixed value: holding a knob is `wgopt set` plus --exclude.
+      throw UsageError(fmt::format("space override for '{}': min {} is not below max {}: a range needs min < max (to "
+                                   "hold the knob at one value, `wgopt set` it before the search and leave it out "
+                                   "with --exclude)", d.id, lo, hi));
+    }
+    if (ov && (ov->min || ov->max) && (lo < d.domain.min || hi > d.domain.max)) {
       throw UsageError(fmt::format("space override for '{}': range {}..{} is not inside the knob's domain {}..{}",
                                    d.id, lo, hi, d.domain.min, d.domain.max));
     }

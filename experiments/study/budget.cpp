@@ -11,7 +11,18 @@ using std::chrono::milliseconds;
 
 BudgetLimits parse_budget(const std::string& budget_text, std::optional<int> trials) {
   BudgetLimits l;
-  if (!trim(budget_text).empty()) l.wall = parse_duration(budget_text, "--budget");
+  if (!trim(budget_text).empty()) {
+    l.wall = parse_duration(budget_text, "--budget");
+    // Refused here, before a study file exists: an absurd budget used to overflow into a negative
+    // time and fail after the study was created, leaving it "running".
+    if (*l.wall > kMaxBudget) {
+      throw UsageError(
+          fmt::format("--budget '{}' is too long: use at most 7d (a search converges in hours)", budget_text));
+    }
+    if (*l.wall < kMinBudget) {
+      throw UsageError(fmt::format("--budget '{}' is too short: use at least 1s (a trial takes seconds)", budget_text));
+    }
+  }
   if (trials) {
     if (*trials < 1) throw UsageError(fmt::format("--trials {} is too small: use 1 or more", *trials));
     l.max_trials = *trials;

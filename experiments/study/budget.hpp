@@ -21,9 +21,13 @@ struct BudgetLimits {
   std::chrono::milliseconds reserve{0};
 };
 
+// The wall budgets parse_budget accepts.
+inline constexpr std::chrono::milliseconds kMinBudget{1000};
+inline constexpr std::chrono::milliseconds kMaxBudget{7LL * 24 * 3600 * 1000};
+
 // From the user's `--budget TEXT` (empty: none; parsed with common/util.hpp parse_duration) and
-// `--trials N`. Throws UsageError naming the option when the text is not a duration, N < 1, or
-// neither is given (an unbounded search is never what a user wants).
+// `--trials N`. Throws UsageError naming the option when the text is not a duration or outside
+// 1s..7d, N < 1, or neither is given (an unbounded search is never what a user wants).
 BudgetLimits parse_budget(const std::string& budget_text, std::optional<int> trials);
 
 class Budget {

@@ -47,15 +47,16 @@ struct Reader {
     }
   }
 
-  double number(const YAML::Node& n, const std::string& entry, double min, bool min_exclusive) const {
+  // A finite number in [min, max]; `why` follows the range in the error ("weights are relative").
+  double number(const YAML::Node& n, const std::string& entry, double min, double max, const char* why = "") const {
     double v = 0;
     try {
       v = n.as<double>();
     } catch (const YAML::Exception&) {
       fail(entry, fmt::format("'{}' is not a number", n.IsScalar() ? n.Scalar() : "(not a scalar)"));
     }
-    if (!std::isfinite(v) || v < min || (min_exclusive && v == min)) {
-      fail(entry, fmt::format("{} is out of range: use a number {} {}", v, min_exclusive ? ">" : ">=", min));
+    if (!std::isfinite(v) || v < min || v > max) {
+      fail(entry, fmt::format("{} is out of range: use a number from {} to {}{}", n.Scalar(), min, max, why));
     }
     return v;
   }
@@ -116,7 +117,10 @@ Objective parse_objective(const std::string& yaml_text, const std::string& sourc
       if (!is_scenario(name)) r.fail(entry + ".name", fmt::format("'{}' is not a scenario: use one of {}", name, scenario_list()));
       if (!seen.insert(name).second) r.fail(entry + ".name", fmt::format("'{}' is listed twice: list each scenario once", name));
       ScenarioSpec s = default_scenario_spec(name);
-      if (n["weight"]) s.weight = r.number(n["weight"], entry + ".weight", 0, true);
+      if (n["weight"]) {
+        s.weight = r.number(n["weight"], entry + ".weight", kWeightMin, kWeightMax,
+                            " (weights are relative: only their ratio counts)");
+      }
       if (n["penalize_drops"]) s.penalize_drops = r.boolean(n["penalize_drops"], entry + ".penalize_drops");
       if (n["penalize_imbalance"]) s.penalize_imbalance = r.boolean(n["penalize_imbalance"], entry + ".penalize_imbalance");
       o.scenarios.push_back(s);
@@ -126,15 +130,15 @@ Objective parse_objective(const std::string& yaml_text, const std::string& sourc
   if (auto p = root["penalties"]) {
     r.only_keys(p, "penalties",
                 {"drop_allowance_per_s", "softnet_drops", "nic_drops", "interface_drops", "udp_errors", "imbalance"});
-    auto set = [&](const char* key, double& field) {
-      if (p[key]) field = r.number(p[key], std::string("penalties.") + key, 0, false);
+    auto set = [&](const char* key, double& field, double max, const char* unit) {
+      if (p[key]) field = r.number(p[key], std::string("penalties.") + key, 0, max, unit);
     };
-    set("drop_allowance_per_s", o.penalties.drop_allowance_per_s);
-    set("softnet_drops", o.penalties.softnet_drops);
-    set("nic_drops", o.penalties.nic_drops);
-    set("interface_drops", o.penalties.interface_drops);
-    set("udp_errors", o.penalties.udp_errors);
-    set("imbalance", o.penalties.imbalance);
+    set("drop_allowance_per_s", o.penalties.drop_allowance_per_s, kDropAllowanceMax, " drops/s");
+    set("softnet_drops", o.penalties.softnet_drops, kPenaltyMax, " Mbit/s per drop/s");
+    set("nic_drops", o.penalties.nic_drops, kPenaltyMax, " Mbit/s per drop/s");
+    set("interface_drops", o.penalties.interface_drops, kPenaltyMax, " Mbit/s per drop/s");
+    set("udp_errors", o.penalties.udp_errors, kPenaltyMax, " Mbit/s per drop/s");
+    set("imbalance", o.penalties.imbalance, kPenaltyMax, " Mbit/s per point");
   }
   return o;
 }

@@ -17,17 +17,19 @@
 //   duration: 10s             # iperf3 run per scenario and measurement, whole seconds, 2s..1h
 //   scenarios:                # the field guide's five: tcp, tcp-rev, udp, udp-64, single
 //     - name: tcp             # iperf3 -P 8
-//       weight: 1             # > 0; weights are normalised to sum 1
+//       weight: 1             # 0.001..1000; weights are normalised to sum 1
 //       penalize_drops: true       # default false for udp and udp-64: a -b 0 flood overflows by
 //                                  # design and its received rate already counts the loss
 //       penalize_imbalance: true   # default false for single: one flow is one core (guide §6.2)
 //   penalties:
-//     drop_allowance_per_s: 3  # per source; the guide's "sub-100 per 30 s test" is trivial
-//     softnet_drops: 0.01      # Mbit/s per drop/s above the allowance
-//     nic_drops: 0.01
-//     interface_drops: 0.01
-//     udp_errors: 0.01
-//     imbalance: 1.0           # Mbit/s per percentage point of (hottest core - mean)
+//     drop_allowance_per_s: 3  # per source, 0..1000000; the guide's "sub-100 per 30 s test" is trivial
+//     softnet_drops: 0.01      # Mbit/s per drop/s above the allowance, 0..100
+//     nic_drops: 0.01          # 0..100
+//     interface_drops: 0.01    # 0..100
+//     udp_errors: 0.01         # 0..100
+//     imbalance: 1.0           # Mbit/s per percentage point of (hottest core - mean), 0..100
+// The ranges keep every score a finite number that moves with throughput: weights of 1e308 summed
+// to infinity and made every score 0, and a penalty of 1e308 drowns any throughput.
 //
 // Inputs are plain numbers (not the probes' types): the loop maps its probe summaries onto
 // Measurement.
@@ -75,9 +77,15 @@ struct Objective {
   bool operator==(const Objective&) const = default;
 };
 
+// The ranges parse_objective accepts (documented above).
+inline constexpr double kWeightMin = 0.001, kWeightMax = 1000;
+inline constexpr double kPenaltyMax = 100;          // Mbit/s per drop/s, or per point of imbalance
+inline constexpr double kDropAllowanceMax = 1e6;    // drops/s
+
 // Parses and validates an objective. `source` names it in errors ("objective file 'x.yaml'").
-// Throws UsageError naming the entry, the value and the fix: unknown keys, unknown or duplicate
-// scenarios, weights <= 0, negative penalties, a duration that is not whole seconds in 2s..1h.
+// Throws UsageError naming the entry, the value and the allowed range: unknown keys, unknown or
+// duplicate scenarios, weights or penalties outside their ranges or not finite, a duration that is
+// not whole seconds in 2s..1h.
 Objective parse_objective(const std::string& yaml_text, const std::string& source = "objective");
 // Reads and parses a file; UsageError if it cannot be read.
 Objective load_objective(const std::string& path);

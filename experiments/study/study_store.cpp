@@ -159,6 +159,11 @@ void StudyStore::check_identity() const {
   auto not_a_study = [&](const std::string& what) {
     return UsageError(fmt::format("study file '{}' is not a wgopt study ({}): pass a file written by wgopt search", path, what));
   };
+  // SQLite takes an empty file for an empty database, which has no application id either.
+  std::error_code size_ec;
+  if (fs::file_size(path, size_ec) == 0 && !size_ec) {
+    throw UsageError(fmt::format("study file '{}' is empty (0 bytes): pass a file written by wgopt search", path));
+  }
   // The first read is where SQLite notices a file that is not a database at all.
   std::int64_t app_id = 0, version = 0;
   {

@@ -203,8 +203,12 @@ void Testbed::build() {
     End& e = ends[i];
     const End& peer = ends[1 - i];
     const ino_t ino = th::netns_inode(e.place.netns_name());
-    // wireguard-go daemonises; its stdio must not be our pipes or we would wait on it forever.
-    auto started = runner_->run({.argv = e.place.wrap({"wireguard-go", e.wg}), .timeout = 15s, .capture_output = false});
+    // wireguard-go daemonises; its stdio must not be our pipes or we would wait on it forever, and it
+    // outlives this wgopt on purpose (`wgopt testbed down` stops it).
+    auto started = runner_->run({.argv = e.place.wrap({"wireguard-go", e.wg}),
+                                 .timeout = 15s,
+                                 .capture_output = false,
+                                 .dies_with_wgopt = false});
     if (!started.ok()) {
       throw Error(fmt::format("wireguard-go could not create {} in {} ({}): run `ip netns exec {} wireguard-go -f {}` "
                               "by hand to see why (is /dev/net/tun there?)",

@@ -31,6 +31,8 @@ struct Scratch {
   std::string root() const { return (dir / "root").string(); }
   std::string proc_root() const { return (dir / "root/proc").string(); }
   std::string state() const { return (dir / "state").string(); }
+  std::string run() const { return (dir / "run").string(); }  // the host lock's dir
+  act::SessionOptions session() const { return {.run_dir = run(), .proc_root = proc_root()}; }
   void put(const std::string& path, const std::string& content) const {
     std::ofstream(dir / ("root" + path)) << content;
   }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 
+#include "actuators/allowlist.hpp"
 #include "actuators/catalog.hpp"
 #include "common/error.hpp"
 #include "tests/actuators/test_knobs_fake.hpp"
@@ -132,4 +133,34 @@ TEST_CASE("a namespace that cannot be reached is an error, not a list of absent 
     CHECK(std::string(e.what()).find("netns gone") != std::string::npos);
   }
   CHECK_THROWS_AS(find_knob(fake.host, "eth0/mtu"), Error);
+}
+
+TEST_CASE("discovery sees writability through the same Files the write goes through (the CLI's guarded ones)",
+          "[faults]") {
+  test::FakeHost fake(2);
+  // The real kernel in a child namespace: the four socket buffer sysctls are 0444 there.
+  fake.files->read_only = {"/proc/sys/net/core/rmem_max", "/proc/sys/net/core/wmem_max",
+                           "/proc/sys/net/core/rmem_default", "/proc/sys/net/core/wmem_default"};
+  fake.host.place = Place::netns("wgt3-cli");
+  fake.host.files = std::make_shared<GuardedFiles>(fake.files);  // as cli/knob_cli.cpp guarded_host() does
+  for (const char* id : {"net.core.rmem_max", "net.core.wmem_max", "net.core.rmem_default", "net.core.wmem_default"}) {
+    INFO(id);
+    auto p = find_knob(fake.host, id)->presence();
+    CHECK(p.present);
+    CHECK_FALSE(p.writable);
+    CHECK(p.why_not.starts_with("read-only in a child namespace"));
+  }
+  CHECK(find_knob(fake.host, "net.ipv4.tcp_rmem")->presence().writable);
+}
+
+TEST_CASE("netdev_budget_usecs: the domain starts where every kernel accepts it (2 jiffies at HZ 100)", "[faults]") {
+  // Since 6.13 (and stable backports) the kernel refuses values below 2 * USEC_PER_SEC / HZ: 8000 at
+  // this VM's HZ 250, 20000 at HZ 100. The host's current value still widens the domain.
+  test::FakeHost fake(2);
+  auto k = find_knob(fake.host, "net.core.netdev_budget_usecs");
+  CHECK(k->descriptor().domain.min == 8000);  // the fixture's current value (this VM's default)
+  CHECK_THROWS_AS(k->validate("3900"), UsageError);
+  CHECK(k->validate("20000") == "20000");
+  fake.files->write("/proc/sys/net/core/netdev_budget_usecs", "50000\n");
+  CHECK(find_knob(fake.host, "net.core.netdev_budget_usecs")->descriptor().domain.min == 20000);
 }

@@ -398,7 +398,7 @@ FakeSession::FakeSession(FakeHost& fake, const std::string& journal_from) {
   if (!journal_from.empty()) fs::copy_file(journal_from, dir / "journal.json");
   session = std::make_unique<act::ChangeSession>(
       dir.string(), [&fake](const Place&, const std::string& id) { return act::find_knob(fake.host, id); },
-      (fake.root / "proc").string());
+      act::SessionOptions{.run_dir = (dir / "run").string(), .proc_root = (fake.root / "proc").string()});
 }
 
 FakeSession::~FakeSession() {

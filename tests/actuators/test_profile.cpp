@@ -59,11 +59,21 @@ TEST_CASE("a malformed profile is refused with the entry named") {
   refuses("knobs: {kernel.core_pattern: x}\n", "outside the allowlist");
   refuses("knobs: {\"eth0 x/mtu\": 1400}\n", "interface name 'eth0 x' is not valid");
   refuses("knobs: {\"../../etc/passwd\": 1}\n", "not valid");
-  refuses("knobs: {net.core.rmem_max: \"\"}\n", "empty or multi-line");
+  refuses("knobs: {net.core.rmem_max: \"\"}\n", "is empty");
   // A key given twice is not YAML (yaml-cpp reads both): one block each, whichever the reader.
   refuses("knobs: {net.core.rmem_max: 1}\nknobs: {net.core.wmem_max: 2}\n", "'knobs' is given twice: merge them into one");
   refuses("knobs: {net.core.rmem_max: 1}\nknobs: {net.core.rmem_max: 2}\n", "'knobs' is given twice");
   refuses("host: {sku: a}\nknobs: {}\nhost: {sku: b}\n", "'host' is given twice");
   refuses("evidence: {}\nknobs: {}\nevidence: {study: s}\n", "'evidence' is given twice");
   CHECK_THROWS_AS(load_profile("/nonexistent/p.yaml"), UsageError);
+}
+
+TEST_CASE("a value too long for a knob is called too long, with its size", "[faults]") {
+  const std::string big(100 * 1024, '7');
+  CHECK_THROWS_WITH(parse_profile("knobs: {net.core.rmem_max: \"" + big + "\"}\n", "p.yaml"),
+                    Catch::Contains("p.yaml") && Catch::Contains("net.core.rmem_max") &&
+                        Catch::Contains("102400 bytes") && Catch::Contains("at most 512") &&
+                        !Catch::Contains("multi-line"));
+  CHECK_THROWS_WITH(parse_profile("knobs: {net.core.rmem_max: \"1\\n2\"}\n", "p.yaml"), Catch::Contains("more than one line"));
+  CHECK_THROWS_WITH(parse_profile("knobs: {net.core.rmem_max: \"\"}\n", "p.yaml"), Catch::Contains("is empty"));
 }

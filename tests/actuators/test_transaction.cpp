@@ -16,7 +16,7 @@ bool journal_exists(const FakeHost& h) { return std::filesystem::exists(h.s.stat
 TEST_CASE("a transaction applies in ascending descriptor order, verifies, and rolls back to the bytes it found") {
   FakeHost h;
   const auto before = h.snapshot();
-  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+  ChangeSession session(h.s.state(), h.lookup(), h.s.session());
   Transaction tx(session, h.host, h.knobs);
   auto result = tx.apply({{"net.fake.c", "333"}, {"net.fake.b", "222"}, {"net.fake.a", "111"}, {"eth9/rps_cpus", "3"}});
   CHECK(h.log->writes == std::vector<std::string>{"net.fake.a=111", "eth9/rps_cpus=3", "net.fake.b=222", "net.fake.c=333"});
@@ -35,7 +35,7 @@ TEST_CASE("a transaction applies in ascending descriptor order, verifies, and ro
 TEST_CASE("every problem is reported before anything is written") {
   FakeHost h;
   const auto before = h.snapshot();
-  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+  ChangeSession session(h.s.state(), h.lookup(), h.s.session());
 
   auto rejects = [&](std::vector<Change> changes, const std::string& needle) {
     Transaction tx(session, h.host, h.knobs);
@@ -66,7 +66,7 @@ TEST_CASE("every problem is reported before anything is written") {
 TEST_CASE("a failing write restores the knobs written before it, newest first, and names the culprit") {
   FakeHost h;
   const auto before = h.snapshot();
-  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+  ChangeSession session(h.s.state(), h.lookup(), h.s.session());
   h.knob("net.fake.b").refuse_ = {"222"};
   Transaction tx(session, h.host, h.knobs);
   CHECK_THROWS_WITH(tx.apply({{"net.fake.a", "111"}, {"net.fake.b", "222"}, {"net.fake.c", "333"}}),
@@ -82,7 +82,7 @@ TEST_CASE("a failing write restores the knobs written before it, newest first, a
 TEST_CASE("a write the kernel reads back differently counts as a failure and is undone") {
   FakeHost h;
   const auto before = h.snapshot();
-  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+  ChangeSession session(h.s.state(), h.lookup(), h.s.session());
   h.knob("net.fake.c").clamp_ = {{"99999", "65536"}};  // the kernel clamped it
   Transaction tx(session, h.host, h.knobs);
   CHECK_THROWS_WITH(tx.apply({{"net.fake.a", "111"}, {"net.fake.c", "99999"}}),
@@ -93,7 +93,7 @@ TEST_CASE("a write the kernel reads back differently counts as a failure and is 
 
 TEST_CASE("writes of the value a knob already has are skipped and not journaled") {
   FakeHost h;
-  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+  ChangeSession session(h.s.state(), h.lookup(), h.s.session());
   Transaction tx(session, h.host, h.knobs);
   auto r = tx.apply({{"net.fake.a", "0100"}, {"eth9/rps_cpus", "1"}});
   CHECK(r.written() == 0);
@@ -105,7 +105,7 @@ TEST_CASE("kept changes stay until wgopt rollback, which restores the host's fir
   FakeHost h;
   const auto before = h.snapshot();
   {
-    ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+    ChangeSession session(h.s.state(), h.lookup(), h.s.session());
     Transaction tx1(session, h.host, h.knobs);
     tx1.apply({{"net.fake.a", "111"}});
     tx1.keep();
@@ -119,7 +119,7 @@ TEST_CASE("kept changes stay until wgopt rollback, which restores the host's fir
     tx3.keep();
   }
   // A later wgopt (a new session) rolls everything back to what the host had before wgopt.
-  ChangeSession later(h.s.state(), h.lookup(), h.s.proc_root());
+  ChangeSession later(h.s.state(), h.lookup(), h.s.session());
   CHECK(later.startup().empty());
   auto report = later.rollback_all();
   REQUIRE(report.items.size() == 1);
@@ -131,7 +131,7 @@ TEST_CASE("kept changes stay until wgopt rollback, which restores the host's fir
 TEST_CASE("a transaction dropped without keep() or rollback() rolls back") {
   FakeHost h;
   const auto before = h.snapshot();
-  ChangeSession session(h.s.state(), h.lookup(), h.s.proc_root());
+  ChangeSession session(h.s.state(), h.lookup(), h.s.session());
   {
     Transaction tx(session, h.host, h.knobs);
     tx.apply({{"net.fake.c", "1"}, {"net.fake.a", "2"}});

@@ -2,11 +2,23 @@
 // timeouts that kill, stdin delivery, and distinct outcomes a caller can tell apart.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
 #include "common/error.hpp"
 #include "common/exec.hpp"
+#include "tests/process_helpers.hpp"
+#include "tests/scratch_dir.hpp"
 
 using namespace wgopt;
 using namespace std::chrono_literals;
+using wgopt::testproc::gone_within;
 
 TEST_CASE("ProcessRunner captures stdout, stderr and the exit code") {
   ProcessRunner r;
@@ -59,4 +71,108 @@ TEST_CASE("ProcessRunner reports a missing program distinctly") {
 TEST_CASE("render_argv quotes what a shell would split") {
   CHECK(render_argv({"ip", "link", "set", "wg0", "mtu", "1420"}) == "ip link set wg0 mtu 1420");
   CHECK(render_argv({"echo", "a b", "it's"}) == "echo 'a b' 'it'\\''s'");
+}
+
+TEST_CASE("a child started from a worker thread dies when wgopt is killed (SIGKILL)", "[exec][pdeathsig]") {
+  // This test process adopts orphans (subreaper), so the grandchild's fate is ours to see.
+  testproc::Subreaper adopt;
+  // Plays wgopt: a sampler-like thread runs a long child, and the process is then SIGKILLed.
+  const auto [wgopt_like, sleeper] = testproc::fork_with_child([](int fd) {
+    std::thread worker([fd] { ProcessRunner().run({.argv = testproc::pid_reporting_sleeper(fd), .timeout = 600s}); });
+    worker.join();
+  });
+  REQUIRE(sleeper > 0);
+  REQUIRE(::kill(wgopt_like, SIGKILL) == 0);
+  REQUIRE(::waitpid(wgopt_like, nullptr, 0) == wgopt_like);
+  const bool died = gone_within(sleeper, 3s);
+  if (!died) testproc::kill_leftovers({sleeper});
+  CHECK(died);
+}
+
+TEST_CASE("a child that exits while a process it left behind holds stdout returns at once", "[exec]") {
+  ProcessRunner r;
+  auto res = r.run({.argv = {"sh", "-c", "sleep 30 & echo $!"}, .timeout = 10s});
+  const pid_t leftover = std::atoi(res.out.c_str());
+  if (leftover > 0) ::kill(leftover, SIGKILL);
+  CHECK(res.ok());
+  CHECK_FALSE(res.timed_out);
+  CHECK(res.seconds < 5);
+  CHECK(leftover > 0);
+}
+
+TEST_CASE("a daemon started with dies_with_wgopt = false outlives wgopt", "[exec][pdeathsig]") {
+  testproc::Subreaper adopt;
+  const auto [wgopt_like, daemon] = testproc::fork_with_child([](int fd) {
+    ProcessRunner().run({.argv = testproc::pid_reporting_sleeper(fd), .timeout = 600s, .capture_output = false,
+                         .dies_with_wgopt = false});
+  });
+  REQUIRE(daemon > 0);
+  REQUIRE(::kill(wgopt_like, SIGKILL) == 0);
+  REQUIRE(::waitpid(wgopt_like, nullptr, 0) == wgopt_like);
+  CHECK_FALSE(gone_within(daemon, 1s));
+  testproc::kill_leftovers({daemon});
+}
+
+TEST_CASE("own_process_group: a timeout, a stop and a clean exit each end everything the child started", "[exec]") {
+  testproc::Subreaper adopt;
+  ProcessRunner r;
+  // The helper's pid comes out on stderr at once; stdout is closed so only the child's exit counts.
+  const std::vector<std::string> hang{"sh", "-c", "sleep 300 >/dev/null & echo $! >&2; exec sleep 300"};
+  auto timed = r.run({.argv = hang, .timeout = 500ms, .own_process_group = true});
+  CHECK(timed.timed_out);
+  auto stopped = r.run({.argv = hang, .should_stop = [n = 0]() mutable { return ++n > 4; }, .own_process_group = true});
+  CHECK(stopped.stopped);
+  auto clean = r.run({.argv = {"sh", "-c", "sleep 300 & echo $! >&2; echo done"}, .own_process_group = true});
+  CHECK(clean.ok());
+  CHECK(clean.out == "done\n");
+  CHECK(clean.seconds < 5);
+  for (const auto* res : {&timed, &stopped, &clean}) {
+    const pid_t helper = std::atoi(res->err.c_str());
+    INFO(res->err);
+    REQUIRE(helper > 0);
+    CHECK(gone_within(helper, 2s));
+    testproc::kill_leftovers({helper});
+  }
+}
+
+TEST_CASE("keep_bytes keeps the last bytes of a flood while on_stdout sees all of it", "[exec]") {
+  ProcessRunner r;
+  std::size_t seen = 0;
+  std::string tail_seen;
+  auto res = r.run({.argv = {"sh", "-c", "head -c 50000000 /dev/zero | tr '\\0' x; echo; echo last line; "
+                                         "head -c 3000000 /dev/zero >&2"},
+                    .keep_bytes = 64 * 1024,
+                    .on_stdout = [&](std::string_view s) {
+                      seen += s.size();
+                      tail_seen = std::string(s.substr(s.size() > 32 ? s.size() - 32 : 0));
+                    }});
+  REQUIRE(res.ok());
+  CHECK(res.out.size() == 64 * 1024);
+  CHECK(res.out.ends_with("xx\nlast line\n"));
+  CHECK(res.out_dropped == 50000000 + 1 + 10 - 64 * 1024);
+  CHECK(res.err.size() == 64 * 1024);
+  CHECK(res.err_dropped == 3000000 - 64 * 1024);
+  CHECK(seen == 50000000 + 1 + 10);  // the x flood, "\n", "last line\n"
+  CHECK(tail_seen.ends_with("last line\n"));
+}
+
+TEST_CASE("a child that runs a second or more is listed for the guardian until it ends", "[exec]") {
+  test::ScratchDir dir("wgopt-exec");
+  const std::string list = dir / "children";
+  list_long_children_in(list);
+  ProcessRunner r;
+  auto quick = r.run({.argv = {"true"}});
+  CHECK(quick.ok());
+  CHECK(read_children_list(list).empty());  // short commands never touch the list
+  std::vector<std::pair<int, long long>> seen;
+  auto slow = r.run({.argv = {"sleep", "3"}, .should_stop = [&] {
+                       if (seen.empty()) seen = read_children_list(list);
+                       return false;
+                     }});
+  CHECK(slow.ok());
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].second > 0);
+  CHECK(read_children_list(list).empty());  // gone from the list once it ended
+  list_long_children_in("");
+  CHECK_FALSE(std::filesystem::exists(list));
 }

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -112,4 +116,23 @@ TEST_CASE("one_line shows outside text on one visible line of valid UTF-8") {
   // A message that names such text stays one line.
   CHECK_THROWS_WITH(require_valid_ifname("eth0\nx"), Catch::Contains("interface name 'eth0\\nx' is not valid"));
   CHECK_THROWS_WITH(parse_duration("5m\n;x", "--budget"), Catch::Contains("--budget '5m\\n;x' is not a duration"));
+}
+
+TEST_CASE("process_alive tells a running process from a zombie and from a reused pid", "[faults]") {
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  const long long start = process_start_time(child);
+  REQUIRE(start > 0);
+  CHECK(process_alive(child, start));
+  CHECK_FALSE(process_alive(child, start + 1));  // same pid, another start time: another process
+  ::kill(child, SIGKILL);
+  for (int i = 0; i < 100 && process_alive(child, start); ++i) ::usleep(10000);
+  CHECK_FALSE(process_alive(child, start));  // a zombie (not reaped yet) is dead
+  CHECK(process_start_time(child) == start);  // ... though its /proc entry is still there
+  ::waitpid(child, nullptr, 0);
+  CHECK(process_start_time(child) == -1);
 }

@@ -224,6 +224,7 @@ SearchEnv SearchWorld::env() {
     }
   };
   env.state_dir = dir_ + "/state";
+  env.run_dir = dir_ + "/run";
   env.knob_lookup = [this](const Place& place, const std::string& id) -> act::KnobPtr {
     const act::Host* h = place == cli_.host.place ? &cli_.host : place == srv_.host.place ? &srv_.host : nullptr;
     if (!h) return nullptr;

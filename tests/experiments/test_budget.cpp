@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/error.hpp"
+#include "common/util.hpp"
 #include "experiments/study/budget.hpp"
 
 using namespace wgopt;
@@ -108,4 +109,16 @@ TEST_CASE("misuse is caught") {
   b.trial_started();
   CHECK_THROWS_AS(b.trial_started(), Error);
   CHECK_THROWS_WITH(Budget({.wall = 60s, .reserve = 60s}, clk.fn()), Catch::Contains("larger budget"));
+}
+
+TEST_CASE("an absurd budget is refused in one line before anything starts", "[faults]") {
+  // 99999999999999999999h overflowed into a negative wall time, and the search failed later with
+  // "budget reserve is negative", leaving a study stuck at "running".
+  CHECK_THROWS_WITH(parse_budget("99999999999999999999h", std::nullopt),
+                    Catch::Contains("--budget '99999999999999999999h' is too long"));
+  CHECK_THROWS_WITH(parse_budget("8d", std::nullopt), Catch::Contains("at most 7d"));
+  CHECK_THROWS_WITH(parse_budget("0.5s", std::nullopt), Catch::Contains("--budget '0.5s'") && Catch::Contains("at least 1s"));
+  CHECK(parse_budget("7d", std::nullopt).wall == std::chrono::hours(24 * 7));
+  CHECK_THROWS_WITH(parse_duration("1e400s", "--timeout"), Catch::Contains("--timeout '1e400s'"));
+  CHECK_THROWS_WITH(parse_duration("99999999999999999999h", "--timeout"), Catch::Contains("too long"));
 }

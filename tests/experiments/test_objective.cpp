@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -9,6 +10,20 @@
 using namespace wgopt;
 using namespace wgopt::experiments;
 using Catch::Contains;
+
+namespace {
+
+// The refusal of an objective file, or "accepted".
+std::string msg(const std::string& yaml) {
+  try {
+    parse_objective(yaml, "objective file 'x.yaml'");
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+}  // namespace
 
 namespace {
 
@@ -62,24 +77,16 @@ penalties:
 }
 
 TEST_CASE("invalid objectives are refused with the entry named") {
-  auto msg = [](const std::string& yaml) {
-    try {
-      parse_objective(yaml, "objective file 'x.yaml'");
-    } catch (const UsageError& e) {
-      return std::string(e.what());
-    }
-    return std::string("accepted");
-  };
   CHECK_THAT(msg("scenarios:\n  - {name: tcpp}\n"),
              Contains("objective file 'x.yaml'") && Contains("scenarios[0].name") && Contains("'tcpp'") &&
                  Contains("tcp-rev"));
   CHECK_THAT(msg("scenarios:\n  - {name: tcp}\n  - {name: tcp}\n"), Contains("scenarios[1].name") && Contains("twice"));
-  CHECK_THAT(msg("scenarios:\n  - {name: tcp, weight: 0}\n"), Contains("scenarios[0].weight") && Contains("> 0"));
+  CHECK_THAT(msg("scenarios:\n  - {name: tcp, weight: 0}\n"), Contains("scenarios[0].weight") && Contains("from 0.001 to 1000"));
   CHECK_THAT(msg("scenarios:\n  - {name: tcp, weight: lots}\n"), Contains("scenarios[0].weight") && Contains("'lots'"));
   CHECK_THAT(msg("scenarios:\n  - {name: tcp, wieght: 1}\n"), Contains("scenarios[0].wieght") && Contains("known key"));
   CHECK_THAT(msg("scenarios:\n  - tcp\n"), Contains("scenarios[0]") && Contains("{name: tcp}"));
   CHECK_THAT(msg("scenarios: []\n"), Contains("scenarios") && Contains("non-empty"));
-  CHECK_THAT(msg("penalties:\n  imbalance: -1\n"), Contains("penalties.imbalance") && Contains(">= 0"));
+  CHECK_THAT(msg("penalties:\n  imbalance: -1\n"), Contains("penalties.imbalance") && Contains("from 0 to 100"));
   CHECK_THAT(msg("penalties:\n  drops: 1\n"), Contains("penalties.drops") && Contains("softnet_drops"));
   CHECK_THAT(msg("duration: 1s\n"), Contains("duration") && Contains("2s to 1h"));
   CHECK_THAT(msg("duration: 2.5s\n"), Contains("duration") && Contains("whole seconds"));
@@ -139,4 +146,26 @@ TEST_CASE("a measurement that lacks a scenario or holds nonsense is an error nam
   m["single"].throughput_mbps = 5;
   m["single"].core_busy_pct = {180};
   CHECK_THROWS_WITH(score(o, m), Contains("busy"));
+}
+
+TEST_CASE("weights and penalties must be finite and in sane ranges, named with the range", "[faults]") {
+  // 1e308 passed before and made every score 0 (the weights' sum overflows): a wasted budget.
+  CHECK_THAT(msg("scenarios:\n  - {name: tcp, weight: 1e308}\n  - {name: udp, weight: 1e308}\n"),
+             Contains("scenarios[0].weight") && Contains("1000"));
+  CHECK_THAT(msg("scenarios:\n  - {name: tcp, weight: 1e-300}\n"), Contains("scenarios[0].weight") && Contains("0.001"));
+  CHECK_THAT(msg("scenarios:\n  - {name: tcp, weight: .inf}\n"), Contains("scenarios[0].weight"));
+  CHECK_THAT(msg("scenarios:\n  - {name: tcp, weight: .nan}\n"), Contains("scenarios[0].weight"));
+  CHECK_THAT(msg("penalties:\n  softnet_drops: 1e308\n"), Contains("penalties.softnet_drops") && Contains("100"));
+  CHECK_THAT(msg("penalties:\n  imbalance: 1e308\n"), Contains("penalties.imbalance") && Contains("100"));
+  CHECK_THAT(msg("penalties:\n  drop_allowance_per_s: 1e308\n"), Contains("penalties.drop_allowance_per_s"));
+  CHECK_THAT(msg("penalties:\n  udp_errors: .nan\n"), Contains("penalties.udp_errors"));
+  // The ends of the ranges are fine, and a score stays a number.
+  Objective o = parse_objective("scenarios:\n  - {name: tcp, weight: 1000}\n  - {name: single, weight: 0.001}\n"
+                                "penalties: {softnet_drops: 100, imbalance: 100, drop_allowance_per_s: 1000000}\n");
+  ScenarioMeasurement m;
+  m.throughput_mbps = 900;
+  m.core_busy_pct = {90, 10};
+  Score s = score(o, {{"tcp", m}, {"single", m}});
+  CHECK(std::isfinite(s.value));
+  CHECK(s.value != 0);
 }

@@ -154,3 +154,21 @@ TEST_CASE("the retune summary is one line with the outcome, the scores and what 
         "wgopt retune: retuned: score 700.0 (recorded 598.1, profile now +2.4%), kernel 6.1.0 -> 6.18.0, new winner +14.3% over "
         "the profile, 8 trials, 31s");
 }
+
+TEST_CASE("a profile's plant.port that is not a port is named, not an internal error", "[retune][faults]") {
+  RetuneOptions r;
+  r.profile = "p.yaml";
+  auto msg = [&](const std::string& port) {
+    try {
+      retune_search_options(r, profile_from("knobs:\n  wt0/mtu: 1380\nevidence:\n  objective: 'duration: 3s'\n"
+                                            "  plant: {peer: 100.64.0.7, port: " + port + "}\n"));
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(msg("abc") == "p.yaml: evidence.plant.port 'abc' is not a port: use a number 1..65535");
+  CHECK(msg("70000") == "p.yaml: evidence.plant.port '70000' is not a port: use a number 1..65535");
+  CHECK(msg("99999999999999999999") != "no error");
+  CHECK(msg("5202") == "no error");
+}

@@ -215,3 +215,11 @@ TEST_CASE("a finished study is one self-contained file; reading it read-only wri
   CHECK_FALSE(fs::exists(path + "-wal"));
   CHECK_FALSE(fs::exists(path + "-shm"));
 }
+
+TEST_CASE("an empty file is called empty, not another program's database", "[faults]") {
+  TempDir tmp("empty");
+  const std::string empty = tmp.file("empty.sqlite");
+  { std::ofstream touch(empty); }
+  CHECK_THROWS_WITH(StudyStore::open(empty), Contains(empty) && Contains("is empty") && !Contains("another program"));
+  CHECK_THROWS_WITH(StudyStore::open_read_only(empty), Contains("is empty"));
+}

@@ -13,6 +13,7 @@
 #include "common/exec.hpp"
 #include "common/place.hpp"
 #include "common/util.hpp"
+#include "tests/scratch_dir.hpp"
 
 namespace wgopt::itest {
 
@@ -30,14 +31,8 @@ inline std::vector<std::string> wgopt_argv(const std::string& state, const std::
 inline CommandResult run_wgopt(const std::string& state, const std::vector<std::string>& args) { return run(wgopt_argv(state, args)); }
 
 // A fresh directory under /tmp, removed with everything in it when the test case ends.
-struct StateDir {
-  std::string path;
-  StateDir() {
-    char tmpl[] = "/tmp/wgopt-itest-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~StateDir() { std::filesystem::remove_all(path); }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
+struct StateDir : test::ScratchDir {
+  StateDir() : ScratchDir("wgopt-itest") {}
 };
 
 inline std::string slurp(const std::string& path) {

@@ -194,7 +194,7 @@ TEST_CASE("a second wgopt that wants to change the host is told who holds the lo
   }
   ScratchNetns ns;
   const auto original = snapshot();
-  auto held = act::HostLock::acquire(ns.state);  // this test process plays the first wgopt
+  auto held = act::HostLock::acquire(act::run_dir());  // this test process plays the first wgopt
   auto r = run_wgopt(ns.state, {"set", "--netns", kNetns, "net.ipv4.tcp_wmem=4096 32768 2097152"});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("another wgopt (pid " + std::to_string(::getpid()) + ") is changing this host"));

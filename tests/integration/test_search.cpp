@@ -27,6 +27,7 @@
 #include "experiments/study/study_store.hpp"
 #include "experiments/testbed/testbed.hpp"
 #include "cli_helpers.hpp"
+#include "tests/process_helpers.hpp"
 
 using namespace wgopt;
 using namespace wgopt::itest;
@@ -104,6 +105,22 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
   return pid;
 }
 
+// Processes whose parent is `ppid` and whose command name (comm) is `comm`.
+std::vector<pid_t> children_named(pid_t ppid, const std::string& comm) {
+  std::vector<pid_t> out;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const auto name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = slurp(e.path().string() + "/stat");
+    const auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    const auto fields = split_ws(stat.substr(close + 1));
+    if (fields.size() < 2 || stat.substr(open + 1, close - open - 1) != comm) continue;
+    if (std::stoi(fields[1]) == ppid) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
 int line_count(const std::string& s) { return static_cast<int>(split_lines(trim(s)).size()); }
 
 }  // namespace
@@ -173,6 +190,47 @@ TEST_CASE("search: kill -9 during a trial, the guardian restores every original 
   CHECK(trials.back().number == store.recovered_trials().back());
   CHECK(trials.back().state == TrialState::Failed);
   CHECK_FALSE(trials.back().note.empty());
+}
+
+TEST_CASE("search: kill -9 mid-measurement leaves no iperf3 client; the next baseline finds the server free",
+          "[search][root][faults]") {
+  if (!root()) return;
+  require_testbed();
+  StateDir state;
+  wgopt::testproc::Subreaper adopt;  // wgopt's orphans come to this process, so their end is visible
+  // 30 s measurements: a client that outlived wgopt would still be sending when the baseline starts.
+  pid_t pid = spawn(wgopt_argv(state.path, {"search", "--testbed", "--prefix", kPrefix, "--duration", "30",
+                                            "--baseline-rounds", "2", "--confirm-rounds", "2", "--quiet", "--knobs",
+                                            "wgt5-wc/offload/gro", "--trials", "2", "--no-apply", "--study",
+                                            state / "study.sqlite"}),
+                    state / "search.log");
+  std::vector<pid_t> clients;
+  for (auto end = Clock::now() + std::chrono::seconds(120); Clock::now() < end && clients.empty();) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) FAIL("wgopt search ended before it measured:\n" << slurp(state / "search.log"));
+    clients = children_named(pid, "iperf3");
+    if (clients.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE_FALSE(clients.empty());
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // well inside the 30 s measurement
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  const auto killed_at = Clock::now();
+  const bool all_gone = wgopt::testproc::all_gone_within(clients, std::chrono::seconds(3));
+  std::printf("search kill -9 mid-measurement: %zu iperf3 client(s) %s %.2f s after SIGKILL\n", clients.size(),
+              all_gone ? "gone" : "STILL RUNNING", std::chrono::duration<double>(Clock::now() - killed_at).count());
+  CHECK(all_gone);
+  // The guardian restores (nothing: --no-apply) and exits.
+  for (auto end = Clock::now() + std::chrono::seconds(15); Clock::now() < end && guardians_alive(state.path) > 0;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // Before anything is cleaned up by hand: a client still sending would make this "server busy".
+  auto b = run_wgopt(state.path, {"baseline", "--testbed", "--prefix", kPrefix, "--scenarios", "tcp", "--duration", "2"});
+  wgopt::testproc::kill_leftovers(clients);
+  INFO(b.out << b.err);
+  CHECK(b.ok());
+  CHECK_THAT(b.out + b.err, !Catch::Contains("busy"));
 }
 
 TEST_CASE("search: a candidate that black-holes the tunnel is reverted and recorded infeasible", "[search][root]") {

@@ -6,6 +6,8 @@
 #include <set>
 
 #include "common/exec.hpp"
+#include "tests/process_helpers.hpp"
+#include "tests/scratch_dir.hpp"
 
 using json = nlohmann::json;
 
@@ -90,4 +92,57 @@ TEST_CASE("wgopt optimize rejects a bad SPACE.yaml naming the entry, exit 2", "[
                       "--strategy", "tpe"});
   CHECK(s.exit_code == 2);
   CHECK(s.err == "wgopt: error: strategy 'tpe' is unknown: use bo, random or coordinate\n");
+}
+
+TEST_CASE("wgopt optimize: a timed-out trial takes everything its evaluator started with it", "[cmd_optimize][faults]") {
+  wgopt::testproc::Subreaper adopt;  // the evaluator's orphans come to us, so their end is visible
+  wgopt::test::ScratchDir dir("wgopt-opt");
+  auto r = wgopt_run({"optimize", "--space", kDir + "space_one.yaml", "--eval",
+                      "sh " + kDir + "eval_hang_with_child.sh " + (dir / "pids"), "--trials", "2", "--timeout", "1s"});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);  // every trial failed (timed out), and the run said so
+  CHECK_THAT(r.err, Catch::Contains("timed out"));
+  const auto pids = wgopt::testproc::pids_in((dir / "pids"));
+  REQUIRE(pids.size() == 2);
+  CHECK(wgopt::testproc::all_gone_within(pids, std::chrono::seconds(2)));
+  wgopt::testproc::kill_leftovers(pids);
+}
+
+TEST_CASE("wgopt optimize: a value printed before a clean exit counts even if a helper keeps stdout open",
+          "[cmd_optimize][faults]") {
+  wgopt::testproc::Subreaper adopt;
+  wgopt::test::ScratchDir dir("wgopt-opt");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = wgopt_run({"optimize", "--space", kDir + "space_one.yaml", "--eval",
+                      "sh " + kDir + "eval_background.sh " + (dir / "pids"), "--trials", "2", "--timeout", "20s",
+                      "--json"});
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  json out = json::parse(r.out);
+  for (const auto& t : out["trials"]) CHECK(t["state"] == "complete");
+  CHECK(took < 15);  // not one --timeout per trial
+  // The trial is over when its evaluator exits: the helper it left behind is ended with it.
+  const auto pids = wgopt::testproc::pids_in((dir / "pids"));
+  REQUIRE(pids.size() == 2);
+  CHECK(wgopt::testproc::all_gone_within(pids, std::chrono::seconds(2)));
+  wgopt::testproc::kill_leftovers(pids);
+}
+
+TEST_CASE("wgopt optimize: 600 MB of evaluator output under a memory limit fails no trial and not the run",
+          "[cmd_optimize][faults]") {
+  // 512 MiB of address space for wgopt and its evaluator: holding 600 MB of output cannot fit.
+  std::vector<std::string> argv{"prlimit", "--as=536870912", WGOPT_BINARY, "optimize", "--space",
+                                kDir + "space_one.yaml", "--eval", "sh " + kDir + "eval_flood.sh 600000000",
+                                "--trials", "2", "--timeout", "120s", "--json"};
+  wgopt::ProcessRunner runner;
+  auto r = runner.run({.argv = argv, .timeout = std::chrono::seconds(300)});
+  INFO(r.err.substr(0, 2000));
+  REQUIRE(r.exit_code == 0);
+  json out = json::parse(r.out);
+  REQUIRE(out["trials"].size() == 2);
+  for (const auto& t : out["trials"]) {
+    CHECK(t["state"] == "complete");
+    CHECK(t["value"] == 2);
+  }
 }
