@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,6 +34,24 @@ void ensure_dir(const std::string& dir) {
                               partial, std::strerror(errno)));
     }
   }
+}
+
+std::optional<int> lock_holder(const std::string& dir) {
+  struct stat st {};
+  if (::stat((dir + "/lock").c_str(), &st) != 0) return std::nullopt;
+  // "1: FLOCK  ADVISORY  WRITE 1234 00:1f:5678 0 EOF" (a blocked waiter's line has "->" after the number)
+  const std::string key =
+      fmt::format("{:02x}:{:02x}:{}", ::major(st.st_dev), ::minor(st.st_dev), static_cast<unsigned long>(st.st_ino));
+  for (const auto& line : split_lines(read_file("/proc/locks").value_or(""))) {
+    auto f = split_ws(line);
+    if (f.size() < 6 || f[1] != "FLOCK" || f[3] != "WRITE" || f[5] != key) continue;
+    try {
+      return std::stoi(f[4]);
+    } catch (...) {
+      return 0;
+    }
+  }
+  return std::nullopt;
 }
 
 HostLock HostLock::acquire(const std::string& dir) {

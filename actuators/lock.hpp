@@ -2,6 +2,7 @@
 // Only one wgopt changes a host at a time: an exclusive flock on STATE_DIR/lock. The holder writes
 // its pid into the file so a second wgopt can say who holds it. The kernel drops the lock when the
 // holder dies (even by SIGKILL), so a stale lock file never blocks anyone.
+#include <optional>
 #include <string>
 
 namespace wgopt::act {
@@ -26,6 +27,11 @@ class HostLock {
   int fd_ = -1;
   std::string path_;
 };
+
+// Who holds the HostLock of `state_dir` right now, without touching the lock (read from
+// /proc/locks, so a probe never makes a concurrent acquire fail): the holder's pid, 0 when held by
+// a process /proc/locks does not name, nullopt when nobody holds it (or there is no lock file).
+std::optional<int> lock_holder(const std::string& state_dir);
 
 // The state dir: $WGOPT_STATE_DIR if set (tests point it at a temporary dir so they never meet a
 // real journal), else /var/lib/wgopt.

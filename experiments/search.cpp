@@ -24,6 +24,7 @@
 #include "common/util.hpp"
 #include "experiments/budget.hpp"
 #include "experiments/confirm.hpp"
+#include "experiments/host_facts.hpp"
 #include "experiments/measure.hpp"
 #include "experiments/objective.hpp"
 #include "experiments/search_space.hpp"
@@ -141,31 +142,15 @@ std::string route_device(const Place& place, const std::string& addr, CommandRun
 nlohmann::json host_facts(const Plant& plant, const std::vector<Target>& targets, const std::string& sku,
                           const std::string& underlay, CommandRunner& runner) {
   nlohmann::json h;
-  struct utsname u {};
-  if (::uname(&u) == 0) h["kernel"] = u.release;
+  if (auto k = kernel_release(); !k.empty()) h["kernel"] = k;
   h["nproc"] = targets.front().host.nproc;
   h["place"] = plant.client.describe();
   if (targets.size() > 1 && targets[1].label == "server") h["mirrored_to"] = targets[1].host.place.describe();
-  std::string s = sku;
-  if (s.empty()) {
-    auto name = read_file("/sys/class/dmi/id/product_name");
-    auto vendor = read_file("/sys/class/dmi/id/sys_vendor");
-    s = trim(vendor.value_or("")) + (vendor && name ? " " : "") + trim(name.value_or(""));
-    if (trim(s).empty()) s = fmt::format("unknown ({} CPUs)", targets.front().host.nproc);
-  }
-  h["sku"] = trim(s);
+  h["sku"] = sku.empty() ? read_sku(targets.front().host.nproc) : trim(sku);
   if (!underlay.empty()) {
-    auto r = runner.run({.argv = plant.client.wrap({"ethtool", "-i", underlay}), .timeout = std::chrono::seconds(5)});
-    for (const auto& line : split_lines(r.out)) {
-      if (line.starts_with("driver:")) h["nic_driver"] = trim(line.substr(7));
-    }
+    if (auto d = nic_driver(runner, plant.client, underlay); !d.empty()) h["nic_driver"] = d;
   }
-  try {
-    auto facts = probes::detect_wg_facts(runner, plant.client, plant.client_wg);
-    h["wireguard_mode"] = probes::to_string(probes::classify_wg_mode(facts));
-  } catch (const Error& e) {
-    h["wireguard_mode"] = std::string("unknown: ") + e.what();
-  }
+  h["wireguard_mode"] = wireguard_mode(runner, plant.client, plant.client_wg);
   return h;
 }
 

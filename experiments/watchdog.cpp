@@ -17,6 +17,7 @@
 #include "common/error.hpp"
 #include "common/files.hpp"
 #include "common/util.hpp"
+#include "experiments/restore_log.hpp"
 
 namespace bp = boost::process;
 
@@ -61,6 +62,9 @@ int restore(const std::string& state_dir, const std::string& why) {
       const auto& report = session.startup();
       for (const auto& item : report.items) log_line(state_dir, item.line());
       if (report.empty()) log_line(state_dir, "nothing was applied: nothing to restore");
+      if (!report.empty()) {
+        append_restore_record(state_dir, {.at_ms = unix_ms(), .pid = ::getpid(), .by = "guardian", .why = why, .report = report});
+      }
       return report.ok() ? 0 : 1;
     } catch (const Error& e) {
       if (attempt == 49) {

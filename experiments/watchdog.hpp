@@ -36,6 +36,9 @@ class Watchdog {
   void disarm();
   // Normal end: the guardian exits without touching anything.
   void stop();
+  // Forgets the guardian without telling it: it keeps its lease and restores the journal when this
+  // process dies (for a process about to exit with something it could not restore itself).
+  void abandon() { pid_ = 0; }
 
   int pid() const { return pid_; }
   const std::string& lease_path() const { return lease_; }
