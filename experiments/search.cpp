@@ -68,14 +68,7 @@ constexpr auto kApplyLease = std::chrono::seconds(12);
 // A handshake older than this means the peer is gone (WireGuard rekeys every 2 minutes).
 constexpr long long kHandshakeMaxAge = 180;
 
-std::string self_exe(const std::string& given) {
-  if (given != "/proc/self/exe") return given;
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return given;
-  buf[n] = 0;
-  return buf;
-}
+std::string self_exe(const std::string& given) { return given == "/proc/self/exe" ? self_exe_path() : given; }
 
 bool sleep_interruptible(std::chrono::milliseconds d, const std::atomic<bool>& interrupted) {
   auto end = std::chrono::steady_clock::now() + d;

@@ -79,6 +79,14 @@ int restore(const std::string& state_dir, const std::string& why) {
 
 }  // namespace
 
+std::string self_exe_path() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "/proc/self/exe";
+  buf[n] = 0;
+  return buf;
+}
+
 long long process_start_time(int pid) {
   auto stat = read_file(fmt::format("/proc/{}/stat", pid));
   if (!stat) return -1;

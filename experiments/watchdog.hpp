@@ -55,6 +55,10 @@ class Watchdog {
 int run_guardian(int parent_pid, long long parent_start_time, const std::string& lease_path,
                  const std::string& state_dir);
 
+// The absolute path of this program (/proc/self/exe resolved): what a guardian or a peer agent is
+// started from; "/proc/self/exe" itself when it cannot be resolved.
+std::string self_exe_path();
+
 // Field 22 of /proc/PID/stat (start time in clock ticks since boot); -1 if the process is gone.
 long long process_start_time(int pid);
 
