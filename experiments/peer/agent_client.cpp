@@ -27,6 +27,14 @@ SshFailure classify_local(const std::string& name, const ExitStatus& st, const s
   return {false, fmt::format("{} exited {} before answering{}", name, st.code, last.empty() ? "" : ": " + last)};
 }
 
+// Starts `argv` as the session's process, whatever the caller's options for it.
+std::function<std::unique_ptr<LineProcess>(LineProcess::Options)> spawner(std::vector<std::string> argv) {
+  return [argv = std::move(argv)](LineProcess::Options o) {
+    o.argv = argv;
+    return std::make_unique<LineProcess>(std::move(o));
+  };
+}
+
 }  // namespace
 
 AgentClient::AgentClient(std::string name, Spawn spawn, Classify classify, ClientOptions options)
@@ -35,23 +43,15 @@ AgentClient::AgentClient(std::string name, Spawn spawn, Classify classify, Clien
 std::unique_ptr<AgentClient> AgentClient::connect(const SshOptions& ssh, ClientOptions options) {
   const std::vector<std::string> argv = ssh_argv(ssh, agent_remote_argv(ssh));  // validates: UsageError
   const std::string host = parse_ssh_target(ssh.target).host;
-  auto spawn = [argv](LineProcess::Options o) {
-    o.argv = argv;
-    return std::make_unique<LineProcess>(std::move(o));
-  };
   auto classify = [ssh](const ExitStatus& st, const std::string& err) { return classify_ssh_failure(ssh, st, err); };
-  std::unique_ptr<AgentClient> c(new AgentClient(host, spawn, classify, std::move(options)));
+  std::unique_ptr<AgentClient> c(new AgentClient(host, spawner(argv), classify, std::move(options)));
   c->start_session(0);
   return c;
 }
 
 std::unique_ptr<AgentClient> AgentClient::spawn(std::vector<std::string> argv, std::string name, ClientOptions options) {
-  auto spawn = [argv](LineProcess::Options o) {
-    o.argv = argv;
-    return std::make_unique<LineProcess>(std::move(o));
-  };
   auto classify = [name](const ExitStatus& st, const std::string& err) { return classify_local(name, st, err); };
-  std::unique_ptr<AgentClient> c(new AgentClient(name, spawn, classify, std::move(options)));
+  std::unique_ptr<AgentClient> c(new AgentClient(name, spawner(std::move(argv)), classify, std::move(options)));
   c->start_session(0);
   return c;
 }
