@@ -92,8 +92,20 @@ void check_option(const std::string& kv) {
   }
 }
 
+// ssh expands %-tokens in both paths and splits UserKnownHostsFile at whitespace (it takes a list).
+void check_path_chars(const std::string& path, const char* flag) {
+  for (unsigned char c : path) {
+    if (c == '%' || std::isspace(c) || c < 0x20 || c == 0x7f) {
+      throw UsageError(fmt::format("{} '{}' contains a space, '%' or a control character, which ssh would expand or "
+                                   "split: use a path without them",
+                                   flag, path));
+    }
+  }
+}
+
 void check_readable_file(const std::string& path, const char* flag) {
   if (path.empty()) return;
+  check_path_chars(path, flag);
   if (::access(path.c_str(), R_OK) != 0 || !std::filesystem::is_regular_file(path)) {
     throw UsageError(fmt::format("{} {} is not a readable file: give the path of an existing file", flag, path));
   }
@@ -147,6 +159,7 @@ void validate(const SshOptions& o) {
   parse_ssh_target(o.target);
   check_readable_file(o.identity, "--ssh-identity");
   if (!o.known_hosts.empty()) {
+    check_path_chars(o.known_hosts, "--ssh-known-hosts");
     const auto dir = std::filesystem::path(o.known_hosts).parent_path();
     if (!dir.empty() && !std::filesystem::is_directory(dir)) {
       throw UsageError(fmt::format("--ssh-known-hosts {}: directory {} does not exist", o.known_hosts, dir.string()));

@@ -114,6 +114,11 @@ TEST_CASE("every word that reaches the peer's shell is plain; targets and paths 
   o.identity = "/nonexistent/key";
   CHECK_THROWS_WITH(validate(o), Catch::Contains("--ssh-identity /nonexistent/key"));
   o = base();
+  o.known_hosts = "/tmp/my hosts";
+  CHECK_THROWS_WITH(validate(o), Catch::Contains("--ssh-known-hosts") && Catch::Contains("space"));
+  o.known_hosts = "/tmp/kh-%u";
+  CHECK_THROWS_AS(validate(o), UsageError);
+  o = base();
   o.known_hosts = "/nonexistent/dir/known_hosts";
   CHECK_THROWS_WITH(validate(o), Catch::Contains("/nonexistent/dir"));
 }
