@@ -371,10 +371,12 @@ TEST_CASE("peer ssh: TCP 22 black-holed mid-change (no EOF ever arrives): the le
               *restored, static_cast<long long>(peer::ClientOptions{}.lease.count()));
   CHECK(*restored < 15);
   // The controller's heartbeats found the peer gone within the lease.
-  for (auto end = Clock::now() + std::chrono::seconds(15); Clock::now() < end && !client->lost();) {
+  for (auto end = t0 + std::chrono::seconds(15); Clock::now() < end && !client->lost();) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  CHECK(client->lost());
+  REQUIRE(client->lost());
+  std::printf("peer ssh: TCP 22 black-holed -> the controller marked the peer lost after %.2f s\n",
+              std::chrono::duration<double>(Clock::now() - t0).count());
   CHECK_THROWS_AS(client->ping(), peer::PeerLost);
   unblock.f();
   auto back = client->reconnect();
