@@ -93,6 +93,18 @@ void check_no_journal(const TestbedSsh& s, const StateDir& local) {
   CHECK_FALSE(fs::exists(local / "journal.json"));
 }
 
+// A refused command: exit `code`, ONE line on stderr that `mentions` it, nothing changed on either end.
+template <typename Matcher>
+void check_refused(const CommandResult& r, int code, const Matcher& mentions, const std::map<std::string, std::string>& original,
+                   const TestbedSsh& s, const StateDir& local) {
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == code);
+  CHECK(line_count(r.err) == 1);
+  CHECK_THAT(r.err, mentions);
+  CHECK(both_ends() == original);
+  check_no_journal(s, local);
+}
+
 // Seconds until both_ends() equals `original`, polling every 100 ms, or nullopt after `limit`.
 std::optional<double> seconds_until_restored(const std::map<std::string, std::string>& original, Clock::time_point t0,
                                              std::chrono::seconds limit = std::chrono::seconds(15)) {
@@ -212,12 +224,7 @@ TEST_CASE("peer ssh: bad input over ssh is one line, exit 2, nothing changed on 
                         Case{{"set", "--netns", kCliNs, kSrvWg + "/mtu=1380"}, "--netns and --ssh"}}) {
     INFO(render_argv(c.args));
     auto r = controller(local.path, with_flags(c.args, s.flags()));
-    INFO(r.out << r.err);
-    CHECK(r.exit_code == 2);
-    CHECK(line_count(r.err) == 1);
-    CHECK_THAT(r.err, Catch::Contains(c.mentions));
-    CHECK(both_ends() == original);
-    check_no_journal(s, local);
+    check_refused(r, 2, Catch::Contains(c.mentions), original, s, local);
   }
   auto r = controller(local.path, {"set", "--ssh-identity", s.identity, kSrvWg + "/mtu=1380"});
   CHECK(r.exit_code == 2);
@@ -235,13 +242,8 @@ TEST_CASE("peer ssh: unknown and changed host keys, refused login: one line, not
     const std::string empty_kh = local / "known_hosts";
     write_text(empty_kh, "");
     auto r = controller(local.path, with_flags(set_args, replace_flag(s.flags(), "--ssh-known-hosts", empty_kh)));
-    INFO(r.out << r.err);
-    CHECK(r.exit_code == 2);
-    CHECK(line_count(r.err) == 1);
-    CHECK_THAT(r.err, Catch::Contains("host key of 198.18.0.1 is not in " + empty_kh) &&
-                          Catch::Contains("--ssh-accept-new-host-key"));
-    CHECK(both_ends() == original);
-    check_no_journal(s, local);
+    check_refused(r, 2, Catch::Contains("host key of 198.18.0.1 is not in " + empty_kh) &&
+                          Catch::Contains("--ssh-accept-new-host-key"), original, s, local);
     auto ok = controller(local.path, with_flags({"get", kSrvWg + "/mtu", "--ssh-accept-new-host-key"},
                                                 replace_flag(s.flags(), "--ssh-known-hosts", empty_kh)));
     INFO(ok.err);
@@ -252,12 +254,7 @@ TEST_CASE("peer ssh: unknown and changed host keys, refused login: one line, not
     const std::string key = local / "stranger";
     REQUIRE(run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key}).ok());
     auto r = controller(local.path, with_flags(set_args, replace_flag(s.flags(), "--ssh-identity", key)));
-    INFO(r.out << r.err);
-    CHECK(r.exit_code == 1);
-    CHECK(line_count(r.err) == 1);
-    CHECK_THAT(r.err, Catch::Contains("198.18.0.1 refused the ssh login") && Catch::Contains("authorized_keys"));
-    CHECK(both_ends() == original);
-    check_no_journal(s, local);
+    check_refused(r, 1, Catch::Contains("198.18.0.1 refused the ssh login") && Catch::Contains("authorized_keys"), original, s, local);
   }
   SECTION("changed host key: exit 1, CHANGED, and how to remove the stale key") {
     // A reinstalled peer: a new host key under the same address; sshd re-reads it on SIGHUP.
@@ -267,12 +264,7 @@ TEST_CASE("peer ssh: unknown and changed host keys, refused login: one line, not
     REQUIRE(::kill(s.sshd_pid, SIGHUP) == 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     auto r = controller(local.path, with_flags(set_args, s.flags()));
-    INFO(r.out << r.err);
-    CHECK(r.exit_code == 1);
-    CHECK(line_count(r.err) == 1);
-    CHECK_THAT(r.err, Catch::Contains("host key of 198.18.0.1 has CHANGED") && Catch::Contains("ssh-keygen -R 198.18.0.1"));
-    CHECK(both_ends() == original);
-    check_no_journal(s, local);
+    check_refused(r, 1, Catch::Contains("host key of 198.18.0.1 has CHANGED") && Catch::Contains("ssh-keygen -R 198.18.0.1"), original, s, local);
     // Trust the new key again for the cases that follow.
     auto pub = split_ws(slurp(s.host_key + ".pub"));
     write_text(s.known_hosts, "198.18.0.1 " + pub.at(0) + " " + pub.at(1) + "\n");
@@ -288,12 +280,7 @@ TEST_CASE("peer ssh: a peer without wgopt, and one speaking another protocol: on
   const std::vector<std::string> set_args{"set", kSrvWg + "/mtu=1380"};
 
   auto r = controller(local.path, with_flags(set_args, replace_flag(s.flags(), "--peer-wgopt", "/nonexistent/wgopt")));
-  INFO(r.out << r.err);
-  CHECK(r.exit_code == 1);
-  CHECK(line_count(r.err) == 1);
-  CHECK_THAT(r.err, Catch::Contains("peer 198.18.0.1 has no wgopt at '/nonexistent/wgopt'") && Catch::Contains("install wgopt"));
-  CHECK(both_ends() == original);
-  check_no_journal(s, local);
+  check_refused(r, 1, Catch::Contains("peer 198.18.0.1 has no wgopt at '/nonexistent/wgopt'") && Catch::Contains("install wgopt"), original, s, local);
 
   // A fake agent (the peer's filesystem is this one) that answers hello as protocol 99 would.
   const std::string fake = local / "fake-agent";
@@ -302,12 +289,7 @@ TEST_CASE("peer ssh: a peer without wgopt, and one speaking another protocol: on
                    "read line\n");
   fs::permissions(fake, fs::perms::owner_all);
   r = controller(local.path, with_flags(set_args, replace_flag(s.flags(), "--peer-wgopt", fake)));
-  INFO(r.out << r.err);
-  CHECK(r.exit_code == 1);
-  CHECK(line_count(r.err) == 1);
-  CHECK_THAT(r.err, Catch::Contains("wgopt 9.9.9 speaking agent protocol 99") && Catch::Contains("install the same wgopt"));
-  CHECK(both_ends() == original);
-  check_no_journal(s, local);
+  check_refused(r, 1, Catch::Contains("wgopt 9.9.9 speaking agent protocol 99") && Catch::Contains("install the same wgopt"), original, s, local);
 }
 
 TEST_CASE("peer ssh: the sshd session child killed mid-change: the peer restores by itself", "[peer-ssh][root]") {
