@@ -72,6 +72,16 @@ int flock_holder(int fd, const std::string& proc_root) {
   return 0;
 }
 
+std::optional<int> lock_holder(const std::string& dir) {
+  const std::string path = dir + "/host.lock";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  const int pid = flock_holder(fd);
+  ::close(fd);
+  if (pid == 0) return std::nullopt;
+  return pid;
+}
+
 HostLock HostLock::acquire(const std::string& dir) {
   make_dirs(dir, "run dir", "WGOPT_RUN_DIR");
   const std::string path = dir + "/host.lock";

@@ -9,6 +9,7 @@
 // into the file after locking and cleared before unlocking left windows in which a refusal said
 // "unknown pid".) The lock never writes: an existing lock file is opened read-only, so a full or
 // read-only run dir still locks, and `wgopt rollback` works wherever the journal can be read.
+#include <optional>
 #include <string>
 
 namespace wgopt::act {
@@ -37,6 +38,9 @@ class HostLock {
 // The pid of the process holding a flock on the file open as `fd` (from /proc/locks, read under
 // `proc_root`); 0 when nobody holds one.
 int flock_holder(int fd, const std::string& proc_root = "/proc");
+// Who holds the HostLock of `run_dir` right now, without touching the lock (so a probe never makes
+// a concurrent acquire fail): the holder's pid, nullopt when nobody holds it or there is no lock file.
+std::optional<int> lock_holder(const std::string& run_dir);
 
 // The state dir: $WGOPT_STATE_DIR if set (tests point it at a temporary dir so they never meet a
 // real journal), else /var/lib/wgopt.

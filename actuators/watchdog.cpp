@@ -19,6 +19,7 @@
 #include "common/exec.hpp"
 #include "common/files.hpp"
 #include "common/util.hpp"
+#include "actuators/restore_log.hpp"
 
 namespace bp = boost::process;
 
@@ -56,6 +57,9 @@ int restore(const GuardianOptions& o, const std::string& why) {
       const auto& report = session.startup();
       for (const auto& item : report.items) log_line(state_dir, item.line());
       if (report.empty()) log_line(state_dir, "nothing was applied: nothing to restore");
+      if (!report.empty()) {
+        append_restore_record(state_dir, {.at_ms = unix_ms(), .pid = ::getpid(), .by = "guardian", .why = why, .report = report});
+      }
       return report.ok() ? 0 : 1;
     } catch (const Error& e) {
       if (attempt == 49) {
@@ -69,6 +73,14 @@ int restore(const GuardianOptions& o, const std::string& why) {
 }
 
 }  // namespace
+
+std::string self_exe_path() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "/proc/self/exe";
+  buf[n] = 0;
+  return buf;
+}
 
 std::vector<std::string> end_listed_children(const std::string& children_path) {
   std::vector<std::string> lines;

@@ -49,6 +49,9 @@ class Watchdog : public Guardian {
   void arm(std::chrono::milliseconds deadline) override;
   void disarm() override;
   void stop() override;
+  // Forgets the guardian without telling it: it keeps its lease and restores the journal when this
+  // process dies (for a process about to exit with something it could not restore itself).
+  void abandon() { pid_ = 0; }
 
   int pid() const { return pid_; }
   const std::string& lease_path() const { return lease_; }
@@ -76,5 +79,9 @@ int run_guardian(const GuardianOptions& options);
 // Kills (SIGKILL) every process in a list written by common/exec.hpp list_long_children_in that
 // still runs with the start time recorded (a reused pid is left alone). Returns one line per kill.
 std::vector<std::string> end_listed_children(const std::string& children_path);
+
+// The absolute path of this program (/proc/self/exe resolved): what a guardian or a peer agent is
+// started from; "/proc/self/exe" itself when it cannot be resolved.
+std::string self_exe_path();
 
 }  // namespace wgopt::act

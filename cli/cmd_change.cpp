@@ -17,7 +17,17 @@
 namespace wgopt::cli {
 namespace {
 
-void change(const KnobOptions& o, const std::vector<act::Change>& changes, const std::string& what) {
+// What one change did, here or on a peer.
+struct ChangeOutcome {
+  std::string where;        // "host", "netns x", "peer 10.0.0.2"
+  std::string journal;      // where the originals are journaled
+  std::string rollback_cmd; // the command that restores them
+  std::vector<act::Step> steps;
+  act::RestoreReport restored_first;
+  std::vector<std::string> not_undone;  // what a rollback cannot undo (a kernel module loaded)
+};
+
+ChangeOutcome change_here(const KnobOptions& o, const std::vector<act::Change>& changes, const std::string& what) {
   require_root(what);
   const Place place = place_of(o);
   act::ChangeSession session = open_session();
@@ -35,56 +45,96 @@ void change(const KnobOptions& o, const std::vector<act::Change>& changes, const
   act::Transaction tx(session, host, knobs);
   act::ApplyResult result = tx.apply(changes);
   tx.keep();
+  return {place.describe(), act::state_dir(), "wgopt rollback", result.steps, session.startup(), result.notes};
+}
+
+// The same transaction run by the peer's agent: its journal, its lock, its guardian while it runs.
+ChangeOutcome change_on_peer(const KnobOptions& o, const std::vector<act::Change>& changes) {
+  auto client = connect_peer(o.ssh);
+  peer::ApplyReply reply = client->apply(changes, peer_discover_args(o));
+  client->keep();
+  ChangeOutcome out{"peer " + client->peer(), client->hello().state_dir + " on the peer",
+                    "wgopt rollback --ssh " + o.ssh.target, reply.steps, reply.restored_first};
+  client->close();
+  print_report(stderr, "wgopt: a previous wgopt on the peer did not finish its change; the peer restored it first:",
+               out.restored_first);
+  return out;
+}
+
+void change(const KnobOptions& o, const std::vector<act::Change>& changes, const std::string& what) {
+  check_ssh_combination(o);
+  const ChangeOutcome r = o.ssh.remote() ? change_on_peer(o, changes) : change_here(o, changes, what);
+  int written = 0;
+  for (const auto& s : r.steps) written += s.written ? 1 : 0;
   if (o.json) {
     nlohmann::json steps = nlohmann::json::array();
-    for (const auto& s : result.steps) {
+    for (const auto& s : r.steps) {
       steps.push_back({{"id", s.id}, {"before", s.before}, {"after", s.after}, {"written", s.written}});
     }
-    std::printf("%s\n", nlohmann::json{{"place", place.describe()}, {"steps", steps}, {"not_undone", result.notes},
-                                       {"restored_first", report_json(session.startup())}}
+    std::printf("%s\n", nlohmann::json{{"place", r.where}, {"steps", steps}, {"not_undone", r.not_undone},
+                                       {"restored_first", report_json(r.restored_first)}}
                             .dump(2)
                             .c_str());
     return;
   }
   // A profile names every knob; listing the dozens it leaves as they are would hide the changes.
-  const bool list_unchanged = result.steps.size() <= 10;
-  for (const auto& s : result.steps) {
+  const bool list_unchanged = r.steps.size() <= 10;
+  for (const auto& s : r.steps) {
     if (s.written) std::printf("%s: '%s' -> '%s'\n", s.id.c_str(), s.before.c_str(), s.after.c_str());
     else if (list_unchanged) std::printf("%s: '%s' (unchanged)\n", s.id.c_str(), s.after.c_str());
   }
-  const int unchanged = static_cast<int>(result.steps.size()) - result.written();
+  const int unchanged = static_cast<int>(r.steps.size()) - written;
   if (!list_unchanged && unchanged > 0) std::printf("%d knob(s) already had their value\n", unchanged);
-  if (result.written() > 0) {
-    std::printf("changed %d knob(s) in %s; the originals are journaled in %s: `wgopt rollback` restores them\n",
-                result.written(), place.describe().c_str(), act::state_dir().c_str());
+  if (written > 0) {
+    std::printf("changed %d knob(s) in %s; the originals are journaled in %s: `%s` restores them\n", written,
+                r.where.c_str(), r.journal.c_str(), r.rollback_cmd.c_str());
   } else {
-    std::printf("nothing to change in %s\n", place.describe().c_str());
+    std::printf("nothing to change in %s\n", r.where.c_str());
   }
 }
 
-void run_rollback(bool json) {
-  require_root("wgopt rollback");
-  // Rollback is the command that must always work: a full or read-only state dir does not stop it.
-  act::ChangeSession session = open_session(true);
-  act::RestoreReport report = session.rollback_all();
-  if (json) {
-    nlohmann::json j{{"rollback", report_json(report)}, {"restored_first", report_json(session.startup())}};
-    if (!session.journal_problem().empty()) j["journal_not_updated"] = session.journal_problem();
+void run_rollback(const KnobOptions& o) {
+  check_ssh_combination(o);
+  act::RestoreReport report, first;
+  std::string journal, journal_problem;
+  std::string again = "wgopt rollback";
+  if (o.ssh.remote()) {
+    auto client = connect_peer(o.ssh);
+    auto r = client->rollback_all();
+    client->close();
+    report = std::move(r.report);
+    first = std::move(r.restored_first);
+    journal = client->hello().state_dir + " on peer " + client->peer();
+    again += " --ssh " + o.ssh.target;
+    print_report(stderr, "wgopt: a previous wgopt on the peer did not finish its change; the peer restored it first:", first);
+  } else {
+    require_root("wgopt rollback");
+    // Rollback is the command that must always work: a full or read-only state dir does not stop it.
+    act::ChangeSession session = open_session(true);
+    report = session.rollback_all();
+    first = session.startup();
+    journal = act::state_dir();
+    journal_problem = session.journal_problem();
+  }
+  if (o.json) {
+    nlohmann::json j{{"rollback", report_json(report)}, {"restored_first", report_json(first)}};
+    if (!journal_problem.empty()) j["journal_not_updated"] = journal_problem;
     std::printf("%s\n", j.dump(2).c_str());
   } else if (report.items.empty()) {
-    std::printf("nothing to roll back: no change by wgopt is recorded in %s\n", act::state_dir().c_str());
+    std::printf("nothing to roll back: no change by wgopt is recorded in %s\n", journal.c_str());
   } else {
     print_report(stdout, "rolled back to the values before wgopt:", report);
   }
-  if (!session.journal_problem().empty()) {
+  if (!journal_problem.empty()) {
     std::fprintf(stderr, "wgopt: the knobs above are restored, but the journal was not updated (%s): it still "
                          "lists them, and the next wgopt command finds them at their originals; run `wgopt "
                          "rollback` again once %s is writable to clear it\n",
-                 session.journal_problem().c_str(), act::state_dir().c_str());
+                 journal_problem.c_str(), act::state_dir().c_str());
   }
   if (!report.ok()) {
-    throw Error(fmt::format("some knobs were not restored (see above); they stay in {}/journal.json: fix the cause "
-                            "and run `wgopt rollback` again", act::state_dir()));
+    throw Error(fmt::format("some knobs were not restored (see above); they stay in the journal in {}: fix the cause "
+                            "and run `{}` again",
+                            journal, again));
   }
 }
 
@@ -98,6 +148,7 @@ void setup(CLI::App& root, Context&) {
         "  wgopt set net.core.netdev_max_backlog=5000\n"
         "  wgopt set 'net.ipv4.tcp_rmem=4096 131072 16777216' net.ipv4.tcp_congestion_control=bbr\n"
         "  wgopt set --netns wgopt-cli wgopt-wc/mtu=1380 wgopt-wc/rps_cpus=3\n"
+        "  wgopt set --ssh root@10.0.0.2 wt0/mtu=1380     # on a peer, by its own wgopt (its journal)\n"
         "Every value is validated first (nothing is written if one is wrong); knobs are written in\n"
         "dependency order and read back; on a failure the ones already written are restored.\n"
         "`wgopt rollback` restores what the host had before wgopt changed it.");
@@ -137,18 +188,20 @@ void setup(CLI::App& root, Context&) {
     });
   }
   {
-    auto json = std::make_shared<bool>(false);
+    auto o = std::make_shared<KnobOptions>();
     auto* sub = root.add_subcommand("rollback", "restore every knob wgopt changed (host and namespaces) to its original");
     sub->footer(
         "Examples:\n"
         "  wgopt rollback\n"
         "  WGOPT_STATE_DIR=/tmp/wgopt-state wgopt rollback --json\n"
+        "  wgopt rollback --ssh root@10.0.0.2    # the peer's journal, restored by the peer's wgopt\n"
         "Reads the journal in $WGOPT_STATE_DIR (default /var/lib/wgopt). A knob someone else changed\n"
         "after wgopt wrote it is left alone and reported; a journal from an earlier boot is archived.\n"
         "Works on a full or read-only state dir: the knobs are restored and the journal, when it\n"
         "cannot be written, is left as it was (a warning says so).");
-    sub->add_flag("--json", *json, "print JSON on stdout instead of text");
-    sub->callback([json] { run_rollback(*json); });
+    sub->add_flag("--json", o->json, "print JSON on stdout instead of text");
+    add_ssh_options(sub, o->ssh);
+    sub->callback([o] { run_rollback(*o); });
   }
 }
 

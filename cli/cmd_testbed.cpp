@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/registry.hpp"
+#include "actuators/watchdog.hpp"
 #include "experiments/testbed/testbed.hpp"
 
 namespace wgopt::cli {
@@ -11,7 +12,24 @@ namespace {
 struct TestbedOptions {
   std::string prefix = "wgopt";
   bool json = false;
+  bool ssh = false;  // up: add the server end's sshd
 };
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : " ") + s;
+  return out;
+}
+
+void print_ssh_text(const TestbedNames& n, const TestbedSsh& ssh) {
+  std::printf("sshd pid %d listens on %s:%d in %s (config %s, log %s)\n", ssh.sshd_pid, TestbedNames::srv_underlay_addr,
+              TestbedSsh::port, n.srv_netns.c_str(), ssh.config.c_str(), ssh.log.c_str());
+  std::printf("peer sessions run with WGOPT_STATE_DIR=%s WGOPT_RUN_DIR=%s\n", ssh.peer_state_dir.c_str(),
+              ssh.peer_run_dir.c_str());
+  std::printf("reach the server end over ssh from %s (the underlay is there), e.g.:\n", n.cli_netns.c_str());
+  std::printf("  ip netns exec %s %s knobs %s\n", n.cli_netns.c_str(), ssh.peer_wgopt.c_str(), joined(ssh.flags()).c_str());
+  std::printf("flags: %s\n", joined(ssh.flags()).c_str());
+}
 
 void add_common(CLI::App* sub, TestbedOptions& o) {
   sub->add_option("--prefix", o.prefix, "names the testbed: namespaces P-srv/P-cli, links P-us/P-uc/P-ws/P-wc ([a-z0-9]{1,6})")
@@ -33,6 +51,12 @@ void print_status_text(const TestbedStatus& s) {
     std::printf("  %-10s netns %-7s underlay %-4s wg %-4s mtu %-5d wireguard-go %s\n", e->netns.c_str(),
                 e->netns_present ? "present" : "missing", e->underlay_up ? "up" : "down", e->wg_up ? "up" : "down",
                 e->wg_mtu, e->wireguard_go_pid ? fmt::format("pid {}", e->wireguard_go_pid).c_str() : "none");
+    if (e == &srv && s.ssh) {
+      std::printf("    sshd %s on %s:%d %s, peer state %s\n",
+                  s.ssh->sshd_pid ? fmt::format("pid {}", s.ssh->sshd_pid).c_str() : "NOT RUNNING",
+                  TestbedNames::srv_underlay_addr, TestbedSsh::port, s.ssh->listening ? "listening" : "NOT LISTENING",
+                  s.ssh->peer_state_dir.c_str());
+    }
     if (e->wg) {
       for (const auto& p : e->wg->peers) {
         std::string allowed;
@@ -57,15 +81,30 @@ void setup(CLI::App& root, Context& ctx) {
 
   auto* up = tb->add_subcommand("up", "build the testbed (does nothing if it is healthy, rebuilds it if half-broken)");
   add_common(up, *opts);
+  up->add_flag("--ssh", opts->ssh,
+               "also run a real sshd in the server namespace on 198.18.0.1:22 (fresh host and client keys) and print "
+               "the --ssh flags that reach it");
+  up->footer("Examples:\n"
+             "  wgopt testbed up\n"
+             "  wgopt testbed up --ssh --prefix wge      # then: ip netns exec wge-cli wgopt knobs --ssh root@198.18.0.1 ...\n"
+             "With --ssh the server end acts as a separate host: its ssh sessions have their own WGOPT_STATE_DIR and\n"
+             "WGOPT_RUN_DIR under /run/wgopt/testbed-P-ssh; `wgopt testbed down` stops sshd and removes the keys.");
   up->callback([opts] {
     Testbed t(opts->prefix);
     UpResult r = t.up();
+    if (opts->ssh) r.ssh = t.up_ssh(act::self_exe_path());
     if (opts->json) {
       const char* outcome = r.outcome == UpResult::Outcome::created   ? "created"
                             : r.outcome == UpResult::Outcome::rebuilt ? "rebuilt"
                                                                       : "already_up";
       nlohmann::json j{{"outcome", outcome}, {"rebuilt_because", r.rebuilt_because}, {"ping_ms", r.ping_ms},
                        {"status", r.status.to_json()}};
+      if (r.ssh) {
+        j["ssh"] = {{"sshd_pid", r.ssh->sshd_pid}, {"target", r.ssh->target},   {"identity", r.ssh->identity},
+                    {"known_hosts", r.ssh->known_hosts}, {"peer_wgopt", r.ssh->peer_wgopt},
+                    {"peer_state_dir", r.ssh->peer_state_dir}, {"peer_run_dir", r.ssh->peer_run_dir},
+                    {"flags", r.ssh->flags()}, {"client_netns", t.names().cli_netns}};
+      }
       std::printf("%s\n", j.dump(2).c_str());
       return;
     }
@@ -73,6 +112,7 @@ void setup(CLI::App& root, Context& ctx) {
     if (r.outcome == UpResult::Outcome::already_up) {
       std::printf("testbed %s is already up and healthy: nothing changed (handshake %s, ping %.3f ms)\n",
                   n.prefix.c_str(), age_text(r.status.handshake_age_s).c_str(), r.ping_ms);
+      if (r.ssh) print_ssh_text(n, *r.ssh);
       return;
     }
     if (r.outcome == UpResult::Outcome::rebuilt) {
@@ -82,6 +122,7 @@ void setup(CLI::App& root, Context& ctx) {
                 n.prefix.c_str(), n.cli_netns.c_str(), n.cli_wg.c_str(), TestbedNames::cli_mesh_addr,
                 n.srv_netns.c_str(), n.srv_wg.c_str(), TestbedNames::srv_mesh_addr, TestbedNames::srv_mesh_addr,
                 TestbedNames::iperf3_port, age_text(r.status.handshake_age_s).c_str(), r.ping_ms);
+    if (r.ssh) print_ssh_text(n, *r.ssh);
   });
 
   auto* down = tb->add_subcommand("down", "remove the testbed: processes, links, namespaces, sockets, state files");

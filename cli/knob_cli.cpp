@@ -16,6 +16,19 @@ void add_knob_options(CLI::App* sub, KnobOptions& o, bool with_interfaces) {
   if (with_interfaces) {
     sub->add_option("-i,--interface", o.interfaces, "list device knobs of this interface only (repeatable)");
   }
+  add_ssh_options(sub, o.ssh);
+}
+
+void check_ssh_combination(const KnobOptions& o) {
+  if (o.ssh.remote() && !o.netns.empty()) {
+    throw UsageError("--netns and --ssh cannot be combined: --ssh acts on the peer's own network namespace (run "
+                     "wgopt in another namespace with `ip netns exec NS wgopt ... --ssh ...`)");
+  }
+  ssh_options(o.ssh);  // an --ssh-* option without --ssh, a bad target or option
+}
+
+peer::DiscoverArgs peer_discover_args(const KnobOptions& o) {
+  return {.interfaces = o.interfaces, .allow_underlay_mtu = o.allow_underlay_mtu};
 }
 
 Place place_of(const KnobOptions& o) {

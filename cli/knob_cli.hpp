@@ -10,6 +10,7 @@
 #include "actuators/catalog.hpp"
 #include "actuators/knob.hpp"
 #include "actuators/restore.hpp"
+#include "cli/ssh_cli.hpp"
 
 namespace wgopt::cli {
 
@@ -18,10 +19,15 @@ struct KnobOptions {
   bool json = false;
   std::vector<std::string> interfaces;  // knobs/show: limit device knobs to these
   bool allow_underlay_mtu = false;
+  SshCliOptions ssh;                    // --ssh: act on a peer through its agent instead
 };
 
-// --netns and --json on `sub` (and --interface when `with_interfaces`).
+// --netns, --json and the --ssh options on `sub` (and --interface when `with_interfaces`).
 void add_knob_options(CLI::App* sub, KnobOptions& o, bool with_interfaces);
+// Throws UsageError for --netns with --ssh, or an --ssh-* option without --ssh.
+void check_ssh_combination(const KnobOptions& o);
+// The --ssh hints the agent resolves ids with (--interface, --allow-underlay-mtu).
+peer::DiscoverArgs peer_discover_args(const KnobOptions& o);
 
 Place place_of(const KnobOptions& o);
 // make_host(place) with writes limited to the allowlist (GuardedFiles).

@@ -15,12 +15,14 @@ BUILD_PKGS=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev catch2
   libcli11-dev nlohmann-json3-dev libsqlite3-dev sqlite3
 )
+# openssh-client: `--ssh` reaches a peer through the system ssh (the peer needs only sshd and wgopt).
 RUNTIME_PKGS=(
-  iperf3 wireguard-go wireguard-tools ethtool iproute2 iputils-ping procps kmod
+  iperf3 wireguard-go wireguard-tools ethtool iproute2 iputils-ping procps kmod openssh-client
 )
-# The tests render `wgopt report --html` in headless Chromium to check it displays, and read the
-# exported tuned.conf with Python's configparser set up as TuneD's loader sets it up.
-TEST_PKGS=(chromium python3)
+# The tests render `wgopt report --html` in headless Chromium to check it displays, read the
+# exported tuned.conf with Python's configparser set up as TuneD's loader sets it up, and reach the
+# testbed's server end through a real sshd (`wgopt testbed up --ssh` runs its own, in a namespace).
+TEST_PKGS=(chromium python3 openssh-server)
 EXTRA_PKGS=()
 # WGOPT_EXTRA=1 adds what only the optimizer benchmark uses (Optuna, for the side-by-side table).
 if [ "${WGOPT_EXTRA:-0}" = "1" ]; then

@@ -1,6 +1,5 @@
 #include "experiments/search/search_env.hpp"
 
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -15,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/files.hpp"
 #include "common/util.hpp"
+#include "experiments/measure/host_facts.hpp"
 #include "experiments/search/search.hpp"
 #include "experiments/study/study_store.hpp"
 #include "experiments/testbed/testbed.hpp"
@@ -27,14 +27,7 @@ namespace {
 // A handshake older than this means the peer is gone (WireGuard rekeys every 2 minutes).
 constexpr long long kHandshakeMaxAge = 180;
 
-std::string self_exe(const std::string& given) {
-  if (given != "/proc/self/exe") return given;
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return given;
-  buf[n] = 0;
-  return buf;
-}
+std::string self_exe(const std::string& given) { return given == "/proc/self/exe" ? act::self_exe_path() : given; }
 
 // The tunnel is alive when a full-size don't-fragment ping crosses it and the handshake is recent.
 bool tunnel_alive(const Plant& plant, CommandRunner& runner, std::string& why) {
@@ -93,31 +86,15 @@ nlohmann::json host_facts(const SearchPlant& sp, const std::string& sku, Command
   const Plant& plant = sp.plant;
   const auto& ends = sp.ends;
   nlohmann::json h;
-  struct utsname u {};
-  if (::uname(&u) == 0) h["kernel"] = u.release;
+  if (auto k = kernel_release(); !k.empty()) h["kernel"] = k;
   h["nproc"] = ends.front().host.nproc;
   h["place"] = plant.client.describe();
   if (ends.size() > 1 && ends[1].role == SearchEnd::Role::Mirror) h["mirrored_to"] = ends[1].host.place.describe();
-  std::string s = sku;
-  if (s.empty()) {
-    auto name = read_file("/sys/class/dmi/id/product_name");
-    auto vendor = read_file("/sys/class/dmi/id/sys_vendor");
-    s = trim(vendor.value_or("")) + (vendor && name ? " " : "") + trim(name.value_or(""));
-    if (trim(s).empty()) s = fmt::format("unknown ({} CPUs)", ends.front().host.nproc);
-  }
-  h["sku"] = trim(s);
+  h["sku"] = sku.empty() ? read_sku(ends.front().host.nproc) : trim(sku);
   if (!sp.underlay.empty()) {
-    auto r = runner.run({.argv = plant.client.wrap({"ethtool", "-i", sp.underlay}), .timeout = std::chrono::seconds(5)});
-    for (const auto& line : split_lines(r.out)) {
-      if (line.starts_with("driver:")) h["nic_driver"] = trim(line.substr(7));
-    }
+    if (auto d = nic_driver(runner, plant.client, sp.underlay); !d.empty()) h["nic_driver"] = d;
   }
-  try {
-    auto facts = probes::detect_wg_facts(runner, plant.client, plant.client_wg);
-    h["wireguard_mode"] = probes::to_string(probes::classify_wg_mode(facts));
-  } catch (const Error& e) {
-    h["wireguard_mode"] = std::string("unknown: ") + e.what();
-  }
+  h["wireguard_mode"] = wireguard_mode(runner, plant.client, plant.client_wg);
   return h;
 }
 

@@ -300,6 +300,7 @@ void Testbed::teardown(DownResult& result) {
     const std::string key = state_dir_ + "/" + ifname + ".key";
     if (exists(key) && ::unlink(key.c_str()) == 0) result.removed.push_back("key file " + key);
   }
+  remove_ssh(result);  // sshd and its sessions lived in the server namespace: stopped above
   for (const auto& f : {state_file() + ".tmp", state_file()}) {
     if (exists(f) && ::unlink(f.c_str()) == 0) result.removed.push_back("state file " + f);
   }

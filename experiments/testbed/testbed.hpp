@@ -58,6 +58,31 @@ TestbedNames testbed_names(const std::string& prefix);
 // Throws wgopt::Error when wg fails or prints something else.
 probes::WgInterface read_wg_interface(CommandRunner& runner, const Place& place, const std::string& ifname);
 
+// The testbed's OpenSSH server (`wgopt testbed up --ssh`): a real sshd in P-srv listening on the
+// underlay address 198.18.0.1:22 with its own config, a fresh host key and a fresh client key in
+// DIR = STATE_DIR/testbed-P-ssh (recorded in the state file; `down` stops sshd and removes DIR). The
+// two ends share one filesystem, so the server end must act as another host: its sessions get their
+// own WGOPT_STATE_DIR (DIR/peer-state: journal, lock, guardian, studies) and WGOPT_RUN_DIR
+// (DIR/peer-run), set by sshd_config's SetEnv. Reach it from P-cli (the underlay lives there).
+struct TestbedSsh {
+  std::string dir;
+  std::string target;           // root@198.18.0.1
+  std::string identity;         // DIR/client_ed25519 (its .pub is the only authorized key)
+  std::string known_hosts;      // DIR/known_hosts: 198.18.0.1 and the host key
+  std::string host_key;         // DIR/ssh_host_ed25519_key
+  std::string config;           // DIR/sshd_config
+  std::string log;              // DIR/sshd.log
+  std::string peer_state_dir;   // DIR/peer-state
+  std::string peer_run_dir;     // DIR/peer-run
+  std::string peer_wgopt;       // the wgopt binary the peer runs (this one)
+  int sshd_pid = 0;             // 0: not running
+  bool listening = false;       // something listens on 198.18.0.1:22 in P-srv
+
+  static constexpr int port = 22;
+  // --ssh root@198.18.0.1 --ssh-identity ... --ssh-known-hosts ... --peer-wgopt ...
+  std::vector<std::string> flags() const;
+};
+
 // What one end of the testbed looks like right now.
 struct TestbedEnd {
   std::string netns;
@@ -80,6 +105,7 @@ struct TestbedStatus {
   int iperf3_pid = 0;        // 0 = no iperf3 server listening on 100.64.0.1:5201
   std::optional<long long> handshake_age_s;  // client's peer; nullopt = never
   bool anything_present = false;  // some namespace, socket or process with our names exists
+  std::optional<TestbedSsh> ssh;  // when `up --ssh` added an sshd
 
   nlohmann::json to_json() const;
 };
@@ -90,6 +116,7 @@ struct UpResult {
   std::string rebuilt_because;  // the problems that made us rebuild
   TestbedStatus status;
   double ping_ms = 0;           // round trip of the check ping across the tunnel
+  std::optional<TestbedSsh> ssh;  // with `up --ssh`
 };
 
 struct DownResult {
@@ -119,8 +146,13 @@ class Testbed {
   // not ours, a step that failed); whatever this call built is torn down before it throws.
   UpResult up();
 
-  // Removes everything ours: processes in our namespaces (wireguard-go, iperf3), links, namespaces,
-  // UAPI sockets and the state file. Throws Error if the names are taken by something not ours.
+  // Adds (or finds healthy) the testbed's sshd (TestbedSsh) on a testbed that is up; `peer_wgopt` is
+  // the wgopt binary peer sessions run. Idempotent. Throws Error (testbed not up, sshd or ssh-keygen
+  // missing: install openssh-server; sshd does not start or listen) after removing what it made.
+  TestbedSsh up_ssh(const std::string& peer_wgopt);
+
+  // Removes everything ours: processes in our namespaces (wireguard-go, iperf3, sshd and its
+  // sessions), links, namespaces, UAPI sockets, the ssh keys and the state file. Throws Error if the names are taken by something not ours.
   DownResult down();
 
   // Reads the current state; never changes anything. Needs root (wg show).
@@ -131,6 +163,10 @@ class Testbed {
   void check_preconditions(const std::string& action, bool all_tools);
   void build();
   void teardown(DownResult& result);
+  std::string ssh_dir() const;
+  TestbedSsh ssh_paths(const std::string& peer_wgopt) const;
+  void read_ssh_status(const nlohmann::json& state, TestbedStatus& s);
+  void remove_ssh(DownResult& result);
   std::optional<double> ping_once();
 
   TestbedNames names_;
