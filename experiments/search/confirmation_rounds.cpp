@@ -68,26 +68,23 @@ ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& basel
     ++round;
     plant.check_interrupted();
     progress.show("confirm", round);
+    std::optional<AppliedCandidate> candidate;
     if (arm == Arm::Candidate) {
       try {
-        plant.arm(measurement_lease(plan.nominal_measure_s));
-        plant.apply(r.winner);
+        candidate.emplace(plant, r.winner, measurement_lease(plan.nominal_measure_s));
       } catch (const Error& e) {
         progress.say(std::string("confirmation: the winner no longer applies: ") + e.what());
-        plant.drop_live();
         continue;
       }
-      std::string why;
-      if (!plant.tunnel_alive(why)) {
-        plant.rollback_live();
-        progress.say("confirmation: the tunnel died under the winner: " + why);
+      if (!candidate->alive()) {
+        candidate->rollback();
+        progress.say("confirmation: the tunnel died under the winner: " + candidate->why_dead());
         continue;
       }
       plant.settle(o.settle);
     }
     auto ev = plant.measure(plan.objective, cmo);
-    plant.rollback_live();
-    plant.disarm();
+    if (candidate) candidate->rollback();
     if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
     if (!ev.score) {
       progress.say("confirmation round failed: " + ev.note);

@@ -8,7 +8,7 @@ PlantAccess::PlantAccess(const SearchEnv& env, const Plant& plant, BoundSpace& b
                          act::Guardian* guardian, const std::atomic<bool>& interrupted)
     : env_(env), plant_(plant), bound_(bound), session_(session), guardian_(guardian), interrupted_(interrupted) {}
 
-void PlantAccess::apply(const Values& values) {
+std::unique_ptr<act::Transaction> PlantAccess::apply(const Values& values) {
   std::vector<act::TxTarget> places;
   for (auto& t : bound_.targets) places.push_back({&t.host, &t.knobs});
   std::vector<act::Change> changes;
@@ -17,36 +17,54 @@ void PlantAccess::apply(const Values& values) {
     if (it == bound_.bindings.end()) continue;
     for (const auto& b : it->second) changes.push_back({b.id, value, b.target});
   }
-  std::vector<std::unique_ptr<act::Transaction>> txs;
-  txs.push_back(std::make_unique<act::Transaction>(session_, places));
-  txs.back()->apply(changes);
-  live_ = std::move(txs);
+  auto tx = std::make_unique<act::Transaction>(session_, places);
+  tx->apply(changes);
+  return tx;
 }
 
-void PlantAccess::rollback_live() {
-  for (auto it = live_.rbegin(); it != live_.rend(); ++it) {
-    auto report = (*it)->rollback();
-    for (const auto& item : report.items) {
-      if (item.outcome == act::Outcome::ChangedByOther || item.outcome == act::Outcome::Failed) {
-        spdlog::warn("{}", item.line());
-      }
-    }
-  }
-  live_.clear();
-}
-
-void PlantAccess::keep_live() {
-  for (auto& tx : live_) tx->keep();
-  live_.clear();
-}
-
-bool PlantAccess::settle(std::chrono::milliseconds d) const {
+void PlantAccess::settle(std::chrono::milliseconds d) const {
   auto end = env_.clock() + d;
   while (env_.clock() < end) {
-    if (interrupted_.load()) return false;
+    check_interrupted();
     env_.sleep(std::chrono::milliseconds(50));
   }
-  return !interrupted_.load();
+  check_interrupted();
+}
+
+AppliedCandidate::AppliedCandidate(PlantAccess& plant, const Values& values, std::chrono::milliseconds lease) : plant_(plant) {
+  plant_.arm(lease);
+  try {
+    tx_ = plant_.apply(values);
+  } catch (...) {
+    plant_.disarm();
+    throw;
+  }
+  alive_ = plant_.tunnel_alive(why_);
+}
+
+AppliedCandidate::~AppliedCandidate() {
+  try {
+    rollback();
+  } catch (const std::exception& e) {
+    spdlog::error("restoring the candidate failed: {}", e.what());
+  }
+}
+
+void AppliedCandidate::rollback() {
+  if (!tx_) return;
+  auto tx = std::move(tx_);
+  auto report = tx->rollback();
+  for (const auto& item : report.items) {
+    if (item.outcome == act::Outcome::ChangedByOther || item.outcome == act::Outcome::Failed) spdlog::warn("{}", item.line());
+  }
+  plant_.disarm();
+}
+
+void AppliedCandidate::keep() {
+  if (!tx_) return;
+  auto tx = std::move(tx_);
+  tx->keep();
+  plant_.disarm();
 }
 
 }  // namespace wgopt::experiments

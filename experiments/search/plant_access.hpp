@@ -1,14 +1,13 @@
 #pragma once
-// What the search's stages use to change and measure the plant: apply a set of values to every
-// bound end as ONE transaction (so the journal's open transaction covers every place and crash
-// recovery restores them together), roll it back, check the tunnel, settle, measure, and keep the
-// guardian's lease. It holds the candidate applied right now, so an interruption anywhere can
-// put the host back in one place (rollback_live).
+// What the search's stages use to change and measure the plant. A candidate is applied in one way
+// only, AppliedCandidate: arm the guardian, apply to every bound end as ONE transaction (so the
+// journal's open transaction covers every place and crash recovery restores them together), check
+// the tunnel, then keep it or roll it back. Its destructor rolls back and disarms, so no way out of
+// a stage (an error, Ctrl-C, a skipped round) leaves a candidate applied or the guardian armed.
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "actuators/restore.hpp"
 #include "actuators/transaction.hpp"
@@ -17,7 +16,8 @@
 
 namespace wgopt::experiments {
 
-// Thrown by a stage when SIGINT/SIGTERM arrived; run_search catches it once and puts the host back.
+// Thrown by a stage when SIGINT/SIGTERM arrived; run_search catches it once. Whatever was applied
+// has been rolled back by then (AppliedCandidate's destructor).
 struct Interrupted {};
 
 class PlantAccess {
@@ -25,20 +25,13 @@ class PlantAccess {
   PlantAccess(const SearchEnv& env, const Plant& plant, BoundSpace& bound, act::ChangeSession& session,
               act::Guardian* guardian, const std::atomic<bool>& interrupted);
 
-  // Applies `values` (parameter ids) to every bound place as the live candidate. On failure the
+  // `values` (parameter ids) on every bound place, as one applied transaction. On failure the
   // transaction has restored what it wrote and the Error (UsageError for validation) is rethrown.
-  void apply(const Values& values);
-  // Restores the live candidate, if any (a knob someone else changed meanwhile is left and warned about).
-  void rollback_live();
-  // Keeps the live candidate for good (the journal keeps the originals for `wgopt rollback`).
-  void keep_live();
-  // Forgets the live candidate without touching the host (its apply failed and restored itself).
-  void drop_live() { live_.clear(); }
-  bool has_live() const { return !live_.empty(); }
+  std::unique_ptr<act::Transaction> apply(const Values& values);
 
   bool tunnel_alive(std::string& why) const { return env_.tunnel_alive(plant_, why); }
-  // Waits `d` in short steps; false as soon as Ctrl-C arrives.
-  bool settle(std::chrono::milliseconds d) const;
+  // Waits `d` in short steps; throws Interrupted as soon as Ctrl-C arrives.
+  void settle(std::chrono::milliseconds d) const;
   Evaluation measure(const Objective& objective, const MeasureOptions& options) const { return env_.measure(plant_, objective, options); }
 
   void arm(std::chrono::milliseconds lease) const {
@@ -54,7 +47,6 @@ class PlantAccess {
   void check_interrupted() const {
     if (interrupted_.load()) throw Interrupted{};
   }
-  bool interrupted() const { return interrupted_.load(); }
   const SearchEnv& env() const { return env_; }
   const BoundSpace& bound() const { return bound_; }
 
@@ -65,7 +57,33 @@ class PlantAccess {
   act::ChangeSession& session_;
   act::Guardian* guardian_;
   const std::atomic<bool>& interrupted_;
-  std::vector<std::unique_ptr<act::Transaction>> live_;
+};
+
+class AppliedCandidate {
+ public:
+  // Arms the guardian for `lease`, applies `values`, checks the tunnel. When the apply fails, the
+  // transaction has restored itself, the guardian is disarmed and the Error is rethrown. When the
+  // tunnel is dead the candidate stays applied until rollback() (or the destructor): alive() says.
+  AppliedCandidate(PlantAccess& plant, const Values& values, std::chrono::milliseconds lease);
+  ~AppliedCandidate();  // rollback()
+  AppliedCandidate(const AppliedCandidate&) = delete;
+  AppliedCandidate& operator=(const AppliedCandidate&) = delete;
+
+  bool alive() const { return alive_; }
+  const std::string& why_dead() const { return why_; }
+  // A longer lease for what follows (settle and measure).
+  void extend(std::chrono::milliseconds lease) { plant_.arm(lease); }
+  // Restores the values before the candidate (a knob someone else changed meanwhile is left alone
+  // and warned about) and disarms. Once; later calls do nothing.
+  void rollback();
+  // Keeps the candidate for good (the journal keeps the originals for `wgopt rollback`) and disarms.
+  void keep();
+
+ private:
+  PlantAccess& plant_;
+  std::unique_ptr<act::Transaction> tx_;
+  bool alive_ = false;
+  std::string why_;
 };
 
 }  // namespace wgopt::experiments

@@ -12,16 +12,12 @@ namespace wgopt::experiments {
 
 void put_back_drift(PlantAccess& plant, const std::vector<std::string>& drifted, SearchProgress& progress) {
   for (const auto& d : drifted) progress.say("drifted from the profile: " + d);
-  plant.arm(kApplyLease);
-  plant.apply(plant.bound().retune_values);
-  std::string why;
-  if (!plant.tunnel_alive(why)) {
-    plant.rollback_live();
-    plant.disarm();
-    throw Error("putting the profile's values back cut the tunnel; the host is as it was: " + why);
+  AppliedCandidate profile(plant, plant.bound().retune_values, kApplyLease);
+  if (!profile.alive()) {
+    profile.rollback();
+    throw Error("putting the profile's values back cut the tunnel; the host is as it was: " + profile.why_dead());
   }
-  plant.keep_live();
-  plant.disarm();
+  profile.keep();
 }
 
 RetuneCheck check_profile(const act::Profile& profile, double tolerance, const BaselineResult& baseline, const std::string& kernel_was,

@@ -81,13 +81,13 @@ void fill_outcome(const SearchPlan& plan, const BoundSpace& bound, const Confirm
 
 // The end state: a confirmed winner stays (kept in the journal for `wgopt rollback`).
 void stay_on_winner(PlantAccess& plant, const Values& winner) {
-  plant.apply(winner);
-  std::string why;
-  if (!plant.tunnel_alive(why)) {
-    plant.rollback_live();
-    throw Error("the confirmed winner cut the tunnel when applied for good; the original values are restored: " + why);
+  AppliedCandidate applied(plant, winner, kApplyLease);
+  if (!applied.alive()) {
+    applied.rollback();
+    throw Error("the confirmed winner cut the tunnel when applied for good; the original values are restored: " +
+                applied.why_dead());
   }
-  plant.keep_live();
+  applied.keep();
 }
 
 }  // namespace
@@ -183,16 +183,13 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     report.table = comparison_table(rows, duration_label(plan.objective)).render_text();
     record_result(study.store, report, conf.winner_trial, conf.winner, evidence, env.unix_time());
     plant.stop_guardian();
-  } catch (const Interrupted&) {
+  } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)
     count_trials(counts, report);
-    plant.rollback_live();
-    plant.disarm();
     study.store.set_status("interrupted");
     report.outcome = "interrupted";
     report.elapsed_s = elapsed_s();
     return report;
   } catch (...) {
-    plant.rollback_live();
     try {
       study.store.set_status("failed");
     } catch (...) {

@@ -67,7 +67,6 @@ class TrialRunner {
     progress_.show(is_remeasure ? "re-measure" : "trial", rec.number);
 
     std::optional<Evaluation> ev = apply_and_measure(values, rec);
-    plant_.disarm();
     store_.finish_trial(rec);
     budget_.trial_finished();
     engine_.tell(*cfg, to_opt_state(rec.state), rec.score.value_or(std::nan("")));
@@ -78,29 +77,28 @@ class TrialRunner {
   // score, note and timings.
   std::optional<Evaluation> apply_and_measure(const Values& values, TrialRecord& rec) {
     const auto t0 = plant_.env().clock();
+    std::optional<AppliedCandidate> candidate;
     try {
-      plant_.arm(kApplyLease);
-      plant_.apply(values);
-      rec.timings.applied_s = seconds_since(plant_.env(), t0);
-      std::string why;
-      if (!plant_.tunnel_alive(why)) {
-        plant_.rollback_live();
-        rec.state = TrialState::Infeasible;
-        rec.note = "tunnel dead after apply, reverted: " + why;
-      }
+      candidate.emplace(plant_, values, kApplyLease);
     } catch (const Error& e) {  // includes UsageError from validation
-      plant_.drop_live();
       rec.state = TrialState::Infeasible;
       rec.note = std::string("could not apply: ") + e.what();
+      return std::nullopt;
     }
-    if (rec.state == TrialState::Infeasible) return std::nullopt;
-    plant_.arm(measurement_lease(in_.plan.nominal_measure_s));
+    rec.timings.applied_s = seconds_since(plant_.env(), t0);
+    if (!candidate->alive()) {
+      candidate->rollback();
+      rec.state = TrialState::Infeasible;
+      rec.note = "tunnel dead after apply, reverted: " + candidate->why_dead();
+      return std::nullopt;
+    }
+    candidate->extend(measurement_lease(in_.plan.nominal_measure_s));
     const auto ts = plant_.env().clock();
-    if (!plant_.settle(in_.options.settle)) throw Interrupted{};
+    plant_.settle(in_.options.settle);
     rec.timings.settled_s = seconds_since(plant_.env(), ts);
     Evaluation ev = plant_.measure(in_.plan.objective, in_.mo);
     rec.timings.measured_s = ev.seconds;
-    plant_.rollback_live();
+    candidate->rollback();
     if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
     rec.metrics = ev.metrics_json();
     rec.probes = ev.probes_json();

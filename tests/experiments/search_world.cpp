@@ -246,6 +246,11 @@ SearchEnv SearchWorld::env() {
   env.measure = [this](const Plant&, const Objective& obj, const MeasureOptions& mo) { return measure(obj, mo); };
   env.tunnel_alive = [this](const Plant&, std::string& why) {
     const int mtu = values(false).mtu;
+    if (++checks_ == script.dead_at_check) {
+      why = "the peer stopped answering";
+      event("tunnel check: dead (scripted)");
+      return false;
+    }
     if (mtu > kBlackHoleAbove) {
       why = fmt::format("no reply to a {}-byte don't-fragment ping across the tunnel (MTU {})", mtu - 28, mtu);
       event("tunnel check: dead");

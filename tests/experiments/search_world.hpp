@@ -24,6 +24,7 @@ struct Script {
   int fail_below_txqueuelen = 32; // a shorter transmit queue breaks the workload (a failed trial)
   int interrupt_at_measure = 0;   // the k-th measurement reports Ctrl-C (0: never)
   int interrupt_at_arm = 0;       // Ctrl-C arrives with the k-th arm of the guardian
+  int dead_at_check = 0;          // the k-th tunnel check fails whatever is applied (0: never)
   int interrupt_at_sleep = 0;     // Ctrl-C arrives during the k-th short wait (settle waits are made of them)
 };
 
@@ -75,7 +76,7 @@ class SearchWorld {
   std::string dir_;
   std::atomic<long long> clock_ms_{1'000'000};
   void event(const std::string& line);  // flushes the pending wait first
-  int measures_ = 0, arms_ = 0, sleeps_ = 0;
+  int measures_ = 0, arms_ = 0, sleeps_ = 0, checks_ = 0;
   long long pending_wait_ms_ = 0;
 };
 

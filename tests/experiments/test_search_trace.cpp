@@ -124,6 +124,18 @@ TEST_CASE("search interrupted in each stage restores the host and says so", "[se
   }
 }
 
+TEST_CASE("search: a confirmation round whose tunnel dies is skipped with the guardian disarmed", "[search-trace]") {
+  SearchWorld w(Script{.dead_at_check = 10});
+  w.start_poor();
+  test::check_trace("confirmation-tunnel-dies", run_case(w, w.options()));
+}
+
+TEST_CASE("search: Ctrl-C during a confirmation round's settle wait stops at once", "[search-trace]") {
+  SearchWorld w(Script{.interrupt_at_sleep = 125});
+  w.start_poor();
+  test::check_trace("interrupted-confirmation-settle", run_case(w, w.options()));
+}
+
 TEST_CASE("search resumed after Ctrl-C replays the study and finishes it", "[search-trace]") {
   SearchWorld w(Script{.interrupt_at_measure = 7});
   w.start_poor();
