@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common/error.hpp"
 #include "experiments/search/policies.hpp"
 #include "experiments/search/search_progress.hpp"
@@ -60,12 +62,15 @@ ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& basel
     return r;
   }
   r.winner_trial = last_trial_of(r.winner, store);
-  std::vector<double> bs, cs;
-  int round = 0;
+  const int rounds = rounds_for(o, baseline, budget, progress);
+  std::vector<ConfirmationRound> scores(static_cast<size_t>(rounds));
+  int measurement = 0, baselines = 0, candidates = 0;
   MeasureOptions cmo = mo;
   cmo.prune = nullptr;  // confirmation measures fully
-  for (Arm arm : plan_confirmation(rounds_for(o, baseline, budget, progress))) {
-    ++round;
+  for (Arm arm : plan_confirmation(rounds)) {
+    const int round = ++measurement;
+    // The pair this measurement belongs to: the i-th baseline goes with the i-th candidate.
+    auto& pair = scores[static_cast<size_t>(arm == Arm::Baseline ? baselines++ : candidates++)];
     plant.check_interrupted();
     progress.show("confirm", round);
     std::optional<AppliedCandidate> candidate;
@@ -92,11 +97,12 @@ ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& basel
     }
     store.add_confirmation({.round = round, .arm = arm == Arm::Baseline ? "baseline" : "candidate", .trial = r.winner_trial.value_or(0),
                             .score = ev.score->value, .metrics = ev.metrics_json(true), .measured_at = plant.env().unix_time()});
-    (arm == Arm::Baseline ? bs : cs).push_back(ev.score->value);
+    (arm == Arm::Baseline ? pair.baseline : pair.candidate) = ev.score->value;
     accumulate(arm == Arm::Baseline ? r.baseline_row : r.winner_row, ev);
   }
-  if (bs.size() >= 2 && cs.size() >= 2) {
-    r.confirmation = decide_confirmation(bs, cs);
+  auto measured = [&](auto arm) { return std::count_if(scores.begin(), scores.end(), [&](const auto& p) { return (p.*arm).has_value(); }); };
+  if (measured(&ConfirmationRound::baseline) >= 2 && measured(&ConfirmationRound::candidate) >= 2) {
+    r.confirmation = decide_confirmation(scores);
     r.confirmed = true;
     r.promote = r.confirmation.promote;
     r.reason = r.confirmation.reason;

@@ -49,39 +49,50 @@ void fill_difference(Confirmation& c, double se, double dof, double confidence) 
 
 }  // namespace
 
-Confirmation decide_confirmation(std::span<const double> baseline, std::span<const double> candidate,
-                                 const ConfirmOptions& opt) {
-  opt.validate();
-  if (baseline.size() < 2 || candidate.size() < 2) {
-    throw Error(fmt::format("confirmation needs at least 2 scores per arm (got baseline {}, candidate {})",
-                            baseline.size(), candidate.size()));
+namespace {
+
+void require_two_each(size_t baseline, size_t candidate) {
+  if (baseline < 2 || candidate < 2) {
+    throw Error(fmt::format("confirmation needs at least 2 scores per arm (got baseline {}, candidate {})", baseline, candidate));
   }
+}
+
+// Each arm's mean and interval.
+Confirmation describe_arms(std::span<const double> baseline, std::span<const double> candidate, double confidence) {
   SampleStats b = sample_stats(baseline), k = sample_stats(candidate);
   Confirmation c;
   c.baseline_mean = b.mean;
   c.candidate_mean = k.mean;
-  c.baseline_ci = mean_interval(b, opt.confidence);
-  c.candidate_ci = mean_interval(k, opt.confidence);
-  if (baseline.size() == candidate.size()) {
-    std::vector<double> diff(baseline.size());
-    for (size_t i = 0; i < diff.size(); ++i) diff[i] = candidate[i] - baseline[i];
-    SampleStats d = sample_stats(diff);
-    c.method = "paired t";
-    c.gain = d.mean;
-    fill_difference(c, d.stddev / std::sqrt(static_cast<double>(d.n)), static_cast<double>(d.n - 1), opt.confidence);
-  } else {
-    double vb = b.stddev * b.stddev / static_cast<double>(b.n), vk = k.stddev * k.stddev / static_cast<double>(k.n);
-    double se = std::sqrt(vb + vk);
-    // Welch–Satterthwaite degrees of freedom.
-    double dof = se > 0 ? (vb + vk) * (vb + vk) /
-                              (vb * vb / static_cast<double>(b.n - 1) + vk * vk / static_cast<double>(k.n - 1))
-                        : 1;
-    c.method = "Welch t";
-    c.gain = k.mean - b.mean;
-    fill_difference(c, se, dof, opt.confidence);
-  }
-  if (b.mean != 0) {
-    c.relative_gain = c.gain / std::fabs(b.mean);
+  c.baseline_ci = mean_interval(b, confidence);
+  c.candidate_ci = mean_interval(k, confidence);
+  return c;
+}
+
+// Same-length arms, element i of each measured in round i.
+void paired_gain(Confirmation& c, std::span<const double> baseline, std::span<const double> candidate, double confidence) {
+  std::vector<double> diff(baseline.size());
+  for (size_t i = 0; i < diff.size(); ++i) diff[i] = candidate[i] - baseline[i];
+  SampleStats d = sample_stats(diff);
+  c.method = "paired t";
+  c.gain = d.mean;
+  fill_difference(c, d.stddev / std::sqrt(static_cast<double>(d.n)), static_cast<double>(d.n - 1), confidence);
+}
+
+void welch_gain(Confirmation& c, std::span<const double> baseline, std::span<const double> candidate, double confidence) {
+  SampleStats b = sample_stats(baseline), k = sample_stats(candidate);
+  double vb = b.stddev * b.stddev / static_cast<double>(b.n), vk = k.stddev * k.stddev / static_cast<double>(k.n);
+  double se = std::sqrt(vb + vk);
+  // Welch–Satterthwaite degrees of freedom.
+  double dof = se > 0 ? (vb + vk) * (vb + vk) / (vb * vb / static_cast<double>(b.n - 1) + vk * vk / static_cast<double>(k.n - 1)) : 1;
+  c.method = "Welch t";
+  c.gain = k.mean - b.mean;
+  fill_difference(c, se, dof, confidence);
+}
+
+// The relative gain and the promotion rule.
+void conclude(Confirmation& c, const ConfirmOptions& opt) {
+  if (c.baseline_mean != 0) {
+    c.relative_gain = c.gain / std::fabs(c.baseline_mean);
   } else {
     c.relative_gain = c.gain == 0 ? 0 : std::copysign(std::numeric_limits<double>::infinity(), c.gain);
   }
@@ -92,12 +103,53 @@ Confirmation decide_confirmation(std::span<const double> baseline, std::span<con
                            c.gain, 100 * c.relative_gain, pct, c.gain_ci.low, c.gain_ci.high);
   } else if (c.relative_gain < opt.min_relative_gain) {
     c.promote = false;
-    c.reason = fmt::format("gain {:+.1f} ({:+.1f}%) is real but below the minimum of {:.1f}%", c.gain,
-                           100 * c.relative_gain, 100 * opt.min_relative_gain);
+    c.reason = fmt::format("gain {:+.1f} ({:+.1f}%) is real but below the minimum of {:.1f}%", c.gain, 100 * c.relative_gain,
+                           100 * opt.min_relative_gain);
   } else {
     c.promote = true;
     c.reason = fmt::format("better by {:+.1f} ({:+.1f}%), {}% interval [{:.1f}, {:.1f}], p = {:.3g} ({})", c.gain,
                            100 * c.relative_gain, pct, c.gain_ci.low, c.gain_ci.high, c.p_value, c.method);
+  }
+}
+
+}  // namespace
+
+Confirmation decide_confirmation(std::span<const double> baseline, std::span<const double> candidate,
+                                 const ConfirmOptions& opt) {
+  opt.validate();
+  require_two_each(baseline.size(), candidate.size());
+  Confirmation c = describe_arms(baseline, candidate, opt.confidence);
+  if (baseline.size() == candidate.size()) paired_gain(c, baseline, candidate, opt.confidence);
+  else welch_gain(c, baseline, candidate, opt.confidence);
+  conclude(c, opt);
+  return c;
+}
+
+Confirmation decide_confirmation(const std::vector<ConfirmationRound>& rounds, const ConfirmOptions& opt) {
+  opt.validate();
+  std::vector<double> b_all, k_all, b_paired, k_paired;
+  for (const auto& r : rounds) {
+    if (r.baseline) b_all.push_back(*r.baseline);
+    if (r.candidate) k_all.push_back(*r.candidate);
+    if (r.baseline && r.candidate) {
+      b_paired.push_back(*r.baseline);
+      k_paired.push_back(*r.candidate);
+    }
+  }
+  require_two_each(b_all.size(), k_all.size());
+  const size_t left_out = rounds.size() - b_paired.size();
+  Confirmation c;
+  if (b_paired.size() >= 2) {
+    c = describe_arms(b_paired, k_paired, opt.confidence);
+    paired_gain(c, b_paired, k_paired, opt.confidence);
+  } else {
+    c = describe_arms(b_all, k_all, opt.confidence);
+    welch_gain(c, b_all, k_all, opt.confidence);
+  }
+  conclude(c, opt);
+  if (left_out > 0) {
+    c.reason += fmt::format(" [{} of {} rounds incomplete{}]", left_out, rounds.size(),
+                            b_paired.size() >= 2 ? ", left out of the pairing" : ": too few complete rounds to pair");
   }
   return c;
 }

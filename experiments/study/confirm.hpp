@@ -9,6 +9,7 @@
 // winner is promoted 84 % of the time after 3 rounds, 99 % after 4; a +5 % winner 64 % after 4,
 // 93 % after 6; an equal candidate about 1.5 % of the time, a -5 % one never.
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -57,6 +58,19 @@ struct Confirmation {
 // invalid options.
 Confirmation decide_confirmation(std::span<const double> baseline, std::span<const double> candidate,
                                  const ConfirmOptions& options = {});
+
+// One round of an interleaved confirmation: the baseline's and the candidate's score, nullopt when
+// that measurement was lost (it failed, or the candidate no longer applied).
+struct ConfirmationRound {
+  std::optional<double> baseline, candidate;
+};
+
+// The decision over rounds, pairing by round: rounds with both scores are paired (paired t) when at
+// least 2 are complete, and a round with one score lost is left out of both arms (a lost round must
+// never pair one round's baseline with another round's candidate); with fewer complete rounds, every
+// score is compared unpaired (Welch t). The reason says how many rounds were left out. Throws
+// wgopt::Error when an arm has fewer than 2 scores; UsageError for invalid options.
+Confirmation decide_confirmation(const std::vector<ConfirmationRound>& rounds, const ConfirmOptions& options = {});
 
 // {"promote": .., "baseline": {"mean": .., "ci": [lo, hi]}, "candidate": {...}, "gain": ..,
 // "relative_gain": .., "gain_ci": [lo, hi], "p_value": .., "method": .., "reason": ..}: the evidence

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <fstream>
@@ -146,7 +147,8 @@ Evaluation SearchWorld::measure(const Objective& objective, const MeasureOptions
     return ev;
   }
   const double planned = static_cast<double>(objective.duration.count()) * static_cast<double>(objective.scenarios.size());
-  if (std::min(c.txqueuelen, s.txqueuelen) < script.fail_below_txqueuelen) {
+  const bool scripted_failure = std::find(script.fail_measures.begin(), script.fail_measures.end(), k) != script.fail_measures.end();
+  if (scripted_failure || std::min(c.txqueuelen, s.txqueuelen) < script.fail_below_txqueuelen) {
     ev.state = Evaluation::State::Failed;
     ev.note = "tcp: iperf3 error: unable to send (queue too short)";
     ev.seconds = 2;

@@ -116,3 +116,29 @@ TEST_CASE("too few scores or bad options are refused") {
   CHECK_THROWS_WITH(decide_confirmation(two, two, {.confidence = 0.2}), Catch::Contains("confidence"));
   CHECK_THROWS_WITH(decide_confirmation(two, two, {.min_relative_gain = -1}), Catch::Contains("min_relative_gain"));
 }
+
+TEST_CASE("rounds with a lost measurement are left out of the pairing, never paired across rounds") {
+  // Round 1 lost its baseline, round 2 its candidate: only rounds 3 and 4 are pairs. Index pairing of
+  // the two arms' surviving scores would compare round 2's baseline with round 1's candidate.
+  const std::vector<ConfirmationRound> rounds = {
+      {std::nullopt, 110.0}, {200.0, std::nullopt}, {100.0, 111.0}, {101.0, 112.0}};
+  const auto c = decide_confirmation(rounds);
+  CHECK(c.method == "paired t");
+  CHECK(c.gain == Approx(11.0));
+  CHECK(c.baseline_mean == Approx(100.5));
+  CHECK(c.candidate_mean == Approx(111.5));
+  CHECK_THAT(c.reason, Catch::Contains("2 of 4 rounds incomplete, left out of the pairing"));
+  // Index pairing of the survivors ({200, 100, 101} against {110, 111, 112}) sees no gain at all.
+  const std::vector<double> b = {200, 100, 101}, k = {110, 111, 112};
+  CHECK_FALSE(decide_confirmation(b, k).promote);
+}
+
+TEST_CASE("with fewer than two complete rounds the arms are compared unpaired") {
+  const std::vector<ConfirmationRound> rounds = {
+      {100.0, std::nullopt}, {std::nullopt, 120.0}, {101.0, 121.0}, {102.0, std::nullopt}, {std::nullopt, 119.0}};
+  const auto c = decide_confirmation(rounds);
+  CHECK(c.method == "Welch t");
+  CHECK(c.gain == Approx(120.0 - 101.0));
+  CHECK_THAT(c.reason, Catch::Contains("too few complete rounds to pair"));
+  CHECK_THROWS_AS(decide_confirmation(std::vector<ConfirmationRound>{{1.0, 2.0}, {std::nullopt, 3.0}}), Error);
+}

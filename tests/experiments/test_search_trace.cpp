@@ -130,6 +130,15 @@ TEST_CASE("search: a confirmation round whose tunnel dies is skipped with the gu
   test::check_trace("confirmation-tunnel-dies", run_case(w, w.options()));
 }
 
+TEST_CASE("search: lost confirmation measurements never pair one round's baseline with another's candidate", "[search-trace]") {
+  // Round 1's baseline (measurement 10) and round 2's candidate (13) fail: rounds 3 and 4 are paired.
+  SearchWorld w(Script{.fail_measures = {10, 13}});
+  w.start_poor();
+  auto o = w.options();
+  o.confirm_rounds = 4;
+  test::check_trace("confirmation-rounds-lost", run_case(w, o));
+}
+
 TEST_CASE("search: Ctrl-C during a confirmation round's settle wait stops at once", "[search-trace]") {
   SearchWorld w(Script{.interrupt_at_sleep = 125});
   w.start_poor();
