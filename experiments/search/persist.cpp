@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include "actuators/profile.hpp"
 #include "common/error.hpp"
+#include "common/files.hpp"
 #include "common/util.hpp"
 
 namespace wgopt::experiments {
@@ -57,9 +57,14 @@ void write_profile(const std::string& path, const Values& knobs, const nlohmann:
     if (ec) throw Error(fmt::format("cannot keep the old profile as {}.prev: {}", path, ec.message()));
   }
   if (retune && !promote) return;
-  std::ofstream out(path);
-  out << "# wgopt profile from study " << report.study_path << " (" << report.outcome << ")\n" << act::dump_profile(profile);
-  if (!out) throw Error(fmt::format("cannot write the profile to {}: check the directory", path));
+  // Atomic: retune replaces the profile a boot unit and the nightly timer read, in place.
+  const std::string text =
+      "# wgopt profile from study " + one_line(report.study_path) + " (" + report.outcome + ")\n" + act::dump_profile(profile);
+  try {
+    write_file_atomic(path, text);
+  } catch (const Error& e) {
+    throw Error(fmt::format("cannot write the profile to {}: {}", one_line(path), e.what()));
+  }
 }
 
 void record_result(StudyStore& store, const SearchReport& report, const std::optional<int>& winner_trial, const Values& winner,

@@ -5,7 +5,10 @@
 // tests/fixtures/search_trace/CASE.txt. The engine is deterministic, so a change that keeps the
 // loop's behaviour keeps every trace byte for byte; a change of behaviour shows as a diff of the
 // trace, reviewed and committed with it (WGOPT_UPDATE_TRACES=1 rewrites them).
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 
 #include "actuators/profile.hpp"
@@ -40,6 +43,12 @@ std::string write_profile(SearchWorld& w, const std::string& name, const std::ve
   const std::string path = w.dir() + "/" + name + ".yaml";
   std::ofstream(path) << act::dump_profile(p);
   return path;
+}
+
+ino_t file_inode(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_ino;
 }
 
 SearchOptions retune_options(SearchWorld& w, const std::string& profile) {
@@ -190,7 +199,10 @@ TEST_CASE("retune: the four outcomes", "[search-trace]") {
     SearchWorld w;
     w.start_poor();
     auto p = write_profile(w, "p", kPoorKnobs, 600);
+    const auto inode = std::filesystem::status(p).type() == std::filesystem::file_type::regular ? file_inode(p) : 0;
     test::check_trace("retune-retuned", run_case(w, retune_options(w, p)));
+    // The profile a boot unit reads was replaced by a rename, never rewritten in place.
+    CHECK(file_inode(p) != inode);
   }
   SECTION("degraded: the profile regressed and nothing better is found") {
     SearchWorld w(Script{.flat = true});
