@@ -91,9 +91,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
       wgopt::write_file_atomic(*metrics, ex::retune_metrics(report, r->profile, ex::unix_now(), previous));
     }
     if (*json) {
-      auto j = report.to_json();
-      j["exit_code"] = ex::retune_exit_code(report.outcome);
-      std::cout << j.dump(2) << "\n";
+      std::cout << ex::retune_json(report).dump(2) << "\n";
     } else {
       if (!r->quiet) {
         std::cout << "\n" << report.table;

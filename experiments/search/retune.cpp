@@ -130,6 +130,17 @@ std::string retune_summary(const SearchReport& r) {
   return s;
 }
 
+nlohmann::json retune_json(const SearchReport& r) {
+  nlohmann::json j = r.to_json();
+  j["drifted"] = r.drifted;
+  j["recorded_score"] = r.recorded_score;
+  j["regressed"] = r.regressed;
+  if (!r.kernel_now.empty()) j["kernel"] = {{"was", r.kernel_was}, {"now", r.kernel_now}};
+  j["warm_trials"] = r.warm_trials;
+  j["exit_code"] = retune_exit_code(r.outcome);
+  return j;
+}
+
 std::string retune_metrics(const SearchReport& r, const std::string& profile, double now, const std::string& previous) {
   const std::string lbl = fmt::format("profile=\"{}\"", label_escape(profile));
   std::string out;

@@ -56,6 +56,11 @@ int retune_exit_code(const std::string& outcome);
 // One line for logs and mail: "wgopt retune: holds: score 612.3 (recorded 598.1, +2.4%), 0 trials, 31s".
 std::string retune_summary(const SearchReport& report);
 
+// `wgopt retune --json`: the search report's JSON plus what a retune found: the knobs that drifted
+// and were put back ("ID: HOST -> PROFILE", as the text output lists them), the recorded score, whether
+// it regressed, a kernel change, the warm-start trials and the exit code.
+nlohmann::json retune_json(const SearchReport& report);
+
 // node_exporter textfile collector format (# HELP / # TYPE, gauges and counters, labelled with the
 // profile path). `previous` is the file's earlier content (empty if none): the counters
 // (wgopt_retune_runs_total, wgopt_retune_regressions_rolled_back_total, wgopt_retune_trials_total)

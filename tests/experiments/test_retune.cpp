@@ -172,3 +172,16 @@ TEST_CASE("a profile's plant.port that is not a port is named, not an internal e
   CHECK(msg("99999999999999999999") != "no error");
   CHECK(msg("5202") == "no error");
 }
+
+TEST_CASE("retune --json lists the drifted knobs the text output prints", "[retune]") {
+  SearchReport r;
+  r.outcome = "rolled-back";
+  r.drifted = {"wg0/txqueuelen (server): 200 -> 100"};
+  r.recorded_score = 280;
+  const auto j = retune_json(r);
+  REQUIRE(j.contains("drifted"));
+  CHECK(j["drifted"] == nlohmann::json::array({"wg0/txqueuelen (server): 200 -> 100"}));
+  CHECK(j["exit_code"] == kRetuneRolledBack);
+  CHECK(j["recorded_score"] == 280.0);
+  CHECK_FALSE(j.contains("kernel"));
+}
