@@ -156,6 +156,7 @@ RunResult run_scenario(const Scenario& scenario, const ClientOptions& opts, cons
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+    if (control.on_retry) control.on_retry();
   }
 }
 

@@ -33,6 +33,10 @@ struct RunControl {
   // to accept a new test after its previous client was interrupted (seen on loopback here).
   int busy_retries = 5;
   std::chrono::milliseconds busy_wait{1000};
+  // Called before each retry of a busy server: what the caller measured alongside the failed
+  // attempt (the probes, a per-second series) belongs to no measurement. This is the only retry of a
+  // busy server in wgopt; callers hook it rather than retrying again around run_scenario.
+  std::function<void()> on_retry;
   // Where the client's pid file goes (only when should_stop is set); shared by every namespace.
   std::string pidfile_dir = "/tmp";
 };

@@ -138,23 +138,25 @@ ScenarioRun run_sampled(const Place& client, const workload::ClientOptions& opts
                         CommandRunner& runner, const SampledRunHooks& hooks) {
   workload::validate(opts);
   ScenarioRun out{.scenario = scenario};
+  probes::SamplerOptions so{.interfaces = watched};
+  so.on_sample = hooks.on_sample;
+  if (hooks.sampler_runner) so.runner = hooks.sampler_runner;
+  std::optional<probes::Sampler> sampler;
+  sampler.emplace(so);
+  sampler->start();
   workload::RunControl control;
   control.should_stop = hooks.should_stop;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    probes::SamplerOptions so{.interfaces = watched};
-    so.on_sample = hooks.on_sample;
-    if (hooks.sampler_runner) so.runner = hooks.sampler_runner;
-    probes::Sampler sampler(so);
-    sampler.start();
-    out.run = workload::run_scenario(scenario, opts, client, runner, control);
-    out.probes = sampler.stop();
-    // After a flood the server may still be closing the previous test; one retry covers that.
-    if (out.run.status != workload::RunStatus::server_busy || attempt == 1) break;
-    if (hooks.should_stop && hooks.should_stop()) break;
-    spdlog::info("{}: the iperf3 server is still busy, retrying in 2 s", scenario.name);
-    std::this_thread::sleep_for(std::chrono::seconds(2));
+  // The client retries a busy server (the server may still be closing the previous test after a
+  // flood); the probes start over with each attempt, so they cover the measurement only.
+  control.on_retry = [&] {
+    sampler->stop();
+    spdlog::info("{}: the iperf3 server is still busy, retrying", scenario.name);
     if (hooks.on_retry) hooks.on_retry();
-  }
+    sampler.emplace(so);
+    sampler->start();
+  };
+  out.run = workload::run_scenario(scenario, opts, client, runner, control);
+  out.probes = sampler->stop();
   return out;
 }
 

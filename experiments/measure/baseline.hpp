@@ -114,7 +114,8 @@ struct SampledRunHooks {
 // iperf3 from `client` with `opts`, the sampler over `watched`. Throws UsageError for invalid
 // options and Error when the sampler cannot start (an interface vanished); an iperf3 failure is in
 // the result, not thrown. A "server is busy" answer (the server still finishing the previous test)
-// is retried once, 2 s later, unless should_stop() says to stop.
+// is retried by the client (workload::RunControl: 5 times, 1 s apart, unless should_stop() says to
+// stop), and the sampler starts over with each attempt.
 ScenarioRun run_sampled(const Place& client, const workload::ClientOptions& opts,
                         const std::vector<probes::WatchedInterface>& watched, const workload::Scenario& scenario,
                         CommandRunner& runner, const SampledRunHooks& hooks = {});
