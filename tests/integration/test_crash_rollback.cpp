@@ -17,8 +17,10 @@
 #include "common/files.hpp"
 #include "common/place.hpp"
 #include "common/util.hpp"
+#include "cli_helpers.hpp"
 
 using namespace wgopt;
+using wgopt::itest::need_root;
 
 namespace {
 const std::string kNetns = "wgtcrash";
@@ -80,10 +82,7 @@ std::string other_congestion_control(const std::string& current) {
 }  // namespace
 
 TEST_CASE("wgopt killed after each write: the next start restores every original byte-for-byte", "[crash][root]") {
-  if (::geteuid() != 0) {
-    WARN("not root: the crash test needs network namespaces");
-    return;
-  }
+  need_root();
   ScratchNetns ns;
   const auto original = snapshot();
   const std::string cc = other_congestion_control(original.at("tcp_congestion_control"));
@@ -146,10 +145,7 @@ TEST_CASE("wgopt killed after each write: the next start restores every original
 }
 
 TEST_CASE("wgopt set refuses bad input with one line per problem and writes nothing", "[crash][root]") {
-  if (::geteuid() != 0) {
-    WARN("not root: needs network namespaces");
-    return;
-  }
+  need_root();
   ScratchNetns ns;
   const auto original = snapshot();
   auto r = run_wgopt(ns.state, {"set", "--netns", kNetns, "net.ipv4.tcp_rmem=4096 65536 4194304", "net.ipv4.tcp_wmem=lots",
@@ -162,10 +158,7 @@ TEST_CASE("wgopt set refuses bad input with one line per problem and writes noth
 }
 
 TEST_CASE("wgopt show > p.yaml, change, wgopt apply p.yaml restores the namespace", "[crash][root]") {
-  if (::geteuid() != 0) {
-    WARN("not root: needs network namespaces");
-    return;
-  }
+  need_root();
   ScratchNetns ns;
   const auto original = snapshot();
   auto shown = run_wgopt(ns.state, {"show", "--netns", kNetns, "-i", kVeth});
@@ -188,10 +181,7 @@ TEST_CASE("wgopt show > p.yaml, change, wgopt apply p.yaml restores the namespac
 }
 
 TEST_CASE("a second wgopt that wants to change the host is told who holds the lock", "[crash][root]") {
-  if (::geteuid() != 0) {
-    WARN("not root: needs network namespaces");
-    return;
-  }
+  need_root();
   ScratchNetns ns;
   const auto original = snapshot();
   auto held = act::HostLock::acquire(act::run_dir());  // this test process plays the first wgopt

@@ -80,7 +80,7 @@ void fill(const std::string& dir) {
 }  // namespace
 
 TEST_CASE("rollback restores the host when the state dir's disk is full", "[lock][root][faults]") {
-  if (!root()) return;
+  need_root();
   Scratch s;
   const std::string original = wmem();
   change_wmem(s);
@@ -95,7 +95,7 @@ TEST_CASE("rollback restores the host when the state dir's disk is full", "[lock
 
 TEST_CASE("rollback restores the host when the state dir is read-only, and says the journal is stale",
           "[lock][root][faults]") {
-  if (!root()) return;
+  need_root();
   Scratch s;
   const std::string original = wmem();
   change_wmem(s);
@@ -118,7 +118,7 @@ TEST_CASE("rollback restores the host when the state dir is read-only, and says 
 }
 
 TEST_CASE("60 concurrent sets: every refusal names the pid holding the lock", "[lock][root][faults]") {
-  if (!root()) return;
+  need_root();
   Scratch s(4096);
   const std::string original = wmem();
   constexpr int kSets = 60;
@@ -174,7 +174,7 @@ TEST_CASE("60 concurrent sets: every refusal names the pid holding the lock", "[
 }
 
 TEST_CASE("a set with another WGOPT_STATE_DIR is refused while the host lock is held", "[lock][root][faults]") {
-  if (!root()) return;
+  need_root();
   Scratch s;
   const std::string original = wmem();
   auto held = act::HostLock::acquire(s.run_dir());  // this test process plays a running search
@@ -189,7 +189,7 @@ TEST_CASE("a set with another WGOPT_STATE_DIR is refused while the host lock is 
 }
 
 TEST_CASE("the default host lock is /run/wgopt whatever the state dir", "[lock][root][faults]") {
-  if (!root()) return;
+  need_root();
   Scratch s;
   const std::string original = wmem();
   auto held = act::HostLock::acquire("/run/wgopt");

@@ -44,7 +44,7 @@ std::vector<std::string> domain_ends(const act::Descriptor& d) {
 
 TEST_CASE("knobs --netns lists the buffer maxima as read-only, and set refuses them before writing",
           "[knobs][root][faults]") {
-  if (!root()) return;
+  need_root();
   ScratchNetns ns;
   StateDir state;
   auto r = run_wgopt(state.path, {"knobs", "--netns", kNetns, "--json"});
@@ -75,7 +75,7 @@ TEST_CASE("knobs --netns lists the buffer maxima as read-only, and set refuses t
 }
 
 TEST_CASE("every sysctl's domain ends are accepted by this kernel", "[knobs][root][faults]") {
-  if (!root()) return;
+  need_root();
   ScratchNetns ns;
   int written = 0;
   for (const Place& place : {Place::netns(kNetns), Place::host()}) {

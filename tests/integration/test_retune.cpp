@@ -44,7 +44,7 @@ std::vector<std::string> retune_args(const std::string& profile, std::vector<std
 }  // namespace
 
 TEST_CASE("retune: holds, rolls a drifted knob back, re-tunes a poor profile", "[retune][root]") {
-  if (!root()) return;
+  need_root();
   TestbedGuard guard(kPrefix);
   StateDir state;
   const std::string study = state / "study.sqlite", profile = state / "profile.yaml", objective = state / "single.yaml";

@@ -126,7 +126,7 @@ int line_count(const std::string& s) { return static_cast<int>(split_lines(trim(
 }  // namespace
 
 TEST_CASE("search: kill -9 during a trial, the guardian restores every original within 15 s", "[search][root]") {
-  if (!root()) return;
+  need_root();
   require_testbed();
   StateDir state;
   const auto original = tunnel_state();
@@ -194,7 +194,7 @@ TEST_CASE("search: kill -9 during a trial, the guardian restores every original 
 
 TEST_CASE("search: kill -9 mid-measurement leaves no iperf3 client; the next baseline finds the server free",
           "[search][root][faults]") {
-  if (!root()) return;
+  need_root();
   require_testbed();
   StateDir state;
   wgopt::testproc::Subreaper adopt;  // wgopt's orphans come to this process, so their end is visible
@@ -234,7 +234,7 @@ TEST_CASE("search: kill -9 mid-measurement leaves no iperf3 client; the next bas
 }
 
 TEST_CASE("search: a candidate that black-holes the tunnel is reverted and recorded infeasible", "[search][root]") {
-  if (!root()) return;
+  need_root();
   require_testbed();
   StateDir state;
   // An MTU black hole wgopt cannot see: a tbf on the server's underlay drops every frame over 1400
@@ -292,7 +292,7 @@ TEST_CASE("search: a candidate that black-holes the tunnel is reverted and recor
 }
 
 TEST_CASE("search: --resume continues a study; --trials caps the count", "[search][root]") {
-  if (!root()) return;
+  need_root();
   require_testbed();
   StateDir state;
   const auto original = tunnel_state();
@@ -330,7 +330,7 @@ TEST_CASE("search: --resume continues a study; --trials caps the count", "[searc
 }
 
 TEST_CASE("search: the wall-clock budget is respected", "[search][root]") {
-  if (!root()) return;
+  need_root();
   require_testbed();
   StateDir state;
   const auto original = tunnel_state();
@@ -354,7 +354,7 @@ TEST_CASE("search: the wall-clock budget is respected", "[search][root]") {
 }
 
 TEST_CASE("search: the study file and the profile round-trip", "[search][root]") {
-  if (!root()) return;
+  need_root();
   require_testbed();
   StateDir state;
   const auto original = tunnel_state();
@@ -426,7 +426,7 @@ TEST_CASE("search: the study file and the profile round-trip", "[search][root]")
 }
 
 TEST_CASE("search: bad input is one line, exit 2, and changes nothing", "[search][root]") {
-  if (!root()) return;
+  need_root();
   require_testbed();
   const auto original = tunnel_state();
   struct Case {
