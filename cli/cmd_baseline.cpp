@@ -56,10 +56,8 @@ void setup(CLI::App& root, Context& ctx) {
         target, {.scenarios = scenarios, .duration = duration, .parallel = o->parallel, .on_progress = print_progress},
         runner);
     std::printf("%s", experiments::baseline_table(report).render_text().c_str());
-    for (const auto& r : report.runs) {
-      if (!r.run.ok()) std::printf("%s: %s\n", r.scenario.name.c_str(), r.run.message.c_str());
-      for (const auto& w : r.probes.summary.warnings) std::printf("%s: probes: %s\n", r.scenario.name.c_str(), w.c_str());
-    }
+    std::fflush(stdout);
+    for (const auto& line : experiments::baseline_problems(report)) say_stderr("wgopt: " + line);
     if (!o->json_file.empty()) {
       write_file(o->json_file, experiments::to_json(report).dump(2) + "\n");
       say_stderr("wrote " + o->json_file);

@@ -25,6 +25,10 @@ const char* status_name(RunStatus status) {
   return "unknown";
 }
 
+bool fails_every_scenario(RunStatus status) {
+  return status == RunStatus::connect_failed || status == RunStatus::missing_binary || status == RunStatus::server_busy;
+}
+
 std::vector<double> RunResult::series_bps() const {
   std::vector<double> out;
   for (const auto& i : intervals) {

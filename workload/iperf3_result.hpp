@@ -27,6 +27,11 @@ enum class RunStatus {
 // "invalid-json", "missing-binary", "iperf3-error"; stable, for JSON files and tests.
 const char* status_name(RunStatus status);
 
+// True for a failure that is not the scenario's but the path's or the tool's (no connection, no
+// iperf3, a server held by someone else): every later scenario against that server would fail the
+// same way, so a sequence of scenarios stops at the first.
+bool fails_every_scenario(RunStatus status);
+
 // One entry of intervals[].sum: the client's own view of one reporting interval (1 s by default;
 // the last one of a stopped run is shorter). The client is the sender in tcp/udp/single and the
 // receiver in tcp-rev, so these are send rates there and receive rates in tcp-rev.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -61,7 +62,7 @@ bool BaselineReport::all_ok() const {
   for (const auto& r : runs) {
     if (!r.run.ok()) return false;
   }
-  return !runs.empty();
+  return !runs.empty() && not_run.empty();
 }
 
 Target testbed_target(const Testbed& testbed) {
@@ -193,11 +194,36 @@ BaselineReport run_baseline(const Target& target, const BaselineOptions& options
   const auto t0 = std::chrono::steady_clock::now();
   size_t i = 0;
   for (const auto& sc : options.scenarios) {
+    if (!report.runs.empty() && workload::fails_every_scenario(report.runs.back().run.status)) {
+      report.not_run.push_back(sc);
+      continue;
+    }
     report.runs.push_back(run_scenario_sampled(target, sc, options.duration, options.parallel, *runner,
                                                options.on_progress, ++i, options.scenarios.size()));
   }
   report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
+}
+
+std::vector<std::string> baseline_problems(const BaselineReport& report) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> failures;  // message -> scenarios, first-seen order
+  std::vector<std::string> lines;
+  for (const auto& r : report.runs) {
+    for (const auto& w : r.probes.summary.warnings) lines.push_back(r.scenario.name + ": probes: " + w);
+    if (r.run.ok()) continue;
+    auto it = std::find_if(failures.begin(), failures.end(), [&](const auto& f) { return f.first == r.run.message; });
+    if (it == failures.end()) failures.push_back({r.run.message, {r.scenario.name}});
+    else it->second.push_back(r.scenario.name);
+  }
+  std::vector<std::string> out;
+  for (const auto& [message, scenarios] : failures) out.push_back(fmt::format("{}: {}", fmt::join(scenarios, ", "), message));
+  if (!report.not_run.empty()) {
+    std::vector<std::string> names;
+    for (const auto& s : report.not_run) names.push_back(s.name);
+    out.push_back(fmt::format("not run: {} (they would fail the same way)", fmt::join(names, ", ")));
+  }
+  out.insert(out.end(), lines.begin(), lines.end());
+  return out;
 }
 
 Table baseline_table(const BaselineReport& report) {

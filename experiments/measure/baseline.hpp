@@ -95,8 +95,11 @@ struct BaselineReport {
   probes::HostFacts facts;
   nlohmann::json host;            // kernel release, nproc, boot id, hostname
   std::vector<ScenarioRun> runs;  // in the order run
+  // The scenarios left out because a run failed in a way every later one would repeat
+  // (workload::fails_every_scenario): the run's message says why.
+  std::vector<workload::Scenario> not_run;
 
-  bool all_ok() const;
+  bool all_ok() const;  // every scenario ran and every run is ok
 };
 
 // What a caller of run_sampled hears while the scenario runs.
@@ -126,9 +129,15 @@ ScenarioRun run_scenario_sampled(const Target& target, const workload::Scenario&
                                  const std::function<void(const Progress&)>& on_progress = {},
                                  size_t index = 1, size_t count = 1);
 
-// Every scenario in order; a failed scenario is recorded and the next one still runs.
+// Every scenario in order. A failed scenario is recorded and the next one still runs, unless the
+// failure is the path's (no connection, no iperf3, a busy server): then the rest are listed in not_run.
 BaselineReport run_baseline(const Target& target, const BaselineOptions& options,
                             std::shared_ptr<CommandRunner> runner = default_runner());
+
+// What went wrong, for stderr: one line per distinct failure naming the scenarios it hit
+// ("tcp, tcp-rev: iperf3 could not connect to ..."), one for the scenarios not run, one per probe
+// warning. Empty when everything ran and every run is ok.
+std::vector<std::string> baseline_problems(const BaselineReport& report);
 
 // The §7.1 table: Scenario | Throughput | Retransmits / loss | Top core %soft | softnet drops |
 // iface drops (probes::interface_drops). A failed scenario shows its status in the throughput column.

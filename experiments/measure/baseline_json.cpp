@@ -97,7 +97,8 @@ json to_json(const BaselineReport& r) {
           {"wall_seconds", r.wall_seconds},
           {"host", r.host},
           {"facts", json(r.facts)},
-          {"scenarios", array_of(r.runs, [](const ScenarioRun& s) { return to_json(s); })}};
+          {"scenarios", array_of(r.runs, [](const ScenarioRun& s) { return to_json(s); })},
+          {"not_run", array_of(r.not_run, [](const workload::Scenario& s) { return s.name; })}};
 }
 
 }  // namespace wgopt::experiments

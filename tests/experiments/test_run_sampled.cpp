@@ -39,3 +39,41 @@ TEST_CASE("a busy server is retried by the client alone, and the caller hears ev
   CHECK(runner.iperf3_runs == 6);
   CHECK(retries_heard == 5);
 }
+
+namespace {
+
+// iperf3 cannot connect: the answer every scenario would get.
+class Refused : public CommandRunner {
+ public:
+  int iperf3_runs = 0;
+  CommandResult run(const Command& cmd) override {
+    CommandResult r;
+    r.exit_code = 0;
+    if (!cmd.argv.empty() && cmd.argv[0] == "iperf3") {
+      ++iperf3_runs;
+      r.out = read_file(std::string(WGOPT_FIXTURES_DIR) + "/iperf3/refused.json").value_or("");
+    }
+    return r;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a baseline stops at a failure every scenario would repeat, and says it once", "[measure]") {
+  auto runner = std::make_shared<Refused>();
+  Target target{.description = "peer 100.64.0.1", .client = Place::host(), .server = "100.64.0.1"};
+  const BaselineOptions options{.scenarios = {workload::find_scenario("tcp"), workload::find_scenario("udp"),
+                                              workload::find_scenario("single")},
+                                .duration = 2s};
+  const auto report = run_baseline(target, options, runner);
+  CHECK(runner->iperf3_runs == 1);
+  REQUIRE(report.runs.size() == 1);
+  CHECK(report.runs[0].run.status == workload::RunStatus::connect_failed);
+  REQUIRE(report.not_run.size() == 2);
+  CHECK_FALSE(report.all_ok());
+  const auto problems = baseline_problems(report);
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0].starts_with("tcp: "));
+  CHECK(problems[1] == "not run: udp, single (they would fail the same way)");
+  CHECK(to_json(report)["not_run"] == nlohmann::json::array({"udp", "single"}));
+}
