@@ -111,6 +111,14 @@ void ProgressPrinter::message(const std::string& line) {
   *out_ << line << '\n' << std::flush;
 }
 
+void ProgressPrinter::clear_line() {
+  if (mode_ == Mode::Terminal && line_open_) *out_ << "\r\x1b[K" << std::flush;
+}
+
+void ProgressPrinter::redraw() {
+  if (mode_ == Mode::Terminal && line_open_) *out_ << last_line_ << "\x1b[K" << std::flush;
+}
+
 void ProgressPrinter::finish() {
   if (mode_ == Mode::Terminal && line_open_) {
     *out_ << '\n' << std::flush;

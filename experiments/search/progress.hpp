@@ -56,6 +56,10 @@ class ProgressPrinter {
   void message(const std::string& line);
   // Ends the live line with a newline (Terminal mode) so later output starts on a fresh line.
   void finish();
+  // Terminal mode: wipes the live line (before someone else writes a line of their own) and puts
+  // it back after. No-ops in the other modes, where nothing is redrawn in place.
+  void clear_line();
+  void redraw();
 
   Mode mode() const { return mode_; }
 

@@ -8,6 +8,7 @@ SearchProgress::SearchProgress(const Budget& budget, bool quiet)
     : budget_(budget), printer_(ProgressPrinter::for_stderr(quiet)), ticking_(!quiet) {
   state_.budget = budget.limits().wall;
   state_.steps = budget.limits().max_trials;
+  set_live_line(this);
   if (!ticking_.load()) return;  // --quiet: nothing to redraw
   ticker_ = std::thread([this] {
     while (ticking_.load()) {
@@ -22,6 +23,17 @@ SearchProgress::SearchProgress(const Budget& budget, bool quiet)
 SearchProgress::~SearchProgress() {
   ticking_ = false;
   if (ticker_.joinable()) ticker_.join();
+  set_live_line(nullptr);
+}
+
+void SearchProgress::clear() {
+  std::lock_guard lk(mu_);
+  printer_.clear_line();
+}
+
+void SearchProgress::redraw() {
+  std::lock_guard lk(mu_);
+  printer_.redraw();
 }
 
 void SearchProgress::redraw_locked() {

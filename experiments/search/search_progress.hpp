@@ -1,7 +1,8 @@
 #pragma once
 // The live progress of one search on stderr: the progress line (experiments/search/progress.hpp)
 // redrawn on every event and, unless quiet, every second by a ticker thread; messages on their own
-// lines. Thread-safe: the ticker and the loop share it.
+// lines, and log messages too (it is the registered LiveLine while it lives). Thread-safe: the
+// ticker, the loop and any thread that logs share it.
 #include <atomic>
 #include <mutex>
 #include <string>
@@ -9,12 +10,13 @@
 #include <utility>
 #include <vector>
 
+#include "common/log.hpp"
 #include "experiments/search/progress.hpp"
 #include "experiments/study/budget.hpp"
 
 namespace wgopt::experiments {
 
-class SearchProgress {
+class SearchProgress : public LiveLine {
  public:
   // Counts time and the ETA from `budget` (which must outlive this object).
   SearchProgress(const Budget& budget, bool quiet);
@@ -31,6 +33,9 @@ class SearchProgress {
   void set_baseline(double score);
   // Ends the live line (Terminal mode), before the command prints its result.
   void finish();
+  // LiveLine: a log message clears the line first and redraws it after (common/log.hpp).
+  void clear() override;
+  void redraw() override;
 
  private:
   void redraw_locked();

@@ -2,6 +2,10 @@
 
 #include <sstream>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "common/log.hpp"
 #include "experiments/search/progress.hpp"
 
 using namespace wgopt::experiments;
@@ -80,4 +84,24 @@ TEST_CASE("without a terminal only changes are printed, one plain line each; qui
   q.message("x");
   q.finish();
   CHECK(quiet_out.str().empty());
+}
+
+TEST_CASE("a log message while the progress line is live lands on its own line, and the line comes back") {
+  std::ostringstream out;
+  ProgressPrinter p(out, ProgressPrinter::Mode::Terminal, 200);
+  struct Line : wgopt::LiveLine {
+    ProgressPrinter& p;
+    explicit Line(ProgressPrinter& printer) : p(printer) {}
+    void clear() override { p.clear_line(); }
+    void redraw() override { p.redraw(); }
+  } live(p);
+  auto logger = std::make_shared<spdlog::logger>(
+      "progress-test", wgopt::live_line_sink(std::make_shared<spdlog::sinks::ostream_sink_st>(out)));
+  logger->set_pattern("%l: %v");
+  p.update(trial7());
+  wgopt::set_live_line(&live);
+  logger->warn("the peer is slow");
+  wgopt::set_live_line(nullptr);
+  const std::string line = render_progress(trial7());
+  CHECK(out.str() == "\r" + line + "\x1b[K" + "\r\x1b[K" + "warning: the peer is slow\n" + line + "\x1b[K");
 }
