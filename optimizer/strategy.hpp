@@ -14,6 +14,7 @@
 //   coordinate  the field guide's one knob at a time: from `start` (or the space's defaults) try a
 //               few values of one parameter, keep the best, move to the next; step sizes halve
 //               after each full sweep.
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -60,6 +61,20 @@ struct Recommendation {
   bool valid = false;    // false until at least one complete trial was told
 };
 
+// One changed parameter's part in a winner (Strategy::contributions): the model's estimate of how much
+// better, in the user's units and direction, `winner` is than `winner` with only this parameter put
+// back to the baseline's value (conditions re-applied: reverting rps to 0 also drops rfs). Positive:
+// the change helps. `sd` is the posterior sd of that difference (the two points' covariance
+// included), so gain +- 2 sd is an interval; NaN when the strategy has no model or the parameter
+// has no baseline value to go back to (inactive in the baseline).
+struct Contribution {
+  std::string param;
+  Value winner;
+  std::optional<Value> baseline;   // nullopt: inactive in the baseline
+  double gain = std::nan("");
+  double sd = std::nan("");
+};
+
 class Strategy {
  public:
   virtual ~Strategy() = default;
@@ -75,6 +90,11 @@ class Strategy {
   // most uncertain of the few best by posterior mean (bo), or the best-looking measured the fewest
   // times (others). nullopt before any complete trial.
   virtual std::optional<Config> remeasure_candidate() = 0;
+  // Each parameter whose value differs between `winner` and `baseline` (both valid configurations),
+  // in the space's order, with its estimated contribution (see Contribution). Pure: asks and tells
+  // are unaffected. Model-free strategies (and bo before any complete trial) give NaN estimates.
+  // Throws wgopt::UsageError when either configuration is invalid for the space.
+  virtual std::vector<Contribution> contributions(const Config& winner, const Config& baseline) = 0;
 
   virtual std::string name() const = 0;
 };
