@@ -69,6 +69,7 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
                                                    const opt::StrategyOptions& options) {
   if (name.rfind("bo/", 0) != 0) return opt::make_strategy(name, space, options);
   opt::BoSettings b;
+  opt::StrategyOptions o = options;
   std::string flags = name.substr(3);
   for (size_t at = 0; at <= flags.size();) {
     const size_t end = std::min(flags.find('/', at), flags.size());
@@ -78,11 +79,14 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f == "-warp") b.warp = false;
     else if (f == "+warp") b.warp = true;
     else if (f == "-lscale") b.scale_lengthscales = false;
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale", name, f));
+    else if (f == "-neigh") b.neighbours = false;
+    else if (f.rfind("ls=", 0) == 0) b.lengthscale_ref_dims = std::stod(f.substr(3));
+    else if (f.rfind("init=", 0) == 0) o.n_initial = std::stoi(f.substr(5));
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, ls=D, init=N", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);
-  return opt::make_bo_strategy(space, options, b);
+  return opt::make_bo_strategy(space, o, b);
 }
 
 RunMetrics run_one(const RunSpec& spec) {

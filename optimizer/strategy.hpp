@@ -8,8 +8,10 @@
 //
 // Strategies:
 //   bo          Gaussian process (Matern 5/2 ARD, standardised outputs, learned noise; MAP
-//               hyperparameters by NLopt) + log expected improvement over the posterior-mean
-//               incumbent; a space-filling initial design that starts with `start` when given.
+//               hyperparameters by NLopt, lengthscale priors widened with the dimension; masks also
+//               by popcount) + log expected improvement over the posterior-mean incumbent, times
+//               the probability of success of a feasibility GP once a trial failed; a space-filling
+//               initial design that starts with `start` when given.
 //   random      independent uniform configurations (conditions respected).
 //   coordinate  the field guide's one knob at a time: from `start` (or the space's defaults) try a
 //               few values of one parameter, keep the best, move to the next; step sizes halve
@@ -30,8 +32,10 @@ enum class Direction { minimize, maximize };
 // What happened to a trial.
 //   complete    value is the measurement.
 //   failed      the evaluation broke (crash, timeout, lost connectivity); value is ignored. The
-//               strategy treats the region as bad (the model sees the worst value seen so far) so
-//               it is not proposed again, and never retries it blindly.
+//               strategy learns where failures happen (bo: a feasibility model whose probability of
+//               success weights the acquisition; the objective model sees measured values only), so
+//               the region is not proposed again and never retried blindly, while the measured
+//               neighbours right at its edge keep their values.
 //   infeasible  the configuration cannot be applied (rejected by the host); treated like failed.
 //   pruned      stopped early because it was clearly worse; value, if finite, is the estimate at
 //               the time of pruning and is used as an observation; a NaN value is treated as failed.

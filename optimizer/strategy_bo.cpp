@@ -333,7 +333,7 @@ class BoStrategy : public Strategy {
   }
 
   double lengthscale_scale() const {
-    return settings_.scale_lengthscales ? std::sqrt(std::max(1.0, dims_ / 9.0)) : 1.0;
+    return settings_.scale_lengthscales ? std::sqrt(std::max(1.0, dims_ / settings_.lengthscale_ref_dims)) : 1.0;
   }
 
   std::vector<bool> binary_dims() const {
@@ -470,6 +470,11 @@ class BoStrategy : public Strategy {
     const double scales[] = {0.02, 0.05, 0.1, 0.2};
     for (size_t r = 0; r < std::min(n_parents, ranked.size()); ++r)
       for (int k = 0; k < per_parent; ++k) cands.push_back(perturb(space_, ranked[r].config, scales[k % 4], rng_));
+    // Every one-step neighbour of the best few (one mask bit, one grid step, another choice): random
+    // perturbations reach them rarely in a wide space, and near an optimum they are what matters.
+    if (settings_.neighbours)
+      for (size_t r = 0; r < std::min<size_t>(large ? 1 : 3, ranked.size()); ++r)
+        for (auto& c : discrete_neighbours(space_, ranked[r].config)) cands.push_back(std::move(c));
     Eigen::VectorXd a = acquisition(cands, best);
 
     std::vector<int> order(static_cast<size_t>(a.size()));
