@@ -180,7 +180,8 @@ void write_raw(const std::string& path, const std::vector<Job>& jobs) {
 
 int main(int argc, char** argv) {
   CLI::App app{"bench_optimizer: regret of wgopt's strategies on problems with known optima"};
-  std::vector<std::string> problems = {"branin", "hartmann6", "mixed_hartmann6", "wg_sim"};
+  std::vector<std::string> problems = {"branin",   "hartmann6", "mixed_hartmann6", "wg_sim",
+                                       "wg_host2", "wg_host4",  "wg_host8",        "wg_host16"};
   std::vector<int> noises = {0, 5, 10};
   std::vector<std::string> strategies = {"bo", "random", "coordinate"};
   std::vector<int> budgets = {30, 50, 100};
@@ -188,7 +189,8 @@ int main(int argc, char** argv) {
   int threads = std::max(1u, std::thread::hardware_concurrency());
   bool markdown = false, self_test_mode = false, reference = false, no_timing = false;
   std::string raw;
-  app.add_option("--problems", problems, "comma-separated: branin,hartmann6,mixed_hartmann6,wg_sim,quadratic20")
+  app.add_option("--problems", problems,
+                 "comma-separated: branin,hartmann6,mixed_hartmann6,wg_sim,quadratic20,wg_host2,wg_host4,wg_host8,wg_host16")
       ->delimiter(',');
   app.add_option("--noise", noises, "noise levels, percent of |f*| (Branin: absolute sd = level/100)")->delimiter(',');
   app.add_option("--strategies", strategies, "comma-separated strategy names")->delimiter(',');
@@ -211,8 +213,10 @@ int main(int argc, char** argv) {
     for (const auto& p : problems) make_problem(p);   // a bad name fails before hours of work
     const auto known = wgopt::opt::strategy_names();
     for (const auto& s : strategies)
-      if (std::find(known.begin(), known.end(), s) == known.end())
-        throw wgopt::UsageError(fmt::format("strategy '{}' is unknown: use one of {}", s, fmt::join(known, ", ")));
+      if (std::find(known.begin(), known.end(), s) == known.end() && s.rfind("bo/", 0) != 0)
+        throw wgopt::UsageError(fmt::format("strategy '{}' is unknown: use one of {} (or ablations such as bo/-feas/-robust)", s,
+                                            fmt::join(known, ", ")));
+    for (const auto& s : strategies) make_bench_strategy(s, make_problem("branin").space, {});   // bad ablation flags
     for (int nz : noises)
       if (nz < 0 || nz > 100) throw wgopt::UsageError(fmt::format("noise level {} is out of range: use 0..100", nz));
 

@@ -8,7 +8,11 @@
 
 #include <time.h>
 
+#include <fmt/format.h>
+
+#include "common/error.hpp"
 #include "optimizer/driver.hpp"
+#include "optimizer/strategies.hpp"
 #include "optimizer/strategy.hpp"
 
 namespace wgopt::bench {
@@ -32,6 +36,22 @@ double NoiseStream::normal() {
   return r * std::cos(theta);
 }
 
+double noisy(NoiseKind kind, double f, double sd, NoiseStream& noise) {
+  switch (kind) {
+    case NoiseKind::gaussian: return f + sd * noise.normal();
+    case NoiseKind::student_t: {
+      const double z0 = noise.normal(), z1 = noise.normal(), z2 = noise.normal(), z3 = noise.normal();
+      const double t = z0 / std::sqrt((z1 * z1 + z2 * z2 + z3 * z3) / 3.0);
+      return f + sd * t / std::sqrt(3.0);
+    }
+    case NoiseKind::interference: {
+      const double z = noise.normal(), u1 = noise.uniform(), u2 = noise.uniform();
+      return f + sd * z + (u1 < 0.1 ? std::abs(f) * (0.1 + 0.4 * u2) : 0.0);
+    }
+  }
+  return f;
+}
+
 namespace {
 // CPU time of the calling thread: unlike wall time it does not grow when other builds share the cores.
 double thread_cpu_ms() {
@@ -45,10 +65,34 @@ double noise_sd(const Problem& problem, int noise) {
   return problem.absolute_noise ? noise / 100.0 : noise / 100.0 * std::abs(problem.fstar);
 }
 
+std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, const opt::Space& space,
+                                                   const opt::StrategyOptions& options) {
+  if (name.rfind("bo/", 0) != 0) return opt::make_strategy(name, space, options);
+  opt::BoSettings b;
+  opt::StrategyOptions o = options;
+  std::string flags = name.substr(3);
+  for (size_t at = 0; at <= flags.size();) {
+    const size_t end = std::min(flags.find('/', at), flags.size());
+    const std::string f = flags.substr(at, end - at);
+    if (f == "-feas") b.feasibility = false;
+    else if (f == "-popcount") b.popcount = false;
+    else if (f == "-warp") b.warp = false;
+    else if (f == "+warp") b.warp = true;
+    else if (f == "-lscale") b.scale_lengthscales = false;
+    else if (f == "-neigh") b.neighbours = false;
+    else if (f.rfind("ls=", 0) == 0) b.lengthscale_ref_dims = std::stod(f.substr(3));
+    else if (f.rfind("init=", 0) == 0) o.n_initial = std::stoi(f.substr(5));
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, ls=D, init=N", name, f));
+    at = end + 1;
+  }
+  if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);
+  return opt::make_bo_strategy(space, o, b);
+}
+
 RunMetrics run_one(const RunSpec& spec) {
   const Problem problem = make_problem(spec.problem);
   const double sd = noise_sd(problem, spec.noise);
-  auto strategy = opt::make_strategy(spec.strategy, problem.space,
+  auto strategy = make_bench_strategy(spec.strategy, problem.space,
                                      {.direction = opt::Direction::minimize,
                                       .seed = spec.seed,
                                       .start = problem.start,
@@ -56,9 +100,9 @@ RunMetrics run_one(const RunSpec& spec) {
   NoiseStream noise(spec.seed);
   auto evaluate = [&](const opt::Config& c, int) -> opt::EvalResult {
     const auto f = problem.f(c);
-    const double eps = noise.normal();
+    const double y = noisy(problem.noise_kind, f.value_or(0.0), sd, noise);
     if (!f) return {.state = opt::TrialState::failed};
-    return {.state = opt::TrialState::complete, .value = *f + sd * eps};
+    return {.state = opt::TrialState::complete, .value = y};
   };
   const double cpu0 = thread_cpu_ms();
   const opt::RunResult result = opt::run(*strategy, spec.trials, evaluate);

@@ -2,10 +2,12 @@
 // One benchmark run and its metrics, and the suggestion-time measurement. Pure apart from the clocks
 // (RunMetrics::seconds, time_per_suggestion); every run's metrics is reproducible from (problem, noise, strategy, seed, trials).
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 
 #include "bench/problems.hpp"
+#include "optimizer/strategy.hpp"
 
 namespace wgopt::bench {
 
@@ -31,18 +33,34 @@ class NoiseStream {
  public:
   explicit NoiseStream(std::uint64_t seed);
   double normal();
+  double uniform();   // in (0, 1)
  private:
   std::mt19937_64 engine_;
   double spare_ = 0;
   bool has_spare_ = false;
-  double uniform();   // in (0, 1)
 };
+
+// The noisy measurement of noise-free value f under `kind` with scale sd, drawing a fixed number of
+// values from `noise` per call (so trial i always gets the i-th draws):
+//   gaussian      f + sd z                                   (1 normal)
+//   student_t     f + sd t / sqrt(3), t = z0 / sqrt((z1^2 + z2^2 + z3^2) / 3)   (4 normals; the
+//                 t(3) has variance 3, so sd stays the standard deviation; its tails are heavy)
+//   interference  f + sd z, and if u1 < 0.1 also + |f| (0.1 + 0.4 u2): a tenth of the
+//                 measurements lose 10..50% (1 normal, 2 uniforms)
+double noisy(NoiseKind kind, double f, double sd, NoiseStream& noise);
 
 // The noise sd of `problem` at `noise` (see RunSpec::noise).
 double noise_sd(const Problem& problem, int noise);
 
+// A strategy by name: any name make_strategy accepts, or an ablation of `bo` written
+// "bo/-feas", "bo/-feas/-popcount", ... (each "-x" switches one opt::BoSettings field off, "+x" on:
+// -feas = feasibility, -popcount, -lscale = scale_lengthscales, -neigh = neighbours, +warp;
+// ls=D sets lengthscale_ref_dims, init=N the initial design size). Throws wgopt::UsageError naming a bad name or flag.
+std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, const opt::Space& space,
+                                                   const opt::StrategyOptions& options);
+
 // Runs spec through opt::run (with its default re-measurement share) on a problem built by
-// make_problem(spec.problem). One noise draw per trial, failed or not, so trial i always gets the
+// make_problem(spec.problem). One noisy() measurement per trial (the problem's noise kind), failed or not, so trial i always gets the
 // i-th draw. Throws wgopt::UsageError for an unknown problem or strategy.
 RunMetrics run_one(const RunSpec& spec);
 

@@ -217,8 +217,23 @@ WgOptimum enumerate_wg() {
   return out;
 }
 
+static Problem make_wg_host(const HostSpec& s) {
+  Problem p{.name = s.name, .space = host_space(s), .fstar = s.fstar};
+  p.f = [s](const Config& c) -> std::optional<double> {
+    const auto g = host_goodput(s, host_config(s, c));
+    if (!g) return std::nullopt;
+    return -*g;
+  };
+  p.failed_value = 0;   // a black-holed tunnel carries nothing
+  p.noise_kind = s.noise;
+  p.start = host_start(s);
+  return p;
+}
+
 std::vector<std::string> problem_names() {
-  return {"branin", "hartmann6", "mixed_hartmann6", "wg_sim", "quadratic20"};
+  std::vector<std::string> names = {"branin", "hartmann6", "mixed_hartmann6", "wg_sim", "quadratic20"};
+  for (const auto& s : host_specs()) names.push_back(s.name);
+  return names;
 }
 
 Problem make_problem(const std::string& name) {
@@ -227,6 +242,7 @@ Problem make_problem(const std::string& name) {
   if (name == "mixed_hartmann6") return make_mixed_hartmann6();
   if (name == "wg_sim") return make_wg_sim();
   if (name == "quadratic20") return make_quadratic20();
+  if (const HostSpec* s = find_host_spec(name)) return make_wg_host(*s);
   throw UsageError(fmt::format("problem '{}' is unknown: use one of {}", name,
                                fmt::join(problem_names(), ", ")));
 }

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/wg_hosts.hpp"
 #include "optimizer/space.hpp"
 
 namespace wgopt::bench {
@@ -46,10 +47,15 @@ struct Problem {
   std::function<std::optional<double>(const opt::Config&)> f;
   double failed_value = 0;              // noise-free value of a failed configuration, for regret
   bool absolute_noise = false;          // true: noise sd = level / 100; false: level% of |fstar|
+  // The noise's shape (its scale is the sd above): gaussian; student_t (t with 3 degrees of freedom,
+  // scaled to that sd); interference (gaussian, and one measurement in ten also loses 10..50% of
+  // its value's magnitude, as when a neighbour's burst shares the link). See harness.hpp.
+  NoiseKind noise_kind = NoiseKind::gaussian;
   std::optional<opt::Config> start;     // the "host's current configuration", if the problem has one
 };
 
-// The benchmark problems by name: branin, hartmann6, mixed_hartmann6, wg_sim, quadratic20.
+// The benchmark problems by name: branin, hartmann6, mixed_hartmann6, wg_sim, quadratic20, and the
+// WireGuard-shaped hosts of wg_hosts.hpp: wg_host2, wg_host4, wg_host8, wg_host16.
 // Throws wgopt::UsageError naming the problem and listing the valid names on any other name.
 Problem make_problem(const std::string& name);
 std::vector<std::string> problem_names();   // the names make_problem accepts

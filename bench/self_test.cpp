@@ -51,6 +51,64 @@ double mixed_min_over_reals(int k3, int k4, int cat, bool b) {
   return best;
 }
 
+std::string describe(const HostConfig& h) {
+  return fmt::format("rps={:#x} rfs={} backlog={} budget={} ring={} rmem={} mtu={} gro={} cc={} qdisc={} rx_usecs={}",
+                     h.rps, h.rfs, h.backlog, h.budget, h.ring, h.rmem, h.mtu, h.gro, h.cc, h.qdisc, h.rx_usecs);
+}
+
+// A WireGuard-shaped host: its recorded f* is the enumerated optimum, the optimum sits on the MTU
+// cliff (one step more fails), and the two claims the enumeration rests on hold on random
+// configurations: goodput rises with the MTU up to the path's limit, and swapping two ordinary
+// CPUs of the same NUMA node in the mask changes nothing.
+void check_host(Checker& c, const HostSpec& spec) {
+  const HostOptimum o = enumerate_host(spec);
+  c.near(-o.goodput, spec.fstar, 1e-12, fmt::format("{} minimum {:.17g} by enumeration ({} evaluations), argmin {}",
+                                                    spec.name, -o.goodput, o.evaluated, describe(o.best)));
+  c.check(o.best.mtu == spec.path_mtu, fmt::format("{}: the optimum's MTU is the path's largest ({})", spec.name,
+                                                   spec.path_mtu));
+  HostConfig over = o.best;
+  over.mtu = spec.path_mtu + spec.mtu_step;
+  c.check(!host_goodput(spec, over).has_value(), fmt::format("{}: MTU {} black-holes the tunnel", spec.name, over.mtu));
+  const auto problem = make_problem(spec.name);
+  const double start = *problem.f(*problem.start);
+  c.check(start > 0.9 * spec.fstar && start < 0.15 * spec.fstar,
+          fmt::format("{}: the host's start is poor but works: {:.4f} Gbit/s of {:.4f}", spec.name, -start, -spec.fstar));
+
+  auto random = opt::make_strategy("random", problem.space, {.seed = 99});
+  int monotone_bad = 0, symmetry_bad = 0, failed = 0;
+  const int n = 3000;
+  for (int i = 0; i < n; ++i) {
+    const opt::Config cfg = random->ask();
+    random->tell(cfg, opt::TrialState::complete, 0);
+    HostConfig h = host_config(spec, cfg);
+    const auto g = host_goodput(spec, h);
+    if (!g) {
+      ++failed;
+      h.mtu = spec.path_mtu;
+    } else {
+      HostConfig top = h;
+      top.mtu = spec.path_mtu;
+      if (h.mtu < spec.path_mtu && !(*host_goodput(spec, top) > *g)) ++monotone_bad;
+    }
+    // Swap two ordinary CPUs of one node where one is in the mask and the other is not.
+    std::vector<int> in, out;
+    for (int k = 0; k < spec.cpus; ++k) {
+      if (k == spec.irq_cpu || k == spec.crypto_cpu || k == spec.app_cpu) continue;
+      if (spec.numa_split > 0 && k >= spec.numa_split) continue;
+      ((h.rps >> k) & 1u ? in : out).push_back(k);
+    }
+    if (!in.empty() && !out.empty()) {
+      HostConfig sw = h;
+      sw.rps ^= (1u << in.front()) | (1u << out.back());
+      if (std::abs(*host_goodput(spec, sw) - *host_goodput(spec, h)) > 1e-12) ++symmetry_bad;
+    }
+  }
+  c.check(monotone_bad == 0 && symmetry_bad == 0,
+          fmt::format("{}: goodput rises with the MTU ({} exceptions) and ignores which ordinary CPU ({} exceptions), "
+                      "{} random configurations, {:.0f}% failed",
+                      spec.name, monotone_bad, symmetry_bad, n, 100.0 * failed / n));
+}
+
 }  // namespace
 
 int self_test(std::ostream& out) {
@@ -91,6 +149,8 @@ int self_test(std::ostream& out) {
   c.check(!wg_goodput(black_hole).has_value(), "wg_sim: MTU 1430 black-holes the tunnel (a failed trial)");
   c.near(*wg_goodput(wg_config(*wg.start)), 2.6753534648608013, 1e-9, "wg_sim goodput at the host's start");
 
+  for (const auto& spec : host_specs()) check_host(c, spec);
+
   for (const auto& name : problem_names()) {
     const auto p = make_problem(name);
     const std::string err = p.space.validate();
@@ -105,7 +165,9 @@ int self_test(std::ostream& out) {
 }
 
 void print_reference_points(std::ostream& out) {
-  for (const auto& name : {"branin", "hartmann6", "mixed_hartmann6", "wg_sim"}) {
+  std::vector<std::string> names = {"branin", "hartmann6", "mixed_hartmann6", "wg_sim"};
+  for (const auto& s : host_specs()) names.push_back(s.name);
+  for (const auto& name : names) {
     const auto p = make_problem(name);
     auto random = opt::make_strategy("random", p.space, {.seed = 2026});
     for (int i = 0; i < 25; ++i) {

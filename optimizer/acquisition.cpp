@@ -39,4 +39,23 @@ double log_expected_improvement(double mean, double sd, double best, double* d_m
   return v;
 }
 
+double log_probability_positive(double mean, double sd, double* d_mean, double* d_sd) {
+  const double z = mean / sd;
+  double v, ratio;   // log Phi(z) and d log Phi / dz = phi(z) / Phi(z)
+  if (z > -6.0) {
+    const double Phi = cdf(z);
+    v = std::log(Phi);
+    ratio = std::exp(log_phi(z)) / Phi;
+  } else {
+    // Phi(z) = phi(z) / (-z) * (1 - 1/z^2 + 3/z^4 - 15/z^6 + ...)
+    const double iz2 = 1.0 / (z * z);
+    const double s = 1.0 - iz2 * (1.0 - iz2 * (3.0 - iz2 * 15.0));
+    v = log_phi(z) - std::log(-z) + std::log(s);
+    ratio = -z / s;
+  }
+  if (d_mean) *d_mean = ratio / sd;
+  if (d_sd) *d_sd = -ratio * z / sd;
+  return v;
+}
+
 }  // namespace wgopt::opt

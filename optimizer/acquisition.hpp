@@ -10,4 +10,8 @@ namespace wgopt::opt {
 double log_expected_improvement(double mean, double sd, double best, double* d_mean = nullptr,
                                 double* d_sd = nullptr);
 
+// log P(g > 0) for g ~ N(mean, sd^2), sd > 0: the log probability that a point is feasible under a
+// feasibility model g (positive: works). Stable far into either tail; derivatives as above.
+double log_probability_positive(double mean, double sd, double* d_mean = nullptr, double* d_sd = nullptr);
+
 }  // namespace wgopt::opt

@@ -49,6 +49,17 @@ Eigen::MatrixXd sq_dist(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B) {
 
 }  // namespace
 
+// The lengthscale prior of coordinate i, its scale stretched by ls_scale_ (Gamma(a, b / scale)).
+struct Gp::LengthPrior {
+  double a, b;
+  double log_p(double t) const { return a * t - b * std::exp(t); }
+  double dlog_p(double t) const { return a - b * std::exp(t); }
+};
+Gp::LengthPrior Gp::length_prior(int i) const {
+  const GammaPrior& p = is_binary(i) ? kBinaryLengthPrior : kLengthPrior;
+  return {p.a, p.b / ls_scale_};
+}
+
 double matern52(double r2) {
   double r = std::sqrt(std::max(r2, 0.0));
   return (1.0 + kSqrt5 * r + (5.0 / 3.0) * r * r) * std::exp(-kSqrt5 * r);
@@ -94,7 +105,7 @@ double Gp::neg_log_posterior(const Eigen::VectorXd& theta, Eigen::VectorXd* grad
   K.diagonal().array() += sn2 + 1e-9;
   Eigen::LLT<Eigen::MatrixXd> llt(K);
   double prior = 0;
-  for (int i = 0; i < d; ++i) prior += (is_binary(i) ? kBinaryLengthPrior : kLengthPrior).log_p(theta[i]);
+  for (int i = 0; i < d; ++i) prior += length_prior(i).log_p(theta[i]);
   prior += kSignalPrior.log_p(theta[d]) + kNoisePrior.log_p(theta[d + 1]);
   if (llt.info() != Eigen::Success) {
     if (grad) grad->setZero(theta.size());
@@ -123,7 +134,7 @@ double Gp::neg_log_posterior(const Eigen::VectorXd& theta, Eigen::VectorXd* grad
     }
   }
   for (int i = 0; i < d; ++i)
-    (*grad)[i] = -0.5 * g[i] - (is_binary(i) ? kBinaryLengthPrior : kLengthPrior).dlog_p(theta[i]);
+    (*grad)[i] = -0.5 * g[i] - length_prior(i).dlog_p(theta[i]);
   (*grad)[d] = -0.5 * (W.cwiseProduct(Kf)).sum() - kSignalPrior.dlog_p(theta[d]);
   (*grad)[d + 1] = -0.5 * sn2 * W.trace() - kNoisePrior.dlog_p(theta[d + 1]);
   return nll;
@@ -162,7 +173,7 @@ GpHyper Gp::fit(const GpHyper& start, int extra_starts, int max_eval, std::mt199
     if (s == 0) {
       for (int i = 0; i < D; ++i) x[i] = std::clamp(start.theta[i], lo[i], hi[i]);
     } else {
-      for (int i = 0; i < d; ++i) x[i] = std::log(is_binary(i) ? uniform(0.5, 3.0) : uniform(0.1, 1.5));
+      for (int i = 0; i < d; ++i) x[i] = std::log(ls_scale_ * (is_binary(i) ? uniform(0.5, 3.0) : uniform(0.1, 1.5)));
       x[d] = std::log(uniform(0.5, 2.0));
       x[d + 1] = std::log(uniform(1e-4, 0.2));
     }
@@ -204,6 +215,18 @@ bool Gp::condition(const GpHyper& h) {
   L_.resize(0, 0);
   alpha_ = Eigen::VectorXd::Zero(n);
   return false;
+}
+
+void Gp::predict_cov(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::MatrixXd& cov) const {
+  cov = cross(Xs, Xs, hyper_);
+  if (!ok_ || size() == 0) {
+    mean = Eigen::VectorXd::Zero(Xs.rows());
+    return;
+  }
+  Eigen::MatrixXd Ks = cross(Xs, X_, hyper_);
+  mean = Ks * alpha_;
+  Eigen::MatrixXd V = L_.triangularView<Eigen::Lower>().solve(Ks.transpose());
+  cov -= V.transpose() * V;
 }
 
 void Gp::predict(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::VectorXd& var) const {

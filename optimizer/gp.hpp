@@ -34,6 +34,10 @@ class Gp {
   // instead of 1/3: otherwise every category would look unrelated to the others and each would
   // have to be searched from scratch.
   void set_binary_dims(std::vector<bool> binary) { binary_ = std::move(binary); }
+  // Stretches every lengthscale prior (and the fit's random starts) by `scale` >= 1. In many
+  // dimensions random points are far apart, and a prior made for a few dimensions makes the model
+  // forget everything between them (Hvarfner et al. 2024 scale it with sqrt(d)). Default 1.
+  void set_lengthscale_scale(double scale) { ls_scale_ = scale; }
   int size() const { return int(y_.size()); }
 
   // Negative log posterior of theta on the current data (the quantity fit() minimises); fills grad
@@ -51,6 +55,9 @@ class Gp {
 
   // Posterior mean and variance of the latent function (no noise) at the rows of Xs.
   void predict(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::VectorXd& var) const;
+  // Posterior mean and full covariance of the latent function at the rows of Xs (for differences
+  // between a few points).
+  void predict_cov(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::MatrixXd& cov) const;
   // The same at one point with gradients with respect to x.
   void predict_grad(const Eigen::VectorXd& x, double& mean, double& var, Eigen::VectorXd& dmean,
                     Eigen::VectorXd& dvar) const;
@@ -59,9 +66,12 @@ class Gp {
   Eigen::MatrixXd cross(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, const GpHyper& h) const;
 
   bool is_binary(int i) const { return i < int(binary_.size()) && binary_[size_t(i)]; }
+  struct LengthPrior;
+  LengthPrior length_prior(int i) const;
 
   Eigen::MatrixXd X_;
   std::vector<bool> binary_;
+  double ls_scale_ = 1.0;
   Eigen::VectorXd y_;
   GpHyper hyper_;
   bool ok_ = false;

@@ -8,12 +8,15 @@
 //
 // Strategies:
 //   bo          Gaussian process (Matern 5/2 ARD, standardised outputs, learned noise; MAP
-//               hyperparameters by NLopt) + log expected improvement over the posterior-mean
-//               incumbent; a space-filling initial design that starts with `start` when given.
+//               hyperparameters by NLopt, lengthscale priors widened with the dimension; masks also
+//               by popcount) + log expected improvement over the posterior-mean incumbent, times
+//               the probability of success of a feasibility GP once a trial failed; a space-filling
+//               initial design that starts with `start` when given.
 //   random      independent uniform configurations (conditions respected).
 //   coordinate  the field guide's one knob at a time: from `start` (or the space's defaults) try a
 //               few values of one parameter, keep the best, move to the next; step sizes halve
 //               after each full sweep.
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -29,8 +32,10 @@ enum class Direction { minimize, maximize };
 // What happened to a trial.
 //   complete    value is the measurement.
 //   failed      the evaluation broke (crash, timeout, lost connectivity); value is ignored. The
-//               strategy treats the region as bad (the model sees the worst value seen so far) so
-//               it is not proposed again, and never retries it blindly.
+//               strategy learns where failures happen (bo: a feasibility model whose probability of
+//               success weights the acquisition; the objective model sees measured values only), so
+//               the region is not proposed again and never retried blindly, while the measured
+//               neighbours right at its edge keep their values.
 //   infeasible  the configuration cannot be applied (rejected by the host); treated like failed.
 //   pruned      stopped early because it was clearly worse; value, if finite, is the estimate at
 //               the time of pruning and is used as an observation; a NaN value is treated as failed.
@@ -60,6 +65,20 @@ struct Recommendation {
   bool valid = false;    // false until at least one complete trial was told
 };
 
+// One changed parameter's part in a winner (Strategy::contributions): the model's estimate of how much
+// better, in the user's units and direction, `winner` is than `winner` with only this parameter put
+// back to the baseline's value (conditions re-applied: reverting rps to 0 also drops rfs). Positive:
+// the change helps. `sd` is the posterior sd of that difference (the two points' covariance
+// included), so gain +- 2 sd is an interval; NaN when the strategy has no model or the parameter
+// has no baseline value to go back to (inactive in the baseline).
+struct Contribution {
+  std::string param;
+  Value winner;
+  std::optional<Value> baseline;   // nullopt: inactive in the baseline
+  double gain = std::nan("");
+  double sd = std::nan("");
+};
+
 class Strategy {
  public:
   virtual ~Strategy() = default;
@@ -75,6 +94,11 @@ class Strategy {
   // most uncertain of the few best by posterior mean (bo), or the best-looking measured the fewest
   // times (others). nullopt before any complete trial.
   virtual std::optional<Config> remeasure_candidate() = 0;
+  // Each parameter whose value differs between `winner` and `baseline` (both valid configurations),
+  // in the space's order, with its estimated contribution (see Contribution). Pure: asks and tells
+  // are unaffected. Model-free strategies (and bo before any complete trial) give NaN estimates.
+  // Throws wgopt::UsageError when either configuration is invalid for the space.
+  virtual std::vector<Contribution> contributions(const Config& winner, const Config& baseline) = 0;
 
   virtual std::string name() const = 0;
 };

@@ -7,9 +7,13 @@
 //            draw, unlike the best observation); candidates = random configurations + perturbations
 //            of the best-looking ones; the top few are polished by L-BFGS on the continuous
 //            coordinates and a hill climb over discrete neighbours (acquisition.hpp).
-// Failed and infeasible trials enter the model at the worst value seen, so their neighbourhood
-// looks bad and is not proposed again while the rest of the space stays open.
+// Failed and infeasible trials train a separate feasibility model (a GP on +-1 labels); the
+// objective GP is fitted on measured values only and EI is weighted by the probability of success,
+// so a cliff next to the optimum teaches where the edge is without flattening the objective there
+// (BoSettings::feasibility). CPU masks enter the model as their bits and their popcount; the
+// lengthscale priors widen with the model's dimension (BoSettings::scale_lengthscales).
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <nlopt.hpp>
 #include <numeric>
@@ -26,14 +30,40 @@ namespace {
 
 constexpr int kFitPoints = 120;  // hyperparameters are fitted on at most this many points
 
-Eigen::VectorXd to_eigen(const std::vector<double>& v) {
-  return Eigen::Map<const Eigen::VectorXd>(v.data(), Eigen::Index(v.size()));
+// The model's input: the space's encoding, then (BoSettings::popcount) one popcount / bits
+// coordinate per mask parameter.
+// Phi^-1(u) for u in (0, 1): Acklam's rational approximation (relative error < 1.2e-9).
+double normal_quantile(double u) {
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                             1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
+  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                             6.680131188771972e+01, -1.328068155288572e+01};
+  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                             -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00};
+  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                             3.754408661907416e+00};
+  if (u < 0.02425) {
+    const double q = std::sqrt(-2 * std::log(u));
+    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+           ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  if (u > 1 - 0.02425) return -normal_quantile(1 - u);
+  const double q = u - 0.5, r = q * q;
+  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+int model_dims(const Space& space, const BoSettings& b) {
+  int d = space.dims();
+  if (b.popcount)
+    for (const auto& p : space.params()) d += p.type == ParamType::mask;
+  return d;
 }
 
 class BoStrategy : public Strategy {
  public:
-  BoStrategy(const Space& space, const StrategyOptions& o)
-      : space_(space), hist_(space_, o.direction), rng_(o.seed), dims_(space_.dims()) {
+  BoStrategy(const Space& space, const StrategyOptions& o, const BoSettings& b)
+      : space_(space), hist_(space_, o.direction), rng_(o.seed), settings_(b), dims_(model_dims(space_, b)) {
     const int np = int(space_.params().size());
     int n_init = o.n_initial;
     if (n_init <= 0) {
@@ -80,8 +110,9 @@ class BoStrategy : public Strategy {
     const auto& top = ranked.front();
     Recommendation r;
     r.config = top.config;
-    r.mean = hist_.to_user(top.mean * y_sd_ + y_mean_);
-    r.sd = std::sqrt(top.var) * y_sd_;
+    double slope = 0;
+    r.mean = hist_.to_user(value_of(top.mean, &slope));
+    r.sd = std::sqrt(top.var) * std::abs(slope);
     r.evaluations = hist_.aggregates().at(top.config).count;
     r.valid = true;
     return r;
@@ -98,9 +129,55 @@ class BoStrategy : public Strategy {
     return most_uncertain->config;
   }
 
+  std::vector<Contribution> contributions(const Config& winner, const Config& baseline) override {
+    auto out = changed_params(space_, winner, baseline);
+    if (hist_.n_values() == 0 || out.empty()) return out;
+    refresh_model();
+    std::vector<Config> cs = {winner};
+    for (const auto& c : out) {
+      Config r = winner;
+      if (c.baseline) r[c.param] = *c.baseline;
+      cs.push_back(space_.complete(r));
+    }
+    Eigen::MatrixXd X = model_matrix(cs);
+    Eigen::VectorXd mu;
+    Eigen::MatrixXd cov;
+    gp_.predict_cov(X, mu, cov);
+    // Internal values are minimised: the winner helps by mu(reverted) - mu(winner).
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (!out[k].baseline) continue;
+      const auto j = Eigen::Index(k + 1);
+      double slope = 0;
+      const double win = value_of(mu[0], &slope);
+      out[k].gain = value_of(mu[j]) - win;
+      out[k].sd = std::sqrt(std::max(0.0, cov(0, 0) + cov(j, j) - 2 * cov(0, j))) * std::abs(slope);
+    }
+    return out;
+  }
+
   std::string name() const override { return "bo"; }
 
  private:
+  Eigen::VectorXd model_x(const Config& c) const {
+    auto e = space_.encode(c);
+    Eigen::VectorXd x(dims_);
+    for (size_t j = 0; j < e.size(); ++j) x[Eigen::Index(j)] = e[j];
+    Eigen::Index at = Eigen::Index(e.size());
+    if (settings_.popcount)
+      for (const auto& p : space_.params()) {
+        if (p.type != ParamType::mask) continue;
+        auto it = c.find(p.name);
+        const auto m = it == c.end() ? 0 : std::get<std::int64_t>(it->second);
+        x[at++] = double(std::popcount(std::uint64_t(m))) / p.bits;
+      }
+    return x;
+  }
+  Eigen::MatrixXd model_matrix(const std::vector<Config>& cs) const {
+    Eigen::MatrixXd X(Eigen::Index(cs.size()), dims_);
+    for (size_t k = 0; k < cs.size(); ++k) X.row(Eigen::Index(k)) = model_x(cs[k]).transpose();
+    return X;
+  }
+
   struct Ranked {
     Config config;
     double mean, var;   // standardised internal units
@@ -114,7 +191,7 @@ class BoStrategy : public Strategy {
       if (a.count > 0) cs.push_back(&c);
     if (cs.empty()) return out;
     Eigen::MatrixXd X(Eigen::Index(cs.size()), dims_);
-    for (size_t k = 0; k < cs.size(); ++k) X.row(Eigen::Index(k)) = to_eigen(space_.encode(*cs[k])).transpose();
+    for (size_t k = 0; k < cs.size(); ++k) X.row(Eigen::Index(k)) = model_x(*cs[k]).transpose();
     Eigen::VectorXd mu, var;
     gp_.predict(X, mu, var);
     for (size_t k = 0; k < cs.size(); ++k) out.push_back({*cs[k], mu[Eigen::Index(k)], var[Eigen::Index(k)]});
@@ -126,16 +203,24 @@ class BoStrategy : public Strategy {
     if (!stale_) return;
     stale_ = false;
     const auto& obs = hist_.all();
-    const int n = int(obs.size());
     double worst = -HUGE_VAL;
-    for (const auto& o : obs)
+    int failures = 0;
+    for (const auto& o : obs) {
       if (o.has_value) worst = std::max(worst, o.y);
+      failures += !o.has_value;
+    }
+    // The objective's data: measured values only, or (feasibility off) failures at the worst value.
+    std::vector<const Observation*> used;
+    for (const auto& o : obs)
+      if (o.has_value || !settings_.feasibility) used.push_back(&o);
+    const int n = int(used.size());
     Eigen::MatrixXd X(n, dims_);
     Eigen::VectorXd y(n);
     for (int k = 0; k < n; ++k) {
-      X.row(k) = to_eigen(space_.encode(obs[size_t(k)].config)).transpose();
-      y[k] = obs[size_t(k)].has_value ? obs[size_t(k)].y : worst;
+      X.row(k) = model_x(used[size_t(k)]->config).transpose();
+      y[k] = used[size_t(k)]->has_value ? used[size_t(k)]->y : worst;
     }
+    if (settings_.warp) y = warp(y);
     y_mean_ = y.mean();
     y_sd_ = std::sqrt((y.array() - y_mean_).square().sum() / std::max(1, n - 1));
     if (!(y_sd_ > 1e-12)) y_sd_ = 1.0;
@@ -143,37 +228,112 @@ class BoStrategy : public Strategy {
 
     const bool refit = !have_hyper_ || n <= 40 || n - fitted_n_ >= std::max(2, n / 15);
     if (refit) {
-      Gp fitter;
-      fitter.set_binary_dims(binary_dims());
-      if (n <= kFitPoints) {
-        fitter.set_data(X, ys);
-      } else {
-        // A deterministic random subset: the hyperparameters need the data's scale, not all of it.
-        std::vector<int> idx(static_cast<size_t>(n));
-        std::iota(idx.begin(), idx.end(), 0);
-        for (int k = 0; k < kFitPoints; ++k) std::swap(idx[size_t(k)], idx[size_t(k) + rng_.below(std::uint64_t(n - k))]);
-        idx.resize(kFitPoints);
-        std::sort(idx.begin(), idx.end());
-        Eigen::MatrixXd Xs(kFitPoints, dims_);
-        Eigen::VectorXd yss(kFitPoints);
-        for (int k = 0; k < kFitPoints; ++k) Xs.row(k) = X.row(idx[size_t(k)]), yss[k] = ys[idx[size_t(k)]];
-        fitter.set_data(std::move(Xs), std::move(yss));
-      }
-      GpHyper start = have_hyper_ ? hyper_ : GpHyper::initial(dims_);
-      if (!have_hyper_) {
-        auto bin = binary_dims();
-        for (int j = 0; j < dims_; ++j)
-          if (bin[size_t(j)]) start.theta[j] = 0.0;
-      }
-      const int extra = n <= 40 ? 2 : (n <= 100 ? 1 : 0);
-      const int max_eval = n <= 100 ? 120 : 40;
-      hyper_ = fitter.fit(start, extra, max_eval, rng_.engine());
+      hyper_ = fit_hyper(X, ys, have_hyper_ ? &hyper_ : nullptr, n);
       have_hyper_ = true;
       fitted_n_ = n;
     }
     gp_.set_data(std::move(X), std::move(ys));
     gp_.set_binary_dims(binary_dims());
     gp_.condition(hyper_);
+
+    have_feas_ = settings_.feasibility && failures > 0;
+    if (have_feas_) refresh_feasibility(obs, refit);
+  }
+
+  // Rank-Gaussian warping of the values (a copula transform): y -> Phi^-1((rank + 0.5) / n), ties
+  // sharing their mean rank. Monotone, so the best stays the best; scale-free, so one outlier or a
+  // multiplicative objective does not stretch the model. Keeps the pairs for value_of().
+  Eigen::VectorXd warp(const Eigen::VectorXd& y) {
+    const int n = int(y.size());
+    std::vector<int> idx(static_cast<size_t>(n));
+    std::iota(idx.begin(), idx.end(), 0);
+    std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return y[a] < y[b]; });
+    Eigen::VectorXd z(n);
+    for (int a = 0; a < n;) {
+      int b = a;
+      while (b + 1 < n && y[idx[size_t(b + 1)]] == y[idx[size_t(a)]]) ++b;
+      const double u = (0.5 * (a + b) + 0.5) / n;
+      for (int k = a; k <= b; ++k) z[idx[size_t(k)]] = normal_quantile(u);
+      a = b + 1;
+    }
+    warp_z_.clear();
+    warp_y_.clear();
+    for (int k : idx) warp_z_.push_back(z[k]), warp_y_.push_back(y[k]);
+    return z;
+  }
+
+  // A model value (standardised internal units) back in internal value units: through the
+  // warping's piecewise-linear inverse when warping (the end segments extended), else linear.
+  // `slope` receives d value / d model value.
+  double value_of(double m, double* slope = nullptr) const {
+    const double zv = m * y_sd_ + y_mean_;
+    if (!settings_.warp || warp_z_.size() < 2) {
+      if (slope) *slope = y_sd_;
+      return zv;
+    }
+    size_t hi = size_t(std::upper_bound(warp_z_.begin(), warp_z_.end(), zv) - warp_z_.begin());
+    hi = std::clamp<size_t>(hi, 1, warp_z_.size() - 1);
+    size_t lo = hi - 1;
+    while (lo > 0 && warp_z_[lo] == warp_z_[hi]) --lo;
+    const double dz = warp_z_[hi] - warp_z_[lo];
+    const double s = dz > 0 ? (warp_y_[hi] - warp_y_[lo]) / dz : 0.0;
+    if (slope) *slope = s * y_sd_;
+    return warp_y_[lo] + s * (zv - warp_z_[lo]);
+  }
+
+  // The feasibility model: labels +1 (measured) / -1 (failed, infeasible) on every trial,
+  // standardised, with hyperparameters of its own.
+  void refresh_feasibility(const std::vector<Observation>& obs, bool refit) {
+    const int n = int(obs.size());
+    Eigen::MatrixXd X(n, dims_);
+    Eigen::VectorXd y(n);
+    for (int k = 0; k < n; ++k) {
+      X.row(k) = model_x(obs[size_t(k)].config).transpose();
+      y[k] = obs[size_t(k)].has_value ? 1.0 : -1.0;
+    }
+    feas_mean_ = y.mean();
+    feas_sd_ = std::sqrt((y.array() - feas_mean_).square().sum() / std::max(1, n - 1));
+    if (!(feas_sd_ > 1e-12)) feas_sd_ = 1.0;
+    Eigen::VectorXd ys = (y.array() - feas_mean_) / feas_sd_;
+    if (refit || !have_feas_hyper_) {
+      feas_hyper_ = fit_hyper(X, ys, have_feas_hyper_ ? &feas_hyper_ : nullptr, n);
+      have_feas_hyper_ = true;
+    }
+    feas_.set_data(std::move(X), std::move(ys));
+    feas_.set_binary_dims(binary_dims());
+    feas_.condition(feas_hyper_);
+  }
+
+  GpHyper fit_hyper(const Eigen::MatrixXd& X, const Eigen::VectorXd& ys, const GpHyper* previous, int n) {
+    Gp fitter;
+    fitter.set_binary_dims(binary_dims());
+    fitter.set_lengthscale_scale(lengthscale_scale());
+    if (n <= kFitPoints) {
+      fitter.set_data(X, ys);
+    } else {
+      // A deterministic random subset: the hyperparameters need the data's scale, not all of it.
+      std::vector<int> idx(static_cast<size_t>(n));
+      std::iota(idx.begin(), idx.end(), 0);
+      for (int k = 0; k < kFitPoints; ++k) std::swap(idx[size_t(k)], idx[size_t(k) + rng_.below(std::uint64_t(n - k))]);
+      idx.resize(kFitPoints);
+      std::sort(idx.begin(), idx.end());
+      Eigen::MatrixXd Xs(kFitPoints, dims_);
+      Eigen::VectorXd yss(kFitPoints);
+      for (int k = 0; k < kFitPoints; ++k) Xs.row(k) = X.row(idx[size_t(k)]), yss[k] = ys[idx[size_t(k)]];
+      fitter.set_data(std::move(Xs), std::move(yss));
+    }
+    GpHyper start = previous ? *previous : GpHyper::initial(dims_);
+    if (!previous) {
+      auto bin = binary_dims();
+      for (int j = 0; j < dims_; ++j) start.theta[j] = (bin[size_t(j)] ? 0.0 : start.theta[j]) + std::log(lengthscale_scale());
+    }
+    const int extra = n <= 40 ? 2 : (n <= 100 ? 1 : 0);
+    const int max_eval = n <= 100 ? 120 : 40;
+    return fitter.fit(start, extra, max_eval, rng_.engine());
+  }
+
+  double lengthscale_scale() const {
+    return settings_.scale_lengthscales ? std::sqrt(std::max(1.0, dims_ / settings_.lengthscale_ref_dims)) : 1.0;
   }
 
   std::vector<bool> binary_dims() const {
@@ -188,12 +348,24 @@ class BoStrategy : public Strategy {
 
   // Acquisition of many candidates at once.
   Eigen::VectorXd acquisition(const std::vector<Config>& cs, double best) const {
-    Eigen::MatrixXd X(Eigen::Index(cs.size()), dims_);
-    for (size_t k = 0; k < cs.size(); ++k) X.row(Eigen::Index(k)) = to_eigen(space_.encode(cs[k])).transpose();
+    Eigen::MatrixXd X = model_matrix(cs);
     Eigen::VectorXd mu, var, a(X.rows());
     gp_.predict(X, mu, var);
     for (Eigen::Index k = 0; k < X.rows(); ++k) a[k] = log_expected_improvement(mu[k], std::sqrt(var[k]), best);
+    if (have_feas_) {
+      feas_.predict(X, mu, var);
+      for (Eigen::Index k = 0; k < X.rows(); ++k) a[k] += log_feasible(mu[k], var[k]);
+    }
     return a;
+  }
+
+  // log P(feasible) from the label GP's standardised prediction; derivatives when asked.
+  double log_feasible(double mu, double var, double* d_mu = nullptr, double* d_sd = nullptr) const {
+    double dm = 0, ds = 0;
+    const double v = log_probability_positive(mu * feas_sd_ + feas_mean_, std::sqrt(var) * feas_sd_, &dm, &ds);
+    if (d_mu) *d_mu = dm * feas_sd_;
+    if (d_sd) *d_sd = ds * feas_sd_;
+    return v;
   }
 
   // Coordinates L-BFGS may move: those of active real parameters, and of integers with enough
@@ -228,6 +400,13 @@ class BoStrategy : public Strategy {
     double v = log_expected_improvement(mean, sd, p->best, &dm, &ds);
     if (g)
       for (unsigned k = 0; k < n; ++k) g[k] = -(dm * dmean[p->free[k]] + ds * dvar[p->free[k]] / (2 * sd));
+    if (p->self->have_feas_) {
+      p->self->feas_.predict_grad(full, mean, var, dmean, dvar);
+      sd = std::sqrt(var);
+      v += p->self->log_feasible(mean, var, &dm, &ds);
+      if (g)
+        for (unsigned k = 0; k < n; ++k) g[k] -= dm * dmean[p->free[k]] + ds * dvar[p->free[k]] / (2 * sd);
+    }
     return std::isfinite(v) ? -v : 1e300;
   }
 
@@ -238,7 +417,7 @@ class BoStrategy : public Strategy {
       bool moved = false;
       auto free = continuous_coords(c);
       if (!free.empty()) {
-        Polish ctx{this, to_eigen(space_.encode(c)), free, best};
+        Polish ctx{this, model_x(c), free, best};
         std::vector<double> x;
         for (int f : free) x.push_back(ctx.base[f]);
         nlopt::opt opt(nlopt::LD_LBFGS, unsigned(free.size()));
@@ -253,7 +432,7 @@ class BoStrategy : public Strategy {
         } catch (const std::exception&) {
           // Round-off or a failed line search: x still holds the last accepted point.
         }
-        std::vector<double> full(ctx.base.data(), ctx.base.data() + ctx.base.size());
+        std::vector<double> full(ctx.base.data(), ctx.base.data() + space_.dims());
         for (size_t k = 0; k < free.size(); ++k) full[size_t(free[k])] = x[k];
         Config moved_c = space_.decode(full);
         double a2 = acquisition({moved_c}, best)[0];
@@ -291,6 +470,11 @@ class BoStrategy : public Strategy {
     const double scales[] = {0.02, 0.05, 0.1, 0.2};
     for (size_t r = 0; r < std::min(n_parents, ranked.size()); ++r)
       for (int k = 0; k < per_parent; ++k) cands.push_back(perturb(space_, ranked[r].config, scales[k % 4], rng_));
+    // Every one-step neighbour of the best few (one mask bit, one grid step, another choice): random
+    // perturbations reach them rarely in a wide space, and near an optimum they are what matters.
+    if (settings_.neighbours)
+      for (size_t r = 0; r < std::min<size_t>(large ? 1 : 3, ranked.size()); ++r)
+        for (auto& c : discrete_neighbours(space_, ranked[r].config)) cands.push_back(std::move(c));
     Eigen::VectorXd a = acquisition(cands, best);
 
     std::vector<int> order(static_cast<size_t>(a.size()));
@@ -317,7 +501,8 @@ class BoStrategy : public Strategy {
   Space space_;
   History hist_;
   Rng rng_;
-  int dims_;
+  BoSettings settings_;
+  int dims_;   // of the model's input (model_x)
   std::vector<Config> design_;
   size_t design_pos_ = 0;
 
@@ -326,12 +511,18 @@ class BoStrategy : public Strategy {
   bool have_hyper_ = false, stale_ = true;
   int fitted_n_ = 0;
   double y_mean_ = 0, y_sd_ = 1;
+  std::vector<double> warp_z_, warp_y_;   // the warping's (z, value) pairs, sorted (BoSettings::warp)
+
+  Gp feas_;   // the feasibility model, when some trial failed (have_feas_)
+  GpHyper feas_hyper_;
+  bool have_feas_ = false, have_feas_hyper_ = false;
+  double feas_mean_ = 0, feas_sd_ = 1;
 };
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_bo_strategy(const Space& space, const StrategyOptions& o) {
-  return std::make_unique<BoStrategy>(space, o);
+std::unique_ptr<Strategy> make_bo_strategy(const Space& space, const StrategyOptions& o, const BoSettings& b) {
+  return std::make_unique<BoStrategy>(space, o, b);
 }
 
 }  // namespace wgopt::opt

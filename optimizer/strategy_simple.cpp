@@ -20,6 +20,9 @@ class RandomStrategy : public Strategy {
   void tell(const Config& c, TrialState s, double v) override { hist_.add(c, s, v); }
   Recommendation recommend() override { return hist_.best_by_average(); }
   std::optional<Config> remeasure_candidate() override { return hist_.least_measured_of_best(); }
+  std::vector<Contribution> contributions(const Config& w, const Config& b) override {
+    return changed_params(space_, w, b);
+  }
   std::string name() const override { return "random"; }
 
  private:
@@ -51,6 +54,9 @@ class CoordinateStrategy : public Strategy {
   void tell(const Config& c, TrialState s, double v) override { hist_.add(c, s, v); }
   Recommendation recommend() override { return hist_.best_by_average(); }
   std::optional<Config> remeasure_candidate() override { return hist_.least_measured_of_best(); }
+  std::vector<Contribution> contributions(const Config& w, const Config& b) override {
+    return changed_params(space_, w, b);
+  }
   std::string name() const override { return "coordinate"; }
 
  private:

@@ -101,12 +101,109 @@ def wg_sim(p):
     return -(t * m_loss * m_mem * m_backlog * m_budget)
 
 
+# ---- WireGuard-shaped hosts of several sizes (see bench/wg_hosts.hpp for the model) ------------
+HOST_CCS = ["cubic", "reno", "bbr"]
+HOST_QDISCS = ["pfifo_fast", "fq", "fq_codel"]
+HOST_CC_QDISC = [[(1.0, 1.0), (0.7, 0.995), (0.85, 0.99)],       # cubic: pfifo_fast, fq, fq_codel
+                 [(1.6, 0.99), (1.2, 0.985), (1.4, 0.98)],       # reno
+                 [(0.15, 0.93), (0.1, 0.97), (0.15, 0.945)]]     # bbr
+_HOST_DEFAULTS = dict(numa_split=0, ring_max=8192, has_budget=True, has_coalesce=False, burst_scale=1.0,
+                      streams=8, noise="gaussian")
+HOSTS = {
+    "wg_host2": dict(_HOST_DEFAULTS, cpus=2, irq_cpu=0, crypto_cpu=1, app_cpu=1, mtu_min=1280, mtu_max=1500,
+                     mtu_step=4, path_mtu=1412, ring_max=4096, has_budget=False, rtt=0.040, path_loss=1e-3,
+                     link_gbps=10.0, mem_knee=8388608.0, streams=4, noise="student_t", fstar=-2.9537855111148947),
+    "wg_host4": dict(_HOST_DEFAULTS, cpus=4, irq_cpu=2, crypto_cpu=0, app_cpu=3, mtu_min=1280, mtu_max=1500,
+                     mtu_step=10, path_mtu=1440, rtt=0.020, path_loss=2e-4, link_gbps=10.0,
+                     mem_knee=33554432.0, fstar=-5.3612498653593121),
+    "wg_host8": dict(_HOST_DEFAULTS, cpus=8, irq_cpu=3, crypto_cpu=6, app_cpu=1, mtu_min=1280, mtu_max=9200,
+                     mtu_step=40, path_mtu=8920, has_coalesce=True, rtt=0.002, path_loss=5e-5, link_gbps=25.0,
+                     mem_knee=67108864.0, noise="interference", fstar=-10.823151252716336),
+    "wg_host16": dict(_HOST_DEFAULTS, cpus=16, irq_cpu=0, crypto_cpu=9, app_cpu=4, numa_split=8, mtu_min=1280,
+                      mtu_max=1500, mtu_step=2, path_mtu=1420, has_coalesce=True, rtt=0.010, path_loss=3e-4,
+                      link_gbps=25.0, mem_knee=33554432.0, burst_scale=1.5, noise="student_t",
+                      fstar=-5.616866860302256),
+}
+
+
+def _softmin4(a, b):
+    return (a ** -4.0 + b ** -4.0) ** -0.25
+
+
+def wg_host(spec, p):
+    """-goodput of a WireGuard-shaped host (bench/wg_hosts.hpp), None when the MTU black-holes."""
+    rps, rfs, gro = int(p["rps"]), bool(p.get("rfs", False)), bool(p["gro"])
+    backlog, ring, rmem, mtu = float(p["backlog"]), float(p["ring"]), float(p["rmem"]), float(p["mtu"])
+    budget = float(p["budget"]) if spec["has_budget"] else 300.0
+    rx = float(p["rx_usecs"]) if spec["has_coalesce"] else 8.0
+    if mtu > spec["path_mtu"]:
+        return None
+    cpus, k = spec["cpus"], bin(rps).count("1")
+    rfs = rfs and k > 0
+    w_rx = ((1.5 if gro else 3.6) + 0.0002 * mtu) * (0.85 if rfs else 1.0)
+    steered = 0.5 if rfs else 0.0
+    load = [0.0] * cpus
+    load[spec["irq_cpu"]] += (0.2 + 1.2 / math.sqrt(1.0 + rx / 2.0) + 0.03 * math.log2(ring / 256.0)
+                              + (w_rx if k == 0 else 0.1 + 0.015 * k))
+    load[spec["crypto_cpu"]] += 1.0 + 0.0006 * mtu
+    load[spec["app_cpu"]] += 0.0004 * mtu
+
+    def speed(i):
+        return 1.3 if spec["numa_split"] > 0 and i >= spec["numa_split"] else 1.0
+    if k > 0:
+        load[spec["app_cpu"]] += steered * w_rx * speed(spec["app_cpu"])
+        for i in range(cpus):
+            if (rps >> i) & 1:
+                load[i] += (1.0 - steered) * w_rx / k * speed(i)
+    norm8 = sum(x ** 8.0 for x in load)
+    t_cpu = (mtu - 52.0) * 8.0 / norm8 ** (1.0 / 8.0) / 1000.0
+    t_line = spec["link_gbps"] * (mtu - 52.0) / (mtu + 118.0)
+    t = _softmin4(t_cpu, t_line)
+    t_win = spec["streams"] * (rmem / 2.0) * 8.0 / spec["rtt"] / 1e9
+    r = rmem / spec["mem_knee"]
+    w = _softmin4(t, t_win) / (1.0 + 0.05 * r * r)
+    squeeze = math.sqrt(300.0 / budget)
+    p_backlog, m_backlog = 0.0, 1.0
+    if k > 0:
+        q = (6000.0 if gro else 16000.0) * spec["burst_scale"] / k * squeeze
+        p_backlog = 0.005 * max(0.0, 1.0 - backlog / q)
+        m_backlog = 1.0 - 0.004 * math.log2(max(1.0, backlog / q))
+    r_need = 1200.0 * squeeze * (1.0 + rx / 32.0) * (0.6 if k > 0 else 1.0)
+    p_miss = 0.002 * max(0.0, 1.0 - ring / r_need)
+    loss = spec["path_loss"] + p_backlog + p_miss
+    sens, eff = HOST_CC_QDISC[HOST_CCS.index(p["cc"])][HOST_QDISCS.index(p["qdisc"])]
+    m_loss = eff / (1.0 + sens * 400.0 * loss)
+    m_budget = 1.0 - 0.00003 * max(0.0, budget - 300.0)
+    m_coal = 1.0 - 0.0003 * rx
+    return -(w * m_loss * m_backlog * m_budget * m_coal)
+
+
+def _host_fn(name):
+    return lambda p: wg_host(HOSTS[name], p)
+
+
 PROBLEMS = {
     "branin": (branin, BRANIN_FSTAR),
     "hartmann6": (hartmann6, H6_FSTAR),
     "mixed_hartmann6": (mixed_hartmann6, MIXED_FSTAR),
     "wg_sim": (wg_sim, WG_FSTAR),
 }
+for _name, _spec in HOSTS.items():
+    PROBLEMS[_name] = (_host_fn(_name), _spec["fstar"])
+
+
+def host_start(name):
+    """The host's defaults in Optuna's parameter names (bench/wg_hosts.cpp host_start)."""
+    spec = HOSTS[name]
+    start = {"rfs": False, "backlog_log2": 10, "ring_log2": 8, "rmem_log2": 22, "mtu": 1280, "gro": True,
+             "cc": "cubic", "qdisc": "pfifo_fast"}
+    for i in range(spec["cpus"]):
+        start["rps_cpu%d" % i] = False
+    if spec["has_budget"]:
+        start["budget"] = 300
+    if spec["has_coalesce"]:
+        start["rx_usecs"] = 8
+    return start
 
 
 # The host's current configuration (NetBird's default MTU, kernel defaults, a 256-slot ring): the first
@@ -143,14 +240,55 @@ def suggest(trial, problem):
                 "mtu": trial.suggest_int("mtu", 1280, 1460, step=10),
                 "gro": trial.suggest_categorical("gro", [False, True]),
                 "cc": trial.suggest_categorical("cc", ["cubic", "reno", "bbr"])}
+    if problem in HOSTS:
+        return from_optuna_params(problem, suggest_host(trial, HOSTS[problem]))
     raise ValueError("unknown problem '%s'" % problem)
+
+
+def suggest_host(trial, spec):
+    """A host's space for Optuna: the RPS mask as one boolean per CPU (its structure, as wgopt encodes
+    it), pow2 knobs as exponents, rx_usecs on a log scale, rfs always suggested (ignored without RPS)."""
+    p = {"rps_cpu%d" % i: trial.suggest_categorical("rps_cpu%d" % i, [False, True]) for i in range(spec["cpus"])}
+    p["rfs"] = trial.suggest_categorical("rfs", [False, True])
+    p["backlog_log2"] = trial.suggest_int("backlog_log2", 10, 16)
+    if spec["has_budget"]:
+        p["budget"] = trial.suggest_int("budget", 100, 1000, step=100)
+    p["ring_log2"] = trial.suggest_int("ring_log2", 8, int(math.log2(spec["ring_max"])))
+    p["rmem_log2"] = trial.suggest_int("rmem_log2", 16, 27)
+    p["mtu"] = trial.suggest_int("mtu", spec["mtu_min"], spec["mtu_max"], step=spec["mtu_step"])
+    p["gro"] = trial.suggest_categorical("gro", [False, True])
+    p["cc"] = trial.suggest_categorical("cc", HOST_CCS)
+    p["qdisc"] = trial.suggest_categorical("qdisc", HOST_QDISCS)
+    if spec["has_coalesce"]:
+        p["rx_usecs"] = trial.suggest_int("rx_usecs", 1, 256, log=True)
+    return p
 
 
 def from_optuna_params(problem, params):
     """best_trial.params (names as suggested) -> the problem's own parameter dict."""
-    if problem != "wg_sim":
+    if problem != "wg_sim" and problem not in HOSTS:
         return dict(params)
     p = dict(params)
     for name in ("backlog", "ring", "rmem"):
         p[name] = 2 ** p.pop(name + "_log2")
+    if problem in HOSTS:
+        p["rps"] = sum(1 << i for i in range(HOSTS[problem]["cpus"]) if p.pop("rps_cpu%d" % i))
     return p
+
+
+def noisy(kind, f, sd, rng):
+    """The noisy measurement of f (bench/harness.hpp noisy(): same distributions, numpy's stream)."""
+    if kind == "gaussian":
+        return f + sd * rng.normal()
+    if kind == "student_t":
+        z = [rng.normal() for _ in range(4)]
+        t = z[0] / math.sqrt((z[1] ** 2 + z[2] ** 2 + z[3] ** 2) / 3.0)
+        return f + sd * t / math.sqrt(3.0)
+    if kind == "interference":
+        z, u1, u2 = rng.normal(), rng.uniform(), rng.uniform()
+        return f + sd * z + (abs(f) * (0.1 + 0.4 * u2) if u1 < 0.1 else 0.0)
+    raise ValueError("unknown noise kind '%s'" % kind)
+
+
+def noise_kind(problem):
+    return HOSTS[problem]["noise"] if problem in HOSTS else "gaussian"

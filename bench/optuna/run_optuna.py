@@ -27,7 +27,8 @@ import optuna
 import problems
 
 SAMPLERS = ["tpe", "tpe_mv", "random"]
-DEFAULT_PROBLEMS = ["branin", "hartmann6", "mixed_hartmann6", "wg_sim"]
+DEFAULT_PROBLEMS = ["branin", "hartmann6", "mixed_hartmann6", "wg_sim",
+                    "wg_host2", "wg_host4", "wg_host8", "wg_host16"]
 
 
 def make_sampler(name, seed):
@@ -54,17 +55,22 @@ def run_study(job):
     sd = problems.noise_sd(problem, noise)
     rng = np.random.RandomState(seed)
 
+    kind = problems.noise_kind(problem)
+
     def objective(trial):
         params = problems.suggest(trial, problem)
         f = fn(params)
-        eps = rng.normal()           # drawn for every trial so the stream follows the trial index
+        # drawn for every trial so the stream follows the trial index
+        y = problems.noisy(kind, 0.0 if f is None else f, sd, rng)
         if f is None:
             return float("nan")      # Optuna marks the trial FAIL and carries on
-        return f + sd * eps
+        return y
 
     study = optuna.create_study(direction="minimize", sampler=make_sampler(sampler_name, seed))
     if problem == "wg_sim":
         study.enqueue_trial(problems.WG_START)
+    elif problem in problems.HOSTS:
+        study.enqueue_trial(problems.host_start(problem))
     started = time.perf_counter()
     study.optimize(objective, n_trials=max(checkpoints))
     elapsed = time.perf_counter() - started
@@ -79,7 +85,7 @@ def run_study(job):
             f_rec = true_value(problem, problems.from_optuna_params(problem, rec.params))
             f_best = min(true_value(problem, problems.from_optuna_params(problem, t.params)) for t in done)
         else:
-            f_rec = f_best = 0.0 if problem == "wg_sim" else float("nan")
+            f_rec = f_best = 0.0 if problem == "wg_sim" or problem in problems.HOSTS else float("nan")
         out["at"][str(n)] = {"regret": f_rec - fstar, "gap": f_rec - f_best, "failed": failed}
     return out
 

@@ -183,3 +183,47 @@ TEST_CASE("posterior mean and variance gradients match finite differences", "[gp
     CHECK(dv[k] == Approx((vp - vm) / (2 * h)).epsilon(1e-4).margin(1e-8));
   }
 }
+
+TEST_CASE("log P(feasible) equals log Phi(mean/sd), stays finite in the tails, and its derivatives match", "[acquisition]") {
+  for (double mean : {-2.0, -0.3, 0.0, 0.8, 3.0}) {
+    const double want = std::log(0.5 * std::erfc(-(mean / 0.7) / std::sqrt(2.0)));
+    CHECK(log_probability_positive(mean, 0.7) == Approx(want).epsilon(1e-9));
+  }
+  // The asymptotic branch below z = -6 joins the direct one and keeps decreasing.
+  CHECK(log_probability_positive(-6.0 - 1e-9, 1.0) == Approx(log_probability_positive(-6.0 + 1e-9, 1.0)).epsilon(1e-4));
+  CHECK(std::isfinite(log_probability_positive(-60.0, 1.0)));
+  CHECK(log_probability_positive(-60.0, 1.0) < log_probability_positive(-30.0, 1.0));
+  for (double mean : {-8.0, -1.0, 0.2, 2.0}) {
+    for (double sd : {0.5, 1.3}) {
+      double dm, ds;
+      log_probability_positive(mean, sd, &dm, &ds);
+      const double h = 1e-6;
+      INFO("mean " << mean << " sd " << sd);
+      CHECK(dm == Approx((log_probability_positive(mean + h, sd) - log_probability_positive(mean - h, sd)) / (2 * h)).epsilon(1e-4));
+      CHECK(ds == Approx((log_probability_positive(mean, sd + h) - log_probability_positive(mean, sd - h)) / (2 * h)).epsilon(1e-4));
+    }
+  }
+}
+
+TEST_CASE("predict_cov's diagonal is predict's variance and its mean the same", "[gp]") {
+  Eigen::MatrixXd X(4, 1);
+  X << 0.0, 0.3, 0.6, 1.0;
+  Eigen::VectorXd y(4);
+  y << 0.5, -0.2, 0.1, 0.9;
+  Gp gp;
+  gp.set_data(X, y);
+  REQUIRE(gp.condition(hyper({0.3}, 1.0, 0.05)));
+  Eigen::MatrixXd Xs(3, 1);
+  Xs << 0.1, 0.45, 0.9;
+  Eigen::VectorXd m1, v1, m2;
+  Eigen::MatrixXd cov;
+  gp.predict(Xs, m1, v1);
+  gp.predict_cov(Xs, m2, cov);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(m2[i] == Approx(m1[i]).epsilon(1e-12));
+    CHECK(cov(i, i) == Approx(v1[i]).epsilon(1e-9));
+  }
+  CHECK(cov(0, 1) == Approx(cov(1, 0)).epsilon(1e-12));
+  // A covariance: every 2 x 2 minor is positive semi-definite.
+  CHECK(cov(0, 0) * cov(1, 1) - cov(0, 1) * cov(0, 1) >= -1e-12);
+}

@@ -186,3 +186,59 @@ TEST_CASE("the driver re-measures top candidates in the reserved last trials", "
   CHECK(remeasure_trials(10, {}) == 0);
   CHECK(remeasure_trials(100, {.remeasure = 0}) == 0);
 }
+
+TEST_CASE("bo finds an optimum that sits on the edge of a failing region", "[strategy]") {
+  // Throughput rises with the MTU; one step above 1420 black-holes the tunnel (a failed trial).
+  Space space({Param::integer("mtu", 1280, 1500, 10), Param::categorical("cc", {"a", "b", "c"}),
+               Param::pow2("ring", 256, 4096)});
+  auto f = [](const Config& c) -> std::optional<double> {
+    const double mtu = num(c, "mtu");
+    if (mtu > 1420) return std::nullopt;
+    return (mtu - 52) / 1368.0 - (std::get<std::string>(c.at("cc")) == "b" ? 0.0 : 0.2) -
+           0.05 * std::fabs(std::log2(num(c, "ring") / 1024.0));
+  };
+  int hits = 0;
+  for (std::uint64_t seed = 0; seed < 3; ++seed) {
+    auto s = make_strategy("bo", space, {.direction = Direction::maximize, .seed = seed, .budget = 30});
+    RunResult r = run(*s, 30, [&](const Config& c, int) {
+      auto v = f(c);
+      return v ? EvalResult{TrialState::complete, *v} : EvalResult{TrialState::failed, 0};
+    });
+    REQUIRE(r.best.valid);
+    INFO(to_string(r.best.config));
+    CHECK(num(r.best.config, "mtu") <= 1420);
+    hits += num(r.best.config, "mtu") >= 1400 && std::get<std::string>(r.best.config.at("cc")) == "b";
+  }
+  CHECK(hits >= 2);
+}
+
+TEST_CASE("contributions: each changed parameter with the model's gain and its sd", "[strategy]") {
+  // Maximise: x matters a lot (0 at the baseline 0.1, +1 at the winner 0.9), gro not at all.
+  Space space({Param::real("x", 0, 1), Param::boolean("gro"), Param::mask("rps", 2),
+               Param::boolean("rfs").when("rps", {std::int64_t{0}}, true)});
+  auto f = [](const Config& c) { return 1.25 * num(c, "x"); };
+  auto s = make_strategy("bo", space, {.direction = Direction::maximize, .seed = 3, .budget = 30});
+  run(*s, 30, [&](const Config& c, int) { return EvalResult{TrialState::complete, f(c)}; });
+  const Config baseline{{"x", 0.1}, {"gro", false}, {"rps", std::int64_t{0}}};
+  const Config winner{{"x", 0.9}, {"gro", true}, {"rps", std::int64_t{1}}, {"rfs", true}};
+  auto cs = s->contributions(winner, baseline);
+  REQUIRE(cs.size() == 4);   // x, gro, rps, rfs (rfs has no baseline value: inactive there)
+  CHECK(cs[0].param == "x");
+  CHECK(cs[0].gain == Approx(1.0).margin(0.15));
+  CHECK(cs[0].gain > 2 * cs[0].sd);
+  CHECK(cs[1].param == "gro");
+  CHECK(std::fabs(cs[1].gain) < 0.15);
+  CHECK(cs[2].param == "rps");
+  CHECK(std::fabs(cs[2].gain) < 0.15);
+  CHECK(cs[3].param == "rfs");
+  CHECK_FALSE(cs[3].baseline.has_value());
+  CHECK(std::isnan(cs[3].gain));
+  // Unchanged parameters are not listed; a model-free strategy lists the changes without estimates.
+  CHECK(s->contributions(winner, winner).empty());
+  auto r = make_strategy("random", space, {});
+  auto rc = r->contributions(winner, baseline);
+  REQUIRE(rc.size() == 4);
+  CHECK(std::isnan(rc[0].gain));
+  CHECK(std::isnan(rc[0].sd));
+  CHECK_THROWS_WITH(s->contributions(Config{{"x", 2.0}}, baseline), Catch::Contains("winner configuration"));
+}
