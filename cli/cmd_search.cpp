@@ -114,7 +114,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
       std::cout << report.to_json().dump(2) << "\n";
     } else {
       std::cout << "\n" << report.table;
-      if (report.outcome == "promoted") {
+      if (report.outcome == wgopt::experiments::SearchOutcome::Promoted) {
         std::cout << fmt::format("\nwinner confirmed: score {:.1f} vs baseline {:.1f} ({:+.1f}%): {}\n", report.winner_score,
                                  report.baseline_score, report.gain_pct, report.confirmation);
       } else {
@@ -130,7 +130,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
       std::cout << "next:    wgopt report " << report.study_path << " --html report.html   # plots and the trial list\n"
                 << "         wgopt export " << report.profile_path << " --format all --out DIR   # sysctl.d, systemd, networkd, TuneD ...\n";
     }
-    if (report.outcome == "interrupted") {
+    if (report.outcome == wgopt::experiments::SearchOutcome::Interrupted) {
       std::cerr << "wgopt: search interrupted: original values restored; continue with --resume " << report.study_path << "\n";
       ctx.exit_code = 130;
     }

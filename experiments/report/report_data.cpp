@@ -119,7 +119,7 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
   if (evidence.is_object() && evidence.contains("baseline") && evidence["baseline"].contains("params")) {
     d.baseline_values = params_of(evidence["baseline"]["params"]);
     d.baseline_source = "the result's evidence";
-  } else if (result && result->outcome != "promoted" && result->params.is_object() && !result->params.empty()) {
+  } else if (result && result->outcome != SearchOutcome::Promoted && result->params.is_object() && !result->params.empty()) {
     d.baseline_values = params_of(result->params);
     d.baseline_source = "the result (the baseline was kept)";
   } else if (!trials.empty() && trials.front().number == 1 && (info.strategy == "bo" || info.strategy == "coordinate")) {
@@ -128,7 +128,7 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
   }
   std::map<std::string, std::string> winner_params =
       winner ? params_of(winner->params)
-             : (result && result->outcome == "promoted" ? params_of(result->params) : std::map<std::string, std::string>{});
+             : (result && result->outcome == SearchOutcome::Promoted ? params_of(result->params) : std::map<std::string, std::string>{});
   for (const auto& [id, v] : winner_params) {
     auto it = d.baseline_values.find(id);
     if (it == d.baseline_values.end()) d.moved.push_back({id, "?", v});

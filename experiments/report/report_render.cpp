@@ -63,7 +63,7 @@ std::vector<std::pair<std::string, std::string>> header(const ReportData& d) {
       {"seed", std::to_string(i.seed)},
       {"budget", budget.empty() ? "-" : budget},
       {"trials", trial_count_text(d)},
-      {"outcome", d.result ? d.result->outcome : "none yet (no result recorded)"},
+      {"outcome", d.result ? to_string(d.result->outcome) : "none yet (no result recorded)"},
       {"baseline score", with_ci(d.baseline_mean, d.baseline_ci95)},
       {"winner", d.winner_trial ? fmt::format("{} ({})", winner_label(d), d.winner_source) : "-"},
   };
@@ -212,7 +212,7 @@ json report_to_json(const ReportData& d) {
                {"seed", d.info.seed},       {"budget", d.info.budget},     {"status", d.info.status},
                {"max_trials", d.info.max_trials ? json(*d.info.max_trials) : json(nullptr)}};
   j["running"] = d.running;
-  j["result"] = d.result ? json{{"outcome", d.result->outcome},
+  j["result"] = d.result ? json{{"outcome", to_string(d.result->outcome)},
                                 {"winner_trial", d.result->winner_trial ? json(*d.result->winner_trial) : json(nullptr)},
                                 {"params", d.result->params},
                                 {"evidence", d.result->evidence},

@@ -56,7 +56,7 @@ ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& basel
   r.winner = best.valid ? bound.space->to_values(best.config) : bound.baseline;
   if (!best.valid || !differs_from_baseline(r.winner, bound)) {
     r.baseline_row = baseline.averages;
-    r.outcome = best.valid ? "kept-baseline" : "no-trials";
+    r.outcome = best.valid ? SearchOutcome::KeptBaseline : SearchOutcome::NoTrials;
     r.reason = best.valid ? "the best configuration found is the host's own" : "no trial completed";
     r.baseline_score = r.winner_score = baseline.stats.mean;
     return r;
@@ -112,7 +112,7 @@ ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& basel
     r.reason = "too few confirmation rounds completed: the baseline stays";
     r.baseline_score = baseline.stats.mean;
   }
-  r.outcome = r.promote ? "promoted" : "kept-baseline";
+  r.outcome = r.promote ? SearchOutcome::Promoted : SearchOutcome::KeptBaseline;
   if (!r.promote) r.winner = bound.baseline;
   return r;
 }

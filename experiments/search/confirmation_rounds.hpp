@@ -9,6 +9,7 @@
 #include "experiments/search/baseline_rounds.hpp"
 #include "experiments/search/search_plan.hpp"
 #include "experiments/study/confirm.hpp"
+#include "experiments/study/search_outcome.hpp"
 #include "optimizer/strategy.hpp"
 
 namespace wgopt::experiments {
@@ -21,7 +22,7 @@ struct ConfirmResult {
   bool promote = false;
   bool confirmed = false;         // the confirmation decided (enough rounds of each arm)
   Confirmation confirmation;      // the decision, when confirmed
-  std::string outcome;            // "promoted", "kept-baseline", "no-trials"
+  SearchOutcome outcome = SearchOutcome::NoTrials;  // Promoted, KeptBaseline or NoTrials
   std::string reason;             // one line: why
   double baseline_score = 0, winner_score = 0;
   Averages baseline_row, winner_row;  // §7.1 rows over the rounds (baseline's own rounds without confirmation)

@@ -15,7 +15,7 @@ nlohmann::json build_evidence(const EvidenceInputs& in) {
   const auto& o = in.options;
   const auto& c = in.confirm;
   nlohmann::json evidence = {{"study", in.report.study_path},
-                             {"outcome", in.report.outcome},
+                             {"outcome", to_string(in.report.outcome)},
                              {"objective", objective_to_yaml(in.objective)},
                              {"trials", in.report.trials},
                              {"confirmation", in.report.confirmation},
@@ -59,7 +59,7 @@ void write_profile(const std::string& path, const Values& knobs, const nlohmann:
   if (retune && !promote) return;
   // Atomic: retune replaces the profile a boot unit and the nightly timer read, in place.
   const std::string text =
-      "# wgopt profile from study " + one_line(report.study_path) + " (" + report.outcome + ")\n" + act::dump_profile(profile);
+      "# wgopt profile from study " + one_line(report.study_path) + " (" + to_string(report.outcome) + ")\n" + act::dump_profile(profile);
   try {
     write_file_atomic(path, text);
   } catch (const Error& e) {

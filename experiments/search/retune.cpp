@@ -108,24 +108,25 @@ SearchOptions retune_search_options(const RetuneOptions& r, const act::Profile& 
   return o;
 }
 
-int retune_exit_code(const std::string& outcome) {
-  static const std::map<std::string, int> codes = {{"holds", kRetuneHolds},
-                                                   {"retuned", kRetuneRetuned},
-                                                   {"rolled-back", kRetuneRolledBack},
-                                                   {"degraded", kRetuneDegraded},
-                                                   {"interrupted", 130}};
-  auto it = codes.find(outcome);
-  return it == codes.end() ? 1 : it->second;
+int retune_exit_code(SearchOutcome outcome) {
+  switch (outcome) {
+    case SearchOutcome::Holds: return kRetuneHolds;
+    case SearchOutcome::Retuned: return kRetuneRetuned;
+    case SearchOutcome::RolledBack: return kRetuneRolledBack;
+    case SearchOutcome::Degraded: return kRetuneDegraded;
+    case SearchOutcome::Interrupted: return 130;
+    default: return 1;
+  }
 }
 
 std::string retune_summary(const SearchReport& r) {
-  const double now = r.outcome == "retuned" ? r.winner_score : r.baseline_score;
+  const double now = r.outcome == SearchOutcome::Retuned ? r.winner_score : r.baseline_score;
   const double pct = r.recorded_score != 0 ? 100.0 * (r.baseline_score - r.recorded_score) / std::abs(r.recorded_score) : 0;
-  std::string s = fmt::format("wgopt retune: {}: score {:.1f} (recorded {:.1f}, profile now {:+.1f}%)", r.outcome, now,
+  std::string s = fmt::format("wgopt retune: {}: score {:.1f} (recorded {:.1f}, profile now {:+.1f}%)", to_string(r.outcome), now,
                               r.recorded_score, pct);
   if (!r.drifted.empty()) s += fmt::format(", {} drifted knob(s) put back", r.drifted.size());
   if (!r.kernel_now.empty()) s += fmt::format(", kernel {} -> {}", r.kernel_was, r.kernel_now);
-  if (r.outcome == "retuned") s += fmt::format(", new winner {:+.1f}% over the profile", r.gain_pct);
+  if (r.outcome == SearchOutcome::Retuned) s += fmt::format(", new winner {:+.1f}% over the profile", r.gain_pct);
   s += fmt::format(", {} trials, {:.0f}s", r.trials, r.elapsed_s);
   return s;
 }
@@ -153,7 +154,7 @@ std::string retune_metrics(const SearchReport& r, const std::string& profile, do
     const double before = previous_value(previous, fmt::format("{}{{{}}}", name, lbl));
     metric(name, "counter", help, before + add);
   };
-  const bool on_winner = r.outcome == "retuned";
+  const bool on_winner = r.outcome == SearchOutcome::Retuned;
   const double throughput = on_winner && r.winner_throughput_mbps > 0 ? r.winner_throughput_mbps : r.baseline_throughput_mbps;
   metric("wgopt_retune_last_run_timestamp_seconds", "gauge", "Unix time the last wgopt retune finished.", std::floor(now));
   metric("wgopt_throughput_mbps", "gauge", "Throughput (Mbit/s) of the configuration the host is left on, as measured by wgopt retune.",
@@ -166,8 +167,9 @@ std::string retune_metrics(const SearchReport& r, const std::string& profile, do
          static_cast<double>(r.drifted.size()));
   out += "# HELP wgopt_retune_outcome Outcome of the last wgopt retune (1 for the outcome that happened).\n"
          "# TYPE wgopt_retune_outcome gauge\n";
-  for (const char* o : {"holds", "retuned", "rolled-back", "degraded", "interrupted"}) {
-    out += fmt::format("wgopt_retune_outcome{{{},outcome=\"{}\"}} {}\n", lbl, o, r.outcome == o ? 1 : 0);
+  for (SearchOutcome o : {SearchOutcome::Holds, SearchOutcome::Retuned, SearchOutcome::RolledBack, SearchOutcome::Degraded,
+                          SearchOutcome::Interrupted}) {
+    out += fmt::format("wgopt_retune_outcome{{{},outcome=\"{}\"}} {}\n", lbl, to_string(o), r.outcome == o ? 1 : 0);
   }
   counter("wgopt_retune_runs_total", "wgopt retune runs that finished.", 1);
   counter("wgopt_retune_regressions_rolled_back_total", "Runs that found the host drifted from the profile and put it back.",

@@ -51,7 +51,7 @@ struct RetuneOptions {
 SearchOptions retune_search_options(const RetuneOptions& options, const act::Profile& profile);
 
 // 0 / 10 / 11 / 12 for holds / retuned / rolled-back / degraded; 130 interrupted; 1 otherwise.
-int retune_exit_code(const std::string& outcome);
+int retune_exit_code(SearchOutcome outcome);
 
 // One line for logs and mail: "wgopt retune: holds: score 612.3 (recorded 598.1, +2.4%), 0 trials, 31s".
 std::string retune_summary(const SearchReport& report);

@@ -41,7 +41,7 @@ std::string duration_label(const Objective& objective) { return fmt::format("{}s
 // Retune, when the profile holds: the study's result and the report, no trial run.
 void finish_holding(const SearchOptions& o, const BaselineResult& baseline, const BoundSpace& bound, const RetuneCheck& check,
                     const Objective& objective, StudyStore& store, PlantAccess& plant, SearchReport& report) {
-  report.outcome = bound.drifted.empty() ? "holds" : "rolled-back";
+  report.outcome = bound.drifted.empty() ? SearchOutcome::Holds : SearchOutcome::RolledBack;
   report.confirmation = bound.drifted.empty()
                             ? "the profile holds: no knob drifted and the score is within the tolerance of its evidence"
                             : fmt::format("{} drifted knob(s) put back to the profile; the score is within the tolerance of its evidence",
@@ -70,7 +70,10 @@ void fill_outcome(const SearchPlan& plan, const BoundSpace& bound, const Confirm
   report.baseline_score = conf.baseline_score;
   report.winner_score = conf.winner_score;
   if (plan.retune()) {
-    report.outcome = conf.promote ? "retuned" : !bound.drifted.empty() ? "rolled-back" : report.regressed ? "degraded" : "holds";
+    report.outcome = conf.promote             ? SearchOutcome::Retuned
+                     : !bound.drifted.empty() ? SearchOutcome::RolledBack
+                     : report.regressed       ? SearchOutcome::Degraded
+                                              : SearchOutcome::Holds;
   }
   report.gain_pct = report.baseline_score != 0 ? 100.0 * (report.winner_score - report.baseline_score) / std::abs(report.baseline_score) : 0;
   Values base = bound.baseline;
@@ -93,7 +96,7 @@ void stay_on_winner(PlantAccess& plant, const Values& winner) {
 }  // namespace
 
 nlohmann::json SearchReport::to_json() const {
-  return {{"outcome", outcome},
+  return {{"outcome", to_string(outcome)},
           {"study", study_path},
           {"profile", profile_path},
           {"trials", {{"total", trials}, {"complete", complete}, {"pruned", pruned}, {"failed", failed}, {"infeasible", infeasible}}},
@@ -186,7 +189,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)
     count_trials(counts, report);
     study.store.set_status("interrupted");
-    report.outcome = "interrupted";
+    report.outcome = SearchOutcome::Interrupted;
     report.elapsed_s = elapsed_s();
     return report;
   } catch (...) {

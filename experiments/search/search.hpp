@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiments/search/progress.hpp"
+#include "experiments/study/search_outcome.hpp"
 
 namespace wgopt::experiments {
 
@@ -73,7 +74,7 @@ struct SearchOptions {
 };
 
 struct SearchReport {
-  std::string outcome;        // "promoted", "kept-baseline", "no-trials", "interrupted"
+  SearchOutcome outcome = SearchOutcome::NoTrials;  // Promoted, KeptBaseline, NoTrials or Interrupted
   std::string study_path, profile_path;
   int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;
   double baseline_score = 0, winner_score = 0, gain_pct = 0;
@@ -86,7 +87,7 @@ struct SearchReport {
   double baseline_throughput_mbps = 0;  // mean over the baseline rounds
   double winner_throughput_mbps = 0;    // mean over the winner's confirmation rounds (0: none)
 
-  // Retune mode: "holds", "retuned", "rolled-back" or "degraded" in `outcome`, and why.
+  // Retune mode: Holds, Retuned, RolledBack or Degraded in `outcome`, and why.
   std::vector<std::string> drifted;  // profile knobs the host had moved away from: "ID: HOST -> PROFILE"
   std::string kernel_was, kernel_now; // set when the kernel is not the one the profile was made on
   double recorded_score = 0;         // the profile's evidence: the score it should reach
@@ -96,7 +97,7 @@ struct SearchReport {
 };
 
 // Runs the whole search. `interrupted` is set by the caller's SIGINT/SIGTERM handler: the loop
-// stops at once, restores the original values and returns outcome "interrupted". Throws UsageError
+// stops at once, restores the original values and returns outcome Interrupted. Throws UsageError
 // for bad options (before anything changes) and Error for failures (the host is restored first).
 SearchReport run_search(const SearchOptions& options, const std::atomic<bool>& interrupted);
 // The same with every seam to the outside world given (experiments/search_env.hpp).

@@ -363,7 +363,7 @@ void StudyStore::set_result(const StudyResult& r) {
   Stmt(db_, path_,
        "INSERT OR REPLACE INTO result (id, outcome, winner_trial, params_json, evidence_json, profile_path, "
        "finished_at) VALUES (1, ?, ?, ?, ?, ?, ?)")
-      .bind(1, r.outcome)
+      .bind(1, to_string(r.outcome))
       .bind(2, r.winner_trial)
       .bind(3, r.params.dump())
       .bind(4, r.evidence.dump())
@@ -383,7 +383,10 @@ std::optional<StudyResult> StudyStore::result() const {
   Stmt st(db_, path_, "SELECT outcome, winner_trial, params_json, evidence_json, profile_path, finished_at FROM result");
   if (!st.step()) return std::nullopt;
   StudyResult r;
-  r.outcome = st.text(0);
+  const std::string outcome = st.text(0);
+  const auto parsed = parse_search_outcome(outcome);
+  if (!parsed) throw Error(fmt::format("{}: the result's outcome '{}' is not one wgopt writes; is the study from a newer wgopt?", path_, outcome));
+  r.outcome = *parsed;
   if (!st.null(1)) r.winner_trial = static_cast<int>(st.integer(1));
   r.params = st.js(2);
   r.evidence = st.js(3);

@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "experiments/study/search_outcome.hpp"
+
 struct sqlite3;
 
 namespace wgopt::experiments {
@@ -78,7 +80,7 @@ struct ConfirmationRecord {
 };
 
 struct StudyResult {
-  std::string outcome;                              // "promoted" | "kept-baseline" | "no-trials" ...
+  SearchOutcome outcome = SearchOutcome::NoTrials;
   std::optional<int> winner_trial;
   nlohmann::json params = nlohmann::json::object(); // the profile now on the host
   nlohmann::json evidence = nlohmann::json::object();  // scores with intervals, host facts

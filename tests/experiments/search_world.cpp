@@ -282,7 +282,7 @@ SearchEnv SearchWorld::env() {
 SearchReport SearchWorld::run(const SearchOptions& o) {
   event("== run_search");
   auto report = run_search(o, interrupted, env());
-  event(fmt::format("== returned: {}", report.outcome));
+  event(fmt::format("== returned: {}", to_string(report.outcome)));
   return report;
 }
 
@@ -323,7 +323,7 @@ std::string SearchWorld::trace(const SearchReport& r, const std::string& study_p
       t += fmt::format("confirmation round {} {} trial {} score {:.4f}\n", c.round, c.arm, c.trial, c.score);
     }
     if (auto res = store.result()) {
-      t += fmt::format("result {} winner {} params {}\nevidence {}\nprofile {}\n", res->outcome, res->winner_trial.value_or(0),
+      t += fmt::format("result {} winner {} params {}\nevidence {}\nprofile {}\n", to_string(res->outcome), res->winner_trial.value_or(0),
                        res->params.dump(), res->evidence.dump(), res->profile_path);
     }
   }

@@ -243,7 +243,7 @@ TEST_CASE("a finished study reports the confirmed gain with its interval and the
                           .metrics = m, .measured_at = t0 + 200 + r});
     }
     StudyResult res;
-    res.outcome = "promoted";
+    res.outcome = SearchOutcome::Promoted;
     res.winner_trial = 2;
     res.params = {{"wgt7-wc/txqueuelen", "5000"}};
     res.evidence = {{"baseline", {{"score", 495.0}, {"ci95", {480.0, 510.0}}}},
@@ -397,7 +397,7 @@ TEST_CASE("a kept baseline: the candidate that lost is shown as such, the host's
   }
   std::vector<ConfirmationRecord> conf{{1, "baseline", 2, 500, metrics(500, 500), 0}, {2, "candidate", 2, 499, metrics(499, 499), 0}};
   StudyResult res;
-  res.outcome = "kept-baseline";
+  res.outcome = SearchOutcome::KeptBaseline;
   res.params = {{"wgt7-wc/txqueuelen", "1000"}};
   StudyInfo i = info("finished");
   i.strategy = "random";  // trial 1 is not the host's values under random

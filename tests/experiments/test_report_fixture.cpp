@@ -58,7 +58,7 @@ TEST_CASE("the report of a real study matches what the search printed, and leave
 
   CHECK_FALSE(d.running);
   REQUIRE(d.result);
-  CHECK(d.result->outcome == "promoted");
+  CHECK(d.result->outcome == SearchOutcome::Promoted);
   CHECK(d.winner_trial == 2);
   CHECK(d.info.strategy == "bo");
   CHECK(d.window_label == "3s");

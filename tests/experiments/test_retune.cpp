@@ -81,17 +81,17 @@ TEST_CASE("retune refuses a profile that no search wrote, naming what is missing
 }
 
 TEST_CASE("retune exit codes are the ones the timer unit and cron act on", "[retune]") {
-  CHECK(retune_exit_code("holds") == 0);
-  CHECK(retune_exit_code("retuned") == 10);
-  CHECK(retune_exit_code("rolled-back") == 11);
-  CHECK(retune_exit_code("degraded") == 12);
-  CHECK(retune_exit_code("interrupted") == 130);
-  CHECK(retune_exit_code("promoted") == 1);  // a search outcome is not a retune outcome
+  CHECK(retune_exit_code(SearchOutcome::Holds) == 0);
+  CHECK(retune_exit_code(SearchOutcome::Retuned) == 10);
+  CHECK(retune_exit_code(SearchOutcome::RolledBack) == 11);
+  CHECK(retune_exit_code(SearchOutcome::Degraded) == 12);
+  CHECK(retune_exit_code(SearchOutcome::Interrupted) == 130);
+  CHECK(retune_exit_code(SearchOutcome::Promoted) == 1);  // a search outcome is not a retune outcome
 }
 
 TEST_CASE("retune metrics are node_exporter textfile format and counters continue across runs", "[retune]") {
   SearchReport r;
-  r.outcome = "rolled-back";
+  r.outcome = SearchOutcome::RolledBack;
   r.baseline_score = 580.25;
   r.recorded_score = 600;
   r.baseline_throughput_mbps = 590.5;
@@ -122,7 +122,7 @@ TEST_CASE("retune metrics are node_exporter textfile format and counters continu
   }
 
   // The next night: the host held, a search ran 5 trials earlier... counters add up.
-  r.outcome = "retuned";
+  r.outcome = SearchOutcome::Retuned;
   r.drifted.clear();
   r.trials = 5;
   r.winner_score = 700;
@@ -137,14 +137,14 @@ TEST_CASE("retune metrics are node_exporter textfile format and counters continu
 
 TEST_CASE("the retune summary is one line with the outcome, the scores and what happened", "[retune]") {
   SearchReport r;
-  r.outcome = "holds";
+  r.outcome = SearchOutcome::Holds;
   r.baseline_score = 612.3;
   r.recorded_score = 598.1;
   r.elapsed_s = 31;
   auto s = retune_summary(r);
   CHECK(s.find('\n') == std::string::npos);
   CHECK(s == "wgopt retune: holds: score 612.3 (recorded 598.1, profile now +2.4%), 0 trials, 31s");
-  r.outcome = "retuned";
+  r.outcome = SearchOutcome::Retuned;
   r.winner_score = 700;
   r.gain_pct = 14.3;
   r.kernel_was = "6.1.0";
@@ -175,7 +175,7 @@ TEST_CASE("a profile's plant.port that is not a port is named, not an internal e
 
 TEST_CASE("retune --json lists the drifted knobs the text output prints", "[retune]") {
   SearchReport r;
-  r.outcome = "rolled-back";
+  r.outcome = SearchOutcome::RolledBack;
   r.drifted = {"wg0/txqueuelen (server): 200 -> 100"};
   r.recorded_score = 280;
   const auto j = retune_json(r);

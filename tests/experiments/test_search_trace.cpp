@@ -159,7 +159,7 @@ TEST_CASE("search resumed after Ctrl-C replays the study and finishes it", "[sea
   w.start_poor();
   auto o = w.options();
   auto first = w.run(o);
-  REQUIRE(first.outcome == "interrupted");
+  REQUIRE(first.outcome == SearchOutcome::Interrupted);
   w.script = Script{};
   auto resumed = o;
   resumed.resume = o.study_path;

@@ -62,7 +62,7 @@ TEST_CASE("a study round-trips: metadata, trials, baseline, confirmation, result
                     .note = "upper bound 720 < 950", .timings = {.started_at = 40, .measured_s = 4}});
     s.add_confirmation({.round = 1, .arm = "baseline", .trial = 1, .score = 1001, .measured_at = 50});
     s.add_confirmation({.round = 1, .arm = "candidate", .trial = 1, .score = 1249, .measured_at = 60});
-    s.set_result({.outcome = "promoted", .winner_trial = 1, .params = {{"mtu", "1420"}},
+    s.set_result({.outcome = SearchOutcome::Promoted, .winner_trial = 1, .params = {{"mtu", "1420"}},
                   .evidence = {{"gain", 0.24}}, .profile_path = "/var/lib/wgopt/profile.yaml", .finished_at = 70});
   }
   StudyStore s = StudyStore::open(path);
@@ -98,7 +98,7 @@ TEST_CASE("a study round-trips: metadata, trials, baseline, confirmation, result
   CHECK(conf[1].score == 1249);
   auto res = s.result();
   REQUIRE(res);
-  CHECK(res->outcome == "promoted");
+  CHECK(res->outcome == SearchOutcome::Promoted);
   CHECK(res->winner_trial == 1);
   CHECK(res->params["mtu"] == "1420");
   CHECK(res->profile_path == "/var/lib/wgopt/profile.yaml");
@@ -203,14 +203,14 @@ TEST_CASE("a finished study is one self-contained file; reading it read-only wri
     int n = s.begin_trial({{"mtu", "1420"}}, 1.0);
     s.finish_trial({.number = n, .params = {{"mtu", "1420"}}, .state = TrialState::Complete, .score = 5.0});
     CHECK(fs::exists(path + "-wal"));  // while running: WAL, so readers never block the loop
-    s.set_result({.outcome = "kept-baseline"});
+    s.set_result({.outcome = SearchOutcome::KeptBaseline});
   }
   CHECK_FALSE(fs::exists(path + "-wal"));
   CHECK_FALSE(fs::exists(path + "-shm"));
   {
     auto r = StudyStore::open_read_only(path);
     CHECK(r.trials().size() == 1);
-    CHECK(r.result()->outcome == "kept-baseline");
+    CHECK(r.result()->outcome == SearchOutcome::KeptBaseline);
   }
   CHECK_FALSE(fs::exists(path + "-wal"));
   CHECK_FALSE(fs::exists(path + "-shm"));
@@ -222,4 +222,15 @@ TEST_CASE("an empty file is called empty, not another program's database", "[fau
   { std::ofstream touch(empty); }
   CHECK_THROWS_WITH(StudyStore::open(empty), Contains(empty) && Contains("is empty") && !Contains("another program"));
   CHECK_THROWS_WITH(StudyStore::open_read_only(empty), Contains("is empty"));
+}
+
+TEST_CASE("every search outcome has one spelling that parses back, and an unknown one is refused") {
+  for (auto o : {SearchOutcome::Promoted, SearchOutcome::KeptBaseline, SearchOutcome::NoTrials, SearchOutcome::Interrupted,
+                 SearchOutcome::Holds, SearchOutcome::Retuned, SearchOutcome::RolledBack, SearchOutcome::Degraded}) {
+    CHECK(parse_search_outcome(to_string(o)) == o);
+  }
+  CHECK(to_string(SearchOutcome::KeptBaseline) == "kept-baseline");
+  CHECK(to_string(SearchOutcome::RolledBack) == "rolled-back");
+  CHECK_FALSE(parse_search_outcome("Promoted").has_value());
+  CHECK_FALSE(parse_search_outcome("").has_value());
 }

@@ -420,7 +420,7 @@ TEST_CASE("search: the study file and the profile round-trip", "[search][root]")
   CHECK(store.baselines().size() == 2);
   auto result = store.result();
   REQUIRE(result);
-  CHECK(result->outcome == report["outcome"].get<std::string>());
+  CHECK(to_string(result->outcome) == report["outcome"].get<std::string>());
   CHECK(result->profile_path == profile_path);
   CHECK(tunnel_state() == original);
 }
