@@ -26,7 +26,7 @@ void compare_with_profile(const act::Profile& profile, const SearchOptions& o, n
 
 StudyStore reopen(StudyStore store) {
   store.set_status("running");
-  for (int n : store.recovered_trials()) spdlog::warn("trial {} was interrupted by a crash: recorded as failed", n);
+  for (int n : store.recovered_trials()) spdlog::warn("trial {} was stopped before it was measured (Ctrl-C or a crash): recorded as failed, left out of the model", n);
   return store;
 }
 

@@ -197,6 +197,8 @@ StudyStore StudyStore::open_read_only(const std::string& path) {
   return s;
 }
 
+bool TrialRecord::interrupted() const { return state == TrialState::Failed && note == kInterruptedTrialNote; }
+
 StudyStore StudyStore::open(const std::string& path) {
   require_exists(path, "check the path, or start a new study without --resume");
   StudyStore s(path, open_db(path, SQLITE_OPEN_READWRITE));
@@ -208,10 +210,7 @@ StudyStore StudyStore::open(const std::string& path) {
     Stmt st(s.db_, path, "SELECT number FROM trials WHERE state = 'running' ORDER BY number");
     while (st.step()) s.recovered_.push_back(static_cast<int>(st.integer(0)));
   }
-  Stmt(s.db_, path,
-       "UPDATE trials SET state = 'failed', note = 'interrupted (wgopt stopped during this trial); marked failed on "
-       "resume' WHERE state = 'running'")
-      .run();
+  Stmt(s.db_, path, "UPDATE trials SET state = 'failed', note = ? WHERE state = 'running'").bind(1, kInterruptedTrialNote).run();
   tx.commit();
   return s;
 }

@@ -61,7 +61,13 @@ struct TrialRecord {
   nlohmann::json probes = nlohmann::json::object();   // probe summary
   std::string note;                                 // why failed / infeasible / pruned
   TrialTimings timings;
+  // Stopped before it was measured (Ctrl-C or a crash) and marked failed by open(): its
+  // configuration taught nothing, so it is not evidence for the model.
+  bool interrupted() const;
 };
+
+// The note open() gives a trial it found `running`.
+inline constexpr const char* kInterruptedTrialNote = "interrupted (wgopt stopped during this trial); marked failed on resume";
 
 struct BaselineRecord {
   int round = 0;

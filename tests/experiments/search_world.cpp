@@ -281,6 +281,7 @@ SearchEnv SearchWorld::env() {
 
 SearchReport SearchWorld::run(const SearchOptions& o) {
   event("== run_search");
+  interrupted = false;  // each run is a new command: a Ctrl-C of an earlier run is not this run's
   auto report = run_search(o, interrupted, env());
   event(fmt::format("== returned: {}", to_string(report.outcome)));
   return report;
