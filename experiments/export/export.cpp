@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/util.hpp"
 #include "experiments/export/export_model.hpp"
+#include "experiments/study/evidence.hpp"
 
 namespace wgopt::experiments {
 
@@ -114,7 +115,7 @@ std::vector<ExportFile> render_tuned(const act::Profile& p, const Model& m, cons
   };
   out += not_expressible(where(m, [&](const Knob& k) { return !is_sysctl(k) && !in_net(k); }), "#", "use --format systemd");
   out += "\n[main]\n";
-  const std::string study = scalar(p.evidence, {"study"}).value_or("");
+  const std::string study = Evidence::from_yaml(p.evidence, label(o), Evidence::Mode::Lenient).study;
   // Free text in a value TuneD parses: ini_text() leaves nothing for ${...} expansion or a # comment.
   out += fmt::format("summary=wgopt profile{}\n", study.empty() ? "" : " from study " + ini_text(cut(study)));
   out += "include=network-throughput\n";

@@ -51,8 +51,9 @@ ScenarioMeasurement to_measurement(const workload::RunResult& run, const probes:
   m.drops_per_s.softnet = s.softnet_dropped_per_s;
   m.drops_per_s.nic = per_second(nic_drop_count(s), secs);
   m.drops_per_s.interface = per_second(iface_drop_count(s), secs);
+  // InErrors already counts RcvbufErrors (the kernel bumps both for a full socket buffer): once.
   double udp = 0;
-  for (const auto& n : s.net) udp += static_cast<double>(n.udp.in_errors + n.udp.rcvbuf_errors);
+  for (const auto& n : s.net) udp += static_cast<double>(n.udp.in_errors);
   m.drops_per_s.udp_errors = per_second(udp, secs);
   for (const auto& c : s.cores) {
     if (c.ticks == 0) continue;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "experiments/study/evidence.hpp"
 #include "experiments/study/objective.hpp"
 #include "experiments/report/report_reduce.hpp"
 #include "experiments/study/stats.hpp"
@@ -18,13 +19,6 @@ using nlohmann::json;
 using namespace report_reduce;
 
 namespace {
-
-std::optional<std::pair<double, double>> interval_at(const json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key)) return std::nullopt;
-  const json& a = j[key];
-  if (!a.is_array() || a.size() != 2 || !a[0].is_number() || !a[1].is_number()) return std::nullopt;
-  return std::pair{a[0].get<double>(), a[1].get<double>()};
-}
 
 std::string value_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
@@ -71,17 +65,19 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
       d.baseline_ci95 = std::pair{ci.low, ci.high};
     }
   }
-  const json evidence = result ? result->evidence : json::object();
-  if (evidence.is_object() && evidence.contains("baseline")) {
+  // An older or damaged study's evidence: what does not read is left out, the report shows the rest.
+  const Evidence evidence =
+      result ? Evidence::from_json(result->evidence, study_path, Evidence::Mode::Lenient) : Evidence{};
+  if (evidence.baseline) {
     // The confirmation's interleaved baseline is the fairer reference once there is one.
-    if (auto s = number_at(evidence["baseline"], "score")) d.baseline_mean = s;
-    if (auto ci = interval_at(evidence["baseline"], "ci95")) d.baseline_ci95 = ci;
+    if (evidence.baseline->score) d.baseline_mean = evidence.baseline->score;
+    if (auto ci = evidence.baseline->ci95) d.baseline_ci95 = std::pair{ci->low, ci->high};
   }
-  if (evidence.is_object() && evidence.contains("winner")) {
-    d.winner_mean = number_at(evidence["winner"], "score");
-    d.winner_ci95 = interval_at(evidence["winner"], "ci95");
+  if (evidence.winner) {
+    d.winner_mean = evidence.winner->score;
+    if (auto ci = evidence.winner->ci95) d.winner_ci95 = std::pair{ci->low, ci->high};
   }
-  if (evidence.is_object() && evidence.contains("gain") && evidence["gain"].is_object()) d.gain = evidence["gain"];
+  if (evidence.gain) d.gain = to_json(*evidence.gain);
 
   try {
     d.window_label = fmt::format("{}s", parse_objective(info.objective_yaml, "the study's objective").duration.count());
@@ -116,8 +112,8 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
 
   // ---- The host's values as found: the study keeps them in the evidence (newer studies), in the
   // result when the baseline was kept, or as trial 1, which `bo` and `coordinate` start from.
-  if (evidence.is_object() && evidence.contains("baseline") && evidence["baseline"].contains("params")) {
-    d.baseline_values = params_of(evidence["baseline"]["params"]);
+  if (evidence.baseline && !evidence.baseline->params.empty()) {
+    d.baseline_values = evidence.baseline->params;
     d.baseline_source = "the result's evidence";
   } else if (result && result->outcome != SearchOutcome::Promoted && result->params.is_object() && !result->params.empty()) {
     d.baseline_values = params_of(result->params);

@@ -11,46 +11,52 @@
 
 namespace wgopt::experiments {
 
-nlohmann::json build_evidence(const EvidenceInputs& in) {
+Evidence build_evidence(const EvidenceInputs& in) {
   const auto& o = in.options;
   const auto& c = in.confirm;
-  nlohmann::json evidence = {{"study", in.report.study_path},
-                             {"outcome", to_string(in.report.outcome)},
-                             {"objective", objective_to_yaml(in.objective)},
-                             {"trials", in.report.trials},
-                             {"confirmation", in.report.confirmation},
-                             {"created", utc_stamp("%Y-%m-%dT%H:%M:%SZ", in.now_unix)}};
+  Evidence e;
+  e.study = in.report.study_path;
+  e.outcome = to_string(in.report.outcome);
+  e.objective = objective_to_yaml(in.objective);
+  e.trials = in.report.trials;
+  e.confirmation = in.report.confirmation;
+  e.created = utc_stamp("%Y-%m-%dT%H:%M:%SZ", in.now_unix);
   // Where it was measured, so `wgopt retune` can measure the same path again.
   if (o.testbed) {
-    evidence["plant"] = {{"testbed", o.testbed_prefix}};
+    e.plant = PlantEvidence{.testbed = o.testbed_prefix};
   } else {
-    evidence["plant"] = {{"peer", o.peer}, {"port", o.port}};
-    if (!o.netns.empty()) evidence["plant"]["netns"] = o.netns;
+    e.plant = PlantEvidence{.peer = o.peer, .port = o.port, .netns = o.netns};
   }
+  ArmEvidence base;
   if (c.promote) {
     const auto& conf = c.confirmation;
-    evidence["baseline"] = {{"score", conf.baseline_mean}, {"ci95", {conf.baseline_ci.low, conf.baseline_ci.high}}};
-    evidence["winner"] = {{"score", conf.candidate_mean}, {"ci95", {conf.candidate_ci.low, conf.candidate_ci.high}},
-                          {"trial", c.winner_trial.value_or(0)}};
-    evidence["gain"] = {{"score", conf.gain}, {"ci95", {conf.gain_ci.low, conf.gain_ci.high}},
-                        {"relative", conf.relative_gain}, {"p_value", conf.p_value}, {"method", conf.method}};
+    base.score = conf.baseline_mean;
+    base.ci95 = conf.baseline_ci;
+    e.winner = ArmEvidence{.score = conf.candidate_mean, .ci95 = conf.candidate_ci, .trial = c.winner_trial.value_or(0)};
+    e.gain = GainEvidence{.score = conf.gain, .ci95 = conf.gain_ci, .relative = conf.relative_gain, .p_value = conf.p_value,
+                          .method = conf.method};
   } else {
     const auto& bstats = in.baseline.stats;
-    auto ci = mean_interval(bstats, 0.95);
-    evidence["baseline"] = {{"score", bstats.mean}, {"ci95", {ci.low, ci.high}}, {"n", bstats.n}};
+    base.score = bstats.mean;
+    base.ci95 = mean_interval(bstats, 0.95);
+    base.n = static_cast<int>(bstats.n);
   }
-  for (const auto& [id, v] : in.baseline_values) evidence["baseline"]["params"][id] = v;  // what the winner moved away from
-  if (c.baseline_row.n > 0) evidence["baseline"]["throughput_mbps"] = c.baseline_row.mean_throughput();
-  if (c.winner_row.n > 0) evidence["winner"]["throughput_mbps"] = c.winner_row.mean_throughput();
-  return evidence;
+  base.params = in.baseline_values;  // what the winner moved away from
+  if (c.baseline_row.n > 0) base.throughput_mbps = c.baseline_row.mean_throughput();
+  e.baseline = base;
+  if (c.winner_row.n > 0) {
+    if (!e.winner) e.winner.emplace();
+    e.winner->throughput_mbps = c.winner_row.mean_throughput();
+  }
+  return e;
 }
 
-void write_profile(const std::string& path, const Values& knobs, const nlohmann::json& facts, const nlohmann::json& evidence,
+void write_profile(const std::string& path, const Values& knobs, const nlohmann::json& facts, const Evidence& evidence,
                    const SearchReport& report, bool retune, bool promote) {
   act::Profile profile;
   for (const auto& [id, v] : knobs) profile.knobs.emplace_back(id, v);
   profile.host = YAML::Load(facts.dump());
-  profile.evidence = YAML::Load(evidence.dump());
+  profile.evidence = evidence.to_yaml();
   if (retune && promote) {
     std::error_code ec;
     std::filesystem::copy_file(path, path + ".prev", std::filesystem::copy_options::overwrite_existing, ec);
@@ -68,12 +74,12 @@ void write_profile(const std::string& path, const Values& knobs, const nlohmann:
 }
 
 void record_result(StudyStore& store, const SearchReport& report, const std::optional<int>& winner_trial, const Values& winner,
-                   const nlohmann::json& evidence, double now_unix) {
+                   const Evidence& evidence, double now_unix) {
   StudyResult result;
   result.outcome = report.outcome;
   result.winner_trial = winner_trial;
   for (const auto& [id, v] : winner) result.params[id] = v;
-  result.evidence = evidence;
+  result.evidence = evidence.to_json();
   result.profile_path = report.profile_path;
   result.finished_at = now_unix;
   store.set_result(result);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiments/search/confirmation_rounds.hpp"
+#include "experiments/study/evidence.hpp"
 
 namespace wgopt::experiments {
 
@@ -21,15 +22,15 @@ struct EvidenceInputs {
 };
 
 // What the profile and the study's result say about how the winner was found.
-nlohmann::json build_evidence(const EvidenceInputs& in);
+Evidence build_evidence(const EvidenceInputs& in);
 
 // Writes the profile (retune: only when promoted, after copying the old one to .prev). Throws Error
 // naming the path when it cannot be written.
-void write_profile(const std::string& path, const Values& knobs, const nlohmann::json& facts, const nlohmann::json& evidence,
+void write_profile(const std::string& path, const Values& knobs, const nlohmann::json& facts, const Evidence& evidence,
                    const SearchReport& report, bool retune, bool promote);
 
 // The study's result: the outcome, the winner's trial and knobs, the evidence, the profile's path.
 void record_result(StudyStore& store, const SearchReport& report, const std::optional<int>& winner_trial, const Values& winner,
-                   const nlohmann::json& evidence, double now_unix);
+                   const Evidence& evidence, double now_unix);
 
 }  // namespace wgopt::experiments

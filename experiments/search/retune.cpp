@@ -8,15 +8,11 @@
 
 #include "common/error.hpp"
 #include "common/util.hpp"
+#include "experiments/study/evidence.hpp"
 
 namespace wgopt::experiments {
 
 namespace {
-
-std::string scalar(const YAML::Node& n, const char* key) {
-  if (!n.IsMap() || !n[key] || !n[key].IsScalar()) return {};
-  return n[key].as<std::string>();
-}
 
 // A label value as the exposition format wants it: \, " and newline escaped.
 std::string label_escape(const std::string& s) {
@@ -43,37 +39,26 @@ double previous_value(const std::string& previous, const std::string& series) {
   return 0;
 }
 
-// evidence.plant.port: 1..65535, all digits (a profile is outside input: no internal errors).
-int plant_port(const std::string& text, const std::string& profile) {
-  const bool digits = !text.empty() && text.size() <= 5 && text.find_first_not_of("0123456789") == std::string::npos;
-  const int port = digits ? std::stoi(text) : 0;
-  if (port < 1 || port > 65535) {
-    throw UsageError(fmt::format("{}: evidence.plant.port '{}' is not a port: use a number 1..65535", profile, text));
-  }
-  return port;
-}
-
 }  // namespace
 
 SearchOptions retune_search_options(const RetuneOptions& r, const act::Profile& profile) {
-  const auto& ev = profile.evidence;
   const std::string fix = "retune needs a profile written by `wgopt search` (or `wgopt retune`)";
-  if (!ev.IsMap()) throw UsageError(fmt::format("{} has no evidence: {}", r.profile, fix));
+  if (!profile.evidence.IsMap()) throw UsageError(fmt::format("{} has no evidence: {}", r.profile, fix));
+  const Evidence ev = Evidence::from_yaml(profile.evidence, r.profile);  // a NaN score or a bad port is an error here
   if (profile.knobs.empty()) throw UsageError(fmt::format("{} names no knobs: nothing to hold", r.profile));
   SearchOptions o;
-  const YAML::Node plant = ev["plant"] ? ev["plant"] : YAML::Node();
-  if (!plant.IsMap()) throw UsageError(fmt::format("{}: evidence.plant is missing (where to measure): {}", r.profile, fix));
-  if (auto tb = scalar(plant, "testbed"); !tb.empty()) {
+  if (!ev.plant) throw UsageError(fmt::format("{}: evidence.plant is missing (where to measure): {}", r.profile, fix));
+  if (!ev.plant->testbed.empty()) {
     o.testbed = true;
-    o.testbed_prefix = tb;
-  } else if (auto peer = scalar(plant, "peer"); !peer.empty()) {
-    o.peer = peer;
-    if (auto port = scalar(plant, "port"); !port.empty()) o.port = plant_port(port, r.profile);
-    o.netns = scalar(plant, "netns");
+    o.testbed_prefix = ev.plant->testbed;
+  } else if (!ev.plant->peer.empty()) {
+    o.peer = ev.plant->peer;
+    if (ev.plant->port) o.port = *ev.plant->port;
+    o.netns = ev.plant->netns;
   } else {
     throw UsageError(fmt::format("{}: evidence.plant names neither a testbed nor a peer: {}", r.profile, fix));
   }
-  o.objective_text = scalar(ev, "objective");
+  o.objective_text = ev.objective;
   if (o.objective_text.empty()) throw UsageError(fmt::format("{}: evidence.objective is missing: {}", r.profile, fix));
 
   // The space is exactly the profile's knobs; they may include host-wide ones and the underlay MTU
@@ -94,7 +79,7 @@ SearchOptions retune_search_options(const RetuneOptions& r, const act::Profile& 
   }
   o.retune_profile = r.profile;
   o.retune_tolerance = r.tolerance;
-  o.warm_start = scalar(ev, "study");
+  o.warm_start = ev.study;
   o.budget = r.budget;
   o.trials = r.trials;
   o.seed = r.seed;

@@ -20,15 +20,9 @@ void put_back_drift(PlantAccess& plant, const std::vector<std::string>& drifted,
   profile.keep();
 }
 
-RetuneCheck check_profile(const act::Profile& profile, double tolerance, const BaselineResult& baseline, const std::string& kernel_was,
+RetuneCheck check_profile(const Evidence& evidence, double tolerance, const BaselineResult& baseline, const std::string& kernel_was,
                           const std::string& kernel_now, SearchProgress& progress) {
-  const auto& ev = profile.evidence;
-  auto recorded = [&](const char* arm) -> std::optional<double> {
-    if (!ev.IsMap() || !ev[arm] || !ev[arm].IsMap() || !ev[arm]["score"]) return std::nullopt;
-    return ev[arm]["score"].as<double>();
-  };
-  auto rec = recorded("winner");
-  if (!rec) rec = recorded("baseline");
+  const auto rec = evidence.recorded_score();
   const double now = baseline.stats.mean;
   RetuneCheck c;
   c.recorded_score = rec.value_or(now);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "experiments/search/baseline_rounds.hpp"
+#include "experiments/study/evidence.hpp"
 
 namespace wgopt::experiments {
 
@@ -25,7 +26,7 @@ struct RetuneCheck {
 };
 
 // Compares the baseline rounds with the profile's evidence and says the result.
-RetuneCheck check_profile(const act::Profile& profile, double tolerance, const BaselineResult& baseline, const std::string& kernel_was,
+RetuneCheck check_profile(const Evidence& evidence, double tolerance, const BaselineResult& baseline, const std::string& kernel_was,
                           const std::string& kernel_now, SearchProgress& progress);
 
 }  // namespace wgopt::experiments

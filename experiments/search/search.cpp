@@ -48,7 +48,10 @@ void finish_holding(const SearchOptions& o, const BaselineResult& baseline, cons
                                           bound.drifted.size());
   report.winner_score = baseline.stats.mean;
   report.profile_path = o.retune_profile;
-  nlohmann::json evidence = {{"recorded_score", check.recorded_score}, {"score", baseline.stats.mean}, {"drifted", bound.drifted}};
+  Evidence evidence;
+  evidence.recorded = check.recorded_score;
+  evidence.score = baseline.stats.mean;
+  evidence.drifted = bound.drifted;
   record_result(store, report, std::nullopt, bound.retune_values, evidence, plant.env().unix_time());
   plant.stop_guardian();
   report.table = comparison_table({to_row("profile, now", baseline.averages)}, duration_label(objective)).render_text();
@@ -151,7 +154,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     if (baseline.averages.n > 0) report.baseline_throughput_mbps = baseline.averages.mean_throughput();
     if (plan.retune()) {
       const RetuneCheck check =
-          check_profile(*plan.retune_profile, o.retune_tolerance, baseline, report.kernel_was, report.kernel_now, progress);
+          check_profile(plan.retune_evidence, o.retune_tolerance, baseline, report.kernel_was, report.kernel_now, progress);
       report.recorded_score = check.recorded_score;
       report.regressed = check.regressed;
       report.baseline_score = baseline.stats.mean;

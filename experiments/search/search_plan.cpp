@@ -26,6 +26,7 @@ SearchPlan plan_search(const SearchOptions& o) {
   plan.objective = given_objective(o);
   if (!o.retune_profile.empty()) {
     plan.retune_profile = act::load_profile(o.retune_profile);
+    plan.retune_evidence = Evidence::from_yaml(plan.retune_profile->evidence, o.retune_profile);
     if (!(o.retune_tolerance >= 0 && o.retune_tolerance < 1)) throw UsageError("--tolerance must be 0..99 percent");
   }
   if (plan.resumed && !plan.resumed_info.objective_yaml.empty()) {

@@ -12,6 +12,7 @@
 #include "experiments/search/search_space.hpp"
 #include "experiments/study/budget.hpp"
 #include "experiments/study/objective.hpp"
+#include "experiments/study/evidence.hpp"
 #include "experiments/study/study_store.hpp"
 
 namespace wgopt::experiments {
@@ -28,6 +29,7 @@ struct SearchPlan {
   std::optional<StudyStore> resumed;  // the study --resume continues
   StudyInfo resumed_info;
   std::optional<act::Profile> retune_profile;  // retune mode: the profile to hold
+  Evidence retune_evidence;                    // its evidence, read strictly (a NaN score is an error here)
   bool retune() const { return retune_profile.has_value(); }
 };
 

@@ -97,7 +97,7 @@ struct DropRates {
   double softnet = 0;     // /proc/net/softnet_stat column 2, all CPUs
   double nic = 0;         // ethtool -S drop / miss counters of the underlay NIC
   double interface = 0;   // rx_dropped + tx_dropped of the underlay and tunnel interfaces
-  double udp_errors = 0;  // /proc/net/snmp Udp InErrors + RcvbufErrors
+  double udp_errors = 0;  // /proc/net/snmp Udp InErrors (which counts RcvbufErrors too)
 };
 
 struct ScenarioMeasurement {

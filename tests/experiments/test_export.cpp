@@ -200,7 +200,8 @@ TEST_CASE("export systemd: the oneshot unit runs the script; systemd-analyze ver
 }
 
 TEST_CASE("export systemd: the script is valid sh, quotes every value and checks interfaces first", "[export]") {
-  const ExportFile& script = file_named(render_export(fixture(), "systemd", options()), "wgopt-tuning.sh");
+  const auto files = render_export(fixture(), "systemd", options());  // alive while `script` refers into it
+  const ExportFile& script = file_named(files, "wgopt-tuning.sh");
   const std::string& sh = script.content;
   CHECK(sh.starts_with("#!/bin/sh\n"));
   CHECK_THAT(sh, Contains("\nset -eu\n"));

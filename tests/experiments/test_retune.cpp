@@ -185,3 +185,23 @@ TEST_CASE("retune --json lists the drifted knobs the text output prints", "[retu
   CHECK(j["recorded_score"] == 280.0);
   CHECK_FALSE(j.contains("kernel"));
 }
+
+TEST_CASE("retune refuses a profile whose recorded score is not finite, naming the field (issue 14 item 6)", "[retune][faults]") {
+  RetuneOptions r;
+  r.profile = "p.yaml";
+  auto msg = [&](const std::string& evidence) {
+    try {
+      retune_search_options(r, profile_from("knobs:\n  wt0/mtu: 1380\nevidence:\n  objective: 'duration: 3s'\n"
+                                            "  plant: {testbed: wgt8}\n" + evidence));
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK_THAT(msg("  winner: {score: .nan}\n"), Catch::StartsWith("p.yaml: evidence.winner.score '.nan' is not a finite number"));
+  CHECK_THAT(msg("  winner: {score: nan}\n"), Catch::StartsWith("p.yaml: evidence.winner.score 'nan' is not a finite number"));
+  CHECK_THAT(msg("  baseline: {score: inf}\n"), Catch::StartsWith("p.yaml: evidence.baseline.score 'inf' is not a finite number"));
+  CHECK_THAT(msg("  baseline: {score: 1e999}\n"), Catch::Contains("evidence.baseline.score"));
+  CHECK_THAT(msg("  winner: {score: 612.5, ci95: [600, .nan]}\n"), Catch::Contains("evidence.winner.ci95.high"));
+  CHECK(msg("  winner: {score: 612.5}\n") == "no error");
+}

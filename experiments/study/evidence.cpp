@@ -1,0 +1,250 @@
+#include "experiments/study/evidence.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "common/error.hpp"
+#include "common/util.hpp"
+
+namespace wgopt::experiments {
+
+using nlohmann::json;
+
+namespace {
+
+// The JSON tree as a YAML tree, node by node: maps and sequences in flow style (the profile shows
+// the evidence as one block), numbers in JSON's shortest round-trip text, keys in JSON's order.
+YAML::Node yaml_tree(const json& j) {
+  if (j.is_object()) {
+    YAML::Node m(YAML::NodeType::Map);
+    m.SetStyle(YAML::EmitterStyle::Flow);
+    for (auto it = j.begin(); it != j.end(); ++it) m[it.key()] = yaml_tree(it.value());
+    return m;
+  }
+  if (j.is_array()) {
+    YAML::Node s(YAML::NodeType::Sequence);
+    s.SetStyle(YAML::EmitterStyle::Flow);
+    for (const auto& e : j) s.push_back(yaml_tree(e));
+    return s;
+  }
+  if (j.is_null()) return YAML::Node(YAML::NodeType::Null);
+  if (j.is_string()) return YAML::Node(j.get<std::string>());
+  return YAML::Node(j.dump());  // numbers and booleans: their JSON text
+}
+
+json interval_json(const Interval& i) { return json::array({i.low, i.high}); }
+
+json arm_json(const ArmEvidence& a) {
+  json j = json::object();
+  if (a.ci95) j["ci95"] = interval_json(*a.ci95);
+  if (a.n) j["n"] = *a.n;
+  for (const auto& [id, v] : a.params) j["params"][id] = v;
+  if (a.score) j["score"] = *a.score;
+  if (a.throughput_mbps) j["throughput_mbps"] = *a.throughput_mbps;
+  if (a.trial) j["trial"] = *a.trial;
+  return j;
+}
+
+// Reads typed fields below a YAML map; what does not read is a problem naming the field.
+class Reader {
+ public:
+  Reader(std::string where, Evidence::Mode mode) : where_(std::move(where)), mode_(mode) {}
+
+  // Strict: the first problem is a UsageError. Lenient: the field is left out.
+  void problem(const std::string& field, const std::string& what) {
+    if (mode_ == Evidence::Mode::Strict) throw UsageError(fmt::format("{}: evidence.{} {}", where_, field, what));
+  }
+
+  // The child `key` of `map` when it is there; a problem when it is there but not of `type`.
+  std::optional<YAML::Node> child(const YAML::Node& map, const char* key, const std::string& field, YAML::NodeType::value type) {
+    const YAML::Node& m = map;  // const: reading a missing key must not create it
+    YAML::Node n = m[key];
+    if (!n || n.IsNull()) return std::nullopt;
+    if (n.Type() != type) {
+      problem(field, type == YAML::NodeType::Map ? "is not a map" : type == YAML::NodeType::Sequence ? "is not a list" : "is not a single value");
+      return std::nullopt;
+    }
+    return n;
+  }
+
+  std::string text(const YAML::Node& map, const char* key, const std::string& prefix) {
+    auto n = child(map, key, prefix + key, YAML::NodeType::Scalar);
+    return n ? n->Scalar() : "";
+  }
+
+  std::optional<double> number(const YAML::Node& map, const char* key, const std::string& prefix) {
+    auto n = child(map, key, prefix + key, YAML::NodeType::Scalar);
+    if (!n) return std::nullopt;
+    const std::string& s = n->Scalar();
+    char* end = nullptr;
+    errno = 0;
+    const double v = s.empty() ? NAN : std::strtod(s.c_str(), &end);
+    if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v)) {
+      problem(prefix + key, fmt::format("'{}' is not a finite number: a study records only measured, finite scores; "
+                                        "run `wgopt search` again or correct the profile",
+                                        one_line(s, 80)));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<int> integer(const YAML::Node& map, const char* key, const std::string& prefix) {
+    auto v = number(map, key, prefix);
+    if (!v) return std::nullopt;
+    if (*v != std::floor(*v) || std::abs(*v) > 1e9) {
+      problem(prefix + key, fmt::format("'{}' is not a whole number", *v));
+      return std::nullopt;
+    }
+    return static_cast<int>(*v);
+  }
+
+  std::optional<Interval> interval(const YAML::Node& map, const char* key, const std::string& prefix) {
+    auto n = child(map, key, prefix + key, YAML::NodeType::Sequence);
+    if (!n) return std::nullopt;
+    if (n->size() != 2) {
+      problem(prefix + key, "is not an interval [low, high]");
+      return std::nullopt;
+    }
+    YAML::Node pair(YAML::NodeType::Map);
+    pair["low"] = (*n)[0];
+    pair["high"] = (*n)[1];
+    auto lo = number(pair, "low", prefix + key + ".");
+    auto hi = number(pair, "high", prefix + key + ".");
+    if (!lo || !hi) return std::nullopt;
+    return Interval{*lo, *hi};
+  }
+
+  std::optional<int> port(const YAML::Node& map, const std::string& prefix) {
+    auto n = child(map, "port", prefix + "port", YAML::NodeType::Scalar);
+    if (!n) return std::nullopt;
+    const std::string& s = n->Scalar();
+    const bool digits = !s.empty() && s.size() <= 5 && s.find_first_not_of("0123456789") == std::string::npos;
+    const int port = digits ? std::stoi(s) : 0;
+    if (port < 1 || port > 65535) {
+      problem(prefix + "port", fmt::format("'{}' is not a port: use a number 1..65535", one_line(s, 80)));
+      return std::nullopt;
+    }
+    return port;
+  }
+
+  ArmEvidence arm(const YAML::Node& m, const std::string& prefix) {
+    ArmEvidence a;
+    a.score = number(m, "score", prefix);
+    a.ci95 = interval(m, "ci95", prefix);
+    a.n = integer(m, "n", prefix);
+    a.trial = integer(m, "trial", prefix);
+    a.throughput_mbps = number(m, "throughput_mbps", prefix);
+    if (auto p = child(m, "params", prefix + "params", YAML::NodeType::Map)) {
+      for (const auto& kv : *p) {
+        if (kv.second.IsScalar()) a.params[kv.first.Scalar()] = kv.second.Scalar();
+        else problem(prefix + "params." + one_line(kv.first.Scalar(), 80), "is not a single value");
+      }
+    }
+    return a;
+  }
+
+ private:
+  std::string where_;
+  Evidence::Mode mode_;
+};
+
+}  // namespace
+
+json to_json(const GainEvidence& gain) {
+  json g = json::object();
+  if (gain.ci95) g["ci95"] = interval_json(*gain.ci95);
+  if (!gain.method.empty()) g["method"] = gain.method;
+  if (gain.p_value) g["p_value"] = *gain.p_value;
+  if (gain.relative) g["relative"] = *gain.relative;
+  if (gain.score) g["score"] = *gain.score;
+  return g;
+}
+
+std::optional<double> Evidence::recorded_score() const {
+  if (winner && winner->score) return winner->score;
+  if (baseline && baseline->score) return baseline->score;
+  return std::nullopt;
+}
+
+json Evidence::to_json() const {
+  json j = json::object();
+  if (baseline) j["baseline"] = arm_json(*baseline);
+  if (!confirmation.empty()) j["confirmation"] = confirmation;
+  if (!created.empty()) j["created"] = created;
+  if (drifted) j["drifted"] = *drifted;
+  if (gain) {
+    j["gain"] = experiments::to_json(*gain);
+  }
+  if (!objective.empty()) j["objective"] = objective;
+  if (!outcome.empty()) j["outcome"] = outcome;
+  if (plant) {
+    json p = json::object();
+    if (!plant->netns.empty()) p["netns"] = plant->netns;
+    if (!plant->peer.empty()) p["peer"] = plant->peer;
+    if (plant->port) p["port"] = *plant->port;
+    if (!plant->testbed.empty()) p["testbed"] = plant->testbed;
+    j["plant"] = p;
+  }
+  if (recorded) j["recorded_score"] = *recorded;
+  if (score) j["score"] = *score;
+  if (!study.empty()) j["study"] = study;
+  if (trials) j["trials"] = *trials;
+  if (winner) j["winner"] = arm_json(*winner);
+  return j;
+}
+
+YAML::Node Evidence::to_yaml() const { return yaml_tree(to_json()); }
+
+Evidence Evidence::from_yaml(const YAML::Node& node, const std::string& where, Mode mode) {
+  Evidence e;
+  Reader r(where, mode);
+  if (!node || node.IsNull()) return e;
+  if (!node.IsMap()) {
+    if (mode == Mode::Strict) throw UsageError(fmt::format("{}: evidence is not a map: a profile's evidence is what `wgopt search` wrote", where));
+    return e;
+  }
+  e.study = r.text(node, "study", "");
+  e.outcome = r.text(node, "outcome", "");
+  e.objective = r.text(node, "objective", "");
+  e.confirmation = r.text(node, "confirmation", "");
+  e.created = r.text(node, "created", "");
+  e.trials = r.integer(node, "trials", "");
+  if (auto p = r.child(node, "plant", "plant", YAML::NodeType::Map)) {
+    PlantEvidence pl;
+    pl.testbed = r.text(*p, "testbed", "plant.");
+    pl.peer = r.text(*p, "peer", "plant.");
+    pl.port = r.port(*p, "plant.");
+    pl.netns = r.text(*p, "netns", "plant.");
+    e.plant = pl;
+  }
+  if (auto b = r.child(node, "baseline", "baseline", YAML::NodeType::Map)) e.baseline = r.arm(*b, "baseline.");
+  if (auto w = r.child(node, "winner", "winner", YAML::NodeType::Map)) e.winner = r.arm(*w, "winner.");
+  if (auto g = r.child(node, "gain", "gain", YAML::NodeType::Map)) {
+    GainEvidence gain;
+    gain.score = r.number(*g, "score", "gain.");
+    gain.ci95 = r.interval(*g, "ci95", "gain.");
+    gain.relative = r.number(*g, "relative", "gain.");
+    gain.p_value = r.number(*g, "p_value", "gain.");
+    gain.method = r.text(*g, "method", "gain.");
+    e.gain = gain;
+  }
+  e.recorded = r.number(node, "recorded_score", "");
+  e.score = r.number(node, "score", "");
+  if (auto d = r.child(node, "drifted", "drifted", YAML::NodeType::Sequence)) {
+    e.drifted.emplace();
+    for (const auto& item : *d) {
+      if (item.IsScalar()) e.drifted->push_back(item.Scalar());
+      else r.problem("drifted", "holds an item that is not a single value");
+    }
+  }
+  return e;
+}
+
+Evidence Evidence::from_json(const json& j, const std::string& where, Mode mode) {
+  return from_yaml(j.is_null() ? YAML::Node() : yaml_tree(j), where, mode);
+}
+
+}  // namespace wgopt::experiments

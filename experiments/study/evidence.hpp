@@ -1,0 +1,87 @@
+#pragma once
+// The evidence a profile and a study's result carry: what a search measured and where (scores with
+// their 95% intervals, the gain, the objective, the plant), as one typed struct with its two
+// encodings. The profile holds it as YAML (`evidence:` block, flow style, keys in the order below);
+// the study file holds it as JSON (result.evidence_json). Every reader (retune, export, report)
+// goes through from_yaml/from_json, never through string keys.
+//
+//   Evidence ev = Evidence::from_yaml(profile.evidence, "p.yaml");   // throws UsageError
+//   double recorded = ev.recorded_score().value_or(now);
+//
+// Errors: from_yaml/from_json in Strict mode throw UsageError naming the source and the field
+// ("p.yaml: evidence.winner.score 'nan' is not a finite number: ..."): a field of the wrong type, a
+// number that is not finite (NaN, inf), a port outside 1..65535. In Lenient mode (export, report:
+// they render what they can of a hand-edited or older file) a field that does not read is left out.
+// Keys this struct does not know are ignored.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "experiments/study/stats.hpp"
+
+namespace wgopt::experiments {
+
+// Where the study measured: a built-in testbed (its prefix) or a peer (address, iperf3 port, the
+// namespace the client ran in).
+struct PlantEvidence {
+  std::string testbed;
+  std::string peer;
+  std::optional<int> port;  // 1..65535
+  std::string netns;
+};
+
+// One arm of the comparison: the baseline (the host's values) or the winner.
+struct ArmEvidence {
+  std::optional<double> score;
+  std::optional<Interval> ci95;
+  std::optional<int> n;      // rounds (baseline kept: the baseline rounds)
+  std::optional<int> trial;  // winner: the trial it came from
+  std::optional<double> throughput_mbps;
+  std::map<std::string, std::string> params;  // baseline: the host's values the winner moved away from
+};
+
+// The winner's gain over the baseline in the confirmation (paired rounds).
+struct GainEvidence {
+  std::optional<double> score;
+  std::optional<Interval> ci95;
+  std::optional<double> relative;  // score / baseline score
+  std::optional<double> p_value;
+  std::string method;              // "paired t", ...
+};
+
+// {ci95, method, p_value, relative, score}, the parts that are there (the report's --json shows it).
+nlohmann::json to_json(const GainEvidence& gain);
+
+struct Evidence {
+  std::string study;         // the study file's path
+  std::string outcome;       // promoted, kept-baseline, retuned, ...
+  std::string objective;     // the objective as YAML text (retune measures with it again)
+  std::string confirmation;  // the confirmation's one line
+  std::string created;       // UTC, 2026-11-26T14:00:00Z
+  std::optional<int> trials;
+  std::optional<PlantEvidence> plant;
+  std::optional<ArmEvidence> baseline;
+  std::optional<ArmEvidence> winner;
+  std::optional<GainEvidence> gain;
+  // A retune that found the profile holding (the study's result only, no profile is written).
+  std::optional<double> recorded;  // key recorded_score
+  std::optional<double> score;     // the score measured now
+  std::optional<std::vector<std::string>> drifted;
+
+  // The score the profile should reach: the winner's, else the baseline's.
+  std::optional<double> recorded_score() const;
+
+  enum class Mode { Strict, Lenient };
+  YAML::Node to_yaml() const;
+  nlohmann::json to_json() const;
+  // `where` names the source in messages ("p.yaml", "study s.sqlite"). A null node gives an empty
+  // Evidence; a node that is not a map is an error (Strict) or empty (Lenient).
+  static Evidence from_yaml(const YAML::Node& node, const std::string& where, Mode mode = Mode::Strict);
+  static Evidence from_json(const nlohmann::json& j, const std::string& where, Mode mode = Mode::Strict);
+};
+
+}  // namespace wgopt::experiments

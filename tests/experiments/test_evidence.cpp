@@ -1,0 +1,113 @@
+// The profile's evidence as a typed struct: to/from YAML and JSON, the flow-style block a profile
+// shows, and the errors a hand-edited or damaged evidence gives (issue 10; issue 14 item 6).
+#include <catch2/catch.hpp>
+
+#include "common/error.hpp"
+#include "experiments/study/evidence.hpp"
+
+using namespace wgopt;
+using namespace wgopt::experiments;
+using Catch::Contains;
+
+namespace {
+
+Evidence promoted() {
+  Evidence e;
+  e.study = "/var/lib/wgopt/studies/s.sqlite";
+  e.outcome = "promoted";
+  e.objective = "duration: 10s\n";
+  e.confirmation = "better by +400.0";
+  e.created = "2027-01-15T08:19:34Z";
+  e.trials = 8;
+  e.plant = PlantEvidence{.testbed = "trace"};
+  e.baseline = ArmEvidence{.score = 277.5, .ci95 = Interval{274.5, 280.25}, .throughput_mbps = 277.5,
+                           .params = {{"wg0/mtu", "1280"}, {"net.ipv4.tcp_rmem", "4096 16384 16384"}}};
+  e.winner = ArmEvidence{.score = 677.25, .ci95 = Interval{673.5, 681.0}, .trial = 6, .throughput_mbps = 677.0};
+  e.gain = GainEvidence{.score = 400.0, .ci95 = Interval{394.0, 406.0}, .relative = 1.44, .p_value = 1.18e-05, .method = "paired t"};
+  return e;
+}
+
+Evidence parsed(const std::string& yaml, Evidence::Mode mode = Evidence::Mode::Strict) {
+  return Evidence::from_yaml(YAML::Load(yaml), "p.yaml", mode);
+}
+
+std::string error_of(const std::string& yaml) {
+  try {
+    parsed(yaml);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("evidence: to_yaml is one flow block with the keys in order and round-trips", "[evidence]") {
+  const Evidence e = promoted();
+  YAML::Emitter out;
+  out << e.to_yaml();
+  const std::string text = out.c_str();
+  CHECK(text.starts_with("{baseline: {ci95: [274.5, 280.25], params: {net.ipv4.tcp_rmem: 4096 16384 16384, wg0/mtu: 1280}, "
+                         "score: 277.5, throughput_mbps: 277.5}, confirmation: better by +400.0, "));
+  CHECK_THAT(text, Contains("gain: {ci95: [394.0, 406.0], method: paired t, p_value: 1.18e-05, relative: 1.44, score: 400.0}"));
+  CHECK_THAT(text, Contains("winner: {ci95: [673.5, 681.0], score: 677.25, throughput_mbps: 677.0, trial: 6}}"));
+
+  const Evidence back = Evidence::from_yaml(YAML::Load(text), "p.yaml");
+  CHECK(back.to_json() == e.to_json());
+  CHECK(back.winner->trial == 6);
+  CHECK(back.baseline->params.at("wg0/mtu") == "1280");
+  CHECK(back.recorded_score() == 677.25);
+  CHECK(back.plant->testbed == "trace");
+}
+
+TEST_CASE("evidence: JSON round-trips, the study's encoding", "[evidence]") {
+  const Evidence e = promoted();
+  const auto j = e.to_json();
+  CHECK(j["gain"]["p_value"].get<double>() == 1.18e-05);
+  CHECK(j["trials"].is_number_integer());
+  CHECK(j["baseline"]["params"]["wg0/mtu"].is_string());
+  CHECK(Evidence::from_json(j, "study").to_json() == j);
+  CHECK(Evidence::from_json(nlohmann::json(), "study").to_json() == nlohmann::json::object());
+
+  Evidence holds;
+  holds.recorded = 280.0;
+  holds.score = 280.75;
+  holds.drifted = std::vector<std::string>{};
+  CHECK(holds.to_json().dump() == R"({"drifted":[],"recorded_score":280.0,"score":280.75})");
+  CHECK(Evidence::from_json(holds.to_json(), "s").drifted->empty());
+}
+
+TEST_CASE("evidence: the recorded score is the winner's, else the baseline's", "[evidence]") {
+  CHECK(parsed("{winner: {score: 2}, baseline: {score: 1}}").recorded_score() == 2.0);
+  CHECK(parsed("{baseline: {score: 1}}").recorded_score() == 1.0);
+  CHECK_FALSE(parsed("{winner: {throughput_mbps: 5}}").recorded_score());
+  CHECK_FALSE(parsed("").recorded_score());
+}
+
+TEST_CASE("evidence: non-finite numbers and wrong types are errors naming the field", "[evidence][faults]") {
+  CHECK_THAT(error_of("{winner: {score: .nan}}"), Contains("p.yaml: evidence.winner.score '.nan' is not a finite number"));
+  CHECK_THAT(error_of("{baseline: {score: -inf}}"), Contains("evidence.baseline.score '-inf' is not a finite number"));
+  CHECK_THAT(error_of("{gain: {relative: nan}}"), Contains("evidence.gain.relative 'nan'"));
+  CHECK_THAT(error_of("{gain: {ci95: [1, .inf]}}"), Contains("evidence.gain.ci95.high '.inf'"));
+  CHECK_THAT(error_of("{recorded_score: NaN}"), Contains("evidence.recorded_score 'NaN'"));
+  CHECK_THAT(error_of("{winner: {score: '12x'}}"), Contains("evidence.winner.score '12x'"));
+  CHECK_THAT(error_of("{winner: 5}"), Contains("evidence.winner is not a map"));
+  CHECK_THAT(error_of("{trials: 2.5}"), Contains("evidence.trials '2.5' is not a whole number"));
+  CHECK_THAT(error_of("{winner: {ci95: [1, 2, 3]}}"), Contains("evidence.winner.ci95 is not an interval"));
+  CHECK_THAT(error_of("{plant: {peer: a, port: 70000}}"), Contains("p.yaml: evidence.plant.port '70000' is not a port"));
+  CHECK_THAT(error_of("[1, 2]"), Contains("p.yaml: evidence is not a map"));
+  CHECK_THAT(error_of("{winner: {score: \"a\\nb\"}}"), Contains("'a\\nb'"));  // one line, whatever the value
+  CHECK(error_of("{winner: {score: 612.5}, future_key: {x: 1}}") == "no error");  // unknown keys are ignored
+}
+
+TEST_CASE("evidence: Lenient mode leaves out what does not read and keeps the rest", "[evidence]") {
+  const auto e = parsed("{study: s, winner: {score: .nan, throughput_mbps: 700}, baseline: x, plant: {testbed: t, port: abc}}",
+                        Evidence::Mode::Lenient);
+  CHECK(e.study == "s");
+  CHECK_FALSE(e.winner->score);
+  CHECK(e.winner->throughput_mbps == 700.0);
+  CHECK_FALSE(e.baseline);
+  CHECK(e.plant->testbed == "t");
+  CHECK_FALSE(e.plant->port);
+  CHECK(Evidence::from_yaml(YAML::Load("[1]"), "p", Evidence::Mode::Lenient).to_json() == nlohmann::json::object());
+}
