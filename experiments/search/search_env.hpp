@@ -42,7 +42,6 @@ struct SearchEnd {
 struct SearchPlant {
   Plant plant;
   std::vector<SearchEnd> ends;
-  std::string underlay;  // the client's underlay interface (host facts: NIC driver), may be empty
 };
 
 struct SearchEnv {
@@ -54,7 +53,8 @@ struct SearchEnv {
   std::string run_dir;                    // the host lock (actuators/lock.hpp)
   act::KnobLookup knob_lookup;            // crash recovery's way to find a journaled knob again
   std::function<void()> require_root;
-  // Builds (and, for the testbed, brings up) the plant; `say` reports what it did.
+  // Builds the plant with resolve_plant (experiments/measure/plant.hpp: for the testbed, brings it
+  // up) and its ends; `say` reports what it did.
   std::function<SearchPlant(const SearchOptions&, const std::function<void(const std::string&)>& say)> plant;
   std::function<Evaluation(const Plant&, const Objective&, const MeasureOptions&)> measure;
   // True when the tunnel carries a full-size don't-fragment ping and the handshake is recent;

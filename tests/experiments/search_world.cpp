@@ -240,7 +240,7 @@ SearchEnv SearchWorld::env() {
     sp.plant.server_address = "100.64.0.1";
     sp.plant.rate_iface = {srv_.host.place, "wg0"};
     sp.plant.client_wg = "wg0";
-    sp.underlay = "veth0";
+    sp.plant.client_underlay = "veth0";
     sp.ends.push_back({"client", SearchEnd::Role::Primary, cli_.host, {"wg0", "veth0"}, {"wg0"}});
     sp.ends.push_back({"server", SearchEnd::Role::Mirror, srv_.host, {"wg0", "veth0"}, {"wg0"}});
     return sp;
