@@ -129,6 +129,7 @@ SearchEnv default_search_env() {
   env.measure = [](const Plant& p, const Objective& obj, const MeasureOptions& mo) { return measure_objective(p, obj, mo); };
   env.tunnel_alive = [runner](const Plant& p, std::string& why) { return tunnel_alive(p, *runner, why); };
   env.host_facts = [runner](const SearchPlant& sp, const std::string& sku) { return host_facts(sp, sku, *runner); };
+  env.detect_tuners = [] { return act::detect_tuners(act::make_host(Place::host())); };
   env.start_guardian = [](const SearchOptions& o, const std::string& state_dir) -> std::unique_ptr<act::Guardian> {
     return std::make_unique<act::Watchdog>(act::Watchdog::start(self_exe(o.wgopt_exe), state_dir));
   };

@@ -266,6 +266,10 @@ SearchEnv SearchWorld::env() {
                           {"mirrored_to", "netns tsrv"}, {"sku", sku.empty() ? "world-sku" : sku}, {"nic_driver", "veth"},
                           {"wireguard_mode", "userspace"}};
   };
+  env.detect_tuners = [this] {
+    if (!script.tuners.empty()) event(fmt::format("other tuners: {} found", script.tuners.size()));
+    return script.tuners;
+  };
   env.start_guardian = [this](const SearchOptions&, const std::string&) -> std::unique_ptr<act::Guardian> {
     event("guardian start");
     return std::make_unique<RecordingGuardian>([this](const std::string& l) { event(l); },
