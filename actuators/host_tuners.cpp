@@ -25,6 +25,8 @@ std::optional<Tuner> find_irqbalance(const Host& host) {
   auto r = host.run({"systemctl", "is-active", "irqbalance"});
   const std::string state = trim(r.out);
   if (!r.not_found && !r.timed_out && (r.exit_code == 0 || r.exit_code == 3) && !state.empty()) t.unit_state = state;
+  if (!t.unit_state.empty()) t.manager = "irqbalance.service";
+  else if (host.files->exists("/etc/init.d/irqbalance")) t.manager = "/etc/init.d/irqbalance";
   return t;
 }
 
@@ -83,7 +85,8 @@ void decide_irqbalance(const Tuner& t, const TunerPlan& plan, TunerDecision& d) 
                             "profile leave IRQ affinity to it");
     return;
   }
-  const bool can_stop = plan.irqbalance_stoppable && t.unit_state == "active";
+  const bool by_init_script = t.unit_state.empty() && !t.manager.empty();
+  const bool can_stop = plan.irqbalance_stoppable && (t.unit_state == "active" || by_init_script);
   if (plan.stop_irqbalance && can_stop) {
     d.lines.push_back(who + " rewrites IRQ masks every 10 s: wgopt stops it for this search (journaled; started again at "
                             "the end or by `wgopt rollback`); a profile's IRQ affinity holds only where irqbalance stays "
@@ -95,7 +98,9 @@ void decide_irqbalance(const Tuner& t, const TunerPlan& plan, TunerDecision& d) 
   d.lines.push_back(who + " rewrites IRQ masks every 10 s: IRQ affinity cannot be searched while it runs, and it would "
                           "move a profile's pinned IRQs again");
   if (plan.stop_irqbalance) {
-    const std::string why = t.unit_state.empty() ? "systemd does not run it here" : "irqbalance.service is " + t.unit_state;
+    const std::string why = !t.unit_state.empty() ? "irqbalance.service is " + t.unit_state
+                            : t.manager.empty()    ? "neither systemd nor /etc/init.d/irqbalance runs it here"
+                                                   : "the irqbalance knob is not writable here";
     d.refusal = fmt::format("irqbalance runs ({}) but wgopt cannot stop and restart it ({}): stop it yourself for the "
                             "search, or leave IRQ affinity out with {}", pids_text(t.pids), why, kExcludeIrq);
   } else {

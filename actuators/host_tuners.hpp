@@ -26,8 +26,11 @@ struct Tuner {
   std::string name;        // "irqbalance", "TuneD", "bpftune"
   std::vector<int> pids;   // its running processes (from /proc); empty: not running
   // irqbalance: `systemctl is-active irqbalance` ("active", "inactive", ...); empty when systemctl is
-  // missing or systemd does not run (then wgopt cannot stop it).
+  // missing or systemd does not run.
   std::string unit_state;
+  // irqbalance: what starts and stops it: "irqbalance.service" (systemd answers), "/etc/init.d/irqbalance"
+  // (no systemd, the distribution's init script), or empty (neither: wgopt cannot stop it).
+  std::string manager;
   std::string profile;     // TuneD: the active profile; empty if none is selected
   bool dynamic = false;    // TuneD: dynamic_tuning is on in /etc/tuned/tuned-main.conf
   std::string evidence;    // where it was seen: "/proc", "tuned-adm active", "/etc/tuned/active_profile"
@@ -35,7 +38,8 @@ struct Tuner {
 };
 
 // Finds, on `host` (the host itself, not a namespace: processes and /etc are the machine's):
-//   irqbalance  a process named irqbalance; its unit state when systemctl works
+//   irqbalance  a process named irqbalance; its unit state when systemctl works, else the init
+//               script that can stop and start it
 //   TuneD       the active profile from `tuned-adm active` when tuned-adm exists, else from
 //               /etc/tuned/active_profile; a running tuned; dynamic_tuning from tuned-main.conf
 //   bpftune     a process named bpftune
@@ -49,7 +53,7 @@ struct TunerPlan {
   bool searches_irq_affinity = false;  // an IFACE/irq_affinity knob is in the space
   bool searches_sysctls = false;       // sysctls are in the space (bpftune and TuneD manage some)
   bool stop_irqbalance = false;        // the user lets wgopt stop irqbalance (suggested flag: --stop-irqbalance)
-  bool irqbalance_stoppable = false;   // the `irqbalance` knob is present and writable here (systemd runs it)
+  bool irqbalance_stoppable = false;   // the `irqbalance` knob is present and writable here (systemd or the init script)
 };
 
 struct TunerDecision {
@@ -61,7 +65,7 @@ struct TunerDecision {
 
 // The policy, pure: IRQ affinity is not searched while irqbalance runs, unless the user lets wgopt
 // stop it (then `hold` has irqbalance=inactive and `exclude` has "irqbalance") and wgopt can (its
-// systemd unit); otherwise `refusal` says how to go on. TuneD and bpftune only get their lines.
+// systemd unit, active, or its init script); otherwise `refusal` says how to go on. TuneD and bpftune only get their lines.
 TunerDecision decide_tuners(const std::vector<Tuner>& tuners, const TunerPlan& plan);
 
 }  // namespace wgopt::act

@@ -63,6 +63,7 @@ EntryState state_from(const std::string& s, const std::string& path) {
   if (s == "pending") return EntryState::Pending;
   if (s == "written") return EntryState::Written;
   if (s == "kept") return EntryState::Kept;
+  if (s == "held") return EntryState::Held;
   throw Error(fmt::format("journal {} has an entry in unknown state '{}': inspect it, then move it away", path, s));
 }
 
@@ -73,6 +74,7 @@ const char* to_string(EntryState s) {
     case EntryState::Pending: return "pending";
     case EntryState::Written: return "written";
     case EntryState::Kept: return "kept";
+    case EntryState::Held: return "held";
   }
   return "?";
 }

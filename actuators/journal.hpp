@@ -23,8 +23,14 @@ enum class EntryState {
   Pending,  // original recorded by the open transaction, write not yet confirmed
   Written,  // written and verified by the open transaction
   Kept,     // written by a finished transaction whose changes were kept
+  // Written by a finished transaction for one run only (another tuner stopped for a search,
+  // Transaction::hold): closed like Kept, but put back when that run ends (ChangeSession::
+  // release_held) or, when it died, by the next session's start (crash recovery, the guardian).
+  Held,
 };
 const char* to_string(EntryState s);
+// Kept or Held: no transaction is in flight on it.
+inline bool is_closed(EntryState s) { return s == EntryState::Kept || s == EntryState::Held; }
 
 struct JournalEntry {
   std::string id;

@@ -1,4 +1,4 @@
-// IFACE/irq_affinity and the irqbalance service.
+// IFACE/irq_affinity and the irqbalance service (systemd's unit, or the init script without systemd).
 //
 // irq_affinity acts on the NIC's data-path IRQs only: the IRQs of its PCI function
 // (/sys/bus/pci/devices/BUS/msi_irqs, BUS from `ethtool -i`) whose /proc/interrupts name is a
@@ -6,13 +6,16 @@
 // IRQs (virtioN-config, mlx5_async*, *-mgmnt) are left alone. Its values are placements
 // (actuators/irq_placement.hpp): a name (spread, one-core, off-rps), one mask, or one mask per IRQ.
 #include <algorithm>
+#include <chrono>
 #include <fmt/format.h>
+#include <thread>
 
 #include "actuators/cpumask.hpp"
 #include "actuators/ethtool_parse.hpp"
 #include "actuators/irq_placement.hpp"
 #include "actuators/knobs_common.hpp"
 #include "common/error.hpp"
+#include "common/processes.hpp"
 #include "common/util.hpp"
 
 namespace wgopt::act {
@@ -222,8 +225,15 @@ class IrqAffinityKnob : public KnobBase {
   Presence presence_;
 };
 
+// The irqbalance service, through whatever runs it here: systemd's unit (systemctl), or, where
+// systemd does not run, the distribution's init script (Debian's /etc/init.d/irqbalance, which
+// starts the daemon with --pid=/run/irqbalance.pid and the options of /etc/default/irqbalance and
+// stops every /usr/sbin/irqbalance with start-stop-daemon). Under the init script the state is
+// whether a process named irqbalance runs (/proc), and a start or stop waits until it does or not.
 class IrqbalanceKnob : public KnobBase {
  public:
+  static constexpr const char* kInitScript = "/etc/init.d/irqbalance";
+
   IrqbalanceKnob(const Host& host, Descriptor d) : KnobBase(host, std::move(d)) {
     d_.domain.choices = {"active", "inactive"};
     if (!host_.place.is_host()) {
@@ -231,13 +241,22 @@ class IrqbalanceKnob : public KnobBase {
       return;
     }
     auto r = host_.run({"systemctl", "show", "--property=LoadState", "--value", "irqbalance"});
-    if (r.not_found) presence_ = {false, false, "systemctl not found: irqbalance is not managed by systemd here"};
-    else if (!r.ok()) presence_ = {false, false, "systemd is not running here: " + r.brief()};
-    else if (trim(r.out) != "loaded") presence_ = {false, false, "irqbalance is not installed (LoadState=" + trim(r.out) + ")"};
-    else presence_ = running_as_root() ? Presence{true, true, ""} : Presence{true, false, "not root: re-run as root"};
+    if (!r.not_found && r.ok() && trim(r.out) == "loaded") {
+      presence_ = writable_as_root();
+    } else if (host_.files->exists(kInitScript)) {
+      init_script_ = true;  // no systemd here (or no unit): the init script runs it
+      presence_ = writable_as_root();
+    } else if (r.not_found) {
+      presence_ = {false, false, "systemctl not found and no /etc/init.d/irqbalance: irqbalance is not installed"};
+    } else if (!r.ok()) {
+      presence_ = {false, false, "systemd is not running here and there is no /etc/init.d/irqbalance: " + r.brief()};
+    } else {
+      presence_ = {false, false, "irqbalance is not installed (LoadState=" + trim(r.out) + ")"};
+    }
   }
   Presence presence() override { return presence_; }
   std::string read() override {
+    if (init_script_) return running() ? "active" : "inactive";
     // is-active exits 3 for an inactive unit; its stdout is the state either way.
     auto r = host_.run({"systemctl", "is-active", "irqbalance"});
     if (r.not_found || r.timed_out || trim(r.out).empty()) {
@@ -251,12 +270,29 @@ class IrqbalanceKnob : public KnobBase {
     throw UsageError(fmt::format("value '{}' for irqbalance is not legal: use active or inactive", value));
   }
   void apply(const std::string& canonical) override {
+    const bool start = canonical == "active";
     // stop/start only: disabling would outlive wgopt's journal across a reboot.
-    run_or_throw(host_, {"systemctl", canonical == "active" ? "start" : "stop", "irqbalance"}, d_.id, canonical);
+    if (!init_script_) {
+      run_or_throw(host_, {"systemctl", start ? "start" : "stop", "irqbalance"}, d_.id, canonical);
+      return;
+    }
+    run_or_throw(host_, {kInitScript, start ? "start" : "stop"}, d_.id, canonical);
+    // start-stop-daemon returns once the signal is sent (stop) or the daemon forked (start).
+    for (int i = 0; i < 50 && running() != start; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (running() != start) {
+      throw Error(fmt::format("irqbalance: `{} {}` returned but irqbalance is {} running 5 s later", kInitScript,
+                              start ? "start" : "stop", start ? "not" : "still"));
+    }
   }
 
  private:
+  Presence writable_as_root() const {
+    return running_as_root() ? Presence{true, true, ""} : Presence{true, false, "not root: re-run as root"};
+  }
+  bool running() const { return !pids_named(*host_.files, host_.proc_root, "irqbalance").empty(); }
+
   Presence presence_;
+  bool init_script_ = false;
 };
 
 }  // namespace

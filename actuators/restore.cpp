@@ -1,5 +1,7 @@
 #include "actuators/restore.hpp"
 
+#include <algorithm>
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -108,6 +110,11 @@ ChangeSession::ChangeSession(const std::string& state_dir, KnobLookup lookup, Se
     return;
   }
   if (d.open) restore_open(startup_);
+  // Held entries belong to a run that holds the lock until it releases them: finding one here means
+  // that run died (the lock is ours now).
+  if (std::any_of(d.entries.begin(), d.entries.end(), [](const JournalEntry& e) { return e.state == EntryState::Held; })) {
+    release_held(startup_);
+  }
 }
 
 namespace {
@@ -118,7 +125,7 @@ std::vector<std::pair<JournalEntry, KnobPtr>> in_restore_order(const std::vector
   std::vector<std::pair<JournalEntry, KnobPtr>> all;
   std::vector<int> ranks;
   for (const auto& e : entries) {
-    KnobPtr knob = open_only && e.state == EntryState::Kept ? nullptr : lookup(e.place, e.id);
+    KnobPtr knob = open_only && is_closed(e.state) ? nullptr : lookup(e.place, e.id);
     ranks.push_back(knob ? restore_rank(knob->descriptor()) : 1 << 30);
     all.emplace_back(e, std::move(knob));
   }
@@ -144,7 +151,7 @@ void ChangeSession::restore_open(RestoreReport& report) {
   std::vector<RestoreItem> items;
   // Newest first, the reverse of the order the transaction applied them (restore_sequence).
   for (auto& [e, knob] : in_restore_order(d.entries, lookup_, true)) {
-    if (e.state == EntryState::Kept) {
+    if (is_closed(e.state)) {
       keep.push_back(e);
       continue;
     }
@@ -166,11 +173,44 @@ void ChangeSession::restore_open(RestoreReport& report) {
   d.entries.assign(keep.rbegin(), keep.rend());
   d.open = false;
   for (const auto& e : d.entries) {
-    if (e.state != EntryState::Kept) d.open = true;
+    if (!is_closed(e.state)) d.open = true;
   }
   d.pid = ::getpid();
   save_journal();
   for (auto& i : items) report.items.push_back(std::move(i));
+}
+
+RestoreReport ChangeSession::release_held() {
+  RestoreReport report;
+  release_held(report);
+  return report;
+}
+
+void ChangeSession::release_held(RestoreReport& report) {
+  auto& d = journal_.data();
+  std::vector<JournalEntry> keep;
+  for (auto& [e, knob] : in_restore_order(d.entries, lookup_, false)) {
+    if (e.state != EntryState::Held) {
+      keep.push_back(e);
+      continue;
+    }
+    if (!knob) {
+      report.items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.before, .ours = e.target});
+      continue;
+    }
+    RestoreItem item = restore_knob(*knob, e.place, e.before, e.target);
+    if (item.outcome == Outcome::Failed) {
+      keep.push_back(e);  // still held: the next start or `wgopt rollback` retries
+    } else if (item.outcome != Outcome::ChangedByOther && !knob->equal(e.before, e.original)) {
+      e.state = EntryState::Kept;  // an earlier kept change of it is still ours
+      e.target = e.before;
+      keep.push_back(e);
+    }
+    report.items.push_back(std::move(item));
+  }
+  d.entries.assign(keep.rbegin(), keep.rend());
+  d.pid = ::getpid();
+  save_journal();
 }
 
 RestoreReport ChangeSession::rollback_all() {

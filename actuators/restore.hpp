@@ -69,7 +69,8 @@ struct SessionOptions {
 
 // Holds the HostLock for its lifetime. Opening it: takes the lock, loads the journal, archives a
 // journal from another boot, and restores an unfinished transaction (its process died) to the
-// values it found. startup() says what it did; commands print it.
+// values it found, and what a run that died was holding (EntryState::Held) to its value before.
+// startup() says what it did; commands print it.
 class ChangeSession {
  public:
   ChangeSession(const std::string& state_dir, KnobLookup lookup, SessionOptions options = {});
@@ -83,9 +84,13 @@ class ChangeSession {
   // `wgopt rollback`: restores every knob in the journal to the host's original value, newest
   // first (restore_sequence). Entries that fail stay in the journal; the others leave it.
   RestoreReport rollback_all();
+  // The end of a run that held knobs (Transaction::hold): puts every Held entry back to its value
+  // before the hold, newest first; entries that fail stay Held (the next start retries them).
+  RestoreReport release_held();
 
  private:
   void restore_open(RestoreReport& report);
+  void release_held(RestoreReport& report);
   void save_journal();
 
   HostLock lock_;

@@ -233,12 +233,16 @@ void Transaction::write(Planned& p, ApplyResult& result) {
   journal.save();
 }
 
-void Transaction::keep() {
+void Transaction::keep() { close_as(EntryState::Kept); }
+
+void Transaction::hold() { close_as(EntryState::Held); }
+
+void Transaction::close_as(EntryState closed) {
   if (state_ == State::Done) return;
-  if (state_ != State::Applied) throw Error("internal: keep() before apply()");
+  if (state_ != State::Applied) throw Error("internal: keep() or hold() before apply()");
   auto& d = session_.journal().data();
   for (const auto& p : planned_) {
-    if (JournalEntry* e = d.find(p.host->place, p.knob->id())) e->state = EntryState::Kept;
+    if (JournalEntry* e = d.find(p.host->place, p.knob->id())) e->state = closed;
   }
   d.open = false;
   session_.journal().save();
@@ -277,7 +281,7 @@ RestoreReport Transaction::undo(size_t upto) {
       e->state = EntryState::Kept;
     }
   }
-  d.open = std::any_of(d.entries.begin(), d.entries.end(), [](const JournalEntry& x) { return x.state != EntryState::Kept; });
+  d.open = std::any_of(d.entries.begin(), d.entries.end(), [](const JournalEntry& x) { return !is_closed(x.state); });
   journal.save();
   state_ = State::Done;
   return report;

@@ -70,6 +70,10 @@ class Transaction {
   ApplyResult apply(const std::vector<Change>& changes);
   // Keeps the applied values; the journal keeps the originals for `wgopt rollback`.
   void keep();
+  // Keeps them for this run only (irqbalance stopped for a search): the journal marks them Held,
+  // so ChangeSession::release_held() puts them back at the run's end, and the next session's start
+  // (crash recovery, the guardian) when the run died first; `wgopt rollback` restores them too.
+  void hold();
   // Restores every knob apply() wrote to its value before apply(). A knob someone else changed in
   // the meantime is left alone and reported.
   RestoreReport rollback();
@@ -85,6 +89,7 @@ class Transaction {
     bool skipped = false;                // resolved_when_written and already equal: not written
   };
   std::vector<Planned> plan(const std::vector<Change>& changes);
+  void close_as(EntryState closed);
   // Resolves, journals the concrete target, writes and verifies one knob (or skips it, see
   // Descriptor::resolved_when_written). Throws what the knob throws.
   void write(Planned& p, ApplyResult& result);

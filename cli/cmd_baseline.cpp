@@ -49,7 +49,7 @@ void setup(CLI::App& root, Context& ctx) {
     const auto scenarios = workload::parse_scenario_list(o->scenarios);
     if (!o->json_file.empty()) check_writable(o->json_file);
     auto runner = default_runner();
-    const auto target = experiments::resolve_target(o->load.target, runner, say_stderr);
+    const auto target = experiments::resolve_plant(o->load.target, runner, say_stderr);
     say_stderr(fmt::format("baseline: {} scenario(s) x {} s against {}", scenarios.size(), duration.count(),
                            target.description));
     auto report = experiments::run_baseline(

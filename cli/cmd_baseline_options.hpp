@@ -17,7 +17,7 @@
 namespace wgopt::cli {
 
 struct LoadOptions {
-  experiments::TargetChoice target;
+  experiments::PlantChoice target;
   std::string duration = "10";
 };
 

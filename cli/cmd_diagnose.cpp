@@ -41,8 +41,8 @@ void setup(CLI::App& root, Context&) {
     const auto duration = load_duration(o->load);
     const auto& scenario = workload::find_scenario(o->scenario);
     auto runner = default_runner();
-    const auto target = experiments::resolve_target(o->load.target, runner, say_stderr);
-    const auto facts = probes::gather_host_facts(*runner, target.watched);
+    const auto target = experiments::resolve_plant(o->load.target, runner, say_stderr);
+    const auto facts = probes::gather_host_facts(*runner, target.watch);
     say_stderr(fmt::format("diagnose: {} for {} s against {}", scenario.name, duration.count(), target.description));
     auto run = experiments::run_scenario_sampled(target, scenario, duration, 0, *runner, print_progress);
     if (!run.run.ok()) {

@@ -68,6 +68,9 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   space->add_option("--exclude", *exclude, "comma-separated knob ids or patterns to leave alone");
   space->add_flag("--allow-global", o->allow_global, "also search host-wide sysctls (netdev_*, rmem_max ...) and irqbalance");
   space->add_flag("--allow-underlay-mtu", o->allow_underlay_mtu, "also search the underlay's MTU (can cut the host off)");
+  space->add_flag("--stop-irqbalance", o->stop_irqbalance,
+                  "let wgopt stop a running irqbalance so IRQ affinity can be searched (journaled; started again at "
+                  "the end, by `wgopt rollback`, or after a crash); without it such a search is refused");
   space->add_option("--space", o->space_file,
                     "YAML range overrides: knobs: {ID: {min: N, max: N, choices: [..]}}, min < max inside the "
                     "knob's domain (hold a knob with `wgopt set` + --exclude)");

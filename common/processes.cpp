@@ -30,6 +30,14 @@ std::vector<std::string> argv_of(const std::string& cmdline) {
   return out;
 }
 
+// A process that has exited and waits to be reaped (state Z in PROC/PID/stat, after the comm in
+// parentheses). A daemon stopped by its init script stays one until init reaps it.
+bool is_zombie(Files& files, const std::string& dir) {
+  const std::string stat = files.read(dir + "/stat").value_or("");
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+}
+
 }  // namespace
 
 std::vector<int> pids_named(Files& files, const std::string& proc_root, const std::string& name) {
@@ -48,7 +56,7 @@ std::vector<int> pids_named(Files& files, const std::string& proc_root, const st
         match = first == name || (is_interpreter(first) && script != argv.end() && basename_of(*script) == name);
       }
     }
-    if (match) out.push_back(std::stoi(entry));
+    if (match && !is_zombie(files, dir)) out.push_back(std::stoi(entry));
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -12,7 +12,8 @@ namespace wgopt {
 // kernel's name in PROC/PID/comm (the executable's first 15 characters), the basename of argv[0]
 // in PROC/PID/cmdline, or, when argv[0] is an interpreter (python*, perl*, sh, bash), the basename
 // of its script, the first argument that is not an option (TuneD runs as
-// `python3 -Es /usr/sbin/tuned`). A process that exits while we read is skipped.
+// `python3 -Es /usr/sbin/tuned`). A process that exits while we read is skipped, and so is one that
+// has exited and is not reaped yet (a zombie: state Z in PROC/PID/stat).
 std::vector<int> pids_named(Files& files, const std::string& proc_root, const std::string& name);
 
 }  // namespace wgopt

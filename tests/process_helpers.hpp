@@ -1,6 +1,7 @@
 #pragma once
 // Helpers for tests that check what happens to processes: adopt orphans (so a grandchild's end can
 // be observed and reaped here), wait for a pid to end, read the pids a fixture script recorded.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -16,6 +17,25 @@
 #include <vector>
 
 namespace wgopt::testproc {
+
+// fork/exec of `argv` with stdout and stderr to `log`, for a test that must SIGKILL the child
+// itself; -1 when fork fails.
+inline pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
 
 // While alive, this process is a child subreaper: orphaned descendants are re-parented to it
 // instead of to PID 1, so gone_within() can reap them and see their end.

@@ -1,7 +1,5 @@
 #include "experiments/measure/baseline.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <ctime>
 #include <fmt/format.h>
@@ -11,44 +9,11 @@
 
 #include "common/error.hpp"
 #include "common/util.hpp"
-#include "probes/wireguard.hpp"
 #include "workload/iperf3_client.hpp"
 
 namespace wgopt::experiments {
 
 namespace {
-
-bool is_ip_literal(const std::string& s) {
-  unsigned char buf[16];
-  return ::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1;
-}
-
-// The device `ip route get ADDR` picks in `place`.
-std::string route_device(CommandRunner& runner, const Place& place, const std::string& address) {
-  auto r = runner.run({.argv = place.wrap({"ip", "-j", "route", "get", address}), .timeout = std::chrono::seconds(10)});
-  if (!r.ok()) {
-    throw Error(fmt::format("no route to {} in {} ({}): check the address, or pass --netns for a peer inside a "
-                            "namespace",
-                            address, place.describe(), r.brief()));
-  }
-  try {
-    auto j = nlohmann::json::parse(r.out);
-    if (j.is_array() && !j.empty() && j[0].contains("dev")) return j[0]["dev"].get<std::string>();
-  } catch (const std::exception&) {
-  }
-  throw Error(fmt::format("`ip -j route get {}` in {} named no device", address, place.describe()));
-}
-
-// "198.18.0.1:51820" -> "198.18.0.1", "[fd00::1]:51820" -> "fd00::1"; empty if none.
-std::string endpoint_host(const std::string& endpoint) {
-  if (endpoint.empty()) return {};
-  if (endpoint.front() == '[') {
-    auto close = endpoint.find(']');
-    return close == std::string::npos ? std::string{} : endpoint.substr(1, close - 1);
-  }
-  auto colon = endpoint.rfind(':');
-  return colon == std::string::npos ? endpoint : endpoint.substr(0, colon);
-}
 
 double busiest_mbps(const probes::SecondSample& s) {
   double best = 0;
@@ -63,75 +28,6 @@ bool BaselineReport::all_ok() const {
     if (!r.run.ok()) return false;
   }
   return !runs.empty() && not_run.empty();
-}
-
-Target testbed_target(const Testbed& testbed) {
-  const auto& n = testbed.names();
-  Target t;
-  t.description = fmt::format("testbed {} (netns {} -> {}:{})", n.prefix, n.cli_netns, testbed.server_address(),
-                              testbed.iperf3_port());
-  t.client = testbed.client_place();
-  t.server = testbed.server_address();
-  t.port = testbed.iperf3_port();
-  t.watched = {{testbed.client_place(), n.cli_wg},
-               {testbed.server_place(), n.srv_wg},
-               {testbed.client_place(), n.cli_underlay},
-               {testbed.server_place(), n.srv_underlay}};
-  return t;
-}
-
-Target peer_target(CommandRunner& runner, const std::string& address, const Place& client, int port) {
-  if (!is_ip_literal(address)) {
-    throw UsageError(fmt::format("peer address '{}' is not an IP address: give the peer's mesh address, e.g. "
-                                 "--peer 100.64.0.1",
-                                 address));
-  }
-  Target t;
-  t.description = fmt::format("peer {}:{} from {}", address, port, client.describe());
-  t.client = client;
-  t.server = address;
-  t.port = port;
-  const std::string dev = route_device(runner, client, address);
-  t.watched.push_back({client, dev});
-  const auto facts = probes::detect_wg_facts(runner, client, dev);
-  if (probes::classify_wg_mode(facts) != probes::WgMode::NotWireGuard) {
-    // The tunnel's packets leave through whatever carries the peers' endpoints: that is the underlay.
-    for (const auto& wg : probes::read_wg_dump(runner, client)) {
-      if (wg.name != dev) continue;
-      for (const auto& peer : wg.peers) {
-        const std::string host = endpoint_host(peer.endpoint);
-        if (host.empty()) continue;
-        probes::WatchedInterface w{client, route_device(runner, client, host)};
-        if (std::find(t.watched.begin(), t.watched.end(), w) == t.watched.end()) t.watched.push_back(w);
-      }
-    }
-  }
-  return t;
-}
-
-Target resolve_target(const TargetChoice& choice, std::shared_ptr<CommandRunner> runner,
-                      const std::function<void(const std::string&)>& say) {
-  if (choice.testbed == !choice.peer.empty()) {
-    throw UsageError("say where the load goes: --testbed (the built-in testbed) or --peer ADDR (a host running "
-                     "`iperf3 -s`), not both");
-  }
-  if (choice.port < 1 || choice.port > 65535) {
-    throw UsageError(fmt::format("--port {} is out of range: use 1-65535", choice.port));
-  }
-  if (choice.testbed) {
-    if (!choice.netns.empty()) throw UsageError("--netns goes with --peer; the testbed has its own namespaces");
-    Testbed tb(choice.prefix, runner);
-    UpResult up = tb.up();
-    if (up.outcome == UpResult::Outcome::created) {
-      say(fmt::format("testbed {} was not up: brought it up", choice.prefix));
-    } else if (up.outcome == UpResult::Outcome::rebuilt) {
-      say(fmt::format("testbed {} was half-broken ({}): rebuilt it", choice.prefix, up.rebuilt_because));
-    }
-    return testbed_target(tb);
-  }
-  const Place place = choice.netns.empty() ? Place::host() : Place::netns(choice.netns);
-  if (!place.is_host()) require_root("running the load inside network namespace " + choice.netns);
-  return peer_target(*runner, choice.peer, place, choice.port);
 }
 
 ScenarioRun run_sampled(const Place& client, const workload::ClientOptions& opts,
@@ -161,11 +57,11 @@ ScenarioRun run_sampled(const Place& client, const workload::ClientOptions& opts
   return out;
 }
 
-ScenarioRun run_scenario_sampled(const Target& target, const workload::Scenario& scenario,
+ScenarioRun run_scenario_sampled(const Plant& target, const workload::Scenario& scenario,
                                  std::chrono::seconds duration, int parallel, CommandRunner& runner,
                                  const std::function<void(const Progress&)>& on_progress, size_t index,
                                  size_t count) {
-  workload::ClientOptions opts{.server = target.server, .port = target.port, .duration = duration, .parallel = parallel};
+  workload::ClientOptions opts{.server = target.server_address, .port = target.port, .duration = duration, .parallel = parallel};
   workload::validate(opts);
   Progress base{.index = index, .count = count, .scenario = scenario.name,
                 .duration_s = static_cast<double>(duration.count())};
@@ -179,10 +75,10 @@ ScenarioRun run_scenario_sampled(const Target& target, const workload::Scenario&
     };
     on_progress(base);
   }
-  return run_sampled(target.client, opts, target.watched, scenario, runner, hooks);
+  return run_sampled(target.client, opts, target.watch, scenario, runner, hooks);
 }
 
-BaselineReport run_baseline(const Target& target, const BaselineOptions& options,
+BaselineReport run_baseline(const Plant& target, const BaselineOptions& options,
                             std::shared_ptr<CommandRunner> runner) {
   if (options.scenarios.empty()) throw UsageError("no scenarios to run: pass --scenarios, e.g. tcp,udp");
   BaselineReport report;
@@ -190,7 +86,7 @@ BaselineReport run_baseline(const Target& target, const BaselineOptions& options
   report.duration = options.duration;
   report.started_at = static_cast<long long>(std::time(nullptr));
   report.host = host_info();
-  report.facts = probes::gather_host_facts(*runner, target.watched);
+  report.facts = probes::gather_host_facts(*runner, target.watch);
   const auto t0 = std::chrono::steady_clock::now();
   size_t i = 0;
   for (const auto& sc : options.scenarios) {

@@ -4,8 +4,8 @@
 // core %soft, softnet drops and interface drops side by side. `wgopt diagnose` runs one such
 // scenario and hands the sampler summary to the probes' diagnosis rules.
 //
-//   auto target = experiments::testbed_target(Testbed("wgopt"));
-//   auto report = experiments::run_baseline(target, {.scenarios = workload::all_scenarios()}, runner);
+//   auto plant = experiments::testbed_plant(Testbed("wgopt"));   // or resolve_plant (plant.hpp)
+//   auto report = experiments::run_baseline(plant, {.scenarios = workload::all_scenarios()}, runner);
 //   std::cout << experiments::baseline_table(report).render_text();
 //   save(experiments::to_json(report));
 #include <chrono>
@@ -19,49 +19,14 @@
 
 #include "common/exec.hpp"
 #include "common/place.hpp"
+#include "experiments/measure/plant.hpp"
 #include "experiments/report/table.hpp"
-#include "experiments/testbed/testbed.hpp"
 #include "probes/diagnosis.hpp"
 #include "probes/sampler.hpp"
 #include "workload/iperf3_result.hpp"
 #include "workload/scenario.hpp"
 
 namespace wgopt::experiments {
-
-// Where the load goes and what the probes watch.
-struct Target {
-  std::string description;  // "testbed wgopt (netns wgopt-cli -> 100.64.0.1:5201)"
-  Place client;             // where `iperf3 -c` runs
-  std::string server;       // the iperf3 server's address
-  int port = 5201;
-  // Interfaces whose counters the sampler reads: the tunnel interface(s) first, then the underlay.
-  std::vector<probes::WatchedInterface> watched;
-};
-
-// The testbed's client namespace against its server, watching both ends' WireGuard and underlay
-// interfaces (the receiver's drops matter as much as the sender's).
-Target testbed_target(const Testbed& testbed);
-
-// A peer running `iperf3 -s` at `address`:`port`, from `client` (the host or a namespace). The
-// watched interfaces are found by routing: the interface that carries `address` and, when that is
-// a WireGuard interface, the interfaces that carry its peers' endpoints. Throws UsageError for an
-// address that is not an IP literal, Error when no route reaches it.
-Target peer_target(CommandRunner& runner, const std::string& address, const Place& client, int port = 5201);
-
-// What the user chose on the command line (`--testbed [--prefix P]` or `--peer ADDR [--netns NS]`).
-struct TargetChoice {
-  bool testbed = false;
-  std::string prefix = "wgopt";
-  std::string peer;   // empty unless --peer
-  std::string netns;  // empty: the host
-  int port = 5201;
-};
-
-// The Target for a choice. For the testbed it brings the testbed up if it is not healthy and says
-// so through `say` (one line). Throws UsageError for neither or both of testbed / peer, and what
-// Testbed::up and peer_target throw.
-Target resolve_target(const TargetChoice& choice, std::shared_ptr<CommandRunner> runner,
-                      const std::function<void(const std::string&)>& say);
 
 // Progress of a run, reported once when a scenario starts (elapsed_s 0) and every second after.
 struct Progress {
@@ -88,7 +53,7 @@ struct ScenarioRun {
 };
 
 struct BaselineReport {
-  Target target;
+  Plant target;  // where the load ran
   std::chrono::seconds duration{10};
   long long started_at = 0;       // unix seconds
   double wall_seconds = 0;
@@ -123,15 +88,15 @@ ScenarioRun run_sampled(const Place& client, const workload::ClientOptions& opts
                         const std::vector<probes::WatchedInterface>& watched, const workload::Scenario& scenario,
                         CommandRunner& runner, const SampledRunHooks& hooks = {});
 
-// run_sampled for a Target, with a Progress per second (the baseline command's progress line).
-ScenarioRun run_scenario_sampled(const Target& target, const workload::Scenario& scenario,
+// run_sampled for a Plant, with a Progress per second (the baseline command's progress line).
+ScenarioRun run_scenario_sampled(const Plant& target, const workload::Scenario& scenario,
                                  std::chrono::seconds duration, int parallel, CommandRunner& runner,
                                  const std::function<void(const Progress&)>& on_progress = {},
                                  size_t index = 1, size_t count = 1);
 
 // Every scenario in order. A failed scenario is recorded and the next one still runs, unless the
 // failure is the path's (no connection, no iperf3, a busy server): then the rest are listed in not_run.
-BaselineReport run_baseline(const Target& target, const BaselineOptions& options,
+BaselineReport run_baseline(const Plant& target, const BaselineOptions& options,
                             std::shared_ptr<CommandRunner> runner = default_runner());
 
 // What went wrong, for stderr: one line per distinct failure naming the scenarios it hit

@@ -13,6 +13,7 @@
 
 #include "common/exec.hpp"
 #include "common/place.hpp"
+#include "experiments/measure/plant.hpp"
 #include "experiments/study/objective.hpp"
 #include "experiments/study/pruner.hpp"
 #include "probes/samples.hpp"
@@ -20,26 +21,7 @@
 
 namespace wgopt::experiments {
 
-// Where the workload runs and what the probes watch.
-struct Plant {
-  Place client;                       // iperf3 client runs here
-  std::string server_address;         // iperf3 server (the peer's mesh address)
-  int port = 5201;
-  std::vector<probes::WatchedInterface> watch;  // underlay and tunnel interfaces of both ends we can see
-  // Per-second throughput for early stopping: bytes on this interface (the receiver's tunnel
-  // interface when we can see it, else the client's).
-  probes::WatchedInterface rate_iface;
-  bool rate_iface_is_receiver_for_forward = true;  // forward: rx on rate_iface; reverse: tx
-  std::string client_wg;              // the client's tunnel interface (liveness: MTU, handshake)
-  // The iperf3 server's end is tuned too (the testbed). iperf3 3.12 re-creates its listening socket
-  // when a test ends, and accepted sockets inherit the listener's buffers, so the first test after a
-  // change of the server's tcp_rmem runs with the previous values (measured: 4 KiB rmem gave 538-731
-  // Mbit/s on the first test, 60-78 on the next). A bare connect+close before measuring makes
-  // iperf3 drop that test and listen afresh under the current values (then 46-70 at once).
-  bool recycle_server_listener = false;
-};
-
-// The bare connect+close described above, from plant.client to the server; waits up to 2 s for the
+// The bare connect+close of Plant::recycle_server_listener (plant.hpp), from plant.client to the server; waits up to 2 s for the
 // connection and 200 ms for iperf3 to listen again. Failures are left to the measurement to report.
 void recycle_server_listener(const Plant& plant);
 

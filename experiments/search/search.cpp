@@ -10,6 +10,7 @@
 #include "experiments/search/baseline_rounds.hpp"
 #include "experiments/search/confirmation_rounds.hpp"
 #include "experiments/search/engine_priming.hpp"
+#include "experiments/search/other_tuners.hpp"
 #include "experiments/search/persist.hpp"
 #include "experiments/search/plant_access.hpp"
 #include "experiments/search/policies.hpp"
@@ -126,6 +127,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     if (!o.quiet) std::cerr << line << "\n";
   });
   BoundSpace bound = bind_space(o, sp, plan.overrides, plan.retune_profile ? &*plan.retune_profile : nullptr);
+  const act::TunerDecision tuners = check_other_tuners(o, sp, plan, bound, env);
   OpenedStudy study = open_study(o, plan, sp, bound, env);
   SearchReport report;
   report.drifted = bound.drifted;
@@ -144,6 +146,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   PlantAccess plant(env, sp.plant, bound, session, guardian.get(), interrupted);
   TrialCounts counts;
   try {
+    HeldTuners held(session, env, tuners.hold);  // irqbalance stopped for the search, put back at its end
     if (plan.retune() && !bound.drifted.empty()) put_back_drift(plant, bound.drifted, progress);
     const Priming priming = prime_engine(*engine, *bound.space, o.warm_start, study.store, progress);
     report.warm_trials = priming.warm_trials;
@@ -174,6 +177,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     progress.say(budget.stop_reason().empty() ? "search finished" : "search finished: " + budget.stop_reason());
 
     const ConfirmResult conf = confirm_winner(o, baseline, mo, plant, *engine, study.store, budget, plan, progress);
+    held.release();  // measuring is over: the other tuners run again before the winner stays
     fill_outcome(plan, bound, conf, report);
     const auto evidence = build_evidence({o, report, plan.objective, baseline, conf, bound.baseline, env.unix_time()});
     if (conf.winner_row.n > 0) report.winner_throughput_mbps = conf.winner_row.mean_throughput();

@@ -34,6 +34,10 @@ struct SearchOptions {
   std::vector<std::string> exclude;
   bool allow_global = false;          // host-wide sysctls and irqbalance
   bool allow_underlay_mtu = false;
+  // Other tuners (experiments/search/other_tuners.hpp): IRQ affinity is searched while irqbalance
+  // runs only with this: irqbalance is stopped for the search (journaled, Held) and started again
+  // at its end, by `wgopt rollback`, or by crash recovery.
+  bool stop_irqbalance = false;
   std::string space_file;             // range overrides
   std::string objective_file;         // empty: the defaults (experiments/objective.hpp)
   std::string objective_text;         // the objective as YAML text (retune: the profile's); wins over the file

@@ -72,16 +72,6 @@ bool tunnel_alive(const Plant& plant, CommandRunner& runner, std::string& why) {
   return true;
 }
 
-std::string route_device(const Place& place, const std::string& addr, CommandRunner& runner) {
-  auto r = runner.run({.argv = place.wrap({"ip", "-o", "route", "get", addr}), .timeout = std::chrono::seconds(5)});
-  if (!r.ok()) throw Error(fmt::format("no route to peer {} in {}: {}", addr, place.describe(), r.brief()));
-  auto f = split_ws(r.out);
-  for (size_t i = 0; i + 1 < f.size(); ++i) {
-    if (f[i] == "dev") return f[i + 1];
-  }
-  throw Error(fmt::format("cannot tell which interface reaches {}: `ip route get` said '{}'", addr, trim(r.out)));
-}
-
 nlohmann::json host_facts(const SearchPlant& sp, const std::string& sku, CommandRunner& runner) {
   const Plant& plant = sp.plant;
   const auto& ends = sp.ends;
@@ -91,56 +81,30 @@ nlohmann::json host_facts(const SearchPlant& sp, const std::string& sku, Command
   h["place"] = plant.client.describe();
   if (ends.size() > 1 && ends[1].role == SearchEnd::Role::Mirror) h["mirrored_to"] = ends[1].host.place.describe();
   h["sku"] = sku.empty() ? read_sku(ends.front().host.nproc) : trim(sku);
-  if (!sp.underlay.empty()) {
-    if (auto d = nic_driver(runner, plant.client, sp.underlay); !d.empty()) h["nic_driver"] = d;
+  if (!plant.client_underlay.empty()) {
+    if (auto d = nic_driver(runner, plant.client, plant.client_underlay); !d.empty()) h["nic_driver"] = d;
   }
   h["wireguard_mode"] = wireguard_mode(runner, plant.client, plant.client_wg);
   return h;
 }
 
-SearchPlant testbed_search_plant(const SearchOptions& o, std::shared_ptr<CommandRunner> runner) {
+// The ends whose knobs a candidate changes, on the one Plant (experiments/measure/plant.hpp): the
+// testbed's client, mirrored to its server; or this host (or --netns) in peer mode, over
+// --interfaces (empty: all); plus the host itself for host-wide knobs with --allow-global from a
+// namespace.
+SearchPlant search_plant(const SearchOptions& o, Plant plant, std::shared_ptr<CommandRunner> runner) {
   SearchPlant sp;
-  Plant& plant = sp.plant;
-  Testbed tb(o.testbed_prefix, runner);
-  auto st = tb.status();
-  if (!st.healthy) {  // a tuned tunnel MTU is still healthy (testbed_status.cpp)
-    if (!o.quiet) std::cerr << "testbed " << o.testbed_prefix << " is not up: bringing it up\n";
-    tb.up();
+  if (o.testbed) {
+    const TestbedNames n = Testbed(o.testbed_prefix, runner).names();  // a copy: the Testbed is a temporary
+    sp.ends.push_back({"client", SearchEnd::Role::Primary, act::make_host(n.client_place()), {n.cli_wg, n.cli_underlay}, {n.cli_wg}});
+    sp.ends.push_back({"server", SearchEnd::Role::Mirror, act::make_host(n.server_place()), {n.srv_wg, n.srv_underlay}, {n.srv_wg}});
+  } else {
+    sp.ends.push_back({"local", SearchEnd::Role::Primary, act::make_host(plant.client), o.interfaces, {plant.client_wg}});
   }
-  const auto& n = tb.names();
-  plant.client = n.client_place();
-  plant.server_address = tb.server_address();
-  plant.port = tb.iperf3_port();
-  plant.watch = {{n.client_place(), n.cli_underlay}, {n.client_place(), n.cli_wg},
-                 {n.server_place(), n.srv_underlay}, {n.server_place(), n.srv_wg}};
-  plant.rate_iface = {n.server_place(), n.srv_wg};
-  plant.rate_iface_is_receiver_for_forward = true;
-  plant.client_wg = n.cli_wg;
-  plant.recycle_server_listener = true;  // the server end is tuned too (measure.hpp)
-  sp.underlay = n.cli_underlay;
-  sp.ends.push_back({"client", SearchEnd::Role::Primary, act::make_host(n.client_place()), {n.cli_wg, n.cli_underlay}, {n.cli_wg}});
-  sp.ends.push_back({"server", SearchEnd::Role::Mirror, act::make_host(n.server_place()), {n.srv_wg, n.srv_underlay}, {n.srv_wg}});
-  return sp;
-}
-
-SearchPlant peer_search_plant(const SearchOptions& o, CommandRunner& runner) {
-  SearchPlant sp;
-  Plant& plant = sp.plant;
-  plant.client = o.netns.empty() ? Place::host() : Place::netns(o.netns);
-  plant.server_address = o.peer;
-  plant.port = o.port;
-  plant.client_wg = route_device(plant.client, o.peer, runner);
-  plant.rate_iface = {plant.client, plant.client_wg};
-  plant.rate_iface_is_receiver_for_forward = false;
-  for (const auto& i : o.interfaces) require_valid_ifname(i);
-  plant.watch = {{plant.client, plant.client_wg}};
-  for (const auto& i : o.interfaces) {
-    if (i != plant.client_wg) {
-      plant.watch.push_back({plant.client, i});
-      if (sp.underlay.empty()) sp.underlay = i;
-    }
+  if (o.allow_global && !plant.client.is_host()) {
+    sp.ends.push_back({"host", SearchEnd::Role::Global, act::make_host(Place::host()), {}, {}});
   }
-  sp.ends.push_back({"local", SearchEnd::Role::Primary, act::make_host(plant.client), o.interfaces, {plant.client_wg}});
+  sp.plant = std::move(plant);
   return sp;
 }
 
@@ -157,16 +121,15 @@ SearchEnv default_search_env() {
   env.knob_lookup = act::default_knob_lookup();
   env.require_root = [] { require_root("wgopt search"); };
   auto runner = env.runner;
-  env.plant = [runner](const SearchOptions& o, const std::function<void(const std::string&)>&) {
-    SearchPlant sp = o.testbed ? testbed_search_plant(o, runner) : peer_search_plant(o, *runner);
-    if (o.allow_global && !sp.plant.client.is_host()) {
-      sp.ends.push_back({"host", SearchEnd::Role::Global, act::make_host(Place::host()), {}, {}});
-    }
-    return sp;
+  env.plant = [runner](const SearchOptions& o, const std::function<void(const std::string&)>& say) {
+    const PlantChoice choice{.testbed = o.testbed, .prefix = o.testbed_prefix, .peer = o.peer, .netns = o.netns,
+                             .port = o.port, .interfaces = o.interfaces};
+    return search_plant(o, resolve_plant(choice, runner, say), runner);
   };
   env.measure = [](const Plant& p, const Objective& obj, const MeasureOptions& mo) { return measure_objective(p, obj, mo); };
   env.tunnel_alive = [runner](const Plant& p, std::string& why) { return tunnel_alive(p, *runner, why); };
   env.host_facts = [runner](const SearchPlant& sp, const std::string& sku) { return host_facts(sp, sku, *runner); };
+  env.detect_tuners = [] { return act::detect_tuners(act::make_host(Place::host())); };
   env.start_guardian = [](const SearchOptions& o, const std::string& state_dir) -> std::unique_ptr<act::Guardian> {
     return std::make_unique<act::Watchdog>(act::Watchdog::start(self_exe(o.wgopt_exe), state_dir));
   };

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actuators/host_tuners.hpp"
 #include "actuators/knob.hpp"
 #include "actuators/restore.hpp"
 #include "common/exec.hpp"
@@ -42,7 +43,6 @@ struct SearchEnd {
 struct SearchPlant {
   Plant plant;
   std::vector<SearchEnd> ends;
-  std::string underlay;  // the client's underlay interface (host facts: NIC driver), may be empty
 };
 
 struct SearchEnv {
@@ -54,7 +54,8 @@ struct SearchEnv {
   std::string run_dir;                    // the host lock (actuators/lock.hpp)
   act::KnobLookup knob_lookup;            // crash recovery's way to find a journaled knob again
   std::function<void()> require_root;
-  // Builds (and, for the testbed, brings up) the plant; `say` reports what it did.
+  // Builds the plant with resolve_plant (experiments/measure/plant.hpp: for the testbed, brings it
+  // up) and its ends; `say` reports what it did.
   std::function<SearchPlant(const SearchOptions&, const std::function<void(const std::string&)>& say)> plant;
   std::function<Evaluation(const Plant&, const Objective&, const MeasureOptions&)> measure;
   // True when the tunnel carries a full-size don't-fragment ping and the handshake is recent;
@@ -62,12 +63,15 @@ struct SearchEnv {
   std::function<bool(const Plant&, std::string& why)> tunnel_alive;
   // Kernel, nproc, SKU, NIC driver, WireGuard mode of the primary end (the profile's host facts).
   std::function<nlohmann::json(const SearchPlant&, const std::string& sku)> host_facts;
+  // The other tuners running on the host (irqbalance, TuneD, bpftune: actuators/host_tuners.hpp).
+  std::function<std::vector<act::Tuner>()> detect_tuners;
   // Starts the guardian for this search (called only when options.watchdog).
   std::function<std::unique_ptr<act::Guardian>(const SearchOptions&, const std::string& state_dir)> start_guardian;
 };
 
 // The real thing: root required, the process runner, steady and system clocks, act::state_dir(), act::run_dir(),
-// the testbed or the peer from the options, measure_objective, the watchdog process.
+// the testbed or the peer from the options, measure_objective, act::detect_tuners on the host, the
+// watchdog process.
 SearchEnv default_search_env();
 
 }  // namespace wgopt::experiments

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "actuators/catalog.hpp"
 #include "actuators/host.hpp"
@@ -140,10 +141,19 @@ TEST_CASE("policy: IRQ affinity is not searched while irqbalance runs unless the
     CHECK(d.exclude == std::vector<std::string>{"irqbalance"});
     CHECK_THAT(d.lines.at(0), Contains("wgopt stops it for this search"));
   }
-  SECTION("with leave but no systemd (this VM), or a process systemd does not own: refused, stop it yourself") {
+  SECTION("with leave, no systemd, the init script runs it (this VM with Debian's irqbalance): held inactive") {
+    Tuner t = irqbalance("");
+    t.manager = "/etc/init.d/irqbalance";
+    auto d = decide_tuners({t}, {.searches_irq_affinity = true, .stop_irqbalance = true, .irqbalance_stoppable = true});
+    CHECK_FALSE(d.refusal);
+    REQUIRE(d.hold.size() == 1);
+    CHECK(d.hold[0].value == "inactive");
+  }
+  SECTION("with leave but neither systemd nor an init script, or a process systemd does not own: refused, stop it yourself") {
     auto d = decide_tuners({irqbalance("")}, {.searches_irq_affinity = true, .stop_irqbalance = true, .irqbalance_stoppable = false});
     REQUIRE(d.refusal);
-    CHECK_THAT(*d.refusal, Contains("cannot stop and restart it (systemd does not run it here)") && Contains("stop it yourself"));
+    CHECK_THAT(*d.refusal, Contains("cannot stop and restart it (neither systemd nor /etc/init.d/irqbalance runs it here)") &&
+                               Contains("stop it yourself"));
     d = decide_tuners({irqbalance("inactive")}, {.searches_irq_affinity = true, .stop_irqbalance = true, .irqbalance_stoppable = true});
     REQUIRE(d.refusal);
     CHECK_THAT(*d.refusal, Contains("irqbalance.service is inactive"));
@@ -173,6 +183,54 @@ TEST_CASE("held irqbalance=inactive goes through the irqbalance knob and the jou
   auto report = session->rollback_all();  // the end of the search, or `wgopt rollback`
   CHECK(report.ok());
   CHECK(fake.tools->irqbalance == "active");
+}
+
+TEST_CASE("without systemd, Debian's init script stops irqbalance for the search and starts it again on rollback") {
+  test::FakeHost fake(2);
+  fake.tools->systemd = false;
+  fake.overlay("tuners/irqbalance");
+  fake.overlay("tuners/irqbalance-initd");
+  auto tuners = detect_tuners(fake.host);
+  REQUIRE(tuners.size() == 1);
+  CHECK(tuners[0].unit_state.empty());
+  CHECK(tuners[0].manager == "/etc/init.d/irqbalance");
+  auto knob = find_knob(fake.host, "irqbalance");
+  const auto p = knob->presence();
+  REQUIRE(p.present);
+  REQUIRE(p.writable);  // the unit tests run as root (the knob needs root to act)
+  CHECK(knob->read() == "active");
+  auto d = decide_tuners(tuners, {.searches_irq_affinity = true, .stop_irqbalance = true, .irqbalance_stoppable = true});
+  REQUIRE_FALSE(d.refusal);
+  test::FakeSession session(fake);
+  std::vector<KnobPtr> knobs;
+  knobs.push_back(std::move(knob));
+  Transaction tx(*session, fake.host, knobs);
+  tx.apply(d.hold);
+  tx.keep();
+  CHECK(pids_named(*fake.files, "/proc", "irqbalance").empty());
+  CHECK(fake.tools->log.back() == std::vector<std::string>{"/etc/init.d/irqbalance", "stop"});
+  auto report = session->rollback_all();
+  CHECK(report.ok());
+  CHECK(pids_named(*fake.files, "/proc", "irqbalance") == std::vector<int>{812});
+  CHECK(fake.tools->unexpected.empty());
+}
+
+TEST_CASE("an irqbalance that exited and is not reaped yet (a zombie) does not run") {
+  test::FakeHost fake(2);
+  fake.overlay("tuners/irqbalance");
+  std::ofstream(fake.root / "proc/812/stat") << ("812 (irqbalance) S 1 812 812 0 -1 4194624 0 0 0 0\n");
+  CHECK(pids_named(*fake.files, "/proc", "irqbalance") == std::vector<int>{812});
+  std::ofstream(fake.root / "proc/812/stat") << ("812 (irqbalance) Z 1 812 812 0 -1 4227084 0 0 0 0\n");
+  CHECK(pids_named(*fake.files, "/proc", "irqbalance").empty());
+}
+
+TEST_CASE("no systemd and no init script: the irqbalance knob is absent and says why") {
+  test::FakeHost fake(2);
+  fake.tools->systemd = false;
+  fake.overlay("tuners/irqbalance");
+  auto knob = find_knob(fake.host, "irqbalance");
+  CHECK_FALSE(knob->presence().present);
+  CHECK_THAT(knob->presence().why_not, Contains("no /etc/init.d/irqbalance"));
 }
 
 TEST_CASE("a real process named irqbalance is found in this machine's /proc") {

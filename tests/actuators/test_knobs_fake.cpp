@@ -356,6 +356,17 @@ CommandResult FakeTools::run(const Command& cmd) {
     if (!tuned_adm) return CommandResult{.not_found = true};
     if (a.size() == 2 && a[1] == "active") return ok(*tuned_adm);
   }
+  if (a[0] == "/etc/init.d/irqbalance" && a.size() == 2 && fs::exists(root_ + "/etc/init.d/irqbalance")) {
+    // Debian's init script: start-stop-daemon starts /usr/sbin/irqbalance or stops every one.
+    const fs::path proc = fs::path(root_) / "proc/812";
+    if (a[1] == "stop") return fs::remove_all(proc), irqbalance = "inactive", ok();
+    if (a[1] == "start") {
+      fs::create_directories(proc);
+      std::ofstream(proc / "comm") << "irqbalance\n";
+      std::ofstream(proc / "cmdline") << std::string("/usr/sbin/irqbalance\0--pid=/run/irqbalance.pid\0", 47);
+      return irqbalance = "active", ok();
+    }
+  }
   if (a[0] == "systemctl" && !systemd) {
     return fail(1, "System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down\n");
   }

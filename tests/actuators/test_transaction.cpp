@@ -154,3 +154,58 @@ TEST_CASE("masks are measured by their highest CPU and assignments parse as ID=V
   CHECK_THROWS_WITH(parse_assignment("net.core.rmem_max"), Catch::Contains("is not ID=VALUE"));
   CHECK_THROWS_AS(parse_assignment("=3"), UsageError);
 }
+
+TEST_CASE("a held change lets later transactions run, is put back by release_held, and stays out of wgopt's kept changes") {
+  FakeHost h;
+  const auto before = h.snapshot();
+  ChangeSession session(h.s.state(), h.lookup(), h.s.session());
+  Transaction hold(session, h.host, h.knobs);
+  hold.apply({{"net.fake.a", "111"}});
+  hold.hold();
+  CHECK_FALSE(session.journal().data().open);
+  REQUIRE(session.journal().data().entries.size() == 1);
+  CHECK(session.journal().data().entries[0].state == EntryState::Held);
+  {
+    // The search's trials and its winner, while the hold lasts.
+    Transaction trial(session, h.host, h.knobs);
+    trial.apply({{"net.fake.b", "222"}});
+    trial.rollback();
+    CHECK_FALSE(session.journal().data().open);
+    Transaction winner(session, h.host, h.knobs);
+    winner.apply({{"net.fake.c", "333"}});
+    winner.keep();
+  }
+  auto released = session.release_held();
+  REQUIRE(released.items.size() == 1);
+  CHECK(released.items[0].id == "net.fake.a");
+  CHECK(released.items[0].outcome == Outcome::Restored);
+  CHECK(h.s.get("/proc/sys/net/core/fake_a") == "100\n");
+  REQUIRE(session.journal().data().entries.size() == 1);  // the winner's, kept for `wgopt rollback`
+  CHECK(session.journal().data().entries[0].id == "net.fake.c");
+  CHECK(session.release_held().items.empty());
+  session.rollback_all();
+  CHECK(h.snapshot() == before);
+}
+
+TEST_CASE("a held change whose run died is put back when the next session opens (crash recovery, the guardian)") {
+  FakeHost h;
+  const auto before = h.snapshot();
+  {
+    ChangeSession session(h.s.state(), h.lookup(), h.s.session());
+    Transaction hold(session, h.host, h.knobs);
+    hold.apply({{"net.fake.a", "111"}});
+    hold.hold();
+    Transaction kept(session, h.host, h.knobs);
+    kept.apply({{"net.fake.b", "222"}});
+    kept.keep();
+  }  // the run ends without release_held(): as if it was killed
+  ChangeSession next(h.s.state(), h.lookup(), h.s.session());
+  REQUIRE(next.startup().items.size() == 1);
+  CHECK(next.startup().items[0].id == "net.fake.a");
+  CHECK(h.s.get("/proc/sys/net/core/fake_a") == "100\n");
+  CHECK(h.s.get("/proc/sys/net/core/fake_b") == "222\n");  // kept: only `wgopt rollback` undoes it
+  REQUIRE(next.journal().data().entries.size() == 1);
+  CHECK(next.journal().data().entries[0].state == EntryState::Kept);
+  next.rollback_all();
+  CHECK(h.snapshot() == before);
+}

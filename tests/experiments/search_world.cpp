@@ -240,7 +240,7 @@ SearchEnv SearchWorld::env() {
     sp.plant.server_address = "100.64.0.1";
     sp.plant.rate_iface = {srv_.host.place, "wg0"};
     sp.plant.client_wg = "wg0";
-    sp.underlay = "veth0";
+    sp.plant.client_underlay = "veth0";
     sp.ends.push_back({"client", SearchEnd::Role::Primary, cli_.host, {"wg0", "veth0"}, {"wg0"}});
     sp.ends.push_back({"server", SearchEnd::Role::Mirror, srv_.host, {"wg0", "veth0"}, {"wg0"}});
     return sp;
@@ -265,6 +265,10 @@ SearchEnv SearchWorld::env() {
     return nlohmann::json{{"kernel", "6.18.0-world"}, {"nproc", 2},           {"place", "netns tcli"},
                           {"mirrored_to", "netns tsrv"}, {"sku", sku.empty() ? "world-sku" : sku}, {"nic_driver", "veth"},
                           {"wireguard_mode", "userspace"}};
+  };
+  env.detect_tuners = [this] {
+    if (!script.tuners.empty()) event(fmt::format("other tuners: {} found", script.tuners.size()));
+    return script.tuners;
   };
   env.start_guardian = [this](const SearchOptions&, const std::string&) -> std::unique_ptr<act::Guardian> {
     event("guardian start");

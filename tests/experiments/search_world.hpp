@@ -27,6 +27,7 @@ struct Script {
   int interrupt_at_arm = 0;       // Ctrl-C arrives with the k-th arm of the guardian
   int dead_at_check = 0;          // the k-th tunnel check fails whatever is applied (0: never)
   int interrupt_at_sleep = 0;     // Ctrl-C arrives during the k-th short wait (settle waits are made of them)
+  std::vector<act::Tuner> tuners; // other tuners found on the host (none: the stage says nothing)
 };
 
 // The values the score reads, as the fake kernel holds them on one end.

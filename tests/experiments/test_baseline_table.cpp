@@ -60,14 +60,14 @@ TEST_CASE("baseline table: one row per scenario with throughput, retransmits or 
 
 TEST_CASE("an empty baseline is not ok") { CHECK_FALSE(BaselineReport{}.all_ok()); }
 
-TEST_CASE("the target is chosen exactly once, and checked before anything runs") {
+TEST_CASE("the plant is chosen exactly once, and checked before anything runs") {
   auto say = [](const std::string&) {};
-  CHECK_THROWS_AS(resolve_target({}, default_runner(), say), UsageError);
-  CHECK_THROWS_AS(resolve_target({.testbed = true, .peer = "100.64.0.1"}, default_runner(), say), UsageError);
-  CHECK_THROWS_AS(resolve_target({.testbed = true, .netns = "x"}, default_runner(), say), UsageError);
-  CHECK_THROWS_AS(resolve_target({.peer = "100.64.0.1", .port = 70000}, default_runner(), say), UsageError);
+  CHECK_THROWS_AS(resolve_plant({}, default_runner(), say), UsageError);
+  CHECK_THROWS_AS(resolve_plant({.testbed = true, .peer = "100.64.0.1"}, default_runner(), say), UsageError);
+  CHECK_THROWS_AS(resolve_plant({.testbed = true, .netns = "x"}, default_runner(), say), UsageError);
+  CHECK_THROWS_AS(resolve_plant({.peer = "100.64.0.1", .port = 70000}, default_runner(), say), UsageError);
   try {
-    resolve_target({.peer = "peer.example; reboot"}, default_runner(), say);
+    resolve_plant({.peer = "peer.example; reboot"}, default_runner(), say);
     FAIL("a non-IP peer was accepted");
   } catch (const UsageError& e) {
     CHECK(std::string(e.what()).find("is not an IP address") != std::string::npos);

@@ -61,7 +61,7 @@ class Refused : public CommandRunner {
 
 TEST_CASE("a baseline stops at a failure every scenario would repeat, and says it once", "[measure]") {
   auto runner = std::make_shared<Refused>();
-  Target target{.description = "peer 100.64.0.1", .client = Place::host(), .server = "100.64.0.1"};
+  Plant target{.description = "peer 100.64.0.1", .client = Place::host(), .server_address = "100.64.0.1"};
   const BaselineOptions options{.scenarios = {workload::find_scenario("tcp"), workload::find_scenario("udp"),
                                               workload::find_scenario("single")},
                                 .duration = 2s};

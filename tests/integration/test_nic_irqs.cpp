@@ -3,7 +3,7 @@
 // every placement and of per-IRQ masks, and `rollback`, which must give back every smp_affinity
 // byte for byte. Needs root and the live lock (it moves eth0's IRQs):
 //   flock /tmp/wgopt-live.lock ./build/tests/test_integration "[irq]"
-// The IRQs are put back as found in a destructor, whatever the test does.
+// The IRQs are put back as found in a destructor, whatever the test does (eth0_irqs.hpp).
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -12,55 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_helpers.hpp"
+#include "eth0_irqs.hpp"
 #include "common/util.hpp"
 
 using namespace wgopt;
 using namespace wgopt::itest;
 namespace fs = std::filesystem;
-
-namespace {
-
-std::string affinity_path(int irq) { return "/proc/irq/" + std::to_string(irq) + "/smp_affinity"; }
-
-// eth0's queue IRQs found without wgopt's code: the MSI IRQs of the PCI function above
-// /sys/class/net/eth0/device, less its control IRQ (virtioN-config).
-std::vector<int> eth0_queue_irqs() {
-  fs::path dev = fs::canonical("/sys/class/net/eth0/device");
-  while (!dev.empty() && dev != "/" && !fs::exists(dev / "msi_irqs")) dev = dev.parent_path();
-  std::vector<int> msi;
-  if (fs::exists(dev / "msi_irqs")) {
-    for (const auto& e : fs::directory_iterator(dev / "msi_irqs")) msi.push_back(std::stoi(e.path().filename().string()));
-  }
-  std::vector<int> out;
-  for (const auto& line : split_lines(slurp("/proc/interrupts"))) {
-    auto w = split_ws(line);
-    if (w.size() < 3 || !w[0].ends_with(':') || w[0].find_first_not_of("0123456789:") != std::string::npos) continue;
-    const int irq = std::stoi(w[0]);
-    if (std::find(msi.begin(), msi.end(), irq) != msi.end() && !w.back().ends_with("-config")) out.push_back(irq);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// Puts every IRQ's smp_affinity back to the bytes it had when constructed.
-struct IrqGuard {
-  std::map<int, std::string> saved;
-  explicit IrqGuard(const std::vector<int>& irqs) {
-    for (int irq : irqs) saved[irq] = slurp(affinity_path(irq));
-  }
-  ~IrqGuard() {
-    for (const auto& [irq, bytes] : saved) write_text(affinity_path(irq), bytes);
-  }
-};
-
-// smp_affinity of each IRQ, trimmed.
-std::vector<std::string> masks(const std::vector<int>& irqs) {
-  std::vector<std::string> out;
-  for (int irq : irqs) out.push_back(trim(slurp(affinity_path(irq))));
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("eth0's IRQs one per CPU: knobs, get, every placement and rollback, byte for byte", "[irq]") {
   if (::geteuid() != 0) FAIL("this test needs root (it moves eth0's IRQs); run it under flock /tmp/wgopt-live.lock");

@@ -86,25 +86,6 @@ int guardians_alive(const std::string& state) {
   return n;
 }
 
-// fork/exec, because this test must SIGKILL the child itself; output goes to `log`.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
 // Processes whose parent is `ppid` and whose command name (comm) is `comm`.
 std::vector<pid_t> children_named(pid_t ppid, const std::string& comm) {
   std::vector<pid_t> out;
@@ -133,9 +114,10 @@ TEST_CASE("search: kill -9 during a trial, the guardian restores every original 
   // Every candidate moves the MTU away from the testbed's 1420, so "applied" is visible from outside.
   write_text(state / "space.yaml", "knobs:\n  wgt5-wc/mtu: {min: 1300, max: 1400}\n");
   const std::string study = state / "study.sqlite";
-  pid_t pid = spawn(wgopt_argv(state.path, search_args({"--knobs", "wgt5-wc/mtu,wgt5-wc/offload/gro", "--space",
-                                                        state / "space.yaml", "--trials", "6", "--study", study})),
-                    state / "search.log");
+  pid_t pid = testproc::spawn(wgopt_argv(state.path, search_args({"--knobs", "wgt5-wc/mtu,wgt5-wc/offload/gro", "--space",
+                                                                  state / "space.yaml", "--trials", "6", "--study", study})),
+                              state / "search.log");
+  REQUIRE(pid > 0);
 
   // Wait until a candidate is applied: the journal holds an open transaction and the MTU moved.
   bool applied = false;
@@ -199,11 +181,12 @@ TEST_CASE("search: kill -9 mid-measurement leaves no iperf3 client; the next bas
   StateDir state;
   wgopt::testproc::Subreaper adopt;  // wgopt's orphans come to this process, so their end is visible
   // 30 s measurements: a client that outlived wgopt would still be sending when the baseline starts.
-  pid_t pid = spawn(wgopt_argv(state.path, {"search", "--testbed", "--prefix", kPrefix, "--duration", "30",
-                                            "--baseline-rounds", "2", "--confirm-rounds", "2", "--quiet", "--knobs",
-                                            "wgt5-wc/offload/gro", "--trials", "2", "--no-apply", "--study",
-                                            state / "study.sqlite"}),
-                    state / "search.log");
+  pid_t pid = testproc::spawn(wgopt_argv(state.path, {"search", "--testbed", "--prefix", kPrefix, "--duration", "30",
+                                                      "--baseline-rounds", "2", "--confirm-rounds", "2", "--quiet", "--knobs",
+                                                      "wgt5-wc/offload/gro", "--trials", "2", "--no-apply", "--study",
+                                                      state / "study.sqlite"}),
+                              state / "search.log");
+  REQUIRE(pid > 0);
   std::vector<pid_t> clients;
   for (auto end = Clock::now() + std::chrono::seconds(120); Clock::now() < end && clients.empty();) {
     int status = 0;
