@@ -26,6 +26,7 @@ nlohmann::json build_evidence(const EvidenceInputs& in) {
   } else {
     evidence["plant"] = {{"peer", o.peer}, {"port", o.port}};
     if (!o.netns.empty()) evidence["plant"]["netns"] = o.netns;
+    if (o.ssh) evidence["plant"]["ssh"] = o.ssh->target;  // both ends tuned: the profile's `peer:` holds the far end
   }
   if (c.promote) {
     const auto& conf = c.confirmation;
@@ -46,9 +47,12 @@ nlohmann::json build_evidence(const EvidenceInputs& in) {
 }
 
 void write_profile(const std::string& path, const Values& knobs, const nlohmann::json& facts, const nlohmann::json& evidence,
-                   const SearchReport& report, bool retune, bool promote) {
+                   const SearchReport& report, bool retune, bool promote, const std::optional<act::PeerProfile>& peer) {
   act::Profile profile;
-  for (const auto& [id, v] : knobs) profile.knobs.emplace_back(id, v);
+  for (const auto& [id, v] : knobs) {
+    if (!id.starts_with("peer:")) profile.knobs.emplace_back(id, v);
+  }
+  profile.peer = peer;
   profile.host = YAML::Load(facts.dump());
   profile.evidence = YAML::Load(evidence.dump());
   if (retune && promote) {

@@ -15,6 +15,7 @@
 #include "common/files.hpp"
 #include "common/util.hpp"
 #include "experiments/measure/host_facts.hpp"
+#include "experiments/search/remote_end.hpp"
 #include "experiments/search/search.hpp"
 #include "experiments/study/study_store.hpp"
 #include "experiments/testbed/testbed.hpp"
@@ -132,6 +133,7 @@ SearchPlant peer_search_plant(const SearchOptions& o, CommandRunner& runner) {
   plant.client_wg = route_device(plant.client, o.peer, runner);
   plant.rate_iface = {plant.client, plant.client_wg};
   plant.rate_iface_is_receiver_for_forward = false;
+  plant.recycle_server_listener = o.ssh.has_value();  // --ssh: the server's end is tuned too (measure.hpp)
   for (const auto& i : o.interfaces) require_valid_ifname(i);
   plant.watch = {{plant.client, plant.client_wg}};
   for (const auto& i : o.interfaces) {
@@ -169,6 +171,12 @@ SearchEnv default_search_env() {
   env.host_facts = [runner](const SearchPlant& sp, const std::string& sku) { return host_facts(sp, sku, *runner); };
   env.start_guardian = [](const SearchOptions& o, const std::string& state_dir) -> std::unique_ptr<act::Guardian> {
     return std::make_unique<act::Watchdog>(act::Watchdog::start(self_exe(o.wgopt_exe), state_dir));
+  };
+  env.connect_peer = [](const SearchOptions& o, const SearchPlant& sp) -> std::unique_ptr<PeerLink> {
+    peer::SshOptions ssh = *o.ssh;
+    ssh.from = sp.plant.client;  // the underlay is reachable from where the client runs
+    std::vector<std::string> facts = o.peer_interfaces.empty() ? o.interfaces : o.peer_interfaces;
+    return agent_link(peer::AgentClient::connect(ssh, {.fact_interfaces = facts}));
   };
   return env;
 }

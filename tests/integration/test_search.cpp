@@ -86,25 +86,6 @@ int guardians_alive(const std::string& state) {
   return n;
 }
 
-// fork/exec, because this test must SIGKILL the child itself; output goes to `log`.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
 // Processes whose parent is `ppid` and whose command name (comm) is `comm`.
 std::vector<pid_t> children_named(pid_t ppid, const std::string& comm) {
   std::vector<pid_t> out;
