@@ -76,7 +76,7 @@ struct PoorReceiver {
 std::vector<std::string> search_argv(const TestbedSsh& s, const std::string& state, std::vector<std::string> more) {
   std::vector<std::string> a{"search", "--peer", "100.64.0.1", "--port", kPort, "--interfaces", kCliWg + "," + kCliUl,
                              "--peer-interfaces", kSrvWg + "," + kSrvUl, "--knobs",
-                             "net.ipv4.tcp_rmem,net.ipv4.tcp_wmem," + kCliWg + "/txqueuelen", "--duration", "2",
+                             "net.ipv4.tcp_rmem,net.ipv4.tcp_wmem," + kCliWg + "/txqueuelen",
                              "--baseline-rounds", "2", "--confirm-rounds", "4", "--settle-ms", "200", "--quiet",
                              "--study", state + "/study.sqlite", "--profile", state + "/profile.yaml"};
   a.insert(a.end(), more.begin(), more.end());
@@ -162,7 +162,7 @@ TEST_CASE("search over ssh tunes both ends; the winner stays on both; rollback o
   const auto original = both_ends();
   REQUIRE_FALSE(workload::is_listening(Place::netns(kSrvNs), "100.64.0.1", std::stoi(kPort)));
 
-  auto r = run(search_argv(s, state.path, {"--trials", "4", "--json"}), std::chrono::seconds(400));
+  auto r = run(search_argv(s, state.path, {"--trials", "4", "--duration", "2", "--json"}), std::chrono::seconds(400));
   INFO(r.out << r.err);
   REQUIRE(r.ok());
   auto j = nlohmann::json::parse(r.out);
