@@ -28,7 +28,9 @@ void parse_knobs(const YAML::Node& node, const std::string& source, const std::s
   for (const auto& entry : node) {
     if (!entry.first.IsScalar()) throw UsageError(fmt::format("profile {}: a knob id must be a plain string", source));
     const std::string id = entry.first.Scalar();
-    if (auto problem = knob_id_problem(id)) throw UsageError(fmt::format("profile {}: {}{}", source, where, *problem));
+    if (auto problem = knob_id_problem(id)) {
+      throw UsageError(fmt::format("profile {}: {}{}", source, where.empty() ? "" : "in the peer section, ", *problem));
+    }
     if (!seen.insert(id).second) {
       throw UsageError(fmt::format("profile {}: knob {}{} is given twice: keep one", source, where, id));
     }
