@@ -130,7 +130,9 @@ nlohmann::json SearchReport::to_json() const {
           {"pruning_saved_s", pruning_saved_s},
           {"elapsed_s", elapsed_s},
           {"applied", applied},
-          {"changed", changed}};
+          {"changed", changed},
+          {"baseline_throughput_mbps", baseline_throughput_mbps},
+          {"winner_throughput_mbps", winner_throughput_mbps}};
   if (!peer_events.empty()) j["peer_events"] = peer_events;  // --ssh: lost sessions and what came of them
   return j;
 }

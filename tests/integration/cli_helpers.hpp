@@ -70,6 +70,34 @@ inline pid_t spawn(const std::vector<std::string>& argv, const std::string& log)
   return pid;
 }
 
+// TCP 22 between a testbed's two namespaces black-holed both ways by policy-routing rules: the
+// session's packets vanish silently (no RST, no FIN), as on a dead link. lift() (or the destructor)
+// removes the rules.
+class SshBlackHole {
+ public:
+  SshBlackHole(std::string srv_ns, std::string cli_ns) : srv_(std::move(srv_ns)), cli_(std::move(cli_ns)) {
+    REQUIRE(rule(srv_, "add", "sport").ok());
+    REQUIRE(rule(cli_, "add", "dport").ok());
+    on_ = true;
+  }
+  ~SshBlackHole() { lift(); }
+  SshBlackHole(const SshBlackHole&) = delete;
+  SshBlackHole& operator=(const SshBlackHole&) = delete;
+  void lift() {
+    if (!on_) return;
+    on_ = false;
+    rule(srv_, "del", "sport");
+    rule(cli_, "del", "dport");
+  }
+
+ private:
+  static CommandResult rule(const std::string& ns, const std::string& op, const std::string& sel) {
+    return run({"ip", "-n", ns, "rule", op, "ipproto", "tcp", sel, "22", "blackhole"});
+  }
+  std::string srv_, cli_;
+  bool on_ = false;
+};
+
 // The binary does not run without root (tests/main.cpp exits 77, CTest says Skipped); a test that
 // needs root still fails loudly rather than pass without running.
 inline void need_root() {

@@ -109,6 +109,18 @@ bool wait_peer_applied(const TestbedSsh& s, pid_t pid, const std::string& log, s
   return false;
 }
 
+// The wait status of `pid` once it exits; killed (and reaped) when it is still running after `limit`.
+int wait_exit(pid_t pid, std::chrono::seconds limit) {
+  int status = 0;
+  for (auto end = Clock::now() + limit; Clock::now() < end;) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
 // The agent serving the search on the peer: a `wgopt __agent` whose parent is sshd.
 std::optional<pid_t> agent_pid() {
   for (const auto& e : fs::directory_iterator("/proc")) {
@@ -250,11 +262,7 @@ TEST_CASE("search over ssh: the sshd session child killed mid-trial; the peer re
   std::printf("search over ssh: sshd session child SIGKILLed mid-trial -> the server end restored itself in %.2f s\n", *restored);
   CHECK(*restored < 15);
 
-  int status = 0;
-  for (auto end = Clock::now() + std::chrono::seconds(300); Clock::now() < end;) {
-    if (::waitpid(pid, &status, WNOHANG) == pid) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  const int status = wait_exit(pid, std::chrono::seconds(300));
   INFO(slurp(log));
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
@@ -271,18 +279,7 @@ TEST_CASE("search over ssh: TCP 22 black-holed mid-trial; the search ends, says 
   const std::string log = state / "search.log";
   pid_t pid = spawn(search_argv(s, state.path, {"--trials", "5", "--duration", "4"}), log);
   REQUIRE(wait_peer_applied(s, pid, log));
-  auto rule = [](const std::string& ns, const std::string& op, const std::string& sel) {
-    return run({"ip", "-n", ns, "rule", op, "ipproto", "tcp", sel, "22", "blackhole"});
-  };
-  REQUIRE(rule(kSrvNs, "add", "sport").ok());
-  REQUIRE(rule(kCliNs, "add", "dport").ok());
-  struct Unblock {
-    std::function<void()> f;
-    ~Unblock() { f(); }
-  } unblock{[&] {
-    rule(kSrvNs, "del", "sport");
-    rule(kCliNs, "del", "dport");
-  }};
+  SshBlackHole unblock(kSrvNs, kCliNs);
   const auto t0 = Clock::now();
   auto restored = srv_restored_after(original, t0);
   INFO("peer watchdog: " << slurp(s.peer_state_dir + "/watchdog.log") << "\nsearch: " << slurp(log));
@@ -290,17 +287,13 @@ TEST_CASE("search over ssh: TCP 22 black-holed mid-trial; the search ends, says 
   std::printf("search over ssh: TCP 22 black-holed mid-trial -> the server end's guardian restored it in %.2f s\n", *restored);
   CHECK(*restored < 15);
 
-  int status = 0;
-  for (auto end = Clock::now() + std::chrono::seconds(180); Clock::now() < end;) {
-    if (::waitpid(pid, &status, WNOHANG) == pid) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  const int status = wait_exit(pid, std::chrono::seconds(180));
   INFO(slurp(log));
   REQUIRE(WIFEXITED(status));
   std::printf("search over ssh: the search ended %.1f s after the black-hole\n", std::chrono::duration<double>(Clock::now() - t0).count());
   CHECK(WEXITSTATUS(status) == 1);
   CHECK_THAT(slurp(log), Catch::Contains("not reachable again: the search ends") && Catch::Contains("--resume"));
-  unblock.f();
+  unblock.lift();
   CHECK(both_ends() == original);
 }
 
