@@ -16,6 +16,62 @@ bool plain_decimal(const std::string& v) {
   return !v.empty() && v.size() < 19 && v.find_first_not_of("0123456789") == std::string::npos &&
          (v == "0" || v[0] != '0');
 }
+
+// A `knobs:` map (`where` is "" or "peer." in messages) appended to `out`.
+void parse_knobs(const YAML::Node& node, const std::string& source, const std::string& where,
+                 std::vector<std::pair<std::string, std::string>>& out) {
+  if (node.IsNull()) return;  // "knobs:" with nothing under it: an empty profile
+  if (!node.IsMap()) {
+    throw UsageError(fmt::format("profile {}: '{}knobs' must be a map of ID: VALUE", source, where));
+  }
+  std::set<std::string> seen;
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar()) throw UsageError(fmt::format("profile {}: a knob id must be a plain string", source));
+    const std::string id = entry.first.Scalar();
+    if (auto problem = knob_id_problem(id)) {
+      throw UsageError(fmt::format("profile {}: {}{}", source, where.empty() ? "" : "in the peer section, ", *problem));
+    }
+    if (!seen.insert(id).second) {
+      throw UsageError(fmt::format("profile {}: knob {}{} is given twice: keep one", source, where, id));
+    }
+    if (!entry.second.IsScalar()) {
+      throw UsageError(fmt::format("profile {}: knob {}{} must have one value (write a triple as one string: "
+                                   "\"4096 131072 16777216\")", source, where, id));
+    }
+    const std::string value = entry.second.Scalar();
+    if (value.empty()) throw UsageError(fmt::format("profile {}: knob {}{} is empty: give it a value", source, where, id));
+    if (value.find('\n') != std::string::npos) {
+      throw UsageError(fmt::format("profile {}: knob {}{} has a value of more than one line: write it on one line",
+                                   source, where, id));
+    }
+    if (value.size() > kMaxValueBytes) {
+      throw UsageError(fmt::format("profile {}: knob {}{} has a value of {} bytes: a knob value is at most {} bytes",
+                                   source, where, id, value.size(), kMaxValueBytes));
+    }
+    out.emplace_back(id, value);
+  }
+}
+
+PeerProfile parse_peer(const YAML::Node& node, const std::string& source) {
+  if (!node.IsMap()) throw UsageError(fmt::format("profile {}: 'peer' must be a map with 'knobs' and 'host'", source));
+  PeerProfile peer;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
+    if (key == "knobs") parse_knobs(kv.second, source, "peer.", peer.knobs);
+    else if (key == "host") peer.host = kv.second;
+    else throw UsageError(fmt::format("profile {}: unknown key 'peer.{}': the peer section has knobs and host", source, one_line(key, 80)));
+  }
+  return peer;
+}
+void emit_knobs(YAML::Emitter& out, const std::vector<std::pair<std::string, std::string>>& knobs) {
+  out << YAML::Key << "knobs" << YAML::Value << YAML::BeginMap;
+  for (const auto& [id, value] : knobs) {
+    out << YAML::Key << id << YAML::Value;
+    if (plain_decimal(value)) out << value;
+    else out << YAML::DoubleQuoted << value;
+  }
+  out << YAML::EndMap;
+}
 }  // namespace
 
 Profile parse_profile(const std::string& text, const std::string& source_path) {
@@ -35,44 +91,19 @@ Profile parse_profile(const std::string& text, const std::string& source_path) {
   std::set<std::string> keys;
   for (const auto& kv : root) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
-    if ((key == "knobs" || key == "host" || key == "evidence") && !keys.insert(key).second) {
+    if ((key == "knobs" || key == "host" || key == "evidence" || key == "peer") && !keys.insert(key).second) {
       throw UsageError(fmt::format("profile {}: '{}' is given twice: merge them into one", source, key));
     }
     if (key == "knobs") {
-      if (kv.second.IsNull()) continue;  // "knobs:" with nothing under it: an empty profile
-      if (!kv.second.IsMap()) {
-        throw UsageError(fmt::format("profile {}: 'knobs' must be a map of ID: VALUE", source));
-      }
-      std::set<std::string> seen;
-      for (const auto& entry : kv.second) {
-        if (!entry.first.IsScalar()) throw UsageError(fmt::format("profile {}: a knob id must be a plain string", source));
-        const std::string id = entry.first.Scalar();
-        if (auto problem = knob_id_problem(id)) throw UsageError(fmt::format("profile {}: {}", source, *problem));
-        if (!seen.insert(id).second) {
-          throw UsageError(fmt::format("profile {}: knob {} is given twice: keep one", source, id));
-        }
-        if (!entry.second.IsScalar()) {
-          throw UsageError(fmt::format("profile {}: knob {} must have one value (write a triple as one string: "
-                                       "\"4096 131072 16777216\")", source, id));
-        }
-        const std::string value = entry.second.Scalar();
-        if (value.empty()) throw UsageError(fmt::format("profile {}: knob {} is empty: give it a value", source, id));
-        if (value.find('\n') != std::string::npos) {
-          throw UsageError(fmt::format("profile {}: knob {} has a value of more than one line: write it on one line",
-                                       source, id));
-        }
-        if (value.size() > kMaxValueBytes) {
-          throw UsageError(fmt::format("profile {}: knob {} has a value of {} bytes: a knob value is at most {} bytes",
-                                       source, id, value.size(), kMaxValueBytes));
-        }
-        p.knobs.emplace_back(id, value);
-      }
+      parse_knobs(kv.second, source, "", p.knobs);
     } else if (key == "host") {
       p.host = kv.second;
     } else if (key == "evidence") {
       p.evidence = kv.second;
+    } else if (key == "peer") {
+      p.peer = parse_peer(kv.second, source);
     } else {
-      throw UsageError(fmt::format("profile {}: unknown key '{}': a profile has knobs, host and evidence", source, one_line(key, 80)));
+      throw UsageError(fmt::format("profile {}: unknown key '{}': a profile has knobs, host, evidence and peer", source, one_line(key, 80)));
     }
   }
   if (!keys.count("knobs")) throw UsageError(fmt::format("profile {} has no 'knobs:' map (see `wgopt show`)", source));
@@ -89,14 +120,14 @@ std::string dump_profile(const Profile& profile) {
   YAML::Emitter out;
   out << YAML::BeginMap;
   if (profile.host && !profile.host.IsNull()) out << YAML::Key << "host" << YAML::Value << profile.host;
-  out << YAML::Key << "knobs" << YAML::Value << YAML::BeginMap;
-  for (const auto& [id, value] : profile.knobs) {
-    out << YAML::Key << id << YAML::Value;
-    if (plain_decimal(value)) out << value;
-    else out << YAML::DoubleQuoted << value;
-  }
-  out << YAML::EndMap;
+  emit_knobs(out, profile.knobs);
   if (profile.evidence && !profile.evidence.IsNull()) out << YAML::Key << "evidence" << YAML::Value << profile.evidence;
+  if (profile.peer) {
+    out << YAML::Key << "peer" << YAML::Value << YAML::BeginMap;
+    if (profile.peer->host && !profile.peer->host.IsNull()) out << YAML::Key << "host" << YAML::Value << profile.peer->host;
+    emit_knobs(out, profile.peer->knobs);
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

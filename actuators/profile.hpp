@@ -9,8 +9,12 @@
 //     wgopt-wc/rps_cpus: "3"                      # a mask is hex as the kernel prints it
 //     wgopt-wc/mtu: 1420
 //   evidence: ...         # optional, opaque (what a study measured); kept as is
+//   peer:                 # optional: the other end of a both-ends search (`wgopt search --ssh`)
+//     host: {ssh: root@10.0.0.2, kernel: ..., nproc: 2}   # its facts; kept as is
+//     knobs: {net.ipv4.tcp_rmem: "4096 131072 16777216"}  # its values, under its own ids
 //
 // `wgopt show > p.yaml`, edit, `wgopt apply p.yaml` round-trips.
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,10 +23,17 @@
 
 namespace wgopt::act {
 
+// The peer's part of a both-ends profile: `wgopt apply --ssh` / `wgopt export --host peer` use it.
+struct PeerProfile {
+  std::vector<std::pair<std::string, std::string>> knobs;  // checked like `knobs`
+  YAML::Node host;                                        // null when absent
+};
+
 struct Profile {
   std::vector<std::pair<std::string, std::string>> knobs;  // in file order
   YAML::Node host;      // null when absent
   YAML::Node evidence;  // null when absent
+  std::optional<PeerProfile> peer;
 };
 
 // The longest knob value a profile may hold (a CPU mask of 1024 CPUs is 287 characters with its

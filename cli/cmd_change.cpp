@@ -170,6 +170,7 @@ void setup(CLI::App& root, Context&) {
         "Examples:\n"
         "  wgopt show > p.yaml; $EDITOR p.yaml; wgopt apply p.yaml\n"
         "  wgopt apply --netns wgopt-cli best.yaml\n"
+        "  wgopt apply --ssh root@10.0.0.2 best.yaml      # a both-ends profile: its peer: section, on the peer\n"
         "A profile:\n"
         "  knobs:\n"
         "    net.ipv4.tcp_rmem: \"4096 131072 16777216\"   # a triple is one string\n"
@@ -182,8 +183,10 @@ void setup(CLI::App& root, Context&) {
                   "permit changing the MTU of a non-WireGuard interface (a wrong one can cut the host off)");
     sub->callback([o, file] {
       act::Profile p = act::load_profile(*file);
+      // A both-ends profile (`wgopt search --ssh`): its `peer:` part is what the peer gets.
+      const auto& knobs = o->ssh.remote() && p.peer ? p.peer->knobs : p.knobs;
       std::vector<act::Change> changes;
-      for (const auto& [id, value] : p.knobs) changes.push_back({id, value});
+      for (const auto& [id, value] : knobs) changes.push_back({id, value});
       change(*o, changes, "wgopt apply");
     });
   }

@@ -15,6 +15,7 @@
 #include "cli/registry.hpp"
 #include "common/error.hpp"
 #include "common/files.hpp"
+#include "common/util.hpp"
 #include "experiments/export/export.hpp"
 
 namespace wgopt::cli {
@@ -24,6 +25,7 @@ namespace fs = std::filesystem;
 
 struct ExportCli {
   std::string profile, format, out;
+  std::string host = "local";  // local | peer: which end of a both-ends profile
   bool force = false, json = false;
   experiments::ExportOptions options;
 };
@@ -36,10 +38,26 @@ void write_file(const fs::path& path, const std::string& content, int mode) {
   write_file_atomic(path.string(), content, mode);
 }
 
+// The end to export: the profile as it is, or (--host peer) its `peer:` section as a profile of
+// its own: the peer's knobs and facts, the same evidence.
+act::Profile profile_of_end(act::Profile p, const ExportCli& c) {
+  if (c.host == "local") return p;
+  if (c.host != "peer") throw UsageError(fmt::format("--host '{}' is not an end: use local or peer", one_line(c.host, 40)));
+  if (!p.peer) {
+    throw UsageError(fmt::format("profile {} has no peer: section (it was not made by `wgopt search --ssh`): drop --host peer",
+                                 one_line(c.profile, 200)));
+  }
+  act::Profile peer;
+  peer.knobs = p.peer->knobs;
+  peer.host = p.peer->host;
+  peer.evidence = p.evidence;
+  return peer;
+}
+
 void run_export(const ExportCli& c) {
   experiments::ExportOptions options = c.options;
   options.profile_label = c.profile;
-  const act::Profile profile = act::load_profile(c.profile);
+  const act::Profile profile = profile_of_end(act::load_profile(c.profile), c);
   std::vector<std::string> skipped;
   const auto files = experiments::render_export(profile, c.format, options, &skipped);
   nlohmann::json listed = nlohmann::json::array();
@@ -108,6 +126,10 @@ void setup(CLI::App& root, Context&) {
   sub->add_option("PROFILE", c->profile, "profile YAML (from `wgopt search` or `wgopt show`)")->required();
   sub->add_option("--format", c->format, "sysctl, systemd, networkd, tuned, netbird, timer or all")->required();
   sub->add_option("--out", c->out, "directory to write the files under (default: print them)");
+  sub->add_option("--host", c->host,
+                  "which end of a both-ends profile (`wgopt search --ssh`): local, or peer (its peer: section; write it "
+                  "to another --out and copy that to the peer)")
+      ->capture_default_str();
   sub->add_flag("--force", c->force, "overwrite files that exist under --out");
   sub->add_flag("--json", c->json, "print what was written (or the files, without --out) as JSON");
   sub->add_option("--underlay", c->options.underlay, "the underlay interface (default: see below)");

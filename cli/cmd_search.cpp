@@ -5,6 +5,7 @@
 
 #include "cli/interrupt.hpp"
 #include "cli/registry.hpp"
+#include "cli/ssh_cli.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
 #include "experiments/search/search.hpp"
@@ -43,6 +44,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   auto settle_ms = std::make_shared<int>(1000);
   auto duration = std::make_shared<int>(0);
   auto trials = std::make_shared<int>(0);
+  auto ssh = std::make_shared<wgopt::cli::SshCliOptions>();
   auto* cmd = root.add_subcommand(
       "search",
       "Find the best settings for this host's WireGuard path in a closed loop, confirm the winner against\n"
@@ -54,6 +56,8 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
       "Examples:\n"
       "  wgopt search --testbed --budget 5m                 # the built-in two-namespace testbed\n"
       "  wgopt search --peer 100.64.0.1 --interfaces wt0,eth0 --budget 2h\n"
+      "  wgopt search --peer 100.64.0.1 --ssh root@10.0.0.2 --budget 2h   # tunes BOTH ends: the peer's own wgopt\n"
+      "                                                   # runs as an agent over ssh (its journal, its guardian)\n"
       "  wgopt search --testbed --knobs '*/mtu,*/offload/*' --trials 20 --duration 5\n"
       "  wgopt search --resume /var/lib/wgopt/studies/study-20261126-101500.sqlite");
   auto* plant = cmd->add_option_group("plant", "where to measure");
@@ -63,6 +67,13 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   plant->add_option("--port", o->port, "the peer's iperf3 port")->capture_default_str();
   plant->add_option("--netns", o->netns, "run the client and tune inside this network namespace (peer mode)");
   plant->add_option("--interfaces", o->interfaces, "peer mode: interfaces whose knobs are searched (default: all)")->delimiter(',');
+  plant->add_option("--peer-interfaces", o->peer_interfaces,
+                    "with --ssh: the peer's counterparts of --interfaces, in the same order (default: the same names)")
+      ->delimiter(',');
+  plant->add_flag("--per-end", o->per_end,
+                  "with --ssh: search each end's knobs separately (parameters peer:ID); default: one value drives both "
+                  "ends when the hosts' CPU count and kernel match");
+  wgopt::cli::add_ssh_options(cmd, *ssh);
   auto* space = cmd->add_option_group("space", "what to search");
   space->add_option("--knobs", *knobs, "comma-separated knob ids or patterns to search ('*' wildcard; default: all writable)");
   space->add_option("--exclude", *exclude, "comma-separated knob ids or patterns to leave alone");
@@ -107,6 +118,8 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
     if (o->budget.empty() && !o->trials && o->resume.empty()) {
       throw wgopt::UsageError("give a budget: --budget 5m (wall clock) and/or --trials N");
     }
+    auto so = wgopt::cli::ssh_options(*ssh);  // refuses an --ssh-* option without --ssh
+    if (ssh->remote()) o->ssh = so;
     o->prune = !*no_prune;
     o->watchdog = !*no_watchdog;
     o->settle = std::chrono::milliseconds(*settle_ms);
@@ -124,14 +137,26 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
         std::cout << "\nbaseline kept: " << report.confirmation << "\n";
       }
       for (const auto& c : report.changed) std::cout << "  " << c << "\n";
+      for (const auto& e : report.peer_events) std::cout << "peer: " << e << "\n";
       std::cout << fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible); early stopping saved {:.0f}s\n",
                                report.trials, report.complete, report.pruned, report.failed, report.infeasible,
                                report.pruning_saved_s);
-      std::cout << (report.applied ? "the host is on the winner now (`wgopt rollback` returns to the original)\n"
-                                   : "the host is on its original values\n");
+      if (o->ssh) {
+        std::cout << (report.applied ? "both ends are on the winner now (`wgopt rollback` here and `wgopt rollback --ssh " + o->ssh->target +
+                                           "` return to the originals)\n"
+                                     : "both ends are on their original values\n");
+      } else {
+        std::cout << (report.applied ? "the host is on the winner now (`wgopt rollback` returns to the original)\n"
+                                     : "the host is on its original values\n");
+      }
       std::cout << "study:   " << report.study_path << "\nprofile: " << report.profile_path << "\n";
       std::cout << "next:    wgopt report " << report.study_path << " --html report.html   # plots and the trial list\n"
                 << "         wgopt export " << report.profile_path << " --format all --out DIR   # sysctl.d, systemd, networkd, TuneD ...\n";
+    }
+    if (report.outcome == wgopt::experiments::SearchOutcome::PeerLost) {
+      std::cerr << "wgopt: search ended: " << report.confirmation << "; this host is on its original values; continue with --resume "
+                << report.study_path << "\n";
+      ctx.exit_code = 1;
     }
     if (report.outcome == wgopt::experiments::SearchOutcome::Interrupted) {
       std::cerr << "wgopt: search interrupted: original values restored; continue with --resume " << report.study_path << "\n";

@@ -44,20 +44,37 @@ double iface_drop_count(const probes::Summary& s) {
 
 }  // namespace
 
-ScenarioMeasurement to_measurement(const workload::RunResult& run, const probes::Summary& s) {
-  ScenarioMeasurement m;
-  if (run.summary) m.throughput_mbps = run.summary->received_bps / 1e6;
+namespace {
+
+void add_drops(DropRates& d, const probes::Summary& s) {
   const double secs = s.seconds > 0 ? s.seconds : 1;
-  m.drops_per_s.softnet = s.softnet_dropped_per_s;
-  m.drops_per_s.nic = per_second(nic_drop_count(s), secs);
-  m.drops_per_s.interface = per_second(iface_drop_count(s), secs);
-  // InErrors already counts RcvbufErrors (the kernel bumps both for a full socket buffer): once.
+  d.softnet += s.softnet_dropped_per_s;
+  d.nic += per_second(nic_drop_count(s), secs);
+  d.interface += per_second(iface_drop_count(s), secs);
   double udp = 0;
-  for (const auto& n : s.net) udp += static_cast<double>(n.udp.in_errors);
-  m.drops_per_s.udp_errors = per_second(udp, secs);
+  for (const auto& n : s.net) udp += static_cast<double>(n.udp.in_errors);  // InErrors already counts RcvbufErrors: once
+  d.udp_errors += per_second(udp, secs);
+}
+
+std::vector<double> core_busy(const probes::Summary& s) {
+  std::vector<double> out;
   for (const auto& c : s.cores) {
     if (c.ticks == 0) continue;
-    m.core_busy_pct.push_back(std::clamp(100.0 - c.idle - c.iowait, 0.0, 100.0));
+    out.push_back(std::clamp(100.0 - c.idle - c.iowait, 0.0, 100.0));
+  }
+  return out;
+}
+
+}  // namespace
+
+ScenarioMeasurement to_measurement(const workload::RunResult& run, const probes::Summary& s, const probes::Summary* far) {
+  ScenarioMeasurement m;
+  if (run.summary) m.throughput_mbps = run.summary->received_bps / 1e6;
+  add_drops(m.drops_per_s, s);
+  m.core_busy_pct = core_busy(s);
+  if (far) {
+    add_drops(m.drops_per_s, *far);
+    m.far_core_busy_pct = core_busy(*far);
   }
   return m;
 }
@@ -144,7 +161,9 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
     co.server = plant.server_address;
     co.port = plant.port;
     co.duration = objective.duration;
+    if (options.far_end) options.far_end->start();
     auto ran = run_sampled(plant.client, co, plant.watch, scenario, *runner, hooks);
+    if (options.far_end) out.far_probes = options.far_end->stop();
     out.run = std::move(ran.run);
     out.probes = ran.probes.summary;
     {
@@ -178,7 +197,7 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
       ev.scenarios.push_back(std::move(out));
       break;
     }
-    out.measurement = to_measurement(out.run, out.probes);
+    out.measurement = to_measurement(out.run, out.probes, out.far_probes ? &*out.far_probes : nullptr);
     measurement[spec.name] = out.measurement;
     ev.scenarios.push_back(std::move(out));
   }

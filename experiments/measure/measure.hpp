@@ -29,6 +29,7 @@ struct ScenarioOutcome {
   std::string scenario;
   workload::RunResult run;            // iperf3's own numbers
   probes::Summary probes;             // what the sampler saw
+  std::optional<probes::Summary> far_probes;  // what the far end's own probes saw (MeasureOptions::far_end)
   ScenarioMeasurement measurement;    // the numbers the score reads
   std::vector<double> series_mbps;    // per-second rate on plant.rate_iface
   double series_mean_mbps = 0;
@@ -52,11 +53,22 @@ struct Evaluation {
 // Reference for early stopping, per scenario: the incumbent's mean per-second rate and its noise.
 using PruneReferences = std::map<std::string, PruneReference>;
 
+// The probes of an end this process cannot see (a peer reached over SSH): started before each
+// scenario's iperf3 client and stopped after it. Either may throw (a lost peer: peer::PeerLost);
+// the measurement then ends with that exception.
+class FarEndProbes {
+ public:
+  virtual ~FarEndProbes() = default;
+  virtual void start() = 0;
+  virtual probes::Summary stop() = 0;
+};
+
 struct MeasureOptions {
   const PruneReferences* prune = nullptr;  // null: never prune
   PrunerOptions pruner;
   const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT/SIGTERM: stop now
   std::shared_ptr<CommandRunner> runner;  // null: the real one
+  FarEndProbes* far_end = nullptr;        // null: only this end's probes
 };
 
 Evaluation measure_objective(const Plant& plant, const Objective& objective, const MeasureOptions& options);
@@ -66,7 +78,9 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
 // the optimizer "this region is worse", never to promote anything.
 double estimate_pruned(double incumbent_score, double candidate_rate, double incumbent_rate);
 
-// Probe summary -> the numbers the score reads.
-ScenarioMeasurement to_measurement(const workload::RunResult& run, const probes::Summary& s);
+// Probe summary -> the numbers the score reads. With `far` (the other end's probes), its drops add
+// to this end's and its per-core load is the far end's imbalance (the score takes the worse end).
+ScenarioMeasurement to_measurement(const workload::RunResult& run, const probes::Summary& s,
+                                   const probes::Summary* far = nullptr);
 
 }  // namespace wgopt::experiments

@@ -2,43 +2,75 @@
 
 namespace wgopt::experiments {
 
-void accumulate(Averages& a, const Evaluation& ev) {
-  if (!ev.score) return;
-  double tp = 0, soft = 0, sn = 0, nic = 0;
+namespace {
+
+// One end's probes of one measurement, averaged over its scenarios, added to `e`.
+void add_end(EndAverages& e, const Evaluation& ev, bool far) {
+  double soft = 0, sn = 0, nic = 0;
   int core = -1;
+  int seen = 0;
   for (const auto& s : ev.scenarios) {
-    tp += s.measurement.throughput_mbps;
-    if (s.probes.top_soft_pct >= soft) {
-      soft = s.probes.top_soft_pct;
-      core = s.probes.top_soft_cpu;
+    if (far && !s.far_probes) continue;
+    const probes::Summary& p = far ? *s.far_probes : s.probes;
+    ++seen;
+    if (p.top_soft_pct >= soft) {
+      soft = p.top_soft_pct;
+      core = p.top_soft_cpu;
     }
-    sn += static_cast<double>(s.probes.softnet.dropped);
-    for (const auto& i : s.probes.ifaces) {
+    sn += static_cast<double>(p.softnet.dropped);
+    for (const auto& i : p.ifaces) {
       nic += static_cast<double>(i.delta.rx_dropped + i.delta.tx_dropped);
       if (i.ethtool_delta) {
         for (const auto& [n, v] : probes::drop_counters(*i.ethtool_delta)) nic += static_cast<double>(v);
       }
     }
   }
+  if (far && seen == 0) return;
+  const double k = ev.scenarios.empty() ? 1 : static_cast<double>(ev.scenarios.size());
+  e.top_soft += soft;
+  e.top_core = core;
+  e.softnet += sn / k;
+  e.nic += nic / k;
+  e.n += 1;
+}
+
+ComparisonRow end_row(const std::string& label, double throughput_sum, int n, const EndAverages& e) {
+  ComparisonRow r;
+  r.config = label;
+  if (n == 0 || e.n == 0) return r;
+  r.throughput_mbps = throughput_sum / n;
+  r.top_core_soft_pct = e.top_soft / e.n;
+  if (e.top_core >= 0) r.top_core = e.top_core;
+  r.softnet_drops = e.softnet / e.n;
+  r.nic_drops = e.nic / e.n;
+  return r;
+}
+
+}  // namespace
+
+void accumulate(Averages& a, const Evaluation& ev) {
+  if (!ev.score) return;
+  double tp = 0;
+  for (const auto& s : ev.scenarios) tp += s.measurement.throughput_mbps;
   const double k = ev.scenarios.empty() ? 1 : static_cast<double>(ev.scenarios.size());
   a.throughput += tp / k;
-  a.top_soft += soft;
-  a.top_core = core;
-  a.softnet += sn / k;
-  a.nic += nic / k;
-  a.n += 1;
+  EndAverages local{a.top_soft, a.softnet, a.nic, a.top_core, a.n};
+  add_end(local, ev, false);
+  a.top_soft = local.top_soft;
+  a.softnet = local.softnet;
+  a.nic = local.nic;
+  a.top_core = local.top_core;
+  a.n = local.n;
+  add_end(a.far, ev, true);
 }
 
 ComparisonRow to_row(const std::string& label, const Averages& a) {
-  ComparisonRow r;
-  r.config = label;
-  if (a.n == 0) return r;
-  r.throughput_mbps = a.throughput / a.n;
-  r.top_core_soft_pct = a.top_soft / a.n;
-  if (a.top_core >= 0) r.top_core = a.top_core;
-  r.softnet_drops = a.softnet / a.n;
-  r.nic_drops = a.nic / a.n;
-  return r;
+  return end_row(label, a.throughput, a.n, {a.top_soft, a.softnet, a.nic, a.top_core, a.n});
+}
+
+std::vector<ComparisonRow> end_rows(const std::string& label, const Averages& a) {
+  if (a.far.n == 0) return {to_row(label, a)};
+  return {to_row(label + ": local", a), end_row(label + ": peer", a.throughput, a.n, a.far)};
 }
 
 }  // namespace wgopt::experiments

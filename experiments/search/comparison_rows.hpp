@@ -2,16 +2,25 @@
 // The §7.1 rows of a search (baseline, winner): throughput, the hottest core's %soft, softnet and
 // NIC drops, averaged over the measurements of one configuration.
 #include <string>
+#include <vector>
 
 #include "experiments/measure/measure.hpp"
 #include "experiments/report/table.hpp"
 
 namespace wgopt::experiments {
 
+// What the probes of one end saw, summed over the measurements added.
+struct EndAverages {
+  double top_soft = 0, softnet = 0, nic = 0;
+  int top_core = -1;
+  int n = 0;
+};
+
 struct Averages {
   double throughput = 0, top_soft = 0, softnet = 0, nic = 0;
   int top_core = -1;
   int n = 0;  // measurements added
+  EndAverages far;  // the far end's probes (--ssh), when measured
   double mean_throughput() const { return n > 0 ? throughput / n : 0; }
 };
 
@@ -20,5 +29,9 @@ void accumulate(Averages& a, const Evaluation& ev);
 
 // The row for `label`; empty numbers when nothing was added.
 ComparisonRow to_row(const std::string& label, const Averages& a);
+
+// The rows of one configuration: one row, or with the far end measured one row per end ("LABEL:
+// local", "LABEL: peer", the same throughput on both: it is the path's).
+std::vector<ComparisonRow> end_rows(const std::string& label, const Averages& a);
 
 }  // namespace wgopt::experiments

@@ -26,6 +26,7 @@ Evidence build_evidence(const EvidenceInputs& in) {
     e.plant = PlantEvidence{.testbed = o.testbed_prefix};
   } else {
     e.plant = PlantEvidence{.peer = o.peer, .port = o.port, .netns = o.netns};
+    if (o.ssh) e.plant->ssh = o.ssh->target;  // both ends tuned: the profile's `peer:` holds the far end
   }
   ArmEvidence base;
   if (c.promote) {
@@ -52,9 +53,12 @@ Evidence build_evidence(const EvidenceInputs& in) {
 }
 
 void write_profile(const std::string& path, const Values& knobs, const nlohmann::json& facts, const Evidence& evidence,
-                   const SearchReport& report, bool retune, bool promote) {
+                   const SearchReport& report, bool retune, bool promote, const std::optional<act::PeerProfile>& peer) {
   act::Profile profile;
-  for (const auto& [id, v] : knobs) profile.knobs.emplace_back(id, v);
+  for (const auto& [id, v] : knobs) {
+    if (!id.starts_with("peer:")) profile.knobs.emplace_back(id, v);
+  }
+  profile.peer = peer;
   profile.host = YAML::Load(facts.dump());
   profile.evidence = evidence.to_yaml();
   if (retune && promote) {

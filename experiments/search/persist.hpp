@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actuators/profile.hpp"
 #include "experiments/search/confirmation_rounds.hpp"
 #include "experiments/study/evidence.hpp"
 
@@ -26,8 +27,10 @@ Evidence build_evidence(const EvidenceInputs& in);
 
 // Writes the profile (retune: only when promoted, after copying the old one to .prev). Throws Error
 // naming the path when it cannot be written.
+// `peer`: the far end's part (--ssh), written as the profile's `peer:` section; parameters of the
+// far end alone ("peer:ID") stay out of `knobs`.
 void write_profile(const std::string& path, const Values& knobs, const nlohmann::json& facts, const Evidence& evidence,
-                   const SearchReport& report, bool retune, bool promote);
+                   const SearchReport& report, bool retune, bool promote, const std::optional<act::PeerProfile>& peer = std::nullopt);
 
 // The study's result: the outcome, the winner's trial and knobs, the evidence, the profile's path.
 void record_result(StudyStore& store, const SearchReport& report, const std::optional<int>& winner_trial, const Values& winner,

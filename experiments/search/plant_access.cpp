@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "experiments/search/remote_end.hpp"
+
 namespace wgopt::experiments {
 
 PlantAccess::PlantAccess(const SearchEnv& env, const Plant& plant, BoundSpace& bound, act::ChangeSession& session,
-                         act::Guardian* guardian, const std::atomic<bool>& interrupted)
-    : env_(env), plant_(plant), bound_(bound), session_(session), guardian_(guardian), interrupted_(interrupted) {}
+                         act::Guardian* guardian, const std::atomic<bool>& interrupted, RemoteEnd* remote)
+    : env_(env), plant_(plant), bound_(bound), session_(session), guardian_(guardian), interrupted_(interrupted), remote_(remote) {}
 
 std::unique_ptr<act::Transaction> PlantAccess::apply(const Values& values) {
   std::vector<act::TxTarget> places;
@@ -19,6 +21,14 @@ std::unique_ptr<act::Transaction> PlantAccess::apply(const Values& values) {
   }
   auto tx = std::make_unique<act::Transaction>(session_, places);
   tx->apply(changes);
+  if (remote_) {
+    try {
+      remote_->apply(values);
+    } catch (...) {
+      tx->rollback();
+      throw;
+    }
+  }
   return tx;
 }
 
@@ -58,11 +68,13 @@ void AppliedCandidate::rollback() {
     if (item.outcome == act::Outcome::ChangedByOther || item.outcome == act::Outcome::Failed) spdlog::warn("{}", item.line());
   }
   plant_.disarm();
+  if (plant_.remote()) plant_.remote()->rollback();
 }
 
 void AppliedCandidate::keep() {
   if (!tx_) return;
   auto tx = std::move(tx_);
+  if (plant_.remote()) plant_.remote()->keep();
   tx->keep();
   plant_.disarm();
 }

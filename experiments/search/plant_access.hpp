@@ -1,8 +1,9 @@
 #pragma once
 // What the search's stages use to change and measure the plant. A candidate is applied in one way
 // only, AppliedCandidate: arm the guardian, apply to every bound end as ONE transaction (so the
-// journal's open transaction covers every place and crash recovery restores them together), check
-// the tunnel, then keep it or roll it back. Its destructor rolls back and disarms, so no way out of
+// journal's open transaction covers every place and crash recovery restores them together), then
+// the remote end's part (--ssh: one transaction on the peer, guarded by the peer's own guardian),
+// check the tunnel, then keep it or roll it back on both. Its destructor rolls back and disarms, so no way out of
 // a stage (an error, Ctrl-C, a skipped round) leaves a candidate applied or the guardian armed.
 #include <atomic>
 #include <chrono>
@@ -20,14 +21,18 @@ namespace wgopt::experiments {
 // has been rolled back by then (AppliedCandidate's destructor).
 struct Interrupted {};
 
+class RemoteEnd;
+
 class PlantAccess {
  public:
   PlantAccess(const SearchEnv& env, const Plant& plant, BoundSpace& bound, act::ChangeSession& session,
-              act::Guardian* guardian, const std::atomic<bool>& interrupted);
+              act::Guardian* guardian, const std::atomic<bool>& interrupted, RemoteEnd* remote = nullptr);
 
-  // `values` (parameter ids) on every bound place, as one applied transaction. On failure the
-  // transaction has restored what it wrote and the Error (UsageError for validation) is rethrown.
+  // `values` (parameter ids) on every bound place, as one applied transaction, then the remote end's
+  // part. On failure what was written is restored (both ends) and the Error (UsageError for
+  // validation, peer::PeerLost when the peer's session died) is rethrown.
   std::unique_ptr<act::Transaction> apply(const Values& values);
+  RemoteEnd* remote() const { return remote_; }
 
   bool tunnel_alive(std::string& why) const { return env_.tunnel_alive(plant_, why); }
   // Waits `d` in short steps; throws Interrupted as soon as Ctrl-C arrives.
@@ -57,6 +62,7 @@ class PlantAccess {
   act::ChangeSession& session_;
   act::Guardian* guardian_;
   const std::atomic<bool>& interrupted_;
+  RemoteEnd* remote_;
 };
 
 class AppliedCandidate {
@@ -74,7 +80,8 @@ class AppliedCandidate {
   // A longer lease for what follows (settle and measure).
   void extend(std::chrono::milliseconds lease) { plant_.arm(lease); }
   // Restores the values before the candidate (a knob someone else changed meanwhile is left alone
-  // and warned about) and disarms. Once; later calls do nothing.
+  // and warned about) on both ends and disarms. Once; later calls do nothing. Throws peer::PeerLost
+  // when the peer's session died (this end is restored; the peer restores itself).
   void rollback();
   // Keeps the candidate for good (the journal keeps the originals for `wgopt rollback`) and disarms.
   void keep();

@@ -12,8 +12,10 @@
 #include "experiments/search/engine_priming.hpp"
 #include "experiments/search/other_tuners.hpp"
 #include "experiments/search/persist.hpp"
+#include "experiments/peer/agent_client.hpp"
 #include "experiments/search/plant_access.hpp"
 #include "experiments/search/policies.hpp"
+#include "experiments/search/remote_end.hpp"
 #include "experiments/search/retune_stages.hpp"
 #include "experiments/search/search.hpp"
 #include "experiments/search/search_env.hpp"
@@ -65,6 +67,18 @@ void count_trials(const TrialCounts& counts, SearchReport& report) {
   report.failed = counts.failed;
   report.infeasible = counts.infeasible;
   report.pruning_saved_s = counts.pruning_saved_s;
+  report.peer_events = counts.peer_events;
+}
+
+// The §7.1 table of the result: baseline and winner, one row per end when the peer was measured.
+std::string result_table(const ConfirmResult& conf, const Objective& objective) {
+  std::vector<ComparisonRow> rows = end_rows("baseline", conf.baseline_row);
+  if (conf.winner_row.n > 0) {
+    for (auto& r : end_rows(conf.winner_trial ? fmt::format("winner (trial {})", *conf.winner_trial) : "winner", conf.winner_row)) {
+      rows.push_back(std::move(r));
+    }
+  }
+  return comparison_table(rows, duration_label(objective)).render_text();
 }
 
 // The report's numbers and outcome after confirmation.
@@ -86,6 +100,15 @@ void fill_outcome(const SearchPlan& plan, const BoundSpace& bound, const Confirm
   }
 }
 
+// The peer could not be reached again (or was lost outside a trial): the search ends, resumable.
+void end_peer_lost(const peer::PeerLost& e, const TrialCounts& counts, StudyStore& store, SearchReport& report) {
+  count_trials(counts, report);
+  store.set_status("interrupted");
+  report.outcome = SearchOutcome::PeerLost;
+  report.confirmation = std::string("the peer was lost: ") + e.what();
+  if (report.peer_events.empty()) report.peer_events.push_back(report.confirmation);
+}
+
 // The end state: a confirmed winner stays (kept in the journal for `wgopt rollback`).
 void stay_on_winner(PlantAccess& plant, const Values& winner) {
   AppliedCandidate applied(plant, winner, kApplyLease);
@@ -100,7 +123,7 @@ void stay_on_winner(PlantAccess& plant, const Values& winner) {
 }  // namespace
 
 nlohmann::json SearchReport::to_json() const {
-  return {{"outcome", to_string(outcome)},
+  nlohmann::json j = {{"outcome", to_string(outcome)},
           {"study", study_path},
           {"profile", profile_path},
           {"trials", {{"total", trials}, {"complete", complete}, {"pruned", pruned}, {"failed", failed}, {"infeasible", infeasible}}},
@@ -111,7 +134,11 @@ nlohmann::json SearchReport::to_json() const {
           {"pruning_saved_s", pruning_saved_s},
           {"elapsed_s", elapsed_s},
           {"applied", applied},
-          {"changed", changed}};
+          {"changed", changed},
+          {"baseline_throughput_mbps", baseline_throughput_mbps},
+          {"winner_throughput_mbps", winner_throughput_mbps}};
+  if (!peer_events.empty()) j["peer_events"] = peer_events;  // --ssh: lost sessions and what came of them
+  return j;
 }
 
 SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interrupted) {
@@ -126,7 +153,8 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   SearchPlant sp = env.plant(o, [&](const std::string& line) {
     if (!o.quiet) std::cerr << line << "\n";
   });
-  BoundSpace bound = bind_space(o, sp, plan.overrides, plan.retune_profile ? &*plan.retune_profile : nullptr);
+  std::unique_ptr<RemoteEnd> remote = open_remote_end(o, sp, env);  // --ssh: the peer's end, null otherwise
+  BoundSpace bound = bind_space(o, sp, plan.overrides, plan.retune_profile ? &*plan.retune_profile : nullptr, remote.get());
   const act::TunerDecision tuners = check_other_tuners(o, sp, plan, bound, env);
   OpenedStudy study = open_study(o, plan, sp, bound, env);
   SearchReport report;
@@ -143,7 +171,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   // The budget is the user's wall clock for the whole command, set-up included.
   Budget budget(after_setup(plan.limits, std::chrono::duration_cast<std::chrono::milliseconds>(env.clock() - t_start)), env.clock);
   SearchProgress progress(budget, o.quiet);
-  PlantAccess plant(env, sp.plant, bound, session, guardian.get(), interrupted);
+  PlantAccess plant(env, sp.plant, bound, session, guardian.get(), interrupted, remote.get());
   TrialCounts counts;
   try {
     HeldTuners held(session, env, tuners.hold);  // irqbalance stopped for the search, put back at its end
@@ -152,7 +180,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     report.warm_trials = priming.warm_trials;
     if (priming.replayed > 0) budget.add_previous_trials(priming.replayed);
 
-    MeasureOptions mo{.interrupted = &interrupted, .runner = env.runner};
+    MeasureOptions mo{.interrupted = &interrupted, .runner = env.runner, .far_end = remote.get()};
     const BaselineResult baseline = measure_baseline(plant, plan.objective, mo, o.baseline_rounds, study.store, progress);
     if (baseline.averages.n > 0) report.baseline_throughput_mbps = baseline.averages.mean_throughput();
     if (plan.retune()) {
@@ -181,22 +209,23 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     fill_outcome(plan, bound, conf, report);
     const auto evidence = build_evidence({o, report, plan.objective, baseline, conf, bound.baseline, env.unix_time()});
     if (conf.winner_row.n > 0) report.winner_throughput_mbps = conf.winner_row.mean_throughput();
-    write_profile(report.profile_path, conf.winner, study.facts, evidence, report, plan.retune(), conf.promote);
+    write_profile(report.profile_path, conf.winner, study.facts, evidence, report, plan.retune(), conf.promote,
+                  remote ? std::optional(remote->profile_part(conf.winner)) : std::nullopt);
     if (conf.promote && !o.no_apply) {
       stay_on_winner(plant, conf.winner);
       report.applied = true;
     }
-    std::vector<ComparisonRow> rows{to_row("baseline", conf.baseline_row)};
-    if (conf.winner_row.n > 0) {
-      rows.push_back(to_row(conf.winner_trial ? fmt::format("winner (trial {})", *conf.winner_trial) : "winner", conf.winner_row));
-    }
-    report.table = comparison_table(rows, duration_label(plan.objective)).render_text();
+    report.table = result_table(conf, plan.objective);
     record_result(study.store, report, conf.winner_trial, conf.winner, evidence, env.unix_time());
     plant.stop_guardian();
   } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)
     count_trials(counts, report);
     study.store.set_status("interrupted");
     report.outcome = SearchOutcome::Interrupted;
+    report.elapsed_s = elapsed_s();
+    return report;
+  } catch (const peer::PeerLost& e) {  // this end is restored (AppliedCandidate); the peer restores itself
+    end_peer_lost(e, counts, study.store, report);
     report.elapsed_s = elapsed_s();
     return report;
   } catch (...) {

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "experiments/peer/ssh_transport.hpp"
 #include "experiments/search/progress.hpp"
 #include "experiments/study/search_outcome.hpp"
 
@@ -28,6 +29,12 @@ struct SearchOptions {
   int port = 5201;
   std::string netns;
   std::vector<std::string> interfaces;  // peer mode: interfaces whose knobs are searched (default: all)
+  // Peer mode over SSH (experiments/search/remote_end.hpp): the peer's own wgopt runs as an agent
+  // and the peer's knobs are searched too. peer_interfaces: the peer's counterparts of `interfaces`
+  // (index-aligned; default: the same names). per_end: each end's knobs are their own parameters.
+  std::optional<peer::SshOptions> ssh;
+  std::vector<std::string> peer_interfaces;
+  bool per_end = false;
 
   // The space.
   std::vector<std::string> include;  // id patterns (`*` wildcard); empty: every searchable knob
@@ -78,7 +85,7 @@ struct SearchOptions {
 };
 
 struct SearchReport {
-  SearchOutcome outcome = SearchOutcome::NoTrials;  // Promoted, KeptBaseline, NoTrials or Interrupted
+  SearchOutcome outcome = SearchOutcome::NoTrials;  // Promoted, KeptBaseline, NoTrials, Interrupted or PeerLost (--ssh)
   std::string study_path, profile_path;
   int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;
   double baseline_score = 0, winner_score = 0, gain_pct = 0;
@@ -97,6 +104,8 @@ struct SearchReport {
   double recorded_score = 0;         // the profile's evidence: the score it should reach
   bool regressed = false;            // baseline below recorded_score * (1 - tolerance)
   int warm_trials = 0;               // trials replayed from the warm-start study
+  // --ssh: what happened to the peer's session ("trial 3: peer lost (...); reconnected ..."), in order.
+  std::vector<std::string> peer_events;
   nlohmann::json to_json() const;
 };
 

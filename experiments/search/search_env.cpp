@@ -15,6 +15,7 @@
 #include "common/files.hpp"
 #include "common/util.hpp"
 #include "experiments/measure/host_facts.hpp"
+#include "experiments/search/remote_end.hpp"
 #include "experiments/search/search.hpp"
 #include "experiments/study/study_store.hpp"
 #include "experiments/testbed/testbed.hpp"
@@ -100,6 +101,7 @@ SearchPlant search_plant(const SearchOptions& o, Plant plant, std::shared_ptr<Co
     sp.ends.push_back({"server", SearchEnd::Role::Mirror, act::make_host(n.server_place()), {n.srv_wg, n.srv_underlay}, {n.srv_wg}});
   } else {
     sp.ends.push_back({"local", SearchEnd::Role::Primary, act::make_host(plant.client), o.interfaces, {plant.client_wg}});
+    plant.recycle_server_listener = o.ssh.has_value();  // --ssh: the server's end is tuned too (measure.hpp)
   }
   if (o.allow_global && !plant.client.is_host()) {
     sp.ends.push_back({"host", SearchEnd::Role::Global, act::make_host(Place::host()), {}, {}});
@@ -132,6 +134,12 @@ SearchEnv default_search_env() {
   env.detect_tuners = [] { return act::detect_tuners(act::make_host(Place::host())); };
   env.start_guardian = [](const SearchOptions& o, const std::string& state_dir) -> std::unique_ptr<act::Guardian> {
     return std::make_unique<act::Watchdog>(act::Watchdog::start(self_exe(o.wgopt_exe), state_dir));
+  };
+  env.connect_peer = [](const SearchOptions& o, const SearchPlant& sp) -> std::unique_ptr<PeerLink> {
+    peer::SshOptions ssh = *o.ssh;
+    ssh.from = sp.plant.client;  // the underlay is reachable from where the client runs
+    std::vector<std::string> facts = o.peer_interfaces.empty() ? o.interfaces : o.peer_interfaces;
+    return agent_link(peer::AgentClient::connect(ssh, {.fact_interfaces = facts}));
   };
   return env;
 }

@@ -24,6 +24,8 @@
 namespace wgopt::experiments {
 
 struct SearchOptions;
+class PeerLink;
+struct SearchPlant;
 
 // One place whose knobs a candidate changes. The first end is the primary: its knob ids are the
 // optimizer's parameter names. A Mirror end holds the same knobs under its own interface names
@@ -67,6 +69,9 @@ struct SearchEnv {
   std::function<std::vector<act::Tuner>()> detect_tuners;
   // Starts the guardian for this search (called only when options.watchdog).
   std::function<std::unique_ptr<act::Guardian>(const SearchOptions&, const std::string& state_dir)> start_guardian;
+  // --ssh: the session to the peer's agent (experiments/search/remote_end.hpp), ssh run from the
+  // plant's client place. Throws like peer::AgentClient::connect.
+  std::function<std::unique_ptr<PeerLink>(const SearchOptions&, const SearchPlant&)> connect_peer;
 };
 
 // The real thing: root required, the process runner, steady and system clocks, act::state_dir(), act::run_dir(),

@@ -1,6 +1,9 @@
 #include "experiments/search/search_plan.hpp"
 
+#include <fmt/format.h>
+
 #include "common/error.hpp"
+#include "common/place.hpp"
 #include "experiments/search/policies.hpp"
 
 namespace wgopt::experiments {
@@ -16,6 +19,17 @@ Objective given_objective(const SearchOptions& o) {
 
 SearchPlan plan_search(const SearchOptions& o) {
   if (o.testbed == !o.peer.empty()) throw UsageError("choose the plant: --testbed, or --peer ADDR of a host running `iperf3 -s`");
+  if (o.ssh && o.testbed) throw UsageError("--ssh reaches a peer: use it with --peer ADDR, not --testbed (the testbed tunes both ends already)");
+  if (!o.ssh && (o.per_end || !o.peer_interfaces.empty())) {
+    throw UsageError(std::string(o.per_end ? "--per-end" : "--peer-interfaces") + " only applies with --ssh [USER@]HOST: add --ssh or drop it");
+  }
+  if (!o.peer_interfaces.empty() && o.peer_interfaces.size() != o.interfaces.size()) {
+    throw UsageError(fmt::format("--peer-interfaces names {} interface(s) but --interfaces {}: list the peer's counterpart of each "
+                                 "interface of --interfaces, in the same order",
+                                 o.peer_interfaces.size(), o.interfaces.size()));
+  }
+  for (const auto& i : o.peer_interfaces) require_valid_ifname(i);
+  if (o.ssh && !o.retune_profile.empty()) throw UsageError("retune over --ssh is not supported yet: retune each end's profile on its own host");
   if (o.baseline_rounds < 2) throw UsageError("--baseline-rounds must be at least 2 (one round says nothing about the noise)");
   if (o.confirm_rounds < 2) throw UsageError("--confirm-rounds must be at least 2");
   SearchPlan plan;

@@ -5,6 +5,7 @@
 
 #include "actuators/catalog.hpp"
 #include "common/error.hpp"
+#include "experiments/search/remote_end.hpp"
 
 namespace wgopt::experiments {
 
@@ -52,21 +53,39 @@ bool mirrored(const SearchPlant& sp) {
   return sp.ends.size() > 1 && sp.ends[1].role == SearchEnd::Role::Mirror && !sp.ends[1].interfaces.empty();
 }
 
+bool is_global(const act::Descriptor& d) { return d.scope == act::Scope::Global || d.scope == act::Scope::Service; }
+
+// The user's filters: --allow-global, --knobs, --exclude, and no IRQ knob without its device.
+bool wanted(const SearchOptions& o, const act::Descriptor& d, const std::string& id) {
+  if (is_global(d) && !o.allow_global) return false;
+  if (!o.include.empty() && !id_matches(id, o.include)) return false;
+  if (id_matches(id, o.exclude)) return false;
+  return !(d.scope == act::Scope::Irq && d.device.empty());
+}
+
+// The remote end's knobs (--ssh --per-end, or hosts that differ): parameters of their own. A CPU
+// mask of a peer with another CPU count does not fit this host's mask parameters: left out.
+void bind_remote_per_end(const SearchOptions& o, const SearchPlant& sp, RemoteEnd& remote, std::vector<SearchKnob>& knobs) {
+  const bool same_cpus = remote.facts().nproc == sp.ends.front().host.nproc;
+  remote.bind_per_end(
+      [&](const act::Descriptor& d) {
+        if (!same_cpus && (d.type == act::ValueType::Mask || d.scope == act::Scope::Irq)) return false;
+        return wanted(o, d, d.id) || wanted(o, d, "peer:" + d.id);
+      },
+      knobs);
+}
+
 // Binds every searchable knob; returns the knobs with their current values.
-std::vector<SearchKnob> bind(const SearchOptions& o, const SearchPlant& sp, BoundSpace& b) {
+std::vector<SearchKnob> bind(const SearchOptions& o, const SearchPlant& sp, BoundSpace& b, RemoteEnd* remote) {
   std::vector<SearchKnob> knobs;
   const bool mirror = mirrored(sp);
   for (size_t t = 0; t < b.targets.size(); ++t) {
     if (t == 1 && mirror) continue;  // mirrors are bound with their primary knob
     for (const auto& k : b.targets[t].knobs) {
       const auto& d = k->descriptor();
-      const bool global = d.scope == act::Scope::Global || d.scope == act::Scope::Service;
-      if (global && !o.allow_global) continue;
-      if (t > 0 && !global) continue;  // the host target holds only host-wide knobs
+      if (t > 0 && !is_global(d)) continue;  // the host target holds only host-wide knobs
       if (b.bindings.count(d.id)) continue;
-      if (!o.include.empty() && !id_matches(d.id, o.include)) continue;
-      if (id_matches(d.id, o.exclude)) continue;
-      if (d.scope == act::Scope::Irq && d.device.empty()) continue;
+      if (!wanted(o, d, d.id)) continue;
       if (!writable(*k)) continue;
       std::string current;
       try {
@@ -83,8 +102,10 @@ std::vector<SearchKnob> bind(const SearchOptions& o, const SearchPlant& sp, Boun
       }
       b.bindings[d.id] = places;
       knobs.push_back({d, current});
+      if (remote && remote->mirrored()) remote->bind_mirror(d.id);  // the same parameter drives the peer's counterpart
     }
   }
+  if (remote && !remote->mirrored()) bind_remote_per_end(o, sp, *remote, knobs);
   if (knobs.empty()) {
     throw UsageError("no searchable knob is left after --knobs/--exclude: run `wgopt knobs` to see what is writable here");
   }
@@ -133,13 +154,18 @@ act::Knob* Target::find(const std::string& id) const {
 }
 
 BoundSpace bind_space(const SearchOptions& o, const SearchPlant& sp, const std::map<std::string, RangeOverride>& overrides,
-                      const act::Profile* retune_profile) {
+                      const act::Profile* retune_profile, RemoteEnd* remote) {
   BoundSpace b;
   b.targets = discover(o, sp);
-  auto knobs = bind(o, sp, b);
+  auto knobs = bind(o, sp, b, remote);
   if (retune_profile) hold_profile(o, *retune_profile, knobs, b);
   b.space.emplace(knobs, b.targets.front().host.nproc, overrides);
   for (const auto& k : b.space->knobs()) b.baseline[k.descriptor.id] = k.current;
+  if (remote) {
+    spdlog::info("{}: {} of its knobs in the space, {}{}", remote->label(), remote->bindings().size(),
+                 remote->mirrored() ? "mirrored (one parameter drives both ends)" : "per end (parameters peer:ID)",
+                 remote->why_per_end().empty() ? "" : ": " + remote->why_per_end());
+  }
   spdlog::info("searching {} knobs: {}", b.space->knobs().size(), [&] {
     std::string s;
     for (const auto& k : b.space->knobs()) s += (s.empty() ? "" : ", ") + k.descriptor.id;

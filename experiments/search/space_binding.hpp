@@ -44,9 +44,13 @@ struct BoundSpace {
   act::Knob* primary(const std::string& id) const { return targets.front().find(id); }
 };
 
-// Discovers every end's knobs and binds the space. Throws UsageError when no knob is left to search,
-// Error when a retune profile names a knob that cannot be tuned here.
+class RemoteEnd;
+
+// Discovers every end's knobs and binds the space; with `remote` (--ssh) the peer's knobs too: each
+// local parameter also drives the peer's counterpart when the ends are mirrored, else the peer's
+// knobs are parameters "peer:ID" of their own (remote_end.hpp). Throws UsageError when no knob is
+// left to search, Error when a retune profile names a knob that cannot be tuned here.
 BoundSpace bind_space(const SearchOptions& options, const SearchPlant& plant, const std::map<std::string, RangeOverride>& overrides,
-                      const act::Profile* retune_profile);
+                      const act::Profile* retune_profile, RemoteEnd* remote = nullptr);
 
 }  // namespace wgopt::experiments

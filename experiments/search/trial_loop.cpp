@@ -6,7 +6,9 @@
 
 #include "common/error.hpp"
 #include "experiments/search/engine_priming.hpp"
+#include "experiments/peer/agent_client.hpp"
 #include "experiments/search/policies.hpp"
+#include "experiments/search/remote_end.hpp"
 #include "experiments/search/search_progress.hpp"
 
 namespace wgopt::experiments {
@@ -66,11 +68,35 @@ class TrialRunner {
     progress_.set_knobs(main_knobs(values, plant_.bound().baseline));
     progress_.show(is_remeasure ? "re-measure" : "trial", rec.number);
 
-    std::optional<Evaluation> ev = apply_and_measure(values, rec);
+    std::optional<Evaluation> ev;
+    bool peer_lost = false;
+    try {
+      ev = apply_and_measure(values, rec);
+    } catch (const peer::PeerLost& e) {  // this end is restored already; the peer restores itself
+      rec.state = TrialState::Failed;
+      rec.note = std::string("peer lost: ") + e.what();
+      peer_lost = true;
+    }
     store_.finish_trial(rec);
     budget_.trial_finished();
     engine_.tell(*cfg, to_opt_state(rec.state), rec.score.value_or(std::nan("")));
     count(rec, ev);
+    if (peer_lost) reconnect_peer(rec.number);
+  }
+
+  // After a lost session: reconnect and go on, or end the search (PeerLost) with both ends restored.
+  void reconnect_peer(int trial) {
+    try {
+      const std::string line = fmt::format("trial {}: peer lost; {}; the search goes on", trial, plant_.remote()->recover());
+      counts_.peer_events.push_back(line);
+      progress_.say(line);
+    } catch (const peer::PeerLost& e) {
+      const std::string line = fmt::format("trial {}: peer lost and not reachable again: the search ends; this end is restored; {}",
+                                           trial, e.what());
+      counts_.peer_events.push_back(line);
+      progress_.say(line);
+      throw;
+    }
   }
 
   // Apply under the guardian, check the tunnel, settle, measure, restore. Fills rec's state,
@@ -80,6 +106,8 @@ class TrialRunner {
     std::optional<AppliedCandidate> candidate;
     try {
       candidate.emplace(plant_, values, kApplyLease);
+    } catch (const peer::PeerLost&) {
+      throw;
     } catch (const Error& e) {  // includes UsageError from validation
       rec.state = TrialState::Infeasible;
       rec.note = std::string("could not apply: ") + e.what();

@@ -15,6 +15,7 @@ class SearchProgress;
 struct TrialCounts {
   int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;  // this session's
   double pruning_saved_s = 0;  // measurement time early stopping saved, against a full measurement here
+  std::vector<std::string> peer_events;  // --ssh: each lost session and what came of it
 };
 
 struct TrialLoopInputs {

@@ -186,6 +186,7 @@ json Evidence::to_json() const {
     if (!plant->peer.empty()) p["peer"] = plant->peer;
     if (plant->port) p["port"] = *plant->port;
     if (!plant->testbed.empty()) p["testbed"] = plant->testbed;
+    if (!plant->ssh.empty()) p["ssh"] = plant->ssh;
     j["plant"] = p;
   }
   if (recorded) j["recorded_score"] = *recorded;
@@ -218,6 +219,7 @@ Evidence Evidence::from_yaml(const YAML::Node& node, const std::string& where, M
     pl.peer = r.text(*p, "peer", "plant.");
     pl.port = r.port(*p, "plant.");
     pl.netns = r.text(*p, "netns", "plant.");
+    pl.ssh = r.text(*p, "ssh", "plant.");
     e.plant = pl;
   }
   if (auto b = r.child(node, "baseline", "baseline", YAML::NodeType::Map)) e.baseline = r.arm(*b, "baseline.");

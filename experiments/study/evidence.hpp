@@ -32,6 +32,7 @@ struct PlantEvidence {
   std::string peer;
   std::optional<int> port;  // 1..65535
   std::string netns;
+  std::string ssh;  // --ssh target when both ends were tuned (the profile's `peer:` holds the far end)
 };
 
 // One arm of the comparison: the baseline (the host's values) or the winner.

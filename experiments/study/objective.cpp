@@ -178,6 +178,15 @@ std::string objective_to_yaml(const Objective& o) {
 
 namespace {
 
+// Hottest core busy % minus the mean over the cores; 0 when no core was measured.
+double imbalance(const std::vector<double>& busy) {
+  if (busy.empty()) return 0;
+  double mean = 0;
+  for (double b : busy) mean += b;
+  mean /= static_cast<double>(busy.size());
+  return *std::max_element(busy.begin(), busy.end()) - mean;
+}
+
 void check_value(double v, const std::string& scenario, const char* field, double max = INFINITY) {
   if (!std::isfinite(v) || v < 0 || v > max) {
     throw Error(fmt::format("measurement of scenario '{}' has an invalid {} ({}): the probe summary is wrong",
@@ -217,12 +226,9 @@ Score score(const Objective& o, const Measurement& m) {
                        p.interface_drops * excess(sm.drops_per_s.interface) +
                        p.udp_errors * excess(sm.drops_per_s.udp_errors);
     }
-    if (!sm.core_busy_pct.empty()) {
-      double hottest = *std::max_element(sm.core_busy_pct.begin(), sm.core_busy_pct.end());
-      double mean = 0;
-      for (double b : sm.core_busy_pct) mean += b;
-      mean /= static_cast<double>(sm.core_busy_pct.size());
-      s.imbalance_pct = hottest - mean;
+    for (double b : sm.far_core_busy_pct) check_value(b, spec.name, "far end's core busy %", 100.5);
+    if (!sm.core_busy_pct.empty() || !sm.far_core_busy_pct.empty()) {
+      s.imbalance_pct = std::max(imbalance(sm.core_busy_pct), imbalance(sm.far_core_busy_pct));
       if (spec.penalize_imbalance) s.imbalance_penalty = p.imbalance * s.imbalance_pct;
     }
     s.score = s.throughput_mbps - s.drop_penalty - s.imbalance_penalty;

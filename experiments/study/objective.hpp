@@ -104,6 +104,7 @@ struct ScenarioMeasurement {
   double throughput_mbps = 0;         // receiver-side mean, Mbit/s
   DropRates drops_per_s;
   std::vector<double> core_busy_pct;  // mean busy % (100 - idle - iowait) per core; empty: not measured
+  std::vector<double> far_core_busy_pct;  // the same on the far end (a peer over SSH); the worse end's imbalance counts
 };
 
 // By scenario name; must hold every scenario of the objective (extra ones are ignored).
@@ -114,7 +115,7 @@ struct ScenarioScore {
   double weight = 0;            // normalised
   double throughput_mbps = 0;
   double drop_penalty = 0;      // Mbit/s
-  double imbalance_pct = 0;     // hottest core busy % - mean busy %
+  double imbalance_pct = 0;     // hottest core busy % - mean busy % (of the worse end when both are measured)
   double imbalance_penalty = 0; // Mbit/s
   double score = 0;             // throughput - penalties
 };

@@ -6,7 +6,7 @@
 namespace wgopt::experiments {
 namespace {
 
-constexpr std::array<std::pair<SearchOutcome, std::string_view>, 8> kNames{{
+constexpr std::array<std::pair<SearchOutcome, std::string_view>, 9> kNames{{
     {SearchOutcome::Promoted, "promoted"},
     {SearchOutcome::KeptBaseline, "kept-baseline"},
     {SearchOutcome::NoTrials, "no-trials"},
@@ -15,6 +15,7 @@ constexpr std::array<std::pair<SearchOutcome, std::string_view>, 8> kNames{{
     {SearchOutcome::Retuned, "retuned"},
     {SearchOutcome::RolledBack, "rolled-back"},
     {SearchOutcome::Degraded, "degraded"},
+    {SearchOutcome::PeerLost, "peer-lost"},
 }};
 
 }  // namespace

@@ -21,6 +21,7 @@ enum class SearchOutcome {
   Retuned,       // retune: a confirmed winner replaced the profile
   RolledBack,    // retune: drifted knobs were put back to the profile
   Degraded,      // retune: the score regressed and nothing better was found
+  PeerLost,      // search --ssh: the peer could not be reached again; this end restored, the peer restores itself
 };
 
 std::string to_string(SearchOutcome o);

@@ -77,3 +77,35 @@ TEST_CASE("a value too long for a knob is called too long, with its size", "[fau
   CHECK_THROWS_WITH(parse_profile("knobs: {net.core.rmem_max: \"1\\n2\"}\n", "p.yaml"), Catch::Contains("more than one line"));
   CHECK_THROWS_WITH(parse_profile("knobs: {net.core.rmem_max: \"\"}\n", "p.yaml"), Catch::Contains("is empty"));
 }
+
+TEST_CASE("a both-ends profile keeps the peer's knobs and facts apart, checked like the local ones") {
+  const std::string text = R"(knobs:
+  wt0/mtu: 1420
+peer:
+  host: {ssh: root@10.0.0.2, nproc: 4}
+  knobs:
+    net.ipv4.tcp_rmem: "4096 131072 16777216"
+    ens5/mtu: 1500
+)";
+  Profile p = parse_profile(text, "p.yaml");
+  REQUIRE(p.peer);
+  CHECK(p.knobs.size() == 1);
+  REQUIRE(p.peer->knobs.size() == 2);
+  CHECK(p.peer->knobs[0] == std::pair<std::string, std::string>{"net.ipv4.tcp_rmem", "4096 131072 16777216"});
+  CHECK(p.peer->host["ssh"].as<std::string>() == "root@10.0.0.2");
+  const std::string dumped = dump_profile(p);
+  Profile again = parse_profile(dumped, "dumped");
+  REQUIRE(again.peer);
+  CHECK(again.peer->knobs == p.peer->knobs);
+  CHECK(dump_profile(again) == dumped);
+  CHECK_FALSE(parse_profile("knobs: {}", "p").peer);
+
+  auto refuses = [](const std::string& t, const std::string& needle) {
+    CHECK_THROWS_WITH(parse_profile(t, "p.yaml"), Catch::Contains("p.yaml") && Catch::Contains(needle));
+  };
+  refuses("knobs: {}\npeer: [a]\n", "'peer' must be a map");
+  refuses("knobs: {}\npeer: {knob: {}}\n", "unknown key 'peer.knob'");
+  refuses("knobs: {}\npeer: {knobs: {kernel.core_pattern: x}}\n", "outside the allowlist");
+  refuses("knobs: {}\npeer: {knobs: {wt0/mtu: 1, wt0/mtu: 2}}\n", "knob peer.wt0/mtu is given twice");
+  refuses("knobs: {}\npeer: {}\npeer: {}\n", "'peer' is given twice");
+}

@@ -12,6 +12,7 @@
 
 #include "actuators/catalog.hpp"
 #include "common/util.hpp"
+#include "experiments/search/remote_end.hpp"
 #include "experiments/study/study_store.hpp"
 
 namespace fs = std::filesystem;
@@ -55,6 +56,137 @@ class RecordingGuardian : public act::Guardian {
  private:
   std::function<void(const std::string&)> event_;
   std::function<void()> on_arm_;
+};
+
+
+// The peer's agent as the search sees it (experiments::PeerLink), over the server's fake host: its
+// own journal and lock (the peer's state dir), its own transactions, a scripted loss of the session.
+class FakePeerLink : public PeerLink {
+ public:
+  FakePeerLink(act::Host host, const std::string& state_dir, std::function<void(const std::string&)> event, const Script& script,
+               int& probes)
+      : host_(std::move(host)), event_(std::move(event)), script_(script), probes_(probes) {
+    hello_.protocol = peer::kProtocolVersion;
+    hello_.wgopt_version = "world";
+    hello_.state_dir = state_dir;
+    hello_.facts = {.hostname = "peer", .kernel = "6.18.0-world", .sku = "world-sku", .boot_id = "b", .nproc = 2};
+    session_.emplace(state_dir, [this](const Place&, const std::string& id) { return act::find_knob(host_, id, opts_); },
+                     act::SessionOptions{.run_dir = state_dir + "/run"});
+  }
+  std::string name() const override { return "root@peer.test"; }
+  const peer::HelloResult& hello() const override { return hello_; }
+  bool lost() const override { return lost_; }
+  peer::DiscoverResult discover(const peer::DiscoverArgs& a) override {
+    check();
+    opts_ = {.interfaces = a.interfaces, .allow_underlay_mtu = a.allow_underlay_mtu, .wireguard = a.wireguard};
+    knobs_ = act::discover_knobs(host_, opts_);
+    event_(fmt::format("peer discover [{}]: {} knobs", fmt::join(a.interfaces, ","), knobs_.size()));
+    peer::DiscoverResult r;
+    for (const auto& k : knobs_) {
+      peer::KnobRow row{k->descriptor(), k->presence(), std::nullopt, ""};
+      if (row.presence.present) {
+        try {
+          row.value = k->read();
+        } catch (const Error& e) {
+          row.read_error = e.what();
+        }
+      }
+      r.knobs.push_back(row);
+    }
+    return r;
+  }
+  void apply(const std::vector<act::Change>& changes, const peer::DiscoverArgs&) override {
+    check();
+    std::string what;
+    for (const auto& c : changes) what += (what.empty() ? "" : ", ") + c.id + "=" + c.value;
+    event_("peer apply (lease armed): " + what);
+    tx_ = std::make_unique<act::Transaction>(*session_, host_, knobs_);
+    try {
+      tx_->apply(changes);
+    } catch (...) {
+      tx_.reset();
+      throw;
+    }
+  }
+  void keep() override {
+    check();
+    event_("peer keep");
+    tx_->keep();
+    tx_.reset();
+  }
+  act::RestoreReport rollback() override {
+    check();
+    event_("peer rollback");
+    auto r = tx_->rollback();
+    tx_.reset();
+    return r;
+  }
+  void probe_start(const peer::ProbeArgs& a) override {
+    check();
+    event_(fmt::format("peer probes start [{}]", fmt::join(a.interfaces, ",")));
+  }
+  peer::ProbeResult probe_stop() override {
+    check();
+    if (++probes_ == script_.peer_lost_at_probe) lose("the ssh session ended (scripted)");
+    event_("peer probes stop");
+    peer::ProbeResult r;
+    r.summary.top_soft_cpu = 1;
+    r.summary.top_soft_pct = 30;
+    return r;
+  }
+  peer::Iperf3Result ensure_iperf3_server(const std::string& a, int port) override {
+    check();
+    event_(fmt::format("peer iperf3 server on {}:{}: started", a, port));
+    return {.started = true, .listening = true, .pid = 4242};
+  }
+  void stop_iperf3_server(const std::string& a, int port) override {
+    check();
+    event_(fmt::format("peer iperf3 server on {}:{}: stopped", a, port));
+  }
+  peer::ReconnectResult reconnect() override {
+    if (script_.peer_unreachable) {
+      event_("peer reconnect: refused");
+      throw Error("ssh: connect to host peer.test port 22: Connection timed out");
+    }
+    lost_ = false;
+    event_("peer reconnect: ok");
+    peer::ReconnectResult r;
+    r.hello = hello_;
+    if (restored_) r.restores.push_back({.at_ms = 1, .pid = 2, .by = "agent", .why = "EOF", .report = *restored_});
+    restored_.reset();
+    return r;
+  }
+  void close() override {
+    if (!closed_) event_("peer close");
+    closed_ = true;
+  }
+
+ private:
+  void check() const {
+    if (lost_) throw peer::PeerLost("peer root@peer.test: the session is lost");
+  }
+  // The session dies: the peer's agent sees EOF and restores its open transaction by itself.
+  [[noreturn]] void lose(const std::string& why) {
+    lost_ = true;
+    if (tx_) {
+      restored_ = tx_->rollback();
+      tx_.reset();
+    }
+    event_(fmt::format("peer session lost; the peer restored {} knob(s) by itself", restored_ ? restored_->items.size() : 0));
+    throw peer::PeerLost("peer root@peer.test: " + why);
+  }
+
+  act::Host host_;
+  std::function<void(const std::string&)> event_;
+  const Script& script_;
+  int& probes_;
+  peer::HelloResult hello_;
+  act::DiscoverOptions opts_;
+  std::vector<act::KnobPtr> knobs_;
+  std::optional<act::ChangeSession> session_;
+  std::unique_ptr<act::Transaction> tx_;
+  std::optional<act::RestoreReport> restored_;
+  bool lost_ = false, closed_ = false;
 };
 
 std::string slurp(const std::string& path) {
@@ -134,7 +266,18 @@ void SearchWorld::event(const std::string& line) {
   log.push_back(line);
 }
 
+// With a far end (--ssh), its probes run around the measurement, as measure_objective runs them.
 Evaluation SearchWorld::measure(const Objective& objective, const MeasureOptions& mo) {
+  if (mo.far_end) mo.far_end->start();
+  Evaluation ev = measure_here(objective, mo);
+  if (mo.far_end) {
+    const probes::Summary far = mo.far_end->stop();
+    for (auto& sc : ev.scenarios) sc.far_probes = far;
+  }
+  return ev;
+}
+
+Evaluation SearchWorld::measure_here(const Objective& objective, const MeasureOptions& mo) {
   const int k = ++measures_;
   const EndValues c = values(false), s = values(true);
   const std::string seen = fmt::format("measure {}: client {} | server {}", k, c.line(), s.line());
@@ -212,6 +355,15 @@ SearchOptions SearchWorld::options() const {
   return o;
 }
 
+SearchOptions SearchWorld::ssh_options() const {
+  SearchOptions o = options();
+  o.testbed = false;
+  o.peer = "100.64.0.1";
+  o.interfaces = {"wg0", "veth0"};
+  o.ssh = peer::SshOptions{.target = "root@peer.test"};
+  return o;
+}
+
 SearchEnv SearchWorld::env() {
   SearchEnv env;
   env.runner = std::make_shared<NoRunner>(log);
@@ -234,8 +386,18 @@ SearchEnv SearchWorld::env() {
   };
   env.require_root = [this] { event("require root"); };
   env.plant = [this](const SearchOptions& o, const std::function<void(const std::string&)>&) {
-    event(fmt::format("plant: testbed {}", o.testbed_prefix));
     SearchPlant sp;
+    if (o.ssh) {  // peer mode: this end only; the server end is the peer's, reached by connect_peer
+      event(fmt::format("plant: peer {} over ssh {}", o.peer, o.ssh->target));
+      sp.plant.client = cli_.host.place;
+      sp.plant.server_address = o.peer;
+      sp.plant.rate_iface = {cli_.host.place, "wg0"};
+      sp.plant.client_wg = "wg0";
+      sp.plant.client_underlay = "veth0";
+      sp.ends.push_back({"local", SearchEnd::Role::Primary, cli_.host, o.interfaces, {"wg0"}});
+      return sp;
+    }
+    event(fmt::format("plant: testbed {}", o.testbed_prefix));
     sp.plant.client = cli_.host.place;
     sp.plant.server_address = "100.64.0.1";
     sp.plant.rate_iface = {srv_.host.place, "wg0"};
@@ -279,6 +441,11 @@ SearchEnv SearchWorld::env() {
                                                    event("Ctrl-C while applying");
                                                  }
                                                });
+  };
+  env.connect_peer = [this](const SearchOptions& o, const SearchPlant&) -> std::unique_ptr<PeerLink> {
+    event("peer connect " + o.ssh->target);
+    return std::make_unique<FakePeerLink>(srv_.host, dir_ + "/peer-state", [this](const std::string& l) { event(l); }, script,
+                                          peer_probes_);
   };
   return env;
 }

@@ -28,6 +28,10 @@ struct Script {
   int dead_at_check = 0;          // the k-th tunnel check fails whatever is applied (0: never)
   int interrupt_at_sleep = 0;     // Ctrl-C arrives during the k-th short wait (settle waits are made of them)
   std::vector<act::Tuner> tuners; // other tuners found on the host (none: the stage says nothing)
+  // --ssh (the server end is a fake peer agent): the session dies at the k-th stop of the peer's
+  // probes (the peer restores by itself); with peer_unreachable every reconnect fails too.
+  int peer_lost_at_probe = 0;
+  bool peer_unreachable = false;
 };
 
 // The values the score reads, as the fake kernel holds them on one end.
@@ -56,6 +60,9 @@ class SearchWorld {
 
   // Options for a short search of four knobs on this world (8 trials, 3 + 3 rounds).
   experiments::SearchOptions options() const;
+  // The same over SSH: peer mode from the client end, the server end a fake peer agent
+  // (experiments::PeerLink over the server's fake host, with a journal of its own).
+  experiments::SearchOptions ssh_options() const;
   experiments::SearchEnv env();
   experiments::SearchReport run(const experiments::SearchOptions& o);
 
@@ -78,7 +85,8 @@ class SearchWorld {
   std::string dir_;
   std::atomic<long long> clock_ms_{1'000'000};
   void event(const std::string& line);  // flushes the pending wait first
-  int measures_ = 0, arms_ = 0, sleeps_ = 0, checks_ = 0;
+  experiments::Evaluation measure_here(const experiments::Objective& objective, const experiments::MeasureOptions& mo);
+  int measures_ = 0, arms_ = 0, sleeps_ = 0, checks_ = 0, peer_probes_ = 0;
   long long pending_wait_ms_ = 0;
 };
 

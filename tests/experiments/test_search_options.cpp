@@ -10,6 +10,7 @@
 
 #include "common/exec.hpp"
 #include "common/util.hpp"
+#include "experiments/search/search_plan.hpp"
 
 using namespace wgopt;
 using namespace std::string_literals;
@@ -85,4 +86,34 @@ TEST_CASE("search: an ordinary SKU and paths pass the check", "[search_options]"
   INFO(r.err);
   CHECK(r.exit_code == 2);
   CHECK(trim(r.err) == "wgopt: error: --trials must be a positive number");
+}
+
+TEST_CASE("search --ssh: the combinations that cannot work are refused before anything runs", "[search_options]") {
+  using wgopt::experiments::SearchOptions;
+  auto refused = [](SearchOptions o, const std::string& needle) {
+    o.trials = 1;
+    CHECK_THROWS_WITH(wgopt::experiments::plan_search(o), Contains(needle));
+  };
+  SearchOptions peer;
+  peer.peer = "100.64.0.1";
+  SearchOptions ssh = peer;
+  ssh.ssh = wgopt::peer::SshOptions{.target = "root@10.0.0.2"};
+  SearchOptions testbed;
+  testbed.testbed = true;
+  testbed.ssh = ssh.ssh;
+  refused(testbed, "not --testbed");
+  SearchOptions per_end = peer;
+  per_end.per_end = true;
+  refused(per_end, "--per-end only applies with --ssh");
+  SearchOptions ifaces = ssh;
+  ifaces.interfaces = {"wt0", "eth0"};
+  ifaces.peer_interfaces = {"wt0"};
+  refused(ifaces, "--peer-interfaces names 1 interface(s) but --interfaces 2");
+  ifaces.peer_interfaces = {"wt0", "eth0;reboot"};
+  refused(ifaces, "eth0;reboot");
+  SearchOptions retune = ssh;
+  retune.retune_profile = "p.yaml";
+  refused(retune, "retune over --ssh");
+  ssh.trials = 1;
+  CHECK_NOTHROW(wgopt::experiments::plan_search(ssh));
 }

@@ -220,3 +220,40 @@ TEST_CASE("retune: the four outcomes", "[search-trace]") {
     test::check_trace("retune-degraded", run_case(w, retune_options(w, p)));
   }
 }
+
+TEST_CASE("search over ssh tunes both ends: one parameter drives both, each end keeps its own journal", "[search-trace][peer]") {
+  SearchWorld w;
+  w.start_poor();
+  const auto o = w.ssh_options();
+  test::check_trace("peer-ssh-mirrored", run_case(w, o));
+  // The winner stays on both ends; the profile holds the peer's part under its own ids.
+  auto p = act::load_profile(o.profile_path);
+  REQUIRE(p.peer);
+  CHECK(p.peer->knobs.size() == p.knobs.size());
+  CHECK(w.values(true).line() == w.values(false).line());
+}
+
+TEST_CASE("search over ssh with --per-end searches each end's knobs on their own", "[search-trace][peer]") {
+  SearchWorld w;
+  w.start_poor();
+  auto o = w.ssh_options();
+  o.per_end = true;
+  o.trials = 10;
+  test::check_trace("peer-ssh-per-end", run_case(w, o));
+}
+
+TEST_CASE("search over ssh: a lost peer fails the trial, reconnects and goes on", "[search-trace][peer]") {
+  SearchWorld w(Script{.peer_lost_at_probe = 5});
+  w.start_poor();
+  test::check_trace("peer-ssh-lost-reconnected", run_case(w, w.ssh_options()));
+}
+
+TEST_CASE("search over ssh: a peer lost for good ends the search with both ends restored", "[search-trace][peer]") {
+  SearchWorld w(Script{.peer_lost_at_probe = 5, .peer_unreachable = true});
+  w.start_poor();
+  const auto before_cli = w.values(false).line(), before_srv = w.values(true).line();
+  const auto o = w.ssh_options();
+  test::check_trace("peer-ssh-lost-ends", run_case(w, o));
+  CHECK(w.values(false).line() == before_cli);
+  CHECK(w.values(true).line() == before_srv);
+}

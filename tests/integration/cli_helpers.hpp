@@ -1,6 +1,7 @@
 #pragma once
 // Helpers the root integration tests share: run the built wgopt with its own WGOPT_STATE_DIR, a
 // temporary state directory, read a command's output inside a testbed namespace.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -49,6 +50,53 @@ inline std::string in_ns(const std::string& ns, const std::vector<std::string>& 
   REQUIRE(r.ok());
   return trim(r.out);
 }
+
+// fork/exec of argv with stdout and stderr to `log`, for a test that must SIGKILL the child itself.
+inline pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// TCP 22 between a testbed's two namespaces black-holed both ways by policy-routing rules: the
+// session's packets vanish silently (no RST, no FIN), as on a dead link. lift() (or the destructor)
+// removes the rules.
+class SshBlackHole {
+ public:
+  SshBlackHole(std::string srv_ns, std::string cli_ns) : srv_(std::move(srv_ns)), cli_(std::move(cli_ns)) {
+    REQUIRE(rule(srv_, "add", "sport").ok());
+    REQUIRE(rule(cli_, "add", "dport").ok());
+    on_ = true;
+  }
+  ~SshBlackHole() { lift(); }
+  SshBlackHole(const SshBlackHole&) = delete;
+  SshBlackHole& operator=(const SshBlackHole&) = delete;
+  void lift() {
+    if (!on_) return;
+    on_ = false;
+    rule(srv_, "del", "sport");
+    rule(cli_, "del", "dport");
+  }
+
+ private:
+  static CommandResult rule(const std::string& ns, const std::string& op, const std::string& sel) {
+    return run({"ip", "-n", ns, "rule", op, "ipproto", "tcp", sel, "22", "blackhole"});
+  }
+  std::string srv_, cli_;
+  bool on_ = false;
+};
 
 // The binary does not run without root (tests/main.cpp exits 77, CTest says Skipped); a test that
 // needs root still fails loudly rather than pass without running.

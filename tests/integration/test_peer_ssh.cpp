@@ -332,19 +332,7 @@ TEST_CASE("peer ssh: TCP 22 black-holed mid-change (no EOF ever arrives): the le
   auto client = peer::AgentClient::connect(ssh_options(s));
   client->apply(kChanges);
   REQUIRE(both_ends() != original);
-  // Policy-routing rules drop the session's packets both ways, silently: no RST, no FIN.
-  auto rule = [](const std::string& ns, const std::string& op, const std::string& port_sel) {
-    return run({"ip", "-n", ns, "rule", op, "ipproto", "tcp", port_sel, "22", "blackhole"});
-  };
-  REQUIRE(rule(kSrvNs, "add", "sport").ok());
-  REQUIRE(rule(kCliNs, "add", "dport").ok());
-  struct Unblock {
-    std::function<void()> f;
-    ~Unblock() { f(); }
-  } unblock{[&] {
-    rule(kSrvNs, "del", "sport");
-    rule(kCliNs, "del", "dport");
-  }};
+  SshBlackHole unblock(kSrvNs, kCliNs);  // no RST, no FIN: the session just goes silent
   const auto t0 = Clock::now();
   auto restored = seconds_until_restored(original, t0);
   INFO("guardian: " << slurp(s.peer_state_dir + "/watchdog.log"));
@@ -360,7 +348,7 @@ TEST_CASE("peer ssh: TCP 22 black-holed mid-change (no EOF ever arrives): the le
   std::printf("peer ssh: TCP 22 black-holed -> the controller marked the peer lost after %.2f s\n",
               std::chrono::duration<double>(Clock::now() - t0).count());
   CHECK_THROWS_AS(client->ping(), peer::PeerLost);
-  unblock.f();
+  unblock.lift();
   auto back = client->reconnect();
   REQUIRE_FALSE(back.restores.empty());
   CHECK(back.restores.back().by == "guardian");

@@ -1,0 +1,226 @@
+#include "experiments/search/remote_end.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/error.hpp"
+#include "experiments/search/search.hpp"
+#include "experiments/search/search_env.hpp"
+#include "experiments/search/search_space.hpp"
+
+namespace wgopt::experiments {
+
+namespace {
+
+constexpr const char* kPeerPrefix = "peer:";
+
+class AgentLink : public PeerLink {
+ public:
+  explicit AgentLink(std::unique_ptr<peer::AgentClient> c) : c_(std::move(c)) {}
+  std::string name() const override { return c_->peer(); }
+  const peer::HelloResult& hello() const override { return c_->hello(); }
+  bool lost() const override { return c_->lost(); }
+  peer::DiscoverResult discover(const peer::DiscoverArgs& a) override { return c_->discover(a); }
+  void apply(const std::vector<act::Change>& ch, const peer::DiscoverArgs& h) override { c_->apply(ch, h); }
+  void keep() override { c_->keep(); }
+  act::RestoreReport rollback() override { return c_->rollback(); }
+  void probe_start(const peer::ProbeArgs& a) override { c_->probe_start(a); }
+  peer::ProbeResult probe_stop() override { return c_->probe_stop(); }
+  peer::Iperf3Result ensure_iperf3_server(const std::string& a, int p) override { return c_->ensure_iperf3_server(a, p); }
+  void stop_iperf3_server(const std::string& a, int p) override { c_->stop_iperf3_server(a, p); }
+  peer::ReconnectResult reconnect() override { return c_->reconnect(); }
+  void close() override { c_->close(); }
+
+ private:
+  std::unique_ptr<peer::AgentClient> c_;
+};
+
+bool writable(const peer::KnobRow& r) { return r.presence.present && r.presence.writable && r.value.has_value(); }
+
+}  // namespace
+
+std::unique_ptr<PeerLink> agent_link(std::unique_ptr<peer::AgentClient> client) {
+  return std::make_unique<AgentLink>(std::move(client));
+}
+
+RemoteEnd::RemoteEnd(std::unique_ptr<PeerLink> link, const SearchOptions& o, const SearchPlant& sp)
+    : link_(std::move(link)), target_(o.ssh ? o.ssh->target : link_->name()), server_address_(o.peer), port_(o.port) {
+  label_ = "peer " + link_->name();
+  local_ifaces_ = sp.ends.front().interfaces;
+  if (!o.peer_interfaces.empty()) {
+    peer_ifaces_ = o.peer_interfaces;  // index-aligned with --interfaces (plan_search checked)
+  } else {
+    // Two VMs of one image: the same names on both ends, the tunnel's included.
+    const auto& wg = sp.plant.client_wg;
+    if (!wg.empty() && std::find(local_ifaces_.begin(), local_ifaces_.end(), wg) == local_ifaces_.end()) local_ifaces_.push_back(wg);
+    peer_ifaces_ = local_ifaces_;
+  }
+  discover_.interfaces = o.interfaces.empty() && o.peer_interfaces.empty() ? std::vector<std::string>{} : peer_ifaces_;
+  discover_.allow_underlay_mtu = o.allow_underlay_mtu;
+  for (size_t i = 0; i < local_ifaces_.size(); ++i) {
+    if (local_ifaces_[i] == sp.plant.client_wg) discover_.wireguard.push_back(peer_ifaces_[i]);
+  }
+  watch_ = peer_ifaces_;
+  rows_ = link_->discover(discover_).knobs;
+  mirrored_ = !o.per_end;
+}
+
+RemoteEnd::~RemoteEnd() { finish(); }
+
+nlohmann::json RemoteEnd::facts_json() const {
+  const auto& f = facts();
+  nlohmann::json j = {{"ssh", target_}, {"hostname", f.hostname}, {"kernel", f.kernel}, {"nproc", f.nproc}, {"sku", f.sku}};
+  for (const auto& [i, d] : f.nic_driver) {
+    if (!d.empty()) j["nic_driver"][i] = d;
+  }
+  for (const auto& [i, m] : f.wireguard_mode) j["wireguard_mode"][i] = m;
+  j["mode"] = mirrored_ ? "mirrored" : "per-end";
+  return j;
+}
+
+std::string RemoteEnd::peer_id(const std::string& id) const {
+  for (size_t i = 0; i < local_ifaces_.size(); ++i) {
+    if (id.starts_with(local_ifaces_[i] + "/")) return peer_ifaces_[i] + id.substr(local_ifaces_[i].size());
+  }
+  return id;
+}
+
+bool RemoteEnd::bind_mirror(const std::string& id) {
+  const std::string pid = peer_id(id);
+  for (const auto& r : rows_) {
+    if (r.descriptor.id == pid && writable(r)) {
+      bindings_[id] = pid;
+      return true;
+    }
+  }
+  return false;
+}
+
+void RemoteEnd::bind_per_end(const std::function<bool(const act::Descriptor&)>& keep, std::vector<SearchKnob>& knobs) {
+  for (const auto& r : rows_) {
+    if (!writable(r) || !keep(r.descriptor)) continue;
+    act::Descriptor d = r.descriptor;
+    d.id = kPeerPrefix + d.id;
+    bindings_[d.id] = r.descriptor.id;
+    knobs.push_back({d, *r.value});
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> RemoteEnd::peer_values(const Values& values) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [param, value] : values) {
+    auto it = bindings_.find(param);
+    if (it != bindings_.end()) out.emplace_back(it->second, value);
+  }
+  return out;
+}
+
+void RemoteEnd::apply(const Values& values) {
+  std::vector<act::Change> changes;
+  for (const auto& [id, value] : peer_values(values)) changes.push_back({.id = id, .value = value});
+  if (changes.empty()) return;
+  link_->apply(changes, discover_);
+  applied_ = true;
+}
+
+void RemoteEnd::rollback() {
+  if (!applied_) return;
+  applied_ = false;
+  if (link_->lost()) return;  // the peer restores it by itself; the PeerLost that said so is on its way
+  auto report = link_->rollback();
+  for (const auto& item : report.items) {
+    if (item.outcome == act::Outcome::ChangedByOther || item.outcome == act::Outcome::Failed) spdlog::warn("{}: {}", label_, item.line());
+  }
+}
+
+void RemoteEnd::keep() {
+  if (!applied_) return;
+  applied_ = false;
+  link_->keep();
+}
+
+void RemoteEnd::start() {
+  if (probing_) stop();  // a measurement that threw left them running
+  link_->probe_start({.interfaces = watch_});
+  probing_ = true;
+}
+
+probes::Summary RemoteEnd::stop() {
+  probing_ = false;
+  return link_->probe_stop().summary;
+}
+
+void RemoteEnd::ensure_server() {
+  auto r = link_->ensure_iperf3_server(server_address_, port_);
+  started_server_ = started_server_ || r.started;
+  if (!r.listening) {
+    throw Error(fmt::format("{}: no iperf3 server listens on {}:{} there and none could be started: install iperf3 on the peer",
+                            label_, server_address_, port_));
+  }
+}
+
+std::string RemoteEnd::recover() {
+  applied_ = false;  // the peer restored it by itself
+  probing_ = false;
+  peer::ReconnectResult back;
+  try {
+    back = link_->reconnect();
+  } catch (const Error& e) {
+    throw peer::PeerLost(fmt::format("{} is unreachable ({}): it restores its own originals by itself (at once when the "
+                                     "session ended, within its lease when the link went silent)",
+                                     label_, e.what()));
+  }
+  size_t restored = 0;
+  std::string by;
+  for (const auto& r : back.restores) {
+    restored += r.report.items.size();
+    by = r.by;
+  }
+  started_server_ = false;  // the old agent stopped what it started
+  ensure_server();
+  if (restored == 0) return "reconnected; the peer had nothing to restore";
+  return fmt::format("reconnected; the peer had restored {} knob(s) by itself ({})", restored, by);
+}
+
+void RemoteEnd::finish() {
+  if (finished_) return;
+  finished_ = true;
+  try {
+    if (started_server_ && !link_->lost()) link_->stop_iperf3_server(server_address_, port_);  // a lost agent stopped it
+  } catch (const std::exception& e) {
+    spdlog::warn("{}: stopping the iperf3 server wgopt started there: {}", label_, e.what());
+  }
+  try {
+    link_->close();
+  } catch (const std::exception& e) {
+    spdlog::warn("{}: closing the session: {}", label_, e.what());
+  }
+}
+
+act::PeerProfile RemoteEnd::profile_part(const Values& values) const {
+  act::PeerProfile p;
+  p.knobs = peer_values(values);
+  p.host = YAML::Load(facts_json().dump());
+  return p;
+}
+
+std::unique_ptr<RemoteEnd> open_remote_end(const SearchOptions& o, const SearchPlant& sp, const SearchEnv& env) {
+  if (!o.ssh) return nullptr;
+  const nlohmann::json local_facts = env.host_facts(sp, o.sku);
+  auto remote = std::make_unique<RemoteEnd>(env.connect_peer(o, sp), o, sp);
+  const auto& f = remote->facts();
+  const int nproc = local_facts.value("nproc", 0);
+  const std::string kernel = local_facts.value("kernel", "");
+  if (remote->mirrored() && (f.nproc != nproc || f.kernel != kernel)) {
+    remote->mirrored_ = false;
+    remote->why_per_end_ = fmt::format("the two hosts differ (here {} CPUs, kernel {}; {}: {} CPUs, kernel {}): each end "
+                                       "is searched on its own",
+                                       nproc, kernel, remote->label(), f.nproc, f.kernel);
+  }
+  remote->ensure_server();
+  return remote;
+}
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,327 @@
+// `wgopt search --peer ADDR --ssh ...` (issue 11 item 3): BOTH ends tuned, the server end only
+// through the real sshd of testbed wgtbe (`testbed up --ssh`) and the peer's own `wgopt __agent`,
+// whose journal and guardian live in the server's own state dir. The controller runs in the client
+// namespace with its own WGOPT_STATE_DIR. Checked: the winner is applied on both ends and `rollback`
+// here plus `rollback --ssh` there restore every original byte for byte; the agent starts an iperf3
+// server on a free port and stops it again; the sshd session child killed mid-trial -> the server
+// end restores itself within 15 s, the search reconnects, goes on and says so; TCP 22 black-holed
+// mid-trial -> the search ends (exit 1, says so) with both ends restored; kill -9 of the controller
+// mid-trial -> both ends restored (the local guardian, the peer's agent on EOF). Restore times are
+// printed. Needs root: without it each case fails saying so.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "actuators/profile.hpp"
+#include "cli_helpers.hpp"
+#include "experiments/testbed/testbed.hpp"
+#include "workload/iperf3_server.hpp"
+
+using namespace wgopt;
+using namespace wgopt::itest;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const std::string kPrefix = "wgtbe";
+const std::string kSrvNs = "wgtbe-srv", kCliNs = "wgtbe-cli";
+const std::string kSrvWg = "wgtbe-ws", kCliWg = "wgtbe-wc", kSrvUl = "wgtbe-us", kCliUl = "wgtbe-uc";
+// The port the agent serves iperf3 on: not the testbed's 5201, so the agent must start its own.
+const std::string kPort = "5207";
+// The receiving end starts poor: a 4 KiB receive buffer caps the window (~20 vs ~180 Mbit/s here).
+const std::string kPoorRmem = "4096 4096 4096";
+
+const TestbedSsh& testbed_ssh() {
+  static TestbedGuard guard(kPrefix);
+  guard.testbed().up();
+  static TestbedSsh ssh = guard.testbed().up_ssh(WGOPT_BINARY);
+  ssh = guard.testbed().up_ssh(WGOPT_BINARY);  // (re)starts sshd if an earlier case left it down
+  return ssh;
+}
+
+// The exact bytes of every knob the searches below may change, on both ends.
+std::map<std::string, std::string> both_ends() {
+  std::map<std::string, std::string> m;
+  for (const auto& [ns, wg] : {std::pair{kSrvNs, kSrvWg}, {kCliNs, kCliWg}}) {
+    const std::string end = ns == kSrvNs ? "srv " : "cli ";
+    m[end + "tcp_rmem"] = in_ns(ns, {"cat", "/proc/sys/net/ipv4/tcp_rmem"});
+    m[end + "tcp_wmem"] = in_ns(ns, {"cat", "/proc/sys/net/ipv4/tcp_wmem"});
+    m[end + "txqueuelen"] = in_ns(ns, {"cat", "/sys/class/net/" + wg + "/tx_queue_len"});
+  }
+  return m;
+}
+
+// Sets the server end's receive buffers poor (the start of every case) and puts them back after.
+struct PoorReceiver {
+  std::string was;
+  PoorReceiver() {
+    was = in_ns(kSrvNs, {"cat", "/proc/sys/net/ipv4/tcp_rmem"});
+    in_ns(kSrvNs, {"sysctl", "-q", "-w", "net.ipv4.tcp_rmem=" + kPoorRmem});
+  }
+  ~PoorReceiver() { run(Place::netns(kSrvNs).wrap({"sysctl", "-q", "-w", "net.ipv4.tcp_rmem=" + was})); }
+};
+
+// `wgopt search` from the client namespace to the server end over ssh; `more` adds options.
+std::vector<std::string> search_argv(const TestbedSsh& s, const std::string& state, std::vector<std::string> more) {
+  std::vector<std::string> a{"search", "--peer", "100.64.0.1", "--port", kPort, "--interfaces", kCliWg + "," + kCliUl,
+                             "--peer-interfaces", kSrvWg + "," + kSrvUl, "--knobs",
+                             "net.ipv4.tcp_rmem,net.ipv4.tcp_wmem," + kCliWg + "/txqueuelen",
+                             "--baseline-rounds", "2", "--confirm-rounds", "4", "--settle-ms", "200", "--quiet",
+                             "--study", state + "/study.sqlite", "--profile", state + "/profile.yaml"};
+  a.insert(a.end(), more.begin(), more.end());
+  auto f = s.flags();
+  a.insert(a.end(), f.begin(), f.end());
+  std::vector<std::string> argv{"ip", "netns", "exec", kCliNs};
+  auto w = wgopt_argv(state, a);
+  argv.insert(argv.end(), w.begin(), w.end());
+  return argv;
+}
+
+CommandResult controller(const TestbedSsh& s, const std::string& state, std::vector<std::string> args) {
+  auto f = s.flags();
+  args.insert(args.end(), f.begin(), f.end());
+  std::vector<std::string> argv{"ip", "netns", "exec", kCliNs};
+  auto w = wgopt_argv(state, args);
+  argv.insert(argv.end(), w.begin(), w.end());
+  return run(argv, std::chrono::seconds(120));
+}
+
+// Waits until the peer's journal holds an open transaction (a candidate applied there) while the
+// search `pid` runs; false after `limit`.
+bool wait_peer_applied(const TestbedSsh& s, pid_t pid, const std::string& log, std::chrono::seconds limit = std::chrono::seconds(150)) {
+  for (auto end = Clock::now() + limit; Clock::now() < end;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) FAIL("wgopt search ended before a candidate was applied:\n" << slurp(log));
+    if (slurp(s.peer_state_dir + "/journal.json").find("\"open\": true") != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// The wait status of `pid` once it exits; killed (and reaped) when it is still running after `limit`.
+int wait_exit(pid_t pid, std::chrono::seconds limit) {
+  int status = 0;
+  for (auto end = Clock::now() + limit; Clock::now() < end;) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+// The agent serving the search on the peer: a `wgopt __agent` whose parent is sshd.
+std::optional<pid_t> agent_pid() {
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const auto name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = slurp(e.path().string() + "/cmdline");
+    if (cmd.find("__agent") == std::string::npos) continue;
+    const std::string stat = slurp(e.path().string() + "/stat");
+    const auto fields = split_ws(stat.substr(stat.rfind(')') + 1));
+    const int ppid = std::stoi(fields.at(1));
+    if (trim(slurp("/proc/" + std::to_string(ppid) + "/comm")) == "sshd") return std::stoi(name);
+  }
+  return std::nullopt;
+}
+
+int parent_of(int pid) {
+  auto stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  return std::stoi(split_ws(stat.substr(stat.rfind(')') + 1)).at(1));
+}
+
+// Seconds until the server end's knobs equal `original` (polling 100 ms), or nullopt after `limit`.
+std::optional<double> srv_restored_after(const std::map<std::string, std::string>& original, Clock::time_point t0,
+                                         std::chrono::seconds limit = std::chrono::seconds(15)) {
+  auto srv = [](const std::map<std::string, std::string>& m) {
+    std::map<std::string, std::string> out;
+    for (const auto& [k, v] : m) {
+      if (k.starts_with("srv ")) out[k] = v;
+    }
+    return out;
+  };
+  while (Clock::now() - t0 < limit) {
+    if (srv(both_ends()) == srv(original)) return std::chrono::duration<double>(Clock::now() - t0).count();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return std::nullopt;
+}
+
+std::string tcp_rmem_tabs(const std::string& v) {
+  auto f = split_ws(v);
+  return f.size() == 3 ? f[0] + "\t" + f[1] + "\t" + f[2] : v;
+}
+
+}  // namespace
+
+TEST_CASE("search over ssh tunes both ends; the winner stays on both; rollback on both restores byte for byte",
+          "[search-ssh][root]") {
+  need_root();
+  const auto& s = testbed_ssh();
+  PoorReceiver poor;
+  StateDir state;
+  const auto original = both_ends();
+  REQUIRE_FALSE(workload::is_listening(Place::netns(kSrvNs), "100.64.0.1", std::stoi(kPort)));
+
+  auto r = run(search_argv(s, state.path, {"--trials", "4", "--duration", "2", "--json"}), std::chrono::seconds(400));
+  INFO(r.out << r.err);
+  REQUIRE(r.ok());
+  auto j = nlohmann::json::parse(r.out);
+  std::printf("search over ssh: outcome %s, baseline %.1f -> winner %.1f (%+.1f%%), %d trials\n",
+              j["outcome"].get<std::string>().c_str(), j["baseline_score"].get<double>(), j["winner_score"].get<double>(),
+              j["gain_pct"].get<double>(), j["trials"]["total"].get<int>());
+  REQUIRE(j["outcome"] == "promoted");
+  REQUIRE(j["applied"] == true);
+
+  // The profile holds both ends: this end's knobs and the peer's, each under its own ids.
+  auto p = act::load_profile(state / "profile.yaml");
+  REQUIRE(p.peer);
+  CHECK(p.peer->host["ssh"].as<std::string>() == s.target);
+  CHECK(p.peer->host["mode"].as<std::string>() == "mirrored");
+  std::map<std::string, std::string> local(p.knobs.begin(), p.knobs.end()), peer(p.peer->knobs.begin(), p.peer->knobs.end());
+  REQUIRE(local.count("net.ipv4.tcp_rmem"));
+  REQUIRE(peer.count(kSrvWg + "/txqueuelen"));
+  CHECK(peer.at(kSrvWg + "/txqueuelen") == local.at(kCliWg + "/txqueuelen"));
+  // Both ends are on the winner now, read the way an admin would.
+  auto now = both_ends();
+  CHECK(now.at("srv tcp_rmem") == tcp_rmem_tabs(peer.at("net.ipv4.tcp_rmem")));
+  CHECK(now.at("cli tcp_rmem") == tcp_rmem_tabs(local.at("net.ipv4.tcp_rmem")));
+  CHECK(now.at("srv txqueuelen") == peer.at(kSrvWg + "/txqueuelen"));
+  CHECK(now.at("srv tcp_rmem") != original.at("srv tcp_rmem"));
+  // The agent stopped the iperf3 server it started.
+  CHECK_FALSE(workload::is_listening(Place::netns(kSrvNs), "100.64.0.1", std::stoi(kPort)));
+  // The originals are in each end's own journal.
+  CHECK(fs::exists(s.peer_state_dir + "/journal.json"));
+  CHECK(fs::exists(state / "journal.json"));
+
+  // `wgopt export --host peer` renders the peer's part.
+  auto ex = run_wgopt(state.path, {"export", state / "profile.yaml", "--format", "sysctl", "--host", "peer"});
+  INFO(ex.out << ex.err);
+  CHECK(ex.ok());
+  CHECK_THAT(ex.out, Catch::Contains("net.ipv4.tcp_rmem"));
+
+  auto rb_peer = controller(s, state.path, {"rollback"});  // --ssh: the peer's journal, by the peer's wgopt
+  INFO(rb_peer.out << rb_peer.err);
+  CHECK(rb_peer.ok());
+  CHECK(both_ends().at("srv tcp_rmem") == original.at("srv tcp_rmem"));
+  auto rb_local = run(Place::netns(kCliNs).wrap(wgopt_argv(state.path, {"rollback"})));
+  INFO(rb_local.out << rb_local.err);
+  CHECK(rb_local.ok());
+  CHECK(both_ends().at("cli tcp_rmem") == original.at("cli tcp_rmem"));
+  CHECK(both_ends() == original);
+}
+
+TEST_CASE("search over ssh: apply --ssh of a profile's peer part, rollback --ssh restores it", "[search-ssh][root]") {
+  need_root();
+  const auto& s = testbed_ssh();
+  StateDir state;
+  const auto original = both_ends();
+  write_text(state / "p.yaml", "knobs:\n  " + kCliWg + "/txqueuelen: 700\npeer:\n  host: {ssh: " + s.target +
+                                   "}\n  knobs:\n    " + kSrvWg + "/txqueuelen: 600\n");
+  auto a = controller(s, state.path, {"apply", state / "p.yaml"});
+  INFO(a.out << a.err);
+  REQUIRE(a.ok());
+  CHECK(both_ends().at("srv txqueuelen") == "600");
+  CHECK(both_ends().at("cli txqueuelen") == original.at("cli txqueuelen"));  // only the peer's part went there
+  auto rb = controller(s, state.path, {"rollback"});
+  INFO(rb.out << rb.err);
+  REQUIRE(rb.ok());
+  CHECK(both_ends() == original);
+}
+
+TEST_CASE("search over ssh: the sshd session child killed mid-trial; the peer restores itself, the search goes on",
+          "[search-ssh][root]") {
+  need_root();
+  const auto& s = testbed_ssh();
+  PoorReceiver poor;
+  StateDir state;
+  const auto original = both_ends();
+  const std::string log = state / "search.log";
+  pid_t pid = spawn(search_argv(s, state.path, {"--trials", "5", "--no-apply", "--duration", "4"}), log);
+  REQUIRE(wait_peer_applied(s, pid, log));
+  REQUIRE(both_ends() != original);
+  auto agent = agent_pid();
+  REQUIRE(agent);
+  const int session = parent_of(*agent);
+  REQUIRE(::kill(session, SIGKILL) == 0);
+  const auto t0 = Clock::now();
+  auto restored = srv_restored_after(original, t0);
+  INFO("peer watchdog: " << slurp(s.peer_state_dir + "/watchdog.log") << "\nsearch: " << slurp(log));
+  REQUIRE(restored);
+  std::printf("search over ssh: sshd session child SIGKILLed mid-trial -> the server end restored itself in %.2f s\n", *restored);
+  CHECK(*restored < 15);
+
+  const int status = wait_exit(pid, std::chrono::seconds(300));
+  INFO(slurp(log));
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_THAT(slurp(log), Catch::Contains("peer lost") && Catch::Contains("reconnected") && Catch::Contains("the search goes on"));
+  CHECK(both_ends() == original);  // --no-apply: both ends as found
+}
+
+TEST_CASE("search over ssh: TCP 22 black-holed mid-trial; the search ends, says so, both ends restored", "[search-ssh][root]") {
+  need_root();
+  const auto& s = testbed_ssh();
+  PoorReceiver poor;
+  StateDir state;
+  const auto original = both_ends();
+  const std::string log = state / "search.log";
+  pid_t pid = spawn(search_argv(s, state.path, {"--trials", "5", "--duration", "4"}), log);
+  REQUIRE(wait_peer_applied(s, pid, log));
+  SshBlackHole unblock(kSrvNs, kCliNs);
+  const auto t0 = Clock::now();
+  auto restored = srv_restored_after(original, t0);
+  INFO("peer watchdog: " << slurp(s.peer_state_dir + "/watchdog.log") << "\nsearch: " << slurp(log));
+  REQUIRE(restored);
+  std::printf("search over ssh: TCP 22 black-holed mid-trial -> the server end's guardian restored it in %.2f s\n", *restored);
+  CHECK(*restored < 15);
+
+  const int status = wait_exit(pid, std::chrono::seconds(180));
+  INFO(slurp(log));
+  REQUIRE(WIFEXITED(status));
+  std::printf("search over ssh: the search ended %.1f s after the black-hole\n", std::chrono::duration<double>(Clock::now() - t0).count());
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK_THAT(slurp(log), Catch::Contains("not reachable again: the search ends") && Catch::Contains("--resume"));
+  unblock.lift();
+  CHECK(both_ends() == original);
+}
+
+TEST_CASE("search over ssh: kill -9 of the controller mid-trial; both ends restored", "[search-ssh][root]") {
+  need_root();
+  const auto& s = testbed_ssh();
+  PoorReceiver poor;
+  StateDir state;
+  const auto original = both_ends();
+  const std::string log = state / "search.log";
+  pid_t pid = spawn(search_argv(s, state.path, {"--trials", "5", "--duration", "4"}), log);
+  REQUIRE(wait_peer_applied(s, pid, log));
+  REQUIRE(both_ends() != original);
+  REQUIRE(::kill(pid, SIGKILL) == 0);  // `ip netns exec` execs wgopt: this is the controller itself
+  const auto t0 = Clock::now();
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  std::optional<double> both;
+  while (Clock::now() - t0 < std::chrono::seconds(15)) {
+    if (both_ends() == original) {
+      both = std::chrono::duration<double>(Clock::now() - t0).count();
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  INFO("local watchdog: " << slurp(state / "watchdog.log") << "\npeer watchdog: " << slurp(s.peer_state_dir + "/watchdog.log")
+                          << "\nsearch: " << slurp(log));
+  REQUIRE(both);
+  std::printf("search over ssh: controller SIGKILLed mid-trial -> both ends restored in %.2f s\n", *both);
+  CHECK(*both < 15);
+}
