@@ -181,11 +181,12 @@ class Bench {
   int measurements_ = 0;
 };
 
-// "id: old -> new" lines of the search's report -> {id: new}.
+// "id: old -> new[, contributes ...]" lines of the search's report -> {id: new}.
 std::map<std::string, std::string> parse_changed(const nlohmann::json& changed) {
   std::map<std::string, std::string> out;
   for (const auto& line : changed) {
     auto s = line.get<std::string>();
+    s = s.substr(0, s.find(", contribut"));  // the simplified winner's estimate follows the value
     auto colon = s.find(": "), arrow = s.rfind(" -> ");
     if (colon == std::string::npos || arrow == std::string::npos) throw Error("cannot read the search's changed line: " + s);
     out[s.substr(0, colon)] = s.substr(arrow + 4);

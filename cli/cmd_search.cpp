@@ -39,6 +39,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   auto exclude = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto no_prune = std::make_shared<bool>(false);
+  auto keep_whole = std::make_shared<bool>(false);
   auto no_watchdog = std::make_shared<bool>(false);
   auto settle_ms = std::make_shared<int>(1000);
   auto duration = std::make_shared<int>(0);
@@ -90,6 +91,9 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   out->add_option("--study", o->study_path, "study file (SQLite; default /var/lib/wgopt/studies/study-<UTC>.sqlite)");
   out->add_option("--profile", o->profile_path, "where to write the winning profile (default: next to the study, .yaml)");
   out->add_option("--resume", o->resume, "continue this study after a crash or Ctrl-C");
+  out->add_flag("--keep-whole-winner", *keep_whole,
+                "keep every change of a confirmed winner (default: changes the model says do not contribute go back to "
+                "the host's value when the plant confirms the simpler winner is as good)");
   out->add_flag("--no-apply", o->no_apply, "restore the original values at the end even if a winner is confirmed");
   out->add_option("--sku", o->sku, "SKU string recorded in the profile (default: from DMI); letters, digits, space and ._:/()+,-");
   out->add_flag("--quiet", o->quiet, "no progress line");
@@ -108,6 +112,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
       throw wgopt::UsageError("give a budget: --budget 5m (wall clock) and/or --trials N");
     }
     o->prune = !*no_prune;
+    o->simplify = !*keep_whole;
     o->watchdog = !*no_watchdog;
     o->settle = std::chrono::milliseconds(*settle_ms);
     if (*json) o->quiet = true;
@@ -124,6 +129,9 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
         std::cout << "\nbaseline kept: " << report.confirmation << "\n";
       }
       for (const auto& c : report.changed) std::cout << "  " << c << "\n";
+      if (!report.simplification.empty()) std::cout << "simplification: " << report.simplification << "\n";
+      if (!report.returned.empty()) std::cout << "returned to the host's value (knobs that moved and did not help):\n";
+      for (const auto& c : report.returned) std::cout << "  " << c << "\n";
       std::cout << fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible); early stopping saved {:.0f}s\n",
                                report.trials, report.complete, report.pruned, report.failed, report.infeasible,
                                report.pruning_saved_s);

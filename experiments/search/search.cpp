@@ -22,6 +22,7 @@
 #include "experiments/search/space_binding.hpp"
 #include "experiments/search/study_open.hpp"
 #include "experiments/search/trial_loop.hpp"
+#include "experiments/search/winner_simplification.hpp"
 
 namespace wgopt::experiments {
 
@@ -68,7 +69,8 @@ void count_trials(const TrialCounts& counts, SearchReport& report) {
 }
 
 // The report's numbers and outcome after confirmation.
-void fill_outcome(const SearchPlan& plan, const BoundSpace& bound, const ConfirmResult& conf, SearchReport& report) {
+void fill_outcome(const SearchPlan& plan, const BoundSpace& bound, const ConfirmResult& conf, const Simplification& simp,
+                  SearchReport& report) {
   report.outcome = conf.outcome;
   report.confirmation = conf.reason;
   report.baseline_score = conf.baseline_score;
@@ -80,6 +82,12 @@ void fill_outcome(const SearchPlan& plan, const BoundSpace& bound, const Confirm
                                               : SearchOutcome::Holds;
   }
   report.gain_pct = report.baseline_score != 0 ? 100.0 * (report.winner_score - report.baseline_score) / std::abs(report.baseline_score) : 0;
+  report.simplification = simp.reason;
+  for (const auto& c : simp.returned) report.returned.push_back(change_line(c));
+  if (!simp.kept.empty()) {
+    for (const auto& c : simp.kept) report.changed.push_back(change_line(c));
+    return;
+  }
   Values base = bound.baseline;
   for (const auto& [id, v] : conf.winner) {
     if (base[id] != v) report.changed.push_back(fmt::format("{}: {} -> {}", id, base[id], v));
@@ -100,7 +108,7 @@ void stay_on_winner(PlantAccess& plant, const Values& winner) {
 }  // namespace
 
 nlohmann::json SearchReport::to_json() const {
-  return {{"outcome", to_string(outcome)},
+  nlohmann::json j = {{"outcome", to_string(outcome)},
           {"study", study_path},
           {"profile", profile_path},
           {"trials", {{"total", trials}, {"complete", complete}, {"pruned", pruned}, {"failed", failed}, {"infeasible", infeasible}}},
@@ -112,6 +120,11 @@ nlohmann::json SearchReport::to_json() const {
           {"elapsed_s", elapsed_s},
           {"applied", applied},
           {"changed", changed}};
+  if (!simplification.empty()) {
+    j["returned"] = returned;
+    j["simplification"] = simplification;
+  }
+  return j;
 }
 
 SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interrupted) {
@@ -176,10 +189,14 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     count_trials(counts, report);
     progress.say(budget.stop_reason().empty() ? "search finished" : "search finished: " + budget.stop_reason());
 
-    const ConfirmResult conf = confirm_winner(o, baseline, mo, plant, *engine, study.store, budget, plan, progress);
+    ConfirmResult conf = confirm_winner(o, baseline, mo, plant, *engine, study.store, budget, plan, progress);
+    const Simplification simp = simplify_winner({o, baseline, mo, plan}, plant, *engine, study.store, budget, progress, conf);
     held.release();  // measuring is over: the other tuners run again before the winner stays
-    fill_outcome(plan, bound, conf, report);
-    const auto evidence = build_evidence({o, report, plan.objective, baseline, conf, bound.baseline, env.unix_time()});
+    fill_outcome(plan, bound, conf, simp, report);
+    auto evidence = build_evidence({o, report, plan.objective, baseline, conf, bound.baseline, env.unix_time()});
+    evidence.changes = change_evidence(simp.kept);
+    evidence.returned = change_evidence(simp.returned);
+    evidence.simplification = simp.reason;
     if (conf.winner_row.n > 0) report.winner_throughput_mbps = conf.winner_row.mean_throughput();
     write_profile(report.profile_path, conf.winner, study.facts, evidence, report, plan.retune(), conf.promote);
     if (conf.promote && !o.no_apply) {
@@ -188,9 +205,12 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     }
     std::vector<ComparisonRow> rows{to_row("baseline", conf.baseline_row)};
     if (conf.winner_row.n > 0) {
-      rows.push_back(to_row(conf.winner_trial ? fmt::format("winner (trial {})", *conf.winner_trial) : "winner", conf.winner_row));
+      rows.push_back(to_row(conf.winner_trial      ? fmt::format("winner (trial {})", *conf.winner_trial)
+                            : !simp.returned.empty() ? "winner (simplified)"
+                                                     : "winner",
+                            conf.winner_row));
     }
-    report.table = comparison_table(rows, duration_label(plan.objective)).render_text();
+    report.table = comparison_table(rows, duration_label(plan.objective)).render_text() + changes_table(simp);
     record_result(study.store, report, conf.winner_trial, conf.winner, evidence, env.unix_time());
     plant.stop_guardian();
   } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)

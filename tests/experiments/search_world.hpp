@@ -28,6 +28,7 @@ struct Script {
   int dead_at_check = 0;          // the k-th tunnel check fails whatever is applied (0: never)
   int interrupt_at_sleep = 0;     // Ctrl-C arrives during the k-th short wait (settle waits are made of them)
   std::vector<act::Tuner> tuners; // other tuners found on the host (none: the stage says nothing)
+  std::vector<std::string> inert; // knobs the score ignores ("txqueuelen", "cc", "rmem", "mtu")
 };
 
 // The values the score reads, as the fake kernel holds them on one end.
@@ -54,7 +55,9 @@ class SearchWorld {
   // Sets one file of one end's fake kernel ("/sys/class/net/wg0/tx_queue_len", "200").
   void write(bool server, const std::string& path, const std::string& value);
 
-  // Options for a short search of four knobs on this world (8 trials, 3 + 3 rounds).
+  // Options for a short search of four knobs on this world (8 trials, 3 + 3 rounds), the winner kept
+  // whole (--keep-whole-winner: the traces from before the simplification stage; its own cases
+  // turn it on).
   experiments::SearchOptions options() const;
   experiments::SearchEnv env();
   experiments::SearchReport run(const experiments::SearchOptions& o);
