@@ -132,9 +132,11 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
       if (!report.simplification.empty()) std::cout << "simplification: " << report.simplification << "\n";
       if (!report.returned.empty()) std::cout << "returned to the host's value (knobs that moved and did not help):\n";
       for (const auto& c : report.returned) std::cout << "  " << c << "\n";
-      std::cout << fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible); early stopping saved {:.0f}s\n",
+      const double full_s = report.measured_s + report.pruning_saved_s;  // full measurements of the same trials
+      std::cout << fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible); early stopping saved {:.0f}s of "
+                               "{:.0f}s ({:.0f}% of the trials' measurement time)\n",
                                report.trials, report.complete, report.pruned, report.failed, report.infeasible,
-                               report.pruning_saved_s);
+                               report.pruning_saved_s, full_s, full_s > 0 ? 100 * report.pruning_saved_s / full_s : 0.0);
       std::cout << (report.applied ? "the host is on the winner now (`wgopt rollback` returns to the original)\n"
                                    : "the host is on its original values\n");
       std::cout << "study:   " << report.study_path << "\nprofile: " << report.profile_path << "\n";

@@ -28,14 +28,19 @@ namespace wgopt::experiments {
 
 namespace {
 
-// The pruner decides only after its warm-up plus min_samples seconds: a shorter measurement
-// silently turns early stopping off, so say so (bench_search at --duration 4 saved 0 s).
-void warn_if_pruning_cannot_act(const SearchOptions& o, const Objective& objective, const PrunerOptions& pruner) {
-  const int decide_s = pruner.warmup_seconds + pruner.min_samples;
+// The pruner decides only after its warm-up plus its first samples (one with the baseline's
+// per-second noise known, min_samples without): a shorter measurement silently turns early stopping
+// off, so say so (bench_search at --duration 4 saved 0 s).
+void warn_if_pruning_cannot_act(const SearchOptions& o, const Objective& objective, const PrunerOptions& pruner,
+                                const PruneReferences& refs) {
+  bool known = pruner.known_noise_min_samples > 0 && !refs.empty();
+  for (const auto& [name, ref] : refs) known = known && ref.per_second_sd_mbps > 0;
+  const int samples = known ? pruner.known_noise_min_samples : pruner.min_samples;
+  const int decide_s = pruner.warmup_seconds + samples;
   if (!o.prune || objective.duration.count() > decide_s) return;
   spdlog::warn("early stopping cannot act: it decides after {} s (warm-up {} s + {} samples) and each measurement lasts {} s; "
                "use --duration {} or more to let it stop poor candidates",
-               decide_s, pruner.warmup_seconds, pruner.min_samples, objective.duration.count(), decide_s + 2);
+               decide_s, pruner.warmup_seconds, samples, objective.duration.count(), decide_s + 2);
 }
 
 std::string duration_label(const Objective& objective) { return fmt::format("{}s", objective.duration.count()); }
@@ -66,6 +71,7 @@ void count_trials(const TrialCounts& counts, SearchReport& report) {
   report.failed = counts.failed;
   report.infeasible = counts.infeasible;
   report.pruning_saved_s = counts.pruning_saved_s;
+  report.measured_s = counts.measured_s;
 }
 
 // The report's numbers and outcome after confirmation.
@@ -117,6 +123,7 @@ nlohmann::json SearchReport::to_json() const {
           {"gain_pct", gain_pct},
           {"confirmation", confirmation},
           {"pruning_saved_s", pruning_saved_s},
+          {"measured_s", measured_s},
           {"elapsed_s", elapsed_s},
           {"applied", applied},
           {"changed", changed}};
@@ -184,7 +191,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
 
     PruneReferences refs = prune_references(plan.objective, baseline, mo.pruner.warmup_seconds);
     mo.prune = o.prune ? &refs : nullptr;
-    warn_if_pruning_cannot_act(o, plan.objective, mo.pruner);
+    warn_if_pruning_cannot_act(o, plan.objective, mo.pruner, refs);
     run_trials({o, plan, baseline, refs, mo}, plant, *engine, study.store, budget, progress, counts);
     count_trials(counts, report);
     progress.say(budget.stop_reason().empty() ? "search finished" : "search finished: " + budget.stop_reason());

@@ -86,7 +86,8 @@ struct SearchReport {
   int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;
   double baseline_score = 0, winner_score = 0, gain_pct = 0;
   std::string confirmation;   // the confirmation's reason line
-  double pruning_saved_s = 0; // measurement time early stopping saved
+  double pruning_saved_s = 0; // measurement time early stopping saved, against full measurements of the same trials
+  double measured_s = 0;      // measurement time the trials took (full ones would take measured_s + pruning_saved_s)
   double elapsed_s = 0;
   bool applied = false;       // the host is on the winner now
   std::string table;          // the §7.1 table, text

@@ -15,6 +15,7 @@ class SearchProgress;
 struct TrialCounts {
   int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;  // this session's
   double pruning_saved_s = 0;  // measurement time early stopping saved, against a full measurement here
+  double measured_s = 0;       // measurement time the trials took (with early stopping)
 };
 
 struct TrialLoopInputs {
