@@ -181,11 +181,12 @@ class Bench {
   int measurements_ = 0;
 };
 
-// "id: old -> new" lines of the search's report -> {id: new}.
+// "id: old -> new[, contributes ...]" lines of the search's report -> {id: new}.
 std::map<std::string, std::string> parse_changed(const nlohmann::json& changed) {
   std::map<std::string, std::string> out;
   for (const auto& line : changed) {
     auto s = line.get<std::string>();
+    s = s.substr(0, s.find(", contribut"));  // the simplified winner's estimate follows the value
     auto colon = s.find(": "), arrow = s.rfind(" -> ");
     if (colon == std::string::npos || arrow == std::string::npos) throw Error("cannot read the search's changed line: " + s);
     out[s.substr(0, colon)] = s.substr(arrow + 4);
@@ -271,6 +272,9 @@ int run(const Options& o) {
 
     const int trials = rep.at("trials").at("total");
     const double saved = rep.at("pruning_saved_s");
+    const double measured = rep.value("measured_s", 0.0);
+    const auto kept = rep.at("changed").size();
+    const auto returned = rep.contains("returned") ? rep.at("returned").size() : 0;
     std::vector<std::pair<std::string, std::string>> rows = {
         {"poor baseline (start, end), tcp Mbit/s", fmt::format("{:.1f}, {:.1f}", base_tp, base_tp2)},
         {"search: outcome", rep.at("outcome").get<std::string>()},
@@ -286,7 +290,10 @@ int run(const Options& o) {
         {"found / best of sweep", best_tp > 0 ? fmt::format("{:.2f}", found_tp / best_tp) : "n/a"},
         {"gain of found over poor baseline", base_mean > 0 ? fmt::format("{:+.0f}%", 100 * (found_tp / base_mean - 1)) : "n/a"},
         {"wall time: search, sweep", fmt::format("{:.0f} s, {:.0f} s", search_wall, sweep_wall)},
-        {"measurement time early stopping saved", fmt::format("{:.0f} s", saved)},
+        {"measurement time early stopping saved (of full measurements of the same trials)",
+         fmt::format("{:.0f} s of {:.0f} s ({:.0f}%)", saved, measured + saved, measured + saved > 0 ? 100 * saved / (measured + saved) : 0.0)},
+        {"minimal profile: changes kept / returned to the host's value", fmt::format("{} / {}", kept, returned)},
+        {"simplification", rep.value("simplification", std::string("(did not run)"))},
     };
     size_t w = 0;
     for (const auto& r : rows) w = std::max(w, r.first.size());

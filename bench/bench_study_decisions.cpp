@@ -7,8 +7,10 @@
 // per-second relative sd `noise`), and run-to-run noise of the mean of 2 %.
 //
 //   bench_study_decisions [--runs N] [--seed S] [--markdown] [--confidence C] [--min-samples N] [--warmup S]
+//                         [--known-noise-min-samples N]
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
@@ -50,7 +52,7 @@ void pruning_table(int runs, unsigned seed, bool markdown, const PrunerOptions& 
   // the baseline rounds, here the true value).
   for (auto [noise, known] : std::vector<std::pair<double, bool>>{{0.03, false}, {0.03, true}, {0.10, false}, {0.10, true}}) {
     const PruneReference ref{.mean_mbps = kIncumbent, .noise_mbps = kRunNoise * kIncumbent,
-                             .per_second_sd_mbps = known ? noise * kIncumbent : 0};
+                             .per_second_sd_mbps = known ? noise * kIncumbent : 0, .per_second_r = known ? 0.5 : -1};
     for (double ratio : {0.50, 0.70, 0.85, 0.93, 1.00, 1.05}) {
       std::mt19937 rng(seed);
       int pruned = 0;
@@ -76,6 +78,90 @@ void pruning_table(int runs, unsigned seed, bool markdown, const PrunerOptions& 
   std::cout << fmt::format("Early stopping (warm-up {} s, {} samples, confidence {}, margin {} or {} x run noise), ",
                            opt.warmup_seconds, opt.min_samples, opt.confidence, opt.margin, opt.noise_sigmas)
             << runs << " runs each, " << kSeconds << " s measurements\n\n"
+            << (markdown ? t.render_markdown() : t.render_text()) << "\n";
+}
+
+// One simulated search of `trials` candidates from a poor start: each candidate's true mean is the
+// baseline's times exp(N(0.2, 0.35)) (most candidates of a search are worse than the incumbent once it
+// has improved, a few better; the spread of bench_search's trials on the testbed, 0.5x..2.1x of the
+// poor baseline). The incumbent starts at the baseline's measured mean and becomes the best mean of a
+// candidate measured fully; the pruner compares with it. A full measurement's mean is the candidate's
+// series after the warm-up, measured whole: what it would have scored without early stopping.
+struct SearchOutcome {
+  double seconds = 0, full_seconds = 0;
+  int stopped = 0, top = 0, top_stopped = 0;
+};
+
+SearchOutcome simulated_search(int trials, double noise, const PrunerOptions& opt, std::mt19937& rng) {
+  std::normal_distribution<double> z(0, 1);
+  const double baseline = kIncumbent;
+  std::vector<std::vector<double>> series;
+  std::vector<double> full_mean;
+  for (int i = 0; i < trials; ++i) {
+    series.push_back(run_series(baseline * std::exp(0.2 + 0.35 * z(rng)), noise, rng));
+    const auto& s = series.back();
+    double m = 0;
+    for (int t = opt.warmup_seconds; t < kSeconds; ++t) m += s[static_cast<size_t>(t)];
+    full_mean.push_back(m / (kSeconds - opt.warmup_seconds));
+  }
+  std::vector<double> sorted = full_mean;
+  std::sort(sorted.begin(), sorted.end(), std::greater<>());
+  const double top_cut = sorted[static_cast<size_t>(std::max(0, trials / 10 - 1))];  // the top decile of full measurements
+  PruneReference ref{.mean_mbps = baseline, .noise_mbps = kRunNoise * baseline, .per_second_sd_mbps = noise * baseline,
+                     .per_second_r = 0.5};
+  SearchOutcome o;
+  for (int i = 0; i < trials; ++i) {
+    const auto& s = series[static_cast<size_t>(i)];
+    int used = kSeconds;
+    for (int n = 1; n <= kSeconds; ++n) {
+      if (decide_prune(std::span<const double>(s.data(), static_cast<size_t>(n)), ref, opt).prune) {
+        used = n;
+        break;
+      }
+    }
+    const bool top = full_mean[static_cast<size_t>(i)] >= top_cut;
+    o.seconds += used;
+    o.full_seconds += kSeconds;
+    o.stopped += used < kSeconds;
+    o.top += top;
+    o.top_stopped += top && used < kSeconds;
+    if (used == kSeconds && full_mean[static_cast<size_t>(i)] > ref.mean_mbps) {
+      ref.mean_mbps = full_mean[static_cast<size_t>(i)];  // a new incumbent
+      ref.noise_mbps = kRunNoise * ref.mean_mbps;
+      ref.per_second_sd_mbps = noise * ref.mean_mbps;
+    }
+  }
+  return o;
+}
+
+void screening_table(int runs, unsigned seed, bool markdown, const PrunerOptions& opt) {
+  Table t({"per-second noise", "test", "candidates stopped", "measurement time saved", "top decile stopped early"});
+  const int trials = 20;
+  for (double noise : {0.03, 0.10}) {
+    for (bool sequential : {false, true}) {
+      PrunerOptions o = opt;
+      if (!sequential) o.known_noise_min_samples = 0;  // the t-based test after min_samples (before)
+      std::mt19937 rng(seed);
+      SearchOutcome sum;
+      for (int r = 0; r < std::max(1, runs / trials); ++r) {
+        auto one = simulated_search(trials, noise, o, rng);
+        sum.seconds += one.seconds;
+        sum.full_seconds += one.full_seconds;
+        sum.stopped += one.stopped;
+        sum.top += one.top;
+        sum.top_stopped += one.top_stopped;
+      }
+      const double n = sum.full_seconds / kSeconds;
+      t.add_row({fmt::format("{:.0f}%", noise * 100),
+                 sequential ? fmt::format("sequential, noise known, from {} s", o.warmup_seconds + o.known_noise_min_samples)
+                            : fmt::format("t-based, from {} s", o.warmup_seconds + o.min_samples),
+                 fmt::format("{:.1f}%", 100.0 * sum.stopped / n), fmt::format("{:.1f}%", 100 * (1 - sum.seconds / sum.full_seconds)),
+                 fmt::format("{:.1f}% of {}", 100.0 * sum.top_stopped / std::max(1, sum.top), sum.top)});
+    }
+  }
+  std::cout << fmt::format("Early stopping in simulated searches ({} candidates each from a poor start, incumbent = best full "
+                           "measurement so far; {} candidates per row), {} s measurements\n\n",
+                           trials, std::max(1, runs / trials) * trials, kSeconds)
             << (markdown ? t.render_markdown() : t.render_text()) << "\n";
 }
 
@@ -122,9 +208,10 @@ int main(int argc, char** argv) {
     else if (a == "--confidence" && i + 1 < argc) opt.confidence = std::atof(argv[++i]);
     else if (a == "--min-samples" && i + 1 < argc) opt.min_samples = std::atoi(argv[++i]);
     else if (a == "--warmup" && i + 1 < argc) opt.warmup_seconds = std::atoi(argv[++i]);
+    else if (a == "--known-noise-min-samples" && i + 1 < argc) opt.known_noise_min_samples = std::atoi(argv[++i]);
     else {
       std::cerr << "usage: bench_study_decisions [--runs N] [--seed S] [--markdown] [--confidence C] "
-                   "[--min-samples N] [--warmup S]\n";
+                   "[--min-samples N] [--warmup S] [--known-noise-min-samples N]\n";
       return 2;
     }
   }
@@ -134,6 +221,7 @@ int main(int argc, char** argv) {
   }
   opt.validate();
   pruning_table(runs, seed, markdown, opt);
+  screening_table(runs, seed, markdown, opt);
   confirmation_table(runs, seed, markdown);
   return 0;
 }

@@ -40,6 +40,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   auto exclude = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto no_prune = std::make_shared<bool>(false);
+  auto keep_whole = std::make_shared<bool>(false);
   auto no_watchdog = std::make_shared<bool>(false);
   auto settle_ms = std::make_shared<int>(1000);
   auto duration = std::make_shared<int>(0);
@@ -101,6 +102,9 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   out->add_option("--study", o->study_path, "study file (SQLite; default /var/lib/wgopt/studies/study-<UTC>.sqlite)");
   out->add_option("--profile", o->profile_path, "where to write the winning profile (default: next to the study, .yaml)");
   out->add_option("--resume", o->resume, "continue this study after a crash or Ctrl-C");
+  out->add_flag("--keep-whole-winner", *keep_whole,
+                "keep every change of a confirmed winner (default: changes the model says do not contribute go back to "
+                "the host's value when the plant confirms the simpler winner is as good)");
   out->add_flag("--no-apply", o->no_apply, "restore the original values at the end even if a winner is confirmed");
   out->add_option("--sku", o->sku, "SKU string recorded in the profile (default: from DMI); letters, digits, space and ._:/()+,-");
   out->add_flag("--quiet", o->quiet, "no progress line");
@@ -121,6 +125,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
     auto so = wgopt::cli::ssh_options(*ssh);  // refuses an --ssh-* option without --ssh
     if (ssh->remote()) o->ssh = so;
     o->prune = !*no_prune;
+    o->simplify = !*keep_whole;
     o->watchdog = !*no_watchdog;
     o->settle = std::chrono::milliseconds(*settle_ms);
     if (*json) o->quiet = true;
@@ -137,10 +142,15 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
         std::cout << "\nbaseline kept: " << report.confirmation << "\n";
       }
       for (const auto& c : report.changed) std::cout << "  " << c << "\n";
+      if (!report.simplification.empty()) std::cout << "simplification: " << report.simplification << "\n";
+      if (!report.returned.empty()) std::cout << "returned to the host's value (knobs that moved and did not help):\n";
+      for (const auto& c : report.returned) std::cout << "  " << c << "\n";
       for (const auto& e : report.peer_events) std::cout << "peer: " << e << "\n";
-      std::cout << fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible); early stopping saved {:.0f}s\n",
+      const double full_s = report.measured_s + report.pruning_saved_s;  // full measurements of the same trials
+      std::cout << fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible); early stopping saved {:.0f}s of "
+                               "{:.0f}s ({:.0f}% of the trials' measurement time)\n",
                                report.trials, report.complete, report.pruned, report.failed, report.infeasible,
-                               report.pruning_saved_s);
+                               report.pruning_saved_s, full_s, full_s > 0 ? 100 * report.pruning_saved_s / full_s : 0.0);
       if (o->ssh) {
         std::cout << (report.applied ? "both ends are on the winner now (`wgopt rollback` here and `wgopt rollback --ssh " + o->ssh->target +
                                            "` return to the originals)\n"

@@ -125,10 +125,23 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
   std::map<std::string, std::string> winner_params =
       winner ? params_of(winner->params)
              : (result && result->outcome == SearchOutcome::Promoted ? params_of(result->params) : std::map<std::string, std::string>{});
-  for (const auto& [id, v] : winner_params) {
-    auto it = d.baseline_values.find(id);
-    if (it == d.baseline_values.end()) d.moved.push_back({id, "?", v});
-    else if (it->second != v) d.moved.push_back({id, it->second, v});
+  if (!evidence.changes.empty() || !evidence.returned.empty()) {
+    // A simplified winner: its evidence says what each change contributes and what went back.
+    d.moved_explained = true;
+    d.simplification = evidence.simplification;
+    for (const auto* list : {&evidence.changes, &evidence.returned}) {
+      for (const auto& c : *list) {
+        MovedKnob m{.id = c.id, .from = c.from, .to = c.to, .contribution = c.contribution, .returned = list == &evidence.returned};
+        if (c.ci95) m.ci95 = std::pair{c.ci95->low, c.ci95->high};
+        d.moved.push_back(std::move(m));
+      }
+    }
+  } else {
+    for (const auto& [id, v] : winner_params) {
+      auto it = d.baseline_values.find(id);
+      if (it == d.baseline_values.end()) d.moved.push_back({.id = id, .from = "?", .to = v});
+      else if (it->second != v) d.moved.push_back({.id = id, .from = it->second, .to = v});
+    }
   }
 
   // ---- Trials, the convergence, the §7.1 steps.

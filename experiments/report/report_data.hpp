@@ -46,6 +46,11 @@ struct MovedKnob {
   std::string id;
   std::string from;  // "?" when the study does not tell the host's value
   std::string to;
+  // From the evidence of a simplified winner: the model's estimate of this change's contribution
+  // with its 95% interval (absent: no estimate), and whether it went back to the host's value.
+  std::optional<double> contribution;
+  std::optional<std::pair<double, double>> ci95;
+  bool returned = false;
 };
 
 struct KnobLevel {
@@ -95,7 +100,9 @@ struct ReportData {
   std::string winner_source;
   std::map<std::string, std::string> baseline_values;
   std::string baseline_source;          // how the host's values were recovered
-  std::vector<MovedKnob> moved;
+  std::vector<MovedKnob> moved;         // kept changes first, then those returned to the host's value
+  bool moved_explained = false;         // the evidence gives contributions (a simplified winner)
+  std::string simplification;           // its one line
 
   std::vector<ReportTrial> trials;
   std::map<std::string, int> state_counts;  // "complete" -> 4 ...

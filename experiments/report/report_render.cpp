@@ -73,10 +73,25 @@ std::vector<std::pair<std::string, std::string>> header(const ReportData& d) {
   return h;
 }
 
+// Knobs that moved; for a simplified winner with each change's estimated contribution and whether
+// the profile keeps it or it went back to the host's value.
 Table moved_table(const ReportData& d) {
-  Table t({"knob", "baseline", "winner"});
-  for (const auto& m : d.moved) t.add_row({m.id, m.from, m.to});
+  if (!d.moved_explained) {
+    Table t({"knob", "baseline", "winner"});
+    for (const auto& m : d.moved) t.add_row({m.id, m.from, m.to});
+    return t;
+  }
+  Table t({"knob", "baseline", "winner", "contribution (model)", "95% interval", "in the profile"});
+  for (const auto& m : d.moved) {
+    t.add_row({m.id, m.from, m.to, m.contribution ? fmt::format("{:+.1f}", *m.contribution) : "unknown",
+               m.ci95 ? fmt::format("{:+.1f} .. {:+.1f}", m.ci95->first, m.ci95->second) : "-",
+               m.returned ? "returned to the host's value" : "kept"});
+  }
   return t;
+}
+
+std::string simplification_note(const ReportData& d) {
+  return d.simplification.empty() ? "" : " Simplification: " + d.simplification + ".";
 }
 
 std::string moved_params(const ReportTrial& t) {
@@ -143,7 +158,8 @@ std::string render_report_text(const ReportData& d) {
   for (const auto& [k, v] : header(d)) out += fmt::format("{:<15} {}\n", k + ":", v);
   out += fmt::format("\nComparison (field guide §7.1; drops per {} measurement):\n", d.window_label);
   out += comparison_table(d.table_rows, d.window_label).render_text();
-  out += "\nKnobs that moved (baseline values from " + (d.baseline_source.empty() ? "nowhere: unknown" : d.baseline_source) + "):\n";
+  out += "\nKnobs that moved (baseline values from " + (d.baseline_source.empty() ? "nowhere: unknown" : d.baseline_source) + "):" +
+         simplification_note(d) + "\n";
   out += d.moved.empty() ? "(none)\n" : moved_table(d).render_text();
   out += "\nPer-knob effect (" + d.effect_method + "):\n";
   out += d.effects.empty() ? "(no complete trials)\n" : effect_table(d).render_text();
@@ -162,7 +178,8 @@ std::string render_report_markdown(const ReportData& d) {
   out += h.render_markdown();
   out += fmt::format("\n## Comparison (field guide §7.1; drops per {} measurement)\n\n", d.window_label);
   out += comparison_table(d.table_rows, d.window_label).render_markdown();
-  out += "\n## Knobs that moved\n\nBaseline values from " + (d.baseline_source.empty() ? "nowhere (unknown)" : d.baseline_source) + ".\n\n";
+  out += "\n## Knobs that moved\n\nBaseline values from " + (d.baseline_source.empty() ? "nowhere (unknown)" : d.baseline_source) + "." +
+         simplification_note(d) + "\n\n";
   out += d.moved.empty() ? "(none)\n" : moved_table(d).render_markdown();
   out += "\n## Per-knob effect\n\n" + d.effect_method + "\n\n";
   out += d.effects.empty() ? "(no complete trials)\n" : effect_table(d).render_markdown();
@@ -189,7 +206,7 @@ std::string render_report_html(const ReportData& d) {
          " measurement; throughput is the mean over the objective's scenarios.</p>\n";
   out += comparison_table(d.table_rows, d.window_label).render_html("comparison-table", "comparison");
   out += "<h2>Knobs that moved</h2><p class=\"note\">Baseline values from " +
-         escape(d.baseline_source.empty() ? "nowhere (unknown)" : d.baseline_source) + ".</p>\n";
+         escape(d.baseline_source.empty() ? "nowhere (unknown)" : d.baseline_source) + "." + escape(simplification_note(d)) + "</p>\n";
   out += d.moved.empty() ? "<p id=\"moved-knobs\">(none)</p>\n" : moved_table(d).render_html("moved-knobs");
   out += "<h2>Convergence</h2><div class=\"plots\">" + convergence_svg(d, ConvergenceAxis::Trial) +
          convergence_svg(d, ConvergenceAxis::Minutes) + "</div>\n";
@@ -232,7 +249,16 @@ json report_to_json(const ReportData& d) {
                           {"softnet_drops", opt(r.softnet_drops)}, {"nic_drops", opt(r.nic_drops)}});
   }
   j["moved"] = json::array();
-  for (const auto& m : d.moved) j["moved"].push_back({{"id", m.id}, {"from", m.from}, {"to", m.to}});
+  for (const auto& m : d.moved) {
+    json k = {{"id", m.id}, {"from", m.from}, {"to", m.to}};
+    if (d.moved_explained) {
+      k["contribution"] = m.contribution ? json(*m.contribution) : json(nullptr);
+      k["ci95"] = m.ci95 ? json{m.ci95->first, m.ci95->second} : json(nullptr);
+      k["returned"] = m.returned;
+    }
+    j["moved"].push_back(k);
+  }
+  if (!d.simplification.empty()) j["simplification"] = d.simplification;
   j["trials"] = json::array();
   for (const auto& t : d.trials) {
     j["trials"].push_back({{"number", t.number}, {"state", std::string(to_string(t.state))}, {"score", opt(t.score)},

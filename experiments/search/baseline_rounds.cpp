@@ -46,7 +46,7 @@ PruneReferences prune_references(const Objective& objective, const BaselineResul
     }
     if (means.size() >= 2) {
       auto st = sample_stats(means);
-      refs[spec.name] = {st.mean, st.stddev, pooled_per_second_sd(series, warmup_seconds)};
+      refs[spec.name] = {st.mean, st.stddev, pooled_per_second_sd(series, warmup_seconds), pooled_per_second_r(series, warmup_seconds)};
     }
   }
   return refs;

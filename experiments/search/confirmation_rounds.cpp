@@ -36,7 +36,8 @@ std::optional<int> last_trial_of(const Values& winner, const StudyStore& store) 
 int rounds_for(const SearchOptions& o, const BaselineResult& baseline, const Budget& budget, SearchProgress& progress) {
   const auto& limits = budget.limits();
   if (!limits.wall || baseline.full_measure_s <= 0) return o.confirm_rounds;
-  const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
+  double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
+  if (o.simplify) left_s -= simplification_minimum_s(baseline.full_measure_s);  // the winner's simplification follows
   const int rounds = confirmation_rounds_that_fit(left_s, baseline.full_measure_s, o.confirm_rounds);
   if (rounds < o.confirm_rounds) {
     progress.say(fmt::format("confirmation: {} rounds fit in the {:.0f} s left (of --confirm-rounds {})", rounds, std::max(0.0, left_s),

@@ -12,8 +12,10 @@ std::chrono::milliseconds measurement_lease(double nominal_measure_s) {
   return std::chrono::milliseconds(static_cast<long long>(1000 * (nominal_measure_s * 2 + 30)));
 }
 
-std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds) {
-  const auto reserve = std::chrono::milliseconds(static_cast<long long>(1000 * (nominal_measure_s * 2 * confirm_rounds + 10)));
+std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds,
+                                               bool simplify) {
+  const double measurements = 2.0 * confirm_rounds + (simplify ? 3 * 2 : 0);
+  const auto reserve = std::chrono::milliseconds(static_cast<long long>(1000 * (nominal_measure_s * measurements + 10)));
   return reserve < wall / 2 ? reserve : wall / 3;
 }
 
@@ -25,6 +27,13 @@ BudgetLimits after_setup(BudgetLimits limits, std::chrono::milliseconds setup) {
 int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_rounds) {
   const int fit = static_cast<int>(left_s / (2 * (full_measure_s + 1.5)));
   return std::clamp(fit, 2, max_rounds);
+}
+
+double simplification_minimum_s(double full_measure_s) { return 2 * 3 * (full_measure_s + 1.5); }
+
+int simplification_rounds_that_fit(double left_s, double full_measure_s, int max_rounds) {
+  const int fit = static_cast<int>(left_s / (3 * (full_measure_s + 1.5)));
+  return std::clamp(fit, 2, std::max(2, max_rounds));
 }
 
 double search_progress(const BudgetLimits& limits, std::chrono::milliseconds elapsed, int trials_started) {

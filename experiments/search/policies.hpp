@@ -22,9 +22,11 @@ double nominal_measure_seconds(const Objective& objective);
 // slow run is never cut short while a hung wgopt is still caught.
 std::chrono::milliseconds measurement_lease(double nominal_measure_s);
 
-// What a wall budget holds back for confirmation (2 measurements per round), persisting and
-// restoring (10 s): that much when it is under half the budget, else a third of the budget.
-std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds);
+// What a wall budget holds back for confirmation (2 measurements per round), with `simplify` the
+// simplification's 2 rounds (3 measurements each), persisting and restoring (10 s): that much when
+// it is under half the budget, else a third of the budget.
+std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds,
+                                               bool simplify);
 
 // The wall budget left for the search once set-up took `setup`: never less than the reserve plus
 // 1 ms (so the Budget stays valid and simply allows no trial).
@@ -34,6 +36,14 @@ BudgetLimits after_setup(BudgetLimits limits, std::chrono::milliseconds setup);
 // (each round: one baseline and one candidate measurement, plus 1.5 s each for apply, settle and
 // liveness), at least 2 (a decision needs them) and at most `max_rounds`.
 int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_rounds);
+
+// The time the confirmation leaves for the simplification of the winner: its 2 rounds of 3
+// measurements (whole, simplified, baseline), plus 1.5 s each for apply, settle and liveness.
+double simplification_minimum_s(double full_measure_s);
+
+// Simplification rounds that fit in `left_s` (3 measurements each, plus 1.5 s each), at least 2, at
+// most `max_rounds` (at least 2).
+int simplification_rounds_that_fit(double left_s, double full_measure_s, int max_rounds);
 
 // How far the search is, 0..1 and beyond: the larger of the time spent of the wall budget (minus
 // its reserve) and the trials started of the cap.

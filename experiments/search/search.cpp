@@ -24,19 +24,25 @@
 #include "experiments/search/space_binding.hpp"
 #include "experiments/search/study_open.hpp"
 #include "experiments/search/trial_loop.hpp"
+#include "experiments/search/winner_simplification.hpp"
 
 namespace wgopt::experiments {
 
 namespace {
 
-// The pruner decides only after its warm-up plus min_samples seconds: a shorter measurement
-// silently turns early stopping off, so say so (bench_search at --duration 4 saved 0 s).
-void warn_if_pruning_cannot_act(const SearchOptions& o, const Objective& objective, const PrunerOptions& pruner) {
-  const int decide_s = pruner.warmup_seconds + pruner.min_samples;
+// The pruner decides only after its warm-up plus its first samples (one with the baseline's
+// per-second noise known, min_samples without): a shorter measurement silently turns early stopping
+// off, so say so (bench_search at --duration 4 saved 0 s).
+void warn_if_pruning_cannot_act(const SearchOptions& o, const Objective& objective, const PrunerOptions& pruner,
+                                const PruneReferences& refs) {
+  bool known = pruner.known_noise_min_samples > 0 && !refs.empty();
+  for (const auto& [name, ref] : refs) known = known && ref.per_second_sd_mbps > 0;
+  const int samples = known ? pruner.known_noise_min_samples : pruner.min_samples;
+  const int decide_s = pruner.warmup_seconds + samples;
   if (!o.prune || objective.duration.count() > decide_s) return;
   spdlog::warn("early stopping cannot act: it decides after {} s (warm-up {} s + {} samples) and each measurement lasts {} s; "
                "use --duration {} or more to let it stop poor candidates",
-               decide_s, pruner.warmup_seconds, pruner.min_samples, objective.duration.count(), decide_s + 2);
+               decide_s, pruner.warmup_seconds, samples, objective.duration.count(), decide_s + 2);
 }
 
 std::string duration_label(const Objective& objective) { return fmt::format("{}s", objective.duration.count()); }
@@ -68,21 +74,25 @@ void count_trials(const TrialCounts& counts, SearchReport& report) {
   report.infeasible = counts.infeasible;
   report.pruning_saved_s = counts.pruning_saved_s;
   report.peer_events = counts.peer_events;
+  report.measured_s = counts.measured_s;
 }
 
-// The §7.1 table of the result: baseline and winner, one row per end when the peer was measured.
-std::string result_table(const ConfirmResult& conf, const Objective& objective) {
+// The §7.1 table of the result: baseline and winner (one row per end when the peer was measured),
+// then the kept and returned changes of the simplification.
+std::string result_table(const ConfirmResult& conf, const Simplification& simp, const Objective& objective) {
   std::vector<ComparisonRow> rows = end_rows("baseline", conf.baseline_row);
   if (conf.winner_row.n > 0) {
-    for (auto& r : end_rows(conf.winner_trial ? fmt::format("winner (trial {})", *conf.winner_trial) : "winner", conf.winner_row)) {
-      rows.push_back(std::move(r));
-    }
+    const std::string label = conf.winner_trial      ? fmt::format("winner (trial {})", *conf.winner_trial)
+                              : !simp.returned.empty() ? "winner (simplified)"
+                                                       : "winner";
+    for (auto& r : end_rows(label, conf.winner_row)) rows.push_back(std::move(r));
   }
-  return comparison_table(rows, duration_label(objective)).render_text();
+  return comparison_table(rows, duration_label(objective)).render_text() + changes_table(simp);
 }
 
 // The report's numbers and outcome after confirmation.
-void fill_outcome(const SearchPlan& plan, const BoundSpace& bound, const ConfirmResult& conf, SearchReport& report) {
+void fill_outcome(const SearchPlan& plan, const BoundSpace& bound, const ConfirmResult& conf, const Simplification& simp,
+                  SearchReport& report) {
   report.outcome = conf.outcome;
   report.confirmation = conf.reason;
   report.baseline_score = conf.baseline_score;
@@ -94,6 +104,12 @@ void fill_outcome(const SearchPlan& plan, const BoundSpace& bound, const Confirm
                                               : SearchOutcome::Holds;
   }
   report.gain_pct = report.baseline_score != 0 ? 100.0 * (report.winner_score - report.baseline_score) / std::abs(report.baseline_score) : 0;
+  report.simplification = simp.reason;
+  for (const auto& c : simp.returned) report.returned.push_back(change_line(c));
+  if (!simp.kept.empty()) {
+    for (const auto& c : simp.kept) report.changed.push_back(change_line(c));
+    return;
+  }
   Values base = bound.baseline;
   for (const auto& [id, v] : conf.winner) {
     if (base[id] != v) report.changed.push_back(fmt::format("{}: {} -> {}", id, base[id], v));
@@ -132,12 +148,17 @@ nlohmann::json SearchReport::to_json() const {
           {"gain_pct", gain_pct},
           {"confirmation", confirmation},
           {"pruning_saved_s", pruning_saved_s},
+          {"measured_s", measured_s},
           {"elapsed_s", elapsed_s},
           {"applied", applied},
           {"changed", changed},
           {"baseline_throughput_mbps", baseline_throughput_mbps},
           {"winner_throughput_mbps", winner_throughput_mbps}};
   if (!peer_events.empty()) j["peer_events"] = peer_events;  // --ssh: lost sessions and what came of them
+  if (!simplification.empty()) {
+    j["returned"] = returned;
+    j["simplification"] = simplification;
+  }
   return j;
 }
 
@@ -199,15 +220,19 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
 
     PruneReferences refs = prune_references(plan.objective, baseline, mo.pruner.warmup_seconds);
     mo.prune = o.prune ? &refs : nullptr;
-    warn_if_pruning_cannot_act(o, plan.objective, mo.pruner);
+    warn_if_pruning_cannot_act(o, plan.objective, mo.pruner, refs);
     run_trials({o, plan, baseline, refs, mo}, plant, *engine, study.store, budget, progress, counts);
     count_trials(counts, report);
     progress.say(budget.stop_reason().empty() ? "search finished" : "search finished: " + budget.stop_reason());
 
-    const ConfirmResult conf = confirm_winner(o, baseline, mo, plant, *engine, study.store, budget, plan, progress);
+    ConfirmResult conf = confirm_winner(o, baseline, mo, plant, *engine, study.store, budget, plan, progress);
+    const Simplification simp = simplify_winner({o, baseline, mo, plan}, plant, *engine, study.store, budget, progress, conf);
     held.release();  // measuring is over: the other tuners run again before the winner stays
-    fill_outcome(plan, bound, conf, report);
-    const auto evidence = build_evidence({o, report, plan.objective, baseline, conf, bound.baseline, env.unix_time()});
+    fill_outcome(plan, bound, conf, simp, report);
+    auto evidence = build_evidence({o, report, plan.objective, baseline, conf, bound.baseline, env.unix_time()});
+    evidence.changes = change_evidence(simp.kept);
+    evidence.returned = change_evidence(simp.returned);
+    evidence.simplification = simp.reason;
     if (conf.winner_row.n > 0) report.winner_throughput_mbps = conf.winner_row.mean_throughput();
     write_profile(report.profile_path, conf.winner, study.facts, evidence, report, plan.retune(), conf.promote,
                   remote ? std::optional(remote->profile_part(conf.winner)) : std::nullopt);
@@ -215,7 +240,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
       stay_on_winner(plant, conf.winner);
       report.applied = true;
     }
-    report.table = result_table(conf, plan.objective);
+    report.table = result_table(conf, simp, plan.objective);
     record_result(study.store, report, conf.winner_trial, conf.winner, evidence, env.unix_time());
     plant.stop_guardian();
   } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)

@@ -59,6 +59,9 @@ struct SearchOptions {
   int confirm_rounds = 4;  // a +10% winner is confirmed ~99% of the time (bench_study_decisions)
   std::chrono::milliseconds settle{1000};
   bool prune = true;
+  // After a promoting confirmation, return the changes the model says do not contribute to the
+  // host's value and keep that simpler winner when the plant agrees (winner_simplification.hpp).
+  bool simplify = true;
 
   // Persistence and end state.
   std::string study_path;             // empty: STATE_DIR/studies/study-<UTC>.sqlite
@@ -90,11 +93,14 @@ struct SearchReport {
   int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;
   double baseline_score = 0, winner_score = 0, gain_pct = 0;
   std::string confirmation;   // the confirmation's reason line
-  double pruning_saved_s = 0; // measurement time early stopping saved
+  double pruning_saved_s = 0; // measurement time early stopping saved, against full measurements of the same trials
+  double measured_s = 0;      // measurement time the trials took (full ones would take measured_s + pruning_saved_s)
   double elapsed_s = 0;
   bool applied = false;       // the host is on the winner now
   std::string table;          // the §7.1 table, text
-  std::vector<std::string> changed;  // "wgopt-wc/mtu: 1280 -> 1420"
+  std::vector<std::string> changed;  // "wgopt-wc/mtu: 1280 -> 1420, contributes +120.5 (95% ...)"
+  std::vector<std::string> returned; // changes the simplification returned to the host's value
+  std::string simplification;        // its one line (empty: it did not run)
   double baseline_throughput_mbps = 0;  // mean over the baseline rounds
   double winner_throughput_mbps = 0;    // mean over the winner's confirmation rounds (0: none)
 

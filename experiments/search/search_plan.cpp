@@ -58,7 +58,7 @@ SearchPlan plan_search(const SearchOptions& o) {
   if (resumed && !plan.trials_cap && plan.resumed_info.max_trials) plan.trials_cap = plan.resumed_info.max_trials;
   plan.limits = parse_budget(plan.budget_text, plan.trials_cap);
   plan.nominal_measure_s = nominal_measure_seconds(plan.objective);
-  if (plan.limits.wall) plan.limits.reserve = confirmation_reserve(*plan.limits.wall, plan.nominal_measure_s, o.confirm_rounds);
+  if (plan.limits.wall) plan.limits.reserve = confirmation_reserve(*plan.limits.wall, plan.nominal_measure_s, o.confirm_rounds, o.simplify);
   if (!o.space_file.empty()) plan.overrides = load_space_overrides(o.space_file);
   return plan;
 }

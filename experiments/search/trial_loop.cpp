@@ -126,6 +126,7 @@ class TrialRunner {
     rec.timings.settled_s = seconds_since(plant_.env(), ts);
     Evaluation ev = plant_.measure(in_.plan.objective, in_.mo);
     rec.timings.measured_s = ev.seconds;
+    counts_.measured_s += ev.seconds;
     candidate->rollback();
     if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
     rec.metrics = ev.metrics_json();

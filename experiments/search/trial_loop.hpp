@@ -16,6 +16,7 @@ struct TrialCounts {
   int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;  // this session's
   double pruning_saved_s = 0;  // measurement time early stopping saved, against a full measurement here
   std::vector<std::string> peer_events;  // --ssh: each lost session and what came of it
+  double measured_s = 0;       // measurement time the trials took (with early stopping)
 };
 
 struct TrialLoopInputs {

@@ -48,6 +48,17 @@ json arm_json(const ArmEvidence& a) {
   return j;
 }
 
+json changes_json(const std::vector<ChangeEvidence>& changes) {
+  json a = json::array();
+  for (const auto& c : changes) {
+    json j = {{"from", c.from}, {"id", c.id}, {"to", c.to}};
+    if (c.ci95) j["ci95"] = interval_json(*c.ci95);
+    if (c.contribution) j["contribution"] = *c.contribution;
+    a.push_back(j);
+  }
+  return a;
+}
+
 // Reads typed fields below a YAML map; what does not read is a problem naming the field.
 class Reader {
  public:
@@ -130,6 +141,26 @@ class Reader {
     return port;
   }
 
+  std::vector<ChangeEvidence> changes(const YAML::Node& node, const char* key) {
+    std::vector<ChangeEvidence> out;
+    auto list = child(node, key, key, YAML::NodeType::Sequence);
+    if (!list) return out;
+    for (size_t i = 0; i < list->size(); ++i) {
+      const std::string prefix = fmt::format("{}[{}].", key, i);
+      const YAML::Node item = (*list)[i];
+      if (!item.IsMap()) {
+        problem(prefix.substr(0, prefix.size() - 1), "is not a map");
+        continue;
+      }
+      ChangeEvidence c{.id = text(item, "id", prefix), .from = text(item, "from", prefix), .to = text(item, "to", prefix)};
+      c.contribution = number(item, "contribution", prefix);
+      c.ci95 = interval(item, "ci95", prefix);
+      if (c.id.empty()) problem(prefix + "id", "is missing: every change names its knob");
+      else out.push_back(std::move(c));
+    }
+    return out;
+  }
+
   ArmEvidence arm(const YAML::Node& m, const std::string& prefix) {
     ArmEvidence a;
     a.score = number(m, "score", prefix);
@@ -174,6 +205,7 @@ json Evidence::to_json() const {
   if (baseline) j["baseline"] = arm_json(*baseline);
   if (!confirmation.empty()) j["confirmation"] = confirmation;
   if (!created.empty()) j["created"] = created;
+  if (!changes.empty()) j["changes"] = changes_json(changes);
   if (drifted) j["drifted"] = *drifted;
   if (gain) {
     j["gain"] = experiments::to_json(*gain);
@@ -190,7 +222,9 @@ json Evidence::to_json() const {
     j["plant"] = p;
   }
   if (recorded) j["recorded_score"] = *recorded;
+  if (!returned.empty()) j["returned"] = changes_json(returned);
   if (score) j["score"] = *score;
+  if (!simplification.empty()) j["simplification"] = simplification;
   if (!study.empty()) j["study"] = study;
   if (trials) j["trials"] = *trials;
   if (winner) j["winner"] = arm_json(*winner);
@@ -233,6 +267,9 @@ Evidence Evidence::from_yaml(const YAML::Node& node, const std::string& where, M
     gain.method = r.text(*g, "method", "gain.");
     e.gain = gain;
   }
+  e.changes = r.changes(node, "changes");
+  e.returned = r.changes(node, "returned");
+  e.simplification = r.text(node, "simplification", "");
   e.recorded = r.number(node, "recorded_score", "");
   e.score = r.number(node, "score", "");
   if (auto d = r.child(node, "drifted", "drifted", YAML::NodeType::Sequence)) {

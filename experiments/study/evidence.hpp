@@ -54,6 +54,15 @@ struct GainEvidence {
   std::string method;              // "paired t", ...
 };
 
+// One knob the winner changed: from the host's value to the winner's, with the model's estimate of
+// its contribution (score units) and that estimate's 95% interval (absent: no estimate).
+struct ChangeEvidence {
+  std::string id;
+  std::string from, to;
+  std::optional<double> contribution;
+  std::optional<Interval> ci95;
+};
+
 // {ci95, method, p_value, relative, score}, the parts that are there (the report's --json shows it).
 nlohmann::json to_json(const GainEvidence& gain);
 
@@ -68,6 +77,11 @@ struct Evidence {
   std::optional<ArmEvidence> baseline;
   std::optional<ArmEvidence> winner;
   std::optional<GainEvidence> gain;
+  // The winner simplified (experiments/search/winner_simplification.hpp): the changes the profile
+  // carries, those returned to the host's value, and the one line that says how it was decided.
+  std::vector<ChangeEvidence> changes;
+  std::vector<ChangeEvidence> returned;
+  std::string simplification;
   // A retune that found the profile holding (the study's result only, no profile is written).
   std::optional<double> recorded;  // key recorded_score
   std::optional<double> score;     // the score measured now

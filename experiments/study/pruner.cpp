@@ -23,6 +23,9 @@ void PrunerOptions::validate() const {
   if (!(margin >= 0 && margin < 1)) {
     throw UsageError(fmt::format("pruner margin {} is out of range: use a fraction in [0, 1), e.g. 0.05", margin));
   }
+  if (known_noise_min_samples < 0) {
+    throw UsageError(fmt::format("pruner known_noise_min_samples {} is negative: use 0 (off) or 1 or more", known_noise_min_samples));
+  }
   if (!(noise_sigmas >= 0) || !std::isfinite(noise_sigmas)) {
     throw UsageError(fmt::format("pruner noise_sigmas {} is invalid: use 0 or more, e.g. 2", noise_sigmas));
   }
@@ -41,12 +44,40 @@ double lag1_autocorrelation(std::span<const double> xs, double mean) {
   return den > 0 ? num / den : 0;
 }
 
+// Var(mean of n AR(1) samples) / sigma^2: (1/n) (1 + 2 sum_{k<n} (1 - k/n) r^k).
+double ar1_mean_variance_factor(size_t n, double r) {
+  double sum = 1, rk = 1;
+  for (size_t k = 1; k < n; ++k) {
+    rk *= r;
+    sum += 2 * (1 - static_cast<double>(k) / static_cast<double>(n)) * rk;
+  }
+  return sum / static_cast<double>(n);
+}
+
+// The sequential test with the incumbent's per-second noise known: decides from few samples.
+void decide_known_noise(std::span<const double> used, const SampleStats& s, const PruneReference& ref, const PrunerOptions& opt,
+                        PruneDecision& d) {
+  double r = ref.per_second_r;
+  if (r < 0) r = s.n >= 3 ? std::clamp(lag1_autocorrelation(used, s.mean), 0.0, 0.95) : 0.5;
+  // The candidate's own spread, once it has a few samples, when it is larger than the incumbent's.
+  const double sd = s.n >= 3 ? std::max(s.stddev, ref.per_second_sd_mbps) : ref.per_second_sd_mbps;
+  const double look = static_cast<double>(s.n) - opt.known_noise_min_samples + 1;
+  const double alpha = (1 - opt.confidence) * 6 / (M_PI * M_PI * look * look);
+  const double z = t_quantile(1 - alpha, 1e6);  // normal: the sd is known
+  d.candidate_upper = s.mean + z * sd * std::sqrt(ar1_mean_variance_factor(s.n, r));
+  d.prune = d.candidate_upper < d.threshold;
+  d.reason = fmt::format("mean {:.1f} Mbit/s over {} s, upper bound {:.1f} {} threshold {:.1f} (incumbent {:.1f} ± {:.1f}; "
+                         "sequential, per-second sd {:.1f} known)",
+                         s.mean, s.n, d.candidate_upper, d.prune ? "<" : ">=", d.threshold, ref.mean_mbps, ref.noise_mbps,
+                         ref.per_second_sd_mbps);
+}
+
 }  // namespace
 
 PruneDecision decide_prune(std::span<const double> series, const PruneReference& ref, const PrunerOptions& opt) {
   opt.validate();
   auto bad = [](double v) { return !(v >= 0) || !std::isfinite(v); };
-  if (!(ref.mean_mbps > 0) || bad(ref.mean_mbps) || bad(ref.noise_mbps) || bad(ref.per_second_sd_mbps)) {
+  if (!(ref.mean_mbps > 0) || bad(ref.mean_mbps) || bad(ref.noise_mbps) || bad(ref.per_second_sd_mbps) || !(ref.per_second_r < 1)) {
     throw Error(fmt::format("pruning reference must have mean > 0 and noise >= 0 (got mean {}, noise {}, per-second sd {})",
                             ref.mean_mbps, ref.noise_mbps, ref.per_second_sd_mbps));
   }
@@ -61,6 +92,14 @@ PruneDecision decide_prune(std::span<const double> series, const PruneReference&
   SampleStats s = sample_stats(used);  // throws on NaN
   d.samples_used = s.n;
   d.candidate_mean = s.mean;
+  if (opt.known_noise_min_samples > 0 && ref.per_second_sd_mbps > 0) {
+    if (s.n < static_cast<size_t>(opt.known_noise_min_samples)) {
+      d.reason = fmt::format("too few samples ({} of {})", s.n, opt.known_noise_min_samples);
+      return d;
+    }
+    decide_known_noise(used, s, ref, opt, d);
+    return d;
+  }
   if (s.n < static_cast<size_t>(opt.min_samples)) {
     d.reason = fmt::format("too few samples ({} of {})", s.n, opt.min_samples);
     return d;
@@ -88,6 +127,23 @@ double pooled_per_second_sd(const std::vector<std::vector<double>>& series, int 
     dof += static_cast<double>(st.n - 1);
   }
   return dof > 0 ? std::sqrt(ss / dof) : 0;
+}
+
+
+double pooled_per_second_r(const std::vector<std::vector<double>>& series, int warmup_seconds) {
+  const size_t skip = static_cast<size_t>(std::max(0, warmup_seconds));
+  double num = 0, den = 0;
+  for (const auto& one : series) {
+    if (one.size() < skip + 3) continue;
+    auto used = std::span<const double>(one).subspan(skip);
+    const double mean = sample_stats(used).mean;  // throws on NaN
+    for (size_t i = 0; i < used.size(); ++i) {
+      den += (used[i] - mean) * (used[i] - mean);
+      if (i + 1 < used.size()) num += (used[i] - mean) * (used[i + 1] - mean);
+    }
+  }
+  if (den <= 0) return -1;
+  return std::clamp(num / den, 0.0, 0.95);
 }
 
 }  // namespace wgopt::experiments

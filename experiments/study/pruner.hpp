@@ -23,7 +23,13 @@ namespace wgopt::experiments {
 
 struct PrunerOptions {
   int warmup_seconds = 3;     // leading seconds ignored (TCP slow start, iperf3 ramp-up)
-  int min_samples = 3;        // samples after warm-up before any decision
+  int min_samples = 3;        // samples after warm-up before any decision (incumbent noise unknown)
+  // With the incumbent's per-second noise known (PruneReference::per_second_sd_mbps > 0) the test is
+  // sequential from this many samples after warm-up: the sd is not estimated from the candidate's
+  // few samples, and the confidence is spent over the looks (look k at 1 - alpha 6 / (pi^2 k^2)), so
+  // the chance of ever stopping a candidate as good as the threshold stays below 1 - confidence
+  // however many seconds it is looked at. 0: always the t-based test after min_samples.
+  int known_noise_min_samples = 1;
   double confidence = 0.99;   // one-sided confidence of the candidate's upper bound, in (0.5, 1)
   double margin = 0.05;       // relative: prune only below incumbent * (1 - margin); in [0, 1)
   double noise_sigmas = 2.0;  // ... and below incumbent - noise_sigmas * incumbent noise; >= 0
@@ -40,6 +46,9 @@ struct PruneReference {
   // The incumbent's per-second standard deviation within a run (0: unknown). The candidate's own
   // spread is never taken as smaller than this: three quiet seconds by chance must not look certain.
   double per_second_sd_mbps = 0;  // >= 0
+  // The lag-1 autocorrelation of those per-second samples (pooled_per_second_r of the baseline
+  // rounds), in [0, 1); negative: unknown (the candidate's own, once it has 3 samples, else 0.5).
+  double per_second_r = -1;
 };
 
 struct PruneDecision {
@@ -63,5 +72,9 @@ PruneDecision decide_prune(std::span<const double> per_second_mbps, const PruneR
 // PruneReference::per_second_sd_mbps. Series with fewer than 2 samples left are skipped; 0 if none
 // remain. Throws wgopt::Error on a non-finite sample.
 double pooled_per_second_sd(const std::vector<std::vector<double>>& series, int warmup_seconds);
+
+// The lag-1 autocorrelation within runs, pooled the same way (each run around its own mean), clamped
+// to [0, 0.95]; -1 when no series has 3 samples after warm-up. Throws wgopt::Error on a non-finite sample.
+double pooled_per_second_r(const std::vector<std::vector<double>>& series, int warmup_seconds);
 
 }  // namespace wgopt::experiments

@@ -250,11 +250,13 @@ EndValues SearchWorld::values(bool server) const {
 
 double SearchWorld::throughput(const EndValues& v) const {
   if (script.flat) return 400;
-  double tp = 300 + (std::min(v.mtu, kBlackHoleAbove) - 1280) * 1.5;
-  if (v.txqueuelen >= 500) tp += 60;
-  tp += std::clamp(25 * std::log2(static_cast<double>(std::max<long long>(v.rmem_max, 1)) / 16384.0), 0.0, 100.0);
-  if (v.cc == "bbr") tp += 80;
-  if (v.cc == "reno") tp -= 20;
+  auto matters = [&](const char* knob) { return std::find(script.inert.begin(), script.inert.end(), knob) == script.inert.end(); };
+  double tp = 300;
+  if (matters("mtu")) tp += (std::min(v.mtu, kBlackHoleAbove) - 1280) * 1.5;
+  if (matters("txqueuelen") && v.txqueuelen >= 500) tp += 60;
+  if (matters("rmem")) tp += std::clamp(25 * std::log2(static_cast<double>(std::max<long long>(v.rmem_max, 1)) / 16384.0), 0.0, 100.0);
+  if (matters("cc") && v.cc == "bbr") tp += 80;
+  if (matters("cc") && v.cc == "reno") tp -= 20;
   return tp;
 }
 
@@ -350,6 +352,7 @@ SearchOptions SearchWorld::options() const {
   o.confirm_rounds = 3;
   o.seed = 7;
   o.quiet = true;
+  o.simplify = false;
   o.study_path = dir_ + "/study.sqlite";
   o.profile_path = dir_ + "/profile.yaml";
   return o;

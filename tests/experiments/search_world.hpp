@@ -32,6 +32,7 @@ struct Script {
   // probes (the peer restores by itself); with peer_unreachable every reconnect fails too.
   int peer_lost_at_probe = 0;
   bool peer_unreachable = false;
+  std::vector<std::string> inert; // knobs the score ignores ("txqueuelen", "cc", "rmem", "mtu")
 };
 
 // The values the score reads, as the fake kernel holds them on one end.
@@ -58,7 +59,9 @@ class SearchWorld {
   // Sets one file of one end's fake kernel ("/sys/class/net/wg0/tx_queue_len", "200").
   void write(bool server, const std::string& path, const std::string& value);
 
-  // Options for a short search of four knobs on this world (8 trials, 3 + 3 rounds).
+  // Options for a short search of four knobs on this world (8 trials, 3 + 3 rounds), the winner kept
+  // whole (--keep-whole-winner: the traces from before the simplification stage; its own cases
+  // turn it on).
   experiments::SearchOptions options() const;
   // The same over SSH: peer mode from the client end, the server end a fake peer agent
   // (experiments::PeerLink over the server's fake host, with a journal of its own).

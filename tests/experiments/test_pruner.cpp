@@ -136,3 +136,30 @@ TEST_CASE("bad options and references are refused naming the option") {
   std::vector<double> nan = {1, 2, 3, 4, std::nan(""), 6};
   CHECK_THROWS_AS(decide_prune(nan, kIncumbent), Error);
 }
+
+TEST_CASE("with the incumbent's per-second noise known the test is sequential and decides from the first sample", "[pruner]") {
+  const PruneReference ref{.mean_mbps = 1000, .noise_mbps = 20, .per_second_sd_mbps = 30, .per_second_r = 0.5};
+  const std::vector<double> half = {250, 500, 750, 500};  // 3 s warm-up, then one sample at 50%
+  auto d = decide_prune(half, ref);
+  CHECK(d.prune);
+  CHECK(d.samples_used == 1);
+  CHECK_THAT(d.reason, Catch::Contains("sequential"));
+  // The t-based test (known_noise_min_samples 0) waits for 3 samples after the warm-up.
+  PrunerOptions t_based;
+  t_based.known_noise_min_samples = 0;
+  CHECK_FALSE(decide_prune(half, ref, t_based).prune);
+  // A candidate as good as the incumbent is never stopped, whatever the look.
+  const std::vector<double> equal = {250, 500, 750, 1000, 990, 1010, 1000, 995, 1005, 1000};
+  for (size_t n = 1; n <= equal.size(); ++n) CHECK_FALSE(decide_prune(std::span(equal.data(), n), ref).prune);
+  // Just below the threshold (950) with one sample: the bound's width keeps it going.
+  CHECK_FALSE(decide_prune(std::vector<double>{250, 500, 750, 930}, ref).prune);
+  // The candidate's own spread, when larger, is used once it has 3 samples.
+  CHECK_FALSE(decide_prune(std::vector<double>{250, 500, 750, 200, 1700, 300}, ref).prune);
+}
+
+TEST_CASE("pooled per-second autocorrelation of the baseline rounds, each run around its own mean", "[pruner]") {
+  // A slow drift within each run: strongly autocorrelated; alternating: clamped to 0.
+  CHECK(pooled_per_second_r({{0, 0, 0, 100, 101, 102, 103, 104, 105}, {0, 0, 0, 200, 201, 202, 203, 204}}, 3) > 0.4);
+  CHECK(pooled_per_second_r({{0, 0, 0, 100, 110, 100, 110, 100, 110}}, 3) == 0.0);
+  CHECK(pooled_per_second_r({{1, 2, 3, 4}}, 3) == -1);  // no series with 3 samples after the warm-up
+}

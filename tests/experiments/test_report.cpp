@@ -14,6 +14,7 @@
 #include "experiments/report/report_data.hpp"
 #include "experiments/report/report_plots.hpp"
 #include "experiments/report/report_render.hpp"
+#include "experiments/study/evidence.hpp"
 #include "experiments/study/study_store.hpp"
 
 using namespace wgopt;
@@ -287,6 +288,45 @@ TEST_CASE("a finished study reports the confirmed gain with its interval and the
   CHECK(html.find("status-running") == std::string::npos);
   CHECK(count(html, "class=\"core-bar before\"") == 2);
   CHECK(count(html, "class=\"core-bar after\"") == 2);
+}
+
+TEST_CASE("a simplified winner's report shows each kept change's contribution and the changes returned", "[report][simplify]") {
+  TempDir tmp("simplified");
+  const std::string path = tmp.file("s.sqlite");
+  {
+    StudyStore s = StudyStore::create(path, info());
+    s.add_baseline({.round = 1, .score = 500, .metrics = metrics(500, 505), .measured_at = 1795698020});
+    json params = {{"wgt7-wc/txqueuelen", "5000"}, {"wgt7-wc/mtu", "1420"}};
+    int n = s.begin_trial(params, 1795698060);
+    finish(s, n, params, TrialState::Complete, 600, metrics(600, 600), probes(1, 90, 0, 0, 0, cores(10, 90)), "", 1795698060);
+    StudyResult res;
+    res.outcome = SearchOutcome::Promoted;
+    res.params = {{"wgt7-wc/txqueuelen", "1000"}, {"wgt7-wc/mtu", "1420"}};
+    Evidence ev;
+    ev.baseline = ArmEvidence{.score = 495.0, .params = {{"wgt7-wc/txqueuelen", "1000"}, {"wgt7-wc/mtu", "1280"}}};
+    ev.winner = ArmEvidence{.score = 600.0};
+    ev.changes = {{.id = "wgt7-wc/mtu", .from = "1280", .to = "1420", .contribution = 98.5, .ci95 = Interval{70.0, 127.0}}};
+    ev.returned = {{.id = "wgt7-wc/txqueuelen", .from = "1000", .to = "5000", .contribution = 1.5, .ci95 = Interval{-8.0, 11.0}}};
+    ev.simplification = "1 change(s) returned to the host's value";
+    res.evidence = ev.to_json();
+    s.set_result(res);
+  }
+  ReportData d = load_report(path);
+  REQUIRE(d.moved.size() == 2);
+  CHECK(d.moved[0].id == "wgt7-wc/mtu");
+  CHECK_FALSE(d.moved[0].returned);
+  CHECK(d.moved[1].returned);
+  const std::string text = render_report_text(d);
+  CHECK_THAT(text, Contains("1 change(s) returned to the host's value"));
+  const std::string md = render_report_markdown(d);
+  CHECK_THAT(md, Contains("| wgt7-wc/mtu | 1280 | 1420 | +98.5 | +70.0 .. +127.0 | kept |"));
+  CHECK_THAT(md, Contains("| wgt7-wc/txqueuelen | 1000 | 5000 | +1.5 | -8.0 .. +11.0 | returned to the host's value |"));
+  const std::string html = render_report_html(d);
+  CHECK_THAT(html, Contains("returned to the host&#39;s value") || Contains("returned to the host's value"));
+  CHECK_THAT(html, Contains("+98.5"));
+  json j = report_to_json(d);
+  CHECK(j["moved"][0]["contribution"] == 98.5);
+  CHECK(j["moved"][1]["returned"] == true);
 }
 
 TEST_CASE("report refuses what is not a study with one line and exit code 2", "[report]") {

@@ -13,6 +13,7 @@
 
 #include "actuators/profile.hpp"
 #include "experiments/search/retune.hpp"
+#include "experiments/study/evidence.hpp"
 #include "experiments/study/study_store.hpp"
 #include "tests/experiments/search_world.hpp"
 
@@ -63,6 +64,7 @@ SearchOptions retune_options(SearchWorld& w, const std::string& profile) {
   r.quiet = true;
   auto o = retune_search_options(r, act::load_profile(profile));
   o.profile_path = profile;
+  o.simplify = false;  // the traces from before the simplification stage
   return o;
 }
 
@@ -111,6 +113,66 @@ TEST_CASE("search with a wall budget fits confirmation into the time left", "[se
   o.budget = "3m";
   o.confirm_rounds = 6;
   test::check_trace("wall-budget", run_case(w, o));
+}
+
+TEST_CASE("search simplifies the winner: knobs the plant ignores go back to the host's value", "[search-trace][simplify]") {
+  // The score ignores the transmit queue and the congestion control: a winner that moved them moved
+  // them by chance. The model proposes returning them, the plant confirms the simpler winner is as
+  // good, and the profile carries only MTU and tcp_rmem, each with its estimated contribution.
+  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  auto o = w.options();
+  o.simplify = true;
+  o.trials = 24;
+  const auto report = w.run(o);
+  const std::string trace = w.trace(report, o.study_path, o.profile_path);
+  test::check_trace("simplified", trace);
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  CHECK_FALSE(report.returned.empty());
+  for (const auto& c : report.changed) {
+    INFO(c);
+    CHECK((c.starts_with("wg0/mtu") || c.starts_with("net.ipv4.tcp_rmem")));
+    CHECK_THAT(c, Catch::Contains("contributes"));
+  }
+  const auto profile = act::load_profile(o.profile_path);
+  for (const auto& [id, v] : profile.knobs) {
+    if (id == "wg0/txqueuelen") CHECK(v == "100");
+    if (id == "net.ipv4.tcp_congestion_control") CHECK(v == "reno");
+  }
+  const Evidence ev = Evidence::from_yaml(profile.evidence, o.profile_path);
+  CHECK(ev.changes.size() == report.changed.size());
+  CHECK(ev.returned.size() == report.returned.size());
+  for (const auto& c : ev.changes) CHECK(c.contribution);
+}
+
+TEST_CASE("search keeps the whole winner when the plant refuses the model's simplification", "[search-trace][simplify]") {
+  // After 12 trials the model is unsure of tcp_rmem (it matters) and of txqueuelen (it does not) and
+  // proposes returning both: the plant measures the simplified winner 100 below the whole one, and
+  // every change stays, each with its estimate.
+  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  auto o = w.options();
+  o.simplify = true;
+  o.trials = 12;
+  const auto report = w.run(o);
+  test::check_trace("simplification-refused", w.trace(report, o.study_path, o.profile_path));
+  CHECK(report.returned.empty());
+  CHECK(report.changed.size() == 3);
+  CHECK_THAT(report.simplification, Catch::Contains("worse than the whole one beyond noise"));
+}
+
+TEST_CASE("search keeps the whole winner when the simplification's rounds are lost", "[search-trace][simplify]") {
+  // The check's measurements fail (iperf3 cannot connect): too few rounds to decide, nothing returns.
+  Script script{.fail_measures = {22, 23, 24, 25, 26}, .inert = {"txqueuelen", "cc"}};
+  SearchWorld w(script);
+  w.start_poor();
+  auto o = w.options();
+  o.simplify = true;
+  o.trials = 12;
+  const auto report = w.run(o);
+  test::check_trace("simplification-lost", w.trace(report, o.study_path, o.profile_path));
+  CHECK(report.returned.empty());
+  CHECK_THAT(report.simplification, Catch::Contains("too few simplification rounds"));
 }
 
 TEST_CASE("search interrupted in each stage restores the host and says so", "[search-trace]") {

@@ -1,0 +1,224 @@
+#include "experiments/search/winner_simplification.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.hpp"
+#include "experiments/report/table.hpp"
+#include "experiments/search/policies.hpp"
+#include "experiments/search/search_progress.hpp"
+
+namespace wgopt::experiments {
+
+namespace {
+
+// The changes of the winner against the host's values, with the model's estimates.
+std::vector<KnobChange> estimated_changes(const ConfirmResult& conf, const BoundSpace& bound, opt::Strategy& engine) {
+  const SearchSpace& space = *bound.space;
+  std::vector<opt::Contribution> contributions;
+  try {
+    contributions = engine.contributions(space.from_values(conf.winner), space.from_values(bound.baseline));
+  } catch (const UsageError&) {
+    contributions.clear();  // a configuration the model cannot place: no estimate, every change stays
+  }
+  std::vector<KnobChange> out;
+  for (const auto& [id, to] : conf.winner) {
+    auto b = bound.baseline.find(id);
+    const auto* k = bound.primary(id);
+    if (b != bound.baseline.end() && k && k->equal(b->second, to)) continue;
+    KnobChange c{.id = id, .from = b == bound.baseline.end() ? "?" : b->second, .to = to};
+    auto it = std::find_if(contributions.begin(), contributions.end(), [&](const auto& x) { return x.param == id; });
+    if (it != contributions.end() && std::isfinite(it->gain) && std::isfinite(it->sd) && b != bound.baseline.end()) {
+      c.gain = it->gain;
+      c.ci95 = Interval{it->gain - 2 * it->sd, it->gain + 2 * it->sd};
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+struct CheckRounds {
+  std::vector<ConfirmationRound> whole_vs_simplified;  // baseline slot: whole, candidate slot: simplified
+  std::vector<ConfirmationRound> baseline_vs_simplified;
+  Averages baseline_row, simplified_row;
+};
+
+enum class CheckArm { Baseline, Whole, Simplified };
+
+// One measurement of `arm` (applied, settled, measured, rolled back). nullopt when it was lost.
+std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, const Values& values, bool apply, const char* arm,
+                                  StudyStore& store, int round, Averages* row, SearchProgress& progress) {
+  MeasureOptions cmo = in.mo;
+  cmo.prune = nullptr;  // the check measures fully, like the confirmation
+  std::optional<AppliedCandidate> applied;
+  if (apply) {
+    try {
+      applied.emplace(plant, values, measurement_lease(in.plan.nominal_measure_s));
+    } catch (const Error& e) {
+      progress.say(fmt::format("simplification: the {} winner no longer applies: {}", arm, e.what()));
+      return std::nullopt;
+    }
+    if (!applied->alive()) {
+      applied->rollback();
+      progress.say(fmt::format("simplification: the tunnel died under the {} winner: {}", arm, applied->why_dead()));
+      return std::nullopt;
+    }
+    plant.settle(in.options.settle);
+  }
+  auto ev = plant.measure(in.plan.objective, cmo);
+  if (applied) applied->rollback();
+  if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
+  if (!ev.score) {
+    progress.say(fmt::format("simplification round failed ({}): {}", arm, ev.note));
+    return std::nullopt;
+  }
+  // Not in the study's confirmation table (its schema holds the arms baseline and candidate only):
+  // the check's outcome is in the result's evidence (simplification).
+  (void)store;
+  (void)round;
+  if (row) accumulate(*row, ev);
+  return ev.score->value;
+}
+
+CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values& whole, const Values& simplified, int rounds,
+                      StudyStore& store, SearchProgress& progress) {
+  CheckRounds c;
+  int measurement = 0;
+  for (int r = 0; r < rounds; ++r) {
+    std::optional<double> score[3];
+    // B W S, W S B, S B W, ...: no arm always first after the host settled on the baseline.
+    for (int i = 0; i < 3; ++i) {
+      const auto arm = static_cast<CheckArm>((r + i) % 3);
+      plant.check_interrupted();
+      progress.show("simplify", ++measurement);
+      if (arm == CheckArm::Baseline) {
+        score[0] = measure_arm(in, plant, {}, false, "baseline", store, measurement, &c.baseline_row, progress);
+      } else if (arm == CheckArm::Whole) {
+        score[1] = measure_arm(in, plant, whole, true, "candidate", store, measurement, nullptr, progress);
+      } else {
+        score[2] = measure_arm(in, plant, simplified, true, "simplified", store, measurement, &c.simplified_row, progress);
+      }
+    }
+    c.whole_vs_simplified.push_back({score[1], score[2]});
+    c.baseline_vs_simplified.push_back({score[0], score[2]});
+  }
+  return c;
+}
+
+size_t complete(const std::vector<ConfirmationRound>& rounds) {
+  return static_cast<size_t>(std::count_if(rounds.begin(), rounds.end(), [](const auto& r) { return r.baseline && r.candidate; }));
+}
+
+// Splits `changes` into kept and returned by `ids` (the ids returned).
+void split(const std::vector<KnobChange>& changes, const std::vector<std::string>& ids, Simplification& s) {
+  for (const auto& c : changes) {
+    (std::find(ids.begin(), ids.end(), c.id) != ids.end() ? s.returned : s.kept).push_back(c);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> changes_to_return(const std::vector<KnobChange>& changes, double negligible) {
+  std::vector<std::string> out;
+  const KnobChange* best = nullptr;
+  for (const auto& c : changes) {
+    if (!c.gain || !c.ci95) continue;  // no estimate: nothing says it does not help
+    const double sd = (c.ci95->high - c.ci95->low) / 4;
+    if (*c.gain <= sd || *c.gain < negligible) out.push_back(c.id);
+    if (!best || *c.gain > *best->gain) best = &c;
+  }
+  if (out.size() == changes.size() && best) std::erase(out, best->id);
+  return out;
+}
+
+Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt::Strategy& engine, StudyStore& store,
+                                const Budget& budget, SearchProgress& progress, ConfirmResult& conf) {
+  Simplification s;
+  if (!conf.promote || !in.options.simplify) return s;  // --keep-whole-winner: the winner as confirmed
+  const BoundSpace& bound = plant.bound();
+  const auto changes = estimated_changes(conf, bound, engine);
+  const double negligible = 0.005 * std::abs(conf.confirmation.baseline_mean);
+  const auto ids = changes_to_return(changes, negligible);
+  split(changes, ids, s);
+  if (ids.empty()) {
+    s.reason = changes.size() == 1 ? "one change, confirmed on its own" : "the model gives every change a part: every change stays";
+    return s;
+  }
+  s.proposed = s.returned;
+  Values simplified = conf.winner;
+  for (const auto& id : ids) simplified[id] = bound.baseline.at(id);
+
+  int rounds = in.options.confirm_rounds;
+  const auto& limits = budget.limits();
+  if (limits.wall && in.baseline.full_measure_s > 0) {
+    const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
+    rounds = simplification_rounds_that_fit(left_s, in.baseline.full_measure_s, in.options.confirm_rounds);
+  }
+  progress.say(fmt::format("simplification: the model proposes returning {} of {} changes to the host's value ({}); "
+                           "checking on the plant, {} rounds",
+                           ids.size(), changes.size(), fmt::join(ids, ", "), rounds));
+  const CheckRounds c = run_check(in, plant, conf.winner, simplified, rounds, store, progress);
+  if (complete(c.whole_vs_simplified) < 2 || complete(c.baseline_vs_simplified) < 2) {
+    s.returned.clear();
+    s.kept = changes;
+    s.reason = "too few simplification rounds completed: the whole winner stays, every change as confirmed together";
+    return s;
+  }
+  s.measured = true;
+  const Confirmation vs_whole = decide_confirmation(c.whole_vs_simplified);
+  const Confirmation vs_base = decide_confirmation(c.baseline_vs_simplified);
+  const double margin = ConfirmOptions{}.min_relative_gain * std::abs(vs_whole.baseline_mean);
+  const bool not_worse = vs_whole.gain_ci.low > -margin;
+  if (!not_worse || !vs_base.promote) {
+    s.returned.clear();
+    s.kept = changes;
+    s.reason = fmt::format("the simplified winner measured {} (simplified - whole {:+.1f}, 95% {:+.1f} .. {:+.1f}): every change stays",
+                           !not_worse ? "worse than the whole one beyond noise" : "no better than the baseline", vs_whole.gain,
+                           vs_whole.gain_ci.low, vs_whole.gain_ci.high);
+    return s;
+  }
+  s.reason = fmt::format("{} change(s) returned to the host's value: simplified - whole {:+.1f} (95% {:+.1f} .. {:+.1f}), "
+                         "within the {:.1f} the confirmation counts as no gain",
+                         s.returned.size(), vs_whole.gain, vs_whole.gain_ci.low, vs_whole.gain_ci.high, margin);
+  conf.winner = simplified;
+  conf.winner_trial.reset();
+  conf.confirmation = vs_base;
+  conf.reason = vs_base.reason;
+  conf.baseline_score = vs_base.baseline_mean;
+  conf.winner_score = vs_base.candidate_mean;
+  conf.baseline_row = c.baseline_row;
+  conf.winner_row = c.simplified_row;
+  return s;
+}
+
+std::vector<ChangeEvidence> change_evidence(const std::vector<KnobChange>& changes) {
+  std::vector<ChangeEvidence> out;
+  for (const auto& c : changes) out.push_back({.id = c.id, .from = c.from, .to = c.to, .contribution = c.gain, .ci95 = c.ci95});
+  return out;
+}
+
+std::string change_line(const KnobChange& c) {
+  std::string s = fmt::format("{}: {} -> {}", c.id, c.from, c.to);
+  if (c.gain && c.ci95) return s + fmt::format(", contributes {:+.1f} (95% {:+.1f} .. {:+.1f})", *c.gain, c.ci95->low, c.ci95->high);
+  return s + ", contribution unknown (no model estimate)";
+}
+
+}  // namespace wgopt::experiments
+
+namespace wgopt::experiments {
+
+std::string changes_table(const Simplification& s) {
+  if (s.kept.empty() && s.returned.empty()) return "";
+  Table t({"change", "host's value", "winner's", "contribution (model)", "95% interval", "in the profile"});
+  auto row = [&](const KnobChange& c, const char* where) {
+    t.add_row({c.id, c.from, c.to, c.gain ? fmt::format("{:+.1f}", *c.gain) : "unknown",
+               c.ci95 ? fmt::format("{:+.1f} .. {:+.1f}", c.ci95->low, c.ci95->high) : "-", where});
+  };
+  for (const auto& c : s.kept) row(c, "kept");
+  for (const auto& c : s.returned) row(c, "returned to the host's value");
+  return "\n" + t.render_text();
+}
+
+}  // namespace wgopt::experiments

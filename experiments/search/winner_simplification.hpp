@@ -1,0 +1,71 @@
+#pragma once
+// Stage 9b of the search, after a promoting confirmation: every changed knob must earn its place.
+// The engine's model (opt::Strategy::contributions) estimates each change's part in the winner; the
+// changes that do not clearly contribute are proposed for return to the host's own value. The
+// simplified winner is then measured on the plant against the whole winner and the baseline,
+// interleaved in rounds (B W S, rotated each round), and it replaces the whole winner only when it
+// beats the baseline (the confirmation's rule) and is not worse than the whole winner beyond noise
+// (the 95% interval of simplified - whole reaches above minus the confirmation's minimum gain).
+//
+//   Simplification s = simplify_winner({o, baseline, mo, plan}, plant, engine, store, budget, progress, conf);
+//   // conf.winner is now what the profile carries; s.kept / s.returned explain it.
+//
+// Inputs: a ConfirmResult that promoted (anything else is returned untouched, with no change listed).
+// Outputs: the changes kept with their estimated contribution (score units, interval gain +- 2 sd of
+// the model), the changes returned to the host's value, and a one-line reason; when the simplified
+// winner is kept, `conf` is rewritten from the check's rounds (its winner, rows and confirmation
+// against the baseline measured in the same rounds). Errors: throws Interrupted on Ctrl-C; a round
+// whose apply fails or whose measurement fails is left out of the decision (paired by round).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "experiments/search/confirmation_rounds.hpp"
+#include "experiments/study/evidence.hpp"
+
+namespace wgopt::experiments {
+
+class SearchProgress;
+
+struct KnobChange {
+  std::string id;
+  std::string from, to;            // the host's value, the winner's
+  std::optional<double> gain;      // the model's estimate of this change's contribution (score units)
+  std::optional<Interval> ci95;    // gain +- 2 sd
+};
+
+struct Simplification {
+  std::vector<KnobChange> kept;      // the changes the profile carries
+  std::vector<KnobChange> returned;  // changes returned to the host's value (measured: not worse without them)
+  std::vector<KnobChange> proposed;  // what the model proposed to return (== returned when the plant agreed)
+  bool measured = false;             // the plant check ran (enough rounds of each arm)
+  std::string reason;                // one line
+};
+
+// Which changes the model proposes to return: a change returns unless its estimated gain is above
+// its posterior sd and at least `negligible` (score units). Changes with no estimate (no model, no
+// host value to return to) stay. At least one change always stays (the one with the largest gain).
+// Pure.
+std::vector<std::string> changes_to_return(const std::vector<KnobChange>& changes, double negligible);
+
+struct SimplifyInputs {
+  const SearchOptions& options;
+  const BaselineResult& baseline;
+  const MeasureOptions& mo;
+  const SearchPlan& plan;
+};
+
+Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt::Strategy& engine, StudyStore& store,
+                                const Budget& budget, SearchProgress& progress, ConfirmResult& conf);
+
+// The kept and returned changes as the profile's evidence records them.
+std::vector<ChangeEvidence> change_evidence(const std::vector<KnobChange>& changes);
+
+// The end-of-search table of the changes: knob, host's value, winner's, estimated contribution with
+// its 95% interval, and whether the profile keeps it or it went back to the host's value.
+std::string changes_table(const Simplification& s);
+
+// "wg0/mtu: 1280 -> 1370, contributes +120.5 (95% +80.1 .. +160.9)" (no estimate: "contribution unknown").
+std::string change_line(const KnobChange& c);
+
+}  // namespace wgopt::experiments
