@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actuators/allowlist.hpp"
+#include "actuators/knob_kinds.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
 
@@ -111,6 +112,9 @@ std::vector<Transaction::Planned> Transaction::plan(const std::vector<Change>& c
           continue;
         }
       }
+      // And the rules every host shares (knob_kinds.hpp), which `wgopt export` checks: a value
+      // this host takes but an exported file would refuse is refused here too.
+      if (kind_spec(c.id)) static_canonical(c.id, canonical, host.nproc);
     } catch (const UsageError& e) {
       problems.push_back(e.what());
       continue;
