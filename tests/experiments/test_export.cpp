@@ -204,8 +204,9 @@ TEST_CASE("export systemd: the script is valid sh, quotes every value and checks
   const std::string& sh = script.content;
   CHECK(sh.starts_with("#!/bin/sh\n"));
   CHECK_THAT(sh, Contains("\nset -eu\n"));
-  // Interfaces are checked before the first step.
-  const auto check = sh.find("for dev in 'eth0' 'wt0'; do");
+  // Interfaces are checked (waited for, bounded) before the first step.
+  CHECK_THAT(sh, Contains("\ndevices=' eth0 wt0'\n"));
+  const auto check = sh.find("for dev in $devices; do");
   REQUIRE(check != std::string::npos);
   CHECK(check < sh.find("run systemctl stop irqbalance"));
   // The transaction's order: channels before RPS before IRQs, qdisc, MTU last.
