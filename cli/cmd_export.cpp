@@ -117,6 +117,13 @@ void setup(CLI::App& root, Context&) {
   sub->add_option("--budget", c->options.budget, "timer: time budget of each nightly retune")->capture_default_str();
   sub->add_option("--metrics-path", c->options.metrics_path, "timer: Prometheus textfile the retune writes")->capture_default_str();
   sub->add_option("--on-calendar", c->options.on_calendar, "timer: when it runs (systemd OnCalendar)")->capture_default_str();
+  sub->add_option("--tuned-parent", c->options.tuned_parent,
+                  "tuned: the profile it includes, the host's active one (cat /etc/tuned/active_profile); the Ansible role reads "
+                  "it on each host")
+      ->capture_default_str();
+  sub->add_option("--tuned-version", c->options.tuned_version,
+                  "tuned: the TuneD version, which decides the directory (2.24+: /etc/tuned/profiles/wgopt)")
+      ->capture_default_str();
   sub->callback([c] { run_export(*c); });
 }
 

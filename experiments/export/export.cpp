@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <regex>
 
 #include "common/error.hpp"
 #include "common/util.hpp"
@@ -106,8 +107,13 @@ std::vector<ExportFile> render_networkd(const act::Profile& p, const Model& m, c
 }
 
 std::vector<ExportFile> render_tuned(const act::Profile& p, const Model& m, const ExportOptions& o) {
-  std::string out = header(p, o, "#",
-                           "install -D -m 0644 tuned.conf /etc/tuned/wgopt/tuned.conf && tuned-adm profile wgopt");
+  const std::string parent = tuned_include(o.tuned_parent);
+  const std::string path = tuned_conf_path(o.tuned_version);
+  std::string out = header(p, o, "#", fmt::format("install -D -m 0644 tuned.conf /{} && tuned-adm profile wgopt", path));
+  // Neither the parent nor the directory here: the Ansible role puts this text on hosts whose
+  // active profile and TuneD version it reads there.
+  out += "# A child profile: it adds wgopt's settings to the one include= names. TuneD 2.24 and later read\n";
+  out += "# it from /etc/tuned/profiles/wgopt/, older versions from /etc/tuned/wgopt/.\n";
   // tuned's net plugin: mtu, txqueuelen, channels (ethtool -L), ring (ethtool -G), features (ethtool -K).
   auto in_net = [](const Knob& k) {
     return k.kind == "mtu" || k.kind == "txqueuelen" || k.kind == "channels" || k.kind == "rings" || k.kind == "offload";
@@ -117,7 +123,7 @@ std::vector<ExportFile> render_tuned(const act::Profile& p, const Model& m, cons
   const std::string study = scalar(p.evidence, {"study"}).value_or("");
   // Free text in a value TuneD parses: ini_text() leaves nothing for ${...} expansion or a # comment.
   out += fmt::format("summary=wgopt profile{}\n", study.empty() ? "" : " from study " + ini_text(cut(study)));
-  out += "include=network-throughput\n";
+  out += "include=" + parent + "\n";
   auto sysctls = where(m, is_sysctl);
   if (!sysctls.empty()) {
     out += "\n[sysctl]\n";
@@ -143,7 +149,7 @@ std::vector<ExportFile> render_tuned(const act::Profile& p, const Model& m, cons
     }
     for (const auto& [key, v] : grouped) out += fmt::format("{}={}\n", key, v.substr(1));
   }
-  return {{"etc/tuned/wgopt/tuned.conf", out, 0644}};
+  return {{path, out, 0644}};
 }
 
 std::vector<ExportFile> render_netbird(const act::Profile& p, const Model& m, const ExportOptions& o) {
@@ -229,6 +235,40 @@ Renderer renderer(const std::string& format) {
 }
 
 }  // namespace
+
+bool tuned_uses_profiles_dir(const std::string& version) {
+  static const std::regex form("([0-9]{1,4})\\.([0-9]{1,4})(\\.[0-9]{1,4})?");
+  std::smatch mt;
+  if (!std::regex_match(version, mt, form)) {
+    throw UsageError(fmt::format("--tuned-version '{}' is not a TuneD version such as 2.24 or 2.20.0 (tuned-adm --version)",
+                                 one_line(version, 40)));
+  }
+  const int major = std::stoi(mt[1].str()), minor = std::stoi(mt[2].str());
+  return major > 2 || (major == 2 && minor >= 24);
+}
+
+std::string tuned_conf_path(const std::string& version) {
+  return tuned_uses_profiles_dir(version) ? "etc/tuned/profiles/wgopt/tuned.conf" : "etc/tuned/wgopt/tuned.conf";
+}
+
+std::string tuned_include(const std::string& parents) {
+  static const std::regex name("[A-Za-z0-9_.-]{1,64}");
+  std::vector<std::string> names;
+  // Names separated by ',' or ' ' only: any other byte (a newline, a tab) refuses the whole list.
+  const bool plain = parents.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-, ") == std::string::npos;
+  for (const auto& w : split_ws(std::regex_replace(parents, std::regex(","), " "))) {
+    if (!plain || !std::regex_match(w, name) || w == "wgopt") {
+      throw UsageError(fmt::format("--tuned-parent '{}' is not a list of TuneD profile names (letters, digits, _ . -) other than "
+                                   "wgopt: use the host's active profile, e.g. `cat /etc/tuned/active_profile`",
+                                   one_line(parents, 80)));
+    }
+    names.push_back(w);
+  }
+  if (names.empty() || names.size() > 8) {
+    throw UsageError("--tuned-parent names no profile (or more than 8): use the host's active profile, e.g. throughput-performance");
+  }
+  return fmt::format("{}", fmt::join(names, ","));
+}
 
 const std::vector<std::string>& export_formats() {
   static const std::vector<std::string> f{"sysctl", "systemd", "networkd", "tuned", "netbird", "timer"};

@@ -37,7 +37,19 @@ struct ExportOptions {
   std::string budget = "20m";
   std::string metrics_path = "/var/lib/prometheus/node-exporter/wgopt.prom";
   std::string on_calendar = "*-*-* 03:30:00";
+  // TuneD: the profile the exported one includes (the host's active one, /etc/tuned/active_profile;
+  // several as "a,b") and the TuneD version, which decides the directory.
+  std::string tuned_parent = "network-throughput";
+  std::string tuned_version = "2.24";
 };
+
+// TuneD 2.24 moved user profiles to /etc/tuned/profiles/NAME/ (older: /etc/tuned/NAME/). Throws
+// UsageError for a version that is not N.N[.N].
+bool tuned_uses_profiles_dir(const std::string& version);
+std::string tuned_conf_path(const std::string& version);  // relative to /
+// The include= value for `parents` ("a b" or "a,b" -> "a,b"); UsageError unless each is a TuneD
+// profile name ([A-Za-z0-9_.-]{1,64}) other than wgopt itself.
+std::string tuned_include(const std::string& parents);
 
 // sysctl, systemd, networkd, tuned, netbird, timer: the order `--format all` renders them in.
 const std::vector<std::string>& export_formats();

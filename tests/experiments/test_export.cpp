@@ -259,7 +259,7 @@ TEST_CASE("export networkd: a .link for the underlay with systemd 252 keys, sort
 TEST_CASE("export tuned: [main] includes network-throughput, [sysctl] and one net instance per interface", "[export]") {
   const auto files = render_export(fixture(), "tuned", options());
   REQUIRE(files.size() == 1);
-  CHECK(files[0].path == "etc/tuned/wgopt/tuned.conf");
+  CHECK(files[0].path == "etc/tuned/profiles/wgopt/tuned.conf");  // TuneD 2.24 (the default --tuned-version)
   auto s = sections(files[0].content);
   CHECK(one(s["main"], "include") == "network-throughput");
   CHECK(one(s["sysctl"], "net.ipv4.tcp_rmem") == "\"4096 131072 16777216\"");
