@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/util.hpp"
+#include "experiments/export/export_manifest.hpp"
 #include "experiments/export/export_model.hpp"
 
 namespace wgopt::experiments {
@@ -203,6 +204,9 @@ std::vector<ExportFile> render_timer(const act::Profile& p, const Model&, const 
   service += "Description=wgopt nightly re-tune: measure the installed profile again; keep it, promote a better one or roll back\n";
   service += "After=network-online.target netbird.service\nWants=network-online.target\n\n";
   service += "[Service]\nType=oneshot\n";
+  service += "# This host's own iperf3 server, when it has one: WGOPT_RETUNE_PEER=ADDR and WGOPT_RETUNE_PORT=N\n";
+  service += "# (`wgopt retune --peer/--port`; the Ansible role writes it). Without it, the profile's peer.\n";
+  service += "EnvironmentFile=-/etc/wgopt/retune.env\n";
   service += fmt::format("ExecStart={} retune --profile {} --budget {} --metrics {} --quiet\n", o.wgopt_path, o.profile_path,
                          o.budget, o.metrics_path);
   service += "# 10: a confirmed better profile was promoted; 11: knobs that drifted were put back. Both are the\n";
@@ -295,6 +299,7 @@ std::vector<ExportFile> render_export(const act::Profile& profile, const std::st
       if (skipped) skipped->push_back(e.what());
     }
   }
+  if (auto manifest = render_manifest(profile, out, m.roles, options)) out.push_back(std::move(*manifest));
   return out;
 }
 
