@@ -285,8 +285,9 @@ InterfaceRoles export_roles(const act::Profile& profile, const ExportOptions& op
 
 std::vector<ExportFile> render_export(const act::Profile& profile, const std::string& format, const ExportOptions& options,
                                       std::vector<std::string>* skipped) {
+  if (format == "ansible") return render_ansible(profile, options);
   if (format != "all" && !renderer(format)) {
-    throw UsageError(fmt::format("unknown export format '{}': use one of {}, all", format, fmt::join(export_formats(), ", ")));
+    throw UsageError(fmt::format("unknown export format '{}': use one of {}, all, ansible", format, fmt::join(export_formats(), ", ")));
   }
   const Model m = build_model(profile, options);
   if (format != "all") return renderer(format)(profile, m, options);

@@ -9,9 +9,14 @@
 //   systemd   etc/systemd/system/wgopt-tuning.service          oneshot unit that runs the script
 //             usr/local/sbin/wgopt-tuning.sh (0755)             every knob sysctl cannot hold
 //   networkd  etc/systemd/network/10-wgopt-UNDERLAY.link        the underlay's NIC settings
-//   tuned     etc/tuned/wgopt/tuned.conf                        TuneD profile over network-throughput
+//   tuned     etc/tuned/profiles/wgopt/tuned.conf (TuneD 2.24+) TuneD child profile of --tuned-parent
+//             or etc/tuned/wgopt/tuned.conf (older TuneD)
 //   netbird   etc/wgopt/netbird-mtu.env                         the tunnel MTU as NetBird takes it
 //   timer     etc/systemd/system/wgopt-retune.{service,timer}   the nightly `wgopt retune`
+//   all       every format above that has something to hold, and etc/wgopt/boot-files.yaml (the
+//             files `wgopt retune` re-renders when it replaces the profile, export_manifest.hpp)
+//   ansible   a playbook and a role that roll the profile out to an inventory (export_ansible.cpp);
+//             paths relative to the output directory, not to /
 // A knob a format cannot express is named in a comment of that file with the format that can.
 #include <string>
 #include <vector>
@@ -76,5 +81,11 @@ InterfaceRoles export_roles(const act::Profile& profile, const ExportOptions& op
 // line goes to `skipped` (when given) instead; a bad value still throws.
 std::vector<ExportFile> render_export(const act::Profile& profile, const std::string& format,
                                       const ExportOptions& options, std::vector<std::string>* skipped = nullptr);
+
+// --format ansible: playbook.yml and roles/wgopt/ (tasks, defaults, vars, handlers, meta, and the
+// files of `all` under files/), relative to the output directory. Profile values reach it only as
+// data: the boot files verbatim under files/ (copied, never templated), and vars written by
+// yaml-cpp's Emitter (free text tagged !unsafe, so Ansible never evaluates it as Jinja).
+std::vector<ExportFile> render_ansible(const act::Profile& profile, const ExportOptions& options);
 
 }  // namespace wgopt::experiments
