@@ -111,7 +111,10 @@ struct ClientSshd {
   }
   ~ClientSshd() {
     const int pid = std::atoi(slurp(pidfile).c_str());
-    if (pid > 0) ::kill(pid, SIGTERM);  // the sshd this test started, by its pid
+    if (pid <= 0) return;
+    ::kill(pid, SIGTERM);  // the sshd this test started, by its pid
+    // It removes its pid file on the way out: wait, so the scratch dir is not removed under it.
+    for (int i = 0; i < 100 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 };
 
@@ -233,8 +236,11 @@ TEST_CASE("fleet: the exported playbook over real ssh: check, apply, skip a host
     CHECK(get(srv_ns, ids, state) == applied);
   }
   {  // A canary whose post-apply check fails: rolled back, the rollout stops before the next host.
-    auto rb = run({"env", "WGOPT_STATE_DIR=" + ssh.peer_state_dir, "WGOPT_RUN_DIR=" + ssh.peer_run_dir, WGOPT_BINARY, "rollback"});
-    REQUIRE(rb.ok());  // the server end's journal (its sessions' state dir): back to the originals
+    // The server end's journal (its ssh sessions' state dir), rolled back where the role applied it.
+    auto rb = run(Place::netns(srv_ns).wrap(
+        {"env", "WGOPT_STATE_DIR=" + ssh.peer_state_dir, "WGOPT_RUN_DIR=" + ssh.peer_run_dir, WGOPT_BINARY, "rollback"}));
+    INFO(rb.out << rb.err);
+    REQUIRE(rb.ok());
     REQUIRE(get(srv_ns, ids, state) == original);
     auto r = playbook({"-e", "wgopt_serial=1", "-e", "wgopt_check_address=100.64.0.99"});
     CHECK(r.exit_code == 2);
