@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include "actuators/knob_kinds.hpp"
 #include "actuators/knobs_common.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
@@ -89,11 +90,7 @@ KnobPtr make_device_knob(const Host& host, const std::string& ifname, const std:
   if (std::find(names.begin(), names.end(), name) == names.end()) return nullptr;
   require_valid_ifname(ifname);
   if (!interface_exists(host, ifname)) {
-    Descriptor d;
-    d.id = ifname + "/" + name;
-    d.kind = name.substr(0, name.find('/'));
-    d.scope = name == "irq_affinity" ? Scope::Irq : Scope::Device;
-    d.device = ifname;
+    Descriptor d = descriptor_for(ifname + "/" + name);
     return std::make_unique<AbsentKnob>(host, std::move(d),
                                         fmt::format("no such interface {} in {}", ifname, host.place.describe()));
   }

@@ -3,6 +3,7 @@
 // parsing against a Domain, tool runs with errors that name the knob, and the factories the
 // catalog calls. Not for callers outside actuators/: they use catalog.hpp.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,14 @@ ModuleState kernel_module_state(const Host& host, const std::string& name);
 
 // Every sysctl knob wgopt tunes, in catalog order.
 std::vector<std::string> sysctl_names();
+// What the sysctl table says of `name` without a host (knob_kinds.cpp builds its KindSpec from it):
+// its value type, whether it is absent in a child namespace, its apply order. nullopt: not tuned.
+struct SysctlKind {
+  ValueType type = ValueType::Int;
+  bool global_only = false;
+  int order = 50;
+};
+std::optional<SysctlKind> sysctl_kind(const std::string& name);
 // The sysctl knob `name` (dotted), or nullptr when wgopt does not tune it. `qdiscs` are the root
 // qdisc kinds this kernel offers (for net.core.default_qdisc).
 KnobPtr make_sysctl_knob(const Host& host, const std::string& name, const std::vector<std::string>& qdiscs);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "actuators/ethtool_parse.hpp"
+#include "actuators/knob_kinds.hpp"
 #include "actuators/knobs_common.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
@@ -258,48 +259,34 @@ class RssEqualKnob : public KnobBase {
 }  // namespace
 
 KnobPtr make_ethtool_knob(const Host& host, const std::string& ifname, const std::string& name) {
-  Descriptor d;
-  d.id = ifname + "/" + name;
-  d.scope = Scope::Device;
-  d.device = ifname;
-  d.type = ValueType::Int;
+  if (!kind_spec(ifname + "/" + name)) return nullptr;
+  // id, device, kind, scope, type, order: knob_kinds.hpp's table, which export shares.
+  Descriptor d = descriptor_for(ifname + "/" + name);
   const auto slash = name.find('/');
   const std::string group = name.substr(0, slash);
   const std::string leaf = slash == std::string::npos ? "" : name.substr(slash + 1);
   if (group == "channels" && (leaf == "combined" || leaf == "rx" || leaf == "tx")) {
-    d.kind = "channels";
-    d.order = 10;  // first: RPS masks, IRQ affinity and the RSS table act on the queues it creates
     d.reason = "NIC queue pairs (" + leaf + "): more queues let RSS spread receive work over CPUs";
     const std::string key = leaf == "combined" ? "Combined" : leaf == "rx" ? "RX" : "TX";
     return std::make_unique<CountKnob>(host, std::move(d), "-l", key, leaf);
   }
   if (group == "rings" && (leaf == "rx" || leaf == "tx")) {
-    d.kind = "rings";
-    d.order = 15;
     d.domain.pow2 = true;
     d.reason = "NIC ring size (" + leaf + "): a larger ring absorbs bursts before rx_missed/rx_no_buffer drops";
     return std::make_unique<CountKnob>(host, std::move(d), "-g", leaf == "rx" ? "RX" : "TX", leaf);
   }
   static const std::vector<std::string> offloads = {"gro", "gso", "tso", "rx-udp-gro-forwarding", "rx-gro-list"};
   if (group == "offload" && std::find(offloads.begin(), offloads.end(), leaf) != offloads.end()) {
-    d.kind = "offload";
-    d.type = ValueType::Bool;
-    d.order = 20;
     d.reason = leaf == "rx-udp-gro-forwarding" ? "GRO of forwarded UDP (the tunnel's packets) before they are decrypted"
                : leaf == "rx-gro-list"         ? "GRO by chaining packets (fraglist) instead of merging them"
                                                : leaf + " offload: fewer, larger packets through the stack";
     return std::make_unique<OffloadKnob>(host, std::move(d), leaf);
   }
   if (name == "rss_hash_udp4") {
-    d.kind = "rss_hash";
-    d.type = ValueType::Enum;
-    d.order = 25;
     d.reason = "fields the NIC hashes UDP/IPv4 on: with ports (sdfn) several WireGuard peers spread over queues";
     return std::make_unique<FlowHashKnob>(host, std::move(d));
   }
   if (name == "rss_equal") {
-    d.kind = "rss_equal";
-    d.order = 26;  // after channels
     d.reason = "RSS indirection table spread evenly over the first N rx queues (ethtool -X equal N)";
     return std::make_unique<RssEqualKnob>(host, std::move(d));
   }

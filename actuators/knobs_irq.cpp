@@ -13,6 +13,7 @@
 #include "actuators/cpumask.hpp"
 #include "actuators/ethtool_parse.hpp"
 #include "actuators/irq_placement.hpp"
+#include "actuators/knob_kinds.hpp"
 #include "actuators/knobs_common.hpp"
 #include "common/error.hpp"
 #include "common/processes.hpp"
@@ -298,17 +299,10 @@ class IrqbalanceKnob : public KnobBase {
 }  // namespace
 
 KnobPtr make_irq_affinity_knob(const Host& host, const std::string& ifname) {
-  Descriptor d;
-  d.id = ifname + "/irq_affinity";
-  d.kind = "irq_affinity";
-  d.scope = Scope::Irq;
-  // The search picks among placements (the host's own masks are added as "as found"); a user may
-  // also give masks (validate()).
-  d.type = ValueType::Enum;
-  d.device = ifname;
-  d.order = 32;          // after channels (new queues, new IRQs), RPS (off-rps reads it) and irqbalance's stop
-  d.restore_order = 9;   // back after the channels and rings that re-create IRQs (see Descriptor)
-  d.resolved_when_written = true;
+  // kind, scope, order, restore order, resolved when written: knob_kinds.hpp. The type is Enum: the
+  // search picks among placements (the host's own masks are added as "as found"); a user may also
+  // give masks (validate()).
+  Descriptor d = descriptor_for(ifname + "/irq_affinity");
   d.domain.mask_bits = host.nproc;
   d.domain.choices = irq_placement_names();
   d.reason = "where the NIC's queue IRQs run: spread (one per CPU, the guide's pinning), one-core (all on CPU 0), "
@@ -317,12 +311,7 @@ KnobPtr make_irq_affinity_knob(const Host& host, const std::string& ifname) {
 }
 
 KnobPtr make_irqbalance_knob(const Host& host) {
-  Descriptor d;
-  d.id = "irqbalance";
-  d.kind = "service";
-  d.scope = Scope::Service;
-  d.type = ValueType::Service;
-  d.order = 5;  // stopped before IRQ masks are written, or it rewrites them
+  Descriptor d = descriptor_for("irqbalance");  // kind, scope, type, order: knob_kinds.hpp
   d.reason = "the irqbalance daemon; it tends to collapse NIC IRQs onto one CPU in VMs and rewrites pinned masks";
   return std::make_unique<IrqbalanceKnob>(host, std::move(d));
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "actuators/knob_kinds.hpp"
 #include "actuators/knobs_common.hpp"
 #include "common/error.hpp"
 
@@ -63,16 +64,10 @@ LinkFacts link_facts(const Host& host, const std::string& ifname) {
 
 KnobPtr make_link_knob(const Host& host, const std::string& ifname, const std::string& name, const DeviceContext& ctx) {
   if (name != "mtu" && name != "txqueuelen") return nullptr;
-  Descriptor d;
-  d.id = ifname + "/" + name;
-  d.kind = name;
-  d.scope = Scope::Device;
-  d.type = ValueType::Int;
-  d.device = ifname;
+  Descriptor d = descriptor_for(ifname + "/" + name);  // kind, scope, type, order: knob_kinds.hpp
   const LinkFacts f = link_facts(host, ifname);
   Presence p = file_presence(host, "/sys/class/net/" + ifname + (name == "mtu" ? "/mtu" : "/tx_queue_len"));
   if (name == "mtu") {
-    d.order = 90;  // last: a wrong MTU can cut the peer off, everything else is in place by then
     d.domain.min = std::max<int64_t>(f.min_mtu, 1280);  // IPv6 minimum, which WireGuard needs
     d.domain.max = f.max_mtu;
     if (ctx.wireguard && ctx.underlay_mtu > 0) {
@@ -88,7 +83,6 @@ KnobPtr make_link_knob(const Host& host, const std::string& ifname, const std::s
     }
     if (f.mtu > 0) widen(d.domain, f.mtu);
   } else {
-    d.order = 70;
     d.domain.min = 16;
     d.domain.max = 100000;
     d.domain.log = true;

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "actuators/ethtool_parse.hpp"
+#include "actuators/knob_kinds.hpp"
 #include "actuators/knobs_common.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
@@ -114,13 +115,7 @@ std::vector<std::string> available_qdiscs(const Host& host) {
 }
 
 KnobPtr make_qdisc_knob(const Host& host, const std::string& ifname, const std::vector<std::string>& qdiscs) {
-  Descriptor d;
-  d.id = ifname + "/qdisc";
-  d.kind = "qdisc";
-  d.scope = Scope::Device;
-  d.type = ValueType::Enum;
-  d.device = ifname;
-  d.order = 60;
+  Descriptor d = descriptor_for(ifname + "/qdisc");  // kind, scope, type, order: knob_kinds.hpp
   d.domain.choices = qdiscs;
   d.reason = "root qdisc of the device (fq paces for BBR where the kernel has it)";
   return std::make_unique<QdiscKnob>(host, std::move(d));

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "actuators/cpumask.hpp"
+#include "actuators/knob_kinds.hpp"
 #include "actuators/knobs_common.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
@@ -119,26 +120,19 @@ class RpsKnob : public KnobBase {
 }  // namespace
 
 KnobPtr make_rps_knob(const Host& host, const std::string& ifname, const std::string& name) {
-  Descriptor d;
-  d.id = ifname + "/" + name;
-  d.kind = name;
-  d.scope = Scope::Device;
-  d.device = ifname;
+  if (name != "rps_cpus" && name != "rps_flow_cnt") return nullptr;
+  Descriptor d = descriptor_for(ifname + "/" + name);  // kind, scope, type, order: knob_kinds.hpp
   if (name == "rps_cpus") {
-    d.type = ValueType::Mask;
     d.domain.min = 0;
     d.domain.mask_bits = host.nproc;
     d.domain.max = host.nproc >= 63 ? INT64_MAX : (int64_t{1} << host.nproc) - 1;
-    d.order = 30;  // after channels: the new rx queues must exist
     d.reason = "RPS: CPUs that share the protocol work of packets received on every rx queue (0 = off)";
     return std::make_unique<RpsKnob>(host, std::move(d), "rps_cpus");
   }
   if (name == "rps_flow_cnt") {
-    d.type = ValueType::Int;
     d.domain.min = 0;
     d.domain.max = 1 << 20;
     d.domain.pow2 = true;
-    d.order = 31;
     d.reason = "RFS: flow entries per rx queue (the kernel rounds up to a power of two; 0 = off)";
     return std::make_unique<RpsKnob>(host, std::move(d), "rps_flow_cnt");
   }

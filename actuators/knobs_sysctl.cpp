@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <utility>
 
+#include "actuators/knob_kinds.hpp"
 #include "actuators/knobs_common.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
@@ -193,22 +194,24 @@ std::vector<std::string> sysctl_names() {
   return out;
 }
 
+std::optional<SysctlKind> sysctl_kind(const std::string& name) {
+  for (const auto& s : kSpecs) {
+    if (name == s.name) return SysctlKind{s.type, s.global_only, s.order};
+  }
+  return std::nullopt;
+}
+
 KnobPtr make_sysctl_knob(const Host& host, const std::string& name, const std::vector<std::string>& qdiscs) {
   const SysctlSpec* spec = nullptr;
   for (const auto& s : kSpecs) {
     if (name == s.name) spec = &s;
   }
   if (!spec) return nullptr;
-  Descriptor d;
-  d.id = spec->name;
-  d.kind = "sysctl";
-  d.scope = spec->global_only ? Scope::Global : Scope::Netns;
-  d.type = spec->type;
+  Descriptor d = descriptor_for(spec->name);  // kind, scope, type, order (knob_kinds.hpp, from kSpecs)
   d.domain.min = spec->min;
   d.domain.max = spec->max;
   d.domain.pow2 = spec->pow2;
   d.domain.log = spec->log;
-  d.order = spec->order;
   d.reason = spec->reason;
   const std::string path = sysctl_path(d.id);
   auto current = host.files->read(path);

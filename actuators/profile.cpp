@@ -1,5 +1,8 @@
 #include "actuators/profile.hpp"
 
+#include <iostream>
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include <set>
@@ -111,6 +114,11 @@ Profile parse_profile(const std::string& text, const std::string& source_path) {
 }
 
 Profile load_profile(const std::string& path) {
+  if (path == "-") {
+    // The profile on standard input (the Ansible role passes it this way before it installs it).
+    std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+    return parse_profile(text, "(standard input)");
+  }
   auto text = read_file(path);
   if (!text) throw UsageError(fmt::format("cannot read profile {}: check the path", one_line(path, 200)));
   return parse_profile(*text, path);

@@ -47,7 +47,7 @@ inline constexpr std::size_t kMaxValueBytes = 512;
 // line or than kMaxValueBytes, an id given twice. Host facts and evidence are kept as they are:
 // free text, which every writer must encode (experiments/export/export_escape.hpp).
 Profile parse_profile(const std::string& text, const std::string& source);
-// Reads and parses a file; Error if it cannot be read.
+// Reads and parses a file ("-": standard input); UsageError if it cannot be read.
 Profile load_profile(const std::string& path);
 // YAML text: host, knobs, evidence (those present). Values that are not plain decimals are quoted.
 std::string dump_profile(const Profile& profile);

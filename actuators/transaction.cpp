@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actuators/allowlist.hpp"
+#include "actuators/knob_kinds.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
 
@@ -64,14 +65,14 @@ Transaction::~Transaction() {
   }
 }
 
-std::vector<Transaction::Planned> Transaction::plan(const std::vector<Change>& changes) {
+std::vector<Transaction::Planned> Transaction::plan(const std::vector<TxTarget>& targets, const std::vector<Change>& changes) {
   std::vector<std::string> problems;
   std::vector<Planned> out;
   std::set<std::pair<size_t, std::string>> seen;
   for (const auto& c : changes) {
-    if (c.target >= targets_.size()) throw Error("internal: change names a place the transaction does not have");
-    const Host& host = *targets_[c.target].host;
-    const auto& knobs = *targets_[c.target].knobs;
+    if (c.target >= targets.size()) throw Error("internal: change names a place the transaction does not have");
+    const Host& host = *targets[c.target].host;
+    const auto& knobs = *targets[c.target].knobs;
     const std::string where = host.place.describe();
     const std::string list_cmd =
         host.place.is_host() ? "wgopt knobs" : "wgopt knobs --netns " + host.place.netns_name();
@@ -111,6 +112,9 @@ std::vector<Transaction::Planned> Transaction::plan(const std::vector<Change>& c
           continue;
         }
       }
+      // And the rules every host shares (knob_kinds.hpp), which `wgopt export` checks: a value
+      // this host takes but an exported file would refuse is refused here too.
+      if (kind_spec(c.id)) static_canonical(c.id, canonical, host.nproc);
     } catch (const UsageError& e) {
       problems.push_back(e.what());
       continue;
@@ -148,7 +152,7 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
   if (d.open) throw Error("internal: another transaction is still open in this journal; keep or roll it back first");
 
   ApplyResult result;
-  std::vector<Planned> all = plan(changes);
+  std::vector<Planned> all = plan(targets_, changes);
   for (auto& p : all) {
     const bool skip = !p.knob->descriptor().resolved_when_written && p.knob->equal(p.current, p.canonical);
     p.step = result.steps.size();
@@ -200,6 +204,15 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
       throw Error(fmt::format("could not apply {}='{}' in {}: {}; restored the {} knob(s) changed before it{}",
                               p.knob->id(), p.canonical, p.host->place.describe(), why, i, restored));
     }
+  }
+  return result;
+}
+
+ApplyResult Transaction::preview(const Host& host, const std::vector<KnobPtr>& knobs, const std::vector<Change>& changes) {
+  ApplyResult result;
+  for (auto& p : plan({{&host, &knobs}}, changes)) {
+    const std::string target = p.knob->descriptor().resolved_when_written ? p.knob->resolve(p.canonical) : p.canonical;
+    result.steps.push_back({p.knob->id(), p.current, p.canonical, !p.knob->equal(p.current, target)});
   }
   return result;
 }

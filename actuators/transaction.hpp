@@ -68,6 +68,11 @@ class Transaction {
 
   // Once per transaction. See the header comment for the guarantees.
   ApplyResult apply(const std::vector<Change>& changes);
+  // What apply() would do, without a session, a journal entry or a write (`wgopt apply --dry-run`):
+  // the same validation (UsageError listing every problem) and the same steps, `written` true for
+  // each knob whose value differs now. A placement name (resolved_when_written) is resolved against
+  // the host as it is, so a channel change planned before it may make apply() resolve it otherwise.
+  static ApplyResult preview(const Host& host, const std::vector<KnobPtr>& knobs, const std::vector<Change>& changes);
   // Keeps the applied values; the journal keeps the originals for `wgopt rollback`.
   void keep();
   // Keeps them for this run only (irqbalance stopped for a search): the journal marks them Held,
@@ -88,7 +93,7 @@ class Transaction {
     std::optional<JournalEntry> prior;   // its journal entry from an earlier kept transaction
     bool skipped = false;                // resolved_when_written and already equal: not written
   };
-  std::vector<Planned> plan(const std::vector<Change>& changes);
+  static std::vector<Planned> plan(const std::vector<TxTarget>& targets, const std::vector<Change>& changes);
   void close_as(EntryState closed);
   // Resolves, journals the concrete target, writes and verifies one knob (or skips it, see
   // Descriptor::resolved_when_written). Throws what the knob throws.

@@ -13,6 +13,7 @@
 #include "cli/registry.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
+#include "experiments/search/host_gate.hpp"
 
 namespace wgopt::cli {
 namespace {
@@ -25,15 +26,21 @@ struct ChangeOutcome {
   std::vector<act::Step> steps;
   act::RestoreReport restored_first;
   std::vector<std::string> not_undone;  // what a rollback cannot undo (a kernel module loaded)
+  bool dry_run = false;                 // steps say what would be written; nothing was
 };
 
-ChangeOutcome change_here(const KnobOptions& o, const std::vector<act::Change>& changes, const std::string& what) {
-  require_root(what);
-  const Place place = place_of(o);
-  act::ChangeSession session = open_session();
-  const act::Host host = guarded_host(place);
-  // Only the knobs asked for: discovering every knob of the place would run ethtool for each
-  // interface. An id find_knob does not know stays out and the transaction reports it.
+// `wgopt apply`'s profile: its host facts are compared with the host's before anything changes.
+struct ApplyGate {
+  const act::Profile* profile = nullptr;  // null: `wgopt set` (no facts to compare)
+  std::string label;
+  bool force = false;
+  bool dry_run = false;
+};
+
+// The knobs `changes` name, found in `host`. Only the knobs asked for: discovering every knob of the
+// place would run ethtool for each interface. An id find_knob does not know stays out and the
+// transaction reports it.
+std::vector<act::KnobPtr> knobs_for(const act::Host& host, const std::vector<act::Change>& changes, const KnobOptions& o) {
   std::vector<act::KnobPtr> knobs;
   for (const auto& c : changes) {
     if (act::knob_id_problem(c.id)) continue;  // the transaction names the problem
@@ -42,6 +49,35 @@ ChangeOutcome change_here(const KnobOptions& o, const std::vector<act::Change>& 
     } catch (const UsageError&) {
     }
   }
+  return knobs;
+}
+
+// The facts gate here: refuses (UsageError, exit 2) before the lock is taken or a journal restored.
+void gate_here(const ApplyGate& g, const Place& place) {
+  if (!g.profile) return;
+  auto runner = default_runner();
+  experiments::require_matching_host(experiments::check_host_facts(*g.profile, g.label, place, *runner), g.label, g.force);
+}
+
+ChangeOutcome preview_here(const KnobOptions& o, const std::vector<act::Change>& changes) {
+  const Place place = place_of(o);
+  const act::Host host = guarded_host(place);
+  const auto knobs = knobs_for(host, changes, o);
+  act::ApplyResult result = act::Transaction::preview(host, knobs, changes);
+  ChangeOutcome out{place.describe(), act::state_dir(), "wgopt rollback", result.steps};
+  out.dry_run = true;
+  return out;
+}
+
+ChangeOutcome change_here(const KnobOptions& o, const std::vector<act::Change>& changes, const std::string& what,
+                          const ApplyGate& gate) {
+  const Place place = place_of(o);
+  gate_here(gate, place);
+  if (gate.dry_run) return preview_here(o, changes);
+  require_root(what);
+  act::ChangeSession session = open_session();
+  const act::Host host = guarded_host(place);
+  const auto knobs = knobs_for(host, changes, o);
   act::Transaction tx(session, host, knobs);
   act::ApplyResult result = tx.apply(changes);
   tx.keep();
@@ -49,8 +85,31 @@ ChangeOutcome change_here(const KnobOptions& o, const std::vector<act::Change>& 
 }
 
 // The same transaction run by the peer's agent: its journal, its lock, its guardian while it runs.
-ChangeOutcome change_on_peer(const KnobOptions& o, const std::vector<act::Change>& changes) {
-  auto client = connect_peer(o.ssh);
+ChangeOutcome change_on_peer(const KnobOptions& o, const std::vector<act::Change>& changes, const ApplyGate& gate) {
+  if (gate.dry_run) throw UsageError("--dry-run works on this host or a namespace: run it on the peer (`wgopt apply --dry-run`)");
+  std::vector<std::string> fact_interfaces;
+  experiments::InterfaceRoles roles;
+  if (gate.profile) {
+    roles = experiments::profile_roles(*gate.profile, gate.label);
+    for (const auto& i : {roles.underlay, roles.wireguard}) {
+      if (!i.empty()) fact_interfaces.push_back(i);
+    }
+  }
+  auto client = connect_peer(o.ssh, fact_interfaces);
+  if (gate.profile) {
+    // The peer's own facts, read by the peer's wgopt: the same comparison as here.
+    const auto& f = client->hello().facts;
+    experiments::HostFacts here{.kernel = f.kernel, .nproc = f.nproc, .sku = f.sku, .underlay = roles.underlay,
+                                .wireguard = roles.wireguard};
+    if (auto it = f.nic_driver.find(roles.underlay); it != f.nic_driver.end()) here.nic_driver = it->second;
+    if (auto it = f.wireguard_mode.find(roles.wireguard); it != f.wireguard_mode.end()) here.wireguard_mode = it->second;
+    try {
+      experiments::require_matching_host(experiments::compare_with(*gate.profile, gate.label, here), gate.label, gate.force);
+    } catch (...) {
+      client->close();
+      throw;
+    }
+  }
   peer::ApplyReply reply = client->apply(changes, peer_discover_args(o));
   client->keep();
   ChangeOutcome out{"peer " + client->peer(), client->hello().state_dir + " on the peer",
@@ -61,9 +120,9 @@ ChangeOutcome change_on_peer(const KnobOptions& o, const std::vector<act::Change
   return out;
 }
 
-void change(const KnobOptions& o, const std::vector<act::Change>& changes, const std::string& what) {
+void change(const KnobOptions& o, const std::vector<act::Change>& changes, const std::string& what, const ApplyGate& gate = {}) {
   check_ssh_combination(o);
-  const ChangeOutcome r = o.ssh.remote() ? change_on_peer(o, changes) : change_here(o, changes, what);
+  const ChangeOutcome r = o.ssh.remote() ? change_on_peer(o, changes, gate) : change_here(o, changes, what, gate);
   int written = 0;
   for (const auto& s : r.steps) written += s.written ? 1 : 0;
   if (o.json) {
@@ -72,9 +131,16 @@ void change(const KnobOptions& o, const std::vector<act::Change>& changes, const
       steps.push_back({{"id", s.id}, {"before", s.before}, {"after", s.after}, {"written", s.written}});
     }
     std::printf("%s\n", nlohmann::json{{"place", r.where}, {"steps", steps}, {"not_undone", r.not_undone},
-                                       {"restored_first", report_json(r.restored_first)}}
+                                       {"restored_first", report_json(r.restored_first)}, {"dry_run", r.dry_run}}
                             .dump(2)
                             .c_str());
+    return;
+  }
+  if (r.dry_run) {
+    for (const auto& s : r.steps) {
+      if (s.written) std::printf("%s: '%s' -> '%s' (would change)\n", s.id.c_str(), s.before.c_str(), s.after.c_str());
+    }
+    std::printf("%d of %zu knob(s) would change in %s; nothing was written\n", written, r.steps.size(), r.where.c_str());
     return;
   }
   // A profile names every knob; listing the dozens it leaves as they are would hide the changes.
@@ -165,6 +231,7 @@ void setup(CLI::App& root, Context&) {
   {
     auto o = std::make_shared<KnobOptions>();
     auto file = std::make_shared<std::string>();
+    auto gate = std::make_shared<ApplyGate>();
     auto* sub = root.add_subcommand("apply", "apply a profile (YAML `knobs: {ID: VALUE}`) as one transaction");
     sub->footer(
         "Examples:\n"
@@ -176,18 +243,27 @@ void setup(CLI::App& root, Context&) {
         "    net.ipv4.tcp_rmem: \"4096 131072 16777216\"   # a triple is one string\n"
         "    eth0/rps_cpus: \"3\"                          # a CPU mask is hex as the kernel prints it\n"
         "    wt0/mtu: 1380\n"
-        "Knobs already at their value are skipped; `wgopt rollback` restores the originals.");
-    sub->add_option("PROFILE", *file, "profile YAML file")->required();
+        "Knobs already at their value are skipped; `wgopt rollback` restores the originals.\n"
+        "Host facts gate it: when the profile records the host it was made on (nproc, kernel major\n"
+        "version, NIC driver of its underlay, WireGuard mode, SKU; see `wgopt facts --profile P`) and\n"
+        "this host differs, it is refused (exit 2) naming each differing fact, with nothing changed,\n"
+        "unless --force. --dry-run prints what would change and writes nothing (no root needed).");
+    sub->add_option("PROFILE", *file, "profile YAML file (- reads standard input)")->required();
+    sub->add_flag("--force", gate->force, "apply even when the profile's host facts differ from this host's");
+    sub->add_flag("--dry-run", gate->dry_run, "print what would change; write nothing");
     add_knob_options(sub, *o, false);
     sub->add_flag("--allow-underlay-mtu", o->allow_underlay_mtu,
                   "permit changing the MTU of a non-WireGuard interface (a wrong one can cut the host off)");
-    sub->callback([o, file] {
-      act::Profile p = act::load_profile(*file);
+    sub->callback([o, file, gate] {
+      const act::Profile p = act::load_profile(*file);
       // A both-ends profile (`wgopt search --ssh`): its `peer:` part is what the peer gets.
       const auto& knobs = o->ssh.remote() && p.peer ? p.peer->knobs : p.knobs;
       std::vector<act::Change> changes;
       for (const auto& [id, value] : knobs) changes.push_back({id, value});
-      change(*o, changes, "wgopt apply");
+      ApplyGate g = *gate;
+      g.profile = &p;
+      g.label = *file == "-" ? "(standard input)" : *file;
+      change(*o, changes, "wgopt apply", g);
     });
   }
   {

@@ -81,6 +81,7 @@ void run_export(const ExportCli& c) {
       const fs::path target = fs::path(c.out) / f.path;
       write_file(target, f.content, f.mode);
       if (c.json) listed.push_back({{"path", target.string()}, {"installs_to", "/" + f.path}, {"mode", fmt::format("{:04o}", f.mode)}, {"bytes", f.content.size()}});
+      else if (c.format == "ansible") std::printf("wrote %s\n", target.c_str());
       else std::printf("wrote %s (installs to /%s)\n", target.c_str(), f.path.c_str());
     }
   }
@@ -106,12 +107,21 @@ void setup(CLI::App& root, Context&) {
       "  sysctl    etc/sysctl.d/99-wgopt.conf: the sysctl knobs (sysctl.d(5))\n"
       "  systemd   etc/systemd/system/wgopt-tuning.service + usr/local/sbin/wgopt-tuning.sh: every knob\n"
       "            sysctl cannot hold (RPS/RFS, IRQ affinity, channels, rings, offloads, txqueuelen,\n"
-      "            qdisc, MTU), in the order `wgopt apply` writes them\n"
+      "            qdisc, MTU), in the order `wgopt apply` writes them, after waiting up to 60 s for a\n"
+      "            missing interface (WGOPT_TUNING_WAIT); and wgopt-tuning-WG.service, bound to the\n"
+      "            WireGuard interface's device: it re-applies that interface's settings each time it\n"
+      "            appears (NetBird recreates wt0 on restart and upgrade)\n"
       "  networkd  etc/systemd/network/10-wgopt-UNDERLAY.link: the underlay's MTU, rings, channels, offloads\n"
-      "  tuned     etc/tuned/wgopt/tuned.conf: include=network-throughput, [sysctl], [net]\n"
+      "  tuned     etc/tuned/profiles/wgopt/tuned.conf (TuneD 2.24+; older: etc/tuned/wgopt/): a child profile\n"
+      "            that include=s --tuned-parent (the host's active one), [sysctl], [net]\n"
       "  netbird   etc/wgopt/netbird-mtu.env: the tunnel MTU as NB_MTU, with the `netbird up --mtu` command\n"
       "  timer     etc/systemd/system/wgopt-retune.{service,timer}: the nightly `wgopt retune`\n"
-      "  all       every format that has something to hold (the others are named on stderr)\n"
+      "  all       every format that has something to hold (the others are named on stderr), and\n"
+      "            etc/wgopt/boot-files.yaml: the files `wgopt retune` re-renders when it replaces the profile\n"
+      "  ansible   playbook.yml + roles/wgopt/: rolls the profile out to an inventory (paths relative to --out):\n"
+      "            a host whose facts differ from the profile's is skipped with the reason; the files of\n"
+      "            `all` are installed, the profile applied now (`wgopt apply`, checked: the tunnel must\n"
+      "            answer), the units enabled where systemd runs; -e wgopt_serial=1 for a canary rollout\n"
       "A knob a format cannot express is listed in a comment of that file with the format that can.\n"
       "Which interface is which: the underlay is --underlay, else the testbed's P-uc/P-us (the\n"
       "evidence's plant.testbed, or host.place netns P-cli), else the one interface with NIC knobs\n"
@@ -124,7 +134,7 @@ void setup(CLI::App& root, Context&) {
       "per fact, control characters shown as \\n, \\x00 ...; the timer's paths are absolute paths of\n"
       "[A-Za-z0-9/._+-].");
   sub->add_option("PROFILE", c->profile, "profile YAML (from `wgopt search` or `wgopt show`)")->required();
-  sub->add_option("--format", c->format, "sysctl, systemd, networkd, tuned, netbird, timer or all")->required();
+  sub->add_option("--format", c->format, "sysctl, systemd, networkd, tuned, netbird, timer, all or ansible")->required();
   sub->add_option("--out", c->out, "directory to write the files under (default: print them)");
   sub->add_option("--host", c->host,
                   "which end of a both-ends profile (`wgopt search --ssh`): local, or peer (its peer: section; write it "
@@ -139,6 +149,13 @@ void setup(CLI::App& root, Context&) {
   sub->add_option("--budget", c->options.budget, "timer: time budget of each nightly retune")->capture_default_str();
   sub->add_option("--metrics-path", c->options.metrics_path, "timer: Prometheus textfile the retune writes")->capture_default_str();
   sub->add_option("--on-calendar", c->options.on_calendar, "timer: when it runs (systemd OnCalendar)")->capture_default_str();
+  sub->add_option("--tuned-parent", c->options.tuned_parent,
+                  "tuned: the profile it includes, the host's active one (cat /etc/tuned/active_profile); the Ansible role reads "
+                  "it on each host")
+      ->capture_default_str();
+  sub->add_option("--tuned-version", c->options.tuned_version,
+                  "tuned: the TuneD version, which decides the directory (2.24+: /etc/tuned/profiles/wgopt)")
+      ->capture_default_str();
   sub->callback([c] { run_export(*c); });
 }
 

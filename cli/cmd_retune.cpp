@@ -14,7 +14,10 @@
 #include "common/error.hpp"
 #include "common/files.hpp"
 #include "common/util.hpp"
+#include "experiments/search/host_gate.hpp"
 #include "experiments/search/retune.hpp"
+#include "experiments/search/retune_boot_files.hpp"
+#include "experiments/search/retune_wait.hpp"
 #include "experiments/study/study_store.hpp"
 
 namespace {
@@ -29,6 +32,8 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   auto metrics = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto no_watchdog = std::make_shared<bool>(false);
+  auto force = std::make_shared<bool>(false);
+  auto port = std::make_shared<int>(0);
   auto* cmd = root.add_subcommand(
       "retune",
       "The nightly job: check that a profile still holds on this host and act when it does not.\n\n"
@@ -38,6 +43,13 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
       "   profile's recorded evidence, that is all. Otherwise a short search over the profile's knobs,\n"
       "   warm-started from the profile's study, looks for a better configuration; a winner replaces the\n"
       "   profile only if it beats it in the interleaved confirmation (the old one is kept as P.prev).\n\n"
+      "Before anything, the profile's host facts are compared with this host's (`wgopt facts --profile P`):\n"
+      "a host of another kind is refused (exit 2) naming each differing fact, unless --force.\n"
+      "The peer measured against is this host's own when --peer (or WGOPT_RETUNE_PEER, which the timer\n"
+      "reads from /etc/wgopt/retune.env) names one, else the profile's. A busy iperf3 server (another\n"
+      "host measuring) is waited for with jittered exponential backoff within the budget.\n"
+      "When a re-tune replaces the profile, the exported boot files listed in boot-files.yaml next to\n"
+      "it (ROOT/etc/wgopt/) are rendered again from the new profile, the old ones kept in P.prev-files/.\n\n"
       "Exit codes: 0 holds, 10 re-tuned (new profile applied and written), 11 drifted knobs rolled back,\n"
       "12 degraded (slower than the evidence and nothing better confirmed: look at the host),\n"
       "1 error (the host is restored), 2 bad usage (nothing changed), 130 interrupted.\n\n"
@@ -57,6 +69,10 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   cmd->add_option("--seed", r->seed, "random seed of the search")->capture_default_str();
   cmd->add_option("--study", r->study_path, "study file for this run (default /var/lib/wgopt/studies/retune-<UTC>.sqlite)");
   cmd->add_option("--metrics", *metrics, "write Prometheus textfile metrics here (node_exporter's textfile collector)");
+  cmd->add_option("--peer", r->peer, "this host's own iperf3 server (mesh address) instead of the profile's")
+      ->envname("WGOPT_RETUNE_PEER");
+  cmd->add_option("--port", *port, "with --peer: its iperf3 port (default 5201)")->envname("WGOPT_RETUNE_PORT");
+  cmd->add_flag("--force", *force, "retune even when the profile's host facts differ from this host's");
   cmd->add_flag("--quiet", r->quiet, "no progress line");
   cmd->add_flag("--json", *json, "print the result as JSON on stdout");
   cmd->add_flag("--no-watchdog", *no_watchdog, "do not start the guardian process (not recommended)")->group("");
@@ -81,9 +97,31 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
       wgopt::act::ensure_dir(wgopt::act::state_dir() + "/studies");
       r->study_path = wgopt::act::state_dir() + "/studies/retune-" + wgopt::utc_stamp("%Y%m%d-%H%M%S") + ".sqlite";
     }
+    if (*port != 0) r->port = *port;
     auto options = ex::retune_search_options(*r, profile);
+    {
+      // The facts gate, where the search measures (the testbed's client namespace, or --netns).
+      const wgopt::Place place = options.testbed ? wgopt::Place::netns(options.testbed_prefix + "-cli")
+                                 : options.netns.empty() ? wgopt::Place::host()
+                                                         : wgopt::Place::netns(options.netns);
+      auto runner = wgopt::default_runner();
+      ex::require_matching_host(ex::check_host_facts(profile, r->profile, place, *runner), r->profile, *force);
+    }
     const auto& interrupted = wgopt::cli::install_interrupt_handlers();
-    auto report = ex::run_search(options, interrupted);
+    auto report = ex::run_retune_with_backoff(options, ex::BusyBackoff{}, ex::default_retune_wait_env(interrupted), interrupted);
+    int boot_files_failed = 0;
+    if (report.outcome == ex::SearchOutcome::Retuned) {
+      try {
+        const auto u = ex::update_boot_files(r->profile);
+        for (const auto& w : u.written) std::cerr << "wgopt retune: rewrote " << w << "\n";
+        if (!u.kept.empty()) std::cerr << "wgopt retune: the previous boot files are in " << r->profile << ".prev-files/\n";
+        if (!u.note.empty()) std::cerr << "wgopt retune: boot files: " << u.note << "\n";
+      } catch (const wgopt::Error& e) {
+        std::cerr << "wgopt: error: the profile was replaced but its boot files were not all rewritten: " << e.what()
+                  << "; re-export it (`wgopt export " << r->profile << " --format all`) before the next reboot\n";
+        boot_files_failed = 1;
+      }
+    }
     if (!metrics->empty()) {
       std::string previous;
       if (auto p = wgopt::read_file(*metrics)) previous = *p;
@@ -101,7 +139,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
       }
       std::cout << ex::retune_summary(report) << "\n";
     }
-    ctx.exit_code = ex::retune_exit_code(report.outcome);
+    ctx.exit_code = boot_files_failed ? 1 : ex::retune_exit_code(report.outcome);
   });
 }
 

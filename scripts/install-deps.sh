@@ -21,8 +21,10 @@ RUNTIME_PKGS=(
 )
 # The tests render `wgopt report --html` in headless Chromium to check it displays, read the
 # exported tuned.conf with Python's configparser set up as TuneD's loader sets it up, and reach the
-# testbed's server end through a real sshd (`wgopt testbed up --ssh` runs its own, in a namespace).
-TEST_PKGS=(chromium python3 openssh-server irqbalance)
+# testbed's server end through a real sshd (`wgopt testbed up --ssh` runs its own, in a namespace),
+# and run the exported Ansible role with Debian's ansible-playbook (ansible-core 2.14 and the
+# collections the `ansible` package ships) against the testbed's ends over that sshd.
+TEST_PKGS=(chromium python3 openssh-server irqbalance ansible)
 EXTRA_PKGS=()
 # WGOPT_EXTRA=1 adds what only the optimizer benchmark uses (Optuna, for the side-by-side table).
 if [ "${WGOPT_EXTRA:-0}" = "1" ]; then

@@ -5,9 +5,11 @@
 
 #include <functional>
 #include <map>
+#include <regex>
 
 #include "common/error.hpp"
 #include "common/util.hpp"
+#include "experiments/export/export_manifest.hpp"
 #include "experiments/export/export_model.hpp"
 #include "experiments/study/evidence.hpp"
 
@@ -107,8 +109,13 @@ std::vector<ExportFile> render_networkd(const act::Profile& p, const Model& m, c
 }
 
 std::vector<ExportFile> render_tuned(const act::Profile& p, const Model& m, const ExportOptions& o) {
-  std::string out = header(p, o, "#",
-                           "install -D -m 0644 tuned.conf /etc/tuned/wgopt/tuned.conf && tuned-adm profile wgopt");
+  const std::string parent = tuned_include(o.tuned_parent);
+  const std::string path = tuned_conf_path(o.tuned_version);
+  std::string out = header(p, o, "#", fmt::format("install -D -m 0644 tuned.conf /{} && tuned-adm profile wgopt", path));
+  // Neither the parent nor the directory here: the Ansible role puts this text on hosts whose
+  // active profile and TuneD version it reads there.
+  out += "# A child profile: it adds wgopt's settings to the one include= names. TuneD 2.24 and later read\n";
+  out += "# it from /etc/tuned/profiles/wgopt/, older versions from /etc/tuned/wgopt/.\n";
   // tuned's net plugin: mtu, txqueuelen, channels (ethtool -L), ring (ethtool -G), features (ethtool -K).
   auto in_net = [](const Knob& k) {
     return k.kind == "mtu" || k.kind == "txqueuelen" || k.kind == "channels" || k.kind == "rings" || k.kind == "offload";
@@ -118,7 +125,7 @@ std::vector<ExportFile> render_tuned(const act::Profile& p, const Model& m, cons
   const std::string study = Evidence::from_yaml(p.evidence, label(o), Evidence::Mode::Lenient).study;
   // Free text in a value TuneD parses: ini_text() leaves nothing for ${...} expansion or a # comment.
   out += fmt::format("summary=wgopt profile{}\n", study.empty() ? "" : " from study " + ini_text(cut(study)));
-  out += "include=network-throughput\n";
+  out += "include=" + parent + "\n";
   auto sysctls = where(m, is_sysctl);
   if (!sysctls.empty()) {
     out += "\n[sysctl]\n";
@@ -144,7 +151,7 @@ std::vector<ExportFile> render_tuned(const act::Profile& p, const Model& m, cons
     }
     for (const auto& [key, v] : grouped) out += fmt::format("{}={}\n", key, v.substr(1));
   }
-  return {{"etc/tuned/wgopt/tuned.conf", out, 0644}};
+  return {{path, out, 0644}};
 }
 
 std::vector<ExportFile> render_netbird(const act::Profile& p, const Model& m, const ExportOptions& o) {
@@ -198,6 +205,9 @@ std::vector<ExportFile> render_timer(const act::Profile& p, const Model&, const 
   service += "Description=wgopt nightly re-tune: measure the installed profile again; keep it, promote a better one or roll back\n";
   service += "After=network-online.target netbird.service\nWants=network-online.target\n\n";
   service += "[Service]\nType=oneshot\n";
+  service += "# This host's own iperf3 server, when it has one: WGOPT_RETUNE_PEER=ADDR and WGOPT_RETUNE_PORT=N\n";
+  service += "# (`wgopt retune --peer/--port`; the Ansible role writes it). Without it, the profile's peer.\n";
+  service += "EnvironmentFile=-/etc/wgopt/retune.env\n";
   service += fmt::format("ExecStart={} retune --profile {} --budget {} --metrics {} --quiet\n", o.wgopt_path, o.profile_path,
                          o.budget, o.metrics_path);
   service += "# 10: a confirmed better profile was promoted; 11: knobs that drifted were put back. Both are the\n";
@@ -231,6 +241,40 @@ Renderer renderer(const std::string& format) {
 
 }  // namespace
 
+bool tuned_uses_profiles_dir(const std::string& version) {
+  static const std::regex form("([0-9]{1,4})\\.([0-9]{1,4})(\\.[0-9]{1,4})?");
+  std::smatch mt;
+  if (!std::regex_match(version, mt, form)) {
+    throw UsageError(fmt::format("--tuned-version '{}' is not a TuneD version such as 2.24 or 2.20.0 (tuned-adm --version)",
+                                 one_line(version, 40)));
+  }
+  const int major = std::stoi(mt[1].str()), minor = std::stoi(mt[2].str());
+  return major > 2 || (major == 2 && minor >= 24);
+}
+
+std::string tuned_conf_path(const std::string& version) {
+  return tuned_uses_profiles_dir(version) ? "etc/tuned/profiles/wgopt/tuned.conf" : "etc/tuned/wgopt/tuned.conf";
+}
+
+std::string tuned_include(const std::string& parents) {
+  static const std::regex name("[A-Za-z0-9_.-]{1,64}");
+  std::vector<std::string> names;
+  // Names separated by ',' or ' ' only: any other byte (a newline, a tab) refuses the whole list.
+  const bool plain = parents.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-, ") == std::string::npos;
+  for (const auto& w : split_ws(std::regex_replace(parents, std::regex(","), " "))) {
+    if (!plain || !std::regex_match(w, name) || w == "wgopt") {
+      throw UsageError(fmt::format("--tuned-parent '{}' is not a list of TuneD profile names (letters, digits, _ . -) other than "
+                                   "wgopt: use the host's active profile, e.g. `cat /etc/tuned/active_profile`",
+                                   one_line(parents, 80)));
+    }
+    names.push_back(w);
+  }
+  if (names.empty() || names.size() > 8) {
+    throw UsageError("--tuned-parent names no profile (or more than 8): use the host's active profile, e.g. throughput-performance");
+  }
+  return fmt::format("{}", fmt::join(names, ","));
+}
+
 const std::vector<std::string>& export_formats() {
   static const std::vector<std::string> f{"sysctl", "systemd", "networkd", "tuned", "netbird", "timer"};
   return f;
@@ -242,8 +286,9 @@ InterfaceRoles export_roles(const act::Profile& profile, const ExportOptions& op
 
 std::vector<ExportFile> render_export(const act::Profile& profile, const std::string& format, const ExportOptions& options,
                                       std::vector<std::string>* skipped) {
+  if (format == "ansible") return render_ansible(profile, options);
   if (format != "all" && !renderer(format)) {
-    throw UsageError(fmt::format("unknown export format '{}': use one of {}, all", format, fmt::join(export_formats(), ", ")));
+    throw UsageError(fmt::format("unknown export format '{}': use one of {}, all, ansible", format, fmt::join(export_formats(), ", ")));
   }
   const Model m = build_model(profile, options);
   if (format != "all") return renderer(format)(profile, m, options);
@@ -256,6 +301,7 @@ std::vector<ExportFile> render_export(const act::Profile& profile, const std::st
       if (skipped) skipped->push_back(e.what());
     }
   }
+  if (auto manifest = render_manifest(profile, out, m.roles, options)) out.push_back(std::move(*manifest));
   return out;
 }
 

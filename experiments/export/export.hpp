@@ -9,9 +9,14 @@
 //   systemd   etc/systemd/system/wgopt-tuning.service          oneshot unit that runs the script
 //             usr/local/sbin/wgopt-tuning.sh (0755)             every knob sysctl cannot hold
 //   networkd  etc/systemd/network/10-wgopt-UNDERLAY.link        the underlay's NIC settings
-//   tuned     etc/tuned/wgopt/tuned.conf                        TuneD profile over network-throughput
+//   tuned     etc/tuned/profiles/wgopt/tuned.conf (TuneD 2.24+) TuneD child profile of --tuned-parent
+//             or etc/tuned/wgopt/tuned.conf (older TuneD)
 //   netbird   etc/wgopt/netbird-mtu.env                         the tunnel MTU as NetBird takes it
 //   timer     etc/systemd/system/wgopt-retune.{service,timer}   the nightly `wgopt retune`
+//   all       every format above that has something to hold, and etc/wgopt/boot-files.yaml (the
+//             files `wgopt retune` re-renders when it replaces the profile, export_manifest.hpp)
+//   ansible   a playbook and a role that roll the profile out to an inventory (export_ansible.cpp);
+//             paths relative to the output directory, not to /
 // A knob a format cannot express is named in a comment of that file with the format that can.
 #include <string>
 #include <vector>
@@ -37,7 +42,19 @@ struct ExportOptions {
   std::string budget = "20m";
   std::string metrics_path = "/var/lib/prometheus/node-exporter/wgopt.prom";
   std::string on_calendar = "*-*-* 03:30:00";
+  // TuneD: the profile the exported one includes (the host's active one, /etc/tuned/active_profile;
+  // several as "a,b") and the TuneD version, which decides the directory.
+  std::string tuned_parent = "network-throughput";
+  std::string tuned_version = "2.24";
 };
+
+// TuneD 2.24 moved user profiles to /etc/tuned/profiles/NAME/ (older: /etc/tuned/NAME/). Throws
+// UsageError for a version that is not N.N[.N].
+bool tuned_uses_profiles_dir(const std::string& version);
+std::string tuned_conf_path(const std::string& version);  // relative to /
+// The include= value for `parents` ("a b" or "a,b" -> "a,b"); UsageError unless each is a TuneD
+// profile name ([A-Za-z0-9_.-]{1,64}) other than wgopt itself.
+std::string tuned_include(const std::string& parents);
 
 // sysctl, systemd, networkd, tuned, netbird, timer: the order `--format all` renders them in.
 const std::vector<std::string>& export_formats();
@@ -64,5 +81,11 @@ InterfaceRoles export_roles(const act::Profile& profile, const ExportOptions& op
 // line goes to `skipped` (when given) instead; a bad value still throws.
 std::vector<ExportFile> render_export(const act::Profile& profile, const std::string& format,
                                       const ExportOptions& options, std::vector<std::string>* skipped = nullptr);
+
+// --format ansible: playbook.yml and roles/wgopt/ (tasks, defaults, vars, handlers, meta, and the
+// files of `all` under files/), relative to the output directory. Profile values reach it only as
+// data: the boot files verbatim under files/ (copied, never templated), and vars written by
+// yaml-cpp's Emitter (free text tagged !unsafe, so Ansible never evaluates it as Jinja).
+std::vector<ExportFile> render_ansible(const act::Profile& profile, const ExportOptions& options);
 
 }  // namespace wgopt::experiments

@@ -39,6 +39,18 @@ std::string sh_quote(const std::string& s) {
   return out + "'";
 }
 
+std::string systemd_escape(std::string_view name) {
+  std::string out;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const auto b = static_cast<unsigned char>(name[i]);
+    const bool plain = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == ':' || b == '_' ||
+                       (b == '.' && i > 0);
+    if (plain) out += name[i];
+    else out += fmt::format("\\x{:02x}", b);
+  }
+  return out;
+}
+
 void require_unit_path(const std::string& path, const std::string& option) {
   const bool ok = path.starts_with("/") && path.size() < 4096 && path.find("..") == std::string::npos &&
                   path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+") ==

@@ -40,6 +40,10 @@ std::string ini_text(std::string_view text);
 // Single-quoted for sh: 'a b', with ' written as '\''. Only for validated values (no NUL).
 std::string sh_quote(const std::string& s);
 
+// systemd-escape of one path component: [A-Za-z0-9:_.] as they are (a leading '.' as \x2e), any
+// other byte as \xNN ('-' is \x2d). A unit name built from it needs no more quoting in a unit file.
+std::string systemd_escape(std::string_view name);
+
 // A path that goes into a unit file as is (ExecStart's arguments): absolute, under 4096 bytes, no
 // "..", and only [A-Za-z0-9/._+-], so nothing systemd reads as a specifier (%), a variable ($),
 // a separator, a quote or an escape. Throws UsageError naming `option` and the fix.

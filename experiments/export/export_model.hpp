@@ -49,6 +49,13 @@ std::optional<std::string> scalar(const YAML::Node& node, std::initializer_list<
 // The profile's name as messages show it: one_line(), cut to 200 bytes.
 std::string label(const ExportOptions& options);
 
+// The systemd unit of a network interface's device: "sys-subsystem-net-devices-wg\\x2d0.device"
+// (systemd-escape --path of the name; interface names are [A-Za-z0-9_.-], validated before).
+std::string device_unit_name(const std::string& dev);
+// "etc/systemd/system/wgopt-tuning-DEV.service": the unit that re-applies DEV's settings each time
+// DEV appears (export_script.cpp).
+std::string reapply_unit_file(const std::string& dev);
+
 // The renderers (export.cpp, export_script.cpp); render_export() dispatches to them.
 std::vector<ExportFile> render_systemd(const act::Profile& profile, const Model& m, const ExportOptions& o);
 

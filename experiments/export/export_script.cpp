@@ -6,6 +6,7 @@
 // queue IRQs, because IRQ numbers change across boots.
 #include <fmt/format.h>
 
+#include <optional>
 #include <set>
 
 #include "actuators/irq_placement.hpp"
@@ -18,6 +19,55 @@ namespace wgopt::experiments::exportfmt {
 namespace {
 
 const char* kScriptPath = "usr/local/sbin/wgopt-tuning.sh";
+
+// How long the script waits for a missing interface (NetBird creates wt0 some seconds after boot),
+// unless WGOPT_TUNING_WAIT says otherwise; the units' TimeoutStartSec leaves room for it.
+constexpr int kWaitSeconds = 60;
+
+// Which interfaces a run applies, after waiting for them. Every name in it was validated
+// ([A-Za-z0-9_.-]) and is single-quoted.
+const char* kSelect = R"SH(
+# Which interfaces this run applies: every one (the boot unit), or the one of `--interface IF`
+# (the unit bound to IF, each time IF appears). A missing one is waited for, up to
+# WGOPT_TUNING_WAIT seconds in all (default %WAIT%); still missing, the run stops before anything changes.
+wait_s=${WGOPT_TUNING_WAIT:-%WAIT%}
+case $wait_s in '' | *[!0-9]*) fail "WGOPT_TUNING_WAIT='$wait_s' is not a whole number of seconds" ;; esac
+only=
+case $# in
+  0) ;;
+  2) [ "$1" = --interface ] || fail "usage: $0 [--interface IF]"; only=$2 ;;
+  *) fail "usage: $0 [--interface IF]" ;;
+esac
+if [ -n "$only" ]; then
+  case " $devices " in
+    *" $only "*) ;;
+    *) fail "the profile has no settings for interface $only (it has:$devices)" ;;
+  esac
+fi
+waited=0
+selected=
+for dev in $devices; do
+  if [ -n "$only" ] && [ "$dev" != "$only" ]; then continue; fi
+  while [ ! -e "/sys/class/net/$dev" ]; do
+    if [ "$waited" -ge "$wait_s" ]; then
+      fail "interface $dev does not exist here (waited $wait_s s; see ip link): nothing was changed"
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  selected="$selected $dev"
+done
+
+# on DEV CMD...: CMD when this run applies DEV. everything CMD...: CMD only in the full run.
+on() {
+  case " $selected " in
+    *" $1 "*) shift; "$@" ;;
+  esac
+}
+everything() {
+  if [ -z "$only" ]; then "$@"; fi
+}
+)SH";
 
 // Helpers, emitted only when a step uses them. Names are the knob kinds they serve.
 const char* kFail = R"SH(fail() {
@@ -197,10 +247,10 @@ std::string words(const std::string& value) {
 }
 
 // The script line(s) for one knob, or "" for a knob the script does not hold (sysctls).
-std::string step(const Knob& k, const Model& m) {
+std::string device_step(const Knob& k, const Model& m) {
   const std::string dev = sh_quote(k.device);
   const std::string leaf = k.name.substr(k.name.find('/') + 1);
-  if (k.kind == "service") return fmt::format("run systemctl {} irqbalance\n", k.value == "active" ? "start" : "stop");
+  if (k.kind == "service") return fmt::format("everything run systemctl {} irqbalance\n", k.value == "active" ? "start" : "stop");
   if (k.kind == "channels") return fmt::format("ethtool_count {} -l {} {} {}\n", dev, leaf == "combined" ? "Combined" : leaf == "rx" ? "RX" : "TX", leaf, sh_quote(k.value));
   if (k.kind == "rings") return fmt::format("ethtool_count {} -g {} {} {}\n", dev, leaf == "rx" ? "RX" : "TX", leaf, sh_quote(k.value));
   if (k.kind == "offload") return fmt::format("set_offload {} {} {} {}\n", dev, sh_quote(leaf), sh_quote(feature_row(leaf)), sh_quote(k.value));
@@ -232,6 +282,43 @@ std::string step(const Knob& k, const Model& m) {
   return "";
 }
 
+// One knob's line: a device knob runs when its interface is among this run's (`on DEV`), a host
+// knob only in the full run (`everything`).
+std::string step(const Knob& k, const Model& m) {
+  if (k.device.empty()) return device_step(k, m);
+  const std::string line = device_step(k, m);
+  return line.empty() ? line : "on " + sh_quote(k.device) + " " + line;
+}
+
+// NetBird (and wg-quick) delete and create the WireGuard interface again on restart and upgrade,
+// which drops its MTU, RPS, qdisc and txqueuelen: a unit bound to the interface's device re-applies
+// them each time udev announces it (systemd tags every net device, so sys-subsystem-net-devices-IF
+// .device comes and goes with it). BindsTo stops the unit when the device goes, WantedBy starts it
+// again when it comes back. None when the profile has no setting of the WireGuard interface.
+std::optional<ExportFile> device_unit(const act::Profile& profile, const Model& m, const ExportOptions& o,
+                                      const std::vector<const Knob*>& held) {
+  const std::string& dev = m.roles.wireguard;
+  if (dev.empty()) return std::nullopt;
+  bool has = false;
+  for (const Knob* k : held) has = has || k->device == dev;
+  if (!has) return std::nullopt;
+  const std::string device = device_unit_name(dev);
+  const std::string file = reapply_unit_file(dev);
+  const std::string name = file.substr(file.rfind('/') + 1);
+  std::string unit = header(profile, o, "#",
+                            fmt::format("install -m 0644 {} /etc/systemd/system/ && systemctl daemon-reload && systemctl enable {}",
+                                        name, name));
+  unit += "\n[Unit]\n";
+  unit += fmt::format("Description=wgopt tuning of {}: its settings again each time the interface appears (NetBird recreates it)\n", dev);
+  unit += fmt::format("BindsTo={}\nAfter={}\n\n", device, device);
+  unit += "[Service]\nType=oneshot\n";
+  unit += fmt::format("ExecStart=/{} --interface {}\n", kScriptPath, dev);
+  unit += "RemainAfterExit=yes\n";
+  unit += fmt::format("TimeoutStartSec={}\n\n", kWaitSeconds + 60);
+  unit += fmt::format("[Install]\nWantedBy={}\n", device);
+  return ExportFile{file, unit, 0644};
+}
+
 }  // namespace
 
 std::vector<ExportFile> render_systemd(const act::Profile& profile, const Model& m, const ExportOptions& o) {
@@ -258,7 +345,9 @@ std::vector<ExportFile> render_systemd(const act::Profile& profile, const Model&
   unit += "Wants=network-online.target\n\n";
   unit += "[Service]\nType=oneshot\n";
   unit += "ExecStart=" + script_abs + "\n";
-  unit += "RemainAfterExit=yes\n\n";
+  unit += "RemainAfterExit=yes\n";
+  unit += fmt::format("# The script waits up to {} s for an interface NetBird has not created yet.\n", kWaitSeconds);
+  unit += fmt::format("TimeoutStartSec={}\n\n", kWaitSeconds + 60);
   unit += "[Install]\nWantedBy=multi-user.target\n";
 
   std::string sh = "#!/bin/sh\n";
@@ -271,13 +360,17 @@ std::vector<ExportFile> render_systemd(const act::Profile& profile, const Model&
   if (kinds.count("offload")) sh += kOffload;
   if (kinds.count("qdisc")) sh += kQdisc;
   if (kinds.count("irq_affinity")) sh += kIrq;
-  if (!m.devices.empty()) {
+  {
+    // The names go into the script unquoted inside one single-quoted list: each is [A-Za-z0-9_.-].
     std::string list;
-    for (const auto& d : m.devices) list += " " + sh_quote(d);
+    for (const auto& d : m.devices) list += " " + d;
     sh += "\n# Every interface first, so a missing one stops the script before anything changes.\n";
-    sh += "for dev in" + list + "; do\n";
-    sh += "  [ -e \"/sys/class/net/$dev\" ] || fail \"interface $dev does not exist here (see ip link): nothing was changed\"\n";
-    sh += "done\n";
+    sh += "devices=" + sh_quote(list) + "\n";
+    std::string select = kSelect;
+    for (auto at = select.find("%WAIT%"); at != std::string::npos; at = select.find("%WAIT%")) {
+      select.replace(at, 6, std::to_string(kWaitSeconds));
+    }
+    sh += select;
   }
   if (held.empty()) sh += "\n# The profile has no knob beyond sysctls: nothing to do here.\n";
   else sh += "\n# In the order `wgopt apply` writes them: channels before the masks of the queues they create, MTU last.\n";
@@ -285,9 +378,16 @@ std::vector<ExportFile> render_systemd(const act::Profile& profile, const Model&
     sh += comment_line("#", fmt::format("{} = {}", k->id, k->value));
     sh += step(*k, m);
   }
-  sh += "echo \"wgopt-tuning: applied " + std::to_string(held.size()) + " setting(s)\"\n";
+  sh += "if [ -n \"$only\" ]; then\n  echo \"wgopt-tuning: applied the settings of $only\"\nelse\n";
+  sh += "  echo \"wgopt-tuning: applied " + std::to_string(held.size()) + " setting(s)\"\nfi\n";
 
-  return {{"etc/systemd/system/wgopt-tuning.service", unit, 0644}, {kScriptPath, sh, 0755}};
+  std::vector<ExportFile> files{{"etc/systemd/system/wgopt-tuning.service", unit, 0644}, {kScriptPath, sh, 0755}};
+  if (auto u = device_unit(profile, m, o, held)) files.push_back(std::move(*u));
+  return files;
 }
+
+std::string device_unit_name(const std::string& dev) { return "sys-subsystem-net-devices-" + systemd_escape(dev) + ".device"; }
+
+std::string reapply_unit_file(const std::string& dev) { return "etc/systemd/system/wgopt-tuning-" + dev + ".service"; }
 
 }  // namespace wgopt::experiments::exportfmt

@@ -1,9 +1,12 @@
 #include "experiments/measure/host_facts.hpp"
 
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <optional>
 
 #include "common/error.hpp"
 #include "common/files.hpp"
@@ -42,6 +45,62 @@ std::string wireguard_mode(CommandRunner& runner, const Place& place, const std:
   } catch (const Error& e) {
     return std::string("unknown: ") + e.what();
   }
+}
+
+}  // namespace wgopt::experiments
+
+namespace wgopt::experiments {
+
+HostFacts read_host_facts(CommandRunner& runner, const Place& place, const std::string& underlay, const std::string& wireguard) {
+  HostFacts f;
+  f.kernel = kernel_release();
+  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  f.nproc = n > 0 ? static_cast<int>(n) : 1;
+  f.sku = read_sku(f.nproc);
+  f.underlay = underlay;
+  f.wireguard = wireguard;
+  if (!underlay.empty()) f.nic_driver = nic_driver(runner, place, underlay);
+  if (!wireguard.empty()) f.wireguard_mode = wireguard_mode(runner, place, wireguard);
+  return f;
+}
+
+std::string kernel_major(const std::string& release) { return release.substr(0, release.find('.')); }
+
+namespace {
+
+std::optional<std::string> recorded(const YAML::Node& host, const char* key) {
+  if (!host.IsMap()) return std::nullopt;
+  const YAML::Node& map = host;  // const: a missing key must not be created
+  const YAML::Node v = map[key];
+  if (!v || !v.IsScalar()) return std::nullopt;
+  return trim(v.Scalar());
+}
+
+std::string shown(const std::string& s) { return s.empty() ? "(none)" : s; }
+
+}  // namespace
+
+std::vector<FactDifference> compare_host_facts(const YAML::Node& profile_host, const HostFacts& here) {
+  std::vector<FactDifference> out;
+  auto differ = [&](const char* fact, const std::string& profile, const std::string& host) {
+    if (profile != host) out.push_back({fact, profile, shown(host)});
+  };
+  if (auto n = recorded(profile_host, "nproc")) differ("nproc", *n, std::to_string(here.nproc));
+  if (auto k = recorded(profile_host, "kernel")) differ("kernel", kernel_major(*k), kernel_major(here.kernel));
+  if (auto d = recorded(profile_host, "nic_driver"); d && !here.underlay.empty()) differ("nic_driver", *d, here.nic_driver);
+  if (auto w = recorded(profile_host, "wireguard_mode"); w && !w->starts_with("unknown") && !here.wireguard.empty()) {
+    differ("wireguard_mode", *w, here.wireguard_mode);
+  }
+  if (auto s = recorded(profile_host, "sku"); s && !s->starts_with("unknown (")) differ("sku", *s, here.sku);
+  return out;
+}
+
+std::string describe_differences(const std::vector<FactDifference>& differences) {
+  std::vector<std::string> parts;
+  for (const auto& d : differences) {
+    parts.push_back(fmt::format("{}: profile {}, this host {}", d.fact, one_line(d.profile, 120), one_line(d.host, 120)));
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
 }
 
 }  // namespace wgopt::experiments

@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/util.hpp"
 #include "experiments/study/evidence.hpp"
+#include "workload/scenario.hpp"
 
 namespace wgopt::experiments {
 
@@ -39,6 +40,23 @@ double previous_value(const std::string& previous, const std::string& series) {
   return 0;
 }
 
+// This host's own server (RetuneOptions::peer) instead of the profile's plant.
+void override_peer(SearchOptions& o, const RetuneOptions& r) {
+  if (!workload::is_valid_server_address(r.peer)) {
+    throw UsageError(fmt::format("--peer '{}' is not an IPv4/IPv6 address or host name: use the mesh address of this host's "
+                                 "iperf3 server, e.g. 100.64.0.1",
+                                 one_line(r.peer, 80)));
+  }
+  if (r.port && (*r.port < 1 || *r.port > 65535)) throw UsageError(fmt::format("--port {} is not a port: use 1..65535", *r.port));
+  if (o.testbed) {
+    o.netns = o.testbed_prefix + "-cli";  // the testbed's client end is where this profile's knobs live
+    o.testbed = false;
+    o.port = 5201;
+  }
+  o.peer = r.peer;
+  if (r.port) o.port = *r.port;
+}
+
 }  // namespace
 
 SearchOptions retune_search_options(const RetuneOptions& r, const act::Profile& profile) {
@@ -58,6 +76,7 @@ SearchOptions retune_search_options(const RetuneOptions& r, const act::Profile& 
   } else {
     throw UsageError(fmt::format("{}: evidence.plant names neither a testbed nor a peer: {}", r.profile, fix));
   }
+  if (!r.peer.empty()) override_peer(o, r);
   o.objective_text = ev.objective;
   if (o.objective_text.empty()) throw UsageError(fmt::format("{}: evidence.objective is missing: {}", r.profile, fix));
 

@@ -43,11 +43,18 @@ struct RetuneOptions {
   std::string wgopt_exe = "/proc/self/exe";
   bool watchdog = true;
   bool quiet = false;
+  // This host's own iperf3 server (`--peer`, or PEER= in /etc/wgopt/retune.env through the timer's
+  // EnvironmentFile): measured against instead of the peer the profile's evidence names, so each
+  // host of a fleet retunes against its own. Empty: the profile's plant.
+  std::string peer;
+  std::optional<int> port;            // with peer: its iperf3 port (default: the profile's, else 5201)
 };
 
 // The search options for a retune of `profile` (loaded from options.profile). Throws UsageError
 // naming the profile and the fix when its evidence lacks the plant or the objective (a profile not
-// written by `wgopt search`), or names no knobs.
+// written by `wgopt search`), or names no knobs, or when options.peer is not an address or host name.
+// With options.peer the plant is that peer, reached from the namespace the profile's plant names
+// (a testbed profile: its client namespace P-cli; a peer profile: its netns, else the host).
 SearchOptions retune_search_options(const RetuneOptions& options, const act::Profile& profile);
 
 // 0 / 10 / 11 / 12 for holds / retuned / rolled-back / degraded; 130 interrupted; 1 otherwise.

@@ -205,8 +205,9 @@ TEST_CASE("export systemd: the script is valid sh, quotes every value and checks
   const std::string& sh = script.content;
   CHECK(sh.starts_with("#!/bin/sh\n"));
   CHECK_THAT(sh, Contains("\nset -eu\n"));
-  // Interfaces are checked before the first step.
-  const auto check = sh.find("for dev in 'eth0' 'wt0'; do");
+  // Interfaces are checked (waited for, bounded) before the first step.
+  CHECK_THAT(sh, Contains("\ndevices=' eth0 wt0'\n"));
+  const auto check = sh.find("for dev in $devices; do");
   REQUIRE(check != std::string::npos);
   CHECK(check < sh.find("run systemctl stop irqbalance"));
   // The transaction's order: channels before RPS before IRQs, qdisc, MTU last.
@@ -259,7 +260,7 @@ TEST_CASE("export networkd: a .link for the underlay with systemd 252 keys, sort
 TEST_CASE("export tuned: [main] includes network-throughput, [sysctl] and one net instance per interface", "[export]") {
   const auto files = render_export(fixture(), "tuned", options());
   REQUIRE(files.size() == 1);
-  CHECK(files[0].path == "etc/tuned/wgopt/tuned.conf");
+  CHECK(files[0].path == "etc/tuned/profiles/wgopt/tuned.conf");  // TuneD 2.24 (the default --tuned-version)
   auto s = sections(files[0].content);
   CHECK(one(s["main"], "include") == "network-throughput");
   CHECK(one(s["sysctl"], "net.ipv4.tcp_rmem") == "\"4096 131072 16777216\"");

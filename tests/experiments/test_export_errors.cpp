@@ -112,7 +112,7 @@ TEST_CASE("export: the underlay and the WireGuard interface are chosen by the do
   // With --format all, the rest is still written and the question is passed on.
   std::vector<std::string> skipped;
   auto files = render_export(profile("  a0/mtu: 1420\n  b0/mtu: 1500\n"), "all", opts(), &skipped);
-  CHECK(files.size() == 5);  // sysctl has nothing; systemd (2), tuned, timer (2)
+  CHECK(files.size() == 6);  // sysctl has nothing; systemd (2), tuned, timer (2), boot-files.yaml
   REQUIRE(skipped.size() == 3);
   CHECK_THAT(skipped[1], Contains("pass --underlay IF"));
   CHECK_THAT(skipped[2], Contains("pass --wireguard IF"));
@@ -129,8 +129,9 @@ TEST_CASE("export: a format with nothing to hold is an error by name and left ou
   std::vector<std::string> paths;
   for (const auto& f : files) paths.push_back(f.path);
   CHECK(paths == std::vector<std::string>{"etc/sysctl.d/99-wgopt.conf", "etc/systemd/system/wgopt-tuning.service",
-                                          "usr/local/sbin/wgopt-tuning.sh", "etc/tuned/wgopt/tuned.conf",
-                                          "etc/systemd/system/wgopt-retune.service", "etc/systemd/system/wgopt-retune.timer"});
+                                          "usr/local/sbin/wgopt-tuning.sh", "etc/tuned/profiles/wgopt/tuned.conf",
+                                          "etc/systemd/system/wgopt-retune.service", "etc/systemd/system/wgopt-retune.timer",
+                                          "etc/wgopt/boot-files.yaml"});
 }
 
 TEST_CASE("export CLI: writes the tree with modes, refuses to overwrite, --force and --json", "[export]") {
@@ -141,7 +142,7 @@ TEST_CASE("export CLI: writes the tree with modes, refuses to overwrite, --force
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.out);
-  CHECK(j["files"].size() == 8);
+  CHECK(j["files"].size() == 10);  // the eight of before, wgopt-tuning-wt0.service and boot-files.yaml
   CHECK(j["skipped"].empty());
   struct stat st {};
   REQUIRE(::stat((tmp.dir / "out/usr/local/sbin/wgopt-tuning.sh").c_str(), &st) == 0);

@@ -7,7 +7,10 @@
 // runs. The consumers used: sh -n and sh itself (the script's header, the env file), procps
 // `sysctl --dry-run -p`, `systemd-analyze verify` (when installed, as test_export.cpp does),
 // Python's configparser set up exactly as TuneD's loader sets it up (TuneD itself is not installed:
-// it needs dbus and polkitd; tuned/utils/config_parser.py is configparser). Options that go into
+// it needs dbus and polkitd; tuned/utils/config_parser.py is configparser), and for --format
+// ansible Ansible's own YAML loader (the playbook, tasks and vars hold profile text only as !unsafe
+// strings, which Ansible never templates; the role's copies of the boot files are checked as those
+// files; test_export_hostile_ansible.cpp runs the role itself). Options that go into
 // executable positions (the timer's ExecStart and OnCalendar, the interface options) are refused
 // with one line instead.
 #include <catch2/catch.hpp>
@@ -208,18 +211,59 @@ void verify_unit(const TempDir& tmp, const ExportFile& unit) {
   CHECK(r.ok());
 }
 
+// Ansible's own YAML loader (ansible.parsing.yaml.loader, what ansible-playbook reads the role
+// with): the data as JSON, each !unsafe string (never templated) shown as "<unsafe>". Profile text
+// must reach the role only as such strings, so a hostile and a harmless profile give the same view.
+std::string ansible_view(const fs::path& file) {
+  const std::string py =
+      "import sys, json\n"
+      "from ansible.parsing.yaml.loader import AnsibleLoader\n"
+      "from ansible.utils.unsafe_proxy import AnsibleUnsafe\n"
+      "def walk(x):\n"
+      "    if isinstance(x, AnsibleUnsafe): return '<unsafe>'\n"
+      "    if isinstance(x, dict): return {str(k): walk(v) for k, v in x.items()}\n"
+      "    if isinstance(x, list): return [walk(v) for v in x]\n"
+      "    return x\n"
+      "with open(sys.argv[1]) as f:\n"
+      "    print(json.dumps(walk(AnsibleLoader(f.read()).get_single_data()), sort_keys=True))\n";
+  auto r = run({"/usr/bin/python3", "-c", py, file.string()});
+  INFO("Ansible's YAML loader on " << file << ": " << r.brief() << "\n" << r.err);
+  REQUIRE(r.ok());
+  return r.out;
+}
+
 // One hostile file against the same file from harmless text: see the file comment.
 void check_file(const ExportFile& bad, const ExportFile& good, const TempDir& tmp) {
   INFO(bad.path);
   REQUIRE(bad.path == good.path);
+  // --format ansible: the role's copies of the boot files are checked as the files they install.
+  const std::string role_files = "roles/wgopt/files/";
+  const std::string path = bad.path.starts_with(role_files) ? bad.path.substr(role_files.size()) : bad.path;
   CHECK(bad.mode == good.mode);
+  if (path == "etc/wgopt/profile.yaml") {
+    // The profile the role installs for `wgopt apply`/`retune` (copied, never templated): the
+    // hostile text is its data and must come back whole; the knobs are the profile's.
+    const auto b = act::parse_profile(bad.content, "bad"), g = act::parse_profile(good.content, "good");
+    CHECK(b.knobs == g.knobs);
+    CHECK(act::dump_profile(b) == bad.content);
+    CHECK(b.evidence["study"].Scalar() != "x");
+    return;
+  }
   CHECK(text_problem(bad.content) == "");
   CHECK(bad.content.find('\r') == std::string::npos);
   CHECK(bad.content.find('\0') == std::string::npos);
   CHECK(bad.content.ends_with("\n"));
-  const std::string cc = comment_chars(bad.path);
+  if (path.ends_with(".yml")) {
+    const fs::path b = tmp.dir / "bad.yml", g = tmp.dir / "good.yml";
+    write(b, bad.content);
+    write(g, good.content);
+    CHECK(ansible_view(b) == ansible_view(g));
+    CHECK_FALSE(fs::exists(kMark));
+    return;
+  }
+  const std::string cc = comment_chars(path);
   auto bad_code = code_lines(bad.content, cc), good_code = code_lines(good.content, cc);
-  if (bad.path.ends_with("tuned.conf")) {
+  if (path.ends_with("tuned.conf")) {
     // The one value built from free text: a summary of plain characters.
     std::string summary;
     for (const auto& l : bad_code) {
@@ -236,7 +280,7 @@ void check_file(const ExportFile& bad, const ExportFile& good, const TempDir& tm
   write(file, bad.content);
   const fs::path good_file = tmp.dir / ("good-" + fs::path(bad.path).filename().string());
   write(good_file, good.content);
-  if (bad.path.ends_with(".sh")) {
+  if (path.ends_with(".sh")) {
     auto r = run({"sh", "-n", file.string()});
     INFO(r.err);
     CHECK(r.ok());
@@ -248,17 +292,17 @@ void check_file(const ExportFile& bad, const ExportFile& good, const TempDir& tm
     CHECK(h.ok());
     CHECK(h.out.empty());
     CHECK(h.err.empty());
-  } else if (bad.path.starts_with("etc/sysctl.d/")) {
+  } else if (path.starts_with("etc/sysctl.d/")) {
     CHECK(sysctl_dry_run(file) == sysctl_dry_run(good_file));
-  } else if (bad.path.ends_with("tuned.conf")) {
+  } else if (path.ends_with("tuned.conf")) {
     auto bad_view = split_lines(tuned_view(file)), good_view = split_lines(tuned_view(good_file));
     std::erase_if(bad_view, [](const std::string& l) { return l.starts_with("('main', 'summary',"); });
     std::erase_if(good_view, [](const std::string& l) { return l.starts_with("('main', 'summary',"); });
     CHECK(bad_view == good_view);
-  } else if (bad.path.ends_with(".env")) {
+  } else if (path.ends_with(".env")) {
     CHECK(sourced_vars(file) == std::set<std::string>{"NB_MTU=1420"});
-  } else if (bad.path.ends_with(".service") || bad.path.ends_with(".timer")) {
-    if (bad.path.ends_with(".timer")) write(tmp.dir / "wgopt-retune.service", "[Service]\nType=oneshot\nExecStart=/bin/true\n");
+  } else if (path.ends_with(".service") || path.ends_with(".timer")) {
+    if (path.ends_with(".timer")) write(tmp.dir / "wgopt-retune.service", "[Service]\nType=oneshot\nExecStart=/bin/true\n");
     verify_unit(tmp, bad);
   }
   CHECK_FALSE(fs::exists(kMark));
@@ -324,8 +368,9 @@ TEST_CASE("export hostile: the issue's three profiles give no command and no sys
     for (size_t i = 0; i < bad.size(); ++i) {
       if (!bad[i].path.ends_with(".sh")) continue;
       write(tmp.dir / "s.sh", bad[i].content);
-      // Run it whole: its interfaces do not exist here, so it stops at the check, after the header.
-      auto r = run({"sh", (tmp.dir / "s.sh").string()});
+      // Run it whole: its interfaces do not exist here, so it stops at the check, after the header
+      // (not waiting for them: WGOPT_TUNING_WAIT=0).
+      auto r = run({"env", "WGOPT_TUNING_WAIT=0", "sh", (tmp.dir / "s.sh").string()});
       CHECK(r.exit_code == 1);
       CHECK_THAT(r.err, Contains("does not exist here"));
       CHECK(r.out.empty());
@@ -342,7 +387,9 @@ TEST_CASE("export hostile: every format, every free-text field, parsed as its co
   const ExportOptions bad_o = labelled(label);
   for (const std::string& text : {payload(), payload_with_bad_utf8()}) {
     const auto bad = with_text(text), good = with_text("x");
-    for (const auto& format : export_formats()) {
+    std::vector<std::string> formats = export_formats();
+    formats.push_back("ansible");
+    for (const auto& format : formats) {
       SECTION(format + (text.ends_with("end") ? " (bad UTF-8)" : "")) {
         check_all(render_export(bad, format, bad_o), render_export(good, format, good_o), format);
       }
@@ -392,6 +439,7 @@ TEST_CASE("export hostile: `wgopt export` of a hostile file, every format and al
 
   std::vector<std::string> formats = export_formats();
   formats.push_back("all");
+  formats.push_back("ansible");
   for (const auto& format : formats) {
     INFO(format);
     const fs::path out = tmp.dir / ("out-" + format);

@@ -1,12 +1,13 @@
 // Contract between the knobs and the exported script: every value a knob reads on this machine
 // exports, and the script writes knobs in the order the transaction applies them (each knob's
-// Descriptor::order), because export_model.cpp keeps its own kind -> order table (it renders
-// profiles on machines that lack the knobs, so it cannot ask them).
+// Descriptor::order). Both come from actuators/knob_kinds.hpp's table (export renders profiles on
+// machines that lack the knobs, so it cannot ask them); this checks the knobs really use it.
 #include <catch2/catch.hpp>
 #include <map>
 
 #include "actuators/catalog.hpp"
 #include "actuators/host.hpp"
+#include "actuators/knob_kinds.hpp"
 #include "common/error.hpp"
 #include "experiments/export/export_model.hpp"
 
@@ -41,4 +42,25 @@ TEST_CASE("export orders every knob this machine has as the transaction does, an
     INFO(k.id << " (" << k.kind << ")");
     CHECK(k.order == want.at(k.id));
   }
+}
+
+TEST_CASE("every knob this machine has is described by the kinds table", "[export][kinds]") {
+  auto host = act::make_host(Place::host());
+  for (const auto& k : act::discover_knobs(host)) {
+    const auto& d = k->descriptor();
+    INFO(d.id);
+    const auto spec = act::kind_spec(d.id);
+    REQUIRE(spec);
+    CHECK(d.kind == spec->kind);
+    CHECK(d.scope == spec->scope);
+    CHECK(d.type == spec->type);
+    CHECK(d.order == spec->order);
+    CHECK(d.restore_order == spec->restore_order);
+    CHECK(d.resolved_when_written == spec->resolved_when_written);
+  }
+  CHECK_FALSE(act::kind_spec("eth0/no_such_knob"));
+  CHECK_FALSE(act::kind_spec("net.no.such.sysctl"));
+  CHECK_THROWS_WITH(act::static_canonical("eth0/mtu", "99999", std::nullopt),
+                    "knob eth0/mtu has value '99999': use an integer in [68, 65535]");
+  CHECK(act::static_canonical("eth0/offload/gro", " true", std::nullopt) == "on");
 }

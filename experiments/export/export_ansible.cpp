@@ -1,0 +1,441 @@
+// --format ansible: a playbook and a role (ansible-core 2.14, Debian 12's) that roll a profile out to
+// an inventory. What each host does, in order:
+//   gate     `wgopt facts --profile -` (the comparison `wgopt apply` makes): a host of another kind is
+//            skipped with the differing facts named (meta: end_host), before anything changes
+//   install  the files of `--format all` (sysctl.d, the tuning unit and script, the unit bound to the
+//            WireGuard interface, the .link, the retune timer, the profile, the boot-files manifest)
+//            copied verbatim from files/, and /etc/wgopt/retune.env with this host's retune peer
+//   apply    `wgopt apply` of the installed profile now (journaled; --check runs --dry-run instead),
+//            then the post-apply check (the tunnel answers ping); a failed check rolls the host
+//            back and fails it, and max_fail_percentage: 0 stops the rollout at that batch
+//   systemd  units enabled (boot, the interface unit) and the retune timer started; skipped with a
+//            message on a host without systemd (the knobs were applied all the same)
+//   tuned    on a TuneD host, a child profile of the host's active one, where that TuneD looks
+// Profile text never becomes Jinja or YAML structure: the files are copied (never templated), vars
+// come from yaml-cpp's Emitter (free text tagged !unsafe), and the profile reaches `wgopt` on the
+// host through a file lookup on stdin (lookup results are unsafe to Ansible). The task files are
+// this file's constants; the only values they interpolate are role variables validated here
+// (paths, interface names) or on the host (assert: the retune peer, TuneD's profile names).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "common/error.hpp"
+#include "common/util.hpp"
+#include "experiments/export/export.hpp"
+#include "experiments/export/export_manifest.hpp"
+#include "experiments/export/export_model.hpp"
+
+namespace wgopt::experiments {
+
+using namespace exportfmt;
+
+namespace {
+
+const char* kRole = "roles/wgopt/";
+
+const char* kPlaybook = R"YAML(
+# Run it:   ansible-playbook -i INVENTORY playbook.yml
+# A canary: ansible-playbook -i INVENTORY playbook.yml -e wgopt_serial=1      (one host at a time)
+#           -e '{"wgopt_serial": [1, 5, "25%"]}'                               (1, then 5, then a quarter)
+# Dry run:  ansible-playbook -i INVENTORY playbook.yml --check --diff
+# Hosts:    -e wgopt_hosts=GROUP (default all). Variables: roles/wgopt/defaults/main.yml.
+- name: Roll out a wgopt profile
+  hosts: "{{ wgopt_hosts | default('all') }}"
+  gather_facts: true
+  # A few hosts at a time; any host that fails (its post-apply check included) stops the rollout.
+  serial: "{{ wgopt_serial | default('100%') }}"
+  max_fail_percentage: 0
+  roles:
+    - role: wgopt
+)YAML";
+
+const char* kDefaults = R"YAML(
+# Install under this directory instead of / (image builds, chroots, tests); units are enabled only
+# when it is /.
+wgopt_root: /
+# The wgopt on each host: `wgopt facts` gates the host, `wgopt apply` applies the profile now,
+# the timer runs `wgopt retune` nightly (the same version as the one that exported this role).
+wgopt_path: "%WGOPT_PATH%"
+# A wgopt binary on the controller to copy to wgopt_path first ("": it is installed already).
+wgopt_binary_src: ""
+# This host's own iperf3 server for the nightly retune (written to /etc/wgopt/retune.env, read by
+# wgopt-retune.service); "": the peer the profile's evidence names.
+wgopt_retune_peer: ""
+wgopt_retune_port: 5201
+# After the apply this address must answer ping (through the tunnel), else the host is rolled back
+# (`wgopt rollback`) and the rollout stops. Default: the retune peer; "": no check.
+wgopt_check_address: "{{ wgopt_retune_peer }}"
+wgopt_check_count: 3
+# Enable and start the nightly retune timer (systemd hosts).
+wgopt_retune_timer: true
+# TuneD hosts (/etc/tuned/active_profile exists): install wgopt's settings as a child profile of
+# the active one, and switch TuneD to it (systemd hosts).
+wgopt_tuned: true
+wgopt_tuned_activate: true
+)YAML";
+
+const char* kTasksMain = R"YAML(
+# Nothing changes before the gate; the files before the apply; the units after it.
+- name: Check this host against the profile's host facts
+  ansible.builtin.import_tasks: gate.yml
+
+- name: Install the boot files, the units and the profile
+  ansible.builtin.import_tasks: install.yml
+
+- name: Apply the profile now and check the tunnel
+  ansible.builtin.import_tasks: apply.yml
+
+- name: Enable the units on systemd hosts
+  ansible.builtin.import_tasks: systemd.yml
+
+- name: Add the settings to the host's TuneD profile
+  ansible.builtin.import_tasks: tuned.yml
+)YAML";
+
+const char* kTasksGate = R"YAML(
+- name: Find wgopt on this host
+  ansible.builtin.stat:
+    path: "{{ wgopt_path }}"
+  register: wgopt_binary
+
+- name: Install wgopt from the controller (wgopt_binary_src)
+  ansible.builtin.copy:
+    src: "{{ wgopt_binary_src }}"
+    dest: "{{ wgopt_path }}"
+    mode: "0755"
+  when: wgopt_binary_src | length > 0
+
+- name: Stop when wgopt is missing
+  ansible.builtin.fail:
+    msg: "{{ wgopt_path }} does not exist on {{ inventory_hostname }}: install wgopt there (the version that exported this role) or set wgopt_binary_src"
+  when: not wgopt_binary.stat.exists and wgopt_binary_src | length == 0
+
+- name: Check this host's retune peer (wgopt_retune_peer, wgopt_retune_port)
+  ansible.builtin.assert:
+    that:
+      - wgopt_retune_peer is match('^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$')
+      - (wgopt_retune_port | string) is match('^[0-9]{1,5}$')
+      - (wgopt_retune_port | int) >= 1
+      - (wgopt_retune_port | int) <= 65535
+    fail_msg: "wgopt_retune_peer must be an address or host name and wgopt_retune_port a port 1..65535"
+    quiet: true
+  when: wgopt_retune_peer | length > 0
+
+- name: Compare this host's facts with the profile's (wgopt facts, the check wgopt apply makes)
+  ansible.builtin.command:
+    argv: ["{{ wgopt_path }}", "facts", "--profile", "-", "--json"]
+    stdin: "{{ lookup('ansible.builtin.file', wgopt_profile_file) }}"
+  register: wgopt_facts_run
+  changed_when: false
+  check_mode: false
+  failed_when: wgopt_facts_run.rc not in [0, 3]
+
+- name: Skip a host of another kind than the profile's
+  when: not (wgopt_facts_run.stdout | from_json).matches
+  block:
+    - name: Say why this host is skipped
+      ansible.builtin.debug:
+        msg: "wgopt: {{ inventory_hostname }} skipped, nothing changed: {{ (wgopt_facts_run.stdout | from_json).summary }}"
+
+    - name: Leave this host untouched
+      ansible.builtin.meta: end_host
+)YAML";
+
+const char* kTasksInstall = R"YAML(
+- name: Create the directories the files go to
+  ansible.builtin.file:
+    path: "{{ wgopt_prefix }}/{{ item }}"
+    state: directory
+    mode: "0755"
+  loop: "{{ wgopt_directories }}"
+
+- name: Install the boot files and the profile (sysctl.d, the tuning script, the .link, /etc/wgopt)
+  ansible.builtin.copy:
+    src: "{{ item.src }}"
+    dest: "{{ wgopt_prefix }}/{{ item.src }}"
+    mode: "{{ item.mode }}"
+  loop: "{{ wgopt_boot_files }}"
+  loop_control:
+    label: "{{ item.src }}"
+
+- name: Install the units (the tuning unit, the unit bound to the WireGuard interface, the retune timer)
+  ansible.builtin.copy:
+    src: "{{ item.src }}"
+    dest: "{{ wgopt_prefix }}/{{ item.src }}"
+    mode: "{{ item.mode }}"
+  loop: "{{ wgopt_unit_files }}"
+  loop_control:
+    label: "{{ item.src }}"
+  register: wgopt_units_copied
+
+- name: Install this host's retune peer (/etc/wgopt/retune.env, read by wgopt-retune.service)
+  ansible.builtin.copy:
+    content: "WGOPT_RETUNE_PEER={{ wgopt_retune_peer }}\nWGOPT_RETUNE_PORT={{ wgopt_retune_port }}\n"
+    dest: "{{ wgopt_prefix }}/etc/wgopt/retune.env"
+    mode: "0644"
+  when: wgopt_retune_peer | length > 0
+)YAML";
+
+const char* kTasksApply = R"YAML(
+- name: See what the profile would change here (wgopt apply --dry-run)
+  ansible.builtin.command:
+    argv: ["{{ wgopt_path }}", "apply", "--dry-run", "--json", "-"]
+    stdin: "{{ lookup('ansible.builtin.file', wgopt_profile_file) }}"
+  register: wgopt_preview
+  check_mode: false
+  changed_when: ansible_check_mode and (wgopt_preview.stdout | from_json).steps | selectattr('written') | list | length > 0
+
+- name: Show the knobs that would change (--check)
+  ansible.builtin.debug:
+    msg: "{{ (wgopt_preview.stdout | from_json).steps | selectattr('written') | list }}"
+  when: ansible_check_mode and wgopt_preview is changed
+
+- name: Apply the profile now and check the tunnel still answers
+  when: not ansible_check_mode
+  block:
+    - name: Apply the profile (wgopt apply, one transaction; the originals are journaled for wgopt rollback)
+      ansible.builtin.command:
+        argv: ["{{ wgopt_path }}", "apply", "--json", "{{ wgopt_prefix }}/{{ wgopt_profile_file }}"]
+      register: wgopt_applied
+      changed_when: (wgopt_applied.stdout | from_json).steps | selectattr('written') | list | length > 0
+      when: (wgopt_preview.stdout | from_json).steps | selectattr('written') | list | length > 0
+
+    - name: Check the tunnel still answers (post-apply check)
+      ansible.builtin.command:
+        argv: ["ping", "-n", "-q", "-c", "{{ wgopt_check_count }}", "-W", "2", "{{ wgopt_check_address }}"]
+      changed_when: false
+      when: wgopt_check_address | length > 0
+
+  rescue:
+    - name: Put this host's knobs back (wgopt rollback)
+      ansible.builtin.command:
+        argv: ["{{ wgopt_path }}", "rollback"]
+      when: wgopt_applied is changed
+
+    - name: Stop the rollout at this host
+      ansible.builtin.fail:
+        msg: "wgopt: {{ inventory_hostname }} failed after the apply ({{ ansible_failed_task.name }}); {{ 'its knobs were rolled back' if wgopt_applied is changed else 'nothing was applied' }}; the rollout stops here"
+)YAML";
+
+const char* kTasksSystemd = R"YAML(
+- name: Tell whether this host runs systemd
+  ansible.builtin.stat:
+    path: /run/systemd/system
+  register: wgopt_systemd_dir
+
+- name: Decide whether to enable units here
+  ansible.builtin.set_fact:
+    wgopt_systemd: "{{ wgopt_systemd_dir.stat.exists and ansible_facts.service_mgr | default('') == 'systemd' and wgopt_prefix == '' }}"
+
+- name: Say why the unit and timer tasks are skipped
+  ansible.builtin.debug:
+    msg: "wgopt: {{ inventory_hostname }} does not run systemd here (service manager {{ ansible_facts.service_mgr | default('unknown') }}, root {{ wgopt_root }}): the unit and timer tasks are skipped; the units are installed and the knobs were applied now"
+  when: not wgopt_systemd
+
+- name: Enable the units
+  when: wgopt_systemd
+  block:
+    - name: Reload systemd (new or changed unit files)
+      ansible.builtin.systemd:
+        daemon_reload: true
+      when: wgopt_units_copied is changed
+
+    - name: Enable the tuning unit (every boot) and the unit bound to the WireGuard interface (each time it appears)
+      ansible.builtin.systemd:
+        name: "{{ item }}"
+        enabled: true
+      loop: "{{ wgopt_units }}"
+
+    - name: Start the nightly retune timer
+      ansible.builtin.systemd:
+        name: wgopt-retune.timer
+        enabled: true
+        state: started
+      when: wgopt_retune_timer | bool
+)YAML";
+
+const char* kTasksTuned = R"YAML(
+- name: Find TuneD's active profile
+  ansible.builtin.stat:
+    path: "{{ wgopt_prefix }}/etc/tuned/active_profile"
+  register: wgopt_tuned_active_file
+
+- name: Add wgopt's settings to the host's TuneD profile
+  when: wgopt_tuned | bool and wgopt_tuned_active_file.stat.exists
+  block:
+    - name: Read the active TuneD profile
+      ansible.builtin.slurp:
+        src: "{{ wgopt_prefix }}/etc/tuned/active_profile"
+      register: wgopt_tuned_active_raw
+
+    - name: Find where this TuneD keeps user profiles (2.24 and later /etc/tuned/profiles, older /etc/tuned)
+      ansible.builtin.stat:
+        path: "{{ wgopt_prefix }}/etc/tuned/profiles"
+      register: wgopt_tuned_profiles_dir
+
+    - name: Decide the directory and the parent profile
+      ansible.builtin.set_fact:
+        wgopt_tuned_dir: "{{ wgopt_prefix }}/etc/tuned/{{ 'profiles/' if (wgopt_tuned_profiles_dir.stat.isdir | default(false)) else '' }}wgopt"
+        wgopt_tuned_active: "{{ (wgopt_tuned_active_raw.content | b64decode).split() }}"
+
+    - name: Take the active profile as the parent
+      ansible.builtin.set_fact:
+        wgopt_tuned_parents: "{{ wgopt_tuned_active | reject('equalto', 'wgopt') | list }}"
+
+    - name: Read the parent an earlier run recorded (wgopt is the active profile now)
+      ansible.builtin.slurp:
+        src: "{{ wgopt_tuned_dir }}/tuned.conf"
+      register: wgopt_tuned_installed
+      when: "'wgopt' in wgopt_tuned_active"
+
+    - name: Take the recorded parent
+      ansible.builtin.set_fact:
+        wgopt_tuned_parents: "{{ ((wgopt_tuned_installed.content | b64decode | regex_findall('(?m)^include=(.*)$') | first | default('')).split(',') | map('trim') | select | list }}"
+      when: "'wgopt' in wgopt_tuned_active"
+
+    - name: Check the parent profile names
+      ansible.builtin.assert:
+        that:
+          - wgopt_tuned_parents | length > 0
+          - wgopt_tuned_parents | length <= 8
+          - wgopt_tuned_parents | select('match', '^[A-Za-z0-9_.-]{1,64}$') | list | length == wgopt_tuned_parents | length
+        fail_msg: "TuneD's active profile on {{ inventory_hostname }} is not a list of profile names: set one with tuned-adm profile NAME"
+        quiet: true
+
+    - name: Create the TuneD profile's directory
+      ansible.builtin.file:
+        path: "{{ wgopt_tuned_dir }}"
+        state: directory
+        mode: "0755"
+
+    - name: Install the TuneD profile as a child of the active one
+      ansible.builtin.copy:
+        content: "{{ wgopt_tuned_head }}include={{ wgopt_tuned_parents | join(',') }}\n{{ wgopt_tuned_tail }}"
+        dest: "{{ wgopt_tuned_dir }}/tuned.conf"
+        mode: "0644"
+
+    - name: Switch TuneD to it
+      ansible.builtin.command:
+        argv: ["tuned-adm", "profile", "wgopt"]
+      when: wgopt_systemd and wgopt_tuned_activate | bool and 'wgopt' not in wgopt_tuned_active
+)YAML";
+
+const char* kMeta = R"YAML(
+galaxy_info:
+  role_name: wgopt
+  author: wgopt export
+  description: Roll a wgopt profile out to hosts of the SKU it was found on
+  license: MIT
+  min_ansible_version: "2.14"
+  platforms:
+    - name: Debian
+      versions: [bookworm]
+dependencies: []
+)YAML";
+
+std::string yaml_file(const act::Profile& p, const ExportOptions& o, const std::string& what, const char* body) {
+  return "---\n" + header(p, o, "#", what) + body;
+}
+
+// A value of vars/main.yml: one emitter per value, never text pasted into YAML.
+void files_list(YAML::Emitter& e, const std::vector<ExportFile>& files) {
+  e << YAML::BeginSeq;
+  for (const auto& f : files) {
+    e << YAML::Flow << YAML::BeginMap << YAML::Key << "src" << YAML::Value << YAML::DoubleQuoted << f.path << YAML::Key << "mode"
+      << YAML::Value << YAML::DoubleQuoted << fmt::format("{:04o}", f.mode) << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
+}
+
+// Free text as Ansible must keep it: double-quoted, every non-ASCII byte escaped, and !unsafe.
+void unsafe(YAML::Emitter& e, const std::string& key, const std::string& text) {
+  e << YAML::Key << key << YAML::Value << YAML::LocalTag("unsafe") << YAML::DoubleQuoted << text;
+}
+
+// tuned.conf split around its include= line: the role puts the host's active profile there.
+std::pair<std::string, std::string> tuned_parts(const act::Profile& p, const ExportOptions& o) {
+  const std::string conf = render_export(p, "tuned", o).at(0).content;
+  const std::string marker = "include=" + tuned_include(o.tuned_parent) + "\n";
+  const auto at = conf.find("\n" + marker);
+  if (at == std::string::npos) throw Error("internal: the TuneD profile has no include= line");
+  return {conf.substr(0, at + 1), conf.substr(at + 1 + marker.size())};
+}
+
+std::string vars_file(const act::Profile& p, const ExportOptions& o, const std::vector<ExportFile>& boot,
+                      const std::vector<ExportFile>& units, const InterfaceRoles& roles) {
+  std::set<std::string> dirs;
+  for (const auto* list : {&boot, &units}) {
+    for (const auto& f : *list) dirs.insert(f.path.substr(0, f.path.rfind('/')));
+  }
+  std::vector<std::string> enable;
+  for (const auto& f : units) {
+    const std::string name = f.path.substr(f.path.rfind('/') + 1);
+    if (name.starts_with("wgopt-tuning")) enable.push_back(name);
+  }
+  const auto [head, tail] = tuned_parts(p, o);
+  YAML::Emitter e;
+  e.SetOutputCharset(YAML::EscapeNonAscii);
+  e << YAML::BeginMap;
+  e << YAML::Key << "wgopt_prefix" << YAML::Value << YAML::DoubleQuoted << "{{ wgopt_root | regex_replace('/+$', '') }}";
+  e << YAML::Key << "wgopt_profile_file" << YAML::Value << YAML::DoubleQuoted << o.profile_path.substr(1);
+  e << YAML::Key << "wgopt_interfaces" << YAML::Value << YAML::BeginMap << YAML::Key << "underlay" << YAML::Value << YAML::DoubleQuoted
+    << roles.underlay << YAML::Key << "wireguard" << YAML::Value << YAML::DoubleQuoted << roles.wireguard << YAML::EndMap;
+  e << YAML::Key << "wgopt_directories" << YAML::Value << YAML::BeginSeq;
+  for (const auto& d : dirs) e << YAML::DoubleQuoted << d;
+  e << YAML::EndSeq;
+  e << YAML::Key << "wgopt_boot_files" << YAML::Value;
+  files_list(e, boot);
+  e << YAML::Key << "wgopt_unit_files" << YAML::Value;
+  files_list(e, units);
+  e << YAML::Key << "wgopt_units" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto& u : enable) e << YAML::DoubleQuoted << u;
+  e << YAML::EndSeq;
+  unsafe(e, "wgopt_tuned_head", head);
+  unsafe(e, "wgopt_tuned_tail", tail);
+  e << YAML::EndMap;
+  if (!e.good()) throw Error(fmt::format("internal: cannot write the role's vars: {}", e.GetLastError()));
+  return "---\n" + header(p, o, "#", "the role's data, rendered from the profile; re-export rather than edit") +
+         "# Profile text here is !unsafe: Ansible never evaluates it as a template.\n" + e.c_str() + "\n";
+}
+
+}  // namespace
+
+std::vector<ExportFile> render_ansible(const act::Profile& profile, const ExportOptions& options) {
+  require_unit_path(options.profile_path, "--profile-path");
+  require_unit_path(options.wgopt_path, "--wgopt-path");
+  if (!options.profile_path.starts_with("/etc/wgopt/")) {
+    throw UsageError(fmt::format("--profile-path {}: the role keeps the profile in /etc/wgopt/ (next to its boot-files.yaml, "
+                                 "which `wgopt retune` reads): use /etc/wgopt/NAME.yaml",
+                                 options.profile_path));
+  }
+  const Model m = build_model(profile, options);
+  std::vector<ExportFile> all = render_export(profile, "all", options);
+  std::vector<ExportFile> boot, units;
+  for (auto& f : all) {
+    if (f.path.ends_with("tuned.conf")) continue;  // the role writes it with the host's active profile as the parent
+    (f.path.starts_with("etc/systemd/system/") ? units : boot).push_back(f);
+  }
+  boot.push_back({options.profile_path.substr(1), act::dump_profile(profile), 0644});
+
+  const std::string role = kRole;
+  std::vector<ExportFile> out;
+  out.push_back({"playbook.yml", yaml_file(profile, options, "ansible-playbook -i INVENTORY playbook.yml", kPlaybook), 0644});
+  std::string defaults = kDefaults;
+  defaults.replace(defaults.find("%WGOPT_PATH%"), 12, options.wgopt_path);
+  out.push_back({role + "defaults/main.yml", yaml_file(profile, options, "the role's variables; override them in the inventory", defaults.c_str()), 0644});
+  out.push_back({role + "vars/main.yml", vars_file(profile, options, boot, units, m.roles), 0644});
+  const std::pair<const char*, const char*> tasks[] = {{"main.yml", kTasksMain}, {"gate.yml", kTasksGate}, {"install.yml", kTasksInstall},
+                                                       {"apply.yml", kTasksApply}, {"systemd.yml", kTasksSystemd}, {"tuned.yml", kTasksTuned}};
+  for (const auto& [name, body] : tasks) {
+    out.push_back({role + "tasks/" + name, yaml_file(profile, options, "part of the wgopt role (playbook.yml runs it)", body), 0644});
+  }
+  out.push_back({role + "meta/main.yml", yaml_file(profile, options, "the role's metadata", kMeta), 0644});
+  for (const auto* list : {&boot, &units}) {
+    for (const auto& f : *list) out.push_back({role + "files/" + f.path, f.content, 0644});
+  }
+  return out;
+}
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,116 @@
+#include "experiments/export/export_manifest.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "common/error.hpp"
+#include "common/place.hpp"
+#include "common/util.hpp"
+#include "experiments/export/export_model.hpp"
+
+namespace wgopt::experiments {
+
+using namespace exportfmt;
+
+const std::vector<std::string>& boot_formats() {
+  static const std::vector<std::string> f{"sysctl", "systemd", "networkd"};
+  return f;
+}
+
+namespace {
+
+bool boot_file(const std::string& path) {
+  return path == "etc/sysctl.d/99-wgopt.conf" || path == "usr/local/sbin/wgopt-tuning.sh" ||
+         (path.starts_with("etc/systemd/system/wgopt-tuning") && path.ends_with(".service")) ||
+         (path.starts_with("etc/systemd/network/10-wgopt-") && path.ends_with(".link"));
+}
+
+}  // namespace
+
+std::optional<ExportFile> render_manifest(const act::Profile& profile, const std::vector<ExportFile>& files, const InterfaceRoles& roles,
+                           const ExportOptions& options) {
+  std::vector<std::string> formats, paths;
+  for (const auto& f : files) {
+    if (boot_file(f.path)) paths.push_back(f.path);
+  }
+  if (paths.empty()) return std::nullopt;
+  for (const auto& f : boot_formats()) {
+    const bool has = std::any_of(paths.begin(), paths.end(), [&](const std::string& p) {
+      return (f == "sysctl" && p.starts_with("etc/sysctl.d/")) || (f == "systemd" && !p.starts_with("etc/sysctl.d/") && !p.ends_with(".link")) ||
+             (f == "networkd" && p.ends_with(".link"));
+    });
+    if (has) formats.push_back(f);
+  }
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  e << YAML::Key << "formats" << YAML::Value << YAML::Flow << formats;
+  e << YAML::Key << "underlay" << YAML::Value << roles.underlay;
+  e << YAML::Key << "wireguard" << YAML::Value << roles.wireguard;
+  e << YAML::Key << "files" << YAML::Value << YAML::BeginSeq;
+  for (const auto& p : paths) e << p;
+  e << YAML::EndSeq << YAML::EndMap;
+  std::string out = header(profile, options, "#",
+                           "install -D -m 0644 boot-files.yaml /etc/wgopt/boot-files.yaml (next to the profile: `wgopt retune` "
+                           "re-renders these files when it replaces the profile)");
+  out += "# The boot files `wgopt retune` owns, relative to the directory that holds etc/wgopt/.\n";
+  out += std::string(e.c_str()) + "\n";
+  return ExportFile{kManifestPath, out, 0644};
+}
+
+BootManifest parse_manifest(const std::string& text, const std::string& source) {
+  const std::string src = one_line(source, 200);
+  YAML::Node n;
+  try {
+    n = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw UsageError(fmt::format("{} is not YAML ({}): re-export it with `wgopt export --format all`", src, one_line(e.what(), 120)));
+  }
+  if (!n.IsMap()) throw UsageError(fmt::format("{} is not a boot-files manifest: re-export it with `wgopt export --format all`", src));
+  BootManifest m;
+  auto list = [&](const char* key) {
+    std::vector<std::string> out;
+    const YAML::Node& map = n;
+    const YAML::Node v = map[key];
+    if (!v || !v.IsSequence()) throw UsageError(fmt::format("{}: `{}` is missing or not a list", src, key));
+    for (const auto& x : v) {
+      if (!x.IsScalar()) throw UsageError(fmt::format("{}: `{}` holds something that is not a string", src, key));
+      out.push_back(x.Scalar());
+    }
+    return out;
+  };
+  m.formats = list("formats");
+  m.files = list("files");
+  for (const auto& f : m.formats) {
+    if (std::find(boot_formats().begin(), boot_formats().end(), f) == boot_formats().end()) {
+      throw UsageError(fmt::format("{}: format '{}' is not one of {}", src, one_line(f, 40), fmt::join(boot_formats(), ", ")));
+    }
+  }
+  for (const auto& p : m.files) {
+    if (!boot_file(p)) throw UsageError(fmt::format("{}: '{}' is not a boot file wgopt renders", src, one_line(p, 120)));
+  }
+  for (const char* key : {"underlay", "wireguard"}) {
+    const YAML::Node& map = n;
+    const YAML::Node v = map[key];
+    std::string name = v && v.IsScalar() ? v.Scalar() : "";
+    if (!name.empty() && !is_valid_ifname(name)) throw UsageError(fmt::format("{}: {} '{}' is not an interface name", src, key, one_line(name, 40)));
+    (std::string(key) == "underlay" ? m.underlay : m.wireguard) = name;
+  }
+  return m;
+}
+
+std::vector<ExportFile> rerender_boot_files(const act::Profile& profile, const BootManifest& manifest, const std::string& label) {
+  ExportOptions o;
+  o.profile_label = label;
+  o.underlay = manifest.underlay;
+  o.wireguard = manifest.wireguard;
+  std::vector<ExportFile> out;
+  for (const auto& format : manifest.formats) {
+    for (auto& f : render_export(profile, format, o)) {
+      if (std::find(manifest.files.begin(), manifest.files.end(), f.path) != manifest.files.end()) out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,41 @@
+#pragma once
+// The boot-files manifest (etc/wgopt/boot-files.yaml, written by `--format all` and `--format
+// ansible`): which exported files `wgopt retune` owns and re-renders when it replaces the profile
+// (exit 10), and the interface roles they were rendered with, so the files a reboot applies always
+// hold the profile the host is on. Paths are relative to the root the manifest is installed under
+// (the directory that holds etc/wgopt/boot-files.yaml), so a tree copied anywhere stays consistent.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actuators/profile.hpp"
+#include "experiments/export/export.hpp"
+
+namespace wgopt::experiments {
+
+inline constexpr const char* kManifestPath = "etc/wgopt/boot-files.yaml";
+
+struct BootManifest {
+  std::vector<std::string> formats;  // of export_formats(): the ones the boot files come from
+  std::string underlay, wireguard;   // the roles they were rendered with (empty: decided by the rule)
+  std::vector<std::string> files;    // relative to the root
+};
+
+// The formats whose files a retune owns: the ones a reboot applies.
+const std::vector<std::string>& boot_formats();
+
+// The manifest for `files` (the export's own output; only those of boot_formats() are listed),
+// header first, or nullopt when `files` holds no boot file. YAML written by yaml-cpp; interface
+// names are validated names.
+std::optional<ExportFile> render_manifest(const act::Profile& profile, const std::vector<ExportFile>& files, const InterfaceRoles& roles,
+                           const ExportOptions& options);
+
+// Parses a manifest; UsageError naming `source` and the entry for anything else (an unknown format,
+// a path that is absolute, holds "..", or is not one boot_formats() renders, a bad interface name).
+BootManifest parse_manifest(const std::string& text, const std::string& source);
+
+// The files of the manifest's formats re-rendered for `profile` with the manifest's roles, only the
+// ones it lists (retune writes them). Throws what render_export throws.
+std::vector<ExportFile> rerender_boot_files(const act::Profile& profile, const BootManifest& manifest, const std::string& label);
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,38 @@
+#pragma once
+// Host facts gate every apply (issue 12): before `wgopt apply` or `wgopt retune` changes anything,
+// the profile's recorded host facts are compared with this host's (experiments/measure/host_facts.hpp:
+// one definition of the facts, one comparison), for the interfaces export_roles() names as the
+// profile's underlay and WireGuard interface. `wgopt facts` prints the same check; the exported
+// Ansible role runs it on every host before it installs anything.
+#include <string>
+#include <vector>
+
+#include "actuators/profile.hpp"
+#include "common/exec.hpp"
+#include "common/place.hpp"
+#include "experiments/export/export.hpp"
+#include "experiments/measure/host_facts.hpp"
+
+namespace wgopt::experiments {
+
+struct HostGate {
+  InterfaceRoles roles;                     // the profile's underlay and WireGuard interface
+  HostFacts here;                           // this host's facts for them
+  std::vector<FactDifference> differences;  // empty: the host matches (or the profile records no facts)
+  bool matches() const { return differences.empty(); }
+};
+
+// The profile's interface roles (export_roles with no options; a profile whose roles cannot be
+// decided compares no driver / WireGuard mode). Throws UsageError for a profile export refuses.
+InterfaceRoles profile_roles(const act::Profile& profile, const std::string& label);
+
+// Reads this host's facts in `place` and compares them with the profile's.
+HostGate check_host_facts(const act::Profile& profile, const std::string& label, const Place& place, CommandRunner& runner);
+// The same comparison with facts read elsewhere (a peer's `hello`).
+HostGate compare_with(const act::Profile& profile, const std::string& label, HostFacts here);
+
+// Throws UsageError "profile P was made on another kind of host (DIFFERENCES): nothing was changed;
+// pass --force to apply it anyway" unless the gate matches or `force`.
+void require_matching_host(const HostGate& gate, const std::string& label, bool force);
+
+}  // namespace wgopt::experiments

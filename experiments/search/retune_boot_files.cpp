@@ -1,0 +1,72 @@
+#include "experiments/search/retune_boot_files.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "actuators/profile.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "common/util.hpp"
+#include "experiments/export/export_manifest.hpp"
+
+namespace wgopt::experiments {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string code_of(const std::string& text) {
+  std::string out;
+  for (const auto& line : split_lines(text)) {
+    if (!trim(line).starts_with("#")) out += line + "\n";
+  }
+  return out;
+}
+
+void write_with_dirs(const fs::path& path, const std::string& content, int mode) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) throw Error(fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
+  write_file_atomic(path.string(), content, mode);
+}
+
+}  // namespace
+
+BootFilesUpdate update_boot_files(const std::string& profile_path) {
+  BootFilesUpdate u;
+  const fs::path profile = fs::absolute(profile_path).lexically_normal();
+  const fs::path dir = profile.parent_path();
+  const fs::path manifest = dir / "boot-files.yaml";
+  if (!fs::exists(manifest)) {
+    u.note = fmt::format("no {}: no exported boot files to keep in step (export with --format all or ansible)", manifest.string());
+    return u;
+  }
+  u.manifest = manifest.string();
+  if (dir.filename() != "wgopt" || dir.parent_path().filename() != "etc") {
+    u.note = fmt::format("{} is not in ROOT/etc/wgopt/: cannot tell where its boot files are", manifest.string());
+    return u;
+  }
+  const fs::path root = dir.parent_path().parent_path();
+  u.root = root.string();
+  const BootManifest m = parse_manifest(read_file(manifest.string()).value_or(""), manifest.string());
+  const act::Profile p = act::load_profile(profile.string());
+  const fs::path prev = profile.string() + ".prev-files";
+  for (const auto& f : rerender_boot_files(p, m, profile.string())) {
+    const fs::path target = root / f.path;
+    const auto old = read_file(target.string());
+    if (old && *old == f.content) continue;
+    const bool unit = f.path.ends_with(".service") || f.path.ends_with(".timer");
+    if (old && unit && code_of(*old) == code_of(f.content)) continue;
+    if (old) {
+      write_with_dirs(prev / f.path, *old, f.mode);
+      u.kept.push_back((prev / f.path).string());
+    }
+    write_with_dirs(target, f.content, f.mode);
+    u.written.push_back(target.string());
+  }
+  if (u.written.empty()) u.note = "the boot files already hold the new profile";
+  return u;
+}
+
+}  // namespace wgopt::experiments

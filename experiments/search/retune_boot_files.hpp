@@ -1,0 +1,30 @@
+#pragma once
+// Retune keeps the boot files true (issue 12): when `wgopt retune` replaces a profile (exit 10), the
+// exported files a reboot applies (sysctl.d, the tuning script, the .link, the units) are rendered
+// again from the new profile, so the next boot puts the new winner back, not the old one. Which
+// files, and with which interface roles, the boot-files manifest next to the profile says
+// (ROOT/etc/wgopt/boot-files.yaml, export_manifest.hpp; ROOT is / on a host). The files they replace
+// are kept beside P.prev as P.prev-files/PATH, so `cp -r P.prev-files/. ROOT/` with P.prev rolls
+// both back.
+#include <string>
+#include <vector>
+
+namespace wgopt::experiments {
+
+struct BootFilesUpdate {
+  std::string manifest;               // the manifest read ("" when there is none)
+  std::string root;                   // the directory the paths are relative to
+  std::vector<std::string> written;   // files rewritten (absolute)
+  std::vector<std::string> kept;      // their previous versions (absolute, under P.prev-files/)
+  std::string note;                   // why nothing was done, when nothing was
+};
+
+// Re-renders the boot files of `profile_path` (just written by the retune) after the manifest beside
+// it. Each file is written atomically (common/files.hpp write_file_atomic), its previous content
+// first saved under PROFILE.prev-files/; a unit whose lines other than comments did not change is
+// left as it is (no daemon-reload needed for a new score in its header). No manifest, or a profile
+// not in ROOT/etc/wgopt/: nothing is written and `note` says so. Throws Error naming the file when
+// one cannot be written (the ones before it are written), UsageError for a bad manifest.
+BootFilesUpdate update_boot_files(const std::string& profile_path);
+
+}  // namespace wgopt::experiments

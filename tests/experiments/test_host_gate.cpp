@@ -1,0 +1,88 @@
+// Host facts gate every apply (issue 12, item 2): the one comparison `wgopt apply`, `wgopt retune`,
+// `wgopt facts` and the exported Ansible role use (experiments/measure/host_facts.hpp).
+#include <catch2/catch.hpp>
+
+#include "actuators/profile.hpp"
+#include "common/error.hpp"
+#include "experiments/measure/host_facts.hpp"
+#include "experiments/search/host_gate.hpp"
+
+using namespace wgopt;
+using namespace wgopt::experiments;
+using Catch::Contains;
+
+namespace {
+
+HostFacts here() {
+  return {.kernel = "6.1.0-18-amd64", .nproc = 4, .sku = "Amazon EC2 m5.xlarge", .underlay = "eth0", .wireguard = "wt0",
+          .nic_driver = "ena", .wireguard_mode = "kernel"};
+}
+
+YAML::Node facts(const std::string& yaml) { return YAML::Load(yaml); }
+
+std::vector<std::string> names(const std::vector<FactDifference>& d) {
+  std::vector<std::string> out;
+  for (const auto& x : d) out.push_back(x.fact);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("host gate: the same kind of host matches; the kernel is compared by its major version", "[host-gate]") {
+  const auto p = facts("{kernel: 6.18.2-fc, nproc: 4, sku: Amazon EC2 m5.xlarge, nic_driver: ena, wireguard_mode: kernel, place: host}");
+  CHECK(compare_host_facts(p, here()).empty());
+  CHECK(kernel_major("6.1.0-18-amd64") == "6");
+  CHECK(kernel_major("5") == "5");
+  CHECK(names(compare_host_facts(facts("{kernel: 5.15.0-91-generic}"), here())) == std::vector<std::string>{"kernel"});
+}
+
+TEST_CASE("host gate: every differing fact is named with both values", "[host-gate]") {
+  const auto p = facts("{kernel: 5.10.0, nproc: 8, sku: Standard_D8s_v5, nic_driver: mlx5_core, wireguard_mode: userspace}");
+  const auto d = compare_host_facts(p, here());
+  CHECK(names(d) == std::vector<std::string>{"nproc", "kernel", "nic_driver", "wireguard_mode", "sku"});
+  const std::string line = describe_differences(d);
+  CHECK_THAT(line, Contains("nproc: profile 8, this host 4"));
+  CHECK_THAT(line, Contains("kernel: profile 5, this host 6"));
+  CHECK_THAT(line, Contains("nic_driver: profile mlx5_core, this host ena"));
+  CHECK_THAT(line, Contains("wireguard_mode: profile userspace, this host kernel"));
+  CHECK_THAT(line, Contains("sku: profile Standard_D8s_v5, this host Amazon EC2 m5.xlarge"));
+}
+
+TEST_CASE("host gate: what a profile does not record, or could not tell, is not compared", "[host-gate]") {
+  CHECK(compare_host_facts(YAML::Node(), here()).empty());                   // a hand-written profile
+  CHECK(compare_host_facts(facts("{place: netns x}"), here()).empty());      // place is where, not what
+  CHECK(compare_host_facts(facts("{wireguard_mode: 'unknown: wg failed'}"), here()).empty());
+  CHECK(compare_host_facts(facts("{sku: unknown (4 CPUs)}"), here()).empty());  // says no more than nproc
+  // A missing interface on this host is a difference, shown as (none).
+  HostFacts h = here();
+  h.nic_driver = "";
+  const auto d = compare_host_facts(facts("{nic_driver: ena}"), h);
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].host == "(none)");
+}
+
+TEST_CASE("host gate: a mismatch refuses with one line naming the facts and --force, unless forced", "[host-gate]") {
+  const auto p = act::parse_profile("host: {nproc: 64, nic_driver: mlx5_core}\nknobs: {eth0/mtu: 1500, wt0/mtu: 1420}\n", "p.yaml");
+  const HostGate g = compare_with(p, "p.yaml", here());
+  CHECK(g.roles.underlay == "eth0");
+  CHECK(g.roles.wireguard == "wt0");
+  REQUIRE_FALSE(g.matches());
+  try {
+    require_matching_host(g, "p.yaml", false);
+    FAIL("not refused");
+  } catch (const UsageError& e) {
+    const std::string what = e.what();
+    CHECK_THAT(what, Contains("profile p.yaml was made on another kind of host (nproc: profile 64, this host 4; nic_driver: profile "
+                              "mlx5_core, this host ena): nothing was changed; pass --force"));
+    CHECK(what.find('\n') == std::string::npos);
+  }
+  CHECK_NOTHROW(require_matching_host(g, "p.yaml", true));
+}
+
+TEST_CASE("host gate: hostile facts are shown on one line", "[host-gate]") {
+  YAML::Node p(YAML::NodeType::Map);
+  p["sku"] = std::string("vm\n$(id)\x01");
+  const auto line = describe_differences(compare_host_facts(p, here()));
+  CHECK(line.find('\n') == std::string::npos);
+  CHECK_THAT(line, Contains("sku: profile vm\\n$(id)\\x01"));
+}
