@@ -64,7 +64,7 @@ int model_dims(const Space& space, const BoSettings& b) {
 class BoStrategy : public Strategy {
  public:
   BoStrategy(const Space& space, const StrategyOptions& o, const BoSettings& b)
-      : space_(space), hist_(space_, o.direction), rng_(o.seed), settings_(b), dims_(model_dims(space_, b)) {
+      : space_(space), hist_(space_, o.direction), rng_(o.seed), settings_(b), dims_(model_dims(space_, b)), budget_(o.budget) {
     const int np = int(space_.params().size());
     int n_init = o.n_initial;
     if (n_init <= 0) {
@@ -95,7 +95,9 @@ class BoStrategy : public Strategy {
     if (design_pos_ < design_.size() && hist_.size() < int(design_.size())) return design_[design_pos_++];
     if (hist_.n_values() < 2) return random_config(space_, rng_);
     refresh_model();
-    return maximise_acquisition();
+    Config next = maximise_acquisition();
+    if (auto again = remeasure_instead_of(next)) return *again;
+    return next;
   }
 
   void tell(const Config& c, TrialState s, double v) override {
@@ -217,20 +219,28 @@ class BoStrategy : public Strategy {
   // taken over fixed normal quantiles. It re-measures the recommendation when its own uncertainty
   // is what decides, a close challenger when that could overtake it.
   Config knowledge_gradient_choice(const std::vector<Ranked>& ranked) const {
-    constexpr size_t kKgConfigs = 12;
-    constexpr int kQuantiles = 48;
-    const size_t k = std::min(kKgConfigs, ranked.size());
     std::vector<Config> cs;
-    for (size_t i = 0; i < k; ++i) cs.push_back(ranked[i].config);
+    for (size_t i = 0; i < std::min(kKgConfigs, ranked.size()); ++i) cs.push_back(ranked[i].config);
+    const auto gains = choice_gains(cs, cs.size());
+    return cs[size_t(std::max_element(gains.begin(), gains.end()) - gains.begin())];
+  }
+  static constexpr size_t kKgConfigs = 12;
+
+  // The knowledge gradient of one more measurement at each of cs for the final choice, which is the
+  // best posterior mean among *measured* configurations: cs[0 .. measured-1] are measured, the rest
+  // are not (one of them becomes choosable only once measured). gains[i] = the current best mean
+  // among the measured minus its expectation after measuring cs[i] (standardised units, >= 0).
+  std::vector<double> choice_gains(const std::vector<Config>& cs, size_t measured) const {
+    constexpr int kQuantiles = 48;
     Eigen::VectorXd mu;
     Eigen::MatrixXd cov;
     gp_.predict_cov(model_matrix(cs), mu, cov);
     const double nu = settings_.robust ? settings_.robust_nu : HUGE_VAL;
     const double noise = gp_.hyper().noise_variance() * (nu > 2 && std::isfinite(nu) ? nu / (nu - 2) : 1.0);
-    const double now = mu.minCoeff();
-    double best_gain = -1;
-    size_t best = 0;
-    for (size_t c = 0; c < k; ++c) {
+    const auto k = Eigen::Index(measured);
+    const double now = mu.head(k).minCoeff();
+    std::vector<double> gains(cs.size(), 0.0);
+    for (size_t c = 0; c < cs.size(); ++c) {
       const auto ci = Eigen::Index(c);
       const double denom = std::sqrt(std::max(cov(ci, ci), 0.0) + noise);
       if (!(denom > 0)) continue;
@@ -238,12 +248,42 @@ class BoStrategy : public Strategy {
       double expected = 0;
       for (int q = 0; q < kQuantiles; ++q) {
         const double z = normal_quantile((q + 0.5) / kQuantiles);
-        expected += (mu + z * shift).minCoeff();
+        double m = (mu.head(k) + z * shift.head(k)).minCoeff();
+        if (ci >= k) m = std::min(m, mu[ci] + z * shift[ci]);
+        expected += m;
       }
-      const double gain = now - expected / kQuantiles;
-      if (gain > best_gain) best_gain = gain, best = c;
+      gains[c] = now - expected / kQuantiles;
     }
-    return cs[best];
+    return gains;
+  }
+
+  // BoSettings::kg_ask: `next` (the acquisition's choice) against re-measuring. Both are valued by
+  // what they are expected to do for the final choice (choice_gains; a new point's gain weighted by
+  // its probability of success); the measured configuration with the larger gain is returned when it
+  // beats the new point by more than BoSettings::kg_ask_min noise sds. Only in the later part of a
+  // known budget.
+  std::optional<Config> remeasure_instead_of(const Config& next) const {
+    if (!settings_.kg_ask || budget_ <= 0 || hist_.size() < settings_.kg_ask_from * budget_) return std::nullopt;
+    if (auto it = hist_.aggregates().find(next); it != hist_.aggregates().end() && it->second.count > 0)
+      return std::nullopt;   // already a re-measurement
+    auto ranked = rank_measured();
+    if (ranked.empty()) return std::nullopt;
+    std::vector<Config> cs;
+    for (size_t i = 0; i < std::min(kKgConfigs, ranked.size()); ++i) cs.push_back(ranked[i].config);
+    const size_t k = cs.size();
+    cs.push_back(next);
+    const auto gains = choice_gains(cs, k);
+    double p_next = 1;
+    if (have_feas_) {
+      Eigen::VectorXd fm, fv;
+      feas_.predict(model_matrix({next}), fm, fv);
+      p_next = std::exp(log_feasible(fm[0], fv[0]));
+    }
+    const size_t best = size_t(std::max_element(gains.begin(), gains.begin() + long(k)) - gains.begin());
+    // A gain far below the noise is numerical dust (noise-free, both are ~1e-7): explore then.
+    const double material = settings_.kg_ask_min * std::sqrt(gp_.hyper().noise_variance());
+    if (gains[best] > p_next * gains[k] && gains[best] > material) return cs[best];
+    return std::nullopt;
   }
 
   void refresh_model() {
@@ -596,6 +636,7 @@ class BoStrategy : public Strategy {
   Rng rng_;
   BoSettings settings_;
   int dims_;   // of the model's input (model_x)
+  int budget_;   // StrategyOptions::budget (0: unknown)
   std::vector<Config> design_;
   size_t design_pos_ = 0;
 
