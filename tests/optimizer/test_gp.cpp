@@ -23,6 +23,22 @@ GpHyper hyper(std::vector<double> ls, double sf2, double sn2) {
   return h;
 }
 
+// predict_grad's gradients at x (dm, dv) against central finite differences of its mean and variance.
+void check_predict_grad(const Gp& gp, const Eigen::VectorXd& x, const Eigen::VectorXd& dm, const Eigen::VectorXd& dv) {
+  for (int k = 0; k < int(x.size()); ++k) {
+    const double step = 1e-6;
+    Eigen::VectorXd xp = x, xm = x;
+    xp[k] += step;
+    xm[k] -= step;
+    double mp, vp, mm, vm;
+    Eigen::VectorXd t1, t2;
+    gp.predict_grad(xp, mp, vp, t1, t2);
+    gp.predict_grad(xm, mm, vm, t1, t2);
+    CHECK(dm[k] == Approx((mp - mm) / (2 * step)).epsilon(1e-5));
+    CHECK(dv[k] == Approx((vp - vm) / (2 * step)).epsilon(1e-4).margin(1e-8));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("GP posterior matches a two-point hand computation", "[gp]") {
@@ -170,18 +186,7 @@ TEST_CASE("posterior mean and variance gradients match finite differences", "[gp
   double m, v;
   Eigen::VectorXd dm, dv;
   gp.predict_grad(x, m, v, dm, dv);
-  for (int k = 0; k < 2; ++k) {
-    const double h = 1e-6;
-    Eigen::VectorXd xp = x, xm = x;
-    xp[k] += h;
-    xm[k] -= h;
-    double mp, vp, mm, vm;
-    Eigen::VectorXd t1, t2;
-    gp.predict_grad(xp, mp, vp, t1, t2);
-    gp.predict_grad(xm, mm, vm, t1, t2);
-    CHECK(dm[k] == Approx((mp - mm) / (2 * h)).epsilon(1e-5));
-    CHECK(dv[k] == Approx((vp - vm) / (2 * h)).epsilon(1e-4).margin(1e-8));
-  }
+  check_predict_grad(gp, x, dm, dv);
 }
 
 TEST_CASE("log P(feasible) equals log Phi(mean/sd), stays finite in the tails, and its derivatives match", "[acquisition]") {
@@ -341,18 +346,7 @@ TEST_CASE("the additive kernel: prior variance, a hand-computed covariance and g
   gp.predict(x.transpose(), pm, pv);
   CHECK(m == Approx(pm[0]).epsilon(1e-12));
   CHECK(v == Approx(pv[0]).epsilon(1e-10));
-  for (int k = 0; k < 2; ++k) {
-    const double step = 1e-6;
-    Eigen::VectorXd xp = x, xm = x;
-    xp[k] += step;
-    xm[k] -= step;
-    double mp, vp, mm, vm;
-    Eigen::VectorXd t1, t2;
-    gp.predict_grad(xp, mp, vp, t1, t2);
-    gp.predict_grad(xm, mm, vm, t1, t2);
-    CHECK(dm[k] == Approx((mp - mm) / (2 * step)).epsilon(1e-5));
-    CHECK(dv[k] == Approx((vp - vm) / (2 * step)).epsilon(1e-4).margin(1e-8));
-  }
+  check_predict_grad(gp, x, dm, dv);
 }
 
 TEST_CASE("conditioning on appended rows equals conditioning from scratch; data_means are the posterior at the rows", "[gp]") {
