@@ -1,7 +1,7 @@
 // bench_optimizer: the optimizer benchmark of issue 4 (definitions: ../shared/design/BENCHMARKS.md).
 //
 // For every problem x noise level x strategy x seed x budget n, one fresh run of n trials through
-// opt::run (the strategy is told the budget; the driver's last n/10 trials re-measure). Prints per
+// opt::run (the strategy is told the budget; the driver's last n/20 trials re-measure). Prints per
 // (problem, noise, strategy): median simple regret of the RECOMMENDED configuration evaluated without
 // noise at each n, the false-promotion rate at the largest n (recommended worse than the best
 // evaluated configuration, noise-free, by more than 2% of |f*|), the share of failed trials and the
