@@ -1,7 +1,7 @@
 // bench_optimizer: the optimizer benchmark of issue 4 (definitions: ../shared/design/BENCHMARKS.md).
 //
 // For every problem x noise level x strategy x seed x budget n, one fresh run of n trials through
-// opt::run (the strategy is told the budget; the driver's last n/10 trials re-measure). Prints per
+// opt::run (the strategy is told the budget; the driver's last n/20 trials re-measure). Prints per
 // (problem, noise, strategy): median simple regret of the RECOMMENDED configuration evaluated without
 // noise at each n, the false-promotion rate at the largest n (recommended worse than the best
 // evaluated configuration, noise-free, by more than 2% of |f*|), the share of failed trials and the
@@ -41,12 +41,13 @@ struct Job {
 };
 
 std::vector<Job> make_jobs(const std::vector<std::string>& problems, const std::vector<int>& noises,
-                           const std::vector<std::string>& strategies, int seeds, const std::vector<int>& budgets) {
+                           const std::vector<std::string>& strategies, int first_seed, int seeds,
+                           const std::vector<int>& budgets) {
   std::vector<Job> jobs;
   for (const auto& p : problems)
     for (int nz : noises)
       for (const auto& s : strategies)
-        for (int seed = 0; seed < seeds; ++seed)
+        for (int seed = first_seed; seed < first_seed + seeds; ++seed)
           for (int n : budgets) jobs.push_back({.spec = {p, nz, s, static_cast<std::uint64_t>(seed), n}});
   return jobs;
 }
@@ -185,7 +186,7 @@ int main(int argc, char** argv) {
   std::vector<int> noises = {0, 5, 10};
   std::vector<std::string> strategies = {"bo", "random", "coordinate"};
   std::vector<int> budgets = {30, 50, 100};
-  int seeds = 30;
+  int seeds = 30, first_seed = 0;
   int threads = std::max(1u, std::thread::hardware_concurrency());
   bool markdown = false, self_test_mode = false, reference = false, no_timing = false;
   std::string raw;
@@ -195,6 +196,9 @@ int main(int argc, char** argv) {
   app.add_option("--noise", noises, "noise levels, percent of |f*| (Branin: absolute sd = level/100)")->delimiter(',');
   app.add_option("--strategies", strategies, "comma-separated strategy names")->delimiter(',');
   app.add_option("--seeds", seeds, "seeds 0 .. S-1 per cell (seed s also seeds the noise)")->check(CLI::Range(1, 100000));
+  app.add_option("--first-seed", first_seed,
+                 "seeds first .. first+S-1 instead of 0 .. S-1 (explore on other seeds than the tables use)")
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--trials", budgets, "budgets n; each is its own run")->delimiter(',')->check(CLI::Range(2, 100000));
   app.add_option("--threads", threads, "parallel runs")->check(CLI::Range(1, 256));
   app.add_option("--raw", raw, "append one JSON line per (problem, noise, strategy, seed) to this file");
@@ -222,7 +226,7 @@ int main(int argc, char** argv) {
 
     std::cout << fmt::format("# bench_optimizer: {} seeds, budgets {}, {} threads\n", seeds, fmt::join(budgets, "/"),
                              threads);
-    std::vector<Job> jobs = make_jobs(problems, noises, strategies, seeds, budgets);
+    std::vector<Job> jobs = make_jobs(problems, noises, strategies, first_seed, seeds, budgets);
     run_jobs(jobs, threads);
     print_table(jobs, budgets, markdown);
     if (!raw.empty()) write_raw(raw, jobs);

@@ -32,13 +32,15 @@ TARGETS = [
 ]
 
 
-def load(paths):
+def load(paths, seeds=None):
     groups = {}
     for path in paths:
         with open(path) as f:
             for line in f:
                 if line.strip():
                     r = json.loads(line)
+                    if seeds is not None and r["seed"] >= seeds:
+                        continue
                     groups.setdefault((r["problem"], r["noise"], r["strategy"]), []).append(r)
     return groups
 
@@ -94,9 +96,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--raw", nargs="+", required=True)
     ap.add_argument("--min-seeds", type=int, default=1, help="leave out cells with fewer seeds (an unfinished run)")
+    ap.add_argument("--seeds", type=int, help="only seeds 0 .. S-1 of every file (wgopt run on fewer seeds than "
+                    "Optuna: both sides then have the same seeds)")
+    ap.add_argument("--bo-cells-only", action="store_true",
+                    help="only the (problem, noise) cells that wgopt_bo has (a partial re-run beside full Optuna files)")
     ap.add_argument("--bench-output", help="bench_optimizer's stdout, for the time per suggestion")
     args = ap.parse_args()
-    groups = {k: v for k, v in load(args.raw).items() if len(v) >= args.min_seeds}
+    groups = {k: v for k, v in load(args.raw, args.seeds).items() if len(v) >= args.min_seeds}
+    if args.bo_cells_only:
+        groups = {k: v for k, v in groups.items() if (k[0], k[1], "wgopt_bo") in groups}
     cells = sorted({(p, nz) for (p, nz, _) in groups}, key=lambda k: (list(problems.PROBLEMS).index(k[0]), k[1]))
     seeds = sorted({len(v) for v in groups.values()})
 

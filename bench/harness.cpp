@@ -80,9 +80,20 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f == "+warp") b.warp = true;
     else if (f == "-lscale") b.scale_lengthscales = false;
     else if (f == "-neigh") b.neighbours = false;
+    else if (f == "-tie") b.tie_lengthscales = false;
+    else if (f == "-robust") b.robust = false;
+    else if (f.rfind("nu=", 0) == 0) b.robust_nu = std::stod(f.substr(3));
+    else if (f.rfind("xi=", 0) == 0) b.xi = std::stod(f.substr(3));
+    else if (f.rfind("xin=", 0) == 0) b.xi_noise = std::stod(f.substr(4));
+    else if (f == "-kg") b.kg_remeasure = false;
+    else if (f == "+kgask") b.kg_ask = true;
+    else if (f.rfind("kgmin=", 0) == 0) b.kg_ask_min = std::stod(f.substr(6));
+    else if (f.rfind("kgfrom=", 0) == 0) b.kg_ask_from = std::stod(f.substr(7));
+    else if (f == "-add") b.additive = false;
+    else if (f.rfind("fw=", 0) == 0) b.feasibility_weight = std::stod(f.substr(3));
     else if (f.rfind("ls=", 0) == 0) b.lengthscale_ref_dims = std::stod(f.substr(3));
     else if (f.rfind("init=", 0) == 0) o.n_initial = std::stoi(f.substr(5));
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, ls=D, init=N", name, f));
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, -kg, +kgask, -add, ls=D, init=N, nu=V, xi=V, xin=V, fw=V, kgfrom=V, kgmin=V", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);

@@ -1,5 +1,6 @@
 #include "optimizer/gp.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlopt.hpp>
@@ -40,6 +41,18 @@ double matern_c(double r2) {
   return (5.0 / 3.0) * (1.0 + kSqrt5 * r) * std::exp(-kSqrt5 * r);
 }
 
+// scale * Matern 5/2 of every entry of a matrix of squared scaled distances, and scale * C(r2) * r2
+// (for lengthscale gradients), in Eigen's array form: its exp() is vectorised, which matters because
+// these matrices are most of bo's time per suggestion.
+Eigen::MatrixXd matern_matrix(const Eigen::MatrixXd& r2, double scale) {
+  const Eigen::ArrayXXd r = (5.0 * r2.array().max(0.0)).sqrt();
+  return (scale * (1.0 + r + r.square() / 3.0) * (-r).exp()).matrix();
+}
+Eigen::MatrixXd matern_c_r2_matrix(const Eigen::MatrixXd& r2, double scale) {
+  const Eigen::ArrayXXd r = (5.0 * r2.array().max(0.0)).sqrt();
+  return (scale * (5.0 / 3.0) * (1.0 + r) * (-r).exp() * r2.array()).matrix();
+}
+
 Eigen::MatrixXd sq_dist(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B) {
   Eigen::VectorXd a2 = A.rowwise().squaredNorm(), b2 = B.rowwise().squaredNorm();
   Eigen::MatrixXd d = (-2.0 * A * B.transpose()).colwise() + a2;
@@ -55,8 +68,21 @@ struct Gp::LengthPrior {
   double log_p(double t) const { return a * t - b * std::exp(t); }
   double dlog_p(double t) const { return a - b * std::exp(t); }
 };
+bool Gp::group_binary(int g) const {
+  if (groups_.empty()) return is_binary(g);
+  for (size_t j = 0; j < groups_.size(); ++j)
+    if (groups_[j] == g) return is_binary(int(j));
+  return false;
+}
+
+Eigen::VectorXd Gp::dim_inv_l2(const Eigen::VectorXd& theta, int d) const {
+  Eigen::VectorXd out(d);
+  for (int j = 0; j < d; ++j) out[j] = std::exp(-2.0 * theta[group_of(j)]);
+  return out;
+}
+
 Gp::LengthPrior Gp::length_prior(int i) const {
-  const GammaPrior& p = is_binary(i) ? kBinaryLengthPrior : kLengthPrior;
+  const GammaPrior& p = group_binary(i) ? kBinaryLengthPrior : kLengthPrior;
   return {p.a, p.b / ls_scale_};
 }
 
@@ -68,45 +94,74 @@ double matern52(double r2) {
 double GpHyper::lengthscale(int i) const { return std::exp(theta[i]); }
 double GpHyper::signal_variance() const { return std::exp(theta[dims()]); }
 double GpHyper::noise_variance() const { return std::exp(theta[dims() + 1]); }
+double GpHyper::additive_variance() const { return additive ? std::exp(theta[dims() + 2]) : 0.0; }
 
-GpHyper GpHyper::initial(int dims) {
+GpHyper GpHyper::initial(int dims, bool additive) {
   GpHyper h;
-  h.theta.resize(dims + 2);
+  h.additive = additive;
+  h.theta.resize(dims + 2 + (additive ? 1 : 0));
   h.theta.head(dims).setConstant(std::log(0.5));
-  h.theta[dims] = 0.0;
+  h.theta[dims] = additive ? std::log(0.5) : 0.0;
   h.theta[dims + 1] = std::log(0.01);
+  if (additive) h.theta[dims + 2] = std::log(0.5);
   return h;
+}
+
+std::vector<std::vector<int>> Gp::group_members(int g, int d) const {
+  std::vector<std::vector<int>> out(static_cast<size_t>(g));
+  for (int j = 0; j < d; ++j) out[size_t(group_of(j))].push_back(j);
+  return out;
 }
 
 void Gp::set_data(Eigen::MatrixXd X, Eigen::VectorXd y) {
   X_ = std::move(X);
   y_ = std::move(y);
+  noise_mult_.resize(0);
   ok_ = false;
 }
 
 Eigen::MatrixXd Gp::cross(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, const GpHyper& h) const {
-  const int d = h.dims();
-  Eigen::VectorXd inv_l = (-h.theta.head(d).array()).exp().matrix();
-  Eigen::MatrixXd r2 = sq_dist(A * inv_l.asDiagonal(), B * inv_l.asDiagonal());
+  Eigen::VectorXd inv_l = dim_inv_l2(h.theta, int(A.cols())).cwiseSqrt();
+  const Eigen::MatrixXd As = A * inv_l.asDiagonal(), Bs = B * inv_l.asDiagonal();
   const double sf2 = h.signal_variance();
-  return r2.unaryExpr([sf2](double v) { return sf2 * matern52(v); });
+  Eigen::MatrixXd K = matern_matrix(sq_dist(As, Bs), sf2);
+  if (h.additive) {
+    const auto members = group_members(h.dims(), int(A.cols()));
+    const double w = h.additive_variance() / double(members.size());
+    for (const auto& idx : members)
+      K += matern_matrix(sq_dist(As(Eigen::all, idx), Bs(Eigen::all, idx)), w);
+  }
+  return K;
 }
 
 double Gp::neg_log_posterior(const Eigen::VectorXd& theta, Eigen::VectorXd* grad) const {
-  const int n = size(), d = int(theta.size()) - 2;
-  GpHyper h{theta};
+  const int n = size(), dx = int(X_.cols());
+  GpHyper h{theta, additive_};
+  const int d = h.dims();
   const double sf2 = h.signal_variance(), sn2 = h.noise_variance();
-  Eigen::VectorXd inv_l2 = (-2.0 * theta.head(d).array()).exp().matrix();
+  Eigen::VectorXd inv_l2 = dim_inv_l2(theta, dx);
   Eigen::VectorXd inv_l = inv_l2.cwiseSqrt();
   Eigen::MatrixXd Xs = X_ * inv_l.asDiagonal();
   Eigen::MatrixXd r2 = sq_dist(Xs, Xs);
-  Eigen::MatrixXd Kf = r2.unaryExpr([sf2](double v) { return sf2 * matern52(v); });
-  Eigen::MatrixXd K = Kf;
-  K.diagonal().array() += sn2 + 1e-9;
+  Eigen::MatrixXd Kf = matern_matrix(r2, sf2);
+  // The additive part: one scaled distance matrix per lengthscale group.
+  std::vector<Eigen::MatrixXd> r2g;
+  Eigen::MatrixXd Ka;
+  const double wa = additive_ ? h.additive_variance() / d : 0.0;
+  if (additive_) {
+    Ka = Eigen::MatrixXd::Zero(n, n);
+    for (const auto& idx : group_members(d, dx)) {
+      r2g.push_back(sq_dist(Xs(Eigen::all, idx), Xs(Eigen::all, idx)));
+      Ka += matern_matrix(r2g.back(), wa);
+    }
+  }
+  Eigen::MatrixXd K = additive_ ? Eigen::MatrixXd(Kf + Ka) : Kf;
+  for (int i = 0; i < n; ++i) K(i, i) += sn2 * mult(i) + 1e-9;
   Eigen::LLT<Eigen::MatrixXd> llt(K);
   double prior = 0;
   for (int i = 0; i < d; ++i) prior += length_prior(i).log_p(theta[i]);
   prior += kSignalPrior.log_p(theta[d]) + kNoisePrior.log_p(theta[d + 1]);
+  if (additive_) prior += kSignalPrior.log_p(theta[d + 2]);
   if (llt.info() != Eigen::Success) {
     if (grad) grad->setZero(theta.size());
     return std::numeric_limits<double>::max() / 4;
@@ -121,30 +176,37 @@ double Gp::neg_log_posterior(const Eigen::VectorXd& theta, Eigen::VectorXd* grad
   // d nll / d theta_j = -0.5 tr((alpha alpha^T - K^-1) dK/dtheta_j) - dprior/dtheta_j
   Eigen::MatrixXd W = alpha * alpha.transpose() - llt.solve(Eigen::MatrixXd::Identity(n, n));
   grad->setZero(theta.size());
-  Eigen::VectorXd g = Eigen::VectorXd::Zero(d);
+  Eigen::VectorXd g = Eigen::VectorXd::Zero(dx);
   for (int k = 0; k < n; ++k) {
     for (int j = k + 1; j < n; ++j) {
       // Both triangles of the symmetric sum: factor 2.
       double w = 2.0 * W(j, k) * sf2 * matern_c(r2(j, k));
       if (w == 0) continue;
-      for (int i = 0; i < d; ++i) {
+      for (int i = 0; i < dx; ++i) {
         double delta = X_(j, i) - X_(k, i);
         g[i] += w * delta * delta * inv_l2[i];
       }
     }
   }
-  for (int i = 0; i < d; ++i)
-    (*grad)[i] = -0.5 * g[i] - length_prior(i).dlog_p(theta[i]);
+  for (int i = 0; i < d; ++i) (*grad)[i] = -length_prior(i).dlog_p(theta[i]);
+  for (int i = 0; i < dx; ++i) (*grad)[group_of(i)] -= 0.5 * g[i];
+  // Additive part: d k_j / d log l_j = wa C(r2_j) r2_j, d k / d log sa2 = Ka.
+  for (int j = 0; j < int(r2g.size()); ++j)
+    (*grad)[j] -= 0.5 * W.cwiseProduct(matern_c_r2_matrix(r2g[size_t(j)], wa)).sum();
+  if (additive_) (*grad)[d + 2] = -0.5 * (W.cwiseProduct(Ka)).sum() - kSignalPrior.dlog_p(theta[d + 2]);
   (*grad)[d] = -0.5 * (W.cwiseProduct(Kf)).sum() - kSignalPrior.dlog_p(theta[d]);
-  (*grad)[d + 1] = -0.5 * sn2 * W.trace() - kNoisePrior.dlog_p(theta[d + 1]);
+  double wtrace = 0;
+  for (int i = 0; i < n; ++i) wtrace += W(i, i) * mult(i);
+  (*grad)[d + 1] = -0.5 * sn2 * wtrace - kNoisePrior.dlog_p(theta[d + 1]);
   return nll;
 }
 
 GpHyper Gp::fit(const GpHyper& start, int extra_starts, int max_eval, std::mt19937_64& rng) const {
-  const int d = start.dims(), D = d + 2;
+  const int d = start.dims(), D = int(start.theta.size());
   std::vector<double> lo(D, kLogLsMin), hi(D, kLogLsMax);
   lo[d] = kLogSfMin; hi[d] = kLogSfMax;
   lo[d + 1] = kLogSnMin; hi[d + 1] = kLogSnMax;
+  if (start.additive) lo[d + 2] = kLogSfMin, hi[d + 2] = kLogSfMax;
 
   struct Ctx {
     const Gp* gp;
@@ -173,9 +235,10 @@ GpHyper Gp::fit(const GpHyper& start, int extra_starts, int max_eval, std::mt199
     if (s == 0) {
       for (int i = 0; i < D; ++i) x[i] = std::clamp(start.theta[i], lo[i], hi[i]);
     } else {
-      for (int i = 0; i < d; ++i) x[i] = std::log(ls_scale_ * (is_binary(i) ? uniform(0.5, 3.0) : uniform(0.1, 1.5)));
-      x[d] = std::log(uniform(0.5, 2.0));
+      for (int i = 0; i < d; ++i) x[i] = std::log(ls_scale_ * (group_binary(i) ? uniform(0.5, 3.0) : uniform(0.1, 1.5)));
+      x[d] = std::log(uniform(0.5, 2.0) * (start.additive ? 0.5 : 1.0));
       x[d + 1] = std::log(uniform(1e-4, 0.2));
+      if (start.additive) x[d + 2] = std::log(uniform(0.25, 1.0));
     }
     nlopt::opt opt(nlopt::LD_LBFGS, unsigned(D));
     opt.set_lower_bounds(lo);
@@ -190,16 +253,44 @@ GpHyper Gp::fit(const GpHyper& start, int extra_starts, int max_eval, std::mt199
       // NLopt gives up on round-off or a failed line search; the best point seen is still kept.
     }
   }
-  GpHyper out{ctx.best_theta};
+  GpHyper out{ctx.best_theta, start.additive};
   return out;
 }
 
 bool Gp::condition(const GpHyper& h) {
+  // The kernel matrix does not depend on y: when only rows were appended since the last call under
+  // the same hyperparameters (bo between refits), only the new rows' block is computed.
+  const Eigen::Index n = X_.rows(), old = K_X_.rows();
+  auto same_kernel = [](const GpHyper& a, const GpHyper& b) {   // everything but the noise variance
+    if (a.additive != b.additive || a.theta.size() != b.theta.size()) return false;
+    for (Eigen::Index i = 0; i < a.theta.size(); ++i)
+      if (i != a.dims() + 1 && a.theta[i] != b.theta[i]) return false;
+    return true;
+  };
+  const bool extend = old > 0 && old <= n && K_X_.cols() == X_.cols() && same_kernel(h, hyper_) &&
+                      K_X_ == X_.topRows(old) && K_.rows() == old;
   hyper_ = h;
+  if (extend) {
+    if (n > old) {
+      Eigen::MatrixXd K(n, n);
+      K.topLeftCorner(old, old) = K_;
+      const Eigen::MatrixXd B = cross(X_.bottomRows(n - old), X_, h);
+      K.bottomRows(n - old) = B;
+      K.topRightCorner(old, n - old) = B.leftCols(old).transpose();
+      K_ = std::move(K);
+    }
+  } else {
+    K_ = cross(X_, X_, h);
+  }
+  K_X_ = X_;
+  return factorise();
+}
+
+bool Gp::factorise() {
   const int n = size();
-  Eigen::MatrixXd K = cross(X_, X_, h);
-  K.diagonal().array() += h.noise_variance();
-  double jitter = 1e-9 * h.signal_variance();
+  Eigen::MatrixXd K = K_;
+  for (int i = 0; i < n; ++i) K(i, i) += hyper_.noise_variance() * mult(i);
+  double jitter = 1e-9 * hyper_.prior_variance();
   for (int attempt = 0; attempt < 8; ++attempt, jitter *= 10) {
     Eigen::MatrixXd Kj = K;
     Kj.diagonal().array() += jitter;
@@ -217,6 +308,37 @@ bool Gp::condition(const GpHyper& h) {
   return false;
 }
 
+GpHyper Gp::student_t_em(GpHyper h, double nu, int rounds) {
+  const int n = size(), d = h.dims();
+  if (noise_mult_.size() != n) noise_mult_ = Eigen::VectorXd::Ones(n);
+  if (!condition(h) || n < 3) return h;
+  for (int round = 0; round < rounds; ++round) {
+    // With A = K + S (S the noise diagonal) the latent posterior at the data is
+    // mean = y - S alpha and var_i = S_i - S_i^2 (A^-1)_ii; (A^-1)_ii is column i of L^-1 squared.
+    const Eigen::MatrixXd Linv = L_.triangularView<Eigen::Lower>().solve(Eigen::MatrixXd::Identity(n, n));
+    const Eigen::VectorXd ainv = Linv.colwise().squaredNorm().transpose();
+    const double sn2 = hyper_.noise_variance();
+    double sum = 0;
+    for (int i = 0; i < n; ++i) {
+      const double si = sn2 * noise_mult_[i];
+      const double resid = si * alpha_[i];
+      const double r2 = resid * resid + std::max(0.0, si - si * si * ainv[i]);
+      const double w = (nu + 1) / (nu + r2 / sn2);
+      noise_mult_[i] = 1.0 / w;
+      sum += w * r2;
+    }
+    const double lo = std::exp(kLogSnMin), hi = std::exp(kLogSnMax);
+    hyper_.theta[d + 1] = std::log(std::clamp(sum / n, lo, hi));
+    if (!factorise()) break;
+  }
+  return hyper_;
+}
+
+Eigen::VectorXd Gp::data_means() const {
+  if (!ok_ || size() == 0) return Eigen::VectorXd::Zero(size());
+  return K_ * alpha_;
+}
+
 void Gp::predict_cov(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::MatrixXd& cov) const {
   cov = cross(Xs, Xs, hyper_);
   if (!ok_ || size() == 0) {
@@ -230,7 +352,7 @@ void Gp::predict_cov(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::Ma
 }
 
 void Gp::predict(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::VectorXd& var) const {
-  const double sf2 = hyper_.signal_variance();
+  const double sf2 = hyper_.prior_variance();
   if (!ok_ || size() == 0) {
     mean = Eigen::VectorXd::Zero(Xs.rows());
     var = Eigen::VectorXd::Constant(Xs.rows(), sf2);
@@ -245,27 +367,38 @@ void Gp::predict(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::Vector
 void Gp::predict_grad(const Eigen::VectorXd& x, double& mean, double& var, Eigen::VectorXd& dmean,
                       Eigen::VectorXd& dvar) const {
   const int d = int(x.size()), n = size();
-  const double sf2 = hyper_.signal_variance();
+  const double sf2 = hyper_.signal_variance(), prior_var = hyper_.prior_variance();
   dmean = Eigen::VectorXd::Zero(d);
   dvar = Eigen::VectorXd::Zero(d);
   if (!ok_ || n == 0) {
     mean = 0;
-    var = sf2;
+    var = prior_var;
     return;
   }
-  Eigen::VectorXd inv_l2 = (-2.0 * hyper_.theta.head(d).array()).exp().matrix();
-  Eigen::VectorXd k(n);
-  Eigen::MatrixXd dk(n, d);  // dk_j / dx_i
-  for (int j = 0; j < n; ++j) {
-    Eigen::VectorXd delta = x - X_.row(j).transpose();
-    double r2 = delta.cwiseProduct(delta).dot(inv_l2);
-    k[j] = sf2 * matern52(r2);
-    dk.row(j) = (-sf2 * matern_c(r2)) * delta.cwiseProduct(inv_l2).transpose();
+  // Vectorised over the n data rows (Eigen's array exp): delta (n x d), its scaled squares, the full
+  // distance per row and, when additive, the per-group distances through a d x g membership matrix.
+  const Eigen::VectorXd inv_l2 = dim_inv_l2(hyper_.theta, d);
+  const Eigen::MatrixXd delta = (-X_).rowwise() + x.transpose();
+  const Eigen::MatrixXd sd2 = delta.array().square().rowwise() * inv_l2.transpose().array();
+  const Eigen::VectorXd r2 = sd2.rowwise().sum();
+  const Eigen::ArrayXd r = (5.0 * r2.array()).sqrt(), e = (-r).exp();
+  Eigen::VectorXd k = (sf2 * (1.0 + r + r.square() / 3.0) * e).matrix();
+  // c(j, i): d k_j / d x_i = c(j, i) * delta(j, i) * inv_l2(i)
+  Eigen::MatrixXd c = (-sf2 * (5.0 / 3.0) * (1.0 + r) * e).matrix().replicate(1, d);
+  if (hyper_.additive) {
+    const int g = hyper_.dims();
+    Eigen::MatrixXd member = Eigen::MatrixXd::Zero(d, g);
+    for (int i = 0; i < d; ++i) member(i, group_of(i)) = 1.0;
+    const double wa = hyper_.additive_variance() / g;
+    const Eigen::ArrayXXd rg = (5.0 * (sd2 * member).array()).sqrt(), eg = (-rg).exp();
+    k += (wa * (1.0 + rg + rg.square() / 3.0) * eg).matrix().rowwise().sum();
+    c += (-wa * (5.0 / 3.0) * (1.0 + rg) * eg).matrix() * member.transpose();
   }
+  const Eigen::MatrixXd dk = (c.array() * delta.array()).rowwise() * inv_l2.transpose().array();
   mean = k.dot(alpha_);
   dmean = dk.transpose() * alpha_;
   Eigen::VectorXd v = L_.triangularView<Eigen::Lower>().solve(k);
-  var = sf2 - v.squaredNorm();
+  var = prior_var - v.squaredNorm();
   Eigen::VectorXd w = L_.transpose().triangularView<Eigen::Upper>().solve(v);
   dvar = -2.0 * dk.transpose() * w;
   if (var < 1e-12) {

@@ -1,7 +1,8 @@
 #pragma once
 // A Gaussian-process regressor on the unit cube: Matern 5/2 kernel with one lengthscale per input
-// dimension (ARD), a signal variance and a learned Gaussian noise variance, zero mean (callers
-// standardise the outputs). Hyperparameters are fitted by maximum a posteriori (log marginal
+// dimension (ARD) or per group of dimensions, a signal variance, optionally a first-order additive
+// part (set_additive), and a learned Gaussian noise variance, zero mean (callers standardise the
+// outputs). Hyperparameters are fitted by maximum a posteriori (log marginal
 // likelihood + weak Gamma priors that keep a 10-point fit sane) with NLopt L-BFGS on analytic
 // gradients, multi-start. Internal to the optimizer; used by the `bo` strategy.
 #include <Eigen/Dense>
@@ -11,15 +12,20 @@
 
 namespace wgopt::opt {
 
-// theta = [log l_1 .. log l_d, log signal_variance, log noise_variance]
+// theta = [log l_1 .. log l_g, log signal_variance, log noise_variance], one lengthscale per
+// lengthscale group (Gp::set_lengthscale_groups; by default one group per input dimension).
+// With `additive`, theta ends with one more entry, log additive_variance (Gp::set_additive).
 struct GpHyper {
   Eigen::VectorXd theta;
-  int dims() const { return int(theta.size()) - 2; }
+  bool additive = false;
+  int dims() const { return int(theta.size()) - 2 - (additive ? 1 : 0); }   // the number of lengthscales
   double lengthscale(int i) const;
   double signal_variance() const;
   double noise_variance() const;
-  // Reasonable starting point: lengthscales 0.5, signal 1, noise 0.01.
-  static GpHyper initial(int dims);
+  double additive_variance() const;   // 0 unless additive
+  double prior_variance() const { return signal_variance() + additive_variance(); }
+  // Reasonable starting point: lengthscales 0.5, signal 1 (split evenly when additive), noise 0.01.
+  static GpHyper initial(int dims, bool additive = false);
 };
 
 // Matern 5/2 at squared scaled distance r2, unit variance.
@@ -38,6 +44,26 @@ class Gp {
   // dimensions random points are far apart, and a prior made for a few dimensions makes the model
   // forget everything between them (Hvarfner et al. 2024 scale it with sqrt(d)). Default 1.
   void set_lengthscale_scale(double scale) { ls_scale_ = scale; }
+  // Ties input dimensions to shared lengthscales: group[j] in 0 .. g-1 is the lengthscale of input
+  // dimension j, and hyperparameters then have g lengthscales (GpHyper::dims() == g). A mask's bits
+  // or a categorical's one-hot coordinates share one lengthscale: with 16 bits and 40 points a
+  // lengthscale per bit is fitted to noise, and a few short ones make every flip of "their" bit look
+  // uncertain (so the search keeps exploring them). Empty (the default): one group per dimension.
+  // A group is binary (set_binary_dims' prior) when its first dimension is.
+  void set_lengthscale_groups(std::vector<int> group) { groups_ = std::move(group); }
+  // Adds a first-order additive part to the kernel: k(x, x') = sf2 m(r) + sa2 / g sum_j m(r_j), where
+  // r_j is the scaled distance within lengthscale group j alone (the same lengthscales), and sa2 is
+  // one more hyperparameter (GpHyper::additive). Knobs that act on their own (a qdisc's loss
+  // sensitivity, a ring's misses) are then learned from every measurement that varied them, not
+  // only from neighbours in all dimensions at once; the full part keeps the interactions.
+  // Hyperparameters given to fit/condition must have GpHyper::additive equal to this.
+  void set_additive(bool on) { additive_ = on; }
+  bool additive() const { return additive_; }
+  // Per-observation noise multipliers (size n, > 0): observation i has noise variance
+  // noise_variance * weight_i. Set after set_data (which resets them to 1). A robust fit down-weights
+  // outliers this way (a Student-t likelihood as a scale mixture of normals).
+  void set_noise_multipliers(Eigen::VectorXd m) { noise_mult_ = std::move(m); ok_ = false; }
+  const Eigen::VectorXd& noise_multipliers() const { return noise_mult_; }
   int size() const { return int(y_.size()); }
 
   // Negative log posterior of theta on the current data (the quantity fit() minimises); fills grad
@@ -53,6 +79,19 @@ class Gp {
   bool condition(const GpHyper& h);
   const GpHyper& hyper() const { return hyper_; }
 
+  // A Student-t likelihood with `nu` degrees of freedom, as a scale mixture of normals fitted by
+  // EM with the kernel's hyperparameters held: each round conditions on h, gives observation i the
+  // weight w_i = (nu + 1) / (nu + E[(y_i - f_i)^2] / noise) (E over the latent posterior), sets the
+  // noise multipliers to 1 / w_i and re-estimates the noise variance as mean(w_i E[(y_i - f_i)^2]).
+  // A measurement far from what its neighbours say (a lost second, a neighbour's burst) then weighs
+  // little, while the noise variance stops being inflated by the tails. Returns h with that noise
+  // variance; the GP is left conditioned on it with the multipliers set.
+  GpHyper student_t_em(GpHyper h, double nu, int rounds);
+
+  // The posterior mean of the latent function at the data's own rows (K alpha, O(n^2)); zeros when
+  // not conditioned.
+  Eigen::VectorXd data_means() const;
+
   // Posterior mean and variance of the latent function (no noise) at the rows of Xs.
   void predict(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::VectorXd& var) const;
   // Posterior mean and full covariance of the latent function at the rows of Xs (for differences
@@ -66,15 +105,32 @@ class Gp {
   Eigen::MatrixXd cross(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, const GpHyper& h) const;
 
   bool is_binary(int i) const { return i < int(binary_.size()) && binary_[size_t(i)]; }
+  // Lengthscale group of input dimension j, and whether group g is binary.
+  int group_of(int j) const { return groups_.empty() ? j : groups_[size_t(j)]; }
+  bool group_binary(int g) const;
+  // 1 / l^2 for each of the d input dimensions from theta's group lengthscales.
+  Eigen::VectorXd dim_inv_l2(const Eigen::VectorXd& theta, int d) const;
+  // The noise multiplier of observation i (1 unless set).
+  double mult(int i) const { return noise_mult_.size() ? noise_mult_[i] : 1.0; }
+  // The input dimensions of each of the g lengthscale groups.
+  std::vector<std::vector<int>> group_members(int g, int d) const;
   struct LengthPrior;
   LengthPrior length_prior(int i) const;
 
   Eigen::MatrixXd X_;
   std::vector<bool> binary_;
+  std::vector<int> groups_;
+  bool additive_ = false;
+  Eigen::VectorXd noise_mult_;   // empty: all 1
   double ls_scale_ = 1.0;
   Eigen::VectorXd y_;
   GpHyper hyper_;
   bool ok_ = false;
+  // Factorises K_ + the noise diagonal under hyper_ (growing jitter until the Cholesky succeeds).
+  bool factorise();
+
+  Eigen::MatrixXd K_;        // the kernel matrix of the data under hyper_, without noise
+  Eigen::MatrixXd K_X_;      // the rows K_ was computed for (condition() extends K_ when X_ extends them)
   Eigen::MatrixXd L_;        // lower Cholesky factor of K + noise*I (+ jitter)
   Eigen::VectorXd alpha_;    // (K + noise*I)^-1 y
 };

@@ -16,6 +16,7 @@
 #include <bit>
 #include <cmath>
 #include <nlopt.hpp>
+#include <map>
 #include <numeric>
 
 #include "optimizer/acquisition.hpp"
@@ -63,7 +64,7 @@ int model_dims(const Space& space, const BoSettings& b) {
 class BoStrategy : public Strategy {
  public:
   BoStrategy(const Space& space, const StrategyOptions& o, const BoSettings& b)
-      : space_(space), hist_(space_, o.direction), rng_(o.seed), settings_(b), dims_(model_dims(space_, b)) {
+      : space_(space), hist_(space_, o.direction), rng_(o.seed), settings_(b), dims_(model_dims(space_, b)), budget_(o.budget) {
     const int np = int(space_.params().size());
     int n_init = o.n_initial;
     if (n_init <= 0) {
@@ -94,7 +95,9 @@ class BoStrategy : public Strategy {
     if (design_pos_ < design_.size() && hist_.size() < int(design_.size())) return design_[design_pos_++];
     if (hist_.n_values() < 2) return random_config(space_, rng_);
     refresh_model();
-    return maximise_acquisition();
+    Config next = maximise_acquisition();
+    if (auto again = remeasure_instead_of(next)) return *again;
+    return next;
   }
 
   void tell(const Config& c, TrialState s, double v) override {
@@ -123,6 +126,7 @@ class BoStrategy : public Strategy {
     refresh_model();
     auto ranked = rank_measured();
     if (ranked.empty()) return hist_.least_measured_of_best();
+    if (settings_.kg_remeasure) return knowledge_gradient_choice(ranked);
     ranked.resize(std::min<size_t>(3, ranked.size()));
     auto most_uncertain = std::max_element(ranked.begin(), ranked.end(),
                                            [](const auto& a, const auto& b) { return a.var < b.var; });
@@ -183,20 +187,103 @@ class BoStrategy : public Strategy {
     double mean, var;   // standardised internal units
   };
 
-  // Measured configurations by posterior mean, best first.
+  // Measured configurations by posterior mean, best first; var is filled for the first kRankedVar
+  // only (NaN after them). The means come from the conditioned GP's data rows (K alpha, O(n^2)),
+  // not from a prediction at every measured configuration (O(n^3) at a few hundred trials).
+  static constexpr size_t kRankedVar = 12;
   std::vector<Ranked> rank_measured() const {
     std::vector<Ranked> out;
-    std::vector<const Config*> cs;
-    for (const auto& [c, a] : hist_.aggregates())
-      if (a.count > 0) cs.push_back(&c);
-    if (cs.empty()) return out;
-    Eigen::MatrixXd X(Eigen::Index(cs.size()), dims_);
-    for (size_t k = 0; k < cs.size(); ++k) X.row(Eigen::Index(k)) = model_x(*cs[k]).transpose();
-    Eigen::VectorXd mu, var;
-    gp_.predict(X, mu, var);
-    for (size_t k = 0; k < cs.size(); ++k) out.push_back({*cs[k], mu[Eigen::Index(k)], var[Eigen::Index(k)]});
+    const Eigen::VectorXd means = gp_.data_means();
+    std::map<Config, double> mean_of;
+    for (size_t k = 0; k < rows_.size(); ++k) mean_of.emplace(hist_.all()[rows_[k]].config, means[Eigen::Index(k)]);
+    for (const auto& [c, a] : hist_.aggregates()) {
+      if (a.count == 0) continue;
+      auto it = mean_of.find(c);
+      if (it != mean_of.end()) out.push_back({c, it->second, std::nan("")});
+    }
+    if (out.empty()) return out;
     std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.mean < b.mean; });
+    const size_t k = std::min(kRankedVar, out.size());
+    std::vector<Config> top;
+    for (size_t i = 0; i < k; ++i) top.push_back(out[i].config);
+    Eigen::VectorXd mu, var;
+    gp_.predict(model_matrix(top), mu, var);
+    for (size_t i = 0; i < k; ++i) out[i].var = var[Eigen::Index(i)];
     return out;
+  }
+
+  // Of the best kKgConfigs measured configurations by posterior mean, the one whose next measurement
+  // is expected to lower the best posterior mean among them most (the knowledge gradient of the final
+  // choice, Frazier et al. 2009): one more measurement y at c moves every mean by
+  // cov(., c) / sqrt(var(c) + noise) times a standard normal; the expectation of the new minimum is
+  // taken over fixed normal quantiles. It re-measures the recommendation when its own uncertainty
+  // is what decides, a close challenger when that could overtake it.
+  Config knowledge_gradient_choice(const std::vector<Ranked>& ranked) const {
+    std::vector<Config> cs;
+    for (size_t i = 0; i < std::min(kKgConfigs, ranked.size()); ++i) cs.push_back(ranked[i].config);
+    const auto gains = choice_gains(cs, cs.size());
+    return cs[size_t(std::max_element(gains.begin(), gains.end()) - gains.begin())];
+  }
+  static constexpr size_t kKgConfigs = 12;
+
+  // The knowledge gradient of one more measurement at each of cs for the final choice, which is the
+  // best posterior mean among *measured* configurations: cs[0 .. measured-1] are measured, the rest
+  // are not (one of them becomes choosable only once measured). gains[i] = the current best mean
+  // among the measured minus its expectation after measuring cs[i] (standardised units, >= 0).
+  std::vector<double> choice_gains(const std::vector<Config>& cs, size_t measured) const {
+    constexpr int kQuantiles = 48;
+    Eigen::VectorXd mu;
+    Eigen::MatrixXd cov;
+    gp_.predict_cov(model_matrix(cs), mu, cov);
+    const double nu = settings_.robust ? settings_.robust_nu : HUGE_VAL;
+    const double noise = gp_.hyper().noise_variance() * (nu > 2 && std::isfinite(nu) ? nu / (nu - 2) : 1.0);
+    const auto k = Eigen::Index(measured);
+    const double now = mu.head(k).minCoeff();
+    std::vector<double> gains(cs.size(), 0.0);
+    for (size_t c = 0; c < cs.size(); ++c) {
+      const auto ci = Eigen::Index(c);
+      const double denom = std::sqrt(std::max(cov(ci, ci), 0.0) + noise);
+      if (!(denom > 0)) continue;
+      const Eigen::VectorXd shift = cov.col(ci) / denom;
+      double expected = 0;
+      for (int q = 0; q < kQuantiles; ++q) {
+        const double z = normal_quantile((q + 0.5) / kQuantiles);
+        double m = (mu.head(k) + z * shift.head(k)).minCoeff();
+        if (ci >= k) m = std::min(m, mu[ci] + z * shift[ci]);
+        expected += m;
+      }
+      gains[c] = now - expected / kQuantiles;
+    }
+    return gains;
+  }
+
+  // BoSettings::kg_ask: `next` (the acquisition's choice) against re-measuring. Both are valued by
+  // what they are expected to do for the final choice (choice_gains; a new point's gain weighted by
+  // its probability of success); the measured configuration with the larger gain is returned when it
+  // beats the new point by more than BoSettings::kg_ask_min noise sds. Only in the later part of a
+  // known budget.
+  std::optional<Config> remeasure_instead_of(const Config& next) const {
+    if (!settings_.kg_ask || budget_ <= 0 || hist_.size() < settings_.kg_ask_from * budget_) return std::nullopt;
+    if (auto it = hist_.aggregates().find(next); it != hist_.aggregates().end() && it->second.count > 0)
+      return std::nullopt;   // already a re-measurement
+    auto ranked = rank_measured();
+    if (ranked.empty()) return std::nullopt;
+    std::vector<Config> cs;
+    for (size_t i = 0; i < std::min(kKgConfigs, ranked.size()); ++i) cs.push_back(ranked[i].config);
+    const size_t k = cs.size();
+    cs.push_back(next);
+    const auto gains = choice_gains(cs, k);
+    double p_next = 1;
+    if (have_feas_) {
+      Eigen::VectorXd fm, fv;
+      feas_.predict(model_matrix({next}), fm, fv);
+      p_next = std::exp(log_feasible(fm[0], fv[0]));
+    }
+    const size_t best = size_t(std::max_element(gains.begin(), gains.begin() + long(k)) - gains.begin());
+    // A gain far below the noise is numerical dust (noise-free, both are ~1e-7): explore then.
+    const double material = settings_.kg_ask_min * std::sqrt(gp_.hyper().noise_variance());
+    if (gains[best] > p_next * gains[k] && gains[best] > material) return cs[best];
+    return std::nullopt;
   }
 
   void refresh_model() {
@@ -211,8 +298,9 @@ class BoStrategy : public Strategy {
     }
     // The objective's data: measured values only, or (feasibility off) failures at the worst value.
     std::vector<const Observation*> used;
-    for (const auto& o : obs)
-      if (o.has_value || !settings_.feasibility) used.push_back(&o);
+    rows_.clear();
+    for (size_t k = 0; k < obs.size(); ++k)
+      if (obs[k].has_value || !settings_.feasibility) used.push_back(&obs[k]), rows_.push_back(k);
     const int n = int(used.size());
     Eigen::MatrixXd X(n, dims_);
     Eigen::VectorXd y(n);
@@ -226,15 +314,29 @@ class BoStrategy : public Strategy {
     if (!(y_sd_ > 1e-12)) y_sd_ = 1.0;
     Eigen::VectorXd ys = (y.array() - y_mean_) / y_sd_;
 
+    // Robust: the previous noise multipliers carry over (rows only ever append), new rows start at 1.
+    Eigen::VectorXd mult = Eigen::VectorXd::Ones(n);
+    if (settings_.robust)
+      for (int k = 0; k < std::min<int>(n, int(noise_mult_.size())); ++k) mult[k] = noise_mult_[size_t(k)];
+
     const bool refit = !have_hyper_ || n <= 40 || n - fitted_n_ >= std::max(2, n / 15);
     if (refit) {
-      hyper_ = fit_hyper(X, ys, have_hyper_ ? &hyper_ : nullptr, n);
+      hyper_ = fit_hyper(X, ys, have_hyper_ ? &hyper_ : nullptr, n, mult);
       have_hyper_ = true;
       fitted_n_ = n;
     }
     gp_.set_data(std::move(X), std::move(ys));
     gp_.set_binary_dims(binary_dims());
-    gp_.condition(hyper_);
+    gp_.set_lengthscale_groups(lengthscale_groups());
+    gp_.set_additive(settings_.additive);
+    if (settings_.robust) {
+      gp_.set_noise_multipliers(mult);
+      hyper_ = gp_.student_t_em(hyper_, settings_.robust_nu, n <= 100 ? 3 : 1);
+      const auto& m = gp_.noise_multipliers();
+      noise_mult_.assign(m.data(), m.data() + m.size());
+    } else {
+      gp_.condition(hyper_);
+    }
 
     have_feas_ = settings_.feasibility && failures > 0;
     if (have_feas_) refresh_feasibility(obs, refit);
@@ -301,15 +403,21 @@ class BoStrategy : public Strategy {
     }
     feas_.set_data(std::move(X), std::move(ys));
     feas_.set_binary_dims(binary_dims());
+    feas_.set_lengthscale_groups(lengthscale_groups());
+    feas_.set_additive(settings_.additive);
     feas_.condition(feas_hyper_);
   }
 
-  GpHyper fit_hyper(const Eigen::MatrixXd& X, const Eigen::VectorXd& ys, const GpHyper* previous, int n) {
+  GpHyper fit_hyper(const Eigen::MatrixXd& X, const Eigen::VectorXd& ys, const GpHyper* previous, int n,
+                    const Eigen::VectorXd& mult = {}) {
     Gp fitter;
     fitter.set_binary_dims(binary_dims());
+    fitter.set_lengthscale_groups(lengthscale_groups());
+    fitter.set_additive(settings_.additive);
     fitter.set_lengthscale_scale(lengthscale_scale());
     if (n <= kFitPoints) {
       fitter.set_data(X, ys);
+      if (mult.size() == n) fitter.set_noise_multipliers(mult);
     } else {
       // A deterministic random subset: the hyperparameters need the data's scale, not all of it.
       std::vector<int> idx(static_cast<size_t>(n));
@@ -318,14 +426,23 @@ class BoStrategy : public Strategy {
       idx.resize(kFitPoints);
       std::sort(idx.begin(), idx.end());
       Eigen::MatrixXd Xs(kFitPoints, dims_);
-      Eigen::VectorXd yss(kFitPoints);
-      for (int k = 0; k < kFitPoints; ++k) Xs.row(k) = X.row(idx[size_t(k)]), yss[k] = ys[idx[size_t(k)]];
+      Eigen::VectorXd yss(kFitPoints), ms = Eigen::VectorXd::Ones(kFitPoints);
+      for (int k = 0; k < kFitPoints; ++k) {
+        Xs.row(k) = X.row(idx[size_t(k)]), yss[k] = ys[idx[size_t(k)]];
+        if (mult.size() == n) ms[k] = mult[idx[size_t(k)]];
+      }
       fitter.set_data(std::move(Xs), std::move(yss));
+      fitter.set_noise_multipliers(std::move(ms));
     }
-    GpHyper start = previous ? *previous : GpHyper::initial(dims_);
+    const auto groups = lengthscale_groups();
+    const int n_groups = groups.empty() ? dims_ : *std::max_element(groups.begin(), groups.end()) + 1;
+    GpHyper start = previous ? *previous : GpHyper::initial(n_groups, settings_.additive);
     if (!previous) {
       auto bin = binary_dims();
-      for (int j = 0; j < dims_; ++j) start.theta[j] = (bin[size_t(j)] ? 0.0 : start.theta[j]) + std::log(lengthscale_scale());
+      for (int j = 0; j < dims_; ++j) {
+        const int g = groups.empty() ? j : groups[size_t(j)];
+        start.theta[g] = (bin[size_t(j)] ? 0.0 : std::log(0.5)) + std::log(lengthscale_scale());
+      }
     }
     const int extra = n <= 40 ? 2 : (n <= 100 ? 1 : 0);
     const int max_eval = n <= 100 ? 120 : 40;
@@ -334,6 +451,19 @@ class BoStrategy : public Strategy {
 
   double lengthscale_scale() const {
     return settings_.scale_lengthscales ? std::sqrt(std::max(1.0, dims_ / settings_.lengthscale_ref_dims)) : 1.0;
+  }
+
+  // The model dimensions' lengthscale groups (BoSettings::tie_lengthscales): one per parameter,
+  // then one per popcount coordinate; empty (one per dimension) when not tied.
+  std::vector<int> lengthscale_groups() const {
+    if (!settings_.tie_lengthscales) return {};
+    std::vector<int> g(size_t(dims_), 0);
+    const auto& ps = space_.params();
+    int next = 0;
+    for (int i = 0; i < int(ps.size()); ++i, ++next)
+      for (int j = 0; j < ps[i].encoded_dims(); ++j) g[size_t(space_.offset(i) + j)] = next;
+    for (int j = space_.dims(); j < dims_; ++j) g[size_t(j)] = next++;
+    return g;
   }
 
   std::vector<bool> binary_dims() const {
@@ -354,7 +484,7 @@ class BoStrategy : public Strategy {
     for (Eigen::Index k = 0; k < X.rows(); ++k) a[k] = log_expected_improvement(mu[k], std::sqrt(var[k]), best);
     if (have_feas_) {
       feas_.predict(X, mu, var);
-      for (Eigen::Index k = 0; k < X.rows(); ++k) a[k] += log_feasible(mu[k], var[k]);
+      for (Eigen::Index k = 0; k < X.rows(); ++k) a[k] += settings_.feasibility_weight * log_feasible(mu[k], var[k]);
     }
     return a;
   }
@@ -403,9 +533,10 @@ class BoStrategy : public Strategy {
     if (p->self->have_feas_) {
       p->self->feas_.predict_grad(full, mean, var, dmean, dvar);
       sd = std::sqrt(var);
-      v += p->self->log_feasible(mean, var, &dm, &ds);
+      const double fw = p->self->settings_.feasibility_weight;
+      v += fw * p->self->log_feasible(mean, var, &dm, &ds);
       if (g)
-        for (unsigned k = 0; k < n; ++k) g[k] -= dm * dmean[p->free[k]] + ds * dvar[p->free[k]] / (2 * sd);
+        for (unsigned k = 0; k < n; ++k) g[k] -= fw * (dm * dmean[p->free[k]] + ds * dvar[p->free[k]] / (2 * sd));
     }
     return std::isfinite(v) ? -v : 1e300;
   }
@@ -456,16 +587,18 @@ class BoStrategy : public Strategy {
 
   Config maximise_acquisition() {
     auto ranked = rank_measured();
-    const double best = ranked.front().mean;
+    const double best = ranked.front().mean - settings_.xi - settings_.xi_noise * std::sqrt(gp_.hyper().noise_variance());
     const int n = gp_.size();
 
     std::vector<Config> cands;
     // Fewer, cheaper candidates once n is large: each costs O(n^2), and the budget is 50 ms per ask
     // at n = 300, d = 20.
-    const bool large = n >= 100;
-    const int n_random = large ? 256 : 768;
+    // Beyond 200 trials (the kernel's additive part makes each candidate cost ~ one matrix per
+    // parameter) fewer still.
+    const bool large = n >= 100, huge = n >= 200;
+    const int n_random = huge ? 160 : (large ? 256 : 768);
     const size_t n_parents = large ? 3 : 5;
-    const int per_parent = large ? 32 : 40;
+    const int per_parent = huge ? 24 : (large ? 32 : 40);
     for (int k = 0; k < n_random; ++k) cands.push_back(random_config(space_, rng_));
     const double scales[] = {0.02, 0.05, 0.1, 0.2};
     for (size_t r = 0; r < std::min(n_parents, ranked.size()); ++r)
@@ -481,7 +614,7 @@ class BoStrategy : public Strategy {
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int i, int j) { return a[i] > a[j]; });
     const int n_starts = large ? 2 : 4;
-    const int max_eval = large ? 20 : 60;
+    const int max_eval = huge ? 15 : (large ? 20 : 60);
     std::vector<Config> starts;
     for (int i : order) {
       if (int(starts.size()) >= n_starts) break;
@@ -503,12 +636,15 @@ class BoStrategy : public Strategy {
   Rng rng_;
   BoSettings settings_;
   int dims_;   // of the model's input (model_x)
+  int budget_;   // StrategyOptions::budget (0: unknown)
   std::vector<Config> design_;
   size_t design_pos_ = 0;
 
   Gp gp_;
   GpHyper hyper_;
   bool have_hyper_ = false, stale_ = true;
+  std::vector<double> noise_mult_;   // the objective rows' Student-t noise multipliers (BoSettings::robust)
+  std::vector<size_t> rows_;         // the objective GP's data rows: their indices in hist_.all()
   int fitted_n_ = 0;
   double y_mean_ = 0, y_sd_ = 1;
   std::vector<double> warp_z_, warp_y_;   // the warping's (z, value) pairs, sorted (BoSettings::warp)

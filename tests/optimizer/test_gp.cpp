@@ -23,6 +23,22 @@ GpHyper hyper(std::vector<double> ls, double sf2, double sn2) {
   return h;
 }
 
+// predict_grad's gradients at x (dm, dv) against central finite differences of its mean and variance.
+void check_predict_grad(const Gp& gp, const Eigen::VectorXd& x, const Eigen::VectorXd& dm, const Eigen::VectorXd& dv) {
+  for (int k = 0; k < int(x.size()); ++k) {
+    const double step = 1e-6;
+    Eigen::VectorXd xp = x, xm = x;
+    xp[k] += step;
+    xm[k] -= step;
+    double mp, vp, mm, vm;
+    Eigen::VectorXd t1, t2;
+    gp.predict_grad(xp, mp, vp, t1, t2);
+    gp.predict_grad(xm, mm, vm, t1, t2);
+    CHECK(dm[k] == Approx((mp - mm) / (2 * step)).epsilon(1e-5));
+    CHECK(dv[k] == Approx((vp - vm) / (2 * step)).epsilon(1e-4).margin(1e-8));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("GP posterior matches a two-point hand computation", "[gp]") {
@@ -170,18 +186,7 @@ TEST_CASE("posterior mean and variance gradients match finite differences", "[gp
   double m, v;
   Eigen::VectorXd dm, dv;
   gp.predict_grad(x, m, v, dm, dv);
-  for (int k = 0; k < 2; ++k) {
-    const double h = 1e-6;
-    Eigen::VectorXd xp = x, xm = x;
-    xp[k] += h;
-    xm[k] -= h;
-    double mp, vp, mm, vm;
-    Eigen::VectorXd t1, t2;
-    gp.predict_grad(xp, mp, vp, t1, t2);
-    gp.predict_grad(xm, mm, vm, t1, t2);
-    CHECK(dm[k] == Approx((mp - mm) / (2 * h)).epsilon(1e-5));
-    CHECK(dv[k] == Approx((vp - vm) / (2 * h)).epsilon(1e-4).margin(1e-8));
-  }
+  check_predict_grad(gp, x, dm, dv);
 }
 
 TEST_CASE("log P(feasible) equals log Phi(mean/sd), stays finite in the tails, and its derivatives match", "[acquisition]") {
@@ -226,4 +231,183 @@ TEST_CASE("predict_cov's diagonal is predict's variance and its mean the same", 
   CHECK(cov(0, 1) == Approx(cov(1, 0)).epsilon(1e-12));
   // A covariance: every 2 x 2 minor is positive semi-definite.
   CHECK(cov(0, 0) * cov(1, 1) - cov(0, 1) * cov(0, 1) >= -1e-12);
+}
+
+namespace {
+
+// n random points in [0,1]^d with a smooth response, for the tests below.
+void smooth_test_data(int n, int d, std::uint64_t seed, Eigen::MatrixXd& X, Eigen::VectorXd& y) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  X.resize(n, d);
+  y.resize(n);
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < d; ++j) X(i, j) = u(rng);
+    y[i] = std::sin(3 * X(i, 0)) + (d > 2 ? X(i, 1) * X(i, 2) : X(i, 1)) + 0.1 * u(rng);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("grouped lengthscales, the additive part and noise multipliers: gradients match finite differences", "[gp]") {
+  Eigen::MatrixXd X;
+  Eigen::VectorXd y;
+  smooth_test_data(10, 4, 11, X, y);
+  Gp gp;
+  gp.set_data(X, (y.array() - y.mean()) / 0.5);
+  gp.set_binary_dims({false, true, true, false});
+  gp.set_lengthscale_groups({0, 1, 1, 2});   // dims 1 and 2 share one lengthscale
+  Eigen::VectorXd mult(10);
+  for (int i = 0; i < 10; ++i) mult[i] = 0.5 + 0.1 * i;
+  gp.set_noise_multipliers(mult);
+  for (bool additive : {false, true}) {
+    gp.set_additive(additive);
+    Eigen::VectorXd theta(6);   // 3 lengthscales, signal, noise, (additive variance)
+    theta << std::log(0.3), std::log(0.8), std::log(1.4), std::log(0.7), std::log(0.05), std::log(0.4);
+    if (!additive) theta.conservativeResize(5);
+    Eigen::VectorXd grad;
+    gp.neg_log_posterior(theta, &grad);
+    REQUIRE(grad.size() == theta.size());
+    for (int k = 0; k < theta.size(); ++k) {
+      const double h = 1e-5;
+      Eigen::VectorXd tp = theta, tm = theta;
+      tp[k] += h;
+      tm[k] -= h;
+      const double fd = (gp.neg_log_posterior(tp, nullptr) - gp.neg_log_posterior(tm, nullptr)) / (2 * h);
+      INFO("additive " << additive << " theta index " << k);
+      CHECK(grad[k] == Approx(fd).epsilon(1e-5).margin(1e-6));
+    }
+  }
+}
+
+TEST_CASE("a lengthscale group behaves as equal lengthscales on its dimensions", "[gp]") {
+  Eigen::MatrixXd X;
+  Eigen::VectorXd y;
+  smooth_test_data(8, 3, 3, X, y);
+  Gp tied, untied;
+  tied.set_data(X, y);
+  untied.set_data(X, y);
+  tied.set_lengthscale_groups({0, 1, 1});
+  REQUIRE(tied.condition(hyper({0.4, 0.7}, 1.2, 0.02)));
+  REQUIRE(untied.condition(hyper({0.4, 0.7, 0.7}, 1.2, 0.02)));
+  Eigen::MatrixXd Xs(2, 3);
+  Xs << 0.2, 0.5, 0.9, 0.7, 0.1, 0.3;
+  Eigen::VectorXd m1, v1, m2, v2;
+  tied.predict(Xs, m1, v1);
+  untied.predict(Xs, m2, v2);
+  for (int i = 0; i < 2; ++i) {
+    CHECK(m1[i] == Approx(m2[i]).epsilon(1e-12));
+    CHECK(v1[i] == Approx(v2[i]).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("the additive kernel: prior variance, a hand-computed covariance and gradients in x", "[gp]") {
+  // Two 1-d groups: k(a, b) = sf2 m(|a - b|_l) + sa2 / 2 (m(|a0 - b0| / l0) + m(|a1 - b1| / l1)).
+  const double l0 = 0.4, l1 = 0.9, sf2 = 0.7, sa2 = 0.5;
+  Eigen::MatrixXd X(3, 2);
+  X << 0.1, 0.2, 0.5, 0.9, 0.8, 0.4;
+  Eigen::VectorXd y(3);
+  y << 0.3, -0.4, 1.0;
+  GpHyper h = hyper({l0, l1}, sf2, 0.01);
+  h.additive = true;
+  h.theta.conservativeResize(5);
+  h.theta[4] = std::log(sa2);
+  REQUIRE(h.dims() == 2);
+  CHECK(h.prior_variance() == Approx(sf2 + sa2));
+  Gp gp;
+  gp.set_data(X, y);
+  gp.set_additive(true);
+  REQUIRE(gp.condition(h));
+  Eigen::MatrixXd Xs(2, 2);
+  Xs << 0.3, 0.3, 0.6, 0.8;
+  Eigen::VectorXd mu;
+  Eigen::MatrixXd cov;
+  gp.predict_cov(Xs, mu, cov);
+  // Far from every point, nothing learned: the prior variance. Check the prior covariance instead:
+  // with no data it is the kernel itself.
+  Gp empty;
+  empty.set_data(Eigen::MatrixXd(0, 2), Eigen::VectorXd(0));
+  empty.set_additive(true);
+  empty.condition(h);
+  Eigen::VectorXd m0;
+  Eigen::MatrixXd k0;
+  empty.predict_cov(Xs, m0, k0);
+  const double d0 = 0.3 / l0, d1 = 0.5 / l1;
+  const double want = sf2 * matern(std::sqrt(d0 * d0 + d1 * d1)) + sa2 / 2 * (matern(d0) + matern(d1));
+  CHECK(k0(0, 1) == Approx(want).epsilon(1e-12));
+  CHECK(k0(0, 0) == Approx(sf2 + sa2).epsilon(1e-12));
+  // predict_grad agrees with predict and with finite differences.
+  Eigen::VectorXd x(2);
+  x << 0.37, 0.61;
+  double m, v;
+  Eigen::VectorXd dm, dv;
+  gp.predict_grad(x, m, v, dm, dv);
+  Eigen::VectorXd pm, pv;
+  gp.predict(x.transpose(), pm, pv);
+  CHECK(m == Approx(pm[0]).epsilon(1e-12));
+  CHECK(v == Approx(pv[0]).epsilon(1e-10));
+  check_predict_grad(gp, x, dm, dv);
+}
+
+TEST_CASE("conditioning on appended rows equals conditioning from scratch; data_means are the posterior at the rows", "[gp]") {
+  Eigen::MatrixXd X;
+  Eigen::VectorXd y;
+  smooth_test_data(12, 3, 7, X, y);
+  GpHyper h = hyper({0.5, 0.8, 0.6}, 1.1, 0.03);
+  Gp grown, fresh;
+  grown.set_data(X.topRows(9), y.head(9));
+  REQUIRE(grown.condition(h));
+  grown.set_data(X, y);   // three rows appended: only their block of the kernel is new
+  REQUIRE(grown.condition(h));
+  fresh.set_data(X, y);
+  REQUIRE(fresh.condition(h));
+  Eigen::MatrixXd Xs(2, 3);
+  Xs << 0.1, 0.2, 0.3, 0.9, 0.4, 0.5;
+  Eigen::VectorXd m1, v1, m2, v2;
+  grown.predict(Xs, m1, v1);
+  fresh.predict(Xs, m2, v2);
+  for (int i = 0; i < 2; ++i) {
+    CHECK(m1[i] == Approx(m2[i]).epsilon(1e-12));
+    CHECK(v1[i] == Approx(v2[i]).epsilon(1e-12));
+  }
+  Eigen::VectorXd mr, vr;
+  fresh.predict(X, mr, vr);
+  const Eigen::VectorXd dm = fresh.data_means();
+  for (int i = 0; i < 12; ++i) CHECK(dm[i] == Approx(mr[i]).epsilon(1e-9).margin(1e-12));
+}
+
+TEST_CASE("Student-t EM: an outlier weighs little and no longer inflates the noise", "[gp]") {
+  // A smooth line measured with small noise, one measurement far off (a lost second).
+  const int n = 25;
+  Eigen::MatrixXd X(n, 1);
+  Eigen::VectorXd y(n);
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> z(0, 0.05);
+  for (int i = 0; i < n; ++i) {
+    X(i, 0) = double(i) / (n - 1);
+    y[i] = std::sin(4 * X(i, 0)) + z(rng);
+  }
+  const int bad = 12;
+  y[bad] += 2.0;
+  const double mean = y.mean(), sd = std::sqrt((y.array() - mean).square().sum() / (n - 1));
+  const Eigen::VectorXd ys = (y.array() - mean) / sd;
+  Gp gauss, robust;
+  gauss.set_data(X, ys);
+  robust.set_data(X, ys);
+  std::mt19937_64 fit_rng(1);
+  const GpHyper h = gauss.fit(GpHyper::initial(1), 2, 200, fit_rng);
+  REQUIRE(gauss.condition(h));
+  const GpHyper hr = robust.student_t_em(h, 4, 10);
+  CHECK(hr.noise_variance() < h.noise_variance());
+  const auto& m = robust.noise_multipliers();
+  REQUIRE(m.size() == n);
+  for (int i = 0; i < n; ++i)
+    if (i != bad) CHECK(m[bad] > 5 * m[i]);
+  // The robust posterior at the outlier follows its neighbours, the Gaussian one is dragged up.
+  Eigen::VectorXd mg, vg, mr, vr;
+  gauss.predict(X.row(bad), mg, vg);
+  robust.predict(X.row(bad), mr, vr);
+  const double truth = (std::sin(4 * X(bad, 0)) - mean) / sd;
+  CHECK(std::abs(mr[0] - truth) < std::abs(mg[0] - truth));
+  CHECK(std::abs(mr[0] - truth) < 0.15);
 }
