@@ -166,6 +166,14 @@ RunResult parse_iperf3_json(std::string_view text, const std::string& target) {
         "and check that nothing killed the client",
         target, e.byte, text.size());
     return r;
+  } catch (const json::exception& e) {
+    // Well-formed text the parser still cannot hold, e.g. a number past a double's range (1e400
+    // throws out_of_range 406): as unusable as garbled output, and never an exception.
+    r.status = RunStatus::invalid_json;
+    r.message = fmt::format("iperf3 output against {} is JSON that cannot be read ({}): it was garbled; re-run, and "
+                            "check the iperf3 version",
+                            target, one_line(e.what()));
+    return r;
   }
   if (!doc.is_object()) {
     r.status = RunStatus::invalid_json;
