@@ -182,6 +182,9 @@ TEST_CASE("/proc/softirqs: malformed input") {
                     Catch::Contains("line 2") && Catch::Contains("NET_RX"));
   CHECK_THROWS_WITH(parse_softirqs("   CPU0\n TIMER: 5\n"), Catch::Contains("NET_RX"));
   CHECK_THROWS_AS(parse_softirqs("   CPU0\n NET_RX: z\n NET_TX: 1\n"), Error);
+  // Found by fuzz/fuzz_proc: a repeated row appended its counts, two per CPU column.
+  CHECK_THROWS_WITH(parse_softirqs("   CPU0 CPU1\n NET_TX: 1 2\n NET_TX: 3 4\n NET_RX: 5 6\n"),
+                    Catch::Contains("line 3") && Catch::Contains("a second NET_TX: row"));
 }
 
 TEST_CASE("/proc/net/softnet_stat: hex columns and the CPU index column") {
