@@ -122,9 +122,10 @@ void check(const std::string& text) {
   if (experiments::render_export(p, "all", opts).size() != files.size()) fuzz::broken(kTarget, "render_export is not pure");
   const auto model = experiments::exportfmt::build_model(p, opts);
 
+  // reset() rebinds the copy's nodes; operator= on a yaml-cpp Node would write into p's tree.
   act::Profile blank = p;
-  blank.host = blanked(p.host, true);
-  blank.evidence = blanked(p.evidence, false);
+  blank.host.reset(blanked(p.host, true));
+  blank.evidence.reset(blanked(p.evidence, false));
   // The interface roles may come from free text (evidence.plant.testbed, host.place): give the
   // blanked profile the same roles explicitly, so only the text itself differs between the two.
   experiments::ExportOptions same_roles = opts;
