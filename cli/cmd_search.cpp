@@ -86,7 +86,9 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   auto* out = cmd->add_option_group("output", "persistence and output");
   out->add_option("--study", o->study_path, "study file (SQLite; default /var/lib/wgopt/studies/study-<UTC>.sqlite)");
   out->add_option("--profile", o->profile_path, "where to write the winning profile (default: next to the study, .yaml)");
-  out->add_option("--resume", o->resume, "continue this study after a crash or Ctrl-C");
+  out->add_option("--resume", o->resume,
+                  "continue this study after a crash or Ctrl-C, on the plant and knobs it recorded (checked "
+                  "read-only first: a damaged or finished study is refused)");
   out->add_flag("--no-apply", o->no_apply, "restore the original values at the end even if a winner is confirmed");
   out->add_option("--sku", o->sku, "SKU string recorded in the profile (default: from DMI); letters, digits, space and ._:/()+,-");
   out->add_flag("--quiet", o->quiet, "no progress line");

@@ -111,10 +111,11 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   return run_search(o, interrupted, default_search_env());
 }
 
-SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interrupted, const SearchEnv& env) {
+SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& interrupted, const SearchEnv& env) {
   const auto t_start = env.clock();
   auto elapsed_s = [&] { return std::chrono::duration<double>(env.clock() - t_start).count(); };
   env.require_root();
+  const SearchOptions o = resume_options(given);  // --resume: the study checked read-only, its plant
   SearchPlan plan = plan_search(o);
   SearchPlant sp = env.plant(o, [&](const std::string& line) {
     if (!o.quiet) std::cerr << line << "\n";
