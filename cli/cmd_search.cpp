@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/util.hpp"
 #include "experiments/search/search.hpp"
+#include "experiments/search/search_summary.hpp"
 
 namespace {
 
@@ -115,22 +116,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
     if (*json) {
       std::cout << report.to_json().dump(2) << "\n";
     } else {
-      std::cout << "\n" << report.table;
-      if (report.outcome == "promoted") {
-        std::cout << fmt::format("\nwinner confirmed: score {:.1f} vs baseline {:.1f} ({:+.1f}%): {}\n", report.winner_score,
-                                 report.baseline_score, report.gain_pct, report.confirmation);
-      } else {
-        std::cout << "\nbaseline kept: " << report.confirmation << "\n";
-      }
-      for (const auto& c : report.changed) std::cout << "  " << c << "\n";
-      std::cout << fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible); early stopping saved {:.0f}s\n",
-                               report.trials, report.complete, report.pruned, report.failed, report.infeasible,
-                               report.pruning_saved_s);
-      std::cout << (report.applied ? "the host is on the winner now (`wgopt rollback` returns to the original)\n"
-                                   : "the host is on its original values\n");
-      std::cout << "study:   " << report.study_path << "\nprofile: " << report.profile_path << "\n";
-      std::cout << "next:    wgopt report " << report.study_path << " --html report.html   # plots and the trial list\n"
-                << "         wgopt export " << report.profile_path << " --format all --out DIR   # sysctl.d, systemd, networkd, TuneD ...\n";
+      std::cout << wgopt::experiments::search_summary(report);
     }
     if (report.outcome == "interrupted") {
       std::cerr << "wgopt: search interrupted: original values restored; continue with --resume " << report.study_path << "\n";

@@ -80,12 +80,17 @@ Target testbed_target(const Testbed& testbed) {
   return t;
 }
 
-Target peer_target(CommandRunner& runner, const std::string& address, const Place& client, int port) {
+void check_peer_address(const std::string& address, int port) {
   if (!is_ip_literal(address)) {
     throw UsageError(fmt::format("peer address '{}' is not an IP address: give the peer's mesh address, e.g. "
                                  "--peer 100.64.0.1",
-                                 address));
+                                 one_line(address, 80)));
   }
+  if (port < 1 || port > 65535) throw UsageError(fmt::format("--port {} is not a port: use 1..65535", port));
+}
+
+Target peer_target(CommandRunner& runner, const std::string& address, const Place& client, int port) {
+  check_peer_address(address, port);
   Target t;
   t.description = fmt::format("peer {}:{} from {}", address, port, client.describe());
   t.client = client;

@@ -47,6 +47,10 @@ Target testbed_target(const Testbed& testbed);
 // a WireGuard interface, the interfaces that carry its peers' endpoints. Throws UsageError for an
 // address that is not an IP literal, Error when no route reaches it.
 Target peer_target(CommandRunner& runner, const std::string& address, const Place& client, int port = 5201);
+// A peer's address and iperf3 port as given on the command line: UsageError (one line naming the
+// value and the form to use) unless `address` is an IP literal and `port` is 1..65535, so that no
+// other program's error ("ip: invalid argument") is what a typo shows. peer_target checks it too.
+void check_peer_address(const std::string& address, int port);
 
 // What the user chose on the command line (`--testbed [--prefix P]` or `--peer ADDR [--netns NS]`).
 struct TargetChoice {

@@ -138,6 +138,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   SearchProgress progress(budget, o.quiet);
   PlantAccess plant(env, sp.plant, bound, session, guardian.get(), interrupted);
   TrialCounts counts;
+  bool profile_written = false;
   try {
     if (plan.retune() && !bound.drifted.empty()) put_back_drift(plant, bound.drifted, progress);
     const Priming priming = prime_engine(*engine, *bound.space, o.warm_start, study.store, progress);
@@ -173,6 +174,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     const auto evidence = build_evidence({o, report, plan.objective, baseline, conf, bound.baseline, env.unix_time()});
     if (conf.winner_row.n > 0) report.winner_throughput_mbps = conf.winner_row.mean_throughput();
     write_profile(report.profile_path, conf.winner, study.facts, evidence, report, plan.retune(), conf.promote);
+    profile_written = true;
     if (conf.promote && !o.no_apply) {
       stay_on_winner(plant, conf.winner);
       report.applied = true;
@@ -188,6 +190,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     count_trials(counts, report);
     study.store.set_status("interrupted");
     report.outcome = "interrupted";
+    if (!profile_written) report.profile_path.clear();  // never name a profile this run did not write
     report.elapsed_s = elapsed_s();
     return report;
   } catch (...) {

@@ -1,6 +1,7 @@
 #include "experiments/search/search_plan.hpp"
 
 #include "common/error.hpp"
+#include "experiments/measure/baseline.hpp"
 #include "experiments/search/policies.hpp"
 
 namespace wgopt::experiments {
@@ -16,6 +17,7 @@ Objective given_objective(const SearchOptions& o) {
 
 SearchPlan plan_search(const SearchOptions& o) {
   if (o.testbed == !o.peer.empty()) throw UsageError("choose the plant: --testbed, or --peer ADDR of a host running `iperf3 -s`");
+  if (!o.peer.empty()) check_peer_address(o.peer, o.port);
   if (o.baseline_rounds < 2) throw UsageError("--baseline-rounds must be at least 2 (one round says nothing about the noise)");
   if (o.confirm_rounds < 2) throw UsageError("--confirm-rounds must be at least 2");
   SearchPlan plan;
