@@ -19,6 +19,13 @@ bool plain_decimal(const std::string& v) {
   return !v.empty() && v.size() < 19 && v.find_first_not_of("0123456789") == std::string::npos &&
          (v == "0" || v[0] != '0');
 }
+// Space to '~', and tab (a triple may be written with tabs).
+bool printable_ascii(const std::string& v) {
+  for (unsigned char c : v) {
+    if ((c < 0x20 && c != '\t') || c > 0x7e) return false;
+  }
+  return true;
+}
 
 // A `knobs:` map (`where` is "" or "peer." in messages) appended to `out`.
 void parse_knobs(const YAML::Node& node, const std::string& source, const std::string& where,
@@ -50,6 +57,13 @@ void parse_knobs(const YAML::Node& node, const std::string& source, const std::s
     if (value.size() > kMaxValueBytes) {
       throw UsageError(fmt::format("profile {}: knob {}{} has a value of {} bytes: a knob value is at most {} bytes",
                                    source, where, id, value.size(), kMaxValueBytes));
+    }
+    // Every knob value is numbers, masks or words in ASCII. Other bytes could only be a mistake, and
+    // dump_profile could not give them back (yaml-cpp writes invalid UTF-8 as U+FFFD).
+    if (!printable_ascii(value)) {
+      throw UsageError(fmt::format("profile {}: knob {}{} has a control or non-ASCII byte in its value: write it "
+                                   "in plain ASCII as `wgopt show` does",
+                                   source, where, id));
     }
     out.emplace_back(id, value);
   }

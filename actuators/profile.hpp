@@ -44,8 +44,9 @@ inline constexpr std::size_t kMaxValueBytes = 512;
 // in messages ("p.yaml"; shown with one_line()). Throws UsageError naming the source and the entry:
 // not YAML, not a map, unknown top-level key, a top-level key given twice (two `knobs:` blocks),
 // missing or non-map `knobs`, an id that is not a knob id, a value that is empty, longer than one
-// line or than kMaxValueBytes, an id given twice. Host facts and evidence are kept as they are:
-// free text, which every writer must encode (experiments/export/export_escape.hpp).
+// line or than kMaxValueBytes, or not printable ASCII (tab allowed), an id given twice. Host facts
+// and evidence are kept as they are: free text, which every writer must encode
+// (experiments/export/export_escape.hpp).
 Profile parse_profile(const std::string& text, const std::string& source);
 // Reads and parses a file ("-": standard input); UsageError if it cannot be read.
 Profile load_profile(const std::string& path);

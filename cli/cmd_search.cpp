@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/util.hpp"
 #include "experiments/search/search.hpp"
+#include "experiments/search/search_summary.hpp"
 
 namespace {
 
@@ -101,7 +102,9 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   auto* out = cmd->add_option_group("output", "persistence and output");
   out->add_option("--study", o->study_path, "study file (SQLite; default /var/lib/wgopt/studies/study-<UTC>.sqlite)");
   out->add_option("--profile", o->profile_path, "where to write the winning profile (default: next to the study, .yaml)");
-  out->add_option("--resume", o->resume, "continue this study after a crash or Ctrl-C");
+  out->add_option("--resume", o->resume,
+                  "continue this study after a crash or Ctrl-C, on the plant and knobs it recorded (checked "
+                  "read-only first: a damaged or finished study is refused)");
   out->add_flag("--keep-whole-winner", *keep_whole,
                 "keep every change of a confirmed winner (default: changes the model says do not contribute go back to "
                 "the host's value when the plant confirms the simpler winner is as good)");
@@ -134,34 +137,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
     if (*json) {
       std::cout << report.to_json().dump(2) << "\n";
     } else {
-      std::cout << "\n" << report.table;
-      if (report.outcome == wgopt::experiments::SearchOutcome::Promoted) {
-        std::cout << fmt::format("\nwinner confirmed: score {:.1f} vs baseline {:.1f} ({:+.1f}%): {}\n", report.winner_score,
-                                 report.baseline_score, report.gain_pct, report.confirmation);
-      } else {
-        std::cout << "\nbaseline kept: " << report.confirmation << "\n";
-      }
-      for (const auto& c : report.changed) std::cout << "  " << c << "\n";
-      if (!report.simplification.empty()) std::cout << "simplification: " << report.simplification << "\n";
-      if (!report.returned.empty()) std::cout << "returned to the host's value (knobs that moved and did not help):\n";
-      for (const auto& c : report.returned) std::cout << "  " << c << "\n";
-      for (const auto& e : report.peer_events) std::cout << "peer: " << e << "\n";
-      const double full_s = report.measured_s + report.pruning_saved_s;  // full measurements of the same trials
-      std::cout << fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible); early stopping saved {:.0f}s of "
-                               "{:.0f}s ({:.0f}% of the trials' measurement time)\n",
-                               report.trials, report.complete, report.pruned, report.failed, report.infeasible,
-                               report.pruning_saved_s, full_s, full_s > 0 ? 100 * report.pruning_saved_s / full_s : 0.0);
-      if (o->ssh) {
-        std::cout << (report.applied ? "both ends are on the winner now (`wgopt rollback` here and `wgopt rollback --ssh " + o->ssh->target +
-                                           "` return to the originals)\n"
-                                     : "both ends are on their original values\n");
-      } else {
-        std::cout << (report.applied ? "the host is on the winner now (`wgopt rollback` returns to the original)\n"
-                                     : "the host is on its original values\n");
-      }
-      std::cout << "study:   " << report.study_path << "\nprofile: " << report.profile_path << "\n";
-      std::cout << "next:    wgopt report " << report.study_path << " --html report.html   # plots and the trial list\n"
-                << "         wgopt export " << report.profile_path << " --format all --out DIR   # sysctl.d, systemd, networkd, TuneD ...\n";
+      std::cout << wgopt::experiments::search_summary(report, o->ssh ? o->ssh->target : std::string());
     }
     if (report.outcome == wgopt::experiments::SearchOutcome::PeerLost) {
       std::cerr << "wgopt: search ended: " << report.confirmation << "; this host is on its original values; continue with --resume "

@@ -202,6 +202,8 @@ std::string check_param(const Param& p) {
     case ParamType::real:
       if (!std::isfinite(p.min) || !std::isfinite(p.max)) return bad("min and max must be finite numbers");
       if (!(p.min < p.max)) return bad(fmt::format("min {} must be less than max {}", p.min, p.max));
+      // -1e308..1e308: the width overflows to inf and every decoded value is NaN.
+      if (!std::isfinite(p.max - p.min)) return bad(fmt::format("max - min ({} - {}) must be a finite number", p.max, p.min));
       if (p.log && p.min <= 0) return bad(fmt::format("log scale needs min > 0 (min is {})", p.min));
       return {};
     case ParamType::integer:

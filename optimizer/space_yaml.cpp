@@ -18,6 +18,10 @@ struct EntryError {
   std::string what;
 };
 
+// A mapping key as text for the unknown-key check; a list or map used as a key ("[a]: 1") has none,
+// and as<std::string>() would throw yaml-cpp's bad conversion past the one-line error.
+std::string key_text(const YAML::Node& key) { return key.IsScalar() ? key.Scalar() : "(a list or map as a key)"; }
+
 double number(const YAML::Node& n, const char* key) {
   try {
     double v = n.as<double>();
@@ -59,7 +63,7 @@ Value value_for(const Param& p, const YAML::Node& n, const char* key) {
 Param parse_param(const YAML::Node& e, const Space& earlier) {
   if (!e.IsMap()) throw EntryError{"must be a mapping such as {name: x, type: real, min: 0, max: 1}"};
   for (const auto& kv : e) {
-    auto key = kv.first.as<std::string>();
+    const std::string key = key_text(kv.first);
     if (!kKeys.count(key))
       throw EntryError{fmt::format("unknown key '{}' (known: name, type, min, max, log, step, choices, bits, current, when)", key)};
   }
@@ -125,7 +129,7 @@ SpaceSpec parse_space_yaml(const std::string& text, const std::string& source) {
   }
   if (!root.IsMap()) throw UsageError(fmt::format("{}: expected a mapping with 'objective' and 'params'", source));
   for (const auto& kv : root) {
-    auto key = kv.first.as<std::string>();
+    const std::string key = key_text(kv.first);
     if (key != "objective" && key != "params")
       throw UsageError(fmt::format("{}: unknown top-level key '{}': use objective and params", source, key));
   }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <regex>
 
 #include "common/util.hpp"
@@ -33,7 +35,9 @@ IrqClass classify_irq_action(const std::string& action_in) {
   // virtio-net queues always carry ".N"; "virtio3-rx" (vsock) and "virtio4-input" (input device) do not.
   static const std::regex rx(R"(^(virtio\d+-input\.\d+|.*-rx-\d+)$)", std::regex::icase);
   static const std::regex tx(R"(^(virtio\d+-output\.\d+|.*-tx-\d+)$)", std::regex::icase);
-  if (a.empty()) return IrqClass::Other;
+  // Kernel IRQ names are short (a driver's name and a queue number). std::regex recurses once per
+  // character, so a name of some ten thousand characters (no kernel prints one) overflowed the stack.
+  if (a.empty() || a.size() > 256) return IrqClass::Other;
   if (std::regex_match(a, control)) return IrqClass::Control;
   if (std::regex_match(a, rxtx)) return IrqClass::DataRxTx;
   if (std::regex_match(a, rx)) return IrqClass::DataRx;
@@ -67,12 +71,20 @@ bool all_digits(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
+// x86's hwirq-trigger token, "1-edge": digits, '-', then [A-Za-z0-9_]+. By hand, not std::regex, which
+// recurses once per character of the token and overflowed the stack on a long one.
+bool is_x86_trigger(const std::string& t) {
+  const size_t dash = t.find_first_not_of("0123456789");
+  if (dash == 0 || dash == std::string::npos || t[dash] != '-' || dash + 1 == t.size()) return false;
+  return std::all_of(t.begin() + static_cast<std::ptrdiff_t>(dash) + 1, t.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+}
+
 // The kernel prints " %8s" chip, " %*lu" hwirq, then either "-%-8s" (x86: "1-edge") or " Level"/
 // " Edge" (GENERIC_IRQ_SHOW_LEVEL: ARM), then "  action". The trigger token anchors the split.
 void split_descriptor(const std::vector<std::string>& t, size_t from, IrqLine& line) {
-  static const std::regex x86_trigger(R"(^\d+-\w+$)");
   for (size_t i = from; i < t.size(); ++i) {
-    if (std::regex_match(t[i], x86_trigger)) {
+    if (is_x86_trigger(t[i])) {
       line.chip = join(t, from, i);
       line.hwirq = t[i];
       line.action = join(t, i + 1, t.size());

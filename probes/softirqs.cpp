@@ -20,7 +20,10 @@ Softirqs parse_softirqs(const std::string& text, const std::string& source) {
     if (t.size() != out.cpus.size() + 1)
       detail::malformed(source, i + 1, fmt::format("{} has {} counts for {} CPUs", t[0], t.size() - 1, out.cpus.size()));
     auto& dst = t[0] == "NET_RX:" ? out.net_rx : out.net_tx;
-    (t[0] == "NET_RX:" ? rx : tx) = true;
+    bool& seen = t[0] == "NET_RX:" ? rx : tx;
+    // A second row would append its counts to the first's: one per column no longer holds.
+    if (seen) detail::malformed(source, i + 1, fmt::format("a second {} row", t[0]));
+    seen = true;
     for (size_t k = 1; k < t.size(); ++k) {
       auto v = detail::parse_u64(t[k]);
       if (!v) detail::malformed(source, i + 1, fmt::format("'{}' is not a number", t[k]));

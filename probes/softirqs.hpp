@@ -13,8 +13,8 @@ struct Softirqs {
   std::vector<uint64_t> net_tx;
 };
 
-// Throws wgopt::Error naming `source` and the line for a missing header, a missing NET_RX/NET_TX row
-// or a row whose count of numbers differs from the header's.
+// Throws wgopt::Error naming `source` and the line for a missing header, a missing or repeated
+// NET_RX/NET_TX row or a row whose count of numbers differs from the header's.
 Softirqs parse_softirqs(const std::string& text, const std::string& source = "/proc/softirqs");
 
 }  // namespace wgopt::probes

@@ -24,7 +24,10 @@ RUNTIME_PKGS=(
 # testbed's server end through a real sshd (`wgopt testbed up --ssh` runs its own, in a namespace),
 # and run the exported Ansible role with Debian's ansible-playbook (ansible-core 2.14 and the
 # collections the `ansible` package ships) against the testbed's ends over that sshd.
-TEST_PKGS=(chromium python3 openssh-server irqbalance ansible)
+# The fuzz targets (fuzz/, scripts/fuzz-smoke.sh) need clang with libFuzzer and the sanitizer
+# runtimes: clang-16 is bookworm's oldest that compiles this C++23 tree (clang-14 lacks lambda
+# captures of structured bindings), and libclang-rt-16-dev holds libFuzzer, ASan and UBSan.
+TEST_PKGS=(chromium python3 openssh-server irqbalance ansible clang-16 libclang-rt-16-dev)
 EXTRA_PKGS=()
 # WGOPT_EXTRA=1 adds what only the optimizer benchmark uses (Optuna, for the side-by-side table).
 if [ "${WGOPT_EXTRA:-0}" = "1" ]; then

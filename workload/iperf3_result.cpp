@@ -54,7 +54,11 @@ std::optional<double> number(const json& obj, const char* key) {
 std::optional<std::int64_t> integer(const json& obj, const char* key) {
   const json* v = member(obj, key);
   if (!v || !v->is_number()) return std::nullopt;
-  return v->is_number_float() ? static_cast<std::int64_t>(v->get<double>()) : v->get<std::int64_t>();
+  if (!v->is_number_float()) return v->get<std::int64_t>();
+  // A double outside int64's range (1e300) has no integer value: converting it is undefined.
+  const double d = v->get<double>();
+  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return std::nullopt;
+  return static_cast<std::int64_t>(d);
 }
 
 std::uint64_t bytes_of(const json& obj) {
@@ -90,7 +94,8 @@ std::optional<Summary> parse_summary(const json& end, bool udp) {
     if (!legacy) return std::nullopt;
     auto bps = number(*legacy, "bits_per_second");
     auto loss = number(*legacy, "lost_percent");
-    if (!bps || !loss) return std::nullopt;
+    // A loss outside 0..100 % is no report iperf3 writes (and would scale the bytes out of range).
+    if (!bps || !loss || !(*loss >= 0 && *loss <= 100)) return std::nullopt;
     s.seconds = number(*legacy, "seconds").value_or(0);
     s.sent_bps = *bps;
     s.sent_bytes = bytes_of(*legacy);
@@ -165,6 +170,14 @@ RunResult parse_iperf3_json(std::string_view text, const std::string& target) {
         "iperf3 output against {} is not complete JSON (byte {} of {}): it was cut off or garbled; re-run, "
         "and check that nothing killed the client",
         target, e.byte, text.size());
+    return r;
+  } catch (const json::exception& e) {
+    // Well-formed text the parser still cannot hold, e.g. a number past a double's range (1e400
+    // throws out_of_range 406): as unusable as garbled output, and never an exception.
+    r.status = RunStatus::invalid_json;
+    r.message = fmt::format("iperf3 output against {} is JSON that cannot be read ({}): it was garbled; re-run, and "
+                            "check the iperf3 version",
+                            target, one_line(e.what()));
     return r;
   }
   if (!doc.is_object()) {

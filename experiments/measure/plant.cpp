@@ -86,13 +86,18 @@ Plant testbed_plant(const Testbed& testbed) {
   return p;
 }
 
-Plant peer_plant(CommandRunner& runner, const std::string& address, const Place& client, int port,
-                 const std::vector<std::string>& interfaces) {
+void check_peer_address(const std::string& address, int port) {
   if (!is_ip_literal(address)) {
     throw UsageError(fmt::format("peer address '{}' is not an IP address: give the peer's mesh address, e.g. "
                                  "--peer 100.64.0.1",
-                                 address));
+                                 one_line(address, 80)));
   }
+  if (port < 1 || port > 65535) throw UsageError(fmt::format("--port {} is not a port: use 1..65535", port));
+}
+
+Plant peer_plant(CommandRunner& runner, const std::string& address, const Place& client, int port,
+                 const std::vector<std::string>& interfaces) {
+  check_peer_address(address, port);
   for (const auto& i : interfaces) require_valid_ifname(i);
   Plant p;
   p.description = fmt::format("peer {}:{} from {}", address, port, client.describe());

@@ -74,6 +74,11 @@ Plant testbed_plant(const Testbed& testbed);
 // tunnel when given, else, when the tunnel is a WireGuard interface, the interfaces that carry its
 // peers' endpoints. Throws UsageError for an address that is not an IP literal or a bad interface
 // name, Error when no route reaches it.
+// A peer's address and iperf3 port as given on the command line: UsageError (one line naming the
+// value and the form to use) unless `address` is an IP literal and `port` is 1..65535, so that no
+// other program's error ("ip: invalid argument") is what a typo shows. peer_plant checks it too.
+void check_peer_address(const std::string& address, int port);
+
 Plant peer_plant(CommandRunner& runner, const std::string& address, const Place& client, int port = 5201,
                  const std::vector<std::string>& interfaces = {});
 

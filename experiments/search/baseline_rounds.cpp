@@ -13,7 +13,7 @@ BaselineResult measure_baseline(PlantAccess& plant, const Objective& objective, 
   BaselineResult b;
   std::vector<double> scores;
   for (int r = 1; r <= rounds; ++r) {
-    progress.show("baseline", r);
+    progress.show("baseline", r, rounds);
     auto ev = plant.measure(objective, mo);
     if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
     if (!ev.score) throw Error(fmt::format("the baseline measurement failed: {} (is the tunnel up? try `wgopt testbed status`)", ev.note));

@@ -68,12 +68,13 @@ ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& basel
   int measurement = 0, baselines = 0, candidates = 0;
   MeasureOptions cmo = mo;
   cmo.prune = nullptr;  // confirmation measures fully
-  for (Arm arm : plan_confirmation(rounds)) {
+  const std::vector<Arm> arms = plan_confirmation(rounds);
+  for (Arm arm : arms) {
     const int round = ++measurement;
     // The pair this measurement belongs to: the i-th baseline goes with the i-th candidate.
     auto& pair = scores[static_cast<size_t>(arm == Arm::Baseline ? baselines++ : candidates++)];
     plant.check_interrupted();
-    progress.show("confirm", round);
+    progress.show("confirm", round, static_cast<int>(arms.size()));
     std::optional<AppliedCandidate> candidate;
     if (arm == Arm::Candidate) {
       try {

@@ -166,10 +166,11 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   return run_search(o, interrupted, default_search_env());
 }
 
-SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interrupted, const SearchEnv& env) {
+SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& interrupted, const SearchEnv& env) {
   const auto t_start = env.clock();
   auto elapsed_s = [&] { return std::chrono::duration<double>(env.clock() - t_start).count(); };
   env.require_root();
+  const SearchOptions o = resume_options(given);  // --resume: the study checked read-only, its plant
   SearchPlan plan = plan_search(o);
   SearchPlant sp = env.plant(o, [&](const std::string& line) {
     if (!o.quiet) std::cerr << line << "\n";
@@ -194,6 +195,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   SearchProgress progress(budget, o.quiet);
   PlantAccess plant(env, sp.plant, bound, session, guardian.get(), interrupted, remote.get());
   TrialCounts counts;
+  bool profile_written = false;
   try {
     HeldTuners held(session, env, tuners.hold);  // irqbalance stopped for the search, put back at its end
     if (plan.retune() && !bound.drifted.empty()) put_back_drift(plant, bound.drifted, progress);
@@ -236,6 +238,7 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     if (conf.winner_row.n > 0) report.winner_throughput_mbps = conf.winner_row.mean_throughput();
     write_profile(report.profile_path, conf.winner, study.facts, evidence, report, plan.retune(), conf.promote,
                   remote ? std::optional(remote->profile_part(conf.winner)) : std::nullopt);
+    profile_written = true;
     if (conf.promote && !o.no_apply) {
       stay_on_winner(plant, conf.winner);
       report.applied = true;
@@ -247,10 +250,12 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
     count_trials(counts, report);
     study.store.set_status("interrupted");
     report.outcome = SearchOutcome::Interrupted;
+    if (!profile_written) report.profile_path.clear();  // never name a profile this run did not write
     report.elapsed_s = elapsed_s();
     return report;
   } catch (const peer::PeerLost& e) {  // this end is restored (AppliedCandidate); the peer restores itself
     end_peer_lost(e, counts, study.store, report);
+    if (!profile_written) report.profile_path.clear();
     report.elapsed_s = elapsed_s();
     return report;
   } catch (...) {

@@ -4,6 +4,7 @@
 
 #include "common/error.hpp"
 #include "common/place.hpp"
+#include "experiments/measure/plant.hpp"
 #include "experiments/search/policies.hpp"
 
 namespace wgopt::experiments {
@@ -30,12 +31,14 @@ SearchPlan plan_search(const SearchOptions& o) {
   }
   for (const auto& i : o.peer_interfaces) require_valid_ifname(i);
   if (o.ssh && !o.retune_profile.empty()) throw UsageError("retune over --ssh is not supported yet: retune each end's profile on its own host");
+  if (!o.peer.empty()) check_peer_address(o.peer, o.port);
   if (o.baseline_rounds < 2) throw UsageError("--baseline-rounds must be at least 2 (one round says nothing about the noise)");
   if (o.confirm_rounds < 2) throw UsageError("--confirm-rounds must be at least 2");
   SearchPlan plan;
   if (!o.resume.empty()) {
-    plan.resumed.emplace(StudyStore::open(o.resume));
-    plan.resumed_info = plan.resumed->info();
+    // Read-only: resume_options (study_open.hpp) has checked the file; open_study writes to it.
+    plan.resuming = true;
+    plan.resumed_info = StudyStore::open_read_only(o.resume).info();
   }
   plan.objective = given_objective(o);
   if (!o.retune_profile.empty()) {
@@ -43,14 +46,14 @@ SearchPlan plan_search(const SearchOptions& o) {
     plan.retune_evidence = Evidence::from_yaml(plan.retune_profile->evidence, o.retune_profile);
     if (!(o.retune_tolerance >= 0 && o.retune_tolerance < 1)) throw UsageError("--tolerance must be 0..99 percent");
   }
-  if (plan.resumed && !plan.resumed_info.objective_yaml.empty()) {
+  if (plan.resuming && !plan.resumed_info.objective_yaml.empty()) {
     plan.objective = parse_objective(plan.resumed_info.objective_yaml, o.resume);
   }
   if (o.duration_s) {
     if (*o.duration_s < 2 || *o.duration_s > 3600) throw UsageError("--duration must be 2..3600 seconds");
     plan.objective.duration = std::chrono::seconds(*o.duration_s);
   }
-  const bool resumed = plan.resumed.has_value();
+  const bool resumed = plan.resuming;
   plan.strategy = resumed ? plan.resumed_info.strategy : o.strategy;
   plan.seed = resumed ? plan.resumed_info.seed : o.seed;
   plan.budget_text = resumed && o.budget.empty() ? plan.resumed_info.budget : o.budget;

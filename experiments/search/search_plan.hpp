@@ -26,8 +26,8 @@ struct SearchPlan {
   BudgetLimits limits;                // with the confirmation reserve
   double nominal_measure_s = 0;       // policies.hpp
   std::map<std::string, RangeOverride> overrides;
-  std::optional<StudyStore> resumed;  // the study --resume continues
-  StudyInfo resumed_info;
+  bool resuming = false;              // --resume: open_study reopens options.resume for writing
+  StudyInfo resumed_info;             // its record, read read-only
   std::optional<act::Profile> retune_profile;  // retune mode: the profile to hold
   Evidence retune_evidence;                    // its evidence, read strictly (a NaN score is an error here)
   bool retune() const { return retune_profile.has_value(); }

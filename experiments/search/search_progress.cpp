@@ -7,7 +7,6 @@ namespace wgopt::experiments {
 SearchProgress::SearchProgress(const Budget& budget, bool quiet)
     : budget_(budget), printer_(ProgressPrinter::for_stderr(quiet)), ticking_(!quiet) {
   state_.budget = budget.limits().wall;
-  state_.steps = budget.limits().max_trials;
   set_live_line(this);
   if (!ticking_.load()) return;  // --quiet: nothing to redraw
   ticker_ = std::thread([this] {
@@ -42,11 +41,19 @@ void SearchProgress::redraw_locked() {
   printer_.update(state_);
 }
 
-void SearchProgress::show(const std::string& phase, int step) {
+void SearchProgress::show(const std::string& phase, int step, std::optional<int> of) {
   std::lock_guard lk(mu_);
   state_.phase = phase;
   state_.step = step;
+  state_.steps = of;
   redraw_locked();
+}
+
+std::string SearchProgress::line() {
+  std::lock_guard lk(mu_);
+  state_.elapsed = budget_.elapsed();
+  state_.eta = budget_.eta();
+  return render_progress(state_);
 }
 
 void SearchProgress::say(const std::string& line) {

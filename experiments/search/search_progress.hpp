@@ -5,6 +5,7 @@
 // ticker, the loop and any thread that logs share it.
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -24,8 +25,12 @@ class SearchProgress : public LiveLine {
   SearchProgress(const SearchProgress&) = delete;
   SearchProgress& operator=(const SearchProgress&) = delete;
 
-  // The phase ("baseline", "trial", "re-measure", "confirm") and its step.
-  void show(const std::string& phase, int step);
+  // The phase ("baseline", "trial", "re-measure", "confirm"), its step and how many steps the
+  // phase has: "confirm 3/8" (nullopt: no total, "trial 7" without a cap). Each phase gives its own:
+  // the trial cap is never the total of the baseline or confirmation rounds.
+  void show(const std::string& phase, int step, std::optional<int> of);
+  // The progress line as it would be drawn now (for tests).
+  std::string line();
   // A line of its own (the progress line is cleared first and redrawn after).
   void say(const std::string& line);
   void set_knobs(std::vector<std::pair<std::string, std::string>> knobs);

@@ -1,8 +1,10 @@
 #include "experiments/search/study_open.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "actuators/lock.hpp"
+#include "common/error.hpp"
 #include "common/util.hpp"
 
 namespace wgopt::experiments {
@@ -46,18 +48,87 @@ StudyStore create_study(const SearchOptions& o, const SearchPlan& plan, const Bo
   info.strategy = plan.strategy;
   info.budget = plan.budget_text;
   info.max_trials = plan.trials_cap;
+  info.search = search_record(o);
   return StudyStore::create(path, info);
+}
+
+// The study, checked read-only: identity and schema version (open_read_only), soundness (verify),
+// not finished. Returns its record.
+StudyInfo check_resumable(const std::string& path) {
+  StudyStore s = StudyStore::open_read_only(path);
+  s.verify();
+  StudyInfo info = s.info();
+  if (info.status == "finished") {
+    const auto r = s.result();
+    throw UsageError(fmt::format("study '{}' is finished ({}{}): there is nothing to resume; start a new search "
+                                 "(`wgopt report {}` shows this one)",
+                                 path, r ? "outcome " + to_string(r->outcome) : "no result recorded",
+                                 r && !r->profile_path.empty() ? ", profile " + r->profile_path : "", path));
+  }
+  return info;
+}
+
+// The recorded plant and knob selection into `o`, which names no plant.
+void take_recorded_search(const nlohmann::json& rec, const std::string& path, SearchOptions& o) {
+  const auto& plant = rec.contains("plant") ? rec["plant"] : nlohmann::json();
+  if (!plant.is_object() || (!plant.contains("testbed") && !plant.contains("peer"))) {
+    throw UsageError(fmt::format("study '{}' does not record its plant (an older wgopt wrote it): give the plant it "
+                                 "began with: --resume {} --testbed, or --peer ADDR",
+                                 path, path));
+  }
+  try {
+    if (plant.contains("testbed")) {
+      o.testbed = true;
+      o.testbed_prefix = plant.at("testbed").get<std::string>();
+    } else {
+      o.peer = plant.at("peer").get<std::string>();
+      o.port = plant.value("port", o.port);
+      o.netns = plant.value("netns", std::string());
+      if (o.interfaces.empty()) o.interfaces = plant.value("interfaces", std::vector<std::string>{});
+    }
+    if (o.include.empty()) o.include = rec.value("knobs", std::vector<std::string>{});
+    if (o.exclude.empty()) o.exclude = rec.value("exclude", std::vector<std::string>{});
+    o.allow_global = o.allow_global || rec.value("allow_global", false);
+    o.allow_underlay_mtu = o.allow_underlay_mtu || rec.value("allow_underlay_mtu", false);
+    if (o.space_file.empty()) o.space_file = rec.value("space", std::string());
+    if (o.profile_path.empty()) o.profile_path = rec.value("profile", std::string());
+    if (o.sku.empty()) o.sku = rec.value("sku", std::string());
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(fmt::format("study '{}' has a damaged search record ({}): give the plant: --resume {} --testbed, "
+                                 "or --peer ADDR",
+                                 path, e.what(), path));
+  }
 }
 
 }  // namespace
 
-OpenedStudy open_study(const SearchOptions& o, SearchPlan& plan, const SearchPlant& plant, const BoundSpace& bound,
+nlohmann::json search_record(const SearchOptions& o) {
+  nlohmann::json plant = o.testbed ? nlohmann::json{{"testbed", o.testbed_prefix}}
+                                   : nlohmann::json{{"peer", o.peer}, {"port", o.port}, {"netns", o.netns}, {"interfaces", o.interfaces}};
+  return {{"plant", plant},
+          {"knobs", o.include},
+          {"exclude", o.exclude},
+          {"allow_global", o.allow_global},
+          {"allow_underlay_mtu", o.allow_underlay_mtu},
+          {"space", o.space_file},
+          {"profile", o.profile_path},
+          {"sku", o.sku}};
+}
+
+SearchOptions resume_options(const SearchOptions& given) {
+  if (given.resume.empty()) return given;
+  const StudyInfo info = check_resumable(given.resume);
+  SearchOptions o = given;
+  if (!given.testbed && given.peer.empty()) take_recorded_search(info.search, given.resume, o);
+  return o;
+}
+
+OpenedStudy open_study(const SearchOptions& o, const SearchPlan& plan, const SearchPlant& plant, const BoundSpace& bound,
                        const SearchEnv& env) {
   auto facts = env.host_facts(plant, o.sku);
   std::string kernel_was, kernel_now;
   if (plan.retune_profile) compare_with_profile(*plan.retune_profile, o, facts, kernel_was, kernel_now);
-  StudyStore store = plan.resumed ? reopen(std::move(*plan.resumed)) : create_study(o, plan, bound, env, facts);
-  plan.resumed.reset();
+  StudyStore store = plan.resuming ? reopen(StudyStore::open(o.resume)) : create_study(o, plan, bound, env, facts);
   const std::string study = store.path();
   std::string profile = plan.retune()            ? o.retune_profile
                         : !o.profile_path.empty() ? o.profile_path

@@ -1,7 +1,12 @@
 #pragma once
-// Stage 3 of the search: the study file, created with the host facts, the space, the objective and
-// the engine's settings (or the resumed one, set running again), and where the profile goes.
-// In retune mode the facts keep the profile's SKU, and a kernel other than the profile's is noted.
+// Stage 3 of the search: the study file, created with the host facts, the space, the objective,
+// the engine's settings and the search's plant and knob selection (or the resumed one, set running
+// again), and where the profile goes. In retune mode the facts keep the profile's SKU, and a kernel
+// other than the profile's is noted.
+//
+// Before stage 1, --resume goes through resume_options: the study is checked read-only before
+// anything (study file or host) is changed, and `wgopt search --resume S` alone continues with the
+// plant and knob selection the study recorded.
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -20,7 +25,18 @@ struct OpenedStudy {
 
 // Throws UsageError when the study path exists already (resume it or pick another), Error when it
 // cannot be written.
-OpenedStudy open_study(const SearchOptions& options, SearchPlan& plan, const SearchPlant& plant, const BoundSpace& bound,
+OpenedStudy open_study(const SearchOptions& options, const SearchPlan& plan, const SearchPlant& plant, const BoundSpace& bound,
                        const SearchEnv& env);
+
+// The options a search runs with. Without --resume: `given`. With it, first, writing nothing: the
+// file is a wgopt study of a schema this wgopt reads, passes PRAGMA integrity_check and has every
+// table and column, and is not finished. Then, when `given` names no plant (neither --testbed nor
+// --peer), the plant, the knob selection (--knobs, --exclude, --allow-*, --space, --interfaces),
+// --profile and --sku are the study's. Throws UsageError naming the study and what to do: damaged,
+// finished, or (a study an older wgopt wrote) no recorded plant.
+SearchOptions resume_options(const SearchOptions& given);
+
+// What a new study records of the options (StudyInfo::search), for resume_options.
+nlohmann::json search_record(const SearchOptions& o);
 
 }  // namespace wgopt::experiments

@@ -66,7 +66,7 @@ class TrialRunner {
     budget_.trial_started();
     ++counts_.trials;
     progress_.set_knobs(main_knobs(values, plant_.bound().baseline));
-    progress_.show(is_remeasure ? "re-measure" : "trial", rec.number);
+    progress_.show(is_remeasure ? "re-measure" : "trial", rec.number, budget_.limits().max_trials);
 
     std::optional<Evaluation> ev;
     bool peer_lost = false;

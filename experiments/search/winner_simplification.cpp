@@ -92,7 +92,7 @@ CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values
     for (int i = 0; i < 3; ++i) {
       const auto arm = static_cast<CheckArm>((r + i) % 3);
       plant.check_interrupted();
-      progress.show("simplify", ++measurement);
+      progress.show("simplify", ++measurement, 3 * rounds);
       if (arm == CheckArm::Baseline) {
         score[0] = measure_arm(in, plant, {}, false, "baseline", store, measurement, &c.baseline_row, progress);
       } else if (arm == CheckArm::Whole) {

@@ -37,7 +37,8 @@ struct Reader {
   void only_keys(const YAML::Node& map, const std::string& entry, std::initializer_list<const char*> keys) const {
     if (!map.IsMap()) fail(entry.empty() ? "top level" : entry, "must be a mapping of keys to values");
     for (const auto& kv : map) {
-      std::string k = kv.first.as<std::string>();
+      // A list or map as a key has no text; as<std::string>() would throw yaml-cpp's bad conversion.
+      const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "(a list or map as a key)";
       bool known = std::any_of(keys.begin(), keys.end(), [&](const char* x) { return k == x; });
       if (!known) {
         std::string list;

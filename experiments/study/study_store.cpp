@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -32,7 +33,8 @@ CREATE TABLE study (
   strategy TEXT NOT NULL,
   budget TEXT NOT NULL,
   max_trials INTEGER,
-  status TEXT NOT NULL
+  status TEXT NOT NULL,
+  search_json TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE trials (
   number INTEGER PRIMARY KEY,
@@ -77,6 +79,23 @@ CREATE TABLE result (
 std::string iso_now() {
   auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(t));
+}
+
+// The tables and columns each schema version has: what verify() requires before a resume writes.
+struct TableColumns {
+  const char* table;
+  std::vector<const char*> columns;
+};
+std::vector<TableColumns> expected_tables(int version) {
+  std::vector<TableColumns> t{
+      {"study", {"id", "created", "host_json", "space_json", "objective_yaml", "seed", "strategy", "budget", "max_trials", "status"}},
+      {"trials", {"number", "params_json", "state", "score", "metrics_json", "probes_json", "note", "started_at", "applied_s",
+                  "settled_s", "measured_s"}},
+      {"baseline", {"id", "round", "score", "metrics_json", "measured_at"}},
+      {"confirmation", {"id", "round", "arm", "trial", "score", "metrics_json", "measured_at"}},
+      {"result", {"id", "outcome", "winner_trial", "params_json", "evidence_json", "profile_path", "finished_at"}}};
+  if (version >= 2) t[0].columns.push_back("search_json");
+  return t;
 }
 
 constexpr const char* kStatusList = "running, finished, interrupted, failed";
@@ -127,7 +146,7 @@ StudyStore StudyStore::create_new(const std::string& path, StudyInfo info) {
   exec(s.db_, path, fmt::format("PRAGMA user_version={}", kStudySchemaVersion).c_str(), "setting the schema version");
   Stmt(s.db_, path,
        "INSERT INTO study (id, created, host_json, space_json, objective_yaml, seed, strategy, budget, max_trials, "
-       "status) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+       "status, search_json) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .bind(1, info.created)
       .bind(2, info.host.dump())
       .bind(3, info.space.dump())
@@ -137,6 +156,7 @@ StudyStore StudyStore::create_new(const std::string& path, StudyInfo info) {
       .bind(7, info.budget)
       .bind(8, info.max_trials)
       .bind(9, info.status)
+      .bind(10, info.search.dump())
       .run();
   tx.commit();
   return s;
@@ -154,7 +174,7 @@ void require_exists(const std::string& path, const char* fix) {
 
 }  // namespace
 
-void StudyStore::check_identity() const {
+void StudyStore::check_identity() {
   const std::string& path = path_;
   auto not_a_study = [&](const std::string& what) {
     return UsageError(fmt::format("study file '{}' is not a wgopt study ({}): pass a file written by wgopt search", path, what));
@@ -188,6 +208,42 @@ void StudyStore::check_identity() const {
                                  path, version, kStudySchemaVersion));
   }
   if (version < 1) throw not_a_study(fmt::format("schema version {}", version));
+  version_ = static_cast<int>(version);
+}
+
+void StudyStore::verify() const {
+  auto damaged = [&](const std::string& what) {
+    return UsageError(fmt::format("study file '{}' is damaged ({}): it cannot be resumed; start a new search "
+                                  "(`wgopt report` may still read what is left)",
+                                  path_, what));
+  };
+  {
+    // integrity_check reads every page; "ok" alone means sound, else one row per problem.
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, "PRAGMA integrity_check(1)", -1, &st, nullptr) != SQLITE_OK) {
+      std::string msg = sqlite3_errmsg(db_);
+      sqlite3_finalize(st);
+      throw damaged("PRAGMA integrity_check: " + msg);
+    }
+    const int rc = sqlite3_step(st);
+    std::string first = rc == SQLITE_ROW && sqlite3_column_text(st, 0)
+                            ? reinterpret_cast<const char*>(sqlite3_column_text(st, 0))
+                            : std::string(sqlite3_errmsg(db_));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW || first != "ok") throw damaged("PRAGMA integrity_check: " + first.substr(0, 200));
+  }
+  for (const auto& [table, columns] : expected_tables(version_)) {
+    Stmt st(db_, path_, "SELECT name FROM pragma_table_info(?)");
+    st.bind(1, table);
+    std::vector<std::string> have;
+    while (st.step()) have.push_back(st.text(0));
+    if (have.empty()) throw damaged(fmt::format("table '{}' is missing", table));
+    for (const char* c : columns) {
+      if (std::find(have.begin(), have.end(), c) == have.end()) {
+        throw damaged(fmt::format("table '{}' has no column '{}'", table, c));
+      }
+    }
+  }
 }
 
 StudyStore StudyStore::open_read_only(const std::string& path) {
@@ -216,7 +272,7 @@ StudyStore StudyStore::open(const std::string& path) {
 }
 
 StudyStore::StudyStore(StudyStore&& o) noexcept
-    : path_(std::move(o.path_)), db_(o.db_), recovered_(std::move(o.recovered_)) {
+    : path_(std::move(o.path_)), db_(o.db_), version_(o.version_), recovered_(std::move(o.recovered_)) {
   o.db_ = nullptr;
 }
 
@@ -225,6 +281,7 @@ StudyStore& StudyStore::operator=(StudyStore&& o) noexcept {
     sqlite3_close(db_);
     path_ = std::move(o.path_);
     db_ = o.db_;
+    version_ = o.version_;
     recovered_ = std::move(o.recovered_);
     o.db_ = nullptr;
   }
@@ -235,7 +292,10 @@ StudyStore::~StudyStore() { sqlite3_close(db_); }
 
 StudyInfo StudyStore::info() const {
   Stmt st(db_, path_,
-          "SELECT created, host_json, space_json, objective_yaml, seed, strategy, budget, max_trials, status FROM study");
+          version_ >= 2 ? "SELECT created, host_json, space_json, objective_yaml, seed, strategy, budget, max_trials, status, "
+                          "search_json FROM study"
+                        : "SELECT created, host_json, space_json, objective_yaml, seed, strategy, budget, max_trials, status, "
+                          "'{}' FROM study");
   if (!st.step()) throw Error(fmt::format("study file '{}' has no study record: the file is damaged", path_));
   StudyInfo i;
   i.created = st.text(0);
@@ -247,6 +307,7 @@ StudyInfo StudyStore::info() const {
   i.budget = st.text(6);
   if (!st.null(7)) i.max_trials = static_cast<int>(st.integer(7));
   i.status = st.text(8);
+  i.search = st.js(9);
   return i;
 }
 

@@ -11,7 +11,8 @@
 //
 // Identity: PRAGMA application_id = 0x77676f70 ("wgop") and PRAGMA user_version = schema version.
 // Anything else (a text file, another program's database, a newer schema) is refused with one line
-// that says what the file is and what to do.
+// that says what the file is and what to do. Schema 2 added study.search_json (the plant and the
+// knob selection, so `--resume S` alone continues the same search); schema 1 files are still read.
 
 
 #include <nlohmann/json.hpp>
@@ -26,7 +27,7 @@ struct sqlite3;
 
 namespace wgopt::experiments {
 
-inline constexpr int kStudySchemaVersion = 1;
+inline constexpr int kStudySchemaVersion = 2;
 
 enum class TrialState { Running, Complete, Pruned, Failed, Infeasible };
 std::string_view to_string(TrialState s);                             // "running", "complete", ...
@@ -42,6 +43,9 @@ struct StudyInfo {
   std::string budget;                           // as typed ("2h"); empty when only a trial cap
   std::optional<int> max_trials;
   std::string status = "running";               // running | finished | interrupted | failed
+  // What defines the search besides the space: the plant and the knob selection, as the search's
+  // options recorded them (experiments/search/study_open.hpp). Empty in schema 1 files.
+  nlohmann::json search = nlohmann::json::object();
 };
 
 // Seconds since the Unix epoch for timestamps, durations in seconds.
@@ -115,6 +119,10 @@ class StudyStore {
 
   const std::string& path() const { return path_; }
   StudyInfo info() const;
+  // Reads the whole file and checks it is sound, writing nothing: PRAGMA integrity_check, and every
+  // table and column of the file's schema version present. Throws UsageError naming the file and
+  // the first problem ("table 'baseline' is missing"). For --resume, before anything is changed.
+  void verify() const;
   // running | finished | interrupted | failed; throws wgopt::Error for anything else.
   void set_status(const std::string& status);
   // Numbers of the trials open() found `running` and marked failed (empty after create()).
@@ -139,11 +147,12 @@ class StudyStore {
  private:
   StudyStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
   static StudyStore create_new(const std::string& path, StudyInfo info);
-  // Checks the application id and schema version; throws UsageError for anything else.
-  void check_identity() const;
+  // Checks the application id and schema version (kept in version_); throws UsageError for anything else.
+  void check_identity();
 
   std::string path_;
   sqlite3* db_ = nullptr;
+  int version_ = kStudySchemaVersion;  // the file's schema version (check_identity reads it)
   std::vector<int> recovered_;
 };
 

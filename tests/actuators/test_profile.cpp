@@ -65,6 +65,11 @@ TEST_CASE("a malformed profile is refused with the entry named") {
   refuses("knobs: {net.core.rmem_max: 1}\nknobs: {net.core.rmem_max: 2}\n", "'knobs' is given twice");
   refuses("host: {sku: a}\nknobs: {}\nhost: {sku: b}\n", "'host' is given twice");
   refuses("evidence: {}\nknobs: {}\nevidence: {study: s}\n", "'evidence' is given twice");
+  // Found by fuzz/fuzz_profile: dump_profile wrote the byte 0xff as U+FFFD, so the value changed.
+  refuses("knobs: {eth0/rings/rx: \"4\xff\x30\x39\x36\"}\n", "control or non-ASCII byte");
+  refuses("knobs: {eth0/rings/rx: \"40\\x1496\"}\n", "control or non-ASCII byte");
+  refuses("knobs: {eth0/rings/rx: \"4096\\r\"}\n", "control or non-ASCII byte");
+  CHECK(parse_profile("knobs: {net.ipv4.tcp_rmem: \"4096\\t131072\\t16777216\"}\n", "p.yaml").knobs.size() == 1);
   CHECK_THROWS_AS(load_profile("/nonexistent/p.yaml"), UsageError);
 }
 

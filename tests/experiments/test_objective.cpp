@@ -96,6 +96,16 @@ TEST_CASE("invalid objectives are refused with the entry named") {
   CHECK_THROWS_WITH(load_objective("/nonexistent/o.yaml"), Contains("/nonexistent/o.yaml"));
 }
 
+TEST_CASE("a list or map used as a key is a one-line error, not yaml-cpp's bad conversion") {
+  // Same defect fuzz/fuzz_space found in SPACE.yaml: as<std::string>() on a non-scalar key.
+  CHECK_THROWS_MATCHES(parse_objective("[duration]: 10s\n", "o.yaml"), UsageError,
+                       Catch::Message("o.yaml: '(a list or map as a key)' is not a known key: use one of duration, "
+                                      "scenarios, penalties"));
+  CHECK_THROWS_AS(parse_objective("penalties: {{a: 1}: 2}\n", "o.yaml"), UsageError);
+  CHECK_THROWS_WITH(parse_objective("penalties: {{a: 1}: 2}\n", "o.yaml"),
+                    Contains("penalties.(a list or map as a key) is not a known key"));
+}
+
 TEST_CASE("score is throughput when nothing drops and the cores are even") {
   Objective o;
   CHECK(score(o, {{"tcp", clean(1000)}}).value == Approx(1000));

@@ -7,6 +7,7 @@
 
 #include "common/log.hpp"
 #include "experiments/search/progress.hpp"
+#include "experiments/search/search_progress.hpp"
 
 using namespace wgopt::experiments;
 using namespace std::chrono_literals;
@@ -104,4 +105,18 @@ TEST_CASE("a log message while the progress line is live lands on its own line, 
   wgopt::set_live_line(nullptr);
   const std::string line = render_progress(trial7());
   CHECK(out.str() == "\r" + line + "\x1b[K" + "\r\x1b[K" + "warning: the peer is slow\n" + line + "\x1b[K");
+}
+
+TEST_CASE("each phase shows its own total: never the trial cap on baseline or confirmation rounds", "[progress]") {
+  // Issue 14: with --trials 6 and 4 confirmation rounds the line read "confirm 8/6".
+  Budget budget(BudgetLimits{.max_trials = 6});
+  SearchProgress progress(budget, /*quiet=*/true);
+  progress.show("baseline", 2, 3);
+  CHECK_THAT(progress.line(), Catch::StartsWith("baseline 2/3 |"));
+  progress.show("trial", 4, budget.limits().max_trials);
+  CHECK_THAT(progress.line(), Catch::StartsWith("trial 4/6 |"));
+  progress.show("confirm", 8, 8);
+  CHECK_THAT(progress.line(), Catch::StartsWith("confirm 8/8 |"));
+  progress.show("trial", 9, std::nullopt);  // no cap: no total
+  CHECK_THAT(progress.line(), Catch::StartsWith("trial 9 |"));
 }

@@ -224,6 +224,7 @@ TEST_CASE("search resumed after Ctrl-C replays the study and finishes it", "[sea
   auto first = w.run(o);
   REQUIRE(first.outcome == SearchOutcome::Interrupted);
   w.script = Script{};
+  w.interrupted = false;  // the Ctrl-C was the first run's: the resumed one must run, not stop at once
   auto resumed = o;
   resumed.resume = o.study_path;
   resumed.study_path.clear();

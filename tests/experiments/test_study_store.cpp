@@ -234,3 +234,36 @@ TEST_CASE("every search outcome has one spelling that parses back, and an unknow
   CHECK_FALSE(parse_search_outcome("Promoted").has_value());
   CHECK_FALSE(parse_search_outcome("").has_value());
 }
+
+TEST_CASE("verify: a sound study passes; a dropped table or column is named; nothing is written", "[study][resume]") {
+  TempDir tmp("verify");
+  const std::string path = tmp.file("s.sqlite");
+  {
+    auto info = sample_info();
+    info.search = {{"plant", {{"testbed", "wgt1"}}}};
+    auto s = StudyStore::create(path, info);
+    s.set_status("interrupted");
+  }
+  {
+    auto r = StudyStore::open_read_only(path);
+    CHECK_NOTHROW(r.verify());
+    CHECK(r.info().search.at("plant").at("testbed") == "wgt1");
+  }
+  auto drop = [&](const char* statement) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, statement, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  };
+  drop("DROP TABLE result");
+  CHECK_THROWS_WITH(StudyStore::open_read_only(path).verify(), Contains(path) && Contains("is damaged (table 'result' is missing)"));
+  drop("ALTER TABLE trials DROP COLUMN probes_json");
+  CHECK_THROWS_WITH(StudyStore::open_read_only(path).verify(), Contains("is damaged (table 'trials' has no column 'probes_json')"));
+}
+
+TEST_CASE("a schema 1 study (before the search record) is still read", "[study][resume]") {
+  auto s = StudyStore::open_read_only(std::string(WGOPT_FIXTURES_DIR) + "/report/study-wgt7.sqlite");
+  CHECK_NOTHROW(s.verify());
+  CHECK(s.info().search == nlohmann::json::object());
+  CHECK_FALSE(s.trials().empty());
+}

@@ -274,42 +274,70 @@ TEST_CASE("search: a candidate that black-holes the tunnel is reverted and recor
   CHECK_FALSE(fs::exists(state / "journal.json"));
 }
 
-TEST_CASE("search: --resume continues a study; --trials caps the count", "[search][root]") {
+// Issue 14 item 8: the documented form, `wgopt search --resume STUDY` with no plant, continues a
+// study stopped by Ctrl-C on the plant and knobs it recorded; a finished study is refused unchanged.
+TEST_CASE("search: Ctrl-C, then --resume STUDY alone continues it; --trials caps the count; a finished study is refused",
+          "[search][root]") {
   need_root();
   require_testbed();
   StateDir state;
   const auto original = tunnel_state();
   const std::string study = state / "study.sqlite";
-  const std::vector<std::string> knobs{"--knobs", "wgt5-wc/mtu,wgt5-wc/offload/gro", "--no-apply"};
+  auto first_args = search_args({"--trials", "50", "--study", study, "--knobs", "wgt5-wc/mtu,wgt5-wc/offload/gro", "--no-apply"});
+  pid_t pid = spawn(wgopt_argv(state.path, first_args), state / "search.log");
+  size_t done = 0;
+  for (auto end = Clock::now() + std::chrono::seconds(180); Clock::now() < end && done < 2;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) FAIL("wgopt search ended before two trials:\n" << slurp(state / "search.log"));
+    try {
+      done = 0;
+      for (const auto& t : StudyStore::open_read_only(study).trials()) done += t.state != TrialState::Running;
+    } catch (const std::exception&) {
+      // not created yet
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  REQUIRE(done >= 2);
+  REQUIRE(::kill(pid, SIGINT) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  INFO("search.log:\n" << slurp(state / "search.log"));
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK_THAT(slurp(state / "search.log"), Catch::Contains("continue with --resume " + study));
+  const auto before = StudyStore::open_read_only(study).trials();
+  REQUIRE(StudyStore::open_read_only(study).info().status == "interrupted");
+  const int cap = static_cast<int>(before.size()) + 2;
 
-  auto first_args = search_args({"--trials", "2", "--study", study});
-  first_args.insert(first_args.end(), knobs.begin(), knobs.end());
-  auto r1 = run_wgopt(state.path, first_args);
-  INFO(r1.out << r1.err);
-  REQUIRE(r1.ok());
-  const auto before = StudyStore::open(study).trials();
-  REQUIRE(before.size() == 2);
-
-  auto resume_args = search_args({"--resume", study, "--trials", "4"});
-  resume_args.insert(resume_args.end(), knobs.begin(), knobs.end());
-  auto r2 = run_wgopt(state.path, resume_args);
+  // No --testbed, no --knobs: the study's. (Rounds, settle and --no-apply are this run's choice.)
+  auto r2 = run_wgopt(state.path, {"search", "--resume", study, "--trials", std::to_string(cap), "--baseline-rounds", "2",
+                                   "--confirm-rounds", "2", "--settle-ms", "200", "--no-apply", "--quiet"});
   INFO(r2.out << r2.err);
   REQUIRE(r2.ok());
-  auto store = StudyStore::open(study);
-  const auto after = store.trials();
-  REQUIRE(after.size() == 4);
-  for (size_t i = 0; i < 2; ++i) {
-    CHECK(after[i].number == before[i].number);
-    CHECK(after[i].params == before[i].params);
-    CHECK(after[i].state == before[i].state);
-    CHECK(after[i].score == before[i].score);
-    CHECK(after[i].timings.started_at == before[i].timings.started_at);
+  {
+    auto store = StudyStore::open_read_only(study);
+    const auto after = store.trials();
+    REQUIRE(after.size() == static_cast<size_t>(cap));
+    for (size_t i = 0; i < before.size(); ++i) {
+      CHECK(after[i].number == before[i].number);
+      CHECK(after[i].params == before[i].params);
+      CHECK(after[i].score == before[i].score);
+    }
+    for (const auto& t : after) {
+      for (const auto& [id, v] : t.params.items()) CHECK((id == "wgt5-wc/mtu" || id == "wgt5-wc/offload/gro"));
+    }
+    CHECK(after.back().timings.started_at > before.back().timings.started_at);
+    CHECK(store.info().status == "finished");
   }
-  CHECK(after[2].number == 3);
-  CHECK(after[3].number == 4);
-  CHECK(after[2].timings.started_at > before[1].timings.started_at);
-  CHECK(store.info().status == "finished");
   CHECK(tunnel_state() == original);  // --no-apply: the host as found
+
+  // Finished: refused in one line, exit 2, the file unchanged.
+  const std::string bytes = slurp(study);
+  auto r3 = run_wgopt(state.path, {"search", "--resume", study});
+  CHECK(r3.exit_code == 2);
+  CHECK(line_count(r3.err) == 1);
+  CHECK_THAT(r3.err, Catch::Contains("is finished") && Catch::Contains("nothing to resume"));
+  CHECK(slurp(study) == bytes);
 }
 
 TEST_CASE("search: the wall-clock budget is respected", "[search][root]") {

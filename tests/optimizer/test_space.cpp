@@ -94,6 +94,10 @@ TEST_CASE("validate names the bad parameter and the rule", "[space]") {
   CHECK(Space({Param::pow2("ring", 300, 8192)}).validate() == "param 'ring': pow2 min 300 is not a power of two");
   CHECK(Space({Param::real("x", 1, 1)}).validate() == "param 'x': min 1 must be less than max 1");
   CHECK(Space({Param::real("x", 0, 1, true)}).validate() == "param 'x': log scale needs min > 0 (min is 0)");
+  // Found by fuzz/fuzz_space: the width overflowed to inf and decode gave NaN.
+  CHECK(Space({Param::real("x", -1e308, 1e308)}).validate() ==
+        "param 'x': max - min (1e+308 - -1e+308) must be a finite number");
+  CHECK(Space({Param::real("x", 1e-308, 1e308, true)}).validate().empty());
   CHECK(Space({Param::categorical("cc", {"bbr"})}).validate() == "param 'cc': a categorical needs at least 2 choices");
   CHECK(Space({Param::mask("rps", 0)}).validate() == "param 'rps': mask bits 0 must be 1 .. 62");
   CHECK(Space({Param::boolean("a"), Param::boolean("a")}).validate() == "param 'a' is defined twice");

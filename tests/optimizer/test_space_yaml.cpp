@@ -39,6 +39,15 @@ params:
   CHECK(std::get<bool>(spec.start->at("gro")));
 }
 
+TEST_CASE("a list or map used as a key is a one-line error, not yaml-cpp's (found by fuzz/fuzz_space)", "[space_yaml]") {
+  CHECK_THROWS_MATCHES(parse_space_yaml("[objective]: maximize\nparams: [{name: x, type: bool}]\n", "s.yaml"),
+                       wgopt::UsageError,
+                       Catch::Message("s.yaml: unknown top-level key '(a list or map as a key)': use objective and params"));
+  CHECK_THROWS_MATCHES(parse_space_yaml("params:\n  - {name: x, type: bool, {a: 1}: 2}\n", "s.yaml"), wgopt::UsageError,
+                       Catch::Message("s.yaml params[0] 'x': unknown key '(a list or map as a key)' (known: name, type, min, "
+                                      "max, log, step, choices, bits, current, when)"));
+}
+
 TEST_CASE("objective defaults to minimize and current is optional", "[space_yaml]") {
   auto spec = parse_space_yaml("params:\n  - {name: x, type: real, min: -1, max: 1}\n");
   CHECK(spec.direction == Direction::minimize);

@@ -156,6 +156,24 @@ TEST_CASE("/proc/interrupts: ARM layout (GENERIC_IRQ_SHOW_LEVEL) splits chip, hw
   CHECK(irq.find("IPI0")->per_cpu == std::vector<uint64_t>{10, 20});
 }
 
+TEST_CASE("/proc/interrupts: a very long name or trigger token is parsed, not a stack overflow") {
+  // Found by fuzz/fuzz_proc (ASan stack-overflow): std::regex recursed once per character of the
+  // action and of the "1-edge" token. 4 MB each also overflows the default 8 MB stack without ASan.
+  const std::string long_action = "eth0-" + std::string(4 << 20, 'x');
+  const std::string long_trigger = "1-" + std::string(4 << 20, 'y');
+  const std::string text = "           CPU0       CPU1\n"
+                           " 38:          5          6   PCI-MSIX-0000:00:03.0   1-edge      " + long_action + "\n"
+                           " 39:          5          6   PCI-MSIX-0000:00:03.0   " + long_trigger + " virtio2-input.0\n";
+  const auto irq = parse_interrupts(text);
+  REQUIRE(irq.find("38"));
+  CHECK(irq.find("38")->action == long_action);
+  CHECK(irq.find("38")->cls == IrqClass::Other);
+  CHECK(irq.find("39")->hwirq == long_trigger);
+  CHECK(irq.find("39")->cls == IrqClass::DataRx);
+  CHECK(classify_irq_action("virtio2-input.0@" + std::string(1 << 20, 'z')) == IrqClass::DataRx);
+  CHECK_FALSE(is_data_path(classify_irq_action(std::string(300, 'a') + "-rx-0")));
+}
+
 TEST_CASE("/proc/interrupts: malformed input") {
   CHECK_THROWS_WITH(parse_interrupts("", "/x/interrupts"), Catch::Contains("/x/interrupts"));
   CHECK_THROWS_WITH(parse_interrupts("  CPU0 CPUx\n"), Catch::Contains("line 1") && Catch::Contains("CPUx"));
@@ -182,6 +200,9 @@ TEST_CASE("/proc/softirqs: malformed input") {
                     Catch::Contains("line 2") && Catch::Contains("NET_RX"));
   CHECK_THROWS_WITH(parse_softirqs("   CPU0\n TIMER: 5\n"), Catch::Contains("NET_RX"));
   CHECK_THROWS_AS(parse_softirqs("   CPU0\n NET_RX: z\n NET_TX: 1\n"), Error);
+  // Found by fuzz/fuzz_proc: a repeated row appended its counts, two per CPU column.
+  CHECK_THROWS_WITH(parse_softirqs("   CPU0 CPU1\n NET_TX: 1 2\n NET_TX: 3 4\n NET_RX: 5 6\n"),
+                    Catch::Contains("line 3") && Catch::Contains("a second NET_TX: row"));
 }
 
 TEST_CASE("/proc/net/softnet_stat: hex columns and the CPU index column") {

@@ -162,3 +162,31 @@ TEST_CASE("truncated, empty and summary-less output are told apart") {
   CHECK(no_end.status == RunStatus::invalid_json);
   CHECK(no_end.message.find("no end summary") != std::string::npos);
 }
+
+TEST_CASE("a number past a double's range is unreadable output, not an exception (found by fuzz/fuzz_iperf3)") {
+  // nlohmann throws out_of_range 406, not parse_error, for 1e400: the parser promises never to throw.
+  RunResult r;
+  REQUIRE_NOTHROW(r = parse_iperf3_json(R"({"end": {"sum_received": {"bits_per_second": 1e400}}})"));
+  CHECK(r.status == RunStatus::invalid_json);
+  CHECK(r.message.find("cannot be read") != std::string::npos);
+  CHECK(r.message.find('\n') == std::string::npos);
+  CHECK_FALSE(r.summary);
+}
+
+TEST_CASE("numbers no iperf3 writes are missing, never converted out of range (UBSan in fuzz/fuzz_iperf3)") {
+  // retransmits 1e300: converting that double to int64 was undefined behaviour.
+  const RunResult tcp = parse_iperf3_json(
+      R"({"end": {"sum_received": {"bits_per_second": 8}, "sum_sent": {"bits_per_second": 9, "retransmits": 1e300}}})");
+  REQUIRE(tcp.status == RunStatus::ok);
+  REQUIRE(tcp.summary);
+  CHECK_FALSE(tcp.summary->retransmits);
+  CHECK(parse_iperf3_json(R"({"end": {"sum_received": {"bits_per_second": 8}, "sum_sent": {"bits_per_second": 9,
+        "retransmits": 12.0}}})").summary->retransmits == 12);
+  // A legacy UDP sum with a loss outside 0..100 % scaled the bytes out of uint64's range.
+  for (const char* loss : {"-1e300", "101", "-0.5"}) {
+    const RunResult udp = parse_iperf3_json(std::string(R"({"start": {"test_start": {"protocol": "UDP"}}, "end": {"sum":
+        {"bits_per_second": 1000, "bytes": 100, "lost_percent": )") + loss + "}}}");
+    CHECK(udp.status == RunStatus::invalid_json);
+    CHECK_FALSE(udp.summary);
+  }
+}

@@ -1,0 +1,57 @@
+#include "experiments/search/search_summary.hpp"
+
+#include <fmt/format.h>
+
+namespace wgopt::experiments {
+
+namespace {
+
+std::string trial_counts(const SearchReport& r) {
+  return fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible)", r.trials, r.complete, r.pruned, r.failed,
+                     r.infeasible);
+}
+
+std::string interrupted_summary(const SearchReport& r, const std::string& ssh_target) {
+  std::string out = std::string("\nsearch interrupted: ") +
+                    (ssh_target.empty() ? "the host is on its original values\n" : "both ends are on their original values\n") +
+                    trial_counts(r) + "\n";
+  out += "study:   " + r.study_path + "\n";
+  if (!r.profile_path.empty()) out += "profile: " + r.profile_path + "\n";
+  out += "next:    wgopt search --resume " + r.study_path + "   # continues this study\n";
+  return out;
+}
+
+}  // namespace
+
+std::string search_summary(const SearchReport& r, const std::string& ssh_target) {
+  if (r.outcome == SearchOutcome::Interrupted) return interrupted_summary(r, ssh_target);
+  std::string out = "\n" + r.table;
+  if (r.outcome == SearchOutcome::Promoted) {
+    out += fmt::format("\nwinner confirmed: score {:.1f} vs baseline {:.1f} ({:+.1f}%): {}\n", r.winner_score, r.baseline_score,
+                       r.gain_pct, r.confirmation);
+  } else {
+    out += "\nbaseline kept: " + r.confirmation + "\n";
+  }
+  for (const auto& c : r.changed) out += "  " + c + "\n";
+  if (!r.simplification.empty()) out += "simplification: " + r.simplification + "\n";
+  if (!r.returned.empty()) out += "returned to the host's value (knobs that moved and did not help):\n";
+  for (const auto& c : r.returned) out += "  " + c + "\n";
+  for (const auto& e : r.peer_events) out += "peer: " + e + "\n";
+  const double full_s = r.measured_s + r.pruning_saved_s;  // full measurements of the same trials
+  out += trial_counts(r) + fmt::format("; early stopping saved {:.0f}s of {:.0f}s ({:.0f}% of the trials' measurement time)\n",
+                                       r.pruning_saved_s, full_s, full_s > 0 ? 100 * r.pruning_saved_s / full_s : 0.0);
+  if (!ssh_target.empty()) {
+    out += r.applied ? "both ends are on the winner now (`wgopt rollback` here and `wgopt rollback --ssh " + ssh_target +
+                           "` return to the originals)\n"
+                     : "both ends are on their original values\n";
+  } else {
+    out += r.applied ? "the host is on the winner now (`wgopt rollback` returns to the original)\n"
+                     : "the host is on its original values\n";
+  }
+  out += "study:   " + r.study_path + "\nprofile: " + r.profile_path + "\n";
+  out += "next:    wgopt report " + r.study_path + " --html report.html   # plots and the trial list\n" +
+         "         wgopt export " + r.profile_path + " --format all --out DIR   # sysctl.d, systemd, networkd, TuneD ...\n";
+  return out;
+}
+
+}  // namespace wgopt::experiments

@@ -1,0 +1,67 @@
+// Issue 14, "Confusing messages", the cases of `wgopt search` driven through run_search on the
+// characterization suite's SearchWorld (no root): a bad peer is one wgopt line before anything
+// runs; an interrupted search names no profile it did not write and prints no empty verdict.
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "experiments/search/search_summary.hpp"
+#include "tests/experiments/search_world.hpp"
+
+using namespace wgopt;
+using namespace wgopt::experiments;
+using wgopt::test::Script;
+using wgopt::test::SearchWorld;
+using Catch::Contains;
+namespace fs = std::filesystem;
+
+TEST_CASE("a peer that is not an IP address is refused by wgopt in one line, before the plant is set up", "[search-messages]") {
+  SearchWorld w;
+  w.start_poor();
+  for (const char* peer : {"100.64.0.1;id", "100.64.0.1 -R", "$(id)", "-f"}) {
+    INFO(peer);
+    auto o = w.options();
+    o.testbed = false;
+    o.peer = peer;
+    const size_t events = w.log.size();
+    CHECK_THROWS_MATCHES(w.run(o), UsageError,
+                         Catch::Message(fmt::format("peer address '{}' is not an IP address: give the peer's mesh address, "
+                                                    "e.g. --peer 100.64.0.1",
+                                                    peer)));
+    for (size_t i = events; i < w.log.size(); ++i) CHECK(w.log[i].find("plant:") == std::string::npos);
+  }
+  auto o = w.options();
+  o.testbed = false;
+  o.peer = "100.64.0.1";
+  o.port = 70000;
+  CHECK_THROWS_WITH(w.run(o), "--port 70000 is not a port: use 1..65535");
+}
+
+TEST_CASE("an interrupted search names no profile it never wrote and prints no empty verdict", "[search-messages]") {
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  w.start_poor();
+  auto o = w.options();
+  const auto r = w.run(o);
+  REQUIRE(r.outcome == SearchOutcome::Interrupted);
+  REQUIRE_FALSE(fs::exists(o.profile_path));
+  CHECK(r.profile_path.empty());
+  CHECK(r.to_json().at("profile") == "");
+  const std::string text = search_summary(r);
+  CHECK_THAT(text, !Contains("baseline kept") && !Contains("winner confirmed") && !Contains("profile:") &&
+                       !Contains("wgopt export"));
+  CHECK_THAT(text, Contains("search interrupted: the host is on its original values") && Contains("study:   " + o.study_path) &&
+                       Contains("wgopt search --resume " + o.study_path));
+}
+
+TEST_CASE("a finished search's summary keeps its verdict, profile and next steps", "[search-messages]") {
+  SearchWorld w;
+  w.start_poor();
+  auto o = w.options();
+  const auto r = w.run(o);
+  REQUIRE(r.outcome == SearchOutcome::Promoted);
+  const std::string text = search_summary(r);
+  CHECK_THAT(text, Contains("winner confirmed: score") && Contains("profile: " + o.profile_path) &&
+                       Contains("wgopt export " + o.profile_path) && Contains("the host is on the winner now"));
+}

@@ -1,0 +1,144 @@
+// `wgopt search --resume S` (issue 14 item 8), driven through run_search on the SearchWorld of the
+// characterization suite (no root): the documented form alone continues the study on its own
+// plant; a damaged, finished or incomplete study is refused before the study file or the host is
+// changed.
+#include <sqlite3.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.hpp"
+#include "experiments/study/study_store.hpp"
+#include "tests/experiments/search_world.hpp"
+
+using namespace wgopt;
+using namespace wgopt::experiments;
+using wgopt::test::Script;
+using wgopt::test::SearchWorld;
+using Catch::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string bytes_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void sql(const std::string& path, const char* statement) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, statement, nullptr, nullptr, &err);
+  INFO((err ? err : ""));
+  sqlite3_free(err);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+// A study interrupted by Ctrl-C during its 7th measurement (a trial), the host restored.
+std::string interrupted_study(SearchWorld& w) {
+  w.start_poor();
+  auto o = w.options();
+  REQUIRE(w.run(o).outcome == SearchOutcome::Interrupted);
+  w.script = Script{};
+  w.interrupted = false;
+  REQUIRE(StudyStore::open_read_only(o.study_path).info().status == "interrupted");
+  return o.study_path;
+}
+
+// Only what `wgopt search --resume S` gives.
+SearchOptions documented_form(const std::string& study) {
+  SearchOptions o;
+  o.resume = study;
+  o.quiet = true;
+  return o;
+}
+
+// The resume is refused with `what`, and neither the study file nor the host saw a change: the
+// plant was never set up (no "plant:" event) and nothing was applied or armed.
+void refused_untouched(SearchWorld& w, const std::string& study, const std::string& what) {
+  const std::string before = bytes_of(study);
+  const size_t events = w.log.size();
+  CHECK_THROWS_WITH(w.run(documented_form(study)), Contains(study) && Contains(what));
+  CHECK(bytes_of(study) == before);
+  CHECK_FALSE(fs::exists(study + "-wal"));
+  for (size_t i = events; i < w.log.size(); ++i) {
+    INFO(w.log[i]);
+    CHECK(w.log[i].find("plant:") == std::string::npos);
+    CHECK(w.log[i].find("apply") == std::string::npos);
+    CHECK(w.log[i].find("arm") == std::string::npos);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("search --resume STUDY alone continues on the plant the study recorded", "[search-resume]") {
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  const std::string study = interrupted_study(w);
+  const size_t trials_before = StudyStore::open_read_only(study).trials().size();
+  const size_t events = w.log.size();
+  SearchReport r;
+  REQUIRE_NOTHROW(r = w.run(documented_form(study)));
+  CHECK(r.outcome == SearchOutcome::Promoted);
+  CHECK(r.study_path == study);
+  CHECK(r.profile_path == w.dir() + "/profile.yaml");  // the first run's --profile
+  bool plant_seen = false;
+  for (size_t i = events; i < w.log.size(); ++i) plant_seen = plant_seen || w.log[i].find("plant: testbed trace") != std::string::npos;
+  CHECK(plant_seen);
+  auto store = StudyStore::open_read_only(study);
+  CHECK(store.info().status == "finished");
+  CHECK(store.trials().size() > trials_before);
+  // The first run's knob selection, not every knob of the world.
+  for (const auto& t : store.trials()) CHECK(t.params.size() == 4);
+}
+
+TEST_CASE("search --resume refuses a study that fails PRAGMA integrity_check, writing nothing", "[search-resume]") {
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  const std::string study = interrupted_study(w);
+  // An index whose entries disagree with its table: what a torn write or a bad disk leaves, made
+  // by rewriting the index's definition behind SQLite's back (the file still opens and reads).
+  sql(study,
+      "CREATE INDEX baseline_round ON baseline(round);"
+      "PRAGMA writable_schema=ON;"
+      "UPDATE sqlite_master SET sql = 'CREATE INDEX baseline_round ON baseline(score DESC)' WHERE name = 'baseline_round';"
+      "PRAGMA writable_schema=OFF; PRAGMA journal_mode=DELETE;");
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(study.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr) == SQLITE_OK);
+    const int rc = sqlite3_step(st);
+    const std::string first = rc == SQLITE_ROW ? reinterpret_cast<const char*>(sqlite3_column_text(st, 0)) : "error";
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    REQUIRE(first != "ok");  // the file really is damaged
+  }
+  refused_untouched(w, study, "integrity_check");
+}
+
+TEST_CASE("search --resume refuses a study with a dropped table before anything changes", "[search-resume]") {
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  const std::string study = interrupted_study(w);
+  sql(study, "DROP TABLE confirmation; PRAGMA journal_mode=DELETE;");
+  refused_untouched(w, study, "table 'confirmation' is missing");
+}
+
+TEST_CASE("search --resume refuses a finished study with a clear line", "[search-resume]") {
+  SearchWorld w;
+  w.start_poor();
+  auto o = w.options();
+  REQUIRE(w.run(o).outcome == SearchOutcome::Promoted);
+  refused_untouched(w, o.study_path, "is finished (outcome promoted");
+}
+
+TEST_CASE("search --resume of a study without a recorded plant asks for it", "[search-resume]") {
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  const std::string study = interrupted_study(w);
+  sql(study, "UPDATE study SET search_json = '{}'; PRAGMA journal_mode=DELETE;");
+  refused_untouched(w, study, "does not record its plant");
+}
