@@ -42,17 +42,9 @@ std::optional<double> parse_utc(const std::string& iso) {
   return static_cast<double>(timegm(&tm));
 }
 
-}  // namespace
-
-ReportData build_report(const std::string& study_path, const StudyInfo& info, const std::vector<TrialRecord>& trials,
-                        const std::vector<BaselineRecord>& baselines,
-                        const std::vector<ConfirmationRecord>& confirmations, const std::optional<StudyResult>& result) {
-  ReportData d;
-  d.study_path = study_path;
-  d.info = info;
-  d.result = result;
-  d.running = info.status == "running";
-
+// The baseline rounds' mean and interval, then the evidence's fairer numbers when there are any.
+Evidence add_baseline(ReportData& d, const std::string& study_path, const StudyInfo& info,
+                      const std::vector<BaselineRecord>& baselines, const std::optional<StudyResult>& result) {
   // ---- Baseline and the evidence.
   d.rounds_baseline = static_cast<int>(baselines.size());
   std::vector<double> bscores;
@@ -85,6 +77,12 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
     d.window_label = "run";  // an objective this wgopt cannot read: drops are still per measurement
   }
 
+  return evidence;
+}
+
+// The winner (or the candidate that was confirmed, or the best trial so far); its trial, if any.
+const TrialRecord* choose_winner(ReportData& d, const std::vector<TrialRecord>& trials,
+                                 const std::vector<ConfirmationRecord>& confirmations, const std::optional<StudyResult>& result) {
   // ---- The winner (or the candidate that was confirmed, or the best trial so far).
   const TrialRecord* best = nullptr;
   for (const auto& t : trials) {
@@ -110,6 +108,12 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
     if (d.winner_trial && t.number == *d.winner_trial) winner = &t;
   }
 
+  return winner;
+}
+
+// What the host had, and what the winner moved (with each change's contribution when explained).
+void add_moved(ReportData& d, const StudyInfo& info, const std::vector<TrialRecord>& trials, const Evidence& evidence,
+               const std::optional<StudyResult>& result, const TrialRecord* winner) {
   // ---- The host's values as found: the study keeps them in the evidence (newer studies), in the
   // result when the baseline was kept, or as trial 1, which `bo` and `coordinate` start from.
   if (evidence.baseline && !evidence.baseline->params.empty()) {
@@ -144,6 +148,12 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
     }
   }
 
+}
+
+// The trial list, the convergence and the §7.1 steps; returns the baseline rounds' probes.
+std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const std::vector<TrialRecord>& trials,
+                                    const std::vector<BaselineRecord>& baselines,
+                                    const std::vector<ConfirmationRecord>& confirmations) {
   // ---- Trials, the convergence, the §7.1 steps.
   std::optional<double> t0 = parse_utc(info.created);
   if (!t0) {
@@ -195,6 +205,10 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
     d.table_rows.push_back(comparison_row(label, m, p));
   }
 
+  return base_probes;
+}
+
+void add_effects(ReportData& d) {
   // ---- Per-knob main effect.
   double reference = 0;
   if (d.baseline_mean) {
@@ -216,6 +230,10 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
       "move together in a search, so with few trials the effects are confounded.",
       d.baseline_mean ? "baseline mean" : "mean of all complete trials", reference, kMaxEffectLevels, kEffectBins);
 
+}
+
+void add_core_loads(ReportData& d, const std::vector<const json*>& base_probes,
+                    const std::vector<ConfirmationRecord>& confirmations, const TrialRecord* winner) {
   // ---- Per-core load: baseline rounds vs the winner's confirmation rounds, else its trial.
   d.cores_before = core_loads(base_probes);
   if (!d.cores_before.empty()) d.cores_before_source = fmt::format("baseline ({} rounds)", base_probes.size());
@@ -244,6 +262,24 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
       if (!d.cores_after.empty()) d.cores_after_source = fmt::format("trial {}", *d.winner_trial);
     }
   }
+}
+
+}  // namespace
+
+ReportData build_report(const std::string& study_path, const StudyInfo& info, const std::vector<TrialRecord>& trials,
+                        const std::vector<BaselineRecord>& baselines,
+                        const std::vector<ConfirmationRecord>& confirmations, const std::optional<StudyResult>& result) {
+  ReportData d;
+  d.study_path = study_path;
+  d.info = info;
+  d.result = result;
+  d.running = info.status == "running";
+  const Evidence evidence = add_baseline(d, study_path, info, baselines, result);
+  const TrialRecord* winner = choose_winner(d, trials, confirmations, result);
+  add_moved(d, info, trials, evidence, result, winner);
+  const auto base_probes = add_trials(d, info, trials, baselines, confirmations);
+  add_effects(d);
+  add_core_loads(d, base_probes, confirmations, winner);
   return d;
 }
 
