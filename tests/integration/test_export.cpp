@@ -170,9 +170,11 @@ TEST_CASE("export round trip: sysctl -p + the exported script end where `wgopt a
   }
   const std::string missing_profile = write_profile(env.dir / "missing.yaml", missing);
   wgopt_ok({"export", missing_profile, "--format", "systemd", "--out", (env.dir / "missing").string()});
-  auto r = run({"ip", "netns", "exec", kNetns, "sh", (env.dir / "missing/usr/local/sbin/wgopt-tuning.sh").string()});
+  // The script waits for a missing interface (NetBird may not have created it yet): 2 s here.
+  auto r = run({"ip", "netns", "exec", kNetns, "env", "WGOPT_TUNING_WAIT=2", "sh",
+                (env.dir / "missing/usr/local/sbin/wgopt-tuning.sh").string()});
   CHECK(r.exit_code == 1);
-  CHECK(trim(r.err) == "wgopt-tuning: interface wgt6-zz does not exist here (see ip link): nothing was changed");
+  CHECK(trim(r.err) == "wgopt-tuning: interface wgt6-zz does not exist here (waited 2 s; see ip link): nothing was changed");
   CHECK(read_all().at("wgt6-wc/mtu") == "1380");
 
   // The originals back, the same way.
