@@ -13,6 +13,7 @@
 
 #include "common/exec.hpp"
 #include "common/place.hpp"
+#include "tests/process_helpers.hpp"
 #include "common/util.hpp"
 #include "tests/scratch_dir.hpp"
 
@@ -51,22 +52,11 @@ inline std::string in_ns(const std::string& ns, const std::vector<std::string>& 
   return trim(r.out);
 }
 
-// fork/exec of argv with stdout and stderr to `log`, for a test that must SIGKILL the child itself.
+// fork/exec of argv with stdout and stderr to `log`, for a test that must SIGKILL the child itself
+// (the one implementation, tests/process_helpers.hpp; a failed fork fails the test here).
 inline pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-  pid_t pid = ::fork();
+  const pid_t pid = testproc::spawn(argv, log);
   REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
   return pid;
 }
 
