@@ -9,6 +9,8 @@
 //   (c) no file contains NUL or a CR that is not part of CRLF;
 //   (d) unit, .link, TuneD and env files hold only comments, blank lines, [Section] and key=value
 //       lines, and the same keys, sections and paths as the blanked profile's files;
+//   (e) the boot-files manifest parses back (parse_manifest) to exactly the boot files rendered,
+//       and to the same manifest as the blanked profile's;
 // and rendering is pure: the same profile gives the same bytes twice.
 #include <algorithm>
 #include <functional>
@@ -18,6 +20,7 @@
 
 #include "actuators/profile.hpp"
 #include "experiments/export/export.hpp"
+#include "experiments/export/export_manifest.hpp"
 #include "experiments/export/export_model.hpp"
 #include "fuzz/check.hpp"
 
@@ -107,6 +110,23 @@ std::vector<std::string> ini_shape(const experiments::ExportFile& f) {
   return shape;
 }
 
+void check_manifest(const experiments::ExportFile& f, const experiments::ExportFile& blank,
+                    const std::vector<experiments::ExportFile>& files) {
+  experiments::BootManifest m, b;
+  try {
+    m = experiments::parse_manifest(f.content, f.path);
+    b = experiments::parse_manifest(blank.content, blank.path);
+  } catch (const Error& e) {
+    fuzz::broken(kTarget, std::string("the boot-files manifest does not parse back: ") + e.what() + "\n" + f.content);
+  }
+  if (m.formats != b.formats || m.files != b.files || m.underlay != b.underlay || m.wireguard != b.wireguard)
+    fuzz::broken(kTarget, "the boot-files manifest differs from the blanked profile's:\n" + f.content);
+  for (const auto& path : m.files) {
+    const bool rendered = std::any_of(files.begin(), files.end(), [&](const auto& x) { return x.path == path; });
+    if (!rendered) fuzz::broken(kTarget, "the boot-files manifest names a file not rendered: '" + fuzz::shown(path) + "'\n" + f.content);
+  }
+}
+
 std::set<std::string> code_lines(const std::string& script) {
   std::set<std::string> out;
   for (const auto& line : lines_of(script)) {
@@ -157,6 +177,8 @@ void check(const std::string& text) {
       }
     } else if (f.path.starts_with("etc/sysctl.d/")) {
       check_sysctl(f, model);
+    } else if (f.path == experiments::kManifestPath) {
+      check_manifest(f, bf, files);
     } else if (ini_shape(f) != ini_shape(bf)) {
       fuzz::broken(kTarget, f.path + " has other sections or keys than with the free text blanked:\n" + f.content);
     }
