@@ -198,6 +198,134 @@ struct ChildSetup {
   }
 };
 
+// One started child and what run() keeps while it lives: the event loop, the three pipes, the two
+// captures and the pidfd that wakes the loop when the child exits. The steps of run() in order:
+// start, feed stdin, wait (until exit, timeout or stop), drain, collect.
+class RunningChild {
+ public:
+  explicit RunningChild(const Command& cmd)
+      : cmd_(cmd), in_(ios_), out_pipe_(ios_), err_pipe_(ios_), out_{.keep = cmd.keep_bytes, .tap = cmd.on_stdout}, err_{.keep = cmd.keep_bytes} {}
+  RunningChild(const RunningChild&) = delete;
+  RunningChild& operator=(const RunningChild&) = delete;
+  // Unwinding (an exception from the loop) must not leave the child or its group running.
+  ~RunningChild() {
+    if (!started_ || reaped_) return;
+    kill_child(pid_, cmd_.own_process_group);
+    std::error_code ignored;
+    child_.wait(ignored);
+  }
+
+  void start(const std::string& exe) {
+    std::vector<std::string> args(cmd_.argv.begin() + 1, cmd_.argv.end());
+    const ChildSetup setup{::getpid(), cmd_.own_process_group, cmd_.dies_with_wgopt};
+    auto on_exec = bp::extend::on_exec_setup([setup](auto&) { setup(); });
+    std::error_code ec;
+    try {
+      if (cmd_.capture_output) {
+        child_ = bp::child(exe, bp::args(args), bp::std_in < in_, bp::std_out > out_pipe_, bp::std_err > err_pipe_, on_exec, ec);
+      } else {
+        child_ = bp::child(exe, bp::args(args), bp::std_in < in_, bp::std_out > bp::null, bp::std_err > bp::null, on_exec, ec);
+      }
+    } catch (const std::exception& e) {
+      throw Error(fmt::format("cannot start {}: {}", render_argv(cmd_.argv), e.what()));
+    }
+    if (ec) throw Error(fmt::format("cannot start {}: {}", render_argv(cmd_.argv), ec.message()));
+    pid_ = child_.id();
+    started_ = true;
+    if (cmd_.capture_output) {
+      read_into(out_pipe_, out_);
+      read_into(err_pipe_, err_);
+    } else {
+      out_.eof = err_.eof = true;
+      out_pipe_.close();
+      err_pipe_.close();
+    }
+    feed_stdin();
+    // The child's exit wakes the loop at once (a pidfd is readable when its process has exited).
+    if (int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)); pidfd >= 0) {
+      exit_fd_.emplace(ios_, pidfd);
+      exit_fd_->async_wait(boost::asio::posix::stream_descriptor::wait_read, [](const boost::system::error_code&) {});
+    }
+  }
+
+  // Runs the loop until the child has exited and its output is read (or exit_grace has passed),
+  // killing it at the timeout or when should_stop says so. Marks `res` timed_out or stopped.
+  void wait(std::chrono::steady_clock::time_point t0, CommandResult& res) {
+    const auto deadline = t0 + cmd_.timeout;
+    std::optional<std::chrono::steady_clock::time_point> exited_at;
+    for (;;) {
+      ios_.restart();
+      ios_.run_for(std::chrono::milliseconds(50));
+      const auto now = std::chrono::steady_clock::now();
+      if (!exited_at && has_exited(pid_)) exited_at = now;
+      if (exited_at && ((out_.eof && err_.eof) || now - *exited_at >= cmd_.exit_grace)) break;
+      if (!exited_at && !killed_) {
+        if (now >= deadline) res.timed_out = killed_ = true;
+        else if (cmd_.should_stop && cmd_.should_stop()) res.stopped = killed_ = true;
+        if (killed_) kill_child(pid_, cmd_.own_process_group);
+        else if (!listed_ && now - t0 >= std::chrono::seconds(1)) listed_ = ChildList::instance().add(pid_);
+      }
+      // Nothing left for the loop to wait on (no pidfd, pipes done): poll the child gently.
+      if (ios_.stopped() && !exited_at) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
+  // After wait(): ends what the child left in its group, closes everything, reaps the child and
+  // fills `res` with its output and exit status.
+  void collect(CommandResult& res) {
+    // The child has exited (not yet reaped, so its group id is still its own): end what it left.
+    if (cmd_.own_process_group) kill_child(pid_, true);
+    boost::system::error_code ignored;
+    in_.close(ignored);
+    out_pipe_.close(ignored);
+    err_pipe_.close(ignored);
+    if (exit_fd_) exit_fd_->close(ignored);
+    ios_.restart();
+    ios_.run();  // the cancelled reads and waits complete; nothing refers to this object afterwards
+    std::error_code wait_ec;
+    child_.wait(wait_ec);
+    reaped_ = true;
+    if (listed_) ChildList::instance().remove(pid_);
+    out_.trim();
+    err_.trim();
+    res.out = std::move(out_.data);
+    res.err = std::move(err_.data);
+    res.out_dropped = out_.dropped;
+    res.err_dropped = err_.dropped;
+    const int native = child_.native_exit_code();
+    if (WIFSIGNALED(native)) {
+      res.signal = WTERMSIG(native);
+      res.exit_code = -1;
+    } else if (WIFEXITED(native)) {
+      res.exit_code = WEXITSTATUS(native);
+    }
+    if (killed_) res.exit_code = -1;
+  }
+
+ private:
+  // Feeds stdin asynchronously, then closes it so the child sees EOF.
+  void feed_stdin() {
+    auto buf = std::make_shared<std::string>(cmd_.stdin_data);
+    if (buf->empty()) {
+      in_.close();
+      return;
+    }
+    boost::asio::async_write(in_, boost::asio::buffer(*buf), [this, buf](const boost::system::error_code&, std::size_t) {
+      boost::system::error_code ignored;
+      in_.close(ignored);
+    });
+  }
+
+  const Command& cmd_;
+  boost::asio::io_context ios_;
+  bp::async_pipe in_, out_pipe_, err_pipe_;
+  Capture out_, err_;
+  std::optional<boost::asio::posix::stream_descriptor> exit_fd_;
+  bp::child child_;
+  pid_t pid_ = 0;
+  bool started_ = false, reaped_ = false, killed_ = false, listed_ = false;
+};
+
 }  // namespace
 
 CommandResult ProcessRunner::run(const Command& cmd) {
@@ -212,117 +340,12 @@ CommandResult ProcessRunner::run(const Command& cmd) {
     res.not_found = true;
     return res;
   }
-  std::vector<std::string> args(cmd.argv.begin() + 1, cmd.argv.end());
   spdlog::debug("exec: {}", render_argv(cmd.argv));
-
   const auto t0 = std::chrono::steady_clock::now();
-  boost::asio::io_context ios;
-  bp::async_pipe in_pipe(ios), out_pipe(ios), err_pipe(ios);
-  Capture out{.keep = cmd.keep_bytes, .tap = cmd.on_stdout}, err{.keep = cmd.keep_bytes};
-  const ChildSetup setup{::getpid(), cmd.own_process_group, cmd.dies_with_wgopt};
-  auto on_exec = bp::extend::on_exec_setup([setup](auto&) { setup(); });
-  std::error_code ec;
-  bp::child child;
-  try {
-    if (cmd.capture_output) {
-      child = bp::child(exe, bp::args(args), bp::std_in < in_pipe, bp::std_out > out_pipe, bp::std_err > err_pipe,
-                        on_exec, ec);
-    } else {
-      child = bp::child(exe, bp::args(args), bp::std_in < in_pipe, bp::std_out > bp::null, bp::std_err > bp::null,
-                        on_exec, ec);
-    }
-  } catch (const std::exception& e) {
-    throw Error(fmt::format("cannot start {}: {}", render_argv(cmd.argv), e.what()));
-  }
-  if (ec) throw Error(fmt::format("cannot start {}: {}", render_argv(cmd.argv), ec.message()));
-  const pid_t pid = child.id();
-  // Unwinding (an exception from the loop) must not leave the child or its group running.
-  struct Reaper {
-    bp::child& child;
-    pid_t pid;
-    bool group;
-    bool armed = true;
-    ~Reaper() {
-      if (!armed) return;
-      kill_child(pid, group);
-      std::error_code ignored;
-      child.wait(ignored);
-    }
-  } reaper{child, pid, cmd.own_process_group};
-
-  if (cmd.capture_output) {
-    read_into(out_pipe, out);
-    read_into(err_pipe, err);
-  } else {
-    out.eof = err.eof = true;
-    out_pipe.close();
-    err_pipe.close();
-  }
-  // Feed stdin asynchronously, then close it so the child sees EOF.
-  auto stdin_buf = std::make_shared<std::string>(cmd.stdin_data);
-  if (stdin_buf->empty()) {
-    in_pipe.close();
-  } else {
-    boost::asio::async_write(in_pipe, boost::asio::buffer(*stdin_buf),
-                             [&in_pipe, stdin_buf](const boost::system::error_code&, std::size_t) {
-                               boost::system::error_code ignored;
-                               in_pipe.close(ignored);
-                             });
-  }
-  // The child's exit wakes the loop at once (a pidfd is readable when its process has exited).
-  std::optional<boost::asio::posix::stream_descriptor> exit_fd;
-  if (int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); pidfd >= 0) {
-    exit_fd.emplace(ios, pidfd);
-    exit_fd->async_wait(boost::asio::posix::stream_descriptor::wait_read, [](const boost::system::error_code&) {});
-  }
-
-  const auto deadline = t0 + cmd.timeout;
-  std::optional<std::chrono::steady_clock::time_point> exited_at;
-  bool killed = false, listed = false;
-  for (;;) {
-    ios.restart();
-    ios.run_for(std::chrono::milliseconds(50));
-    const auto now = std::chrono::steady_clock::now();
-    if (!exited_at && has_exited(pid)) exited_at = now;
-    if (exited_at && ((out.eof && err.eof) || now - *exited_at >= cmd.exit_grace)) break;
-    if (!exited_at && !killed) {
-      if (now >= deadline) res.timed_out = killed = true;
-      else if (cmd.should_stop && cmd.should_stop()) res.stopped = killed = true;
-      if (killed) kill_child(pid, cmd.own_process_group);
-      else if (!listed && now - t0 >= std::chrono::seconds(1)) listed = ChildList::instance().add(pid);
-    }
-    // Nothing left for the loop to wait on (no pidfd, pipes done): poll the child gently.
-    if (ios.stopped() && !exited_at) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  // The child has exited (not yet reaped, so its group id is still its own): end what it left.
-  if (cmd.own_process_group) kill_child(pid, true);
-  {
-    boost::system::error_code ignored;
-    in_pipe.close(ignored);
-    out_pipe.close(ignored);
-    err_pipe.close(ignored);
-    if (exit_fd) exit_fd->close(ignored);
-    ios.restart();
-    ios.run();  // the cancelled reads and waits complete; nothing refers to this frame afterwards
-  }
-  reaper.armed = false;
-  std::error_code wait_ec;
-  child.wait(wait_ec);
-  if (listed) ChildList::instance().remove(pid);
-  out.trim();
-  err.trim();
-  res.out = std::move(out.data);
-  res.err = std::move(err.data);
-  res.out_dropped = out.dropped;
-  res.err_dropped = err.dropped;
-  const int native = child.native_exit_code();
-  if (WIFSIGNALED(native)) {
-    res.signal = WTERMSIG(native);
-    res.exit_code = -1;
-  } else if (WIFEXITED(native)) {
-    res.exit_code = WEXITSTATUS(native);
-  }
-  if (killed) res.exit_code = -1;
+  RunningChild child(cmd);
+  child.start(exe);
+  child.wait(t0, res);
+  child.collect(res);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   spdlog::debug("exec: {} -> {} ({:.2f} s)", cmd.argv[0], res.brief(), res.seconds);
   return res;
