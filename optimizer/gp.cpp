@@ -113,6 +113,26 @@ std::vector<std::vector<int>> Gp::group_members(int g, int d) const {
   return out;
 }
 
+std::vector<std::vector<int>> Gp::additive_members(int g, int d) const {
+  if (components_.empty()) return group_members(g, d);
+  int c = 0;
+  for (int j = 0; j < d; ++j) c = std::max(c, components_[size_t(j)] + 1);
+  std::vector<std::vector<int>> out(static_cast<size_t>(c));
+  for (int j = 0; j < d; ++j) out[size_t(components_[size_t(j)])].push_back(j);
+  std::erase_if(out, [](const auto& m) { return m.empty(); });
+  return out;
+}
+
+std::vector<double> Gp::additive_variances(double sa2, int c) const {
+  // Even shares are sa2 / c exactly, as before components could be weighted.
+  if (int(component_weight_.size()) != c) return std::vector<double>(size_t(c), sa2 / c);
+  double sum = 0;
+  for (double x : component_weight_) sum += x;
+  std::vector<double> out;
+  for (double x : component_weight_) out.push_back(sa2 * x / sum);
+  return out;
+}
+
 void Gp::set_data(Eigen::MatrixXd X, Eigen::VectorXd y) {
   X_ = std::move(X);
   y_ = std::move(y);
@@ -126,10 +146,10 @@ Eigen::MatrixXd Gp::cross(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, co
   const double sf2 = h.signal_variance();
   Eigen::MatrixXd K = matern_matrix(sq_dist(As, Bs), sf2);
   if (h.additive) {
-    const auto members = group_members(h.dims(), int(A.cols()));
-    const double w = h.additive_variance() / double(members.size());
-    for (const auto& idx : members)
-      K += matern_matrix(sq_dist(As(Eigen::all, idx), Bs(Eigen::all, idx)), w);
+    const auto members = additive_members(h.dims(), int(A.cols()));
+    const auto wa = additive_variances(h.additive_variance(), int(members.size()));
+    for (size_t q = 0; q < members.size(); ++q)
+      K += matern_matrix(sq_dist(As(Eigen::all, members[q]), Bs(Eigen::all, members[q])), wa[q]);
   }
   return K;
 }
@@ -146,13 +166,17 @@ double Gp::neg_log_posterior(const Eigen::VectorXd& theta, Eigen::VectorXd* grad
   Eigen::MatrixXd Kf = matern_matrix(r2, sf2);
   // The additive part: one scaled distance matrix per lengthscale group.
   std::vector<Eigen::MatrixXd> r2g;
+  std::vector<int> r2g_group;   // the lengthscale group of each additive component
+  std::vector<double> wa;       // and its variance
   Eigen::MatrixXd Ka;
-  const double wa = additive_ ? h.additive_variance() / d : 0.0;
   if (additive_) {
+    const auto components = additive_members(d, dx);
+    wa = additive_variances(h.additive_variance(), int(components.size()));
     Ka = Eigen::MatrixXd::Zero(n, n);
-    for (const auto& idx : group_members(d, dx)) {
-      r2g.push_back(sq_dist(Xs(Eigen::all, idx), Xs(Eigen::all, idx)));
-      Ka += matern_matrix(r2g.back(), wa);
+    for (size_t q = 0; q < components.size(); ++q) {
+      r2g.push_back(sq_dist(Xs(Eigen::all, components[q]), Xs(Eigen::all, components[q])));
+      r2g_group.push_back(group_of(components[q].front()));
+      Ka += matern_matrix(r2g.back(), wa[q]);
     }
   }
   Eigen::MatrixXd K = additive_ ? Eigen::MatrixXd(Kf + Ka) : Kf;
@@ -192,7 +216,7 @@ double Gp::neg_log_posterior(const Eigen::VectorXd& theta, Eigen::VectorXd* grad
   for (int i = 0; i < dx; ++i) (*grad)[group_of(i)] -= 0.5 * g[i];
   // Additive part: d k_j / d log l_j = wa C(r2_j) r2_j, d k / d log sa2 = Ka.
   for (int j = 0; j < int(r2g.size()); ++j)
-    (*grad)[j] -= 0.5 * W.cwiseProduct(matern_c_r2_matrix(r2g[size_t(j)], wa)).sum();
+    (*grad)[r2g_group[size_t(j)]] -= 0.5 * W.cwiseProduct(matern_c_r2_matrix(r2g[size_t(j)], wa[size_t(j)])).sum();
   if (additive_) (*grad)[d + 2] = -0.5 * (W.cwiseProduct(Ka)).sum() - kSignalPrior.dlog_p(theta[d + 2]);
   (*grad)[d] = -0.5 * (W.cwiseProduct(Kf)).sum() - kSignalPrior.dlog_p(theta[d]);
   double wtrace = 0;
@@ -386,13 +410,23 @@ void Gp::predict_grad(const Eigen::VectorXd& x, double& mean, double& var, Eigen
   // c(j, i): d k_j / d x_i = c(j, i) * delta(j, i) * inv_l2(i)
   Eigen::MatrixXd c = (-sf2 * (5.0 / 3.0) * (1.0 + r) * e).matrix().replicate(1, d);
   if (hyper_.additive) {
-    const int g = hyper_.dims();
+    const auto components = additive_members(hyper_.dims(), d);
+    const int g = int(components.size());
+    const auto variances = additive_variances(hyper_.additive_variance(), g);
     Eigen::MatrixXd member = Eigen::MatrixXd::Zero(d, g);
-    for (int i = 0; i < d; ++i) member(i, group_of(i)) = 1.0;
-    const double wa = hyper_.additive_variance() / g;
+    Eigen::ArrayXd wa(g);   // each component's variance
+    for (int q = 0; q < g; ++q) {
+      for (int i : components[size_t(q)]) member(i, q) = 1.0;
+      wa[q] = variances[size_t(q)];
+    }
     const Eigen::ArrayXXd rg = (5.0 * (sd2 * member).array()).sqrt(), eg = (-rg).exp();
-    k += (wa * (1.0 + rg + rg.square() / 3.0) * eg).matrix().rowwise().sum();
-    c += (-wa * (5.0 / 3.0) * (1.0 + rg) * eg).matrix() * member.transpose();
+    if ((wa == wa[0]).all()) {   // even shares: one scalar (the same arithmetic as before weights)
+      k += (wa[0] * (1.0 + rg + rg.square() / 3.0) * eg).matrix().rowwise().sum();
+      c += (-wa[0] * (5.0 / 3.0) * (1.0 + rg) * eg).matrix() * member.transpose();
+    } else {
+      k += (((1.0 + rg + rg.square() / 3.0) * eg).rowwise() * wa.transpose()).matrix().rowwise().sum();
+      c += ((-(5.0 / 3.0) * (1.0 + rg) * eg).rowwise() * wa.transpose()).matrix() * member.transpose();
+    }
   }
   const Eigen::MatrixXd dk = (c.array() * delta.array()).rowwise() * inv_l2.transpose().array();
   mean = k.dot(alpha_);

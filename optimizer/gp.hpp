@@ -59,6 +59,18 @@ class Gp {
   // Hyperparameters given to fit/condition must have GpHyper::additive equal to this.
   void set_additive(bool on) { additive_ = on; }
   bool additive() const { return additive_; }
+  // Splits the additive part finer than the lengthscale groups: component[j] in 0 .. c-1 is the
+  // additive component of input dimension j (dimensions of one component must share a lengthscale
+  // group). A CPU mask's bits then each get a main effect of their own (the NIC's IRQ core in the
+  // mask or not, the crypto core in it or not), while sharing one lengthscale; as one component the
+  // mask's effect is a function of the Hamming distance, which cannot single out one bit.
+  // weight[k] > 0 is component k's share of the additive variance (normalised to sum 1; empty:
+  // even shares), so a mask split into 16 bits need not take 16 parameters' shares. Empty
+  // `component` (the default): one component per lengthscale group, even shares.
+  void set_additive_components(std::vector<int> component, std::vector<double> weight = {}) {
+    components_ = std::move(component);
+    component_weight_ = std::move(weight);
+  }
   // Per-observation noise multipliers (size n, > 0): observation i has noise variance
   // noise_variance * weight_i. Set after set_data (which resets them to 1). A robust fit down-weights
   // outliers this way (a Student-t likelihood as a scale mixture of normals).
@@ -114,12 +126,19 @@ class Gp {
   double mult(int i) const { return noise_mult_.size() ? noise_mult_[i] : 1.0; }
   // The input dimensions of each of the g lengthscale groups.
   std::vector<std::vector<int>> group_members(int g, int d) const;
+  // The input dimensions of each additive component (set_additive_components; the lengthscale groups
+  // when not set), for theta with g lengthscale groups and d input dimensions.
+  std::vector<std::vector<int>> additive_members(int g, int d) const;
+  // Each of the c additive components' variance, out of the additive variance sa2.
+  std::vector<double> additive_variances(double sa2, int c) const;
   struct LengthPrior;
   LengthPrior length_prior(int i) const;
 
   Eigen::MatrixXd X_;
   std::vector<bool> binary_;
   std::vector<int> groups_;
+  std::vector<int> components_;
+  std::vector<double> component_weight_;
   bool additive_ = false;
   Eigen::VectorXd noise_mult_;   // empty: all 1
   double ls_scale_ = 1.0;

@@ -411,3 +411,60 @@ TEST_CASE("Student-t EM: an outlier weighs little and no longer inflates the noi
   CHECK(std::abs(mr[0] - truth) < std::abs(mg[0] - truth));
   CHECK(std::abs(mr[0] - truth) < 0.15);
 }
+
+TEST_CASE("additive components finer than the lengthscale groups: hand-computed covariance, weights, gradients", "[gp]") {
+  // Dims 1 and 2 share lengthscale l1 but are additive components of their own, with weights 2:1:1:
+  // k(a, b) = sf2 m(|a - b|_l) + sa2 (m(|a0 - b0| / l0) / 2 + m(|a1 - b1| / l1) / 4 + m(|a2 - b2| / l1) / 4).
+  const double l0 = 0.5, l1 = 0.8, sf2 = 0.6, sa2 = 0.9;
+  GpHyper h = hyper({l0, l1}, sf2, 0.02);
+  h.additive = true;
+  h.theta.conservativeResize(5);
+  h.theta[4] = std::log(sa2);
+  auto configure = [](Gp& gp) {
+    gp.set_lengthscale_groups({0, 1, 1});
+    gp.set_additive(true);
+    gp.set_additive_components({0, 1, 2}, {2.0, 1.0, 1.0});
+  };
+  Gp empty;
+  empty.set_data(Eigen::MatrixXd(0, 3), Eigen::VectorXd(0));
+  configure(empty);
+  empty.condition(h);
+  Eigen::MatrixXd Xs(2, 3);
+  Xs << 0.1, 1.0, 0.0, 0.4, 0.0, 0.0;
+  Eigen::VectorXd m0;
+  Eigen::MatrixXd k0;
+  empty.predict_cov(Xs, m0, k0);
+  const double d0 = 0.3 / l0, d1 = 1.0 / l1;
+  const double want = sf2 * matern(std::sqrt(d0 * d0 + d1 * d1)) + sa2 * (matern(d0) / 2 + matern(d1) / 4 + 1.0 / 4);
+  CHECK(k0(0, 1) == Approx(want).epsilon(1e-12));
+  CHECK(k0(0, 0) == Approx(sf2 + sa2).epsilon(1e-12));
+
+  Eigen::MatrixXd X;
+  Eigen::VectorXd y;
+  smooth_test_data(10, 3, 5, X, y);
+  Gp gp;
+  gp.set_data(X, (y.array() - y.mean()) / 0.5);
+  configure(gp);
+  Eigen::VectorXd grad;
+  gp.neg_log_posterior(h.theta, &grad);
+  REQUIRE(grad.size() == h.theta.size());
+  for (int k = 0; k < h.theta.size(); ++k) {
+    const double e = 1e-5;
+    Eigen::VectorXd tp = h.theta, tm = h.theta;
+    tp[k] += e;
+    tm[k] -= e;
+    INFO("theta index " << k);
+    CHECK(grad[k] == Approx((gp.neg_log_posterior(tp, nullptr) - gp.neg_log_posterior(tm, nullptr)) / (2 * e))
+                         .epsilon(1e-5).margin(1e-6));
+  }
+  REQUIRE(gp.condition(h));
+  Eigen::VectorXd x(3);
+  x << 0.37, 0.61, 0.2;
+  double m, v;
+  Eigen::VectorXd dm, dv, pm, pv;
+  gp.predict_grad(x, m, v, dm, dv);
+  gp.predict(x.transpose(), pm, pv);
+  CHECK(m == Approx(pm[0]).epsilon(1e-12));
+  CHECK(v == Approx(pv[0]).epsilon(1e-10));
+  check_predict_grad(gp, x, dm, dv);
+}
