@@ -84,21 +84,34 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f == "-robust") b.robust = false;
     else if (f.rfind("nu=", 0) == 0) b.robust_nu = std::stod(f.substr(3));
     else if (f.rfind("xi=", 0) == 0) b.xi = std::stod(f.substr(3));
-    else if (f.rfind("xin=", 0) == 0) b.xi_noise = std::stod(f.substr(4));
+    else if (f.rfind("xin=", 0) == 0) b.xi_noise = b.xi_noise_end = std::stod(f.substr(4));
+    else if (f.rfind("xie=", 0) == 0) b.xi_noise_end = std::stod(f.substr(4));
     else if (f == "-kg") b.kg_remeasure = false;
     else if (f == "+kgask") b.kg_ask = true;
     else if (f.rfind("kgmin=", 0) == 0) b.kg_ask_min = std::stod(f.substr(6));
     else if (f.rfind("kgfrom=", 0) == 0) b.kg_ask_from = std::stod(f.substr(7));
     else if (f == "-add") b.additive = false;
+    else if (f == "-bits") b.mask_bit_effects = false;
+    else if (f == "+bitshare") b.mask_bit_share = true;
     else if (f.rfind("fw=", 0) == 0) b.feasibility_weight = std::stod(f.substr(3));
     else if (f.rfind("ls=", 0) == 0) b.lengthscale_ref_dims = std::stod(f.substr(3));
     else if (f.rfind("init=", 0) == 0) o.n_initial = std::stoi(f.substr(5));
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, -kg, +kgask, -add, ls=D, init=N, nu=V, xi=V, xin=V, fw=V, kgfrom=V, kgmin=V", name, f));
+    else if (f.rfind("rm=", 0) == 0) (void)std::stod(f.substr(3));   // run_one's (remeasure_percent)
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, -kg, +kgask, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rm=P", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);
   return opt::make_bo_strategy(space, o, b);
 }
+
+namespace {
+// "rm=P" in a bo ablation name: the driver re-measures in the last P% of the trials instead of its
+// default share; -1 (the default share) without it.
+int remeasure_percent(const std::string& name) {
+  const auto at = name.find("/rm=");
+  return at == std::string::npos ? -1 : int(std::lround(std::stod(name.substr(at + 4))));
+}
+}  // namespace
 
 RunMetrics run_one(const RunSpec& spec) {
   const Problem problem = make_problem(spec.problem);
@@ -116,7 +129,9 @@ RunMetrics run_one(const RunSpec& spec) {
     return {.state = opt::TrialState::complete, .value = y};
   };
   const double cpu0 = thread_cpu_ms();
-  const opt::RunResult result = opt::run(*strategy, spec.trials, evaluate);
+  opt::RunOptions run_options;
+  if (const int p = remeasure_percent(spec.strategy); p >= 0) run_options.remeasure = int(std::lround(spec.trials * p / 100.0));
+  const opt::RunResult result = opt::run(*strategy, spec.trials, evaluate, run_options);
   RunMetrics m;
   m.seconds = (thread_cpu_ms() - cpu0) / 1000.0;
 

@@ -9,7 +9,8 @@
 // Strategies:
 //   bo          Gaussian process (Matern 5/2 ARD, standardised outputs, learned noise; MAP
 //               hyperparameters by NLopt, lengthscale priors widened with the dimension; masks also
-//               by popcount) + log expected improvement over the posterior-mean incumbent, times
+//               by popcount, each mask bit a main effect of the kernel's additive part) + log
+//               expected improvement over the posterior-mean incumbent, times
 //               the probability of success of a feasibility GP once a trial failed; a space-filling
 //               initial design that starts with `start` when given.
 //   random      independent uniform configurations (conditions respected).

@@ -10,7 +10,8 @@
 // Failed and infeasible trials train a separate feasibility model (a GP on +-1 labels); the
 // objective GP is fitted on measured values only and EI is weighted by the probability of success,
 // so a cliff next to the optimum teaches where the edge is without flattening the objective there
-// (BoSettings::feasibility). CPU masks enter the model as their bits and their popcount; the
+// (BoSettings::feasibility). CPU masks enter the model as their bits and their popcount, and in the
+// kernel's additive part each bit is a main effect of its own (BoSettings::mask_bit_effects); the
 // lengthscale priors widen with the model's dimension (BoSettings::scale_lengthscales).
 #include <algorithm>
 #include <bit>
@@ -328,6 +329,7 @@ class BoStrategy : public Strategy {
     gp_.set_data(std::move(X), std::move(ys));
     gp_.set_binary_dims(binary_dims());
     gp_.set_lengthscale_groups(lengthscale_groups());
+    gp_.set_additive_components(additive_components(), additive_weights());
     gp_.set_additive(settings_.additive);
     if (settings_.robust) {
       gp_.set_noise_multipliers(mult);
@@ -404,6 +406,7 @@ class BoStrategy : public Strategy {
     feas_.set_data(std::move(X), std::move(ys));
     feas_.set_binary_dims(binary_dims());
     feas_.set_lengthscale_groups(lengthscale_groups());
+    feas_.set_additive_components(additive_components(), additive_weights());
     feas_.set_additive(settings_.additive);
     feas_.condition(feas_hyper_);
   }
@@ -413,6 +416,7 @@ class BoStrategy : public Strategy {
     Gp fitter;
     fitter.set_binary_dims(binary_dims());
     fitter.set_lengthscale_groups(lengthscale_groups());
+    fitter.set_additive_components(additive_components(), additive_weights());
     fitter.set_additive(settings_.additive);
     fitter.set_lengthscale_scale(lengthscale_scale());
     if (n <= kFitPoints) {
@@ -464,6 +468,36 @@ class BoStrategy : public Strategy {
       for (int j = 0; j < ps[i].encoded_dims(); ++j) g[size_t(space_.offset(i) + j)] = next;
     for (int j = space_.dims(); j < dims_; ++j) g[size_t(j)] = next++;
     return g;
+  }
+
+  // The additive part's components (BoSettings::mask_bit_effects): one per lengthscale group, except
+  // that each bit of a mask is a component of its own; empty (the groups) otherwise.
+  std::vector<int> additive_components() const {
+    const auto& params = space_.params();
+    const bool masks = std::any_of(params.begin(), params.end(), [](const Param& p) { return p.type == ParamType::mask; });
+    if (!settings_.mask_bit_effects || !settings_.tie_lengthscales || !masks) return {};
+    std::vector<int> c(size_t(dims_), 0);
+    const auto& ps = space_.params();
+    int next = 0;
+    for (int i = 0; i < int(ps.size()); ++i) {
+      const bool split = ps[i].type == ParamType::mask;
+      for (int j = 0; j < ps[i].encoded_dims(); ++j) c[size_t(space_.offset(i) + j)] = split ? next++ : next;
+      if (!split) ++next;
+    }
+    for (int j = space_.dims(); j < dims_; ++j) c[size_t(j)] = next++;
+    return c;
+  }
+
+  // Each additive component's weight: a mask's bits share one parameter's (BoSettings::mask_bit_share),
+  // or each bit counts as a parameter.
+  std::vector<double> additive_weights() const {
+    if (!settings_.mask_bit_effects || !settings_.tie_lengthscales || !settings_.mask_bit_share) return {};
+    std::vector<double> w;
+    for (const auto& p : space_.params())
+      if (p.type == ParamType::mask) w.insert(w.end(), size_t(p.bits), 1.0 / p.bits);
+      else w.push_back(1.0);
+    for (int j = space_.dims(); j < dims_; ++j) w.push_back(1.0);
+    return w;
   }
 
   std::vector<bool> binary_dims() const {
@@ -585,9 +619,17 @@ class BoStrategy : public Strategy {
     return {std::move(c), a};
   }
 
+  // The EI margin in noise sds for the next trial (BoSettings::xi_noise .. xi_noise_end).
+  double margin() const {
+    const double from = double(design_.size()), to = double(budget_) - 1;
+    if (budget_ <= 0 || !(to > from)) return settings_.xi_noise;
+    const double u = std::clamp((double(hist_.size()) - from) / (to - from), 0.0, 1.0);
+    return settings_.xi_noise + u * (settings_.xi_noise_end - settings_.xi_noise);
+  }
+
   Config maximise_acquisition() {
     auto ranked = rank_measured();
-    const double best = ranked.front().mean - settings_.xi - settings_.xi_noise * std::sqrt(gp_.hyper().noise_variance());
+    const double best = ranked.front().mean - settings_.xi - margin() * std::sqrt(gp_.hyper().noise_variance());
     const int n = gp_.size();
 
     std::vector<Config> cands;
