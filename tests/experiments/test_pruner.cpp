@@ -163,3 +163,51 @@ TEST_CASE("pooled per-second autocorrelation of the baseline rounds, each run ar
   CHECK(pooled_per_second_r({{0, 0, 0, 100, 110, 100, 110, 100, 110}}, 3) == 0.0);
   CHECK(pooled_per_second_r({{1, 2, 3, 4}}, 3) == -1);  // no series with 3 samples after the warm-up
 }
+
+TEST_CASE("the screen decides once, at its end, whether the candidate could beat the incumbent", "[pruner][screen]") {
+  const PruneReference ref{.mean_mbps = 1000, .noise_mbps = 10, .per_second_sd_mbps = 30, .per_second_r = 0.3};
+  PrunerOptions opt;
+  opt.warmup_seconds = 1;
+  const ScreenOptions screen{.seconds = 3};
+  // 90 % of the incumbent: not yet clearly worse for the pruner (5 % margin, its second look), but it
+  // cannot beat the incumbent.
+  const std::vector<double> s = {300, 900, 905, 901, 899};
+  CHECK_FALSE(decide_screen(std::span(s).first(2), ref, opt, screen).prune);  // still screening
+  auto d = decide_screen(s, ref, opt, screen);
+  CHECK(d.prune);
+  CHECK(d.samples_used == 2);  // seconds 2 and 3: the screen's, not the later ones
+  CHECK(d.threshold == Approx(980));  // no relative margin: the incumbent minus 2 x its run noise
+  CHECK(d.reason.starts_with("screened out at 3 s"));
+  CHECK_FALSE(decide_prune(std::span(s).first(3), ref, opt).prune);
+  // One as good as the incumbent passes.
+  const std::vector<double> equal = {300, 990, 1010, 1000};
+  auto p = decide_screen(equal, ref, opt, screen);
+  CHECK_FALSE(p.prune);
+  CHECK(p.reason.starts_with("passed the screen at 3 s"));
+  CHECK_THROWS_AS(decide_screen(s, ref, opt, ScreenOptions{.seconds = 1}), UsageError);
+}
+
+TEST_CASE("conservative screen: a candidate as good as the incumbent is screened out at most 1 % of the time", "[pruner][screen]") {
+  const PruneReference ref{.mean_mbps = 1000, .noise_mbps = 10, .per_second_sd_mbps = 50, .per_second_r = 0};
+  PrunerOptions opt;
+  opt.warmup_seconds = 1;
+  int stopped = 0;
+  for (unsigned seed = 1; seed <= 2000; ++seed) stopped += decide_screen(series(1000, 50, 3, seed), ref, opt, {.seconds = 3}).prune;
+  CHECK(stopped <= 20);
+}
+
+TEST_CASE("the warm-up is measured on the baseline rounds: the leading seconds below the steady rate", "[pruner][screen]") {
+  // A one-second ramp: the second second is already steady.
+  std::vector<std::vector<double>> fast = {{300, 1000, 990, 1010, 1005, 995}, {250, 1010, 1000, 990, 1000, 1000}};
+  CHECK(measured_warmup_seconds(fast, 3) == 1);
+  // A slow ramp over two seconds.
+  std::vector<std::vector<double>> slow = {{300, 700, 1000, 990, 1010, 1005, 995}, {250, 650, 1010, 1000, 990, 1000, 1000}};
+  CHECK(measured_warmup_seconds(slow, 3) == 2);
+  // Too few or too short runs: the most.
+  CHECK(measured_warmup_seconds({{300, 1000, 990, 1010, 1005}}, 3) == 3);
+  CHECK(measured_warmup_seconds({{300, 1000}, {300, 1000}}, 3) == 3);
+  CHECK_THROWS_AS(measured_warmup_seconds({{300, std::nan(""), 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1}}, 3), Error);
+  CHECK(post_warmup_mean(std::vector<double>{100, 200, 300}, 1) == Approx(250));
+  CHECK(post_warmup_mean(std::vector<double>{100}, 3) == Approx(100));
+  CHECK(post_warmup_mean(std::vector<double>{}, 1) == 0);
+}
