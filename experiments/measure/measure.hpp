@@ -34,6 +34,8 @@ struct ScenarioOutcome {
   std::vector<double> series_mbps;    // per-second rate on plant.rate_iface
   double series_mean_mbps = 0;
   bool pruned = false;
+  bool screened = false;              // pruned by the screening look (ScreenOptions), not the pruner
+  double pruned_mean_mbps = 0;        // pruned: the mean rate after the warm-up the decision saw
   std::string prune_reason;
 };
 
@@ -64,8 +66,11 @@ class FarEndProbes {
 };
 
 struct MeasureOptions {
-  const PruneReferences* prune = nullptr;  // null: never prune
+  const PruneReferences* prune = nullptr;  // null: never prune (nor screen)
   PrunerOptions pruner;
+  // With prune set and screen.seconds > 0: each scenario's first screen.seconds are the screening
+  // look (decide_screen); the pruner's own looks come after it.
+  ScreenOptions screen;
   const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT/SIGTERM: stop now
   std::shared_ptr<CommandRunner> runner;  // null: the real one
   FarEndProbes* far_end = nullptr;        // null: only this end's probes
