@@ -151,10 +151,9 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
         last_checked = series.size();
         copy = series;
       }
-      // The screen first (until its length is reached nothing is decided), once; then the pruner.
-      const bool screening = options.screen.seconds > 0 && !screen_done;
-      if (screening && copy.size() < static_cast<size_t>(options.screen.seconds)) return false;
-      screen_done = true;
+      // The pruner at every look; the screen once, when its length is reached.
+      const bool screening = options.screen.seconds > 0 && !screen_done && copy.size() >= static_cast<size_t>(options.screen.seconds);
+      if (screening) screen_done = true;
       auto d = screening ? decide_screen(copy, *ref, options.pruner, options.screen) : decide_prune(copy, *ref, options.pruner);
       if (d.prune) {
         out.pruned = true;

@@ -68,8 +68,8 @@ class FarEndProbes {
 struct MeasureOptions {
   const PruneReferences* prune = nullptr;  // null: never prune (nor screen)
   PrunerOptions pruner;
-  // With prune set and screen.seconds > 0: each scenario's first screen.seconds are the screening
-  // look (decide_screen); the pruner's own looks come after it.
+  // With prune set and screen.seconds > 0: when each scenario's series reaches screen.seconds the
+  // screen decides once (decide_screen); the pruner looks at every other second after its warm-up.
   ScreenOptions screen;
   const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT/SIGTERM: stop now
   std::shared_ptr<CommandRunner> runner;  // null: the real one

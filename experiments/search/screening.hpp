@@ -3,8 +3,8 @@
 // trial's measurement (multi-fidelity). Low fidelity: the first seconds of each measurement are a
 // screening measurement, decided once at its end (decide_screen: could the candidate beat the
 // incumbent, given the noise the baseline rounds measured?). High fidelity: only a candidate that
-// passes goes on to the full length, where the sequential pruner (decide_prune: clearly worse?)
-// still watches every second. A screened-out trial is told to the engine as pruned with a
+// passes goes on to the full length. The sequential pruner (decide_prune: clearly worse?) watches
+// every other second after the warm-up, before and after the screen. A screened-out trial is told to the engine as pruned with a
 // low-fidelity value (the incumbent's score scaled by the screen's rate over the incumbent's), and
 // the study records it with its fidelity (metrics "fidelity").
 //

@@ -72,8 +72,8 @@ PruneDecision decide_prune(std::span<const double> per_second_mbps, const PruneR
 // beat the incumbent. "Could beat" uses the noise the study measured: the candidate's upper
 // confidence bound (per-second sd and autocorrelation of the baseline rounds, one look at
 // `confidence`) against the incumbent's measured rate minus `noise_sigmas` of its run-to-run noise;
-// no relative margin (that is the pruner's "clearly worse" test, which runs after the screen for the
-// rest of the measurement). The screen continues into the full measurement when it passes, so a
+// no relative margin (that is the pruner's "clearly worse" test, which looks at every other second of
+// the measurement, before and after the screen). The screen continues into the full measurement when it passes, so a
 // candidate that passes pays nothing for it (a separate short run would cost its length and
 // iperf3's start again for every candidate that passes).
 struct ScreenOptions {
