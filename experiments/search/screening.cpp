@@ -43,8 +43,8 @@ Fidelity plan_fidelity(const SearchOptions& o, const Objective& objective, const
   const std::string warm = fmt::format("warm-up {} s measured on the baseline rounds (at most {} s)", measured, fixed);
   if (f.screen.seconds > 0) {
     f.line = fmt::format("screening: the first {} s of each {} s measurement screen the candidate ({}); only one that could "
-                         "beat the incumbent goes on to the full length, early stopping after that",
-                         f.screen.seconds, duration, warm);
+                         "beat the incumbent goes on to the full length; early stopping looks every second from {} s",
+                         f.screen.seconds, duration, warm, measured + 1);
   } else {
     f.line = fmt::format("early stopping from {} s ({}){}", measured + 1, warm, o.screen ? "; no screen: the measurement is too short" : "");
   }
