@@ -88,13 +88,22 @@ TEST_CASE("search on a flat plant keeps the baseline", "[search-trace]") {
   test::check_trace("kept-baseline", run_case(w, w.options()));
 }
 
-TEST_CASE("search from a good start stops poor candidates early and fails a broken one", "[search-trace]") {
-  SearchWorld w(Script{.fail_below_txqueuelen = 400});
+namespace {
+
+// A good start (most candidates worse than the host) where short queues break the workload: 10 trials.
+SearchOptions good_start(SearchWorld& w) {
   w.start_good();
   auto o = w.options();
   o.trials = 10;
   o.seed = 3;
-  test::check_trace("pruned-and-failed", run_case(w, o));
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("search from a good start stops poor candidates early and fails a broken one", "[search-trace]") {
+  SearchWorld w(Script{.fail_below_txqueuelen = 400});
+  test::check_trace("pruned-and-failed", run_case(w, good_start(w)));
 }
 
 TEST_CASE("search screens candidates: the ones that cannot beat the incumbent stop at the screen", "[search-trace][screen]") {
@@ -102,10 +111,7 @@ TEST_CASE("search screens candidates: the ones that cannot beat the incumbent st
   // series + 2 s) stops them, each told to the engine as pruned with its low-fidelity value and
   // recorded with its fidelity; the accounting counts them against full measurements.
   SearchWorld w(Script{.fail_below_txqueuelen = 400});
-  w.start_good();
-  auto o = w.options();
-  o.trials = 10;
-  o.seed = 3;
+  auto o = good_start(w);
   o.screen = true;
   const auto report = w.run(o);
   CHECK(report.screen_s == 3);
