@@ -19,6 +19,7 @@
 #include "common/exec.hpp"
 #include "common/util.hpp"
 #include "experiments/export/export.hpp"
+#include "tests/scratch_dir.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;
@@ -55,13 +56,9 @@ std::string as_text(const std::vector<ExportFile>& files) {
   return out;
 }
 
-struct TempDir {
-  fs::path dir;
-  explicit TempDir(const std::string& name) : dir(fs::temp_directory_path() / ("wgopt-export-" + name)) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDir() { fs::remove_all(dir); }
+// A fresh directory per test case (unique: two runs at once never meet), removed afterwards.
+struct TempDir : test::ScratchDir {
+  explicit TempDir(const std::string& name) : ScratchDir("wgopt-export-" + name) {}
 };
 
 const ExportFile& file_named(const std::vector<ExportFile>& files, const std::string& suffix) {

@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/exec.hpp"
 #include "experiments/export/export.hpp"
+#include "tests/scratch_dir.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;
@@ -31,13 +32,9 @@ ExportOptions opts() {
   return o;
 }
 
-struct TempDir {
-  fs::path dir;
-  explicit TempDir(const std::string& name) : dir(fs::temp_directory_path() / ("wgopt-export-cli-" + name)) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDir() { fs::remove_all(dir); }
+// A fresh directory per test case (unique: two runs at once never meet), removed afterwards.
+struct TempDir : test::ScratchDir {
+  explicit TempDir(const std::string& name) : ScratchDir("wgopt-export-cli-" + name) {}
 };
 
 CommandResult wgopt_cli(const std::vector<std::string>& args) {

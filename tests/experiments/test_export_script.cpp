@@ -14,6 +14,7 @@
 #include "common/exec.hpp"
 #include "common/util.hpp"
 #include "experiments/export/export.hpp"
+#include "tests/scratch_dir.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;
@@ -51,14 +52,12 @@ std::string slurp(const fs::path& p) {
 }
 
 struct Harness {
-  fs::path root = fs::temp_directory_path() / "wgopt-export-script";
+  test::ScratchDir scratch{"wgopt-export-script"};
+  fs::path root = scratch.dir;
   Harness() {
-    fs::remove_all(root);
-    fs::create_directories(root);
     fs::copy(kFixtures / "tree", root, fs::copy_options::recursive);
     for (int irq : {37, 38, 39, 60, 61, 62, 63, 64}) fs::create_directories(root / "proc/irq" / std::to_string(irq));
   }
-  ~Harness() { fs::remove_all(root); }
 
   // Runs `commands` after the helpers, with ethtool/tc answering from the captures of `kind`.
   CommandResult run(const std::string& kind, const std::string& commands) {

@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "experiments/study/study_store.hpp"
+#include "tests/scratch_dir.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;
@@ -17,15 +18,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory per test case, removed afterwards.
-struct TempDir {
-  fs::path dir;
-  explicit TempDir(const std::string& name) : dir(fs::temp_directory_path() / ("wgopt-study-" + name)) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDir() { fs::remove_all(dir); }
-  std::string file(const std::string& n) const { return (dir / n).string(); }
+// A fresh directory per test case (unique: two runs at once never meet), removed afterwards.
+struct TempDir : test::ScratchDir {
+  explicit TempDir(const std::string& name) : ScratchDir("wgopt-study-" + name) {}
 };
 
 StudyInfo sample_info() {

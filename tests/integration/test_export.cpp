@@ -16,6 +16,7 @@
 
 #include "common/exec.hpp"
 #include "common/util.hpp"
+#include "tests/scratch_dir.hpp"
 
 using namespace wgopt;
 namespace fs = std::filesystem;
@@ -103,9 +104,9 @@ void apply_exported(const std::string& profile, const fs::path& dir) {
 }
 
 struct Env {
-  fs::path dir = fs::temp_directory_path() / "wgopt-export-roundtrip";
+  test::ScratchDir scratch{"wgopt-export-roundtrip"};
+  fs::path dir = scratch.dir;
   Env() {
-    fs::remove_all(dir);
     fs::create_directories(dir / "state");
     ::setenv("WGOPT_STATE_DIR", (dir / "state").c_str(), 1);  // the wgopt children inherit it
   }
@@ -113,7 +114,6 @@ struct Env {
     run({WGOPT_BINARY, "rollback"});
     run({WGOPT_BINARY, "testbed", "down", "--prefix", kPrefix});
     ::unsetenv("WGOPT_STATE_DIR");
-    fs::remove_all(dir);
   }
 };
 
