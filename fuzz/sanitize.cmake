@@ -10,5 +10,5 @@ endif()
 # -fno-sanitize-recover: a UBSan report stops the run like an ASan one, so libFuzzer keeps the input.
 # _GLIBCXX_ASSERTIONS: libstdc++ checks vector[] / string[] bounds inside the capacity ASan cannot see.
 add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-                    -fsanitize=fuzzer-no-link -g -D_GLIBCXX_ASSERTIONS)
+                    -fsanitize=fuzzer-no-link -gline-tables-only -D_GLIBCXX_ASSERTIONS)
 add_link_options(-fsanitize=address,undefined)
