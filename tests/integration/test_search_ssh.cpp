@@ -248,7 +248,7 @@ TEST_CASE("search over ssh: the sshd session child killed mid-trial; the peer re
   StateDir state;
   const auto original = both_ends();
   const std::string log = state / "search.log";
-  pid_t pid = spawn(search_argv(s, state.path, {"--trials", "5", "--no-apply", "--duration", "4"}), log);
+  pid_t pid = spawn(search_argv(s, state.path, {"--trials", "3", "--no-apply", "--duration", "4"}), log);
   REQUIRE(wait_peer_applied(s, pid, log));
   REQUIRE(both_ends() != original);
   auto agent = agent_pid();
