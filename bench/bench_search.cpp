@@ -1,21 +1,18 @@
 // The closed loop against an exhaustive sweep, on the real testbed (issue 5, "Done means").
 //
-// 1. Brings up testbed "wgb" (or --prefix P; only that prefix) with WGOPT_STATE_DIR in a fresh temporary directory,
+// 1. Brings up testbed "wgb" (only that prefix) with WGOPT_STATE_DIR in a fresh temporary directory,
 //    and puts BOTH ends on a deliberately poor configuration with `wgopt set --netns ...`.
 // 2. Measures that poor baseline, then runs `wgopt search --testbed --prefix wgb --knobs ... --json
 //    --no-apply` and records its baseline score, winner score, outcome and the time early stopping saved.
 // 3. Sweeps every point of the same space, discretised to a few levels per knob (`wgopt set` on both
 //    ends, then `wgopt baseline --scenarios tcp --json FILE`), and measures the configuration the
 //    search ended on with the same instrument, so found / best-of-sweep is a ratio from one run.
-// 4. Measures, with the same instrument and duration, every trial the search screened out or stopped
-//    early, so the trials can be ranked by a full measurement: how many of the top decile were stopped
-//    early (the complete trials rank by their own full measurement in the search).
-// 5. Prints the table (--markdown for the README), then `wgopt rollback` and `wgopt testbed down`.
+// 4. Prints the table (--markdown for the README), then `wgopt rollback` and `wgopt testbed down`.
 //
 // The numbers are throughput of a loaded, shared 2-core VM: read ratios, not absolutes.
 //
-//   bench_search [--wgopt PATH] [--trials N] [--budget 10m] [--duration S] [--repeat R] [--markdown]
-//                [--keep-testbed] [--default-objective] [--prefix P] [--no-screen] [--no-sweep]
+//   bench_search [--wgopt PATH] [--trials N] [--duration S] [--repeat R] [--markdown] [--keep-testbed]
+//                [--default-objective]
 #include <fmt/format.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -34,7 +31,6 @@
 #include "common/exec.hpp"
 #include "common/util.hpp"
 #include "experiments/measure/measure.hpp"
-#include "experiments/study/study_store.hpp"
 
 namespace fs = std::filesystem;
 using wgopt::Command;
@@ -42,7 +38,7 @@ using wgopt::Error;
 
 namespace {
 
-std::string kPrefix = "wgb";  // --prefix
+constexpr const char* kPrefix = "wgb";
 
 // One searched knob: its id on the client end (the search names knobs by the client's interfaces
 // and mirrors them onto the server), the poor value we start from, and the sweep's levels. Levels
@@ -63,18 +59,14 @@ std::vector<SpaceKnob> space() {
   return {
       {"net.ipv4.tcp_rmem", "4096 8192 16384", {"4096 8192 65536", "4096 8192 4194304", "4096 8192 33554432"}},
       {"net.ipv4.tcp_congestion_control", "reno", {"reno", "bbr"}},
-      {kPrefix + "-wc/txqueuelen", "16", {"16", "128", "1000"}},
-      {kPrefix + "-wc/mtu", "1420", {"1280", "1420"}},
+      {"wgb-wc/txqueuelen", "16", {"16", "128", "1000"}},
+      {"wgb-wc/mtu", "1420", {"1280", "1420"}},
   };
 }
 
 struct Options {
   std::string wgopt;
   int trials = 16;
-  bool trials_given = false;
-  std::string budget;  // --budget: the search's wall budget (then --trials only caps it when given)
-  bool no_screen = false;
-  bool no_sweep = false;  // --no-sweep: only the search, the stopped trials and the found configuration
   int duration = 4;
   int repeat = 1;
   bool markdown = false;
@@ -111,11 +103,7 @@ Options parse_args(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--wgopt") o.wgopt = need(i);
-    else if (a == "--trials") o.trials = num(i, 1, 200), o.trials_given = true;
-    else if (a == "--budget") o.budget = need(i);
-    else if (a == "--prefix") kPrefix = need(i);
-    else if (a == "--no-screen") o.no_screen = true;
-    else if (a == "--no-sweep") o.no_sweep = true;
+    else if (a == "--trials") o.trials = num(i, 1, 200);
     else if (a == "--duration") o.duration = num(i, 2, 60);
     else if (a == "--repeat") o.repeat = num(i, 1, 10);
     else if (a == "--markdown") o.markdown = true;
@@ -193,43 +181,6 @@ class Bench {
   int measurements_ = 0;
 };
 
-// The search's trials ranked by a full measurement: the complete ones by their own (the search's
-// score is tcp Mbit/s with the throughput-only objective), the screened-out and stopped ones measured
-// now, fully, with the sweep's instrument. How many of the top decile were stopped early.
-struct TopDecile {
-  int trials = 0, top = 0, top_stopped = 0, stopped = 0;
-  std::string stopped_ranks;  // "3, 9, 14" (1 = best)
-};
-
-TopDecile top_decile_stopped(Bench& b, const fs::path& dir, const fs::path& study) {
-  using wgopt::experiments::TrialState;
-  auto store = wgopt::experiments::StudyStore::open_read_only(study.string());
-  std::vector<std::pair<double, bool>> ranked;  // full value, stopped early
-  for (const auto& t : store.trials()) {
-    if (t.state == TrialState::Complete && t.score) {
-      ranked.emplace_back(*t.score, false);
-    } else if (t.state == TrialState::Pruned) {
-      std::map<std::string, std::string> cfg;
-      for (const auto& [id, v] : t.params.items()) cfg[id] = v.get<std::string>();
-      b.set_both(cfg);
-      const double full = b.measure(dir);
-      std::cerr << fmt::format("  trial {} (stopped early) measured fully: {:.1f} Mbit/s\n", t.number, full);
-      ranked.emplace_back(full, true);
-    }
-  }
-  std::sort(ranked.begin(), ranked.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
-  TopDecile d;
-  d.trials = static_cast<int>(ranked.size());
-  d.top = std::max(1, (d.trials + 9) / 10);
-  for (int i = 0; i < d.trials; ++i) {
-    if (!ranked[static_cast<size_t>(i)].second) continue;
-    ++d.stopped;
-    if (i < d.top) ++d.top_stopped;
-    d.stopped_ranks += fmt::format("{}{}", d.stopped_ranks.empty() ? "" : ", ", i + 1);
-  }
-  return d;
-}
-
 // "id: old -> new[, contributes ...]" lines of the search's report -> {id: new}.
 std::map<std::string, std::string> parse_changed(const nlohmann::json& changed) {
   std::map<std::string, std::string> out;
@@ -278,11 +229,8 @@ int run(const Options& o) {
 
     std::cerr << "wgopt search (" << o.trials << " trials x " << o.duration << " s) ...\n";
     auto t0 = std::chrono::steady_clock::now();
-    std::vector<std::string> search = {"search", "--testbed", "--prefix", kPrefix, "--knobs", knob_list,
+    std::vector<std::string> search = {"search", "--testbed", "--prefix", kPrefix, "--knobs", knob_list, "--trials", std::to_string(o.trials),
                                        "--duration", std::to_string(o.duration), "--json", "--no-apply", "--study", (dir / "study.sqlite").string()};
-    if (!o.budget.empty()) search.insert(search.end(), {"--budget", o.budget});
-    if (o.budget.empty() || o.trials_given) search.insert(search.end(), {"--trials", std::to_string(o.trials)});
-    if (o.no_screen) search.push_back("--no-screen");
     if (!o.default_objective) {
       // The sweep ranks by throughput, so the search scores throughput too; with the default
       // objective, drop penalties (bbr's UDP receive errors on wireguard-go's socket) rank differently.
@@ -296,13 +244,10 @@ int run(const Options& o) {
     auto found = poor;
     for (const auto& [id, v] : parse_changed(rep.at("changed"))) found[id] = v;
 
-    const TopDecile top = top_decile_stopped(b, dir, dir / "study.sqlite");
-
     // The sweep, and the found configuration measured by the same instrument.
     std::vector<size_t> idx(sp.size(), 0);
     size_t points = 1;
     for (const auto& k : sp) points *= k.levels.size();
-    if (o.no_sweep) points = 0;
     std::map<std::string, std::string> best;
     double best_tp = -1;
     auto t1 = std::chrono::steady_clock::now();
@@ -345,23 +290,15 @@ int run(const Options& o) {
         {"found / best of sweep", best_tp > 0 ? fmt::format("{:.2f}", found_tp / best_tp) : "n/a"},
         {"gain of found over poor baseline", base_mean > 0 ? fmt::format("{:+.0f}%", 100 * (found_tp / base_mean - 1)) : "n/a"},
         {"wall time: search, sweep", fmt::format("{:.0f} s, {:.0f} s", search_wall, sweep_wall)},
-        {"measurement time screening and early stopping saved (of full measurements of the same trials)",
+        {"measurement time early stopping saved (of full measurements of the same trials)",
          fmt::format("{:.0f} s of {:.0f} s ({:.0f}%)", saved, measured + saved, measured + saved > 0 ? 100 * saved / (measured + saved) : 0.0)},
-        {"screen length; trials screened out / stopped later",
-         rep.contains("measurement") ? fmt::format("{} s; {} / {}", rep["measurement"]["screen_s"].get<int>(), rep["measurement"]["screened"].get<int>(),
-                                                   rep["trials"]["pruned"].get<int>() - rep["measurement"]["screened"].get<int>())
-                                     : "n/a"},
-        {"top decile of the trials by a full measurement: stopped early",
-         fmt::format("{} of {} ({:.0f}%); ranks of the {} stopped trials among {}: {}", top.top_stopped, top.top,
-                     100.0 * top.top_stopped / top.top, top.stopped, top.trials, top.stopped_ranks.empty() ? "-" : top.stopped_ranks)},
         {"minimal profile: changes kept / returned to the host's value", fmt::format("{} / {}", kept, returned)},
         {"simplification", rep.value("simplification", std::string("(did not run)"))},
     };
     size_t w = 0;
     for (const auto& r : rows) w = std::max(w, r.first.size());
-    std::cout << fmt::format("bench_search: testbed {}, {} s per measurement, {}, {} objective{}, space {}\n", kPrefix, o.duration,
-                             o.budget.empty() ? fmt::format("{} trial cap", o.trials) : "budget " + o.budget,
-                             o.default_objective ? "default" : "throughput-only", o.no_screen ? ", --no-screen" : "", knob_list);
+    std::cout << fmt::format("bench_search: testbed {}, {} s per measurement, {} trial cap, {} objective, space {}\n", kPrefix,
+                             o.duration, o.trials, o.default_objective ? "default" : "throughput-only", knob_list);
     if (o.markdown) {
       std::cout << "\n| measure | value |\n|---|---|\n";
       for (const auto& r : rows) std::cout << "| " << r.first << " | " << r.second << " |\n";

@@ -92,7 +92,7 @@ struct SearchOutcome {
   int stopped = 0, top = 0, top_stopped = 0;
 };
 
-SearchOutcome simulated_search(int trials, double noise, const PrunerOptions& opt, std::mt19937& rng, const ScreenOptions& screen = {}) {
+SearchOutcome simulated_search(int trials, double noise, const PrunerOptions& opt, std::mt19937& rng) {
   std::normal_distribution<double> z(0, 1);
   const double baseline = kIncumbent;
   std::vector<std::vector<double>> series;
@@ -114,15 +114,7 @@ SearchOutcome simulated_search(int trials, double noise, const PrunerOptions& op
     const auto& s = series[static_cast<size_t>(i)];
     int used = kSeconds;
     for (int n = 1; n <= kSeconds; ++n) {
-      const auto so_far = std::span<const double>(s.data(), static_cast<size_t>(n));
-      if (n == screen.seconds && screen.seconds > 0) {  // the screen decides once, at its end; the pruner every other second
-        if (decide_screen(so_far, ref, opt, screen).prune) {
-          used = n;
-          break;
-        }
-        continue;
-      }
-      if (decide_prune(so_far, ref, opt).prune) {
+      if (decide_prune(std::span<const double>(s.data(), static_cast<size_t>(n)), ref, opt).prune) {
         used = n;
         break;
       }
@@ -146,16 +138,13 @@ void screening_table(int runs, unsigned seed, bool markdown, const PrunerOptions
   Table t({"per-second noise", "test", "candidates stopped", "measurement time saved", "top decile stopped early"});
   const int trials = 20;
   for (double noise : {0.03, 0.10}) {
-    for (int variant : {0, 1, 2}) {
-      const bool sequential = variant > 0;
+    for (bool sequential : {false, true}) {
       PrunerOptions o = opt;
       if (!sequential) o.known_noise_min_samples = 0;  // the t-based test after min_samples (before)
-      // variant 2: the search's default: the sequential pruner, and the screen's one look at warm-up + 2 s.
-      const ScreenOptions screen{.seconds = variant == 2 ? o.warmup_seconds + 2 : 0};
       std::mt19937 rng(seed);
       SearchOutcome sum;
       for (int r = 0; r < std::max(1, runs / trials); ++r) {
-        auto one = simulated_search(trials, noise, o, rng, screen);
+        auto one = simulated_search(trials, noise, o, rng);
         sum.seconds += one.seconds;
         sum.full_seconds += one.full_seconds;
         sum.stopped += one.stopped;
@@ -164,9 +153,8 @@ void screening_table(int runs, unsigned seed, bool markdown, const PrunerOptions
       }
       const double n = sum.full_seconds / kSeconds;
       t.add_row({fmt::format("{:.0f}%", noise * 100),
-                 variant == 2 ? fmt::format("sequential from {} s + screen at {} s", o.warmup_seconds + o.known_noise_min_samples, screen.seconds)
-                 : sequential ? fmt::format("sequential, noise known, from {} s", o.warmup_seconds + o.known_noise_min_samples)
-                              : fmt::format("t-based, from {} s", o.warmup_seconds + o.min_samples),
+                 sequential ? fmt::format("sequential, noise known, from {} s", o.warmup_seconds + o.known_noise_min_samples)
+                            : fmt::format("t-based, from {} s", o.warmup_seconds + o.min_samples),
                  fmt::format("{:.1f}%", 100.0 * sum.stopped / n), fmt::format("{:.1f}%", 100 * (1 - sum.seconds / sum.full_seconds)),
                  fmt::format("{:.1f}% of {}", 100.0 * sum.top_stopped / std::max(1, sum.top), sum.top)});
     }

@@ -41,7 +41,6 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   auto exclude = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto no_prune = std::make_shared<bool>(false);
-  auto no_screen = std::make_shared<bool>(false);
   auto keep_whole = std::make_shared<bool>(false);
   auto no_watchdog = std::make_shared<bool>(false);
   auto settle_ms = std::make_shared<int>(1000);
@@ -99,11 +98,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   eng->add_option("--baseline-rounds", o->baseline_rounds, "baseline measurements to learn the noise")->capture_default_str();
   eng->add_option("--confirm-rounds", o->confirm_rounds, "interleaved baseline/winner rounds before promotion (fewer, at least 2, if --budget has less time left)")->capture_default_str();
   eng->add_option("--settle-ms", *settle_ms, "wait after applying a candidate before measuring")->capture_default_str();
-  eng->add_flag("--no-prune", *no_prune, "measure every candidate fully (no screening, no early stopping)");
-  eng->add_flag("--no-screen", *no_screen,
-                "no screening look: without it the first seconds of each measurement (warm-up measured on the baseline "
-                "+ 2 s) screen the candidate, and only one that could beat the incumbent, given the measured noise, "
-                "is measured to the full length; early stopping still applies");
+  eng->add_flag("--no-prune", *no_prune, "measure every candidate fully (no early stopping)");
   auto* out = cmd->add_option_group("output", "persistence and output");
   out->add_option("--study", o->study_path, "study file (SQLite; default /var/lib/wgopt/studies/study-<UTC>.sqlite)");
   out->add_option("--profile", o->profile_path, "where to write the winning profile (default: next to the study, .yaml)");
@@ -133,7 +128,6 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
     auto so = wgopt::cli::ssh_options(*ssh);  // refuses an --ssh-* option without --ssh
     if (ssh->remote()) o->ssh = so;
     o->prune = !*no_prune;
-    o->screen = !*no_screen;
     o->simplify = !*keep_whole;
     o->watchdog = !*no_watchdog;
     o->settle = std::chrono::milliseconds(*settle_ms);

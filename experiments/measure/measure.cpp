@@ -124,7 +124,6 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
       if (it != options.prune->end() && it->second.mean_mbps > 0) ref = &it->second;
     }
     size_t last_checked = 0;
-    bool screen_done = false;
     SampledRunHooks hooks;
     hooks.sampler_runner = runner;
     hooks.on_sample = [&](const probes::SecondSample& s) {
@@ -139,7 +138,6 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
       std::lock_guard lk(mu);
       series.clear();
       last_checked = 0;
-      screen_done = false;
     };
     hooks.should_stop = [&]() -> bool {
       if (options.interrupted && options.interrupted->load()) return true;
@@ -151,14 +149,9 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
         last_checked = series.size();
         copy = series;
       }
-      // The pruner at every look; the screen once, when its length is reached.
-      const bool screening = options.screen.seconds > 0 && !screen_done && copy.size() >= static_cast<size_t>(options.screen.seconds);
-      if (screening) screen_done = true;
-      auto d = screening ? decide_screen(copy, *ref, options.pruner, options.screen) : decide_prune(copy, *ref, options.pruner);
+      auto d = decide_prune(copy, *ref, options.pruner);
       if (d.prune) {
         out.pruned = true;
-        out.screened = screening;
-        out.pruned_mean_mbps = d.candidate_mean;
         out.prune_reason = d.reason;
       }
       return d.prune;
@@ -237,7 +230,7 @@ nlohmann::json Evaluation::metrics_json(bool with_probes) const {
                         {"nic", s.measurement.drops_per_s.nic},
                         {"interface", s.measurement.drops_per_s.interface},
                         {"udp_errors", s.measurement.drops_per_s.udp_errors}};
-    if (s.pruned) o[s.screened ? "screened_out" : "pruned"] = s.prune_reason;
+    if (s.pruned) o["pruned"] = s.prune_reason;
     j["scenarios"][s.scenario] = o;
   }
   if (with_probes) j["probes"] = probes_json();

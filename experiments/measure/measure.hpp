@@ -34,8 +34,6 @@ struct ScenarioOutcome {
   std::vector<double> series_mbps;    // per-second rate on plant.rate_iface
   double series_mean_mbps = 0;
   bool pruned = false;
-  bool screened = false;              // pruned by the screening look (ScreenOptions), not the pruner
-  double pruned_mean_mbps = 0;        // pruned: the mean rate after the warm-up the decision saw
   std::string prune_reason;
 };
 
@@ -66,11 +64,8 @@ class FarEndProbes {
 };
 
 struct MeasureOptions {
-  const PruneReferences* prune = nullptr;  // null: never prune (nor screen)
+  const PruneReferences* prune = nullptr;  // null: never prune
   PrunerOptions pruner;
-  // With prune set and screen.seconds > 0: when each scenario's series reaches screen.seconds the
-  // screen decides once (decide_screen); the pruner looks at every other second after its warm-up.
-  ScreenOptions screen;
   const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT/SIGTERM: stop now
   std::shared_ptr<CommandRunner> runner;  // null: the real one
   FarEndProbes* far_end = nullptr;        // null: only this end's probes

@@ -188,16 +188,9 @@ std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const 
       d.table_rows.push_back(comparison_row(fmt::format("trial {} (new best)", t.number), {&t.metrics}, {&t.probes}));
     }
     d.state_counts[std::string(to_string(t.state))] += 1;
-    if (t.metrics.contains("fidelity")) {
-      const auto& f = t.metrics["fidelity"];
-      d.measured_s += t.timings.measured_s;
-      const bool stopped = f.value("level", "full") != "full";  // as the search counted it: only stopped trials save
-      d.full_measure_s += stopped ? std::max(t.timings.measured_s, f.value("full_seconds", 0.0)) : t.timings.measured_s;
-      d.screened += f.value("level", "") == "screen";
-    }
     d.trials.push_back(std::move(r));
   }
-  for (const char* arm : {"baseline", "candidate", "simplify-baseline", "simplify-whole", "simplify-simplified"}) {
+  for (const char* arm : {"baseline", "candidate"}) {
     std::vector<const json*> m, p;
     int trial = 0;
     for (const auto& c : confirmations) {
@@ -207,10 +200,8 @@ std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const 
       trial = c.trial;
     }
     if (m.empty()) continue;
-    const std::string a = arm;
-    std::string label = a == "baseline"    ? fmt::format("confirm: baseline ({} rounds)", m.size())
-                        : a == "candidate" ? fmt::format("confirm: trial {} ({} rounds)", trial, m.size())
-                                           : fmt::format("simplify: {} ({} rounds)", a.substr(9), m.size());
+    std::string label = std::string(arm) == "baseline" ? fmt::format("confirm: baseline ({} rounds)", m.size())
+                                                       : fmt::format("confirm: trial {} ({} rounds)", trial, m.size());
     d.table_rows.push_back(comparison_row(label, m, p));
   }
 
@@ -305,13 +296,7 @@ std::string trial_count_text(const ReportData& d) {
     parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", it->second, s);
   }
   const size_t n = d.trials.size();
-  std::string out = fmt::format("{} trial{}{}{}", n, n == 1 ? "" : "s", parts.empty() ? "" : ": ", parts);
-  if (d.full_measure_s > 0) {
-    const double saved = d.full_measure_s - d.measured_s;
-    out += fmt::format("; {} screened out; screening and early stopping saved {:.0f} s of {:.0f} s of measurement ({:.0f}%)",
-                       d.screened, saved, d.full_measure_s, 100 * saved / d.full_measure_s);
-  }
-  return out;
+  return fmt::format("{} trial{}{}{}", n, n == 1 ? "" : "s", parts.empty() ? "" : ": ", parts);
 }
 
 std::string winner_label(const ReportData& d) {

@@ -106,10 +106,6 @@ struct ReportData {
 
   std::vector<ReportTrial> trials;
   std::map<std::string, int> state_counts;  // "complete" -> 4 ...
-  // Trials recorded with their fidelity (a search that screened): their measurement time, what full
-  // measurements of the same trials would have taken, and how many the screen stopped.
-  double measured_s = 0, full_measure_s = 0;
-  int screened = 0;
 
   std::vector<KnobEffect> effects;      // largest spread first
   std::string effect_method;
@@ -127,8 +123,7 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
 // missing or not a wgopt study.
 ReportData load_report(const std::string& path);
 
-// "6 trials: 4 complete, 1 pruned, 1 failed" (the states present, in a fixed order), and with
-// fidelities recorded "; 2 screened out; screening and early stopping saved 31 s of 80 s of measurement (39%)".
+// "6 trials: 4 complete, 1 pruned, 1 failed" (the states present, in a fixed order).
 std::string trial_count_text(const ReportData& d);
 
 // The winner's label in tables: "trial 4", or "-" when there is none.

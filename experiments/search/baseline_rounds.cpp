@@ -39,7 +39,7 @@ PruneReferences prune_references(const Objective& objective, const BaselineResul
     for (const auto& ev : baseline.evaluations) {
       for (const auto& s : ev.scenarios) {
         if (s.scenario == spec.name && s.series_mean_mbps > 0) {
-          means.push_back(post_warmup_mean(s.series_mbps, warmup_seconds));
+          means.push_back(s.series_mean_mbps);
           series.push_back(s.series_mbps);
         }
       }

@@ -27,8 +27,7 @@ struct BaselineResult {
 BaselineResult measure_baseline(PlantAccess& plant, const Objective& objective, const MeasureOptions& mo, int rounds,
                                 StudyStore& store, SearchProgress& progress);
 
-// Per scenario of the objective: the baseline's mean per-second rate after the warm-up (what the
-// screen and the pruner compare a candidate's rate after the warm-up with), its spread between rounds and
+// Per scenario of the objective: the baseline's mean per-second rate, its spread between rounds and
 // the pooled per-second noise after the pruner's warm-up (scenarios measured fewer than twice are left out).
 PruneReferences prune_references(const Objective& objective, const BaselineResult& baseline, int warmup_seconds);
 

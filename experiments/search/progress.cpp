@@ -59,7 +59,6 @@ std::string render_progress(const ProgressState& s, size_t max_width) {
   if (s.budget) time += " / " + format_duration(*s.budget);
   if (s.eta) time += ", ETA " + format_duration(*s.eta);
   std::string line = step_text(s) + " | " + time + " | " + best_text(s);
-  if (s.saved_s && s.saved_s->second > 0) line += fmt::format(" | saved {:.0f}s of {:.0f}s", s.saved_s->first, s.saved_s->second);
   if (!s.knobs.empty()) line += " | " + knob_text(s);
   return cut(line, max_width);
 }

@@ -1,6 +1,6 @@
 #pragma once
 // The live progress line of `wgopt search`:
-//   trial 7/50 | 3m 10s / 5m, ETA 1m 40s | best 1843.2 (+12.4% vs baseline) | saved 31s of 80s | mtu=1420 rps=3 gro=on
+//   trial 7/50 | 3m 10s / 5m, ETA 1m 40s | best 1843.2 (+12.4% vs baseline) | mtu=1420 rps=3 gro=on
 // render_progress is pure (tests compare strings); ProgressPrinter puts it on stderr, rewriting one
 // line on a terminal and printing plain lines otherwise (logs, CI), or nothing with --quiet.
 #include <chrono>
@@ -23,9 +23,6 @@ struct ProgressState {
   std::optional<double> best_score;
   std::optional<double> baseline_score;             // gives "(+12.4% vs baseline)"
   std::vector<std::pair<std::string, std::string>> knobs;  // the candidate's main knobs, in order
-  // Measurement time screening and early stopping saved so far, and what full measurements of the
-  // same trials would have taken: "saved 31s of 80s" (absent: not shown).
-  std::optional<std::pair<double, double>> saved_s;
 };
 
 // One line without a newline. With max_width > 0 the line is cut to that many characters (code

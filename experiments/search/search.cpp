@@ -19,7 +19,6 @@
 #include "experiments/search/retune_stages.hpp"
 #include "experiments/search/search.hpp"
 #include "experiments/search/search_env.hpp"
-#include "experiments/search/screening.hpp"
 #include "experiments/search/search_plan.hpp"
 #include "experiments/search/search_progress.hpp"
 #include "experiments/search/space_binding.hpp"
@@ -74,7 +73,6 @@ void count_trials(const TrialCounts& counts, SearchReport& report) {
   report.failed = counts.failed;
   report.infeasible = counts.infeasible;
   report.pruning_saved_s = counts.pruning_saved_s;
-  report.screened = counts.screened;
   report.peer_events = counts.peer_events;
   report.measured_s = counts.measured_s;
 }
@@ -151,10 +149,6 @@ nlohmann::json SearchReport::to_json() const {
           {"confirmation", confirmation},
           {"pruning_saved_s", pruning_saved_s},
           {"measured_s", measured_s},
-          // The budget's accounting: the trials' measurement time against full measurements of the same trials.
-          {"measurement", {{"used_s", measured_s}, {"full_s", measured_s + pruning_saved_s}, {"saved_s", pruning_saved_s},
-                           {"saved_pct", measured_s + pruning_saved_s > 0 ? 100 * pruning_saved_s / (measured_s + pruning_saved_s) : 0.0},
-                           {"screen_s", screen_s}, {"screened", screened}}},
           {"elapsed_s", elapsed_s},
           {"applied", applied},
           {"changed", changed},
@@ -226,11 +220,6 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
       }
     }
 
-    const Fidelity fidelity = plan_fidelity(o, plan.objective, baseline, mo.pruner);
-    mo.pruner = fidelity.pruner;
-    mo.screen = fidelity.screen;
-    report.screen_s = fidelity.screen.seconds;
-    if (!fidelity.line.empty()) progress.say(fidelity.line);
     PruneReferences refs = prune_references(plan.objective, baseline, mo.pruner.warmup_seconds);
     mo.prune = o.prune ? &refs : nullptr;
     warn_if_pruning_cannot_act(o, plan.objective, mo.pruner, refs);

@@ -59,9 +59,6 @@ struct SearchOptions {
   int confirm_rounds = 4;  // a +10% winner is confirmed ~99% of the time (bench_study_decisions)
   std::chrono::milliseconds settle{1000};
   bool prune = true;
-  // With prune: the first seconds of each trial's measurement screen the candidate and only one that
-  // could beat the incumbent is measured to the full length (experiments/search/screening.hpp).
-  bool screen = true;
   // After a promoting confirmation, return the changes the model says do not contribute to the
   // host's value and keep that simpler winner when the plant agrees (winner_simplification.hpp).
   bool simplify = true;
@@ -96,10 +93,8 @@ struct SearchReport {
   int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;
   double baseline_score = 0, winner_score = 0, gain_pct = 0;
   std::string confirmation;   // the confirmation's reason line
-  double pruning_saved_s = 0; // measurement time screening and early stopping saved, against full measurements of the same trials
+  double pruning_saved_s = 0; // measurement time early stopping saved, against full measurements of the same trials
   double measured_s = 0;      // measurement time the trials took (full ones would take measured_s + pruning_saved_s)
-  int screened = 0;           // of the pruned trials: screened out at the screen's end (low fidelity)
-  int screen_s = 0;           // the screen's length (0: no screen ran)
   double elapsed_s = 0;
   bool applied = false;       // the host is on the winner now
   std::string table;          // the §7.1 table, text

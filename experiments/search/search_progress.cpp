@@ -76,11 +76,6 @@ void SearchProgress::set_baseline(double score) {
   state_.baseline_score = score;
 }
 
-void SearchProgress::set_saved(double saved_s, double full_s) {
-  std::lock_guard lk(mu_);
-  state_.saved_s = std::pair(saved_s, full_s);
-}
-
 void SearchProgress::finish() {
   std::lock_guard lk(mu_);
   printer_.finish();

@@ -36,8 +36,6 @@ class SearchProgress : public LiveLine {
   void set_knobs(std::vector<std::pair<std::string, std::string>> knobs);
   void set_best(double score);
   void set_baseline(double score);
-  // Measurement time saved so far against full measurements of the same trials (full_s).
-  void set_saved(double saved_s, double full_s);
   // Ends the live line (Terminal mode), before the command prints its result.
   void finish();
   // LiveLine: a log message clears the line first and redraws it after (common/log.hpp).

@@ -38,12 +38,8 @@ std::string search_summary(const SearchReport& r, const std::string& ssh_target)
   for (const auto& c : r.returned) out += "  " + c + "\n";
   for (const auto& e : r.peer_events) out += "peer: " + e + "\n";
   const double full_s = r.measured_s + r.pruning_saved_s;  // full measurements of the same trials
-  out += trial_counts(r) + fmt::format("; {} saved {:.0f}s of {:.0f}s ({:.0f}% of the trials' measurement time{})\n",
-                                       r.screen_s > 0 ? "screening and early stopping" : "early stopping", r.pruning_saved_s, full_s,
-                                       full_s > 0 ? 100 * r.pruning_saved_s / full_s : 0.0,
-                                       r.screen_s > 0 ? fmt::format("; {} screened out at {} s, {} stopped later", r.screened,
-                                                                    r.screen_s, r.pruned - r.screened)
-                                                      : "");
+  out += trial_counts(r) + fmt::format("; early stopping saved {:.0f}s of {:.0f}s ({:.0f}% of the trials' measurement time)\n",
+                                       r.pruning_saved_s, full_s, full_s > 0 ? 100 * r.pruning_saved_s / full_s : 0.0);
   if (!ssh_target.empty()) {
     out += r.applied ? "both ends are on the winner now (`wgopt rollback` here and `wgopt rollback --ssh " + ssh_target +
                            "` return to the originals)\n"

@@ -9,7 +9,6 @@
 #include "experiments/peer/agent_client.hpp"
 #include "experiments/search/policies.hpp"
 #include "experiments/search/remote_end.hpp"
-#include "experiments/search/screening.hpp"
 #include "experiments/search/search_progress.hpp"
 
 namespace wgopt::experiments {
@@ -131,7 +130,6 @@ class TrialRunner {
     candidate->rollback();
     if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
     rec.metrics = ev.metrics_json();
-    if (in_.mo.prune && in_.mo.screen.seconds > 0) rec.metrics["fidelity"] = fidelity_json(ev, in_.baseline.full_measure_s);
     rec.probes = ev.probes_json();
     record_outcome(ev, rec);
     return ev;
@@ -144,8 +142,9 @@ class TrialRunner {
     } else if (ev.state == Evaluation::State::Pruned) {
       rec.state = TrialState::Pruned;
       rec.note = ev.note;
-      rec.score = low_fidelity_value(incumbent_, ev, in_.refs);
-      if (ev.scenarios.back().screened) ++counts_.screened;
+      const auto& s = ev.scenarios.back();
+      auto it = in_.refs.find(s.scenario);
+      rec.score = estimate_pruned(incumbent_, s.series_mean_mbps, it == in_.refs.end() ? 0 : it->second.mean_mbps);
       // Against a full measurement here, not the nominal duration, which hides the fixed overhead both share.
       counts_.pruning_saved_s += std::max(ev.saved_seconds, in_.baseline.full_measure_s - ev.seconds);
     } else {
@@ -164,11 +163,13 @@ class TrialRunner {
     }
     if (rec.state == TrialState::Complete && rec.score && *rec.score > incumbent_) {
       incumbent_ = *rec.score;
-      raise_incumbent(in_.refs, *ev, in_.mo.pruner.warmup_seconds);
+      for (const auto& s : ev->scenarios) {
+        auto it = in_.refs.find(s.scenario);
+        if (it != in_.refs.end() && s.series_mean_mbps > 0) it->second.mean_mbps = s.series_mean_mbps;
+      }
     }
     auto best = engine_.recommend();
     if (best.valid) progress_.set_best(best.mean);
-    if (in_.mo.prune) progress_.set_saved(counts_.pruning_saved_s, counts_.measured_s + counts_.pruning_saved_s);
     if (rec.state != TrialState::Complete) progress_.say(fmt::format("trial {} {}: {}", rec.number, to_string(rec.state), rec.note));
   }
 

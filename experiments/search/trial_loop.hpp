@@ -2,10 +2,8 @@
 // Stage 8 of the search: trials until the budget is spent. Each trial asks the engine for a
 // candidate (or, late in the budget, re-measures a top one), records it in the study as running,
 // applies it on every end under the guardian's lease, checks the tunnel (a dead one makes the trial
-// infeasible, reverted at once), settles, measures (a screen first, then the full length with early
-// stopping, against the incumbent: experiments/search/screening.hpp), restores the baseline, records
-// the outcome and its fidelity and tells the engine (a screened-out or pruned trial as pruned, with
-// its low-fidelity value).
+// infeasible, reverted at once), settles, measures with early stopping against the incumbent,
+// restores the baseline, records the outcome and tells the engine.
 #include "experiments/search/baseline_rounds.hpp"
 #include "experiments/search/search_plan.hpp"
 #include "optimizer/strategy.hpp"
@@ -16,8 +14,7 @@ class SearchProgress;
 
 struct TrialCounts {
   int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;  // this session's
-  int screened = 0;            // of the pruned: screened out at the screen's end (low fidelity)
-  double pruning_saved_s = 0;  // measurement time screening and early stopping saved, against a full measurement here
+  double pruning_saved_s = 0;  // measurement time early stopping saved, against a full measurement here
   std::vector<std::string> peer_events;  // --ssh: each lost session and what came of it
   double measured_s = 0;       // measurement time the trials took (with early stopping)
 };
@@ -27,7 +24,7 @@ struct TrialLoopInputs {
   const SearchPlan& plan;
   const BaselineResult& baseline;
   PruneReferences& refs;  // the incumbent's rates move up as better candidates complete
-  MeasureOptions mo;      // prune points at refs when early stopping is on; screen and pruner from plan_fidelity
+  MeasureOptions mo;      // prune points at refs when early stopping is on
 };
 
 // Counts into `counts` as trials end (so an interrupted search still reports them). Throws

@@ -47,21 +47,9 @@ struct CheckRounds {
 
 enum class CheckArm { Baseline, Whole, Simplified };
 
-// Where the check's measurements go: the study's confirmation table (arms simplify-*), one row per
-// measurement that completed, `round` from 1, `trial` the whole winner's trial (0: none).
-struct CheckRecorder {
-  StudyStore& store;
-  int trial = 0;
-  void record(PlantAccess& plant, const char* arm, int round, const Evaluation& ev) const {
-    if (!store.stores_simplification()) return;  // a study of schema 1-2, resumed: run_check said so
-    store.add_confirmation({.round = round, .arm = fmt::format("simplify-{}", arm), .trial = trial, .score = ev.score->value,
-                            .metrics = ev.metrics_json(true), .measured_at = plant.env().unix_time()});
-  }
-};
-
 // One measurement of `arm` (applied, settled, measured, rolled back). nullopt when it was lost.
 std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, const Values& values, bool apply, const char* arm,
-                                  const CheckRecorder& recorder, int round, Averages* row, SearchProgress& progress) {
+                                  StudyStore& store, int round, Averages* row, SearchProgress& progress) {
   MeasureOptions cmo = in.mo;
   cmo.prune = nullptr;  // the check measures fully, like the confirmation
   std::optional<AppliedCandidate> applied;
@@ -86,18 +74,18 @@ std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, 
     progress.say(fmt::format("simplification round failed ({}): {}", arm, ev.note));
     return std::nullopt;
   }
-  recorder.record(plant, arm, round, ev);
+  // Not in the study's confirmation table (its schema holds the arms baseline and candidate only):
+  // the check's outcome is in the result's evidence (simplification).
+  (void)store;
+  (void)round;
   if (row) accumulate(*row, ev);
   return ev.score->value;
 }
 
 CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values& whole, const Values& simplified, int rounds,
-                      const CheckRecorder& recorder, SearchProgress& progress) {
+                      StudyStore& store, SearchProgress& progress) {
   CheckRounds c;
   int measurement = 0;
-  if (!recorder.store.stores_simplification()) {
-    progress.say("simplification: this study's schema (older than 3) has no place for the check's rounds: they are not stored");
-  }
   for (int r = 0; r < rounds; ++r) {
     std::optional<double> score[3];
     // B W S, W S B, S B W, ...: no arm always first after the host settled on the baseline.
@@ -106,11 +94,11 @@ CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values
       plant.check_interrupted();
       progress.show("simplify", ++measurement, 3 * rounds);
       if (arm == CheckArm::Baseline) {
-        score[0] = measure_arm(in, plant, {}, false, "baseline", recorder, r + 1, &c.baseline_row, progress);
+        score[0] = measure_arm(in, plant, {}, false, "baseline", store, measurement, &c.baseline_row, progress);
       } else if (arm == CheckArm::Whole) {
-        score[1] = measure_arm(in, plant, whole, true, "whole", recorder, r + 1, nullptr, progress);
+        score[1] = measure_arm(in, plant, whole, true, "candidate", store, measurement, nullptr, progress);
       } else {
-        score[2] = measure_arm(in, plant, simplified, true, "simplified", recorder, r + 1, &c.simplified_row, progress);
+        score[2] = measure_arm(in, plant, simplified, true, "simplified", store, measurement, &c.simplified_row, progress);
       }
     }
     c.whole_vs_simplified.push_back({score[1], score[2]});
@@ -171,7 +159,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   progress.say(fmt::format("simplification: the model proposes returning {} of {} changes to the host's value ({}); "
                            "checking on the plant, {} rounds",
                            ids.size(), changes.size(), fmt::join(ids, ", "), rounds));
-  const CheckRounds c = run_check(in, plant, conf.winner, simplified, rounds, {store, conf.winner_trial.value_or(0)}, progress);
+  const CheckRounds c = run_check(in, plant, conf.winner, simplified, rounds, store, progress);
   if (complete(c.whole_vs_simplified) < 2 || complete(c.baseline_vs_simplified) < 2) {
     s.returned.clear();
     s.kept = changes;

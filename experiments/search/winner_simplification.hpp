@@ -14,9 +14,7 @@
 // Outputs: the changes kept with their estimated contribution (score units, interval gain +- 2 sd of
 // the model), the changes returned to the host's value, and a one-line reason; when the simplified
 // winner is kept, `conf` is rewritten from the check's rounds (its winner, rows and confirmation
-// against the baseline measured in the same rounds). Every measurement of the check is stored in the
-// study's confirmation table (arms simplify-baseline, simplify-whole, simplify-simplified, by round;
-// not in a study of schema 1-2, resumed: it says so). Errors: throws Interrupted on Ctrl-C; a round
+// against the baseline measured in the same rounds). Errors: throws Interrupted on Ctrl-C; a round
 // whose apply fails or whose measurement fails is left out of the decision (paired by round).
 #include <optional>
 #include <string>

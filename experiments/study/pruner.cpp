@@ -116,63 +116,6 @@ PruneDecision decide_prune(std::span<const double> series, const PruneReference&
   return d;
 }
 
-PruneDecision decide_screen(std::span<const double> series, const PruneReference& ref, const PrunerOptions& opt,
-                            const ScreenOptions& screen) {
-  if (screen.seconds <= opt.warmup_seconds || !(screen.noise_sigmas >= 0) || !std::isfinite(screen.noise_sigmas)) {
-    throw UsageError(fmt::format("screen of {} s with noise_sigmas {} is invalid: it must be longer than the {} s warm-up, "
-                                 "noise_sigmas 0 or more", screen.seconds, screen.noise_sigmas, opt.warmup_seconds));
-  }
-  if (series.size() < static_cast<size_t>(screen.seconds)) {
-    PruneDecision d;
-    d.reason = fmt::format("screening ({} of {} s)", series.size(), screen.seconds);
-    return d;
-  }
-  // One look, at the screen's end (the sequential test's first look), no relative margin: could it
-  // beat the incumbent given the noise, not: is it clearly worse.
-  PrunerOptions one = opt;
-  one.margin = 0;
-  one.noise_sigmas = screen.noise_sigmas;
-  one.known_noise_min_samples = screen.seconds - opt.warmup_seconds;
-  one.min_samples = std::max(2, screen.seconds - opt.warmup_seconds);
-  PruneDecision d = decide_prune(series.first(static_cast<size_t>(screen.seconds)), ref, one);
-  d.reason = fmt::format("{} at {} s: {}", d.prune ? "screened out" : "passed the screen", screen.seconds, d.reason);
-  return d;
-}
-
-int measured_warmup_seconds(const std::vector<std::vector<double>>& series, int max_seconds) {
-  const size_t max = static_cast<size_t>(std::max(1, max_seconds));
-  std::vector<const std::vector<double>*> runs;
-  for (const auto& one : series) {
-    for (double v : one) {
-      if (!std::isfinite(v)) throw Error("a per-second sample is not finite");
-    }
-    if (one.size() >= max + 2) runs.push_back(&one);
-  }
-  if (runs.size() < 2) return static_cast<int>(max);
-  std::vector<std::vector<double>> steady;
-  for (const auto* r : runs) steady.push_back(*r);
-  const double sd = pooled_per_second_sd(steady, static_cast<int>(max));
-  double steady_mean = 0;
-  for (const auto* r : runs) steady_mean += post_warmup_mean(*r, static_cast<int>(max)) / static_cast<double>(runs.size());
-  const double se = sd / std::sqrt(static_cast<double>(runs.size()));
-  size_t warm = 1;  // the first interval always: the connection's set-up falls into it
-  while (warm < max) {
-    double at = 0;
-    for (const auto* r : runs) at += (*r)[warm] / static_cast<double>(runs.size());
-    if (at >= steady_mean - 2 * se) break;
-    ++warm;
-  }
-  return static_cast<int>(warm);
-}
-
-double post_warmup_mean(std::span<const double> series, int warmup_seconds) {
-  if (series.empty()) return 0;
-  const size_t skip = series.size() > static_cast<size_t>(std::max(0, warmup_seconds)) ? static_cast<size_t>(std::max(0, warmup_seconds)) : 0;
-  double sum = 0;
-  for (double v : series.subspan(skip)) sum += v;
-  return sum / static_cast<double>(series.size() - skip);
-}
-
 double pooled_per_second_sd(const std::vector<std::vector<double>>& series, int warmup_seconds) {
   const size_t skip = static_cast<size_t>(std::max(0, warmup_seconds));
   double ss = 0, dof = 0;

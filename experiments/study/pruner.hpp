@@ -67,38 +67,6 @@ struct PruneDecision {
 PruneDecision decide_prune(std::span<const double> per_second_mbps, const PruneReference& incumbent,
                            const PrunerOptions& options = {});
 
-// The screening look (multi-fidelity): the first `seconds` of a measurement are a short, cheap
-// screening measurement of the candidate; at that point it goes on to the full length only if it could
-// beat the incumbent. "Could beat" uses the noise the study measured: the candidate's upper
-// confidence bound (per-second sd and autocorrelation of the baseline rounds, one look at
-// `confidence`) against the incumbent's measured rate minus `noise_sigmas` of its run-to-run noise;
-// no relative margin (that is the pruner's "clearly worse" test, which looks at every other second of
-// the measurement, before and after the screen). The screen continues into the full measurement when it passes, so a
-// candidate that passes pays nothing for it (a separate short run would cost its length and
-// iperf3's start again for every candidate that passes).
-struct ScreenOptions {
-  int seconds = 0;            // 0: no screen; else the screen's length, more than the pruner's warm-up
-  double noise_sigmas = 2.0;  // >= 0
-};
-
-// The screening decision once the series holds `screen.seconds` samples (prune == true: screened
-// out; the reason starts "screened out at N s"). Before that, prune == false ("screening (k of N s)").
-// Throws like decide_prune, and UsageError when screen.seconds is not above the warm-up.
-PruneDecision decide_screen(std::span<const double> per_second_mbps, const PruneReference& incumbent,
-                            const PrunerOptions& options, const ScreenOptions& screen);
-
-// The warm-up measured on repeated runs of one configuration (the baseline rounds): the leading
-// seconds whose mean over the runs is below the steady rate (the mean of the seconds after
-// `max_seconds`) by more than two standard errors, counted from the first second and stopping at
-// the first second that is not; at least 1 (iperf3's first interval holds the connection's set-up),
-// at most `max_seconds`; `max_seconds` when fewer than 2 runs reach max_seconds + 2 samples.
-// Lets the pruner and the screen look as early as the plant allows instead of after a fixed 3 s.
-// Throws wgopt::Error on a non-finite sample.
-int measured_warmup_seconds(const std::vector<std::vector<double>>& series, int max_seconds);
-
-// The mean of `series` after its first `warmup_seconds` (the whole mean when it is not longer); 0 if empty.
-double post_warmup_mean(std::span<const double> series, int warmup_seconds);
-
 // The per-second standard deviation within runs, pooled over several per-second series of the same
 // configuration (the baseline rounds), each without its first `warmup_seconds`: what to pass as
 // PruneReference::per_second_sd_mbps. Series with fewer than 2 samples left are skipped; 0 if none

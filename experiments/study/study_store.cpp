@@ -59,7 +59,7 @@ CREATE TABLE baseline (
 CREATE TABLE confirmation (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   round INTEGER NOT NULL,
-  arm TEXT NOT NULL CHECK (arm IN ('baseline', 'candidate', 'simplify-baseline', 'simplify-whole', 'simplify-simplified')),
+  arm TEXT NOT NULL CHECK (arm IN ('baseline', 'candidate')),
   trial INTEGER NOT NULL,
   score REAL NOT NULL,
   metrics_json TEXT NOT NULL,
@@ -394,14 +394,8 @@ std::vector<BaselineRecord> StudyStore::baselines() const {
 }
 
 void StudyStore::add_confirmation(const ConfirmationRecord& r) {
-  const bool simplify = r.arm == "simplify-baseline" || r.arm == "simplify-whole" || r.arm == "simplify-simplified";
-  if (r.arm != "baseline" && r.arm != "candidate" && !simplify) {
-    throw Error(fmt::format("confirmation arm '{}' is not one of baseline, candidate, simplify-baseline, simplify-whole, "
-                            "simplify-simplified", r.arm));
-  }
-  if (simplify && !stores_simplification()) {
-    throw Error(fmt::format("study file '{}' has schema version {}, whose confirmation table holds no simplification rounds",
-                            path_, version_));
+  if (r.arm != "baseline" && r.arm != "candidate") {
+    throw Error(fmt::format("confirmation arm '{}' is neither 'baseline' nor 'candidate'", r.arm));
   }
   Stmt(db_, path_,
        "INSERT INTO confirmation (round, arm, trial, score, metrics_json, measured_at) VALUES (?, ?, ?, ?, ?, ?)")

@@ -12,10 +12,7 @@
 // Identity: PRAGMA application_id = 0x77676f70 ("wgop") and PRAGMA user_version = schema version.
 // Anything else (a text file, another program's database, a newer schema) is refused with one line
 // that says what the file is and what to do. Schema 2 added study.search_json (the plant and the
-// knob selection, so `--resume S` alone continues the same search); schema 3 lets the confirmation
-// table hold the winner simplification's plant check (arms simplify-baseline, simplify-whole,
-// simplify-simplified); schema 1 and 2 files are still read and resumed (their confirmation table
-// takes the confirmation's arms only: stores_simplification() is false).
+// knob selection, so `--resume S` alone continues the same search); schema 1 files are still read.
 
 
 #include <nlohmann/json.hpp>
@@ -30,7 +27,7 @@ struct sqlite3;
 
 namespace wgopt::experiments {
 
-inline constexpr int kStudySchemaVersion = 3;
+inline constexpr int kStudySchemaVersion = 2;
 
 enum class TrialState { Running, Complete, Pruned, Failed, Infeasible };
 std::string_view to_string(TrialState s);                             // "running", "complete", ...
@@ -85,9 +82,7 @@ struct BaselineRecord {
 
 struct ConfirmationRecord {
   int round = 0;
-  // "baseline" | "candidate" (the confirmation), or the simplification's check (schema 3):
-  // "simplify-baseline" | "simplify-whole" | "simplify-simplified"
-  std::string arm;
+  std::string arm;        // "baseline" | "candidate"
   int trial = 0;          // the candidate's trial number
   double score = 0;
   nlohmann::json metrics = nlohmann::json::object();
@@ -143,12 +138,8 @@ class StudyStore {
 
   void add_baseline(const BaselineRecord& r);
   std::vector<BaselineRecord> baselines() const;  // in insertion order
-  // Throws wgopt::Error for an arm not listed at ConfirmationRecord, or a simplify-* arm in a file
-  // older than schema 3 (see stores_simplification).
   void add_confirmation(const ConfirmationRecord& r);
   std::vector<ConfirmationRecord> confirmations() const;  // in insertion order
-  // Whether the file's confirmation table takes the simplification's arms (schema 3 and later).
-  bool stores_simplification() const { return version_ >= 3; }
   // Writes (or replaces) the result and sets the status to "finished", in one transaction.
   void set_result(const StudyResult& r);
   std::optional<StudyResult> result() const;

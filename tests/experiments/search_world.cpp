@@ -308,26 +308,6 @@ Evaluation SearchWorld::measure_here(const Objective& objective, const MeasureOp
   out.scenario = objective.scenarios.front().name;
   out.series_mbps.assign(static_cast<size_t>(objective.duration.count()), tp);
   out.series_mean_mbps = tp;
-  if (mo.prune && mo.screen.seconds > 0) {
-    // The screen as measure_objective runs it: the real decision on the first seconds of the series.
-    auto it = mo.prune->find(out.scenario);
-    if (it != mo.prune->end() && it->second.mean_mbps > 0) {
-      const auto d = experiments::decide_screen(out.series_mbps, it->second, mo.pruner, mo.screen);
-      if (d.prune) {
-        out.pruned = out.screened = true;
-        out.pruned_mean_mbps = d.candidate_mean;
-        out.prune_reason = d.reason;
-        ev.state = Evaluation::State::Pruned;
-        ev.note = out.scenario + ": " + out.prune_reason;
-        ev.seconds = mo.screen.seconds + 1;
-        ev.saved_seconds = planned - ev.seconds;
-        ev.scenarios.push_back(out);
-        clock_ms_ += static_cast<long long>(ev.seconds * 1000);
-        event(seen + fmt::format(" -> screened out at {:.2f}", tp));
-        return ev;
-      }
-    }
-  }
   if (mo.prune) {
     auto it = mo.prune->find(out.scenario);
     if (it != mo.prune->end() && it->second.mean_mbps > 0 && tp < 0.8 * it->second.mean_mbps) {
@@ -373,7 +353,6 @@ SearchOptions SearchWorld::options() const {
   o.seed = 7;
   o.quiet = true;
   o.simplify = false;
-  o.screen = false;  // likewise the traces from before the screening look
   o.study_path = dir_ + "/study.sqlite";
   o.profile_path = dir_ + "/profile.yaml";
   return o;

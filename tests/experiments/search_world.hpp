@@ -61,8 +61,7 @@ class SearchWorld {
 
   // Options for a short search of four knobs on this world (8 trials, 3 + 3 rounds), the winner kept
   // whole (--keep-whole-winner: the traces from before the simplification stage; its own cases
-  // turn it on) and no screening look (--no-screen, likewise: its own cases turn it on; the world
-  // screens with the real decide_screen on its flat per-second series).
+  // turn it on).
   experiments::SearchOptions options() const;
   // The same over SSH: peer mode from the client end, the server end a fake peer agent
   // (experiments::PeerLink over the server's fake host, with a journal of its own).

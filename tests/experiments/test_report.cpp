@@ -450,30 +450,3 @@ TEST_CASE("a kept baseline: the candidate that lost is shown as such, the host's
   CHECK(d.moved[0].to == "64");
   CHECK_THAT(render_report_text(d), Contains("outcome:        kept-baseline"));
 }
-
-TEST_CASE("the report counts screened trials and the measurement time saved, and shows the simplification's check", "[report][screen]") {
-  std::vector<TrialRecord> trials;
-  for (int i = 1; i <= 3; ++i) {
-    TrialRecord t;
-    t.number = i;
-    t.params = {{"eth0/txqueuelen", std::to_string(i * 100)}};
-    t.state = i == 2 ? TrialState::Pruned : TrialState::Complete;
-    t.score = 100.0 + i;
-    t.timings.started_at = 1795698000 + 60 * i;
-    t.timings.measured_s = i == 2 ? 4 : 11;
-    t.metrics = {{"fidelity", {{"level", i == 2 ? "screen" : "full"}, {"seconds", t.timings.measured_s}, {"full_seconds", 11.0}}}};
-    trials.push_back(t);
-  }
-  std::vector<ConfirmationRecord> conf;
-  for (const char* arm : {"simplify-baseline", "simplify-whole", "simplify-simplified"}) {
-    conf.push_back({.round = 1, .arm = arm, .trial = 3, .score = 100, .metrics = metrics(100, 100)});
-  }
-  ReportData d = build_report("s", info("finished"), trials, {}, conf, std::nullopt);
-  CHECK(d.screened == 1);
-  CHECK(d.measured_s == Approx(26));
-  CHECK(d.full_measure_s == Approx(33));
-  CHECK_THAT(trial_count_text(d), Catch::Contains("1 screened out; screening and early stopping saved 7 s of 33 s of measurement (21%)"));
-  int simplify_rows = 0;
-  for (const auto& r : d.table_rows) simplify_rows += r.config.starts_with("simplify: ");
-  CHECK(simplify_rows == 3);
-}

@@ -262,34 +262,3 @@ TEST_CASE("a schema 1 study (before the search record) is still read", "[study][
   CHECK(s.info().search == nlohmann::json::object());
   CHECK_FALSE(s.trials().empty());
 }
-
-TEST_CASE("the confirmation table holds the simplification's check (schema 3); older files refuse it cleanly", "[study][simplify]") {
-  TempDir tmp("simplify-arms");
-  const std::string study = tmp.file("s.db");
-  {
-    auto s = StudyStore::create(study, sample_info());
-    CHECK(s.stores_simplification());
-    s.add_confirmation({.round = 1, .arm = "candidate", .trial = 3, .score = 900});
-    for (const char* arm : {"simplify-baseline", "simplify-whole", "simplify-simplified"}) {
-      s.add_confirmation({.round = 1, .arm = arm, .trial = 3, .score = 800, .metrics = {{"score", 800}}});
-    }
-    CHECK_THROWS_WITH(s.add_confirmation({.round = 1, .arm = "simplify-other", .trial = 3, .score = 1}), Contains("simplify-other"));
-    auto conf = s.confirmations();
-    REQUIRE(conf.size() == 4);
-    CHECK(conf[2].arm == "simplify-whole");
-    CHECK(conf[3].metrics["score"] == 800);
-  }
-  {
-    // A schema 2 file (its table's CHECK takes baseline and candidate only): resumed, it says so.
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(study.c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "PRAGMA user_version=2", nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
-  }
-  auto old = StudyStore::open(study);
-  CHECK_FALSE(old.stores_simplification());
-  CHECK_THROWS_WITH(old.add_confirmation({.round = 2, .arm = "simplify-whole", .trial = 3, .score = 1}),
-                    Contains("schema version 2"));
-  old.add_confirmation({.round = 2, .arm = "baseline", .trial = 3, .score = 700});
-  CHECK(old.confirmations().size() == 5);
-}
