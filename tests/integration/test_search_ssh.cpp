@@ -181,6 +181,7 @@ TEST_CASE("search over ssh tunes both ends; the winner stays on both; rollback o
   std::printf("search over ssh: outcome %s, baseline %.1f -> winner %.1f (%+.1f%%), %d trials\n",
               j["outcome"].get<std::string>().c_str(), j["baseline_score"].get<double>(), j["winner_score"].get<double>(),
               j["gain_pct"].get<double>(), j["trials"]["total"].get<int>());
+  INFO("trials: " << run({"sqlite3", state / "study.sqlite", "select number, state, score, params_json from trials"}).out);
   REQUIRE(j["outcome"] == "promoted");
   REQUIRE(j["applied"] == true);
 
