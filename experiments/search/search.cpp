@@ -178,7 +178,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   std::unique_ptr<RemoteEnd> remote = open_remote_end(o, sp, env);  // --ssh: the peer's end, null otherwise
   BoundSpace bound = bind_space(o, sp, plan.overrides, plan.retune_profile ? &*plan.retune_profile : nullptr, remote.get());
   const act::TunerDecision tuners = check_other_tuners(o, sp, plan, bound, env);
-  OpenedStudy study = open_study(o, plan, sp, bound, env);
+  OpenedStudy study = open_study(o, plan, sp, bound, env, remote.get());
   SearchReport report;
   report.drifted = bound.drifted;
   report.kernel_was = study.kernel_was;
