@@ -27,6 +27,18 @@ void compare_with_profile(const act::Profile& profile, const SearchOptions& o, n
   }
 }
 
+// Retune --ssh: the peer's kernel against the one the profile's peer part records.
+void compare_peer_kernel(const act::Profile& profile, const RemoteEnd& remote, std::string& kernel_was, std::string& kernel_now) {
+  if (!profile.peer || !profile.peer->host.IsMap()) return;
+  const YAML::Node& host = profile.peer->host;  // const: a missing key must not be created
+  const YAML::Node k = host["kernel"];
+  const std::string now = remote.facts().kernel;
+  if (!k || !k.IsScalar() || now.empty() || k.Scalar() == now) return;
+  auto add = [](std::string& to, const std::string& what) { to += (to.empty() ? "" : "; ") + what; };
+  add(kernel_was, fmt::format("{}: {}", remote.label(), k.Scalar()));
+  add(kernel_now, fmt::format("{}: {}", remote.label(), now));
+}
+
 StudyStore reopen(StudyStore store) {
   store.set_status("running");
   for (int n : store.recovered_trials()) spdlog::warn("trial {} was stopped before it was measured (Ctrl-C or a crash): recorded as failed, left out of the model", n);
@@ -130,6 +142,7 @@ OpenedStudy open_study(const SearchOptions& o, const SearchPlan& plan, const Sea
   auto facts = env.host_facts(plant, o.sku);
   std::string kernel_was, kernel_now;
   if (plan.retune_profile) compare_with_profile(*plan.retune_profile, o, facts, kernel_was, kernel_now);
+  if (plan.retune_profile && remote) compare_peer_kernel(*plan.retune_profile, *remote, kernel_was, kernel_now);
   StudyStore store = plan.resuming ? reopen(StudyStore::open(o.resume)) : create_study(o, plan, bound, env, facts, remote);
   const std::string study = store.path();
   std::string profile = plan.retune()            ? o.retune_profile
