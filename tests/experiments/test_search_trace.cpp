@@ -31,18 +31,26 @@ std::string run_case(SearchWorld& w, const SearchOptions& o) {
 }
 
 // A profile for retune, written by hand: these knob values, this recorded score, the world's
-// testbed as its plant, the default objective.
+// testbed as its plant (or, with `peer`, the world's fake peer over ssh and this peer: part), the
+// default objective.
 std::string write_profile(SearchWorld& w, const std::string& name, const std::vector<std::pair<std::string, std::string>>& knobs,
-                          double recorded, const std::string& study = "") {
+                          double recorded, const std::string& study = "", const std::optional<act::PeerProfile>& peer = std::nullopt) {
   act::Profile p;
   p.knobs = knobs;
   p.host = YAML::Load("{kernel: 6.18.0-world, nproc: 2, sku: world-sku}");
   YAML::Node ev;
-  ev["plant"]["testbed"] = "trace";
+  if (peer) {
+    ev["plant"]["peer"] = "100.64.0.1";
+    ev["plant"]["port"] = 5201;
+    ev["plant"]["ssh"] = "root@peer.test";
+  } else {
+    ev["plant"]["testbed"] = "trace";
+  }
   ev["objective"] = objective_to_yaml(Objective{});
   ev["winner"]["score"] = recorded;
   if (!study.empty()) ev["study"] = study;
   p.evidence = ev;
+  p.peer = peer;
   const std::string path = w.dir() + "/" + name + ".yaml";
   std::ofstream(path) << act::dump_profile(p);
   return path;
@@ -58,25 +66,12 @@ ino_t file_inode(const std::string& path) {
 // on the world's fake peer, the peer's facts as its agent reports them unless `peer_host` says.
 std::string write_both_ends_profile(SearchWorld& w, const std::string& name, const std::vector<std::pair<std::string, std::string>>& knobs,
                                     double recorded, const std::string& peer_host = "") {
-  act::Profile p;
-  p.knobs = knobs;
-  p.host = YAML::Load("{kernel: 6.18.0-world, nproc: 2, sku: world-sku}");
-  YAML::Node ev;
-  ev["plant"]["peer"] = "100.64.0.1";
-  ev["plant"]["port"] = 5201;
-  ev["plant"]["ssh"] = "root@peer.test";
-  ev["objective"] = objective_to_yaml(Objective{});
-  ev["winner"]["score"] = recorded;
-  p.evidence = ev;
   act::PeerProfile peer;
   peer.knobs = knobs;
   peer.host = YAML::Load(!peer_host.empty() ? peer_host
                                             : "{ssh: root@peer.test, kernel: 6.18.0-world, nproc: 2, sku: world-sku, nic_driver: veth, "
                                               "wireguard_mode: userspace, mode: mirrored, interfaces: {wg0: wg0, veth0: veth0}}");
-  p.peer = peer;
-  const std::string path = w.dir() + "/" + name + ".yaml";
-  std::ofstream(path) << act::dump_profile(p);
-  return path;
+  return write_profile(w, name, knobs, recorded, "", peer);
 }
 
 SearchOptions retune_options(SearchWorld& w, const std::string& profile, bool ssh = false) {
