@@ -402,9 +402,8 @@ TEST_CASE("retune over ssh: a peer of another kind is refused; drift on the peer
   //    a regression. Both ends are searched again (mirrored, as the profile says); the confirmed
   //    winner is applied on both, and the profile is rewritten with its peer part: exit 10.
   {
-    PoorReceiver poor;
     write_both_ends_profile(p, s, kPoorRmem, "700", 100000, good_facts);
-    in_ns(kCliNs, {"sysctl", "-q", "-w", "net.ipv4.tcp_rmem=" + kPoorRmem});
+    for (const auto& ns : {kSrvNs, kCliNs}) in_ns(ns, {"sysctl", "-q", "-w", "net.ipv4.tcp_rmem=" + kPoorRmem});
     auto retuned = retune(s, state.path, p, {"--trials", "4"});
     INFO(retuned.out << retuned.err);
     REQUIRE(retuned.exit_code == 10);
@@ -437,7 +436,9 @@ TEST_CASE("retune over ssh: a peer of another kind is refused; drift on the peer
   auto rb_local = run(Place::netns(kCliNs).wrap(wgopt_argv(state.path, {"rollback"})));
   INFO(rb_local.out << rb_local.err);
   CHECK(rb_local.ok());
-  // This end's tcp_rmem was made poor by hand above (not journaled): the journal gives back the poor one.
+  // Both ends' tcp_rmem were made poor by hand above (not journaled): when step 2 found them at the
+  // profile's value already, the journals give back the poor one.
   in_ns(kCliNs, {"sysctl", "-q", "-w", "net.ipv4.tcp_rmem=" + original.at("cli tcp_rmem")});
+  in_ns(kSrvNs, {"sysctl", "-q", "-w", "net.ipv4.tcp_rmem=" + original.at("srv tcp_rmem")});
   CHECK(both_ends() == original);
 }
