@@ -87,24 +87,15 @@ ChangeOutcome change_here(const KnobOptions& o, const std::vector<act::Change>& 
 // The same transaction run by the peer's agent: its journal, its lock, its guardian while it runs.
 ChangeOutcome change_on_peer(const KnobOptions& o, const std::vector<act::Change>& changes, const ApplyGate& gate) {
   if (gate.dry_run) throw UsageError("--dry-run works on this host or a namespace: run it on the peer (`wgopt apply --dry-run`)");
-  std::vector<std::string> fact_interfaces;
-  experiments::InterfaceRoles roles;
+  // The peer's facts, read by the peer's wgopt, against the profile's record of the peer (its
+  // `peer:` part's host facts when it holds both ends): the same comparison as here.
+  auto client = connect_peer(o.ssh, gate.profile ? experiments::peer_fact_interfaces(*gate.profile, gate.label)
+                                                 : std::vector<std::string>{});
   if (gate.profile) {
-    roles = experiments::profile_roles(*gate.profile, gate.label);
-    for (const auto& i : {roles.underlay, roles.wireguard}) {
-      if (!i.empty()) fact_interfaces.push_back(i);
-    }
-  }
-  auto client = connect_peer(o.ssh, fact_interfaces);
-  if (gate.profile) {
-    // The peer's own facts, read by the peer's wgopt: the same comparison as here.
-    const auto& f = client->hello().facts;
-    experiments::HostFacts here{.kernel = f.kernel, .nproc = f.nproc, .sku = f.sku, .underlay = roles.underlay,
-                                .wireguard = roles.wireguard};
-    if (auto it = f.nic_driver.find(roles.underlay); it != f.nic_driver.end()) here.nic_driver = it->second;
-    if (auto it = f.wireguard_mode.find(roles.wireguard); it != f.wireguard_mode.end()) here.wireguard_mode = it->second;
+    const std::string label = gate.profile->peer ? gate.label + " (its peer: part)" : gate.label;
     try {
-      experiments::require_matching_host(experiments::compare_with(*gate.profile, gate.label, here), gate.label, gate.force);
+      experiments::require_matching_host(experiments::compare_peer_with(*gate.profile, gate.label, client->hello().facts), label,
+                                         gate.force);
     } catch (...) {
       client->close();
       throw;

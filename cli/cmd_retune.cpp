@@ -11,6 +11,7 @@
 #include "actuators/profile.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/registry.hpp"
+#include "cli/ssh_cli.hpp"
 #include "common/error.hpp"
 #include "common/files.hpp"
 #include "common/util.hpp"
@@ -34,6 +35,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   auto no_watchdog = std::make_shared<bool>(false);
   auto force = std::make_shared<bool>(false);
   auto port = std::make_shared<int>(0);
+  auto ssh = std::make_shared<wgopt::cli::SshCliOptions>();
   auto* cmd = root.add_subcommand(
       "retune",
       "The nightly job: check that a profile still holds on this host and act when it does not.\n\n"
@@ -50,12 +52,20 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
       "host measuring) is waited for with jittered exponential backoff within the budget.\n"
       "When a re-tune replaces the profile, the exported boot files listed in boot-files.yaml next to\n"
       "it (ROOT/etc/wgopt/) are rendered again from the new profile, the old ones kept in P.prev-files/.\n\n"
+      "A both-ends profile (`wgopt search --ssh`) is held on both ends with --ssh [USER@]HOST (or\n"
+      "WGOPT_RETUNE_SSH): the peer's own wgopt runs as the agent over ssh, the profile's peer: part is\n"
+      "gated against the peer's facts (refused unless --force), the peer's drifted knobs are put back\n"
+      "through its own journal, its kernel counts like this host's, a re-tune searches both ends again\n"
+      "(mirrored or per-end, as the profile records) and the new profile keeps its peer: part. The peer\n"
+      "needs the same wgopt version and iperf3. Without --ssh only this host's part is held and the\n"
+      "peer: part is kept as it is.\n\n"
       "Exit codes: 0 holds, 10 re-tuned (new profile applied and written), 11 drifted knobs rolled back,\n"
       "12 degraded (slower than the evidence and nothing better confirmed: look at the host),\n"
       "1 error (the host is restored), 2 bad usage (nothing changed), 130 interrupted.\n\n"
       "Examples:\n"
       "  wgopt retune --profile /etc/wgopt/profile.yaml\n"
       "  wgopt retune --profile p.yaml --budget 10m --metrics /var/lib/prometheus/node-exporter/wgopt.prom\n"
+      "  wgopt retune --profile both.yaml --ssh root@10.0.0.2      # both ends, the peer through its agent\n"
       "  wgopt export p.yaml --format timer --out /etc/systemd/system    # run it nightly");
   cmd->add_option("--profile", r->profile, "profile written by `wgopt search` (or an earlier retune)")->required();
   cmd->add_option("--budget", r->budget, "wall-clock budget for the whole run, search included")->capture_default_str();
@@ -72,7 +82,9 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   cmd->add_option("--peer", r->peer, "this host's own iperf3 server (mesh address) instead of the profile's")
       ->envname("WGOPT_RETUNE_PEER");
   cmd->add_option("--port", *port, "with --peer: its iperf3 port (default 5201)")->envname("WGOPT_RETUNE_PORT");
-  cmd->add_flag("--force", *force, "retune even when the profile's host facts differ from this host's");
+  cmd->add_flag("--force", *force, "retune even when the profile's host facts differ from this host's (or, with --ssh, the peer's)");
+  wgopt::cli::add_ssh_options(cmd, *ssh);
+  cmd->get_option("--ssh")->envname("WGOPT_RETUNE_SSH");
   cmd->add_flag("--quiet", r->quiet, "no progress line");
   cmd->add_flag("--json", *json, "print the result as JSON on stdout");
   cmd->add_flag("--no-watchdog", *no_watchdog, "do not start the guardian process (not recommended)")->group("");
@@ -98,6 +110,13 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
       r->study_path = wgopt::act::state_dir() + "/studies/retune-" + wgopt::utc_stamp("%Y%m%d-%H%M%S") + ".sqlite";
     }
     if (*port != 0) r->port = *port;
+    auto so = wgopt::cli::ssh_options(*ssh);  // refuses an --ssh-* option without --ssh
+    if (ssh->remote()) r->ssh = so;
+    r->force = *force;
+    if (profile.peer && !ssh->remote() && !r->quiet) {
+      std::cerr << "wgopt retune: " << r->profile << " holds both ends; without --ssh only this host's part is held (its peer: "
+                << "part is kept as it is)\n";
+    }
     auto options = ex::retune_search_options(*r, profile);
     {
       // The facts gate, where the search measures (the testbed's client namespace, or --netns).

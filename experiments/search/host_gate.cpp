@@ -27,6 +27,47 @@ HostGate check_host_facts(const act::Profile& profile, const std::string& label,
   return compare_with(profile, label, read_host_facts(runner, place, roles.underlay, roles.wireguard));
 }
 
+namespace {
+
+// The peer's name of this end's interface `local` (the profile's `peer.host.interfaces`).
+std::string peer_name(const act::Profile& profile, const std::string& local) {
+  if (local.empty() || !profile.peer || !profile.peer->host.IsMap()) return local;
+  const YAML::Node& host = profile.peer->host;  // const: a missing key must not be created
+  const YAML::Node map = host["interfaces"];
+  if (!map || !map.IsMap()) return local;
+  const YAML::Node n = map[local];
+  return n && n.IsScalar() ? n.Scalar() : local;
+}
+
+InterfaceRoles peer_roles(const act::Profile& profile, const std::string& label) {
+  const InterfaceRoles here = profile_roles(profile, label);
+  return {peer_name(profile, here.underlay), peer_name(profile, here.wireguard)};
+}
+
+}  // namespace
+
+std::vector<std::string> peer_fact_interfaces(const act::Profile& profile, const std::string& label) {
+  std::vector<std::string> out;
+  const InterfaceRoles r = peer_roles(profile, label);
+  for (const auto& i : {r.underlay, r.wireguard}) {
+    if (!i.empty()) out.push_back(i);
+  }
+  return out;
+}
+
+HostGate compare_peer_with(const act::Profile& profile, const std::string& label, const peer::PeerFacts& f) {
+  HostGate g;
+  g.roles = peer_roles(profile, label);
+  g.here = HostFacts{.kernel = f.kernel, .nproc = f.nproc, .sku = f.sku, .underlay = g.roles.underlay, .wireguard = g.roles.wireguard};
+  if (auto it = f.nic_driver.find(g.roles.underlay); it != f.nic_driver.end()) g.here.nic_driver = it->second;
+  if (auto it = f.wireguard_mode.find(g.roles.wireguard); it != f.wireguard_mode.end()) g.here.wireguard_mode = it->second;
+  // A fact the peer was not asked for is not compared (compare_host_facts skips an empty name).
+  if (!f.nic_driver.count(g.roles.underlay)) g.here.underlay.clear();
+  if (!f.wireguard_mode.count(g.roles.wireguard)) g.here.wireguard.clear();
+  g.differences = compare_host_facts(profile.peer ? profile.peer->host : profile.host, g.here);
+  return g;
+}
+
 void require_matching_host(const HostGate& gate, const std::string& label, bool force) {
   if (gate.matches()) return;
   const std::string what = describe_differences(gate.differences);

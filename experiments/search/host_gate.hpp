@@ -12,6 +12,7 @@
 #include "common/place.hpp"
 #include "experiments/export/export.hpp"
 #include "experiments/measure/host_facts.hpp"
+#include "experiments/peer/ops.hpp"
 
 namespace wgopt::experiments {
 
@@ -30,6 +31,16 @@ InterfaceRoles profile_roles(const act::Profile& profile, const std::string& lab
 HostGate check_host_facts(const act::Profile& profile, const std::string& label, const Place& place, CommandRunner& runner);
 // The same comparison with facts read elsewhere (a peer's `hello`).
 HostGate compare_with(const act::Profile& profile, const std::string& label, HostFacts here);
+
+// The peer's end (`wgopt apply --ssh`, `wgopt retune --ssh`): the facts the peer's agent read
+// (its hello) against the profile's record of the peer: its `peer.host` when the profile holds
+// both ends, else its `host` (a one-host profile applied to the peer). The peer's underlay and
+// tunnel are the profile's roles under the peer's names (`peer.host.interfaces`, default the same).
+// `peer_facts` must hold the driver / WireGuard mode of those names for them to be compared: see
+// peer_fact_interfaces().
+HostGate compare_peer_with(const act::Profile& profile, const std::string& label, const peer::PeerFacts& peer_facts);
+// The peer's interface names whose facts compare_peer_with reads (ask the agent's hello for them).
+std::vector<std::string> peer_fact_interfaces(const act::Profile& profile, const std::string& label);
 
 // Throws UsageError "profile P was made on another kind of host (DIFFERENCES): nothing was changed;
 // pass --force to apply it anyway" unless the gate matches or `force`.

@@ -49,6 +49,8 @@ RemoteEnd::RemoteEnd(std::unique_ptr<PeerLink> link, const SearchOptions& o, con
     : link_(std::move(link)), target_(o.ssh ? o.ssh->target : link_->name()), server_address_(o.peer), port_(o.port) {
   label_ = "peer " + link_->name();
   local_ifaces_ = sp.ends.front().interfaces;
+  local_underlay_ = sp.plant.client_underlay;
+  local_wg_ = sp.plant.client_wg;
   if (!o.peer_interfaces.empty()) {
     peer_ifaces_ = o.peer_interfaces;  // index-aligned with --interfaces (plan_search checked)
   } else {
@@ -72,12 +74,37 @@ RemoteEnd::~RemoteEnd() { finish(); }
 nlohmann::json RemoteEnd::facts_json() const {
   const auto& f = facts();
   nlohmann::json j = {{"ssh", target_}, {"hostname", f.hostname}, {"kernel", f.kernel}, {"nproc", f.nproc}, {"sku", f.sku}};
-  for (const auto& [i, d] : f.nic_driver) {
-    if (!d.empty()) j["nic_driver"][i] = d;
+  // The same facts as this host's, for the peer's counterparts of this end's underlay and tunnel.
+  if (auto d = f.nic_driver.find(peer_iface(local_underlay_)); !local_underlay_.empty() && d != f.nic_driver.end() && !d->second.empty()) {
+    j["nic_driver"] = d->second;
   }
-  for (const auto& [i, m] : f.wireguard_mode) j["wireguard_mode"][i] = m;
+  if (auto m = f.wireguard_mode.find(peer_iface(local_wg_)); !local_wg_.empty() && m != f.wireguard_mode.end()) {
+    j["wireguard_mode"] = m->second;
+  }
   j["mode"] = mirrored_ ? "mirrored" : "per-end";
+  for (size_t i = 0; i < local_ifaces_.size() && i < peer_ifaces_.size(); ++i) j["interfaces"][local_ifaces_[i]] = peer_ifaces_[i];
   return j;
+}
+
+std::string RemoteEnd::peer_iface(const std::string& local) const {
+  for (size_t i = 0; i < local_ifaces_.size() && i < peer_ifaces_.size(); ++i) {
+    if (local_ifaces_[i] == local) return peer_ifaces_[i];
+  }
+  return local;  // two VMs of one image: the same name
+}
+
+std::string RemoteEnd::param_of(const std::string& peer_id) const {
+  for (const auto& [param, pid] : bindings_) {
+    if (pid == peer_id) return param;
+  }
+  return "";
+}
+
+std::optional<std::string> RemoteEnd::value_at_discovery(const std::string& peer_id) const {
+  for (const auto& r : rows_) {
+    if (r.descriptor.id == peer_id) return r.value;
+  }
+  return std::nullopt;
 }
 
 std::string RemoteEnd::peer_id(const std::string& id) const {

@@ -69,7 +69,10 @@ class RemoteEnd : public FarEndProbes {
 
   const std::string& label() const { return label_; }  // "peer root@198.18.0.1"
   const peer::PeerFacts& facts() const { return link_->hello().facts; }
-  // The peer's facts for the profile and the study: kernel, nproc, SKU, drivers, the ssh target.
+  // The peer's facts for the profile and the study, in the shape of this host's (`host:`): kernel,
+  // nproc, SKU, nic_driver of the peer's underlay, wireguard_mode of its tunnel (when the peer could
+  // tell), plus the ssh target, the mode (mirrored / per-end) and `interfaces` {this end's name:
+  // the peer's}, which `wgopt retune --ssh` and the facts gate (host_gate.hpp) read back.
   nlohmann::json facts_json() const;
   // Mirrored unless --per-end, or the peer's nproc or kernel differ from this host's (then why_per_end says).
   bool mirrored() const { return mirrored_; }
@@ -81,6 +84,10 @@ class RemoteEnd : public FarEndProbes {
   // bind_per_end: every writable peer knob passing `keep`, as parameters "peer:ID" (appended to `knobs`).
   void bind_per_end(const std::function<bool(const act::Descriptor&)>& keep, std::vector<SearchKnob>& knobs);
   const std::map<std::string, std::string>& bindings() const { return bindings_; }  // parameter -> peer knob id
+  // The parameter that drives peer knob `peer_id` ("" when none is bound to it).
+  std::string param_of(const std::string& peer_id) const;
+  // The peer's value of knob `peer_id` when it was discovered (nullopt: absent or unreadable there).
+  std::optional<std::string> value_at_discovery(const std::string& peer_id) const;
 
   // The peer's part of a candidate: {peer knob id -> value} for the bound parameters in `values`.
   std::vector<std::pair<std::string, std::string>> peer_values(const Values& values) const;
@@ -106,6 +113,7 @@ class RemoteEnd : public FarEndProbes {
   friend std::unique_ptr<RemoteEnd> open_remote_end(const SearchOptions&, const SearchPlant&, const SearchEnv&);
   void ensure_server();
   std::string peer_id(const std::string& local_id) const;
+  std::string peer_iface(const std::string& local) const;  // the peer's counterpart of this end's interface
 
   std::unique_ptr<PeerLink> link_;
   std::string label_, target_;
@@ -114,6 +122,7 @@ class RemoteEnd : public FarEndProbes {
   peer::DiscoverArgs discover_;
   std::vector<std::string> watch_;            // the peer's interfaces its probes watch
   std::vector<std::string> local_ifaces_, peer_ifaces_;  // index-aligned name mapping (mirror)
+  std::string local_underlay_, local_wg_;                // this end's underlay and tunnel (for the peer's facts)
   std::vector<peer::KnobRow> rows_;
   std::map<std::string, std::string> bindings_;
   bool mirrored_ = true;

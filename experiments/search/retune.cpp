@@ -57,6 +57,56 @@ void override_peer(SearchOptions& o, const RetuneOptions& r) {
   if (r.port) o.port = *r.port;
 }
 
+// The interfaces of the profile's knob ids (the part before '/'), in first-seen order, added to `out`.
+void add_devices(const std::vector<std::pair<std::string, std::string>>& knobs, std::vector<std::string>& out) {
+  for (const auto& [id, v] : knobs) {
+    auto slash = id.find('/');
+    if (slash == std::string::npos) continue;
+    auto dev = id.substr(0, slash);
+    if (std::find(out.begin(), out.end(), dev) == out.end()) out.push_back(dev);
+  }
+}
+
+// Retune --ssh: the peer's part joins the space the way the search that wrote it had it.
+void hold_both_ends(SearchOptions& o, const RetuneOptions& r, const act::Profile& profile) {
+  if (!profile.peer) {
+    throw UsageError(fmt::format("{} holds this host's knobs only (no peer: section; it was not made by `wgopt search --ssh`): "
+                                 "drop --ssh, or search both ends first with `wgopt search --peer ADDR --ssh {}`",
+                                 r.profile, r.ssh->target));
+  }
+  if (o.testbed) throw UsageError(fmt::format("{} was made on the testbed, which tunes both ends already: drop --ssh", r.profile));
+  o.ssh = r.ssh;
+  const YAML::Node& host = profile.peer->host;  // const: a missing key must not be created
+  const YAML::Node mode = host.IsMap() ? host["mode"] : YAML::Node();
+  o.per_end = mode && mode.IsScalar() && mode.Scalar() == "per-end";
+  // The peer's names of this end's interfaces, as the search recorded them (default: the same).
+  std::map<std::string, std::string> names;
+  const YAML::Node ifaces = host.IsMap() ? host["interfaces"] : YAML::Node();
+  if (ifaces && ifaces.IsMap()) {
+    for (const auto& kv : ifaces) {
+      if (!kv.first.IsScalar() || !kv.second.IsScalar()) continue;
+      names[kv.first.Scalar()] = kv.second.Scalar();
+      if (std::find(o.interfaces.begin(), o.interfaces.end(), kv.first.Scalar()) == o.interfaces.end()) {
+        o.interfaces.push_back(kv.first.Scalar());
+      }
+    }
+  }
+  // A device of the peer's knobs that is nobody's counterpart yet: the same name here.
+  std::vector<std::string> peer_devs;
+  add_devices(profile.peer->knobs, peer_devs);
+  for (const auto& d : peer_devs) {
+    bool mapped = false;
+    for (const auto& [l, p] : names) mapped = mapped || p == d;
+    if (!mapped && std::find(o.interfaces.begin(), o.interfaces.end(), d) == o.interfaces.end()) o.interfaces.push_back(d);
+  }
+  o.peer_interfaces.clear();
+  for (const auto& i : o.interfaces) o.peer_interfaces.push_back(names.count(i) ? names.at(i) : i);
+  // Per-end parameters are named peer:ID; listed in mirrored mode too, for when the two hosts'
+  // facts differ now and the ends are searched on their own (remote_end.hpp).
+  for (const auto& [id, v] : profile.peer->knobs) o.include.push_back("peer:" + id);
+  o.retune_force = r.force;
+}
+
 }  // namespace
 
 SearchOptions retune_search_options(const RetuneOptions& r, const act::Profile& profile) {
@@ -85,17 +135,8 @@ SearchOptions retune_search_options(const RetuneOptions& r, const act::Profile& 
   for (const auto& [id, v] : profile.knobs) o.include.push_back(id);
   o.allow_global = true;
   o.allow_underlay_mtu = true;
-  if (!o.testbed) {
-    // Peer mode: the interfaces whose knobs the profile holds.
-    std::vector<std::string> ifaces;
-    for (const auto& [id, v] : profile.knobs) {
-      auto slash = id.find('/');
-      if (slash == std::string::npos) continue;
-      auto dev = id.substr(0, slash);
-      if (std::find(ifaces.begin(), ifaces.end(), dev) == ifaces.end()) ifaces.push_back(dev);
-    }
-    o.interfaces = ifaces;
-  }
+  if (!o.testbed) add_devices(profile.knobs, o.interfaces);  // peer mode: the interfaces whose knobs the profile holds
+  if (r.ssh) hold_both_ends(o, r, profile);
   o.retune_profile = r.profile;
   o.retune_tolerance = r.tolerance;
   o.warm_start = ev.study;

@@ -48,6 +48,12 @@ struct RetuneOptions {
   // host of a fleet retunes against its own. Empty: the profile's plant.
   std::string peer;
   std::optional<int> port;            // with peer: its iperf3 port (default: the profile's, else 5201)
+  // --ssh [USER@]HOST: a both-ends profile (`wgopt search --ssh`) is held on both ends: the peer's
+  // own wgopt runs as the agent, the peer's part is gated against the peer's facts (refused unless
+  // `force`), checked for drift against the peer's kernel values and re-searched the way the
+  // profile records (peer.host.mode: mirrored or per-end; peer.host.interfaces: the peer's names).
+  std::optional<peer::SshOptions> ssh;
+  bool force = false;
 };
 
 // The search options for a retune of `profile` (loaded from options.profile). Throws UsageError
@@ -55,6 +61,8 @@ struct RetuneOptions {
 // written by `wgopt search`), or names no knobs, or when options.peer is not an address or host name.
 // With options.peer the plant is that peer, reached from the namespace the profile's plant names
 // (a testbed profile: its client namespace P-cli; a peer profile: its netns, else the host).
+// With options.ssh the profile must hold a `peer:` part (UsageError naming the fix otherwise) and
+// the peer's knobs join the space as the search that wrote it had them.
 SearchOptions retune_search_options(const RetuneOptions& options, const act::Profile& profile);
 
 // 0 / 10 / 11 / 12 for holds / retuned / rolled-back / degraded; 130 interrupted; 1 otherwise.

@@ -5,10 +5,17 @@
 #include <cmath>
 
 #include "common/error.hpp"
+#include "experiments/search/host_gate.hpp"
 #include "experiments/search/policies.hpp"
+#include "experiments/search/remote_end.hpp"
 #include "experiments/search/search_progress.hpp"
 
 namespace wgopt::experiments {
+
+void gate_peer_facts(const act::Profile& profile, const std::string& label, const RemoteEnd& remote, bool force) {
+  require_matching_host(compare_peer_with(profile, label, remote.facts()), fmt::format("{} (its peer: part, on {})", label, remote.label()),
+                        force);
+}
 
 void put_back_drift(PlantAccess& plant, const std::vector<std::string>& drifted, SearchProgress& progress) {
   for (const auto& d : drifted) progress.say("drifted from the profile: " + d);

@@ -2,17 +2,26 @@
 // The retune-only stages of the search (`wgopt retune`, experiments/search/retune.hpp): before the
 // baseline, knobs that drifted from the profile are put back for good; after it, the profile holds
 // when the kernel is the one it was made on and the score is within the tolerance of its evidence,
-// and then the run ends without a trial.
+// and then the run ends without a trial. Over --ssh (a both-ends profile) the peer's part is gated
+// against the peer's facts first; its drift (space_binding.hpp) and kernel (study_open.hpp) count
+// like this end's, and the put-back goes through the peer's agent with the rest.
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "actuators/profile.hpp"
 #include "experiments/search/baseline_rounds.hpp"
 #include "experiments/study/evidence.hpp"
 
 namespace wgopt::experiments {
 
 class SearchProgress;
+class RemoteEnd;
+
+// Retune --ssh, before anything changes on either end: the profile's peer: part against the peer's
+// facts (its agent's hello, host_gate.hpp compare_peer_with). Throws UsageError naming each
+// differing fact unless `force` (then a warning).
+void gate_peer_facts(const act::Profile& profile, const std::string& label, const RemoteEnd& remote, bool force);
 
 // Applies the profile's values to every bound place and keeps them (like `wgopt apply`), under
 // the guardian's apply lease. Throws Error, with the host as it was, when that cuts the tunnel.

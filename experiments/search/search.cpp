@@ -125,6 +125,13 @@ void end_peer_lost(const peer::PeerLost& e, const TrialCounts& counts, StudyStor
   if (report.peer_events.empty()) report.peer_events.push_back(report.confirmation);
 }
 
+// The profile's `peer:` part: the peer's values of the winner (--ssh); a retune without --ssh keeps
+// the profile's own (the peer was not measured or changed).
+std::optional<act::PeerProfile> peer_part(const RemoteEnd* remote, const SearchPlan& plan, const Values& winner) {
+  if (remote) return remote->profile_part(winner);
+  return plan.retune_profile ? plan.retune_profile->peer : std::nullopt;
+}
+
 // The end state: a confirmed winner stays (kept in the journal for `wgopt rollback`).
 void stay_on_winner(PlantAccess& plant, const Values& winner) {
   AppliedCandidate applied(plant, winner, kApplyLease);
@@ -176,9 +183,10 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     if (!o.quiet) std::cerr << line << "\n";
   });
   std::unique_ptr<RemoteEnd> remote = open_remote_end(o, sp, env);  // --ssh: the peer's end, null otherwise
+  if (plan.retune() && remote) gate_peer_facts(*plan.retune_profile, o.retune_profile, *remote, o.retune_force);
   BoundSpace bound = bind_space(o, sp, plan.overrides, plan.retune_profile ? &*plan.retune_profile : nullptr, remote.get());
   const act::TunerDecision tuners = check_other_tuners(o, sp, plan, bound, env);
-  OpenedStudy study = open_study(o, plan, sp, bound, env);
+  OpenedStudy study = open_study(o, plan, sp, bound, env, remote.get());
   SearchReport report;
   report.drifted = bound.drifted;
   report.kernel_was = study.kernel_was;
@@ -237,7 +245,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     evidence.simplification = simp.reason;
     if (conf.winner_row.n > 0) report.winner_throughput_mbps = conf.winner_row.mean_throughput();
     write_profile(report.profile_path, conf.winner, study.facts, evidence, report, plan.retune(), conf.promote,
-                  remote ? std::optional(remote->profile_part(conf.winner)) : std::nullopt);
+                  peer_part(remote.get(), plan, conf.winner));
     profile_written = true;
     if (conf.promote && !o.no_apply) {
       stay_on_winner(plant, conf.winner);

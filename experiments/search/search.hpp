@@ -82,6 +82,9 @@ struct SearchOptions {
   // study) and a confirmed winner replaces the profile (the old one is kept as PROFILE.prev).
   std::string retune_profile;
   double retune_tolerance = 0.15;
+  // Retune over --ssh of a both-ends profile: its `peer:` part is gated against the peer's facts
+  // (the agent's hello) before anything changes; a mismatch is refused unless this is set.
+  bool retune_force = false;
   // A study whose trials prime the engine before the first ask (not counted against the budget;
   // trials whose values are outside today's domains are skipped).
   std::string warm_start;

@@ -30,7 +30,6 @@ SearchPlan plan_search(const SearchOptions& o) {
                                  o.peer_interfaces.size(), o.interfaces.size()));
   }
   for (const auto& i : o.peer_interfaces) require_valid_ifname(i);
-  if (o.ssh && !o.retune_profile.empty()) throw UsageError("retune over --ssh is not supported yet: retune each end's profile on its own host");
   if (!o.peer.empty()) check_peer_address(o.peer, o.port);
   if (o.baseline_rounds < 2) throw UsageError("--baseline-rounds must be at least 2 (one round says nothing about the noise)");
   if (o.confirm_rounds < 2) throw UsageError("--confirm-rounds must be at least 2");
@@ -44,6 +43,9 @@ SearchPlan plan_search(const SearchOptions& o) {
   if (!o.retune_profile.empty()) {
     plan.retune_profile = act::load_profile(o.retune_profile);
     plan.retune_evidence = Evidence::from_yaml(plan.retune_profile->evidence, o.retune_profile);
+    if (o.ssh && !plan.retune_profile->peer) {
+      throw UsageError(fmt::format("{} holds this host's knobs only (no peer: section): retune it without --ssh", o.retune_profile));
+    }
     if (!(o.retune_tolerance >= 0 && o.retune_tolerance < 1)) throw UsageError("--tolerance must be 0..99 percent");
   }
   if (plan.resuming && !plan.resumed_info.objective_yaml.empty()) {

@@ -5,6 +5,7 @@
 
 #include "actuators/catalog.hpp"
 #include "common/error.hpp"
+#include "common/util.hpp"
 #include "experiments/search/remote_end.hpp"
 
 namespace wgopt::experiments {
@@ -144,6 +145,48 @@ void hold_profile(const SearchOptions& o, const act::Profile& profile, std::vect
   }
 }
 
+// Two values of one knob alike? With this end's knob of the same id its own comparison, else the
+// words compared (the agent reads values in the kernel's form, as this end does).
+bool same_value(const BoundSpace& b, const std::string& id, const std::string& x, const std::string& y) {
+  if (auto* k = b.primary(id)) return k->equal(x, y);
+  return split_ws(x) == split_ws(y);
+}
+
+// Retune --ssh: the profile's `peer:` part is the peer's desired state too. Each of its knobs must
+// be driven by a parameter (mirrored: the local knob's; per-end: peer:ID); per-end parameters start
+// at the peer's profile values; a peer knob whose current value (read by the agent) is not the
+// profile's is listed as drifted and put back with the rest.
+void hold_peer_profile(const SearchOptions& o, const act::Profile& profile, RemoteEnd& remote, std::vector<SearchKnob>& knobs,
+                       BoundSpace& b) {
+  for (const auto& [pid, value] : profile.peer->knobs) {
+    const std::string param = remote.param_of(pid);
+    if (param.empty()) {
+      throw Error(fmt::format("the profile's peer knob {} cannot be tuned on {} (missing, read-only or excluded there): check "
+                              "`wgopt knobs --ssh` and peer.host.interfaces in {}",
+                              pid, remote.label(), o.retune_profile));
+    }
+    if (remote.mirrored()) {
+      // One parameter drives both ends: the peer's value must be this end's (the search wrote them so).
+      auto it = b.retune_values.find(param);
+      if (it != b.retune_values.end() && !same_value(b, param, it->second, value)) {
+        throw UsageError(fmt::format("{} is mirrored (peer.host.mode) but its peer knob {} is {} while this end's {} is {}: "
+                                     "make them equal, or set peer.host.mode: per-end to hold each end's own value",
+                                     o.retune_profile, pid, value, param, it->second));
+      }
+      if (it == b.retune_values.end()) b.retune_values[param] = value;
+    } else {
+      b.retune_values[param] = value;
+      for (auto& sk : knobs) {
+        if (sk.descriptor.id == param) sk.current = value;
+      }
+    }
+    const auto now = remote.value_at_discovery(pid);
+    if (!now || !same_value(b, remote.mirrored() ? param : pid, *now, value)) {
+      b.drifted.push_back(fmt::format("{} ({}): {} -> {}", pid, remote.label(), now.value_or("?"), value));
+    }
+  }
+}
+
 }  // namespace
 
 act::Knob* Target::find(const std::string& id) const {
@@ -159,6 +202,7 @@ BoundSpace bind_space(const SearchOptions& o, const SearchPlant& sp, const std::
   b.targets = discover(o, sp);
   auto knobs = bind(o, sp, b, remote);
   if (retune_profile) hold_profile(o, *retune_profile, knobs, b);
+  if (retune_profile && remote && retune_profile->peer) hold_peer_profile(o, *retune_profile, *remote, knobs, b);
   b.space.emplace(knobs, b.targets.front().host.nproc, overrides);
   for (const auto& k : b.space->knobs()) b.baseline[k.descriptor.id] = k.current;
   if (remote) {

@@ -6,6 +6,7 @@
 #include "actuators/lock.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
+#include "experiments/search/remote_end.hpp"
 
 namespace wgopt::experiments {
 
@@ -26,6 +27,18 @@ void compare_with_profile(const act::Profile& profile, const SearchOptions& o, n
   }
 }
 
+// Retune --ssh: the peer's kernel against the one the profile's peer part records.
+void compare_peer_kernel(const act::Profile& profile, const RemoteEnd& remote, std::string& kernel_was, std::string& kernel_now) {
+  if (!profile.peer || !profile.peer->host.IsMap()) return;
+  const YAML::Node& host = profile.peer->host;  // const: a missing key must not be created
+  const YAML::Node k = host["kernel"];
+  const std::string now = remote.facts().kernel;
+  if (!k || !k.IsScalar() || now.empty() || k.Scalar() == now) return;
+  auto add = [](std::string& to, const std::string& what) { to += (to.empty() ? "" : "; ") + what; };
+  add(kernel_was, fmt::format("{}: {}", remote.label(), k.Scalar()));
+  add(kernel_now, fmt::format("{}: {}", remote.label(), now));
+}
+
 StudyStore reopen(StudyStore store) {
   store.set_status("running");
   for (int n : store.recovered_trials()) spdlog::warn("trial {} was stopped before it was measured (Ctrl-C or a crash): recorded as failed, left out of the model", n);
@@ -33,7 +46,7 @@ StudyStore reopen(StudyStore store) {
 }
 
 StudyStore create_study(const SearchOptions& o, const SearchPlan& plan, const BoundSpace& bound, const SearchEnv& env,
-                        const nlohmann::json& facts) {
+                        const nlohmann::json& facts, const RemoteEnd* remote) {
   std::string path = o.study_path;
   if (path.empty()) {
     act::ensure_dir(env.state_dir + "/studies");
@@ -42,6 +55,7 @@ StudyStore create_study(const SearchOptions& o, const SearchPlan& plan, const Bo
   StudyInfo info;
   info.created = utc_stamp("%Y-%m-%dT%H:%M:%SZ", env.unix_time());
   info.host = facts;
+  if (remote) info.host["peer"] = remote->facts_json();  // both ends: the study says what the peer was
   info.space = nlohmann::json::parse(bound.space->describe_json());
   info.objective_yaml = objective_to_yaml(plan.objective);
   info.seed = plan.seed;
@@ -124,11 +138,12 @@ SearchOptions resume_options(const SearchOptions& given) {
 }
 
 OpenedStudy open_study(const SearchOptions& o, const SearchPlan& plan, const SearchPlant& plant, const BoundSpace& bound,
-                       const SearchEnv& env) {
+                       const SearchEnv& env, const RemoteEnd* remote) {
   auto facts = env.host_facts(plant, o.sku);
   std::string kernel_was, kernel_now;
   if (plan.retune_profile) compare_with_profile(*plan.retune_profile, o, facts, kernel_was, kernel_now);
-  StudyStore store = plan.resuming ? reopen(StudyStore::open(o.resume)) : create_study(o, plan, bound, env, facts);
+  if (plan.retune_profile && remote) compare_peer_kernel(*plan.retune_profile, *remote, kernel_was, kernel_now);
+  StudyStore store = plan.resuming ? reopen(StudyStore::open(o.resume)) : create_study(o, plan, bound, env, facts, remote);
   const std::string study = store.path();
   std::string profile = plan.retune()            ? o.retune_profile
                         : !o.profile_path.empty() ? o.profile_path

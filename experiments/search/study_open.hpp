@@ -23,10 +23,14 @@ struct OpenedStudy {
   std::string kernel_was, kernel_now;  // retune: set when the kernel is not the profile's
 };
 
-// Throws UsageError when the study path exists already (resume it or pick another), Error when it
-// cannot be written.
+class RemoteEnd;
+
+// With `remote` (--ssh) a new study records the peer's facts too (its host facts' "peer" entry:
+// RemoteEnd::facts_json), and a retune notes a peer kernel other than the one the profile's peer
+// part was made on (kernel_was/now "peer USER@HOST: RELEASE"). Throws UsageError when the study path
+// exists already (resume it or pick another), Error when it cannot be written.
 OpenedStudy open_study(const SearchOptions& options, const SearchPlan& plan, const SearchPlant& plant, const BoundSpace& bound,
-                       const SearchEnv& env);
+                       const SearchEnv& env, const RemoteEnd* remote = nullptr);
 
 // The options a search runs with. Without --resume: `given`. With it, first, writing nothing: the
 // file is a wgopt study of a schema this wgopt reads, passes PRAGMA integrity_check and has every

@@ -70,6 +70,8 @@ class FakePeerLink : public PeerLink {
     hello_.wgopt_version = "world";
     hello_.state_dir = state_dir;
     hello_.facts = {.hostname = "peer", .kernel = "6.18.0-world", .sku = "world-sku", .boot_id = "b", .nproc = 2};
+    hello_.facts.nic_driver = {{"veth0", "veth"}};  // the agent reads them for the interfaces it is asked about
+    hello_.facts.wireguard_mode = {{"wg0", "userspace"}};
     session_.emplace(state_dir, [this](const Place&, const std::string& id) { return act::find_knob(host_, id, opts_); },
                      act::SessionOptions{.run_dir = state_dir + "/run"});
   }

@@ -86,3 +86,27 @@ TEST_CASE("host gate: hostile facts are shown on one line", "[host-gate]") {
   CHECK(line.find('\n') == std::string::npos);
   CHECK_THAT(line, Contains("sku: profile vm\\n$(id)\\x01"));
 }
+
+TEST_CASE("host gate: a both-ends profile's peer part is compared with the peer's facts, under the peer's names", "[host-gate]") {
+  // This end: eth0 + wt0; the peer: ens5 + wt0 (recorded by `wgopt search --ssh` in peer.host.interfaces).
+  const auto p = act::parse_profile(
+      "host: {nproc: 4, nic_driver: ena}\nknobs: {eth0/mtu: 1500, wt0/mtu: 1420}\n"
+      "peer:\n  host: {nproc: 2, kernel: 6.1.0-18-amd64, nic_driver: virtio_net, wireguard_mode: kernel, "
+      "interfaces: {eth0: ens5, wt0: wt0}}\n  knobs: {ens5/mtu: 1500, wt0/mtu: 1420}\n",
+      "p.yaml");
+  CHECK(peer_fact_interfaces(p, "p.yaml") == std::vector<std::string>{"ens5", "wt0"});
+  peer::PeerFacts f{.hostname = "b", .kernel = "6.1.0-20-amd64", .sku = "", .boot_id = "", .nproc = 2};
+  f.nic_driver = {{"ens5", "virtio_net"}};
+  f.wireguard_mode = {{"wt0", "kernel"}};
+  CHECK(compare_peer_with(p, "p.yaml", f).matches());  // the peer part, not this end's host: (nproc 4, ena)
+  f.nproc = 8;
+  f.nic_driver = {{"ens5", "ena"}};
+  const HostGate g = compare_peer_with(p, "p.yaml", f);
+  CHECK(g.roles.underlay == "ens5");
+  CHECK(names(g.differences) == std::vector<std::string>{"nproc", "nic_driver"});
+  CHECK_THROWS_WITH(require_matching_host(g, "p.yaml (its peer: part)", false),
+                    Contains("p.yaml (its peer: part) was made on another kind of host (nproc: profile 2, this host 8; nic_driver"));
+  // A one-host profile applied to a peer (`apply --ssh`) is compared with its own host: facts.
+  const auto one = act::parse_profile("host: {nproc: 4}\nknobs: {wt0/mtu: 1420}\n", "one.yaml");
+  CHECK(names(compare_peer_with(one, "one.yaml", f).differences) == std::vector<std::string>{"nproc"});
+}

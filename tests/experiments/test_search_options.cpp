@@ -3,6 +3,7 @@
 // every export header carry. A control character or an overlong value is refused with one line and
 // exit 2 before anything runs: no testbed, no state, no study file.
 #include <catch2/catch.hpp>
+#include <fstream>
 
 #include <unistd.h>
 
@@ -111,9 +112,13 @@ TEST_CASE("search --ssh: the combinations that cannot work are refused before an
   refused(ifaces, "--peer-interfaces names 1 interface(s) but --interfaces 2");
   ifaces.peer_interfaces = {"wt0", "eth0;reboot"};
   refused(ifaces, "eth0;reboot");
+  // retune --ssh holds a both-ends profile: one of this host only is refused.
+  TempDir tmp;
+  const std::string one_host = tmp.dir.string() + "/p.yaml";
+  std::ofstream(one_host) << "knobs:\n  net.ipv4.tcp_rmem: \"4096 131072 6291456\"\nevidence: {plant: {peer: 100.64.0.1}}\n";
   SearchOptions retune = ssh;
-  retune.retune_profile = "p.yaml";
-  refused(retune, "retune over --ssh");
+  retune.retune_profile = one_host;
+  refused(retune, "holds this host's knobs only (no peer: section): retune it without --ssh");
   ssh.trials = 1;
   CHECK_NOTHROW(wgopt::experiments::plan_search(ssh));
 }

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "actuators/profile.hpp"
+#include "common/error.hpp"
 #include "experiments/search/retune.hpp"
 #include "experiments/study/evidence.hpp"
 #include "experiments/study/study_store.hpp"
@@ -30,18 +31,26 @@ std::string run_case(SearchWorld& w, const SearchOptions& o) {
 }
 
 // A profile for retune, written by hand: these knob values, this recorded score, the world's
-// testbed as its plant, the default objective.
+// testbed as its plant (or, with `peer`, the world's fake peer over ssh and this peer: part), the
+// default objective.
 std::string write_profile(SearchWorld& w, const std::string& name, const std::vector<std::pair<std::string, std::string>>& knobs,
-                          double recorded, const std::string& study = "") {
+                          double recorded, const std::string& study = "", const std::optional<act::PeerProfile>& peer = std::nullopt) {
   act::Profile p;
   p.knobs = knobs;
   p.host = YAML::Load("{kernel: 6.18.0-world, nproc: 2, sku: world-sku}");
   YAML::Node ev;
-  ev["plant"]["testbed"] = "trace";
+  if (peer) {
+    ev["plant"]["peer"] = "100.64.0.1";
+    ev["plant"]["port"] = 5201;
+    ev["plant"]["ssh"] = "root@peer.test";
+  } else {
+    ev["plant"]["testbed"] = "trace";
+  }
   ev["objective"] = objective_to_yaml(Objective{});
   ev["winner"]["score"] = recorded;
   if (!study.empty()) ev["study"] = study;
   p.evidence = ev;
+  p.peer = peer;
   const std::string path = w.dir() + "/" + name + ".yaml";
   std::ofstream(path) << act::dump_profile(p);
   return path;
@@ -53,8 +62,21 @@ ino_t file_inode(const std::string& path) {
   return st.st_ino;
 }
 
-SearchOptions retune_options(SearchWorld& w, const std::string& profile) {
+// A both-ends profile (`wgopt search --ssh` wrote it): the same knobs on this end and, mirrored,
+// on the world's fake peer, the peer's facts as its agent reports them unless `peer_host` says.
+std::string write_both_ends_profile(SearchWorld& w, const std::string& name, const std::vector<std::pair<std::string, std::string>>& knobs,
+                                    double recorded, const std::string& peer_host = "") {
+  act::PeerProfile peer;
+  peer.knobs = knobs;
+  peer.host = YAML::Load(!peer_host.empty() ? peer_host
+                                            : "{ssh: root@peer.test, kernel: 6.18.0-world, nproc: 2, sku: world-sku, nic_driver: veth, "
+                                              "wireguard_mode: userspace, mode: mirrored, interfaces: {wg0: wg0, veth0: veth0}}");
+  return write_profile(w, name, knobs, recorded, "", peer);
+}
+
+SearchOptions retune_options(SearchWorld& w, const std::string& profile, bool ssh = false) {
   RetuneOptions r;
+  if (ssh) r.ssh = peer::SshOptions{.target = "root@peer.test"};
   r.profile = profile;
   r.budget = "";
   r.trials = 6;
@@ -319,4 +341,72 @@ TEST_CASE("search over ssh: a peer lost for good ends the search with both ends 
   test::check_trace("peer-ssh-lost-ends", run_case(w, o));
   CHECK(w.values(false).line() == before_cli);
   CHECK(w.values(true).line() == before_srv);
+}
+
+TEST_CASE("retune over ssh holds a both-ends profile on both ends", "[search-trace][peer][retune]") {
+  SECTION("kept: neither end drifted, the score is what the profile recorded") {
+    SearchWorld w;
+    w.start_poor();
+    auto p = write_both_ends_profile(w, "p", kPoorKnobs, 280);
+    const auto text = act::dump_profile(act::load_profile(p));
+    test::check_trace("retune-ssh-kept", run_case(w, retune_options(w, p, true)));
+    CHECK(act::dump_profile(act::load_profile(p)) == text);  // a profile that holds is not rewritten
+  }
+  SECTION("rolled-back: the peer's knob drifted and is put back through its agent") {
+    SearchWorld w;
+    w.start_poor();
+    auto p = write_both_ends_profile(w, "p", kPoorKnobs, 280);
+    w.write(true, "/sys/class/net/wg0/tx_queue_len", "200");  // someone changed the peer
+    const auto r = w.run(retune_options(w, p, true));
+    test::check_trace("retune-ssh-rolled-back", w.trace(r, w.dir() + "/retune.sqlite", p));
+    CHECK(r.outcome == SearchOutcome::RolledBack);
+    CHECK(w.values(true).txqueuelen == 100);
+  }
+  SECTION("re-tuned: the profile regressed; both ends are searched again and the new profile keeps its peer part") {
+    SearchWorld w;
+    w.start_poor();
+    auto p = write_both_ends_profile(w, "p", kPoorKnobs, 600);
+    const auto r = w.run(retune_options(w, p, true));
+    test::check_trace("retune-ssh-retuned", w.trace(r, w.dir() + "/retune.sqlite", p));
+    REQUIRE(r.outcome == SearchOutcome::Retuned);
+    auto now = act::load_profile(p);
+    REQUIRE(now.peer);
+    CHECK(now.peer->knobs == now.knobs);  // mirrored: the peer's part is this end's under the peer's names
+    CHECK(now.peer->host["mode"].as<std::string>() == "mirrored");
+    CHECK(w.values(true).line() == w.values(false).line());  // both ends on the new profile
+    CHECK(std::filesystem::exists(p + ".prev"));
+  }
+}
+
+TEST_CASE("retune over ssh refuses a peer of another kind than the profile's peer part", "[search-trace][peer][retune]") {
+  SearchWorld w;
+  w.start_poor();
+  auto p = write_both_ends_profile(w, "p", kPoorKnobs, 280,
+                                   "{ssh: root@peer.test, kernel: 5.10.0-old, nproc: 4, sku: world-sku, mode: mirrored}");
+  w.write(true, "/sys/class/net/wg0/tx_queue_len", "200");  // drifted: a gate that let it through would put it back
+  const auto before_cli = w.values(false).line(), before_srv = w.values(true).line();
+  auto o = retune_options(w, p, true);
+  try {
+    w.run(o);
+    FAIL("retune --ssh ran on a peer whose facts differ from the profile's peer part");
+  } catch (const UsageError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("nproc: profile 4") && Catch::Contains("kernel: profile 5") && Catch::Contains("--force"));
+  }
+  CHECK(w.values(false).line() == before_cli);
+  CHECK(w.values(true).line() == before_srv);
+  SECTION("--force: the gate warns and the retune goes on") {
+    o.retune_force = true;
+    const auto r = w.run(o);
+    CHECK(r.outcome == SearchOutcome::Retuned);  // the peer's kernel is not the profile's: re-tuned
+    CHECK_THAT(r.kernel_now, Catch::Contains("peer root@peer.test: 6.18.0-world"));
+  }
+}
+
+TEST_CASE("retune over ssh refuses a profile without a peer part", "[search-trace][peer][retune]") {
+  SearchWorld w;
+  auto p = write_profile(w, "p", kPoorKnobs, 280);
+  RetuneOptions r;
+  r.profile = p;
+  r.ssh = peer::SshOptions{.target = "root@peer.test"};
+  CHECK_THROWS_WITH(retune_search_options(r, act::load_profile(p)), Catch::Contains("no peer: section"));
 }

@@ -72,6 +72,16 @@ struct PoorReceiver {
   ~PoorReceiver() { run(Place::netns(kSrvNs).wrap({"sysctl", "-q", "-w", "net.ipv4.tcp_rmem=" + was})); }
 };
 
+// `wgopt ARGS... --ssh ...` (the testbed's ssh flags appended) in the client namespace, as an argv.
+std::vector<std::string> in_client(const TestbedSsh& s, const std::string& state, std::vector<std::string> args) {
+  auto f = s.flags();
+  args.insert(args.end(), f.begin(), f.end());
+  std::vector<std::string> argv{"ip", "netns", "exec", kCliNs};
+  auto w = wgopt_argv(state, args);
+  argv.insert(argv.end(), w.begin(), w.end());
+  return argv;
+}
+
 // `wgopt search` from the client namespace to the server end over ssh; `more` adds options.
 std::vector<std::string> search_argv(const TestbedSsh& s, const std::string& state, std::vector<std::string> more) {
   std::vector<std::string> a{"search", "--peer", "100.64.0.1", "--port", kPort, "--interfaces", kCliWg + "," + kCliUl,
@@ -80,21 +90,11 @@ std::vector<std::string> search_argv(const TestbedSsh& s, const std::string& sta
                              "--baseline-rounds", "2", "--confirm-rounds", "4", "--settle-ms", "200", "--quiet",
                              "--study", state + "/study.sqlite", "--profile", state + "/profile.yaml"};
   a.insert(a.end(), more.begin(), more.end());
-  auto f = s.flags();
-  a.insert(a.end(), f.begin(), f.end());
-  std::vector<std::string> argv{"ip", "netns", "exec", kCliNs};
-  auto w = wgopt_argv(state, a);
-  argv.insert(argv.end(), w.begin(), w.end());
-  return argv;
+  return in_client(s, state, a);
 }
 
 CommandResult controller(const TestbedSsh& s, const std::string& state, std::vector<std::string> args) {
-  auto f = s.flags();
-  args.insert(args.end(), f.begin(), f.end());
-  std::vector<std::string> argv{"ip", "netns", "exec", kCliNs};
-  auto w = wgopt_argv(state, args);
-  argv.insert(argv.end(), w.begin(), w.end());
-  return run(argv, std::chrono::seconds(120));
+  return run(in_client(s, state, std::move(args)), std::chrono::seconds(120));
 }
 
 // Waits until the peer's journal holds an open transaction (a candidate applied there) while the
@@ -239,6 +239,17 @@ TEST_CASE("search over ssh: apply --ssh of a profile's peer part, rollback --ssh
   INFO(rb.out << rb.err);
   REQUIRE(rb.ok());
   CHECK(both_ends() == original);
+
+  // The peer part records another kind of host (this end's host: matches, the peer's does not):
+  // refused naming the peer's fact, nothing changed there.
+  write_text(state / "q.yaml", "host: {nproc: " + std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)) + "}\nknobs:\n  " + kCliWg +
+                                   "/txqueuelen: 700\npeer:\n  host: {ssh: " + s.target + ", nproc: 99}\n  knobs:\n    " + kSrvWg +
+                                   "/txqueuelen: 600\n");
+  auto q = controller(s, state.path, {"apply", state / "q.yaml"});
+  INFO(q.out << q.err);
+  CHECK(q.exit_code == 2);
+  CHECK_THAT(q.err, Catch::Contains("(its peer: part) was made on another kind of host (nproc: profile 99"));
+  CHECK(both_ends() == original);
 }
 
 TEST_CASE("search over ssh: the sshd session child killed mid-trial; the peer restores itself, the search goes on",
@@ -325,4 +336,110 @@ TEST_CASE("search over ssh: kill -9 of the controller mid-trial; both ends resto
   REQUIRE(both);
   std::printf("search over ssh: controller SIGKILLed mid-trial -> both ends restored in %.2f s\n", *both);
   CHECK(*both < 15);
+}
+
+namespace {
+
+// A both-ends profile as `wgopt search --ssh` writes it (mirrored, the peer's names recorded), for
+// the testbed's two ends: tcp_rmem and the tunnel's txqueuelen on each. `peer_facts` is the
+// peer's recorded facts (YAML flow map entries); the evidence says where and how it was measured.
+void write_both_ends_profile(const std::string& path, const TestbedSsh& s, const std::string& rmem, const std::string& txq,
+                             double recorded, const std::string& peer_facts) {
+  write_text(path, "knobs:\n  net.ipv4.tcp_rmem: \"" + rmem + "\"\n  " + kCliWg + "/txqueuelen: " + txq +
+                       "\nevidence:\n  plant: {peer: 100.64.0.1, port: " + kPort + ", ssh: \"" + s.target +
+                       "\"}\n  objective: \"duration: 2s\\nscenarios:\\n  - name: tcp\\n    weight: 1\\n\"\n  winner: {score: " +
+                       std::to_string(recorded) + "}\npeer:\n  host: {ssh: \"" + s.target + "\", mode: mirrored, " + peer_facts +
+                       ", interfaces: {" + kCliWg + ": " + kSrvWg + ", " + kCliUl + ": " + kSrvUl + "}}\n  knobs:\n" +
+                       "    net.ipv4.tcp_rmem: \"" + rmem + "\"\n    " + kSrvWg + "/txqueuelen: " + txq + "\n");
+}
+
+// `wgopt retune --profile P --ssh ...` from the client namespace (each run its own study,
+// STATE/retune-N.sqlite); its exit code and output.
+CommandResult retune(const TestbedSsh& s, const std::string& state, const std::string& profile, std::vector<std::string> more) {
+  static int runs = 0;
+  std::vector<std::string> a{"retune", "--profile", profile, "--json", "--baseline-rounds", "2", "--confirm-rounds", "4",
+                             "--duration", "2", "--budget", "6m", "--study", state + "/retune-" + std::to_string(++runs) + ".sqlite"};
+  a.insert(a.end(), more.begin(), more.end());
+  return run(in_client(s, state, a), std::chrono::seconds(400));
+}
+
+std::string this_kernel() { return trim(in_ns(kSrvNs, {"uname", "-r"})); }
+std::string this_nproc() { return std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)); }
+
+}  // namespace
+
+TEST_CASE("retune over ssh: a peer of another kind is refused; drift on the peer is put back; a regression re-tunes both ends",
+          "[search-ssh][retune][root]") {
+  need_root();
+  const auto& s = testbed_ssh();
+  StateDir state;
+  const auto original = both_ends();
+  const std::string p = state / "both.yaml";
+  const std::string good_facts = "kernel: " + this_kernel() + ", nproc: " + this_nproc();
+
+  // 1. The profile's peer part was made on a 99-CPU host: refused, nothing changed on either end.
+  write_both_ends_profile(p, s, "4096 131072 6291456", "700", 1, "kernel: " + this_kernel() + ", nproc: 99");
+  auto refused = retune(s, state.path, p, {});
+  INFO(refused.out << refused.err);
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("its peer: part") && Catch::Contains("nproc: profile 99") && Catch::Contains("--force"));
+  CHECK(both_ends() == original);
+
+  // 2. Both ends drifted from the profile (txqueuelen 700 there; a TUN device starts at 500): put
+  //    back on both, the peer's through its own agent and journal; the score holds (recorded 1): exit 11.
+  write_both_ends_profile(p, s, "4096 131072 6291456", "700", 1, good_facts);
+  auto rolled = retune(s, state.path, p, {});
+  INFO(rolled.out << rolled.err);
+  REQUIRE(rolled.exit_code == 11);
+  auto j = nlohmann::json::parse(rolled.out);
+  CHECK(j["outcome"] == "rolled-back");
+  CHECK(j["exit_code"] == 11);
+  CHECK_THAT(j["drifted"].dump(), Catch::Contains(kSrvWg + "/txqueuelen (peer ") && Catch::Contains(kCliWg + "/txqueuelen: "));
+  CHECK(both_ends().at("srv txqueuelen") == "700");
+  CHECK(both_ends().at("cli txqueuelen") == "700");
+  CHECK(slurp(s.peer_state_dir + "/journal.json").find(kSrvWg) != std::string::npos);  // the peer's own journal
+
+  // 3. The receiving end is poor and the profile holds it so, but recorded far more than it gives:
+  //    a regression. Both ends are searched again (mirrored, as the profile says); the confirmed
+  //    winner is applied on both, and the profile is rewritten with its peer part: exit 10.
+  {
+    write_both_ends_profile(p, s, kPoorRmem, "700", 100000, good_facts);
+    for (const auto& ns : {kSrvNs, kCliNs}) in_ns(ns, {"sysctl", "-q", "-w", "net.ipv4.tcp_rmem=" + kPoorRmem});
+    auto retuned = retune(s, state.path, p, {"--trials", "4"});
+    INFO(retuned.out << retuned.err);
+    REQUIRE(retuned.exit_code == 10);
+    auto r = nlohmann::json::parse(retuned.out);
+    std::printf("retune over ssh: regressed profile -> re-tuned, %.1f -> %.1f Mbit/s score, %d trials, %.0f s\n",
+                r["baseline_score"].get<double>(), r["winner_score"].get<double>(), r["trials"]["total"].get<int>(),
+                r["elapsed_s"].get<double>());
+    auto np = act::load_profile(p);
+    REQUIRE(np.peer);
+    CHECK(np.peer->host["mode"].as<std::string>() == "mirrored");
+    CHECK(np.peer->host["interfaces"][kCliWg].as<std::string>() == kSrvWg);
+    CHECK(fs::exists(p + ".prev"));
+    std::map<std::string, std::string> peer(np.peer->knobs.begin(), np.peer->knobs.end());
+    REQUIRE(peer.count("net.ipv4.tcp_rmem"));
+    REQUIRE(peer.count(kSrvWg + "/txqueuelen"));
+    // The peer's kernel holds the new profile's peer part, read the way an admin would.
+    auto now = both_ends();
+    CHECK(now.at("srv tcp_rmem") == tcp_rmem_tabs(peer.at("net.ipv4.tcp_rmem")));
+    CHECK(now.at("srv txqueuelen") == peer.at(kSrvWg + "/txqueuelen"));
+    CHECK(now.at("srv tcp_rmem") != tcp_rmem_tabs(kPoorRmem));
+    // The study records the peer's facts.
+    auto st = run_wgopt(state.path, {"report", state / "retune-3.sqlite", "--json"});
+    INFO(st.out << st.err);
+    CHECK_THAT(st.out, Catch::Contains("\"peer\"") && Catch::Contains(s.target));
+
+    auto rb_peer = controller(s, state.path, {"rollback"});
+    INFO(rb_peer.out << rb_peer.err);
+    CHECK(rb_peer.ok());
+  }
+  auto rb_local = run(Place::netns(kCliNs).wrap(wgopt_argv(state.path, {"rollback"})));
+  INFO(rb_local.out << rb_local.err);
+  CHECK(rb_local.ok());
+  // Both ends' tcp_rmem were made poor by hand above (not journaled): when step 2 found them at the
+  // profile's value already, the journals give back the poor one.
+  in_ns(kCliNs, {"sysctl", "-q", "-w", "net.ipv4.tcp_rmem=" + original.at("cli tcp_rmem")});
+  in_ns(kSrvNs, {"sysctl", "-q", "-w", "net.ipv4.tcp_rmem=" + original.at("srv tcp_rmem")});
+  CHECK(both_ends() == original);
 }
