@@ -111,8 +111,9 @@ Interrupts parse_interrupts(const std::string& text, const std::string& source) 
   out.cpus = detail::parse_cpu_header(lines, source, i);
   if (out.cpus.empty()) detail::malformed(source, i + 1, "header names no CPU");
   for (++i; i < lines.size(); ++i) {
-    if (trim(lines[i]).empty()) continue;
+    // Blank by split_ws's measure (isspace: a line of only '\v' or '\f' too), not trim's.
     const auto t = split_ws(lines[i]);
+    if (t.empty()) continue;
     if (!t[0].ends_with(':') || t[0].size() < 2)
       detail::malformed(source, i + 1, fmt::format("'{}' is not an 'IRQ:' label", t[0]));
     IrqLine line;

@@ -156,6 +156,18 @@ TEST_CASE("/proc/interrupts: ARM layout (GENERIC_IRQ_SHOW_LEVEL) splits chip, hw
   CHECK(irq.find("IPI0")->per_cpu == std::vector<uint64_t>{10, 20});
 }
 
+TEST_CASE("/proc/interrupts: a line of only a vertical tab or form feed is blank, not an IRQ row past the end") {
+  // Found by fuzz/fuzz_proc's 10-minute run (_GLIBCXX_ASSERTIONS, vector index out of range): trim()
+  // kept "\v", split_ws() split it into no tokens, and the row's label was read as t[0].
+  const std::string text = "           CPU0       CPU1\n"
+                           "\v\n"
+                           " 38:          5          6   PCI-MSIX-0000:00:03.0   1-edge      virtio2-input.0\n"
+                           "\f \v\n";
+  const auto irq = parse_interrupts(text);
+  REQUIRE(irq.find("38"));
+  CHECK(irq.find("38")->cls == IrqClass::DataRx);
+}
+
 TEST_CASE("/proc/interrupts: a very long name or trigger token is parsed, not a stack overflow") {
   // Found by fuzz/fuzz_proc (ASan stack-overflow): std::regex recursed once per character of the
   // action and of the "1-edge" token. 4 MB each also overflows the default 8 MB stack without ASan.
