@@ -25,6 +25,37 @@ namespace {
 
 namespace ex = wgopt::experiments;
 
+// After a re-tune replaced the profile: renders its boot files again. 1 when they could not all be
+// rewritten (said on stderr with the fix), else 0.
+int rewrite_boot_files(const std::string& profile) {
+  try {
+    const auto u = ex::update_boot_files(profile);
+    for (const auto& w : u.written) std::cerr << "wgopt retune: rewrote " << w << "\n";
+    if (!u.kept.empty()) std::cerr << "wgopt retune: the previous boot files are in " << profile << ".prev-files/\n";
+    if (!u.note.empty()) std::cerr << "wgopt retune: boot files: " << u.note << "\n";
+    return 0;
+  } catch (const wgopt::Error& e) {
+    std::cerr << "wgopt: error: the profile was replaced but its boot files were not all rewritten: " << e.what()
+              << "; re-export it (`wgopt export " << profile << " --format all`) before the next reboot\n";
+    return 1;
+  }
+}
+
+// The result on stdout: JSON, or the table, what moved and the one-line summary.
+void print_result(const ex::SearchReport& report, const ex::RetuneOptions& r, bool json) {
+  if (json) {
+    std::cout << ex::retune_json(report).dump(2) << "\n";
+    return;
+  }
+  if (!r.quiet) {
+    std::cout << "\n" << report.table;
+    for (const auto& d : report.drifted) std::cout << "  put back: " << d << "\n";
+    for (const auto& c : report.changed) std::cout << "  re-tuned: " << c << "\n";
+    std::cout << report.confirmation << "\nstudy:   " << report.study_path << "\nprofile: " << report.profile_path << "\n";
+  }
+  std::cout << ex::retune_summary(report) << "\n";
+}
+
 void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   auto r = std::make_shared<ex::RetuneOptions>();
   auto trials = std::make_shared<int>(0);
@@ -128,36 +159,14 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
     }
     const auto& interrupted = wgopt::cli::install_interrupt_handlers();
     auto report = ex::run_retune_with_backoff(options, ex::BusyBackoff{}, ex::default_retune_wait_env(interrupted), interrupted);
-    int boot_files_failed = 0;
-    if (report.outcome == ex::SearchOutcome::Retuned) {
-      try {
-        const auto u = ex::update_boot_files(r->profile);
-        for (const auto& w : u.written) std::cerr << "wgopt retune: rewrote " << w << "\n";
-        if (!u.kept.empty()) std::cerr << "wgopt retune: the previous boot files are in " << r->profile << ".prev-files/\n";
-        if (!u.note.empty()) std::cerr << "wgopt retune: boot files: " << u.note << "\n";
-      } catch (const wgopt::Error& e) {
-        std::cerr << "wgopt: error: the profile was replaced but its boot files were not all rewritten: " << e.what()
-                  << "; re-export it (`wgopt export " << r->profile << " --format all`) before the next reboot\n";
-        boot_files_failed = 1;
-      }
-    }
+    const int boot_files_failed = report.outcome == ex::SearchOutcome::Retuned ? rewrite_boot_files(r->profile) : 0;
     if (!metrics->empty()) {
       std::string previous;
       if (auto p = wgopt::read_file(*metrics)) previous = *p;
       // node_exporter reads the directory at any moment: never half a file (temp name + rename).
       wgopt::write_file_atomic(*metrics, ex::retune_metrics(report, r->profile, ex::unix_now(), previous));
     }
-    if (*json) {
-      std::cout << ex::retune_json(report).dump(2) << "\n";
-    } else {
-      if (!r->quiet) {
-        std::cout << "\n" << report.table;
-        for (const auto& d : report.drifted) std::cout << "  put back: " << d << "\n";
-        for (const auto& c : report.changed) std::cout << "  re-tuned: " << c << "\n";
-        std::cout << report.confirmation << "\nstudy:   " << report.study_path << "\nprofile: " << report.profile_path << "\n";
-      }
-      std::cout << ex::retune_summary(report) << "\n";
-    }
+    print_result(report, *r, *json);
     ctx.exit_code = boot_files_failed ? 1 : ex::retune_exit_code(report.outcome);
   });
 }
