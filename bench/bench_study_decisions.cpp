@@ -3,17 +3,18 @@
 // (experiments/confirm.hpp). Prints two tables; no timing, no host access.
 //
 // Model (an assumption, stated so it can be checked against the testbed): per-second iperf3
-// samples around the configuration's true mean with a 3 s slow-start ramp, AR(1) noise (phi 0.5,
+// samples around the configuration's true mean after a slow-start ramp (--ramp S; 3 s and 1 s by default), AR(1) noise (phi 0.5,
 // per-second relative sd `noise`), and run-to-run noise of the mean of 2 %.
 //
 //   bench_study_decisions [--runs N] [--seed S] [--markdown] [--confidence C] [--min-samples N] [--warmup S]
-//                         [--known-noise-min-samples N]
+//                         [--known-noise-min-samples N] [--top-fraction F] [--ramp S]
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <numeric>
 #include <random>
 #include <string>
 #include <utility>
@@ -31,7 +32,8 @@ constexpr double kIncumbent = 1000;  // Mbit/s
 constexpr double kRunNoise = 0.02;   // relative sd of a run's mean between runs
 constexpr int kSeconds = 10;         // a full measurement
 
-std::vector<double> run_series(double mean, double noise, std::mt19937& rng) {
+// A ramp of `ramp` seconds: second t < ramp runs at (t + 1) / (ramp + 1) of the rate (slow start).
+std::vector<double> run_series(double mean, double noise, std::mt19937& rng, int ramp = 3) {
   std::normal_distribution<double> z(0, 1);
   double run_mean = mean * (1 + kRunNoise * z(rng));
   std::vector<double> out;
@@ -39,8 +41,8 @@ std::vector<double> run_series(double mean, double noise, std::mt19937& rng) {
   const double phi = 0.5;
   for (int t = 0; t < kSeconds; ++t) {
     e = phi * e + std::sqrt(1 - phi * phi) * noise * run_mean * z(rng);
-    double ramp = t < 3 ? (t + 1) / 4.0 : 1.0;  // slow start
-    out.push_back(std::max(0.0, ramp * run_mean + e));
+    const double share = t < ramp ? (t + 1) / (ramp + 1.0) : 1.0;
+    out.push_back(std::max(0.0, share * run_mean + e));
   }
   return out;
 }
@@ -84,34 +86,57 @@ void pruning_table(int runs, unsigned seed, bool markdown, const PrunerOptions& 
 // One simulated search of `trials` candidates from a poor start: each candidate's true mean is the
 // baseline's times exp(N(0.2, 0.35)) (most candidates of a search are worse than the incumbent once it
 // has improved, a few better; the spread of bench_search's trials on the testbed, 0.5x..2.1x of the
-// poor baseline). The incumbent starts at the baseline's measured mean and becomes the best mean of a
-// candidate measured fully; the pruner compares with it. A full measurement's mean is the candidate's
-// series after the warm-up, measured whole: what it would have scored without early stopping.
+// poor baseline). The pruner's reference starts at the baseline rounds' steady mean and follows the
+// rates the search has seen (each candidate's full mean, or its mean until it was stopped): their
+// best (the incumbent) or the edge of their best tenth (PrunerOptions::reference_top_fraction). A full measurement's mean is the candidate's series after
+// the ramp, measured whole: what it would have scored without early stopping; the top decile is of those.
 struct SearchOutcome {
   double seconds = 0, full_seconds = 0;
-  int stopped = 0, top = 0, top_stopped = 0;
+  int stopped = 0, top = 0, top_stopped = 0, warmup_sum = 0, searches = 0;
+  void add(const SearchOutcome& o) {
+    seconds += o.seconds, full_seconds += o.full_seconds, stopped += o.stopped, top += o.top;
+    top_stopped += o.top_stopped, warmup_sum += o.warmup_sum, searches += o.searches;
+  }
 };
 
-SearchOutcome simulated_search(int trials, double noise, const PrunerOptions& opt, std::mt19937& rng) {
+struct ScreenVariant {
+  std::string label;
+  bool sequential = true;
+  bool top_fraction = true;    // off: the reference is the incumbent (reference_top_fraction ~ 0)
+  bool measure_warmup = true;  // off: the configured warm-up
+};
+
+SearchOutcome simulated_search(int trials, double noise, int ramp, const PrunerOptions& base_opt, const ScreenVariant& v,
+                               std::mt19937& rng) {
   std::normal_distribution<double> z(0, 1);
   const double baseline = kIncumbent;
+  PrunerOptions opt = base_opt;
+  if (!v.sequential) opt.known_noise_min_samples = 0;
+  if (!v.top_fraction) opt.reference_top_fraction = 1e-9;
+  std::vector<std::vector<double>> rounds;
+  for (int r = 0; r < 3; ++r) rounds.push_back(run_series(baseline, noise, rng, ramp));
+  if (v.measure_warmup) opt.warmup_seconds = measured_warmup_seconds(rounds, opt.warmup_seconds);
   std::vector<std::vector<double>> series;
   std::vector<double> full_mean;
   for (int i = 0; i < trials; ++i) {
-    series.push_back(run_series(baseline * std::exp(0.2 + 0.35 * z(rng)), noise, rng));
-    const auto& s = series.back();
-    double m = 0;
-    for (int t = opt.warmup_seconds; t < kSeconds; ++t) m += s[static_cast<size_t>(t)];
-    full_mean.push_back(m / (kSeconds - opt.warmup_seconds));
+    series.push_back(run_series(baseline * std::exp(0.2 + 0.35 * z(rng)), noise, rng, ramp));
+    full_mean.push_back(steady_mean(series.back(), std::max(ramp, opt.warmup_seconds)));
   }
   std::vector<double> sorted = full_mean;
   std::sort(sorted.begin(), sorted.end(), std::greater<>());
   const double top_cut = sorted[static_cast<size_t>(std::max(0, trials / 10 - 1))];  // the top decile of full measurements
-  PruneReference ref{.mean_mbps = baseline, .noise_mbps = kRunNoise * baseline, .per_second_sd_mbps = noise * baseline,
-                     .per_second_r = 0.5};
+  std::vector<double> seen;
+  for (const auto& r : rounds) seen.push_back(steady_mean(r, opt.warmup_seconds));
+  PruneReference ref{.mean_mbps = 0, .noise_mbps = kRunNoise * baseline,
+                     .per_second_sd_mbps = pooled_per_second_sd(rounds, opt.warmup_seconds),
+                     .per_second_r = pooled_per_second_r(rounds, opt.warmup_seconds)};
+  seen = {std::accumulate(seen.begin(), seen.end(), 0.0) / static_cast<double>(seen.size())};
   SearchOutcome o;
+  o.searches = 1;
+  o.warmup_sum = opt.warmup_seconds;
   for (int i = 0; i < trials; ++i) {
     const auto& s = series[static_cast<size_t>(i)];
+    ref.mean_mbps = top_fraction_edge(seen, opt.reference_top_fraction);
     int used = kSeconds;
     for (int n = 1; n <= kSeconds; ++n) {
       if (decide_prune(std::span<const double>(s.data(), static_cast<size_t>(n)), ref, opt).prune) {
@@ -125,43 +150,38 @@ SearchOutcome simulated_search(int trials, double noise, const PrunerOptions& op
     o.stopped += used < kSeconds;
     o.top += top;
     o.top_stopped += top && used < kSeconds;
-    if (used == kSeconds && full_mean[static_cast<size_t>(i)] > ref.mean_mbps) {
-      ref.mean_mbps = full_mean[static_cast<size_t>(i)];  // a new incumbent
-      ref.noise_mbps = kRunNoise * ref.mean_mbps;
-      ref.per_second_sd_mbps = noise * ref.mean_mbps;
-    }
+    // What the search has seen of it: the full mean, or the stopped run's mean so far.
+    seen.push_back(steady_mean(std::span<const double>(s.data(), static_cast<size_t>(used)), opt.warmup_seconds));
   }
   return o;
 }
 
-void screening_table(int runs, unsigned seed, bool markdown, const PrunerOptions& opt) {
-  Table t({"per-second noise", "test", "candidates stopped", "measurement time saved", "top decile stopped early"});
+void screening_table(int runs, unsigned seed, int ramp, bool markdown, const PrunerOptions& opt) {
+  Table t({"per-second noise", "test", "reference", "warm-up", "candidates stopped", "measurement time saved",
+           "top decile stopped early"});
   const int trials = 20;
+  const std::vector<ScreenVariant> variants = {
+      {"t-based", false, false, false},
+      {"sequential, noise known", true, false, false},
+      {"sequential, noise known", true, true, false},
+      {"sequential, noise known", true, true, true},
+  };
   for (double noise : {0.03, 0.10}) {
-    for (bool sequential : {false, true}) {
-      PrunerOptions o = opt;
-      if (!sequential) o.known_noise_min_samples = 0;  // the t-based test after min_samples (before)
+    for (const auto& v : variants) {
       std::mt19937 rng(seed);
       SearchOutcome sum;
-      for (int r = 0; r < std::max(1, runs / trials); ++r) {
-        auto one = simulated_search(trials, noise, o, rng);
-        sum.seconds += one.seconds;
-        sum.full_seconds += one.full_seconds;
-        sum.stopped += one.stopped;
-        sum.top += one.top;
-        sum.top_stopped += one.top_stopped;
-      }
+      for (int r = 0; r < std::max(1, runs / trials); ++r) sum.add(simulated_search(trials, noise, ramp, opt, v, rng));
       const double n = sum.full_seconds / kSeconds;
-      t.add_row({fmt::format("{:.0f}%", noise * 100),
-                 sequential ? fmt::format("sequential, noise known, from {} s", o.warmup_seconds + o.known_noise_min_samples)
-                            : fmt::format("t-based, from {} s", o.warmup_seconds + o.min_samples),
+      t.add_row({fmt::format("{:.0f}%", noise * 100), v.label, v.top_fraction ? "edge of the best tenth" : "incumbent",
+                 v.measure_warmup ? fmt::format("measured (mean {:.1f} s)", static_cast<double>(sum.warmup_sum) / sum.searches)
+                                  : fmt::format("{} s", opt.warmup_seconds),
                  fmt::format("{:.1f}%", 100.0 * sum.stopped / n), fmt::format("{:.1f}%", 100 * (1 - sum.seconds / sum.full_seconds)),
                  fmt::format("{:.1f}% of {}", 100.0 * sum.top_stopped / std::max(1, sum.top), sum.top)});
     }
   }
-  std::cout << fmt::format("Early stopping in simulated searches ({} candidates each from a poor start, incumbent = best full "
-                           "measurement so far; {} candidates per row), {} s measurements\n\n",
-                           trials, std::max(1, runs / trials) * trials, kSeconds)
+  std::cout << fmt::format("Early stopping in simulated searches ({} candidates each from a poor start; {} candidates per row), "
+                           "{} s measurements, a {} s ramp\n\n",
+                           trials, std::max(1, runs / trials) * trials, kSeconds, ramp)
             << (markdown ? t.render_markdown() : t.render_text()) << "\n";
 }
 
@@ -200,6 +220,7 @@ int main(int argc, char** argv) {
   unsigned seed = 1;
   bool markdown = false;
   PrunerOptions opt;
+  std::vector<int> ramps = {3, 1};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
@@ -209,9 +230,11 @@ int main(int argc, char** argv) {
     else if (a == "--min-samples" && i + 1 < argc) opt.min_samples = std::atoi(argv[++i]);
     else if (a == "--warmup" && i + 1 < argc) opt.warmup_seconds = std::atoi(argv[++i]);
     else if (a == "--known-noise-min-samples" && i + 1 < argc) opt.known_noise_min_samples = std::atoi(argv[++i]);
+    else if (a == "--top-fraction" && i + 1 < argc) opt.reference_top_fraction = std::atof(argv[++i]);
+    else if (a == "--ramp" && i + 1 < argc) ramps = {std::atoi(argv[++i])};
     else {
       std::cerr << "usage: bench_study_decisions [--runs N] [--seed S] [--markdown] [--confidence C] "
-                   "[--min-samples N] [--warmup S] [--known-noise-min-samples N]\n";
+                   "[--min-samples N] [--warmup S] [--known-noise-min-samples N] [--top-fraction F] [--ramp S]\n";
       return 2;
     }
   }
@@ -221,7 +244,7 @@ int main(int argc, char** argv) {
   }
   opt.validate();
   pruning_table(runs, seed, markdown, opt);
-  screening_table(runs, seed, markdown, opt);
+  for (int r : ramps) screening_table(runs, seed, r, markdown, opt);
   confirmation_table(runs, seed, markdown);
   return 0;
 }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common/error.hpp"
 #include "experiments/search/search_progress.hpp"
 #include "experiments/study/pruner.hpp"
@@ -31,19 +33,35 @@ BaselineResult measure_baseline(PlantAccess& plant, const Objective& objective, 
   return b;
 }
 
+namespace {
+
+// The baseline rounds' per-second series of one scenario (rounds that measured it).
+std::vector<std::vector<double>> scenario_series(const BaselineResult& baseline, const std::string& scenario) {
+  std::vector<std::vector<double>> series;
+  for (const auto& ev : baseline.evaluations) {
+    for (const auto& s : ev.scenarios) {
+      if (s.scenario == scenario && s.series_mean_mbps > 0) series.push_back(s.series_mbps);
+    }
+  }
+  return series;
+}
+
+}  // namespace
+
+int measured_warmup(const Objective& objective, const BaselineResult& baseline, int max_warmup) {
+  int warmup = 0;
+  for (const auto& spec : objective.scenarios) {
+    warmup = std::max(warmup, measured_warmup_seconds(scenario_series(baseline, spec.name), max_warmup));
+  }
+  return objective.scenarios.empty() ? max_warmup : warmup;
+}
+
 PruneReferences prune_references(const Objective& objective, const BaselineResult& baseline, int warmup_seconds) {
   PruneReferences refs;
   for (const auto& spec : objective.scenarios) {
+    const auto series = scenario_series(baseline, spec.name);
     std::vector<double> means;
-    std::vector<std::vector<double>> series;
-    for (const auto& ev : baseline.evaluations) {
-      for (const auto& s : ev.scenarios) {
-        if (s.scenario == spec.name && s.series_mean_mbps > 0) {
-          means.push_back(s.series_mean_mbps);
-          series.push_back(s.series_mbps);
-        }
-      }
-    }
+    for (const auto& one : series) means.push_back(steady_mean(one, warmup_seconds));
     if (means.size() >= 2) {
       auto st = sample_stats(means);
       refs[spec.name] = {st.mean, st.stddev, pooled_per_second_sd(series, warmup_seconds), pooled_per_second_r(series, warmup_seconds)};

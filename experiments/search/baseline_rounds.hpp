@@ -27,7 +27,12 @@ struct BaselineResult {
 BaselineResult measure_baseline(PlantAccess& plant, const Objective& objective, const MeasureOptions& mo, int rounds,
                                 StudyStore& store, SearchProgress& progress);
 
-// Per scenario of the objective: the baseline's mean per-second rate, its spread between rounds and
+// The pruner's warm-up measured on the baseline rounds: the largest of measured_warmup_seconds over
+// the objective's scenarios, at most `max_warmup` (the configured warm-up), which it is while there
+// are fewer than two rounds long enough to measure it on.
+int measured_warmup(const Objective& objective, const BaselineResult& baseline, int max_warmup);
+
+// Per scenario of the objective: the baseline's mean per-second rate after the warm-up, its spread between rounds and
 // the pooled per-second noise after the pruner's warm-up (scenarios measured fewer than twice are left out).
 PruneReferences prune_references(const Objective& objective, const BaselineResult& baseline, int warmup_seconds);
 

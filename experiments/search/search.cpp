@@ -30,6 +30,18 @@ namespace wgopt::experiments {
 
 namespace {
 
+// The pruner ignores a measurement's leading seconds; how many are ramp on this plant is measured
+// on the baseline rounds (on a LAN-like path iperf3 is at speed within a second or two), never
+// more than configured: every second it need not wait is a second a poor candidate is not measured.
+void measure_warmup(const Objective& objective, const BaselineResult& baseline, PrunerOptions& pruner, SearchProgress& progress) {
+  const int configured = pruner.warmup_seconds;
+  pruner.warmup_seconds = measured_warmup(objective, baseline, configured);
+  if (pruner.warmup_seconds < configured) {
+    progress.say(fmt::format("early stopping: the baseline rounds ramp up in {} s, so the pruner skips {} s, not {}",
+                             pruner.warmup_seconds, pruner.warmup_seconds, configured));
+  }
+}
+
 // The pruner decides only after its warm-up plus its first samples (one with the baseline's
 // per-second noise known, min_samples without): a shorter measurement silently turns early stopping
 // off, so say so (bench_search at --duration 4 saved 0 s).
@@ -228,6 +240,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
       }
     }
 
+    if (o.prune) measure_warmup(plan.objective, baseline, mo.pruner, progress);
     PruneReferences refs = prune_references(plan.objective, baseline, mo.pruner.warmup_seconds);
     mo.prune = o.prune ? &refs : nullptr;
     warn_if_pruning_cannot_act(o, plan.objective, mo.pruner, refs);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <map>
 
 #include "common/error.hpp"
 #include "experiments/search/engine_priming.hpp"
@@ -34,7 +35,12 @@ class TrialRunner {
   TrialRunner(const TrialLoopInputs& in, PlantAccess& plant, opt::Strategy& engine, StudyStore& store, Budget& budget,
               SearchProgress& progress, TrialCounts& counts)
       : in_(in), plant_(plant), engine_(engine), store_(store), budget_(budget), progress_(progress), counts_(counts),
-        incumbent_(in.baseline.stats.mean) {}
+        incumbent_(in.baseline.stats.mean) {
+    for (const auto& [scenario, ref] : in_.refs) {
+      seen_rates_[scenario].push_back(ref.mean_mbps);
+      incumbent_rates_[scenario] = ref.mean_mbps;
+    }
+  }
 
   void run() {
     while (budget_.may_start_trial()) {
@@ -143,8 +149,9 @@ class TrialRunner {
       rec.state = TrialState::Pruned;
       rec.note = ev.note;
       const auto& s = ev.scenarios.back();
-      auto it = in_.refs.find(s.scenario);
-      rec.score = estimate_pruned(incumbent_, s.series_mean_mbps, it == in_.refs.end() ? 0 : it->second.mean_mbps);
+      auto it = incumbent_rates_.find(s.scenario);
+      rec.score = estimate_pruned(incumbent_, steady(s.series_mbps), it == incumbent_rates_.end() ? 0 : it->second);
+      see_rate(s.scenario, steady(s.series_mbps));
       // Against a full measurement here, not the nominal duration, which hides the fixed overhead both share.
       counts_.pruning_saved_s += std::max(ev.saved_seconds, in_.baseline.full_measure_s - ev.seconds);
     } else {
@@ -161,16 +168,34 @@ class TrialRunner {
       case TrialState::Infeasible: ++counts_.infeasible; break;
       default: ++counts_.failed; break;
     }
-    if (rec.state == TrialState::Complete && rec.score && *rec.score > incumbent_) {
-      incumbent_ = *rec.score;
-      for (const auto& s : ev->scenarios) {
-        auto it = in_.refs.find(s.scenario);
-        if (it != in_.refs.end() && s.series_mean_mbps > 0) it->second.mean_mbps = s.series_mean_mbps;
-      }
-    }
+    if (rec.state == TrialState::Complete) learn_reference(*rec.score, *ev);
     auto best = engine_.recommend();
     if (best.valid) progress_.set_best(best.mean);
     if (rec.state != TrialState::Complete) progress_.say(fmt::format("trial {} {}: {}", rec.number, to_string(rec.state), rec.note));
+  }
+
+  double steady(const std::vector<double>& series) const { return steady_mean(series, in_.mo.pruner.warmup_seconds); }
+
+  // Every rate the search has seen (the baseline's, each complete trial's, each stopped trial's so
+  // far) joins those the pruner's reference is the top-fraction edge of.
+  void see_rate(const std::string& scenario, double rate) {
+    auto it = in_.refs.find(scenario);
+    if (it == in_.refs.end() || !(rate > 0)) return;
+    auto& rates = seen_rates_[scenario];
+    rates.push_back(rate);
+    it->second.mean_mbps = top_fraction_edge(rates, in_.mo.pruner.reference_top_fraction);
+  }
+
+  // A complete trial: its rates are seen; a new best score also moves the incumbent that stopped
+  // trials' scores are scaled from.
+  void learn_reference(double score, const Evaluation& ev) {
+    const bool best = score > incumbent_;
+    if (best) incumbent_ = score;
+    for (const auto& s : ev.scenarios) {
+      const double rate = steady(s.series_mbps);
+      see_rate(s.scenario, rate);
+      if (best && rate > 0) incumbent_rates_[s.scenario] = rate;
+    }
   }
 
   const TrialLoopInputs& in_;
@@ -181,6 +206,8 @@ class TrialRunner {
   SearchProgress& progress_;
   TrialCounts& counts_;
   double incumbent_;
+  std::map<std::string, std::vector<double>> seen_rates_;  // per scenario: the steady rates seen (see_rate)
+  std::map<std::string, double> incumbent_rates_;         // per scenario: the incumbent's steady rate
   int remeasured_ = 0;
 };
 

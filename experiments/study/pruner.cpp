@@ -26,6 +26,10 @@ void PrunerOptions::validate() const {
   if (known_noise_min_samples < 0) {
     throw UsageError(fmt::format("pruner known_noise_min_samples {} is negative: use 0 (off) or 1 or more", known_noise_min_samples));
   }
+  if (!(reference_top_fraction > 0 && reference_top_fraction <= 1)) {
+    throw UsageError(fmt::format("pruner reference_top_fraction {} is out of range: use a fraction in (0, 1], e.g. 0.1",
+                                 reference_top_fraction));
+  }
   if (!(noise_sigmas >= 0) || !std::isfinite(noise_sigmas)) {
     throw UsageError(fmt::format("pruner noise_sigmas {} is invalid: use 0 or more, e.g. 2", noise_sigmas));
   }
@@ -114,6 +118,41 @@ PruneDecision decide_prune(std::span<const double> series, const PruneReference&
                          s.mean, s.n, d.candidate_upper, d.prune ? "<" : ">=", d.threshold, ref.mean_mbps,
                          ref.noise_mbps);
   return d;
+}
+
+double steady_mean(std::span<const double> series, int warmup_seconds) {
+  if (series.empty()) return 0;
+  const size_t skip = static_cast<size_t>(std::max(0, warmup_seconds));
+  return sample_stats(series.size() > skip ? series.subspan(skip) : series).mean;  // throws on NaN
+}
+
+double top_fraction_edge(std::vector<double> means, double top_fraction) {
+  if (!(top_fraction > 0 && top_fraction <= 1)) {
+    throw UsageError(fmt::format("top fraction {} is out of range: use a fraction in (0, 1]", top_fraction));
+  }
+  if (means.empty()) return 0;
+  std::sort(means.begin(), means.end());
+  const double pos = static_cast<double>(means.size() - 1) * (1 - top_fraction);  // the (1 - f) quantile, interpolated
+  const auto lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, means.size() - 1);
+  return means[lo] + (pos - static_cast<double>(lo)) * (means[hi] - means[lo]);
+}
+
+int measured_warmup_seconds(const std::vector<std::vector<double>>& series, int max_warmup, double tolerance) {
+  const size_t cap = static_cast<size_t>(std::max(0, max_warmup));
+  std::vector<double> ratio_sum(cap, 0.0);
+  int runs = 0;
+  for (const auto& one : series) {
+    if (one.size() < cap + 3) continue;
+    const double steady = steady_mean(one, max_warmup);
+    if (!(steady > 0)) continue;
+    for (size_t t = 0; t < cap; ++t) ratio_sum[t] += one[t] / steady;
+    ++runs;
+  }
+  if (runs < 2) return max_warmup;
+  size_t w = cap;
+  while (w > 0 && std::abs(ratio_sum[w - 1] / runs - 1) <= tolerance) --w;
+  return static_cast<int>(w);
 }
 
 double pooled_per_second_sd(const std::vector<std::vector<double>>& series, int warmup_seconds) {

@@ -163,3 +163,41 @@ TEST_CASE("pooled per-second autocorrelation of the baseline rounds, each run ar
   CHECK(pooled_per_second_r({{0, 0, 0, 100, 110, 100, 110, 100, 110}}, 3) == 0.0);
   CHECK(pooled_per_second_r({{1, 2, 3, 4}}, 3) == -1);  // no series with 3 samples after the warm-up
 }
+
+TEST_CASE("a reference's steady mean leaves out the ramp a candidate's test leaves out", "[pruner]") {
+  const std::vector<double> s = {100, 400, 800, 1000, 1000, 1000};
+  CHECK(steady_mean(s, 3) == Approx(1000));
+  CHECK(steady_mean(s, 0) == Approx(716.667).epsilon(1e-4));
+  CHECK(steady_mean(std::vector<double>{500, 700}, 3) == Approx(600));  // shorter than the warm-up: all of it
+  CHECK(steady_mean(std::vector<double>{}, 3) == 0);
+}
+
+TEST_CASE("the reference is the edge of the best tenth of the rates seen", "[pruner]") {
+  CHECK(top_fraction_edge({}, 0.1) == 0);
+  CHECK(top_fraction_edge({700}, 0.1) == 700);
+  CHECK(top_fraction_edge({5, 9, 7}, 0.1) == Approx(8.6));  // the 90 % quantile, interpolated: below the best
+  std::vector<double> twenty;
+  for (int i = 20; i >= 1; --i) twenty.push_back(i * 10.0);
+  CHECK(top_fraction_edge(twenty, 0.1) == Approx(181));
+  CHECK(top_fraction_edge(twenty, 1.0) == 10);
+  CHECK(top_fraction_edge(twenty, 1e-9) == Approx(200));
+  CHECK_THROWS_AS(top_fraction_edge(twenty, 0), UsageError);
+  CHECK_THROWS_AS(top_fraction_edge(twenty, 1.5), UsageError);
+  PrunerOptions o;
+  o.reference_top_fraction = 0;
+  CHECK_THROWS_WITH(o.validate(), Catch::Contains("reference_top_fraction"));
+}
+
+TEST_CASE("the warm-up is measured on the baseline rounds' ramp", "[pruner]") {
+  const std::vector<std::vector<double>> one_second = {{300, 990, 1010, 1000, 995, 1005, 1000, 1000},
+                                                       {350, 1005, 995, 1000, 1010, 990, 1000, 1000}};
+  CHECK(measured_warmup_seconds(one_second, 3) == 1);
+  const std::vector<std::vector<double>> flat = {{1000, 1000, 1000, 1000, 1000, 1000}, {990, 1010, 1000, 1000, 1000, 1000}};
+  CHECK(measured_warmup_seconds(flat, 3) == 0);
+  // A dip in the third second keeps the whole configured warm-up: only a ramp that has ended counts.
+  const std::vector<std::vector<double>> late = {{300, 1000, 700, 1000, 1000, 1000, 1000}, {300, 1000, 700, 1000, 1000, 1000, 1000}};
+  CHECK(measured_warmup_seconds(late, 3) == 3);
+  // Nothing to measure against: one round, or rounds too short.
+  CHECK(measured_warmup_seconds({one_second[0]}, 3) == 3);
+  CHECK(measured_warmup_seconds({{300, 1000, 1000, 1000}, {300, 1000, 1000, 1000}}, 3) == 3);
+}
