@@ -12,7 +12,15 @@
 // The numbers are throughput of a loaded, shared 2-core VM: read ratios, not absolutes.
 //
 //   bench_search [--wgopt PATH] [--trials N] [--duration S] [--repeat R] [--markdown] [--keep-testbed]
-//                [--default-objective]
+//                [--default-objective] [--budgets 10m,3m] [--rounds R] [--check-pruning]
+//
+// --budgets: one search per wall budget (`wgopt search --budget B`, no trial cap), each from the
+// same poor start, all against the one sweep. --rounds R: the sweep's best point and each search's
+// configuration are then measured again R times, interleaved, and found / best is the ratio of
+// those means (the sweep's best single sample is the best of many noisy draws: biased upwards).
+// --check-pruning: every configuration a search's trials completed or stopped early is measured
+// fully once with the sweep's instrument; of those that land in the top decile, how many had
+// been stopped early (issue 13's bound: <= 5%).
 #include <fmt/format.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -31,6 +39,7 @@
 #include "common/exec.hpp"
 #include "common/util.hpp"
 #include "experiments/measure/measure.hpp"
+#include "experiments/study/study_store.hpp"
 
 namespace fs = std::filesystem;
 using wgopt::Command;
@@ -72,6 +81,9 @@ struct Options {
   bool markdown = false;
   bool keep_testbed = false;
   bool default_objective = false;  // score with wgopt's default objective (drop penalties on)
+  std::vector<std::string> budgets;  // one search per wall budget ("10m,3m"), each from the poor start; empty: --trials
+  int confirm_rounds = 3;            // interleaved re-measurements of the sweep's best and each found configuration
+  bool check_pruning = false;        // measure every trial's configuration fully: were top-decile ones stopped?
 };
 
 std::string default_wgopt(const char* argv0) {
@@ -109,6 +121,9 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--markdown") o.markdown = true;
     else if (a == "--keep-testbed") o.keep_testbed = true;
     else if (a == "--default-objective") o.default_objective = true;
+    else if (a == "--budgets") o.budgets = wgopt::split(need(i), ',');
+    else if (a == "--rounds") o.confirm_rounds = num(i, 1, 10);
+    else if (a == "--check-pruning") o.check_pruning = true;
     else throw wgopt::UsageError(fmt::format("unknown argument '{}': see the header of bench/bench_search.cpp", a));
   }
   if (wgopt::find_executable(o.wgopt).empty()) {
@@ -127,7 +142,7 @@ std::string server_id(const std::string& id) {
 
 class Bench {
  public:
-  explicit Bench(Options o) : o_(std::move(o)), runner_(wgopt::default_runner()) {}
+  Bench(Options o, fs::path dir) : o_(std::move(o)), dir_(std::move(dir)), runner_(wgopt::default_runner()) {}
 
   // Runs wgopt with `args`; throws with its stderr unless it exits 0.
   std::string wgopt(std::vector<std::string> args, std::chrono::seconds timeout = std::chrono::seconds(300)) {
@@ -152,10 +167,10 @@ class Bench {
 
   // Mean received Mbit/s of the tcp scenario over o_.repeat runs of `wgopt baseline`. A failed
   // run (iperf3 error, tunnel down) counts as 0: a configuration that cannot carry traffic is worst.
-  double measure(const fs::path& dir) {
+  double measure() {
     double sum = 0;
     for (int r = 0; r < o_.repeat; ++r) {
-      auto file = dir / fmt::format("m{}.json", ++measurements_);
+      auto file = dir_ / fmt::format("m{}.json", ++measurements_);
       // As the search does (experiments/measure.hpp): make iperf3 listen afresh under the server's
       // current tcp_rmem, or the first test after set_both runs with the previous point's buffers.
       wgopt::experiments::Plant plant;
@@ -177,6 +192,7 @@ class Bench {
 
  private:
   Options o_;
+  fs::path dir_;
   std::shared_ptr<wgopt::CommandRunner> runner_;
   int measurements_ = 0;
 };
@@ -204,13 +220,176 @@ std::string describe(const std::map<std::string, std::string>& cfg) {
   return s;
 }
 
+// One `wgopt search` from the poor start: its report, the configuration it ended on, its wall time.
+struct SearchRun {
+  std::string label;  // "16 trials" or "budget 10m"
+  nlohmann::json report;
+  std::map<std::string, std::string> found;
+  double wall_s = 0;
+  double found_tp = 0;  // the interleaved re-measurements' mean (Mbit/s)
+  std::string pruning_check = "(not run: --check-pruning)";
+  fs::path study;
+};
+
+SearchRun run_search(Bench& b, const Options& o, const fs::path& dir, const std::string& knob_list,
+                     const std::map<std::string, std::string>& poor, const std::string& budget) {
+  SearchRun r;
+  r.label = budget.empty() ? fmt::format("{} trials", o.trials) : "budget " + budget;
+  b.set_both(poor);
+  std::cerr << "wgopt search (" << r.label << ", " << o.duration << " s measurements) ...\n";
+  auto t0 = std::chrono::steady_clock::now();
+  r.study = dir / fmt::format("study-{}.sqlite", budget.empty() ? "trials" : budget);
+  std::vector<std::string> search = {"search", "--testbed", "--prefix", kPrefix, "--knobs", knob_list, "--duration",
+                                     std::to_string(o.duration), "--json", "--no-apply", "--study", r.study.string()};
+  if (budget.empty()) search.insert(search.end(), {"--trials", std::to_string(o.trials)});
+  else search.insert(search.end(), {"--budget", budget});
+  if (!o.default_objective) {
+    // The sweep ranks by throughput, so the search scores throughput too; with the default
+    // objective, drop penalties (bbr's UDP receive errors on wireguard-go's socket) rank differently.
+    std::ofstream(dir / "objective.yaml") << "scenarios:\n  - name: tcp\n    weight: 1\n    penalize_drops: false\n"
+                                             "    penalize_imbalance: false\n";
+    search.insert(search.end(), {"--objective", (dir / "objective.yaml").string()});
+  }
+  auto out = b.wgopt(search, std::chrono::seconds(3600));
+  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.report = nlohmann::json::parse(out);
+  r.found = poor;
+  for (const auto& [id, v] : parse_changed(r.report.at("changed"))) r.found[id] = v;
+  return r;
+}
+
+struct Sweep {
+  std::map<std::string, std::string> best;
+  double best_tp = -1;  // its single sweep sample
+  size_t points = 0;
+  double wall_s = 0;
+};
+
+// Every point of the discretised space on both ends, one measurement (o.repeat) each.
+Sweep sweep(Bench& b, const std::vector<SpaceKnob>& sp) {
+  Sweep w;
+  w.points = 1;
+  for (const auto& k : sp) w.points *= k.levels.size();
+  auto t1 = std::chrono::steady_clock::now();
+  for (size_t p = 0; p < w.points; ++p) {
+    std::map<std::string, std::string> cfg;
+    size_t rest = p;
+    for (const auto& k : sp) {
+      cfg[k.id] = k.levels[rest % k.levels.size()];
+      rest /= k.levels.size();
+    }
+    b.set_both(cfg);
+    double tp = b.measure();
+    std::cerr << fmt::format("  sweep {:2}/{}: {:7.1f} Mbit/s  {}\n", p + 1, w.points, tp, describe(cfg));
+    if (tp > w.best_tp) w.best_tp = tp, w.best = cfg;
+  }
+  w.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  return w;
+}
+
+// The sweep's best and each search's configuration, measured in turn `rounds` times (so drift of
+// the machine hits them alike); returns the sweep best's mean and fills each run's found_tp.
+double remeasure_interleaved(Bench& b, int rounds, const std::map<std::string, std::string>& best, std::vector<SearchRun>& runs) {
+  double best_sum = 0;
+  std::vector<double> sums(runs.size(), 0);
+  for (int r = 0; r < rounds; ++r) {
+    b.set_both(best);
+    best_sum += b.measure();
+    for (size_t i = 0; i < runs.size(); ++i) {
+      b.set_both(runs[i].found);
+      sums[i] += b.measure();
+    }
+    std::cerr << fmt::format("  re-measure round {}/{} done\n", r + 1, rounds);
+  }
+  for (size_t i = 0; i < runs.size(); ++i) runs[i].found_tp = sums[i] / rounds;
+  return best_sum / rounds;
+}
+
+// Each distinct configuration the run's trials completed or stopped early, measured fully once; the
+// top decile (at least one) of those measurements, and how many of it had been stopped early.
+void check_pruning(Bench& b, SearchRun& r) {
+  using wgopt::experiments::TrialState;
+  std::map<std::string, std::pair<std::map<std::string, std::string>, bool>> configs;  // dump -> (values, ever stopped)
+  for (const auto& t : wgopt::experiments::StudyStore::open_read_only(r.study.string()).trials()) {
+    if (t.state != TrialState::Complete && t.state != TrialState::Pruned) continue;
+    auto& [values, stopped] = configs[t.params.dump()];
+    for (const auto& [id, v] : t.params.items()) values[id] = v.is_string() ? v.get<std::string>() : v.dump();
+    stopped = stopped || t.state == TrialState::Pruned;
+  }
+  std::vector<std::pair<double, bool>> measured;
+  for (const auto& [key, entry] : configs) {
+    b.set_both(entry.first);
+    measured.emplace_back(b.measure(), entry.second);
+    std::cerr << fmt::format("  {}: {} of {} configurations measured fully\n", r.label, measured.size(), configs.size());
+  }
+  std::sort(measured.begin(), measured.end(), std::greater<>());
+  const size_t top = std::max<size_t>(1, (measured.size() + 9) / 10);
+  size_t top_stopped = 0, stopped = 0;
+  for (size_t i = 0; i < measured.size(); ++i) {
+    stopped += measured[i].second;
+    if (i < top) top_stopped += measured[i].second;
+  }
+  r.pruning_check = fmt::format("{} of the top {} stopped early ({} of {} configurations stopped)", top_stopped, top, stopped,
+                                measured.size());
+}
+
+std::vector<std::pair<std::string, std::string>> search_rows(const SearchRun& r, double best_tp, double base_mean) {
+  const auto& rep = r.report;
+  const double saved = rep.at("pruning_saved_s");
+  const double measured = rep.value("measured_s", 0.0);
+  const auto returned = rep.contains("returned") ? rep.at("returned").size() : 0;
+  return {
+      {"search: outcome", rep.at("outcome").get<std::string>()},
+      {"search: baseline score -> winner score", fmt::format("{:.1f} -> {:.1f} ({:+.1f}%)", rep.at("baseline_score").get<double>(),
+                                                             rep.at("winner_score").get<double>(), rep.at("gain_pct").get<double>())},
+      {"search: trials (complete/pruned/failed/infeasible)",
+       fmt::format("{} ({}/{}/{}/{})", rep["trials"]["total"].get<int>(), rep["trials"]["complete"].get<int>(),
+                   rep["trials"]["pruned"].get<int>(), rep["trials"]["failed"].get<int>(), rep["trials"]["infeasible"].get<int>())},
+      {"search: found configuration", describe(r.found)},
+      {"found, re-measured, tcp Mbit/s", fmt::format("{:.1f}", r.found_tp)},
+      {"found / best of sweep (re-measured alike)", best_tp > 0 ? fmt::format("{:.2f}", r.found_tp / best_tp) : "n/a"},
+      {"gain of found over poor baseline", base_mean > 0 ? fmt::format("{:+.0f}% ({:.2f}x)", 100 * (r.found_tp / base_mean - 1), r.found_tp / base_mean) : "n/a"},
+      {"wall time of the search", fmt::format("{:.0f} s", r.wall_s)},
+      {"measurement time early stopping saved (of full measurements of the same trials)",
+       fmt::format("{:.0f} s of {:.0f} s ({:.0f}%)", saved, measured + saved, measured + saved > 0 ? 100 * saved / (measured + saved) : 0.0)},
+      {"top decile of the trials' configurations (each measured fully afterwards) stopped early", r.pruning_check},
+      {"minimal profile: changes kept / returned to the host's value", fmt::format("{} / {}", rep.at("changed").size(), returned)},
+      {"simplification", rep.value("simplification", std::string("(did not run)"))},
+  };
+}
+
+void print_table(const Options& o, const std::string& knob_list, const std::vector<std::pair<std::string, std::string>>& common,
+                 const std::vector<SearchRun>& runs, const std::vector<std::vector<std::pair<std::string, std::string>>>& per_run) {
+  std::cout << fmt::format("bench_search: testbed {}, {} s per measurement, {} objective, space {}\n", kPrefix, o.duration,
+                           o.default_objective ? "default" : "throughput-only", knob_list);
+  std::vector<std::string> head = {"measure"};
+  for (const auto& r : runs) head.push_back(r.label);
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s = "|";
+    for (const auto& c : cells) s += " " + c + " |";
+    std::cout << s << "\n";
+  };
+  std::cout << "\n";
+  if (o.markdown) line(head), line(std::vector<std::string>(head.size(), "---"));
+  for (const auto& [k, v] : common) {
+    std::vector<std::string> row = {k, v};
+    row.resize(head.size(), "");
+    line(row);
+  }
+  for (size_t i = 0; i < per_run.front().size(); ++i) {
+    std::vector<std::string> row = {per_run.front()[i].first};
+    for (const auto& rows : per_run) row.push_back(rows[i].second);
+    line(row);
+  }
+}
+
 int run(const Options& o) {
   wgopt::require_root("bench_search");
   char tmpl[] = "/tmp/wgopt-bench-search-XXXXXX";
   if (!mkdtemp(tmpl)) throw Error("cannot create a temporary state dir under /tmp");
   const fs::path dir = tmpl;
   setenv("WGOPT_STATE_DIR", dir.c_str(), 1);  // our wgopt children journal and lock here only
-  Bench b(o);
+  Bench b(o, dir);
   const auto sp = space();
   std::map<std::string, std::string> poor;
   std::string knob_list;
@@ -225,86 +404,29 @@ int run(const Options& o) {
   try {
     b.set_both(poor);
     std::cerr << "poor configuration on both ends: " << describe(poor) << "\n";
-    const double base_tp = b.measure(dir);
-
-    std::cerr << "wgopt search (" << o.trials << " trials x " << o.duration << " s) ...\n";
-    auto t0 = std::chrono::steady_clock::now();
-    std::vector<std::string> search = {"search", "--testbed", "--prefix", kPrefix, "--knobs", knob_list, "--trials", std::to_string(o.trials),
-                                       "--duration", std::to_string(o.duration), "--json", "--no-apply", "--study", (dir / "study.sqlite").string()};
-    if (!o.default_objective) {
-      // The sweep ranks by throughput, so the search scores throughput too; with the default
-      // objective, drop penalties (bbr's UDP receive errors on wireguard-go's socket) rank differently.
-      std::ofstream(dir / "objective.yaml") << "scenarios:\n  - name: tcp\n    weight: 1\n    penalize_drops: false\n"
-                                               "    penalize_imbalance: false\n";
-      search.insert(search.end(), {"--objective", (dir / "objective.yaml").string()});
+    const double base_tp = b.measure();
+    std::vector<SearchRun> runs;
+    for (const auto& budget : o.budgets.empty() ? std::vector<std::string>{""} : o.budgets) {
+      runs.push_back(run_search(b, o, dir, knob_list, poor, budget));
     }
-    auto out = b.wgopt(search, std::chrono::seconds(3600));
-    const double search_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    auto rep = nlohmann::json::parse(out);
-    auto found = poor;
-    for (const auto& [id, v] : parse_changed(rep.at("changed"))) found[id] = v;
-
-    // The sweep, and the found configuration measured by the same instrument.
-    std::vector<size_t> idx(sp.size(), 0);
-    size_t points = 1;
-    for (const auto& k : sp) points *= k.levels.size();
-    std::map<std::string, std::string> best;
-    double best_tp = -1;
-    auto t1 = std::chrono::steady_clock::now();
-    for (size_t p = 0; p < points; ++p) {
-      std::map<std::string, std::string> cfg;
-      size_t rest = p;
-      for (const auto& k : sp) {
-        cfg[k.id] = k.levels[rest % k.levels.size()];
-        rest /= k.levels.size();
-      }
-      b.set_both(cfg);
-      double tp = b.measure(dir);
-      std::cerr << fmt::format("  sweep {:2}/{}: {:7.1f} Mbit/s  {}\n", p + 1, points, tp, describe(cfg));
-      if (tp > best_tp) best_tp = tp, best = cfg;
+    const Sweep w = sweep(b, sp);
+    const double best_tp = remeasure_interleaved(b, o.confirm_rounds, w.best, runs);
+    if (o.check_pruning) {
+      for (auto& r : runs) check_pruning(b, r);
     }
-    const double sweep_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-    b.set_both(found);
-    const double found_tp = b.measure(dir);
     b.set_both(poor);
-    const double base_tp2 = b.measure(dir);  // the poor baseline again: drift of the machine during the run
+    const double base_tp2 = b.measure();  // the poor baseline again: drift of the machine during the run
     const double base_mean = (base_tp + base_tp2) / 2;
-
-    const int trials = rep.at("trials").at("total");
-    const double saved = rep.at("pruning_saved_s");
-    const double measured = rep.value("measured_s", 0.0);
-    const auto kept = rep.at("changed").size();
-    const auto returned = rep.contains("returned") ? rep.at("returned").size() : 0;
-    std::vector<std::pair<std::string, std::string>> rows = {
+    const std::vector<std::pair<std::string, std::string>> common = {
         {"poor baseline (start, end), tcp Mbit/s", fmt::format("{:.1f}, {:.1f}", base_tp, base_tp2)},
-        {"search: outcome", rep.at("outcome").get<std::string>()},
-        {"search: baseline score -> winner score", fmt::format("{:.1f} -> {:.1f} ({:+.1f}%)", rep.at("baseline_score").get<double>(),
-                                                               rep.at("winner_score").get<double>(), rep.at("gain_pct").get<double>())},
-        {"search: trials (complete/pruned/failed/infeasible)",
-         fmt::format("{} ({}/{}/{}/{})", trials, rep["trials"]["complete"].get<int>(), rep["trials"]["pruned"].get<int>(),
-                     rep["trials"]["failed"].get<int>(), rep["trials"]["infeasible"].get<int>())},
-        {"search: found configuration", describe(found)},
-        {"found, re-measured, tcp Mbit/s", fmt::format("{:.1f}", found_tp)},
-        {"sweep: best configuration", describe(best)},
-        {"sweep: best, tcp Mbit/s (points measured)", fmt::format("{:.1f} ({} points x {})", best_tp, points, o.repeat)},
-        {"found / best of sweep", best_tp > 0 ? fmt::format("{:.2f}", found_tp / best_tp) : "n/a"},
-        {"gain of found over poor baseline", base_mean > 0 ? fmt::format("{:+.0f}%", 100 * (found_tp / base_mean - 1)) : "n/a"},
-        {"wall time: search, sweep", fmt::format("{:.0f} s, {:.0f} s", search_wall, sweep_wall)},
-        {"measurement time early stopping saved (of full measurements of the same trials)",
-         fmt::format("{:.0f} s of {:.0f} s ({:.0f}%)", saved, measured + saved, measured + saved > 0 ? 100 * saved / (measured + saved) : 0.0)},
-        {"minimal profile: changes kept / returned to the host's value", fmt::format("{} / {}", kept, returned)},
-        {"simplification", rep.value("simplification", std::string("(did not run)"))},
+        {"sweep: best configuration", describe(w.best)},
+        {"sweep: best, tcp Mbit/s (single sample; re-measured)",
+         fmt::format("{:.1f} ({} points x {}); {:.1f} ({} rounds)", w.best_tp, w.points, o.repeat, best_tp, o.confirm_rounds)},
+        {"wall time of the sweep", fmt::format("{:.0f} s", w.wall_s)},
     };
-    size_t w = 0;
-    for (const auto& r : rows) w = std::max(w, r.first.size());
-    std::cout << fmt::format("bench_search: testbed {}, {} s per measurement, {} trial cap, {} objective, space {}\n", kPrefix,
-                             o.duration, o.trials, o.default_objective ? "default" : "throughput-only", knob_list);
-    if (o.markdown) {
-      std::cout << "\n| measure | value |\n|---|---|\n";
-      for (const auto& r : rows) std::cout << "| " << r.first << " | " << r.second << " |\n";
-    } else {
-      for (const auto& r : rows) std::cout << fmt::format("{:<{}}  {}\n", r.first, w, r.second);
-    }
+    std::vector<std::vector<std::pair<std::string, std::string>>> per_run;
+    for (const auto& r : runs) per_run.push_back(search_rows(r, best_tp, base_mean));
+    print_table(o, knob_list, common, runs, per_run);
   } catch (const std::exception& e) {
     std::cerr << "bench_search: " << e.what() << "\n";
     rc = 1;
