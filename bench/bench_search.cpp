@@ -412,7 +412,13 @@ int run(const Options& o) {
     const Sweep w = sweep(b, sp);
     const double best_tp = remeasure_interleaved(b, o.confirm_rounds, w.best, runs);
     if (o.check_pruning) {
-      for (auto& r : runs) check_pruning(b, r);
+      for (auto& r : runs) {
+        try {
+          check_pruning(b, r);
+        } catch (const std::exception& e) {  // the rest of the table still stands
+          r.pruning_check = std::string("failed: ") + e.what();
+        }
+      }
     }
     b.set_both(poor);
     const double base_tp2 = b.measure();  // the poor baseline again: drift of the machine during the run
