@@ -96,7 +96,7 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
   eng->add_option("--strategy", o->strategy, "bo (Bayesian, default), random or coordinate (one knob at a time)")->capture_default_str();
   eng->add_option("--seed", o->seed, "random seed (the engine is deterministic given the measurements)")->capture_default_str();
   eng->add_option("--baseline-rounds", o->baseline_rounds, "baseline measurements to learn the noise")->capture_default_str();
-  eng->add_option("--confirm-rounds", o->confirm_rounds, "interleaved baseline/winner rounds before promotion (fewer, at least 2, if --budget has less time left)")->capture_default_str();
+  eng->add_option("--confirm-rounds", o->confirm_rounds, "interleaved baseline/winner rounds before promotion (fewer, at least 3, if --budget has less time left: 2 rounds can hardly promote anything)")->capture_default_str();
   eng->add_option("--settle-ms", *settle_ms, "wait after applying a candidate before measuring")->capture_default_str();
   eng->add_flag("--no-prune", *no_prune, "measure every candidate fully (no early stopping)");
   auto* out = cmd->add_option_group("output", "persistence and output");

@@ -14,9 +14,14 @@ std::chrono::milliseconds measurement_lease(double nominal_measure_s) {
 
 std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds,
                                                bool simplify) {
-  const double measurements = 2.0 * confirm_rounds + (simplify ? 3 * 2 : 0);
-  const auto reserve = std::chrono::milliseconds(static_cast<long long>(1000 * (nominal_measure_s * measurements + 10)));
-  return reserve < wall / 2 ? reserve : wall / 3;
+  auto hold = [&](double measurements) {
+    return std::chrono::milliseconds(static_cast<long long>(1000 * (nominal_measure_s * measurements + 10)));
+  };
+  const auto reserve = hold(2.0 * confirm_rounds + (simplify ? 3 * 2 : 0));
+  if (reserve < wall / 2) return reserve;
+  // A short budget: a third of it, but never fewer than the rounds a decision needs while they fit in half.
+  const auto needed = hold(2.0 * std::min(confirm_rounds, kMinUsefulConfirmRounds));
+  return std::max(wall / 3, std::min(needed, wall / 2));
 }
 
 BudgetLimits after_setup(BudgetLimits limits, std::chrono::milliseconds setup) {
@@ -26,7 +31,7 @@ BudgetLimits after_setup(BudgetLimits limits, std::chrono::milliseconds setup) {
 
 int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_rounds) {
   const int fit = static_cast<int>(left_s / (2 * (full_measure_s + 1.5)));
-  return std::clamp(fit, 2, max_rounds);
+  return std::clamp(fit, std::min(kMinUsefulConfirmRounds, max_rounds), max_rounds);
 }
 
 double simplification_minimum_s(double full_measure_s) { return 2 * 3 * (full_measure_s + 1.5); }

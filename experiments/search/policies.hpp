@@ -22,9 +22,16 @@ double nominal_measure_seconds(const Objective& objective);
 // slow run is never cut short while a hung wgopt is still caught.
 std::chrono::milliseconds measurement_lease(double nominal_measure_s);
 
+// The fewest confirmation rounds worth running: a paired t over 2 rounds has 1 degree of freedom
+// (t = 12.7 at 95 %), so it promotes only a gain above ~6 times the difference of its two paired
+// gains: on a noisy host never (bench_search, --budget 3m: +85 % kept as the baseline). Over 3
+// rounds t = 4.3 and a gain of ~2.5 paired sds is promoted.
+inline constexpr int kMinUsefulConfirmRounds = 3;
+
 // What a wall budget holds back for confirmation (2 measurements per round), with `simplify` the
 // simplification's 2 rounds (3 measurements each), persisting and restoring (10 s): that much when
-// it is under half the budget, else a third of the budget.
+// it is under half the budget, else a third of the budget, or kMinUsefulConfirmRounds rounds (of
+// at most confirm_rounds) when those need more and fit in half of it.
 std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds,
                                                bool simplify);
 
@@ -34,7 +41,8 @@ BudgetLimits after_setup(BudgetLimits limits, std::chrono::milliseconds setup);
 
 // Confirmation rounds that fit in `left_s` seconds when a full measurement takes `full_measure_s`
 // (each round: one baseline and one candidate measurement, plus 1.5 s each for apply, settle and
-// liveness), at least 2 (a decision needs them) and at most `max_rounds`.
+// liveness), at least kMinUsefulConfirmRounds (or max_rounds when that is fewer: the user's
+// choice) and at most `max_rounds`.
 int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_rounds);
 
 // The time the confirmation leaves for the simplification of the winner: its 2 rounds of 3

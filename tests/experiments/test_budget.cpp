@@ -2,6 +2,7 @@
 
 #include "common/error.hpp"
 #include "common/util.hpp"
+#include "experiments/search/policies.hpp"
 #include "experiments/study/budget.hpp"
 
 using namespace wgopt;
@@ -121,4 +122,18 @@ TEST_CASE("an absurd budget is refused in one line before anything starts", "[fa
   CHECK(parse_budget("7d", std::nullopt).wall == std::chrono::hours(24 * 7));
   CHECK_THROWS_WITH(parse_duration("1e400s", "--timeout"), Catch::Contains("--timeout '1e400s'"));
   CHECK_THROWS_WITH(parse_duration("99999999999999999999h", "--timeout"), Catch::Contains("too long"));
+}
+
+TEST_CASE("a short budget holds back the 3 confirmation rounds a decision needs, not 2", "[budget][confirm]") {
+  using namespace std::chrono_literals;
+  // 2 rounds are a paired t with 1 degree of freedom: nothing short of a huge, steady gain passes it.
+  CHECK(confirmation_rounds_that_fit(60, 12, 4) == 3);
+  CHECK(confirmation_rounds_that_fit(1000, 12, 4) == 4);
+  CHECK(confirmation_rounds_that_fit(60, 12, 2) == 2);  // the user asked for 2
+  // A long budget: everything (4 rounds and the simplification) as asked.
+  CHECK(confirmation_reserve(2h, 14, 4, true) == 206000ms);
+  // 3 minutes: a third (60 s) would hold 2 rounds; 3 rounds (94 s) are capped at half the budget.
+  CHECK(confirmation_reserve(3min, 14, 4, true) == 90000ms);
+  CHECK(confirmation_reserve(60s, 14, 4, true) == 30000ms);
+  CHECK(confirmation_reserve(3min, 14, 2, false) == 66000ms);  // under half: as asked
 }
