@@ -12,7 +12,7 @@
 // The numbers are throughput of a loaded, shared 2-core VM: read ratios, not absolutes.
 //
 //   bench_search [--wgopt PATH] [--trials N] [--duration S] [--repeat R] [--markdown] [--keep-testbed]
-//                [--default-objective] [--budgets 10m,3m] [--rounds R] [--check-pruning]
+//                [--default-objective] [--budgets 10m,3m] [--rounds R] [--check-pruning] [--no-sweep]
 //
 // --budgets: one search per wall budget (`wgopt search --budget B`, no trial cap), each from the
 // same poor start, all against the one sweep. --rounds R: the sweep's best point and each search's
@@ -20,7 +20,8 @@
 // those means (the sweep's best single sample is the best of many noisy draws: biased upwards).
 // --check-pruning: every configuration a search's trials completed or stopped early is measured
 // fully once with the sweep's instrument; of those that land in the top decile, how many had
-// been stopped early (issue 13's bound: <= 5%).
+// been stopped early (issue 13's bound: <= 5%). --no-sweep: only the searches' gains, each found
+// configuration re-measured interleaved with the poor start (--budgets 3m,3m repeats one budget).
 #include <fmt/format.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -84,6 +85,7 @@ struct Options {
   std::vector<std::string> budgets;  // one search per wall budget ("10m,3m"), each from the poor start; empty: --trials
   int confirm_rounds = 3;            // interleaved re-measurements of the sweep's best and each found configuration
   bool check_pruning = false;        // measure every trial's configuration fully: were top-decile ones stopped?
+  bool sweep = true;                 // off: no sweep; each found configuration is re-measured against the poor start
 };
 
 std::string default_wgopt(const char* argv0) {
@@ -124,6 +126,7 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--budgets") o.budgets = wgopt::split(need(i), ',');
     else if (a == "--rounds") o.confirm_rounds = num(i, 1, 10);
     else if (a == "--check-pruning") o.check_pruning = true;
+    else if (a == "--no-sweep") o.sweep = false;
     else throw wgopt::UsageError(fmt::format("unknown argument '{}': see the header of bench/bench_search.cpp", a));
   }
   if (wgopt::find_executable(o.wgopt).empty()) {
@@ -238,7 +241,8 @@ SearchRun run_search(Bench& b, const Options& o, const fs::path& dir, const std:
   b.set_both(poor);
   std::cerr << "wgopt search (" << r.label << ", " << o.duration << " s measurements) ...\n";
   auto t0 = std::chrono::steady_clock::now();
-  r.study = dir / fmt::format("study-{}.sqlite", budget.empty() ? "trials" : budget);
+  static int searches = 0;  // one study file per search (the same budget may be run twice)
+  r.study = dir / fmt::format("study-{}-{}.sqlite", ++searches, budget.empty() ? "trials" : budget);
   std::vector<std::string> search = {"search", "--testbed", "--prefix", kPrefix, "--knobs", knob_list, "--duration",
                                      std::to_string(o.duration), "--json", "--no-apply", "--study", r.study.string()};
   if (budget.empty()) search.insert(search.end(), {"--trials", std::to_string(o.trials)});
@@ -333,7 +337,7 @@ void check_pruning(Bench& b, SearchRun& r) {
                                 measured.size());
 }
 
-std::vector<std::pair<std::string, std::string>> search_rows(const SearchRun& r, double best_tp, double base_mean) {
+std::vector<std::pair<std::string, std::string>> search_rows(const SearchRun& r, double best_tp, double base_mean, bool swept) {
   const auto& rep = r.report;
   const double saved = rep.at("pruning_saved_s");
   const double measured = rep.value("measured_s", 0.0);
@@ -347,7 +351,7 @@ std::vector<std::pair<std::string, std::string>> search_rows(const SearchRun& r,
                    rep["trials"]["pruned"].get<int>(), rep["trials"]["failed"].get<int>(), rep["trials"]["infeasible"].get<int>())},
       {"search: found configuration", describe(r.found)},
       {"found, re-measured, tcp Mbit/s", fmt::format("{:.1f}", r.found_tp)},
-      {"found / best of sweep (re-measured alike)", best_tp > 0 ? fmt::format("{:.2f}", r.found_tp / best_tp) : "n/a"},
+      {swept ? "found / best of sweep (re-measured alike)" : "found / poor start (re-measured alike)", best_tp > 0 ? fmt::format("{:.2f}", r.found_tp / best_tp) : "n/a"},
       {"gain of found over poor baseline", base_mean > 0 ? fmt::format("{:+.0f}% ({:.2f}x)", 100 * (r.found_tp / base_mean - 1), r.found_tp / base_mean) : "n/a"},
       {"wall time of the search", fmt::format("{:.0f} s", r.wall_s)},
       {"measurement time early stopping saved (of full measurements of the same trials)",
@@ -409,7 +413,7 @@ int run(const Options& o) {
     for (const auto& budget : o.budgets.empty() ? std::vector<std::string>{""} : o.budgets) {
       runs.push_back(run_search(b, o, dir, knob_list, poor, budget));
     }
-    const Sweep w = sweep(b, sp);
+    const Sweep w = o.sweep ? sweep(b, sp) : Sweep{.best = poor};
     const double best_tp = remeasure_interleaved(b, o.confirm_rounds, w.best, runs);
     if (o.check_pruning) {
       for (auto& r : runs) {
@@ -425,13 +429,13 @@ int run(const Options& o) {
     const double base_mean = (base_tp + base_tp2) / 2;
     const std::vector<std::pair<std::string, std::string>> common = {
         {"poor baseline (start, end), tcp Mbit/s", fmt::format("{:.1f}, {:.1f}", base_tp, base_tp2)},
-        {"sweep: best configuration", describe(w.best)},
+        {"sweep: best configuration", o.sweep ? describe(w.best) : "(no sweep: the poor start, re-measured alike)"},
         {"sweep: best, tcp Mbit/s (single sample; re-measured)",
          fmt::format("{:.1f} ({} points x {}); {:.1f} ({} rounds)", w.best_tp, w.points, o.repeat, best_tp, o.confirm_rounds)},
         {"wall time of the sweep", fmt::format("{:.0f} s", w.wall_s)},
     };
     std::vector<std::vector<std::pair<std::string, std::string>>> per_run;
-    for (const auto& r : runs) per_run.push_back(search_rows(r, best_tp, base_mean));
+    for (const auto& r : runs) per_run.push_back(search_rows(r, best_tp, base_mean, o.sweep));
     print_table(o, knob_list, common, runs, per_run);
   } catch (const std::exception& e) {
     std::cerr << "bench_search: " << e.what() << "\n";
