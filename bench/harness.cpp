@@ -156,10 +156,10 @@ RunMetrics run_one(const RunSpec& spec) {
 
 SuggestionTime time_per_suggestion(const std::string& strategy_name, int observations, int asks) {
   const Problem problem = make_problem("quadratic20");
-  auto strategy = opt::make_strategy(strategy_name, problem.space,
-                                     {.direction = opt::Direction::minimize,
-                                      .seed = 1,
-                                      .budget = observations + asks});
+  auto strategy = make_bench_strategy(strategy_name, problem.space,
+                                      {.direction = opt::Direction::minimize,
+                                       .seed = 1,
+                                       .budget = observations + asks});
   auto round = [&] {
     const opt::Config c = strategy->ask();
     strategy->tell(c, opt::TrialState::complete, *problem.f(c));

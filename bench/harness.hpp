@@ -69,7 +69,8 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
 // i-th draw. Throws wgopt::UsageError for an unknown problem or strategy.
 RunMetrics run_one(const RunSpec& spec);
 
-// Milliseconds per suggestion (one ask() and its tell()) of `strategy` on quadratic20 (d = 20),
+// Milliseconds per suggestion (one ask() and its tell()) of `strategy` (a make_bench_strategy name,
+// so ablations too) on quadratic20 (d = 20),
 // averaged over `asks` rounds after the strategy has itself asked and been told `observations`
 // trials. cpu_ms is this thread's CPU time (stable on a shared machine); wall_ms is elapsed time.
 struct SuggestionTime {
