@@ -90,6 +90,11 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f == "+kgask") b.kg_ask = true;
     else if (f.rfind("kgmin=", 0) == 0) b.kg_ask_min = std::stod(f.substr(6));
     else if (f.rfind("kgfrom=", 0) == 0) b.kg_ask_from = std::stod(f.substr(7));
+    else if (f.rfind("vcap=", 0) == 0) b.variance_cap = std::stod(f.substr(5));
+    else if (f.rfind("vcapp=", 0) == 0) b.polish_variance_cap = std::stod(f.substr(6));
+    else if (f == "+rmadapt") b.remeasure_adaptive = true;
+    else if (f.rfind("rmmax=", 0) == 0) b.remeasure_max = std::stod(f.substr(6));
+    else if (f.rfind("rmratio=", 0) == 0) b.remeasure_ratio = std::stod(f.substr(8));
     else if (f == "-add") b.additive = false;
     else if (f == "-bits") b.mask_bit_effects = false;
     else if (f == "+bitshare") b.mask_bit_share = true;
@@ -97,7 +102,7 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("ls=", 0) == 0) b.lengthscale_ref_dims = std::stod(f.substr(3));
     else if (f.rfind("init=", 0) == 0) o.n_initial = std::stoi(f.substr(5));
     else if (f.rfind("rm=", 0) == 0) (void)std::stod(f.substr(3));   // run_one's (remeasure_percent)
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, -kg, +kgask, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rm=P", name, f));
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, rm=P", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);
@@ -151,10 +156,10 @@ RunMetrics run_one(const RunSpec& spec) {
 
 SuggestionTime time_per_suggestion(const std::string& strategy_name, int observations, int asks) {
   const Problem problem = make_problem("quadratic20");
-  auto strategy = opt::make_strategy(strategy_name, problem.space,
-                                     {.direction = opt::Direction::minimize,
-                                      .seed = 1,
-                                      .budget = observations + asks});
+  auto strategy = make_bench_strategy(strategy_name, problem.space,
+                                      {.direction = opt::Direction::minimize,
+                                       .seed = 1,
+                                       .budget = observations + asks});
   auto round = [&] {
     const opt::Config c = strategy->ask();
     strategy->tell(c, opt::TrialState::complete, *problem.f(c));

@@ -56,10 +56,11 @@ double noise_sd(const Problem& problem, int noise);
 // "bo/-feas", "bo/-feas/-popcount", ... (each "-x" switches one opt::BoSettings field off, "+x" on:
 // -feas = feasibility, -popcount, -lscale = scale_lengthscales, -neigh = neighbours, +warp,
 // -tie = tie_lengthscales, -robust, -kg = kg_remeasure, +kgask = kg_ask, -add = additive, -bits =
-// mask_bit_effects, +bitshare = mask_bit_share; ls=D sets lengthscale_ref_dims, init=N the initial
-// design size, nu=V robust_nu, xi=V xi, xin=V xi_noise (and xi_noise_end), xie=V xi_noise_end, fw=V
-// feasibility_weight, kgfrom=V kg_ask_from, kgmin=V kg_ask_min; rm=P is run_one's: the driver
-// re-measures in the last P% of the trials). Throws wgopt::UsageError naming a bad name or flag.
+// mask_bit_effects, +bitshare = mask_bit_share, +rmadapt = remeasure_adaptive; ls=D sets
+// lengthscale_ref_dims, init=N the initial design size, nu=V robust_nu, xi=V xi, xin=V xi_noise (and
+// xi_noise_end), xie=V xi_noise_end, fw=V feasibility_weight, kgfrom=V kg_ask_from, kgmin=V
+// kg_ask_min, rmmax=V remeasure_max, rmratio=V remeasure_ratio, vcap=V variance_cap, vcapp=V
+// polish_variance_cap; rm=P is run_one's: the driver re-measures in the last P% of the trials). Throws wgopt::UsageError naming a bad name or flag.
 std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, const opt::Space& space,
                                                    const opt::StrategyOptions& options);
 
@@ -68,7 +69,8 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
 // i-th draw. Throws wgopt::UsageError for an unknown problem or strategy.
 RunMetrics run_one(const RunSpec& spec);
 
-// Milliseconds per suggestion (one ask() and its tell()) of `strategy` on quadratic20 (d = 20),
+// Milliseconds per suggestion (one ask() and its tell()) of `strategy` (a make_bench_strategy name,
+// so ablations too) on quadratic20 (d = 20),
 // averaged over `asks` rounds after the strategy has itself asked and been told `observations`
 // trials. cpu_ms is this thread's CPU time (stable on a shared machine); wall_ms is elapsed time.
 struct SuggestionTime {

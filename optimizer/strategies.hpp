@@ -64,6 +64,33 @@ struct BoSettings {
   bool kg_ask = false;
   double kg_ask_from = 0.5;
   double kg_ask_min = 0.01;   // a re-measurement's gain must exceed this many fitted noise sds
+  // Adaptive re-measurement (off): in the last remeasure_max x the budget (when StrategyOptions::budget
+  // is known), ask() re-measures the knowledge-gradient choice among the measured configurations
+  // (kg_remeasure's) instead of proposing a new point while the trials left are at most
+  // remeasure_max x budget x min(1, s / (remeasure_ratio x gap)): s is the fitted noise sd and gap
+  // the mean distance of the 2nd..5th best posterior means from the best (more of the end goes to
+  // the choice when the noise is large against the differences between the best candidates). Off:
+  // on wg_host8 (seeds 100-111, 5% / 10%) 0.643 / 0.801 against 0.640 / 0.732 (ratio 4: 0.644 /
+  // 0.854), like fixed shares (driver's rm=10/16/24: 0.686-0.617 / 0.668-0.793). There the fitted
+  // noise is mostly the interference (s ~0.37 standardised at both levels), so the rule cannot tell
+  // 5% from 10% and re-measures in most of the window; the best configurations a run measured sit
+  // at rank 7-28 of the posterior means, out of reach of re-measuring the top few.
+  bool remeasure_adaptive = false;
+  double remeasure_max = 0.2;
+  double remeasure_ratio = 2;
+  // EI sees the posterior variance capped at variance_cap x the prior variance (0: no cap), or only
+  // while polishing candidates (L-BFGS and the discrete hill climb: polish_variance_cap). Against
+  // boundary over-exploration: on Hartmann6 at 10% noise 42% of the post-design coordinates were
+  // exactly 0 or 1 (L-BFGS follows the variance, largest on the cube's faces, especially in the
+  // additive part), and a run that has not found the basin stays there. Capped at 0.3 (48 seeds,
+  // 100-147, n=50, 10%): Hartmann6 0.556 -> 0.330 (polish only 0.313), mixed Hartmann6 0.153 ->
+  // 0.167 (0.143). On the hosts 12 seeds (100-111, 5% / 10%) said it costs: wg_host8 0.640 / 0.732 ->
+  // 0.668 / 0.986 (polish only 0.723 / 0.839), wg_host16 0.283 / 0.629 -> 0.280 / 0.675 (0.274 / 0.675);
+  // the 30-seed table (seeds 0-29, bench/README.md) of polish_variance_cap = 0.3 says otherwise:
+  // Hartmann6 10% 0.539 -> 0.285, every host within +-0.1 (wg_host8 10% 0.964 -> 0.863, wg_host4 10%
+  // 0.421 -> 0.514). Still off: a default change needs the golden search traces and the live path.
+  double variance_cap = 0;
+  double polish_variance_cap = 0;
   // The GPs' kernels get a first-order additive part (Gp::set_additive).
   bool additive = true;
   // In that additive part each bit of a CPU mask is a main effect of its own (whether the IRQ core,

@@ -96,6 +96,7 @@ class BoStrategy : public Strategy {
     if (design_pos_ < design_.size() && hist_.size() < int(design_.size())) return design_[design_pos_++];
     if (hist_.n_values() < 2) return random_config(space_, rng_);
     refresh_model();
+    if (auto again = adaptive_remeasure()) return *again;
     Config next = maximise_acquisition();
     if (auto again = remeasure_instead_of(next)) return *again;
     return next;
@@ -285,6 +286,25 @@ class BoStrategy : public Strategy {
     const double material = settings_.kg_ask_min * std::sqrt(gp_.hyper().noise_variance());
     if (gains[best] > p_next * gains[k] && gains[best] > material) return cs[best];
     return std::nullopt;
+  }
+
+  // BoSettings::remeasure_adaptive: the knowledge-gradient re-measurement while the trials left are
+  // within the share the noise asks for.
+  std::optional<Config> adaptive_remeasure() const {
+    if (!settings_.remeasure_adaptive || budget_ <= 0) return std::nullopt;
+    const double left = double(budget_ - hist_.size());
+    const double window = settings_.remeasure_max * budget_;
+    if (left > window) return std::nullopt;
+    auto ranked = rank_measured();
+    if (ranked.size() < 2) return std::nullopt;
+    const size_t k = std::min<size_t>(5, ranked.size());
+    double gap = 0;
+    for (size_t i = 1; i < k; ++i) gap += ranked[i].mean - ranked[0].mean;
+    gap /= double(k - 1);
+    const double s = std::sqrt(gp_.hyper().noise_variance());
+    const double share = gap > 0 ? std::min(1.0, s / (settings_.remeasure_ratio * gap)) : 1.0;
+    if (left > window * share) return std::nullopt;
+    return knowledge_gradient_choice(ranked);
   }
 
   void refresh_model() {
@@ -511,16 +531,23 @@ class BoStrategy : public Strategy {
   }
 
   // Acquisition of many candidates at once.
-  Eigen::VectorXd acquisition(const std::vector<Config>& cs, double best) const {
+  Eigen::VectorXd acquisition(const std::vector<Config>& cs, double best, bool polishing = false) const {
     Eigen::MatrixXd X = model_matrix(cs);
     Eigen::VectorXd mu, var, a(X.rows());
     gp_.predict(X, mu, var);
-    for (Eigen::Index k = 0; k < X.rows(); ++k) a[k] = log_expected_improvement(mu[k], std::sqrt(var[k]), best);
+    const double cap = variance_cap(polishing);
+    for (Eigen::Index k = 0; k < X.rows(); ++k) a[k] = log_expected_improvement(mu[k], std::sqrt(std::min(var[k], cap)), best);
     if (have_feas_) {
       feas_.predict(X, mu, var);
       for (Eigen::Index k = 0; k < X.rows(); ++k) a[k] += settings_.feasibility_weight * log_feasible(mu[k], var[k]);
     }
     return a;
+  }
+
+  // BoSettings::variance_cap: the posterior variance EI sees, at most that share of the prior's.
+  double variance_cap(bool polishing = false) const {
+    if (polishing && settings_.polish_variance_cap > 0) return settings_.polish_variance_cap * gp_.hyper().prior_variance();
+    return settings_.variance_cap > 0 ? settings_.variance_cap * gp_.hyper().prior_variance() : HUGE_VAL;
   }
 
   // log P(feasible) from the label GP's standardised prediction; derivatives when asked.
@@ -560,6 +587,7 @@ class BoStrategy : public Strategy {
     double mean, var;
     Eigen::VectorXd dmean, dvar;
     p->self->gp_.predict_grad(full, mean, var, dmean, dvar);
+    if (const double cap = p->self->variance_cap(true); var > cap) var = cap, dvar.setZero();
     double sd = std::sqrt(var), dm = 0, ds = 0;
     double v = log_expected_improvement(mean, sd, p->best, &dm, &ds);
     if (g)
@@ -600,13 +628,13 @@ class BoStrategy : public Strategy {
         std::vector<double> full(ctx.base.data(), ctx.base.data() + space_.dims());
         for (size_t k = 0; k < free.size(); ++k) full[size_t(free[k])] = x[k];
         Config moved_c = space_.decode(full);
-        double a2 = acquisition({moved_c}, best)[0];
+        double a2 = acquisition({moved_c}, best, true)[0];
         if (a2 > a + 1e-12) c = std::move(moved_c), a = a2, moved = true;
       }
       for (int step = 0; step < 20; ++step) {
         auto neigh = discrete_neighbours(space_, c);
         if (neigh.empty()) break;
-        auto an = acquisition(neigh, best);
+        auto an = acquisition(neigh, best, true);
         Eigen::Index k;
         double top = an.maxCoeff(&k);
         if (!(top > a + 1e-12)) break;
@@ -665,7 +693,7 @@ class BoStrategy : public Strategy {
     Config chosen = starts.front();
     double chosen_a = -HUGE_VAL;
     for (const auto& s : starts) {
-      double as = acquisition({s}, best)[0];
+      double as = acquisition({s}, best, true)[0];
       auto [c, v] = polish(s, as, best, max_eval);
       if (v > chosen_a) chosen = std::move(c), chosen_a = v;
     }
