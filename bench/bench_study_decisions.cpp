@@ -14,7 +14,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
-#include <numeric>
 #include <random>
 #include <string>
 #include <utility>
@@ -125,12 +124,12 @@ SearchOutcome simulated_search(int trials, double noise, int ramp, const PrunerO
   std::vector<double> sorted = full_mean;
   std::sort(sorted.begin(), sorted.end(), std::greater<>());
   const double top_cut = sorted[static_cast<size_t>(std::max(0, trials / 10 - 1))];  // the top decile of full measurements
-  std::vector<double> seen;
-  for (const auto& r : rounds) seen.push_back(steady_mean(r, opt.warmup_seconds));
+  double baseline_rate = 0;  // the rounds' mean steady rate: the first rate the search has seen
+  for (const auto& r : rounds) baseline_rate += steady_mean(r, opt.warmup_seconds) / static_cast<double>(rounds.size());
+  std::vector<double> seen = {baseline_rate};
   PruneReference ref{.mean_mbps = 0, .noise_mbps = kRunNoise * baseline,
                      .per_second_sd_mbps = pooled_per_second_sd(rounds, opt.warmup_seconds),
                      .per_second_r = pooled_per_second_r(rounds, opt.warmup_seconds)};
-  seen = {std::accumulate(seen.begin(), seen.end(), 0.0) / static_cast<double>(seen.size())};
   SearchOutcome o;
   o.searches = 1;
   o.warmup_sum = opt.warmup_seconds;

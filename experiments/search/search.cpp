@@ -37,8 +37,8 @@ void measure_warmup(const Objective& objective, const BaselineResult& baseline, 
   const int configured = pruner.warmup_seconds;
   pruner.warmup_seconds = measured_warmup(objective, baseline, configured);
   if (pruner.warmup_seconds < configured) {
-    progress.say(fmt::format("early stopping: the baseline rounds ramp up in {} s, so the pruner skips {} s, not {}",
-                             pruner.warmup_seconds, pruner.warmup_seconds, configured));
+    progress.say(fmt::format("early stopping: the baseline rounds reach their steady rate after {} s; the pruner skips "
+                             "those, not {} s", pruner.warmup_seconds, configured));
   }
 }
 

@@ -149,9 +149,10 @@ class TrialRunner {
       rec.state = TrialState::Pruned;
       rec.note = ev.note;
       const auto& s = ev.scenarios.back();
+      const double rate = steady(s.series_mbps);
       auto it = incumbent_rates_.find(s.scenario);
-      rec.score = estimate_pruned(incumbent_, steady(s.series_mbps), it == incumbent_rates_.end() ? 0 : it->second);
-      see_rate(s.scenario, steady(s.series_mbps));
+      rec.score = estimate_pruned(incumbent_, rate, it == incumbent_rates_.end() ? 0 : it->second);
+      see_rate(s.scenario, rate);
       // Against a full measurement here, not the nominal duration, which hides the fixed overhead both share.
       counts_.pruning_saved_s += std::max(ev.saved_seconds, in_.baseline.full_measure_s - ev.seconds);
     } else {
