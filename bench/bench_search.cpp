@@ -40,6 +40,7 @@
 #include "common/exec.hpp"
 #include "common/util.hpp"
 #include "experiments/measure/measure.hpp"
+#include "experiments/study/budget.hpp"
 #include "experiments/study/study_store.hpp"
 
 namespace fs = std::filesystem;
@@ -128,6 +129,10 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--check-pruning") o.check_pruning = true;
     else if (a == "--no-sweep") o.sweep = false;
     else throw wgopt::UsageError(fmt::format("unknown argument '{}': see the header of bench/bench_search.cpp", a));
+  }
+  for (const auto& b : o.budgets) {  // before the testbed comes up: a bad budget changes nothing
+    if (b.empty()) throw wgopt::UsageError("--budgets has an empty entry: give durations separated by commas, e.g. 10m,3m");
+    wgopt::experiments::parse_budget(b, std::nullopt);  // throws naming the duration and the allowed range
   }
   if (wgopt::find_executable(o.wgopt).empty()) {
     throw wgopt::UsageError(fmt::format("wgopt binary '{}' not found: pass --wgopt PATH", o.wgopt));
