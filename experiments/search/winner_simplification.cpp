@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "common/error.hpp"
 #include "experiments/report/table.hpp"
@@ -118,6 +119,14 @@ void split(const std::vector<KnobChange>& changes, const std::vector<std::string
   }
 }
 
+// The model proposed returning some changes, but the plant did not (or could not) agree: the
+// profile carries every change, `proposed` still says what the model would have returned.
+void keep_every_change(Simplification& s, const std::vector<KnobChange>& changes, std::string reason) {
+  s.returned.clear();
+  s.kept = changes;
+  s.reason = std::move(reason);
+}
+
 }  // namespace
 
 std::vector<std::string> changes_to_return(const std::vector<KnobChange>& changes, double negligible) {
@@ -154,6 +163,15 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   const auto& limits = budget.limits();
   if (limits.wall && in.baseline.full_measure_s > 0) {
     const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
+    const double needed_s = simplification_minimum_s(in.baseline.full_measure_s);
+    if (left_s < needed_s) {  // the budget is a promise: an unchecked simplification is no simplification
+      keep_every_change(s, changes,
+                        fmt::format("no time left to check the model's proposal on the plant ({:.0f} s left of the budget, its 2 rounds "
+                                    "need {:.0f} s): the whole winner stays, every change as confirmed together",
+                                    std::max(0.0, left_s), needed_s));
+      progress.say("simplification: " + s.reason);
+      return s;
+    }
     rounds = simplification_rounds_that_fit(left_s, in.baseline.full_measure_s, in.options.confirm_rounds);
   }
   progress.say(fmt::format("simplification: the model proposes returning {} of {} changes to the host's value ({}); "
@@ -161,9 +179,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
                            ids.size(), changes.size(), fmt::join(ids, ", "), rounds));
   const CheckRounds c = run_check(in, plant, conf.winner, simplified, rounds, store, progress);
   if (complete(c.whole_vs_simplified) < 2 || complete(c.baseline_vs_simplified) < 2) {
-    s.returned.clear();
-    s.kept = changes;
-    s.reason = "too few simplification rounds completed: the whole winner stays, every change as confirmed together";
+    keep_every_change(s, changes, "too few simplification rounds completed: the whole winner stays, every change as confirmed together");
     return s;
   }
   s.measured = true;
@@ -172,11 +188,9 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   const double margin = ConfirmOptions{}.min_relative_gain * std::abs(vs_whole.baseline_mean);
   const bool not_worse = vs_whole.gain_ci.low > -margin;
   if (!not_worse || !vs_base.promote) {
-    s.returned.clear();
-    s.kept = changes;
-    s.reason = fmt::format("the simplified winner measured {} (simplified - whole {:+.1f}, 95% {:+.1f} .. {:+.1f}): every change stays",
+    keep_every_change(s, changes, fmt::format("the simplified winner measured {} (simplified - whole {:+.1f}, 95% {:+.1f} .. {:+.1f}): every change stays",
                            !not_worse ? "worse than the whole one beyond noise" : "no better than the baseline", vs_whole.gain,
-                           vs_whole.gain_ci.low, vs_whole.gain_ci.high);
+                           vs_whole.gain_ci.low, vs_whole.gain_ci.high));
     return s;
   }
   s.reason = fmt::format("{} change(s) returned to the host's value: simplified - whole {:+.1f} (95% {:+.1f} .. {:+.1f}), "

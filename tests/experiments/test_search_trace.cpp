@@ -197,6 +197,24 @@ TEST_CASE("search keeps the whole winner when the simplification's rounds are lo
   CHECK_THAT(report.simplification, Catch::Contains("too few simplification rounds"));
 }
 
+TEST_CASE("search with a short wall budget keeps the whole winner rather than overrun it", "[search-trace][simplify]") {
+  // --budget 3m: the confirmation's 3 rounds take what is left, and the simplification's 2 rounds
+  // (6 measurements) would overrun the budget by a minute: the whole winner stays, with the model's
+  // proposal listed, and the search ends inside its budget.
+  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  auto o = w.options();
+  o.simplify = true;
+  o.trials.reset();
+  o.budget = "3m";
+  const auto report = w.run(o);
+  test::check_trace("simplification-no-time", w.trace(report, o.study_path, o.profile_path));
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  CHECK(report.returned.empty());
+  CHECK_THAT(report.simplification, Catch::Contains("no time left to check"));
+  CHECK(report.elapsed_s <= 180);
+}
+
 TEST_CASE("search interrupted in each stage restores the host and says so", "[search-trace]") {
   struct Case {
     const char* name;
