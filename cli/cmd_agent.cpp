@@ -8,7 +8,7 @@
 
 namespace {
 
-void setup(CLI::App& root, wgopt::cli::Context& ctx) {
+void setup_agent(CLI::App& root, wgopt::cli::Context& ctx) {
   auto* cmd = root.add_subcommand("__agent", "");
   cmd->group("");  // hidden
   cmd->callback([&ctx] {
@@ -21,4 +21,4 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
 
 }  // namespace
 
-WGOPT_COMMAND(901, setup);
+WGOPT_COMMAND(901, setup_agent);

@@ -35,7 +35,7 @@ void write_file(const std::string& file, const std::string& text) {
   if (!out) throw Error(fmt::format("cannot write {}: check the disk and permissions", file));
 }
 
-void setup(CLI::App& root, Context& ctx) {
+void setup_baseline(CLI::App& root, Context& ctx) {
   auto o = std::make_shared<BaselineCli>();
   auto* sub = root.add_subcommand(
       "baseline", "measure the path: iperf3 scenarios with the probes on, printed as the field guide's §7.1 table");
@@ -68,6 +68,6 @@ void setup(CLI::App& root, Context& ctx) {
 
 }  // namespace
 
-WGOPT_COMMAND(20, setup);
+WGOPT_COMMAND(20, setup_baseline);
 
 }  // namespace wgopt::cli

@@ -195,7 +195,7 @@ void run_rollback(const KnobOptions& o) {
   }
 }
 
-void setup(CLI::App& root, Context&) {
+void setup_change(CLI::App& root, Context&) {
   {
     auto o = std::make_shared<KnobOptions>();
     auto args = std::make_shared<std::vector<std::string>>();
@@ -278,4 +278,4 @@ void setup(CLI::App& root, Context&) {
 }  // namespace
 }  // namespace wgopt::cli
 
-WGOPT_COMMAND(310, wgopt::cli::setup);
+WGOPT_COMMAND(310, wgopt::cli::setup_change);

@@ -30,7 +30,7 @@ std::string numbers_line(const experiments::ScenarioRun& r) {
                      s.softnet.time_squeeze, probes::interface_drops(s), udp_errors);
 }
 
-void setup(CLI::App& root, Context&) {
+void setup_diagnose(CLI::App& root, Context&) {
   auto o = std::make_shared<DiagnoseCli>();
   auto* sub = root.add_subcommand("diagnose", "run a load with the probes on and name the bottleneck, its evidence "
                                               "and the knob that would fix it");
@@ -80,6 +80,6 @@ void setup(CLI::App& root, Context&) {
 
 }  // namespace
 
-WGOPT_COMMAND(21, setup);
+WGOPT_COMMAND(21, setup_diagnose);
 
 }  // namespace wgopt::cli

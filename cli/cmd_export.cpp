@@ -95,7 +95,7 @@ void run_export(const ExportCli& c) {
   }
 }
 
-void setup(CLI::App& root, Context&) {
+void setup_export(CLI::App& root, Context&) {
   auto c = std::make_shared<ExportCli>();
   auto* sub = root.add_subcommand("export", "write a profile as sysctl.d, systemd, networkd, TuneD, NetBird and timer files");
   sub->footer(
@@ -162,4 +162,4 @@ void setup(CLI::App& root, Context&) {
 }  // namespace
 }  // namespace wgopt::cli
 
-WGOPT_COMMAND(320, wgopt::cli::setup);
+WGOPT_COMMAND(320, wgopt::cli::setup_export);

@@ -74,7 +74,7 @@ int run_facts(const FactsCli& c) {
   return gate.matches() ? 0 : kFactsDiffer;
 }
 
-void setup(CLI::App& root, Context& ctx) {
+void setup_facts(CLI::App& root, Context& ctx) {
   auto c = std::make_shared<FactsCli>();
   auto* sub = root.add_subcommand("facts", "this host's facts (kernel, nproc, SKU, NIC driver, WireGuard mode) and whether a profile fits it");
   sub->footer(
@@ -98,4 +98,4 @@ void setup(CLI::App& root, Context& ctx) {
 }  // namespace
 }  // namespace wgopt::cli
 
-WGOPT_COMMAND(305, wgopt::cli::setup);
+WGOPT_COMMAND(305, wgopt::cli::setup_facts);

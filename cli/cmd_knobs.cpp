@@ -163,7 +163,7 @@ void run_show(const KnobOptions& o) {
   std::fputs(act::dump_profile(profile).c_str(), stdout);
 }
 
-void setup(CLI::App& root, Context&) {
+void setup_knobs(CLI::App& root, Context&) {
   {
     auto o = std::make_shared<KnobOptions>();
     auto* sub = root.add_subcommand("knobs", "list every knob wgopt knows here: value, domain, scope, writable or why not");
@@ -207,4 +207,4 @@ void setup(CLI::App& root, Context&) {
 }  // namespace
 }  // namespace wgopt::cli
 
-WGOPT_COMMAND(300, wgopt::cli::setup);
+WGOPT_COMMAND(300, wgopt::cli::setup_knobs);

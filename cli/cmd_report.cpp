@@ -47,7 +47,7 @@ void run(const ReportOptions& o) {
   std::fwrite(out.data(), 1, out.size(), stdout);
 }
 
-void setup(CLI::App& root, wgopt::cli::Context&) {
+void setup_report(CLI::App& root, wgopt::cli::Context&) {
   auto o = std::make_shared<ReportOptions>();
   auto* cmd = root.add_subcommand(
       "report",
@@ -70,4 +70,4 @@ void setup(CLI::App& root, wgopt::cli::Context&) {
 
 }  // namespace
 
-WGOPT_COMMAND(95, setup);
+WGOPT_COMMAND(95, setup_report);

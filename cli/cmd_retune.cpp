@@ -56,7 +56,7 @@ void print_result(const ex::SearchReport& report, const ex::RetuneOptions& r, bo
   std::cout << ex::retune_summary(report) << "\n";
 }
 
-void setup(CLI::App& root, wgopt::cli::Context& ctx) {
+void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
   auto r = std::make_shared<ex::RetuneOptions>();
   auto trials = std::make_shared<int>(0);
   auto duration = std::make_shared<int>(0);
@@ -173,4 +173,4 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
 
 }  // namespace
 
-WGOPT_COMMAND(65, setup);
+WGOPT_COMMAND(65, setup_retune);

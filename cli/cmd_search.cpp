@@ -35,7 +35,7 @@ void check_text_options(const wgopt::experiments::SearchOptions& o) {
   }
 }
 
-void setup(CLI::App& root, wgopt::cli::Context& ctx) {
+void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   auto o = std::make_shared<wgopt::experiments::SearchOptions>();
   auto knobs = std::make_shared<std::string>();
   auto exclude = std::make_shared<std::string>();
@@ -153,4 +153,4 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
 
 }  // namespace
 
-WGOPT_COMMAND(60, setup);
+WGOPT_COMMAND(60, setup_search);

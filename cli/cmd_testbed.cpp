@@ -73,7 +73,7 @@ void print_status_text(const TestbedStatus& s) {
   for (const auto& p : s.problems) std::printf("  problem: %s\n", p.c_str());
 }
 
-void setup(CLI::App& root, Context& ctx) {
+void setup_testbed(CLI::App& root, Context& ctx) {
   auto* tb = root.add_subcommand("testbed", "build, remove or inspect the built-in WireGuard testbed (two namespaces, "
                                             "wireguard-go, iperf3 server)");
   tb->require_subcommand(1);
@@ -159,6 +159,6 @@ void setup(CLI::App& root, Context& ctx) {
 
 }  // namespace
 
-WGOPT_COMMAND(10, setup);
+WGOPT_COMMAND(10, setup_testbed);
 
 }  // namespace wgopt::cli

@@ -5,7 +5,7 @@
 
 namespace {
 
-void setup(CLI::App& root, wgopt::cli::Context& ctx) {
+void setup_watchdog(CLI::App& root, wgopt::cli::Context& ctx) {
   auto o = std::make_shared<wgopt::act::GuardianOptions>();
   auto* cmd = root.add_subcommand("__watchdog", "");
   cmd->group("");  // hidden
@@ -20,4 +20,4 @@ void setup(CLI::App& root, wgopt::cli::Context& ctx) {
 
 }  // namespace
 
-WGOPT_COMMAND(900, setup);
+WGOPT_COMMAND(900, setup_watchdog);

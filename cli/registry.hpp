@@ -27,4 +27,4 @@ std::vector<std::pair<int, Setup>>& registry();
 #define WGOPT_CONCAT_INNER(a, b) a##b
 #define WGOPT_CONCAT(a, b) WGOPT_CONCAT_INNER(a, b)
 #define WGOPT_COMMAND(order, setup) \
-  static ::wgopt::cli::Registrar WGOPT_CONCAT(wgopt_registrar_, __LINE__)(order, setup)
+  static ::wgopt::cli::Registrar WGOPT_CONCAT(wgopt_registrar_, __COUNTER__)(order, setup)

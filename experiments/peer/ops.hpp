@@ -226,5 +226,32 @@ nlohmann::json encode(const act::RestoreReport& r);
 
 template <typename T>
 T decode_result(const nlohmann::json& j);  // specialised for each result type above
+// The specialisations (ops.cpp), declared before any use instantiates the primary template.
+template <>
+HelloResult decode_result<HelloResult>(const nlohmann::json& j);
+template <>
+StatusResult decode_result<StatusResult>(const nlohmann::json& j);
+template <>
+DiscoverResult decode_result<DiscoverResult>(const nlohmann::json& j);
+template <>
+ReadResult decode_result<ReadResult>(const nlohmann::json& j);
+template <>
+ValidateResult decode_result<ValidateResult>(const nlohmann::json& j);
+template <>
+EqualResult decode_result<EqualResult>(const nlohmann::json& j);
+template <>
+ApplyReply decode_result<ApplyReply>(const nlohmann::json& j);
+template <>
+act::RestoreReport decode_result<act::RestoreReport>(const nlohmann::json& j);
+template <>
+RollbackAllResult decode_result<RollbackAllResult>(const nlohmann::json& j);
+template <>
+LeaseState decode_result<LeaseState>(const nlohmann::json& j);
+template <>
+ProbeResult decode_result<ProbeResult>(const nlohmann::json& j);
+template <>
+Iperf3Result decode_result<Iperf3Result>(const nlohmann::json& j);
+template <>
+PingResult decode_result<PingResult>(const nlohmann::json& j);
 
 }  // namespace wgopt::peer

@@ -27,7 +27,7 @@ bool is_scenario(const std::string& s) {
 }
 
 // Parsing context: every error names the source and the entry ("scenarios[1].weight").
-struct Reader {
+struct ObjectiveReader {
   const std::string& source;
 
   [[noreturn]] void fail(const std::string& entry, const std::string& problem) const {
@@ -82,7 +82,7 @@ ScenarioSpec default_scenario_spec(const std::string& name) {
 }
 
 Objective parse_objective(const std::string& yaml_text, const std::string& source) {
-  Reader r{source};
+  ObjectiveReader r{source};
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
