@@ -77,7 +77,7 @@ TEST_CASE("retune: holds, rolls a drifted knob back, re-tunes a poor profile", "
 
   {  // The server is busy with another host's test: the retune waits (backoff) and then holds.
     auto busy = std::async(std::launch::async, [] {
-      return run(Place::netns(kCliNs).wrap({"iperf3", "-c", "100.64.0.1", "-p", "5201", "-t", "20", "-J"}), std::chrono::seconds(60));
+      return run(Place::netns(kCliNs).wrap({"iperf3", "-c", "100.64.0.1", "-p", "5201", "-t", "10", "-J"}), std::chrono::seconds(60));
     });
     std::this_thread::sleep_for(std::chrono::seconds(2));
     auto r = run_wgopt(state.path, retune_args(profile, {}));

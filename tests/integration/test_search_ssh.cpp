@@ -87,7 +87,7 @@ std::vector<std::string> search_argv(const TestbedSsh& s, const std::string& sta
   std::vector<std::string> a{"search", "--peer", "100.64.0.1", "--port", kPort, "--interfaces", kCliWg + "," + kCliUl,
                              "--peer-interfaces", kSrvWg + "," + kSrvUl, "--knobs",
                              "net.ipv4.tcp_rmem,net.ipv4.tcp_wmem," + kCliWg + "/txqueuelen",
-                             "--baseline-rounds", "2", "--confirm-rounds", "4", "--settle-ms", "200", "--quiet",
+                             "--baseline-rounds", "2", "--confirm-rounds", "3", "--settle-ms", "200", "--quiet",
                              "--study", state + "/study.sqlite", "--profile", state + "/profile.yaml"};
   a.insert(a.end(), more.begin(), more.end());
   return in_client(s, state, a);
@@ -260,7 +260,7 @@ TEST_CASE("search over ssh: the sshd session child killed mid-trial; the peer re
   StateDir state;
   const auto original = both_ends();
   const std::string log = state / "search.log";
-  pid_t pid = spawn(search_argv(s, state.path, {"--trials", "3", "--no-apply", "--duration", "4"}), log);
+  pid_t pid = spawn(search_argv(s, state.path, {"--trials", "3", "--no-apply", "--duration", "4", "--keep-whole-winner"}), log);
   REQUIRE(wait_peer_applied(s, pid, log));
   REQUIRE(both_ends() != original);
   auto agent = agent_pid();
@@ -357,7 +357,7 @@ void write_both_ends_profile(const std::string& path, const TestbedSsh& s, const
 // STATE/retune-N.sqlite); its exit code and output.
 CommandResult retune(const TestbedSsh& s, const std::string& state, const std::string& profile, std::vector<std::string> more) {
   static int runs = 0;
-  std::vector<std::string> a{"retune", "--profile", profile, "--json", "--baseline-rounds", "2", "--confirm-rounds", "4",
+  std::vector<std::string> a{"retune", "--profile", profile, "--json", "--baseline-rounds", "2", "--confirm-rounds", "3",
                              "--duration", "2", "--budget", "6m", "--study", state + "/retune-" + std::to_string(++runs) + ".sqlite"};
   a.insert(a.end(), more.begin(), more.end());
   return run(in_client(s, state, a), std::chrono::seconds(400));
