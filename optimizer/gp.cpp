@@ -41,16 +41,43 @@ double matern_c(double r2) {
   return (5.0 / 3.0) * (1.0 + kSqrt5 * r) * std::exp(-kSqrt5 * r);
 }
 
-// scale * Matern 5/2 of every entry of a matrix of squared scaled distances, and scale * C(r2) * r2
-// (for lengthscale gradients), in Eigen's array form: its exp() is vectorised, which matters because
-// these matrices are most of bo's time per suggestion.
+// scale * Matern 5/2 of every entry of a matrix of squared scaled distances, in Eigen's array form:
+// its exp() is vectorised, which matters because these matrices are most of bo's time per suggestion.
 Eigen::MatrixXd matern_matrix(const Eigen::MatrixXd& r2, double scale) {
   const Eigen::ArrayXXd r = (5.0 * r2.array().max(0.0)).sqrt();
   return (scale * (1.0 + r + r.square() / 3.0) * (-r).exp()).matrix();
 }
-Eigen::MatrixXd matern_c_r2_matrix(const Eigen::MatrixXd& r2, double scale) {
-  const Eigen::ArrayXXd r = (5.0 * r2.array().max(0.0)).sqrt();
-  return (scale * (5.0 / 3.0) * (1.0 + r) * (-r).exp() * r2.array()).matrix();
+
+// exp(-sqrt5 |a_i - b_j|) for one scaled coordinate needs no exp per entry: exp(-s|d|) is the
+// smaller of exp(-s d) and exp(s d), and exp(-s (a - b)) = exp(-s a) exp(s b), so m + n exps serve
+// m n entries (the additive part's exps were most of bo's time per suggestion). Accurate to a few
+// ulp; the products stay finite while |coordinates| <= kMaxSplitCoord (lengthscales >= 0.01 of the
+// unit cube keep them within 100): beyond it, one exp per entry.
+constexpr double kMaxSplitCoord = 130.0;
+struct SplitExp {
+  Eigen::ArrayXd up, down;   // exp(sqrt5 x) and exp(-sqrt5 x)
+  explicit SplitExp(const Eigen::Ref<const Eigen::VectorXd>& x)
+      : up((kSqrt5 * x.array()).exp()), down((-kSqrt5 * x.array()).exp()) {}
+};
+bool split_exp_safe(const Eigen::Ref<const Eigen::VectorXd>& x) { return x.size() == 0 || x.cwiseAbs().maxCoeff() <= kMaxSplitCoord; }
+
+// K += scale * Matern 5/2 of |a_i - b_j| for one scaled coordinate (an additive component of one
+// model dimension, the common case): r = sqrt5 |a_i - b_j| directly, no distance matrix.
+void add_matern_1d(const Eigen::Ref<const Eigen::VectorXd>& a, const Eigen::Ref<const Eigen::VectorXd>& b, double scale,
+                   Eigen::MatrixXd& K) {
+  Eigen::ArrayXd r(a.size());
+  if (!split_exp_safe(a) || !split_exp_safe(b)) {
+    for (Eigen::Index j = 0; j < b.size(); ++j) {
+      r = kSqrt5 * (a.array() - b[j]).abs();
+      K.col(j).array() += scale * (1.0 + r + r.square() / 3.0) * (-r).exp();
+    }
+    return;
+  }
+  const SplitExp ea(a), eb(b);
+  for (Eigen::Index j = 0; j < b.size(); ++j) {
+    r = kSqrt5 * (a.array() - b[j]).abs();
+    K.col(j).array() += scale * (1.0 + r + r.square() / 3.0) * (ea.down * eb.up[j]).min(ea.up * eb.down[j]);
+  }
 }
 
 Eigen::MatrixXd sq_dist(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B) {
@@ -58,6 +85,25 @@ Eigen::MatrixXd sq_dist(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B) {
   Eigen::MatrixXd d = (-2.0 * A * B.transpose()).colwise() + a2;
   d.rowwise() += b2.transpose();
   return d.cwiseMax(0.0);
+}
+
+// sqrt5 times the distances between the rows of X (already scaled) over the columns `cols`, and
+// exp(-) of them: for one column |x_i - x_j| directly and the exps split (SplitExp).
+struct ScaledDist {
+  Eigen::ArrayXXd r, e;
+};
+ScaledDist sqrt5_dist(const Eigen::MatrixXd& X, const std::vector<int>& cols) {
+  const Eigen::Index n = X.rows();
+  if (cols.size() == 1 && split_exp_safe(X.col(cols[0]))) {
+    const auto x = X.col(cols[0]);
+    const SplitExp ex(x);
+    ScaledDist out{kSqrt5 * (x.replicate(1, n) - x.transpose().replicate(n, 1)).array().abs(), {}};
+    out.e = (ex.down.matrix() * ex.up.matrix().transpose()).array().min((ex.up.matrix() * ex.down.matrix().transpose()).array());
+    return out;
+  }
+  ScaledDist out{(5.0 * sq_dist(X(Eigen::all, cols), X(Eigen::all, cols)).array()).sqrt(), {}};
+  out.e = (-out.r).exp();
+  return out;
 }
 
 }  // namespace
@@ -148,8 +194,13 @@ Eigen::MatrixXd Gp::cross(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, co
   if (h.additive) {
     const auto members = additive_members(h.dims(), int(A.cols()));
     const auto wa = additive_variances(h.additive_variance(), int(members.size()));
-    for (size_t q = 0; q < members.size(); ++q)
+    for (size_t q = 0; q < members.size(); ++q) {
+      if (members[q].size() == 1) {
+        add_matern_1d(As.col(members[q][0]), Bs.col(members[q][0]), wa[q], K);
+        continue;
+      }
       K += matern_matrix(sq_dist(As(Eigen::all, members[q]), Bs(Eigen::all, members[q])), wa[q]);
+    }
   }
   return K;
 }
@@ -164,19 +215,21 @@ double Gp::neg_log_posterior(const Eigen::VectorXd& theta, Eigen::VectorXd* grad
   Eigen::MatrixXd Xs = X_ * inv_l.asDiagonal();
   Eigen::MatrixXd r2 = sq_dist(Xs, Xs);
   Eigen::MatrixXd Kf = matern_matrix(r2, sf2);
-  // The additive part: one scaled distance matrix per lengthscale group.
-  std::vector<Eigen::MatrixXd> r2g;
-  std::vector<int> r2g_group;   // the lengthscale group of each additive component
-  std::vector<double> wa;       // and its variance
+  // The additive part: each component's kernel matrix added to Ka and, for the gradient, its
+  // d k / d log l matrix (wa C(r2) r2), both from one exp.
+  std::vector<Eigen::MatrixXd> dka;
+  std::vector<int> dka_group;   // the lengthscale group of each additive component
   Eigen::MatrixXd Ka;
   if (additive_) {
     const auto components = additive_members(d, dx);
-    wa = additive_variances(h.additive_variance(), int(components.size()));
+    const auto wa = additive_variances(h.additive_variance(), int(components.size()));
     Ka = Eigen::MatrixXd::Zero(n, n);
     for (size_t q = 0; q < components.size(); ++q) {
-      r2g.push_back(sq_dist(Xs(Eigen::all, components[q]), Xs(Eigen::all, components[q])));
-      r2g_group.push_back(group_of(components[q].front()));
-      Ka += matern_matrix(r2g.back(), wa[q]);
+      const auto [r, e] = sqrt5_dist(Xs, components[q]);
+      Ka.array() += wa[q] * (1.0 + r + r.square() / 3.0) * e;
+      if (!grad) continue;
+      dka.push_back((wa[q] / 3.0 * (1.0 + r) * e * r.square()).matrix());
+      dka_group.push_back(group_of(components[q].front()));
     }
   }
   Eigen::MatrixXd K = additive_ ? Eigen::MatrixXd(Kf + Ka) : Kf;
@@ -215,8 +268,7 @@ double Gp::neg_log_posterior(const Eigen::VectorXd& theta, Eigen::VectorXd* grad
   for (int i = 0; i < d; ++i) (*grad)[i] = -length_prior(i).dlog_p(theta[i]);
   for (int i = 0; i < dx; ++i) (*grad)[group_of(i)] -= 0.5 * g[i];
   // Additive part: d k_j / d log l_j = wa C(r2_j) r2_j, d k / d log sa2 = Ka.
-  for (int j = 0; j < int(r2g.size()); ++j)
-    (*grad)[r2g_group[size_t(j)]] -= 0.5 * W.cwiseProduct(matern_c_r2_matrix(r2g[size_t(j)], wa[size_t(j)])).sum();
+  for (size_t j = 0; j < dka.size(); ++j) (*grad)[dka_group[j]] -= 0.5 * W.cwiseProduct(dka[j]).sum();
   if (additive_) (*grad)[d + 2] = -0.5 * (W.cwiseProduct(Ka)).sum() - kSignalPrior.dlog_p(theta[d + 2]);
   (*grad)[d] = -0.5 * (W.cwiseProduct(Kf)).sum() - kSignalPrior.dlog_p(theta[d]);
   double wtrace = 0;
@@ -307,7 +359,19 @@ bool Gp::condition(const GpHyper& h) {
     K_ = cross(X_, X_, h);
   }
   K_X_ = X_;
+  cache_split_exps();
   return factorise();
+}
+
+void Gp::cache_split_exps() {
+  split_up_.resize(0, 0);
+  split_down_.resize(0, 0);
+  if (!hyper_.additive || X_.size() == 0) return;
+  const Eigen::VectorXd inv_l = dim_inv_l2(hyper_.theta, int(X_.cols())).cwiseSqrt();
+  const Eigen::ArrayXXd xs = (X_ * inv_l.asDiagonal()).array();
+  if (xs.abs().maxCoeff() > kMaxSplitCoord) return;
+  split_up_ = (kSqrt5 * xs).exp();
+  split_down_ = (-kSqrt5 * xs).exp();
 }
 
 bool Gp::factorise() {
@@ -388,6 +452,34 @@ void Gp::predict(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::Vector
   var = (sf2 - V.colwise().squaredNorm().array()).cwiseMax(1e-12).matrix().transpose();
 }
 
+// predict_grad's additive part, one component at a time: k_j += wa m(r_jq) and, for each member
+// dimension i, c(j, i) += -wa (5/3) (1 + r_jq) exp(-r_jq). A one-dimension component's exp comes
+// from the data's cached split exps (cache_split_exps) and d exps of x, not n.
+void Gp::add_additive_grad(const Eigen::VectorXd& x, const Eigen::MatrixXd& delta, const Eigen::MatrixXd& sd2,
+                           Eigen::VectorXd& k, Eigen::MatrixXd& c) const {
+  const int d = int(x.size());
+  const auto components = additive_members(hyper_.dims(), d);
+  const auto wa = additive_variances(hyper_.additive_variance(), int(components.size()));
+  const Eigen::VectorXd inv_l = dim_inv_l2(hyper_.theta, d).cwiseSqrt();
+  const Eigen::ArrayXd xs = x.cwiseProduct(inv_l).array();
+  const bool split = split_up_.cols() == d && split_up_.rows() == X_.rows() && xs.abs().maxCoeff() <= kMaxSplitCoord;
+  Eigen::ArrayXd r(X_.rows()), e(X_.rows());
+  for (size_t q = 0; q < components.size(); ++q) {
+    const auto& m = components[q];
+    if (m.size() == 1 && split) {
+      const int i = m[0];
+      r = kSqrt5 * inv_l[i] * delta.col(i).array().abs();
+      e = (split_up_.col(i) * std::exp(-kSqrt5 * xs[i])).min(split_down_.col(i) * std::exp(kSqrt5 * xs[i]));
+    } else {
+      r = (5.0 * sd2(Eigen::all, m).rowwise().sum().array()).sqrt();
+      e = (-r).exp();
+    }
+    k.array() += wa[q] * (1.0 + r + r.square() / 3.0) * e;
+    const Eigen::ArrayXd ci = -wa[q] * (5.0 / 3.0) * (1.0 + r) * e;
+    for (int i : m) c.col(i).array() += ci;
+  }
+}
+
 void Gp::predict_grad(const Eigen::VectorXd& x, double& mean, double& var, Eigen::VectorXd& dmean,
                       Eigen::VectorXd& dvar) const {
   const int d = int(x.size()), n = size();
@@ -400,7 +492,7 @@ void Gp::predict_grad(const Eigen::VectorXd& x, double& mean, double& var, Eigen
     return;
   }
   // Vectorised over the n data rows (Eigen's array exp): delta (n x d), its scaled squares, the full
-  // distance per row and, when additive, the per-group distances through a d x g membership matrix.
+  // distance per row and, when additive, each component's (add_additive_grad).
   const Eigen::VectorXd inv_l2 = dim_inv_l2(hyper_.theta, d);
   const Eigen::MatrixXd delta = (-X_).rowwise() + x.transpose();
   const Eigen::MatrixXd sd2 = delta.array().square().rowwise() * inv_l2.transpose().array();
@@ -409,25 +501,7 @@ void Gp::predict_grad(const Eigen::VectorXd& x, double& mean, double& var, Eigen
   Eigen::VectorXd k = (sf2 * (1.0 + r + r.square() / 3.0) * e).matrix();
   // c(j, i): d k_j / d x_i = c(j, i) * delta(j, i) * inv_l2(i)
   Eigen::MatrixXd c = (-sf2 * (5.0 / 3.0) * (1.0 + r) * e).matrix().replicate(1, d);
-  if (hyper_.additive) {
-    const auto components = additive_members(hyper_.dims(), d);
-    const int g = int(components.size());
-    const auto variances = additive_variances(hyper_.additive_variance(), g);
-    Eigen::MatrixXd member = Eigen::MatrixXd::Zero(d, g);
-    Eigen::ArrayXd wa(g);   // each component's variance
-    for (int q = 0; q < g; ++q) {
-      for (int i : components[size_t(q)]) member(i, q) = 1.0;
-      wa[q] = variances[size_t(q)];
-    }
-    const Eigen::ArrayXXd rg = (5.0 * (sd2 * member).array()).sqrt(), eg = (-rg).exp();
-    if ((wa == wa[0]).all()) {   // even shares: one scalar (the same arithmetic as before weights)
-      k += (wa[0] * (1.0 + rg + rg.square() / 3.0) * eg).matrix().rowwise().sum();
-      c += (-wa[0] * (5.0 / 3.0) * (1.0 + rg) * eg).matrix() * member.transpose();
-    } else {
-      k += (((1.0 + rg + rg.square() / 3.0) * eg).rowwise() * wa.transpose()).matrix().rowwise().sum();
-      c += ((-(5.0 / 3.0) * (1.0 + rg) * eg).rowwise() * wa.transpose()).matrix() * member.transpose();
-    }
-  }
+  if (hyper_.additive) add_additive_grad(x, delta, sd2, k, c);
   const Eigen::MatrixXd dk = (c.array() * delta.array()).rowwise() * inv_l2.transpose().array();
   mean = k.dot(alpha_);
   dmean = dk.transpose() * alpha_;

@@ -116,6 +116,13 @@ class Gp {
  private:
   Eigen::MatrixXd cross(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, const GpHyper& h) const;
 
+  // predict_grad's additive part (see gp.cpp).
+  void add_additive_grad(const Eigen::VectorXd& x, const Eigen::MatrixXd& delta, const Eigen::MatrixXd& sd2, Eigen::VectorXd& k,
+                         Eigen::MatrixXd& c) const;
+  // exp(+-sqrt5 x) of the data's scaled coordinates under hyper_ (additive only; empty when a
+  // coordinate is too large for split exps): predict_grad's one-dimension components use them.
+  void cache_split_exps();
+
   bool is_binary(int i) const { return i < int(binary_.size()) && binary_[size_t(i)]; }
   // Lengthscale group of input dimension j, and whether group g is binary.
   int group_of(int j) const { return groups_.empty() ? j : groups_[size_t(j)]; }
@@ -152,6 +159,7 @@ class Gp {
   Eigen::MatrixXd K_X_;      // the rows K_ was computed for (condition() extends K_ when X_ extends them)
   Eigen::MatrixXd L_;        // lower Cholesky factor of K + noise*I (+ jitter)
   Eigen::VectorXd alpha_;    // (K + noise*I)^-1 y
+  Eigen::ArrayXXd split_up_, split_down_;   // cache_split_exps()
 };
 
 }  // namespace wgopt::opt

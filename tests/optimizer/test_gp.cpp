@@ -349,6 +349,55 @@ TEST_CASE("the additive kernel: prior variance, a hand-computed covariance and g
   check_predict_grad(gp, x, dm, dv);
 }
 
+TEST_CASE("the additive kernel at the shortest lengthscales: split exps agree with a hand computation, and past their limit", "[gp]") {
+  // Scaled coordinates reach 100 at the fit's shortest lengthscale (0.01), where the one-dimension
+  // components' exps are split into exp(-sqrt5 a) exp(sqrt5 b); at 0.004 (250) they are not.
+  Eigen::MatrixXd X(4, 2);
+  X << 0.999, 0.2, 0.996, 0.9, 0.98, 0.4, 0.1, 0.45;
+  Eigen::VectorXd y(4);
+  y << 0.3, -0.4, 1.0, 0.2;
+  for (double l0 : {0.01, 0.004}) {
+    const double l1 = 0.3, sf2 = 0.7, sa2 = 0.5;
+    GpHyper h = hyper({l0, l1}, sf2, 0.01);
+    h.additive = true;
+    h.theta.conservativeResize(5);
+    h.theta[4] = std::log(sa2);
+    Gp empty;
+    empty.set_data(Eigen::MatrixXd(0, 2), Eigen::VectorXd(0));
+    empty.set_additive(true);
+    empty.condition(h);
+    Eigen::VectorXd m0;
+    Eigen::MatrixXd k0;
+    empty.predict_cov(X, m0, k0);
+    for (int i = 0; i < 4; ++i) {
+      for (int j = 0; j < 4; ++j) {
+        const double d0 = std::abs(X(i, 0) - X(j, 0)) / l0, d1 = std::abs(X(i, 1) - X(j, 1)) / l1;
+        const double want = sf2 * matern(std::sqrt(d0 * d0 + d1 * d1)) + sa2 / 2 * (matern(d0) + matern(d1));
+        INFO("l0 " << l0 << " entry " << i << ", " << j);
+        CHECK(k0(i, j) == Approx(want).epsilon(1e-12).margin(1e-300));
+      }
+    }
+    // Conditioned on the data: predict_grad (cached split exps) agrees with predict and with
+    // finite differences.
+    Gp gp;
+    gp.set_data(X, y);
+    gp.set_additive(true);
+    REQUIRE(gp.condition(h));
+    Eigen::VectorXd x(2);
+    x << 0.997, 0.5;
+    double m, v;
+    Eigen::VectorXd dm, dv, pm, pv;
+    gp.predict_grad(x, m, v, dm, dv);
+    gp.predict(x.transpose(), pm, pv);
+    // (predict's full-kernel distances come from a product, ||a||^2 + ||b||^2 - 2 a.b, which loses
+    // digits at coordinates of 250: 1e-9, not 1e-12, there.)
+    INFO("l0 " << l0);
+    CHECK(m == Approx(pm[0]).epsilon(l0 < 0.01 ? 1e-9 : 1e-12));
+    CHECK(v == Approx(pv[0]).epsilon(1e-9));
+    check_predict_grad(gp, x, dm, dv);
+  }
+}
+
 TEST_CASE("conditioning on appended rows equals conditioning from scratch; data_means are the posterior at the rows", "[gp]") {
   Eigen::MatrixXd X;
   Eigen::VectorXd y;
