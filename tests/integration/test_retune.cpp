@@ -38,11 +38,21 @@ std::map<std::string, std::string> knobs_of(const std::string& path) {
   return {p.knobs.begin(), p.knobs.end()};
 }
 
-std::vector<std::string> retune_args(const std::string& profile, std::vector<std::string> more, const std::string& rounds = "2") {
-  std::vector<std::string> a{"retune", "--profile", profile, "--tolerance", "50", "--baseline-rounds", rounds, "--confirm-rounds",
+std::vector<std::string> retune_args(const std::string& profile, std::vector<std::string> more, const std::string& rounds = "2",
+                                     const std::string& tolerance = "50") {
+  std::vector<std::string> a{"retune", "--profile", profile, "--tolerance", tolerance, "--baseline-rounds", rounds, "--confirm-rounds",
                              "3",      "--json"};
   a.insert(a.end(), more.begin(), more.end());
   return a;
+}
+
+// The cases where the profile must hold: a 75% tolerance (the injected 4 KiB regression is ~90%),
+// because the machine's load can halve a 3 s measurement (CI measured 473 -> under 237 once, with
+// the fuzz smoke compiling beside the suite); and one trial, so that a load-made "regression" ends
+// in seconds with its outcome in the failure instead of a 20-minute search the harness kills.
+std::vector<std::string> holding_args(const std::string& profile, std::vector<std::string> more = {}) {
+  more.insert(more.end(), {"--trials", "1"});
+  return retune_args(profile, std::move(more), "2", "75");
 }
 
 }  // namespace
@@ -64,7 +74,7 @@ TEST_CASE("retune: holds, rolls a drifted knob back, re-tunes a poor profile", "
   REQUIRE(rmem(kSrvNs) == held);  // the search left the host on its profile (winner or baseline)
 
   {  // The profile holds: exit 0 after the baseline rounds, nothing searched.
-    auto r = run_wgopt(state.path, retune_args(profile, {}));
+    auto r = run_wgopt(state.path, holding_args(profile));
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     auto j = nlohmann::json::parse(r.out);
@@ -80,7 +90,7 @@ TEST_CASE("retune: holds, rolls a drifted knob back, re-tunes a poor profile", "
       return run(Place::netns(kCliNs).wrap({"iperf3", "-c", "100.64.0.1", "-p", "5201", "-t", "10", "-J"}), std::chrono::seconds(60));
     });
     std::this_thread::sleep_for(std::chrono::seconds(2));
-    auto r = run_wgopt(state.path, retune_args(profile, {}));
+    auto r = run_wgopt(state.path, holding_args(profile));
     INFO(r.out << r.err);
     CHECK_THAT(r.err, Catch::Contains("iperf3 server 100.64.0.1:5201 is busy (another host measuring?): waiting"));
     REQUIRE(r.exit_code == 0);
@@ -92,7 +102,7 @@ TEST_CASE("retune: holds, rolls a drifted knob back, re-tunes a poor profile", "
   {  // A knob changed behind wgopt's back is put back: exit 11.
     in_ns(kSrvNs, {"sysctl", "-qw", kRmem + "=" + kTiny});
     const std::string metrics = state / "wgopt.prom";
-    auto r = run_wgopt(state.path, retune_args(profile, {"--metrics", metrics}));
+    auto r = run_wgopt(state.path, holding_args(profile, {"--metrics", metrics}));
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 11);
     auto j = nlohmann::json::parse(r.out);
