@@ -177,6 +177,8 @@ def main():
     ap.add_argument("--noise", default="0,5,10", help="percent of |f*| (Branin: absolute sd = value/100)")
     ap.add_argument("--samplers", default=",".join(SAMPLERS))
     ap.add_argument("--seeds", type=int, default=30)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds first .. first+S-1 (bench_optimizer's --first-seed: seeds no tuning has seen)")
     ap.add_argument("--trials", default="30,50,100", help="checkpoints; one study of the largest runs")
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--raw", help="append one JSON line per study to this file")
@@ -201,7 +203,7 @@ def main():
             sys.exit("run_optuna.py: unknown problem '%s'; use %s" % (p, ",".join(problems.PROBLEMS)))
     jobs = [(p, nz, s, seed, checkpoints) for p in parse_list(args.problems)
             for nz in parse_list(args.noise, int) for s in parse_list(args.samplers)
-            for seed in range(args.seeds)]
+            for seed in range(args.first_seed, args.first_seed + args.seeds)]
     rows = []
     if args.resume and args.raw:
         # Studies already in the raw file are not run again (an interrupted run continues).
