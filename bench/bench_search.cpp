@@ -13,6 +13,7 @@
 //
 //   bench_search [--wgopt PATH] [--trials N] [--duration S] [--repeat R] [--markdown] [--keep-testbed]
 //                [--default-objective] [--budgets 10m,3m] [--rounds R] [--check-pruning] [--no-sweep]
+//                [--keep-studies DIR]
 //
 // --budgets: one search per wall budget (`wgopt search --budget B`, no trial cap), each from the
 // same poor start, all against the one sweep. --rounds R: the sweep's best point and each search's
@@ -22,6 +23,8 @@
 // fully once with the sweep's instrument; of those that land in the top decile, how many had
 // been stopped early (issue 13's bound: <= 5%). --no-sweep: only the searches' gains, each found
 // configuration re-measured interleaved with the poor start (--budgets 3m,3m repeats one budget).
+// --keep-studies DIR: each search's study file (every trial's per-second series, the pruner's
+// notes) is copied to DIR (which must exist) before the state directory is removed.
 #include <fmt/format.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -87,6 +90,7 @@ struct Options {
   int confirm_rounds = 3;            // interleaved re-measurements of the sweep's best and each found configuration
   bool check_pruning = false;        // measure every trial's configuration fully: were top-decile ones stopped?
   bool sweep = true;                 // off: no sweep; each found configuration is re-measured against the poor start
+  std::string keep_studies;          // copy each search's study file here before the state is removed
 };
 
 std::string default_wgopt(const char* argv0) {
@@ -128,7 +132,11 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--rounds") o.confirm_rounds = num(i, 1, 10);
     else if (a == "--check-pruning") o.check_pruning = true;
     else if (a == "--no-sweep") o.sweep = false;
+    else if (a == "--keep-studies") o.keep_studies = need(i);
     else throw wgopt::UsageError(fmt::format("unknown argument '{}': see the header of bench/bench_search.cpp", a));
+  }
+  if (!o.keep_studies.empty() && !fs::is_directory(o.keep_studies)) {
+    throw wgopt::UsageError(fmt::format("--keep-studies {}: no such directory: create it first", o.keep_studies));
   }
   for (const auto& b : o.budgets) {  // before the testbed comes up: a bad budget changes nothing
     if (b.empty()) throw wgopt::UsageError("--budgets has an empty entry: give durations separated by commas, e.g. 10m,3m");
@@ -455,6 +463,15 @@ int run(const Options& o) {
     return 1;
   }
   if (!o.keep_testbed) b.wgopt({"testbed", "down", "--prefix", kPrefix}, std::chrono::seconds(120));
+  if (!o.keep_studies.empty()) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.path().extension() != ".sqlite") continue;
+      fs::copy_file(e.path(), fs::path(o.keep_studies) / e.path().filename(), fs::copy_options::overwrite_existing, ec);
+      if (ec) std::cerr << "bench_search: cannot keep " << e.path().string() << ": " << ec.message() << "\n";
+      else std::cerr << "bench_search: kept " << (fs::path(o.keep_studies) / e.path().filename()).string() << "\n";
+    }
+  }
   fs::remove_all(dir);
   return rc;
 }

@@ -50,9 +50,11 @@ Eigen::MatrixXd matern_matrix(const Eigen::MatrixXd& r2, double scale) {
 
 // exp(-sqrt5 |a_i - b_j|) for one scaled coordinate needs no exp per entry: exp(-s|d|) is the
 // smaller of exp(-s d) and exp(s d), and exp(-s (a - b)) = exp(-s a) exp(s b), so m + n exps serve
-// m n entries (the additive part's exps were most of bo's time per suggestion). Accurate to a few
-// ulp; the products stay finite while |coordinates| <= kMaxSplitCoord (lengthscales >= 0.01 of the
-// unit cube keep them within 100): beyond it, one exp per entry.
+// m n entries (the additive part's exps were most of bo's time per suggestion). The relative error
+// is ~(sqrt5 |a| + sqrt5 |b|) eps (the rounding of each exponent): under 1e-13 at the coordinates
+// the fit allows, far below the jitter and the noise. The products stay finite while |coordinates|
+// <= kMaxSplitCoord (lengthscales >= 0.01 of the unit cube keep them within 100): beyond it, one exp
+// per entry.
 constexpr double kMaxSplitCoord = 130.0;
 struct SplitExp {
   Eigen::ArrayXd up, down;   // exp(sqrt5 x) and exp(-sqrt5 x)
