@@ -218,6 +218,9 @@ nlohmann::json Evaluation::metrics_json(bool with_probes) const {
     nlohmann::json o;
     o["status"] = workload::status_name(s.run.status);
     o["series_mean_mbps"] = s.series_mean_mbps;
+    // The per-second rates themselves (ten numbers at the default duration): what the pruner saw,
+    // so a study can be replayed against another pruner and a stop checked against the ramp.
+    o["series_mbps"] = s.series_mbps;
     if (s.run.summary) {
       const auto& r = *s.run.summary;
       o["throughput_mbps"] = r.received_bps / 1e6;
