@@ -23,6 +23,27 @@ GpHyper hyper(std::vector<double> ls, double sf2, double sn2) {
   return h;
 }
 
+// Two lengthscales with the additive part (variance sa2).
+GpHyper additive_hyper(double l0, double l1, double sf2, double sn2, double sa2) {
+  GpHyper h = hyper({l0, l1}, sf2, sn2);
+  h.additive = true;
+  h.theta.conservativeResize(5);
+  h.theta[4] = std::log(sa2);
+  return h;
+}
+
+// The additive kernel itself at the rows of X: the prior covariance of a GP with no data.
+Eigen::MatrixXd additive_prior_kernel(const GpHyper& h, const Eigen::MatrixXd& X) {
+  Gp empty;
+  empty.set_data(Eigen::MatrixXd(0, X.cols()), Eigen::VectorXd(0));
+  empty.set_additive(true);
+  empty.condition(h);
+  Eigen::VectorXd m0;
+  Eigen::MatrixXd k0;
+  empty.predict_cov(X, m0, k0);
+  return k0;
+}
+
 // predict_grad's gradients at x (dm, dv) against central finite differences of its mean and variance.
 void check_predict_grad(const Gp& gp, const Eigen::VectorXd& x, const Eigen::VectorXd& dm, const Eigen::VectorXd& dv) {
   for (int k = 0; k < int(x.size()); ++k) {
@@ -308,10 +329,7 @@ TEST_CASE("the additive kernel: prior variance, a hand-computed covariance and g
   X << 0.1, 0.2, 0.5, 0.9, 0.8, 0.4;
   Eigen::VectorXd y(3);
   y << 0.3, -0.4, 1.0;
-  GpHyper h = hyper({l0, l1}, sf2, 0.01);
-  h.additive = true;
-  h.theta.conservativeResize(5);
-  h.theta[4] = std::log(sa2);
+  const GpHyper h = additive_hyper(l0, l1, sf2, 0.01, sa2);
   REQUIRE(h.dims() == 2);
   CHECK(h.prior_variance() == Approx(sf2 + sa2));
   Gp gp;
@@ -325,13 +343,7 @@ TEST_CASE("the additive kernel: prior variance, a hand-computed covariance and g
   gp.predict_cov(Xs, mu, cov);
   // Far from every point, nothing learned: the prior variance. Check the prior covariance instead:
   // with no data it is the kernel itself.
-  Gp empty;
-  empty.set_data(Eigen::MatrixXd(0, 2), Eigen::VectorXd(0));
-  empty.set_additive(true);
-  empty.condition(h);
-  Eigen::VectorXd m0;
-  Eigen::MatrixXd k0;
-  empty.predict_cov(Xs, m0, k0);
+  const Eigen::MatrixXd k0 = additive_prior_kernel(h, Xs);
   const double d0 = 0.3 / l0, d1 = 0.5 / l1;
   const double want = sf2 * matern(std::sqrt(d0 * d0 + d1 * d1)) + sa2 / 2 * (matern(d0) + matern(d1));
   CHECK(k0(0, 1) == Approx(want).epsilon(1e-12));
@@ -358,17 +370,8 @@ TEST_CASE("the additive kernel at the shortest lengthscales: split exps agree wi
   y << 0.3, -0.4, 1.0, 0.2;
   for (double l0 : {0.01, 0.004}) {
     const double l1 = 0.3, sf2 = 0.7, sa2 = 0.5;
-    GpHyper h = hyper({l0, l1}, sf2, 0.01);
-    h.additive = true;
-    h.theta.conservativeResize(5);
-    h.theta[4] = std::log(sa2);
-    Gp empty;
-    empty.set_data(Eigen::MatrixXd(0, 2), Eigen::VectorXd(0));
-    empty.set_additive(true);
-    empty.condition(h);
-    Eigen::VectorXd m0;
-    Eigen::MatrixXd k0;
-    empty.predict_cov(X, m0, k0);
+    const GpHyper h = additive_hyper(l0, l1, sf2, 0.01, sa2);
+    const Eigen::MatrixXd k0 = additive_prior_kernel(h, X);
     for (int i = 0; i < 4; ++i) {
       for (int j = 0; j < 4; ++j) {
         const double d0 = std::abs(X(i, 0) - X(j, 0)) / l0, d1 = std::abs(X(i, 1) - X(j, 1)) / l1;
