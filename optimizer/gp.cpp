@@ -67,18 +67,14 @@ bool split_exp_safe(const Eigen::Ref<const Eigen::VectorXd>& x) { return x.size(
 // model dimension, the common case): r = sqrt5 |a_i - b_j| directly, no distance matrix.
 void add_matern_1d(const Eigen::Ref<const Eigen::VectorXd>& a, const Eigen::Ref<const Eigen::VectorXd>& b, double scale,
                    Eigen::MatrixXd& K) {
-  Eigen::ArrayXd r(a.size());
-  if (!split_exp_safe(a) || !split_exp_safe(b)) {
-    for (Eigen::Index j = 0; j < b.size(); ++j) {
-      r = kSqrt5 * (a.array() - b[j]).abs();
-      K.col(j).array() += scale * (1.0 + r + r.square() / 3.0) * (-r).exp();
-    }
-    return;
-  }
-  const SplitExp ea(a), eb(b);
+  const bool split = split_exp_safe(a) && split_exp_safe(b);
+  const SplitExp ea(split ? a : a.head(0)), eb(split ? b : b.head(0));
+  Eigen::ArrayXd r(a.size()), e(a.size());
   for (Eigen::Index j = 0; j < b.size(); ++j) {
     r = kSqrt5 * (a.array() - b[j]).abs();
-    K.col(j).array() += scale * (1.0 + r + r.square() / 3.0) * (ea.down * eb.up[j]).min(ea.up * eb.down[j]);
+    if (split) e = (ea.down * eb.up[j]).min(ea.up * eb.down[j]);
+    else e = (-r).exp();
+    K.col(j).array() += scale * (1.0 + r + r.square() / 3.0) * e;
   }
 }
 
