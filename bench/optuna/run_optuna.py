@@ -188,6 +188,8 @@ def main():
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--check", metavar="FILE", help="compare with `bench_optimizer --reference-points` output")
     args = ap.parse_args()
+    if args.first_seed < 0:
+        sys.exit("run_optuna.py: --first-seed %d is negative: numpy seeds are 0 .. 2**32-1" % args.first_seed)
     checkpoints = parse_list(args.trials, int)
 
     if args.check:
