@@ -3,11 +3,12 @@
 // (experiments/confirm.hpp). Prints two tables; no timing, no host access.
 //
 // Model (an assumption, stated so it can be checked against the testbed): per-second iperf3
-// samples around the configuration's true mean after a slow-start ramp (--ramp S; 3 s and 1 s by default), AR(1) noise (phi 0.5,
+// samples around the configuration's true mean after a slow-start ramp (--ramp S; 3 s, 1 s and one
+// that grows with the rate, --ramp rate, by default), AR(1) noise (phi 0.5,
 // per-second relative sd `noise`), and run-to-run noise of the mean of 2 %.
 //
 //   bench_study_decisions [--runs N] [--seed S] [--markdown] [--confidence C] [--min-samples N] [--warmup S]
-//                         [--known-noise-min-samples N] [--top-fraction F] [--ramp S]
+//                         [--known-noise-min-samples N] [--top-fraction F] [--ramp S|rate]
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -103,7 +104,16 @@ struct ScreenVariant {
   bool sequential = true;
   bool top_fraction = true;    // off: the reference is the incumbent (reference_top_fraction ~ 0)
   bool measure_warmup = true;  // off: the configured warm-up
+  bool ramp_aware = true;      // off: no ramp_prior, no learned ramp floor (the pruner before 2026-12-03)
 };
+
+// The ramp of one simulated run: `ramp` seconds, or with a negative `ramp` one that grows with the
+// rate as on the testbed (the poor baseline at speed in 1 s, bbr with large buffers at twice its
+// rate in 4): 1 + 3 (rate / baseline - 1) seconds, in [0, 4].
+int ramp_of(int ramp, double mean, double baseline) {
+  if (ramp >= 0) return ramp;
+  return static_cast<int>(std::clamp(std::lround(1 + 3 * (mean / baseline - 1)), 0L, 4L));
+}
 
 SearchOutcome simulated_search(int trials, double noise, int ramp, const PrunerOptions& base_opt, const ScreenVariant& v,
                                std::mt19937& rng) {
@@ -112,14 +122,17 @@ SearchOutcome simulated_search(int trials, double noise, int ramp, const PrunerO
   PrunerOptions opt = base_opt;
   if (!v.sequential) opt.known_noise_min_samples = 0;
   if (!v.top_fraction) opt.reference_top_fraction = 1e-9;
+  if (!v.ramp_aware) opt.ramp_prior.clear();
   std::vector<std::vector<double>> rounds;
-  for (int r = 0; r < 3; ++r) rounds.push_back(run_series(baseline, noise, rng, ramp));
+  for (int r = 0; r < 3; ++r) rounds.push_back(run_series(baseline, noise, rng, ramp_of(ramp, baseline, baseline)));
   if (v.measure_warmup) opt.warmup_seconds = measured_warmup_seconds(rounds, opt.warmup_seconds);
   std::vector<std::vector<double>> series;
   std::vector<double> full_mean;
   for (int i = 0; i < trials; ++i) {
-    series.push_back(run_series(baseline * std::exp(0.2 + 0.35 * z(rng)), noise, rng, ramp));
-    full_mean.push_back(steady_mean(series.back(), std::max(ramp, opt.warmup_seconds)));
+    const double mean = baseline * std::exp(0.2 + 0.35 * z(rng));
+    const int r = ramp_of(ramp, mean, baseline);
+    series.push_back(run_series(mean, noise, rng, r));
+    full_mean.push_back(steady_mean(series.back(), std::max(r, opt.warmup_seconds)));
   }
   std::vector<double> sorted = full_mean;
   std::sort(sorted.begin(), sorted.end(), std::greater<>());
@@ -130,6 +143,7 @@ SearchOutcome simulated_search(int trials, double noise, int ramp, const PrunerO
   PruneReference ref{.mean_mbps = 0, .noise_mbps = kRunNoise * baseline,
                      .per_second_sd_mbps = pooled_per_second_sd(rounds, opt.warmup_seconds),
                      .per_second_r = pooled_per_second_r(rounds, opt.warmup_seconds)};
+  for (const auto& r : rounds) lower_ramp_floor(ref.ramp_floor, ramp_fractions(r, opt.ramp_prior.size()));
   SearchOutcome o;
   o.searches = 1;
   o.warmup_sum = opt.warmup_seconds;
@@ -151,19 +165,21 @@ SearchOutcome simulated_search(int trials, double noise, int ramp, const PrunerO
     o.top_stopped += top && used < kSeconds;
     // What the search has seen of it: the full mean, or the stopped run's mean so far.
     seen.push_back(steady_mean(std::span<const double>(s.data(), static_cast<size_t>(used)), opt.warmup_seconds));
+    if (used == kSeconds) lower_ramp_floor(ref.ramp_floor, ramp_fractions(s, opt.ramp_prior.size()));
   }
   return o;
 }
 
 void screening_table(int runs, unsigned seed, int ramp, bool markdown, const PrunerOptions& opt) {
-  Table t({"per-second noise", "test", "reference", "warm-up", "candidates stopped", "measurement time saved",
+  Table t({"per-second noise", "test", "reference", "warm-up", "ramp", "candidates stopped", "measurement time saved",
            "top decile stopped early"});
   const int trials = 20;
   const std::vector<ScreenVariant> variants = {
-      {"t-based", false, false, false},
-      {"sequential, noise known", true, false, false},
-      {"sequential, noise known", true, true, false},
-      {"sequential, noise known", true, true, true},
+      {"t-based", false, false, false, false},
+      {"sequential, noise known", true, false, false, false},
+      {"sequential, noise known", true, true, false, false},
+      {"sequential, noise known", true, true, true, false},
+      {"sequential, noise known", true, true, true, true},
   };
   for (double noise : {0.03, 0.10}) {
     for (const auto& v : variants) {
@@ -174,13 +190,15 @@ void screening_table(int runs, unsigned seed, int ramp, bool markdown, const Pru
       t.add_row({fmt::format("{:.0f}%", noise * 100), v.label, v.top_fraction ? "edge of the best tenth" : "incumbent",
                  v.measure_warmup ? fmt::format("measured (mean {:.1f} s)", static_cast<double>(sum.warmup_sum) / sum.searches)
                                   : fmt::format("{} s", opt.warmup_seconds),
+                 v.ramp_aware ? "prior, learned floor" : "none",
                  fmt::format("{:.1f}%", 100.0 * sum.stopped / n), fmt::format("{:.1f}%", 100 * (1 - sum.seconds / sum.full_seconds)),
                  fmt::format("{:.1f}% of {}", 100.0 * sum.top_stopped / std::max(1, sum.top), sum.top)});
     }
   }
   std::cout << fmt::format("Early stopping in simulated searches ({} candidates each from a poor start; {} candidates per row), "
-                           "{} s measurements, a {} s ramp\n\n",
-                           trials, std::max(1, runs / trials) * trials, kSeconds, ramp)
+                           "{} s measurements, {}\n\n",
+                           trials, std::max(1, runs / trials) * trials, kSeconds,
+                           ramp >= 0 ? fmt::format("a {} s ramp", ramp) : std::string("a ramp that grows with the rate (1 s at the baseline's, 4 s at twice it)"))
             << (markdown ? t.render_markdown() : t.render_text()) << "\n";
 }
 
@@ -219,7 +237,7 @@ int main(int argc, char** argv) {
   unsigned seed = 1;
   bool markdown = false;
   PrunerOptions opt;
-  std::vector<int> ramps = {3, 1};
+  std::vector<int> ramps = {3, 1, -1};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
@@ -230,10 +248,13 @@ int main(int argc, char** argv) {
     else if (a == "--warmup" && i + 1 < argc) opt.warmup_seconds = std::atoi(argv[++i]);
     else if (a == "--known-noise-min-samples" && i + 1 < argc) opt.known_noise_min_samples = std::atoi(argv[++i]);
     else if (a == "--top-fraction" && i + 1 < argc) opt.reference_top_fraction = std::atof(argv[++i]);
-    else if (a == "--ramp" && i + 1 < argc) ramps = {std::atoi(argv[++i])};
+    else if (a == "--ramp" && i + 1 < argc) {
+      const std::string r = argv[++i];
+      ramps = {r == "rate" ? -1 : std::atoi(r.c_str())};
+    }
     else {
       std::cerr << "usage: bench_study_decisions [--runs N] [--seed S] [--markdown] [--confidence C] "
-                   "[--min-samples N] [--warmup S] [--known-noise-min-samples N] [--top-fraction F] [--ramp S]\n";
+                   "[--min-samples N] [--warmup S] [--known-noise-min-samples N] [--top-fraction F] [--ramp S|rate]\n";
       return 2;
     }
   }

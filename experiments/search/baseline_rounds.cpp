@@ -56,7 +56,8 @@ int measured_warmup(const Objective& objective, const BaselineResult& baseline, 
   return objective.scenarios.empty() ? max_warmup : warmup;
 }
 
-PruneReferences prune_references(const Objective& objective, const BaselineResult& baseline, int warmup_seconds) {
+PruneReferences prune_references(const Objective& objective, const BaselineResult& baseline, const PrunerOptions& pruner) {
+  const int warmup_seconds = pruner.warmup_seconds;
   PruneReferences refs;
   for (const auto& spec : objective.scenarios) {
     const auto series = scenario_series(baseline, spec.name);
@@ -64,7 +65,9 @@ PruneReferences prune_references(const Objective& objective, const BaselineResul
     for (const auto& one : series) means.push_back(steady_mean(one, warmup_seconds));
     if (means.size() >= 2) {
       auto st = sample_stats(means);
-      refs[spec.name] = {st.mean, st.stddev, pooled_per_second_sd(series, warmup_seconds), pooled_per_second_r(series, warmup_seconds)};
+      PruneReference& ref = refs[spec.name];
+      ref = {st.mean, st.stddev, pooled_per_second_sd(series, warmup_seconds), pooled_per_second_r(series, warmup_seconds)};
+      for (const auto& one : series) lower_ramp_floor(ref.ramp_floor, ramp_fractions(one, pruner.ramp_prior.size()));
     }
   }
   return refs;

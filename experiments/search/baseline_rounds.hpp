@@ -32,8 +32,9 @@ BaselineResult measure_baseline(PlantAccess& plant, const Objective& objective, 
 // are fewer than two rounds long enough to measure it on.
 int measured_warmup(const Objective& objective, const BaselineResult& baseline, int max_warmup);
 
-// Per scenario of the objective: the baseline's mean per-second rate after the warm-up, its spread between rounds and
-// the pooled per-second noise after the pruner's warm-up (scenarios measured fewer than twice are left out).
-PruneReferences prune_references(const Objective& objective, const BaselineResult& baseline, int warmup_seconds);
+// Per scenario of the objective: the baseline's mean per-second rate after the pruner's warm-up, its
+// spread between rounds, the pooled per-second noise after the warm-up and the rounds' slowest ramp
+// over the pruner's ramp_prior seconds (scenarios measured fewer than twice are left out).
+PruneReferences prune_references(const Objective& objective, const BaselineResult& baseline, const PrunerOptions& pruner);
 
 }  // namespace wgopt::experiments

@@ -241,7 +241,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     }
 
     if (o.prune) measure_warmup(plan.objective, baseline, mo.pruner, progress);
-    PruneReferences refs = prune_references(plan.objective, baseline, mo.pruner.warmup_seconds);
+    PruneReferences refs = prune_references(plan.objective, baseline, mo.pruner);
     mo.prune = o.prune ? &refs : nullptr;
     warn_if_pruning_cannot_act(o, plan.objective, mo.pruner, refs);
     run_trials({o, plan, baseline, refs, mo}, plant, *engine, study.store, budget, progress, counts);

@@ -33,6 +33,11 @@ void PrunerOptions::validate() const {
   if (!(noise_sigmas >= 0) || !std::isfinite(noise_sigmas)) {
     throw UsageError(fmt::format("pruner noise_sigmas {} is invalid: use 0 or more, e.g. 2", noise_sigmas));
   }
+  for (double f : ramp_prior) {
+    if (!(f > 0 && f <= 1)) {
+      throw UsageError(fmt::format("pruner ramp_prior value {} is out of range: use fractions in (0, 1], e.g. 0.5", f));
+    }
+  }
 }
 
 namespace {
@@ -58,22 +63,77 @@ double ar1_mean_variance_factor(size_t n, double r) {
   return sum / static_cast<double>(n);
 }
 
-// The sequential test with the incumbent's per-second noise known: decides from few samples.
-void decide_known_noise(std::span<const double> used, const SampleStats& s, const PruneReference& ref, const PrunerOptions& opt,
-                        PruneDecision& d) {
+// The least fraction of its steady rate a candidate reaches in second t: the prior, lowered by the
+// slowest ramp seen; never below 5 % (a second that slow says nothing of the steady rate).
+double ramp_fraction(const PruneReference& ref, const PrunerOptions& opt, size_t t) {
+  double f = 1;
+  if (t < opt.ramp_prior.size()) f = std::min(f, opt.ramp_prior[t]);
+  if (t < ref.ramp_floor.size()) f = std::min(f, ref.ramp_floor[t]);
+  return std::max(f, 0.05);
+}
+
+// How many leading seconds are ramp: up to the last second whose fraction is below 1.
+size_t ramp_seconds(const PruneReference& ref, const PrunerOptions& opt) {
+  size_t n = std::max(opt.ramp_prior.size(), ref.ramp_floor.size());
+  while (n > 0 && ramp_fraction(ref, opt, n - 1) >= 1) --n;
+  return n;
+}
+
+// The samples a decision reads: inside the ramp the latest second over its fraction (`fraction`
+// < 1), past it the seconds after the ramp and the warm-up (`fraction` 1).
+struct Window {
+  std::vector<double> samples;
+  double fraction = 1;
+};
+
+Window decision_window(std::span<const double> series, const PruneReference& ref, const PrunerOptions& opt) {
+  const size_t n = series.size(), ramp = ramp_seconds(ref, opt);
+  Window w;
+  if (n <= ramp) {
+    w.fraction = ramp_fraction(ref, opt, n - 1);
+    w.samples = {series[n - 1] / w.fraction};
+  } else {
+    const size_t from = std::max(ramp, static_cast<size_t>(opt.warmup_seconds));
+    w.samples.assign(series.begin() + static_cast<std::ptrdiff_t>(from), series.end());
+  }
+  return w;
+}
+
+// The sequential test with the incumbent's per-second noise known: decides from few samples. `look`
+// counts from 1 at the first second it may decide on.
+void decide_known_noise(const Window& w, const SampleStats& s, size_t look, const PruneReference& ref,
+                        const PrunerOptions& opt, PruneDecision& d) {
   double r = ref.per_second_r;
-  if (r < 0) r = s.n >= 3 ? std::clamp(lag1_autocorrelation(used, s.mean), 0.0, 0.95) : 0.5;
-  // The candidate's own spread, once it has a few samples, when it is larger than the incumbent's.
-  const double sd = s.n >= 3 ? std::max(s.stddev, ref.per_second_sd_mbps) : ref.per_second_sd_mbps;
-  const double look = static_cast<double>(s.n) - opt.known_noise_min_samples + 1;
-  const double alpha = (1 - opt.confidence) * 6 / (M_PI * M_PI * look * look);
+  if (r < 0) r = s.n >= 3 ? std::clamp(lag1_autocorrelation(w.samples, s.mean), 0.0, 0.95) : 0.5;
+  // The candidate's own spread, once it has a few samples, when it is larger than the incumbent's;
+  // a second inside the ramp is scaled up, and its noise with it.
+  const double known = ref.per_second_sd_mbps / w.fraction;
+  const double sd = s.n >= 3 ? std::max(s.stddev, known) : known;
+  const double k = static_cast<double>(look);
+  const double alpha = (1 - opt.confidence) * 6 / (M_PI * M_PI * k * k);
   const double z = t_quantile(1 - alpha, 1e6);  // normal: the sd is known
   d.candidate_upper = s.mean + z * sd * std::sqrt(ar1_mean_variance_factor(s.n, r));
   d.prune = d.candidate_upper < d.threshold;
-  d.reason = fmt::format("mean {:.1f} Mbit/s over {} s, upper bound {:.1f} {} threshold {:.1f} (incumbent {:.1f} ± {:.1f}; "
+  const std::string what = w.fraction < 1 ? fmt::format("ramp-corrected rate {:.1f} Mbit/s (latest second / {:.2f})", s.mean, w.fraction)
+                                          : fmt::format("mean {:.1f} Mbit/s over {} s", s.mean, s.n);
+  d.reason = fmt::format("{}, upper bound {:.1f} {} threshold {:.1f} (incumbent {:.1f} ± {:.1f}; "
                          "sequential, per-second sd {:.1f} known)",
-                         s.mean, s.n, d.candidate_upper, d.prune ? "<" : ">=", d.threshold, ref.mean_mbps, ref.noise_mbps,
+                         what, d.candidate_upper, d.prune ? "<" : ">=", d.threshold, ref.mean_mbps, ref.noise_mbps,
                          ref.per_second_sd_mbps);
+}
+
+// Without the incumbent's per-second noise: a t-based bound on the seconds past the ramp.
+void decide_t_based(const Window& w, const SampleStats& s, const PruneReference& ref, const PrunerOptions& opt,
+                    PruneDecision& d) {
+  // Effective sample size under AR(1): n (1 - r) / (1 + r). Only ever shrinks n (conservative).
+  double r = std::clamp(lag1_autocorrelation(w.samples, s.mean), 0.0, 0.99);
+  double n_eff = std::max(2.0, static_cast<double>(s.n) * (1 - r) / (1 + r));
+  double sd = std::max(s.stddev, ref.per_second_sd_mbps);
+  d.candidate_upper = s.mean + t_quantile(opt.confidence, n_eff - 1) * sd / std::sqrt(n_eff);
+  d.prune = d.candidate_upper < d.threshold;
+  d.reason = fmt::format("mean {:.1f} Mbit/s over {} s, upper bound {:.1f} {} threshold {:.1f} (incumbent {:.1f} ± {:.1f})",
+                         s.mean, s.n, d.candidate_upper, d.prune ? "<" : ">=", d.threshold, ref.mean_mbps,
+                         ref.noise_mbps);
 }
 
 }  // namespace
@@ -92,31 +152,26 @@ PruneDecision decide_prune(std::span<const double> series, const PruneReference&
     d.reason = fmt::format("warming up ({} of {} s)", series.size(), skip);
     return d;
   }
-  auto used = series.subspan(skip);
-  SampleStats s = sample_stats(used);  // throws on NaN
+  sample_stats(series);  // throws on NaN
+  const size_t after = series.size() - skip;  // seconds after the warm-up
+  const Window w = decision_window(series, ref, opt);
+  SampleStats s = sample_stats(w.samples);
   d.samples_used = s.n;
   d.candidate_mean = s.mean;
   if (opt.known_noise_min_samples > 0 && ref.per_second_sd_mbps > 0) {
-    if (s.n < static_cast<size_t>(opt.known_noise_min_samples)) {
-      d.reason = fmt::format("too few samples ({} of {})", s.n, opt.known_noise_min_samples);
+    const auto min = static_cast<size_t>(opt.known_noise_min_samples);
+    if (after < min) {
+      d.reason = fmt::format("too few samples ({} of {})", after, min);
       return d;
     }
-    decide_known_noise(used, s, ref, opt, d);
+    decide_known_noise(w, s, after - min + 1, ref, opt, d);
     return d;
   }
-  if (s.n < static_cast<size_t>(opt.min_samples)) {
-    d.reason = fmt::format("too few samples ({} of {})", s.n, opt.min_samples);
+  if (s.n < static_cast<size_t>(opt.min_samples) || w.fraction < 1) {
+    d.reason = fmt::format("too few samples past the ramp ({} of {})", w.fraction < 1 ? 0 : s.n, opt.min_samples);
     return d;
   }
-  // Effective sample size under AR(1): n (1 - r) / (1 + r). Only ever shrinks n (conservative).
-  double r = std::clamp(lag1_autocorrelation(used, s.mean), 0.0, 0.99);
-  double n_eff = std::max(2.0, static_cast<double>(s.n) * (1 - r) / (1 + r));
-  double sd = std::max(s.stddev, ref.per_second_sd_mbps);
-  d.candidate_upper = s.mean + t_quantile(opt.confidence, n_eff - 1) * sd / std::sqrt(n_eff);
-  d.prune = d.candidate_upper < d.threshold;
-  d.reason = fmt::format("mean {:.1f} Mbit/s over {} s, upper bound {:.1f} {} threshold {:.1f} (incumbent {:.1f} ± {:.1f})",
-                         s.mean, s.n, d.candidate_upper, d.prune ? "<" : ">=", d.threshold, ref.mean_mbps,
-                         ref.noise_mbps);
+  decide_t_based(w, s, ref, opt, d);
   return d;
 }
 
@@ -153,6 +208,22 @@ int measured_warmup_seconds(const std::vector<std::vector<double>>& series, int 
   size_t w = cap;
   while (w > 0 && std::abs(ratio_sum[w - 1] / runs - 1) <= tolerance) --w;
   return static_cast<int>(w);
+}
+
+std::vector<double> ramp_fractions(std::span<const double> run, size_t seconds) {
+  if (run.size() < seconds + 3) return {};
+  const double steady = steady_mean(run, static_cast<int>(seconds));  // throws on NaN
+  if (!(steady > 0)) return {};
+  std::vector<double> out;
+  for (size_t t = 0; t < seconds; ++t) out.push_back(run[t] / steady);
+  return out;
+}
+
+void lower_ramp_floor(std::vector<double>& floor, const std::vector<double>& fractions) {
+  for (size_t t = 0; t < fractions.size(); ++t) {
+    if (t < floor.size()) floor[t] = std::min(floor[t], fractions[t]);
+    else floor.push_back(fractions[t]);
+  }
 }
 
 double pooled_per_second_sd(const std::vector<std::vector<double>>& series, int warmup_seconds) {
