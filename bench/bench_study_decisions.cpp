@@ -105,6 +105,7 @@ struct ScreenVariant {
   bool top_fraction = true;    // off: the reference is the incumbent (reference_top_fraction ~ 0)
   bool measure_warmup = true;  // off: the configured warm-up
   bool ramp_aware = true;      // off: no ramp_prior, no learned ramp floor (the pruner before 2026-12-03)
+  bool scaled_noise = true;    // off: the baseline's noise in Mbit/s whatever the reference's rate
 };
 
 // The ramp of one simulated run: `ramp` seconds, or with a negative `ramp` one that grows with the
@@ -144,12 +145,21 @@ SearchOutcome simulated_search(int trials, double noise, int ramp, const PrunerO
                      .per_second_sd_mbps = pooled_per_second_sd(rounds, opt.warmup_seconds),
                      .per_second_r = pooled_per_second_r(rounds, opt.warmup_seconds)};
   for (const auto& r : rounds) lower_ramp_floor(ref.ramp_floor, ramp_fractions(r, opt.ramp_prior.size()));
+  PruneReference baseline_ref = ref;
+  baseline_ref.mean_mbps = baseline_rate;
   SearchOutcome o;
   o.searches = 1;
   o.warmup_sum = opt.warmup_seconds;
   for (int i = 0; i < trials; ++i) {
     const auto& s = series[static_cast<size_t>(i)];
-    ref.mean_mbps = top_fraction_edge(seen, opt.reference_top_fraction);
+    const double edge = top_fraction_edge(seen, opt.reference_top_fraction);
+    if (v.scaled_noise) {
+      std::vector<double> floor = std::move(ref.ramp_floor);
+      ref = moved_reference(baseline_ref, edge);
+      ref.ramp_floor = std::move(floor);
+    } else {
+      ref.mean_mbps = edge;
+    }
     int used = kSeconds;
     for (int n = 1; n <= kSeconds; ++n) {
       if (decide_prune(std::span<const double>(s.data(), static_cast<size_t>(n)), ref, opt).prune) {
@@ -175,11 +185,12 @@ void screening_table(int runs, unsigned seed, int ramp, bool markdown, const Pru
            "top decile stopped early"});
   const int trials = 20;
   const std::vector<ScreenVariant> variants = {
-      {"t-based", false, false, false, false},
-      {"sequential, noise known", true, false, false, false},
-      {"sequential, noise known", true, true, false, false},
-      {"sequential, noise known", true, true, true, false},
-      {"sequential, noise known", true, true, true, true},
+      {"t-based", false, false, false, false, false},
+      {"sequential, noise known", true, false, false, false, false},
+      {"sequential, noise known", true, true, false, false, false},
+      {"sequential, noise known", true, true, true, false, false},
+      {"sequential, noise known", true, true, true, true, false},
+      {"sequential, noise scaled", true, true, true, true, true},
   };
   for (double noise : {0.03, 0.10}) {
     for (const auto& v : variants) {

@@ -35,7 +35,7 @@ class TrialRunner {
   TrialRunner(const TrialLoopInputs& in, PlantAccess& plant, opt::Strategy& engine, StudyStore& store, Budget& budget,
               SearchProgress& progress, TrialCounts& counts)
       : in_(in), plant_(plant), engine_(engine), store_(store), budget_(budget), progress_(progress), counts_(counts),
-        incumbent_(in.baseline.stats.mean) {
+        incumbent_(in.baseline.stats.mean), baseline_refs_(in.refs) {
     for (const auto& [scenario, ref] : in_.refs) {
       seen_rates_[scenario].push_back(ref.mean_mbps);
       incumbent_rates_[scenario] = ref.mean_mbps;
@@ -182,13 +182,15 @@ class TrialRunner {
   double steady(const std::vector<double>& series) const { return steady_mean(series, in_.mo.pruner.warmup_seconds); }
 
   // Every rate the search has seen (the baseline's, each complete trial's, each stopped trial's so
-  // far) joins those the pruner's reference is the top-fraction edge of.
+  // far) joins those the pruner's reference is the top-fraction edge of; its noise grows with it.
   void see_rate(const std::string& scenario, double rate) {
     auto it = in_.refs.find(scenario);
     if (it == in_.refs.end() || !(rate > 0)) return;
     auto& rates = seen_rates_[scenario];
     rates.push_back(rate);
-    it->second.mean_mbps = top_fraction_edge(rates, in_.mo.pruner.reference_top_fraction);
+    std::vector<double> floor = std::move(it->second.ramp_floor);
+    it->second = moved_reference(baseline_refs_.at(scenario), top_fraction_edge(rates, in_.mo.pruner.reference_top_fraction));
+    it->second.ramp_floor = std::move(floor);
   }
 
   // A complete trial: its rates are seen and its ramp, when slower than any seen, lowers the ramp
@@ -215,6 +217,7 @@ class TrialRunner {
   double incumbent_;
   std::map<std::string, std::vector<double>> seen_rates_;  // per scenario: the steady rates seen (see_rate)
   std::map<std::string, double> incumbent_rates_;         // per scenario: the incumbent's steady rate
+  const PruneReferences baseline_refs_;                   // per scenario: the baseline rounds' reference
   int remeasured_ = 0;
 };
 

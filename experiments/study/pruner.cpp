@@ -175,6 +175,16 @@ PruneDecision decide_prune(std::span<const double> series, const PruneReference&
   return d;
 }
 
+PruneReference moved_reference(const PruneReference& baseline, double mean_mbps) {
+  if (!(baseline.mean_mbps > 0)) throw Error(fmt::format("a pruning reference's baseline mean must be > 0 (got {})", baseline.mean_mbps));
+  PruneReference out = baseline;
+  out.mean_mbps = mean_mbps;
+  const double k = std::max(1.0, mean_mbps / baseline.mean_mbps);
+  out.noise_mbps = baseline.noise_mbps * k;
+  out.per_second_sd_mbps = baseline.per_second_sd_mbps * k;
+  return out;
+}
+
 double steady_mean(std::span<const double> series, int warmup_seconds) {
   if (series.empty()) return 0;
   const size_t skip = static_cast<size_t>(std::max(0, warmup_seconds));

@@ -254,3 +254,29 @@ TEST_CASE("a ramp slower than the prior, seen in a complete run, lowers the floo
   ref.ramp_floor = floor;
   for (size_t n = 1; n <= run.size(); ++n) CHECK_FALSE(decide_prune(std::span(run.data(), n), ref, opt).prune);
 }
+
+TEST_CASE("a reference moved above the baseline's rate carries proportionally more noise", "[pruner]") {
+  PruneReference base{.mean_mbps = 211, .noise_mbps = 11, .per_second_sd_mbps = 13.2, .per_second_r = 0.3};
+  base.ramp_floor = {0.2, 0.3};
+  const auto up = moved_reference(base, 422);
+  CHECK(up.mean_mbps == 422);
+  CHECK(up.noise_mbps == Approx(22));
+  CHECK(up.per_second_sd_mbps == Approx(26.4));
+  CHECK(up.per_second_r == 0.3);
+  CHECK(up.ramp_floor == base.ramp_floor);
+  const auto down = moved_reference(base, 150);  // never below the baseline's noise
+  CHECK(down.noise_mbps == 11);
+  CHECK(down.per_second_sd_mbps == Approx(13.2));
+  // A testbed trial's series (~350 Mbit/s) against a reference at 447: with the baseline's
+  // noise it is stopped, with that noise scaled to the reference's rate the bound is wide enough
+  // for the ~10% run-to-run swings good configurations show there, and it goes on.
+  PrunerOptions opt;
+  opt.warmup_seconds = 1;
+  const std::vector<double> s = {339, 367, 345, 393, 360, 360, 344, 327};
+  PruneReference fixed = base;
+  fixed.mean_mbps = 447;
+  CHECK(decide_prune(s, fixed, opt).prune);
+  CHECK_FALSE(decide_prune(s, moved_reference(base, 447), opt).prune);
+  base.mean_mbps = 0;
+  CHECK_THROWS_AS(moved_reference(base, 400), Error);
+}
