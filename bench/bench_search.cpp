@@ -337,7 +337,9 @@ void check_pruning(Bench& b, SearchRun& r) {
   for (const auto& [key, entry] : configs) {
     b.set_both(entry.first);
     measured.emplace_back(b.measure(), entry.second);
-    std::cerr << fmt::format("  {}: {} of {} configurations measured fully\n", r.label, measured.size(), configs.size());
+    std::cerr << fmt::format("  {}: {} of {} configurations measured fully: {:7.1f} Mbit/s{}  {}\n", r.label, measured.size(),
+                             configs.size(), measured.back().first, entry.second ? " (stopped early in the search)" : "",
+                             describe(entry.first));
   }
   std::sort(measured.begin(), measured.end(), std::greater<>());
   const size_t top = std::max<size_t>(1, (measured.size() + 9) / 10);
