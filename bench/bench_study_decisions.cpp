@@ -144,7 +144,7 @@ SearchOutcome simulated_search(int trials, double noise, int ramp, const PrunerO
   PruneReference ref{.mean_mbps = 0, .noise_mbps = kRunNoise * baseline,
                      .per_second_sd_mbps = pooled_per_second_sd(rounds, opt.warmup_seconds),
                      .per_second_r = pooled_per_second_r(rounds, opt.warmup_seconds)};
-  for (const auto& r : rounds) lower_ramp_floor(ref.ramp_floor, ramp_fractions(r, opt.ramp_prior.size()));
+  for (const auto& r : rounds) learn_ramp(ref, r, opt);
   PruneReference baseline_ref = ref;
   baseline_ref.mean_mbps = baseline_rate;
   SearchOutcome o;
@@ -153,13 +153,8 @@ SearchOutcome simulated_search(int trials, double noise, int ramp, const PrunerO
   for (int i = 0; i < trials; ++i) {
     const auto& s = series[static_cast<size_t>(i)];
     const double edge = top_fraction_edge(seen, opt.reference_top_fraction);
-    if (v.scaled_noise) {
-      std::vector<double> floor = std::move(ref.ramp_floor);
-      ref = moved_reference(baseline_ref, edge);
-      ref.ramp_floor = std::move(floor);
-    } else {
-      ref.mean_mbps = edge;
-    }
+    if (v.scaled_noise) move_reference(ref, baseline_ref, edge);
+    else ref.mean_mbps = edge;
     int used = kSeconds;
     for (int n = 1; n <= kSeconds; ++n) {
       if (decide_prune(std::span<const double>(s.data(), static_cast<size_t>(n)), ref, opt).prune) {
@@ -175,7 +170,7 @@ SearchOutcome simulated_search(int trials, double noise, int ramp, const PrunerO
     o.top_stopped += top && used < kSeconds;
     // What the search has seen of it: the full mean, or the stopped run's mean so far.
     seen.push_back(steady_mean(std::span<const double>(s.data(), static_cast<size_t>(used)), opt.warmup_seconds));
-    if (used == kSeconds) lower_ramp_floor(ref.ramp_floor, ramp_fractions(s, opt.ramp_prior.size()));
+    if (used == kSeconds) learn_ramp(ref, s, opt);
   }
   return o;
 }

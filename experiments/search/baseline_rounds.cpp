@@ -67,7 +67,7 @@ PruneReferences prune_references(const Objective& objective, const BaselineResul
       auto st = sample_stats(means);
       PruneReference& ref = refs[spec.name];
       ref = {st.mean, st.stddev, pooled_per_second_sd(series, warmup_seconds), pooled_per_second_r(series, warmup_seconds)};
-      for (const auto& one : series) lower_ramp_floor(ref.ramp_floor, ramp_fractions(one, pruner.ramp_prior.size()));
+      for (const auto& one : series) learn_ramp(ref, one, pruner);
     }
   }
   return refs;

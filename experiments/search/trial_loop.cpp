@@ -188,9 +188,7 @@ class TrialRunner {
     if (it == in_.refs.end() || !(rate > 0)) return;
     auto& rates = seen_rates_[scenario];
     rates.push_back(rate);
-    std::vector<double> floor = std::move(it->second.ramp_floor);
-    it->second = moved_reference(baseline_refs_.at(scenario), top_fraction_edge(rates, in_.mo.pruner.reference_top_fraction));
-    it->second.ramp_floor = std::move(floor);
+    move_reference(it->second, baseline_refs_.at(scenario), top_fraction_edge(rates, in_.mo.pruner.reference_top_fraction));
   }
 
   // A complete trial: its rates are seen and its ramp, when slower than any seen, lowers the ramp
@@ -203,7 +201,7 @@ class TrialRunner {
       see_rate(s.scenario, rate);
       if (best && rate > 0) incumbent_rates_[s.scenario] = rate;
       auto it = in_.refs.find(s.scenario);
-      if (it != in_.refs.end()) lower_ramp_floor(it->second.ramp_floor, ramp_fractions(s.series_mbps, in_.mo.pruner.ramp_prior.size()));
+      if (it != in_.refs.end()) learn_ramp(it->second, s.series_mbps, in_.mo.pruner);
     }
   }
 

@@ -175,14 +175,13 @@ PruneDecision decide_prune(std::span<const double> series, const PruneReference&
   return d;
 }
 
-PruneReference moved_reference(const PruneReference& baseline, double mean_mbps) {
+void move_reference(PruneReference& ref, const PruneReference& baseline, double mean_mbps) {
   if (!(baseline.mean_mbps > 0)) throw Error(fmt::format("a pruning reference's baseline mean must be > 0 (got {})", baseline.mean_mbps));
-  PruneReference out = baseline;
-  out.mean_mbps = mean_mbps;
   const double k = std::max(1.0, mean_mbps / baseline.mean_mbps);
-  out.noise_mbps = baseline.noise_mbps * k;
-  out.per_second_sd_mbps = baseline.per_second_sd_mbps * k;
-  return out;
+  ref.mean_mbps = mean_mbps;
+  ref.noise_mbps = baseline.noise_mbps * k;
+  ref.per_second_sd_mbps = baseline.per_second_sd_mbps * k;
+  ref.per_second_r = baseline.per_second_r;
 }
 
 double steady_mean(std::span<const double> series, int warmup_seconds) {
@@ -234,6 +233,10 @@ void lower_ramp_floor(std::vector<double>& floor, const std::vector<double>& fra
     if (t < floor.size()) floor[t] = std::min(floor[t], fractions[t]);
     else floor.push_back(fractions[t]);
   }
+}
+
+void learn_ramp(PruneReference& ref, std::span<const double> run, const PrunerOptions& options) {
+  lower_ramp_floor(ref.ramp_floor, ramp_fractions(run, options.ramp_prior.size()));
 }
 
 double pooled_per_second_sd(const std::vector<std::vector<double>>& series, int warmup_seconds) {

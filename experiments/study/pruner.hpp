@@ -18,7 +18,7 @@
 // per-second sd the t-based test waits for 3 seconds past the ramp (7 s) and wrongly prunes an
 // equal candidate up to 3 % of the time: pass it. In simulated searches (20 candidates from a poor
 // start, a ramp that grows with the rate as on the testbed) the reference at the best tenth's edge
-// with the ramp prior and its noise scaled to its rate (moved_reference) stops 0-0.2 % of the top
+// with the ramp prior and its noise scaled to its rate (move_reference) stops 0-0.2 % of the top
 // decile and saves 25-32 % of the measurement time (30-34 % with the baseline's noise unscaled);
 // without the prior, judging every candidate on the baseline's 1-2 s warm-up, it stopped 33-71 %.
 #include <span>
@@ -92,9 +92,9 @@ struct PruneDecision {
 // baseline's, never below the baseline's. Throughput noise is multiplicative: on the testbed the poor
 // baseline swings 13 Mbit/s per second at 211 Mbit/s and good configurations ~30 at 440, and one
 // configuration measured 466 and 366 in two full runs. With the baseline's absolute noise the
-// bound on a good candidate is too narrow and near-top candidates are stopped. The ramp floor is
-// kept. Throws wgopt::Error when baseline.mean_mbps is not positive.
-PruneReference moved_reference(const PruneReference& baseline, double mean_mbps);
+// bound on a good candidate is too narrow and near-top candidates are stopped. `ref` keeps the
+// ramp floor it has learned. Throws wgopt::Error when baseline.mean_mbps is not positive.
+void move_reference(PruneReference& ref, const PruneReference& baseline, double mean_mbps);
 
 // `per_second_mbps` is the candidate's throughput series so far, one value per elapsed second in
 // order (iperf3 intervals). Returns prune == false while there are too few samples after warm-up.
@@ -133,6 +133,10 @@ std::vector<double> ramp_fractions(std::span<const double> run, size_t seconds);
 
 // Lowers `floor` to `fractions` where they are lower (extending it where it is shorter).
 void lower_ramp_floor(std::vector<double>& floor, const std::vector<double>& fractions);
+
+// A complete run (a baseline round, a complete trial): its ramp over the ramp prior's seconds
+// lowers `ref`'s ramp floor where it is slower than any seen.
+void learn_ramp(PruneReference& ref, std::span<const double> run, const PrunerOptions& options);
 
 // The per-second standard deviation within runs, pooled over several per-second series of the same
 // configuration (the baseline rounds), each without its first `warmup_seconds`: what to pass as

@@ -258,13 +258,15 @@ TEST_CASE("a ramp slower than the prior, seen in a complete run, lowers the floo
 TEST_CASE("a reference moved above the baseline's rate carries proportionally more noise", "[pruner]") {
   PruneReference base{.mean_mbps = 211, .noise_mbps = 11, .per_second_sd_mbps = 13.2, .per_second_r = 0.3};
   base.ramp_floor = {0.2, 0.3};
-  const auto up = moved_reference(base, 422);
+  auto up = base;
+  move_reference(up, base, 422);
   CHECK(up.mean_mbps == 422);
   CHECK(up.noise_mbps == Approx(22));
   CHECK(up.per_second_sd_mbps == Approx(26.4));
   CHECK(up.per_second_r == 0.3);
   CHECK(up.ramp_floor == base.ramp_floor);
-  const auto down = moved_reference(base, 150);  // never below the baseline's noise
+  auto down = base;
+  move_reference(down, base, 150);  // never below the baseline's noise
   CHECK(down.noise_mbps == 11);
   CHECK(down.per_second_sd_mbps == Approx(13.2));
   // A testbed trial's series (~350 Mbit/s) against a reference at 447: with the baseline's
@@ -276,7 +278,9 @@ TEST_CASE("a reference moved above the baseline's rate carries proportionally mo
   PruneReference fixed = base;
   fixed.mean_mbps = 447;
   CHECK(decide_prune(s, fixed, opt).prune);
-  CHECK_FALSE(decide_prune(s, moved_reference(base, 447), opt).prune);
+  PruneReference scaled = base;
+  move_reference(scaled, base, 447);
+  CHECK_FALSE(decide_prune(s, scaled, opt).prune);
   base.mean_mbps = 0;
-  CHECK_THROWS_AS(moved_reference(base, 400), Error);
+  CHECK_THROWS_AS(move_reference(scaled, base, 400), Error);
 }
