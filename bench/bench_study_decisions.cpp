@@ -256,6 +256,10 @@ int main(int argc, char** argv) {
     else if (a == "--top-fraction" && i + 1 < argc) opt.reference_top_fraction = std::atof(argv[++i]);
     else if (a == "--ramp" && i + 1 < argc) {
       const std::string r = argv[++i];
+      if (r != "rate" && (r.empty() || r.find_first_not_of("0123456789") != std::string::npos)) {
+        std::cerr << "bench_study_decisions: --ramp '" << r << "' is not a number of seconds: use e.g. --ramp 3, or --ramp rate\n";
+        return 2;
+      }
       ramps = {r == "rate" ? -1 : std::atoi(r.c_str())};
     }
     else {
