@@ -12,11 +12,10 @@ namespace wgopt::experiments {
 
 namespace {
 
+// Applying `winner` changes some end (a split parameter changes one whatever its value).
 bool differs_from_baseline(const Values& winner, const BoundSpace& bound) {
   for (const auto& [id, v] : winner) {
-    auto* k = bound.primary(id);
-    auto b = bound.baseline.find(id);
-    if (b == bound.baseline.end() || !k || !k->equal(b->second, v)) return true;
+    if (!bound.unchanged(id, v)) return true;
   }
   return false;
 }

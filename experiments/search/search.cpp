@@ -122,9 +122,9 @@ void fill_outcome(const SearchPlan& plan, const BoundSpace& bound, const Confirm
     for (const auto& c : simp.kept) report.changed.push_back(change_line(c));
     return;
   }
-  Values base = bound.baseline;
+  if (!conf.promote) return;  // the ends keep what they held
   for (const auto& [id, v] : conf.winner) {
-    if (base[id] != v) report.changed.push_back(fmt::format("{}: {} -> {}", id, base[id], v));
+    if (!bound.unchanged(id, v)) report.changed.push_back(fmt::format("{}: {} -> {}", id, bound.start_text(id), v));
   }
 }
 

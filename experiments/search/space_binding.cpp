@@ -76,6 +76,34 @@ void bind_remote_per_end(const SearchOptions& o, const SearchPlant& sp, RemoteEn
       knobs);
 }
 
+std::string read_or_unknown(act::Knob& k) {
+  try {
+    return k.read();
+  } catch (const Error&) {
+    return "?";
+  }
+}
+
+// A mirrored end whose value of knob `k` is not this end's: the parameter is split (BoundSpace::split).
+void note_split(BoundSpace& b, const act::Knob& k, const std::string& here, const std::string& label, const std::string& there) {
+  bool same = false;
+  try {
+    same = there != "?" && k.equal(here, there);
+  } catch (const Error&) {
+  }
+  if (!same) b.split[k.id()] = label + " " + there;
+}
+
+// The ssh peer's values at discovery, for the parameters that drive its knobs mirrored.
+void note_peer_splits(BoundSpace& b, const RemoteEnd& remote, const std::vector<SearchKnob>& knobs) {
+  for (const auto& sk : knobs) {
+    auto it = remote.bindings().find(sk.descriptor.id);
+    auto* k = b.primary(sk.descriptor.id);
+    if (it == remote.bindings().end() || !k) continue;
+    if (auto there = remote.value_at_discovery(it->second)) note_split(b, *k, sk.current, remote.label(), *there);
+  }
+}
+
 // Binds every searchable knob; returns the knobs with their current values.
 std::vector<SearchKnob> bind(const SearchOptions& o, const SearchPlant& sp, BoundSpace& b, RemoteEnd* remote) {
   std::vector<SearchKnob> knobs;
@@ -100,6 +128,7 @@ std::vector<SearchKnob> bind(const SearchOptions& o, const SearchPlant& sp, Boun
         auto* m = b.targets[1].find(mirror_id(sp, d.id));
         if (!m || !writable(*m)) continue;  // both ends tuned alike, or not at all
         places.push_back({1, m->id()});
+        note_split(b, *k, current, b.targets[1].label, read_or_unknown(*m));
       }
       b.bindings[d.id] = places;
       knobs.push_back({d, current});
@@ -130,12 +159,7 @@ void hold_profile(const SearchOptions& o, const act::Profile& profile, std::vect
     // Every bound place (the testbed's mirror too) must hold the profile's value.
     for (const auto& place : b.bindings[sk.descriptor.id]) {
       auto* k = b.targets[place.target].find(place.id);
-      std::string now;
-      try {
-        now = k->read();
-      } catch (const Error&) {
-        now = "?";
-      }
+      const std::string now = read_or_unknown(*k);
       if (!k->equal(now, it->second)) {
         const std::string where = place.target > 0 ? " (" + b.targets[place.target].label + ")" : "";
         b.drifted.push_back(fmt::format("{}{}: {} -> {}", place.id, where, now, it->second));
@@ -189,6 +213,19 @@ void hold_peer_profile(const SearchOptions& o, const act::Profile& profile, Remo
 
 }  // namespace
 
+bool BoundSpace::unchanged(const std::string& id, const std::string& value) const {
+  auto b = baseline.find(id);
+  auto* k = primary(id);
+  return b != baseline.end() && k && k->equal(b->second, value) && !split.count(id);
+}
+
+std::string BoundSpace::start_text(const std::string& id) const {
+  auto b = baseline.find(id);
+  std::string out = b == baseline.end() ? "?" : b->second;
+  if (auto s = split.find(id); s != split.end()) out += " (" + s->second + ")";
+  return out;
+}
+
 act::Knob* Target::find(const std::string& id) const {
   for (const auto& k : knobs) {
     if (k->id() == id) return k.get();
@@ -203,6 +240,8 @@ BoundSpace bind_space(const SearchOptions& o, const SearchPlant& sp, const std::
   auto knobs = bind(o, sp, b, remote);
   if (retune_profile) hold_profile(o, *retune_profile, knobs, b);
   if (retune_profile && remote && retune_profile->peer) hold_peer_profile(o, *retune_profile, *remote, knobs, b);
+  if (retune_profile) b.split.clear();  // the profile is every end's start: drifted places are put back (drifted)
+  else if (remote && remote->mirrored()) note_peer_splits(b, *remote, knobs);
   b.space.emplace(knobs, b.targets.front().host.nproc, overrides);
   for (const auto& k : b.space->knobs()) b.baseline[k.descriptor.id] = k.current;
   if (remote) {

@@ -26,12 +26,13 @@ std::vector<KnobChange> estimated_changes(const ConfirmResult& conf, const Bound
   }
   std::vector<KnobChange> out;
   for (const auto& [id, to] : conf.winner) {
+    if (bound.unchanged(id, to)) continue;
     auto b = bound.baseline.find(id);
-    const auto* k = bound.primary(id);
-    if (b != bound.baseline.end() && k && k->equal(b->second, to)) continue;
-    KnobChange c{.id = id, .from = b == bound.baseline.end() ? "?" : b->second, .to = to};
+    KnobChange c{.id = id, .from = bound.start_text(id), .to = to};
+    // A split parameter has no host's value to return to (either value changes an end): it stays.
     auto it = std::find_if(contributions.begin(), contributions.end(), [&](const auto& x) { return x.param == id; });
-    if (it != contributions.end() && std::isfinite(it->gain) && std::isfinite(it->sd) && b != bound.baseline.end()) {
+    if (it != contributions.end() && std::isfinite(it->gain) && std::isfinite(it->sd) && b != bound.baseline.end() &&
+        !bound.split.count(id)) {
       c.gain = it->gain;
       c.ci95 = Interval{it->gain - 2 * it->sd, it->gain + 2 * it->sd};
     }

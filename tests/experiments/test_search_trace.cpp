@@ -428,3 +428,25 @@ TEST_CASE("retune over ssh refuses a profile without a peer part", "[search-trac
   r.ssh = peer::SshOptions{.target = "root@peer.test"};
   CHECK_THROWS_WITH(retune_search_options(r, act::load_profile(p)), Catch::Contains("no peer: section"));
 }
+
+// Mirrored ends that differ at the start (the testbed's server, or the ssh peer, was left poor while
+// this end is good): this end's values are the engine's start and the plant's best, yet applying
+// them changes the other end. Such a winner is confirmed and promoted, never taken for "the host's
+// own" (a fresh-clone CI run kept the baseline that way after 4 trials), and its change lines
+// say what the other end held.
+TEST_CASE("mirrored ends that differ at the start: this end's values are a change of the other end", "[search-trace][peer]") {
+  const bool over_ssh = GENERATE(false, true);
+  CAPTURE(over_ssh);
+  SearchWorld w;
+  w.start_good();
+  w.write(true, "/sys/class/net/wg0/tx_queue_len", "100");
+  w.write(true, "/proc/sys/net/ipv4/tcp_rmem", "4096 16384 16384");
+  auto o = over_ssh ? w.ssh_options() : w.options();
+  const auto report = w.run(o);
+  INFO(w.trace(report, o.study_path, o.profile_path));
+  CHECK(report.outcome == SearchOutcome::Promoted);
+  CHECK(w.values(true).line() == w.values(false).line());  // both ends on the winner now
+  bool server_named = false;
+  for (const auto& line : report.changed) server_named |= line.find("4096 16384 16384") != std::string::npos;
+  CHECK(server_named);
+}
