@@ -28,6 +28,13 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kKinds = {
     {"htb", {}}, {"tbf", {"rate", "100gbit", "burst", "1mb", "latency", "10ms"}},
 };
 
+// Kinds a device gets back when its root qdisc is deleted, never created by `tc`: noqueue (devices
+// without a queue: WireGuard's, veth) and mq (multi-queue NICs). A profile or the host's own
+// original may name one while the device holds another kind now (a search's candidate, an
+// operator's change); apply() restores it by deleting the root.
+const std::vector<std::string> kDeviceDefaults = {"noqueue", "mq"};
+
+bool listed(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
 class QdiscKnob : public KnobBase {
  public:
@@ -42,8 +49,7 @@ class QdiscKnob : public KnobBase {
       presence_ = {false, false, "no root qdisc: the device is down"};
       return;
     }
-    if (!cur.empty() && std::find(d_.domain.choices.begin(), d_.domain.choices.end(), cur) == d_.domain.choices.end())
-      d_.domain.choices.push_back(cur);
+    if (!listed(d_.domain.choices, cur)) d_.domain.choices.push_back(cur);
     presence_ = running_as_root() ? Presence{true, true, ""} : Presence{true, false, "not root: re-run as root"};
   }
 
@@ -56,7 +62,7 @@ class QdiscKnob : public KnobBase {
   }
   std::string validate(const std::string& value) const override {
     const std::string t = trim(value);
-    if (std::find(d_.domain.choices.begin(), d_.domain.choices.end(), t) == d_.domain.choices.end()) {
+    if (!listed(d_.domain.choices, t) && !listed(kDeviceDefaults, t)) {
       throw UsageError(fmt::format("value '{}' for {} is not offered by this kernel: use one of {}", value, d_.id,
                                    fmt::join(d_.domain.choices, ", ")));
     }
@@ -68,6 +74,10 @@ class QdiscKnob : public KnobBase {
     // an original pfifo_fast / noqueue / mq is restored byte-for-byte.
     host_.run({"tc", "qdisc", "del", "dev", d_.device, "root"});
     if (read() == canonical) return;
+    if (listed(kDeviceDefaults, canonical) && !listed(d_.domain.choices, canonical)) {
+      throw Error(fmt::format("cannot set {} to {}: it is not this device's default qdisc (deleting the root gave {}); use one of {}",
+                              d_.id, canonical, read(), fmt::join(d_.domain.choices, ", ")));
+    }
     std::vector<std::string> argv{"tc", "qdisc", "replace", "dev", d_.device, "root", canonical};
     for (const auto& a : qdisc_create_args(canonical)) argv.push_back(a);
     run_or_throw(host_, argv, d_.id, canonical);

@@ -13,7 +13,7 @@
 //
 //   bench_search [--wgopt PATH] [--trials N] [--duration S] [--repeat R] [--markdown] [--keep-testbed]
 //                [--default-objective] [--budgets 10m,3m] [--rounds R] [--check-pruning] [--no-sweep]
-//                [--keep-studies DIR]
+//                [--keep-studies DIR] [--all-knobs]
 //
 // --budgets: one search per wall budget (`wgopt search --budget B`, no trial cap), each from the
 // same poor start, all against the one sweep. --rounds R: the sweep's best point and each search's
@@ -25,6 +25,10 @@
 // configuration re-measured interleaved with the poor start (--budgets 3m,3m repeats one budget).
 // --keep-studies DIR: each search's study file (every trial's per-second series, the pruner's
 // notes) is copied to DIR (which must exist) before the state directory is removed.
+// --all-knobs (with --no-sweep): the searches get no --knobs, so they search the testbed's whole
+// default space (offloads, qdiscs, RPS, queues, ... on both devices) as a user's `wgopt search`
+// does, from the same poor start of the four knobs above; every knob the search read at its start
+// (its first trial is the host's own configuration) is put back before each later measurement.
 #include <fmt/format.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -91,6 +95,7 @@ struct Options {
   bool check_pruning = false;        // measure every trial's configuration fully: were top-decile ones stopped?
   bool sweep = true;                 // off: no sweep; each found configuration is re-measured against the poor start
   std::string keep_studies;          // copy each search's study file here before the state is removed
+  bool all_knobs = false;            // search the testbed's whole default space (needs --no-sweep)
 };
 
 std::string default_wgopt(const char* argv0) {
@@ -133,7 +138,12 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--check-pruning") o.check_pruning = true;
     else if (a == "--no-sweep") o.sweep = false;
     else if (a == "--keep-studies") o.keep_studies = need(i);
+    else if (a == "--all-knobs") o.all_knobs = true;
     else throw wgopt::UsageError(fmt::format("unknown argument '{}': see the header of bench/bench_search.cpp", a));
+  }
+  if (o.all_knobs && o.sweep) {
+    throw wgopt::UsageError("--all-knobs searches a space too large to sweep: add --no-sweep (each search is then compared "
+                            "with the poor start)");
   }
   if (!o.keep_studies.empty() && !fs::is_directory(o.keep_studies)) {
     throw wgopt::UsageError(fmt::format("--keep-studies {}: no such directory: create it first", o.keep_studies));
@@ -245,7 +255,18 @@ struct SearchRun {
   double found_tp = 0;  // the interleaved re-measurements' mean (Mbit/s)
   std::string pruning_check = "(not run: --check-pruning)";
   fs::path study;
+  std::map<std::string, std::string> start;  // --all-knobs: every knob of the space as the search found it
 };
+
+// The parameters of the study's first trial: the host's own configuration (the engine's start).
+std::map<std::string, std::string> first_trial(const fs::path& study) {
+  for (const auto& t : wgopt::experiments::StudyStore::open_read_only(study.string()).trials()) {
+    std::map<std::string, std::string> out;
+    for (const auto& [id, v] : t.params.items()) out[id] = v.is_string() ? v.get<std::string>() : v.dump();
+    return out;
+  }
+  throw Error(fmt::format("{} holds no trial: the search's start is unknown", study.string()));
+}
 
 SearchRun run_search(Bench& b, const Options& o, const fs::path& dir, const std::string& knob_list,
                      const std::map<std::string, std::string>& poor, const std::string& budget) {
@@ -256,8 +277,9 @@ SearchRun run_search(Bench& b, const Options& o, const fs::path& dir, const std:
   auto t0 = std::chrono::steady_clock::now();
   static int searches = 0;  // one study file per search (the same budget may be run twice)
   r.study = dir / fmt::format("study-{}-{}.sqlite", ++searches, budget.empty() ? "trials" : budget);
-  std::vector<std::string> search = {"search", "--testbed", "--prefix", kPrefix, "--knobs", knob_list, "--duration",
-                                     std::to_string(o.duration), "--json", "--no-apply", "--study", r.study.string()};
+  std::vector<std::string> search = {"search", "--testbed", "--prefix", kPrefix, "--duration", std::to_string(o.duration),
+                                     "--json", "--no-apply", "--study", r.study.string()};
+  if (!o.all_knobs) search.insert(search.end(), {"--knobs", knob_list});
   if (budget.empty()) search.insert(search.end(), {"--trials", std::to_string(o.trials)});
   else search.insert(search.end(), {"--budget", budget});
   if (!o.default_objective) {
@@ -271,6 +293,10 @@ SearchRun run_search(Bench& b, const Options& o, const fs::path& dir, const std:
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.report = nlohmann::json::parse(out);
   r.found = poor;
+  if (o.all_knobs) {
+    r.start = first_trial(r.study);
+    for (const auto& [id, v] : r.start) r.found.emplace(id, v);
+  }
   for (const auto& [id, v] : parse_changed(r.report.at("changed"))) r.found[id] = v;
   return r;
 }
@@ -428,6 +454,7 @@ int run(const Options& o) {
     std::vector<SearchRun> runs;
     for (const auto& budget : o.budgets.empty() ? std::vector<std::string>{""} : o.budgets) {
       runs.push_back(run_search(b, o, dir, knob_list, poor, budget));
+      for (const auto& [id, v] : runs.back().start) poor.emplace(id, v);  // --all-knobs: the whole start is put back
     }
     const Sweep w = o.sweep ? sweep(b, sp) : Sweep{.best = poor};
     const double best_tp = remeasure_interleaved(b, o.confirm_rounds, w.best, runs);
@@ -452,7 +479,9 @@ int run(const Options& o) {
     };
     std::vector<std::vector<std::pair<std::string, std::string>>> per_run;
     for (const auto& r : runs) per_run.push_back(search_rows(r, best_tp, base_mean, o.sweep));
-    print_table(o, knob_list, common, runs, per_run);
+    const std::string space_label =
+        o.all_knobs ? fmt::format("the testbed's whole default space ({} knobs)", runs.front().start.size()) : knob_list;
+    print_table(o, space_label, common, runs, per_run);
   } catch (const std::exception& e) {
     std::cerr << "bench_search: " << e.what() << "\n";
     rc = 1;

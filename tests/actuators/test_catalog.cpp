@@ -164,3 +164,22 @@ TEST_CASE("netdev_budget_usecs: the domain starts where every kernel accepts it 
   fake.files->write("/proc/sys/net/core/netdev_budget_usecs", "50000\n");
   CHECK(find_knob(fake.host, "net.core.netdev_budget_usecs")->descriptor().domain.min == 20000);
 }
+
+// A device's own default qdisc (noqueue on veth and WireGuard devices, mq on multi-queue NICs) is
+// restored by deleting the root, never created: a profile or `wgopt set` may name it while the
+// device holds another kind now (bench_search put a search's start back after a tbf candidate, and
+// `wgopt set veth0/qdisc=noqueue` was refused as "not offered by this kernel").
+TEST_CASE("qdisc: the device's default kind is accepted while another is attached, and restored by deleting the root") {
+  test::FakeHost fake(2);
+  find_knob(fake.host, "veth0/qdisc")->apply("tbf");
+  auto veth = find_knob(fake.host, "veth0/qdisc");  // discovered now: tbf is current, noqueue no choice
+  REQUIRE(veth->read() == "tbf");
+  CHECK(veth->validate("noqueue") == "noqueue");
+  veth->apply("noqueue");
+  CHECK(veth->read() == "noqueue");
+  // Not the default of this device: named in one line, not a tc error.
+  auto eth = find_knob(fake.host, "eth0/qdisc");
+  CHECK(eth->validate("noqueue") == "noqueue");
+  CHECK_THROWS_WITH(eth->apply("noqueue"), Catch::Contains("not this device's default qdisc (deleting the root gave pfifo_fast)"));
+  CHECK_THROWS_WITH(eth->validate("cake"), Catch::Contains("not offered by this kernel"));
+}
