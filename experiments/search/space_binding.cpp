@@ -91,7 +91,7 @@ void note_split(BoundSpace& b, const act::Knob& k, const std::string& here, cons
     same = there != "?" && k.equal(here, there);
   } catch (const Error&) {
   }
-  if (!same) b.split[k.id()] = label + " " + there;
+  if (!same) b.split[k.id()] = label + ": " + there;
 }
 
 // The ssh peer's values at discovery, for the parameters that drive its knobs mirrored.

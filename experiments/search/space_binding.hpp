@@ -41,14 +41,14 @@ struct BoundSpace {
   Values baseline;                                      // the start: the host's values (retune: the profile's)
   Values retune_values;                                 // retune: the profile's values, validated
   std::vector<std::string> drifted;                     // retune: "ID (label): NOW -> PROFILE"
-  // Mirrored ends that held different values at the start: parameter -> "LABEL VALUE" of the end
+  // Mirrored ends that held different values at the start: parameter -> "LABEL: VALUE" of the end
   // that differs from this one. One parameter drives both ends, so no value of it is the hosts'
   // own: every value changes an end (the engine's start, this end's values, changes the other).
   std::map<std::string, std::string> split;
   act::Knob* primary(const std::string& id) const { return targets.front().find(id); }
   // `value` of parameter `id` is what every end held at the start: setting it changes nothing.
   bool unchanged(const std::string& id, const std::string& value) const;
-  // The start value of `id` for a change line: "V", or "V (LABEL W)" when a mirrored end held W.
+  // The start value of `id` for a change line: "V", or "V (LABEL: W)" when a mirrored end held W.
   std::string start_text(const std::string& id) const;
 };
 
