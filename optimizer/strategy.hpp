@@ -80,6 +80,13 @@ struct Contribution {
   double sd = std::nan("");
 };
 
+// The model's estimate of how much better, in the user's units and direction, `a` is than `b`
+// (Strategy::difference), and the posterior sd of that difference (their covariance included).
+struct Difference {
+  double mean = std::nan("");
+  double sd = std::nan("");
+};
+
 class Strategy {
  public:
   virtual ~Strategy() = default;
@@ -100,6 +107,11 @@ class Strategy {
   // are unaffected. Model-free strategies (and bo before any complete trial) give NaN estimates.
   // Throws wgopt::UsageError when either configuration is invalid for the space.
   virtual std::vector<Contribution> contributions(const Config& winner, const Config& baseline) = 0;
+  // The model's joint estimate of f(a) - f(b) (see Difference): what several changes undone at once
+  // cost, which the sum of their contributions misses when they interact or share evidence. Pure.
+  // NaNs without a model (model-free strategies; bo before any complete trial). bo throws
+  // wgopt::UsageError when either configuration is invalid for the space.
+  virtual Difference difference(const Config& /*a*/, const Config& /*b*/) { return {}; }
 
   virtual std::string name() const = 0;
 };

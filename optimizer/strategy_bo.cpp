@@ -161,6 +161,19 @@ class BoStrategy : public Strategy {
     return out;
   }
 
+  Difference difference(const Config& a, const Config& b) override {
+    changed_params(space_, a, b);  // validates both
+    if (hist_.n_values() == 0) return {};
+    refresh_model();
+    Eigen::VectorXd mu;
+    Eigen::MatrixXd cov;
+    gp_.predict_cov(model_matrix({space_.complete(a), space_.complete(b)}), mu, cov);
+    double slope = 0;
+    const double va = value_of(mu[0], &slope);
+    // Internal values are minimised: a is better by value(b) - value(a).
+    return {.mean = value_of(mu[1]) - va, .sd = std::sqrt(std::max(0.0, cov(0, 0) + cov(1, 1) - 2 * cov(0, 1))) * std::abs(slope)};
+  }
+
   std::string name() const override { return "bo"; }
 
  private:

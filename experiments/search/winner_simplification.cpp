@@ -143,6 +143,25 @@ std::vector<std::string> changes_to_return(const std::vector<KnobChange>& change
   return out;
 }
 
+std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes, const std::vector<std::string>& proposed,
+                                          double allowance, const JointLoss& loss) {
+  auto upper = [&](const std::string& id) {
+    auto c = std::find_if(changes.begin(), changes.end(), [&](const auto& x) { return x.id == id; });
+    return c != changes.end() && c->ci95 ? c->ci95->high : HUGE_VAL;
+  };
+  std::vector<std::string> order = proposed;
+  std::stable_sort(order.begin(), order.end(), [&](const auto& a, const auto& b) { return upper(a) < upper(b); });
+  std::vector<std::string> out;
+  for (const auto& id : order) {
+    auto trial = out;
+    trial.push_back(id);
+    const opt::Difference d = loss(trial);
+    if (!std::isfinite(d.mean) || !std::isfinite(d.sd)) return proposed;  // no joint estimate
+    if (out.empty() || d.mean + d.sd <= allowance) out = std::move(trial);
+  }
+  return out;
+}
+
 Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt::Strategy& engine, StudyStore& store,
                                 const Budget& budget, SearchProgress& progress, ConfirmResult& conf) {
   Simplification s;
@@ -150,10 +169,26 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   const BoundSpace& bound = plant.bound();
   const auto changes = estimated_changes(conf, bound, engine);
   const double negligible = 0.005 * std::abs(conf.confirmation.baseline_mean);
-  const auto ids = changes_to_return(changes, negligible);
+  const double allowance = kSimplificationAllowance * std::abs(conf.confirmation.candidate_mean);
+  const SearchSpace& space = *bound.space;
+  const JointLoss loss = [&](const std::vector<std::string>& returned) {
+    Values simpler = conf.winner;
+    for (const auto& id : returned) simpler[id] = bound.baseline.at(id);
+    try {
+      return engine.difference(space.from_values(conf.winner), space.from_values(simpler));
+    } catch (const UsageError&) {
+      return opt::Difference{};  // a configuration the model cannot place: no joint estimate
+    }
+  };
+  const auto unsupported = changes_to_return(changes, negligible);
+  const auto ids = within_allowance(changes, unsupported, allowance, loss);
   split(changes, ids, s);
   if (ids.empty()) {
-    s.reason = changes.size() == 1 ? "one change, confirmed on its own" : "the model gives every change a part: every change stays";
+    s.reason = changes.size() == 1  ? "one change, confirmed on its own"
+               : unsupported.empty() ? "the model gives every change a part: every change stays"
+                                     : fmt::format("the model gives {} of the {} changes no clear part, but returning any of them may cost more "
+                                                   "than {:.0f}% of the winner's score: every change stays",
+                                                   unsupported.size(), changes.size(), 100 * kSimplificationAllowance);
     return s;
   }
   s.proposed = s.returned;
@@ -187,16 +222,21 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   const Confirmation vs_whole = decide_confirmation(c.whole_vs_simplified);
   const Confirmation vs_base = decide_confirmation(c.baseline_vs_simplified);
   const double margin = ConfirmOptions{}.min_relative_gain * std::abs(vs_whole.baseline_mean);
-  const bool not_worse = vs_whole.gain_ci.low > -margin;
-  if (!not_worse || !vs_base.promote) {
+  const double allowed = kSimplificationAllowance * std::abs(vs_whole.baseline_mean);
+  const bool worse_beyond_noise = vs_whole.gain_ci.high <= -margin;
+  const bool costs_too_much = vs_whole.gain < -allowed;
+  if (worse_beyond_noise || costs_too_much || !vs_base.promote) {
+    const std::string how = worse_beyond_noise ? "worse than the whole one beyond noise"
+                            : costs_too_much   ? fmt::format("more than {:.0f}% below the whole one", 100 * kSimplificationAllowance)
+                                               : "no better than the baseline";
     keep_every_change(s, changes, fmt::format("the simplified winner measured {} (simplified - whole {:+.1f}, 95% {:+.1f} .. {:+.1f}): every change stays",
-                           !not_worse ? "worse than the whole one beyond noise" : "no better than the baseline", vs_whole.gain,
-                           vs_whole.gain_ci.low, vs_whole.gain_ci.high));
+                                              how, vs_whole.gain, vs_whole.gain_ci.low, vs_whole.gain_ci.high));
     return s;
   }
   s.reason = fmt::format("{} change(s) returned to the host's value: simplified - whole {:+.1f} (95% {:+.1f} .. {:+.1f}), "
-                         "within the {:.1f} the confirmation counts as no gain",
-                         s.returned.size(), vs_whole.gain, vs_whole.gain_ci.low, vs_whole.gain_ci.high, margin);
+                         "not worse beyond noise and within the {:.1f} ({:.0f}%) a simpler profile may cost",
+                         s.returned.size(), vs_whole.gain, vs_whole.gain_ci.low, vs_whole.gain_ci.high, allowed,
+                         100 * kSimplificationAllowance);
   conf.winner = simplified;
   conf.winner_trial.reset();
   conf.confirmation = vs_base;

@@ -1,11 +1,13 @@
 #pragma once
 // Stage 9b of the search, after a promoting confirmation: every changed knob must earn its place.
 // The engine's model (opt::Strategy::contributions) estimates each change's part in the winner; the
-// changes that do not clearly contribute are proposed for return to the host's own value. The
-// simplified winner is then measured on the plant against the whole winner and the baseline,
-// interleaved in rounds (B W S, rotated each round), and it replaces the whole winner only when it
-// beats the baseline (the confirmation's rule) and is not worse than the whole winner beyond noise
-// (the 95% interval of simplified - whole reaches above minus the confirmation's minimum gain).
+// changes that do not clearly contribute are proposed for return to the host's own value, as many
+// as the model's joint estimate says cost at most kSimplificationAllowance of the winner's score
+// together (within_allowance). The simplified winner is then measured on the plant against the
+// whole winner and the baseline, interleaved in rounds (B W S, rotated each round), and it replaces
+// the whole winner only when it beats the baseline (the confirmation's rule), is not worse than the
+// whole winner beyond noise (the 95% interval of simplified - whole reaches above minus the
+// confirmation's minimum gain) and its measured loss is within the allowance.
 //
 //   Simplification s = simplify_winner({o, baseline, mo, plan}, plant, engine, store, budget, progress, conf);
 //   // conf.winner is now what the profile carries; s.kept / s.returned explain it.
@@ -16,12 +18,14 @@
 // winner is kept, `conf` is rewritten from the check's rounds (its winner, rows and confirmation
 // against the baseline measured in the same rounds). Errors: throws Interrupted on Ctrl-C; a round
 // whose apply fails or whose measurement fails is left out of the decision (paired by round).
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "experiments/search/confirmation_rounds.hpp"
 #include "experiments/study/evidence.hpp"
+#include "optimizer/strategy.hpp"
 
 namespace wgopt::experiments {
 
@@ -47,6 +51,23 @@ struct Simplification {
 // host value to return to) stay. At least one change always stays (the one with the largest gain).
 // Pure.
 std::vector<std::string> changes_to_return(const std::vector<KnobChange>& changes, double negligible);
+
+// A simpler profile may cost at most this share of the whole winner's score: the model's proposal
+// is held to it (within_allowance) and so is the plant's check.
+inline constexpr double kSimplificationAllowance = 0.05;
+
+// The model's joint loss of returning a set of changes: whole winner minus simplified, score units.
+using JointLoss = std::function<opt::Difference(const std::vector<std::string>& returned)>;
+
+// Of `proposed`, the changes whose return together the model expects to cost at most `allowance`
+// (score units), taken in order of their own upper bound (gain + 2 sd, smallest first): the first
+// always (the plant's check decides on it), each next one when the joint loss's mean + 1 sd stays
+// within the allowance. With 28 trials in 21 dimensions every change's interval spans +-40 Mbit/s,
+// so "not above its own sd" proposed returning 13 of 14 changes at once, and the plant measured
+// that 165 below the whole winner: every change stayed. No joint estimate (NaN): `proposed` as it
+// is. Pure but for `loss`.
+std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes, const std::vector<std::string>& proposed,
+                                          double allowance, const JointLoss& loss);
 
 struct SimplifyInputs {
   const SearchOptions& options;

@@ -24,6 +24,7 @@ struct Script {
   int fail_below_txqueuelen = 32; // a shorter transmit queue breaks the workload (a failed trial)
   int interrupt_at_measure = 0;   // the k-th measurement reports Ctrl-C (0: never)
   std::vector<int> fail_measures; // these measurements fail (iperf3 cannot connect)
+  std::vector<int> low_measures;  // these measurements read 100 Mbit/s low (a neighbour's burst)
   int interrupt_at_arm = 0;       // Ctrl-C arrives with the k-th arm of the guardian
   int dead_at_check = 0;          // the k-th tunnel check fails whatever is applied (0: never)
   int interrupt_at_sleep = 0;     // Ctrl-C arrives during the k-th short wait (settle waits are made of them)

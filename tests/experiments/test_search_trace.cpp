@@ -168,10 +168,11 @@ TEST_CASE("search simplifies the winner: knobs the plant ignores go back to the 
 }
 
 TEST_CASE("search keeps the whole winner when the plant refuses the model's simplification", "[search-trace][simplify]") {
-  // After 12 trials the model is unsure of every change and proposes returning some (a kept one
-  // among them matters): the plant measures the simplified winner 100 below the whole one, and every
-  // change stays, each with its estimate.
-  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+  // After 12 trials the model credits the transmit queue with no clear part and proposes returning
+  // it alone (the joint allowance keeps tcp_rmem, which it is as unsure of: until 2026-12-03 both went
+  // and the plant refused). The plant measures the simplified winner 100 below the whole one (its
+  // three check measurements, 22, 24 and 26, read low), and every change stays, each with its estimate.
+  SearchWorld w(Script{.low_measures = {22, 24, 26}, .inert = {"txqueuelen", "cc"}});
   w.start_poor();
   auto o = w.options();
   o.simplify = true;
@@ -181,6 +182,24 @@ TEST_CASE("search keeps the whole winner when the plant refuses the model's simp
   CHECK(report.returned.empty());
   CHECK(report.changed.size() == 3);  // every change of the whole winner stays, the inert txqueuelen included
   CHECK_THAT(report.simplification, Catch::Contains("worse than the whole one beyond noise"));
+}
+
+TEST_CASE("a model unsure of every change proposes returning only what it credits least, and the plant agrees", "[search-trace][simplify]") {
+  // The world of the case above without the low readings: after 12 trials "not above its own sd"
+  // holds for the inert transmit queue and for tcp_rmem, which matters; the joint allowance returns
+  // the queue only, the plant finds the simpler winner as good, and the profile drops the queue.
+  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  auto o = w.options();
+  o.simplify = true;
+  o.trials = 12;
+  const auto report = w.run(o);
+  INFO(w.trace(report, o.study_path, o.profile_path));
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  REQUIRE(report.returned.size() == 1);
+  CHECK(report.returned.front().starts_with("wg0/txqueuelen"));
+  CHECK(report.changed.size() == 2);
+  CHECK_THAT(report.simplification, Catch::Contains("1 change(s) returned"));
 }
 
 TEST_CASE("search keeps the whole winner when the simplification's rounds are lost", "[search-trace][simplify]") {

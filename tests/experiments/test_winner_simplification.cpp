@@ -2,6 +2,7 @@
 // and the rounds that fit. The stage itself runs in the characterization suite (test_search_trace,
 // cases "simplified" and "simplification-lost").
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "experiments/search/policies.hpp"
 #include "experiments/search/winner_simplification.hpp"
@@ -27,4 +28,38 @@ TEST_CASE("simplification: the model's proposal returns changes that do not clea
   CHECK(simplification_rounds_that_fit(1000, 14, 4) == 4);
   CHECK(simplification_rounds_that_fit(60, 14, 4) == 2);  // fewer than 2 fit: the check still needs 2
   CHECK(simplification_rounds_that_fit(2 * 3 * 15.5 + 1, 14, 6) == 2);
+}
+
+TEST_CASE("simplification: the joint allowance keeps the proposal to what the model expects to cost little together",
+          "[simplify]") {
+  auto change = [](const std::string& id, double gain, double sd) {
+    return KnobChange{.id = id, .from = "a", .to = "b", .gain = gain, .ci95 = Interval{gain - 2 * sd, gain + 2 * sd}};
+  };
+  const std::vector<KnobChange> changes = {change("rmem", 35, 39), change("mtu", 0.3, 2.3), change("wmem", 0.7, 5.3),
+                                           change("txq", 0.4, 5.8), change("gro", 12, 26)};
+  // A model whose joint loss is the sum of the gains with independent sds.
+  std::vector<std::vector<std::string>> asked;
+  const JointLoss additive = [&](const std::vector<std::string>& ids) {
+    asked.push_back(ids);
+    double mean = 0, var = 0;
+    for (const auto& id : ids) {
+      for (const auto& c : changes) {
+        if (c.id != id) continue;
+        const double sd = (c.ci95->high - c.ci95->low) / 4;
+        mean += *c.gain, var += sd * sd;
+      }
+    }
+    return wgopt::opt::Difference{.mean = mean, .sd = std::sqrt(var)};
+  };
+  const std::vector<std::string> all = {"rmem", "mtu", "wmem", "txq", "gro"};
+  // Smallest upper bound first: mtu (4.9), wmem (11.3), txq (12.0) fit in 21 together (1.4 + 8.2);
+  // gro (64) and rmem (113) do not.
+  CHECK(within_allowance(changes, all, 21, additive) == std::vector<std::string>{"mtu", "wmem", "txq"});
+  CHECK(asked.front() == std::vector<std::string>{"mtu"});
+  // The change the model credits least is always proposed: the plant decides on it.
+  CHECK(within_allowance(changes, {"gro", "rmem"}, 1, additive) == std::vector<std::string>{"gro"});
+  // No joint estimate (a model-free engine): the proposal as it was.
+  const JointLoss none = [](const std::vector<std::string>&) { return wgopt::opt::Difference{}; };
+  CHECK(within_allowance(changes, all, 21, none) == all);
+  CHECK(within_allowance(changes, {}, 21, additive).empty());
 }

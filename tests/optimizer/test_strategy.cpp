@@ -247,6 +247,24 @@ TEST_CASE("contributions: each changed parameter with the model's gain and its s
   CHECK_THROWS_WITH(s->contributions(Config{{"x", 2.0}}, baseline), Catch::Contains("winner configuration"));
 }
 
+TEST_CASE("difference: the model's joint estimate of f(a) - f(b), with the sd of the difference", "[strategy]") {
+  Space space({Param::real("x", 0, 1), Param::boolean("gro")});
+  auto s = make_strategy("bo", space, {.direction = Direction::maximize, .seed = 3, .budget = 30});
+  run(*s, 30, [&](const Config& c, int) { return EvalResult{TrialState::complete, 1.25 * num(c, "x")}; });
+  const Config winner{{"x", 0.9}, {"gro", true}}, both_undone{{"x", 0.1}, {"gro", false}}, gro_undone{{"x", 0.9}, {"gro", false}};
+  const auto d = s->difference(winner, both_undone);
+  CHECK(d.mean == Approx(1.0).margin(0.15));  // x's part; gro's is none
+  CHECK(d.mean > 2 * d.sd);
+  CHECK(std::fabs(s->difference(winner, gro_undone).mean) < 0.15);
+  const auto same = s->difference(winner, winner);
+  CHECK(same.mean == Approx(0).margin(1e-9));
+  CHECK(same.sd == Approx(0).margin(1e-6));
+  CHECK_THROWS_WITH(s->difference(Config{{"x", 2.0}}, winner), Catch::Contains("winner configuration"));
+  // A model-free strategy has no estimate.
+  auto r = make_strategy("random", space, {});
+  CHECK(std::isnan(r->difference(winner, both_undone).mean));
+}
+
 TEST_CASE("re-measurement goes where one more measurement can change the choice", "[strategy]") {
   // Minimise over three levels. "a" was measured six times at 0, "b" once at -0.02 (a near tie:
   // which is better is open), "c" four times at 1 (clearly worse). Measuring "a" a seventh time
