@@ -25,6 +25,14 @@ using wgopt::test::SearchWorld;
 
 namespace {
 
+// The world's options with the winner's simplification on, for `trials` trials.
+SearchOptions simplifying(const SearchWorld& w, int trials) {
+  auto o = w.options();
+  o.simplify = true;
+  o.trials = trials;
+  return o;
+}
+
 std::string run_case(SearchWorld& w, const SearchOptions& o) {
   auto report = w.run(o);
   return w.trace(report, o.study_path, o.profile_path);
@@ -143,9 +151,7 @@ TEST_CASE("search simplifies the winner: knobs the plant ignores go back to the 
   // good, and the profile carries only MTU and tcp_rmem, each with its estimated contribution.
   SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
   w.start_poor();
-  auto o = w.options();
-  o.simplify = true;
-  o.trials = 24;
+  const auto o = simplifying(w, 24);
   const auto report = w.run(o);
   const std::string trace = w.trace(report, o.study_path, o.profile_path);
   test::check_trace("simplified", trace);
@@ -174,9 +180,7 @@ TEST_CASE("search keeps the whole winner when the plant refuses the model's simp
   // three check measurements, 22, 24 and 26, read low), and every change stays, each with its estimate.
   SearchWorld w(Script{.low_measures = {22, 24, 26}, .inert = {"txqueuelen", "cc"}});
   w.start_poor();
-  auto o = w.options();
-  o.simplify = true;
-  o.trials = 12;
+  const auto o = simplifying(w, 12);
   const auto report = w.run(o);
   test::check_trace("simplification-refused", w.trace(report, o.study_path, o.profile_path));
   CHECK(report.returned.empty());
@@ -190,9 +194,7 @@ TEST_CASE("a model unsure of every change proposes returning only what it credit
   // the queue only, the plant finds the simpler winner as good, and the profile drops the queue.
   SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
   w.start_poor();
-  auto o = w.options();
-  o.simplify = true;
-  o.trials = 12;
+  const auto o = simplifying(w, 12);
   const auto report = w.run(o);
   INFO(w.trace(report, o.study_path, o.profile_path));
   REQUIRE(report.outcome == SearchOutcome::Promoted);
@@ -207,9 +209,7 @@ TEST_CASE("search keeps the whole winner when the simplification's rounds are lo
   Script script{.fail_measures = {22, 23, 24, 25, 26}, .inert = {"txqueuelen", "cc"}};
   SearchWorld w(script);
   w.start_poor();
-  auto o = w.options();
-  o.simplify = true;
-  o.trials = 12;
+  const auto o = simplifying(w, 12);
   const auto report = w.run(o);
   test::check_trace("simplification-lost", w.trace(report, o.study_path, o.profile_path));
   CHECK(report.returned.empty());
