@@ -17,7 +17,7 @@ std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, d
   auto hold = [&](double measurements) {
     return std::chrono::milliseconds(static_cast<long long>(1000 * (nominal_measure_s * measurements + 10)));
   };
-  const auto reserve = hold(2.0 * confirm_rounds + (simplify ? 3 * 2 : 0));
+  const auto reserve = hold(2.0 * confirm_rounds + (simplify ? 3 * kMinUsefulConfirmRounds : 0));
   if (reserve < wall / 2) return reserve;
   // A short budget: a third of it, but never fewer than the rounds a decision needs while they fit in half.
   const auto needed = hold(2.0 * std::min(confirm_rounds, kMinUsefulConfirmRounds));
@@ -34,11 +34,12 @@ int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_r
   return std::clamp(fit, std::min(kMinUsefulConfirmRounds, max_rounds), max_rounds);
 }
 
-double simplification_minimum_s(double full_measure_s) { return 2 * 3 * (full_measure_s + 1.5); }
+double simplification_minimum_s(double full_measure_s) { return kMinUsefulConfirmRounds * 3 * (full_measure_s + 1.5); }
 
 int simplification_rounds_that_fit(double left_s, double full_measure_s, int max_rounds) {
   const int fit = static_cast<int>(left_s / (3 * (full_measure_s + 1.5)));
-  return std::clamp(fit, 2, std::max(2, max_rounds));
+  const int most = std::max(2, max_rounds);
+  return std::clamp(fit, std::min(kMinUsefulConfirmRounds, most), most);
 }
 
 double search_progress(const BudgetLimits& limits, std::chrono::milliseconds elapsed, int trials_started) {

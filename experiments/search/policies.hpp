@@ -29,7 +29,7 @@ std::chrono::milliseconds measurement_lease(double nominal_measure_s);
 inline constexpr int kMinUsefulConfirmRounds = 3;
 
 // What a wall budget holds back for confirmation (2 measurements per round), with `simplify` the
-// simplification's 2 rounds (3 measurements each), persisting and restoring (10 s): that much when
+// simplification's kMinUsefulConfirmRounds rounds (3 measurements each), persisting and restoring (10 s): that much when
 // it is under half the budget, else a third of the budget, or kMinUsefulConfirmRounds rounds (of
 // at most confirm_rounds) when those need more and fit in half of it.
 std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds,
@@ -45,12 +45,14 @@ BudgetLimits after_setup(BudgetLimits limits, std::chrono::milliseconds setup);
 // choice) and at most `max_rounds`.
 int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_rounds);
 
-// The time the confirmation leaves for the simplification of the winner: its 2 rounds of 3
-// measurements (whole, simplified, baseline), plus 1.5 s each for apply, settle and liveness.
+// The time the confirmation leaves for the simplification of the winner: kMinUsefulConfirmRounds
+// rounds of 3 measurements (whole, simplified, baseline), plus 1.5 s each for apply, settle and
+// liveness. Over 2 rounds its comparison with the baseline has 1 degree of freedom and fails even a
+// 70% gain (bench_search, whole default space: "no better than the baseline").
 double simplification_minimum_s(double full_measure_s);
 
-// Simplification rounds that fit in `left_s` (3 measurements each, plus 1.5 s each), at least 2, at
-// most `max_rounds` (at least 2).
+// Simplification rounds that fit in `left_s` (3 measurements each, plus 1.5 s each), at least
+// kMinUsefulConfirmRounds (or max_rounds when fewer), at most `max_rounds` (at least 2).
 int simplification_rounds_that_fit(double left_s, double full_measure_s, int max_rounds);
 
 // How far the search is, 0..1 and beyond: the larger of the time spent of the wall budget (minus

@@ -202,7 +202,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     const double needed_s = simplification_minimum_s(in.baseline.full_measure_s);
     if (left_s < needed_s) {  // the budget is a promise: an unchecked simplification is no simplification
       keep_every_change(s, changes,
-                        fmt::format("no time left to check the model's proposal on the plant ({:.0f} s left of the budget, its 2 rounds "
+                        fmt::format("no time left to check the model's proposal on the plant ({:.0f} s left of the budget, its 3 rounds "
                                     "need {:.0f} s): the whole winner stays, every change as confirmed together",
                                     std::max(0.0, left_s), needed_s));
       progress.say("simplification: " + s.reason);
