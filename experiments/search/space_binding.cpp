@@ -215,8 +215,7 @@ void hold_peer_profile(const SearchOptions& o, const act::Profile& profile, Remo
 
 bool BoundSpace::unchanged(const std::string& id, const std::string& value) const {
   auto b = baseline.find(id);
-  auto* k = primary(id);
-  return b != baseline.end() && k && k->equal(b->second, value) && !split.count(id);
+  return b != baseline.end() && same_value(*this, id, b->second, value) && !split.count(id);
 }
 
 std::string BoundSpace::start_text(const std::string& id) const {

@@ -3,6 +3,7 @@
 
 #include "common/error.hpp"
 #include "experiments/search/search_space.hpp"
+#include "experiments/search/space_binding.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;
@@ -39,4 +40,18 @@ TEST_CASE("a degenerate override range says what is wrong and how to hold a knob
   CHECK(refusal(500, 100) != "accepted");
   CHECK_THAT(refusal(8, 100), Catch::Contains("not inside the knob's domain 16..100000"));
   CHECK(refusal(16, 64) == "accepted");
+}
+
+// What counts as leaving a parameter as the ends found it (BoundSpace::unchanged): a per-end peer
+// parameter (no knob of this end) by its words, a split mirrored one never.
+TEST_CASE("bound space: unchanged by words for a peer's own parameter, never for a split one", "[search-space]") {
+  wgopt::experiments::BoundSpace b;
+  b.targets.push_back({"local", {}, {}});
+  b.baseline = {{"peer:net.ipv4.tcp_rmem", "4096 16384 16384"}, {"net.ipv4.tcp_wmem", "4096 16384 4194304"}};
+  CHECK(b.unchanged("peer:net.ipv4.tcp_rmem", "4096\t16384  16384"));
+  CHECK_FALSE(b.unchanged("peer:net.ipv4.tcp_rmem", "4096 16384 131072"));
+  CHECK_FALSE(b.unchanged("peer:wg0/mtu", "1420"));  // no start value
+  b.split["net.ipv4.tcp_wmem"] = "peer 10.0.0.2: 4096 16384 65536";
+  CHECK_FALSE(b.unchanged("net.ipv4.tcp_wmem", "4096 16384 4194304"));
+  CHECK(b.start_text("net.ipv4.tcp_wmem") == "4096 16384 4194304 (peer 10.0.0.2: 4096 16384 65536)");
 }
