@@ -149,14 +149,11 @@ class BoStrategy : public Strategy {
     Eigen::VectorXd mu;
     Eigen::MatrixXd cov;
     gp_.predict_cov(X, mu, cov);
-    // Internal values are minimised: the winner helps by mu(reverted) - mu(winner).
     for (size_t k = 0; k < out.size(); ++k) {
       if (!out[k].baseline) continue;
-      const auto j = Eigen::Index(k + 1);
-      double slope = 0;
-      const double win = value_of(mu[0], &slope);
-      out[k].gain = value_of(mu[j]) - win;
-      out[k].sd = std::sqrt(std::max(0.0, cov(0, 0) + cov(j, j) - 2 * cov(0, j))) * std::abs(slope);
+      const Difference d = difference_of(mu, cov, 0, Eigen::Index(k + 1));
+      out[k].gain = d.mean;
+      out[k].sd = d.sd;
     }
     return out;
   }
@@ -168,15 +165,20 @@ class BoStrategy : public Strategy {
     Eigen::VectorXd mu;
     Eigen::MatrixXd cov;
     gp_.predict_cov(model_matrix({space_.complete(a), space_.complete(b)}), mu, cov);
-    double slope = 0;
-    const double va = value_of(mu[0], &slope);
-    // Internal values are minimised: a is better by value(b) - value(a).
-    return {.mean = value_of(mu[1]) - va, .sd = std::sqrt(std::max(0.0, cov(0, 0) + cov(1, 1) - 2 * cov(0, 1))) * std::abs(slope)};
+    return difference_of(mu, cov, 0, 1);
   }
 
   std::string name() const override { return "bo"; }
 
  private:
+  // How much better row a of a joint prediction (mu, cov) is than row b, in user units: internal
+  // values are minimised, so by value(b) - value(a); the sd of the difference counts their covariance.
+  Difference difference_of(const Eigen::VectorXd& mu, const Eigen::MatrixXd& cov, Eigen::Index a, Eigen::Index b) const {
+    double slope = 0;
+    const double va = value_of(mu[a], &slope);
+    return {.mean = value_of(mu[b]) - va, .sd = std::sqrt(std::max(0.0, cov(a, a) + cov(b, b) - 2 * cov(a, b))) * std::abs(slope)};
+  }
+
   Eigen::VectorXd model_x(const Config& c) const {
     auto e = space_.encode(c);
     Eigen::VectorXd x(dims_);

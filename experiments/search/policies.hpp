@@ -29,9 +29,10 @@ std::chrono::milliseconds measurement_lease(double nominal_measure_s);
 inline constexpr int kMinUsefulConfirmRounds = 3;
 
 // What a wall budget holds back for confirmation (2 measurements per round), with `simplify` the
-// simplification's kMinUsefulConfirmRounds rounds (3 measurements each), persisting and restoring (10 s): that much when
-// it is under half the budget, else a third of the budget, or kMinUsefulConfirmRounds rounds (of
-// at most confirm_rounds) when those need more and fit in half of it.
+// simplification's kMinUsefulConfirmRounds rounds (3 measurements each), persisting and restoring
+// (10 s): that much when it is under half the budget, else a third of the budget, or
+// kMinUsefulConfirmRounds rounds (of at most confirm_rounds) when those need more and fit in half
+// of it.
 std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds,
                                                bool simplify);
 

@@ -128,6 +128,13 @@ void keep_every_change(Simplification& s, const std::vector<KnobChange>& changes
   s.reason = std::move(reason);
 }
 
+// The winner with the changes `ids` returned to the host's values.
+Values with_returned(const Values& winner, const std::vector<std::string>& ids, const BoundSpace& bound) {
+  Values out = winner;
+  for (const auto& id : ids) out[id] = bound.baseline.at(id);
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> changes_to_return(const std::vector<KnobChange>& changes, double negligible) {
@@ -172,28 +179,21 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   const double allowance = kSimplificationAllowance * std::abs(conf.confirmation.candidate_mean);
   const SearchSpace& space = *bound.space;
   const JointLoss loss = [&](const std::vector<std::string>& returned) {
-    Values simpler = conf.winner;
-    for (const auto& id : returned) simpler[id] = bound.baseline.at(id);
     try {
-      return engine.difference(space.from_values(conf.winner), space.from_values(simpler));
+      return engine.difference(space.from_values(conf.winner), space.from_values(with_returned(conf.winner, returned, bound)));
     } catch (const UsageError&) {
       return opt::Difference{};  // a configuration the model cannot place: no joint estimate
     }
   };
-  const auto unsupported = changes_to_return(changes, negligible);
-  const auto ids = within_allowance(changes, unsupported, allowance, loss);
+  // within_allowance keeps at least one of a non-empty proposal: empty means nothing was proposed.
+  const auto ids = within_allowance(changes, changes_to_return(changes, negligible), allowance, loss);
   split(changes, ids, s);
   if (ids.empty()) {
-    s.reason = changes.size() == 1  ? "one change, confirmed on its own"
-               : unsupported.empty() ? "the model gives every change a part: every change stays"
-                                     : fmt::format("the model gives {} of the {} changes no clear part, but returning any of them may cost more "
-                                                   "than {:.0f}% of the winner's score: every change stays",
-                                                   unsupported.size(), changes.size(), 100 * kSimplificationAllowance);
+    s.reason = changes.size() == 1 ? "one change, confirmed on its own" : "the model gives every change a part: every change stays";
     return s;
   }
   s.proposed = s.returned;
-  Values simplified = conf.winner;
-  for (const auto& id : ids) simplified[id] = bound.baseline.at(id);
+  const Values simplified = with_returned(conf.winner, ids, bound);
 
   int rounds = in.options.confirm_rounds;
   const auto& limits = budget.limits();
