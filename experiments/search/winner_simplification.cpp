@@ -150,6 +150,15 @@ std::vector<std::string> changes_to_return(const std::vector<KnobChange>& change
   return out;
 }
 
+std::string simplified_refused(const Confirmation& vs_whole, const Confirmation& vs_base) {
+  const double margin = ConfirmOptions{}.min_relative_gain * std::abs(vs_whole.baseline_mean);
+  const double allowed = kSimplificationAllowance * std::abs(vs_whole.baseline_mean);
+  if (vs_whole.gain_ci.high <= -margin) return "worse than the whole one beyond noise";
+  if (vs_whole.gain < -allowed) return fmt::format("more than {:.0f}% below the whole one", 100 * kSimplificationAllowance);
+  if (!vs_base.promote) return "no better than the baseline";
+  return {};
+}
+
 std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes, const std::vector<std::string>& proposed,
                                           double allowance, const JointLoss& loss) {
   auto upper = [&](const std::string& id) {
@@ -221,14 +230,8 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   s.measured = true;
   const Confirmation vs_whole = decide_confirmation(c.whole_vs_simplified);
   const Confirmation vs_base = decide_confirmation(c.baseline_vs_simplified);
-  const double margin = ConfirmOptions{}.min_relative_gain * std::abs(vs_whole.baseline_mean);
   const double allowed = kSimplificationAllowance * std::abs(vs_whole.baseline_mean);
-  const bool worse_beyond_noise = vs_whole.gain_ci.high <= -margin;
-  const bool costs_too_much = vs_whole.gain < -allowed;
-  if (worse_beyond_noise || costs_too_much || !vs_base.promote) {
-    const std::string how = worse_beyond_noise ? "worse than the whole one beyond noise"
-                            : costs_too_much   ? fmt::format("more than {:.0f}% below the whole one", 100 * kSimplificationAllowance)
-                                               : "no better than the baseline";
+  if (const std::string how = simplified_refused(vs_whole, vs_base); !how.empty()) {
     keep_every_change(s, changes, fmt::format("the simplified winner measured {} (simplified - whole {:+.1f}, 95% {:+.1f} .. {:+.1f}): every change stays",
                                               how, vs_whole.gain, vs_whole.gain_ci.low, vs_whole.gain_ci.high));
     return s;

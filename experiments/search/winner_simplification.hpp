@@ -69,6 +69,13 @@ using JointLoss = std::function<opt::Difference(const std::vector<std::string>& 
 std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes, const std::vector<std::string>& proposed,
                                           double allowance, const JointLoss& loss);
 
+// The plant check's verdict on a simplified winner, from its rounds against the whole winner
+// (vs_whole: baseline slot the whole, candidate slot the simplified) and against the baseline:
+// empty when it is kept (it beats the baseline, its interval of simplified - whole reaches above
+// minus the confirmation's minimum gain, and it measured at most kSimplificationAllowance below
+// the whole), else why not, in a few words. Pure.
+std::string simplified_refused(const Confirmation& vs_whole, const Confirmation& vs_base);
+
 struct SimplifyInputs {
   const SearchOptions& options;
   const BaselineResult& baseline;

@@ -65,3 +65,16 @@ TEST_CASE("simplification: the joint allowance keeps the proposal to what the mo
   CHECK(within_allowance(changes, all, 21, none) == all);
   CHECK(within_allowance(changes, {}, 21, additive).empty());
 }
+
+TEST_CASE("simplification: the plant check keeps a simplified winner only when it earns it", "[simplify]") {
+  // Scores near 400; the allowance is 5% (20), the confirmation's minimum gain 2% (8).
+  const std::vector<double> whole{400, 410, 390};
+  auto verdict = [&](std::vector<double> simplified, std::vector<double> baseline = {200, 210, 190}) {
+    return simplified_refused(decide_confirmation(whole, simplified), decide_confirmation(baseline, simplified));
+  };
+  CHECK(verdict({395, 412, 388}).empty());                                   // as good as the whole one
+  CHECK(verdict({370, 380, 360}) == "worse than the whole one beyond noise"); // -30, steady
+  CHECK(verdict({330, 450, 350}) == "more than 5% below the whole one");      // -23, noisy
+  // As good as the whole one, but the winner itself was barely above this baseline.
+  CHECK(verdict({395, 412, 388}, {390, 400, 380}) == "no better than the baseline");
+}
