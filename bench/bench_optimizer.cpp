@@ -87,6 +87,12 @@ void run_jobs(std::vector<Job>& jobs, int threads) {
   if (error) std::rethrow_exception(error);
 }
 
+double mean(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return v.empty() ? 0 : sum / double(v.size());
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -107,7 +113,9 @@ void print_table(const std::vector<Job>& jobs, const std::vector<int>& budgets, 
   const int n_last = *std::max_element(budgets.begin(), budgets.end());
   std::vector<std::string> header = {"problem", "noise %", "strategy"};
   for (int n : budgets) header.push_back(fmt::format("regret n={}", n));
-  header.insert(header.end(), {fmt::format("false promo n={}", n_last), "failed trials %", "seeds", "cpu s/run"});
+  header.insert(header.end(), {fmt::format("false promo n={}", n_last), "failed trials %", "seeds", "cpu s/run",
+                               fmt::format("changes n={}", n_last), "needless", "proposed", "simplified %",
+                               "profile changes", "needless", "profile regret"});
 
   std::vector<std::tuple<std::string, int, std::string>> keys;   // first-seen order
   std::map<std::tuple<std::string, int, std::string>, std::vector<const Job*>> groups;
@@ -129,9 +137,17 @@ void print_table(const std::vector<Job>& jobs, const std::vector<int>& budgets, 
     }
     int promoted = 0, runs = 0, failed = 0;
     double seconds = 0;
+    std::vector<double> changes, needless, proposed, simplified, profile_changes, profile_needless, profile_regret;
     for (const Job* j : g) {
       if (j->spec.trials != n_last) continue;
       ++runs;
+      changes.push_back(j->metrics.changes);
+      needless.push_back(j->metrics.needless);
+      proposed.push_back(j->metrics.proposed);
+      simplified.push_back(j->metrics.simplified ? 100 : 0);
+      profile_changes.push_back(j->metrics.profile_changes);
+      profile_needless.push_back(j->metrics.profile_needless);
+      profile_regret.push_back(j->metrics.profile_regret);
       promoted += j->metrics.gap > 0.02 * std::abs(fstar);
       failed += j->metrics.failed;
       seconds += j->metrics.seconds;
@@ -140,6 +156,18 @@ void print_table(const std::vector<Job>& jobs, const std::vector<int>& budgets, 
     row.push_back(fmt::format("{:.1f}", 100.0 * failed / (double(runs) * n_last)));
     row.push_back(std::to_string(runs));
     row.push_back(fmt::format("{:.2f}", seconds / runs));
+    // Mean counts over the runs (problems without a start: 0): the recommended winner's changes
+    // from the start, and those that returning alone costs nothing (RunMetrics::needless).
+    row.push_back(fmt::format("{:.1f}", mean(changes)));
+    row.push_back(fmt::format("{:.1f}", mean(needless)));
+    // ... and after the search's simplification of it (bench/simplification_sim.hpp): the changes
+    // the model proposed to return, how often the simulated check kept the simplified winner, and
+    // the profile that results (its regret a median, like the regret's).
+    row.push_back(fmt::format("{:.1f}", mean(proposed)));
+    row.push_back(fmt::format("{:.0f}", mean(simplified)));
+    row.push_back(fmt::format("{:.1f}", mean(profile_changes)));
+    row.push_back(fmt::format("{:.1f}", mean(profile_needless)));
+    row.push_back(fmt::format("{:.3g}", median(profile_regret)));
     rows.push_back(std::move(row));
   }
   std::vector<std::size_t> widths(header.size());
@@ -170,7 +198,12 @@ void write_raw(const std::string& path, const std::vector<Job>& jobs) {
     auto& line = lines[key];
     line["seconds"] = std::max(line["seconds"].get<double>(), j.metrics.seconds);
     line["at"][std::to_string(j.spec.trials)] = {{"regret", j.metrics.regret}, {"gap", j.metrics.gap},
-                                                 {"failed", j.metrics.failed}};
+                                                 {"failed", j.metrics.failed}, {"changes", j.metrics.changes},
+                                                 {"needless", j.metrics.needless}, {"proposed", j.metrics.proposed},
+                                                 {"simplified", j.metrics.simplified},
+                                                 {"profile_changes", j.metrics.profile_changes},
+                                                 {"profile_needless", j.metrics.profile_needless},
+                                                 {"profile_regret", j.metrics.profile_regret}};
   }
   std::ofstream out(path, std::ios::app);
   if (!out) throw wgopt::UsageError(fmt::format("--raw {}: cannot open for appending: check the directory", path));

@@ -1,4 +1,5 @@
 #include "bench/harness.hpp"
+#include "bench/simplification_sim.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -92,6 +93,9 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("kgfrom=", 0) == 0) b.kg_ask_from = std::stod(f.substr(7));
     else if (f.rfind("vcap=", 0) == 0) b.variance_cap = std::stod(f.substr(5));
     else if (f.rfind("vcapp=", 0) == 0) b.polish_variance_cap = std::stod(f.substr(6));
+    else if (f.rfind("sp=", 0) == 0) b.sparse_tolerance = std::stod(f.substr(3)), b.sparse_ramp = false;
+    else if (f.rfind("spe=", 0) == 0) b.sparse_every = std::stoi(f.substr(4));
+    else if (f.rfind("spr=", 0) == 0) b.sparse_tolerance = std::stod(f.substr(4)), b.sparse_ramp = true;
     else if (f == "+rmadapt") b.remeasure_adaptive = true;
     else if (f.rfind("rmmax=", 0) == 0) b.remeasure_max = std::stod(f.substr(6));
     else if (f.rfind("rmratio=", 0) == 0) b.remeasure_ratio = std::stod(f.substr(8));
@@ -102,7 +106,7 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("ls=", 0) == 0) b.lengthscale_ref_dims = std::stod(f.substr(3));
     else if (f.rfind("init=", 0) == 0) o.n_initial = std::stoi(f.substr(5));
     else if (f.rfind("rm=", 0) == 0) (void)std::stod(f.substr(3));   // run_one's (remeasure_percent)
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, rm=P", name, f));
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, rm=P", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);
@@ -117,6 +121,37 @@ int remeasure_percent(const std::string& name) {
   return at == std::string::npos ? -1 : int(std::lround(std::stod(name.substr(at + 4))));
 }
 }  // namespace
+
+// A configuration's changes from the problem's start, and how many of them are needless
+// (RunMetrics::changes, needless).
+std::pair<int, int> count_changes(const Problem& problem, const opt::Config& c) {
+  const opt::Config start = problem.space.complete(*problem.start);
+  const double f_c = problem.f(c).value_or(problem.failed_value);
+  int changes = 0, needless = 0;
+  for (const auto& [name, value] : c) {
+    auto it = start.find(name);
+    if (it == start.end() || it->second == value) continue;
+    ++changes;
+    opt::Config back = c;
+    back[name] = it->second;
+    back = problem.space.complete(std::move(back));
+    needless += problem.f(back).value_or(problem.failed_value) <= f_c + 0.005 * std::abs(problem.fstar);
+  }
+  return {changes, needless};
+}
+
+// The recommendation's changes, and the search's simplification of it (RunMetrics).
+void measure_profile(const Problem& problem, opt::Strategy& engine, const opt::Recommendation& best, double sd,
+                     std::uint64_t seed, RunMetrics& m) {
+  std::tie(m.changes, m.needless) = count_changes(problem, best.config);
+  m.profile_changes = m.changes, m.profile_needless = m.needless, m.profile_regret = m.regret;
+  if (!(sd > 0)) return;
+  const auto s = simulate_simplification(problem, engine, best.config, best.mean, sd, seed);
+  m.proposed = s.proposed;
+  m.simplified = s.kept;
+  std::tie(m.profile_changes, m.profile_needless) = count_changes(problem, s.profile);
+  m.profile_regret = problem.f(s.profile).value_or(problem.failed_value) - problem.fstar;
+}
 
 RunMetrics run_one(const RunSpec& spec) {
   const Problem problem = make_problem(spec.problem);
@@ -151,6 +186,7 @@ RunMetrics run_one(const RunSpec& spec) {
   if (!std::isfinite(best_seen)) best_seen = problem.failed_value;
   m.regret = f_rec - problem.fstar;
   m.gap = f_rec - best_seen;
+  if (problem.start && result.best.valid) measure_profile(problem, *strategy, result.best, sd, spec.seed, m);
   return m;
 }
 

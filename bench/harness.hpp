@@ -25,6 +25,19 @@ struct RunMetrics {
   int failed = 0;           // failed trials (wg_sim: MTU black holes)
   int remeasured = 0;       // trials spent re-measuring earlier configs
   double seconds = 0;       // CPU time of the run (its thread's), so shared cores do not inflate it
+  // Problems with a start (the host's defaults): the recommended configuration's parameters that
+  // differ from the start, and how many of those are needless: returning that one alone to the
+  // start's value costs at most 0.5% of |f*| (noise-free). A deployable winner has none.
+  int changes = 0;
+  int needless = 0;
+  // The search's simplification of that winner (simplification_sim.hpp; problems with a start and
+  // noise): how many changes the model proposed to return, whether the simulated plant check kept
+  // the simplified winner, and the profile's changes, needless changes and regret after it.
+  int proposed = 0;
+  bool simplified = false;
+  int profile_changes = 0;
+  int profile_needless = 0;
+  double profile_regret = 0;
 };
 
 // Standard normal draws: Box-Muller over mt19937_64 (whose output the C++ standard fixes), not
@@ -60,7 +73,7 @@ double noise_sd(const Problem& problem, int noise);
 // lengthscale_ref_dims, init=N the initial design size, nu=V robust_nu, xi=V xi, xin=V xi_noise (and
 // xi_noise_end), xie=V xi_noise_end, fw=V feasibility_weight, kgfrom=V kg_ask_from, kgmin=V
 // kg_ask_min, rmmax=V remeasure_max, rmratio=V remeasure_ratio, vcap=V variance_cap, vcapp=V
-// polish_variance_cap; rm=P is run_one's: the driver re-measures in the last P% of the trials). Throws wgopt::UsageError naming a bad name or flag.
+// polish_variance_cap, sp=V sparse_tolerance (spr=V: ramped, sparse_ramp), spe=N sparse_every; rm=P is run_one's: the driver re-measures in the last P% of the trials). Throws wgopt::UsageError naming a bad name or flag.
 std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, const opt::Space& space,
                                                    const opt::StrategyOptions& options);
 

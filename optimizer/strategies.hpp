@@ -101,6 +101,19 @@ struct BoSettings {
   // The bits then share one parameter's part of the additive variance instead of one each (off:
   // on wg_host8 (12 seeds) 0.785 / 1.24 at 5% / 10% against 0.64 / 0.73 with one each).
   bool mask_bit_share = false;
+  // A candidate changes only what the model expects to help: after the acquisition's choice is
+  // polished, each parameter is returned to the start's value (StrategyOptions::start; none: off)
+  // while the acquisition (log EI + log P(feasible)) loses at most sparse_tolerance in all, the
+  // return costing least first. A design point moves every knob at random, and a polished
+  // candidate inherits the moves the model is indifferent to; without this a winner changes knobs
+  // because a random point moved them, not because they help. 0: off.
+  double sparse_tolerance = 0;
+  // With a known budget the tolerance grows linearly from 0 (after the initial design) to
+  // sparse_tolerance (at the last trial): early candidates explore every knob, late ones, near the
+  // recommendation, keep only the changes that earn their place.
+  bool sparse_ramp = false;
+  // Only every sparse_every-th candidate is returned so (1: each): the others explore every knob.
+  int sparse_every = 1;
 };
 std::unique_ptr<Strategy> make_bo_strategy(const Space& space, const StrategyOptions& o, const BoSettings& b = {});
 

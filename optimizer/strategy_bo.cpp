@@ -77,6 +77,7 @@ class BoStrategy : public Strategy {
     if (o.start) {
       // The host's current settings are the baseline; they replace the design point nearest them.
       Config start = space_.complete(*o.start);
+      start_ = start;
       auto xs = space_.encode(start);
       size_t nearest = 0;
       double best = HUGE_VAL;
@@ -662,12 +663,18 @@ class BoStrategy : public Strategy {
     return {std::move(c), a};
   }
 
+  // How far the next trial is from the end of the initial design (0) to the last trial (1); 1
+  // without a known budget.
+  double progress() const {
+    const double from = double(design_.size()), to = double(budget_) - 1;
+    if (budget_ <= 0 || !(to > from)) return 1;
+    return std::clamp((double(hist_.size()) - from) / (to - from), 0.0, 1.0);
+  }
+
   // The EI margin in noise sds for the next trial (BoSettings::xi_noise .. xi_noise_end).
   double margin() const {
-    const double from = double(design_.size()), to = double(budget_) - 1;
-    if (budget_ <= 0 || !(to > from)) return settings_.xi_noise;
-    const double u = std::clamp((double(hist_.size()) - from) / (to - from), 0.0, 1.0);
-    return settings_.xi_noise + u * (settings_.xi_noise_end - settings_.xi_noise);
+    if (budget_ <= 0 || !(double(budget_) - 1 > double(design_.size()))) return settings_.xi_noise;
+    return settings_.xi_noise + progress() * (settings_.xi_noise_end - settings_.xi_noise);
   }
 
   Config maximise_acquisition() {
@@ -713,7 +720,30 @@ class BoStrategy : public Strategy {
       if (v > chosen_a) chosen = std::move(c), chosen_a = v;
     }
     if (!std::isfinite(chosen_a)) return random_config(space_, rng_);
-    return chosen;
+    return sparsify(std::move(chosen), chosen_a, best);
+  }
+
+  // BoSettings::sparse_tolerance: the candidate's parameters back to the start's values, one at a
+  // time, the return that keeps the most acquisition first, while the total loss stays within it.
+  Config sparsify(Config c, double a, double best) const {
+    const double tolerance = settings_.sparse_tolerance * (settings_.sparse_ramp ? progress() : 1.0);
+    if (!start_ || !(tolerance > 0) || hist_.size() % std::max(1, settings_.sparse_every) != 0) return c;
+    const double floor = a - tolerance;
+    for (;;) {
+      std::vector<Config> returned;
+      for (const auto& [name, value] : c) {
+        auto it = start_->find(name);
+        if (it == start_->end() || it->second == value) continue;
+        Config r = c;
+        r[name] = it->second;
+        returned.push_back(space_.complete(std::move(r)));
+      }
+      if (returned.empty()) return c;
+      const Eigen::VectorXd ar = acquisition(returned, best, true);
+      Eigen::Index k;
+      if (!(ar.maxCoeff(&k) >= floor)) return c;
+      c = std::move(returned[size_t(k)]);
+    }
   }
 
   Space space_;
@@ -724,6 +754,7 @@ class BoStrategy : public Strategy {
   int budget_;   // StrategyOptions::budget (0: unknown)
   std::vector<Config> design_;
   size_t design_pos_ = 0;
+  std::optional<Config> start_;   // StrategyOptions::start, completed
 
   Gp gp_;
   GpHyper hyper_;

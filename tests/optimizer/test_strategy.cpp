@@ -354,3 +354,30 @@ TEST_CASE("bo learns one mask bit's own effect (each bit a main effect of the ad
   INFO("one component: bit 5: " << one5.gain << " +- " << one5.sd);
   CHECK(one5.sd > 2 * bit5.sd);
 }
+
+TEST_CASE("sparse candidates: bo returns the knobs the model is indifferent to to the start's values", "[strategy]") {
+  // Minimise a bowl in x; five knobs do nothing. From the start (x = 0.1, every knob at its first
+  // value), past the design, a sparse bo (BoSettings::sparse_tolerance) leaves the idle knobs as
+  // found in most of its candidates, where plain bo inherits the design's random values.
+  Space space({Param::real("x", 0, 1), Param::boolean("gro"), Param::categorical("cc", {"cubic", "bbr", "reno"}),
+               Param::integer("budget", 100, 1000, 100), Param::pow2("ring", 256, 8192), Param::mask("rps", 4)});
+  const Config start{{"x", 0.1}, {"gro", false}, {"cc", std::string("cubic")}, {"budget", std::int64_t{300}},
+                     {"ring", std::int64_t{256}}, {"rps", std::int64_t{0}}};
+  auto idle_changes = [&](double tolerance) {
+    BoSettings b;
+    b.sparse_tolerance = tolerance;
+    auto s = make_bo_strategy(space, {.seed = 7, .start = start, .budget = 30}, b);
+    int changed = 0;
+    for (int i = 0; i < 30; ++i) {
+      const Config c = s->ask();
+      if (i >= 12)
+        for (const auto& [name, v] : c) changed += name != "x" && start.at(name) != v;
+      s->tell(c, TrialState::complete, std::pow(num(c, "x") - 0.7, 2));
+    }
+    return changed;   // over the 18 candidates after the design, 5 idle knobs each
+  };
+  const int plain = idle_changes(0), sparse = idle_changes(4);
+  INFO("idle knobs changed after the design: plain " << plain << ", sparse " << sparse << " (of 90)");
+  CHECK(plain > 45);
+  CHECK(sparse < plain / 2);
+}

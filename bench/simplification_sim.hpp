@@ -1,0 +1,27 @@
+#pragma once
+// The search's winner simplification (experiments/search/winner_simplification.hpp, stage 9b) on a
+// benchmark problem whose truth is known: the engine's model proposes which of the recommended
+// winner's changes go back to the start's values (changes_to_return, within_allowance, with the
+// same allowances as the search), and a simulated plant check (the problem's noise, 3 interleaved
+// rounds of the baseline, the whole and the simplified winner) keeps the simplified winner or not
+// (simplified_refused). The truth then says which changes were needless before and after, and what
+// the simplification cost.
+#include "bench/harness.hpp"
+#include "bench/problems.hpp"
+#include "optimizer/strategy.hpp"
+
+namespace wgopt::bench {
+
+struct SimplificationOutcome {
+  int proposed = 0;          // changes the model proposed to return
+  bool kept = false;         // the simulated check kept the simplified winner
+  opt::Config profile;       // what the profile carries: the simplified winner when kept, else the winner
+};
+
+// problem must have a start; winner is the engine's recommendation, winner_mean its posterior mean
+// (user units). The check's measurements come from their own stream (seeded by `seed`), so the
+// trials' noise is unchanged. Throws wgopt::UsageError when the winner is not in the space.
+SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strategy& engine, const opt::Config& winner,
+                                              double winner_mean, double noise_sd, std::uint64_t seed);
+
+}  // namespace wgopt::bench
