@@ -94,6 +94,7 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("vcap=", 0) == 0) b.variance_cap = std::stod(f.substr(5));
     else if (f.rfind("vcapp=", 0) == 0) b.polish_variance_cap = std::stod(f.substr(6));
     else if (f.rfind("sp=", 0) == 0) b.sparse_tolerance = std::stod(f.substr(3)), b.sparse_ramp = false;
+    else if (f.rfind("loo=", 0) == 0) b.loo_share = std::stod(f.substr(4));
     else if (f.rfind("spe=", 0) == 0) b.sparse_every = std::stoi(f.substr(4));
     else if (f.rfind("spr=", 0) == 0) b.sparse_tolerance = std::stod(f.substr(4)), b.sparse_ramp = true;
     else if (f == "+rmadapt") b.remeasure_adaptive = true;
@@ -106,7 +107,7 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("ls=", 0) == 0) b.lengthscale_ref_dims = std::stod(f.substr(3));
     else if (f.rfind("init=", 0) == 0) o.n_initial = std::stoi(f.substr(5));
     else if (f.rfind("rm=", 0) == 0) (void)std::stod(f.substr(3));   // run_one's (remeasure_percent)
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, rm=P", name, f));
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, rm=P", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);

@@ -114,6 +114,12 @@ struct BoSettings {
   bool sparse_ramp = false;
   // Only every sparse_every-th candidate is returned so (1: each): the others explore every knob.
   int sparse_every = 1;
+  // In the last loo_share of a known budget (0: off) ask() measures the incumbent (best posterior
+  // mean) with one of its changes returned to the start's value: the return whose loss the model
+  // bounds lowest (mean + 1 sd) among those not measured yet. A backward elimination on the plant:
+  // a return that measures as well becomes the incumbent, and the model learns each change's part
+  // from measurements beside the winner instead of from design points far from it.
+  double loo_share = 0;
 };
 std::unique_ptr<Strategy> make_bo_strategy(const Space& space, const StrategyOptions& o, const BoSettings& b = {});
 

@@ -97,6 +97,7 @@ class BoStrategy : public Strategy {
     if (design_pos_ < design_.size() && hist_.size() < int(design_.size())) return design_[design_pos_++];
     if (hist_.n_values() < 2) return random_config(space_, rng_);
     refresh_model();
+    if (auto returned = leave_one_out()) return *returned;
     if (auto again = adaptive_remeasure()) return *again;
     Config next = maximise_acquisition();
     if (auto again = remeasure_instead_of(next)) return *again;
@@ -721,6 +722,36 @@ class BoStrategy : public Strategy {
     }
     if (!std::isfinite(chosen_a)) return random_config(space_, rng_);
     return sparsify(std::move(chosen), chosen_a, best);
+  }
+
+  // BoSettings::loo_share: the incumbent with the change returned that the model expects to cost
+  // least (upper bound mean + 1 sd of the loss), among returns not measured yet.
+  std::optional<Config> leave_one_out() {
+    if (!start_ || !(settings_.loo_share > 0) || budget_ <= 0) return std::nullopt;
+    if (double(hist_.size()) < double(budget_) * (1 - settings_.loo_share)) return std::nullopt;
+    auto ranked = rank_measured();
+    if (ranked.empty()) return std::nullopt;
+    std::vector<Config> all{ranked.front().config};
+    for (const auto& [name, value] : ranked.front().config) {
+      auto it = start_->find(name);
+      if (it == start_->end() || it->second == value) continue;
+      Config r = ranked.front().config;
+      r[name] = it->second;
+      r = space_.complete(std::move(r));
+      if (!hist_.aggregates().count(r)) all.push_back(std::move(r));
+    }
+    if (all.size() < 2) return std::nullopt;
+    Eigen::VectorXd mu;
+    Eigen::MatrixXd cov;
+    gp_.predict_cov(model_matrix(all), mu, cov);
+    size_t pick = 1;
+    double lowest = HUGE_VAL;
+    for (size_t k = 1; k < all.size(); ++k) {   // internal values are minimised: the loss is mu[k] - mu[0]
+      const auto i = Eigen::Index(k);
+      const double upper = mu[i] - mu[0] + std::sqrt(std::max(0.0, cov(i, i) + cov(0, 0) - 2 * cov(i, 0)));
+      if (upper < lowest) lowest = upper, pick = k;
+    }
+    return all[pick];
   }
 
   // BoSettings::sparse_tolerance: the candidate's parameters back to the start's values, one at a
