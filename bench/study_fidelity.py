@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+"""How much a shorter measurement loses: from stored search studies (bench_search --keep-studies),
+the run-to-run standard deviation of one configuration's mean rate over seconds 1..k-1 of its runs
+(k = 5, 7, 10), pooled over every configuration measured at least twice (the baseline rounds, each
+confirmation arm, a trial's re-measurements). If a 5-second mean varies between runs about as much
+as a 10-second one, the run-to-run variation, not the length, limits a measurement's precision.
+
+    /usr/bin/python3 bench/study_fidelity.py DIR/*.sqlite      # prints a markdown table
+"""
+import json
+import math
+import sqlite3
+import statistics as st
+import sys
+
+LENGTHS = (5, 7, 10)
+
+
+def groups_of(path):
+    c = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    groups, within = {}, []
+    for (m,) in c.execute("select metrics_json from baseline"):
+        groups.setdefault("baseline", []).append(json.loads(m)["scenarios"]["tcp"])
+    for arm, trial, m in c.execute("select arm, trial, metrics_json from confirmation"):
+        groups.setdefault((arm, trial), []).append(json.loads(m)["scenarios"]["tcp"])
+    for state, m, params in c.execute("select state, metrics_json, params_json from trials"):
+        if state != "complete":
+            continue
+        s = json.loads(m)["scenarios"]["tcp"]
+        groups.setdefault(params, []).append(s)
+        if len(s.get("series_mbps", [])) >= 10:
+            within.append(st.stdev(s["series_mbps"][1:]))
+    return groups, within
+
+
+def pooled(groups, k):
+    var, df = 0.0, 0
+    for runs in groups.values():
+        means = [st.mean(s["series_mbps"][1:k]) for s in runs if len(s.get("series_mbps", [])) >= 10]
+        if len(means) >= 2:
+            var += st.variance(means) * (len(means) - 1)
+            df += len(means) - 1
+    return var, df
+
+
+def main(paths):
+    print("| study | df | between-run sd, s 1-4 | s 1-6 | s 1-9 | ratio 1-4 / 1-9 | per-second sd in a run |")
+    print("|---|---|---|---|---|---|---|")
+    total = {k: [0.0, 0] for k in LENGTHS}
+    for path in paths:
+        groups, within = groups_of(path)
+        sd = {}
+        for k in LENGTHS:
+            var, df = pooled(groups, k)
+            total[k][0] += var
+            total[k][1] += df
+            sd[k] = (math.sqrt(var / df) if df else float("nan"), df)
+        print("| %s | %d | %.1f | %.1f | %.1f | %.2f | %.1f |" % (path, sd[10][1], sd[5][0], sd[7][0], sd[10][0],
+              sd[5][0] / sd[10][0], st.median(within) if within else float("nan")))
+    p = {k: math.sqrt(v / d) for k, (v, d) in total.items() if d}
+    if len(p) == len(LENGTHS):
+        print("| pooled | %d | %.1f | %.1f | %.1f | %.2f | |" % (total[10][1], p[5], p[7], p[10], p[5] / p[10]))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit("usage: study_fidelity.py STUDY.sqlite...: give the studies bench_search --keep-studies copied out")
+    main(sys.argv[1:])
