@@ -106,7 +106,11 @@ struct BoSettings {
   // while the acquisition (log EI + log P(feasible)) loses at most sparse_tolerance in all, the
   // return costing least first. A design point moves every knob at random, and a polished
   // candidate inherits the moves the model is indifferent to; without this a winner changes knobs
-  // because a random point moved them, not because they help. 0: off.
+  // because a random point moved them, not because they help. Off (0): with 4 on every second
+  // candidate (sparse_every 2) wg_host8's regret at n=50 fell on two seed sets of three (seeds 0-29,
+  // 5% / 10%: 0.795 / 0.863 -> 0.392 / 0.664) and its needless changes halved, but wg_host4 and
+  // wg_host16, whose optima move nearly every knob, were worse on every seed set at 10% (wg_host16:
+  // 0.44 -> 0.72); bench/README.md, "The winner's needless changes on 30 seeds".
   double sparse_tolerance = 0;
   // With a known budget the tolerance grows linearly from 0 (after the initial design) to
   // sparse_tolerance (at the last trial): early candidates explore every knob, late ones, near the
@@ -118,7 +122,9 @@ struct BoSettings {
   // mean) with one of its changes returned to the start's value: the return whose loss the model
   // bounds lowest (mean + 1 sd) among those not measured yet. A backward elimination on the plant:
   // a return that measures as well becomes the incumbent, and the model learns each change's part
-  // from measurements beside the winner instead of from design points far from it.
+  // from measurements beside the winner instead of from design points far from it. Off: 15 such
+  // trials of 50 removed at most 0.7 of wg_host8's 5 needless changes (one measurement at 5-10%
+  // noise cannot tell a change worth 0.5% from none) and cost regret on wg_host2 and wg_host4.
   double loo_share = 0;
 };
 std::unique_ptr<Strategy> make_bo_strategy(const Space& space, const StrategyOptions& o, const BoSettings& b = {});
