@@ -4,8 +4,10 @@
 // opt::run (the strategy is told the budget; the driver's last n/20 trials re-measure). Prints per
 // (problem, noise, strategy): median simple regret of the RECOMMENDED configuration evaluated without
 // noise at each n, the false-promotion rate at the largest n (recommended worse than the best
-// evaluated configuration, noise-free, by more than 2% of |f*|), the share of failed trials and the
-// mean CPU seconds per run; then the time per suggestion at d = 20. Runs are independent and spread over
+// evaluated configuration, noise-free, by more than 2% of |f*|), the share of failed trials, the
+// mean CPU seconds per run and, on problems with a start, the winner's changes and needless changes
+// before and after the search's simplification (simplification_sim.hpp); then the time per
+// suggestion at d = 20. Runs are independent and spread over
 // --threads; results do not depend on the thread count.
 //
 //   bench_optimizer                                    # the full table (30 seeds)
