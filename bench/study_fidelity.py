@@ -4,6 +4,9 @@ the run-to-run standard deviation of one configuration's mean rate over seconds 
 (k = 5, 7, 10), pooled over every configuration measured at least twice (the baseline rounds, each
 confirmation arm, a trial's re-measurements). If a 5-second mean varies between runs about as much
 as a 10-second one, the run-to-run variation, not the length, limits a measurement's precision.
+A second table replays each study's complete trials: how the mean over seconds 1-4 ranks them
+against the mean over seconds 1-9 of the same runs, and how far below it the shorter mean falls
+(a configuration still ramping up).
 
     /usr/bin/python3 bench/study_fidelity.py DIR/*.sqlite      # prints a markdown table
 """
@@ -43,6 +46,38 @@ def pooled(groups, k):
     return var, df
 
 
+def ranks(values):
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [0] * len(values)
+    for rank, i in enumerate(order):
+        out[i] = rank
+    return out
+
+
+def short_against_full(paths):
+    print()
+    print("| study | complete trials | Spearman, s 1-4 ~ s 1-9 | median (s 1-4) / (s 1-9) - 1 | lowest |")
+    print("|---|---|---|---|---|")
+    every = []
+    for path in paths:
+        c = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+        short, full = [], []
+        for state, m in c.execute("select state, metrics_json from trials"):
+            x = json.loads(m)["scenarios"]["tcp"].get("series_mbps", [])
+            if state == "complete" and len(x) >= 10:
+                short.append(st.mean(x[1:5]))
+                full.append(st.mean(x[1:10]))
+        if len(full) < 3:
+            continue
+        rel = [a / b - 1 for a, b in zip(short, full)]
+        every += rel
+        print("| %s | %d | %.2f | %+.3f | %+.3f |" % (path, len(full), st.correlation(ranks(short), ranks(full)),
+                                                       st.median(rel), min(rel)))
+    if every:
+        every.sort()
+        print("| all | %d | | %+.3f | 5th percentile %+.3f |" % (len(every), st.median(every), every[len(every) // 20]))
+
+
 def main(paths):
     print("| study | df | between-run sd, s 1-4 | s 1-6 | s 1-9 | ratio 1-4 / 1-9 | per-second sd in a run |")
     print("|---|---|---|---|---|---|---|")
@@ -60,6 +95,7 @@ def main(paths):
     p = {k: math.sqrt(v / d) for k, (v, d) in total.items() if d}
     if len(p) == len(LENGTHS):
         print("| pooled | %d | %.1f | %.1f | %.1f | %.2f | |" % (total[10][1], p[5], p[7], p[10], p[5] / p[10]))
+    short_against_full(paths)
 
 
 if __name__ == "__main__":
