@@ -1,5 +1,6 @@
 #include "bench/harness.hpp"
 #include "bench/simplification_sim.hpp"
+#include "optimizer/sampling.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -128,17 +129,11 @@ int remeasure_percent(const std::string& name) {
 std::pair<int, int> count_changes(const Problem& problem, const opt::Config& c) {
   const opt::Config start = problem.space.complete(*problem.start);
   const double f_c = problem.f(c).value_or(problem.failed_value);
-  int changes = 0, needless = 0;
-  for (const auto& [name, value] : c) {
-    auto it = start.find(name);
-    if (it == start.end() || it->second == value) continue;
-    ++changes;
-    opt::Config back = c;
-    back[name] = it->second;
-    back = problem.space.complete(std::move(back));
+  const auto returned = opt::one_change_returned(problem.space, c, start);
+  int needless = 0;
+  for (const auto& back : returned)
     needless += problem.f(back).value_or(problem.failed_value) <= f_c + 0.005 * std::abs(problem.fstar);
-  }
-  return {changes, needless};
+  return {int(returned.size()), needless};
 }
 
 // The recommendation's changes, and the search's simplification of it (RunMetrics).

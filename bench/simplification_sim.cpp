@@ -15,10 +15,7 @@ std::vector<experiments::KnobChange> estimated(opt::Strategy& engine, const opt:
   std::vector<experiments::KnobChange> out;
   for (const auto& c : engine.contributions(winner, start)) {
     experiments::KnobChange k{.id = c.param};
-    if (c.baseline && std::isfinite(c.gain) && std::isfinite(c.sd)) {
-      k.gain = c.gain;
-      k.ci95 = experiments::Interval{c.gain - 2 * c.sd, c.gain + 2 * c.sd};
-    }
+    if (c.baseline) experiments::take_estimate(k, c);
     out.push_back(std::move(k));
   }
   return out;

@@ -105,6 +105,18 @@ std::vector<Config> discrete_neighbours(const Space& space, const Config& c) {
   return out;
 }
 
+std::vector<Config> one_change_returned(const Space& space, const Config& c, const Config& start) {
+  std::vector<Config> out;
+  for (const auto& [name, value] : c) {
+    auto it = start.find(name);
+    if (it == start.end() || it->second == value) continue;
+    Config r = c;
+    r[name] = it->second;
+    out.push_back(space.complete(std::move(r)));
+  }
+  return out;
+}
+
 double unit_position(const Space& space, int i, const Config& c) {
   const auto& p = space.params()[i];
   auto it = c.find(p.name);

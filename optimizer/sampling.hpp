@@ -37,6 +37,11 @@ std::vector<Config> latin_hypercube(const Space& space, int n, Rng& rng);
 // moved (continuous optimisation handles them). Conditions are re-applied (Space::complete).
 std::vector<Config> discrete_neighbours(const Space& space, const Config& c);
 
+// Every configuration that is c with one of its parameters back at `start`'s value, for each
+// parameter of c that start holds at another value (conditions re-applied, Space::complete): what
+// undoing one change of c from start gives.
+std::vector<Config> one_change_returned(const Space& space, const Config& c, const Config& start);
+
 // A random nearby configuration: numeric parameters moved by N(0, scale^2) on their unit scale, each
 // discrete parameter changed with probability 1/(number of params).
 Config perturb(const Space& space, const Config& c, double scale, Rng& rng);

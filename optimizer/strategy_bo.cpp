@@ -732,24 +732,17 @@ class BoStrategy : public Strategy {
     auto ranked = rank_measured();
     if (ranked.empty()) return std::nullopt;
     std::vector<Config> all{ranked.front().config};
-    for (const auto& [name, value] : ranked.front().config) {
-      auto it = start_->find(name);
-      if (it == start_->end() || it->second == value) continue;
-      Config r = ranked.front().config;
-      r[name] = it->second;
-      r = space_.complete(std::move(r));
+    for (auto& r : one_change_returned(space_, ranked.front().config, *start_))
       if (!hist_.aggregates().count(r)) all.push_back(std::move(r));
-    }
     if (all.size() < 2) return std::nullopt;
     Eigen::VectorXd mu;
     Eigen::MatrixXd cov;
     gp_.predict_cov(model_matrix(all), mu, cov);
     size_t pick = 1;
     double lowest = HUGE_VAL;
-    for (size_t k = 1; k < all.size(); ++k) {   // internal values are minimised: the loss is mu[k] - mu[0]
-      const auto i = Eigen::Index(k);
-      const double upper = mu[i] - mu[0] + std::sqrt(std::max(0.0, cov(i, i) + cov(0, 0) - 2 * cov(i, 0)));
-      if (upper < lowest) lowest = upper, pick = k;
+    for (size_t k = 1; k < all.size(); ++k) {   // the loss: how much better the incumbent is
+      const Difference loss = difference_of(mu, cov, 0, Eigen::Index(k));
+      if (loss.mean + loss.sd < lowest) lowest = loss.mean + loss.sd, pick = k;
     }
     return all[pick];
   }
@@ -761,14 +754,7 @@ class BoStrategy : public Strategy {
     if (!start_ || !(tolerance > 0) || hist_.size() % std::max(1, settings_.sparse_every) != 0) return c;
     const double floor = a - tolerance;
     for (;;) {
-      std::vector<Config> returned;
-      for (const auto& [name, value] : c) {
-        auto it = start_->find(name);
-        if (it == start_->end() || it->second == value) continue;
-        Config r = c;
-        r[name] = it->second;
-        returned.push_back(space_.complete(std::move(r)));
-      }
+      std::vector<Config> returned = one_change_returned(space_, c, *start_);
       if (returned.empty()) return c;
       const Eigen::VectorXd ar = acquisition(returned, best, true);
       Eigen::Index k;

@@ -31,11 +31,7 @@ std::vector<KnobChange> estimated_changes(const ConfirmResult& conf, const Bound
     KnobChange c{.id = id, .from = bound.start_text(id), .to = to};
     // A split parameter has no host's value to return to (either value changes an end): it stays.
     auto it = std::find_if(contributions.begin(), contributions.end(), [&](const auto& x) { return x.param == id; });
-    if (it != contributions.end() && std::isfinite(it->gain) && std::isfinite(it->sd) && b != bound.baseline.end() &&
-        !bound.split.count(id)) {
-      c.gain = it->gain;
-      c.ci95 = Interval{it->gain - 2 * it->sd, it->gain + 2 * it->sd};
-    }
+    if (it != contributions.end() && b != bound.baseline.end() && !bound.split.count(id)) take_estimate(c, *it);
     out.push_back(std::move(c));
   }
   return out;
@@ -148,6 +144,13 @@ std::vector<std::string> changes_to_return(const std::vector<KnobChange>& change
   }
   if (out.size() == changes.size() && best) std::erase(out, best->id);
   return out;
+}
+
+bool take_estimate(KnobChange& c, const opt::Contribution& x) {
+  if (!std::isfinite(x.gain) || !std::isfinite(x.sd)) return false;
+  c.gain = x.gain;
+  c.ci95 = Interval{x.gain - 2 * x.sd, x.gain + 2 * x.sd};
+  return true;
 }
 
 std::string simplified_refused(const Confirmation& vs_whole, const Confirmation& vs_base) {

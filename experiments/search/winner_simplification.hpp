@@ -38,6 +38,10 @@ struct KnobChange {
   std::optional<Interval> ci95;    // gain +- 2 sd
 };
 
+// Gives c the model's estimate from x when it has one (finite gain and sd): gain, interval gain +- 2
+// sd. Returns whether it did.
+bool take_estimate(KnobChange& c, const opt::Contribution& x);
+
 struct Simplification {
   std::vector<KnobChange> kept;      // the changes the profile carries
   std::vector<KnobChange> returned;  // changes returned to the host's value (measured: not worse without them)
