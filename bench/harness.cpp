@@ -67,6 +67,30 @@ double noise_sd(const Problem& problem, int noise) {
   return problem.absolute_noise ? noise / 100.0 : noise / 100.0 * std::abs(problem.fstar);
 }
 
+namespace {
+// The value of an ablation flag "key=V" (V from `at`), or UsageError naming the strategy and flag.
+double flag_number(const std::string& name, const std::string& flag, size_t at) {
+  const std::string v = flag.substr(at);
+  size_t used = 0;
+  double x = 0;
+  try {
+    x = std::stod(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (v.empty() || used != v.size() || !std::isfinite(x))
+    throw UsageError(fmt::format("strategy '{}': ablation '{}' needs a number after '=': e.g. bo/{}1", name, flag, flag.substr(0, at)));
+  return x;
+}
+
+int flag_integer(const std::string& name, const std::string& flag, size_t at) {
+  const double x = flag_number(name, flag, at);
+  if (x != std::floor(x) || std::abs(x) > 1e9)
+    throw UsageError(fmt::format("strategy '{}': ablation '{}' needs a whole number after '='", name, flag));
+  return int(x);
+}
+}  // namespace
+
 std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, const opt::Space& space,
                                                    const opt::StrategyOptions& options) {
   if (name.rfind("bo/", 0) != 0) return opt::make_strategy(name, space, options);
@@ -84,30 +108,30 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f == "-neigh") b.neighbours = false;
     else if (f == "-tie") b.tie_lengthscales = false;
     else if (f == "-robust") b.robust = false;
-    else if (f.rfind("nu=", 0) == 0) b.robust_nu = std::stod(f.substr(3));
-    else if (f.rfind("xi=", 0) == 0) b.xi = std::stod(f.substr(3));
-    else if (f.rfind("xin=", 0) == 0) b.xi_noise = b.xi_noise_end = std::stod(f.substr(4));
-    else if (f.rfind("xie=", 0) == 0) b.xi_noise_end = std::stod(f.substr(4));
+    else if (f.rfind("nu=", 0) == 0) b.robust_nu = flag_number(name, f, 3);
+    else if (f.rfind("xi=", 0) == 0) b.xi = flag_number(name, f, 3);
+    else if (f.rfind("xin=", 0) == 0) b.xi_noise = b.xi_noise_end = flag_number(name, f, 4);
+    else if (f.rfind("xie=", 0) == 0) b.xi_noise_end = flag_number(name, f, 4);
     else if (f == "-kg") b.kg_remeasure = false;
     else if (f == "+kgask") b.kg_ask = true;
-    else if (f.rfind("kgmin=", 0) == 0) b.kg_ask_min = std::stod(f.substr(6));
-    else if (f.rfind("kgfrom=", 0) == 0) b.kg_ask_from = std::stod(f.substr(7));
-    else if (f.rfind("vcap=", 0) == 0) b.variance_cap = std::stod(f.substr(5));
-    else if (f.rfind("vcapp=", 0) == 0) b.polish_variance_cap = std::stod(f.substr(6));
-    else if (f.rfind("sp=", 0) == 0) b.sparse_tolerance = std::stod(f.substr(3)), b.sparse_ramp = false;
-    else if (f.rfind("loo=", 0) == 0) b.loo_share = std::stod(f.substr(4));
-    else if (f.rfind("spe=", 0) == 0) b.sparse_every = std::stoi(f.substr(4));
-    else if (f.rfind("spr=", 0) == 0) b.sparse_tolerance = std::stod(f.substr(4)), b.sparse_ramp = true;
+    else if (f.rfind("kgmin=", 0) == 0) b.kg_ask_min = flag_number(name, f, 6);
+    else if (f.rfind("kgfrom=", 0) == 0) b.kg_ask_from = flag_number(name, f, 7);
+    else if (f.rfind("vcap=", 0) == 0) b.variance_cap = flag_number(name, f, 5);
+    else if (f.rfind("vcapp=", 0) == 0) b.polish_variance_cap = flag_number(name, f, 6);
+    else if (f.rfind("sp=", 0) == 0) b.sparse_tolerance = flag_number(name, f, 3), b.sparse_ramp = false;
+    else if (f.rfind("loo=", 0) == 0) b.loo_share = flag_number(name, f, 4);
+    else if (f.rfind("spe=", 0) == 0) b.sparse_every = flag_integer(name, f, 4);
+    else if (f.rfind("spr=", 0) == 0) b.sparse_tolerance = flag_number(name, f, 4), b.sparse_ramp = true;
     else if (f == "+rmadapt") b.remeasure_adaptive = true;
-    else if (f.rfind("rmmax=", 0) == 0) b.remeasure_max = std::stod(f.substr(6));
-    else if (f.rfind("rmratio=", 0) == 0) b.remeasure_ratio = std::stod(f.substr(8));
+    else if (f.rfind("rmmax=", 0) == 0) b.remeasure_max = flag_number(name, f, 6);
+    else if (f.rfind("rmratio=", 0) == 0) b.remeasure_ratio = flag_number(name, f, 8);
     else if (f == "-add") b.additive = false;
     else if (f == "-bits") b.mask_bit_effects = false;
     else if (f == "+bitshare") b.mask_bit_share = true;
-    else if (f.rfind("fw=", 0) == 0) b.feasibility_weight = std::stod(f.substr(3));
-    else if (f.rfind("ls=", 0) == 0) b.lengthscale_ref_dims = std::stod(f.substr(3));
-    else if (f.rfind("init=", 0) == 0) o.n_initial = std::stoi(f.substr(5));
-    else if (f.rfind("rm=", 0) == 0) (void)std::stod(f.substr(3));   // run_one's (remeasure_percent)
+    else if (f.rfind("fw=", 0) == 0) b.feasibility_weight = flag_number(name, f, 3);
+    else if (f.rfind("ls=", 0) == 0) b.lengthscale_ref_dims = flag_number(name, f, 3);
+    else if (f.rfind("init=", 0) == 0) o.n_initial = flag_integer(name, f, 5);
+    else if (f.rfind("rm=", 0) == 0) (void)flag_number(name, f, 3);   // run_one's (remeasure_percent)
     else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, rm=P", name, f));
     at = end + 1;
   }

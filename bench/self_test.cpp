@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/harness.hpp"
 #include "bench/problems.hpp"
+#include "common/error.hpp"
 #include "optimizer/strategy.hpp"
 
 namespace wgopt::bench {
@@ -160,6 +162,20 @@ int self_test(std::ostream& out) {
       c.check(serr.empty(), fmt::format("{}: start configuration is valid {}", name, serr));
     }
   }
+  // Ablation names: a number parsed whole, a bad one refused naming the flag.
+  const auto host = make_problem("wg_host2");
+  auto refusal = [&](const std::string& strategy) -> std::string {
+    try {
+      make_bench_strategy(strategy, host.space, {});
+    } catch (const UsageError& e) {
+      return e.what();
+    }
+    return {};
+  };
+  c.check(refusal("bo/sp=4/spe=2/vcapp=0.3").empty(), "bo/sp=4/spe=2/vcapp=0.3 is a valid strategy");
+  c.check(refusal("bo/sp=x").find("ablation 'sp=x' needs a number") != std::string::npos, "bo/sp=x is refused naming sp=x");
+  c.check(refusal("bo/vcap=0.3x").find("ablation 'vcap=0.3x' needs a number") != std::string::npos, "bo/vcap=0.3x is refused");
+  c.check(refusal("bo/spe=1.5").find("needs a whole number") != std::string::npos, "bo/spe=1.5 is refused");
   out << (c.failures == 0 ? "self-test passed\n" : fmt::format("self-test: {} check(s) failed\n", c.failures));
   return c.failures;
 }
