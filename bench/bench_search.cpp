@@ -13,7 +13,7 @@
 //
 //   bench_search [--wgopt PATH] [--trials N] [--duration S] [--repeat R] [--markdown] [--keep-testbed]
 //                [--default-objective] [--budgets 10m,3m] [--rounds R] [--check-pruning] [--no-sweep]
-//                [--keep-studies DIR] [--all-knobs]
+//                [--keep-studies DIR] [--all-knobs] [--screens 5,0]
 //
 // --budgets: one search per wall budget (`wgopt search --budget B`, no trial cap), each from the
 // same poor start, all against the one sweep. --rounds R: the sweep's best point and each search's
@@ -25,6 +25,8 @@
 // configuration re-measured interleaved with the poor start (--budgets 3m,3m repeats one budget).
 // --keep-studies DIR: each search's study file (every trial's per-second series, the pruner's
 // notes) is copied to DIR (which must exist) before the state directory is removed.
+// --screens L1,L2,...: each search's `--screen` (one per budget; `default`: the search's own), so
+// screening and full-length trials are compared in one run.
 // --all-knobs (with --no-sweep): the searches get no --knobs, so they search the testbed's whole
 // default space (offloads, qdiscs, RPS, queues, ... on both devices) as a user's `wgopt search`
 // does, from the same poor start of the four knobs above; every knob the search read at its start
@@ -96,6 +98,7 @@ struct Options {
   bool sweep = true;                 // off: no sweep; each found configuration is re-measured against the poor start
   std::string keep_studies;          // copy each search's study file here before the state is removed
   bool all_knobs = false;            // search the testbed's whole default space (needs --no-sweep)
+  std::vector<std::string> screens;  // per budget: the search's --screen ("" or "default": its default)
 };
 
 std::string default_wgopt(const char* argv0) {
@@ -139,7 +142,17 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--no-sweep") o.sweep = false;
     else if (a == "--keep-studies") o.keep_studies = need(i);
     else if (a == "--all-knobs") o.all_knobs = true;
+    else if (a == "--screens") o.screens = wgopt::split(need(i), ',');
     else throw wgopt::UsageError(fmt::format("unknown argument '{}': see the header of bench/bench_search.cpp", a));
+  }
+  if (!o.screens.empty() && o.screens.size() != o.budgets.size()) {
+    throw wgopt::UsageError(fmt::format("--screens names {} lengths for {} --budgets: give one per budget ('default' for the "
+                                        "search's own)", o.screens.size(), o.budgets.size()));
+  }
+  for (const auto& v : o.screens) {
+    if (v != "default" && (v.empty() || v.find_first_not_of("0123456789") != std::string::npos)) {
+      throw wgopt::UsageError(fmt::format("--screens: '{}' is not a number of seconds: use e.g. 5,0 or default,0", v));
+    }
   }
   if (o.all_knobs && o.sweep) {
     throw wgopt::UsageError("--all-knobs searches a space too large to sweep: add --no-sweep (each search is then compared "
@@ -269,9 +282,10 @@ std::map<std::string, std::string> first_trial(const fs::path& study) {
 }
 
 SearchRun run_search(Bench& b, const Options& o, const fs::path& dir, const std::string& knob_list,
-                     const std::map<std::string, std::string>& poor, const std::string& budget) {
+                     const std::map<std::string, std::string>& poor, const std::string& budget, const std::string& screen = "") {
   SearchRun r;
   r.label = budget.empty() ? fmt::format("{} trials", o.trials) : "budget " + budget;
+  if (!screen.empty() && screen != "default") r.label += ", --screen " + screen;
   b.set_both(poor);
   std::cerr << "wgopt search (" << r.label << ", " << o.duration << " s measurements) ...\n";
   auto t0 = std::chrono::steady_clock::now();
@@ -280,6 +294,7 @@ SearchRun run_search(Bench& b, const Options& o, const fs::path& dir, const std:
   std::vector<std::string> search = {"search", "--testbed", "--prefix", kPrefix, "--duration", std::to_string(o.duration),
                                      "--json", "--no-apply", "--study", r.study.string()};
   if (!o.all_knobs) search.insert(search.end(), {"--knobs", knob_list});
+  if (!screen.empty() && screen != "default") search.insert(search.end(), {"--screen", screen});
   if (budget.empty()) search.insert(search.end(), {"--trials", std::to_string(o.trials)});
   else search.insert(search.end(), {"--budget", budget});
   if (!o.default_objective) {
@@ -349,38 +364,57 @@ double remeasure_interleaved(Bench& b, int rounds, const std::map<std::string, s
 }
 
 // Each distinct configuration the run's trials completed or stopped early, measured fully once; the
-// top decile (at least one) of those measurements, and how many of it had been stopped early.
+// top decile (at least one) of those measurements, how many of it had been stopped early, and how
+// many of it the search's own scores (screened or full, the best per configuration) left outside
+// their top decile: what the screening would have hidden from a search that trusted it alone.
+struct CheckedConfig {
+  std::map<std::string, std::string> values;
+  bool stopped = false;
+  double search_score = -1;  // the best score the search's trials gave it
+  double full = 0;           // the instrument's full measurement
+};
+
+size_t top_count(size_t n) { return std::max<size_t>(1, (n + 9) / 10); }
+
 void check_pruning(Bench& b, SearchRun& r) {
   using wgopt::experiments::TrialState;
-  std::map<std::string, std::pair<std::map<std::string, std::string>, bool>> configs;  // dump -> (values, ever stopped)
+  std::map<std::string, CheckedConfig> configs;  // params dump -> what is known of it
   for (const auto& t : wgopt::experiments::StudyStore::open_read_only(r.study.string()).trials()) {
     if (t.state != TrialState::Complete && t.state != TrialState::Pruned) continue;
-    auto& [values, stopped] = configs[t.params.dump()];
-    for (const auto& [id, v] : t.params.items()) values[id] = v.is_string() ? v.get<std::string>() : v.dump();
-    stopped = stopped || t.state == TrialState::Pruned;
+    auto& c = configs[t.params.dump()];
+    for (const auto& [id, v] : t.params.items()) c.values[id] = v.is_string() ? v.get<std::string>() : v.dump();
+    c.stopped = c.stopped || t.state == TrialState::Pruned;
+    if (t.score) c.search_score = std::max(c.search_score, *t.score);
   }
-  std::vector<std::pair<double, bool>> measured;
-  for (const auto& [key, entry] : configs) {
-    b.set_both(entry.first);
-    measured.emplace_back(b.measure(), entry.second);
-    std::cerr << fmt::format("  {}: {} of {} configurations measured fully: {:7.1f} Mbit/s{}  {}\n", r.label, measured.size(),
-                             configs.size(), measured.back().first, entry.second ? " (stopped early in the search)" : "",
-                             describe(entry.first));
+  std::vector<CheckedConfig> measured;
+  for (auto& [key, c] : configs) {
+    b.set_both(c.values);
+    c.full = b.measure();
+    measured.push_back(c);
+    std::cerr << fmt::format("  {}: {} of {} configurations measured fully: {:7.1f} Mbit/s (search {:.1f}){}  {}\n", r.label,
+                             measured.size(), configs.size(), c.full, c.search_score, c.stopped ? " (stopped early in the search)" : "",
+                             describe(c.values));
   }
-  std::sort(measured.begin(), measured.end(), std::greater<>());
-  const size_t top = std::max<size_t>(1, (measured.size() + 9) / 10);
-  size_t top_stopped = 0, stopped = 0;
+  const size_t top = top_count(measured.size());
+  std::vector<double> search_scores;
+  for (const auto& c : measured) search_scores.push_back(c.search_score);
+  std::sort(search_scores.begin(), search_scores.end(), std::greater<>());
+  const double search_edge = search_scores[top - 1];  // the search's own top decile starts here
+  std::sort(measured.begin(), measured.end(), [](const auto& a, const auto& c) { return a.full > c.full; });
+  size_t top_stopped = 0, stopped = 0, top_hidden = 0;
   for (size_t i = 0; i < measured.size(); ++i) {
-    stopped += measured[i].second;
-    if (i < top) top_stopped += measured[i].second;
+    stopped += measured[i].stopped;
+    if (i < top) top_stopped += measured[i].stopped, top_hidden += measured[i].search_score < search_edge;
   }
-  r.pruning_check = fmt::format("{} of the top {} stopped early ({} of {} configurations stopped)", top_stopped, top, stopped,
-                                measured.size());
+  r.pruning_check = fmt::format("{} of the top {} stopped early ({} of {} configurations stopped); {} of the top {} outside the "
+                                "search's own top {} by its scores",
+                                top_stopped, top, stopped, measured.size(), top_hidden, top, top);
 }
 
 std::vector<std::pair<std::string, std::string>> search_rows(const SearchRun& r, double best_tp, double base_mean, bool swept) {
   const auto& rep = r.report;
-  const double saved = rep.at("pruning_saved_s");
+  const double pruning = rep.at("pruning_saved_s"), screening = rep.value("screening_saved_s", 0.0);
+  const double saved = pruning + screening;
   const double measured = rep.value("measured_s", 0.0);
   const auto returned = rep.contains("returned") ? rep.at("returned").size() : 0;
   return {
@@ -396,8 +430,9 @@ std::vector<std::pair<std::string, std::string>> search_rows(const SearchRun& r,
       {swept ? "found / best of sweep (re-measured alike)" : "found / poor start (re-measured alike)", best_tp > 0 ? fmt::format("{:.2f}", r.found_tp / best_tp) : "n/a"},
       {"gain of found over poor baseline", base_mean > 0 ? fmt::format("{:+.0f}% ({:.2f}x)", 100 * (r.found_tp / base_mean - 1), r.found_tp / base_mean) : "n/a"},
       {"wall time of the search", fmt::format("{:.0f} s", r.wall_s)},
-      {"measurement time early stopping saved (of full measurements of the same trials)",
-       fmt::format("{:.0f} s of {:.0f} s ({:.0f}%)", saved, measured + saved, measured + saved > 0 ? 100 * saved / (measured + saved) : 0.0)},
+      {"measurement time screening + early stopping saved (of full measurements of the same trials)",
+       fmt::format("{:.0f} s of {:.0f} s ({:.0f}%): screening {:.0f} s, early stopping {:.0f} s", saved, measured + saved,
+                   measured + saved > 0 ? 100 * saved / (measured + saved) : 0.0, screening, pruning)},
       {"top decile of the trials' configurations (each measured fully afterwards) stopped early", r.pruning_check},
       {"minimal profile: changes kept / returned to the host's value", fmt::format("{} / {}", rep.at("changed").size(), returned)},
       {"simplification", rep.value("simplification", std::string("(did not run)"))},
@@ -452,8 +487,9 @@ int run(const Options& o) {
     std::cerr << "poor configuration on both ends: " << describe(poor) << "\n";
     const double base_tp = b.measure();
     std::vector<SearchRun> runs;
-    for (const auto& budget : o.budgets.empty() ? std::vector<std::string>{""} : o.budgets) {
-      runs.push_back(run_search(b, o, dir, knob_list, poor, budget));
+    const auto budgets = o.budgets.empty() ? std::vector<std::string>{""} : o.budgets;
+    for (size_t i = 0; i < budgets.size(); ++i) {
+      runs.push_back(run_search(b, o, dir, knob_list, poor, budgets[i], o.screens.empty() ? "" : o.screens[i]));
       for (const auto& [id, v] : runs.back().start) poor.emplace(id, v);  // --all-knobs: the whole start is put back
     }
     const Sweep w = o.sweep ? sweep(b, sp) : Sweep{.best = poor};

@@ -45,6 +45,7 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   auto no_watchdog = std::make_shared<bool>(false);
   auto settle_ms = std::make_shared<int>(1000);
   auto duration = std::make_shared<int>(0);
+  auto screen = std::make_shared<int>(0);
   auto trials = std::make_shared<int>(0);
   auto ssh = std::make_shared<wgopt::cli::SshCliOptions>();
   auto* cmd = root.add_subcommand(
@@ -90,6 +91,11 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   space->add_option("--objective", o->objective_file,
                     "YAML objective: scenarios and weights, penalties, duration (see experiments/study/objective.default.yaml)");
   space->add_option("--duration", *duration, "seconds per scenario measurement (overrides the objective; default 10)");
+  auto* screen_opt = space->add_option("--screen", *screen,
+                    "seconds per scenario of the screening measurement each new candidate gets; the baseline rounds, the "
+                    "re-measurements of the top candidates and the confirmation measure the full --duration; every "
+                    "measurement's first second is left out of its score (iperf3 -O 1), so both lengths score the same "
+                    "steady rate; 0: every trial at full length (default: half the duration when it is 6 s or more, 5 of 10)");
   auto* eng = cmd->add_option_group("engine", "budget and strategy");
   eng->add_option("--budget", o->budget, "wall-clock budget, 1s..7d: 90s, 5m, 2h (the search never overruns it by more than one trial)");
   eng->add_option("--trials", *trials, "cap on the number of trials");
@@ -120,6 +126,10 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
     if (knobs->empty()) o->include.clear();
     o->exclude = exclude->empty() ? std::vector<std::string>{} : wgopt::split(*exclude, ',');
     if (*duration > 0) o->duration_s = *duration;
+    if (screen_opt->count() > 0) {
+      if (*screen < 0) throw wgopt::UsageError(fmt::format("--screen {} is negative: give seconds, or 0 to measure every trial at full length", *screen));
+      o->screen_s = *screen;
+    }
     if (*trials > 0) o->trials = *trials;
     if (*trials < 0) throw wgopt::UsageError("--trials must be a positive number");
     if (o->budget.empty() && !o->trials && o->resume.empty()) {

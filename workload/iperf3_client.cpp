@@ -15,7 +15,7 @@
 namespace wgopt::workload {
 
 std::chrono::milliseconds hard_timeout(const ClientOptions& opts, const RunControl& control) {
-  auto t = std::chrono::duration_cast<std::chrono::milliseconds>(opts.duration) + opts.connect_timeout +
+  auto t = std::chrono::duration_cast<std::chrono::milliseconds>(opts.duration + opts.omit) + opts.connect_timeout +
            control.timeout_margin;
   if (control.should_stop) t += control.stop_grace;
   return t;

@@ -80,6 +80,9 @@ void validate(const ClientOptions& opts) {
   if (opts.duration < std::chrono::seconds(1) || opts.duration > std::chrono::hours(24)) {
     throw UsageError(fmt::format("iperf3 duration {} s is out of range: use 1 s to 24 h", opts.duration.count()));
   }
+  if (opts.omit < std::chrono::seconds(0) || opts.omit > std::chrono::seconds(60)) {
+    throw UsageError(fmt::format("iperf3 omit {} s is out of range: use 0 to 60 s", opts.omit.count()));
+  }
   if (opts.parallel < 0 || opts.parallel > 128) {
     throw UsageError(fmt::format("iperf3 parallel streams {} is out of range: use 1-128 (0 = the scenario's own)",
                                  opts.parallel));
@@ -103,6 +106,7 @@ std::vector<std::string> client_argv(const Scenario& scenario, const ClientOptio
                                    "-t", std::to_string(opts.duration.count()),
                                    "-P", std::to_string(effective_parallel(scenario, opts)),
                                    "--connect-timeout", std::to_string(opts.connect_timeout.count())};
+  if (opts.omit.count() > 0) argv.insert(argv.end(), {"-O", std::to_string(opts.omit.count())});
   if (scenario.reverse) argv.push_back("-R");
   if (scenario.udp) {
     // -b 0: no rate cap, so the path (not iperf3's 1 Mbit/s UDP default) sets the rate.

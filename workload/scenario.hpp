@@ -42,6 +42,9 @@ struct ClientOptions {
   std::string server = "127.0.0.1";  // IPv4/IPv6 literal or a host name
   int port = 5201;                   // 1-65535
   std::chrono::seconds duration{10};  // -t, 1 s .. 24 h (iperf3 takes whole seconds)
+  // -O: seconds run before `duration` and left out of iperf3's summary (TCP slow start); 0 .. 60.
+  // The run lasts omit + duration.
+  std::chrono::seconds omit{0};
   int parallel = 0;                  // -P; 0 = the scenario's own (8 for tcp/tcp-rev, 1 otherwise); max 128
   std::chrono::milliseconds connect_timeout{5000};  // --connect-timeout for the control connection
 };
@@ -53,7 +56,7 @@ void validate(const ClientOptions& opts);
 bool is_valid_server_address(const std::string& server);
 
 // The iperf3 client argv (not wrapped in a Place) for `scenario` with `opts`, always with -J:
-// {"iperf3", "-c", S, "-p", P, "-J", "-t", T, "-P", N, "--connect-timeout", MS, [-R], [-u -b 0 -l L]}.
+// {"iperf3", "-c", S, "-p", P, "-J", "-t", T, "-P", N, "--connect-timeout", MS, [-O W], [-R], [-u -b 0 -l L]}.
 // Validates opts first (throws UsageError).
 std::vector<std::string> client_argv(const Scenario& scenario, const ClientOptions& opts);
 

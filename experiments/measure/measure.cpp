@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -160,7 +161,8 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
     workload::ClientOptions co;
     co.server = plant.server_address;
     co.port = plant.port;
-    co.duration = objective.duration;
+    co.omit = std::chrono::seconds(std::clamp<long long>(options.omit_seconds, 0, objective.duration.count() - 1));
+    co.duration = objective.duration - co.omit;
     if (options.far_end) options.far_end->start();
     auto ran = run_sampled(plant.client, co, plant.watch, scenario, *runner, hooks);
     if (options.far_end) out.far_probes = options.far_end->stop();

@@ -69,6 +69,11 @@ struct MeasureOptions {
   const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT/SIGTERM: stop now
   std::shared_ptr<CommandRunner> runner;  // null: the real one
   FarEndProbes* far_end = nullptr;        // null: only this end's probes
+  // The leading seconds of each scenario's run that iperf3 leaves out of its summary (-O), and so
+  // out of the score: slow start. A run of the objective's duration D is `-O W -t D-W` (W at most
+  // D-1), so it lasts D seconds as before and a short screening run and a full one score the same
+  // steady rate (bench/README: without it a 5 s run charged a slow ramp twice what a 10 s one did).
+  int omit_seconds = 1;
 };
 
 Evaluation measure_objective(const Plant& plant, const Objective& objective, const MeasureOptions& options);

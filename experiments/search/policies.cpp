@@ -1,6 +1,10 @@
 #include "experiments/search/policies.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+
+#include "common/error.hpp"
 
 namespace wgopt::experiments {
 
@@ -47,6 +51,19 @@ double search_progress(const BudgetLimits& limits, std::chrono::milliseconds ela
   if (limits.wall) p = std::max(p, static_cast<double>(elapsed.count()) / static_cast<double>((*limits.wall - limits.reserve).count()));
   if (limits.max_trials) p = std::max(p, trials_started / static_cast<double>(*limits.max_trials));
   return p;
+}
+
+int screen_seconds_for(int duration) { return duration >= 6 ? (duration + 1) / 2 : duration; }
+
+int screen_seconds(std::optional<int> given, int duration) {
+  if (!given) return screen_seconds_for(duration);
+  if (*given == 0) return duration;
+  if (*given < 2 || *given > duration) {
+    throw UsageError(fmt::format("--screen {} is out of range: use 2..{} seconds (the --duration), or 0 to measure every trial "
+                                 "at full length",
+                                 *given, duration));
+  }
+  return *given;
 }
 
 bool remeasure_due(double progress, int complete, int remeasured, int trials) {

@@ -60,6 +60,16 @@ int simplification_rounds_that_fit(double left_s, double full_measure_s, int max
 // its reserve) and the trials started of the cap.
 double search_progress(const BudgetLimits& limits, std::chrono::milliseconds elapsed, int trials_started);
 
+// The screening measurement's length for a full `duration` (seconds per scenario): half of it,
+// rounded up, when the duration is 6 s or more (5 of 10 s: with the first second omitted, 4 s of
+// steady rate against 9, whose run-to-run sd is only 1.05x as large on the testbed: bench/README),
+// else the full duration (a shorter run is mostly warm-up).
+int screen_seconds_for(int duration);
+
+// The screening length a search uses: `given` (0: off, the full duration) checked against the
+// duration (UsageError outside 2..duration), or screen_seconds_for(duration) when not given.
+int screen_seconds(std::optional<int> given, int duration);
+
 // In the last fifth of the budget, every other trial re-measures a top candidate (once at least 3
 // trials completed), so the recommendation rests on repeated measurements. `trials` and `complete`
 // count this session's trials before the one about to start.

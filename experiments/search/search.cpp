@@ -85,6 +85,7 @@ void count_trials(const TrialCounts& counts, SearchReport& report) {
   report.failed = counts.failed;
   report.infeasible = counts.infeasible;
   report.pruning_saved_s = counts.pruning_saved_s;
+  report.screening_saved_s = counts.screening_saved_s;
   report.peer_events = counts.peer_events;
   report.measured_s = counts.measured_s;
 }
@@ -167,6 +168,7 @@ nlohmann::json SearchReport::to_json() const {
           {"gain_pct", gain_pct},
           {"confirmation", confirmation},
           {"pruning_saved_s", pruning_saved_s},
+          {"screening_saved_s", screening_saved_s},
           {"measured_s", measured_s},
           {"elapsed_s", elapsed_s},
           {"applied", applied},
@@ -243,7 +245,11 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     if (o.prune) measure_warmup(plan.objective, baseline, mo.pruner, progress);
     PruneReferences refs = prune_references(plan.objective, baseline, mo.pruner);
     mo.prune = o.prune ? &refs : nullptr;
-    warn_if_pruning_cannot_act(o, plan.objective, mo.pruner, refs);
+    warn_if_pruning_cannot_act(o, plan.screen, mo.pruner, refs);
+    if (plan.screening()) {
+      progress.say(fmt::format("screening: each new candidate is measured {} s per scenario; the top candidates' re-measurements "
+                               "and the confirmation {} s", plan.screen.duration.count(), plan.objective.duration.count()));
+    }
     run_trials({o, plan, baseline, refs, mo}, plant, *engine, study.store, budget, progress, counts);
     count_trials(counts, report);
     progress.say(budget.stop_reason().empty() ? "search finished" : "search finished: " + budget.stop_reason());

@@ -49,6 +49,10 @@ struct SearchOptions {
   std::string objective_file;         // empty: the defaults (experiments/objective.hpp)
   std::string objective_text;         // the objective as YAML text (retune: the profile's); wins over the file
   std::optional<int> duration_s;      // overrides the objective's duration
+  // Seconds per scenario of a screening measurement: every new candidate is measured this long,
+  // while the baseline rounds, the re-measurements of top candidates and the confirmation measure
+  // the full duration. 0: off (every trial full length); unset: screen_seconds_for(duration).
+  std::optional<int> screen_s;
 
   // The engine and the budget.
   std::string strategy = "bo";
@@ -97,7 +101,8 @@ struct SearchReport {
   double baseline_score = 0, winner_score = 0, gain_pct = 0;
   std::string confirmation;   // the confirmation's reason line
   double pruning_saved_s = 0; // measurement time early stopping saved, against full measurements of the same trials
-  double measured_s = 0;      // measurement time the trials took (full ones would take measured_s + pruning_saved_s)
+  double screening_saved_s = 0;  // ... and screening (shorter measurements of new candidates) saved
+  double measured_s = 0;      // measurement time the trials took (full ones: measured_s + both savings)
   double elapsed_s = 0;
   bool applied = false;       // the host is on the winner now
   std::string table;          // the §7.1 table, text

@@ -55,6 +55,8 @@ SearchPlan plan_search(const SearchOptions& o) {
     if (*o.duration_s < 2 || *o.duration_s > 3600) throw UsageError("--duration must be 2..3600 seconds");
     plan.objective.duration = std::chrono::seconds(*o.duration_s);
   }
+  plan.screen = plan.objective;
+  plan.screen.duration = std::chrono::seconds(screen_seconds(o.screen_s, static_cast<int>(plan.objective.duration.count())));
   const bool resumed = plan.resuming;
   plan.strategy = resumed ? plan.resumed_info.strategy : o.strategy;
   plan.seed = resumed ? plan.resumed_info.seed : o.seed;

@@ -19,6 +19,7 @@ namespace wgopt::experiments {
 
 struct SearchPlan {
   Objective objective;
+  Objective screen;                   // the objective at the screening length (== objective: no screening)
   std::string strategy;               // the engine (a resumed study's own)
   std::uint64_t seed = 1;
   std::string budget_text;            // as typed (or the resumed study's)
@@ -31,6 +32,7 @@ struct SearchPlan {
   std::optional<act::Profile> retune_profile;  // retune mode: the profile to hold
   Evidence retune_evidence;                    // its evidence, read strictly (a NaN score is an error here)
   bool retune() const { return retune_profile.has_value(); }
+  bool screening() const { return screen.duration < objective.duration; }
 };
 
 // Throws UsageError naming the option and the fix; nothing on the host has changed.

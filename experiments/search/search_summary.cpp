@@ -37,9 +37,12 @@ std::string search_summary(const SearchReport& r, const std::string& ssh_target)
   if (!r.returned.empty()) out += "returned to the host's value (knobs that moved and did not help):\n";
   for (const auto& c : r.returned) out += "  " + c + "\n";
   for (const auto& e : r.peer_events) out += "peer: " + e + "\n";
-  const double full_s = r.measured_s + r.pruning_saved_s;  // full measurements of the same trials
-  out += trial_counts(r) + fmt::format("; early stopping saved {:.0f}s of {:.0f}s ({:.0f}% of the trials' measurement time)\n",
-                                       r.pruning_saved_s, full_s, full_s > 0 ? 100 * r.pruning_saved_s / full_s : 0.0);
+  const double saved_s = r.pruning_saved_s + r.screening_saved_s;
+  const double full_s = r.measured_s + saved_s;  // full measurements of the same trials
+  out += trial_counts(r) + fmt::format("; screening and early stopping saved {:.0f}s of {:.0f}s ({:.0f}% of the trials' "
+                                       "measurement time: screening {:.0f}s, early stopping {:.0f}s)\n",
+                                       saved_s, full_s, full_s > 0 ? 100 * saved_s / full_s : 0.0, r.screening_saved_s,
+                                       r.pruning_saved_s);
   if (!ssh_target.empty()) {
     out += r.applied ? "both ends are on the winner now (`wgopt rollback` here and `wgopt rollback --ssh " + ssh_target +
                            "` return to the originals)\n"

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -134,18 +135,36 @@ class TrialRunner {
     rec.timings.settled_s = seconds_since(plant_.env(), ts);
     MeasureOptions mo = in_.mo;
     if (is_remeasure) mo.prune = nullptr;
-    Evaluation ev = plant_.measure(in_.plan.objective, mo);
+    const bool screened = in_.plan.screening() && !is_remeasure;
+    const Objective& objective = screened ? in_.plan.screen : in_.plan.objective;
+    Evaluation ev = plant_.measure(objective, mo);
     rec.timings.measured_s = ev.seconds;
     counts_.measured_s += ev.seconds;
     candidate->rollback();
     if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
     rec.metrics = ev.metrics_json();
+    rec.metrics["duration_s"] = objective.duration.count();  // per scenario: the screening length or the full one
     rec.probes = ev.probes_json();
-    record_outcome(ev, rec);
+    record_outcome(ev, rec, screened);
     return ev;
   }
 
-  void record_outcome(const Evaluation& ev, TrialRecord& rec) {
+  // What a trial that measured (complete or stopped) saved against a full measurement here: a
+  // screened one the screen's shorter plan, a stopped one the rest of its plan. Against a full
+  // measurement here, not the nominal duration, which hides the fixed overhead both share.
+  void count_saved(const Evaluation& ev, bool screened) {
+    const double against_full = std::max(0.0, in_.baseline.full_measure_s - ev.seconds);
+    if (!screened) {
+      if (ev.state == Evaluation::State::Pruned) counts_.pruning_saved_s += std::max(ev.saved_seconds, against_full);
+      return;
+    }
+    const double pruned = ev.state == Evaluation::State::Pruned ? std::clamp(ev.saved_seconds, 0.0, against_full) : 0.0;
+    counts_.pruning_saved_s += pruned;
+    counts_.screening_saved_s += against_full - pruned;
+  }
+
+  void record_outcome(const Evaluation& ev, TrialRecord& rec, bool screened) {
+    if (ev.state != Evaluation::State::Failed) count_saved(ev, screened);
     if (ev.state == Evaluation::State::Complete) {
       rec.state = TrialState::Complete;
       rec.score = ev.score->value;
@@ -157,8 +176,6 @@ class TrialRunner {
       auto it = incumbent_rates_.find(s.scenario);
       rec.score = estimate_pruned(incumbent_, rate, it == incumbent_rates_.end() ? 0 : it->second);
       see_rate(s.scenario, rate);
-      // Against a full measurement here, not the nominal duration, which hides the fixed overhead both share.
-      counts_.pruning_saved_s += std::max(ev.saved_seconds, in_.baseline.full_measure_s - ev.seconds);
     } else {
       // The workload broke under this candidate (e.g. iperf3 could not connect): a failed trial.
       rec.state = TrialState::Failed;

@@ -3,7 +3,9 @@
 // candidate (or, late in the budget, re-measures a top one), records it in the study as running,
 // applies it on every end under the guardian's lease, checks the tunnel (a dead one makes the trial
 // infeasible, reverted at once), settles, measures with early stopping against the incumbent,
-// restores the baseline, records the outcome and tells the engine.
+// restores the baseline, records the outcome and tells the engine. With screening (SearchPlan::screen)
+// a new candidate is measured at the screening length; a re-measurement of a top candidate at full
+// length.
 #include "experiments/search/baseline_rounds.hpp"
 #include "experiments/search/search_plan.hpp"
 #include "optimizer/strategy.hpp"
@@ -15,6 +17,7 @@ class SearchProgress;
 struct TrialCounts {
   int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;  // this session's
   double pruning_saved_s = 0;  // measurement time early stopping saved, against a full measurement here
+  double screening_saved_s = 0;  // ... and screening saved (a new candidate measured at the screening length)
   std::vector<std::string> peer_events;  // --ssh: each lost session and what came of it
   double measured_s = 0;       // measurement time the trials took (with early stopping)
 };

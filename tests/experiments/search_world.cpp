@@ -284,7 +284,9 @@ Evaluation SearchWorld::measure(const Objective& objective, const MeasureOptions
 Evaluation SearchWorld::measure_here(const Objective& objective, const MeasureOptions& mo) {
   const int k = ++measures_;
   const EndValues c = values(false), s = values(true);
-  const std::string seen = fmt::format("measure {}: client {} | server {}", k, c.line(), s.line());
+  // A screening measurement (shorter than the default objective's 10 s) says so in the trace.
+  const std::string length = objective.duration == Objective{}.duration ? "" : fmt::format(" ({} s)", objective.duration.count());
+  const std::string seen = fmt::format("measure {}{}: client {} | server {}", k, length, c.line(), s.line());
   Evaluation ev;
   if (k == script.interrupt_at_measure) {
     interrupted = true;

@@ -137,3 +137,18 @@ TEST_CASE("a short budget holds back the 3 confirmation rounds a decision needs,
   CHECK(confirmation_reserve(60s, 14, 4, true) == 30000ms);
   CHECK(confirmation_reserve(3min, 14, 2, false) == 66000ms);  // under half: as asked
 }
+
+TEST_CASE("screening measures half the duration when that leaves a steady window, and a bad length is named") {
+  CHECK(screen_seconds_for(10) == 5);
+  CHECK(screen_seconds_for(7) == 4);
+  CHECK(screen_seconds_for(6) == 3);
+  CHECK(screen_seconds_for(5) == 5);  // a shorter run would be mostly warm-up: no screening
+  CHECK(screen_seconds_for(2) == 2);
+  CHECK(screen_seconds(std::nullopt, 10) == 5);
+  CHECK(screen_seconds(0, 10) == 10);  // 0: off, every trial at full length
+  CHECK(screen_seconds(3, 10) == 3);
+  CHECK(screen_seconds(10, 10) == 10);
+  CHECK_THROWS_WITH(screen_seconds(11, 10), Catch::Contains("--screen 11 is out of range: use 2..10"));
+  CHECK_THROWS_WITH(screen_seconds(1, 10), Catch::Contains("or 0 to measure every trial at full length"));
+  CHECK_THROWS_AS(screen_seconds(1, 10), UsageError);
+}

@@ -122,3 +122,28 @@ TEST_CASE("search --ssh: the combinations that cannot work are refused before an
   ssh.trials = 1;
   CHECK_NOTHROW(wgopt::experiments::plan_search(ssh));
 }
+
+TEST_CASE("search: new candidates are screened at half the duration unless --screen says otherwise", "[search_options]") {
+  using wgopt::experiments::SearchOptions;
+  SearchOptions o;
+  o.peer = "100.64.0.1";
+  o.trials = 1;
+  auto plan = wgopt::experiments::plan_search(o);
+  CHECK(plan.objective.duration == std::chrono::seconds(10));
+  CHECK(plan.screen.duration == std::chrono::seconds(5));
+  CHECK(plan.screening());
+  o.screen_s = 0;
+  CHECK_FALSE(wgopt::experiments::plan_search(o).screening());
+  o.screen_s = 3;
+  CHECK(wgopt::experiments::plan_search(o).screen.duration == std::chrono::seconds(3));
+  o.screen_s = 11;
+  CHECK_THROWS_WITH(wgopt::experiments::plan_search(o), Contains("--screen 11 is out of range: use 2..10 seconds"));
+  o.screen_s.reset();
+  o.duration_s = 4;
+  CHECK_FALSE(wgopt::experiments::plan_search(o).screening());
+  // On the command line: a negative length is named.
+  TempDir tmp;
+  auto r = search(tmp, {"--screen", "-3"});
+  CHECK(r.exit_code == 2);
+  CHECK(trim(r.err) == "wgopt: error: --screen -3 is negative: give seconds, or 0 to measure every trial at full length");
+}

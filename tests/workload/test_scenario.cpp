@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/error.hpp"
+#include "workload/iperf3_client.hpp"
 #include "workload/scenario.hpp"
 
 using namespace wgopt;
@@ -41,6 +42,16 @@ TEST_CASE("parallelism, port and duration are configurable") {
   CHECK(effective_parallel(find_scenario("tcp"), opts) == 4);
   opts.parallel = 0;
   CHECK(effective_parallel(find_scenario("tcp"), opts) == 8);
+}
+
+TEST_CASE("an omitted warm-up becomes -O, runs on top of -t and is bounded") {
+  ClientOptions opts{.server = "100.64.0.1", .duration = std::chrono::seconds(9), .omit = std::chrono::seconds(1)};
+  CHECK(client_argv(find_scenario("tcp-rev"), opts) == Argv{"iperf3", "-c", "100.64.0.1", "-p", "5201", "-J", "-t", "9", "-P", "8",
+                                                             "--connect-timeout", "5000", "-O", "1", "-R"});
+  CHECK(hard_timeout(opts) - hard_timeout(ClientOptions{.server = "100.64.0.1", .duration = std::chrono::seconds(9)}) ==
+        std::chrono::seconds(1));
+  opts.omit = std::chrono::seconds(61);
+  CHECK_THROWS_WITH(client_argv(find_scenario("tcp"), opts), Catch::Contains("omit 61 s is out of range"));
 }
 
 TEST_CASE("a scenario list keeps the user's order, drops duplicates and knows 'all'") {
