@@ -6,7 +6,10 @@ confirmation arm, a trial's re-measurements). If a 5-second mean varies between 
 as a 10-second one, the run-to-run variation, not the length, limits a measurement's precision.
 A second table replays each study's complete trials: how the mean over seconds 1-4 ranks them
 against the mean over seconds 1-9 of the same runs, and how far below it the shorter mean falls
-(a configuration still ramping up).
+(a configuration still ramping up). A third table reads studies searched with screening (trials
+that record their `duration_s`): every configuration the search measured both at the screening
+length and at full length (a top candidate's re-measurement), in separate runs, and how the
+screened score compares with the full one.
 
     /usr/bin/python3 bench/study_fidelity.py DIR/*.sqlite      # prints a markdown table
 """
@@ -78,6 +81,31 @@ def short_against_full(paths):
         print("| all | %d | | %+.3f | 5th percentile %+.3f |" % (len(every), st.median(every), every[len(every) // 20]))
 
 
+def screened_against_full(paths):
+    rows = []
+    for path in paths:
+        c = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+        by_config = {}
+        for state, score, m, params in c.execute("select state, score, metrics_json, params_json from trials"):
+            d = json.loads(m).get("duration_s")
+            if state == "complete" and d is not None and score is not None:
+                by_config.setdefault(params, {}).setdefault(d, []).append(score)
+        pairs = []
+        for runs in by_config.values():
+            if len(runs) == 2:
+                short, full = sorted(runs)
+                pairs.append(st.mean(runs[short]) / st.mean(runs[full]) - 1)
+        if pairs:
+            rows.append((path, pairs))
+    if not rows:
+        return
+    print()
+    print("| study | configurations screened and re-measured fully | median screened / full - 1 | range |")
+    print("|---|---|---|---|")
+    for path, pairs in rows:
+        print("| %s | %d | %+.3f | %+.3f .. %+.3f |" % (path, len(pairs), st.median(pairs), min(pairs), max(pairs)))
+
+
 def main(paths):
     print("| study | df | between-run sd, s 1-4 | s 1-6 | s 1-9 | ratio 1-4 / 1-9 | per-second sd in a run |")
     print("|---|---|---|---|---|---|---|")
@@ -96,6 +124,7 @@ def main(paths):
     if len(p) == len(LENGTHS):
         print("| pooled | %d | %.1f | %.1f | %.1f | %.2f | |" % (total[10][1], p[5], p[7], p[10], p[5] / p[10]))
     short_against_full(paths)
+    screened_against_full(paths)
 
 
 if __name__ == "__main__":

@@ -150,6 +150,19 @@ void add_moved(ReportData& d, const StudyInfo& info, const std::vector<TrialReco
 
 }
 
+// The note of a trial measured at the screening length, shorter than the objective's duration
+// (metrics duration_s, recorded since screening exists): "screened at 5 s"; empty otherwise.
+std::string screening_note(const json& metrics, const StudyInfo& info) {
+  if (!metrics.contains("duration_s") || !metrics["duration_s"].is_number()) return "";
+  try {
+    const auto full = parse_objective(info.objective_yaml, "the study's objective").duration.count();
+    const auto used = metrics["duration_s"].get<long long>();
+    return used < full ? fmt::format("screened at {} s", used) : "";
+  } catch (const std::exception&) {
+    return "";  // an objective this wgopt cannot read: the trial list goes without the mark
+  }
+}
+
 // The trial list, the convergence and the §7.1 steps; returns the baseline rounds' probes.
 std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const std::vector<TrialRecord>& trials,
                                     const std::vector<BaselineRecord>& baselines,
@@ -180,7 +193,8 @@ std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const 
       auto it = d.baseline_values.find(id);
       if (it == d.baseline_values.end() || it->second != v) r.moved[id] = v;
     }
-    r.note = t.note;
+    const std::string screened = screening_note(t.metrics, info);
+    r.note = screened.empty() ? t.note : t.note.empty() ? screened : screened + "; " + t.note;
     r.winner = d.winner_trial && *d.winner_trial == t.number;
     if (t.state == TrialState::Complete && t.score && (!best_so_far || *t.score > *best_so_far)) {
       best_so_far = t.score;

@@ -450,3 +450,29 @@ TEST_CASE("a kept baseline: the candidate that lost is shown as such, the host's
   CHECK(d.moved[0].to == "64");
   CHECK_THAT(render_report_text(d), Contains("outcome:        kept-baseline"));
 }
+
+TEST_CASE("the trial list marks a trial measured at the screening length", "[report]") {
+  TempDir tmp("screened");
+  const std::string path = tmp.file("s.sqlite");
+  {
+    StudyStore s = StudyStore::create(path, info());  // the objective: 10 s
+    const double t0 = 1795698000;
+    s.add_baseline({.round = 1, .score = 500, .metrics = metrics(500, 505), .measured_at = t0 + 20});
+    s.add_baseline({.round = 2, .score = 520, .metrics = metrics(520, 523), .measured_at = t0 + 40});
+    const json a = {{"wgt7-wc/mtu", "1380"}}, b = {{"wgt7-wc/mtu", "1400"}}, c = {{"wgt7-wc/mtu", "1300"}};
+    json screened = metrics(600, 602), full = metrics(590, 592), stopped = json::object();
+    screened["duration_s"] = 5;
+    full["duration_s"] = 10;
+    stopped["duration_s"] = 5;
+    finish(s, s.begin_trial(a, t0 + 60), a, TrialState::Complete, 600, screened, json::object(), "", t0 + 60);
+    finish(s, s.begin_trial(a, t0 + 80), a, TrialState::Complete, 590, full, json::object(), "", t0 + 80);
+    finish(s, s.begin_trial(c, t0 + 100), c, TrialState::Pruned, 300, stopped, json::object(), "tcp: rate below", t0 + 100);
+    finish(s, s.begin_trial(b, t0 + 120), b, TrialState::Complete, 580, metrics(580, 581), json::object(), "", t0 + 120);
+  }
+  const ReportData d = load_report(path);
+  REQUIRE(d.trials.size() == 4);
+  CHECK(d.trials[0].note == "screened at 5 s");
+  CHECK(d.trials[1].note.empty());  // the full length
+  CHECK(d.trials[2].note == "screened at 5 s; tcp: rate below");
+  CHECK(d.trials[3].note.empty());  // a study from before screening: no duration recorded
+}
