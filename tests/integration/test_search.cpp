@@ -438,6 +438,37 @@ TEST_CASE("search: the study file and the profile round-trip", "[search][root]")
   CHECK(tunnel_state() == original);
 }
 
+TEST_CASE("search: new candidates are screened at half the duration, every run omitting its first second", "[search][root]") {
+  need_root();
+  require_testbed();
+  StateDir state;
+  const auto original = tunnel_state();
+  const std::string study = state / "study.sqlite";
+  // --duration 6: the baseline rounds and the confirmation run iperf3 -O 1 -t 5, each trial -O 1 -t 2.
+  auto r = run_wgopt(state.path, {"--log-level", "debug", "search", "--testbed", "--prefix", kPrefix, "--duration", "6",
+                                  "--baseline-rounds", "2", "--confirm-rounds", "2", "--settle-ms", "200", "--quiet", "--trials",
+                                  "2", "--knobs", "wgt5-wc/mtu", "--no-apply", "--keep-whole-winner", "--study", study, "--json"});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK(r.err.find("-t 5 -P 8 --connect-timeout 5000 -O 1") != std::string::npos);
+  CHECK(r.err.find("-t 2 -P 8 --connect-timeout 5000 -O 1") != std::string::npos);
+  CHECK(r.err.find("-t 6 ") == std::string::npos);  // no run without its omitted second
+  const auto report = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  CHECK(report["screening_saved_s"].get<double>() > 0);
+
+  auto store = StudyStore::open_read_only(study);
+  int screened = 0;
+  for (const auto& t : store.trials()) {
+    INFO("trial " << t.number << ": " << t.note);
+    if (t.state != TrialState::Complete) continue;
+    CHECK(t.metrics["duration_s"] == 3);
+    CHECK(t.metrics["scenarios"]["tcp"]["throughput_mbps"].get<double>() > 0);
+    ++screened;
+  }
+  CHECK(screened > 0);
+  CHECK(tunnel_state() == original);
+}
+
 TEST_CASE("search: bad input is one line, exit 2, and changes nothing", "[search][root]") {
   need_root();
   require_testbed();
