@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <limits>
 #include <set>
 
 #include "actuators/allowlist.hpp"
@@ -116,10 +118,22 @@ json changes_json(const std::vector<act::Change>& cs) {
   return arr;
 }
 
+// An integer field of an answer, refused unless it is an integer within T's range: converting a
+// float or a larger integer is undefined (fuzz_agent: a now_ms of 1.76e28).
+template <class T>
+T whole(const json& j) {
+  const bool fits = j.is_number_unsigned()  ? j.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())
+                    : j.is_number_integer() ? j.get<std::int64_t>() >= std::numeric_limits<T>::min() &&
+                                                  j.get<std::int64_t>() <= std::numeric_limits<T>::max()
+                                            : false;
+  if (!fits) throw Error(fmt::format("the peer's answer has {} where an integer is expected", j.dump().substr(0, 40)));
+  return j.is_number_unsigned() ? static_cast<T>(j.get<std::uint64_t>()) : static_cast<T>(j.get<std::int64_t>());
+}
+
 json optional_int(const std::optional<int>& v) { return v ? json(*v) : json(nullptr); }
 std::optional<int> optional_int(const json& j) {
   if (j.is_null()) return std::nullopt;
-  return j.get<int>();
+  return whole<int>(j);
 }
 
 json record_json(const act::RestoreRecord& r) {
@@ -127,8 +141,8 @@ json record_json(const act::RestoreRecord& r) {
 }
 act::RestoreRecord record_from(const json& j) {
   act::RestoreRecord r;
-  j.at("at_ms").get_to(r.at_ms);
-  j.at("pid").get_to(r.pid);
+  r.at_ms = whole<decltype(r.at_ms)>(j.at("at_ms"));
+  r.pid = whole<decltype(r.pid)>(j.at("pid"));
   j.at("by").get_to(r.by);
   j.at("why").get_to(r.why);
   j.at("report").get_to(r.report);
@@ -146,7 +160,7 @@ std::vector<act::RestoreRecord> records_from(const json& j) {
 }
 
 json journal_json(const JournalState& s) { return {{"entries", s.entries}, {"open", s.open}}; }
-JournalState journal_from(const json& j) { return {.entries = j.at("entries").get<int>(), .open = j.at("open").get<bool>()}; }
+JournalState journal_from(const json& j) { return {.entries = whole<int>(j.at("entries")), .open = j.at("open").get<bool>()}; }
 
 }  // namespace
 
@@ -310,11 +324,11 @@ template <>
 HelloResult decode_result<HelloResult>(const json& j) {
   HelloResult r;
   // Only what every protocol version has is read before the version check; the rest after it.
-  j.at("protocol").get_to(r.protocol);
+  r.protocol = whole<decltype(r.protocol)>(j.at("protocol"));
   r.wgopt_version = j.value("wgopt_version", std::string());
   if (r.protocol != kProtocolVersion) return r;
-  j.at("pid").get_to(r.pid);
-  j.at("now_ms").get_to(r.now_ms);
+  r.pid = whole<decltype(r.pid)>(j.at("pid"));
+  r.now_ms = whole<decltype(r.now_ms)>(j.at("now_ms"));
   j.at("state_dir").get_to(r.state_dir);
   j.at("run_dir").get_to(r.run_dir);
   const json& f = j.at("facts");
@@ -322,7 +336,7 @@ HelloResult decode_result<HelloResult>(const json& j) {
   f.at("kernel").get_to(r.facts.kernel);
   f.at("sku").get_to(r.facts.sku);
   f.at("boot_id").get_to(r.facts.boot_id);
-  f.at("nproc").get_to(r.facts.nproc);
+  r.facts.nproc = whole<decltype(r.facts.nproc)>(f.at("nproc"));
   f.at("irqbalance_running").get_to(r.facts.irqbalance_running);
   f.at("nic_driver").get_to(r.facts.nic_driver);
   f.at("wireguard_mode").get_to(r.facts.wireguard_mode);
@@ -344,7 +358,7 @@ StatusResult decode_result<StatusResult>(const json& j) {
           .journal = journal_from(j.at("journal")),
           .transaction_open = j.at("transaction_open").get<bool>(),
           .armed = j.at("armed").get<bool>(),
-          .lease_deadline_ms = j.at("lease_deadline_ms").get<long long>(),
+          .lease_deadline_ms = whole<long long>(j.at("lease_deadline_ms")),
           .restores = records_from(j.at("restores"))};
 }
 
@@ -405,7 +419,7 @@ template <>
 ApplyReply decode_result<ApplyReply>(const json& j) {
   return {.steps = j.at("steps").get<std::vector<act::Step>>(),
           .restored_first = j.at("restored_first").get<act::RestoreReport>(),
-          .lease_deadline_ms = j.at("lease_deadline_ms").get<long long>()};
+          .lease_deadline_ms = whole<long long>(j.at("lease_deadline_ms"))};
 }
 
 json encode(const act::RestoreReport& r) { return {{"report", r}}; }
@@ -424,7 +438,7 @@ RollbackAllResult decode_result<RollbackAllResult>(const json& j) {
 json encode(const LeaseState& r) { return {{"armed", r.armed}, {"deadline_ms", r.deadline_ms}}; }
 template <>
 LeaseState decode_result<LeaseState>(const json& j) {
-  return {.armed = j.at("armed").get<bool>(), .deadline_ms = j.at("deadline_ms").get<long long>()};
+  return {.armed = j.at("armed").get<bool>(), .deadline_ms = whole<long long>(j.at("deadline_ms"))};
 }
 
 json encode(const ProbeResult& r) { return {{"summary", r.summary}, {"seconds", r.seconds}}; }
@@ -437,13 +451,13 @@ ProbeResult decode_result<ProbeResult>(const json& j) {
 json encode(const Iperf3Result& r) { return {{"started", r.started}, {"listening", r.listening}, {"pid", r.pid}}; }
 template <>
 Iperf3Result decode_result<Iperf3Result>(const json& j) {
-  return {.started = j.at("started").get<bool>(), .listening = j.at("listening").get<bool>(), .pid = j.at("pid").get<int>()};
+  return {.started = j.at("started").get<bool>(), .listening = j.at("listening").get<bool>(), .pid = whole<int>(j.at("pid"))};
 }
 
 json encode(const PingResult& r) { return {{"now_ms", r.now_ms}, {"pid", r.pid}}; }
 template <>
 PingResult decode_result<PingResult>(const json& j) {
-  return {.now_ms = j.at("now_ms").get<long long>(), .pid = j.at("pid").get<int>()};
+  return {.now_ms = whole<long long>(j.at("now_ms")), .pid = whole<int>(j.at("pid"))};
 }
 
 }  // namespace wgopt::peer

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "experiments/peer/agent.hpp"
+#include "experiments/peer/ops.hpp"
 #include "experiments/peer/protocol.hpp"
 
 using namespace wgopt::peer;
@@ -158,4 +159,22 @@ TEST_CASE("validate_args: what a fuzzer drives; every known op has a decoder", "
   CHECK_THROWS_WITH(validate_args("apply", {{"changes", {{{"id", "net.x"}, {"value", "1"}}}}, {"lease_ms", 999999}}),
                     Catch::Contains("lease_ms"));
   CHECK_THROWS_WITH(validate_args("probe_start", {{"interfaces", {"eth0"}}, {"interval_ms", 5}}), Catch::Contains("interval_ms"));
+}
+
+TEST_CASE("an answer's integer that is a float or out of range is refused, never converted", "[peer]") {
+  // fuzz_agent found a hello whose now_ms was 17649007199254740993633600000 (a double to nlohmann):
+  // converting it to long long was undefined behaviour.
+  HelloResult h;
+  h.protocol = kProtocolVersion;
+  h.pid = 4242;
+  h.now_ms = 1764633600123;
+  nlohmann::json j = encode(h);
+  CHECK(decode_result<HelloResult>(j).now_ms == 1764633600123);
+  j["now_ms"] = nlohmann::json::parse("17649007199254740993633600000");
+  CHECK_THROWS_WITH(decode_result<HelloResult>(j), Catch::Contains("where an integer is expected"));
+  j["now_ms"] = 1.5;
+  CHECK_THROWS(decode_result<HelloResult>(j));
+  j["now_ms"] = 1764633600123;
+  j["pid"] = 4294967296LL;  // beyond int
+  CHECK_THROWS_WITH(decode_result<HelloResult>(j), Catch::Contains("4294967296"));
 }
