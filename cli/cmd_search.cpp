@@ -35,19 +35,63 @@ void check_text_options(const wgopt::experiments::SearchOptions& o) {
   }
 }
 
+// The flags that are not SearchOptions fields as typed; options_from_flags turns them into those.
+struct SearchFlags {
+  std::string knobs, exclude;
+  bool json = false, no_prune = false, keep_whole = false, no_watchdog = false;
+  int settle_ms = 1000, duration = 0, screen = 0, trials = 0;
+  CLI::Option* screen_opt = nullptr;  // given or not: 0 means off, absent means the default length
+  wgopt::cli::SshCliOptions ssh;
+};
+
+// Every check of the command line, before anything runs: a UsageError names the option and the fix.
+void options_from_flags(const SearchFlags& f, wgopt::experiments::SearchOptions& o) {
+  check_text_options(o);
+  o.include = wgopt::split(f.knobs, ',');
+  if (f.knobs.empty()) o.include.clear();
+  o.exclude = f.exclude.empty() ? std::vector<std::string>{} : wgopt::split(f.exclude, ',');
+  if (f.duration > 0) o.duration_s = f.duration;
+  if (f.screen_opt->count() > 0) {
+    if (f.screen < 0) throw wgopt::UsageError(fmt::format("--screen {} is negative: give seconds, or 0 to measure every trial at full length", f.screen));
+    o.screen_s = f.screen;
+  }
+  if (f.trials > 0) o.trials = f.trials;
+  if (f.trials < 0) throw wgopt::UsageError("--trials must be a positive number");
+  if (o.budget.empty() && !o.trials && o.resume.empty()) {
+    throw wgopt::UsageError("give a budget: --budget 5m (wall clock) and/or --trials N");
+  }
+  auto so = wgopt::cli::ssh_options(f.ssh);  // refuses an --ssh-* option without --ssh
+  if (f.ssh.remote()) o.ssh = so;
+  o.prune = !f.no_prune;
+  o.simplify = !f.keep_whole;
+  o.watchdog = !f.no_watchdog;
+  o.settle = std::chrono::milliseconds(f.settle_ms);
+  if (f.json) o.quiet = true;
+}
+
+// The search, its summary (or --json) on stdout, and the exit code of a lost peer or a Ctrl-C.
+void run_and_print(const wgopt::experiments::SearchOptions& o, bool json, wgopt::cli::Context& ctx) {
+  const auto& interrupted = wgopt::cli::install_interrupt_handlers();
+  auto report = wgopt::experiments::run_search(o, interrupted);
+  if (json) {
+    std::cout << report.to_json().dump(2) << "\n";
+  } else {
+    std::cout << wgopt::experiments::search_summary(report, o.ssh ? o.ssh->target : std::string());
+  }
+  if (report.outcome == wgopt::experiments::SearchOutcome::PeerLost) {
+    std::cerr << "wgopt: search ended: " << report.confirmation << "; this host is on its original values; continue with --resume "
+              << report.study_path << "\n";
+    ctx.exit_code = 1;
+  }
+  if (report.outcome == wgopt::experiments::SearchOutcome::Interrupted) {
+    std::cerr << "wgopt: search interrupted: original values restored; continue with --resume " << report.study_path << "\n";
+    ctx.exit_code = 130;
+  }
+}
+
 void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   auto o = std::make_shared<wgopt::experiments::SearchOptions>();
-  auto knobs = std::make_shared<std::string>();
-  auto exclude = std::make_shared<std::string>();
-  auto json = std::make_shared<bool>(false);
-  auto no_prune = std::make_shared<bool>(false);
-  auto keep_whole = std::make_shared<bool>(false);
-  auto no_watchdog = std::make_shared<bool>(false);
-  auto settle_ms = std::make_shared<int>(1000);
-  auto duration = std::make_shared<int>(0);
-  auto screen = std::make_shared<int>(0);
-  auto trials = std::make_shared<int>(0);
-  auto ssh = std::make_shared<wgopt::cli::SshCliOptions>();
+  auto f = std::make_shared<SearchFlags>();
   auto* cmd = root.add_subcommand(
       "search",
       "Find the best settings for this host's WireGuard path in a closed loop, confirm the winner against\n"
@@ -76,10 +120,10 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   plant->add_flag("--per-end", o->per_end,
                   "with --ssh: search each end's knobs separately (parameters peer:ID); default: one value drives both "
                   "ends when the hosts' CPU count and kernel match");
-  wgopt::cli::add_ssh_options(cmd, *ssh);
+  wgopt::cli::add_ssh_options(cmd, f->ssh);
   auto* space = cmd->add_option_group("space", "what to search");
-  space->add_option("--knobs", *knobs, "comma-separated knob ids or patterns to search ('*' wildcard; default: all writable)");
-  space->add_option("--exclude", *exclude, "comma-separated knob ids or patterns to leave alone");
+  space->add_option("--knobs", f->knobs, "comma-separated knob ids or patterns to search ('*' wildcard; default: all writable)");
+  space->add_option("--exclude", f->exclude, "comma-separated knob ids or patterns to leave alone");
   space->add_flag("--allow-global", o->allow_global, "also search host-wide sysctls (netdev_*, rmem_max ...) and irqbalance");
   space->add_flag("--allow-underlay-mtu", o->allow_underlay_mtu, "also search the underlay's MTU (can cut the host off)");
   space->add_flag("--stop-irqbalance", o->stop_irqbalance,
@@ -90,74 +134,39 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
                     "knob's domain (hold a knob with `wgopt set` + --exclude)");
   space->add_option("--objective", o->objective_file,
                     "YAML objective: scenarios and weights, penalties, duration (see experiments/study/objective.default.yaml)");
-  space->add_option("--duration", *duration, "seconds per scenario measurement (overrides the objective; default 10)");
-  auto* screen_opt = space->add_option("--screen", *screen,
+  space->add_option("--duration", f->duration, "seconds per scenario measurement (overrides the objective; default 10)");
+  f->screen_opt = space->add_option("--screen", f->screen,
                     "seconds per scenario of the screening measurement each new candidate gets; the baseline rounds, the "
                     "re-measurements of the top candidates and the confirmation measure the full --duration; every "
                     "measurement's first second is left out of its score (iperf3 -O 1), so both lengths score the same "
                     "steady rate; 0: every trial at full length (default: half the duration when it is 6 s or more, 5 of 10)");
   auto* eng = cmd->add_option_group("engine", "budget and strategy");
   eng->add_option("--budget", o->budget, "wall-clock budget, 1s..7d: 90s, 5m, 2h (the search never overruns it by more than one trial)");
-  eng->add_option("--trials", *trials, "cap on the number of trials");
+  eng->add_option("--trials", f->trials, "cap on the number of trials");
   eng->add_option("--strategy", o->strategy, "bo (Bayesian, default), random or coordinate (one knob at a time)")->capture_default_str();
   eng->add_option("--seed", o->seed, "random seed (the engine is deterministic given the measurements)")->capture_default_str();
   eng->add_option("--baseline-rounds", o->baseline_rounds, "baseline measurements to learn the noise")->capture_default_str();
   eng->add_option("--confirm-rounds", o->confirm_rounds, "interleaved baseline/winner rounds before promotion (fewer, at least 3, if --budget has less time left: 2 rounds can hardly promote anything)")->capture_default_str();
-  eng->add_option("--settle-ms", *settle_ms, "wait after applying a candidate before measuring")->capture_default_str();
-  eng->add_flag("--no-prune", *no_prune, "measure every candidate fully (no early stopping)");
+  eng->add_option("--settle-ms", f->settle_ms, "wait after applying a candidate before measuring")->capture_default_str();
+  eng->add_flag("--no-prune", f->no_prune, "measure every candidate fully (no early stopping)");
   auto* out = cmd->add_option_group("output", "persistence and output");
   out->add_option("--study", o->study_path, "study file (SQLite; default /var/lib/wgopt/studies/study-<UTC>.sqlite)");
   out->add_option("--profile", o->profile_path, "where to write the winning profile (default: next to the study, .yaml)");
   out->add_option("--resume", o->resume,
                   "continue this study after a crash or Ctrl-C, on the plant and knobs it recorded (checked "
                   "read-only first: a damaged or finished study is refused)");
-  out->add_flag("--keep-whole-winner", *keep_whole,
+  out->add_flag("--keep-whole-winner", f->keep_whole,
                 "keep every change of a confirmed winner (default: changes the model says do not contribute go back to "
                 "the host's value when the plant confirms the simpler winner is as good)");
   out->add_flag("--no-apply", o->no_apply, "restore the original values at the end even if a winner is confirmed");
   out->add_option("--sku", o->sku, "SKU string recorded in the profile (default: from DMI); letters, digits, space and ._:/()+,-");
   out->add_flag("--quiet", o->quiet, "no progress line");
-  out->add_flag("--json", *json, "print the result as JSON on stdout");
-  cmd->add_flag("--no-watchdog", *no_watchdog, "do not start the guardian process (not recommended)")->group("");
+  out->add_flag("--json", f->json, "print the result as JSON on stdout");
+  cmd->add_flag("--no-watchdog", f->no_watchdog, "do not start the guardian process (not recommended)")->group("");
 
   cmd->callback([=, &ctx] {
-    check_text_options(*o);
-    o->include = wgopt::split(*knobs, ',');
-    if (knobs->empty()) o->include.clear();
-    o->exclude = exclude->empty() ? std::vector<std::string>{} : wgopt::split(*exclude, ',');
-    if (*duration > 0) o->duration_s = *duration;
-    if (screen_opt->count() > 0) {
-      if (*screen < 0) throw wgopt::UsageError(fmt::format("--screen {} is negative: give seconds, or 0 to measure every trial at full length", *screen));
-      o->screen_s = *screen;
-    }
-    if (*trials > 0) o->trials = *trials;
-    if (*trials < 0) throw wgopt::UsageError("--trials must be a positive number");
-    if (o->budget.empty() && !o->trials && o->resume.empty()) {
-      throw wgopt::UsageError("give a budget: --budget 5m (wall clock) and/or --trials N");
-    }
-    auto so = wgopt::cli::ssh_options(*ssh);  // refuses an --ssh-* option without --ssh
-    if (ssh->remote()) o->ssh = so;
-    o->prune = !*no_prune;
-    o->simplify = !*keep_whole;
-    o->watchdog = !*no_watchdog;
-    o->settle = std::chrono::milliseconds(*settle_ms);
-    if (*json) o->quiet = true;
-    const auto& interrupted = wgopt::cli::install_interrupt_handlers();
-    auto report = wgopt::experiments::run_search(*o, interrupted);
-    if (*json) {
-      std::cout << report.to_json().dump(2) << "\n";
-    } else {
-      std::cout << wgopt::experiments::search_summary(report, o->ssh ? o->ssh->target : std::string());
-    }
-    if (report.outcome == wgopt::experiments::SearchOutcome::PeerLost) {
-      std::cerr << "wgopt: search ended: " << report.confirmation << "; this host is on its original values; continue with --resume "
-                << report.study_path << "\n";
-      ctx.exit_code = 1;
-    }
-    if (report.outcome == wgopt::experiments::SearchOutcome::Interrupted) {
-      std::cerr << "wgopt: search interrupted: original values restored; continue with --resume " << report.study_path << "\n";
-      ctx.exit_code = 130;
-    }
+    options_from_flags(*f, *o);
+    run_and_print(*o, f->json, ctx);
   });
 }
 

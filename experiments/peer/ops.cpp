@@ -122,12 +122,14 @@ json changes_json(const std::vector<act::Change>& cs) {
 // float or a larger integer is undefined (fuzz_agent: a now_ms of 1.76e28).
 template <class T>
 T whole(const json& j) {
-  const bool fits = j.is_number_unsigned()  ? j.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())
-                    : j.is_number_integer() ? j.get<std::int64_t>() >= std::numeric_limits<T>::min() &&
-                                                  j.get<std::int64_t>() <= std::numeric_limits<T>::max()
-                                            : false;
-  if (!fits) throw Error(fmt::format("the peer's answer has {} where an integer is expected", j.dump().substr(0, 40)));
-  return j.is_number_unsigned() ? static_cast<T>(j.get<std::uint64_t>()) : static_cast<T>(j.get<std::int64_t>());
+  if (j.is_number_unsigned()) {
+    const auto u = j.get<std::uint64_t>();
+    if (u <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())) return static_cast<T>(u);
+  } else if (j.is_number_integer()) {
+    const auto v = j.get<std::int64_t>();
+    if (v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max()) return static_cast<T>(v);
+  }
+  throw Error(fmt::format("the peer's answer has {} where an integer is expected", j.dump().substr(0, 40)));
 }
 
 json optional_int(const std::optional<int>& v) { return v ? json(*v) : json(nullptr); }

@@ -150,17 +150,21 @@ void add_moved(ReportData& d, const StudyInfo& info, const std::vector<TrialReco
 
 }
 
-// The note of a trial measured at the screening length, shorter than the objective's duration
-// (metrics duration_s, recorded since screening exists): "screened at 5 s"; empty otherwise.
-std::string screening_note(const json& metrics, const StudyInfo& info) {
-  if (!metrics.contains("duration_s") || !metrics["duration_s"].is_number()) return "";
+// The objective's duration in seconds, or nullopt when this wgopt cannot read the study's objective.
+std::optional<long long> objective_seconds(const StudyInfo& info) {
   try {
-    const auto full = parse_objective(info.objective_yaml, "the study's objective").duration.count();
-    const auto used = metrics["duration_s"].get<long long>();
-    return used < full ? fmt::format("screened at {} s", used) : "";
+    return parse_objective(info.objective_yaml, "the study's objective").duration.count();
   } catch (const std::exception&) {
-    return "";  // an objective this wgopt cannot read: the trial list goes without the mark
+    return std::nullopt;  // the trial list goes without the screening mark
   }
+}
+
+// The note of a trial measured at the screening length, shorter than the objective's `full`
+// duration (metrics duration_s, recorded since screening exists): "screened at 5 s"; empty otherwise.
+std::string screening_note(const json& metrics, std::optional<long long> full) {
+  if (!full || !metrics.contains("duration_s") || !metrics["duration_s"].is_number_integer()) return "";
+  const auto used = metrics["duration_s"].get<long long>();
+  return used < *full ? fmt::format("screened at {} s", used) : "";
 }
 
 // The trial list, the convergence and the §7.1 steps; returns the baseline rounds' probes.
@@ -180,6 +184,7 @@ std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const 
   d.table_rows.push_back(comparison_row(fmt::format("baseline ({} round{})", baselines.size(), baselines.size() == 1 ? "" : "s"),
                                         base_metrics, base_probes));
   std::optional<double> best_so_far;
+  const std::optional<long long> full_s = objective_seconds(info);
   for (const auto& t : trials) {
     ReportTrial r;
     r.number = t.number;
@@ -193,7 +198,7 @@ std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const 
       auto it = d.baseline_values.find(id);
       if (it == d.baseline_values.end() || it->second != v) r.moved[id] = v;
     }
-    const std::string screened = screening_note(t.metrics, info);
+    const std::string screened = screening_note(t.metrics, full_s);
     r.note = screened.empty() ? t.note : t.note.empty() ? screened : screened + "; " + t.note;
     r.winner = d.winner_trial && *d.winner_trial == t.number;
     if (t.state == TrialState::Complete && t.score && (!best_so_far || *t.score > *best_so_far)) {
