@@ -55,7 +55,7 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
   }
   const auto vs_whole = experiments::decide_confirmation(whole, simple);
   const auto vs_base = experiments::decide_confirmation(base, simple);
-  out.kept = experiments::simplified_refused(vs_whole, vs_base).empty();
+  out.kept = experiments::simplified_refused(vs_whole, vs_base, loss(ids)).empty();
   if (out.kept) out.profile = simplified;
   return out;
 }

@@ -124,6 +124,14 @@ void keep_every_change(Simplification& s, const std::vector<KnobChange>& changes
   s.reason = std::move(reason);
 }
 
+// "simplified - whole -37.6, 95% -154.4 .. +79.2; the model's estimate -5.3 +- 9.4; together -8.8 +- 8.6"
+std::string check_line(const Confirmation& vs_whole, const opt::Difference& model_loss) {
+  std::string s = fmt::format("simplified - whole {:+.1f}, 95% {:+.1f} .. {:+.1f}", vs_whole.gain, vs_whole.gain_ci.low, vs_whole.gain_ci.high);
+  if (!std::isfinite(model_loss.mean) || !std::isfinite(model_loss.sd)) return s;
+  const opt::Difference both = combined_loss(model_loss, vs_whole);
+  return s + fmt::format("; the model's estimate {:+.1f} +- {:.1f}; together {:+.1f} +- {:.1f}", -model_loss.mean, model_loss.sd, -both.mean, both.sd);
+}
+
 // The winner with the changes `ids` returned to the host's values.
 Values with_returned(const Values& winner, const std::vector<std::string>& ids, const BoundSpace& bound) {
   Values out = winner;
@@ -153,11 +161,22 @@ bool take_estimate(KnobChange& c, const opt::Contribution& x) {
   return true;
 }
 
-std::string simplified_refused(const Confirmation& vs_whole, const Confirmation& vs_base) {
+opt::Difference combined_loss(const opt::Difference& model, const Confirmation& vs_whole) {
+  const opt::Difference check{.mean = -vs_whole.gain, .sd = (vs_whole.gain_ci.high - vs_whole.gain_ci.low) / (2 * 1.96)};
+  auto usable = [](const opt::Difference& d) { return std::isfinite(d.mean) && std::isfinite(d.sd) && d.sd > 0; };
+  if (!usable(model) || !usable(check)) return check;
+  const double wm = 1 / (model.sd * model.sd), wc = 1 / (check.sd * check.sd);
+  return {.mean = (wm * model.mean + wc * check.mean) / (wm + wc), .sd = 1 / std::sqrt(wm + wc)};
+}
+
+std::string simplified_refused(const Confirmation& vs_whole, const Confirmation& vs_base, const opt::Difference& model_loss) {
   const double margin = ConfirmOptions{}.min_relative_gain * std::abs(vs_whole.baseline_mean);
   const double allowed = kSimplificationAllowance * std::abs(vs_whole.baseline_mean);
   if (vs_whole.gain_ci.high <= -margin) return "worse than the whole one beyond noise";
-  if (vs_whole.gain < -allowed) return fmt::format("more than {:.0f}% below the whole one", 100 * kSimplificationAllowance);
+  if (combined_loss(model_loss, vs_whole).mean > allowed) {
+    const bool both = std::isfinite(model_loss.mean) && std::isfinite(model_loss.sd);
+    return fmt::format("more than {:.0f}% below the whole one{}", 100 * kSimplificationAllowance, both ? " (model and check together)" : "");
+  }
   if (!vs_base.promote) return "no better than the baseline";
   return {};
 }
@@ -234,15 +253,14 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   const Confirmation vs_whole = decide_confirmation(c.whole_vs_simplified);
   const Confirmation vs_base = decide_confirmation(c.baseline_vs_simplified);
   const double allowed = kSimplificationAllowance * std::abs(vs_whole.baseline_mean);
-  if (const std::string how = simplified_refused(vs_whole, vs_base); !how.empty()) {
-    keep_every_change(s, changes, fmt::format("the simplified winner measured {} (simplified - whole {:+.1f}, 95% {:+.1f} .. {:+.1f}): every change stays",
-                                              how, vs_whole.gain, vs_whole.gain_ci.low, vs_whole.gain_ci.high));
+  const opt::Difference model_loss = loss(ids);
+  if (const std::string how = simplified_refused(vs_whole, vs_base, model_loss); !how.empty()) {
+    keep_every_change(s, changes, fmt::format("the simplified winner measured {} ({}): every change stays", how, check_line(vs_whole, model_loss)));
     return s;
   }
-  s.reason = fmt::format("{} change(s) returned to the host's value: simplified - whole {:+.1f} (95% {:+.1f} .. {:+.1f}), "
-                         "not worse beyond noise and within the {:.1f} ({:.0f}%) a simpler profile may cost",
-                         s.returned.size(), vs_whole.gain, vs_whole.gain_ci.low, vs_whole.gain_ci.high, allowed,
-                         100 * kSimplificationAllowance);
+  s.reason = fmt::format("{} change(s) returned to the host's value ({}): not worse beyond noise and within the {:.1f} ({:.0f}%) "
+                         "a simpler profile may cost",
+                         s.returned.size(), check_line(vs_whole, model_loss), allowed, 100 * kSimplificationAllowance);
   conf.winner = simplified;
   conf.winner_trial.reset();
   conf.confirmation = vs_base;

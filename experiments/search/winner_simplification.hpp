@@ -7,7 +7,8 @@
 // whole winner and the baseline, interleaved in rounds (B W S, rotated each round), and it replaces
 // the whole winner only when it beats the baseline (the confirmation's rule), is not worse than the
 // whole winner beyond noise (the 95% interval of simplified - whole reaches above minus the
-// confirmation's minimum gain) and its measured loss is within the allowance.
+// confirmation's minimum gain) and its cost, as the model's joint estimate and the check's rounds
+// put it together (combined_loss), is within the allowance.
 //
 //   Simplification s = simplify_winner({o, baseline, mo, plan}, plant, engine, store, budget, progress, conf);
 //   // conf.winner is now what the profile carries; s.kept / s.returned explain it.
@@ -73,12 +74,25 @@ using JointLoss = std::function<opt::Difference(const std::vector<std::string>& 
 std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes, const std::vector<std::string>& proposed,
                                           double allowance, const JointLoss& loss);
 
+// The cost of the simplification (whole - simplified, score units) from the two estimates of it:
+// the model's joint one (from the search's trials) and the plant check's paired rounds (vs_whole:
+// baseline slot the whole, candidate slot the simplified; its sd read off its 95% interval as
+// half-width / 1.96), each weighted by its precision. They come from different measurements, so
+// together they know more than either: three check rounds on the testbed spread +-116 Mbit/s
+// around a cost the model put at 5 +- 9 after 41 trials. Without a finite model estimate (or with
+// a degenerate sd on either side): the check's alone. Pure.
+opt::Difference combined_loss(const opt::Difference& model, const Confirmation& vs_whole);
+
 // The plant check's verdict on a simplified winner, from its rounds against the whole winner
-// (vs_whole: baseline slot the whole, candidate slot the simplified) and against the baseline:
-// empty when it is kept (it beats the baseline, its interval of simplified - whole reaches above
-// minus the confirmation's minimum gain, and it measured at most kSimplificationAllowance below
-// the whole), else why not, in a few words. Pure.
-std::string simplified_refused(const Confirmation& vs_whole, const Confirmation& vs_base);
+// (vs_whole) and against the baseline, and the model's joint estimate of its cost (model_loss;
+// none: the check alone): empty when it is kept, else why not, in a few words. It is kept when
+// the check does not measure it worse than the whole beyond noise (its interval of simplified -
+// whole reaches above minus the confirmation's minimum gain), the combined estimate of its cost
+// (combined_loss) is at most kSimplificationAllowance of the whole, and it beats the baseline (the
+// confirmation's rule). The check's own mean decided the cost before 2026-12-03: on the testbed it
+// refused a return the model put at 5 +- 9 on a mean of -38 whose interval was -154 .. +79, so a
+// change nothing supported stayed in the profile. Pure.
+std::string simplified_refused(const Confirmation& vs_whole, const Confirmation& vs_base, const opt::Difference& model_loss = {});
 
 struct SimplifyInputs {
   const SearchOptions& options;

@@ -78,3 +78,30 @@ TEST_CASE("simplification: the plant check keeps a simplified winner only when i
   // As good as the whole one, but the winner itself was barely above this baseline.
   CHECK(verdict({395, 412, 388}, {390, 400, 380}) == "no better than the baseline");
 }
+
+TEST_CASE("simplification: the model's estimate and the check's rounds decide the cost together", "[simplify]") {
+  using wgopt::opt::Difference;
+  const std::vector<double> whole{400, 410, 390}, baseline{200, 210, 190};
+  // Simplified - whole -23.3, 95% -164.8 .. +118.1 (paired t, 2 df; sd read off the interval: 72.1).
+  const Confirmation noisy = decide_confirmation(whole, std::vector<double>{330, 450, 350});
+  const Confirmation vs_base = decide_confirmation(baseline, std::vector<double>{330, 450, 350});
+  REQUIRE(noisy.gain == Approx(-23.333).epsilon(1e-3));
+  const double check_sd = (noisy.gain_ci.high - noisy.gain_ci.low) / (2 * 1.96);
+  REQUIRE(check_sd == Approx(72.1).epsilon(0.01));
+  // The model puts the cost at 4 +- 6 (from the search's trials): together 4.13 +- 5.98, within 20.
+  const Difference both = combined_loss(Difference{.mean = 4, .sd = 6}, noisy);
+  const double wm = 1 / 36.0, wc = 1 / (check_sd * check_sd);
+  CHECK(both.mean == Approx((wm * 4 + wc * 23.333) / (wm + wc)).epsilon(1e-3));
+  CHECK(both.sd == Approx(1 / std::sqrt(wm + wc)).epsilon(1e-6));
+  CHECK(simplified_refused(noisy, vs_base, Difference{.mean = 4, .sd = 6}).empty());
+  // The model agrees with the check that it costs: refused, and the reason says both decided.
+  CHECK(simplified_refused(noisy, vs_base, Difference{.mean = 30, .sd = 10}) ==
+        "more than 5% below the whole one (model and check together)");
+  // No model estimate: the check's mean alone, as before.
+  CHECK(combined_loss(Difference{}, noisy).mean == Approx(23.333).epsilon(1e-3));
+  CHECK(simplified_refused(noisy, vs_base, Difference{}) == "more than 5% below the whole one");
+  // The model never overrides a check that measured the simplified winner worse beyond noise.
+  const Confirmation steady = decide_confirmation(whole, std::vector<double>{370, 380, 360});
+  CHECK(simplified_refused(steady, decide_confirmation(baseline, std::vector<double>{370, 380, 360}), Difference{.mean = 0, .sd = 1}) ==
+        "worse than the whole one beyond noise");
+}
