@@ -157,7 +157,8 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
                   "read-only first: a damaged or finished study is refused)");
   out->add_flag("--keep-whole-winner", f->keep_whole,
                 "keep every change of a confirmed winner (default: changes the model says do not contribute go back to "
-                "the host's value when the plant confirms the simpler winner is as good)");
+                "the host's value when a check on the plant, read with the model's estimate, finds the simpler winner beats "
+                "the baseline and costs at most 5%)");
   out->add_flag("--no-apply", o->no_apply, "restore the original values at the end even if a winner is confirmed");
   out->add_option("--sku", o->sku, "SKU string recorded in the profile (default: from DMI); letters, digits, space and ._:/()+,-");
   out->add_flag("--quiet", o->quiet, "no progress line");

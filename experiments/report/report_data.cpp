@@ -81,8 +81,10 @@ Evidence add_baseline(ReportData& d, const std::string& study_path, const StudyI
 }
 
 // The winner (or the candidate that was confirmed, or the best trial so far); its trial, if any.
-const TrialRecord* choose_winner(ReportData& d, const std::vector<TrialRecord>& trials,
-                                 const std::vector<ConfirmationRecord>& confirmations, const std::optional<StudyResult>& result) {
+// The promoted winner is no trial when the simplification returned some of its changes: the
+// confirmed candidate is shown, and what the profile carries instead is in "Knobs that moved".
+const TrialRecord* choose_winner(ReportData& d, const std::vector<TrialRecord>& trials, const std::vector<ConfirmationRecord>& confirmations,
+                                 const std::optional<StudyResult>& result, const Evidence& evidence) {
   // ---- The winner (or the candidate that was confirmed, or the best trial so far).
   const TrialRecord* best = nullptr;
   for (const auto& t : trials) {
@@ -95,7 +97,10 @@ const TrialRecord* choose_winner(ReportData& d, const std::vector<TrialRecord>& 
     for (const auto& c : confirmations) {
       if (c.arm == "candidate" && c.trial > 0) {
         d.winner_trial = c.trial;
-        d.winner_source = result ? "the confirmed candidate, not promoted: the baseline stays" : "confirmation candidate";
+        d.winner_source = !result                                     ? "confirmation candidate"
+                          : result->outcome != SearchOutcome::Promoted ? "the confirmed candidate, not promoted: the baseline stays"
+                          : !evidence.returned.empty() ? "the confirmed candidate; the profile returns some of its changes to the host's value"
+                                                       : "the confirmed candidate";
       }
     }
     if (!d.winner_trial && best) {
@@ -294,7 +299,7 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
   d.result = result;
   d.running = info.status == "running";
   const Evidence evidence = add_baseline(d, study_path, info, baselines, result);
-  const TrialRecord* winner = choose_winner(d, trials, confirmations, result);
+  const TrialRecord* winner = choose_winner(d, trials, confirmations, result, evidence);
   add_moved(d, info, trials, evidence, result, winner);
   const auto base_probes = add_trials(d, info, trials, baselines, confirmations);
   add_effects(d);

@@ -309,9 +309,13 @@ TEST_CASE("a simplified winner's report shows each kept change's contribution an
     ev.returned = {{.id = "wgt7-wc/txqueuelen", .from = "1000", .to = "5000", .contribution = 1.5, .ci95 = Interval{-8.0, 11.0}}};
     ev.simplification = "1 change(s) returned to the host's value";
     res.evidence = ev.to_json();
-    s.set_result(res);
+    s.add_confirmation({.round = 1, .arm = "candidate", .trial = n, .score = 600, .metrics = metrics(600, 600), .measured_at = 1795698100});
+    s.set_result(res);  // the simplified winner is no trial: winner_trial stays empty
   }
   ReportData d = load_report(path);
+  // Promoted, not "the baseline stays" (2026-12-03: a simplified testbed winner was reported so).
+  CHECK(d.winner_trial == 1);
+  CHECK(d.winner_source == "the confirmed candidate; the profile returns some of its changes to the host's value");
   REQUIRE(d.moved.size() == 2);
   CHECK(d.moved[0].id == "wgt7-wc/mtu");
   CHECK_FALSE(d.moved[0].returned);
