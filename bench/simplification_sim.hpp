@@ -4,8 +4,8 @@
 // winner's changes go back to the start's values (changes_to_return, within_allowance, with the
 // same allowances as the search), and a simulated plant check (the problem's noise, 3 interleaved
 // rounds of the baseline, the whole and the simplified winner) keeps the simplified winner or not
-// (simplified_refused, with the model's joint estimate of its cost, as the search does). The truth then says which changes were needless before and after, and what
-// the simplification cost.
+// (simplified_refused, with the model's joint estimate of its cost, as the search does). The truth
+// then says which changes were needless before and after, and what the simplification cost.
 #include "bench/harness.hpp"
 #include "bench/problems.hpp"
 #include "optimizer/strategy.hpp"

@@ -42,6 +42,15 @@ std::optional<double> parse_utc(const std::string& iso) {
   return static_cast<double>(timegm(&tm));
 }
 
+// The objective's duration in seconds, or nullopt when this wgopt cannot read the study's objective.
+std::optional<long long> objective_seconds(const StudyInfo& info) {
+  try {
+    return parse_objective(info.objective_yaml, "the study's objective").duration.count();
+  } catch (const std::exception&) {
+    return std::nullopt;  // the report goes without what needs it
+  }
+}
+
 // The baseline rounds' mean and interval, then the evidence's fairer numbers when there are any.
 Evidence add_baseline(ReportData& d, const std::string& study_path, const StudyInfo& info,
                       const std::vector<BaselineRecord>& baselines, const std::optional<StudyResult>& result) {
@@ -71,13 +80,19 @@ Evidence add_baseline(ReportData& d, const std::string& study_path, const StudyI
   }
   if (evidence.gain) d.gain = to_json(*evidence.gain);
 
-  try {
-    d.window_label = fmt::format("{}s", parse_objective(info.objective_yaml, "the study's objective").duration.count());
-  } catch (const std::exception&) {
-    d.window_label = "run";  // an objective this wgopt cannot read: drops are still per measurement
-  }
+  // An objective this wgopt cannot read: drops are still per measurement.
+  const auto window_s = objective_seconds(info);
+  d.window_label = window_s ? fmt::format("{}s", *window_s) : "run";
 
   return evidence;
+}
+
+// How the report names the confirmation's candidate as its winner, by what the search ended with.
+const char* candidate_label(const std::optional<StudyResult>& result, const Evidence& evidence) {
+  if (!result) return "confirmation candidate";  // still searching
+  if (result->outcome != SearchOutcome::Promoted) return "the confirmed candidate, not promoted: the baseline stays";
+  if (!evidence.returned.empty()) return "the confirmed candidate; the profile returns some of its changes to the host's value";
+  return "the confirmed candidate";
 }
 
 // The winner (or the candidate that was confirmed, or the best trial so far); its trial, if any.
@@ -97,10 +112,7 @@ const TrialRecord* choose_winner(ReportData& d, const std::vector<TrialRecord>& 
     for (const auto& c : confirmations) {
       if (c.arm == "candidate" && c.trial > 0) {
         d.winner_trial = c.trial;
-        d.winner_source = !result                                     ? "confirmation candidate"
-                          : result->outcome != SearchOutcome::Promoted ? "the confirmed candidate, not promoted: the baseline stays"
-                          : !evidence.returned.empty() ? "the confirmed candidate; the profile returns some of its changes to the host's value"
-                                                       : "the confirmed candidate";
+        d.winner_source = candidate_label(result, evidence);
       }
     }
     if (!d.winner_trial && best) {
@@ -153,15 +165,6 @@ void add_moved(ReportData& d, const StudyInfo& info, const std::vector<TrialReco
     }
   }
 
-}
-
-// The objective's duration in seconds, or nullopt when this wgopt cannot read the study's objective.
-std::optional<long long> objective_seconds(const StudyInfo& info) {
-  try {
-    return parse_objective(info.objective_yaml, "the study's objective").duration.count();
-  } catch (const std::exception&) {
-    return std::nullopt;  // the trial list goes without the screening mark
-  }
 }
 
 // The note of a trial measured at the screening length, shorter than the objective's `full`

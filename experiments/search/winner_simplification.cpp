@@ -124,10 +124,13 @@ void keep_every_change(Simplification& s, const std::vector<KnobChange>& changes
   s.reason = std::move(reason);
 }
 
-// "simplified - whole -37.6, 95% -154.4 .. +79.2; the model's estimate -5.3 +- 9.4; together -8.8 +- 8.6"
+// An estimate with a finite mean and a positive, finite sd: one that can be weighted by its precision.
+bool weighable(const opt::Difference& d) { return std::isfinite(d.mean) && std::isfinite(d.sd) && d.sd > 0; }
+
+// "simplified - whole -3.4, 95% -10.2 .. +3.4; the model's estimate -6.1 +- 19.3; together -3.5 +- 3.4"
 std::string check_line(const Confirmation& vs_whole, const opt::Difference& model_loss) {
   std::string s = fmt::format("simplified - whole {:+.1f}, 95% {:+.1f} .. {:+.1f}", vs_whole.gain, vs_whole.gain_ci.low, vs_whole.gain_ci.high);
-  if (!std::isfinite(model_loss.mean) || !std::isfinite(model_loss.sd)) return s;
+  if (!weighable(model_loss)) return s;
   const opt::Difference both = combined_loss(model_loss, vs_whole);
   return s + fmt::format("; the model's estimate {:+.1f} +- {:.1f}; together {:+.1f} +- {:.1f}", -model_loss.mean, model_loss.sd, -both.mean, both.sd);
 }
@@ -163,8 +166,7 @@ bool take_estimate(KnobChange& c, const opt::Contribution& x) {
 
 opt::Difference combined_loss(const opt::Difference& model, const Confirmation& vs_whole) {
   const opt::Difference check{.mean = -vs_whole.gain, .sd = (vs_whole.gain_ci.high - vs_whole.gain_ci.low) / (2 * 1.96)};
-  auto usable = [](const opt::Difference& d) { return std::isfinite(d.mean) && std::isfinite(d.sd) && d.sd > 0; };
-  if (!usable(model) || !usable(check)) return check;
+  if (!weighable(model) || !weighable(check)) return check;
   const double wm = 1 / (model.sd * model.sd), wc = 1 / (check.sd * check.sd);
   return {.mean = (wm * model.mean + wc * check.mean) / (wm + wc), .sd = 1 / std::sqrt(wm + wc)};
 }
@@ -174,8 +176,8 @@ std::string simplified_refused(const Confirmation& vs_whole, const Confirmation&
   const double allowed = kSimplificationAllowance * std::abs(vs_whole.baseline_mean);
   if (vs_whole.gain_ci.high <= -margin) return "worse than the whole one beyond noise";
   if (combined_loss(model_loss, vs_whole).mean > allowed) {
-    const bool both = std::isfinite(model_loss.mean) && std::isfinite(model_loss.sd);
-    return fmt::format("more than {:.0f}% below the whole one{}", 100 * kSimplificationAllowance, both ? " (model and check together)" : "");
+    return fmt::format("more than {:.0f}% below the whole one{}", 100 * kSimplificationAllowance,
+                       weighable(model_loss) ? " (model and check together)" : "");
   }
   if (!vs_base.promote) return "no better than the baseline";
   return {};
