@@ -86,8 +86,8 @@ std::vector<Config> discrete_neighbours(const Space& space, const Config& c) {
       }
       case ParamType::pow2: {
         auto v = std::get<std::int64_t>(it->second);
-        if (double(v / 2) >= p.min) with(v / 2);
-        if (double(v * 2) <= p.max) with(v * 2);
+        if (v > 0 && double(v / 2) >= p.min) with(v / 2);  // 1 / 2 = 0: the level below 1 when min is 0
+        if (double(std::max<std::int64_t>(1, v * 2)) <= p.max) with(std::max<std::int64_t>(1, v * 2));
         break;
       }
       case ParamType::categorical:

@@ -35,6 +35,16 @@ bool values_equal(const Value& a, const Value& b) {
   return a == b;
 }
 
+// A pow2 parameter's levels: min, 2*min, ..., max; with min 0, 0 ("off") then 1, 2, 4, ..., max.
+int pow2_level(const Param& p, std::int64_t v) {
+  if (p.min == 0) return v <= 0 ? 0 : log2_exact(v) + 1;
+  return log2_exact(v) - log2_exact(std::int64_t(p.min));
+}
+std::int64_t pow2_value(const Param& p, int level) {
+  if (p.min == 0) return level <= 0 ? 0 : std::int64_t{1} << (level - 1);
+  return std::int64_t{1} << (log2_exact(std::int64_t(p.min)) + level);
+}
+
 // The last value on an integer grid (max may not be on it).
 std::int64_t grid_max(const Param& p) {
   auto lo = static_cast<std::int64_t>(p.min), hi = static_cast<std::int64_t>(p.max);
@@ -45,8 +55,7 @@ std::int64_t grid_max(const Param& p) {
 double unit_of(const Param& p, double v) {
   double lo = p.min, hi = p.max;
   if (p.type == ParamType::integer) hi = static_cast<double>(grid_max(p));
-  if (p.type == ParamType::pow2) return double(log2_exact(std::int64_t(v)) - log2_exact(std::int64_t(lo))) /
-                                        double(log2_exact(std::int64_t(hi)) - log2_exact(std::int64_t(lo)));
+  if (p.type == ParamType::pow2) return double(pow2_level(p, std::int64_t(v))) / double(pow2_level(p, std::int64_t(hi)));
   if (hi == lo) return 0;
   if (p.log) return (std::log(v) - std::log(lo)) / (std::log(hi) - std::log(lo));
   if (p.type == ParamType::integer) return double((std::int64_t(v) - std::int64_t(lo)) / p.step) /
@@ -115,7 +124,7 @@ std::int64_t Param::levels() const {
   switch (type) {
     case ParamType::real: return 0;
     case ParamType::integer: return (grid_max(*this) - std::int64_t(min)) / step + 1;
-    case ParamType::pow2: return log2_exact(std::int64_t(max)) - log2_exact(std::int64_t(min)) + 1;
+    case ParamType::pow2: return pow2_level(*this, std::int64_t(max)) + 1;
     case ParamType::categorical: return std::int64_t(choices.size());
     case ParamType::boolean: return 2;
     case ParamType::mask: return std::int64_t{1} << bits;
@@ -178,7 +187,8 @@ std::string check_value(const Param& p, const Value& v) {
       }
       if (double(*i) < p.min || double(*i) > p.max)
         return fmt::format("{} is outside [{}, {}]", *i, p.min, p.max);
-      if (p.type == ParamType::pow2 && !is_pow2(double(*i))) return fmt::format("{} is not a power of two", *i);
+      if (p.type == ParamType::pow2 && !is_pow2(double(*i)) && !(*i == 0 && p.min == 0))
+        return fmt::format("{} is not a power of two{}", *i, p.min == 0 ? " or 0" : "");
       if (p.type == ParamType::integer && (*i - std::int64_t(p.min)) % p.step != 0)
         return fmt::format("{} is not on the grid {} + k*{}", *i, std::int64_t(p.min), p.step);
       return {};
@@ -217,7 +227,7 @@ std::string check_param(const Param& p) {
       if (p.log && p.min < 1) return bad(fmt::format("log scale needs min >= 1 (min is {})", p.min));
       return {};
     case ParamType::pow2:
-      if (!is_pow2(p.min)) return bad(fmt::format("pow2 min {} is not a power of two", p.min));
+      if (!is_pow2(p.min) && p.min != 0) return bad(fmt::format("pow2 min {} is neither 0 nor a power of two", p.min));
       if (!is_pow2(p.max)) return bad(fmt::format("pow2 max {} is not a power of two", p.max));
       if (!(p.min < p.max)) return bad(fmt::format("min {} must be less than max {}", p.min, p.max));
       return {};
@@ -349,9 +359,8 @@ Value Space::value_at(int i, double u) const {
       return lo + std::clamp<std::int64_t>(k, 0, levels) * p.step;
     }
     case ParamType::pow2: {
-      int lo = log2_exact(std::int64_t(p.min)), hi = log2_exact(std::int64_t(p.max));
-      int k = lo + int(std::lround(u * (hi - lo)));
-      return std::int64_t{1} << std::clamp(k, lo, hi);
+      const int top = pow2_level(p, std::int64_t(p.max));
+      return pow2_value(p, std::clamp(int(std::lround(u * top)), 0, top));
     }
     case ParamType::categorical: {
       auto k = std::min<size_t>(size_t(u * double(p.choices.size())), p.choices.size() - 1);

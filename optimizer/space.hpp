@@ -5,14 +5,15 @@
 // Parameter types and the C++ type of their values in a Config:
 //   real         double   in [min, max], optionally log scale (min > 0)
 //   integer      int64    in [min, max] on the grid min + k*step, optionally log scale (min >= 1)
-//   pow2         int64    a power of two in [min, max] (both powers of two), e.g. ring sizes
+//   pow2         int64    a power of two in [min, max] (both powers of two), e.g. ring sizes; with
+//                         min 0, also 0 below 1 (a flow table where 0 turns the feature off)
 //   categorical  string   one of `choices`
 //   boolean      bool
 //   mask         int64    a CPU mask of `bits` bits: 0 .. 2^bits - 1
 //
 // Encoding (what encode() returns; every coordinate is in [0, 1]):
 //   real, integer, pow2  one coordinate: the position on the (log) scale, integers/pow2 as the
-//                        ordinal level / (levels - 1)
+//                        ordinal level / (levels - 1) (pow2 with min 0: 0 is the level below 1)
 //   categorical          one-hot, one coordinate per choice (the choices are not ordered: cubic is
 //                        not "between" bbr and reno)
 //   boolean              one coordinate, 0 or 1
@@ -86,7 +87,7 @@ class Space {
   Space& add(Param p);
 
   // Empty string when the space is usable, otherwise ONE line naming the first bad entry and the
-  // rule it breaks ("param 'ring': pow2 min 300 is not a power of two"). Rules: non-empty unique
+  // rule it breaks ("param 'ring': pow2 min 300 is neither 0 nor a power of two"). Rules: non-empty unique
   // names; min < max; log needs min > 0; step >= 1; at least 2 distinct choices; bits 1..62; a
   // condition's parent exists, comes earlier in the list and its values are valid for the parent.
   std::string validate() const;

@@ -7,6 +7,7 @@
 //     - {name: backlog, type: int, min: 1000, max: 100000, log: true}
 //     - {name: mtu, type: int, min: 1280, max: 1440, step: 10, current: 1420}
 //     - {name: ring, type: pow2, min: 256, max: 8192}
+//     - {name: flows, type: pow2, min: 0, max: 32768}   # 0 (off), then 1, 2, 4, ..., 32768
 //     - {name: cc, type: categorical, choices: [cubic, bbr, reno]}
 //     - {name: gro, type: bool}
 //     - {name: rps, type: mask, bits: 4}
@@ -31,7 +32,7 @@ struct SpaceSpec {
 };
 
 // Parses and validates SPACE.yaml text. Throws wgopt::UsageError with ONE line that names the entry
-// ("SPACE.yaml params[2] 'ring': pow2 min 300 is not a power of two") on any problem;
+// ("SPACE.yaml params[2] 'ring': pow2 min 300 is neither 0 nor a power of two") on any problem;
 // `source` names the file in that message.
 SpaceSpec parse_space_yaml(const std::string& text, const std::string& source = "SPACE.yaml");
 

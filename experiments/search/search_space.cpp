@@ -116,7 +116,8 @@ SearchSpace::SearchSpace(std::vector<SearchKnob> knobs, int nproc,
     switch (d.type) {
       case act::ValueType::Int:
         if (d.domain.pow2) {
-          long long plo = pow2_ceil(std::max(1LL, lo)), phi = pow2_floor(hi);
+          // A flow table's 0 turns the feature off: it stays searchable (and the host's 0 returnable).
+          long long plo = lo <= 0 ? 0 : pow2_ceil(lo), phi = pow2_floor(hi);
           if (plo < phi) param = opt::Param::pow2(d.id, plo, phi);
         } else if (lo < hi) {
           bool log = d.domain.log && lo >= 1;
@@ -183,6 +184,7 @@ opt::Value SearchSpace::to_param_value(const opt::Param& p, const SearchKnob& k,
   const auto& id = k.descriptor.id;
   auto clamp = [&](long long v) { return std::clamp<long long>(v, static_cast<long long>(p.min), static_cast<long long>(p.max)); };
   auto nearest_pow2 = [&](long long v) {
+    if (v <= 0 && p.min == 0) return 0LL;
     v = clamp(std::max(1LL, v));
     long long f = pow2_floor(v), c = pow2_ceil(v);
     // nearest on a log scale

@@ -5,7 +5,8 @@
 //
 // How each knob type becomes a parameter:
 //   int      integer on [min, max] (log scale when the domain says so), or pow2 when the domain
-//            is powers of two (rings, buffers, flow counts)
+//            is powers of two (rings, buffers, flow counts); a flow count's 0 (RFS off) is the
+//            level below 1, so the search can choose it and return a change to a host at 0
 //   triple   (tcp_rmem / tcp_wmem) only the maximum is searched, as pow2; the minimum is kept and
 //            the default is capped at the maximum: "min min(default, max) max"
 //   mask     mask of nproc bits (RPS)

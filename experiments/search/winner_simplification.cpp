@@ -15,28 +15,6 @@ namespace wgopt::experiments {
 
 namespace {
 
-// The changes of the winner against the host's values, with the model's estimates.
-std::vector<KnobChange> estimated_changes(const ConfirmResult& conf, const BoundSpace& bound, opt::Strategy& engine) {
-  const SearchSpace& space = *bound.space;
-  std::vector<opt::Contribution> contributions;
-  try {
-    contributions = engine.contributions(space.from_values(conf.winner), space.from_values(bound.baseline));
-  } catch (const UsageError&) {
-    contributions.clear();  // a configuration the model cannot place: no estimate, every change stays
-  }
-  std::vector<KnobChange> out;
-  for (const auto& [id, to] : conf.winner) {
-    if (bound.unchanged(id, to)) continue;
-    auto b = bound.baseline.find(id);
-    KnobChange c{.id = id, .from = bound.start_text(id), .to = to};
-    // A split parameter has no host's value to return to (either value changes an end): it stays.
-    auto it = std::find_if(contributions.begin(), contributions.end(), [&](const auto& x) { return x.param == id; });
-    if (it != contributions.end() && b != bound.baseline.end() && !bound.split.count(id)) take_estimate(c, *it);
-    out.push_back(std::move(c));
-  }
-  return out;
-}
-
 struct CheckRounds {
   std::vector<ConfirmationRound> whole_vs_simplified;  // baseline slot: whole, candidate slot: simplified
   std::vector<ConfirmationRound> baseline_vs_simplified;
@@ -144,6 +122,57 @@ Values with_returned(const Values& winner, const std::vector<std::string>& ids, 
 
 }  // namespace
 
+JointLoss joint_loss(opt::Strategy& engine, const BoundSpace& bound, const Values& winner) {
+  return [&engine, &bound, winner](const std::vector<std::string>& returned) {
+    const SearchSpace& space = *bound.space;
+    try {
+      return engine.difference(space.from_values(winner), space.from_values(with_returned(winner, returned, bound)));
+    } catch (const UsageError&) {
+      return opt::Difference{};  // a configuration the model cannot place: no joint estimate
+    }
+  };
+}
+
+std::vector<KnobChange> estimated_changes(const Values& winner, const BoundSpace& bound, opt::Strategy& engine,
+                                          const JointLoss& loss) {
+  const SearchSpace& space = *bound.space;
+  std::vector<opt::Contribution> contributions;
+  try {
+    contributions = engine.contributions(space.from_values(winner), space.from_values(bound.baseline));
+  } catch (const UsageError&) {
+    contributions.clear();  // a configuration the model cannot place: no estimate, every change stays
+  }
+  std::vector<KnobChange> out;
+  for (const auto& [id, to] : winner) {
+    if (bound.unchanged(id, to)) continue;
+    auto b = bound.baseline.find(id);
+    KnobChange c{.id = id, .from = bound.start_text(id), .to = to};
+    // A split parameter has no host's value to return to (either value changes an end): it stays.
+    auto it = std::find_if(contributions.begin(), contributions.end(), [&](const auto& x) { return x.param == id; });
+    if (it != contributions.end() && b != bound.baseline.end() && !bound.split.count(id)) {
+      if (!it->baseline) {
+        const opt::Difference d = loss({id});
+        take_estimate(c, {.param = id, .gain = d.mean, .sd = d.sd});
+      } else {
+        take_estimate(c, *it);
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<std::string> with_switched_off(std::vector<std::string> ids, const std::vector<KnobChange>& changes,
+                                           const Values& winner, const BoundSpace& bound) {
+  if (ids.empty()) return ids;
+  const opt::Config returned = bound.space->from_values(with_returned(winner, ids, bound));
+  for (const auto& c : changes) {
+    const bool off = bound.space->space().index_of(c.id) >= 0 && !returned.count(c.id);
+    if (off && bound.baseline.count(c.id) && std::find(ids.begin(), ids.end(), c.id) == ids.end()) ids.push_back(c.id);
+  }
+  return ids;
+}
+
 std::vector<std::string> changes_to_return(const std::vector<KnobChange>& changes, double negligible) {
   std::vector<std::string> out;
   const KnobChange* best = nullptr;
@@ -207,19 +236,13 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   Simplification s;
   if (!conf.promote || !in.options.simplify) return s;  // --keep-whole-winner: the winner as confirmed
   const BoundSpace& bound = plant.bound();
-  const auto changes = estimated_changes(conf, bound, engine);
+  const JointLoss loss = joint_loss(engine, bound, conf.winner);
+  const auto changes = estimated_changes(conf.winner, bound, engine, loss);
   const double negligible = 0.005 * std::abs(conf.confirmation.baseline_mean);
   const double allowance = kSimplificationAllowance * std::abs(conf.confirmation.candidate_mean);
-  const SearchSpace& space = *bound.space;
-  const JointLoss loss = [&](const std::vector<std::string>& returned) {
-    try {
-      return engine.difference(space.from_values(conf.winner), space.from_values(with_returned(conf.winner, returned, bound)));
-    } catch (const UsageError&) {
-      return opt::Difference{};  // a configuration the model cannot place: no joint estimate
-    }
-  };
   // within_allowance keeps at least one of a non-empty proposal: empty means nothing was proposed.
-  const auto ids = within_allowance(changes, changes_to_return(changes, negligible), allowance, loss);
+  const auto ids = with_switched_off(within_allowance(changes, changes_to_return(changes, negligible), allowance, loss), changes,
+                                     conf.winner, bound);
   split(changes, ids, s);
   if (ids.empty()) {
     s.reason = changes.size() == 1 ? "one change, confirmed on its own" : "the model gives every change a part: every change stays";

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "experiments/search/confirmation_rounds.hpp"
+#include "experiments/search/space_binding.hpp"
 #include "experiments/study/evidence.hpp"
 #include "optimizer/strategy.hpp"
 
@@ -63,6 +64,24 @@ inline constexpr double kSimplificationAllowance = 0.05;
 
 // The model's joint loss of returning a set of changes: whole winner minus simplified, score units.
 using JointLoss = std::function<opt::Difference(const std::vector<std::string>& returned)>;
+
+// The model's joint loss of returning changes of `winner` to `bound`'s baseline (Strategy::difference
+// of the two configurations); NaNs when the model cannot place either. Pure.
+JointLoss joint_loss(opt::Strategy& engine, const BoundSpace& bound, const Values& winner);
+
+// The winner's changes against the host's values (bound.baseline), each with the model's estimate of
+// its contribution (Strategy::contributions) unless its parameter is split between mirrored ends. A
+// change whose parameter the host has switched off (RFS's flow count on a host without RPS) has no
+// baseline value in the model's terms: its estimate is the joint loss of returning it alone (RPS
+// kept, RFS at the host's 0). Before 2026-12-04 it had none and stayed in every profile unexplained.
+std::vector<KnobChange> estimated_changes(const Values& winner, const BoundSpace& bound, opt::Strategy& engine,
+                                          const JointLoss& loss);
+
+// `ids` and the other changes that returning them switches off (RFS's flow count when RPS goes back
+// to 0): such a change returns with its parent, or the profile would write it with nothing to support
+// it (the model's joint loss of `ids` already counts it gone).
+std::vector<std::string> with_switched_off(std::vector<std::string> ids, const std::vector<KnobChange>& changes,
+                                           const Values& winner, const BoundSpace& bound);
 
 // Of `proposed`, the changes whose return together the model expects to cost at most `allowance`
 // (score units), taken in order of their own upper bound (gain + 2 sd, smallest first): the first

@@ -55,3 +55,33 @@ TEST_CASE("bound space: unchanged by words for a peer's own parameter, never for
   CHECK_FALSE(b.unchanged("net.ipv4.tcp_wmem", "4096 16384 4194304"));
   CHECK(b.start_text("net.ipv4.tcp_wmem") == "4096 16384 4194304 (peer 10.0.0.2: 4096 16384 65536)");
 }
+
+// RFS's flow count (and the global rps_sock_flow_entries) turn RFS off at 0: the search may choose
+// it, and a host at 0 can be returned to it, RPS on or off (issue 13: the returned change's estimate).
+TEST_CASE("search space: a flow count searches 0 (off) below 1, and the host's 0 maps to it", "[search-space]") {
+  SearchKnob rps;
+  rps.descriptor.id = "eth0/rps_cpus";
+  rps.descriptor.type = act::ValueType::Mask;
+  rps.descriptor.domain.mask_bits = 2;
+  rps.current = "0";
+  SearchKnob flows;
+  flows.descriptor.id = "eth0/rps_flow_cnt";
+  flows.descriptor.type = act::ValueType::Int;
+  flows.descriptor.domain.min = 0;
+  flows.descriptor.domain.max = 1 << 20;
+  flows.descriptor.domain.pow2 = true;
+  flows.current = "0";
+  SearchSpace s({flows, rps}, 2, {});
+  const auto& p = s.space().params().at(1);
+  REQUIRE(p.name == "eth0/rps_flow_cnt");
+  CHECK(p.type == opt::ParamType::pow2);
+  CHECK(p.min == 0);
+  CHECK(p.levels() == 22);  // 0, 1, 2, ..., 2^20
+  // RPS on, RFS at the host's 0: a configuration of its own, and back to the same words.
+  const opt::Config c = s.from_values({{"eth0/rps_cpus", "3"}, {"eth0/rps_flow_cnt", "0"}});
+  CHECK(std::get<std::int64_t>(c.at("eth0/rps_flow_cnt")) == 0);
+  CHECK(s.to_values(c).at("eth0/rps_flow_cnt") == "0");
+  CHECK(s.space().validate(c).empty());
+  CHECK(std::get<std::int64_t>(s.from_values({{"eth0/rps_cpus", "3"}, {"eth0/rps_flow_cnt", "3000"}}).at("eth0/rps_flow_cnt")) == 4096);
+  CHECK_FALSE(s.from_values({{"eth0/rps_cpus", "0"}, {"eth0/rps_flow_cnt", "0"}}).count("eth0/rps_flow_cnt"));
+}

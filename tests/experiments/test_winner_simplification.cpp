@@ -6,6 +6,7 @@
 
 #include "experiments/search/policies.hpp"
 #include "experiments/search/winner_simplification.hpp"
+#include "optimizer/strategies.hpp"
 
 using namespace wgopt::experiments;
 
@@ -104,4 +105,57 @@ TEST_CASE("simplification: the model's estimate and the check's rounds decide th
   const Confirmation steady = decide_confirmation(whole, std::vector<double>{370, 380, 360});
   CHECK(simplified_refused(steady, decide_confirmation(baseline, std::vector<double>{370, 380, 360}), Difference{.mean = 0, .sd = 1}) ==
         "worse than the whole one beyond noise");
+}
+
+namespace {
+
+SearchKnob knob(const std::string& id, wgopt::act::ValueType type, long long lo, long long hi, const std::string& current) {
+  SearchKnob k;
+  k.descriptor.id = id;
+  k.descriptor.type = type;
+  k.descriptor.domain.min = lo;
+  k.descriptor.domain.max = hi;
+  k.descriptor.domain.mask_bits = 2;
+  k.descriptor.domain.pow2 = id.ends_with("rps_flow_cnt");
+  k.current = current;
+  return k;
+}
+
+}  // namespace
+
+// A host without RPS (rps_cpus 0, so RFS's flow count is switched off) whose winner turns both on:
+// the flow count's change used to have no estimate (no host's value in the model) and stayed in
+// every profile. Now it has the joint loss of returning it alone (RPS kept, RFS at the host's 0),
+// and returning RPS returns RFS with it.
+TEST_CASE("simplification: a change the host had switched off gets an estimate and returns with its parent", "[simplify]") {
+  using wgopt::act::ValueType;
+  BoundSpace b;
+  b.targets.push_back({"local", {}, {}});
+  b.space.emplace(std::vector<SearchKnob>{knob("eth0/rps_cpus", ValueType::Mask, 0, 3, "0"),
+                                          knob("eth0/rps_flow_cnt", ValueType::Int, 0, 1 << 20, "0"),
+                                          knob("wg0/txqueuelen", ValueType::Int, 16, 4096, "1000")},
+                  2, std::map<std::string, RangeOverride>{});
+  b.baseline = {{"eth0/rps_cpus", "0"}, {"eth0/rps_flow_cnt", "0"}, {"wg0/txqueuelen", "1000"}};
+  const wgopt::opt::Space& space = b.space->space();
+  // RPS is worth 500; RFS and the transmit queue nothing.
+  auto engine = wgopt::opt::make_strategy("bo", space, {.direction = wgopt::opt::Direction::maximize, .seed = 3, .budget = 24});
+  for (int i = 0; i < 24; ++i) {
+    const auto c = engine->ask();
+    engine->tell(c, wgopt::opt::TrialState::complete, 1000 + (std::get<std::int64_t>(c.at("eth0/rps_cpus")) ? 500 : 0));
+  }
+  const Values winner = {{"eth0/rps_cpus", "3"}, {"eth0/rps_flow_cnt", "131072"}, {"wg0/txqueuelen", "1000"}};
+  const JointLoss loss = joint_loss(*engine, b, winner);
+  const auto changes = estimated_changes(winner, b, *engine, loss);
+  REQUIRE(changes.size() == 2);  // the transmit queue is the host's
+  CHECK(changes[0].id == "eth0/rps_cpus");
+  CHECK(changes[1].id == "eth0/rps_flow_cnt");
+  REQUIRE(changes[0].gain);
+  REQUIRE(changes[1].gain);
+  CHECK(*changes[0].gain > 250);
+  CHECK(std::abs(*changes[1].gain) < 100);
+  CHECK(changes_to_return(changes, 5) == std::vector<std::string>{"eth0/rps_flow_cnt"});
+  // Returning RPS switches RFS off: the flow count goes back with it; returning RFS alone keeps RPS.
+  CHECK(with_switched_off({"eth0/rps_cpus"}, changes, winner, b) == std::vector<std::string>{"eth0/rps_cpus", "eth0/rps_flow_cnt"});
+  CHECK(with_switched_off({"eth0/rps_flow_cnt"}, changes, winner, b) == std::vector<std::string>{"eth0/rps_flow_cnt"});
+  CHECK(with_switched_off({}, changes, winner, b).empty());
 }

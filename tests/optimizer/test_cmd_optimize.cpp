@@ -81,7 +81,7 @@ TEST_CASE("wgopt optimize rejects a bad SPACE.yaml naming the entry, exit 2", "[
   auto r = wgopt_run({"optimize", "--space", kDir + "bad_pow2.yaml", "--eval", "python3 " + kDir + "eval_mixed.py",
                       "--trials", "3"});
   CHECK(r.exit_code == 2);
-  CHECK(r.err == "wgopt: error: " + kDir + "bad_pow2.yaml params[2] 'ring': pow2 min 300 is not a power of two\n");
+  CHECK(r.err == "wgopt: error: " + kDir + "bad_pow2.yaml params[2] 'ring': pow2 min 300 is neither 0 nor a power of two\n");
   CHECK(r.out.empty());
 
   auto q = wgopt_run({"optimize", "--space", kDir + "space_mixed.yaml", "--eval", "python3 'unclosed", "--trials", "3"});

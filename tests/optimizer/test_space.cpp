@@ -71,6 +71,25 @@ TEST_CASE("decode snaps any point to the nearest valid value", "[space]") {
   CHECK(s.project(s.encode(c)) == s.encode(c));
 }
 
+TEST_CASE("a pow2 parameter from 0 has 0 (off) as the level below 1", "[space]") {
+  Space s({Param::pow2("flows", 0, 8)});  // 0, 1, 2, 4, 8
+  REQUIRE(s.validate().empty());
+  CHECK(s.params()[0].levels() == 5);
+  CHECK(s.encode({{"flows", std::int64_t{0}}})[0] == 0.0);
+  CHECK(s.encode({{"flows", std::int64_t{1}}})[0] == Approx(0.25));
+  CHECK(s.encode({{"flows", std::int64_t{8}}})[0] == Approx(1.0));
+  for (std::int64_t v : {0, 1, 2, 4, 8}) {
+    Config c{{"flows", v}};
+    CHECK(s.validate(c).empty());
+    CHECK(s.decode(s.encode(c)) == c);
+  }
+  CHECK(std::get<std::int64_t>(s.value_at(0, 0.1)) == 0);
+  CHECK(std::get<std::int64_t>(s.value_at(0, 0.2)) == 1);
+  CHECK(s.validate(Config{{"flows", std::int64_t{3}}}) == "param 'flows': 3 is not a power of two or 0");
+  // Without min 0, 0 is outside the range as before.
+  CHECK_FALSE(Space({Param::pow2("ring", 1, 8)}).validate(Config{{"ring", std::int64_t{0}}}).empty());
+}
+
 TEST_CASE("a condition switches a parameter on and off", "[space]") {
   Space s = every_type();
   Config base = s.complete({});
@@ -91,7 +110,7 @@ TEST_CASE("a condition switches a parameter on and off", "[space]") {
 }
 
 TEST_CASE("validate names the bad parameter and the rule", "[space]") {
-  CHECK(Space({Param::pow2("ring", 300, 8192)}).validate() == "param 'ring': pow2 min 300 is not a power of two");
+  CHECK(Space({Param::pow2("ring", 300, 8192)}).validate() == "param 'ring': pow2 min 300 is neither 0 nor a power of two");
   CHECK(Space({Param::real("x", 1, 1)}).validate() == "param 'x': min 1 must be less than max 1");
   CHECK(Space({Param::real("x", 0, 1, true)}).validate() == "param 'x': log scale needs min > 0 (min is 0)");
   // Found by fuzz/fuzz_space: the width overflowed to inf and decode gave NaN.

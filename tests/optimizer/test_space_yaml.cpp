@@ -64,7 +64,7 @@ TEST_CASE("bad SPACE.yaml entries are rejected naming the entry", "[space_yaml]"
     return "accepted";
   };
   CHECK(error_of("  - {name: ring, type: pow2, min: 300, max: 8192}") ==
-        "s.yaml params[1] 'ring': pow2 min 300 is not a power of two");
+        "s.yaml params[1] 'ring': pow2 min 300 is neither 0 nor a power of two");
   CHECK(error_of("  - {name: x, type: float, min: 0, max: 1}") ==
         "s.yaml params[1] 'x': type 'float' is unknown: use real, int, pow2, categorical, bool or mask");
   CHECK(error_of("  - {name: x, type: real, min: 0}") == "s.yaml params[1] 'x': type real needs 'max'");
