@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/error.hpp"
 
@@ -39,6 +40,11 @@ int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_r
 }
 
 double simplification_minimum_s(double full_measure_s) { return kMinUsefulConfirmRounds * 3 * (full_measure_s + 1.5); }
+
+int simplification_budget_minutes(double nominal_measure_s, int confirm_rounds) {
+  const double reserve_s = nominal_measure_s * (2.0 * confirm_rounds + 3 * kMinUsefulConfirmRounds) + 10;
+  return static_cast<int>(std::floor(2 * reserve_s / 60)) + 2;  // the first whole minute above twice it, plus one
+}
 
 int simplification_rounds_that_fit(double left_s, double full_measure_s, int max_rounds) {
   const int fit = static_cast<int>(left_s / (3 * (full_measure_s + 1.5)));

@@ -52,6 +52,12 @@ int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_r
 // 70% gain (bench_search, whole default space: "no better than the baseline").
 double simplification_minimum_s(double full_measure_s);
 
+// The shortest --budget, in whole minutes, whose reserve holds the confirmation's rounds and the
+// simplification's in full (confirmation_reserve under half of it), plus a minute of slack (the
+// reserve counts measurements, not the 1.5 s of apply and settle around each): what a user is told
+// to give when a short budget had no time for the check. 8 for 10 s measurements and 4 rounds.
+int simplification_budget_minutes(double nominal_measure_s, int confirm_rounds);
+
 // Simplification rounds that fit in `left_s` (3 measurements each, plus 1.5 s each), at least
 // kMinUsefulConfirmRounds (or max_rounds when fewer), at most `max_rounds` (at least 2).
 int simplification_rounds_that_fit(double left_s, double full_measure_s, int max_rounds);

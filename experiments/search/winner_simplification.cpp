@@ -259,8 +259,10 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     if (left_s < needed_s) {  // the budget is a promise: an unchecked simplification is no simplification
       keep_every_change(s, changes,
                         fmt::format("no time left to check the model's proposal on the plant ({:.0f} s left of the budget, its 3 rounds "
-                                    "need {:.0f} s): the whole winner stays, every change as confirmed together",
-                                    std::max(0.0, left_s), needed_s));
+                                    "need {:.0f} s): the whole winner stays, every change as confirmed together (a --budget of "
+                                    "{} min or more holds back time for the check)",
+                                    std::max(0.0, left_s), needed_s,
+                                    simplification_budget_minutes(in.plan.nominal_measure_s, in.options.confirm_rounds)));
       progress.say("simplification: " + s.reason);
       return s;
     }
