@@ -51,6 +51,15 @@ std::vector<long long> parse_triple(const std::string& s, const std::string& id)
 
 bool is_rps_flow_cnt(const std::string& id) { return id.ends_with("/rps_flow_cnt"); }
 
+// The maximum of a TCP buffer triple as the host holds it; nullopt when it does not parse.
+std::optional<long long> triple_max(const std::string& current) {
+  try {
+    return parse_triple(current, "")[2];
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 bool id_matches(const std::string& id, const std::vector<std::string>& patterns) {
@@ -127,6 +136,14 @@ SearchSpace::SearchSpace(std::vector<SearchKnob> knobs, int nproc,
       case act::ValueType::Triple: {
         long long plo = pow2_ceil(std::max({kTripleMinFloor, lo, 1LL}));
         long long phi = pow2_floor(std::min(hi > 0 ? hi : kTripleMaxCap, kTripleMaxCap));
+        // The host's own maximum stays reachable (as an enum's own value does): a poor start of 16 KiB
+        // under the floor would otherwise be the model's 64 KiB, and its return estimated as that.
+        if (auto host = triple_max(k.current); host && *host >= std::max(lo, 1LL) && *host < plo) {
+          plo = std::max(pow2_floor(*host), pow2_ceil(std::max(lo, 1LL)));
+        }
+        if (auto host = triple_max(k.current); host && (hi <= 0 || *host <= hi) && *host > phi) {
+          phi = hi > 0 ? std::min(pow2_ceil(*host), pow2_floor(hi)) : pow2_ceil(*host);
+        }
         if (plo < phi) param = opt::Param::pow2(d.id, plo, phi);
         break;
       }

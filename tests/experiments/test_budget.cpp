@@ -137,11 +137,11 @@ TEST_CASE("a short budget holds back the 3 confirmation rounds a decision needs,
   CHECK(confirmation_reserve(60s, 14, 4, true) == 30000ms);
   CHECK(confirmation_reserve(3min, 14, 2, false) == 66000ms);  // under half: as asked
   // What a short budget's "no time left" tells the user to give: the first whole minute whose reserve
-  // holds everything (8 + 9 measurements of 10 s and 10 s: 180 s, under half of 7 min, not of 6),
-  // plus one for set-up and the baseline.
-  CHECK(simplification_budget_minutes(10, 4) == 8);
-  CHECK(confirmation_reserve(7min, 10, 4, true) == 180000ms);
-  CHECK(confirmation_reserve(6min, 10, 4, true) < 180000ms);
+  // holds everything (8 + 9 measurements of a nominal 14 s, and 10 s: 248 s, under half of 9 min,
+  // not of 8), plus one of slack.
+  CHECK(simplification_budget_minutes(14, 4) == 10);
+  CHECK(confirmation_reserve(9min, 14, 4, true) == 248000ms);
+  CHECK(confirmation_reserve(8min, 14, 4, true) < 248000ms);
 }
 
 TEST_CASE("screening measures half the duration when that leaves a steady window, and a bad length is named") {

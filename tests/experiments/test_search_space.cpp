@@ -85,3 +85,27 @@ TEST_CASE("search space: a flow count searches 0 (off) below 1, and the host's 0
   CHECK(std::get<std::int64_t>(s.from_values({{"eth0/rps_cpus", "3"}, {"eth0/rps_flow_cnt", "3000"}}).at("eth0/rps_flow_cnt")) == 4096);
   CHECK_FALSE(s.from_values({{"eth0/rps_cpus", "0"}, {"eth0/rps_flow_cnt", "0"}}).count("eth0/rps_flow_cnt"));
 }
+
+// A TCP buffer's search range (64 KiB .. 128 MiB of the maximum) widens to the host's own maximum,
+// so a poor start of 16 KiB is a value the model knows: returning to it is estimated as what it is,
+// not as a return to 64 KiB (the testbed's poor start; issue 13's estimated contributions).
+TEST_CASE("search space: a TCP buffer's range reaches the host's own maximum", "[search-space]") {
+  auto rmem = [](const std::string& current) {
+    SearchKnob k;
+    k.descriptor.id = "net.ipv4.tcp_rmem";
+    k.descriptor.type = act::ValueType::Triple;
+    k.descriptor.domain.min = 4096;
+    k.descriptor.domain.max = 1 << 30;
+    k.current = current;
+    return SearchSpace({k}, 2, {});
+  };
+  const SearchSpace poor = rmem("4096 16384 16384");
+  CHECK(poor.space().params().at(0).min == 16384);
+  CHECK(poor.space().params().at(0).max == (1 << 27));
+  CHECK(std::get<std::int64_t>(poor.current_config().at("net.ipv4.tcp_rmem")) == 16384);
+  CHECK(poor.to_values(poor.current_config()).at("net.ipv4.tcp_rmem") == "4096 16384 16384");
+  const SearchSpace usual = rmem("4096 131072 6291456");
+  CHECK(usual.space().params().at(0).min == 65536);  // inside the range: as before
+  const SearchSpace huge = rmem("4096 131072 536870912");
+  CHECK(huge.space().params().at(0).max == 536870912);
+}
