@@ -133,6 +133,7 @@ KnobPtr make_rps_knob(const Host& host, const std::string& ifname, const std::st
     d.domain.min = 0;
     d.domain.max = 1 << 20;
     d.domain.pow2 = true;
+    d.domain.zero_off = true;
     d.reason = "RFS: flow entries per rx queue (the kernel rounds up to a power of two; 0 = off)";
     return std::make_unique<RpsKnob>(host, std::move(d), "rps_flow_cnt");
   }

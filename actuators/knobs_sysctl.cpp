@@ -211,6 +211,7 @@ KnobPtr make_sysctl_knob(const Host& host, const std::string& name, const std::v
   d.domain.min = spec->min;
   d.domain.max = spec->max;
   d.domain.pow2 = spec->pow2;
+  d.domain.zero_off = spec->pow2 && spec->min == 0;  // rps_sock_flow_entries: 0 = RFS off
   d.domain.log = spec->log;
   d.reason = spec->reason;
   const std::string path = sysctl_path(d.id);

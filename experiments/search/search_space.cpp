@@ -126,7 +126,7 @@ SearchSpace::SearchSpace(std::vector<SearchKnob> knobs, int nproc,
       case act::ValueType::Int:
         if (d.domain.pow2) {
           // A flow table's 0 turns the feature off: it stays searchable (and the host's 0 returnable).
-          long long plo = lo <= 0 ? 0 : pow2_ceil(lo), phi = pow2_floor(hi);
+          long long plo = lo <= 0 && d.domain.zero_off ? 0 : pow2_ceil(std::max(1LL, lo)), phi = pow2_floor(hi);
           if (plo < phi) param = opt::Param::pow2(d.id, plo, phi);
         } else if (lo < hi) {
           bool log = d.domain.log && lo >= 1;
@@ -141,9 +141,7 @@ SearchSpace::SearchSpace(std::vector<SearchKnob> knobs, int nproc,
         if (auto host = triple_max(k.current); host && *host >= std::max(lo, 1LL) && *host < plo) {
           plo = std::max(pow2_floor(*host), pow2_ceil(std::max(lo, 1LL)));
         }
-        if (auto host = triple_max(k.current); host && (hi <= 0 || *host <= hi) && *host > phi) {
-          phi = hi > 0 ? std::min(pow2_ceil(*host), pow2_floor(hi)) : pow2_ceil(*host);
-        }
+        if (auto host = triple_max(k.current); host && (hi <= 0 || *host <= hi) && *host > phi) phi = pow2_floor(*host);
         if (plo < phi) param = opt::Param::pow2(d.id, plo, phi);
         break;
       }

@@ -113,14 +113,25 @@ std::string check_line(const Confirmation& vs_whole, const opt::Difference& mode
   return s + fmt::format("; the model's estimate {:+.1f} +- {:.1f}; together {:+.1f} +- {:.1f}", -model_loss.mean, model_loss.sd, -both.mean, both.sd);
 }
 
-// The winner with the changes `ids` returned to the host's values.
-Values with_returned(const Values& winner, const std::vector<std::string>& ids, const BoundSpace& bound) {
-  Values out = winner;
-  for (const auto& id : ids) out[id] = bound.baseline.at(id);
-  return out;
+// What to give for the check next time: a budget that holds it, or, when this one should have, why not.
+std::string budget_hint(const SimplifyInputs& in) {
+  const int minutes = simplification_budget_minutes(in.plan.nominal_measure_s, in.options.confirm_rounds);
+  if (in.plan.limits.wall && *in.plan.limits.wall < std::chrono::minutes(minutes)) {
+    return fmt::format(" (a --budget of {} min or more holds back time for the check)", minutes);
+  }
+  return " (the search and the confirmation took longer than their plan)";
 }
 
 }  // namespace
+
+Values with_returned(const Values& winner, const std::vector<std::string>& ids, const BoundSpace& bound) {
+  Values out = winner;
+  for (const auto& id : ids) out[id] = bound.baseline.at(id);
+  for (const auto& [id, value] : bound.space->from_values(out)) {
+    if (auto b = bound.baseline.find(id); !out.count(id) && b != bound.baseline.end()) out[id] = b->second;
+  }
+  return out;
+}
 
 JointLoss joint_loss(opt::Strategy& engine, const BoundSpace& bound, const Values& winner) {
   return [&engine, &bound, winner](const std::vector<std::string>& returned) {
@@ -167,7 +178,7 @@ std::vector<std::string> with_switched_off(std::vector<std::string> ids, const s
   if (ids.empty()) return ids;
   const opt::Config returned = bound.space->from_values(with_returned(winner, ids, bound));
   for (const auto& c : changes) {
-    const bool off = bound.space->space().index_of(c.id) >= 0 && !returned.count(c.id);
+    const bool off = bound.space->space().index_of(c.id) >= 0 && !returned.count(c.id) && !bound.split.count(c.id);
     if (off && bound.baseline.count(c.id) && std::find(ids.begin(), ids.end(), c.id) == ids.end()) ids.push_back(c.id);
   }
   return ids;
@@ -243,6 +254,11 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   // within_allowance keeps at least one of a non-empty proposal: empty means nothing was proposed.
   const auto ids = with_switched_off(within_allowance(changes, changes_to_return(changes, negligible), allowance, loss), changes,
                                      conf.winner, bound);
+  if (!ids.empty() && ids.size() == changes.size()) {  // a returned parent switches off the change that stays
+    split(changes, {}, s);
+    s.reason = "returning what the model credits least would switch off every other change: every change stays";
+    return s;
+  }
   split(changes, ids, s);
   if (ids.empty()) {
     s.reason = changes.size() == 1 ? "one change, confirmed on its own" : "the model gives every change a part: every change stays";
@@ -259,10 +275,8 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     if (left_s < needed_s) {  // the budget is a promise: an unchecked simplification is no simplification
       keep_every_change(s, changes,
                         fmt::format("no time left to check the model's proposal on the plant ({:.0f} s left of the budget, its 3 rounds "
-                                    "need {:.0f} s): the whole winner stays, every change as confirmed together (a --budget of "
-                                    "{} min or more holds back time for the check)",
-                                    std::max(0.0, left_s), needed_s,
-                                    simplification_budget_minutes(in.plan.nominal_measure_s, in.options.confirm_rounds)));
+                                    "need {:.0f} s): the whole winner stays, every change as confirmed together{}",
+                                    std::max(0.0, left_s), needed_s, budget_hint(in)));
       progress.say("simplification: " + s.reason);
       return s;
     }

@@ -65,6 +65,12 @@ inline constexpr double kSimplificationAllowance = 0.05;
 // The model's joint loss of returning a set of changes: whole winner minus simplified, score units.
 using JointLoss = std::function<opt::Difference(const std::vector<std::string>& returned)>;
 
+// The winner with the changes `ids` returned to the host's values (bound.baseline). A child the returns
+// switch back on (RFS's flow count when RPS goes back to the host's mask) is at the host's value too,
+// which is what the plant keeps when the Values do not name it, so the model's configuration
+// (from_values) says the same instead of the space's default.
+Values with_returned(const Values& winner, const std::vector<std::string>& ids, const BoundSpace& bound);
+
 // The model's joint loss of returning changes of `winner` to `bound`'s baseline (Strategy::difference
 // of the two configurations); NaNs when the model cannot place either. Pure.
 JointLoss joint_loss(opt::Strategy& engine, const BoundSpace& bound, const Values& winner);

@@ -70,6 +70,7 @@ TEST_CASE("search space: a flow count searches 0 (off) below 1, and the host's 0
   flows.descriptor.domain.min = 0;
   flows.descriptor.domain.max = 1 << 20;
   flows.descriptor.domain.pow2 = true;
+  flows.descriptor.domain.zero_off = true;
   flows.current = "0";
   SearchSpace s({flows, rps}, 2, {});
   const auto& p = s.space().params().at(1);
@@ -84,6 +85,15 @@ TEST_CASE("search space: a flow count searches 0 (off) below 1, and the host's 0
   CHECK(s.space().validate(c).empty());
   CHECK(std::get<std::int64_t>(s.from_values({{"eth0/rps_cpus", "3"}, {"eth0/rps_flow_cnt", "3000"}}).at("eth0/rps_flow_cnt")) == 4096);
   CHECK_FALSE(s.from_values({{"eth0/rps_cpus", "0"}, {"eth0/rps_flow_cnt", "0"}}).count("eth0/rps_flow_cnt"));
+  // A ring whose driver reported 0 (a domain widened to it) is no flow table: 0 is not searched.
+  SearchKnob ring;
+  ring.descriptor.id = "eth0/rings/rx";
+  ring.descriptor.type = act::ValueType::Int;
+  ring.descriptor.domain.min = 0;
+  ring.descriptor.domain.max = 4096;
+  ring.descriptor.domain.pow2 = true;
+  ring.current = "0";
+  CHECK(SearchSpace({ring}, 2, {}).space().params().at(0).min == 1);
 }
 
 // A TCP buffer's search range (64 KiB .. 128 MiB of the maximum) widens to the host's own maximum,
@@ -108,4 +118,6 @@ TEST_CASE("search space: a TCP buffer's range reaches the host's own maximum", "
   CHECK(usual.space().params().at(0).min == 65536);  // inside the range: as before
   const SearchSpace huge = rmem("4096 131072 536870912");
   CHECK(huge.space().params().at(0).max == 536870912);
+  const SearchSpace odd = rmem("4096 131072 157286400");  // 150 MiB: up to 128 MiB, not 256
+  CHECK(odd.space().params().at(0).max == (1 << 27));
 }

@@ -117,6 +117,7 @@ SearchKnob knob(const std::string& id, wgopt::act::ValueType type, long long lo,
   k.descriptor.domain.max = hi;
   k.descriptor.domain.mask_bits = 2;
   k.descriptor.domain.pow2 = id.ends_with("rps_flow_cnt");
+  k.descriptor.domain.zero_off = id.ends_with("rps_flow_cnt");
   k.current = current;
   return k;
 }
@@ -158,4 +159,15 @@ TEST_CASE("simplification: a change the host had switched off gets an estimate a
   CHECK(with_switched_off({"eth0/rps_cpus"}, changes, winner, b) == std::vector<std::string>{"eth0/rps_cpus", "eth0/rps_flow_cnt"});
   CHECK(with_switched_off({"eth0/rps_flow_cnt"}, changes, winner, b) == std::vector<std::string>{"eth0/rps_flow_cnt"});
   CHECK(with_switched_off({}, changes, winner, b).empty());
+  // A split child (mirrored ends that differed) has no host's value to write: it is not returned.
+  b.split["eth0/rps_flow_cnt"] = "peer 10.0.0.2: 4096";
+  CHECK(with_switched_off({"eth0/rps_cpus"}, changes, winner, b) == std::vector<std::string>{"eth0/rps_cpus"});
+  b.split.clear();
+  // The reverse: a host with RPS and RFS on, a winner with RPS off (RFS inactive, so not in its
+  // Values). Returning RPS switches RFS back on at the host's flow count, in the model's
+  // configuration as on the plant, not at the space's default.
+  b.baseline = {{"eth0/rps_cpus", "3"}, {"eth0/rps_flow_cnt", "4096"}, {"wg0/txqueuelen", "1000"}};
+  const Values off = {{"eth0/rps_cpus", "0"}, {"wg0/txqueuelen", "1000"}};
+  const auto back = b.space->from_values(with_returned(off, {"eth0/rps_cpus"}, b));
+  CHECK(std::get<std::int64_t>(back.at("eth0/rps_flow_cnt")) == 4096);
 }
