@@ -10,14 +10,20 @@ using namespace wgopt::experiments;
 
 namespace {
 
-SearchKnob txqueuelen() {
+// A knob of `type` with domain lo..hi, at `current` on the host.
+SearchKnob knob(const std::string& id, act::ValueType type, long long lo, long long hi, const std::string& current) {
   SearchKnob k;
-  k.descriptor.id = "wg0/txqueuelen";
-  k.descriptor.type = act::ValueType::Int;
-  k.descriptor.domain.min = 16;
-  k.descriptor.domain.max = 100000;
+  k.descriptor.id = id;
+  k.descriptor.type = type;
+  k.descriptor.domain.min = lo;
+  k.descriptor.domain.max = hi;
+  k.current = current;
+  return k;
+}
+
+SearchKnob txqueuelen() {
+  SearchKnob k = knob("wg0/txqueuelen", act::ValueType::Int, 16, 100000, "1000");
   k.descriptor.domain.log = true;
-  k.current = "1000";
   return k;
 }
 
@@ -59,19 +65,11 @@ TEST_CASE("bound space: unchanged by words for a peer's own parameter, never for
 // RFS's flow count (and the global rps_sock_flow_entries) turn RFS off at 0: the search may choose
 // it, and a host at 0 can be returned to it, RPS on or off (issue 13: the returned change's estimate).
 TEST_CASE("search space: a flow count searches 0 (off) below 1, and the host's 0 maps to it", "[search-space]") {
-  SearchKnob rps;
-  rps.descriptor.id = "eth0/rps_cpus";
-  rps.descriptor.type = act::ValueType::Mask;
+  SearchKnob rps = knob("eth0/rps_cpus", act::ValueType::Mask, 0, 3, "0");
   rps.descriptor.domain.mask_bits = 2;
-  rps.current = "0";
-  SearchKnob flows;
-  flows.descriptor.id = "eth0/rps_flow_cnt";
-  flows.descriptor.type = act::ValueType::Int;
-  flows.descriptor.domain.min = 0;
-  flows.descriptor.domain.max = 1 << 20;
+  SearchKnob flows = knob("eth0/rps_flow_cnt", act::ValueType::Int, 0, 1 << 20, "0");
   flows.descriptor.domain.pow2 = true;
   flows.descriptor.domain.zero_off = true;
-  flows.current = "0";
   SearchSpace s({flows, rps}, 2, {});
   const auto& p = s.space().params().at(1);
   REQUIRE(p.name == "eth0/rps_flow_cnt");
@@ -86,13 +84,8 @@ TEST_CASE("search space: a flow count searches 0 (off) below 1, and the host's 0
   CHECK(std::get<std::int64_t>(s.from_values({{"eth0/rps_cpus", "3"}, {"eth0/rps_flow_cnt", "3000"}}).at("eth0/rps_flow_cnt")) == 4096);
   CHECK_FALSE(s.from_values({{"eth0/rps_cpus", "0"}, {"eth0/rps_flow_cnt", "0"}}).count("eth0/rps_flow_cnt"));
   // A ring whose driver reported 0 (a domain widened to it) is no flow table: 0 is not searched.
-  SearchKnob ring;
-  ring.descriptor.id = "eth0/rings/rx";
-  ring.descriptor.type = act::ValueType::Int;
-  ring.descriptor.domain.min = 0;
-  ring.descriptor.domain.max = 4096;
+  SearchKnob ring = knob("eth0/rings/rx", act::ValueType::Int, 0, 4096, "0");
   ring.descriptor.domain.pow2 = true;
-  ring.current = "0";
   CHECK(SearchSpace({ring}, 2, {}).space().params().at(0).min == 1);
 }
 
@@ -101,13 +94,7 @@ TEST_CASE("search space: a flow count searches 0 (off) below 1, and the host's 0
 // not as a return to 64 KiB (the testbed's poor start; issue 13's estimated contributions).
 TEST_CASE("search space: a TCP buffer's range reaches the host's own maximum", "[search-space]") {
   auto rmem = [](const std::string& current) {
-    SearchKnob k;
-    k.descriptor.id = "net.ipv4.tcp_rmem";
-    k.descriptor.type = act::ValueType::Triple;
-    k.descriptor.domain.min = 4096;
-    k.descriptor.domain.max = 1 << 30;
-    k.current = current;
-    return SearchSpace({k}, 2, {});
+    return SearchSpace({knob("net.ipv4.tcp_rmem", act::ValueType::Triple, 4096, 1 << 30, current)}, 2, {});
   };
   const SearchSpace poor = rmem("4096 16384 16384");
   CHECK(poor.space().params().at(0).min == 16384);
