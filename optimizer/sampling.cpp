@@ -85,9 +85,10 @@ std::vector<Config> discrete_neighbours(const Space& space, const Config& c) {
         break;
       }
       case ParamType::pow2: {
-        auto v = std::get<std::int64_t>(it->second);
-        if (v > 0 && double(v / 2) >= p.min) with(v / 2);  // 1 / 2 = 0: the level below 1 when min is 0
-        if (double(std::max<std::int64_t>(1, v * 2)) <= p.max) with(std::max<std::int64_t>(1, v * 2));
+        const auto v = std::get<std::int64_t>(it->second);
+        const std::int64_t up = v == 0 ? 1 : v * 2;          // with min 0, 1 is the level above 0
+        if (v > 0 && double(v / 2) >= p.min) with(v / 2);  // and 1 / 2 = 0 the level below 1
+        if (double(up) <= p.max) with(up);
         break;
       }
       case ParamType::categorical:

@@ -17,15 +17,27 @@ std::chrono::milliseconds measurement_lease(double nominal_measure_s) {
   return std::chrono::milliseconds(static_cast<long long>(1000 * (nominal_measure_s * 2 + 30)));
 }
 
+namespace {
+
+// What `measurements` of a nominal length and the 10 s of persisting and restoring take.
+std::chrono::milliseconds hold(double nominal_measure_s, double measurements) {
+  return std::chrono::milliseconds(static_cast<long long>(1000 * (nominal_measure_s * measurements + 10)));
+}
+
+// The reserve a budget long enough for everything holds: the confirmation's rounds (2 measurements
+// each) and, with `simplify`, the simplification's kMinUsefulConfirmRounds rounds (3 each).
+std::chrono::milliseconds full_reserve(double nominal_measure_s, int confirm_rounds, bool simplify) {
+  return hold(nominal_measure_s, 2.0 * confirm_rounds + (simplify ? 3 * kMinUsefulConfirmRounds : 0));
+}
+
+}  // namespace
+
 std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds,
                                                bool simplify) {
-  auto hold = [&](double measurements) {
-    return std::chrono::milliseconds(static_cast<long long>(1000 * (nominal_measure_s * measurements + 10)));
-  };
-  const auto reserve = hold(2.0 * confirm_rounds + (simplify ? 3 * kMinUsefulConfirmRounds : 0));
+  const auto reserve = full_reserve(nominal_measure_s, confirm_rounds, simplify);
   if (reserve < wall / 2) return reserve;
   // A short budget: a third of it, but never fewer than the rounds a decision needs while they fit in half.
-  const auto needed = hold(2.0 * std::min(confirm_rounds, kMinUsefulConfirmRounds));
+  const auto needed = hold(nominal_measure_s, 2.0 * std::min(confirm_rounds, kMinUsefulConfirmRounds));
   return std::max(wall / 3, std::min(needed, wall / 2));
 }
 
@@ -42,7 +54,7 @@ int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_r
 double simplification_minimum_s(double full_measure_s) { return kMinUsefulConfirmRounds * 3 * (full_measure_s + 1.5); }
 
 int simplification_budget_minutes(double nominal_measure_s, int confirm_rounds) {
-  const double reserve_s = nominal_measure_s * (2.0 * confirm_rounds + 3 * kMinUsefulConfirmRounds) + 10;
+  const double reserve_s = std::chrono::duration<double>(full_reserve(nominal_measure_s, confirm_rounds, true)).count();
   return static_cast<int>(std::floor(2 * reserve_s / 60)) + 2;  // the first whole minute above twice it, plus one
 }
 

@@ -138,10 +138,10 @@ SearchSpace::SearchSpace(std::vector<SearchKnob> knobs, int nproc,
         long long phi = pow2_floor(std::min(hi > 0 ? hi : kTripleMaxCap, kTripleMaxCap));
         // The host's own maximum stays reachable (as an enum's own value does): a poor start of 16 KiB
         // under the floor would otherwise be the model's 64 KiB, and its return estimated as that.
-        if (auto host = triple_max(k.current); host && *host >= std::max(lo, 1LL) && *host < plo) {
-          plo = std::max(pow2_floor(*host), pow2_ceil(std::max(lo, 1LL)));
+        if (const auto host = triple_max(k.current)) {
+          if (*host >= std::max(lo, 1LL) && *host < plo) plo = std::max(pow2_floor(*host), pow2_ceil(std::max(lo, 1LL)));
+          if ((hi <= 0 || *host <= hi) && *host > phi) phi = pow2_floor(*host);
         }
-        if (auto host = triple_max(k.current); host && (hi <= 0 || *host <= hi) && *host > phi) phi = pow2_floor(*host);
         if (plo < phi) param = opt::Param::pow2(d.id, plo, phi);
         break;
       }

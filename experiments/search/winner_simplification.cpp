@@ -255,8 +255,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   const auto ids = with_switched_off(within_allowance(changes, changes_to_return(changes, negligible), allowance, loss), changes,
                                      conf.winner, bound);
   if (!ids.empty() && ids.size() == changes.size()) {  // a returned parent switches off the change that stays
-    split(changes, {}, s);
-    s.reason = "returning what the model credits least would switch off every other change: every change stays";
+    keep_every_change(s, changes, "returning what the model credits least would switch off every other change: every change stays");
     return s;
   }
   split(changes, ids, s);
