@@ -108,6 +108,7 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f == "-neigh") b.neighbours = false;
     else if (f == "-tie") b.tie_lengthscales = false;
     else if (f == "-robust") b.robust = false;
+    else if (f == "+onesided") b.robust_one_sided = true;
     else if (f.rfind("nu=", 0) == 0) b.robust_nu = flag_number(name, f, 3);
     else if (f.rfind("xi=", 0) == 0) b.xi = flag_number(name, f, 3);
     else if (f.rfind("xin=", 0) == 0) b.xi_noise = b.xi_noise_end = flag_number(name, f, 4);
@@ -132,7 +133,7 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("ls=", 0) == 0) b.lengthscale_ref_dims = flag_number(name, f, 3);
     else if (f.rfind("init=", 0) == 0) o.n_initial = flag_integer(name, f, 5);
     else if (f.rfind("rm=", 0) == 0) (void)flag_number(name, f, 3);   // run_one's (remeasure_percent)
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, rm=P", name, f));
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, rm=P", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);

@@ -68,7 +68,7 @@ double noise_sd(const Problem& problem, int noise);
 // A strategy by name: any name make_strategy accepts, or an ablation of `bo` written
 // "bo/-feas", "bo/-feas/-popcount", ... (each "-x" switches one opt::BoSettings field off, "+x" on:
 // -feas = feasibility, -popcount, -lscale = scale_lengthscales, -neigh = neighbours, +warp,
-// -tie = tie_lengthscales, -robust, -kg = kg_remeasure, +kgask = kg_ask, -add = additive, -bits =
+// -tie = tie_lengthscales, -robust, +onesided = robust_one_sided, -kg = kg_remeasure, +kgask = kg_ask, -add = additive, -bits =
 // mask_bit_effects, +bitshare = mask_bit_share, +rmadapt = remeasure_adaptive; ls=D sets
 // lengthscale_ref_dims, init=N the initial design size, nu=V robust_nu, xi=V xi, xin=V xi_noise (and
 // xi_noise_end), xie=V xi_noise_end, fw=V feasibility_weight, kgfrom=V kg_ask_from, kgmin=V

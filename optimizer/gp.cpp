@@ -394,7 +394,7 @@ bool Gp::factorise() {
   return false;
 }
 
-GpHyper Gp::student_t_em(GpHyper h, double nu, int rounds) {
+GpHyper Gp::student_t_em(GpHyper h, double nu, int rounds, bool one_sided) {
   const int n = size(), d = h.dims();
   if (noise_mult_.size() != n) noise_mult_ = Eigen::VectorXd::Ones(n);
   if (!condition(h) || n < 3) return h;
@@ -409,7 +409,7 @@ GpHyper Gp::student_t_em(GpHyper h, double nu, int rounds) {
       const double si = sn2 * noise_mult_[i];
       const double resid = si * alpha_[i];
       const double r2 = resid * resid + std::max(0.0, si - si * si * ainv[i]);
-      const double w = (nu + 1) / (nu + r2 / sn2);
+      const double w = one_sided && resid < 0 ? 1.0 : (nu + 1) / (nu + r2 / sn2);
       noise_mult_[i] = 1.0 / w;
       sum += w * r2;
     }

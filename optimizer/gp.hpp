@@ -98,7 +98,9 @@ class Gp {
   // A measurement far from what its neighbours say (a lost second, a neighbour's burst) then weighs
   // little, while the noise variance stops being inflated by the tails. Returns h with that noise
   // variance; the GP is left conditioned on it with the multipliers set.
-  GpHyper student_t_em(GpHyper h, double nu, int rounds);
+  // one_sided: only a measurement worse than its posterior (above it: everything is minimised) is
+  // down-weighted; one better than it keeps full weight (interference only ever costs goodput).
+  GpHyper student_t_em(GpHyper h, double nu, int rounds, bool one_sided = false);
 
   // The posterior mean of the latent function at the data's own rows (K alpha, O(n^2)); zeros when
   // not conditioned.

@@ -370,7 +370,7 @@ class BoStrategy : public Strategy {
     gp_.set_additive(settings_.additive);
     if (settings_.robust) {
       gp_.set_noise_multipliers(mult);
-      hyper_ = gp_.student_t_em(hyper_, settings_.robust_nu, n <= 100 ? 3 : 1);
+      hyper_ = gp_.student_t_em(hyper_, settings_.robust_nu, n <= 100 ? 3 : 1, settings_.robust_one_sided);
       const auto& m = gp_.noise_multipliers();
       noise_mult_.assign(m.data(), m.data() + m.size());
     } else {

@@ -464,6 +464,34 @@ TEST_CASE("Student-t EM: an outlier weighs little and no longer inflates the noi
   CHECK(std::abs(mr[0] - truth) < 0.15);
 }
 
+TEST_CASE("Student-t EM one-sided: only a measurement worse than the model is down-weighted", "[gp]") {
+  // The same line with one measurement far above it (worse: everything is minimised) and one far
+  // below (better). Symmetric EM discounts both; one-sided only the worse one.
+  const int n = 25, worse = 8, better = 16;
+  Eigen::MatrixXd X(n, 1);
+  Eigen::VectorXd y(n);
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> z(0, 0.05);
+  for (int i = 0; i < n; ++i) {
+    X(i, 0) = double(i) / (n - 1);
+    y[i] = std::sin(4 * X(i, 0)) + z(rng);
+  }
+  y[worse] += 2.0;
+  y[better] -= 2.0;
+  const double mean = y.mean(), sd = std::sqrt((y.array() - mean).square().sum() / (n - 1));
+  const Eigen::VectorXd ys = (y.array() - mean) / sd;
+  Gp gauss, both, one;
+  for (Gp* g : {&gauss, &both, &one}) g->set_data(X, ys);
+  std::mt19937_64 fit_rng(1);
+  const GpHyper h = gauss.fit(GpHyper::initial(1), 2, 200, fit_rng);
+  both.student_t_em(h, 4, 10);
+  one.student_t_em(h, 4, 10, true);
+  CHECK(both.noise_multipliers()[better] > 5);
+  CHECK(both.noise_multipliers()[worse] > 5);
+  CHECK(one.noise_multipliers()[better] == 1.0);
+  CHECK(one.noise_multipliers()[worse] > 3);   // the believed better one widens the noise a little
+}
+
 TEST_CASE("additive components finer than the lengthscale groups: hand-computed covariance, weights, gradients", "[gp]") {
   // Dims 1 and 2 share lengthscale l1 but are additive components of their own, with weights 2:1:1:
   // k(a, b) = sf2 m(|a - b|_l) + sa2 (m(|a0 - b0| / l0) / 2 + m(|a1 - b1| / l1) / 4 + m(|a2 - b2| / l1) / 4).
