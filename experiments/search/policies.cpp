@@ -25,16 +25,20 @@ std::chrono::milliseconds hold(double nominal_measure_s, double measurements) {
 }
 
 // The reserve a budget long enough for everything holds: the confirmation's rounds (2 measurements
-// each) and, with `simplify`, the simplification's kMinUsefulConfirmRounds rounds (3 each).
-std::chrono::milliseconds full_reserve(double nominal_measure_s, int confirm_rounds, bool simplify) {
-  return hold(nominal_measure_s, 2.0 * confirm_rounds + (simplify ? 3 * kMinUsefulConfirmRounds : 0));
+// each) and `checks` of the simplification's checks (kMinUsefulConfirmRounds rounds of 3 each).
+std::chrono::milliseconds full_reserve(double nominal_measure_s, int confirm_rounds, int checks) {
+  return hold(nominal_measure_s, 2.0 * confirm_rounds + 3.0 * kMinUsefulConfirmRounds * checks);
 }
 
 }  // namespace
 
+int simplification_checks_planned(std::chrono::milliseconds wall) {
+  return std::clamp(static_cast<int>(wall / std::chrono::minutes(10)), 1, kMaxSimplificationChecks);
+}
+
 std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds,
                                                bool simplify) {
-  const auto reserve = full_reserve(nominal_measure_s, confirm_rounds, simplify);
+  const auto reserve = full_reserve(nominal_measure_s, confirm_rounds, simplify ? simplification_checks_planned(wall) : 0);
   if (reserve < wall / 2) return reserve;
   // A short budget: a third of it, but never fewer than the rounds a decision needs while they fit in half.
   const auto needed = hold(nominal_measure_s, 2.0 * std::min(confirm_rounds, kMinUsefulConfirmRounds));
@@ -54,7 +58,7 @@ int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_r
 double simplification_minimum_s(double full_measure_s) { return kMinUsefulConfirmRounds * 3 * (full_measure_s + 1.5); }
 
 int simplification_budget_minutes(double nominal_measure_s, int confirm_rounds) {
-  const double reserve_s = std::chrono::duration<double>(full_reserve(nominal_measure_s, confirm_rounds, true)).count();
+  const double reserve_s = std::chrono::duration<double>(full_reserve(nominal_measure_s, confirm_rounds, 1)).count();
   return static_cast<int>(std::floor(2 * reserve_s / 60)) + 2;  // the first whole minute above twice it, plus one
 }
 

@@ -28,8 +28,19 @@ std::chrono::milliseconds measurement_lease(double nominal_measure_s);
 // rounds t = 4.3 and a gain of ~2.5 paired sds is promoted.
 inline constexpr int kMinUsefulConfirmRounds = 3;
 
+// The most plant checks the winner's simplification makes (winner_simplification.hpp): each returns
+// the changes the model credits least, or finds them needed and teaches the model so.
+inline constexpr int kMaxSimplificationChecks = 4;
+
+// The simplification checks a wall budget plans for: one per 10 minutes, 1 .. kMaxSimplificationChecks
+// (each check takes ~104 s at the default 10 s measurements). Returning what the model credits
+// least takes one to three changes per check on the testbed's 21 knobs, so a long search's winner
+// gets more of its unsupported changes examined.
+int simplification_checks_planned(std::chrono::milliseconds wall);
+
 // What a wall budget holds back for confirmation (2 measurements per round), with `simplify` the
-// simplification's kMinUsefulConfirmRounds rounds (3 measurements each), persisting and restoring
+// simplification's checks (simplification_checks_planned, each kMinUsefulConfirmRounds rounds of 3
+// measurements), persisting and restoring
 // (10 s): that much when it is under half the budget, else a third of the budget, or
 // kMinUsefulConfirmRounds rounds (of at most confirm_rounds) when those need more and fit in half
 // of it.

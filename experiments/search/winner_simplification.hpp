@@ -10,13 +10,21 @@
 // confirmation's minimum gain) and its cost, as the model's joint estimate and the check's rounds
 // put it together (combined_loss), is within the allowance.
 //
+// That is one check. Its measurements are told to the engine, and the model proposes again, for the
+// winner the check left: a refused change is never proposed again, a returned one is gone. Checks go
+// on while the model proposes, the wall budget holds one more (a budget plans one per 10 minutes:
+// simplification_checks_planned) and at most kMaxSimplificationChecks. Before 2026-12-04 there was
+// one check: on the testbed's 21 knobs the model's joint allowance lets one to three changes into a
+// proposal, so 12-17 changes stayed unexamined even in a long search.
+//
 //   Simplification s = simplify_winner({o, baseline, mo, plan}, plant, engine, store, budget, progress, conf);
 //   // conf.winner is now what the profile carries; s.kept / s.returned explain it.
 //
 // Inputs: a ConfirmResult that promoted (anything else is returned untouched, with no change listed).
 // Outputs: the changes kept with their estimated contribution (score units, interval gain +- 2 sd of
-// the model), the changes returned to the host's value, and a one-line reason; when the simplified
-// winner is kept, `conf` is rewritten from the check's rounds (its winner, rows and confirmation
+// the model after every check), the changes returned to the host's value (with their estimate when
+// proposed), and a one-line reason (each check's outcome in turn); when a simplified winner is kept,
+// `conf` is rewritten from that check's rounds (its winner, rows and confirmation
 // against the baseline measured in the same rounds). Errors: throws Interrupted on Ctrl-C; a round
 // whose apply fails or whose measurement fails is left out of the decision (paired by round).
 #include <functional>
@@ -47,7 +55,7 @@ bool take_estimate(KnobChange& c, const opt::Contribution& x);
 struct Simplification {
   std::vector<KnobChange> kept;      // the changes the profile carries
   std::vector<KnobChange> returned;  // changes returned to the host's value (measured: not worse without them)
-  std::vector<KnobChange> proposed;  // what the model proposed to return (== returned when the plant agreed)
+  std::vector<KnobChange> proposed;  // what the model proposed to return, every check's (== returned when the plant agreed)
   bool measured = false;             // the plant check ran (enough rounds of each arm)
   std::string reason;                // one line
 };

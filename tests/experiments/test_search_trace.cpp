@@ -244,6 +244,44 @@ TEST_CASE("a model unsure of every change proposes returning only what it credit
   CHECK_THAT(report.simplification, Catch::Contains("1 change(s) returned") && Catch::Contains("the model's estimate"));
 }
 
+TEST_CASE("search checks again after a check: one inert change returns per check, until the model proposes none", "[search-trace][simplify]") {
+  // Both the transmit queue and the congestion control are inert and both moved. After 20 trials the
+  // joint allowance lets one return into each proposal; the first check returns it and tells the
+  // model its measurements, the second proposal is the other inert change, the plant agrees again,
+  // and the third finds nothing left to propose: the profile carries tcp_rmem and the MTU. Until
+  // 2026-12-04 a search made one check and the second inert change stayed.
+  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  const auto o = simplifying(w, 20);
+  const auto report = w.run(o);
+  test::check_trace("simplified-twice", w.trace(report, o.study_path, o.profile_path));
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  REQUIRE(report.returned.size() == 2);
+  CHECK(report.changed.size() == 2);
+  for (const auto& c : report.changed) CHECK((c.starts_with("wg0/mtu") || c.starts_with("net.ipv4.tcp_rmem")));
+  CHECK_THAT(report.simplification, Catch::StartsWith("2 checks: 1 change(s) returned") && Catch::Contains("; then 1 change(s) returned"));
+}
+
+TEST_CASE("a change the plant refused in a later check stays, and what an earlier check returned stays returned", "[search-trace][simplify]") {
+  // After 10 trials the first check returns an inert change; the model then proposes a change that
+  // matters (it is unsure of it), the plant measures the simplified winner far below, and that
+  // change stays: it is not proposed again, and the model proposes nothing more.
+  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  const auto o = simplifying(w, 10);
+  const auto report = w.run(o);
+  INFO(w.trace(report, o.study_path, o.profile_path));
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  CHECK(report.returned.size() == 1);
+  CHECK(report.changed.size() == 2);
+  CHECK_THAT(report.simplification, Catch::StartsWith("2 checks: 1 change(s) returned") &&
+                                        Catch::Contains("then the simplified winner measured worse than the whole one beyond noise") &&
+                                        Catch::EndsWith("those changes stay"));
+  const Evidence ev = Evidence::from_yaml(act::load_profile(o.profile_path).evidence, o.profile_path);
+  CHECK(ev.returned.size() == 1);
+  for (const auto& c : ev.changes) CHECK(c.contribution);
+}
+
 TEST_CASE("search keeps the whole winner when the simplification's rounds are lost", "[search-trace][simplify]") {
   // The check's measurements fail (iperf3 cannot connect): too few rounds to decide, nothing returns.
   Script script{.fail_measures = {22, 23, 24, 25, 26}, .inert = {"txqueuelen", "cc"}};
@@ -509,3 +547,4 @@ TEST_CASE("mirrored ends that differ at the start: this end's values are a chang
   for (const auto& line : report.changed) server_named |= line.find("4096 16384 16384") != std::string::npos;
   CHECK(server_named);
 }
+
