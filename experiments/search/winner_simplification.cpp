@@ -298,79 +298,91 @@ std::string summary(const std::vector<std::string>& notes, const std::string& st
   return stop.empty() ? s : s + "; " + stop;
 }
 
+// Why no check follows a proposal of `ids` for the winner's `changes` (after `checks` checks), or
+// empty when one may.
+std::string why_no_check(const std::vector<std::string>& ids, const std::vector<KnobChange>& changes, int checks) {
+  if (ids.empty()) {  // after a check nothing to add: the checks' own lines say what happened
+    if (checks > 0) return "";
+    return changes.size() == 1 ? "one change, confirmed on its own" : "the model gives every change a part: every change stays";
+  }
+  if (ids.size() == changes.size())  // a returned parent switches off the change that stays
+    return "returning what the model credits least would switch off every other change: every change stays";
+  if (checks == kMaxSimplificationChecks) return fmt::format("{} checks are the most a search makes", kMaxSimplificationChecks);
+  return "";
+}
+
+// The simplification so far, check by check.
+struct Checks {
+  Simplification s;
+  std::vector<std::string> refused;  // proposed changes the plant refused: never proposed again
+  std::vector<std::string> notes;    // one line per check
+};
+
+// Decides one check's rounds: the changes `step.returned` go back (the simplified winner becomes
+// conf's) or stay (refused), and the check's line is noted.
+void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const Simplification& step, const Values& simplified,
+                  Checks& k, ConfirmResult& conf) {
+  k.s.measured = true;
+  const Confirmation vs_whole = decide_confirmation(c.whole_vs_simplified);
+  const Confirmation vs_base = decide_confirmation(c.baseline_vs_simplified);
+  if (const std::string how = simplified_refused(vs_whole, vs_base, model_loss); !how.empty()) {
+    k.notes.push_back(fmt::format("the simplified winner measured {} ({}): the proposed change(s) stay", how, check_line(vs_whole, model_loss)));
+    for (const auto& r : step.returned) k.refused.push_back(r.id);
+    return;
+  }
+  k.notes.push_back(fmt::format("{} change(s) returned to the host's value ({}): not worse beyond noise and within the {:.1f} ({:.0f}%) "
+                                "a simpler profile may cost",
+                                step.returned.size(), check_line(vs_whole, model_loss),
+                                kSimplificationAllowance * std::abs(vs_whole.baseline_mean), 100 * kSimplificationAllowance));
+  k.s.returned.insert(k.s.returned.end(), step.returned.begin(), step.returned.end());
+  take_simplified(conf, simplified, vs_base, c);
+}
+
 }  // namespace
 
 Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt::Strategy& engine, StudyStore& store,
                                 const Budget& budget, SearchProgress& progress, ConfirmResult& conf) {
-  Simplification s;
-  if (!conf.promote || !in.options.simplify) return s;  // --keep-whole-winner: the winner as confirmed
+  Checks k;
+  if (!conf.promote || !in.options.simplify) return k.s;  // --keep-whole-winner: the winner as confirmed
   const BoundSpace& bound = plant.bound();
-  std::vector<std::string> refused, notes;
   std::string stop;
   for (int check = 0;; ++check) {
     const JointLoss loss = joint_loss(engine, bound, conf.winner);
     const auto changes = estimated_changes(conf.winner, bound, engine, loss);
-    s.kept = changes;  // what the profile carries unless a check returns some
-    const auto ids = proposal(bound, conf, changes, refused, loss);
-    if (ids.empty()) {
-      // After a check: nothing to add, the checks' own lines say what happened.
-      stop = !notes.empty()        ? ""
-             : changes.size() == 1 ? "one change, confirmed on its own"
-                                   : "the model gives every change a part: every change stays";
-      break;
-    }
-    if (ids.size() == changes.size()) {  // a returned parent switches off the change that stays
-      stop = "returning what the model credits least would switch off every other change: every change stays";
-      break;
-    }
-    if (check == kMaxSimplificationChecks) {
-      stop = fmt::format("{} checks are the most a search makes", kMaxSimplificationChecks);
-      break;
-    }
+    k.s.kept = changes;  // what the profile carries unless a check returns some
+    const auto ids = proposal(bound, conf, changes, k.refused, loss);
+    Simplification step;
+    split(changes, ids, step);
+    stop = why_no_check(ids, changes, check);
+    if (ids.empty() || !stop.empty()) break;
     std::string why;
     const auto rounds = check_rounds(in, budget, why);
     if (!rounds) {
-      stop = notes.empty() ? fmt::format("no time left to check the model's proposal on the plant ({}): the whole winner stays, every "
-                                         "change as confirmed together{}",
-                                         why, budget_hint(in))
-                           : fmt::format("no time for another check ({})", why);
+      stop = check == 0 ? fmt::format("no time left to check the model's proposal on the plant ({}): the whole winner stays, every "
+                                      "change as confirmed together{}",
+                                      why, budget_hint(in))
+                        : fmt::format("no time for another check ({})", why);
       progress.say("simplification: " + stop);
-      for (const auto& c : changes)
-        if (std::find(ids.begin(), ids.end(), c.id) != ids.end()) s.proposed.push_back(c);
+      k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
       break;
     }
     progress.say(fmt::format("simplification: the model proposes returning {} of {} changes to the host's value ({}); "
                              "checking on the plant, {} rounds",
                              ids.size(), changes.size(), fmt::join(ids, ", "), *rounds));
-    Simplification step;
-    split(changes, ids, step);
-    s.proposed.insert(s.proposed.end(), step.returned.begin(), step.returned.end());
+    k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
     const Values simplified = with_returned(conf.winner, ids, bound);
     const opt::Difference model_loss = loss(ids);  // before the model hears the check: two independent estimates
     const CheckRounds c = run_check(in, plant, conf.winner, simplified, *rounds, store, progress);
     tell_check(engine, bound, conf.winner, simplified, c);
     if (complete(c.whole_vs_simplified) < 2 || complete(c.baseline_vs_simplified) < 2) {
-      stop = "too few simplification rounds completed: the whole winner stays, every change as confirmed together";
+      stop = check == 0 ? "too few simplification rounds completed: the whole winner stays, every change as confirmed together"
+                        : "too few rounds of the next check completed: the changes it proposed stay";
       break;
     }
-    s.measured = true;
-    const Confirmation vs_whole = decide_confirmation(c.whole_vs_simplified);
-    const Confirmation vs_base = decide_confirmation(c.baseline_vs_simplified);
-    const double allowed = kSimplificationAllowance * std::abs(vs_whole.baseline_mean);
-    if (const std::string how = simplified_refused(vs_whole, vs_base, model_loss); !how.empty()) {
-      notes.push_back(fmt::format("the simplified winner measured {} ({}): {}", how, check_line(vs_whole, model_loss),
-                                  notes.empty() && s.returned.empty() ? "every change stays" : "those changes stay"));
-      refused.insert(refused.end(), ids.begin(), ids.end());
-      continue;
-    }
-    notes.push_back(fmt::format("{} change(s) returned to the host's value ({}): not worse beyond noise and within the {:.1f} ({:.0f}%) "
-                                "a simpler profile may cost",
-                                step.returned.size(), check_line(vs_whole, model_loss), allowed, 100 * kSimplificationAllowance));
-    s.returned.insert(s.returned.end(), step.returned.begin(), step.returned.end());
-    take_simplified(conf, simplified, vs_base, c);
+    decide_check(c, model_loss, step, simplified, k, conf);
   }
-  s.reason = summary(notes, stop);
-  return s;
+  k.s.reason = summary(k.notes, stop);
+  return k.s;
 }
 
 std::vector<ChangeEvidence> change_evidence(const std::vector<KnobChange>& changes) {

@@ -276,7 +276,7 @@ TEST_CASE("a change the plant refused in a later check stays, and what an earlie
   CHECK(report.changed.size() == 2);
   CHECK_THAT(report.simplification, Catch::StartsWith("2 checks: 1 change(s) returned") &&
                                         Catch::Contains("then the simplified winner measured worse than the whole one beyond noise") &&
-                                        Catch::EndsWith("those changes stay"));
+                                        Catch::EndsWith("the proposed change(s) stay"));
   const Evidence ev = Evidence::from_yaml(act::load_profile(o.profile_path).evidence, o.profile_path);
   CHECK(ev.returned.size() == 1);
   for (const auto& c : ev.changes) CHECK(c.contribution);
