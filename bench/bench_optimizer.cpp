@@ -116,7 +116,7 @@ void print_table(const std::vector<Job>& jobs, const std::vector<int>& budgets, 
   std::vector<std::string> header = {"problem", "noise %", "strategy"};
   for (int n : budgets) header.push_back(fmt::format("regret n={}", n));
   header.insert(header.end(), {fmt::format("false promo n={}", n_last), "failed trials %", "seeds", "cpu s/run",
-                               fmt::format("changes n={}", n_last), "needless", "proposed", "simplified %",
+                               fmt::format("changes n={}", n_last), "needless", "proposed", "simplified %", "checks",
                                "profile changes", "needless", "profile regret"});
 
   std::vector<std::tuple<std::string, int, std::string>> keys;   // first-seen order
@@ -139,7 +139,7 @@ void print_table(const std::vector<Job>& jobs, const std::vector<int>& budgets, 
     }
     int promoted = 0, runs = 0, failed = 0;
     double seconds = 0;
-    std::vector<double> changes, needless, proposed, simplified, profile_changes, profile_needless, profile_regret;
+    std::vector<double> changes, needless, proposed, simplified, checks, profile_changes, profile_needless, profile_regret;
     for (const Job* j : g) {
       if (j->spec.trials != n_last) continue;
       ++runs;
@@ -147,6 +147,7 @@ void print_table(const std::vector<Job>& jobs, const std::vector<int>& budgets, 
       needless.push_back(j->metrics.needless);
       proposed.push_back(j->metrics.proposed);
       simplified.push_back(j->metrics.simplified ? 100 : 0);
+      checks.push_back(j->metrics.checks);
       profile_changes.push_back(j->metrics.profile_changes);
       profile_needless.push_back(j->metrics.profile_needless);
       profile_regret.push_back(j->metrics.profile_regret);
@@ -163,10 +164,11 @@ void print_table(const std::vector<Job>& jobs, const std::vector<int>& budgets, 
     row.push_back(fmt::format("{:.1f}", mean(changes)));
     row.push_back(fmt::format("{:.1f}", mean(needless)));
     // ... and after the search's simplification of it (bench/simplification_sim.hpp): the changes
-    // the model proposed to return, how often the simulated check kept the simplified winner, and
-    // the profile that results (its regret a median, like the regret's).
+    // the model proposed to return over every check, how often a simulated check kept a simplified
+    // winner, the checks made, and the profile that results (its regret a median, like the regret's).
     row.push_back(fmt::format("{:.1f}", mean(proposed)));
     row.push_back(fmt::format("{:.0f}", mean(simplified)));
+    row.push_back(fmt::format("{:.1f}", mean(checks)));
     row.push_back(fmt::format("{:.1f}", mean(profile_changes)));
     row.push_back(fmt::format("{:.1f}", mean(profile_needless)));
     row.push_back(fmt::format("{:.3g}", median(profile_regret)));
@@ -202,7 +204,7 @@ void write_raw(const std::string& path, const std::vector<Job>& jobs) {
     line["at"][std::to_string(j.spec.trials)] = {{"regret", j.metrics.regret}, {"gap", j.metrics.gap},
                                                  {"failed", j.metrics.failed}, {"changes", j.metrics.changes},
                                                  {"needless", j.metrics.needless}, {"proposed", j.metrics.proposed},
-                                                 {"simplified", j.metrics.simplified},
+                                                 {"simplified", j.metrics.simplified}, {"checks", j.metrics.checks},
                                                  {"profile_changes", j.metrics.profile_changes},
                                                  {"profile_needless", j.metrics.profile_needless},
                                                  {"profile_regret", j.metrics.profile_regret}};

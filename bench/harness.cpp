@@ -1,5 +1,6 @@
 #include "bench/harness.hpp"
 #include "bench/simplification_sim.hpp"
+#include "experiments/search/policies.hpp"
 #include "optimizer/sampling.hpp"
 
 #include <algorithm>
@@ -133,7 +134,8 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("ls=", 0) == 0) b.lengthscale_ref_dims = flag_number(name, f, 3);
     else if (f.rfind("init=", 0) == 0) o.n_initial = flag_integer(name, f, 5);
     else if (f.rfind("rm=", 0) == 0) (void)flag_number(name, f, 3);   // run_one's (remeasure_percent)
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, rm=P", name, f));
+    else if (f.rfind("checks=", 0) == 0) (void)flag_number(name, f, 7);   // measure_profile's (simplification_checks)
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, rm=P, checks=N", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);
@@ -146,6 +148,13 @@ namespace {
 int remeasure_percent(const std::string& name) {
   const auto at = name.find("/rm=");
   return at == std::string::npos ? -1 : int(std::lround(std::stod(name.substr(at + 4))));
+}
+
+// "checks=N" in a bo ablation name: the simulated simplification makes at most N plant checks
+// instead of the search's most (kMaxSimplificationChecks, a search of 40 minutes or more).
+int simplification_checks(const std::string& name) {
+  const auto at = name.find("/checks=");
+  return at == std::string::npos ? experiments::kMaxSimplificationChecks : int(std::lround(std::stod(name.substr(at + 8))));
 }
 }  // namespace
 
@@ -163,13 +172,14 @@ std::pair<int, int> count_changes(const Problem& problem, const opt::Config& c) 
 
 // The recommendation's changes, and the search's simplification of it (RunMetrics).
 void measure_profile(const Problem& problem, opt::Strategy& engine, const opt::Recommendation& best, double sd,
-                     std::uint64_t seed, RunMetrics& m) {
+                     const RunSpec& spec, RunMetrics& m) {
   std::tie(m.changes, m.needless) = count_changes(problem, best.config);
   m.profile_changes = m.changes, m.profile_needless = m.needless, m.profile_regret = m.regret;
   if (!(sd > 0)) return;
-  const auto s = simulate_simplification(problem, engine, best.config, best.mean, sd, seed);
+  const auto s = simulate_simplification(problem, engine, best.config, best.mean, sd, spec.seed, simplification_checks(spec.strategy));
   m.proposed = s.proposed;
   m.simplified = s.kept;
+  m.checks = s.checks;
   std::tie(m.profile_changes, m.profile_needless) = count_changes(problem, s.profile);
   m.profile_regret = problem.f(s.profile).value_or(problem.failed_value) - problem.fstar;
 }
@@ -207,7 +217,7 @@ RunMetrics run_one(const RunSpec& spec) {
   if (!std::isfinite(best_seen)) best_seen = problem.failed_value;
   m.regret = f_rec - problem.fstar;
   m.gap = f_rec - best_seen;
-  if (problem.start && result.best.valid) measure_profile(problem, *strategy, result.best, sd, spec.seed, m);
+  if (problem.start && result.best.valid) measure_profile(problem, *strategy, result.best, sd, spec, m);
   return m;
 }
 

@@ -1,5 +1,6 @@
 #include "bench/simplification_sim.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "experiments/search/winner_simplification.hpp"
@@ -29,34 +30,49 @@ opt::Config with_returned(const opt::Space& space, opt::Config c, const opt::Con
 }  // namespace
 
 SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strategy& engine, const opt::Config& winner,
-                                              double winner_mean, double noise_sd, std::uint64_t seed) {
+                                              double winner_mean, double noise_sd, std::uint64_t seed, int checks) {
   const opt::Config start = problem.space.complete(*problem.start);
-  const auto changes = estimated(engine, winner, start);
   // Score units are the user's, higher is better: the problems minimise, so a score is -f.
   const double negligible = 0.005 * std::abs(problem.f(start).value_or(problem.failed_value));
-  const double allowance = experiments::kSimplificationAllowance * std::abs(winner_mean);
-  const experiments::JointLoss loss = [&](const std::vector<std::string>& returned) {
-    return engine.difference(winner, with_returned(problem.space, winner, start, returned));
-  };
-  const auto ids = experiments::within_allowance(changes, experiments::changes_to_return(changes, negligible), allowance, loss);
-  SimplificationOutcome out{.proposed = int(ids.size()), .profile = winner};
-  if (ids.empty()) return out;
-  const opt::Config simplified = with_returned(problem.space, winner, start, ids);
-
   NoiseStream noise(seed ^ 0x9e3779b97f4a7c15ULL);
   auto measure = [&](const opt::Config& c) {
-    return -noisy(problem.noise_kind, problem.f(c).value_or(problem.failed_value), noise_sd, noise);
+    const double score = -noisy(problem.noise_kind, problem.f(c).value_or(problem.failed_value), noise_sd, noise);
+    engine.tell(c, opt::TrialState::complete, -score);   // the search tells the model every check measurement
+    return score;
   };
-  std::vector<double> base, whole, simple;
-  for (int r = 0; r < kCheckRounds; ++r) {
-    base.push_back(measure(start));
-    whole.push_back(measure(winner));
-    simple.push_back(measure(simplified));
+  SimplificationOutcome out{.profile = winner};
+  double mean = winner_mean;
+  std::vector<std::string> refused;
+  for (; out.checks < checks; ++out.checks) {
+    const opt::Config current = out.profile;
+    const auto changes = estimated(engine, current, start);
+    const experiments::JointLoss loss = [&](const std::vector<std::string>& returned) {
+      return engine.difference(current, with_returned(problem.space, current, start, returned));
+    };
+    auto candidates = experiments::changes_to_return(changes, negligible);
+    std::erase_if(candidates, [&](const auto& id) { return std::find(refused.begin(), refused.end(), id) != refused.end(); });
+    const double allowance = experiments::kSimplificationAllowance * std::abs(mean);
+    const auto ids = experiments::within_allowance(changes, candidates, allowance, loss);
+    if (ids.empty() || ids.size() == changes.size()) break;
+    out.proposed += int(ids.size());
+    const opt::Config simplified = with_returned(problem.space, current, start, ids);
+    const opt::Difference model_loss = loss(ids);   // before the model hears the check
+    std::vector<double> base, whole, simple;
+    for (int r = 0; r < kCheckRounds; ++r) {
+      base.push_back(measure(start));
+      whole.push_back(measure(current));
+      simple.push_back(measure(simplified));
+    }
+    const auto vs_whole = experiments::decide_confirmation(whole, simple);
+    const auto vs_base = experiments::decide_confirmation(base, simple);
+    if (!experiments::simplified_refused(vs_whole, vs_base, model_loss).empty()) {
+      refused.insert(refused.end(), ids.begin(), ids.end());
+      continue;
+    }
+    out.kept = true;
+    out.profile = simplified;
+    mean = vs_base.candidate_mean;
   }
-  const auto vs_whole = experiments::decide_confirmation(whole, simple);
-  const auto vs_base = experiments::decide_confirmation(base, simple);
-  out.kept = experiments::simplified_refused(vs_whole, vs_base, loss(ids)).empty();
-  if (out.kept) out.profile = simplified;
   return out;
 }
 

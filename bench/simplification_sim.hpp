@@ -4,8 +4,10 @@
 // winner's changes go back to the start's values (changes_to_return, within_allowance, with the
 // same allowances as the search), and a simulated plant check (the problem's noise, 3 interleaved
 // rounds of the baseline, the whole and the simplified winner) keeps the simplified winner or not
-// (simplified_refused, with the model's joint estimate of its cost, as the search does). The truth
-// then says which changes were needless before and after, and what the simplification cost.
+// (simplified_refused, with the model's joint estimate of its cost, as the search does). As in the
+// search, the check's measurements are then told to the engine and the model proposes again for
+// the winner the check left (never what a check refused), up to `checks` checks. The truth then
+// says which changes were needless before and after, and what the simplification cost.
 #include "bench/harness.hpp"
 #include "bench/problems.hpp"
 #include "optimizer/strategy.hpp"
@@ -13,8 +15,9 @@
 namespace wgopt::bench {
 
 struct SimplificationOutcome {
-  int proposed = 0;          // changes the model proposed to return
-  bool kept = false;         // the simulated check kept the simplified winner
+  int proposed = 0;          // changes the model proposed to return, over every check
+  bool kept = false;         // a simulated check kept a simplified winner
+  int checks = 0;            // simulated plant checks made
   opt::Config profile;       // what the profile carries: the simplified winner when kept, else the winner
 };
 
@@ -22,6 +25,6 @@ struct SimplificationOutcome {
 // (user units). The check's measurements come from their own stream (seeded by `seed`), so the
 // trials' noise is unchanged. Throws wgopt::UsageError when the winner is not in the space.
 SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strategy& engine, const opt::Config& winner,
-                                              double winner_mean, double noise_sd, std::uint64_t seed);
+                                              double winner_mean, double noise_sd, std::uint64_t seed, int checks);
 
 }  // namespace wgopt::bench
