@@ -41,7 +41,8 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     return score;
   };
   SimplificationOutcome out{.profile = winner};
-  double mean = winner_mean;
+  const double allowance = experiments::kSimplificationAllowance * std::abs(winner_mean);
+  double spent = 0;   // what kept checks' returns cost, of the allowance (as the search)
   std::vector<std::string> refused;
   for (; out.checks < checks; ++out.checks) {
     const opt::Config current = out.profile;
@@ -51,9 +52,8 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     };
     auto candidates = experiments::changes_to_return(changes, negligible);
     std::erase_if(candidates, [&](const auto& id) { return std::find(refused.begin(), refused.end(), id) != refused.end(); });
-    const double allowance = experiments::kSimplificationAllowance * std::abs(mean);
-    const auto ids = experiments::within_allowance(changes, candidates, allowance, loss);
-    if (ids.empty() || ids.size() == changes.size()) break;
+    const auto ids = experiments::within_allowance(changes, candidates, allowance - spent, loss);
+    if (ids.empty() || ids.size() == changes.size() || allowance - spent <= 0) break;
     out.proposed += int(ids.size());
     const opt::Config simplified = with_returned(problem.space, current, start, ids);
     const opt::Difference model_loss = loss(ids);   // before the model hears the check
@@ -65,13 +65,13 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     }
     const auto vs_whole = experiments::decide_confirmation(whole, simple);
     const auto vs_base = experiments::decide_confirmation(base, simple);
-    if (!experiments::simplified_refused(vs_whole, vs_base, model_loss).empty()) {
+    if (!experiments::simplified_refused(vs_whole, vs_base, model_loss, spent).empty()) {
       refused.insert(refused.end(), ids.begin(), ids.end());
       continue;
     }
     out.kept = true;
     out.profile = simplified;
-    mean = vs_base.candidate_mean;
+    spent += std::max(0.0, experiments::combined_loss(model_loss, vs_whole).mean);
   }
   return out;
 }

@@ -203,13 +203,16 @@ opt::Difference combined_loss(const opt::Difference& model, const Confirmation& 
   return {.mean = (wm * model.mean + wc * check.mean) / (wm + wc), .sd = 1 / std::sqrt(wm + wc)};
 }
 
-std::string simplified_refused(const Confirmation& vs_whole, const Confirmation& vs_base, const opt::Difference& model_loss) {
+std::string simplified_refused(const Confirmation& vs_whole, const Confirmation& vs_base, const opt::Difference& model_loss,
+                               double spent) {
   const double margin = ConfirmOptions{}.min_relative_gain * std::abs(vs_whole.baseline_mean);
-  const double allowed = kSimplificationAllowance * std::abs(vs_whole.baseline_mean);
+  const double allowed = kSimplificationAllowance * (std::abs(vs_whole.baseline_mean) + spent) - spent;
   if (vs_whole.gain_ci.high <= -margin) return "worse than the whole one beyond noise";
   if (combined_loss(model_loss, vs_whole).mean > allowed) {
-    return fmt::format("more than {:.0f}% below the whole one{}", 100 * kSimplificationAllowance,
-                       weighable(model_loss) ? " (model and check together)" : "");
+    const std::string who = weighable(model_loss) ? " (model and check together)" : "";
+    if (spent > 0) return fmt::format("more below the whole one than the {:.1f} left of the {:.0f}% a simpler profile may cost{}", allowed,
+                                      100 * kSimplificationAllowance, who);
+    return fmt::format("more than {:.0f}% below the whole one{}", 100 * kSimplificationAllowance, who);
   }
   if (!vs_base.promote) return "no better than the baseline";
   return {};
@@ -238,10 +241,9 @@ namespace {
 
 // The model's proposal for the winner's `changes`: changes_to_return minus what the plant already
 // refused, cut to the joint allowance, with the children the returns switch off.
-std::vector<std::string> proposal(const BoundSpace& bound, const ConfirmResult& conf,
-                                  const std::vector<KnobChange>& changes, const std::vector<std::string>& refused, const JointLoss& loss) {
+std::vector<std::string> proposal(const BoundSpace& bound, const ConfirmResult& conf, const std::vector<KnobChange>& changes,
+                                  const std::vector<std::string>& refused, const JointLoss& loss, double allowance) {
   const double negligible = 0.005 * std::abs(conf.confirmation.baseline_mean);
-  const double allowance = kSimplificationAllowance * std::abs(conf.confirmation.candidate_mean);
   auto candidates = changes_to_return(changes, negligible);
   std::erase_if(candidates, [&](const auto& id) { return std::find(refused.begin(), refused.end(), id) != refused.end(); });
   // within_allowance keeps at least one of a non-empty proposal: empty means nothing was proposed.
@@ -300,7 +302,7 @@ std::string summary(const std::vector<std::string>& notes, const std::string& st
 
 // Why no check follows a proposal of `ids` for the winner's `changes` (after `checks` checks), or
 // empty when one may.
-std::string why_no_check(const std::vector<std::string>& ids, const std::vector<KnobChange>& changes, int checks) {
+std::string why_no_check(const std::vector<std::string>& ids, const std::vector<KnobChange>& changes, int checks, double allowance_left) {
   if (ids.empty()) {  // after a check nothing to add: the checks' own lines say what happened
     if (checks > 0) return "";
     return changes.size() == 1 ? "one change, confirmed on its own" : "the model gives every change a part: every change stays";
@@ -308,6 +310,7 @@ std::string why_no_check(const std::vector<std::string>& ids, const std::vector<
   if (ids.size() == changes.size())  // a returned parent switches off the change that stays
     return "returning what the model credits least would switch off every other change: every change stays";
   if (checks == kMaxSimplificationChecks) return fmt::format("{} checks are the most a search makes", kMaxSimplificationChecks);
+  if (allowance_left <= 0) return fmt::format("the {:.0f}% a simpler profile may cost is spent", 100 * kSimplificationAllowance);
   return "";
 }
 
@@ -316,6 +319,8 @@ struct Checks {
   Simplification s;
   std::vector<std::string> refused;  // proposed changes the plant refused: never proposed again
   std::vector<std::string> notes;    // one line per check
+  double allowance = 0;              // what the simpler profile may cost: kSimplificationAllowance of the confirmed winner
+  double spent = 0;                  // what the kept checks' returns cost (combined_loss), of the allowance
 };
 
 // Decides one check's rounds: the changes `step.returned` go back (the simplified winner becomes
@@ -325,15 +330,18 @@ void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const
   k.s.measured = true;
   const Confirmation vs_whole = decide_confirmation(c.whole_vs_simplified);
   const Confirmation vs_base = decide_confirmation(c.baseline_vs_simplified);
-  if (const std::string how = simplified_refused(vs_whole, vs_base, model_loss); !how.empty()) {
+  if (const std::string how = simplified_refused(vs_whole, vs_base, model_loss, k.spent); !how.empty()) {
     k.notes.push_back(fmt::format("the simplified winner measured {} ({}): the proposed change(s) stay", how, check_line(vs_whole, model_loss)));
     for (const auto& r : step.returned) k.refused.push_back(r.id);
     return;
   }
-  k.notes.push_back(fmt::format("{} change(s) returned to the host's value ({}): not worse beyond noise and within the {:.1f} ({:.0f}%) "
-                                "a simpler profile may cost",
-                                step.returned.size(), check_line(vs_whole, model_loss),
-                                kSimplificationAllowance * std::abs(vs_whole.baseline_mean), 100 * kSimplificationAllowance));
+  const double left = kSimplificationAllowance * (std::abs(vs_whole.baseline_mean) + k.spent) - k.spent;
+  const std::string within = k.spent == 0 ? fmt::format("{:.1f} ({:.0f}%)", left, 100 * kSimplificationAllowance)
+                                          : fmt::format("{:.1f} left of the {:.0f}%", left, 100 * kSimplificationAllowance);
+  k.notes.push_back(fmt::format("{} change(s) returned to the host's value ({}): not worse beyond noise and within the {} a simpler "
+                                "profile may cost",
+                                step.returned.size(), check_line(vs_whole, model_loss), within));
+  k.spent += std::max(0.0, combined_loss(model_loss, vs_whole).mean);
   k.s.returned.insert(k.s.returned.end(), step.returned.begin(), step.returned.end());
   take_simplified(conf, simplified, vs_base, c);
 }
@@ -345,15 +353,16 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   Checks k;
   if (!conf.promote || !in.options.simplify) return k.s;  // --keep-whole-winner: the winner as confirmed
   const BoundSpace& bound = plant.bound();
+  k.allowance = kSimplificationAllowance * std::abs(conf.confirmation.candidate_mean);
   std::string stop;
   for (int check = 0;; ++check) {
     const JointLoss loss = joint_loss(engine, bound, conf.winner);
     const auto changes = estimated_changes(conf.winner, bound, engine, loss);
     k.s.kept = changes;  // what the profile carries unless a check returns some
-    const auto ids = proposal(bound, conf, changes, k.refused, loss);
+    const auto ids = proposal(bound, conf, changes, k.refused, loss, k.allowance - k.spent);
     Simplification step;
     split(changes, ids, step);
-    stop = why_no_check(ids, changes, check);
+    stop = why_no_check(ids, changes, check, k.allowance - k.spent);
     if (ids.empty() || !stop.empty()) break;
     std::string why;
     const auto rounds = check_rounds(in, budget, why);
