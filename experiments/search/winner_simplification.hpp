@@ -11,7 +11,8 @@
 // put it together (combined_loss), is within the allowance.
 //
 // That is one check. Its measurements are told to the engine, and the model proposes again, for the
-// winner the check left: a refused change is never proposed again, a returned one is gone. Checks go
+// winner the check left: a refused change is never proposed again, a returned one is gone, and what
+// the kept returns cost is spent from the one allowance of the confirmed winner. Checks go
 // on while the model proposes, the wall budget holds one more (a budget plans one per 10 minutes:
 // simplification_checks_planned) and at most kMaxSimplificationChecks. Before 2026-12-04 there was
 // one check: on the testbed's 21 knobs the model's joint allowance lets one to three changes into a
