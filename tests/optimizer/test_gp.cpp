@@ -428,21 +428,39 @@ TEST_CASE("conditioning on appended rows equals conditioning from scratch; data_
   for (int i = 0; i < 12; ++i) CHECK(dm[i] == Approx(mr[i]).epsilon(1e-9).margin(1e-12));
 }
 
-TEST_CASE("Student-t EM: an outlier weighs little and no longer inflates the noise", "[gp]") {
-  // A smooth line measured with small noise, one measurement far off (a lost second).
+namespace {
+// sin(4x) on 25 points of [0, 1] with noise sd 0.05 (seed 9), each outlier (index, offset) added,
+// standardised; `mean` and `sd` are what the standardisation used.
+struct NoisyLine {
+  Eigen::MatrixXd X;
+  Eigen::VectorXd ys;
+  double mean = 0, sd = 1;
+};
+NoisyLine noisy_line(const std::vector<std::pair<int, double>>& outliers) {
   const int n = 25;
-  Eigen::MatrixXd X(n, 1);
+  NoisyLine l{Eigen::MatrixXd(n, 1), Eigen::VectorXd(n)};
   Eigen::VectorXd y(n);
   std::mt19937_64 rng(9);
   std::normal_distribution<double> z(0, 0.05);
   for (int i = 0; i < n; ++i) {
-    X(i, 0) = double(i) / (n - 1);
-    y[i] = std::sin(4 * X(i, 0)) + z(rng);
+    l.X(i, 0) = double(i) / (n - 1);
+    y[i] = std::sin(4 * l.X(i, 0)) + z(rng);
   }
-  const int bad = 12;
-  y[bad] += 2.0;
-  const double mean = y.mean(), sd = std::sqrt((y.array() - mean).square().sum() / (n - 1));
-  const Eigen::VectorXd ys = (y.array() - mean) / sd;
+  for (const auto& [i, off] : outliers) y[i] += off;
+  l.mean = y.mean();
+  l.sd = std::sqrt((y.array() - l.mean).square().sum() / (n - 1));
+  l.ys = (y.array() - l.mean) / l.sd;
+  return l;
+}
+}  // namespace
+
+TEST_CASE("Student-t EM: an outlier weighs little and no longer inflates the noise", "[gp]") {
+  // A smooth line measured with small noise, one measurement far off (a lost second).
+  const int n = 25, bad = 12;
+  const NoisyLine line = noisy_line({{bad, 2.0}});
+  const Eigen::MatrixXd& X = line.X;
+  const Eigen::VectorXd& ys = line.ys;
+  const double mean = line.mean, sd = line.sd;
   Gp gauss, robust;
   gauss.set_data(X, ys);
   robust.set_data(X, ys);
@@ -467,19 +485,10 @@ TEST_CASE("Student-t EM: an outlier weighs little and no longer inflates the noi
 TEST_CASE("Student-t EM one-sided: only a measurement worse than the model is down-weighted", "[gp]") {
   // The same line with one measurement far above it (worse: everything is minimised) and one far
   // below (better). Symmetric EM discounts both; one-sided only the worse one.
-  const int n = 25, worse = 8, better = 16;
-  Eigen::MatrixXd X(n, 1);
-  Eigen::VectorXd y(n);
-  std::mt19937_64 rng(9);
-  std::normal_distribution<double> z(0, 0.05);
-  for (int i = 0; i < n; ++i) {
-    X(i, 0) = double(i) / (n - 1);
-    y[i] = std::sin(4 * X(i, 0)) + z(rng);
-  }
-  y[worse] += 2.0;
-  y[better] -= 2.0;
-  const double mean = y.mean(), sd = std::sqrt((y.array() - mean).square().sum() / (n - 1));
-  const Eigen::VectorXd ys = (y.array() - mean) / sd;
+  const int worse = 8, better = 16;
+  const NoisyLine line = noisy_line({{worse, 2.0}, {better, -2.0}});
+  const Eigen::MatrixXd& X = line.X;
+  const Eigen::VectorXd& ys = line.ys;
   Gp gauss, both, one;
   for (Gp* g : {&gauss, &both, &one}) g->set_data(X, ys);
   std::mt19937_64 fit_rng(1);
