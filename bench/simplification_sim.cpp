@@ -65,7 +65,8 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     }
     const auto vs_whole = experiments::decide_confirmation(whole, simple);
     const auto vs_base = experiments::decide_confirmation(base, simple);
-    if (!experiments::simplified_refused(vs_whole, vs_base, model_loss, spent).empty()) {
+    const std::optional<double> left = spent > 0 ? std::optional(allowance - spent) : std::nullopt;
+    if (!experiments::simplified_refused(vs_whole, vs_base, model_loss, left).empty()) {
       refused.insert(refused.end(), ids.begin(), ids.end());
       continue;
     }

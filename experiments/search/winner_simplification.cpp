@@ -204,14 +204,14 @@ opt::Difference combined_loss(const opt::Difference& model, const Confirmation& 
 }
 
 std::string simplified_refused(const Confirmation& vs_whole, const Confirmation& vs_base, const opt::Difference& model_loss,
-                               double spent) {
+                               std::optional<double> allowance_left) {
   const double margin = ConfirmOptions{}.min_relative_gain * std::abs(vs_whole.baseline_mean);
-  const double allowed = kSimplificationAllowance * (std::abs(vs_whole.baseline_mean) + spent) - spent;
+  const double allowed = allowance_left.value_or(kSimplificationAllowance * std::abs(vs_whole.baseline_mean));
   if (vs_whole.gain_ci.high <= -margin) return "worse than the whole one beyond noise";
   if (combined_loss(model_loss, vs_whole).mean > allowed) {
     const std::string who = weighable(model_loss) ? " (model and check together)" : "";
-    if (spent > 0) return fmt::format("more below the whole one than the {:.1f} left of the {:.0f}% a simpler profile may cost{}", allowed,
-                                      100 * kSimplificationAllowance, who);
+    if (allowance_left) return fmt::format("more below the whole one than the {:.1f} left of the {:.0f}% a simpler profile may cost{}", allowed,
+                                           100 * kSimplificationAllowance, who);
     return fmt::format("more than {:.0f}% below the whole one{}", 100 * kSimplificationAllowance, who);
   }
   if (!vs_base.promote) return "no better than the baseline";
@@ -307,8 +307,10 @@ std::string why_no_check(const std::vector<std::string>& ids, const std::vector<
     if (checks > 0) return "";
     return changes.size() == 1 ? "one change, confirmed on its own" : "the model gives every change a part: every change stays";
   }
-  if (ids.size() == changes.size())  // a returned parent switches off the change that stays
-    return "returning what the model credits least would switch off every other change: every change stays";
+  if (ids.size() == changes.size()) {  // a returned parent switches off the change that stays
+    return checks > 0 ? "the next proposal would switch off every other change"
+                      : "returning what the model credits least would switch off every other change: every change stays";
+  }
   if (checks == kMaxSimplificationChecks) return fmt::format("{} checks are the most a search makes", kMaxSimplificationChecks);
   if (allowance_left <= 0) return fmt::format("the {:.0f}% a simpler profile may cost is spent", 100 * kSimplificationAllowance);
   return "";
@@ -330,14 +332,16 @@ void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const
   k.s.measured = true;
   const Confirmation vs_whole = decide_confirmation(c.whole_vs_simplified);
   const Confirmation vs_base = decide_confirmation(c.baseline_vs_simplified);
-  if (const std::string how = simplified_refused(vs_whole, vs_base, model_loss, k.spent); !how.empty()) {
+  // The first check holds the simplified winner to 5% of the whole as it measured it; later ones to what is left of the allowance.
+  const std::optional<double> left = k.spent > 0 ? std::optional(k.allowance - k.spent) : std::nullopt;
+  if (const std::string how = simplified_refused(vs_whole, vs_base, model_loss, left); !how.empty()) {
     k.notes.push_back(fmt::format("the simplified winner measured {} ({}): the proposed change(s) stay", how, check_line(vs_whole, model_loss)));
     for (const auto& r : step.returned) k.refused.push_back(r.id);
     return;
   }
-  const double left = kSimplificationAllowance * (std::abs(vs_whole.baseline_mean) + k.spent) - k.spent;
-  const std::string within = k.spent == 0 ? fmt::format("{:.1f} ({:.0f}%)", left, 100 * kSimplificationAllowance)
-                                          : fmt::format("{:.1f} left of the {:.0f}%", left, 100 * kSimplificationAllowance);
+  const std::string within = left ? fmt::format("{:.1f} left of the {:.0f}%", *left, 100 * kSimplificationAllowance)
+                                  : fmt::format("{:.1f} ({:.0f}%)", kSimplificationAllowance * std::abs(vs_whole.baseline_mean),
+                                                100 * kSimplificationAllowance);
   k.notes.push_back(fmt::format("{} change(s) returned to the host's value ({}): not worse beyond noise and within the {} a simpler "
                                 "profile may cost",
                                 step.returned.size(), check_line(vs_whole, model_loss), within));

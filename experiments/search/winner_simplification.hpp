@@ -125,12 +125,12 @@ opt::Difference combined_loss(const opt::Difference& model, const Confirmation& 
 // (combined_loss) is at most kSimplificationAllowance of the whole, and it beats the baseline (the
 // confirmation's rule). The check's own mean decided the cost before 2026-12-03: on the testbed it
 // refused a return the model put at 5 +- 9 on a mean of -38 whose interval was -154 .. +79, so a
-// change nothing supported stayed in the profile. `spent`: what earlier checks' returns cost (their
-// combined estimates, score units): the allowance is of the winner as confirmed, so a later check
-// gets what is left of it (a 5% allowance per check let 4 checks return changes worth 2.5% of the
-// optimum on bench_optimizer's wg_host16). Pure.
+// change nothing supported stayed in the profile. `allowance_left`: after an earlier check kept
+// returns, what is left of the one allowance of the confirmed winner (score units) replaces
+// kSimplificationAllowance of this check's whole (a 5% allowance per check let 4 checks return
+// changes worth 2.5% of the optimum on bench_optimizer's wg_host16). Pure.
 std::string simplified_refused(const Confirmation& vs_whole, const Confirmation& vs_base, const opt::Difference& model_loss = {},
-                               double spent = 0);
+                               std::optional<double> allowance_left = std::nullopt);
 
 struct SimplifyInputs {
   const SearchOptions& options;

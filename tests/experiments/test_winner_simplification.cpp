@@ -101,10 +101,10 @@ TEST_CASE("simplification: the model's estimate and the check's rounds decide th
   // No model estimate: the check's mean alone, as before.
   CHECK(combined_loss(Difference{}, noisy).mean == Approx(23.333).epsilon(1e-3));
   CHECK(simplified_refused(noisy, vs_base, Difference{}) == "more than 5% below the whole one");
-  // Earlier checks' returns spent part of the allowance (of the winner as confirmed, 400 + spent):
-  // 16 spent leaves 4.8, which holds 4.13; 17 leaves 3.85, which does not.
-  CHECK(simplified_refused(noisy, vs_base, Difference{.mean = 4, .sd = 6}, 16).empty());
-  CHECK(simplified_refused(noisy, vs_base, Difference{.mean = 4, .sd = 6}, 17) ==
+  // After an earlier check kept returns, what is left of the allowance decides: 4.8 left holds the
+  // combined 4.13, 3.85 does not.
+  CHECK(simplified_refused(noisy, vs_base, Difference{.mean = 4, .sd = 6}, 4.8).empty());
+  CHECK(simplified_refused(noisy, vs_base, Difference{.mean = 4, .sd = 6}, 3.85) ==
         "more below the whole one than the 3.9 left of the 5% a simpler profile may cost (model and check together)");
   // The model never overrides a check that measured the simplified winner worse beyond noise.
   const Confirmation steady = decide_confirmation(whole, std::vector<double>{370, 380, 360});
