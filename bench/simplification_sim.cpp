@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "experiments/search/winner_simplification.hpp"
 #include "experiments/study/confirm.hpp"
@@ -50,9 +51,7 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     const experiments::JointLoss loss = [&](const std::vector<std::string>& returned) {
       return engine.difference(current, with_returned(problem.space, current, start, returned));
     };
-    auto candidates = experiments::changes_to_return(changes, negligible);
-    std::erase_if(candidates, [&](const auto& id) { return std::find(refused.begin(), refused.end(), id) != refused.end(); });
-    const auto ids = experiments::within_allowance(changes, candidates, allowance - spent, loss);
+    const auto ids = experiments::propose_returns(changes, refused, negligible, allowance - spent, loss);
     if (ids.empty() || ids.size() == changes.size() || allowance - spent <= 0) break;
     out.proposed += int(ids.size());
     const opt::Config simplified = with_returned(problem.space, current, start, ids);

@@ -237,17 +237,21 @@ std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes
   return out;
 }
 
+std::vector<std::string> propose_returns(const std::vector<KnobChange>& changes, const std::vector<std::string>& refused, double negligible,
+                                         double allowance, const JointLoss& loss) {
+  auto candidates = changes_to_return(changes, negligible);
+  std::erase_if(candidates, [&](const auto& id) { return std::find(refused.begin(), refused.end(), id) != refused.end(); });
+  return within_allowance(changes, candidates, allowance, loss);
+}
+
 namespace {
 
-// The model's proposal for the winner's `changes`: changes_to_return minus what the plant already
-// refused, cut to the joint allowance, with the children the returns switch off.
+// The model's proposal for the winner's `changes` (propose_returns), with the children the returns switch off.
 std::vector<std::string> proposal(const BoundSpace& bound, const ConfirmResult& conf, const std::vector<KnobChange>& changes,
                                   const std::vector<std::string>& refused, const JointLoss& loss, double allowance) {
   const double negligible = 0.005 * std::abs(conf.confirmation.baseline_mean);
-  auto candidates = changes_to_return(changes, negligible);
-  std::erase_if(candidates, [&](const auto& id) { return std::find(refused.begin(), refused.end(), id) != refused.end(); });
   // within_allowance keeps at least one of a non-empty proposal: empty means nothing was proposed.
-  return with_switched_off(within_allowance(changes, candidates, allowance, loss), changes, conf.winner, bound);
+  return with_switched_off(propose_returns(changes, refused, negligible, allowance, loss), changes, conf.winner, bound);
 }
 
 // The rounds a check gets in the time left of a wall budget, or nullopt (with `why`) when it does not fit.

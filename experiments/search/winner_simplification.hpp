@@ -108,6 +108,12 @@ std::vector<std::string> with_switched_off(std::vector<std::string> ids, const s
 std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes, const std::vector<std::string>& proposed,
                                           double allowance, const JointLoss& loss);
 
+// One check's proposal before switched-off children join it (with_switched_off): changes_to_return
+// minus the changes an earlier check refused, cut to `allowance` by within_allowance. The search
+// and bench/simplification_sim propose with it. Pure but for `loss`.
+std::vector<std::string> propose_returns(const std::vector<KnobChange>& changes, const std::vector<std::string>& refused, double negligible,
+                                         double allowance, const JointLoss& loss);
+
 // The cost of the simplification (whole - simplified, score units) from the two estimates of it:
 // the model's joint one (from the search's trials) and the plant check's paired rounds (vs_whole:
 // baseline slot the whole, candidate slot the simplified; its sd read off its 95% interval as

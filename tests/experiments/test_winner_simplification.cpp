@@ -65,6 +65,13 @@ TEST_CASE("simplification: the joint allowance keeps the proposal to what the mo
   const JointLoss none = [](const std::vector<std::string>&) { return wgopt::opt::Difference{}; };
   CHECK(within_allowance(changes, all, 21, none) == all);
   CHECK(within_allowance(changes, {}, 21, additive).empty());
+  // A later check's proposal: what an earlier check refused is left out before the allowance cuts
+  // (mtu and wmem refused: txq, then gro does not fit in 21 with it).
+  const std::vector<KnobChange> unsure = {change("rmem", 35, 10), change("mtu", 0.3, 2.3), change("wmem", 0.7, 5.3),
+                                          change("txq", 0.4, 5.8), change("gro", 12, 26)};
+  CHECK(propose_returns(unsure, {}, 2.0, 21, additive) == std::vector<std::string>{"mtu", "wmem", "txq"});
+  CHECK(propose_returns(unsure, {"mtu", "wmem"}, 2.0, 21, additive) == std::vector<std::string>{"txq"});
+  CHECK(propose_returns(unsure, {"mtu", "wmem", "txq", "gro"}, 2.0, 21, additive).empty());
 }
 
 TEST_CASE("simplification: the plant check keeps a simplified winner only when it earns it", "[simplify]") {
