@@ -41,6 +41,17 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     engine.tell(c, opt::TrialState::complete, -score);   // the search tells the model every check measurement
     return score;
   };
+  // The search's confirmation before it (3 rounds, not told to the model), from a stream of its own.
+  NoiseStream confirmation_noise(seed ^ 0x5851f42d4c957f2dULL);
+  auto confirm_measure = [&](const opt::Config& c) {
+    return -noisy(problem.noise_kind, problem.f(c).value_or(problem.failed_value), noise_sd, confirmation_noise);
+  };
+  std::vector<double> conf_base, conf_winner;
+  for (int r = 0; r < kCheckRounds; ++r) {
+    conf_base.push_back(confirm_measure(start));
+    conf_winner.push_back(confirm_measure(winner));
+  }
+  experiments::Confirmation confirmed = experiments::decide_confirmation(conf_base, conf_winner);
   SimplificationOutcome out{.profile = winner};
   const double allowance = experiments::kSimplificationAllowance * std::abs(winner_mean);
   double spent = 0;   // what kept checks' returns cost, of the allowance (as the search)
@@ -56,14 +67,13 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     out.proposed += int(ids.size());
     const opt::Config simplified = with_returned(problem.space, current, start, ids);
     const opt::Difference model_loss = loss(ids);   // before the model hears the check
-    std::vector<double> base, whole, simple;
+    std::vector<double> whole, simple;
     for (int r = 0; r < kCheckRounds; ++r) {
-      base.push_back(measure(start));
       whole.push_back(measure(current));
       simple.push_back(measure(simplified));
     }
     const auto vs_whole = experiments::decide_confirmation(whole, simple);
-    const auto vs_base = experiments::decide_confirmation(base, simple);
+    const auto vs_base = experiments::chain_confirmations(confirmed, vs_whole);
     const std::optional<double> left = spent > 0 ? std::optional(allowance - spent) : std::nullopt;
     if (!experiments::simplified_refused(vs_whole, vs_base, model_loss, left).empty()) {
       refused.insert(refused.end(), ids.begin(), ids.end());
@@ -71,6 +81,7 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     }
     out.kept = true;
     out.profile = simplified;
+    confirmed = vs_base;
     spent += std::max(0.0, experiments::combined_loss(model_loss, vs_whole).mean);
   }
   return out;

@@ -25,9 +25,9 @@ std::chrono::milliseconds hold(double nominal_measure_s, double measurements) {
 }
 
 // The reserve a budget long enough for everything holds: the confirmation's rounds (2 measurements
-// each) and `checks` of the simplification's checks (kMinUsefulConfirmRounds rounds of 3 each).
+// each) and `checks` of the simplification's checks (kMinUsefulConfirmRounds rounds of 2 each).
 std::chrono::milliseconds full_reserve(double nominal_measure_s, int confirm_rounds, int checks) {
-  return hold(nominal_measure_s, 2.0 * confirm_rounds + 3.0 * kMinUsefulConfirmRounds * checks);
+  return hold(nominal_measure_s, 2.0 * confirm_rounds + 2.0 * kMinUsefulConfirmRounds * checks);
 }
 
 }  // namespace
@@ -55,7 +55,7 @@ int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_r
   return std::clamp(fit, std::min(kMinUsefulConfirmRounds, max_rounds), max_rounds);
 }
 
-double simplification_minimum_s(double full_measure_s) { return kMinUsefulConfirmRounds * 3 * (full_measure_s + 1.5); }
+double simplification_minimum_s(double full_measure_s) { return kMinUsefulConfirmRounds * 2 * (full_measure_s + 1.5); }
 
 int simplification_budget_minutes(double nominal_measure_s, int confirm_rounds) {
   const double reserve_s = std::chrono::duration<double>(full_reserve(nominal_measure_s, confirm_rounds, 1)).count();
@@ -63,7 +63,7 @@ int simplification_budget_minutes(double nominal_measure_s, int confirm_rounds) 
 }
 
 int simplification_rounds_that_fit(double left_s, double full_measure_s, int max_rounds) {
-  const int fit = static_cast<int>(left_s / (3 * (full_measure_s + 1.5)));
+  const int fit = static_cast<int>(left_s / (2 * (full_measure_s + 1.5)));
   const int most = std::max(2, max_rounds);
   return std::clamp(fit, std::min(kMinUsefulConfirmRounds, most), most);
 }

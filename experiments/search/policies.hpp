@@ -33,13 +33,13 @@ inline constexpr int kMinUsefulConfirmRounds = 3;
 inline constexpr int kMaxSimplificationChecks = 4;
 
 // The simplification checks a wall budget plans for: one per 10 minutes, 1 .. kMaxSimplificationChecks
-// (each check takes ~104 s at the default 10 s measurements). Returning what the model credits
+// (each check takes ~69 s at the default 10 s measurements). Returning what the model credits
 // least takes one to three changes per check on the testbed's 21 knobs, so a long search's winner
 // gets more of its unsupported changes examined.
 int simplification_checks_planned(std::chrono::milliseconds wall);
 
 // What a wall budget holds back for confirmation (2 measurements per round), with `simplify` the
-// simplification's checks (simplification_checks_planned, each kMinUsefulConfirmRounds rounds of 3
+// simplification's checks (simplification_checks_planned, each kMinUsefulConfirmRounds rounds of 2
 // measurements), persisting and restoring
 // (10 s): that much when it is under half the budget, else a third of the budget, or
 // kMinUsefulConfirmRounds rounds (of at most confirm_rounds) when those need more and fit in half
@@ -58,19 +58,21 @@ BudgetLimits after_setup(BudgetLimits limits, std::chrono::milliseconds setup);
 int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_rounds);
 
 // The time the confirmation leaves for the simplification of the winner: kMinUsefulConfirmRounds
-// rounds of 3 measurements (whole, simplified, baseline), plus 1.5 s each for apply, settle and
-// liveness. Over 2 rounds its comparison with the baseline has 1 degree of freedom and fails even a
-// 70% gain (bench_search, whole default space: "no better than the baseline").
+// rounds of 2 measurements (whole, simplified), plus 1.5 s each for apply, settle and liveness.
+// Over 2 rounds a paired comparison has 1 degree of freedom (a check that still measured the
+// baseline failed even a 70% gain over it: bench_search, whole default space, "no better than the
+// baseline"); the comparison with the baseline is now chained through the confirmation.
 double simplification_minimum_s(double full_measure_s);
 
 // The shortest --budget, in whole minutes, whose reserve holds the confirmation's rounds and the
 // simplification's in full (confirmation_reserve under half of it), plus a minute of slack (the
 // reserve counts measurements, not the 1.5 s of apply and settle around each): what a user is told
-// to give when a short budget had no time for the check: 10 for the default 10 s measurements
-// (nominal 14 s each) and 4 rounds. A search of 8 minutes had 95 s left for the check's 104 s.
+// to give when a short budget had no time for the check: 8 for the default 10 s measurements
+// (nominal 14 s each) and 4 rounds (10 while a check measured the baseline too: a search of 8
+// minutes then had 95 s left for the check's 104 s).
 int simplification_budget_minutes(double nominal_measure_s, int confirm_rounds);
 
-// Simplification rounds that fit in `left_s` (3 measurements each, plus 1.5 s each), at least
+// Simplification rounds that fit in `left_s` (2 measurements each, plus 1.5 s each), at least
 // kMinUsefulConfirmRounds (or max_rounds when fewer), at most `max_rounds` (at least 2).
 int simplification_rounds_that_fit(double left_s, double full_measure_s, int max_rounds);
 

@@ -255,7 +255,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     progress.say(budget.stop_reason().empty() ? "search finished" : "search finished: " + budget.stop_reason());
 
     ConfirmResult conf = confirm_winner(o, baseline, mo, plant, *engine, study.store, budget, plan, progress);
-    const Simplification simp = simplify_winner({o, baseline, mo, plan}, plant, *engine, study.store, budget, progress, conf);
+    const Simplification simp = simplify_winner({o, baseline, mo, plan}, plant, *engine, budget, progress, conf);
     held.release();  // measuring is over: the other tuners run again before the winner stays
     fill_outcome(plan, bound, conf, simp, report);
     auto evidence = build_evidence({o, report, plan.objective, baseline, conf, bound.baseline, env.unix_time()});

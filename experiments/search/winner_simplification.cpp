@@ -15,36 +15,34 @@ namespace wgopt::experiments {
 
 namespace {
 
+// A check's rounds: the whole winner (the baseline slot) against the simplified one (the candidate
+// slot), and the simplified winner's averages. No baseline arm: the simplified winner is held to
+// the baseline through the confirmation (chain_confirmations), a third of the check's time saved.
 struct CheckRounds {
-  std::vector<ConfirmationRound> whole_vs_simplified;  // baseline slot: whole, candidate slot: simplified
-  std::vector<ConfirmationRound> baseline_vs_simplified;
-  Averages baseline_row, simplified_row;
+  std::vector<ConfirmationRound> whole_vs_simplified;
+  Averages simplified_row;
 };
 
-enum class CheckArm { Baseline, Whole, Simplified };
-
-// One measurement of `arm` (applied, settled, measured, rolled back). nullopt when it was lost.
-std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, const Values& values, bool apply, const char* arm,
-                                  StudyStore& store, int round, Averages* row, SearchProgress& progress) {
+// One measurement of `values` (applied, settled, measured, rolled back). nullopt when it was lost.
+std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, const Values& values, const char* arm, Averages* row,
+                                  SearchProgress& progress) {
   MeasureOptions cmo = in.mo;
   cmo.prune = nullptr;  // the check measures fully, like the confirmation
   std::optional<AppliedCandidate> applied;
-  if (apply) {
-    try {
-      applied.emplace(plant, values, measurement_lease(in.plan.nominal_measure_s));
-    } catch (const Error& e) {
-      progress.say(fmt::format("simplification: the {} winner no longer applies: {}", arm, e.what()));
-      return std::nullopt;
-    }
-    if (!applied->alive()) {
-      applied->rollback();
-      progress.say(fmt::format("simplification: the tunnel died under the {} winner: {}", arm, applied->why_dead()));
-      return std::nullopt;
-    }
-    plant.settle(in.options.settle);
+  try {
+    applied.emplace(plant, values, measurement_lease(in.plan.nominal_measure_s));
+  } catch (const Error& e) {
+    progress.say(fmt::format("simplification: the {} winner no longer applies: {}", arm, e.what()));
+    return std::nullopt;
   }
+  if (!applied->alive()) {
+    applied->rollback();
+    progress.say(fmt::format("simplification: the tunnel died under the {} winner: {}", arm, applied->why_dead()));
+    return std::nullopt;
+  }
+  plant.settle(in.options.settle);
   auto ev = plant.measure(in.plan.objective, cmo);
-  if (applied) applied->rollback();
+  applied->rollback();
   if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
   if (!ev.score) {
     progress.say(fmt::format("simplification round failed ({}): {}", arm, ev.note));
@@ -52,33 +50,28 @@ std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, 
   }
   // Not in the study's confirmation table (its schema holds the arms baseline and candidate only):
   // the check's outcome is in the result's evidence (simplification).
-  (void)store;
-  (void)round;
   if (row) accumulate(*row, ev);
   return ev.score->value;
 }
 
 CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values& whole, const Values& simplified, int rounds,
-                      StudyStore& store, SearchProgress& progress) {
+                      SearchProgress& progress) {
   CheckRounds c;
   int measurement = 0;
   for (int r = 0; r < rounds; ++r) {
-    std::optional<double> score[3];
-    // B W S, W S B, S B W, ...: no arm always first after the host settled on the baseline.
-    for (int i = 0; i < 3; ++i) {
-      const auto arm = static_cast<CheckArm>((r + i) % 3);
+    std::optional<double> score[2];
+    // W S, S W, W S, ...: neither arm always first.
+    for (int i = 0; i < 2; ++i) {
+      const bool whole_arm = (r + i) % 2 == 0;
       plant.check_interrupted();
-      progress.show("simplify", ++measurement, 3 * rounds);
-      if (arm == CheckArm::Baseline) {
-        score[0] = measure_arm(in, plant, {}, false, "baseline", store, measurement, &c.baseline_row, progress);
-      } else if (arm == CheckArm::Whole) {
-        score[1] = measure_arm(in, plant, whole, true, "candidate", store, measurement, nullptr, progress);
+      progress.show("simplify", ++measurement, 2 * rounds);
+      if (whole_arm) {
+        score[0] = measure_arm(in, plant, whole, "candidate", nullptr, progress);
       } else {
-        score[2] = measure_arm(in, plant, simplified, true, "simplified", store, measurement, &c.simplified_row, progress);
+        score[1] = measure_arm(in, plant, simplified, "simplified", &c.simplified_row, progress);
       }
     }
-    c.whole_vs_simplified.push_back({score[1], score[2]});
-    c.baseline_vs_simplified.push_back({score[0], score[2]});
+    c.whole_vs_simplified.push_back({score[0], score[1]});
   }
   return c;
 }
@@ -278,14 +271,13 @@ void tell_check(opt::Strategy& engine, const BoundSpace& bound, const Values& wh
     } catch (const UsageError&) {  // a configuration the model cannot place: it learns nothing from it
     }
   };
-  for (size_t r = 0; r < c.whole_vs_simplified.size(); ++r) {
-    tell(bound.baseline, c.baseline_vs_simplified[r].baseline);
-    tell(whole, c.whole_vs_simplified[r].baseline);
-    tell(simplified, c.whole_vs_simplified[r].candidate);
+  for (const auto& r : c.whole_vs_simplified) {
+    tell(whole, r.baseline);
+    tell(simplified, r.candidate);
   }
 }
 
-// The winner is now the simplified one, measured against the baseline in the check's rounds.
+// The winner is now the simplified one, held to the baseline through the confirmation (vs_base chained).
 void take_simplified(ConfirmResult& conf, const Values& simplified, const Confirmation& vs_base, const CheckRounds& c) {
   conf.winner = simplified;
   conf.winner_trial.reset();
@@ -293,7 +285,6 @@ void take_simplified(ConfirmResult& conf, const Values& simplified, const Confir
   conf.reason = vs_base.reason;
   conf.baseline_score = vs_base.baseline_mean;
   conf.winner_score = vs_base.candidate_mean;
-  conf.baseline_row = c.baseline_row;
   conf.winner_row = c.simplified_row;
 }
 
@@ -335,7 +326,7 @@ void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const
                   Checks& k, ConfirmResult& conf) {
   k.s.measured = true;
   const Confirmation vs_whole = decide_confirmation(c.whole_vs_simplified);
-  const Confirmation vs_base = decide_confirmation(c.baseline_vs_simplified);
+  const Confirmation vs_base = chain_confirmations(conf.confirmation, vs_whole);
   // The first check holds the simplified winner to 5% of the whole as it measured it; later ones to what is left of the allowance.
   const std::optional<double> left = k.spent > 0 ? std::optional(k.allowance - k.spent) : std::nullopt;
   if (const std::string how = simplified_refused(vs_whole, vs_base, model_loss, left); !how.empty()) {
@@ -356,7 +347,7 @@ void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const
 
 }  // namespace
 
-Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt::Strategy& engine, StudyStore& store,
+Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt::Strategy& engine,
                                 const Budget& budget, SearchProgress& progress, ConfirmResult& conf) {
   Checks k;
   if (!conf.promote || !in.options.simplify) return k.s;  // --keep-whole-winner: the winner as confirmed
@@ -389,9 +380,9 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
     const Values simplified = with_returned(conf.winner, ids, bound);
     const opt::Difference model_loss = loss(ids);  // before the model hears the check: two independent estimates
-    const CheckRounds c = run_check(in, plant, conf.winner, simplified, *rounds, store, progress);
+    const CheckRounds c = run_check(in, plant, conf.winner, simplified, *rounds, progress);
     tell_check(engine, bound, conf.winner, simplified, c);
-    if (complete(c.whole_vs_simplified) < 2 || complete(c.baseline_vs_simplified) < 2) {
+    if (complete(c.whole_vs_simplified) < 2) {
       stop = check == 0 ? "too few simplification rounds completed: the whole winner stays, every change as confirmed together"
                         : "too few rounds of the next check completed: the changes it proposed stay";
       break;

@@ -4,8 +4,10 @@
 // changes that do not clearly contribute are proposed for return to the host's own value, as many
 // as the model's joint estimate says cost at most kSimplificationAllowance of the winner's score
 // together (within_allowance). The simplified winner is then measured on the plant against the
-// whole winner and the baseline, interleaved in rounds (B W S, rotated each round), and it replaces
-// the whole winner only when it beats the baseline (the confirmation's rule), is not worse than the
+// whole winner, interleaved in rounds (W S, S W, ...), and it replaces the whole winner only when it
+// beats the baseline (the confirmation's rule, on the confirmation's gain chained with the check's:
+// chain_confirmations; until 2026-12-04 every check measured the baseline as a third arm, a third of
+// its time, when the confirmation had just measured it), is not worse than the
 // whole winner beyond noise (the 95% interval of simplified - whole reaches above minus the
 // confirmation's minimum gain) and its cost, as the model's joint estimate and the check's rounds
 // put it together (combined_loss), is within the allowance.
@@ -18,15 +20,15 @@
 // one check: on the testbed's 21 knobs the model's joint allowance lets one to three changes into a
 // proposal, so 12-17 changes stayed unexamined even in a long search.
 //
-//   Simplification s = simplify_winner({o, baseline, mo, plan}, plant, engine, store, budget, progress, conf);
+//   Simplification s = simplify_winner({o, baseline, mo, plan}, plant, engine, budget, progress, conf);
 //   // conf.winner is now what the profile carries; s.kept / s.returned explain it.
 //
 // Inputs: a ConfirmResult that promoted (anything else is returned untouched, with no change listed).
 // Outputs: the changes kept with their estimated contribution (score units, interval gain +- 2 sd of
 // the model after every check), the changes returned to the host's value (with their estimate when
 // proposed), and a one-line reason (each check's outcome in turn); when a simplified winner is kept,
-// `conf` is rewritten from that check's rounds (its winner, rows and confirmation
-// against the baseline measured in the same rounds). Errors: throws Interrupted on Ctrl-C; a round
+// `conf` is rewritten from that check's rounds (its winner, the winner's row and the confirmation
+// against the baseline chained through the check; the baseline's row stays the confirmation's). Errors: throws Interrupted on Ctrl-C; a round
 // whose apply fails or whose measurement fails is left out of the decision (paired by round).
 #include <functional>
 #include <optional>
@@ -124,7 +126,7 @@ std::vector<std::string> propose_returns(const std::vector<KnobChange>& changes,
 opt::Difference combined_loss(const opt::Difference& model, const Confirmation& vs_whole);
 
 // The plant check's verdict on a simplified winner, from its rounds against the whole winner
-// (vs_whole) and against the baseline, and the model's joint estimate of its cost (model_loss;
+// (vs_whole) and against the baseline (vs_base: chained through the confirmation), and the model's joint estimate of its cost (model_loss;
 // none: the check alone): empty when it is kept, else why not, in a few words. It is kept when
 // the check does not measure it worse than the whole beyond noise (its interval of simplified -
 // whole reaches above minus the confirmation's minimum gain), the combined estimate of its cost
@@ -145,7 +147,7 @@ struct SimplifyInputs {
   const SearchPlan& plan;
 };
 
-Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt::Strategy& engine, StudyStore& store,
+Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt::Strategy& engine,
                                 const Budget& budget, SearchProgress& progress, ConfirmResult& conf);
 
 // The kept and returned changes as the profile's evidence records them.

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -36,6 +37,8 @@ namespace {
 
 // Interval and p-value for a difference estimate with standard error `se` and `dof` degrees of freedom.
 void fill_difference(Confirmation& c, double se, double dof, double confidence) {
+  c.gain_se = se;
+  c.gain_dof = dof;
   if (se > 0) {
     double half = t_quantile(0.5 + confidence / 2, dof) * se;
     c.gain_ci = {c.gain - half, c.gain + half};
@@ -151,6 +154,25 @@ Confirmation decide_confirmation(const std::vector<ConfirmationRound>& rounds, c
     c.reason += fmt::format(" [{} of {} rounds incomplete{}]", left_out, rounds.size(),
                             b_paired.size() >= 2 ? ", left out of the pairing" : ": too few complete rounds to pair");
   }
+  return c;
+}
+
+Confirmation chain_confirmations(const Confirmation& first, const Confirmation& second, const ConfirmOptions& opt) {
+  opt.validate();
+  Confirmation c;
+  c.baseline_mean = first.baseline_mean;
+  c.baseline_ci = first.baseline_ci;
+  c.gain = first.gain + second.gain;
+  c.candidate_mean = c.baseline_mean + c.gain;
+  const double shift = c.candidate_mean - second.candidate_mean;
+  c.candidate_ci = {second.candidate_ci.low + shift, second.candidate_ci.high + shift};
+  const double v1 = first.gain_se * first.gain_se, v2 = second.gain_se * second.gain_se;
+  const double denominator = (first.gain_dof > 0 ? v1 * v1 / first.gain_dof : 0) + (second.gain_dof > 0 ? v2 * v2 / second.gain_dof : 0);
+  const double dof = denominator > 0 ? (v1 + v2) * (v1 + v2) / denominator : std::max(1.0, first.gain_dof + second.gain_dof);
+  fill_difference(c, std::sqrt(v1 + v2), dof, opt.confidence);
+  const std::string base = first.method.starts_with("chained: ") ? first.method : "chained: " + first.method;
+  c.method = base + " + " + second.method;
+  conclude(c, opt);
   return c;
 }
 

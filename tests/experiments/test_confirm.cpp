@@ -142,3 +142,35 @@ TEST_CASE("with fewer than two complete rounds the arms are compared unpaired") 
   CHECK_THAT(c.reason, Catch::Contains("too few complete rounds to pair"));
   CHECK_THROWS_AS(decide_confirmation(std::vector<ConfirmationRound>{{1.0, 2.0}, {std::nullopt, 3.0}}), Error);
 }
+
+TEST_CASE("a simplified winner is held to the baseline through the confirmation: gains add, variances add") {
+  // Confirmation: the whole winner against the baseline; the check: the simplified against the whole.
+  const Confirmation whole = decide_confirmation(std::vector<double>{300, 302, 298}, std::vector<double>{580, 585, 578});
+  const Confirmation simplified = decide_confirmation(std::vector<double>{580, 584, 576}, std::vector<double>{577, 583, 575});
+  REQUIRE(whole.gain_dof == 2);
+  REQUIRE(simplified.gain_se > 0);
+  const Confirmation c = chain_confirmations(whole, simplified);
+  CHECK(c.gain == Approx(whole.gain + simplified.gain));
+  CHECK(c.baseline_mean == whole.baseline_mean);
+  CHECK(c.candidate_mean == Approx(whole.baseline_mean + c.gain));
+  CHECK(c.gain_se == Approx(std::hypot(whole.gain_se, simplified.gain_se)));
+  const double v1 = whole.gain_se * whole.gain_se, v2 = simplified.gain_se * simplified.gain_se;
+  CHECK(c.gain_dof == Approx((v1 + v2) * (v1 + v2) / (v1 * v1 / 2 + v2 * v2 / 2)));
+  // A larger standard error than either (the two were measured in different rounds), on more degrees
+  // of freedom than either (so its interval can be narrower than a 3-round one's: t(0.975, 2) is 4.3).
+  CHECK(c.gain_se > std::max(whole.gain_se, simplified.gain_se));
+  CHECK(c.gain_dof > 2);
+  CHECK(c.promote);
+  CHECK(c.method == "chained: paired t + paired t");
+  CHECK(chain_confirmations(c, simplified).method == "chained: paired t + paired t + paired t");
+
+  // A simplification that loses most of the gain no longer beats the baseline by the minimum.
+  const Confirmation lost = decide_confirmation(std::vector<double>{580, 584, 576}, std::vector<double>{303, 306, 301});
+  const Confirmation gone = chain_confirmations(whole, lost);
+  CHECK_FALSE(gone.promote);
+  CHECK(gone.relative_gain < 0.02);
+  // Noise that leaves the chained interval reaching 0: not confidently better.
+  const Confirmation noisy = decide_confirmation(std::vector<double>{580, 584, 576}, std::vector<double>{300, 580, 850});
+  CHECK_FALSE(chain_confirmations(whole, noisy).promote);
+  CHECK_THAT(chain_confirmations(whole, noisy).reason, Catch::Contains("not confidently better"));
+}

@@ -212,8 +212,9 @@ TEST_CASE("search keeps the whole winner when the plant refuses the model's simp
   // After 12 trials the model credits the transmit queue with no clear part and proposes returning
   // it alone (the joint allowance keeps tcp_rmem, which it is as unsure of: until 2026-12-03 both went
   // and the plant refused). The plant measures the simplified winner 100 below the whole one (its
-  // three check measurements, 22, 24 and 26, read low), and every change stays, each with its estimate.
-  SearchWorld w(Script{.low_measures = {22, 24, 26}, .inert = {"txqueuelen", "cc"}});
+  // three check measurements, 21, 22 and 25 of W S, S W, W S, read low), and every change stays, each
+  // with its estimate.
+  SearchWorld w(Script{.low_measures = {21, 22, 25}, .inert = {"txqueuelen", "cc"}});
   w.start_poor();
   const auto o = simplifying(w, 12);
   const auto report = w.run(o);
@@ -263,17 +264,20 @@ TEST_CASE("search checks again after a check: one inert change returns per check
 }
 
 TEST_CASE("a change the plant refused in a later check stays, and what an earlier check returned stays returned", "[search-trace][simplify]") {
-  // After 10 trials the first check returns an inert change; the model then proposes a change that
-  // matters (it is unsure of it), the plant measures the simplified winner far below, and that
-  // change stays: it is not proposed again, and the model proposes nothing more.
-  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+  // The world of "search checks again after a check", whose second check's three measurements of the
+  // simplified winner (32, 33 and 36 of W S, S W, W S) read low: the first check returns the
+  // congestion control, the second refuses the transmit queue's return, and the transmit queue
+  // stays: it is not proposed again, and the model proposes nothing more. (Until 2026-12-04 a
+  // 10-trial search made the model propose a change that matters in its second check; without the
+  // baseline's check measurements told to it, it no longer does.)
+  SearchWorld w(Script{.low_measures = {32, 33, 36}, .inert = {"txqueuelen", "cc"}});
   w.start_poor();
-  const auto o = simplifying(w, 10);
+  const auto o = simplifying(w, 20);
   const auto report = w.run(o);
   INFO(w.trace(report, o.study_path, o.profile_path));
   REQUIRE(report.outcome == SearchOutcome::Promoted);
   CHECK(report.returned.size() == 1);
-  CHECK(report.changed.size() == 2);
+  CHECK(report.changed.size() == 3);
   CHECK_THAT(report.simplification, Catch::StartsWith("2 checks: 1 change(s) returned") &&
                                         Catch::Contains("then the simplified winner measured worse than the whole one beyond noise") &&
                                         Catch::EndsWith("the proposed change(s) stay"));

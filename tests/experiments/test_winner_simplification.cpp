@@ -28,8 +28,8 @@ TEST_CASE("simplification: the model's proposal returns changes that do not clea
   CHECK(changes_to_return({change("a", std::nullopt, 0)}, 0).empty());
   CHECK(simplification_rounds_that_fit(1000, 14, 4) == 4);
   CHECK(simplification_rounds_that_fit(60, 14, 4) == 3);  // fewer than 3 fit: the check still needs 3
-  CHECK(simplification_rounds_that_fit(3 * 3 * 15.5 + 1, 14, 6) == 3);
-  CHECK(simplification_rounds_that_fit(4 * 3 * 15.5 + 1, 14, 6) == 4);
+  CHECK(simplification_rounds_that_fit(3 * 2 * 15.5 + 1, 14, 6) == 3);  // 2 measurements a round
+  CHECK(simplification_rounds_that_fit(4 * 2 * 15.5 + 1, 14, 6) == 4);
   CHECK(simplification_rounds_that_fit(1000, 14, 2) == 2);  // --confirm-rounds 2: the user's choice
 }
 
