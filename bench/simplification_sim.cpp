@@ -12,6 +12,7 @@ namespace wgopt::bench {
 namespace {
 
 constexpr int kCheckRounds = 3;   // the search's minimum (kMinUsefulConfirmRounds)
+constexpr int kConfirmRounds = 4; // the search's default --confirm-rounds
 
 std::vector<experiments::KnobChange> estimated(opt::Strategy& engine, const opt::Config& winner, const opt::Config& start) {
   std::vector<experiments::KnobChange> out;
@@ -41,13 +42,13 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     engine.tell(c, opt::TrialState::complete, -score);   // the search tells the model every check measurement
     return score;
   };
-  // The search's confirmation before it (3 rounds, not told to the model), from a stream of its own.
+  // The search's confirmation before it (4 rounds, not told to the model), from a stream of its own.
   NoiseStream confirmation_noise(seed ^ 0x5851f42d4c957f2dULL);
   auto confirm_measure = [&](const opt::Config& c) {
     return -noisy(problem.noise_kind, problem.f(c).value_or(problem.failed_value), noise_sd, confirmation_noise);
   };
   std::vector<double> conf_base, conf_winner;
-  for (int r = 0; r < kCheckRounds; ++r) {
+  for (int r = 0; r < kConfirmRounds; ++r) {
     conf_base.push_back(confirm_measure(start));
     conf_winner.push_back(confirm_measure(winner));
   }

@@ -5,7 +5,7 @@
 // same allowances as the search), and a simulated plant check (the problem's noise, 3 interleaved
 // rounds of the whole and the simplified winner) keeps the simplified winner or not
 // (simplified_refused, with the model's joint estimate of its cost, as the search does, and the
-// gain over the baseline chained through a simulated confirmation: 3 rounds of the baseline and the
+// gain over the baseline chained through a simulated confirmation: 4 rounds of the baseline and the
 // winner, not told to the engine, as the search does not tell its confirmation). As in the
 // search, the check's measurements are then told to the engine and the model proposes again for
 // the winner the check left (never what a check refused), up to `checks` checks. The truth then
