@@ -54,6 +54,7 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
   }
   experiments::Confirmation confirmed = experiments::decide_confirmation(conf_base, conf_winner);
   SimplificationOutcome out{.profile = winner};
+  if (!confirmed.promote) return out;   // the search simplifies a promoted winner only
   const double allowance = experiments::kSimplificationAllowance * std::abs(winner_mean);
   double spent = 0;   // what kept checks' returns cost, of the allowance (as the search)
   std::vector<std::string> refused;

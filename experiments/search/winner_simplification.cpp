@@ -20,7 +20,7 @@ namespace {
 // the baseline through the confirmation (chain_confirmations), a third of the check's time saved.
 struct CheckRounds {
   std::vector<ConfirmationRound> whole_vs_simplified;
-  Averages simplified_row;
+  Averages whole_row, simplified_row;
 };
 
 // One measurement of `values` (applied, settled, measured, rolled back). nullopt when it was lost.
@@ -66,7 +66,7 @@ CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values
       plant.check_interrupted();
       progress.show("simplify", ++measurement, 2 * rounds);
       if (whole_arm) {
-        score[0] = measure_arm(in, plant, whole, "candidate", nullptr, progress);
+        score[0] = measure_arm(in, plant, whole, "candidate", &c.whole_row, progress);
       } else {
         score[1] = measure_arm(in, plant, simplified, "simplified", &c.simplified_row, progress);
       }
@@ -277,6 +277,17 @@ void tell_check(opt::Strategy& engine, const BoundSpace& bound, const Values& wh
   }
 }
 
+// The simplified winner's row: its probes as the check measured them, its throughput chained like
+// its score (the whole winner's before the check plus the check's simplified - whole), so that the
+// row beside the baseline's (the confirmation's) is read in the same rounds' terms as the gain.
+Averages chained_row(const Averages& whole_before, const CheckRounds& c) {
+  Averages row = c.simplified_row;
+  if (row.n > 0 && whole_before.n > 0 && c.whole_row.n > 0) {
+    row.throughput += row.n * (whole_before.mean_throughput() - c.whole_row.mean_throughput());
+  }
+  return row;
+}
+
 // The winner is now the simplified one, held to the baseline through the confirmation (vs_base chained).
 void take_simplified(ConfirmResult& conf, const Values& simplified, const Confirmation& vs_base, const CheckRounds& c) {
   conf.winner = simplified;
@@ -285,7 +296,7 @@ void take_simplified(ConfirmResult& conf, const Values& simplified, const Confir
   conf.reason = vs_base.reason;
   conf.baseline_score = vs_base.baseline_mean;
   conf.winner_score = vs_base.candidate_mean;
-  conf.winner_row = c.simplified_row;
+  conf.winner_row = chained_row(conf.winner_row, c);
 }
 
 // One line for everything the simplification did: a single check's own words, or each check's in turn.

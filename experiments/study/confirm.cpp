@@ -163,13 +163,17 @@ Confirmation chain_confirmations(const Confirmation& first, const Confirmation& 
   c.baseline_mean = first.baseline_mean;
   c.baseline_ci = first.baseline_ci;
   c.gain = first.gain + second.gain;
-  c.candidate_mean = c.baseline_mean + c.gain;
-  const double shift = c.candidate_mean - second.candidate_mean;
-  c.candidate_ci = {second.candidate_ci.low + shift, second.candidate_ci.high + shift};
-  const double v1 = first.gain_se * first.gain_se, v2 = second.gain_se * second.gain_se;
-  const double denominator = (first.gain_dof > 0 ? v1 * v1 / first.gain_dof : 0) + (second.gain_dof > 0 ? v2 * v2 / second.gain_dof : 0);
-  const double dof = denominator > 0 ? (v1 + v2) * (v1 + v2) / denominator : std::max(1.0, first.gain_dof + second.gain_dof);
-  fill_difference(c, std::sqrt(v1 + v2), dof, opt.confidence);
+  c.candidate_mean = first.candidate_mean + second.gain;
+  // The candidate's interval: the first's for the whole winner and the second's gain on it, their
+  // half-widths added in quadrature.
+  const double h1 = (first.candidate_ci.high - first.candidate_ci.low) / 2, h2 = (second.gain_ci.high - second.gain_ci.low) / 2;
+  const double half = std::hypot(h1, h2);
+  c.candidate_ci = {c.candidate_mean - half, c.candidate_mean + half};
+  // The fewer degrees of freedom of the two (the conservative form of Welch's): Welch-Satterthwaite's
+  // would add them up to nearly their sum, and a chained p-value would claim more than either part
+  // measured. A part with noise but no degrees of freedom counts as 1.
+  auto dof = [](const Confirmation& x) { return x.gain_dof > 0 ? x.gain_dof : 1.0; };
+  fill_difference(c, std::hypot(first.gain_se, second.gain_se), std::min(dof(first), dof(second)), opt.confidence);
   const std::string base = first.method.starts_with("chained: ") ? first.method : "chained: " + first.method;
   c.method = base + " + " + second.method;
   conclude(c, opt);

@@ -47,7 +47,7 @@ struct Confirmation {
   Interval candidate_ci;
   Interval gain_ci;            // `confidence` interval of the gain
   double p_value = 1;          // two-sided, for "no difference"
-  std::string method;          // "paired t" (equal counts) or "Welch t" (a round was lost)
+  std::string method;          // "paired t" (equal counts), "Welch t" (a round was lost), or "chained: ..." (chain_confirmations)
   std::string reason;          // one line: why promoted or kept
   double gain_se = 0;          // standard error of the gain, and its degrees of freedom (what chain_confirmations needs)
   double gain_dof = 0;
@@ -77,11 +77,13 @@ Confirmation decide_confirmation(const std::vector<ConfirmationRound>& rounds, c
 // The second confirmation's candidate against the first one's baseline, where the second measured
 // its candidate against the first one's candidate (a simplified winner against the confirmed whole
 // one): the gains add, their variances add (the two come from different rounds, each paired within
-// itself), the degrees of freedom by Welch-Satterthwaite, and the rule is the confirmation's. The
-// baseline's mean and interval are the first's; the candidate's mean is that baseline plus the
-// chained gain (its interval the second's, moved there). The method says it is chained. This
-// spares the simplification's checks a baseline arm: a third of their time. Throws UsageError for
-// invalid options.
+// itself), on the fewer degrees of freedom of the two, and the rule is the confirmation's. The
+// baseline's mean and interval are the first's; the candidate's mean is the first's candidate's
+// plus the second's gain, its interval the first's candidate's widened by the second's gain's (in
+// quadrature). The method says it is chained. This spares the simplification's checks a baseline
+// arm: a third of their time. It is no independent replication of the first: the first is reused,
+// and it is chained only after it promoted (a marginal first gain is read a little high). Throws
+// UsageError for invalid options.
 Confirmation chain_confirmations(const Confirmation& first, const Confirmation& second, const ConfirmOptions& options = {});
 
 // {"promote": .., "baseline": {"mean": .., "ci": [lo, hi]}, "candidate": {...}, "gain": ..,

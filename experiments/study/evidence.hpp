@@ -45,7 +45,8 @@ struct ArmEvidence {
   std::map<std::string, std::string> params;  // baseline: the host's values the winner moved away from
 };
 
-// The winner's gain over the baseline in the confirmation (paired rounds).
+// The winner's gain over the baseline in the confirmation (paired rounds), or, for a simplified
+// winner, chained through the simplification's checks (method "chained: ...": chain_confirmations).
 struct GainEvidence {
   std::optional<double> score;
   std::optional<Interval> ci95;

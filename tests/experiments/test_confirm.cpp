@@ -150,16 +150,19 @@ TEST_CASE("a simplified winner is held to the baseline through the confirmation:
   REQUIRE(whole.gain_dof == 2);
   REQUIRE(simplified.gain_se > 0);
   const Confirmation c = chain_confirmations(whole, simplified);
-  CHECK(c.gain == Approx(whole.gain + simplified.gain));
+  CHECK(c.gain == Approx(281 - 5.0 / 3));
   CHECK(c.baseline_mean == whole.baseline_mean);
   CHECK(c.candidate_mean == Approx(whole.baseline_mean + c.gain));
+  CHECK(c.relative_gain == Approx(c.gain / 300));
   CHECK(c.gain_se == Approx(std::hypot(whole.gain_se, simplified.gain_se)));
-  const double v1 = whole.gain_se * whole.gain_se, v2 = simplified.gain_se * simplified.gain_se;
-  CHECK(c.gain_dof == Approx((v1 + v2) * (v1 + v2) / (v1 * v1 / 2 + v2 * v2 / 2)));
-  // A larger standard error than either (the two were measured in different rounds), on more degrees
-  // of freedom than either (so its interval can be narrower than a 3-round one's: t(0.975, 2) is 4.3).
-  CHECK(c.gain_se > std::max(whole.gain_se, simplified.gain_se));
-  CHECK(c.gain_dof > 2);
+  // The fewer degrees of freedom of the two: the chained interval is wider than either part's, and
+  // its p-value claims no more than the confirmation alone did.
+  CHECK(c.gain_dof == 2);
+  CHECK(c.gain_ci.high - c.gain_ci.low > whole.gain_ci.high - whole.gain_ci.low);
+  CHECK(c.gain_ci.high - c.gain_ci.low > simplified.gain_ci.high - simplified.gain_ci.low);
+  CHECK(c.p_value >= whole.p_value);
+  // The candidate's interval holds both parts' uncertainty.
+  CHECK(c.candidate_ci.high - c.candidate_ci.low > whole.candidate_ci.high - whole.candidate_ci.low);
   CHECK(c.promote);
   CHECK(c.method == "chained: paired t + paired t");
   CHECK(chain_confirmations(c, simplified).method == "chained: paired t + paired t + paired t");
@@ -169,8 +172,35 @@ TEST_CASE("a simplified winner is held to the baseline through the confirmation:
   const Confirmation gone = chain_confirmations(whole, lost);
   CHECK_FALSE(gone.promote);
   CHECK(gone.relative_gain < 0.02);
+  // Steady enough to be real, and below the minimum: +5 of 300.
+  const Confirmation steady = decide_confirmation(std::vector<double>{300, 302, 298}, std::vector<double>{580, 582, 578});
+  const Confirmation small = decide_confirmation(std::vector<double>{580, 584, 576}, std::vector<double>{305, 308.5, 301.5});
+  CHECK_THAT(chain_confirmations(steady, small).reason, Catch::Contains("below the minimum"));
   // Noise that leaves the chained interval reaching 0: not confidently better.
   const Confirmation noisy = decide_confirmation(std::vector<double>{580, 584, 576}, std::vector<double>{300, 580, 850});
   CHECK_FALSE(chain_confirmations(whole, noisy).promote);
   CHECK_THAT(chain_confirmations(whole, noisy).reason, Catch::Contains("not confidently better"));
+}
+
+TEST_CASE("chaining a steady part, a Welch confirmation, or a part without degrees of freedom") {
+  // Identical differences every round: no noise in that part, the other's alone decides.
+  const Confirmation steady = decide_confirmation(std::vector<double>{300, 302, 298}, std::vector<double>{580, 582, 578});
+  REQUIRE(steady.gain_se == 0);
+  const Confirmation check = decide_confirmation(std::vector<double>{580, 584, 576}, std::vector<double>{577, 583, 575});
+  const Confirmation c = chain_confirmations(steady, check);
+  CHECK(c.gain_se == Approx(check.gain_se));
+  CHECK(c.gain_ci.low == Approx(c.gain - (check.gain - check.gain_ci.low)));
+  // Both steady: the chained estimate is its own interval, as a steady confirmation's is.
+  const Confirmation both = chain_confirmations(steady, steady);
+  CHECK(both.gain_ci.low == both.gain_ci.high);
+  CHECK(both.p_value == 0);
+  // A confirmation that lost a round (Welch's fractional degrees of freedom) chains on the fewer.
+  const std::vector<ConfirmationRound> lossy = {{300, 580}, {302, std::nullopt}, {std::nullopt, 577}, {298, std::nullopt}, {std::nullopt, 579}};
+  const Confirmation welch = decide_confirmation(lossy);
+  REQUIRE(welch.method == "Welch t");
+  CHECK(chain_confirmations(welch, check).gain_dof == Approx(std::min(welch.gain_dof, check.gain_dof)));
+  // Noise without degrees of freedom (a hand-built part): counted as 1, never as none.
+  Confirmation odd = check;
+  odd.gain_dof = 0;
+  CHECK(chain_confirmations(steady, odd).gain_dof == 1);
 }

@@ -75,16 +75,23 @@ TEST_CASE("simplification: the joint allowance keeps the proposal to what the mo
 }
 
 TEST_CASE("simplification: the plant check keeps a simplified winner only when it earns it", "[simplify]") {
-  // Scores near 400; the allowance is 5% (20), the confirmation's minimum gain 2% (8).
+  // Scores near 400; the allowance is 5% (20), the confirmation's minimum gain 2% (8). The check
+  // measures the whole and the simplified winner; the gain over the baseline is the confirmation's
+  // (baseline against whole) chained with the check's.
   const std::vector<double> whole{400, 410, 390};
   auto verdict = [&](std::vector<double> simplified, std::vector<double> baseline = {200, 210, 190}) {
-    return simplified_refused(decide_confirmation(whole, simplified), decide_confirmation(baseline, simplified));
+    const Confirmation vs_whole = decide_confirmation(whole, simplified);
+    return simplified_refused(vs_whole, chain_confirmations(decide_confirmation(baseline, whole), vs_whole));
   };
   CHECK(verdict({395, 412, 388}).empty());                                   // as good as the whole one
   CHECK(verdict({370, 380, 360}) == "worse than the whole one beyond noise"); // -30, steady
   CHECK(verdict({330, 450, 350}) == "more than 5% below the whole one");      // -23, noisy
-  // As good as the whole one, but the winner itself was barely above this baseline.
+  // As good as the whole one, but the winner itself was barely above this baseline (+10, 2.6%,
+  // promoted): chained with the check's -1.7 +- 8.7 it no longer is, beyond noise.
+  REQUIRE(decide_confirmation(std::vector<double>{390, 400, 380}, whole).promote);
   CHECK(verdict({395, 412, 388}, {390, 400, 380}) == "no better than the baseline");
+  // Or the check keeps the gain beyond noise but below the minimum 2%.
+  CHECK(verdict({395, 405, 385}, {388, 398, 378}) == "no better than the baseline");  // +12 and -5: +7, 1.8%
 }
 
 TEST_CASE("simplification: the model's estimate and the check's rounds decide the cost together", "[simplify]") {
@@ -92,7 +99,7 @@ TEST_CASE("simplification: the model's estimate and the check's rounds decide th
   const std::vector<double> whole{400, 410, 390}, baseline{200, 210, 190};
   // Simplified - whole -23.3, 95% -164.8 .. +118.1 (paired t, 2 df; sd read off the interval: 72.1).
   const Confirmation noisy = decide_confirmation(whole, std::vector<double>{330, 450, 350});
-  const Confirmation vs_base = decide_confirmation(baseline, std::vector<double>{330, 450, 350});
+  const Confirmation vs_base = chain_confirmations(decide_confirmation(baseline, whole), noisy);
   REQUIRE(noisy.gain == Approx(-23.333).epsilon(1e-3));
   const double check_sd = (noisy.gain_ci.high - noisy.gain_ci.low) / (2 * 1.96);
   REQUIRE(check_sd == Approx(72.1).epsilon(0.01));
@@ -115,7 +122,7 @@ TEST_CASE("simplification: the model's estimate and the check's rounds decide th
         "more below the whole one than the 3.9 left of the 5% a simpler profile may cost (model and check together)");
   // The model never overrides a check that measured the simplified winner worse beyond noise.
   const Confirmation steady = decide_confirmation(whole, std::vector<double>{370, 380, 360});
-  CHECK(simplified_refused(steady, decide_confirmation(baseline, std::vector<double>{370, 380, 360}), Difference{.mean = 0, .sd = 1}) ==
+  CHECK(simplified_refused(steady, chain_confirmations(decide_confirmation(baseline, whole), steady), Difference{.mean = 0, .sd = 1}) ==
         "worse than the whole one beyond noise");
 }
 
