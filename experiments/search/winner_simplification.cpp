@@ -57,21 +57,20 @@ std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, 
 CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values& whole, const Values& simplified, int rounds,
                       SearchProgress& progress) {
   CheckRounds c;
+  c.whole_vs_simplified.resize(static_cast<size_t>(rounds));
+  // The confirmation's plan with the whole winner in the baseline's slot, balanced (W S, S W, W S,
+  // ...): neither arm always first. Each arm's i-th measurement belongs to round i.
+  const std::vector<Arm> arms = plan_confirmation(rounds, ConfirmOrder::Balanced);
+  size_t wholes = 0, simplifieds = 0;
   int measurement = 0;
-  for (int r = 0; r < rounds; ++r) {
-    std::optional<double> score[2];
-    // W S, S W, W S, ...: neither arm always first.
-    for (int i = 0; i < 2; ++i) {
-      const bool whole_arm = (r + i) % 2 == 0;
-      plant.check_interrupted();
-      progress.show("simplify", ++measurement, 2 * rounds);
-      if (whole_arm) {
-        score[0] = measure_arm(in, plant, whole, "candidate", &c.whole_row, progress);
-      } else {
-        score[1] = measure_arm(in, plant, simplified, "simplified", &c.simplified_row, progress);
-      }
+  for (Arm arm : arms) {
+    plant.check_interrupted();
+    progress.show("simplify", ++measurement, static_cast<int>(arms.size()));
+    if (arm == Arm::Baseline) {
+      c.whole_vs_simplified[wholes++].baseline = measure_arm(in, plant, whole, "candidate", &c.whole_row, progress);
+    } else {
+      c.whole_vs_simplified[simplifieds++].candidate = measure_arm(in, plant, simplified, "simplified", &c.simplified_row, progress);
     }
-    c.whole_vs_simplified.push_back({score[0], score[1]});
   }
   return c;
 }
@@ -338,7 +337,8 @@ void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const
   k.s.measured = true;
   const Confirmation vs_whole = decide_confirmation(c.whole_vs_simplified);
   const Confirmation vs_base = chain_confirmations(conf.confirmation, vs_whole);
-  // The first check holds the simplified winner to 5% of the whole as it measured it; later ones to what is left of the allowance.
+  // The first check holds the simplified winner to 5% of the whole as it measured it; later ones to
+  // what is left of the allowance.
   const std::optional<double> left = k.spent > 0 ? std::optional(k.allowance - k.spent) : std::nullopt;
   if (const std::string how = simplified_refused(vs_whole, vs_base, model_loss, left); !how.empty()) {
     k.notes.push_back(fmt::format("the simplified winner measured {} ({}): the proposed change(s) stay", how, check_line(vs_whole, model_loss)));

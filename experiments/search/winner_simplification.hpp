@@ -28,8 +28,9 @@
 // the model after every check), the changes returned to the host's value (with their estimate when
 // proposed), and a one-line reason (each check's outcome in turn); when a simplified winner is kept,
 // `conf` is rewritten from that check's rounds (its winner, the winner's row and the confirmation
-// against the baseline chained through the check; the baseline's row stays the confirmation's). Errors: throws Interrupted on Ctrl-C; a round
-// whose apply fails or whose measurement fails is left out of the decision (paired by round).
+// against the baseline chained through the check; the baseline's row stays the confirmation's).
+// Errors: throws Interrupted on Ctrl-C; a round whose apply fails or whose measurement fails is left
+// out of the decision (paired by round).
 #include <functional>
 #include <optional>
 #include <string>
@@ -126,8 +127,8 @@ std::vector<std::string> propose_returns(const std::vector<KnobChange>& changes,
 opt::Difference combined_loss(const opt::Difference& model, const Confirmation& vs_whole);
 
 // The plant check's verdict on a simplified winner, from its rounds against the whole winner
-// (vs_whole) and against the baseline (vs_base: chained through the confirmation), and the model's joint estimate of its cost (model_loss;
-// none: the check alone): empty when it is kept, else why not, in a few words. It is kept when
+// (vs_whole) and against the baseline (vs_base: chained through the confirmation), and the model's
+// joint estimate of its cost (model_loss; none: the check alone): empty when it is kept, else why not, in a few words. It is kept when
 // the check does not measure it worse than the whole beyond noise (its interval of simplified -
 // whole reaches above minus the confirmation's minimum gain), the combined estimate of its cost
 // (combined_loss) is at most kSimplificationAllowance of the whole, and it beats the baseline (the

@@ -78,10 +78,9 @@ Confirmation decide_confirmation(const std::vector<ConfirmationRound>& rounds, c
 // its candidate against the first one's candidate (a simplified winner against the confirmed whole
 // one): the gains add, their variances add (the two come from different rounds, each paired within
 // itself), on Welch-Satterthwaite's degrees of freedom capped at the larger part's, and the rule is
-// the confirmation's. The
-// baseline's mean and interval are the first's; the candidate's mean is the first's candidate's
-// plus the second's gain, its interval the first's candidate's widened by the second's gain's (in
-// quadrature). The method says it is chained. This spares the simplification's checks a baseline
+// the confirmation's. The baseline's mean and interval are the first's; the candidate's mean is the
+// first's candidate's plus the second's gain, its interval the first's candidate's widened by the
+// second's gain's (in quadrature). The method says it is chained. This spares the simplification's checks a baseline
 // arm: a third of their time. It is no independent replication of the first: the first is reused,
 // and it is chained only after it promoted (a marginal first gain is read a little high). Throws
 // UsageError for invalid options.
