@@ -135,7 +135,10 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("init=", 0) == 0) o.n_initial = flag_integer(name, f, 5);
     else if (f.rfind("rm=", 0) == 0) (void)flag_number(name, f, 3);   // run_one's (remeasure_percent)
     else if (f.rfind("checks=", 0) == 0) (void)flag_number(name, f, 7);   // measure_profile's (simplification_checks)
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, rm=P, checks=N", name, f));
+    else if (f.rfind("ckr=", 0) == 0) (void)flag_integer(name, f, 4);     // measure_profile's (check_plan)
+    else if (f.rfind("ckn=", 0) == 0) (void)flag_number(name, f, 4);      // measure_profile's (check_plan)
+    else if (f.rfind("cks=", 0) == 0) (void)flag_number(name, f, 4);      // measure_profile's (check_plan)
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, rm=P, checks=N, ckr=N, ckn=V, cks=V", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);
@@ -155,6 +158,23 @@ int remeasure_percent(const std::string& name) {
 int simplification_checks(const std::string& name) {
   const auto at = name.find("/checks=");
   return at == std::string::npos ? experiments::kMaxSimplificationChecks : int(std::lround(std::stod(name.substr(at + 8))));
+}
+
+// A "/key=V" flag's value in a bo ablation name, or `otherwise`.
+double name_flag(const std::string& name, const std::string& key, double otherwise) {
+  const auto at = name.find("/" + key + "=");
+  return at == std::string::npos ? otherwise : std::stod(name.substr(at + key.size() + 2));
+}
+
+// The simulated checks' plan: "checks=N" most checks, "ckr=N" rounds per check, "ckn=V" the check
+// measurement's noise as a multiple of the problem's.
+CheckPlan check_plan(const std::string& name) {
+  CheckPlan p;
+  p.checks = simplification_checks(name);
+  p.rounds = int(std::lround(name_flag(name, "ckr", p.rounds)));
+  p.noise_factor = name_flag(name, "ckn", p.noise_factor);
+  p.proposal_sds = name_flag(name, "cks", p.proposal_sds);
+  return p;
 }
 }  // namespace
 
@@ -176,7 +196,7 @@ void measure_profile(const Problem& problem, opt::Strategy& engine, const opt::R
   std::tie(m.changes, m.needless) = count_changes(problem, best.config);
   m.profile_changes = m.changes, m.profile_needless = m.needless, m.profile_regret = m.regret;
   if (!(sd > 0)) return;
-  const auto s = simulate_simplification(problem, engine, best.config, best.mean, sd, spec.seed, simplification_checks(spec.strategy));
+  const auto s = simulate_simplification(problem, engine, best.config, best.mean, sd, spec.seed, check_plan(spec.strategy));
   m.proposed = s.proposed;
   m.simplified = s.kept;
   m.checks = s.checks;

@@ -11,7 +11,6 @@ namespace wgopt::bench {
 
 namespace {
 
-constexpr int kCheckRounds = 3;   // the search's minimum (kMinUsefulConfirmRounds)
 constexpr int kConfirmRounds = 4; // the search's default --confirm-rounds
 
 std::vector<experiments::KnobChange> estimated(opt::Strategy& engine, const opt::Config& winner, const opt::Config& start) {
@@ -32,13 +31,13 @@ opt::Config with_returned(const opt::Space& space, opt::Config c, const opt::Con
 }  // namespace
 
 SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strategy& engine, const opt::Config& winner,
-                                              double winner_mean, double noise_sd, std::uint64_t seed, int checks) {
+                                              double winner_mean, double noise_sd, std::uint64_t seed, const CheckPlan& plan) {
   const opt::Config start = problem.space.complete(*problem.start);
   // Score units are the user's, higher is better: the problems minimise, so a score is -f.
   const double negligible = 0.005 * std::abs(problem.f(start).value_or(problem.failed_value));
   NoiseStream noise(seed ^ 0x9e3779b97f4a7c15ULL);
   auto measure = [&](const opt::Config& c) {
-    const double score = -noisy(problem.noise_kind, problem.f(c).value_or(problem.failed_value), noise_sd, noise);
+    const double score = -noisy(problem.noise_kind, problem.f(c).value_or(problem.failed_value), noise_sd * plan.noise_factor, noise);
     engine.tell(c, opt::TrialState::complete, -score);   // the search tells the model every check measurement
     return score;
   };
@@ -58,19 +57,19 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
   const double allowance = experiments::kSimplificationAllowance * std::abs(winner_mean);
   double spent = 0;   // what kept checks' returns cost, of the allowance (as the search)
   std::vector<std::string> refused;
-  for (; out.checks < checks; ++out.checks) {
+  for (; out.checks < plan.checks; ++out.checks) {
     const opt::Config current = out.profile;
     const auto changes = estimated(engine, current, start);
     const experiments::JointLoss loss = [&](const std::vector<std::string>& returned) {
       return engine.difference(current, with_returned(problem.space, current, start, returned));
     };
-    const auto ids = experiments::propose_returns(changes, refused, negligible, allowance - spent, loss);
+    const auto ids = experiments::propose_returns(changes, refused, negligible, allowance - spent, loss, plan.proposal_sds);
     if (ids.empty() || ids.size() == changes.size() || allowance - spent <= 0) break;
     out.proposed += int(ids.size());
     const opt::Config simplified = with_returned(problem.space, current, start, ids);
     const opt::Difference model_loss = loss(ids);   // before the model hears the check
     std::vector<double> whole, simple;
-    for (int r = 0; r < kCheckRounds; ++r) {
+    for (int r = 0; r < plan.rounds; ++r) {
       whole.push_back(measure(current));
       simple.push_back(measure(simplified));
     }

@@ -23,10 +23,19 @@ struct SimplificationOutcome {
   opt::Config profile;       // what the profile carries: the simplified winner when kept, else the winner
 };
 
+// The simulated plant checks: at most `checks`, `rounds` each (the search's at full length: 3), each
+// measurement's noise `noise_factor` times the problem's.
+struct CheckPlan {
+  int checks = 4;
+  int rounds = 3;
+  double noise_factor = 1.0;
+  double proposal_sds = 1.0;  // within_allowance's sds
+};
+
 // problem must have a start; winner is the engine's recommendation, winner_mean its posterior mean
 // (user units). The check's measurements come from their own stream (seeded by `seed`), so the
 // trials' noise is unchanged. Throws wgopt::UsageError when the winner is not in the space.
 SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strategy& engine, const opt::Config& winner,
-                                              double winner_mean, double noise_sd, std::uint64_t seed, int checks);
+                                              double winner_mean, double noise_sd, std::uint64_t seed, const CheckPlan& plan);
 
 }  // namespace wgopt::bench

@@ -62,6 +62,18 @@ int simplification_budget_minutes(double nominal_measure_s, int confirm_rounds) 
   return static_cast<int>(std::floor(2 * reserve_s / 60)) + 2;  // the first whole minute above twice it, plus one
 }
 
+int check_seconds(int duration, int screen) { return std::min(duration, std::max(screen, screen_seconds_for(duration))); }
+
+double check_measure_seconds(double full_measure_s, int duration, int check_seconds, int scenarios) {
+  return std::max(1.0, full_measure_s - static_cast<double>((duration - check_seconds) * scenarios));
+}
+
+int check_rounds_most(double full_measure_s, double check_measure_s, int confirm_rounds) {
+  if (confirm_rounds < kMinUsefulConfirmRounds) return confirm_rounds;  // --confirm-rounds 2: the user's choice
+  const int in_full_time = static_cast<int>(kMinUsefulConfirmRounds * (full_measure_s + 1.5) / (check_measure_s + 1.5));
+  return std::max(confirm_rounds, in_full_time);
+}
+
 int simplification_rounds_that_fit(double left_s, double full_measure_s, int max_rounds) {
   const int fit = static_cast<int>(left_s / (2 * (full_measure_s + 1.5)));
   const int most = std::max(2, max_rounds);

@@ -64,6 +64,26 @@ int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_r
 // baseline"); the comparison with the baseline is now chained through the confirmation.
 double simplification_minimum_s(double full_measure_s);
 
+// The length of the simplification's checks (seconds per scenario) for a full `duration` and the
+// search's screening length `screen` (== duration: screening off): the screening length, but never
+// shorter than screen_seconds_for(duration). A check compares two configurations measured in turns,
+// and on the testbed a measurement's run-to-run sd is the same at 5 s as at 10 s (15-26 Mbit/s
+// either way, bench/README), so twice the rounds in the same time narrow its interval 2.4x
+// (t(0.975, 2) / sqrt(3) against t(0.975, 5) / sqrt(6)). A shorter screen (--screen 2) is mostly
+// warm-up: the checks keep the default half.
+int check_seconds(int duration, int screen);
+
+// How long one of the check's measurements takes: a full one's (`full_measure_s`, as the
+// baseline's rounds took) less the seconds every one of `scenarios` is shorter (the iperf3 start
+// and stop around them stay). At least 1 s.
+double check_measure_seconds(double full_measure_s, int duration, int check_seconds, int scenarios);
+
+// The most rounds a check makes at `check_measure_s` a measurement: `confirm_rounds` (the user's
+// --confirm-rounds, as at full length), or more when they are shorter: as many as fit in the time
+// of kMinUsefulConfirmRounds full-length rounds, the time the reserve plans a check for
+// (confirmation_reserve): 5 at the default 10 s. Fewer than kMinUsefulConfirmRounds given: those.
+int check_rounds_most(double full_measure_s, double check_measure_s, int confirm_rounds);
+
 // The shortest --budget, in whole minutes, whose reserve holds the confirmation's rounds and the
 // simplification's in full (confirmation_reserve under half of it), plus a minute of slack (the
 // reserve counts measurements, not the 1.5 s of apply and settle around each): what a user is told

@@ -57,6 +57,9 @@ SearchPlan plan_search(const SearchOptions& o) {
   }
   plan.screen = plan.objective;
   plan.screen.duration = std::chrono::seconds(screen_seconds(o.screen_s, static_cast<int>(plan.objective.duration.count())));
+  plan.check = plan.objective;
+  plan.check.duration = std::chrono::seconds(check_seconds(static_cast<int>(plan.objective.duration.count()),
+                                                           static_cast<int>(plan.screen.duration.count())));
   const bool resumed = plan.resuming;
   plan.strategy = resumed ? plan.resumed_info.strategy : o.strategy;
   plan.seed = resumed ? plan.resumed_info.seed : o.seed;
@@ -68,6 +71,11 @@ SearchPlan plan_search(const SearchOptions& o) {
   if (plan.limits.wall) plan.limits.reserve = confirmation_reserve(*plan.limits.wall, plan.nominal_measure_s, o.confirm_rounds, o.simplify);
   if (!o.space_file.empty()) plan.overrides = load_space_overrides(o.space_file);
   return plan;
+}
+
+double SearchPlan::check_measure_s(double full_measure_s) const {
+  return check_measure_seconds(full_measure_s, static_cast<int>(objective.duration.count()), static_cast<int>(check.duration.count()),
+                               static_cast<int>(objective.scenarios.size()));
 }
 
 }  // namespace wgopt::experiments

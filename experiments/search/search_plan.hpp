@@ -20,6 +20,7 @@ namespace wgopt::experiments {
 struct SearchPlan {
   Objective objective;
   Objective screen;                   // the objective at the screening length (== objective: no screening)
+  Objective check;                    // the winner simplification's checks' (policies.hpp, check_seconds)
   std::string strategy;               // the engine (a resumed study's own)
   std::uint64_t seed = 1;
   std::string budget_text;            // as typed (or the resumed study's)
@@ -33,6 +34,8 @@ struct SearchPlan {
   Evidence retune_evidence;                    // its evidence, read strictly (a NaN score is an error here)
   bool retune() const { return retune_profile.has_value(); }
   bool screening() const { return screen.duration < objective.duration; }
+  // One check measurement's time when a full one took `full_measure_s` (check_measure_seconds).
+  double check_measure_s(double full_measure_s) const;
 };
 
 // Throws UsageError naming the option and the fix; nothing on the host has changed.

@@ -41,7 +41,7 @@ std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, 
     return std::nullopt;
   }
   plant.settle(in.options.settle);
-  auto ev = plant.measure(in.plan.objective, cmo);
+  auto ev = plant.measure(in.plan.check, cmo);  // at the check's length (policies.hpp, check_seconds)
   applied->rollback();
   if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
   if (!ev.score) {
@@ -211,7 +211,7 @@ std::string simplified_refused(const Confirmation& vs_whole, const Confirmation&
 }
 
 std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes, const std::vector<std::string>& proposed,
-                                          double allowance, const JointLoss& loss) {
+                                          double allowance, const JointLoss& loss, double sds) {
   auto upper = [&](const std::string& id) {
     auto c = std::find_if(changes.begin(), changes.end(), [&](const auto& x) { return x.id == id; });
     return c != changes.end() && c->ci95 ? c->ci95->high : HUGE_VAL;
@@ -224,16 +224,16 @@ std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes
     trial.push_back(id);
     const opt::Difference d = loss(trial);
     if (!std::isfinite(d.mean) || !std::isfinite(d.sd)) return proposed;  // no joint estimate
-    if (out.empty() || d.mean + d.sd <= allowance) out = std::move(trial);
+    if (out.empty() || d.mean + sds * d.sd <= allowance) out = std::move(trial);
   }
   return out;
 }
 
 std::vector<std::string> propose_returns(const std::vector<KnobChange>& changes, const std::vector<std::string>& refused, double negligible,
-                                         double allowance, const JointLoss& loss) {
+                                         double allowance, const JointLoss& loss, double sds) {
   auto candidates = changes_to_return(changes, negligible);
   std::erase_if(candidates, [&](const auto& id) { return std::find(refused.begin(), refused.end(), id) != refused.end(); });
-  return within_allowance(changes, candidates, allowance, loss);
+  return within_allowance(changes, candidates, allowance, loss, sds);
 }
 
 namespace {
@@ -249,14 +249,16 @@ std::vector<std::string> proposal(const BoundSpace& bound, const ConfirmResult& 
 // The rounds a check gets in the time left of a wall budget, or nullopt (with `why`) when it does not fit.
 std::optional<int> check_rounds(const SimplifyInputs& in, const Budget& budget, std::string& why) {
   const auto& limits = budget.limits();
-  if (!limits.wall || in.baseline.full_measure_s <= 0) return in.options.confirm_rounds;
+  const double full_s = in.baseline.full_measure_s, check_s = in.plan.check_measure_s(full_s);
+  const int most = check_rounds_most(full_s, check_s, in.options.confirm_rounds);
+  if (!limits.wall || full_s <= 0) return most;
   const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
-  const double needed_s = simplification_minimum_s(in.baseline.full_measure_s);
+  const double needed_s = simplification_minimum_s(check_s);
   if (left_s < needed_s) {
     why = fmt::format("{:.0f} s left of the budget, its 3 rounds need {:.0f} s", std::max(0.0, left_s), needed_s);
     return std::nullopt;
   }
-  return simplification_rounds_that_fit(left_s, in.baseline.full_measure_s, in.options.confirm_rounds);
+  return simplification_rounds_that_fit(left_s, check_s, most);
 }
 
 // Every measurement of the check, told to the engine: the model learns what the returns cost beside
@@ -386,8 +388,8 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
       break;
     }
     progress.say(fmt::format("simplification: the model proposes returning {} of {} changes to the host's value ({}); "
-                             "checking on the plant, {} rounds",
-                             ids.size(), changes.size(), fmt::join(ids, ", "), *rounds));
+                             "checking on the plant, {} rounds of {} s measurements",
+                             ids.size(), changes.size(), fmt::join(ids, ", "), *rounds, in.plan.check.duration.count()));
     k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
     const Values simplified = with_returned(conf.winner, ids, bound);
     const opt::Difference model_loss = loss(ids);  // before the model hears the check: two independent estimates

@@ -4,7 +4,9 @@
 // changes that do not clearly contribute are proposed for return to the host's own value, as many
 // as the model's joint estimate says cost at most kSimplificationAllowance of the winner's score
 // together (within_allowance). The simplified winner is then measured on the plant against the
-// whole winner, interleaved in rounds (W S, S W, ...), and it replaces the whole winner only when it
+// whole winner, interleaved in rounds (W S, S W, ...), at the screening length (5 s of the default
+// 10, policies.hpp check_seconds: 5 rounds in the time 3 full-length rounds took until 2026-12-04,
+// whose t(0.975, 2) made a check's interval +-116 Mbit/s on the testbed), and it replaces the whole winner only when it
 // beats the baseline (the confirmation's rule, on the confirmation's gain chained with the check's:
 // chain_confirmations; until 2026-12-04 every check measured the baseline as a third arm, a third of
 // its time, when the confirmation had just measured it), is not worse than the
@@ -109,13 +111,13 @@ std::vector<std::string> with_switched_off(std::vector<std::string> ids, const s
 // that 165 below the whole winner: every change stayed. No joint estimate (NaN): `proposed` as it
 // is. Pure but for `loss`.
 std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes, const std::vector<std::string>& proposed,
-                                          double allowance, const JointLoss& loss);
+                                          double allowance, const JointLoss& loss, double sds = 1.0);
 
 // One check's proposal before switched-off children join it (with_switched_off): changes_to_return
 // minus the changes an earlier check refused, cut to `allowance` by within_allowance. The search
 // and bench/simplification_sim propose with it. Pure but for `loss`.
 std::vector<std::string> propose_returns(const std::vector<KnobChange>& changes, const std::vector<std::string>& refused, double negligible,
-                                         double allowance, const JointLoss& loss);
+                                         double allowance, const JointLoss& loss, double sds = 1.0);
 
 // The cost of the simplification (whole - simplified, score units) from the two estimates of it:
 // the model's joint one (from the search's trials) and the plant check's paired rounds (vs_whole:

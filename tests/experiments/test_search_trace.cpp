@@ -212,9 +212,9 @@ TEST_CASE("search keeps the whole winner when the plant refuses the model's simp
   // After 12 trials the model credits the transmit queue with no clear part and proposes returning
   // it alone (the joint allowance keeps tcp_rmem, which it is as unsure of: until 2026-12-03 both went
   // and the plant refused). The plant measures the simplified winner 100 below the whole one (its
-  // three check measurements, 21, 22 and 25 of W S, S W, W S, read low), and every change stays, each
-  // with its estimate.
-  SearchWorld w(Script{.low_measures = {21, 22, 25}, .inert = {"txqueuelen", "cc"}});
+  // five check measurements, 21, 22, 25, 26 and 29 of W S, S W, W S, S W, W S, read low), and every
+  // change stays, each with its estimate.
+  SearchWorld w(Script{.low_measures = {21, 22, 25, 26, 29}, .inert = {"txqueuelen", "cc"}});
   w.start_poor();
   const auto o = simplifying(w, 12);
   const auto report = w.run(o);
@@ -264,13 +264,13 @@ TEST_CASE("search checks again after a check: one inert change returns per check
 }
 
 TEST_CASE("a change the plant refused in a later check stays, and what an earlier check returned stays returned", "[search-trace][simplify]") {
-  // The world of "search checks again after a check", whose second check's three measurements of the
-  // simplified winner (32, 33 and 36 of W S, S W, W S) read low: the first check returns the
+  // The world of "search checks again after a check", whose second check's five measurements of the
+  // simplified winner (36, 37, 40, 41 and 44 of W S, S W, W S, S W, W S) read low: the first check returns the
   // congestion control, the second refuses the transmit queue's return, and the transmit queue
   // stays: it is not proposed again, and the model proposes nothing more. (Until 2026-12-04 a
   // 10-trial search made the model propose a change that matters in its second check; without the
   // baseline's check measurements told to it, it no longer does.)
-  SearchWorld w(Script{.low_measures = {32, 33, 36}, .inert = {"txqueuelen", "cc"}});
+  SearchWorld w(Script{.low_measures = {36, 37, 40, 41, 44}, .inert = {"txqueuelen", "cc"}});
   w.start_poor();
   const auto o = simplifying(w, 20);
   const auto report = w.run(o);
@@ -290,8 +290,9 @@ TEST_CASE("a change the plant refused in a later check stays, and what an earlie
 }
 
 TEST_CASE("search keeps the whole winner when the simplification's rounds are lost", "[search-trace][simplify]") {
-  // The check's measurements fail (iperf3 cannot connect): too few rounds to decide, nothing returns.
-  Script script{.fail_measures = {22, 23, 24, 25, 26}, .inert = {"txqueuelen", "cc"}};
+  // The check's measurements after its first round fail (iperf3 cannot connect): too few rounds to
+  // decide, nothing returns.
+  Script script{.fail_measures = {22, 23, 24, 25, 26, 27, 28, 29}, .inert = {"txqueuelen", "cc"}};
   SearchWorld w(script);
   w.start_poor();
   const auto o = simplifying(w, 12);

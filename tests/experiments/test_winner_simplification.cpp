@@ -33,6 +33,27 @@ TEST_CASE("simplification: the model's proposal returns changes that do not clea
   CHECK(simplification_rounds_that_fit(1000, 14, 2) == 2);  // --confirm-rounds 2: the user's choice
 }
 
+TEST_CASE("simplification: a check measures at the screening length, more rounds in the time of three full ones", "[simplify]") {
+  CHECK(check_seconds(10, 5) == 5);    // the default screen
+  CHECK(check_seconds(10, 2) == 5);    // a shorter screen is mostly warm-up: the default half
+  CHECK(check_seconds(10, 8) == 8);    // a longer one as given
+  CHECK(check_seconds(10, 10) == 10);  // --screen 0: full length
+  CHECK(check_seconds(4, 4) == 4);     // too short to halve
+  CHECK(check_seconds(30, 15) == 15);
+  // 10.1 s measured at full length: 5.1 s at 5 s, per scenario; two scenarios lose 10 s.
+  CHECK(check_measure_seconds(10.1, 10, 5, 1) == Approx(5.1));
+  CHECK(check_measure_seconds(20.2, 10, 5, 2) == Approx(10.2));
+  CHECK(check_measure_seconds(3, 10, 5, 1) == 1.0);  // never below a second
+  // Three full rounds take 3 x 2 x 11.6 s = 69.6 s; a round of 5.1 s measurements 13.2 s: 5 rounds.
+  CHECK(check_rounds_most(10.1, 5.1, 4) == 5);
+  CHECK(check_rounds_most(10.1, 10.1, 4) == 4);  // full length: --confirm-rounds, as before
+  CHECK(check_rounds_most(10.1, 5.1, 8) == 8);   // more confirmation rounds asked for: as many
+  CHECK(check_rounds_most(10.1, 5.1, 2) == 2);   // --confirm-rounds 2: the user's choice
+  // What fits in a 10-minute search's time after its confirmation (73 s): the 5 rounds.
+  CHECK(simplification_rounds_that_fit(73, 5.1, check_rounds_most(10.1, 5.1, 4)) == 5);
+  CHECK(simplification_minimum_s(5.1) == Approx(39.6));
+}
+
 TEST_CASE("simplification: the joint allowance keeps the proposal to what the model expects to cost little together",
           "[simplify]") {
   auto change = [](const std::string& id, double gain, double sd) {
