@@ -90,6 +90,14 @@ int flag_integer(const std::string& name, const std::string& flag, size_t at) {
     throw UsageError(fmt::format("strategy '{}': ablation '{}' needs a whole number after '='", name, flag));
   return int(x);
 }
+
+// A flag's value held to its range: at least `low`, or above `low`.
+void at_least(const std::string& name, const std::string& flag, double x, double low) {
+  if (x < low) throw UsageError(fmt::format("strategy '{}': ablation '{}' needs a value of at least {}", name, flag, low));
+}
+void above(const std::string& name, const std::string& flag, double x, double low) {
+  if (!(x > low)) throw UsageError(fmt::format("strategy '{}': ablation '{}' needs a value above {}", name, flag, low));
+}
 }  // namespace
 
 std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, const opt::Space& space,
@@ -135,9 +143,9 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("init=", 0) == 0) o.n_initial = flag_integer(name, f, 5);
     else if (f.rfind("rm=", 0) == 0) (void)flag_number(name, f, 3);   // run_one's (remeasure_percent)
     else if (f.rfind("checks=", 0) == 0) (void)flag_number(name, f, 7);   // measure_profile's (simplification_checks)
-    else if (f.rfind("ckr=", 0) == 0) (void)flag_integer(name, f, 4);     // measure_profile's (check_plan)
-    else if (f.rfind("ckn=", 0) == 0) (void)flag_number(name, f, 4);      // measure_profile's (check_plan)
-    else if (f.rfind("cks=", 0) == 0) (void)flag_number(name, f, 4);      // measure_profile's (check_plan)
+    else if (f.rfind("ckr=", 0) == 0) at_least(name, f, flag_integer(name, f, 4), 2);       // measure_profile's (check_plan)
+    else if (f.rfind("ckn=", 0) == 0) above(name, f, flag_number(name, f, 4), 0);          // measure_profile's (check_plan)
+    else if (f.rfind("cks=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
     else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, rm=P, checks=N, ckr=N, ckn=V, cks=V", name, f));
     at = end + 1;
   }

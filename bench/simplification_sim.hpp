@@ -2,8 +2,8 @@
 // The search's winner simplification (experiments/search/winner_simplification.hpp, stage 9b) on a
 // benchmark problem whose truth is known: the engine's model proposes which of the recommended
 // winner's changes go back to the start's values (changes_to_return, within_allowance, with the
-// same allowances as the search), and a simulated plant check (the problem's noise, 3 interleaved
-// rounds of the whole and the simplified winner) keeps the simplified winner or not
+// same allowances as the search), and a simulated plant check (CheckPlan: 5 interleaved rounds of
+// the whole and the simplified winner at 1.05x the problem's noise, as the search's half-length ones) keeps the simplified winner or not
 // (simplified_refused, with the model's joint estimate of its cost, as the search does, and the
 // gain over the baseline chained through a simulated confirmation: 4 rounds of the baseline and the
 // winner, not told to the engine, as the search does not tell its confirmation). As in the
@@ -23,12 +23,14 @@ struct SimplificationOutcome {
   opt::Config profile;       // what the profile carries: the simplified winner when kept, else the winner
 };
 
-// The simulated plant checks: at most `checks`, `rounds` each (the search's at full length: 3), each
-// measurement's noise `noise_factor` times the problem's.
+// The simulated plant checks: at most `checks`, `rounds` each, each measurement's noise
+// `noise_factor` times the problem's. The defaults are the search's: 5 rounds of half-length
+// measurements (policies.hpp check_rounds_most), whose run-to-run sd on the testbed is 1.05x a full
+// one's (until 2026-12-04 late: 3 rounds at full length, ckr=3/ckn=1).
 struct CheckPlan {
   int checks = 4;
-  int rounds = 3;
-  double noise_factor = 1.0;
+  int rounds = 5;
+  double noise_factor = 1.05;
   double proposal_sds = 1.0;  // within_allowance's sds
 };
 

@@ -137,9 +137,11 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   space->add_option("--duration", f->duration, "seconds per scenario measurement (overrides the objective; default 10)");
   f->screen_opt = space->add_option("--screen", f->screen,
                     "seconds per scenario of the screening measurement each new candidate gets; the baseline rounds, the "
-                    "re-measurements of the top candidates and the confirmation measure the full --duration; every "
+                    "re-measurements of the top candidates and the confirmation measure the full --duration; the winner "
+                    "simplification's checks measure this long too, never under half the duration, in more rounds; every "
                     "measurement's first second is left out of its score (iperf3 -O 1), so both lengths score the same "
-                    "steady rate; 0: every trial at full length (default: half the duration when it is 6 s or more, 5 of 10)");
+                    "steady rate; 0: every trial and check at full length (default: half the duration when it is 6 s or "
+                    "more, 5 of 10)");
   auto* eng = cmd->add_option_group("engine", "budget and strategy");
   eng->add_option("--budget", o->budget, "wall-clock budget, 1s..7d: 90s, 5m, 2h (the search never overruns it by more than one trial)");
   eng->add_option("--trials", f->trials, "cap on the number of trials");

@@ -64,6 +64,13 @@ void accumulate(Averages& a, const Evaluation& ev) {
   add_end(a.far, ev, true);
 }
 
+void scale_drops(Averages& a, double factor) {
+  a.softnet *= factor;
+  a.nic *= factor;
+  a.far.softnet *= factor;
+  a.far.nic *= factor;
+}
+
 ComparisonRow to_row(const std::string& label, const Averages& a) {
   return end_row(label, a.throughput, a.n, {a.top_soft, a.softnet, a.nic, a.top_core, a.n});
 }

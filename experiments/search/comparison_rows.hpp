@@ -27,6 +27,10 @@ struct Averages {
 // Adds one scored measurement (a failed one adds nothing).
 void accumulate(Averages& a, const Evaluation& ev);
 
+// Multiplies the drop counts (both ends') by `factor`: measurements of another length read per
+// measurement of the table's (a 5 s check's drops in "drops/10s": 2).
+void scale_drops(Averages& a, double factor);
+
 // The row for `label`; empty numbers when nothing was added.
 ComparisonRow to_row(const std::string& label, const Averages& a);
 

@@ -32,13 +32,14 @@ std::optional<int> last_trial_of(const Values& winner, const StudyStore& store) 
   return found;
 }
 
-int rounds_for(const SearchOptions& o, const BaselineResult& baseline, const Budget& budget, const SearchPlan& plan,
-               SearchProgress& progress) {
+int rounds_for(const SearchOptions& o, const BaselineResult& baseline, const Budget& budget, SearchProgress& progress) {
   const auto& limits = budget.limits();
   if (!limits.wall || baseline.full_measure_s <= 0) return o.confirm_rounds;
   double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
-  // The winner's simplification follows: its first check's fewest rounds, at the check's length.
-  if (o.simplify) left_s -= simplification_minimum_s(plan.check_measure_s(baseline.full_measure_s));
+  // The winner's simplification follows: room for its first check, the time of 3 full-length rounds
+  // (its most rounds at the check's shorter length, check_rounds_most; room for 3 short rounds let a
+  // 4th confirmation round leave the check 3, with t(0.975, 2)).
+  if (o.simplify) left_s -= simplification_minimum_s(baseline.full_measure_s);
   const int rounds = confirmation_rounds_that_fit(left_s, baseline.full_measure_s, o.confirm_rounds);
   if (rounds < o.confirm_rounds) {
     progress.say(fmt::format("confirmation: {} rounds fit in the {:.0f} s left (of --confirm-rounds {})", rounds, std::max(0.0, left_s),
@@ -64,7 +65,7 @@ ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& basel
     return r;
   }
   r.winner_trial = last_trial_of(r.winner, store);
-  const int rounds = rounds_for(o, baseline, budget, plan, progress);
+  const int rounds = rounds_for(o, baseline, budget, progress);
   std::vector<ConfirmationRound> scores(static_cast<size_t>(rounds));
   int measurement = 0, baselines = 0, candidates = 0;
   MeasureOptions cmo = mo;

@@ -67,9 +67,10 @@ double simplification_minimum_s(double full_measure_s);
 // The length of the simplification's checks (seconds per scenario) for a full `duration` and the
 // search's screening length `screen` (== duration: screening off): the screening length, but never
 // shorter than screen_seconds_for(duration). A check compares two configurations measured in turns,
-// and on the testbed a measurement's run-to-run sd is the same at 5 s as at 10 s (15-26 Mbit/s
-// either way, bench/README), so twice the rounds in the same time narrow its interval 2.4x
-// (t(0.975, 2) / sqrt(3) against t(0.975, 5) / sqrt(6)). A shorter screen (--screen 2) is mostly
+// and on the testbed a measurement's run-to-run sd is only 1.05x as large at 5 s as at 10 s (pooled
+// over nine studies, bench/README "screening"; 15-26 Mbit/s at both lengths in the checks of
+// 2026-12-04's 10- and 30-minute studies), so 5 rounds in the time of 3 narrow its interval about
+// 2x (t(0.975, 4) / sqrt(5) against t(0.975, 2) / sqrt(3)). A shorter screen (--screen 2) is mostly
 // warm-up: the checks keep the default half.
 int check_seconds(int duration, int screen);
 

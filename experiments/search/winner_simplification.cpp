@@ -21,13 +21,15 @@ namespace {
 struct CheckRounds {
   std::vector<ConfirmationRound> whole_vs_simplified;
   Averages whole_row, simplified_row;
+  std::chrono::seconds length{0};  // each measurement's, per scenario
+  double to_full = 1;              // a full measurement's length over the check's: drop counts read per full measurement
 };
 
 // One measurement of `values` (applied, settled, measured, rolled back). nullopt when it was lost.
 std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, const Values& values, const char* arm, Averages* row,
                                   SearchProgress& progress) {
   MeasureOptions cmo = in.mo;
-  cmo.prune = nullptr;  // the check measures fully, like the confirmation
+  cmo.prune = nullptr;  // never stopped early, like the confirmation's
   std::optional<AppliedCandidate> applied;
   try {
     applied.emplace(plant, values, measurement_lease(in.plan.nominal_measure_s));
@@ -58,6 +60,8 @@ CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values
                       SearchProgress& progress) {
   CheckRounds c;
   c.whole_vs_simplified.resize(static_cast<size_t>(rounds));
+  c.length = in.plan.check.duration;
+  c.to_full = std::chrono::duration<double>(in.plan.objective.duration) / std::chrono::duration<double>(in.plan.check.duration);
   // The confirmation's plan with the whole winner in the baseline's slot, balanced (W S, S W, W S,
   // ...): neither arm always first. Each arm's i-th measurement belongs to round i.
   const std::vector<Arm> arms = plan_confirmation(rounds, ConfirmOrder::Balanced);
@@ -89,9 +93,10 @@ void split(const std::vector<KnobChange>& changes, const std::vector<std::string
 // An estimate with a finite mean and a positive, finite sd: one that can be weighted by its precision.
 bool weighable(const opt::Difference& d) { return std::isfinite(d.mean) && std::isfinite(d.sd) && d.sd > 0; }
 
-// "simplified - whole -3.4, 95% -10.2 .. +3.4; the model's estimate -6.1 +- 19.3; together -3.5 +- 3.4"
-std::string check_line(const Confirmation& vs_whole, const opt::Difference& model_loss) {
-  std::string s = fmt::format("simplified - whole {:+.1f}, 95% {:+.1f} .. {:+.1f}", vs_whole.gain, vs_whole.gain_ci.low, vs_whole.gain_ci.high);
+// "simplified - whole -3.4, 95% -10.2 .. +3.4 in 5 s measurements; the model's estimate -6.1 +- 19.3; together -3.5 +- 3.4"
+std::string check_line(const Confirmation& vs_whole, const opt::Difference& model_loss, std::chrono::seconds length) {
+  std::string s = fmt::format("simplified - whole {:+.1f}, 95% {:+.1f} .. {:+.1f} in {} s measurements", vs_whole.gain, vs_whole.gain_ci.low,
+                              vs_whole.gain_ci.high, length.count());
   if (!weighable(model_loss)) return s;
   const opt::Difference both = combined_loss(model_loss, vs_whole);
   return s + fmt::format("; the model's estimate {:+.1f} +- {:.1f}; together {:+.1f} +- {:.1f}", -model_loss.mean, model_loss.sd, -both.mean, both.sd);
@@ -278,11 +283,13 @@ void tell_check(opt::Strategy& engine, const BoundSpace& bound, const Values& wh
   }
 }
 
-// The simplified winner's row: its probes as the check measured them, its throughput chained like
-// its score (the whole winner's before the check plus the check's simplified - whole), so that the
-// row beside the baseline's (the confirmation's) is read in the same rounds' terms as the gain.
+// The simplified winner's row: its probes as the check measured them (drop counts scaled to a full
+// measurement's length, the table's "drops/10s"), its throughput chained like its score (the whole
+// winner's before the check plus the check's simplified - whole), so that the row beside the
+// baseline's (the confirmation's) is read in the same rounds' terms as the gain.
 Averages chained_row(const Averages& whole_before, const CheckRounds& c) {
   Averages row = c.simplified_row;
+  scale_drops(row, c.to_full);
   if (row.n > 0 && whole_before.n > 0 && c.whole_row.n > 0) {
     row.throughput += row.n * (whole_before.mean_throughput() - c.whole_row.mean_throughput());
   }
@@ -343,7 +350,7 @@ void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const
   // what is left of the allowance.
   const std::optional<double> left = k.spent > 0 ? std::optional(k.allowance - k.spent) : std::nullopt;
   if (const std::string how = simplified_refused(vs_whole, vs_base, model_loss, left); !how.empty()) {
-    k.notes.push_back(fmt::format("the simplified winner measured {} ({}): the proposed change(s) stay", how, check_line(vs_whole, model_loss)));
+    k.notes.push_back(fmt::format("the simplified winner measured {} ({}): the proposed change(s) stay", how, check_line(vs_whole, model_loss, c.length)));
     for (const auto& r : step.returned) k.refused.push_back(r.id);
     return;
   }
@@ -352,7 +359,7 @@ void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const
                                                 100 * kSimplificationAllowance);
   k.notes.push_back(fmt::format("{} change(s) returned to the host's value ({}): not worse beyond noise and within the {} a simpler "
                                 "profile may cost",
-                                step.returned.size(), check_line(vs_whole, model_loss), within));
+                                step.returned.size(), check_line(vs_whole, model_loss, c.length), within));
   k.spent += std::max(0.0, combined_loss(model_loss, vs_whole).mean);
   k.s.returned.insert(k.s.returned.end(), step.returned.begin(), step.returned.end());
   take_simplified(conf, simplified, vs_base, c);

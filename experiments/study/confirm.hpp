@@ -77,8 +77,8 @@ Confirmation decide_confirmation(const std::vector<ConfirmationRound>& rounds, c
 // The second confirmation's candidate against the first one's baseline, where the second measured
 // its candidate against the first one's candidate (a simplified winner against the confirmed whole
 // one): the gains add, their variances add (the two come from different rounds, each paired within
-// itself), on Welch-Satterthwaite's degrees of freedom capped at the larger part's, and the rule is
-// the confirmation's. The baseline's mean and interval are the first's; the candidate's mean is the
+// itself), on Welch-Satterthwaite's degrees of freedom capped at the first's (the chain claims no
+// more than the part that measured the baseline), and the rule is the confirmation's. The baseline's mean and interval are the first's; the candidate's mean is the
 // first's candidate's plus the second's gain, its interval the first's candidate's widened by the
 // second's gain's (in quadrature). The method says it is chained. This spares the simplification's checks a baseline
 // arm: a third of their time. It is no independent replication of the first: the first is reused,

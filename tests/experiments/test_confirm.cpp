@@ -155,7 +155,7 @@ TEST_CASE("a simplified winner is held to the baseline through the confirmation:
   CHECK(c.candidate_mean == Approx(whole.baseline_mean + c.gain));
   CHECK(c.relative_gain == Approx(c.gain / 300));
   CHECK(c.gain_se == Approx(std::hypot(whole.gain_se, simplified.gain_se)));
-  // Welch-Satterthwaite's degrees of freedom (3.8 here) capped at the larger part's (2): the chained
+  // Welch-Satterthwaite's degrees of freedom (3.8 here) capped at the confirmation's (2): the chained
   // interval is wider than either part's, and its p-value claims no more than the confirmation did.
   CHECK(c.gain_dof == 2);
   CHECK(c.gain_ci.high - c.gain_ci.low > whole.gain_ci.high - whole.gain_ci.low);
@@ -166,6 +166,14 @@ TEST_CASE("a simplified winner is held to the baseline through the confirmation:
   const Confirmation three = chain_confirmations(four, simplified);
   CHECK(three.gain_dof > 2);
   CHECK(three.gain_dof <= 3);
+  // A 3-round confirmation (2 df) and a 5-round check (4 df): the check's rounds do not lend the chain
+  // degrees of freedom the confirmation, the part that measured the baseline, does not have.
+  const Confirmation five = decide_confirmation(std::vector<double>{580, 584, 576, 582, 579}, std::vector<double>{577, 583, 575, 581, 579});
+  REQUIRE(five.gain_dof == 4);
+  const Confirmation chained_five = chain_confirmations(whole, five);
+  CHECK(chained_five.gain_dof <= 2);
+  CHECK(chained_five.p_value >= whole.p_value);
+  CHECK(chained_five.gain_ci.high - chained_five.gain_ci.low > whole.gain_ci.high - whole.gain_ci.low);
   // The candidate's interval holds both parts' uncertainty.
   CHECK(c.candidate_ci.high - c.candidate_ci.low > whole.candidate_ci.high - whole.candidate_ci.low);
   CHECK(c.promote);
@@ -199,13 +207,13 @@ TEST_CASE("chaining a steady part, a Welch confirmation, or a part without degre
   const Confirmation both = chain_confirmations(steady, steady);
   CHECK(both.gain_ci.low == both.gain_ci.high);
   CHECK(both.p_value == 0);
-  // A confirmation that lost a round (Welch's fractional degrees of freedom) chains within the cap.
+  // A confirmation that lost a round (Welch's fractional degrees of freedom) chains within its own.
   const std::vector<ConfirmationRound> lossy = {{300, 580}, {302, std::nullopt}, {std::nullopt, 577}, {298, std::nullopt}, {std::nullopt, 579}};
   const Confirmation welch = decide_confirmation(lossy);
   REQUIRE(welch.method == "Welch t");
   const Confirmation chained = chain_confirmations(welch, check);
   CHECK(chained.gain_dof >= std::min(welch.gain_dof, check.gain_dof));
-  CHECK(chained.gain_dof <= std::max(welch.gain_dof, check.gain_dof));
+  CHECK(chained.gain_dof <= welch.gain_dof);
   // Noise without degrees of freedom (a hand-built part): counted as 1, never as none.
   Confirmation odd = check;
   odd.gain_dof = 0;

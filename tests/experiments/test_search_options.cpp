@@ -132,15 +132,23 @@ TEST_CASE("search: new candidates are screened at half the duration unless --scr
   CHECK(plan.objective.duration == std::chrono::seconds(10));
   CHECK(plan.screen.duration == std::chrono::seconds(5));
   CHECK(plan.screening());
+  // The winner simplification's checks: the screening length, never under half the duration.
+  CHECK(plan.check.duration == std::chrono::seconds(5));
+  CHECK(plan.check_measure_s(10.1) == Approx(5.1));
   o.screen_s = 0;
   CHECK_FALSE(wgopt::experiments::plan_search(o).screening());
+  CHECK(wgopt::experiments::plan_search(o).check.duration == std::chrono::seconds(10));
   o.screen_s = 3;
   CHECK(wgopt::experiments::plan_search(o).screen.duration == std::chrono::seconds(3));
+  CHECK(wgopt::experiments::plan_search(o).check.duration == std::chrono::seconds(5));
+  o.screen_s = 8;
+  CHECK(wgopt::experiments::plan_search(o).check.duration == std::chrono::seconds(8));
   o.screen_s = 11;
   CHECK_THROWS_WITH(wgopt::experiments::plan_search(o), Contains("--screen 11 is out of range: use 2..10 seconds"));
   o.screen_s.reset();
   o.duration_s = 4;
   CHECK_FALSE(wgopt::experiments::plan_search(o).screening());
+  CHECK(wgopt::experiments::plan_search(o).check.duration == std::chrono::seconds(4));
   // On the command line: a negative length is named.
   TempDir tmp;
   auto r = search(tmp, {"--screen", "-3"});

@@ -225,11 +225,12 @@ TEST_CASE("search keeps the whole winner when the plant refuses the model's simp
 }
 
 TEST_CASE("a model unsure of every change proposes returning only what it credits least, and the plant agrees", "[search-trace][simplify]") {
-  // The world of the case above without its three low readings: after 16 trials the model credits
+  // The world of the case above without its five low readings: after 16 trials the model credits
   // tcp_rmem (+84, 95% +62 .. +106: its range now reaches the host's 16 KiB, so the return is
   // estimated as what it is) and the MTU (+124, +80 .. +169), and not the inert transmit queue
   // (+58, -68 .. +183), which alone is proposed; the plant finds the simpler winner as good
-  // (simplified - whole -4.8, -12.5 .. +2.9) and the profile drops it. Until 2026-12-04 (12 trials,
+  // (simplified - whole -1.4, -7.5 .. +4.8 in five rounds of 5 s; -4.8, -12.5 .. +2.9 in three of
+  // 10 s until 2026-12-04 late) and the profile drops it. Until 2026-12-04 (12 trials,
   // the range from 64 KiB) tcp_rmem's interval spanned zero too. How the model's estimate and a low
   // check reading combine is test_winner_simplification's "the model's estimate and the check's
   // rounds decide the cost together".
@@ -303,9 +304,9 @@ TEST_CASE("search keeps the whole winner when the simplification's rounds are lo
 }
 
 TEST_CASE("search with a short wall budget keeps the whole winner rather than overrun it", "[search-trace][simplify]") {
-  // --budget 3m: the confirmation's 3 rounds take what is left, and the simplification's 2 rounds
-  // (6 measurements) would overrun the budget by a minute: the whole winner stays, with the model's
-  // proposal listed, and the search ends inside its budget.
+  // --budget 3m: the confirmation's 3 rounds take what is left (24 s), and the simplification's
+  // fewest, 3 rounds of 5 s measurements (45 s), would overrun the budget: the whole winner stays,
+  // with the model's proposal listed, and the search ends inside its budget.
   SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
   w.start_poor();
   auto o = w.options();
