@@ -145,8 +145,9 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("checks=", 0) == 0) (void)flag_number(name, f, 7);   // measure_profile's (simplification_checks)
     else if (f.rfind("ckr=", 0) == 0) at_least(name, f, flag_integer(name, f, 4), 2);       // measure_profile's (check_plan)
     else if (f.rfind("ckn=", 0) == 0) above(name, f, flag_number(name, f, 4), 0);          // measure_profile's (check_plan)
+    else if (f.rfind("dsg=", 0) == 0) at_least(name, f, flag_integer(name, f, 4), 0);       // measure_profile's (check_plan)
     else if (f.rfind("cks=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, rm=P, checks=N, ckr=N, ckn=V, cks=V", name, f));
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, rm=P, checks=N, ckr=N, ckn=V, cks=V, dsg=N", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);
@@ -182,6 +183,7 @@ CheckPlan check_plan(const std::string& name) {
   p.rounds = int(std::lround(name_flag(name, "ckr", p.rounds)));
   p.noise_factor = name_flag(name, "ckn", p.noise_factor);
   p.proposal_sds = name_flag(name, "cks", p.proposal_sds);
+  p.design = int(std::lround(name_flag(name, "dsg", p.design)));
   return p;
 }
 }  // namespace

@@ -54,6 +54,19 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
   experiments::Confirmation confirmed = experiments::decide_confirmation(conf_base, conf_winner);
   SimplificationOutcome out{.profile = winner};
   if (!confirmed.promote) return out;   // the search simplifies a promoted winner only
+  // Exploration (dsg=K): K measurements beside the winner before the first proposal, each with a
+  // random half of the changes the model does not clearly credit returned, told to the engine.
+  if (plan.design > 0) {
+    NoiseStream pick(seed ^ 0x2545f4914f6cdd1dULL);
+    const auto uncertain = experiments::changes_to_return(estimated(engine, winner, start), 0.005 * std::abs(problem.f(start).value_or(problem.failed_value)));
+    for (int k = 0; k < plan.design && uncertain.size() >= 2; ++k) {
+      std::vector<std::string> half;
+      for (const auto& id : uncertain)
+        if (pick.uniform() < 0.5) half.push_back(id);
+      if (half.empty()) half.push_back(uncertain[size_t(k) % uncertain.size()]);
+      (void)measure(with_returned(problem.space, winner, start, half));
+    }
+  }
   const double allowance = experiments::kSimplificationAllowance * std::abs(winner_mean);
   double spent = 0;   // what kept checks' returns cost, of the allowance (as the search)
   std::vector<std::string> refused;

@@ -32,6 +32,7 @@ struct CheckPlan {
   int rounds = 5;
   double noise_factor = 1.05;
   double proposal_sds = 1.0;  // within_allowance's sds
+  int design = 0;             // measurements beside the winner before the first proposal (exploration)
 };
 
 // problem must have a start; winner is the engine's recommendation, winner_mean its posterior mean

@@ -24,8 +24,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "experiments/study/study_store.hpp"
 #include "experiments/report/table.hpp"
+#include "experiments/study/evidence.hpp"
+#include "experiments/study/study_store.hpp"
 
 namespace wgopt::experiments {
 
@@ -50,6 +51,7 @@ struct MovedKnob {
   // with its 95% interval (absent: no estimate), and whether it went back to the host's value.
   std::optional<double> contribution;
   std::optional<std::pair<double, double>> ci95;
+  std::optional<PlantCheck> check;  // what a plant check measured of returning it
   bool returned = false;
 };
 

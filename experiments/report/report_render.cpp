@@ -73,18 +73,18 @@ std::vector<std::pair<std::string, std::string>> header(const ReportData& d) {
   return h;
 }
 
-// Knobs that moved; for a simplified winner with each change's estimated contribution and whether
-// the profile keeps it or it went back to the host's value.
+// Knobs that moved; for a simplified winner with each change's estimated contribution, what a plant
+// check measured of returning it, and whether the profile keeps it or it went back to the host's value.
 Table moved_table(const ReportData& d) {
   if (!d.moved_explained) {
     Table t({"knob", "baseline", "winner"});
     for (const auto& m : d.moved) t.add_row({m.id, m.from, m.to});
     return t;
   }
-  Table t({"knob", "baseline", "winner", "contribution (model)", "95% interval", "in the profile"});
+  Table t({"knob", "baseline", "winner", "contribution (model)", "95% interval", "returning it, measured", "in the profile"});
   for (const auto& m : d.moved) {
     t.add_row({m.id, m.from, m.to, m.contribution ? fmt::format("{:+.1f}", *m.contribution) : "unknown",
-               m.ci95 ? fmt::format("{:+.1f} .. {:+.1f}", m.ci95->first, m.ci95->second) : "-",
+               m.ci95 ? fmt::format("{:+.1f} .. {:+.1f}", m.ci95->first, m.ci95->second) : "-", plant_check_text(m.check),
                m.returned ? "returned to the host's value" : "kept"});
   }
   return t;
@@ -255,6 +255,8 @@ json report_to_json(const ReportData& d) {
       k["contribution"] = m.contribution ? json(*m.contribution) : json(nullptr);
       k["ci95"] = m.ci95 ? json{m.ci95->first, m.ci95->second} : json(nullptr);
       k["returned"] = m.returned;
+      k["check"] = m.check ? json{{"gain", m.check->gain}, {"ci95", {m.check->ci95.low, m.check->ci95.high}}, {"together", m.check->together}}
+                           : json(nullptr);
     }
     j["moved"].push_back(k);
   }

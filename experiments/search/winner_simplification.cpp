@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <utility>
 
 #include "common/error.hpp"
@@ -337,7 +338,15 @@ struct Checks {
   std::vector<std::string> notes;    // one line per check
   double allowance = 0;              // what the simpler profile may cost: kSimplificationAllowance of the confirmed winner
   double spent = 0;                  // what the kept checks' returns cost (combined_loss), of the allowance
+  std::map<std::string, PlantCheck> checked;  // each proposed change: what its check measured
 };
+
+// Every change in `changes` that a check proposed gets what that check measured.
+void attach_checks(std::vector<KnobChange>& changes, const std::map<std::string, PlantCheck>& checked) {
+  for (auto& c : changes) {
+    if (auto it = checked.find(c.id); it != checked.end()) c.check = it->second;
+  }
+}
 
 // Decides one check's rounds: the changes `step.returned` go back (the simplified winner becomes
 // conf's) or stay (refused), and the check's line is noted.
@@ -345,6 +354,8 @@ void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const
                   Checks& k, ConfirmResult& conf) {
   k.s.measured = true;
   const Confirmation vs_whole = decide_confirmation(c.whole_vs_simplified);
+  const PlantCheck measured{.gain = vs_whole.gain, .ci95 = vs_whole.gain_ci, .together = static_cast<int>(step.returned.size())};
+  for (const auto& r : step.returned) k.checked[r.id] = measured;
   const Confirmation vs_base = chain_confirmations(conf.confirmation, vs_whole);
   // The first check holds the simplified winner to 5% of the whole as it measured it; later ones to
   // what is left of the allowance.
@@ -410,12 +421,14 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     decide_check(c, model_loss, step, simplified, k, conf);
   }
   k.s.reason = summary(k.notes, stop);
+  attach_checks(k.s.kept, k.checked);
+  attach_checks(k.s.returned, k.checked);
   return k.s;
 }
 
 std::vector<ChangeEvidence> change_evidence(const std::vector<KnobChange>& changes) {
   std::vector<ChangeEvidence> out;
-  for (const auto& c : changes) out.push_back({.id = c.id, .from = c.from, .to = c.to, .contribution = c.gain, .ci95 = c.ci95});
+  for (const auto& c : changes) out.push_back({.id = c.id, .from = c.from, .to = c.to, .contribution = c.gain, .ci95 = c.ci95, .check = c.check});
   return out;
 }
 
@@ -431,10 +444,10 @@ namespace wgopt::experiments {
 
 std::string changes_table(const Simplification& s) {
   if (s.kept.empty() && s.returned.empty()) return "";
-  Table t({"change", "host's value", "winner's", "contribution (model)", "95% interval", "in the profile"});
+  Table t({"change", "host's value", "winner's", "contribution (model)", "95% interval", "returning it, measured", "in the profile"});
   auto row = [&](const KnobChange& c, const char* where) {
     t.add_row({c.id, c.from, c.to, c.gain ? fmt::format("{:+.1f}", *c.gain) : "unknown",
-               c.ci95 ? fmt::format("{:+.1f} .. {:+.1f}", c.ci95->low, c.ci95->high) : "-", where});
+               c.ci95 ? fmt::format("{:+.1f} .. {:+.1f}", c.ci95->low, c.ci95->high) : "-", plant_check_text(c.check), where});
   };
   for (const auto& c : s.kept) row(c, "kept");
   for (const auto& c : s.returned) row(c, "returned to the host's value");

@@ -52,6 +52,7 @@ struct KnobChange {
   std::string from, to;            // the host's value, the winner's
   std::optional<double> gain;      // the model's estimate of this change's contribution (score units)
   std::optional<Interval> ci95;    // gain +- 2 sd
+  std::optional<PlantCheck> check; // what the plant check that proposed returning it measured
 };
 
 // Gives c the model's estimate from x when it has one (finite gain and sd): gain, interval gain +- 2
@@ -157,7 +158,8 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
 std::vector<ChangeEvidence> change_evidence(const std::vector<KnobChange>& changes);
 
 // The end-of-search table of the changes: knob, host's value, winner's, estimated contribution with
-// its 95% interval, and whether the profile keeps it or it went back to the host's value.
+// its 95% interval, what a plant check measured of returning it (plant_check_text), and whether the
+// profile keeps it or it went back to the host's value.
 std::string changes_table(const Simplification& s);
 
 // "wg0/mtu: 1280 -> 1370, contributes +120.5 (95% +80.1 .. +160.9)" (no estimate: "contribution unknown").

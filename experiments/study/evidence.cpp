@@ -54,6 +54,7 @@ json changes_json(const std::vector<ChangeEvidence>& changes) {
     json j = {{"from", c.from}, {"id", c.id}, {"to", c.to}};
     if (c.ci95) j["ci95"] = interval_json(*c.ci95);
     if (c.contribution) j["contribution"] = *c.contribution;
+    if (c.check) j["check"] = {{"ci95", interval_json(c.check->ci95)}, {"gain", c.check->gain}, {"together", c.check->together}};
     a.push_back(j);
   }
   return a;
@@ -141,6 +142,21 @@ class Reader {
     return port;
   }
 
+  // A change's `check: {gain, ci95, together}`; all three, or a problem.
+  std::optional<PlantCheck> plant_check(const YAML::Node& item, const std::string& prefix) {
+    auto m = child(item, "check", prefix + "check", YAML::NodeType::Map);
+    if (!m) return std::nullopt;
+    const std::string at = prefix + "check.";
+    auto gain = number(*m, "gain", at);
+    auto ci = interval(*m, "ci95", at);
+    auto together = integer(*m, "together", at);
+    if (!gain || !ci || !together || *together < 1) {
+      problem(prefix + "check", "needs gain, ci95 and together (1 or more)");
+      return std::nullopt;
+    }
+    return PlantCheck{.gain = *gain, .ci95 = *ci, .together = *together};
+  }
+
   std::vector<ChangeEvidence> changes(const YAML::Node& node, const char* key) {
     std::vector<ChangeEvidence> out;
     auto list = child(node, key, key, YAML::NodeType::Sequence);
@@ -155,6 +171,7 @@ class Reader {
       ChangeEvidence c{.id = text(item, "id", prefix), .from = text(item, "from", prefix), .to = text(item, "to", prefix)};
       c.contribution = number(item, "contribution", prefix);
       c.ci95 = interval(item, "ci95", prefix);
+      c.check = plant_check(item, prefix);
       if (c.id.empty()) problem(prefix + "id", "is missing: every change names its knob");
       else out.push_back(std::move(c));
     }
@@ -280,6 +297,12 @@ Evidence Evidence::from_yaml(const YAML::Node& node, const std::string& where, M
     }
   }
   return e;
+}
+
+std::string plant_check_text(const std::optional<PlantCheck>& c) {
+  if (!c) return "-";
+  return fmt::format("{:+.1f} (95% {:+.1f} .. {:+.1f}), {}", c->gain, c->ci95.low, c->ci95.high,
+                     c->together == 1 ? std::string("alone") : fmt::format("{} together", c->together));
 }
 
 Evidence Evidence::from_json(const json& j, const std::string& where, Mode mode) {

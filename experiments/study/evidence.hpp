@@ -55,13 +55,29 @@ struct GainEvidence {
   std::string method;              // "paired t", ...
 };
 
+// What a plant check of the winner's simplification measured of returning a change to the host's
+// value, with the others proposed with it: simplified - whole (score units), its 95% interval, and
+// how many changes returned together (1: this one alone).
+struct PlantCheck {
+  double gain = 0;
+  Interval ci95;
+  int together = 1;
+};
+
+// "-40.1 (95% -59.9 .. -20.2), 3 together" / "+1.5 (95% -45.9 .. +48.8), alone": the check's
+// simplified - whole when the change returned; "-" when no check proposed it.
+std::string plant_check_text(const std::optional<PlantCheck>& c);
+
 // One knob the winner changed: from the host's value to the winner's, with the model's estimate of
-// its contribution (score units) and that estimate's 95% interval (absent: no estimate).
+// its contribution (score units) and that estimate's 95% interval (absent: no estimate), and what a
+// plant check measured of returning it (absent: no check proposed it): a kept change whose return
+// measured below zero is supported by a measurement beside the winner, not by the model alone.
 struct ChangeEvidence {
   std::string id;
   std::string from, to;
   std::optional<double> contribution;
   std::optional<Interval> ci95;
+  std::optional<PlantCheck> check;
 };
 
 // {ci95, method, p_value, relative, score}, the parts that are there (the report's --json shows it).

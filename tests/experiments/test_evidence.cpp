@@ -116,7 +116,8 @@ TEST_CASE("evidence: the simplified winner's changes, kept and returned, round-t
   Evidence e = promoted();
   e.changes = {{.id = "wg0/mtu", .from = "1280", .to = "1370", .contribution = 120.5, .ci95 = Interval{80.25, 160.75}},
                {.id = "net.ipv4.tcp_rmem", .from = "4096 16384 16384", .to = "4096 16384 262144"}};
-  e.returned = {{.id = "wg0/txqueuelen", .from = "100", .to = "100000", .contribution = 0.5, .ci95 = Interval{-3.0, 4.0}}};
+  e.returned = {{.id = "wg0/txqueuelen", .from = "100", .to = "100000", .contribution = 0.5, .ci95 = Interval{-3.0, 4.0},
+                 .check = PlantCheck{.gain = 1.5, .ci95 = Interval{-4.5, 7.5}, .together = 2}}};
   e.simplification = "1 change(s) returned to the host's value";
   YAML::Emitter out;
   out << e.to_yaml();
@@ -127,6 +128,15 @@ TEST_CASE("evidence: the simplified winner's changes, kept and returned, round-t
   CHECK(back.to_json() == e.to_json());
   REQUIRE(back.returned.size() == 1);
   CHECK(back.returned[0].id == "wg0/txqueuelen");
+  REQUIRE(back.returned[0].check);
+  CHECK(back.returned[0].check->together == 2);
+  CHECK(back.returned[0].check->ci95.low == -4.5);
+  CHECK(plant_check_text(back.returned[0].check) == "+1.5 (95% -4.5 .. +7.5), 2 together");
+  CHECK(plant_check_text(PlantCheck{.gain = -40.06, .ci95 = Interval{-59.9, -20.2}}) == "-40.1 (95% -59.9 .. -20.2), alone");
+  CHECK(plant_check_text(std::nullopt) == "-");
+  CHECK_THAT(error_of("{changes: [{id: a, check: {gain: 1, ci95: [0, 2]}}]}"), Contains("evidence.changes[0].check needs gain, ci95 and together"));
+  CHECK_THAT(error_of("{changes: [{id: a, check: {gain: 1, ci95: [0, 2], together: 0}}]}"), Contains("evidence.changes[0].check needs"));
+  CHECK_THAT(error_of("{changes: [{id: a, check: 3}]}"), Contains("evidence.changes[0].check is not a map"));
   CHECK(back.changes[1].contribution == std::nullopt);
   CHECK_THAT(error_of("{changes: [{id: a, contribution: .nan}]}"), Contains("evidence.changes[0].contribution '.nan'"));
   CHECK_THAT(error_of("{returned: [{from: 1}]}"), Contains("evidence.returned[0].id is missing"));

@@ -305,7 +305,8 @@ TEST_CASE("a simplified winner's report shows each kept change's contribution an
     Evidence ev;
     ev.baseline = ArmEvidence{.score = 495.0, .params = {{"wgt7-wc/txqueuelen", "1000"}, {"wgt7-wc/mtu", "1280"}}};
     ev.winner = ArmEvidence{.score = 600.0};
-    ev.changes = {{.id = "wgt7-wc/mtu", .from = "1280", .to = "1420", .contribution = 98.5, .ci95 = Interval{70.0, 127.0}}};
+    ev.changes = {{.id = "wgt7-wc/mtu", .from = "1280", .to = "1420", .contribution = 98.5, .ci95 = Interval{70.0, 127.0},
+                   .check = PlantCheck{.gain = -40.1, .ci95 = Interval{-59.9, -20.2}, .together = 3}}};
     ev.returned = {{.id = "wgt7-wc/txqueuelen", .from = "1000", .to = "5000", .contribution = 1.5, .ci95 = Interval{-8.0, 11.0}}};
     ev.simplification = "1 change(s) returned to the host's value";
     res.evidence = ev.to_json();
@@ -323,14 +324,18 @@ TEST_CASE("a simplified winner's report shows each kept change's contribution an
   const std::string text = render_report_text(d);
   CHECK_THAT(text, Contains("1 change(s) returned to the host's value"));
   const std::string md = render_report_markdown(d);
-  CHECK_THAT(md, Contains("| wgt7-wc/mtu | 1280 | 1420 | +98.5 | +70.0 .. +127.0 | kept |"));
-  CHECK_THAT(md, Contains("| wgt7-wc/txqueuelen | 1000 | 5000 | +1.5 | -8.0 .. +11.0 | returned to the host's value |"));
+  // The mtu's return was measured (with two other changes) 40 below the whole winner: kept on a measurement.
+  CHECK_THAT(md, Contains("| wgt7-wc/mtu | 1280 | 1420 | +98.5 | +70.0 .. +127.0 | -40.1 (95% -59.9 .. -20.2), 3 together | kept |"));
+  CHECK_THAT(md, Contains("| wgt7-wc/txqueuelen | 1000 | 5000 | +1.5 | -8.0 .. +11.0 | - | returned to the host's value |"));
   const std::string html = render_report_html(d);
   CHECK_THAT(html, Contains("returned to the host&#39;s value") || Contains("returned to the host's value"));
   CHECK_THAT(html, Contains("+98.5"));
   json j = report_to_json(d);
   CHECK(j["moved"][0]["contribution"] == 98.5);
   CHECK(j["moved"][1]["returned"] == true);
+  CHECK(j["moved"][0]["check"]["together"] == 3);
+  CHECK(j["moved"][0]["check"]["ci95"][1] == -20.2);
+  CHECK(j["moved"][1]["check"].is_null());
 }
 
 TEST_CASE("report refuses what is not a study with one line and exit code 2", "[report]") {

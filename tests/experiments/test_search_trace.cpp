@@ -206,6 +206,13 @@ TEST_CASE("search simplifies the winner: knobs the plant ignores go back to the 
   CHECK(ev.changes.size() == report.changed.size());
   CHECK(ev.returned.size() == report.returned.size());
   for (const auto& c : ev.changes) CHECK(c.contribution);
+  // Each returned change carries the check that measured the simpler winner as good.
+  for (const auto& c : ev.returned) {
+    REQUIRE(c.check);
+    CHECK(c.check->together == static_cast<int>(ev.returned.size()));
+    CHECK(c.check->ci95.low < 0);
+    CHECK(c.check->ci95.high > 0);
+  }
 }
 
 TEST_CASE("search keeps the whole winner when the plant refuses the model's simplification", "[search-trace][simplify]") {
@@ -222,6 +229,17 @@ TEST_CASE("search keeps the whole winner when the plant refuses the model's simp
   CHECK(report.returned.empty());
   CHECK(report.changed.size() == 3);  // every change of the whole winner stays, the inert txqueuelen included
   CHECK_THAT(report.simplification, Catch::Contains("worse than the whole one beyond noise"));
+  // The profile says which kept change the plant measured needed, and what its return cost.
+  const Evidence ev = Evidence::from_yaml(act::load_profile(o.profile_path).evidence, o.profile_path);
+  int measured = 0;
+  for (const auto& c : ev.changes) {
+    if (!c.check) continue;
+    ++measured;
+    CHECK(c.id == "wg0/txqueuelen");
+    CHECK(c.check->together == 1);
+    CHECK(c.check->ci95.high < 0);
+  }
+  CHECK(measured == 1);
 }
 
 TEST_CASE("a model unsure of every change proposes returning only what it credits least, and the plant agrees", "[search-trace][simplify]") {
