@@ -25,7 +25,8 @@ std::chrono::milliseconds hold(double nominal_measure_s, double measurements) {
 }
 
 // The reserve a budget long enough for everything holds: the confirmation's rounds (2 measurements
-// each) and `checks` of the simplification's checks (kMinUsefulConfirmRounds rounds of 2 each).
+// each) and `checks` of the simplification's checks (the time of kMinUsefulConfirmRounds
+// full-length rounds of 2 each: check_rounds_most spends it on more rounds of shorter measurements).
 std::chrono::milliseconds full_reserve(double nominal_measure_s, int confirm_rounds, int checks) {
   return hold(nominal_measure_s, 2.0 * confirm_rounds + 2.0 * kMinUsefulConfirmRounds * checks);
 }

@@ -33,15 +33,15 @@ inline constexpr int kMinUsefulConfirmRounds = 3;
 inline constexpr int kMaxSimplificationChecks = 4;
 
 // The simplification checks a wall budget plans for: one per 10 minutes, 1 .. kMaxSimplificationChecks
-// (each check takes ~69 s at the default 10 s measurements). Returning what the model credits
-// least takes one to three changes per check on the testbed's 21 knobs, so a long search's winner
-// gets more of its unsupported changes examined.
+// (each check takes ~72 s at the default 10 s: 5 rounds of 5 s measurements, check_rounds_most).
+// Returning what the model credits least takes one to three changes per check on the testbed's 21
+// knobs, so a long search's winner gets more of its unsupported changes examined.
 int simplification_checks_planned(std::chrono::milliseconds wall);
 
 // What a wall budget holds back for confirmation (2 measurements per round), with `simplify` the
-// simplification's checks (simplification_checks_planned, each kMinUsefulConfirmRounds rounds of 2
-// measurements), persisting and restoring
-// (10 s): that much when it is under half the budget, else a third of the budget, or
+// simplification's checks (simplification_checks_planned, each the time of kMinUsefulConfirmRounds
+// full-length rounds of 2 measurements, which the check spends on more, shorter ones), persisting
+// and restoring (10 s): that much when it is under half the budget, else a third of the budget, or
 // kMinUsefulConfirmRounds rounds (of at most confirm_rounds) when those need more and fit in half
 // of it.
 std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds,
