@@ -142,7 +142,7 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("ls=", 0) == 0) b.lengthscale_ref_dims = flag_number(name, f, 3);
     else if (f.rfind("init=", 0) == 0) o.n_initial = flag_integer(name, f, 5);
     else if (f.rfind("rm=", 0) == 0) (void)flag_number(name, f, 3);   // run_one's (remeasure_percent)
-    else if (f.rfind("checks=", 0) == 0) (void)flag_number(name, f, 7);   // measure_profile's (simplification_checks)
+    else if (f.rfind("checks=", 0) == 0) (void)flag_number(name, f, 7);   // measure_profile's (check_plan)
     else if (f.rfind("ckr=", 0) == 0) at_least(name, f, flag_integer(name, f, 4), 2);       // measure_profile's (check_plan)
     else if (f.rfind("ckn=", 0) == 0) above(name, f, flag_number(name, f, 4), 0);          // measure_profile's (check_plan)
     else if (f.rfind("dsg=", 0) == 0) at_least(name, f, flag_integer(name, f, 4), 0);       // measure_profile's (check_plan)
@@ -155,31 +155,23 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
 }
 
 namespace {
-// "rm=P" in a bo ablation name: the driver re-measures in the last P% of the trials instead of its
-// default share; -1 (the default share) without it.
-int remeasure_percent(const std::string& name) {
-  const auto at = name.find("/rm=");
-  return at == std::string::npos ? -1 : int(std::lround(std::stod(name.substr(at + 4))));
-}
-
-// "checks=N" in a bo ablation name: the simulated simplification makes at most N plant checks
-// instead of the search's most (kMaxSimplificationChecks, a search of 40 minutes or more).
-int simplification_checks(const std::string& name) {
-  const auto at = name.find("/checks=");
-  return at == std::string::npos ? experiments::kMaxSimplificationChecks : int(std::lround(std::stod(name.substr(at + 8))));
-}
-
-// A "/key=V" flag's value in a bo ablation name, or `otherwise`.
+// A "/key=V" flag's value in a bo ablation name (checked by make_bench_strategy), or `otherwise`.
 double name_flag(const std::string& name, const std::string& key, double otherwise) {
   const auto at = name.find("/" + key + "=");
   return at == std::string::npos ? otherwise : std::stod(name.substr(at + key.size() + 2));
 }
 
-// The simulated checks' plan: "checks=N" most checks, "ckr=N" rounds per check, "ckn=V" the check
-// measurement's noise as a multiple of the problem's.
+// "rm=P" in a bo ablation name: the driver re-measures in the last P% of the trials instead of its
+// default share; -1 (the default share) without it.
+int remeasure_percent(const std::string& name) { return int(std::lround(name_flag(name, "rm", -1))); }
+
+// The simulated checks' plan: "checks=N" most checks (default the search's most,
+// kMaxSimplificationChecks, a search of 40 minutes or more), "ckr=N" rounds per check, "ckn=V" the
+// check measurement's noise as a multiple of the problem's, "cks=V" the proposal's sds, "dsg=N"
+// measurements beside the winner first.
 CheckPlan check_plan(const std::string& name) {
   CheckPlan p;
-  p.checks = simplification_checks(name);
+  p.checks = int(std::lround(name_flag(name, "checks", experiments::kMaxSimplificationChecks)));
   p.rounds = int(std::lround(name_flag(name, "ckr", p.rounds)));
   p.noise_factor = name_flag(name, "ckn", p.noise_factor);
   p.proposal_sds = name_flag(name, "cks", p.proposal_sds);

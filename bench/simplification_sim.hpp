@@ -3,8 +3,8 @@
 // benchmark problem whose truth is known: the engine's model proposes which of the recommended
 // winner's changes go back to the start's values (changes_to_return, within_allowance, with the
 // same allowances as the search), and a simulated plant check (CheckPlan: 5 interleaved rounds of
-// the whole and the simplified winner at 1.05x the problem's noise, as the search's half-length ones) keeps the simplified winner or not
-// (simplified_refused, with the model's joint estimate of its cost, as the search does, and the
+// the whole and the simplified winner at 1.05x the problem's noise, as the search's half-length
+// ones) keeps the simplified winner or not (simplified_refused, with the model's joint estimate of its cost, as the search does, and the
 // gain over the baseline chained through a simulated confirmation: 4 rounds of the baseline and the
 // winner, not told to the engine, as the search does not tell its confirmation). As in the
 // search, the check's measurements are then told to the engine and the model proposes again for

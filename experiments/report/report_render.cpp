@@ -255,8 +255,7 @@ json report_to_json(const ReportData& d) {
       k["contribution"] = m.contribution ? json(*m.contribution) : json(nullptr);
       k["ci95"] = m.ci95 ? json{m.ci95->first, m.ci95->second} : json(nullptr);
       k["returned"] = m.returned;
-      k["check"] = m.check ? json{{"gain", m.check->gain}, {"ci95", {m.check->ci95.low, m.check->ci95.high}}, {"together", m.check->together}}
-                           : json(nullptr);
+      k["check"] = m.check ? to_json(*m.check) : json(nullptr);
     }
     j["moved"].push_back(k);
   }

@@ -54,7 +54,7 @@ json changes_json(const std::vector<ChangeEvidence>& changes) {
     json j = {{"from", c.from}, {"id", c.id}, {"to", c.to}};
     if (c.ci95) j["ci95"] = interval_json(*c.ci95);
     if (c.contribution) j["contribution"] = *c.contribution;
-    if (c.check) j["check"] = {{"ci95", interval_json(c.check->ci95)}, {"gain", c.check->gain}, {"together", c.check->together}};
+    if (c.check) j["check"] = to_json(*c.check);
     a.push_back(j);
   }
   return a;
@@ -210,6 +210,8 @@ json to_json(const GainEvidence& gain) {
   if (gain.score) g["score"] = *gain.score;
   return g;
 }
+
+json to_json(const PlantCheck& c) { return {{"ci95", interval_json(c.ci95)}, {"gain", c.gain}, {"together", c.together}}; }
 
 std::optional<double> Evidence::recorded_score() const {
   if (winner && winner->score) return winner->score;

@@ -68,6 +68,9 @@ struct PlantCheck {
 // simplified - whole when the change returned; "-" when no check proposed it.
 std::string plant_check_text(const std::optional<PlantCheck>& c);
 
+// {ci95, gain, together}: the evidence's `check` and the report's --json.
+nlohmann::json to_json(const PlantCheck& c);
+
 // One knob the winner changed: from the host's value to the winner's, with the model's estimate of
 // its contribution (score units) and that estimate's 95% interval (absent: no estimate), and what a
 // plant check measured of returning it (absent: no check proposed it): a kept change whose return
