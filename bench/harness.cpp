@@ -147,7 +147,9 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("ckn=", 0) == 0) above(name, f, flag_number(name, f, 4), 0);          // measure_profile's (check_plan)
     else if (f.rfind("dsg=", 0) == 0) at_least(name, f, flag_integer(name, f, 4), 0);       // measure_profile's (check_plan)
     else if (f.rfind("cks=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, rm=P, checks=N, ckr=N, ckn=V, cks=V, dsg=N", name, f));
+    else if (f.rfind("exm=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
+    else if (f.rfind("exa=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, rm=P, checks=N, ckr=N, ckn=V, cks=V, exm=V, exa=V, dsg=N", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);
@@ -167,8 +169,8 @@ int remeasure_percent(const std::string& name) { return int(std::lround(name_fla
 
 // The simulated checks' plan: "checks=N" most checks (default the search's most,
 // kMaxSimplificationChecks, a search of 40 minutes or more), "ckr=N" rounds per check, "ckn=V" the
-// check measurement's noise as a multiple of the problem's, "cks=V" the proposal's sds, "dsg=N"
-// measurements beside the winner first.
+// check measurement's noise as a multiple of the problem's, "cks=V" the proposal's sds, "exm=V" the
+// examination's credit sds (0: none), "dsg=N" measurements beside the winner first.
 CheckPlan check_plan(const std::string& name) {
   CheckPlan p;
   p.checks = int(std::lround(name_flag(name, "checks", experiments::kMaxSimplificationChecks)));
@@ -176,6 +178,8 @@ CheckPlan check_plan(const std::string& name) {
   p.noise_factor = name_flag(name, "ckn", p.noise_factor);
   p.proposal_sds = name_flag(name, "cks", p.proposal_sds);
   p.design = int(std::lround(name_flag(name, "dsg", p.design)));
+  p.examine_sds = name_flag(name, "exm", p.examine_sds);
+  p.examine_allowance = name_flag(name, "exa", p.examine_allowance);
   return p;
 }
 }  // namespace

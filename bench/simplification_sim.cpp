@@ -76,7 +76,9 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     const experiments::JointLoss loss = [&](const std::vector<std::string>& returned) {
       return engine.difference(current, with_returned(problem.space, current, start, returned));
     };
-    const auto ids = experiments::propose_returns(changes, refused, negligible, allowance - spent, loss, plan.proposal_sds);
+    auto ids = experiments::propose_returns(changes, refused, negligible, allowance - spent, loss, plan.proposal_sds);
+    const bool examining = ids.empty() && plan.examine_sds > 0;
+    if (examining) ids = experiments::propose_returns(changes, refused, negligible, allowance - spent, loss, plan.proposal_sds, plan.examine_sds);
     if (ids.empty() || ids.size() == changes.size() || allowance - spent <= 0) break;
     out.proposed += int(ids.size());
     const opt::Config simplified = with_returned(problem.space, current, start, ids);
@@ -88,7 +90,8 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     }
     const auto vs_whole = experiments::decide_confirmation(whole, simple);
     const auto vs_base = experiments::chain_confirmations(confirmed, vs_whole);
-    const std::optional<double> left = spent > 0 ? std::optional(allowance - spent) : std::nullopt;
+    std::optional<double> left = spent > 0 ? std::optional(allowance - spent) : std::nullopt;
+    if (examining) left = plan.examine_allowance * (allowance - spent);
     if (!experiments::simplified_refused(vs_whole, vs_base, model_loss, left).empty()) {
       refused.insert(refused.end(), ids.begin(), ids.end());
       continue;

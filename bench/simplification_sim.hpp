@@ -33,6 +33,11 @@ struct CheckPlan {
   double noise_factor = 1.05;
   double proposal_sds = 1.0;  // within_allowance's sds
   int design = 0;             // measurements beside the winner before the first proposal (exploration)
+  // Examination (tried 2026-12-05, not the search's): once the model proposes nothing, a check
+  // examines the changes credited by fewer than `examine_sds` sds (0: none), and such a return may
+  // cost `examine_allowance` of the allowance left.
+  double examine_sds = 0;
+  double examine_allowance = 1.0;
 };
 
 // problem must have a start; winner is the engine's recommendation, winner_mean its posterior mean

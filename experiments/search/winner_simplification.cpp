@@ -174,13 +174,13 @@ std::vector<std::string> with_switched_off(std::vector<std::string> ids, const s
   return ids;
 }
 
-std::vector<std::string> changes_to_return(const std::vector<KnobChange>& changes, double negligible) {
+std::vector<std::string> changes_to_return(const std::vector<KnobChange>& changes, double negligible, double credit_sds) {
   std::vector<std::string> out;
   const KnobChange* best = nullptr;
   for (const auto& c : changes) {
     if (!c.gain || !c.ci95) continue;  // no estimate: nothing says it does not help
     const double sd = (c.ci95->high - c.ci95->low) / 4;
-    if (*c.gain <= sd || *c.gain < negligible) out.push_back(c.id);
+    if (*c.gain <= credit_sds * sd || *c.gain < negligible) out.push_back(c.id);
     if (!best || *c.gain > *best->gain) best = &c;
   }
   if (out.size() == changes.size() && best) std::erase(out, best->id);
@@ -236,8 +236,8 @@ std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes
 }
 
 std::vector<std::string> propose_returns(const std::vector<KnobChange>& changes, const std::vector<std::string>& refused, double negligible,
-                                         double allowance, const JointLoss& loss, double sds) {
-  auto candidates = changes_to_return(changes, negligible);
+                                         double allowance, const JointLoss& loss, double sds, double credit_sds) {
+  auto candidates = changes_to_return(changes, negligible, credit_sds);
   std::erase_if(candidates, [&](const auto& id) { return std::find(refused.begin(), refused.end(), id) != refused.end(); });
   return within_allowance(changes, candidates, allowance, loss, sds);
 }

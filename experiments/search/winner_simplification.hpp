@@ -68,10 +68,10 @@ struct Simplification {
 };
 
 // Which changes the model proposes to return: a change returns unless its estimated gain is above
-// its posterior sd and at least `negligible` (score units). Changes with no estimate (no model, no
-// host value to return to) stay. At least one change always stays (the one with the largest gain).
-// Pure.
-std::vector<std::string> changes_to_return(const std::vector<KnobChange>& changes, double negligible);
+// `credit_sds` posterior sds (the search: 1; bench_optimizer's examination ablation, exm=V: more)
+// and at least `negligible` (score units). Changes with no estimate (no model, no host value to
+// return to) stay. At least one change always stays (the one with the largest gain). Pure.
+std::vector<std::string> changes_to_return(const std::vector<KnobChange>& changes, double negligible, double credit_sds = 1.0);
 
 // A simpler profile may cost at most this share of the whole winner's score: the model's proposal
 // is held to it (within_allowance) and so is the plant's check.
@@ -118,7 +118,7 @@ std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes
 // minus the changes an earlier check refused, cut to `allowance` by within_allowance. The search
 // and bench/simplification_sim propose with it. Pure but for `loss`.
 std::vector<std::string> propose_returns(const std::vector<KnobChange>& changes, const std::vector<std::string>& refused, double negligible,
-                                         double allowance, const JointLoss& loss, double sds = 1.0);
+                                         double allowance, const JointLoss& loss, double sds = 1.0, double credit_sds = 1.0);
 
 // The cost of the simplification (whole - simplified, score units) from the two estimates of it:
 // the model's joint one (from the search's trials) and the plant check's paired rounds (vs_whole:
