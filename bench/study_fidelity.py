@@ -9,7 +9,8 @@ against the mean over seconds 1-9 of the same runs, and how far below it the sho
 (a configuration still ramping up). A third table reads studies searched with screening (trials
 that record their `duration_s`): every configuration the search measured both at the screening
 length and at full length (a top candidate's re-measurement), in separate runs, and how the
-screened score compares with the full one.
+screened score compares with the full one. A fourth reads the confirmation's arms: the share of their
+9-second rate that seconds 1-4 read, baseline against winner (the half-length check's ramp caveat).
 
     /usr/bin/python3 bench/study_fidelity.py DIR/*.sqlite      # prints a markdown table
 """
@@ -66,8 +67,10 @@ def short_against_full(paths):
         c = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
         short, full = [], []
         for state, m in c.execute("select state, metrics_json from trials"):
+            if state != "complete":  # a failed or infeasible trial has no scenarios
+                continue
             x = json.loads(m)["scenarios"]["tcp"].get("series_mbps", [])
-            if state == "complete" and len(x) >= 10:
+            if len(x) >= 10:
                 short.append(st.mean(x[1:5]))
                 full.append(st.mean(x[1:10]))
         if len(full) < 3:
@@ -106,6 +109,38 @@ def screened_against_full(paths):
         print("| %s | %d | %+.3f | %+.3f .. %+.3f |" % (path, len(pairs), st.median(pairs), min(pairs), max(pairs)))
 
 
+def window_ratio(series):
+    return st.mean(series[1:5]) / st.mean(series[1:10])
+
+
+def ramp_of_confirmation(paths):
+    """The half-length check's ramp caveat: each confirmation arm's mean (s 1-4) / (s 1-9) over its
+    full-length rounds, and baseline minus winner: the poor start against the winner is the widest
+    contrast a study holds, a check's two arms differ in one to three knobs."""
+    rows = []
+    for path in paths:
+        c = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+        arms = {}
+        for arm, m in c.execute("select arm, metrics_json from confirmation"):
+            x = json.loads(m)["scenarios"]["tcp"].get("series_mbps", [])
+            if len(x) >= 10:
+                arms.setdefault(arm, []).append(window_ratio(x))
+        if len(arms.get("baseline", [])) >= 2 and len(arms.get("candidate", [])) >= 2:
+            rows.append((path, arms["baseline"], arms["candidate"]))
+    if not rows:
+        return
+    print()
+    print("| study | baseline (s 1-4) / (s 1-9) | winner | baseline - winner |")
+    print("|---|---|---|---|")
+    diffs = []
+    for path, base, cand in rows:
+        d = st.mean(base) - st.mean(cand)
+        diffs.append(d)
+        print("| %s | %.3f (%d) | %.3f (%d) | %+.3f |" % (path, st.mean(base), len(base), st.mean(cand), len(cand), d))
+    se = st.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) >= 2 else float("nan")
+    print("| mean of %d | | | %+.3f (standard error %.3f) |" % (len(diffs), st.mean(diffs), se))
+
+
 def main(paths):
     print("| study | df | between-run sd, s 1-4 | s 1-6 | s 1-9 | ratio 1-4 / 1-9 | per-second sd in a run |")
     print("|---|---|---|---|---|---|---|")
@@ -125,6 +160,7 @@ def main(paths):
         print("| pooled | %d | %.1f | %.1f | %.1f | %.2f | |" % (total[10][1], p[5], p[7], p[10], p[5] / p[10]))
     short_against_full(paths)
     screened_against_full(paths)
+    ramp_of_confirmation(paths)
 
 
 if __name__ == "__main__":
