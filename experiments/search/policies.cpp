@@ -19,9 +19,12 @@ std::chrono::milliseconds measurement_lease(double nominal_measure_s) {
 
 namespace {
 
+// What the reserve holds for persisting the result and restoring the host.
+constexpr double kPersistS = 10;
+
 // What `measurements` of a nominal length and the 10 s of persisting and restoring take.
 std::chrono::milliseconds hold(double nominal_measure_s, double measurements) {
-  return std::chrono::milliseconds(static_cast<long long>(1000 * (nominal_measure_s * measurements + 10)));
+  return std::chrono::milliseconds(static_cast<long long>(1000 * (nominal_measure_s * measurements + kPersistS)));
 }
 
 // The reserve a budget long enough for everything holds: the confirmation's rounds (2 measurements
@@ -79,6 +82,10 @@ int simplification_rounds_that_fit(double left_s, double full_measure_s, int max
   const int fit = static_cast<int>(left_s / (2 * (full_measure_s + 1.5)));
   const int most = std::max(2, max_rounds);
   return std::clamp(fit, std::min(kMinUsefulConfirmRounds, most), most);
+}
+
+bool another_check_round(double left_s, double round_s, int done, int most) {
+  return done < 2 * most && left_s - round_s >= kPersistS;
 }
 
 double search_progress(const BudgetLimits& limits, std::chrono::milliseconds elapsed, int trials_started) {

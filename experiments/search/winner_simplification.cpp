@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <utility>
 
@@ -57,24 +58,29 @@ std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, 
   return ev.score->value;
 }
 
+// `more(done)`: asked after the planned rounds, with the rounds done, whether to measure another
+// (the check no other can follow: another_round).
+using MoreRounds = std::function<bool(int done)>;
+
 CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values& whole, const Values& simplified, int rounds,
-                      SearchProgress& progress) {
+                      const MoreRounds& more, SearchProgress& progress) {
   CheckRounds c;
-  c.whole_vs_simplified.resize(static_cast<size_t>(rounds));
   c.length = in.plan.check.duration;
   c.to_full = std::chrono::duration<double>(in.plan.objective.duration) / std::chrono::duration<double>(in.plan.check.duration);
-  // The confirmation's plan with the whole winner in the baseline's slot, balanced (W S, S W, W S,
-  // ...): neither arm always first. Each arm's i-th measurement belongs to round i.
-  const std::vector<Arm> arms = plan_confirmation(rounds, ConfirmOrder::Balanced);
-  size_t wholes = 0, simplifieds = 0;
-  int measurement = 0;
-  for (Arm arm : arms) {
-    plant.check_interrupted();
-    progress.show("simplify", ++measurement, static_cast<int>(arms.size()));
-    if (arm == Arm::Baseline) {
-      c.whole_vs_simplified[wholes++].baseline = measure_arm(in, plant, whole, "candidate", &c.whole_row, progress);
-    } else {
-      c.whole_vs_simplified[simplifieds++].candidate = measure_arm(in, plant, simplified, "simplified", &c.simplified_row, progress);
+  // The confirmation's balanced order with the whole winner in the baseline's slot (W S, S W, W S,
+  // ...): neither arm always first.
+  for (int r = 0;; ++r) {
+    if (r >= rounds && (!more || !more(r))) break;
+    ConfirmationRound& round = c.whole_vs_simplified.emplace_back();
+    for (int k = 0; k < 2; ++k) {
+      const bool whole_now = (k == 0) == (r % 2 == 0);
+      plant.check_interrupted();
+      progress.show("simplify", 2 * r + k + 1, 2 * std::max(rounds, r + 1));
+      if (whole_now) {
+        round.baseline = measure_arm(in, plant, whole, "candidate", &c.whole_row, progress);
+      } else {
+        round.candidate = measure_arm(in, plant, simplified, "simplified", &c.simplified_row, progress);
+      }
     }
   }
   return c;
@@ -267,6 +273,22 @@ std::optional<int> check_rounds(const SimplifyInputs& in, const Budget& budget, 
   return simplification_rounds_that_fit(left_s, check_s, most);
 }
 
+// Whether a check that began at `start` (the budget's clock) and has measured `done` rounds
+// measures another: when no other check can follow it (`last`, or the wall budget's time left
+// holds no other's fewest rounds) and one more round, as long as its rounds took, fits
+// (another_check_round). Never with --confirm-rounds below kMinUsefulConfirmRounds (the user's
+// choice), nor without a wall budget.
+bool another_round(const SimplifyInputs& in, const Budget& budget, std::chrono::milliseconds start, bool last, int done) {
+  const auto& limits = budget.limits();
+  const double round_s = std::chrono::duration<double>(budget.elapsed() - start).count() / std::max(1, done);
+  const double full_s = in.baseline.full_measure_s;
+  if (!limits.wall || full_s <= 0 || in.options.confirm_rounds < kMinUsefulConfirmRounds) return false;
+  const double check_s = in.plan.check_measure_s(full_s);
+  const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
+  const bool followed = !last && left_s >= simplification_minimum_s(check_s);
+  return !followed && another_check_round(left_s, round_s, done, check_rounds_most(full_s, check_s, in.options.confirm_rounds));
+}
+
 // Every measurement of the check, told to the engine: the model learns what the returns cost beside
 // the winner, where the search's trials seldom measured, and the next proposal knows it (on the
 // testbed the model put a 20-byte MTU return at +1.9 +- 7.1 and the check measured -48).
@@ -411,7 +433,10 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
     const Values simplified = with_returned(conf.winner, ids, bound);
     const opt::Difference model_loss = loss(ids);  // before the model hears the check: two independent estimates
-    const CheckRounds c = run_check(in, plant, conf.winner, simplified, *rounds, progress);
+    const bool last = check + 1 == kMaxSimplificationChecks;
+    const auto start = budget.elapsed();
+    const MoreRounds more = [&](int done) { return another_round(in, budget, start, last, done); };
+    const CheckRounds c = run_check(in, plant, conf.winner, simplified, *rounds, more, progress);
     tell_check(engine, bound, conf.winner, simplified, c);
     if (complete(c.whole_vs_simplified) < 2) {
       stop = check == 0 ? "too few simplification rounds completed: the whole winner stays, every change as confirmed together"

@@ -6,7 +6,9 @@
 // together (within_allowance). The simplified winner is then measured on the plant against the
 // whole winner, interleaved in rounds (W S, S W, ...), at the screening length (5 s of the default
 // 10, policies.hpp check_seconds: 5 rounds in the time 3 full-length rounds took until 2026-12-04,
-// whose t(0.975, 2) made a check's interval +-17 .. +-117 Mbit/s on the testbed, median +-48), and
+// whose t(0.975, 2) made a check's interval +-17 .. +-117 Mbit/s on the testbed, median +-48; a
+// check that no other can follow measures more while the time left holds another round, up to
+// twice as many: another_check_round), and
 // it replaces the whole winner only when it beats the baseline (the confirmation's rule, on the confirmation's gain chained with the check's:
 // chain_confirmations; until 2026-12-04 every check measured the baseline as a third arm, a third of
 // its time, when the confirmation had just measured it), is not worse than the

@@ -5,6 +5,7 @@
 // tests/fixtures/search_trace/CASE.txt. The engine is deterministic, so a change that keeps the
 // loop's behaviour keeps every trace byte for byte; a change of behaviour shows as a diff of the
 // trace, reviewed and committed with it (WGOPT_UPDATE_TRACES=1 rewrites them).
+#include <sstream>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -575,3 +576,30 @@ TEST_CASE("mirrored ends that differ at the start: this end's values are a chang
   CHECK(server_named);
 }
 
+
+TEST_CASE("a check that no other can follow takes the time left of the budget", "[search-trace][simplify]") {
+  // --budget 10m: one check is planned and another would not fit after its 5 rounds, so the check
+  // measures another round while one more, as its rounds took, leaves 10 s for persisting (at most
+  // 10 rounds), and the search still ends inside its budget. Until 2026-12-05 it measured 5 and
+  // left 29-40 s unused on the testbed.
+  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  auto o = w.options();
+  o.simplify = true;
+  o.trials.reset();
+  o.budget = "10m";
+  const auto report = w.run(o);
+  const std::string trace = w.trace(report, o.study_path, o.profile_path);
+  INFO(trace);
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  CHECK_THAT(report.simplification, Catch::StartsWith("1 change(s) returned"));
+  // The check's measurements are the short ones after the confirmation's last full-length one.
+  std::istringstream lines(trace.substr(0, trace.find("== returned")));
+  int short_after_full = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("measure ")) continue;
+    short_after_full = line.find("(5 s)") == std::string::npos ? 0 : short_after_full + 1;
+  }
+  CHECK(short_after_full == 2 * 7);  // 7 rounds where 5 were planned (10 s of the time left kept for persisting)
+  CHECK(report.elapsed_s <= 600);
+}

@@ -56,6 +56,12 @@ TEST_CASE("simplification: a check measures at the screening length, more rounds
   // What fits in a 10-minute search's time after its confirmation (73 s): the 5 rounds.
   CHECK(simplification_rounds_that_fit(73, 5.1, check_rounds_most(10.1, 5.1, 4)) == 5);
   CHECK(simplification_minimum_s(5.1) == Approx(39.6));
+  // A check no other can follow takes another round while one more leaves 10 s for persisting: a
+  // 10-minute search had 35 s left after its 5 rounds of ~15 s.
+  CHECK(another_check_round(35, 15, 5, 5));
+  CHECK_FALSE(another_check_round(20, 15, 6, 5));  // 5 s would be left
+  CHECK(another_check_round(25, 15, 6, 5));        // exactly 10 s left
+  CHECK_FALSE(another_check_round(1000, 15, 10, 5)); // at most twice as many
 }
 
 TEST_CASE("simplification: the joint allowance keeps the proposal to what the model expects to cost little together",
