@@ -34,6 +34,15 @@ SearchOptions simplifying(const SearchWorld& w, int trials) {
   return o;
 }
 
+// A simplifying search bounded by a wall budget ("3m", "10m") instead of trials.
+SearchOptions simplifying_within(const SearchWorld& w, const std::string& budget) {
+  auto o = w.options();
+  o.simplify = true;
+  o.trials.reset();
+  o.budget = budget;
+  return o;
+}
+
 std::string run_case(SearchWorld& w, const SearchOptions& o) {
   auto report = w.run(o);
   return w.trace(report, o.study_path, o.profile_path);
@@ -328,10 +337,7 @@ TEST_CASE("search with a short wall budget keeps the whole winner rather than ov
   // with the model's proposal listed, and the search ends inside its budget.
   SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
   w.start_poor();
-  auto o = w.options();
-  o.simplify = true;
-  o.trials.reset();
-  o.budget = "3m";
+  const auto o = simplifying_within(w, "3m");
   const auto report = w.run(o);
   test::check_trace("simplification-no-time", w.trace(report, o.study_path, o.profile_path));
   REQUIRE(report.outcome == SearchOutcome::Promoted);
@@ -584,10 +590,7 @@ TEST_CASE("a check that no other can follow takes the time left of the budget", 
   // left 29-40 s unused on the testbed.
   SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
   w.start_poor();
-  auto o = w.options();
-  o.simplify = true;
-  o.trials.reset();
-  o.budget = "10m";
+  const auto o = simplifying_within(w, "10m");
   const auto report = w.run(o);
   const std::string trace = w.trace(report, o.study_path, o.profile_path);
   INFO(trace);
