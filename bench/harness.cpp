@@ -170,7 +170,8 @@ int remeasure_percent(const std::string& name) { return int(std::lround(name_fla
 // The simulated checks' plan: "checks=N" most checks (default the search's most,
 // kMaxSimplificationChecks, a search of 40 minutes or more), "ckr=N" rounds per check, "ckn=V" the
 // check measurement's noise as a multiple of the problem's, "cks=V" the proposal's sds, "exm=V" the
-// examination's credit sds (0: none), "dsg=N" measurements beside the winner first.
+// examination's credit sds (0: none), "exa=V" the share of the allowance left an examined return
+// may cost, "dsg=N" measurements beside the winner first.
 CheckPlan check_plan(const std::string& name) {
   CheckPlan p;
   p.checks = int(std::lround(name_flag(name, "checks", experiments::kMaxSimplificationChecks)));

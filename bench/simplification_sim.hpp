@@ -35,7 +35,8 @@ struct CheckPlan {
   int design = 0;             // measurements beside the winner before the first proposal (exploration)
   // Examination (tried 2026-12-05, not the search's): once the model proposes nothing, a check
   // examines the changes credited by fewer than `examine_sds` sds (0: none), and such a return may
-  // cost `examine_allowance` of the allowance left.
+  // cost `examine_allowance` of the allowance left (of the confirmed winner's, even at the first
+  // check, where the search's own checks hold 5% of the whole as the check measured it).
   double examine_sds = 0;
   double examine_allowance = 1.0;
 };

@@ -101,7 +101,7 @@ int simplification_rounds_that_fit(double left_s, double full_measure_s, int max
 // other's fewest rounds) and has measured `done` rounds, `round_s` seconds each as timed, measures
 // one more: while one more round leaves the 10 s the reserve holds for persisting and restoring,
 // up to twice its `most`. A 10-minute search's one check left 29-40 s of the budget unused
-// (2026-12-04): a 6th round narrows its interval by a sixth (t(0.975, 5) / sqrt(6) = 1.05 against
+// (2026-12-04): a 6th round narrows its interval by 15% (t(0.975, 5) / sqrt(6) = 1.05 against
 // t(0.975, 4) / sqrt(5) = 1.24). Timed, not estimated: the estimate (simplification_rounds_that_fit's
 // 1.5 s of apply and settle per measurement) is ~1 s short of the testbed's.
 bool another_check_round(double left_s, double round_s, int done, int most);

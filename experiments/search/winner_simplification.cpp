@@ -59,7 +59,8 @@ std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, 
 }
 
 // `more(done)`: asked after the planned rounds, with the rounds done, whether to measure another
-// (the check no other can follow: another_round).
+// (the check no other can follow: another_round). Never after a round that did not complete (the
+// winner no longer applied, the tunnel died, a measurement failed): more would likely fail too.
 using MoreRounds = std::function<bool(int done)>;
 
 CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values& whole, const Values& simplified, int rounds,
@@ -70,7 +71,11 @@ CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values
   // The confirmation's balanced order with the whole winner in the baseline's slot (W S, S W, W S,
   // ...): neither arm always first.
   for (int r = 0;; ++r) {
-    if (r >= rounds && (!more || !more(r))) break;
+    if (r >= rounds) {
+      const auto& last = c.whole_vs_simplified.back();
+      if (!more || !last.baseline || !last.candidate || !more(r)) break;
+      progress.say(fmt::format("simplification: time for another round, {} of at most {}", r + 1, 2 * rounds));
+    }
     ConfirmationRound& round = c.whole_vs_simplified.emplace_back();
     for (int k = 0; k < 2; ++k) {
       const bool whole_now = (k == 0) == (r % 2 == 0);
@@ -275,15 +280,18 @@ std::optional<int> check_rounds(const SimplifyInputs& in, const Budget& budget, 
 
 // Whether a check that began at `start` (the budget's clock) and has measured `done` rounds
 // measures another: when no other check can follow it (`last`, or the wall budget's time left
-// holds no other's fewest rounds) and one more round, as long as its rounds took, fits
-// (another_check_round). Never with --confirm-rounds below kMinUsefulConfirmRounds (the user's
-// choice), nor without a wall budget.
+// holds no other's fewest rounds) and one more round fits (another_check_round), as long as its
+// rounds took or the planner's estimate of one, whichever is longer (a failed measurement returns
+// early). What follows the check (telling the model, its next proposal, persisting) runs in the
+// 10 s kept. Never with --confirm-rounds below kMinUsefulConfirmRounds (the user's choice), nor
+// without a wall budget.
 bool another_round(const SimplifyInputs& in, const Budget& budget, std::chrono::milliseconds start, bool last, int done) {
   const auto& limits = budget.limits();
-  const double round_s = std::chrono::duration<double>(budget.elapsed() - start).count() / std::max(1, done);
   const double full_s = in.baseline.full_measure_s;
   if (!limits.wall || full_s <= 0 || in.options.confirm_rounds < kMinUsefulConfirmRounds) return false;
   const double check_s = in.plan.check_measure_s(full_s);
+  const double timed_s = std::chrono::duration<double>(budget.elapsed() - start).count() / std::max(1, done);
+  const double round_s = std::max(timed_s, 2 * (check_s + 1.5));
   const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
   const bool followed = !last && left_s >= simplification_minimum_s(check_s);
   return !followed && another_check_round(left_s, round_s, done, check_rounds_most(full_s, check_s, in.options.confirm_rounds));

@@ -604,5 +604,5 @@ TEST_CASE("a check that no other can follow takes the time left of the budget", 
     short_after_full = line.find("(5 s)") == std::string::npos ? 0 : short_after_full + 1;
   }
   CHECK(short_after_full == 2 * 7);  // 7 rounds where 5 were planned (10 s of the time left kept for persisting)
-  CHECK(report.elapsed_s <= 600);
+  CHECK(report.elapsed_s <= 600 - 10);  // the 10 s for persisting and restoring kept
 }

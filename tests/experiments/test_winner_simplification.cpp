@@ -24,7 +24,6 @@ TEST_CASE("simplification: the model's proposal returns changes that do not clea
                                            change("rmem", std::nullopt, 0), change("gro", -5, 2)};
   CHECK(changes_to_return(changes, 2.0) == std::vector<std::string>{"txq", "cc", "gro"});
   // Credited by fewer than 2 sds (bench's examination ablation): mtu's 120 +- 20 still stays, a 15 +- 10 returns.
-  CHECK(changes_to_return(changes, 2.0, 2.0) == std::vector<std::string>{"txq", "cc", "gro"});
   CHECK(changes_to_return({change("mtu", 120, 20), change("txq", 15, 10)}, 2.0) == std::vector<std::string>{});
   CHECK(changes_to_return({change("mtu", 120, 20), change("txq", 15, 10)}, 2.0, 2.0) == std::vector<std::string>{"txq"});
   // Nothing clearly contributes: the change with the largest estimate stays (a winner is not the baseline).
