@@ -55,11 +55,13 @@ BudgetLimits after_setup(BudgetLimits limits, std::chrono::milliseconds setup) {
 }
 
 int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_rounds) {
-  const int fit = static_cast<int>(left_s / (2 * (full_measure_s + 1.5)));
+  const int fit = static_cast<int>(left_s / round_seconds(full_measure_s));
   return std::clamp(fit, std::min(kMinUsefulConfirmRounds, max_rounds), max_rounds);
 }
 
-double simplification_minimum_s(double full_measure_s) { return kMinUsefulConfirmRounds * 2 * (full_measure_s + 1.5); }
+double round_seconds(double measure_s) { return 2 * (measure_s + 1.5); }
+
+double simplification_minimum_s(double full_measure_s) { return kMinUsefulConfirmRounds * round_seconds(full_measure_s); }
 
 int simplification_budget_minutes(double nominal_measure_s, int confirm_rounds) {
   const double reserve_s = std::chrono::duration<double>(full_reserve(nominal_measure_s, confirm_rounds, 1)).count();
@@ -74,12 +76,12 @@ double check_measure_seconds(double full_measure_s, int duration, int check_seco
 
 int check_rounds_most(double full_measure_s, double check_measure_s, int confirm_rounds) {
   if (confirm_rounds < kMinUsefulConfirmRounds) return confirm_rounds;  // --confirm-rounds 2: the user's choice
-  const int in_full_time = static_cast<int>(kMinUsefulConfirmRounds * (full_measure_s + 1.5) / (check_measure_s + 1.5));
+  const int in_full_time = static_cast<int>(kMinUsefulConfirmRounds * round_seconds(full_measure_s) / round_seconds(check_measure_s));
   return std::max(confirm_rounds, in_full_time);
 }
 
 int simplification_rounds_that_fit(double left_s, double full_measure_s, int max_rounds) {
-  const int fit = static_cast<int>(left_s / (2 * (full_measure_s + 1.5)));
+  const int fit = static_cast<int>(left_s / round_seconds(full_measure_s));
   const int most = std::max(2, max_rounds);
   return std::clamp(fit, std::min(kMinUsefulConfirmRounds, most), most);
 }

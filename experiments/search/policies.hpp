@@ -51,6 +51,10 @@ std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, d
 // 1 ms (so the Budget stays valid and simply allows no trial).
 BudgetLimits after_setup(BudgetLimits limits, std::chrono::milliseconds setup);
 
+// The planner's estimate of one round of a confirmation or a check: two measurements of
+// `measure_s`, plus 1.5 s each for apply, settle and liveness (~1 s short of the testbed's).
+double round_seconds(double measure_s);
+
 // Confirmation rounds that fit in `left_s` seconds when a full measurement takes `full_measure_s`
 // (each round: one baseline and one candidate measurement, plus 1.5 s each for apply, settle and
 // liveness), at least kMinUsefulConfirmRounds (or max_rounds when that is fewer: the user's
@@ -102,8 +106,8 @@ int simplification_rounds_that_fit(double left_s, double full_measure_s, int max
 // one more: while one more round leaves the 10 s the reserve holds for persisting and restoring,
 // up to twice its `most`. A 10-minute search's one check left 29-40 s of the budget unused
 // (2026-12-04): a 6th round narrows its interval by 15% (t(0.975, 5) / sqrt(6) = 1.05 against
-// t(0.975, 4) / sqrt(5) = 1.24). Timed, not estimated: the estimate (simplification_rounds_that_fit's
-// 1.5 s of apply and settle per measurement) is ~1 s short of the testbed's.
+// t(0.975, 4) / sqrt(5) = 1.24). Timed, not estimated: the estimate (round_seconds) is ~1 s a
+// measurement short of the testbed's.
 bool another_check_round(double left_s, double round_s, int done, int most);
 
 // How far the search is, 0..1 and beyond: the larger of the time spent of the wall budget (minus

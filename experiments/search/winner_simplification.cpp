@@ -291,7 +291,7 @@ bool another_round(const SimplifyInputs& in, const Budget& budget, std::chrono::
   if (!limits.wall || full_s <= 0 || in.options.confirm_rounds < kMinUsefulConfirmRounds) return false;
   const double check_s = in.plan.check_measure_s(full_s);
   const double timed_s = std::chrono::duration<double>(budget.elapsed() - start).count() / std::max(1, done);
-  const double round_s = std::max(timed_s, 2 * (check_s + 1.5));
+  const double round_s = std::max(timed_s, round_seconds(check_s));
   const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
   const bool followed = !last && left_s >= simplification_minimum_s(check_s);
   return !followed && another_check_round(left_s, round_s, done, check_rounds_most(full_s, check_s, in.options.confirm_rounds));
