@@ -582,7 +582,6 @@ TEST_CASE("mirrored ends that differ at the start: this end's values are a chang
   CHECK(server_named);
 }
 
-
 TEST_CASE("a check that no other can follow takes the time left of the budget", "[search-trace][simplify]") {
   // --budget 10m: one check is planned and another would not fit after its 5 rounds, so the check
   // measures another round while one more, as its rounds took, leaves 10 s for persisting (at most
