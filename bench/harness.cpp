@@ -140,6 +140,7 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f == "+bitshare") b.mask_bit_share = true;
     else if (f.rfind("fw=", 0) == 0) b.feasibility_weight = flag_number(name, f, 3);
     else if (f.rfind("ls=", 0) == 0) b.lengthscale_ref_dims = flag_number(name, f, 3);
+    else if (f.rfind("dss=", 0) == 0) b.design_start_share = flag_number(name, f, 4);
     else if (f.rfind("init=", 0) == 0) o.n_initial = flag_integer(name, f, 5);
     else if (f.rfind("rm=", 0) == 0) (void)flag_number(name, f, 3);   // run_one's (remeasure_percent)
     else if (f.rfind("checks=", 0) == 0) (void)flag_number(name, f, 7);   // measure_profile's (check_plan)
@@ -149,7 +150,7 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("cks=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
     else if (f.rfind("exm=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
     else if (f.rfind("exa=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, rm=P, checks=N, ckr=N, ckn=V, cks=V, exm=V, exa=V, dsg=N", name, f));
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, dss=V, rm=P, checks=N, ckr=N, ckn=V, cks=V, exm=V, exa=V, dsg=N", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);

@@ -64,6 +64,19 @@ std::vector<Config> latin_hypercube(const Space& space, int n, Rng& rng) {
   return best;
 }
 
+std::vector<Config> anchor_to_start(const Space& space, std::vector<Config> design, const Config& start, double share, Rng& rng) {
+  const size_t n = design.size();
+  const auto k = static_cast<size_t>(std::lround(share * double(n)));
+  std::vector<size_t> perm(n);
+  for (const auto& [name, value] : start) {
+    for (size_t i = 0; i < n; ++i) perm[i] = i;
+    for (size_t i = n; i > 1; --i) std::swap(perm[i - 1], perm[rng.below(i)]);
+    for (size_t i = 0; i < std::min(k, n); ++i) design[perm[i]][name] = value;
+  }
+  for (auto& c : design) c = space.complete(std::move(c));
+  return design;
+}
+
 std::vector<Config> discrete_neighbours(const Space& space, const Config& c) {
   std::vector<Config> out;
   const auto& ps = space.params();

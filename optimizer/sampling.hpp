@@ -32,6 +32,11 @@ Config random_config(const Space& space, Rng& rng);
 // few random hypercubes.
 std::vector<Config> latin_hypercube(const Space& space, int n, Rng& rng);
 
+// The design with each parameter of `start` put back at start's value in round(share * n) of its
+// points (a random subset per parameter, drawn independently; conditions re-applied): a random
+// balance design, in which every knob's move from the start is separated from the others' moves.
+std::vector<Config> anchor_to_start(const Space& space, std::vector<Config> design, const Config& start, double share, Rng& rng);
+
 // Every configuration one discrete step away from c: integer/pow2 one grid level up or down, every
 // other categorical choice, a flipped boolean, a mask with one bit flipped. Real parameters are not
 // moved (continuous optimisation handles them). Conditions are re-applied (Space::complete).

@@ -132,6 +132,10 @@ struct BoSettings {
   // trials of 50 removed at most 0.7 of wg_host8's 5 needless changes (one measurement at 5-10%
   // noise cannot tell a change worth 0.5% from none) and cost regret on wg_host2 and wg_host4.
   double loo_share = 0;
+  // With a start, each parameter of the initial design takes the start's value in this share of
+  // the design's other points (anchor_to_start): every knob's move is then measured against the
+  // start apart from the others', so the model can tell which changes matter. Off: 0.
+  double design_start_share = 0;
 };
 std::unique_ptr<Strategy> make_bo_strategy(const Space& space, const StrategyOptions& o, const BoSettings& b = {});
 

@@ -88,6 +88,7 @@ class BoStrategy : public Strategy {
         if (d2 < best) best = d2, nearest = k;
       }
       design_.erase(design_.begin() + long(nearest));
+      if (b.design_start_share > 0) design_ = anchor_to_start(space_, std::move(design_), start, b.design_start_share, rng_);
       design_.insert(design_.begin(), start);
     }
   }

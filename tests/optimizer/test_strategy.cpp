@@ -410,3 +410,41 @@ TEST_CASE("leave-one-out: late in the budget bo measures the incumbent with one 
   // Until the incumbent has no change left to return that is unmeasured: most of the 9 late asks.
   CHECK(returns >= 5);
 }
+
+TEST_CASE("anchored design: each knob at the start's value in its share of the design points", "[strategy]") {
+  // anchor_to_start puts every parameter of the start back in round(share * n) of the points, a
+  // random subset per parameter, and re-applies conditions (rps = 0 switches rfs off).
+  const Space space = mixed_space();
+  const Config start = space.complete({{"x", 0.1}, {"k", std::int64_t{0}}, {"cc", std::string("a")}, {"gro", false}, {"rps", std::int64_t{0}}});
+  Rng rng(3);
+  const auto design = latin_hypercube(space, 12, rng);
+  auto at_start = [&](const std::vector<Config>& d, const std::string& name) {
+    int n = 0;
+    for (const auto& c : d) n += c.count(name) && c.at(name) == start.at(name);
+    return n;
+  };
+  const auto anchored = anchor_to_start(space, design, start, 0.5, rng);
+  REQUIRE(anchored.size() == design.size());
+  for (const auto& c : anchored) CHECK(space.validate(c).empty());
+  for (const auto& [name, v] : start) {
+    INFO(name);
+    CHECK(at_start(anchored, name) >= std::max(6, at_start(design, name)));   // 6 of 12 put back; a random value may equal it too
+  }
+  CHECK(at_start(design, "x") == 0);   // a real: no design point hits 0.1 by chance ...
+  CHECK(at_start(anchored, "x") == 6);   // ... and exactly the share is put back
+  for (const auto& c : anchored) CHECK(c.count("rfs") == (std::get<std::int64_t>(c.at("rps")) != 0));
+  CHECK(anchor_to_start(space, design, start, 0, rng) == design);
+
+  // bo's design with BoSettings::design_start_share: the start first, then points half at the start.
+  BoSettings b;
+  b.design_start_share = 0.5;
+  auto s = make_bo_strategy(space, {.seed = 5, .start = start, .n_initial = 9}, b);
+  std::vector<Config> asked;
+  for (int i = 0; i < 9; ++i) {
+    asked.push_back(s->ask());
+    s->tell(asked.back(), TrialState::complete, objective(asked.back()));
+  }
+  CHECK(asked.front() == start);
+  const std::vector<Config> rest(asked.begin() + 1, asked.end());
+  for (const auto& [name, v] : start) CHECK(at_start(rest, name) >= 4);
+}
