@@ -101,8 +101,8 @@ int simplification_budget_minutes(double nominal_measure_s, int confirm_rounds);
 // kMinUsefulConfirmRounds (or max_rounds when fewer), at most `max_rounds` (at least 2).
 int simplification_rounds_that_fit(double left_s, double full_measure_s, int max_rounds);
 
-// Whether a check that no other can follow (the last a search makes, or the time left holds no
-// other's fewest rounds) and has measured `done` rounds, `round_s` seconds each as timed, measures
+// Whether a check that no other can follow (the last a search makes, the time left holds no
+// other's fewest rounds, or the model would propose nothing after it) and has measured `done` rounds, `round_s` seconds each as timed, measures
 // one more: while one more round leaves the 10 s the reserve holds for persisting and restoring,
 // up to twice its `most`. A 10-minute search's one check left 29-40 s of the budget unused
 // (2026-12-04): a 6th round narrows its interval by 15% (t(0.975, 5) / sqrt(6) = 1.05 against

@@ -43,6 +43,16 @@ SearchOptions simplifying_within(const SearchWorld& w, const std::string& budget
   return o;
 }
 
+// The check's measurements: the short (5 s) ones after the confirmation's last full-length one.
+int short_after_full_length(const std::string& trace) {
+  std::istringstream lines(trace.substr(0, trace.find("== returned")));
+  int n = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("measure ")) n = line.find("(5 s)") == std::string::npos ? 0 : n + 1;
+  }
+  return n;
+}
+
 std::string run_case(SearchWorld& w, const SearchOptions& o) {
   auto report = w.run(o);
   return w.trace(report, o.study_path, o.profile_path);
@@ -595,13 +605,25 @@ TEST_CASE("a check that no other can follow takes the time left of the budget", 
   INFO(trace);
   REQUIRE(report.outcome == SearchOutcome::Promoted);
   CHECK_THAT(report.simplification, Catch::StartsWith("1 change(s) returned"));
-  // The check's measurements are the short ones after the confirmation's last full-length one.
-  std::istringstream lines(trace.substr(0, trace.find("== returned")));
-  int short_after_full = 0;
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.starts_with("measure ")) continue;
-    short_after_full = line.find("(5 s)") == std::string::npos ? 0 : short_after_full + 1;
-  }
+  const int short_after_full = short_after_full_length(trace);
   CHECK(short_after_full == 2 * 7);  // 7 rounds where 5 were planned (10 s of the time left kept for persisting)
   CHECK(report.elapsed_s <= 600 - 10);  // the 10 s for persisting and restoring kept
+}
+
+TEST_CASE("a check after which the model would propose nothing takes the time another would have had", "[search-trace][simplify]") {
+  // --budget 30m plans three checks, and one more would fit after the first's 5 rounds; but the
+  // model, asked before the check, proposes nothing after it whether the plant keeps its return or
+  // refuses it, so the check measures on, to twice its rounds, and the search still ends inside its
+  // budget. Until 2026-12-05 it measured 5 rounds and the testbed's 30-minute search left 209 s unused.
+  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  const auto o = simplifying_within(w, "30m");
+  const auto report = w.run(o);
+  const std::string trace = w.trace(report, o.study_path, o.profile_path);
+  INFO(trace);
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  CHECK_THAT(report.simplification, Catch::StartsWith("1 change(s) returned"));
+  const int short_after_full = short_after_full_length(trace);
+  CHECK(short_after_full == 2 * 10);  // 10 rounds where 5 were planned: one check, the last
+  CHECK(report.elapsed_s <= 1800 - 10);
 }
