@@ -140,7 +140,11 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f == "+bitshare") b.mask_bit_share = true;
     else if (f.rfind("fw=", 0) == 0) b.feasibility_weight = flag_number(name, f, 3);
     else if (f.rfind("ls=", 0) == 0) b.lengthscale_ref_dims = flag_number(name, f, 3);
-    else if (f.rfind("dss=", 0) == 0) b.design_start_share = flag_number(name, f, 4);
+    else if (f.rfind("dss=", 0) == 0) {
+      b.design_start_share = flag_number(name, f, 4);
+      at_least(name, f, b.design_start_share, 0);
+      if (b.design_start_share > 1) throw UsageError(fmt::format("strategy '{}': ablation '{}' needs a share of at most 1", name, f));
+    }
     else if (f.rfind("init=", 0) == 0) o.n_initial = flag_integer(name, f, 5);
     else if (f.rfind("rm=", 0) == 0) (void)flag_number(name, f, 3);   // run_one's (remeasure_percent)
     else if (f.rfind("checks=", 0) == 0) (void)flag_number(name, f, 7);   // measure_profile's (check_plan)

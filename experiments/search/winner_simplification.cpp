@@ -372,15 +372,16 @@ struct Checks {
   std::map<std::string, PlantCheck> checked;  // each proposed change: what its check measured
 };
 
-// Whether the model, as it stands before a check of `step`, would propose no check after it, whichever
+// Whether the model, as it stands before a check of `ids`, would propose no check after it, whichever
 // way the check goes: with the returns refused (the winner as it is, those changes never proposed
-// again) and with them kept (the simplified winner, the allowance less what the model puts on them).
-// Such a check is the last the search makes, so it may take the time a next one would have had
-// (another_round): a 30-minute search's one check returned five changes, the model proposed nothing
-// after it, and 209 s of the budget went unused (2026-12-05).
+// again) and with them kept (the simplified winner; the allowance taken as if the check spent none
+// of it, since a kept check's combined loss is mostly near zero, so that a wrong guess leans to "a
+// check follows"). Such a check is the last the search makes, so it may take the time a next one
+// would have had (another_round): a 30-minute search's one check returned five changes, the model
+// proposed nothing after it, and 209 s of the budget went unused (2026-12-05). The model has not
+// heard the check yet; after it, it may still propose another, which then runs if its rounds fit.
 bool nothing_would_follow(const BoundSpace& bound, opt::Strategy& engine, const ConfirmResult& conf, const std::vector<KnobChange>& changes,
-                          const std::vector<std::string>& ids, const Values& simplified, const opt::Difference& model_loss,
-                          const Checks& k, int check) {
+                          const std::vector<std::string>& ids, const Values& simplified, const Checks& k, int check) {
   const double left = k.allowance - k.spent;
   auto refused = k.refused;
   refused.insert(refused.end(), ids.begin(), ids.end());
@@ -390,9 +391,8 @@ bool nothing_would_follow(const BoundSpace& bound, opt::Strategy& engine, const 
   kept.winner = simplified;
   const JointLoss loss = joint_loss(engine, bound, simplified);
   const auto kept_changes = estimated_changes(simplified, bound, engine, loss);
-  const double kept_left = left - std::max(0.0, std::isfinite(model_loss.mean) ? model_loss.mean : 0.0);
-  const auto if_kept = proposal(bound, kept, kept_changes, k.refused, loss, kept_left);
-  return if_kept.empty() || !why_no_check(if_kept, kept_changes, check + 1, kept_left).empty();
+  const auto if_kept = proposal(bound, kept, kept_changes, k.refused, loss, left);
+  return if_kept.empty() || !why_no_check(if_kept, kept_changes, check + 1, left).empty();
 }
 
 // Every change in `changes` that a check proposed gets what that check measured.
@@ -466,7 +466,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     const Values simplified = with_returned(conf.winner, ids, bound);
     const opt::Difference model_loss = loss(ids);  // before the model hears the check: two independent estimates
     const bool last = check + 1 == kMaxSimplificationChecks ||
-                      nothing_would_follow(bound, engine, conf, changes, ids, simplified, model_loss, k, check);
+                      nothing_would_follow(bound, engine, conf, changes, ids, simplified, k, check);
     const auto start = budget.elapsed();
     const MoreRounds more = [&](int done) { return another_round(in, budget, start, last, done); };
     const CheckRounds c = run_check(in, plant, conf.winner, simplified, *rounds, more, progress);

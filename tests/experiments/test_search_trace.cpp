@@ -43,14 +43,16 @@ SearchOptions simplifying_within(const SearchWorld& w, const std::string& budget
   return o;
 }
 
-// The check's measurements: the short (5 s) ones after the confirmation's last full-length one.
-int short_after_full_length(const std::string& trace) {
+// The checks' measurements: the short (5 s) ones after the confirmation's last full-length one.
+std::vector<std::string> check_measurements(const std::string& trace) {
   std::istringstream lines(trace.substr(0, trace.find("== returned")));
-  int n = 0;
+  std::vector<std::string> out;
   for (std::string line; std::getline(lines, line);) {
-    if (line.starts_with("measure ")) n = line.find("(5 s)") == std::string::npos ? 0 : n + 1;
+    if (!line.starts_with("measure ")) continue;
+    if (line.find("(5 s)") == std::string::npos) out.clear();
+    else out.push_back(line);
   }
-  return n;
+  return out;
 }
 
 std::string run_case(SearchWorld& w, const SearchOptions& o) {
@@ -605,7 +607,7 @@ TEST_CASE("a check that no other can follow takes the time left of the budget", 
   INFO(trace);
   REQUIRE(report.outcome == SearchOutcome::Promoted);
   CHECK_THAT(report.simplification, Catch::StartsWith("1 change(s) returned"));
-  const int short_after_full = short_after_full_length(trace);
+  const size_t short_after_full = check_measurements(trace).size();
   CHECK(short_after_full == 2 * 7);  // 7 rounds where 5 were planned (10 s of the time left kept for persisting)
   CHECK(report.elapsed_s <= 600 - 10);  // the 10 s for persisting and restoring kept
 }
@@ -623,7 +625,28 @@ TEST_CASE("a check after which the model would propose nothing takes the time an
   INFO(trace);
   REQUIRE(report.outcome == SearchOutcome::Promoted);
   CHECK_THAT(report.simplification, Catch::StartsWith("1 change(s) returned"));
-  const int short_after_full = short_after_full_length(trace);
+  const size_t short_after_full = check_measurements(trace).size();
   CHECK(short_after_full == 2 * 10);  // 10 rounds where 5 were planned: one check, the last
   CHECK(report.elapsed_s <= 1800 - 10);
+}
+
+TEST_CASE("a check the model expects another to follow keeps its planned rounds", "[search-trace][simplify]") {
+  // The world of "search checks again after a check" (20 trials) with a 30-minute wall budget: the
+  // model expects to propose the transmit queue after the first check (the congestion control's
+  // return), so that check measures its 5 rounds and leaves the time to the second, which the
+  // model expects nothing to follow and which measures 10.
+  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  auto o = simplifying(w, 20);
+  o.budget = "30m";
+  const auto report = w.run(o);
+  const std::string trace = w.trace(report, o.study_path, o.profile_path);
+  INFO(trace);
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  CHECK_THAT(report.simplification, Catch::StartsWith("2 checks: 1 change(s) returned") && Catch::Contains("; then 1 change(s) returned"));
+  const auto checks = check_measurements(trace);
+  REQUIRE(checks.size() == 2 * (5 + 10));
+  // The first 10 of them compare the congestion control's return; the transmit queue's (txq=100) comes after.
+  for (size_t i = 0; i < 10; ++i) CHECK(checks[i].find("txq=100 ") == std::string::npos);
+  CHECK(checks[11].find("txq=100 ") != std::string::npos);
 }
