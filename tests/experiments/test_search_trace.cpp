@@ -598,36 +598,26 @@ TEST_CASE("a check that no other can follow takes the time left of the budget", 
   // --budget 10m: one check is planned and another would not fit after its 5 rounds, so the check
   // measures another round while one more, as its rounds took, leaves 10 s for persisting (at most
   // 10 rounds), and the search still ends inside its budget. Until 2026-12-05 it measured 5 and
-  // left 29-40 s unused on the testbed.
-  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
-  w.start_poor();
-  const auto o = simplifying_within(w, "10m");
-  const auto report = w.run(o);
-  const std::string trace = w.trace(report, o.study_path, o.profile_path);
-  INFO(trace);
-  REQUIRE(report.outcome == SearchOutcome::Promoted);
-  CHECK_THAT(report.simplification, Catch::StartsWith("1 change(s) returned"));
-  const size_t short_after_full = check_measurements(trace).size();
-  CHECK(short_after_full == 2 * 7);  // 7 rounds where 5 were planned (10 s of the time left kept for persisting)
-  CHECK(report.elapsed_s <= 600 - 10);  // the 10 s for persisting and restoring kept
-}
-
-TEST_CASE("a check after which the model would propose nothing takes the time another would have had", "[search-trace][simplify]") {
-  // --budget 30m plans three checks, and one more would fit after the first's 5 rounds; but the
-  // model, asked before the check, proposes nothing after it whether the plant keeps its return or
-  // refuses it, so the check measures on, to twice its rounds, and the search still ends inside its
-  // budget. Until 2026-12-05 it measured 5 rounds and the testbed's 30-minute search left 209 s unused.
-  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
-  w.start_poor();
-  const auto o = simplifying_within(w, "30m");
-  const auto report = w.run(o);
-  const std::string trace = w.trace(report, o.study_path, o.profile_path);
-  INFO(trace);
-  REQUIRE(report.outcome == SearchOutcome::Promoted);
-  CHECK_THAT(report.simplification, Catch::StartsWith("1 change(s) returned"));
-  const size_t short_after_full = check_measurements(trace).size();
-  CHECK(short_after_full == 2 * 10);  // 10 rounds where 5 were planned: one check, the last
-  CHECK(report.elapsed_s <= 1800 - 10);
+  // left 29-40 s unused on the testbed. --budget 30m plans three checks, and one more would fit
+  // after the first's 5 rounds; but the model, asked before the check, proposes nothing after it
+  // whether the plant keeps its return or refuses it, so the check measures on, to twice its
+  // rounds. Until 2026-12-05 it measured 5 and the testbed's 30-minute search left 209 s unused.
+  struct Case {
+    const char* budget;
+    int seconds, rounds;
+  };
+  for (const Case c : {Case{"10m", 600, 7}, Case{"30m", 1800, 10}}) {
+    SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+    w.start_poor();
+    const auto o = simplifying_within(w, c.budget);
+    const auto report = w.run(o);
+    const std::string trace = w.trace(report, o.study_path, o.profile_path);
+    INFO(c.budget << "\n" << trace);
+    REQUIRE(report.outcome == SearchOutcome::Promoted);
+    CHECK_THAT(report.simplification, Catch::StartsWith("1 change(s) returned"));
+    CHECK(check_measurements(trace).size() == size_t(2 * c.rounds));  // where 5 rounds were planned
+    CHECK(report.elapsed_s <= c.seconds - 10);  // the 10 s for persisting and restoring kept
+  }
 }
 
 TEST_CASE("a check the model expects another to follow keeps its planned rounds", "[search-trace][simplify]") {
