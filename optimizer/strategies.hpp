@@ -134,7 +134,10 @@ struct BoSettings {
   double loo_share = 0;
   // With a start, each parameter of the initial design takes the start's value in this share of
   // the design's other points (anchor_to_start): every knob's move is then measured against the
-  // start apart from the others', so the model can tell which changes matter. Off: 0.
+  // start apart from the others', so the model can tell which changes matter. Off (0): at 0.5 the
+  // simulation was mixed (wg_host8 / wg_host16 at 10%: 0.863 -> 1.04, 0.44 -> 0.55), and on the
+  // testbed the winner's contribution intervals stayed as wide and its gain fell (1.86x against
+  // 1.92-2.02x); bench/README.md, "A design anchored at the host's values".
   double design_start_share = 0;
 };
 std::unique_ptr<Strategy> make_bo_strategy(const Space& space, const StrategyOptions& o, const BoSettings& b = {});

@@ -103,11 +103,11 @@ int simplification_rounds_that_fit(double left_s, double full_measure_s, int max
 
 // Whether a check that no other can follow (the last a search makes, the time left holds no
 // other's fewest rounds, or the model would propose nothing after it) and has measured `done`
-// rounds, `round_s` seconds each as timed, measures one more: while one more round leaves the 10 s the reserve holds for persisting and restoring,
-// up to twice its `most`. A 10-minute search's one check left 29-40 s of the budget unused
-// (2026-12-04): a 6th round narrows its interval by 15% (t(0.975, 5) / sqrt(6) = 1.05 against
-// t(0.975, 4) / sqrt(5) = 1.24). Timed, not estimated: the estimate (round_seconds) is ~1 s a
-// measurement short of the testbed's.
+// rounds, `round_s` seconds each as timed, measures one more: while one more round leaves the 10 s
+// the reserve holds for persisting and restoring, up to twice its `most`. A 10-minute search's one
+// check left 29-40 s of the budget unused (2026-12-04): a 6th round narrows its interval by 15%
+// (t(0.975, 5) / sqrt(6) = 1.05 against t(0.975, 4) / sqrt(5) = 1.24). Timed, not estimated: the
+// estimate (round_seconds) is ~1 s a measurement short of the testbed's.
 bool another_check_round(double left_s, double round_s, int done, int most);
 
 // How far the search is, 0..1 and beyond: the larger of the time spent of the wall budget (minus

@@ -8,8 +8,8 @@
 // 10, policies.hpp check_seconds: 5 rounds in the time 3 full-length rounds took until 2026-12-04,
 // whose t(0.975, 2) made a check's interval +-17 .. +-117 Mbit/s on the testbed, median +-48; a
 // check that no other can follow (the fourth, no time for another, or the model would propose
-// nothing after it either way: nothing_would_follow) measures more while the time left holds another round, up to
-// twice as many: another_check_round), and it replaces the whole winner only when it beats the
+// nothing after it either way: nothing_would_follow) measures more while the time left holds
+// another round, up to twice as many: another_check_round), and it replaces the whole winner only when it beats the
 // baseline (the confirmation's rule, on the confirmation's gain chained with the check's:
 // chain_confirmations; until 2026-12-04 every check measured the baseline as a third arm, a third
 // of its time, when the confirmation had just measured it), is not worse than the whole winner
