@@ -25,6 +25,18 @@ Config random_config(const Space& space, Rng& rng) {
   return c;
 }
 
+namespace {
+
+// 0 .. n-1 in a random order (Fisher-Yates from the top: rng.below(n), below(n - 1), ..., below(2)).
+std::vector<size_t> random_permutation(size_t n, Rng& rng) {
+  std::vector<size_t> perm(n);
+  for (size_t k = 0; k < n; ++k) perm[k] = k;
+  for (size_t k = n; k > 1; --k) std::swap(perm[k - 1], perm[rng.below(k)]);
+  return perm;
+}
+
+}  // namespace
+
 std::vector<Config> latin_hypercube(const Space& space, int n, Rng& rng) {
   const int np = int(space.params().size());
   std::vector<Config> best;
@@ -32,10 +44,8 @@ std::vector<Config> latin_hypercube(const Space& space, int n, Rng& rng) {
   for (int attempt = 0; attempt < 20 && n > 0; ++attempt) {
     std::vector<std::vector<double>> u(static_cast<size_t>(np), std::vector<double>(static_cast<size_t>(n)));
     for (int i = 0; i < np; ++i) {
-      std::vector<int> perm(static_cast<size_t>(n));
-      for (int k = 0; k < n; ++k) perm[size_t(k)] = k;
-      for (int k = n - 1; k > 0; --k) std::swap(perm[size_t(k)], perm[rng.below(std::uint64_t(k) + 1)]);
-      for (int k = 0; k < n; ++k) u[size_t(i)][size_t(k)] = (perm[size_t(k)] + rng.uniform()) / n;
+      const auto perm = random_permutation(size_t(n), rng);
+      for (int k = 0; k < n; ++k) u[size_t(i)][size_t(k)] = (double(perm[size_t(k)]) + rng.uniform()) / n;
     }
     std::vector<Config> cs;
     std::vector<std::vector<double>> xs;
@@ -66,12 +76,10 @@ std::vector<Config> latin_hypercube(const Space& space, int n, Rng& rng) {
 
 std::vector<Config> anchor_to_start(const Space& space, std::vector<Config> design, const Config& start, double share, Rng& rng) {
   const size_t n = design.size();
-  const auto k = static_cast<size_t>(std::lround(share * double(n)));
-  std::vector<size_t> perm(n);
+  const size_t k = std::min(n, static_cast<size_t>(std::lround(share * double(n))));
   for (const auto& [name, value] : start) {
-    for (size_t i = 0; i < n; ++i) perm[i] = i;
-    for (size_t i = n; i > 1; --i) std::swap(perm[i - 1], perm[rng.below(i)]);
-    for (size_t i = 0; i < std::min(k, n); ++i) design[perm[i]][name] = value;
+    const auto perm = random_permutation(n, rng);
+    for (size_t i = 0; i < k; ++i) design[perm[i]][name] = value;
   }
   for (auto& c : design) c = space.complete(std::move(c));
   return design;

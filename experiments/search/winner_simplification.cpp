@@ -383,16 +383,18 @@ struct Checks {
 bool nothing_would_follow(const BoundSpace& bound, opt::Strategy& engine, const ConfirmResult& conf, const std::vector<KnobChange>& changes,
                           const std::vector<std::string>& ids, const Values& simplified, const Checks& k, int check) {
   const double left = k.allowance - k.spent;
+  // The loop's own test after a proposal: a check follows when something is proposed and nothing stops it.
+  auto check_follows = [&](const std::vector<std::string>& next, const std::vector<KnobChange>& of) {
+    return !next.empty() && why_no_check(next, of, check + 1, left).empty();
+  };
   auto refused = k.refused;
   refused.insert(refused.end(), ids.begin(), ids.end());
-  const auto if_refused = proposal(bound, conf, changes, refused, joint_loss(engine, bound, conf.winner), left);
-  if (!if_refused.empty() && why_no_check(if_refused, changes, check + 1, left).empty()) return false;
+  if (check_follows(proposal(bound, conf, changes, refused, joint_loss(engine, bound, conf.winner), left), changes)) return false;
   ConfirmResult kept = conf;
   kept.winner = simplified;
   const JointLoss loss = joint_loss(engine, bound, simplified);
   const auto kept_changes = estimated_changes(simplified, bound, engine, loss);
-  const auto if_kept = proposal(bound, kept, kept_changes, k.refused, loss, left);
-  return if_kept.empty() || !why_no_check(if_kept, kept_changes, check + 1, left).empty();
+  return !check_follows(proposal(bound, kept, kept_changes, k.refused, loss, left), kept_changes);
 }
 
 // Every change in `changes` that a check proposed gets what that check measured.

@@ -9,11 +9,11 @@
 // whose t(0.975, 2) made a check's interval +-17 .. +-117 Mbit/s on the testbed, median +-48; a
 // check that no other can follow (the fourth, no time for another, or the model would propose
 // nothing after it either way: nothing_would_follow) measures more while the time left holds
-// another round, up to twice as many: another_check_round), and it replaces the whole winner only when it beats the
-// baseline (the confirmation's rule, on the confirmation's gain chained with the check's:
-// chain_confirmations; until 2026-12-04 every check measured the baseline as a third arm, a third
-// of its time, when the confirmation had just measured it), is not worse than the whole winner
-// beyond noise (the 95% interval of simplified - whole reaches above minus the
+// another round, up to twice as many: another_check_round), and it replaces the whole winner only
+// when it beats the baseline (the confirmation's rule, on the confirmation's gain chained with the
+// check's: chain_confirmations; until 2026-12-04 every check measured the baseline as a third arm,
+// a third of its time, when the confirmation had just measured it), is not worse than the whole
+// winner beyond noise (the 95% interval of simplified - whole reaches above minus the
 // confirmation's minimum gain) and its cost, as the model's joint estimate and the check's rounds
 // put it together (combined_loss), is within the allowance.
 //
