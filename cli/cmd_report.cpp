@@ -52,9 +52,11 @@ void setup_report(CLI::App& root, wgopt::cli::Context&) {
   auto* cmd = root.add_subcommand(
       "report",
       "Report on a study written by `wgopt search`: the field guide's §7.1 comparison table (config step x\n"
-      "throughput x top core %soft x softnet drops x NIC drops), the knobs that moved, the gain with its\n"
-      "interval and p-value, and the trial list. --html adds plots (convergence by trial and by minutes,\n"
-      "per-knob effect, per-core load before vs after) in one self-contained page (inline SVG, no scripts).\n"
+      "throughput x top core %soft x softnet drops x NIC drops, then the UDP receive errors when any were\n"
+      "counted and the score, which charges the drops: a winner can score higher with less throughput and\n"
+      "far fewer drops), the knobs that moved, the gain with its interval and p-value, and the trial list.\n"
+      "--html adds plots (convergence by trial and by minutes, per-knob effect, per-core load before vs\n"
+      "after) in one self-contained page (inline SVG, no scripts).\n"
       "The study is only read, so a study still being searched can be reported on; the report says so.\n\n"
       "Examples:\n"
       "  wgopt report /var/lib/wgopt/studies/study-20261126-101500.sqlite\n"

@@ -256,6 +256,9 @@ nlohmann::json Evaluation::probes_json() const {
     o["softnet_time_squeeze"] = p.softnet.time_squeeze;
     o["nic_drops"] = nic_drop_count(p);
     o["iface_drops"] = iface_drop_count(p);
+    std::uint64_t udp_errors = 0;
+    for (const auto& n : p.net) udp_errors += n.udp.in_errors;  // InErrors counts RcvbufErrors too
+    o["udp_errors"] = udp_errors;
     nlohmann::json cores = nlohmann::json::array();
     for (const auto& c : p.cores) {
       cores.push_back({{"cpu", c.cpu}, {"usr", c.usr}, {"sys", c.sys}, {"soft", c.soft}, {"idle", c.idle}});

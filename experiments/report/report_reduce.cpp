@@ -65,11 +65,21 @@ ComparisonRow comparison_row(const std::string& label, const std::vector<const j
     }
   }
   if (ntp > 0) row.throughput_mbps = tp / ntp;
-  double soft = 0, softnet = 0, nic = 0;
+  double score = 0;
+  int nscore = 0;
+  for (const json* m : metrics) {
+    if (auto v = number_at(*m, "score")) {
+      score += *v;
+      ++nscore;
+    }
+  }
+  if (nscore > 0) row.score = score / nscore;
+  double soft = 0, softnet = 0, nic = 0, udp = 0;
   int n = 0, top_core = -1;
+  bool udp_counted = false;  // studies before the probes counted UDP errors have no such key
   for (const json* p : probes) {
     if (!p->is_object() || p->empty()) continue;
-    double rec_soft = -1, rec_softnet = 0, rec_nic = 0;
+    double rec_soft = -1, rec_softnet = 0, rec_nic = 0, rec_udp = 0;
     int rec_core = -1, scenarios = 0;
     for (const auto& [name, s] : p->items()) {
       if (!s.is_object()) continue;
@@ -81,11 +91,13 @@ ComparisonRow comparison_row(const std::string& label, const std::vector<const j
       }
       rec_softnet += number_at(s, "softnet_dropped").value_or(0);
       rec_nic += number_at(s, "nic_drops").value_or(0) + number_at(s, "iface_drops").value_or(0);
+      if (auto u = number_at(s, "udp_errors")) rec_udp += *u, udp_counted = true;
     }
     if (scenarios == 0) continue;
     soft += rec_soft;
     softnet += rec_softnet / scenarios;
     nic += rec_nic / scenarios;
+    udp += rec_udp / scenarios;
     top_core = rec_core;
     ++n;
   }
@@ -94,6 +106,7 @@ ComparisonRow comparison_row(const std::string& label, const std::vector<const j
     if (top_core >= 0) row.top_core = top_core;
     row.softnet_drops = softnet / n;
     row.nic_drops = nic / n;
+    if (udp_counted) row.udp_errors = udp / n;
   }
   return row;
 }

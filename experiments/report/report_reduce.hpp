@@ -20,8 +20,9 @@ std::optional<double> number_at(const nlohmann::json& j, const char* key);
 std::optional<double> throughput_of(const nlohmann::json& metrics);
 
 // The §7.1 numbers of several records (one measurement each), averaged over the records:
-// throughput from `metrics`; top core %soft (the hottest scenario's), softnet and NIC + interface
-// drops (mean per scenario) from `probes`, the records' probes_json() objects. Values without data
+// throughput and score from `metrics`; top core %soft (the hottest scenario's), softnet and NIC +
+// interface drops and UDP errors (mean per scenario) from `probes`, the records' probes_json()
+// objects. Values without data (UDP errors in a study written before the probes counted them)
 // stay unset and render as "-".
 ComparisonRow comparison_row(const std::string& label, const std::vector<const nlohmann::json*>& metrics,
                              const std::vector<const nlohmann::json*>& probes);

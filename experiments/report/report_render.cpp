@@ -246,7 +246,8 @@ json report_to_json(const ReportData& d) {
     j["table"].push_back({{"config", r.config}, {"throughput_mbps", opt(r.throughput_mbps)},
                           {"top_core_soft_pct", opt(r.top_core_soft_pct)},
                           {"top_core", r.top_core ? json(*r.top_core) : json(nullptr)},
-                          {"softnet_drops", opt(r.softnet_drops)}, {"nic_drops", opt(r.nic_drops)}});
+                          {"softnet_drops", opt(r.softnet_drops)}, {"nic_drops", opt(r.nic_drops)},
+                          {"udp_errors", opt(r.udp_errors)}, {"score", opt(r.score)}});
   }
   j["moved"] = json::array();
   for (const auto& m : d.moved) {

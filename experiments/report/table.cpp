@@ -156,7 +156,13 @@ std::string Table::render_html(const std::string& id, const std::string& css_cla
 }
 
 Table comparison_table(const std::vector<ComparisonRow>& rows, const std::string& window_label) {
-  Table t({"Config", "Throughput", "Top core %soft", "softnet drops/" + window_label, "NIC drops/" + window_label});
+  const bool udp = std::any_of(rows.begin(), rows.end(), [](const auto& r) { return r.udp_errors.value_or(0) > 0; });
+  const bool score = std::any_of(rows.begin(), rows.end(), [](const auto& r) { return r.score.has_value(); });
+  std::vector<std::string> headers = {"Config", "Throughput", "Top core %soft", "softnet drops/" + window_label,
+                                      "NIC drops/" + window_label};
+  if (udp) headers.push_back("UDP errors/" + window_label);
+  if (score) headers.push_back("Score");
+  Table t(headers);
   auto num = [](const std::optional<double>& v, const char* spec) {
     return v ? fmt::format(fmt::runtime(spec), *v) : std::string("-");
   };
@@ -166,11 +172,14 @@ Table comparison_table(const std::vector<ComparisonRow>& rows, const std::string
       soft = fmt::format("{:.0f}%", *r.top_core_soft_pct);
       if (r.top_core) soft += fmt::format(" (cpu{})", *r.top_core);
     }
-    t.add_row({r.config, r.throughput_mbps ? fmt::format("{:.1f} Mbit/s", *r.throughput_mbps) : "-", soft,
-               num(r.softnet_drops, "{:.0f}"), num(r.nic_drops, "{:.0f}")});
+    std::vector<std::string> cells = {r.config, r.throughput_mbps ? fmt::format("{:.1f} Mbit/s", *r.throughput_mbps) : "-", soft,
+                                      num(r.softnet_drops, "{:.0f}"), num(r.nic_drops, "{:.0f}")};
+    if (udp) cells.push_back(num(r.udp_errors, "{:.0f}"));
+    if (score) cells.push_back(num(r.score, "{:.1f}"));
+    t.add_row(std::move(cells));
   }
   // Throughput and %soft carry units, so auto-detection would leave them left-aligned.
-  t.align(1, Align::Right).align(2, Align::Right).align(3, Align::Right).align(4, Align::Right);
+  for (size_t c = 1; c < headers.size(); ++c) t.align(c, Align::Right);
   return t;
 }
 

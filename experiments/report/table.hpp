@@ -60,10 +60,16 @@ struct ComparisonRow {
   std::optional<int> top_core;                 // which core that is
   std::optional<double> softnet_drops;         // softnet_stat column 2 over the window
   std::optional<double> nic_drops;             // NIC + interface drop counters over the window
+  std::optional<double> udp_errors;            // Udp InErrors over the window (RcvbufErrors included)
+  std::optional<double> score;                 // the objective's score: throughput minus its penalties
 };
 
 // The §7.1 table: Config | Throughput | Top core %soft | softnet drops/<window> | NIC drops/<window>,
 // e.g. window_label "30s" gives "softnet drops/30s". Render it with render_text or render_markdown.
+// Two columns follow when a row has them: "UDP errors/<window>" when some row counted any (a
+// userspace WireGuard's socket overflowing: the drops the score charged on the testbed, which the
+// §7.1 columns do not show), and "Score" when some row has one, so that a winner that scores
+// higher with less throughput (fewer drops) reads as what the score measured.
 Table comparison_table(const std::vector<ComparisonRow>& rows, const std::string& window_label);
 
 }  // namespace wgopt::experiments

@@ -35,15 +35,16 @@ std::optional<int> last_trial_of(const Values& winner, const StudyStore& store) 
 int rounds_for(const SearchOptions& o, const BaselineResult& baseline, const Budget& budget, SearchProgress& progress) {
   const auto& limits = budget.limits();
   if (!limits.wall || baseline.full_measure_s <= 0) return o.confirm_rounds;
-  double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
+  const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
   // The winner's simplification follows: room for its first check, the time of 3 full-length rounds
   // (its most rounds at the check's shorter length, check_rounds_most; room for 3 short rounds let a
   // 4th confirmation round leave the check 3, with t(0.975, 2)).
-  if (o.simplify) left_s -= simplification_minimum_s(baseline.full_measure_s);
-  const int rounds = confirmation_rounds_that_fit(left_s, baseline.full_measure_s, o.confirm_rounds);
+  const double held_s = o.simplify ? simplification_minimum_s(baseline.full_measure_s) : 0;
+  const int rounds = confirmation_rounds_that_fit(left_s - held_s, baseline.full_measure_s, o.confirm_rounds);
   if (rounds < o.confirm_rounds) {
-    progress.say(fmt::format("confirmation: {} rounds fit in the {:.0f} s left (of --confirm-rounds {})", rounds, std::max(0.0, left_s),
-                             o.confirm_rounds));
+    progress.say(fmt::format("confirmation: {} of --confirm-rounds {} rounds, each ~{:.0f} s, in the {:.0f} s left of the budget{}",
+                             rounds, o.confirm_rounds, round_seconds(baseline.full_measure_s), std::max(0.0, left_s),
+                             held_s > 0 ? fmt::format(" ({:.0f} s of it kept for the winner's simplification)", held_s) : ""));
   }
   return rounds;
 }

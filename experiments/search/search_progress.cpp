@@ -1,5 +1,6 @@
 #include "experiments/search/search_progress.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace wgopt::experiments {
@@ -37,8 +38,25 @@ void SearchProgress::redraw() {
 
 void SearchProgress::redraw_locked() {
   state_.elapsed = budget_.elapsed();
-  state_.eta = budget_.eta();
+  state_.eta = eta_locked();
   printer_.update(state_);
+}
+
+std::optional<std::chrono::milliseconds> SearchProgress::eta_locked() const {
+  using std::chrono::milliseconds;
+  const auto& limits = budget_.limits();
+  const std::optional<milliseconds> to_wall =
+      limits.wall ? std::optional(std::max(milliseconds(0), *limits.wall - budget_.elapsed())) : std::nullopt;
+  if (state_.phase == "baseline" || state_.phase == "trial" || state_.phase == "re-measure") {
+    const auto trials = budget_.eta();  // the trials' end; the reserve follows them
+    if (!trials) return to_wall;
+    const milliseconds end = *trials + limits.reserve;
+    return to_wall ? std::min(end, *to_wall) : end;
+  }
+  // Confirmation and checks spend what is left of a wall budget, unless the trial cap ended the
+  // search early: then their rounds are not tied to the budget's end, and no ETA is shown.
+  const bool capped = limits.max_trials && budget_.trials() >= *limits.max_trials;
+  return capped ? std::nullopt : to_wall;
 }
 
 void SearchProgress::show(const std::string& phase, int step, std::optional<int> of) {
@@ -52,7 +70,7 @@ void SearchProgress::show(const std::string& phase, int step, std::optional<int>
 std::string SearchProgress::line() {
   std::lock_guard lk(mu_);
   state_.elapsed = budget_.elapsed();
-  state_.eta = budget_.eta();
+  state_.eta = eta_locked();
   return render_progress(state_);
 }
 

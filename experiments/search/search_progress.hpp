@@ -4,6 +4,7 @@
 // lines, and log messages too (it is the registered LiveLine while it lives). Thread-safe: the
 // ticker, the loop and any thread that logs share it.
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -19,7 +20,10 @@ namespace wgopt::experiments {
 
 class SearchProgress : public LiveLine {
  public:
-  // Counts time and the ETA from `budget` (which must outlive this object).
+  // Counts time and the ETA from `budget` (which must outlive this object). The ETA is the whole
+  // search's end: while the baseline and the trials run, the trials' end plus the reserve the
+  // confirmation and the winner's checks spend (a 5-minute search's line said "ETA 35s" with 2m 15s
+  // to go, then "ETA 0.0s" through its confirmation); after them, the wall budget's end.
   SearchProgress(const Budget& budget, bool quiet);
   ~SearchProgress();  // stops the ticker
   SearchProgress(const SearchProgress&) = delete;
@@ -44,6 +48,7 @@ class SearchProgress : public LiveLine {
 
  private:
   void redraw_locked();
+  std::optional<std::chrono::milliseconds> eta_locked() const;
   const Budget& budget_;
   ProgressPrinter printer_;
   std::mutex mu_;

@@ -316,14 +316,15 @@ void tell_check(opt::Strategy& engine, const BoundSpace& bound, const Values& wh
 }
 
 // The simplified winner's row: its probes as the check measured them (drop counts scaled to a full
-// measurement's length, the table's "drops/10s"), its throughput chained like its score (the whole
-// winner's before the check plus the check's simplified - whole), so that the row beside the
+// measurement's length, the table's "drops/10s"), its throughput and score chained like the gain (the
+// whole winner's before the check plus the check's simplified - whole), so that the row beside the
 // baseline's (the confirmation's) is read in the same rounds' terms as the gain.
 Averages chained_row(const Averages& whole_before, const CheckRounds& c) {
   Averages row = c.simplified_row;
   scale_drops(row, c.to_full);
   if (row.n > 0 && whole_before.n > 0 && c.whole_row.n > 0) {
     row.throughput += row.n * (whole_before.mean_throughput() - c.whole_row.mean_throughput());
+    row.score += row.n * (whole_before.mean_score() - c.whole_row.mean_score());
   }
   return row;
 }

@@ -93,10 +93,15 @@ std::string Budget::stop_reason() const {
     return fmt::format("trial cap of {} reached", *limits_.max_trials);
   }
   if (auto left = remaining()) {
-    if (*left <= milliseconds(0)) return fmt::format("budget {} spent", format_duration(*limits_.wall));
+    // With a reserve the trials end before the budget does: say whose share is spent.
+    const std::string budget = limits_.reserve > milliseconds(0)
+                                   ? fmt::format("the trials' share of the budget {} ({} held back to confirm the winner "
+                                                 "and restore the host)",
+                                                 format_duration(*limits_.wall), format_duration(limits_.reserve))
+                                   : fmt::format("budget {}", format_duration(*limits_.wall));
+    if (*left <= milliseconds(0)) return budget + " spent";
     if (auto mean = mean_trial(); mean && *left < *mean) {
-      return fmt::format("budget {} nearly spent: {} left, a trial takes about {}", format_duration(*limits_.wall),
-                         format_duration(*left), format_duration(*mean));
+      return fmt::format("{} nearly spent: {} left, a trial takes about {}", budget, format_duration(*left), format_duration(*mean));
     }
   }
   return {};

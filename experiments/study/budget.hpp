@@ -56,8 +56,9 @@ class Budget {
 
   // True if the loop may start another trial now (see the rule at the top).
   bool may_start_trial() const;
-  // Why not, in one line ("trial cap of 20 reached", "budget 5m spent: 40s left, a trial takes
-  // about 55s"); empty while may_start_trial() is true.
+  // Why not, in one line ("trial cap of 20 reached", "budget 5m nearly spent: 40s left, a trial
+  // takes about 55s"; with a reserve "the trials' share of the budget 5m (1m 40s held back to
+  // confirm the winner and restore the host) spent"); empty while may_start_trial() is true.
   std::string stop_reason() const;
 
   const BudgetLimits& limits() const { return limits_; }

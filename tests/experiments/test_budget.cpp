@@ -84,6 +84,20 @@ TEST_CASE("a trial starts only when it is expected to fit, so the overrun is at 
   CHECK_THAT(slow.stop_reason(), Catch::Contains("spent"));
 }
 
+TEST_CASE("with a reserve the stop reason names the trials' share, not the whole budget, as spent") {
+  // A 5-minute search said "budget 4m 59s spent" at 3m 09s, then confirmed for 1m 40s more.
+  FakeClock clk;
+  Budget b({.wall = 300s, .reserve = 100s}, clk.fn());
+  clk.now += 200s;
+  CHECK_FALSE(b.may_start_trial());
+  CHECK_THAT(b.stop_reason(), Catch::StartsWith("the trials' share of the budget 5m 00s") && Catch::Contains("1m 40s held back") &&
+                                  Catch::EndsWith("spent"));
+  FakeClock clk2;
+  Budget none({.wall = 300s}, clk2.fn());
+  clk2.now += 300s;
+  CHECK(none.stop_reason() == "budget 5m 00s spent");
+}
+
 TEST_CASE("the trial cap counts trials of an earlier session and sets the ETA") {
   FakeClock clk;
   Budget b({.max_trials = 5}, clk.fn());

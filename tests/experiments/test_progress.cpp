@@ -120,3 +120,25 @@ TEST_CASE("each phase shows its own total: never the trial cap on baseline or co
   progress.show("trial", 9, std::nullopt);  // no cap: no total
   CHECK_THAT(progress.line(), Catch::StartsWith("trial 9 |"));
 }
+
+TEST_CASE("the ETA is the whole search's end: the trials' end plus the reserve, then the budget's end", "[progress]") {
+  // A 5-minute search's line read "ETA 35s" with 2m 15s to go, then "ETA 0.0s" while it confirmed.
+  std::chrono::steady_clock::time_point now{};
+  Budget budget(BudgetLimits{.wall = 300s, .reserve = 100s}, [&] { return now; });
+  SearchProgress progress(budget, /*quiet=*/true);
+  now += 165s;
+  progress.show("trial", 20, std::nullopt);
+  CHECK_THAT(progress.line(), Catch::Contains("2m 45s / 5m 00s, ETA 2m 15s"));
+  now += 40s;
+  progress.show("confirm", 1, 6);
+  CHECK_THAT(progress.line(), Catch::Contains("3m 25s / 5m 00s, ETA 1m 35s"));
+  // A trial cap that ended the search early: the confirmation is not tied to the budget's end.
+  std::chrono::steady_clock::time_point t{};
+  Budget capped(BudgetLimits{.wall = 3600s, .max_trials = 1, .reserve = 100s}, [&] { return t; });
+  SearchProgress p2(capped, /*quiet=*/true);
+  capped.trial_started();
+  t += 20s;
+  capped.trial_finished();
+  p2.show("confirm", 1, 8);
+  CHECK_THAT(p2.line(), !Catch::Contains("ETA"));
+}

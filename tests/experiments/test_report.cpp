@@ -240,6 +240,7 @@ TEST_CASE("a finished study reports the confirmed gain with its interval and the
       const bool cand = r % 2 == 0;
       json m = metrics(cand ? 610 : 495, cand ? 611 : 496);
       m["probes"] = probes(1, cand ? 50 : 96, 0, 0, 0, cand ? cores(40, 50) : cores(5, 96));
+      m["probes"]["tcp"]["udp_errors"] = cand ? 20000 : 190000;  // the socket's overflow the score charged
       s.add_confirmation({.round = r, .arm = cand ? "candidate" : "baseline", .trial = 2, .score = cand ? 610.0 : 495.0,
                           .metrics = m, .measured_at = t0 + 200 + r});
     }
@@ -272,16 +273,25 @@ TEST_CASE("a finished study reports the confirmed gain with its interval and the
   REQUIRE(row(d, "confirm: trial 2 (2 rounds)"));
   CHECK(row(d, "confirm: trial 2 (2 rounds)")->top_core_soft_pct == Approx(50));
   CHECK(row(d, "confirm: baseline (2 rounds)")->throughput_mbps == Approx(496));
+  // The drops the score charged, and the score: a winner that scores higher reads as why.
+  CHECK(row(d, "confirm: baseline (2 rounds)")->udp_errors == Approx(190000));
+  CHECK(row(d, "confirm: trial 2 (2 rounds)")->udp_errors == Approx(20000));
+  CHECK(row(d, "confirm: trial 2 (2 rounds)")->score == Approx(610));
+  CHECK_FALSE(row(d, "baseline (1 round)")->udp_errors);  // probes without the count: unknown, not 0
 
   const std::string text = render_report_text(d);
   CHECK_THAT(text, Contains("+115.0 Mbit/s (+23.2%), 95% CI +90.0 .. +140.0, p = 0.012 (paired t)"));
   CHECK_THAT(text, Contains("/var/lib/wgopt/profiles/p.yaml"));
   CHECK_THAT(text, Contains("promoted"));
+  CHECK_THAT(text, Contains("UDP errors/10s  Score"));
+  CHECK_THAT(text, Contains("190000  495.0"));
   const std::string md = render_report_markdown(d);
   CHECK_THAT(md, Contains("| Config | Throughput |"));
   CHECK_THAT(md, Contains("| wgt7-wc/txqueuelen | 1000 | 5000 |"));
   json j = report_to_json(d);
   CHECK(j["gain"]["p_value"] == 0.012);
+  CHECK(j["table"].back()["udp_errors"].get<double>() == Approx(20000));
+  CHECK(j["table"].back()["score"].get<double>() == Approx(610));
   CHECK(j["trials"].size() == 2);
   CHECK(j["cores"]["after"][1]["busy"].get<double>() == Approx(60));
   const std::string html = render_report_html(d);
