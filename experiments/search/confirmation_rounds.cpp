@@ -72,6 +72,7 @@ ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& basel
   MeasureOptions cmo = mo;
   cmo.prune = nullptr;  // confirmation measures fully
   const std::vector<Arm> arms = plan_confirmation(rounds);
+  progress.set_candidate(r.winner, bound.baseline);  // the line named the last trial's knobs
   for (Arm arm : arms) {
     const int round = ++measurement;
     // The pair this measurement belongs to: the i-th baseline goes with the i-th candidate.

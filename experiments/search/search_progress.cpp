@@ -79,6 +79,20 @@ void SearchProgress::say(const std::string& line) {
   printer_.message(line);
 }
 
+std::vector<std::pair<std::string, std::string>> changed_knobs(const std::map<std::string, std::string>& values,
+                                                               const std::map<std::string, std::string>& baseline) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [id, val] : values) {
+    auto it = baseline.find(id);
+    if (it == baseline.end() || it->second != val) out.emplace_back(id, val);
+  }
+  return out;
+}
+
+void SearchProgress::set_candidate(const std::map<std::string, std::string>& values, const std::map<std::string, std::string>& baseline) {
+  set_knobs(changed_knobs(values, baseline));
+}
+
 void SearchProgress::set_knobs(std::vector<std::pair<std::string, std::string>> knobs) {
   std::lock_guard lk(mu_);
   state_.knobs = std::move(knobs);

@@ -5,6 +5,7 @@
 // ticker, the loop and any thread that logs share it.
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -17,6 +18,11 @@
 #include "experiments/study/budget.hpp"
 
 namespace wgopt::experiments {
+
+// The knobs of `values` whose value differs from `baseline`'s (or that it lacks), in order: what the
+// progress line names for the configuration being measured.
+std::vector<std::pair<std::string, std::string>> changed_knobs(const std::map<std::string, std::string>& values,
+                                                               const std::map<std::string, std::string>& baseline);
 
 class SearchProgress : public LiveLine {
  public:
@@ -38,6 +44,9 @@ class SearchProgress : public LiveLine {
   // A line of its own (the progress line is cleared first and redrawn after).
   void say(const std::string& line);
   void set_knobs(std::vector<std::pair<std::string, std::string>> knobs);
+  // set_knobs(changed_knobs(values, baseline)): the trial's candidate, the winner a confirmation
+  // measures, the simplified winner a check measures.
+  void set_candidate(const std::map<std::string, std::string>& values, const std::map<std::string, std::string>& baseline);
   void set_best(double score);
   void set_baseline(double score);
   // Ends the live line (Terminal mode), before the command prints its result.

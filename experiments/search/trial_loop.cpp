@@ -18,16 +18,6 @@ namespace wgopt::experiments {
 
 namespace {
 
-// The knobs of a candidate for the progress line: those that differ from the baseline.
-std::vector<std::pair<std::string, std::string>> main_knobs(const Values& v, const Values& base) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [id, val] : v) {
-    auto it = base.find(id);
-    if (it == base.end() || it->second != val) out.emplace_back(id, val);
-  }
-  return out;
-}
-
 double seconds_since(const SearchEnv& env, std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(env.clock() - t).count();
 }
@@ -74,7 +64,7 @@ class TrialRunner {
     rec.number = store_.begin_trial(params, rec.timings.started_at);
     budget_.trial_started();
     ++counts_.trials;
-    progress_.set_knobs(main_knobs(values, plant_.bound().baseline));
+    progress_.set_candidate(values, plant_.bound().baseline);
     progress_.show(is_remeasure ? "re-measure" : "trial", rec.number, budget_.limits().max_trials);
 
     std::optional<Evaluation> ev;
@@ -103,7 +93,7 @@ class TrialRunner {
     if (!best.valid) return std::nullopt;
     const Values values = plant_.bound().space->to_values(best.config);
     // The host's own configuration was measured at full length by the baseline rounds.
-    if (measured_full_.count(values) > 0 || main_knobs(values, plant_.bound().baseline).empty()) return std::nullopt;
+    if (measured_full_.count(values) > 0 || changed_knobs(values, plant_.bound().baseline).empty()) return std::nullopt;
     return best.config;
   }
 

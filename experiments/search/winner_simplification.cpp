@@ -66,6 +66,7 @@ using MoreRounds = std::function<bool(int done)>;
 CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values& whole, const Values& simplified, int rounds,
                       const MoreRounds& more, SearchProgress& progress) {
   CheckRounds c;
+  progress.set_candidate(simplified, plant.bound().baseline);  // the profile the check may keep
   c.length = in.plan.check.duration;
   c.to_full = std::chrono::duration<double>(in.plan.objective.duration) / std::chrono::duration<double>(in.plan.check.duration);
   // The confirmation's balanced order with the whole winner in the baseline's slot (W S, S W, W S,

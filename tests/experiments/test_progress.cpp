@@ -142,3 +142,17 @@ TEST_CASE("the ETA is the whole search's end: the trials' end plus the reserve, 
   p2.show("confirm", 1, 8);
   CHECK_THAT(p2.line(), !Catch::Contains("ETA"));
 }
+
+TEST_CASE("the line names the measured configuration's changes from the baseline", "[progress]") {
+  const std::map<std::string, std::string> base = {{"cc", "bbr"}, {"mtu", "1420"}, {"rmem", "4096 131072 33554432"}};
+  CHECK(changed_knobs({{"cc", "reno"}, {"mtu", "1420"}, {"txq", "1661"}}, base) ==
+        std::vector<std::pair<std::string, std::string>>{{"cc", "reno"}, {"txq", "1661"}});
+  // The confirmation shows the winner it measures, not the last trial's knobs.
+  Budget budget(BudgetLimits{.max_trials = 6});
+  SearchProgress progress(budget, /*quiet=*/true);
+  progress.set_candidate({{"cc", "cubic"}, {"mtu", "1280"}}, base);
+  progress.show("trial", 6, 6);
+  progress.set_candidate({{"cc", "reno"}, {"mtu", "1420"}}, base);
+  progress.show("confirm", 1, 8);
+  CHECK_THAT(progress.line(), Catch::EndsWith("| cc=reno"));
+}
