@@ -130,6 +130,8 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("vcapp=", 0) == 0) b.polish_variance_cap = flag_number(name, f, 6);
     else if (f.rfind("sp=", 0) == 0) b.sparse_tolerance = flag_number(name, f, 3), b.sparse_ramp = false;
     else if (f.rfind("loo=", 0) == 0) b.loo_share = flag_number(name, f, 4);
+    else if (f == "+addc") b.additive_contributions = true;
+    else if (f == "+addcc") b.additive_contributions = b.additive_credits_only = true;
     else if (f.rfind("spe=", 0) == 0) b.sparse_every = flag_integer(name, f, 4);
     else if (f.rfind("spr=", 0) == 0) b.sparse_tolerance = flag_number(name, f, 4), b.sparse_ramp = true;
     else if (f == "+rmadapt") b.remeasure_adaptive = true;

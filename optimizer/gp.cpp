@@ -184,11 +184,11 @@ void Gp::set_data(Eigen::MatrixXd X, Eigen::VectorXd y) {
   ok_ = false;
 }
 
-Eigen::MatrixXd Gp::cross(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, const GpHyper& h) const {
+Eigen::MatrixXd Gp::cross(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, const GpHyper& h, bool with_full) const {
   Eigen::VectorXd inv_l = dim_inv_l2(h.theta, int(A.cols())).cwiseSqrt();
   const Eigen::MatrixXd As = A * inv_l.asDiagonal(), Bs = B * inv_l.asDiagonal();
   const double sf2 = h.signal_variance();
-  Eigen::MatrixXd K = matern_matrix(sq_dist(As, Bs), sf2);
+  Eigen::MatrixXd K = with_full ? matern_matrix(sq_dist(As, Bs), sf2) : Eigen::MatrixXd::Zero(A.rows(), B.rows());
   if (h.additive) {
     const auto members = additive_members(h.dims(), int(A.cols()));
     const auto wa = additive_variances(h.additive_variance(), int(members.size()));
@@ -434,6 +434,19 @@ void Gp::predict_cov(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::Ma
   Eigen::MatrixXd Ks = cross(Xs, X_, hyper_);
   mean = Ks * alpha_;
   Eigen::MatrixXd V = L_.triangularView<Eigen::Lower>().solve(Ks.transpose());
+  cov -= V.transpose() * V;
+}
+
+void Gp::predict_cov_additive(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::MatrixXd& cov) const {
+  if (!hyper_.additive) return predict_cov(Xs, mean, cov);
+  cov = cross(Xs, Xs, hyper_, false);
+  if (!ok_ || size() == 0) {
+    mean = Eigen::VectorXd::Zero(Xs.rows());
+    return;
+  }
+  const Eigen::MatrixXd Ks = cross(Xs, X_, hyper_, false);
+  mean = Ks * alpha_;
+  const Eigen::MatrixXd V = L_.triangularView<Eigen::Lower>().solve(Ks.transpose());
   cov -= V.transpose() * V;
 }
 

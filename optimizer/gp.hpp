@@ -111,12 +111,18 @@ class Gp {
   // Posterior mean and full covariance of the latent function at the rows of Xs (for differences
   // between a few points).
   void predict_cov(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::MatrixXd& cov) const;
+  // The same for the kernel's additive part alone (set_additive; without it, predict_cov): the
+  // posterior of the sum of the first-order components given the data (the parts are independent,
+  // so its covariance with the observations is the additive kernel's). Differences between points
+  // that differ in a few coordinates are then those coordinates' main effects, without the
+  // interaction part's uncertainty.
+  void predict_cov_additive(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::MatrixXd& cov) const;
   // The same at one point with gradients with respect to x.
   void predict_grad(const Eigen::VectorXd& x, double& mean, double& var, Eigen::VectorXd& dmean,
                     Eigen::VectorXd& dvar) const;
 
  private:
-  Eigen::MatrixXd cross(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, const GpHyper& h) const;
+  Eigen::MatrixXd cross(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, const GpHyper& h, bool with_full = true) const;
 
   // predict_grad's additive part (see gp.cpp).
   void add_additive_grad(const Eigen::VectorXd& x, const Eigen::MatrixXd& delta, const Eigen::MatrixXd& sd2, Eigen::VectorXd& k,

@@ -139,6 +139,20 @@ struct BoSettings {
   // testbed the winner's contribution intervals stayed as wide and its gain fell (1.86x against
   // 1.92-2.02x); bench/README.md, "A design anchored at the host's values".
   double design_start_share = 0;
+  // contributions() and difference() read the additive part's posterior (Gp::predict_cov_additive):
+  // each change's main effect, without the interaction part's uncertainty at points nothing
+  // measured, which is what keeps the winner's per-change intervals wide (+-60 .. +-90 Mbit/s on
+  // the testbed). Off: in the simulation (30 seeds, n=50) the simplification then proposed and
+  // returned more (wg_host2 5%: 0.8 -> 2.7 proposed, profile 5.4 -> 4.5 changes) but the returns were
+  // small real effects, not needless ones (needless 0.7 -> 0.5), and profile regret rose on six of
+  // eight cells (wg_host2 5% 0.055 -> 0.193, wg_host4 10% 0.563 -> 0.772); bench/README.md, "Main
+  // effects as the changes' credits".
+  bool additive_contributions = false;
+  // With additive_contributions, only contributions() (the credits the proposal ranks by): the joint
+  // loss, difference(), stays the whole model's, so the proposal's allowance and the check's decision
+  // are as before. Off: profile regret within the seeds' noise but for wg_host2 5% (0.055 -> 0.127),
+  // needless changes 0.0-0.2 fewer, and the reported intervals would understate the model's doubt.
+  bool additive_credits_only = false;
 };
 std::unique_ptr<Strategy> make_bo_strategy(const Space& space, const StrategyOptions& o, const BoSettings& b = {});
 

@@ -151,7 +151,7 @@ class BoStrategy : public Strategy {
     Eigen::MatrixXd X = model_matrix(cs);
     Eigen::VectorXd mu;
     Eigen::MatrixXd cov;
-    gp_.predict_cov(X, mu, cov);
+    predict_difference_cov(X, mu, cov, settings_.additive_contributions);
     for (size_t k = 0; k < out.size(); ++k) {
       if (!out[k].baseline) continue;
       const Difference d = difference_of(mu, cov, 0, Eigen::Index(k + 1));
@@ -167,7 +167,7 @@ class BoStrategy : public Strategy {
     refresh_model();
     Eigen::VectorXd mu;
     Eigen::MatrixXd cov;
-    gp_.predict_cov(model_matrix({space_.complete(a), space_.complete(b)}), mu, cov);
+    predict_difference_cov(model_matrix({space_.complete(a), space_.complete(b)}), mu, cov, settings_.additive_contributions && !settings_.additive_credits_only);
     return difference_of(mu, cov, 0, 1);
   }
 
@@ -180,6 +180,13 @@ class BoStrategy : public Strategy {
     double slope = 0;
     const double va = value_of(mu[a], &slope);
     return {.mean = value_of(mu[b]) - va, .sd = std::sqrt(std::max(0.0, cov(a, a) + cov(b, b) - 2 * cov(a, b))) * std::abs(slope)};
+  }
+
+  // The posterior the contributions and differences read: the whole model's, or with
+  // BoSettings::additive_contributions its first-order additive part's (main effects).
+  void predict_difference_cov(const Eigen::MatrixXd& X, Eigen::VectorXd& mu, Eigen::MatrixXd& cov, bool additive) const {
+    if (additive) gp_.predict_cov_additive(X, mu, cov);
+    else gp_.predict_cov(X, mu, cov);
   }
 
   Eigen::VectorXd model_x(const Config& c) const {

@@ -359,6 +359,39 @@ TEST_CASE("the additive kernel: prior variance, a hand-computed covariance and g
   CHECK(m == Approx(pm[0]).epsilon(1e-12));
   CHECK(v == Approx(pv[0]).epsilon(1e-10));
   check_predict_grad(gp, x, dm, dv);
+
+  // The additive part alone: with no data its kernel sa2 / 2 (m(d0) + m(d1)); with data the posterior
+  // of that part (its covariance with the observations is its own kernel's), by hand.
+  Eigen::VectorXd amu;
+  Eigen::MatrixXd acov;
+  Gp none;
+  none.set_data(Eigen::MatrixXd(0, 2), Eigen::VectorXd(0));
+  none.set_additive(true);
+  REQUIRE(none.condition(h));
+  none.predict_cov_additive(Xs, amu, acov);
+  CHECK(acov(0, 1) == Approx(sa2 / 2 * (matern(d0) + matern(d1))).epsilon(1e-12));
+  CHECK(acov(0, 0) == Approx(sa2).epsilon(1e-12));
+  gp.predict_cov_additive(Xs, amu, acov);
+  Eigen::MatrixXd K(3, 3), Ka(2, 3), Kaa(2, 2);
+  auto add_k = [&](const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
+    return sa2 / 2 * (matern(std::abs(a[0] - b[0]) / l0) + matern(std::abs(a[1] - b[1]) / l1));
+  };
+  auto full_k = [&](const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
+    const double e0 = (a[0] - b[0]) / l0, e1 = (a[1] - b[1]) / l1;
+    return sf2 * matern(std::sqrt(e0 * e0 + e1 * e1)) + add_k(a, b);
+  };
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) K(i, j) = full_k(X.row(i), X.row(j)) + (i == j ? 0.01 : 0.0);
+  for (int i = 0; i < 2; ++i) {
+    for (int j = 0; j < 3; ++j) Ka(i, j) = add_k(Xs.row(i), X.row(j));
+    for (int j = 0; j < 2; ++j) Kaa(i, j) = add_k(Xs.row(i), Xs.row(j));
+  }
+  const Eigen::VectorXd want_mu = Ka * K.ldlt().solve(y);
+  const Eigen::MatrixXd want_cov = Kaa - Ka * K.ldlt().solve(Ka.transpose());
+  for (int i = 0; i < 2; ++i) {
+    CHECK(amu[i] == Approx(want_mu[i]).epsilon(1e-6));
+    for (int j = 0; j < 2; ++j) CHECK(acov(i, j) == Approx(want_cov(i, j)).epsilon(1e-6).margin(1e-12));
+  }
 }
 
 TEST_CASE("the additive kernel at the shortest lengthscales: split exps agree with a hand computation, and past their limit", "[gp]") {
