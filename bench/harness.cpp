@@ -156,7 +156,7 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("cks=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
     else if (f.rfind("exm=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
     else if (f.rfind("exa=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, dss=V, rm=P, checks=N, ckr=N, ckn=V, cks=V, exm=V, exa=V, dsg=N", name, f));
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, dss=V, +addc, +addcc, rm=P, checks=N, ckr=N, ckn=V, cks=V, exm=V, exa=V, dsg=N", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);
@@ -177,8 +177,9 @@ int remeasure_percent(const std::string& name) { return int(std::lround(name_fla
 // The simulated checks' plan: "checks=N" most checks (default the search's most,
 // kMaxSimplificationChecks, a search of 40 minutes or more), "ckr=N" rounds per check, "ckn=V" the
 // check measurement's noise as a multiple of the problem's, "cks=V" the proposal's sds, "exm=V" the
-// examination's credit sds (0: none), "exa=V" the share of the allowance left an examined return
-// may cost, "dsg=N" measurements beside the winner first.
+// examination's credit sds (0: none; default the search's kExamineSds), "exa=V" the rule tried
+// first: the share of the allowance left an examined return may cost, "dsg=N" measurements beside
+// the winner first.
 CheckPlan check_plan(const std::string& name) {
   CheckPlan p;
   p.checks = int(std::lround(name_flag(name, "checks", experiments::kMaxSimplificationChecks)));

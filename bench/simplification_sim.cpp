@@ -91,8 +91,10 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     const auto vs_whole = experiments::decide_confirmation(whole, simple);
     const auto vs_base = experiments::chain_confirmations(confirmed, vs_whole);
     std::optional<double> left = spent > 0 ? std::optional(allowance - spent) : std::nullopt;
-    if (examining) left = plan.examine_allowance * (allowance - spent);
-    if (!experiments::simplified_refused(vs_whole, vs_base, model_loss, left).empty()) {
+    if (examining && plan.examine_allowance >= 0) left = plan.examine_allowance * (allowance - spent);
+    const bool refuse = examining && plan.examine_allowance < 0 ? !experiments::examined_refused(vs_whole, vs_base, model_loss).empty()
+                                                                : !experiments::simplified_refused(vs_whole, vs_base, model_loss, left).empty();
+    if (refuse) {
       refused.insert(refused.end(), ids.begin(), ids.end());
       continue;
     }

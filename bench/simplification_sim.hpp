@@ -12,6 +12,7 @@
 // says which changes were needless before and after, and what the simplification cost.
 #include "bench/harness.hpp"
 #include "bench/problems.hpp"
+#include "experiments/search/winner_simplification.hpp"
 #include "optimizer/strategy.hpp"
 
 namespace wgopt::bench {
@@ -33,12 +34,13 @@ struct CheckPlan {
   double noise_factor = 1.05;
   double proposal_sds = 1.0;  // within_allowance's sds
   int design = 0;             // measurements beside the winner before the first proposal (exploration)
-  // Examination (tried 2026-12-05, not the search's): once the model proposes nothing, a check
-  // examines the changes credited by fewer than `examine_sds` sds (0: none), and such a return may
-  // cost `examine_allowance` of the allowance left (of the confirmed winner's, even at the first
-  // check, where the search's own checks hold 5% of the whole as the check measured it).
-  double examine_sds = 0;
-  double examine_allowance = 1.0;
+  // Examination: once the model proposes nothing, a check examines the changes credited by fewer
+  // than `examine_sds` sds (0: none; the search's kExamineSds), and they go back by the search's rule
+  // (examined_refused: only when the plant shows they hurt); with `examine_allowance` >= 0 (the
+  // first rule tried, 2026-12-05, not the search's) when they cost at most that share of the
+  // allowance left (of the confirmed winner's, even at the first check).
+  double examine_sds = experiments::kExamineSds;
+  double examine_allowance = -1;
 };
 
 // problem must have a start; winner is the engine's recommendation, winner_mean its posterior mean

@@ -228,6 +228,13 @@ std::string simplified_refused(const Confirmation& vs_whole, const Confirmation&
   return {};
 }
 
+std::string examined_refused(const Confirmation& vs_whole, const Confirmation& vs_base, const opt::Difference& model_loss) {
+  if (!(vs_whole.gain_ci.low > 0)) return "not better without them beyond noise";
+  if (!(combined_loss(model_loss, vs_whole).mean < 0)) return "not better without them by the model and the check together";
+  if (!vs_base.promote) return "no better than the baseline";
+  return {};
+}
+
 std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes, const std::vector<std::string>& proposed,
                                           double allowance, const JointLoss& loss, double sds) {
   auto upper = [&](const std::string& id) {
@@ -258,10 +265,23 @@ namespace {
 
 // The model's proposal for the winner's `changes` (propose_returns), with the children the returns switch off.
 std::vector<std::string> proposal(const BoundSpace& bound, const ConfirmResult& conf, const std::vector<KnobChange>& changes,
-                                  const std::vector<std::string>& refused, const JointLoss& loss, double allowance) {
+                                  const std::vector<std::string>& refused, const JointLoss& loss, double allowance, double credit_sds = 1.0) {
   const double negligible = 0.005 * std::abs(conf.confirmation.baseline_mean);
   // within_allowance keeps at least one of a non-empty proposal: empty means nothing was proposed.
-  return with_switched_off(propose_returns(changes, refused, negligible, allowance, loss), changes, conf.winner, bound);
+  return with_switched_off(propose_returns(changes, refused, negligible, allowance, loss, 1.0, credit_sds), changes, conf.winner, bound);
+}
+
+// What the next check measures: the model's proposal, or when it proposes nothing, the examination
+// (`examining` set) of the changes it credits by fewer than kExamineSds sds (their 95% interval
+// reaches zero) and no check has measured yet.
+std::vector<std::string> next_proposal(const BoundSpace& bound, const ConfirmResult& conf, const std::vector<KnobChange>& changes,
+                                       const std::vector<std::string>& refused, const JointLoss& loss, double allowance, bool& examining) {
+  examining = false;
+  auto ids = proposal(bound, conf, changes, refused, loss, allowance);
+  if (!ids.empty()) return ids;
+  ids = proposal(bound, conf, changes, refused, loss, allowance, kExamineSds);
+  examining = !ids.empty();
+  return ids;
 }
 
 // The rounds a check gets in the time left of a wall budget, or nullopt (with `why`) when it does not fit.
@@ -382,6 +402,7 @@ struct Checks {
 // would have had (another_round): a 30-minute search's one check returned five changes, the model
 // proposed nothing after it, and 209 s of the budget went unused (2026-12-05). The model has not
 // heard the check yet; after it, it may still propose another, which then runs if its rounds fit.
+// An examination (next_proposal) is not counted: it only uses time no proposal of the model needs.
 bool nothing_would_follow(const BoundSpace& bound, opt::Strategy& engine, const ConfirmResult& conf, const std::vector<KnobChange>& changes,
                           const std::vector<std::string>& ids, const Values& simplified, const Checks& k, int check) {
   const double left = k.allowance - k.spent;
@@ -407,28 +428,34 @@ void attach_checks(std::vector<KnobChange>& changes, const std::map<std::string,
 }
 
 // Decides one check's rounds: the changes `step.returned` go back (the simplified winner becomes
-// conf's) or stay (refused), and the check's line is noted.
+// conf's) or stay (refused), and the check's line is noted. An examination (the model proposed
+// nothing; `examined`) returns them only when they cost nothing, model and check together.
 void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const Simplification& step, const Values& simplified,
-                  Checks& k, ConfirmResult& conf) {
+                  bool examined, Checks& k, ConfirmResult& conf) {
   k.s.measured = true;
   const Confirmation vs_whole = decide_confirmation(c.whole_vs_simplified);
   const PlantCheck measured{.gain = vs_whole.gain, .ci95 = vs_whole.gain_ci, .together = static_cast<int>(step.returned.size())};
   for (const auto& r : step.returned) k.checked[r.id] = measured;
   const Confirmation vs_base = chain_confirmations(conf.confirmation, vs_whole);
   // The first check holds the simplified winner to 5% of the whole as it measured it; later ones to
-  // what is left of the allowance.
+  // what is left of the allowance; an examination returns only what the plant shows to hurt.
   const std::optional<double> left = k.spent > 0 ? std::optional(k.allowance - k.spent) : std::nullopt;
-  if (const std::string how = simplified_refused(vs_whole, vs_base, model_loss, left); !how.empty()) {
-    k.notes.push_back(fmt::format("the simplified winner measured {} ({}): the proposed change(s) stay", how, check_line(vs_whole, model_loss, c.length)));
+  const std::string how = examined ? examined_refused(vs_whole, vs_base, model_loss) : simplified_refused(vs_whole, vs_base, model_loss, left);
+  if (!how.empty()) {
+    k.notes.push_back(examined ? fmt::format("{} change(s) examined ({}): {}, they stay, their part measured", step.returned.size(),
+                                             check_line(vs_whole, model_loss, c.length), how)
+                               : fmt::format("the simplified winner measured {} ({}): the proposed change(s) stay", how,
+                                             check_line(vs_whole, model_loss, c.length)));
     for (const auto& r : step.returned) k.refused.push_back(r.id);
     return;
   }
-  const std::string within = left ? fmt::format("{:.1f} left of the {:.0f}%", *left, 100 * kSimplificationAllowance)
-                                  : fmt::format("{:.1f} ({:.0f}%)", kSimplificationAllowance * std::abs(vs_whole.baseline_mean),
-                                                100 * kSimplificationAllowance);
-  k.notes.push_back(fmt::format("{} change(s) returned to the host's value ({}): not worse beyond noise and within the {} a simpler "
-                                "profile may cost",
-                                step.returned.size(), check_line(vs_whole, model_loss, c.length), within));
+  const std::string within = examined ? "better without them, by the plant and by the model and the check together"
+                             : left   ? fmt::format("not worse beyond noise and within the {:.1f} left of the {:.0f}% a simpler profile may cost",
+                                                    *left, 100 * kSimplificationAllowance)
+                                      : fmt::format("not worse beyond noise and within the {:.1f} ({:.0f}%) a simpler profile may cost",
+                                                    kSimplificationAllowance * std::abs(vs_whole.baseline_mean), 100 * kSimplificationAllowance);
+  k.notes.push_back(fmt::format("{} change(s) {}returned to the host's value ({}): {}", step.returned.size(), examined ? "examined and " : "",
+                                check_line(vs_whole, model_loss, c.length), within));
   k.spent += std::max(0.0, combined_loss(model_loss, vs_whole).mean);
   k.s.returned.insert(k.s.returned.end(), step.returned.begin(), step.returned.end());
   take_simplified(conf, simplified, vs_base, c);
@@ -447,13 +474,20 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     const JointLoss loss = joint_loss(engine, bound, conf.winner);
     const auto changes = estimated_changes(conf.winner, bound, engine, loss);
     k.s.kept = changes;  // what the profile carries unless a check returns some
-    const auto ids = proposal(bound, conf, changes, k.refused, loss, k.allowance - k.spent);
+    bool examining = false;
+    const auto ids = next_proposal(bound, conf, changes, k.refused, loss, k.allowance - k.spent, examining);
     Simplification step;
     split(changes, ids, step);
     stop = why_no_check(ids, changes, check, k.allowance - k.spent);
     if (ids.empty() || !stop.empty()) break;
     std::string why;
     const auto rounds = check_rounds(in, budget, why);
+    if (!rounds && examining) {  // the model's own verdict stands, unexamined
+      const std::string unexamined = fmt::format("no time left to examine on the plant the {} change(s) it credits by fewer than {:.0f} sds ({})",
+                                                 ids.size(), kExamineSds, why);
+      stop = check == 0 ? "the model gives every change a part: every change stays; " + unexamined : unexamined;
+      break;
+    }
     if (!rounds) {
       stop = check == 0 ? fmt::format("no time left to check the model's proposal on the plant ({}): the whole winner stays, every "
                                       "change as confirmed together{}",
@@ -463,9 +497,15 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
       k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
       break;
     }
-    progress.say(fmt::format("simplification: the model proposes returning {} of {} changes to the host's value ({}); "
-                             "checking on the plant, {} rounds of {} s measurements",
-                             ids.size(), changes.size(), fmt::join(ids, ", "), *rounds, in.plan.check.duration.count()));
+    if (examining) {
+      progress.say(fmt::format("simplification: the model credits every change, but {} of {} by less than {:.0f} sds ({}); "
+                               "examining on the plant whether returning them costs anything, {} rounds of {} s measurements",
+                               ids.size(), changes.size(), kExamineSds, fmt::join(ids, ", "), *rounds, in.plan.check.duration.count()));
+    } else {
+      progress.say(fmt::format("simplification: the model proposes returning {} of {} changes to the host's value ({}); "
+                               "checking on the plant, {} rounds of {} s measurements",
+                               ids.size(), changes.size(), fmt::join(ids, ", "), *rounds, in.plan.check.duration.count()));
+    }
     k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
     const Values simplified = with_returned(conf.winner, ids, bound);
     const opt::Difference model_loss = loss(ids);  // before the model hears the check: two independent estimates
@@ -480,7 +520,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
                         : "too few rounds of the next check completed: the changes it proposed stay";
       break;
     }
-    decide_check(c, model_loss, step, simplified, k, conf);
+    decide_check(c, model_loss, step, simplified, examining, k, conf);
   }
   k.s.reason = summary(k.notes, stop);
   attach_checks(k.s.kept, k.checked);

@@ -310,7 +310,9 @@ TEST_CASE("a change the plant refused in a later check stays, and what an earlie
   // congestion control, the second refuses the transmit queue's return, and the transmit queue
   // stays: it is not proposed again, and the model proposes nothing more. (Until 2026-12-04 a
   // 10-trial search made the model propose a change that matters in its second check; without the
-  // baseline's check measurements told to it, it no longer does.)
+  // baseline's check measurements told to it, it no longer does.) A third check examines tcp_rmem,
+  // which the model credits by fewer than 2 sds: the plant measures its return 99 below, and it
+  // stays with that measurement (until 2026-12-05 it stayed unexamined).
   SearchWorld w(Script{.low_measures = {36, 37, 40, 41, 44}, .inert = {"txqueuelen", "cc"}});
   w.start_poor();
   const auto o = simplifying(w, 20);
@@ -322,12 +324,23 @@ TEST_CASE("a change the plant refused in a later check stays, and what an earlie
   CHECK(report.changed.size() == 3);
   // The refused return (the low readings hit the second check's simplified winner) is the transmit queue's.
   CHECK(std::any_of(report.changed.begin(), report.changed.end(), [](const auto& c) { return c.starts_with("wg0/txqueuelen"); }));
-  CHECK_THAT(report.simplification, Catch::StartsWith("2 checks: 1 change(s) returned") &&
+  CHECK_THAT(report.simplification, Catch::StartsWith("3 checks: 1 change(s) returned") &&
                                         Catch::Contains("then the simplified winner measured worse than the whole one beyond noise") &&
-                                        Catch::EndsWith("the proposed change(s) stay"));
+                                        Catch::Contains("the proposed change(s) stay; then 1 change(s) examined") &&
+                                        Catch::EndsWith("not better without them beyond noise, they stay, their part measured"));
   const Evidence ev = Evidence::from_yaml(act::load_profile(o.profile_path).evidence, o.profile_path);
   CHECK(ev.returned.size() == 1);
-  for (const auto& c : ev.changes) CHECK(c.contribution);
+  int examined = 0;
+  for (const auto& c : ev.changes) {
+    CHECK(c.contribution);
+    INFO(c.id);
+    // Every kept change is supported: the plant measured its return costly, or the model's interval is above zero.
+    REQUIRE((c.check || c.ci95));
+    if (c.check) CHECK(c.check->ci95.high < 0);
+    else CHECK(c.ci95->low > 0);
+    examined += c.id == "net.ipv4.tcp_rmem" && c.check;
+  }
+  CHECK(examined == 1);
 }
 
 TEST_CASE("search keeps the whole winner when the simplification's rounds are lost", "[search-trace][simplify]") {

@@ -156,6 +156,30 @@ TEST_CASE("simplification: the model's estimate and the check's rounds decide th
         "worse than the whole one beyond noise");
 }
 
+TEST_CASE("an examined change goes back only when the plant shows the winner better without it", "[simplify]") {
+  using wgopt::opt::Difference;
+  const std::vector<double> whole{400, 410, 390}, baseline{200, 210, 190};
+  auto verdict = [&](std::vector<double> simplified, Difference model) {
+    const Confirmation vs_whole = decide_confirmation(whole, simplified);
+    return examined_refused(vs_whole, chain_confirmations(decide_confirmation(baseline, whole), vs_whole), model);
+  };
+  // The model credits the change (+20 +- 12): a check as good as the whole one keeps it, with its part measured.
+  CHECK(verdict({395, 412, 388}, Difference{.mean = 20, .sd = 12}) == "not better without them beyond noise");
+  // Measured -2 +- 9 without the change: the rule for the model's own proposals would return it, an examination does not.
+  REQUIRE(simplified_refused(decide_confirmation(whole, std::vector<double>{398, 409, 387}),
+                             chain_confirmations(decide_confirmation(baseline, whole), decide_confirmation(whole, std::vector<double>{398, 409, 387})))
+              .empty());
+  CHECK_FALSE(verdict({398, 409, 387}, Difference{.mean = 20, .sd = 12}).empty());
+  // Better without it beyond noise (+30 +- 12.4) and the model's weak credit outweighed: it goes back.
+  CHECK(verdict({425, 445, 420}, Difference{.mean = 5, .sd = 12}).empty());
+  // Better beyond noise, but the model is sure the change helps (+80 +- 2): together not below zero, it stays.
+  CHECK(verdict({425, 445, 420}, Difference{.mean = 80, .sd = 2}) == "not better without them by the model and the check together");
+  // Better without it, but the simplified winner no longer beats a baseline that the whole barely beat.
+  const Confirmation vs_whole = decide_confirmation(whole, std::vector<double>{425, 445, 420});
+  CHECK(examined_refused(vs_whole, chain_confirmations(decide_confirmation(std::vector<double>{440, 460, 430}, whole), vs_whole),
+                         Difference{.mean = 5, .sd = 12}) == "no better than the baseline");
+}
+
 namespace {
 
 SearchKnob knob(const std::string& id, wgopt::act::ValueType type, long long lo, long long hi, const std::string& current) {
