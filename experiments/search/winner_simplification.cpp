@@ -429,7 +429,8 @@ void attach_checks(std::vector<KnobChange>& changes, const std::map<std::string,
 
 // Decides one check's rounds: the changes `step.returned` go back (the simplified winner becomes
 // conf's) or stay (refused), and the check's line is noted. An examination (the model proposed
-// nothing; `examined`) returns them only when they cost nothing, model and check together.
+// nothing; `examined`) returns them only when the plant shows the winner better without them
+// (examined_refused); else they stay, their part measured.
 void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const Simplification& step, const Values& simplified,
                   bool examined, Checks& k, ConfirmResult& conf) {
   k.s.measured = true;

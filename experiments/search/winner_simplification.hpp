@@ -23,7 +23,9 @@
 // on while the model proposes, the wall budget holds one more (a budget plans one per 10 minutes:
 // simplification_checks_planned) and at most kMaxSimplificationChecks. Before 2026-12-04 there was
 // one check: on the testbed's 21 knobs the model's joint allowance lets one to three changes into a
-// proposal, so 12-17 changes stayed unexamined even in a long search.
+// proposal, so 12-17 changes stayed unexamined even in a long search. When the model proposes
+// nothing, a check the time left holds examines the changes it credits by fewer than kExamineSds
+// sds instead (next_proposal; examined_refused decides).
 //
 //   Simplification s = simplify_winner({o, baseline, mo, plan}, plant, engine, budget, progress, conf);
 //   // conf.winner is now what the profile carries; s.kept / s.returned explain it.
