@@ -426,25 +426,20 @@ Eigen::VectorXd Gp::data_means() const {
 }
 
 void Gp::predict_cov(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::MatrixXd& cov) const {
-  cov = cross(Xs, Xs, hyper_);
-  if (!ok_ || size() == 0) {
-    mean = Eigen::VectorXd::Zero(Xs.rows());
-    return;
-  }
-  Eigen::MatrixXd Ks = cross(Xs, X_, hyper_);
-  mean = Ks * alpha_;
-  Eigen::MatrixXd V = L_.triangularView<Eigen::Lower>().solve(Ks.transpose());
-  cov -= V.transpose() * V;
+  posterior_cov(Xs, mean, cov, true);
 }
 
 void Gp::predict_cov_additive(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::MatrixXd& cov) const {
-  if (!hyper_.additive) return predict_cov(Xs, mean, cov);
-  cov = cross(Xs, Xs, hyper_, false);
+  posterior_cov(Xs, mean, cov, !hyper_.additive);
+}
+
+void Gp::posterior_cov(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::MatrixXd& cov, bool with_full) const {
+  cov = cross(Xs, Xs, hyper_, with_full);
   if (!ok_ || size() == 0) {
     mean = Eigen::VectorXd::Zero(Xs.rows());
     return;
   }
-  const Eigen::MatrixXd Ks = cross(Xs, X_, hyper_, false);
+  const Eigen::MatrixXd Ks = cross(Xs, X_, hyper_, with_full);
   mean = Ks * alpha_;
   const Eigen::MatrixXd V = L_.triangularView<Eigen::Lower>().solve(Ks.transpose());
   cov -= V.transpose() * V;

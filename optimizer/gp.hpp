@@ -123,6 +123,9 @@ class Gp {
 
  private:
   Eigen::MatrixXd cross(const Eigen::MatrixXd& A, const Eigen::MatrixXd& B, const GpHyper& h, bool with_full = true) const;
+  // predict_cov (with_full) and predict_cov_additive (the additive part alone): the posterior of
+  // the kernel's parts named, given the data (observed through the whole kernel).
+  void posterior_cov(const Eigen::MatrixXd& Xs, Eigen::VectorXd& mean, Eigen::MatrixXd& cov, bool with_full) const;
 
   // predict_grad's additive part (see gp.cpp).
   void add_additive_grad(const Eigen::VectorXd& x, const Eigen::MatrixXd& delta, const Eigen::MatrixXd& sd2, Eigen::VectorXd& k,

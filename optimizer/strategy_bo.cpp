@@ -167,7 +167,8 @@ class BoStrategy : public Strategy {
     refresh_model();
     Eigen::VectorXd mu;
     Eigen::MatrixXd cov;
-    predict_difference_cov(model_matrix({space_.complete(a), space_.complete(b)}), mu, cov, settings_.additive_contributions && !settings_.additive_credits_only);
+    const bool additive = settings_.additive_contributions && !settings_.additive_credits_only;
+    predict_difference_cov(model_matrix({space_.complete(a), space_.complete(b)}), mu, cov, additive);
     return difference_of(mu, cov, 0, 1);
   }
 

@@ -26,6 +26,17 @@ KnobLevel level(std::string label, const std::vector<double>& scores, double ref
   return {std::move(label), static_cast<int>(scores.size()), mean, mean - reference};
 }
 
+// The mean of `of` over the records that have it; nullopt when none does.
+template <typename Of>
+std::optional<double> mean_over(const std::vector<const json*>& records, Of of) {
+  double sum = 0;
+  int n = 0;
+  for (const json* r : records) {
+    if (const std::optional<double> v = of(*r)) sum += *v, ++n;
+  }
+  return n > 0 ? std::optional(sum / n) : std::nullopt;
+}
+
 }  // namespace
 
 std::optional<double> number_at(const json& j, const char* key) {
@@ -56,24 +67,8 @@ ComparisonRow comparison_row(const std::string& label, const std::vector<const j
                              const std::vector<const json*>& probes) {
   ComparisonRow row;
   row.config = label;
-  double tp = 0;
-  int ntp = 0;
-  for (const json* m : metrics) {
-    if (auto t = throughput_of(*m)) {
-      tp += *t;
-      ++ntp;
-    }
-  }
-  if (ntp > 0) row.throughput_mbps = tp / ntp;
-  double score = 0;
-  int nscore = 0;
-  for (const json* m : metrics) {
-    if (auto v = number_at(*m, "score")) {
-      score += *v;
-      ++nscore;
-    }
-  }
-  if (nscore > 0) row.score = score / nscore;
+  row.throughput_mbps = mean_over(metrics, [](const json& m) { return throughput_of(m); });
+  row.score = mean_over(metrics, [](const json& m) { return number_at(m, "score"); });
   double soft = 0, softnet = 0, nic = 0, udp = 0;
   int n = 0, top_core = -1;
   bool udp_counted = false;  // studies before the probes counted UDP errors have no such key

@@ -441,22 +441,23 @@ void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const
   // The first check holds the simplified winner to 5% of the whole as it measured it; later ones to
   // what is left of the allowance; an examination returns only what the plant shows to hurt.
   const std::optional<double> left = k.spent > 0 ? std::optional(k.allowance - k.spent) : std::nullopt;
-  const std::string how = examined ? examined_refused(vs_whole, vs_base, model_loss) : simplified_refused(vs_whole, vs_base, model_loss, left);
+  const std::string how =
+      examined ? examined_refused(vs_whole, vs_base, model_loss) : simplified_refused(vs_whole, vs_base, model_loss, left);
+  const std::string line = check_line(vs_whole, model_loss, c.length);
+  const size_t n = step.returned.size();
   if (!how.empty()) {
-    k.notes.push_back(examined ? fmt::format("{} change(s) examined ({}): {}, they stay, their part measured", step.returned.size(),
-                                             check_line(vs_whole, model_loss, c.length), how)
-                               : fmt::format("the simplified winner measured {} ({}): the proposed change(s) stay", how,
-                                             check_line(vs_whole, model_loss, c.length)));
+    k.notes.push_back(examined ? fmt::format("{} change(s) examined ({}): {}, they stay, their part measured", n, line, how)
+                               : fmt::format("the simplified winner measured {} ({}): the proposed change(s) stay", how, line));
     for (const auto& r : step.returned) k.refused.push_back(r.id);
     return;
   }
-  const std::string within = examined ? "better without them, by the plant and by the model and the check together"
-                             : left   ? fmt::format("not worse beyond noise and within the {:.1f} left of the {:.0f}% a simpler profile may cost",
-                                                    *left, 100 * kSimplificationAllowance)
-                                      : fmt::format("not worse beyond noise and within the {:.1f} ({:.0f}%) a simpler profile may cost",
-                                                    kSimplificationAllowance * std::abs(vs_whole.baseline_mean), 100 * kSimplificationAllowance);
-  k.notes.push_back(fmt::format("{} change(s) {}returned to the host's value ({}): {}", step.returned.size(), examined ? "examined and " : "",
-                                check_line(vs_whole, model_loss, c.length), within));
+  const double pct = 100 * kSimplificationAllowance;
+  const std::string why =
+      examined ? "better without them, by the plant and by the model and the check together"
+      : left   ? fmt::format("not worse beyond noise and within the {:.1f} left of the {:.0f}% a simpler profile may cost", *left, pct)
+               : fmt::format("not worse beyond noise and within the {:.1f} ({:.0f}%) a simpler profile may cost",
+                             kSimplificationAllowance * std::abs(vs_whole.baseline_mean), pct);
+  k.notes.push_back(fmt::format("{} change(s) {}returned to the host's value ({}): {}", n, examined ? "examined and " : "", line, why));
   k.spent += std::max(0.0, combined_loss(model_loss, vs_whole).mean);
   k.s.returned.insert(k.s.returned.end(), step.returned.begin(), step.returned.end());
   take_simplified(conf, simplified, vs_base, c);
