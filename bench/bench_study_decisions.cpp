@@ -62,7 +62,7 @@ void pruning_table(int runs, unsigned seed, bool markdown, const PrunerOptions& 
       for (int r = 0; r < runs; ++r) {
         auto s = run_series(ratio * kIncumbent, noise, rng);
         int used = kSeconds;
-        for (int n = 1; n <= kSeconds; ++n) {  // the loop asks once per second
+        for (int n = 1; stop_saves_time(static_cast<size_t>(n), kSeconds, 0, opt); ++n) {  // asked once per second
           if (decide_prune(std::span<const double>(s.data(), n), ref, opt).prune) {
             used = n;
             ++pruned;
@@ -156,7 +156,7 @@ SearchOutcome simulated_search(int trials, double noise, int ramp, const PrunerO
     if (v.scaled_noise) move_reference(ref, baseline_ref, edge);
     else ref.mean_mbps = edge;
     int used = kSeconds;
-    for (int n = 1; n <= kSeconds; ++n) {
+    for (int n = 1; stop_saves_time(static_cast<size_t>(n), kSeconds, 0, opt); ++n) {
       if (decide_prune(std::span<const double>(s.data(), static_cast<size_t>(n)), ref, opt).prune) {
         used = n;
         break;

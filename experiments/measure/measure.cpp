@@ -106,7 +106,10 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
   const auto t0 = std::chrono::steady_clock::now();
   Measurement measurement;
 
-  for (const auto& spec : objective.scenarios) {
+  for (size_t index = 0; index < objective.scenarios.size(); ++index) {
+    const auto& spec = objective.scenarios[index];
+    const int scenario_s = static_cast<int>(objective.duration.count());
+    const int later_s = scenario_s * static_cast<int>(objective.scenarios.size() - index - 1);
     if (options.interrupted && options.interrupted->load()) {
       ev.state = Evaluation::State::Interrupted;
       ev.note = "interrupted";
@@ -150,6 +153,7 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
         last_checked = series.size();
         copy = series;
       }
+      if (!stop_saves_time(copy.size(), scenario_s, later_s, options.pruner)) return false;
       auto d = decide_prune(copy, *ref, options.pruner);
       if (d.prune) {
         out.pruned = true;

@@ -33,6 +33,9 @@ void PrunerOptions::validate() const {
   if (!(noise_sigmas >= 0) || !std::isfinite(noise_sigmas)) {
     throw UsageError(fmt::format("pruner noise_sigmas {} is invalid: use 0 or more, e.g. 2", noise_sigmas));
   }
+  if (min_seconds_saved < 0) {
+    throw UsageError(fmt::format("pruner min_seconds_saved {} is negative: use 0 or more, e.g. 1", min_seconds_saved));
+  }
   for (double f : ramp_prior) {
     if (!(f > 0 && f <= 1)) {
       throw UsageError(fmt::format("pruner ramp_prior value {} is out of range: use fractions in (0, 1], e.g. 0.5", f));
@@ -137,6 +140,12 @@ void decide_t_based(const Window& w, const SampleStats& s, const PruneReference&
 }
 
 }  // namespace
+
+bool stop_saves_time(size_t samples, int scenario_seconds, int later_seconds, const PrunerOptions& opt) {
+  opt.validate();
+  const long long left = static_cast<long long>(scenario_seconds) - static_cast<long long>(samples) + std::max(0, later_seconds);
+  return left >= opt.min_seconds_saved;
+}
 
 PruneDecision decide_prune(std::span<const double> series, const PruneReference& ref, const PrunerOptions& opt) {
   opt.validate();

@@ -12,11 +12,11 @@
 // bound is widened for autocorrelated per-second samples (a slow drift is not n independent looks).
 //
 // Calibration (bench/bench_study_decisions: 10 s runs, AR(1) per-second noise, called every
-// second, defaults, incumbent per-second sd passed): with 3 % per-second noise a candidate at 50 or
-// 70 % of the incumbent is pruned every time, after 4 and 5 s, one at 85 % 92 % of the time, an
-// equal one never; with 10 % noise 100 / 72 / 2 % and an equal one 0.1 %. Without the incumbent's
-// per-second sd the t-based test waits for 3 seconds past the ramp (7 s) and wrongly prunes an
-// equal candidate up to 3 % of the time: pass it. In simulated searches (20 candidates from a poor
+// second but never in the last (stop_saves_time), defaults, incumbent per-second sd passed): with 3 %
+// per-second noise a candidate at 50 or 70 % of the incumbent is pruned every time, after 4 and 5 s,
+// one at 85 % 90 % of the time, an equal one never; with 10 % noise 100 / 62 / 2 % and an equal one
+// 0.1 %. Without the incumbent's per-second sd the t-based test waits for 3 seconds past the ramp
+// (7 s) and wrongly prunes an equal candidate up to 3 % of the time: pass it. In simulated searches (20 candidates from a poor
 // start, a ramp that grows with the rate as on the testbed) the reference at the best tenth's edge
 // with the ramp prior and its noise scaled to its rate (move_reference) stops 0-0.2 % of the top
 // decile and saves 25-32 % of the measurement time (30-34 % with the baseline's noise unscaled);
@@ -56,6 +56,13 @@ struct PrunerOptions {
   // seconds past the ramp. The defaults are 0.9 of the slowest fractions seen on the testbed.
   // Each in (0, 1]; empty: no ramp beyond the warm-up.
   std::vector<double> ramp_prior = {0.3, 0.35, 0.5, 0.7};
+  // A stop is made only while it saves at least this many seconds of the measurement's plan
+  // (stop_saves_time). In a run's last second a stop saves nothing, and it costs the trial its
+  // complete measurement: the score and the probes' counts are replaced by an estimate from the
+  // series. On the testbed's 5 s screens every stop past the ramp came there: 5 of the 6 stops of a
+  // 10-minute search (bench/README) each took the full 5.07 s, and one of them was a top-decile
+  // configuration. >= 0.
+  int min_seconds_saved = 1;
 
   // Throws UsageError naming the first invalid option, its value and the allowed range.
   void validate() const;
@@ -95,6 +102,11 @@ struct PruneDecision {
 // bound on a good candidate is too narrow and near-top candidates are stopped. `ref` keeps the
 // ramp floor it has learned. Throws wgopt::Error when baseline.mean_mbps is not positive.
 void move_reference(PruneReference& ref, const PruneReference& baseline, double mean_mbps);
+
+// Whether stopping a measurement now saves PrunerOptions::min_seconds_saved: `samples` seconds
+// of the scenario being run (`scenario_seconds` long) are seen, and `later_seconds` of the plan's
+// later scenarios are still to run. Throws UsageError for invalid options.
+bool stop_saves_time(size_t samples, int scenario_seconds, int later_seconds, const PrunerOptions& options = {});
 
 // `per_second_mbps` is the candidate's throughput series so far, one value per elapsed second in
 // order (iperf3 intervals). Returns prune == false while there are too few samples after warm-up.

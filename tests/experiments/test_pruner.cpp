@@ -284,3 +284,24 @@ TEST_CASE("a reference moved above the baseline's rate carries proportionally mo
   base.mean_mbps = 0;
   CHECK_THROWS_AS(move_reference(scaled, base, 400), Error);
 }
+
+TEST_CASE("a stop is made only while it saves time: never in a measurement's last second", "[pruner]") {
+  // Trial 13 of a 10-minute testbed search (5 s screens, 2026-12-05): steady at ~500 Mbit/s against
+  // the best tenth's edge of 859.3, judged past the ramp prior only on its 5th and last second.
+  const PruneReference ref{.mean_mbps = 859.3, .noise_mbps = 11.0, .per_second_sd_mbps = 25.3, .per_second_r = 0.3};
+  PrunerOptions opt;
+  opt.warmup_seconds = 1;
+  const std::vector<double> screen = {488.4, 510.4, 505.0, 500.2, 506.8};
+  CHECK(decide_prune(screen, ref, opt).prune);  // poor, so the test says stop ...
+  CHECK_FALSE(stop_saves_time(screen.size(), 5, 0, opt));  // ... but the run is over: it completes
+  CHECK(stop_saves_time(4, 5, 0, opt));                    // one second left
+  CHECK(stop_saves_time(5, 5, 5, opt));                    // a later scenario's 5 s are left
+  CHECK_FALSE(stop_saves_time(6, 5, 0, opt));              // a sample past the plan
+  opt.min_seconds_saved = 3;
+  CHECK_FALSE(stop_saves_time(3, 5, 0, opt));
+  CHECK(stop_saves_time(2, 5, 0, opt));
+  opt.min_seconds_saved = 0;  // the pruner before: a stop in the last second too
+  CHECK(stop_saves_time(5, 5, 0, opt));
+  opt.min_seconds_saved = -1;
+  CHECK_THROWS_WITH(stop_saves_time(1, 5, 0, opt), Catch::Contains("min_seconds_saved"));
+}
