@@ -38,8 +38,11 @@ int rounds_for(const SearchOptions& o, const BaselineResult& baseline, const Bud
   const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
   // The winner's simplification follows: room for its first check, the time of 3 full-length rounds
   // (its most rounds at the check's shorter length, check_rounds_most; room for 3 short rounds let a
-  // 4th confirmation round leave the check 3, with t(0.975, 2)).
-  const double held_s = o.simplify ? simplification_minimum_s(baseline.full_measure_s) : 0;
+  // 4th confirmation round leave the check 3, with t(0.975, 2)) when it fits beside the fewest
+  // confirmation rounds (check_time_kept). Not when the trials took the checks' time because the
+  // model had nothing to check (Budget::released).
+  const bool check_follows = o.simplify && budget.released() <= std::chrono::milliseconds(0);
+  const double held_s = check_follows ? check_time_kept(left_s, baseline.full_measure_s, o.confirm_rounds) : 0;
   const int rounds = confirmation_rounds_that_fit(left_s - held_s, baseline.full_measure_s, o.confirm_rounds);
   if (rounds < o.confirm_rounds) {
     progress.say(fmt::format("confirmation: {} of --confirm-rounds {} rounds, each ~{:.0f} s, in the {:.0f} s left of the budget{}",

@@ -250,7 +250,9 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
       progress.say(fmt::format("screening: each new candidate is measured {} s per scenario; the top candidates' re-measurements "
                                "and the confirmation {} s", plan.screen.duration.count(), plan.objective.duration.count()));
     }
-    run_trials({o, plan, baseline, refs, mo}, plant, *engine, study.store, budget, progress, counts);
+    std::function<bool()> check_wanted;  // --keep-whole-winner: no check, and none held for (confirmation_reserve)
+    if (o.simplify) check_wanted = [&] { return check_would_follow(*engine, bound, baseline.stats.mean); };
+    run_trials({o, plan, baseline, refs, mo, check_wanted}, plant, *engine, study.store, budget, progress, counts);
     count_trials(counts, report);
     progress.say(budget.stop_reason().empty() ? "search finished" : "search finished: " + budget.stop_reason());
 

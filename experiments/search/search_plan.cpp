@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common/error.hpp"
 #include "common/place.hpp"
 #include "experiments/measure/plant.hpp"
@@ -68,7 +70,11 @@ SearchPlan plan_search(const SearchOptions& o) {
   if (resumed && !plan.trials_cap && plan.resumed_info.max_trials) plan.trials_cap = plan.resumed_info.max_trials;
   plan.limits = parse_budget(plan.budget_text, plan.trials_cap);
   plan.nominal_measure_s = nominal_measure_seconds(plan.objective);
-  if (plan.limits.wall) plan.limits.reserve = confirmation_reserve(*plan.limits.wall, plan.nominal_measure_s, o.confirm_rounds, o.simplify);
+  if (plan.limits.wall) {
+    plan.limits.reserve = confirmation_reserve(*plan.limits.wall, plan.nominal_measure_s, o.confirm_rounds, o.simplify);
+    const auto without_checks = confirmation_reserve(*plan.limits.wall, plan.nominal_measure_s, o.confirm_rounds, false);
+    plan.check_reserve = std::max(std::chrono::milliseconds(0), plan.limits.reserve - without_checks);
+  }
   if (!o.space_file.empty()) plan.overrides = load_space_overrides(o.space_file);
   return plan;
 }

@@ -26,6 +26,9 @@ struct SearchPlan {
   std::string budget_text;            // as typed (or the resumed study's)
   std::optional<int> trials_cap;
   BudgetLimits limits;                // with the confirmation reserve
+  // The part of limits.reserve held for the winner simplification's checks: the trials get it when
+  // the model has nothing to check (trial_loop.hpp).
+  std::chrono::milliseconds check_reserve{0};
   double nominal_measure_s = 0;       // policies.hpp
   std::map<std::string, RangeOverride> overrides;
   bool resuming = false;              // --resume: open_study reopens options.resume for writing

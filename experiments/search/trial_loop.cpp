@@ -13,6 +13,7 @@
 #include "experiments/search/policies.hpp"
 #include "experiments/search/remote_end.hpp"
 #include "experiments/search/search_progress.hpp"
+#include "experiments/search/winner_simplification.hpp"
 
 namespace wgopt::experiments {
 
@@ -35,14 +36,38 @@ class TrialRunner {
   }
 
   void run() {
-    while (budget_.may_start_trial()) {
-      plant_.check_interrupted();
-      one_trial();
+    while (budget_.may_start_trial()) next_trial();
+    if (release_check_time()) {
+      while (budget_.may_start_trial() && !in_.check_wanted()) next_trial();
+      if (in_.check_wanted()) {
+        budget_.restore_reserve();
+        progress_.say("search: the best configuration now has changes to check on the plant: the trials end, and what is left "
+                      "of the simplification's time is held for it");
+      }
     }
     plant_.check_interrupted();
   }
 
  private:
+  void next_trial() {
+    plant_.check_interrupted();
+    one_trial();
+  }
+
+  // The trials' share is spent (not a trial cap): when the model would check nothing of the winner
+  // on the plant, the time held for the checks goes to more trials.
+  bool release_check_time() {
+    const auto& limits = budget_.limits();
+    if (!in_.check_wanted || in_.plan.check_reserve <= std::chrono::milliseconds(0) || !limits.wall) return false;
+    if (limits.max_trials && budget_.trials() >= *limits.max_trials) return false;
+    if (in_.check_wanted()) return false;
+    budget_.release_reserve(in_.plan.check_reserve);
+    progress_.say(fmt::format("search: the simplification would check nothing of the best configuration so far on the plant: "
+                              "the {:.0f} s held for its checks go to more trials",
+                              std::chrono::duration<double>(budget_.released()).count()));
+    return true;
+  }
+
   void one_trial() {
     const double progress = search_progress(budget_.limits(), budget_.elapsed(), budget_.trials());
     std::optional<opt::Config> cfg;

@@ -6,6 +6,8 @@
 // restores the baseline, records the outcome and tells the engine. With screening (SearchPlan::screen)
 // a new candidate is measured at the screening length; a re-measurement of a top candidate at full
 // length.
+#include <functional>
+
 #include "experiments/search/baseline_rounds.hpp"
 #include "experiments/search/search_plan.hpp"
 #include "optimizer/strategy.hpp"
@@ -28,6 +30,12 @@ struct TrialLoopInputs {
   const BaselineResult& baseline;
   PruneReferences& refs;  // the incumbent's rates move up as better candidates complete
   MeasureOptions mo;      // prune points at refs when early stopping is on
+  // Whether the winner simplification would check anything if the engine's recommendation were
+  // confirmed now (check_would_follow); empty: the plan's check_reserve stays held. When the trials'
+  // share is spent and it says no, the check_reserve goes to more trials (Budget::release_reserve),
+  // which go on while it still says no; once a trial makes a winner with changes to check, the
+  // trials end and the reserve is held again for the check (whatever of it is left).
+  std::function<bool()> check_wanted;
 };
 
 // Counts into `counts` as trials end (so an interrupted search still reports them). Throws

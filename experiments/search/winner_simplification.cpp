@@ -530,6 +530,20 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   return k.s;
 }
 
+bool check_would_follow(opt::Strategy& engine, const BoundSpace& bound, double baseline_mean) {
+  const opt::Recommendation best = engine.recommend();
+  if (!best.valid) return false;
+  ConfirmResult conf;
+  conf.winner = bound.space->to_values(best.config);
+  conf.confirmation.baseline_mean = baseline_mean;
+  const double allowance = kSimplificationAllowance * std::abs(best.mean);
+  const JointLoss loss = joint_loss(engine, bound, conf.winner);
+  const auto changes = estimated_changes(conf.winner, bound, engine, loss);
+  bool examining = false;
+  const auto ids = next_proposal(bound, conf, changes, {}, loss, allowance, examining);
+  return !ids.empty() && why_no_check(ids, changes, 0, allowance).empty();
+}
+
 std::vector<ChangeEvidence> change_evidence(const std::vector<KnobChange>& changes) {
   std::vector<ChangeEvidence> out;
   for (const auto& c : changes) out.push_back({.id = c.id, .from = c.from, .to = c.to, .contribution = c.gain, .ci95 = c.ci95, .check = c.check});

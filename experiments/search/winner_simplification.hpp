@@ -177,6 +177,14 @@ struct SimplifyInputs {
 Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt::Strategy& engine,
                                 const Budget& budget, SearchProgress& progress, ConfirmResult& conf);
 
+// Whether the simplification would check anything on the plant if the engine's recommendation were
+// confirmed now, over a baseline scoring `baseline_mean`: the model proposes returns, or an
+// examination (as simplify_winner's first check). False without a recommendation or with no change
+// in it. The trial loop gives the checks' reserve to more trials while this is false: a 10-minute
+// search on the testbed's four knobs ended at 479-481 s of 600, the check's 84 s unused, when the
+// model credited every change beyond 2 sds (2026-12-05). Pure but for the engine's model.
+bool check_would_follow(opt::Strategy& engine, const BoundSpace& bound, double baseline_mean);
+
 // The kept and returned changes as the profile's evidence records them.
 std::vector<ChangeEvidence> change_evidence(const std::vector<KnobChange>& changes);
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common/error.hpp"
 #include "common/util.hpp"
 
@@ -105,6 +107,18 @@ std::string Budget::stop_reason() const {
     }
   }
   return {};
+}
+
+void Budget::release_reserve(milliseconds amount) {
+  if (amount < milliseconds(0)) throw Error(fmt::format("budget: a negative release of the reserve ({} ms)", amount.count()));
+  const milliseconds given = std::min(amount, limits_.reserve);
+  limits_.reserve -= given;
+  released_ += given;
+}
+
+void Budget::restore_reserve() {
+  limits_.reserve += released_;
+  released_ = milliseconds(0);
 }
 
 bool Budget::may_start_trial() const { return stop_reason().empty(); }

@@ -61,6 +61,14 @@ class Budget {
   // confirm the winner and restore the host) spent"); empty while may_start_trial() is true.
   std::string stop_reason() const;
 
+  // Gives `amount` of the reserve back to the trials (never below none): the search does so with the
+  // time held for the winner simplification's checks when the model has nothing to check, so the
+  // trials run until the smaller reserve. restore_reserve() takes it back (a later trial made a winner
+  // with changes to check); released() is what is given back now. Throws wgopt::Error on a negative amount.
+  void release_reserve(std::chrono::milliseconds amount);
+  void restore_reserve();
+  std::chrono::milliseconds released() const { return released_; }
+
   const BudgetLimits& limits() const { return limits_; }
 
  private:
@@ -72,6 +80,7 @@ class Budget {
   int started_ = 0;
   int finished_ = 0;
   std::chrono::steady_clock::duration finished_total_{};
+  std::chrono::milliseconds released_{0};
 };
 
 }  // namespace wgopt::experiments

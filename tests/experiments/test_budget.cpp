@@ -98,6 +98,31 @@ TEST_CASE("with a reserve the stop reason names the trials' share, not the whole
   CHECK(none.stop_reason() == "budget 5m 00s spent");
 }
 
+TEST_CASE("the reserve given back to the trials lets them run on, and taking it back ends them") {
+  // --budget 10m: 206 s held back, 84 s of them for one check of the winner's simplification.
+  FakeClock clk;
+  Budget b({.wall = 600s, .reserve = 206s}, clk.fn());
+  clk.now += 394s;
+  CHECK_FALSE(b.may_start_trial());
+  b.release_reserve(84s);
+  CHECK(b.released() == 84s);
+  CHECK(b.limits().reserve == 122s);
+  CHECK(b.remaining() == 84s);
+  CHECK(b.may_start_trial());
+  CHECK_THAT(b.stop_reason(), Catch::Equals(""));
+  clk.now += 84s;
+  CHECK_THAT(b.stop_reason(), Catch::Contains("2m 02s held back") && Catch::EndsWith("spent"));
+  b.restore_reserve();
+  CHECK(b.released() == 0s);
+  CHECK(b.limits().reserve == 206s);
+  CHECK(b.remaining() == 0s);
+  // Never more than the reserve, never negative.
+  b.release_reserve(300s);
+  CHECK(b.released() == 206s);
+  CHECK(b.limits().reserve == 0s);
+  CHECK_THROWS_AS(b.release_reserve(-1s), Error);
+}
+
 TEST_CASE("the trial cap counts trials of an earlier session and sets the ETA") {
   FakeClock clk;
   Budget b({.max_trials = 5}, clk.fn());
@@ -164,6 +189,24 @@ TEST_CASE("a short budget holds back the 3 confirmation rounds a decision needs,
   CHECK(simplification_budget_minutes(14, 4) == 8);
   CHECK(confirmation_reserve(7min, 14, 4, true) == 206000ms);
   CHECK(confirmation_reserve(6min, 14, 4, true) < 206000ms);
+}
+
+TEST_CASE("the confirmation keeps time for the check only when both fit", "[budget][confirm]") {
+  // A 5-minute search on the testbed (10 s measurements, rounds of ~23 s): 98 s left after the
+  // trials. Keeping the check's 69 s cut the confirmation to 3 of its 4 rounds, and then the 29 s
+  // left held no check: now the confirmation measures its 4 rounds and the result says there was no
+  // time for the check, as it did.
+  CHECK(round_seconds(10) == Approx(23));
+  CHECK(simplification_minimum_s(10) == Approx(69));
+  CHECK(check_time_kept(98, 10, 4) == 0);
+  CHECK(confirmation_rounds_that_fit(98 - check_time_kept(98, 10, 4), 10, 4) == 4);
+  // 3 confirmation rounds and the check fit: it is kept.
+  CHECK(check_time_kept(138, 10, 4) == Approx(69));
+  CHECK(check_time_kept(137, 10, 4) == 0);
+  CHECK(check_time_kept(400, 10, 4) == Approx(69));
+  // --confirm-rounds 2 (the user's choice): those 2 and the check.
+  CHECK(check_time_kept(115, 10, 2) == Approx(69));
+  CHECK(check_time_kept(114, 10, 2) == 0);
 }
 
 TEST_CASE("screening measures half the duration when that leaves a steady window, and a bad length is named") {

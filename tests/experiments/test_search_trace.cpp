@@ -653,3 +653,58 @@ TEST_CASE("a check the model expects another to follow keeps its planned rounds"
   for (size_t i = 0; i < 10; ++i) CHECK(checks[i].find("txq=100 ") == std::string::npos);
   CHECK(checks[11].find("txq=100 ") != std::string::npos);
 }
+
+TEST_CASE("with nothing to check on the plant, the time held for the checks goes to more trials", "[search-trace][simplify]") {
+  // --budget 10m holds 84 s for one check of the winner's simplification. Here every knob counts, the
+  // model credits each change of the best configuration beyond 2 sds and would check nothing: those
+  // 84 s go to trials, as if --keep-whole-winner had held none, and the confirmation measures all its
+  // rounds. Until 2026-12-05 a 10-minute search on the testbed's four knobs then ended at 479-481 s.
+  SearchWorld w;
+  w.start_poor();
+  const auto o = simplifying_within(w, "10m");
+  const auto report = w.run(o);
+  const std::string trace = w.trace(report, o.study_path, o.profile_path);
+  test::check_trace("check-time-to-trials", trace);
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  CHECK(check_measurements(trace).empty());
+  CHECK(report.returned.empty());
+  SearchWorld kept_world;
+  kept_world.start_poor();
+  auto kept = simplifying_within(kept_world, "10m");
+  kept.simplify = false;  // --keep-whole-winner: no check, none held for
+  const auto whole = kept_world.run(kept);
+  // Both searches end where the confirmation after the trials ends: without the release at ~495 s.
+  INFO("elapsed " << report.elapsed_s << " s, with --keep-whole-winner " << whole.elapsed_s << " s");
+  CHECK(report.elapsed_s > 600 - 84);
+  CHECK(std::abs(report.elapsed_s - whole.elapsed_s) < 15);  // one trial
+  CHECK(report.elapsed_s <= 600 - 10);
+  const auto confirmations = StudyStore::open_read_only(o.study_path).confirmations();
+  CHECK(confirmations.size() == size_t(2 * o.confirm_rounds));
+}
+
+TEST_CASE("a trial whose winner has changes to check ends the trials that took the check's time", "[search-trace][simplify]") {
+  // 10 minutes where the congestion control does not count. When the trials' share is spent the
+  // model credits every change of the best configuration: the check's 84 s go to trials. One of
+  // them makes a best configuration with a change the model does not credit, so the trials end
+  // there, the reserve is held again, and the check runs in what is left of its time: the
+  // congestion control goes back to the host's value, and the search ends inside its budget.
+  SearchWorld w(Script{.inert = {"cc"}});
+  w.start_poor();
+  auto o = simplifying_within(w, "10m");
+  o.seed = 2;
+  const auto report = w.run(o);
+  const std::string trace = w.trace(report, o.study_path, o.profile_path);
+  test::check_trace("check-time-taken-back", trace);
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  CHECK_THAT(report.simplification, Catch::StartsWith("1 change(s) returned"));
+  REQUIRE(report.returned.size() == 1);
+  CHECK_THAT(report.returned.front(), Catch::StartsWith("net.ipv4.tcp_congestion_control"));
+  CHECK(check_measurements(trace).size() >= 2 * 3);
+  // The trials ran past their share (600 - 206 s held back): the confirmation began later.
+  const auto confirmations = StudyStore::open_read_only(o.study_path).confirmations();
+  REQUIRE_FALSE(confirmations.empty());
+  const double confirmed_at = confirmations.front().measured_at - 1.8e9 - 1000;  // the world's clock starts at 1000 s
+  INFO("the confirmation's first measurement at " << confirmed_at << " s");
+  CHECK(confirmed_at > 600 - 206 + 30);
+  CHECK(report.elapsed_s <= 600 - 10);
+}
