@@ -16,11 +16,12 @@
 // per-second noise a candidate at 50 or 70 % of the incumbent is pruned every time, after 4 and 5 s,
 // one at 85 % 90 % of the time, an equal one never; with 10 % noise 100 / 62 / 2 % and an equal one
 // 0.1 %. Without the incumbent's per-second sd the t-based test waits for 3 seconds past the ramp
-// (7 s) and wrongly prunes an equal candidate up to 3 % of the time: pass it. In simulated searches (20 candidates from a poor
-// start, a ramp that grows with the rate as on the testbed) the reference at the best tenth's edge
-// with the ramp prior and its noise scaled to its rate (move_reference) stops 0-0.2 % of the top
-// decile and saves 25-32 % of the measurement time (30-34 % with the baseline's noise unscaled);
-// without the prior, judging every candidate on the baseline's 1-2 s warm-up, it stopped 33-71 %.
+// (7 s) and wrongly prunes an equal candidate up to 3 % of the time: pass it. In simulated searches
+// (20 candidates from a poor start, a ramp that grows with the rate as on the testbed) the
+// reference at the best tenth's edge with the ramp prior and its noise scaled to its rate
+// (move_reference) stops 0-0.2 % of the top decile and saves 25-32 % of the measurement time (30-34 %
+// with the baseline's noise unscaled); without the prior, judging every candidate on the baseline's
+// 1-2 s warm-up, it stopped 33-71 %.
 #include <span>
 #include <string>
 #include <vector>
