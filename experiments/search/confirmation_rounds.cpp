@@ -32,7 +32,8 @@ std::optional<int> last_trial_of(const Values& winner, const StudyStore& store) 
   return found;
 }
 
-int rounds_for(const SearchOptions& o, const BaselineResult& baseline, const Budget& budget, SearchProgress& progress) {
+int rounds_for(const SearchOptions& o, const SearchPlan& plan, const BaselineResult& baseline, const Budget& budget,
+               SearchProgress& progress) {
   const auto& limits = budget.limits();
   if (!limits.wall || baseline.full_measure_s <= 0) return o.confirm_rounds;
   const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
@@ -42,7 +43,8 @@ int rounds_for(const SearchOptions& o, const BaselineResult& baseline, const Bud
   // confirmation rounds (check_time_kept). Not when the trials took the checks' time because the
   // model had nothing to check (Budget::released).
   const bool check_follows = o.simplify && budget.released() <= std::chrono::milliseconds(0);
-  const double held_s = check_follows ? check_time_kept(left_s, baseline.full_measure_s, o.confirm_rounds) : 0;
+  const double full_s = baseline.full_measure_s;
+  const double held_s = check_follows ? check_time_kept(left_s, full_s, plan.check_measure_s(full_s), o.confirm_rounds) : 0;
   const int rounds = confirmation_rounds_that_fit(left_s - held_s, baseline.full_measure_s, o.confirm_rounds);
   if (rounds < o.confirm_rounds) {
     progress.say(fmt::format("confirmation: {} of --confirm-rounds {} rounds, each ~{:.0f} s, in the {:.0f} s left of the budget{}",
@@ -69,7 +71,7 @@ ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& basel
     return r;
   }
   r.winner_trial = last_trial_of(r.winner, store);
-  const int rounds = rounds_for(o, baseline, budget, progress);
+  const int rounds = rounds_for(o, plan, baseline, budget, progress);
   std::vector<ConfirmationRound> scores(static_cast<size_t>(rounds));
   int measurement = 0, baselines = 0, candidates = 0;
   MeasureOptions cmo = mo;

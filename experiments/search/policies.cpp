@@ -63,10 +63,10 @@ double round_seconds(double measure_s) { return 2 * (measure_s + 1.5); }
 
 double simplification_minimum_s(double full_measure_s) { return kMinUsefulConfirmRounds * round_seconds(full_measure_s); }
 
-double check_time_kept(double left_s, double full_measure_s, int confirm_rounds) {
-  const double check_s = simplification_minimum_s(full_measure_s);
+double check_time_kept(double left_s, double full_measure_s, double check_measure_s, int confirm_rounds) {
   const int fewest = std::min(confirm_rounds, kMinUsefulConfirmRounds);
-  return left_s - check_s >= fewest * round_seconds(full_measure_s) ? check_s : 0.0;
+  const bool fits = left_s - simplification_minimum_s(check_measure_s) >= fewest * round_seconds(full_measure_s);
+  return fits ? simplification_minimum_s(full_measure_s) : 0.0;
 }
 
 int simplification_budget_minutes(double nominal_measure_s, int confirm_rounds) {

@@ -69,11 +69,13 @@ int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_r
 double simplification_minimum_s(double full_measure_s);
 
 // What the confirmation keeps, of the `left_s` seconds left of a wall budget, for the
-// simplification's first check: simplification_minimum_s(full_measure_s) when that and the fewest
-// confirmation rounds (kMinUsefulConfirmRounds, or confirm_rounds when fewer) both fit, else 0: a
-// check that cannot fit beside them would only cost the confirmation its rounds (a 5-minute search
-// confirmed in 3 of its 4 rounds to keep 69 s for a check whose rounds then did not fit, 2026-12-05).
-double check_time_kept(double left_s, double full_measure_s, int confirm_rounds);
+// simplification's first check: simplification_minimum_s(full_measure_s) (the time its most rounds
+// at `check_measure_s` plan for) when the check's fewest rounds (simplification_minimum_s of
+// check_measure_s) fit beside the confirmation's fewest (kMinUsefulConfirmRounds, or confirm_rounds
+// when fewer), else 0: a check that cannot fit would only cost the confirmation its rounds (a
+// 5-minute search confirmed in 3 of its 4 rounds to keep 69 s for a check whose rounds then did not
+// fit, 2026-12-05).
+double check_time_kept(double left_s, double full_measure_s, double check_measure_s, int confirm_rounds);
 
 // The length of the simplification's checks (seconds per scenario) for a full `duration` and the
 // search's screening length `screen` (== duration: screening off): the screening length, but never

@@ -38,11 +38,13 @@ class TrialRunner {
   void run() {
     while (budget_.may_start_trial()) next_trial();
     if (release_check_time()) {
-      while (budget_.may_start_trial() && !in_.check_wanted()) next_trial();
-      if (in_.check_wanted()) {
+      while (budget_.may_start_trial()) {
+        next_trial();
+        if (!in_.check_wanted()) continue;
         budget_.restore_reserve();
         progress_.say("search: the best configuration now has changes to check on the plant: the trials end, and what is left "
                       "of the simplification's time is held for it");
+        break;
       }
     }
     plant_.check_interrupted();
@@ -69,7 +71,11 @@ class TrialRunner {
   }
 
   void one_trial() {
-    const double progress = search_progress(budget_.limits(), budget_.elapsed(), budget_.trials());
+    // Against the trials' planned share: trials that took the checks' time are past its end, in the
+    // last fifth's re-measurements (a screened recommendation gets its full-length one first).
+    BudgetLimits share = budget_.limits();
+    share.reserve += budget_.released();
+    const double progress = search_progress(share, budget_.elapsed(), budget_.trials());
     std::optional<opt::Config> cfg;
     bool is_remeasure = false;
     if (remeasure_due(progress, counts_.complete, remeasured_, counts_.trials)) {

@@ -116,11 +116,12 @@ std::string check_line(const Confirmation& vs_whole, const opt::Difference& mode
 }
 
 // What to give for the check next time: a budget that holds it, or, when this one should have, why not.
-std::string budget_hint(const SimplifyInputs& in) {
+std::string budget_hint(const SimplifyInputs& in, const Budget& budget) {
   const int minutes = simplification_budget_minutes(in.plan.nominal_measure_s, in.options.confirm_rounds);
   if (in.plan.limits.wall && *in.plan.limits.wall < std::chrono::minutes(minutes)) {
     return fmt::format(" (a --budget of {} min or more holds back time for the check)", minutes);
   }
+  if (budget.restored()) return " (more trials took the check's time until the best configuration had changes to check)";
   return " (the search and the confirmation took longer than their plan)";
 }
 
@@ -493,7 +494,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     if (!rounds) {
       stop = check == 0 ? fmt::format("no time left to check the model's proposal on the plant ({}): the whole winner stays, every "
                                       "change as confirmed together{}",
-                                      why, budget_hint(in))
+                                      why, budget_hint(in, budget))
                         : fmt::format("no time for another check ({})", why);
       progress.say("simplification: " + stop);
       k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
@@ -530,6 +531,9 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   return k.s;
 }
 
+// The confirmation's baseline mean is not known yet: `baseline_mean` (the baseline rounds') stands in
+// for it in what counts as negligible (0.5% of it), so a change credited within a hair of that edge
+// may be judged otherwise after the confirmation.
 bool check_would_follow(opt::Strategy& engine, const BoundSpace& bound, double baseline_mean) {
   const opt::Recommendation best = engine.recommend();
   if (!best.valid) return false;

@@ -68,7 +68,7 @@ milliseconds Budget::elapsed() const { return std::chrono::duration_cast<millise
 
 std::optional<milliseconds> Budget::remaining() const {
   if (!limits_.wall) return std::nullopt;
-  milliseconds left = *limits_.wall - limits_.reserve - elapsed();
+  milliseconds left = *limits_.wall - limits().reserve - elapsed();
   return left > milliseconds(0) ? left : milliseconds(0);
 }
 
@@ -96,10 +96,11 @@ std::string Budget::stop_reason() const {
   }
   if (auto left = remaining()) {
     // With a reserve the trials end before the budget does: say whose share is spent.
-    const std::string budget = limits_.reserve > milliseconds(0)
+    const milliseconds reserve = limits().reserve;
+    const std::string budget = reserve > milliseconds(0)
                                    ? fmt::format("the trials' share of the budget {} ({} held back to confirm the winner "
                                                  "and restore the host)",
-                                                 format_duration(*limits_.wall), format_duration(limits_.reserve))
+                                                 format_duration(*limits_.wall), format_duration(reserve))
                                    : fmt::format("budget {}", format_duration(*limits_.wall));
     if (*left <= milliseconds(0)) return budget + " spent";
     if (auto mean = mean_trial(); mean && *left < *mean) {
@@ -109,16 +110,20 @@ std::string Budget::stop_reason() const {
   return {};
 }
 
+BudgetLimits Budget::limits() const {
+  BudgetLimits l = limits_;
+  l.reserve -= released();
+  return l;
+}
+
 void Budget::release_reserve(milliseconds amount) {
   if (amount < milliseconds(0)) throw Error(fmt::format("budget: a negative release of the reserve ({} ms)", amount.count()));
-  const milliseconds given = std::min(amount, limits_.reserve);
-  limits_.reserve -= given;
-  released_ += given;
+  released_ms_ = std::min(limits_.reserve, released() + amount).count();
 }
 
 void Budget::restore_reserve() {
-  limits_.reserve += released_;
-  released_ = milliseconds(0);
+  if (released() > milliseconds(0)) restored_ = true;
+  released_ms_ = 0;
 }
 
 bool Budget::may_start_trial() const { return stop_reason().empty(); }

@@ -4,6 +4,7 @@
 // while time is left and, once a trial time has been measured, only if the mean trial time still
 // fits in what is left. Only the last trial can then run past the end, and only by its own length.
 // Time comes from an injected clock so tests can drive it.
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -64,12 +65,16 @@ class Budget {
   // Gives `amount` of the reserve back to the trials (never below none): the search does so with the
   // time held for the winner simplification's checks when the model has nothing to check, so the
   // trials run until the smaller reserve. restore_reserve() takes it back (a later trial made a winner
-  // with changes to check); released() is what is given back now. Throws wgopt::Error on a negative amount.
+  // with changes to check; restored() says so from then on); released() is what is given back now.
+  // The progress line's thread reads the reserve while the trials' thread changes it: it is atomic.
+  // Throws wgopt::Error on a negative amount.
   void release_reserve(std::chrono::milliseconds amount);
   void restore_reserve();
-  std::chrono::milliseconds released() const { return released_; }
+  std::chrono::milliseconds released() const { return std::chrono::milliseconds(released_ms_.load()); }
+  bool restored() const { return restored_; }
 
-  const BudgetLimits& limits() const { return limits_; }
+  // As given, but for the reserve: what is held back now (less what was released).
+  BudgetLimits limits() const;
 
  private:
   BudgetLimits limits_;
@@ -80,7 +85,8 @@ class Budget {
   int started_ = 0;
   int finished_ = 0;
   std::chrono::steady_clock::duration finished_total_{};
-  std::chrono::milliseconds released_{0};
+  std::atomic<long long> released_ms_{0};
+  bool restored_ = false;
 };
 
 }  // namespace wgopt::experiments

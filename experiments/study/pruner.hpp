@@ -58,11 +58,12 @@ struct PrunerOptions {
   // Each in (0, 1]; empty: no ramp beyond the warm-up.
   std::vector<double> ramp_prior = {0.3, 0.35, 0.5, 0.7};
   // A stop is made only while it saves at least this many seconds of the measurement's plan
-  // (stop_saves_time). In a run's last second a stop saves nothing, and it costs the trial its
-  // complete measurement: the score and the probes' counts are replaced by an estimate from the
-  // series. On the testbed's 5 s screens every stop past the ramp came there: 5 of the 6 stops of a
-  // 10-minute search (bench/README) each took the full 5.07 s, and one of them was a top-decile
-  // configuration. >= 0.
+  // (stop_saves_time; a later scenario's seconds count). In the plan's last second a stop saves
+  // nothing, and it costs the trial its complete measurement: the score and the probes' counts are
+  // replaced by an estimate from the series. On the testbed's 5 s screens every stop past the ramp
+  // came there: 5 of the 6 stops of a 10-minute search (bench/README) each took the full 5.07 s,
+  // and one of them was a top-decile configuration. Counted in per-second samples: a sampler late
+  // under load may let a stop through in the plan's real last second. >= 0.
   int min_seconds_saved = 1;
 
   // Throws UsageError naming the first invalid option, its value and the allowed range.

@@ -112,7 +112,9 @@ TEST_CASE("the reserve given back to the trials lets them run on, and taking it 
   CHECK_THAT(b.stop_reason(), Catch::Equals(""));
   clk.now += 84s;
   CHECK_THAT(b.stop_reason(), Catch::Contains("2m 02s held back") && Catch::EndsWith("spent"));
+  CHECK_FALSE(b.restored());
   b.restore_reserve();
+  CHECK(b.restored());
   CHECK(b.released() == 0s);
   CHECK(b.limits().reserve == 206s);
   CHECK(b.remaining() == 0s);
@@ -198,15 +200,19 @@ TEST_CASE("the confirmation keeps time for the check only when both fit", "[budg
   // time for the check, as it did.
   CHECK(round_seconds(10) == Approx(23));
   CHECK(simplification_minimum_s(10) == Approx(69));
-  CHECK(check_time_kept(98, 10, 4) == 0);
-  CHECK(confirmation_rounds_that_fit(98 - check_time_kept(98, 10, 4), 10, 4) == 4);
-  // 3 confirmation rounds and the check fit: it is kept.
-  CHECK(check_time_kept(138, 10, 4) == Approx(69));
-  CHECK(check_time_kept(137, 10, 4) == 0);
-  CHECK(check_time_kept(400, 10, 4) == Approx(69));
+  // The check measures 5 s (its 3 fewest rounds: 39 s); it keeps the time of 3 full rounds (69 s).
+  CHECK(simplification_minimum_s(5) == Approx(39));
+  CHECK(check_time_kept(98, 10, 5, 4) == 0);
+  CHECK(confirmation_rounds_that_fit(98 - check_time_kept(98, 10, 5, 4), 10, 4) == 4);
+  // 3 confirmation rounds (69 s) and the check's fewest (39 s) fit: its time is kept, and the
+  // confirmation measures 3 rounds, the check what is left.
+  CHECK(check_time_kept(108, 10, 5, 4) == Approx(69));
+  CHECK(confirmation_rounds_that_fit(108 - check_time_kept(108, 10, 5, 4), 10, 4) == 3);
+  CHECK(check_time_kept(107, 10, 5, 4) == 0);
+  CHECK(check_time_kept(400, 10, 5, 4) == Approx(69));
   // --confirm-rounds 2 (the user's choice): those 2 and the check.
-  CHECK(check_time_kept(115, 10, 2) == Approx(69));
-  CHECK(check_time_kept(114, 10, 2) == 0);
+  CHECK(check_time_kept(85, 10, 5, 2) == Approx(69));
+  CHECK(check_time_kept(84, 10, 5, 2) == 0);
 }
 
 TEST_CASE("screening measures half the duration when that leaves a steady window, and a bad length is named") {
