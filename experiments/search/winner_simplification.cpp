@@ -385,6 +385,28 @@ std::string why_no_check(const std::vector<std::string>& ids, const std::vector<
   return "";
 }
 
+// What the next check would measure of the winner in `conf`, as the model stands: its changes with
+// their estimates, the proposal (or examination: next_proposal) and why no check follows it (empty:
+// one does). simplify_winner's checks and check_would_follow ask it alike.
+struct NextCheck {
+  JointLoss loss;
+  std::vector<KnobChange> changes;
+  std::vector<std::string> ids;
+  bool examining = false;
+  std::string stop;
+  bool follows() const { return !ids.empty() && stop.empty(); }
+};
+
+NextCheck next_check(opt::Strategy& engine, const BoundSpace& bound, const ConfirmResult& conf, const std::vector<std::string>& refused,
+                     double allowance_left, int check) {
+  NextCheck n;
+  n.loss = joint_loss(engine, bound, conf.winner);
+  n.changes = estimated_changes(conf.winner, bound, engine, n.loss);
+  n.ids = next_proposal(bound, conf, n.changes, refused, n.loss, allowance_left, n.examining);
+  n.stop = why_no_check(n.ids, n.changes, check, allowance_left);
+  return n;
+}
+
 // The simplification so far, check by check.
 struct Checks {
   Simplification s;
@@ -474,15 +496,13 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   k.allowance = kSimplificationAllowance * std::abs(conf.confirmation.candidate_mean);
   std::string stop;
   for (int check = 0;; ++check) {
-    const JointLoss loss = joint_loss(engine, bound, conf.winner);
-    const auto changes = estimated_changes(conf.winner, bound, engine, loss);
+    const NextCheck next = next_check(engine, bound, conf, k.refused, k.allowance - k.spent, check);
+    const auto& [loss, changes, ids, examining, why_not] = next;
     k.s.kept = changes;  // what the profile carries unless a check returns some
-    bool examining = false;
-    const auto ids = next_proposal(bound, conf, changes, k.refused, loss, k.allowance - k.spent, examining);
     Simplification step;
     split(changes, ids, step);
-    stop = why_no_check(ids, changes, check, k.allowance - k.spent);
-    if (ids.empty() || !stop.empty()) break;
+    stop = why_not;
+    if (!next.follows()) break;
     std::string why;
     const auto rounds = check_rounds(in, budget, why);
     if (!rounds && examining) {  // the model's own verdict stands, unexamined
@@ -540,12 +560,7 @@ bool check_would_follow(opt::Strategy& engine, const BoundSpace& bound, double b
   ConfirmResult conf;
   conf.winner = bound.space->to_values(best.config);
   conf.confirmation.baseline_mean = baseline_mean;
-  const double allowance = kSimplificationAllowance * std::abs(best.mean);
-  const JointLoss loss = joint_loss(engine, bound, conf.winner);
-  const auto changes = estimated_changes(conf.winner, bound, engine, loss);
-  bool examining = false;
-  const auto ids = next_proposal(bound, conf, changes, {}, loss, allowance, examining);
-  return !ids.empty() && why_no_check(ids, changes, 0, allowance).empty();
+  return next_check(engine, bound, conf, {}, kSimplificationAllowance * std::abs(best.mean), 0).follows();
 }
 
 std::vector<ChangeEvidence> change_evidence(const std::vector<KnobChange>& changes) {
