@@ -512,9 +512,9 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
       break;
     }
     if (!rounds) {
-      stop = check == 0 ? fmt::format("no time left to check the model's proposal on the plant ({}): the whole winner stays, every "
-                                      "change as confirmed together{}",
-                                      why, budget_hint(in, budget))
+      stop = check == 0 ? fmt::format("no time left to check on the plant the model's proposal to return {} of {} changes ({}; {}): "
+                                      "the whole winner stays, every change as confirmed together{}",
+                                      ids.size(), changes.size(), fmt::join(ids, ", "), why, budget_hint(in, budget))
                         : fmt::format("no time for another check ({})", why);
       progress.say("simplification: " + stop);
       k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
@@ -586,7 +586,10 @@ std::string changes_table(const Simplification& s) {
     t.add_row({c.id, c.from, c.to, c.gain ? fmt::format("{:+.1f}", *c.gain) : "unknown",
                c.ci95 ? fmt::format("{:+.1f} .. {:+.1f}", c.ci95->low, c.ci95->high) : "-", plant_check_text(c.check), where});
   };
-  for (const auto& c : s.kept) row(c, "kept");
+  auto unchecked = [&](const KnobChange& c) {  // proposed for return, then no check measured it
+    return !c.check && std::any_of(s.proposed.begin(), s.proposed.end(), [&](const KnobChange& p) { return p.id == c.id; });
+  };
+  for (const auto& c : s.kept) row(c, unchecked(c) ? "kept (return proposed, not checked)" : "kept");
   for (const auto& c : s.returned) row(c, "returned to the host's value");
   return "\n" + t.render_text();
 }
