@@ -108,6 +108,7 @@ struct SearchReport {
   std::string table;          // the §7.1 table, text
   std::vector<std::string> changed;  // "wgopt-wc/mtu: 1280 -> 1420, contributes +120.5 (95% ...)"
   std::vector<std::string> returned; // changes the simplification returned to the host's value
+  bool changes_tabled = false;       // `table` lists `changed` and `returned` with their estimates
   std::string simplification;        // its one line (empty: it did not run)
   double baseline_throughput_mbps = 0;  // mean over the baseline rounds
   double winner_throughput_mbps = 0;    // mean over the winner's confirmation rounds (0: none)

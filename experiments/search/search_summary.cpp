@@ -32,10 +32,13 @@ std::string search_summary(const SearchReport& r, const std::string& ssh_target)
   } else {
     out += "\nbaseline kept: " + r.confirmation + "\n";
   }
-  for (const auto& c : r.changed) out += "  " + c + "\n";
+  if (!r.changes_tabled)  // else the table above lists them, each with its estimate and what stays
+    for (const auto& c : r.changed) out += "  " + c + "\n";
   if (!r.simplification.empty()) out += "simplification: " + r.simplification + "\n";
-  if (!r.returned.empty()) out += "returned to the host's value (knobs that moved and did not help):\n";
-  for (const auto& c : r.returned) out += "  " + c + "\n";
+  if (!r.returned.empty() && !r.changes_tabled) {
+    out += "returned to the host's value (knobs that moved and did not help):\n";
+    for (const auto& c : r.returned) out += "  " + c + "\n";
+  }
   for (const auto& e : r.peer_events) out += "peer: " + e + "\n";
   const double saved_s = r.pruning_saved_s + r.screening_saved_s;
   const double full_s = r.measured_s + saved_s;  // full measurements of the same trials

@@ -65,3 +65,30 @@ TEST_CASE("a finished search's summary keeps its verdict, profile and next steps
   CHECK_THAT(text, Contains("winner confirmed: score") && Contains("profile: " + o.profile_path) &&
                        Contains("wgopt export " + o.profile_path) && Contains("the host is on the winner now"));
 }
+
+TEST_CASE("a finished search's summary lists each change once: in the changes table, or as a list without one", "[search-messages]") {
+  SearchWorld w(Script{.inert = {"txqueuelen"}});
+  w.start_poor();
+  auto o = w.options();
+  o.simplify = true;
+  o.trials = 12;
+  const auto r = w.run(o);
+  REQUIRE(r.outcome == SearchOutcome::Promoted);
+  REQUIRE(r.changes_tabled);
+  REQUIRE_FALSE(r.changed.empty());
+  const std::string text = search_summary(r);
+  CHECK_THAT(text, Contains("in the profile") && !Contains(", contributes ") && !Contains("returned to the host's value (knobs"));
+
+  SearchWorld plain;
+  plain.start_poor();
+  auto whole = plain.options();
+  whole.simplify = false;  // --keep-whole-winner: no changes table
+  whole.trials = 12;
+  const auto kept = plain.run(whole);
+  REQUIRE(kept.outcome == SearchOutcome::Promoted);
+  CHECK_FALSE(kept.changes_tabled);
+  REQUIRE_FALSE(kept.changed.empty());
+  const std::string listed = search_summary(kept);
+  CHECK_THAT(listed, !Contains("in the profile"));
+  for (const auto& c : kept.changed) CHECK_THAT(listed, Contains("  " + c + "\n"));
+}

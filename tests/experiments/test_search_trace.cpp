@@ -367,7 +367,9 @@ TEST_CASE("search with a short wall budget keeps the whole winner rather than ov
   test::check_trace("simplification-no-time", w.trace(report, o.study_path, o.profile_path));
   REQUIRE(report.outcome == SearchOutcome::Promoted);
   CHECK(report.returned.empty());
-  CHECK_THAT(report.simplification, Catch::Contains("no time left to check"));
+  CHECK_THAT(report.simplification, Catch::Contains("no time left to check on the plant the model's proposal to return 1 of 3 "
+                                                   "changes (wg0/mtu;"));
+  CHECK_THAT(report.table, Catch::Contains("kept (return proposed, not checked)"));
   CHECK(report.elapsed_s <= 180);
 }
 
