@@ -515,7 +515,8 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
       stop = check == 0 ? fmt::format("no time left to check on the plant the model's proposal to return {} of {} changes ({}; {}): "
                                       "the whole winner stays, every change as confirmed together{}",
                                       ids.size(), changes.size(), fmt::join(ids, ", "), why, budget_hint(in, budget))
-                        : fmt::format("no time for another check ({})", why);
+                        : fmt::format("no time for another check, of its proposal to return {} of {} changes ({}; {})", ids.size(),
+                                      changes.size(), fmt::join(ids, ", "), why);
       progress.say("simplification: " + stop);
       k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
       break;

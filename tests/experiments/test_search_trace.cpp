@@ -710,3 +710,22 @@ TEST_CASE("a trial whose winner has changes to check ends the trials that took t
   CHECK(confirmed_at > 600 - 206 + 30);
   CHECK(report.elapsed_s <= 600 - 10);
 }
+
+TEST_CASE("a proposal no check had time for is named and marked in the changes table", "[search-trace][simplify]") {
+  // The world of "search checks again after a check" (20 trials) within 5 minutes: the first check
+  // returns the congestion control, the model then proposes the transmit queue, and its check's
+  // rounds do not fit. The line names that proposal and the table marks the change as kept with
+  // its return proposed but not checked (before 2026-12-05 the proposal was recorded, never shown).
+  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  auto o = simplifying(w, 20);
+  o.budget = "300s";
+  const auto report = w.run(o);
+  INFO(w.trace(report, o.study_path, o.profile_path));
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  CHECK_THAT(report.simplification, Catch::StartsWith("1 change(s) returned") &&
+                                        Catch::Contains("no time for another check, of its proposal to return 1 of 3 changes (wg0/txqueuelen;"));
+  const auto row = report.table.find("\nwg0/txqueuelen ");
+  REQUIRE(row != std::string::npos);
+  CHECK_THAT(report.table.substr(row, report.table.find('\n', row + 1) - row), Catch::EndsWith("kept (return proposed, not checked)"));
+}
