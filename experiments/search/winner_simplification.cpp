@@ -214,6 +214,14 @@ opt::Difference combined_loss(const opt::Difference& model, const Confirmation& 
   return {.mean = (wm * model.mean + wc * check.mean) / (wm + wc), .sd = 1 / std::sqrt(wm + wc)};
 }
 
+// Why a simplified winner does not replace the whole one when its gain over the baseline (the
+// confirmation's chained with the check's) is not confirmed: the numbers, so that a check too short
+// to tell is not read as one that measured the simpler profile worse than the host.
+std::string not_shown_above(const Confirmation& vs_base) {
+  return fmt::format("not shown better than the baseline (the confirmation's gain and the check's together {:+.1f}, 95% {:+.1f} .. {:+.1f})",
+                     vs_base.gain, vs_base.gain_ci.low, vs_base.gain_ci.high);
+}
+
 std::string simplified_refused(const Confirmation& vs_whole, const Confirmation& vs_base, const opt::Difference& model_loss,
                                std::optional<double> allowance_left) {
   const double margin = ConfirmOptions{}.min_relative_gain * std::abs(vs_whole.baseline_mean);
@@ -225,14 +233,14 @@ std::string simplified_refused(const Confirmation& vs_whole, const Confirmation&
                                            100 * kSimplificationAllowance, who);
     return fmt::format("more than {:.0f}% below the whole one{}", 100 * kSimplificationAllowance, who);
   }
-  if (!vs_base.promote) return "no better than the baseline";
+  if (!vs_base.promote) return not_shown_above(vs_base);
   return {};
 }
 
 std::string examined_refused(const Confirmation& vs_whole, const Confirmation& vs_base, const opt::Difference& model_loss) {
   if (!(vs_whole.gain_ci.low > 0)) return "not better without them beyond noise";
   if (!(combined_loss(model_loss, vs_whole).mean < 0)) return "not better without them by the model and the check together";
-  if (!vs_base.promote) return "no better than the baseline";
+  if (!vs_base.promote) return not_shown_above(vs_base);
   return {};
 }
 
