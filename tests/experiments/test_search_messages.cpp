@@ -67,28 +67,24 @@ TEST_CASE("a finished search's summary keeps its verdict, profile and next steps
 }
 
 TEST_CASE("a finished search's summary lists each change once: in the changes table, or as a list without one", "[search-messages]") {
-  SearchWorld w(Script{.inert = {"txqueuelen"}});
-  w.start_poor();
-  auto o = w.options();
-  o.simplify = true;
-  o.trials = 12;
-  const auto r = w.run(o);
-  REQUIRE(r.outcome == SearchOutcome::Promoted);
-  REQUIRE(r.changes_tabled);
-  REQUIRE_FALSE(r.changed.empty());
-  const std::string text = search_summary(r);
-  CHECK_THAT(text, Contains("in the profile") && !Contains(", contributes ") && !Contains("returned to the host's value (knobs"));
-
-  SearchWorld plain;
-  plain.start_poor();
-  auto whole = plain.options();
-  whole.simplify = false;  // --keep-whole-winner: no changes table
-  whole.trials = 12;
-  const auto kept = plain.run(whole);
-  REQUIRE(kept.outcome == SearchOutcome::Promoted);
-  CHECK_FALSE(kept.changes_tabled);
-  REQUIRE_FALSE(kept.changed.empty());
-  const std::string listed = search_summary(kept);
+  auto promoted = [](bool simplify) {  // simplify false: --keep-whole-winner, no changes table
+    SearchWorld w(Script{.inert = {"txqueuelen"}});
+    w.start_poor();
+    auto o = w.options();
+    o.simplify = simplify;
+    o.trials = 12;
+    const auto r = w.run(o);
+    REQUIRE(r.outcome == SearchOutcome::Promoted);
+    REQUIRE_FALSE(r.changed.empty());
+    return r;
+  };
+  const auto tabled = promoted(true);
+  REQUIRE(tabled.changes_tabled);
+  CHECK_THAT(search_summary(tabled), Contains("in the profile") && !Contains(", contributes ") &&
+                                         !Contains("returned to the host's value (knobs"));
+  const auto whole = promoted(false);
+  CHECK_FALSE(whole.changes_tabled);
+  const std::string listed = search_summary(whole);
   CHECK_THAT(listed, !Contains("in the profile"));
-  for (const auto& c : kept.changed) CHECK_THAT(listed, Contains("  " + c + "\n"));
+  for (const auto& c : whole.changed) CHECK_THAT(listed, Contains("  " + c + "\n"));
 }

@@ -27,10 +27,11 @@ using wgopt::test::SearchWorld;
 namespace {
 
 // The world's options with the winner's simplification on, for `trials` trials.
-SearchOptions simplifying(const SearchWorld& w, int trials) {
+SearchOptions simplifying(const SearchWorld& w, int trials, const std::string& budget = "") {
   auto o = w.options();
   o.simplify = true;
   o.trials = trials;
+  if (!budget.empty()) o.budget = budget;  // the trials' cap within a wall budget
   return o;
 }
 
@@ -642,8 +643,7 @@ TEST_CASE("a check the model expects another to follow keeps its planned rounds"
   // model expects nothing to follow and which measures 10.
   SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
   w.start_poor();
-  auto o = simplifying(w, 20);
-  o.budget = "30m";
+  const auto o = simplifying(w, 20, "30m");
   const auto report = w.run(o);
   const std::string trace = w.trace(report, o.study_path, o.profile_path);
   INFO(trace);
@@ -718,8 +718,7 @@ TEST_CASE("a proposal no check had time for is named and marked in the changes t
   // its return proposed but not checked (before 2026-12-05 the proposal was recorded, never shown).
   SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
   w.start_poor();
-  auto o = simplifying(w, 20);
-  o.budget = "300s";
+  const auto o = simplifying(w, 20, "300s");
   const auto report = w.run(o);
   INFO(w.trace(report, o.study_path, o.profile_path));
   REQUIRE(report.outcome == SearchOutcome::Promoted);
