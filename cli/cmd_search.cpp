@@ -101,7 +101,7 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
       "probes on, scores it (throughput minus drop and CPU-imbalance penalties) and restores the baseline.\n"
       "A watchdog process restores the originals if wgopt dies or hangs with a candidate applied.\n\n"
       "Examples:\n"
-      "  wgopt search --testbed --budget 5m                 # the built-in two-namespace testbed\n"
+      "  wgopt search --testbed --budget 10m                # the built-in two-namespace testbed\n"
       "  wgopt search --peer 100.64.0.1 --interfaces wt0,eth0 --budget 2h\n"
       "  wgopt search --peer 100.64.0.1 --ssh root@10.0.0.2 --budget 2h   # tunes BOTH ends: the peer's own wgopt\n"
       "                                                   # runs as an agent over ssh (its journal, its guardian)\n"
