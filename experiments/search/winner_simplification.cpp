@@ -514,8 +514,8 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     std::string why;
     const auto rounds = check_rounds(in, budget, why);
     if (!rounds && examining) {  // the model's own verdict stands, unexamined
-      const std::string unexamined = fmt::format("no time left to examine on the plant the {} change(s) it credits by fewer than {:.0f} sds ({})",
-                                                 ids.size(), kExamineSds, why);
+      const std::string unexamined = fmt::format("no time left to examine on the plant the {} change(s) it credits by fewer than {:.0f} sds ({}; {})",
+                                                 ids.size(), kExamineSds, fmt::join(ids, ", "), why);
       stop = check == 0 ? "the model gives every change a part: every change stays; " + unexamined : unexamined;
       break;
     }
@@ -523,7 +523,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
       stop = check == 0 ? fmt::format("no time left to check on the plant the model's proposal to return {} of {} changes ({}; {}): "
                                       "the whole winner stays, every change as confirmed together{}",
                                       ids.size(), changes.size(), fmt::join(ids, ", "), why, budget_hint(in, budget))
-                        : fmt::format("no time for another check, of its proposal to return {} of {} changes ({}; {})", ids.size(),
+                        : fmt::format("no time for another check, of the model's proposal to return {} of {} changes ({}; {})", ids.size(),
                                       changes.size(), fmt::join(ids, ", "), why);
       progress.say("simplification: " + stop);
       k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());

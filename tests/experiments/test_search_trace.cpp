@@ -723,8 +723,23 @@ TEST_CASE("a proposal no check had time for is named and marked in the changes t
   INFO(w.trace(report, o.study_path, o.profile_path));
   REQUIRE(report.outcome == SearchOutcome::Promoted);
   CHECK_THAT(report.simplification, Catch::StartsWith("1 change(s) returned") &&
-                                        Catch::Contains("no time for another check, of its proposal to return 1 of 3 changes (wg0/txqueuelen;"));
+                                        Catch::Contains("no time for another check, of the model's proposal to return 1 of 3 "
+                                                        "changes (wg0/txqueuelen;"));
   const auto row = report.table.find("\nwg0/txqueuelen ");
   REQUIRE(row != std::string::npos);
   CHECK_THAT(report.table.substr(row, report.table.find('\n', row + 1) - row), Catch::EndsWith("kept (return proposed, not checked)"));
+}
+
+TEST_CASE("changes no examination had time for are named", "[search-trace][simplify]") {
+  // --budget 16m, seed 1: the model credits every change above its sd, the transmit queue by fewer
+  // than 2, and the 34 s left hold no examination's 3 rounds: the line names the change it leaves.
+  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  auto o = simplifying_within(w, "16m");
+  o.seed = 1;
+  const auto report = w.run(o);
+  INFO(w.trace(report, o.study_path, o.profile_path));
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  CHECK_THAT(report.simplification, Catch::Contains("no time left to examine on the plant the 1 change(s) it credits by fewer than 2 sds "
+                                                    "(wg0/txqueuelen; "));
 }
