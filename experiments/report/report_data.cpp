@@ -153,7 +153,7 @@ void add_moved(ReportData& d, const StudyInfo& info, const std::vector<TrialReco
     for (const auto* list : {&evidence.changes, &evidence.returned}) {
       for (const auto& c : *list) {
         MovedKnob m{.id = c.id, .from = c.from, .to = c.to, .contribution = c.contribution, .check = c.check,
-                    .returned = list == &evidence.returned};
+                    .returned = list == &evidence.returned, .return_unchecked = c.return_unchecked};
         if (c.ci95) m.ci95 = std::pair{c.ci95->low, c.ci95->high};
         d.moved.push_back(std::move(m));
       }

@@ -53,6 +53,7 @@ struct MovedKnob {
   std::optional<std::pair<double, double>> ci95;
   std::optional<PlantCheck> check;  // what a plant check measured of returning it
   bool returned = false;
+  bool return_unchecked = false;    // kept, its return proposed and never checked (no time)
 };
 
 struct KnobLevel {

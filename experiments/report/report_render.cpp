@@ -85,7 +85,7 @@ Table moved_table(const ReportData& d) {
   for (const auto& m : d.moved) {
     t.add_row({m.id, m.from, m.to, m.contribution ? fmt::format("{:+.1f}", *m.contribution) : "unknown",
                m.ci95 ? fmt::format("{:+.1f} .. {:+.1f}", m.ci95->first, m.ci95->second) : "-", plant_check_text(m.check),
-               m.returned ? "returned to the host's value" : "kept"});
+               m.returned ? "returned to the host's value" : kept_text(m.return_unchecked)});
   }
   return t;
 }
@@ -256,6 +256,7 @@ json report_to_json(const ReportData& d) {
       k["contribution"] = m.contribution ? json(*m.contribution) : json(nullptr);
       k["ci95"] = m.ci95 ? json{m.ci95->first, m.ci95->second} : json(nullptr);
       k["returned"] = m.returned;
+      k["return_unchecked"] = m.return_unchecked;
       k["check"] = m.check ? to_json(*m.check) : json(nullptr);
     }
     j["moved"].push_back(k);

@@ -557,6 +557,8 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   k.s.reason = summary(k.notes, stop);
   attach_checks(k.s.kept, k.checked);
   attach_checks(k.s.returned, k.checked);
+  for (auto& c : k.s.kept)  // proposed, then no check had the time or the rounds to measure it
+    c.return_unchecked = !c.check && std::any_of(k.s.proposed.begin(), k.s.proposed.end(), [&](const KnobChange& p) { return p.id == c.id; });
   return k.s;
 }
 
@@ -574,7 +576,9 @@ bool check_would_follow(opt::Strategy& engine, const BoundSpace& bound, double b
 
 std::vector<ChangeEvidence> change_evidence(const std::vector<KnobChange>& changes) {
   std::vector<ChangeEvidence> out;
-  for (const auto& c : changes) out.push_back({.id = c.id, .from = c.from, .to = c.to, .contribution = c.gain, .ci95 = c.ci95, .check = c.check});
+  for (const auto& c : changes)
+    out.push_back({.id = c.id, .from = c.from, .to = c.to, .contribution = c.gain, .ci95 = c.ci95, .check = c.check,
+                   .return_unchecked = c.return_unchecked});
   return out;
 }
 
@@ -591,14 +595,11 @@ namespace wgopt::experiments {
 std::string changes_table(const Simplification& s) {
   if (s.kept.empty() && s.returned.empty()) return "";
   Table t({"change", "host's value", "winner's", "contribution (model)", "95% interval", "returning it, measured", "in the profile"});
-  auto row = [&](const KnobChange& c, const char* where) {
+  auto row = [&](const KnobChange& c, const std::string& where) {
     t.add_row({c.id, c.from, c.to, c.gain ? fmt::format("{:+.1f}", *c.gain) : "unknown",
                c.ci95 ? fmt::format("{:+.1f} .. {:+.1f}", c.ci95->low, c.ci95->high) : "-", plant_check_text(c.check), where});
   };
-  auto unchecked = [&](const KnobChange& c) {  // proposed for return, then no check measured it
-    return !c.check && std::any_of(s.proposed.begin(), s.proposed.end(), [&](const KnobChange& p) { return p.id == c.id; });
-  };
-  for (const auto& c : s.kept) row(c, unchecked(c) ? "kept (return proposed, not checked)" : "kept");
+  for (const auto& c : s.kept) row(c, kept_text(c.return_unchecked));
   for (const auto& c : s.returned) row(c, "returned to the host's value");
   return "\n" + t.render_text();
 }

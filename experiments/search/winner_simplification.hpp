@@ -58,6 +58,7 @@ struct KnobChange {
   std::optional<double> gain;      // the model's estimate of this change's contribution (score units)
   std::optional<Interval> ci95;    // gain +- 2 sd
   std::optional<PlantCheck> check; // what the plant check that proposed returning it measured
+  bool return_unchecked = false;   // kept: the model proposed returning it, and no check measured that
 };
 
 // Gives c the model's estimate from x when it has one (finite gain and sd): gain, interval gain +- 2

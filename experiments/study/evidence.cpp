@@ -55,6 +55,7 @@ json changes_json(const std::vector<ChangeEvidence>& changes) {
     if (c.ci95) j["ci95"] = interval_json(*c.ci95);
     if (c.contribution) j["contribution"] = *c.contribution;
     if (c.check) j["check"] = to_json(*c.check);
+    if (c.return_unchecked) j["return_unchecked"] = true;
     a.push_back(j);
   }
   return a;
@@ -85,6 +86,15 @@ class Reader {
   std::string text(const YAML::Node& map, const char* key, const std::string& prefix) {
     auto n = child(map, key, prefix + key, YAML::NodeType::Scalar);
     return n ? n->Scalar() : "";
+  }
+
+  // An optional `true`/`false` (absent: false).
+  bool flag(const YAML::Node& map, const char* key, const std::string& prefix) {
+    auto n = child(map, key, prefix + key, YAML::NodeType::Scalar);
+    if (!n) return false;
+    if (n->Scalar() == "true") return true;
+    if (n->Scalar() != "false") problem(prefix + key, fmt::format("'{}' is not true or false", one_line(n->Scalar(), 80)));
+    return false;
   }
 
   std::optional<double> number(const YAML::Node& map, const char* key, const std::string& prefix) {
@@ -172,6 +182,7 @@ class Reader {
       c.contribution = number(item, "contribution", prefix);
       c.ci95 = interval(item, "ci95", prefix);
       c.check = plant_check(item, prefix);
+      c.return_unchecked = flag(item, "return_unchecked", prefix);
       if (c.id.empty()) problem(prefix + "id", "is missing: every change names its knob");
       else out.push_back(std::move(c));
     }
@@ -306,6 +317,8 @@ std::string plant_check_text(const std::optional<PlantCheck>& c) {
   return fmt::format("{:+.1f} (95% {:+.1f} .. {:+.1f}), {}", c->gain, c->ci95.low, c->ci95.high,
                      c->together == 1 ? std::string("alone") : fmt::format("{} together", c->together));
 }
+
+std::string kept_text(bool return_unchecked) { return return_unchecked ? "kept (return proposed, not checked)" : "kept"; }
 
 Evidence Evidence::from_json(const json& j, const std::string& where, Mode mode) {
   return from_yaml(j.is_null() ? YAML::Node() : yaml_tree(j), where, mode);

@@ -68,6 +68,10 @@ struct PlantCheck {
 // simplified - whole when the change returned; "-" when no check proposed it.
 std::string plant_check_text(const std::optional<PlantCheck>& c);
 
+// A kept change's "in the profile": "kept", or "kept (return proposed, not checked)" when the model
+// proposed returning it and no check had the time or the rounds to measure that.
+std::string kept_text(bool return_unchecked);
+
 // {ci95, gain, together}: the evidence's `check` and the report's --json.
 nlohmann::json to_json(const PlantCheck& c);
 
@@ -81,6 +85,7 @@ struct ChangeEvidence {
   std::optional<double> contribution;
   std::optional<Interval> ci95;
   std::optional<PlantCheck> check;
+  bool return_unchecked = false;  // `return_unchecked: true`: kept, its return proposed and never checked
 };
 
 // {ci95, method, p_value, relative, score}, the parts that are there (the report's --json shows it).

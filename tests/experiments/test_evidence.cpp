@@ -115,7 +115,7 @@ TEST_CASE("evidence: Lenient mode leaves out what does not read and keeps the re
 TEST_CASE("evidence: the simplified winner's changes, kept and returned, round-trip with their contributions", "[evidence]") {
   Evidence e = promoted();
   e.changes = {{.id = "wg0/mtu", .from = "1280", .to = "1370", .contribution = 120.5, .ci95 = Interval{80.25, 160.75}},
-               {.id = "net.ipv4.tcp_rmem", .from = "4096 16384 16384", .to = "4096 16384 262144"}};
+               {.id = "net.ipv4.tcp_rmem", .from = "4096 16384 16384", .to = "4096 16384 262144", .return_unchecked = true}};
   e.returned = {{.id = "wg0/txqueuelen", .from = "100", .to = "100000", .contribution = 0.5, .ci95 = Interval{-3.0, 4.0},
                  .check = PlantCheck{.gain = 1.5, .ci95 = Interval{-4.5, 7.5}, .together = 2}}};
   e.simplification = "1 change(s) returned to the host's value";
@@ -123,7 +123,7 @@ TEST_CASE("evidence: the simplified winner's changes, kept and returned, round-t
   out << e.to_yaml();
   const std::string text = out.c_str();
   CHECK_THAT(text, Contains("changes: [{ci95: [80.25, 160.75], contribution: 120.5, from: 1280, id: wg0/mtu, to: 1370}, "
-                            "{from: 4096 16384 16384, id: net.ipv4.tcp_rmem, to: 4096 16384 262144}]"));
+                            "{from: 4096 16384 16384, id: net.ipv4.tcp_rmem, return_unchecked: true, to: 4096 16384 262144}]"));
   const Evidence back = Evidence::from_yaml(YAML::Load(text), "p.yaml");
   CHECK(back.to_json() == e.to_json());
   REQUIRE(back.returned.size() == 1);
@@ -138,6 +138,9 @@ TEST_CASE("evidence: the simplified winner's changes, kept and returned, round-t
   CHECK_THAT(error_of("{changes: [{id: a, check: {gain: 1, ci95: [0, 2], together: 0}}]}"), Contains("evidence.changes[0].check needs"));
   CHECK_THAT(error_of("{changes: [{id: a, check: 3}]}"), Contains("evidence.changes[0].check is not a map"));
   CHECK(back.changes[1].contribution == std::nullopt);
+  CHECK(back.changes[1].return_unchecked);
+  CHECK_FALSE(back.changes[0].return_unchecked);
+  CHECK_THAT(error_of("{changes: [{id: a, return_unchecked: maybe}]}"), Contains("evidence.changes[0].return_unchecked 'maybe' is not true or false"));
   CHECK_THAT(error_of("{changes: [{id: a, contribution: .nan}]}"), Contains("evidence.changes[0].contribution '.nan'"));
   CHECK_THAT(error_of("{returned: [{from: 1}]}"), Contains("evidence.returned[0].id is missing"));
   CHECK_THAT(error_of("{changes: 3}"), Contains("evidence.changes is not a list"));

@@ -316,7 +316,9 @@ TEST_CASE("a simplified winner's report shows each kept change's contribution an
     ev.baseline = ArmEvidence{.score = 495.0, .params = {{"wgt7-wc/txqueuelen", "1000"}, {"wgt7-wc/mtu", "1280"}}};
     ev.winner = ArmEvidence{.score = 600.0};
     ev.changes = {{.id = "wgt7-wc/mtu", .from = "1280", .to = "1420", .contribution = 98.5, .ci95 = Interval{70.0, 127.0},
-                   .check = PlantCheck{.gain = -40.1, .ci95 = Interval{-59.9, -20.2}, .together = 3}}};
+                   .check = PlantCheck{.gain = -40.1, .ci95 = Interval{-59.9, -20.2}, .together = 3}},
+                  {.id = "wgt7-wc/qdisc", .from = "pfifo_fast", .to = "tbf", .contribution = 5.2, .ci95 = Interval{-35.6, 45.9},
+                   .return_unchecked = true}};
     ev.returned = {{.id = "wgt7-wc/txqueuelen", .from = "1000", .to = "5000", .contribution = 1.5, .ci95 = Interval{-8.0, 11.0}}};
     ev.simplification = "1 change(s) returned to the host's value";
     res.evidence = ev.to_json();
@@ -327,25 +329,30 @@ TEST_CASE("a simplified winner's report shows each kept change's contribution an
   // Promoted, not "the baseline stays" (2026-12-03: a simplified testbed winner was reported so).
   CHECK(d.winner_trial == 1);
   CHECK(d.winner_source == "the confirmed candidate; the profile returns some of its changes to the host's value");
-  REQUIRE(d.moved.size() == 2);
+  REQUIRE(d.moved.size() == 3);
   CHECK(d.moved[0].id == "wgt7-wc/mtu");
   CHECK_FALSE(d.moved[0].returned);
-  CHECK(d.moved[1].returned);
+  CHECK(d.moved[1].return_unchecked);
+  CHECK(d.moved[2].returned);
   const std::string text = render_report_text(d);
   CHECK_THAT(text, Contains("1 change(s) returned to the host's value"));
   const std::string md = render_report_markdown(d);
   // The mtu's return was measured (with two other changes) 40 below the whole winner: kept on a measurement.
   CHECK_THAT(md, Contains("| wgt7-wc/mtu | 1280 | 1420 | +98.5 | +70.0 .. +127.0 | -40.1 (95% -59.9 .. -20.2), 3 together | kept |"));
   CHECK_THAT(md, Contains("| wgt7-wc/txqueuelen | 1000 | 5000 | +1.5 | -8.0 .. +11.0 | - | returned to the host's value |"));
+  // The model proposed returning the qdisc and no check had time: kept, and the report says so.
+  CHECK_THAT(md, Contains("| wgt7-wc/qdisc | pfifo_fast | tbf | +5.2 | -35.6 .. +45.9 | - | kept (return proposed, not checked) |"));
   const std::string html = render_report_html(d);
   CHECK_THAT(html, Contains("returned to the host&#39;s value") || Contains("returned to the host's value"));
   CHECK_THAT(html, Contains("+98.5"));
   json j = report_to_json(d);
   CHECK(j["moved"][0]["contribution"] == 98.5);
-  CHECK(j["moved"][1]["returned"] == true);
+  CHECK(j["moved"][2]["returned"] == true);
+  CHECK(j["moved"][1]["return_unchecked"] == true);
+  CHECK(j["moved"][0]["return_unchecked"] == false);
   CHECK(j["moved"][0]["check"]["together"] == 3);
   CHECK(j["moved"][0]["check"]["ci95"][1] == -20.2);
-  CHECK(j["moved"][1]["check"].is_null());
+  CHECK(j["moved"][2]["check"].is_null());
 }
 
 TEST_CASE("report refuses what is not a study with one line and exit code 2", "[report]") {
