@@ -53,7 +53,7 @@ struct MovedKnob {
   std::optional<std::pair<double, double>> ci95;
   std::optional<PlantCheck> check;  // what a plant check measured of returning it
   bool returned = false;
-  bool return_unchecked = false;    // kept, its return proposed and never checked (no time)
+  bool return_unchecked = false;    // kept, its return proposed and never checked (no time or too few rounds)
 };
 
 struct KnobLevel {

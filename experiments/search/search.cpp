@@ -118,7 +118,6 @@ void fill_outcome(const SearchPlan& plan, const BoundSpace& bound, const Confirm
   }
   report.gain_pct = report.baseline_score != 0 ? 100.0 * (report.winner_score - report.baseline_score) / std::abs(report.baseline_score) : 0;
   report.simplification = simp.reason;
-  report.changes_tabled = !simp.kept.empty() || !simp.returned.empty();  // changes_table's rows
   for (const auto& c : simp.returned) report.returned.push_back(change_line(c));
   if (!simp.kept.empty()) {
     for (const auto& c : simp.kept) report.changed.push_back(change_line(c));
@@ -274,6 +273,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
       report.applied = true;
     }
     report.table = result_table(conf, simp, plan.objective);
+    report.changes_tabled = !simp.kept.empty() || !simp.returned.empty();  // changes_table's rows
     record_result(study.store, report, conf.winner_trial, conf.winner, evidence, env.unix_time());
     plant.stop_guardian();
   } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)

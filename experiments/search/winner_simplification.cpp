@@ -218,8 +218,12 @@ opt::Difference combined_loss(const opt::Difference& model, const Confirmation& 
 // confirmation's chained with the check's) is not confirmed: the numbers, so that a check too short
 // to tell is not read as one that measured the simpler profile worse than the host.
 std::string not_shown_above(const Confirmation& vs_base) {
-  return fmt::format("not shown better than the baseline (the confirmation's gain and the check's together {:+.1f}, 95% {:+.1f} .. {:+.1f})",
-                     vs_base.gain, vs_base.gain_ci.low, vs_base.gain_ci.high);
+  const std::string numbers = fmt::format("the confirmation's gain and the check's together {:+.1f}, 95% {:+.1f} .. {:+.1f}", vs_base.gain,
+                                          vs_base.gain_ci.low, vs_base.gain_ci.high);
+  if (vs_base.gain_ci.low > 0)  // above the baseline beyond noise, by less than a promotion needs
+    return fmt::format("better than the baseline by less than the {:.0f}% a promotion needs ({})", 100 * ConfirmOptions{}.min_relative_gain,
+                       numbers);
+  return "not shown better than the baseline (" + numbers + ")";
 }
 
 std::string simplified_refused(const Confirmation& vs_whole, const Confirmation& vs_base, const opt::Difference& model_loss,
@@ -538,7 +542,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
                                "checking on the plant, {} rounds of {} s measurements",
                                ids.size(), changes.size(), fmt::join(ids, ", "), *rounds, in.plan.check.duration.count()));
     }
-    k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
+    if (!examining) k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
     const Values simplified = with_returned(conf.winner, ids, bound);
     const opt::Difference model_loss = loss(ids);  // before the model hears the check: two independent estimates
     const bool last = check + 1 == kMaxSimplificationChecks ||
@@ -548,8 +552,11 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     const CheckRounds c = run_check(in, plant, conf.winner, simplified, *rounds, more, progress);
     tell_check(engine, bound, conf.winner, simplified, c);
     if (complete(c.whole_vs_simplified) < 2) {
-      stop = check == 0 ? "too few simplification rounds completed: the whole winner stays, every change as confirmed together"
-                        : "too few rounds of the next check completed: the changes it proposed stay";
+      const std::string what = examining ? fmt::format("the examination of {} change(s) ({})", ids.size(), fmt::join(ids, ", "))
+                                         : fmt::format("the check of the model's proposal to return {} of {} changes ({})", ids.size(),
+                                                       changes.size(), fmt::join(ids, ", "));
+      stop = fmt::format("too few rounds of {} completed: {}", what,
+                         check == 0 ? "the whole winner stays, every change as confirmed together" : "they stay");
       break;
     }
     decide_check(c, model_loss, step, simplified, examining, k, conf);

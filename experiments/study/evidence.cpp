@@ -88,12 +88,13 @@ class Reader {
     return n ? n->Scalar() : "";
   }
 
-  // An optional `true`/`false` (absent: false).
+  // An optional YAML boolean (true/false, yes/no, on/off in any case; absent: false).
   bool flag(const YAML::Node& map, const char* key, const std::string& prefix) {
     auto n = child(map, key, prefix + key, YAML::NodeType::Scalar);
     if (!n) return false;
-    if (n->Scalar() == "true") return true;
-    if (n->Scalar() != "false") problem(prefix + key, fmt::format("'{}' is not true or false", one_line(n->Scalar(), 80)));
+    bool v = false;
+    if (YAML::convert<bool>::decode(*n, v)) return v;
+    problem(prefix + key, fmt::format("'{}' is not true or false", one_line(n->Scalar(), 80)));
     return false;
   }
 

@@ -141,6 +141,7 @@ TEST_CASE("evidence: the simplified winner's changes, kept and returned, round-t
   CHECK(back.changes[1].return_unchecked);
   CHECK_FALSE(back.changes[0].return_unchecked);
   CHECK_THAT(error_of("{changes: [{id: a, return_unchecked: maybe}]}"), Contains("evidence.changes[0].return_unchecked 'maybe' is not true or false"));
+  CHECK(Evidence::from_yaml(YAML::Load("{changes: [{id: a, return_unchecked: True}]}"), "p.yaml").changes.at(0).return_unchecked);  // hand-edited
   CHECK_THAT(error_of("{changes: [{id: a, contribution: .nan}]}"), Contains("evidence.changes[0].contribution '.nan'"));
   CHECK_THAT(error_of("{returned: [{from: 1}]}"), Contains("evidence.returned[0].id is missing"));
   CHECK_THAT(error_of("{changes: 3}"), Contains("evidence.changes is not a list"));
