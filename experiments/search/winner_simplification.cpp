@@ -407,6 +407,11 @@ struct NextCheck {
   bool examining = false;
   std::string stop;
   bool follows() const { return !ids.empty() && stop.empty(); }
+  // "the model's proposal to return 1 of 3 changes (wg0/mtu[; note])": what a check of it measures.
+  std::string proposal(const std::string& note = "") const {
+    return fmt::format("the model's proposal to return {} of {} changes ({}{})", ids.size(), changes.size(), fmt::join(ids, ", "),
+                       note.empty() ? "" : "; " + note);
+  }
 };
 
 NextCheck next_check(opt::Strategy& engine, const BoundSpace& bound, const ConfirmResult& conf, const std::vector<std::string>& refused,
@@ -524,11 +529,9 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
       break;
     }
     if (!rounds) {
-      stop = check == 0 ? fmt::format("no time left to check on the plant the model's proposal to return {} of {} changes ({}; {}): "
-                                      "the whole winner stays, every change as confirmed together{}",
-                                      ids.size(), changes.size(), fmt::join(ids, ", "), why, budget_hint(in, budget))
-                        : fmt::format("no time for another check, of the model's proposal to return {} of {} changes ({}; {})", ids.size(),
-                                      changes.size(), fmt::join(ids, ", "), why);
+      stop = check == 0 ? fmt::format("no time left to check on the plant {}: the whole winner stays, every change as confirmed together{}",
+                                      next.proposal(why), budget_hint(in, budget))
+                        : "no time for another check, of " + next.proposal(why);
       progress.say("simplification: " + stop);
       k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
       break;
@@ -553,8 +556,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     tell_check(engine, bound, conf.winner, simplified, c);
     if (complete(c.whole_vs_simplified) < 2) {
       const std::string what = examining ? fmt::format("the examination of {} change(s) ({})", ids.size(), fmt::join(ids, ", "))
-                                         : fmt::format("the check of the model's proposal to return {} of {} changes ({})", ids.size(),
-                                                       changes.size(), fmt::join(ids, ", "));
+                                         : "the check of " + next.proposal();
       stop = fmt::format("too few rounds of {} completed: {}", what,
                          check == 0 ? "the whole winner stays, every change as confirmed together" : "they stay");
       break;
