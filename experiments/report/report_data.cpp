@@ -150,11 +150,13 @@ void add_moved(ReportData& d, const StudyInfo& info, const std::vector<TrialReco
     // A simplified winner: its evidence says what each change contributes and what went back.
     d.moved_explained = true;
     d.simplification = evidence.simplification;
+    d.support = support_line(evidence.changes);
     for (const auto* list : {&evidence.changes, &evidence.returned}) {
       for (const auto& c : *list) {
         MovedKnob m{.id = c.id, .from = c.from, .to = c.to, .contribution = c.contribution, .check = c.check,
                     .returned = list == &evidence.returned, .return_unchecked = c.return_unchecked};
         if (c.ci95) m.ci95 = std::pair{c.ci95->low, c.ci95->high};
+        if (!m.returned) m.support = support_of(c);
         d.moved.push_back(std::move(m));
       }
     }

@@ -54,6 +54,7 @@ struct MovedKnob {
   std::optional<PlantCheck> check;  // what a plant check measured of returning it
   bool returned = false;
   bool return_unchecked = false;    // kept, its return proposed and never checked (no time or too few rounds)
+  std::optional<Support> support;   // a kept change's (support_of); absent for a returned one
 };
 
 struct KnobLevel {
@@ -106,6 +107,7 @@ struct ReportData {
   std::vector<MovedKnob> moved;         // kept changes first, then those returned to the host's value
   bool moved_explained = false;         // the evidence gives contributions (a simplified winner)
   std::string simplification;           // its one line
+  std::string support;                  // what the kept changes rest on (support_line; empty: none kept)
 
   std::vector<ReportTrial> trials;
   std::map<std::string, int> state_counts;  // "complete" -> 4 ...

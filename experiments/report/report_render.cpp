@@ -161,6 +161,7 @@ std::string render_report_text(const ReportData& d) {
   out += "\nKnobs that moved (baseline values from " + (d.baseline_source.empty() ? "nowhere: unknown" : d.baseline_source) + "):" +
          simplification_note(d) + "\n";
   out += d.moved.empty() ? "(none)\n" : moved_table(d).render_text();
+  if (!d.support.empty()) out += d.support + "\n";
   out += "\nPer-knob effect (" + d.effect_method + "):\n";
   out += d.effects.empty() ? "(no complete trials)\n" : effect_table(d).render_text();
   out += "\nPer-core load (" + cores_caption(d) + "):\n";
@@ -181,6 +182,7 @@ std::string render_report_markdown(const ReportData& d) {
   out += "\n## Knobs that moved\n\nBaseline values from " + (d.baseline_source.empty() ? "nowhere (unknown)" : d.baseline_source) + "." +
          simplification_note(d) + "\n\n";
   out += d.moved.empty() ? "(none)\n" : moved_table(d).render_markdown();
+  if (!d.support.empty()) out += "\n" + d.support + "\n";
   out += "\n## Per-knob effect\n\n" + d.effect_method + "\n\n";
   out += d.effects.empty() ? "(no complete trials)\n" : effect_table(d).render_markdown();
   out += "\n## Per-core load\n\n" + cores_caption(d) + "\n\n";
@@ -208,6 +210,7 @@ std::string render_report_html(const ReportData& d) {
   out += "<h2>Knobs that moved</h2><p class=\"note\">Baseline values from " +
          escape(d.baseline_source.empty() ? "nowhere (unknown)" : d.baseline_source) + "." + escape(simplification_note(d)) + "</p>\n";
   out += d.moved.empty() ? "<p id=\"moved-knobs\">(none)</p>\n" : moved_table(d).render_html("moved-knobs");
+  if (!d.support.empty()) out += "<p id=\"support\" class=\"note\">" + escape(d.support) + "</p>\n";
   out += "<h2>Convergence</h2><div class=\"plots\">" + convergence_svg(d, ConvergenceAxis::Trial) +
          convergence_svg(d, ConvergenceAxis::Minutes) + "</div>\n";
   out += "<h2>Per-knob effect</h2><p class=\"note\">" + escape(d.effect_method) + "</p><div class=\"plots\">" +
@@ -258,10 +261,12 @@ json report_to_json(const ReportData& d) {
       k["returned"] = m.returned;
       k["return_unchecked"] = m.return_unchecked;
       k["check"] = m.check ? to_json(*m.check) : json(nullptr);
+      k["support"] = m.support ? json(to_string(*m.support)) : json(nullptr);
     }
     j["moved"].push_back(k);
   }
   if (!d.simplification.empty()) j["simplification"] = d.simplification;
+  if (!d.support.empty()) j["support"] = d.support;
   j["trials"] = json::array();
   for (const auto& t : d.trials) {
     j["trials"].push_back({{"number", t.number}, {"state", std::string(to_string(t.state))}, {"score", opt(t.score)},

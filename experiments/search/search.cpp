@@ -118,6 +118,7 @@ void fill_outcome(const SearchPlan& plan, const BoundSpace& bound, const Confirm
   }
   report.gain_pct = report.baseline_score != 0 ? 100.0 * (report.winner_score - report.baseline_score) / std::abs(report.baseline_score) : 0;
   report.simplification = simp.reason;
+  report.support = support_line(change_evidence(simp.kept));
   for (const auto& c : simp.returned) report.returned.push_back(change_line(c));
   if (!simp.kept.empty()) {
     for (const auto& c : simp.kept) report.changed.push_back(change_line(c));

@@ -35,6 +35,7 @@ std::string search_summary(const SearchReport& r, const std::string& ssh_target)
   if (!r.changes_tabled)  // else the table above lists them, each with its estimate and what stays
     for (const auto& c : r.changed) out += "  " + c + "\n";
   if (!r.simplification.empty()) out += "simplification: " + r.simplification + "\n";
+  if (!r.support.empty()) out += r.support + "\n";
   if (!r.returned.empty() && !r.changes_tabled) {
     out += "returned to the host's value (knobs that moved and did not help):\n";
     for (const auto& c : r.returned) out += "  " + c + "\n";

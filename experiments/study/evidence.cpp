@@ -319,6 +319,45 @@ std::string plant_check_text(const std::optional<PlantCheck>& c) {
                      c->together == 1 ? std::string("alone") : fmt::format("{} together", c->together));
 }
 
+Support support_of(const ChangeEvidence& c) {
+  if (c.ci95 && c.ci95->low > 0) return Support::Model;
+  if (c.check && c.check->ci95.high < 0) return Support::Check;
+  return Support::Confirmation;
+}
+
+const char* to_string(Support s) {
+  switch (s) {
+    case Support::Model: return "model";
+    case Support::Check: return "check";
+    case Support::Confirmation: return "confirmation";
+  }
+  return "?";
+}
+
+std::string support_line(const std::vector<ChangeEvidence>& kept) {
+  if (kept.empty()) return "";
+  int by_model = 0, by_check = 0;
+  for (const auto& c : kept) {
+    const Support s = support_of(c);
+    by_model += s == Support::Model;
+    by_check += s == Support::Check;
+  }
+  std::string how;
+  if (by_model > 0) how = fmt::format("{} by the model's 95% interval above zero", by_model);
+  if (by_check > 0) how += fmt::format("{}{} measured worse without it", how.empty() ? "" : ", ", by_check);
+  const int shown = by_model + by_check, rest = int(kept.size()) - shown;
+  if (rest == 0) return fmt::format("support: every kept change is shown to help on its own ({})", how);
+  const std::string why = "(none has a 95% interval above zero or a check that measured the winner worse without it; a "
+                          "longer search checks more)";
+  if (shown == 0 && rest == 1) return "support: the kept change is not shown to help on its own: it rests only on the winner's "
+                                      "confirmation as a whole " + why;
+  if (shown == 0) return fmt::format("support: none of the {} kept changes is shown to help on its own: they rest only on the "
+                                     "winner's confirmation as a whole {}", rest, why);
+  return fmt::format("support: {} of {} kept changes {} shown to help on {} own ({}); {} rest{} only on the winner's confirmation "
+                     "as a whole {}", shown, kept.size(), shown == 1 ? "is" : "are", shown == 1 ? "its" : "their", how, rest,
+                     rest == 1 ? "s" : "", why);
+}
+
 std::string kept_text(bool return_unchecked) { return return_unchecked ? "kept (return proposed, not checked)" : "kept"; }
 
 Evidence Evidence::from_json(const json& j, const std::string& where, Mode mode) {

@@ -88,6 +88,21 @@ struct ChangeEvidence {
   bool return_unchecked = false;  // `return_unchecked: true`: kept, its return proposed and never checked
 };
 
+// What a kept change rests on: the model (its 95% interval lies above zero), a plant check (the
+// winner measured worse beyond noise without it, alone or with the changes proposed with it), or
+// only the whole winner's confirmation (neither: the interval reaches zero and no check returned it).
+enum class Support { Model, Check, Confirmation };
+Support support_of(const ChangeEvidence& c);
+const char* to_string(Support s);   // "model", "check", "confirmation"
+
+// One line over the kept changes: "support: 2 of 15 kept changes are shown to help on their own (1 by
+// the model's 95% interval above zero, 1 measured worse without it); 13 rest only on the winner's
+// confirmation as a whole (none has ...; a longer search checks more)", "support: every kept change
+// is shown to help on its own (...)", or "" without kept changes. The end-of-search summary and
+// `wgopt report` print it under the table of changes.
+std::string support_line(const std::vector<ChangeEvidence>& kept);
+
+
 // {ci95, method, p_value, relative, score}, the parts that are there (the report's --json shows it).
 nlohmann::json to_json(const GainEvidence& gain);
 

@@ -146,3 +146,30 @@ TEST_CASE("evidence: the simplified winner's changes, kept and returned, round-t
   CHECK_THAT(error_of("{returned: [{from: 1}]}"), Contains("evidence.returned[0].id is missing"));
   CHECK_THAT(error_of("{changes: 3}"), Contains("evidence.changes is not a list"));
 }
+
+TEST_CASE("evidence: what each kept change rests on, and the one line over them", "[evidence]") {
+  const ChangeEvidence by_model{.id = "a", .contribution = 80.0, .ci95 = Interval{12.0, 148.0}};
+  const ChangeEvidence by_check{.id = "b", .contribution = 20.0, .ci95 = Interval{-40.0, 80.0},
+                                .check = PlantCheck{.gain = -30.0, .ci95 = Interval{-50.0, -10.0}, .together = 2}};
+  // A check whose interval reaches zero measured no loss beyond noise: it supports nothing.
+  const ChangeEvidence unsupported{.id = "c", .contribution = 9.0, .ci95 = Interval{-50.0, 68.0},
+                                   .check = PlantCheck{.gain = -5.0, .ci95 = Interval{-20.0, 10.0}}};
+  const ChangeEvidence no_estimate{.id = "d"};
+  CHECK(support_of(by_model) == Support::Model);
+  CHECK(support_of(by_check) == Support::Check);
+  CHECK(support_of(unsupported) == Support::Confirmation);
+  CHECK(support_of(no_estimate) == Support::Confirmation);
+  CHECK(std::string(to_string(Support::Check)) == "check");
+  CHECK(support_line({}) == "");
+  CHECK(support_line({by_model, by_check}) ==
+        "support: every kept change is shown to help on its own (1 by the model's 95% interval above zero, 1 measured worse without it)");
+  const std::string why = "(none has a 95% interval above zero or a check that measured the winner worse without it; a longer "
+                          "search checks more)";
+  CHECK(support_line({by_model, unsupported, no_estimate}) ==
+        "support: 1 of 3 kept changes is shown to help on its own (1 by the model's 95% interval above zero); 2 rest only on the "
+        "winner's confirmation as a whole " + why);
+  CHECK(support_line({unsupported}) ==
+        "support: the kept change is not shown to help on its own: it rests only on the winner's confirmation as a whole " + why);
+  CHECK(support_line({unsupported, no_estimate}) ==
+        "support: none of the 2 kept changes is shown to help on its own: they rest only on the winner's confirmation as a whole " + why);
+}

@@ -15,6 +15,7 @@ using namespace wgopt::experiments;
 using wgopt::test::Script;
 using wgopt::test::SearchWorld;
 using Catch::Contains;
+using Catch::StartsWith;
 namespace fs = std::filesystem;
 
 TEST_CASE("a peer that is not an IP address is refused by wgopt in one line, before the plant is set up", "[search-messages]") {
@@ -83,9 +84,13 @@ TEST_CASE("a finished search's summary lists each change once: in the changes ta
   REQUIRE_FALSE(tabled.returned.empty());  // the table lists a returned change, which the list would repeat
   CHECK_THAT(search_summary(tabled), Contains("in the profile") && !Contains(", contributes ") &&
                                          !Contains("returned to the host's value (knobs"));
+  // Under the table, one line says what the kept changes rest on; it is the report's too (support_line).
+  REQUIRE_FALSE(tabled.support.empty());
+  CHECK_THAT(tabled.support, StartsWith("support: "));
+  CHECK_THAT(search_summary(tabled), Contains("\n" + tabled.support + "\n"));
   const auto whole = promoted(false);
   CHECK_FALSE(whole.changes_tabled);
   const std::string listed = search_summary(whole);
-  CHECK_THAT(listed, !Contains("in the profile"));
+  CHECK_THAT(listed, !Contains("in the profile") && !Contains("support: "));
   for (const auto& c : whole.changed) CHECK_THAT(listed, Contains("  " + c + "\n"));
 }
