@@ -181,6 +181,7 @@ nlohmann::json SearchReport::to_json() const {
     j["returned"] = returned;
     j["simplification"] = simplification;
   }
+  if (!support.empty()) j["support"] = support;
   return j;
 }
 

@@ -320,8 +320,8 @@ std::string plant_check_text(const std::optional<PlantCheck>& c) {
 }
 
 Support support_of(const ChangeEvidence& c) {
+  if (c.check && c.check->ci95.high < 0) return Support::Check;  // the plant's word first
   if (c.ci95 && c.ci95->low > 0) return Support::Model;
-  if (c.check && c.check->ci95.high < 0) return Support::Check;
   return Support::Confirmation;
 }
 
@@ -334,28 +334,46 @@ const char* to_string(Support s) {
   return "?";
 }
 
+namespace {
+
+const char* it_or_them(int n) { return n == 1 ? "it" : "them"; }
+
+// "1 by a plant check that measured the winner worse without it (alone or with others), 2 by ...".
+std::string support_parts(int by_check, int by_model) {
+  std::string out;
+  if (by_check > 0)
+    out = fmt::format("{} by a plant check that measured the winner worse without {} (alone or with others)", by_check,
+                      it_or_them(by_check));
+  if (by_model > 0) out += fmt::format("{}{} by the model's 95% interval above zero", out.empty() ? "" : ", ", by_model);
+  return out;
+}
+
+}  // namespace
+
 std::string support_line(const std::vector<ChangeEvidence>& kept) {
   if (kept.empty()) return "";
-  int by_model = 0, by_check = 0;
+  if (kept.size() == 1) return "support: the winner's one change is measured on its own by the confirmation against the baseline";
+  int by_check = 0, by_model = 0, unchecked = 0;
   for (const auto& c : kept) {
     const Support s = support_of(c);
-    by_model += s == Support::Model;
     by_check += s == Support::Check;
+    by_model += s == Support::Model;
+    unchecked += c.return_unchecked;
   }
-  std::string how;
-  if (by_model > 0) how = fmt::format("{} by the model's 95% interval above zero", by_model);
-  if (by_check > 0) how += fmt::format("{}{} measured worse without it", how.empty() ? "" : ", ", by_check);
-  const int shown = by_model + by_check, rest = int(kept.size()) - shown;
-  if (rest == 0) return fmt::format("support: every kept change is shown to help on its own ({})", how);
-  const std::string why = "(none has a 95% interval above zero or a check that measured the winner worse without it; a "
-                          "longer search checks more)";
-  if (shown == 0 && rest == 1) return "support: the kept change is not shown to help on its own: it rests only on the winner's "
-                                      "confirmation as a whole " + why;
-  if (shown == 0) return fmt::format("support: none of the {} kept changes is shown to help on its own: they rest only on the "
-                                     "winner's confirmation as a whole {}", rest, why);
-  return fmt::format("support: {} of {} kept changes {} shown to help on {} own ({}); {} rest{} only on the winner's confirmation "
-                     "as a whole {}", shown, kept.size(), shown == 1 ? "is" : "are", shown == 1 ? "its" : "their", how, rest,
-                     rest == 1 ? "s" : "", why);
+  const int n = int(kept.size()), shown = by_check + by_model, rest = n - shown;
+  if (rest == 0) return fmt::format("support: every kept change is shown to help ({})", support_parts(by_check, by_model));
+  std::string out =
+      shown == 0 ? fmt::format("support: none of the {} kept changes is shown to help: they rest only on the winner's confirmation "
+                               "as a whole (no 95% interval above zero, no check that measured a loss without them)", n)
+                 : fmt::format("support: {} of {} kept changes {} shown to help ({}); {} rest{} only on the winner's confirmation as "
+                               "a whole (no 95% interval above zero, no check that measured a loss without {})",
+                               shown, n, shown == 1 ? "is" : "are", support_parts(by_check, by_model), rest, rest == 1 ? "s" : "",
+                               it_or_them(rest));
+  if (unchecked > 0) {
+    const std::string which = unchecked < rest ? fmt::format("{} of them", unchecked) : rest == 1 ? "it" : fmt::format("all {}", rest);
+    out += fmt::format("; the model proposed returning {} and no check had the time: a longer --budget measures that", which);
+  }
+  return out;
 }
 
 std::string kept_text(bool return_unchecked) { return return_unchecked ? "kept (return proposed, not checked)" : "kept"; }

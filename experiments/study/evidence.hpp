@@ -88,18 +88,19 @@ struct ChangeEvidence {
   bool return_unchecked = false;  // `return_unchecked: true`: kept, its return proposed and never checked
 };
 
-// What a kept change rests on: the model (its 95% interval lies above zero), a plant check (the
-// winner measured worse beyond noise without it, alone or with the changes proposed with it), or
-// only the whole winner's confirmation (neither: the interval reaches zero and no check returned it).
-enum class Support { Model, Check, Confirmation };
+// What a kept change rests on: a plant check (the winner measured worse beyond noise without it, alone
+// or with the changes proposed with it: the check's 95% interval of simplified - whole lies below
+// zero), the model (its 95% interval lies above zero), or only the whole winner's confirmation.
+enum class Support { Check, Model, Confirmation };
 Support support_of(const ChangeEvidence& c);
-const char* to_string(Support s);   // "model", "check", "confirmation"
+const char* to_string(Support s);   // "check", "model", "confirmation"
 
-// One line over the kept changes: "support: 2 of 15 kept changes are shown to help on their own (1 by
-// the model's 95% interval above zero, 1 measured worse without it); 13 rest only on the winner's
-// confirmation as a whole (none has ...; a longer search checks more)", "support: every kept change
-// is shown to help on its own (...)", or "" without kept changes. The end-of-search summary and
-// `wgopt report` print it under the table of changes.
+// One line over the kept changes: "support: 2 of 15 kept changes are shown to help (1 by a plant
+// check that measured the winner worse without it (alone or with others), 1 by the model's 95%
+// interval above zero); 13 rest only on the winner's confirmation as a whole (...)", plus what a
+// longer --budget would measure when the model proposed returns no check had time for; "support:
+// every kept change is shown to help (...)"; for one kept change, that the confirmation measured it
+// on its own; "" without kept changes. The end-of-search summary and `wgopt report` print it.
 std::string support_line(const std::vector<ChangeEvidence>& kept);
 
 

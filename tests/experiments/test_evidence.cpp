@@ -8,6 +8,7 @@
 using namespace wgopt;
 using namespace wgopt::experiments;
 using Catch::Contains;
+using Catch::EndsWith;
 
 namespace {
 
@@ -149,27 +150,49 @@ TEST_CASE("evidence: the simplified winner's changes, kept and returned, round-t
 
 TEST_CASE("evidence: what each kept change rests on, and the one line over them", "[evidence]") {
   const ChangeEvidence by_model{.id = "a", .contribution = 80.0, .ci95 = Interval{12.0, 148.0}};
+  // Refused in a check of two returned together: the plant measured the winner 30 worse without them.
   const ChangeEvidence by_check{.id = "b", .contribution = 20.0, .ci95 = Interval{-40.0, 80.0},
                                 .check = PlantCheck{.gain = -30.0, .ci95 = Interval{-50.0, -10.0}, .together = 2}};
+  // The plant's word first: measured and credited, it counts as the check's.
+  const ChangeEvidence both{.id = "e", .contribution = 90.0, .ci95 = Interval{30.0, 150.0},
+                            .check = PlantCheck{.gain = -40.0, .ci95 = Interval{-60.0, -20.0}}};
   // A check whose interval reaches zero measured no loss beyond noise: it supports nothing.
   const ChangeEvidence unsupported{.id = "c", .contribution = 9.0, .ci95 = Interval{-50.0, 68.0},
                                    .check = PlantCheck{.gain = -5.0, .ci95 = Interval{-20.0, 10.0}}};
   const ChangeEvidence no_estimate{.id = "d"};
+  // Intervals that touch zero are not beyond it.
+  const ChangeEvidence touching{.id = "f", .contribution = 40.0, .ci95 = Interval{0.0, 80.0},
+                                .check = PlantCheck{.gain = -20.0, .ci95 = Interval{-40.0, 0.0}}};
+  const ChangeEvidence unchecked{.id = "g", .contribution = 3.0, .ci95 = Interval{-30.0, 36.0}, .return_unchecked = true};
   CHECK(support_of(by_model) == Support::Model);
   CHECK(support_of(by_check) == Support::Check);
+  CHECK(support_of(both) == Support::Check);
   CHECK(support_of(unsupported) == Support::Confirmation);
   CHECK(support_of(no_estimate) == Support::Confirmation);
+  CHECK(support_of(touching) == Support::Confirmation);
   CHECK(std::string(to_string(Support::Check)) == "check");
+  CHECK(std::string(to_string(Support::Confirmation)) == "confirmation");
   CHECK(support_line({}) == "");
-  CHECK(support_line({by_model, by_check}) ==
-        "support: every kept change is shown to help on its own (1 by the model's 95% interval above zero, 1 measured worse without it)");
-  const std::string why = "(none has a 95% interval above zero or a check that measured the winner worse without it; a longer "
-                          "search checks more)";
+  // One change: the confirmation against the baseline measured it alone, whatever its interval.
+  CHECK(support_line({unsupported}) == "support: the winner's one change is measured on its own by the confirmation against the baseline");
+  CHECK(support_line({by_model, by_check, both}) ==
+        "support: every kept change is shown to help (2 by a plant check that measured the winner worse without them (alone or with "
+        "others), 1 by the model's 95% interval above zero)");
   CHECK(support_line({by_model, unsupported, no_estimate}) ==
-        "support: 1 of 3 kept changes is shown to help on its own (1 by the model's 95% interval above zero); 2 rest only on the "
-        "winner's confirmation as a whole " + why);
-  CHECK(support_line({unsupported}) ==
-        "support: the kept change is not shown to help on its own: it rests only on the winner's confirmation as a whole " + why);
+        "support: 1 of 3 kept changes is shown to help (1 by the model's 95% interval above zero); 2 rest only on the winner's "
+        "confirmation as a whole (no 95% interval above zero, no check that measured a loss without them)");
+  CHECK(support_line({by_check, touching}) ==
+        "support: 1 of 2 kept changes is shown to help (1 by a plant check that measured the winner worse without it (alone or with "
+        "others)); 1 rests only on the winner's confirmation as a whole (no 95% interval above zero, no check that measured a loss "
+        "without it)");
   CHECK(support_line({unsupported, no_estimate}) ==
-        "support: none of the 2 kept changes is shown to help on its own: they rest only on the winner's confirmation as a whole " + why);
+        "support: none of the 2 kept changes is shown to help: they rest only on the winner's confirmation as a whole (no 95% "
+        "interval above zero, no check that measured a loss without them)");
+  // The model's proposals no check had time for: a longer budget would measure them.
+  CHECK_THAT(support_line({unsupported, unchecked}),
+             EndsWith("; the model proposed returning 1 of them and no check had the time: a longer --budget measures that"));
+  CHECK_THAT(support_line({by_model, unchecked}), EndsWith("; the model proposed returning it and no check had the time: a longer "
+                                                           "--budget measures that"));
+  CHECK_THAT(support_line({unchecked, unchecked}), Contains("the model proposed returning all 2 and"));
+  CHECK_THAT(support_line({by_model, unsupported}), !Contains("--budget"));
 }
