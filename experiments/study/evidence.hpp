@@ -103,7 +103,6 @@ const char* to_string(Support s);   // "check", "model", "confirmation"
 // on its own; "" without kept changes. The end-of-search summary and `wgopt report` print it.
 std::string support_line(const std::vector<ChangeEvidence>& kept);
 
-
 // {ci95, method, p_value, relative, score}, the parts that are there (the report's --json shows it).
 nlohmann::json to_json(const GainEvidence& gain);
 
