@@ -118,7 +118,6 @@ void fill_outcome(const SearchPlan& plan, const BoundSpace& bound, const Confirm
   }
   report.gain_pct = report.baseline_score != 0 ? 100.0 * (report.winner_score - report.baseline_score) / std::abs(report.baseline_score) : 0;
   report.simplification = simp.reason;
-  report.support = support_line(change_evidence(simp.kept));
   for (const auto& c : simp.returned) report.returned.push_back(change_line(c));
   if (!simp.kept.empty()) {
     for (const auto& c : simp.kept) report.changed.push_back(change_line(c));
@@ -264,6 +263,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     fill_outcome(plan, bound, conf, simp, report);
     auto evidence = build_evidence({o, report, plan.objective, baseline, conf, bound.baseline, env.unix_time()});
     evidence.changes = change_evidence(simp.kept);
+    report.support = support_line(evidence.changes);  // the line `wgopt report` reads from the same evidence
     evidence.returned = change_evidence(simp.returned);
     evidence.simplification = simp.reason;
     if (conf.winner_row.n > 0) report.winner_throughput_mbps = conf.winner_row.mean_throughput();
