@@ -174,15 +174,15 @@ double name_flag(const std::string& name, const std::string& key, double otherwi
 // default share; -1 (the default share) without it.
 int remeasure_percent(const std::string& name) { return int(std::lround(name_flag(name, "rm", -1))); }
 
-// The simulated checks' plan: "checks=N" most checks (default the search's most,
-// kMaxSimplificationChecks, a search of 40 minutes or more), "ckr=N" rounds per check, "ckn=V" the
+// The simulated checks' plan: "checks=N" most checks (default the 4 a 40-minute search plans; the
+// search's most, kMaxSimplificationChecks, was 4 until 2026-12-06, and the tables used it), "ckr=N" rounds per check, "ckn=V" the
 // check measurement's noise as a multiple of the problem's, "cks=V" the proposal's sds, "exm=V" the
 // examination's credit sds (0: none; default the search's kExamineSds), "exa=V" the rule tried
 // first: the share of the allowance left an examined return may cost, "dsg=N" measurements beside
 // the winner first.
 CheckPlan check_plan(const std::string& name) {
   CheckPlan p;
-  p.checks = int(std::lround(name_flag(name, "checks", experiments::kMaxSimplificationChecks)));
+  p.checks = int(std::lround(name_flag(name, "checks", experiments::simplification_checks_planned(std::chrono::minutes(40)))));
   p.rounds = int(std::lround(name_flag(name, "ckr", p.rounds)));
   p.noise_factor = name_flag(name, "ckn", p.noise_factor);
   p.proposal_sds = name_flag(name, "cks", p.proposal_sds);

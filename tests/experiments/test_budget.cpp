@@ -172,15 +172,18 @@ TEST_CASE("a short budget holds back the 3 confirmation rounds a decision needs,
   CHECK(confirmation_rounds_that_fit(1000, 12, 4) == 4);
   CHECK(confirmation_rounds_that_fit(60, 12, 2) == 2);  // the user asked for 2
   // A long budget: everything (4 rounds and the simplification's checks) as asked: one check per
-  // 10 minutes, at most 4.
+  // 10 minutes, at most 12.
   // A check measures the whole and the simplified winner (2 arms; its gain over the baseline is
   // chained through the confirmation's).
-  CHECK(confirmation_reserve(2h, 14, 4, true) == 458000ms);  // 8 + 4 x 3 x 2 measurements of 14 s, and 10 s
+  CHECK(confirmation_reserve(2h, 14, 4, true) == 1130000ms);  // 8 + 12 x 3 x 2 measurements of 14 s, and 10 s
+  CHECK(confirmation_reserve(1h, 14, 4, true) == 626000ms);   // 8 + 6 x 3 x 2
   CHECK(confirmation_reserve(20min, 14, 4, true) == 290000ms);  // 8 + 2 x 3 x 2
   CHECK(confirmation_reserve(10min, 14, 4, true) == 206000ms);  // 8 + 3 x 2
   CHECK(simplification_checks_planned(9min) == 1);
   CHECK(simplification_checks_planned(30min) == 3);
+  CHECK(simplification_checks_planned(1h) == 6);
   CHECK(simplification_checks_planned(2h) == kMaxSimplificationChecks);
+  CHECK(simplification_checks_planned(3h) == kMaxSimplificationChecks);
   // 3 minutes: a third (60 s) would hold 2 rounds; 3 rounds (94 s) are capped at half the budget.
   CHECK(confirmation_reserve(3min, 14, 4, true) == 90000ms);
   CHECK(confirmation_reserve(60s, 14, 4, true) == 30000ms);
