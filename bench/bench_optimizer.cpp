@@ -207,7 +207,9 @@ void write_raw(const std::string& path, const std::vector<Job>& jobs) {
                                                  {"simplified", j.metrics.simplified}, {"checks", j.metrics.checks},
                                                  {"profile_changes", j.metrics.profile_changes},
                                                  {"profile_needless", j.metrics.profile_needless},
-                                                 {"profile_regret", j.metrics.profile_regret}};
+                                                 {"profile_regret", j.metrics.profile_regret},
+                                                 {"recommended", j.metrics.recommended},
+                                                 {"best_evaluated", j.metrics.best_evaluated}};
   }
   std::ofstream out(path, std::ios::app);
   if (!out) throw wgopt::UsageError(fmt::format("--raw {}: cannot open for appending: check the directory", path));

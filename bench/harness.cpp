@@ -246,12 +246,15 @@ RunMetrics run_one(const RunSpec& spec) {
   for (const auto& t : result.trials) {
     if (t.state == opt::TrialState::failed || t.state == opt::TrialState::infeasible) ++m.failed;
     if (t.remeasure) ++m.remeasured;
-    if (t.state == opt::TrialState::complete) best_seen = std::min(best_seen, truth(t.config));
+    if (t.state != opt::TrialState::complete || truth(t.config) >= best_seen) continue;
+    best_seen = truth(t.config);
+    m.best_evaluated = opt::to_string(t.config);
   }
   const double f_rec = result.best.valid ? truth(result.best.config) : problem.failed_value;
   if (!std::isfinite(best_seen)) best_seen = problem.failed_value;
   m.regret = f_rec - problem.fstar;
   m.gap = f_rec - best_seen;
+  if (result.best.valid) m.recommended = opt::to_string(result.best.config);
   if (problem.start && result.best.valid) measure_profile(problem, *strategy, result.best, sd, spec, m);
   return m;
 }

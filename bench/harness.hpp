@@ -39,6 +39,10 @@ struct RunMetrics {
   int profile_changes = 0;
   int profile_needless = 0;
   double profile_regret = 0;
+  // The configurations themselves (opt::to_string), for looking into where a choice loses: the
+  // recommendation and the best configuration evaluated (noise-free); empty when there is none.
+  std::string recommended;
+  std::string best_evaluated;
 };
 
 // Standard normal draws: Box-Muller over mt19937_64 (whose output the C++ standard fixes), not
