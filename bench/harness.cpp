@@ -156,7 +156,8 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("cks=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
     else if (f.rfind("exm=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
     else if (f.rfind("exa=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, dss=V, +addc, +addcc, rm=P, checks=N, ckr=N, ckn=V, cks=V, exm=V, exa=V, dsg=N", name, f));
+    else if (f.rfind("chm=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, dss=V, +addc, +addcc, rm=P, checks=N, ckr=N, ckn=V, cks=V, exm=V, exa=V, dsg=N, chm=0", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);
@@ -179,7 +180,7 @@ int remeasure_percent(const std::string& name) { return int(std::lround(name_fla
 // check measurement's noise as a multiple of the problem's, "cks=V" the proposal's sds, "exm=V" the
 // examination's credit sds (0: none; default the search's kExamineSds), "exa=V" the rule tried
 // first: the share of the allowance left an examined return may cost, "dsg=N" measurements beside
-// the winner first.
+// the winner first, "chm=0" the gain over the baseline chained through the check's rounds alone.
 CheckPlan check_plan(const std::string& name) {
   CheckPlan p;
   p.checks = int(std::lround(name_flag(name, "checks", experiments::simplification_checks_planned(std::chrono::minutes(40)))));
@@ -189,6 +190,7 @@ CheckPlan check_plan(const std::string& name) {
   p.design = int(std::lround(name_flag(name, "dsg", p.design)));
   p.examine_sds = name_flag(name, "exm", p.examine_sds);
   p.examine_allowance = name_flag(name, "exa", p.examine_allowance);
+  p.chain_with_model = name_flag(name, "chm", 1) != 0;
   return p;
 }
 }  // namespace

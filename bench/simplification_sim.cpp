@@ -89,7 +89,8 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
       simple.push_back(measure(simplified));
     }
     const auto vs_whole = experiments::decide_confirmation(whole, simple);
-    const auto vs_base = experiments::chain_confirmations(confirmed, vs_whole);
+    const auto vs_base = plan.chain_with_model ? experiments::gain_through_check(confirmed, vs_whole, model_loss)
+                                               : experiments::chain_confirmations(confirmed, vs_whole);
     std::optional<double> left = spent > 0 ? std::optional(allowance - spent) : std::nullopt;
     if (examining && plan.examine_allowance >= 0) left = plan.examine_allowance * (allowance - spent);
     const bool refuse = examining && plan.examine_allowance < 0 ? !experiments::examined_refused(vs_whole, vs_base, model_loss).empty()

@@ -41,6 +41,10 @@ struct CheckPlan {
   // allowance left (of the confirmed winner's, even at the first check).
   double examine_sds = experiments::kExamineSds;
   double examine_allowance = -1;
+  // The simplified winner's gain over the baseline chained through the model's and the check's cost
+  // together, as the search since 2026-12-06 (gain_through_check); false: through the check's rounds
+  // alone, as before ("chm=0").
+  bool chain_with_model = true;
 };
 
 // problem must have a start; winner is the engine's recommendation, winner_mean its posterior mean

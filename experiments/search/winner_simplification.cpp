@@ -214,11 +214,24 @@ opt::Difference combined_loss(const opt::Difference& model, const Confirmation& 
   return {.mean = (wm * model.mean + wc * check.mean) / (wm + wc), .sd = 1 / std::sqrt(wm + wc)};
 }
 
+Confirmation gain_through_check(const Confirmation& confirmed, const Confirmation& vs_whole, const opt::Difference& model_loss) {
+  if (!weighable(model_loss)) return chain_confirmations(confirmed, vs_whole);
+  const opt::Difference both = combined_loss(model_loss, vs_whole);
+  Confirmation link = vs_whole;
+  link.gain = -both.mean;
+  link.gain_se = both.sd;
+  link.gain_ci = {link.gain - 1.96 * both.sd, link.gain + 1.96 * both.sd};
+  link.method = vs_whole.method + " with the model";
+  return chain_confirmations(confirmed, link);
+}
+
 // Why a simplified winner does not replace the whole one when its gain over the baseline (the
-// confirmation's chained with the check's) is not confirmed: the numbers, so that a check too short
-// to tell is not read as one that measured the simpler profile worse than the host.
+// confirmation's chained with the check's: gain_through_check) is not confirmed: the numbers, so
+// that a check too short to tell is not read as one that measured the simpler profile worse than
+// the host.
 std::string not_shown_above(const Confirmation& vs_base) {
-  const std::string numbers = fmt::format("the confirmation's gain and the check's together {:+.1f}, 95% {:+.1f} .. {:+.1f}", vs_base.gain,
+  const std::string numbers = fmt::format("the confirmation's gain and the check's{} together {:+.1f}, 95% {:+.1f} .. {:+.1f}",
+                                          vs_base.method.ends_with("with the model") ? " with the model's estimate" : "", vs_base.gain,
                                           vs_base.gain_ci.low, vs_base.gain_ci.high);
   if (vs_base.gain_ci.low > 0)  // above the baseline beyond noise, by less than a promotion needs
     return fmt::format("better than the baseline by less than the {:.0f}% a promotion needs ({})", 100 * ConfirmOptions{}.min_relative_gain,
@@ -363,7 +376,10 @@ Averages chained_row(const Averages& whole_before, const CheckRounds& c) {
   return row;
 }
 
-// The winner is now the simplified one, held to the baseline through the confirmation (vs_base chained).
+// The winner is now the simplified one, held to the baseline through the confirmation (vs_base:
+// gain_through_check). Its row's score is vs_base's, the model's estimate of the check's cost
+// included, so that the table's score and the "winner confirmed" line say the same; its throughput
+// and probes are the check's rounds'.
 void take_simplified(ConfirmResult& conf, const Values& simplified, const Confirmation& vs_base, const CheckRounds& c) {
   conf.winner = simplified;
   conf.winner_trial.reset();
@@ -372,6 +388,7 @@ void take_simplified(ConfirmResult& conf, const Values& simplified, const Confir
   conf.baseline_score = vs_base.baseline_mean;
   conf.winner_score = vs_base.candidate_mean;
   conf.winner_row = chained_row(conf.winner_row, c);
+  if (conf.winner_row.n > 0) conf.winner_row.score = conf.winner_row.n * conf.winner_score;
 }
 
 // One line for everything the simplification did: a single check's own words, or each check's in turn.
@@ -477,7 +494,7 @@ void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const
   const Confirmation vs_whole = decide_confirmation(c.whole_vs_simplified);
   const PlantCheck measured{.gain = vs_whole.gain, .ci95 = vs_whole.gain_ci, .together = static_cast<int>(step.returned.size())};
   for (const auto& r : step.returned) k.checked[r.id] = measured;
-  const Confirmation vs_base = chain_confirmations(conf.confirmation, vs_whole);
+  const Confirmation vs_base = gain_through_check(conf.confirmation, vs_whole, model_loss);
   // The first check holds the simplified winner to 5% of the whole as it measured it; later ones to
   // what is left of the allowance; an examination returns only what the plant shows to hurt.
   const std::optional<double> left = k.spent > 0 ? std::optional(k.allowance - k.spent) : std::nullopt;

@@ -11,7 +11,8 @@
 // nothing after it either way: nothing_would_follow) measures more while the time left holds
 // another round, up to twice as many: another_check_round), and it replaces the whole winner only
 // when it beats the baseline (the confirmation's rule, on the confirmation's gain chained with the
-// check's: chain_confirmations; until 2026-12-04 every check measured the baseline as a third arm,
+// cost the model and the check put together: gain_through_check; until 2026-12-04 every check
+// measured the baseline as a third arm,
 // a third of its time, when the confirmation had just measured it), is not worse than the whole
 // winner beyond noise (the 95% interval of simplified - whole reaches above minus the
 // confirmation's minimum gain) and its cost, as the model's joint estimate and the check's rounds
@@ -143,8 +144,20 @@ std::vector<std::string> propose_returns(const std::vector<KnobChange>& changes,
 // a degenerate sd on either side): the check's alone. Pure.
 opt::Difference combined_loss(const opt::Difference& model, const Confirmation& vs_whole);
 
+// The simplified winner's gain over the baseline: the confirmation's (`confirmed`) chained
+// (chain_confirmations) with the estimate of simplified - whole. With a model estimate of the
+// cost (finite mean, positive sd) that link is the model's and the check's together (combined_loss,
+// the estimate the cost is judged by), with the check's degrees of freedom and its method named
+// "<check's> with the model"; without one, the check's rounds alone. Until 2026-12-06 the link was
+// always the check's rounds alone, whose 5 half-length rounds spread +-60 .. +-80 Mbit/s on the
+// testbed: a one-hour search's third and fourth checks measured the winner better without their
+// change (+20.7, -3.0) and within the allowance together with the model, and were refused as "not
+// shown better than the baseline" (the chain through two kept checks: 95% -18.6 .. +303.1) although
+// the confirmation had measured the winner +121.6 (+5.7 .. +237.5) above it. Pure.
+Confirmation gain_through_check(const Confirmation& confirmed, const Confirmation& vs_whole, const opt::Difference& model_loss);
+
 // The plant check's verdict on a simplified winner, from its rounds against the whole winner
-// (vs_whole) and against the baseline (vs_base: chained through the confirmation), and the model's
+// (vs_whole) and against the baseline (vs_base: gain_through_check), and the model's
 // joint estimate of its cost (model_loss; none: the check alone): empty when it is kept, else why not, in a few words. It is kept when
 // the check does not measure it worse than the whole beyond noise (its interval of simplified -
 // whole reaches above minus the confirmation's minimum gain), the combined estimate of its cost

@@ -159,6 +159,43 @@ TEST_CASE("simplification: the model's estimate and the check's rounds decide th
         "worse than the whole one beyond noise");
 }
 
+TEST_CASE("simplification: the gain over the baseline is chained through the cost the model and the check put together",
+          "[simplify]") {
+  using wgopt::opt::Difference;
+  // The confirmation: the whole winner +106.7 over the baseline (95% +30.8 .. +182.5, paired t, 2 df).
+  const Confirmation confirmed = decide_confirmation(std::vector<double>{300, 330, 310}, std::vector<double>{400, 470, 390});
+  REQUIRE(confirmed.promote);
+  // A check: simplified - whole -23.3, 95% -164.8 .. +118.1; the model puts the cost at 4 +- 6.
+  const Confirmation check = decide_confirmation(std::vector<double>{400, 410, 390}, std::vector<double>{330, 450, 350});
+  const Difference model{.mean = 4, .sd = 6};
+  // Through the check's rounds alone the chain's interval reaches below zero: refused, though the
+  // cost is within the allowance by the model and the check together.
+  const Confirmation rounds_only = chain_confirmations(confirmed, check);
+  REQUIRE_FALSE(rounds_only.promote);
+  CHECK(simplified_refused(check, rounds_only, model).starts_with("not shown better than the baseline (the confirmation's gain and the check's together"));
+  // A model far more pessimistic than the rounds: the chain through both falls short, and says so.
+  CHECK(simplified_refused(check, gain_through_check(confirmed, check, Difference{.mean = 100, .sd = 3}), Difference{}, 1000.0).starts_with(
+      "not shown better than the baseline (the confirmation's gain and the check's with the model's estimate together"));
+  // Through the two together: the gain is the confirmation's minus the combined cost, its interval
+  // the confirmation's and the combined sd's in quadrature, and the simplified winner is kept.
+  const Confirmation vs_base = gain_through_check(confirmed, check, model);
+  const Difference both = combined_loss(model, check);
+  CHECK(vs_base.gain == Approx(confirmed.gain - both.mean).epsilon(1e-9));
+  CHECK(vs_base.gain_se == Approx(std::hypot(confirmed.gain_se, both.sd)).epsilon(1e-9));
+  CHECK(vs_base.gain_ci.low > 0);
+  CHECK(vs_base.gain_ci.high - vs_base.gain_ci.low < rounds_only.gain_ci.high - rounds_only.gain_ci.low);
+  CHECK(vs_base.promote);
+  CHECK(vs_base.method == "chained: paired t + paired t with the model");
+  CHECK(simplified_refused(check, vs_base, model).empty());
+  // A model that puts the cost high pulls the chained gain down with it.
+  CHECK(gain_through_check(confirmed, check, Difference{.mean = 90, .sd = 6}).gain < vs_base.gain - 80);
+  // No model estimate: the check's rounds alone, as chain_confirmations.
+  const Confirmation alone = gain_through_check(confirmed, check, Difference{});
+  CHECK(alone.gain == Approx(rounds_only.gain));
+  CHECK(alone.gain_ci.low == Approx(rounds_only.gain_ci.low));
+  CHECK(alone.method == rounds_only.method);
+}
+
 TEST_CASE("an examined change goes back only when the plant shows the winner better without it", "[simplify]") {
   using wgopt::opt::Difference;
   const std::vector<double> whole{400, 410, 390}, baseline{200, 210, 190};
