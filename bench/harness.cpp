@@ -156,7 +156,10 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("cks=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
     else if (f.rfind("exm=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
     else if (f.rfind("exa=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
-    else if (f.rfind("chm=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
+    else if (f.rfind("chm=", 0) == 0) {   // measure_profile's (check_plan)
+      if (const double v = flag_number(name, f, 4); v != 0 && v != 1)
+        throw UsageError(fmt::format("strategy '{}': ablation '{}' needs 0 (the rounds alone) or 1 (with the model)", name, f));
+    }
     else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, dss=V, +addc, +addcc, rm=P, checks=N, ckr=N, ckn=V, cks=V, exm=V, exa=V, dsg=N, chm=0", name, f));
     at = end + 1;
   }

@@ -161,7 +161,7 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
                 "keep every change of a confirmed winner (default: changes the model says do not contribute go back to "
                 "the host's value when a check on the plant, read with the model's estimate, finds the simpler winner beats "
                 "the baseline and costs at most 5%; the model learns from each check and proposes again: one check per 10 min of "
-                "--budget, at most 4; the first needs --budget 8m or more at 10 s measurements; time no proposal needs examines "
+                "--budget, at most 12; the first needs --budget 8m or more at 10 s measurements; time no proposal needs examines "
                 "the changes the model credits least, which then carry the plant's measurement of their part)");
   out->add_flag("--no-apply", o->no_apply, "restore the original values at the end even if a winner is confirmed");
   out->add_option("--sku", o->sku, "SKU string recorded in the profile (default: from DMI); letters, digits, space and ._:/()+,-");

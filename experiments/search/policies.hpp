@@ -39,7 +39,7 @@ inline constexpr int kMaxSimplificationChecks = 12;
 // The simplification checks a wall budget plans for: one per 10 minutes, 1 .. kMaxSimplificationChecks
 // (each check takes ~72 s at the default 10 s: 5 rounds of 5 s measurements, check_rounds_most), so
 // a long budget holds back about a sixth for them and the confirmation (16% at 2 hours).
-// Returning what the model credits least takes one to three changes per check on the testbed's 23
+// Returning what the model credits least takes one to six changes per check on the testbed's 23
 // knobs, so a long search's winner gets more of its unsupported changes examined.
 int simplification_checks_planned(std::chrono::milliseconds wall);
 

@@ -215,8 +215,11 @@ opt::Difference combined_loss(const opt::Difference& model, const Confirmation& 
 }
 
 Confirmation gain_through_check(const Confirmation& confirmed, const Confirmation& vs_whole, const opt::Difference& model_loss) {
-  if (!weighable(model_loss)) return chain_confirmations(confirmed, vs_whole);
+  const opt::Difference rounds{.mean = -vs_whole.gain, .sd = (vs_whole.gain_ci.high - vs_whole.gain_ci.low) / (2 * 1.96)};
+  const bool agree = weighable(model_loss) && weighable(rounds) &&
+                     std::abs(model_loss.mean - rounds.mean) <= kChainAgreementSds * std::hypot(model_loss.sd, rounds.sd);
   const opt::Difference both = combined_loss(model_loss, vs_whole);
+  if (!agree || !weighable(both)) return chain_confirmations(confirmed, vs_whole);
   Confirmation link = vs_whole;
   link.gain = -both.mean;
   link.gain_se = both.sd;
@@ -231,7 +234,7 @@ Confirmation gain_through_check(const Confirmation& confirmed, const Confirmatio
 // the host.
 std::string not_shown_above(const Confirmation& vs_base) {
   const std::string numbers = fmt::format("the confirmation's gain and the check's{} together {:+.1f}, 95% {:+.1f} .. {:+.1f}",
-                                          vs_base.method.ends_with("with the model") ? " with the model's estimate" : "", vs_base.gain,
+                                          vs_base.method.find("with the model") != std::string::npos ? " with the model's estimate" : "", vs_base.gain,
                                           vs_base.gain_ci.low, vs_base.gain_ci.high);
   if (vs_base.gain_ci.low > 0)  // above the baseline beyond noise, by less than a promotion needs
     return fmt::format("better than the baseline by less than the {:.0f}% a promotion needs ({})", 100 * ConfirmOptions{}.min_relative_gain,

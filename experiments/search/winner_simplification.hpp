@@ -145,15 +145,19 @@ std::vector<std::string> propose_returns(const std::vector<KnobChange>& changes,
 opt::Difference combined_loss(const opt::Difference& model, const Confirmation& vs_whole);
 
 // The simplified winner's gain over the baseline: the confirmation's (`confirmed`) chained
-// (chain_confirmations) with the estimate of simplified - whole. With a model estimate of the
-// cost (finite mean, positive sd) that link is the model's and the check's together (combined_loss,
-// the estimate the cost is judged by), with the check's degrees of freedom and its method named
-// "<check's> with the model"; without one, the check's rounds alone. Until 2026-12-06 the link was
-// always the check's rounds alone, whose 5 half-length rounds spread +-60 .. +-80 Mbit/s on the
-// testbed: a one-hour search's third and fourth checks measured the winner no worse without their
-// change (+20.7, -3.0) and within the allowance together with the model, and were refused as "not
-// shown better than the baseline" (the chain through two kept checks: 95% -18.6 .. +303.1) although
-// the confirmation's own 4 rounds had measured the whole winner +81.9 above it (t = 12.4). Pure.
+// (chain_confirmations) with the estimate of simplified - whole. When the model has an estimate of
+// the cost (finite mean, positive sd) that agrees with the check's rounds (their means within
+// kChainAgreementSds of their sds together), the link is the two together (combined_loss, the
+// estimate the cost is judged by; the rounds' sd read off their t interval, so conservative), with
+// the check's degrees of freedom and its method named "<check's> with the model"; otherwise the
+// check's rounds alone: the model proposes the changes it credits least, so where the plant
+// disagrees the plant's word stands (a check measured -48 where the model said +1.9 +- 7.1,
+// 2026-12-03). Until 2026-12-06 the link was always the rounds alone: on the testbed two kept
+// checks' 5 half-length rounds (+-60 and +-79 Mbit/s) widened a one-hour search's chain to
+// -18.6 .. +303.1 over a confirmation whose own 4 rounds had measured the whole winner +81.9 (t =
+// 12.4), and the fourth check's return of tcp_rmem (-3.0, 95% -22.8 .. +16.9; with the model -4.5
+// +- 8.9) was refused as "not shown better than the baseline". Pure.
+inline constexpr double kChainAgreementSds = 2.0;
 Confirmation gain_through_check(const Confirmation& confirmed, const Confirmation& vs_whole, const opt::Difference& model_loss);
 
 // The plant check's verdict on a simplified winner, from its rounds against the whole winner
