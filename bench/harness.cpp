@@ -251,9 +251,8 @@ RunMetrics run_one(const RunSpec& spec) {
   for (const auto& t : result.trials) {
     if (t.state == opt::TrialState::failed || t.state == opt::TrialState::infeasible) ++m.failed;
     if (t.remeasure) ++m.remeasured;
-    if (t.state != opt::TrialState::complete || truth(t.config) >= best_seen) continue;
-    best_seen = truth(t.config);
-    m.best_evaluated = opt::to_string(t.config);
+    if (t.state != opt::TrialState::complete) continue;
+    if (const double f = truth(t.config); f < best_seen) best_seen = f, m.best_evaluated = opt::to_string(t.config);
   }
   const double f_rec = result.best.valid ? truth(result.best.config) : problem.failed_value;
   if (!std::isfinite(best_seen)) best_seen = problem.failed_value;

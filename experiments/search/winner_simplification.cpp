@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <string_view>
 #include <utility>
 
 #include "common/error.hpp"
@@ -207,24 +208,36 @@ bool take_estimate(KnobChange& c, const opt::Contribution& x) {
   return true;
 }
 
+namespace {
+// The check's own estimate of the cost (whole - simplified): its rounds' mean, the sd read off their
+// 95% interval (half-width / 1.96).
+opt::Difference rounds_loss(const Confirmation& vs_whole) {
+  return {.mean = -vs_whole.gain, .sd = (vs_whole.gain_ci.high - vs_whole.gain_ci.low) / (2 * 1.96)};
+}
+
+// What a chain link's method gains when the model's estimate is in it (gain_through_check).
+constexpr std::string_view kWithModel = " with the model";
+}  // namespace
+
 opt::Difference combined_loss(const opt::Difference& model, const Confirmation& vs_whole) {
-  const opt::Difference check{.mean = -vs_whole.gain, .sd = (vs_whole.gain_ci.high - vs_whole.gain_ci.low) / (2 * 1.96)};
+  const opt::Difference check = rounds_loss(vs_whole);
   if (!weighable(model) || !weighable(check)) return check;
   const double wm = 1 / (model.sd * model.sd), wc = 1 / (check.sd * check.sd);
   return {.mean = (wm * model.mean + wc * check.mean) / (wm + wc), .sd = 1 / std::sqrt(wm + wc)};
 }
 
 Confirmation gain_through_check(const Confirmation& confirmed, const Confirmation& vs_whole, const opt::Difference& model_loss) {
-  const opt::Difference rounds{.mean = -vs_whole.gain, .sd = (vs_whole.gain_ci.high - vs_whole.gain_ci.low) / (2 * 1.96)};
+  const opt::Difference rounds = rounds_loss(vs_whole);
   const bool agree = weighable(model_loss) && weighable(rounds) &&
                      std::abs(model_loss.mean - rounds.mean) <= kChainAgreementSds * std::hypot(model_loss.sd, rounds.sd);
+  if (!agree) return chain_confirmations(confirmed, vs_whole);
   const opt::Difference both = combined_loss(model_loss, vs_whole);
-  if (!agree || !weighable(both)) return chain_confirmations(confirmed, vs_whole);
+  if (!weighable(both)) return chain_confirmations(confirmed, vs_whole);
   Confirmation link = vs_whole;
   link.gain = -both.mean;
   link.gain_se = both.sd;
   link.gain_ci = {link.gain - 1.96 * both.sd, link.gain + 1.96 * both.sd};
-  link.method = vs_whole.method + " with the model";
+  link.method = vs_whole.method + std::string(kWithModel);
   return chain_confirmations(confirmed, link);
 }
 
@@ -234,7 +247,7 @@ Confirmation gain_through_check(const Confirmation& confirmed, const Confirmatio
 // the host.
 std::string not_shown_above(const Confirmation& vs_base) {
   const std::string numbers = fmt::format("the confirmation's gain and the check's{} together {:+.1f}, 95% {:+.1f} .. {:+.1f}",
-                                          vs_base.method.find("with the model") != std::string::npos ? " with the model's estimate" : "", vs_base.gain,
+                                          vs_base.method.find(kWithModel) != std::string::npos ? " with the model's estimate" : "", vs_base.gain,
                                           vs_base.gain_ci.low, vs_base.gain_ci.high);
   if (vs_base.gain_ci.low > 0)  // above the baseline beyond noise, by less than a promotion needs
     return fmt::format("better than the baseline by less than the {:.0f}% a promotion needs ({})", 100 * ConfirmOptions{}.min_relative_gain,
