@@ -39,8 +39,9 @@ void check_text_options(const wgopt::experiments::SearchOptions& o) {
 struct SearchFlags {
   std::string knobs, exclude;
   bool json = false, no_prune = false, keep_whole = false, no_watchdog = false;
-  int settle_ms = 1000, duration = 0, screen = 0, trials = 0;
+  int settle_ms = 1000, duration = 0, screen = 0, trials = 0, confirm_rounds = 0;
   CLI::Option* screen_opt = nullptr;  // given or not: 0 means off, absent means the default length
+  CLI::Option* confirm_opt = nullptr;  // absent: the rounds the budget plans (default_confirm_rounds)
   wgopt::cli::SshCliOptions ssh;
 };
 
@@ -55,6 +56,7 @@ void options_from_flags(const SearchFlags& f, wgopt::experiments::SearchOptions&
     if (f.screen < 0) throw wgopt::UsageError(fmt::format("--screen {} is negative: give seconds, or 0 to measure every trial at full length", f.screen));
     o.screen_s = f.screen;
   }
+  if (f.confirm_opt->count() > 0) o.confirm_rounds = f.confirm_rounds;
   if (f.trials > 0) o.trials = f.trials;
   if (f.trials < 0) throw wgopt::UsageError("--trials must be a positive number");
   if (o.budget.empty() && !o.trials && o.resume.empty()) {
@@ -148,7 +150,11 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   eng->add_option("--strategy", o->strategy, "bo (Bayesian, default), random or coordinate (one knob at a time)")->capture_default_str();
   eng->add_option("--seed", o->seed, "random seed (the engine is deterministic given the measurements)")->capture_default_str();
   eng->add_option("--baseline-rounds", o->baseline_rounds, "baseline measurements to learn the noise")->capture_default_str();
-  eng->add_option("--confirm-rounds", o->confirm_rounds, "interleaved baseline/winner rounds before promotion (fewer, at least 3, if --budget has less time left: 2 rounds can hardly promote anything)")->capture_default_str();
+  f->confirm_opt = eng->add_option("--confirm-rounds", f->confirm_rounds,
+                                   "interleaved baseline/winner rounds before promotion (default 4; when the winner's simplification "
+                                   "plans several checks, whose gains over the baseline are all chained through the confirmation: 6 "
+                                   "at a --budget of 20-39 min, 8 from 40 min or with no --budget; fewer, at least 3, if --budget has "
+                                   "less time left: 2 rounds can hardly promote anything)");
   eng->add_option("--settle-ms", f->settle_ms, "wait after applying a candidate before measuring")->capture_default_str();
   eng->add_flag("--no-prune", f->no_prune, "measure every candidate fully (no early stopping)");
   auto* out = cmd->add_option_group("output", "persistence and output");

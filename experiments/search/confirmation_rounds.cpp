@@ -35,7 +35,7 @@ std::optional<int> last_trial_of(const Values& winner, const StudyStore& store) 
 int rounds_for(const SearchOptions& o, const SearchPlan& plan, const BaselineResult& baseline, const Budget& budget,
                SearchProgress& progress) {
   const auto& limits = budget.limits();
-  if (!limits.wall || baseline.full_measure_s <= 0) return o.confirm_rounds;
+  if (!limits.wall || baseline.full_measure_s <= 0) return plan.confirm_rounds;
   const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
   // The winner's simplification follows: room for its first check, the time of 3 full-length rounds
   // (its most rounds at the check's shorter length, check_rounds_most; room for 3 short rounds let a
@@ -44,11 +44,12 @@ int rounds_for(const SearchOptions& o, const SearchPlan& plan, const BaselineRes
   // model had nothing to check (Budget::released).
   const bool check_follows = o.simplify && budget.released() <= std::chrono::milliseconds(0);
   const double full_s = baseline.full_measure_s;
-  const double held_s = check_follows ? check_time_kept(left_s, full_s, plan.check_measure_s(full_s), o.confirm_rounds) : 0;
-  const int rounds = confirmation_rounds_that_fit(left_s - held_s, baseline.full_measure_s, o.confirm_rounds);
-  if (rounds < o.confirm_rounds) {
-    progress.say(fmt::format("confirmation: {} of --confirm-rounds {} rounds, each ~{:.0f} s, in the {:.0f} s left of the budget{}",
-                             rounds, o.confirm_rounds, round_seconds(baseline.full_measure_s), std::max(0.0, left_s),
+  const double held_s = check_follows ? check_time_kept(left_s, full_s, plan.check_measure_s(full_s), plan.confirm_rounds) : 0;
+  const int rounds = confirmation_rounds_that_fit(left_s - held_s, baseline.full_measure_s, plan.confirm_rounds);
+  if (rounds < plan.confirm_rounds) {
+    progress.say(fmt::format("confirmation: {} of {} {} rounds, each ~{:.0f} s, in the {:.0f} s left of the budget{}", rounds,
+                             o.confirm_rounds ? "--confirm-rounds" : "the planned", plan.confirm_rounds,
+                             round_seconds(baseline.full_measure_s), std::max(0.0, left_s),
                              held_s > 0 ? fmt::format(" ({:.0f} s of it kept for the winner's simplification)", held_s) : ""));
   }
   return rounds;

@@ -1,8 +1,10 @@
 #pragma once
 // Stage 9 of the search: the engine's recommendation (the best posterior mean, not the luckiest
-// run) measured interleaved with the baseline, B C B C ..., as many rounds as --confirm-rounds
-// or as fit in the budget's time left (at least 2), and promoted only when the paired gain's
-// interval is above zero and the gain is at least 2% (experiments/study/confirm.hpp).
+// run) measured interleaved with the baseline, B C B C ..., as many rounds as the plan's
+// (--confirm-rounds, or policies.hpp default_confirm_rounds: more when several simplification
+// checks will chain through the confirmation) or as fit in the budget's time left (at least 2),
+// and promoted only when the paired gain's interval is above zero and the gain is at least 2%
+// (experiments/study/confirm.hpp).
 #include <optional>
 #include <string>
 

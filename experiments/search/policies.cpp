@@ -40,6 +40,12 @@ int simplification_checks_planned(std::chrono::milliseconds wall) {
   return std::clamp(static_cast<int>(wall / std::chrono::minutes(10)), 1, kMaxSimplificationChecks);
 }
 
+int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, bool simplify) {
+  if (!simplify) return kConfirmRounds;
+  const int checks = wall ? simplification_checks_planned(*wall) : kMaxSimplificationChecks;
+  return checks >= 4 ? kConfirmRounds + 4 : checks >= 2 ? kConfirmRounds + 2 : kConfirmRounds;
+}
+
 std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds,
                                                bool simplify) {
   const auto reserve = full_reserve(nominal_measure_s, confirm_rounds, simplify ? simplification_checks_planned(wall) : 0);

@@ -60,7 +60,9 @@ struct SearchOptions {
   std::string budget;                 // "5m", "2h"; empty: only the trial cap
   std::optional<int> trials;
   int baseline_rounds = 3;
-  int confirm_rounds = 4;  // a +10% winner is confirmed ~99% of the time (bench_study_decisions)
+  // The confirmation's rounds; unset: policies.hpp default_confirm_rounds (4, more when the winner's
+  // simplification plans several checks). SearchPlan::confirm_rounds is what the search uses.
+  std::optional<int> confirm_rounds;
   std::chrono::milliseconds settle{1000};
   bool prune = true;
   // After a promoting confirmation, return the changes the model says do not contribute to the

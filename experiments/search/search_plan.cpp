@@ -34,7 +34,7 @@ SearchPlan plan_search(const SearchOptions& o) {
   for (const auto& i : o.peer_interfaces) require_valid_ifname(i);
   if (!o.peer.empty()) check_peer_address(o.peer, o.port);
   if (o.baseline_rounds < 2) throw UsageError("--baseline-rounds must be at least 2 (one round says nothing about the noise)");
-  if (o.confirm_rounds < 2) throw UsageError("--confirm-rounds must be at least 2");
+  if (o.confirm_rounds && *o.confirm_rounds < 2) throw UsageError("--confirm-rounds must be at least 2");
   SearchPlan plan;
   if (!o.resume.empty()) {
     // Read-only: resume_options (study_open.hpp) has checked the file; open_study writes to it.
@@ -70,9 +70,11 @@ SearchPlan plan_search(const SearchOptions& o) {
   if (resumed && !plan.trials_cap && plan.resumed_info.max_trials) plan.trials_cap = plan.resumed_info.max_trials;
   plan.limits = parse_budget(plan.budget_text, plan.trials_cap);
   plan.nominal_measure_s = nominal_measure_seconds(plan.objective);
+  plan.rounds_asked = o.confirm_rounds.value_or(kConfirmRounds);
+  plan.confirm_rounds = o.confirm_rounds.value_or(default_confirm_rounds(plan.limits.wall, o.simplify));
   if (plan.limits.wall) {
-    plan.limits.reserve = confirmation_reserve(*plan.limits.wall, plan.nominal_measure_s, o.confirm_rounds, o.simplify);
-    const auto without_checks = confirmation_reserve(*plan.limits.wall, plan.nominal_measure_s, o.confirm_rounds, false);
+    plan.limits.reserve = confirmation_reserve(*plan.limits.wall, plan.nominal_measure_s, plan.confirm_rounds, o.simplify);
+    const auto without_checks = confirmation_reserve(*plan.limits.wall, plan.nominal_measure_s, plan.confirm_rounds, false);
     plan.check_reserve = std::max(std::chrono::milliseconds(0), plan.limits.reserve - without_checks);
   }
   if (!o.space_file.empty()) plan.overrides = load_space_overrides(o.space_file);

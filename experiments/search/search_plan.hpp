@@ -30,6 +30,11 @@ struct SearchPlan {
   // the model has nothing to check (trial_loop.hpp).
   std::chrono::milliseconds check_reserve{0};
   double nominal_measure_s = 0;       // policies.hpp
+  // The confirmation's rounds: --confirm-rounds, or default_confirm_rounds for the budget.
+  int confirm_rounds = 0;
+  // The rounds asked for (--confirm-rounds, or kConfirmRounds): what the simplification's checks
+  // plan from (check_rounds_most), whatever the confirmation adds for them.
+  int rounds_asked = 0;
   std::map<std::string, RangeOverride> overrides;
   bool resuming = false;              // --resume: open_study reopens options.resume for writing
   StudyInfo resumed_info;             // its record, read read-only

@@ -118,7 +118,7 @@ std::string check_line(const Confirmation& vs_whole, const opt::Difference& mode
 
 // What to give for the check next time: a budget that holds it, or, when this one should have, why not.
 std::string budget_hint(const SimplifyInputs& in, const Budget& budget) {
-  const int minutes = simplification_budget_minutes(in.plan.nominal_measure_s, in.options.confirm_rounds);
+  const int minutes = simplification_budget_minutes(in.plan.nominal_measure_s, in.plan.rounds_asked);
   if (in.plan.limits.wall && *in.plan.limits.wall < std::chrono::minutes(minutes)) {
     return fmt::format(" (a --budget of {} min or more holds back time for the check)", minutes);
   }
@@ -330,7 +330,7 @@ std::vector<std::string> next_proposal(const BoundSpace& bound, const ConfirmRes
 std::optional<int> check_rounds(const SimplifyInputs& in, const Budget& budget, std::string& why) {
   const auto& limits = budget.limits();
   const double full_s = in.baseline.full_measure_s, check_s = in.plan.check_measure_s(full_s);
-  const int most = check_rounds_most(full_s, check_s, in.options.confirm_rounds);
+  const int most = check_rounds_most(full_s, check_s, in.plan.rounds_asked);
   if (!limits.wall || full_s <= 0) return most;
   const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
   const double needed_s = simplification_minimum_s(check_s);
@@ -352,13 +352,13 @@ std::optional<int> check_rounds(const SimplifyInputs& in, const Budget& budget, 
 bool another_round(const SimplifyInputs& in, const Budget& budget, std::chrono::milliseconds start, bool last, int done) {
   const auto& limits = budget.limits();
   const double full_s = in.baseline.full_measure_s;
-  if (!limits.wall || full_s <= 0 || in.options.confirm_rounds < kMinUsefulConfirmRounds) return false;
+  if (!limits.wall || full_s <= 0 || in.plan.rounds_asked < kMinUsefulConfirmRounds) return false;
   const double check_s = in.plan.check_measure_s(full_s);
   const double timed_s = std::chrono::duration<double>(budget.elapsed() - start).count() / std::max(1, done);
   const double round_s = std::max(timed_s, round_seconds(check_s));
   const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
   const bool followed = !last && left_s >= simplification_minimum_s(check_s);
-  return !followed && another_check_round(left_s, round_s, done, check_rounds_most(full_s, check_s, in.options.confirm_rounds));
+  return !followed && another_check_round(left_s, round_s, done, check_rounds_most(full_s, check_s, in.plan.rounds_asked));
 }
 
 // Every measurement of the check, told to the engine: the model learns what the returns cost beside

@@ -196,6 +196,18 @@ TEST_CASE("a short budget holds back the 3 confirmation rounds a decision needs,
   CHECK(confirmation_reserve(6min, 14, 4, true) < 206000ms);
 }
 
+TEST_CASE("the confirmation's default rounds grow with the simplification checks that chain through it", "[budget][confirm]") {
+  using namespace std::chrono_literals;
+  CHECK(default_confirm_rounds(10min, true) == kConfirmRounds);  // one check
+  CHECK(default_confirm_rounds(19min, true) == kConfirmRounds);
+  CHECK(default_confirm_rounds(20min, true) == kConfirmRounds + 2);  // 2 checks
+  CHECK(default_confirm_rounds(30min, true) == kConfirmRounds + 2);  // 3
+  CHECK(default_confirm_rounds(40min, true) == kConfirmRounds + 4);  // 4 and more
+  CHECK(default_confirm_rounds(2h, true) == kConfirmRounds + 4);
+  CHECK(default_confirm_rounds(std::nullopt, true) == kConfirmRounds + 4);  // no wall: up to the most checks
+  CHECK(default_confirm_rounds(2h, false) == kConfirmRounds);  // no simplification
+}
+
 TEST_CASE("the confirmation keeps time for the check only when both fit", "[budget][confirm]") {
   // A 5-minute search on the testbed (10 s measurements, rounds of ~23 s): 98 s left after the
   // trials. Keeping the check's 69 s cut the confirmation to 3 of its 4 rounds, and then the 29 s

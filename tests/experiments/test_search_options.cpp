@@ -155,3 +155,32 @@ TEST_CASE("search: new candidates are screened at half the duration unless --scr
   CHECK(r.exit_code == 2);
   CHECK(trim(r.err) == "wgopt: error: --screen -3 is negative: give seconds, or 0 to measure every trial at full length");
 }
+
+TEST_CASE("search: the confirmation measures more rounds when several simplification checks chain through it", "[search_options]") {
+  using wgopt::experiments::SearchOptions;
+  SearchOptions o;
+  o.peer = "100.64.0.1";
+  auto rounds = [&](const std::string& budget) {
+    o.budget = budget;
+    return wgopt::experiments::plan_search(o);
+  };
+  CHECK(rounds("10m").confirm_rounds == 4);  // one check planned
+  CHECK(rounds("20m").confirm_rounds == 6);
+  CHECK(rounds("39m").confirm_rounds == 6);
+  CHECK(rounds("40m").confirm_rounds == 8);
+  CHECK(rounds("2h").confirm_rounds == 8);
+  CHECK(rounds("2h").rounds_asked == 4);  // the checks plan from the rounds asked for, not the confirmation's extra
+  // The reserve holds the extra rounds: 2 more rounds of 2 nominal (14 s) measurements at 20 minutes.
+  CHECK(rounds("20m").limits.reserve == std::chrono::milliseconds(290000 + 2 * 2 * 14000));
+  o.budget.clear();
+  o.trials = 50;  // no wall budget: the checks are limited only by their most
+  CHECK(wgopt::experiments::plan_search(o).confirm_rounds == 8);
+  o.simplify = false;  // --keep-whole-winner: nothing chains through the confirmation
+  CHECK(rounds("2h").confirm_rounds == 4);
+  o.simplify = true;
+  o.confirm_rounds = 5;  // given: as given, whatever the budget
+  CHECK(rounds("2h").confirm_rounds == 5);
+  CHECK(rounds("2h").rounds_asked == 5);
+  o.confirm_rounds = 1;
+  CHECK_THROWS_WITH(rounds("2h"), Contains("--confirm-rounds must be at least 2"));
+}

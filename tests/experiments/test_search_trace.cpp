@@ -657,6 +657,23 @@ TEST_CASE("a check the model expects another to follow keeps its planned rounds"
   CHECK(checks[11].find("txq=100 ") != std::string::npos);
 }
 
+TEST_CASE("without --confirm-rounds a search that plans several checks confirms over more rounds", "[search-trace][simplify]") {
+  // The world above at 30 minutes (3 checks planned) with the rounds not given: the confirmation,
+  // through which every kept check's gain over the baseline is chained, measures 6 rounds, not 4;
+  // the checks still measure their own 5 (and the last, 10).
+  SearchWorld w(Script{.inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  auto o = simplifying(w, 20, "30m");
+  o.confirm_rounds.reset();
+  const auto report = w.run(o);
+  const std::string trace = w.trace(report, o.study_path, o.profile_path);
+  INFO(trace);
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  CHECK(StudyStore::open_read_only(o.study_path).confirmations().size() == 2 * 6);
+  CHECK_THAT(report.simplification, Catch::StartsWith("2 checks: 1 change(s) returned"));
+  CHECK(check_measurements(trace).size() == 2 * (5 + 10));
+}
+
 TEST_CASE("with nothing to check on the plant, the time held for the checks goes to more trials", "[search-trace][simplify]") {
   // --budget 10m holds 84 s for one check of the winner's simplification. Here every knob counts, the
   // model credits each change of the best configuration beyond 2 sds and would check nothing: those
@@ -682,7 +699,7 @@ TEST_CASE("with nothing to check on the plant, the time held for the checks goes
   CHECK(std::abs(report.elapsed_s - whole.elapsed_s) < 15);  // one trial
   CHECK(report.elapsed_s <= 600 - 10);
   const auto confirmations = StudyStore::open_read_only(o.study_path).confirmations();
-  CHECK(confirmations.size() == size_t(2 * o.confirm_rounds));
+  CHECK(confirmations.size() == size_t(2 * *o.confirm_rounds));
 }
 
 TEST_CASE("a trial whose winner has changes to check ends the trials that took the check's time", "[search-trace][simplify]") {
