@@ -156,11 +156,12 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
     else if (f.rfind("cks=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
     else if (f.rfind("exm=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
     else if (f.rfind("exa=", 0) == 0) at_least(name, f, flag_number(name, f, 4), 0);       // measure_profile's (check_plan)
+    else if (f.rfind("cfr=", 0) == 0) at_least(name, f, flag_integer(name, f, 4), 2);       // measure_profile's (check_plan)
     else if (f.rfind("chm=", 0) == 0) {   // measure_profile's (check_plan)
       if (const double v = flag_number(name, f, 4); v != 0 && v != 1)
         throw UsageError(fmt::format("strategy '{}': ablation '{}' needs 0 (the rounds alone) or 1 (with the model)", name, f));
     }
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, dss=V, +addc, +addcc, rm=P, checks=N, ckr=N, ckn=V, cks=V, exm=V, exa=V, dsg=N, chm=0", name, f));
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, dss=V, +addc, +addcc, rm=P, checks=N, ckr=N, ckn=V, cks=V, exm=V, exa=V, dsg=N, chm=0, cfr=N", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);
@@ -183,10 +184,12 @@ int remeasure_percent(const std::string& name) { return int(std::lround(name_fla
 // check measurement's noise as a multiple of the problem's, "cks=V" the proposal's sds, "exm=V" the
 // examination's credit sds (0: none; default the search's kExamineSds), "exa=V" the rule tried
 // first: the share of the allowance left an examined return may cost, "dsg=N" measurements beside
-// the winner first, "chm=0" the gain over the baseline chained through the check's rounds alone.
+// the winner first, "chm=0" the gain over the baseline chained through the check's rounds alone,
+// "cfr=N" the confirmation's rounds (default the search's for the 40 minutes the checks stand for).
 CheckPlan check_plan(const std::string& name) {
   CheckPlan p;
   p.checks = int(std::lround(name_flag(name, "checks", experiments::simplification_checks_planned(std::chrono::minutes(40)))));
+  p.confirm_rounds = int(std::lround(name_flag(name, "cfr", experiments::default_confirm_rounds(std::chrono::minutes(40), true))));
   p.rounds = int(std::lround(name_flag(name, "ckr", p.rounds)));
   p.noise_factor = name_flag(name, "ckn", p.noise_factor);
   p.proposal_sds = name_flag(name, "cks", p.proposal_sds);

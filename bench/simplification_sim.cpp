@@ -11,8 +11,6 @@ namespace wgopt::bench {
 
 namespace {
 
-constexpr int kConfirmRounds = 4; // the search's default --confirm-rounds
-
 std::vector<experiments::KnobChange> estimated(opt::Strategy& engine, const opt::Config& winner, const opt::Config& start) {
   std::vector<experiments::KnobChange> out;
   for (const auto& c : engine.contributions(winner, start)) {
@@ -41,13 +39,13 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     engine.tell(c, opt::TrialState::complete, -score);   // the search tells the model every check measurement
     return score;
   };
-  // The search's confirmation before it (4 rounds, not told to the model), from a stream of its own.
+  // The search's confirmation before it (plan.confirm_rounds, not told to the model), from a stream of its own.
   NoiseStream confirmation_noise(seed ^ 0x5851f42d4c957f2dULL);
   auto confirm_measure = [&](const opt::Config& c) {
     return -noisy(problem.noise_kind, problem.f(c).value_or(problem.failed_value), noise_sd, confirmation_noise);
   };
   std::vector<double> conf_base, conf_winner;
-  for (int r = 0; r < kConfirmRounds; ++r) {
+  for (int r = 0; r < plan.confirm_rounds; ++r) {
     conf_base.push_back(confirm_measure(start));
     conf_winner.push_back(confirm_measure(winner));
   }

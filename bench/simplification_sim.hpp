@@ -5,7 +5,7 @@
 // same allowances as the search), and a simulated plant check (CheckPlan: 5 interleaved rounds of
 // the whole and the simplified winner at 1.05x the problem's noise, as the search's half-length
 // ones) keeps the simplified winner or not (simplified_refused, with the model's joint estimate of its cost, as the search does, and the
-// gain over the baseline chained through a simulated confirmation: 4 rounds of the baseline and the
+// gain over the baseline chained through a simulated confirmation: CheckPlan::confirm_rounds rounds of the baseline and the
 // winner, not told to the engine, as the search does not tell its confirmation). As in the
 // search, the check's measurements are then told to the engine and the model proposes again for
 // the winner the check left (never what a check refused), up to `checks` checks. The truth then
@@ -45,6 +45,10 @@ struct CheckPlan {
   // together, as the search since 2026-12-06 (gain_through_check); false: through the check's rounds
   // alone, as before ("chm=0").
   bool chain_with_model = true;
+  // The confirmation's rounds before the checks: the search's default for the budget the checks
+  // stand for (policies.hpp default_confirm_rounds; 8 for 4 checks, a 40-minute search's); until
+  // 2026-12-06 always 4 ("cfr=4").
+  int confirm_rounds = 4;
 };
 
 // problem must have a start; winner is the engine's recommendation, winner_mean its posterior mean
