@@ -153,8 +153,9 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   f->confirm_opt = eng->add_option("--confirm-rounds", f->confirm_rounds,
                                    "interleaved baseline/winner rounds before promotion (default 4; when the winner's simplification "
                                    "plans several checks, whose gains over the baseline are all chained through the confirmation: 6 "
-                                   "at a --budget of 20-39 min, 8 from 40 min or with no --budget; fewer, at least 3, if --budget has "
-                                   "less time left: 2 rounds can hardly promote anything)");
+                                   "at a --budget of 20-39 min, 8 from 40 min or with no --budget, while the budget holds them; 4 "
+                                   "with --keep-whole-winner; fewer, at least 3, if --budget has less time left: 2 rounds can hardly "
+                                   "promote anything)");
   eng->add_option("--settle-ms", f->settle_ms, "wait after applying a candidate before measuring")->capture_default_str();
   eng->add_flag("--no-prune", f->no_prune, "measure every candidate fully (no early stopping)");
   auto* out = cmd->add_option_group("output", "persistence and output");

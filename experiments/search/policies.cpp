@@ -40,10 +40,13 @@ int simplification_checks_planned(std::chrono::milliseconds wall) {
   return std::clamp(static_cast<int>(wall / std::chrono::minutes(10)), 1, kMaxSimplificationChecks);
 }
 
-int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, bool simplify) {
+int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, double nominal_measure_s, bool simplify) {
   if (!simplify) return kConfirmRounds;
   const int checks = wall ? simplification_checks_planned(*wall) : kMaxSimplificationChecks;
-  return checks >= 4 ? kConfirmRounds + 4 : checks >= 2 ? kConfirmRounds + 2 : kConfirmRounds;
+  const int rounds = checks >= 4 ? kConfirmRounds + 4 : checks >= 2 ? kConfirmRounds + 2 : kConfirmRounds;
+  // A budget whose reserve would not hold them with the checks (long measurements): as asked.
+  if (wall && full_reserve(nominal_measure_s, rounds, checks) >= *wall / 2) return kConfirmRounds;
+  return rounds;
 }
 
 std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds,

@@ -39,17 +39,21 @@ inline constexpr int kMaxSimplificationChecks = 12;
 // The confirmation's rounds when --confirm-rounds is not given: kConfirmRounds (at 2% run-to-run
 // noise a +10% winner is confirmed ~99% of the time: bench_study_decisions), or more when the
 // winner's simplification plans several checks (simplification_checks_planned; with no wall
-// budget, the most a search makes): 6 for 2 or 3 checks, 8 for 4 or more. A kept check's gain over
+// budget, the most a search makes): 6 for 2 or 3 checks, 8 for 4 or more, while the reserve holds
+// them and the checks under half the budget (measurements of `nominal_measure_s`; else
+// kConfirmRounds, and confirmation_reserve's short-budget rule). A kept check's gain over
 // the baseline is the confirmation's chained with the check's cost (gain_through_check), so the
 // confirmation's variance is in every later chain and its degrees of freedom cap the chain's: over
 // 4 rounds (3 dof, t = 3.18) a 20-minute search's second check on the testbed was refused as "not
-// shown better than the baseline" at -2.4 .. +159.3 after a confirmation of +83.2 (2026-12-06). At
-// the testbed's noise (4% a measurement) and gain (+20%), the chain keeps a third check's needless
-// returns 95% of the time over 6 rounds against 79% over 4, a fourth's 93% over 8 against 66%, and
-// still refuses a simpler winner no better than the baseline (bench_study_decisions' chain table).
-// Two more rounds cost about 60 s of a 20-minute budget (5%); four, 4% of an hour's.
+// shown better than the baseline" at -2.4 .. +159.3 after a confirmation of +83.2 (2026-12-06).
+// With 4% noise a measurement and a +20% gain, the chain after a third check of needless returns
+// still shows the simpler winner above the baseline 94% of the time over 6 rounds against 79% over
+// 4, after a fourth 93% over 8 against 66%, and a simpler winner no better than the baseline no
+// more often (bench_study_decisions' chain table, which also shows that at 8% noise, or after many
+// more checks, the checks' own rounds dominate the chain whatever the confirmation's). Two more
+// rounds cost about 60 s of a 20-minute budget (5%); four, ~5% of 40 minutes and ~3% of an hour.
 inline constexpr int kConfirmRounds = 4;
-int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, bool simplify);
+int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, double nominal_measure_s, bool simplify);
 
 // The simplification checks a wall budget plans for: one per 10 minutes, 1 .. kMaxSimplificationChecks
 // (each check takes ~72 s at the default 10 s: 5 rounds of 5 s measurements, check_rounds_most), so

@@ -38,7 +38,7 @@ struct RetuneOptions {
   std::string study_path;             // empty: STATE_DIR/studies/retune-<UTC>.sqlite
   std::uint64_t seed = 1;
   int baseline_rounds = 3;
-  int confirm_rounds = 4;
+  std::optional<int> confirm_rounds;  // unset: the search's default for the budget (default_confirm_rounds)
   std::optional<int> duration_s;      // overrides the profile's objective duration
   std::string wgopt_exe = "/proc/self/exe";
   bool watchdog = true;

@@ -198,14 +198,18 @@ TEST_CASE("a short budget holds back the 3 confirmation rounds a decision needs,
 
 TEST_CASE("the confirmation's default rounds grow with the simplification checks that chain through it", "[budget][confirm]") {
   using namespace std::chrono_literals;
-  CHECK(default_confirm_rounds(10min, true) == kConfirmRounds);  // one check
-  CHECK(default_confirm_rounds(19min, true) == kConfirmRounds);
-  CHECK(default_confirm_rounds(20min, true) == kConfirmRounds + 2);  // 2 checks
-  CHECK(default_confirm_rounds(30min, true) == kConfirmRounds + 2);  // 3
-  CHECK(default_confirm_rounds(40min, true) == kConfirmRounds + 4);  // 4 and more
-  CHECK(default_confirm_rounds(2h, true) == kConfirmRounds + 4);
-  CHECK(default_confirm_rounds(std::nullopt, true) == kConfirmRounds + 4);  // no wall: up to the most checks
-  CHECK(default_confirm_rounds(2h, false) == kConfirmRounds);  // no simplification
+  CHECK(default_confirm_rounds(10min, 14, true) == kConfirmRounds);  // one check
+  CHECK(default_confirm_rounds(19min, 14, true) == kConfirmRounds);
+  CHECK(default_confirm_rounds(20min, 14, true) == kConfirmRounds + 2);  // 2 checks
+  CHECK(default_confirm_rounds(30min, 14, true) == kConfirmRounds + 2);  // 3
+  CHECK(default_confirm_rounds(40min, 14, true) == kConfirmRounds + 4);  // 4 and more
+  CHECK(default_confirm_rounds(2h, 14, true) == kConfirmRounds + 4);
+  CHECK(default_confirm_rounds(std::nullopt, 14, true) == kConfirmRounds + 4);  // no wall: up to the most checks
+  CHECK(default_confirm_rounds(2h, 14, false) == kConfirmRounds);  // no simplification
+  // --duration 30 (34 s measurements): at 20 minutes the reserve of 6 rounds and 2 checks (826 s) is
+  // over half the budget, so the short-budget rule holds what fits: no extra rounds; at 2 hours they fit.
+  CHECK(default_confirm_rounds(20min, 34, true) == kConfirmRounds);
+  CHECK(default_confirm_rounds(2h, 34, true) == kConfirmRounds + 4);
 }
 
 TEST_CASE("the confirmation keeps time for the check only when both fit", "[budget][confirm]") {

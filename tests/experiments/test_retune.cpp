@@ -44,6 +44,11 @@ TEST_CASE("retune options come from the profile: plant, objective, knobs, warm s
   CHECK(o.retune_profile == "/etc/wgopt/profile.yaml");
   CHECK(o.retune_tolerance == Approx(0.2));
   CHECK(o.budget == "10m");
+  // --confirm-rounds not given: the search's default for the budget (policies.hpp default_confirm_rounds).
+  CHECK_FALSE(o.confirm_rounds.has_value());
+  r.confirm_rounds = 5;
+  CHECK(retune_search_options(r, profile_from(kTestbedProfile)).confirm_rounds == 5);
+  r.confirm_rounds.reset();
 
   auto peer = profile_from(R"(knobs:
   wt0/mtu: 1380
