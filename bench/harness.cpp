@@ -185,11 +185,14 @@ int remeasure_percent(const std::string& name) { return int(std::lround(name_fla
 // examination's credit sds (0: none; default the search's kExamineSds), "exa=V" the rule tried
 // first: the share of the allowance left an examined return may cost, "dsg=N" measurements beside
 // the winner first, "chm=0" the gain over the baseline chained through the check's rounds alone,
-// "cfr=N" the confirmation's rounds (default the search's for the 40 minutes the checks stand for).
+// "cfr=N" the confirmation's rounds (default the search's for a budget that plans that many checks:
+// 8 for the default 4, a 40-minute search's).
 CheckPlan check_plan(const std::string& name) {
   CheckPlan p;
   p.checks = int(std::lround(name_flag(name, "checks", experiments::simplification_checks_planned(std::chrono::minutes(40)))));
-  p.confirm_rounds = int(std::lround(name_flag(name, "cfr", experiments::default_confirm_rounds(std::chrono::minutes(40), true))));
+  // The search's rounds for a budget that plans p.checks checks (one per 10 minutes), at the default 10 s.
+  const int planned = experiments::default_confirm_rounds(std::chrono::minutes(10 * p.checks), 14, true);
+  p.confirm_rounds = int(std::lround(name_flag(name, "cfr", planned)));
   p.rounds = int(std::lround(name_flag(name, "ckr", p.rounds)));
   p.noise_factor = name_flag(name, "ckn", p.noise_factor);
   p.proposal_sds = name_flag(name, "cks", p.proposal_sds);
