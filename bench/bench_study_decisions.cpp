@@ -210,6 +210,18 @@ void screening_table(int runs, unsigned seed, int ramp, bool markdown, const Pru
             << (markdown ? t.render_markdown() : t.render_text()) << "\n";
 }
 
+// One simulated confirmation: `rounds` interleaved rounds of the incumbent and a candidate `gain`
+// above it, each measurement `noise` of the incumbent, the host slowing 1% a round.
+Confirmation simulated_confirmation(int rounds, double gain, double noise, std::normal_distribution<double>& z, std::mt19937& rng) {
+  std::vector<double> b, c;
+  for (int i = 0; i < rounds; ++i) {
+    const double drift = -0.01 * i;  // the host slows a little over the rounds
+    b.push_back(kIncumbent * (1 + drift + noise * z(rng)));
+    c.push_back(kIncumbent * (1 + gain + drift + noise * z(rng)));
+  }
+  return decide_confirmation(b, c);
+}
+
 void confirmation_table(int runs, unsigned seed, bool markdown) {
   Table t({"true gain", "rounds", "promoted", "mean estimated gain"});
   std::normal_distribution<double> z(0, 1);
@@ -219,13 +231,7 @@ void confirmation_table(int runs, unsigned seed, bool markdown) {
       int promoted = 0;
       double est = 0;
       for (int r = 0; r < runs; ++r) {
-        std::vector<double> b, c;
-        for (int i = 0; i < rounds; ++i) {
-          double drift = -0.01 * i;  // the host slows a little over the rounds
-          b.push_back(kIncumbent * (1 + drift + kRunNoise * z(rng)));
-          c.push_back(kIncumbent * (1 + gain + drift + kRunNoise * z(rng)));
-        }
-        auto d = decide_confirmation(b, c);
+        const Confirmation d = simulated_confirmation(rounds, gain, kRunNoise, z, rng);
         promoted += d.promote;
         est += d.relative_gain;
       }
@@ -272,13 +278,7 @@ void chain_table(int runs, unsigned seed, bool markdown) {
         int promoted = 0;
         std::vector<int> shown(kChainChecks, 0);
         for (int r = 0; r < runs; ++r) {
-          std::vector<double> b, c;
-          for (int i = 0; i < rounds; ++i) {
-            const double drift = -0.01 * i;
-            b.push_back(kIncumbent * (1 + drift + noise * z(rng)));
-            c.push_back(kIncumbent * (1 + gain + drift + noise * z(rng)));
-          }
-          Confirmation chain = decide_confirmation(b, c);
+          Confirmation chain = simulated_confirmation(rounds, gain, noise, z, rng);
           if (!chain.promote) continue;
           ++promoted;
           double level = gain;  // the winner the next check starts from, over the baseline

@@ -190,8 +190,9 @@ int remeasure_percent(const std::string& name) { return int(std::lround(name_fla
 CheckPlan check_plan(const std::string& name) {
   CheckPlan p;
   p.checks = int(std::lround(name_flag(name, "checks", experiments::simplification_checks_planned(std::chrono::minutes(40)))));
-  // The search's rounds for a budget that plans p.checks checks (one per 10 minutes), at the default 10 s.
-  const int planned = experiments::default_confirm_rounds(std::chrono::minutes(10 * p.checks), 14, true);
+  // The search's rounds for a budget that plans p.checks checks (one per 10 minutes), at the default objective's measurements.
+  const int planned = experiments::default_confirm_rounds(std::chrono::minutes(10 * p.checks),
+                                                          experiments::nominal_measure_seconds(experiments::Objective{}), true);
   p.confirm_rounds = int(std::lround(name_flag(name, "cfr", planned)));
   p.rounds = int(std::lround(name_flag(name, "ckr", p.rounds)));
   p.noise_factor = name_flag(name, "ckn", p.noise_factor);
