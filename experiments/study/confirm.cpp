@@ -187,6 +187,37 @@ Confirmation chain_confirmations(const Confirmation& first, const Confirmation& 
   return c;
 }
 
+Confirmation pool_confirmations(const Confirmation& chained, const Confirmation& direct, const ConfirmOptions& opt) {
+  opt.validate();
+  Confirmation c;
+  c.baseline_mean = chained.baseline_mean;
+  c.baseline_ci = chained.baseline_ci;
+  auto dof = [](const Confirmation& x) { return x.gain_dof > 0 ? x.gain_dof : 1.0; };
+  double se = 0, dofs = 1;
+  if (chained.gain_se > 0 && direct.gain_se > 0) {
+    const double w1 = 1 / (chained.gain_se * chained.gain_se), w2 = 1 / (direct.gain_se * direct.gain_se), w = w1 + w2;
+    c.gain = (w1 * chained.gain + w2 * direct.gain) / w;
+    // Meier's (1953) first-order correction: weights from estimated variances make 1 / sqrt(w)
+    // too small on few degrees of freedom.
+    const double c1 = w1 / w, c2 = w2 / w;
+    se = std::sqrt((1 + 4 * (c1 * (1 - c1) / dof(chained) + c2 * (1 - c2) / dof(direct))) / w);
+    dofs = std::min(dof(chained), dof(direct));
+  } else if (chained.gain_se > 0 || direct.gain_se > 0) {  // the exact part decides
+    const Confirmation& exact = chained.gain_se > 0 ? direct : chained;
+    c.gain = exact.gain;
+    dofs = dof(exact);
+  } else {
+    c.gain = (chained.gain + direct.gain) / 2;
+  }
+  c.candidate_mean = c.baseline_mean + c.gain;
+  fill_difference(c, se, dofs, opt.confidence);
+  const double half = std::hypot((c.baseline_ci.high - c.baseline_ci.low) / 2, (c.gain_ci.high - c.gain_ci.low) / 2);
+  c.candidate_ci = {c.candidate_mean - half, c.candidate_mean + half};
+  c.method = chained.method + std::string(kReanchoredMethod) + direct.method;
+  conclude(c, opt);
+  return c;
+}
+
 nlohmann::json confirmation_to_json(const Confirmation& c) {
   auto interval = [](const Interval& i) { return nlohmann::json::array({i.low, i.high}); };
   return {{"promote", c.promote},

@@ -219,3 +219,43 @@ TEST_CASE("chaining a steady part, a Welch confirmation, or a part without degre
   odd.gain_dof = 0;
   CHECK(chain_confirmations(steady, odd).gain_dof == 1);  // the only noise is the part counted as 1
 }
+
+TEST_CASE("a chain pooled with rounds against the baseline itself: precision-weighted, Satterthwaite's degrees of freedom") {
+  // A chain grown wide: the whole winner +120 over 3 rounds, then a check's cost with a wide spread.
+  const Confirmation whole = decide_confirmation(std::vector<double>{300, 330, 290}, std::vector<double>{420, 400, 460});
+  const Confirmation check = decide_confirmation(std::vector<double>{420, 440, 400}, std::vector<double>{380, 470, 400});
+  const Confirmation chain = chain_confirmations(whole, check);
+  REQUIRE_FALSE(chain.promote);
+  // Five rounds of the simplified winner against the baseline itself.
+  const Confirmation direct = decide_confirmation(std::vector<double>{310, 300, 320, 305, 315}, std::vector<double>{400, 395, 420, 390, 410});
+  REQUIRE(direct.gain_dof == 4);
+  const Confirmation pooled = pool_confirmations(chain, direct);
+  const double w1 = 1 / (chain.gain_se * chain.gain_se), w2 = 1 / (direct.gain_se * direct.gain_se);
+  CHECK(pooled.gain == Approx((w1 * chain.gain + w2 * direct.gain) / (w1 + w2)));
+  // Its se is 1 / sqrt(w1 + w2) widened by Meier's correction for estimated weights, on the fewer
+  // degrees of freedom of the two parts.
+  const double c1 = w1 / (w1 + w2), c2 = w2 / (w1 + w2);
+  const double meier = 1 + 4 * (c1 * (1 - c1) / chain.gain_dof + c2 * (1 - c2) / direct.gain_dof);
+  CHECK(pooled.gain_se == Approx(std::sqrt(meier / (w1 + w2))));
+  CHECK(pooled.gain_se > 1 / std::sqrt(w1 + w2));
+  CHECK(pooled.gain_se < chain.gain_se);
+  CHECK(pooled.gain_dof == std::min(chain.gain_dof, direct.gain_dof));
+  // The baseline is the chain's (the confirmation's rows stand beside it); the candidate is on it.
+  CHECK(pooled.baseline_mean == chain.baseline_mean);
+  CHECK(pooled.candidate_mean == Approx(chain.baseline_mean + pooled.gain));
+  CHECK(pooled.relative_gain == Approx(pooled.gain / chain.baseline_mean));
+  CHECK(pooled.promote);
+  CHECK(pooled.method == "chained: paired t + paired t; re-anchored: paired t");
+  // A later check chains from it, its degrees of freedom capped at the pooled ones.
+  const Confirmation later = chain_confirmations(pooled, check);
+  CHECK(later.method == "chained: paired t + paired t; re-anchored: paired t + paired t");
+  CHECK(later.gain_dof <= pooled.gain_dof);
+  // Rounds against the baseline that find no gain pull the pooled gain down: not promoted.
+  const Confirmation none = decide_confirmation(std::vector<double>{310, 300, 320, 305, 315}, std::vector<double>{305, 310, 312, 300, 318});
+  CHECK_FALSE(pool_confirmations(chain, none).promote);
+  // A part with no noise is exact and decides alone.
+  const Confirmation exact = decide_confirmation(std::vector<double>{300, 302, 298}, std::vector<double>{400, 402, 398});
+  REQUIRE(exact.gain_se == 0);
+  CHECK(pool_confirmations(chain, exact).gain == Approx(100));
+  CHECK(pool_confirmations(exact, direct).gain == Approx(100));
+}
