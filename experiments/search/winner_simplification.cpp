@@ -20,34 +20,40 @@ namespace {
 
 // A check's rounds: the whole winner (the baseline slot) against the simplified one (the candidate
 // slot), and the simplified winner's averages. No baseline arm: the simplified winner is held to
-// the baseline through the confirmation (chain_confirmations), a third of the check's time saved.
+// the baseline through the confirmation (chain_confirmations), a third of the check's time saved;
+// only a check refused for that chain alone then measures the baseline in rounds of its own, in the
+// baseline slot (refused_by_chain_alone).
 struct CheckRounds {
-  std::vector<ConfirmationRound> whole_vs_simplified;
+  std::vector<ConfirmationRound> pairs;
   Averages whole_row, simplified_row;
   std::chrono::seconds length{0};  // each measurement's, per scenario
   double to_full = 1;              // a full measurement's length over the check's: drop counts read per full measurement
 };
 
-// One measurement of `values` (applied, settled, measured, rolled back). nullopt when it was lost.
-std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, const Values& values, const char* arm, Averages* row,
+// One measurement of `values` (applied, settled, measured, rolled back), or with `values` null of
+// the host as it is, the baseline (nothing applied, as the confirmation measures it). nullopt when
+// it was lost.
+std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, const Values* values, const char* arm, Averages* row,
                                   SearchProgress& progress) {
   MeasureOptions cmo = in.mo;
   cmo.prune = nullptr;  // never stopped early, like the confirmation's
   std::optional<AppliedCandidate> applied;
-  try {
-    applied.emplace(plant, values, measurement_lease(in.plan.nominal_measure_s));
-  } catch (const Error& e) {
-    progress.say(fmt::format("simplification: the {} winner no longer applies: {}", arm, e.what()));
-    return std::nullopt;
+  if (values) {
+    try {
+      applied.emplace(plant, *values, measurement_lease(in.plan.nominal_measure_s));
+    } catch (const Error& e) {
+      progress.say(fmt::format("simplification: the {} winner no longer applies: {}", arm, e.what()));
+      return std::nullopt;
+    }
+    if (!applied->alive()) {
+      applied->rollback();
+      progress.say(fmt::format("simplification: the tunnel died under the {} winner: {}", arm, applied->why_dead()));
+      return std::nullopt;
+    }
+    plant.settle(in.options.settle);
   }
-  if (!applied->alive()) {
-    applied->rollback();
-    progress.say(fmt::format("simplification: the tunnel died under the {} winner: {}", arm, applied->why_dead()));
-    return std::nullopt;
-  }
-  plant.settle(in.options.settle);
   auto ev = plant.measure(in.plan.check, cmo);  // at the check's length (policies.hpp, check_seconds)
-  applied->rollback();
+  if (applied) applied->rollback();
   if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
   if (!ev.score) {
     progress.say(fmt::format("simplification round failed ({}): {}", arm, ev.note));
@@ -64,7 +70,9 @@ std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, 
 // winner no longer applied, the tunnel died, a measurement failed): more would likely fail too.
 using MoreRounds = std::function<bool(int done)>;
 
-CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values& whole, const Values& simplified, int rounds,
+// The rounds of `simplified` against `whole`, or with `whole` null against the baseline (the
+// re-anchoring: refused_by_chain_alone); the first arm is in the rounds' baseline slot either way.
+CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values* whole, const Values& simplified, int rounds,
                       const MoreRounds& more, SearchProgress& progress) {
   CheckRounds c;
   progress.set_candidate(simplified, plant.bound().baseline);  // the profile the check may keep
@@ -74,19 +82,19 @@ CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values
   // ...): neither arm always first.
   for (int r = 0;; ++r) {
     if (r >= rounds) {
-      const auto& last = c.whole_vs_simplified.back();
+      const auto& last = c.pairs.back();
       if (!more || !last.baseline || !last.candidate || !more(r)) break;
       progress.say(fmt::format("simplification: time for another round, {} of at most {}", r + 1, 2 * rounds));
     }
-    ConfirmationRound& round = c.whole_vs_simplified.emplace_back();
+    ConfirmationRound& round = c.pairs.emplace_back();
     for (int k = 0; k < 2; ++k) {
       const bool whole_now = (k == 0) == (r % 2 == 0);
       plant.check_interrupted();
       progress.show("simplify", 2 * r + k + 1, 2 * std::max(rounds, r + 1));
       if (whole_now) {
-        round.baseline = measure_arm(in, plant, whole, "candidate", &c.whole_row, progress);
+        round.baseline = measure_arm(in, plant, whole, whole ? "candidate" : "baseline", &c.whole_row, progress);
       } else {
-        round.candidate = measure_arm(in, plant, simplified, "simplified", &c.simplified_row, progress);
+        round.candidate = measure_arm(in, plant, &simplified, "simplified", &c.simplified_row, progress);
       }
     }
   }
@@ -246,9 +254,13 @@ Confirmation gain_through_check(const Confirmation& confirmed, const Confirmatio
 // that a check too short to tell is not read as one that measured the simpler profile worse than
 // the host.
 std::string not_shown_above(const Confirmation& vs_base) {
-  const std::string numbers = fmt::format("the confirmation's gain and the check's{} together {:+.1f}, 95% {:+.1f} .. {:+.1f}",
-                                          vs_base.method.find(kWithModel) != std::string::npos ? " with the model's estimate" : "", vs_base.gain,
-                                          vs_base.gain_ci.low, vs_base.gain_ci.high);
+  const bool anchored = vs_base.method.find(kReanchoredMethod) != std::string::npos;
+  const std::string numbers =
+      anchored ? fmt::format("the chain and the rounds against the baseline together {:+.1f}, 95% {:+.1f} .. {:+.1f}", vs_base.gain,
+                             vs_base.gain_ci.low, vs_base.gain_ci.high)
+               : fmt::format("the confirmation's gain and the check's{} together {:+.1f}, 95% {:+.1f} .. {:+.1f}",
+                             vs_base.method.find(kWithModel) != std::string::npos ? " with the model's estimate" : "", vs_base.gain,
+                             vs_base.gain_ci.low, vs_base.gain_ci.high);
   if (vs_base.gain_ci.low > 0)  // above the baseline beyond noise, by less than a promotion needs
     return fmt::format("better than the baseline by less than the {:.0f}% a promotion needs ({})", 100 * ConfirmOptions{}.min_relative_gain,
                        numbers);
@@ -275,6 +287,14 @@ std::string examined_refused(const Confirmation& vs_whole, const Confirmation& v
   if (!(combined_loss(model_loss, vs_whole).mean < 0)) return "not better without them by the model and the check together";
   if (!vs_base.promote) return not_shown_above(vs_base);
   return {};
+}
+
+bool refused_by_chain_alone(const Confirmation& vs_whole, const Confirmation& vs_base, const opt::Difference& model_loss,
+                            std::optional<double> allowance_left, bool examined) {
+  if (vs_base.promote) return false;
+  Confirmation shown = vs_base;
+  shown.promote = true;
+  return (examined ? examined_refused(vs_whole, shown, model_loss) : simplified_refused(vs_whole, shown, model_loss, allowance_left)).empty();
 }
 
 std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes, const std::vector<std::string>& proposed,
@@ -372,7 +392,7 @@ void tell_check(opt::Strategy& engine, const BoundSpace& bound, const Values& wh
     } catch (const UsageError&) {  // a configuration the model cannot place: it learns nothing from it
     }
   };
-  for (const auto& r : c.whole_vs_simplified) {
+  for (const auto& r : c.pairs) {
     tell(whole, r.baseline);
     tell(simplified, r.candidate);
   }
@@ -500,23 +520,69 @@ void attach_checks(std::vector<KnobChange>& changes, const std::map<std::string,
   }
 }
 
+// The simplified winner measured against the baseline itself (its rounds decided: simplified -
+// baseline), or nullopt with `note` saying why not (no time, too few rounds completed).
+using MeasureAgainstBaseline = std::function<std::optional<Confirmation>(std::string& note)>;
+
+// The re-anchoring's rounds (refused_by_chain_alone): as many as a check gets in the time left, the
+// baseline (nothing applied) in the first slot, each measurement told to the model.
+std::optional<Confirmation> measure_against_baseline(const SimplifyInputs& in, PlantAccess& plant, opt::Strategy& engine, const Budget& budget,
+                                                     SearchProgress& progress, const Values& simplified, std::string& note) {
+  std::string why;
+  const auto rounds = check_rounds(in, budget, why);
+  if (!rounds) {
+    note = "no time left to measure it against the baseline itself (" + why + ")";
+    return std::nullopt;
+  }
+  progress.say(fmt::format("simplification: the chain through the confirmation no longer shows the simplified winner above the baseline; "
+                           "measuring it against the baseline itself, {} rounds of {} s measurements",
+                           *rounds, in.plan.check.duration.count()));
+  const CheckRounds b = run_check(in, plant, nullptr, simplified, *rounds, nullptr, progress);
+  tell_check(engine, plant.bound(), plant.bound().baseline, simplified, b);
+  if (complete(b.pairs) < 2) {
+    note = "too few rounds against the baseline itself completed";
+    return std::nullopt;
+  }
+  return decide_confirmation(b.pairs);
+}
+
+// "; the chain through the confirmation -18.2 (95% ..), measured against the baseline itself +280.8 (95% ..), together ..."
+std::string anchor_line(const Confirmation& chain, const Confirmation& direct, const Confirmation& pooled) {
+  return fmt::format("; the chain through the confirmation {:+.1f} (95% {:+.1f} .. {:+.1f}), measured against the baseline itself {:+.1f} "
+                     "(95% {:+.1f} .. {:+.1f}), together {:+.1f} (95% {:+.1f} .. {:+.1f})",
+                     chain.gain, chain.gain_ci.low, chain.gain_ci.high, direct.gain, direct.gain_ci.low, direct.gain_ci.high, pooled.gain,
+                     pooled.gain_ci.low, pooled.gain_ci.high);
+}
+
 // Decides one check's rounds: the changes `step.returned` go back (the simplified winner becomes
 // conf's) or stay (refused), and the check's line is noted. An examination (the model proposed
 // nothing; `examined`) returns them only when the plant shows the winner better without them
-// (examined_refused); else they stay, their part measured.
+// (examined_refused); else they stay, their part measured. A check refused for its chain through
+// the confirmation alone (refused_by_chain_alone) measures the simplified winner against the
+// baseline (`against_baseline`) and decides on the two pooled; what later checks chain from.
 void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const Simplification& step, const Values& simplified,
-                  bool examined, Checks& k, ConfirmResult& conf) {
+                  bool examined, const MeasureAgainstBaseline& against_baseline, Checks& k, ConfirmResult& conf) {
   k.s.measured = true;
-  const Confirmation vs_whole = decide_confirmation(c.whole_vs_simplified);
+  const Confirmation vs_whole = decide_confirmation(c.pairs);
   const PlantCheck measured{.gain = vs_whole.gain, .ci95 = vs_whole.gain_ci, .together = static_cast<int>(step.returned.size())};
   for (const auto& r : step.returned) k.checked[r.id] = measured;
-  const Confirmation vs_base = gain_through_check(conf.confirmation, vs_whole, model_loss);
+  Confirmation vs_base = gain_through_check(conf.confirmation, vs_whole, model_loss);
   // The first check holds the simplified winner to 5% of the whole as it measured it; later ones to
   // what is left of the allowance; an examination returns only what the plant shows to hurt.
   const std::optional<double> left = k.spent > 0 ? std::optional(k.allowance - k.spent) : std::nullopt;
+  std::string line = check_line(vs_whole, model_loss, c.length);
+  if (refused_by_chain_alone(vs_whole, vs_base, model_loss, left, examined)) {
+    std::string note;
+    if (const auto direct = against_baseline(note)) {
+      const Confirmation pooled = pool_confirmations(vs_base, *direct);
+      line += anchor_line(vs_base, *direct, pooled);
+      vs_base = pooled;
+    } else {
+      line += "; " + note;
+    }
+  }
   const std::string how =
       examined ? examined_refused(vs_whole, vs_base, model_loss) : simplified_refused(vs_whole, vs_base, model_loss, left);
-  const std::string line = check_line(vs_whole, model_loss, c.length);
   const size_t n = step.returned.size();
   if (!how.empty()) {
     k.notes.push_back(examined ? fmt::format("{} change(s) examined ({}): {}, they stay, their part measured", n, line, how)
@@ -585,16 +651,19 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
                       nothing_would_follow(bound, engine, conf, changes, ids, simplified, k, check);
     const auto start = budget.elapsed();
     const MoreRounds more = [&](int done) { return another_round(in, budget, start, last, done); };
-    const CheckRounds c = run_check(in, plant, conf.winner, simplified, *rounds, more, progress);
+    const CheckRounds c = run_check(in, plant, &conf.winner, simplified, *rounds, more, progress);
     tell_check(engine, bound, conf.winner, simplified, c);
-    if (complete(c.whole_vs_simplified) < 2) {
+    if (complete(c.pairs) < 2) {
       const std::string what = examining ? fmt::format("the examination of {} change(s) ({})", ids.size(), fmt::join(ids, ", "))
                                          : "the check of " + next.proposal();
       stop = fmt::format("too few rounds of {} completed: {}", what,
                          check == 0 ? "the whole winner stays, every change as confirmed together" : "they stay");
       break;
     }
-    decide_check(c, model_loss, step, simplified, examining, k, conf);
+    const MeasureAgainstBaseline against_baseline = [&](std::string& note) {
+      return measure_against_baseline(in, plant, engine, budget, progress, simplified, note);
+    };
+    decide_check(c, model_loss, step, simplified, examining, against_baseline, k, conf);
   }
   k.s.reason = summary(k.notes, stop);
   attach_checks(k.s.kept, k.checked);

@@ -16,7 +16,10 @@
 // a third of its time, when the confirmation had just measured it), is not worse than the whole
 // winner beyond noise (the 95% interval of simplified - whole reaches above minus the
 // confirmation's minimum gain) and its cost, as the model's joint estimate and the check's rounds
-// put it together (combined_loss), is within the allowance.
+// put it together (combined_loss), is within the allowance. A check refused only because its chain
+// through the confirmation has grown too wide (refused_by_chain_alone) measures the simplified
+// winner against the baseline itself, as many rounds as a check, and decides again on the two
+// pooled (pool_confirmations): the re-anchored gain is what later checks chain from.
 //
 // That is one check. Its measurements are told to the engine, and the model proposes again, for the
 // winner the check left: a refused change is never proposed again, a returned one is gone, and what
@@ -184,6 +187,19 @@ std::string simplified_refused(const Confirmation& vs_whole, const Confirmation&
 // 0.429 -> 0.492 at 5% noise, 0.563 -> 0.648 at 10%, needless changes unchanged), so an examination
 // measures and explains, and returns only a change the plant shows to hurt. Pure.
 std::string examined_refused(const Confirmation& vs_whole, const Confirmation& vs_base, const opt::Difference& model_loss);
+
+// Whether a check's verdict refuses its simplified winner only because the chain (vs_base:
+// gain_through_check) no longer shows it above the baseline: with vs_base promoting, the verdict
+// (examined_refused when `examined`, else simplified_refused) would keep it. Such a check measures
+// the simplified winner against the baseline itself when the time left holds a check's rounds, and
+// decides again on the chain pooled with those rounds (pool_confirmations): the re-anchoring. Every
+// kept check's chain adds its own variance, and the confirmation's degrees of freedom cap them all:
+// bench_study_decisions' chain table showed that after 5-6 checks, or at 8% noise, even 8
+// confirmation rounds leave needless returns shown above the baseline only about half the time,
+// and on the testbed a one-hour search refused two returns its rounds and the model put at +20.7
+// and -3.0 as "not shown better than the baseline" (2026-12-06). Pure.
+bool refused_by_chain_alone(const Confirmation& vs_whole, const Confirmation& vs_base, const opt::Difference& model_loss,
+                            std::optional<double> allowance_left, bool examined);
 
 struct SimplifyInputs {
   const SearchOptions& options;

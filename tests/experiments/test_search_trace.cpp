@@ -761,3 +761,38 @@ TEST_CASE("changes no examination had time for are named", "[search-trace][simpl
   CHECK_THAT(report.simplification, Catch::Contains("no time left to examine on the plant the 1 change(s) it credits by fewer than 2 sds "
                                                     "(wg0/txqueuelen; "));
 }
+
+TEST_CASE("a check refused for its chain alone measures the simplified winner against the baseline itself", "[search-trace][simplify]") {
+  // The world of "search checks again after a check" with a confirmation that barely promotes (its
+  // first candidate, measurement 20, and second baseline, 21, read 100 low: +278, 95% about +30 ..
+  // +527 over 3 rounds) and a second check whose first simplified measurement (36) reads low. The
+  // first check returns the congestion control; the second's return of the transmit queue costs
+  // -19.3 by its rounds (95% -73.0 .. +34.4) and -18.1 +- 21.5 with the model, within the
+  // allowance, but chained through the confirmation's 2 degrees of freedom its gain over the
+  // baseline reaches below zero (-18.2 .. +537.4). Instead of keeping the change for that, the
+  // check measures the simplified winner against the baseline (measurements 45-54, B S, S B, ...:
+  // +280.8, 95% +276.4 .. +285.1), pools the two, and the return is kept; the third check (the
+  // examination of tcp_rmem) chains from the re-anchored gain.
+  SearchWorld w(Script{.low_measures = {20, 21, 36}, .inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  const auto o = simplifying(w, 20);
+  const auto report = w.run(o);
+  const std::string trace = w.trace(report, o.study_path, o.profile_path);
+  test::check_trace("simplification-reanchored", trace);
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  REQUIRE(report.returned.size() == 2);
+  CHECK(report.changed.size() == 2);
+  CHECK_THAT(report.simplification, Catch::Contains("the chain through the confirmation +259.6 (95% -18.2 .. +537.4), measured against the "
+                                                    "baseline itself +280.8"));
+  // The anchor's ten measurements: five of the baseline (nothing applied: the host's own values),
+  // five of the simplified winner, at the check's length.
+  const auto checks = check_measurements(trace);
+  REQUIRE(checks.size() == 40);  // three checks and the anchor's rounds after the second
+  int baselines = 0;
+  for (size_t i = 20; i < 30; ++i) baselines += checks[i].find("mtu=1280 txq=100 rmem_max=16384 cc=reno |") != std::string::npos;
+  CHECK(baselines == 5);
+  const Evidence ev = Evidence::from_yaml(act::load_profile(o.profile_path).evidence, o.profile_path);
+  REQUIRE(ev.gain);
+  CHECK_THAT(ev.gain->method, Catch::Contains("; re-anchored: paired t"));
+  CHECK(ev.gain->ci95->low > 200);
+}

@@ -201,6 +201,36 @@ TEST_CASE("simplification: the gain over the baseline is chained through the cos
   CHECK(alone.method == rounds_only.method);
 }
 
+TEST_CASE("simplification: only a check refused for its chain through the confirmation measures the baseline itself", "[simplify]") {
+  using wgopt::opt::Difference;
+  // A confirmation that barely promoted (+106.7, 95% +30.8 .. +182.5, 2 df) and a check as good as
+  // the whole, within the allowance with the model: its chain reaches below zero.
+  const Confirmation confirmed = decide_confirmation(std::vector<double>{300, 330, 310}, std::vector<double>{400, 470, 390});
+  const Confirmation check = decide_confirmation(std::vector<double>{400, 410, 390}, std::vector<double>{330, 450, 350});
+  const Confirmation chain = chain_confirmations(confirmed, check);
+  const Difference model{.mean = 4, .sd = 6};
+  REQUIRE_FALSE(chain.promote);
+  CHECK(refused_by_chain_alone(check, chain, model, std::nullopt, false));
+  // Refused for its cost too, or kept anyway: no rounds against the baseline.
+  CHECK_FALSE(refused_by_chain_alone(check, chain, Difference{.mean = 30, .sd = 10}, std::nullopt, false));
+  CHECK_FALSE(refused_by_chain_alone(check, chain, model, 3.0, false));
+  CHECK_FALSE(refused_by_chain_alone(check, gain_through_check(confirmed, check, model), model, std::nullopt, false));
+  const Confirmation steady = decide_confirmation(std::vector<double>{400, 410, 390}, std::vector<double>{370, 380, 360});
+  CHECK_FALSE(refused_by_chain_alone(steady, chain_confirmations(confirmed, steady), Difference{}, std::nullopt, false));
+  // An examination: only when the plant shows the winner better without the change, and the chain alone refuses.
+  const Confirmation better = decide_confirmation(std::vector<double>{400, 410, 390}, std::vector<double>{420, 431, 409});
+  CHECK(refused_by_chain_alone(better, chain_confirmations(chain, better), Difference{.mean = -20, .sd = 6}, std::nullopt, true));
+  CHECK_FALSE(refused_by_chain_alone(check, chain, model, std::nullopt, true));
+  // Pooled with five rounds against the baseline (+100), the simplified winner is shown above it and kept.
+  const Confirmation direct = decide_confirmation(std::vector<double>{310, 300, 320, 305, 315}, std::vector<double>{400, 395, 430, 400, 420});
+  const Confirmation pooled = pool_confirmations(chain, direct);
+  CHECK(simplified_refused(check, pooled, model).empty());
+  // Pooled with rounds that find nothing, it is refused, and the reason names both parts.
+  const Confirmation none = decide_confirmation(std::vector<double>{310, 300, 320, 305, 315}, std::vector<double>{305, 310, 312, 300, 318});
+  CHECK_THAT(simplified_refused(check, pool_confirmations(chain, none), model),
+             Catch::StartsWith("not shown better than the baseline (the chain and the rounds against the baseline together"));
+}
+
 TEST_CASE("an examined change goes back only when the plant shows the winner better without it", "[simplify]") {
   using wgopt::opt::Difference;
   const std::vector<double> whole{400, 410, 390}, baseline{200, 210, 190};
