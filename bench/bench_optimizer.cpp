@@ -204,7 +204,7 @@ void write_raw(const std::string& path, const std::vector<Job>& jobs) {
     line["at"][std::to_string(j.spec.trials)] = {{"regret", j.metrics.regret}, {"gap", j.metrics.gap},
                                                  {"failed", j.metrics.failed}, {"changes", j.metrics.changes},
                                                  {"needless", j.metrics.needless}, {"proposed", j.metrics.proposed},
-                                                 {"simplified", j.metrics.simplified}, {"checks", j.metrics.checks},
+                                                 {"simplified", j.metrics.simplified}, {"checks", j.metrics.checks}, {"anchors", j.metrics.anchors},
                                                  {"profile_changes", j.metrics.profile_changes},
                                                  {"profile_needless", j.metrics.profile_needless},
                                                  {"profile_regret", j.metrics.profile_regret},

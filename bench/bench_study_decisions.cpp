@@ -259,23 +259,42 @@ void confirmation_table(int runs, unsigned seed, bool markdown) {
 // to "not worse than the whole beyond noise", which refuse most costly returns before the chain
 // is asked. Columns: of the runs whose confirmation promoted, the share whose chain after the j-th
 // check shows the simplified winner above the baseline (95% interval above zero, at least 2%).
+// "re-anchored": a check whose chain does not show it measures the simplified winner against the
+// baseline itself (kCheckRounds rounds at the check's noise, the confirmation's drift) and its
+// chain becomes the two pooled (pool_confirmations), as the search's checks refused for their chain
+// alone do (winner_simplification.hpp refused_by_chain_alone); "anchors" is how many such
+// measurements a run made, on average.
 constexpr double kModelSd = 0.035;
 constexpr int kChainChecks = 6;
 constexpr int kCostlyChecks = 4;
 constexpr int kCheckRounds = 5;
 
+// The simplified winner (`level` above the baseline) measured against the baseline itself: kCheckRounds
+// rounds at the check's noise, with the confirmation's drift.
+Confirmation simulated_anchor(double level, double noise, std::normal_distribution<double>& z, std::mt19937& rng) {
+  std::vector<double> b, c;
+  for (int i = 0; i < kCheckRounds; ++i) {
+    const double drift = -0.01 * i;
+    b.push_back(kIncumbent * (1 + drift + 1.05 * noise * z(rng)));
+    c.push_back(kIncumbent * (1 + level + drift + 1.05 * noise * z(rng)));
+  }
+  return decide_confirmation(b, c);
+}
+
 void chain_table(int runs, unsigned seed, bool markdown) {
-  std::vector<std::string> header{"noise", "whole gain", "returns", "confirmation rounds", "promoted"};
+  std::vector<std::string> header{"noise", "whole gain", "returns", "confirmation rounds", "re-anchored", "promoted"};
   for (int j = 1; j <= kChainChecks; ++j) header.push_back(fmt::format("after check {}", j));
+  header.push_back("anchors");
   Table t(header);
   std::normal_distribution<double> z(0, 1);
   const std::pair<double, const char*> kinds[] = {{0.10, "needless"}, {0.20, "needless"}, {0.20, "costly"}};
   for (double noise : {0.04, 0.08}) {
     for (const auto& [gain, kind] : kinds) {
       const double cost = std::string(kind) == "costly" ? gain / kCostlyChecks : 0.0;
-      for (int rounds : {4, 6, 8}) {
+      const std::pair<int, bool> variants[] = {{4, false}, {6, false}, {8, false}, {6, true}, {8, true}};
+      for (const auto& [rounds, anchored] : variants) {
         std::mt19937 rng(seed);
-        int promoted = 0;
+        int promoted = 0, anchors = 0;
         std::vector<int> shown(kChainChecks, 0);
         for (int r = 0; r < runs; ++r) {
           Confirmation chain = simulated_confirmation(rounds, gain, noise, z, rng);
@@ -291,13 +310,18 @@ void chain_table(int runs, unsigned seed, bool markdown) {
             }
             const wgopt::opt::Difference model{.mean = kIncumbent * (step + kModelSd * z(rng)), .sd = kIncumbent * kModelSd};
             chain = gain_through_check(chain, decide_confirmation(check), model);
-            shown[static_cast<size_t>(j)] += chain.promote;
             level -= step;
+            if (anchored && !chain.promote) {
+              chain = pool_confirmations(chain, simulated_anchor(level, noise, z, rng));
+              ++anchors;
+            }
+            shown[static_cast<size_t>(j)] += chain.promote;
           }
         }
         std::vector<std::string> row{fmt::format("{:.0f}%", noise * 100), fmt::format("{:+.0f}%", gain * 100), kind,
-                                     std::to_string(rounds), fmt::format("{:.1f}%", 100.0 * promoted / runs)};
+                                     std::to_string(rounds), anchored ? "yes" : "no", fmt::format("{:.1f}%", 100.0 * promoted / runs)};
         for (int n : shown) row.push_back(promoted ? fmt::format("{:.1f}%", 100.0 * n / promoted) : "-");
+        row.push_back(promoted ? fmt::format("{:.2f}", static_cast<double>(anchors) / promoted) : "-");
         t.add_row(row);
       }
     }

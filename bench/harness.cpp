@@ -161,7 +161,11 @@ std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, cons
       if (const double v = flag_number(name, f, 4); v != 0 && v != 1)
         throw UsageError(fmt::format("strategy '{}': ablation '{}' needs 0 (the rounds alone) or 1 (with the model)", name, f));
     }
-    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, dss=V, +addc, +addcc, rm=P, checks=N, ckr=N, ckn=V, cks=V, exm=V, exa=V, dsg=N, chm=0, cfr=N", name, f));
+    else if (f.rfind("anc=", 0) == 0) {   // measure_profile's (check_plan)
+      if (const double v = flag_number(name, f, 4); v != 0 && v != 1)
+        throw UsageError(fmt::format("strategy '{}': ablation '{}' needs 0 (no rounds against the baseline) or 1 (the search's)", name, f));
+    }
+    else throw UsageError(fmt::format("strategy '{}': unknown ablation '{}': use -feas, -popcount, +warp, -lscale, -neigh, -tie, -robust, +onesided, -kg, +kgask, +rmadapt, -add, -bits, +bitshare, ls=D, init=N, nu=V, xi=V, xin=V, xie=V, fw=V, kgfrom=V, kgmin=V, rmmax=V, rmratio=V, vcap=V, vcapp=V, sp=V, spr=V, spe=N, loo=V, dss=V, +addc, +addcc, rm=P, checks=N, ckr=N, ckn=V, cks=V, exm=V, exa=V, dsg=N, chm=0, cfr=N, anc=0", name, f));
     at = end + 1;
   }
   if (auto e = space.validate(); !e.empty()) throw UsageError("search space: " + e);
@@ -186,7 +190,8 @@ int remeasure_percent(const std::string& name) { return int(std::lround(name_fla
 // first: the share of the allowance left an examined return may cost, "dsg=N" measurements beside
 // the winner first, "chm=0" the gain over the baseline chained through the check's rounds alone,
 // "cfr=N" the confirmation's rounds (default the search's for a budget that plans that many checks:
-// 8 for the default 4, a 40-minute search's).
+// 8 for the default 4, a 40-minute search's), "anc=0" no rounds against the baseline for a check
+// refused for its chain alone (CheckPlan::anchor).
 CheckPlan check_plan(const std::string& name) {
   CheckPlan p;
   p.checks = int(std::lround(name_flag(name, "checks", experiments::simplification_checks_planned(std::chrono::minutes(40)))));
@@ -201,6 +206,7 @@ CheckPlan check_plan(const std::string& name) {
   p.examine_sds = name_flag(name, "exm", p.examine_sds);
   p.examine_allowance = name_flag(name, "exa", p.examine_allowance);
   p.chain_with_model = name_flag(name, "chm", 1) != 0;
+  p.anchor = name_flag(name, "anc", 1) != 0;
   return p;
 }
 }  // namespace
@@ -227,6 +233,7 @@ void measure_profile(const Problem& problem, opt::Strategy& engine, const opt::R
   m.proposed = s.proposed;
   m.simplified = s.kept;
   m.checks = s.checks;
+  m.anchors = s.anchors;
   std::tie(m.profile_changes, m.profile_needless) = count_changes(problem, s.profile);
   m.profile_regret = problem.f(s.profile).value_or(problem.failed_value) - problem.fstar;
 }

@@ -36,6 +36,7 @@ struct RunMetrics {
   int proposed = 0;         // over every check
   bool simplified = false;  // a check kept a simplified winner
   int checks = 0;           // plant checks made (at most the strategy's checks=N, else 4: a 40-minute search's)
+  int anchors = 0;          // checks refused for their chain alone that measured the baseline (CheckPlan::anchor)
   int profile_changes = 0;
   int profile_needless = 0;
   double profile_regret = 0;
@@ -78,7 +79,7 @@ double noise_sd(const Problem& problem, int noise);
 // lengthscale_ref_dims, init=N the initial design size, nu=V robust_nu, xi=V xi, xin=V xi_noise (and
 // xi_noise_end), xie=V xi_noise_end, fw=V feasibility_weight, kgfrom=V kg_ask_from, kgmin=V
 // kg_ask_min, rmmax=V remeasure_max, rmratio=V remeasure_ratio, vcap=V variance_cap, vcapp=V
-// polish_variance_cap, sp=V sparse_tolerance (spr=V: ramped, sparse_ramp), spe=N sparse_every, loo=V loo_share; +addc additive_contributions, +addcc the same for contributions() only (additive_credits_only); rm=P is run_one's: the driver re-measures in the last P% of the trials; checks=N the simulated simplification's most plant checks, ckr=N its rounds per check (default 5, the search's at its default half length), ckn=V its measurements' noise as a multiple of the problem's (default 1.05), cks=V the sds within_allowance adds to the model's joint loss, chm=0 the simplified winner's gain over the baseline chained through the check's rounds alone). Throws wgopt::UsageError naming a bad name or flag.
+// polish_variance_cap, sp=V sparse_tolerance (spr=V: ramped, sparse_ramp), spe=N sparse_every, loo=V loo_share; +addc additive_contributions, +addcc the same for contributions() only (additive_credits_only); rm=P is run_one's: the driver re-measures in the last P% of the trials; checks=N the simulated simplification's most plant checks, ckr=N its rounds per check (default 5, the search's at its default half length), ckn=V its measurements' noise as a multiple of the problem's (default 1.05), cks=V the sds within_allowance adds to the model's joint loss, chm=0 the simplified winner's gain over the baseline chained through the check's rounds alone, cfr=N the confirmation's rounds, anc=0 no rounds against the baseline for a check refused for its chain alone). Throws wgopt::UsageError naming a bad name or flag.
 std::unique_ptr<opt::Strategy> make_bench_strategy(const std::string& name, const opt::Space& space,
                                                    const opt::StrategyOptions& options);
 

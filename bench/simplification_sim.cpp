@@ -87,12 +87,22 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
       simple.push_back(measure(simplified));
     }
     const auto vs_whole = experiments::decide_confirmation(whole, simple);
-    const auto vs_base = plan.chain_with_model ? experiments::gain_through_check(confirmed, vs_whole, model_loss)
+    auto vs_base = plan.chain_with_model ? experiments::gain_through_check(confirmed, vs_whole, model_loss)
                                                : experiments::chain_confirmations(confirmed, vs_whole);
     std::optional<double> left = spent > 0 ? std::optional(allowance - spent) : std::nullopt;
     if (examining && plan.examine_allowance >= 0) left = plan.examine_allowance * (allowance - spent);
-    const bool refuse = examining && plan.examine_allowance < 0 ? !experiments::examined_refused(vs_whole, vs_base, model_loss).empty()
-                                                                : !experiments::simplified_refused(vs_whole, vs_base, model_loss, left).empty();
+    const bool examined = examining && plan.examine_allowance < 0;
+    if (plan.anchor && experiments::refused_by_chain_alone(vs_whole, vs_base, model_loss, left, examined)) {
+      std::vector<double> base, anchored;   // the simplified winner against the baseline itself, told to the model
+      for (int r = 0; r < plan.rounds; ++r) {
+        base.push_back(measure(start));
+        anchored.push_back(measure(simplified));
+      }
+      vs_base = experiments::pool_confirmations(vs_base, experiments::decide_confirmation(base, anchored));
+      ++out.anchors;
+    }
+    const bool refuse = examined ? !experiments::examined_refused(vs_whole, vs_base, model_loss).empty()
+                                 : !experiments::simplified_refused(vs_whole, vs_base, model_loss, left).empty();
     if (refuse) {
       refused.insert(refused.end(), ids.begin(), ids.end());
       continue;

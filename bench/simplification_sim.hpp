@@ -21,6 +21,7 @@ struct SimplificationOutcome {
   int proposed = 0;          // changes the model proposed to return, over every check
   bool kept = false;         // a simulated check kept a simplified winner
   int checks = 0;            // simulated plant checks made
+  int anchors = 0;           // checks refused for their chain alone that measured the baseline (CheckPlan::anchor)
   opt::Config profile;       // what the profile carries: the simplified winner when kept, else the winner
 };
 
@@ -49,6 +50,11 @@ struct CheckPlan {
   // stand for (policies.hpp default_confirm_rounds; 8 for 4 checks, a 40-minute search's); until
   // 2026-12-06 always 4 ("cfr=4").
   int confirm_rounds = 4;
+  // A check refused for its chain through the confirmation alone measures the simplified winner
+  // against the baseline in `rounds` more rounds (told to the model) and decides on the two pooled,
+  // as the search since 2026-12-06 (refused_by_chain_alone, pool_confirmations); false: it stays
+  // refused, as before ("anc=0").
+  bool anchor = true;
 };
 
 // problem must have a start; winner is the engine's recommendation, winner_mean its posterior mean
