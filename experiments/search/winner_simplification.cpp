@@ -68,7 +68,7 @@ std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, 
 // `more(done)`: asked after the planned rounds, with the rounds done, whether to measure another
 // (the check no other can follow: another_round). Never after a round that did not complete (the
 // winner no longer applied, the tunnel died, a measurement failed): more would likely fail too.
-using MoreRounds = std::function<bool(int done)>;
+using MoreRounds = std::function<bool(const std::vector<ConfirmationRound>& done)>;
 
 // The rounds of `simplified` against `whole`, or with `whole` null against the baseline (the
 // re-anchoring: refused_by_chain_alone); the first arm is in the rounds' baseline slot either way.
@@ -83,7 +83,7 @@ CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values
   for (int r = 0;; ++r) {
     if (r >= rounds) {
       const auto& last = c.pairs.back();
-      if (!more || !last.baseline || !last.candidate || !more(r)) break;
+      if (!more || !last.baseline || !last.candidate || !more(c.pairs)) break;
       progress.say(fmt::format("simplification: time for another round, {} of at most {}", r + 1, 2 * rounds));
     }
     ConfirmationRound& round = c.pairs.emplace_back();
@@ -254,7 +254,10 @@ Confirmation gain_through_check(const Confirmation& confirmed, const Confirmatio
 // that a check too short to tell is not read as one that measured the simpler profile worse than
 // the host.
 std::string not_shown_above(const Confirmation& vs_base) {
-  const bool anchored = vs_base.method.find(kReanchoredMethod) != std::string::npos;
+  // Re-anchored by this check: the method's last link is the rounds against the baseline (a later
+  // check chains " + ..." after it).
+  const size_t at = vs_base.method.rfind(kReanchoredMethod);
+  const bool anchored = at != std::string::npos && vs_base.method.find(" + ", at) == std::string::npos;
   const std::string numbers =
       anchored ? fmt::format("the chain and the rounds against the baseline together {:+.1f}, 95% {:+.1f} .. {:+.1f}", vs_base.gain,
                              vs_base.gain_ci.low, vs_base.gain_ci.high)
@@ -413,10 +416,15 @@ Averages chained_row(const Averages& whole_before, const CheckRounds& c) {
 }
 
 // The winner is now the simplified one, held to the baseline through the confirmation (vs_base:
-// gain_through_check). Its row's score is vs_base's, the model's estimate of the check's cost
+// gain_through_check, or that pooled with the rounds against the baseline when the check
+// re-anchored it). Its row's score is vs_base's, the model's estimate of the check's cost
 // included, so that the table's score and the "winner confirmed" line say the same; its throughput
 // and probes are the check's rounds'.
 void take_simplified(ConfirmResult& conf, const Values& simplified, const Confirmation& vs_base, const CheckRounds& c) {
+  // A re-anchored gain's baseline level pools the rounds against the baseline with the
+  // confirmation's (pool_confirmations): the baseline row's score follows it, as the winner's does.
+  if (vs_base.baseline_mean != conf.confirmation.baseline_mean && conf.baseline_row.n > 0)
+    conf.baseline_row.score = conf.baseline_row.n * vs_base.baseline_mean;
   conf.winner = simplified;
   conf.winner_trial.reset();
   conf.confirmation = vs_base;
@@ -520,12 +528,9 @@ void attach_checks(std::vector<KnobChange>& changes, const std::map<std::string,
   }
 }
 
-// The simplified winner measured against the baseline itself (its rounds decided: simplified -
-// baseline), or nullopt with `note` saying why not (no time, too few rounds completed).
-using MeasureAgainstBaseline = std::function<std::optional<Confirmation>(std::string& note)>;
-
 // The re-anchoring's rounds (refused_by_chain_alone): as many as a check gets in the time left, the
-// baseline (nothing applied) in the first slot, each measurement told to the model.
+// baseline (nothing applied) in the first slot, each measurement told to the model. Their decision
+// (simplified - baseline), or nullopt with `note` saying why not (no time, too few rounds completed).
 std::optional<Confirmation> measure_against_baseline(const SimplifyInputs& in, PlantAccess& plant, opt::Strategy& engine, const Budget& budget,
                                                      SearchProgress& progress, const Values& simplified, std::string& note) {
   std::string why;
@@ -534,8 +539,8 @@ std::optional<Confirmation> measure_against_baseline(const SimplifyInputs& in, P
     note = "no time left to measure it against the baseline itself (" + why + ")";
     return std::nullopt;
   }
-  progress.say(fmt::format("simplification: the chain through the confirmation no longer shows the simplified winner above the baseline; "
-                           "measuring it against the baseline itself, {} rounds of {} s measurements",
+  progress.say(fmt::format("simplification: the chain through the confirmation does not confirm the simplified winner's gain over the "
+                           "baseline; measuring it against the baseline itself, {} rounds of {} s measurements",
                            *rounds, in.plan.check.duration.count()));
   const CheckRounds b = run_check(in, plant, nullptr, simplified, *rounds, nullptr, progress);
   tell_check(engine, plant.bound(), plant.bound().baseline, simplified, b);
@@ -546,41 +551,52 @@ std::optional<Confirmation> measure_against_baseline(const SimplifyInputs& in, P
   return decide_confirmation(b.pairs);
 }
 
-// "; the chain through the confirmation -18.2 (95% ..), measured against the baseline itself +280.8 (95% ..), together ..."
-std::string anchor_line(const Confirmation& chain, const Confirmation& direct, const Confirmation& pooled) {
-  return fmt::format("; the chain through the confirmation {:+.1f} (95% {:+.1f} .. {:+.1f}), measured against the baseline itself {:+.1f} "
-                     "(95% {:+.1f} .. {:+.1f}), together {:+.1f} (95% {:+.1f} .. {:+.1f})",
-                     chain.gain, chain.gain_ci.low, chain.gain_ci.high, direct.gain, direct.gain_ci.low, direct.gain_ci.high, pooled.gain,
-                     pooled.gain_ci.low, pooled.gain_ci.high);
-}
+// A check's rounds judged: simplified - whole (vs_whole), the simplified winner's gain over the
+// baseline (vs_base: the confirmation's chained through the check, gain_through_check; re-anchored
+// when the chain alone refused it), what is left of the allowance, and the check's words so far.
+struct CheckVerdict {
+  Confirmation vs_whole, vs_base;
+  std::optional<double> left;  // what is left of the allowance after earlier kept checks (nullopt: none kept yet)
+  std::string line;
+};
 
-// Decides one check's rounds: the changes `step.returned` go back (the simplified winner becomes
-// conf's) or stay (refused), and the check's line is noted. An examination (the model proposed
-// nothing; `examined`) returns them only when the plant shows the winner better without them
-// (examined_refused); else they stay, their part measured. A check refused for its chain through
-// the confirmation alone (refused_by_chain_alone) measures the simplified winner against the
-// baseline (`against_baseline`) and decides on the two pooled; what later checks chain from.
-void decide_check(const CheckRounds& c, const opt::Difference& model_loss, const Simplification& step, const Values& simplified,
-                  bool examined, const MeasureAgainstBaseline& against_baseline, Checks& k, ConfirmResult& conf) {
-  k.s.measured = true;
-  const Confirmation vs_whole = decide_confirmation(c.pairs);
-  const PlantCheck measured{.gain = vs_whole.gain, .ci95 = vs_whole.gain_ci, .together = static_cast<int>(step.returned.size())};
-  for (const auto& r : step.returned) k.checked[r.id] = measured;
-  Confirmation vs_base = gain_through_check(conf.confirmation, vs_whole, model_loss);
+CheckVerdict chained_verdict(const std::vector<ConfirmationRound>& pairs, std::chrono::seconds length, const opt::Difference& model_loss,
+                             const Checks& k, const ConfirmResult& conf) {
+  CheckVerdict v;
+  v.vs_whole = decide_confirmation(pairs);
+  v.vs_base = gain_through_check(conf.confirmation, v.vs_whole, model_loss);
   // The first check holds the simplified winner to 5% of the whole as it measured it; later ones to
   // what is left of the allowance; an examination returns only what the plant shows to hurt.
-  const std::optional<double> left = k.spent > 0 ? std::optional(k.allowance - k.spent) : std::nullopt;
-  std::string line = check_line(vs_whole, model_loss, c.length);
-  if (refused_by_chain_alone(vs_whole, vs_base, model_loss, left, examined)) {
-    std::string note;
-    if (const auto direct = against_baseline(note)) {
-      const Confirmation pooled = pool_confirmations(vs_base, *direct);
-      line += anchor_line(vs_base, *direct, pooled);
-      vs_base = pooled;
-    } else {
-      line += "; " + note;
-    }
+  v.left = k.spent > 0 ? std::optional(k.allowance - k.spent) : std::nullopt;
+  v.line = check_line(v.vs_whole, model_loss, length);
+  return v;
+}
+
+// The verdict's gain over the baseline pooled with the rounds against the baseline itself
+// (`direct`), and the words for both; without them (nullopt), `note` says why.
+void reanchor(CheckVerdict& v, const std::optional<Confirmation>& direct, const std::string& note) {
+  if (!direct) {
+    v.line += "; " + note;
+    return;
   }
+  const Confirmation pooled = pool_confirmations(v.vs_base, *direct);
+  v.line += fmt::format("; the chain through the confirmation {:+.1f} (95% {:+.1f} .. {:+.1f}), measured against the baseline itself "
+                        "{:+.1f} (95% {:+.1f} .. {:+.1f}), together {:+.1f} (95% {:+.1f} .. {:+.1f})",
+                        v.vs_base.gain, v.vs_base.gain_ci.low, v.vs_base.gain_ci.high, direct->gain, direct->gain_ci.low, direct->gain_ci.high,
+                        pooled.gain, pooled.gain_ci.low, pooled.gain_ci.high);
+  v.vs_base = pooled;
+}
+
+// Decides one check (its rounds `c`, judged in `v`): the changes `step.returned` go back (the
+// simplified winner becomes conf's) or stay (refused), and the check's line is noted. An
+// examination (the model proposed nothing; `examined`) returns them only when the plant shows the
+// winner better without them (examined_refused); else they stay, their part measured.
+void decide_check(const CheckRounds& c, const CheckVerdict& v, const opt::Difference& model_loss, const Simplification& step,
+                  const Values& simplified, bool examined, Checks& k, ConfirmResult& conf) {
+  k.s.measured = true;
+  const auto& [vs_whole, vs_base, left, line] = v;
+  const PlantCheck measured{.gain = vs_whole.gain, .ci95 = vs_whole.gain_ci, .together = static_cast<int>(step.returned.size())};
+  for (const auto& r : step.returned) k.checked[r.id] = measured;
   const std::string how =
       examined ? examined_refused(vs_whole, vs_base, model_loss) : simplified_refused(vs_whole, vs_base, model_loss, left);
   const size_t n = step.returned.size();
@@ -650,7 +666,15 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     const bool last = check + 1 == kMaxSimplificationChecks ||
                       nothing_would_follow(bound, engine, conf, changes, ids, simplified, k, check);
     const auto start = budget.elapsed();
-    const MoreRounds more = [&](int done) { return another_round(in, budget, start, last, done); };
+    // A check whose rounds so far leave it refused for its chain alone keeps the time left for the
+    // rounds against the baseline instead of measuring more of its own.
+    const MoreRounds more = [&](const std::vector<ConfirmationRound>& done) {
+      if (complete(done) >= 2) {
+        const CheckVerdict so_far = chained_verdict(done, in.plan.check.duration, model_loss, k, conf);
+        if (refused_by_chain_alone(so_far.vs_whole, so_far.vs_base, model_loss, so_far.left, next.examining)) return false;
+      }
+      return another_round(in, budget, start, last, static_cast<int>(done.size()));
+    };
     const CheckRounds c = run_check(in, plant, &conf.winner, simplified, *rounds, more, progress);
     tell_check(engine, bound, conf.winner, simplified, c);
     if (complete(c.pairs) < 2) {
@@ -660,10 +684,13 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
                          check == 0 ? "the whole winner stays, every change as confirmed together" : "they stay");
       break;
     }
-    const MeasureAgainstBaseline against_baseline = [&](std::string& note) {
-      return measure_against_baseline(in, plant, engine, budget, progress, simplified, note);
-    };
-    decide_check(c, model_loss, step, simplified, examining, against_baseline, k, conf);
+    CheckVerdict v = chained_verdict(c.pairs, c.length, model_loss, k, conf);
+    if (refused_by_chain_alone(v.vs_whole, v.vs_base, model_loss, v.left, examining)) {
+      std::string note;
+      const auto direct = measure_against_baseline(in, plant, engine, budget, progress, simplified, note);
+      reanchor(v, direct, note);
+    }
+    decide_check(c, v, model_loss, step, simplified, examining, k, conf);
   }
   k.s.reason = summary(k.notes, stop);
   attach_checks(k.s.kept, k.checked);

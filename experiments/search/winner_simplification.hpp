@@ -19,7 +19,9 @@
 // put it together (combined_loss), is within the allowance. A check refused only because its chain
 // through the confirmation has grown too wide (refused_by_chain_alone) measures the simplified
 // winner against the baseline itself, as many rounds as a check, and decides again on the two
-// pooled (pool_confirmations): the re-anchored gain is what later checks chain from.
+// pooled (pool_confirmations): when that check is kept, its re-anchored gain is what later checks
+// chain from. A check that no other can follow stops measuring more of its own rounds once the
+// chain alone would refuse it, so that the time left goes to the rounds against the baseline.
 //
 // That is one check. Its measurements are told to the engine, and the model proposes again, for the
 // winner the check left: a refused change is never proposed again, a returned one is gone, and what
@@ -39,7 +41,8 @@
 // the model after every check), the changes returned to the host's value (with their estimate when
 // proposed), and a one-line reason (each check's outcome in turn); when a simplified winner is kept,
 // `conf` is rewritten from that check's rounds (its winner, the winner's row and the confirmation
-// against the baseline chained through the check; the baseline's row stays the confirmation's).
+// against the baseline chained through the check, or re-anchored by it: pool_confirmations; the
+// baseline's row stays the confirmation's).
 // Errors: throws Interrupted on Ctrl-C; a round whose apply fails or whose measurement fails is left
 // out of the decision (paired by round).
 #include <functional>

@@ -190,28 +190,29 @@ Confirmation chain_confirmations(const Confirmation& first, const Confirmation& 
 Confirmation pool_confirmations(const Confirmation& chained, const Confirmation& direct, const ConfirmOptions& opt) {
   opt.validate();
   Confirmation c;
-  c.baseline_mean = chained.baseline_mean;
-  c.baseline_ci = chained.baseline_ci;
   auto dof = [](const Confirmation& x) { return x.gain_dof > 0 ? x.gain_dof : 1.0; };
-  double se = 0, dofs = 1;
+  double se = 0, dofs = 1, share = 0.5;  // share: the direct part's weight
   if (chained.gain_se > 0 && direct.gain_se > 0) {
     const double w1 = 1 / (chained.gain_se * chained.gain_se), w2 = 1 / (direct.gain_se * direct.gain_se), w = w1 + w2;
-    c.gain = (w1 * chained.gain + w2 * direct.gain) / w;
-    // Meier's (1953) first-order correction: weights from estimated variances make 1 / sqrt(w)
-    // too small on few degrees of freedom.
-    const double c1 = w1 / w, c2 = w2 / w;
-    se = std::sqrt((1 + 4 * (c1 * (1 - c1) / dof(chained) + c2 * (1 - c2) / dof(direct))) / w);
+    share = w2 / w;
+    // Meier's (1953) first-order correction of the variance: weights from estimated variances make
+    // 1 / w too small on few degrees of freedom.
+    const double spread = share * (1 - share);
+    se = std::sqrt((1 + 4 * (spread / dof(chained) + spread / dof(direct))) / w);
     dofs = std::min(dof(chained), dof(direct));
   } else if (chained.gain_se > 0 || direct.gain_se > 0) {  // the exact part decides
-    const Confirmation& exact = chained.gain_se > 0 ? direct : chained;
-    c.gain = exact.gain;
-    dofs = dof(exact);
-  } else {
-    c.gain = (chained.gain + direct.gain) / 2;
+    share = chained.gain_se > 0 ? 1 : 0;
+    dofs = dof(share == 1 ? direct : chained);
   }
+  c.gain = (1 - share) * chained.gain + share * direct.gain;
+  // The baseline's level by the same weights: the rounds against the baseline measured it too.
+  c.baseline_mean = (1 - share) * chained.baseline_mean + share * direct.baseline_mean;
+  const double base_half = (1 - share) * (chained.baseline_ci.high - chained.baseline_ci.low) / 2 +
+                           share * (direct.baseline_ci.high - direct.baseline_ci.low) / 2;
+  c.baseline_ci = {c.baseline_mean - base_half, c.baseline_mean + base_half};
   c.candidate_mean = c.baseline_mean + c.gain;
   fill_difference(c, se, dofs, opt.confidence);
-  const double half = std::hypot((c.baseline_ci.high - c.baseline_ci.low) / 2, (c.gain_ci.high - c.gain_ci.low) / 2);
+  const double half = std::hypot(base_half, (c.gain_ci.high - c.gain_ci.low) / 2);
   c.candidate_ci = {c.candidate_mean - half, c.candidate_mean + half};
   c.method = chained.method + std::string(kReanchoredMethod) + direct.method;
   conclude(c, opt);

@@ -90,18 +90,21 @@ Confirmation chain_confirmations(const Confirmation& first, const Confirmation& 
 // One gain from two independent measurements of the same candidate against the same baseline (a
 // chain through the simplification's checks, `chained`, and rounds that measured the candidate
 // against the baseline itself, `direct`): their gains weighted by their precision (w = 1 / se^2),
-// the standard error 1 / sqrt(sum w) widened by Meier's correction for weights that are themselves
-// estimated (x (1 + 4 sum c(1 - c) / dof), c = w / sum w), the fewer of the two parts' degrees of
-// freedom, and the confirmation's rule. A part with no noise (se 0) is exact and decides alone.
-// Why so conservative: with the plain 1 / sqrt(sum w) and Satterthwaite's degrees of freedom, a
+// the variance 1 / sum w widened by Meier's correction for weights that are themselves estimated
+// (x (1 + 4 sum c(1 - c) / dof), c = w / sum w), the fewer of the two parts' degrees of freedom,
+// and the confirmation's rule. A part with no noise (se 0) is exact and decides alone. The
+// baseline's level and interval are the two parts' by the same weights (the direct rounds measured
+// the baseline too; the confirmation's alone made a winner whose confirmation had read the
+// baseline low score below all its own measurements); the candidate's mean is that level plus the
+// pooled gain, its interval the baseline's and the gain's half-widths in quadrature. The method
+// names both parts ("...; re-anchored: paired t"). The simplification re-anchors a chain that has
+// grown too wide to show a simpler winner above the baseline (winner_simplification.hpp).
+// Conservative on purpose: with the plain 1 / sum w and Satterthwaite's degrees of freedom, a
 // simplified winner no better than the baseline was shown above it in 3.3-3.7% of the pooled
 // decisions where its chain had not been (bench_study_decisions' chain table, 5-round anchors),
-// above the one-sided 2.5% the rule means; corrected, 1.4-1.9%. The baseline's mean and interval are `chained`'s (the rows beside
-// it are the confirmation's); the candidate's mean is that baseline plus the pooled gain, its
-// interval the baseline's and the gain's half-widths in quadrature. The method names both parts
-// ("...; re-anchored: paired t"). The simplification re-anchors a chain that has grown too wide to
-// show a simpler winner above the baseline (winner_simplification.hpp). Throws UsageError for
-// invalid options.
+// above the one-sided 2.5% the rule means. The re-anchoring is a second look after the chain's,
+// so the two together still show such a winner above the baseline more often than the chain
+// alone did (the chain table's "costly" rows). Throws UsageError for invalid options.
 inline constexpr std::string_view kReanchoredMethod = "; re-anchored: ";
 Confirmation pool_confirmations(const Confirmation& chained, const Confirmation& direct, const ConfirmOptions& options = {});
 

@@ -220,7 +220,7 @@ TEST_CASE("chaining a steady part, a Welch confirmation, or a part without degre
   CHECK(chain_confirmations(steady, odd).gain_dof == 1);  // the only noise is the part counted as 1
 }
 
-TEST_CASE("a chain pooled with rounds against the baseline itself: precision-weighted, Satterthwaite's degrees of freedom") {
+TEST_CASE("a chain pooled with rounds against the baseline itself: precision-weighted, Meier-corrected, on the fewer degrees of freedom") {
   // A chain grown wide: the whole winner +120 over 3 rounds, then a check's cost with a wide spread.
   const Confirmation whole = decide_confirmation(std::vector<double>{300, 330, 290}, std::vector<double>{420, 400, 460});
   const Confirmation check = decide_confirmation(std::vector<double>{420, 440, 400}, std::vector<double>{380, 470, 400});
@@ -240,10 +240,10 @@ TEST_CASE("a chain pooled with rounds against the baseline itself: precision-wei
   CHECK(pooled.gain_se > 1 / std::sqrt(w1 + w2));
   CHECK(pooled.gain_se < chain.gain_se);
   CHECK(pooled.gain_dof == std::min(chain.gain_dof, direct.gain_dof));
-  // The baseline is the chain's (the confirmation's rows stand beside it); the candidate is on it.
-  CHECK(pooled.baseline_mean == chain.baseline_mean);
-  CHECK(pooled.candidate_mean == Approx(chain.baseline_mean + pooled.gain));
-  CHECK(pooled.relative_gain == Approx(pooled.gain / chain.baseline_mean));
+  // The baseline's level is the two parts' by the same weights; the candidate is on it.
+  CHECK(pooled.baseline_mean == Approx(c1 * chain.baseline_mean + c2 * direct.baseline_mean));
+  CHECK(pooled.candidate_mean == Approx(pooled.baseline_mean + pooled.gain));
+  CHECK(pooled.relative_gain == Approx(pooled.gain / pooled.baseline_mean));
   CHECK(pooled.promote);
   CHECK(pooled.method == "chained: paired t + paired t; re-anchored: paired t");
   // A later check chains from it, its degrees of freedom capped at the pooled ones.

@@ -764,14 +764,15 @@ TEST_CASE("changes no examination had time for are named", "[search-trace][simpl
 
 TEST_CASE("a check refused for its chain alone measures the simplified winner against the baseline itself", "[search-trace][simplify]") {
   // The world of "search checks again after a check" with a confirmation that barely promotes (its
-  // first candidate, measurement 20, and second baseline, 21, read 100 low: +278, 95% about +30 ..
-  // +527 over 3 rounds) and a second check whose first simplified measurement (36) reads low. The
+  // first candidate, measurement 20, and second baseline, 21, read 100 low: +278.2, 95% +16.7 ..
+  // +539.6 over 3 rounds) and a second check whose first simplified measurement (36) reads low. The
   // first check returns the congestion control; the second's return of the transmit queue costs
   // -19.3 by its rounds (95% -73.0 .. +34.4) and -18.1 +- 21.5 with the model, within the
   // allowance, but chained through the confirmation's 2 degrees of freedom its gain over the
   // baseline reaches below zero (-18.2 .. +537.4). Instead of keeping the change for that, the
   // check measures the simplified winner against the baseline (measurements 45-54, B S, S B, ...:
-  // +280.8, 95% +276.4 .. +285.1), pools the two, and the return is kept; the third check (the
+  // +280.8, 95% +276.4 .. +285.1), pools the two, and the return is kept; the baseline's level is
+  // the two parts' (299.7, where the confirmation alone read 267.4), and the third check (the
   // examination of tcp_rmem) chains from the re-anchored gain.
   SearchWorld w(Script{.low_measures = {20, 21, 36}, .inert = {"txqueuelen", "cc"}});
   w.start_poor();
