@@ -100,7 +100,7 @@ Confirmation chain_confirmations(const Confirmation& first, const Confirmation& 
 // names both parts ("...; re-anchored: paired t"). The simplification re-anchors a chain that has
 // grown too wide to show a simpler winner above the baseline (winner_simplification.hpp).
 // Conservative on purpose: with the plain 1 / sum w and Satterthwaite's degrees of freedom, a
-// simplified winner no better than the baseline was shown above it in 3.3-3.7% of the pooled
+// simplified winner no better than the baseline was shown above it in 3.3-3.8% of the pooled
 // decisions where its chain had not been (bench_study_decisions' chain table, 5-round anchors),
 // above the one-sided 2.5% the rule means. The re-anchoring is a second look after the chain's,
 // so the two together still show such a winner above the baseline more often than the chain
