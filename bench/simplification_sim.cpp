@@ -39,6 +39,15 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     engine.tell(c, opt::TrialState::complete, -score);   // the search tells the model every check measurement
     return score;
   };
+  // A check's rounds on the plant: `first` then `second`, plan.rounds times, decided (second - first).
+  auto plant_rounds = [&](const opt::Config& first, const opt::Config& second) {
+    std::vector<double> a, b;
+    for (int r = 0; r < plan.rounds; ++r) {
+      a.push_back(measure(first));
+      b.push_back(measure(second));
+    }
+    return experiments::decide_confirmation(a, b);
+  };
   // The search's confirmation before it (plan.confirm_rounds, not told to the model), from a stream of its own.
   NoiseStream confirmation_noise(seed ^ 0x5851f42d4c957f2dULL);
   auto confirm_measure = [&](const opt::Config& c) {
@@ -81,24 +90,15 @@ SimplificationOutcome simulate_simplification(const Problem& problem, opt::Strat
     out.proposed += int(ids.size());
     const opt::Config simplified = with_returned(problem.space, current, start, ids);
     const opt::Difference model_loss = loss(ids);   // before the model hears the check
-    std::vector<double> whole, simple;
-    for (int r = 0; r < plan.rounds; ++r) {
-      whole.push_back(measure(current));
-      simple.push_back(measure(simplified));
-    }
-    const auto vs_whole = experiments::decide_confirmation(whole, simple);
+    const auto vs_whole = plant_rounds(current, simplified);
     auto vs_base = plan.chain_with_model ? experiments::gain_through_check(confirmed, vs_whole, model_loss)
                                                : experiments::chain_confirmations(confirmed, vs_whole);
     std::optional<double> left = spent > 0 ? std::optional(allowance - spent) : std::nullopt;
     if (examining && plan.examine_allowance >= 0) left = plan.examine_allowance * (allowance - spent);
     const bool examined = examining && plan.examine_allowance < 0;
     if (plan.anchor && experiments::refused_by_chain_alone(vs_whole, vs_base, model_loss, left, examined)) {
-      std::vector<double> base, anchored;   // the simplified winner against the baseline itself, told to the model
-      for (int r = 0; r < plan.rounds; ++r) {
-        base.push_back(measure(start));
-        anchored.push_back(measure(simplified));
-      }
-      vs_base = experiments::pool_confirmations(vs_base, experiments::decide_confirmation(base, anchored));
+      // The simplified winner against the baseline itself, told to the model.
+      vs_base = experiments::pool_confirmations(vs_base, plant_rounds(start, simplified));
       ++out.anchors;
     }
     const bool refuse = examined ? !experiments::examined_refused(vs_whole, vs_base, model_loss).empty()

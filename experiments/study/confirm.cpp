@@ -157,6 +157,11 @@ Confirmation decide_confirmation(const std::vector<ConfirmationRound>& rounds, c
   return c;
 }
 
+namespace {
+// A part's degrees of freedom for chaining and pooling: one when it has noise but none recorded.
+double dof(const Confirmation& x) { return x.gain_dof > 0 ? x.gain_dof : 1.0; }
+}  // namespace
+
 Confirmation chain_confirmations(const Confirmation& first, const Confirmation& second, const ConfirmOptions& opt) {
   opt.validate();
   Confirmation c;
@@ -176,7 +181,6 @@ Confirmation chain_confirmations(const Confirmation& first, const Confirmation& 
   // the fewer of the two was too strict only while a check had 3 rounds (t(0.975, 2) = 4.3 refused a
   // third of wg_host4's simplifications at 10% noise as "no better than the baseline", bench sim).
   // A part with noise but no degrees of freedom counts as 1.
-  auto dof = [](const Confirmation& x) { return x.gain_dof > 0 ? x.gain_dof : 1.0; };
   const double v1 = first.gain_se * first.gain_se, v2 = second.gain_se * second.gain_se;
   const double spread = v1 * v1 / dof(first) + v2 * v2 / dof(second);
   const double satterthwaite = spread > 0 ? (v1 + v2) * (v1 + v2) / spread : dof(first) + dof(second);
@@ -190,7 +194,6 @@ Confirmation chain_confirmations(const Confirmation& first, const Confirmation& 
 Confirmation pool_confirmations(const Confirmation& chained, const Confirmation& direct, const ConfirmOptions& opt) {
   opt.validate();
   Confirmation c;
-  auto dof = [](const Confirmation& x) { return x.gain_dof > 0 ? x.gain_dof : 1.0; };
   double se = 0, dofs = 1, share = 0.5;  // share: the direct part's weight
   if (chained.gain_se > 0 && direct.gain_se > 0) {
     const double w1 = 1 / (chained.gain_se * chained.gain_se), w2 = 1 / (direct.gain_se * direct.gain_se), w = w1 + w2;
