@@ -300,6 +300,17 @@ bool refused_by_chain_alone(const Confirmation& vs_whole, const Confirmation& vs
   return (examined ? examined_refused(vs_whole, shown, model_loss) : simplified_refused(vs_whole, shown, model_loss, allowance_left)).empty();
 }
 
+bool chain_may_bind(const Confirmation& confirmed, double link_gain, double link_se) {
+  if (!std::isfinite(link_gain) || !std::isfinite(link_se) || link_se <= 0) return false;
+  Confirmation link;
+  link.gain = link_gain - link_se;
+  link.gain_se = link_se;
+  link.gain_dof = confirmed.gain_dof;  // the chain's degrees of freedom are capped at the confirmed part's anyway
+  link.gain_ci = {link.gain - 1.96 * link_se, link.gain + 1.96 * link_se};
+  link.method = "a check foreseen";
+  return !chain_confirmations(confirmed, link).promote;
+}
+
 std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes, const std::vector<std::string>& proposed,
                                           double allowance, const JointLoss& loss, double sds) {
   auto upper = [&](const std::string& id) {
@@ -349,8 +360,10 @@ std::vector<std::string> next_proposal(const BoundSpace& bound, const ConfirmRes
   return ids;
 }
 
-// The rounds a check gets in the time left of a wall budget, or nullopt (with `why`) when it does not fit.
-std::optional<int> check_rounds(const SimplifyInputs& in, const Budget& budget, std::string& why) {
+// The rounds a check gets in the time left of a wall budget, or nullopt (with `why`) when it does not
+// fit. `held_s` (anchor_time) is kept from them when the check's fewest rounds fit beside it, else
+// the check has the time left as it is.
+std::optional<int> check_rounds(const SimplifyInputs& in, const Budget& budget, std::string& why, double held_s = 0) {
   const auto& limits = budget.limits();
   const double full_s = in.baseline.full_measure_s, check_s = in.plan.check_measure_s(full_s);
   const int most = check_rounds_most(full_s, check_s, in.plan.rounds_asked);
@@ -361,7 +374,13 @@ std::optional<int> check_rounds(const SimplifyInputs& in, const Budget& budget, 
     why = fmt::format("{:.0f} s left of the budget, its 3 rounds need {:.0f} s", std::max(0.0, left_s), needed_s);
     return std::nullopt;
   }
-  return simplification_rounds_that_fit(left_s, check_s, most);
+  return simplification_rounds_that_fit(left_s - held_s >= needed_s ? left_s - held_s : left_s, check_s, most);
+}
+
+// What a check holds back for the re-anchoring's fewest rounds when its chain may bind
+// (chain_may_bind), else 0.
+double anchor_time(const SimplifyInputs& in, bool may_bind) {
+  return may_bind ? simplification_minimum_s(in.plan.check_measure_s(in.baseline.full_measure_s)) : 0.0;
 }
 
 // Whether a check that began at `start` (the budget's clock) and has measured `done` rounds
@@ -370,16 +389,16 @@ std::optional<int> check_rounds(const SimplifyInputs& in, const Budget& budget, 
 // holds no other's fewest rounds) and one more round fits (another_check_round), as long as its
 // rounds took or the planner's estimate of one, whichever is longer (a failed measurement returns
 // early). What follows the check (telling the model, its next proposal, persisting) runs in the
-// 10 s kept. Never with --confirm-rounds below kMinUsefulConfirmRounds (the user's choice), nor
+// 10 s kept; `held_s` (anchor_time) is the re-anchoring's, not the check's. Never with --confirm-rounds below kMinUsefulConfirmRounds (the user's choice), nor
 // without a wall budget.
-bool another_round(const SimplifyInputs& in, const Budget& budget, std::chrono::milliseconds start, bool last, int done) {
+bool another_round(const SimplifyInputs& in, const Budget& budget, std::chrono::milliseconds start, bool last, int done, double held_s) {
   const auto& limits = budget.limits();
   const double full_s = in.baseline.full_measure_s;
   if (!limits.wall || full_s <= 0 || in.plan.rounds_asked < kMinUsefulConfirmRounds) return false;
   const double check_s = in.plan.check_measure_s(full_s);
   const double timed_s = std::chrono::duration<double>(budget.elapsed() - start).count() / std::max(1, done);
   const double round_s = std::max(timed_s, round_seconds(check_s));
-  const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
+  const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count() - held_s;
   const bool followed = !last && left_s >= simplification_minimum_s(check_s);
   return !followed && another_check_round(left_s, round_s, done, check_rounds_most(full_s, check_s, in.plan.rounds_asked));
 }
@@ -493,6 +512,7 @@ struct Checks {
   double allowance = 0;              // what the simpler profile may cost: kSimplificationAllowance of the confirmed winner
   double spent = 0;                  // what the kept checks' returns cost (combined_loss), of the allowance
   std::map<std::string, PlantCheck> checked;  // each proposed change: what its check measured
+  double link_se = 0;                // the last check's standard error of simplified - whole (the confirmation's before the first)
 };
 
 // Whether the model, as it stands before a check of `ids`, would propose no check after it, whichever
@@ -626,6 +646,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   if (!conf.promote || !in.options.simplify) return k.s;  // --keep-whole-winner: the winner as confirmed
   const BoundSpace& bound = plant.bound();
   k.allowance = kSimplificationAllowance * std::abs(conf.confirmation.candidate_mean);
+  k.link_se = conf.confirmation.gain_se;
   std::string stop;
   for (int check = 0;; ++check) {
     const NextCheck next = next_check(engine, bound, conf, k.refused, k.allowance - k.spent, check);
@@ -635,8 +656,15 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     split(changes, ids, step);
     stop = why_not;
     if (!next.follows()) break;
+    const opt::Difference model_loss = loss(ids);  // before the model hears the check: two independent estimates
+    const double expected = std::isfinite(model_loss.mean) ? -model_loss.mean : 0.0;
+    const double held_s = anchor_time(in, chain_may_bind(conf.confirmation, expected, k.link_se));
     std::string why;
-    const auto rounds = check_rounds(in, budget, why);
+    const auto rounds = check_rounds(in, budget, why, held_s);
+    const std::string held = rounds && rounds != check_rounds(in, budget, why)
+                                 ? fmt::format(" ({:.0f} s held back to measure it against the baseline itself, should its chain through the "
+                                               "confirmation not show it above the baseline)", held_s)
+                                 : "";
     if (!rounds && examining) {  // the model's own verdict stands, unexamined
       const std::string unexamined = fmt::format("no time left to examine on the plant the {} change(s) it credits by fewer than {:.0f} sds ({}; {})",
                                                  ids.size(), kExamineSds, fmt::join(ids, ", "), why);
@@ -653,27 +681,29 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     }
     if (examining) {
       progress.say(fmt::format("simplification: the model credits every change, but {} of {} by less than {:.0f} sds ({}); "
-                               "examining on the plant whether returning them costs anything, {} rounds of {} s measurements",
-                               ids.size(), changes.size(), kExamineSds, fmt::join(ids, ", "), *rounds, in.plan.check.duration.count()));
+                               "examining on the plant whether returning them costs anything, {} rounds of {} s measurements{}",
+                               ids.size(), changes.size(), kExamineSds, fmt::join(ids, ", "), *rounds, in.plan.check.duration.count(), held));
     } else {
       progress.say(fmt::format("simplification: the model proposes returning {} of {} changes to the host's value ({}); "
-                               "checking on the plant, {} rounds of {} s measurements",
-                               ids.size(), changes.size(), fmt::join(ids, ", "), *rounds, in.plan.check.duration.count()));
+                               "checking on the plant, {} rounds of {} s measurements{}",
+                               ids.size(), changes.size(), fmt::join(ids, ", "), *rounds, in.plan.check.duration.count(), held));
     }
     if (!examining) k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
     const Values simplified = with_returned(conf.winner, ids, bound);
-    const opt::Difference model_loss = loss(ids);  // before the model hears the check: two independent estimates
     const bool last = check + 1 == kMaxSimplificationChecks ||
                       nothing_would_follow(bound, engine, conf, changes, ids, simplified, k, check);
     const auto start = budget.elapsed();
     // A check whose rounds so far leave it refused for its chain alone keeps the time left for the
-    // rounds against the baseline instead of measuring more of its own.
+    // rounds against the baseline instead of measuring more of its own; one whose chain may yet
+    // bind keeps their fewest rounds' time.
     const MoreRounds more = [&](const std::vector<ConfirmationRound>& done) {
+      double held_now = held_s;
       if (complete(done) >= 2) {
         const CheckVerdict so_far = chained_verdict(done, in.plan.check.duration, model_loss, k, conf);
         if (refused_by_chain_alone(so_far.vs_whole, so_far.vs_base, model_loss, so_far.left, next.examining)) return false;
+        held_now = anchor_time(in, chain_may_bind(conf.confirmation, so_far.vs_whole.gain, so_far.vs_whole.gain_se));
       }
-      return another_round(in, budget, start, last, static_cast<int>(done.size()));
+      return another_round(in, budget, start, last, static_cast<int>(done.size()), held_now);
     };
     const CheckRounds c = run_check(in, plant, &conf.winner, simplified, *rounds, more, progress);
     tell_check(engine, bound, conf.winner, simplified, c);
@@ -685,6 +715,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
       break;
     }
     CheckVerdict v = chained_verdict(c.pairs, c.length, model_loss, k, conf);
+    k.link_se = v.vs_whole.gain_se;
     if (refused_by_chain_alone(v.vs_whole, v.vs_base, model_loss, v.left, examining)) {
       std::string note;
       const auto direct = measure_against_baseline(in, plant, engine, budget, progress, simplified, note);

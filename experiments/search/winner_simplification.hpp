@@ -21,7 +21,8 @@
 // winner against the baseline itself, as many rounds as a check, and decides again on the two
 // pooled (pool_confirmations): when that check is kept, its re-anchored gain is what later checks
 // chain from. A check that no other can follow stops measuring more of its own rounds once the
-// chain alone would refuse it, so that the time left goes to the rounds against the baseline.
+// chain alone would refuse it, so that the time left goes to the rounds against the baseline, and
+// a check whose chain may bind (chain_may_bind) keeps their fewest rounds' time from its own.
 //
 // That is one check. Its measurements are told to the engine, and the model proposes again, for the
 // winner the check left: a refused change is never proposed again, a returned one is gone, and what
@@ -203,6 +204,18 @@ std::string examined_refused(const Confirmation& vs_whole, const Confirmation& v
 // and -3.0 as "not shown better than the baseline" (2026-12-06). Pure.
 bool refused_by_chain_alone(const Confirmation& vs_whole, const Confirmation& vs_base, const opt::Difference& model_loss,
                             std::optional<double> allowance_left, bool examined);
+
+// Whether a check may be refused for its chain alone (refused_by_chain_alone), before it is decided:
+// the gain over the baseline so far (`confirmed`: the confirmation's, or the chain of the checks kept
+// since) chained with a check that measures simplified - whole one `link_se` below `link_gain` does
+// not promote. Before a check `link_gain` is minus the model's estimate of the returns' cost and
+// `link_se` the last check's standard error (the confirmation's before the first); during one, its
+// rounds so far. Such a check holds back the time of the re-anchoring's fewest rounds from its own
+// (check_rounds, another_round), so that measure_against_baseline has them: on the testbed a
+// 20-minute search's third check took the 3 rounds the time left held, was refused for its chain
+// alone (+62.7, 95% -16.4 .. +141.8), and its anchor had "0 s left of the budget, its 3 rounds need
+// 39 s" (2026-12-06). False without a finite positive `link_se`. Pure.
+bool chain_may_bind(const Confirmation& confirmed, double link_gain, double link_se);
 
 struct SimplifyInputs {
   const SearchOptions& options;

@@ -797,3 +797,25 @@ TEST_CASE("a check refused for its chain alone measures the simplified winner ag
   CHECK_THAT(ev.gain->method, Catch::Contains("; re-anchored: paired t"));
   CHECK(ev.gain->ci95->low > 200);
 }
+
+
+TEST_CASE("a check whose chain may bind holds back the time of the rounds against the baseline itself", "[search-trace][simplify]") {
+  // The world of "a check refused for its chain alone measures the simplified winner against the
+  // baseline itself" within 405 s. The second check begins with little more than its own 3 rounds
+  // and the anchor's left, and the confirmation (3 rounds, +278.2, 95% +16.7 .. +539.6) chained with
+  // a check one standard error worse than the model's estimate would not promote: the check keeps
+  // the anchor's 45 s from its own rounds. Its chain then binds, and the rounds against the
+  // baseline fit: the return is kept. Before 2026-12-06 the check took the time left, and its
+  // anchor had 38 s of the 45 it needs: the transmit queue stayed, "not shown better than the
+  // baseline".
+  SearchWorld w(Script{.low_measures = {20, 21, 36}, .inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  const auto o = simplifying(w, 20, "405s");
+  const auto report = w.run(o);
+  const std::string trace = w.trace(report, o.study_path, o.profile_path);
+  test::check_trace("simplification-anchor-held", trace);
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  CHECK(report.returned.size() == 2);
+  CHECK_THAT(report.simplification, Catch::Contains("measured against the baseline itself +279.2"));
+  CHECK(report.elapsed_s <= 405 - 10);
+}

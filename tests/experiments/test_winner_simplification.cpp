@@ -231,6 +231,25 @@ TEST_CASE("simplification: only a check refused for its chain through the confir
              Catch::StartsWith("not shown better than the baseline (the chain and the rounds against the baseline together"));
 }
 
+TEST_CASE("simplification: a check whose chain may bind holds back the anchor's time", "[simplify]") {
+  // A confirmation that barely promoted (+106.7, 95% +30.8 .. +182.5, 2 df, se 17.6): a check as
+  // noisy, one se below a free return, chains below zero; so does a return the model puts at -40.
+  const Confirmation barely = decide_confirmation(std::vector<double>{300, 330, 310}, std::vector<double>{400, 470, 390});
+  REQUIRE(barely.promote);
+  CHECK(chain_may_bind(barely, 0, barely.gain_se));
+  // A steady confirmation (+100 over 8 rounds, se ~1.5): a check as noisy, or one ten times noisier, holds.
+  const Confirmation steady = decide_confirmation(std::vector<double>{300, 302, 298, 301, 299, 303, 297, 300},
+                                                  std::vector<double>{400, 401, 399, 404, 396, 400, 402, 398});
+  REQUIRE(steady.promote);
+  CHECK_FALSE(chain_may_bind(steady, 0, steady.gain_se));
+  CHECK_FALSE(chain_may_bind(steady, -5, 10 * steady.gain_se));
+  // But not a return the model expects to cost nearly the whole gain.
+  CHECK(chain_may_bind(steady, -95, steady.gain_se));
+  // Nothing known of the check's noise: no time held.
+  CHECK_FALSE(chain_may_bind(barely, 0, 0));
+  CHECK_FALSE(chain_may_bind(barely, std::nan(""), barely.gain_se));
+}
+
 TEST_CASE("an examined change goes back only when the plant shows the winner better without it", "[simplify]") {
   using wgopt::opt::Difference;
   const std::vector<double> whole{400, 410, 390}, baseline{200, 210, 190};
