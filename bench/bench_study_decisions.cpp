@@ -210,37 +210,64 @@ void screening_table(int runs, unsigned seed, int ramp, bool markdown, const Pru
             << (markdown ? t.render_markdown() : t.render_text()) << "\n";
 }
 
-// One simulated confirmation: `rounds` interleaved rounds of the incumbent and a candidate `gain`
-// above it, each measurement `noise` of the incumbent, the host slowing 1% a round.
-Confirmation simulated_confirmation(int rounds, double gain, double noise, std::normal_distribution<double>& z, std::mt19937& rng) {
-  std::vector<double> b, c;
-  for (int i = 0; i < rounds; ++i) {
+// `rounds` interleaved rounds of the incumbent and a candidate `gain` above it, each measurement
+// `noise` of the incumbent, the host slowing 1% a round from round `from` on.
+std::vector<ConfirmationRound> simulated_rounds(int rounds, double gain, double noise, std::normal_distribution<double>& z, std::mt19937& rng,
+                                                int from = 0) {
+  std::vector<ConfirmationRound> out;
+  for (int i = from; i < from + rounds; ++i) {
     const double drift = -0.01 * i;  // the host slows a little over the rounds
-    b.push_back(kIncumbent * (1 + drift + noise * z(rng)));
-    c.push_back(kIncumbent * (1 + gain + drift + noise * z(rng)));
+    out.push_back({kIncumbent * (1 + drift + noise * z(rng)), kIncumbent * (1 + gain + drift + noise * z(rng))});
   }
-  return decide_confirmation(b, c);
+  return out;
+}
+
+// One simulated confirmation of `rounds` rounds.
+Confirmation simulated_confirmation(int rounds, double gain, double noise, std::normal_distribution<double>& z, std::mt19937& rng) {
+  return decide_confirmation(simulated_rounds(rounds, gain, noise, z, rng));
+}
+
+// The search's confirmation with time for a second look (experiments/search/confirmation_rounds.cpp):
+// `rounds`, each look at 97.5% (decide_confirmation_in_looks); when the first does not promote a
+// positive gain, as many rounds again and the second look. Its rounds measured in `measured`.
+Confirmation two_look_confirmation(int rounds, double gain, double noise, std::normal_distribution<double>& z, std::mt19937& rng,
+                                   int& measured) {
+  auto all = simulated_rounds(rounds, gain, noise, z, rng);
+  measured = rounds;
+  const Confirmation first = decide_confirmation_in_looks(all, 1, 2);
+  if (first.promote || first.gain <= 0) return first;
+  const auto more = simulated_rounds(rounds, gain, noise, z, rng, rounds);
+  all.insert(all.end(), more.begin(), more.end());
+  measured += rounds;
+  return decide_confirmation_in_looks(all, 2, 2);
 }
 
 void confirmation_table(int runs, unsigned seed, bool markdown) {
-  Table t({"true gain", "rounds", "promoted", "mean estimated gain"});
-  std::normal_distribution<double> z(0, 1);
-  for (double gain : {-0.05, 0.0, 0.02, 0.05, 0.10}) {
-    for (int rounds : {3, 4, 6}) {
-      std::mt19937 rng(seed);
-      int promoted = 0;
-      double est = 0;
-      for (int r = 0; r < runs; ++r) {
-        const Confirmation d = simulated_confirmation(rounds, gain, kRunNoise, z, rng);
-        promoted += d.promote;
-        est += d.relative_gain;
+  Table t({"true gain", "noise", "rounds", "promoted", "mean estimated gain", "two looks: promoted", "two looks: rounds measured"});
+  std::normal_distribution<double> z(0, 1), z2(0, 1);
+  for (double noise : {kRunNoise, 0.04, 0.08}) {
+    for (double gain : {-0.05, 0.0, 0.02, 0.05, 0.10, 0.20}) {
+      for (int rounds : {3, 4, 6, 8}) {
+        std::mt19937 rng(seed), rng2(seed + 1);
+        int promoted = 0, promoted2 = 0;
+        double est = 0, measured2 = 0;
+        for (int r = 0; r < runs; ++r) {
+          const Confirmation d = simulated_confirmation(rounds, gain, noise, z, rng);
+          promoted += d.promote;
+          est += d.relative_gain;
+          int measured = 0;
+          promoted2 += two_look_confirmation(rounds, gain, noise, z2, rng2, measured).promote;
+          measured2 += measured;
+        }
+        t.add_row({fmt::format("{:+.0f}%", gain * 100), fmt::format("{:.0f}%", noise * 100), std::to_string(rounds),
+                   fmt::format("{:.1f}%", 100.0 * promoted / runs), fmt::format("{:+.1f}%", 100 * est / runs),
+                   fmt::format("{:.1f}%", 100.0 * promoted2 / runs), fmt::format("{:.1f}", measured2 / runs)});
       }
-      t.add_row({fmt::format("{:+.0f}%", gain * 100), std::to_string(rounds),
-                 fmt::format("{:.1f}%", 100.0 * promoted / runs), fmt::format("{:+.1f}%", 100 * est / runs)});
     }
   }
-  std::cout << "Confirmation (defaults: paired t, 95 %, minimum gain 2 %), run-to-run noise "
-            << kRunNoise * 100 << " %, " << runs << " runs each\n\n"
+  std::cout << "Confirmation (defaults: paired t, 95 %, minimum gain 2 %), run-to-run noise per row, " << runs
+            << " runs each; two looks: each at 97.5 %, the second after as many rounds again when the first does not promote "
+               "a positive gain (the search's when the time held for the simplification holds them)\n\n"
             << (markdown ? t.render_markdown() : t.render_text());
 }
 

@@ -38,7 +38,7 @@ void check_text_options(const wgopt::experiments::SearchOptions& o) {
 // The flags that are not SearchOptions fields as typed; options_from_flags turns them into those.
 struct SearchFlags {
   std::string knobs, exclude;
-  bool json = false, no_prune = false, keep_whole = false, no_watchdog = false;
+  bool json = false, no_prune = false, keep_whole = false, no_watchdog = false, one_look = false;
   int settle_ms = 1000, duration = 0, screen = 0, trials = 0, confirm_rounds = 0;
   CLI::Option* screen_opt = nullptr;  // given or not: 0 means off, absent means the default length
   CLI::Option* confirm_opt = nullptr;  // absent: the rounds the budget plans (default_confirm_rounds)
@@ -66,6 +66,7 @@ void options_from_flags(const SearchFlags& f, wgopt::experiments::SearchOptions&
   if (f.ssh.remote()) o.ssh = so;
   o.prune = !f.no_prune;
   o.simplify = !f.keep_whole;
+  o.second_look = !f.one_look;
   o.watchdog = !f.no_watchdog;
   o.settle = std::chrono::milliseconds(f.settle_ms);
   if (f.json) o.quiet = true;
@@ -155,7 +156,12 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
                                    "plans several checks, whose gains over the baseline are all chained through the confirmation: 6 "
                                    "at a --budget of 20-39 min, 8 from 40 min or with no --budget, while the budget holds them; 4 "
                                    "with --keep-whole-winner; fewer, at least 3, if --budget has less time left: 2 rounds can hardly "
-                                   "promote anything)");
+                                   "promote anything); when the budget's time left holds 3 more, a first look that does not "
+                                   "promote a positive gain is followed by as many rounds again and a second look, each look at 97.5% "
+                                   "(--one-look: never)");
+  eng->add_flag("--one-look", f->one_look,
+                "decide the confirmation once, on its --confirm-rounds at 95%, even when the time held for the winner's "
+                "simplification would hold a second look");
   eng->add_option("--settle-ms", f->settle_ms, "wait after applying a candidate before measuring")->capture_default_str();
   eng->add_flag("--no-prune", f->no_prune, "measure every candidate fully (no early stopping)");
   auto* out = cmd->add_option_group("output", "persistence and output");

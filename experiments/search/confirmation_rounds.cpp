@@ -55,6 +55,84 @@ int rounds_for(const SearchOptions& o, const SearchPlan& plan, const BaselineRes
   return rounds;
 }
 
+// Seconds left of a wall budget (none: no wall).
+std::optional<double> seconds_left(const Budget& budget) {
+  const auto& limits = budget.limits();
+  if (!limits.wall) return std::nullopt;
+  return std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
+}
+
+// The interleaved measurements of a confirmation's rounds, appended to `scores` (the i-th baseline
+// pairs with the i-th candidate), each persisted and accumulated in r's rows. A lost measurement
+// leaves its slot empty.
+class ConfirmationMeasurements {
+ public:
+  ConfirmationMeasurements(const SearchOptions& o, const MeasureOptions& mo, PlantAccess& plant, StudyStore& store, const SearchPlan& plan,
+                           SearchProgress& progress, ConfirmResult& r)
+      : o_(o), mo_(mo), plant_(plant), store_(store), plan_(plan), progress_(progress), r_(r) {}
+
+  std::vector<ConfirmationRound> scores;
+
+  // `rounds` more rounds, of `total` measurements in all (the progress line's).
+  void measure(int rounds, int total) {
+    const size_t first = scores.size();
+    scores.resize(first + static_cast<size_t>(rounds));
+    size_t baselines = first, candidates = first;
+    for (Arm arm : plan_confirmation(rounds)) {
+      auto& pair = scores[arm == Arm::Baseline ? baselines++ : candidates++];
+      const int round = ++measurement_;
+      plant_.check_interrupted();
+      progress_.show("confirm", round, total);
+      if (auto score = measure_arm(arm, round)) (arm == Arm::Baseline ? pair.baseline : pair.candidate) = *score;
+    }
+  }
+
+  size_t measured(std::optional<double> ConfirmationRound::*arm) const {
+    return static_cast<size_t>(std::count_if(scores.begin(), scores.end(), [&](const auto& p) { return (p.*arm).has_value(); }));
+  }
+
+ private:
+  std::optional<double> measure_arm(Arm arm, int round) {
+    std::optional<AppliedCandidate> candidate;
+    if (arm == Arm::Candidate) {
+      try {
+        candidate.emplace(plant_, r_.winner, measurement_lease(plan_.nominal_measure_s));
+      } catch (const Error& e) {
+        progress_.say(std::string("confirmation: the winner no longer applies: ") + e.what());
+        return std::nullopt;
+      }
+      if (!candidate->alive()) {
+        candidate->rollback();
+        progress_.say("confirmation: the tunnel died under the winner: " + candidate->why_dead());
+        return std::nullopt;
+      }
+      plant_.settle(o_.settle);
+    }
+    MeasureOptions cmo = mo_;
+    cmo.prune = nullptr;  // confirmation measures fully
+    auto ev = plant_.measure(plan_.objective, cmo);
+    if (candidate) candidate->rollback();
+    if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
+    if (!ev.score) {
+      progress_.say("confirmation round failed: " + ev.note);
+      return std::nullopt;
+    }
+    store_.add_confirmation({.round = round, .arm = arm == Arm::Baseline ? "baseline" : "candidate", .trial = r_.winner_trial.value_or(0),
+                             .score = ev.score->value, .metrics = ev.metrics_json(true), .measured_at = plant_.env().unix_time()});
+    accumulate(arm == Arm::Baseline ? r_.baseline_row : r_.winner_row, ev);
+    return ev.score->value;
+  }
+
+  const SearchOptions& o_;
+  const MeasureOptions& mo_;
+  PlantAccess& plant_;
+  StudyStore& store_;
+  const SearchPlan& plan_;
+  SearchProgress& progress_;
+  ConfirmResult& r_;
+  int measurement_ = 0;
+};
+
 }  // namespace
 
 ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& baseline, const MeasureOptions& mo, PlantAccess& plant,
@@ -73,48 +151,29 @@ ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& basel
   }
   r.winner_trial = last_trial_of(r.winner, store);
   const int rounds = rounds_for(o, plan, baseline, budget, progress);
-  std::vector<ConfirmationRound> scores(static_cast<size_t>(rounds));
-  int measurement = 0, baselines = 0, candidates = 0;
-  MeasureOptions cmo = mo;
-  cmo.prune = nullptr;  // confirmation measures fully
-  const std::vector<Arm> arms = plan_confirmation(rounds);
+  const double full_s = baseline.full_measure_s;
+  // A second look is planned when the time left after these rounds holds one: each look then
+  // decides at half the error rate (decide_confirmation_in_looks).
+  const auto left = seconds_left(budget);
+  const int looks = o.second_look && left && second_look_rounds(*left - rounds * round_seconds(full_s), full_s, rounds) > 0 ? 2 : 1;
   progress.set_candidate(r.winner, bound.baseline);  // the line named the last trial's knobs
-  for (Arm arm : arms) {
-    const int round = ++measurement;
-    // The pair this measurement belongs to: the i-th baseline goes with the i-th candidate.
-    auto& pair = scores[static_cast<size_t>(arm == Arm::Baseline ? baselines++ : candidates++)];
-    plant.check_interrupted();
-    progress.show("confirm", round, static_cast<int>(arms.size()));
-    std::optional<AppliedCandidate> candidate;
-    if (arm == Arm::Candidate) {
-      try {
-        candidate.emplace(plant, r.winner, measurement_lease(plan.nominal_measure_s));
-      } catch (const Error& e) {
-        progress.say(std::string("confirmation: the winner no longer applies: ") + e.what());
-        continue;
-      }
-      if (!candidate->alive()) {
-        candidate->rollback();
-        progress.say("confirmation: the tunnel died under the winner: " + candidate->why_dead());
-        continue;
-      }
-      plant.settle(o.settle);
+  ConfirmationMeasurements m(o, mo, plant, store, plan, progress, r);
+  m.measure(rounds, 2 * rounds);
+  auto enough = [&] { return m.measured(&ConfirmationRound::baseline) >= 2 && m.measured(&ConfirmationRound::candidate) >= 2; };
+  if (enough()) {
+    r.confirmation = decide_confirmation_in_looks(m.scores, 1, looks);
+    const int more = looks == 2 ? second_look_rounds(seconds_left(budget).value_or(0), full_s, rounds) : 0;
+    if (!r.confirmation.promote && r.confirmation.gain > 0 && more > 0) {
+      progress.say(fmt::format("confirmation: {}; looking again after {} more rounds, in the time held for the winner's simplification",
+                               r.confirmation.reason, more));
+      m.measure(more, 2 * (rounds + more));
+      r.confirmation = decide_confirmation_in_looks(m.scores, 2, looks);
+      r.second_look = true;
+    } else if (!r.confirmation.promote && r.confirmation.gain > 0 && looks == 2) {
+      r.confirmation.reason += "; no time left for the second";
     }
-    auto ev = plant.measure(plan.objective, cmo);
-    if (candidate) candidate->rollback();
-    if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
-    if (!ev.score) {
-      progress.say("confirmation round failed: " + ev.note);
-      continue;
-    }
-    store.add_confirmation({.round = round, .arm = arm == Arm::Baseline ? "baseline" : "candidate", .trial = r.winner_trial.value_or(0),
-                            .score = ev.score->value, .metrics = ev.metrics_json(true), .measured_at = plant.env().unix_time()});
-    (arm == Arm::Baseline ? pair.baseline : pair.candidate) = ev.score->value;
-    accumulate(arm == Arm::Baseline ? r.baseline_row : r.winner_row, ev);
   }
-  auto measured = [&](auto arm) { return std::count_if(scores.begin(), scores.end(), [&](const auto& p) { return (p.*arm).has_value(); }); };
-  if (measured(&ConfirmationRound::baseline) >= 2 && measured(&ConfirmationRound::candidate) >= 2) {
-    r.confirmation = decide_confirmation(scores);
+  if (enough()) {
     r.confirmed = true;
     r.promote = r.confirmation.promote;
     r.reason = r.confirmation.reason;

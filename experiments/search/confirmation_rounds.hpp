@@ -23,6 +23,7 @@ struct ConfirmResult {
   std::optional<int> winner_trial;  // the last trial that measured the recommendation
   bool promote = false;
   bool confirmed = false;         // the confirmation decided (enough rounds of each arm)
+  bool second_look = false;       // it decided in a second look, after more rounds (decide_confirmation_in_looks)
   Confirmation confirmation;      // the decision, when confirmed
   SearchOutcome outcome = SearchOutcome::NoTrials;  // Promoted, KeptBaseline or NoTrials
   std::string reason;             // one line: why
@@ -30,7 +31,11 @@ struct ConfirmResult {
   Averages baseline_row, winner_row;  // §7.1 rows over the rounds (baseline's own rounds without confirmation)
 };
 
-// Throws Interrupted on Ctrl-C.
+// The recommendation measured interleaved with the baseline over the rounds that fit
+// (rounds_for), and decided by decide_confirmation; when the time left after those rounds holds
+// 3 more (second_look_rounds), in two looks (decide_confirmation_in_looks): a first that does not
+// promote a positive gain is followed by more rounds and a second on all of them. Throws
+// Interrupted on Ctrl-C.
 ConfirmResult confirm_winner(const SearchOptions& options, const BaselineResult& baseline, const MeasureOptions& mo,
                              PlantAccess& plant, opt::Strategy& engine, StudyStore& store, const Budget& budget,
                              const SearchPlan& plan, SearchProgress& progress);

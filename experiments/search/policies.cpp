@@ -70,6 +70,12 @@ int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_r
 
 double round_seconds(double measure_s) { return 2 * (measure_s + 1.5); }
 
+int second_look_rounds(double left_s, double full_measure_s, int first_rounds) {
+  if (first_rounds < kMinUsefulConfirmRounds || full_measure_s <= 0) return 0;
+  const int fit = static_cast<int>((left_s - kPersistS) / round_seconds(full_measure_s));
+  return fit < kMinUsefulConfirmRounds ? 0 : std::min(fit, first_rounds);
+}
+
 double simplification_minimum_s(double full_measure_s) { return kMinUsefulConfirmRounds * round_seconds(full_measure_s); }
 
 double check_time_kept(double left_s, double full_measure_s, double check_measure_s, int confirm_rounds) {

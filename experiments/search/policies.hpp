@@ -85,6 +85,17 @@ double round_seconds(double measure_s);
 // choice) and at most `max_rounds`.
 int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_rounds);
 
+// The rounds a confirmation's second look adds when its first look, of `first_rounds`, did not
+// promote (decide_confirmation_in_looks), or 0 when it has none: as many full-length rounds as fit
+// in `left_s` seconds with the 10 s for persisting and restoring kept, at most `first_rounds` (twice
+// the rounds in all), and none when fewer than kMinUsefulConfirmRounds fit or the first look has
+// fewer (the user's --confirm-rounds). Asked before the confirmation (the time left after its
+// first look's rounds: whether it plans two looks, each then deciding at half the error rate) and
+// after its first look. A 20-minute search on the testbed kept the baseline on a +20.9% gain whose
+// 4 rounds' interval reached -0.8 while 211 s held for the winner's simplification went unused
+// (2026-12-06).
+int second_look_rounds(double left_s, double full_measure_s, int first_rounds);
+
 // The time the confirmation leaves for the simplification of the winner: kMinUsefulConfirmRounds
 // rounds of 2 measurements (whole, simplified), plus 1.5 s each for apply, settle and liveness.
 // Over 2 rounds a paired comparison has 1 degree of freedom (a check that still measured the

@@ -63,6 +63,9 @@ struct SearchOptions {
   // The confirmation's rounds; unset: policies.hpp default_confirm_rounds (4, more when the winner's
   // simplification plans several checks). SearchPlan::confirm_rounds is what the search uses.
   std::optional<int> confirm_rounds;
+  // A confirmation that does not promote a positive gain looks again after more rounds when the
+  // time left holds them, each look at half the error rate (confirm_winner); false: one look.
+  bool second_look = true;
   std::chrono::milliseconds settle{1000};
   bool prune = true;
   // After a promoting confirmation, return the changes the model says do not contribute to the

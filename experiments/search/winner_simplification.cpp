@@ -125,7 +125,8 @@ std::string check_line(const Confirmation& vs_whole, const opt::Difference& mode
 }
 
 // What to give for the check next time: a budget that holds it, or, when this one should have, why not.
-std::string budget_hint(const SimplifyInputs& in, const Budget& budget) {
+std::string budget_hint(const SimplifyInputs& in, const Budget& budget, const ConfirmResult& conf) {
+  if (conf.second_look) return " (the confirmation's second look took the check's time)";
   const int minutes = simplification_budget_minutes(in.plan.nominal_measure_s, in.plan.rounds_asked);
   if (in.plan.limits.wall && *in.plan.limits.wall < std::chrono::minutes(minutes)) {
     return fmt::format(" (a --budget of {} min or more holds back time for the check)", minutes);
@@ -673,7 +674,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     }
     if (!rounds) {
       stop = check == 0 ? fmt::format("no time left to check on the plant {}: the whole winner stays, every change as confirmed together{}",
-                                      next.proposal(why), budget_hint(in, budget))
+                                      next.proposal(why), budget_hint(in, budget, conf))
                         : "no time for another check, of " + next.proposal(why);
       progress.say("simplification: " + stop);
       k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());

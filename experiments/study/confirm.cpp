@@ -99,7 +99,7 @@ void conclude(Confirmation& c, const ConfirmOptions& opt) {
   } else {
     c.relative_gain = c.gain == 0 ? 0 : std::copysign(std::numeric_limits<double>::infinity(), c.gain);
   }
-  const int pct = static_cast<int>(std::lround(opt.confidence * 100));
+  const std::string pct = fmt::format("{:g}", opt.confidence * 100);
   if (c.gain_ci.low <= 0) {
     c.promote = false;
     c.reason = fmt::format("not confidently better: gain {:+.1f} ({:+.1f}%), {}% interval [{:.1f}, {:.1f}] includes 0 or less",
@@ -154,6 +154,20 @@ Confirmation decide_confirmation(const std::vector<ConfirmationRound>& rounds, c
     c.reason += fmt::format(" [{} of {} rounds incomplete{}]", left_out, rounds.size(),
                             b_paired.size() >= 2 ? ", left out of the pairing" : ": too few complete rounds to pair");
   }
+  return c;
+}
+
+Confirmation decide_confirmation_in_looks(const std::vector<ConfirmationRound>& rounds, int look, int looks, const ConfirmOptions& opt) {
+  if (looks < 1 || look < 1 || look > looks) {
+    throw UsageError(fmt::format("confirmation look {} of {} is invalid: use 1 <= look <= looks", look, looks));
+  }
+  Confirmation c = decide_confirmation(rounds, opt);
+  if (looks == 1) return c;
+  ConfirmOptions each = opt;
+  each.confidence = 1 - (1 - opt.confidence) / looks;
+  const Confirmation strict = decide_confirmation(rounds, each);
+  c.promote = strict.promote;
+  c.reason = fmt::format("{}; look {} of {}, each at {:g}%", strict.reason, look, looks, 100 * each.confidence);
   return c;
 }
 

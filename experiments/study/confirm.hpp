@@ -75,6 +75,17 @@ struct ConfirmationRound {
 // wgopt::Error when an arm has fewer than 2 scores; UsageError for invalid options.
 Confirmation decide_confirmation(const std::vector<ConfirmationRound>& rounds, const ConfirmOptions& options = {});
 
+// The decision at the `look`-th of `looks` looks at the same growing rounds (the search looks again,
+// after more rounds, at a winner its first look did not promote while the budget's time left holds
+// them: confirmation_rounds.cpp). Each look promotes only at 1 - (1 - confidence) / looks
+// (Bonferroni), so that over all its looks a winner no better than the baseline is promoted no more
+// often than by one look at `confidence` (bench_study_decisions' confirmation table); the
+// intervals, the p-value and the rest are decide_confirmation's at `confidence`, and the reason
+// says the look ("...; look 2 of 2, each at 97.5%"). One look: decide_confirmation. Throws
+// UsageError unless 1 <= look <= looks, and as decide_confirmation.
+Confirmation decide_confirmation_in_looks(const std::vector<ConfirmationRound>& rounds, int look, int looks,
+                                          const ConfirmOptions& options = {});
+
 // The second confirmation's candidate against the first one's baseline, where the second measured
 // its candidate against the first one's candidate (a simplified winner against the confirmed whole
 // one): the gains add, their variances add (the two come from different rounds, each paired within

@@ -234,6 +234,17 @@ TEST_CASE("the confirmation keeps time for the check only when both fit", "[budg
   CHECK(check_time_kept(84, 10, 5, 2) == 0);
 }
 
+TEST_CASE("a confirmation looks again only when the time left holds 3 more rounds, at most as many as its first", "[budget][confirm]") {
+  // Rounds of ~23 s at 10 s measurements, 10 s kept for persisting: 3 rounds need 79 s.
+  CHECK(second_look_rounds(78, 10, 4) == 0);
+  CHECK(second_look_rounds(79, 10, 4) == 3);
+  CHECK(second_look_rounds(211, 10, 4) == 4);  // the 20-minute search's unused check time: 8 in all
+  CHECK(second_look_rounds(1000, 10, 8) == 8);
+  // A first look of fewer than 3 rounds (--confirm-rounds 2, the user's choice) has none.
+  CHECK(second_look_rounds(1000, 10, 2) == 0);
+  CHECK(second_look_rounds(1000, 0, 4) == 0);
+}
+
 TEST_CASE("screening measures half the duration when that leaves a steady window, and a bad length is named") {
   CHECK(screen_seconds_for(10) == 5);
   CHECK(screen_seconds_for(7) == 4);

@@ -808,14 +808,35 @@ TEST_CASE("a check whose chain may bind holds back the time of the rounds agains
   // baseline fit: the return is kept. Before 2026-12-06 the check took the time left, and its
   // anchor had 38 s of the 45 it needs: the transmit queue stayed, "not shown better than the
   // baseline".
+  // One look (--one-look): a second would measure the barely promoted confirmation again.
   SearchWorld w(Script{.low_measures = {20, 21, 36}, .inert = {"txqueuelen", "cc"}});
   w.start_poor();
-  const auto o = simplifying(w, 20, "405s");
+  auto o = simplifying(w, 20, "405s");
+  o.second_look = false;
   const auto report = w.run(o);
   const std::string trace = w.trace(report, o.study_path, o.profile_path);
   test::check_trace("simplification-anchor-held", trace);
   REQUIRE(report.outcome == SearchOutcome::Promoted);
   CHECK(report.returned.size() == 2);
   CHECK_THAT(report.simplification, Catch::Contains("measured against the baseline itself +279.2"));
+  CHECK(report.elapsed_s <= 405 - 10);
+}
+
+TEST_CASE("a confirmation its first look does not promote looks again in the time held for the simplification", "[search-trace][confirm]") {
+  // The world of "a check whose chain may bind holds back ..." with two looks: the first look's 3
+  // rounds (+278.2, its 95% interval +16.7 .. +539.6) do not promote at 97.5%, and the 405 s budget
+  // still holds the simplification's time: 3 more rounds, and the second look on all 6 promotes.
+  // Its check then has the time of one check only.
+  SearchWorld w(Script{.low_measures = {20, 21, 36}, .inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  const auto o = simplifying(w, 20, "405s");
+  const auto report = w.run(o);
+  const std::string trace = w.trace(report, o.study_path, o.profile_path);
+  test::check_trace("confirmation-second-look", trace);
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  const auto confirmations = StudyStore::open_read_only(o.study_path).confirmations();
+  CHECK(confirmations.size() == 12);
+  const Evidence ev = Evidence::from_yaml(act::load_profile(o.profile_path).evidence, o.profile_path);
+  REQUIRE(ev.gain);
   CHECK(report.elapsed_s <= 405 - 10);
 }
