@@ -61,6 +61,7 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
   auto trials = std::make_shared<int>(0);
   auto duration = std::make_shared<int>(0);
   auto confirm_rounds = std::make_shared<int>(0);
+  auto one_look = std::make_shared<bool>(false);
   auto tolerance_pct = std::make_shared<double>(15);
   auto metrics = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
@@ -109,7 +110,10 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
   auto* confirm_opt = cmd->add_option("--confirm-rounds", *confirm_rounds,
                                       "interleaved profile/winner rounds before a re-tune is promoted (default as `wgopt search`'s "
                                       "for the --budget: 4, or 6 at 20-39 min and 8 from 40 min when the winner's simplification "
-                                      "plans several checks)");
+                                      "plans several checks; a second look after more rounds when the time left holds them, "
+                                      "each look at 97.5%, unless --one-look)");
+  cmd->add_flag("--one-look", *one_look,
+                "decide the confirmation once, on its first rounds at 95%, even when the time left would hold a second look");
   cmd->add_option("--seed", r->seed, "random seed of the search")->capture_default_str();
   cmd->add_option("--study", r->study_path, "study file for this run (default /var/lib/wgopt/studies/retune-<UTC>.sqlite)");
   cmd->add_option("--metrics", *metrics, "write Prometheus textfile metrics here (node_exporter's textfile collector)");
@@ -128,6 +132,7 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
     if (*trials > 0) r->trials = *trials;
     if (*duration > 0) r->duration_s = *duration;
     if (confirm_opt->count() > 0) r->confirm_rounds = *confirm_rounds;
+    r->second_look = !*one_look;
     if (!(*tolerance_pct >= 0 && *tolerance_pct < 100)) throw wgopt::UsageError("--tolerance must be 0..99 (percent)");
     r->tolerance = *tolerance_pct / 100.0;
     r->watchdog = !*no_watchdog;

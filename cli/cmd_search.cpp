@@ -156,12 +156,11 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
                                    "plans several checks, whose gains over the baseline are all chained through the confirmation: 6 "
                                    "at a --budget of 20-39 min, 8 from 40 min or with no --budget, while the budget holds them; 4 "
                                    "with --keep-whole-winner; fewer, at least 3, if --budget has less time left: 2 rounds can hardly "
-                                   "promote anything); when the budget's time left holds 3 more, a first look that does not "
-                                   "promote a positive gain is followed by as many rounds again and a second look, each look at 97.5% "
-                                   "(--one-look: never)");
+                                   "promote anything); when the budget's time left then holds 3 more, a first look that does not "
+                                   "promote a positive gain is followed by as many more rounds as fit, up to as many again, and a "
+                                   "second look on all of them, each look at 97.5% (--one-look: never)");
   eng->add_flag("--one-look", f->one_look,
-                "decide the confirmation once, on its --confirm-rounds at 95%, even when the time held for the winner's "
-                "simplification would hold a second look");
+                "decide the confirmation once, on its first rounds at 95%, even when the time left would hold a second look");
   eng->add_option("--settle-ms", f->settle_ms, "wait after applying a candidate before measuring")->capture_default_str();
   eng->add_flag("--no-prune", f->no_prune, "measure every candidate fully (no early stopping)");
   auto* out = cmd->add_option_group("output", "persistence and output");

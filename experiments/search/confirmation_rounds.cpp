@@ -73,12 +73,15 @@ class ConfirmationMeasurements {
 
   std::vector<ConfirmationRound> scores;
 
-  // `rounds` more rounds, of `total` measurements in all (the progress line's).
+  // `rounds` more rounds, of `total` measurements in all (the progress line's), in the order one
+  // plan of all the rounds so far would have them.
   void measure(int rounds, int total) {
     const size_t first = scores.size();
     scores.resize(first + static_cast<size_t>(rounds));
     size_t baselines = first, candidates = first;
-    for (Arm arm : plan_confirmation(rounds)) {
+    const std::vector<Arm> arms = plan_confirmation(static_cast<int>(scores.size()));
+    for (auto it = arms.begin() + static_cast<std::ptrdiff_t>(2 * first); it != arms.end(); ++it) {
+      const Arm arm = *it;
       auto& pair = scores[arm == Arm::Baseline ? baselines++ : candidates++];
       const int round = ++measurement_;
       plant_.check_interrupted();
@@ -151,26 +154,25 @@ ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& basel
   }
   r.winner_trial = last_trial_of(r.winner, store);
   const int rounds = rounds_for(o, plan, baseline, budget, progress);
-  const double full_s = baseline.full_measure_s;
-  // A second look is planned when the time left after these rounds holds one: each look then
-  // decides at half the error rate (decide_confirmation_in_looks).
-  const auto left = seconds_left(budget);
-  const int looks = o.second_look && left && second_look_rounds(*left - rounds * round_seconds(full_s), full_s, rounds) > 0 ? 2 : 1;
   progress.set_candidate(r.winner, bound.baseline);  // the line named the last trial's knobs
   ConfirmationMeasurements m(o, mo, plant, store, plan, progress, r);
   m.measure(rounds, 2 * rounds);
   auto enough = [&] { return m.measured(&ConfirmationRound::baseline) >= 2 && m.measured(&ConfirmationRound::candidate) >= 2; };
   if (enough()) {
-    r.confirmation = decide_confirmation_in_looks(m.scores, 1, looks);
-    const int more = looks == 2 ? second_look_rounds(seconds_left(budget).value_or(0), full_s, rounds) : 0;
-    if (!r.confirmation.promote && r.confirmation.gain > 0 && more > 0) {
-      progress.say(fmt::format("confirmation: {}; looking again after {} more rounds, in the time held for the winner's simplification",
+    // A second look when the time left holds its rounds: that depends on the time the first look's
+    // rounds took, never on their scores, so a first look with no time for a second is the only
+    // one, at the full confidence; with one, each look decides at half the error rate.
+    const auto left = seconds_left(budget);
+    const int more = o.second_look && left ? second_look_rounds(*left, baseline.full_measure_s, rounds) : 0;
+    r.confirmation = decide_confirmation_in_looks(m.scores, 1, more > 0 ? 2 : 1);
+    if (more > 0 && !r.confirmation.promote && r.confirmation.gain > 0) {
+      progress.say(fmt::format("confirmation: {}; looking again after {} more rounds, in the time left of the budget",
                                r.confirmation.reason, more));
       m.measure(more, 2 * (rounds + more));
-      r.confirmation = decide_confirmation_in_looks(m.scores, 2, looks);
+      r.confirmation = decide_confirmation_in_looks(m.scores, 2, 2);
       r.second_look = true;
-    } else if (!r.confirmation.promote && r.confirmation.gain > 0 && looks == 2) {
-      r.confirmation.reason += "; no time left for the second";
+    } else if (more > 0 && !r.confirmation.promote) {
+      r.confirmation.reason += "; no second look: the gain is not above 0";
     }
   }
   if (enough()) {

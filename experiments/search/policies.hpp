@@ -89,9 +89,8 @@ int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_r
 // promote (decide_confirmation_in_looks), or 0 when it has none: as many full-length rounds as fit
 // in `left_s` seconds with the 10 s for persisting and restoring kept, at most `first_rounds` (twice
 // the rounds in all), and none when fewer than kMinUsefulConfirmRounds fit or the first look has
-// fewer (the user's --confirm-rounds). Asked before the confirmation (the time left after its
-// first look's rounds: whether it plans two looks, each then deciding at half the error rate) and
-// after its first look. A 20-minute search on the testbed kept the baseline on a +20.9% gain whose
+// fewer (the user's --confirm-rounds). Asked after the first look: with rounds for a second, each
+// look decides at half the error rate. A 20-minute search on the testbed kept the baseline on a +20.9% gain whose
 // 4 rounds' interval reached -0.8 while 211 s held for the winner's simplification went unused
 // (2026-12-06).
 int second_look_rounds(double left_s, double full_measure_s, int first_rounds);

@@ -145,6 +145,7 @@ SearchOptions retune_search_options(const RetuneOptions& r, const act::Profile& 
   o.seed = r.seed;
   o.baseline_rounds = r.baseline_rounds;
   o.confirm_rounds = r.confirm_rounds;
+  o.second_look = r.second_look;
   o.duration_s = r.duration_s;
   o.study_path = r.study_path;
   o.wgopt_exe = r.wgopt_exe;

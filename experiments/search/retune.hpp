@@ -39,6 +39,7 @@ struct RetuneOptions {
   std::uint64_t seed = 1;
   int baseline_rounds = 3;
   std::optional<int> confirm_rounds;  // unset: the search's default for the budget (default_confirm_rounds)
+  bool second_look = true;            // false (--one-look): the confirmation decides once (SearchOptions::second_look)
   std::optional<int> duration_s;      // overrides the profile's objective duration
   std::string wgopt_exe = "/proc/self/exe";
   bool watchdog = true;

@@ -126,7 +126,7 @@ std::string check_line(const Confirmation& vs_whole, const opt::Difference& mode
 
 // What to give for the check next time: a budget that holds it, or, when this one should have, why not.
 std::string budget_hint(const SimplifyInputs& in, const Budget& budget, const ConfirmResult& conf) {
-  if (conf.second_look) return " (the confirmation's second look took the check's time)";
+  if (conf.second_look) return " (the confirmation's second look took the check's time; --one-look keeps it for the check)";
   const int minutes = simplification_budget_minutes(in.plan.nominal_measure_s, in.plan.rounds_asked);
   if (in.plan.limits.wall && *in.plan.limits.wall < std::chrono::minutes(minutes)) {
     return fmt::format(" (a --budget of {} min or more holds back time for the check)", minutes);
@@ -301,15 +301,19 @@ bool refused_by_chain_alone(const Confirmation& vs_whole, const Confirmation& vs
   return (examined ? examined_refused(vs_whole, shown, model_loss) : simplified_refused(vs_whole, shown, model_loss, allowance_left)).empty();
 }
 
-bool chain_may_bind(const Confirmation& confirmed, double link_gain, double link_se) {
-  if (!std::isfinite(link_gain) || !std::isfinite(link_se) || link_se <= 0) return false;
-  Confirmation link;
-  link.gain = link_gain - link_se;
-  link.gain_se = link_se;
-  link.gain_dof = confirmed.gain_dof;  // the chain's degrees of freedom are capped at the confirmed part's anyway
-  link.gain_ci = {link.gain - 1.96 * link_se, link.gain + 1.96 * link_se};
-  link.method = "a check foreseen";
-  return !chain_confirmations(confirmed, link).promote;
+namespace {
+// `link` as if it had measured `by` more (its interval moved with it).
+Confirmation shifted(Confirmation link, double by) {
+  link.gain += by;
+  link.candidate_mean += by;
+  link.gain_ci = {link.gain_ci.low + by, link.gain_ci.high + by};
+  return link;
+}
+}  // namespace
+
+bool chain_may_bind(const Confirmation& confirmed, const Confirmation& link, const opt::Difference& model_loss) {
+  if (!std::isfinite(link.gain) || !std::isfinite(link.gain_se) || link.gain_se <= 0) return false;
+  return !gain_through_check(confirmed, shifted(link, -link.gain_se), model_loss).promote;
 }
 
 std::vector<std::string> within_allowance(const std::vector<KnobChange>& changes, const std::vector<std::string>& proposed,
@@ -379,9 +383,11 @@ std::optional<int> check_rounds(const SimplifyInputs& in, const Budget& budget, 
 }
 
 // What a check holds back for the re-anchoring's fewest rounds when its chain may bind
-// (chain_may_bind), else 0.
+// (chain_may_bind), else 0: their time and one round's more, for the check's own rounds running
+// over the planner's estimate of them (~1 s a measurement on the testbed) and the model's refit.
 double anchor_time(const SimplifyInputs& in, bool may_bind) {
-  return may_bind ? simplification_minimum_s(in.plan.check_measure_s(in.baseline.full_measure_s)) : 0.0;
+  const double check_s = in.plan.check_measure_s(in.baseline.full_measure_s);
+  return may_bind ? simplification_minimum_s(check_s) + round_seconds(check_s) : 0.0;
 }
 
 // Whether a check that began at `start` (the budget's clock) and has measured `done` rounds
@@ -399,9 +405,10 @@ bool another_round(const SimplifyInputs& in, const Budget& budget, std::chrono::
   const double check_s = in.plan.check_measure_s(full_s);
   const double timed_s = std::chrono::duration<double>(budget.elapsed() - start).count() / std::max(1, done);
   const double round_s = std::max(timed_s, round_seconds(check_s));
-  const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count() - held_s;
+  const double left_s = std::chrono::duration<double>(*limits.wall - budget.elapsed()).count();
+  // The held time is the next check's when the anchor does not need it.
   const bool followed = !last && left_s >= simplification_minimum_s(check_s);
-  return !followed && another_check_round(left_s, round_s, done, check_rounds_most(full_s, check_s, in.plan.rounds_asked));
+  return !followed && another_check_round(left_s - held_s, round_s, done, check_rounds_most(full_s, check_s, in.plan.rounds_asked));
 }
 
 // Every measurement of the check, told to the engine: the model learns what the returns cost beside
@@ -513,7 +520,7 @@ struct Checks {
   double allowance = 0;              // what the simpler profile may cost: kSimplificationAllowance of the confirmed winner
   double spent = 0;                  // what the kept checks' returns cost (combined_loss), of the allowance
   std::map<std::string, PlantCheck> checked;  // each proposed change: what its check measured
-  double link_se = 0;                // the last check's standard error of simplified - whole (the confirmation's before the first)
+  Confirmation link;                 // the last check's simplified - whole (before the first: the confirmation, for its noise)
 };
 
 // Whether the model, as it stands before a check of `ids`, would propose no check after it, whichever
@@ -647,7 +654,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   if (!conf.promote || !in.options.simplify) return k.s;  // --keep-whole-winner: the winner as confirmed
   const BoundSpace& bound = plant.bound();
   k.allowance = kSimplificationAllowance * std::abs(conf.confirmation.candidate_mean);
-  k.link_se = conf.confirmation.gain_se;
+  k.link = conf.confirmation;
   std::string stop;
   for (int check = 0;; ++check) {
     const NextCheck next = next_check(engine, bound, conf, k.refused, k.allowance - k.spent, check);
@@ -658,8 +665,9 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     stop = why_not;
     if (!next.follows()) break;
     const opt::Difference model_loss = loss(ids);  // before the model hears the check: two independent estimates
-    const double expected = std::isfinite(model_loss.mean) ? -model_loss.mean : 0.0;
-    const double held_s = anchor_time(in, chain_may_bind(conf.confirmation, expected, k.link_se));
+    // This check foreseen as noisy as the last, at the model's estimate of what the returns cost.
+    const Confirmation foreseen = shifted(k.link, (std::isfinite(model_loss.mean) ? -model_loss.mean : 0.0) - k.link.gain);
+    const double held_s = anchor_time(in, chain_may_bind(conf.confirmation, foreseen, model_loss));
     std::string why;
     const auto rounds = check_rounds(in, budget, why, held_s);
     const std::string held = rounds && rounds != check_rounds(in, budget, why)
@@ -702,7 +710,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
       if (complete(done) >= 2) {
         const CheckVerdict so_far = chained_verdict(done, in.plan.check.duration, model_loss, k, conf);
         if (refused_by_chain_alone(so_far.vs_whole, so_far.vs_base, model_loss, so_far.left, next.examining)) return false;
-        held_now = anchor_time(in, chain_may_bind(conf.confirmation, so_far.vs_whole.gain, so_far.vs_whole.gain_se));
+        held_now = anchor_time(in, chain_may_bind(conf.confirmation, so_far.vs_whole, model_loss));
       }
       return another_round(in, budget, start, last, static_cast<int>(done.size()), held_now);
     };
@@ -716,7 +724,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
       break;
     }
     CheckVerdict v = chained_verdict(c.pairs, c.length, model_loss, k, conf);
-    k.link_se = v.vs_whole.gain_se;
+    k.link = v.vs_whole;
     if (refused_by_chain_alone(v.vs_whole, v.vs_base, model_loss, v.left, examining)) {
       std::string note;
       const auto direct = measure_against_baseline(in, plant, engine, budget, progress, simplified, note);

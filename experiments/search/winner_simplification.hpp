@@ -207,15 +207,16 @@ bool refused_by_chain_alone(const Confirmation& vs_whole, const Confirmation& vs
 
 // Whether a check may be refused for its chain alone (refused_by_chain_alone), before it is decided:
 // the gain over the baseline so far (`confirmed`: the confirmation's, or the chain of the checks kept
-// since) chained with a check that measures simplified - whole one `link_se` below `link_gain` does
-// not promote. Before a check `link_gain` is minus the model's estimate of the returns' cost and
-// `link_se` the last check's standard error (the confirmation's before the first); during one, its
-// rounds so far. Such a check holds back the time of the re-anchoring's fewest rounds from its own
-// (check_rounds, another_round), so that measure_against_baseline has them: on the testbed a
-// 20-minute search's third check took the 3 rounds the time left held, was refused for its chain
-// alone (+62.7, 95% -16.4 .. +141.8), and its anchor had "0 s left of the budget, its 3 rounds need
-// 39 s" (2026-12-06). False without a finite positive `link_se`. Pure.
-bool chain_may_bind(const Confirmation& confirmed, double link_gain, double link_se);
+// since) through a check that measures simplified - whole one standard error below `link`, with the
+// model's estimate `model_loss` as the decision takes it (gain_through_check), does not promote.
+// Before a check `link` is the last check's rounds (the confirmation's before the first) moved to
+// minus the model's estimate of the returns' cost; during one, its rounds so far. Such a check holds
+// back the time of the re-anchoring's fewest rounds, and one round more, from its own (check_rounds,
+// another_round), so that measure_against_baseline has them: on the testbed a 20-minute search's
+// third check took the 3 rounds the time left held, was refused for its chain alone (+62.7, 95%
+// -16.4 .. +141.8), and its anchor had "0 s left of the budget, its 3 rounds need 39 s"
+// (2026-12-06). False without a finite gain and a positive standard error in `link`. Pure.
+bool chain_may_bind(const Confirmation& confirmed, const Confirmation& link, const opt::Difference& model_loss);
 
 struct SimplifyInputs {
   const SearchOptions& options;

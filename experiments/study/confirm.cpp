@@ -166,8 +166,10 @@ Confirmation decide_confirmation_in_looks(const std::vector<ConfirmationRound>& 
   ConfirmOptions each = opt;
   each.confidence = 1 - (1 - opt.confidence) / looks;
   const Confirmation strict = decide_confirmation(rounds, each);
+  const std::string at = fmt::format("look {} of {}, each at {:g}%", look, looks, 100 * each.confidence);
   c.promote = strict.promote;
-  c.reason = fmt::format("{}; look {} of {}, each at {:g}%", strict.reason, look, looks, 100 * each.confidence);
+  c.reason = strict.reason + "; " + at;
+  c.method += ", " + at;  // carried into a chain's method (chain_confirmations), and so into the profile
   return c;
 }
 

@@ -39,7 +39,7 @@ struct ConfirmOptions {
 };
 
 struct Confirmation {
-  bool promote = false;        // true: keep the candidate; false: the baseline stays
+  bool promote = false;        // true: keep the candidate; false: the baseline stays (in looks: by the look's stricter interval)
   double baseline_mean = 0;    // score
   double candidate_mean = 0;
   double gain = 0;             // candidate - baseline (mean of paired differences when paired)
@@ -80,8 +80,9 @@ Confirmation decide_confirmation(const std::vector<ConfirmationRound>& rounds, c
 // them: confirmation_rounds.cpp). Each look promotes only at 1 - (1 - confidence) / looks
 // (Bonferroni), so that over all its looks a winner no better than the baseline is promoted no more
 // often than by one look at `confidence` (bench_study_decisions' confirmation table); the
-// intervals, the p-value and the rest are decide_confirmation's at `confidence`, and the reason
-// says the look ("...; look 2 of 2, each at 97.5%"). One look: decide_confirmation. Throws
+// intervals, the p-value and the rest are decide_confirmation's at `confidence` (so `promote` no
+// longer follows from gain_ci alone), and the reason and the method say the look ("...; look 2 of
+// 2, each at 97.5%", "paired t, look 2 of 2, each at 97.5%"). One look: decide_confirmation. Throws
 // UsageError unless 1 <= look <= looks, and as decide_confirmation.
 Confirmation decide_confirmation_in_looks(const std::vector<ConfirmationRound>& rounds, int look, int looks,
                                           const ConfirmOptions& options = {});

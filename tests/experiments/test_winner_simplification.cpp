@@ -232,22 +232,32 @@ TEST_CASE("simplification: only a check refused for its chain through the confir
 }
 
 TEST_CASE("simplification: a check whose chain may bind holds back the anchor's time", "[simplify]") {
-  // A confirmation that barely promoted (+106.7, 95% +30.8 .. +182.5, 2 df, se 17.6): a check as
-  // noisy, one se below a free return, chains below zero; so does a return the model puts at -40.
+  using wgopt::opt::Difference;
+  // A confirmation that barely promoted (+106.7, 95% +30.8 .. +182.5, 2 df): a check of a free
+  // return (differences -40, +40, 0), one se worse, chains below zero; a steady one does not.
   const Confirmation barely = decide_confirmation(std::vector<double>{300, 330, 310}, std::vector<double>{400, 470, 390});
   REQUIRE(barely.promote);
-  CHECK(chain_may_bind(barely, 0, barely.gain_se));
-  // A steady confirmation (+100 over 8 rounds, se ~1.5): a check as noisy, or one ten times noisier, holds.
+  const Confirmation free_check = decide_confirmation(std::vector<double>{400, 430, 410}, std::vector<double>{360, 470, 410});
+  REQUIRE(std::abs(free_check.gain) < 1);
+  CHECK(chain_may_bind(barely, free_check, Difference{}));
+  CHECK_FALSE(chain_may_bind(barely, decide_confirmation(std::vector<double>{400, 410, 390}, std::vector<double>{401, 409, 390}),
+                             Difference{}));
+  // A steady confirmation (+100 over 8 rounds): a check as noisy holds, and so does a noisier one
+  // with the model's estimate of a small cost.
   const Confirmation steady = decide_confirmation(std::vector<double>{300, 302, 298, 301, 299, 303, 297, 300},
                                                   std::vector<double>{400, 401, 399, 404, 396, 400, 402, 398});
   REQUIRE(steady.promote);
-  CHECK_FALSE(chain_may_bind(steady, 0, steady.gain_se));
-  CHECK_FALSE(chain_may_bind(steady, -5, 10 * steady.gain_se));
-  // But not a return the model expects to cost nearly the whole gain.
-  CHECK(chain_may_bind(steady, -95, steady.gain_se));
+  CHECK_FALSE(chain_may_bind(steady, free_check, Difference{.mean = 5, .sd = 10}));
+  // But not a check that measures the returns costing nearly the whole gain.
+  const Confirmation costly = decide_confirmation(std::vector<double>{400, 430, 410}, std::vector<double>{310, 330, 315});
+  CHECK(chain_may_bind(steady, costly, Difference{.mean = 95, .sd = 10}));
   // Nothing known of the check's noise: no time held.
-  CHECK_FALSE(chain_may_bind(barely, 0, 0));
-  CHECK_FALSE(chain_may_bind(barely, std::nan(""), barely.gain_se));
+  Confirmation unknown = free_check;
+  unknown.gain_se = 0;
+  CHECK_FALSE(chain_may_bind(barely, unknown, Difference{}));
+  unknown = free_check;
+  unknown.gain = std::nan("");
+  CHECK_FALSE(chain_may_bind(barely, unknown, Difference{}));
 }
 
 TEST_CASE("an examined change goes back only when the plant shows the winner better without it", "[simplify]") {
