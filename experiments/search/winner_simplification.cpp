@@ -396,8 +396,8 @@ double anchor_time(const SimplifyInputs& in, bool may_bind) {
 // holds no other's fewest rounds) and one more round fits (another_check_round), as long as its
 // rounds took or the planner's estimate of one, whichever is longer (a failed measurement returns
 // early). What follows the check (telling the model, its next proposal, persisting) runs in the
-// 10 s kept; `held_s` (anchor_time) is the re-anchoring's, not the check's. Never with --confirm-rounds below kMinUsefulConfirmRounds (the user's choice), nor
-// without a wall budget.
+// 10 s kept; `held_s` (anchor_time) is the re-anchoring's, not the check's. Never with
+// --confirm-rounds below kMinUsefulConfirmRounds (the user's choice), nor without a wall budget.
 bool another_round(const SimplifyInputs& in, const Budget& budget, std::chrono::milliseconds start, bool last, int done, double held_s) {
   const auto& limits = budget.limits();
   const double full_s = in.baseline.full_measure_s;
@@ -704,7 +704,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     const auto start = budget.elapsed();
     // A check whose rounds so far leave it refused for its chain alone keeps the time left for the
     // rounds against the baseline instead of measuring more of its own; one whose chain may yet
-    // bind keeps their fewest rounds' time.
+    // bind keeps their time (anchor_time).
     const MoreRounds more = [&](const std::vector<ConfirmationRound>& done) {
       double held_now = held_s;
       if (complete(done) >= 2) {

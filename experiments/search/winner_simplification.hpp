@@ -22,7 +22,8 @@
 // pooled (pool_confirmations): when that check is kept, its re-anchored gain is what later checks
 // chain from. A check that no other can follow stops measuring more of its own rounds once the
 // chain alone would refuse it, so that the time left goes to the rounds against the baseline, and
-// a check whose chain may bind (chain_may_bind) keeps their fewest rounds' time from its own.
+// a check whose chain may bind (chain_may_bind) keeps their fewest rounds' time, and a round more,
+// from its own.
 //
 // That is one check. Its measurements are told to the engine, and the model proposes again, for the
 // winner the check left: a refused change is never proposed again, a returned one is gone, and what
