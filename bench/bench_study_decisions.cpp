@@ -236,7 +236,7 @@ Confirmation two_look_confirmation(std::vector<ConfirmationRound> all, double ga
   const int rounds = static_cast<int>(all.size());
   measured = rounds;
   const Confirmation first = decide_confirmation_in_looks(all, 1, 2);
-  if (first.promote || first.gain <= 0) return first;
+  if (!looks_again(first)) return first;
   const auto more = simulated_rounds(rounds, gain, noise, z, rng, rounds);
   all.insert(all.end(), more.begin(), more.end());
   measured += rounds;

@@ -56,6 +56,64 @@ void print_result(const ex::SearchReport& report, const ex::RetuneOptions& r, bo
   std::cout << ex::retune_summary(report) << "\n";
 }
 
+// `wgopt retune --help`: what the nightly job does, its exits and examples.
+constexpr const char* kRetuneDescription =
+    "The nightly job: check that a profile still holds on this host and act when it does not.\n\n"
+    "1. The profile's knobs that drifted on the host (changed by someone or something) are put back.\n"
+    "2. The host is measured on the profile's plant with the profile's objective (3 rounds).\n"
+    "3. If the kernel is the one the profile was made on and the score is within --tolerance of the\n"
+    "   profile's recorded evidence, that is all. Otherwise a short search over the profile's knobs,\n"
+    "   warm-started from the profile's study, looks for a better configuration; a winner replaces the\n"
+    "   profile only if it beats it in the interleaved confirmation (the old one is kept as P.prev).\n\n"
+    "Before anything, the profile's host facts are compared with this host's (`wgopt facts --profile P`):\n"
+    "a host of another kind is refused (exit 2) naming each differing fact, unless --force.\n"
+    "The peer measured against is this host's own when --peer (or WGOPT_RETUNE_PEER, which the timer\n"
+    "reads from /etc/wgopt/retune.env) names one, else the profile's. A busy iperf3 server (another\n"
+    "host measuring) is waited for with jittered exponential backoff within the budget.\n"
+    "When a re-tune replaces the profile, the exported boot files listed in boot-files.yaml next to\n"
+    "it (ROOT/etc/wgopt/) are rendered again from the new profile, the old ones kept in P.prev-files/.\n\n"
+    "A both-ends profile (`wgopt search --ssh`) is held on both ends with --ssh [USER@]HOST (or\n"
+    "WGOPT_RETUNE_SSH): the peer's own wgopt runs as the agent over ssh, the profile's peer: part is\n"
+    "gated against the peer's facts (refused unless --force), the peer's drifted knobs are put back\n"
+    "through its own journal, its kernel counts like this host's, a re-tune searches both ends again\n"
+    "(mirrored or per-end, as the profile records) and the new profile keeps its peer: part. The peer\n"
+    "needs the same wgopt version and iperf3. Without --ssh only this host's part is held and the\n"
+    "peer: part is kept as it is.\n\n"
+    "Exit codes: 0 holds, 10 re-tuned (new profile applied and written), 11 drifted knobs rolled back,\n"
+    "12 degraded (slower than the evidence and nothing better confirmed: look at the host),\n"
+    "1 error (the host is restored), 2 bad usage (nothing changed), 130 interrupted.\n\n"
+    "Examples:\n"
+    "  wgopt retune --profile /etc/wgopt/profile.yaml\n"
+    "  wgopt retune --profile p.yaml --budget 10m --metrics /var/lib/prometheus/node-exporter/wgopt.prom\n"
+    "  wgopt retune --profile both.yaml --ssh root@10.0.0.2      # both ends, the peer through its agent\n"
+    "  wgopt export p.yaml --format timer --out /etc/systemd/system    # run it nightly";
+
+// Refuses a --metrics path whose directory does not exist (before anything is measured).
+void check_metrics_path(const std::string& metrics) {
+  auto dir = std::filesystem::path(metrics).parent_path();
+  if (!dir.empty() && !std::filesystem::is_directory(dir)) {
+    throw wgopt::UsageError(fmt::format("--metrics {}: directory {} does not exist: create it or pick another path", metrics,
+                                        dir.string()));
+  }
+}
+
+// The facts gate, where the search measures (the testbed's client namespace, or --netns).
+void gate_host_facts(const ex::SearchOptions& options, const wgopt::act::Profile& profile, const std::string& path, bool force) {
+  const wgopt::Place place = options.testbed ? wgopt::Place::netns(options.testbed_prefix + "-cli")
+                             : options.netns.empty() ? wgopt::Place::host()
+                                                     : wgopt::Place::netns(options.netns);
+  auto runner = wgopt::default_runner();
+  ex::require_matching_host(ex::check_host_facts(profile, path, place, *runner), path, force);
+}
+
+// The run's Prometheus textfile: node_exporter reads the directory at any moment, so never half a
+// file (temp name + rename).
+void write_metrics(const std::string& metrics, const ex::SearchReport& report, const std::string& profile) {
+  std::string previous;
+  if (auto p = wgopt::read_file(metrics)) previous = *p;
+  wgopt::write_file_atomic(metrics, ex::retune_metrics(report, profile, ex::unix_now(), previous));
+}
+
 void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
   auto r = std::make_shared<ex::RetuneOptions>();
   auto trials = std::make_shared<int>(0);
@@ -69,37 +127,7 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
   auto force = std::make_shared<bool>(false);
   auto port = std::make_shared<int>(0);
   auto ssh = std::make_shared<wgopt::cli::SshCliOptions>();
-  auto* cmd = root.add_subcommand(
-      "retune",
-      "The nightly job: check that a profile still holds on this host and act when it does not.\n\n"
-      "1. The profile's knobs that drifted on the host (changed by someone or something) are put back.\n"
-      "2. The host is measured on the profile's plant with the profile's objective (3 rounds).\n"
-      "3. If the kernel is the one the profile was made on and the score is within --tolerance of the\n"
-      "   profile's recorded evidence, that is all. Otherwise a short search over the profile's knobs,\n"
-      "   warm-started from the profile's study, looks for a better configuration; a winner replaces the\n"
-      "   profile only if it beats it in the interleaved confirmation (the old one is kept as P.prev).\n\n"
-      "Before anything, the profile's host facts are compared with this host's (`wgopt facts --profile P`):\n"
-      "a host of another kind is refused (exit 2) naming each differing fact, unless --force.\n"
-      "The peer measured against is this host's own when --peer (or WGOPT_RETUNE_PEER, which the timer\n"
-      "reads from /etc/wgopt/retune.env) names one, else the profile's. A busy iperf3 server (another\n"
-      "host measuring) is waited for with jittered exponential backoff within the budget.\n"
-      "When a re-tune replaces the profile, the exported boot files listed in boot-files.yaml next to\n"
-      "it (ROOT/etc/wgopt/) are rendered again from the new profile, the old ones kept in P.prev-files/.\n\n"
-      "A both-ends profile (`wgopt search --ssh`) is held on both ends with --ssh [USER@]HOST (or\n"
-      "WGOPT_RETUNE_SSH): the peer's own wgopt runs as the agent over ssh, the profile's peer: part is\n"
-      "gated against the peer's facts (refused unless --force), the peer's drifted knobs are put back\n"
-      "through its own journal, its kernel counts like this host's, a re-tune searches both ends again\n"
-      "(mirrored or per-end, as the profile records) and the new profile keeps its peer: part. The peer\n"
-      "needs the same wgopt version and iperf3. Without --ssh only this host's part is held and the\n"
-      "peer: part is kept as it is.\n\n"
-      "Exit codes: 0 holds, 10 re-tuned (new profile applied and written), 11 drifted knobs rolled back,\n"
-      "12 degraded (slower than the evidence and nothing better confirmed: look at the host),\n"
-      "1 error (the host is restored), 2 bad usage (nothing changed), 130 interrupted.\n\n"
-      "Examples:\n"
-      "  wgopt retune --profile /etc/wgopt/profile.yaml\n"
-      "  wgopt retune --profile p.yaml --budget 10m --metrics /var/lib/prometheus/node-exporter/wgopt.prom\n"
-      "  wgopt retune --profile both.yaml --ssh root@10.0.0.2      # both ends, the peer through its agent\n"
-      "  wgopt export p.yaml --format timer --out /etc/systemd/system    # run it nightly");
+  auto* cmd = root.add_subcommand("retune", kRetuneDescription);
   cmd->add_option("--profile", r->profile, "profile written by `wgopt search` (or an earlier retune)")->required();
   cmd->add_option("--budget", r->budget, "wall-clock budget for the whole run, search included")->capture_default_str();
   cmd->add_option("--trials", *trials, "cap on the search's trials");
@@ -137,13 +165,7 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
     r->tolerance = *tolerance_pct / 100.0;
     r->watchdog = !*no_watchdog;
     if (*json) r->quiet = true;
-    if (!metrics->empty()) {
-      auto dir = std::filesystem::path(*metrics).parent_path();
-      if (!dir.empty() && !std::filesystem::is_directory(dir)) {
-        throw wgopt::UsageError(fmt::format("--metrics {}: directory {} does not exist: create it or pick another path", *metrics,
-                                            dir.string()));
-      }
-    }
+    if (!metrics->empty()) check_metrics_path(*metrics);
     auto profile = wgopt::act::load_profile(r->profile);
     if (r->study_path.empty()) {
       wgopt::act::ensure_dir(wgopt::act::state_dir() + "/studies");
@@ -158,23 +180,11 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
                 << "part is kept as it is)\n";
     }
     auto options = ex::retune_search_options(*r, profile);
-    {
-      // The facts gate, where the search measures (the testbed's client namespace, or --netns).
-      const wgopt::Place place = options.testbed ? wgopt::Place::netns(options.testbed_prefix + "-cli")
-                                 : options.netns.empty() ? wgopt::Place::host()
-                                                         : wgopt::Place::netns(options.netns);
-      auto runner = wgopt::default_runner();
-      ex::require_matching_host(ex::check_host_facts(profile, r->profile, place, *runner), r->profile, *force);
-    }
+    gate_host_facts(options, profile, r->profile, *force);
     const auto& interrupted = wgopt::cli::install_interrupt_handlers();
     auto report = ex::run_retune_with_backoff(options, ex::BusyBackoff{}, ex::default_retune_wait_env(interrupted), interrupted);
     const int boot_files_failed = report.outcome == ex::SearchOutcome::Retuned ? rewrite_boot_files(r->profile) : 0;
-    if (!metrics->empty()) {
-      std::string previous;
-      if (auto p = wgopt::read_file(*metrics)) previous = *p;
-      // node_exporter reads the directory at any moment: never half a file (temp name + rename).
-      wgopt::write_file_atomic(*metrics, ex::retune_metrics(report, r->profile, ex::unix_now(), previous));
-    }
+    if (!metrics->empty()) write_metrics(*metrics, report, r->profile);
     print_result(report, *r, *json);
     ctx.exit_code = boot_files_failed ? 1 : ex::retune_exit_code(report.outcome);
   });

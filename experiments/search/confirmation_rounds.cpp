@@ -165,7 +165,7 @@ ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& basel
     const auto left = seconds_left(budget);
     const int more = o.second_look && left ? second_look_rounds(*left, baseline.full_measure_s, rounds) : 0;
     r.confirmation = decide_confirmation_in_looks(m.scores, 1, more > 0 ? 2 : 1);
-    if (more > 0 && !r.confirmation.promote && r.confirmation.gain > 0) {
+    if (more > 0 && looks_again(r.confirmation)) {
       progress.say(fmt::format("confirmation: {}; looking again after {} more rounds, in the time left of the budget",
                                r.confirmation.reason, more));
       m.measure(more, 2 * (rounds + more));

@@ -173,6 +173,8 @@ Confirmation decide_confirmation_in_looks(const std::vector<ConfirmationRound>& 
   return c;
 }
 
+bool looks_again(const Confirmation& first) { return !first.promote && first.gain > 0; }
+
 namespace {
 // A part's degrees of freedom for chaining and pooling: one when it has noise but none recorded.
 double dof(const Confirmation& x) { return x.gain_dof > 0 ? x.gain_dof : 1.0; }

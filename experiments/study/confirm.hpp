@@ -87,6 +87,11 @@ Confirmation decide_confirmation(const std::vector<ConfirmationRound>& rounds, c
 Confirmation decide_confirmation_in_looks(const std::vector<ConfirmationRound>& rounds, int look, int looks,
                                           const ConfirmOptions& options = {});
 
+// Whether a first look (decide_confirmation_in_looks) is followed by more rounds and a second when
+// the time holds them: it did not promote and its gain is above 0 (a gain at or below 0 would
+// need the next rounds to reverse it). The search's confirmation and bench_study_decisions ask it.
+bool looks_again(const Confirmation& first);
+
 // The second confirmation's candidate against the first one's baseline, where the second measured
 // its candidate against the first one's candidate (a simplified winner against the confirmed whole
 // one): the gains add, their variances add (the two come from different rounds, each paired within
