@@ -230,8 +230,9 @@ std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const 
       trial = c.trial;
     }
     if (m.empty()) continue;
-    std::string label = std::string(arm) == "baseline" ? fmt::format("confirm: baseline ({} rounds)", m.size())
-                                                       : fmt::format("confirm: trial {} ({} rounds)", trial, m.size());
+    const std::string rounds = fmt::format("{} round{}", m.size(), m.size() == 1 ? "" : "s");
+    std::string label = std::string(arm) == "baseline" ? fmt::format("confirm: baseline ({})", rounds)
+                                                       : fmt::format("confirm: trial {} ({})", trial, rounds);
     d.table_rows.push_back(comparison_row(label, m, p));
   }
 
@@ -294,11 +295,33 @@ void add_core_loads(ReportData& d, const std::vector<const json*>& base_probes,
   }
 }
 
+// A resumed study holds every run's baseline rounds (each run numbers its own from 1) and the rows
+// of an interrupted confirmation beside the last one. The report shows the last run's: its
+// baseline rounds (from its round 1) and the confirmation rows measured after them.
+struct LastRun {
+  std::vector<BaselineRecord> baselines;
+  std::vector<ConfirmationRecord> confirmations;
+};
+
+LastRun last_run(const std::vector<BaselineRecord>& baselines, const std::vector<ConfirmationRecord>& confirmations) {
+  auto first = baselines.begin();
+  for (auto it = baselines.begin(); it != baselines.end(); ++it) {
+    if (it->round == 1) first = it;
+  }
+  LastRun r{{first, baselines.end()}, {}};
+  const double since = r.baselines.empty() ? 0 : r.baselines.front().measured_at;
+  for (const auto& c : confirmations) {
+    if (c.measured_at >= since) r.confirmations.push_back(c);
+  }
+  return r;
+}
+
 }  // namespace
 
 ReportData build_report(const std::string& study_path, const StudyInfo& info, const std::vector<TrialRecord>& trials,
-                        const std::vector<BaselineRecord>& baselines,
-                        const std::vector<ConfirmationRecord>& confirmations, const std::optional<StudyResult>& result) {
+                        const std::vector<BaselineRecord>& all_baselines,
+                        const std::vector<ConfirmationRecord>& all_confirmations, const std::optional<StudyResult>& result) {
+  const auto [baselines, confirmations] = last_run(all_baselines, all_confirmations);
   ReportData d;
   d.study_path = study_path;
   d.info = info;

@@ -119,7 +119,8 @@ struct ReportData {
   std::string cores_before_source, cores_after_source;  // empty when there is no per-core data
 };
 
-// The model of a study's records. Pure.
+// The model of a study's records. Pure. Of a resumed study's runs, the baseline rounds and the
+// confirmation rows shown are the last run's (from its baseline round 1 on).
 ReportData build_report(const std::string& study_path, const StudyInfo& info, const std::vector<TrialRecord>& trials,
                         const std::vector<BaselineRecord>& baselines,
                         const std::vector<ConfirmationRecord>& confirmations, const std::optional<StudyResult>& result);

@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <tuple>
+
 #include "actuators/lock.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
+#include "experiments/peer/ssh_transport.hpp"
 #include "experiments/search/remote_end.hpp"
 
 namespace wgopt::experiments {
@@ -82,6 +85,56 @@ StudyInfo check_resumable(const std::string& path) {
   return info;
 }
 
+// A both-ends study's --ssh options (its plant's "ssh" entry), checked as the command line's are.
+void take_recorded_ssh(const nlohmann::json& plant, SearchOptions& o) {
+  const auto it = plant.find("ssh");
+  if (it == plant.end() || it->is_null()) return;
+  const auto& r = *it;
+  peer::SshOptions s;
+  s.target = r.at("target").get<std::string>();
+  s.identity = r.value("identity", std::string());
+  s.known_hosts = r.value("known_hosts", std::string());
+  s.accept_new_host_key = r.value("accept_new_host_key", false);
+  s.options = r.value("options", std::vector<std::string>{});
+  s.peer_wgopt = r.value("peer_wgopt", s.peer_wgopt);
+  peer::validate(s);
+  o.ssh = s;
+  if (o.peer_interfaces.empty()) o.peer_interfaces = plant.value("peer_interfaces", std::vector<std::string>{});
+  o.per_end = o.per_end || plant.value("per_end", false);
+}
+
+nlohmann::json ssh_record(const SearchOptions& o) {
+  if (!o.ssh) return nullptr;
+  const auto& s = *o.ssh;
+  return {{"target", s.target},           {"identity", s.identity}, {"known_hosts", s.known_hosts},
+          {"accept_new_host_key", s.accept_new_host_key}, {"options", s.options}, {"peer_wgopt", s.peer_wgopt}};
+}
+
+// How the first run confirmed, screened, stopped early and simplified, unless this command line
+// says otherwise (an option given, or a flag that turns a policy off). Returns what it took, as
+// the options that would give it ("--confirm-rounds 4 --one-look"), for the log.
+std::string take_recorded_policies(const nlohmann::json& rec, SearchOptions& o) {
+  std::string taken;
+  auto say = [&](const std::string& option) { taken += (taken.empty() ? "" : " ") + option; };
+  if (!o.confirm_rounds && rec.contains("confirm_rounds") && !rec["confirm_rounds"].is_null()) {
+    o.confirm_rounds = rec["confirm_rounds"].get<int>();
+    say(fmt::format("--confirm-rounds {}", *o.confirm_rounds));
+  }
+  if (!o.screen_s && rec.contains("screen") && !rec["screen"].is_null()) {
+    o.screen_s = rec["screen"].get<int>();
+    say(fmt::format("--screen {}", *o.screen_s));
+  }
+  for (const auto& [key, field, option] : {std::tuple{"second_look", &SearchOptions::second_look, "--one-look"},
+                                          {"simplify", &SearchOptions::simplify, "--keep-whole-winner"},
+                                          {"prune", &SearchOptions::prune, "--no-prune"}}) {
+    if (o.*field && !rec.value(key, true)) {
+      o.*field = false;
+      say(option);
+    }
+  }
+  return taken;
+}
+
 // The recorded plant and knob selection into `o`, which names no plant.
 void take_recorded_search(const nlohmann::json& rec, const std::string& path, SearchOptions& o) {
   const auto& plant = rec.contains("plant") ? rec["plant"] : nlohmann::json();
@@ -99,11 +152,19 @@ void take_recorded_search(const nlohmann::json& rec, const std::string& path, Se
       o.port = plant.value("port", o.port);
       o.netns = plant.value("netns", std::string());
       if (o.interfaces.empty()) o.interfaces = plant.value("interfaces", std::vector<std::string>{});
+      try {
+        take_recorded_ssh(plant, o);
+      } catch (const UsageError& e) {
+        throw UsageError(fmt::format("study '{}' records --ssh options this wgopt refuses ({}): give the plant: --resume {} "
+                                     "--peer ADDR --ssh [USER@]HOST",
+                                     path, e.what(), path));
+      }
     }
     if (o.include.empty()) o.include = rec.value("knobs", std::vector<std::string>{});
     if (o.exclude.empty()) o.exclude = rec.value("exclude", std::vector<std::string>{});
     o.allow_global = o.allow_global || rec.value("allow_global", false);
     o.allow_underlay_mtu = o.allow_underlay_mtu || rec.value("allow_underlay_mtu", false);
+    o.stop_irqbalance = o.stop_irqbalance || rec.value("stop_irqbalance", false);
     if (o.space_file.empty()) o.space_file = rec.value("space", std::string());
     if (o.profile_path.empty()) o.profile_path = rec.value("profile", std::string());
     if (o.sku.empty()) o.sku = rec.value("sku", std::string());
@@ -119,7 +180,18 @@ void take_recorded_search(const nlohmann::json& rec, const std::string& path, Se
 nlohmann::json search_record(const SearchOptions& o) {
   nlohmann::json plant = o.testbed ? nlohmann::json{{"testbed", o.testbed_prefix}}
                                    : nlohmann::json{{"peer", o.peer}, {"port", o.port}, {"netns", o.netns}, {"interfaces", o.interfaces}};
+  if (!o.testbed) {
+    plant["ssh"] = ssh_record(o);
+    plant["peer_interfaces"] = o.peer_interfaces;
+    plant["per_end"] = o.per_end;
+  }
   return {{"plant", plant},
+          {"confirm_rounds", o.confirm_rounds ? nlohmann::json(*o.confirm_rounds) : nlohmann::json()},
+          {"screen", o.screen_s ? nlohmann::json(*o.screen_s) : nlohmann::json()},
+          {"second_look", o.second_look},
+          {"simplify", o.simplify},
+          {"prune", o.prune},
+          {"stop_irqbalance", o.stop_irqbalance},
           {"knobs", o.include},
           {"exclude", o.exclude},
           {"allow_global", o.allow_global},
@@ -134,6 +206,14 @@ SearchOptions resume_options(const SearchOptions& given) {
   const StudyInfo info = check_resumable(given.resume);
   SearchOptions o = given;
   if (!given.testbed && given.peer.empty()) take_recorded_search(info.search, given.resume, o);
+  try {
+    const std::string taken = take_recorded_policies(info.search, o);
+    if (!taken.empty()) spdlog::info("resuming with the study's own {}", taken);
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(fmt::format("study '{}' has a damaged search record ({}): give the options it began with, e.g. "
+                                 "--confirm-rounds N, with --resume {}",
+                                 given.resume, e.what(), given.resume));
+  }
   return o;
 }
 

@@ -516,3 +516,36 @@ TEST_CASE("the trial list marks a trial measured at the screening length", "[rep
   CHECK(d.trials[2].note == "screened at 5 s; tcp: rate below");
   CHECK(d.trials[3].note.empty());  // a study from before screening: no duration recorded
 }
+
+TEST_CASE("a resumed study's report shows the last run's baseline rounds and confirmation", "[report][search-resume]") {
+  const double t0 = 1795698000;
+  // Run 1: 2 baseline rounds, a confirmation of trial 3 interrupted after 2 measurements. Run 2
+  // (--resume): 3 baseline rounds, a confirmation of trial 7 in 4 measurements, its first lost.
+  std::vector<BaselineRecord> baselines;
+  for (int r = 1; r <= 2; ++r) baselines.push_back({.round = r, .score = 100, .metrics = metrics(100, 100), .measured_at = t0 + r});
+  for (int r = 1; r <= 3; ++r) baselines.push_back({.round = r, .score = 300, .metrics = metrics(300, 300), .measured_at = t0 + 1000 + r});
+  std::vector<ConfirmationRecord> confirmations{
+      {.round = 1, .arm = "baseline", .trial = 3, .score = 110, .metrics = metrics(110, 110), .measured_at = t0 + 500},
+      {.round = 2, .arm = "candidate", .trial = 3, .score = 900, .metrics = metrics(900, 900), .measured_at = t0 + 510}};
+  for (int r = 2; r <= 4; ++r) {
+    const bool cand = r % 2 == 0;
+    confirmations.push_back({.round = r, .arm = cand ? "candidate" : "baseline", .trial = 7, .score = cand ? 400.0 : 310.0,
+                             .metrics = metrics(cand ? 400 : 310, cand ? 400 : 310), .measured_at = t0 + 2000 + r});
+  }
+  TrialRecord t;
+  t.number = 7;
+  t.params = {{"wgt7-wc/mtu", "1380"}};
+  t.state = TrialState::Complete;
+  t.score = 390;
+  t.timings.started_at = t0 + 1500;
+  const ReportData d = build_report("s", info("running"), {t}, baselines, confirmations, std::nullopt);
+  CHECK(d.rounds_baseline == 3);
+  CHECK(d.baseline_mean == Approx(300));
+  CHECK(d.winner_trial == 7);
+  REQUIRE(row(d, "baseline (3 rounds)"));
+  REQUIRE(row(d, "confirm: baseline (1 round)"));
+  CHECK(row(d, "confirm: baseline (1 round)")->throughput_mbps == Approx(310));
+  REQUIRE(row(d, "confirm: trial 7 (2 rounds)"));
+  CHECK(row(d, "confirm: trial 7 (2 rounds)")->throughput_mbps == Approx(400));
+  CHECK_FALSE(row(d, "confirm: trial 7 (3 rounds)"));  // the first run's candidate row is not pooled in
+}

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "experiments/search/study_open.hpp"
 #include "experiments/study/study_store.hpp"
 #include "tests/experiments/search_world.hpp"
 
@@ -41,15 +42,16 @@ void sql(const std::string& path, const char* statement) {
 }
 
 // A study interrupted by Ctrl-C during its 7th measurement (a trial), the host restored.
-std::string interrupted_study(SearchWorld& w) {
+std::string interrupted_study(SearchWorld& w, SearchOptions o) {
   w.start_poor();
-  auto o = w.options();
   REQUIRE(w.run(o).outcome == SearchOutcome::Interrupted);
   w.script = Script{};
   w.interrupted = false;
   REQUIRE(StudyStore::open_read_only(o.study_path).info().status == "interrupted");
   return o.study_path;
 }
+
+std::string interrupted_study(SearchWorld& w) { return interrupted_study(w, w.options()); }
 
 // Only what `wgopt search --resume S` gives.
 SearchOptions documented_form(const std::string& study) {
@@ -141,4 +143,79 @@ TEST_CASE("search --resume of a study without a recorded plant asks for it", "[s
   const std::string study = interrupted_study(w);
   sql(study, "UPDATE study SET search_json = '{}'; PRAGMA journal_mode=DELETE;");
   refused_untouched(w, study, "does not record its plant");
+}
+
+TEST_CASE("search --resume STUDY alone keeps the first run's confirmation, screening, early stopping and simplification",
+          "[search-resume]") {
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  auto first = w.options();
+  first.confirm_rounds = 5;
+  first.screen_s = 0;
+  first.second_look = false;
+  first.prune = false;
+  first.simplify = false;
+  const std::string study = interrupted_study(w, first);
+  const SearchOptions taken = resume_options(documented_form(study));
+  CHECK(taken.confirm_rounds == 5);
+  CHECK(taken.screen_s == 0);
+  CHECK_FALSE(taken.second_look);
+  CHECK_FALSE(taken.prune);
+  CHECK_FALSE(taken.simplify);
+  // An option given again wins over the record.
+  auto given = documented_form(study);
+  given.confirm_rounds = 3;
+  given.screen_s = 4;
+  CHECK(resume_options(given).confirm_rounds == 3);
+  CHECK(resume_options(given).screen_s == 4);
+  // The resumed run confirms in the first run's 5 rounds (before: the budget's planned rounds).
+  SearchReport r;
+  REQUIRE_NOTHROW(r = w.run(documented_form(study)));
+  CHECK(r.outcome == SearchOutcome::Promoted);
+  CHECK(StudyStore::open_read_only(study).confirmations().size() == 2 * 5);
+}
+
+TEST_CASE("search --resume STUDY alone keeps a search's defaults as defaults", "[search-resume]") {
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  auto first = w.options();
+  first.confirm_rounds.reset();
+  first.simplify = true;
+  const SearchOptions taken = resume_options(documented_form(interrupted_study(w, first)));
+  CHECK_FALSE(taken.confirm_rounds);  // the resumed budget plans them again
+  CHECK_FALSE(taken.screen_s);
+  CHECK(taken.second_look);
+  CHECK(taken.prune);
+  CHECK(taken.simplify);
+}
+
+TEST_CASE("search --resume STUDY alone of a search over ssh continues over ssh with both ends' knobs", "[search-resume][peer]") {
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  auto first = w.ssh_options();
+  first.per_end = true;
+  first.peer_interfaces = {"wg0", "veth0"};
+  first.ssh->options = {"IPQoS=throughput"};
+  first.ssh->peer_wgopt = "/usr/local/bin/wgopt";
+  const std::string study = interrupted_study(w, first);
+  const SearchOptions taken = resume_options(documented_form(study));
+  REQUIRE(taken.ssh);
+  CHECK(taken.ssh->target == "root@peer.test");
+  CHECK(taken.ssh->options == std::vector<std::string>{"IPQoS=throughput"});
+  CHECK(taken.ssh->peer_wgopt == "/usr/local/bin/wgopt");
+  CHECK(taken.peer == "100.64.0.1");
+  CHECK(taken.per_end);
+  CHECK(taken.peer_interfaces == std::vector<std::string>{"wg0", "veth0"});
+  const size_t params = StudyStore::open_read_only(study).trials().front().params.size();
+  SearchReport r;
+  REQUIRE_NOTHROW(r = w.run(documented_form(study)));
+  CHECK(r.outcome == SearchOutcome::Promoted);
+  // Every trial, before and after the resume, searched both ends' knobs, each its own parameter.
+  for (const auto& t : StudyStore::open_read_only(study).trials()) CHECK(t.params.size() == params);
+  CHECK(params == 8);
+}
+
+TEST_CASE("search --resume refuses a study whose recorded ssh options are damaged, writing nothing", "[search-resume][peer]") {
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  const std::string study = interrupted_study(w, w.ssh_options());
+  sql(study, "UPDATE study SET search_json = json_set(search_json, '$.plant.ssh.options', json_array('ProxyCommand=sh')); "
+             "PRAGMA journal_mode=DELETE;");
+  refused_untouched(w, study, "ProxyCommand");
 }
