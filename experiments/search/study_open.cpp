@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
 #include <tuple>
 
 #include "actuators/lock.hpp"
@@ -118,10 +119,12 @@ std::string take_recorded_policies(const nlohmann::json& rec, SearchOptions& o) 
   auto say = [&](const std::string& option) { taken += (taken.empty() ? "" : " ") + option; };
   if (!o.confirm_rounds && rec.contains("confirm_rounds") && !rec["confirm_rounds"].is_null()) {
     o.confirm_rounds = rec["confirm_rounds"].get<int>();
+    if (*o.confirm_rounds < 2) throw std::domain_error(fmt::format("confirm_rounds {} is below 2", *o.confirm_rounds));
     say(fmt::format("--confirm-rounds {}", *o.confirm_rounds));
   }
   if (!o.screen_s && rec.contains("screen") && !rec["screen"].is_null()) {
     o.screen_s = rec["screen"].get<int>();
+    if (*o.screen_s < 0) throw std::domain_error(fmt::format("screen {} is below 0", *o.screen_s));
     say(fmt::format("--screen {}", *o.screen_s));
   }
   for (const auto& [key, field, option] : {std::tuple{"second_look", &SearchOptions::second_look, "--one-look"},
@@ -209,7 +212,7 @@ SearchOptions resume_options(const SearchOptions& given) {
   try {
     const std::string taken = take_recorded_policies(info.search, o);
     if (!taken.empty()) spdlog::info("resuming with the study's own {}", taken);
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {  // nlohmann::json's type errors, and the values' ranges
     throw UsageError(fmt::format("study '{}' has a damaged search record ({}): give the options it began with, e.g. "
                                  "--confirm-rounds N, with --resume {}",
                                  given.resume, e.what(), given.resume));

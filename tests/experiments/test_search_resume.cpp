@@ -219,3 +219,10 @@ TEST_CASE("search --resume refuses a study whose recorded ssh options are damage
              "PRAGMA journal_mode=DELETE;");
   refused_untouched(w, study, "ProxyCommand");
 }
+
+TEST_CASE("search --resume refuses a study whose recorded confirmation rounds are damaged, writing nothing", "[search-resume]") {
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  const std::string study = interrupted_study(w);
+  sql(study, "UPDATE study SET search_json = json_set(search_json, '$.confirm_rounds', 1); PRAGMA journal_mode=DELETE;");
+  refused_untouched(w, study, "confirm_rounds 1 is below 2");
+}
