@@ -3,13 +3,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <stdexcept>
 #include <tuple>
 
 #include "actuators/lock.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
 #include "experiments/peer/ssh_transport.hpp"
+#include "experiments/search/policies.hpp"
 #include "experiments/search/remote_end.hpp"
 
 namespace wgopt::experiments {
@@ -86,22 +86,40 @@ StudyInfo check_resumable(const std::string& path) {
   return info;
 }
 
-// A both-ends study's --ssh options (its plant's "ssh" entry), checked as the command line's are.
-void take_recorded_ssh(const nlohmann::json& plant, SearchOptions& o) {
+// A both-ends study's --ssh options (its plant's "ssh" entry), checked as the command line's are,
+// when the command line gives none; with them --per-end, and the peer's interfaces when this
+// host's came from the record too. A study of an older wgopt whose facts name a peer but whose
+// record has no "ssh" entry is refused: its trials moved the peer's knobs, which a search of this
+// host alone would drop. Throws UsageError naming the study.
+void take_recorded_ssh(const nlohmann::json& plant, const nlohmann::json& host, bool interfaces_taken, const std::string& path,
+                       SearchOptions& o) {
+  if (!o.ssh && !plant.contains("ssh") && host.is_object() && host.contains("peer")) {
+    throw UsageError(fmt::format("study '{}' tuned both ends over ssh and does not record the ssh options (an older wgopt "
+                                 "wrote it): give them: --resume {} --ssh [USER@]HOST",
+                                 path, path));
+  }
   const auto it = plant.find("ssh");
-  if (it == plant.end() || it->is_null()) return;
-  const auto& r = *it;
-  peer::SshOptions s;
-  s.target = r.at("target").get<std::string>();
-  s.identity = r.value("identity", std::string());
-  s.known_hosts = r.value("known_hosts", std::string());
-  s.accept_new_host_key = r.value("accept_new_host_key", false);
-  s.options = r.value("options", std::vector<std::string>{});
-  s.peer_wgopt = r.value("peer_wgopt", s.peer_wgopt);
-  peer::validate(s);
-  o.ssh = s;
-  if (o.peer_interfaces.empty()) o.peer_interfaces = plant.value("peer_interfaces", std::vector<std::string>{});
+  if (!o.ssh && it != plant.end() && !it->is_null()) {
+    const auto& r = *it;
+    peer::SshOptions s;
+    s.target = r.at("target").get<std::string>();
+    s.identity = r.value("identity", std::string());
+    s.known_hosts = r.value("known_hosts", std::string());
+    s.accept_new_host_key = r.value("accept_new_host_key", false);
+    s.options = r.value("options", std::vector<std::string>{});
+    s.peer_wgopt = r.value("peer_wgopt", s.peer_wgopt);
+    try {
+      peer::validate(s);
+    } catch (const UsageError& e) {
+      throw UsageError(fmt::format("study '{}' records --ssh options this wgopt refuses ({}): give them: --resume {} "
+                                   "--ssh [USER@]HOST",
+                                   path, e.what(), path));
+    }
+    o.ssh = s;
+  }
+  if (!o.ssh) return;
   o.per_end = o.per_end || plant.value("per_end", false);
+  if (interfaces_taken && o.peer_interfaces.empty()) o.peer_interfaces = plant.value("peer_interfaces", std::vector<std::string>{});
 }
 
 nlohmann::json ssh_record(const SearchOptions& o) {
@@ -112,20 +130,24 @@ nlohmann::json ssh_record(const SearchOptions& o) {
 }
 
 // How the first run confirmed, screened, stopped early and simplified, unless this command line
-// says otherwise (an option given, or a flag that turns a policy off). Returns what it took, as
-// the options that would give it ("--confirm-rounds 4 --one-look"), for the log.
-std::string take_recorded_policies(const nlohmann::json& rec, SearchOptions& o) {
+// says otherwise: an option given (a new --duration drops the recorded --screen, whose length was
+// the old duration's), or a flag that turns a policy off (none turns one back on). `duration` is
+// the study's objective's. Returns what it took as the options that would give it
+// ("--confirm-rounds 4 --one-look"), for the log. Throws (json's errors, UsageError) on a damaged record.
+std::string take_recorded_policies(const nlohmann::json& rec, int duration, SearchOptions& o) {
   std::string taken;
   auto say = [&](const std::string& option) { taken += (taken.empty() ? "" : " ") + option; };
   if (!o.confirm_rounds && rec.contains("confirm_rounds") && !rec["confirm_rounds"].is_null()) {
-    o.confirm_rounds = rec["confirm_rounds"].get<int>();
-    if (*o.confirm_rounds < 2) throw std::domain_error(fmt::format("confirm_rounds {} is below 2", *o.confirm_rounds));
-    say(fmt::format("--confirm-rounds {}", *o.confirm_rounds));
+    const int rounds = rec["confirm_rounds"].get<int>();
+    if (rounds < 2) throw UsageError(fmt::format("confirm_rounds {} is below 2", rounds));
+    o.confirm_rounds = rounds;
+    say(fmt::format("--confirm-rounds {}", rounds));
   }
-  if (!o.screen_s && rec.contains("screen") && !rec["screen"].is_null()) {
-    o.screen_s = rec["screen"].get<int>();
-    if (*o.screen_s < 0) throw std::domain_error(fmt::format("screen {} is below 0", *o.screen_s));
-    say(fmt::format("--screen {}", *o.screen_s));
+  if (!o.screen_s && !o.duration_s && rec.contains("screen") && !rec["screen"].is_null()) {
+    const int screen = rec["screen"].get<int>();
+    screen_seconds(screen, duration);  // the command line's range, against the study's duration
+    o.screen_s = screen;
+    say(fmt::format("--screen {}", screen));
   }
   for (const auto& [key, field, option] : {std::tuple{"second_look", &SearchOptions::second_look, "--one-look"},
                                           {"simplify", &SearchOptions::simplify, "--keep-whole-winner"},
@@ -138,8 +160,15 @@ std::string take_recorded_policies(const nlohmann::json& rec, SearchOptions& o) 
   return taken;
 }
 
+// The plant a resumed search runs on, for the log.
+std::string plant_text(const SearchOptions& o) {
+  if (o.testbed) return "the testbed " + o.testbed_prefix;
+  return "peer " + o.peer + (o.ssh ? " over ssh " + o.ssh->target + (o.per_end ? ", per end" : "") : "");
+}
+
 // The recorded plant and knob selection into `o`, which names no plant.
-void take_recorded_search(const nlohmann::json& rec, const std::string& path, SearchOptions& o) {
+void take_recorded_search(const StudyInfo& info, const std::string& path, SearchOptions& o) {
+  const auto& rec = info.search;
   const auto& plant = rec.contains("plant") ? rec["plant"] : nlohmann::json();
   if (!plant.is_object() || (!plant.contains("testbed") && !plant.contains("peer"))) {
     throw UsageError(fmt::format("study '{}' does not record its plant (an older wgopt wrote it): give the plant it "
@@ -154,14 +183,9 @@ void take_recorded_search(const nlohmann::json& rec, const std::string& path, Se
       o.peer = plant.at("peer").get<std::string>();
       o.port = plant.value("port", o.port);
       o.netns = plant.value("netns", std::string());
-      if (o.interfaces.empty()) o.interfaces = plant.value("interfaces", std::vector<std::string>{});
-      try {
-        take_recorded_ssh(plant, o);
-      } catch (const UsageError& e) {
-        throw UsageError(fmt::format("study '{}' records --ssh options this wgopt refuses ({}): give the plant: --resume {} "
-                                     "--peer ADDR --ssh [USER@]HOST",
-                                     path, e.what(), path));
-      }
+      const bool interfaces_taken = o.interfaces.empty();
+      if (interfaces_taken) o.interfaces = plant.value("interfaces", std::vector<std::string>{});
+      take_recorded_ssh(plant, info.host, interfaces_taken, path, o);
     }
     if (o.include.empty()) o.include = rec.value("knobs", std::vector<std::string>{});
     if (o.exclude.empty()) o.exclude = rec.value("exclude", std::vector<std::string>{});
@@ -173,9 +197,10 @@ void take_recorded_search(const nlohmann::json& rec, const std::string& path, Se
     if (o.sku.empty()) o.sku = rec.value("sku", std::string());
   } catch (const nlohmann::json::exception& e) {
     throw UsageError(fmt::format("study '{}' has a damaged search record ({}): give the plant: --resume {} --testbed, "
-                                 "or --peer ADDR",
+                                 "or --peer ADDR [--ssh [USER@]HOST]",
                                  path, e.what(), path));
   }
+  spdlog::info("resuming on the study's own plant: {}", plant_text(o));
 }
 
 }  // namespace
@@ -208,13 +233,15 @@ SearchOptions resume_options(const SearchOptions& given) {
   if (given.resume.empty()) return given;
   const StudyInfo info = check_resumable(given.resume);
   SearchOptions o = given;
-  if (!given.testbed && given.peer.empty()) take_recorded_search(info.search, given.resume, o);
+  if (!given.testbed && given.peer.empty()) take_recorded_search(info, given.resume, o);
+  const Objective objective = info.objective_yaml.empty() ? Objective{} : parse_objective(info.objective_yaml, given.resume);
   try {
-    const std::string taken = take_recorded_policies(info.search, o);
+    const int duration = static_cast<int>(objective.duration.count());
+    const std::string taken = take_recorded_policies(info.search, duration, o);
     if (!taken.empty()) spdlog::info("resuming with the study's own {}", taken);
   } catch (const std::exception& e) {  // nlohmann::json's type errors, and the values' ranges
-    throw UsageError(fmt::format("study '{}' has a damaged search record ({}): give the options it began with, e.g. "
-                                 "--confirm-rounds N, with --resume {}",
+    throw UsageError(fmt::format("study '{}' has a damaged search record ({}): give the options it began with "
+                                 "(--confirm-rounds N, --screen S) with --resume {}",
                                  given.resume, e.what(), given.resume));
   }
   return o;

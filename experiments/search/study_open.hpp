@@ -35,12 +35,14 @@ OpenedStudy open_study(const SearchOptions& options, const SearchPlan& plan, con
 // The options a search runs with. Without --resume: `given`. With it, first, writing nothing: the
 // file is a wgopt study of a schema this wgopt reads, passes PRAGMA integrity_check and has every
 // table and column, and is not finished. Then, when `given` names no plant (neither --testbed nor
-// --peer), the plant (with --ssh and its options, --peer-interfaces, --per-end), the knob selection
-// (--knobs, --exclude, --allow-*, --stop-irqbalance, --space, --interfaces), --profile and --sku are
-// the study's. Whatever the plant, the first run's --confirm-rounds and --screen hold unless given
-// again, and its --one-look, --keep-whole-winner and --no-prune hold (a flag given now adds to
-// them); what was taken is logged. Throws UsageError naming the study and what to do: damaged,
-// finished, or (a study an older wgopt wrote) no recorded plant.
+// --peer), the plant (with --ssh and its options unless given, --peer-interfaces, --per-end), the
+// knob selection (--knobs, --exclude, --allow-*, --stop-irqbalance, --space, --interfaces),
+// --profile and --sku are the study's (logged). Whatever the plant, the first run's
+// --confirm-rounds and --screen hold unless given again (a new --duration drops the recorded
+// --screen), and its --one-look, --keep-whole-winner and --no-prune hold; what was taken is logged.
+// Throws UsageError naming the study and what to do: damaged (a record value out of the command
+// line's range too), finished, or (a study an older wgopt wrote) no recorded plant, or a both-ends
+// study without its ssh options.
 SearchOptions resume_options(const SearchOptions& given);
 
 // What a new study records of the options (StudyInfo::search), for resume_options.

@@ -77,6 +77,15 @@ void refused_untouched(SearchWorld& w, const std::string& study, const std::stri
   }
 }
 
+// A study interrupted with `first`'s options, edited by `statement`: its resume is refused with
+// `what`, nothing changed.
+void refused_when_edited(SearchOptions (SearchWorld::*first)() const, const std::string& statement, const std::string& what) {
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  const std::string study = interrupted_study(w, (w.*first)());
+  sql(study, (statement + "; PRAGMA journal_mode=DELETE;").c_str());
+  refused_untouched(w, study, what);
+}
+
 }  // namespace
 
 TEST_CASE("search --resume STUDY alone continues on the plant the study recorded", "[search-resume]") {
@@ -124,10 +133,7 @@ TEST_CASE("search --resume refuses a study that fails PRAGMA integrity_check, wr
 }
 
 TEST_CASE("search --resume refuses a study with a dropped table before anything changes", "[search-resume]") {
-  SearchWorld w(Script{.interrupt_at_measure = 7});
-  const std::string study = interrupted_study(w);
-  sql(study, "DROP TABLE confirmation; PRAGMA journal_mode=DELETE;");
-  refused_untouched(w, study, "table 'confirmation' is missing");
+  refused_when_edited(&SearchWorld::options, "DROP TABLE confirmation", "table 'confirmation' is missing");
 }
 
 TEST_CASE("search --resume refuses a finished study with a clear line", "[search-resume]") {
@@ -139,10 +145,7 @@ TEST_CASE("search --resume refuses a finished study with a clear line", "[search
 }
 
 TEST_CASE("search --resume of a study without a recorded plant asks for it", "[search-resume]") {
-  SearchWorld w(Script{.interrupt_at_measure = 7});
-  const std::string study = interrupted_study(w);
-  sql(study, "UPDATE study SET search_json = '{}'; PRAGMA journal_mode=DELETE;");
-  refused_untouched(w, study, "does not record its plant");
+  refused_when_edited(&SearchWorld::options, "UPDATE study SET search_json = '{}'", "does not record its plant");
 }
 
 TEST_CASE("search --resume STUDY alone keeps the first run's confirmation, screening, early stopping and simplification",
@@ -213,16 +216,68 @@ TEST_CASE("search --resume STUDY alone of a search over ssh continues over ssh w
 }
 
 TEST_CASE("search --resume refuses a study whose recorded ssh options are damaged, writing nothing", "[search-resume][peer]") {
-  SearchWorld w(Script{.interrupt_at_measure = 7});
-  const std::string study = interrupted_study(w, w.ssh_options());
-  sql(study, "UPDATE study SET search_json = json_set(search_json, '$.plant.ssh.options', json_array('ProxyCommand=sh')); "
-             "PRAGMA journal_mode=DELETE;");
-  refused_untouched(w, study, "ProxyCommand");
+  refused_when_edited(&SearchWorld::ssh_options,
+                      "UPDATE study SET search_json = json_set(search_json, '$.plant.ssh.options', json_array('ProxyCommand=sh'))",
+                      "ProxyCommand");
 }
 
 TEST_CASE("search --resume refuses a study whose recorded confirmation rounds are damaged, writing nothing", "[search-resume]") {
+  refused_when_edited(&SearchWorld::options, "UPDATE study SET search_json = json_set(search_json, '$.confirm_rounds', 1)",
+                      "confirm_rounds 1 is below 2");
+}
+
+TEST_CASE("search --resume with a plant given still keeps the first run's policies", "[search-resume]") {
   SearchWorld w(Script{.interrupt_at_measure = 7});
-  const std::string study = interrupted_study(w);
-  sql(study, "UPDATE study SET search_json = json_set(search_json, '$.confirm_rounds', 1); PRAGMA journal_mode=DELETE;");
-  refused_untouched(w, study, "confirm_rounds 1 is below 2");
+  auto first = w.options();
+  first.confirm_rounds = 5;
+  first.second_look = false;
+  auto given = documented_form(interrupted_study(w, first));
+  given.testbed = true;
+  given.testbed_prefix = "trace";
+  const SearchOptions taken = resume_options(given);
+  CHECK(taken.confirm_rounds == 5);
+  CHECK_FALSE(taken.second_look);
+  CHECK(taken.include.empty());  // the knob selection goes with the plant: given a plant, not taken
+}
+
+TEST_CASE("search --resume: a new --duration drops the recorded --screen; a recorded --screen out of range is refused",
+          "[search-resume]") {
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  auto first = w.options();
+  first.screen_s = 4;
+  const std::string study = interrupted_study(w, first);
+  CHECK(resume_options(documented_form(study)).screen_s == 4);
+  auto given = documented_form(study);
+  given.duration_s = 3;
+  CHECK_FALSE(resume_options(given).screen_s);  // the default for 3 s, not 4 s of 3
+  sql(study, "UPDATE study SET search_json = json_set(search_json, '$.screen', 1); PRAGMA journal_mode=DELETE;");
+  refused_untouched(w, study, "--screen 1 is out of range");
+}
+
+TEST_CASE("search --resume of a search over ssh: ssh options given again win, and --interfaces given keeps the peer's too",
+          "[search-resume][peer]") {
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  auto first = w.ssh_options();
+  first.peer_interfaces = {"wg0", "veth0"};
+  const std::string study = interrupted_study(w, first);
+  auto given = documented_form(study);
+  given.ssh = peer::SshOptions{.target = "admin@peer2.test"};
+  given.interfaces = {"wg0"};
+  const SearchOptions taken = resume_options(given);
+  REQUIRE(taken.ssh);
+  CHECK(taken.ssh->target == "admin@peer2.test");
+  CHECK(taken.interfaces == std::vector<std::string>{"wg0"});
+  CHECK(taken.peer_interfaces.empty());  // not the record's two beside one interface given
+  CHECK(taken.peer == "100.64.0.1");
+}
+
+TEST_CASE("search --resume refuses a both-ends study an older wgopt wrote without its ssh options, writing nothing",
+          "[search-resume][peer]") {
+  refused_when_edited(&SearchWorld::ssh_options, "UPDATE study SET search_json = json_remove(search_json, '$.plant.ssh')",
+                      "tuned both ends over ssh and does not record the ssh options");
+}
+
+TEST_CASE("search --resume refuses a record whose confirmation rounds are not a number, writing nothing", "[search-resume]") {
+  refused_when_edited(&SearchWorld::options, "UPDATE study SET search_json = json_set(search_json, '$.confirm_rounds', 'x')",
+                      "damaged search record");
 }
