@@ -5,7 +5,8 @@
 // here plus `rollback --ssh` there restore every original byte for byte; the agent starts an iperf3
 // server on a free port and stops it again; the sshd session child killed mid-trial -> the server
 // end restores itself within 15 s, the search reconnects, goes on and says so; TCP 22 black-holed
-// mid-trial -> the search ends (exit 1, says so) with both ends restored; kill -9 of the controller
+// mid-trial -> the search ends (exit 1, says so) with both ends restored, and `--resume STUDY`
+// alone continues it over ssh; kill -9 of the controller
 // mid-trial -> both ends restored (the local guardian, the peer's agent on EOF). Restore times are
 // printed. Needs root: without it each case fails saying so.
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 
 #include "actuators/profile.hpp"
 #include "cli_helpers.hpp"
+#include "experiments/study/study_store.hpp"
 #include "experiments/testbed/testbed.hpp"
 #include "workload/iperf3_server.hpp"
 
@@ -311,6 +313,19 @@ TEST_CASE("search over ssh: TCP 22 black-holed mid-trial; the search ends, says 
   CHECK_THAT(slurp(log), Catch::Contains("not reachable again: the search ends") && Catch::Contains("--resume"));
   unblock.lift();
   CHECK(both_ends() == original);
+
+  // `wgopt search --resume STUDY` alone (no --peer, no --ssh options) continues over ssh on the
+  // plant, the ssh options and the --confirm-rounds the study recorded.
+  std::vector<std::string> resume{"ip", "netns", "exec", kCliNs};
+  for (auto& a : wgopt_argv(state.path, {"search", "--resume", state / "study.sqlite", "--no-apply", "--quiet"})) resume.push_back(a);
+  auto r = run(resume, std::chrono::seconds(400));
+  INFO(r.out << r.err);
+  CHECK(r.ok());
+  CHECK_THAT(r.err, Catch::Contains("resuming on the study's own plant: peer 100.64.0.1 over ssh " + s.target) &&
+                        Catch::Contains("resuming with the study's own --confirm-rounds 3") &&
+                        Catch::Contains("of its knobs in the space, mirrored"));
+  CHECK(experiments::StudyStore::open_read_only(state / "study.sqlite").info().status == "finished");
+  CHECK(both_ends() == original);  // --no-apply
 }
 
 TEST_CASE("search over ssh: kill -9 of the controller mid-trial; both ends restored", "[search-ssh][root]") {
