@@ -226,12 +226,20 @@ nlohmann::json search_record(const SearchOptions& o) {
           {"allow_underlay_mtu", o.allow_underlay_mtu},
           {"space", o.space_file},
           {"profile", o.profile_path},
-          {"sku", o.sku}};
+          {"sku", o.sku},
+          {"retune", o.retune_profile}};
 }
 
 SearchOptions resume_options(const SearchOptions& given) {
   if (given.resume.empty()) return given;
   const StudyInfo info = check_resumable(given.resume);
+  const auto& rec = info.search;
+  const auto it = rec.is_object() ? rec.find("retune") : rec.end();
+  if (const std::string retuned = it != rec.end() && it->is_string() ? it->get<std::string>() : ""; !retuned.empty()) {
+    throw UsageError(fmt::format("study '{}' is a retune of {}: a retune is not resumed; run `wgopt retune {}` again (it starts "
+                                 "from the profile, warm-started from its study)",
+                                 given.resume, retuned, retuned));
+  }
   SearchOptions o = given;
   if (!given.testbed && given.peer.empty()) take_recorded_search(info, given.resume, o);
   const Objective objective = info.objective_yaml.empty() ? Objective{} : parse_objective(info.objective_yaml, given.resume);

@@ -281,3 +281,13 @@ TEST_CASE("search --resume refuses a record whose confirmation rounds are not a 
   refused_when_edited(&SearchWorld::options, "UPDATE study SET search_json = json_set(search_json, '$.confirm_rounds', 'x')",
                       "damaged search record");
 }
+
+TEST_CASE("search --resume refuses a retune's study, naming the retune to run again, writing nothing", "[search-resume][retune]") {
+  SearchWorld w;
+  auto o = w.options();
+  CHECK(search_record(o)["retune"] == "");
+  o.retune_profile = "/etc/wgopt/p.yaml";
+  CHECK(search_record(o)["retune"] == "/etc/wgopt/p.yaml");  // what a retune's study records
+  refused_when_edited(&SearchWorld::options, "UPDATE study SET search_json = json_set(search_json, '$.retune', '/etc/wgopt/p.yaml')",
+                      "is a retune of /etc/wgopt/p.yaml: a retune is not resumed; run `wgopt retune /etc/wgopt/p.yaml` again");
+}
