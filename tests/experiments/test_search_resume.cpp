@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "experiments/report/report_data.hpp"
 #include "experiments/search/study_open.hpp"
 #include "experiments/study/study_store.hpp"
 #include "tests/experiments/search_world.hpp"
@@ -290,4 +291,29 @@ TEST_CASE("search --resume refuses a retune's study, naming the retune to run ag
   CHECK(search_record(o)["retune"] == "/etc/wgopt/p.yaml");  // what a retune's study records
   refused_when_edited(&SearchWorld::options, "UPDATE study SET search_json = json_set(search_json, '$.retune', '/etc/wgopt/p.yaml')",
                       "is a retune of /etc/wgopt/p.yaml: a retune is not resumed; run `wgopt retune /etc/wgopt/p.yaml` again");
+}
+
+TEST_CASE("search --resume after a Ctrl-C in the confirmation: the report shows the resumed run's rounds alone",
+          "[search-resume][report]") {
+  SearchWorld w(Script{.interrupt_at_measure = 13});  // the confirmation's third measurement
+  const std::string study = interrupted_study(w);
+  REQUIRE(StudyStore::open_read_only(study).confirmations().size() == 2);
+  SearchReport r;
+  REQUIRE_NOTHROW(r = w.run(documented_form(study)));
+  CHECK(r.outcome == SearchOutcome::Promoted);
+  CHECK(StudyStore::open_read_only(study).confirmations().size() == 2 + 2 * 3);
+  CHECK(StudyStore::open_read_only(study).baselines().size() == 2 * 3);
+  const ReportData d = load_report(study);
+  CHECK(d.rounds_baseline == 3);
+  std::vector<std::string> rows;
+  for (const auto& row : d.table_rows) rows.push_back(row.config);
+  INFO(Catch::Detail::stringify(rows));
+  CHECK(std::count(rows.begin(), rows.end(), "baseline (3 rounds)") == 1);
+  CHECK(std::count(rows.begin(), rows.end(), "confirm: baseline (3 rounds)") == 1);
+  const auto candidate_rows = std::count_if(rows.begin(), rows.end(), [](const std::string& c) { return c.starts_with("confirm: trial "); });
+  const auto of_three = std::count_if(rows.begin(), rows.end(), [](const std::string& c) {
+    return c.starts_with("confirm: trial ") && c.ends_with(" (3 rounds)");
+  });
+  CHECK(candidate_rows == 1);
+  CHECK(of_three == 1);
 }
