@@ -38,7 +38,8 @@ struct Domain {
   int64_t min = 0;        // Int / Triple (each member) / Mask (0 = no CPU)
   int64_t max = 0;
   bool pow2 = false;      // Int: only powers of two are sensible (rings, buffers, flow counts)
-  bool zero_off = false;  // Int pow2: 0 turns the feature off (RFS flow counts), a value of its own below 1
+  bool zero_off = false;  // Int pow2: 0 turns the feature off (RFS flow counts), a value of its own below min_on
+  int64_t min_on = 1;     // Int pow2 with zero_off: the least value above 0 the kernel takes
   bool log = false;       // Int: search on a log scale
   int mask_bits = 0;      // Mask: number of CPUs
   std::vector<std::string> choices;  // Enum / Service

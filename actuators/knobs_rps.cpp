@@ -134,7 +134,8 @@ KnobPtr make_rps_knob(const Host& host, const std::string& ifname, const std::st
     d.domain.max = 1 << 20;
     d.domain.pow2 = true;
     d.domain.zero_off = true;
-    d.reason = "RFS: flow entries per rx queue (the kernel rounds up to a power of two; 0 = off)";
+    d.domain.min_on = 2;  // a table of one flow: kernel 6.18 refuses 1 (EINVAL), 2 and up are rounded up
+    d.reason = "RFS: flow entries per rx queue (the kernel rounds up to a power of two, from 2; 0 = off)";
     return std::make_unique<RpsKnob>(host, std::move(d), "rps_flow_cnt");
   }
   return nullptr;

@@ -107,8 +107,9 @@ std::vector<Config> discrete_neighbours(const Space& space, const Config& c) {
       }
       case ParamType::pow2: {
         const auto v = std::get<std::int64_t>(it->second);
-        const std::int64_t up = v == 0 ? 1 : v * 2;          // with min 0, 1 is the level above 0
-        if (v > 0 && double(v / 2) >= p.min) with(v / 2);  // and 1 / 2 = 0 the level below 1
+        const std::int64_t up = v == 0 ? p.first_on : v * 2;  // with min 0, first_on is the level above 0
+        const std::int64_t down = p.min == 0 && v == p.first_on ? 0 : v / 2;  // and 0 the level below it
+        if (v > 0 && double(down) >= p.min) with(down);
         if (double(up) <= p.max) with(up);
         break;
       }

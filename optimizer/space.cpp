@@ -35,13 +35,14 @@ bool values_equal(const Value& a, const Value& b) {
   return a == b;
 }
 
-// A pow2 parameter's levels: min, 2*min, ..., max; with min 0, 0 ("off") then 1, 2, 4, ..., max.
+// A pow2 parameter's levels: min, 2*min, ..., max; with min 0, 0 ("off") then first_on (1 unless
+// set), 2*first_on, ..., max.
 int pow2_level(const Param& p, std::int64_t v) {
-  if (p.min == 0) return v <= 0 ? 0 : log2_exact(v) + 1;
+  if (p.min == 0) return v <= 0 ? 0 : log2_exact(v) - log2_exact(p.first_on) + 1;
   return log2_exact(v) - log2_exact(std::int64_t(p.min));
 }
 std::int64_t pow2_value(const Param& p, int level) {
-  if (p.min == 0) return level <= 0 ? 0 : std::int64_t{1} << (level - 1);
+  if (p.min == 0) return level <= 0 ? 0 : p.first_on << (level - 1);
   return std::int64_t{1} << (log2_exact(std::int64_t(p.min)) + level);
 }
 
@@ -189,6 +190,8 @@ std::string check_value(const Param& p, const Value& v) {
         return fmt::format("{} is outside [{}, {}]", *i, p.min, p.max);
       if (p.type == ParamType::pow2 && !is_pow2(double(*i)) && !(*i == 0 && p.min == 0))
         return fmt::format("{} is not a power of two{}", *i, p.min == 0 ? " or 0" : "");
+      if (p.type == ParamType::pow2 && p.min == 0 && *i > 0 && *i < p.first_on)
+        return fmt::format("{} is between 0 (off) and the least value above it, {}", *i, p.first_on);
       if (p.type == ParamType::integer && (*i - std::int64_t(p.min)) % p.step != 0)
         return fmt::format("{} is not on the grid {} + k*{}", *i, std::int64_t(p.min), p.step);
       return {};
@@ -228,6 +231,8 @@ std::string check_param(const Param& p) {
       return {};
     case ParamType::pow2:
       if (!is_pow2(p.min) && p.min != 0) return bad(fmt::format("pow2 min {} is neither 0 nor a power of two", p.min));
+      if (p.min == 0 && (!is_pow2(double(p.first_on)) || double(p.first_on) > p.max))
+        return bad(fmt::format("pow2 first_on {} is not a power of two up to max {}", p.first_on, p.max));
       if (!is_pow2(p.max)) return bad(fmt::format("pow2 max {} is not a power of two", p.max));
       if (!(p.min < p.max)) return bad(fmt::format("min {} must be less than max {}", p.min, p.max));
       return {};

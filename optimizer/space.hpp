@@ -56,6 +56,7 @@ struct Param {
   ParamType type = ParamType::real;
   double min = 0, max = 1;        // real, integer, pow2 (integers stored exactly as doubles)
   bool log = false;               // real, integer: search on a log scale
+  std::int64_t first_on = 1;      // pow2 from 0: the level above 0 (a power of two; a flow table's least size)
   std::int64_t step = 1;          // integer: grid step from min
   std::vector<std::string> choices;  // categorical
   int bits = 0;                   // mask: 1 .. 62

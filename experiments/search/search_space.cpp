@@ -126,8 +126,13 @@ SearchSpace::SearchSpace(std::vector<SearchKnob> knobs, int nproc,
       case act::ValueType::Int:
         if (d.domain.pow2) {
           // A flow table's 0 turns the feature off: it stays searchable (and the host's 0 returnable).
+          // Above 0 it starts at the least size the kernel takes (a flow table's: 2).
           long long plo = lo <= 0 && d.domain.zero_off ? 0 : pow2_ceil(std::max(1LL, lo)), phi = pow2_floor(hi);
-          if (plo < phi) param = opt::Param::pow2(d.id, plo, phi);
+          const long long first_on = pow2_ceil(std::max<long long>(1, d.domain.min_on));
+          if (plo < phi && (plo > 0 || first_on <= phi)) {
+            param = opt::Param::pow2(d.id, plo, phi);
+            if (plo == 0) param->first_on = first_on;
+          }
         } else if (lo < hi) {
           bool log = d.domain.log && lo >= 1;
           param = opt::Param::integer(d.id, lo, hi, 1, log);
@@ -200,7 +205,7 @@ opt::Value SearchSpace::to_param_value(const opt::Param& p, const SearchKnob& k,
   auto clamp = [&](long long v) { return std::clamp<long long>(v, static_cast<long long>(p.min), static_cast<long long>(p.max)); };
   auto nearest_pow2 = [&](long long v) {
     if (v <= 0 && p.min == 0) return 0LL;
-    v = clamp(std::max(1LL, v));
+    v = clamp(std::max<long long>(p.min == 0 ? p.first_on : 1, v));  // a host's 1 where the kernel takes 2 and up
     long long f = pow2_floor(v), c = pow2_ceil(v);
     // nearest on a log scale
     return clamp(std::log2(static_cast<double>(v)) - std::log2(static_cast<double>(f)) <
@@ -299,6 +304,7 @@ std::string SearchSpace::describe_json() const {
       j["min"] = p.min;
       j["max"] = p.max;
       if (p.log) j["log"] = true;
+      if (p.type == opt::ParamType::pow2 && p.min == 0 && p.first_on != 1) j["first_on"] = p.first_on;  // 0, then from it
     }
     if (p.type == opt::ParamType::categorical) j["choices"] = p.choices;
     if (p.type == opt::ParamType::mask) j["bits"] = p.bits;

@@ -70,12 +70,14 @@ TEST_CASE("search space: a flow count searches 0 (off) below 1, and the host's 0
   SearchKnob flows = knob("eth0/rps_flow_cnt", act::ValueType::Int, 0, 1 << 20, "0");
   flows.descriptor.domain.pow2 = true;
   flows.descriptor.domain.zero_off = true;
+  flows.descriptor.domain.min_on = 2;  // as make_rps_knob sets it
   SearchSpace s({flows, rps}, 2, {});
   const auto& p = s.space().params().at(1);
   REQUIRE(p.name == "eth0/rps_flow_cnt");
   CHECK(p.type == opt::ParamType::pow2);
   CHECK(p.min == 0);
-  CHECK(p.levels() == 22);  // 0, 1, 2, ..., 2^20
+  CHECK(p.levels() == 21);  // 0, 2, 4, ..., 2^20: kernel 6.18 refuses a table of 1 (min_on 2)
+  CHECK(p.first_on == 2);
   // RPS on, RFS at the host's 0: a configuration of its own, and back to the same words.
   const opt::Config c = s.from_values({{"eth0/rps_cpus", "3"}, {"eth0/rps_flow_cnt", "0"}});
   CHECK(std::get<std::int64_t>(c.at("eth0/rps_flow_cnt")) == 0);
@@ -83,6 +85,8 @@ TEST_CASE("search space: a flow count searches 0 (off) below 1, and the host's 0
   CHECK(s.space().validate(c).empty());
   CHECK(std::get<std::int64_t>(s.from_values({{"eth0/rps_cpus", "3"}, {"eth0/rps_flow_cnt", "3000"}}).at("eth0/rps_flow_cnt")) == 4096);
   CHECK_FALSE(s.from_values({{"eth0/rps_cpus", "0"}, {"eth0/rps_flow_cnt", "0"}}).count("eth0/rps_flow_cnt"));
+  // A host at 1 (an older kernel took it) is the model's least table, 2.
+  CHECK(std::get<std::int64_t>(s.from_values({{"eth0/rps_cpus", "3"}, {"eth0/rps_flow_cnt", "1"}}).at("eth0/rps_flow_cnt")) == 2);
   // A ring whose driver reported 0 (a domain widened to it) is no flow table: 0 is not searched.
   SearchKnob ring = knob("eth0/rings/rx", act::ValueType::Int, 0, 4096, "0");
   ring.descriptor.domain.pow2 = true;

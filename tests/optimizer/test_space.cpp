@@ -90,6 +90,32 @@ TEST_CASE("a pow2 parameter from 0 has 0 (off) as the level below 1", "[space]")
   CHECK_FALSE(Space({Param::pow2("ring", 1, 8)}).validate(Config{{"ring", std::int64_t{0}}}).empty());
 }
 
+TEST_CASE("a pow2 parameter from 0 may start above 0 at a larger power of two (a flow table's least size)", "[space]") {
+  Param flows = Param::pow2("flows", 0, 16);
+  flows.first_on = 2;  // 0, 2, 4, 8, 16: the kernel refuses a flow table of 1
+  Space s({flows});
+  REQUIRE(s.validate().empty());
+  CHECK(s.params()[0].levels() == 5);
+  for (std::int64_t v : {0, 2, 4, 8, 16}) {
+    Config c{{"flows", v}};
+    CHECK(s.validate(c).empty());
+    CHECK(s.decode(s.encode(c)) == c);
+  }
+  CHECK(s.encode({{"flows", std::int64_t{2}}})[0] == Approx(0.25));
+  CHECK(std::get<std::int64_t>(s.value_at(0, 0.2)) == 2);
+  CHECK(s.validate(Config{{"flows", std::int64_t{1}}}) == "param 'flows': 1 is between 0 (off) and the least value above it, 2");
+  // Every value a strategy draws or steps to is one of the levels: never 1.
+  Rng rng(3);
+  for (int i = 0; i < 200; ++i) CHECK(s.validate(random_config(s, rng)).empty());
+  for (int i = 0; i < 200; ++i) CHECK(s.validate(perturb(s, Config{{"flows", std::int64_t{2}}}, 0.3, rng)).empty());
+  const auto steps = discrete_neighbours(s, Config{{"flows", std::int64_t{2}}});
+  REQUIRE(steps.size() == 2);  // 0 below, 4 above
+  CHECK(std::get<std::int64_t>(steps[0].at("flows")) == 0);
+  CHECK(std::get<std::int64_t>(steps[1].at("flows")) == 4);
+  flows.first_on = 3;
+  CHECK(Space({flows}).validate() == "param 'flows': pow2 first_on 3 is not a power of two up to max 16");
+}
+
 TEST_CASE("a condition switches a parameter on and off", "[space]") {
   Space s = every_type();
   Config base = s.complete({});
