@@ -6,14 +6,15 @@
 //   real         double   in [min, max], optionally log scale (min > 0)
 //   integer      int64    in [min, max] on the grid min + k*step, optionally log scale (min >= 1)
 //   pow2         int64    a power of two in [min, max] (both powers of two), e.g. ring sizes; with
-//                         min 0, also 0 below 1 (a flow table where 0 turns the feature off)
+//                         min 0, also 0 below first_on (1 unless set: a flow table where 0 turns
+//                         the feature off and the kernel's least table is 2)
 //   categorical  string   one of `choices`
 //   boolean      bool
 //   mask         int64    a CPU mask of `bits` bits: 0 .. 2^bits - 1
 //
 // Encoding (what encode() returns; every coordinate is in [0, 1]):
 //   real, integer, pow2  one coordinate: the position on the (log) scale, integers/pow2 as the
-//                        ordinal level / (levels - 1) (pow2 with min 0: 0 is the level below 1)
+//                        ordinal level / (levels - 1) (pow2 with min 0: 0 is the level below first_on)
 //   categorical          one-hot, one coordinate per choice (the choices are not ordered: cubic is
 //                        not "between" bbr and reno)
 //   boolean              one coordinate, 0 or 1
