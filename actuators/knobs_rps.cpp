@@ -70,7 +70,12 @@ class RpsKnob : public KnobBase {
     }
     for (size_t i = 0; i < qs.size(); ++i) {
       const std::string v = one(parts.size() == 1 ? parts[0] : parts[i]);
-      host_.files->write(path(qs[i]), v + "\n");
+      try {
+        host_.files->write(path(qs[i]), v + "\n");
+      } catch (const Error& e) {
+        if (is_mask() || v != "1") throw;
+        throw Error(fmt::format("{}; this kernel refuses an RFS table of 1 flow: use 0 (off) or 2 and up", e.what()));
+      }
     }
   }
 

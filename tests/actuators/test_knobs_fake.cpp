@@ -99,6 +99,7 @@ void KernelLikeFiles::write(const std::string& path, const std::string& value) {
     stored = m.kernel_format() + "\n";
   } else if (path.ends_with("/rps_flow_cnt") || path.ends_with("/rps_sock_flow_entries")) {
     long long n = std::stoll(v), p = n > 0 ? 1 : 0;
+    if (n == 1 && path.ends_with("/rps_flow_cnt")) refuse("Invalid argument");  // kernel 6.18: no table of 1
     while (p > 0 && p < n) p <<= 1;
     stored = std::to_string(p) + "\n";
   } else if (path.ends_with("/tcp_rmem") || path.ends_with("/tcp_wmem")) {

@@ -66,6 +66,14 @@ TEST_CASE("validate gives the canonical form; equal compares as the kernel norma
   CHECK(flows->equal("3000", "4096"));  // rounded up to a power of two
   CHECK(!flows->equal("4097", "4096"));
   CHECK(flows->descriptor().domain.min_on == 2);  // the search never asks kernel 6.18 for a table of 1 (EINVAL)
+  try {  // by hand (wgopt set): the kernel's refusal names the values it takes
+    flows->apply("1");
+    FAIL("a table of 1 flow was written");
+  } catch (const Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("Invalid argument") && Catch::Contains("use 0 (off) or 2 and up"));
+  }
+  flows->apply("2");
+  CHECK(flows->read() == "2");
   auto entries = find_knob(fake.host, "net.core.rps_sock_flow_entries");
   CHECK(entries->equal("30000", "32768"));
   CHECK(find_knob(fake.host, "enp1s0/offload/gro")->validate("true") == "on");
