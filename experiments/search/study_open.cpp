@@ -71,7 +71,7 @@ StudyStore create_study(const SearchOptions& o, const SearchPlan& plan, const Bo
 }
 
 // The study, checked read-only: identity and schema version (open_read_only), soundness (verify),
-// not finished. Returns its record.
+// not finished, not a retune's (a retune starts again from its profile). Returns its record.
 StudyInfo check_resumable(const std::string& path) {
   StudyStore s = StudyStore::open_read_only(path);
   s.verify();
@@ -82,6 +82,13 @@ StudyInfo check_resumable(const std::string& path) {
                                  "(`wgopt report {}` shows this one)",
                                  path, r ? "outcome " + to_string(r->outcome) : "no result recorded",
                                  r && !r->profile_path.empty() ? ", profile " + r->profile_path : "", path));
+  }
+  const auto& rec = info.search;
+  const auto it = rec.is_object() ? rec.find("retune") : rec.end();
+  if (const std::string retuned = it != rec.end() && it->is_string() ? it->get<std::string>() : ""; !retuned.empty()) {
+    throw UsageError(fmt::format("study '{}' is a retune of {}: a retune is not resumed; run `wgopt retune {}` again (it starts "
+                                 "from the profile, warm-started from its study)",
+                                 path, retuned, retuned));
   }
   return info;
 }
@@ -233,13 +240,6 @@ nlohmann::json search_record(const SearchOptions& o) {
 SearchOptions resume_options(const SearchOptions& given) {
   if (given.resume.empty()) return given;
   const StudyInfo info = check_resumable(given.resume);
-  const auto& rec = info.search;
-  const auto it = rec.is_object() ? rec.find("retune") : rec.end();
-  if (const std::string retuned = it != rec.end() && it->is_string() ? it->get<std::string>() : ""; !retuned.empty()) {
-    throw UsageError(fmt::format("study '{}' is a retune of {}: a retune is not resumed; run `wgopt retune {}` again (it starts "
-                                 "from the profile, warm-started from its study)",
-                                 given.resume, retuned, retuned));
-  }
   SearchOptions o = given;
   if (!given.testbed && given.peer.empty()) take_recorded_search(info, given.resume, o);
   const Objective objective = info.objective_yaml.empty() ? Objective{} : parse_objective(info.objective_yaml, given.resume);
