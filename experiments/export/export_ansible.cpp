@@ -56,8 +56,14 @@ const char* kPlaybook = R"YAML(
 
 const char* kDefaults = R"YAML(
 # Install under this directory instead of / (image builds, chroots, tests); units are enabled only
-# when it is /.
+# when it is /. The machine that runs the play is still gated and tuned now unless wgopt_apply is
+# false.
 wgopt_root: /
+# Gate this host by its facts (wgopt facts) and apply the profile to it now (wgopt apply, then the
+# post-apply check). false for an image build or a chroot under wgopt_root: the files only, and
+# nothing is compared with or applied to the machine that runs the play; the installed boot unit
+# applies the profile when that root boots.
+wgopt_apply: true
 # The wgopt on each host: `wgopt facts` gates the host, `wgopt apply` applies the profile now,
 # the timer runs `wgopt retune` nightly (the same version as the one that exported this role).
 wgopt_path: "%WGOPT_PATH%"
@@ -134,9 +140,15 @@ const char* kTasksGate = R"YAML(
   changed_when: false
   check_mode: false
   failed_when: wgopt_facts_run.rc not in [0, 3]
+  when: wgopt_apply | bool
+
+- name: Say the files go under wgopt_root only (wgopt_apply is false)
+  ansible.builtin.debug:
+    msg: "wgopt: {{ inventory_hostname }}: wgopt_apply is false: the files are installed under {{ wgopt_root }}; this machine's facts are not compared and nothing is applied to it"
+  when: not (wgopt_apply | bool)
 
 - name: Skip a host of another kind than the profile's
-  when: not (wgopt_facts_run.stdout | from_json).matches
+  when: wgopt_apply | bool and not (wgopt_facts_run.stdout | from_json).matches
   block:
     - name: Say why this host is skipped
       ansible.builtin.debug:
@@ -189,6 +201,7 @@ const char* kTasksApply = R"YAML(
   register: wgopt_preview
   check_mode: false
   changed_when: ansible_check_mode and (wgopt_preview.stdout | from_json).steps | selectattr('written') | list | length > 0
+  when: wgopt_apply | bool
 
 - name: Show the knobs that would change (--check)
   ansible.builtin.debug:
@@ -196,7 +209,7 @@ const char* kTasksApply = R"YAML(
   when: ansible_check_mode and wgopt_preview is changed
 
 - name: Apply the profile now and check the tunnel still answers
-  when: not ansible_check_mode
+  when: not ansible_check_mode and wgopt_apply | bool
   block:
     - name: Apply the profile (wgopt apply, one transaction; the originals are journaled for wgopt rollback)
       ansible.builtin.command:
@@ -234,7 +247,7 @@ const char* kTasksSystemd = R"YAML(
 
 - name: Say why the unit and timer tasks are skipped
   ansible.builtin.debug:
-    msg: "wgopt: {{ inventory_hostname }} does not run systemd here (service manager {{ ansible_facts.service_mgr | default('unknown') }}, root {{ wgopt_root }}): the unit and timer tasks are skipped; the units are installed and the knobs were applied now"
+    msg: "wgopt: {{ inventory_hostname }} does not run systemd here (service manager {{ ansible_facts.service_mgr | default('unknown') }}, root {{ wgopt_root }}): the unit and timer tasks are skipped; the units are installed{{ ' and the knobs were applied now' if wgopt_apply | bool else ', nothing applied to this machine (wgopt_apply is false)' }}"
   when: not wgopt_systemd
 
 - name: Enable the units

@@ -139,3 +139,34 @@ TEST_CASE("export hostile: the Ansible role never evaluates or runs profile text
   }
   CHECK_FALSE(fs::exists(mark));
 }
+
+TEST_CASE("export ansible: wgopt_apply=false installs under wgopt_root and neither gates nor tunes this machine",
+          "[export][ansible]") {
+  REQUIRE_FALSE(find_executable("ansible-playbook").empty());  // scripts/install-deps.sh installs Debian's ansible
+  test::ScratchDir tmp("wgopt-ansible-image");
+  const fs::path out = tmp / "x", root = tmp / "image", log = tmp / "calls";
+  const std::string stub = tmp / "wgopt";
+  // A wgopt that records every call and fails: the role must not run it at all.
+  write(stub, "#!/bin/sh\necho \"$*\" >> " + log.string() + "\nexit 1\n");
+  fs::permissions(stub, fs::perms::owner_all);
+  act::Profile p;
+  p.knobs = {{"net.ipv4.tcp_rmem", "4096 87381 1234567"}};  // not this host's value
+  YAML::Node host(YAML::NodeType::Map);
+  host["nproc"] = 4096;  // a host of another kind: the gate would skip it
+  p.host = host;
+  for (const auto& f : render_export(p, "ansible", {})) write(out / f.path, f.content);
+  write(out / "inventory.ini", "[fleet]\nh1 ansible_connection=local ansible_python_interpreter=/usr/bin/python3 wgopt_root=" +
+                                   root.string() + " wgopt_path=" + stub + " wgopt_apply=false\n");
+  const std::string before = current_rmem();
+  auto r = run({"env", "ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_LOCAL_TEMP=" + tmp / "atmp",
+                "ansible-playbook", "-i", (out / "inventory.ini").string(), (out / "playbook.yml").string()});
+  INFO(r.out << r.err);
+  REQUIRE(r.ok());
+  CHECK_THAT(recap_line(r.out), Contains("failed=0"));
+  CHECK_THAT(r.out, Contains("wgopt_apply is false: the files are installed under " + root.string()));
+  CHECK_THAT(r.out, Contains("nothing applied to this machine (wgopt_apply is false)"));
+  CHECK_FALSE(fs::exists(log));  // neither `wgopt facts` nor `wgopt apply` ran
+  CHECK(current_rmem() == before);
+  CHECK(fs::exists(root / "etc/sysctl.d/99-wgopt.conf"));
+  CHECK(act::load_profile((root / "etc/wgopt/profile.yaml").string()).knobs == p.knobs);
+}
