@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include "actuators/profile.hpp"
 #include "cli/registry.hpp"
 #include "common/error.hpp"
+#include "common/exec.hpp"
 #include "common/files.hpp"
 #include "common/util.hpp"
 #include "experiments/export/export.hpp"
@@ -29,14 +31,6 @@ struct ExportCli {
   bool force = false, json = false;
   experiments::ExportOptions options;
 };
-
-// Written to a temporary name and renamed, so a reader never sees half a unit file.
-void write_file(const fs::path& path, const std::string& content, int mode) {
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  if (ec) throw Error(fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
-  write_file_atomic(path.string(), content, mode);
-}
 
 // The end to export: the profile as it is, or (--host peer) its `peer:` section as a profile of
 // its own: the peer's knobs and facts, the same evidence.
@@ -54,12 +48,30 @@ act::Profile profile_of_end(act::Profile p, const ExportCli& c) {
   return peer;
 }
 
+// --on-calendar as systemd itself parses it, where this host has systemd-analyze (no systemd need
+// run): render_timer admits only characters systemd takes literally, which 'garbage' and '99:99'
+// are, and the unit they made never fired ("Timer unit lacks value setting. Refusing."). Without
+// the tool the spec goes out as it is.
+void check_calendar(const std::string& spec) {
+  const std::string tool = find_executable("systemd-analyze");
+  if (tool.empty()) return;
+  ProcessRunner runner;
+  const auto r = runner.run({.argv = {tool, "calendar", "--", spec}, .timeout = std::chrono::seconds(10)});
+  if (r.exit_code != 1 || r.timed_out || r.not_found) return;
+  throw UsageError(fmt::format("--on-calendar '{}' is not a calendar systemd can parse (systemd-analyze calendar: {}): use a "
+                               "spec such as '*-*-* 03:30:00' or 'Mon..Fri 02:00'",
+                               one_line(spec, 80), one_line(trim(r.err), 120)));
+}
+
 void run_export(const ExportCli& c) {
   experiments::ExportOptions options = c.options;
   options.profile_label = c.profile;
   const act::Profile profile = profile_of_end(act::load_profile(c.profile), c);
   std::vector<std::string> skipped;
   const auto files = experiments::render_export(profile, c.format, options, &skipped);
+  if (std::any_of(files.begin(), files.end(), [](const auto& f) { return f.path.ends_with("/wgopt-retune.timer"); })) {
+    check_calendar(options.on_calendar);
+  }
   nlohmann::json listed = nlohmann::json::array();
 
   if (c.out.empty()) {
@@ -77,9 +89,13 @@ void run_export(const ExportCli& c) {
       throw UsageError(fmt::format("{} already exist{}: pass --force to overwrite, or choose another --out",
                                    fmt::join(existing, ", "), existing.size() == 1 ? "s" : ""));
     }
+    // All or nothing (a file under --out that cannot be written leaves none of the others, which
+    // would name a script never written), each renamed into place so a reader never sees half a unit.
+    std::vector<FileToWrite> writes;
+    for (const auto& f : files) writes.push_back({(fs::path(c.out) / f.path).string(), f.content, f.mode});
+    write_files_all_or_nothing(writes);
     for (const auto& f : files) {
       const fs::path target = fs::path(c.out) / f.path;
-      write_file(target, f.content, f.mode);
       if (c.json) listed.push_back({{"path", target.string()}, {"installs_to", "/" + f.path}, {"mode", fmt::format("{:04o}", f.mode)}, {"bytes", f.content.size()}});
       else if (c.format == "ansible") std::printf("wrote %s\n", target.c_str());
       else std::printf("wrote %s (installs to /%s)\n", target.c_str(), f.path.c_str());
@@ -129,7 +145,8 @@ void setup_export(CLI::App& root, Context&) {
       "WireGuard interface is --wireguard, else the testbed's P-wc/P-ws, else the one named wt<N> or\n"
       "wg<N>, else the one that is not the underlay.\n"
       "Without --out the files are printed, each after a `# --- PATH ---` line. Existing files are\n"
-      "never overwritten without --force. Every value is validated first: a bad profile writes nothing.\n"
+      "never overwritten without --force. Every value is validated first: a bad profile writes nothing,\n"
+      "and the files are written all or none (one that cannot be written leaves none of the others).\n"
       "Profile text (host facts, evidence, the file's name) is never code: it goes into comments, one line\n"
       "per fact, control characters shown as \\n, \\x00 ...; the timer's paths are absolute paths of\n"
       "[A-Za-z0-9/._+-].");
@@ -146,9 +163,9 @@ void setup_export(CLI::App& root, Context&) {
   sub->add_option("--wireguard", c->options.wireguard, "the WireGuard interface (default: see below)");
   sub->add_option("--profile-path", c->options.profile_path, "timer: where the profile is installed")->capture_default_str();
   sub->add_option("--wgopt-path", c->options.wgopt_path, "timer: the wgopt binary")->capture_default_str();
-  sub->add_option("--budget", c->options.budget, "timer: time budget of each nightly retune")->capture_default_str();
+  sub->add_option("--budget", c->options.budget, "timer: time budget of each nightly retune (1s .. 7d, as retune takes it)")->capture_default_str();
   sub->add_option("--metrics-path", c->options.metrics_path, "timer: Prometheus textfile the retune writes")->capture_default_str();
-  sub->add_option("--on-calendar", c->options.on_calendar, "timer: when it runs (systemd OnCalendar)")->capture_default_str();
+  sub->add_option("--on-calendar", c->options.on_calendar, "timer: when it runs (systemd OnCalendar; checked with `systemd-analyze calendar` where the host has it)")->capture_default_str();
   sub->add_option("--tuned-parent", c->options.tuned_parent,
                   "tuned: the profile it includes, the host's active one (cat /etc/tuned/active_profile); the Ansible role reads "
                   "it on each host")

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
 #include <functional>
 #include <thread>
@@ -210,7 +211,11 @@ int in_netns_thread(const std::string& netns, const std::function<int(std::strin
 
 }  // namespace
 
-void write_file_atomic(const std::string& path, const std::string& content, int mode) {
+namespace {
+
+// `content` in full in PATH.wgopt-tmp, chmod `mode`, fsync, closed. Returns its name; on failure
+// it is removed and Error says "cannot write PATH: errno text".
+std::string write_temporary(const std::string& path, const std::string& content, int mode) {
   const std::string tmp = path + ".wgopt-tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw Error(fmt::format("cannot write {}: {}", path, errno_text(errno)));
@@ -227,11 +232,57 @@ void write_file_atomic(const std::string& path, const std::string& content, int 
     done += static_cast<size_t>(n);
   }
   if (::fchmod(fd, static_cast<mode_t>(mode)) != 0 || ::fsync(fd) != 0) fail(errno);
-  if (::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (::close(fd) != 0) {
     const int e = errno;
     ::unlink(tmp.c_str());
     throw Error(fmt::format("cannot write {}: {}", path, errno_text(e)));
   }
+  return tmp;
+}
+
+void rename_into_place(const std::string& tmp, const std::string& path) {
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    throw Error(fmt::format("cannot write {}: {}", path, errno_text(e)));
+  }
+}
+
+// Creates `dir` and its missing parents; appends the ones it created to `created`, outermost first.
+void create_directories_noting(const std::filesystem::path& dir, std::vector<std::filesystem::path>& created) {
+  std::vector<std::filesystem::path> missing;
+  for (auto d = dir; !d.empty() && !std::filesystem::exists(d); d = d.parent_path()) {
+    missing.push_back(d);
+    if (d == d.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    std::error_code ec;
+    std::filesystem::create_directory(*it, ec);
+    if (ec) throw Error(fmt::format("cannot create {}: {}", it->string(), ec.message()));
+    created.push_back(*it);
+  }
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, const std::string& content, int mode) {
+  rename_into_place(write_temporary(path, content, mode), path);
+}
+
+void write_files_all_or_nothing(const std::vector<FileToWrite>& files) {
+  std::vector<std::filesystem::path> created;
+  std::vector<std::string> temporaries;
+  try {
+    for (const auto& f : files) {
+      create_directories_noting(std::filesystem::path(f.path).parent_path(), created);
+      temporaries.push_back(write_temporary(f.path, f.content, f.mode));
+    }
+  } catch (const Error&) {
+    for (const auto& t : temporaries) ::unlink(t.c_str());
+    for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
+    throw;
+  }
+  for (size_t i = 0; i < files.size(); ++i) rename_into_place(temporaries[i], files[i].path);
 }
 
 int open_in_netns(const std::string& netns, const std::string& path) {

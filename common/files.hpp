@@ -89,6 +89,19 @@ std::optional<std::string> pread_all(int fd);
 // it was, and Error says "cannot write PATH: errno text".
 void write_file_atomic(const std::string& path, const std::string& content, int mode = 0644);
 
+struct FileToWrite {
+  std::string path, content;
+  int mode = 0644;
+};
+
+// Writes a set of files all or none (an export's tree, a retune's boot files): every file to its
+// temporary beside it first (missing parent directories created), and only when all are written in
+// full are they renamed into place. On a failure the temporaries and the directories this call
+// created are removed and Error names the file: nothing of the set is left, and files it would have
+// replaced are as they were. (A rename failing after others succeeded, in the same directory tree,
+// is not undone.)
+void write_files_all_or_nothing(const std::vector<FileToWrite>& files);
+
 // Reads a local file; nullopt if it cannot be read.
 std::optional<std::string> read_file(const std::string& path);
 

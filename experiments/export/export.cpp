@@ -1,5 +1,6 @@
 // `wgopt export` formats other than systemd (export_script.cpp), and the dispatch.
 #include "experiments/export/export.hpp"
+#include "experiments/study/budget.hpp"
 
 #include <fmt/format.h>
 
@@ -191,7 +192,7 @@ std::vector<ExportFile> render_timer(const act::Profile& p, const Model&, const 
   if (o.budget.empty() || o.budget.find_first_not_of("0123456789.smhd") != std::string::npos) {
     throw UsageError(fmt::format("--budget '{}' is not a duration such as 20m", one_line(o.budget, 80)));
   }
-  parse_duration(o.budget, "--budget");
+  parse_budget(o.budget, std::nullopt);  // retune's own range (1s .. 7d): a unit it refuses would fail every night
   if (o.on_calendar.empty() || o.on_calendar.size() > 200 ||
       o.on_calendar.find_first_not_of("0123456789*-:/., ~ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != std::string::npos) {
     throw UsageError(fmt::format("--on-calendar '{}' is not a systemd calendar spec such as '*-*-* 03:30:00'", one_line(o.on_calendar, 80)));

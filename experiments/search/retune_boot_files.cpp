@@ -24,13 +24,6 @@ std::string code_of(const std::string& text) {
   return out;
 }
 
-void write_with_dirs(const fs::path& path, const std::string& content, int mode) {
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  if (ec) throw Error(fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
-  write_file_atomic(path.string(), content, mode);
-}
-
 }  // namespace
 
 BootFilesUpdate update_boot_files(const std::string& profile_path) {
@@ -52,19 +45,22 @@ BootFilesUpdate update_boot_files(const std::string& profile_path) {
   const BootManifest m = parse_manifest(read_file(manifest.string()).value_or(""), manifest.string());
   const act::Profile p = act::load_profile(profile.string());
   const fs::path prev = profile.string() + ".prev-files";
+  std::vector<FileToWrite> keep, write;
   for (const auto& f : rerender_boot_files(p, m, profile.string())) {
     const fs::path target = root / f.path;
     const auto old = read_file(target.string());
     if (old && *old == f.content) continue;
     const bool unit = f.path.ends_with(".service") || f.path.ends_with(".timer");
     if (old && unit && code_of(*old) == code_of(f.content)) continue;
-    if (old) {
-      write_with_dirs(prev / f.path, *old, f.mode);
-      u.kept.push_back((prev / f.path).string());
-    }
-    write_with_dirs(target, f.content, f.mode);
-    u.written.push_back(target.string());
+    if (old) keep.push_back({(prev / f.path).string(), *old, f.mode});
+    write.push_back({target.string(), f.content, f.mode});
   }
+  // The old versions first, then the new ones, each set all or none: a reboot never finds half of
+  // one profile's boot files beside half of the other's.
+  write_files_all_or_nothing(keep);
+  write_files_all_or_nothing(write);
+  for (const auto& f : keep) u.kept.push_back(f.path);
+  for (const auto& f : write) u.written.push_back(f.path);
   if (u.written.empty()) u.note = "the boot files already hold the new profile";
   return u;
 }

@@ -20,11 +20,12 @@ struct BootFilesUpdate {
 };
 
 // Re-renders the boot files of `profile_path` (just written by the retune) after the manifest beside
-// it. Each file is written atomically (common/files.hpp write_file_atomic), its previous content
-// first saved under PROFILE.prev-files/; a unit whose lines other than comments did not change is
-// left as it is (no daemon-reload needed for a new score in its header). No manifest, or a profile
-// not in ROOT/etc/wgopt/: nothing is written and `note` says so. Throws Error naming the file when
-// one cannot be written (the ones before it are written), UsageError for a bad manifest.
+// it. The files are written all or none (common/files.hpp write_files_all_or_nothing), their previous
+// contents first saved under PROFILE.prev-files/ (all or none too); a unit whose lines other than
+// comments did not change is left as it is (no daemon-reload needed for a new score in its header).
+// No manifest, or a profile not in ROOT/etc/wgopt/: nothing is written and `note` says so. Throws
+// Error naming the file when one cannot be written (then none of the new ones is), UsageError for a
+// bad manifest.
 BootFilesUpdate update_boot_files(const std::string& profile_path);
 
 }  // namespace wgopt::experiments

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -94,6 +95,34 @@ TEST_CASE("write_file_atomic replaces a file whole, with its mode, and leaves it
     CHECK_THAT(e.what(), Catch::Contains("cannot write " + (dir / "missing" / "x").string()));
   }
   CHECK(wgopt::read_file(path) == std::optional<std::string>("second\n"));
+}
+
+TEST_CASE("write_files_all_or_nothing writes the set, or on a failure leaves none of it") {
+  namespace fs = std::filesystem;
+  const wgopt::test::ScratchDir scratch("wgopt-all-or-nothing-test");
+  const fs::path dir = scratch.dir;
+  wgopt::write_file_atomic((dir / "old").string(), "old\n", 0644);
+  wgopt::write_files_all_or_nothing({{(dir / "a/b/one").string(), "1\n", 0755}, {(dir / "old").string(), "new\n", 0644}});
+  CHECK(wgopt::read_file((dir / "a/b/one").string()) == std::optional<std::string>("1\n"));
+  CHECK((fs::status(dir / "a/b/one").permissions() & fs::perms::owner_exec) != fs::perms::none);
+  CHECK(wgopt::read_file((dir / "old").string()) == std::optional<std::string>("new\n"));
+  // The third file's directory cannot be made (a file is in the way): the first two stay unwritten,
+  // the directories made for them are gone, no temporary is left.
+  wgopt::write_file_atomic((dir / "blocker").string(), "x\n", 0644);
+  try {
+    wgopt::write_files_all_or_nothing({{(dir / "c/d/two").string(), "2\n", 0644},
+                                       {(dir / "old").string(), "newer\n", 0644},
+                                       {(dir / "blocker/three").string(), "3\n", 0644}});
+    FAIL("a file under a file was written");
+  } catch (const wgopt::Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("cannot write " + (dir / "blocker/three").string() + ": Not a directory"));
+  }
+  CHECK_FALSE(fs::exists(dir / "c"));
+  CHECK(wgopt::read_file((dir / "old").string()) == std::optional<std::string>("new\n"));
+  std::vector<std::string> names;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) names.push_back(e.path().lexically_relative(dir).string());
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"a", "a/b", "a/b/one", "blocker", "old"});
 }
 
 TEST_CASE("one_line shows outside text on one visible line of valid UTF-8") {

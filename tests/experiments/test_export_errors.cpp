@@ -191,3 +191,35 @@ TEST_CASE("export CLI: a profile with two knobs: blocks is refused as apply refu
   CHECK(a.exit_code == 2);
   CHECK(a.err == expected);
 }
+
+TEST_CASE("export CLI: a file under --out that cannot be written leaves none of the others", "[export]") {
+  TempDir tmp("partial");
+  const std::string fixture = std::string(WGOPT_FIXTURES_DIR) + "/export/profile.yaml";
+  const fs::path out = tmp.dir / "out";
+  fs::create_directories(out);
+  std::ofstream(out / "usr") << "a file where the script's directory would go\n";
+  auto r = wgopt_cli({"export", fixture, "--format", "all", "--out", out.string()});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("cannot create " + (out / "usr/local").string() + ": Not a directory"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  std::vector<std::string> left;
+  for (const auto& e : fs::recursive_directory_iterator(out)) left.push_back(e.path().lexically_relative(out).string());
+  CHECK(left == std::vector<std::string>{"usr"});  // no etc/ tree, no temporaries
+}
+
+TEST_CASE("export CLI: --on-calendar is checked by systemd's own parser where the host has it", "[export]") {
+  REQUIRE_FALSE(find_executable("systemd-analyze").empty());  // Debian's systemd package (scripts/install-deps.sh)
+  TempDir tmp("calendar");
+  const std::string fixture = std::string(WGOPT_FIXTURES_DIR) + "/export/profile.yaml";
+  for (const std::string bad : {"garbage", "99:99", "*-*-* 25:99:00"}) {
+    INFO(bad);
+    auto r = wgopt_cli({"export", fixture, "--format", "timer", "--on-calendar", bad, "--out", (tmp.dir / "out").string()});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains("--on-calendar '" + bad + "' is not a calendar systemd can parse"));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_FALSE(fs::exists(tmp.dir / "out"));
+  }
+  auto ok = wgopt_cli({"export", fixture, "--format", "timer", "--on-calendar", "Mon..Fri 02:00"});
+  CHECK(ok.exit_code == 0);
+  CHECK_THAT(ok.out, Contains("OnCalendar=Mon..Fri 02:00\n"));
+}

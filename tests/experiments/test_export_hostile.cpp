@@ -480,7 +480,7 @@ TEST_CASE("export hostile: options that reach ExecStart, OnCalendar or an interf
       one_line_refusal([&] { render_export(p, "all", o); }, option);
     }
   }
-  for (const auto& bad : {"20m\n"s, "20m;"s, "$(id)"s, "%h"s, "20m\0"s, "20m 1h"s, "\r"s, "-5m"s}) {
+  for (const auto& bad : {"20m\n"s, "20m;"s, "$(id)"s, "%h"s, "20m\0"s, "20m 1h"s, "\r"s, "-5m"s, "30d"s, "0.5s"s}) {  // retune: 1s .. 7d
     INFO("--budget " << bad);
     ExportOptions o = labelled("p.yaml");
     o.budget = bad;
