@@ -27,7 +27,9 @@ RUNTIME_PKGS=(
 # The fuzz targets (fuzz/, scripts/fuzz-smoke.sh) need clang with libFuzzer and the sanitizer
 # runtimes: clang-16 is bookworm's oldest that compiles this C++23 tree (clang-14 lacks lambda
 # captures of structured bindings), and libclang-rt-16-dev holds libFuzzer, ASan and UBSan.
-TEST_PKGS=(chromium python3 openssh-server irqbalance ansible clang-16 libclang-rt-16-dev)
+# systemd (no systemd need run) gives systemd-analyze: `verify` checks the exported units and
+# `calendar` the timer's --on-calendar.
+TEST_PKGS=(chromium python3 openssh-server irqbalance ansible clang-16 libclang-rt-16-dev systemd)
 EXTRA_PKGS=()
 # WGOPT_EXTRA=1 adds what only the optimizer benchmark uses (Optuna, for the side-by-side table).
 if [ "${WGOPT_EXTRA:-0}" = "1" ]; then
