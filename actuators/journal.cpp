@@ -117,6 +117,7 @@ void Journal::load() {
       entry.before = e.at("before").get<std::string>();
       entry.target = e.at("target").get<std::string>();
       entry.state = state_from(e.at("state").get<std::string>(), path());
+      entry.companion = e.value("companion", false);
       data_.entries.push_back(std::move(entry));
     }
   } catch (const nlohmann::json::exception& e) {
@@ -149,6 +150,7 @@ void Journal::save() {
                             {"before", e.before},
                             {"target", e.target},
                             {"state", to_string(e.state)}});
+    if (e.companion) j["entries"].back()["companion"] = true;
   }
   const std::string tmp = path() + ".tmp";
   write_all_durably(tmp, j.dump(2) + "\n");

@@ -39,6 +39,10 @@ struct JournalEntry {
   std::string before;
   std::string target;
   EntryState state = EntryState::Pending;
+  // An IRQ mask journaled because wgopt started irqbalance, which rewrites the masks (the
+  // transaction's companions): restored to its goal whoever changed it (irqbalance did), and after
+  // every other knob, so irqbalance has been stopped first (restore_rank_of).
+  bool companion = false;
 };
 
 struct JournalData {

@@ -64,13 +64,15 @@ std::vector<size_t> restore_sequence(const std::vector<int>& ranks) {
   return order;
 }
 
-RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal, const std::string& ours) {
+int restore_rank_of(const Descriptor& d, bool companion) { return companion ? -1 : restore_rank(d); }
+
+RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal, const std::string& ours, bool forced) {
   RestoreItem item{.id = knob.id(), .place = place, .goal = goal, .ours = ours};
   try {
     item.found = knob.read();
     if (knob.equal(item.found, goal)) {
       item.outcome = Outcome::Unchanged;
-    } else if (knob.still_ours(item.found, ours)) {
+    } else if (forced || knob.still_ours(item.found, ours)) {
       knob.apply(goal);
       note_knob_written();
       const std::string back = knob.read();
@@ -126,7 +128,7 @@ std::vector<std::pair<JournalEntry, KnobPtr>> in_restore_order(const std::vector
   std::vector<int> ranks;
   for (const auto& e : entries) {
     KnobPtr knob = open_only && is_closed(e.state) ? nullptr : lookup(e.place, e.id);
-    ranks.push_back(knob ? restore_rank(knob->descriptor()) : 1 << 30);
+    ranks.push_back(knob ? restore_rank_of(knob->descriptor(), e.companion) : 1 << 30);
     all.emplace_back(e, std::move(knob));
   }
   std::vector<std::pair<JournalEntry, KnobPtr>> out;
@@ -159,7 +161,7 @@ void ChangeSession::restore_open(RestoreReport& report) {
       items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.before, .ours = e.target});
       continue;
     }
-    RestoreItem item = restore_knob(*knob, e.place, e.before, e.target);
+    RestoreItem item = restore_knob(*knob, e.place, e.before, e.target, e.companion);
     items.push_back(item);
     if (item.outcome == Outcome::Failed) {
       keep.push_back(e);
@@ -198,7 +200,7 @@ void ChangeSession::release_held(RestoreReport& report) {
       report.items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.before, .ours = e.target});
       continue;
     }
-    RestoreItem item = restore_knob(*knob, e.place, e.before, e.target);
+    RestoreItem item = restore_knob(*knob, e.place, e.before, e.target, e.companion);
     if (item.outcome == Outcome::Failed) {
       keep.push_back(e);  // still held: the next start or `wgopt rollback` retries
     } else if (item.outcome != Outcome::ChangedByOther && !knob->equal(e.before, e.original)) {
@@ -223,7 +225,7 @@ RestoreReport ChangeSession::rollback_all() {
       report.items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.original, .ours = e.target});
       continue;
     }
-    RestoreItem item = restore_knob(*knob, e.place, e.original, e.target);
+    RestoreItem item = restore_knob(*knob, e.place, e.original, e.target, e.companion);
     if (item.outcome == Outcome::Failed) keep.push_back(e);
     report.items.push_back(std::move(item));
   }

@@ -43,9 +43,13 @@ struct RestoreReport {
 };
 
 // Reads `knob`; if it equals `goal` -> Unchanged; if it is still ours (Knob::still_ours: equal to
-// `ours`) -> writes `goal` and verifies -> Restored; otherwise ChangedByOther. Errors become Failed
-// with the knob's error text.
-RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal, const std::string& ours);
+// `ours`) or `forced` (a companion: irqbalance, which wgopt started, rewrote it) -> writes `goal`
+// and verifies -> Restored; otherwise ChangedByOther. Errors become Failed with the knob's error text.
+RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal, const std::string& ours, bool forced = false);
+
+// The rank a journal entry is restored at (restore_sequence): the knob's restore_rank, and a
+// companion after every knob (irqbalance, rank 5, is stopped before the masks it rewrote go back).
+int restore_rank_of(const Descriptor& d, bool companion);
 
 // The order to restore n knobs in, given in the order they were applied (journaled) with their
 // restore_rank(): newest first, except that a knob with a lower rank waits for every knob of a

@@ -145,6 +145,32 @@ std::vector<Transaction::Planned> Transaction::plan(const std::vector<TxTarget>&
   return out;
 }
 
+std::vector<Transaction::Planned> Transaction::companions(std::vector<Planned>& all) const {
+  std::vector<Planned> out;
+  for (const auto& start : all) {
+    if (start.knob->descriptor().kind != "service" || start.canonical != "active" || start.current == "active") continue;
+    const auto target = std::find_if(targets_.begin(), targets_.end(), [&](const TxTarget& t) { return t.host == start.host; });
+    if (target == targets_.end()) continue;
+    for (const auto& knob : *target->knobs) {
+      if (knob->descriptor().kind != "irq_affinity") continue;
+      auto written = std::find_if(all.begin(), all.end(), [&](const Planned& p) { return p.host == start.host && p.knob == knob.get(); });
+      if (written != all.end()) {
+        written->forced = true;
+        continue;
+      }
+      const Presence presence = knob->presence();
+      if (!presence.present || !presence.writable) continue;
+      try {
+        const std::string now = knob->read();
+        out.push_back({.host = start.host, .knob = knob.get(), .canonical = now, .current = now, .forced = true, .journal_only = true});
+      } catch (const std::exception& e) {
+        spdlog::warn("{}: cannot read it before irqbalance starts ({}): `wgopt rollback` will not put it back", knob->id(), e.what());
+      }
+    }
+  }
+  return out;
+}
+
 ApplyResult Transaction::apply(const std::vector<Change>& changes) {
   if (state_ != State::Fresh) throw Error("internal: a Transaction applies once; start a new one");
   auto& journal = session_.journal();
@@ -153,13 +179,16 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
 
   ApplyResult result;
   std::vector<Planned> all = plan(targets_, changes);
+  // First, so that undo() after any failed write restores them too (their rank puts them last).
+  planned_ = companions(all);
   for (auto& p : all) {
     const bool skip = !p.knob->descriptor().resolved_when_written && p.knob->equal(p.current, p.canonical);
     p.step = result.steps.size();
     result.steps.push_back({p.knob->id(), p.current, p.canonical, !skip});
     if (!skip) planned_.push_back(p);
   }
-  if (planned_.empty()) {
+  if (std::all_of(planned_.begin(), planned_.end(), [](const Planned& p) { return p.journal_only; })) {
+    planned_.clear();
     state_ = State::Done;
     return result;
   }
@@ -173,10 +202,12 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
       p.prior = *e;
       e->before = p.current;
       e->target = p.canonical;
-      e->state = EntryState::Pending;
+      e->state = p.journal_only ? EntryState::Written : EntryState::Pending;
+      e->companion = e->companion || p.forced;
     } else {
       d.entries.push_back({.id = p.knob->id(), .place = p.host->place, .original = p.current, .before = p.current,
-                           .target = p.canonical, .state = EntryState::Pending});
+                           .target = p.canonical, .state = p.journal_only ? EntryState::Written : EntryState::Pending,
+                           .companion = p.forced});
     }
   }
   journal.save();
@@ -184,6 +215,7 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
 
   for (size_t i = 0; i < planned_.size(); ++i) {
     Planned& p = planned_[i];
+    if (p.journal_only) continue;
     try {
       write(p, result);
     } catch (const std::exception& e) {
@@ -201,8 +233,10 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
           restored += fmt::format("; {}", item.line());
         }
       }
+      const auto before = std::count_if(planned_.begin(), planned_.begin() + static_cast<std::ptrdiff_t>(i),
+                                        [](const Planned& q) { return !q.journal_only; });
       throw Error(fmt::format("could not apply {}='{}' in {}: {}; restored the {} knob(s) changed before it{}",
-                              p.knob->id(), p.canonical, p.host->place.describe(), why, i, restored));
+                              p.knob->id(), p.canonical, p.host->place.describe(), why, before, restored));
     }
   }
   return result;
@@ -272,14 +306,14 @@ RestoreReport Transaction::undo(size_t upto) {
   auto& journal = session_.journal();
   auto& d = journal.data();
   std::vector<int> ranks;
-  for (const auto& p : planned_) ranks.push_back(restore_rank(p.knob->descriptor()));
+  for (const auto& p : planned_) ranks.push_back(restore_rank_of(p.knob->descriptor(), p.forced));
   for (size_t j : restore_sequence(ranks)) {
     const Planned& p = planned_[j];
     JournalEntry* e = d.find(p.host->place, p.knob->id());
     if (!e || p.skipped) continue;
     bool drop = false;
     if (j < upto) {
-      RestoreItem item = restore_knob(*p.knob, p.host->place, e->before, e->target);
+      RestoreItem item = restore_knob(*p.knob, p.host->place, e->before, e->target, e->companion);
       if (item.outcome == Outcome::Failed) {
         report.items.push_back(std::move(item));
         continue;  // stays open in the journal: the next start (or `wgopt rollback`) retries

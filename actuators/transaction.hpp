@@ -92,8 +92,16 @@ class Transaction {
     size_t step = 0;                     // its index in ApplyResult::steps
     std::optional<JournalEntry> prior;   // its journal entry from an earlier kept transaction
     bool skipped = false;                // resolved_when_written and already equal: not written
+    bool forced = false;                 // a companion (JournalEntry::companion): restored whoever changed it
+    bool journal_only = false;           // a companion this transaction does not write, only journals
   };
   static std::vector<Planned> plan(const std::vector<TxTarget>& targets, const std::vector<Change>& changes);
+  // When `all` starts irqbalance on a host (not active -> active), which rewrites IRQ masks: that
+  // host's IRQ masks become companions. The ones `all` writes are marked forced; the others are
+  // returned as journal-only Planned entries holding their value now. An exploratory test found
+  // `wgopt set irqbalance=active` then `wgopt rollback` stopped irqbalance and left the four IRQ
+  // masks it had rewritten (3 -> 2 2 2 1), reporting success.
+  std::vector<Planned> companions(std::vector<Planned>& all) const;
   void close_as(EntryState closed);
   // Resolves, journals the concrete target, writes and verifies one knob (or skips it, see
   // Descriptor::resolved_when_written). Throws what the knob throws.

@@ -3,6 +3,7 @@
 // set and apply then run one Transaction and keep it, with the originals in the journal.
 #include <cstdio>
 #include <fmt/format.h>
+#include <set>
 
 #include "actuators/allowlist.hpp"
 #include "actuators/catalog.hpp"
@@ -39,14 +40,22 @@ struct ApplyGate {
 
 // The knobs `changes` name, found in `host`. Only the knobs asked for: discovering every knob of the
 // place would run ethtool for each interface. An id find_knob does not know stays out and the
-// transaction reports it.
+// transaction reports it. With irqbalance among them, every interface's IRQ masks too: starting it
+// rewrites them, so the transaction journals them as found (Transaction::companions).
 std::vector<act::KnobPtr> knobs_for(const act::Host& host, const std::vector<act::Change>& changes, const KnobOptions& o) {
   std::vector<act::KnobPtr> knobs;
-  for (const auto& c : changes) {
-    if (act::knob_id_problem(c.id)) continue;  // the transaction names the problem
+  std::set<std::string> ids;
+  auto add = [&](const std::string& id) {
+    if (act::knob_id_problem(id) || !ids.insert(id).second) return;  // the transaction names the problem
     try {
-      knobs.push_back(act::find_knob(host, c.id, discover_options(o)));
+      knobs.push_back(act::find_knob(host, id, discover_options(o)));
     } catch (const UsageError&) {
+    }
+  };
+  for (const auto& c : changes) add(c.id);
+  if (ids.count("irqbalance")) {
+    for (const auto& ifname : host.files->list("/sys/class/net")) {
+      if (ifname != "lo" && is_valid_ifname(ifname)) add(ifname + "/irq_affinity");
     }
   }
   return knobs;

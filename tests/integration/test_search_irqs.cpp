@@ -18,6 +18,8 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -237,4 +239,44 @@ TEST_CASE("search beside a real irqbalance: refused without --stop-irqbalance; w
     INFO(rb.out << rb.err);
     CHECK_THAT(rb.out, Catch::Contains("nothing to roll back"));
   }
+}
+
+TEST_CASE("set irqbalance=active, then rollback: irqbalance stopped and the IRQ masks it moved back as found",
+          "[search-irq][irqbalance][root]") {
+  need_this_vm();
+  const auto irqs = eth0_queue_irqs();
+  REQUIRE(irqs.size() == 2);
+  IrqGuard every_irq(all_irqs());  // irqbalance may move any IRQ
+  REQUIRE(irqbalance_pids().empty());
+  struct StopAtEnd {
+    ~StopAtEnd() {
+      run({kInitScript, "stop"}, std::chrono::seconds(20));
+      irqbalance_becomes(false, std::chrono::seconds(5));
+    }
+  } stop_at_end;
+  const auto apart = set_apart(irqs);
+  StateDir state;
+  auto s = run_wgopt(state.path, {"set", "irqbalance=active"});
+  INFO(s.out << s.err);
+  REQUIRE(s.ok());
+  REQUIRE(irqbalance_becomes(true, std::chrono::seconds(5)));
+  // The journal holds eth0's masks as found: irqbalance will rewrite them.
+  const std::string journal = slurp(state / "journal.json");
+  CHECK_THAT(journal, Catch::Contains("\"eth0/irq_affinity\"") && Catch::Contains("\"companion\": true"));
+  // irqbalance moves them within seconds on this VM; if it has not after 20 s, move them as it does.
+  bool moved = false;
+  for (auto end = Clock::now() + std::chrono::seconds(20); Clock::now() < end && !moved;) {
+    moved = masks(irqs) != std::vector<std::string>{"1", "2"};
+    if (!moved) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  WARN("irqbalance " << (moved ? "moved eth0's IRQs itself" : "left eth0's IRQs; the test moved them") << ": "
+                     << fmt::format("{}", fmt::join(masks(irqs), " ")));
+  if (!moved) write_text(affinity_path(irqs[0]), "2\n");
+  auto rb = run_wgopt(state.path, {"rollback"});
+  INFO(rb.out << rb.err);
+  CHECK(rb.ok());
+  CHECK_THAT(rb.out, Catch::Contains("irqbalance") && Catch::Contains("eth0/irq_affinity"));
+  CHECK(irqbalance_becomes(false, std::chrono::seconds(5)));
+  for (int irq : irqs) CHECK(slurp(affinity_path(irq)) == apart.at(irq));
+  CHECK_FALSE(fs::exists(state / "journal.json"));
 }
