@@ -90,6 +90,10 @@ struct Checker {
 };
 
 std::string sysctl_value(const Checker& c, ValueType type) {
+  if (c.id == "net.core.default_qdisc") {
+    return c.word(default_qdisc_kinds(), "a qdisc the kernel can attach with no parameters (tbf and htb need some: devices created "
+                                          "after would get no queue)");
+  }
   if (type == ValueType::Triple) {
     auto w = split_ws(c.value);
     if (w.size() != 3) throw c.bad("use three integers min <= default <= max, e.g. \"4096 131072 16777216\"");
@@ -167,6 +171,11 @@ std::string device_value(const Checker& c, const std::string& kind) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& default_qdisc_kinds() {
+  static const std::vector<std::string> k{"pfifo_fast", "pfifo", "bfifo", "fq", "fq_codel", "fq_pie", "sfq", "codel", "pie", "cake", "prio"};
+  return k;
+}
 
 std::optional<KindSpec> kind_spec(const std::string& id) {
   if (id == "irqbalance") return kService;

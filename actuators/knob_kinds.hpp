@@ -8,6 +8,7 @@
 // once, so export cannot order or validate it differently from apply.
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "actuators/knob.hpp"
 
@@ -38,5 +39,11 @@ Descriptor descriptor_for(const std::string& id);
 // "knob ID has value 'V': RULE" (V shown with one_line()), or "unknown knob" for an id
 // kind_spec() does not know.
 std::string static_canonical(const std::string& id, const std::string& value, std::optional<int> nproc);
+
+// The qdiscs net.core.default_qdisc may name: the ones the kernel attaches with no parameters. It
+// takes 'tbf' or 'htb' in the sysctl, then fails every device created after ("default qdisc (tbf)
+// fail, fallback to noqueue" in dmesg), so a tunnel NetBird recreates would run with no queue
+// (found by an exploratory test, 2026-12-06); noqueue and mq are no defaults either.
+const std::vector<std::string>& default_qdisc_kinds();
 
 }  // namespace wgopt::act

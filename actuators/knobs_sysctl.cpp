@@ -126,6 +126,12 @@ class SysctlKnob : public KnobBase {
       }
       default: {
         const std::string t = trim(value);
+        const auto& defaults = default_qdisc_kinds();
+        if (d_.id == "net.core.default_qdisc" && std::find(defaults.begin(), defaults.end(), t) == defaults.end()) {
+          throw UsageError(fmt::format("value '{}' for {} cannot be a default qdisc (the kernel attaches it with no parameters, "
+                                       "and fails every device created after to noqueue): use one of {}",
+                                       one_line(value, 40), d_.id, fmt::join(d_.domain.choices, ", ")));
+        }
         if (std::find(d_.domain.choices.begin(), d_.domain.choices.end(), t) == d_.domain.choices.end()) {
           throw UsageError(fmt::format("value '{}' for {} is not offered by this kernel: use one of {}", value, d_.id,
                                        fmt::join(d_.domain.choices, ", ")));
@@ -218,8 +224,9 @@ KnobPtr make_sysctl_knob(const Host& host, const std::string& name, const std::v
   auto current = host.files->read(path);
   std::map<std::string, std::string> loadable;  // module -> congestion control it adds
   if (d.id == "net.core.default_qdisc") {
+    const auto& defaults = default_qdisc_kinds();  // only what the kernel attaches with no parameters
     for (const auto& q : qdiscs) {
-      if (q != "noqueue" && q != "mq") d.domain.choices.push_back(q);
+      if (std::find(defaults.begin(), defaults.end(), q) != defaults.end()) d.domain.choices.push_back(q);
     }
   } else if (d.id == "net.ipv4.tcp_congestion_control") {
     // A child namespace may only pick algorithms the host allows (the kernel answers EPERM).
