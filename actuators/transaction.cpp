@@ -105,7 +105,8 @@ std::vector<Transaction::Planned> Transaction::plan(const std::vector<TxTarget>&
     try {
       canonical = knob.validate(c.value);
       if (d.type == ValueType::Mask) {
-        int width = mask_width(c.id, canonical);
+        int width = 0;  // one mask, or one per rx queue as `wgopt show` prints a host whose queues differ
+        for (const auto& one : split_ws(canonical)) width = std::max(width, mask_width(c.id, one));
         if (width > host.nproc) {
           problems.push_back(fmt::format("{}: mask '{}' names CPU {} but this machine has {} CPUs: use a mask of at "
                                          "most {} bits", c.id, canonical, width - 1, host.nproc, host.nproc));

@@ -49,6 +49,7 @@ TEST_CASE("every problem is reported before anything is written") {
   rejects({{"net.fake.a", "111"}, {"net.fake.b", "lots"}}, "'lots' is not an integer");
   rejects({{"net.fake.a", "111"}, {"eth9/rps_cpus", "4"}}, "names CPU 2 but this machine has 2 CPUs");
   rejects({{"net.fake.a", "111"}, {"eth9/rps_cpus", "1,00000000"}}, "names CPU 32");
+  rejects({{"net.fake.a", "111"}, {"eth9/rps_cpus", "1 4"}}, "names CPU 2");  // one mask per rx queue, each checked
   rejects({{"net.fake.a", "111"}, {"eth0;reboot/mtu", "1400"}}, "interface name 'eth0;reboot' is not valid");
   rejects({{"net.fake.a", "111"}, {"kernel.core_pattern", "|/bin/sh"}}, "outside the allowlist");
   rejects({{"net.fake.a", "111"}, {"net.fake.a", "112"}}, "given twice");
@@ -89,6 +90,16 @@ TEST_CASE("a write the kernel reads back differently counts as a failure and is 
                     Catch::Contains("net.fake.c") && Catch::Contains("wrote '99999' but it reads back '65536'"));
   CHECK(h.snapshot() == before);  // c's clamped value went back too, then a
   CHECK_FALSE(journal_exists(h));
+}
+
+TEST_CASE("a mask per rx queue, as `wgopt show` prints a host whose queues differ, is applied") {
+  FakeHost h;
+  ChangeSession session(h.s.state(), h.lookup(), h.s.session());
+  Transaction tx(session, h.host, h.knobs);
+  auto r = tx.apply({{"eth9/rps_cpus", "1 2"}});
+  CHECK(r.written() == 1);
+  CHECK(h.log->writes == std::vector<std::string>{"eth9/rps_cpus=1 2"});
+  tx.rollback();
 }
 
 TEST_CASE("writes of the value a knob already has are skipped and not journaled") {
