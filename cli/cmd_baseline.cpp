@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "cli/cmd_baseline_options.hpp"
@@ -20,6 +21,9 @@ struct BaselineCli {
 
 // Fails before a long run rather than after it.
 void check_writable(const std::string& file) {
+  if (std::filesystem::is_directory(file)) {
+    throw UsageError(fmt::format("--json {} is a directory: give a file name in it, e.g. {}/baseline.json", file, file));
+  }
   auto slash = file.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : file.substr(0, slash));
   if (::access(dir.c_str(), W_OK) != 0) {
@@ -48,6 +52,9 @@ void setup_baseline(CLI::App& root, Context& ctx) {
     const auto duration = load_duration(o->load);
     const auto scenarios = workload::parse_scenario_list(o->scenarios);
     if (!o->json_file.empty()) check_writable(o->json_file);
+    if (o->parallel < 0 || o->parallel > 128) {  // before the testbed comes up
+      throw UsageError(fmt::format("--parallel {} is out of range: use 1-128 (0 = each scenario's own)", o->parallel));
+    }
     auto runner = default_runner();
     const auto target = experiments::resolve_plant(o->load.target, runner, say_stderr);
     say_stderr(fmt::format("baseline: {} scenario(s) x {} s against {}", scenarios.size(), duration.count(),

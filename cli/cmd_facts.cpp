@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "actuators/profile.hpp"
+#include "actuators/host.hpp"
+#include "cli/knob_cli.hpp"
 #include "cli/registry.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
@@ -30,10 +32,17 @@ nlohmann::json facts_json(const experiments::HostFacts& f) {
 }
 
 int run_facts(const FactsCli& c) {
-  const Place place = c.netns.empty() ? Place::host() : Place::netns(c.netns);
+  KnobOptions where;
+  where.netns = c.netns;
+  const Place place = place_of(where);  // a namespace that does not exist: one line, exit 2
   auto runner = default_runner();
   for (const auto* i : {&c.underlay, &c.wireguard}) {
-    if (!i->empty()) require_valid_ifname(*i);
+    if (i->empty()) continue;
+    require_valid_ifname(*i);
+    // A typo would read as a host without that NIC or tunnel: the facts the gates compare, wrong.
+    if (!act::make_host(place).files->exists("/sys/class/net/" + *i)) {
+      throw UsageError(fmt::format("interface '{}' does not exist in {}: `ip link` lists those there are", *i, place.describe()));
+    }
   }
   experiments::HostGate gate;
   const bool with_profile = !c.profile.empty();

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -136,6 +137,29 @@ TEST_CASE("baseline and diagnose reject a missing or doubled target before touch
   CHECK(bad_scn.err.find("bogus") != std::string::npos);
   auto bad_dur = runner.run({.argv = {WGOPT_BINARY, "baseline", "--testbed", "--duration", "0.2s"}});
   CHECK(bad_dur.exit_code == 2);
+  // Checked with the others, before the testbed comes up (it came up, then --parallel was refused).
+  const bool testbed_was_up = std::filesystem::exists("/run/netns/wgopt-cli");
+  auto bad_par = runner.run({.argv = {WGOPT_BINARY, "baseline", "--testbed", "--parallel", "999"}});
+  CHECK(bad_par.exit_code == 2);
+  CHECK(bad_par.err == "wgopt: error: --parallel 999 is out of range: use 1-128 (0 = each scenario's own)\n");
+  const std::string dir = std::filesystem::temp_directory_path();
+  auto json_dir = runner.run({.argv = {WGOPT_BINARY, "baseline", "--testbed", "--json", dir}});
+  CHECK(json_dir.exit_code == 2);
+  CHECK(json_dir.err.find("--json " + dir + " is a directory: give a file name in it") != std::string::npos);
+  CHECK(std::filesystem::exists("/run/netns/wgopt-cli") == testbed_was_up);
+}
+
+TEST_CASE("facts refuses a namespace or an interface that does not exist, as the gates would read the wrong place", "[baseline]") {
+  ProcessRunner runner;
+  auto ns = runner.run({.argv = {WGOPT_BINARY, "facts", "--netns", "wgopt-no-such-ns"}});
+  CHECK(ns.exit_code == 2);
+  CHECK(ns.err.find("network namespace 'wgopt-no-such-ns' does not exist") != std::string::npos);
+  auto dev = runner.run({.argv = {WGOPT_BINARY, "facts", "--underlay", "nosuch0", "--json"}});
+  CHECK(dev.exit_code == 2);
+  CHECK(dev.err == "wgopt: error: interface 'nosuch0' does not exist in host: `ip link` lists those there are\n");
+  CHECK(dev.out.empty());
+  auto lo = runner.run({.argv = {WGOPT_BINARY, "facts", "--underlay", "lo"}});
+  CHECK(lo.exit_code == 0);
 }
 
 TEST_CASE("diagnose --testbed names findings with evidence and knobs, as JSON", "[baseline][root]") {
