@@ -31,6 +31,7 @@ int rewrite_boot_files(const std::string& profile) {
   try {
     const auto u = ex::update_boot_files(profile);
     for (const auto& w : u.written) std::cerr << "wgopt retune: rewrote " << w << "\n";
+    for (const auto& w : u.removed) std::cerr << "wgopt retune: removed " << w << " (the new profile has nothing for it to hold)\n";
     if (!u.kept.empty()) std::cerr << "wgopt retune: the previous boot files are in " << profile << ".prev-files/\n";
     if (!u.note.empty()) std::cerr << "wgopt retune: boot files: " << u.note << "\n";
     return 0;

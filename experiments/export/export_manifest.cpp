@@ -14,16 +14,36 @@ namespace wgopt::experiments {
 using namespace exportfmt;
 
 const std::vector<std::string>& boot_formats() {
-  static const std::vector<std::string> f{"sysctl", "systemd", "networkd"};
+  static const std::vector<std::string> f{"sysctl", "systemd", "networkd", "tuned", "netbird"};
   return f;
 }
 
 namespace {
 
+const char* kTunedPaths[] = {"etc/tuned/profiles/wgopt/tuned.conf", "etc/tuned/wgopt/tuned.conf"};
+
 bool boot_file(const std::string& path) {
   return path == "etc/sysctl.d/99-wgopt.conf" || path == "usr/local/sbin/wgopt-tuning.sh" ||
          (path.starts_with("etc/systemd/system/wgopt-tuning") && path.ends_with(".service")) ||
-         (path.starts_with("etc/systemd/network/10-wgopt-") && path.ends_with(".link"));
+         (path.starts_with("etc/systemd/network/10-wgopt-") && path.ends_with(".link")) || path == kTunedPaths[0] ||
+         path == kTunedPaths[1] || path == "etc/wgopt/netbird-mtu.env";
+}
+
+// The boot format a boot file comes from.
+std::string format_of(const std::string& path) {
+  if (path.starts_with("etc/sysctl.d/")) return "sysctl";
+  if (path.ends_with(".link")) return "networkd";
+  if (path.starts_with("etc/tuned/")) return "tuned";
+  if (path == "etc/wgopt/netbird-mtu.env") return "netbird";
+  return "systemd";
+}
+
+// The parents an installed TuneD child profile include=s, as --tuned-parent takes them.
+std::string included_parents(const std::string& conf) {
+  for (const auto& line : split_lines(conf)) {
+    if (line.starts_with("include=")) return trim(line.substr(8));
+  }
+  return "";
 }
 
 }  // namespace
@@ -36,11 +56,7 @@ std::optional<ExportFile> render_manifest(const act::Profile& profile, const std
   }
   if (paths.empty()) return std::nullopt;
   for (const auto& f : boot_formats()) {
-    const bool has = std::any_of(paths.begin(), paths.end(), [&](const std::string& p) {
-      return (f == "sysctl" && p.starts_with("etc/sysctl.d/")) || (f == "systemd" && !p.starts_with("etc/sysctl.d/") && !p.ends_with(".link")) ||
-             (f == "networkd" && p.ends_with(".link"));
-    });
-    if (has) formats.push_back(f);
+    if (std::any_of(paths.begin(), paths.end(), [&](const std::string& p) { return format_of(p) == f; })) formats.push_back(f);
   }
   YAML::Emitter e;
   e << YAML::BeginMap;
@@ -99,16 +115,39 @@ BootManifest parse_manifest(const std::string& text, const std::string& source) 
   return m;
 }
 
-std::vector<ExportFile> rerender_boot_files(const act::Profile& profile, const BootManifest& manifest, const std::string& label) {
+BootRender rerender_boot_files(const act::Profile& profile, const BootManifest& manifest, const std::string& label,
+                               const InstalledFile& installed) {
   ExportOptions o;
   o.profile_label = label;
   o.underlay = manifest.underlay;
   o.wireguard = manifest.wireguard;
-  std::vector<ExportFile> out;
-  for (const auto& format : manifest.formats) {
-    for (auto& f : render_export(profile, format, o)) {
-      if (std::find(manifest.files.begin(), manifest.files.end(), f.path) != manifest.files.end()) out.push_back(std::move(f));
+  const bool tuned = std::find(manifest.formats.begin(), manifest.formats.end(), "tuned") != manifest.formats.end();
+  std::string tuned_path;  // where TuneD's child profile is installed, if it is
+  if (tuned && installed) {
+    for (const char* p : kTunedPaths) {
+      if (const auto conf = installed(p)) {
+        tuned_path = p;
+        o.tuned_parent = included_parents(*conf);
+        o.tuned_version = p == std::string(kTunedPaths[0]) ? "2.24" : "2.23";
+        break;
+      }
     }
+  }
+  // Every format at once, as --format all renders them: the ones with nothing to hold are left out.
+  std::vector<ExportFile> all = render_export(profile, "all", o);
+  BootRender out;
+  for (const auto& path : manifest.files) {
+    const std::string format = format_of(path);
+    if (std::find(manifest.formats.begin(), manifest.formats.end(), format) == manifest.formats.end()) continue;
+    if (format == "tuned") continue;
+    auto it = std::find_if(all.begin(), all.end(), [&](const ExportFile& f) { return f.path == path; });
+    if (it != all.end()) out.files.push_back(std::move(*it));
+    else out.remove.push_back(path);
+  }
+  if (!tuned_path.empty()) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const ExportFile& f) { return f.path == tuned_path; });
+    if (it != all.end()) out.files.push_back(std::move(*it));
+    else out.remove.push_back(tuned_path);
   }
   return out;
 }

@@ -4,6 +4,7 @@
 // (exit 10), and the interface roles they were rendered with, so the files a reboot applies always
 // hold the profile the host is on. Paths are relative to the root the manifest is installed under
 // (the directory that holds etc/wgopt/boot-files.yaml), so a tree copied anywhere stays consistent.
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,7 +22,10 @@ struct BootManifest {
   std::vector<std::string> files;    // relative to the root
 };
 
-// The formats whose files a retune owns: the ones a reboot applies.
+// The formats whose files a retune owns: the ones a reboot applies (sysctl.d, the tuning units and
+// script, the .link), and the ones the host's own tools read at their start (TuneD's child profile,
+// NetBird's MTU). Until 2026-12-06 only the first three: a retune that promoted a new winner left
+// TuneD switched to a profile holding the old MTU, rings and offloads, and NB_MTU the old MTU.
 const std::vector<std::string>& boot_formats();
 
 // The manifest for `files` (the export's own output; only those of boot_formats() are listed),
@@ -34,8 +38,21 @@ std::optional<ExportFile> render_manifest(const act::Profile& profile, const std
 // a path that is absolute, holds "..", or is not one boot_formats() renders, a bad interface name).
 BootManifest parse_manifest(const std::string& text, const std::string& source);
 
+struct BootRender {
+  std::vector<ExportFile> files;    // to write
+  std::vector<std::string> remove;  // listed files whose format has nothing left to hold in the new profile
+};
+
+// Reads an installed file by its path relative to the root ("": absent).
+using InstalledFile = std::function<std::optional<std::string>(const std::string& path)>;
+
 // The files of the manifest's formats re-rendered for `profile` with the manifest's roles, only the
-// ones it lists (retune writes them). Throws what render_export throws.
-std::vector<ExportFile> rerender_boot_files(const act::Profile& profile, const BootManifest& manifest, const std::string& label);
+// ones it lists (retune writes them). A listed file whose format has nothing to hold now (no sysctl
+// knob left, no tunnel MTU) is to be removed: kept, it would put the old winner's values back at the
+// next boot. TuneD's child profile is rendered where it is installed (etc/tuned/profiles/wgopt/ or
+// the older etc/tuned/wgopt/; the Ansible role picks per host) with the parents its include= names
+// there; not installed (no TuneD, or no `installed`): left out. Throws what render_export throws.
+BootRender rerender_boot_files(const act::Profile& profile, const BootManifest& manifest, const std::string& label,
+                               const InstalledFile& installed = nullptr);
 
 }  // namespace wgopt::experiments

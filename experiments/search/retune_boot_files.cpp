@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "actuators/profile.hpp"
@@ -46,7 +49,16 @@ BootFilesUpdate update_boot_files(const std::string& profile_path) {
   const act::Profile p = act::load_profile(profile.string());
   const fs::path prev = profile.string() + ".prev-files";
   std::vector<FileToWrite> keep, write;
-  for (const auto& f : rerender_boot_files(p, m, profile.string())) {
+  const BootRender render =
+      rerender_boot_files(p, m, profile.string(), [&](const std::string& path) { return read_file((root / path).string()); });
+  std::vector<std::string> remove;
+  for (const auto& path : render.remove) {
+    const auto old = read_file((root / path).string());
+    if (!old) continue;
+    keep.push_back({(prev / path).string(), *old, 0644});
+    remove.push_back((root / path).string());
+  }
+  for (const auto& f : render.files) {
     const fs::path target = root / f.path;
     const auto old = read_file(target.string());
     if (old && *old == f.content) continue;
@@ -59,9 +71,15 @@ BootFilesUpdate update_boot_files(const std::string& profile_path) {
   // one profile's boot files beside half of the other's.
   write_files_all_or_nothing(keep);
   write_files_all_or_nothing(write);
+  for (const auto& path : remove) {
+    if (std::remove(path.c_str()) != 0 && errno != ENOENT) {
+      throw Error(fmt::format("cannot remove {}: {} (the new profile has nothing for it to hold)", path, std::strerror(errno)));
+    }
+  }
   for (const auto& f : keep) u.kept.push_back(f.path);
   for (const auto& f : write) u.written.push_back(f.path);
-  if (u.written.empty()) u.note = "the boot files already hold the new profile";
+  u.removed = remove;
+  if (u.written.empty() && u.removed.empty()) u.note = "the boot files already hold the new profile";
   return u;
 }
 

@@ -16,11 +16,13 @@ struct BootFilesUpdate {
   std::string root;                   // the directory the paths are relative to
   std::vector<std::string> written;   // files rewritten (absolute)
   std::vector<std::string> kept;      // their previous versions (absolute, under P.prev-files/)
+  std::vector<std::string> removed;   // files whose format the new profile leaves nothing to hold (absolute)
   std::string note;                   // why nothing was done, when nothing was
 };
 
 // Re-renders the boot files of `profile_path` (just written by the retune) after the manifest beside
-// it. The files are written all or none (common/files.hpp write_files_all_or_nothing), their previous
+// it (rerender_boot_files: TuneD's child profile where it is installed, with its parents; a file whose
+// format has nothing left to hold is removed, its old content kept like the others'). The files are written all or none (common/files.hpp write_files_all_or_nothing), their previous
 // contents first saved under PROFILE.prev-files/ (all or none too); a unit whose lines other than
 // comments did not change is left as it is (no daemon-reload needed for a new score in its header).
 // No manifest, or a profile not in ROOT/etc/wgopt/: nothing is written and `note` says so. Throws

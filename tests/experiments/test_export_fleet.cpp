@@ -165,22 +165,37 @@ TEST_CASE("fleet: --format all lists the boot files retune owns; the manifest re
   const ExportFile& m = file_named(files, "boot-files.yaml");
   CHECK(m.path == kManifestPath);
   const BootManifest b = parse_manifest(m.content, "boot-files.yaml");
-  CHECK(b.formats == std::vector<std::string>{"sysctl", "systemd", "networkd"});
+  CHECK(b.formats == std::vector<std::string>{"sysctl", "systemd", "networkd", "tuned", "netbird"});
   CHECK(b.underlay == "eth0");
   CHECK(b.wireguard == "wt0");
   CHECK(b.files == std::vector<std::string>{"etc/sysctl.d/99-wgopt.conf", "etc/systemd/system/wgopt-tuning.service",
                                             "usr/local/sbin/wgopt-tuning.sh", "etc/systemd/system/wgopt-tuning-wt0.service",
-                                            "etc/systemd/network/10-wgopt-eth0.link"});
+                                            "etc/systemd/network/10-wgopt-eth0.link", "etc/tuned/profiles/wgopt/tuned.conf",
+                                            "etc/wgopt/netbird-mtu.env"});
   // Re-rendered from a changed profile: the same files, the new values.
   auto p = fixture();
   for (auto& [id, v] : p.knobs) {
     if (id == "net.ipv4.tcp_rmem") v = "4096 262144 8388608";
     if (id == "wt0/txqueuelen") v = "3000";
   }
-  const auto again = rerender_boot_files(p, b, "/etc/wgopt/profile.yaml");
-  REQUIRE(again.size() == b.files.size());
+  const auto again = rerender_boot_files(p, b, "/etc/wgopt/profile.yaml").files;
+  REQUIRE(again.size() == b.files.size() - 1);  // TuneD's profile: not installed (no `installed` reader)
   CHECK_THAT(file_named(again, "99-wgopt.conf").content, Contains("\nnet.ipv4.tcp_rmem = 4096 262144 8388608\n"));
   CHECK_THAT(file_named(again, "wgopt-tuning.sh").content, Contains("on 'wt0' run ip link set dev 'wt0' txqueuelen '3000'\n"));
+  // TuneD's profile where the host has it, with the parents it include=s there; a format the new
+  // profile leaves nothing to hold (no sysctl knob, no tunnel MTU) is to be removed, not kept stale.
+  auto lean = p;
+  std::erase_if(lean.knobs, [](const auto& k) { return k.first.starts_with("net.") || k.first == "wt0/mtu"; });
+  const auto installed = [](const std::string& path) -> std::optional<std::string> {
+    if (path == "etc/tuned/wgopt/tuned.conf") return "[main]\ninclude=virtual-guest,my-site\n";
+    return std::nullopt;
+  };
+  const auto lean_render = rerender_boot_files(lean, b, "/etc/wgopt/profile.yaml", installed);
+  CHECK(lean_render.remove == std::vector<std::string>{"etc/sysctl.d/99-wgopt.conf", "etc/wgopt/netbird-mtu.env"});
+  const auto& tuned = file_named(lean_render.files, "tuned.conf");
+  CHECK(tuned.path == "etc/tuned/wgopt/tuned.conf");
+  CHECK_THAT(tuned.content, Contains("\ninclude=virtual-guest,my-site\n") && Contains("txqueuelen=3000"));
+  CHECK_THAT(tuned.content, !Contains("[sysctl]"));
   for (const std::string bad : {"formats: [sysctl]\nfiles: [/etc/passwd]\n", "formats: [sysctl]\nfiles: [etc/sysctl.d/../../x]\n",
                                 "formats: [timer]\nfiles: []\n", "formats: [sysctl]\nfiles: [etc/sysctl.d/99-wgopt.conf]\nunderlay: 'a;b'\n",
                                 "- x\n", "files: [\n"}) {

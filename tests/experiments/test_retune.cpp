@@ -2,10 +2,17 @@
 // Prometheus textfile (format per node_exporter's textfile collector; counters continue).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
+
 #include "actuators/profile.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
+#include "experiments/export/export.hpp"
 #include "experiments/search/retune.hpp"
+#include "experiments/search/retune_boot_files.hpp"
+#include "common/files.hpp"
+#include "tests/scratch_dir.hpp"
 
 using namespace wgopt;
 using namespace wgopt::experiments;
@@ -209,4 +216,42 @@ TEST_CASE("retune refuses a profile whose recorded score is not finite, naming t
   CHECK_THAT(msg("  baseline: {score: 1e999}\n"), Catch::Contains("evidence.baseline.score"));
   CHECK_THAT(msg("  winner: {score: 612.5, ci95: [600, .nan]}\n"), Catch::Contains("evidence.winner.ci95.high"));
   CHECK(msg("  winner: {score: 612.5}\n") == "no error");
+}
+
+TEST_CASE("retune's boot files: TuneD's profile rewritten where installed, a format with nothing left removed, old ones kept",
+          "[retune][fleet]") {
+  namespace fs = std::filesystem;
+  const test::ScratchDir scratch("wgopt-boot-files");
+  const fs::path root = scratch.dir;
+  const std::string fixture = std::string(WGOPT_FIXTURES_DIR) + "/export/profile.yaml";
+  // As `wgopt export --format all --out ROOT` and the Ansible role leave a host: the files, the
+  // manifest, the profile, and TuneD's child profile (an older TuneD: etc/tuned/wgopt/) with the
+  // host's own parent.
+  ExportOptions o;
+  o.profile_label = "/etc/wgopt/profile.yaml";
+  std::vector<FileToWrite> tree;
+  for (const auto& f : render_export(act::load_profile(fixture), "all", o)) {
+    if (!f.path.starts_with("etc/tuned/")) tree.push_back({(root / f.path).string(), f.content, f.mode});
+  }
+  tree.push_back({(root / "etc/tuned/wgopt/tuned.conf").string(), "[main]\ninclude=virtual-guest\n[net]\nmtu=1500\n", 0644});
+  // The retune's new winner: no sysctl knob, no tunnel MTU, another txqueuelen.
+  auto p = act::load_profile(fixture);
+  std::erase_if(p.knobs, [](const auto& k) { return k.first.starts_with("net.") || k.first == "wt0/mtu"; });
+  for (auto& [id, v] : p.knobs) {
+    if (id == "wt0/txqueuelen") v = "3000";
+  }
+  tree.push_back({(root / "etc/wgopt/profile.yaml").string(), act::dump_profile(p), 0644});
+  write_files_all_or_nothing(tree);
+  const std::string old_sysctl = *read_file((root / "etc/sysctl.d/99-wgopt.conf").string());
+
+  const BootFilesUpdate u = update_boot_files((root / "etc/wgopt/profile.yaml").string());
+  CHECK(u.removed == std::vector<std::string>{(root / "etc/sysctl.d/99-wgopt.conf").string(), (root / "etc/wgopt/netbird-mtu.env").string()});
+  CHECK_FALSE(fs::exists(root / "etc/sysctl.d/99-wgopt.conf"));  // its old values would come back at boot
+  CHECK_FALSE(fs::exists(root / "etc/wgopt/netbird-mtu.env"));
+  CHECK(read_file((root / "etc/wgopt/profile.yaml.prev-files/etc/sysctl.d/99-wgopt.conf").string()) == old_sysctl);
+  const std::string tuned = read_file((root / "etc/tuned/wgopt/tuned.conf").string()).value_or("");
+  CHECK_THAT(tuned, Catch::Contains("\ninclude=virtual-guest\n") && Catch::Contains("txqueuelen=3000"));
+  CHECK_FALSE(fs::exists(root / "etc/tuned/profiles"));  // where it is installed, not where the export would put it
+  CHECK(std::find(u.written.begin(), u.written.end(), (root / "etc/tuned/wgopt/tuned.conf").string()) != u.written.end());
+  CHECK_THAT(read_file((root / "usr/local/sbin/wgopt-tuning.sh").string()).value_or(""), Catch::Contains("txqueuelen '3000'"));
 }
