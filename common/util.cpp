@@ -175,6 +175,8 @@ bool is_one_line(std::string_view s) {
   return true;
 }
 
+std::string plain_or_one_line(std::string_view s) { return is_one_line(s) ? std::string(s) : one_line(s); }
+
 std::string utc_stamp(const char* fmt) { return utc_stamp(fmt, static_cast<double>(std::time(nullptr))); }
 
 std::string utc_stamp(const char* fmt, double unix_seconds) {

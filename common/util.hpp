@@ -28,6 +28,10 @@ std::vector<std::string> split_lines(const std::string& s);          // no trail
 std::string one_line(std::string_view s, size_t max = std::string_view::npos);
 // True when one_line() would show `s` as it is, backslashes aside: valid UTF-8 without controls.
 bool is_one_line(std::string_view s);
+// `s` as it is when is_one_line(s), else as one_line() shows it: for text that is usually plain
+// but comes from outside (a report's cells and header: host facts a peer reported, a SKU), where
+// a control character would reach the terminal (an escape sequence sets its title or clears it).
+std::string plain_or_one_line(std::string_view s);
 
 // The current time in UTC through strftime(fmt): "%Y%m%d-%H%M%S" for file names, "%Y-%m-%dT%H:%M:%SZ".
 std::string utc_stamp(const char* fmt);

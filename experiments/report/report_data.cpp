@@ -61,6 +61,7 @@ Evidence add_baseline(ReportData& d, const std::string& study_path, const StudyI
   if (!bscores.empty()) {
     auto st = sample_stats(bscores);
     d.baseline_mean = st.mean;
+    d.baseline_score_source = fmt::format("the search's {} baseline round{}", bscores.size(), bscores.size() == 1 ? "" : "s");
     if (st.n >= 2) {
       auto ci = mean_interval(st, 0.95);
       d.baseline_ci95 = std::pair{ci.low, ci.high};
@@ -71,7 +72,10 @@ Evidence add_baseline(ReportData& d, const std::string& study_path, const StudyI
       result ? Evidence::from_json(result->evidence, study_path, Evidence::Mode::Lenient) : Evidence{};
   if (evidence.baseline) {
     // The confirmation's interleaved baseline is the fairer reference once there is one.
-    if (evidence.baseline->score) d.baseline_mean = evidence.baseline->score;
+    if (evidence.baseline->score) {
+      d.baseline_mean = evidence.baseline->score;
+      d.baseline_score_source = "the confirmation's interleaved baseline rounds";
+    }
     if (auto ci = evidence.baseline->ci95) d.baseline_ci95 = std::pair{ci->low, ci->high};
   }
   if (evidence.winner) {

@@ -90,6 +90,7 @@ struct ReportData {
 
   int rounds_baseline = 0;
   std::optional<double> baseline_mean;
+  std::string baseline_score_source;  // which rounds baseline_mean comes from (the search's or the confirmation's)
   std::optional<std::pair<double, double>> baseline_ci95;
   std::optional<double> winner_mean;                       // from the evidence, when promoted
   std::optional<std::pair<double, double>> winner_ci95;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "common/util.hpp"
 #include "experiments/report/report_plots.hpp"
 #include "experiments/report/svg.hpp"
 #include "experiments/report/table.hpp"
@@ -37,7 +38,7 @@ std::string host_text(const json& host) {
 
 std::string gain_text(const json& g) {
   if (!g.is_object() || !g.contains("score") || !g["score"].is_number()) return "-";
-  std::string s = fmt::format("{:+.1f} Mbit/s", g["score"].get<double>());
+  std::string s = fmt::format("{:+.1f} score", g["score"].get<double>());  // throughput minus penalties, not Mbit/s
   if (g.contains("relative") && g["relative"].is_number()) s += fmt::format(" ({:+.1f}%)", 100 * g["relative"].get<double>());
   if (g.contains("ci95") && g["ci95"].is_array() && g["ci95"].size() == 2 && g["ci95"][0].is_number()) {
     s += fmt::format(", 95% CI {:+.1f} .. {:+.1f}", g["ci95"][0].get<double>(), g["ci95"][1].get<double>());
@@ -64,7 +65,8 @@ std::vector<std::pair<std::string, std::string>> header(const ReportData& d) {
       {"budget", budget.empty() ? "-" : budget},
       {"trials", trial_count_text(d)},
       {"outcome", d.result ? to_string(d.result->outcome) : "none yet (no result recorded)"},
-      {"baseline score", with_ci(d.baseline_mean, d.baseline_ci95)},
+      {"baseline score", with_ci(d.baseline_mean, d.baseline_ci95) +
+                             (d.baseline_score_source.empty() ? "" : ", from " + d.baseline_score_source)},
       {"winner", d.winner_trial ? fmt::format("{} ({})", winner_label(d), d.winner_source) : "-"},
   };
   if (d.winner_mean) h.emplace_back("winner score", with_ci(d.winner_mean, d.winner_ci95));
@@ -155,7 +157,7 @@ th{background:#f2f2f2}td.num,th.num{text-align:right}
 std::string render_report_text(const ReportData& d) {
   std::string out = "wgopt report\n";
   if (d.running) out += "NOTE: this study is still running (or its search died): the report shows what is recorded so far.\n";
-  for (const auto& [k, v] : header(d)) out += fmt::format("{:<15} {}\n", k + ":", v);
+  for (const auto& [k, v] : header(d)) out += fmt::format("{:<15} {}\n", k + ":", plain_or_one_line(v));
   out += fmt::format("\nComparison (field guide §7.1; drops per {} measurement):\n", d.window_label);
   out += comparison_table(d.table_rows, d.window_label).render_text();
   out += "\nKnobs that moved (baseline values from " + (d.baseline_source.empty() ? "nowhere: unknown" : d.baseline_source) + "):" +
@@ -239,6 +241,7 @@ json report_to_json(const ReportData& d) {
                                 {"profile_path", d.result->profile_path}}
                          : json(nullptr);
   j["baseline"] = {{"rounds", d.rounds_baseline}, {"score", opt(d.baseline_mean)}, {"ci95", ci(d.baseline_ci95)},
+                   {"score_from", d.baseline_score_source},
                    {"values", d.baseline_values}, {"values_from", d.baseline_source}};
   j["winner"] = {{"trial", d.winner_trial ? json(*d.winner_trial) : json(nullptr)}, {"from", d.winner_source},
                  {"score", opt(d.winner_mean)}, {"ci95", ci(d.winner_ci95)}};

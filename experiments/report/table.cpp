@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "common/error.hpp"
+#include "common/util.hpp"
 #include "experiments/report/svg.hpp"
 
 namespace wgopt::experiments {
@@ -45,11 +46,14 @@ std::string rstrip(std::string s) {
   return s;
 }
 
+// And in Markdown, no HTML either (a renderer would run <img onerror=...> from a study's text).
 std::string escape_markdown(const std::string& s) {
   std::string out;
-  for (char c : s) {
+  for (char c : plain_or_one_line(s)) {
     if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
+    else if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '&') out += "&amp;";
     else out += c;
   }
   return out;
@@ -93,15 +97,15 @@ std::string Table::render_text() const {
   std::vector<size_t> width(n);
   std::vector<Align> al(n);
   for (size_t c = 0; c < n; ++c) {
-    width[c] = display_width(headers_[c]);
-    for (const auto& r : rows_) width[c] = std::max(width[c], display_width(r[c]));
+    width[c] = display_width(plain_or_one_line(headers_[c]));
+    for (const auto& r : rows_) width[c] = std::max(width[c], display_width(plain_or_one_line(r[c])));
     al[c] = effective_align(c);
   }
   auto line = [&](const std::vector<std::string>& cells) {
     std::string out;
     for (size_t c = 0; c < n; ++c) {
       if (c) out += "  ";
-      out += pad(cells[c], width[c], al[c]);
+      out += pad(plain_or_one_line(cells[c]), width[c], al[c]);
     }
     return rstrip(out) + "\n";
   };

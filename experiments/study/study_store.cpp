@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "common/util.hpp"
 #include "experiments/study/sqlite_db.hpp"
 
 namespace wgopt::experiments {
@@ -445,7 +446,7 @@ std::optional<StudyResult> StudyStore::result() const {
   StudyResult r;
   const std::string outcome = st.text(0);
   const auto parsed = parse_search_outcome(outcome);
-  if (!parsed) throw Error(fmt::format("{}: the result's outcome '{}' is not one wgopt writes; is the study from a newer wgopt?", path_, outcome));
+  if (!parsed) throw Error(fmt::format("{}: the result's outcome '{}' is not one wgopt writes; is the study from a newer wgopt?", path_, one_line(outcome, 60)));
   r.outcome = *parsed;
   if (!st.null(1)) r.winner_trial = static_cast<int>(st.integer(1));
   r.params = st.js(2);

@@ -280,7 +280,7 @@ TEST_CASE("a finished study reports the confirmed gain with its interval and the
   CHECK_FALSE(row(d, "baseline (1 round)")->udp_errors);  // probes without the count: unknown, not 0
 
   const std::string text = render_report_text(d);
-  CHECK_THAT(text, Contains("+115.0 Mbit/s (+23.2%), 95% CI +90.0 .. +140.0, p = 0.012 (paired t)"));
+  CHECK_THAT(text, Contains("gain:           +115.0 score (+23.2%), 95% CI +90.0 .. +140.0, p = 0.012 (paired t)"));
   CHECK_THAT(text, Contains("/var/lib/wgopt/profiles/p.yaml"));
   CHECK_THAT(text, Contains("promoted"));
   CHECK_THAT(text, Contains("UDP errors/10s  Score"));

@@ -41,6 +41,20 @@ TEST_CASE("markdown tables escape pipes and mark right-aligned columns") {
         "| c | -3 |\n");
 }
 
+TEST_CASE("text from a study reaches neither the terminal's controls nor a Markdown renderer's HTML") {
+  Table t({"host", "value"});
+  t.add_row({"sku=D4s\x1b]0;pwned\x07\x1b[2J", "a\\b"});
+  t.add_row({"<img src=x onerror=alert(1)> & co", "c\nd"});
+  const std::string text = t.render_text();
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find('\x07') == std::string::npos);
+  CHECK(text.find("sku=D4s\\x1b]0;pwned\\x07\\x1b[2J") != std::string::npos);
+  CHECK(text.find("a\\b") != std::string::npos);  // plain text as it is: one backslash
+  const std::string md = t.render_markdown();
+  CHECK(md.find("| &lt;img src=x onerror=alert(1)&gt; &amp; co | c\\nd |") != std::string::npos);
+  CHECK(md.find('\x1b') == std::string::npos);
+}
+
 TEST_CASE("forced alignment overrides detection and bad shapes are refused") {
   Table t({"a", "b"});
   t.add_row({"1", "2"}).align(0, Align::Left);
