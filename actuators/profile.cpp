@@ -95,7 +95,13 @@ Profile parse_profile(const std::string& text, const std::string& source_path) {
   const std::string source = one_line(source_path, 200);  // how messages name it: one line whatever the path
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    const auto docs = YAML::LoadAll(text);
+    // A second document (after ---) was dropped without a word: its knobs never applied or exported.
+    if (docs.size() > 1) {
+      throw UsageError(fmt::format("profile {} holds {} YAML documents (separated by ---): a profile is one; merge them", source,
+                                   docs.size()));
+    }
+    if (!docs.empty()) root = docs[0];
   } catch (const YAML::Exception& e) {
     throw UsageError(fmt::format("profile {} is not valid YAML: line {}: {}", source, e.mark.line + 1, e.msg));
   }

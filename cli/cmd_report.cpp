@@ -35,7 +35,13 @@ void write_file(const std::string& path, const std::string& text) {
 void run(const ReportOptions& o) {
   using namespace wgopt::experiments;
   if (o.markdown && o.json) throw wgopt::UsageError("--md and --json both print to stdout: pick one");
+  if (o.html == "-" && (o.markdown || o.json)) throw wgopt::UsageError("--html - and --md/--json all print to stdout: pick one");
   const ReportData d = load_report(o.study);
+  if (o.html == "-") {  // as `apply -` reads stdin: the page on stdout, not a file named '-'
+    const std::string page = render_report_html(d);
+    std::fwrite(page.data(), 1, page.size(), stdout);
+    return;
+  }
   if (!o.html.empty()) {
     write_file(o.html, render_report_html(d));
     std::fprintf(stderr, "wrote the HTML report to %s\n", o.html.c_str());
@@ -64,7 +70,7 @@ void setup_report(CLI::App& root, wgopt::cli::Context&) {
       "  wgopt report study.sqlite --md > report.md\n"
       "  wgopt report study.sqlite --json | jq .gain");
   cmd->add_option("STUDY", o->study, "the study file (SQLite) written by wgopt search")->required();
-  cmd->add_option("--html", o->html, "write a self-contained HTML report with plots to this file (stdout then stays quiet unless --md or --json)");
+  cmd->add_option("--html", o->html, "write a self-contained HTML report with plots to this file (- : to stdout; stdout then stays quiet unless --md or --json)");
   cmd->add_flag("--md", o->markdown, "print Markdown instead of plain text");
   cmd->add_flag("--json", o->json, "print the report's data as JSON (for scripts)");
   cmd->callback([o] { run(*o); });
