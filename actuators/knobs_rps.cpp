@@ -111,7 +111,8 @@ class RpsKnob : public KnobBase {
   // One queue's value as the user typed it -> canonical, checked against this machine.
   std::string one(const std::string& v) const {
     if (is_mask()) return CpuMask::parse(v, host_.nproc, fmt::format("mask for {}", d_.id)).canonical();
-    return std::to_string(parse_int_in(v, d_));
+    // As the kernel stores it (rounded up to a power of two), so `set` reports what the host holds.
+    return std::to_string(round_pow2(parse_int_in(v, d_)));
   }
   // As the kernel printed it -> canonical. The kernel prints nr_cpu_ids bits, which can exceed nproc.
   std::string canonical_read(const std::string& v) const {

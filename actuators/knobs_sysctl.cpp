@@ -119,7 +119,16 @@ class SysctlKnob : public KnobBase {
 
   std::string validate(const std::string& value) const override {
     switch (d_.type) {
-      case ValueType::Int: return std::to_string(parse_int_in(value, d_));
+      case ValueType::Int: {
+        int64_t v = parse_int_in(value, d_);
+        // The kernel rounds the RFS table up to a power of two: canonical is what the host will hold.
+        if (d_.id == "net.core.rps_sock_flow_entries" && v > 0) {
+          int64_t p = 1;
+          while (p < v) p <<= 1;
+          v = p;
+        }
+        return std::to_string(v);
+      }
       case ValueType::Triple: {
         auto v = parse_triple(value, d_);
         return fmt::format("{} {} {}", v[0], v[1], v[2]);

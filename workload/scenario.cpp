@@ -32,7 +32,7 @@ const Scenario& find_scenario(const std::string& name) {
   for (const auto& s : all_scenarios()) {
     if (s.name == name) return s;
   }
-  throw UsageError(fmt::format("unknown scenario '{}': use one of {} (or all)", name, scenario_names()));
+  throw UsageError(fmt::format("unknown scenario '{}': use one of {}", name, scenario_names()));
 }
 
 std::vector<Scenario> parse_scenario_list(const std::string& comma_separated) {
@@ -45,6 +45,9 @@ std::vector<Scenario> parse_scenario_list(const std::string& comma_separated) {
         if (std::none_of(out.begin(), out.end(), [&](const Scenario& o) { return o.name == s.name; })) out.push_back(s);
       }
       continue;
+    }
+    if (std::none_of(all_scenarios().begin(), all_scenarios().end(), [&](const Scenario& s) { return s.name == name; })) {
+      throw UsageError(fmt::format("unknown scenario '{}': use one of {} (or all)", name, scenario_names()));
     }
     const Scenario& s = find_scenario(name);
     if (std::none_of(out.begin(), out.end(), [&](const Scenario& o) { return o.name == s.name; })) out.push_back(s);

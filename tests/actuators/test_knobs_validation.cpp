@@ -64,6 +64,8 @@ TEST_CASE("validate gives the canonical form; equal compares as the kernel norma
   CHECK(!rps->equal("3", "3 1 3 3"));
   auto flows = find_knob(fake.host, "enp1s0/rps_flow_cnt");
   CHECK(flows->equal("3000", "4096"));  // rounded up to a power of two
+  CHECK(flows->validate("3") == "4");     // canonical is what the kernel will hold: `set` reports '0' -> '4'
+  CHECK(find_knob(fake.host, "net.core.rps_sock_flow_entries")->validate("30000") == "32768");
   CHECK(!flows->equal("4097", "4096"));
   CHECK(flows->descriptor().domain.min_on == 2);  // the search never asks kernel 6.18 for a table of 1 (EINVAL)
   try {  // by hand (wgopt set): the kernel's refusal names the values it takes
