@@ -65,7 +65,18 @@ std::vector<act::KnobPtr> knobs_for(const act::Host& host, const std::vector<act
 void gate_here(const ApplyGate& g, const Place& place) {
   if (!g.profile) return;
   auto runner = default_runner();
-  experiments::require_matching_host(experiments::check_host_facts(*g.profile, g.label, place, *runner), g.label, g.force);
+  const auto gate = experiments::check_host_facts(*g.profile, g.label, place, *runner);
+  // A profile made in a namespace (the testbed's wgopt-cli) applied without --netns: its interfaces
+  // are not here, and the facts' long difference hid the one-word fix.
+  const YAML::Node& host = g.profile->host;
+  const YAML::Node recorded = host.IsMap() ? host["place"] : YAML::Node();
+  const std::string made_in = recorded && recorded.IsScalar() ? recorded.Scalar() : "";
+  if (!gate.matches() && !g.force && made_in.starts_with("netns ") && made_in != place.describe()) {
+    const std::string ns = made_in.substr(6);
+    throw UsageError(fmt::format("profile {} was made in network namespace {} and this is {}: add --netns {} (nothing was changed)",
+                                 one_line(g.label, 200), one_line(ns, 40), place.describe(), is_valid_netns_name(ns) ? ns : "NS"));
+  }
+  experiments::require_matching_host(gate, g.label, g.force);
 }
 
 ChangeOutcome preview_here(const KnobOptions& o, const std::vector<act::Change>& changes) {

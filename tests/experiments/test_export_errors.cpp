@@ -223,3 +223,13 @@ TEST_CASE("export CLI: --on-calendar is checked by systemd's own parser where th
   CHECK(ok.exit_code == 0);
   CHECK_THAT(ok.out, Contains("OnCalendar=Mon..Fri 02:00\n"));
 }
+
+TEST_CASE("apply: a profile made in a namespace, applied without --netns, is refused naming the flag", "[export]") {
+  TempDir tmp("netns");
+  const std::string p = (tmp.dir / "p.yaml").string();
+  std::ofstream(p) << "host: {nproc: 999, kernel: 1.0.0, place: netns wgopt-cli}\nknobs:\n  wgopt-wc/mtu: 1380\n";
+  auto a = wgopt_cli({"apply", "--dry-run", p});
+  CHECK(a.exit_code == 2);
+  CHECK(a.err == "wgopt: error: profile " + p + " was made in network namespace wgopt-cli and this is host: add --netns wgopt-cli "
+                 "(nothing was changed)\n");
+}
