@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <regex>
+#include <set>
 
 #include "actuators/cpumask.hpp"
 #include "actuators/irq_placement.hpp"
@@ -90,9 +91,8 @@ struct Checker {
 };
 
 std::string sysctl_value(const Checker& c, ValueType type) {
-  if (c.id == "net.core.default_qdisc") {
-    return c.word(default_qdisc_kinds(), "a qdisc the kernel can attach with no parameters (tbf and htb need some: devices created "
-                                          "after would get no queue)");
+  if (c.id == "net.core.default_qdisc" && refused_as_default_qdisc(trim(c.value))) {
+    throw c.bad("it needs parameters a default cannot have (devices created after would get no queue): use fq, fq_codel or pfifo_fast");
   }
   if (type == ValueType::Triple) {
     auto w = split_ws(c.value);
@@ -172,9 +172,10 @@ std::string device_value(const Checker& c, const std::string& kind) {
 
 }  // namespace
 
-const std::vector<std::string>& default_qdisc_kinds() {
-  static const std::vector<std::string> k{"pfifo_fast", "pfifo", "bfifo", "fq", "fq_codel", "fq_pie", "sfq", "codel", "pie", "cake", "prio"};
-  return k;
+bool refused_as_default_qdisc(const std::string& qdisc) {
+  static const std::set<std::string> refused{"htb", "tbf", "hfsc", "cbq", "drr", "qfq", "ets", "taprio", "mqprio", "cbs", "etf",
+                                             "red", "gred", "choke", "plug", "ingress", "clsact", "noqueue", "mq", "multiq"};
+  return refused.count(qdisc) > 0;
 }
 
 std::optional<KindSpec> kind_spec(const std::string& id) {

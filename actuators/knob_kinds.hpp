@@ -40,10 +40,11 @@ Descriptor descriptor_for(const std::string& id);
 // kind_spec() does not know.
 std::string static_canonical(const std::string& id, const std::string& value, std::optional<int> nproc);
 
-// The qdiscs net.core.default_qdisc may name: the ones the kernel attaches with no parameters. It
-// takes 'tbf' or 'htb' in the sysctl, then fails every device created after ("default qdisc (tbf)
-// fail, fallback to noqueue" in dmesg), so a tunnel NetBird recreates would run with no queue
-// (found by an exploratory test, 2026-12-06); noqueue and mq are no defaults either.
-const std::vector<std::string>& default_qdisc_kinds();
+// Whether net.core.default_qdisc may not name `qdisc`: one the kernel cannot attach with no
+// parameters. It takes 'tbf' or 'htb' in the sysctl, then fails every device created after
+// ("default qdisc (tbf) fail, fallback to noqueue" in dmesg), so a tunnel NetBird recreates would
+// run with no queue (found by an exploratory test, 2026-12-06). A list of the refused (shapers,
+// classful and offload qdiscs, noqueue, mq), so a kernel's other parameterless qdiscs stay choices.
+bool refused_as_default_qdisc(const std::string& qdisc);
 
 }  // namespace wgopt::act

@@ -82,4 +82,11 @@ ModuleState kernel_module_state(const Host& host, const std::string& name) {
   return ModuleState::Absent;
 }
 
+int64_t round_pow2(int64_t v) {
+  if (v <= 0) return 0;
+  int64_t p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
 }  // namespace wgopt::act

@@ -28,6 +28,9 @@ int64_t parse_int_in(const std::string& value, const Descriptor& d);
 // Domain widened so that the host's current value is always legal (so it can be restored).
 void widen(Domain& dom, int64_t current);
 
+// The least power of two >= v (0 for v <= 0): how the kernel sizes the RFS tables.
+int64_t round_pow2(int64_t v);
+
 // File content (trimmed) or Error "cannot read PATH for ID in PLACE".
 std::string read_or_throw(const Host& host, const std::string& path, const std::string& id);
 // Runs argv in the host's place and throws Error "cannot set ID to V: `argv` exit N: <stderr>".

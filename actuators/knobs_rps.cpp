@@ -27,13 +27,6 @@ std::vector<std::string> rx_queues(const Host& host, const std::string& ifname) 
   return out;
 }
 
-int64_t round_pow2(int64_t v) {
-  if (v <= 0) return 0;
-  int64_t p = 1;
-  while (p < v) p <<= 1;
-  return p;
-}
-
 class RpsKnob : public KnobBase {
  public:
   RpsKnob(const Host& host, Descriptor d, std::string file) : KnobBase(host, std::move(d)), file_(std::move(file)) {}

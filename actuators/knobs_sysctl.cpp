@@ -120,14 +120,9 @@ class SysctlKnob : public KnobBase {
   std::string validate(const std::string& value) const override {
     switch (d_.type) {
       case ValueType::Int: {
-        int64_t v = parse_int_in(value, d_);
+        const int64_t v = parse_int_in(value, d_);
         // The kernel rounds the RFS table up to a power of two: canonical is what the host will hold.
-        if (d_.id == "net.core.rps_sock_flow_entries" && v > 0) {
-          int64_t p = 1;
-          while (p < v) p <<= 1;
-          v = p;
-        }
-        return std::to_string(v);
+        return std::to_string(d_.id == "net.core.rps_sock_flow_entries" ? round_pow2(v) : v);
       }
       case ValueType::Triple: {
         auto v = parse_triple(value, d_);
@@ -135,13 +130,13 @@ class SysctlKnob : public KnobBase {
       }
       default: {
         const std::string t = trim(value);
-        const auto& defaults = default_qdisc_kinds();
-        if (d_.id == "net.core.default_qdisc" && std::find(defaults.begin(), defaults.end(), t) == defaults.end()) {
+        const bool offered = std::find(d_.domain.choices.begin(), d_.domain.choices.end(), t) != d_.domain.choices.end();
+        if (!offered && d_.id == "net.core.default_qdisc" && refused_as_default_qdisc(t)) {
           throw UsageError(fmt::format("value '{}' for {} cannot be a default qdisc (the kernel attaches it with no parameters, "
                                        "and fails every device created after to noqueue): use one of {}",
                                        one_line(value, 40), d_.id, fmt::join(d_.domain.choices, ", ")));
         }
-        if (std::find(d_.domain.choices.begin(), d_.domain.choices.end(), t) == d_.domain.choices.end()) {
+        if (!offered) {
           throw UsageError(fmt::format("value '{}' for {} is not offered by this kernel: use one of {}", value, d_.id,
                                        fmt::join(d_.domain.choices, ", ")));
         }
@@ -233,9 +228,8 @@ KnobPtr make_sysctl_knob(const Host& host, const std::string& name, const std::v
   auto current = host.files->read(path);
   std::map<std::string, std::string> loadable;  // module -> congestion control it adds
   if (d.id == "net.core.default_qdisc") {
-    const auto& defaults = default_qdisc_kinds();  // only what the kernel attaches with no parameters
-    for (const auto& q : qdiscs) {
-      if (std::find(defaults.begin(), defaults.end(), q) != defaults.end()) d.domain.choices.push_back(q);
+    for (const auto& q : qdiscs) {  // only what the kernel attaches with no parameters
+      if (!refused_as_default_qdisc(q)) d.domain.choices.push_back(q);
     }
   } else if (d.id == "net.ipv4.tcp_congestion_control") {
     // A child namespace may only pick algorithms the host allows (the kernel answers EPERM).

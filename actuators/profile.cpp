@@ -95,7 +95,10 @@ Profile parse_profile(const std::string& text, const std::string& source_path) {
   const std::string source = one_line(source_path, 200);  // how messages name it: one line whatever the path
   YAML::Node root;
   try {
-    const auto docs = YAML::LoadAll(text);
+    std::vector<YAML::Node> docs;
+    for (const auto& d : YAML::LoadAll(text)) {
+      if (!d.IsNull()) docs.push_back(d);  // a trailing --- makes an empty one in some yaml-cpp versions
+    }
     // A second document (after ---) was dropped without a word: its knobs never applied or exported.
     if (docs.size() > 1) {
       throw UsageError(fmt::format("profile {} holds {} YAML documents (separated by ---): a profile is one; merge them", source,

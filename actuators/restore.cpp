@@ -66,6 +66,17 @@ std::vector<size_t> restore_sequence(const std::vector<int>& ranks) {
 
 int restore_rank_of(const Descriptor& d, bool companion) { return companion ? -1 : restore_rank(d); }
 
+RestoreItem restore_entry(Knob& knob, const JournalEntry& e, const std::string& goal, std::set<std::string>& stuck) {
+  const std::string place = e.place.describe();
+  if (e.companion && stuck.count(place)) {
+    return {.id = e.id, .place = e.place, .outcome = Outcome::Failed, .goal = goal, .ours = e.target,
+            .detail = "irqbalance, which moves it, could not be stopped: left as it is for the next `wgopt rollback`"};
+  }
+  RestoreItem item = restore_knob(knob, e.place, goal, e.target, e.companion);
+  if (knob.descriptor().kind == "service" && item.outcome == Outcome::Failed) stuck.insert(place);
+  return item;
+}
+
 RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal, const std::string& ours, bool forced) {
   RestoreItem item{.id = knob.id(), .place = place, .goal = goal, .ours = ours};
   try {
@@ -152,6 +163,7 @@ void ChangeSession::restore_open(RestoreReport& report) {
   std::vector<JournalEntry> keep;
   std::vector<RestoreItem> items;
   // Newest first, the reverse of the order the transaction applied them (restore_sequence).
+  std::set<std::string> stuck;  // places whose irqbalance could not be put back (restore_entry)
   for (auto& [e, knob] : in_restore_order(d.entries, lookup_, true)) {
     if (is_closed(e.state)) {
       keep.push_back(e);
@@ -161,7 +173,7 @@ void ChangeSession::restore_open(RestoreReport& report) {
       items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.before, .ours = e.target});
       continue;
     }
-    RestoreItem item = restore_knob(*knob, e.place, e.before, e.target, e.companion);
+    RestoreItem item = restore_entry(*knob, e, e.before, stuck);
     items.push_back(item);
     if (item.outcome == Outcome::Failed) {
       keep.push_back(e);
@@ -191,6 +203,7 @@ RestoreReport ChangeSession::release_held() {
 void ChangeSession::release_held(RestoreReport& report) {
   auto& d = journal_.data();
   std::vector<JournalEntry> keep;
+  std::set<std::string> stuck;  // places whose irqbalance could not be put back (restore_entry)
   for (auto& [e, knob] : in_restore_order(d.entries, lookup_, false)) {
     if (e.state != EntryState::Held) {
       keep.push_back(e);
@@ -200,7 +213,7 @@ void ChangeSession::release_held(RestoreReport& report) {
       report.items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.before, .ours = e.target});
       continue;
     }
-    RestoreItem item = restore_knob(*knob, e.place, e.before, e.target, e.companion);
+    RestoreItem item = restore_entry(*knob, e, e.before, stuck);
     if (item.outcome == Outcome::Failed) {
       keep.push_back(e);  // still held: the next start or `wgopt rollback` retries
     } else if (item.outcome != Outcome::ChangedByOther && !knob->equal(e.before, e.original)) {
@@ -220,12 +233,13 @@ RestoreReport ChangeSession::rollback_all() {
   auto& d = journal_.data();
   if (d.open) restore_open(report);
   std::vector<JournalEntry> keep;
+  std::set<std::string> stuck;  // places whose irqbalance could not be put back (restore_entry)
   for (auto& [e, knob] : in_restore_order(d.entries, lookup_, false)) {
     if (!knob) {
       report.items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.original, .ours = e.target});
       continue;
     }
-    RestoreItem item = restore_knob(*knob, e.place, e.original, e.target, e.companion);
+    RestoreItem item = restore_entry(*knob, e, e.original, stuck);
     if (item.outcome == Outcome::Failed) keep.push_back(e);
     report.items.push_back(std::move(item));
   }

@@ -2,6 +2,7 @@
 // Putting knobs back: crash recovery of an unfinished transaction, `wgopt rollback`, and the
 // ChangeSession every command that changes a host opens first (lock, journal, recovery).
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,13 @@ struct RestoreReport {
 // `ours`) or `forced` (a companion: irqbalance, which wgopt started, rewrote it) -> writes `goal`
 // and verifies -> Restored; otherwise ChangedByOther. Errors become Failed with the knob's error text.
 RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal, const std::string& ours, bool forced = false);
+
+// Restores journal entry `e` of `knob` to `goal` (restore_knob, forced for a companion), unless it is
+// a companion at a place in `stuck`: there putting irqbalance back failed earlier in this pass
+// (restore_rank_of puts it first), the daemon still runs and would move the masks again, so the
+// entry is reported Failed and kept for the next `wgopt rollback` instead of being dropped as
+// restored. An irqbalance entry that fails adds its place to `stuck`.
+RestoreItem restore_entry(Knob& knob, const JournalEntry& e, const std::string& goal, std::set<std::string>& stuck);
 
 // The rank a journal entry is restored at (restore_sequence): the knob's restore_rank, and a
 // companion after every knob (irqbalance, rank 5, is stopped before the masks it rewrote go back).

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actuators/allowlist.hpp"
+#include "actuators/catalog.hpp"
 #include "actuators/knob_kinds.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
@@ -146,15 +147,29 @@ std::vector<Transaction::Planned> Transaction::plan(const std::vector<TxTarget>&
   return out;
 }
 
-std::vector<Transaction::Planned> Transaction::companions(std::vector<Planned>& all) const {
+std::vector<Transaction::Planned> Transaction::companions(std::vector<Planned>& all) {
   std::vector<Planned> out;
   for (const auto& start : all) {
     if (start.knob->descriptor().kind != "service" || start.canonical != "active" || start.current == "active") continue;
     const auto target = std::find_if(targets_.begin(), targets_.end(), [&](const TxTarget& t) { return t.host == start.host; });
     if (target == targets_.end()) continue;
-    for (const auto& knob : *target->knobs) {
-      if (knob->descriptor().kind != "irq_affinity") continue;
-      auto written = std::find_if(all.begin(), all.end(), [&](const Planned& p) { return p.host == start.host && p.knob == knob.get(); });
+    std::vector<Knob*> masks;  // every interface's, the target's own knob where it has one
+    for (const auto& ifname : start.host->files->list("/sys/class/net")) {
+      if (ifname == "lo" || !is_valid_ifname(ifname)) continue;
+      const std::string id = ifname + "/irq_affinity";
+      auto own = std::find_if(target->knobs->begin(), target->knobs->end(), [&](const KnobPtr& k) { return k->id() == id; });
+      if (own != target->knobs->end()) {
+        masks.push_back(own->get());
+        continue;
+      }
+      try {
+        found_.push_back(find_knob(*start.host, id));
+        masks.push_back(found_.back().get());
+      } catch (const std::exception&) {  // not a NIC (bonding_masters): nothing to journal
+      }
+    }
+    for (Knob* knob : masks) {
+      auto written = std::find_if(all.begin(), all.end(), [&](const Planned& p) { return p.host == start.host && p.knob == knob; });
       if (written != all.end()) {
         written->forced = true;
         continue;
@@ -163,7 +178,7 @@ std::vector<Transaction::Planned> Transaction::companions(std::vector<Planned>& 
       if (!presence.present || !presence.writable) continue;
       try {
         const std::string now = knob->read();
-        out.push_back({.host = start.host, .knob = knob.get(), .canonical = now, .current = now, .forced = true, .journal_only = true});
+        out.push_back({.host = start.host, .knob = knob, .canonical = now, .current = now, .forced = true, .journal_only = true});
       } catch (const std::exception& e) {
         spdlog::warn("{}: cannot read it before irqbalance starts ({}): `wgopt rollback` will not put it back", knob->id(), e.what());
       }
@@ -261,8 +276,17 @@ void Transaction::write(Planned& p, ApplyResult& result) {
   if (p.knob->descriptor().resolved_when_written && p.knob->equal(p.knob->read(), concrete)) {
     // It holds that already, with the knobs before it applied: no write, no journal entry.
     result.steps[p.step].written = false;
-    p.skipped = true;
     JournalEntry* e = d.find(p.host->place, p.knob->id());
+    if (p.forced) {
+      // irqbalance starts in this transaction: the mask stays journaled as a companion, as found.
+      p.journal_only = true;
+      e->before = p.current;
+      e->target = concrete;
+      e->state = EntryState::Written;
+      journal.save();
+      return;
+    }
+    p.skipped = true;
     if (p.prior) *e = *p.prior;
     else d.entries.erase(d.entries.begin() + (e - d.entries.data()));
     journal.save();
@@ -308,13 +332,14 @@ RestoreReport Transaction::undo(size_t upto) {
   auto& d = journal.data();
   std::vector<int> ranks;
   for (const auto& p : planned_) ranks.push_back(restore_rank_of(p.knob->descriptor(), p.forced));
+  std::set<std::string> stuck;  // places whose irqbalance could not be put back (restore_entry)
   for (size_t j : restore_sequence(ranks)) {
     const Planned& p = planned_[j];
     JournalEntry* e = d.find(p.host->place, p.knob->id());
     if (!e || p.skipped) continue;
     bool drop = false;
     if (j < upto) {
-      RestoreItem item = restore_knob(*p.knob, p.host->place, e->before, e->target, e->companion);
+      RestoreItem item = restore_entry(*p.knob, *e, e->before, stuck);
       if (item.outcome == Outcome::Failed) {
         report.items.push_back(std::move(item));
         continue;  // stays open in the journal: the next start (or `wgopt rollback`) retries
@@ -327,6 +352,7 @@ RestoreReport Transaction::undo(size_t upto) {
     } else {
       e->target = e->before;
       e->state = EntryState::Kept;
+      if (p.prior) e->companion = p.prior->companion;  // as it was before this transaction
     }
   }
   d.open = std::any_of(d.entries.begin(), d.entries.end(), [](const JournalEntry& x) { return !is_closed(x.state); });

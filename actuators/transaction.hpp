@@ -96,12 +96,14 @@ class Transaction {
     bool journal_only = false;           // a companion this transaction does not write, only journals
   };
   static std::vector<Planned> plan(const std::vector<TxTarget>& targets, const std::vector<Change>& changes);
-  // When `all` starts irqbalance on a host (not active -> active), which rewrites IRQ masks: that
-  // host's IRQ masks become companions. The ones `all` writes are marked forced; the others are
-  // returned as journal-only Planned entries holding their value now. An exploratory test found
-  // `wgopt set irqbalance=active` then `wgopt rollback` stopped irqbalance and left the four IRQ
-  // masks it had rewritten (3 -> 2 2 2 1), reporting success.
-  std::vector<Planned> companions(std::vector<Planned>& all) const;
+  // When `all` starts irqbalance on a host (not active -> active), which rewrites IRQ masks: the IRQ
+  // masks of that place's interfaces (IFACE/irq_affinity, the NICs' queue IRQs: the masks wgopt
+  // manages) become companions, found here whether or not the target's knobs hold them (`wgopt set`
+  // looks up only the knobs it is given, a peer's agent and a search's Global target likewise). The
+  // ones `all` writes are marked forced; the others are returned as journal-only Planned entries
+  // holding their value now. An exploratory test found `wgopt set irqbalance=active` then `wgopt
+  // rollback` stopped irqbalance and left the masks it had rewritten (3 -> 2 2 2 1), reporting success.
+  std::vector<Planned> companions(std::vector<Planned>& all);
   void close_as(EntryState closed);
   // Resolves, journals the concrete target, writes and verifies one knob (or skips it, see
   // Descriptor::resolved_when_written). Throws what the knob throws.
@@ -112,7 +114,8 @@ class Transaction {
 
   ChangeSession& session_;
   std::vector<TxTarget> targets_;
-  std::vector<Planned> planned_;  // the knobs this transaction writes, in apply order
+  std::vector<Planned> planned_;  // the knobs this transaction writes, in apply order, after its journal-only companions
+  std::vector<KnobPtr> found_;    // companions' knobs the targets did not hold
   enum class State { Fresh, Applied, Done } state_ = State::Fresh;
 };
 

@@ -52,9 +52,7 @@ void setup_baseline(CLI::App& root, Context& ctx) {
     const auto duration = load_duration(o->load);
     const auto scenarios = workload::parse_scenario_list(o->scenarios);
     if (!o->json_file.empty()) check_writable(o->json_file);
-    if (o->parallel < 0 || o->parallel > 128) {  // before the testbed comes up
-      throw UsageError(fmt::format("--parallel {} is out of range: use 1-128 (0 = each scenario's own)", o->parallel));
-    }
+    workload::check_parallel(o->parallel, "--parallel");  // before the testbed comes up
     auto runner = default_runner();
     const auto target = experiments::resolve_plant(o->load.target, runner, say_stderr);
     say_stderr(fmt::format("baseline: {} scenario(s) x {} s against {}", scenarios.size(), duration.count(),

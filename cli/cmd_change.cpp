@@ -3,7 +3,6 @@
 // set and apply then run one Transaction and keep it, with the originals in the journal.
 #include <cstdio>
 #include <fmt/format.h>
-#include <set>
 
 #include "actuators/allowlist.hpp"
 #include "actuators/catalog.hpp"
@@ -40,22 +39,14 @@ struct ApplyGate {
 
 // The knobs `changes` name, found in `host`. Only the knobs asked for: discovering every knob of the
 // place would run ethtool for each interface. An id find_knob does not know stays out and the
-// transaction reports it. With irqbalance among them, every interface's IRQ masks too: starting it
-// rewrites them, so the transaction journals them as found (Transaction::companions).
+// transaction reports it. (Starting irqbalance, the transaction finds the IRQ masks it journals.)
 std::vector<act::KnobPtr> knobs_for(const act::Host& host, const std::vector<act::Change>& changes, const KnobOptions& o) {
   std::vector<act::KnobPtr> knobs;
-  std::set<std::string> ids;
-  auto add = [&](const std::string& id) {
-    if (act::knob_id_problem(id) || !ids.insert(id).second) return;  // the transaction names the problem
+  for (const auto& c : changes) {
+    if (act::knob_id_problem(c.id)) continue;  // the transaction names the problem
     try {
-      knobs.push_back(act::find_knob(host, id, discover_options(o)));
+      knobs.push_back(act::find_knob(host, c.id, discover_options(o)));
     } catch (const UsageError&) {
-    }
-  };
-  for (const auto& c : changes) add(c.id);
-  if (ids.count("irqbalance")) {
-    for (const auto& ifname : host.files->list("/sys/class/net")) {
-      if (ifname != "lo" && is_valid_ifname(ifname)) add(ifname + "/irq_affinity");
     }
   }
   return knobs;
@@ -286,7 +277,8 @@ void setup_change(CLI::App& root, Context&) {
         "  WGOPT_STATE_DIR=/tmp/wgopt-state wgopt rollback --json\n"
         "  wgopt rollback --ssh root@10.0.0.2    # the peer's journal, restored by the peer's wgopt\n"
         "Reads the journal in $WGOPT_STATE_DIR (default /var/lib/wgopt). A knob someone else changed\n"
-        "after wgopt wrote it is left alone and reported; a journal from an earlier boot is archived.\n"
+        "after wgopt wrote it is left alone and reported (but the NICs' IRQ masks irqbalance moved after\n"
+        "wgopt started it go back, once irqbalance is stopped); a journal from an earlier boot is archived.\n"
         "Works on a full or read-only state dir: the knobs are restored and the journal, when it\n"
         "cannot be written, is left as it was (a warning says so).");
     sub->add_flag("--json", o->json, "print JSON on stdout instead of text");

@@ -165,7 +165,7 @@ void setup_export(CLI::App& root, Context&) {
   sub->add_option("--wgopt-path", c->options.wgopt_path, "timer: the wgopt binary")->capture_default_str();
   sub->add_option("--budget", c->options.budget, "timer: time budget of each nightly retune (1s .. 7d, as retune takes it)")->capture_default_str();
   sub->add_option("--metrics-path", c->options.metrics_path, "timer: Prometheus textfile the retune writes")->capture_default_str();
-  sub->add_option("--on-calendar", c->options.on_calendar, "timer: when it runs (systemd OnCalendar; checked with `systemd-analyze calendar` where the host has it)")->capture_default_str();
+  sub->add_option("--on-calendar", c->options.on_calendar, "timer: when it runs (systemd OnCalendar; checked with this machine's `systemd-analyze calendar` where it has one)")->capture_default_str();
   sub->add_option("--tuned-parent", c->options.tuned_parent,
                   "tuned: the profile it includes, the host's active one (cat /etc/tuned/active_profile); the Ansible role reads "
                   "it on each host")

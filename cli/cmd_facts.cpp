@@ -36,21 +36,22 @@ int run_facts(const FactsCli& c) {
   where.netns = c.netns;
   const Place place = place_of(where);  // a namespace that does not exist: one line, exit 2
   auto runner = default_runner();
+  const bool with_profile = !c.profile.empty();
+  if (with_profile && (!c.underlay.empty() || !c.wireguard.empty())) {
+    throw UsageError("--underlay/--wireguard are for facts without a profile: the profile's own interfaces are compared");
+  }
   for (const auto* i : {&c.underlay, &c.wireguard}) {
     if (i->empty()) continue;
     require_valid_ifname(*i);
     // A typo would read as a host without that NIC or tunnel: the facts the gates compare, wrong.
-    if (!act::make_host(place).files->exists("/sys/class/net/" + *i)) {
-      throw UsageError(fmt::format("interface '{}' does not exist in {}: `ip link` lists those there are", *i, place.describe()));
+    if (!act::make_host(place).files->exists("/sys/class/net/" + *i + "/ifindex")) {
+      throw UsageError(fmt::format("interface '{}' does not exist in {}: `{}` lists those there are", *i, place.describe(),
+                                   c.netns.empty() ? "ip link" : "ip -n " + c.netns + " link"));
     }
   }
   experiments::HostGate gate;
-  const bool with_profile = !c.profile.empty();
   const std::string label = c.profile == "-" ? "(standard input)" : c.profile;
   if (with_profile) {
-    if (!c.underlay.empty() || !c.wireguard.empty()) {
-      throw UsageError("--underlay/--wireguard are for facts without a profile: the profile's own interfaces are compared");
-    }
     gate = experiments::check_host_facts(act::load_profile(c.profile), label, place, *runner);
   } else {
     gate.here = experiments::read_host_facts(*runner, place, c.underlay, c.wireguard);

@@ -251,7 +251,10 @@ void rename_into_place(const std::string& tmp, const std::string& path) {
 // Creates `dir` and its missing parents; appends the ones it created to `created`, outermost first.
 void create_directories_noting(const std::filesystem::path& dir, std::vector<std::filesystem::path>& created) {
   std::vector<std::filesystem::path> missing;
-  for (auto d = dir; !d.empty() && !std::filesystem::exists(d); d = d.parent_path()) {
+  for (auto d = dir; !d.empty(); d = d.parent_path()) {
+    std::error_code ec;
+    if (std::filesystem::exists(d, ec)) break;
+    if (ec) throw Error(fmt::format("cannot create {}: {}", d.string(), ec.message()));  // EACCES, ELOOP ...
     missing.push_back(d);
     if (d == d.parent_path()) break;
   }
@@ -277,12 +280,19 @@ void write_files_all_or_nothing(const std::vector<FileToWrite>& files) {
       create_directories_noting(std::filesystem::path(f.path).parent_path(), created);
       temporaries.push_back(write_temporary(f.path, f.content, f.mode));
     }
-  } catch (const Error&) {
+  } catch (...) {
     for (const auto& t : temporaries) ::unlink(t.c_str());
     for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
     throw;
   }
-  for (size_t i = 0; i < files.size(); ++i) rename_into_place(temporaries[i], files[i].path);
+  for (size_t i = 0; i < files.size(); ++i) {
+    try {
+      rename_into_place(temporaries[i], files[i].path);
+    } catch (...) {
+      for (size_t j = i + 1; j < temporaries.size(); ++j) ::unlink(temporaries[j].c_str());
+      throw;
+    }
+  }
 }
 
 int open_in_netns(const std::string& netns, const std::string& path) {

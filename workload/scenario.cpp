@@ -59,6 +59,12 @@ std::vector<Scenario> parse_scenario_list(const std::string& comma_separated) {
   return out;
 }
 
+void check_parallel(int parallel, const std::string& flag) {
+  if (parallel < 0 || parallel > 128) {
+    throw UsageError(fmt::format("{} {} is out of range: use 1-128 (0 = the scenario's own)", flag, parallel));
+  }
+}
+
 bool is_valid_server_address(const std::string& server) {
   if (server.empty() || server.size() > 253) return false;
   unsigned char buf[16];
@@ -86,10 +92,7 @@ void validate(const ClientOptions& opts) {
   if (opts.omit < std::chrono::seconds(0) || opts.omit > std::chrono::seconds(60)) {
     throw UsageError(fmt::format("iperf3 omit {} s is out of range: use 0 to 60 s", opts.omit.count()));
   }
-  if (opts.parallel < 0 || opts.parallel > 128) {
-    throw UsageError(fmt::format("iperf3 parallel streams {} is out of range: use 1-128 (0 = the scenario's own)",
-                                 opts.parallel));
-  }
+  check_parallel(opts.parallel, "iperf3 parallel streams");
   if (opts.connect_timeout < std::chrono::milliseconds(100) || opts.connect_timeout > std::chrono::minutes(10)) {
     throw UsageError(fmt::format("iperf3 connect timeout {} ms is out of range: use 100 ms to 10 min",
                                  opts.connect_timeout.count()));

@@ -51,6 +51,9 @@ struct ClientOptions {
 
 // Throws UsageError naming the bad field, its value and the rule.
 void validate(const ClientOptions& opts);
+// ClientOptions::parallel's check alone (baseline --parallel, before anything starts): UsageError
+// naming `flag` when it is outside 0..128.
+void check_parallel(int parallel, const std::string& flag);
 
 // True for an IPv4/IPv6 literal or a DNS name ([A-Za-z0-9.-], labels not starting with '-').
 bool is_valid_server_address(const std::string& server);

@@ -60,9 +60,10 @@ const char* kDefaults = R"YAML(
 # false.
 wgopt_root: /
 # Gate this host by its facts (wgopt facts) and apply the profile to it now (wgopt apply, then the
-# post-apply check). false for an image build or a chroot under wgopt_root: the files only, and
-# nothing is compared with or applied to the machine that runs the play; the installed boot unit
-# applies the profile when that root boots.
+# post-apply check). false for an image build or a chroot under wgopt_root (refused with wgopt_root
+# /): the files only, wgopt looked for (or copied) inside that root at wgopt_path, and nothing is
+# compared with or applied to the machine that runs the play; the installed boot unit applies the
+# profile when that root boots.
 wgopt_apply: true
 # The wgopt on each host: `wgopt facts` gates the host, `wgopt apply` applies the profile now,
 # the timer runs `wgopt retune` nightly (the same version as the one that exported this role).
@@ -104,21 +105,26 @@ const char* kTasksMain = R"YAML(
 )YAML";
 
 const char* kTasksGate = R"YAML(
-- name: Find wgopt on this host
+- name: Refuse wgopt_apply=false on the running system's own root
+  ansible.builtin.fail:
+    msg: "wgopt_apply=false installs under wgopt_root only, and wgopt_root is /: the units, the timer and TuneD would tune {{ inventory_hostname }} ungated; set wgopt_root to the image or chroot, or leave wgopt_apply true"
+  when: not (wgopt_apply | bool) and wgopt_prefix == ''
+
+- name: Find wgopt on this host (in the image under wgopt_root when wgopt_apply is false)
   ansible.builtin.stat:
-    path: "{{ wgopt_path }}"
+    path: "{{ wgopt_binary_at }}"
   register: wgopt_binary
 
 - name: Install wgopt from the controller (wgopt_binary_src)
   ansible.builtin.copy:
     src: "{{ wgopt_binary_src }}"
-    dest: "{{ wgopt_path }}"
+    dest: "{{ wgopt_binary_at }}"
     mode: "0755"
   when: wgopt_binary_src | length > 0
 
 - name: Stop when wgopt is missing
   ansible.builtin.fail:
-    msg: "{{ wgopt_path }} does not exist on {{ inventory_hostname }}: install wgopt there (the version that exported this role) or set wgopt_binary_src"
+    msg: "{{ wgopt_binary_at }} does not exist on {{ inventory_hostname }}: install wgopt there (the version that exported this role) or set wgopt_binary_src"
   when: not wgopt_binary.stat.exists and wgopt_binary_src | length == 0
 
 - name: Check this host's retune peer (wgopt_retune_peer, wgopt_retune_port)
@@ -395,6 +401,9 @@ std::string vars_file(const act::Profile& p, const ExportOptions& o, const std::
   e.SetOutputCharset(YAML::EscapeNonAscii);
   e << YAML::BeginMap;
   e << YAML::Key << "wgopt_prefix" << YAML::Value << YAML::DoubleQuoted << "{{ wgopt_root | regex_replace('/+$', '') }}";
+  // Where the nightly units find wgopt: this machine's when it is tuned now, the image's otherwise.
+  e << YAML::Key << "wgopt_binary_at" << YAML::Value << YAML::DoubleQuoted
+    << "{{ wgopt_path if (wgopt_apply | bool) else (wgopt_prefix + wgopt_path) }}";
   e << YAML::Key << "wgopt_profile_file" << YAML::Value << YAML::DoubleQuoted << o.profile_path.substr(1);
   e << YAML::Key << "wgopt_interfaces" << YAML::Value << YAML::BeginMap << YAML::Key << "underlay" << YAML::Value << YAML::DoubleQuoted
     << roles.underlay << YAML::Key << "wireguard" << YAML::Value << YAML::DoubleQuoted << roles.wireguard << YAML::EndMap;

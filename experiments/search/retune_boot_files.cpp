@@ -55,7 +55,9 @@ BootFilesUpdate update_boot_files(const std::string& profile_path) {
   for (const auto& path : render.remove) {
     const auto old = read_file((root / path).string());
     if (!old) continue;
-    keep.push_back({(prev / path).string(), *old, 0644});
+    std::error_code ec;  // kept with its own mode (a script stays executable)
+    const auto perms = fs::status(root / path, ec).permissions() & fs::perms::mask;
+    keep.push_back({(prev / path).string(), *old, ec ? 0644 : static_cast<int>(perms)});
     remove.push_back((root / path).string());
   }
   for (const auto& f : render.files) {
@@ -67,15 +69,16 @@ BootFilesUpdate update_boot_files(const std::string& profile_path) {
     if (old) keep.push_back({(prev / f.path).string(), *old, f.mode});
     write.push_back({target.string(), f.content, f.mode});
   }
-  // The old versions first, then the new ones, each set all or none: a reboot never finds half of
-  // one profile's boot files beside half of the other's.
+  // The old versions first, then the files the new profile leaves empty go (a failure there stops
+  // before anything new is written), then the new ones, all or none: a reboot never finds half of one
+  // profile's boot files beside half of the other's.
   write_files_all_or_nothing(keep);
-  write_files_all_or_nothing(write);
   for (const auto& path : remove) {
     if (std::remove(path.c_str()) != 0 && errno != ENOENT) {
       throw Error(fmt::format("cannot remove {}: {} (the new profile has nothing for it to hold)", path, std::strerror(errno)));
     }
   }
+  write_files_all_or_nothing(write);
   for (const auto& f : keep) u.kept.push_back(f.path);
   for (const auto& f : write) u.written.push_back(f.path);
   u.removed = remove;

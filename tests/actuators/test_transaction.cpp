@@ -220,3 +220,77 @@ TEST_CASE("a held change whose run died is put back when the next session opens 
   next.rollback_all();
   CHECK(h.snapshot() == before);
 }
+
+namespace {
+
+// A fake irqbalance (active / inactive) and the fake NIC eth9's IRQ masks, on the FakeHost.
+class FakeService : public FakeKnob {
+ public:
+  using FakeKnob::FakeKnob;
+  std::string validate(const std::string& value) const override { return trim(value); }
+};
+
+void add_irqbalance_and_masks(FakeHost& h) {
+  h.s.put("/proc/sys/net/core/fake_irqbalance", "inactive\n");
+  h.s.put("/proc/sys/net/core/fake_irq", "1\n");
+  std::filesystem::create_directories(h.s.dir / "root/sys/class/net/eth9");
+  auto svc = std::make_unique<FakeService>(h.files, "irqbalance", "/proc/sys/net/core/fake_irqbalance", 5, h.log);
+  svc->d_.kind = "service";
+  h.knobs.push_back(std::move(svc));
+  auto irq = h.make("eth9/irq_affinity", "/proc/sys/net/core/fake_irq", 32, ValueType::Mask);
+  static_cast<FakeKnob&>(*irq).d_.kind = "irq_affinity";
+  static_cast<FakeKnob&>(*irq).d_.restore_order = 9;
+  h.knobs.push_back(std::move(irq));
+}
+
+}  // namespace
+
+TEST_CASE("starting irqbalance journals the IRQ masks it will move; rollback stops it, then puts them back") {
+  FakeHost h;
+  add_irqbalance_and_masks(h);
+  {
+    ChangeSession session(h.s.state(), h.lookup(), h.s.session());
+    Transaction tx(session, h.host, h.knobs);
+    auto r = tx.apply({{"irqbalance", "active"}});
+    CHECK(r.steps.size() == 1);  // the companion is journaled, not a step
+    tx.keep();
+  }
+  CHECK_THAT(h.s.get("/../state/journal.json"), Catch::Contains("\"companion\": true"));
+  h.s.put("/proc/sys/net/core/fake_irq", "2\n");  // irqbalance moved it
+
+  SECTION("rollback: irqbalance first, then the mask, back although someone else wrote it") {
+    h.log->writes.clear();
+    ChangeSession session(h.s.state(), h.lookup(), h.s.session());
+    auto report = session.rollback_all();
+    CHECK(report.ok());
+    CHECK(h.log->writes == std::vector<std::string>{"irqbalance=inactive", "eth9/irq_affinity=1"});
+    CHECK_FALSE(journal_exists(h));
+  }
+  SECTION("irqbalance cannot be stopped: the mask is left for the next rollback, still journaled") {
+    h.knob("irqbalance").refuse_ = {"inactive"};
+    {
+      ChangeSession session(h.s.state(), h.lookup(), h.s.session());
+      CHECK_FALSE(session.rollback_all().ok());
+    }
+    CHECK(h.s.get("/proc/sys/net/core/fake_irq") == "2\n");
+    REQUIRE(journal_exists(h));
+    CHECK_THAT(h.s.get("/../state/journal.json"), Catch::Contains("eth9/irq_affinity") && Catch::Contains("\"companion\": true"));
+    h.knob("irqbalance").refuse_.clear();
+    ChangeSession again(h.s.state(), h.lookup(), h.s.session());
+    CHECK(again.rollback_all().ok());
+    CHECK(h.s.get("/proc/sys/net/core/fake_irq") == "1\n");
+    CHECK_FALSE(journal_exists(h));
+  }
+}
+
+TEST_CASE("a failed write after irqbalance started undoes it and its masks, and leaves no companion behind") {
+  FakeHost h;
+  add_irqbalance_and_masks(h);
+  h.knob("net.fake.c").refuse_ = {"999"};
+  ChangeSession session(h.s.state(), h.lookup(), h.s.session());
+  Transaction tx(session, h.host, h.knobs);
+  CHECK_THROWS_WITH(tx.apply({{"irqbalance", "active"}, {"net.fake.c", "999"}}), Catch::Contains("restored the 1 knob(s) changed before it"));
+  CHECK(h.s.get("/proc/sys/net/core/fake_irqbalance") == "inactive\n");
+  CHECK(h.s.get("/proc/sys/net/core/fake_irq") == "1\n");
+  CHECK_FALSE(journal_exists(h));
+}

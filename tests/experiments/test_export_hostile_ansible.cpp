@@ -145,7 +145,7 @@ TEST_CASE("export ansible: wgopt_apply=false installs under wgopt_root and neith
   REQUIRE_FALSE(find_executable("ansible-playbook").empty());  // scripts/install-deps.sh installs Debian's ansible
   test::ScratchDir tmp("wgopt-ansible-image");
   const fs::path out = tmp / "x", root = tmp / "image", log = tmp / "calls";
-  const std::string stub = tmp / "wgopt";
+  const std::string stub = (root / "usr/local/bin/wgopt").string();  // in the image, where its units run it
   // A wgopt that records every call and fails: the role must not run it at all.
   write(stub, "#!/bin/sh\necho \"$*\" >> " + log.string() + "\nexit 1\n");
   fs::permissions(stub, fs::perms::owner_all);
@@ -156,7 +156,7 @@ TEST_CASE("export ansible: wgopt_apply=false installs under wgopt_root and neith
   p.host = host;
   for (const auto& f : render_export(p, "ansible", {})) write(out / f.path, f.content);
   write(out / "inventory.ini", "[fleet]\nh1 ansible_connection=local ansible_python_interpreter=/usr/bin/python3 wgopt_root=" +
-                                   root.string() + " wgopt_path=" + stub + " wgopt_apply=false\n");
+                                   root.string() + " wgopt_path=/usr/local/bin/wgopt wgopt_apply=false\n");
   const std::string before = current_rmem();
   auto r = run({"env", "ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_LOCAL_TEMP=" + tmp / "atmp",
                 "ansible-playbook", "-i", (out / "inventory.ini").string(), (out / "playbook.yml").string()});
@@ -169,4 +169,15 @@ TEST_CASE("export ansible: wgopt_apply=false installs under wgopt_root and neith
   CHECK(current_rmem() == before);
   CHECK(fs::exists(root / "etc/sysctl.d/99-wgopt.conf"));
   CHECK(act::load_profile((root / "etc/wgopt/profile.yaml").string()).knobs == p.knobs);
+
+  // On the running system's own root it would tune it through the units and TuneD, ungated: refused.
+  write(out / "inventory.ini", "[fleet]\nh1 ansible_connection=local ansible_python_interpreter=/usr/bin/python3 wgopt_apply=false "
+                                   "wgopt_path=/usr/local/bin/wgopt\n");
+  auto slash = run({"env", "ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_LOCAL_TEMP=" + tmp / "atmp",
+                    "ansible-playbook", "-i", (out / "inventory.ini").string(), (out / "playbook.yml").string()});
+  INFO(slash.out << slash.err);
+  CHECK(slash.exit_code == 2);
+  CHECK_THAT(slash.out, Contains("wgopt_apply=false installs under wgopt_root only, and wgopt_root is /"));
+  CHECK_FALSE(fs::exists(log));
+  CHECK(current_rmem() == before);
 }

@@ -141,7 +141,7 @@ TEST_CASE("baseline and diagnose reject a missing or doubled target before touch
   const bool testbed_was_up = std::filesystem::exists("/run/netns/wgopt-cli");
   auto bad_par = runner.run({.argv = {WGOPT_BINARY, "baseline", "--testbed", "--parallel", "999"}});
   CHECK(bad_par.exit_code == 2);
-  CHECK(bad_par.err == "wgopt: error: --parallel 999 is out of range: use 1-128 (0 = each scenario's own)\n");
+  CHECK(bad_par.err == "wgopt: error: --parallel 999 is out of range: use 1-128 (0 = the scenario's own)\n");
   const std::string dir = std::filesystem::temp_directory_path();
   auto json_dir = runner.run({.argv = {WGOPT_BINARY, "baseline", "--testbed", "--json", dir}});
   CHECK(json_dir.exit_code == 2);
