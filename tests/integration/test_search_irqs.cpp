@@ -97,8 +97,16 @@ bool irqbalance_becomes(bool want, std::chrono::seconds limit) {
   return irqbalance_pids().empty() != want;
 }
 
+// Stops irqbalance (its init script) when the test case ends, whoever started it.
+struct StopIrqbalanceAtEnd {
+  ~StopIrqbalanceAtEnd() {
+    run({kInitScript, "stop"}, std::chrono::seconds(20));
+    irqbalance_becomes(false, std::chrono::seconds(5));
+  }
+};
+
 // Debian's irqbalance as its init script runs it where systemd does not; stopped at the end.
-struct RunningIrqbalance {
+struct RunningIrqbalance : StopIrqbalanceAtEnd {
   RunningIrqbalance() {
     REQUIRE(fs::exists(kInitScript));  // scripts/install-deps.sh installs irqbalance (test packages)
     REQUIRE(irqbalance_pids().empty());
@@ -106,10 +114,6 @@ struct RunningIrqbalance {
     INFO(r.brief());
     REQUIRE(r.ok());
     REQUIRE(irqbalance_becomes(true, std::chrono::seconds(5)));
-  }
-  ~RunningIrqbalance() {
-    run({kInitScript, "stop"}, std::chrono::seconds(20));
-    irqbalance_becomes(false, std::chrono::seconds(5));
   }
 };
 
@@ -248,12 +252,7 @@ TEST_CASE("set irqbalance=active, then rollback: irqbalance stopped and the IRQ 
   REQUIRE(irqs.size() == 2);
   IrqGuard every_irq(all_irqs());  // irqbalance may move any IRQ
   REQUIRE(irqbalance_pids().empty());
-  struct StopAtEnd {
-    ~StopAtEnd() {
-      run({kInitScript, "stop"}, std::chrono::seconds(20));
-      irqbalance_becomes(false, std::chrono::seconds(5));
-    }
-  } stop_at_end;
+  StopIrqbalanceAtEnd stop_at_end;  // `wgopt set` starts it
   const auto apart = set_apart(irqs);
   StateDir state;
   auto s = run_wgopt(state.path, {"set", "irqbalance=active"});
