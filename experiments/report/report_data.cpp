@@ -1,5 +1,8 @@
 #include "experiments/report/report_data.hpp"
 
+#include "common/error.hpp"
+#include "common/util.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -342,7 +345,20 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
 
 ReportData load_report(const std::string& path) {
   StudyStore s = StudyStore::open_read_only(path);
-  return build_report(path, s.info(), s.trials(), s.baselines(), s.confirmations(), s.result());
+  auto info = s.info();
+  auto trials = s.trials();
+  auto baselines = s.baselines();
+  auto confirmations = s.confirmations();
+  auto result = s.result();
+  try {
+    return build_report(path, info, trials, baselines, confirmations, result);
+  } catch (const wgopt::UsageError&) {
+    throw;
+  } catch (const wgopt::Error& e) {  // a hand-damaged record (a score of -inf): say which study, not only the statistic
+    throw wgopt::Error(fmt::format("study {} holds a record the report cannot use ({}): it was changed by hand or damaged; "
+                            "report an intact copy of it",
+                            one_line(path, 200), e.what()));
+  }
 }
 
 std::string trial_count_text(const ReportData& d) {

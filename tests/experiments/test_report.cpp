@@ -2,6 +2,7 @@
 // trials, no result, baseline records without probes) and from a finished one with a promoted
 // winner; the renderers' escaping and self-containment; the read-only open; the CLI's errors.
 #include <catch2/catch.hpp>
+#include <limits>
 #include <unistd.h>
 
 #include <filesystem>
@@ -388,6 +389,18 @@ TEST_CASE("report refuses what is not a study with one line and exit code 2", "[
   r = runner.run({.argv = {WGOPT_BINARY, "report", tmp.file("notes.txt")}, .timeout = std::chrono::seconds(60)});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("not a wgopt study"));
+}
+
+TEST_CASE("a study with a hand-damaged score is named in the report's refusal", "[report]") {
+  TempDir tmp("damaged");
+  const std::string path = tmp.file("s.sqlite");
+  {
+    StudyStore s = StudyStore::create(path, info());
+    s.add_baseline({.round = 1, .score = 500, .metrics = metrics(500, 505), .measured_at = 1795698000});
+    s.add_baseline({.round = 2, .score = -std::numeric_limits<double>::infinity(), .metrics = metrics(500, 505), .measured_at = 1795698010});
+  }
+  CHECK_THROWS_WITH(load_report(path), Contains("study " + path + " holds a record the report cannot use (sample contains a "
+                                                "non-finite value (-inf))"));
 }
 
 TEST_CASE("an empty study (no baseline, no trials) still renders every section", "[report]") {
