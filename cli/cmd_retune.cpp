@@ -136,7 +136,7 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
   cmd->add_option("--trials", *trials, "cap on the search's trials");
   cmd->add_option("--tolerance", *tolerance_pct, "score loss against the evidence, in percent, that counts as a regression")
       ->capture_default_str();
-  cmd->add_option("--duration", *duration, "seconds per scenario measurement (default: the profile's objective)");
+  auto* duration_opt = cmd->add_option("--duration", *duration, "seconds per scenario measurement (default: the profile's objective)");
   cmd->add_option("--baseline-rounds", r->baseline_rounds, "measurements of the host as it is")->capture_default_str();
   auto* confirm_opt = cmd->add_option("--confirm-rounds", *confirm_rounds,
                                       "interleaved profile/winner rounds before a re-tune is promoted (default as `wgopt search`'s "
@@ -145,7 +145,7 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
                                       "each look at 97.5%, unless --one-look)");
   cmd->add_flag("--one-look", *one_look,
                 "decide the confirmation once, on its first rounds at 95%, even when the time left would hold a second look");
-  cmd->add_option("--seed", r->seed, "random seed of the search")->capture_default_str();
+  cmd->add_option("--seed", r->seed, "random seed of the search")->capture_default_str()->check(wgopt::cli::not_negative());
   cmd->add_option("--study", r->study_path, "study file for this run (default /var/lib/wgopt/studies/retune-<UTC>.sqlite)");
   cmd->add_option("--metrics", *metrics, "write Prometheus textfile metrics here (node_exporter's textfile collector)");
   cmd->add_option("--peer", r->peer, "this host's own iperf3 server (mesh address) instead of the profile's")
@@ -161,7 +161,7 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
   cmd->callback([=, &ctx] {
     if (*trials < 0) throw wgopt::UsageError("--trials must be a positive number");
     if (*trials > 0) r->trials = *trials;
-    if (*duration > 0) r->duration_s = *duration;
+    if (duration_opt->count() > 0) r->duration_s = *duration;  // 0 or -5 refused by the plan, not taken as "default"
     if (confirm_opt->count() > 0) r->confirm_rounds = *confirm_rounds;
     r->second_look = !*one_look;
     if (!(*tolerance_pct >= 0 && *tolerance_pct < 100)) throw wgopt::UsageError("--tolerance must be 0..99 (percent)");

@@ -42,6 +42,7 @@ struct SearchFlags {
   int settle_ms = 1000, duration = 0, screen = 0, trials = 0, confirm_rounds = 0;
   CLI::Option* screen_opt = nullptr;  // given or not: 0 means off, absent means the default length
   CLI::Option* confirm_opt = nullptr;  // absent: the rounds the budget plans (default_confirm_rounds)
+  CLI::Option* duration_opt = nullptr;  // absent: the objective's (0 or -5 given are refused, not the default)
   wgopt::cli::SshCliOptions ssh;
 };
 
@@ -51,7 +52,10 @@ void options_from_flags(const SearchFlags& f, wgopt::experiments::SearchOptions&
   o.include = wgopt::split(f.knobs, ',');
   if (f.knobs.empty()) o.include.clear();
   o.exclude = f.exclude.empty() ? std::vector<std::string>{} : wgopt::split(f.exclude, ',');
-  if (f.duration > 0) o.duration_s = f.duration;
+  if (f.duration_opt->count() > 0) o.duration_s = f.duration;
+  if (f.settle_ms < 0 || f.settle_ms > 600000) {
+    throw wgopt::UsageError(fmt::format("--settle-ms {} is out of range: use 0..600000 (milliseconds)", f.settle_ms));
+  }
   if (f.screen_opt->count() > 0) {
     if (f.screen < 0) throw wgopt::UsageError(fmt::format("--screen {} is negative: give seconds, or 0 to measure every trial at full length", f.screen));
     o.screen_s = f.screen;
@@ -137,7 +141,7 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
                     "knob's domain (hold a knob with `wgopt set` + --exclude)");
   space->add_option("--objective", o->objective_file,
                     "YAML objective: scenarios and weights, penalties, duration (see experiments/study/objective.default.yaml)");
-  space->add_option("--duration", f->duration, "seconds per scenario measurement (overrides the objective; default 10)");
+  f->duration_opt = space->add_option("--duration", f->duration, "seconds per scenario measurement, 2..3600 (overrides the objective; default 10)");
   f->screen_opt = space->add_option("--screen", f->screen,
                     "seconds per scenario of the screening measurement each new candidate gets; the baseline rounds, the "
                     "re-measurements of the top candidates and the confirmation measure the full --duration; the winner "
@@ -149,7 +153,7 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   eng->add_option("--budget", o->budget, "wall-clock budget, 1s..7d: 90s, 5m, 2h (the search never overruns it by more than one trial)");
   eng->add_option("--trials", f->trials, "cap on the number of trials");
   eng->add_option("--strategy", o->strategy, "bo (Bayesian, default), random or coordinate (one knob at a time)")->capture_default_str();
-  eng->add_option("--seed", o->seed, "random seed (the engine is deterministic given the measurements)")->capture_default_str();
+  eng->add_option("--seed", o->seed, "random seed (the engine is deterministic given the measurements)")->capture_default_str()->check(wgopt::cli::not_negative());
   eng->add_option("--baseline-rounds", o->baseline_rounds, "baseline measurements to learn the noise")->capture_default_str();
   f->confirm_opt = eng->add_option("--confirm-rounds", f->confirm_rounds,
                                    "interleaved baseline/winner rounds before promotion (default 4; when the winner's simplification "
@@ -183,6 +187,10 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   cmd->add_flag("--no-watchdog", f->no_watchdog, "do not start the guardian process (not recommended)")->group("");
 
   cmd->callback([=, &ctx] {
+    if (!o->resume.empty() && (cmd->get_option("--strategy")->count() > 0 || cmd->get_option("--seed")->count() > 0)) {
+      throw wgopt::UsageError("--strategy and --seed are the study's own when it is resumed (its model continues from its "
+                              "trials): drop them, or start a new search");
+    }
     options_from_flags(*f, *o);
     run_and_print(*o, f->json, ctx);
   });

@@ -22,6 +22,14 @@ struct Registrar {
 // Ordered by `order` (the order commands appear in --help).
 std::vector<std::pair<int, Setup>>& registry();
 
+// For an unsigned option (--seed): a leading '-' is refused in one line; CLI11 would wrap it, or
+// name a range up to 1.8e308.
+inline CLI::Validator not_negative() {
+  return CLI::Validator(
+      [](std::string& v) { return v.starts_with("-") ? v + " is negative: use 0 or more" : std::string(); },
+      "", "not negative");
+}
+
 }  // namespace wgopt::cli
 
 #define WGOPT_CONCAT_INNER(a, b) a##b

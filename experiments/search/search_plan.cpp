@@ -3,11 +3,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fmt/ranges.h>
+#include <unistd.h>
 
 #include "common/error.hpp"
+#include "common/util.hpp"
 #include "common/place.hpp"
 #include "experiments/measure/plant.hpp"
 #include "experiments/search/policies.hpp"
+#include "optimizer/strategy.hpp"
 
 namespace wgopt::experiments {
 
@@ -16,6 +21,35 @@ namespace {
 Objective given_objective(const SearchOptions& o) {
   if (!o.objective_text.empty()) return parse_objective(o.objective_text, o.retune_profile + " (evidence.objective)");
   return o.objective_file.empty() ? Objective{} : load_objective(o.objective_file);
+}
+
+}  // namespace
+
+namespace {
+
+// The study and the profile a search writes: never one file (the profile's YAML replaced the
+// study's database, exit 0: `--study s.yaml` alone did it, the profile's default being the study's
+// name with .yaml), and the profile's directory there before the search, not found after it (the
+// result was lost, the study left "failed"). A retune writes its --profile in place.
+void check_output_paths(const SearchOptions& o) {
+  namespace fs = std::filesystem;
+  if (!o.retune_profile.empty()) return;
+  const std::string study = !o.resume.empty() ? o.resume : o.study_path;
+  std::string profile = o.profile_path;
+  if (profile.empty() && !study.empty()) profile = study.substr(0, study.rfind('.')) + ".yaml";
+  if (profile.empty()) return;  // next to a study named by the clock, in the state dir
+  const auto norm = [](const std::string& p) { return fs::absolute(p).lexically_normal(); };
+  if (!study.empty() && norm(profile) == norm(study)) {
+    throw UsageError(fmt::format("the profile would be written over the study {}: {}", one_line(study, 200),
+                                 o.profile_path.empty() ? "name the study .sqlite, or give --profile FILE"
+                                                        : "give --profile another file"));
+  }
+  const fs::path dir = norm(profile).parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec) || ::access(dir.c_str(), W_OK) != 0) {
+    throw UsageError(fmt::format("--profile {}: directory {} does not exist or is not writable: create it or choose another path",
+                                 one_line(profile, 200), one_line(dir.string(), 200)));
+  }
 }
 
 }  // namespace
@@ -35,6 +69,12 @@ SearchPlan plan_search(const SearchOptions& o) {
   if (!o.peer.empty()) check_peer_address(o.peer, o.port);
   if (o.baseline_rounds < 2) throw UsageError("--baseline-rounds must be at least 2 (one round says nothing about the noise)");
   if (o.confirm_rounds && *o.confirm_rounds < 2) throw UsageError("--confirm-rounds must be at least 2");
+  // Before a study file exists: a study created first was left "running", with a strategy no resume could use.
+  const auto names = opt::strategy_names();
+  if (o.resume.empty() && std::find(names.begin(), names.end(), o.strategy) == names.end()) {
+    throw UsageError(fmt::format("strategy '{}' is unknown: use {}", one_line(o.strategy, 40), fmt::join(names, ", ")));
+  }
+  check_output_paths(o);
   SearchPlan plan;
   if (!o.resume.empty()) {
     // Read-only: resume_options (study_open.hpp) has checked the file; open_study writes to it.

@@ -104,6 +104,27 @@ void note_peer_splits(BoundSpace& b, const RemoteEnd& remote, const std::vector<
   }
 }
 
+// Every --knobs / --exclude pattern names at least one knob of the plant (searchable or not): a typo
+// in --exclude searched the knob it meant to protect, one in --knobs dropped its knobs without a word.
+// peer: patterns are the peer's (its own agent lists them) and checked there only when there is one.
+void check_patterns_match(const SearchOptions& o, const BoundSpace& b, bool remote) {
+  if (!o.retune_profile.empty() || !o.resume.empty()) return;  // the profile's or the study's list, not typed here
+  for (const auto* list : {&o.include, &o.exclude}) {
+    for (const auto& pattern : *list) {
+      if (pattern.starts_with("peer:") && remote) continue;
+      bool matched = false;
+      for (const auto& t : b.targets) {
+        for (const auto& k : t.knobs) matched = matched || id_matches(k->id(), {pattern});
+      }
+      if (!matched) {
+        throw UsageError(fmt::format("{} '{}' matches no knob here: `wgopt knobs{}` lists them (patterns are ids with * wildcards)",
+                                     list == &o.include ? "--knobs" : "--exclude", one_line(pattern, 80),
+                                     b.targets.front().host.place.is_host() ? "" : " --netns " + b.targets.front().host.place.netns_name()));
+      }
+    }
+  }
+}
+
 // Binds every searchable knob; returns the knobs with their current values.
 std::vector<SearchKnob> bind(const SearchOptions& o, const SearchPlant& sp, BoundSpace& b, RemoteEnd* remote) {
   std::vector<SearchKnob> knobs;
@@ -136,6 +157,7 @@ std::vector<SearchKnob> bind(const SearchOptions& o, const SearchPlant& sp, Boun
     }
   }
   if (remote && !remote->mirrored()) bind_remote_per_end(o, sp, *remote, knobs);
+  check_patterns_match(o, b, remote != nullptr);
   if (knobs.empty()) {
     throw UsageError("no searchable knob is left after --knobs/--exclude: run `wgopt knobs` to see what is writable here");
   }

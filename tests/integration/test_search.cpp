@@ -481,6 +481,13 @@ TEST_CASE("search: bad input is one line, exit 2, and changes nothing", "[search
       {{"search", "--testbed", "--prefix", kPrefix, "--budget", "soon"}, "--budget"},
       {{"search", "--budget", "1m"}, "--testbed"},
       {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--knobs", "nosuch*/mtu"}, "--knobs"},
+      // Found by an exploratory test (2026-12-06): each of these ran, or ran with a default, or lost its result.
+      {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--exclude", "wgt5-wc/mtuu"}, "--exclude 'wgt5-wc/mtuu' matches no knob"},
+      {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--duration", "0"}, "--duration must be 2..3600"},
+      {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--duration", "-5"}, "--duration must be 2..3600"},
+      {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--settle-ms", "-100"}, "--settle-ms -100 is out of range"},
+      {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--strategy", "nosuch"}, "strategy 'nosuch' is unknown"},
+      {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--profile", "/nonexistent-dir/p.yaml"}, "does not exist or is not writable"},
   };
   for (const auto& c : cases) {
     StateDir state;
@@ -494,5 +501,16 @@ TEST_CASE("search: bad input is one line, exit 2, and changes nothing", "[search
     CHECK_FALSE(fs::exists(state / "journal.json"));
     CHECK_FALSE(fs::exists(state / "studies"));
     CHECK(tunnel_state() == original);
+  }
+  {  // The profile's default path is the study's with .yaml: a study named .yaml would be overwritten.
+    StateDir state;
+    auto r = run_wgopt(state.path, {"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--study", state / "s.yaml"});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("the profile would be written over the study") && Catch::Contains("name the study .sqlite"));
+    CHECK_FALSE(fs::exists(state / "s.yaml"));
+    auto same = run_wgopt(state.path, {"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--study", state / "s.sqlite",
+                                       "--profile", state / "s.sqlite"});
+    CHECK(same.exit_code == 2);
+    CHECK_FALSE(fs::exists(state / "s.sqlite"));
   }
 }
