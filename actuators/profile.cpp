@@ -91,20 +91,46 @@ void emit_knobs(YAML::Emitter& out, const std::vector<std::pair<std::string, std
 }
 }  // namespace
 
+namespace {
+
+// Whether `text` holds a YAML document after its first: a "---" line (column 0, alone or followed by
+// a space) with content before it and content on it or after it. Comments, blank lines, directives
+// and "..." are not content. A "---" at column 0 cannot be inside a scalar (YAML ends the document there).
+bool holds_second_document(const std::string& text) {
+  bool content = false, marker = false;
+  for (const auto& line : split_lines(text)) {
+    const bool is_marker = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
+    if (is_marker) {
+      if (content) marker = true;
+      const std::string rest = trim(line.substr(3));
+      if (!rest.empty() && !rest.starts_with("#")) {
+        if (marker) return true;
+        content = true;
+      }
+      continue;
+    }
+    const std::string t = trim(line);
+    if (t.empty() || t.starts_with("#") || t.starts_with("%") || line.starts_with("...")) continue;
+    if (marker) return true;
+    content = true;
+  }
+  return false;
+}
+
+}  // namespace
+
 Profile parse_profile(const std::string& text, const std::string& source_path) {
   const std::string source = one_line(source_path, 200);  // how messages name it: one line whatever the path
   YAML::Node root;
   try {
-    std::vector<YAML::Node> docs;
-    for (const auto& d : YAML::LoadAll(text)) {
-      if (!d.IsNull()) docs.push_back(d);  // a trailing --- makes an empty one in some yaml-cpp versions
-    }
     // A second document (after ---) was dropped without a word: its knobs never applied or exported.
-    if (docs.size() > 1) {
-      throw UsageError(fmt::format("profile {} holds {} YAML documents (separated by ---): a profile is one; merge them", source,
-                                   docs.size()));
+    // Found from the text, not with YAML::LoadAll: yaml-cpp's LoadAll never returned on a 371-byte
+    // input the profile fuzzer made (2026-12-06), where Load parses the first document and stops.
+    if (holds_second_document(text)) {
+      throw UsageError(fmt::format("profile {} holds more than one YAML document (separated by ---): a profile is one; merge them",
+                                   source));
     }
-    if (!docs.empty()) root = docs[0];
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw UsageError(fmt::format("profile {} is not valid YAML: line {}: {}", source, e.mark.line + 1, e.msg));
   }

@@ -166,6 +166,15 @@ int retune_exit_code(SearchOutcome outcome) {
 }
 
 std::string retune_summary(const SearchReport& r) {
+  if (r.outcome == SearchOutcome::Interrupted && r.baseline_score == 0 && r.baseline_throughput_mbps == 0) {
+    // Stopped before the host was measured: no score to show (it printed "score 0.0 (recorded 0.0,
+    // profile now +0.0%)"), and the drift put back stays, as the profile asks, undone by a rollback.
+    std::string s = "wgopt retune: interrupted before the host was measured";
+    if (!r.drifted.empty()) {
+      s += fmt::format(", {} drifted knob(s) put back to the profile's values (kept; `wgopt rollback` undoes them)", r.drifted.size());
+    }
+    return s + fmt::format(", {} trials, {:.0f}s", r.trials, r.elapsed_s);
+  }
   const double now = r.outcome == SearchOutcome::Retuned ? r.winner_score : r.baseline_score;
   const double pct = r.recorded_score != 0 ? 100.0 * (r.baseline_score - r.recorded_score) / std::abs(r.recorded_score) : 0;
   std::string s = fmt::format("wgopt retune: {}: score {:.1f} (recorded {:.1f}, profile now {:+.1f}%)", to_string(r.outcome), now,

@@ -201,6 +201,9 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   if (plan.retune() && remote) gate_peer_facts(*plan.retune_profile, o.retune_profile, *remote, o.retune_force);
   BoundSpace bound = bind_space(o, sp, plan.overrides, plan.retune_profile ? &*plan.retune_profile : nullptr, remote.get());
   const act::TunerDecision tuners = check_other_tuners(o, sp, plan, bound, env);
+  // The lock before the study: another wgopt changing this host left a study "running" for good.
+  act::ChangeSession session(env.state_dir, env.knob_lookup, {.run_dir = env.run_dir});  // the lock; restores what a crashed run left
+  for (const auto& item : session.startup().items) std::cerr << "recovered: " << item.line() << "\n";
   OpenedStudy study = open_study(o, plan, sp, bound, env, remote.get());
   SearchReport report;
   report.drifted = bound.drifted;
@@ -209,8 +212,6 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   report.study_path = study.store.path();
   report.profile_path = study.profile_path;
 
-  act::ChangeSession session(env.state_dir, env.knob_lookup, {.run_dir = env.run_dir});  // the lock; restores what a crashed run left
-  for (const auto& item : session.startup().items) std::cerr << "recovered: " << item.line() << "\n";
   std::unique_ptr<act::Guardian> guardian = o.watchdog ? env.start_guardian(o, env.state_dir) : nullptr;
   auto engine = make_engine(plan, *bound.space);
   // The budget is the user's wall clock for the whole command, set-up included.

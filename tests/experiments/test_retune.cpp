@@ -165,6 +165,12 @@ TEST_CASE("the retune summary is one line with the outcome, the scores and what 
   CHECK(retune_summary(r) ==
         "wgopt retune: retuned: score 700.0 (recorded 598.1, profile now +2.4%), kernel 6.1.0 -> 6.18.0, new winner +14.3% over "
         "the profile, 8 trials, 31s");
+  SearchReport stopped;  // Ctrl-C before the baseline rounds: no score to show
+  stopped.outcome = SearchOutcome::Interrupted;
+  stopped.drifted = {"wgt8-wc/mtu: 1400 -> 1420"};
+  stopped.elapsed_s = 3;
+  CHECK(retune_summary(stopped) == "wgopt retune: interrupted before the host was measured, 1 drifted knob(s) put back to the "
+                                   "profile's values (kept; `wgopt rollback` undoes them), 0 trials, 3s");
 }
 
 TEST_CASE("a profile's plant.port that is not a port is named, not an internal error", "[retune][faults]") {
