@@ -47,8 +47,10 @@ void check_output_paths(const SearchOptions& o) {
   const fs::path dir = norm(profile).parent_path();
   std::error_code ec;
   if (!fs::is_directory(dir, ec) || ::access(dir.c_str(), W_OK) != 0) {
-    throw UsageError(fmt::format("--profile {}: directory {} does not exist or is not writable: create it or choose another path",
-                                 one_line(profile, 200), one_line(dir.string(), 200)));
+    // Without --profile the profile goes next to the study: name the option the user gave.
+    throw UsageError(fmt::format("{} {}: directory {} does not exist or is not writable: create it or choose another path",
+                                 o.profile_path.empty() ? "--study" : "--profile", one_line(o.profile_path.empty() ? study : profile, 200),
+                                 one_line(dir.string(), 200)));
   }
 }
 
