@@ -16,6 +16,7 @@ const std::atomic<bool>& install_interrupt_handlers() {
   sa.sa_flags = 0;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // the terminal or the ssh session closed: stop as cleanly as on Ctrl-C
   return g_interrupted;
 }
 

@@ -95,6 +95,19 @@ inline std::vector<pid_t> pids_in(const std::string& path) {
   return out;
 }
 
+// Reaps the child `pid` within `limit`, its wait status in `status`; false (and it is SIGKILLed
+// and reaped, so no test leaks it) when it had not ended by then.
+inline bool wait_exit(pid_t pid, std::chrono::milliseconds limit, int& status) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return false;
+}
+
 // Kills what a failed test left behind, so one failure does not leak processes into the next.
 inline void kill_leftovers(const std::vector<pid_t>& pids) {
   for (pid_t p : pids) {

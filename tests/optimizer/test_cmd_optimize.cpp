@@ -3,7 +3,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+#include <iterator>
 #include <set>
+#include <thread>
 
 #include "common/exec.hpp"
 #include "tests/process_helpers.hpp"
@@ -145,4 +148,35 @@ TEST_CASE("wgopt optimize: 600 MB of evaluator output under a memory limit fails
     CHECK(t["state"] == "complete");
     CHECK(t["value"] == 2);
   }
+}
+
+// SIGINT (Ctrl-C), SIGTERM and SIGHUP (the terminal or the ssh session closed) all stop a long run
+// the same clean way: the evaluator and what it started are ended, exit 130, the reason said. The
+// handler is the one search and retune install (cli/interrupt.hpp).
+TEST_CASE("wgopt optimize: SIGINT, SIGTERM and SIGHUP stop the run cleanly with everything it started",
+          "[cmd_optimize][faults]") {
+  const int sig = GENERATE(SIGINT, SIGTERM, SIGHUP);
+  INFO("signal " << sig);
+  wgopt::testproc::Subreaper adopt;
+  wgopt::test::ScratchDir dir("wgopt-opt");
+  const pid_t pid = wgopt::testproc::spawn({WGOPT_BINARY, "optimize", "--space", kDir + "space_one.yaml", "--eval",
+                                            "sh " + kDir + "eval_hang_with_child.sh " + (dir / "pids"), "--trials", "2",
+                                            "--timeout", "60s"},
+                                           dir / "log");
+  REQUIRE(pid > 0);
+  for (int i = 0; i < 200 && wgopt::testproc::pids_in(dir / "pids").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  REQUIRE(wgopt::testproc::pids_in(dir / "pids").size() == 1);  // the evaluator runs
+  REQUIRE(::kill(pid, sig) == 0);
+  int status = 0;
+  REQUIRE(wgopt::testproc::wait_exit(pid, std::chrono::seconds(20), status));
+  std::ifstream log_in(dir / "log");
+  const std::string log((std::istreambuf_iterator<char>(log_in)), std::istreambuf_iterator<char>());
+  INFO(log);
+  REQUIRE(WIFEXITED(status));  // not killed by the signal
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK_THAT(log, Catch::Contains("interrupted"));
+  const auto pids = wgopt::testproc::pids_in(dir / "pids");
+  CHECK(wgopt::testproc::all_gone_within(pids, std::chrono::seconds(2)));
+  wgopt::testproc::kill_leftovers(pids);
 }
