@@ -139,7 +139,9 @@ Plant resolve_plant(const PlantChoice& choice, std::shared_ptr<CommandRunner> ru
     } else if (up.outcome == UpResult::Outcome::rebuilt) {
       say(fmt::format("testbed {} was half-broken ({}): rebuilt it", choice.prefix, up.rebuilt_because));
     }
-    return testbed_plant(tb);
+    Plant plant = testbed_plant(tb);
+    plant.brought_up = up.outcome == UpResult::Outcome::created;
+    return plant;
   }
   const Place place = choice.netns.empty() ? Place::host() : Place::netns(choice.netns);
   if (!place.is_host()) require_root("running the load inside network namespace " + choice.netns);

@@ -45,6 +45,9 @@ struct Plant {
   // Mbit/s on the first test, 60-78 on the next). A bare connect+close before measuring makes
   // iperf3 drop that test and listen afresh under the current values (then 46-70 at once).
   bool recycle_server_listener = false;
+  // resolve_plant built the testbed because it was not up: a command that stops before using it
+  // (bad input found after discovery) takes it down again, leaving the host as it found it.
+  bool brought_up = false;
 };
 
 // What the user chose on the command line (`--testbed [--prefix P]` or `--peer ADDR [--netns NS]

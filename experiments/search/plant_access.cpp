@@ -32,6 +32,15 @@ std::unique_ptr<act::Transaction> PlantAccess::apply(const Values& values) {
   return tx;
 }
 
+Evaluation PlantAccess::measure(const Objective& objective, const MeasureOptions& options) const {
+  try {
+    return env_.measure(plant_, objective, options);
+  } catch (const Error&) {
+    check_interrupted();
+    throw;
+  }
+}
+
 void PlantAccess::settle(std::chrono::milliseconds d) const {
   auto end = env_.clock() + d;
   while (env_.clock() < end) {
@@ -47,9 +56,18 @@ AppliedCandidate::AppliedCandidate(PlantAccess& plant, const Values& values, std
     tx_ = plant_.apply(values);
   } catch (...) {
     plant_.disarm();
+    plant_.check_interrupted();
     throw;
   }
   alive_ = plant_.tunnel_alive(why_);
+  if (!alive_) {
+    try {
+      plant_.check_interrupted();
+    } catch (const Interrupted&) {
+      rollback();
+      throw;
+    }
+  }
 }
 
 AppliedCandidate::~AppliedCandidate() {

@@ -37,7 +37,9 @@ class PlantAccess {
   bool tunnel_alive(std::string& why) const { return env_.tunnel_alive(plant_, why); }
   // Waits `d` in short steps; throws Interrupted as soon as Ctrl-C arrives.
   void settle(std::chrono::milliseconds d) const;
-  Evaluation measure(const Objective& objective, const MeasureOptions& options) const { return env_.measure(plant_, objective, options); }
+  // An Error while Ctrl-C is arriving is Ctrl-C's (the terminal's SIGINT kills iperf3 and the
+  // probes' children too): Interrupted, never a failed measurement.
+  Evaluation measure(const Objective& objective, const MeasureOptions& options) const;
 
   void arm(std::chrono::milliseconds lease) const {
     if (guardian_) guardian_->arm(lease);
@@ -70,6 +72,9 @@ class AppliedCandidate {
   // Arms the guardian for `lease`, applies `values`, checks the tunnel. When the apply fails, the
   // transaction has restored itself, the guardian is disarmed and the Error is rethrown. When the
   // tunnel is dead the candidate stays applied until rollback() (or the destructor): alive() says.
+  // A failed apply or a dead tunnel while Ctrl-C arrived is Ctrl-C's (the terminal's SIGINT kills
+  // the apply's commands and the ping too): restored, then Interrupted, so the trial is never
+  // recorded infeasible for it (a resume would teach the model a cliff that is not there).
   AppliedCandidate(PlantAccess& plant, const Values& values, std::chrono::milliseconds lease);
   ~AppliedCandidate();  // rollback()
   AppliedCandidate(const AppliedCandidate&) = delete;

@@ -57,6 +57,31 @@ void warn_if_pruning_cannot_act(const SearchOptions& o, const Objective& objecti
                decide_s, pruner.warmup_seconds, samples, objective.duration.count(), decide_s + 2);
 }
 
+// A testbed this search brought up goes down again when the search stops before measuring (its
+// set-up refused the input, or another wgopt holds the host): bad input leaves the host as found.
+class BroughtUpTestbed {
+ public:
+  BroughtUpTestbed(const SearchPlant& sp, bool quiet, std::string prefix) : sp_(sp), quiet_(quiet), prefix_(std::move(prefix)) {}
+  BroughtUpTestbed(const BroughtUpTestbed&) = delete;
+  BroughtUpTestbed& operator=(const BroughtUpTestbed&) = delete;
+  ~BroughtUpTestbed() {
+    if (kept_ || !sp_.take_down) return;
+    try {
+      sp_.take_down();
+      if (!quiet_) std::cerr << "testbed " << prefix_ << " taken down again: this search brought it up and stopped before measuring\n";
+    } catch (const std::exception& e) {
+      spdlog::error("taking down testbed {} that this search brought up failed: {}; run `wgopt testbed down`", prefix_, e.what());
+    }
+  }
+  void keep() { kept_ = true; }
+
+ private:
+  const SearchPlant& sp_;
+  bool quiet_;
+  std::string prefix_;
+  bool kept_ = false;
+};
+
 std::string duration_label(const Objective& objective) { return fmt::format("{}s", objective.duration.count()); }
 
 // Retune, when the profile holds: the study's result and the report, no trial run.
@@ -197,6 +222,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   SearchPlant sp = env.plant(o, [&](const std::string& line) {
     if (!o.quiet) std::cerr << line << "\n";
   });
+  BroughtUpTestbed brought_up(sp, o.quiet, o.testbed_prefix);  // destroyed after the session, the lock and the peer's link
   std::unique_ptr<RemoteEnd> remote = open_remote_end(o, sp, env);  // --ssh: the peer's end, null otherwise
   if (plan.retune() && remote) gate_peer_facts(*plan.retune_profile, o.retune_profile, *remote, o.retune_force);
   BoundSpace bound = bind_space(o, sp, plan.overrides, plan.retune_profile ? &*plan.retune_profile : nullptr, remote.get());
@@ -205,6 +231,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   act::ChangeSession session(env.state_dir, env.knob_lookup, {.run_dir = env.run_dir});  // the lock; restores what a crashed run left
   for (const auto& item : session.startup().items) std::cerr << "recovered: " << item.line() << "\n";
   OpenedStudy study = open_study(o, plan, sp, bound, env, remote.get());
+  brought_up.keep();  // from here the search uses the testbed (and leaves it up, as `wgopt search --testbed` does)
   SearchReport report;
   report.drifted = bound.drifted;
   report.kernel_was = study.kernel_was;

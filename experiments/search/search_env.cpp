@@ -126,7 +126,9 @@ SearchEnv default_search_env() {
   env.plant = [runner](const SearchOptions& o, const std::function<void(const std::string&)>& say) {
     const PlantChoice choice{.testbed = o.testbed, .prefix = o.testbed_prefix, .peer = o.peer, .netns = o.netns,
                              .port = o.port, .interfaces = o.interfaces};
-    return search_plant(o, resolve_plant(choice, runner, say), runner);
+    SearchPlant sp = search_plant(o, resolve_plant(choice, runner, say), runner);
+    if (sp.plant.brought_up) sp.take_down = [prefix = o.testbed_prefix, runner] { Testbed(prefix, runner).down(); };
+    return sp;
   };
   env.measure = [](const Plant& p, const Objective& obj, const MeasureOptions& mo) { return measure_objective(p, obj, mo); };
   env.tunnel_alive = [runner](const Plant& p, std::string& why) { return tunnel_alive(p, *runner, why); };

@@ -45,6 +45,10 @@ struct SearchEnd {
 struct SearchPlant {
   Plant plant;
   std::vector<SearchEnd> ends;
+  // Set when building the plant brought the testbed up (it was not there): takes it down again.
+  // A search refused after the plant was built (a --knobs pattern no knob matches, another wgopt
+  // holding the lock) calls it, so bad input leaves the host as the search found it.
+  std::function<void()> take_down;
 };
 
 struct SearchEnv {

@@ -88,6 +88,11 @@ void KernelLikeFiles::write(const std::string& path, const std::string& value) {
   auto refuse = [&](const char* why) { throw Error(fmt::format("cannot write '{}' to {}: {}", v, path, why)); };
   std::string stored = v + "\n";
   if (read_only.count(path)) refuse("Permission denied");
+  if (fail_next_write) {
+    const std::string why = *fail_next_write;
+    fail_next_write.reset();
+    refuse(why.c_str());
+  }
   if (path.ends_with("/rps_cpus") || path.ends_with("/smp_affinity")) {
     act::CpuMask m;
     try {

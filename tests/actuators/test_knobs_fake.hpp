@@ -35,6 +35,7 @@ class KernelLikeFiles : public Files {
   std::string describe() const override { return inner_.describe(); }
   int writes = 0;  // successful and refused writes alike
   std::set<std::string> read_only;
+  std::optional<std::string> fail_next_write;  // the next write fails with this reason (then writes work again)
 
  private:
   RootedFiles inner_;

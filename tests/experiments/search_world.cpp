@@ -405,7 +405,8 @@ SearchEnv SearchWorld::env() {
       sp.ends.push_back({"local", SearchEnd::Role::Primary, cli_.host, o.interfaces, {"wg0"}});
       return sp;
     }
-    event(fmt::format("plant: testbed {}", o.testbed_prefix));
+    event(fmt::format("plant: testbed {}{}", o.testbed_prefix, script.testbed_brought_up ? " (brought up)" : ""));
+    if (script.testbed_brought_up) sp.take_down = [this] { event("testbed taken down"); };
     sp.plant.client = cli_.host.place;
     sp.plant.server_address = "100.64.0.1";
     sp.plant.rate_iface = {srv_.host.place, "wg0"};
@@ -418,7 +419,13 @@ SearchEnv SearchWorld::env() {
   env.measure = [this](const Plant&, const Objective& obj, const MeasureOptions& mo) { return measure(obj, mo); };
   env.tunnel_alive = [this](const Plant&, std::string& why) {
     const int mtu = values(false).mtu;
-    if (++checks_ == script.dead_at_check) {
+    if (++checks_ == script.kill_ping_at_check) {
+      interrupted = true;
+      why = "ping was killed by SIGINT";
+      event("tunnel check: Ctrl-C killed its ping");
+      return false;
+    }
+    if (checks_ == script.dead_at_check) {
       why = "the peer stopped answering";
       event("tunnel check: dead (scripted)");
       return false;
@@ -447,6 +454,11 @@ SearchEnv SearchWorld::env() {
                                                  if (++arms_ == script.interrupt_at_arm) {
                                                    interrupted = true;
                                                    event("Ctrl-C while applying");
+                                                 }
+                                                 if (arms_ == script.kill_apply_at_arm) {
+                                                   interrupted = true;
+                                                   cli_.files->fail_next_write = "the command was killed by SIGINT";
+                                                   event("Ctrl-C while applying: its command killed");
                                                  }
                                                });
   };

@@ -26,6 +26,9 @@ struct Script {
   std::vector<int> fail_measures; // these measurements fail (iperf3 cannot connect)
   std::vector<int> low_measures;  // these measurements read 100 Mbit/s low (a neighbour's burst)
   int interrupt_at_arm = 0;       // Ctrl-C arrives with the k-th arm of the guardian
+  int kill_apply_at_arm = 0;      // ... and kills the apply's command: the candidate's first write fails
+  int kill_ping_at_check = 0;     // Ctrl-C arrives during the k-th tunnel check and kills its ping
+  bool testbed_brought_up = false;  // building the plant brought the testbed up (it was not there)
   int dead_at_check = 0;          // the k-th tunnel check fails whatever is applied (0: never)
   int interrupt_at_sleep = 0;     // Ctrl-C arrives during the k-th short wait (settle waits are made of them)
   std::vector<act::Tuner> tuners; // other tuners found on the host (none: the stage says nothing)

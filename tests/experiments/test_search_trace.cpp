@@ -5,6 +5,7 @@
 // tests/fixtures/search_trace/CASE.txt. The engine is deterministic, so a change that keeps the
 // loop's behaviour keeps every trace byte for byte; a change of behaviour shows as a diff of the
 // trace, reviewed and committed with it (WGOPT_UPDATE_TRACES=1 rewrites them).
+#include <algorithm>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -394,6 +395,50 @@ TEST_CASE("search interrupted in each stage restores the host and says so", "[se
       test::check_trace(c.name, run_case(w, w.options()));
     }
   }
+}
+
+// The terminal's Ctrl-C reaches the commands the search runs too: an apply whose command it killed,
+// or a tunnel check whose ping it killed, is Ctrl-C's, not the candidate's. Recorded infeasible, a
+// resume would teach the model a cliff that is not there.
+TEST_CASE("search: a command Ctrl-C killed while a candidate was applied leaves no infeasible trial", "[search-trace]") {
+  struct Case {
+    const char* name;
+    Script script;
+  };
+  const Case cases[] = {
+      {"interrupted-apply-killed", Script{.kill_apply_at_arm = 3}},
+      {"interrupted-ping-killed", Script{.kill_ping_at_check = 2}},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.name) {
+      SearchWorld w(c.script);
+      w.start_poor();
+      const auto o = w.options();
+      const std::string trace = run_case(w, o);
+      test::check_trace(c.name, trace);
+      auto store = StudyStore::open_read_only(o.study_path);
+      CHECK(store.info().status == "interrupted");
+      for (const auto& t : store.trials()) CHECK(t.state != TrialState::Infeasible);
+      CHECK(w.values(false).mtu == 1280);  // restored
+    }
+  }
+}
+
+// A search refused after the plant was built (here: a --knobs pattern no knob of the plant has)
+// takes down the testbed it brought up; one that measured leaves it up, as documented.
+TEST_CASE("search: bad input found after the testbed was brought up takes it down again", "[search-trace]") {
+  SearchWorld w(Script{.testbed_brought_up = true});
+  w.start_poor();
+  auto o = w.options();
+  o.include = {"wg0/mtu", "wg9/*"};
+  CHECK_THROWS_AS(w.run(o), UsageError);
+  CHECK(std::count(w.log.begin(), w.log.end(), "testbed taken down") == 1);
+  CHECK_FALSE(std::filesystem::exists(o.study_path));
+
+  SearchWorld used(Script{.testbed_brought_up = true});
+  used.start_poor();
+  used.run(used.options());
+  CHECK(std::count(used.log.begin(), used.log.end(), "testbed taken down") == 0);
 }
 
 TEST_CASE("search: a confirmation round whose tunnel dies is skipped with the guardian disarmed", "[search-trace]") {

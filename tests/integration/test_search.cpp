@@ -502,6 +502,24 @@ TEST_CASE("search: bad input is one line, exit 2, and changes nothing", "[search
     CHECK_FALSE(fs::exists(state / "studies"));
     CHECK(tunnel_state() == original);
   }
+  {  // A testbed the refused search brought up is taken down again: the host as the search found it.
+    const std::string fresh = "wgt5x";  // not up: the search builds it, discovers, then refuses the pattern
+    struct Down {
+      std::string prefix;
+      ~Down() { Testbed(prefix).down(); }
+    } down_at_end{fresh};
+    Testbed(fresh).down();
+    StateDir state;
+    auto r = run_wgopt(state.path, {"search", "--testbed", "--prefix", fresh, "--trials", "1", "--knobs", "nosuch*/mtu"});
+    INFO("err: " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("testbed wgt5x was not up: brought it up") &&
+                          Catch::Contains("testbed wgt5x taken down again") && Catch::Contains("--knobs 'nosuch*/mtu'"));
+    const auto after = Testbed(fresh).status();
+    CHECK_FALSE(after.anything_present);
+    CHECK_FALSE(after.state_file);
+    CHECK_FALSE(fs::exists(state / "studies"));
+  }
   {  // The profile's default path is the study's with .yaml: a study named .yaml would be overwritten.
     StateDir state;
     auto r = run_wgopt(state.path, {"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--study", state / "s.yaml"});
