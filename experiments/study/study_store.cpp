@@ -315,6 +315,7 @@ StudyInfo StudyStore::info() const {
 void StudyStore::set_status(const std::string& status) {
   if (!valid_status(status)) throw Error(fmt::format("study status '{}' is not one of {}", status, kStatusList));
   Stmt(db_, path_, "UPDATE study SET status = ?").bind(1, status).run();
+  if (status != "running") become_one_file();  // interrupted or failed: `wgopt report` reads it next
 }
 
 int StudyStore::begin_trial(const json& params, double started_at) {
@@ -433,8 +434,10 @@ void StudyStore::set_result(const StudyResult& r) {
       .run();
   Stmt(db_, path_, "UPDATE study SET status = 'finished'").run();
   tx.commit();
-  // A finished study becomes one self-contained file again (no -wal/-shm beside it), so it can be
-  // copied or mailed as is and opened read-only (wgopt report) without creating files next to it.
+  become_one_file();
+}
+
+void StudyStore::become_one_file() {
   // Best effort: with a reader attached SQLite keeps WAL, which is just as correct. --resume and
   // retune's warm start switch back to WAL when they open it for writing.
   sqlite3_exec(db_, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr);

@@ -149,6 +149,10 @@ class StudyStore {
   static StudyStore create_new(const std::string& path, StudyInfo info);
   // Checks the application id and schema version (kept in version_); throws UsageError for anything else.
   void check_identity();
+  // A study that stops (finished, interrupted, failed) becomes one self-contained file again (no
+  // -wal/-shm beside it), so it can be copied or mailed as is and opened read-only (wgopt report)
+  // without creating files next to it.
+  void become_one_file();
 
   std::string path_;
   sqlite3* db_ = nullptr;

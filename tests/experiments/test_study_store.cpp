@@ -211,6 +211,31 @@ TEST_CASE("a finished study is one self-contained file; reading it read-only wri
   CHECK_FALSE(fs::exists(path + "-shm"));
 }
 
+// `wgopt report` on a study Ctrl-C or an error stopped left -wal and -shm beside it.
+TEST_CASE("an interrupted or failed study is one file too, and --resume's writes work after it") {
+  const std::string status = GENERATE("interrupted", "failed");
+  TempDir tmp("one-file-stopped");
+  const std::string path = (tmp.dir / "s.sqlite").string();
+  {
+    auto s = StudyStore::create(path, {.seed = 1, .strategy = "bo"});
+    s.begin_trial({{"mtu", "1420"}}, 1.0);
+    CHECK(fs::exists(path + "-wal"));
+    s.set_status(status);
+  }
+  CHECK_FALSE(fs::exists(path + "-wal"));
+  CHECK_FALSE(fs::exists(path + "-shm"));
+  {
+    auto r = StudyStore::open_read_only(path);
+    CHECK(r.info().status == status);
+  }
+  CHECK_FALSE(fs::exists(path + "-wal"));
+  CHECK_FALSE(fs::exists(path + "-shm"));
+  auto resumed = StudyStore::open(path);  // the running trial marked failed, new ones written
+  CHECK(resumed.recovered_trials() == std::vector<int>{1});
+  resumed.set_status("running");
+  CHECK(resumed.begin_trial({{"mtu", "1400"}}, 2.0) == 2);
+}
+
 TEST_CASE("an empty file is called empty, not another program's database", "[faults]") {
   TempDir tmp("empty");
   const std::string empty = tmp.file("empty.sqlite");
