@@ -106,6 +106,7 @@ void Journal::load() {
   try {
     auto j = nlohmann::json::parse(*content);
     data_.boot_id = j.at("boot_id").get<std::string>();
+    data_.net_ns = j.value("net_ns", "");
     data_.pid = j.at("pid").get<int>();
     data_.open = j.at("open").get<bool>();
     data_.updated = j.value("updated", "");
@@ -139,6 +140,7 @@ void Journal::save() {
   nlohmann::json j;
   j["version"] = 1;
   j["boot_id"] = data_.boot_id;
+  if (!data_.net_ns.empty()) j["net_ns"] = data_.net_ns;
   j["pid"] = data_.pid;
   j["open"] = data_.open;
   j["updated"] = data_.updated;

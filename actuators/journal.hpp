@@ -47,6 +47,9 @@ struct JournalEntry {
 
 struct JournalData {
   std::string boot_id;
+  // The network namespace of the process that wrote it ("net:[N]"): what its `host` entries mean.
+  // Empty in journals of wgopt before 2026-12 (and where /proc cannot say).
+  std::string net_ns;
   int pid = 0;              // the process that last wrote the journal
   bool open = false;        // a transaction is in flight (unfinished if its process is gone)
   std::string updated;      // UTC time of the last update, for people reading the file

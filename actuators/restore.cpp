@@ -105,9 +105,11 @@ RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal
 
 ChangeSession::ChangeSession(const std::string& state_dir, KnobLookup lookup, SessionOptions options)
     : lock_(HostLock::acquire(options.run_dir)), journal_(state_dir), lookup_(std::move(lookup)),
-      options_(std::move(options)), boot_id_(wgopt::boot_id(options_.proc_root)) {
+      options_(std::move(options)), boot_id_(wgopt::boot_id(options_.proc_root)),
+      net_ns_(own_net_namespace(options_.proc_root)) {
   journal_.load();
   auto& d = journal_.data();
+  if (d.boot_id == boot_id_) refuse_other_namespace(d);
   if (!d.entries.empty() && d.boot_id != boot_id_) {
     // After a reboot the kernel starts from its defaults (or the admin's config): re-applying
     // values from the old boot would overwrite them with stale ones.
@@ -128,6 +130,20 @@ ChangeSession::ChangeSession(const std::string& state_dir, KnobLookup lookup, Se
   if (std::any_of(d.entries.begin(), d.entries.end(), [](const JournalEntry& e) { return e.state == EntryState::Held; })) {
     release_held(startup_);
   }
+}
+
+// `host` in a journal is the namespace of the process that wrote it: `ip netns exec A wgopt set` on
+// a shared state dir, then `ip netns exec B wgopt rollback`, restored B's values to A's originals
+// and lost A's. Entries of named namespaces (netns:NAME) are found from anywhere.
+void ChangeSession::refuse_other_namespace(const JournalData& d) const {
+  if (d.net_ns.empty() || net_ns_.empty() || d.net_ns == net_ns_) return;
+  if (std::none_of(d.entries.begin(), d.entries.end(), [](const JournalEntry& e) { return e.place.is_host(); })) return;
+  const std::string there = netns_name_of(d.net_ns), here = netns_name_of(net_ns_);
+  const std::string where = there.empty() ? d.net_ns : fmt::format("network namespace {} ({})", there, d.net_ns);
+  const std::string run_there = there.empty() ? "from there" : fmt::format("with `ip netns exec {} wgopt ...`", there);
+  throw UsageError(fmt::format("journal {} holds originals of values changed in {}, and this wgopt runs in {}: run it {} "
+                               "(if that namespace is gone, its values went with it: move the journal away)",
+                               journal_.path(), where, here.empty() ? net_ns_ : "network namespace " + here, run_there));
 }
 
 namespace {

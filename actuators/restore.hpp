@@ -72,7 +72,7 @@ void note_knob_written();
 
 struct SessionOptions {
   std::string run_dir = act::run_dir();  // where the host lock is (actuators/lock.hpp)
-  std::string proc_root = "/proc";       // for the boot id
+  std::string proc_root = "/proc";       // for the boot id and this process's network namespace
   // `wgopt rollback`: a journal that cannot be written (disk full, read-only) does not stop the
   // restore. The knobs are restored all the same; journal_problem() says what could not be saved.
   // A stale journal is harmless: its knobs are found at their originals next time.
@@ -90,6 +90,7 @@ class ChangeSession {
   Journal& journal() { return journal_; }
   const RestoreReport& startup() const { return startup_; }
   const std::string& boot_id() const { return boot_id_; }
+  const std::string& net_ns() const { return net_ns_; }  // this process's network namespace ("net:[N]")
   // Empty, or why the journal could not be updated (only with journal_best_effort).
   const std::string& journal_problem() const { return journal_problem_; }
 
@@ -101,6 +102,8 @@ class ChangeSession {
   RestoreReport release_held();
 
  private:
+  // Throws UsageError when the journal's `host` entries belong to another network namespace.
+  void refuse_other_namespace(const JournalData& d) const;
   void restore_open(RestoreReport& report);
   void release_held(RestoreReport& report);
   void save_journal();
@@ -110,6 +113,7 @@ class ChangeSession {
   KnobLookup lookup_;
   SessionOptions options_;
   std::string boot_id_;
+  std::string net_ns_;
   RestoreReport startup_;
   std::string journal_problem_;
 };

@@ -211,6 +211,7 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
 
   // Every original is on disk before the first write.
   d.boot_id = session_.boot_id();
+  d.net_ns = session_.net_ns();
   d.pid = ::getpid();
   d.open = true;
   for (auto& p : planned_) {

@@ -1,11 +1,13 @@
 #include <ctime>
 #include "common/util.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fmt/format.h>
 
 #include "common/error.hpp"
@@ -191,6 +193,21 @@ std::string utc_stamp(const char* fmt, double unix_seconds) {
 std::string boot_id(const std::string& proc_root) {
   auto c = read_file(proc_root + "/sys/kernel/random/boot_id");
   return c ? trim(*c) : std::string{};
+}
+
+std::string own_net_namespace(const std::string& proc_root) {
+  std::error_code ec;
+  const auto target = std::filesystem::read_symlink(proc_root + "/self/ns/net", ec);
+  return ec ? std::string{} : target.string();
+}
+
+std::string netns_name_of(const std::string& id, const std::string& run_netns) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(run_netns, ec)) {
+    struct stat st {};
+    if (::stat(e.path().c_str(), &st) == 0 && fmt::format("net:[{}]", st.st_ino) == id) return e.path().filename().string();
+  }
+  return {};
 }
 
 namespace {

@@ -1,12 +1,14 @@
 // The journal and the session around it: durable records, torn temp files, other-boot journals,
 // crash recovery that leaves someone else's changes alone, and the one-wgopt-at-a-time lock.
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "actuators/journal.hpp"
+#include "common/error.hpp"
 #include "actuators/lock.hpp"
 #include "actuators/transaction.hpp"
 #include "tests/actuators/fake_knob.hpp"
@@ -106,6 +108,48 @@ TEST_CASE("a journal from another boot is archived, never re-applied") {
   CHECK(std::filesystem::exists(session.startup().archived));
   CHECK_FALSE(std::filesystem::exists(h.s.state() + "/journal.json"));
   CHECK(h.s.get("/proc/sys/net/core/fake_a") == "111\n");
+}
+
+// `host` is the namespace of the process that wrote the journal: `ip netns exec A wgopt set`, then
+// `ip netns exec B wgopt rollback` on the same state dir wrote A's originals into B (found by an
+// exploratory test: B changed, A's originals lost).
+TEST_CASE("a journal whose host entries another network namespace wrote is refused there, restored at home") {
+  FakeHost h;
+  std::filesystem::create_directories(h.s.proc_root() + "/self/ns");
+  std::filesystem::create_symlink("net:[4026531840]", h.s.proc_root() + "/self/ns/net");
+  auto journal_from = [&](const std::string& net_ns) {
+    write_open_journal(h, kBoot);
+    Journal j(h.s.state());
+    j.load();
+    j.data().net_ns = net_ns;
+    j.save();
+  };
+  h.s.put("/proc/sys/net/core/fake_a", "111\n");
+  journal_from("net:[4026532999]");
+  CHECK_THROWS_AS(ChangeSession(h.s.state(), h.lookup(), h.s.session()), UsageError);
+  CHECK_THROWS_WITH(ChangeSession(h.s.state(), h.lookup(), h.s.session()),
+                    Catch::Contains("changed in net:[4026532999]") && Catch::Contains("runs in net:[4026531840]") &&
+                        Catch::Contains("move the journal away"));
+  CHECK(h.s.get("/proc/sys/net/core/fake_a") == "111\n");  // nothing restored here
+  CHECK(std::filesystem::exists(h.s.state() + "/journal.json"));
+
+  journal_from("net:[4026531840]");  // at home: crash recovery as ever
+  ChangeSession home(h.s.state(), h.lookup(), h.s.session());
+  CHECK(h.s.get("/proc/sys/net/core/fake_a") == "100\n");
+}
+
+TEST_CASE("a journal of named namespaces only is restored from any namespace") {
+  FakeHost h;
+  std::filesystem::create_directories(h.s.proc_root() + "/self/ns");
+  std::filesystem::create_symlink("net:[4026531840]", h.s.proc_root() + "/self/ns/net");
+  ensure_dir(h.s.state());
+  Journal j(h.s.state());
+  j.data().boot_id = kBoot;
+  j.data().net_ns = "net:[4026532999]";
+  j.data().entries.push_back({.id = "net.fake.a", .place = Place::netns("gone-ns"), .original = "100", .before = "100",
+                              .target = "111", .state = EntryState::Kept});
+  j.save();
+  CHECK_NOTHROW(ChangeSession(h.s.state(), h.lookup(), h.s.session()));
 }
 
 TEST_CASE("a failed restore stays in the journal for the next attempt") {
