@@ -69,13 +69,31 @@ void parse_knobs(const YAML::Node& node, const std::string& source, const std::s
   }
 }
 
+// The host facts the gates compare (experiments/search/host_gate.hpp): a map of scalars, nproc a
+// count. A list or a word there compared as "no facts" (exit 0: matches) or as a difference.
+YAML::Node parse_host(const YAML::Node& node, const std::string& source, const char* where) {
+  if (node.IsNull()) return node;
+  if (!node.IsMap()) {
+    throw UsageError(fmt::format("profile {}: '{}host' must be a map of facts (kernel, nproc, sku, nic_driver, ...), as "
+                                 "`wgopt search` writes it",
+                                 source, where));
+  }
+  const YAML::Node& map = node;  // const: a missing key must not be created
+  const YAML::Node n = map["nproc"];
+  if (n && (!n.IsScalar() || n.Scalar().empty() || n.Scalar().size() > 6 ||
+            n.Scalar().find_first_not_of("0123456789") != std::string::npos || std::stoi(n.Scalar()) < 1)) {
+    throw UsageError(fmt::format("profile {}: '{}host.nproc' must be a count of CPUs such as 8", source, where));
+  }
+  return node;
+}
+
 PeerProfile parse_peer(const YAML::Node& node, const std::string& source) {
   if (!node.IsMap()) throw UsageError(fmt::format("profile {}: 'peer' must be a map with 'knobs' and 'host'", source));
   PeerProfile peer;
   for (const auto& kv : node) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
     if (key == "knobs") parse_knobs(kv.second, source, "peer.", peer.knobs);
-    else if (key == "host") peer.host = kv.second;
+    else if (key == "host") peer.host = parse_host(kv.second, source, "peer.");
     else throw UsageError(fmt::format("profile {}: unknown key 'peer.{}': the peer section has knobs and host", source, one_line(key, 80)));
   }
   return peer;
@@ -149,7 +167,7 @@ Profile parse_profile(const std::string& text, const std::string& source_path) {
     if (key == "knobs") {
       parse_knobs(kv.second, source, "", p.knobs);
     } else if (key == "host") {
-      p.host = kv.second;
+      p.host = parse_host(kv.second, source, "");
     } else if (key == "evidence") {
       p.evidence = kv.second;
     } else if (key == "peer") {

@@ -64,6 +64,9 @@ int run_facts(const FactsCli& c) {
       j["profile"] = label;
       j["matches"] = gate.matches();
       j["differences"] = diffs;
+      nlohmann::json skipped = nlohmann::json::array();
+      for (const auto& d : gate.not_compared) skipped.push_back({{"fact", d.fact}, {"profile", d.profile}, {"why", d.host}});
+      j["not_compared"] = skipped;
       j["summary"] = gate.matches() ? "matches" : experiments::describe_differences(gate.differences);
     }
     // Free text (the SKU, a profile's facts) may hold any byte: the JSON holds it escaped.
@@ -75,7 +78,13 @@ int run_facts(const FactsCli& c) {
     if (!f.underlay.empty()) std::printf("nic_driver      %s (%s)\n", one_line(f.nic_driver.empty() ? "(none)" : f.nic_driver).c_str(), f.underlay.c_str());
     if (!f.wireguard.empty()) std::printf("wireguard_mode  %s (%s)\n", one_line(f.wireguard_mode).c_str(), f.wireguard.c_str());
     if (with_profile) {
-      if (gate.matches()) std::printf("profile %s: this host matches\n", one_line(label, 200).c_str());
+      if (gate.matches()) {
+        std::printf("profile %s: this host matches%s\n", one_line(label, 200).c_str(),
+                    gate.not_compared.empty() ? "" : " on every fact it could compare");
+      }
+      for (const auto& d : gate.not_compared) {
+        std::printf("not compared: %s: profile %s (%s)\n", d.fact.c_str(), one_line(d.profile, 200).c_str(), d.host.c_str());
+      }
       for (const auto& d : gate.differences) {
         std::printf("differs: %s: profile %s, this host %s\n", d.fact.c_str(), one_line(d.profile, 200).c_str(), one_line(d.host, 200).c_str());
       }
@@ -95,7 +104,9 @@ void setup_facts(CLI::App& root, Context& ctx) {
       "The comparison is the one `wgopt apply` and `wgopt retune` make before they change anything:\n"
       "nproc equal, kernel by major version (the first number), the NIC driver of the profile's\n"
       "underlay, the WireGuard mode of its WireGuard interface (see `wgopt export --help` for how\n"
-      "they are chosen) and the SKU equal; a fact the profile does not record is not compared.\n"
+      "they are chosen; a profile of sysctls only: the interfaces its host facts name, when they are\n"
+      "here) and the SKU equal; a fact the profile does not record is not compared, and one it records\n"
+      "with no interface here to read it on is listed as 'not compared' (a warning in apply/retune).\n"
       "Exit codes: 0 the host matches (or no --profile), 3 it differs, 2 bad usage, 1 error.");
   sub->add_option("--profile", c->profile, "compare with this profile's host facts (- reads standard input)");
   sub->add_option("--netns", c->netns, "read the facts in this network namespace");

@@ -95,6 +95,17 @@ std::vector<FactDifference> compare_host_facts(const YAML::Node& profile_host, c
   return out;
 }
 
+std::vector<FactDifference> uncompared_host_facts(const YAML::Node& profile_host, const HostFacts& here) {
+  std::vector<FactDifference> out;
+  if (auto d = recorded(profile_host, "nic_driver"); d && here.underlay.empty()) {
+    out.push_back({"nic_driver", *d, "no underlay interface: the profile's knobs name none"});
+  }
+  if (auto w = recorded(profile_host, "wireguard_mode"); w && !w->starts_with("unknown") && here.wireguard.empty()) {
+    out.push_back({"wireguard_mode", *w, "no WireGuard interface: the profile's knobs name none"});
+  }
+  return out;
+}
+
 std::string describe_differences(const std::vector<FactDifference>& differences) {
   std::vector<std::string> parts;
   for (const auto& d : differences) {

@@ -56,6 +56,10 @@ struct FactDifference {
 //   equal unless the profile's is "unknown: ..." (it could not tell). A SKU recorded as "unknown
 //   (N CPUs)" says nothing beyond nproc and is not compared.
 std::vector<FactDifference> compare_host_facts(const YAML::Node& profile_host, const HostFacts& here);
+// The facts the profile records that compare_host_facts could not compare because `here` has no
+// interface of that kind (a profile of sysctls names no device): `host` says why. Said beside
+// "matches", never silently skipped.
+std::vector<FactDifference> uncompared_host_facts(const YAML::Node& profile_host, const HostFacts& here);
 // "nproc: profile 4, this host 2; nic_driver: profile mlx5_core, this host virtio_net" (one line;
 // free text shown with one_line()).
 std::string describe_differences(const std::vector<FactDifference>& differences);

@@ -3,27 +3,47 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "actuators/host.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
 
 namespace wgopt::experiments {
 
-InterfaceRoles profile_roles(const act::Profile& profile, const std::string& label) {
+namespace {
+
+// The interface the profile's host facts name for `key`, when it is a device here.
+std::string recorded_interface(const act::Profile& profile, const char* key, const Place& place) {
+  if (!profile.host.IsMap()) return {};
+  const YAML::Node& host = profile.host;  // const: a missing key must not be created
+  const YAML::Node n = host[key];
+  if (!n || !n.IsScalar() || !is_valid_ifname(n.Scalar())) return {};
+  return act::make_host(place).files->exists("/sys/class/net/" + n.Scalar() + "/ifindex") ? n.Scalar() : std::string();
+}
+
+}  // namespace
+
+InterfaceRoles profile_roles(const act::Profile& profile, const std::string& label, const Place& place) {
   ExportOptions o;
   o.profile_label = label;
-  return export_roles(profile, o);
+  InterfaceRoles r = export_roles(profile, o);
+  if (r.underlay.empty()) r.underlay = recorded_interface(profile, "underlay", place);
+  if (r.wireguard.empty()) r.wireguard = recorded_interface(profile, "wireguard", place);
+  return r;
 }
 
 HostGate compare_with(const act::Profile& profile, const std::string& label, HostFacts here) {
   HostGate g;
   g.roles = profile_roles(profile, label);
+  if (!here.underlay.empty()) g.roles.underlay = here.underlay;  // the names the facts were read for
+  if (!here.wireguard.empty()) g.roles.wireguard = here.wireguard;
   g.here = std::move(here);
   g.differences = compare_host_facts(profile.host, g.here);
+  g.not_compared = uncompared_host_facts(profile.host, g.here);
   return g;
 }
 
 HostGate check_host_facts(const act::Profile& profile, const std::string& label, const Place& place, CommandRunner& runner) {
-  const InterfaceRoles roles = profile_roles(profile, label);
+  const InterfaceRoles roles = profile_roles(profile, label, place);
   return compare_with(profile, label, read_host_facts(runner, place, roles.underlay, roles.wireguard));
 }
 
@@ -40,7 +60,9 @@ std::string peer_name(const act::Profile& profile, const std::string& local) {
 }
 
 InterfaceRoles peer_roles(const act::Profile& profile, const std::string& label) {
-  const InterfaceRoles here = profile_roles(profile, label);
+  ExportOptions o;  // the knobs' roles only: the host facts' names are this host's, not the peer's
+  o.profile_label = label;
+  const InterfaceRoles here = export_roles(profile, o);
   return {peer_name(profile, here.underlay), peer_name(profile, here.wireguard)};
 }
 
@@ -65,10 +87,14 @@ HostGate compare_peer_with(const act::Profile& profile, const std::string& label
   if (!f.nic_driver.count(g.roles.underlay)) g.here.underlay.clear();
   if (!f.wireguard_mode.count(g.roles.wireguard)) g.here.wireguard.clear();
   g.differences = compare_host_facts(profile.peer ? profile.peer->host : profile.host, g.here);
+  g.not_compared = uncompared_host_facts(profile.peer ? profile.peer->host : profile.host, g.here);
   return g;
 }
 
 void require_matching_host(const HostGate& gate, const std::string& label, bool force) {
+  for (const auto& n : gate.not_compared) {
+    spdlog::warn("profile {} records {} {}, not compared here ({})", one_line(label, 200), n.fact, one_line(n.profile, 80), n.host);
+  }
   if (gate.matches()) return;
   const std::string what = describe_differences(gate.differences);
   if (force) {

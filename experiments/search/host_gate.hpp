@@ -20,12 +20,14 @@ struct HostGate {
   InterfaceRoles roles;                     // the profile's underlay and WireGuard interface
   HostFacts here;                           // this host's facts for them
   std::vector<FactDifference> differences;  // empty: the host matches (or the profile records no facts)
+  std::vector<FactDifference> not_compared;  // recorded, but no interface here to compare them on (uncompared_host_facts)
   bool matches() const { return differences.empty(); }
 };
 
-// The profile's interface roles (export_roles with no options; a profile whose roles cannot be
-// decided compares no driver / WireGuard mode). Throws UsageError for a profile export refuses.
-InterfaceRoles profile_roles(const act::Profile& profile, const std::string& label);
+// The profile's interface roles (export_roles with no options), else the interfaces its host facts
+// name (`underlay:`, `wireguard:`, recorded by `wgopt search`) when this host has them; a role still
+// undecided compares no driver / WireGuard mode, and the gate lists that fact as not compared. Throws UsageError for a profile export refuses.
+InterfaceRoles profile_roles(const act::Profile& profile, const std::string& label, const Place& place = Place::host());
 
 // Reads this host's facts in `place` and compares them with the profile's.
 HostGate check_host_facts(const act::Profile& profile, const std::string& label, const Place& place, CommandRunner& runner);

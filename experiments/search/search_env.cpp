@@ -86,6 +86,10 @@ nlohmann::json host_facts(const SearchPlant& sp, const std::string& sku, Command
     if (auto d = nic_driver(runner, plant.client, plant.client_underlay); !d.empty()) h["nic_driver"] = d;
   }
   h["wireguard_mode"] = wireguard_mode(runner, plant.client, plant.client_wg);
+  // The interfaces those two facts were read on: the gates compare them there when the profile's
+  // knobs name no device (a profile of sysctls only, host_gate.hpp).
+  if (!plant.client_underlay.empty()) h["underlay"] = plant.client_underlay;
+  h["wireguard"] = plant.client_wg;
   return h;
 }
 

@@ -110,3 +110,41 @@ TEST_CASE("host gate: a both-ends profile's peer part is compared with the peer'
   const auto one = act::parse_profile("host: {nproc: 4}\nknobs: {wt0/mtu: 1420}\n", "one.yaml");
   CHECK(names(compare_peer_with(one, "one.yaml", f).differences) == std::vector<std::string>{"nproc"});
 }
+
+// Found by an exploratory test: a profile of sysctls recording `nic_driver: e1000` "matched" a
+// virtio host, exit 0, because no interface of the profile was there to compare the driver on.
+TEST_CASE("host gate: a recorded fact with no interface to compare it on is listed, never silently passed", "[host-gate]") {
+  HostFacts h = here();
+  h.underlay.clear();
+  h.wireguard.clear();
+  const auto p = facts("{nproc: 4, nic_driver: e1000, wireguard_mode: kernel}");
+  CHECK(compare_host_facts(p, h).empty());
+  const auto skipped = uncompared_host_facts(p, h);
+  CHECK(names(skipped) == std::vector<std::string>{"nic_driver", "wireguard_mode"});
+  CHECK(skipped.front().profile == "e1000");
+  CHECK(uncompared_host_facts(p, here()).empty());  // interfaces known: compared, nothing left over
+  CHECK(uncompared_host_facts(facts("{nproc: 4}"), h).empty());
+}
+
+TEST_CASE("host gate: a profile of sysctls is compared on the interfaces its facts name, when they are here", "[host-gate]") {
+  auto with_host = [](const std::string& host) {
+    return act::parse_profile("knobs:\n  net.core.netdev_budget: 600\nhost: " + host + "\n", "p.yaml");
+  };
+  const auto named = profile_roles(with_host("{nic_driver: virtio_net, underlay: lo, wireguard: lo}"), "p.yaml");
+  CHECK(named.underlay == "lo");  // every host has lo
+  CHECK(named.wireguard == "lo");
+  const auto absent = profile_roles(with_host("{nic_driver: e1000, underlay: nosuch0}"), "p.yaml");
+  CHECK(absent.underlay.empty());
+  CHECK(absent.wireguard.empty());
+}
+
+TEST_CASE("host gate: host facts that are not a map of facts are refused when the profile is read", "[host-gate]") {
+  auto parse = [](const std::string& host) { return act::parse_profile("knobs: {}\nhost: " + host + "\n", "p.yaml"); };
+  CHECK_THROWS_WITH(parse("[1, 2]"), Contains("'host' must be a map of facts"));
+  CHECK_THROWS_WITH(parse("{nproc: two}"), Contains("'host.nproc' must be a count of CPUs"));
+  CHECK_THROWS_WITH(parse("{nproc: 0}"), Contains("'host.nproc'"));
+  CHECK_THROWS_AS(parse("{nproc: -4}"), UsageError);
+  CHECK_NOTHROW(parse("{nproc: 4, kernel: 6.1.0}"));
+  CHECK_NOTHROW(parse("~"));
+  CHECK_THROWS_WITH(act::parse_profile("knobs: {}\npeer: {knobs: {}, host: [x]}\n", "p.yaml"), Contains("'peer.host' must be a map"));
+}
