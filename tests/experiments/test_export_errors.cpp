@@ -231,5 +231,11 @@ TEST_CASE("apply: a profile made in a namespace, applied without --netns, is ref
   auto a = wgopt_cli({"apply", "--dry-run", p});
   CHECK(a.exit_code == 2);
   CHECK(a.err == "wgopt: error: profile " + p + " was made in network namespace wgopt-cli and this is host: add --netns wgopt-cli "
-                 "(nothing was changed)\n");
+                 "(nothing was changed; --force applies it here)\n");
+  // The facts of the same machine match: the namespace is named all the same (it listed every
+  // missing knob in one 952-character line), and a profile of sysctls is not applied to the host.
+  std::ofstream(p) << "host: {place: netns wgopt-cli}\nknobs:\n  net.ipv4.tcp_wmem: 4096 16384 4194304\n";
+  auto same = wgopt_cli({"apply", "--dry-run", p});
+  CHECK(same.exit_code == 2);
+  CHECK_THAT(same.err, Contains("add --netns wgopt-cli"));
 }
