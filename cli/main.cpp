@@ -7,6 +7,7 @@
 #include "cli/registry.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/util.hpp"
 
 namespace wgopt::cli {
 
@@ -42,9 +43,22 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // --help prints and exits 0; every other parse error is bad usage: exit 2, like UsageError.
-    const int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    // --help and --version print and exit 0; every other parse error is bad usage: one line and
+    // exit 2, like UsageError (CLI11's own print is two lines without the program's name).
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::string command = "wgopt";
+    for (const CLI::App* sub = &app; sub;) {
+      const CLI::App* next = nullptr;
+      for (const CLI::App* s : sub->get_subcommands()) next = s;
+      if (next) command += " " + next->get_name();
+      sub = next;
+    }
+    if (command == "wgopt" && argc > 1 && argv[1][0] != '-') {
+      std::fprintf(stderr, "wgopt: error: unknown command '%s': `wgopt --help` lists the commands\n", one_line(argv[1], 80).c_str());
+      return 2;
+    }
+    std::fprintf(stderr, "wgopt: error: %s: see `%s --help`\n", one_line(e.what(), 300).c_str(), command.c_str());
+    return 2;
   } catch (const UsageError& e) {
     std::fprintf(stderr, "wgopt: error: %s\n", e.what());
     return 2;

@@ -1,0 +1,48 @@
+// The command line's own refusals (CLI11's parse errors) follow the rule every other refusal does:
+// one line on stderr naming the thing and where the fix is, exit 2. They printed two lines without
+// the program's name ("Could not convert: --port = 99999999999" / "Run with --help ...").
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "common/exec.hpp"
+
+using namespace wgopt;
+
+namespace {
+
+CommandResult wgopt_cli(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{WGOPT_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessRunner r;
+  return r.run({.argv = argv, .timeout = std::chrono::seconds(60)});
+}
+
+}  // namespace
+
+TEST_CASE("cli: a parse error is one line naming the command whose --help has the fix, exit 2", "[cli]") {
+  struct Case {
+    std::vector<std::string> args;
+    std::string line;
+  };
+  const std::vector<Case> cases{
+      {{"bogus"}, "wgopt: error: unknown command 'bogus': `wgopt --help` lists the commands\n"},
+      {{"diagnose", "--peer", "100.64.0.1", "--port", "99999999999"},
+       "wgopt: error: Could not convert: --port = 99999999999: see `wgopt diagnose --help`\n"},
+      {{"testbed", "status", "--ssh"}, "wgopt: error: The following argument was not expected: --ssh: see `wgopt testbed status --help`\n"},
+      // `--ssh "$PEER"` with PEER unset acted on this host.
+      {{"rollback", "--ssh", ""}, "wgopt: error: --ssh: needs [USER@]HOST, and it was given empty: see `wgopt rollback --help`\n"},
+      {{"set", "--ssh", "", "x=1"}, "wgopt: error: --ssh: needs [USER@]HOST, and it was given empty: see `wgopt set --help`\n"},
+  };
+  for (const auto& c : cases) {
+    auto r = wgopt_cli(c.args);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err == c.line);
+    CHECK(r.out.empty());
+  }
+  auto help = wgopt_cli({"testbed", "status", "--help"});
+  CHECK(help.exit_code == 0);
+  CHECK_FALSE(help.out.empty());
+  CHECK(wgopt_cli({"--version"}).exit_code == 0);
+}
