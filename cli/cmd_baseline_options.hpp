@@ -25,7 +25,8 @@ inline void add_load_options(CLI::App* sub, LoadOptions& o) {
   sub->add_flag("--testbed", o.target.testbed, "load the built-in testbed (brought up if it is not)");
   sub->add_option("--prefix", o.target.prefix, "the testbed's prefix (with --testbed)")->capture_default_str();
   sub->add_option("--peer", o.target.peer, "load a peer running `iperf3 -s` at this address (its mesh IP)");
-  sub->add_option("--netns", o.target.netns, "run the client inside this network namespace (with --peer)");
+  sub->add_option("--netns", o.target.netns, "run the client inside this network namespace (with --peer)")
+      ->check(not_empty("a namespace name"));
   sub->add_option("--port", o.target.port, "the peer's iperf3 port (with --peer)")->capture_default_str();
   sub->add_option("--duration", o.duration, "seconds per scenario (10, 30s, 1m)")->capture_default_str();
 }
@@ -35,6 +36,9 @@ inline std::chrono::seconds load_duration(const LoadOptions& o) {
   auto ms = parse_duration(o.duration, "--duration");
   auto s = static_cast<long long>(std::llround(ms.count() / 1000.0));
   if (s < 1) throw UsageError(fmt::format("--duration '{}' is shorter than iperf3's 1 s minimum: use 1 or more", o.duration));
+  // iperf3's own limit (workload::validate), checked before the plant: found after it, a testbed was
+  // brought up for a command refused the next moment.
+  if (s > 86400) throw UsageError(fmt::format("--duration '{}' is longer than 24 h: use 1 s to 24h", o.duration));
   return std::chrono::seconds(s);
 }
 

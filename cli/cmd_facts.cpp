@@ -109,7 +109,8 @@ void setup_facts(CLI::App& root, Context& ctx) {
       "with no interface here to read it on is listed as 'not compared' (a warning in apply/retune).\n"
       "Exit codes: 0 the host matches (or no --profile), 3 it differs, 2 bad usage, 1 error.");
   sub->add_option("--profile", c->profile, "compare with this profile's host facts (- reads standard input)");
-  sub->add_option("--netns", c->netns, "read the facts in this network namespace");
+  sub->add_option("--netns", c->netns, "read the facts in this network namespace")
+      ->check(wgopt::cli::not_empty("a namespace name"));
   sub->add_option("--underlay", c->underlay, "without --profile: the interface whose NIC driver to read");
   sub->add_option("--wireguard", c->wireguard, "without --profile: the interface whose WireGuard mode to read");
   sub->add_flag("--json", c->json, "print JSON");

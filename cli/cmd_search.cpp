@@ -119,7 +119,8 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   plant->add_option("--prefix", o->testbed_prefix, "testbed name prefix")->capture_default_str();
   plant->add_option("--peer", o->peer, "mesh address of a peer running `iperf3 -s`; tunes this host");
   plant->add_option("--port", o->port, "the peer's iperf3 port")->capture_default_str();
-  plant->add_option("--netns", o->netns, "run the client and tune inside this network namespace (peer mode)");
+  plant->add_option("--netns", o->netns, "run the client and tune inside this network namespace (peer mode)")
+      ->check(wgopt::cli::not_empty("a namespace name"));
   plant->add_option("--interfaces", o->interfaces, "peer mode: interfaces whose knobs are searched (default: all)")->delimiter(',');
   plant->add_option("--peer-interfaces", o->peer_interfaces,
                     "with --ssh: the peer's counterparts of --interfaces, in the same order (default: the same names)")

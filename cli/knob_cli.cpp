@@ -5,13 +5,15 @@
 #include "actuators/allowlist.hpp"
 #include "actuators/host.hpp"
 #include "actuators/lock.hpp"
+#include "cli/registry.hpp"
 #include "common/error.hpp"
 #include "common/files.hpp"
 
 namespace wgopt::cli {
 
 void add_knob_options(CLI::App* sub, KnobOptions& o, bool with_interfaces) {
-  sub->add_option("--netns", o.netns, "act inside this network namespace (e.g. wgopt-cli, one end of the testbed)");
+  sub->add_option("--netns", o.netns, "act inside this network namespace (e.g. wgopt-cli, one end of the testbed)")
+      ->check(not_empty("a namespace name"));
   sub->add_flag("--json", o.json, "print JSON on stdout instead of text");
   if (with_interfaces) {
     sub->add_option("-i,--interface", o.interfaces, "list device knobs of this interface only (repeatable)");
@@ -34,11 +36,7 @@ peer::DiscoverArgs peer_discover_args(const KnobOptions& o) {
 Place place_of(const KnobOptions& o) {
   if (o.netns.empty()) return Place::host();
   Place p = Place::netns(o.netns);
-  // Without this every knob would read as absent, which looks like a host with nothing to tune.
-  if (!RootedFiles("/").exists("/run/netns/" + o.netns)) {
-    throw UsageError(fmt::format("network namespace '{}' does not exist: `ip netns list` shows those there are "
-                                 "(`wgopt testbed up` creates wgopt-srv and wgopt-cli)", o.netns));
-  }
+  require_netns_exists(o.netns);  // else every knob reads as absent: a host with nothing to tune
   return p;
 }
 

@@ -30,6 +30,14 @@ inline CLI::Validator not_negative() {
       "", "not negative");
 }
 
+// For an option whose empty value would mean "not given" (--netns '' acted on the host, --ssh ''
+// on this host instead of a peer: a shell variable that was not set): refused in one line.
+inline CLI::Validator not_empty(const std::string& form) {
+  return CLI::Validator(
+      [form](std::string& v) { return v.empty() ? "needs " + form + ", and it was given empty" : std::string(); }, "",
+      "not empty");
+}
+
 }  // namespace wgopt::cli
 
 #define WGOPT_CONCAT_INNER(a, b) a##b

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/registry.hpp"
 #include "common/error.hpp"
 
 namespace wgopt::cli {
@@ -9,7 +10,7 @@ namespace wgopt::cli {
 void add_ssh_options(CLI::App* sub, SshCliOptions& o) {
   // An empty value (`--ssh "$PEER"` with PEER unset) acted on this host: refused.
   sub->add_option("--ssh", o.target, "act on a peer over ssh ([USER@]HOST): the peer's own wgopt runs as an agent there")
-      ->check([](const std::string& v) { return v.empty() ? std::string("needs [USER@]HOST, and it was given empty") : std::string(); });
+      ->check(not_empty("[USER@]HOST"));
   sub->add_option("--ssh-identity", o.identity, "ssh private key for --ssh (ssh -i)");
   sub->add_option("--ssh-known-hosts", o.known_hosts, "known_hosts file for --ssh (default: ~/.ssh/known_hosts)");
   sub->add_flag("--ssh-accept-new-host-key", o.accept_new_host_key,

@@ -1,5 +1,7 @@
 #include "common/place.hpp"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "common/error.hpp"
@@ -50,6 +52,15 @@ std::vector<std::string> Place::wrap(const std::vector<std::string>& argv) const
   std::vector<std::string> out{"ip", "netns", "exec", netns_};
   out.insert(out.end(), argv.begin(), argv.end());
   return out;
+}
+
+void require_netns_exists(const std::string& name) {
+  std::error_code ec;
+  if (!is_valid_netns_name(name) || !std::filesystem::exists("/run/netns/" + name, ec)) {
+    throw UsageError(fmt::format("network namespace '{}' does not exist: `ip netns list` shows those there are "
+                                 "(`wgopt testbed up` creates wgopt-srv and wgopt-cli)",
+                                 one_line(name, 80)));
+  }
 }
 
 }  // namespace wgopt

@@ -35,5 +35,8 @@ bool is_valid_ifname(const std::string& name);
 void require_valid_ifname(const std::string& name);
 // Network namespace names: [A-Za-z0-9_.-]{1,64}, not "." or ".." (they become /run/netns/NAME).
 bool is_valid_netns_name(const std::string& name);
+// UsageError (one line, naming `ip netns list`) unless /run/netns/NAME exists: without it every knob
+// reads as absent and every command run there fails with another program's words.
+void require_netns_exists(const std::string& name);
 
 }  // namespace wgopt

@@ -144,7 +144,10 @@ Plant resolve_plant(const PlantChoice& choice, std::shared_ptr<CommandRunner> ru
     return plant;
   }
   const Place place = choice.netns.empty() ? Place::host() : Place::netns(choice.netns);
-  if (!place.is_host()) require_root("running the load inside network namespace " + choice.netns);
+  if (!place.is_host()) {
+    require_netns_exists(choice.netns);  // else: "no route ... (exit 255: Cannot open network namespace)", exit 1
+    require_root("running the load inside network namespace " + choice.netns);
+  }
   return peer_plant(*runner, choice.peer, place, choice.port, choice.interfaces);
 }
 

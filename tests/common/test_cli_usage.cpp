@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "common/exec.hpp"
 
@@ -33,6 +34,7 @@ TEST_CASE("cli: a parse error is one line naming the command whose --help has th
       // `--ssh "$PEER"` with PEER unset acted on this host.
       {{"rollback", "--ssh", ""}, "wgopt: error: --ssh: needs [USER@]HOST, and it was given empty: see `wgopt rollback --help`\n"},
       {{"set", "--ssh", "", "x=1"}, "wgopt: error: --ssh: needs [USER@]HOST, and it was given empty: see `wgopt set --help`\n"},
+      {{"knobs", "--netns", ""}, "wgopt: error: --netns: needs a namespace name, and it was given empty: see `wgopt knobs --help`\n"},
   };
   for (const auto& c : cases) {
     auto r = wgopt_cli(c.args);
@@ -45,4 +47,20 @@ TEST_CASE("cli: a parse error is one line naming the command whose --help has th
   CHECK(help.exit_code == 0);
   CHECK_FALSE(help.out.empty());
   CHECK(wgopt_cli({"--version"}).exit_code == 0);
+}
+
+// Found by an exploratory test: each of these was refused only after the plant was set up (a
+// testbed brought up and left), or by another program's words with exit 1.
+TEST_CASE("cli: a load command's bad duration or missing namespace is refused before the plant is touched", "[cli]") {
+  const std::string prefix = "wgtcli";  // never brought up by any test: it must stay absent
+  for (const char* cmd : {"diagnose", "baseline"}) {
+    auto r = wgopt_cli({cmd, "--testbed", "--prefix", prefix, "--duration", "25h"});
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err == "wgopt: error: --duration '25h' is longer than 24 h: use 1 s to 24h\n");
+    CHECK_FALSE(std::filesystem::exists("/run/netns/" + prefix + "-srv"));
+    auto ns = wgopt_cli({cmd, "--peer", "100.64.0.1", "--netns", "nosuch-ns"});
+    CHECK(ns.exit_code == 2);
+    CHECK_THAT(ns.err, Catch::StartsWith("wgopt: error: network namespace 'nosuch-ns' does not exist"));
+  }
 }
