@@ -43,6 +43,7 @@ constexpr Refused kRefused[] = {
     {"match", "it can run commands (Match exec)"},
     {"include", "it reads other configuration"},
     {"batchmode", "wgopt always sets BatchMode=yes (no prompts)"},
+    {"clearallforwardings", "wgopt opens no ports"},
     {"stricthostkeychecking", "use --ssh-accept-new-host-key to trust a new host key"},
     {"userknownhostsfile", "use --ssh-known-hosts FILE"},
     {"identityfile", "use --ssh-identity FILE"},
@@ -185,10 +186,10 @@ std::vector<std::string> ssh_argv(const SshOptions& o, const std::vector<std::st
     a.push_back("-o");
     a.push_back(kv);
   };
+  // ssh keeps the FIRST value of an option: what wgopt fixes comes first (and --ssh-option refuses
+  // it anyway), then the user's options, then the defaults they may override (a ConnectTimeout=2
+  // given after wgopt's own 10 was silently ignored).
   opt("BatchMode=yes");
-  opt(fmt::format("ConnectTimeout={}", o.connect_timeout_s));
-  opt(fmt::format("ServerAliveInterval={}", o.server_alive_interval_s));
-  opt(fmt::format("ServerAliveCountMax={}", o.server_alive_count_max));
   opt("ClearAllForwardings=yes");
   opt(o.accept_new_host_key ? "StrictHostKeyChecking=accept-new" : "StrictHostKeyChecking=yes");
   if (!o.known_hosts.empty()) opt("UserKnownHostsFile=" + o.known_hosts);
@@ -198,6 +199,9 @@ std::vector<std::string> ssh_argv(const SshOptions& o, const std::vector<std::st
     opt("IdentitiesOnly=yes");
   }
   for (const auto& kv : o.options) opt(kv);
+  opt(fmt::format("ConnectTimeout={}", o.connect_timeout_s));
+  opt(fmt::format("ServerAliveInterval={}", o.server_alive_interval_s));
+  opt(fmt::format("ServerAliveCountMax={}", o.server_alive_count_max));
   a.push_back("--");
   a.push_back(o.target);
   a.insert(a.end(), remote.begin(), remote.end());

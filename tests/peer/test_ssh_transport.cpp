@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/exec.hpp"
 #include "experiments/peer/ssh_transport.hpp"
 
 using namespace wgopt;
@@ -26,9 +27,9 @@ SshOptions base() { return {.target = "root@198.18.0.1", .known_hosts = "/tmp/kh
 TEST_CASE("ssh argv: batch mode, timeouts, keepalives, strict host keys, `--` before the destination", "[peer][ssh]") {
   auto argv = ssh_argv(base(), agent_remote_argv(base()));
   const std::vector<std::string> expected{
-      "ssh", "-T", "-a", "-x", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=3",
-      "-o", "ServerAliveCountMax=3", "-o", "ClearAllForwardings=yes", "-o", "StrictHostKeyChecking=yes",
-      "-o", "UserKnownHostsFile=/tmp/kh", "--", "root@198.18.0.1", "/usr/local/bin/wgopt", "__agent"};
+      "ssh", "-T", "-a", "-x", "-o", "BatchMode=yes", "-o", "ClearAllForwardings=yes", "-o", "StrictHostKeyChecking=yes",
+      "-o", "UserKnownHostsFile=/tmp/kh", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=3",
+      "-o", "ServerAliveCountMax=3", "--", "root@198.18.0.1", "/usr/local/bin/wgopt", "__agent"};
   CHECK(argv == expected);
 
   auto o = base();
@@ -45,7 +46,22 @@ TEST_CASE("ssh argv: batch mode, timeouts, keepalives, strict host keys, `--` be
   CHECK_THAT(all, Catch::StartsWith("ip|netns|exec|wge-cli|ssh|"));
   CHECK_THAT(all, Catch::Contains("StrictHostKeyChecking=accept-new|"));
   CHECK_THAT(all, Catch::Contains("|-i|/etc/hostname|-o|IdentitiesOnly=yes|"));
-  CHECK_THAT(all, Catch::Contains("|-o|Port=2222|-o|ProxyJump=admin@bastion.example:22|--|root@198.18.0.1|"));
+  CHECK_THAT(all, Catch::Contains("|-o|Port=2222|-o|ProxyJump=admin@bastion.example:22|-o|ConnectTimeout=10|"));
+
+  // ssh keeps an option's first value: the user's ConnectTimeout comes before wgopt's default (it
+  // was after it, and a 2 s timeout waited 10 s). Checked with ssh's own reading (ssh -G).
+  o = base();
+  o.options = {"ConnectTimeout=2", "ServerAliveInterval=7"};
+  argv = ssh_argv(o, agent_remote_argv(o));
+  std::vector<std::string> g{"ssh", "-G"};
+  for (size_t i = 1; i < argv.size() && argv[i] != "--"; ++i) g.push_back(argv[i]);
+  g.push_back("root@198.18.0.1");
+  ProcessRunner runner;
+  const auto r = runner.run({.argv = g, .timeout = std::chrono::seconds(10)});
+  INFO(r.err);
+  REQUIRE(r.ok());
+  CHECK_THAT(r.out, Catch::Contains("connecttimeout 2\n") && Catch::Contains("serveraliveinterval 7\n") &&
+                        Catch::Contains("batchmode yes\n") && Catch::Contains("stricthostkeychecking true\n"));
 }
 
 TEST_CASE("ssh options that run commands, or that wgopt owns, are refused with one line", "[peer][ssh]") {
