@@ -70,7 +70,7 @@ void AgentClient::start_session(long long since_ms) {
     std::lock_guard lk(mu_);
     replies_.clear();
     pending_.clear();
-    eof_ = lost_ = false;
+    eof_ = lost_ = timed_out_ = false;
     lost_reason_.clear();
   }
   LineProcess::Options o;
@@ -88,7 +88,13 @@ void AgentClient::start_session(long long since_ms) {
     auto st = proc_->wait(std::chrono::milliseconds(3000));
     const std::string err = proc_->stderr_tail();
     proc_.reset();
-    SshFailure f = st ? classify_(*st, err)
+    bool timed_out = false;
+    {
+      std::lock_guard lk(mu_);
+      timed_out = timed_out_;
+    }
+    // A session this end ended for its silence died of our SIGKILL: that is not why it failed.
+    SshFailure f = st && !timed_out ? classify_(*st, err)
                       : SshFailure{false, fmt::format("{} did not answer within {} (is the peer reachable and "
                                                       "`wgopt __agent` installed there?)",
                                                       name_, seconds(opt_.hello_timeout))};
@@ -205,6 +211,10 @@ json AgentClient::request(const std::string& op, const json& args, std::chrono::
   lk.unlock();
   if (was_lost) throw PeerLost(prior);
   if (at_eof) lose(fmt::format("lost the session to peer {} during `{}`: {}", name_, op, exit_reason()));
+  {
+    std::lock_guard relock(mu_);
+    timed_out_ = true;
+  }
   lose(fmt::format("peer {} did not answer `{}` within {}: the session is ended and the peer restores what it had "
                    "applied by itself",
                    name_, op, seconds(timeout)));

@@ -159,6 +159,7 @@ class AgentClient {
   long long next_id_ = 1;
   bool eof_ = false;
   bool lost_ = false;
+  bool timed_out_ = false;  // the last request got no answer in time (lose() then killed ssh itself)
   std::string lost_reason_;
 
   // The lease, renewed by hb_thread_ while armed_.

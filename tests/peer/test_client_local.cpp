@@ -121,6 +121,16 @@ TEST_CASE("client: another protocol version, an agent that dies, one that hangs"
     auto fake = script(dir, "dies", "echo 'wgopt: error: no such command __agent' >&2\nexit 2\n");
     CHECK_THROWS_WITH(AgentClient::spawn({fake}, "fake"), Catch::Contains("exited 2") && Catch::Contains("no such command"));
   }
+  SECTION("the agent never answers hello: said as silence, not as the SIGKILL this end sent it") {
+    auto fake = script(dir, "silent", "sleep 30\n");
+    try {
+      AgentClient::spawn({fake}, "fake", {.hello_timeout = std::chrono::milliseconds(500)});
+      FAIL("connected");
+    } catch (const Error& e) {
+      CHECK_THAT(e.what(), Catch::Contains("did not answer within") && Catch::Contains("__agent"));
+      CHECK_THAT(e.what(), !Catch::Contains("signal"));
+    }
+  }
   SECTION("a login script prints before the agent answers: the noise is skipped") {
     auto fake = script(dir, "noisy", "echo 'Welcome!'\nread l\necho '" + hello_line() + "'\nread l\n");
     auto c = AgentClient::spawn({fake}, "fake");
