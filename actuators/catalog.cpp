@@ -26,7 +26,7 @@ class AbsentKnob : public KnobBase {
 };
 
 UsageError unknown(const std::string& id) {
-  return UsageError(fmt::format("unknown knob '{}': run `wgopt knobs` to list them", id));
+  return UsageError(fmt::format("unknown knob '{}': run `wgopt knobs` to list them", one_line(id, 80)));
 }
 
 bool interface_exists(const Host& host, const std::string& ifname) {

@@ -10,6 +10,7 @@
 #include "actuators/allowlist.hpp"
 #include "actuators/catalog.hpp"
 #include "actuators/knob_kinds.hpp"
+#include "actuators/profile.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
 
@@ -43,9 +44,21 @@ Change parse_assignment(const std::string& arg) {
   auto eq = arg.find('=');
   if (eq == std::string::npos || eq == 0) {
     throw UsageError(fmt::format("'{}' is not ID=VALUE: write e.g. net.core.rmem_max=16777216 or "
-                                 "'net.ipv4.tcp_rmem=4096 131072 16777216'", arg));
+                                 "'net.ipv4.tcp_rmem=4096 131072 16777216'", one_line(arg, 120)));
   }
-  return Change{trim(arg.substr(0, eq)), trim(arg.substr(eq + 1))};
+  Change c{trim(arg.substr(0, eq)), trim(arg.substr(eq + 1))};
+  // Every message about a value quotes it: a newline or an escape sequence would reach the terminal
+  // (two lines, a recoloured screen), and no knob's value holds one.
+  std::string untabbed = arg;  // a triple copied from /proc holds tabs, which every knob takes
+  std::replace(untabbed.begin(), untabbed.end(), '\t', ' ');
+  if (!is_one_line(untabbed)) {
+    throw UsageError(fmt::format("'{}' has a control character: give ID=VALUE on one line in plain text", one_line(arg, 120)));
+  }
+  if (c.value.size() > kMaxValueBytes) {
+    throw UsageError(fmt::format("value for {} is {} bytes long: no knob takes more than {}, as in a profile",
+                                 one_line(c.id, 80), c.value.size(), kMaxValueBytes));
+  }
+  return c;
 }
 
 Transaction::Transaction(ChangeSession& session, const Host& host, const std::vector<KnobPtr>& knobs)
@@ -87,7 +100,7 @@ std::vector<Transaction::Planned> Transaction::plan(const std::vector<TxTarget>&
     }
     auto it = std::find_if(knobs.begin(), knobs.end(), [&](const KnobPtr& k) { return k->id() == c.id; });
     if (it == knobs.end()) {
-      problems.push_back(fmt::format("unknown knob '{}' in {}: run `{}` to list them", c.id, where, list_cmd));
+      problems.push_back(fmt::format("unknown knob '{}' in {}: run `{}` to list them", one_line(c.id, 80), where, list_cmd));
       continue;
     }
     Knob& knob = **it;
@@ -118,7 +131,7 @@ std::vector<Transaction::Planned> Transaction::plan(const std::vector<TxTarget>&
       // this host takes but an exported file would refuse is refused here too.
       if (kind_spec(c.id)) static_canonical(c.id, canonical, host.nproc);
     } catch (const UsageError& e) {
-      problems.push_back(e.what());
+      problems.push_back(one_line(e.what(), 600));  // a knob's message quotes the value given (a profile's may be long)
       continue;
     }
     std::string current;

@@ -123,7 +123,8 @@ class Transaction {
 // Throws UsageError when it is not comma-separated hex groups.
 int mask_width(const std::string& id, const std::string& mask);
 
-// "ID=VALUE" as typed on a command line -> Change. Throws UsageError naming the argument.
+// "ID=VALUE" as typed on a command line -> Change. Throws UsageError naming the argument, for a
+// control character (a tab aside) or a value over a profile's kMaxValueBytes too (profile.hpp).
 Change parse_assignment(const std::string& arg);
 
 }  // namespace wgopt::act

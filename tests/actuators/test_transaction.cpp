@@ -164,6 +164,28 @@ TEST_CASE("masks are measured by their highest CPU and assignments parse as ID=V
   CHECK(c.value == "4096 131072 16777216");
   CHECK_THROWS_WITH(parse_assignment("net.core.rmem_max"), Catch::Contains("is not ID=VALUE"));
   CHECK_THROWS_AS(parse_assignment("=3"), UsageError);
+  // Found by an exploratory test: a newline made the refusal two lines, an ESC recoloured the
+  // terminal, a 100 000-byte value made a 100 103-byte line (and the peer's agent said only that an
+  // "argument" was too long).
+  CHECK(parse_assignment("net.ipv4.tcp_rmem=4096\t131072\t16777216").value == "4096\t131072\t16777216");  // as /proc prints it
+  for (const std::string bad : {"wg0/mtu=1400\nX", "net.ipv4.tcp_congestion_control=bbr\x1b[31mRED"}) {
+    try {
+      parse_assignment(bad);
+      FAIL("accepted");
+    } catch (const UsageError& e) {
+      const std::string what = e.what();
+      CHECK_THAT(what, Catch::Contains("has a control character"));
+      CHECK(what.find('\n') == std::string::npos);
+      CHECK(what.find('\x1b') == std::string::npos);
+    }
+  }
+  const std::string huge = "net.core.rmem_max=" + std::string(100000, '7');
+  CHECK_THROWS_WITH(parse_assignment(huge), Catch::Contains("value for net.core.rmem_max is 100000 bytes long"));
+  try {
+    parse_assignment(huge);
+  } catch (const UsageError& e) {
+    CHECK(std::string(e.what()).size() < 200);
+  }
 }
 
 TEST_CASE("a held change lets later transactions run, is put back by release_held, and stays out of wgopt's kept changes") {
