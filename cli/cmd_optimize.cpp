@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "cli/interrupt.hpp"
@@ -194,6 +195,8 @@ int run_optimize(const Options& o) {
   if (o.trials < 1) throw UsageError("--trials must be at least 1");
   const auto timeout = parse_duration(o.timeout, "--timeout");
   if (timeout.count() <= 0) throw UsageError("--timeout must be positive, e.g. --timeout 60s");
+  if (timeout > std::chrono::hours(24 * 7)) throw UsageError("--timeout must be at most 7d: a trial is one evaluation");
+  if (o.remeasure < -1) throw UsageError("--remeasure must be -1 (auto) or a number of trials, 0 or more");
 
   auto strategy = opt::make_strategy(o.strategy, spec.space,
                                      {.direction = spec.direction, .seed = o.seed, .start = spec.start,
@@ -203,6 +206,7 @@ int run_optimize(const Options& o) {
   const bool maximize = spec.direction == opt::Direction::maximize;
   std::optional<double> best_seen;
   int best_trial = -1;
+  std::map<int, std::string> why_failed;  // trial -> why (the text run prints it; --json carries it as "note")
 
   const auto& interrupted = install_interrupt_handlers();
   auto evaluate = [&](const opt::Config& c, int trial) -> opt::EvalResult {
@@ -216,7 +220,10 @@ int run_optimize(const Options& o) {
       std::string best = best_seen ? fmt::format("best {:.6g} (trial {})", *best_seen, best_trial) : "best -";
       std::fprintf(stderr, "[%d/%d] trial %d  %s  %s\n", trial + 1, o.trials, trial, status.c_str(), best.c_str());
     }
-    if (!value) return {.state = opt::TrialState::failed};
+    if (!value) {
+      why_failed[trial] = why;
+      return {.state = opt::TrialState::failed};
+    }
     return {.state = opt::TrialState::complete, .value = *value};
   };
 
@@ -241,6 +248,7 @@ int run_optimize(const Options& o) {
                       {"value", ok ? json(t.value) : json(nullptr)},
                       {"state", opt::to_string(t.state)},
                       {"remeasure", t.remeasure}});
+    if (auto it = why_failed.find(t.number); !ok && it != why_failed.end()) trials.back()["note"] = it->second;
   }
   if (o.json_out) {
     json best = nullptr;

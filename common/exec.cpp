@@ -251,7 +251,9 @@ class RunningChild {
   // Runs the loop until the child has exited and its output is read (or exit_grace has passed),
   // killing it at the timeout or when should_stop says so. Marks `res` timed_out or stopped.
   void wait(std::chrono::steady_clock::time_point t0, CommandResult& res) {
-    const auto deadline = t0 + cmd_.timeout;
+    // At most a year: steady_clock counts nanoseconds, and t0 + 2562048 h overflowed into the past
+    // (every trial of `optimize --timeout 2562048h` timed out at once).
+    const auto deadline = t0 + std::min<std::chrono::milliseconds>(cmd_.timeout, std::chrono::hours(24 * 366));
     std::optional<std::chrono::steady_clock::time_point> exited_at;
     for (;;) {
       ios_.restart();

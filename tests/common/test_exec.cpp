@@ -52,6 +52,16 @@ TEST_CASE("ProcessRunner kills a hung child at its timeout") {
   CHECK(res.seconds < 10);
 }
 
+// `wgopt optimize --timeout 2562048h` (found by an exploratory test): the deadline overflowed into
+// the past and the child was killed at once as timed out.
+TEST_CASE("ProcessRunner: a huge timeout is a long one, never an instant one") {
+  ProcessRunner r;
+  auto res = r.run({.argv = {"sh", "-c", "sleep 0.3; echo done"}, .timeout = std::chrono::hours(2562048)});
+  CHECK(res.ok());
+  CHECK_FALSE(res.timed_out);
+  CHECK(res.out == "done\n");
+}
+
 TEST_CASE("ProcessRunner stops a child when asked") {
   ProcessRunner r;
   int polls = 0;

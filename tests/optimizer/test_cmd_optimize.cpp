@@ -50,6 +50,8 @@ TEST_CASE("wgopt optimize runs the protocol and records failed trials", "[cmd_op
     if (t["state"] == "failed") {
       failed.insert(n);
       CHECK(t["value"].is_null());
+      CHECK(t["note"].is_string());  // why, as the text run prints it
+      if (reno) CHECK_THAT(t["note"].get<std::string>(), Catch::Contains("exit 3"));
     } else {
       CHECK(t["state"] == "complete");
       CHECK(t["value"].is_number());
@@ -78,6 +80,18 @@ TEST_CASE("wgopt optimize prints progress and a summary without --json", "[cmd_o
   CHECK(r.err.find("[1/3] trial 0  value 75  best 75 (trial 0)") != std::string::npos);
   CHECK(r.err.find("[3/3] trial 2  failed: no JSON line") != std::string::npos);
   CHECK(r.out.find("recommended (coordinate, 2 of 3 trials complete):") != std::string::npos);
+}
+
+TEST_CASE("wgopt optimize: a --timeout past 7 days and a --remeasure below -1 are refused", "[cmd_optimize]") {
+  // 2562048h overflowed the deadline into the past: every trial "timed out after 0 s".
+  for (const std::vector<std::string> bad : {std::vector<std::string>{"--timeout", "2562048h"}, {"--remeasure", "-5"}}) {
+    std::vector<std::string> args{"optimize", "--space", kDir + "space_one.yaml", "--eval", "true", "--trials", "2"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    auto r = wgopt_run(args);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains(bad[0] + " must be"));
+  }
 }
 
 TEST_CASE("wgopt optimize rejects a bad SPACE.yaml naming the entry, exit 2", "[cmd_optimize]") {
