@@ -11,6 +11,7 @@
 #include "common/error.hpp"
 #include "common/files.hpp"
 #include "common/util.hpp"
+#include "common/yaml_text.hpp"
 
 namespace wgopt::act {
 
@@ -107,34 +108,6 @@ void emit_knobs(YAML::Emitter& out, const std::vector<std::pair<std::string, std
   }
   out << YAML::EndMap;
 }
-}  // namespace
-
-namespace {
-
-// Whether `text` holds a YAML document after its first: a "---" line (column 0, alone or followed by
-// a space) with content before it and content on it or after it. Comments, blank lines, directives
-// and "..." are not content. A "---" at column 0 cannot be inside a scalar (YAML ends the document there).
-bool holds_second_document(const std::string& text) {
-  bool content = false, marker = false;
-  for (const auto& line : split_lines(text)) {
-    const bool is_marker = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
-    if (is_marker) {
-      if (content) marker = true;
-      const std::string rest = trim(line.substr(3));
-      if (!rest.empty() && !rest.starts_with("#")) {
-        if (marker) return true;
-        content = true;
-      }
-      continue;
-    }
-    const std::string t = trim(line);
-    if (t.empty() || t.starts_with("#") || t.starts_with("%") || line.starts_with("...")) continue;
-    if (marker) return true;
-    content = true;
-  }
-  return false;
-}
-
 }  // namespace
 
 Profile parse_profile(const std::string& text, const std::string& source_path) {

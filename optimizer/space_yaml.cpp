@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/error.hpp"
+#include "common/yaml_text.hpp"
 
 namespace wgopt::opt {
 
@@ -62,10 +63,12 @@ Value value_for(const Param& p, const YAML::Node& n, const char* key) {
 
 Param parse_param(const YAML::Node& e, const Space& earlier) {
   if (!e.IsMap()) throw EntryError{"must be a mapping such as {name: x, type: real, min: 0, max: 1}"};
+  std::set<std::string> seen;
   for (const auto& kv : e) {
     const std::string key = key_text(kv.first);
     if (!kKeys.count(key))
       throw EntryError{fmt::format("unknown key '{}' (known: name, type, min, max, log, step, choices, bits, current, when)", key)};
+    if (!seen.insert(key).second) throw EntryError{fmt::format("'{}' is given twice: keep one", key)};
   }
   if (!e["name"] || !e["name"].IsScalar() || e["name"].Scalar().empty()) throw EntryError{"needs a 'name'"};
   if (!e["type"]) throw EntryError{"needs a 'type': real, int, pow2, categorical, bool or mask"};
@@ -128,10 +131,17 @@ SpaceSpec parse_space_yaml(const std::string& text, const std::string& source) {
     throw UsageError(fmt::format("{}: not valid YAML (line {}: {}): fix the syntax", source, e.mark.line + 1, e.msg));
   }
   if (!root.IsMap()) throw UsageError(fmt::format("{}: expected a mapping with 'objective' and 'params'", source));
+  // yaml-cpp keeps the first of a key given twice and drops a second document: `objective: maximize`
+  // then `objective: minimize` ran as maximize, exit 0. Refused, as a profile's are.
+  if (holds_second_document(text)) {
+    throw UsageError(fmt::format("{}: holds a second YAML document (after ---): a space is one document", source));
+  }
+  std::set<std::string> seen;
   for (const auto& kv : root) {
     const std::string key = key_text(kv.first);
     if (key != "objective" && key != "params")
       throw UsageError(fmt::format("{}: unknown top-level key '{}': use objective and params", source, key));
+    if (!seen.insert(key).second) throw UsageError(fmt::format("{}: '{}' is given twice: keep one", source, key));
   }
   SpaceSpec spec;
   if (auto o = root["objective"]) {

@@ -89,3 +89,16 @@ TEST_CASE("bad SPACE.yaml entries are rejected naming the entry", "[space_yaml]"
                     "s.yaml: 'params' must be a non-empty list of parameters");
   CHECK_THROWS_WITH(parse_space_yaml("params: [{name: x, type: bool}\n", "s.yaml"), Catch::StartsWith("s.yaml: not valid YAML"));
 }
+
+// Found by an exploratory test: yaml-cpp keeps a key's first value and drops a second document, so
+// `objective: maximize` then `objective: minimize` ran as maximize, exit 0.
+TEST_CASE("a key given twice or a second document is refused, as in a profile", "[space_yaml]") {
+  const std::string params = "params:\n  - {name: x, type: real, min: 0, max: 1}\n";
+  CHECK_THROWS_WITH(parse_space_yaml("objective: maximize\nobjective: minimize\n" + params, "s.yaml"),
+                    Catch::Contains("s.yaml: 'objective' is given twice"));
+  CHECK_THROWS_WITH(parse_space_yaml("objective: maximize\n" + params + "---\nobjective: minimize\n", "s.yaml"),
+                    Catch::Contains("second YAML document"));
+  CHECK_THROWS_WITH(parse_space_yaml("params:\n  - {name: x, type: real, min: 0, max: 1, max: 2}\n", "s.yaml"),
+                    Catch::Contains("'max' is given twice"));
+  CHECK_NOTHROW(parse_space_yaml("---\nobjective: maximize\n" + params + "...\n", "s.yaml"));  // one document, marked
+}
