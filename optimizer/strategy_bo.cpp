@@ -123,6 +123,9 @@ class BoStrategy : public Strategy {
     r.sd = std::sqrt(top.var) * std::abs(slope);
     r.evaluations = hist_.aggregates().at(top.config).count;
     r.valid = true;
+    // Values near 1e160 overflow the model's squares: its ranking is then noise (it recommended the
+    // worst trial at an expected value of nan). What was measured is still a sound answer.
+    if (!std::isfinite(r.mean)) return hist_.best_by_average();
     return r;
   }
 

@@ -448,3 +448,15 @@ TEST_CASE("anchored design: each knob at the start's value in its share of the d
   const std::vector<Config> rest(asked.begin() + 1, asked.end());
   for (const auto& [name, v] : start) CHECK(at_start(rest, name) >= 4);
 }
+
+// Found by an exploratory test of `wgopt optimize`: an objective of 1e160*(x-0.3) made the model's
+// squares overflow; bo recommended the worst trial with an expected value of nan.
+TEST_CASE("bo on values too large for its model recommends what was measured best, never nan", "[strategy]") {
+  auto s = make_strategy("bo", Space({Param::real("x", 0, 1)}), {.direction = Direction::maximize, .seed = 3, .budget = 15});
+  RunResult r = run(*s, 15, [](const Config& c, int) { return EvalResult{TrialState::complete, 1e160 * (num(c, "x") - 0.3)}; });
+  REQUIRE(r.best.valid);
+  CHECK(std::isfinite(r.best.mean));
+  double best_seen = -INFINITY;
+  for (const auto& t : r.trials) best_seen = std::max(best_seen, t.value);
+  CHECK(r.best.mean == Approx(best_seen));
+}
