@@ -40,7 +40,7 @@ const SysctlSpec kSpecs[] = {
     {"net.core.netdev_budget_usecs", ValueType::Int, 20000, 100000, false, true, true, 50,
      "microseconds one NET_RX softirq run may take before yielding"},
     {"net.core.rmem_max", ValueType::Int, 4096, 1 << 30, true, true, false, 45,
-     "largest receive buffer a socket may ask for (SO_RCVBUF); wireguard-go's UDP socket asks for it"},
+     "largest receive buffer a socket may ask for (SO_RCVBUF) without privilege; a socket that does not ask gets rmem_default"},
     {"net.core.wmem_max", ValueType::Int, 4096, 1 << 30, true, true, false, 45,
      "largest send buffer a socket may ask for (SO_SNDBUF)"},
     {"net.core.rmem_default", ValueType::Int, 4096, 1 << 30, true, true, false, 46,

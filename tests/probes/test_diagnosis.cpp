@@ -178,12 +178,13 @@ TEST_CASE("Udp InErrors / RcvbufErrors: socket buffers (guide §5.2)") {
   s.net[0].udp.in_errors = 47944, s.net[0].udp.rcvbuf_errors = 47944;
   auto f = rule_udp_socket_buffers(s, facts());
   REQUIRE(f.size() == 1);
-  CHECK(f[0].knobs == std::vector<std::string>{"net.core.rmem_max"});
+  // The default first: the tunnel's socket gets it unless it asks (the testbed's wireguard-go does not).
+  CHECK(f[0].knobs == std::vector<std::string>{"net.core.rmem_default", "net.core.rmem_max"});
   CHECK_THAT(f[0].title, Catch::Contains("netns wgopt-srv"));
   CHECK_THAT(f[0].evidence, Catch::Contains("RcvbufErrors +47944"));
   s.net[0].udp.sndbuf_errors = 5000;
   CHECK(rule_udp_socket_buffers(s, facts())[0].knobs ==
-        std::vector<std::string>{"net.core.rmem_max", "net.core.wmem_max"});
+        std::vector<std::string>{"net.core.rmem_default", "net.core.rmem_max", "net.core.wmem_default", "net.core.wmem_max"});
   s.net[0].udp = {};
   CHECK(rule_udp_socket_buffers(s, facts()).empty());
 }
