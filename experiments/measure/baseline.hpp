@@ -35,7 +35,7 @@ struct Progress {
   std::string scenario;
   double elapsed_s = 0;
   double duration_s = 0;
-  std::optional<double> mbps;  // the busiest watched interface's rate in the last second
+  std::optional<double> mbps;  // the tunnel's rate in the last second, at its receiving end when seen (Plant::rate_iface)
 };
 
 struct BaselineOptions {
