@@ -141,8 +141,9 @@ void ChangeSession::refuse_other_namespace(const JournalData& d) const {
   const std::string there = netns_name_of(d.net_ns), here = netns_name_of(net_ns_);
   const std::string where = there.empty() ? d.net_ns : fmt::format("network namespace {} ({})", there, d.net_ns);
   const std::string run_there = there.empty() ? "from there" : fmt::format("with `ip netns exec {} wgopt ...`", there);
-  throw UsageError(fmt::format("journal {} holds originals of values changed in {}, and this wgopt runs in {}: run it {} "
-                               "(if that namespace is gone, its values went with it: move the journal away)",
+  throw UsageError(fmt::format("journal {} holds originals of values changed in {}, and this wgopt runs in {}: run it {}, "
+                               "or give this namespace its own journal with WGOPT_STATE_DIR=DIR (if that namespace is gone, "
+                               "its values went with it: move the journal away)",
                                journal_.path(), where, here.empty() ? net_ns_ : "network namespace " + here, run_there));
 }
 

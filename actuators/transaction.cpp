@@ -224,7 +224,12 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
 
   // Every original is on disk before the first write.
   d.boot_id = session_.boot_id();
-  d.net_ns = session_.net_ns();
+  // Whose `host` this journal's are: ours when it holds none yet. When it does, the session checked
+  // they are ours, or the journal is of wgopt before 2026-12 (no net_ns): then it stays unstamped, as
+  // they may be another namespace's, and stamping them ours would restore them here.
+  if (std::none_of(d.entries.begin(), d.entries.end(), [](const JournalEntry& e) { return e.place.is_host(); })) {
+    d.net_ns = session_.net_ns();
+  }
   d.pid = ::getpid();
   d.open = true;
   for (auto& p : planned_) {

@@ -1,6 +1,7 @@
 #include <ctime>
 #include "common/util.hpp"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -198,14 +199,27 @@ std::string boot_id(const std::string& proc_root) {
 std::string own_net_namespace(const std::string& proc_root) {
   std::error_code ec;
   const auto target = std::filesystem::read_symlink(proc_root + "/self/ns/net", ec);
-  return ec ? std::string{} : target.string();
+  if (ec) return {};
+  std::string id = target.string();
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71  // linux >= 5.14
+#endif
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    std::uint64_t cookie = 0;
+    socklen_t len = sizeof cookie;
+    if (::getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) == 0) id += fmt::format(" cookie {}", cookie);
+    ::close(fd);
+  }
+  return id;
 }
 
 std::string netns_name_of(const std::string& id, const std::string& run_netns) {
+  const std::string inode = id.substr(0, id.find(' '));  // "net:[N]"
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(run_netns, ec)) {
     struct stat st {};
-    if (::stat(e.path().c_str(), &st) == 0 && fmt::format("net:[{}]", st.st_ino) == id) return e.path().filename().string();
+    if (::stat(e.path().c_str(), &st) == 0 && fmt::format("net:[{}]", st.st_ino) == inode) return e.path().filename().string();
   }
   return {};
 }

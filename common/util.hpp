@@ -39,11 +39,13 @@ std::string utc_stamp(const char* fmt);
 std::string utc_stamp(const char* fmt, double unix_seconds);
 // /proc/sys/kernel/random/boot_id (under `proc_root`), trimmed; empty if unreadable.
 std::string boot_id(const std::string& proc_root = "/proc");
-// The network namespace this process runs in, as the kernel names it ("net:[4026531840]", from
-// PROC_ROOT/self/ns/net); empty if unreadable. "The host" of a journal entry is this namespace.
+// The network namespace this process runs in: "net:[4026531840] cookie 1", the kernel's name from
+// PROC_ROOT/self/ns/net and its netns cookie (SO_NETNS_COOKIE), which is never reused within a boot
+// while the inode number is (a testbed taken down and up again gets the old numbers); empty if
+// unreadable, without " cookie N" where the kernel has no cookies. "The host" of a journal entry.
 std::string own_net_namespace(const std::string& proc_root = "/proc");
-// The name `ip netns` gives the namespace `id` ("net:[N]") when one of RUN_NETNS's entries is it
-// ("" when none is: the initial namespace, or an unnamed one).
+// The name `ip netns` gives the namespace `id` (own_net_namespace's form; its "net:[N]" is matched)
+// when one of RUN_NETNS's entries is it ("" when none is: the initial namespace, or an unnamed one).
 std::string netns_name_of(const std::string& id, const std::string& run_netns = "/run/netns");
 // Field 22 of /proc/PID/stat (start time in clock ticks since boot), which tells a process from a
 // later one that reuses its pid; -1 if the process is gone.

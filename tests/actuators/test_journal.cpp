@@ -9,6 +9,7 @@
 
 #include "actuators/journal.hpp"
 #include "common/error.hpp"
+#include "common/util.hpp"
 #include "actuators/lock.hpp"
 #include "actuators/transaction.hpp"
 #include "tests/actuators/fake_knob.hpp"
@@ -128,12 +129,15 @@ TEST_CASE("a journal whose host entries another network namespace wrote is refus
   journal_from("net:[4026532999]");
   CHECK_THROWS_AS(ChangeSession(h.s.state(), h.lookup(), h.s.session()), UsageError);
   CHECK_THROWS_WITH(ChangeSession(h.s.state(), h.lookup(), h.s.session()),
-                    Catch::Contains("changed in net:[4026532999]") && Catch::Contains("runs in net:[4026531840]") &&
-                        Catch::Contains("move the journal away"));
+                    Catch::Contains("net:[4026532999]") && Catch::Contains("net:[4026531840]") &&
+                        Catch::Contains("WGOPT_STATE_DIR") && Catch::Contains("move the journal away"));
   CHECK(h.s.get("/proc/sys/net/core/fake_a") == "111\n");  // nothing restored here
   CHECK(std::filesystem::exists(h.s.state() + "/journal.json"));
 
-  journal_from("net:[4026531840]");  // at home: crash recovery as ever
+  // The same inode number in a later namespace (the kernel reuses them): its cookie tells them apart.
+  journal_from(own_net_namespace(h.s.proc_root()) + "0");
+  CHECK_THROWS_AS(ChangeSession(h.s.state(), h.lookup(), h.s.session()), UsageError);
+  journal_from(own_net_namespace(h.s.proc_root()));  // at home: crash recovery as ever
   ChangeSession home(h.s.state(), h.lookup(), h.s.session());
   CHECK(h.s.get("/proc/sys/net/core/fake_a") == "100\n");
 }
@@ -249,4 +253,29 @@ TEST_CASE("the holder named in a refusal is never unknown, even while holders co
   INFO(example);
   CHECK(refusals > 100);
   CHECK(unknown == 0);
+}
+
+// A journal of wgopt before 2026-12 (no net_ns) holding `host` entries: read as before, and never
+// stamped as this namespace's by a later transaction (they may be another namespace's).
+TEST_CASE("a journal without a namespace that holds host entries is not claimed by the next transaction") {
+  FakeHost h;
+  std::filesystem::create_directories(h.s.proc_root() + "/self/ns");
+  std::filesystem::create_symlink("net:[4026531840]", h.s.proc_root() + "/self/ns/net");
+  ensure_dir(h.s.state());
+  Journal j(h.s.state());
+  j.data().boot_id = kBoot;
+  j.data().entries.push_back({.id = "net.fake.a", .place = Place::host(), .original = "100", .before = "100",
+                              .target = "111", .state = EntryState::Kept});
+  j.save();
+  h.s.put("/proc/sys/net/core/fake_a", "111\n");
+  {
+    ChangeSession session(h.s.state(), h.lookup(), h.s.session());
+    Transaction tx(session, h.host, h.knobs);
+    tx.apply({{"net.fake.b", "222"}});
+    tx.keep();
+  }
+  Journal after(h.s.state());
+  after.load();
+  CHECK(after.data().net_ns.empty());
+  CHECK(after.data().entries.size() == 2);
 }
