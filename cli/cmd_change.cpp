@@ -1,6 +1,7 @@
 // `wgopt set ID=VALUE...`, `wgopt apply PROFILE.yaml`, `wgopt rollback`: the commands that change
 // a host. Each takes the host lock and first restores whatever an earlier wgopt left unfinished;
 // set and apply then run one Transaction and keep it, with the originals in the journal.
+#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 
@@ -57,19 +58,14 @@ void gate_here(const ApplyGate& g, const Place& place) {
   if (!g.profile) return;
   auto runner = default_runner();
   const auto gate = experiments::check_host_facts(*g.profile, g.label, place, *runner);
-  // A profile made in a namespace (the testbed's wgopt-cli, `show --netns`) applied elsewhere: its
-  // interfaces are not here (a long list of missing knobs hid the one-word fix, on the same machine
-  // where the facts match), and its sysctls would land in this namespace instead.
-  const YAML::Node& host = g.profile->host;
-  const YAML::Node recorded = host.IsMap() ? host["place"] : YAML::Node();
-  const std::string made_in = recorded && recorded.IsScalar() ? recorded.Scalar() : "";
-  const std::string ns = made_in.starts_with("netns ") ? made_in.substr(6) : "";
-  // `ip netns exec NS wgopt apply` (an Ansible host that is a namespace) is in NS though its place is "host".
-  const bool in_ns = !ns.empty() && (made_in == place.describe() || (place.is_host() && netns_name_of(own_net_namespace()) == ns));
-  if (!g.force && !ns.empty() && !in_ns) {
+  // A profile made in a namespace (the testbed's wgopt-cli) applied elsewhere: the gate's place
+  // difference, said as the one-word fix (a list of missing knobs, or a facts line, hid it).
+  const auto made = std::find_if(gate.differences.begin(), gate.differences.end(), [](const auto& d) { return d.fact == "place"; });
+  if (made != gate.differences.end() && !g.force) {
+    const std::string ns = made->profile.substr(6);
     throw UsageError(fmt::format("profile {} was made in network namespace {} and this is {}: add --netns {} (nothing was changed; "
                                  "--force applies it here)",
-                                 one_line(g.label, 200), one_line(ns, 40), place.describe(), is_valid_netns_name(ns) ? ns : "NS"));
+                                 one_line(g.label, 200), one_line(ns, 40), made->host, is_valid_netns_name(ns) ? ns : "NS"));
   }
   experiments::require_matching_host(gate, g.label, g.force);
 }

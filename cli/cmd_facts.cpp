@@ -102,7 +102,7 @@ void setup_facts(CLI::App& root, Context& ctx) {
       "  wgopt facts --profile /etc/wgopt/profile.yaml     # exit 0: it fits; 3: it was made on another kind of host\n"
       "  wgopt facts --profile - --json < best.yaml        # what the exported Ansible role runs on each host\n"
       "The comparison is the one `wgopt apply` and `wgopt retune` make before they change anything:\n"
-      "nproc equal, kernel by major version (the first number), the NIC driver of the profile's\n"
+      "the place (a profile made in a network namespace fits only there: --netns), nproc equal, kernel by major version (the first number), the NIC driver of the profile's\n"
       "underlay, the WireGuard mode of its WireGuard interface (see `wgopt export --help` for how\n"
       "they are chosen; a profile of sysctls only: the interfaces its host facts name, when they are\n"
       "here) and the SKU equal; a fact the profile does not record is not compared, and one it records\n"

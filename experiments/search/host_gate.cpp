@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "actuators/host.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
@@ -42,9 +44,37 @@ HostGate compare_with(const act::Profile& profile, const std::string& label, Hos
   return g;
 }
 
+namespace {
+
+std::string recorded_text(const YAML::Node& host, const char* key) {
+  if (!host.IsMap()) return {};
+  const YAML::Node& map = host;  // const: a missing key must not be created
+  const YAML::Node n = map[key];
+  return n && n.IsScalar() ? n.Scalar() : std::string();
+}
+
+// A profile made in a namespace (`place: netns NS`: a testbed end, `show --netns`) checked anywhere
+// else: its interfaces are not there, and its sysctls would land in the wrong namespace. Its mirror
+// (the testbed's other end) counts as where it was made, and so does `ip netns exec NS wgopt`
+// (an Ansible host that is a namespace), whose place is "host".
+std::optional<FactDifference> place_difference(const act::Profile& profile, const Place& place) {
+  const std::string made_in = recorded_text(profile.host, "place");
+  if (!made_in.starts_with("netns ")) return std::nullopt;
+  const std::string here = place.describe();
+  const std::string own = place.is_host() ? netns_name_of(own_net_namespace()) : "";
+  for (const std::string& ok : {made_in, recorded_text(profile.host, "mirrored_to")}) {
+    if (!ok.empty() && (ok == here || (!own.empty() && ok == "netns " + own))) return std::nullopt;
+  }
+  return FactDifference{"place", made_in, here};
+}
+
+}  // namespace
+
 HostGate check_host_facts(const act::Profile& profile, const std::string& label, const Place& place, CommandRunner& runner) {
   const InterfaceRoles roles = profile_roles(profile, label, place);
-  return compare_with(profile, label, read_host_facts(runner, place, roles.underlay, roles.wireguard));
+  HostGate g = compare_with(profile, label, read_host_facts(runner, place, roles.underlay, roles.wireguard));
+  if (auto d = place_difference(profile, place)) g.differences.insert(g.differences.begin(), *d);
+  return g;
 }
 
 namespace {

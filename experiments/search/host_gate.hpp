@@ -29,7 +29,9 @@ struct HostGate {
 // undecided compares no driver / WireGuard mode, and the gate lists that fact as not compared. Throws UsageError for a profile export refuses.
 InterfaceRoles profile_roles(const act::Profile& profile, const std::string& label, const Place& place = Place::host());
 
-// Reads this host's facts in `place` and compares them with the profile's.
+// Reads this host's facts in `place` and compares them with the profile's; a profile made in a
+// network namespace (`place: netns NS`) differs in `place` anywhere but there (or its mirror, or a
+// wgopt run by `ip netns exec NS`): facts, apply, retune and the Ansible role agree on it.
 HostGate check_host_facts(const act::Profile& profile, const std::string& label, const Place& place, CommandRunner& runner);
 // The same comparison with facts read elsewhere (a peer's `hello`).
 HostGate compare_with(const act::Profile& profile, const std::string& label, HostFacts here);

@@ -4,6 +4,7 @@
 
 #include "actuators/profile.hpp"
 #include "common/error.hpp"
+#include "common/exec.hpp"
 #include "experiments/measure/host_facts.hpp"
 #include "experiments/search/host_gate.hpp"
 
@@ -147,4 +148,20 @@ TEST_CASE("host gate: host facts that are not a map of facts are refused when th
   CHECK_NOTHROW(parse("{nproc: 4, kernel: 6.1.0}"));
   CHECK_NOTHROW(parse("~"));
   CHECK_THROWS_WITH(act::parse_profile("knobs: {}\npeer: {knobs: {}, host: [x]}\n", "p.yaml"), Contains("'peer.host' must be a map"));
+}
+
+// From the second reading of cb70053: apply refused a namespace-made profile while `facts` (and so the
+// exported Ansible role's gate) said it matched, which stopped a rollout instead of skipping the host.
+TEST_CASE("host gate: a profile made in a namespace differs in place anywhere else, for every gate alike", "[host-gate]") {
+  auto profile = [](const std::string& host) {
+    return act::parse_profile("knobs:\n  net.ipv4.tcp_wmem: 4096 16384 4194304\nhost: " + host + "\n", "p.yaml");
+  };
+  ProcessRunner runner;
+  const auto away = check_host_facts(profile("{place: netns wgt-nosuch-cli}"), "p.yaml", Place::host(), runner);
+  REQUIRE_FALSE(away.matches());
+  CHECK(away.differences.front().fact == "place");
+  CHECK(away.differences.front().profile == "netns wgt-nosuch-cli");
+  CHECK(away.differences.front().host == "host");
+  CHECK(check_host_facts(profile("{place: host}"), "p.yaml", Place::host(), runner).matches());
+  for (const auto& d : check_host_facts(profile("{kernel: 6.1}"), "p.yaml", Place::host(), runner).differences) CHECK(d.fact != "place");
 }
