@@ -43,7 +43,6 @@ constexpr Refused kRefused[] = {
     {"match", "it can run commands (Match exec)"},
     {"include", "it reads other configuration"},
     {"batchmode", "wgopt always sets BatchMode=yes (no prompts)"},
-    {"clearallforwardings", "wgopt opens no ports"},
     {"stricthostkeychecking", "use --ssh-accept-new-host-key to trust a new host key"},
     {"userknownhostsfile", "use --ssh-known-hosts FILE"},
     {"identityfile", "use --ssh-identity FILE"},
@@ -84,6 +83,15 @@ void check_option(const std::string& kv) {
   const std::string k = lower(key);
   for (const auto& r : kRefused) {
     if (k == r.key) throw UsageError(fmt::format("--ssh-option {} is not allowed: {}", key, r.why));
+  }
+  // They override wgopt's defaults (ssh_argv): never 0, which turns the connect timeout or the
+  // keepalives behind the lost-peer detection off.
+  if (k == "connecttimeout" || k == "serveraliveinterval" || k == "serveralivecountmax") {
+    const std::string v = kv.substr(eq + 1);
+    if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos || std::stoi(v) < 1 || std::stoi(v) > 3600) {
+      throw UsageError(fmt::format("--ssh-option {} must be a number of {} from 1 to 3600 (0 would turn it off)", one_line(kv, 80),
+                                   k == "serveralivecountmax" ? "keepalives" : "seconds"));
+    }
   }
   if (k == "proxyjump") {
     // ssh builds `ssh -W` itself from the jump host; make sure it is only host specs.

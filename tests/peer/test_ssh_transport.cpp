@@ -62,6 +62,11 @@ TEST_CASE("ssh argv: batch mode, timeouts, keepalives, strict host keys, `--` be
   REQUIRE(r.ok());
   CHECK_THAT(r.out, Catch::Contains("connecttimeout 2\n") && Catch::Contains("serveraliveinterval 7\n") &&
                         Catch::Contains("batchmode yes\n") && Catch::Contains("stricthostkeychecking true\n"));
+  // ... never 0 (off: no connect timeout, no keepalives behind the lost-peer detection), nor a word.
+  for (const std::string bad : {"ConnectTimeout=0", "ServerAliveInterval=0", "serveralivecountmax=x", "ConnectTimeout=99999"}) {
+    o.options = {bad};
+    CHECK_THROWS_WITH(ssh_argv(o, agent_remote_argv(o)), Catch::Contains("from 1 to 3600"));
+  }
 }
 
 TEST_CASE("ssh options that run commands, or that wgopt owns, are refused with one line", "[peer][ssh]") {
