@@ -47,14 +47,19 @@ int main(int argc, char** argv) {
     // exit 2, like UsageError (CLI11's own print is two lines without the program's name).
     if (e.get_exit_code() == 0) return app.exit(e);
     std::string command = "wgopt";
-    for (const CLI::App* sub = &app; sub;) {
-      const CLI::App* next = nullptr;
-      for (const CLI::App* s : sub->get_subcommands()) next = s;
-      if (next) command += " " + next->get_name();
+    CLI::App* deepest = &app;
+    for (CLI::App* sub = &app; sub;) {
+      CLI::App* next = nullptr;
+      for (CLI::App* s : sub->get_subcommands()) next = s;
+      if (next) command += " " + next->get_name(), deepest = next;
       sub = next;
     }
-    if (command == "wgopt" && argc > 1 && argv[1][0] != '-') {
-      std::fprintf(stderr, "wgopt: error: unknown command '%s': `wgopt --help` lists the commands\n", one_line(argv[1], 80).c_str());
+    // A word where a command goes that names none (`wgopt bogus`, `wgopt testbed nosuch`): CLI11
+    // says "A subcommand is required".
+    const auto left = deepest->remaining();
+    if (!deepest->get_subcommands({}).empty() && !left.empty() && !left.front().starts_with("-")) {
+      std::fprintf(stderr, "wgopt: error: unknown command '%s': `%s --help` lists the commands\n", one_line(left.front(), 80).c_str(),
+                   command.c_str());
       return 2;
     }
     std::fprintf(stderr, "wgopt: error: %s: see `%s --help`\n", one_line(e.what(), 300).c_str(), command.c_str());

@@ -197,14 +197,14 @@ std::vector<Finding> rule_udp_socket_buffers(const Summary& s, const HostFacts&)
     const double share = n.udp.in_datagrams + rx > 0 ? 100.0 * rx / (n.udp.in_datagrams + rx) : 0;
     f.evidence = fmt::format("Udp InErrors +{} RcvbufErrors +{} SndbufErrors +{} in {:.1f} s ({:.1f}% of received)",
                              n.udp.in_errors, n.udp.rcvbuf_errors, n.udp.sndbuf_errors, s.seconds, share);
-    // A socket that does not set its own buffer gets the default, whatever the cap: kernel WireGuard's
-    // and Debian 12's wireguard-go (ss -uamn on the testbed: rb212992 = rmem_default with rmem_max
-    // 4 MiB). The cap (the guide's §5.2 fix) binds one that asks, without the privilege to force it.
+    // A socket that does not set its own buffer gets the default, whatever the cap: Debian 12's
+    // wireguard-go (ss -uamn on the testbed: rb212992 = rmem_default with rmem_max 4 MiB). The cap
+    // (the guide's §5.2 fix) binds one that asks, without the privilege to force it.
     if (rx_bad) f.knobs.insert(f.knobs.end(), {"net.core.rmem_default", "net.core.rmem_max"});
     if (tx_bad) f.knobs.insert(f.knobs.end(), {"net.core.wmem_default", "net.core.wmem_max"});
     f.fix = "raise the tunnel socket's buffers so it can queue bursts: net.core.rmem_default / wmem_default for a socket "
-            "that does not set its own (kernel WireGuard, older wireguard-go; `ss -uamn` shows its rb/tb), "
-            "net.core.rmem_max / wmem_max, the cap, for one that asks";
+            "that does not set its own (Debian 12's wireguard-go; `ss -uamn` shows its rb/tb), net.core.rmem_max / "
+            "wmem_max, the cap, for one that asks";
     out.push_back(std::move(f));
   }
   return out;

@@ -18,12 +18,13 @@ namespace {
 // The rate the search's early stopping reads (Plant::rate_iface: the tunnel, at its receiving end
 // where it can be seen), so the progress line agrees with the table. The busiest interface it showed
 // before counted the underlay's overhead and what was sent and dropped (udp: 596 shown, 214 measured).
-double progress_mbps(const Plant& plant, const workload::Scenario& scenario, const probes::SecondSample& s) {
+// With --peer (no view of the receiver) a forward test shows the sender's rate, as early stopping reads it.
+std::optional<double> progress_mbps(const Plant& plant, const workload::Scenario& scenario, const probes::SecondSample& s) {
   const bool rx = plant.rate_iface_is_receiver_for_forward != scenario.reverse;
   for (const auto& i : s.ifaces) {
     if (i.iface == plant.rate_iface) return rx ? i.rx_mbps : i.tx_mbps;
   }
-  return 0;
+  return std::nullopt;  // not sampled this second: no number rather than 0
 }
 
 }  // namespace

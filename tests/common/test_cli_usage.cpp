@@ -28,6 +28,8 @@ TEST_CASE("cli: a parse error is one line naming the command whose --help has th
   };
   const std::vector<Case> cases{
       {{"bogus"}, "wgopt: error: unknown command 'bogus': `wgopt --help` lists the commands\n"},
+      {{"testbed", "nosuch"}, "wgopt: error: unknown command 'nosuch': `wgopt testbed --help` lists the commands\n"},
+      {{"--log-level", "debug", "nosuch"}, "wgopt: error: unknown command 'nosuch': `wgopt --help` lists the commands\n"},
       {{"diagnose", "--peer", "100.64.0.1", "--port", "99999999999"},
        "wgopt: error: Could not convert: --port = 99999999999: see `wgopt diagnose --help`\n"},
       {{"testbed", "status", "--ssh"}, "wgopt: error: The following argument was not expected: --ssh: see `wgopt testbed status --help`\n"},
