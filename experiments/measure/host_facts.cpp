@@ -97,11 +97,14 @@ std::vector<FactDifference> compare_host_facts(const YAML::Node& profile_host, c
 
 std::vector<FactDifference> uncompared_host_facts(const YAML::Node& profile_host, const HostFacts& here) {
   std::vector<FactDifference> out;
-  if (auto d = recorded(profile_host, "nic_driver"); d && here.underlay.empty()) {
-    out.push_back({"nic_driver", *d, "no underlay interface: the profile's knobs name none"});
-  }
+  auto why = [&](const char* key, const char* kind) {
+    const auto name = recorded(profile_host, key);  // the interface wgopt search read it on, when recorded
+    return name ? fmt::format("the {} interface it was read on, {}, is not here", kind, one_line(*name, 40))
+                : fmt::format("no {} interface: the profile's knobs name none", kind);
+  };
+  if (auto d = recorded(profile_host, "nic_driver"); d && here.underlay.empty()) out.push_back({"nic_driver", *d, why("underlay", "underlay")});
   if (auto w = recorded(profile_host, "wireguard_mode"); w && !w->starts_with("unknown") && here.wireguard.empty()) {
-    out.push_back({"wireguard_mode", *w, "no WireGuard interface: the profile's knobs name none"});
+    out.push_back({"wireguard_mode", *w, why("wireguard", "WireGuard")});
   }
   return out;
 }

@@ -125,6 +125,8 @@ TEST_CASE("host gate: a recorded fact with no interface to compare it on is list
   CHECK(skipped.front().profile == "e1000");
   CHECK(uncompared_host_facts(p, here()).empty());  // interfaces known: compared, nothing left over
   CHECK(uncompared_host_facts(facts("{nproc: 4}"), h).empty());
+  CHECK_THAT(skipped.front().host, Contains("the profile's knobs name none"));
+  CHECK_THAT(uncompared_host_facts(facts("{nic_driver: ena, underlay: ens5}"), h).front().host, Contains("ens5, is not here"));
 }
 
 TEST_CASE("host gate: a profile of sysctls is compared on the interfaces its facts name, when they are here", "[host-gate]") {
