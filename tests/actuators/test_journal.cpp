@@ -34,6 +34,19 @@ void write_open_journal(const FakeHost& h, const std::string& boot) {
                               .target = "222", .state = EntryState::Pending});
   j.save();
 }
+// The fake host's process runs in network namespace net:[4026531840] (its PROC_ROOT/self/ns/net).
+void in_fake_namespace(const FakeHost& h) {
+  std::filesystem::create_directories(h.s.proc_root() + "/self/ns");
+  std::filesystem::create_symlink("net:[4026531840]", h.s.proc_root() + "/self/ns/net");
+}
+
+// An empty journal of this boot, no transaction open, to add entries to and save.
+Journal closed_journal(const FakeHost& h) {
+  ensure_dir(h.s.state());
+  Journal j(h.s.state());
+  j.data().boot_id = kBoot;
+  return j;
+}
 }  // namespace
 
 TEST_CASE("journal round-trips through disk and a torn temp file is ignored") {
@@ -116,8 +129,7 @@ TEST_CASE("a journal from another boot is archived, never re-applied") {
 // exploratory test: B changed, A's originals lost).
 TEST_CASE("a journal whose host entries another network namespace wrote is refused there, restored at home") {
   FakeHost h;
-  std::filesystem::create_directories(h.s.proc_root() + "/self/ns");
-  std::filesystem::create_symlink("net:[4026531840]", h.s.proc_root() + "/self/ns/net");
+  in_fake_namespace(h);
   auto journal_from = [&](const std::string& net_ns) {
     write_open_journal(h, kBoot);
     Journal j(h.s.state());
@@ -144,11 +156,8 @@ TEST_CASE("a journal whose host entries another network namespace wrote is refus
 
 TEST_CASE("a journal of named namespaces only is restored from any namespace") {
   FakeHost h;
-  std::filesystem::create_directories(h.s.proc_root() + "/self/ns");
-  std::filesystem::create_symlink("net:[4026531840]", h.s.proc_root() + "/self/ns/net");
-  ensure_dir(h.s.state());
-  Journal j(h.s.state());
-  j.data().boot_id = kBoot;
+  in_fake_namespace(h);
+  Journal j = closed_journal(h);
   j.data().net_ns = "net:[4026532999]";
   j.data().entries.push_back({.id = "net.fake.a", .place = Place::netns("gone-ns"), .original = "100", .before = "100",
                               .target = "111", .state = EntryState::Kept});
@@ -259,11 +268,8 @@ TEST_CASE("the holder named in a refusal is never unknown, even while holders co
 // stamped as this namespace's by a later transaction (they may be another namespace's).
 TEST_CASE("a journal without a namespace that holds host entries is not claimed by the next transaction") {
   FakeHost h;
-  std::filesystem::create_directories(h.s.proc_root() + "/self/ns");
-  std::filesystem::create_symlink("net:[4026531840]", h.s.proc_root() + "/self/ns/net");
-  ensure_dir(h.s.state());
-  Journal j(h.s.state());
-  j.data().boot_id = kBoot;
+  in_fake_namespace(h);
+  Journal j = closed_journal(h);
   j.data().entries.push_back({.id = "net.fake.a", .place = Place::host(), .original = "100", .before = "100",
                               .target = "111", .state = EntryState::Kept});
   j.save();

@@ -7,17 +7,13 @@
 #include <filesystem>
 
 #include "common/exec.hpp"
+#include "tests/wgopt_cli.hpp"
 
 using namespace wgopt;
 
 namespace {
 
-CommandResult wgopt_cli(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{WGOPT_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  ProcessRunner r;
-  return r.run({.argv = argv, .timeout = std::chrono::seconds(60)});
-}
+using wgopt::test::wgopt_cli;
 
 }  // namespace
 

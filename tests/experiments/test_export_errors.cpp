@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "common/exec.hpp"
+#include "tests/wgopt_cli.hpp"
 #include "experiments/export/export.hpp"
 #include "tests/scratch_dir.hpp"
 
@@ -37,12 +38,7 @@ struct TempDir : test::ScratchDir {
   explicit TempDir(const std::string& name) : ScratchDir("wgopt-export-cli-" + name) {}
 };
 
-CommandResult wgopt_cli(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{WGOPT_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  ProcessRunner r;
-  return r.run({.argv = argv, .timeout = std::chrono::seconds(60)});
-}
+using wgopt::test::wgopt_cli;
 
 }  // namespace
 
