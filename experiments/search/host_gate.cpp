@@ -13,13 +13,18 @@ namespace wgopt::experiments {
 
 namespace {
 
+std::string recorded_text(const YAML::Node& host, const char* key) {
+  if (!host.IsMap()) return {};
+  const YAML::Node& map = host;  // const: a missing key must not be created
+  const YAML::Node n = map[key];
+  return n && n.IsScalar() ? n.Scalar() : std::string();
+}
+
 // The interface the profile's host facts name for `key`, when it is a device here.
 std::string recorded_interface(const act::Profile& profile, const char* key, const Place& place) {
-  if (!profile.host.IsMap()) return {};
-  const YAML::Node& host = profile.host;  // const: a missing key must not be created
-  const YAML::Node n = host[key];
-  if (!n || !n.IsScalar() || !is_valid_ifname(n.Scalar())) return {};
-  return act::make_host(place).files->exists("/sys/class/net/" + n.Scalar() + "/ifindex") ? n.Scalar() : std::string();
+  const std::string name = recorded_text(profile.host, key);
+  if (!is_valid_ifname(name)) return {};
+  return act::make_host(place).files->exists("/sys/class/net/" + name + "/ifindex") ? name : std::string();
 }
 
 }  // namespace
@@ -45,13 +50,6 @@ HostGate compare_with(const act::Profile& profile, const std::string& label, Hos
 }
 
 namespace {
-
-std::string recorded_text(const YAML::Node& host, const char* key) {
-  if (!host.IsMap()) return {};
-  const YAML::Node& map = host;  // const: a missing key must not be created
-  const YAML::Node n = map[key];
-  return n && n.IsScalar() ? n.Scalar() : std::string();
-}
 
 // A profile made in a namespace (`place: netns NS`: a testbed end, `show --netns`) checked anywhere
 // else: its interfaces are not there, and its sysctls would land in the wrong namespace. Its mirror
@@ -90,9 +88,16 @@ std::string peer_name(const act::Profile& profile, const std::string& local) {
 }
 
 InterfaceRoles peer_roles(const act::Profile& profile, const std::string& label) {
-  ExportOptions o;  // the knobs' roles only: the host facts' names are this host's, not the peer's
+  ExportOptions o;
   o.profile_label = label;
-  const InterfaceRoles here = export_roles(profile, o);
+  InterfaceRoles here = export_roles(profile, o);
+  // A profile of sysctls: this end's interfaces its facts name, under the peer's names (the peer's
+  // hello reads them there; whether they exist is the peer's to say).
+  if (here.underlay.empty()) here.underlay = recorded_text(profile.host, "underlay");
+  if (here.wireguard.empty()) here.wireguard = recorded_text(profile.host, "wireguard");
+  for (auto* name : {&here.underlay, &here.wireguard}) {
+    if (!is_valid_ifname(*name)) name->clear();
+  }
   return {peer_name(profile, here.underlay), peer_name(profile, here.wireguard)};
 }
 

@@ -110,6 +110,18 @@ TEST_CASE("host gate: a both-ends profile's peer part is compared with the peer'
   // A one-host profile applied to a peer (`apply --ssh`) is compared with its own host: facts.
   const auto one = act::parse_profile("host: {nproc: 4}\nknobs: {wt0/mtu: 1420}\n", "one.yaml");
   CHECK(names(compare_peer_with(one, "one.yaml", f).differences) == std::vector<std::string>{"nproc"});
+
+  // A both-ends profile of sysctls: the peer's interfaces are this end's recorded ones, mapped.
+  const auto sysctls = act::parse_profile(
+      "host: {nproc: 4, underlay: eth0, wireguard: wt0}\nknobs: {net.core.netdev_budget: 600}\n"
+      "peer:\n  host: {nproc: 2, nic_driver: virtio_net, wireguard_mode: kernel, interfaces: {eth0: ens5, wt0: wt0}}\n"
+      "  knobs: {net.core.netdev_budget: 600}\n",
+      "s.yaml");
+  CHECK(peer_fact_interfaces(sysctls, "s.yaml") == std::vector<std::string>{"ens5", "wt0"});
+  f.nproc = 2;
+  const HostGate sg = compare_peer_with(sysctls, "s.yaml", f);  // the peer's ens5 is ena now
+  CHECK(names(sg.differences) == std::vector<std::string>{"nic_driver"});
+  CHECK(sg.not_compared.empty());
 }
 
 // Found by an exploratory test: a profile of sysctls recording `nic_driver: e1000` "matched" a
