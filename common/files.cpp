@@ -285,13 +285,36 @@ void write_files_all_or_nothing(const std::vector<FileToWrite>& files) {
     for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
     throw;
   }
+  // Each file a rename replaces is kept (a hard link beside it) until every rename succeeded: a rename
+  // that fails after others (the target is a directory, say) puts the earlier ones back as they were.
+  std::vector<std::string> kept(files.size());
+  auto undo = [&](size_t renamed) {
+    for (size_t j = renamed; j < temporaries.size(); ++j) ::unlink(temporaries[j].c_str());
+    for (size_t j = 0; j < renamed; ++j) {
+      if (kept[j].empty()) ::unlink(files[j].path.c_str());
+      else ::rename(kept[j].c_str(), files[j].path.c_str());
+    }
+    for (size_t j = renamed; j < kept.size(); ++j) {
+      if (!kept[j].empty()) ::unlink(kept[j].c_str());
+    }
+    for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
+  };
   for (size_t i = 0; i < files.size(); ++i) {
+    struct stat st {};
+    if (::lstat(files[i].path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      const std::string old = files[i].path + ".wgopt-old";
+      ::unlink(old.c_str());
+      if (::link(files[i].path.c_str(), old.c_str()) == 0) kept[i] = old;
+    }
     try {
       rename_into_place(temporaries[i], files[i].path);
     } catch (...) {
-      for (size_t j = i + 1; j < temporaries.size(); ++j) ::unlink(temporaries[j].c_str());
+      undo(i);
       throw;
     }
+  }
+  for (const auto& k : kept) {
+    if (!k.empty()) ::unlink(k.c_str());
   }
 }
 

@@ -98,8 +98,8 @@ struct FileToWrite {
 // temporary beside it first (missing parent directories created), and only when all are written in
 // full are they renamed into place. On a failure the temporaries and the directories this call
 // created are removed and Error names the file: nothing of the set is left, and files it would have
-// replaced are as they were. (A rename failing after others succeeded, in the same directory tree,
-// is not undone.)
+// replaced are as they were, also when a rename fails after others succeeded (the ones done are put
+// back: a file replaced from the hard link kept beside it, `P.wgopt-old`, a new one removed).
 void write_files_all_or_nothing(const std::vector<FileToWrite>& files);
 
 // Reads a local file; nullopt if it cannot be read.

@@ -123,6 +123,24 @@ TEST_CASE("write_files_all_or_nothing writes the set, or on a failure leaves non
   for (const auto& e : fs::recursive_directory_iterator(dir)) names.push_back(e.path().lexically_relative(dir).string());
   std::sort(names.begin(), names.end());
   CHECK(names == std::vector<std::string>{"a", "a/b", "a/b/one", "blocker", "old"});
+
+  // Found by an exploratory test (`export --force` over a tree where one target is a directory): the
+  // last rename fails after the others succeeded; they are put back, the replaced file from its link.
+  fs::create_directories(dir / "adir");
+  try {
+    wgopt::write_files_all_or_nothing({{(dir / "e/f/four").string(), "4\n", 0644},
+                                       {(dir / "old").string(), "newest\n", 0644},
+                                       {(dir / "adir").string(), "5\n", 0644}});
+    FAIL("a file was renamed over a directory");
+  } catch (const wgopt::Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("cannot write " + (dir / "adir").string()));
+  }
+  CHECK(wgopt::read_file((dir / "old").string()) == std::optional<std::string>("new\n"));
+  CHECK_FALSE(fs::exists(dir / "e"));
+  names.clear();
+  for (const auto& e : fs::recursive_directory_iterator(dir)) names.push_back(e.path().lexically_relative(dir).string());
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"a", "a/b", "a/b/one", "adir", "blocker", "old"});
 }
 
 TEST_CASE("one_line shows outside text on one visible line of valid UTF-8") {
