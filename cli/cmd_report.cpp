@@ -9,6 +9,7 @@
 
 #include "cli/registry.hpp"
 #include "common/error.hpp"
+#include "common/util.hpp"
 #include "common/files.hpp"
 #include "experiments/report/report_data.hpp"
 #include "experiments/report/report_render.hpp"
@@ -36,6 +37,11 @@ void run(const ReportOptions& o) {
   using namespace wgopt::experiments;
   if (o.markdown && o.json) throw wgopt::UsageError("--md and --json both print to stdout: pick one");
   if (o.html == "-" && (o.markdown || o.json)) throw wgopt::UsageError("--html - and --md/--json all print to stdout: pick one");
+  // The page written over the study it reads (`--html s.sqlite`, or through a link): the study gone.
+  std::error_code ec;
+  if (!o.html.empty() && o.html != "-" && std::filesystem::equivalent(o.html, o.study, ec)) {
+    throw wgopt::UsageError(fmt::format("--html '{}' is the study itself: name the page report.html", wgopt::one_line(o.html, 200)));
+  }
   const ReportData d = load_report(o.study);
   if (o.html == "-") {  // as `apply -` reads stdin: the page on stdout, not a file named '-'
     const std::string page = render_report_html(d);
