@@ -64,7 +64,7 @@ std::optional<double> throughput_of(const json& metrics) {
 }
 
 ComparisonRow comparison_row(const std::string& label, const std::vector<const json*>& metrics,
-                             const std::vector<const json*>& probes) {
+                             const std::vector<const json*>& probes, double to_window) {
   ComparisonRow row;
   row.config = label;
   row.throughput_mbps = mean_over(metrics, [](const json& m) { return throughput_of(m); });
@@ -99,9 +99,9 @@ ComparisonRow comparison_row(const std::string& label, const std::vector<const j
   if (n > 0) {
     row.top_core_soft_pct = soft / n;
     if (top_core >= 0) row.top_core = top_core;
-    row.softnet_drops = softnet / n;
-    row.nic_drops = nic / n;
-    if (udp_counted) row.udp_errors = udp / n;
+    row.softnet_drops = to_window * softnet / n;
+    row.nic_drops = to_window * nic / n;
+    if (udp_counted) row.udp_errors = to_window * udp / n;
   }
   return row;
 }

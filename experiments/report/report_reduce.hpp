@@ -23,9 +23,10 @@ std::optional<double> throughput_of(const nlohmann::json& metrics);
 // throughput and score from `metrics`; top core %soft (the hottest scenario's), softnet and NIC +
 // interface drops and UDP errors (mean per scenario) from `probes`, the records' probes_json()
 // objects. Values without data (UDP errors in a study written before the probes counted them)
-// stay unset and render as "-".
+// stay unset and render as "-". `to_window` scales the drop counts to the table's window (a full
+// measurement: 2 for a trial screened at half the length).
 ComparisonRow comparison_row(const std::string& label, const std::vector<const nlohmann::json*>& metrics,
-                             const std::vector<const nlohmann::json*>& probes);
+                             const std::vector<const nlohmann::json*>& probes, double to_window = 1.0);
 
 // Per-CPU usr/sys/soft averaged over every scenario of every record; empty without "cores".
 std::vector<CoreLoad> core_loads(const std::vector<const nlohmann::json*>& probes);

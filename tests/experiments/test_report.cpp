@@ -418,6 +418,21 @@ TEST_CASE("an empty study (no baseline, no trials) still renders every section",
   CHECK_THAT(html, Contains("no per-core data"));
 }
 
+// Found by an exploratory test: `report s.sqlite --html s.sqlite` replaced the study with the page, exit 0.
+TEST_CASE("report --html refuses to write over the study it reads, also through a link", "[report]") {
+  TempDir tmp("self");
+  const std::string path = tmp.file("s.sqlite");
+  StudyStore::create(path, info());
+  std::filesystem::create_symlink(path, tmp.file("link.sqlite"));
+  ProcessRunner runner;
+  for (const std::string& page : {path, tmp.file("link.sqlite")}) {
+    auto r = runner.run({.argv = {WGOPT_BINARY, "report", path, "--html", page}, .timeout = std::chrono::seconds(60)});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains("is the study itself"));
+  }
+  CHECK_NOTHROW(load_report(path));  // still the study
+}
+
 TEST_CASE("a numeric knob tried at many values is shown as ranges; 64 CPUs get 16 labels", "[report]") {
   std::vector<TrialRecord> trials;
   std::vector<BaselineRecord> baselines{{.round = 1, .score = 100, .metrics = metrics(100, 100), .measured_at = 0}};
@@ -517,7 +532,7 @@ TEST_CASE("the trial list marks a trial measured at the screening length", "[rep
     screened["duration_s"] = 5;
     full["duration_s"] = 10;
     stopped["duration_s"] = 5;
-    finish(s, s.begin_trial(a, t0 + 60), a, TrialState::Complete, 600, screened, json::object(), "", t0 + 60);
+    finish(s, s.begin_trial(a, t0 + 60), a, TrialState::Complete, 600, screened, probes(0, 10, 3, 4, 1, cores(10, 5)), "", t0 + 60);
     finish(s, s.begin_trial(a, t0 + 80), a, TrialState::Complete, 590, full, json::object(), "", t0 + 80);
     finish(s, s.begin_trial(c, t0 + 100), c, TrialState::Pruned, 300, stopped, json::object(), "tcp: rate below", t0 + 100);
     finish(s, s.begin_trial(b, t0 + 120), b, TrialState::Complete, 580, metrics(580, 581), json::object(), "", t0 + 120);
@@ -528,6 +543,12 @@ TEST_CASE("the trial list marks a trial measured at the screening length", "[rep
   CHECK(d.trials[1].note.empty());  // the full length
   CHECK(d.trials[2].note == "screened at 5 s; tcp: rate below");
   CHECK(d.trials[3].note.empty());  // a study from before screening: no duration recorded
+  // Found by an exploratory test: the §7.1 row of a 5 s trial showed its raw counts in the "/10s"
+  // columns, half the baseline's for the same configuration. Counted in the full window now.
+  const auto row = std::find_if(d.table_rows.begin(), d.table_rows.end(), [](const auto& r) { return r.config == "trial 1 (new best)"; });
+  REQUIRE(row != d.table_rows.end());
+  CHECK(*row->softnet_drops == Approx(6));
+  CHECK(*row->nic_drops == Approx(10));  // NIC + interface drops
 }
 
 TEST_CASE("a resumed study's report shows the last run's baseline rounds and confirmation", "[report][search-resume]") {
