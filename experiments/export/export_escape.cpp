@@ -39,12 +39,12 @@ std::string sh_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string systemd_escape(std::string_view name) {
+std::string systemd_escape(std::string_view name, bool whole) {
   std::string out;
   for (size_t i = 0; i < name.size(); ++i) {
     const auto b = static_cast<unsigned char>(name[i]);
     const bool plain = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == ':' || b == '_' ||
-                       (b == '.' && i > 0);
+                       (b == '.' && (i > 0 || !whole));
     if (plain) out += name[i];
     else out += fmt::format("\\x{:02x}", b);
   }

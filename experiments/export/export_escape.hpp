@@ -42,7 +42,8 @@ std::string sh_quote(const std::string& s);
 
 // systemd-escape of one path component: [A-Za-z0-9:_.] as they are (a leading '.' as \x2e), any
 // other byte as \xNN ('-' is \x2d). A unit name built from it needs no more quoting in a unit file.
-std::string systemd_escape(std::string_view name);
+// `whole`: NAME is a whole unit name's start (a leading '.' is escaped); false for a path's last part.
+std::string systemd_escape(std::string_view name, bool whole = true);
 
 // A path that goes into a unit file as is (ExecStart's arguments): absolute, under 4096 bytes, no
 // "..", and only [A-Za-z0-9/._+-], so nothing systemd reads as a specifier (%), a variable ($),

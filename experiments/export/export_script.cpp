@@ -386,7 +386,9 @@ std::vector<ExportFile> render_systemd(const act::Profile& profile, const Model&
   return files;
 }
 
-std::string device_unit_name(const std::string& dev) { return "sys-subsystem-net-devices-" + systemd_escape(dev) + ".device"; }
+// The path's last part: a leading '.' is escaped only at the start of the whole name (systemd-escape
+// --path /sys/subsystem/net/devices/.wg gives ...-devices-.wg; \x2ewg would name a unit never pulled in).
+std::string device_unit_name(const std::string& dev) { return "sys-subsystem-net-devices-" + systemd_escape(dev, false) + ".device"; }
 
 std::string reapply_unit_file(const std::string& dev) { return "etc/systemd/system/wgopt-tuning-" + dev + ".service"; }
 

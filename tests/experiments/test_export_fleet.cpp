@@ -66,6 +66,12 @@ TEST_CASE("fleet: systemd_escape names devices as systemd does", "[export][fleet
       auto r = run({"systemd-escape", name});
       CHECK(trim(r.out) == exportfmt::systemd_escape(name));
     }
+    // A device's unit is named from its path, where only the path's first character is at the start
+    // (found by an exploratory test: BindsTo named ...-\x2ewg.device, a unit never pulled in).
+    for (const std::string name : {".wg", "wt0", "a-b"}) {
+      auto r = run({"systemd-escape", "--path", "/sys/subsystem/net/devices/" + name});
+      CHECK(trim(r.out) == "sys-subsystem-net-devices-" + exportfmt::systemd_escape(name, false));
+    }
   }
 }
 
