@@ -353,20 +353,22 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
 }
 
 ReportData load_report(const std::string& path) {
-  StudyStore s = StudyStore::open_read_only(path);
-  auto info = s.info();
-  auto trials = s.trials();
-  auto baselines = s.baselines();
-  auto confirmations = s.confirmations();
-  auto result = s.result();
+  StudyStore s = StudyStore::open_read_only(path);  // not a study at all: its own one-line refusal
   try {
+    // Reading a damaged study (a table dropped, malformed JSON in a row) fails here, in SQLite's or
+    // the JSON parser's words: found by an exploratory test (exit 1, no study named). Bad input: exit 2.
+    auto info = s.info();
+    auto trials = s.trials();
+    auto baselines = s.baselines();
+    auto confirmations = s.confirmations();
+    auto result = s.result();
     return build_report(path, info, trials, baselines, confirmations, result);
   } catch (const wgopt::UsageError&) {
     throw;
-  } catch (const wgopt::Error& e) {  // a hand-damaged record (a score of -inf): say which study, not only the statistic
-    throw wgopt::Error(fmt::format("study {} holds a record the report cannot use ({}): it was changed by hand or damaged; "
-                            "report an intact copy of it",
-                            one_line(path, 200), e.what()));
+  } catch (const std::exception& e) {  // a hand-damaged record (a score of -inf): say which study, not only the statistic
+    throw wgopt::UsageError(fmt::format("study {} holds a record the report cannot use ({}): it was changed by hand or damaged; "
+                                        "report an intact copy of it",
+                                        one_line(path, 200), one_line(e.what(), 300)));
   }
 }
 

@@ -401,6 +401,14 @@ TEST_CASE("a study with a hand-damaged score is named in the report's refusal", 
   }
   CHECK_THROWS_WITH(load_report(path), Contains("study " + path + " holds a record the report cannot use (sample contains a "
                                                 "non-finite value (-inf))"));
+  CHECK_THROWS_AS(load_report(path), UsageError);  // a damaged input: exit 2
+  // A table dropped by hand (found by an exploratory test: SQLite's words, exit 1, no study named).
+  ProcessRunner runner;
+  REQUIRE(runner.run({.argv = {"python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DROP TABLE result'); c.commit()", path},
+                      .timeout = std::chrono::seconds(30)})
+              .ok());
+  CHECK_THROWS_WITH(load_report(path), Contains("study " + path + " holds a record the report cannot use") && Contains("result"));
+  CHECK_THROWS_AS(load_report(path), UsageError);
 }
 
 TEST_CASE("an empty study (no baseline, no trials) still renders every section", "[report]") {
