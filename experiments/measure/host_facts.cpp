@@ -66,15 +66,17 @@ HostFacts read_host_facts(CommandRunner& runner, const Place& place, const std::
 
 std::string kernel_major(const std::string& release) { return release.substr(0, release.find('.')); }
 
-namespace {
-
-std::optional<std::string> recorded(const YAML::Node& host, const char* key) {
+std::optional<std::string> recorded_fact(const YAML::Node& host, const char* key) {
   if (!host.IsMap()) return std::nullopt;
   const YAML::Node& map = host;  // const: a missing key must not be created
   const YAML::Node v = map[key];
   if (!v || !v.IsScalar()) return std::nullopt;
   return trim(v.Scalar());
 }
+
+namespace {
+
+std::optional<std::string> recorded(const YAML::Node& host, const char* key) { return recorded_fact(host, key); }
 
 std::string shown(const std::string& s) { return s.empty() ? "(none)" : s; }
 

@@ -7,6 +7,7 @@
 // They also gate every apply (issue 12): `wgopt apply`, `wgopt retune`, `wgopt facts` and the
 // exported Ansible role (which runs `wgopt facts`) read this host's facts with read_host_facts() and
 // compare them with the profile's with compare_host_facts(): one definition, one comparison.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ HostFacts read_host_facts(CommandRunner& runner, const Place& place, const std::
 
 // "6" of "6.1.0-18-amd64": the part before the first '.', or the whole text.
 std::string kernel_major(const std::string& release);
+
+// A profile's recorded host fact (its `host:` map's scalar KEY, trimmed); nullopt when absent or
+// not a scalar. The one reader of that map for the gates.
+std::optional<std::string> recorded_fact(const YAML::Node& host, const char* key);
 
 // One fact the profile and this host disagree on.
 struct FactDifference {

@@ -182,10 +182,16 @@ void add_moved(ReportData& d, const StudyInfo& info, const std::vector<TrialReco
 
 // The note of a trial measured at the screening length, shorter than the objective's `full`
 // duration (metrics duration_s, recorded since screening exists): "screened at 5 s"; empty otherwise.
-std::string screening_note(const json& metrics, std::optional<long long> full) {
-  if (!full || !metrics.contains("duration_s") || !metrics["duration_s"].is_number_integer()) return "";
+// The per-scenario length a trial was measured at (metrics duration_s, recorded since screening exists).
+std::optional<long long> measured_length(const json& metrics) {
+  if (!metrics.contains("duration_s") || !metrics["duration_s"].is_number_integer()) return std::nullopt;
   const auto used = metrics["duration_s"].get<long long>();
-  return used < *full ? fmt::format("screened at {} s", used) : "";
+  return used > 0 ? std::optional<long long>(used) : std::nullopt;
+}
+
+std::string screening_note(const json& metrics, std::optional<long long> full) {
+  const auto used = measured_length(metrics);
+  return full && used && *used < *full ? fmt::format("screened at {} s", *used) : "";
 }
 
 // The trial list, the convergence and the §7.1 steps; returns the baseline rounds' probes.
@@ -227,10 +233,8 @@ std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const 
       r.best_so_far = true;
       // A screened trial measured half as long: its drops counted in the table's full-length window
       // (they read half the baseline's for the same configuration).
-      double to_window = 1.0;
-      if (full_s && t.metrics.contains("duration_s") && t.metrics["duration_s"].is_number() && t.metrics["duration_s"].get<double>() > 0) {
-        to_window = static_cast<double>(*full_s) / t.metrics["duration_s"].get<double>();
-      }
+      const auto used = measured_length(t.metrics);
+      const double to_window = full_s && used ? static_cast<double>(*full_s) / static_cast<double>(*used) : 1.0;
       d.table_rows.push_back(comparison_row(fmt::format("trial {} (new best)", t.number), {&t.metrics}, {&t.probes}, to_window));
     }
     d.state_counts[std::string(to_string(t.state))] += 1;

@@ -13,12 +13,7 @@ namespace wgopt::experiments {
 
 namespace {
 
-std::string recorded_text(const YAML::Node& host, const char* key) {
-  if (!host.IsMap()) return {};
-  const YAML::Node& map = host;  // const: a missing key must not be created
-  const YAML::Node n = map[key];
-  return n && n.IsScalar() ? n.Scalar() : std::string();
-}
+std::string recorded_text(const YAML::Node& host, const char* key) { return recorded_fact(host, key).value_or(""); }
 
 // The interface the profile's host facts name for `key`, when it is a device here.
 std::string recorded_interface(const act::Profile& profile, const char* key, const Place& place) {
@@ -38,11 +33,9 @@ InterfaceRoles profile_roles(const act::Profile& profile, const std::string& lab
   return r;
 }
 
-HostGate compare_with(const act::Profile& profile, const std::string& label, HostFacts here) {
+HostGate compare_with(const act::Profile& profile, const std::string& /*label*/, HostFacts here) {
   HostGate g;
-  g.roles = profile_roles(profile, label);
-  if (!here.underlay.empty()) g.roles.underlay = here.underlay;  // the names the facts were read for
-  if (!here.wireguard.empty()) g.roles.wireguard = here.wireguard;
+  g.roles = {here.underlay, here.wireguard};  // the profile's roles, as check_host_facts read the facts for them
   g.here = std::move(here);
   g.differences = compare_host_facts(profile.host, g.here);
   g.not_compared = uncompared_host_facts(profile.host, g.here);
