@@ -137,20 +137,38 @@ RunResult run_once(const Scenario& scenario, const ClientOptions& opts, const Pl
 
 }  // namespace
 
+namespace {
+
+bool connection_refused(const RunResult& r) {
+  return r.status == RunStatus::connect_failed && r.iperf3_error.find("Connection refused") != std::string::npos;
+}
+
+}  // namespace
+
 RunResult run_scenario(const Scenario& scenario, const ClientOptions& opts, const Place& place,
                        CommandRunner& runner, const RunControl& control) {
   validate(opts);
-  for (int attempt = 0;; ++attempt) {
+  int busy = 0, refused = 0;
+  for (;;) {
     RunResult r = run_once(scenario, opts, place, runner, control);
-    if (r.status != RunStatus::server_busy || attempt >= control.busy_retries) return r;
     // A server needs a moment after a client it served was interrupted; a server busy with
-    // someone else's test stays busy and the last attempt reports it.
-    spdlog::debug("iperf3 server {} busy, retrying in {} ms", describe_target(opts, place), control.busy_wait.count());
-    const auto until = std::chrono::steady_clock::now() + control.busy_wait;
+    // someone else's test stays busy, a server that is down stays down, and the last attempt
+    // reports it.
+    std::chrono::milliseconds wait{0};
+    if (r.status == RunStatus::server_busy && busy++ < control.busy_retries) {
+      wait = control.busy_wait;
+    } else if (connection_refused(r) && refused++ < control.refused_retries) {
+      wait = control.refused_wait;
+    } else {
+      return r;
+    }
+    spdlog::debug("iperf3 server {}: {}, retrying in {} ms", describe_target(opts, place), status_name(r.status),
+                  wait.count());
+    const auto until = std::chrono::steady_clock::now() + wait;
     while (std::chrono::steady_clock::now() < until) {
       if (control.should_stop && control.should_stop()) {
         r.status = RunStatus::stopped_early;
-        r.message = fmt::format("iperf3 against {} was stopped while waiting for a busy server: no measurement",
+        r.message = fmt::format("iperf3 against {} was stopped while waiting to retry the server: no measurement",
                                 describe_target(opts, place));
         return r;
       }

@@ -33,6 +33,11 @@ struct RunControl {
   // to accept a new test after its previous client was interrupted (seen on loopback here).
   int busy_retries = 5;
   std::chrono::milliseconds busy_wait{1000};
+  // "Connection refused" is retried this many times, refused_wait apart: iperf3 closes its listening
+  // socket between tests (cleanup_server), so a client that starts just after an interrupted one
+  // can find no listener (seen in CI on loopback). A server that is down is reported ~1 s later.
+  int refused_retries = 4;
+  std::chrono::milliseconds refused_wait{250};
   // Called before each retry of a busy server: what the caller measured alongside the failed
   // attempt (the probes, a per-second series) belongs to no measurement. This is the only retry of a
   // busy server in wgopt; callers hook it rather than retrying again around run_scenario.

@@ -177,3 +177,29 @@ TEST_CASE("a busy server is retried, and reported once the retries are spent") {
   CHECK(r.status == RunStatus::server_busy);
   CHECK(always_busy.seen.size() == 3);
 }
+
+TEST_CASE("a refused connection is retried briefly: iperf3 has no listener between two tests") {
+  FakeRunner fake;
+  fake.first = {{.exit_code = 0, .out = fixture("refused.json")}};
+  fake.result = {.exit_code = 0, .out = fixture("single.json")};
+  int retried = 0;
+  const RunControl quick{.refused_retries = 2, .refused_wait = 10ms, .on_retry = [&] { ++retried; }};
+  RunResult r = run_scenario(find_scenario("single"), kOpts, Place::host(), fake, quick);
+  CHECK(r.status == RunStatus::ok);
+  CHECK(fake.seen.size() == 2);
+  CHECK(retried == 1);
+
+  FakeRunner down;
+  down.result = {.exit_code = 0, .out = fixture("refused.json")};
+  r = run_scenario(find_scenario("single"), kOpts, Place::host(), down, quick);
+  CHECK(r.status == RunStatus::connect_failed);
+  CHECK(down.seen.size() == 3);
+
+  // Only a refusal: a connect that times out (no route, a black hole) is not tried again.
+  FakeRunner unreachable;
+  unreachable.result = {.exit_code = 0, .out = R"({"start":{},"intervals":[],"end":{},)"
+                                                R"("error":"unable to connect to server: No route to host"})"};
+  r = run_scenario(find_scenario("single"), kOpts, Place::host(), unreachable, quick);
+  CHECK(r.status == RunStatus::connect_failed);
+  CHECK(unreachable.seen.size() == 1);
+}
