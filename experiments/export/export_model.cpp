@@ -181,8 +181,12 @@ std::string header(const act::Profile& profile, const ExportOptions& options, co
   } else if (b.score) {
     out += comment_line(comment, fmt::format("Score: baseline {:.1f}; no winner was confirmed, these are the host's own values.", *b.score));
   }
-  if (b.throughput_mbps && w.throughput_mbps) {
+  if (b.throughput_mbps && w.throughput_mbps && w.score) {
     out += comment_line(comment, fmt::format("Throughput: {:.0f} -> {:.0f} Mbit/s.", *b.throughput_mbps, *w.throughput_mbps));
+  } else if (b.throughput_mbps) {
+    // A kept baseline: its own rate. A winner without a score is an older kept baseline's candidate
+    // (found by an exploratory test: "Throughput: 506 -> 438" read as if the profile lowered it).
+    out += comment_line(comment, fmt::format("Throughput: {:.0f} Mbit/s.", *b.throughput_mbps));
   }
   std::vector<std::string> facts;
   // search writes "unknown (N CPUs)" when the machine does not say its SKU; the CPUs follow anyway.

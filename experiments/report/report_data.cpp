@@ -77,16 +77,17 @@ Evidence add_baseline(ReportData& d, const std::string& study_path, const StudyI
     // The confirmation's interleaved baseline is the fairer reference once there is one.
     if (evidence.baseline->score) {
       d.baseline_mean = evidence.baseline->score;
-      // A kept baseline's evidence is the search's own rounds (it records their count); a promoted
-      // one's is the confirmation's (found by an exploratory test: the search's 324.4 was labelled
-      // as the confirmation's, whose baseline rounds averaged 397.8).
+      // A baseline kept without a decided confirmation: the search's own rounds (it records their
+      // count); otherwise the confirmation's (found by an exploratory test: the search's 324.4 was
+      // labelled as the confirmation's, whose baseline rounds averaged 397.8).
       if (!evidence.baseline->n) d.baseline_score_source = "the confirmation's interleaved baseline rounds";
     }
     if (auto ci = evidence.baseline->ci95) d.baseline_ci95 = std::pair{ci->low, ci->high};
   }
-  if (evidence.winner) {
-    d.winner_mean = evidence.winner->score;
-    if (auto ci = evidence.winner->ci95) d.winner_ci95 = std::pair{ci->low, ci->high};
+  // A kept baseline's candidate, as measured against it (studies since 2026-12-06 record it).
+  if (const auto& arm = evidence.winner ? evidence.winner : evidence.candidate) {
+    d.winner_mean = arm->score;
+    if (auto ci = arm->ci95) d.winner_ci95 = std::pair{ci->low, ci->high};
   }
   if (evidence.gain) d.gain = to_json(*evidence.gain);
 
@@ -98,9 +99,11 @@ Evidence add_baseline(ReportData& d, const std::string& study_path, const StudyI
 }
 
 // How the report names the confirmation's candidate as its winner, by what the search ended with.
+bool promoted(SearchOutcome o) { return o == SearchOutcome::Promoted || o == SearchOutcome::Retuned; }
+
 const char* candidate_label(const std::optional<StudyResult>& result, const Evidence& evidence) {
   if (!result) return "confirmation candidate";  // still searching
-  if (result->outcome != SearchOutcome::Promoted) return "the confirmed candidate, not promoted: the baseline stays";
+  if (!promoted(result->outcome)) return "the confirmed candidate, not promoted: the baseline stays";
   if (!evidence.returned.empty()) return "the confirmed candidate; the profile returns some of its changes to the host's value";
   return "the confirmed candidate";
 }
@@ -115,9 +118,12 @@ const TrialRecord* choose_winner(ReportData& d, const std::vector<TrialRecord>& 
   for (const auto& t : trials) {
     if (t.state == TrialState::Complete && t.score && (!best || *t.score > *best->score)) best = &t;
   }
+  d.not_promoted = result && !promoted(result->outcome);
   if (result && result->winner_trial) {
+    // A kept baseline records the candidate it confirmed as the result's trial too (found by an
+    // exploratory test: "winner: trial 19 (result)" above "outcome: kept-baseline").
     d.winner_trial = result->winner_trial;
-    d.winner_source = "result";
+    d.winner_source = d.not_promoted ? candidate_label(result, evidence) : "result";
   } else {
     for (const auto& c : confirmations) {
       if (c.arm == "candidate" && c.trial > 0) {
@@ -146,7 +152,7 @@ void add_moved(ReportData& d, const StudyInfo& info, const std::vector<TrialReco
   if (evidence.baseline && !evidence.baseline->params.empty()) {
     d.baseline_values = evidence.baseline->params;
     d.baseline_source = "the result's evidence";
-  } else if (result && result->outcome != SearchOutcome::Promoted && result->params.is_object() && !result->params.empty()) {
+  } else if (result && !promoted(result->outcome) && result->params.is_object() && !result->params.empty()) {
     d.baseline_values = params_of(result->params);
     d.baseline_source = "the result (the baseline was kept)";
   } else if (!trials.empty() && trials.front().number == 1 && (info.strategy == "bo" || info.strategy == "coordinate")) {
@@ -155,7 +161,7 @@ void add_moved(ReportData& d, const StudyInfo& info, const std::vector<TrialReco
   }
   std::map<std::string, std::string> winner_params =
       winner ? params_of(winner->params)
-             : (result && result->outcome == SearchOutcome::Promoted ? params_of(result->params) : std::map<std::string, std::string>{});
+             : (result && promoted(result->outcome) ? params_of(result->params) : std::map<std::string, std::string>{});
   if (!evidence.changes.empty() || !evidence.returned.empty()) {
     // A simplified winner: its evidence says what each change contributes and what went back.
     d.moved_explained = true;

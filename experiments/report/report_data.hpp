@@ -92,9 +92,12 @@ struct ReportData {
   std::optional<double> baseline_mean;
   std::string baseline_score_source;  // which rounds baseline_mean comes from (the search's or the confirmation's)
   std::optional<std::pair<double, double>> baseline_ci95;
-  std::optional<double> winner_mean;                       // from the evidence, when promoted
+  std::optional<double> winner_mean;  // from the evidence: the winner's, or a kept baseline's candidate's
   std::optional<std::pair<double, double>> winner_ci95;
   nlohmann::json gain = nullptr;  // evidence.gain: {score, ci95, relative, p_value, method} or null
+  // The search kept the host's values: the winner shown is a candidate the profile does not carry,
+  // and the gain (when recorded) is that candidate's, not the profile's.
+  bool not_promoted = false;
 
   std::string window_label;             // "10s": one measurement window (objective duration)
   std::vector<ComparisonRow> table_rows;

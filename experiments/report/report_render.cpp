@@ -69,8 +69,9 @@ std::vector<std::pair<std::string, std::string>> header(const ReportData& d) {
                              (d.baseline_score_source.empty() ? "" : ", from " + d.baseline_score_source)},
       {"winner", d.winner_trial ? fmt::format("{} ({})", winner_label(d), d.winner_source) : "-"},
   };
-  if (d.winner_mean) h.emplace_back("winner score", with_ci(d.winner_mean, d.winner_ci95));
-  h.emplace_back("gain", gain_text(d.gain));
+  if (d.winner_mean) h.emplace_back(d.not_promoted ? "candidate score" : "winner score", with_ci(d.winner_mean, d.winner_ci95));
+  const std::string gain = gain_text(d.gain);
+  h.emplace_back("gain", d.not_promoted && gain != "-" ? gain + "; the candidate's, not promoted: the profile keeps the host's values" : gain);
   h.emplace_back("profile", d.result && !d.result->profile_path.empty() ? d.result->profile_path : "-");
   return h;
 }
@@ -93,6 +94,7 @@ Table moved_table(const ReportData& d) {
 }
 
 std::string simplification_note(const ReportData& d) {
+  if (d.not_promoted && !d.moved.empty()) return " These are the confirmed candidate's changes: it was not promoted, the profile carries none of them.";
   return d.simplification.empty() ? "" : " Simplification: " + d.simplification + ".";
 }
 
@@ -244,6 +246,7 @@ json report_to_json(const ReportData& d) {
                    {"score_from", d.baseline_score_source},
                    {"values", d.baseline_values}, {"values_from", d.baseline_source}};
   j["winner"] = {{"trial", d.winner_trial ? json(*d.winner_trial) : json(nullptr)}, {"from", d.winner_source},
+                 {"promoted", d.result ? json(!d.not_promoted) : json(nullptr)},
                  {"score", opt(d.winner_mean)}, {"ci95", ci(d.winner_ci95)}};
   j["gain"] = d.gain;
   j["window"] = d.window_label;

@@ -29,11 +29,15 @@ Evidence build_evidence(const EvidenceInputs& in) {
     if (o.ssh) e.plant->ssh = o.ssh->target;  // both ends tuned: the profile's `peer:` holds the far end
   }
   ArmEvidence base;
-  if (c.promote) {
+  // The confirmation's interleaved rounds, once it decided, are the reference for both arms: the
+  // baseline's score, its throughput and the candidate's all come from the same rounds. A kept
+  // baseline's candidate is recorded as such, never as a winner (recorded_score reads a winner's).
+  std::optional<ArmEvidence> other;
+  if (c.promote || c.confirmed) {
     const auto& conf = c.confirmation;
     base.score = conf.baseline_mean;
     base.ci95 = conf.baseline_ci;
-    e.winner = ArmEvidence{.score = conf.candidate_mean, .ci95 = conf.candidate_ci, .trial = c.winner_trial.value_or(0)};
+    other = ArmEvidence{.score = conf.candidate_mean, .ci95 = conf.candidate_ci, .trial = c.winner_trial.value_or(0)};
     e.gain = GainEvidence{.score = conf.gain, .ci95 = conf.gain_ci, .relative = conf.relative_gain, .p_value = conf.p_value,
                           .method = conf.method};
   } else {
@@ -43,12 +47,16 @@ Evidence build_evidence(const EvidenceInputs& in) {
     base.n = static_cast<int>(bstats.n);
   }
   base.params = in.baseline_values;  // what the winner moved away from
-  if (c.baseline_row.n > 0) base.throughput_mbps = c.baseline_row.mean_throughput();
+  // Too few confirmation rounds to decide: the score is the search's baseline rounds', so is the
+  // throughput.
+  const auto& base_row = c.promote || c.confirmed ? c.baseline_row : in.baseline.averages;
+  if (base_row.n > 0) base.throughput_mbps = base_row.mean_throughput();
   e.baseline = base;
   if (c.winner_row.n > 0) {
-    if (!e.winner) e.winner.emplace();
-    e.winner->throughput_mbps = c.winner_row.mean_throughput();
+    if (!other) other = ArmEvidence{.trial = c.winner_trial};
+    other->throughput_mbps = c.winner_row.mean_throughput();
   }
+  (c.promote ? e.winner : e.candidate) = other;
   return e;
 }
 

@@ -234,6 +234,7 @@ std::optional<double> Evidence::recorded_score() const {
 json Evidence::to_json() const {
   json j = json::object();
   if (baseline) j["baseline"] = arm_json(*baseline);
+  if (candidate) j["candidate"] = arm_json(*candidate);
   if (!confirmation.empty()) j["confirmation"] = confirmation;
   if (!created.empty()) j["created"] = created;
   if (!changes.empty()) j["changes"] = changes_json(changes);
@@ -289,6 +290,7 @@ Evidence Evidence::from_yaml(const YAML::Node& node, const std::string& where, M
   }
   if (auto b = r.child(node, "baseline", "baseline", YAML::NodeType::Map)) e.baseline = r.arm(*b, "baseline.");
   if (auto w = r.child(node, "winner", "winner", YAML::NodeType::Map)) e.winner = r.arm(*w, "winner.");
+  if (auto c = r.child(node, "candidate", "candidate", YAML::NodeType::Map)) e.candidate = r.arm(*c, "candidate.");
   if (auto g = r.child(node, "gain", "gain", YAML::NodeType::Map)) {
     GainEvidence gain;
     gain.score = r.number(*g, "score", "gain.");

@@ -35,7 +35,7 @@ struct PlantEvidence {
   std::string ssh;  // --ssh target when both ends were tuned (the profile's `peer:` holds the far end)
 };
 
-// One arm of the comparison: the baseline (the host's values) or the winner.
+// One arm of the comparison: the baseline (the host's values), the winner, or a candidate not promoted.
 struct ArmEvidence {
   std::optional<double> score;
   std::optional<Interval> ci95;
@@ -116,6 +116,10 @@ struct Evidence {
   std::optional<PlantEvidence> plant;
   std::optional<ArmEvidence> baseline;
   std::optional<ArmEvidence> winner;
+  // The baseline kept: the candidate the confirmation measured against it and did not promote (its
+  // score and throughput over the same rounds as the baseline's); `gain` is then its gain, not the
+  // profile's. Absent in profiles written before 2026-12-06 (they put its throughput under winner).
+  std::optional<ArmEvidence> candidate;
   std::optional<GainEvidence> gain;
   // The winner simplified (experiments/search/winner_simplification.hpp): the changes the profile
   // carries, those returned to the host's value, and the one line that says how it was decided.

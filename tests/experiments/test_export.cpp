@@ -139,6 +139,23 @@ TEST_CASE("export: every file starts with where it came from and how to install 
   }
 }
 
+TEST_CASE("export: a kept baseline's header gives its own throughput, never its candidate's as the profile's", "[export]") {
+  auto profile = fixture();
+  profile.evidence = YAML::Load(
+      "{outcome: kept-baseline, baseline: {score: 397.8, throughput_mbps: 506.0}, "
+      "candidate: {score: 420.4, throughput_mbps: 438.3, trial: 19}, gain: {score: 22.6, relative: 0.057}}");
+  // And a profile of wgopt before 2026-12-06, which put the candidate's throughput under winner.
+  auto older = fixture();
+  older.evidence = YAML::Load("{outcome: kept-baseline, baseline: {score: 324.4, throughput_mbps: 506.0}, "
+                              "winner: {throughput_mbps: 438.3}}");
+  for (const auto* p : {&profile, &older}) {
+    const std::string body = render_export(*p, "sysctl", options()).at(0).content;
+    CHECK_THAT(body, Contains("no winner was confirmed, these are the host's own values."));
+    CHECK_THAT(body, Contains("# Throughput: 506 Mbit/s.\n"));
+    CHECK_THAT(body, !Contains("438"));
+  }
+}
+
 TEST_CASE("export sysctl: sysctl.d(5) lines hold exactly the profile's sysctls; the rest is named", "[export]") {
   const auto profile = fixture();
   const auto files = render_export(profile, "sysctl", options());

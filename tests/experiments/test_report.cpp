@@ -527,6 +527,53 @@ TEST_CASE("a kept baseline: the candidate that lost is shown as such, the host's
   CHECK_THAT(render_report_text(d), Contains("outcome:        kept-baseline"));
 }
 
+TEST_CASE("a kept baseline's confirmed candidate is never called the winner, its gain never the profile's", "[report]") {
+  std::vector<TrialRecord> trials;
+  for (int i = 1; i <= 2; ++i) {
+    TrialRecord t;
+    t.number = i;
+    t.params = {{"wgt7-wc/txqueuelen", i == 1 ? "1000" : "64"}};
+    t.state = TrialState::Complete;
+    t.score = 500.0 + i;
+    trials.push_back(t);
+  }
+  StudyResult res;
+  res.outcome = SearchOutcome::KeptBaseline;
+  res.winner_trial = 2;  // what search records: the candidate it confirmed
+  res.params = {{"wgt7-wc/txqueuelen", "1000"}};
+  res.evidence = {{"baseline", {{"score", 397.8}, {"ci95", {380.0, 415.6}}, {"throughput_mbps", 506.0}}},
+                  {"candidate", {{"score", 420.4}, {"ci95", {390.0, 450.8}}, {"throughput_mbps", 438.3}, {"trial", 2}}},
+                  {"gain", {{"score", 22.6}, {"ci95", {-35.5, 80.7}}, {"relative", 0.057}, {"method", "paired t"}}},
+                  {"outcome", "kept-baseline"}};
+  ReportData d = build_report("s", info("finished"), trials, {}, {}, res);
+  CHECK(d.not_promoted);
+  CHECK(d.winner_trial == 2);
+  CHECK_THAT(d.winner_source, Contains("not promoted"));  // was "result", as for a promoted winner
+  CHECK(d.baseline_mean == Approx(397.8));
+  CHECK(d.baseline_score_source == "the confirmation's interleaved baseline rounds");
+  CHECK(d.winner_mean == Approx(420.4));
+  const std::string text = render_report_text(d);
+  CHECK_THAT(text, Contains("candidate score: 420.4"));
+  CHECK_THAT(text, !Contains("winner score"));
+  CHECK_THAT(text, Contains("gain:           +22.6 score (+5.7%)"));
+  CHECK_THAT(text, Contains("the candidate's, not promoted: the profile keeps the host's values"));
+  CHECK_THAT(text, Contains("These are the confirmed candidate's changes: it was not promoted, the profile carries none of them."));
+  CHECK(report_to_json(d)["winner"]["promoted"] == false);
+
+  // A promoted winner's header is unchanged.
+  res.outcome = SearchOutcome::Promoted;
+  res.evidence["winner"] = res.evidence["candidate"];
+  res.evidence.erase("candidate");
+  res.params = {{"wgt7-wc/txqueuelen", "64"}};
+  d = build_report("s", info("finished"), trials, {}, {}, res);
+  CHECK_FALSE(d.not_promoted);
+  CHECK(d.winner_source == "result");
+  const std::string promoted = render_report_text(d);
+  CHECK_THAT(promoted, Contains("winner score:   420.4"));
+  CHECK_THAT(promoted, !Contains("not promoted"));
+  CHECK(report_to_json(d)["winner"]["promoted"] == true);
+}
+
 TEST_CASE("the trial list marks a trial measured at the screening length", "[report]") {
   TempDir tmp("screened");
   const std::string path = tmp.file("s.sqlite");
