@@ -287,7 +287,8 @@ WGOPT_COMMAND(70, [](CLI::App& root, Context& ctx) {
       "Each trial runs --eval with one JSON line on stdin, {\"trial\": N, \"params\": {...}}, and reads\n"
       "one JSON line {\"value\": X} from its stdout; a non-zero exit, a timeout or no value is a\n"
       "failed trial and the run goes on. A trial ends when the evaluator exits: whatever it started\n"
-      "(its process group) is killed then, and at a timeout or Ctrl-C. Only the last 64 KiB of its\n"
+      "(its process group) is killed then, at a timeout or Ctrl-C, and if wgopt itself is killed\n"
+      "(even by SIGKILL: a small wgopt-reaper process ends the group). Only the last 64 KiB of its\n"
       "output and the value line are kept. SPACE.yaml: `objective: maximize|minimize` and `params:`,\n"
       "a list such as {name: x, type: real, min: 0, max: 1} (types real, int, pow2, categorical,\n"
       "bool, mask; see optimizer/space_yaml.hpp).");

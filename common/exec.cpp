@@ -1,5 +1,6 @@
 #include "common/exec.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -12,7 +13,9 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <fmt/format.h>
 #include <map>
 #include <mutex>
@@ -185,6 +188,78 @@ class ChildList {
   std::map<pid_t, long long> children_;
 };
 
+// Ends the process groups of own_process_group children when wgopt dies, even by SIGKILL or the
+// OOM killer: PR_SET_PDEATHSIG reaches only a group's leader, not what it started in the background
+// (found by an exploratory test: `kill -9` of `wgopt optimize` left its evaluator's helpers running).
+// A small process forked the first time such a group starts reads the groups to watch from a pipe
+// only wgopt writes; end of file means wgopt is gone, and it kills every group still listed.
+class GroupReaper {
+ public:
+  static GroupReaper& instance() {
+    static GroupReaper reaper;
+    return reaper;
+  }
+  void watch(pid_t pgid) { send(static_cast<std::int32_t>(pgid)); }
+  void forget(pid_t pgid) { send(-static_cast<std::int32_t>(pgid)); }
+
+ private:
+  GroupReaper() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      spdlog::debug("exec: no group reaper (pipe: {})", std::strerror(errno));
+      return;
+    }
+    const pid_t pid = ::fork();
+    if (pid == 0) run(fds[0]);
+    ::close(fds[0]);
+    if (pid < 0) {
+      spdlog::debug("exec: no group reaper (fork: {})", std::strerror(errno));
+      ::close(fds[1]);
+      return;
+    }
+    fd_ = fds[1];
+  }
+  void send(std::int32_t v) {
+    std::lock_guard lk(mu_);
+    if (fd_ >= 0 && ::write(fd_, &v, sizeof v) != static_cast<ssize_t>(sizeof v)) {
+      spdlog::debug("exec: the group reaper is gone: {}", std::strerror(errno));
+    }
+  }
+  // The forked child: async-signal-safe calls only (wgopt may have had other threads at the fork).
+  [[noreturn]] static void run(int in) {
+    ::prctl(PR_SET_NAME, "wgopt-reaper");
+    // Not ended by the terminal's Ctrl-C or a hangup sent to wgopt's process group: it must outlive
+    // wgopt by the moment it takes to end the groups, and it ends when wgopt does.
+    for (int sig : {SIGINT, SIGQUIT, SIGTSTP, SIGHUP, SIGTERM, SIGPIPE}) ::signal(sig, SIG_IGN);
+    // Holds no pipe of wgopt's or of its children open (their readers would wait for its end).
+    if (in != 3) {
+      ::dup2(in, 3);
+      in = 3;
+    }
+    ::close_range(4, ~0U, 0);
+    const int null = ::open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
+    if (null > 2) ::close(null);
+    constexpr int kMax = 1024;
+    pid_t groups[kMax];
+    int n = 0;
+    for (;;) {
+      std::int32_t v = 0;
+      const ssize_t r = ::read(in, &v, sizeof v);
+      if (r < 0 && errno == EINTR) continue;
+      if (r != static_cast<ssize_t>(sizeof v)) break;  // end of file: wgopt is gone
+      if (v > 0 && n < kMax) groups[n++] = v;
+      for (int i = 0; v < 0 && i < n; ++i) {
+        if (groups[i] == -v) groups[i--] = groups[--n];
+      }
+    }
+    for (int i = 0; i < n; ++i) ::kill(-groups[i], SIGKILL);
+    ::_exit(0);
+  }
+  std::mutex mu_;
+  int fd_ = -1;
+};
+
 // Runs in the child between fork and exec (async-signal-safe calls only).
 struct ChildSetup {
   pid_t parent;
@@ -211,6 +286,7 @@ class RunningChild {
   ~RunningChild() {
     if (!started_ || reaped_) return;
     kill_child(pid_, cmd_.own_process_group);
+    if (reaper_watches_) GroupReaper::instance().forget(pid_);
     std::error_code ignored;
     child_.wait(ignored);
   }
@@ -232,6 +308,10 @@ class RunningChild {
     if (ec) throw Error(fmt::format("cannot start {}: {}", render_argv(cmd_.argv), ec.message()));
     pid_ = child_.id();
     started_ = true;
+    if (cmd_.own_process_group && cmd_.dies_with_wgopt) {
+      GroupReaper::instance().watch(pid_);
+      reaper_watches_ = true;
+    }
     if (cmd_.capture_output) {
       read_into(out_pipe_, out_);
       read_into(err_pipe_, err_);
@@ -277,6 +357,7 @@ class RunningChild {
   void collect(CommandResult& res) {
     // The child has exited (not yet reaped, so its group id is still its own): end what it left.
     if (cmd_.own_process_group) kill_child(pid_, true);
+    if (reaper_watches_) GroupReaper::instance().forget(pid_);  // before the reap frees the group id
     boost::system::error_code ignored;
     in_.close(ignored);
     out_pipe_.close(ignored);
@@ -325,7 +406,7 @@ class RunningChild {
   std::optional<boost::asio::posix::stream_descriptor> exit_fd_;
   bp::child child_;
   pid_t pid_ = 0;
-  bool started_ = false, reaped_ = false, killed_ = false, listed_ = false;
+  bool started_ = false, reaped_ = false, killed_ = false, listed_ = false, reaper_watches_ = false;
 };
 
 }  // namespace

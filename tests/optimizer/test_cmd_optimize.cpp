@@ -84,7 +84,7 @@ TEST_CASE("wgopt optimize prints progress and a summary without --json", "[cmd_o
 
 TEST_CASE("wgopt optimize: a --timeout past 7 days and a --remeasure below -1 are refused", "[cmd_optimize]") {
   // 2562048h overflowed the deadline into the past: every trial "timed out after 0 s".
-  for (const std::vector<std::string> bad : {std::vector<std::string>{"--timeout", "2562048h"}, {"--remeasure", "-5"}}) {
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"--timeout", "2562048h"}, {"--remeasure", "-5"}}) {
     std::vector<std::string> args{"optimize", "--space", kDir + "space_one.yaml", "--eval", "true", "--trials", "2"};
     args.insert(args.end(), bad.begin(), bad.end());
     auto r = wgopt_run(args);
@@ -192,5 +192,28 @@ TEST_CASE("wgopt optimize: SIGINT, SIGTERM and SIGHUP stop the run cleanly with 
   CHECK_THAT(log, Catch::Contains("interrupted"));
   const auto pids = wgopt::testproc::pids_in(dir / "pids");
   CHECK(wgopt::testproc::all_gone_within(pids, std::chrono::seconds(2)));
+  wgopt::testproc::kill_leftovers(pids);
+}
+
+// SIGKILL (or the OOM killer) gives wgopt no chance to end anything: PR_SET_PDEATHSIG ends the
+// evaluator itself, and the group reaper (common/exec.cpp) what the evaluator started in the
+// background. Without it the helper `sleep 1000` of this fixture ran on (found by an exploratory test).
+TEST_CASE("wgopt optimize: killed with SIGKILL, it still takes everything its evaluator started with it",
+          "[cmd_optimize][faults]") {
+  wgopt::testproc::Subreaper adopt;
+  wgopt::test::ScratchDir dir("wgopt-opt-kill");
+  const pid_t pid = wgopt::testproc::spawn({WGOPT_BINARY, "optimize", "--space", kDir + "space_one.yaml", "--eval",
+                                            "sh " + kDir + "eval_hang_with_child.sh " + (dir / "pids"), "--trials", "2",
+                                            "--timeout", "60s"},
+                                           dir / "log");
+  REQUIRE(pid > 0);
+  for (int i = 0; i < 200 && wgopt::testproc::pids_in(dir / "pids").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  const auto pids = wgopt::testproc::pids_in(dir / "pids");
+  REQUIRE(pids.size() == 1);  // the evaluator runs, its helper in the background
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  int status = 0;
+  REQUIRE(wgopt::testproc::wait_exit(pid, std::chrono::seconds(5), status));
+  CHECK(wgopt::testproc::all_gone_within(pids, std::chrono::seconds(3)));
   wgopt::testproc::kill_leftovers(pids);
 }
