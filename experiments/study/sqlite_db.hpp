@@ -56,9 +56,24 @@ class Stmt {
     auto p = sqlite3_column_text(stmt_, col);
     return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : std::string{};
   }
-  double real(int col) const { return sqlite3_column_double(stmt_, col); }
-  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  // A number column holding text or a blob (a hand-edited study) is damage, not 0 (found by an
+  // exploratory test: a score 'abc' read as 0.0).
+  double real(int col) const {
+    number_at(col);
+    return sqlite3_column_double(stmt_, col);
+  }
+  std::int64_t integer(int col) const {
+    number_at(col);
+    return sqlite3_column_int64(stmt_, col);
+  }
   bool null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  void number_at(int col) const {
+    const int type = sqlite3_column_type(stmt_, col);
+    if (type == SQLITE_INTEGER || type == SQLITE_FLOAT || type == SQLITE_NULL) return;
+    const char* name = sqlite3_column_name(stmt_, col);
+    throw Error(fmt::format("study file '{}' holds a value that is not a number in column {}: the file is damaged", path_,
+                            name ? name : "?"));
+  }
   nlohmann::json js(int col) const {
     try {
       return nlohmann::json::parse(text(col));

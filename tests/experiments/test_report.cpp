@@ -411,6 +411,25 @@ TEST_CASE("a study with a hand-damaged score is named in the report's refusal", 
   CHECK_THROWS_AS(load_report(path), UsageError);
 }
 
+TEST_CASE("a study whose score was edited into text is refused, not read as 0", "[report]") {
+  TempDir tmp("text-score");
+  const std::string path = tmp.file("s.sqlite");
+  {
+    StudyStore s = StudyStore::create(path, info());
+    s.add_baseline({.round = 1, .score = 500, .metrics = metrics(500, 505), .measured_at = 1795698000});
+    s.add_baseline({.round = 2, .score = 510, .metrics = metrics(510, 512), .measured_at = 1795698010});
+  }
+  REQUIRE(load_report(path).baseline_mean == Approx(505));
+  ProcessRunner runner;
+  REQUIRE(runner.run({.argv = {"python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+                                                "c.execute(\"UPDATE baseline SET score = 'abc' WHERE round = 2\"); c.commit()", path},
+                      .timeout = std::chrono::seconds(30)})
+              .ok());
+  CHECK_THROWS_WITH(load_report(path), Contains("study " + path + " holds a record the report cannot use") &&
+                                           Contains("not a number in column score"));
+  CHECK_THROWS_AS(load_report(path), UsageError);
+}
+
 TEST_CASE("an empty study (no baseline, no trials) still renders every section", "[report]") {
   TempDir tmp("empty");
   const std::string path = tmp.file("s.sqlite");
