@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
+#include <optional>
 
 #include "actuators/allowlist.hpp"
 #include "actuators/catalog.hpp"
@@ -13,6 +14,7 @@
 #include "cli/knob_cli.hpp"
 #include "cli/registry.hpp"
 #include "common/error.hpp"
+#include "common/signals.hpp"
 #include "common/util.hpp"
 #include "experiments/search/host_gate.hpp"
 
@@ -124,6 +126,10 @@ ChangeOutcome change_on_peer(const KnobOptions& o, const std::vector<act::Change
 
 void change(const KnobOptions& o, const std::vector<act::Change>& changes, const std::string& what, const ApplyGate& gate = {}) {
   check_ssh_combination(o);
+  // A change here is all or nothing and no guardian watches it: a stop signal waits until it is
+  // kept and said. (On a peer, the agent's guardian restores it when this end's session ends.)
+  std::optional<DeferStopSignals> hold;
+  if (!o.ssh.remote() && !gate.dry_run) hold.emplace();
   const ChangeOutcome r = o.ssh.remote() ? change_on_peer(o, changes, gate) : change_here(o, changes, what, gate);
   int written = 0;
   for (const auto& s : r.steps) written += s.written ? 1 : 0;
@@ -163,6 +169,7 @@ void change(const KnobOptions& o, const std::vector<act::Change>& changes, const
 
 void run_rollback(const KnobOptions& o) {
   check_ssh_combination(o);
+  std::optional<DeferStopSignals> hold;
   act::RestoreReport report, first;
   std::string journal, journal_problem;
   std::string again = "wgopt rollback";
@@ -177,6 +184,7 @@ void run_rollback(const KnobOptions& o) {
     print_report(stderr, "wgopt: a previous wgopt on the peer did not finish its change; the peer restored it first:", first);
   } else {
     require_root("wgopt rollback");
+    hold.emplace();  // a stop signal waits until the journal says what was restored
     // Rollback is the command that must always work: a full or read-only state dir does not stop it.
     act::ChangeSession session = open_session(true);
     report = session.rollback_all();

@@ -265,6 +265,12 @@ struct ChildSetup {
   pid_t parent;
   bool group, die_with_parent;
   void operator()() const {
+    // A command starts with the default signal state, whatever wgopt holds or ignores (a held
+    // SIGTERM, common/signals.hpp; SIGPIPE, ignored by run()): a daemon it starts must stay stoppable.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
     if (group) ::setpgid(0, 0);
     if (die_with_parent) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);

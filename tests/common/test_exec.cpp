@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "common/exec.hpp"
+#include "common/signals.hpp"
 #include "tests/process_helpers.hpp"
 #include "tests/scratch_dir.hpp"
 
@@ -185,4 +186,50 @@ TEST_CASE("a child that runs a second or more is listed for the guardian until i
   CHECK(read_children_list(list).empty());  // gone from the list once it ended
   list_long_children_in("");
   CHECK_FALSE(std::filesystem::exists(list));
+}
+
+TEST_CASE("a stop signal held during a change acts once the change is done", "[exec][signals]") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    ::signal(SIGTERM, SIG_DFL);  // wgopt's set/apply keep the default action; Catch installs its own
+    {
+      DeferStopSignals hold;
+      ::raise(SIGTERM);  // arrives mid-change
+      const char done = 'x';
+      if (::write(fds[1], &done, 1) != 1) ::_exit(3);  // the change completes
+    }
+    ::_exit(0);  // not reached: the held SIGTERM acts here
+  }
+  ::close(fds[1]);
+  char got = 0;
+  CHECK(::read(fds[0], &got, 1) == 1);
+  CHECK(got == 'x');
+  ::close(fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGTERM);
+}
+
+// Bits of a /proc/PID/status mask line ("SigBlk:\t0000000000004000") as a number.
+unsigned long long status_mask(const std::string& status, const std::string& key) {
+  const auto at = status.find(key + ":");
+  REQUIRE(at != std::string::npos);
+  return std::stoull(status.substr(at + key.size() + 1), nullptr, 16);
+}
+
+TEST_CASE("a command never inherits wgopt's held or ignored signals", "[exec][signals]") {
+  ProcessRunner r;
+  CommandResult res;
+  {
+    DeferStopSignals hold;  // and run() ignores SIGPIPE in wgopt itself
+    res = r.run({.argv = {"cat", "/proc/self/status"}, .timeout = 10s});
+  }
+  REQUIRE(res.ok());
+  CHECK(status_mask(res.out, "SigBlk") == 0);
+  CHECK((status_mask(res.out, "SigIgn") & (1ULL << (SIGPIPE - 1))) == 0);
 }
