@@ -76,6 +76,13 @@ struct DeviceContext {
 // gets a rate that never throttles; the others none). The exported script writes the same.
 std::vector<std::string> qdisc_create_args(const std::string& kind);
 
+// Why the root qdisc that `tc qdisc show dev IF` and `tc class show dev IF` print could not be put
+// back exactly by the qdisc knob, whose value is the kind alone (it deletes the root, or replaces it
+// with KIND and qdisc_create_args): a kind it does not create, a shaper's rate, classes, a qdisc
+// someone attached under it; "" when it could. Such a knob is present but not writable (found by an
+// exploratory test: a rollback turned `tbf rate 10mbit` into `tbf rate 100Gbit` and said restored).
+std::string qdisc_not_restorable(const std::string& qdisc_show, const std::string& class_show);
+
 // Device knob names in catalog order ("mtu", "txqueuelen", ..., "channels/combined", "offload/gro").
 std::vector<std::string> device_knob_names();
 // The device knob IFACE/`name`, or nullptr when `name` is not a device knob.

@@ -51,6 +51,11 @@ class QdiscKnob : public KnobBase {
     }
     if (!listed(d_.domain.choices, cur)) d_.domain.choices.push_back(cur);
     presence_ = running_as_root() ? Presence{true, true, ""} : Presence{true, false, "not root: re-run as root"};
+    // A root qdisc the knob could not put back as it is (its value is the kind alone) is never
+    // changed: a shaper restored as `tbf rate 100gbit` or an htb without its classes stops shaping.
+    const auto classes = host_.run({"tc", "class", "show", "dev", d_.device});
+    const std::string why = qdisc_not_restorable(r.out, classes.ok() ? classes.out : "");
+    if (!why.empty()) presence_ = {true, false, why + ": wgopt could not put it back exactly, so it leaves it alone"};
   }
 
   Presence presence() override { return presence_; }
@@ -87,7 +92,48 @@ class QdiscKnob : public KnobBase {
   Presence presence_;
 };
 
+// The value after `key` among the words of a tc line ("" when absent).
+std::string word_after(const std::vector<std::string>& w, const std::string& key) {
+  const auto it = std::find(w.begin(), w.end(), key);
+  return it != w.end() && it + 1 != w.end() ? *(it + 1) : "";
+}
+
 }  // namespace
+
+std::string qdisc_not_restorable(const std::string& qdisc_show, const std::string& class_show) {
+  std::vector<std::string> root;
+  for (const auto& line : split_lines(qdisc_show)) {
+    const auto w = split_ws(line);
+    if (w.size() < 4 || w[0] != "qdisc") continue;
+    if (w[3] == "root") root = w;
+    // One the kernel made (per queue under mq, per band under prio) has handle 0:; one someone
+    // attached has its own.
+    else if (w[3] == "parent" && w[2] != "0:") return fmt::format("a {} qdisc is attached under its root qdisc", w[1]);
+  }
+  if (root.empty()) return "";
+  const std::string& kind = root[1];
+  const bool creatable = kind == "pfifo_fast" || listed(kDeviceDefaults, kind) ||
+                         std::any_of(kKinds.begin(), kKinds.end(), [&](const auto& k) { return k.first == kind; });
+  if (!creatable) return fmt::format("the root qdisc is {}, a kind wgopt does not create", kind);
+  if (kind != "mq" && kind != "prio" && kind != "tbf") {  // their classes are their queues, bands, tbf's one inner class
+    for (const auto& line : split_lines(class_show)) {
+      if (line.starts_with("class ")) return fmt::format("the root qdisc {} has classes", kind);
+    }
+  }
+  if (kind == "tbf" && !word_after(root, "rate").empty() && word_after(root, "rate") != "100Gbit") {
+    return fmt::format("the root qdisc tbf shapes to {}", word_after(root, "rate"));
+  }
+  if (kind == "htb" && !word_after(root, "default").empty() && word_after(root, "default") != "0") {
+    return fmt::format("the root qdisc htb sends unclassified traffic to class {}", word_after(root, "default"));
+  }
+  if (kind == "cake" && !word_after(root, "bandwidth").empty() && word_after(root, "bandwidth") != "unlimited") {
+    return fmt::format("the root qdisc cake shapes to {}", word_after(root, "bandwidth"));
+  }
+  if (kind == "fq" && !word_after(root, "maxrate").empty()) {
+    return fmt::format("the root qdisc fq paces each flow to {}", word_after(root, "maxrate"));
+  }
+  return "";
+}
 
 std::vector<std::string> qdisc_create_args(const std::string& kind) {
   for (const auto& [k, a] : kKinds) {

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "actuators/ethtool_parse.hpp"
+#include "actuators/knobs_common.hpp"
 
 using namespace wgopt::act;
 
@@ -65,4 +66,34 @@ TEST_CASE("ethtool -n rx-flow-hash, -x, -i and tc qdisc show") {
   CHECK(q.kind == "pfifo_fast");
   CHECK(q.handle == "0:");
   CHECK(parse_root_qdisc(fixture("tc_qdisc_veth.txt")).kind == "noqueue");
+}
+
+// Lines as tc 6.1 prints them on this kernel (and, for mq/cake/fq, on hosts that have them).
+TEST_CASE("a root qdisc the knob could not put back exactly is named: shapers, classes, attached qdiscs") {
+  // What the knob puts back exactly: a device default, or a kind it creates with its own arguments.
+  CHECK(qdisc_not_restorable("qdisc noqueue 0: root refcnt 2 \n", "") == "");
+  CHECK(qdisc_not_restorable("qdisc pfifo_fast 0: root refcnt 2 bands 3 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1\n", "") == "");
+  CHECK(qdisc_not_restorable("qdisc mq 0: root \nqdisc fq_codel 0: parent :2 limit 10240p flows 1024\n"
+                             "qdisc fq_codel 0: parent :1 limit 10240p flows 1024\n",
+                             "class mq :1 root leaf fq_codel 0: \nclass mq :2 root leaf fq_codel 0: \n") == "");
+  CHECK(qdisc_not_restorable("qdisc tbf 817d: root refcnt 3 rate 100Gbit burst 1037500b lat 10ms \n", "class tbf 817d:1 parent 817d: \n") ==
+        "");  // tbf's one class is its own
+  CHECK(qdisc_not_restorable("qdisc htb 817e: root refcnt 3 r2q 10 default 0 direct_packets_stat 0 direct_qlen 1000\n", "") == "");
+  CHECK(qdisc_not_restorable("qdisc cake 8001: root refcnt 2 bandwidth unlimited diffserv3 triple-isolate\n", "") == "");
+
+  // What it would lose.
+  CHECK(qdisc_not_restorable("qdisc tbf 80a4: root refcnt 2 rate 10Mbit burst 4Kb lat 400ms \n", "") ==
+        "the root qdisc tbf shapes to 10Mbit");
+  CHECK(qdisc_not_restorable("qdisc htb 1: root refcnt 3 r2q 10 default 0x10 direct_packets_stat 0 direct_qlen 1000\n",
+                             "class htb 1:10 root prio 0 rate 5Mbit ceil 5Mbit burst 1600b cburst 1600b \n") ==
+        "the root qdisc htb has classes");
+  CHECK(qdisc_not_restorable("qdisc htb 1: root refcnt 3 r2q 10 default 0x10 direct_packets_stat 0 direct_qlen 1000\n", "") ==
+        "the root qdisc htb sends unclassified traffic to class 0x10");
+  CHECK(qdisc_not_restorable("qdisc cake 8001: root refcnt 2 bandwidth 20Mbit diffserv3\n", "") == "the root qdisc cake shapes to 20Mbit");
+  CHECK(qdisc_not_restorable("qdisc fq 8002: root refcnt 2 limit 10000p flow_limit 100p maxrate 1Gbit\n", "") ==
+        "the root qdisc fq paces each flow to 1Gbit");
+  CHECK(qdisc_not_restorable("qdisc netem 8003: root refcnt 2 limit 1000 delay 20ms\n", "") ==
+        "the root qdisc is netem, a kind wgopt does not create");
+  CHECK(qdisc_not_restorable("qdisc mq 0: root \nqdisc fq 8004: parent :1 limit 10000p\n", "") ==
+        "a fq qdisc is attached under its root qdisc");
 }
