@@ -1,5 +1,11 @@
 #include "actuators/profile.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <iterator>
 
@@ -153,15 +159,41 @@ Profile parse_profile(const std::string& text, const std::string& source_path) {
   return p;
 }
 
-Profile load_profile(const std::string& path) {
-  if (path == "-") {
-    // The profile on standard input (the Ansible role passes it this way before it installs it).
-    std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
-    return parse_profile(text, "(standard input)");
+namespace {
+
+// A profile is a short YAML map; one larger than this is not one (`/dev/zero` grew wgopt to 568 MB
+// in a second, found by an exploratory test).
+constexpr std::size_t kMaxProfileBytes = std::size_t{16} << 20;
+
+// The file's text, read in order (a pipe such as `<(cmd)` or /dev/stdin too: pread refused those
+// as "check the path"); "-" is standard input (the Ansible role passes the profile that way).
+std::string read_profile_text(const std::string& path) {
+  const std::string shown = path == "-" ? "(standard input)" : one_line(path, 200);
+  const int fd = path == "-" ? 0 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw UsageError(fmt::format("cannot read profile {}: {}: check the path", shown, std::strerror(errno)));
+  std::string text;
+  std::array<char, 65536> buf{};
+  std::string problem;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) problem = fmt::format("cannot read profile {}: {}: check the path", shown, std::strerror(errno));
+    if (n <= 0) break;
+    text.append(buf.data(), static_cast<std::size_t>(n));
+    if (text.size() > kMaxProfileBytes) {
+      problem = fmt::format("profile {} is larger than 16 MiB: a profile is a short YAML map of knobs (`wgopt show` prints one)", shown);
+      break;
+    }
   }
-  auto text = read_file(path);
-  if (!text) throw UsageError(fmt::format("cannot read profile {}: check the path", one_line(path, 200)));
-  return parse_profile(*text, path);
+  if (fd != 0) ::close(fd);
+  if (!problem.empty()) throw UsageError(problem);
+  return text;
+}
+
+}  // namespace
+
+Profile load_profile(const std::string& path) {
+  return parse_profile(read_profile_text(path), path == "-" ? "(standard input)" : path);
 }
 
 std::string dump_profile(const Profile& profile) {

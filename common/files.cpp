@@ -36,8 +36,13 @@ std::optional<std::string> pread_all(int fd) {
   std::string out;
   char buf[65536];
   off_t off = 0;
+  bool seekable = true;
   for (;;) {
-    ssize_t n = ::pread(fd, buf, sizeof buf, off);
+    ssize_t n = seekable ? ::pread(fd, buf, sizeof buf, off) : ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == ESPIPE && seekable && off == 0) {  // a pipe or FIFO (`<(cmd)`, /dev/stdin): read it in order
+      seekable = false;
+      continue;
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
       return std::nullopt;

@@ -1,8 +1,15 @@
 // Profiles: what `wgopt show` prints, a person edits and `wgopt apply` reads back.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
 #include "actuators/profile.hpp"
 #include "common/error.hpp"
+#include "tests/scratch_dir.hpp"
 
 using namespace wgopt;
 using namespace wgopt::act;
@@ -115,4 +122,30 @@ peer:
   refuses("knobs: {}\npeer: {knobs: {kernel.core_pattern: x}}\n", "outside the allowlist");
   refuses("knobs: {}\npeer: {knobs: {wt0/mtu: 1, wt0/mtu: 2}}\n", "knob peer.wt0/mtu is given twice");
   refuses("knobs: {}\npeer: {}\npeer: {}\n", "'peer' is given twice");
+}
+
+// Found by an exploratory test: `wgopt apply <(cat p.yaml)` said "check the path" (pread on a pipe),
+// and `wgopt apply /dev/zero` grew to 568 MB in a second.
+TEST_CASE("a profile is read from a pipe, and one larger than 16 MiB or unreadable is refused in one line", "[faults]") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const std::string text = "knobs:\n  net.ipv4.tcp_congestion_control: bbr\n";
+  REQUIRE(::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  ::close(fds[1]);
+  const Profile p = load_profile("/dev/fd/" + std::to_string(fds[0]));
+  ::close(fds[0]);
+  REQUIRE(p.knobs.size() == 1);
+  CHECK(p.knobs[0].second == "bbr");
+
+  test::ScratchDir dir("wgopt-profile-read");
+  const std::string big = (dir / "big.yaml");
+  {
+    std::ofstream out(big);
+    out << "knobs:\n  net.ipv4.tcp_congestion_control: bbr\n";
+    out << "# " << std::string((16u << 20) + 10, 'x') << "\n";
+  }
+  CHECK_THROWS_WITH(load_profile(big), Catch::Contains("is larger than 16 MiB"));
+  CHECK_THROWS_AS(load_profile(big), UsageError);
+  CHECK_THROWS_WITH(load_profile(dir / "missing.yaml"), Catch::Contains("No such file or directory: check the path"));
+  CHECK_THROWS_WITH(load_profile(dir.path), Catch::Contains("Is a directory"));
 }
