@@ -1,6 +1,7 @@
 #include "actuators/journal.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +15,7 @@
 #include "actuators/lock.hpp"
 #include "common/error.hpp"
 #include "common/files.hpp"
+#include "common/util.hpp"
 
 namespace wgopt::act {
 
@@ -101,8 +103,29 @@ void Journal::load() {
   // A temp file is a write that never reached its rename: the journal it meant to replace is
   // still whole, so the temp is garbage.
   std::remove((path() + ".tmp").c_str());
+  // Only a journal that is not there is an empty one: one wgopt cannot read may hold originals
+  // (found by an exploratory test: with WGOPT_STATE_DIR a file, or journal.json a directory,
+  // rollback said "nothing to roll back", and then removed the directory).
+  struct stat st {};
+  if (::stat(path().c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    if (errno == ENOTDIR) {
+      throw UsageError(fmt::format("state directory {} is not a directory: point WGOPT_STATE_DIR at a directory",
+                                   one_line(dir_, 200)));
+    }
+    throw Error(fmt::format("cannot read journal {}: {}: it may hold original values; fix that, then run wgopt again",
+                            one_line(path(), 200), std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw Error(fmt::format("journal {} is not a regular file: it may hold original values; inspect it, then move it "
+                            "away to continue",
+                            one_line(path(), 200)));
+  }
   auto content = read_file(path());
-  if (!content) return;
+  if (!content) {
+    throw Error(fmt::format("cannot read journal {}: {}: it may hold original values; fix that, then run wgopt again",
+                            one_line(path(), 200), std::strerror(errno)));
+  }
   try {
     auto j = nlohmann::json::parse(*content);
     data_.boot_id = j.at("boot_id").get<std::string>();

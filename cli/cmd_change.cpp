@@ -161,7 +161,7 @@ void change(const KnobOptions& o, const std::vector<act::Change>& changes, const
   if (!list_unchanged && unchanged > 0) std::printf("%d knob(s) already had their value\n", unchanged);
   if (written > 0) {
     std::printf("changed %d knob(s) in %s; the originals are journaled in %s: `%s` restores them\n", written,
-                r.where.c_str(), r.journal.c_str(), r.rollback_cmd.c_str());
+                r.where.c_str(), one_line(r.journal).c_str(), r.rollback_cmd.c_str());
   } else {
     std::printf("nothing to change in %s\n", r.where.c_str());
   }
@@ -197,7 +197,7 @@ void run_rollback(const KnobOptions& o) {
     if (!journal_problem.empty()) j["journal_not_updated"] = journal_problem;
     std::printf("%s\n", j.dump(2).c_str());
   } else if (report.items.empty()) {
-    std::printf("nothing to roll back: no change by wgopt is recorded in %s\n", journal.c_str());
+    std::printf("nothing to roll back: no change by wgopt is recorded in %s\n", one_line(journal).c_str());
   } else {
     print_report(stdout, "rolled back to the values before wgopt:", report);
   }
@@ -205,7 +205,7 @@ void run_rollback(const KnobOptions& o) {
     std::fprintf(stderr, "wgopt: the knobs above are restored, but the journal was not updated (%s): it still "
                          "lists them, and the next wgopt command finds them at their originals; run `wgopt "
                          "rollback` again once %s is writable to clear it\n",
-                 journal_problem.c_str(), act::state_dir().c_str());
+                 one_line(journal_problem).c_str(), one_line(act::state_dir()).c_str());
   }
   if (!report.ok()) {
     throw Error(fmt::format("some knobs were not restored (see above); they stay in the journal in {}: fix the cause "

@@ -74,6 +74,22 @@ TEST_CASE("a damaged journal is never silently dropped") {
   CHECK(std::filesystem::exists(h.s.state() + "/journal.json"));
 }
 
+// Found by an exploratory test: with WGOPT_STATE_DIR a file rollback said "nothing to roll back"
+// (and then that it could not remove the journal); with journal.json a directory it removed it.
+TEST_CASE("a journal wgopt cannot read is an error, never an empty journal") {
+  FakeHost h;
+  ensure_dir(h.s.state());
+  std::filesystem::create_directory(h.s.state() + "/journal.json");
+  Journal dir_journal(h.s.state());
+  CHECK_THROWS_WITH(dir_journal.load(), Catch::Contains("journal.json is not a regular file") && Catch::Contains("move it away"));
+  CHECK(std::filesystem::is_directory(h.s.state() + "/journal.json"));
+
+  std::ofstream(h.s.state() + "/plain-file") << "x";
+  Journal under_a_file(h.s.state() + "/plain-file");
+  CHECK_THROWS_AS(under_a_file.load(), UsageError);
+  CHECK_THROWS_WITH(under_a_file.load(), Catch::Contains("plain-file is not a directory: point WGOPT_STATE_DIR at a directory"));
+}
+
 TEST_CASE("a session restores an unfinished transaction to the values it found") {
   FakeHost h;
   write_open_journal(h, kBoot);
