@@ -6,11 +6,13 @@
 //   holds        the host still has the profile's values, the kernel is the one the profile was
 //                made on, and the score is within the tolerance of the recorded evidence: exit 0
 //                after the baseline rounds alone (about 3 x the objective's duration).
-//   rolled-back  knobs had drifted from the profile and were put back (the host is on P again).
+//   rolled-back  knobs had drifted from the profile and were put back (the host is on P again), and
+//                the score holds.
 //   retuned      the kernel changed or the score regressed: a short search found a winner that
 //                held up in the interleaved confirmation; it replaced P (old one kept as P.prev).
 //   degraded     the score regressed and no better configuration was confirmed: P stays, the
-//                host is on P, but it is slower than P's evidence says; someone should look.
+//                host is on P (drift put back too), but it is slower than P's evidence says, in
+//                the confirmation's rounds of P when a search ran; someone should look.
 //
 // The pieces here are pure (options from a profile, exit codes, the summary line, Prometheus
 // textfile metrics); cli/cmd_retune.cpp does the I/O.

@@ -27,13 +27,15 @@ void put_back_drift(PlantAccess& plant, const std::vector<std::string>& drifted,
   profile.keep();
 }
 
+bool below_tolerance(double recorded, double now, double tolerance) { return now < recorded - std::abs(recorded) * tolerance; }
+
 RetuneCheck check_profile(const Evidence& evidence, double tolerance, const BaselineResult& baseline, const std::string& kernel_was,
                           const std::string& kernel_now, SearchProgress& progress) {
   const auto rec = evidence.recorded_score();
   const double now = baseline.stats.mean;
   RetuneCheck c;
   c.recorded_score = rec.value_or(now);
-  c.regressed = rec && now < *rec - std::abs(*rec) * tolerance;
+  c.regressed = rec && below_tolerance(*rec, now, tolerance);
   c.kernel_changed = !kernel_now.empty();
   progress.say(fmt::format("profile: recorded score {:.1f}, now {:.1f} ({:+.1f}%){}{}", c.recorded_score, now,
                            c.recorded_score != 0 ? 100.0 * (now - c.recorded_score) / std::abs(c.recorded_score) : 0.0,

@@ -34,6 +34,9 @@ struct RetuneCheck {
   bool holds() const { return !regressed && !kernel_changed; }
 };
 
+// True when `now` is below the recorded score by more than `tolerance` (a fraction of it).
+bool below_tolerance(double recorded, double now, double tolerance);
+
 // Compares the baseline rounds with the profile's evidence and says the result.
 RetuneCheck check_profile(const Evidence& evidence, double tolerance, const BaselineResult& baseline, const std::string& kernel_was,
                           const std::string& kernel_now, SearchProgress& progress);

@@ -529,6 +529,38 @@ TEST_CASE("retune: the four outcomes", "[search-trace]") {
   }
 }
 
+// Found by an exploratory test: drift put back and a host still slower than its evidence exited
+// 11 (rolled back), which the nightly timer counts as success; and a regression the first 3 rounds
+// read but the confirmation's rounds did not was still "degraded", its summary showing -5.3%.
+TEST_CASE("retune: a regression outranks drift, and is decided on the confirmation's rounds", "[search-trace]") {
+  SECTION("drifted and regressed: degraded, the drift put back") {
+    SearchWorld w(Script{.flat = true});
+    w.start_poor();
+    auto p = write_profile(w, "p", kPoorKnobs, 600);
+    w.write(true, "/sys/class/net/wg0/tx_queue_len", "200");
+    const auto r = w.run(retune_options(w, p));
+    CHECK(r.drifted.size() == 1);
+    CHECK(r.regressed);
+    CHECK(r.outcome == SearchOutcome::Degraded);
+    CHECK(retune_exit_code(r.outcome) == kRetuneDegraded);
+  }
+  SECTION("the confirmation's rounds within the tolerance: holds, whatever the first rounds read") {
+    SearchWorld w(Script{.flat = true});
+    w.start_poor();
+    // The flat plant's first 3 rounds average 400.75 and the confirmation's profile rounds 402.67:
+    // against 423 recorded and a 5% tolerance (401.85) the first read a regression, the second not.
+    auto p = write_profile(w, "p", kPoorKnobs, 423);
+    auto o = retune_options(w, p);
+    o.retune_tolerance = 0.05;
+    const auto r = w.run(o);
+    CHECK(r.trials > 0);  // the first rounds' regression started a search
+    CHECK(r.baseline_score > 423 * 0.95);
+    CHECK_FALSE(r.regressed);
+    CHECK(r.outcome == SearchOutcome::Holds);
+    CHECK_THAT(retune_summary(r), Catch::StartsWith("wgopt retune: holds: score 402.7 (recorded 423.0, profile now -4.8%)"));
+  }
+}
+
 TEST_CASE("search over ssh tunes both ends: one parameter drives both, each end keeps its own journal", "[search-trace][peer]") {
   SearchWorld w;
   w.start_poor();
