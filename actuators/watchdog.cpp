@@ -7,8 +7,10 @@
 
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
+#include <cerrno>
 #include <chrono>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <fstream>
 #include <thread>
 
@@ -113,10 +115,13 @@ Watchdog Watchdog::start(const std::string& wgopt_exe, const std::string& state_
   int pid = child.id();
   child.detach();
   list_long_children_in(children);  // what the guardian ends if wgopt dies mid-measurement
-  return Watchdog(pid, lease);
+  return Watchdog(pid, lease, wgopt_exe, state_dir);
 }
 
-Watchdog::Watchdog(Watchdog&& other) noexcept : pid_(other.pid_), lease_(std::move(other.lease_)) { other.pid_ = 0; }
+Watchdog::Watchdog(Watchdog&& other) noexcept
+    : pid_(other.pid_), lease_(std::move(other.lease_)), exe_(std::move(other.exe_)), state_dir_(std::move(other.state_dir_)) {
+  other.pid_ = 0;
+}
 
 Watchdog::~Watchdog() {
   try {
@@ -130,7 +135,23 @@ void Watchdog::write_lease(const std::string& content) {
   write_atomic(lease_, content);
 }
 
+bool Watchdog::gone() const {
+  int status = 0;
+  const pid_t r = ::waitpid(pid_, &status, WNOHANG);  // our child: reaped here once it has exited
+  if (r == pid_) return true;
+  return r < 0 && errno == ECHILD && ::kill(pid_, 0) != 0;
+}
+
 void Watchdog::arm(std::chrono::milliseconds deadline) {
+  if (pid_ != 0 && gone()) {
+    const int old = pid_;
+    ::unlink(lease_.c_str());
+    Watchdog fresh = start(exe_, state_dir_);
+    pid_ = fresh.pid_;
+    lease_ = fresh.lease_;
+    fresh.pid_ = 0;  // it is ours now
+    spdlog::warn("the guardian (pid {}) was gone; started another (pid {}) before applying a candidate", old, pid_);
+  }
   write_lease(fmt::format("armed {}\n", now_ms() + deadline.count()));
 }
 

@@ -61,3 +61,23 @@ TEST_CASE("the guardian ends a child wgopt listed and left running, then restore
                       Catch::Contains("nothing was applied"));
   CHECK_FALSE(std::filesystem::exists(children));
 }
+
+// Found by an exploratory test: after `kill -9` of the guardian, a search applied every candidate
+// with nothing left to restore the host had wgopt died too.
+TEST_CASE("a guardian that is gone is replaced before a candidate is armed", "[watchdog][faults]") {
+  test::ScratchDir dir("wgopt-guardian-gone");
+  Watchdog w = Watchdog::start(WGOPT_BINARY, dir.path);
+  const int first = w.pid();
+  REQUIRE(first > 0);
+  REQUIRE(::kill(first, SIGKILL) == 0);
+  for (int i = 0; i < 100 && ::waitpid(first, nullptr, WNOHANG) == 0; ++i) std::this_thread::sleep_for(20ms);
+  w.arm(10s);
+  CHECK(w.pid() != first);
+  CHECK(w.pid() > 0);
+  CHECK(::kill(w.pid(), 0) == 0);  // it runs
+  CHECK(read_file(w.lease_path()).value_or("").starts_with("armed "));
+  const int second = w.pid();
+  w.disarm();
+  w.stop();
+  CHECK(testproc::gone_within(second, 3s));
+}
