@@ -196,6 +196,10 @@ void run_rollback(const KnobOptions& o) {
     nlohmann::json j{{"rollback", report_json(report)}, {"restored_first", report_json(first)}};
     if (!journal_problem.empty()) j["journal_not_updated"] = journal_problem;
     std::printf("%s\n", j.dump(2).c_str());
+  } else if (report.items.empty() && !first.items.empty()) {
+    // What it restored was an unfinished change (said on stderr too): stdout, which scripts read,
+    // must not say there was nothing (found by an exploratory test after kill -9 of a search).
+    print_report(stdout, "rolled back to the values before wgopt (a wgopt that did not finish had changed them):", first);
   } else if (report.items.empty()) {
     std::printf("nothing to roll back: no change by wgopt is recorded in %s\n", one_line(journal).c_str());
   } else {
