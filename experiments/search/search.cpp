@@ -195,7 +195,8 @@ nlohmann::json SearchReport::to_json() const {
   nlohmann::json j = {{"outcome", to_string(outcome)},
           {"study", study_path},
           {"profile", profile_path},
-          {"trials", {{"total", trials}, {"complete", complete}, {"pruned", pruned}, {"failed", failed}, {"infeasible", infeasible}}},
+          {"trials", {{"total", trials}, {"complete", complete}, {"pruned", pruned}, {"failed", failed}, {"infeasible", infeasible},
+                      {"resumed", resumed_trials}}},
           {"baseline_score", baseline_score},
           {"winner_score", winner_score},
           {"gain_pct", gain_pct},
@@ -260,6 +261,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     if (plan.retune() && !bound.drifted.empty()) put_back_drift(plant, bound.drifted, progress);
     const Priming priming = prime_engine(*engine, *bound.space, o.warm_start, study.store, progress);
     report.warm_trials = priming.warm_trials;
+    report.resumed_trials = priming.replayed;
     if (priming.replayed > 0) budget.add_previous_trials(priming.replayed);
 
     MeasureOptions mo{.interrupted = &interrupted, .runner = env.runner, .far_end = remote.get()};

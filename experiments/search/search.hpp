@@ -102,7 +102,8 @@ struct SearchOptions {
 struct SearchReport {
   SearchOutcome outcome = SearchOutcome::NoTrials;  // Promoted, KeptBaseline, NoTrials, Interrupted or PeerLost (--ssh)
   std::string study_path, profile_path;
-  int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;
+  int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;  // this run's
+  int resumed_trials = 0;  // --resume: the study's trials before this run
   double baseline_score = 0, winner_score = 0, gain_pct = 0;
   std::string confirmation;   // the confirmation's reason line
   double pruning_saved_s = 0; // measurement time early stopping saved, against full measurements of the same trials

@@ -7,8 +7,11 @@ namespace wgopt::experiments {
 namespace {
 
 std::string trial_counts(const SearchReport& r) {
-  return fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible)", r.trials, r.complete, r.pruned, r.failed,
-                     r.infeasible);
+  // A resumed study's earlier trials are said too (found by an exploratory test: "trials: 0" for a
+  // resumed study whose 4 trials `wgopt report` lists).
+  return fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible){}", r.trials, r.complete, r.pruned, r.failed,
+                     r.infeasible,
+                     r.resumed_trials > 0 ? fmt::format(" in this run, after the study's {} before it", r.resumed_trials) : "");
 }
 
 std::string interrupted_summary(const SearchReport& r, const std::string& ssh_target) {
