@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", ctx.log_level, "trace, debug, info, warn, error or off (logs go to stderr)")
       ->capture_default_str();
   app.parse_complete_callback([&] { setup_logging(ctx.log_level); });
+  // --log-level after the command (`wgopt search ... --log-level debug`) too: a subcommand passes
+  // an option it does not know to its parent (inherited by every subcommand added below).
+  app.fallthrough();
 
   auto& reg = cli::registry();
   std::stable_sort(reg.begin(), reg.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -56,7 +59,8 @@ int main(int argc, char** argv) {
     }
     // A word where a command goes that names none (`wgopt bogus`, `wgopt testbed nosuch`): CLI11
     // says "A subcommand is required".
-    const auto left = deepest->remaining();
+    auto left = deepest->remaining();
+    if (left.empty()) left = app.remaining();  // fallthrough hands a word the command did not take to the root
     if (!deepest->get_subcommands({}).empty() && !left.empty() && !left.front().starts_with("-")) {
       std::fprintf(stderr, "wgopt: error: unknown command '%s': `%s --help` lists the commands\n", one_line(left.front(), 80).c_str(),
                    command.c_str());

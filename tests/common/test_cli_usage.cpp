@@ -41,6 +41,11 @@ TEST_CASE("cli: a parse error is one line naming the command whose --help has th
     CHECK(r.err == c.line);
     CHECK(r.out.empty());
   }
+  // --log-level after the command is the root's option, as before it (found by an exploratory
+  // test: "The following arguments were not expected: debug --log-level").
+  auto late = wgopt_cli({"knobs", "--log-level", "debug", "--json"});
+  CHECK(late.exit_code == 0);
+  CHECK_THAT(late.err, Catch::Contains("debug: exec: "));
   auto help = wgopt_cli({"testbed", "status", "--help"});
   CHECK(help.exit_code == 0);
   CHECK_FALSE(help.out.empty());
