@@ -112,7 +112,8 @@ void gate_host_facts(const ex::SearchOptions& options, const wgopt::act::Profile
 
 // The run's Prometheus textfile: node_exporter reads the directory at any moment, so never half a
 // file (temp name + rename).
-void write_metrics(const std::string& metrics, const ex::SearchReport& report, const std::string& profile) {
+// `report` null: the run failed.
+void write_metrics(const std::string& metrics, const ex::SearchReport* report, const std::string& profile) {
   std::string previous;
   if (auto p = wgopt::read_file(metrics)) previous = *p;
   wgopt::write_file_atomic(metrics, ex::retune_metrics(report, profile, ex::unix_now(), previous));
@@ -186,9 +187,17 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
     auto options = ex::retune_search_options(*r, profile);
     gate_host_facts(options, profile, r->profile, *force);
     const auto& interrupted = wgopt::cli::install_interrupt_handlers();
-    auto report = ex::run_retune_with_backoff(options, ex::BusyBackoff{}, ex::default_retune_wait_env(interrupted), interrupted);
+    ex::SearchReport report;
+    try {
+      report = ex::run_retune_with_backoff(options, ex::BusyBackoff{}, ex::default_retune_wait_env(interrupted), interrupted);
+    } catch (const wgopt::UsageError&) {
+      throw;  // bad input changed nothing and ran nothing: no run to record
+    } catch (const wgopt::Error&) {
+      if (!metrics->empty()) write_metrics(*metrics, nullptr, r->profile);
+      throw;
+    }
     const int boot_files_failed = report.outcome == ex::SearchOutcome::Retuned ? rewrite_boot_files(r->profile) : 0;
-    if (!metrics->empty()) write_metrics(*metrics, report, r->profile);
+    if (!metrics->empty()) write_metrics(*metrics, &report, r->profile);
     print_result(report, *r, *json);
     ctx.exit_code = boot_files_failed ? 1 : ex::retune_exit_code(report.outcome);
   });

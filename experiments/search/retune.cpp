@@ -197,7 +197,7 @@ nlohmann::json retune_json(const SearchReport& r) {
   return j;
 }
 
-std::string retune_metrics(const SearchReport& r, const std::string& profile, double now, const std::string& previous) {
+std::string retune_metrics(const SearchReport* report, const std::string& profile, double now, const std::string& previous) {
   const std::string lbl = fmt::format("profile=\"{}\"", label_escape(profile));
   std::string out;
   auto metric = [&](const std::string& name, const char* type, const std::string& help, double value,
@@ -209,27 +209,31 @@ std::string retune_metrics(const SearchReport& r, const std::string& profile, do
     const double before = previous_value(previous, fmt::format("{}{{{}}}", name, lbl));
     metric(name, "counter", help, before + add);
   };
-  const bool on_winner = r.outcome == SearchOutcome::Retuned;
-  const double throughput = on_winner && r.winner_throughput_mbps > 0 ? r.winner_throughput_mbps : r.baseline_throughput_mbps;
   metric("wgopt_retune_last_run_timestamp_seconds", "gauge", "Unix time the last wgopt retune finished.", std::floor(now));
-  metric("wgopt_throughput_mbps", "gauge", "Throughput (Mbit/s) of the configuration the host is left on, as measured by wgopt retune.",
-         throughput);
-  metric("wgopt_score", "gauge", "Objective score of the configuration the host is left on.",
-         on_winner ? r.winner_score : r.baseline_score);
-  metric("wgopt_recorded_score", "gauge", "Score the profile's evidence recorded when it was made.", r.recorded_score);
-  metric("wgopt_retune_trials", "gauge", "Search trials the last wgopt retune ran.", r.trials);
-  metric("wgopt_retune_drifted_knobs", "gauge", "Profile knobs the last wgopt retune found changed on the host.",
-         static_cast<double>(r.drifted.size()));
-  out += "# HELP wgopt_retune_outcome Outcome of the last wgopt retune (1 for the outcome that happened).\n"
+  if (report) {
+    const SearchReport& r = *report;
+    const bool on_winner = r.outcome == SearchOutcome::Retuned;
+    const double throughput = on_winner && r.winner_throughput_mbps > 0 ? r.winner_throughput_mbps : r.baseline_throughput_mbps;
+    metric("wgopt_throughput_mbps", "gauge", "Throughput (Mbit/s) of the configuration the host is left on, as measured by wgopt retune.",
+           throughput);
+    metric("wgopt_score", "gauge", "Objective score of the configuration the host is left on.", on_winner ? r.winner_score : r.baseline_score);
+    metric("wgopt_recorded_score", "gauge", "Score the profile's evidence recorded when it was made.", r.recorded_score);
+    metric("wgopt_retune_trials", "gauge", "Search trials the last wgopt retune ran.", r.trials);
+    metric("wgopt_retune_drifted_knobs", "gauge", "Profile knobs the last wgopt retune found changed on the host.",
+           static_cast<double>(r.drifted.size()));
+  }
+  out += "# HELP wgopt_retune_outcome Outcome of the last wgopt retune (1 for the outcome that happened; error: it failed).\n"
          "# TYPE wgopt_retune_outcome gauge\n";
   for (SearchOutcome o : {SearchOutcome::Holds, SearchOutcome::Retuned, SearchOutcome::RolledBack, SearchOutcome::Degraded,
                           SearchOutcome::Interrupted}) {
-    out += fmt::format("wgopt_retune_outcome{{{},outcome=\"{}\"}} {}\n", lbl, to_string(o), r.outcome == o ? 1 : 0);
+    out += fmt::format("wgopt_retune_outcome{{{},outcome=\"{}\"}} {}\n", lbl, to_string(o), report && report->outcome == o ? 1 : 0);
   }
+  out += fmt::format("wgopt_retune_outcome{{{},outcome=\"error\"}} {}\n", lbl, report ? 0 : 1);
   counter("wgopt_retune_runs_total", "wgopt retune runs that finished.", 1);
+  counter("wgopt_retune_failures_total", "wgopt retune runs that failed (exit 1).", report ? 0 : 1);
   counter("wgopt_retune_regressions_rolled_back_total", "Runs that found the host drifted from the profile and put it back.",
-          r.drifted.empty() ? 0 : 1);
-  counter("wgopt_retune_trials_total", "Search trials run by wgopt retune, over all runs.", r.trials);
+          report && !report->drifted.empty() ? 1 : 0);
+  counter("wgopt_retune_trials_total", "Search trials run by wgopt retune, over all runs.", report ? report->trials : 0);
   return out;
 }
 

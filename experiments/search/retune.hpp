@@ -83,6 +83,9 @@ nlohmann::json retune_json(const SearchReport& report);
 // profile path). `previous` is the file's earlier content (empty if none): the counters
 // (wgopt_retune_runs_total, wgopt_retune_regressions_rolled_back_total, wgopt_retune_trials_total)
 // continue from it. `now` is the Unix time of this run.
-std::string retune_metrics(const SearchReport& report, const std::string& profile, double now, const std::string& previous);
+// A run that failed (exit 1: the peer unreachable, a tool missing) is written too, `report` null:
+// its timestamp, outcome "error" and wgopt_retune_failures_total, no measurement (found by an
+// exploratory test: a failing nightly run left the last good run's file as it was).
+std::string retune_metrics(const SearchReport* report, const std::string& profile, double now, const std::string& previous);
 
 }  // namespace wgopt::experiments

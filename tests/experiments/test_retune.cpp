@@ -110,7 +110,7 @@ TEST_CASE("retune metrics are node_exporter textfile format and counters continu
   r.trials = 0;
   r.drifted = {"net.ipv4.tcp_rmem: 4096 4096 4096 -> 4096 131072 6291456"};
   const std::string profile = "/etc/wgopt/\"p\".yaml";
-  auto first = retune_metrics(r, profile, 1790000000.7, "");
+  auto first = retune_metrics(&r, profile, 1790000000.7, "");
   const std::string lbl = R"(profile="/etc/wgopt/\"p\".yaml")";
   CHECK_THAT(first, Catch::Contains("# TYPE wgopt_throughput_mbps gauge\nwgopt_throughput_mbps{" + lbl + "} 590.5\n"));
   CHECK_THAT(first, Catch::Contains("wgopt_retune_last_run_timestamp_seconds{" + lbl + "} 1790000000\n"));
@@ -139,12 +139,24 @@ TEST_CASE("retune metrics are node_exporter textfile format and counters continu
   r.trials = 5;
   r.winner_score = 700;
   r.winner_throughput_mbps = 705;
-  auto second = retune_metrics(r, profile, 1790086400, first);
+  auto second = retune_metrics(&r, profile, 1790086400, first);
   CHECK_THAT(second, Catch::Contains("wgopt_retune_runs_total{" + lbl + "} 2\n"));
   CHECK_THAT(second, Catch::Contains("wgopt_retune_regressions_rolled_back_total{" + lbl + "} 1\n"));
   CHECK_THAT(second, Catch::Contains("wgopt_retune_trials_total{" + lbl + "} 5\n"));
   CHECK_THAT(second, Catch::Contains("wgopt_throughput_mbps{" + lbl + "} 705\n"));  // the host is on the winner
   CHECK_THAT(second, Catch::Contains("wgopt_score{" + lbl + "} 700\n"));
+  CHECK_THAT(second, Catch::Contains("wgopt_retune_outcome{" + lbl + ",outcome=\"error\"} 0\n"));
+
+  // The third night fails (exit 1): its time and outcome are written, the counters go on, and no
+  // measurement of the night before is left to look current.
+  auto third = retune_metrics(nullptr, profile, 1790172800, second);
+  CHECK_THAT(third, Catch::Contains("wgopt_retune_last_run_timestamp_seconds{" + lbl + "} 1790172800\n"));
+  CHECK_THAT(third, Catch::Contains("wgopt_retune_outcome{" + lbl + ",outcome=\"error\"} 1\n"));
+  CHECK_THAT(third, Catch::Contains("wgopt_retune_outcome{" + lbl + ",outcome=\"retuned\"} 0\n"));
+  CHECK_THAT(third, Catch::Contains("wgopt_retune_failures_total{" + lbl + "} 1\n"));
+  CHECK_THAT(third, Catch::Contains("wgopt_retune_runs_total{" + lbl + "} 3\n"));
+  CHECK_THAT(third, Catch::Contains("wgopt_retune_trials_total{" + lbl + "} 5\n"));
+  CHECK_THAT(third, !Catch::Contains("wgopt_score{"));
 }
 
 TEST_CASE("the retune summary is one line with the outcome, the scores and what happened", "[retune]") {
