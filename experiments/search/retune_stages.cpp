@@ -22,6 +22,14 @@ void put_back_drift(PlantAccess& plant, const std::vector<std::string>& drifted,
   AppliedCandidate profile(plant, plant.bound().retune_values, kApplyLease);
   if (!profile.alive()) {
     profile.rollback();
+    // Dead as found too: the peer or the path, not the profile (found by an exploratory test: an
+    // unreachable --peer was reported as "putting the profile's values back cut the tunnel").
+    std::string why_found;
+    if (!plant.tunnel_alive(why_found)) {
+      throw Error(fmt::format("the tunnel does not answer, with the profile's values or as the host was: is the peer up and "
+                              "its address right? The host is as it was: {}",
+                              why_found));
+    }
     throw Error("putting the profile's values back cut the tunnel; the host is as it was: " + profile.why_dead());
   }
   profile.keep();

@@ -30,6 +30,7 @@ struct Script {
   int kill_ping_at_check = 0;     // Ctrl-C arrives during the k-th tunnel check and kills its ping
   bool testbed_brought_up = false;  // building the plant brought the testbed up (it was not there)
   int dead_at_check = 0;          // the k-th tunnel check fails whatever is applied (0: never)
+  int dead_from_check = 0;        // ... and every one from the k-th on (the peer is down)
   int interrupt_at_sleep = 0;     // Ctrl-C arrives during the k-th short wait (settle waits are made of them)
   std::vector<act::Tuner> tuners; // other tuners found on the host (none: the stage says nothing)
   // --ssh (the server end is a fake peer agent): the session dies at the k-th stop of the peer's

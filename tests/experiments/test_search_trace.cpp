@@ -561,6 +561,22 @@ TEST_CASE("retune: a regression outranks drift, and is decided on the confirmati
   }
 }
 
+// Found by an exploratory test: a retune against an unreachable --peer said "putting the
+// profile's values back cut the tunnel".
+TEST_CASE("retune: a tunnel dead as found is blamed on the path, one the profile's values cut on them", "[search-trace]") {
+  for (const bool dead_as_found : {true, false}) {
+    INFO("dead as found: " << dead_as_found);
+    SearchWorld w(dead_as_found ? Script{.dead_from_check = 1} : Script{.dead_at_check = 1});
+    w.start_poor();
+    auto p = write_profile(w, "p", kPoorKnobs, 280);
+    w.write(true, "/sys/class/net/wg0/tx_queue_len", "200");  // drifted: it is put back first
+    const std::string before = w.values(true).line();
+    CHECK_THROWS_WITH(w.run(retune_options(w, p)), dead_as_found ? Catch::Contains("is the peer up and its address right?")
+                                                                 : Catch::Contains("putting the profile's values back cut the tunnel"));
+    CHECK(w.values(true).line() == before);  // the host is as it was
+  }
+}
+
 TEST_CASE("search over ssh tunes both ends: one parameter drives both, each end keeps its own journal", "[search-trace][peer]") {
   SearchWorld w;
   w.start_poor();
