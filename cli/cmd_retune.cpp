@@ -172,10 +172,8 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
     if (*json) r->quiet = true;
     if (!metrics->empty()) check_metrics_path(*metrics);
     auto profile = wgopt::act::load_profile(r->profile);
-    if (r->study_path.empty()) {
-      wgopt::act::ensure_dir(wgopt::act::state_dir() + "/studies");
-      r->study_path = wgopt::act::state_dir() + "/studies/retune-" + wgopt::utc_stamp("%Y%m%d-%H%M%S") + ".sqlite";
-    }
+    const bool default_study = r->study_path.empty();
+    if (default_study) r->study_path = wgopt::act::state_dir() + "/studies/retune-" + wgopt::utc_stamp("%Y%m%d-%H%M%S") + ".sqlite";
     if (*port != 0) r->port = *port;
     auto so = wgopt::cli::ssh_options(*ssh);  // refuses an --ssh-* option without --ssh
     if (ssh->remote()) r->ssh = so;
@@ -186,6 +184,9 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
     }
     auto options = ex::retune_search_options(*r, profile);
     gate_host_facts(options, profile, r->profile, *force);
+    // Only once the input holds: a bad profile is exit 2, whatever the state dir (it was exit 1,
+    // "cannot create state dir", as a user who may not write there; found by an exploratory test).
+    if (default_study) wgopt::act::ensure_dir(wgopt::act::state_dir() + "/studies");
     const auto& interrupted = wgopt::cli::install_interrupt_handlers();
     ex::SearchReport report;
     try {

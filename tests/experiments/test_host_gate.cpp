@@ -54,12 +54,12 @@ TEST_CASE("host gate: what a profile does not record, or could not tell, is not 
   CHECK(compare_host_facts(facts("{place: netns x}"), here()).empty());      // place is where, not what
   CHECK(compare_host_facts(facts("{wireguard_mode: 'unknown: wg failed'}"), here()).empty());
   CHECK(compare_host_facts(facts("{sku: unknown (4 CPUs)}"), here()).empty());  // says no more than nproc
-  // A missing interface on this host is a difference, shown as (none).
+  // A missing interface on this host is a difference, shown by its name.
   HostFacts h = here();
   h.nic_driver = "";
   const auto d = compare_host_facts(facts("{nic_driver: ena}"), h);
   REQUIRE(d.size() == 1);
-  CHECK(d[0].host == "(none)");
+  CHECK(d[0].host == "(none: no interface eth0 here)");
 }
 
 TEST_CASE("host gate: a mismatch refuses with one line naming the facts and --force, unless forced", "[host-gate]") {
