@@ -6,6 +6,13 @@
 #include "common/files.hpp"
 #include "workload/iperf3_client.hpp"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/scratch_dir.hpp"
+
 using namespace wgopt;
 using namespace wgopt::workload;
 using namespace std::chrono_literals;
@@ -154,6 +161,22 @@ TEST_CASE("a run whose stop hook never fires finishes normally") {
   const RunResult r = run_scenario(find_scenario("single"), kOpts, Place::host(), fake, control);
   CHECK(r.status == RunStatus::ok);
   CHECK(r.summary);
+}
+
+// Found by an exploratory test: each search killed with SIGKILL left its client's pid file.
+TEST_CASE("a stoppable run removes the pid files of wgopts that are gone, never a live one's") {
+  test::ScratchDir dir("wgopt-pidfiles");
+  const std::string dead = dir / "wgopt-iperf3-client-4194300-0.pid";  // above any pid this machine hands out
+  const std::string mine = dir / ("wgopt-iperf3-client-" + std::to_string(::getppid()) + "-3.pid");  // a live process
+  const std::string other = dir / "notes.pid";
+  for (const auto& f : {dead, mine, other}) std::ofstream(f) << "1\n";
+  FakeRunner fake;
+  fake.result = {.exit_code = 0, .out = fixture("single.json")};
+  RunControl control{.should_stop = [] { return false; }, .pidfile_dir = dir.path};
+  CHECK(run_scenario(find_scenario("single"), kOpts, Place::host(), fake, control).status == RunStatus::ok);
+  CHECK_FALSE(std::filesystem::exists(dead));
+  CHECK(std::filesystem::exists(mine));
+  CHECK(std::filesystem::exists(other));
 }
 
 TEST_CASE("invalid options throw before the runner is called") {
