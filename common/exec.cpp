@@ -201,6 +201,13 @@ class GroupReaper {
   }
   void watch(pid_t pgid) { send(static_cast<std::int32_t>(pgid)); }
   void forget(pid_t pgid) { send(-static_cast<std::int32_t>(pgid)); }
+  // A normal exit: end of file tells it to end what is still listed (nothing, after run() returned),
+  // and it is reaped here rather than left a zombie for init.
+  ~GroupReaper() {
+    if (fd_ < 0) return;
+    ::close(fd_);
+    for (int i = 0; i < 100 && ::waitpid(pid_, nullptr, WNOHANG) == 0; ++i) ::usleep(5000);
+  }
 
  private:
   GroupReaper() {
@@ -218,6 +225,7 @@ class GroupReaper {
       return;
     }
     fd_ = fds[1];
+    pid_ = pid;
   }
   void send(std::int32_t v) {
     std::lock_guard lk(mu_);
@@ -258,6 +266,7 @@ class GroupReaper {
   }
   std::mutex mu_;
   int fd_ = -1;
+  pid_t pid_ = -1;
 };
 
 // Runs in the child between fork and exec (async-signal-safe calls only).
