@@ -1,6 +1,7 @@
 #include "actuators/lock.hpp"
 
 #include <fcntl.h>
+#include <functional>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -82,6 +83,33 @@ std::optional<int> lock_holder(const std::string& dir) {
   return pid;
 }
 
+namespace {
+
+// Takes an exclusive flock on `fd` without waiting; `held_by` words the refusal for a holder's pid.
+void lock_or_throw(int fd, const std::string& path, const std::function<std::string(int)>& held_by) {
+  // When the holder lets go between our try and our look at /proc/locks, try again: the lock is
+  // then free or someone else holds it. Only holders that come and go within microseconds, over
+  // and over, can keep that up for long (the churn test does).
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return;
+    const int e = errno;
+    if (e != EWOULDBLOCK) {
+      ::close(fd);
+      throw Error(fmt::format("cannot lock {}: {}", path, std::strerror(e)));
+    }
+    if (int holder = flock_holder(fd); holder > 0) {
+      ::close(fd);
+      throw Error(held_by(holder));
+    }
+  }
+  ::close(fd);
+  throw Error(fmt::format("another wgopt is changing this host (the lock changed hands too fast to name the holder "
+                          "for 1 s): wait for it to finish (lock {})", path));
+}
+
+}  // namespace
+
 HostLock HostLock::acquire(const std::string& dir) {
   make_dirs(dir, "run dir", "WGOPT_RUN_DIR");
   const std::string path = dir + "/host.lock";
@@ -91,26 +119,23 @@ HostLock HostLock::acquire(const std::string& dir) {
     throw Error(fmt::format("cannot open lock file {}: {} (set WGOPT_RUN_DIR to a writable directory)", path,
                             std::strerror(errno)));
   }
-  // When the holder lets go between our try and our look at /proc/locks, try again: the lock is
-  // then free or someone else holds it. Only holders that come and go within microseconds, over
-  // and over, can keep that up for long (the churn test does).
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  while (std::chrono::steady_clock::now() < give_up) {
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return HostLock(fd, path);
-    const int e = errno;
-    if (e != EWOULDBLOCK) {
-      ::close(fd);
-      throw Error(fmt::format("cannot lock {}: {}", path, std::strerror(e)));
-    }
-    if (int holder = flock_holder(fd); holder > 0) {
-      ::close(fd);
-      throw Error(fmt::format("another wgopt (pid {}) is changing this host: wait for it to finish or stop it "
-                              "(lock {})", holder, path));
-    }
-  }
-  ::close(fd);
-  throw Error(fmt::format("another wgopt is changing this host (the lock changed hands too fast to name the holder "
-                          "for 1 s): wait for it to finish (lock {})", path));
+  lock_or_throw(fd, path, [&](int holder) {
+    return fmt::format("another wgopt (pid {}) is changing this host: wait for it to finish or stop it (lock {})", holder, path);
+  });
+  return HostLock(fd, path);
+}
+
+HostLock HostLock::acquire_state_dir(const std::string& dir) {
+  // The directory itself: no file to create, so a read-only state dir (rollback must work there)
+  // is locked too; one that does not exist yet holds no journal to protect.
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && ::mkdir(dir.c_str(), 0700) == 0) fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return HostLock(-1, "");  // the journal's own reads and writes name the problem
+  lock_or_throw(fd, dir, [&](int holder) {
+    return fmt::format("another wgopt (pid {}) is using the journal in {} under another WGOPT_RUN_DIR: wait for it to "
+                       "finish or stop it", holder, one_line(dir, 200));
+  });
+  return HostLock(fd, dir);
 }
 
 HostLock::HostLock(HostLock&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) { other.fd_ = -1; }

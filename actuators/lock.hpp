@@ -20,6 +20,10 @@ class HostLock {
   // wgopt::Error "another wgopt (pid N) is changing this host ..." when someone else holds it, or
   // naming the path and errno when the run dir cannot be used.
   static HostLock acquire(const std::string& run_dir);
+  // The same lock on a state dir (its directory, flock'd): two wgopts with one journal and
+  // different run dirs lost a journal entry (found by an exploratory test). Holds nothing when the
+  // directory does not exist yet.
+  static HostLock acquire_state_dir(const std::string& state_dir);
 
   HostLock(HostLock&& other) noexcept;
   HostLock& operator=(HostLock&& other) noexcept;

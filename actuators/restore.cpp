@@ -104,7 +104,8 @@ RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal
 }
 
 ChangeSession::ChangeSession(const std::string& state_dir, KnobLookup lookup, SessionOptions options)
-    : lock_(HostLock::acquire(options.run_dir)), journal_(state_dir), lookup_(std::move(lookup)),
+    : lock_(HostLock::acquire(options.run_dir)), state_lock_(HostLock::acquire_state_dir(state_dir)), journal_(state_dir),
+      lookup_(std::move(lookup)),
       options_(std::move(options)), boot_id_(wgopt::boot_id(options_.proc_root)),
       net_ns_(own_net_namespace(options_.proc_root)) {
   journal_.load();

@@ -109,6 +109,7 @@ class ChangeSession {
   void save_journal();
 
   HostLock lock_;
+  HostLock state_lock_;  // the journal's directory, whatever the run dir
   Journal journal_;
   KnobLookup lookup_;
   SessionOptions options_;

@@ -213,6 +213,21 @@ TEST_CASE("only one wgopt changes a host at a time, and the message names the ho
   CHECK_NOTHROW(HostLock::acquire(h.s.run()));
 }
 
+// Found by an exploratory test: two `wgopt set`s with one WGOPT_STATE_DIR and different
+// WGOPT_RUN_DIRs both said "originals are journaled", and one entry was lost (gro stayed on).
+TEST_CASE("one journal is one wgopt's at a time, whatever the run dirs") {
+  FakeHost h;
+  ensure_dir(h.s.state());
+  auto first = std::make_unique<ChangeSession>(h.s.state(), h.lookup(), h.s.session());
+  SessionOptions elsewhere = h.s.session();
+  elsewhere.run_dir = h.s.run() + "-other";
+  CHECK_THROWS_WITH(ChangeSession(h.s.state(), h.lookup(), elsewhere),
+                    Catch::Contains("another wgopt (pid " + std::to_string(::getpid()) + ") is using the journal in " + h.s.state()) &&
+                        Catch::Contains("under another WGOPT_RUN_DIR"));
+  first.reset();
+  CHECK_NOTHROW(ChangeSession(h.s.state(), h.lookup(), elsewhere));
+}
+
 TEST_CASE("the lock is released when its holder dies, even by SIGKILL") {
   FakeHost h;
   ensure_dir(h.s.state());
