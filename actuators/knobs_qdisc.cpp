@@ -107,17 +107,23 @@ std::string qdisc_not_restorable(const std::string& qdisc_show, const std::strin
     if (w.size() < 4 || w[0] != "qdisc") continue;
     if (w[3] == "root") root = w;
     // One the kernel made (per queue under mq, per band under prio) has handle 0:; one someone
-    // attached has its own.
-    else if (w[3] == "parent" && w[2] != "0:") return fmt::format("a {} qdisc is attached under its root qdisc", w[1]);
+    // attached has its own. ingress and clsact hang off the receive hook (parent ffff:fff1), which
+    // the root's replace or delete never touches (tc-BPF, Cilium).
+    else if (w[3] == "parent" && w[2] != "0:" && w[1] != "ingress" && w[1] != "clsact") {
+      return fmt::format("a {} qdisc is attached under its root qdisc", w[1]);
+    }
   }
   if (root.empty()) return "";
   const std::string& kind = root[1];
   const bool creatable = kind == "pfifo_fast" || listed(kDeviceDefaults, kind) ||
                          std::any_of(kKinds.begin(), kKinds.end(), [&](const auto& k) { return k.first == kind; });
   if (!creatable) return fmt::format("the root qdisc is {}, a kind wgopt does not create", kind);
-  if (kind != "mq" && kind != "prio" && kind != "tbf") {  // their classes are their queues, bands, tbf's one inner class
+  // Classes someone made: htb's (the one creatable kind whose classes are configuration). The others
+  // list their own: mq its queues, prio its bands, tbf its inner class, fq_codel/sfq/cake one per
+  // flow that has packets queued right now.
+  if (kind == "htb") {
     for (const auto& line : split_lines(class_show)) {
-      if (line.starts_with("class ")) return fmt::format("the root qdisc {} has classes", kind);
+      if (line.starts_with("class ")) return "the root qdisc htb has classes";
     }
   }
   if (kind == "tbf" && !word_after(root, "rate").empty() && word_after(root, "rate") != "100Gbit") {

@@ -80,6 +80,11 @@ TEST_CASE("a root qdisc the knob could not put back exactly is named: shapers, c
         "");  // tbf's one class is its own
   CHECK(qdisc_not_restorable("qdisc htb 817e: root refcnt 3 r2q 10 default 0 direct_packets_stat 0 direct_qlen 1000\n", "") == "");
   CHECK(qdisc_not_restorable("qdisc cake 8001: root refcnt 2 bandwidth unlimited diffserv3 triple-isolate\n", "") == "");
+  // A loaded fq_codel lists a class per flow with packets queued; ingress/clsact sit on the receive hook.
+  CHECK(qdisc_not_restorable("qdisc fq_codel 0: root refcnt 2 limit 10240p flows 1024 quantum 1514 target 5ms\n"
+                             "qdisc ingress ffff: parent ffff:fff1 ----------------\n",
+                             "class fq_codel :2c parent 8001: \nclass fq_codel :3a parent 8001: \n") == "");
+  CHECK(qdisc_not_restorable("qdisc noqueue 0: root refcnt 2 \nqdisc clsact ffff: parent ffff:fff1 \n", "") == "");
 
   // What it would lose.
   CHECK(qdisc_not_restorable("qdisc tbf 80a4: root refcnt 2 rate 10Mbit burst 4Kb lat 400ms \n", "") ==
