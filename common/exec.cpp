@@ -204,8 +204,12 @@ class GroupReaper {
   // A normal exit: end of file tells it to end what is still listed (nothing, after run() returned),
   // and it is reaped here rather than left a zombie for init.
   ~GroupReaper() {
-    if (fd_ < 0) return;
-    ::close(fd_);
+    {
+      std::lock_guard lk(mu_);
+      if (fd_ < 0) return;
+      ::close(fd_);
+      fd_ = -1;  // a late send() from another thread writes nowhere
+    }
     for (int i = 0; i < 100 && ::waitpid(pid_, nullptr, WNOHANG) == 0; ++i) ::usleep(5000);
   }
 
@@ -273,6 +277,7 @@ class GroupReaper {
 struct ChildSetup {
   pid_t parent;
   bool group, die_with_parent;
+  bool stop_held;  // wgopt holds its stop signals (common/signals.hpp): a change to the host runs
   void operator()() const {
     // A command starts with the default signal state, whatever wgopt holds or ignores (a held
     // SIGTERM, common/signals.hpp; SIGPIPE, ignored by run()): a daemon it starts must stay stoppable.
@@ -280,6 +285,11 @@ struct ChildSetup {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
+    // ... except the terminal's, during a change: a Ctrl-C reaches the foreground process group,
+    // and a `tc` it killed would undo the change instead of letting it finish.
+    if (stop_held) {
+      for (int sig : {SIGINT, SIGQUIT, SIGHUP}) ::signal(sig, SIG_IGN);
+    }
     if (group) ::setpgid(0, 0);
     if (die_with_parent) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -308,7 +318,9 @@ class RunningChild {
 
   void start(const std::string& exe) {
     std::vector<std::string> args(cmd_.argv.begin() + 1, cmd_.argv.end());
-    const ChildSetup setup{::getpid(), cmd_.own_process_group, cmd_.dies_with_wgopt};
+    sigset_t held;
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &held);
+    const ChildSetup setup{::getpid(), cmd_.own_process_group, cmd_.dies_with_wgopt, sigismember(&held, SIGINT) == 1};
     auto on_exec = bp::extend::on_exec_setup([setup](auto&) { setup(); });
     std::error_code ec;
     try {

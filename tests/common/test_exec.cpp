@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <stdexcept>
 #include <filesystem>
 #include <thread>
 
@@ -222,14 +223,43 @@ unsigned long long status_mask(const std::string& status, const std::string& key
   return std::stoull(status.substr(at + key.size() + 1), nullptr, 16);
 }
 
-TEST_CASE("a command never inherits wgopt's held or ignored signals", "[exec][signals]") {
+TEST_CASE("a command never inherits wgopt's held or ignored signals, and ignores the terminal's during a change",
+          "[exec][signals]") {
+  auto bit = [](int sig) { return 1ULL << (sig - 1); };
   ProcessRunner r;
-  CommandResult res;
+  CommandResult held, free;
   {
     DeferStopSignals hold;  // and run() ignores SIGPIPE in wgopt itself
-    res = r.run({.argv = {"cat", "/proc/self/status"}, .timeout = 10s});
+    held = r.run({.argv = {"cat", "/proc/self/status"}, .timeout = 10s});
   }
-  REQUIRE(res.ok());
-  CHECK(status_mask(res.out, "SigBlk") == 0);
-  CHECK((status_mask(res.out, "SigIgn") & (1ULL << (SIGPIPE - 1))) == 0);
+  free = r.run({.argv = {"cat", "/proc/self/status"}, .timeout = 10s});
+  REQUIRE(held.ok());
+  REQUIRE(free.ok());
+  CHECK(status_mask(held.out, "SigBlk") == 0);
+  CHECK((status_mask(held.out, "SigIgn") & bit(SIGPIPE)) == 0);
+  // A Ctrl-C to the foreground group must not kill the `tc` writing a knob mid-change.
+  CHECK((status_mask(held.out, "SigIgn") & (bit(SIGINT) | bit(SIGQUIT) | bit(SIGHUP))) == (bit(SIGINT) | bit(SIGQUIT) | bit(SIGHUP)));
+  CHECK((status_mask(held.out, "SigIgn") & bit(SIGTERM)) == 0);
+  CHECK(status_mask(free.out, "SigBlk") == 0);
+  CHECK((status_mask(free.out, "SigIgn") & (bit(SIGINT) | bit(SIGPIPE))) == 0);
+}
+
+TEST_CASE("a change that fails keeps the held signal held: its error is printed, its exit code said", "[exec][signals]") {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::signal(SIGTERM, SIG_DFL);
+    try {
+      DeferStopSignals hold;
+      ::raise(SIGTERM);
+      throw std::runtime_error("the change was undone");
+    } catch (const std::exception&) {
+      ::_exit(7);  // main printed the error and returns its code
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 7);
 }
