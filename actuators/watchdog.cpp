@@ -138,14 +138,14 @@ void Watchdog::write_lease(const std::string& content) {
 bool Watchdog::gone() const {
   int status = 0;
   const pid_t r = ::waitpid(pid_, &status, WNOHANG);  // our child: reaped here once it has exited
-  if (r == pid_) return true;
-  return r < 0 && errno == ECHILD && ::kill(pid_, 0) != 0;
+  return r == pid_ || (r < 0 && errno == ECHILD);  // reaped already (or never ours): not a pid to trust
 }
 
 void Watchdog::arm(std::chrono::milliseconds deadline) {
   if (pid_ != 0 && gone()) {
     const int old = pid_;
     ::unlink(lease_.c_str());
+    pid_ = 0;  // a start() that throws stops the search here: nothing names a reaped pid
     Watchdog fresh = start(exe_, state_dir_);
     pid_ = fresh.pid_;
     lease_ = fresh.lease_;
