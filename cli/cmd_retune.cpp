@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <iostream>
+#include <spdlog/spdlog.h>
 #include <sstream>
 
 #include "actuators/lock.hpp"
@@ -183,18 +184,24 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
                 << "part is kept as it is)\n";
     }
     auto options = ex::retune_search_options(*r, profile);
-    gate_host_facts(options, profile, r->profile, *force);
-    // Only once the input holds: a bad profile is exit 2, whatever the state dir (it was exit 1,
-    // "cannot create state dir", as a user who may not write there; found by an exploratory test).
-    if (default_study) wgopt::act::ensure_dir(wgopt::act::state_dir() + "/studies");
     const auto& interrupted = wgopt::cli::install_interrupt_handlers();
     ex::SearchReport report;
     try {
+      gate_host_facts(options, profile, r->profile, *force);
+      // Only once the input holds: a bad profile is exit 2, whatever the state dir (it was exit 1,
+      // "cannot create state dir", as a user who may not write there; found by an exploratory test).
+      if (default_study) wgopt::act::ensure_dir(wgopt::act::state_dir() + "/studies");
       report = ex::run_retune_with_backoff(options, ex::BusyBackoff{}, ex::default_retune_wait_env(interrupted), interrupted);
     } catch (const wgopt::UsageError&) {
-      throw;  // bad input changed nothing and ran nothing: no run to record
-    } catch (const wgopt::Error&) {
-      if (!metrics->empty()) write_metrics(*metrics, nullptr, r->profile);
+      throw;  // bad input (a profile for another host too) changed nothing and ran nothing: no run to record
+    } catch (const std::exception&) {
+      if (!metrics->empty()) {
+        try {
+          write_metrics(*metrics, nullptr, r->profile);
+        } catch (const std::exception& e) {
+          spdlog::warn("cannot write the metrics of this failed run to {}: {}", *metrics, e.what());  // the run's error matters more
+        }
+      }
       throw;
     }
     const int boot_files_failed = report.outcome == ex::SearchOutcome::Retuned ? rewrite_boot_files(r->profile) : 0;
