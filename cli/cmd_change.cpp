@@ -196,14 +196,12 @@ void run_rollback(const KnobOptions& o) {
     nlohmann::json j{{"rollback", report_json(report)}, {"restored_first", report_json(first)}};
     if (!journal_problem.empty()) j["journal_not_updated"] = journal_problem;
     std::printf("%s\n", j.dump(2).c_str());
-  } else if (report.items.empty() && !first.items.empty()) {
-    // What it restored was an unfinished change (said on stderr too): stdout, which scripts read,
-    // must not say there was nothing (found by an exploratory test after kill -9 of a search).
-    print_report(stdout, "rolled back to the values before wgopt (a wgopt that did not finish had changed them):", first);
-  } else if (report.items.empty()) {
-    std::printf("nothing to roll back: no change by wgopt is recorded in %s\n", one_line(journal).c_str());
   } else {
-    print_report(stdout, "rolled back to the values before wgopt:", report);
+    // An unfinished change restored first is said on stdout too, which scripts read (found by an
+    // exploratory test: after kill -9 of a search it said "nothing to roll back" there).
+    print_report(stdout, "a wgopt that did not finish had changed these; each as restored first:", first);
+    if (!report.items.empty()) print_report(stdout, "rolled back to the values before wgopt:", report);
+    else if (first.items.empty()) std::printf("nothing to roll back: no change by wgopt is recorded in %s\n", one_line(journal).c_str());
   }
   if (!journal_problem.empty()) {
     std::fprintf(stderr, "wgopt: the knobs above are restored, but the journal was not updated (%s): it still "
