@@ -89,10 +89,11 @@ std::vector<FactDifference> compare_host_facts(const YAML::Node& profile_host, c
   };
   if (auto n = recorded(profile_host, "nproc")) differ("nproc", *n, std::to_string(here.nproc));
   if (auto k = recorded(profile_host, "kernel")) differ("kernel", kernel_major(*k), kernel_major(here.kernel));
-  // An underlay named but not here has no driver: said so, by name (found by an exploratory test: a
-  // profile naming eth0 in a namespace without one read "nic_driver: profile veth, this host (none)").
+  // An underlay whose driver could not be read (not here, or ethtool failed) is named (found by an
+  // exploratory test: a profile naming eth0 in a namespace without one read "this host (none)").
   if (auto d = recorded(profile_host, "nic_driver"); d && !here.underlay.empty()) {
-    differ("nic_driver", *d, here.nic_driver.empty() ? fmt::format("(none: no interface {} here)", one_line(here.underlay, 40)) : here.nic_driver);
+    differ("nic_driver", *d,
+           here.nic_driver.empty() ? fmt::format("(none: no driver read on {}; is it here?)", one_line(here.underlay, 40)) : here.nic_driver);
   }
   if (auto w = recorded(profile_host, "wireguard_mode"); w && !w->starts_with("unknown") && !here.wireguard.empty()) {
     differ("wireguard_mode", *w, here.wireguard_mode);

@@ -59,7 +59,7 @@ TEST_CASE("host gate: what a profile does not record, or could not tell, is not 
   h.nic_driver = "";
   const auto d = compare_host_facts(facts("{nic_driver: ena}"), h);
   REQUIRE(d.size() == 1);
-  CHECK(d[0].host == "(none: no interface eth0 here)");
+  CHECK(d[0].host == "(none: no driver read on eth0; is it here?)");
 }
 
 TEST_CASE("host gate: a mismatch refuses with one line naming the facts and --force, unless forced", "[host-gate]") {

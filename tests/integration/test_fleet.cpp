@@ -215,7 +215,7 @@ TEST_CASE("fleet: the exported playbook over real ssh: check, apply, skip a host
     CHECK(rc.at("cli").at("failed") == 0);
     // The profile was made in the server's namespace: the client differs in place first, then in its NIC.
     CHECK_THAT(r.out, Catch::Contains("wgopt: cli skipped, nothing changed: place: profile netns " + srv_ns +
-                                      ", this host host; nic_driver: profile veth, this host (none: no interface "));
+                                      ", this host host; nic_driver: profile veth, this host (none: no driver read on "));
     WARN("first run: srv changed=" << rc.at("srv").at("changed") << ", cli changed=" << rc.at("cli").at("changed")
                                    << " (skipped: " << r.out.substr(r.out.find("wgopt: cli skipped"), 160) << ")");
     CHECK(get(srv_ns, ids, state) == applied);  // the same kernel values as `wgopt apply`
