@@ -146,7 +146,7 @@ void Journal::load() {
     }
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("journal {} is damaged ({}): it may hold original values; inspect it, then move it "
-                            "away to continue", path(), e.what()));
+                            "away to continue", one_line(path(), 200), e.what()));
   }
 }
 
@@ -154,7 +154,7 @@ void Journal::save() {
   ensure_dir(dir_);
   if (data_.empty()) {
     if (std::remove(path().c_str()) != 0 && errno != ENOENT) {
-      throw Error(fmt::format("cannot remove finished journal {}: {}", path(), std::strerror(errno)));
+      throw Error(fmt::format("cannot remove finished journal {}: {}", one_line(path(), 200), std::strerror(errno)));
     }
     fsync_path(dir_, O_RDONLY | O_DIRECTORY);
     return;
@@ -180,7 +180,7 @@ void Journal::save() {
   const std::string tmp = path() + ".tmp";
   write_all_durably(tmp, j.dump(2) + "\n");
   if (std::rename(tmp.c_str(), path().c_str()) != 0) {
-    throw Error(fmt::format("cannot rename {} to {}: {}", tmp, path(), std::strerror(errno)));
+    throw Error(fmt::format("cannot rename {} to {}: {}", one_line(tmp, 200), one_line(path(), 200), std::strerror(errno)));
   }
   fsync_path(dir_, O_RDONLY | O_DIRECTORY);
 }
@@ -191,7 +191,7 @@ std::string Journal::archive(const std::string& tag) {
     dest = fmt::format("{}/journal-{}-{}-{}.json", dir_, utc_now("%Y%m%dT%H%M%SZ"), tag, n);
   }
   if (std::rename(path().c_str(), dest.c_str()) != 0) {
-    throw Error(fmt::format("cannot archive journal {} as {}: {}", path(), dest, std::strerror(errno)));
+    throw Error(fmt::format("cannot archive journal {} as {}: {}", one_line(path(), 200), one_line(dest, 200), std::strerror(errno)));
   }
   fsync_path(dir_, O_RDONLY | O_DIRECTORY);
   data_ = JournalData{};

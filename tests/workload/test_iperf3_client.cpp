@@ -6,6 +6,7 @@
 #include "common/files.hpp"
 #include "workload/iperf3_client.hpp"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -166,7 +167,11 @@ TEST_CASE("a run whose stop hook never fires finishes normally") {
 // Found by an exploratory test: each search killed with SIGKILL left its client's pid file.
 TEST_CASE("a stoppable run removes the pid files of wgopts that are gone, never a live one's") {
   test::ScratchDir dir("wgopt-pidfiles");
-  const std::string dead = dir / "wgopt-iperf3-client-4194300-0.pid";  // above any pid this machine hands out
+  const pid_t gone = ::fork();  // a pid known to be dead: a child that exited and was reaped
+  if (gone == 0) ::_exit(0);
+  REQUIRE(gone > 0);
+  REQUIRE(::waitpid(gone, nullptr, 0) == gone);
+  const std::string dead = dir / ("wgopt-iperf3-client-" + std::to_string(gone) + "-0.pid");
   const std::string mine = dir / ("wgopt-iperf3-client-" + std::to_string(::getppid()) + "-3.pid");  // a live process
   const std::string other = dir / "notes.pid";
   for (const auto& f : {dead, mine, other}) std::ofstream(f) << "1\n";
