@@ -520,7 +520,8 @@ TEST_CASE("a report reads a study while the search holds it open, and the search
   CHECK(after.trials[0].score == Approx(510));
 }
 
-TEST_CASE("a kept baseline: the candidate that lost is shown as such, the host's values come from the result", "[report]") {
+// Trial 1 at the host's txqueuelen 1000, trial 2 the candidate at 64; both complete.
+static std::vector<TrialRecord> host_then_candidate() {
   std::vector<TrialRecord> trials;
   for (int i = 1; i <= 2; ++i) {
     TrialRecord t;
@@ -530,6 +531,11 @@ TEST_CASE("a kept baseline: the candidate that lost is shown as such, the host's
     t.score = 500.0 + i;
     trials.push_back(t);
   }
+  return trials;
+}
+
+TEST_CASE("a kept baseline: the candidate that lost is shown as such, the host's values come from the result", "[report]") {
+  const std::vector<TrialRecord> trials = host_then_candidate();
   std::vector<ConfirmationRecord> conf{{1, "baseline", 2, 500, metrics(500, 500), 0}, {2, "candidate", 2, 499, metrics(499, 499), 0}};
   StudyResult res;
   res.outcome = SearchOutcome::KeptBaseline;
@@ -547,15 +553,7 @@ TEST_CASE("a kept baseline: the candidate that lost is shown as such, the host's
 }
 
 TEST_CASE("a kept baseline's confirmed candidate is never called the winner, its gain never the profile's", "[report]") {
-  std::vector<TrialRecord> trials;
-  for (int i = 1; i <= 2; ++i) {
-    TrialRecord t;
-    t.number = i;
-    t.params = {{"wgt7-wc/txqueuelen", i == 1 ? "1000" : "64"}};
-    t.state = TrialState::Complete;
-    t.score = 500.0 + i;
-    trials.push_back(t);
-  }
+  const std::vector<TrialRecord> trials = host_then_candidate();
   StudyResult res;
   res.outcome = SearchOutcome::KeptBaseline;
   res.winner_trial = 2;  // what search records: the candidate it confirmed

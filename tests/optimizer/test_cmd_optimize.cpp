@@ -164,6 +164,20 @@ TEST_CASE("wgopt optimize: 600 MB of evaluator output under a memory limit fails
   }
 }
 
+// `wgopt optimize` whose evaluator starts a helper in the background (its pid in DIR/pids) and
+// hangs; returns once that helper runs, with stdout and stderr in DIR/log.
+static pid_t start_hanging_run(const wgopt::test::ScratchDir& dir) {
+  const pid_t pid = wgopt::testproc::spawn({WGOPT_BINARY, "optimize", "--space", kDir + "space_one.yaml", "--eval",
+                                            "sh " + kDir + "eval_hang_with_child.sh " + (dir / "pids"), "--trials", "2",
+                                            "--timeout", "60s"},
+                                           dir / "log");
+  REQUIRE(pid > 0);
+  for (int i = 0; i < 200 && wgopt::testproc::pids_in(dir / "pids").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  REQUIRE(wgopt::testproc::pids_in(dir / "pids").size() == 1);  // the evaluator runs
+  return pid;
+}
+
 // SIGINT (Ctrl-C), SIGTERM and SIGHUP (the terminal or the ssh session closed) all stop a long run
 // the same clean way: the evaluator and what it started are ended, exit 130, the reason said. The
 // handler is the one search and retune install (cli/interrupt.hpp).
@@ -173,14 +187,7 @@ TEST_CASE("wgopt optimize: SIGINT, SIGTERM and SIGHUP stop the run cleanly with 
   INFO("signal " << sig);
   wgopt::testproc::Subreaper adopt;
   wgopt::test::ScratchDir dir("wgopt-opt");
-  const pid_t pid = wgopt::testproc::spawn({WGOPT_BINARY, "optimize", "--space", kDir + "space_one.yaml", "--eval",
-                                            "sh " + kDir + "eval_hang_with_child.sh " + (dir / "pids"), "--trials", "2",
-                                            "--timeout", "60s"},
-                                           dir / "log");
-  REQUIRE(pid > 0);
-  for (int i = 0; i < 200 && wgopt::testproc::pids_in(dir / "pids").empty(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  REQUIRE(wgopt::testproc::pids_in(dir / "pids").size() == 1);  // the evaluator runs
+  const pid_t pid = start_hanging_run(dir);
   REQUIRE(::kill(pid, sig) == 0);
   int status = 0;
   REQUIRE(wgopt::testproc::wait_exit(pid, std::chrono::seconds(20), status));
@@ -202,15 +209,8 @@ TEST_CASE("wgopt optimize: killed with SIGKILL, it still takes everything its ev
           "[cmd_optimize][faults]") {
   wgopt::testproc::Subreaper adopt;
   wgopt::test::ScratchDir dir("wgopt-opt-kill");
-  const pid_t pid = wgopt::testproc::spawn({WGOPT_BINARY, "optimize", "--space", kDir + "space_one.yaml", "--eval",
-                                            "sh " + kDir + "eval_hang_with_child.sh " + (dir / "pids"), "--trials", "2",
-                                            "--timeout", "60s"},
-                                           dir / "log");
-  REQUIRE(pid > 0);
-  for (int i = 0; i < 200 && wgopt::testproc::pids_in(dir / "pids").empty(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  const auto pids = wgopt::testproc::pids_in(dir / "pids");
-  REQUIRE(pids.size() == 1);  // the evaluator runs, its helper in the background
+  const pid_t pid = start_hanging_run(dir);
+  const auto pids = wgopt::testproc::pids_in(dir / "pids");  // the evaluator's helper, in the background
   REQUIRE(::kill(pid, SIGKILL) == 0);
   int status = 0;
   REQUIRE(wgopt::testproc::wait_exit(pid, std::chrono::seconds(5), status));
