@@ -1,7 +1,8 @@
 // The host lock and the state dir under faults (issue 14, items 5, 9, 10), with the real binary in a
 // scratch namespace "wgtlock": `wgopt rollback` works on a full and on a read-only state dir; 60
 // concurrent `set`s each name the pid that holds the lock; a `set` with another WGOPT_STATE_DIR is
-// refused while the host lock is held. Needs root (namespaces, tmpfs mounts).
+// refused while the host lock is held, one with another WGOPT_RUN_DIR while the state dir is; a
+// shaping root qdisc is refused on the real kernel. Needs root (namespaces, tmpfs mounts).
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -199,4 +200,45 @@ TEST_CASE("the default host lock is /run/wgopt whatever the state dir", "[lock][
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("another wgopt (pid " + std::to_string(::getpid()) + ")"));
   CHECK(wmem() == original);
+}
+
+// Found by an exploratory test: with one state dir and two run dirs, two `set`s both journaled and
+// one original was lost. The state dir is locked too.
+TEST_CASE("a set with another WGOPT_RUN_DIR is refused while the state dir's journal is in use", "[lock][root][faults]") {
+  need_root();
+  Scratch s;
+  const std::string original = wmem();
+  std::filesystem::create_directories(s.state());
+  auto held = act::HostLock::acquire_state_dir(s.state());  // a running wgopt with its own run dir
+  auto r = run({"env", "WGOPT_STATE_DIR=" + s.state(), "WGOPT_RUN_DIR=" + s.dir + "/other-run", WGOPT_BINARY, "set", "--netns",
+                kNetns, kKnob + "=4096 32768 2097152"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("another wgopt (pid " + std::to_string(::getpid()) + ") is using the journal in " + s.state()));
+  CHECK(wmem() == original);
+}
+
+// Found by an exploratory test: set qdisc=htb then rollback turned `tbf rate 10mbit` into
+// `tbf rate 100Gbit` and said it was restored. A root qdisc wgopt could not recreate exactly is
+// read-only, on the real kernel's `tc` output.
+TEST_CASE("a shaping root qdisc is never changed: set refuses it and leaves it exactly as it was", "[lock][root][faults]") {
+  need_root();
+  Scratch s;
+  REQUIRE(run({"ip", "-n", kNetns, "link", "add", "wtq0", "type", "veth", "peer", "name", "wtq1"}).ok());
+  REQUIRE(run({"ip", "-n", kNetns, "link", "set", "wtq0", "up"}).ok());
+  REQUIRE(run({"tc", "-n", kNetns, "qdisc", "replace", "dev", "wtq0", "root", "tbf", "rate", "10mbit", "burst", "32kbit", "latency",
+               "400ms"})
+              .ok());
+  const std::string before = in_ns(kNetns, {"tc", "qdisc", "show", "dev", "wtq0"});
+  auto r = run(s.wgopt({"set", "--netns", kNetns, "wtq0/qdisc=htb"}));
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("the root qdisc tbf shapes to 10Mbit") && Catch::Contains("nothing was changed"));
+  CHECK(in_ns(kNetns, {"tc", "qdisc", "show", "dev", "wtq0"}) == before);
+  // wgopt's own tbf is put back as it was found: the device's noqueue.
+  REQUIRE(run({"tc", "-n", kNetns, "qdisc", "del", "dev", "wtq0", "root"}).ok());
+  CHECK(run(s.wgopt({"set", "--netns", kNetns, "wtq0/qdisc=tbf"})).ok());
+  CHECK(run(s.wgopt({"set", "--netns", kNetns, "wtq0/qdisc=htb"})).ok());
+  CHECK(run(s.wgopt({"rollback"})).ok());
+  CHECK_THAT(in_ns(kNetns, {"tc", "qdisc", "show", "dev", "wtq0"}), Catch::StartsWith("qdisc noqueue 0: root"));
 }
