@@ -152,7 +152,8 @@ void setup_export(CLI::App& root, Context&) {
       "[A-Za-z0-9/._+-].");
   sub->add_option("PROFILE", c->profile, "profile YAML (from `wgopt search` or `wgopt show`)")->required();
   sub->add_option("--format", c->format, "sysctl, systemd, networkd, tuned, netbird, timer, all or ansible")->required();
-  sub->add_option("--out", c->out, "directory to write the files under (default: print them)");
+  sub->add_option("--out", c->out, "directory to write the files under (default: print them)")
+      ->check(not_empty("a directory"));  // `--out "$DIR"` with DIR unset printed instead
   sub->add_option("--host", c->host,
                   "which end of a both-ends profile (`wgopt search --ssh`): local, or peer (its peer: section; write it "
                   "to another --out and copy that to the peer)")

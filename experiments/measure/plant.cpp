@@ -124,8 +124,10 @@ Plant peer_plant(CommandRunner& runner, const std::string& address, const Place&
 Plant resolve_plant(const PlantChoice& choice, std::shared_ptr<CommandRunner> runner,
                     const std::function<void(const std::string&)>& say) {
   if (choice.testbed == !choice.peer.empty()) {
-    throw UsageError("say where the load goes: --testbed (the built-in testbed) or --peer ADDR (a host running "
-                     "`iperf3 -s`), not both");
+    // Neither given read "..., not both" (found by an exploratory test).
+    throw UsageError(fmt::format("say where the load goes: --testbed (the built-in testbed) or --peer ADDR (a host running "
+                                 "`iperf3 -s`){}",
+                                 choice.testbed ? ", not both" : ": neither was given"));
   }
   if (choice.port < 1 || choice.port > 65535) {
     throw UsageError(fmt::format("--port {} is out of range: use 1-65535", choice.port));

@@ -33,6 +33,9 @@ TEST_CASE("cli: a parse error is one line naming the command whose --help has th
       {{"rollback", "--ssh", ""}, "wgopt: error: --ssh: needs [USER@]HOST, and it was given empty: see `wgopt rollback --help`\n"},
       {{"set", "--ssh", "", "x=1"}, "wgopt: error: --ssh: needs [USER@]HOST, and it was given empty: see `wgopt set --help`\n"},
       {{"knobs", "--netns", ""}, "wgopt: error: --netns: needs a namespace name, and it was given empty: see `wgopt knobs --help`\n"},
+      {{"export", "p.yaml", "--out", ""}, "wgopt: error: --out: needs a directory, and it was given empty: see `wgopt export --help`\n"},
+      {{"diagnose"}, "wgopt: error: say where the load goes: --testbed (the built-in testbed) or --peer ADDR (a host running "
+                     "`iperf3 -s`): neither was given\n"},
   };
   for (const auto& c : cases) {
     auto r = wgopt_cli(c.args);
