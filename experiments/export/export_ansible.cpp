@@ -2,12 +2,14 @@
 // an inventory. What each host does, in order:
 //   gate     `wgopt facts --profile -` (the comparison `wgopt apply` makes): a host of another kind is
 //            skipped with the differing facts named (meta: end_host), before anything changes
-//   install  the files of `--format all` (sysctl.d, the tuning unit and script, the unit bound to the
-//            WireGuard interface, the .link, the retune timer, the profile, the boot-files manifest)
-//            copied verbatim from files/, and /etc/wgopt/retune.env with this host's retune peer
-//   apply    `wgopt apply` of the installed profile now (journaled; --check runs --dry-run instead),
-//            then the post-apply check (the tunnel answers ping); a failed check rolls the host
-//            back and fails it, and max_fail_percentage: 0 stops the rollout at that batch
+//   apply    `wgopt apply` of the profile now (journaled; --check runs --dry-run instead), then the
+//            post-apply check (the tunnel answers ping); a failed check rolls the host back and fails
+//            it, and max_fail_percentage: 0 stops the rollout at that batch
+//   install  only then, the files of `--format all` (sysctl.d, the tuning unit and script, the unit
+//            bound to the WireGuard interface, the .link, the retune timer, the profile, the
+//            boot-files manifest) copied verbatim from files/, and /etc/wgopt/retune.env with this
+//            host's retune peer: a host rolled back keeps the boot files it had, so its next boot
+//            does not bring the values back that its check refused
 //   systemd  units enabled (boot, the interface unit) and the retune timer started; skipped with a
 //            message on a host without systemd (the knobs were applied all the same)
 //   tuned    on a TuneD host, a child profile of the host's active one, where that TuneD looks
@@ -87,15 +89,16 @@ wgopt_tuned_activate: true
 )YAML";
 
 const char* kTasksMain = R"YAML(
-# Nothing changes before the gate; the files before the apply; the units after it.
+# Nothing changes before the gate; nothing is installed before the apply passed its check (a host
+# rolled back keeps the boot files it had); the units are enabled last.
 - name: Check this host against the profile's host facts
   ansible.builtin.import_tasks: gate.yml
 
-- name: Install the boot files, the units and the profile
-  ansible.builtin.import_tasks: install.yml
-
 - name: Apply the profile now and check the tunnel
   ansible.builtin.import_tasks: apply.yml
+
+- name: Install the boot files, the units and the profile
+  ansible.builtin.import_tasks: install.yml
 
 - name: Enable the units on systemd hosts
   ansible.builtin.import_tasks: systemd.yml
@@ -219,7 +222,8 @@ const char* kTasksApply = R"YAML(
   block:
     - name: Apply the profile (wgopt apply, one transaction; the originals are journaled for wgopt rollback)
       ansible.builtin.command:
-        argv: ["{{ wgopt_path }}", "apply", "--json", "{{ wgopt_prefix }}/{{ wgopt_profile_file }}"]
+        argv: ["{{ wgopt_path }}", "apply", "--json", "-"]
+        stdin: "{{ lookup('ansible.builtin.file', wgopt_profile_file) }}"
       register: wgopt_applied
       changed_when: (wgopt_applied.stdout | from_json).steps | selectattr('written') | list | length > 0
       when: (wgopt_preview.stdout | from_json).steps | selectattr('written') | list | length > 0
@@ -238,7 +242,7 @@ const char* kTasksApply = R"YAML(
 
     - name: Stop the rollout at this host
       ansible.builtin.fail:
-        msg: "wgopt: {{ inventory_hostname }} failed after the apply ({{ ansible_failed_task.name }}); {{ 'its knobs were rolled back' if wgopt_applied is changed else 'nothing was applied' }}; the rollout stops here"
+        msg: "wgopt: {{ inventory_hostname }} failed after the apply ({{ ansible_failed_task.name }}); {{ 'its knobs were rolled back' if wgopt_applied is changed else 'nothing was applied' }} and no file was installed; the rollout stops here"
 )YAML";
 
 const char* kTasksSystemd = R"YAML(
@@ -253,7 +257,7 @@ const char* kTasksSystemd = R"YAML(
 
 - name: Say why the unit and timer tasks are skipped
   ansible.builtin.debug:
-    msg: "wgopt: {{ inventory_hostname }} does not run systemd here (service manager {{ ansible_facts.service_mgr | default('unknown') }}, root {{ wgopt_root }}): the unit and timer tasks are skipped; the units are installed{{ ' and the knobs were applied now' if wgopt_apply | bool else ', nothing applied to this machine (wgopt_apply is false)' }}"
+    msg: "wgopt: {{ inventory_hostname }} does not run systemd here (service manager {{ ansible_facts.service_mgr | default('unknown') }}, root {{ wgopt_root }}): the unit and timer tasks are skipped; {{ 'nothing was changed (--check)' if ansible_check_mode else ('the units are installed' + (' and the knobs were applied now' if wgopt_apply | bool else ', nothing applied to this machine (wgopt_apply is false)')) }}"
   when: not wgopt_systemd
 
 - name: Enable the units

@@ -6,7 +6,7 @@
 //    is the server end's; the client end lacks its interfaces, so its facts differ. --check changes
 //    nothing; the first run applies (kernel values equal to `wgopt apply`'s) and skips the client
 //    end with the reason, untouched; the second run reports changed=0; a canary whose post-apply
-//    check fails is rolled back and stops the rollout before the next host.
+//    check fails is rolled back, gets no boot file, and stops the rollout before the next host.
 //  - The WireGuard interface deleted and created again (as NetBird does on restart): the command of
 //    the exported unit bound to it, started before the interface exists, waits for it and puts its
 //    settings back.
@@ -201,6 +201,7 @@ TEST_CASE("fleet: the exported playbook over real ssh: check, apply, skip a host
     CHECK(rc.at("srv").at("failed") == 0);
     CHECK(rc.at("cli").at("changed") == 0);
     CHECK_THAT(r.out, Catch::Contains("net.ipv4.tcp_rmem"));  // the knobs that would change
+    CHECK_THAT(r.out, Catch::Contains("the unit and timer tasks are skipped; nothing was changed (--check)"));
     CHECK(get(srv_ns, ids, state) == original);
     CHECK_FALSE(fs::exists(root_srv + "/etc/sysctl.d/99-wgopt.conf"));
     CHECK_FALSE(fs::exists(root_cli));
@@ -230,6 +231,7 @@ TEST_CASE("fleet: the exported playbook over real ssh: check, apply, skip a host
     CHECK(slurp(root_srv + "/etc/wgopt/retune.env") == "WGOPT_RETUNE_PEER=100.64.0.2\nWGOPT_RETUNE_PORT=5201\n");
     CHECK_THAT(slurp(root_srv + "/etc/tuned/profiles/wgopt/tuned.conf"), Catch::Contains("\ninclude=virtual-guest\n"));
     CHECK_THAT(r.out, Catch::Contains("srv does not run systemd here"));
+    CHECK_THAT(r.out, Catch::Contains("the units are installed and the knobs were applied now"));
   }
   {  // Second run: nothing to do.
     auto r = playbook({});
@@ -240,20 +242,28 @@ TEST_CASE("fleet: the exported playbook over real ssh: check, apply, skip a host
     WARN("second run: srv changed=" << rc.at("srv").at("changed") << ", cli changed=" << rc.at("cli").at("changed"));
     CHECK(get(srv_ns, ids, state) == applied);
   }
-  {  // A canary whose post-apply check fails: rolled back, the rollout stops before the next host.
+  {  // A canary whose post-apply check fails: rolled back, nothing installed (its next boot must not
+     // bring back the values its check refused), the rollout stops before the next host.
     // The server end's journal (its ssh sessions' state dir), rolled back where the role applied it.
     auto rb = run(Place::netns(srv_ns).wrap(
         {"env", "WGOPT_STATE_DIR=" + ssh.peer_state_dir, "WGOPT_RUN_DIR=" + ssh.peer_run_dir, WGOPT_BINARY, "rollback"}));
     INFO(rb.out << rb.err);
     REQUIRE(rb.ok());
     REQUIRE(get(srv_ns, ids, state) == original);
+    fs::remove_all(root_srv);  // a host the role has not reached before
+    fs::create_directories(root_srv + "/etc/tuned/profiles");
+    write_text(root_srv + "/etc/tuned/active_profile", "virtual-guest\n");
     auto r = playbook({"-e", "wgopt_serial=1", "-e", "wgopt_check_address=100.64.0.99"});
     CHECK(r.exit_code == 2);
     const auto rc = recap(r.out);
     CHECK(rc.at("srv").at("failed") == 1);
     CHECK(rc.count("cli") == 0);  // never reached
-    CHECK_THAT(r.out, Catch::Contains("its knobs were rolled back; the rollout stops here"));
+    CHECK_THAT(r.out, Catch::Contains("its knobs were rolled back and no file was installed; the rollout stops here"));
     CHECK(get(srv_ns, ids, state) == original);
+    CHECK_FALSE(fs::exists(root_srv + "/etc/sysctl.d/99-wgopt.conf"));
+    CHECK_FALSE(fs::exists(root_srv + "/etc/wgopt/profile.yaml"));
+    CHECK_FALSE(fs::exists(root_srv + "/usr/local/sbin/wgopt-tuning.sh"));
+    CHECK_FALSE(fs::exists(root_srv + "/etc/tuned/profiles/wgopt"));
   }
 }
 
