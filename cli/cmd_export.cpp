@@ -19,6 +19,7 @@
 #include "common/files.hpp"
 #include "common/util.hpp"
 #include "experiments/export/export.hpp"
+#include "experiments/export/export_manifest.hpp"
 
 namespace wgopt::cli {
 namespace {
@@ -63,6 +64,40 @@ void check_calendar(const std::string& spec) {
                                one_line(spec, 80), one_line(trim(r.err), 120)));
 }
 
+// The boot files an earlier export under `out` listed in its manifest and this one no longer
+// writes (the new profile has nothing for them: no offload left for a .link, no sysctl): kept,
+// they would be installed with the tree and put the old profile's values back at the next boot.
+// Only an export that writes a manifest replaces one; an earlier manifest that does not parse is
+// overwritten and the files it may name are left, with a warning.
+std::vector<fs::path> stale_boot_files(const std::string& out, const std::vector<experiments::ExportFile>& files) {
+  const std::string manifest = experiments::kManifestPath;
+  auto m = std::find_if(files.begin(), files.end(), [&](const auto& f) { return f.path.ends_with(manifest); });
+  if (m == files.end()) return {};
+  const fs::path base = fs::path(out) / m->path.substr(0, m->path.size() - manifest.size());
+  const auto text = read_file((base / manifest).string());
+  if (!text) return {};
+  std::vector<fs::path> stale;
+  try {
+    for (const auto& p : experiments::parse_manifest(*text, (base / manifest).string()).files) {
+      const bool written = std::any_of(files.begin(), files.end(), [&](const auto& f) { return fs::path(out) / f.path == base / p; });
+      if (!written && fs::exists(base / p)) stale.push_back(base / p);
+    }
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "wgopt: warning: %s; the files an earlier export listed there are left as they are\n", e.what());
+  }
+  return stale;
+}
+
+void remove_stale(const std::vector<fs::path>& stale) {
+  for (const auto& p : stale) {
+    std::error_code ec;
+    if (!fs::remove(p, ec) && ec) {
+      throw Error(fmt::format("cannot remove {} (an earlier export's file this profile no longer has): {}; remove it by hand",
+                              p.string(), ec.message()));
+    }
+  }
+}
+
 void run_export(const ExportCli& c) {
   experiments::ExportOptions options = c.options;
   options.profile_label = c.profile;
@@ -73,6 +108,7 @@ void run_export(const ExportCli& c) {
     check_calendar(options.on_calendar);
   }
   nlohmann::json listed = nlohmann::json::array();
+  std::vector<fs::path> stale;  // an earlier export's boot files under --out that this one replaces with nothing
 
   if (c.out.empty()) {
     for (const auto& f : files) {
@@ -93,17 +129,22 @@ void run_export(const ExportCli& c) {
     // would name a script never written), each renamed into place so a reader never sees half a unit.
     std::vector<FileToWrite> writes;
     for (const auto& f : files) writes.push_back({(fs::path(c.out) / f.path).string(), f.content, f.mode});
+    stale = stale_boot_files(c.out, files);
     write_files_all_or_nothing(writes);
+    remove_stale(stale);
     for (const auto& f : files) {
       const fs::path target = fs::path(c.out) / f.path;
       if (c.json) listed.push_back({{"path", target.string()}, {"installs_to", "/" + f.path}, {"mode", fmt::format("{:04o}", f.mode)}, {"bytes", f.content.size()}});
       else if (c.format == "ansible") std::printf("wrote %s\n", target.c_str());
       else std::printf("wrote %s (installs to /%s)\n", target.c_str(), f.path.c_str());
     }
+    for (const auto& p : stale) {
+      if (!c.json) std::printf("removed %s (an earlier export's; this profile has nothing for it)\n", p.c_str());
+    }
   }
   if (c.json) {
     std::printf("%s\n", nlohmann::json{{"profile", c.profile}, {"format", c.format}, {"out", c.out}, {"files", listed},
-                                       {"skipped", skipped}}
+                                       {"removed", nlohmann::json(std::vector<std::string>(stale.begin(), stale.end()))}, {"skipped", skipped}}
                             .dump(2)
                             .c_str());
   } else {
@@ -145,7 +186,9 @@ void setup_export(CLI::App& root, Context&) {
       "WireGuard interface is --wireguard, else the testbed's P-wc/P-ws, else the one named wt<N> or\n"
       "wg<N>, else the one that is not the underlay.\n"
       "Without --out the files are printed, each after a `# --- PATH ---` line. Existing files are\n"
-      "never overwritten without --force. Every value is validated first: a bad profile writes nothing,\n"
+      "never overwritten without --force; with --force, the boot files an earlier export's\n"
+      "etc/wgopt/boot-files.yaml lists and this one no longer has are removed (installed, they would\n"
+      "put the old profile's values back at the next boot). Every value is validated first: a bad profile writes nothing,\n"
       "and the files are written all or none (one that cannot be written leaves none of the others).\n"
       "Profile text (host facts, evidence, the file's name) is never code: it goes into comments, one line\n"
       "per fact, control characters shown as \\n, \\x00 ...; the timer's paths are absolute paths of\n"

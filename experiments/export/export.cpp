@@ -20,12 +20,6 @@ using namespace exportfmt;
 
 namespace {
 
-// A format that has nothing to hold for this profile, or cannot tell which interface to write
-// for: an error when asked for by name, a note with --format all.
-struct NothingToHold : UsageError {
-  using UsageError::UsageError;
-};
-
 std::vector<const Knob*> where(const Model& m, const std::function<bool(const Knob&)>& keep) {
   std::vector<const Knob*> out;
   for (const auto& k : m.knobs) {

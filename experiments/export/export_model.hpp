@@ -7,10 +7,17 @@
 #include <vector>
 
 #include "actuators/profile.hpp"
+#include "common/error.hpp"
 #include "experiments/export/export.hpp"
 #include "experiments/export/export_escape.hpp"
 
 namespace wgopt::experiments::exportfmt {
+
+// A format that has nothing to hold for this profile, or cannot tell which interface to write
+// for: an error when asked for by name, a note with --format all.
+struct NothingToHold : UsageError {
+  using UsageError::UsageError;
+};
 
 // One knob of the profile, validated, with its value in canonical form.
 struct Knob {

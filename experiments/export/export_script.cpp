@@ -332,6 +332,12 @@ std::vector<ExportFile> render_systemd(const act::Profile& profile, const Model&
       kinds.insert(k.kind);
     }
   }
+  // A unit and script that set nothing would still run at every boot and claim "applied 0
+  // setting(s)"; sysctls are sysctl.d's.
+  if (held.empty()) {
+    throw NothingToHold(fmt::format("systemd: profile {} has only sysctls, which --format sysctl holds: no unit or script needed",
+                                    label(o)));
+  }
   const std::string script_abs = std::string("/") + kScriptPath;
 
   std::string unit = header(profile, o, "#",
@@ -372,8 +378,7 @@ std::vector<ExportFile> render_systemd(const act::Profile& profile, const Model&
     }
     sh += select;
   }
-  if (held.empty()) sh += "\n# The profile has no knob beyond sysctls: nothing to do here.\n";
-  else sh += "\n# In the order `wgopt apply` writes them: channels before the masks of the queues they create, MTU last.\n";
+  sh += "\n# In the order `wgopt apply` writes them: channels before the masks of the queues they create, MTU last.\n";
   for (const Knob* k : held) {
     sh += comment_line("#", fmt::format("{} = {}", k->id, k->value));
     sh += step(*k, m);
