@@ -98,11 +98,14 @@ void from_json(const json& j, RestoreItem& i) {
   j.at("detail").get_to(i.detail);
 }
 
-void to_json(json& j, const RestoreReport& r) { j = {{"items", r.items}, {"archived", r.archived}}; }
+void to_json(json& j, const RestoreReport& r) {
+  j = {{"items", r.items}, {"archived", r.archived}, {"left_alone_record", r.left_alone_record}};
+}
 
 void from_json(const json& j, RestoreReport& r) {
   j.at("items").get_to(r.items);
   j.at("archived").get_to(r.archived);
+  r.left_alone_record = j.value("left_alone_record", "");  // an older peer's wgopt does not send it
 }
 
 }  // namespace wgopt::act

@@ -176,6 +176,20 @@ void ChangeSession::save_journal() {
   }
 }
 
+void ChangeSession::keep_left_alone_record(const std::vector<RestoreItem>& items, RestoreReport& report) {
+  // A knob that is gone has no value to put back; one someone else changed still has its original.
+  const bool left = std::any_of(items.begin(), items.end(), [](const RestoreItem& i) { return i.outcome == Outcome::ChangedByOther; });
+  if (!left || !report.left_alone_record.empty()) return;
+  const JournalData now = journal_.data();  // the file holds it too: every change so far was saved
+  try {
+    report.left_alone_record = journal_.archive("left-alone");
+  } catch (const Error& e) {
+    if (!options_.journal_best_effort) throw;
+    journal_problem_ = e.what();
+  }
+  journal_.data() = now;
+}
+
 void ChangeSession::restore_open(RestoreReport& report) {
   auto& d = journal_.data();
   std::vector<JournalEntry> keep;
@@ -202,6 +216,7 @@ void ChangeSession::restore_open(RestoreReport& report) {
       keep.push_back(e);
     }
   }
+  keep_left_alone_record(items, report);
   d.entries.assign(keep.rbegin(), keep.rend());
   d.open = false;
   for (const auto& e : d.entries) {
@@ -241,6 +256,7 @@ void ChangeSession::release_held(RestoreReport& report) {
     }
     report.items.push_back(std::move(item));
   }
+  keep_left_alone_record(report.items, report);
   d.entries.assign(keep.rbegin(), keep.rend());
   d.pid = ::getpid();
   save_journal();
@@ -261,6 +277,7 @@ RestoreReport ChangeSession::rollback_all() {
     if (item.outcome == Outcome::Failed) keep.push_back(e);
     report.items.push_back(std::move(item));
   }
+  keep_left_alone_record(report.items, report);
   d.entries.assign(keep.rbegin(), keep.rend());
   d.pid = ::getpid();
   save_journal();

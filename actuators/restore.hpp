@@ -39,6 +39,10 @@ struct RestoreItem {
 struct RestoreReport {
   std::vector<RestoreItem> items;
   std::string archived;  // a journal from another boot archived here (never re-applied), or empty
+  // Knobs left alone because someone else changed them lose their journal entries: the journal as
+  // it was is kept here first (journal-TIME-left-alone.json), the one record of their originals
+  // besides this report.
+  std::string left_alone_record;
   bool ok() const;       // nothing Failed
   bool empty() const { return items.empty() && archived.empty(); }
 };
@@ -107,6 +111,7 @@ class ChangeSession {
   void restore_open(RestoreReport& report);
   void release_held(RestoreReport& report);
   void save_journal();
+  void keep_left_alone_record(const std::vector<RestoreItem>& items, RestoreReport& report);
 
   HostLock lock_;
   HostLock state_lock_;  // the journal's directory, whatever the run dir

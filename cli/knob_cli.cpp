@@ -114,6 +114,7 @@ nlohmann::json report_json(const act::RestoreReport& r) {
   }
   nlohmann::json j{{"items", items}, {"ok", r.ok()}};
   if (!r.archived.empty()) j["archived_other_boot_journal"] = r.archived;
+  if (!r.left_alone_record.empty()) j["left_alone_record"] = r.left_alone_record;
   return j;
 }
 
@@ -121,6 +122,9 @@ void print_report(std::FILE* out, const std::string& heading, const act::Restore
   if (r.items.empty()) return;
   std::fprintf(out, "%s\n", heading.c_str());
   for (const auto& i : r.items) std::fprintf(out, "  %s\n", i.line().c_str());
+  if (!r.left_alone_record.empty()) {
+    std::fprintf(out, "  the journal with the originals of the knobs left alone is kept as %s\n", r.left_alone_record.c_str());
+  }
 }
 
 std::string knobs_command(const Place& place) {

@@ -115,6 +115,28 @@ TEST_CASE("a knob someone else changed after wgopt wrote it is left alone and re
   CHECK(items[1].outcome == Outcome::ChangedByOther);
   CHECK_THAT(items[1].line(), Catch::Contains("left alone") && Catch::Contains("'5555'") && Catch::Contains("'100'"));
   CHECK(h.s.get("/proc/sys/net/core/fake_a") == "5555\n");
+  // Its entry leaves the journal, but the journal as it was is kept: the original stays on record.
+  CHECK_FALSE(std::filesystem::exists(h.s.state() + "/journal.json"));
+  const std::string kept = session.startup().left_alone_record;
+  REQUIRE_FALSE(kept.empty());
+  CHECK_THAT(kept, Catch::EndsWith("-left-alone.json"));
+  Journal record(h.s.state());
+  std::filesystem::copy_file(kept, h.s.state() + "/journal.json");
+  record.load();
+  REQUIRE(record.data().entries.size() == 2);
+  CHECK(record.data().entries[0].original == "100");
+}
+
+TEST_CASE("a restore that leaves no knob alone keeps no record of the journal") {
+  FakeHost h;
+  write_open_journal(h, kBoot);
+  {
+    ChangeSession session(h.s.state(), h.lookup(), h.s.session());  // restores the open one: nothing left alone
+    CHECK(session.startup().left_alone_record.empty());
+  }
+  size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(h.s.state())) files += e.path().filename().string().starts_with("journal");
+  CHECK(files == 0);
 }
 
 TEST_CASE("a knob that no longer exists is reported as gone, not as a failure") {
