@@ -50,6 +50,7 @@ class QdiscKnob : public KnobBase {
       return;
     }
     if (!listed(d_.domain.choices, cur)) d_.domain.choices.push_back(cur);
+    defaults_ = device_defaults(cur);
     presence_ = running_as_root() ? Presence{true, true, ""} : Presence{true, false, "not root: re-run as root"};
     // A root qdisc the knob could not put back as it is (its value is the kind alone) is never
     // changed: a shaper restored as `tbf rate 100gbit` or an htb without its classes stops shaping.
@@ -67,7 +68,7 @@ class QdiscKnob : public KnobBase {
   }
   std::string validate(const std::string& value) const override {
     const std::string t = trim(value);
-    if (!listed(d_.domain.choices, t) && !listed(kDeviceDefaults, t)) {
+    if (!listed(d_.domain.choices, t) && !listed(defaults_, t)) {
       throw UsageError(fmt::format("value '{}' for {} is not offered by this kernel: use one of {}", value, d_.id,
                                    fmt::join(d_.domain.choices, ", ")));
     }
@@ -89,7 +90,22 @@ class QdiscKnob : public KnobBase {
   }
 
  private:
+  // The kinds of kDeviceDefaults this device can get back by deleting its root: the one it holds
+  // now; mq where it has more than one tx queue; noqueue on a device that is not a NIC (veth,
+  // WireGuard's, a bridge; TUN is not noqueue and says so when tried). Refused for the others at
+  // validation: a NIC's `qdisc=mq` with one tx queue deleted the root before it failed.
+  std::vector<std::string> device_defaults(const std::string& cur) const {
+    std::vector<std::string> out;
+    if (listed(kDeviceDefaults, cur)) out.push_back(cur);
+    const std::string dir = "/sys/class/net/" + d_.device;
+    const auto queues = host_.files->list(dir + "/queues");
+    if (std::count_if(queues.begin(), queues.end(), [](const std::string& q) { return q.starts_with("tx-"); }) > 1) out.push_back("mq");
+    if (!host_.files->exists(dir + "/device")) out.push_back("noqueue");
+    return out;
+  }
+
   Presence presence_;
+  std::vector<std::string> defaults_;
 };
 
 // The value after `key` among the words of a tc line ("" when absent).

@@ -50,7 +50,7 @@ class RpsKnob : public KnobBase {
     auto parts = split_ws(value);
     if (parts.empty()) throw UsageError(fmt::format("value for {} is empty: {}", d_.id, hint()));
     std::vector<std::string> out;
-    for (const auto& p : parts) out.push_back(one(p));
+    for (const auto& p : parts) out.push_back(one(p, true));
     return fmt::format("{}", fmt::join(out, " "));
   }
 
@@ -62,13 +62,9 @@ class RpsKnob : public KnobBase {
                                    canonical, d_.id, parts.size(), d_.device, qs.size()));
     }
     for (size_t i = 0; i < qs.size(); ++i) {
-      const std::string v = one(parts.size() == 1 ? parts[0] : parts[i]);
-      try {
-        host_.files->write(path(qs[i]), v + "\n");
-      } catch (const Error& e) {
-        if (is_mask() || v != "1") throw;
-        throw Error(fmt::format("{}; this kernel refuses an RFS table of 1 flow: use 0 (off) or 2 and up", e.what()));
-      }
+      // An original is written back as it was read, even one a newer kernel would refuse.
+      const std::string v = one(parts.size() == 1 ? parts[0] : parts[i], false);
+      host_.files->write(path(qs[i]), v + "\n");
     }
   }
 
@@ -94,6 +90,26 @@ class RpsKnob : public KnobBase {
     return true;
   }
 
+  // A channel change undone first re-creates the rx queues it had removed, at the kernel's default
+  // (0: off): `found` is still wgopt's doing when its first queues hold `ours` (one value for all,
+  // or one per queue) and the queues after them 0.
+  bool still_ours(const std::string& found, const std::string& ours) const override {
+    if (equal(found, ours)) return true;
+    const auto pf = split_ws(found), po = split_ws(ours);
+    if (po.empty() || pf.size() <= 1) return false;
+    size_t lead = 0;  // the first queues, holding ours
+    if (po.size() == 1) {
+      while (lead < pf.size() && equal(pf[lead], po[0])) ++lead;
+    } else {
+      if (pf.size() <= po.size()) return false;
+      for (; lead < po.size(); ++lead) {
+        if (!equal(pf[lead], po[lead])) return false;
+      }
+    }
+    if (lead == 0) return false;
+    return std::all_of(pf.begin() + static_cast<long>(lead), pf.end(), [&](const std::string& v) { return equal(v, "0"); });
+  }
+
  private:
   bool is_mask() const { return d_.type == ValueType::Mask; }
   std::string path(const std::string& q) const { return "/sys/class/net/" + d_.device + "/queues/" + q + "/" + file_; }
@@ -101,11 +117,17 @@ class RpsKnob : public KnobBase {
     return is_mask() ? fmt::format("use a CPU mask such as {} (all {} CPUs) or 0", CpuMask::all(host_.nproc).canonical(), host_.nproc)
                      : fmt::format("use an integer in [{}, {}]", d_.domain.min, d_.domain.max);
   }
-  // One queue's value as the user typed it -> canonical, checked against this machine.
-  std::string one(const std::string& v) const {
+  // One queue's value as the user typed it (as_given; else an original read back) -> canonical,
+  // checked against this machine.
+  std::string one(const std::string& v, bool as_given) const {
     if (is_mask()) return CpuMask::parse(v, host_.nproc, fmt::format("mask for {}", d_.id)).canonical();
     // As the kernel stores it (rounded up to a power of two), so `set` reports what the host holds.
-    return std::to_string(round_pow2(parse_int_in(v, d_)));
+    const int64_t n = parse_int_in(v, d_);
+    if (as_given && d_.domain.zero_off && n > 0 && n < d_.domain.min_on) {
+      throw UsageError(fmt::format("value '{}' for {}: this kernel refuses an RFS table of fewer than {} flows: use 0 (off) or {} and up",
+                                   v, d_.id, d_.domain.min_on, d_.domain.min_on));
+    }
+    return std::to_string(round_pow2(n));
   }
   // As the kernel printed it -> canonical. The kernel prints nr_cpu_ids bits, which can exceed nproc.
   std::string canonical_read(const std::string& v) const {

@@ -179,9 +179,17 @@ TEST_CASE("qdisc: the device's default kind is accepted while another is attache
   CHECK(veth->validate("noqueue") == "noqueue");
   veth->apply("noqueue");
   CHECK(veth->read() == "noqueue");
-  // Not the default of this device: named in one line, not a tc error.
+  // Not the default of this device: refused before anything changes (a NIC is never noqueue, mq
+  // needs more than one tx queue), and named in one line by apply() too, not a tc error.
   auto eth = find_knob(fake.host, "eth0/qdisc");
-  CHECK(eth->validate("noqueue") == "noqueue");
+  CHECK_THROWS_WITH(eth->validate("noqueue"), Catch::Contains("value 'noqueue' for eth0/qdisc is not offered by this kernel"));
+  CHECK_THROWS_WITH(eth->validate("mq"), Catch::Contains("not offered by this kernel"));
   CHECK_THROWS_WITH(eth->apply("noqueue"), Catch::Contains("not this device's default qdisc (deleting the root gave pfifo_fast)"));
   CHECK_THROWS_WITH(eth->validate("cake"), Catch::Contains("not offered by this kernel"));
+  // A multi-queue NIC's default is mq, also while another kind is attached; noqueue is not.
+  find_knob(fake.host, "enp1s0/qdisc")->apply("htb");
+  auto mlx = find_knob(fake.host, "enp1s0/qdisc");
+  REQUIRE(mlx->read() == "htb");
+  CHECK(mlx->validate("mq") == "mq");
+  CHECK_THROWS_WITH(mlx->validate("noqueue"), Catch::Contains("not offered by this kernel"));
 }

@@ -55,6 +55,11 @@ TEST_CASE("irq_affinity: differing masks read as one per IRQ; names, one mask or
   CHECK(d.order > find_knob(fake.host, "enp1s0/channels/combined")->descriptor().order);
   CHECK(d.order > find_knob(fake.host, "enp1s0/rps_cpus")->descriptor().order);
   CHECK(restore_rank(d) < find_knob(fake.host, "enp1s0/channels/combined")->descriptor().order);
+  // The per-queue values go back after the channels that set the queue count.
+  for (const char* id : {"enp1s0/rps_cpus", "enp1s0/rps_flow_cnt", "enp1s0/rss_equal"}) {
+    INFO(id);
+    CHECK(restore_rank(find_knob(fake.host, id)->descriptor()) < restore_rank(find_knob(fake.host, "enp1s0/channels/combined")->descriptor()));
+  }
   CHECK(k->read() == "1 2 1 2");
   CHECK(k->validate(" spread ") == "spread");
   CHECK(k->validate("0001 2 1 2") == "1 2 1 2");

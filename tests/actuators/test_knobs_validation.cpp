@@ -62,18 +62,25 @@ TEST_CASE("validate gives the canonical form; equal compares as the kernel norma
   CHECK(rps->validate("00000003") == "3");
   CHECK(rps->equal("3", "3 3 3 3"));
   CHECK(!rps->equal("3", "3 1 3 3"));
+  // Queues a channel change undone first re-created, at the kernel's 0, are still wgopt's doing.
+  CHECK(rps->still_ours("3 0", "3"));
+  CHECK(rps->still_ours("3 3 0 0", "3"));
+  CHECK(rps->still_ours("1 2 0", "1 2"));
+  CHECK_FALSE(rps->still_ours("3 1", "3"));    // someone else's mask on the second queue
+  CHECK_FALSE(rps->still_ours("0 3", "3"));
+  CHECK_FALSE(rps->still_ours("1 3 0", "1 2"));
+  CHECK_FALSE(rps->still_ours("1", "3"));
   auto flows = find_knob(fake.host, "enp1s0/rps_flow_cnt");
   CHECK(flows->equal("3000", "4096"));  // rounded up to a power of two
   CHECK(flows->validate("3") == "4");     // canonical is what the kernel will hold: `set` reports '0' -> '4'
   CHECK(find_knob(fake.host, "net.core.rps_sock_flow_entries")->validate("30000") == "32768");
   CHECK(!flows->equal("4097", "4096"));
   CHECK(flows->descriptor().domain.min_on == 2);  // the search never asks kernel 6.18 for a table of 1 (EINVAL)
-  try {  // by hand (wgopt set): the kernel's refusal names the values it takes
-    flows->apply("1");
-    FAIL("a table of 1 flow was written");
-  } catch (const Error& e) {
-    CHECK_THAT(e.what(), Catch::Contains("Invalid argument") && Catch::Contains("use 0 (off) or 2 and up"));
-  }
+  // By hand (wgopt set): refused at validation, before anything is written, naming the values it
+  // takes (it was the kernel's EINVAL at write time, exit 1 after a transient change).
+  CHECK_THROWS_AS(flows->validate("1"), UsageError);
+  CHECK_THROWS_WITH(flows->validate("1"), Catch::Contains("refuses an RFS table of fewer than 2 flows: use 0 (off) or 2 and up"));
+  CHECK_THROWS_WITH(flows->validate("4 1"), Catch::Contains("use 0 (off) or 2 and up"));
   flows->apply("2");
   CHECK(flows->read() == "2");
   auto entries = find_knob(fake.host, "net.core.rps_sock_flow_entries");
