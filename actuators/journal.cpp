@@ -142,6 +142,7 @@ void Journal::load() {
       entry.target = e.at("target").get<std::string>();
       entry.state = state_from(e.at("state").get<std::string>(), path());
       entry.companion = e.value("companion", false);
+      entry.netns_id = e.value("netns_id", "");
       data_.entries.push_back(std::move(entry));
     }
   } catch (const nlohmann::json::exception& e) {
@@ -176,6 +177,7 @@ void Journal::save() {
                             {"target", e.target},
                             {"state", to_string(e.state)}});
     if (e.companion) j["entries"].back()["companion"] = true;
+    if (!e.netns_id.empty()) j["entries"].back()["netns_id"] = e.netns_id;
   }
   const std::string tmp = path() + ".tmp";
   write_all_durably(tmp, j.dump(2) + "\n");

@@ -43,6 +43,10 @@ struct JournalEntry {
   // transaction's companions): restored to its goal whoever changed it (irqbalance did), and after
   // every other knob, so irqbalance has been stopped first (restore_rank_of).
   bool companion = false;
+  // For a place in a named network namespace: that namespace when the entry was made
+  // (named_net_namespace: inode and cookie). One deleted and made again under the same name is
+  // another namespace: its knobs are not the ones journaled (restored as gone). Empty before 2026-12-07.
+  std::string netns_id;
 };
 
 struct JournalData {

@@ -1,6 +1,7 @@
 #include "actuators/restore.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <signal.h>
 #include <unistd.h>
@@ -155,8 +156,17 @@ std::vector<std::pair<JournalEntry, KnobPtr>> in_restore_order(const std::vector
                                                               const KnobLookup& lookup, bool open_only) {
   std::vector<std::pair<JournalEntry, KnobPtr>> all;
   std::vector<int> ranks;
+  std::map<std::string, std::string> namespaces;  // netns name -> named_net_namespace(), once each
+  // A namespace deleted and made again under its name is another one: the knobs journaled are gone
+  // with the old one, and its own values are not wgopt's to overwrite.
+  auto same_namespace = [&](const JournalEntry& e) {
+    if (e.place.is_host() || e.netns_id.empty()) return true;
+    auto [it, fresh] = namespaces.try_emplace(e.place.netns_name());
+    if (fresh) it->second = named_net_namespace(e.place.netns_name());
+    return !it->second.empty() && same_net_namespace(e.netns_id, it->second);
+  };
   for (const auto& e : entries) {
-    KnobPtr knob = open_only && is_closed(e.state) ? nullptr : lookup(e.place, e.id);
+    KnobPtr knob = (open_only && is_closed(e.state)) || !same_namespace(e) ? nullptr : lookup(e.place, e.id);
     ranks.push_back(knob ? restore_rank_of(knob->descriptor(), e.companion) : 1 << 30);
     all.emplace_back(e, std::move(knob));
   }

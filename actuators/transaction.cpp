@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <map>
 #include <set>
 #include <spdlog/spdlog.h>
 
@@ -232,8 +233,23 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
   }
   d.pid = ::getpid();
   d.open = true;
+  std::map<std::string, std::string> namespaces;  // netns name -> named_net_namespace(), once each
+  auto netns_id = [&](const Place& place) -> std::string {
+    if (place.is_host()) return "";
+    auto [it, fresh] = namespaces.try_emplace(place.netns_name());
+    if (fresh) it->second = named_net_namespace(place.netns_name());
+    return it->second;
+  };
   for (auto& p : planned_) {
-    if (JournalEntry* e = d.find(p.host->place, p.knob->id())) {
+    JournalEntry* e = d.find(p.host->place, p.knob->id());
+    const std::string ns = netns_id(p.host->place);
+    if (e && !e->netns_id.empty() && !ns.empty() && !same_net_namespace(e->netns_id, ns)) {
+      // Journaled in a namespace of that name that has been deleted since: its original went with it,
+      // and this one's is p.current.
+      d.entries.erase(d.entries.begin() + (e - d.entries.data()));
+      e = nullptr;
+    }
+    if (e) {
       p.prior = *e;
       e->before = p.current;
       e->target = p.canonical;
@@ -242,7 +258,7 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
     } else {
       d.entries.push_back({.id = p.knob->id(), .place = p.host->place, .original = p.current, .before = p.current,
                            .target = p.canonical, .state = p.journal_only ? EntryState::Written : EntryState::Pending,
-                           .companion = p.forced});
+                           .companion = p.forced, .netns_id = ns});
     }
   }
   journal.save();

@@ -1,6 +1,8 @@
 #include <ctime>
 #include "common/util.hpp"
 
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 #include <fmt/format.h>
 
 #include "common/error.hpp"
@@ -212,6 +215,37 @@ std::string own_net_namespace(const std::string& proc_root) {
     ::close(fd);
   }
   return id;
+}
+
+std::string named_net_namespace(const std::string& name, const std::string& run_netns) {
+  const std::string path = run_netns + "/" + name;
+  struct stat st {};
+  if (name.empty() || name.find('/') != std::string::npos || ::stat(path.c_str(), &st) != 0) return {};
+  std::string id = fmt::format("net:[{}]", st.st_ino);
+  // The cookie is read from a socket made in that namespace, by a thread of its own: setns() of a
+  // network namespace moves the calling thread only.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return id;
+  std::uint64_t cookie = 0;
+  std::thread([&] {
+    if (::setns(fd, CLONE_NEWNET) != 0) return;
+    const int s = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return;
+    socklen_t len = sizeof cookie;
+    if (::getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0) cookie = 0;
+    ::close(s);
+  }).join();
+  ::close(fd);
+  return cookie ? id + fmt::format(" cookie {}", cookie) : id;
+}
+
+bool same_net_namespace(const std::string& a, const std::string& b) {
+  auto cookie = [](const std::string& id) {
+    const auto at = id.find(" cookie ");
+    return at == std::string::npos ? std::string() : id.substr(at + 8);
+  };
+  if (!cookie(a).empty() && !cookie(b).empty()) return cookie(a) == cookie(b);
+  return a.substr(0, a.find(' ')) == b.substr(0, b.find(' '));
 }
 
 std::string netns_name_of(const std::string& id, const std::string& run_netns) {

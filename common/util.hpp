@@ -44,6 +44,13 @@ std::string boot_id(const std::string& proc_root = "/proc");
 // while the inode number is (a testbed taken down and up again gets the old numbers); empty if
 // unreadable, without " cookie N" where the kernel has no cookies. "The host" of a journal entry.
 std::string own_net_namespace(const std::string& proc_root = "/proc");
+// The namespace named `name` under RUN_NETNS (`ip netns add NAME`) in own_net_namespace's form,
+// "net:[N] cookie C" (the cookie read from a socket a short-lived thread makes there); "" when there
+// is no such namespace.
+std::string named_net_namespace(const std::string& name, const std::string& run_netns = "/run/netns");
+// Whether two ids of that form name one namespace: by cookie when both have one (an inode number
+// is reused within a boot), else by inode.
+bool same_net_namespace(const std::string& a, const std::string& b);
 // The name `ip netns` gives the namespace `id` (own_net_namespace's form; its "net:[N]" is matched)
 // when one of RUN_NETNS's entries is it ("" when none is: the initial namespace, or an unnamed one).
 std::string netns_name_of(const std::string& id, const std::string& run_netns = "/run/netns");

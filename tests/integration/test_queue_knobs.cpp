@@ -8,6 +8,8 @@
 //  - values the kernel would refuse are refused before anything is written, exit 2: a qdisc that is
 //    not this device's default (mq with one tx queue), an RFS table of 1 flow.
 //  - a rollback that leaves a knob alone (changed by someone else) keeps the journal as it was.
+//  - a namespace deleted and made again under the same name is another one: the journaled knobs are
+//    gone with the old one, never written into the new one (the entries record inode and cookie).
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -95,6 +97,19 @@ TEST_CASE("queues: channels go back before the per-queue RPS values; bad values 
     INFO(r.out << r.err);
     CHECK(r.ok());
     REQUIRE(run_wgopt(state.path, {"rollback"}).ok());
+  }
+
+  SECTION("a namespace deleted and made again under its name is not the one journaled") {
+    REQUIRE(run_wgopt(state.path, {"set", "--netns", kNs, "wgtq0/txqueuelen=500"}).ok());
+    run({"ip", "netns", "del", kNs});
+    QueueNetns again;
+    in_ns(kNs, {"ip", "link", "set", "wgtq0", "txqueuelen", "500"});  // its own 500, by chance the same
+    auto r = run_wgopt(state.path, {"rollback"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("netns wgtq: wgtq0/txqueuelen no longer exists"));
+    CHECK(ns.cat("/sys/class/net/wgtq0/tx_queue_len") == "500");
+    CHECK_FALSE(fs::exists(state / "journal.json"));
   }
 
   SECTION("a rollback that leaves a knob alone keeps the journal it had") {
