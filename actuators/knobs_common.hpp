@@ -81,7 +81,7 @@ std::vector<std::string> qdisc_create_args(const std::string& kind);
 // with KIND and qdisc_create_args): a kind it does not create, a shaper's rate, classes, a qdisc
 // someone attached under it; "" when it could. Such a knob is present but not writable (found by an
 // exploratory test: a rollback turned `tbf rate 10mbit` into `tbf rate 100Gbit` and said restored).
-std::string qdisc_not_restorable(const std::string& qdisc_show, const std::string& class_show);
+std::string qdisc_not_restorable(const std::string& qdisc_show, const std::string& class_show, const std::string& filter_show = "");
 
 // Device knob names in catalog order ("mtu", "txqueuelen", ..., "channels/combined", "offload/gro").
 std::vector<std::string> device_knob_names();

@@ -55,7 +55,8 @@ class QdiscKnob : public KnobBase {
     // A root qdisc the knob could not put back as it is (its value is the kind alone) is never
     // changed: a shaper restored as `tbf rate 100gbit` or an htb without its classes stops shaping.
     const auto classes = host_.run({"tc", "class", "show", "dev", d_.device});
-    const std::string why = qdisc_not_restorable(r.out, classes.ok() ? classes.out : "");
+    const auto filters = host_.run({"tc", "filter", "show", "dev", d_.device});
+    const std::string why = qdisc_not_restorable(r.out, classes.ok() ? classes.out : "", filters.ok() ? filters.out : "");
     if (!why.empty()) presence_ = {true, false, why + ": wgopt could not put it back exactly, so it leaves it alone"};
   }
 
@@ -116,7 +117,7 @@ std::string word_after(const std::vector<std::string>& w, const std::string& key
 
 }  // namespace
 
-std::string qdisc_not_restorable(const std::string& qdisc_show, const std::string& class_show) {
+std::string qdisc_not_restorable(const std::string& qdisc_show, const std::string& class_show, const std::string& filter_show) {
   std::vector<std::string> root;
   for (const auto& line : split_lines(qdisc_show)) {
     const auto w = split_ws(line);
@@ -145,6 +146,9 @@ std::string qdisc_not_restorable(const std::string& qdisc_show, const std::strin
   if (kind == "tbf" && !word_after(root, "rate").empty() && word_after(root, "rate") != "100Gbit") {
     return fmt::format("the root qdisc tbf shapes to {}", word_after(root, "rate"));
   }
+  if (kind == "htb" && !word_after(root, "r2q").empty() && word_after(root, "r2q") != "10") {
+    return fmt::format("the root qdisc htb has r2q {} (wgopt's would have 10)", word_after(root, "r2q"));
+  }
   if (kind == "htb" && !word_after(root, "default").empty() && word_after(root, "default") != "0") {
     return fmt::format("the root qdisc htb sends unclassified traffic to class {}", word_after(root, "default"));
   }
@@ -153,6 +157,18 @@ std::string qdisc_not_restorable(const std::string& qdisc_show, const std::strin
   }
   if (kind == "fq" && !word_after(root, "maxrate").empty()) {
     return fmt::format("the root qdisc fq paces each flow to {}", word_after(root, "maxrate"));
+  }
+  // `tc filter show dev IF` lists the filters of the root qdisc (ingress/clsact ones only when asked
+  // for): replacing the root drops them.
+  for (const auto& line : split_lines(filter_show)) {
+    if (line.starts_with("filter ")) return "filters are attached to its root qdisc";
+  }
+  // The kernel's own root has handle 0:, one `tc` made without a handle 8001: and up; one below
+  // 8000: was chosen by hand, and scripts or filters may name it (wgopt's would get another).
+  const std::string handle = root[2].substr(0, root[2].find(':'));
+  if (handle != "0" && !handle.empty() && handle.size() <= 4 && handle.find_first_not_of("0123456789abcdef") == std::string::npos &&
+      std::stoul(handle, nullptr, 16) < 0x8000) {
+    return fmt::format("the root qdisc {} has the handle {} given by hand", kind, root[2]);
   }
   return "";
 }

@@ -302,7 +302,7 @@ CommandResult FakeTools::ethtool(const std::vector<std::string>& a) {
 
 CommandResult FakeTools::tc(const std::vector<std::string>& a) {
   // tc qdisc show|del|replace dev DEV [root KIND ARGS...], tc class show dev DEV (no classes)
-  if (a.size() == 5 && a[1] == "class" && a[2] == "show" && a[3] == "dev" && devices.count(a[4])) return ok();
+  if (a.size() == 5 && (a[1] == "class" || a[1] == "filter") && a[2] == "show" && a[3] == "dev" && devices.count(a[4])) return ok();
   if (a.size() < 5 || a[1] != "qdisc" || a[3] != "dev" || !devices.count(a[4])) {
     unexpected.push_back(render_argv(a));
     return fail(1, "Cannot find device\n");

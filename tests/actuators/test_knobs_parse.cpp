@@ -99,6 +99,14 @@ TEST_CASE("a root qdisc the knob could not put back exactly is named: shapers, c
         "the root qdisc fq paces each flow to 1Gbit");
   CHECK(qdisc_not_restorable("qdisc netem 8003: root refcnt 2 limit 1000 delay 20ms\n", "") ==
         "the root qdisc is netem, a kind wgopt does not create");
+  CHECK(qdisc_not_restorable("qdisc htb 8001: root refcnt 2 r2q 5 default 0 direct_packets_stat 0 direct_qlen 77\n", "") ==
+        "the root qdisc htb has r2q 5 (wgopt's would have 10)");
+  CHECK(qdisc_not_restorable("qdisc htb 7: root refcnt 2 r2q 10 default 0 direct_packets_stat 0 direct_qlen 1000\n", "") ==
+        "the root qdisc htb has the handle 7: given by hand");
+  CHECK(qdisc_not_restorable("qdisc pfifo_fast 0: root refcnt 2 bands 3\n", "",
+                             "filter parent 8001: protocol ip pref 1 u32 chain 0 \nfilter parent 8001: protocol ip pref 1 u32 "
+                             "chain 0 fh 800: ht divisor 1 \n") == "filters are attached to its root qdisc");
+  CHECK(qdisc_not_restorable("qdisc fq_codel 8001: root refcnt 2 limit 10240p\n", "", "") == "");  // made by tc, no handle given
   CHECK(qdisc_not_restorable("qdisc mq 0: root \nqdisc fq 8004: parent :1 limit 10000p\n", "") ==
         "a fq qdisc is attached under its root qdisc");
 }

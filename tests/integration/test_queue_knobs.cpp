@@ -8,6 +8,7 @@
 //  - values the kernel would refuse are refused before anything is written, exit 2: a qdisc that is
 //    not this device's default (mq with one tx queue), an RFS table of 1 flow.
 //  - a rollback that leaves a knob alone (changed by someone else) keeps the journal as it was.
+//  - a root qdisc with a handle given by hand, or filters on it, is not the knob's to replace.
 //  - a namespace deleted and made again under the same name is another one: the journaled knobs are
 //    gone with the old one, never written into the new one (the entries record inode and cookie).
 #include <catch2/catch.hpp>
@@ -97,6 +98,28 @@ TEST_CASE("queues: channels go back before the per-queue RPS values; bad values 
     INFO(r.out << r.err);
     CHECK(r.ok());
     REQUIRE(run_wgopt(state.path, {"rollback"}).ok());
+  }
+
+  SECTION("a root qdisc with a hand-given handle or filters is left alone: its knob is read-only") {
+    auto why = [&] {
+      auto r = run_wgopt(state.path, {"knobs", "--netns", kNs, "--json"});
+      REQUIRE(r.ok());
+      const auto all = nlohmann::json::parse(r.out);
+      for (const auto& k : all["knobs"]) {
+        if (k["id"] == "wgtq0/qdisc") return k["writable"].get<bool>() ? std::string() : k.value("why_not", std::string("?"));
+      }
+      return std::string("(absent)");
+    };
+    in_ns(kNs, {"tc", "qdisc", "add", "dev", "wgtq0", "root", "handle", "7:", "htb"});
+    CHECK_THAT(why(), Catch::StartsWith("the root qdisc htb has the handle 7: given by hand"));
+    in_ns(kNs, {"tc", "filter", "add", "dev", "wgtq0", "parent", "7:", "protocol", "ip", "prio", "1", "u32", "match", "ip", "dst",
+                "10.9.9.9/32", "flowid", "7:5"});
+    CHECK_THAT(why(), Catch::StartsWith("filters are attached to its root qdisc"));
+    auto r = run_wgopt(state.path, {"set", "--netns", kNs, "wgtq0/qdisc=tbf"});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(in_ns(kNs, {"tc", "filter", "show", "dev", "wgtq0"}), Catch::Contains("flowid 7:5"));
+    in_ns(kNs, {"tc", "qdisc", "del", "dev", "wgtq0", "root"});
+    CHECK(why().empty());  // the kernel's own noqueue again
   }
 
   SECTION("a namespace deleted and made again under its name is not the one journaled") {
