@@ -53,7 +53,8 @@ void print_result(const ex::SearchReport& report, const ex::RetuneOptions& r, bo
     std::cout << "\n" << report.table;
     for (const auto& d : report.drifted) std::cout << "  put back: " << d << "\n";
     for (const auto& c : report.changed) std::cout << "  re-tuned: " << c << "\n";
-    std::cout << report.confirmation << "\nstudy:   " << report.study_path << "\nprofile: " << report.profile_path << "\n";
+    std::cout << report.confirmation << "\nstudy:   " << report.study_path << "\n";
+    if (!report.profile_path.empty()) std::cout << "profile: " << report.profile_path << "\n";
   }
   std::cout << ex::retune_summary(report) << "\n";
 }

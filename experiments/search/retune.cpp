@@ -175,6 +175,12 @@ std::string retune_summary(const SearchReport& r) {
     }
     return s + fmt::format(", {} trials, {:.0f}s", r.trials, r.elapsed_s);
   }
+  if (r.outcome == SearchOutcome::PeerLost) {
+    // No measurement to compare (it printed "score 0.0 (recorded 0.0, profile now +0.0%)").
+    return fmt::format("wgopt retune: peer-lost: {}; this end is back on the profile's values, the peer restores its own by "
+                       "itself, {} trials, {:.0f}s",
+                       r.confirmation, r.trials, r.elapsed_s);
+  }
   const double now = r.outcome == SearchOutcome::Retuned ? r.winner_score : r.baseline_score;
   const double pct = r.recorded_score != 0 ? 100.0 * (r.baseline_score - r.recorded_score) / std::abs(r.recorded_score) : 0;
   std::string s = fmt::format("wgopt retune: {}: score {:.1f} (recorded {:.1f}, profile now {:+.1f}%)", to_string(r.outcome), now,
@@ -210,7 +216,11 @@ std::string retune_metrics(const SearchReport* report, const std::string& profil
     metric(name, "counter", help, before + add);
   };
   metric("wgopt_retune_last_run_timestamp_seconds", "gauge", "Unix time the last wgopt retune finished.", std::floor(now));
-  if (report) {
+  // A run with a report can still fail (exit 1: the peer lost): a failure as an error is, with no
+  // gauge of a measurement it may not have made (found by an exploratory test: a retune --ssh that
+  // lost its peer exited 1 and every metric read clean).
+  const bool failed = !report || retune_exit_code(report->outcome) == 1;
+  if (report && !failed) {
     const SearchReport& r = *report;
     const bool on_winner = r.outcome == SearchOutcome::Retuned;
     const double throughput = on_winner && r.winner_throughput_mbps > 0 ? r.winner_throughput_mbps : r.baseline_throughput_mbps;
@@ -225,12 +235,12 @@ std::string retune_metrics(const SearchReport* report, const std::string& profil
   out += "# HELP wgopt_retune_outcome Outcome of the last wgopt retune (1 for the outcome that happened; error: it failed).\n"
          "# TYPE wgopt_retune_outcome gauge\n";
   for (SearchOutcome o : {SearchOutcome::Holds, SearchOutcome::Retuned, SearchOutcome::RolledBack, SearchOutcome::Degraded,
-                          SearchOutcome::Interrupted}) {
+                          SearchOutcome::Interrupted, SearchOutcome::PeerLost}) {
     out += fmt::format("wgopt_retune_outcome{{{},outcome=\"{}\"}} {}\n", lbl, to_string(o), report && report->outcome == o ? 1 : 0);
   }
   out += fmt::format("wgopt_retune_outcome{{{},outcome=\"error\"}} {}\n", lbl, report ? 0 : 1);
   counter("wgopt_retune_runs_total", "wgopt retune runs that finished.", 1);
-  counter("wgopt_retune_failures_total", "wgopt retune runs that failed (exit 1).", report ? 0 : 1);
+  counter("wgopt_retune_failures_total", "wgopt retune runs that failed (exit 1).", failed ? 1 : 0);
   counter("wgopt_retune_regressions_rolled_back_total", "Runs that found the host drifted from the profile and put it back.",
           report && !report->drifted.empty() ? 1 : 0);
   counter("wgopt_retune_trials_total", "Search trials run by wgopt retune, over all runs.", report ? report->trials : 0);

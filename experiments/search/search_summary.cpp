@@ -14,10 +14,18 @@ std::string trial_counts(const SearchReport& r) {
                      r.resumed_trials > 0 ? fmt::format(" in this run, after the study's {} before it", r.resumed_trials) : "");
 }
 
-std::string interrupted_summary(const SearchReport& r, const std::string& ssh_target) {
-  std::string out = std::string("\nsearch interrupted: ") +
-                    (ssh_target.empty() ? "the host is on its original values\n" : "both ends are on their original values\n") +
-                    trial_counts(r) + "\n";
+// A search that ended before its confirmation: by a signal, or with the peer lost (found by an
+// exploratory test: a lost peer printed the full summary with "profile: " empty and an export
+// command without a profile).
+std::string ended_early_summary(const SearchReport& r, const std::string& ssh_target) {
+  std::string out;
+  if (r.outcome == SearchOutcome::PeerLost) {
+    out = "\nsearch ended, " + r.confirmation + "\nthis host is on its original values; the peer restores its own by itself\n";
+  } else {
+    out = std::string("\nsearch interrupted: ") +
+          (ssh_target.empty() ? "the host is on its original values\n" : "both ends are on their original values\n");
+  }
+  out += trial_counts(r) + "\n";
   out += "study:   " + r.study_path + "\n";
   if (!r.profile_path.empty()) out += "profile: " + r.profile_path + "\n";
   out += "next:    wgopt search --resume " + r.study_path + "   # continues this study\n";
@@ -27,7 +35,7 @@ std::string interrupted_summary(const SearchReport& r, const std::string& ssh_ta
 }  // namespace
 
 std::string search_summary(const SearchReport& r, const std::string& ssh_target) {
-  if (r.outcome == SearchOutcome::Interrupted) return interrupted_summary(r, ssh_target);
+  if (r.outcome == SearchOutcome::Interrupted || r.outcome == SearchOutcome::PeerLost) return ended_early_summary(r, ssh_target);
   std::string out = "\n" + r.table;
   if (r.outcome == SearchOutcome::Promoted) {
     out += fmt::format("\nwinner confirmed: score {:.1f} vs baseline {:.1f} ({:+.1f}%): {}\n", r.winner_score, r.baseline_score,
@@ -58,9 +66,12 @@ std::string search_summary(const SearchReport& r, const std::string& ssh_target)
     out += r.applied ? "the host is on the winner now (`wgopt rollback` returns to the original)\n"
                      : "the host is on its original values\n";
   }
-  out += "study:   " + r.study_path + "\nprofile: " + r.profile_path + "\n";
-  out += "next:    wgopt report " + r.study_path + " --html report.html   # plots and the trial list\n" +
-         "         wgopt export " + r.profile_path + " --format all --out DIR   # sysctl.d, systemd, networkd, TuneD ...\n";
+  out += "study:   " + r.study_path + "\n";
+  if (!r.profile_path.empty()) out += "profile: " + r.profile_path + "\n";
+  out += "next:    wgopt report " + r.study_path + " --html report.html   # plots and the trial list\n";
+  if (!r.profile_path.empty()) {
+    out += "         wgopt export " + r.profile_path + " --format all --out DIR   # sysctl.d, systemd, networkd, TuneD ...\n";
+  }
   return out;
 }
 

@@ -157,6 +157,16 @@ TEST_CASE("retune metrics are node_exporter textfile format and counters continu
   CHECK_THAT(third, Catch::Contains("wgopt_retune_runs_total{" + lbl + "} 3\n"));
   CHECK_THAT(third, Catch::Contains("wgopt_retune_trials_total{" + lbl + "} 5\n"));
   CHECK_THAT(third, !Catch::Contains("wgopt_score{"));
+
+  // The fourth night loses its peer (exit 1, with a report): a failure too, never a clean night.
+  SearchReport lost;
+  lost.outcome = SearchOutcome::PeerLost;
+  lost.trials = 2;
+  auto fourth = retune_metrics(&lost, profile, 1790259200, third);
+  CHECK_THAT(fourth, Catch::Contains("wgopt_retune_outcome{" + lbl + ",outcome=\"peer-lost\"} 1\n"));
+  CHECK_THAT(fourth, Catch::Contains("wgopt_retune_failures_total{" + lbl + "} 2\n"));
+  CHECK_THAT(fourth, Catch::Contains("wgopt_retune_trials_total{" + lbl + "} 7\n"));
+  CHECK_THAT(fourth, !Catch::Contains("wgopt_score{") && !Catch::Contains("wgopt_throughput_mbps{"));
 }
 
 TEST_CASE("the retune summary is one line with the outcome, the scores and what happened", "[retune]") {
@@ -183,6 +193,13 @@ TEST_CASE("the retune summary is one line with the outcome, the scores and what 
   stopped.elapsed_s = 3;
   CHECK(retune_summary(stopped) == "wgopt retune: interrupted before the host was measured, 1 drifted knob(s) put back to the "
                                    "profile's values (kept; `wgopt rollback` undoes them), 0 trials, 3s");
+  SearchReport lost;  // the peer gone (retune --ssh): no score to show either
+  lost.outcome = SearchOutcome::PeerLost;
+  lost.confirmation = "the peer was lost: 198.18.0.1 is unreachable";
+  lost.trials = 2;
+  lost.elapsed_s = 40;
+  CHECK(retune_summary(lost) == "wgopt retune: peer-lost: the peer was lost: 198.18.0.1 is unreachable; this end is back on the "
+                                "profile's values, the peer restores its own by itself, 2 trials, 40s");
 }
 
 TEST_CASE("a profile's plant.port that is not a port is named, not an internal error", "[retune][faults]") {

@@ -57,6 +57,19 @@ TEST_CASE("an interrupted search names no profile it never wrote and prints no e
                        Contains("wgopt search --resume " + o.study_path));
 }
 
+TEST_CASE("a search that lost its peer says so, names no profile and says how to resume", "[search-messages]") {
+  SearchReport r;
+  r.outcome = SearchOutcome::PeerLost;
+  r.confirmation = "the peer was lost: 198.18.0.1 is unreachable (timeout)";
+  r.study_path = "/var/lib/wgopt/studies/s.sqlite";
+  r.trials = 2;
+  const std::string text = search_summary(r, "root@198.18.0.1");
+  CHECK_THAT(text, StartsWith("\nsearch ended, the peer was lost: 198.18.0.1 is unreachable (timeout)\nthis host is on its original "
+                              "values; the peer restores its own by itself\n"));
+  CHECK_THAT(text, !Contains("profile:") && !Contains("wgopt export") && !Contains("baseline kept"));
+  CHECK_THAT(text, Contains("wgopt search --resume /var/lib/wgopt/studies/s.sqlite"));
+}
+
 TEST_CASE("a finished search's summary keeps its verdict, profile and next steps", "[search-messages]") {
   SearchWorld w;
   w.start_poor();
