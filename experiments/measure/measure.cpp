@@ -145,6 +145,7 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
     };
     hooks.should_stop = [&]() -> bool {
       if (options.interrupted && options.interrupted->load()) return true;
+      if (options.abandoned && options.abandoned()) return true;
       if (!ref || out.pruned) return out.pruned;
       std::vector<double> copy;
       {
@@ -185,6 +186,12 @@ Evaluation measure_objective(const Plant& plant, const Objective& objective, con
     if (options.interrupted && options.interrupted->load()) {
       ev.state = Evaluation::State::Interrupted;
       ev.note = "interrupted";
+      ev.scenarios.push_back(std::move(out));
+      break;
+    }
+    if (options.abandoned && options.abandoned()) {
+      ev.state = Evaluation::State::Failed;
+      ev.note = kAbandonedNote;
       ev.scenarios.push_back(std::move(out));
       break;
     }

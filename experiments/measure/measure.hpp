@@ -4,6 +4,7 @@
 // stopping), and the probe summaries become the plain numbers the score reads. Used by the search
 // for the baseline rounds, every trial and the confirmation rounds.
 #include <atomic>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -67,6 +68,10 @@ struct MeasureOptions {
   const PruneReferences* prune = nullptr;  // null: never prune
   PrunerOptions pruner;
   const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT/SIGTERM: stop now
+  // True once the measurement can no longer mean anything (the peer's session is lost: the peer has
+  // put its own originals back): the run stops at once and the evaluation is Failed with
+  // kAbandonedNote. Null: never.
+  std::function<bool()> abandoned;
   std::shared_ptr<CommandRunner> runner;  // null: the real one
   FarEndProbes* far_end = nullptr;        // null: only this end's probes
   // The leading seconds of each scenario's run that iperf3 leaves out of its summary (-O), and so
@@ -75,6 +80,8 @@ struct MeasureOptions {
   // steady rate (bench/README: without it a 5 s run charged a slow ramp twice what a 10 s one did).
   int omit_seconds = 1;
 };
+
+inline constexpr const char* kAbandonedNote = "abandoned: the measurement no longer means anything";
 
 Evaluation measure_objective(const Plant& plant, const Objective& objective, const MeasureOptions& options);
 

@@ -95,6 +95,9 @@ class RemoteEnd : public FarEndProbes {
   void apply(const Values& values);
   void rollback();  // the peer's part back to its values before apply(); no-op when nothing is applied
   void keep();      // the peer keeps it (`wgopt rollback --ssh` undoes it)
+  // The session died (the peer's guardian or lease puts its originals back): until recover(), a
+  // measurement in progress means nothing.
+  bool lost() const { return link_->lost(); }
 
   // FarEndProbes: the peer's probes on its watched interfaces.
   void start() override;

@@ -64,8 +64,8 @@ class RecordingGuardian : public act::Guardian {
 class FakePeerLink : public PeerLink {
  public:
   FakePeerLink(act::Host host, const std::string& state_dir, std::function<void(const std::string&)> event, const Script& script,
-               int& probes)
-      : host_(std::move(host)), event_(std::move(event)), script_(script), probes_(probes) {
+               int& probes, bool& cut)
+      : host_(std::move(host)), event_(std::move(event)), script_(script), probes_(probes), cut_(cut) {
     hello_.protocol = peer::kProtocolVersion;
     hello_.wgopt_version = "world";
     hello_.state_dir = state_dir;
@@ -77,7 +77,7 @@ class FakePeerLink : public PeerLink {
   }
   std::string name() const override { return "root@peer.test"; }
   const peer::HelloResult& hello() const override { return hello_; }
-  bool lost() const override { return lost_; }
+  bool lost() const override { return lost_ || cut_; }
   peer::DiscoverResult discover(const peer::DiscoverArgs& a) override {
     check();
     opts_ = {.interfaces = a.interfaces, .allow_underlay_mtu = a.allow_underlay_mtu, .wireguard = a.wireguard};
@@ -164,8 +164,12 @@ class FakePeerLink : public PeerLink {
   }
 
  private:
-  void check() const {
+  void check() {
     if (lost_) throw peer::PeerLost("peer root@peer.test: the session is lost");
+    if (cut_) {
+      cut_ = false;
+      lose("the heartbeat found the session gone (scripted)");
+    }
   }
   // The session dies: the peer's agent sees EOF and restores its open transaction by itself.
   [[noreturn]] void lose(const std::string& why) {
@@ -182,6 +186,7 @@ class FakePeerLink : public PeerLink {
   std::function<void(const std::string&)> event_;
   const Script& script_;
   int& probes_;
+  bool& cut_;
   peer::HelloResult hello_;
   act::DiscoverOptions opts_;
   std::vector<act::KnobPtr> knobs_;
@@ -294,6 +299,18 @@ Evaluation SearchWorld::measure_here(const Objective& objective, const MeasureOp
     ev.note = "interrupted";
     event(seen + " -> interrupted");
     return ev;
+  }
+  if (k == script.peer_cut_at_measure) {
+    peer_cut_ = true;
+    event(seen + ": the peer's session is cut");
+    if (mo.abandoned && mo.abandoned()) {
+      ev.state = Evaluation::State::Failed;
+      ev.note = kAbandonedNote;
+      ev.seconds = 1;
+      clock_ms_ += 1000;
+      event(fmt::format("measure {} -> abandoned at once", k));
+      return ev;
+    }
   }
   const double planned = static_cast<double>(objective.duration.count()) * static_cast<double>(objective.scenarios.size());
   const bool scripted_failure = std::find(script.fail_measures.begin(), script.fail_measures.end(), k) != script.fail_measures.end();
@@ -465,7 +482,7 @@ SearchEnv SearchWorld::env() {
   env.connect_peer = [this](const SearchOptions& o, const SearchPlant&) -> std::unique_ptr<PeerLink> {
     event("peer connect " + o.ssh->target);
     return std::make_unique<FakePeerLink>(srv_.host, dir_ + "/peer-state", [this](const std::string& l) { event(l); }, script,
-                                          peer_probes_);
+                                          peer_probes_, peer_cut_);
   };
   return env;
 }

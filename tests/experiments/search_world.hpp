@@ -36,6 +36,9 @@ struct Script {
   // --ssh (the server end is a fake peer agent): the session dies at the k-th stop of the peer's
   // probes (the peer restores by itself); with peer_unreachable every reconnect fails too.
   int peer_lost_at_probe = 0;
+  // ... or its session is cut during the k-th measurement (the heartbeat finds it gone): a search
+  // that honours MeasureOptions::abandoned stops that measurement at once.
+  int peer_cut_at_measure = 0;
   bool peer_unreachable = false;
   std::vector<std::string> inert; // knobs the score ignores ("txqueuelen", "cc", "rmem", "mtu")
 };
@@ -95,6 +98,7 @@ class SearchWorld {
   void event(const std::string& line);  // flushes the pending wait first
   experiments::Evaluation measure_here(const experiments::Objective& objective, const experiments::MeasureOptions& mo);
   int measures_ = 0, arms_ = 0, sleeps_ = 0, checks_ = 0, peer_probes_ = 0;
+  bool peer_cut_ = false;  // the peer's session is cut (Script::peer_cut_at_measure); the link sees it
   long long pending_wait_ms_ = 0;
 };
 

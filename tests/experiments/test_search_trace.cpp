@@ -604,6 +604,14 @@ TEST_CASE("search over ssh: a lost peer fails the trial, reconnects and goes on"
   test::check_trace("peer-ssh-lost-reconnected", run_case(w, w.ssh_options()));
 }
 
+TEST_CASE("search over ssh: a peer lost during a measurement stops it at once; this end follows", "[search-trace][peer]") {
+  SearchWorld w(Script{.peer_cut_at_measure = 6});
+  w.start_poor();
+  const std::string trace = run_case(w, w.ssh_options());
+  CHECK_THAT(trace, Catch::Contains("measure 6 -> abandoned at once"));
+  test::check_trace("peer-ssh-cut-mid-measure", trace);
+}
+
 TEST_CASE("search over ssh: a peer lost for good ends the search with both ends restored", "[search-trace][peer]") {
   SearchWorld w(Script{.peer_lost_at_probe = 5, .peer_unreachable = true});
   w.start_poor();
