@@ -232,16 +232,21 @@ KnobPtr make_sysctl_knob(const Host& host, const std::string& name, const std::v
       if (!refused_as_default_qdisc(q)) d.domain.choices.push_back(q);
     }
   } else if (d.id == "net.ipv4.tcp_congestion_control") {
-    // A child namespace may only pick algorithms the host allows (the kernel answers EPERM).
+    // A child namespace may only pick algorithms the host allows (the kernel answers EPERM). A wgopt
+    // started inside one (a peer's agent under `ip netns exec`, a container) has Place::host() too:
+    // there net.core.rmem_max, a sysctl of the initial namespace only, is read-only (found by an
+    // exploratory test: the peer's space offered cubic, and every trial that drew it was infeasible).
+    const bool child = !host.place.is_host() ||
+                       (host.files->exists("/proc/sys/net/core/rmem_max") && !host.files->writable("/proc/sys/net/core/rmem_max"));
     auto available = words_of(host, "/proc/sys/net/ipv4/tcp_available_congestion_control");
     auto allowed = words_of(host, "/proc/sys/net/ipv4/tcp_allowed_congestion_control");
     for (const auto& a : available) {
-      if (host.place.is_host() || allowed.empty() || std::find(allowed.begin(), allowed.end(), a) != allowed.end())
+      if (!child || allowed.empty() || std::find(allowed.begin(), allowed.end(), a) != allowed.end())
         d.domain.choices.push_back(a);
     }
     // BBR (the guide's §4.8) is offered on the host when its module can be loaded; a child
     // namespace cannot load modules and may only pick what the host allows.
-    if (host.place.is_host()) {
+    if (!child) {
       for (const std::string cc : {"bbr"}) {
         if (std::find(d.domain.choices.begin(), d.domain.choices.end(), cc) != d.domain.choices.end()) continue;
         const auto state = kernel_module_state(host, "tcp_" + cc);

@@ -99,6 +99,17 @@ TEST_CASE("child namespace: global-only sysctls absent, read-only ones named, al
   }
 }
 
+// wgopt started inside a child namespace (the peer's agent under `ip netns exec`, a container)
+// sees Place::host(): the kernel still refuses what the host does not allow there.
+TEST_CASE("a wgopt inside a child namespace offers only the allowed congestion controls") {
+  test::FakeHost fake(2);
+  CHECK(by_id(discover_knobs(fake.host, {}))["net.ipv4.tcp_congestion_control"]->descriptor().domain.choices ==
+        std::vector<std::string>{"reno", "bbr", "cubic"});  // the initial namespace: all available
+  fake.files->read_only = {"/proc/sys/net/core/rmem_max", "/proc/sys/net/core/wmem_max"};
+  auto k = by_id(discover_knobs(fake.host, {}));
+  CHECK(k["net.ipv4.tcp_congestion_control"]->descriptor().domain.choices == std::vector<std::string>{"reno", "bbr"});
+}
+
 TEST_CASE("find_knob: ids parsed, unknown ids and bad interface names refused before anything runs") {
   test::FakeHost fake(2);
   CHECK(find_knob(fake.host, "net.core.rmem_max")->descriptor().kind == "sysctl");
