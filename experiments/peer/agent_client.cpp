@@ -37,21 +37,24 @@ std::function<std::unique_ptr<LineProcess>(LineProcess::Options)> spawner(std::v
 
 }  // namespace
 
-AgentClient::AgentClient(std::string name, Spawn spawn, Classify classify, ClientOptions options)
-    : name_(std::move(name)), spawn_(std::move(spawn)), classify_(std::move(classify)), opt_(std::move(options)) {}
+AgentClient::AgentClient(std::string name, Spawn spawn, Classify classify, EndReason end_reason, ClientOptions options)
+    : name_(std::move(name)), spawn_(std::move(spawn)), classify_(std::move(classify)), end_reason_(std::move(end_reason)),
+      opt_(std::move(options)) {}
 
 std::unique_ptr<AgentClient> AgentClient::connect(const SshOptions& ssh, ClientOptions options) {
   const std::vector<std::string> argv = ssh_argv(ssh, agent_remote_argv(ssh));  // validates: UsageError
   const std::string host = parse_ssh_target(ssh.target).host;
   auto classify = [ssh](const ExitStatus& st, const std::string& err) { return classify_ssh_failure(ssh, st, err); };
-  std::unique_ptr<AgentClient> c(new AgentClient(host, spawner(argv), classify, std::move(options)));
+  auto ended = [ssh](const ExitStatus& st, const std::string& err) { return describe_session_end(ssh, st, err); };
+  std::unique_ptr<AgentClient> c(new AgentClient(host, spawner(argv), classify, ended, std::move(options)));
   c->start_session(0);
   return c;
 }
 
 std::unique_ptr<AgentClient> AgentClient::spawn(std::vector<std::string> argv, std::string name, ClientOptions options) {
   auto classify = [name](const ExitStatus& st, const std::string& err) { return classify_local(name, st, err); };
-  std::unique_ptr<AgentClient> c(new AgentClient(name, spawner(std::move(argv)), classify, std::move(options)));
+  auto ended = [classify](const ExitStatus& st, const std::string& err) { return classify(st, err).message; };
+  std::unique_ptr<AgentClient> c(new AgentClient(name, spawner(std::move(argv)), classify, ended, std::move(options)));
   c->start_session(0);
   return c;
 }
@@ -154,8 +157,7 @@ std::string AgentClient::exit_reason() {
   if (!proc_) return "the session is closed";
   auto st = proc_->wait(std::chrono::milliseconds(2000));
   if (!st) return "the session stopped answering";
-  const auto f = classify_(*st, proc_->stderr_tail());
-  return f.message;
+  return end_reason_(*st, proc_->stderr_tail());
 }
 
 void AgentClient::lose(const std::string& why) {

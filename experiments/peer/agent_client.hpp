@@ -130,7 +130,8 @@ class AgentClient {
  private:
   using Spawn = std::function<std::unique_ptr<LineProcess>(LineProcess::Options)>;
   using Classify = std::function<SshFailure(const ExitStatus&, const std::string&)>;
-  AgentClient(std::string name, Spawn spawn, Classify classify, ClientOptions options);
+  using EndReason = std::function<std::string(const ExitStatus&, const std::string&)>;  // an established session's end
+  AgentClient(std::string name, Spawn spawn, Classify classify, EndReason end_reason, ClientOptions options);
 
   void start_session(long long since_ms);
   nlohmann::json request(const std::string& op, const nlohmann::json& args, std::chrono::milliseconds timeout);
@@ -148,6 +149,7 @@ class AgentClient {
   std::string name_;
   Spawn spawn_;
   Classify classify_;
+  EndReason end_reason_;
   ClientOptions opt_;
   HelloResult hello_;
   std::unique_ptr<LineProcess> proc_;

@@ -272,4 +272,24 @@ SshFailure classify_ssh_failure(const SshOptions& o, const ExitStatus& st, const
   return {false, fmt::format("ssh to {} failed: {}", host, last.empty() ? std::string("exit 255, no message") : last)};
 }
 
+std::string describe_session_end(const SshOptions& o, const ExitStatus& st, const std::string& err) {
+  const std::string host = parse_ssh_target(o.target).host;
+  if (st.signal != 0) return fmt::format("the ssh session to {} was ended by signal {}", host, st.signal);
+  std::string said;  // ssh's own last message
+  for (const auto& line : split_lines(err)) {
+    const std::string l = trim(line);
+    for (const char* p : {"ssh:", "Connection to ", "client_loop:", "Timeout, server", "Write failed", "packet_write_wait",
+                          "Read from remote host", "Connection closed by", "Broken pipe"}) {
+      if (l.starts_with(p)) said = l;
+    }
+  }
+  if (!said.empty()) return fmt::format("the ssh connection to {} ended ({})", host, said);
+  if (st.code == 255) {
+    return fmt::format("the wgopt agent on {} ended without a word (killed, or its sshd session ended); its guardian "
+                       "restores what it had applied",
+                       host);
+  }
+  return fmt::format("the wgopt agent on {} exited {}{}", host, st.code, last_line(err).empty() ? "" : " (" + last_line(err) + ")");
+}
+
 }  // namespace wgopt::peer

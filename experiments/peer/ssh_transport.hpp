@@ -63,4 +63,10 @@ struct SshFailure {
 // remote command's: 127 "command not found", 126 not executable, anything else the agent's own).
 SshFailure classify_ssh_failure(const SshOptions& o, const ExitStatus& status, const std::string& stderr_text);
 
+// Why an established session ended, one line naming the host: ssh's own last message when it said
+// one (the connection closed, timed out, broke), else the agent's end (its exit status; 255 with
+// nothing from ssh: killed, or its sshd session ended). The stderr tail mixes the agent's log lines
+// with ssh's: the connect-time classifier read the agent's last log line as ssh's error.
+std::string describe_session_end(const SshOptions& o, const ExitStatus& status, const std::string& stderr_text);
+
 }  // namespace wgopt::peer

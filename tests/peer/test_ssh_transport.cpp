@@ -169,3 +169,22 @@ TEST_CASE("ssh failures become one line naming the host and the fix, usage vs ru
   auto f = classify_ssh_failure(o, {.code = 2}, "wgopt: error: The following argument was not expected: __agent\n");
   CHECK_THAT(f.message, Catch::Contains("exited 2") && Catch::Contains("not expected: __agent"));
 }
+
+// An established session's end: the stderr tail holds the agent's log lines too, which are not
+// ssh's error (found by an exploratory test: "ssh to 198.18.0.1 failed: info: guardian pid 8111
+// watches this agent" for an agent killed mid-search).
+TEST_CASE("an established session's end is told from ssh's own message, not the agent's last log line") {
+  SshOptions o;
+  o.target = "root@198.18.0.1";
+  const std::string logs = "[info] guardian pid 8111 watches this agent (state /var/lib/wgopt)\n";
+  CHECK(describe_session_end(o, {.code = 255}, logs) ==
+        "the wgopt agent on 198.18.0.1 ended without a word (killed, or its sshd session ended); its guardian restores what it "
+        "had applied");
+  CHECK(describe_session_end(o, {.code = 255}, logs + "Timeout, server 198.18.0.1 not responding.\n") ==
+        "the ssh connection to 198.18.0.1 ended (Timeout, server 198.18.0.1 not responding.)");
+  CHECK(describe_session_end(o, {.code = 255}, logs + "Connection to 198.18.0.1 closed by remote host.\n") ==
+        "the ssh connection to 198.18.0.1 ended (Connection to 198.18.0.1 closed by remote host.)");
+  CHECK(describe_session_end(o, {.code = 1}, logs + "wgopt: error: journal damaged\n") ==
+        "the wgopt agent on 198.18.0.1 exited 1 (wgopt: error: journal damaged)");
+  CHECK(describe_session_end(o, {.signal = 9}, logs) == "the ssh session to 198.18.0.1 was ended by signal 9");
+}
