@@ -114,6 +114,13 @@ std::string RemoteEnd::peer_id(const std::string& id) const {
   return id;
 }
 
+std::string RemoteEnd::local_counterpart(const std::string& id) const {
+  for (size_t i = 0; i < peer_ifaces_.size() && i < local_ifaces_.size(); ++i) {
+    if (id.starts_with(peer_ifaces_[i] + "/")) return local_ifaces_[i] + id.substr(peer_ifaces_[i].size());
+  }
+  return id;
+}
+
 bool RemoteEnd::bind_mirror(const std::string& id) {
   const std::string pid = peer_id(id);
   for (const auto& r : rows_) {

@@ -84,6 +84,9 @@ class RemoteEnd : public FarEndProbes {
   // bind_per_end: every writable peer knob passing `keep`, as parameters "peer:ID" (appended to `knobs`).
   void bind_per_end(const std::function<bool(const act::Descriptor&)>& keep, std::vector<SearchKnob>& knobs);
   const std::map<std::string, std::string>& bindings() const { return bindings_; }  // parameter -> peer knob id
+  // This end's name for peer knob `peer_id` (the interfaces mapped back: xs-ws/mtu -> xs-wc/mtu);
+  // `peer_id` itself for a knob of no mapped interface.
+  std::string local_counterpart(const std::string& peer_id) const;
   // The parameter that drives peer knob `peer_id` ("" when none is bound to it).
   std::string param_of(const std::string& peer_id) const;
   // The peer's value of knob `peer_id` when it was discovered (nullopt: absent or unreadable there).

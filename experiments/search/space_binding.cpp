@@ -66,12 +66,22 @@ bool wanted(const SearchOptions& o, const act::Descriptor& d, const std::string&
 
 // The remote end's knobs (--ssh --per-end, or hosts that differ): parameters of their own. A CPU
 // mask of a peer with another CPU count does not fit this host's mask parameters: left out.
+// A --knobs / --exclude pattern names a peer knob by its own id, as peer:ID, or by this end's
+// counterpart (--interfaces xs-wc <-> --peer-interfaces xs-ws: xs-wc/mtu names the peer's xs-ws/mtu
+// too; found by an exploratory test: --per-end --knobs xs-wc/mtu searched this end only, silently).
 void bind_remote_per_end(const SearchOptions& o, const SearchPlant& sp, RemoteEnd& remote, std::vector<SearchKnob>& knobs) {
   const bool same_cpus = remote.facts().nproc == sp.ends.front().host.nproc;
   remote.bind_per_end(
       [&](const act::Descriptor& d) {
         if (!same_cpus && (d.type == act::ValueType::Mask || d.scope == act::Scope::Irq)) return false;
-        return wanted(o, d, d.id) || wanted(o, d, "peer:" + d.id);
+        const std::vector<std::string> names{d.id, "peer:" + d.id, remote.local_counterpart(d.id)};
+        auto any = [&](const std::vector<std::string>& patterns) {
+          return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return id_matches(n, patterns); });
+        };
+        if (is_global(d) && !o.allow_global) return false;
+        if (!o.include.empty() && !any(o.include)) return false;
+        if (any(o.exclude)) return false;
+        return !(d.scope == act::Scope::Irq && d.device.empty());
       },
       knobs);
 }
@@ -265,7 +275,11 @@ BoundSpace bind_space(const SearchOptions& o, const SearchPlant& sp, const std::
   else if (remote && remote->mirrored()) note_peer_splits(b, *remote, knobs);
   b.space.emplace(knobs, b.targets.front().host.nproc, overrides);
   for (const auto& k : b.space->knobs()) b.baseline[k.descriptor.id] = k.current;
-  if (remote) {
+  if (remote && remote->bindings().empty()) {
+    spdlog::warn("{}: none of its knobs is in the space, only this end is tuned: name them by their ids on the peer, as "
+                 "peer:ID, or by this end's names (wgopt knobs --ssh ... lists them)",
+                 remote->label());
+  } else if (remote) {
     spdlog::info("{}: {} of its knobs in the space, {}{}", remote->label(), remote->bindings().size(),
                  remote->mirrored() ? "mirrored (one parameter drives both ends)" : "per end (parameters peer:ID)",
                  remote->why_per_end().empty() ? "" : ": " + remote->why_per_end());
