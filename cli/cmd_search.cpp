@@ -83,7 +83,7 @@ void run_and_print(const wgopt::experiments::SearchOptions& o, bool json, wgopt:
   if (json) {
     std::cout << report.to_json().dump(2) << "\n";
   } else {
-    std::cout << wgopt::experiments::search_summary(report, o.ssh ? o.ssh->target : std::string());
+    std::cout << wgopt::experiments::search_summary(report);
   }
   if (report.outcome == wgopt::experiments::SearchOutcome::PeerLost) {
     std::cerr << "wgopt: search ended: " << report.confirmation << "; this host is on its original values; continue with --resume "

@@ -246,6 +246,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   report.kernel_was = study.kernel_was;
   report.kernel_now = study.kernel_now;
   report.study_path = study.store.path();
+  report.ssh_target = o.ssh ? o.ssh->target : "";
   report.profile_path = study.profile_path;
 
   std::unique_ptr<act::Guardian> guardian = o.watchdog ? env.start_guardian(o, env.state_dir) : nullptr;

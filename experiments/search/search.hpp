@@ -102,6 +102,7 @@ struct SearchOptions {
 struct SearchReport {
   SearchOutcome outcome = SearchOutcome::NoTrials;  // Promoted, KeptBaseline, NoTrials, Interrupted or PeerLost (--ssh)
   std::string study_path, profile_path;
+  std::string ssh_target;  // --ssh, given or the resumed study's: the peer's [USER@]HOST ("": one end)
   int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;  // this run's
   int resumed_trials = 0;  // --resume: the study's trials before this run
   double baseline_score = 0, winner_score = 0, gain_pct = 0;

@@ -34,7 +34,8 @@ std::string ended_early_summary(const SearchReport& r, const std::string& ssh_ta
 
 }  // namespace
 
-std::string search_summary(const SearchReport& r, const std::string& ssh_target) {
+std::string search_summary(const SearchReport& r) {
+  const std::string& ssh_target = r.ssh_target;  // a resumed two-host study's too
   if (r.outcome == SearchOutcome::Interrupted || r.outcome == SearchOutcome::PeerLost) return ended_early_summary(r, ssh_target);
   std::string out = "\n" + r.table;
   if (r.outcome == SearchOutcome::Promoted) {

@@ -10,7 +10,7 @@
 
 namespace wgopt::experiments {
 
-// `ssh_target`: the --ssh peer when both ends were tuned (the lines about the end state name both).
-std::string search_summary(const SearchReport& report, const std::string& ssh_target = "");
+// With report.ssh_target (--ssh, or a resumed two-host study) the lines about the end state name both ends.
+std::string search_summary(const SearchReport& report);
 
 }  // namespace wgopt::experiments

@@ -63,7 +63,8 @@ TEST_CASE("a search that lost its peer says so, names no profile and says how to
   r.confirmation = "the peer was lost: 198.18.0.1 is unreachable (timeout)";
   r.study_path = "/var/lib/wgopt/studies/s.sqlite";
   r.trials = 2;
-  const std::string text = search_summary(r, "root@198.18.0.1");
+  r.ssh_target = "root@198.18.0.1";
+  const std::string text = search_summary(r);
   CHECK_THAT(text, StartsWith("\nsearch ended, the peer was lost: 198.18.0.1 is unreachable (timeout)\nthis host is on its original "
                               "values; the peer restores its own by itself\n"));
   CHECK_THAT(text, !Contains("profile:") && !Contains("wgopt export") && !Contains("baseline kept"));
