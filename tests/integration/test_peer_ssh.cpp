@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -205,6 +206,33 @@ TEST_CASE("peer ssh: set over ssh, then rollback over ssh restores byte-for-byte
   CHECK_THAT(rb.out, Catch::Contains("rolled back"));
   CHECK(both_ends() == original);
   check_no_journal(s, local);
+}
+
+TEST_CASE("peer ssh: apply --dry-run over ssh previews the peer's part of a profile and changes nothing", "[peer-ssh][root]") {
+  require_root();
+  const auto& s = testbed_ssh();
+  StateDir local;
+  const auto original = both_ends();
+  // A both-ends profile: its peer: part is the server end's (the knobs: part names the client's).
+  const std::string profile = local / "both.yaml";
+  write_text(profile, "knobs:\n  " + kCliWg + "/mtu: 1400\npeer:\n  knobs:\n    " + kSrvWg + "/txqueuelen: 77\n    " + kSrvWg +
+                          "/mtu: \"" + original.at("srv mtu") + "\"\n");
+  auto r = controller(local.path, with_flags({"apply", "--dry-run", profile}, s.flags()));
+  INFO(r.out << r.err);
+  REQUIRE(r.ok());
+  CHECK_THAT(r.out, Catch::Contains(kSrvWg + "/txqueuelen") && Catch::Contains("77"));
+  CHECK_THAT(r.out, !Catch::Contains(kCliWg));
+  CHECK(both_ends() == original);
+  check_no_journal(s, local);
+  auto j = controller(local.path, with_flags({"apply", "--dry-run", "--json", profile}, s.flags()));
+  INFO(j.out << j.err);
+  REQUIRE(j.ok());
+  const auto steps = nlohmann::json::parse(j.out)["steps"];
+  REQUIRE(steps.size() == 2);
+  CHECK(steps[0]["id"] == kSrvWg + "/txqueuelen");  // in the order a transaction writes them: MTU last
+  CHECK(steps[0]["written"] == true);
+  CHECK(steps[1]["id"] == kSrvWg + "/mtu");
+  CHECK(steps[1]["written"] == false);  // already that value
 }
 
 TEST_CASE("peer ssh: bad input over ssh is one line, exit 2, nothing changed on either end", "[peer-ssh][root]") {
