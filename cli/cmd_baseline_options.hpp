@@ -29,6 +29,13 @@ inline void add_load_options(CLI::App* sub, LoadOptions& o) {
       ->check(not_empty("a namespace name"));
   sub->add_option("--port", o.target.port, "the peer's iperf3 port (with --peer)")->capture_default_str();
   sub->add_option("--duration", o.duration, "seconds per scenario (10, 30s, 1m)")->capture_default_str();
+  // Not an option of these: said as such, not as "arguments not expected" listing the --ssh-*
+  // options' values in reverse (found by an exploratory test).
+  const std::string name = sub->get_name();
+  sub->add_option_function<std::string>("--ssh", [name](const std::string&) {
+       throw UsageError(name + " measures the path from this end and takes no --ssh (the peer only runs `iperf3 -s`): drop "
+                               "--ssh and the --ssh-* options; `wgopt search --ssh` tunes both ends");
+     })->group("");
 }
 
 // Whole seconds, at least 1 (iperf3 -t takes whole seconds).

@@ -36,6 +36,9 @@ TEST_CASE("cli: a parse error is one line naming the command whose --help has th
       {{"export", "p.yaml", "--out", ""}, "wgopt: error: --out: needs a directory, and it was given empty: see `wgopt export --help`\n"},
       {{"diagnose"}, "wgopt: error: say where the load goes: --testbed (the built-in testbed) or --peer ADDR (a host running "
                      "`iperf3 -s`): neither was given\n"},
+      {{"baseline", "--peer", "10.0.0.2", "--ssh", "root@10.0.0.2", "--ssh-identity", "/k"},
+       "wgopt: error: baseline measures the path from this end and takes no --ssh (the peer only runs `iperf3 -s`): drop --ssh "
+       "and the --ssh-* options; `wgopt search --ssh` tunes both ends\n"},
   };
   for (const auto& c : cases) {
     auto r = wgopt_cli(c.args);
