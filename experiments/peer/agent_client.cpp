@@ -123,6 +123,13 @@ void AgentClient::start_session(long long since_ms) {
                             name_, h.wgopt_version.empty() ? "?" : h.wgopt_version, h.protocol, WGOPT_VERSION,
                             kProtocolVersion));
   }
+  // The protocol decides what works; another release of it may still measure or discover differently
+  // (found by an exploratory test: a peer reporting wgopt 0.0.1 was accepted without a word).
+  if (h.wgopt_version != WGOPT_VERSION && h.wgopt_version != hello_.wgopt_version) {
+    spdlog::warn("peer {} runs wgopt {}, this host {}: install the same version on both hosts (the agent protocol, {}, "
+                 "matches, so this goes on)",
+                 name_, h.wgopt_version.empty() ? "?" : h.wgopt_version, WGOPT_VERSION, kProtocolVersion);
+  }
   hello_ = std::move(h);
   spdlog::debug("peer {}: agent pid {}, wgopt {}, state {}", name_, hello_.pid, hello_.wgopt_version, hello_.state_dir);
 }

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -135,6 +137,20 @@ TEST_CASE("client: another protocol version, an agent that dies, one that hangs"
     auto fake = script(dir, "noisy", "echo 'Welcome!'\nread l\necho '" + hello_line() + "'\nread l\n");
     auto c = AgentClient::spawn({fake}, "fake");
     CHECK(c->hello().wgopt_version == "test");
+  }
+  SECTION("a peer of another wgopt version speaking this protocol goes on, with a warning naming both versions") {
+    auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
+    auto previous = spdlog::default_logger();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+    auto fake = script(dir, "older", "read l\necho '" + hello_line() + "'\nread l\n");
+    std::string warned;
+    {
+      auto c = AgentClient::spawn({fake}, "fake");
+      CHECK(c->hello().wgopt_version == "test");
+      for (const auto& line : sink->last_formatted()) warned += line;
+    }
+    spdlog::set_default_logger(previous);
+    CHECK_THAT(warned, Catch::Contains(std::string("peer fake runs wgopt test, this host ") + WGOPT_VERSION));
   }
   SECTION("a request that is never answered ends the session: PeerLost now and after") {
     auto fake = script(dir, "hangs", "read l\necho '" + hello_line() + "'\nsleep 30\n");
