@@ -192,6 +192,11 @@ void stay_on_winner(PlantAccess& plant, const Values& winner) {
 }  // namespace
 
 nlohmann::json SearchReport::to_json() const {
+  // The host's own values kept (kept-baseline, holds, rolled-back): the "winner" is the baseline, its
+  // throughput too (found by an exploratory test: "winner_throughput_mbps": 0.0 next to a
+  // winner_score equal to the baseline's).
+  const bool own_values = outcome != SearchOutcome::Promoted && outcome != SearchOutcome::Retuned && winner_score == baseline_score;
+  const double winner_mbps = own_values && winner_throughput_mbps == 0 ? baseline_throughput_mbps : winner_throughput_mbps;
   nlohmann::json j = {{"outcome", to_string(outcome)},
           {"study", study_path},
           {"profile", profile_path},
@@ -208,7 +213,7 @@ nlohmann::json SearchReport::to_json() const {
           {"applied", applied},
           {"changed", changed},
           {"baseline_throughput_mbps", baseline_throughput_mbps},
-          {"winner_throughput_mbps", winner_throughput_mbps}};
+          {"winner_throughput_mbps", winner_mbps}};
   if (!peer_events.empty()) j["peer_events"] = peer_events;  // --ssh: lost sessions and what came of them
   if (!simplification.empty()) {
     j["returned"] = returned;

@@ -71,6 +71,17 @@ TEST_CASE("a search that lost its peer says so, names no profile and says how to
   CHECK_THAT(text, Contains("wgopt search --resume /var/lib/wgopt/studies/s.sqlite"));
 }
 
+TEST_CASE("--json of a kept baseline gives the winner the baseline's throughput with its score", "[search-messages]") {
+  SearchReport r;
+  r.outcome = SearchOutcome::KeptBaseline;
+  r.baseline_score = r.winner_score = 430.8;
+  r.baseline_throughput_mbps = 535.7;
+  CHECK(r.to_json().at("winner_throughput_mbps") == 535.7);
+  r.outcome = SearchOutcome::Promoted;  // a promoted winner has its own, even when not measured here
+  r.winner_score = 450;
+  CHECK(r.to_json().at("winner_throughput_mbps") == 0.0);
+}
+
 TEST_CASE("a finished search's summary keeps its verdict, profile and next steps", "[search-messages]") {
   SearchWorld w;
   w.start_poor();
