@@ -194,7 +194,7 @@ std::vector<ExportFile> render_timer(const act::Profile& p, const Model&, const 
   const std::string install = fmt::format(
       "install -m 0644 wgopt-retune.service wgopt-retune.timer /etc/systemd/system/ && install -D -m 0644 {} {} && "
       "systemctl daemon-reload && systemctl enable --now wgopt-retune.timer",
-      cut(o.profile_label), o.profile_path);
+      shell_word(cut(o.profile_label)), o.profile_path);
   std::string service = header(p, o, "#", install);
   service += "\n[Unit]\n";
   service += "Description=wgopt nightly re-tune: measure the installed profile again; keep it, promote a better one or roll back\n";

@@ -1,5 +1,6 @@
 #include "experiments/export/export_escape.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "common/error.hpp"
@@ -28,6 +29,17 @@ std::string ini_text(std::string_view text) {
     else out += fmt::format("\\x{:02x}", b);
   }
   return out;
+}
+
+std::string shell_word(const std::string& s) {
+  const bool plain = !s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+-") == std::string::npos;
+  if (plain) return s;
+  // A comment shows a backslash doubled, so sh_quote's '\'' would paste wrong: a name with a single
+  // quote goes in double quotes when nothing in it expands there, else a placeholder stands for it.
+  const bool control = std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  if (!control && s.find('\'') == std::string::npos) return "'" + s + "'";
+  if (!control && s.find_first_of("$`\\\"!") == std::string::npos) return "\"" + s + "\"";
+  return "PROFILE.yaml";
 }
 
 std::string sh_quote(const std::string& s) {

@@ -39,6 +39,11 @@ std::string ini_text(std::string_view text);
 
 // Single-quoted for sh: 'a b', with ' written as '\''. Only for validated values (no NUL).
 std::string sh_quote(const std::string& s);
+// One word of a suggested shell command in a comment: as it is when it is only [A-Za-z0-9/._+-],
+// else single-quoted, double-quoted when it holds a ' and nothing that expands there, else the
+// placeholder PROFILE.yaml (a profile named `my best.yaml` or `$(x).yaml` must not read as two words
+// or code when the line is pasted; comments show a backslash doubled, so none is used).
+std::string shell_word(const std::string& s);
 
 // systemd-escape of one path component: [A-Za-z0-9:_.] as they are (a leading '.' as \x2e), any
 // other byte as \xNN ('-' is \x2d). A unit name built from it needs no more quoting in a unit file.

@@ -413,6 +413,19 @@ TEST_CASE("export hostile: the header keeps one visible line per fact", "[export
   CHECK_THAT(c, Contains("# Captured in " + shown + ": there, apply it"));
 }
 
+// The timer's install line names the profile file in a shell command a reader may paste: a name
+// with a space or $(...) is one quoted word there, never two words or a substitution.
+TEST_CASE("export hostile: the profile's file name is one quoted word in the suggested install command", "[export][hostile]") {
+  const auto plain = render_export(with_text("x"), "timer", labelled("best.yaml")).at(0).content;
+  CHECK_THAT(plain, Contains("install -D -m 0644 best.yaml /etc/wgopt/profile.yaml"));
+  const auto odd = render_export(with_text("x"), "timer", labelled("my best $(id).yaml")).at(0).content;
+  CHECK_THAT(odd, Contains("install -D -m 0644 'my best $(id).yaml' /etc/wgopt/profile.yaml"));
+  const auto quote = render_export(with_text("x"), "timer", labelled("it's.yaml")).at(0).content;
+  CHECK_THAT(quote, Contains("install -D -m 0644 \"it's.yaml\" /etc/wgopt/profile.yaml"));
+  const auto both = render_export(with_text("x"), "timer", labelled("it's $(id).yaml")).at(0).content;
+  CHECK_THAT(both, Contains("install -D -m 0644 PROFILE.yaml /etc/wgopt/profile.yaml"));
+}
+
 TEST_CASE("export hostile: `wgopt export` of a hostile file, every format and all", "[export][hostile]") {
   fs::remove(kMark);
   TempDir tmp("cli");
