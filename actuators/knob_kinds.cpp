@@ -26,17 +26,17 @@ namespace {
 // (off-rps reads it) and after irqbalance's stop, the qdisc, txqueuelen, MTU last (a wrong MTU can
 // cut the peer off, everything else is in place by then). IRQ masks go back after the channels and
 // rings that re-create IRQs (restore order 9) and resolve against the IRQs that exist when written.
-// The per-queue values (the RSS table's queue count, the RPS masks and flow counts, one per rx
-// queue) go back after the channels too (restore orders 8..6): restored first, they met the
-// transaction's queue count, not the original one, and the originals of the queues it had removed
-// were lost (a rollback of channels/rx=1 + rps_cpus failed, and its retry took its own values for
-// someone else's).
+// The RPS masks and flow counts, one per rx queue, go back after the channels too (restore orders
+// 7, 6): restored first, they met the transaction's queue count, not the original one, and the
+// originals of the queues it had removed were lost (a rollback of channels/rx=1 + rps_cpus failed,
+// and its retry took its own values for someone else's). The RSS table stays before the channels:
+// once set it pins the queues it spreads over, and the kernel refuses fewer channels than it uses.
 const KindSpec kDeviceKinds[] = {
     {"channels", Scope::Device, ValueType::Int, 10},
     {"rings", Scope::Device, ValueType::Int, 15},
     {"offload", Scope::Device, ValueType::Bool, 20},
     {"rss_hash", Scope::Device, ValueType::Enum, 25},
-    {"rss_equal", Scope::Device, ValueType::Int, 26, 8},
+    {"rss_equal", Scope::Device, ValueType::Int, 26},
     {"rps_cpus", Scope::Device, ValueType::Mask, 30, 7},
     {"rps_flow_cnt", Scope::Device, ValueType::Int, 31, 6},
     {"irq_affinity", Scope::Irq, ValueType::Enum, 32, 9, true},

@@ -236,8 +236,9 @@ KnobPtr make_sysctl_knob(const Host& host, const std::string& name, const std::v
     // started inside one (a peer's agent under `ip netns exec`, a container) has Place::host() too:
     // there net.core.rmem_max, a sysctl of the initial namespace only, is read-only (found by an
     // exploratory test: the peer's space offered cubic, and every trial that drew it was infeasible).
-    const bool child = !host.place.is_host() ||
-                       (host.files->exists("/proc/sys/net/core/rmem_max") && !host.files->writable("/proc/sys/net/core/rmem_max"));
+    // Only root can tell by it: for anyone else no sysctl is writable (and nothing is tuned either).
+    const bool child = !host.place.is_host() || (running_as_root() && host.files->exists("/proc/sys/net/core/rmem_max") &&
+                                                 !host.files->writable("/proc/sys/net/core/rmem_max"));
     auto available = words_of(host, "/proc/sys/net/ipv4/tcp_available_congestion_control");
     auto allowed = words_of(host, "/proc/sys/net/ipv4/tcp_allowed_congestion_control");
     for (const auto& a : available) {

@@ -104,6 +104,10 @@ class ChangeSession {
   // The end of a run that held knobs (Transaction::hold): puts every Held entry back to its value
   // before the hold, newest first; entries that fail stay Held (the next start retries them).
   RestoreReport release_held();
+  // Before entries of knobs someone else changed (ChangedByOther among `items`) leave the journal:
+  // the journal file as it is (every change so far saved) is archived as journal-TIME-left-alone.json
+  // and named in report.left_alone_record, once per report; the in-memory journal stays as it was.
+  void keep_left_alone_record(const std::vector<RestoreItem>& items, RestoreReport& report);
 
  private:
   // Throws UsageError when the journal's `host` entries belong to another network namespace.
@@ -111,7 +115,6 @@ class ChangeSession {
   void restore_open(RestoreReport& report);
   void release_held(RestoreReport& report);
   void save_journal();
-  void keep_left_alone_record(const std::vector<RestoreItem>& items, RestoreReport& report);
 
   HostLock lock_;
   HostLock state_lock_;  // the journal's directory, whatever the run dir

@@ -381,6 +381,8 @@ RestoreReport Transaction::undo(size_t upto) {
       }
       drop = item.outcome == Outcome::ChangedByOther;
       report.items.push_back(std::move(item));
+      // Its original (an earlier kept change's, before wgopt) leaves the journal with it: on record first.
+      if (drop) session_.keep_left_alone_record(report.items, report);
     }
     if (drop || p.knob->equal(e->before, e->original)) {
       d.entries.erase(d.entries.begin() + (e - d.entries.data()));

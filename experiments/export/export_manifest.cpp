@@ -23,10 +23,15 @@ namespace {
 const char* kTunedPaths[] = {"etc/tuned/profiles/wgopt/tuned.conf", "etc/tuned/wgopt/tuned.conf"};
 
 bool boot_file(const std::string& path) {
+  // A unit or .link name is one file in its directory: no '/' after the prefix (so no "..", which a
+  // manifest could otherwise use to name a file outside the tree that export --force or a retune
+  // removes).
+  auto one_file_in = [&](const std::string& prefix, const std::string& suffix) {
+    return path.starts_with(prefix) && path.ends_with(suffix) && path.find('/', prefix.size()) == std::string::npos;
+  };
   return path == "etc/sysctl.d/99-wgopt.conf" || path == "usr/local/sbin/wgopt-tuning.sh" ||
-         (path.starts_with("etc/systemd/system/wgopt-tuning") && path.ends_with(".service")) ||
-         (path.starts_with("etc/systemd/network/10-wgopt-") && path.ends_with(".link")) || path == kTunedPaths[0] ||
-         path == kTunedPaths[1] || path == "etc/wgopt/netbird-mtu.env";
+         one_file_in("etc/systemd/system/wgopt-tuning", ".service") || one_file_in("etc/systemd/network/10-wgopt-", ".link") ||
+         path == kTunedPaths[0] || path == kTunedPaths[1] || path == "etc/wgopt/netbird-mtu.env";
 }
 
 // The boot format a boot file comes from.

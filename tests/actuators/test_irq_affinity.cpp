@@ -55,8 +55,11 @@ TEST_CASE("irq_affinity: differing masks read as one per IRQ; names, one mask or
   CHECK(d.order > find_knob(fake.host, "enp1s0/channels/combined")->descriptor().order);
   CHECK(d.order > find_knob(fake.host, "enp1s0/rps_cpus")->descriptor().order);
   CHECK(restore_rank(d) < find_knob(fake.host, "enp1s0/channels/combined")->descriptor().order);
-  // The per-queue values go back after the channels that set the queue count.
-  for (const char* id : {"enp1s0/rps_cpus", "enp1s0/rps_flow_cnt", "enp1s0/rss_equal"}) {
+  // The per-queue RPS values go back after the channels that set the queue count; the RSS table,
+  // which pins the queues it uses, before them.
+  CHECK(restore_rank(find_knob(fake.host, "enp1s0/rss_equal")->descriptor()) >
+        restore_rank(find_knob(fake.host, "enp1s0/channels/combined")->descriptor()));
+  for (const char* id : {"enp1s0/rps_cpus", "enp1s0/rps_flow_cnt"}) {
     INFO(id);
     CHECK(restore_rank(find_knob(fake.host, id)->descriptor()) < restore_rank(find_knob(fake.host, "enp1s0/channels/combined")->descriptor()));
   }

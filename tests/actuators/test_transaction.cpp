@@ -139,6 +139,27 @@ TEST_CASE("kept changes stay until wgopt rollback, which restores the host's fir
   CHECK_FALSE(journal_exists(h));
 }
 
+// A trial's undo (every search candidate) drops the entry of a knob someone else changed meanwhile,
+// and with it the original of an earlier kept change: the journal is archived first.
+TEST_CASE("a rollback that leaves a kept knob alone keeps the journal it had on record") {
+  FakeHost h;
+  ChangeSession session(h.s.state(), h.lookup(), h.s.session());
+  Transaction kept(session, h.host, h.knobs);
+  kept.apply({{"net.fake.a", "111"}});
+  kept.keep();
+  Transaction tx(session, h.host, h.knobs);
+  tx.apply({{"net.fake.a", "122"}, {"net.fake.b", "222"}});
+  h.s.put("/proc/sys/net/core/fake_a", "5555\n");  // an admin, after wgopt
+  auto report = tx.rollback();
+  REQUIRE(report.items.size() == 2);
+  const std::string record = report.left_alone_record;
+  REQUIRE_FALSE(record.empty());
+  const std::string text = read_file(record).value_or("");
+  CHECK_THAT(text, Catch::Contains("\"original\": \"100\""));  // fake_a's before wgopt, nowhere else now
+  CHECK(h.s.get("/proc/sys/net/core/fake_a") == "5555\n");
+  CHECK(h.s.get("/proc/sys/net/core/fake_b") == "200\n");
+}
+
 TEST_CASE("a transaction dropped without keep() or rollback() rolls back") {
   FakeHost h;
   const auto before = h.snapshot();

@@ -204,7 +204,10 @@ TEST_CASE("fleet: --format all lists the boot files retune owns; the manifest re
   CHECK_THAT(tuned.content, !Contains("[sysctl]"));
   for (const std::string bad : {"formats: [sysctl]\nfiles: [/etc/passwd]\n", "formats: [sysctl]\nfiles: [etc/sysctl.d/../../x]\n",
                                 "formats: [timer]\nfiles: []\n", "formats: [sysctl]\nfiles: [etc/sysctl.d/99-wgopt.conf]\nunderlay: 'a;b'\n",
-                                "- x\n", "files: [\n"}) {
+                                "- x\n", "files: [\n",
+                                // a unit or .link name that climbs out of its directory
+                                "formats: [systemd]\nfiles: [etc/systemd/system/wgopt-tuning.d/../../../../x.service]\n",
+                                "formats: [networkd]\nfiles: [etc/systemd/network/10-wgopt-a/../../../../b.link]\n"}) {
     INFO(bad);
     CHECK_THROWS_AS(parse_manifest(bad, "m.yaml"), UsageError);
   }
