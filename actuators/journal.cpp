@@ -187,6 +187,17 @@ void Journal::save() {
   fsync_path(dir_, O_RDONLY | O_DIRECTORY);
 }
 
+std::string Journal::record_copy(const std::string& tag) const {
+  const auto content = read_file(path());
+  if (!content) throw Error(fmt::format("cannot read journal {} to keep a copy: {}", one_line(path(), 200), std::strerror(errno)));
+  std::string dest = fmt::format("{}/journal-{}-{}.json", dir_, utc_now("%Y%m%dT%H%M%SZ"), tag);
+  for (int n = 2; ::access(dest.c_str(), F_OK) == 0; ++n) {
+    dest = fmt::format("{}/journal-{}-{}-{}.json", dir_, utc_now("%Y%m%dT%H%M%SZ"), tag, n);
+  }
+  write_file_atomic(dest, *content, 0600);
+  return dest;
+}
+
 std::string Journal::archive(const std::string& tag) {
   std::string dest = fmt::format("{}/journal-{}-{}.json", dir_, utc_now("%Y%m%dT%H%M%SZ"), tag);
   for (int n = 2; ::access(dest.c_str(), F_OK) == 0; ++n) {

@@ -77,9 +77,13 @@ class Journal {
   // Writes data() durably (temp + fsync + rename + fsync dir). An empty journal removes the file.
   void save();
   // Renames journal.json to journal-<UTC timestamp>-<tag>.json and returns the new path; the
-  // in-memory data becomes empty. Used for other-boot journals and for the record of a rollback
-  // that left knobs alone.
+  // in-memory data becomes empty. Used for other-boot journals.
   std::string archive(const std::string& tag);
+  // A copy of journal.json as it is on disk, journal-<UTC timestamp>-<tag>.json (written whole, then
+  // renamed); journal.json and data() stay as they are. The record of a rollback that left knobs
+  // alone: journal.json must stay in place until the rollback saves it, or a crash in between
+  // would lose the open transaction.
+  std::string record_copy(const std::string& tag) const;
 
   JournalData& data() { return data_; }
   const JournalData& data() const { return data_; }

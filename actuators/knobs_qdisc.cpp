@@ -99,8 +99,20 @@ class QdiscKnob : public KnobBase {
     std::vector<std::string> out;
     if (listed(kDeviceDefaults, cur)) out.push_back(cur);
     const std::string dir = "/sys/class/net/" + d_.device;
+    // The kernel attaches mq when the device was made with more than one tx queue, whatever number
+    // is in use now: the queues in sysfs, else the channel maximums (a NIC at one channel of four).
     const auto queues = host_.files->list(dir + "/queues");
-    if (std::count_if(queues.begin(), queues.end(), [](const std::string& q) { return q.starts_with("tx-"); }) > 1) out.push_back("mq");
+    bool multi = std::count_if(queues.begin(), queues.end(), [](const std::string& q) { return q.starts_with("tx-"); }) > 1;
+    if (!multi && host_.files->exists(dir + "/device")) {
+      const auto l = host_.run({"ethtool", "-l", d_.device});
+      if (l.ok()) {
+        const auto pc = parse_preset_current(l.out);
+        for (const char* key : {"TX", "Combined"}) {
+          if (const auto both = pc.get(key)) multi = multi || both->first > 1;
+        }
+      }
+    }
+    if (multi) out.push_back("mq");
     if (!host_.files->exists(dir + "/device")) out.push_back("noqueue");
     return out;
   }

@@ -123,11 +123,20 @@ class RpsKnob : public KnobBase {
     if (is_mask()) return CpuMask::parse(v, host_.nproc, fmt::format("mask for {}", d_.id)).canonical();
     // As the kernel stores it (rounded up to a power of two), so `set` reports what the host holds.
     const int64_t n = parse_int_in(v, d_);
-    if (as_given && d_.domain.zero_off && n > 0 && n < d_.domain.min_on) {
+    if (as_given && d_.domain.zero_off && n > 0 && n < d_.domain.min_on && !holds_now(n)) {
       throw UsageError(fmt::format("value '{}' for {}: this kernel refuses an RFS table of fewer than {} flows: use 0 (off) or {} and up",
                                    v, d_.id, d_.domain.min_on, d_.domain.min_on));
     }
     return std::to_string(round_pow2(n));
+  }
+  // Whether a queue holds `n` now: a kernel that took it (before 6.18's refusal) takes it again, so a
+  // `wgopt show` profile of such a host applies there.
+  bool holds_now(int64_t n) const {
+    for (const auto& q : rx_queues(host_, d_.device)) {
+      const auto v = host_.files->read(path(q));
+      if (v && trim(*v) == std::to_string(n)) return true;
+    }
+    return false;
   }
   // As the kernel printed it -> canonical. The kernel prints nr_cpu_ids bits, which can exceed nproc.
   std::string canonical_read(const std::string& v) const {

@@ -190,14 +190,12 @@ void ChangeSession::keep_left_alone_record(const std::vector<RestoreItem>& items
   // A knob that is gone has no value to put back; one someone else changed still has its original.
   const bool left = std::any_of(items.begin(), items.end(), [](const RestoreItem& i) { return i.outcome == Outcome::ChangedByOther; });
   if (!left || !report.left_alone_record.empty()) return;
-  const JournalData now = journal_.data();  // the file holds it too: every change so far was saved
   try {
-    report.left_alone_record = journal_.archive("left-alone");
+    report.left_alone_record = journal_.record_copy("left-alone");  // the file: every change so far was saved
   } catch (const Error& e) {
     if (!options_.journal_best_effort) throw;
     journal_problem_ = e.what();
   }
-  journal_.data() = now;
 }
 
 void ChangeSession::restore_open(RestoreReport& report) {

@@ -2,6 +2,8 @@
 // nothing reaches the tree or the tools. equal() compares as the kernel normalises.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "actuators/catalog.hpp"
 #include "common/error.hpp"
 #include "tests/actuators/test_knobs_fake.hpp"
@@ -81,6 +83,9 @@ TEST_CASE("validate gives the canonical form; equal compares as the kernel norma
   CHECK_THROWS_AS(flows->validate("1"), UsageError);
   CHECK_THROWS_WITH(flows->validate("1"), Catch::Contains("refuses an RFS table of fewer than 2 flows: use 0 (off) or 2 and up"));
   CHECK_THROWS_WITH(flows->validate("4 1"), Catch::Contains("use 0 (off) or 2 and up"));
+  // A kernel that holds 1 took it (before 6.18): a profile of that host applies there.
+  std::ofstream(fake.root / "sys/class/net/enp1s0/queues/rx-0/rps_flow_cnt") << "1\n";  // as that kernel holds it
+  CHECK(find_knob(fake.host, "enp1s0/rps_flow_cnt")->validate("1") == "1");
   flows->apply("2");
   CHECK(flows->read() == "2");
   auto entries = find_knob(fake.host, "net.core.rps_sock_flow_entries");
