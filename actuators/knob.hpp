@@ -108,7 +108,10 @@ class Knob {
   // May a restore overwrite `found`, which wgopt wrote as `ours`? Default: equal(found, ours); the
   // IRQ knob also says yes when `ours` placed IRQs that no longer exist (a channel change re-created
   // them at the driver's default masks), since nobody else chose what they hold.
-  virtual bool still_ours(const std::string& found, const std::string& ours) const { return equal(found, ours); }
+  // `goal` is the value the restore puts back.
+  virtual bool still_ours(const std::string& found, const std::string& ours, const std::string& /*goal*/) const {
+    return equal(found, ours);
+  }
   // What the last apply() did that no rollback undoes ("loaded kernel module tcp_bbr"), once: the
   // transaction collects it into ApplyResult::notes. Default: nothing.
   virtual std::vector<std::string> take_notes() { return {}; }

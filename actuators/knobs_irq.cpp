@@ -157,7 +157,7 @@ class IrqAffinityKnob : public KnobBase {
     }
   }
 
-  bool still_ours(const std::string& found, const std::string& ours) const override {
+  bool still_ours(const std::string& found, const std::string& ours, const std::string& /*goal*/) const override {
     if (equal(found, ours)) return true;
     const auto parts = split_ws(ours);
     return parts.size() > 1 && !is_irq_placement_name(trim(ours)) &&

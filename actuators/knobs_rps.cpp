@@ -91,12 +91,18 @@ class RpsKnob : public KnobBase {
   }
 
   // A channel change undone first re-creates the rx queues it had removed, at the kernel's default
-  // (0: off): `found` is still wgopt's doing when its first queues hold `ours` (one value for all,
-  // or one per queue) and the queues after them 0.
-  bool still_ours(const std::string& found, const std::string& ours) const override {
+  // (0: off, or net.core.rps_default_mask): `found` is still wgopt's doing when the queues are as
+  // many as `goal` gives values for (the count the channels were restored to), its first queues
+  // hold `ours` (one value for all, or one per queue) and the queues after them the default.
+  // Queues someone else added, or zeroed, do not fit that and are left alone.
+  bool still_ours(const std::string& found, const std::string& ours, const std::string& goal) const override {
     if (equal(found, ours)) return true;
-    const auto pf = split_ws(found), po = split_ws(ours);
-    if (po.empty() || pf.size() <= 1) return false;
+    const auto pf = split_ws(found), po = split_ws(ours), pg = split_ws(goal);
+    if (po.empty() || pf.size() <= 1 || (pg.size() != 1 && pg.size() != pf.size())) return false;
+    std::string fresh = "0";
+    if (is_mask()) {
+      if (auto m = host_.files->read("/proc/sys/net/core/rps_default_mask")) fresh = canonical_read(trim(*m));
+    }
     size_t lead = 0;  // the first queues, holding ours
     if (po.size() == 1) {
       while (lead < pf.size() && equal(pf[lead], po[0])) ++lead;
@@ -107,7 +113,7 @@ class RpsKnob : public KnobBase {
       }
     }
     if (lead == 0) return false;
-    return std::all_of(pf.begin() + static_cast<long>(lead), pf.end(), [&](const std::string& v) { return equal(v, "0"); });
+    return std::all_of(pf.begin() + static_cast<long>(lead), pf.end(), [&](const std::string& v) { return equal(v, fresh); });
   }
 
  private:

@@ -84,7 +84,7 @@ RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal
     item.found = knob.read();
     if (knob.equal(item.found, goal)) {
       item.outcome = Outcome::Unchanged;
-    } else if (forced || knob.still_ours(item.found, ours)) {
+    } else if (forced || knob.still_ours(item.found, ours, goal)) {
       knob.apply(goal);
       note_knob_written();
       const std::string back = knob.read();

@@ -65,13 +65,18 @@ TEST_CASE("validate gives the canonical form; equal compares as the kernel norma
   CHECK(rps->equal("3", "3 3 3 3"));
   CHECK(!rps->equal("3", "3 1 3 3"));
   // Queues a channel change undone first re-created, at the kernel's 0, are still wgopt's doing.
-  CHECK(rps->still_ours("3 0", "3"));
-  CHECK(rps->still_ours("3 3 0 0", "3"));
-  CHECK(rps->still_ours("1 2 0", "1 2"));
-  CHECK_FALSE(rps->still_ours("3 1", "3"));    // someone else's mask on the second queue
-  CHECK_FALSE(rps->still_ours("0 3", "3"));
-  CHECK_FALSE(rps->still_ours("1 3 0", "1 2"));
-  CHECK_FALSE(rps->still_ours("1", "3"));
+  CHECK(rps->still_ours("3 0", "3", "1 2"));          // two queues again, as the original had
+  CHECK(rps->still_ours("3 3 0 0", "3", "1 2 1 2"));
+  CHECK(rps->still_ours("1 2 0", "1 2", "0"));         // one original value for every queue
+  CHECK_FALSE(rps->still_ours("3 1", "3", "1 2"));     // someone else's mask on the second queue
+  CHECK_FALSE(rps->still_ours("0 3", "3", "1 2"));
+  CHECK_FALSE(rps->still_ours("1 3 0", "1 2", "0"));
+  CHECK_FALSE(rps->still_ours("1", "3", "1"));
+  CHECK_FALSE(rps->still_ours("3 0 0", "3", "1 2"));   // queues someone else added: the original does not fit
+  // A kernel whose new queues start at rps_default_mask.
+  std::ofstream(fake.root / "proc/sys/net/core/rps_default_mask") << "2\n";
+  CHECK(find_knob(fake.host, "enp1s0/rps_cpus")->still_ours("3 2", "3", "1 2"));
+  CHECK_FALSE(find_knob(fake.host, "enp1s0/rps_cpus")->still_ours("3 0", "3", "1 2"));
   auto flows = find_knob(fake.host, "enp1s0/rps_flow_cnt");
   CHECK(flows->equal("3000", "4096"));  // rounded up to a power of two
   CHECK(flows->validate("3") == "4");     // canonical is what the kernel will hold: `set` reports '0' -> '4'
