@@ -9,7 +9,9 @@
 //            bound to the WireGuard interface, the .link, the retune timer, the profile, the
 //            boot-files manifest) copied verbatim from files/, and /etc/wgopt/retune.env with this
 //            host's retune peer: a host rolled back keeps the boot files it had, so its next boot
-//            does not bring the values back that its check refused
+//            does not bring the values back that its check refused. The boot files an earlier
+//            rollout's manifest lists and this profile no longer has are removed, with their
+//            units' enablement links
 //   systemd  units enabled (boot, the interface unit) and the retune timer started; skipped with a
 //            message on a host without systemd (the knobs were applied all the same)
 //   tuned    on a TuneD host, a child profile of the host's active one, where that TuneD looks
@@ -168,6 +170,23 @@ const char* kTasksGate = R"YAML(
 )YAML";
 
 const char* kTasksInstall = R"YAML(
+# An earlier rollout's boot files this profile no longer has (no offload left for a .link, no
+# device knob for the tuning unit): installed, they would put the old profile's values back at the
+# next boot. The manifest it installed names them; only names wgopt renders are taken from it.
+- name: Read the boot-files manifest an earlier rollout installed
+  ansible.builtin.slurp:
+    src: "{{ wgopt_prefix }}/etc/wgopt/boot-files.yaml"
+  register: wgopt_old_manifest
+  failed_when: false
+  check_mode: false
+
+- name: Decide the earlier rollout's boot files this profile no longer has
+  ansible.builtin.set_fact:
+    wgopt_stale_files: "{{ ((wgopt_old_manifest.content | b64decode | from_yaml).files | default([]))
+      | select('match', '^(etc/sysctl[.]d/99-wgopt[.]conf|usr/local/sbin/wgopt-tuning[.]sh|etc/systemd/system/wgopt-tuning[A-Za-z0-9_.@-]*[.]service|etc/systemd/network/10-wgopt-[A-Za-z0-9_.-]*[.]link|etc/wgopt/netbird-mtu[.]env)$')
+      | difference((wgopt_boot_files + wgopt_unit_files) | map(attribute='src') | list) | list }}"
+  when: wgopt_old_manifest.content is defined
+
 - name: Create the directories the files go to
   ansible.builtin.file:
     path: "{{ wgopt_prefix }}/{{ item }}"
@@ -193,6 +212,22 @@ const char* kTasksInstall = R"YAML(
   loop_control:
     label: "{{ item.src }}"
   register: wgopt_units_copied
+
+- name: Find the enablement links of the earlier rollout's units this profile no longer has
+  ansible.builtin.find:
+    paths: "{{ wgopt_prefix }}/etc/systemd/system"
+    recurse: true
+    file_type: link
+    patterns: "{{ wgopt_stale_files | select('match', '^etc/systemd/system/') | map('basename') | list }}"
+  register: wgopt_stale_links
+  when: wgopt_stale_files | default([]) | select('match', '^etc/systemd/system/') | list | length > 0
+
+- name: Remove the earlier rollout's boot files this profile no longer has (and their units' links)
+  ansible.builtin.file:
+    path: "{{ item }}"
+    state: absent
+  loop: "{{ (wgopt_stale_files | default([]) | map('regex_replace', '^', wgopt_prefix + '/') | list)
+      + (wgopt_stale_links.files | default([]) | map(attribute='path') | list) }}"
 
 - name: Install this host's retune peer (/etc/wgopt/retune.env, read by wgopt-retune.service)
   ansible.builtin.copy:

@@ -242,6 +242,30 @@ TEST_CASE("fleet: the exported playbook over real ssh: check, apply, skip a host
     WARN("second run: srv changed=" << rc.at("srv").at("changed") << ", cli changed=" << rc.at("cli").at("changed"));
     CHECK(get(srv_ns, ids, state) == applied);
   }
+  {  // The next profile holds sysctls only: the first's tuning unit and script (and a unit's
+     // enablement link) go, or every boot would put its device settings back.
+    const std::string wants = root_srv + "/etc/systemd/system/multi-user.target.wants";
+    fs::create_directories(wants);
+    fs::create_symlink("../wgopt-tuning.service", wants + "/wgopt-tuning.service");  // as `systemctl enable` leaves it
+    const std::string next = dir / "next.yaml";
+    write_profile(next, srv_ns, P + "-us", P + "-ws", P, {{"net.ipv4.tcp_rmem", "4096 262144 8388608"}}, state);
+    auto x2 = run_wgopt(state, {"export", next, "--format", "ansible", "--out", dir / "ansible"});
+    INFO(x2.out << x2.err);
+    REQUIRE(x2.exit_code == 2);  // the first role is there: refused without --force
+    x2 = run_wgopt(state, {"export", next, "--format", "ansible", "--out", dir / "ansible", "--force"});
+    REQUIRE(x2.ok());
+    auto r = playbook({});
+    REQUIRE(r.ok());
+    CHECK(recap(r.out).at("srv").at("failed") == 0);
+    CHECK_FALSE(fs::exists(root_srv + "/usr/local/sbin/wgopt-tuning.sh"));
+    CHECK_FALSE(fs::exists(root_srv + "/etc/systemd/system/wgopt-tuning.service"));
+    CHECK_FALSE(fs::exists(root_srv + "/etc/systemd/system/wgopt-tuning-" + P + "-ws.service"));
+    CHECK_FALSE(fs::is_symlink(wants + "/wgopt-tuning.service"));
+    CHECK(fs::exists(root_srv + "/etc/sysctl.d/99-wgopt.conf"));
+    CHECK_THAT(slurp(root_srv + "/etc/wgopt/boot-files.yaml"), !Catch::Contains("wgopt-tuning"));
+    // And the first profile again, for the canary below.
+    REQUIRE(run_wgopt(state, {"export", profile, "--format", "ansible", "--out", dir / "ansible", "--force"}).ok());
+  }
   {  // A canary whose post-apply check fails: rolled back, nothing installed (its next boot must not
      // bring back the values its check refused), the rollout stops before the next host.
     // The server end's journal (its ssh sessions' state dir), rolled back where the role applied it.
