@@ -8,7 +8,6 @@
 
 #include "actuators/allowlist.hpp"
 #include "actuators/catalog.hpp"
-#include "actuators/knob_kinds.hpp"
 #include "actuators/lock.hpp"
 #include "actuators/profile.hpp"
 #include "actuators/transaction.hpp"
@@ -98,25 +97,12 @@ ChangeOutcome change_here(const KnobOptions& o, const std::vector<act::Change>& 
   return {place.describe(), act::state_dir(), "wgopt rollback", result.steps, session.startup(), result.notes};
 }
 
-// --dry-run on the peer, by its agent's read-only operations: each value validated there, read, and
-// compared as the peer's knob compares them, in the order a transaction writes them (found by an
-// exploratory test: it was refused, and the fix it named previewed the profile's own knobs: no
-// way to see what a both-ends profile's peer: part would change).
+// --dry-run on the peer: the peer's agent runs the checks and the plan of a transaction and writes
+// nothing (found by an exploratory test: it was refused, and the fix it named previewed the
+// profile's own knobs: no way to see what a both-ends profile's peer: part would change).
 ChangeOutcome preview_on_peer(const KnobOptions& o, const std::vector<act::Change>& changes, peer::AgentClient& client) {
-  const auto hints = peer_discover_args(o);
-  const std::vector<std::string> canonical = client.validate(changes, hints);
-  std::vector<std::string> ids;
-  for (const auto& c : changes) ids.push_back(c.id);
-  const auto current = client.read(ids, hints);
-  std::vector<peer::EqualItem> items;
-  for (size_t i = 0; i < changes.size() && i < current.size() && i < canonical.size(); ++i) {
-    items.push_back({changes[i].id, current[i].second, canonical[i]});
-  }
-  const std::vector<bool> same = client.equal(items, hints);
-  ChangeOutcome out{"peer " + client.peer(), client.hello().state_dir + " on the peer", "wgopt rollback --ssh " + o.ssh.target};
-  for (size_t i = 0; i < items.size() && i < same.size(); ++i) out.steps.push_back({items[i].id, items[i].a, items[i].b, !same[i]});
-  std::stable_sort(out.steps.begin(), out.steps.end(),
-                   [](const act::Step& a, const act::Step& b) { return act::descriptor_for(a.id).order < act::descriptor_for(b.id).order; });
+  ChangeOutcome out{"peer " + client.peer(), client.hello().state_dir + " on the peer", "wgopt rollback --ssh " + o.ssh.target,
+                    client.preview(changes, peer_discover_args(o))};
   out.dry_run = true;
   return out;
 }

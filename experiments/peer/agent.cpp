@@ -119,6 +119,7 @@ json Agent::dispatch(const Request& r) {
   if (op == "discover") return op_discover(a);
   if (op == "read") return op_read(a);
   if (op == "validate") return op_validate(a);
+  if (op == "preview") return op_preview(a);
   if (op == "equal") return op_equal(a);
   if (op == "apply") return op_apply(a);
   if (op == "arm") return encode(arm(decode_arm(a).lease_ms));
@@ -301,6 +302,14 @@ json Agent::op_validate(const json& a) {
   ValidateResult r;
   for (const auto& ch : c.changes) r.canonical.push_back(act::find_knob(h, ch.id, discover_options(c.discover))->validate(ch.value));
   return encode(r);
+}
+
+// `wgopt apply --ssh --dry-run`: the checks and the steps of a transaction, nothing written.
+json Agent::op_preview(const json& a) {
+  const ChangesArgs c = decode_changes(a);
+  const act::Host h = host();
+  const auto knobs = knobs_for(h, c.changes, discover_options(c.discover));
+  return encode(ApplyReply{.steps = act::Transaction::preview(h, knobs, c.changes).steps});
 }
 
 json Agent::op_equal(const json& a) {

@@ -69,6 +69,7 @@ class Agent {
   nlohmann::json op_discover(const nlohmann::json& args);
   nlohmann::json op_read(const nlohmann::json& args);
   nlohmann::json op_validate(const nlohmann::json& args);
+  nlohmann::json op_preview(const nlohmann::json& args);
   nlohmann::json op_equal(const nlohmann::json& args);
   nlohmann::json op_apply(const nlohmann::json& args);
   nlohmann::json op_keep();

@@ -304,6 +304,10 @@ std::vector<bool> AgentClient::equal(const std::vector<EqualItem>& items, const 
   return call<EqualResult>("equal", encode(EqualArgs{.items = items, .discover = hints})).equal;
 }
 
+std::vector<act::Step> AgentClient::preview(const std::vector<act::Change>& changes, const DiscoverArgs& hints) {
+  return call<ApplyReply>("preview", encode(ChangesArgs{.changes = changes, .discover = hints})).steps;
+}
+
 ApplyReply AgentClient::apply(const std::vector<act::Change>& changes, const DiscoverArgs& hints) {
   // Heartbeats start with the request: a long apply (channel changes) must not outlive the lease.
   start_heartbeat();

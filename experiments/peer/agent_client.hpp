@@ -103,6 +103,8 @@ class AgentClient {
   // One transaction on the peer (its journal, lock and guardian). The lease is armed before the
   // first write and renewed in the background until keep() or rollback().
   ApplyReply apply(const std::vector<act::Change>& changes, const DiscoverArgs& hints = {});
+  // What apply() would write, checked as a transaction checks it (Transaction::preview on the peer).
+  std::vector<act::Step> preview(const std::vector<act::Change>& changes, const DiscoverArgs& hints = {});
   void keep();                      // keep the values; `rollback_all` (or `wgopt rollback --ssh`) undoes them later
   act::RestoreReport rollback();    // back to the values before apply()
   RollbackAllResult rollback_all(); // every original the peer's journal holds

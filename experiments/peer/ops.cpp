@@ -167,7 +167,7 @@ JournalState journal_from(const json& j) { return {.entries = whole<int>(j.at("e
 }  // namespace
 
 const std::vector<std::string>& known_ops() {
-  static const std::vector<std::string> ops{"hello",      "status",      "discover",   "read",          "validate",
+  static const std::vector<std::string> ops{"hello",      "status",      "discover",   "read",          "validate",  "preview",
                                             "equal",      "apply",       "keep",       "rollback",      "rollback_all",
                                             "arm",        "disarm",      "heartbeat",  "probe_start",   "probe_stop",
                                             "iperf3_ensure", "iperf3_stop", "ping",    "bye"};
@@ -266,7 +266,7 @@ void validate_args(const std::string& op, const json& a) {
   else if (op == "status") decode_status(a);
   else if (op == "discover") decode_discover(a);
   else if (op == "read") decode_read(a);
-  else if (op == "validate") decode_changes(a);
+  else if (op == "validate" || op == "preview") decode_changes(a);
   else if (op == "equal") decode_equal(a);
   else if (op == "apply") decode_apply(a);
   else if (op == "arm") decode_arm(a);

@@ -11,6 +11,7 @@
 //   read            ReadArgs                          ReadResult (id -> canonical value)
 //   validate        ChangesArgs                       ValidateResult (canonical values, in order)
 //   equal           EqualArgs                         EqualResult
+//   preview         ChangesArgs                       ApplyReply (the steps a transaction would write; nothing written)
 //   apply           ApplyArgs (changes + lease)       ApplyReply (steps, what was restored first)
 //   keep | rollback -                                 - | RestoreReport
 //   rollback_all    -                                 RollbackAllResult

@@ -233,6 +233,13 @@ TEST_CASE("peer ssh: apply --dry-run over ssh previews the peer's part of a prof
   CHECK(steps[0]["written"] == true);
   CHECK(steps[1]["id"] == kSrvWg + "/mtu");
   CHECK(steps[1]["written"] == false);  // already that value
+  // The peer checks it as an apply does: a mask wider than its CPUs is refused, exit 2.
+  write_text(profile, "knobs:\n  " + kCliWg + "/mtu: 1400\npeer:\n  knobs:\n    " + kSrvWg + "/rps_cpus: \"ff\"\n");
+  auto wide = controller(local.path, with_flags({"apply", "--dry-run", profile}, s.flags()));
+  INFO(wide.out << wide.err);
+  CHECK(wide.exit_code == 2);
+  CHECK_THAT(wide.err, Catch::Contains("rps_cpus"));
+  CHECK(both_ends() == original);
 }
 
 TEST_CASE("peer ssh: bad input over ssh is one line, exit 2, nothing changed on either end", "[peer-ssh][root]") {

@@ -149,7 +149,7 @@ TEST_CASE("validate_args: what a fuzzer drives; every known op has a decoder", "
     nlohmann::json minimal = nlohmann::json::object();
     if (op == "hello") minimal = {{"protocol", kProtocolVersion}};
     if (op == "read") minimal = {{"ids", {"net.core.rmem_max"}}};
-    if (op == "validate" || op == "apply") minimal = {{"changes", nlohmann::json::array()}};
+    if (op == "validate" || op == "preview" || op == "apply") minimal = {{"changes", nlohmann::json::array()}};
     if (op == "equal") minimal = {{"items", nlohmann::json::array()}};
     if (op == "iperf3_ensure" || op == "iperf3_stop") minimal = {{"bind_address", "100.64.0.1"}};
     CHECK_NOTHROW(validate_args(op, minimal));
