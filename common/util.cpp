@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <system_error>
 #include <thread>
 #include <fmt/format.h>
 
@@ -227,14 +228,17 @@ std::string named_net_namespace(const std::string& name, const std::string& run_
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return id;
   std::uint64_t cookie = 0;
-  std::thread([&] {
-    if (::setns(fd, CLONE_NEWNET) != 0) return;
-    const int s = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) return;
-    socklen_t len = sizeof cookie;
-    if (::getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0) cookie = 0;
-    ::close(s);
-  }).join();
+  try {
+    std::thread([&] {
+      if (::setns(fd, CLONE_NEWNET) != 0) return;
+      const int s = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (s < 0) return;
+      socklen_t len = sizeof cookie;
+      if (::getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0) cookie = 0;
+      ::close(s);
+    }).join();
+  } catch (const std::system_error&) {  // no thread to be had: the inode alone
+  }
   ::close(fd);
   return cookie ? id + fmt::format(" cookie {}", cookie) : id;
 }
