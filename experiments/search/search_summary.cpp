@@ -25,6 +25,7 @@ std::string ended_early_summary(const SearchReport& r, const std::string& ssh_ta
     out = std::string("\nsearch interrupted: ") +
           (ssh_target.empty() ? "the host is on its original values\n" : "both ends are on their original values\n");
   }
+  for (const auto& e : r.peer_events) out += "peer: " + e + "\n";  // --ssh: what came of each lost session
   out += trial_counts(r) + "\n";
   out += "study:   " + r.study_path + "\n";
   if (!r.profile_path.empty()) out += "profile: " + r.profile_path + "\n";

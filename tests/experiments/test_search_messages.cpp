@@ -63,12 +63,14 @@ TEST_CASE("a search that lost its peer says so, names no profile and says how to
   r.confirmation = "the peer was lost: 198.18.0.1 is unreachable (timeout)";
   r.study_path = "/var/lib/wgopt/studies/s.sqlite";
   r.trials = 2;
+  r.peer_events = {"trial 2: peer lost and not reachable again: the search ends; this end is restored; timeout"};
   r.ssh_target = "root@198.18.0.1";
   const std::string text = search_summary(r);
   CHECK_THAT(text, StartsWith("\nsearch ended, the peer was lost: 198.18.0.1 is unreachable (timeout)\nthis host is on its original "
                               "values; the peer restores its own by itself\n"));
   CHECK_THAT(text, !Contains("profile:") && !Contains("wgopt export") && !Contains("baseline kept"));
   CHECK_THAT(text, Contains("wgopt search --resume /var/lib/wgopt/studies/s.sqlite"));
+  CHECK_THAT(text, Contains("\npeer: trial 2: peer lost and not reachable again: the search ends"));
 }
 
 TEST_CASE("--json of a kept baseline gives the winner the baseline's throughput with its score", "[search-messages]") {

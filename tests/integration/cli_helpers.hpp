@@ -88,6 +88,19 @@ class SshBlackHole {
   bool on_ = false;
 };
 
+// A network namespace of one test case's own, removed with its devices when the case ends; one left
+// by an interrupted run is removed first.
+struct NamedNetns {
+  std::string name;
+  explicit NamedNetns(std::string n) : name(std::move(n)) {
+    run({"ip", "netns", "del", name});
+    REQUIRE(run({"ip", "netns", "add", name}).ok());
+  }
+  ~NamedNetns() { run({"ip", "netns", "del", name}); }
+  NamedNetns(const NamedNetns&) = delete;
+  NamedNetns& operator=(const NamedNetns&) = delete;
+};
+
 // The binary does not run without root (tests/main.cpp exits 77, CTest says Skipped); a test that
 // needs root still fails loudly rather than pass without running.
 inline void need_root() {

@@ -24,14 +24,6 @@ namespace {
 
 const std::string kNetns = "wgtdom";
 
-struct ScratchNetns {
-  ScratchNetns() {
-    run({"ip", "netns", "del", kNetns});
-    REQUIRE(run({"ip", "netns", "add", kNetns}).ok());
-  }
-  ~ScratchNetns() { run({"ip", "netns", "del", kNetns}); }
-};
-
 // The domain's two ends as values of the knob (a triple: "lo lo lo" and "hi hi hi").
 std::vector<std::string> domain_ends(const act::Descriptor& d) {
   auto v = [&](long long x) {
@@ -45,7 +37,7 @@ std::vector<std::string> domain_ends(const act::Descriptor& d) {
 TEST_CASE("knobs --netns lists the buffer maxima as read-only, and set refuses them before writing",
           "[knobs][root][faults]") {
   need_root();
-  ScratchNetns ns;
+  NamedNetns ns(kNetns);
   StateDir state;
   auto r = run_wgopt(state.path, {"knobs", "--netns", kNetns, "--json"});
   INFO(r.err);
@@ -76,7 +68,7 @@ TEST_CASE("knobs --netns lists the buffer maxima as read-only, and set refuses t
 
 TEST_CASE("every sysctl's domain ends are accepted by this kernel", "[knobs][root][faults]") {
   need_root();
-  ScratchNetns ns;
+  NamedNetns ns(kNetns);
   int written = 0;
   for (const Place& place : {Place::netns(kNetns), Place::host()}) {
     act::Host host = act::make_host(place);

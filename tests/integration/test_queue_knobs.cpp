@@ -26,14 +26,12 @@ namespace {
 const std::string kNs = "wgtq";
 
 struct QueueNetns {
+  NamedNetns ns{kNs};
   QueueNetns() {
-    run({"ip", "netns", "del", kNs});
-    REQUIRE(run({"ip", "netns", "add", kNs}).ok());
     REQUIRE(run({"ip", "-n", kNs, "link", "add", "wgtq0", "numrx", "2", "numtx", "1", "type", "veth", "peer", "name", "wgtq1"}).ok());
     in_ns(kNs, {"ip", "link", "set", "wgtq0", "up"});
     in_ns(kNs, {"ip", "link", "set", "wgtq1", "up"});
   }
-  ~QueueNetns() { run({"ip", "netns", "del", kNs}); }
   std::string cat(const std::string& path) { return in_ns(kNs, {"cat", path}); }
   void put(const std::string& path, const std::string& v) { in_ns(kNs, {"sh", "-c", "echo " + v + " > " + path}); }
   std::string queue(int i, const std::string& file) { return cat("/sys/class/net/wgtq0/queues/rx-" + std::to_string(i) + "/" + file); }

@@ -132,7 +132,12 @@ TEST_CASE("retune: holds, rolls a drifted knob back, re-tunes a poor profile", "
     REQUIRE(x.ok());
     const std::string sysctl_d = root + "/etc/sysctl.d/99-wgopt.conf";
     REQUIRE_THAT(slurp(sysctl_d), Catch::Contains("\nnet.ipv4.tcp_rmem = " + kTiny + "\n"));
-    const std::string script_before = slurp(root + "/usr/local/sbin/wgopt-tuning.sh");
+    // A profile of sysctls has no tuning unit or script (nothing for them to do); TuneD's child
+    // profile holds its sysctls too.
+    CHECK_FALSE(std::filesystem::exists(root + "/usr/local/sbin/wgopt-tuning.sh"));
+    const std::string tuned_conf = root + "/etc/tuned/profiles/wgopt/tuned.conf";
+    const std::string tuned_before = slurp(tuned_conf);
+    REQUIRE_THAT(tuned_before, Catch::Contains("net.ipv4.tcp_rmem=\"" + kTiny + "\""));
     auto r = run_wgopt(state.path, retune_args(poor, {"--trials", "4"}, "3"));
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 10);
@@ -153,11 +158,10 @@ TEST_CASE("retune: holds, rolls a drifted knob back, re-tunes a poor profile", "
     CHECK_THAT(r.err, Catch::Contains("wgopt retune: rewrote " + sysctl_d));
     CHECK_THAT(slurp(sysctl_d), Catch::Contains("\nnet.ipv4.tcp_rmem = " + now + "\n"));
     CHECK_THAT(slurp(poor + ".prev-files/etc/sysctl.d/99-wgopt.conf"), Catch::Contains("\nnet.ipv4.tcp_rmem = " + kTiny + "\n"));
-    const std::string script_after = slurp(root + "/usr/local/sbin/wgopt-tuning.sh");
-    CHECK(script_after != script_before);  // its header names the new profile's outcome and score
-    CHECK_THAT(script_after, Catch::Contains("outcome retuned"));
-    CHECK_THAT(script_after, Catch::Contains("#   net.ipv4.tcp_rmem = " + now + "\n"));
-    CHECK(slurp(poor + ".prev-files/usr/local/sbin/wgopt-tuning.sh") == script_before);
+    const std::string tuned_after = slurp(tuned_conf);
+    CHECK_THAT(tuned_after, Catch::Contains("outcome retuned"));  // its header names the new profile's outcome
+    CHECK_THAT(tuned_after, Catch::Contains("net.ipv4.tcp_rmem=\"" + now + "\""));
+    CHECK(slurp(poor + ".prev-files/etc/tuned/profiles/wgopt/tuned.conf") == tuned_before);
   }
 
   // Leave the journal empty: every retune kept its changes, rollback restores the testbed's originals.
