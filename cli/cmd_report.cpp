@@ -53,7 +53,9 @@ void run(const ReportOptions& o) {
     std::fprintf(stderr, "wrote the HTML report to %s\n", o.html.c_str());
   }
   std::string out;
-  if (o.json) out = report_to_json(d).dump(2) + "\n";
+  // A study's text is the study's: bytes that are not UTF-8 (a hand-edited note) are replaced, not an
+  // internal error (found by an exploratory test).
+  if (o.json) out = report_to_json(d).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   else if (o.markdown) out = render_report_markdown(d);
   else if (o.html.empty()) out = render_report_text(d);
   std::fwrite(out.data(), 1, out.size(), stdout);

@@ -94,7 +94,12 @@ Table moved_table(const ReportData& d) {
 }
 
 std::string simplification_note(const ReportData& d) {
-  if (d.not_promoted && !d.moved.empty()) return " These are the confirmed candidate's changes: it was not promoted, the profile carries none of them.";
+  if (d.not_promoted && !d.moved.empty()) {
+    // Confirmed only when a confirmation ran: else the best trial (found by an exploratory test).
+    const bool confirmed = d.winner_source.starts_with("the confirmed candidate");
+    return std::string(" These are the ") + (confirmed ? "confirmed candidate's" : "best trial's") +
+           " changes: it was not promoted, the profile carries none of them.";
+  }
   return d.simplification.empty() ? "" : " Simplification: " + d.simplification + ".";
 }
 

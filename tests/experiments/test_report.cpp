@@ -12,6 +12,7 @@
 #include "common/error.hpp"
 #include "common/exec.hpp"
 #include "experiments/study/objective.hpp"
+#include "tests/wgopt_cli.hpp"
 #include "experiments/report/report_data.hpp"
 #include "experiments/report/report_plots.hpp"
 #include "experiments/report/report_render.hpp"
@@ -428,6 +429,23 @@ TEST_CASE("a study whose score was edited into text is refused, not read as 0", 
   CHECK_THROWS_WITH(load_report(path), Contains("study " + path + " holds a record the report cannot use") &&
                                            Contains("not a number in column score"));
   CHECK_THROWS_AS(load_report(path), UsageError);
+}
+
+TEST_CASE("report --json of a study whose note is not UTF-8 replaces the bytes, not an internal error", "[report]") {
+  TempDir tmp("utf8");
+  const std::string path = tmp.file("s.sqlite");
+  write_running_study(path);
+  ProcessRunner runner;
+  REQUIRE(runner.run({.argv = {"python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+                                                "c.execute(\"UPDATE trials SET note = CAST(x'6e6f7465fffe' AS TEXT) WHERE number = 2\"); c.commit()",
+                               path},
+                      .timeout = std::chrono::seconds(30)})
+              .ok());
+  auto r = test::wgopt_cli({"report", path, "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_NOTHROW(nlohmann::json::parse(r.out));
+  CHECK_THAT(r.out, Contains("note\xef\xbf\xbd\xef\xbf\xbd"));  // U+FFFD for each byte
 }
 
 TEST_CASE("an empty study (no baseline, no trials) still renders every section", "[report]") {
