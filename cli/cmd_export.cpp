@@ -117,6 +117,10 @@ void run_export(const ExportCli& c) {
     }
   } else {
     // Every target is checked before the first is written: a refusal leaves nothing half-exported.
+    std::error_code ec;
+    if (fs::exists(c.out, ec) && !fs::is_directory(c.out, ec)) {
+      throw UsageError(fmt::format("--out {} is not a directory: give a directory to write the files under", c.out));
+    }
     std::vector<std::string> existing;
     for (const auto& f : files) {
       if (fs::exists(fs::path(c.out) / f.path)) existing.push_back((fs::path(c.out) / f.path).string());

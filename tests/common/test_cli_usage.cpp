@@ -36,6 +36,8 @@ TEST_CASE("cli: a parse error is one line naming the command whose --help has th
       {{"export", "p.yaml", "--out", ""}, "wgopt: error: --out: needs a directory, and it was given empty: see `wgopt export --help`\n"},
       {{"diagnose"}, "wgopt: error: say where the load goes: --testbed (the built-in testbed) or --peer ADDR (a host running "
                      "`iperf3 -s`): neither was given\n"},
+      {{"optimize", "--space", "s.yaml", "--eval", "true", "--trials", "3", "--seed", "-1"},
+       "wgopt: error: --seed: '-1' is not a seed: use a whole number from 0 to 18446744073709551615: see `wgopt optimize --help`\n"},
       {{"baseline", "--peer", "10.0.0.2", "--ssh", "root@10.0.0.2", "--ssh-identity", "/k"},
        "wgopt: error: baseline measures the path from this end and takes no --ssh (the peer only runs `iperf3 -s`): drop --ssh "
        "and the --ssh-* options; `wgopt search --ssh` tunes both ends\n"},

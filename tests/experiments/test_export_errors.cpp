@@ -158,6 +158,10 @@ TEST_CASE("export CLI: writes the tree with modes, refuses to overwrite, --force
   r = wgopt_cli({"export", fixture, "--format", "sysctl", "--out", out, "--force"});
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("wrote " + out + "/etc/sysctl.d/99-wgopt.conf"));
+  // --out onto a file: a usage error naming it, exit 2 (it was 1, "cannot create").
+  r = wgopt_cli({"export", fixture, "--format", "sysctl", "--out", out + "/etc/sysctl.d/99-wgopt.conf", "--force"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("99-wgopt.conf is not a directory: give a directory"));
 
   // Without --out: printed with separators.
   r = wgopt_cli({"export", fixture, "--format", "netbird"});
