@@ -182,9 +182,8 @@ class TrialRunner {
     counts_.measured_s += ev.seconds;
     candidate->rollback();
     if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
-    if (ev.state == Evaluation::State::Failed && ev.note == kAbandonedNote) {
-      throw peer::PeerLost("the session to the peer was lost during the measurement");
-    }
+    // Asked of the link, not read from the evaluation's note (a far end's probes usually throw first).
+    if (plant_.remote() && plant_.remote()->lost()) throw peer::PeerLost("the session to the peer was lost during the measurement");
     rec.metrics = ev.metrics_json();
     rec.metrics["duration_s"] = objective.duration.count();  // per scenario: the screening length or the full one
     rec.probes = ev.probes_json();
