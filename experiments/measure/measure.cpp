@@ -253,29 +253,40 @@ nlohmann::json Evaluation::metrics_json(bool with_probes) const {
   return j;
 }
 
+namespace {
+
+// One end's probe summary of one scenario, as the study stores it.
+nlohmann::json end_probes_json(const probes::Summary& p) {
+  nlohmann::json o;
+  o["seconds"] = p.seconds;
+  o["top_soft_cpu"] = p.top_soft_cpu;
+  o["top_soft_pct"] = p.top_soft_pct;
+  o["top_sys_cpu"] = p.top_sys_cpu;
+  o["top_sys_pct"] = p.top_sys_pct;
+  o["softnet_dropped"] = p.softnet.dropped;
+  o["softnet_time_squeeze"] = p.softnet.time_squeeze;
+  o["nic_drops"] = nic_drop_count(p);
+  o["iface_drops"] = iface_drop_count(p);
+  std::uint64_t udp_errors = 0;
+  for (const auto& n : p.net) udp_errors += n.udp.in_errors;  // InErrors counts RcvbufErrors too
+  o["udp_errors"] = udp_errors;
+  nlohmann::json cores = nlohmann::json::array();
+  for (const auto& c : p.cores) {
+    cores.push_back({{"cpu", c.cpu}, {"usr", c.usr}, {"sys", c.sys}, {"soft", c.soft}, {"idle", c.idle}});
+  }
+  o["cores"] = cores;
+  return o;
+}
+
+}  // namespace
+
 nlohmann::json Evaluation::probes_json() const {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& s : scenarios) {
-    const auto& p = s.probes;
-    nlohmann::json o;
-    o["seconds"] = p.seconds;
-    o["top_soft_cpu"] = p.top_soft_cpu;
-    o["top_soft_pct"] = p.top_soft_pct;
-    o["top_sys_cpu"] = p.top_sys_cpu;
-    o["top_sys_pct"] = p.top_sys_pct;
-    o["softnet_dropped"] = p.softnet.dropped;
-    o["softnet_time_squeeze"] = p.softnet.time_squeeze;
-    o["nic_drops"] = nic_drop_count(p);
-    o["iface_drops"] = iface_drop_count(p);
-    std::uint64_t udp_errors = 0;
-    for (const auto& n : p.net) udp_errors += n.udp.in_errors;  // InErrors counts RcvbufErrors too
-    o["udp_errors"] = udp_errors;
-    nlohmann::json cores = nlohmann::json::array();
-    for (const auto& c : p.cores) {
-      cores.push_back({{"cpu", c.cpu}, {"usr", c.usr}, {"sys", c.sys}, {"soft", c.soft}, {"idle", c.idle}});
-    }
-    o["cores"] = cores;
+    nlohmann::json o = end_probes_json(s.probes);
     o["series_mbps"] = s.series_mbps;
+    // The far end's own probes (--ssh): the score charged its drops too, so the report shows them.
+    if (s.far_probes) o["far"] = end_probes_json(*s.far_probes);
     j[s.scenario] = o;
   }
   return j;

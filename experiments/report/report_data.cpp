@@ -200,6 +200,10 @@ std::string screening_note(const json& metrics, std::optional<long long> full) {
   return full && used && *used < *full ? fmt::format("screened at {} s", *used) : "";
 }
 
+void add_rows(ReportData& d, std::vector<ComparisonRow> rows) {
+  for (auto& r : rows) d.table_rows.push_back(std::move(r));
+}
+
 // The trial list, the convergence and the §7.1 steps; returns the baseline rounds' probes.
 std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const std::vector<TrialRecord>& trials,
                                     const std::vector<BaselineRecord>& baselines,
@@ -214,8 +218,8 @@ std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const 
     base_metrics.push_back(&b.metrics);
     if (const json* p = probes_in_metrics(b.metrics)) base_probes.push_back(p);
   }
-  d.table_rows.push_back(comparison_row(fmt::format("baseline ({} round{})", baselines.size(), baselines.size() == 1 ? "" : "s"),
-                                        base_metrics, base_probes));
+  add_rows(d, comparison_rows(fmt::format("baseline ({} round{})", baselines.size(), baselines.size() == 1 ? "" : "s"),
+                              base_metrics, base_probes));
   std::optional<double> best_so_far;
   const std::optional<long long> full_s = objective_seconds(info);
   for (const auto& t : trials) {
@@ -241,7 +245,7 @@ std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const 
       // (they read half the baseline's for the same configuration).
       const auto used = measured_length(t.metrics);
       const double to_window = full_s && used ? static_cast<double>(*full_s) / static_cast<double>(*used) : 1.0;
-      d.table_rows.push_back(comparison_row(fmt::format("trial {} (new best)", t.number), {&t.metrics}, {&t.probes}, to_window));
+      add_rows(d, comparison_rows(fmt::format("trial {} (new best)", t.number), {&t.metrics}, {&t.probes}, to_window));
     }
     d.state_counts[std::string(to_string(t.state))] += 1;
     d.trials.push_back(std::move(r));
@@ -259,7 +263,7 @@ std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const 
     const std::string rounds = fmt::format("{} round{}", m.size(), m.size() == 1 ? "" : "s");
     std::string label = std::string(arm) == "baseline" ? fmt::format("confirm: baseline ({})", rounds)
                                                        : fmt::format("confirm: trial {} ({})", trial, rounds);
-    d.table_rows.push_back(comparison_row(label, m, p));
+    add_rows(d, comparison_rows(label, m, p));
   }
 
   return base_probes;
@@ -362,6 +366,25 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
   return d;
 }
 
+namespace {
+
+// A score the search wrote is finite: an infinite or NaN one was put there by hand and would make
+// every mean, best and effect in the report meaningless.
+void check_score(double score, const std::string& what) {
+  if (!std::isfinite(score)) throw std::runtime_error(fmt::format("{}'s score is not a finite number ({})", what, score));
+}
+
+void check_scores(const std::vector<TrialRecord>& trials, const std::vector<BaselineRecord>& baselines,
+                  const std::vector<ConfirmationRecord>& confirmations) {
+  for (const auto& t : trials) {
+    if (t.score) check_score(*t.score, fmt::format("trial {}", t.number));
+  }
+  for (const auto& b : baselines) check_score(b.score, fmt::format("baseline round {}", b.round));
+  for (const auto& c : confirmations) check_score(c.score, fmt::format("confirmation round {}", c.round));
+}
+
+}  // namespace
+
 ReportData load_report(const std::string& path) {
   StudyStore s = StudyStore::open_read_only(path);  // not a study at all: its own one-line refusal
   try {
@@ -372,6 +395,7 @@ ReportData load_report(const std::string& path) {
     auto baselines = s.baselines();
     auto confirmations = s.confirmations();
     auto result = s.result();
+    check_scores(trials, baselines, confirmations);
     return build_report(path, info, trials, baselines, confirmations, result);
   } catch (const wgopt::UsageError&) {
     throw;

@@ -39,6 +39,12 @@ std::optional<double> mean_over(const std::vector<const json*>& records, Of of) 
 
 }  // namespace
 
+std::optional<int> cpu_at(const json& j, const char* key) {
+  const std::optional<double> v = number_at(j, key);
+  if (!v || *v < 0 || *v > kMaxCpu || *v != std::floor(*v)) return std::nullopt;
+  return static_cast<int>(*v);
+}
+
 std::optional<double> number_at(const json& j, const char* key) {
   if (!j.is_object()) return std::nullopt;
   auto it = j.find(key);
@@ -63,8 +69,28 @@ std::optional<double> throughput_of(const json& metrics) {
   return sum / n;
 }
 
-ComparisonRow comparison_row(const std::string& label, const std::vector<const json*>& metrics,
-                             const std::vector<const json*>& probes, double to_window) {
+namespace {
+
+// A record's probes of one scenario at one end: the scenario's own (this end) or its "far" object.
+const json* end_of(const json& scenario, bool far) {
+  if (!scenario.is_object()) return nullptr;
+  if (!far) return &scenario;
+  auto it = scenario.find("far");
+  return it != scenario.end() && it->is_object() ? &*it : nullptr;
+}
+
+bool has_far_end(const std::vector<const json*>& probes) {
+  for (const json* p : probes) {
+    if (!p->is_object()) continue;
+    for (const auto& [name, s] : p->items()) {
+      if (end_of(s, true)) return true;
+    }
+  }
+  return false;
+}
+
+ComparisonRow end_row(const std::string& label, const std::vector<const json*>& metrics,
+                      const std::vector<const json*>& probes, double to_window, bool far) {
   ComparisonRow row;
   row.config = label;
   row.throughput_mbps = mean_over(metrics, [](const json& m) { return throughput_of(m); });
@@ -76,13 +102,15 @@ ComparisonRow comparison_row(const std::string& label, const std::vector<const j
     if (!p->is_object() || p->empty()) continue;
     double rec_soft = -1, rec_softnet = 0, rec_nic = 0, rec_udp = 0;
     int rec_core = -1, scenarios = 0;
-    for (const auto& [name, s] : p->items()) {
-      if (!s.is_object()) continue;
+    for (const auto& [name, scenario] : p->items()) {
+      const json* end = end_of(scenario, far);
+      if (!end) continue;
+      const json& s = *end;
       ++scenarios;
       double ts = number_at(s, "top_soft_pct").value_or(0);
       if (ts >= rec_soft) {
         rec_soft = ts;
-        rec_core = static_cast<int>(number_at(s, "top_soft_cpu").value_or(-1));
+        rec_core = cpu_at(s, "top_soft_cpu").value_or(-1);
       }
       rec_softnet += number_at(s, "softnet_dropped").value_or(0);
       rec_nic += number_at(s, "nic_drops").value_or(0) + number_at(s, "iface_drops").value_or(0);
@@ -106,6 +134,15 @@ ComparisonRow comparison_row(const std::string& label, const std::vector<const j
   return row;
 }
 
+}  // namespace
+
+std::vector<ComparisonRow> comparison_rows(const std::string& label, const std::vector<const json*>& metrics,
+                                           const std::vector<const json*>& probes, double to_window) {
+  if (!has_far_end(probes)) return {end_row(label, metrics, probes, to_window, false)};
+  return {end_row(label + ": local", metrics, probes, to_window, false),
+          end_row(label + ": peer", metrics, probes, to_window, true)};
+}
+
 std::vector<CoreLoad> core_loads(const std::vector<const json*>& probes) {
   std::map<int, std::pair<CoreLoad, int>> acc;
   for (const json* p : probes) {
@@ -113,10 +150,10 @@ std::vector<CoreLoad> core_loads(const std::vector<const json*>& probes) {
     for (const auto& [name, s] : p->items()) {
       if (!s.is_object() || !s.contains("cores") || !s["cores"].is_array()) continue;
       for (const auto& c : s["cores"]) {
-        auto cpu = number_at(c, "cpu");
+        const std::optional<int> cpu = cpu_at(c, "cpu");
         if (!cpu) continue;
-        auto& [load, n] = acc[static_cast<int>(*cpu)];
-        load.cpu = static_cast<int>(*cpu);
+        auto& [load, n] = acc[*cpu];
+        load.cpu = *cpu;
         load.usr += number_at(c, "usr").value_or(0);
         load.sys += number_at(c, "sys").value_or(0);
         load.soft += number_at(c, "soft").value_or(0);

@@ -400,8 +400,8 @@ TEST_CASE("a study with a hand-damaged score is named in the report's refusal", 
     s.add_baseline({.round = 1, .score = 500, .metrics = metrics(500, 505), .measured_at = 1795698000});
     s.add_baseline({.round = 2, .score = -std::numeric_limits<double>::infinity(), .metrics = metrics(500, 505), .measured_at = 1795698010});
   }
-  CHECK_THROWS_WITH(load_report(path), Contains("study " + path + " holds a record the report cannot use (sample contains a "
-                                                "non-finite value (-inf))"));
+  CHECK_THROWS_WITH(load_report(path), Contains("study " + path + " holds a record the report cannot use (baseline round 2's "
+                                                "score is not a finite number (-inf))"));
   CHECK_THROWS_AS(load_report(path), UsageError);  // a damaged input: exit 2
   // A table dropped by hand (found by an exploratory test: SQLite's words, exit 1, no study named).
   ProcessRunner runner;
@@ -428,6 +428,35 @@ TEST_CASE("a study whose score was edited into text is refused, not read as 0", 
               .ok());
   CHECK_THROWS_WITH(load_report(path), Contains("study " + path + " holds a record the report cannot use") &&
                                            Contains("not a number in column score"));
+  CHECK_THROWS_AS(load_report(path), UsageError);
+}
+
+TEST_CASE("a trial score or probe number edited out of range is refused or left out, never used", "[report]") {
+  // Found by an exploratory test: a trial score of inf became the "best so far" and every knob
+  // effect's mean; a top_soft_cpu of 1e300 was cast to int (undefined behaviour).
+  TempDir tmp("out-of-range");
+  const std::string path = tmp.file("s.sqlite");
+  {
+    StudyStore s = StudyStore::create(path, info());
+    s.add_baseline({.round = 1, .score = 500, .metrics = metrics(500, 505), .measured_at = 1795698000});
+    const json a = {{"wgt7-wc/mtu", "1380"}};
+    json p = probes(0, 10, 3, 4, 1, cores(10, 5));
+    p["tcp"]["top_soft_cpu"] = 1e300;
+    p["tcp"]["cores"][1]["cpu"] = -4;
+    finish(s, s.begin_trial(a, 1795698100), a, TrialState::Complete, 600, metrics(600, 602), p, "", 1795698100);
+  }
+  const ReportData d = load_report(path);
+  const ComparisonRow* best = row(d, "trial 1 (new best)");
+  REQUIRE(best);
+  CHECK(*best->top_core_soft_pct == Approx(10));
+  CHECK_FALSE(best->top_core);  // no CPU named rather than a wrapped number
+  ProcessRunner runner;
+  REQUIRE(runner.run({.argv = {"python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+                                                "c.execute('UPDATE trials SET score = 9e999 WHERE number = 1'); c.commit()", path},
+                      .timeout = std::chrono::seconds(30)})
+              .ok());
+  CHECK_THROWS_WITH(load_report(path), Contains("study " + path + " holds a record the report cannot use (trial 1's score is "
+                                                "not a finite number (inf))"));
   CHECK_THROWS_AS(load_report(path), UsageError);
 }
 
@@ -639,6 +668,51 @@ TEST_CASE("the trial list marks a trial measured at the screening length", "[rep
   REQUIRE(row != d.table_rows.end());
   CHECK(*row->softnet_drops == Approx(6));
   CHECK(*row->nic_drops == Approx(10));  // NIC + interface drops
+}
+
+TEST_CASE("a two-host study's table shows the peer's drops beside this end's, as the search's table did", "[report]") {
+  // Found by an exploratory test: the score charged the far end's UDP errors (~31,000 per
+  // measurement) while the report's table showed this end's 44. The study now keeps each
+  // scenario's far-end probes under "far"; the report prints them in a ": peer" row.
+  const double t0 = 1795698000;
+  json base_metrics = metrics(300, 300), trial_metrics = metrics(350, 350);
+  json base_probes = probes(1, 20, 2, 4, 0, cores(5, 20)), trial_probes = probes(0, 30, 0, 0, 0, cores(30, 5));
+  base_probes["tcp"]["udp_errors"] = 44;
+  base_probes["tcp"]["far"] = probes(3, 70, 8, 10, 2, cores(1, 1))["tcp"];
+  base_probes["tcp"]["far"]["udp_errors"] = 31000;
+  trial_probes["tcp"]["udp_errors"] = 0;
+  trial_probes["tcp"]["far"] = probes(2, 40, 0, 1, 0, cores(1, 1))["tcp"];
+  trial_probes["tcp"]["far"]["udp_errors"] = 12;
+  base_metrics["probes"] = base_probes;
+  TrialRecord t;
+  t.number = 0;
+  t.params = {{"wgt7-wc/mtu", "1380"}};
+  t.state = TrialState::Complete;
+  t.score = 350;
+  t.metrics = trial_metrics;
+  t.probes = trial_probes;
+  t.timings.started_at = t0 + 100;
+  const ReportData d = build_report("s", info("running"), {t}, {{.round = 1, .score = 300, .metrics = base_metrics, .measured_at = t0}},
+                                    {}, std::nullopt);
+  const ComparisonRow* local = row(d, "baseline (1 round): local");
+  const ComparisonRow* peer = row(d, "baseline (1 round): peer");
+  REQUIRE(local);
+  REQUIRE(peer);
+  CHECK(*local->udp_errors == Approx(44));
+  CHECK(*peer->udp_errors == Approx(31000));
+  CHECK(*peer->nic_drops == Approx(12));  // NIC + interface drops, the peer's
+  CHECK(*peer->top_core_soft_pct == Approx(70));
+  CHECK(peer->top_core == 3);
+  CHECK(*peer->throughput_mbps == Approx(300));  // the path's, measured once for both ends
+  REQUIRE(row(d, "trial 0 (new best): peer"));
+  CHECK(*row(d, "trial 0 (new best): peer")->udp_errors == Approx(12));
+  CHECK(*row(d, "trial 0 (new best): local")->udp_errors == Approx(0));
+  // The per-core load is this end's: the peer's cores are not pooled in.
+  REQUIRE(d.cores_before.size() == 2);
+  CHECK(d.cores_before[1].soft == Approx(20));
+  const std::string text = render_report_text(d);
+  CHECK_THAT(text, Contains("baseline (1 round): peer"));
+  CHECK_FALSE(row(d, "baseline (1 round)"));
 }
 
 TEST_CASE("a resumed study's report shows the last run's baseline rounds and confirmation", "[report][search-resume]") {
