@@ -14,6 +14,7 @@
 #include "cli/registry.hpp"
 #include "cli/ssh_cli.hpp"
 #include "common/error.hpp"
+#include "common/exec.hpp"
 #include "common/files.hpp"
 #include "common/util.hpp"
 #include "experiments/search/host_gate.hpp"
@@ -26,6 +27,20 @@ namespace {
 
 namespace ex = wgopt::experiments;
 
+// A unit file written or removed on the running system (ROOT /, systemd running): systemd reloads
+// them, or it keeps running the old ones (a removed unit stays loaded, a rewritten one is warned about).
+void reload_systemd(const ex::BootFilesUpdate& u) {
+  if (!u.units_changed || u.root != "/" || !std::filesystem::exists("/run/systemd/system")) return;
+  wgopt::ProcessRunner runner;
+  const auto r = runner.run({.argv = {"systemctl", "daemon-reload"}, .timeout = std::chrono::seconds(60)});
+  if (r.ok()) {
+    std::cerr << "wgopt retune: reloaded systemd (systemctl daemon-reload)\n";
+  } else {
+    std::cerr << "wgopt: warning: the units changed but `systemctl daemon-reload` failed (" << r.brief()
+              << "): run it before the next boot\n";
+  }
+}
+
 // After a re-tune replaced the profile: renders its boot files again. 1 when they could not all be
 // rewritten (said on stderr with the fix), else 0.
 int rewrite_boot_files(const std::string& profile) {
@@ -33,6 +48,8 @@ int rewrite_boot_files(const std::string& profile) {
     const auto u = ex::update_boot_files(profile);
     for (const auto& w : u.written) std::cerr << "wgopt retune: rewrote " << w << "\n";
     for (const auto& w : u.removed) std::cerr << "wgopt retune: removed " << w << " (the new profile has nothing for it to hold)\n";
+    for (const auto& w : u.disabled) std::cerr << "wgopt retune: removed " << w << " (the enablement link of a removed unit)\n";
+    reload_systemd(u);
     if (!u.kept.empty()) std::cerr << "wgopt retune: the previous boot files are in " << profile << ".prev-files/\n";
     if (!u.note.empty()) std::cerr << "wgopt retune: boot files: " << u.note << "\n";
     return 0;

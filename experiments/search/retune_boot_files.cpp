@@ -27,6 +27,22 @@ std::string code_of(const std::string& text) {
   return out;
 }
 
+bool is_unit(const std::string& path) { return path.ends_with(".service") || path.ends_with(".timer"); }
+
+// The links `systemctl enable` made for a unit in ROOT/etc/systemd/system (a *.wants/ or *.requires/
+// directory holding a link of the unit's name): left behind, they name a unit that is gone.
+std::vector<fs::path> enablement_links(const fs::path& root, const std::string& unit_path) {
+  const std::string name = fs::path(unit_path).filename().string();
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator(root / "etc/systemd/system", ec)) {
+    const std::string dir = d.path().filename().string();
+    if (!dir.ends_with(".wants") && !dir.ends_with(".requires")) continue;
+    if (fs::is_symlink(d.path() / name, ec)) out.push_back(d.path() / name);
+  }
+  return out;
+}
+
 }  // namespace
 
 BootFilesUpdate update_boot_files(const std::string& profile_path) {
@@ -59,13 +75,18 @@ BootFilesUpdate update_boot_files(const std::string& profile_path) {
     const auto perms = fs::status(root / path, ec).permissions() & fs::perms::mask;
     keep.push_back({(prev / path).string(), *old, ec ? 0644 : static_cast<int>(perms)});
     remove.push_back((root / path).string());
+    if (is_unit(path)) {
+      u.units_changed = true;
+      for (const auto& link : enablement_links(root, path)) u.disabled.push_back(link.string());
+    }
   }
   for (const auto& f : render.files) {
     const fs::path target = root / f.path;
     const auto old = read_file(target.string());
     if (old && *old == f.content) continue;
-    const bool unit = f.path.ends_with(".service") || f.path.ends_with(".timer");
+    const bool unit = is_unit(f.path);
     if (old && unit && code_of(*old) == code_of(f.content)) continue;
+    if (unit) u.units_changed = true;
     if (old) keep.push_back({(prev / f.path).string(), *old, f.mode});
     write.push_back({target.string(), f.content, f.mode});
   }
@@ -76,6 +97,11 @@ BootFilesUpdate update_boot_files(const std::string& profile_path) {
   for (const auto& path : remove) {
     if (std::remove(path.c_str()) != 0 && errno != ENOENT) {
       throw Error(fmt::format("cannot remove {}: {} (the new profile has nothing for it to hold)", path, std::strerror(errno)));
+    }
+  }
+  for (const auto& link : u.disabled) {  // after its unit: a failure here leaves a link, never a unit without one
+    if (std::remove(link.c_str()) != 0 && errno != ENOENT) {
+      throw Error(fmt::format("cannot remove {}: {} (its unit was removed: disable it with systemctl disable)", link, std::strerror(errno)));
     }
   }
   write_files_all_or_nothing(write);

@@ -290,3 +290,49 @@ TEST_CASE("retune's boot files: TuneD's profile rewritten where installed, a for
   CHECK(std::find(u.written.begin(), u.written.end(), (root / "etc/tuned/wgopt/tuned.conf").string()) != u.written.end());
   CHECK_THAT(read_file((root / "usr/local/sbin/wgopt-tuning.sh").string()).value_or(""), Catch::Contains("txqueuelen '3000'"));
 }
+
+TEST_CASE("retune's boot files: a removed unit's enablement link goes with it", "[retune][fleet]") {
+  // Found in review: a new winner with nothing for the tuning unit to hold removed the unit but left
+  // multi-user.target.wants/ naming it (systemd logs a missing unit at every boot), and nothing
+  // told systemd. A profile whose one device has no role the export infers (ens5, a txqueuelen)
+  // and whose new winner keeps only its sysctl.
+  namespace fs = std::filesystem;
+  const test::ScratchDir scratch("wgopt-boot-links");
+  const fs::path root = scratch.dir;
+  const std::string fixture = std::string(WGOPT_FIXTURES_DIR) + "/export/profile.yaml";
+  auto old_profile = act::load_profile(fixture);
+  old_profile.knobs = {{"net.core.netdev_budget", "600"}, {"ens5/txqueuelen", "2000"}};
+  ExportOptions o;
+  o.profile_label = "/etc/wgopt/profile.yaml";
+  std::vector<FileToWrite> tree;
+  std::vector<std::string> units;
+  for (const auto& f : render_export(old_profile, "all", o)) {
+    if (f.path.starts_with("etc/tuned/")) continue;
+    tree.push_back({(root / f.path).string(), f.content, f.mode});
+    if (f.path.starts_with("etc/systemd/system/wgopt-tuning") && f.path.ends_with(".service")) units.push_back(f.path);
+  }
+  REQUIRE(units == std::vector<std::string>{"etc/systemd/system/wgopt-tuning.service"});
+  auto p = old_profile;
+  p.knobs = {{"net.core.netdev_budget", "900"}};
+  tree.push_back({(root / "etc/wgopt/profile.yaml").string(), act::dump_profile(p), 0644});
+  write_files_all_or_nothing(tree);
+  // As `systemctl enable` leaves it; an unrelated unit's link stays.
+  fs::create_directories(root / "etc/systemd/system/multi-user.target.wants");
+  const fs::path link = root / "etc/systemd/system/multi-user.target.wants/wgopt-tuning.service";
+  fs::create_symlink("/etc/systemd/system/wgopt-tuning.service", link);
+  fs::create_symlink("/lib/systemd/system/ssh.service", root / "etc/systemd/system/multi-user.target.wants/ssh.service");
+
+  const BootFilesUpdate u = update_boot_files((root / "etc/wgopt/profile.yaml").string());
+  CHECK(u.units_changed);
+  CHECK(u.disabled == std::vector<std::string>{link.string()});
+  CHECK_FALSE(fs::is_symlink(link));
+  CHECK_FALSE(fs::exists(root / "etc/systemd/system/wgopt-tuning.service"));
+  CHECK_FALSE(fs::exists(root / "usr/local/sbin/wgopt-tuning.sh"));
+  CHECK(fs::is_symlink(root / "etc/systemd/system/multi-user.target.wants/ssh.service"));
+  CHECK_THAT(read_file((root / "etc/sysctl.d/99-wgopt.conf").string()).value_or(""), Catch::Contains("net.core.netdev_budget = 900"));
+
+  // Run again: nothing left to remove, no unit changed (nothing to reload).
+  const BootFilesUpdate again = update_boot_files((root / "etc/wgopt/profile.yaml").string());
+  CHECK_FALSE(again.units_changed);
+  CHECK(again.disabled.empty());
+}
