@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -84,6 +85,21 @@ YAML::Node parse_host(const YAML::Node& node, const std::string& source, const c
     throw UsageError(fmt::format("profile {}: '{}host' must be a map of facts (kernel, nproc, sku, nic_driver, ...), as "
                                  "`wgopt search` writes it",
                                  source, where));
+  }
+  // A misspelled fact ("nprocs: 4") was not compared at all: the gate passed a host of another kind.
+  // The keys `wgopt search` writes: this host's facts, and a peer's (its ssh target, name, mode and
+  // interface pairs besides).
+  static const std::vector<std::string> kFacts = {"kernel",   "nproc",     "sku",   "nic_driver", "wireguard_mode",
+                                                  "underlay", "wireguard", "place", "mirrored_to"};
+  static const std::vector<std::string> kPeerFacts = {"ssh", "hostname", "kernel",     "nproc", "sku",
+                                                      "nic_driver", "wireguard_mode", "mode", "interfaces"};
+  const auto& known = std::string(where).empty() ? kFacts : kPeerFacts;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      throw UsageError(fmt::format("profile {}: unknown key '{}host.{}': the facts there are {}, as `wgopt search` writes them",
+                                   source, where, one_line(key, 80), fmt::join(known, ", ")));
+    }
   }
   const YAML::Node& map = node;  // const: a missing key must not be created
   const YAML::Node n = map["nproc"];

@@ -162,6 +162,19 @@ TEST_CASE("host gate: host facts that are not a map of facts are refused when th
   CHECK_NOTHROW(parse("{nproc: 4, kernel: 6.1.0}"));
   CHECK_NOTHROW(parse("~"));
   CHECK_THROWS_WITH(act::parse_profile("knobs: {}\npeer: {knobs: {}, host: [x]}\n", "p.yaml"), Contains("'peer.host' must be a map"));
+  // Found by an exploratory test: a misspelled fact was not compared at all, so a host of another
+  // kind passed the gate (facts, apply, retune, the Ansible role).
+  CHECK_THROWS_WITH(parse("{nprocs: 64, kernel: 6.1.0}"),
+                    Contains("profile p.yaml: unknown key 'host.nprocs': the facts there are kernel, nproc, sku,"));
+  CHECK_THROWS_AS(parse("{nic-driver: mlx5_core}"), UsageError);
+  CHECK_THROWS_WITH(act::parse_profile("knobs: {}\npeer: {knobs: {}, host: {ssh: root@h, sku: x, nprocs: 2}}\n", "p.yaml"),
+                    Contains("unknown key 'peer.host.nprocs': the facts there are ssh, hostname,"));
+  // Every key `wgopt search` writes, here and for a peer.
+  CHECK_NOTHROW(parse("{kernel: 6.1.0, nproc: 4, sku: s, nic_driver: veth, wireguard_mode: userspace, underlay: eth0, "
+                      "wireguard: wt0, place: host, mirrored_to: netns x}"));
+  CHECK_NOTHROW(act::parse_profile("knobs: {}\npeer: {knobs: {}, host: {ssh: root@h, hostname: h, kernel: 6.1.0, nproc: 4, "
+                                   "sku: s, nic_driver: veth, wireguard_mode: kernel, mode: mirrored, interfaces: {wg0: wg0}}}\n",
+                                   "p.yaml"));
 }
 
 // From the second reading of cb70053: apply refused a namespace-made profile while `facts` (and so the
