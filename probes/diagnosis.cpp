@@ -181,8 +181,11 @@ std::vector<Finding> rule_nic_ring_drops(const Summary& s, const HostFacts&) {
   return out;
 }
 
-std::vector<Finding> rule_udp_socket_buffers(const Summary& s, const HostFacts&) {
+std::vector<Finding> rule_udp_socket_buffers(const Summary& s, const HostFacts& h) {
   std::vector<Finding> out;
+  // The tunnel's socket only where a WireGuard interface was watched: otherwise any UDP socket.
+  const bool wireguard = std::any_of(h.wireguard.begin(), h.wireguard.end(),
+                                     [](const auto& w) { return w.second != WgMode::NotWireGuard; });
   for (const auto& n : s.net) {
     // RcvbufErrors is a subset of InErrors; either alone can move (checksum errors count in InErrors).
     const uint64_t rx = std::max(n.udp.in_errors, n.udp.rcvbuf_errors);
@@ -193,7 +196,8 @@ std::vector<Finding> rule_udp_socket_buffers(const Summary& s, const HostFacts&)
     Finding f;
     f.id = "udp_socket_buffers";
     f.severity = drop_severity(std::max(rx, tx), s.seconds);
-    f.title = fmt::format("UDP socket buffers overflow in {} (the WireGuard socket drops datagrams)", n.place.describe());
+    f.title = fmt::format("UDP socket buffers overflow in {} ({} drops datagrams)", n.place.describe(),
+                          wireguard ? "the WireGuard socket" : "a UDP socket");
     const double share = n.udp.in_datagrams + rx > 0 ? 100.0 * rx / (n.udp.in_datagrams + rx) : 0;
     f.evidence = fmt::format("Udp InErrors +{} RcvbufErrors +{} SndbufErrors +{} in {:.1f} s ({:.1f}% of received)",
                              n.udp.in_errors, n.udp.rcvbuf_errors, n.udp.sndbuf_errors, s.seconds, share);

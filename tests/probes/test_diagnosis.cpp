@@ -182,6 +182,13 @@ TEST_CASE("Udp InErrors / RcvbufErrors: socket buffers (guide §5.2)") {
   CHECK(f[0].knobs == std::vector<std::string>{"net.core.rmem_default", "net.core.rmem_max"});
   CHECK_THAT(f[0].title, Catch::Contains("netns wgopt-srv"));
   CHECK_THAT(f[0].evidence, Catch::Contains("RcvbufErrors +47944"));
+  CHECK_THAT(f[0].title, Catch::Contains("(the WireGuard socket drops datagrams)"));
+  // No WireGuard interface watched (found by an exploratory test): not blamed on a WireGuard socket.
+  HostFacts plain = facts();
+  plain.wireguard = {{"eth1", WgMode::NotWireGuard}};
+  CHECK_THAT(rule_udp_socket_buffers(s, plain)[0].title, Catch::Contains("(a UDP socket drops datagrams)"));
+  plain.wireguard.clear();
+  CHECK_THAT(rule_udp_socket_buffers(s, plain)[0].title, Catch::Contains("(a UDP socket drops datagrams)"));
   s.net[0].udp.sndbuf_errors = 5000;
   CHECK(rule_udp_socket_buffers(s, facts())[0].knobs ==
         std::vector<std::string>{"net.core.rmem_default", "net.core.rmem_max", "net.core.wmem_default", "net.core.wmem_max"});
