@@ -17,6 +17,7 @@
 #include "actuators/allowlist.hpp"
 #include "common/error.hpp"
 #include "common/files.hpp"
+#include "common/place.hpp"
 #include "common/util.hpp"
 #include "common/yaml_text.hpp"
 
@@ -79,6 +80,31 @@ void parse_knobs(const YAML::Node& node, const std::string& source, const std::s
 
 // The host facts the gates compare (experiments/search/host_gate.hpp): a map of scalars, nproc a
 // count. A list or a word there compared as "no facts" (exit 0: matches) or as a difference.
+// One fact's value: one non-empty value (free text otherwise: exports escape it); a place as Place::describe() (or `show --ssh`) writes it; an
+// interface a valid name; a peer's interface pairs a map of names.
+void check_fact(const std::string& key, const YAML::Node& value, const std::string& source, const char* where) {
+  auto bad = [&](const char* what) {
+    return UsageError(fmt::format("profile {}: '{}host.{}' must be {}, as wgopt writes it", source, where, key, what));
+  };
+  if (key == "interfaces") {
+    if (!value.IsMap()) throw bad("a map of this end's interface names to the peer's (wg0: wg0)");
+    for (const auto& kv : value) {
+      if (!kv.first.IsScalar() || !kv.second.IsScalar() || !is_valid_ifname(kv.first.Scalar()) || !is_valid_ifname(kv.second.Scalar())) {
+        throw bad("a map of this end's interface names to the peer's (wg0: wg0)");
+      }
+    }
+    return;
+  }
+  if (!value.IsScalar() || trim(value.Scalar()).empty()) throw bad("one value, not empty");
+  const std::string& v = value.Scalar();
+  if ((key == "underlay" || key == "wireguard") && !is_valid_ifname(v)) throw bad("an interface name such as eth0");
+  if (key == "place" || key == "mirrored_to") {
+    const bool named = (v.starts_with("netns ") || v.starts_with("peer ")) && v.find_first_not_of(' ', v.find(' ')) != std::string::npos &&
+                       v.find(' ', v.find(' ') + 1) == std::string::npos;
+    if (v != "host" && !named) throw bad("host or netns NAME");
+  }
+}
+
 YAML::Node parse_host(const YAML::Node& node, const std::string& source, const char* where) {
   if (node.IsNull()) return node;
   if (!node.IsMap()) {
@@ -86,20 +112,17 @@ YAML::Node parse_host(const YAML::Node& node, const std::string& source, const c
                                  "`wgopt search` writes it",
                                  source, where));
   }
-  // A misspelled fact ("nprocs: 4") was not compared at all: the gate passed a host of another kind.
-  // The keys `wgopt search` writes: this host's facts, and a peer's (its ssh target, name, mode and
-  // interface pairs besides).
-  static const std::vector<std::string> kFacts = {"kernel",   "nproc",     "sku",   "nic_driver", "wireguard_mode",
-                                                  "underlay", "wireguard", "place", "mirrored_to"};
-  static const std::vector<std::string> kPeerFacts = {"ssh", "hostname", "kernel",     "nproc", "sku",
-                                                      "nic_driver", "wireguard_mode", "mode", "interfaces"};
-  const auto& known = std::string(where).empty() ? kFacts : kPeerFacts;
+  // A misspelled fact ("nprocs: 4") was not compared at all: the gate passed a host of another kind;
+  // so did a fact that is not one value (kernel: [5]) or a place no wgopt writes (place: mars).
+  const bool peer = std::string(where) == "peer.";
+  const auto& known = peer ? kPeerHostFacts : kHostFacts;
   for (const auto& kv : node) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
     if (std::find(known.begin(), known.end(), key) == known.end()) {
-      throw UsageError(fmt::format("profile {}: unknown key '{}host.{}': the facts there are {}, as `wgopt search` writes them",
-                                   source, where, one_line(key, 80), fmt::join(known, ", ")));
+      throw UsageError(fmt::format("profile {}: unknown key '{}host.{}': the facts there are {}, as wgopt writes them", source,
+                                   where, one_line(key, 80), fmt::join(known, ", ")));
     }
+    check_fact(key, kv.second, source, where);
   }
   const YAML::Node& map = node;  // const: a missing key must not be created
   const YAML::Node n = map["nproc"];

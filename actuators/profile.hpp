@@ -24,6 +24,14 @@
 namespace wgopt::act {
 
 // The peer's part of a both-ends profile: `wgopt apply --ssh` / `wgopt export --host peer` use it.
+// The keys of a profile's `host:` map, as wgopt writes them (search: the facts the gates compare and
+// where they were read; show: when it was captured); a `peer:` section's adds how the peer was
+// reached (ssh, hostname, mode, its names of this end's interfaces). The reader refuses any other.
+inline const std::vector<std::string> kHostFacts = {"kernel",   "nproc",     "sku",   "nic_driver",  "wireguard_mode",
+                                                    "underlay", "wireguard", "place", "mirrored_to", "captured"};
+inline const std::vector<std::string> kPeerHostFacts = {"ssh", "hostname",       "kernel", "nproc",     "sku",
+                                                        "nic_driver", "wireguard_mode", "mode", "interfaces"};
+
 struct PeerProfile {
   std::vector<std::pair<std::string, std::string>> knobs;  // checked like `knobs`
   YAML::Node host;                                        // null when absent

@@ -44,8 +44,24 @@ act::Profile profile_of_end(act::Profile p, const ExportCli& c) {
   }
   act::Profile peer;
   peer.knobs = p.peer->knobs;
-  peer.host = p.peer->host;
   peer.evidence = p.evidence;
+  // The peer's facts as a profile of its own holds them (the gates on that host read them): how it
+  // was reached (ssh, mode) is not a fact of the host, and its interfaces are named by its own names
+  // of this end's underlay and tunnel (found in review: the exported profile was refused by its own
+  // role's gate for 'host.ssh').
+  const YAML::Node& from = p.peer->host;  // const: a missing key must not be created
+  if (from.IsMap()) {
+    for (const auto& kv : from) {
+      const std::string key = kv.first.Scalar();
+      if (std::find(act::kHostFacts.begin(), act::kHostFacts.end(), key) != act::kHostFacts.end()) peer.host[key] = kv.second;
+    }
+    const YAML::Node& here = p.host;
+    const YAML::Node names = from["interfaces"];
+    for (const char* role : {"underlay", "wireguard"}) {
+      const YAML::Node local = here.IsMap() ? here[role] : YAML::Node();
+      if (local && local.IsScalar() && names && names.IsMap() && names[local.Scalar()]) peer.host[role] = names[local.Scalar()].Scalar();
+    }
+  }
   return peer;
 }
 

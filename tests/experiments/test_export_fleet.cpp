@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "actuators/profile.hpp"
 #include "common/error.hpp"
 #include "common/exec.hpp"
 #include "common/util.hpp"
@@ -256,6 +257,32 @@ TEST_CASE("fleet: the Ansible role passes ansible-playbook --syntax-check; its v
   ExportOptions o = options();
   o.tuned_parent = "X";
   CHECK(y.out == "AnsibleUnsafeText True\n" + render_export(fixture(), "tuned", o).at(0).content);
+}
+
+TEST_CASE("fleet: a peer's exported profile holds the peer's host facts, which its own gate reads", "[export][fleet]") {
+  // Found in review: `export --host peer` copied the peer's ssh/hostname/mode/interfaces into the
+  // profile's host:, which the role's gate (wgopt facts --profile) then refused on every peer.
+  test::ScratchDir tmp("wgopt-fleet-peer");
+  write(tmp / "both.yaml",
+        "host: {kernel: 6.18.0, nproc: 2, sku: s, nic_driver: virtio_net, wireguard_mode: userspace, underlay: eth0, wireguard: wt0, "
+        "place: host}\n"
+        "knobs: {net.ipv4.tcp_rmem: 4096 131072 8388608, wt0/txqueuelen: 2000}\n"
+        "peer:\n"
+        "  host: {ssh: root@10.0.0.2, hostname: far, kernel: 6.1.0, nproc: 4, sku: t, nic_driver: ena, wireguard_mode: kernel, "
+        "mode: per-end, interfaces: {eth0: ens5, wt0: wg1}}\n"
+        "  knobs: {net.ipv4.tcp_rmem: 4096 131072 16777216, wg1/txqueuelen: 3000}\n");
+  auto r = run({WGOPT_BINARY, "export", tmp / "both.yaml", "--host", "peer", "--format", "ansible", "--out", tmp / "out"});
+  INFO(r.out << r.err);
+  REQUIRE(r.ok());
+  const act::Profile p = act::load_profile(tmp / "out/roles/wgopt/files/etc/wgopt/profile.yaml");
+  std::vector<std::string> keys;
+  for (const auto& kv : p.host) keys.push_back(kv.first.Scalar());
+  std::sort(keys.begin(), keys.end());
+  CHECK(keys == std::vector<std::string>{"kernel", "nic_driver", "nproc", "sku", "underlay", "wireguard", "wireguard_mode"});
+  CHECK(p.host["underlay"].as<std::string>() == "ens5");  // the peer's own names of this end's interfaces
+  CHECK(p.host["wireguard"].as<std::string>() == "wg1");
+  CHECK(p.host["kernel"].as<std::string>() == "6.1.0");
+  CHECK(p.knobs == std::vector<std::pair<std::string, std::string>>{{"net.ipv4.tcp_rmem", "4096 131072 16777216"}, {"wg1/txqueuelen", "3000"}});
 }
 
 TEST_CASE("fleet: --format ansible refuses paths it cannot keep", "[export][fleet]") {

@@ -64,9 +64,13 @@ std::string hostile_file_name() {
 act::Profile with_text(const std::string& text) {
   act::Profile p = act::load_profile(std::string(WGOPT_FIXTURES_DIR) + "/export/profile.yaml");
   YAML::Node host(YAML::NodeType::Map);
-  // nproc is a count, refused otherwise when a profile is read (test_host_gate): every other fact is free text.
-  for (const char* key : {"kernel", "nic_driver", "place", "sku", "wireguard_mode", "underlay", "wireguard"}) host[key] = text;
+  // nproc is a count, place a place, underlay and wireguard interface names, refused otherwise when
+  // a profile is read (test_host_gate): every other fact is free text.
+  for (const char* key : {"kernel", "nic_driver", "sku", "wireguard_mode"}) host[key] = text;
   host["nproc"] = 4;
+  host["place"] = "netns wgopt-hostile";
+  host["underlay"] = "eth0";
+  host["wireguard"] = "wt0";
   YAML::Node ev(YAML::NodeType::Map);
   for (const char* key : {"study", "outcome", "created", "confirmation", "objective", "trials"}) ev[key] = text;
   for (const char* key : {"baseline", "winner", "gain", "plant"}) {
@@ -410,7 +414,7 @@ TEST_CASE("export hostile: the header keeps one visible line per fact", "[export
   const std::string shown = "s\\n$(id)\\r\\x01\\x7f\\u2028\\\\\\x00z";
   CHECK_THAT(c, Contains("# Study " + shown + ", outcome " + shown + ", created " + shown + ".\n"));
   CHECK_THAT(c, Contains("# Captured: " + shown + ", 4 CPUs, kernel " + shown));
-  CHECK_THAT(c, Contains("# Captured in " + shown + ": there, apply it"));
+  CHECK_THAT(c, Contains("# Captured in netns wgopt-hostile: there, apply it"));  // a place, checked when read
 }
 
 // The timer's install line names the profile file in a shell command a reader may paste: a name
@@ -433,7 +437,7 @@ TEST_CASE("export hostile: `wgopt export` of a hostile file, every format and al
   const auto bad = with_text(text);
   // The profile as a file: every free-text value a YAML double-quoted string holding the payload.
   std::string yaml = "host:\n";
-  for (const auto& kv : bad.host) yaml += "  " + kv.first.Scalar() + ": " + (kv.first.Scalar() == "nproc" ? "4" : yaml_quoted(text)) + "\n";
+  for (const auto& kv : bad.host) yaml += "  " + kv.first.Scalar() + ": " + yaml_quoted(kv.second.as<std::string>()) + "\n";
   yaml += "knobs:\n";
   for (const auto& [id, v] : bad.knobs) yaml += "  " + id + ": " + yaml_quoted(v) + "\n";
   yaml += "evidence:\n";

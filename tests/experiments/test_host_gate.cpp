@@ -169,9 +169,22 @@ TEST_CASE("host gate: host facts that are not a map of facts are refused when th
   CHECK_THROWS_AS(parse("{nic-driver: mlx5_core}"), UsageError);
   CHECK_THROWS_WITH(act::parse_profile("knobs: {}\npeer: {knobs: {}, host: {ssh: root@h, sku: x, nprocs: 2}}\n", "p.yaml"),
                     Contains("unknown key 'peer.host.nprocs': the facts there are ssh, hostname,"));
-  // Every key `wgopt search` writes, here and for a peer.
+  // Every key wgopt writes, here (search; show's captured) and for a peer.
   CHECK_NOTHROW(parse("{kernel: 6.1.0, nproc: 4, sku: s, nic_driver: veth, wireguard_mode: userspace, underlay: eth0, "
-                      "wireguard: wt0, place: host, mirrored_to: netns x}"));
+                      "wireguard: wt0, place: host, mirrored_to: netns x, captured: 2026-12-07T04:00:00Z}"));
+  CHECK_NOTHROW(parse("{place: peer root@10.0.0.2, captured: x}"));  // `wgopt show --ssh`
+  // A fact that is not one value, a place no wgopt writes, an interface that cannot be one (found by
+  // an exploratory test: kernel: [5] skipped the kernel check, place: mars matched anywhere).
+  CHECK_THROWS_WITH(parse("{kernel: [5]}"), Contains("'host.kernel' must be one value, not empty"));
+  CHECK_THROWS_WITH(parse("{sku: \"\"}"), Contains("'host.sku' must be one value, not empty"));
+  CHECK_THROWS_WITH(parse("{place: mars}"), Contains("'host.place' must be host or netns NAME"));
+  CHECK_THROWS_AS(parse("{place: netns}"), UsageError);
+  CHECK_THROWS_AS(parse("{place: netns a b}"), UsageError);
+  CHECK_THROWS_AS(parse("{mirrored_to: Host}"), UsageError);
+  CHECK_THROWS_WITH(parse("{underlay: bad/name}"), Contains("'host.underlay' must be an interface name such as eth0"));
+  CHECK_THROWS_WITH(act::parse_profile("knobs: {}\npeer: {knobs: {}, host: {interfaces: [wg0]}}\n", "p.yaml"),
+                    Contains("'peer.host.interfaces' must be a map of this end's interface names to the peer's"));
+  CHECK_THROWS_AS(act::parse_profile("knobs: {}\npeer: {knobs: {}, host: {interfaces: {wg0: a/b}}}\n", "p.yaml"), UsageError);
   CHECK_NOTHROW(act::parse_profile("knobs: {}\npeer: {knobs: {}, host: {ssh: root@h, hostname: h, kernel: 6.1.0, nproc: 4, "
                                    "sku: s, nic_driver: veth, wireguard_mode: kernel, mode: mirrored, interfaces: {wg0: wg0}}}\n",
                                    "p.yaml"));
