@@ -37,7 +37,7 @@ void reload_systemd(const ex::BootFilesUpdate& u) {
     std::cerr << "wgopt retune: reloaded systemd (systemctl daemon-reload)\n";
   } else {
     std::cerr << "wgopt: warning: the units changed but `systemctl daemon-reload` failed (" << r.brief()
-              << "): run it before the next boot\n";
+              << "): run it now: until then systemd runs the old units\n";
   }
 }
 
@@ -49,6 +49,7 @@ int rewrite_boot_files(const std::string& profile) {
     for (const auto& w : u.written) std::cerr << "wgopt retune: rewrote " << w << "\n";
     for (const auto& w : u.removed) std::cerr << "wgopt retune: removed " << w << " (the new profile has nothing for it to hold)\n";
     for (const auto& w : u.disabled) std::cerr << "wgopt retune: removed " << w << " (the enablement link of a removed unit)\n";
+    for (const auto& w : u.enabled) std::cerr << "wgopt retune: enabled " << w << " (a unit written anew)\n";
     reload_systemd(u);
     if (!u.kept.empty()) std::cerr << "wgopt retune: the previous boot files are in " << profile << ".prev-files/\n";
     if (!u.note.empty()) std::cerr << "wgopt retune: boot files: " << u.note << "\n";

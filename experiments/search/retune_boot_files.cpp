@@ -43,6 +43,22 @@ std::vector<fs::path> enablement_links(const fs::path& root, const std::string& 
   return out;
 }
 
+// The links `systemctl enable` makes for a unit from its [Install] WantedBy= targets:
+// ROOT/etc/systemd/system/TARGET.wants/NAME -> /etc/systemd/system/NAME.
+std::vector<std::pair<fs::path, std::string>> install_links(const fs::path& root, const std::string& unit_path,
+                                                            const std::string& content) {
+  const std::string name = fs::path(unit_path).filename().string();
+  std::vector<std::pair<fs::path, std::string>> out;
+  for (const auto& line : split_lines(content)) {
+    const std::string l = trim(line);
+    if (!l.starts_with("WantedBy=")) continue;
+    for (const auto& target : split_ws(l.substr(9))) {
+      out.emplace_back(root / "etc/systemd/system" / (target + ".wants") / name, "/etc/systemd/system/" + name);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 BootFilesUpdate update_boot_files(const std::string& profile_path) {
@@ -65,6 +81,7 @@ BootFilesUpdate update_boot_files(const std::string& profile_path) {
   const act::Profile p = act::load_profile(profile.string());
   const fs::path prev = profile.string() + ".prev-files";
   std::vector<FileToWrite> keep, write;
+  std::vector<std::pair<fs::path, std::string>> enable;  // enablement links of units written anew
   const BootRender render =
       rerender_boot_files(p, m, profile.string(), [&](const std::string& path) { return read_file((root / path).string()); });
   std::vector<std::string> remove;
@@ -89,6 +106,12 @@ BootFilesUpdate update_boot_files(const std::string& profile_path) {
     if (unit) u.units_changed = true;
     if (old) keep.push_back({(prev / f.path).string(), *old, f.mode});
     write.push_back({target.string(), f.content, f.mode});
+    // A unit that was not there (an earlier retune removed it with its links, or it was deleted):
+    // enabled again as the rollout enabled it, or its settings would never run at boot (found in
+    // review: A -> B removed the unit, B -> C wrote it back without its link).
+    if (!old && unit) {
+      for (auto& link : install_links(root, f.path, f.content)) enable.push_back(std::move(link));
+    }
   }
   // The old versions first, then the files the new profile leaves empty go (a failure there stops
   // before anything new is written), then the new ones, all or none: a reboot never finds half of one
@@ -105,6 +128,14 @@ BootFilesUpdate update_boot_files(const std::string& profile_path) {
     }
   }
   write_files_all_or_nothing(write);
+  for (const auto& [link, target] : enable) {
+    std::error_code ec;
+    if (fs::is_symlink(link, ec)) continue;
+    fs::create_directories(link.parent_path(), ec);
+    fs::create_symlink(target, link, ec);
+    if (ec) throw Error(fmt::format("cannot enable {}: {} (its unit was written: enable it with systemctl enable)", link.string(), ec.message()));
+    u.enabled.push_back(link.string());
+  }
   for (const auto& f : keep) u.kept.push_back(f.path);
   for (const auto& f : write) u.written.push_back(f.path);
   u.removed = remove;

@@ -18,6 +18,7 @@ struct BootFilesUpdate {
   std::vector<std::string> kept;      // their previous versions (absolute, under P.prev-files/)
   std::vector<std::string> removed;   // files whose format the new profile leaves nothing to hold (absolute)
   std::vector<std::string> disabled;  // the enablement links of the removed units (*.wants/NAME), removed too
+  std::vector<std::string> enabled;   // the links made for units written where none was (their WantedBy=)
   bool units_changed = false;         // a unit file written or removed: systemd must reload them
   std::string note;                   // why nothing was done, when nothing was
 };
@@ -27,7 +28,8 @@ struct BootFilesUpdate {
 // format has nothing left to hold is removed, its old content kept like the others'). The files are written all or none (common/files.hpp write_files_all_or_nothing), their previous
 // contents first saved under PROFILE.prev-files/ (all or none too); a unit whose lines other than
 // comments did not change is left as it is (no daemon-reload needed for a new score in its header).
-// A removed unit's enablement links go with it (the caller reloads systemd: units_changed).
+// A removed unit's enablement links go with it, and a unit written where none was gets them from its
+// WantedBy= (as `systemctl enable` makes them); the caller reloads systemd (units_changed).
 // No manifest, or a profile not in ROOT/etc/wgopt/: nothing is written and `note` says so. Throws
 // Error naming the file when one cannot be written (then none of the new ones is), UsageError for a
 // bad manifest.

@@ -335,4 +335,14 @@ TEST_CASE("retune's boot files: a removed unit's enablement link goes with it", 
   const BootFilesUpdate again = update_boot_files((root / "etc/wgopt/profile.yaml").string());
   CHECK_FALSE(again.units_changed);
   CHECK(again.disabled.empty());
+
+  // The next winner has a device setting again (found in review: the unit came back without its
+  // link, so its settings never ran at boot): the unit is written and enabled as before.
+  write_files_all_or_nothing({{(root / "etc/wgopt/profile.yaml").string(), act::dump_profile(old_profile), 0644}});
+  const BootFilesUpdate back = update_boot_files((root / "etc/wgopt/profile.yaml").string());
+  CHECK(back.units_changed);
+  CHECK(back.enabled == std::vector<std::string>{link.string()});
+  CHECK(fs::read_symlink(link) == "/etc/systemd/system/wgopt-tuning.service");
+  CHECK(fs::exists(root / "etc/systemd/system/wgopt-tuning.service"));
+  CHECK(fs::exists(root / "usr/local/sbin/wgopt-tuning.sh"));
 }
