@@ -11,9 +11,12 @@
 //            host's retune peer: a host rolled back keeps the boot files it had, so its next boot
 //            does not bring the values back that its check refused. The boot files an earlier
 //            rollout's manifest lists and this profile no longer has are removed, with their
-//            units' enablement links
-//   systemd  units enabled (boot, the interface unit) and the retune timer started; skipped with a
-//            message on a host without systemd (the knobs were applied all the same)
+//            units' enablement links. A failure here (after the apply passed) fails the host
+//            saying the knobs hold the profile and its boot files only in part
+//   systemd  units enabled (boot, the interface unit) and the retune timer started; under a
+//            wgopt_root other than / enabled inside it (systemctl --root), so an image's boot
+//            runs them; skipped with a message on a host without systemd (the knobs were applied
+//            all the same)
 //   tuned    on a TuneD host, a child profile of the host's active one, where that TuneD looks
 // Profile text never becomes Jinja or YAML structure: the files are copied (never templated), vars
 // come from yaml-cpp's Emitter (free text tagged !unsafe), and the profile reaches `wgopt` on the
@@ -59,9 +62,9 @@ const char* kPlaybook = R"YAML(
 )YAML";
 
 const char* kDefaults = R"YAML(
-# Install under this directory instead of / (image builds, chroots, tests); units are enabled only
-# when it is /. The machine that runs the play is still gated and tuned now unless wgopt_apply is
-# false.
+# Install under this directory instead of / (image builds, chroots, tests): the units are enabled
+# inside it with `systemctl --root` (started only when it is / on a systemd host). The machine that
+# runs the play is still gated and tuned now unless wgopt_apply is false.
 wgopt_root: /
 # Gate this host by its facts (wgopt facts) and apply the profile to it now (wgopt apply, then the
 # post-apply check). false for an image build or a chroot under wgopt_root (refused with wgopt_root
@@ -120,6 +123,13 @@ const char* kTasksGate = R"YAML(
     path: "{{ wgopt_binary_at }}"
   register: wgopt_binary
 
+- name: Create the directory wgopt goes to (wgopt_binary_src)
+  ansible.builtin.file:
+    path: "{{ wgopt_binary_at | dirname }}"
+    state: directory
+    mode: "0755"
+  when: wgopt_binary_src | length > 0
+
 - name: Install wgopt from the controller (wgopt_binary_src)
   ansible.builtin.copy:
     src: "{{ wgopt_binary_src }}"
@@ -173,68 +183,88 @@ const char* kTasksInstall = R"YAML(
 # An earlier rollout's boot files this profile no longer has (no offload left for a .link, no
 # device knob for the tuning unit): installed, they would put the old profile's values back at the
 # next boot. The manifest it installed names them; only names wgopt renders are taken from it.
-- name: Read the boot-files manifest an earlier rollout installed
-  ansible.builtin.slurp:
-    src: "{{ wgopt_prefix }}/etc/wgopt/boot-files.yaml"
-  register: wgopt_old_manifest
-  failed_when: false
-  check_mode: false
+# A failure here comes after the apply passed its check: the knobs hold the profile now, the boot
+# files only in part. The host fails with what is where, and the rollout stops.
+- name: Install the boot files after the passed apply
+  block:
+    - name: Read the boot-files manifest an earlier rollout installed
+      ansible.builtin.slurp:
+        src: "{{ wgopt_prefix }}/etc/wgopt/boot-files.yaml"
+      register: wgopt_old_manifest
+      failed_when: false
+      check_mode: false
 
-- name: Decide the earlier rollout's boot files this profile no longer has
-  ansible.builtin.set_fact:
-    wgopt_stale_files: "{{ ((wgopt_old_manifest.content | b64decode | from_yaml).files | default([]))
-      | select('match', '^(etc/sysctl[.]d/99-wgopt[.]conf|usr/local/sbin/wgopt-tuning[.]sh|etc/systemd/system/wgopt-tuning[A-Za-z0-9_.@-]*[.]service|etc/systemd/network/10-wgopt-[A-Za-z0-9_.-]*[.]link|etc/wgopt/netbird-mtu[.]env)$')
-      | difference((wgopt_boot_files + wgopt_unit_files) | map(attribute='src') | list) | list }}"
-  when: wgopt_old_manifest.content is defined
+    - name: Decide the earlier rollout's boot files this profile no longer has
+      when: wgopt_old_manifest.content is defined
+      block:
+        - name: Take them from its manifest
+          ansible.builtin.set_fact:
+            wgopt_stale_files: "{{ ((wgopt_old_manifest.content | b64decode | from_yaml).files | default([]))
+              | select('match', '^(etc/sysctl[.]d/99-wgopt[.]conf|usr/local/sbin/wgopt-tuning[.]sh|etc/systemd/system/wgopt-tuning[A-Za-z0-9_.@-]*[.]service|etc/systemd/network/10-wgopt-[A-Za-z0-9_.-]*[.]link|etc/wgopt/netbird-mtu[.]env)$')
+              | difference((wgopt_boot_files + wgopt_unit_files) | map(attribute='src') | list) | list }}"
+      rescue:
+        - name: Say the earlier manifest is not one wgopt wrote (it is replaced; the files it may name are left)
+          ansible.builtin.debug:
+            msg: "wgopt: {{ inventory_hostname }}: warning: {{ wgopt_prefix }}/etc/wgopt/boot-files.yaml is not a manifest wgopt wrote (changed by hand or damaged): this rollout replaces it; the boot files an earlier rollout installed and this profile no longer has are left where they are: remove them by hand"
 
-- name: Create the directories the files go to
-  ansible.builtin.file:
-    path: "{{ wgopt_prefix }}/{{ item }}"
-    state: directory
-    mode: "0755"
-  loop: "{{ wgopt_directories }}"
+        - name: Leave the earlier rollout's files
+          ansible.builtin.set_fact:
+            wgopt_stale_files: []
 
-- name: Install the boot files and the profile (sysctl.d, the tuning script, the .link, /etc/wgopt)
-  ansible.builtin.copy:
-    src: "{{ item.src }}"
-    dest: "{{ wgopt_prefix }}/{{ item.src }}"
-    mode: "{{ item.mode }}"
-  loop: "{{ wgopt_boot_files }}"
-  loop_control:
-    label: "{{ item.src }}"
+    - name: Create the directories the files go to
+      ansible.builtin.file:
+        path: "{{ wgopt_prefix }}/{{ item }}"
+        state: directory
+        mode: "0755"
+      loop: "{{ wgopt_directories }}"
 
-- name: Install the units (the tuning unit, the unit bound to the WireGuard interface, the retune timer)
-  ansible.builtin.copy:
-    src: "{{ item.src }}"
-    dest: "{{ wgopt_prefix }}/{{ item.src }}"
-    mode: "{{ item.mode }}"
-  loop: "{{ wgopt_unit_files }}"
-  loop_control:
-    label: "{{ item.src }}"
-  register: wgopt_units_copied
+    - name: Install the boot files and the profile (sysctl.d, the tuning script, the .link, /etc/wgopt)
+      ansible.builtin.copy:
+        src: "{{ item.src }}"
+        dest: "{{ wgopt_prefix }}/{{ item.src }}"
+        mode: "{{ item.mode }}"
+      loop: "{{ wgopt_boot_files }}"
+      loop_control:
+        label: "{{ item.src }}"
 
-- name: Find the enablement links of the earlier rollout's units this profile no longer has
-  ansible.builtin.find:
-    paths: "{{ wgopt_prefix }}/etc/systemd/system"
-    recurse: true
-    file_type: link
-    patterns: "{{ wgopt_stale_files | select('match', '^etc/systemd/system/') | map('basename') | list }}"
-  register: wgopt_stale_links
-  when: wgopt_stale_files | default([]) | select('match', '^etc/systemd/system/') | list | length > 0
+    - name: Install the units (the tuning unit, the unit bound to the WireGuard interface, the retune timer)
+      ansible.builtin.copy:
+        src: "{{ item.src }}"
+        dest: "{{ wgopt_prefix }}/{{ item.src }}"
+        mode: "{{ item.mode }}"
+      loop: "{{ wgopt_unit_files }}"
+      loop_control:
+        label: "{{ item.src }}"
+      register: wgopt_units_copied
 
-- name: Remove the earlier rollout's boot files this profile no longer has (and their units' links)
-  ansible.builtin.file:
-    path: "{{ item }}"
-    state: absent
-  loop: "{{ (wgopt_stale_files | default([]) | map('regex_replace', '^', wgopt_prefix + '/') | list)
-      + (wgopt_stale_links.files | default([]) | map(attribute='path') | list) }}"
+    - name: Find the enablement links of the earlier rollout's units this profile no longer has
+      ansible.builtin.find:
+        paths: "{{ wgopt_prefix }}/etc/systemd/system"
+        recurse: true
+        file_type: link
+        patterns: "{{ wgopt_stale_files | select('match', '^etc/systemd/system/') | map('basename') | list }}"
+      register: wgopt_stale_links
+      when: wgopt_stale_files | default([]) | select('match', '^etc/systemd/system/') | list | length > 0
 
-- name: Install this host's retune peer (/etc/wgopt/retune.env, read by wgopt-retune.service)
-  ansible.builtin.copy:
-    content: "WGOPT_RETUNE_PEER={{ wgopt_retune_peer }}\nWGOPT_RETUNE_PORT={{ wgopt_retune_port }}\n"
-    dest: "{{ wgopt_prefix }}/etc/wgopt/retune.env"
-    mode: "0644"
-  when: wgopt_retune_peer | length > 0
+    - name: Remove the earlier rollout's boot files this profile no longer has (and their units' links)
+      ansible.builtin.file:
+        path: "{{ item }}"
+        state: absent
+      loop: "{{ (wgopt_stale_files | default([]) | map('regex_replace', '^', wgopt_prefix + '/') | list)
+          + (wgopt_stale_links.files | default([]) | map(attribute='path') | list) }}"
+      register: wgopt_stale_removed
+
+    - name: Install this host's retune peer (/etc/wgopt/retune.env, read by wgopt-retune.service)
+      ansible.builtin.copy:
+        content: "WGOPT_RETUNE_PEER={{ wgopt_retune_peer }}\nWGOPT_RETUNE_PORT={{ wgopt_retune_port }}\n"
+        dest: "{{ wgopt_prefix }}/etc/wgopt/retune.env"
+        mode: "0644"
+      when: wgopt_retune_peer | length > 0
+
+  rescue:
+    - name: Stop the rollout at this host (its boot files are not all installed)
+      ansible.builtin.fail:
+        msg: "wgopt: {{ inventory_hostname }}: the boot files were not all installed ({{ ansible_failed_task.name }}: {{ (ansible_failed_result.results | default([]) | selectattr('failed', 'defined') | selectattr('failed') | map(attribute='msg') | first | default(ansible_failed_result.msg | default('failed'))) }}); {{ 'nothing was changed (--check)' if ansible_check_mode else ('the profile is applied now, but after a reboot this host would hold only part of it; fix that and run the play again (it installs what is missing), or undo the apply with wgopt rollback on it' if wgopt_applied is changed else ('its knobs already held the profile; fix that and run the play again' if wgopt_apply | bool else 'nothing was applied to this machine (wgopt_apply is false); fix that and run the play again')) }}; the rollout stops here"
 )YAML";
 
 const char* kTasksApply = R"YAML(
@@ -292,16 +322,40 @@ const char* kTasksSystemd = R"YAML(
 
 - name: Say why the unit and timer tasks are skipped
   ansible.builtin.debug:
-    msg: "wgopt: {{ inventory_hostname }} does not run systemd here (service manager {{ ansible_facts.service_mgr | default('unknown') }}, root {{ wgopt_root }}): the unit and timer tasks are skipped; {{ 'nothing was changed (--check)' if ansible_check_mode else ('the units are installed' + (' and the knobs were applied now' if wgopt_apply | bool else ', nothing applied to this machine (wgopt_apply is false)')) }}"
-  when: not wgopt_systemd
+    msg: "wgopt: {{ inventory_hostname }} does not run systemd here (service manager {{ ansible_facts.service_mgr | default('unknown') }}): the unit and timer tasks are skipped; {{ 'nothing was changed (--check)' if ansible_check_mode else ('the units are installed' + (' and the knobs were applied now' if wgopt_apply | bool else ', nothing applied to this machine (wgopt_apply is false)')) }}"
+  when: not wgopt_systemd and wgopt_prefix == ''
+
+# An image or a chroot under wgopt_root: the units are enabled inside it, as `systemctl --root`
+# makes the links (no systemd need run), so its first boot runs them.
+- name: Enable the units inside wgopt_root
+  when: wgopt_prefix != ''
+  block:
+    - name: Find systemctl (it enables units inside a root without a running systemd)
+      ansible.builtin.command:
+        argv: ["systemctl", "--version"]
+      register: wgopt_systemctl
+      changed_when: false
+      failed_when: false
+      check_mode: false
+
+    - name: Enable the tuning units and the retune timer inside wgopt_root (systemctl --root)
+      ansible.builtin.command:
+        argv: "{{ ['systemctl', '--root=' + wgopt_prefix, 'enable'] + wgopt_units + (['wgopt-retune.timer'] if wgopt_retune_timer | bool else []) }}"
+      register: wgopt_root_enabled
+      changed_when: "'Created symlink' in wgopt_root_enabled.stderr"
+      when: wgopt_systemctl.rc == 0 and (wgopt_units | length > 0 or wgopt_retune_timer | bool)
+
+    - name: Say what was enabled inside wgopt_root
+      ansible.builtin.debug:
+        msg: "wgopt: {{ inventory_hostname }}: {{ 'nothing was changed (--check)' if ansible_check_mode else (('the units are enabled inside ' + wgopt_root + ' (systemctl --root): its boot runs them') if wgopt_systemctl.rc == 0 else ('systemctl is not here: the units are installed under ' + wgopt_root + ' but not enabled; enable them there with systemctl --root=' + wgopt_root + ' enable')) }}{{ '' if ansible_check_mode else ('; the knobs were applied now' if wgopt_apply | bool else '; nothing applied to this machine (wgopt_apply is false)') }}"
 
 - name: Enable the units
   when: wgopt_systemd
   block:
-    - name: Reload systemd (new or changed unit files)
+    - name: Reload systemd (unit files new, changed or removed)
       ansible.builtin.systemd:
         daemon_reload: true
-      when: wgopt_units_copied is changed
+      when: wgopt_units_copied is changed or wgopt_stale_removed is changed
 
     - name: Enable the tuning unit (every boot) and the unit bound to the WireGuard interface (each time it appears)
       ansible.builtin.systemd:

@@ -13,6 +13,7 @@
 #include "actuators/profile.hpp"
 #include "common/error.hpp"
 #include "common/exec.hpp"
+#include "common/files.hpp"
 #include "common/util.hpp"
 #include "experiments/export/export.hpp"
 #include "experiments/export/export_escape.hpp"
@@ -283,6 +284,54 @@ TEST_CASE("fleet: a peer's exported profile holds the peer's host facts, which i
   CHECK(p.host["wireguard"].as<std::string>() == "wg1");
   CHECK(p.host["kernel"].as<std::string>() == "6.1.0");
   CHECK(p.knobs == std::vector<std::pair<std::string, std::string>>{{"net.ipv4.tcp_rmem", "4096 131072 16777216"}, {"wg1/txqueuelen", "3000"}});
+}
+
+TEST_CASE("fleet: the role builds an image under wgopt_root: wgopt copied in, the units enabled inside it", "[export][fleet]") {
+  // Found by an exploratory test: with wgopt_apply=false (an image or chroot) the copy of wgopt
+  // failed without ROOT/usr/local/bin, and no unit was enabled, so the image's boot ran only the
+  // sysctls. A damaged manifest there stopped every later rollout with Ansible's bare "FAILED".
+  REQUIRE_FALSE(find_executable("ansible-playbook").empty());
+  REQUIRE_FALSE(find_executable("systemctl").empty());  // Debian's systemd package: enables units inside a root offline
+  test::ScratchDir tmp("wgopt-fleet-image");
+  for (const auto& f : render_export(fixture(), "ansible", options())) write(fs::path(tmp / "ans") / f.path, f.content);
+  const std::string root = tmp / "root";
+  fs::create_directories(root);
+  auto playbook = [&](std::vector<std::string> more) {
+    std::vector<std::string> argv{"env", "ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_LOCAL_TEMP=" + (tmp / "atmp"),
+                                  "ansible-playbook", "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=/usr/bin/python3",
+                                  "-e", "wgopt_apply=false", "-e", "wgopt_root=" + root, "-e", "wgopt_binary_src=" WGOPT_BINARY,
+                                  "-e", "wgopt_path=/usr/local/bin/wgopt", tmp / "ans/playbook.yml"};
+    argv.insert(argv.end(), more.begin(), more.end());
+    auto r = run(argv, 300);
+    UNSCOPED_INFO("ansible-playbook " << render_argv(more) << ": " << r.brief() << "\n" << r.out << r.err);
+    return r;
+  };
+  {
+    auto r = playbook({});
+    REQUIRE(r.ok());
+    CHECK(fs::exists(root + "/usr/local/bin/wgopt"));
+    CHECK(fs::read_symlink(root + "/etc/systemd/system/multi-user.target.wants/wgopt-tuning.service") ==
+          "/etc/systemd/system/wgopt-tuning.service");
+    CHECK(fs::is_symlink(root + "/etc/systemd/system/sys-subsystem-net-devices-wt0.device.wants/wgopt-tuning-wt0.service"));
+    CHECK(fs::is_symlink(root + "/etc/systemd/system/timers.target.wants/wgopt-retune.timer"));
+    CHECK_THAT(r.out, Contains("the units are enabled inside " + root + " (systemctl --root): its boot runs them; nothing applied "
+                               "to this machine (wgopt_apply is false)"));
+  }
+  {  // A manifest changed by hand: warned about and replaced, the rollout goes on.
+    write(root + "/etc/wgopt/boot-files.yaml", "files: \"x\"\n:\n  - [\n");
+    auto r = playbook({});
+    REQUIRE(r.ok());
+    CHECK_THAT(r.out, Contains("warning: " + root + "/etc/wgopt/boot-files.yaml is not a manifest wgopt wrote"));
+    CHECK_THAT(read_file(root + "/etc/wgopt/boot-files.yaml").value_or(""), Contains("wgopt-tuning.service"));
+  }
+  {  // A directory the files need is a file: the host fails with the reason, here under --check.
+    fs::remove_all(root + "/etc/systemd/network");
+    write(root + "/etc/systemd/network", "a file\n");
+    auto r = playbook({"--check"});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.out, Contains("the boot files were not all installed (Create the directories the files go to: ") &&
+                          !Contains("One or more items failed") && Contains("nothing was changed (--check); the rollout stops here"));
+  }
 }
 
 TEST_CASE("fleet: --format ansible refuses paths it cannot keep", "[export][fleet]") {

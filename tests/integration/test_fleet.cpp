@@ -201,7 +201,7 @@ TEST_CASE("fleet: the exported playbook over real ssh: check, apply, skip a host
     CHECK(rc.at("srv").at("failed") == 0);
     CHECK(rc.at("cli").at("changed") == 0);
     CHECK_THAT(r.out, Catch::Contains("net.ipv4.tcp_rmem"));  // the knobs that would change
-    CHECK_THAT(r.out, Catch::Contains("the unit and timer tasks are skipped; nothing was changed (--check)"));
+    CHECK_THAT(r.out, Catch::Contains("wgopt: srv: nothing was changed (--check)"));
     CHECK(get(srv_ns, ids, state) == original);
     CHECK_FALSE(fs::exists(root_srv + "/etc/sysctl.d/99-wgopt.conf"));
     CHECK_FALSE(fs::exists(root_cli));
@@ -230,8 +230,11 @@ TEST_CASE("fleet: the exported playbook over real ssh: check, apply, skip a host
     CHECK(act::load_profile(root_srv + "/etc/wgopt/profile.yaml").knobs == act::load_profile(profile).knobs);
     CHECK(slurp(root_srv + "/etc/wgopt/retune.env") == "WGOPT_RETUNE_PEER=100.64.0.2\nWGOPT_RETUNE_PORT=5201\n");
     CHECK_THAT(slurp(root_srv + "/etc/tuned/profiles/wgopt/tuned.conf"), Catch::Contains("\ninclude=virtual-guest\n"));
-    CHECK_THAT(r.out, Catch::Contains("srv does not run systemd here"));
-    CHECK_THAT(r.out, Catch::Contains("the units are installed and the knobs were applied now"));
+    // Under wgopt_root the units are enabled inside it, as an image's boot needs them.
+    CHECK_THAT(r.out, Catch::Contains("wgopt: srv: the units are enabled inside " + root_srv +
+                                      " (systemctl --root): its boot runs them; the knobs were applied now"));
+    CHECK(fs::is_symlink(root_srv + "/etc/systemd/system/multi-user.target.wants/wgopt-tuning.service"));
+    CHECK(fs::is_symlink(root_srv + "/etc/systemd/system/timers.target.wants/wgopt-retune.timer"));
   }
   {  // Second run: nothing to do.
     auto r = playbook({});
@@ -245,8 +248,7 @@ TEST_CASE("fleet: the exported playbook over real ssh: check, apply, skip a host
   {  // The next profile holds sysctls only: the first's tuning unit and script (and a unit's
      // enablement link) go, or every boot would put its device settings back.
     const std::string wants = root_srv + "/etc/systemd/system/multi-user.target.wants";
-    fs::create_directories(wants);
-    fs::create_symlink("../wgopt-tuning.service", wants + "/wgopt-tuning.service");  // as `systemctl enable` leaves it
+    REQUIRE(fs::is_symlink(wants + "/wgopt-tuning.service"));  // the first run enabled it (systemctl --root)
     const std::string next = dir / "next.yaml";
     write_profile(next, srv_ns, P + "-us", P + "-ws", P, {{"net.ipv4.tcp_rmem", "4096 262144 8388608"}}, state);
     auto x2 = run_wgopt(state, {"export", next, "--format", "ansible", "--out", dir / "ansible"});
@@ -265,6 +267,28 @@ TEST_CASE("fleet: the exported playbook over real ssh: check, apply, skip a host
     CHECK_THAT(slurp(root_srv + "/etc/wgopt/boot-files.yaml"), !Catch::Contains("wgopt-tuning"));
     // And the first profile again, for the canary below.
     REQUIRE(run_wgopt(state, {"export", profile, "--format", "ansible", "--out", dir / "ansible", "--force"}).ok());
+  }
+  {  // The apply passes its check but a boot file cannot be installed (etc/sysctl.d is a file here):
+     // the host fails saying its knobs hold the profile and its boot files only part of it, and the
+     // rollout stops. Found by an exploratory test: the failure was ansible's own words only.
+    fs::remove_all(root_srv);
+    fs::create_directories(root_srv + "/etc");
+    write_text(root_srv + "/etc/sysctl.d", "not a directory\n");
+    auto rb = run(Place::netns(srv_ns).wrap(
+        {"env", "WGOPT_STATE_DIR=" + ssh.peer_state_dir, "WGOPT_RUN_DIR=" + ssh.peer_run_dir, WGOPT_BINARY, "rollback"}));
+    REQUIRE(rb.ok());
+    REQUIRE(get(srv_ns, ids, state) == original);
+    auto r = playbook({"-e", "wgopt_serial=1"});
+    CHECK(r.exit_code == 2);
+    const auto rc = recap(r.out);
+    CHECK(rc.at("srv").at("failed") == 1);
+    CHECK(rc.count("cli") == 0);  // never reached
+    CHECK_THAT(r.out, Catch::Contains("wgopt: srv: the boot files were not all installed (Create the directories the files go to") &&
+                          Catch::Contains("the profile is applied now, but after a reboot this host would hold only part of it") &&
+                          Catch::Contains("or undo the apply with wgopt rollback on it; the rollout stops here"));
+    CHECK(get(srv_ns, ids, state) == applied);
+    CHECK_FALSE(fs::exists(root_srv + "/etc/wgopt/profile.yaml"));
+    fs::remove(root_srv + "/etc/sysctl.d");
   }
   {  // A canary whose post-apply check fails: rolled back, nothing installed (its next boot must not
      // bring back the values its check refused), the rollout stops before the next host.
