@@ -23,7 +23,7 @@ int tell_warm_start(opt::Strategy& engine, const SearchSpace& space, const std::
   try {
     auto warm = StudyStore::open_read_only(path);  // never changes the old study
     for (const auto& t : warm.trials()) {
-      if (t.state == TrialState::Running || t.interrupted()) continue;
+      if (t.state == TrialState::Running || t.not_evidence()) continue;
       try {
         engine.tell(space.from_values(params_of(t)), to_opt_state(t.state), t.score.value_or(std::nan("")));
         ++told;
@@ -64,17 +64,23 @@ Priming prime_engine(opt::Strategy& engine, const SearchSpace& space, const std:
   if (!warm_start.empty()) p.warm_trials = tell_warm_start(engine, space, warm_start, progress);
   const auto trials = store.trials();
   if (trials.empty()) return p;
-  int interrupted = 0;
+  int interrupted = 0, outages = 0;
   for (const auto& t : trials) {
     ++p.replayed;
     if (t.interrupted()) {
       ++interrupted;
       continue;
     }
+    if (t.outage()) {
+      ++outages;
+      continue;
+    }
     engine.tell(space.from_values(params_of(t)), to_opt_state(t.state), t.score.value_or(std::nan("")));
   }
-  progress.say(fmt::format("resumed {}: {} earlier trials replayed into the engine{}", store.path(), p.replayed - interrupted,
-                           interrupted ? fmt::format(" ({} interrupted before measurement left out)", interrupted) : ""));
+  progress.say(fmt::format("resumed {}: {} earlier trials replayed into the engine{}{}", store.path(),
+                           p.replayed - interrupted - outages,
+                           interrupted ? fmt::format(" ({} interrupted before measurement left out)", interrupted) : "",
+                           outages ? fmt::format(" ({} voided by an outside outage left out)", outages) : ""));
   return p;
 }
 

@@ -19,6 +19,12 @@ namespace wgopt::experiments {
 
 namespace {
 
+// A measurement under this share of the host's own rate looks like a broken path (outside_outage).
+constexpr double kBrokenRateShare = 0.1;
+// How long a path down with the host's own values is waited for, and how often it is checked.
+constexpr std::chrono::seconds kOutageWait{120};
+constexpr std::chrono::milliseconds kOutagePoll{5000};
+
 double seconds_since(const SearchEnv& env, std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(env.clock() - t).count();
 }
@@ -78,13 +84,17 @@ class TrialRunner {
     const double progress = search_progress(share, budget_.elapsed(), budget_.trials());
     std::optional<opt::Config> cfg;
     bool is_remeasure = false;
-    if (remeasure_due(progress, counts_.complete, remeasured_, counts_.trials)) {
+    if (retry_) {  // the trial an outside outage voided: the same configuration again, first
+      cfg = retry_->first;
+      is_remeasure = retry_->second;
+      retry_.reset();
+    } else if (remeasure_due(progress, counts_.complete, remeasured_, counts_.trials)) {
       cfg = screened_recommendation();
       if (!cfg) cfg = engine_.remeasure_candidate();
       is_remeasure = cfg.has_value();
     }
     if (!cfg) cfg = engine_.ask();
-    if (is_remeasure) ++remeasured_;
+    if (is_remeasure && !retried_.count(plant_.bound().space->to_values(*cfg))) ++remeasured_;
     const Values values = plant_.bound().space->to_values(*cfg);
     nlohmann::json params = nlohmann::json::object();
     for (const auto& [k, v] : values) params[k] = v;
@@ -100,12 +110,25 @@ class TrialRunner {
 
     std::optional<Evaluation> ev;
     bool peer_lost = false;
+    tunnel_died_ = false;
     try {
       ev = apply_and_measure(values, rec, is_remeasure);
     } catch (const peer::PeerLost& e) {  // this end is restored already; the peer restores itself
       rec.state = TrialState::Failed;
       rec.note = std::string("peer lost: ") + e.what();
       peer_lost = true;
+    }
+    if (!peer_lost && outside_outage(values, rec, ev)) {
+      // Not the candidate's result: recorded, never told to the engine; the same configuration next.
+      store_.finish_trial(rec);
+      budget_.trial_finished();
+      ++counts_.failed;
+      ++counts_.outages;
+      progress_.say(fmt::format("trial {} voided: {}", rec.number, rec.note));
+      wait_for_path(rec.number);
+      retry_ = std::make_pair(*cfg, is_remeasure);
+      retried_.insert(values);
+      return;
     }
     store_.finish_trial(rec);
     budget_.trial_finished();
@@ -162,6 +185,7 @@ class TrialRunner {
     rec.timings.applied_s = seconds_since(plant_.env(), t0);
     if (!candidate->alive()) {
       candidate->rollback();
+      tunnel_died_ = true;
       rec.state = TrialState::Infeasible;
       rec.note = "tunnel dead after apply, reverted: " + candidate->why_dead();
       return std::nullopt;
@@ -226,6 +250,58 @@ class TrialRunner {
     }
   }
 
+  // A trial whose tunnel died after the apply, whose workload failed, or which moved under a tenth
+  // of the host's own rate looks like the path broke. With the host's own values back (the
+  // candidate is rolled back by now) the tunnel is checked once more: alive, the result is the
+  // candidate's; dead, the path is down whatever is applied (a peer rebooting, a link flapping: an
+  // outage outside wgopt), and scoring it would teach the engine a cliff that is not there. Once
+  // per configuration: one that breaks the path again after it came back is judged on its result.
+  bool outside_outage(const Values& values, TrialRecord& rec, const std::optional<Evaluation>& ev) {
+    if (retried_.count(values) || !looks_broken(ev)) return false;
+    std::string why;
+    if (plant_.tunnel_alive(why)) return false;
+    rec.state = TrialState::Failed;
+    rec.score.reset();
+    rec.note = fmt::format("{} ({}); its result was {}: not evidence for the engine, measured again once the path is back",
+                           kOutageTrialNote, why, rec.note.empty() ? "a rate under a tenth of the host's own" : rec.note);
+    return true;
+  }
+
+  bool looks_broken(const std::optional<Evaluation>& ev) const {
+    if (tunnel_died_) return true;
+    if (!ev) return false;
+    if (ev->state == Evaluation::State::Failed) return true;
+    const double own = in_.baseline.averages.mean_throughput();
+    if (!(own > 0) || ev->scenarios.empty()) return false;
+    double rate = 0;
+    if (ev->state == Evaluation::State::Complete && ev->score) rate = ev->score->throughput_mbps;
+    else if (ev->state == Evaluation::State::Pruned) rate = ev->scenarios.back().series_mean_mbps;
+    else return false;
+    return rate < kBrokenRateShare * own;
+  }
+
+  // The tunnel checked every few seconds with the host's own values until it answers, for at most
+  // kOutageWait; then the search ends (the host is restored, the study resumable).
+  void wait_for_path(int trial) {
+    const auto start = plant_.env().clock();
+    progress_.say(fmt::format("trial {}: the tunnel is down with the host's own values too: waiting up to {} s for the path "
+                              "to come back",
+                              trial, kOutageWait.count()));
+    std::string why;
+    while (plant_.env().clock() - start < kOutageWait) {
+      plant_.settle(kOutagePoll);
+      if (plant_.tunnel_alive(why)) {
+        progress_.say(fmt::format("trial {}: the path is back after {:.0f} s: the same configuration is measured again", trial,
+                                  seconds_since(plant_.env(), start)));
+        return;
+      }
+    }
+    throw Error(fmt::format("the tunnel has been down for {} s with the host's own values ({}): an outage outside wgopt, not a "
+                            "candidate's; the host's values are restored; once the path is back, resume with `wgopt search "
+                            "--resume {}`",
+                            kOutageWait.count(), why, store_.path()));
+  }
+
   void count(const TrialRecord& rec, const std::optional<Evaluation>& ev) {
     switch (rec.state) {
       case TrialState::Complete: ++counts_.complete; break;
@@ -278,6 +354,9 @@ class TrialRunner {
   const PruneReferences baseline_refs_;                   // per scenario: the baseline rounds' reference
   int remeasured_ = 0;
   std::set<Values> measured_full_;  // configurations a complete full-length trial measured
+  bool tunnel_died_ = false;        // this trial's tunnel check after the apply failed
+  std::optional<std::pair<opt::Config, bool>> retry_;  // a voided trial's configuration (and re-measure flag), next
+  std::set<Values> retried_;        // configurations an outage voided once
 };
 
 }  // namespace

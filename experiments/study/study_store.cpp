@@ -256,6 +256,8 @@ StudyStore StudyStore::open_read_only(const std::string& path) {
 
 bool TrialRecord::interrupted() const { return state == TrialState::Failed && note == kInterruptedTrialNote; }
 
+bool TrialRecord::outage() const { return state == TrialState::Failed && note.starts_with(kOutageTrialNote); }
+
 StudyStore StudyStore::open(const std::string& path) {
   require_exists(path, "check the path, or start a new study without --resume");
   StudyStore s(path, open_db(path, SQLITE_OPEN_READWRITE));

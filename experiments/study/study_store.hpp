@@ -68,7 +68,14 @@ struct TrialRecord {
   // Stopped before it was measured (Ctrl-C or a crash) and marked failed by open(): its
   // configuration taught nothing, so it is not evidence for the model.
   bool interrupted() const;
+  // Voided by an outage outside wgopt (the search's trial loop: the tunnel was down with the
+  // host's own values too): recorded failed, not evidence for the model either.
+  bool outage() const;
+  bool not_evidence() const { return interrupted() || outage(); }
 };
+
+// The start of the note of a trial an outside outage voided (TrialRecord::outage).
+inline constexpr const char* kOutageTrialNote = "outside outage: the tunnel was down with the host's own values too";
 
 // The note open() gives a trial it found `running`.
 inline constexpr const char* kInterruptedTrialNote = "interrupted (wgopt stopped during this trial); marked failed on resume";

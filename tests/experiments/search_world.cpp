@@ -442,7 +442,8 @@ SearchEnv SearchWorld::env() {
       event("tunnel check: Ctrl-C killed its ping");
       return false;
     }
-    if (checks_ == script.dead_at_check || (script.dead_from_check > 0 && checks_ >= script.dead_from_check)) {
+    if (checks_ == script.dead_at_check || (script.dead_from_check > 0 && checks_ >= script.dead_from_check &&
+                                             (script.dead_until_check == 0 || checks_ <= script.dead_until_check))) {
       why = "the peer stopped answering";
       event("tunnel check: dead (scripted)");
       return false;

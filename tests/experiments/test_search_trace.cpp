@@ -447,6 +447,43 @@ TEST_CASE("search: a confirmation round whose tunnel dies is skipped with the gu
   test::check_trace("confirmation-tunnel-dies", run_case(w, w.options()));
 }
 
+TEST_CASE("search: a trial during an outside outage is voided, waited out and measured again, never told to the engine",
+          "[search-trace]") {
+  // Trial 2's measurement fails (iperf3 cannot connect) and the tunnel is down with the host's own
+  // values too for the next three checks: not the candidate's doing. The trial is recorded failed
+  // with the outage's note, the path is waited for, and the same configuration is measured again.
+  SearchWorld w(Script{.fail_measures = {5}, .dead_from_check = 3, .dead_until_check = 5});
+  w.start_poor();
+  const auto o = w.options();
+  const auto report = w.run(o);
+  test::check_trace("outside-outage", w.trace(report, o.study_path, o.profile_path));
+  auto store = StudyStore::open_read_only(o.study_path);
+  const auto trials = store.trials();
+  REQUIRE(trials.size() >= 3);
+  CHECK(trials[1].outage());
+  CHECK(trials[1].state == TrialState::Failed);
+  CHECK_THAT(trials[1].note, Catch::StartsWith(std::string(kOutageTrialNote) + " (the peer stopped answering)"));
+  CHECK(trials[2].params == trials[1].params);  // the same configuration again
+  CHECK(trials[2].state == TrialState::Complete);
+  CHECK(std::count(w.log.begin(), w.log.end(), "tunnel check: dead (scripted)") == 3);
+}
+
+TEST_CASE("search: an outside outage that does not end stops the search with the host restored and the study resumable",
+          "[search-trace]") {
+  SearchWorld w(Script{.fail_measures = {5}, .dead_from_check = 3});
+  w.start_poor();
+  const std::string before = w.values(false).line() + " | " + w.values(true).line();
+  const auto o = w.options();
+  CHECK_THROWS_WITH(w.run(o), Catch::StartsWith("the tunnel has been down for 120 s with the host's own values (the peer stopped "
+                                                "answering): an outage outside wgopt, not a candidate's") &&
+                                  Catch::Contains("resume with `wgopt search --resume " + o.study_path + "`"));
+  CHECK(w.values(false).line() + " | " + w.values(true).line() == before);
+  auto store = StudyStore::open_read_only(o.study_path);
+  const auto trials = store.trials();
+  REQUIRE(trials.size() == 2);
+  CHECK(trials[1].outage());
+}
+
 TEST_CASE("search: lost confirmation measurements never pair one round's baseline with another's candidate", "[search-trace]") {
   // Round 1's baseline (measurement 10) and round 2's candidate (13) fail: rounds 3 and 4 are paired.
   SearchWorld w(Script{.fail_measures = {10, 13}});

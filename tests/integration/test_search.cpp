@@ -274,6 +274,73 @@ TEST_CASE("search: a candidate that black-holes the tunnel is reverted and recor
   CHECK_FALSE(fs::exists(state / "journal.json"));
 }
 
+TEST_CASE("search: an outage outside wgopt during a trial voids it; the path is waited for and the trial measured again",
+          "[search][root]") {
+  // The server's underlay goes down while a candidate is applied (a peer rebooting, a link
+  // flapping): whatever was applied, the tunnel is dead. The trial must not be scored as the
+  // candidate's (the engine would learn a cliff that is not there): it is recorded as an outage,
+  // the search waits with the host's own values, and the same configuration is measured again once
+  // the link is back.
+  need_root();
+  require_testbed();
+  StateDir state;
+  const auto original = tunnel_state();
+  struct LinkUp {
+    ~LinkUp() { run({"ip", "-n", kSrvNs, "link", "set", kSrvUnderlay, "up"}); }
+  } link_up;
+  write_text(state / "space.yaml", "knobs:\n  wgt5-wc/mtu: {min: 1300, max: 1400}\n");
+  const std::string study = state / "study.sqlite";
+  pid_t pid = testproc::spawn(wgopt_argv(state.path, search_args({"--knobs", "wgt5-wc/mtu,wgt5-wc/offload/gro", "--space",
+                                                                  state / "space.yaml", "--trials", "4", "--study", study,
+                                                                  "--no-apply", "--json"})),
+                              state / "search.log");
+  REQUIRE(pid > 0);
+  bool applied = false;
+  for (auto end = Clock::now() + std::chrono::seconds(120); Clock::now() < end && !applied;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) FAIL("wgopt search ended before a candidate was applied:\n" << slurp(state / "search.log"));
+    applied = slurp(state / "journal.json").find("\"open\": true") != std::string::npos &&
+              in_ns(kCliNs, {"cat", "/sys/class/net/" + kCliWg + "/mtu"}) != original.at("cli mtu");
+    if (!applied) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(applied);
+  REQUIRE(run({"ip", "-n", kSrvNs, "link", "set", kSrvUnderlay, "down"}).ok());
+  const auto down_at = Clock::now();
+  // Down until the search has recorded the trial as an outage (it waits, checking the tunnel).
+  std::optional<experiments::TrialRecord> voided;
+  while (!voided && Clock::now() - down_at < std::chrono::seconds(90)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (!fs::exists(study)) continue;
+    for (const auto& t : StudyStore::open_read_only(study).trials()) {
+      if (t.outage()) voided = t;
+    }
+  }
+  INFO("search.log:\n" << slurp(state / "search.log"));
+  REQUIRE(voided);
+  std::printf("search outage: trial %d voided %.1f s after the link went down: %s\n", voided->number,
+              std::chrono::duration<double>(Clock::now() - down_at).count(), voided->note.c_str());
+  REQUIRE(run({"ip", "-n", kSrvNs, "link", "set", kSrvUnderlay, "up"}).ok());
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+
+  const auto trials = StudyStore::open_read_only(study).trials();
+  REQUIRE(trials.size() == 4);
+  int outages = 0;
+  for (size_t i = 0; i < trials.size(); ++i) {
+    if (!trials[i].outage()) continue;
+    ++outages;
+    REQUIRE(i + 1 < trials.size());
+    CHECK(trials[i + 1].params == trials[i].params);  // the same configuration again, after the path came back
+    CHECK(trials[i + 1].state == TrialState::Complete);
+  }
+  CHECK(outages == 1);
+  CHECK_THAT(voided->note, Catch::Contains("(no reply to a "));
+  CHECK(tunnel_state() == original);
+  CHECK_FALSE(slurp(state / "journal.json").find("\"open\": true") != std::string::npos);
+}
+
 // Issue 14 item 8: the documented form, `wgopt search --resume STUDY` with no plant, continues a
 // study stopped by Ctrl-C on the plant and knobs it recorded; a finished study is refused unchanged.
 TEST_CASE("search: Ctrl-C, then --resume STUDY alone continues it; --trials caps the count; a finished study is refused",
