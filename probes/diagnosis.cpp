@@ -183,9 +183,11 @@ std::vector<Finding> rule_nic_ring_drops(const Summary& s, const HostFacts&) {
 
 std::vector<Finding> rule_udp_socket_buffers(const Summary& s, const HostFacts& h) {
   std::vector<Finding> out;
-  // The tunnel's socket only where a WireGuard interface was watched: otherwise any UDP socket.
+  // The tunnel's socket only where a userspace WireGuard (wireguard-go, boringtun, NetBird's) was
+  // watched: kernel WireGuard takes its datagrams in the socket's encap_rcv hook, before any
+  // receive buffer, so there RcvbufErrors are some other UDP socket's (iperf3's in the udp scenario).
   const bool wireguard = std::any_of(h.wireguard.begin(), h.wireguard.end(),
-                                     [](const auto& w) { return w.second != WgMode::NotWireGuard; });
+                                     [](const auto& w) { return w.second == WgMode::Userspace; });
   for (const auto& n : s.net) {
     // RcvbufErrors is a subset of InErrors; either alone can move (checksum errors count in InErrors).
     const uint64_t rx = std::max(n.udp.in_errors, n.udp.rcvbuf_errors);
@@ -206,9 +208,10 @@ std::vector<Finding> rule_udp_socket_buffers(const Summary& s, const HostFacts& 
     // (the guide's §5.2 fix) binds one that asks, without the privilege to force it.
     if (rx_bad) f.knobs.insert(f.knobs.end(), {"net.core.rmem_default", "net.core.rmem_max"});
     if (tx_bad) f.knobs.insert(f.knobs.end(), {"net.core.wmem_default", "net.core.wmem_max"});
-    f.fix = "raise the tunnel socket's buffers so it can queue bursts: net.core.rmem_default / wmem_default for a socket "
-            "that does not set its own (Debian 12's wireguard-go; `ss -uamn` shows its rb/tb), net.core.rmem_max / "
-            "wmem_max, the cap, for one that asks";
+    f.fix = fmt::format("raise {} buffers so it can queue bursts: net.core.rmem_default / wmem_default for a socket "
+                        "that does not set its own ({}`ss -uamn` shows its rb/tb), net.core.rmem_max / wmem_max, the cap, "
+                        "for one that asks",
+                        wireguard ? "the tunnel socket's" : "the UDP socket's", wireguard ? "Debian 12's wireguard-go; " : "");
     out.push_back(std::move(f));
   }
   return out;
