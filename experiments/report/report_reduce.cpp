@@ -101,12 +101,14 @@ ComparisonRow end_row(const std::string& label, const std::vector<const json*>& 
   for (const json* p : probes) {
     if (!p->is_object() || p->empty()) continue;
     double rec_soft = -1, rec_softnet = 0, rec_nic = 0, rec_udp = 0;
-    int rec_core = -1, scenarios = 0;
+    int rec_core = -1, scenarios = 0, seen = 0;
     for (const auto& [name, scenario] : p->items()) {
+      if (!scenario.is_object()) continue;
+      ++scenarios;  // the far end's too, as the search's table divides it (comparison_rows.cpp add_end)
       const json* end = end_of(scenario, far);
       if (!end) continue;
       const json& s = *end;
-      ++scenarios;
+      ++seen;
       double ts = number_at(s, "top_soft_pct").value_or(0);
       if (ts >= rec_soft) {
         rec_soft = ts;
@@ -116,7 +118,7 @@ ComparisonRow end_row(const std::string& label, const std::vector<const json*>& 
       rec_nic += number_at(s, "nic_drops").value_or(0) + number_at(s, "iface_drops").value_or(0);
       if (auto u = number_at(s, "udp_errors")) rec_udp += *u, udp_counted = true;
     }
-    if (scenarios == 0) continue;
+    if (seen == 0) continue;
     soft += rec_soft;
     softnet += rec_softnet / scenarios;
     nic += rec_nic / scenarios;

@@ -440,16 +440,26 @@ TEST_CASE("a trial score or probe number edited out of range is refused or left 
     StudyStore s = StudyStore::create(path, info());
     s.add_baseline({.round = 1, .score = 500, .metrics = metrics(500, 505), .measured_at = 1795698000});
     const json a = {{"wgt7-wc/mtu", "1380"}};
+    json base = metrics(500, 505);
+    base["probes"] = probes(0, 10, 3, 4, 1, cores(10, 5));
+    base["probes"]["tcp"]["cores"][1]["cpu"] = -4;  // left out of the per-core load, not a CPU -4
+    s.add_baseline({.round = 2, .score = 500, .metrics = base, .measured_at = 1795698010});
     json p = probes(0, 10, 3, 4, 1, cores(10, 5));
-    p["tcp"]["top_soft_cpu"] = 1e300;
-    p["tcp"]["cores"][1]["cpu"] = -4;
+    p["tcp"]["top_soft_cpu"] = 70000;  // was cast as it was: "(cpu70000)"
     finish(s, s.begin_trial(a, 1795698100), a, TrialState::Complete, 600, metrics(600, 602), p, "", 1795698100);
+    json q = probes(0, 10, 3, 4, 1, cores(10, 5));
+    q["tcp"]["top_soft_cpu"] = 2.5;  // was cpu 2
+    finish(s, s.begin_trial(a, 1795698200), a, TrialState::Complete, 650, metrics(650, 652), q, "", 1795698200);
   }
   const ReportData d = load_report(path);
   const ComparisonRow* best = row(d, "trial 1 (new best)");
   REQUIRE(best);
   CHECK(*best->top_core_soft_pct == Approx(10));
-  CHECK_FALSE(best->top_core);  // no CPU named rather than a wrapped number
+  CHECK_FALSE(best->top_core);  // no CPU named rather than a number no CPU has
+  REQUIRE(row(d, "trial 2 (new best)"));
+  CHECK_FALSE(row(d, "trial 2 (new best)")->top_core);
+  REQUIRE(d.cores_before.size() == 1);
+  CHECK(d.cores_before[0].cpu == 0);
   ProcessRunner runner;
   REQUIRE(runner.run({.argv = {"python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
                                                 "c.execute('UPDATE trials SET score = 9e999 WHERE number = 1'); c.commit()", path},
