@@ -145,6 +145,20 @@ void run_export(const ExportCli& c) {
       throw UsageError(fmt::format("{} already exist{}: pass --force to overwrite, or choose another --out",
                                    fmt::join(existing, ", "), existing.size() == 1 ? "s" : ""));
     }
+    // A tree an `--format all` export wrote holds a manifest `wgopt retune` re-renders from: one
+    // format of another profile (or other options) written over it would leave the manifest naming
+    // the earlier profile's interfaces and files and the other formats' files of that profile (found
+    // by an exploratory test: a unit for wt0 beside a script for wg0). The same files again are fine.
+    const bool writes_manifest = std::any_of(files.begin(), files.end(), [](const auto& f) { return f.path.ends_with(experiments::kManifestPath); });
+    if (!writes_manifest && fs::exists(fs::path(c.out) / experiments::kManifestPath, ec)) {
+      for (const auto& f : files) {
+        if (!experiments::is_boot_file(f.path) || read_file((fs::path(c.out) / f.path).string()) == f.content) continue;
+        throw UsageError(fmt::format("--out {} holds an `--format all` export ({} lists its files) of another profile or other "
+                                     "options: --format {} would change {} and leave that manifest and the other formats' files as "
+                                     "they are; export --format all over it, or choose another --out",
+                                     c.out, (fs::path(c.out) / experiments::kManifestPath).string(), c.format, f.path));
+      }
+    }
     // All or nothing (a file under --out that cannot be written leaves none of the others, which
     // would name a script never written), each renamed into place so a reader never sees half a unit.
     std::vector<FileToWrite> writes;
@@ -208,7 +222,9 @@ void setup_export(CLI::App& root, Context&) {
       "Without --out the files are printed, each after a `# --- PATH ---` line. Existing files are\n"
       "never overwritten without --force; with --force, the boot files an earlier export's\n"
       "etc/wgopt/boot-files.yaml lists and this one no longer has are removed (installed, they would\n"
-      "put the old profile's values back at the next boot). Every value is validated first: a bad profile writes nothing,\n"
+      "put the old profile's values back at the next boot). One format written into such a tree is\n"
+      "refused when it would change a file there: export --format all over it instead.\n"
+      "Every value is validated first: a bad profile writes nothing,\n"
       "and the files are written all or none (one that cannot be written leaves none of the others).\n"
       "Profile text (host facts, evidence, the file's name) is never code: it goes into comments, one line\n"
       "per fact, control characters shown as \\n, \\x00 ...; the timer's paths are absolute paths of\n"

@@ -22,7 +22,9 @@ namespace {
 
 const char* kTunedPaths[] = {"etc/tuned/profiles/wgopt/tuned.conf", "etc/tuned/wgopt/tuned.conf"};
 
-bool boot_file(const std::string& path) {
+}  // namespace
+
+bool is_boot_file(const std::string& path) {
   // A unit or .link name is one file in its directory: no '/' after the prefix (so no "..", which a
   // manifest could otherwise use to name a file outside the tree that export --force or a retune
   // removes).
@@ -33,6 +35,8 @@ bool boot_file(const std::string& path) {
          one_file_in("etc/systemd/system/wgopt-tuning", ".service") || one_file_in("etc/systemd/network/10-wgopt-", ".link") ||
          path == kTunedPaths[0] || path == kTunedPaths[1] || path == "etc/wgopt/netbird-mtu.env";
 }
+
+namespace {
 
 // The boot format a boot file comes from.
 std::string format_of(const std::string& path) {
@@ -57,7 +61,7 @@ std::optional<ExportFile> render_manifest(const act::Profile& profile, const std
                            const ExportOptions& options) {
   std::vector<std::string> formats, paths;
   for (const auto& f : files) {
-    if (boot_file(f.path)) paths.push_back(f.path);
+    if (is_boot_file(f.path)) paths.push_back(f.path);
   }
   if (paths.empty()) return std::nullopt;
   for (const auto& f : boot_formats()) {
@@ -108,7 +112,7 @@ BootManifest parse_manifest(const std::string& text, const std::string& source) 
     }
   }
   for (const auto& p : m.files) {
-    if (!boot_file(p)) throw UsageError(fmt::format("{}: '{}' is not a boot file wgopt renders", src, one_line(p, 120)));
+    if (!is_boot_file(p)) throw UsageError(fmt::format("{}: '{}' is not a boot file wgopt renders", src, one_line(p, 120)));
   }
   for (const char* key : {"underlay", "wireguard"}) {
     const YAML::Node& map = n;

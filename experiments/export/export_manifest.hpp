@@ -36,6 +36,10 @@ std::optional<ExportFile> render_manifest(const act::Profile& profile, const std
 
 // Parses a manifest; UsageError naming `source` and the entry for anything else (an unknown format,
 // a path that is absolute, holds "..", or is not one boot_formats() renders, a bad interface name).
+// A path a manifest may list: sysctl.d's file, the tuning script and units, a .link, TuneD's child
+// profile, NB_MTU's file (a unit or .link name one file in its directory).
+bool is_boot_file(const std::string& path);
+
 BootManifest parse_manifest(const std::string& text, const std::string& source);
 
 struct BootRender {

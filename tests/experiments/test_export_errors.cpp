@@ -155,9 +155,16 @@ TEST_CASE("export CLI: writes the tree with modes, refuses to overwrite, --force
   std::string line;
   std::getline(kept, line);
   CHECK(line == "mine");
+  // --force of one format into an `--format all` tree whose file it would change: refused (the
+  // tree's manifest and other files stay one profile's); --format all puts it back.
   r = wgopt_cli({"export", fixture, "--format", "sysctl", "--out", out, "--force"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("export --format all over it, or choose another --out"));
+  r = wgopt_cli({"export", fixture, "--format", "all", "--out", out, "--force"});
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("wrote " + out + "/etc/sysctl.d/99-wgopt.conf"));
+  r = wgopt_cli({"export", fixture, "--format", "sysctl", "--out", out, "--force"});  // the same file again
+  CHECK(r.exit_code == 0);
   // --out onto a file: a usage error naming it, exit 2 (it was 1, "cannot create").
   r = wgopt_cli({"export", fixture, "--format", "sysctl", "--out", out + "/etc/sysctl.d/99-wgopt.conf", "--force"});
   CHECK(r.exit_code == 2);
@@ -205,6 +212,23 @@ TEST_CASE("export CLI: --force over an earlier export removes the boot files the
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("removed " + out + "/etc/systemd/network/10-wgopt-eth0.link (an earlier export's; this profile has "
                              "nothing for it)\n"));
+
+  // One format over that tree (found by an exploratory test: the earlier profile's unit for wt0
+  // stayed beside a script for wg0, and the manifest kept naming wt0): refused, nothing written.
+  // The tree holds `next` now; the same format of the same profile again is fine.
+  const std::string before = read_file((tmp.dir / "out/etc/sysctl.d/99-wgopt.conf").string()).value_or("");
+  for (const char* format : {"systemd", "sysctl"}) {
+    r = wgopt_cli({"export", fixture, "--format", format, "--out", out, "--force"});
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains("--out " + out + " holds an `--format all` export (" + out + "/etc/wgopt/boot-files.yaml lists its "
+                               "files) of another profile or other options: --format " + format + " would change "));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  CHECK(read_file((tmp.dir / "out/etc/sysctl.d/99-wgopt.conf").string()).value_or("") == before);
+  CHECK_FALSE(fs::exists(tmp.dir / "out/usr/local/sbin/wgopt-tuning.sh"));
+  r = wgopt_cli({"export", next, "--format", "sysctl", "--out", out, "--force"});
+  CHECK(r.exit_code == 0);
 }
 
 TEST_CASE("export CLI: a bad profile writes nothing and exits 2 with one line", "[export]") {
