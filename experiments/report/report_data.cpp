@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -374,13 +375,38 @@ void check_score(double score, const std::string& what) {
   if (!std::isfinite(score)) throw std::runtime_error(fmt::format("{}'s score is not a finite number ({})", what, score));
 }
 
-void check_scores(const std::vector<TrialRecord>& trials, const std::vector<BaselineRecord>& baselines,
-                  const std::vector<ConfirmationRecord>& confirmations) {
+// The records as the search writes them: finite scores; parameters and metrics as objects; a
+// winner and confirmed trials the study has (found by an exploratory test: params_json '[1]' showed
+// "Knobs that moved: (none)" for a promoted winner, a result naming trial 99 was reported as the
+// winner beside a confirmation of trial 2).
+void check_records(const std::vector<TrialRecord>& trials, const std::vector<BaselineRecord>& baselines,
+                   const std::vector<ConfirmationRecord>& confirmations, const std::optional<StudyResult>& result) {
+  std::set<int> numbers;
   for (const auto& t : trials) {
-    if (t.score) check_score(*t.score, fmt::format("trial {}", t.number));
+    const std::string what = fmt::format("trial {}", t.number);
+    if (t.score) check_score(*t.score, what);
+    if (!t.params.is_object()) throw std::runtime_error(what + "'s params_json is not an object of knob values");
+    if (!t.metrics.is_object()) throw std::runtime_error(what + "'s metrics_json is not an object");
+    if (!t.probes.is_object()) throw std::runtime_error(what + "'s probes_json is not an object");
+    numbers.insert(t.number);
   }
-  for (const auto& b : baselines) check_score(b.score, fmt::format("baseline round {}", b.round));
-  for (const auto& c : confirmations) check_score(c.score, fmt::format("confirmation round {}", c.round));
+  for (const auto& b : baselines) {
+    check_score(b.score, fmt::format("baseline round {}", b.round));
+    if (!b.metrics.is_object()) throw std::runtime_error(fmt::format("baseline round {}'s metrics_json is not an object", b.round));
+  }
+  for (const auto& c : confirmations) {
+    check_score(c.score, fmt::format("confirmation round {}", c.round));
+    if (!c.metrics.is_object()) throw std::runtime_error(fmt::format("confirmation round {}'s metrics_json is not an object", c.round));
+    if (c.trial != 0 && !numbers.count(c.trial)) {
+      throw std::runtime_error(fmt::format("confirmation round {} measured trial {}, which the study does not have", c.round, c.trial));
+    }
+  }
+  if (result) {
+    if (result->winner_trial && !numbers.count(*result->winner_trial)) {
+      throw std::runtime_error(fmt::format("the result names trial {} as the winner, which the study does not have", *result->winner_trial));
+    }
+    if (!result->params.is_object()) throw std::runtime_error("the result's params_json is not an object of knob values");
+  }
 }
 
 }  // namespace
@@ -395,7 +421,7 @@ ReportData load_report(const std::string& path) {
     auto baselines = s.baselines();
     auto confirmations = s.confirmations();
     auto result = s.result();
-    check_scores(trials, baselines, confirmations);
+    check_records(trials, baselines, confirmations, result);
     return build_report(path, info, trials, baselines, confirmations, result);
   } catch (const wgopt::UsageError&) {
     throw;

@@ -267,7 +267,7 @@ StudyStore StudyStore::open(const std::string& path) {
   Transaction tx(s.db_, path);
   {
     Stmt st(s.db_, path, "SELECT number FROM trials WHERE state = 'running' ORDER BY number");
-    while (st.step()) s.recovered_.push_back(static_cast<int>(st.integer(0)));
+    while (st.step()) s.recovered_.push_back(st.int32(0));
   }
   Stmt(s.db_, path, "UPDATE trials SET state = 'failed', note = ? WHERE state = 'running'").bind(1, kInterruptedTrialNote).run();
   tx.commit();
@@ -308,7 +308,7 @@ StudyInfo StudyStore::info() const {
   i.seed = static_cast<std::uint64_t>(st.integer(4));
   i.strategy = st.text(5);
   i.budget = st.text(6);
-  if (!st.null(7)) i.max_trials = static_cast<int>(st.integer(7));
+  if (!st.null(7)) i.max_trials = st.int32(7);
   i.status = st.text(8);
   i.search = st.js(9);
   return i;
@@ -366,7 +366,7 @@ std::vector<TrialRecord> StudyStore::trials() const {
   std::vector<TrialRecord> out;
   while (st.step()) {
     TrialRecord r;
-    r.number = static_cast<int>(st.integer(0));
+    r.number = st.int32(0);
     r.params = st.js(1);
     auto state = parse_trial_state(st.text(2));
     if (!state) throw Error(fmt::format("study file '{}': trial {} has unknown state '{}'", path_, r.number, st.text(2)));
@@ -393,7 +393,7 @@ void StudyStore::add_baseline(const BaselineRecord& r) {
 std::vector<BaselineRecord> StudyStore::baselines() const {
   Stmt st(db_, path_, "SELECT round, score, metrics_json, measured_at FROM baseline ORDER BY id");
   std::vector<BaselineRecord> out;
-  while (st.step()) out.push_back({static_cast<int>(st.integer(0)), st.real(1), st.js(2), st.real(3)});
+  while (st.step()) out.push_back({st.int32(0), st.real(1), st.js(2), st.real(3)});
   return out;
 }
 
@@ -416,7 +416,7 @@ std::vector<ConfirmationRecord> StudyStore::confirmations() const {
   Stmt st(db_, path_, "SELECT round, arm, trial, score, metrics_json, measured_at FROM confirmation ORDER BY id");
   std::vector<ConfirmationRecord> out;
   while (st.step()) {
-    out.push_back({static_cast<int>(st.integer(0)), st.text(1), static_cast<int>(st.integer(2)), st.real(3), st.js(4),
+    out.push_back({st.int32(0), st.text(1), st.int32(2), st.real(3), st.js(4),
                    st.real(5)});
   }
   return out;
@@ -453,7 +453,7 @@ std::optional<StudyResult> StudyStore::result() const {
   const auto parsed = parse_search_outcome(outcome);
   if (!parsed) throw Error(fmt::format("{}: the result's outcome '{}' is not one wgopt writes; is the study from a newer wgopt?", path_, one_line(outcome, 60)));
   r.outcome = *parsed;
-  if (!st.null(1)) r.winner_trial = static_cast<int>(st.integer(1));
+  if (!st.null(1)) r.winner_trial = st.int32(1);
   r.params = st.js(2);
   r.evidence = st.js(3);
   r.profile_path = st.text(4);

@@ -470,6 +470,53 @@ TEST_CASE("a trial score or probe number edited out of range is refused or left 
   CHECK_THROWS_AS(load_report(path), UsageError);
 }
 
+TEST_CASE("a study whose records were changed by hand into another shape is refused, naming the record", "[report]") {
+  // Found by an exploratory test: each of these was reported with exit 0 and a wrong conclusion
+  // (no knobs moved for a promoted winner, a winner the study does not have, trial -1), or refused
+  // in the JSON parser's words alone.
+  TempDir tmp("shapes");
+  const std::string good = tmp.file("good.sqlite");
+  write_running_study(good);
+  REQUIRE_NOTHROW(load_report(good));
+  const std::pair<const char*, const char*> cases[] = {
+      {"UPDATE trials SET params_json = '[1]' WHERE number = 2", "trial 2's params_json is not an object of knob values"},
+      {"UPDATE trials SET number = 9223372036854775807 WHERE number = 2", "holds 9223372036854775807 in column number, out of range"},
+      {"UPDATE trials SET params_json = 'nope' WHERE number = 2", "holds malformed JSON in column params_json"},
+      {"UPDATE trials SET metrics_json = '\"x\"' WHERE number = 2", "trial 2's metrics_json is not an object"},
+      {"UPDATE baseline SET metrics_json = '[1, 2]' WHERE round = 1", "baseline round 1's metrics_json is not an object"},
+  };
+  ProcessRunner runner;
+  for (const auto& [sql, expected] : cases) {
+    INFO(sql);
+    const std::string path = tmp.file("bad.sqlite");
+    std::filesystem::copy_file(good, path, std::filesystem::copy_options::overwrite_existing);
+    REQUIRE(runner.run({.argv = {"python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
+                                 path, sql},
+                        .timeout = std::chrono::seconds(30)})
+                .ok());
+    CHECK_THROWS_WITH(load_report(path), Contains("study " + path + " holds a record the report cannot use") && Contains(expected));
+    CHECK_THROWS_AS(load_report(path), UsageError);
+  }
+  // A finished study's result and confirmation (the search's own fixture).
+  const std::string finished = std::string(WGOPT_FIXTURES_DIR) + "/report/study-wgt7.sqlite";
+  REQUIRE_NOTHROW(load_report(finished));
+  const std::pair<const char*, const char*> more[] = {
+      {"UPDATE result SET winner_trial = 99", "the result names trial 99 as the winner, which the study does not have"},
+      {"UPDATE confirmation SET trial = 55 WHERE arm = 'candidate'", "measured trial 55, which the study does not have"},
+      {"UPDATE result SET params_json = '3'", "the result's params_json is not an object"},
+  };
+  for (const auto& [sql, expected] : more) {
+    INFO(sql);
+    const std::string path = tmp.file("bad-finished.sqlite");
+    std::filesystem::copy_file(finished, path, std::filesystem::copy_options::overwrite_existing);
+    REQUIRE(runner.run({.argv = {"python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
+                                 path, sql},
+                        .timeout = std::chrono::seconds(30)})
+                .ok());
+    CHECK_THROWS_WITH(load_report(path), Contains("holds a record the report cannot use") && Contains(expected));
+  }
+}
+
 TEST_CASE("report --json of a study whose note is not UTF-8 replaces the bytes, not an internal error", "[report]") {
   TempDir tmp("utf8");
   const std::string path = tmp.file("s.sqlite");
