@@ -248,7 +248,7 @@ std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const 
       const double to_window = full_s && used ? static_cast<double>(*full_s) / static_cast<double>(*used) : 1.0;
       add_rows(d, comparison_rows(fmt::format("trial {} (new best)", t.number), {&t.metrics}, {&t.probes}, to_window));
     }
-    d.state_counts[std::string(to_string(t.state))] += 1;
+    d.state_counts[t.outage() ? std::string("voided") : std::string(to_string(t.state))] += 1;  // voided: an outage's
     d.trials.push_back(std::move(r));
   }
   for (const char* arm : {"baseline", "candidate"}) {
@@ -434,10 +434,11 @@ ReportData load_report(const std::string& path) {
 
 std::string trial_count_text(const ReportData& d) {
   std::string parts;
-  for (const char* s : {"complete", "pruned", "failed", "infeasible", "running"}) {
+  for (const char* s : {"complete", "pruned", "failed", "infeasible", "running", "voided"}) {
     auto it = d.state_counts.find(s);
     if (it == d.state_counts.end()) continue;
-    parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", it->second, s);
+    const bool voided = std::string(s) == "voided";
+    parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", it->second, voided ? "voided by an outage outside wgopt" : s);
   }
   const size_t n = d.trials.size();
   return fmt::format("{} trial{}{}{}", n, n == 1 ? "" : "s", parts.empty() ? "" : ": ", parts);

@@ -18,7 +18,11 @@ BaselineResult measure_baseline(PlantAccess& plant, const Objective& objective, 
     progress.show("baseline", r, rounds);
     auto ev = plant.measure(objective, mo);
     if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
-    if (!ev.score) throw Error(fmt::format("the baseline measurement failed: {} (is the tunnel up? try `wgopt testbed status`)", ev.note));
+    if (!ev.score) {
+      throw Error(fmt::format("the baseline measurement failed: {} (is the tunnel up? try `wgopt testbed status`); nothing was "
+                              "changed; once the path works, resume with `wgopt search --resume {}`",
+                              ev.note, store.path()));
+    }
     store.add_baseline({.round = r, .score = ev.score->value, .metrics = ev.metrics_json(true), .measured_at = plant.env().unix_time()});
     scores.push_back(ev.score->value);
     b.evaluations.push_back(std::move(ev));

@@ -20,16 +20,22 @@ bool differs_from_baseline(const Values& winner, const BoundSpace& bound) {
   return false;
 }
 
+// The trial that measured `winner`: the last complete one with its values, else the last that is
+// evidence (a trial an outage voided or one interrupted before its measurement is never the
+// winner's: found in review, a voided re-measurement was reported as the winner).
 std::optional<int> last_trial_of(const Values& winner, const StudyStore& store) {
-  std::optional<int> found;
+  std::optional<int> complete, any;
   for (const auto& t : store.trials()) {
+    if (t.not_evidence()) continue;
     bool same = true;
     for (const auto& [id, v] : winner) {
       if (!t.params.contains(id) || t.params[id].get<std::string>() != v) same = false;
     }
-    if (same) found = t.number;
+    if (!same) continue;
+    any = t.number;
+    if (t.state == TrialState::Complete) complete = t.number;
   }
-  return found;
+  return complete ? complete : any;
 }
 
 int rounds_for(const SearchOptions& o, const SearchPlan& plan, const BaselineResult& baseline, const Budget& budget,

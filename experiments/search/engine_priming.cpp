@@ -66,19 +66,19 @@ Priming prime_engine(opt::Strategy& engine, const SearchSpace& space, const std:
   if (trials.empty()) return p;
   int interrupted = 0, outages = 0;
   for (const auto& t : trials) {
+    if (t.outage()) {  // voided by an outage outside wgopt: not a trial of the cap either
+      ++outages;
+      continue;
+    }
     ++p.replayed;
     if (t.interrupted()) {
       ++interrupted;
       continue;
     }
-    if (t.outage()) {
-      ++outages;
-      continue;
-    }
     engine.tell(space.from_values(params_of(t)), to_opt_state(t.state), t.score.value_or(std::nan("")));
   }
   progress.say(fmt::format("resumed {}: {} earlier trials replayed into the engine{}{}", store.path(),
-                           p.replayed - interrupted - outages,
+                           p.replayed - interrupted,
                            interrupted ? fmt::format(" ({} interrupted before measurement left out)", interrupted) : "",
                            outages ? fmt::format(" ({} voided by an outside outage left out)", outages) : ""));
   return p;

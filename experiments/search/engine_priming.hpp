@@ -19,12 +19,14 @@ std::unique_ptr<opt::Strategy> make_engine(const SearchPlan& plan, const SearchS
 
 struct Priming {
   int warm_trials = 0;  // trials of the warm-start study told to the engine
-  int replayed = 0;     // trials of the resumed study, counted against the trial cap (interrupted ones are not told to the engine)
+  int replayed = 0;     // trials of the resumed study, counted against the trial cap (interrupted ones are not told to
+                        // the engine; ones an outage voided are neither told nor counted)
 };
 
 // Tells the engine the warm-start study's finished trials (those whose values fit today's space;
 // an unreadable study is skipped with a warning, never changed) and every trial of `store`, except
-// trials interrupted before they were measured (TrialRecord::interrupted): they are no evidence.
+// trials interrupted before they were measured (TrialRecord::interrupted) or voided by an outage
+// outside wgopt (TrialRecord::outage): they are no evidence.
 Priming prime_engine(opt::Strategy& engine, const SearchSpace& space, const std::string& warm_start, const StudyStore& store,
                      SearchProgress& progress);
 

@@ -109,6 +109,7 @@ void count_trials(const TrialCounts& counts, SearchReport& report) {
   report.pruned = counts.pruned;
   report.failed = counts.failed;
   report.infeasible = counts.infeasible;
+  report.outages = counts.outages;
   report.pruning_saved_s = counts.pruning_saved_s;
   report.screening_saved_s = counts.screening_saved_s;
   report.peer_events = counts.peer_events;
@@ -201,7 +202,7 @@ nlohmann::json SearchReport::to_json() const {
           {"study", study_path},
           {"profile", profile_path},
           {"trials", {{"total", trials}, {"complete", complete}, {"pruned", pruned}, {"failed", failed}, {"infeasible", infeasible},
-                      {"resumed", resumed_trials}}},
+                      {"outages", outages}, {"resumed", resumed_trials}}},
           {"baseline_score", baseline_score},
           {"winner_score", winner_score},
           {"gain_pct", gain_pct},

@@ -46,8 +46,9 @@ bool tunnel_alive(const Plant& plant, CommandRunner& runner, std::string& why) {
                .timeout = std::chrono::seconds(8)};
   auto r = runner.run(ping);
   if (!r.ok()) {
-    why = fmt::format("no reply to a {}-byte don't-fragment ping across the tunnel (MTU {}): {}", size, mtu,
-                      r.brief());
+    // Exit 1 is ping's "no reply" (its brief would be ping's own header line): said in words.
+    why = r.exit_code == 1 ? fmt::format("no reply to a {}-byte don't-fragment ping across the tunnel (MTU {})", size, mtu)
+                           : fmt::format("no reply to a {}-byte don't-fragment ping across the tunnel (MTU {}): {}", size, mtu, r.brief());
     return false;
   }
   Command hs{.argv = plant.client.wrap({"wg", "show", plant.client_wg, "latest-handshakes"}),

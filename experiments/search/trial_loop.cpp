@@ -22,8 +22,13 @@ namespace {
 // A measurement under this share of the host's own rate looks like a broken path (outside_outage).
 constexpr double kBrokenRateShare = 0.1;
 // How long a path down with the host's own values is waited for, and how often it is checked.
-constexpr std::chrono::seconds kOutageWait{120};
+constexpr std::chrono::milliseconds kOutageWait{120000};
+constexpr std::chrono::seconds kOutageWaitFloor{30};
+// Trials voided one after another before the search gives up on the path.
+constexpr int kMaxConsecutiveVoids = 3;
 constexpr std::chrono::milliseconds kOutagePoll{5000};
+// A tunnel dead right after a rollback is checked again after this (undoing a candidate may reset a link).
+constexpr std::chrono::milliseconds kOutageGrace{3000};
 
 double seconds_since(const SearchEnv& env, std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(env.clock() - t).count();
@@ -83,10 +88,11 @@ class TrialRunner {
     share.reserve += budget_.released();
     const double progress = search_progress(share, budget_.elapsed(), budget_.trials());
     std::optional<opt::Config> cfg;
-    bool is_remeasure = false;
+    bool is_remeasure = false, is_retry = false;
     if (retry_) {  // the trial an outside outage voided: the same configuration again, first
-      cfg = retry_->first;
-      is_remeasure = retry_->second;
+      cfg = retry_->config;
+      is_remeasure = retry_->remeasure;
+      is_retry = true;
       retry_.reset();
     } else if (remeasure_due(progress, counts_.complete, remeasured_, counts_.trials)) {
       cfg = screened_recommendation();
@@ -94,7 +100,7 @@ class TrialRunner {
       is_remeasure = cfg.has_value();
     }
     if (!cfg) cfg = engine_.ask();
-    if (is_remeasure && !retried_.count(plant_.bound().space->to_values(*cfg))) ++remeasured_;
+    if (is_remeasure && !is_retry) ++remeasured_;
     const Values values = plant_.bound().space->to_values(*cfg);
     nlohmann::json params = nlohmann::json::object();
     for (const auto& [k, v] : values) params[k] = v;
@@ -111,30 +117,50 @@ class TrialRunner {
     std::optional<Evaluation> ev;
     bool peer_lost = false;
     tunnel_died_ = false;
+    const bool screened = in_.plan.screening() && !is_remeasure;
     try {
-      ev = apply_and_measure(values, rec, is_remeasure);
+      ev = apply_and_measure(values, rec, is_remeasure, screened);
     } catch (const peer::PeerLost& e) {  // this end is restored already; the peer restores itself
       rec.state = TrialState::Failed;
       rec.note = std::string("peer lost: ") + e.what();
       peer_lost = true;
     }
-    if (!peer_lost && outside_outage(values, rec, ev)) {
-      // Not the candidate's result: recorded, never told to the engine; the same configuration next.
+    // The session back first (or the search ends, PeerLost): the tunnel is then checked with both
+    // ends on their own values.
+    if (peer_lost) {
+      try {
+        reconnect_peer(rec.number);
+      } catch (const peer::PeerLost&) {  // the search ends: the trial stays recorded as failed
+        store_.finish_trial(rec);
+        budget_.trial_finished();
+        count(rec, ev);
+        throw;
+      }
+    }
+    if (outside_outage(rec, ev, peer_lost, is_retry)) {
+      // Not the candidate's result: recorded, never told to the engine, not counted against
+      // --trials; the same configuration next, once the path is back. A path that keeps breaking
+      // ends the search (resumable) rather than voiding trial after trial.
       store_.finish_trial(rec);
-      budget_.trial_finished();
-      ++counts_.failed;
+      budget_.trial_voided();
+      --counts_.trials;
       ++counts_.outages;
       progress_.say(fmt::format("trial {} voided: {}", rec.number, rec.note));
+      if (++consecutive_voids_ >= kMaxConsecutiveVoids) {
+        throw Error(fmt::format("{} trials in a row were voided by outages outside wgopt (the path keeps going down): the host's "
+                                "values are restored; once the path is steady, resume with `wgopt search --resume {}`",
+                                consecutive_voids_, store_.path()));
+      }
       wait_for_path(rec.number);
-      retry_ = std::make_pair(*cfg, is_remeasure);
-      retried_.insert(values);
+      retry_ = Retry{*cfg, is_remeasure};
       return;
     }
+    consecutive_voids_ = 0;
+    if (ev) record_measured(*ev, rec, screened, values);
     store_.finish_trial(rec);
     budget_.trial_finished();
     engine_.tell(*cfg, to_opt_state(rec.state), rec.score.value_or(std::nan("")));
     count(rec, ev);
-    if (peer_lost) reconnect_peer(rec.number);
   }
 
   // With screening, the configuration the engine recommends (the one the confirmation will measure)
@@ -170,7 +196,7 @@ class TrialRunner {
   // score, note and timings. A re-measurement is never stopped early: it is of a configuration the
   // engine ranks at the top and exists to measure it whole (on the testbed the pruner stopped four
   // such re-measurements of configurations steady at 440-465 Mbit/s on their slow first seconds).
-  std::optional<Evaluation> apply_and_measure(const Values& values, TrialRecord& rec, bool is_remeasure) {
+  std::optional<Evaluation> apply_and_measure(const Values& values, TrialRecord& rec, bool is_remeasure, bool screened) {
     const auto t0 = plant_.env().clock();
     std::optional<AppliedCandidate> candidate;
     try {
@@ -199,9 +225,16 @@ class TrialRunner {
     // A peer lost mid-run has put its own originals back: the run stops at once and this end follows
     // (found by an exploratory test: this end kept the candidate 17 s longer, until iperf3 timed out).
     if (RemoteEnd* remote = plant_.remote()) mo.abandoned = [remote] { return remote->lost(); };
-    const bool screened = in_.plan.screening() && !is_remeasure;
     const Objective& objective = screened ? in_.plan.screen : in_.plan.objective;
-    Evaluation ev = plant_.measure(objective, mo);
+    Evaluation ev;
+    try {
+      ev = plant_.measure(objective, mo);
+    } catch (const peer::PeerLost&) {
+      throw;
+    } catch (const Error& e) {  // the sampler's interface gone mid-run (wireguard-go killed): a failed measurement
+      ev.state = Evaluation::State::Failed;
+      ev.note = std::string("the measurement could not run: ") + e.what();
+    }
     rec.timings.measured_s = ev.seconds;
     counts_.measured_s += ev.seconds;
     candidate->rollback();
@@ -211,9 +244,14 @@ class TrialRunner {
     rec.metrics = ev.metrics_json();
     rec.metrics["duration_s"] = objective.duration.count();  // per scenario: the screening length or the full one
     rec.probes = ev.probes_json();
+    return ev;
+  }
+
+  // A measured trial's outcome, once it is the candidate's (not voided by an outage): its state and
+  // score, what it saved, the pruner's references, and whether it was measured at full length.
+  void record_measured(const Evaluation& ev, TrialRecord& rec, bool screened, const Values& values) {
     record_outcome(ev, rec, screened);
     if (!screened && ev.state == Evaluation::State::Complete) measured_full_.insert(values);
-    return ev;
   }
 
   // What a trial that measured (complete or stopped) saved against a full measurement here: a
@@ -250,20 +288,36 @@ class TrialRunner {
     }
   }
 
-  // A trial whose tunnel died after the apply, whose workload failed, or which moved under a tenth
-  // of the host's own rate looks like the path broke. With the host's own values back (the
-  // candidate is rolled back by now) the tunnel is checked once more: alive, the result is the
-  // candidate's; dead, the path is down whatever is applied (a peer rebooting, a link flapping: an
-  // outage outside wgopt), and scoring it would teach the engine a cliff that is not there. Once
-  // per configuration: one that breaks the path again after it came back is judged on its result.
-  bool outside_outage(const Values& values, TrialRecord& rec, const std::optional<Evaluation>& ev) {
-    if (retried_.count(values) || !looks_broken(ev)) return false;
+  // A trial whose tunnel died after the apply, whose workload failed, which moved under a tenth of
+  // the host's own rate, or whose peer session was lost looks like the path broke. With the host's
+  // own values back (the candidate is rolled back by now; a lost peer restored itself and the
+  // session is back) the tunnel is checked once more, and again after a short grace (undoing a
+  // candidate may reset a link for a few seconds): alive, the result is the candidate's; dead, the
+  // path is down whatever is applied (a peer rebooting, a link flapping: an outage outside wgopt),
+  // and scoring it would teach the engine a cliff that is not there. A lost session with the
+  // tunnel alive is voided too (ssh shares the path; its keepalives give up within ~10 s). Once per
+  // trial: its retry is judged on its result.
+  bool outside_outage(TrialRecord& rec, const std::optional<Evaluation>& ev, bool peer_lost, bool is_retry) {
+    if (!peer_lost && !looks_broken(ev)) return false;
     std::string why;
-    if (plant_.tunnel_alive(why)) return false;
+    bool dead = !plant_.tunnel_alive(why);
+    if (dead) {
+      plant_.settle(kOutageGrace);
+      dead = !plant_.tunnel_alive(why);
+    }
+    // A retry whose session was lost again while the tunnel answers is judged on its result: the
+    // candidate may be what cuts ssh. The tunnel dead with the host's own values is never its doing.
+    if (!dead && (!peer_lost || is_retry)) return false;
+    const std::string result = peer_lost || tunnel_died_ ? rec.note
+                               : ev && ev->state == Evaluation::State::Failed ? ev->note
+                                                                               : "a rate under a tenth of the host's own";
     rec.state = TrialState::Failed;
     rec.score.reset();
-    rec.note = fmt::format("{} ({}); its result was {}: not evidence for the engine, measured again once the path is back",
-                           kOutageTrialNote, why, rec.note.empty() ? "a rate under a tenth of the host's own" : rec.note);
+    rec.note = dead ? fmt::format("{}the tunnel was down with the host's own values too ({}); its result was {}: not evidence "
+                                  "for the engine, measured again once the path is back",
+                                  kOutageTrialNote, why, result)
+                    : fmt::format("{}the session to the peer was lost and is back ({}): not evidence for the engine, measured again",
+                                  kOutageTrialNote, result);
     return true;
   }
 
@@ -283,12 +337,18 @@ class TrialRunner {
   // The tunnel checked every few seconds with the host's own values until it answers, for at most
   // kOutageWait; then the search ends (the host is restored, the study resumable).
   void wait_for_path(int trial) {
+    std::string why;
+    if (plant_.tunnel_alive(why)) return;  // a lost session that is back, with the tunnel up
     const auto start = plant_.env().clock();
+    // Up to two minutes, within what is left of the trials' time (at least 30 s: the confirmation
+    // needs a path too).
+    std::chrono::milliseconds wait = kOutageWait;
+    if (const auto left = budget_.remaining()) wait = std::clamp(*left, std::chrono::milliseconds(kOutageWaitFloor), wait);
+    const long long wait_s = std::chrono::duration_cast<std::chrono::seconds>(wait).count();
     progress_.say(fmt::format("trial {}: the tunnel is down with the host's own values too: waiting up to {} s for the path "
                               "to come back",
-                              trial, kOutageWait.count()));
-    std::string why;
-    while (plant_.env().clock() - start < kOutageWait) {
+                              trial, wait_s));
+    while (plant_.env().clock() - start < wait) {
       plant_.settle(kOutagePoll);
       if (plant_.tunnel_alive(why)) {
         progress_.say(fmt::format("trial {}: the path is back after {:.0f} s: the same configuration is measured again", trial,
@@ -299,7 +359,7 @@ class TrialRunner {
     throw Error(fmt::format("the tunnel has been down for {} s with the host's own values ({}): an outage outside wgopt, not a "
                             "candidate's; the host's values are restored; once the path is back, resume with `wgopt search "
                             "--resume {}`",
-                            kOutageWait.count(), why, store_.path()));
+                            wait_s, why, store_.path()));
   }
 
   void count(const TrialRecord& rec, const std::optional<Evaluation>& ev) {
@@ -355,8 +415,12 @@ class TrialRunner {
   int remeasured_ = 0;
   std::set<Values> measured_full_;  // configurations a complete full-length trial measured
   bool tunnel_died_ = false;        // this trial's tunnel check after the apply failed
-  std::optional<std::pair<opt::Config, bool>> retry_;  // a voided trial's configuration (and re-measure flag), next
-  std::set<Values> retried_;        // configurations an outage voided once
+  int consecutive_voids_ = 0;       // trials voided by outages since the last one that was not
+  struct Retry {
+    opt::Config config;
+    bool remeasure = false;
+  };
+  std::optional<Retry> retry_;      // the configuration of the trial an outage voided: the next trial's
 };
 
 }  // namespace

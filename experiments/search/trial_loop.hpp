@@ -6,9 +6,11 @@
 // restores the baseline, records the outcome and tells the engine. With screening (SearchPlan::screen)
 // a new candidate is measured at the screening length; a re-measurement of a top candidate at full
 // length. A trial during which the path went down whatever was applied (an outside outage: the
-// tunnel dead with the host's own values back too) is recorded failed with kOutageTrialNote, never
-// told to the engine, and its configuration measured again once the path is back (waited for up to
-// two minutes; then the search ends with an Error, the host restored, the study resumable).
+// tunnel dead with the host's own values back too, or the peer's session lost and back) is
+// recorded failed with kOutageTrialNote, never told to the engine nor counted against --trials,
+// and its configuration measured again once the path is back (waited for up to two minutes, which
+// may run past the budget; then the search ends with an Error, the host restored, the study
+// resumable).
 #include <functional>
 
 #include "experiments/search/baseline_rounds.hpp"
@@ -21,7 +23,7 @@ class SearchProgress;
 
 struct TrialCounts {
   int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;  // this session's
-  int outages = 0;  // of the failed: voided by an outage outside wgopt (the path down with the host's own values)
+  int outages = 0;  // besides those: voided by an outage outside wgopt (the path down with the host's own values)
   double pruning_saved_s = 0;  // measurement time early stopping saved, against a full measurement here
   double screening_saved_s = 0;  // ... and screening saved (a new candidate measured at the screening length)
   std::vector<std::string> peer_events;  // --ssh: each lost session and what came of it

@@ -64,6 +64,12 @@ void Budget::trial_finished() {
   running_since_.reset();
 }
 
+void Budget::trial_voided() {
+  if (!running_since_) throw Error("budget: a trial was voided that was never started");
+  running_since_.reset();
+  --started_;
+}
+
 milliseconds Budget::elapsed() const { return std::chrono::duration_cast<milliseconds>(clock_() - start_); }
 
 std::optional<milliseconds> Budget::remaining() const {

@@ -44,6 +44,9 @@ class Budget {
   // Throws wgopt::Error on start while a trial runs or finish without start.
   void trial_started();
   void trial_finished();
+  // Ends the running trial as if it had not been started: an outage outside wgopt voided it, so it
+  // neither counts toward max_trials nor enters the mean trial time.
+  void trial_voided();
 
   int trials() const { return previous_ + started_; }  // started so far, including previous ones
   std::chrono::milliseconds elapsed() const;

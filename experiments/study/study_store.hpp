@@ -75,7 +75,7 @@ struct TrialRecord {
 };
 
 // The start of the note of a trial an outside outage voided (TrialRecord::outage).
-inline constexpr const char* kOutageTrialNote = "outside outage: the tunnel was down with the host's own values too";
+inline constexpr const char* kOutageTrialNote = "outside outage: ";
 
 // The note open() gives a trial it found `running`.
 inline constexpr const char* kInterruptedTrialNote = "interrupted (wgopt stopped during this trial); marked failed on resume";

@@ -442,8 +442,10 @@ SearchEnv SearchWorld::env() {
       event("tunnel check: Ctrl-C killed its ping");
       return false;
     }
-    if (checks_ == script.dead_at_check || (script.dead_from_check > 0 && checks_ >= script.dead_from_check &&
-                                             (script.dead_until_check == 0 || checks_ <= script.dead_until_check))) {
+    const bool listed = std::find(script.dead_checks.begin(), script.dead_checks.end(), checks_) != script.dead_checks.end();
+    if (listed || checks_ == script.dead_at_check ||
+        (script.dead_from_check > 0 && checks_ >= script.dead_from_check &&
+         (script.dead_until_check == 0 || checks_ <= script.dead_until_check))) {
       why = "the peer stopped answering";
       event("tunnel check: dead (scripted)");
       return false;

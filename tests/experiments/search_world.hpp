@@ -32,6 +32,7 @@ struct Script {
   int dead_at_check = 0;          // the k-th tunnel check fails whatever is applied (0: never)
   int dead_from_check = 0;        // ... and every one from the k-th on (the peer is down)
   int dead_until_check = 0;       // ... up to this one only (an outage outside wgopt that ends; 0: never ends)
+  std::vector<int> dead_checks;   // these tunnel checks fail whatever is applied (outages that come and go)
   int interrupt_at_sleep = 0;     // Ctrl-C arrives during the k-th short wait (settle waits are made of them)
   std::vector<act::Tuner> tuners; // other tuners found on the host (none: the stage says nothing)
   // --ssh (the server end is a fake peer agent): the session dies at the k-th stop of the peer's

@@ -53,6 +53,22 @@ TEST_CASE("elapsed, remaining and ETA follow the clock and the mean trial time")
   CHECK(b.trials() == 2);
 }
 
+TEST_CASE("a voided trial counts neither toward the cap nor in the mean trial time") {
+  FakeClock clk;
+  Budget b({.wall = 300s, .max_trials = 2}, clk.fn());
+  b.trial_started();
+  clk.now += 30s;
+  b.trial_finished();
+  b.trial_started();  // an outage outside wgopt voids it
+  clk.now += 90s;
+  b.trial_voided();
+  CHECK(b.trials() == 1);
+  CHECK(b.mean_trial() == 30s);
+  CHECK(b.may_start_trial());  // the cap of 2 has room for the retry
+  CHECK(b.elapsed() == 120s);  // its time is spent all the same
+  CHECK_THROWS_AS(b.trial_voided(), Error);  // none running
+}
+
 TEST_CASE("a trial starts only when it is expected to fit, so the overrun is at most one trial") {
   FakeClock clk;
   Budget b({.wall = 100s}, clk.fn());

@@ -16,6 +16,8 @@
 #include "actuators/profile.hpp"
 #include "common/error.hpp"
 #include "experiments/search/retune.hpp"
+#include "experiments/report/report_data.hpp"
+#include "experiments/search/search_summary.hpp"
 #include "experiments/study/evidence.hpp"
 #include "experiments/study/study_store.hpp"
 #include "tests/experiments/search_world.hpp"
@@ -462,10 +464,49 @@ TEST_CASE("search: a trial during an outside outage is voided, waited out and me
   REQUIRE(trials.size() >= 3);
   CHECK(trials[1].outage());
   CHECK(trials[1].state == TrialState::Failed);
-  CHECK_THAT(trials[1].note, Catch::StartsWith(std::string(kOutageTrialNote) + " (the peer stopped answering)"));
+  CHECK_THAT(trials[1].note, Catch::StartsWith("outside outage: the tunnel was down with the host's own values too (the peer "
+                                                "stopped answering)"));
   CHECK(trials[2].params == trials[1].params);  // the same configuration again
   CHECK(trials[2].state == TrialState::Complete);
   CHECK(std::count(w.log.begin(), w.log.end(), "tunnel check: dead (scripted)") == 3);
+  CHECK(report.outages == 1);
+  CHECK(report.failed == 0);  // voided, not failed, and not one of the 8 trials
+  CHECK(report.trials == 8);
+  CHECK(trials.size() == 9);
+  CHECK_THAT(search_summary(report), Catch::Contains("trials: 8 (7 complete, 0 pruned, 0 failed, 1 infeasible); 1 more voided by "
+                                                     "an outage outside wgopt (not counted)"));
+  // The report counts it apart, not as a failure.
+  CHECK(trial_count_text(load_report(o.study_path)) == "9 trials: 7 complete, 1 infeasible, 1 voided by an outage outside wgopt");
+}
+
+TEST_CASE("search: an outage that hits the retry too voids it again; a path that keeps breaking ends the search",
+          "[search-trace]") {
+  // Found by an exploratory test: a retried configuration hit by a second outage was told to the
+  // engine as the candidate's failure, without a look at the path.
+  {
+    SearchWorld w(Script{.fail_measures = {5, 6}, .dead_checks = {3, 4, 5, 8, 9}});
+    w.start_poor();
+    const auto o = w.options();
+    const auto report = w.run(o);
+    const auto trials = StudyStore::open_read_only(o.study_path).trials();
+    REQUIRE(trials.size() >= 4);
+    CHECK(trials[1].outage());
+    CHECK(trials[2].outage());  // the retry, voided again
+    CHECK(trials[2].params == trials[1].params);
+    CHECK(trials[3].params == trials[1].params);
+    CHECK(trials[3].state == TrialState::Complete);
+    CHECK(report.outages == 2);
+  }
+  {
+    SearchWorld w(Script{.fail_measures = {5, 6, 7}, .dead_checks = {3, 4, 5, 8, 9, 12, 13}});
+    w.start_poor();
+    const std::string before = w.values(false).line() + " | " + w.values(true).line();
+    const auto o = w.options();
+    CHECK_THROWS_WITH(w.run(o), Catch::StartsWith("3 trials in a row were voided by outages outside wgopt (the path keeps going "
+                                                  "down)") &&
+                                    Catch::Contains("resume with `wgopt search --resume " + o.study_path + "`"));
+    CHECK(w.values(false).line() + " | " + w.values(true).line() == before);
+  }
 }
 
 TEST_CASE("search: an outside outage that does not end stops the search with the host restored and the study resumable",
