@@ -20,6 +20,11 @@ constexpr size_t kMaxSku = 128;
 const char* kSkuChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 ._:/()+,-";
 
 void check_text_options(const wgopt::experiments::SearchOptions& o) {
+  // Blank is refused too: the profile records it trimmed, and an empty fact is refused when read
+  // (found in review: --sku "   " wrote a profile its own export refused).
+  if (!o.sku.empty() && wgopt::trim(o.sku).empty()) {
+    throw wgopt::UsageError("--sku is blank: give the VM's SKU (e.g. Standard_D4s_v5), or leave it out to read it from DMI");
+  }
   if (!o.sku.empty() && (o.sku.size() > kMaxSku || o.sku.find_first_not_of(kSkuChars) != std::string::npos)) {
     throw wgopt::UsageError(fmt::format("--sku '{}' is not a plain SKU: use up to {} characters of letters, digits, space and ._:/()+,-",
                                         wgopt::one_line(o.sku, 80), kMaxSku));

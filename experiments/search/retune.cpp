@@ -123,8 +123,15 @@ SearchOptions retune_search_options(const RetuneOptions& r, const act::Profile& 
     o.peer = ev.plant->peer;
     if (ev.plant->port) o.port = *ev.plant->port;
     o.netns = ev.plant->netns;
-  } else {
-    throw UsageError(fmt::format("{}: evidence.plant names neither a testbed nor a peer: {}", r.profile, fix));
+  } else if (r.peer.empty()) {
+    // A peer's part exported as a profile of its own (export --host peer) names none: the plant's
+    // peer was this host itself.
+    throw UsageError(fmt::format("{}: evidence.plant names neither a testbed nor a peer (a profile exported with --host peer names "
+                                 "none): pass --peer ADDRESS, this host's iperf3 peer (WGOPT_RETUNE_PEER; the Ansible role's "
+                                 "wgopt_retune_peer)",
+                                 r.profile));
+  } else if (ev.plant->port) {
+    o.port = *ev.plant->port;
   }
   if (!r.peer.empty()) override_peer(o, r);
   o.objective_text = ev.objective;

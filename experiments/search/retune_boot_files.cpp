@@ -133,7 +133,10 @@ BootFilesUpdate update_boot_files(const std::string& profile_path) {
     if (fs::is_symlink(link, ec)) continue;
     fs::create_directories(link.parent_path(), ec);
     fs::create_symlink(target, link, ec);
-    if (ec) throw Error(fmt::format("cannot enable {}: {} (its unit was written: enable it with systemctl enable)", link.string(), ec.message()));
+    if (ec) {  // the files are written already: said, not thrown (the caller still reloads systemd)
+      u.note = fmt::format("cannot enable {}: {}: enable its unit with systemctl enable", link.string(), ec.message());
+      continue;
+    }
     u.enabled.push_back(link.string());
   }
   for (const auto& f : keep) u.kept.push_back(f.path);

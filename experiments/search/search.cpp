@@ -100,7 +100,9 @@ void finish_holding(const SearchOptions& o, const BaselineResult& baseline, cons
   evidence.drifted = bound.drifted;
   record_result(store, report, std::nullopt, bound.retune_values, evidence, plant.env().unix_time());
   plant.stop_guardian();
-  report.table = comparison_table({to_row("profile, now", baseline.averages)}, duration_label(objective)).render_text();
+  // One row per end when the peer was measured (--ssh), as the search's table: the score charged
+  // both ends' drops (found by an exploratory test: the peer's 18,608 UDP errors were not shown).
+  report.table = comparison_table(end_rows("profile, now", baseline.averages), duration_label(objective)).render_text();
 }
 
 void count_trials(const TrialCounts& counts, SearchReport& report) {

@@ -271,7 +271,8 @@ TEST_CASE("fleet: a peer's exported profile holds the peer's host facts, which i
         "peer:\n"
         "  host: {ssh: root@10.0.0.2, hostname: far, kernel: 6.1.0, nproc: 4, sku: t, nic_driver: ena, wireguard_mode: kernel, "
         "mode: per-end, interfaces: {eth0: ens5, wt0: wg1}}\n"
-        "  knobs: {net.ipv4.tcp_rmem: 4096 131072 16777216, wg1/txqueuelen: 3000}\n");
+        "  knobs: {net.ipv4.tcp_rmem: 4096 131072 16777216, wg1/txqueuelen: 3000}\n"
+        "evidence: {objective: 'duration: 3s', plant: {peer: 100.64.0.1, port: 5202, ssh: root@10.0.0.2}}\n");
   auto r = run({WGOPT_BINARY, "export", tmp / "both.yaml", "--host", "peer", "--format", "ansible", "--out", tmp / "out"});
   INFO(r.out << r.err);
   REQUIRE(r.ok());
@@ -284,6 +285,11 @@ TEST_CASE("fleet: a peer's exported profile holds the peer's host facts, which i
   CHECK(p.host["wireguard"].as<std::string>() == "wg1");
   CHECK(p.host["kernel"].as<std::string>() == "6.1.0");
   CHECK(p.knobs == std::vector<std::pair<std::string, std::string>>{{"net.ipv4.tcp_rmem", "4096 131072 16777216"}, {"wg1/txqueuelen", "3000"}});
+  // The plant's peer was the peer host itself: only the port stays (its retune gets its own --peer).
+  REQUIRE(p.evidence["plant"].IsMap());
+  CHECK_FALSE(p.evidence["plant"]["peer"]);
+  CHECK_FALSE(p.evidence["plant"]["ssh"]);
+  CHECK(p.evidence["plant"]["port"].as<int>() == 5202);
 }
 
 TEST_CASE("fleet: the role builds an image under wgopt_root: wgopt copied in, the units enabled inside it", "[export][fleet]") {

@@ -90,6 +90,15 @@ TEST_CASE("retune refuses a profile that no search wrote, naming what is missing
   CHECK_THAT(msg("knobs:\n  wt0/mtu: 1380\nevidence:\n  objective: 'duration: 3s'\n"), Catch::Contains("evidence.plant is missing"));
   CHECK_THAT(msg("knobs:\n  wt0/mtu: 1380\nevidence:\n  plant: {testbed: x}\n"), Catch::Contains("evidence.objective is missing"));
   CHECK_THAT(msg("knobs: {}\nevidence:\n  plant: {testbed: x}\n"), Catch::Contains("names no knobs"));
+  // A peer's part exported as a profile (export --host peer) keeps only the plant's port: its retune
+  // is told its own peer (found by an exploratory test: it measured itself over loopback).
+  const std::string exported = "knobs:\n  wt0/mtu: 1380\nevidence:\n  objective: 'duration: 3s'\n  plant: {port: 5202}\n";
+  CHECK_THAT(msg(exported), Catch::Contains("evidence.plant names neither a testbed nor a peer (a profile exported with --host peer "
+                                            "names none): pass --peer ADDRESS"));
+  r.peer = "100.64.0.2";
+  const auto o = retune_search_options(r, profile_from(exported));
+  CHECK(o.peer == "100.64.0.2");
+  CHECK(o.port == 5202);
 }
 
 TEST_CASE("retune exit codes are the ones the timer unit and cron act on", "[retune]") {

@@ -56,6 +56,7 @@ TEST_CASE("search: --sku, --study, --profile and --resume with control character
       {{"--sku", "vm %h"}, "--sku"},
       {{"--sku", "vm\xe2\x80\xa8x"}, "--sku"},
       {{"--sku", std::string(129, 'a')}, "--sku"},
+      {{"--sku", "   "}, "--sku"},  // blank: the profile would record "" and its own readers refuse it
       {{"--study", dir + "s\n$(touch " + dir + "y).sqlite"}, "--study"},
       {{"--study", dir + "s\r.sqlite"}, "--study"},
       {{"--study", dir + std::string(4096, 'a')}, "--study"},
