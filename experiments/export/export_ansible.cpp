@@ -338,16 +338,27 @@ const char* kTasksSystemd = R"YAML(
       failed_when: false
       check_mode: false
 
+    # The retune timer runs wgopt from inside the root: enabled only where the root has it (with
+    # wgopt_apply true the binary is this machine's, not the image's).
+    - name: Find wgopt inside wgopt_root (the retune timer runs it there)
+      ansible.builtin.stat:
+        path: "{{ wgopt_prefix }}{{ wgopt_path }}"
+      register: wgopt_root_binary
+
+    - name: Decide the units to enable inside wgopt_root
+      ansible.builtin.set_fact:
+        wgopt_root_units: "{{ wgopt_units + (['wgopt-retune.timer'] if (wgopt_retune_timer | bool and wgopt_root_binary.stat.exists) else []) }}"
+
     - name: Enable the tuning units and the retune timer inside wgopt_root (systemctl --root)
       ansible.builtin.command:
-        argv: "{{ ['systemctl', '--root=' + wgopt_prefix, 'enable'] + wgopt_units + (['wgopt-retune.timer'] if wgopt_retune_timer | bool else []) }}"
+        argv: "{{ ['systemctl', '--root=' + wgopt_prefix, 'enable'] + wgopt_root_units }}"
       register: wgopt_root_enabled
       changed_when: "'Created symlink' in wgopt_root_enabled.stderr"
-      when: wgopt_systemctl.rc == 0 and (wgopt_units | length > 0 or wgopt_retune_timer | bool)
+      when: wgopt_systemctl.rc == 0 and wgopt_root_units | length > 0
 
     - name: Say what was enabled inside wgopt_root
       ansible.builtin.debug:
-        msg: "wgopt: {{ inventory_hostname }}: {{ 'nothing was changed (--check)' if ansible_check_mode else (('the units are enabled inside ' + wgopt_root + ' (systemctl --root): its boot runs them') if wgopt_systemctl.rc == 0 else ('systemctl is not here: the units are installed under ' + wgopt_root + ' but not enabled; enable them there with systemctl --root=' + wgopt_root + ' enable')) }}{{ '' if ansible_check_mode else ('; the knobs were applied now' if wgopt_apply | bool else '; nothing applied to this machine (wgopt_apply is false)') }}"
+        msg: "wgopt: {{ inventory_hostname }}: {{ 'nothing was changed (--check)' if ansible_check_mode else ('no unit to enable inside ' + wgopt_root if wgopt_root_units | length == 0 else (('the units are enabled inside ' + wgopt_root + ' (systemctl --root): its boot runs them') if wgopt_systemctl.rc == 0 else ('systemctl is not here: the units are installed under ' + wgopt_root + ' but not enabled; enable them there with systemctl --root=' + wgopt_root + ' enable'))) }}{{ '' if ansible_check_mode or not (wgopt_retune_timer | bool) or wgopt_root_binary.stat.exists else ('; the retune timer is not enabled: ' + wgopt_root + wgopt_path + ' does not exist') }}{{ '' if ansible_check_mode else ('; the knobs were applied now' if wgopt_apply | bool else '; nothing applied to this machine (wgopt_apply is false)') }}"
 
 - name: Enable the units
   when: wgopt_systemd
