@@ -97,6 +97,16 @@ void write_running_study(const std::string& path) {
   s.begin_trial({{"wgt7-wc/mtu", "1420"}, {"net.ipv4.tcp_congestion_control", "bbr"}}, t0 + 420);  // still running
 }
 
+// Runs one SQL statement on a study file, as a hand edit would (Python's sqlite3, not wgopt's code).
+void edit_study(const std::string& path, const std::string& sql) {
+  ProcessRunner runner;
+  const auto r = runner.run({.argv = {"python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
+                                      path, sql},
+                             .timeout = std::chrono::seconds(30)});
+  INFO(r.err);
+  REQUIRE(r.ok());
+}
+
 const ComparisonRow* row(const ReportData& d, const std::string& config) {
   for (const auto& r : d.table_rows) {
     if (r.config == config) return &r;
@@ -404,10 +414,7 @@ TEST_CASE("a study with a hand-damaged score is named in the report's refusal", 
                                                 "score is not a finite number (-inf))"));
   CHECK_THROWS_AS(load_report(path), UsageError);  // a damaged input: exit 2
   // A table dropped by hand (found by an exploratory test: SQLite's words, exit 1, no study named).
-  ProcessRunner runner;
-  REQUIRE(runner.run({.argv = {"python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DROP TABLE result'); c.commit()", path},
-                      .timeout = std::chrono::seconds(30)})
-              .ok());
+  edit_study(path, "DROP TABLE result");
   CHECK_THROWS_WITH(load_report(path), Contains("study " + path + " holds a record the report cannot use") && Contains("result"));
   CHECK_THROWS_AS(load_report(path), UsageError);
 }
@@ -421,11 +428,7 @@ TEST_CASE("a study whose score was edited into text is refused, not read as 0", 
     s.add_baseline({.round = 2, .score = 510, .metrics = metrics(510, 512), .measured_at = 1795698010});
   }
   REQUIRE(load_report(path).baseline_mean == Approx(505));
-  ProcessRunner runner;
-  REQUIRE(runner.run({.argv = {"python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
-                                                "c.execute(\"UPDATE baseline SET score = 'abc' WHERE round = 2\"); c.commit()", path},
-                      .timeout = std::chrono::seconds(30)})
-              .ok());
+  edit_study(path, "UPDATE baseline SET score = 'abc' WHERE round = 2");
   CHECK_THROWS_WITH(load_report(path), Contains("study " + path + " holds a record the report cannot use") &&
                                            Contains("not a number in column score"));
   CHECK_THROWS_AS(load_report(path), UsageError);
@@ -460,11 +463,7 @@ TEST_CASE("a trial score or probe number edited out of range is refused or left 
   CHECK_FALSE(row(d, "trial 2 (new best)")->top_core);
   REQUIRE(d.cores_before.size() == 1);
   CHECK(d.cores_before[0].cpu == 0);
-  ProcessRunner runner;
-  REQUIRE(runner.run({.argv = {"python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
-                                                "c.execute('UPDATE trials SET score = 9e999 WHERE number = 1'); c.commit()", path},
-                      .timeout = std::chrono::seconds(30)})
-              .ok());
+  edit_study(path, "UPDATE trials SET score = 9e999 WHERE number = 1");
   CHECK_THROWS_WITH(load_report(path), Contains("study " + path + " holds a record the report cannot use (trial 1's score is "
                                                 "not a finite number (inf))"));
   CHECK_THROWS_AS(load_report(path), UsageError);
@@ -485,15 +484,11 @@ TEST_CASE("a study whose records were changed by hand into another shape is refu
       {"UPDATE trials SET metrics_json = '\"x\"' WHERE number = 2", "trial 2's metrics_json is not an object"},
       {"UPDATE baseline SET metrics_json = '[1, 2]' WHERE round = 1", "baseline round 1's metrics_json is not an object"},
   };
-  ProcessRunner runner;
   for (const auto& [sql, expected] : cases) {
     INFO(sql);
     const std::string path = tmp.file("bad.sqlite");
     std::filesystem::copy_file(good, path, std::filesystem::copy_options::overwrite_existing);
-    REQUIRE(runner.run({.argv = {"python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
-                                 path, sql},
-                        .timeout = std::chrono::seconds(30)})
-                .ok());
+    edit_study(path, sql);
     CHECK_THROWS_WITH(load_report(path), Contains("study " + path + " holds a record the report cannot use") && Contains(expected));
     CHECK_THROWS_AS(load_report(path), UsageError);
   }
@@ -509,10 +504,7 @@ TEST_CASE("a study whose records were changed by hand into another shape is refu
     INFO(sql);
     const std::string path = tmp.file("bad-finished.sqlite");
     std::filesystem::copy_file(finished, path, std::filesystem::copy_options::overwrite_existing);
-    REQUIRE(runner.run({.argv = {"python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
-                                 path, sql},
-                        .timeout = std::chrono::seconds(30)})
-                .ok());
+    edit_study(path, sql);
     CHECK_THROWS_WITH(load_report(path), Contains("holds a record the report cannot use") && Contains(expected));
   }
 }
@@ -521,12 +513,7 @@ TEST_CASE("report --json of a study whose note is not UTF-8 replaces the bytes, 
   TempDir tmp("utf8");
   const std::string path = tmp.file("s.sqlite");
   write_running_study(path);
-  ProcessRunner runner;
-  REQUIRE(runner.run({.argv = {"python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
-                                                "c.execute(\"UPDATE trials SET note = CAST(x'6e6f7465fffe' AS TEXT) WHERE number = 2\"); c.commit()",
-                               path},
-                      .timeout = std::chrono::seconds(30)})
-              .ok());
+  edit_study(path, "UPDATE trials SET note = CAST(x'6e6f7465fffe' AS TEXT) WHERE number = 2");
   auto r = test::wgopt_cli({"report", path, "--json"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);

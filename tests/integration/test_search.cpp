@@ -104,6 +104,21 @@ std::vector<pid_t> children_named(pid_t ppid, const std::string& comm) {
 
 int line_count(const std::string& s) { return static_cast<int>(split_lines(trim(s)).size()); }
 
+// Waits (up to 2 min) until the search `pid` has a candidate applied: the journal holds an open
+// transaction and the client's tunnel MTU moved from `original`. FAILs if the search ends first.
+bool wait_candidate_applied(pid_t pid, const StateDir& state, const std::map<std::string, std::string>& original) {
+  for (auto end = Clock::now() + std::chrono::seconds(120); Clock::now() < end;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) FAIL("wgopt search ended before a candidate was applied:\n" << slurp(state / "search.log"));
+    if (slurp(state / "journal.json").find("\"open\": true") != std::string::npos &&
+        in_ns(kCliNs, {"cat", "/sys/class/net/" + kCliWg + "/mtu"}) != original.at("cli mtu")) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("search: kill -9 during a trial, the guardian restores every original within 15 s", "[search][root]") {
@@ -119,19 +134,7 @@ TEST_CASE("search: kill -9 during a trial, the guardian restores every original 
                               state / "search.log");
   REQUIRE(pid > 0);
 
-  // Wait until a candidate is applied: the journal holds an open transaction and the MTU moved.
-  bool applied = false;
-  for (auto end = Clock::now() + std::chrono::seconds(120); Clock::now() < end && !applied;) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) FAIL("wgopt search ended before a candidate was applied:\n" << slurp(state / "search.log"));
-    if (slurp(state / "journal.json").find("\"open\": true") != std::string::npos &&
-        in_ns(kCliNs, {"cat", "/sys/class/net/" + kCliWg + "/mtu"}) != original.at("cli mtu")) {
-      applied = true;
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  REQUIRE(applied);
+  REQUIRE(wait_candidate_applied(pid, state, original));
   CHECK(tunnel_state() != original);
   REQUIRE(::kill(pid, SIGKILL) == 0);
   const auto killed_at = Clock::now();
@@ -295,15 +298,7 @@ TEST_CASE("search: an outage outside wgopt during a trial voids it; the path is 
                                                                   "--no-apply", "--json"})),
                               state / "search.log");
   REQUIRE(pid > 0);
-  bool applied = false;
-  for (auto end = Clock::now() + std::chrono::seconds(120); Clock::now() < end && !applied;) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) FAIL("wgopt search ended before a candidate was applied:\n" << slurp(state / "search.log"));
-    applied = slurp(state / "journal.json").find("\"open\": true") != std::string::npos &&
-              in_ns(kCliNs, {"cat", "/sys/class/net/" + kCliWg + "/mtu"}) != original.at("cli mtu");
-    if (!applied) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  REQUIRE(applied);
+  REQUIRE(wait_candidate_applied(pid, state, original));
   REQUIRE(run({"ip", "-n", kSrvNs, "link", "set", kSrvUnderlay, "down"}).ok());
   const auto down_at = Clock::now();
   // Down until the search has recorded the trial as an outage (it waits, checking the tunnel).
