@@ -68,6 +68,14 @@ InterfaceRoles roles_of(const act::Profile& profile, const std::vector<std::stri
       if (r.wireguard.empty() && present(*testbed + end)) r.wireguard = *testbed + end;
     }
   }
+  // The interfaces the search read the host's facts on (host.underlay, host.wireguard), where the
+  // profile has knobs for them (found by an exploratory test: a two-host profile recording
+  // wireguard: xe-wc could not be exported as NB_MTU without --wireguard).
+  for (const auto& [role, key] : {std::pair{&r.underlay, "underlay"}, std::pair{&r.wireguard, "wireguard"}}) {
+    const std::string& other_role = role == &r.underlay ? r.wireguard : r.underlay;
+    const auto named = scalar(profile.host, {key});
+    if (role->empty() && named && present(*named) && *named != other_role) *role = *named;
+  }
   if (r.underlay.empty()) {
     std::vector<std::string> nics;
     for (const auto& k : knobs) {

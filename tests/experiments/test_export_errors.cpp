@@ -91,6 +91,14 @@ TEST_CASE("export: the underlay and the WireGuard interface are chosen by the do
   CHECK(r.wireguard == "wgt6-wc");
   r = export_roles(profile("  lead-uc/rps_cpus: 0\n  lead-wc/mtu: 1420\n", "host: {place: netns lead-cli}\n"), opts());
   CHECK(r.underlay == "lead-uc");
+  // The interfaces the search recorded its facts on (found by an exploratory test: a two-host
+  // profile naming wireguard: xe-wc could not be exported as NB_MTU without --wireguard).
+  r = export_roles(profile("  xe-wc/mtu: 1400\n  xe-wc/txqueuelen: 2000\n", "host: {underlay: xe-uc, wireguard: xe-wc}\n"), opts());
+  CHECK(r.wireguard == "xe-wc");
+  CHECK(r.underlay.empty());  // xe-uc has no knob here
+  r = export_roles(profile("  a0/mtu: 1420\n  b0/mtu: 1500\n", "host: {underlay: b0, wireguard: a0}\n"), opts());
+  CHECK(r.underlay == "b0");
+  CHECK(r.wireguard == "a0");
   // Options win; a name without knobs is refused.
   ExportOptions o = opts();
   o.underlay = "wt0";
