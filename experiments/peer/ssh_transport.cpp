@@ -252,6 +252,13 @@ SshFailure classify_ssh_failure(const SshOptions& o, const ExitStatus& st, const
     return {true, fmt::format("cannot resolve the peer's host name '{}': check --ssh {}", host, o.target)};
   }
   if (contains(err, "Permission denied")) {
+    // With --ssh-identity given, that key is the one refused (found by an exploratory test: the
+    // advice was to pass the option already passed).
+    if (!o.identity.empty()) {
+      return {false, fmt::format("{} refused the ssh login of {} with the key {} ({}): install its public key in the peer's "
+                                 "authorized_keys (ssh-copy-id -i {}.pub {}), or give the right --ssh-identity",
+                                 host, o.target, o.identity, last, o.identity, o.target)};
+    }
     return {false, fmt::format("{} refused the ssh login of {} ({}): install your public key in the peer's "
                                "authorized_keys, or pass --ssh-identity KEY",
                                host, o.target, last)};

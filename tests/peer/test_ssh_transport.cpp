@@ -168,6 +168,12 @@ TEST_CASE("ssh failures become one line naming the host and the fix, usage vs ru
   }
   auto f = classify_ssh_failure(o, {.code = 2}, "wgopt: error: The following argument was not expected: __agent\n");
   CHECK_THAT(f.message, Catch::Contains("exited 2") && Catch::Contains("not expected: __agent"));
+  // The key given with --ssh-identity refused: that key is named, not the option already given.
+  auto with_key = base();
+  with_key.identity = "/root/.ssh/peer_ed25519";
+  f = classify_ssh_failure(with_key, {.code = 255}, fixture("auth-refused.txt"));
+  CHECK_THAT(f.message, Catch::Contains("with the key /root/.ssh/peer_ed25519") &&
+                            Catch::Contains("ssh-copy-id -i /root/.ssh/peer_ed25519.pub") && !Catch::Contains("pass --ssh-identity"));
 }
 
 // An established session's end: the stderr tail holds the agent's log lines too, which are not
