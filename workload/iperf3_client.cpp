@@ -185,7 +185,8 @@ RunResult run_scenario(const Scenario& scenario, const ClientOptions& opts, cons
     // someone else's test stays busy, a server that is down stays down, and the last attempt
     // reports it.
     std::chrono::milliseconds wait{0};
-    if (r.status == RunStatus::server_busy && busy++ < control.busy_retries) {
+    const bool was_busy = r.status == RunStatus::server_busy;
+    if (was_busy && busy++ < control.busy_retries) {
       wait = control.busy_wait;
     } else if (connection_refused(r) && refused++ < control.refused_retries) {
       wait = control.refused_wait;
@@ -204,7 +205,7 @@ RunResult run_scenario(const Scenario& scenario, const ClientOptions& opts, cons
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    if (control.on_retry) control.on_retry();
+    if (control.on_retry) control.on_retry(was_busy);
   }
 }
 

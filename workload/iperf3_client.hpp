@@ -38,10 +38,11 @@ struct RunControl {
   // can find no listener (seen in CI on loopback). A server that is down is reported ~1 s later.
   int refused_retries = 4;
   std::chrono::milliseconds refused_wait{250};
-  // Called before each retry of a busy server: what the caller measured alongside the failed
+  // Called before each retry of a busy server (busy true) or of one that refused the connection
+  // (busy false: not listening, yet or any more): what the caller measured alongside the failed
   // attempt (the probes, a per-second series) belongs to no measurement. This is the only retry of a
   // busy server in wgopt; callers hook it rather than retrying again around run_scenario.
-  std::function<void()> on_retry;
+  std::function<void(bool busy)> on_retry;
   // Where the client's pid file goes (only when should_stop is set); shared by every namespace.
   std::string pidfile_dir = "/tmp";
 };

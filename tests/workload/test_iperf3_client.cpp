@@ -211,7 +211,7 @@ TEST_CASE("a refused connection is retried briefly: iperf3 has no listener betwe
   fake.first = {{.exit_code = 0, .out = fixture("refused.json")}};
   fake.result = {.exit_code = 0, .out = fixture("single.json")};
   int retried = 0;
-  const RunControl quick{.refused_retries = 2, .refused_wait = 10ms, .on_retry = [&] { ++retried; }};
+  const RunControl quick{.refused_retries = 2, .refused_wait = 10ms, .on_retry = [&](bool busy) { retried += busy ? 100 : 1; }};
   RunResult r = run_scenario(find_scenario("single"), kOpts, Place::host(), fake, quick);
   CHECK(r.status == RunStatus::ok);
   CHECK(fake.seen.size() == 2);
