@@ -62,6 +62,11 @@ class TrialRunner {
   }
 
  private:
+  struct Retry {  // the configuration of a trial an outage voided, measured next
+    opt::Config config;
+    bool remeasure = false;
+  };
+
   void next_trial() {
     plant_.check_interrupted();
     one_trial();
@@ -138,21 +143,7 @@ class TrialRunner {
       }
     }
     if (outside_outage(rec, ev, peer_lost, is_retry)) {
-      // Not the candidate's result: recorded, never told to the engine, not counted against
-      // --trials; the same configuration next, once the path is back. A path that keeps breaking
-      // ends the search (resumable) rather than voiding trial after trial.
-      store_.finish_trial(rec);
-      budget_.trial_voided();
-      --counts_.trials;
-      ++counts_.outages;
-      progress_.say(fmt::format("trial {} voided: {}", rec.number, rec.note));
-      if (++consecutive_voids_ >= kMaxConsecutiveVoids) {
-        throw Error(fmt::format("{} trials in a row were voided by outages outside wgopt (the path keeps going down): the host's "
-                                "values are restored; once the path is steady, resume with `wgopt search --resume {}`",
-                                consecutive_voids_, store_.path()));
-      }
-      wait_for_path(rec.number);
-      retry_ = Retry{*cfg, is_remeasure};
+      void_trial(rec, Retry{*cfg, is_remeasure});
       return;
     }
     consecutive_voids_ = 0;
@@ -288,6 +279,24 @@ class TrialRunner {
     }
   }
 
+  // Not the candidate's result: recorded, never told to the engine, not counted against --trials;
+  // the same configuration next, once the path is back. A path that keeps breaking ends the search
+  // (resumable) rather than voiding trial after trial.
+  void void_trial(const TrialRecord& rec, Retry retry) {
+    store_.finish_trial(rec);
+    budget_.trial_voided();
+    --counts_.trials;
+    ++counts_.outages;
+    progress_.say(fmt::format("trial {} voided: {}", rec.number, rec.note));
+    if (++consecutive_voids_ >= kMaxConsecutiveVoids) {
+      throw Error(fmt::format("{} trials in a row were voided by outages outside wgopt (the path keeps going down): the host's "
+                              "values are restored; once the path is steady, resume with `wgopt search --resume {}`",
+                              consecutive_voids_, store_.path()));
+    }
+    wait_for_path(rec.number);
+    retry_ = std::move(retry);
+  }
+
   // A trial whose tunnel died after the apply, whose workload failed, which moved under a tenth of
   // the host's own rate, or whose peer session was lost looks like the path broke. With the host's
   // own values back (the candidate is rolled back by now; a lost peer restored itself and the
@@ -295,8 +304,9 @@ class TrialRunner {
   // candidate may reset a link for a few seconds): alive, the result is the candidate's; dead, the
   // path is down whatever is applied (a peer rebooting, a link flapping: an outage outside wgopt),
   // and scoring it would teach the engine a cliff that is not there. A lost session with the
-  // tunnel alive is voided too (ssh shares the path; its keepalives give up within ~10 s). Once per
-  // trial: its retry is judged on its result.
+  // tunnel alive is voided too (ssh shares the path; its keepalives give up within ~10 s), but only
+  // once: a retry that loses it again is judged on its result. A retry whose tunnel is dead with the
+  // host's own values is voided again (void_trial bounds how often).
   bool outside_outage(TrialRecord& rec, const std::optional<Evaluation>& ev, bool peer_lost, bool is_retry) {
     if (!peer_lost && !looks_broken(ev)) return false;
     std::string why;
@@ -416,10 +426,6 @@ class TrialRunner {
   std::set<Values> measured_full_;  // configurations a complete full-length trial measured
   bool tunnel_died_ = false;        // this trial's tunnel check after the apply failed
   int consecutive_voids_ = 0;       // trials voided by outages since the last one that was not
-  struct Retry {
-    opt::Config config;
-    bool remeasure = false;
-  };
   std::optional<Retry> retry_;      // the configuration of the trial an outage voided: the next trial's
 };
 
