@@ -5,19 +5,23 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "experiments/search/round_measurement.hpp"
 #include "experiments/search/search_progress.hpp"
 #include "experiments/study/pruner.hpp"
 
 namespace wgopt::experiments {
 
-BaselineResult measure_baseline(PlantAccess& plant, const Objective& objective, const MeasureOptions& mo, int rounds,
-                                StudyStore& store, SearchProgress& progress) {
+BaselineResult measure_baseline(PlantAccess& plant, OutageWatch& outages, const Objective& objective, const MeasureOptions& mo,
+                                int rounds, StudyStore& store, SearchProgress& progress) {
   BaselineResult b;
   std::vector<double> scores;
+  // Nothing applied: the host as it is. After the first round (the path works) an outside outage's
+  // measurement is measured again.
+  ArmSetup setup{.objective = objective, .mo = mo, .lease = {}, .settle = {}, .own_mbps = 0, .stage = "baseline", .void_outages = false};
   for (int r = 1; r <= rounds; ++r) {
     progress.show("baseline", r, rounds);
-    auto ev = plant.measure(objective, mo);
-    if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
+    setup.void_outages = r > 1;
+    auto ev = measure_arm(plant, outages, progress, setup, nullptr, "baseline", fmt::format("baseline round {}", r));
     if (!ev.score) {
       throw Error(fmt::format("the baseline measurement failed: {} (is the tunnel up? try `wgopt testbed status`); nothing was "
                               "changed; once the path works, resume with `wgopt search --resume {}`",

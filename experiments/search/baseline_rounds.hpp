@@ -11,6 +11,7 @@
 
 namespace wgopt::experiments {
 
+class OutageWatch;
 class SearchProgress;
 
 struct BaselineResult {
@@ -22,10 +23,12 @@ struct BaselineResult {
   double full_measure_s = 0;
 };
 
-// Measures `rounds` rounds and records each in the study. Throws Interrupted on Ctrl-C, Error when
-// a round fails (the tunnel is down: nothing to search).
-BaselineResult measure_baseline(PlantAccess& plant, const Objective& objective, const MeasureOptions& mo, int rounds,
-                                StudyStore& store, SearchProgress& progress);
+// Measures `rounds` rounds and records each in the study. A round an outage outside wgopt broke (the
+// tunnel down, or the peer's session lost and back) is measured again once the path is back
+// (round_measurement.hpp). Throws Interrupted on Ctrl-C, Error when a round fails with the path up
+// (no iperf3 server: nothing to search) or the path does not come back.
+BaselineResult measure_baseline(PlantAccess& plant, OutageWatch& outages, const Objective& objective, const MeasureOptions& mo,
+                                int rounds, StudyStore& store, SearchProgress& progress);
 
 // The pruner's warm-up measured on the baseline rounds: the largest of measured_warmup_seconds over
 // the objective's scenarios, at most `max_warmup` (the configured warm-up), which it is while there

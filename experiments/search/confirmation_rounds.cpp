@@ -5,7 +5,9 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "experiments/search/outage.hpp"
 #include "experiments/search/policies.hpp"
+#include "experiments/search/round_measurement.hpp"
 #include "experiments/search/search_progress.hpp"
 
 namespace wgopt::experiments {
@@ -73,9 +75,9 @@ std::optional<double> seconds_left(const Budget& budget) {
 // leaves its slot empty.
 class ConfirmationMeasurements {
  public:
-  ConfirmationMeasurements(const SearchOptions& o, const MeasureOptions& mo, PlantAccess& plant, StudyStore& store, const SearchPlan& plan,
-                           SearchProgress& progress, ConfirmResult& r)
-      : o_(o), mo_(mo), plant_(plant), store_(store), plan_(plan), progress_(progress), r_(r) {}
+  ConfirmationMeasurements(const SearchOptions& o, const MeasureOptions& mo, PlantAccess& plant, OutageWatch& outages,
+                           StudyStore& store, const SearchPlan& plan, SearchProgress& progress, double own_mbps, ConfirmResult& r)
+      : o_(o), mo_(mo), plant_(plant), outages_(outages), store_(store), plan_(plan), progress_(progress), own_mbps_(own_mbps), r_(r) {}
 
   std::vector<ConfirmationRound> scores;
 
@@ -102,42 +104,29 @@ class ConfirmationMeasurements {
 
  private:
   std::optional<double> measure_arm(Arm arm, int round) {
-    std::optional<AppliedCandidate> candidate;
-    if (arm == Arm::Candidate) {
-      try {
-        candidate.emplace(plant_, r_.winner, measurement_lease(plan_.nominal_measure_s));
-      } catch (const Error& e) {
-        progress_.say(std::string("confirmation: the winner no longer applies: ") + e.what());
-        return std::nullopt;
-      }
-      if (!candidate->alive()) {
-        candidate->rollback();
-        progress_.say("confirmation: the tunnel died under the winner: " + candidate->why_dead());
-        return std::nullopt;
-      }
-      plant_.settle(o_.settle);
-    }
-    MeasureOptions cmo = mo_;
-    cmo.prune = nullptr;  // confirmation measures fully
-    auto ev = plant_.measure(plan_.objective, cmo);
-    if (candidate) candidate->rollback();
-    if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
+    const bool base = arm == Arm::Baseline;
+    const ArmSetup setup{.objective = plan_.objective, .mo = mo_, .lease = measurement_lease(plan_.nominal_measure_s),
+                         .settle = o_.settle, .own_mbps = own_mbps_, .stage = "confirmation"};
+    auto ev = experiments::measure_arm(plant_, outages_, progress_, setup, base ? nullptr : &r_.winner, base ? "baseline" : "winner",
+                                       fmt::format("confirmation measurement {} ({})", round, base ? "baseline" : "winner"));
     if (!ev.score) {
-      progress_.say("confirmation round failed: " + ev.note);
+      progress_.say(fmt::format("confirmation round failed ({}): {}", base ? "baseline" : "winner", ev.note));
       return std::nullopt;
     }
-    store_.add_confirmation({.round = round, .arm = arm == Arm::Baseline ? "baseline" : "candidate", .trial = r_.winner_trial.value_or(0),
+    store_.add_confirmation({.round = round, .arm = base ? "baseline" : "candidate", .trial = r_.winner_trial.value_or(0),
                              .score = ev.score->value, .metrics = ev.metrics_json(true), .measured_at = plant_.env().unix_time()});
-    accumulate(arm == Arm::Baseline ? r_.baseline_row : r_.winner_row, ev);
+    accumulate(base ? r_.baseline_row : r_.winner_row, ev);
     return ev.score->value;
   }
 
   const SearchOptions& o_;
   const MeasureOptions& mo_;
   PlantAccess& plant_;
+  OutageWatch& outages_;
   StudyStore& store_;
   const SearchPlan& plan_;
   SearchProgress& progress_;
+  double own_mbps_;  // the baseline rounds' mean throughput
   ConfirmResult& r_;
   int measurement_ = 0;
 };
@@ -145,7 +134,7 @@ class ConfirmationMeasurements {
 }  // namespace
 
 ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& baseline, const MeasureOptions& mo, PlantAccess& plant,
-                             opt::Strategy& engine, StudyStore& store, const Budget& budget, const SearchPlan& plan,
+                             OutageWatch& outages, opt::Strategy& engine, StudyStore& store, const Budget& budget, const SearchPlan& plan,
                              SearchProgress& progress) {
   ConfirmResult r;
   const BoundSpace& bound = plant.bound();
@@ -161,7 +150,7 @@ ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& basel
   r.winner_trial = last_trial_of(r.winner, store);
   const int rounds = rounds_for(o, plan, baseline, budget, progress);
   progress.set_candidate(r.winner, bound.baseline);  // the line named the last trial's knobs
-  ConfirmationMeasurements m(o, mo, plant, store, plan, progress, r);
+  ConfirmationMeasurements m(o, mo, plant, outages, store, plan, progress, baseline.averages.mean_throughput(), r);
   m.measure(rounds, 2 * rounds);
   auto enough = [&] { return m.measured(&ConfirmationRound::baseline) >= 2 && m.measured(&ConfirmationRound::candidate) >= 2; };
   if (enough()) {

@@ -16,6 +16,7 @@
 
 namespace wgopt::experiments {
 
+class OutageWatch;
 class SearchProgress;
 
 struct ConfirmResult {
@@ -34,10 +35,11 @@ struct ConfirmResult {
 // The recommendation measured interleaved with the baseline over the rounds that fit
 // (rounds_for), and decided by decide_confirmation; when the time left after those rounds holds
 // 3 more (second_look_rounds), in two looks (decide_confirmation_in_looks): a first that does not
-// promote a positive gain is followed by more rounds and a second on all of them. Throws
+// promote a positive gain is followed by more rounds and a second on all of them. A measurement an
+// outage outside wgopt broke is voided and measured again (round_measurement.hpp). Throws
 // Interrupted on Ctrl-C.
 ConfirmResult confirm_winner(const SearchOptions& options, const BaselineResult& baseline, const MeasureOptions& mo,
-                             PlantAccess& plant, opt::Strategy& engine, StudyStore& store, const Budget& budget,
+                             PlantAccess& plant, OutageWatch& outages, opt::Strategy& engine, StudyStore& store, const Budget& budget,
                              const SearchPlan& plan, SearchProgress& progress);
 
 }  // namespace wgopt::experiments

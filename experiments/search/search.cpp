@@ -11,6 +11,7 @@
 #include "experiments/search/confirmation_rounds.hpp"
 #include "experiments/search/engine_priming.hpp"
 #include "experiments/search/other_tuners.hpp"
+#include "experiments/search/outage.hpp"
 #include "experiments/search/persist.hpp"
 #include "experiments/peer/agent_client.hpp"
 #include "experiments/search/plant_access.hpp"
@@ -205,6 +206,7 @@ nlohmann::json SearchReport::to_json() const {
           {"profile", profile_path},
           {"trials", {{"total", trials}, {"complete", complete}, {"pruned", pruned}, {"failed", failed}, {"infeasible", infeasible},
                       {"outages", outages}, {"resumed", resumed_trials}}},
+          {"rounds_voided", rounds_voided},
           {"baseline_score", baseline_score},
           {"winner_score", winner_score},
           {"gain_pct", gain_pct},
@@ -264,6 +266,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   SearchProgress progress(budget, o.quiet);
   PlantAccess plant(env, sp.plant, bound, session, guardian.get(), interrupted, remote.get());
   TrialCounts counts;
+  OutageWatch outages(plant, progress, budget, study.store.path());
   bool profile_written = false;
   try {
     HeldTuners held(session, env, tuners.hold);  // irqbalance stopped for the search, put back at its end
@@ -274,7 +277,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     if (priming.replayed > 0) budget.add_previous_trials(priming.replayed);
 
     MeasureOptions mo{.interrupted = &interrupted, .runner = env.runner, .far_end = remote.get()};
-    const BaselineResult baseline = measure_baseline(plant, plan.objective, mo, o.baseline_rounds, study.store, progress);
+    const BaselineResult baseline = measure_baseline(plant, outages, plan.objective, mo, o.baseline_rounds, study.store, progress);
     if (baseline.averages.n > 0) report.baseline_throughput_mbps = baseline.averages.mean_throughput();
     if (plan.retune()) {
       const RetuneCheck check =
@@ -284,6 +287,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
       report.baseline_score = baseline.stats.mean;
       if (check.holds()) {
         finish_holding(o, baseline, bound, check, plan.objective, study.store, plant, report);
+        report.rounds_voided = outages.voided_rounds();
         report.elapsed_s = elapsed_s();
         progress.finish();
         return report;
@@ -300,13 +304,14 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     }
     std::function<bool()> check_wanted;  // --keep-whole-winner: no check, and none held for (confirmation_reserve)
     if (o.simplify) check_wanted = [&] { return check_would_follow(*engine, bound, baseline.stats.mean); };
-    run_trials({o, plan, baseline, refs, mo, check_wanted}, plant, *engine, study.store, budget, progress, counts);
+    run_trials({o, plan, baseline, refs, mo, check_wanted, outages}, plant, *engine, study.store, budget, progress, counts);
     count_trials(counts, report);
     progress.say(budget.stop_reason().empty() ? "search finished" : "search finished: " + budget.stop_reason());
 
-    ConfirmResult conf = confirm_winner(o, baseline, mo, plant, *engine, study.store, budget, plan, progress);
-    const Simplification simp = simplify_winner({o, baseline, mo, plan}, plant, *engine, budget, progress, conf);
+    ConfirmResult conf = confirm_winner(o, baseline, mo, plant, outages, *engine, study.store, budget, plan, progress);
+    const Simplification simp = simplify_winner({o, baseline, mo, plan, outages}, plant, *engine, budget, progress, conf);
     held.release();  // measuring is over: the other tuners run again before the winner stays
+    report.rounds_voided = outages.voided_rounds();
     fill_outcome(o, plan, bound, conf, simp, report);
     auto evidence = build_evidence({o, report, plan.objective, baseline, conf, bound.baseline, env.unix_time()});
     evidence.changes = change_evidence(simp.kept);
@@ -327,6 +332,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     plant.stop_guardian();
   } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)
     count_trials(counts, report);
+    report.rounds_voided = outages.voided_rounds();
     study.store.set_status("interrupted");
     report.outcome = SearchOutcome::Interrupted;
     if (!profile_written) report.profile_path.clear();  // never name a profile this run did not write
@@ -334,6 +340,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     return report;
   } catch (const peer::PeerLost& e) {  // this end is restored (AppliedCandidate); the peer restores itself
     end_peer_lost(e, counts, study.store, report);
+    report.rounds_voided = outages.voided_rounds();
     if (!profile_written) report.profile_path.clear();
     report.elapsed_s = elapsed_s();
     return report;

@@ -9,10 +9,12 @@ namespace {
 std::string trial_counts(const SearchReport& r) {
   // A resumed study's earlier trials are said too (found by an exploratory test: "trials: 0" for a
   // resumed study whose 4 trials `wgopt report` lists).
-  return fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible){}{}", r.trials, r.complete, r.pruned, r.failed,
+  return fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible){}{}{}", r.trials, r.complete, r.pruned, r.failed,
                      r.infeasible,
                      r.resumed_trials > 0 ? fmt::format(" in this run, after the study's {} before it", r.resumed_trials) : "",
-                     r.outages > 0 ? fmt::format("; {} more voided by an outage outside wgopt (not counted)", r.outages) : "");
+                     r.outages > 0 ? fmt::format("; {} more voided by an outage outside wgopt (not counted)", r.outages) : "",
+                     r.rounds_voided > 0 ? fmt::format("; {} other measurement(s) voided by one and measured again", r.rounds_voided)
+                                         : "");
 }
 
 // A search that ended before its confirmation: by a signal, or with the peer lost (found by an

@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "experiments/search/engine_priming.hpp"
+#include "experiments/search/outage.hpp"
 #include "experiments/peer/agent_client.hpp"
 #include "experiments/search/policies.hpp"
 #include "experiments/search/remote_end.hpp"
@@ -18,17 +19,6 @@
 namespace wgopt::experiments {
 
 namespace {
-
-// A measurement under this share of the host's own rate looks like a broken path (outside_outage).
-constexpr double kBrokenRateShare = 0.1;
-// How long a path down with the host's own values is waited for, and how often it is checked.
-constexpr std::chrono::milliseconds kOutageWait{120000};
-constexpr std::chrono::seconds kOutageWaitFloor{30};
-// Trials voided one after another before the search gives up on the path.
-constexpr int kMaxConsecutiveVoids = 3;
-constexpr std::chrono::milliseconds kOutagePoll{5000};
-// A tunnel dead right after a rollback is checked again after this (undoing a candidate may reset a link).
-constexpr std::chrono::milliseconds kOutageGrace{3000};
 
 double seconds_since(const SearchEnv& env, std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(env.clock() - t).count();
@@ -146,7 +136,7 @@ class TrialRunner {
       void_trial(rec, Retry{*cfg, is_remeasure});
       return;
     }
-    consecutive_voids_ = 0;
+    in_.outages.held();
     if (ev) record_measured(*ev, rec, screened, values);
     store_.finish_trial(rec);
     budget_.trial_finished();
@@ -280,20 +270,14 @@ class TrialRunner {
   }
 
   // Not the candidate's result: recorded, never told to the engine, not counted against --trials;
-  // the same configuration next, once the path is back. A path that keeps breaking ends the search
-  // (resumable) rather than voiding trial after trial.
+  // the same configuration next, once the path is back (OutageWatch::voided waits for it, or ends
+  // the search when it keeps breaking or does not come back).
   void void_trial(const TrialRecord& rec, Retry retry) {
     store_.finish_trial(rec);
     budget_.trial_voided();
     --counts_.trials;
     ++counts_.outages;
-    progress_.say(fmt::format("trial {} voided: {}", rec.number, rec.note));
-    if (++consecutive_voids_ >= kMaxConsecutiveVoids) {
-      throw Error(fmt::format("{} trials in a row were voided by outages outside wgopt (the path keeps going down): the host's "
-                              "values are restored; once the path is steady, resume with `wgopt search --resume {}`",
-                              consecutive_voids_, store_.path()));
-    }
-    wait_for_path(rec.number);
+    in_.outages.voided(fmt::format("trial {}", rec.number), rec.note, true);
     retry_ = std::move(retry);
   }
 
@@ -308,13 +292,9 @@ class TrialRunner {
   // once: a retry that loses it again is judged on its result. A retry whose tunnel is dead with the
   // host's own values is voided again (void_trial bounds how often).
   bool outside_outage(TrialRecord& rec, const std::optional<Evaluation>& ev, bool peer_lost, bool is_retry) {
-    if (!peer_lost && !looks_broken(ev)) return false;
-    std::string why;
-    bool dead = !plant_.tunnel_alive(why);
-    if (dead) {
-      plant_.settle(kOutageGrace);
-      dead = !plant_.tunnel_alive(why);
-    }
+    if (!peer_lost && !tunnel_died_ && !(ev && looks_broken(*ev, in_.baseline.averages.mean_throughput()))) return false;
+    const std::optional<std::string> down = in_.outages.path_down();
+    const bool dead = down.has_value();
     // A retry whose session was lost again while the tunnel answers is judged on its result: the
     // candidate may be what cuts ssh. The tunnel dead with the host's own values is never its doing.
     if (!dead && (!peer_lost || is_retry)) return false;
@@ -325,51 +305,10 @@ class TrialRunner {
     rec.score.reset();
     rec.note = dead ? fmt::format("{}the tunnel was down with the host's own values too ({}); its result was {}: not evidence "
                                   "for the engine, measured again once the path is back",
-                                  kOutageTrialNote, why, result)
+                                  kOutageTrialNote, *down, result)
                     : fmt::format("{}the session to the peer was lost and is back ({}): not evidence for the engine, measured again",
                                   kOutageTrialNote, result);
     return true;
-  }
-
-  bool looks_broken(const std::optional<Evaluation>& ev) const {
-    if (tunnel_died_) return true;
-    if (!ev) return false;
-    if (ev->state == Evaluation::State::Failed) return true;
-    const double own = in_.baseline.averages.mean_throughput();
-    if (!(own > 0) || ev->scenarios.empty()) return false;
-    double rate = 0;
-    if (ev->state == Evaluation::State::Complete && ev->score) rate = ev->score->throughput_mbps;
-    else if (ev->state == Evaluation::State::Pruned) rate = ev->scenarios.back().series_mean_mbps;
-    else return false;
-    return rate < kBrokenRateShare * own;
-  }
-
-  // The tunnel checked every few seconds with the host's own values until it answers, for at most
-  // kOutageWait; then the search ends (the host is restored, the study resumable).
-  void wait_for_path(int trial) {
-    std::string why;
-    if (plant_.tunnel_alive(why)) return;  // a lost session that is back, with the tunnel up
-    const auto start = plant_.env().clock();
-    // Up to two minutes, within what is left of the trials' time (at least 30 s: the confirmation
-    // needs a path too).
-    std::chrono::milliseconds wait = kOutageWait;
-    if (const auto left = budget_.remaining()) wait = std::clamp(*left, std::chrono::milliseconds(kOutageWaitFloor), wait);
-    const long long wait_s = std::chrono::duration_cast<std::chrono::seconds>(wait).count();
-    progress_.say(fmt::format("trial {}: the tunnel is down with the host's own values too: waiting up to {} s for the path "
-                              "to come back",
-                              trial, wait_s));
-    while (plant_.env().clock() - start < wait) {
-      plant_.settle(kOutagePoll);
-      if (plant_.tunnel_alive(why)) {
-        progress_.say(fmt::format("trial {}: the path is back after {:.0f} s: the same configuration is measured again", trial,
-                                  seconds_since(plant_.env(), start)));
-        return;
-      }
-    }
-    throw Error(fmt::format("the tunnel has been down for {} s with the host's own values ({}): an outage outside wgopt, not a "
-                            "candidate's; the host's values are restored; once the path is back, resume with `wgopt search "
-                            "--resume {}`",
-                            wait_s, why, store_.path()));
   }
 
   void count(const TrialRecord& rec, const std::optional<Evaluation>& ev) {
@@ -425,7 +364,6 @@ class TrialRunner {
   int remeasured_ = 0;
   std::set<Values> measured_full_;  // configurations a complete full-length trial measured
   bool tunnel_died_ = false;        // this trial's tunnel check after the apply failed
-  int consecutive_voids_ = 0;       // trials voided by outages since the last one that was not
   std::optional<Retry> retry_;      // the configuration of the trial an outage voided: the next trial's
 };
 

@@ -19,6 +19,7 @@
 
 namespace wgopt::experiments {
 
+class OutageWatch;
 class SearchProgress;
 
 struct TrialCounts {
@@ -42,6 +43,7 @@ struct TrialLoopInputs {
   // which go on while it still says no; once a trial makes a winner with changes to check, the
   // trials end and the reserve is held again for the check (whatever of it is left).
   std::function<bool()> check_wanted;
+  OutageWatch& outages;  // asked when a trial looks broken; waits out the path, ends a search it keeps breaking
 };
 
 // Counts into `counts` as trials end (so an interrupted search still reports them). Throws

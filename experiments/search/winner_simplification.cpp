@@ -12,6 +12,7 @@
 #include "common/error.hpp"
 #include "experiments/report/table.hpp"
 #include "experiments/search/policies.hpp"
+#include "experiments/search/round_measurement.hpp"
 #include "experiments/search/search_progress.hpp"
 
 namespace wgopt::experiments {
@@ -31,30 +32,15 @@ struct CheckRounds {
 };
 
 // One measurement of `values` (applied, settled, measured, rolled back), or with `values` null of
-// the host as it is, the baseline (nothing applied, as the confirmation measures it). nullopt when
-// it was lost.
-std::optional<double> measure_arm(const SimplifyInputs& in, PlantAccess& plant, const Values* values, const char* arm, Averages* row,
-                                  SearchProgress& progress) {
-  MeasureOptions cmo = in.mo;
-  cmo.prune = nullptr;  // never stopped early, like the confirmation's
-  std::optional<AppliedCandidate> applied;
-  if (values) {
-    try {
-      applied.emplace(plant, *values, measurement_lease(in.plan.nominal_measure_s));
-    } catch (const Error& e) {
-      progress.say(fmt::format("simplification: the {} winner no longer applies: {}", arm, e.what()));
-      return std::nullopt;
-    }
-    if (!applied->alive()) {
-      applied->rollback();
-      progress.say(fmt::format("simplification: the tunnel died under the {} winner: {}", arm, applied->why_dead()));
-      return std::nullopt;
-    }
-    plant.settle(in.options.settle);
-  }
-  auto ev = plant.measure(in.plan.check, cmo);  // at the check's length (policies.hpp, check_seconds)
-  if (applied) applied->rollback();
-  if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
+// the host as it is, the baseline (nothing applied, as the confirmation measures it); the `n`-th of
+// its check. nullopt when it was lost; an outside outage's is measured again (round_measurement.hpp).
+std::optional<double> measure_check_arm(const SimplifyInputs& in, PlantAccess& plant, const Values* values, const char* arm, int n,
+                                  Averages* row, SearchProgress& progress) {
+  const ArmSetup setup{.objective = in.plan.check, .mo = in.mo, .lease = measurement_lease(in.plan.nominal_measure_s),
+                       .settle = in.options.settle, .own_mbps = in.baseline.averages.mean_throughput(), .stage = "simplification"};
+  // at the check's length (policies.hpp, check_seconds)
+  auto ev = experiments::measure_arm(plant, in.outages, progress, setup, values, values ? fmt::format("{} winner", arm) : "baseline",
+                                     fmt::format("simplification measurement {} ({})", n, arm));
   if (!ev.score) {
     progress.say(fmt::format("simplification round failed ({}): {}", arm, ev.note));
     return std::nullopt;
@@ -92,9 +78,9 @@ CheckRounds run_check(const SimplifyInputs& in, PlantAccess& plant, const Values
       plant.check_interrupted();
       progress.show("simplify", 2 * r + k + 1, 2 * std::max(rounds, r + 1));
       if (whole_now) {
-        round.baseline = measure_arm(in, plant, whole, whole ? "candidate" : "baseline", &c.whole_row, progress);
+        round.baseline = measure_check_arm(in, plant, whole, whole ? "whole" : "baseline", 2 * r + k + 1, &c.whole_row, progress);
       } else {
-        round.candidate = measure_arm(in, plant, &simplified, "simplified", &c.simplified_row, progress);
+        round.candidate = measure_check_arm(in, plant, &simplified, "simplified", 2 * r + k + 1, &c.simplified_row, progress);
       }
     }
   }

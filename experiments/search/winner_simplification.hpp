@@ -224,6 +224,7 @@ struct SimplifyInputs {
   const BaselineResult& baseline;
   const MeasureOptions& mo;
   const SearchPlan& plan;
+  OutageWatch& outages;  // a check's measurement an outside outage broke is measured again
 };
 
 Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt::Strategy& engine,

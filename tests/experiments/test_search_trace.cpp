@@ -525,9 +525,62 @@ TEST_CASE("search: an outside outage that does not end stops the search with the
   CHECK(trials[1].outage());
 }
 
+TEST_CASE("search: a confirmation measurement an outside outage broke is voided and measured again, not charged to the winner",
+          "[search-trace]") {
+  // The winner's first confirmation measurement (12, after the baseline's 11) fails and the tunnel
+  // is down with the host's own values too for the next three checks. Before, the round was lost and blamed on the winner
+  // (with fewer rounds left, the search ended "kept baseline"); now it is voided, the path waited
+  // for, and the winner measured again: all three rounds complete.
+  SearchWorld w(Script{.fail_measures = {12}, .dead_checks = {11, 12, 13}});
+  w.start_poor();
+  const auto o = w.options();
+  const auto report = w.run(o);
+  test::check_trace("confirmation-outage", w.trace(report, o.study_path, o.profile_path));
+  CHECK(report.outcome == SearchOutcome::Promoted);
+  CHECK(report.rounds_voided == 1);
+  CHECK(report.outages == 0);
+  CHECK(StudyStore::open_read_only(o.study_path).confirmations().size() == 6);
+  CHECK(std::count(w.log.begin(), w.log.end(), "tunnel check: dead (scripted)") == 3);
+  CHECK_THAT(search_summary(report), Catch::Contains("1 other measurement(s) voided by one and measured again"));
+  CHECK(report.to_json()["rounds_voided"] == 1);
+}
+
+TEST_CASE("search: a baseline round an outside outage broke is measured again; a first round on a dead path fails at once",
+          "[search-trace]") {
+  SECTION("the second round, after the path carried the first") {
+    SearchWorld w(Script{.fail_measures = {2}, .dead_checks = {1, 2}});
+    w.start_poor();
+    const auto o = w.options();
+    const auto report = w.run(o);
+    CHECK(report.rounds_voided == 1);
+    CHECK(StudyStore::open_read_only(o.study_path).baselines().size() == 3);
+    CHECK(report.outcome == SearchOutcome::Promoted);
+  }
+  SECTION("the first round: the path never worked in this search, so nothing is waited for") {
+    SearchWorld w(Script{.fail_measures = {1}, .dead_from_check = 1});
+    w.start_poor();
+    CHECK_THROWS_WITH(w.run(w.options()), Catch::StartsWith("the baseline measurement failed"));
+    CHECK(std::count(w.log.begin(), w.log.end(), "tunnel check: dead (scripted)") == 0);
+  }
+}
+
+TEST_CASE("search over ssh: a peer lost during a confirmation measurement reconnects and measures it again",
+          "[search-trace][peer]") {
+  // Before, a session lost in the confirmation ended the search (PeerLost) after all its trials.
+  SearchWorld w(Script{.peer_cut_at_measure = 12});
+  w.start_poor();
+  const auto o = w.ssh_options();
+  const auto report = w.run(o);
+  CHECK(report.outcome == SearchOutcome::Promoted);
+  CHECK(report.rounds_voided == 1);
+  CHECK(StudyStore::open_read_only(o.study_path).confirmations().size() == 6);
+}
+
 TEST_CASE("search: lost confirmation measurements never pair one round's baseline with another's candidate", "[search-trace]") {
-  // Round 1's baseline (measurement 10) and round 2's candidate (13) fail: rounds 3 and 4 are paired.
-  SearchWorld w(Script{.fail_measures = {10, 13}});
+  // Round 1's baseline (measurement 11) and round 2's candidate (14) fail, with the path up: rounds 3
+  // and 4 are paired. (Until the outage check came, this case failed measurements 10 and 13: trial
+  // 8's re-measurement and round 2's baseline, not what it says.)
+  SearchWorld w(Script{.fail_measures = {11, 14}});
   w.start_poor();
   auto o = w.options();
   o.confirm_rounds = 4;

@@ -336,6 +336,55 @@ TEST_CASE("search: an outage outside wgopt during a trial voids it; the path is 
   CHECK_FALSE(slurp(state / "journal.json").find("\"open\": true") != std::string::npos);
 }
 
+TEST_CASE("search: an outage outside wgopt during the confirmation is voided and measured again, not charged to the winner",
+          "[search][root]") {
+  // Before, a link down during the winner's confirmation measurement lost that round and blamed
+  // it on the winner (with --confirm-rounds 2 the search then ended "kept baseline"). Now the
+  // measurement is voided, the path waited for, and measured again: every round completes.
+  need_root();
+  require_testbed();
+  StateDir state;
+  const auto original = tunnel_state();
+  struct LinkUp {
+    ~LinkUp() { run({"ip", "-n", kSrvNs, "link", "set", kSrvUnderlay, "up"}); }
+  } link_up;
+  write_text(state / "space.yaml", "knobs:\n  wgt5-wc/mtu: {min: 1380, max: 1420}\n");
+  const std::string study = state / "study.sqlite";
+  auto args = search_args({"--knobs", "wgt5-wc/mtu", "--space", state / "space.yaml", "--trials", "2", "--study", study, "--no-apply",
+                           "--keep-whole-winner"});
+  std::erase(args, std::string("--quiet"));  // the progress lines say when the measurement is voided
+  pid_t pid = testproc::spawn(wgopt_argv(state.path, args), state / "search.log");
+  REQUIRE(pid > 0);
+  // The first confirmation measurement recorded (round 1's baseline): the link goes down while the
+  // winner's is under way, until the search has voided it.
+  const auto started = Clock::now();
+  bool confirming = false;
+  while (!confirming && Clock::now() - started < std::chrono::seconds(120)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    confirming = fs::exists(study) && !StudyStore::open_read_only(study).confirmations().empty();
+  }
+  INFO("search.log:\n" << slurp(state / "search.log"));
+  REQUIRE(confirming);
+  REQUIRE(run({"ip", "-n", kSrvNs, "link", "set", kSrvUnderlay, "down"}).ok());
+  const auto down_at = Clock::now();
+  bool voided = false;
+  while (!voided && Clock::now() - down_at < std::chrono::seconds(90)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    voided = slurp(state / "search.log").find("confirmation measurement 2 (winner) voided: ") != std::string::npos;
+  }
+  REQUIRE(voided);
+  std::printf("search confirmation outage: the winner's measurement voided %.1f s after the link went down\n",
+              std::chrono::duration<double>(Clock::now() - down_at).count());
+  REQUIRE(run({"ip", "-n", kSrvNs, "link", "set", kSrvUnderlay, "up"}).ok());
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_THAT(slurp(state / "search.log"), Catch::Contains("1 other measurement(s) voided by one and measured again"));
+  CHECK(StudyStore::open_read_only(study).confirmations().size() == 4);  // 2 rounds of 2, none lost
+  CHECK(tunnel_state() == original);
+}
+
 // Issue 14 item 8: the documented form, `wgopt search --resume STUDY` with no plant, continues a
 // study stopped by Ctrl-C on the plant and knobs it recorded; a finished study is refused unchanged.
 TEST_CASE("search: Ctrl-C, then --resume STUDY alone continues it; --trials caps the count; a finished study is refused",

@@ -1,0 +1,110 @@
+#include "experiments/search/round_measurement.hpp"
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "experiments/peer/agent_client.hpp"
+#include "experiments/search/outage.hpp"
+#include "experiments/search/plant_access.hpp"
+#include "experiments/search/remote_end.hpp"
+#include "experiments/search/search_progress.hpp"
+
+namespace wgopt::experiments {
+
+namespace {
+
+// One attempt's outcome: ev scored, or not (its note says why); broken: to be checked against an
+// outage.
+struct Attempt {
+  Evaluation ev;
+  bool broken = false;
+  bool session_lost = false;
+};
+
+Evaluation failed(std::string note) {
+  Evaluation ev;
+  ev.state = Evaluation::State::Failed;
+  ev.note = std::move(note);
+  return ev;
+}
+
+Attempt attempt_once(PlantAccess& plant, const ArmSetup& setup, const Values* values,
+                     const std::string& arm) {
+  Attempt a;
+  std::optional<AppliedCandidate> applied;
+  try {
+    if (values) {
+      try {
+        applied.emplace(plant, *values, setup.lease);
+      } catch (const peer::PeerLost&) {
+        throw;
+      } catch (const Error& e) {  // lost to the values: applying them is refused, whatever the path does
+        a.ev = failed(fmt::format("the {} no longer applies: {}", arm, e.what()));
+        return a;
+      }
+      if (!applied->alive()) {
+        applied->rollback();
+        a.broken = true;
+        a.ev = failed(fmt::format("the tunnel died under the {}: {}", arm, applied->why_dead()));
+        return a;
+      }
+      plant.settle(setup.settle);
+    }
+    MeasureOptions mo = setup.mo;
+    mo.prune = nullptr;  // these rounds measure fully
+    if (RemoteEnd* remote = plant.remote()) mo.abandoned = [remote] { return remote->lost(); };
+    Evaluation ev;
+    try {
+      ev = plant.measure(setup.objective, mo);
+    } catch (const peer::PeerLost&) {
+      throw;
+    } catch (const Error& e) {  // the sampler's interface gone mid-run: a failed measurement
+      ev.state = Evaluation::State::Failed;
+      ev.note = std::string("the measurement could not run: ") + e.what();
+    }
+    if (applied) applied->rollback();
+    if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
+    if (plant.remote() && plant.remote()->lost()) throw peer::PeerLost("the session to the peer was lost during the measurement");
+    a.broken = looks_broken(ev, setup.own_mbps);
+    a.ev = std::move(ev);
+  } catch (const peer::PeerLost& e) {  // this end is restored (AppliedCandidate); the peer restores itself
+    a.ev = failed(std::string("peer lost: ") + e.what());
+    a.broken = a.session_lost = true;
+  }
+  return a;
+}
+
+// The session back (or peer::PeerLost: the search ends), said on the progress line.
+void reconnect(PlantAccess& plant, SearchProgress& progress, const std::string& what) {
+  progress.say(fmt::format("{}: peer lost; {}", what, plant.remote()->recover()));
+}
+
+}  // namespace
+
+Evaluation measure_arm(PlantAccess& plant, OutageWatch& outages, SearchProgress& progress, const ArmSetup& setup, const Values* values,
+                       const std::string& arm, const std::string& what) {
+  bool lost_before = false;
+  for (;;) {
+    plant.check_interrupted();
+    Attempt a = attempt_once(plant, setup, values, arm);
+    if (a.session_lost) reconnect(plant, progress, what);
+    if (!a.broken || !setup.void_outages) {
+      outages.held();
+      return std::move(a.ev);
+    }
+    const std::optional<std::string> down = outages.path_down();
+    // A session lost again under the same values, with the tunnel up, is charged to them: they may
+    // be what cuts ssh. Without values (the baseline arm) nothing of wgopt's is applied.
+    if (!down && (!a.session_lost || (lost_before && values))) {
+      outages.held();
+      return std::move(a.ev);  // a slow rate or a failure with the path up is the arm's own
+    }
+    lost_before = lost_before || a.session_lost;
+    const std::string result = a.ev.score ? "a rate under a tenth of the host's own" : a.ev.note;
+    outages.voided(what, down ? fmt::format("the tunnel was down with the host's own values too ({}); its result was {}", *down, result)
+                              : fmt::format("the session to the peer was lost and is back ({})", result),
+                   false);
+  }
+}
+
+}  // namespace wgopt::experiments
