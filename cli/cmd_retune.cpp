@@ -155,7 +155,7 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
   auto* cmd = root.add_subcommand("retune", kRetuneDescription);
   cmd->add_option("--profile", r->profile, "profile written by `wgopt search` (or an earlier retune)")->required();
   cmd->add_option("--budget", r->budget, "wall-clock budget for the whole run, search included")->capture_default_str();
-  cmd->add_option("--trials", *trials, "cap on the search's trials");
+  auto* trials_opt = cmd->add_option("--trials", *trials, "cap on the search's trials (1 or more)");
   cmd->add_option("--tolerance", *tolerance_pct, "score loss against the evidence, in percent, that counts as a regression")
       ->capture_default_str();
   auto* duration_opt = cmd->add_option("--duration", *duration, "seconds per scenario measurement (default: the profile's objective)");
@@ -181,7 +181,9 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
   cmd->add_flag("--no-watchdog", *no_watchdog, "do not start the guardian process (not recommended)")->group("");
 
   cmd->callback([=, &ctx] {
-    if (*trials < 0) throw wgopt::UsageError("--trials must be a positive number");
+    if (trials_opt->count() > 0 && *trials < 1) {  // 0 read as "no cap" (found by an exploratory test)
+      throw wgopt::UsageError(fmt::format("--trials {} is not a number of trials: give 1 or more, or leave it out", *trials));
+    }
     if (*trials > 0) r->trials = *trials;
     if (duration_opt->count() > 0) r->duration_s = *duration;  // 0 or -5 refused by the plan, not taken as "default"
     if (confirm_opt->count() > 0) r->confirm_rounds = *confirm_rounds;

@@ -48,12 +48,26 @@ struct SearchFlags {
   CLI::Option* screen_opt = nullptr;  // given or not: 0 means off, absent means the default length
   CLI::Option* confirm_opt = nullptr;  // absent: the rounds the budget plans (default_confirm_rounds)
   CLI::Option* duration_opt = nullptr;  // absent: the objective's (0 or -5 given are refused, not the default)
+  CLI::Option* trials_opt = nullptr;    // given: at least 1 (0 read as "no cap" until an exploratory test found it)
+  CLI::Option* knobs_opt = nullptr;     // given empty: refused (it read as "all knobs")
+  CLI::Option* exclude_opt = nullptr;
+  CLI::Option* study_opt = nullptr;     // with --resume: refused (the resumed study is --resume's)
   wgopt::cli::SshCliOptions ssh;
 };
 
 // Every check of the command line, before anything runs: a UsageError names the option and the fix.
 void options_from_flags(const SearchFlags& f, wgopt::experiments::SearchOptions& o) {
   check_text_options(o);
+  for (const auto& [opt, text] : {std::pair{f.knobs_opt, &f.knobs}, {f.exclude_opt, &f.exclude}}) {
+    if (opt->count() > 0 && wgopt::trim(*text).empty()) {
+      throw wgopt::UsageError(fmt::format("{} is empty: give knob ids or patterns (see `wgopt knobs`), or leave it out{}",
+                                          opt->get_name(), opt == f.knobs_opt ? " to search every writable knob" : ""));
+    }
+  }
+  if (!o.resume.empty() && f.study_opt->count() > 0) {
+    throw wgopt::UsageError("--study and --resume both name the study: a resumed search writes to the study it resumes; drop "
+                            "--study (or start a new search with --study)");
+  }
   o.include = wgopt::split(f.knobs, ',');
   if (f.knobs.empty()) o.include.clear();
   o.exclude = f.exclude.empty() ? std::vector<std::string>{} : wgopt::split(f.exclude, ',');
@@ -66,8 +80,12 @@ void options_from_flags(const SearchFlags& f, wgopt::experiments::SearchOptions&
     o.screen_s = f.screen;
   }
   if (f.confirm_opt->count() > 0) o.confirm_rounds = f.confirm_rounds;
+  if (f.trials_opt->count() > 0 && f.trials < 1) {
+    throw wgopt::UsageError(fmt::format("--trials {} is not a number of trials: give 1 or more, or leave it out to let --budget "
+                                        "bound the search",
+                                        f.trials));
+  }
   if (f.trials > 0) o.trials = f.trials;
-  if (f.trials < 0) throw wgopt::UsageError("--trials must be a positive number");
   if (o.budget.empty() && !o.trials && o.resume.empty()) {
     throw wgopt::UsageError("give a budget: --budget 5m (wall clock) and/or --trials N");
   }
@@ -135,8 +153,8 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
                   "ends when the hosts' CPU count and kernel match");
   wgopt::cli::add_ssh_options(cmd, f->ssh);
   auto* space = cmd->add_option_group("space", "what to search");
-  space->add_option("--knobs", f->knobs, "comma-separated knob ids or patterns to search ('*' wildcard; default: all writable)");
-  space->add_option("--exclude", f->exclude, "comma-separated knob ids or patterns to leave alone");
+  f->knobs_opt = space->add_option("--knobs", f->knobs, "comma-separated knob ids or patterns to search ('*' wildcard; default: all writable)");
+  f->exclude_opt = space->add_option("--exclude", f->exclude, "comma-separated knob ids or patterns to leave alone");
   space->add_flag("--allow-global", o->allow_global, "also search host-wide sysctls (netdev_*, rmem_max ...) and irqbalance");
   space->add_flag("--allow-underlay-mtu", o->allow_underlay_mtu, "also search the underlay's MTU (can cut the host off)");
   space->add_flag("--stop-irqbalance", o->stop_irqbalance,
@@ -157,7 +175,7 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
                     "more, 5 of 10)");
   auto* eng = cmd->add_option_group("engine", "budget and strategy");
   eng->add_option("--budget", o->budget, "wall-clock budget, 1s..7d: 90s, 5m, 2h (the search never overruns it by more than one trial)");
-  eng->add_option("--trials", f->trials, "cap on the number of trials");
+  f->trials_opt = eng->add_option("--trials", f->trials, "cap on the number of trials (1 or more)");
   eng->add_option("--strategy", o->strategy, "bo (Bayesian, default), random or coordinate (one knob at a time)")->capture_default_str();
   eng->add_option("--seed", o->seed, "random seed (the engine is deterministic given the measurements)")->capture_default_str()->check(wgopt::cli::not_negative());
   eng->add_option("--baseline-rounds", o->baseline_rounds, "baseline measurements to learn the noise")->capture_default_str();
@@ -174,7 +192,7 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   eng->add_option("--settle-ms", f->settle_ms, "wait after applying a candidate before measuring")->capture_default_str();
   eng->add_flag("--no-prune", f->no_prune, "measure every candidate fully (no early stopping)");
   auto* out = cmd->add_option_group("output", "persistence and output");
-  out->add_option("--study", o->study_path, "study file (SQLite; default /var/lib/wgopt/studies/study-<UTC>.sqlite)");
+  f->study_opt = out->add_option("--study", o->study_path, "study file (SQLite; default /var/lib/wgopt/studies/study-<UTC>.sqlite)");
   out->add_option("--profile", o->profile_path, "where to write the winning profile (default: next to the study, .yaml)");
   out->add_option("--resume", o->resume,
                   "continue this study after a crash or Ctrl-C, on the plant (with --ssh), knobs, --confirm-rounds, "

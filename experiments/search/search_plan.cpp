@@ -57,7 +57,10 @@ void check_output_paths(const SearchOptions& o) {
 }  // namespace
 
 SearchPlan plan_search(const SearchOptions& o) {
-  if (o.testbed == !o.peer.empty()) throw UsageError("choose the plant: --testbed, or --peer ADDR of a host running `iperf3 -s`");
+  if (o.testbed == !o.peer.empty()) {  // both given read "choose" as if neither was (found by an exploratory test)
+    throw UsageError(fmt::format("choose the plant: --testbed, or --peer ADDR of a host running `iperf3 -s`{}",
+                                 o.testbed ? ", not both" : ""));
+  }
   if (o.ssh && o.testbed) throw UsageError("--ssh reaches a peer: use it with --peer ADDR, not --testbed (the testbed tunes both ends already)");
   if (!o.ssh && (o.per_end || !o.peer_interfaces.empty())) {
     throw UsageError(std::string(o.per_end ? "--per-end" : "--peer-interfaces") + " only applies with --ssh [USER@]HOST: add --ssh or drop it");

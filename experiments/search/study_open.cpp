@@ -1,8 +1,10 @@
 #include "experiments/search/study_open.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <set>
 #include <tuple>
 
 #include "actuators/lock.hpp"
@@ -41,6 +43,40 @@ void compare_peer_kernel(const act::Profile& profile, const RemoteEnd& remote, s
   auto add = [](std::string& to, const std::string& what) { to += (to.empty() ? "" : "; ") + what; };
   add(kernel_was, fmt::format("{}: {}", remote.label(), k.Scalar()));
   add(kernel_now, fmt::format("{}: {}", remote.label(), now));
+}
+
+// The names in `a` that `b` lacks, at most three and a count of the rest.
+std::string missing_names(const std::set<std::string>& a, const std::set<std::string>& b) {
+  std::vector<std::string> out;
+  for (const auto& n : a) {
+    if (!b.contains(n)) out.push_back(n);
+  }
+  if (out.size() > 3) {
+    const size_t more = out.size() - 3;
+    out.resize(3);
+    out.push_back(fmt::format("{} more", more));
+  }
+  return fmt::format("{}", fmt::join(out, ", "));
+}
+
+// A resumed study's trials are replayed into this search's model by their knob ids: on another
+// plant or knob selection the ids differ, and the model would learn every trial as the host's own
+// configuration (found by an exploratory test: a testbed study resumed with --peer replayed its 4
+// trials into the root namespace's space and measured a new baseline there). Checked read-only,
+// before the study is reopened.
+void check_same_knobs(const std::string& path, const SearchSpace& space) {
+  const auto trials = StudyStore::open_read_only(path).trials();
+  if (trials.empty()) return;
+  std::set<std::string> recorded, here;
+  for (auto it = trials.front().params.begin(); it != trials.front().params.end(); ++it) recorded.insert(it.key());
+  for (const auto& p : space.space().params()) here.insert(p.name);
+  if (recorded == here) return;
+  std::vector<std::string> differs;
+  if (const auto lacks = missing_names(recorded, here); !lacks.empty()) differs.push_back("does not have (" + lacks + ")");
+  if (const auto extra = missing_names(here, recorded); !extra.empty()) differs.push_back("has knobs it did not search (" + extra + ")");
+  throw UsageError(fmt::format("study '{}' searched other knobs: this search {}: resume it on the plant and knobs it recorded "
+                               "(`wgopt search --resume {}` with no plant or --knobs given), or start a new search",
+                               path, fmt::join(differs, " and "), path));
 }
 
 StudyStore reopen(StudyStore store) {
@@ -261,6 +297,7 @@ OpenedStudy open_study(const SearchOptions& o, const SearchPlan& plan, const Sea
   std::string kernel_was, kernel_now;
   if (plan.retune_profile) compare_with_profile(*plan.retune_profile, o, facts, kernel_was, kernel_now);
   if (plan.retune_profile && remote) compare_peer_kernel(*plan.retune_profile, *remote, kernel_was, kernel_now);
+  if (plan.resuming) check_same_knobs(o.resume, *bound.space);
   StudyStore store = plan.resuming ? reopen(StudyStore::open(o.resume)) : create_study(o, plan, bound, env, facts, remote);
   const std::string study = store.path();
   std::string profile = plan.retune()            ? o.retune_profile

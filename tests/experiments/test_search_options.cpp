@@ -87,7 +87,42 @@ TEST_CASE("search: an ordinary SKU and paths pass the check", "[search_options]"
                         "--profile", tmp.dir.string() + "/p-1_2.yaml"});
   INFO(r.err);
   CHECK(r.exit_code == 2);
-  CHECK(trim(r.err) == "wgopt: error: --trials must be a positive number");
+  CHECK(trim(r.err) == "wgopt: error: --trials -1 is not a number of trials: give 1 or more, or leave it out to let --budget bound "
+                       "the search");
+}
+
+TEST_CASE("search: an empty --knobs or --exclude, --study with --resume and --trials 0 are refused before anything runs",
+          "[search_options]") {
+  // Found by an exploratory test: --knobs '' searched every knob, --study beside --resume was
+  // ignored (the trials went into the resumed study) and --trials 0 meant "no cap".
+  TempDir tmp;
+  const std::string study = tmp.dir.string() + "/s.sqlite";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--knobs", ""}, "--knobs is empty: give knob ids or patterns (see `wgopt knobs`), or leave it out to search every writable knob"},
+      {{"--knobs", " "}, "--knobs is empty"},
+      {{"--exclude", ""}, "--exclude is empty: give knob ids or patterns (see `wgopt knobs`), or leave it out"},
+      {{"--resume", study, "--study", tmp.dir.string() + "/other.sqlite"}, "--study and --resume both name the study"},
+  };
+  for (const auto& [args, message] : cases) {
+    INFO(args[0] << " " << args[1]);
+    auto r = search(tmp, args);  // with the --trials -1 that would refuse next
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains("wgopt: error: " + message));
+    CHECK(fs::is_empty(tmp.dir / "state"));
+  }
+  // --trials 0 alone, with no --budget: had it been taken as "no cap", "give a budget" would refuse it.
+  ProcessRunner runner;
+  auto r = runner.run({.argv = {"env", "WGOPT_STATE_DIR=" + (tmp.dir / "state").string(), WGOPT_BINARY, "search", "--testbed", "--prefix",
+                                "wga", "--no-watchdog", "--quiet", "--trials", "0"},
+                       .timeout = std::chrono::seconds(30)});
+  CHECK(r.exit_code == 2);
+  CHECK(trim(r.err) == "wgopt: error: --trials 0 is not a number of trials: give 1 or more, or leave it out to let --budget bound the search");
+  // Both plants given is said so (it read as if neither was).
+  wgopt::experiments::SearchOptions both;
+  both.testbed = true;
+  both.peer = "100.64.0.1";
+  both.trials = 1;
+  CHECK_THROWS_WITH(wgopt::experiments::plan_search(both), Contains("--peer ADDR of a host running `iperf3 -s`, not both"));
 }
 
 TEST_CASE("search --ssh: the combinations that cannot work are refused before anything runs", "[search_options]") {

@@ -317,3 +317,29 @@ TEST_CASE("search --resume after a Ctrl-C in the confirmation: the report shows 
   CHECK(candidate_rows == 1);
   CHECK(of_three == 1);
 }
+
+TEST_CASE("search --resume refuses a plant or --knobs whose knobs are not the study's, writing nothing", "[search-resume]") {
+  // Found by an exploratory test: a testbed study resumed with --peer replayed its trials into the
+  // root namespace's knobs (the model learnt each as the host's own configuration) and measured on
+  // there. The study's trials name the knobs they set; a search of other knobs is refused.
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  const std::string study = interrupted_study(w);
+  const std::string before = bytes_of(study);
+  const size_t events = w.log.size();
+  SearchOptions o = documented_form(study);
+  o.include = {"wg0/mtu"};
+  CHECK_THROWS_WITH(w.run(o), Contains("study '" + study + "' searched other knobs: this search does not have "
+                                       "(net.ipv4.tcp_congestion_control, net.ipv4.tcp_rmem, wg0/txqueuelen)") &&
+                                  Contains("`wgopt search --resume " + study + "` with no plant or --knobs given"));
+  o.include = {"wg0/mtu", "wg0/txqueuelen", "net.ipv4.tcp_rmem", "net.ipv4.tcp_congestion_control", "wg0/offload/gro"};
+  CHECK_THROWS_WITH(w.run(o), Contains("this search has knobs it did not search (wg0/offload/gro)"));
+  CHECK(bytes_of(study) == before);
+  for (size_t i = events; i < w.log.size(); ++i) {
+    INFO(w.log[i]);
+    CHECK(w.log[i].find("apply") == std::string::npos);
+    CHECK(w.log[i].find("arm") == std::string::npos);
+  }
+  // The study's own knobs, given again, resume.
+  o.include = {"wg0/mtu", "wg0/txqueuelen", "net.ipv4.tcp_rmem", "net.ipv4.tcp_congestion_control"};
+  CHECK(w.run(o).outcome == SearchOutcome::Promoted);
+}
