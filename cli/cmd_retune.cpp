@@ -177,7 +177,7 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
   wgopt::cli::add_ssh_options(cmd, *ssh);
   cmd->get_option("--ssh")->envname("WGOPT_RETUNE_SSH");
   cmd->add_flag("--quiet", r->quiet, "no progress line");
-  cmd->add_flag("--json", *json, "print the result as JSON on stdout");
+  cmd->add_flag("--json", *json, "print the result as JSON on stdout (implies --quiet: no progress line on stderr)");
   cmd->add_flag("--no-watchdog", *no_watchdog, "do not start the guardian process (not recommended)")->group("");
 
   cmd->callback([=, &ctx] {

@@ -207,7 +207,7 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   out->add_flag("--no-apply", o->no_apply, "restore the original values at the end even if a winner is confirmed");
   out->add_option("--sku", o->sku, "SKU string recorded in the profile (default: from DMI); letters, digits, space and ._:/()+,-");
   out->add_flag("--quiet", o->quiet, "no progress line");
-  out->add_flag("--json", f->json, "print the result as JSON on stdout");
+  out->add_flag("--json", f->json, "print the result as JSON on stdout (implies --quiet: no progress line on stderr)");
   cmd->add_flag("--no-watchdog", f->no_watchdog, "do not start the guardian process (not recommended)")->group("");
 
   cmd->callback([=, &ctx] {

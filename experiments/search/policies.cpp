@@ -40,6 +40,10 @@ int simplification_checks_planned(std::chrono::milliseconds wall) {
   return std::clamp(static_cast<int>(wall / std::chrono::minutes(10)), 1, kMaxSimplificationChecks);
 }
 
+std::chrono::milliseconds unbounded_rounds_most(double nominal_measure_s, int confirm_rounds, bool simplify) {
+  return full_reserve(nominal_measure_s, confirm_rounds, simplify ? kMaxSimplificationChecks : 0);
+}
+
 int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, double nominal_measure_s, bool simplify) {
   if (!simplify) return kConfirmRounds;
   const int checks = wall ? simplification_checks_planned(*wall) : kMaxSimplificationChecks;

@@ -62,6 +62,12 @@ int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, double
 // knobs, so a long search's winner gets more of its unsupported changes examined.
 int simplification_checks_planned(std::chrono::milliseconds wall);
 
+// With no wall budget, the most the confirmation's `confirm_rounds` and, with `simplify`, the
+// winner's simplification (kMaxSimplificationChecks checks) take after the trials: what the search
+// says up front (found by an exploratory test: `--trials 3 --duration 3` ran 15 minutes, the
+// trials' 0.4 of them).
+std::chrono::milliseconds unbounded_rounds_most(double nominal_measure_s, int confirm_rounds, bool simplify);
+
 // What a wall budget holds back for confirmation (2 measurements per round), with `simplify` the
 // simplification's checks (simplification_checks_planned, each the time of kMinUsefulConfirmRounds
 // full-length rounds of 2 measurements, which the check spends on more, shorter ones), persisting

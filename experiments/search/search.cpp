@@ -201,15 +201,21 @@ nlohmann::json SearchReport::to_json() const {
   // winner_score equal to the baseline's).
   const bool own_values = outcome != SearchOutcome::Promoted && outcome != SearchOutcome::Retuned && winner_score == baseline_score;
   const double winner_mbps = own_values && winner_throughput_mbps == 0 ? baseline_throughput_mbps : winner_throughput_mbps;
+  // A search that ended early has no winner, and no baseline before its rounds were measured: null,
+  // never 0 (found by an exploratory test: Ctrl-C after 15 minutes printed a baseline score of 0.0
+  // that `wgopt report` showed as 245).
+  const bool ended_early = outcome == SearchOutcome::Interrupted || outcome == SearchOutcome::PeerLost;
+  const bool baseline_known = !ended_early || baseline_throughput_mbps > 0;
+  auto known = [](bool is, double v) { return is ? nlohmann::json(v) : nlohmann::json(); };
   nlohmann::json j = {{"outcome", to_string(outcome)},
           {"study", study_path},
           {"profile", profile_path},
           {"trials", {{"total", trials}, {"complete", complete}, {"pruned", pruned}, {"failed", failed}, {"infeasible", infeasible},
                       {"outages", outages}, {"resumed", resumed_trials}}},
           {"rounds_voided", rounds_voided},
-          {"baseline_score", baseline_score},
-          {"winner_score", winner_score},
-          {"gain_pct", gain_pct},
+          {"baseline_score", known(baseline_known, baseline_score)},
+          {"winner_score", known(!ended_early, winner_score)},
+          {"gain_pct", known(!ended_early, gain_pct)},
           {"confirmation", confirmation},
           {"pruning_saved_s", pruning_saved_s},
           {"screening_saved_s", screening_saved_s},
@@ -217,8 +223,8 @@ nlohmann::json SearchReport::to_json() const {
           {"elapsed_s", elapsed_s},
           {"applied", applied},
           {"changed", changed},
-          {"baseline_throughput_mbps", baseline_throughput_mbps},
-          {"winner_throughput_mbps", winner_mbps}};
+          {"baseline_throughput_mbps", known(baseline_known, baseline_throughput_mbps)},
+          {"winner_throughput_mbps", known(!ended_early, winner_mbps)}};
   if (!peer_events.empty()) j["peer_events"] = peer_events;  // --ssh: lost sessions and what came of them
   if (!simplification.empty()) {
     j["returned"] = returned;
@@ -227,6 +233,19 @@ nlohmann::json SearchReport::to_json() const {
   if (!support.empty()) j["support"] = support;
   return j;
 }
+
+namespace {
+
+// A trial cap with no --budget bounds the trials only: what follows them is said up front.
+void say_unbounded_rounds(const SearchOptions& o, const SearchPlan& plan, SearchProgress& progress) {
+  const double most_min = std::chrono::duration<double>(unbounded_rounds_most(plan.nominal_measure_s, plan.confirm_rounds, o.simplify)).count() / 60;
+  progress.say(fmt::format("no --budget: after the trials, the confirmation ({} rounds){} run to their end, up to ~{:.0f} min "
+                           "more at ~{:.0f} s a measurement; give --budget (e.g. --budget 10m) to bound the whole search{}",
+                           plan.confirm_rounds, o.simplify ? " and the winner's simplification (up to " + std::to_string(kMaxSimplificationChecks) + " checks on the plant)" : "",
+                           std::ceil(most_min), plan.nominal_measure_s, o.simplify ? ", or --keep-whole-winner to skip the checks" : ""));
+}
+
+}  // namespace
 
 SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interrupted) {
   return run_search(o, interrupted, default_search_env());
@@ -264,6 +283,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   // The budget is the user's wall clock for the whole command, set-up included.
   Budget budget(after_setup(plan.limits, std::chrono::duration_cast<std::chrono::milliseconds>(env.clock() - t_start)), env.clock);
   SearchProgress progress(budget, o.quiet);
+  if (!plan.limits.wall && !plan.retune()) say_unbounded_rounds(o, plan, progress);
   PlantAccess plant(env, sp.plant, bound, session, guardian.get(), interrupted, remote.get());
   TrialCounts counts;
   OutageWatch outages(plant, progress, budget, study.store.path());
@@ -279,6 +299,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     MeasureOptions mo{.interrupted = &interrupted, .runner = env.runner, .far_end = remote.get()};
     const BaselineResult baseline = measure_baseline(plant, outages, plan.objective, mo, o.baseline_rounds, study.store, progress);
     if (baseline.averages.n > 0) report.baseline_throughput_mbps = baseline.averages.mean_throughput();
+    report.baseline_score = baseline.stats.mean;  // what a search interrupted after this reports
     if (plan.retune()) {
       const RetuneCheck check =
           check_profile(plan.retune_evidence, o.retune_tolerance, baseline, report.kernel_was, report.kernel_now, progress);

@@ -3,6 +3,8 @@
 // runs; an interrupted search names no profile it did not write and prints no empty verdict.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <iostream>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -50,6 +52,11 @@ TEST_CASE("an interrupted search names no profile it never wrote and prints no e
   REQUIRE_FALSE(fs::exists(o.profile_path));
   CHECK(r.profile_path.empty());
   CHECK(r.to_json().at("profile") == "");
+  // No winner, and the baseline its rounds measured (it read 0.0 for both).
+  CHECK(r.to_json().at("winner_score").is_null());
+  CHECK(r.to_json().at("gain_pct").is_null());
+  CHECK(r.to_json().at("winner_throughput_mbps").is_null());
+  CHECK(r.to_json().at("baseline_score").get<double>() > 250);
   const std::string text = search_summary(r);
   CHECK_THAT(text, !Contains("baseline kept") && !Contains("winner confirmed") && !Contains("profile:") &&
                        !Contains("wgopt export"));
@@ -122,4 +129,35 @@ TEST_CASE("a finished search's summary lists each change once: in the changes ta
   const std::string listed = search_summary(whole);
   CHECK_THAT(listed, !Contains("in the profile") && !Contains("support: "));
   for (const auto& c : whole.changed) CHECK_THAT(listed, Contains("  " + c + "\n"));
+}
+
+TEST_CASE("a search with a trial cap and no --budget says up front what runs after the trials", "[search-messages]") {
+  // Found by an exploratory test: `--trials 3 --duration 3` ran 15 minutes, 0.4 of them trials,
+  // the rest the confirmation's 8 rounds and the simplification's checks, unannounced.
+  auto said = [](SearchOptions o, SearchWorld& w) {
+    o.quiet = false;
+    std::ostringstream err;
+    auto* old = std::cerr.rdbuf(err.rdbuf());
+    try {
+      w.run(o);
+    } catch (...) {
+      std::cerr.rdbuf(old);
+      throw;
+    }
+    std::cerr.rdbuf(old);
+    return err.str();
+  };
+  SearchWorld w;
+  w.start_poor();
+  auto o = w.options();
+  o.simplify = true;
+  o.confirm_rounds.reset();  // the default with no budget: 8, for the 12 checks' chain
+  CHECK_THAT(said(o, w), Contains("no --budget: after the trials, the confirmation (8 rounds) and the winner's simplification (up to 12 "
+                                  "checks on the plant) run to their end, up to ~") &&
+                             Contains("give --budget (e.g. --budget 10m) to bound the whole search, or --keep-whole-winner"));
+  SearchWorld bounded;
+  bounded.start_poor();
+  o = bounded.options();
+  o.budget = "20m";
+  CHECK_THAT(said(o, bounded), !Contains("no --budget"));
 }
