@@ -1,6 +1,7 @@
 #include "experiments/search/space_binding.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "actuators/catalog.hpp"
@@ -135,6 +136,29 @@ void check_patterns_match(const SearchOptions& o, const BoundSpace& b, bool remo
   }
 }
 
+// Why the knobs --knobs names were left out, the first three (empty when it names none): host-wide
+// without --allow-global, or not writable here and why (the underlay's MTU without
+// --allow-underlay-mtu, read-only in a namespace ...). Found by an exploratory test: --knobs
+// xb-uc/mtu was refused with "no searchable knob is left", naming neither the knob nor the flag.
+std::string why_left_out(const SearchOptions& o, BoundSpace& b) {
+  if (o.include.empty()) return "";
+  std::vector<std::string> reasons;
+  for (auto& t : b.targets) {
+    for (const auto& k : t.knobs) {
+      const auto& d = k->descriptor();
+      if (!id_matches(d.id, o.include) || id_matches(d.id, o.exclude)) continue;
+      const auto p = k->presence();
+      std::string why = is_global(d) && !o.allow_global ? "host-wide: pass --allow-global to search it"
+                        : !p.present || !p.writable     ? p.why_not
+                                                        : "";
+      if (why.empty() || reasons.size() >= 3) continue;
+      const std::string line = d.id + " (" + why + ")";
+      if (std::find(reasons.begin(), reasons.end(), line) == reasons.end()) reasons.push_back(line);
+    }
+  }
+  return fmt::format("{}", fmt::join(reasons, "; "));
+}
+
 // Binds every searchable knob; returns the knobs with their current values.
 std::vector<SearchKnob> bind(const SearchOptions& o, const SearchPlant& sp, BoundSpace& b, RemoteEnd* remote) {
   std::vector<SearchKnob> knobs;
@@ -169,7 +193,9 @@ std::vector<SearchKnob> bind(const SearchOptions& o, const SearchPlant& sp, Boun
   if (remote && !remote->mirrored()) bind_remote_per_end(o, sp, *remote, knobs);
   check_patterns_match(o, b, remote != nullptr);
   if (knobs.empty()) {
-    throw UsageError("no searchable knob is left after --knobs/--exclude: run `wgopt knobs` to see what is writable here");
+    const std::string why = why_left_out(o, b);
+    throw UsageError(why.empty() ? "no searchable knob is left after --knobs/--exclude: run `wgopt knobs` to see what is writable here"
+                                 : "no searchable knob is left after --knobs/--exclude: " + why);
   }
   return knobs;
 }

@@ -161,3 +161,14 @@ TEST_CASE("a search with a trial cap and no --budget says up front what runs aft
   o.budget = "20m";
   CHECK_THAT(said(o, bounded), !Contains("no --budget"));
 }
+
+TEST_CASE("search: --knobs naming only knobs that need a flag names them and the flag", "[search-messages]") {
+  // Found by an exploratory test: --knobs xb-uc/mtu and --knobs net.core.rmem_max were refused with
+  // "no searchable knob is left", naming neither the knob nor the flag it needs.
+  SearchWorld w;
+  w.start_poor();
+  auto o = w.options();
+  o.include = {"net.core.netdev_max_backlog"};
+  CHECK_THROWS_WITH(w.run(o), "no searchable knob is left after --knobs/--exclude: net.core.netdev_max_backlog (host-wide: pass "
+                              "--allow-global to search it)");
+}
