@@ -99,10 +99,14 @@ JournalEntry* JournalData::find(const Place& place, const std::string& id) {
 Journal::Journal(std::string dir) : dir_(std::move(dir)) {}
 
 void Journal::load() {
-  data_ = JournalData{};
   // A temp file is a write that never reached its rename: the journal it meant to replace is
   // still whole, so the temp is garbage.
   std::remove((path() + ".tmp").c_str());
+  load_read_only();
+}
+
+void Journal::load_read_only() {
+  data_ = JournalData{};
   // Only a journal that is not there is an empty one: one wgopt cannot read may hold originals
   // (found by an exploratory test: with WGOPT_STATE_DIR a file, or journal.json a directory,
   // rollback said "nothing to roll back", and then removed the directory).

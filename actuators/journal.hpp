@@ -74,6 +74,9 @@ class Journal {
   // Reads the journal; an absent file is an empty journal. Throws wgopt::Error naming the file
   // when it exists but cannot be parsed (it is never silently dropped: it may hold originals).
   void load();
+  // The same, for a reader without the lock (apply --dry-run): a leftover .tmp is left alone (it
+  // may be the lock holder's write in flight).
+  void load_read_only();
   // Writes data() durably (temp + fsync + rename + fsync dir). An empty journal removes the file.
   void save();
   // Renames journal.json to journal-<UTC timestamp>-<tag>.json and returns the new path; the

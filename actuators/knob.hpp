@@ -69,7 +69,11 @@ struct Presence {
   bool writable = false;  // we may change it in this context
   std::string why_not;    // when !present or !writable: "read-only in a child namespace",
                           // "global-only: not in a network namespace", "driver does not support it" ...
+  bool needs_root = false;  // !writable only because this process is not root (a dry-run goes on)
 };
+
+// Present, and writable as root only.
+inline Presence not_root_presence() { return {true, false, "not root: re-run as root", true}; }
 
 // Where knobs act: a Place plus the means to reach it. Tests inject a fake root and a fake runner.
 struct Host {

@@ -54,7 +54,7 @@ Presence file_presence(const Host& host, const std::string& path) {
   }
   p.writable = host.files->writable(path);
   if (!p.writable) {
-    if (!running_as_root()) p.why_not = "not root: re-run as root";
+    if (!running_as_root()) p = not_root_presence();
     else if (!host.place.is_host()) p.why_not = "read-only in a child namespace (set it on the host)";
     else p.why_not = "read-only";
   }

@@ -22,8 +22,7 @@ Presence tool_failure(const CommandResult& r, const std::string& what) {
 
 Presence root_or(Presence p) {
   if (p.present && p.writable && !running_as_root()) {
-    p.writable = false;
-    p.why_not = "not root: re-run as root";
+    p = not_root_presence();
   }
   return p;
 }

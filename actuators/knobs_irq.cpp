@@ -301,7 +301,7 @@ class IrqbalanceKnob : public KnobBase {
 
  private:
   Presence writable_as_root() const {
-    return running_as_root() ? Presence{true, true, ""} : Presence{true, false, "not root: re-run as root"};
+    return running_as_root() ? Presence{true, true, ""} : not_root_presence();
   }
   bool running() const { return !pids_named(*host_.files, host_.proc_root, "irqbalance").empty(); }
 

@@ -90,8 +90,7 @@ KnobPtr make_link_knob(const Host& host, const std::string& ifname, const std::s
     if (f.txqlen > 0 || p.present) widen(d.domain, f.txqlen);
   }
   if (p.present && p.writable && !running_as_root()) {
-    p.writable = false;
-    p.why_not = "not root: re-run as root";
+    p = not_root_presence();
   }
   return std::make_unique<LinkKnob>(host, std::move(d), name == "mtu" ? "mtu" : "tx_queue_len", name, std::move(p));
 }

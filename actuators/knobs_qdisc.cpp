@@ -51,7 +51,7 @@ class QdiscKnob : public KnobBase {
     }
     if (!listed(d_.domain.choices, cur)) d_.domain.choices.push_back(cur);
     defaults_ = device_defaults(cur);
-    presence_ = running_as_root() ? Presence{true, true, ""} : Presence{true, false, "not root: re-run as root"};
+    presence_ = running_as_root() ? Presence{true, true, ""} : not_root_presence();
     // A root qdisc the knob could not put back as it is (its value is the kind alone) is never
     // changed: a shaper restored as `tbf rate 100gbit` or an htb without its classes stops shaping.
     const auto classes = host_.run({"tc", "class", "show", "dev", d_.device});

@@ -104,6 +104,18 @@ RestoreItem restore_knob(Knob& knob, const Place& place, const std::string& goal
   return item;
 }
 
+std::vector<JournalEntry> restored_first_preview(const std::string& state_dir, const std::string& proc_root) {
+  Journal journal(state_dir);
+  journal.load_read_only();
+  const auto& d = journal.data();
+  std::vector<JournalEntry> out;
+  if (d.entries.empty() || d.boot_id != wgopt::boot_id(proc_root)) return out;  // another boot's is archived, not restored
+  for (const auto& e : d.entries) {
+    if ((d.open && !is_closed(e.state)) || e.state == EntryState::Held) out.push_back(e);
+  }
+  return out;
+}
+
 ChangeSession::ChangeSession(const std::string& state_dir, KnobLookup lookup, SessionOptions options)
     : lock_(HostLock::acquire(options.run_dir)), state_lock_(HostLock::acquire_state_dir(state_dir)), journal_(state_dir),
       lookup_(std::move(lookup)),

@@ -83,6 +83,14 @@ struct SessionOptions {
   bool journal_best_effort = false;
 };
 
+// What opening a ChangeSession on `state_dir` now would restore first, read without the lock and
+// without writing: the entries of an unfinished transaction (back to `before`) and those a run that
+// died was holding (Held, back to `before`), when the journal is from this boot. `apply --dry-run`
+// lists them (found by an exploratory test: the dry-run showed a profile's 2 changes while the
+// real apply first rewrote 15 knobs a killed wgopt had left). Throws Error when the journal
+// cannot be read.
+std::vector<JournalEntry> restored_first_preview(const std::string& state_dir, const std::string& proc_root = "/proc");
+
 // Holds the HostLock for its lifetime. Opening it: takes the lock, loads the journal, archives a
 // journal from another boot, and restores an unfinished transaction (its process died) to the
 // values it found, and what a run that died was holding (EntryState::Held) to its value before.

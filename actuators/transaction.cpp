@@ -80,7 +80,8 @@ Transaction::~Transaction() {
   }
 }
 
-std::vector<Transaction::Planned> Transaction::plan(const std::vector<TxTarget>& targets, const std::vector<Change>& changes) {
+std::vector<Transaction::Planned> Transaction::plan(const std::vector<TxTarget>& targets, const std::vector<Change>& changes,
+                                                    bool preview) {
   std::vector<std::string> problems;
   std::vector<Planned> out;
   std::set<std::pair<size_t, std::string>> seen;
@@ -144,7 +145,7 @@ std::vector<Transaction::Planned> Transaction::plan(const std::vector<TxTarget>&
     }
     // A profile from `wgopt show` lists read-only knobs too: asking for the value they already
     // have is fine, asking for another one is an error.
-    if (!presence.writable && !knob.equal(current, canonical)) {
+    if (!presence.writable && !knob.equal(current, canonical) && !(preview && presence.needs_root)) {
       problems.push_back(fmt::format("knob {} is not writable in {}: {}", c.id, where, presence.why_not));
       continue;
     }
@@ -295,7 +296,7 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
 
 ApplyResult Transaction::preview(const Host& host, const std::vector<KnobPtr>& knobs, const std::vector<Change>& changes) {
   ApplyResult result;
-  for (auto& p : plan({{&host, &knobs}}, changes)) {
+  for (auto& p : plan({{&host, &knobs}}, changes, true)) {
     const std::string target = p.knob->descriptor().resolved_when_written ? p.knob->resolve(p.canonical) : p.canonical;
     result.steps.push_back({p.knob->id(), p.current, p.canonical, !p.knob->equal(p.current, target)});
   }

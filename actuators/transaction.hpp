@@ -95,7 +95,8 @@ class Transaction {
     bool forced = false;                 // a companion (JournalEntry::companion): restored whoever changed it
     bool journal_only = false;           // a companion this transaction does not write, only journals
   };
-  static std::vector<Planned> plan(const std::vector<TxTarget>& targets, const std::vector<Change>& changes);
+  // `preview`: a knob writable as root only passes (a dry-run without root checks the rest).
+  static std::vector<Planned> plan(const std::vector<TxTarget>& targets, const std::vector<Change>& changes, bool preview = false);
   // When `all` starts irqbalance on a host (not active -> active), which rewrites IRQ masks: the IRQ
   // masks of that place's interfaces (IFACE/irq_affinity, the NICs' queue IRQs: the masks wgopt
   // manages) become companions, found here whether or not the target's knobs hold them (`wgopt set`

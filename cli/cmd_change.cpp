@@ -4,12 +4,15 @@
 #include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <optional>
 
 #include "actuators/allowlist.hpp"
 #include "actuators/catalog.hpp"
 #include "actuators/lock.hpp"
+#include "actuators/knobs_common.hpp"
 #include "actuators/profile.hpp"
+#include "actuators/restore.hpp"
 #include "actuators/transaction.hpp"
 #include "cli/knob_cli.hpp"
 #include "cli/registry.hpp"
@@ -30,6 +33,9 @@ struct ChangeOutcome {
   act::RestoreReport restored_first;
   std::vector<std::string> not_undone;  // what a rollback cannot undo (a kernel module loaded)
   bool dry_run = false;                 // steps say what would be written; nothing was
+  // --dry-run here: what the real apply would restore first (an unfinished change of a wgopt that
+  // died, restored_first_preview), each back to its `before`.
+  std::vector<act::JournalEntry> would_restore_first;
 };
 
 // `wgopt apply`'s profile: its host facts are compared with the host's before anything changes.
@@ -79,6 +85,11 @@ ChangeOutcome preview_here(const KnobOptions& o, const std::vector<act::Change>&
   act::ApplyResult result = act::Transaction::preview(host, knobs, changes);
   ChangeOutcome out{place.describe(), act::state_dir(), "wgopt rollback", result.steps};
   out.dry_run = true;
+  try {
+    out.would_restore_first = act::restored_first_preview(act::state_dir());
+  } catch (const Error& e) {  // not root, or a damaged journal the real apply refuses to go past
+    spdlog::warn("what the real apply would restore first is not shown: {}", e.what());
+  }
   return out;
 }
 
@@ -138,6 +149,43 @@ ChangeOutcome change_on_peer(const KnobOptions& o, const std::vector<act::Change
   return out;
 }
 
+// A dry-run's steps were not written: "written" is false and "would_change" says what the step
+// says (found by an exploratory test: every step of a dry-run said "written": true).
+void print_json(const ChangeOutcome& r) {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& s : r.steps) {
+    nlohmann::json step = {{"id", s.id}, {"before", s.before}, {"after", s.after}, {"written", s.written && !r.dry_run}};
+    if (r.dry_run) step["would_change"] = s.written;
+    steps.push_back(std::move(step));
+  }
+  nlohmann::json j{{"place", r.where}, {"steps", steps}, {"not_undone", r.not_undone}, {"restored_first", report_json(r.restored_first)},
+                   {"dry_run", r.dry_run}};
+  if (r.dry_run) {
+    nlohmann::json first = nlohmann::json::array();
+    for (const auto& e : r.would_restore_first) first.push_back({{"id", e.id}, {"place", e.place.describe()}, {"to", e.before}});
+    j["would_restore_first"] = first;
+  }
+  std::printf("%s\n", j.dump(2).c_str());
+}
+
+void print_preview(const ChangeOutcome& r, int written) {
+  if (!r.would_restore_first.empty()) {
+    std::printf("first, the unfinished change of a wgopt that stopped would be undone (%zu knob(s)), as the real apply does before "
+                "anything else:\n",
+                r.would_restore_first.size());
+    for (const auto& e : r.would_restore_first) {
+      std::printf("  %s in %s: back to '%s'\n", e.id.c_str(), e.place.describe().c_str(), one_line(e.before, 200).c_str());
+    }
+  }
+  for (const auto& s : r.steps) {
+    if (s.written) std::printf("%s: '%s' -> '%s' (would change)\n", s.id.c_str(), s.before.c_str(), s.after.c_str());
+  }
+  std::printf("%d of %zu knob(s) would change in %s; nothing was written\n", written, r.steps.size(), r.where.c_str());
+  if (!act::running_as_root() && r.where.rfind("peer ", 0) != 0) {
+    std::printf("(not root: whether each knob can be written is checked when it is applied, as root)\n");
+  }
+}
+
 void change(const KnobOptions& o, const std::vector<act::Change>& changes, const std::string& what, const ApplyGate& gate = {}) {
   check_ssh_combination(o);
   // A change here is all or nothing and no guardian watches it: a stop signal waits until it is
@@ -148,21 +196,11 @@ void change(const KnobOptions& o, const std::vector<act::Change>& changes, const
   int written = 0;
   for (const auto& s : r.steps) written += s.written ? 1 : 0;
   if (o.json) {
-    nlohmann::json steps = nlohmann::json::array();
-    for (const auto& s : r.steps) {
-      steps.push_back({{"id", s.id}, {"before", s.before}, {"after", s.after}, {"written", s.written}});
-    }
-    std::printf("%s\n", nlohmann::json{{"place", r.where}, {"steps", steps}, {"not_undone", r.not_undone},
-                                       {"restored_first", report_json(r.restored_first)}, {"dry_run", r.dry_run}}
-                            .dump(2)
-                            .c_str());
+    print_json(r);
     return;
   }
   if (r.dry_run) {
-    for (const auto& s : r.steps) {
-      if (s.written) std::printf("%s: '%s' -> '%s' (would change)\n", s.id.c_str(), s.before.c_str(), s.after.c_str());
-    }
-    std::printf("%d of %zu knob(s) would change in %s; nothing was written\n", written, r.steps.size(), r.where.c_str());
+    print_preview(r, written);
     return;
   }
   // A profile names every knob; listing the dozens it leaves as they are would hide the changes.

@@ -104,11 +104,15 @@ nlohmann::json domain_json(const act::Descriptor& d) {
 nlohmann::json report_json(const act::RestoreReport& r) {
   nlohmann::json items = nlohmann::json::array();
   for (const auto& i : r.items) {
+    // A knob left alone (changed by another), gone or failed was not restored: "restored_to" is
+    // null and "goal" the value it would have had (found by an exploratory test: they read as restored).
+    const bool restored = i.outcome == act::Outcome::Restored || i.outcome == act::Outcome::Unchanged;
     items.push_back({{"id", i.id},
                      {"place", i.place.describe()},
                      {"outcome", act::to_string(i.outcome)},
                      {"found", i.found},
-                     {"restored_to", i.goal},
+                     {"restored_to", restored ? nlohmann::json(i.goal) : nlohmann::json()},
+                     {"goal", i.goal},
                      {"wgopt_wrote", i.ours},
                      {"error", i.detail}});
   }

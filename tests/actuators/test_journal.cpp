@@ -2,6 +2,7 @@
 // crash recovery that leaves someone else's changes alone, and the one-wgopt-at-a-time lock.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -337,4 +338,25 @@ TEST_CASE("a journal without a namespace that holds host entries is not claimed 
   after.load();
   CHECK(after.data().net_ns.empty());
   CHECK(after.data().entries.size() == 2);
+}
+
+TEST_CASE("what a session would restore first is read without the lock and without writing") {
+  // apply --dry-run lists it (found by an exploratory test: the dry-run showed a profile's own
+  // changes while the real apply first rewrote the knobs of a killed wgopt's transaction).
+  FakeHost h;
+  write_open_journal(h, kBoot);
+  std::ofstream(h.s.state() + "/journal.json.tmp") << "{";  // a lock holder's write in flight: left alone
+  const auto first = restored_first_preview(h.s.state(), h.s.proc_root());
+  REQUIRE(first.size() == 2);
+  CHECK(first[0].id == "net.fake.a");
+  CHECK(first[0].before == "100");
+  CHECK(std::filesystem::exists(h.s.state() + "/journal.json.tmp"));
+  // Another boot's journal is archived, not restored; a closed one restores nothing.
+  write_open_journal(h, "99999999-2222-3333-4444-555555555555");
+  CHECK(restored_first_preview(h.s.state(), h.s.proc_root()).empty());
+  Journal closed = closed_journal(h);
+  closed.data().entries.push_back({.id = "net.fake.a", .place = Place::host(), .original = "100", .before = "100", .target = "111",
+                                   .state = EntryState::Kept});
+  closed.save();
+  CHECK(restored_first_preview(h.s.state(), h.s.proc_root()).empty());
 }

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "actuators/lock.hpp"
 #include "common/exec.hpp"
@@ -189,4 +190,66 @@ TEST_CASE("a second wgopt that wants to change the host is told who holds the lo
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("another wgopt (pid " + std::to_string(::getpid()) + ") is changing this host"));
   CHECK(snapshot() == original);
+}
+
+TEST_CASE("apply --dry-run after a killed wgopt lists what the real apply would restore first, writing nothing", "[crash][root]") {
+  // Found by an exploratory test: the dry-run showed the profile's own change only, while the real
+  // apply first rewrote every knob the killed wgopt had written. As non-root the dry-run works too
+  // (its help says so): it was refused "not root" for a host-wide knob.
+  need_root();
+  ScratchNetns ns;
+  const auto original = snapshot();
+  auto killed = run_wgopt(ns.state, {"set", "--netns", kNetns, "net.ipv4.tcp_rmem=4096 65536 4194304", "net.ipv4.tcp_wmem=4096 32768 2097152",
+                                     kVeth + "/txqueuelen=321"},
+                          "2");
+  REQUIRE(killed.signal == SIGKILL);
+  const auto left = snapshot();
+  REQUIRE(left != original);
+  const std::string profile = ns.state + "/p.yaml";
+  std::ofstream(profile) << "knobs:\n  " << kVeth << "/txqueuelen: 555\n";
+  auto dry = run_wgopt(ns.state, {"apply", "--dry-run", "--netns", kNetns, "--force", profile});
+  INFO(dry.out << dry.err);
+  REQUIRE(dry.ok());
+  CHECK_THAT(dry.out, Catch::Contains("first, the unfinished change of a wgopt that stopped would be undone (3 knob(s))") &&
+                          Catch::Contains("net.ipv4.tcp_rmem in netns " + kNetns + ": back to '4096 ") &&
+                          Catch::Contains(kVeth + "/txqueuelen: "));
+  auto json = run_wgopt(ns.state, {"apply", "--dry-run", "--json", "--netns", kNetns, "--force", profile});
+  REQUIRE(json.ok());
+  const auto j = nlohmann::json::parse(json.out);
+  CHECK(j["would_restore_first"].size() == 3);  // the knob not yet written too: its restore finds it unchanged
+  CHECK(j["steps"][0]["written"] == false);
+  CHECK(j["steps"][0]["would_change"] == true);
+  CHECK(snapshot() == left);  // nothing written, the journal still open for the real apply
+  REQUIRE(std::filesystem::exists(ns.state + "/journal.json"));
+  // As nobody: the journal unreadable (a warning), the knobs previewed, the root check named.
+  const std::string host_profile = "/tmp/wgopt-crash-nobody-" + std::to_string(::getpid()) + ".yaml";
+  std::ofstream(host_profile) << "knobs:\n  net.core.netdev_max_backlog: 5000\n";
+  std::filesystem::permissions(host_profile, std::filesystem::perms::owner_read | std::filesystem::perms::others_read);
+  auto nobody = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "WGOPT_STATE_DIR=" + ns.state,
+                     "WGOPT_RUN_DIR=" + ns.state + "/run", WGOPT_BINARY, "apply", "--dry-run", host_profile});
+  std::filesystem::remove(host_profile);
+  INFO(nobody.out << nobody.err);
+  CHECK(nobody.ok());
+  CHECK_THAT(nobody.out, Catch::Contains("net.core.netdev_max_backlog") && Catch::Contains("(would change)") &&
+                             Catch::Contains("not root: whether each knob can be written is checked when it is applied, as root"));
+  REQUIRE(run_wgopt(ns.state, {"rollback"}).ok());
+  CHECK(snapshot() == original);
+}
+
+TEST_CASE("rollback --json: a knob left alone says it was not restored", "[crash][root]") {
+  // Found by an exploratory test: an item left alone (changed by someone else) carried
+  // "restored_to" like a restored one.
+  need_root();
+  ScratchNetns ns;
+  const auto original = snapshot();
+  REQUIRE(run_wgopt(ns.state, {"set", "--netns", kNetns, kVeth + "/txqueuelen=321"}).ok());
+  REQUIRE(run({"ip", "-n", kNetns, "link", "set", kVeth, "txqueuelen", "400"}).ok());  // someone else
+  auto rb = run_wgopt(ns.state, {"rollback", "--json"});
+  INFO(rb.out << rb.err);
+  const auto items = nlohmann::json::parse(rb.out)["rollback"]["items"];
+  REQUIRE(items.size() == 1);
+  CHECK(items[0]["outcome"] == "changed-by-other");
+  CHECK(items[0]["restored_to"].is_null());
+  CHECK(items[0]["goal"] == trim(original.at("txqueuelen")));
+  CHECK(in_ns_cat("/sys/class/net/" + kVeth + "/tx_queue_len") == "400\n");
 }

@@ -230,9 +230,10 @@ TEST_CASE("peer ssh: apply --dry-run over ssh previews the peer's part of a prof
   const auto steps = nlohmann::json::parse(j.out)["steps"];
   REQUIRE(steps.size() == 2);
   CHECK(steps[0]["id"] == kSrvWg + "/txqueuelen");  // in the order a transaction writes them: MTU last
-  CHECK(steps[0]["written"] == true);
+  CHECK(steps[0]["would_change"] == true);
+  CHECK(steps[0]["written"] == false);  // a dry-run writes nothing
   CHECK(steps[1]["id"] == kSrvWg + "/mtu");
-  CHECK(steps[1]["written"] == false);  // already that value
+  CHECK(steps[1]["would_change"] == false);  // already that value
   // The peer checks it as an apply does: a mask wider than its CPUs is refused, exit 2.
   write_text(profile, "knobs:\n  " + kCliWg + "/mtu: 1400\npeer:\n  knobs:\n    " + kSrvWg + "/rps_cpus: \"ff\"\n");
   auto wide = controller(local.path, with_flags({"apply", "--dry-run", profile}, s.flags()));
