@@ -29,7 +29,7 @@ TEST_CASE("out-of-domain values are refused and nothing is written") {
       {"enp1s0/rings/rx", "16384"},               {"enp1s0/qdisc", "fq"},
       {"enp1s0/rss_hash_udp4", "xyz"},            {"enp1s0/rss_hash_udp4", "ss"},
       {"enp1s0/rss_equal", "5"},                  {"enp1s0/rss_equal", "weight:0,0"},
-      {"wg0/mtu", "1441"},                        {"wg0/mtu", "576"},
+      {"wg0/mtu", "65536"},                       {"wg0/mtu", "576"},
       {"wg0/txqueuelen", "1e3"},                  {"irqbalance", "stopped"},
   };
   fake.tools->log.clear();
@@ -53,6 +53,17 @@ TEST_CASE("out-of-domain values are refused and nothing is written") {
     }
   }
   CHECK(test::snapshot_tree(fake.root) == before);
+}
+
+TEST_CASE("a WireGuard MTU above what the underlay carries is legal to set (with a warning); the search stays under it") {
+  // Found by an exploratory test: a `wgopt show` file saved while the host had 1500 could not be
+  // applied back once the MTU was 1420 ("use an integer in [1280, 1440]").
+  test::FakeHost fake(2);
+  auto k = find_knob(fake.host, "wg0/mtu");
+  CHECK(k->descriptor().domain.max == 1440);  // the search's range: what a 1500-byte underlay carries
+  CHECK(k->validate("1500") == "1500");
+  CHECK_NOTHROW(k->apply("1500"));
+  CHECK(k->take_notes().empty());  // not something a rollback cannot undo: a warning on stderr
 }
 
 TEST_CASE("validate gives the canonical form; equal compares as the kernel normalises") {
