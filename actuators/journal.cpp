@@ -184,7 +184,14 @@ void Journal::save() {
     if (!e.netns_id.empty()) j["entries"].back()["netns_id"] = e.netns_id;
   }
   const std::string tmp = path() + ".tmp";
-  write_all_durably(tmp, j.dump(2) + "\n");
+  try {
+    write_all_durably(tmp, j.dump(2) + "\n");
+  } catch (const Error& e) {  // a full disk left an empty .tmp and a message with no way out (found by an exploratory test)
+    std::remove(tmp.c_str());
+    throw Error(fmt::format("{}: free space in {} or point WGOPT_STATE_DIR at a writable directory (the journal keeps the "
+                            "originals: nothing is changed without it)",
+                            e.what(), one_line(dir_, 200)));
+  }
   if (std::rename(tmp.c_str(), path().c_str()) != 0) {
     throw Error(fmt::format("cannot rename {} to {}: {}", one_line(tmp, 200), one_line(path(), 200), std::strerror(errno)));
   }

@@ -130,7 +130,8 @@ ChangeSession::ChangeSession(const std::string& state_dir, KnobLookup lookup, Se
     try {
       const std::string tag = "boot-" + (d.boot_id.empty() ? std::string("unknown") : d.boot_id.substr(0, 8));
       startup_.archived = journal_.archive(tag);
-      spdlog::warn("journal from another boot archived as {} (not re-applied)", startup_.archived);
+      spdlog::warn("a journal from an earlier boot was archived as {} (not re-applied: the reboot already reset those values)",
+                   startup_.archived);
     } catch (const Error& e) {
       if (!options_.journal_best_effort) throw;
       journal_problem_ = e.what();

@@ -55,11 +55,7 @@ act::DiscoverOptions discover_options(const KnobOptions& o) {
 
 act::ChangeSession open_session(bool journal_best_effort) {
   act::ChangeSession s(act::state_dir(), act::default_knob_lookup(), {.journal_best_effort = journal_best_effort});
-  const auto& r = s.startup();
-  if (!r.archived.empty()) {
-    std::fprintf(stderr, "wgopt: a journal from an earlier boot was archived as %s (not re-applied: the reboot "
-                         "already reset those values)\n", r.archived.c_str());
-  }
+  const auto& r = s.startup();  // an earlier boot's journal archived: the session's warning says so, once
   print_report(stderr, "wgopt: a previous wgopt did not finish its change; restored it first:", r);
   return s;
 }

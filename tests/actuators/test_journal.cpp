@@ -360,3 +360,16 @@ TEST_CASE("what a session would restore first is read without the lock and witho
   closed.save();
   CHECK(restored_first_preview(h.s.state(), h.s.proc_root()).empty());
 }
+
+TEST_CASE("a journal that cannot be written leaves no temp file and says how to get out") {
+  // Found by an exploratory test: a full state dir left an empty journal.json.tmp and an error
+  // without a fix. /dev/full stands for the full disk: every write to it fails with ENOSPC.
+  FakeHost h;
+  Journal j = closed_journal(h);
+  j.data().entries.push_back({.id = "net.fake.a", .place = Place::host(), .original = "1", .before = "1", .target = "2"});
+  std::filesystem::create_symlink("/dev/full", h.s.state() + "/journal.json.tmp");
+  CHECK_THROWS_WITH(j.save(), Catch::Contains("No space left on device") && Catch::Contains("free space in " + h.s.state()) &&
+                                  Catch::Contains("WGOPT_STATE_DIR"));
+  CHECK_FALSE(std::filesystem::exists(std::filesystem::symlink_status(h.s.state() + "/journal.json.tmp")));
+  CHECK_FALSE(std::filesystem::exists(h.s.state() + "/journal.json"));
+}

@@ -220,6 +220,12 @@ TEST_CASE("apply --dry-run after a killed wgopt lists what the real apply would 
   CHECK(j["steps"][0]["written"] == false);
   CHECK(j["steps"][0]["would_change"] == true);
   CHECK(snapshot() == left);  // nothing written, the journal still open for the real apply
+  // A both-ends profile without --ssh: its peer: part is said to be left to the peer.
+  std::ofstream(profile) << "knobs:\n  " << kVeth << "/txqueuelen: 555\npeer:\n  knobs:\n    wg0/mtu: 1380\n";
+  auto both = run_wgopt(ns.state, {"apply", "--dry-run", "--netns", kNetns, "--force", profile});
+  INFO(both.out << both.err);
+  CHECK(both.ok());
+  CHECK_THAT(both.err, Catch::Contains("holds a peer: part (1 knob(s)) for the other end: this applies its knobs: part here only"));
   REQUIRE(std::filesystem::exists(ns.state + "/journal.json"));
   // As nobody: the journal unreadable (a warning), the knobs previewed, the root check named.
   const std::string host_profile = "/tmp/wgopt-crash-nobody-" + std::to_string(::getpid()) + ".yaml";
