@@ -32,18 +32,22 @@ class LinkKnob : public KnobBase {
   std::string read() override {
     return std::to_string(parse_int_in(read_or_throw(host_, path(), d_.id), wide()));
   }
+  // Checked when a value is asked for (set, apply, a candidate), never when an original is put back
+  // (found in review: the warning was in apply(), which every rollback calls); said once per knob.
   std::string validate(const std::string& value) const override {
     Descriptor legal = d_;
     legal.domain = limits_.legal;
-    return std::to_string(parse_int_in(value, legal));
+    const int64_t v = parse_int_in(value, legal);
+    if (limits_.fits > 0 && v > limits_.fits && !warned_) {
+      warned_ = true;
+      spdlog::warn("{} {} is above the {} a {}-byte underlay carries unfragmented: the tunnel's full-size packets are fragmented "
+                   "(or dropped where fragments are)",
+                   d_.id, v, limits_.fits, limits_.underlay);
+    }
+    return std::to_string(v);
   }
   void apply(const std::string& canonical) override {
     run_or_throw(host_, {"ip", "link", "set", "dev", d_.device, ip_word_, canonical}, d_.id, canonical);
-    if (limits_.fits > 0 && std::stoll(canonical) > limits_.fits) {
-      spdlog::warn("{} {} is above the {} a {}-byte underlay carries unfragmented: the tunnel's full-size packets are fragmented "
-                   "(or dropped where fragments are)",
-                   d_.id, canonical, limits_.fits, limits_.underlay);
-    }
   }
 
  private:
@@ -58,6 +62,7 @@ class LinkKnob : public KnobBase {
   std::string attr_, ip_word_;
   Presence presence_;
   LinkLimits limits_;
+  mutable bool warned_ = false;
 };
 
 struct LinkFacts {

@@ -376,11 +376,19 @@ RestoreReport Transaction::undo(size_t upto) {
     bool drop = false;
     if (j < upto) {
       RestoreItem item = restore_entry(*p.knob, *e, e->before, stuck);
+      // Its interface is gone (wireguard-go killed, NetBird recreating it): its value went with it,
+      // as crash recovery says. Found by an exploratory test: the entry stayed open, and every later
+      // transaction of the search was refused "another transaction is still open".
+      const std::string& dev = p.knob->descriptor().device;
+      if (item.outcome == Outcome::Failed && !dev.empty() && !p.host->files->exists("/sys/class/net/" + dev)) {
+        item.outcome = Outcome::Gone;
+        item.detail = "interface " + dev + " no longer exists: its value went with it";
+      }
       if (item.outcome == Outcome::Failed) {
         report.items.push_back(std::move(item));
         continue;  // stays open in the journal: the next start (or `wgopt rollback`) retries
       }
-      drop = item.outcome == Outcome::ChangedByOther;
+      drop = item.outcome == Outcome::ChangedByOther || item.outcome == Outcome::Gone;
       report.items.push_back(std::move(item));
       // Its original (an earlier kept change's, before wgopt) leaves the journal with it: on record first.
       if (drop) session_.keep_left_alone_record(report.items, report);

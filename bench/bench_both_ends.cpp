@@ -123,12 +123,14 @@ class Bench {
     auto r = wgopt(a, true);
     if (!r.ok()) throw Error(fmt::format("{} search failed: {}", mode, r.brief()));
     auto j = nlohmann::json::parse(r.out);
+    // A search that ended early has null for what it never measured (search.cpp, to_json).
+    auto number = [&j](const char* key) { return j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0; };
     Row row{mode,
-            j.value("baseline_throughput_mbps", 0.0),
-            j.value("winner_throughput_mbps", 0.0),
-            j.value("baseline_score", 0.0),
-            j.value("winner_score", 0.0),
-            j.value("gain_pct", 0.0),
+            number("baseline_throughput_mbps"),
+            number("winner_throughput_mbps"),
+            number("baseline_score"),
+            number("winner_score"),
+            number("gain_pct"),
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
             j.value("outcome", "?"),
             {}};

@@ -36,6 +36,7 @@ struct ChangeOutcome {
   // --dry-run here: what the real apply would restore first (an unfinished change of a wgopt that
   // died, restored_first_preview), each back to its `before`.
   std::vector<act::JournalEntry> would_restore_first;
+  std::optional<int> held_by;  // --dry-run: another wgopt holds the host now (its journal is its own)
 };
 
 // `wgopt apply`'s profile: its host facts are compared with the host's before anything changes.
@@ -86,7 +87,10 @@ ChangeOutcome preview_here(const KnobOptions& o, const std::vector<act::Change>&
   ChangeOutcome out{place.describe(), act::state_dir(), "wgopt rollback", result.steps};
   out.dry_run = true;
   try {
-    out.would_restore_first = act::restored_first_preview(act::state_dir());
+    // A live wgopt's open transaction is its own, not a leftover: the real apply would be refused
+    // (found in review: a running search's changes were listed as "would be undone").
+    out.held_by = act::lock_holder(act::run_dir());
+    if (!out.held_by) out.would_restore_first = act::restored_first_preview(act::state_dir());
   } catch (const Error& e) {  // not root, or a damaged journal the real apply refuses to go past
     spdlog::warn("what the real apply would restore first is not shown: {}", e.what());
   }
@@ -164,11 +168,15 @@ void print_json(const ChangeOutcome& r) {
     nlohmann::json first = nlohmann::json::array();
     for (const auto& e : r.would_restore_first) first.push_back({{"id", e.id}, {"place", e.place.describe()}, {"to", e.before}});
     j["would_restore_first"] = first;
+    if (r.held_by) j["held_by_pid"] = *r.held_by;
   }
   std::printf("%s\n", j.dump(2).c_str());
 }
 
 void print_preview(const ChangeOutcome& r, int written) {
+  if (r.held_by) {
+    std::printf("another wgopt (pid %d) is changing this host now: the real apply is refused until it ends\n", *r.held_by);
+  }
   if (!r.would_restore_first.empty()) {
     std::printf("first, the unfinished change of a wgopt that stopped would be undone (%zu knob(s)), as the real apply does before "
                 "anything else:\n",

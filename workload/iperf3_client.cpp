@@ -167,13 +167,9 @@ RunResult run_once(const Scenario& scenario, const ClientOptions& opts, const Pl
 
 }  // namespace
 
-namespace {
-
 bool connection_refused(const RunResult& r) {
   return r.status == RunStatus::connect_failed && r.iperf3_error.find("Connection refused") != std::string::npos;
 }
-
-}  // namespace
 
 RunResult run_scenario(const Scenario& scenario, const ClientOptions& opts, const Place& place,
                        CommandRunner& runner, const RunControl& control) {

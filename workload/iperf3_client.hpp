@@ -63,4 +63,7 @@ RunResult run_scenario(const Scenario& scenario, const ClientOptions& opts, cons
 // Throws wgopt::Error(result.message) unless the result is ok or stopped_early.
 void throw_if_failed(const RunResult& result);
 
+// The server's host answered with a reset: nothing listens on the port (the server is down).
+bool connection_refused(const RunResult& r);
+
 }  // namespace wgopt::workload

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "experiments/search/outage.hpp"
 #include "experiments/search/round_measurement.hpp"
 #include "experiments/search/search_progress.hpp"
 #include "experiments/study/pruner.hpp"
@@ -17,16 +18,19 @@ BaselineResult measure_baseline(PlantAccess& plant, OutageWatch& outages, const 
   std::vector<double> scores;
   // Nothing applied: the host as it is. After the first round (the path works) an outside outage's
   // measurement is measured again.
-  ArmSetup setup{.objective = objective, .mo = mo, .lease = {}, .settle = {}, .own_mbps = 0, .stage = "baseline", .void_outages = false};
+  ArmSetup setup{.objective = objective, .mo = mo, .lease = {}, .settle = {}, .own_mbps = 0, .void_outages = false};
+  double own_sum = 0;
   for (int r = 1; r <= rounds; ++r) {
     progress.show("baseline", r, rounds);
     setup.void_outages = r > 1;
+    setup.own_mbps = r > 1 ? own_sum / (r - 1) : 0;  // the rounds before: a rate under a tenth of theirs looks broken
     auto ev = measure_arm(plant, outages, progress, setup, nullptr, "baseline", fmt::format("baseline round {}", r));
     if (!ev.score) {
       throw Error(fmt::format("the baseline measurement failed: {} (is the tunnel up? try `wgopt testbed status`); nothing was "
-                              "changed; once the path works, resume with `wgopt search --resume {}`",
-                              ev.note, store.path()));
+                              "changed; once the path works, {}",
+                              ev.note, outages.way_on()));
     }
+    own_sum += ev.score->throughput_mbps;
     store.add_baseline({.round = r, .score = ev.score->value, .metrics = ev.metrics_json(true), .measured_at = plant.env().unix_time()});
     scores.push_back(ev.score->value);
     b.evaluations.push_back(std::move(ev));

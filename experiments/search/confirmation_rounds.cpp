@@ -106,7 +106,7 @@ class ConfirmationMeasurements {
   std::optional<double> measure_arm(Arm arm, int round) {
     const bool base = arm == Arm::Baseline;
     const ArmSetup setup{.objective = plan_.objective, .mo = mo_, .lease = measurement_lease(plan_.nominal_measure_s),
-                         .settle = o_.settle, .own_mbps = own_mbps_, .stage = "confirmation"};
+                         .settle = o_.settle, .own_mbps = own_mbps_};
     auto ev = experiments::measure_arm(plant_, outages_, progress_, setup, base ? nullptr : &r_.winner, base ? "baseline" : "winner",
                                        fmt::format("confirmation measurement {} ({})", round, base ? "baseline" : "winner"));
     if (!ev.score) {

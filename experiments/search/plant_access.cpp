@@ -83,7 +83,7 @@ void AppliedCandidate::rollback() {
   auto tx = std::move(tx_);
   auto report = tx->rollback();
   for (const auto& item : report.items) {
-    if (item.outcome == act::Outcome::ChangedByOther || item.outcome == act::Outcome::Failed) spdlog::warn("{}", item.line());
+    if (item.outcome != act::Outcome::Restored && item.outcome != act::Outcome::Unchanged) spdlog::warn("{}", item.line());
   }
   plant_.disarm();
   if (plant_.remote()) plant_.remote()->rollback();

@@ -186,13 +186,14 @@ probes::Summary RemoteEnd::stop() {
   return link_->probe_stop().summary;
 }
 
-void RemoteEnd::ensure_server() {
+std::string RemoteEnd::ensure_server() {
   auto r = link_->ensure_iperf3_server(server_address_, port_);
   started_server_ = started_server_ || r.started;
   if (!r.listening) {
     throw Error(fmt::format("{}: no iperf3 server listens on {}:{} there and none could be started: install iperf3 on the peer",
                             label_, server_address_, port_));
   }
+  return r.started ? fmt::format("started the iperf3 server on {} again", label_) : "";
 }
 
 std::string RemoteEnd::recover() {

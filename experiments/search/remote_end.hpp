@@ -109,6 +109,9 @@ class RemoteEnd : public FarEndProbes {
   // After PeerLost: a new session; returns what happened, one line ("reconnected; the peer had
   // restored N knob(s) by itself (by agent)"). Throws PeerLost when the peer cannot be reached again.
   std::string recover();
+  // Starts the peer's iperf3 server through its agent when none listens (it died mid-search);
+  // says so ("" when one did). Throws PeerLost, or Error when none can be started.
+  std::string ensure_server();
   // Stops the iperf3 server this search started on the peer and ends the session. Never throws.
   void finish();
 
@@ -117,7 +120,6 @@ class RemoteEnd : public FarEndProbes {
 
  private:
   friend std::unique_ptr<RemoteEnd> open_remote_end(const SearchOptions&, const SearchPlant&, const SearchEnv&);
-  void ensure_server();
   std::string peer_id(const std::string& local_id) const;
   std::string peer_iface(const std::string& local) const;  // the peer's counterpart of this end's interface
 

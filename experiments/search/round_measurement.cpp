@@ -19,6 +19,8 @@ struct Attempt {
   Evaluation ev;
   bool broken = false;
   bool session_lost = false;
+  bool tunnel_died = false;  // under the values, right after the apply
+  std::optional<std::string> why;  // how it looks broken (looks_broken)
 };
 
 Evaluation failed(std::string note) {
@@ -44,7 +46,7 @@ Attempt attempt_once(PlantAccess& plant, const ArmSetup& setup, const Values* va
       }
       if (!applied->alive()) {
         applied->rollback();
-        a.broken = true;
+        a.broken = a.tunnel_died = true;
         a.ev = failed(fmt::format("the tunnel died under the {}: {}", arm, applied->why_dead()));
         return a;
       }
@@ -65,7 +67,8 @@ Attempt attempt_once(PlantAccess& plant, const ArmSetup& setup, const Values* va
     if (applied) applied->rollback();
     if (ev.state == Evaluation::State::Interrupted) throw Interrupted{};
     if (plant.remote() && plant.remote()->lost()) throw peer::PeerLost("the session to the peer was lost during the measurement");
-    a.broken = looks_broken(ev, setup.own_mbps);
+    a.why = looks_broken(ev, setup.own_mbps);
+    a.broken = a.why.has_value();
     a.ev = std::move(ev);
   } catch (const peer::PeerLost& e) {  // this end is restored (AppliedCandidate); the peer restores itself
     a.ev = failed(std::string("peer lost: ") + e.what());
@@ -83,27 +86,31 @@ void reconnect(PlantAccess& plant, SearchProgress& progress, const std::string& 
 
 Evaluation measure_arm(PlantAccess& plant, OutageWatch& outages, SearchProgress& progress, const ArmSetup& setup, const Values* values,
                        const std::string& arm, const std::string& what) {
-  bool lost_before = false;
+  bool died_before = false, lost_before = false;
   for (;;) {
     plant.check_interrupted();
     Attempt a = attempt_once(plant, setup, values, arm);
     if (a.session_lost) reconnect(plant, progress, what);
-    if (!a.broken || !setup.void_outages) {
+    // Before the path carried a measurement (the first baseline round) a broken one says it does
+    // not work, at once; a session that was lost and is back shows it does.
+    if (!a.broken || (!setup.void_outages && !a.session_lost)) {
       outages.held();
       return std::move(a.ev);
     }
-    const std::optional<std::string> down = outages.path_down();
-    // A session lost again under the same values, with the tunnel up, is charged to them: they may
-    // be what cuts ssh. Without values (the baseline arm) nothing of wgopt's is applied.
-    if (!down && (!a.session_lost || (lost_before && values))) {
+    const auto verdict = outages.judge({.ev = &a.ev,
+                                        .result = a.why.value_or(a.ev.note),
+                                        .values = values != nullptr,
+                                        .tunnel_died = a.tunnel_died,
+                                        .session_lost = a.session_lost,
+                                        .died_before = died_before,
+                                        .lost_before = lost_before});
+    if (!verdict) {
       outages.held();
       return std::move(a.ev);  // a slow rate or a failure with the path up is the arm's own
     }
-    lost_before = lost_before || a.session_lost;
-    const std::string result = a.ev.score ? "a rate under a tenth of the host's own" : a.ev.note;
-    outages.voided(what, down ? fmt::format("the tunnel was down with the host's own values too ({}); its result was {}", *down, result)
-                              : fmt::format("the session to the peer was lost and is back ({})", result),
-                   false);
+    died_before = a.tunnel_died;
+    lost_before = a.session_lost;
+    outages.voided(what, verdict->why, false);
   }
 }
 

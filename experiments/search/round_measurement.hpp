@@ -7,10 +7,10 @@
 // A measurement that looks broken (the tunnel dead under the values, the workload failed, a rate
 // under a tenth of the host's own, the peer's session lost) is checked with the host's own values
 // back (OutageWatch): when the path is down whatever is applied, or the session was lost and is
-// back, it is voided and the arm measured again once the path is back, so an outage outside wgopt
-// is never charged to the winner (before, the confirmation then ended "kept baseline" and the
-// simplification kept changes nothing measured). Only a session lost again under the same arm's
-// values is charged to them (they may be what cuts ssh).
+// back, or the iperf3 server stopped listening, it is voided and the arm measured again once the
+// path is back (OutageWatch::judge), so an outage outside wgopt is never charged to the winner
+// (before, the confirmation then ended "kept baseline" and the simplification kept changes nothing
+// measured). Only the same thing again under the same values is charged to them.
 #include <chrono>
 #include <string>
 
@@ -29,7 +29,6 @@ struct ArmSetup {
   std::chrono::milliseconds lease;    // the guardian's for one applied measurement
   std::chrono::milliseconds settle;   // after the apply
   double own_mbps = 0;                // the baseline rounds' mean throughput (outage check's reference)
-  std::string stage;                  // "confirmation", "simplification": the messages' first word
   // False before the path has carried a measurement in this search (the first baseline round): a
   // broken one then says the path does not work, at once, rather than waiting for it.
   bool void_outages = true;

@@ -183,10 +183,17 @@ std::optional<act::PeerProfile> peer_part(const RemoteEnd* remote, const SearchP
 }
 
 // The end state: a confirmed winner stays (kept in the journal for `wgopt rollback`).
-void stay_on_winner(PlantAccess& plant, const Values& winner) {
+void stay_on_winner(PlantAccess& plant, OutageWatch& outages, const Values& winner, const std::string& profile) {
   AppliedCandidate applied(plant, winner, kApplyLease);
   if (!applied.alive()) {
     applied.rollback();
+    // Down with the host's own values too: an outage, not the winner's doing (found in review).
+    if (const auto down = outages.path_down()) {
+      throw OutageEnded(fmt::format("the tunnel was down with the host's own values too ({}) when the confirmed winner was to stay: "
+                                    "an outage outside wgopt; the original values are restored and the profile is written: once "
+                                    "the path is back, `wgopt apply {}`",
+                                    *down, profile));
+    }
     throw Error("the confirmed winner cut the tunnel when applied for good; the original values are restored: " +
                 applied.why_dead());
   }
@@ -286,7 +293,12 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   if (!plan.limits.wall && !plan.retune()) say_unbounded_rounds(o, plan, progress);
   PlantAccess plant(env, sp.plant, bound, session, guardian.get(), interrupted, remote.get());
   TrialCounts counts;
-  OutageWatch outages(plant, progress, budget, study.store.path());
+  // A retune's study is not resumed: it is run again.
+  OutageWatch outages(plant, progress, budget,
+                      plan.retune() ? fmt::format("run `wgopt retune --profile {}` again", o.retune_profile)
+                                    : fmt::format("resume with `wgopt search --resume {}`", study.store.path()));
+  if (remote) outages.set_restart_server([&remote] { return remote->ensure_server(); });
+  else outages.set_restart_server(sp.restart_server);
   bool profile_written = false;
   try {
     HeldTuners held(session, env, tuners.hold);  // irqbalance stopped for the search, put back at its end
@@ -326,6 +338,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     std::function<bool()> check_wanted;  // --keep-whole-winner: no check, and none held for (confirmation_reserve)
     if (o.simplify) check_wanted = [&] { return check_would_follow(*engine, bound, baseline.stats.mean); };
     run_trials({o, plan, baseline, refs, mo, check_wanted, outages}, plant, *engine, study.store, budget, progress, counts);
+    outages.trials_over();
     count_trials(counts, report);
     progress.say(budget.stop_reason().empty() ? "search finished" : "search finished: " + budget.stop_reason());
 
@@ -344,7 +357,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
                   peer_part(remote.get(), plan, conf.winner));
     profile_written = true;
     if (conf.promote && !o.no_apply) {
-      stay_on_winner(plant, conf.winner);
+      stay_on_winner(plant, outages, conf.winner, report.profile_path);
       report.applied = true;
     }
     report.table = result_table(conf, simp, plan.objective);

@@ -19,6 +19,7 @@
 #include "experiments/search/search.hpp"
 #include "experiments/study/study_store.hpp"
 #include "experiments/testbed/testbed.hpp"
+#include "workload/iperf3_server.hpp"
 #include "probes/wireguard.hpp"
 
 namespace wgopt::experiments {
@@ -133,6 +134,14 @@ SearchEnv default_search_env() {
                              .port = o.port, .interfaces = o.interfaces};
     SearchPlant sp = search_plant(o, resolve_plant(choice, runner, say), runner);
     if (sp.plant.brought_up) sp.take_down = [prefix = o.testbed_prefix, runner] { Testbed(prefix, runner).down(); };
+    if (o.testbed) {
+      sp.restart_server = [prefix = o.testbed_prefix, runner]() -> std::string {
+        const auto server = Testbed(prefix, runner).iperf3_server();
+        if (workload::server_state(server).running()) return "";
+        workload::start_server(server, *runner);
+        return "started the testbed's iperf3 server again";
+      };
+    }
     return sp;
   };
   env.measure = [](const Plant& p, const Objective& obj, const MeasureOptions& mo) { return measure_objective(p, obj, mo); };

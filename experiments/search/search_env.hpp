@@ -49,6 +49,10 @@ struct SearchPlant {
   // A search refused after the plant was built (a --knobs pattern no knob matches, another wgopt
   // holding the lock) calls it, so bad input leaves the host as the search found it.
   std::function<void()> take_down;
+  // Starts the plant's iperf3 server again when it is not listening (the testbed's; a --ssh peer's
+  // is the peer's agent's, RemoteEnd::ensure_server) and says what it did, "" when it was
+  // listening. Empty: wgopt does not run the server (a plain --peer).
+  std::function<std::string()> restart_server;
 };
 
 struct SearchEnv {

@@ -55,6 +55,7 @@ class TrialRunner {
   struct Retry {  // the configuration of a trial an outage voided, measured next
     opt::Config config;
     bool remeasure = false;
+    bool died = false, lost = false;  // what voided it: the tunnel died under it, the session was lost
   };
 
   void next_trial() {
@@ -84,10 +85,12 @@ class TrialRunner {
     const double progress = search_progress(share, budget_.elapsed(), budget_.trials());
     std::optional<opt::Config> cfg;
     bool is_remeasure = false, is_retry = false;
+    std::optional<Retry> retrying;
     if (retry_) {  // the trial an outside outage voided: the same configuration again, first
       cfg = retry_->config;
       is_remeasure = retry_->remeasure;
       is_retry = true;
+      retrying = std::move(retry_);
       retry_.reset();
     } else if (remeasure_due(progress, counts_.complete, remeasured_, counts_.trials)) {
       cfg = screened_recommendation();
@@ -132,8 +135,8 @@ class TrialRunner {
         throw;
       }
     }
-    if (outside_outage(rec, ev, peer_lost, is_retry)) {
-      void_trial(rec, Retry{*cfg, is_remeasure});
+    if (outside_outage(rec, ev, peer_lost, retrying ? &*retrying : nullptr)) {
+      void_trial(rec, Retry{*cfg, is_remeasure, tunnel_died_, peer_lost});
       return;
     }
     in_.outages.held();
@@ -277,37 +280,32 @@ class TrialRunner {
     budget_.trial_voided();
     --counts_.trials;
     ++counts_.outages;
-    in_.outages.voided(fmt::format("trial {}", rec.number), rec.note, true);
+    const std::string_view why = std::string_view(rec.note).substr(std::string_view(kOutageTrialNote).size());
+    in_.outages.voided(fmt::format("trial {}", rec.number), std::string(why), true);
     retry_ = std::move(retry);
   }
 
   // A trial whose tunnel died after the apply, whose workload failed, which moved under a tenth of
-  // the host's own rate, or whose peer session was lost looks like the path broke. With the host's
+  // the host's own rate, or whose peer session was lost looks like the path broke: with the host's
   // own values back (the candidate is rolled back by now; a lost peer restored itself and the
-  // session is back) the tunnel is checked once more, and again after a short grace (undoing a
-  // candidate may reset a link for a few seconds): alive, the result is the candidate's; dead, the
-  // path is down whatever is applied (a peer rebooting, a link flapping: an outage outside wgopt),
-  // and scoring it would teach the engine a cliff that is not there. A lost session with the
-  // tunnel alive is voided too (ssh shares the path; its keepalives give up within ~10 s), but only
-  // once: a retry that loses it again is judged on its result. A retry whose tunnel is dead with the
-  // host's own values is voided again (void_trial bounds how often).
-  bool outside_outage(TrialRecord& rec, const std::optional<Evaluation>& ev, bool peer_lost, bool is_retry) {
-    if (!peer_lost && !tunnel_died_ && !(ev && looks_broken(*ev, in_.baseline.averages.mean_throughput()))) return false;
-    const std::optional<std::string> down = in_.outages.path_down();
-    const bool dead = down.has_value();
-    // A retry whose session was lost again while the tunnel answers is judged on its result: the
-    // candidate may be what cuts ssh. The tunnel dead with the host's own values is never its doing.
-    if (!dead && (!peer_lost || is_retry)) return false;
-    const std::string result = peer_lost || tunnel_died_ ? rec.note
-                               : ev && ev->state == Evaluation::State::Failed ? ev->note
-                                                                               : "a rate under a tenth of the host's own";
+  // session is back), OutageWatch::judge decides whether it was an outage outside wgopt (the path
+  // down whatever is applied, the iperf3 server gone, the session lost): scoring it would teach the
+  // engine a cliff that is not there. A retry that does again what voided it is judged on its result.
+  bool outside_outage(TrialRecord& rec, const std::optional<Evaluation>& ev, bool peer_lost, const Retry* retry) {
+    const auto broken = ev ? looks_broken(*ev, in_.baseline.averages.mean_throughput()) : std::nullopt;
+    if (!peer_lost && !tunnel_died_ && !broken) return false;
+    const std::string result = peer_lost || tunnel_died_ ? rec.note : *broken;
+    const auto verdict = in_.outages.judge({.ev = ev ? &*ev : nullptr,
+                                            .result = result,
+                                            .tunnel_died = tunnel_died_,
+                                            .session_lost = peer_lost,
+                                            .died_before = retry && retry->died,
+                                            .lost_before = retry != nullptr});
+    if (!verdict) return false;
     rec.state = TrialState::Failed;
     rec.score.reset();
-    rec.note = dead ? fmt::format("{}the tunnel was down with the host's own values too ({}); its result was {}: not evidence "
-                                  "for the engine, measured again once the path is back",
-                                  kOutageTrialNote, *down, result)
-                    : fmt::format("{}the session to the peer was lost and is back ({}): not evidence for the engine, measured again",
-                                  kOutageTrialNote, result);
+    rec.note = fmt::format("{}{}: not evidence for the engine, measured again{}", kOutageTrialNote, verdict->why,
+                           verdict->path_down ? " once the path is back" : "");
     return true;
   }
 

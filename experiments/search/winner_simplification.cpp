@@ -11,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "experiments/report/table.hpp"
+#include "experiments/search/outage.hpp"
 #include "experiments/search/policies.hpp"
 #include "experiments/search/round_measurement.hpp"
 #include "experiments/search/search_progress.hpp"
@@ -37,7 +38,7 @@ struct CheckRounds {
 std::optional<double> measure_check_arm(const SimplifyInputs& in, PlantAccess& plant, const Values* values, const char* arm, int n,
                                   Averages* row, SearchProgress& progress) {
   const ArmSetup setup{.objective = in.plan.check, .mo = in.mo, .lease = measurement_lease(in.plan.nominal_measure_s),
-                       .settle = in.options.settle, .own_mbps = in.baseline.averages.mean_throughput(), .stage = "simplification"};
+                       .settle = in.options.settle, .own_mbps = in.baseline.averages.mean_throughput()};
   // at the check's length (policies.hpp, check_seconds)
   auto ev = experiments::measure_arm(plant, in.outages, progress, setup, values, values ? fmt::format("{} winner", arm) : "baseline",
                                      fmt::format("simplification measurement {} ({})", n, arm));
@@ -700,7 +701,15 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
       }
       return another_round(in, budget, start, last, static_cast<int>(done.size()), held_now);
     };
-    const CheckRounds c = run_check(in, plant, &conf.winner, simplified, *rounds, more, progress);
+    CheckRounds c;
+    try {
+      c = run_check(in, plant, &conf.winner, simplified, *rounds, more, progress);
+    } catch (const OutageEnded& e) {  // the confirmed winner stands: an outage ends the checks, not the search (found in review)
+      stop = fmt::format("the checks ended on an outage outside wgopt ({}): {}", e.what(),
+                         check == 0 ? "the whole winner stays, every change as confirmed together" : "the changes not returned yet stay");
+      progress.say("simplification: " + stop);
+      break;
+    }
     tell_check(engine, bound, conf.winner, simplified, c);
     if (complete(c.pairs) < 2) {
       const std::string what = examining ? fmt::format("the examination of {} change(s) ({})", ids.size(), fmt::join(ids, ", "))
@@ -713,7 +722,12 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     k.link = v.vs_whole;
     if (refused_by_chain_alone(v.vs_whole, v.vs_base, model_loss, v.left, examining)) {
       std::string note;
-      const auto direct = measure_against_baseline(in, plant, engine, budget, progress, simplified, note);
+      std::optional<Confirmation> direct;
+      try {
+        direct = measure_against_baseline(in, plant, engine, budget, progress, simplified, note);
+      } catch (const OutageEnded& e) {
+        note = fmt::format("its rounds against the baseline ended on an outage outside wgopt ({})", e.what());
+      }
       reanchor(v, direct, note);
     }
     decide_check(c, v, model_loss, step, simplified, examining, k, conf);

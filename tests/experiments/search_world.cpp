@@ -12,6 +12,7 @@
 
 #include "actuators/catalog.hpp"
 #include "common/util.hpp"
+#include "workload/iperf3_result.hpp"
 #include "experiments/search/remote_end.hpp"
 #include "experiments/study/study_store.hpp"
 
@@ -313,6 +314,21 @@ Evaluation SearchWorld::measure_here(const Objective& objective, const MeasureOp
     }
   }
   const double planned = static_cast<double>(objective.duration.count()) * static_cast<double>(objective.scenarios.size());
+  if (std::find(script.refused_measures.begin(), script.refused_measures.end(), k) != script.refused_measures.end()) {
+    ScenarioOutcome out;
+    out.scenario = objective.scenarios.front().name;
+    out.run.status = workload::RunStatus::connect_failed;
+    out.run.iperf3_error = "unable to connect to server - server may have stopped running or use a different port, firewall "
+                           "issue, etc.: Connection refused";
+    out.run.message = "iperf3 could not connect: " + out.run.iperf3_error;
+    ev.state = Evaluation::State::Failed;
+    ev.note = out.scenario + ": " + out.run.message;
+    ev.scenarios.push_back(out);
+    ev.seconds = 1;
+    clock_ms_ += 1000;
+    event(seen + " -> refused");
+    return ev;
+  }
   const bool scripted_failure = std::find(script.fail_measures.begin(), script.fail_measures.end(), k) != script.fail_measures.end();
   if (scripted_failure || std::min(c.txqueuelen, s.txqueuelen) < script.fail_below_txqueuelen) {
     ev.state = Evaluation::State::Failed;
@@ -424,6 +440,12 @@ SearchEnv SearchWorld::env() {
     }
     event(fmt::format("plant: testbed {}{}", o.testbed_prefix, script.testbed_brought_up ? " (brought up)" : ""));
     if (script.testbed_brought_up) sp.take_down = [this] { event("testbed taken down"); };
+    if (script.server_restartable) {
+      sp.restart_server = [this] {
+        event("iperf3 server started again");
+        return std::string("started the testbed's iperf3 server again");
+      };
+    }
     sp.plant.client = cli_.host.place;
     sp.plant.server_address = "100.64.0.1";
     sp.plant.rate_iface = {srv_.host.place, "wg0"};
@@ -443,7 +465,7 @@ SearchEnv SearchWorld::env() {
       return false;
     }
     const bool listed = std::find(script.dead_checks.begin(), script.dead_checks.end(), checks_) != script.dead_checks.end();
-    if (listed || checks_ == script.dead_at_check ||
+    if (listed || checks_ == script.dead_at_check || (script.dead_after_measure > 0 && measures_ >= script.dead_after_measure) ||
         (script.dead_from_check > 0 && checks_ >= script.dead_from_check &&
          (script.dead_until_check == 0 || checks_ <= script.dead_until_check))) {
       why = "the peer stopped answering";

@@ -24,6 +24,8 @@ struct Script {
   int fail_below_txqueuelen = 32; // a shorter transmit queue breaks the workload (a failed trial)
   int interrupt_at_measure = 0;   // the k-th measurement reports Ctrl-C (0: never)
   std::vector<int> fail_measures; // these measurements fail (iperf3 cannot connect)
+  std::vector<int> refused_measures;  // these find no iperf3 server listening (connection refused)
+  bool server_restartable = true;     // the plant can start its iperf3 server again (the testbed)
   std::vector<int> low_measures;  // these measurements read 100 Mbit/s low (a neighbour's burst)
   int interrupt_at_arm = 0;       // Ctrl-C arrives with the k-th arm of the guardian
   int kill_apply_at_arm = 0;      // ... and kills the apply's command: the candidate's first write fails
@@ -33,6 +35,7 @@ struct Script {
   int dead_from_check = 0;        // ... and every one from the k-th on (the peer is down)
   int dead_until_check = 0;       // ... up to this one only (an outage outside wgopt that ends; 0: never ends)
   std::vector<int> dead_checks;   // these tunnel checks fail whatever is applied (outages that come and go)
+  int dead_after_measure = 0;     // every tunnel check after the k-th measurement fails (an outage that does not end)
   int interrupt_at_sleep = 0;     // Ctrl-C arrives during the k-th short wait (settle waits are made of them)
   std::vector<act::Tuner> tuners; // other tuners found on the host (none: the stage says nothing)
   // --ssh (the server end is a fake peer agent): the session dies at the k-th stop of the peer's

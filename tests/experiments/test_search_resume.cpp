@@ -343,3 +343,19 @@ TEST_CASE("search --resume refuses a plant or --knobs whose knobs are not the st
   o.include = {"wg0/mtu", "wg0/txqueuelen", "net.ipv4.tcp_rmem", "net.ipv4.tcp_congestion_control"};
   CHECK(w.run(o).outcome == SearchOutcome::Promoted);
 }
+
+TEST_CASE("search --resume of a space with a conditional knob inactive in the first trial resumes", "[search-resume]") {
+  // Found in review: the first trial (the host's own configuration, rps_cpus 0) leaves out
+  // rps_flow_cnt, which is inactive there; comparing its keys refused every resume of such a space.
+  SearchWorld w(Script{.interrupt_at_measure = 7});
+  auto o = w.options();
+  o.include = {"wg0/mtu", "*/rps_cpus", "*/rps_flow_cnt"};
+  const std::string study = interrupted_study(w, o);
+  const auto trials = StudyStore::open_read_only(study).trials();
+  REQUIRE_FALSE(trials.empty());
+  bool conditional = false;
+  for (const auto& p : StudyStore::open_read_only(study).info().space) conditional = conditional || p.contains("active_when");
+  REQUIRE(conditional);  // the case is what it says: a parameter active only for some values of another
+  CHECK(trials.front().params.size() < StudyStore::open_read_only(study).info().space.size());
+  CHECK_NOTHROW(w.run(documented_form(study)));
+}

@@ -503,7 +503,7 @@ TEST_CASE("search: an outage that hits the retry too voids it again; a path that
     const std::string before = w.values(false).line() + " | " + w.values(true).line();
     const auto o = w.options();
     CHECK_THROWS_WITH(w.run(o), Catch::StartsWith("3 trials in a row were voided by outages outside wgopt (the path keeps going "
-                                                  "down)") &&
+                                                  "down; the last: ") &&
                                     Catch::Contains("resume with `wgopt search --resume " + o.study_path + "`"));
     CHECK(w.values(false).line() + " | " + w.values(true).line() == before);
   }
@@ -576,11 +576,87 @@ TEST_CASE("search over ssh: a peer lost during a confirmation measurement reconn
   CHECK(StudyStore::open_read_only(o.study_path).confirmations().size() == 6);
 }
 
+TEST_CASE("search: a dead iperf3 server is started again and the measurement voided, never charged to the candidate",
+          "[search-trace]") {
+  // Found by an exploratory test: a server killed mid-search failed every later trial, each told
+  // to the engine as its candidate's failure (the tunnel answered, so no outage was seen).
+  SECTION("a trial, and a confirmation measurement") {
+    SearchWorld w(Script{.refused_measures = {5, 12}});
+    w.start_poor();
+    const auto o = w.options();
+    const auto report = w.run(o);
+    const auto trials = StudyStore::open_read_only(o.study_path).trials();
+    REQUIRE(trials.size() >= 3);
+    CHECK(trials[1].outage());
+    CHECK(trials[1].note == "outside outage: the iperf3 server refused the connection (nothing listened on its port); started the "
+                            "testbed's iperf3 server again: not evidence for the engine, measured again");
+    CHECK(trials[2].params == trials[1].params);
+    CHECK(trials[2].state == TrialState::Complete);
+    CHECK(std::count(w.log.begin(), w.log.end(), "iperf3 server started again") == 2);
+    CHECK(report.outages == 1);
+    CHECK(report.failed == 0);
+    CHECK(report.rounds_voided == 1);
+    CHECK(report.outcome == SearchOutcome::Promoted);
+  }
+  SECTION("a server wgopt does not run: three in a row end the search, resumable, naming it") {
+    SearchWorld w(Script{.refused_measures = {5, 6, 7}, .server_restartable = false});
+    w.start_poor();
+    const auto o = w.options();
+    CHECK_THROWS_WITH(w.run(o), Catch::Contains("the last: the iperf3 server refused the connection (nothing listened on its port): "
+                                                "wgopt does not run it here; start it again on the peer") &&
+                                    Catch::Contains("resume with `wgopt search --resume " + o.study_path + "`"));
+  }
+}
+
+TEST_CASE("search: a winner that cuts the tunnel again after the path came back is charged with it, not voided again",
+          "[search-trace]") {
+  // Found in review: a winner whose apply resets a link for longer than the grace was voided as an
+  // outage three times in a row, ending the search. The second time, with the path shown up in
+  // between, it is the winner's: that confirmation measurement is lost, the search goes on.
+  SearchWorld w(Script{.dead_checks = {10, 11, 12, 14}});  // apply, grace re-check, recheck, (back), apply again
+  w.start_poor();
+  const auto o = w.options();
+  SearchReport report;
+  REQUIRE_NOTHROW(report = w.run(o));
+  CHECK(report.rounds_voided == 1);
+  CHECK(StudyStore::open_read_only(o.study_path).confirmations().size() == 5);  // one winner measurement lost
+  CHECK(report.outcome == SearchOutcome::Promoted);
+}
+
+TEST_CASE("search: an outage that ends the simplification's checks keeps the confirmed winner", "[search-trace][simplify]") {
+  // Found in review: an outage during the checks ended the search with an Error after the winner
+  // was confirmed (no profile, nothing applied, the study failed). The path goes down for good at
+  // the checks' first measurement (30): the whole winner stays and the profile is written; keeping
+  // it on the host then finds the path down with the host's own values and says so.
+  SECTION("--no-apply: the result is the confirmed winner") {
+    SearchWorld w(Script{.dead_after_measure = 29, .inert = {"txqueuelen", "cc"}});
+    w.start_poor();
+    auto o = simplifying(w, 26);
+    o.no_apply = true;
+    SearchReport r;
+    REQUIRE_NOTHROW(r = w.run(o));
+    CHECK(r.outcome == SearchOutcome::Promoted);
+    CHECK_THAT(r.simplification, Catch::Contains("the checks ended on an outage outside wgopt (the tunnel has been down for 120 s") &&
+                                     Catch::Contains("the whole winner stays"));
+    CHECK(std::filesystem::exists(o.profile_path));
+  }
+  SECTION("applied: the profile is written and the error says to apply it once the path is back") {
+    SearchWorld w(Script{.dead_after_measure = 29, .inert = {"txqueuelen", "cc"}});
+    w.start_poor();
+    const auto o = simplifying(w, 26);
+    CHECK_THROWS_WITH(w.run(o), Catch::Contains("when the confirmed winner was to stay: an outage outside wgopt; the original values "
+                                                "are restored and the profile is written: once the path is back, `wgopt apply " +
+                                                o.profile_path + "`"));
+    CHECK(std::filesystem::exists(o.profile_path));
+  }
+}
+
 TEST_CASE("search: lost confirmation measurements never pair one round's baseline with another's candidate", "[search-trace]") {
-  // Round 1's baseline (measurement 11) and round 2's candidate (14) fail, with the path up: rounds 3
-  // and 4 are paired. (Until the outage check came, this case failed measurements 10 and 13: trial
-  // 8's re-measurement and round 2's baseline, not what it says.)
-  SearchWorld w(Script{.fail_measures = {11, 14}});
+  // Round 1's and round 3's candidate measurements (12, 16) fail with the path up: rounds 2 and 4
+  // are paired, never one round's baseline with another's candidate. (A failed baseline
+  // measurement is voided and measured again: nothing of wgopt's was applied. Until the outage
+  // check came, this case failed measurements 10 and 13: trial 8's re-measurement and a baseline.)
+  SearchWorld w(Script{.fail_measures = {12, 16}});
   w.start_poor();
   auto o = w.options();
   o.confirm_rounds = 4;
