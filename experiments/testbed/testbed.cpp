@@ -78,6 +78,16 @@ static std::vector<std::string> foreign_conflicts(const Testbed& tb, const Testb
                                 ns, why, ns));
     }
   }
+  // A namespace of ours deleted by hand leaves its wireguard-go in the inode the state file
+  // recorded: ours too, for teardown to stop (found by an exploratory test: `up` and `down` both
+  // refused it as "outside this testbed" and the half-built testbed could not be repaired).
+  if (s.ours) {
+    if (auto state = th::load_json(tb.state_file())) {
+      for (const char* key : {"srv_netns_inode", "cli_netns_inode"}) {
+        if (const ino_t ino = state->value(key, 0ull)) our_inodes.push_back(ino);
+      }
+    }
+  }
   for (const auto& ifname : {n.srv_wg, n.cli_wg}) {
     for (const auto& p : th::wireguard_go_for(ifname)) {
       if (std::find(our_inodes.begin(), our_inodes.end(), p.netns) == our_inodes.end()) {

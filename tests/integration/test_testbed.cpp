@@ -147,6 +147,29 @@ TEST_CASE("testbed up refuses a namespace that is not ours and builds nothing", 
   CHECK(testcheck::testbed_leftovers(kPrefix).empty());
 }
 
+TEST_CASE("testbed: a namespace of ours deleted by hand leaves a wireguard-go that up and down treat as ours", "[testbed][root]") {
+  // Found by an exploratory test: with wgt1-cli deleted by hand, its wireguard-go kept running in
+  // the namespace's recorded inode, and both `up` and `down` refused it as "outside this testbed".
+  start_clean();
+  ProcessRunner runner;
+  Testbed tb(kPrefix);
+  tb.up();
+  const int orphan = tb.status().client.wireguard_go_pid;
+  REQUIRE(orphan > 0);
+  REQUIRE(runner.run({.argv = {"ip", "netns", "del", "wgt1-cli"}}).ok());
+  REQUIRE(alive(orphan));
+  const auto up = tb.up();
+  CHECK(up.outcome == UpResult::Outcome::rebuilt);
+  CHECK_FALSE(alive(orphan));
+  CHECK(tb.status().healthy);
+  const int again = tb.status().client.wireguard_go_pid;
+  REQUIRE(runner.run({.argv = {"ip", "netns", "del", "wgt1-cli"}}).ok());  // and again, for down
+  REQUIRE(alive(again));
+  tb.down();
+  CHECK_FALSE(alive(again));
+  CHECK(testcheck::testbed_leftovers(kPrefix).empty());
+}
+
 TEST_CASE("testbed up names a missing tool and builds nothing", "[testbed][root]") {
   start_clean();
   const std::string saved = std::getenv("PATH") ? std::getenv("PATH") : "";
