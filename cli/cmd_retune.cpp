@@ -119,6 +119,12 @@ void check_metrics_path(const std::string& metrics) {
     throw wgopt::UsageError(fmt::format("--metrics {}: directory {} does not exist: create it or pick another path", metrics,
                                         dir.string()));
   }
+  // A directory given as the file (found by an exploratory test: the run measured, then failed
+  // writing it, and its result was lost).
+  if (std::filesystem::is_directory(metrics)) {
+    throw wgopt::UsageError(fmt::format("--metrics {} is a directory: give the file to write in it, e.g. {}/wgopt.prom",
+                                        wgopt::one_line(metrics, 200), wgopt::one_line(metrics, 200)));
+  }
 }
 
 // The facts gate, where the search measures (the testbed's client namespace, or --netns).
@@ -195,7 +201,11 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
     if (!metrics->empty()) check_metrics_path(*metrics);
     auto profile = wgopt::act::load_profile(r->profile);
     const bool default_study = r->study_path.empty();
-    if (default_study) r->study_path = wgopt::act::state_dir() + "/studies/retune-" + wgopt::utc_stamp("%Y%m%d-%H%M%S") + ".sqlite";
+    // With the pid: two retunes started in the same second (two profiles, one timer) chose one name,
+    // and the second failed after its whole wait (found by an exploratory test).
+    if (default_study) {
+      r->study_path = fmt::format("{}/studies/retune-{}-{}.sqlite", wgopt::act::state_dir(), wgopt::utc_stamp("%Y%m%d-%H%M%S"), ::getpid());
+    }
     if (*port != 0) r->port = *port;
     auto so = wgopt::cli::ssh_options(*ssh);  // refuses an --ssh-* option without --ssh
     if (ssh->remote()) r->ssh = so;

@@ -220,3 +220,19 @@ TEST_CASE("search: the confirmation measures more rounds when several simplifica
   o.confirm_rounds = 1;
   CHECK_THROWS_WITH(rounds("2h"), Contains("--confirm-rounds must be at least 2"));
 }
+
+TEST_CASE("retune --metrics naming a directory is refused before anything runs", "[search_options]") {
+  // Found by an exploratory test: the run measured, then failed writing the directory as the
+  // file, and its result was lost.
+  TempDir tmp;
+  const std::string profile = tmp.dir.string() + "/p.yaml";
+  std::ofstream(profile) << "knobs:\n  net.ipv4.tcp_rmem: \"4096 131072 6291456\"\nevidence: {plant: {testbed: wga}}\n";
+  ProcessRunner runner;
+  auto r = runner.run({.argv = {"env", "WGOPT_STATE_DIR=" + (tmp.dir / "state").string(), WGOPT_BINARY, "retune", "--profile", profile,
+                                "--metrics", tmp.dir.string()},
+                       .timeout = std::chrono::seconds(30)});
+  CHECK(r.exit_code == 2);
+  CHECK(trim(r.err) == "wgopt: error: --metrics " + tmp.dir.string() + " is a directory: give the file to write in it, e.g. " +
+                           tmp.dir.string() + "/wgopt.prom");
+  CHECK(fs::is_empty(tmp.dir / "state"));
+}
