@@ -68,6 +68,11 @@ std::map<std::string, std::string> tunnel_state() {
           {"srv gro", gro(kSrvNs, kSrvWg)}};
 }
 
+// The server's underlay set up again when a case that takes it down ends, however it ends.
+struct ServerLinkBackUp {
+  ~ServerLinkBackUp() { run({"ip", "-n", kSrvNs, "link", "set", kSrvUnderlay, "up"}); }
+};
+
 // The testbed shared by the cases; up() rebuilds it if an earlier case left it half-broken.
 void require_testbed() {
   static TestbedGuard guard(kPrefix);
@@ -289,9 +294,7 @@ TEST_CASE("search: an outage outside wgopt during a trial voids it; the path is 
   require_testbed();
   StateDir state;
   const auto original = tunnel_state();
-  struct LinkUp {
-    ~LinkUp() { run({"ip", "-n", kSrvNs, "link", "set", kSrvUnderlay, "up"}); }
-  } link_up;
+  const ServerLinkBackUp link_up;
   write_text(state / "space.yaml", "knobs:\n  wgt5-wc/mtu: {min: 1300, max: 1400}\n");
   const std::string study = state / "study.sqlite";
   pid_t pid = testproc::spawn(wgopt_argv(state.path, search_args({"--knobs", "wgt5-wc/mtu,wgt5-wc/offload/gro", "--space",
@@ -346,9 +349,7 @@ TEST_CASE("search: an outage outside wgopt during the confirmation is voided and
   require_testbed();
   StateDir state;
   const auto original = tunnel_state();
-  struct LinkUp {
-    ~LinkUp() { run({"ip", "-n", kSrvNs, "link", "set", kSrvUnderlay, "up"}); }
-  } link_up;
+  const ServerLinkBackUp link_up;
   // A poor start both ends share (16 KiB receive buffers), and a space of large ones only: the
   // second trial beats the first by far, so there is a winner to confirm (with MTUs alone the
   // testbed's noise made the host's own configuration the recommendation now and then).
