@@ -210,6 +210,7 @@ int run_optimize(const Options& o) {
   std::map<int, std::string> why_failed;  // trial -> why (the text run prints it; --json carries it as "note")
 
   const auto& interrupted = install_interrupt_handlers();
+  json done = json::array();  // the trials evaluated so far, for an interrupted --json run
   auto evaluate = [&](const opt::Config& c, int trial) -> opt::EvalResult {
     std::string why;
     const std::string input = json{{"trial", trial}, {"params", to_json(c)}}.dump() + "\n";
@@ -221,8 +222,11 @@ int run_optimize(const Options& o) {
       std::string best = best_seen ? fmt::format("best {:.6g} (trial {})", *best_seen, best_trial) : "best -";
       std::fprintf(stderr, "[%d/%d] trial %d  %s  %s\n", trial + 1, o.trials, trial, status.c_str(), best.c_str());
     }
+    done.push_back({{"trial", trial}, {"params", to_json(c)}, {"value", value ? json(*value) : json(nullptr)},
+                    {"state", value ? "complete" : "failed"}});
     if (!value) {
       why_failed[trial] = why;
+      done.back()["note"] = why;
       return {.state = opt::TrialState::failed};
     }
     return {.state = opt::TrialState::complete, .value = *value};
@@ -233,6 +237,18 @@ int run_optimize(const Options& o) {
     res = opt::run(*strategy, o.trials, evaluate, {.remeasure = o.remeasure});
   } catch (const Interrupted&) {
     std::fprintf(stderr, "wgopt: interrupted: the running evaluator and everything it started were stopped\n");
+    // The trials that finished are not lost (found by an exploratory test: --json printed nothing).
+    if (o.json_out) {
+      const json best_seen_json =
+          best_seen ? json{{"trial", best_trial}, {"value", *best_seen}} : json(nullptr);
+      std::printf("%s\n", json{{"objective", maximize ? "maximize" : "minimize"}, {"strategy", o.strategy}, {"seed", o.seed},
+                               {"interrupted", true}, {"best", nullptr}, {"best_seen", best_seen_json}, {"trials", done}}
+                               .dump()
+                               .c_str());
+    } else if (best_seen) {
+      std::fprintf(stderr, "wgopt: %zu trial(s) finished; the best value seen was %.6g (trial %d)\n", done.size(), *best_seen,
+                   best_trial);
+    }
     return 130;
   }
 

@@ -206,6 +206,9 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
     if (default_study) {
       r->study_path = fmt::format("{}/studies/retune-{}-{}.sqlite", wgopt::act::state_dir(), wgopt::utc_stamp("%Y%m%d-%H%M%S"), ::getpid());
     }
+    if (*port != 0 && (*port < 1 || *port > 65535)) {  // found by an exploratory test: 70000 was taken and measured with
+      throw wgopt::UsageError(fmt::format("--port {} is not a port: use 1..65535", *port));
+    }
     if (*port != 0) r->port = *port;
     auto so = wgopt::cli::ssh_options(*ssh);  // refuses an --ssh-* option without --ssh
     if (ssh->remote()) r->ssh = so;

@@ -142,7 +142,8 @@ void setup_testbed(CLI::App& root, Context& ctx) {
     for (const auto& what : r.removed) std::printf("  %s\n", what.c_str());
   });
 
-  auto* status = tb->add_subcommand("status", "say what is up, the peers, handshake age and transfer");
+  auto* status = tb->add_subcommand(
+      "status", "say what is up, the peers, handshake age and transfer; exit 0 when it is healthy, 3 when it is down or broken");
   add_common(status, *opts);
   status->callback([opts, &ctx] {
     Testbed t(opts->prefix);

@@ -99,7 +99,8 @@ void OutageWatch::voided(const std::string& what, const std::string& why, bool t
   progress_.say(fmt::format("{} voided: {}", what, why));
   if (++in_a_row_ >= kMaxConsecutiveVoids) {
     throw OutageEnded(fmt::format("{} {} in a row were voided by outages outside wgopt (the path keeps going down; the last: {}): "
-                                  "the host's values are put back (a warning above names any that could not be); once the path is steady, {}",
+                                  "the host's values are put back (a warning above names any that could not be); once the path is "
+                                  "steady, {}",
                                   in_a_row_, trial ? "trials" : "measurements", one_line(why, 300), way_on_));
   }
   wait_for_path(what);
@@ -125,7 +126,8 @@ void OutageWatch::wait_for_path(const std::string& what) {
     }
   }
   throw OutageEnded(fmt::format("the tunnel has been down for {} s with the host's own values ({}): an outage outside wgopt, not "
-                                "a candidate's; the host's values are put back (a warning above names any that could not be); once the path is back, {}",
+                                "a candidate's; the host's values are put back (a warning above names any that could not be); "
+                                "once the path is back, {}",
                                 wait_s, why, way_on_));
 }
 

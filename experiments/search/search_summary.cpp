@@ -13,7 +13,7 @@ std::string trial_counts(const SearchReport& r) {
                      r.infeasible,
                      r.resumed_trials > 0 ? fmt::format(" in this run, after the study's {} before it", r.resumed_trials) : "",
                      r.outages > 0 ? fmt::format("; {} more voided by an outage outside wgopt (not counted)", r.outages) : "",
-                     r.rounds_voided > 0 ? fmt::format("; {} other measurement(s) voided by one and measured again", r.rounds_voided)
+                     r.rounds_voided > 0 ? fmt::format("; {} baseline, confirmation or simplification measurement(s) voided by one and measured again", r.rounds_voided)
                                          : "");
 }
 

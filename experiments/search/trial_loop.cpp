@@ -110,7 +110,9 @@ class TrialRunner {
     budget_.trial_started();
     ++counts_.trials;
     progress_.set_candidate(values, plant_.bound().baseline);
-    progress_.show(is_remeasure ? "re-measure" : "trial", rec.number, budget_.limits().max_trials);
+    // The count against the cap, not the study's trial number: a voided trial is not one of them
+    // (found by an exploratory test: "trial 5/4" after a void).
+    progress_.show(is_remeasure ? "re-measure" : "trial", budget_.trials(), budget_.limits().max_trials);
 
     std::optional<Evaluation> ev;
     bool peer_lost = false;

@@ -541,7 +541,7 @@ TEST_CASE("search: a confirmation measurement an outside outage broke is voided 
   CHECK(report.outages == 0);
   CHECK(StudyStore::open_read_only(o.study_path).confirmations().size() == 6);
   CHECK(std::count(w.log.begin(), w.log.end(), "tunnel check: dead (scripted)") == 3);
-  CHECK_THAT(search_summary(report), Catch::Contains("1 other measurement(s) voided by one and measured again"));
+  CHECK_THAT(search_summary(report), Catch::Contains("1 baseline, confirmation or simplification measurement(s) voided by one and measured again"));
   CHECK(report.to_json()["rounds_voided"] == 1);
 }
 

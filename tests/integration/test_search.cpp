@@ -395,7 +395,7 @@ TEST_CASE("search: an outage outside wgopt during the confirmation is voided and
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  CHECK_THAT(slurp(state / "search.log"), Catch::Contains("1 other measurement(s) voided by one and measured again"));
+  CHECK_THAT(slurp(state / "search.log"), Catch::Contains("1 baseline, confirmation or simplification measurement(s) voided by one and measured again"));
   CHECK(StudyStore::open_read_only(study).confirmations().size() == 4);  // 2 rounds of 2, none lost
   CHECK(tunnel_state() == original);
 }

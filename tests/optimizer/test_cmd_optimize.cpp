@@ -217,3 +217,34 @@ TEST_CASE("wgopt optimize: killed with SIGKILL, it still takes everything its ev
   CHECK(wgopt::testproc::all_gone_within(pids, std::chrono::seconds(3)));
   wgopt::testproc::kill_leftovers(pids);
 }
+
+// Found by an exploratory test: an interrupted --json run printed nothing, and the trials that had
+// finished were lost.
+TEST_CASE("wgopt optimize --json: interrupted, it still prints the trials that finished", "[cmd_optimize][faults]") {
+  wgopt::testproc::Subreaper adopt;
+  wgopt::test::ScratchDir dir("wgopt-opt-json");
+  const pid_t pid = wgopt::testproc::spawn({WGOPT_BINARY, "optimize", "--space", kDir + "space_one.yaml", "--eval",
+                                            "sh " + kDir + "eval_hang_after_first.sh " + (dir / "pids"), "--trials", "3",
+                                            "--timeout", "60s", "--json"},
+                                           dir / "log");
+  REQUIRE(pid > 0);
+  for (int i = 0; i < 400 && wgopt::testproc::pids_in(dir / "pids").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  REQUIRE(wgopt::testproc::pids_in(dir / "pids").size() == 1);  // trial 0 done, trial 1 hangs
+  REQUIRE(::kill(pid, SIGINT) == 0);
+  int status = 0;
+  REQUIRE(wgopt::testproc::wait_exit(pid, std::chrono::seconds(20), status));
+  std::ifstream log_in(dir / "log");
+  const std::string log((std::istreambuf_iterator<char>(log_in)), std::istreambuf_iterator<char>());
+  INFO(log);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  const auto at = log.find("{\"");
+  REQUIRE(at != std::string::npos);
+  const json out = json::parse(log.substr(at, log.find('\n', at) - at));
+  CHECK(out["interrupted"] == true);
+  REQUIRE(out["trials"].size() == 1);
+  CHECK(out["trials"][0]["value"] == 7);
+  CHECK(out["best_seen"]["value"] == 7);
+  wgopt::testproc::kill_leftovers(wgopt::testproc::pids_in(dir / "pids"));
+}
