@@ -18,7 +18,7 @@ Evidence build_evidence(const EvidenceInputs& in) {
   e.study = in.report.study_path;
   e.outcome = to_string(in.report.outcome);
   e.objective = objective_to_yaml(in.objective);
-  e.trials = in.report.trials;
+  e.trials = in.report.trials + in.report.resumed_trials;  // a resumed study's earlier trials too (it said 0 after a resume)
   e.confirmation = in.report.confirmation;
   e.created = utc_stamp("%Y-%m-%dT%H:%M:%SZ", in.now_unix);
   // Where it was measured, so `wgopt retune` can measure the same path again.

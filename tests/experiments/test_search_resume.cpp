@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "actuators/profile.hpp"
 #include "common/error.hpp"
 #include "experiments/report/report_data.hpp"
 #include "experiments/search/study_open.hpp"
@@ -107,6 +108,8 @@ TEST_CASE("search --resume STUDY alone continues on the plant the study recorded
   CHECK(store.trials().size() > trials_before);
   // The first run's knob selection, not every knob of the world.
   for (const auto& t : store.trials()) CHECK(t.params.size() == 4);
+  // The profile counts the study's trials, the first run's too (it said this run's alone).
+  CHECK(act::load_profile(r.profile_path).evidence["trials"].as<int>() == static_cast<int>(store.trials().size()));
 }
 
 TEST_CASE("search --resume refuses a study that fails PRAGMA integrity_check, writing nothing", "[search-resume]") {
