@@ -274,12 +274,12 @@ const char* kTasksApply = R"YAML(
     stdin: "{{ lookup('ansible.builtin.file', wgopt_profile_file) }}"
   register: wgopt_preview
   check_mode: false
-  changed_when: ansible_check_mode and (wgopt_preview.stdout | from_json).steps | selectattr('written') | list | length > 0
+  changed_when: ansible_check_mode and (wgopt_preview.stdout | from_json).steps | selectattr('would_change') | list | length > 0
   when: wgopt_apply | bool
 
 - name: Show the knobs that would change (--check)
   ansible.builtin.debug:
-    msg: "{{ (wgopt_preview.stdout | from_json).steps | selectattr('written') | list }}"
+    msg: "{{ (wgopt_preview.stdout | from_json).steps | selectattr('would_change') | list }}"
   when: ansible_check_mode and wgopt_preview is changed
 
 - name: Apply the profile now and check the tunnel still answers
@@ -291,7 +291,7 @@ const char* kTasksApply = R"YAML(
         stdin: "{{ lookup('ansible.builtin.file', wgopt_profile_file) }}"
       register: wgopt_applied
       changed_when: (wgopt_applied.stdout | from_json).steps | selectattr('written') | list | length > 0
-      when: (wgopt_preview.stdout | from_json).steps | selectattr('written') | list | length > 0
+      when: (wgopt_preview.stdout | from_json).steps | selectattr('would_change') | list | length > 0
 
     - name: Check the tunnel still answers (post-apply check)
       ansible.builtin.command:
