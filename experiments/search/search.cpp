@@ -252,6 +252,30 @@ void say_unbounded_rounds(const SearchOptions& o, const SearchPlan& plan, Search
                            std::ceil(most_min), plan.nominal_measure_s, o.simplify ? ", or --keep-whole-winner to skip the checks" : ""));
 }
 
+// The report's fields known before the first measurement.
+SearchReport begun_report(const SearchOptions& o, const BoundSpace& bound, const OpenedStudy& study) {
+  SearchReport report;
+  report.drifted = bound.drifted;
+  report.kernel_was = study.kernel_was;
+  report.kernel_now = study.kernel_now;
+  report.study_path = study.store.path();
+  report.ssh_target = o.ssh ? o.ssh->target : "";
+  report.profile_path = study.profile_path;
+  return report;
+}
+
+// What the Error that ends a search on an outage says to run: a retune's study is not resumed, it
+// is run again.
+std::string way_on_after_outage(const SearchOptions& o, const SearchPlan& plan, const std::string& study_path) {
+  return plan.retune() ? fmt::format("run `wgopt retune --profile {}` again", o.retune_profile)
+                       : fmt::format("resume with `wgopt search --resume {}`", study_path);
+}
+
+void say_screening(const SearchPlan& plan, SearchProgress& progress) {
+  progress.say(fmt::format("screening: each new candidate is measured {} s per scenario; the top candidates' re-measurements "
+                           "and the confirmation {} s", plan.screen.duration.count(), plan.objective.duration.count()));
+}
+
 }  // namespace
 
 SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interrupted) {
@@ -277,13 +301,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   for (const auto& item : session.startup().items) std::cerr << "recovered: " << item.line() << "\n";
   OpenedStudy study = open_study(o, plan, sp, bound, env, remote.get());
   brought_up.keep();  // from here the search uses the testbed (and leaves it up, as `wgopt search --testbed` does)
-  SearchReport report;
-  report.drifted = bound.drifted;
-  report.kernel_was = study.kernel_was;
-  report.kernel_now = study.kernel_now;
-  report.study_path = study.store.path();
-  report.ssh_target = o.ssh ? o.ssh->target : "";
-  report.profile_path = study.profile_path;
+  SearchReport report = begun_report(o, bound, study);
 
   std::unique_ptr<act::Guardian> guardian = o.watchdog ? env.start_guardian(o, env.state_dir) : nullptr;
   auto engine = make_engine(plan, *bound.space);
@@ -293,10 +311,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   if (!plan.limits.wall && !plan.retune()) say_unbounded_rounds(o, plan, progress);
   PlantAccess plant(env, sp.plant, bound, session, guardian.get(), interrupted, remote.get());
   TrialCounts counts;
-  // A retune's study is not resumed: it is run again.
-  OutageWatch outages(plant, progress, budget,
-                      plan.retune() ? fmt::format("run `wgopt retune --profile {}` again", o.retune_profile)
-                                    : fmt::format("resume with `wgopt search --resume {}`", study.store.path()));
+  OutageWatch outages(plant, progress, budget, way_on_after_outage(o, plan, study.store.path()));
   if (remote) outages.set_restart_server([&remote] { return remote->ensure_server(); });
   else outages.set_restart_server(sp.restart_server);
   bool profile_written = false;
@@ -331,10 +346,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     PruneReferences refs = prune_references(plan.objective, baseline, mo.pruner);
     mo.prune = o.prune ? &refs : nullptr;
     warn_if_pruning_cannot_act(o, plan.screen, mo.pruner, refs);
-    if (plan.screening()) {
-      progress.say(fmt::format("screening: each new candidate is measured {} s per scenario; the top candidates' re-measurements "
-                               "and the confirmation {} s", plan.screen.duration.count(), plan.objective.duration.count()));
-    }
+    if (plan.screening()) say_screening(plan, progress);
     std::function<bool()> check_wanted;  // --keep-whole-winner: no check, and none held for (confirmation_reserve)
     if (o.simplify) check_wanted = [&] { return check_would_follow(*engine, bound, baseline.stats.mean); };
     run_trials({o, plan, baseline, refs, mo, check_wanted, outages}, plant, *engine, study.store, budget, progress, counts);
