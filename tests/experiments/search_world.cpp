@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "actuators/catalog.hpp"
@@ -518,6 +519,22 @@ SearchReport SearchWorld::run(const SearchOptions& o) {
   auto report = run_search(o, interrupted, env());
   event(fmt::format("== returned: {}", to_string(report.outcome)));
   return report;
+}
+
+SearchReport SearchWorld::run_saying(SearchOptions o, std::string& said) {
+  o.quiet = false;
+  std::ostringstream err;
+  auto* old = std::cerr.rdbuf(err.rdbuf());
+  try {
+    auto report = run(o);
+    std::cerr.rdbuf(old);
+    said = err.str();
+    return report;
+  } catch (...) {
+    std::cerr.rdbuf(old);
+    said = err.str();
+    throw;
+  }
 }
 
 std::string SearchWorld::relative(std::string text) const {

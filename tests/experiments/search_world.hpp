@@ -81,6 +81,8 @@ class SearchWorld {
   experiments::SearchOptions ssh_options() const;
   experiments::SearchEnv env();
   experiments::SearchReport run(const experiments::SearchOptions& o);
+  // run() with progress on (not --quiet), what it wrote to stderr in `said`.
+  experiments::SearchReport run_saying(experiments::SearchOptions o, std::string& said);
 
   // The event log, the report, the study file's rows and the profile's text (paths relative to
   // the world's dir).

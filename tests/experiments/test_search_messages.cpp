@@ -134,18 +134,10 @@ TEST_CASE("a finished search's summary lists each change once: in the changes ta
 TEST_CASE("a search with a trial cap and no --budget says up front what runs after the trials", "[search-messages]") {
   // Found by an exploratory test: `--trials 3 --duration 3` ran 15 minutes, 0.4 of them trials,
   // the rest the confirmation's 8 rounds and the simplification's checks, unannounced.
-  auto said = [](SearchOptions o, SearchWorld& w) {
-    o.quiet = false;
-    std::ostringstream err;
-    auto* old = std::cerr.rdbuf(err.rdbuf());
-    try {
-      w.run(o);
-    } catch (...) {
-      std::cerr.rdbuf(old);
-      throw;
-    }
-    std::cerr.rdbuf(old);
-    return err.str();
+  auto said = [](const SearchOptions& o, SearchWorld& w) {
+    std::string text;
+    w.run_saying(o, text);
+    return text;
   };
   SearchWorld w;
   w.start_poor();

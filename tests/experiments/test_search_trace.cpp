@@ -759,8 +759,14 @@ TEST_CASE("retune: a regression outranks drift, and is decided on the confirmati
     auto p = write_profile(w, "p", kPoorKnobs, 423);
     auto o = retune_options(w, p);
     o.retune_tolerance = 0.05;
-    const auto r = w.run(o);
+    std::string said;
+    const auto r = w.run_saying(o, said);
     CHECK(r.trials > 0);  // the first rounds' regression started a search
+    // Both verdicts said, the second as the one that stands (it ended "holds" after "a regression"
+    // with no word between, found by an exploratory test).
+    CHECK_THAT(said, Catch::Contains("a regression beyond the 5% tolerance") &&
+                         Catch::Contains("profile: the confirmation's 3 measurements put it at -4.8% of the recorded score: within "
+                                         "the 5% tolerance after all"));
     CHECK(r.baseline_score > 423 * 0.95);
     CHECK_FALSE(r.regressed);
     CHECK(r.outcome == SearchOutcome::Holds);
