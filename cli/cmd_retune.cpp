@@ -21,6 +21,7 @@
 #include "experiments/search/retune.hpp"
 #include "experiments/search/retune_boot_files.hpp"
 #include "experiments/search/retune_wait.hpp"
+#include "experiments/search/search_plan.hpp"
 #include "experiments/study/study_store.hpp"
 
 namespace {
@@ -148,7 +149,7 @@ void write_metrics(const std::string& metrics, const ex::SearchReport* report, c
 void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
   auto r = std::make_shared<ex::RetuneOptions>();
   auto trials = std::make_shared<int>(0);
-  auto duration = std::make_shared<int>(0);
+  auto duration = std::make_shared<std::string>();
   auto confirm_rounds = std::make_shared<int>(0);
   auto one_look = std::make_shared<bool>(false);
   auto tolerance_pct = std::make_shared<double>(15);
@@ -164,7 +165,7 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
   auto* trials_opt = cmd->add_option("--trials", *trials, "cap on the search's trials (1 or more)");
   cmd->add_option("--tolerance", *tolerance_pct, "score loss against the evidence, in percent, that counts as a regression")
       ->capture_default_str();
-  auto* duration_opt = cmd->add_option("--duration", *duration, "seconds per scenario measurement (default: the profile's objective)");
+  auto* duration_opt = cmd->add_option("--duration", *duration, "seconds per scenario measurement, 2..3600: 10, 30s, 1m (default: the profile's objective)");
   cmd->add_option("--baseline-rounds", r->baseline_rounds, "measurements of the host as it is")->capture_default_str();
   auto* confirm_opt = cmd->add_option("--confirm-rounds", *confirm_rounds,
                                       "interleaved profile/winner rounds before a re-tune is promoted (default as `wgopt search`'s "
@@ -191,7 +192,8 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
       throw wgopt::UsageError(fmt::format("--trials {} is not a number of trials: give 1 or more, or leave it out", *trials));
     }
     if (*trials > 0) r->trials = *trials;
-    if (duration_opt->count() > 0) r->duration_s = *duration;  // 0 or -5 refused by the plan, not taken as "default"
+    // 0 or -5 refused (here or by the plan), not taken as "default"; the same text as search's
+    if (duration_opt->count() > 0) r->duration_s = ex::measurement_seconds(*duration);
     if (confirm_opt->count() > 0) r->confirm_rounds = *confirm_rounds;
     r->second_look = !*one_look;
     if (!(*tolerance_pct >= 0 && *tolerance_pct < 100)) throw wgopt::UsageError("--tolerance must be 0..99 (percent)");

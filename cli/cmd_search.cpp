@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/util.hpp"
 #include "experiments/search/search.hpp"
+#include "experiments/search/search_plan.hpp"
 #include "experiments/search/search_summary.hpp"
 
 namespace {
@@ -44,7 +45,8 @@ void check_text_options(const wgopt::experiments::SearchOptions& o) {
 struct SearchFlags {
   std::string knobs, exclude;
   bool json = false, no_prune = false, keep_whole = false, no_watchdog = false, one_look = false;
-  int settle_ms = 1000, duration = 0, screen = 0, trials = 0, confirm_rounds = 0;
+  std::string duration;  // "10", "30s", "1m"
+  int settle_ms = 1000, screen = 0, trials = 0, confirm_rounds = 0;
   CLI::Option* screen_opt = nullptr;  // given or not: 0 means off, absent means the default length
   CLI::Option* confirm_opt = nullptr;  // absent: the rounds the budget plans (default_confirm_rounds)
   CLI::Option* duration_opt = nullptr;  // absent: the objective's (0 or -5 given are refused, not the default)
@@ -71,7 +73,7 @@ void options_from_flags(const SearchFlags& f, wgopt::experiments::SearchOptions&
   o.include = wgopt::split(f.knobs, ',');
   if (f.knobs.empty()) o.include.clear();
   o.exclude = f.exclude.empty() ? std::vector<std::string>{} : wgopt::split(f.exclude, ',');
-  if (f.duration_opt->count() > 0) o.duration_s = f.duration;
+  if (f.duration_opt->count() > 0) o.duration_s = wgopt::experiments::measurement_seconds(f.duration);
   if (f.settle_ms < 0 || f.settle_ms > 600000) {
     throw wgopt::UsageError(fmt::format("--settle-ms {} is out of range: use 0..600000 (milliseconds)", f.settle_ms));
   }
@@ -165,7 +167,7 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
                     "knob's domain (hold a knob with `wgopt set` + --exclude)");
   space->add_option("--objective", o->objective_file,
                     "YAML objective: scenarios and weights, penalties, duration (see experiments/study/objective.default.yaml)");
-  f->duration_opt = space->add_option("--duration", f->duration, "seconds per scenario measurement, 2..3600 (overrides the objective; default 10)");
+  f->duration_opt = space->add_option("--duration", f->duration, "seconds per scenario measurement, 2..3600: 10, 30s, 1m (overrides the objective; default 10)");
   f->screen_opt = space->add_option("--screen", f->screen,
                     "seconds per scenario of the screening measurement each new candidate gets; the baseline rounds, the "
                     "re-measurements of the top candidates and the confirmation measure the full --duration; the winner "

@@ -27,13 +27,37 @@ Objective given_objective(const SearchOptions& o) {
 
 namespace {
 
+// A measurement's length: the first second is left out of its score (iperf3 -O 1), so at least 2.
+constexpr int kMinDurationS = 2, kMaxDurationS = 3600;
+
+std::string duration_range(const std::string& text) {
+  return fmt::format("--duration '{}' is out of range: use {}..{} whole seconds, e.g. 10, 30s or 1m", one_line(text, 80), kMinDurationS,
+                     kMaxDurationS);
+}
+
+// `file`'s directory, there and writable before the run: not found after it, the result was lost.
+void require_writable_dir(const std::string& option, const std::string& file) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::absolute(file).lexically_normal().parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec) || ::access(dir.c_str(), W_OK) != 0) {
+    throw UsageError(fmt::format("{} {}: directory {} does not exist or is not writable: create it or choose another path", option,
+                                 one_line(file, 200), one_line(dir.string(), 200)));
+  }
+}
+
 // The study and the profile a search writes: never one file (the profile's YAML replaced the
 // study's database, exit 0: `--study s.yaml` alone did it, the profile's default being the study's
 // name with .yaml), and the profile's directory there before the search, not found after it (the
-// result was lost, the study left "failed"). A retune writes its --profile in place.
+// result was lost, the study left "failed"). A retune writes its --profile in place, and its study
+// where --study says (a missing directory failed after the wait with exit 1, found by an exploratory
+// test).
 void check_output_paths(const SearchOptions& o) {
   namespace fs = std::filesystem;
-  if (!o.retune_profile.empty()) return;
+  if (!o.retune_profile.empty()) {
+    if (!o.study_path.empty()) require_writable_dir("--study", o.study_path);
+    return;
+  }
   const std::string study = !o.resume.empty() ? o.resume : o.study_path;
   std::string profile = o.profile_path;
   if (profile.empty() && !study.empty()) profile = study.substr(0, study.rfind('.')) + ".yaml";
@@ -44,17 +68,26 @@ void check_output_paths(const SearchOptions& o) {
                                  o.profile_path.empty() ? "name the study .sqlite, or give --profile FILE"
                                                         : "give --profile another file"));
   }
-  const fs::path dir = norm(profile).parent_path();
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec) || ::access(dir.c_str(), W_OK) != 0) {
-    // Without --profile the profile goes next to the study: name the option the user gave.
-    throw UsageError(fmt::format("{} {}: directory {} does not exist or is not writable: create it or choose another path",
-                                 o.profile_path.empty() ? "--study" : "--profile", one_line(o.profile_path.empty() ? study : profile, 200),
-                                 one_line(dir.string(), 200)));
+  // Without --profile the profile goes next to the study: name the option the user gave.
+  if (o.profile_path.empty()) {
+    require_writable_dir("--study", study);
+  } else {
+    require_writable_dir("--profile", profile);
   }
 }
 
 }  // namespace
+
+int measurement_seconds(const std::string& text) {
+  long long s = 0;
+  try {
+    s = parse_whole_seconds(text, "--duration");
+  } catch (const UsageError&) {
+    throw UsageError(duration_range(text));  // "0", "-5", "2.5s", "ten": one message that names the range
+  }
+  if (s < kMinDurationS || s > kMaxDurationS) throw UsageError(duration_range(text));
+  return static_cast<int>(s);
+}
 
 SearchPlan plan_search(const SearchOptions& o) {
   if (o.testbed == !o.peer.empty()) {  // both given read "choose" as if neither was (found by an exploratory test)
@@ -99,7 +132,7 @@ SearchPlan plan_search(const SearchOptions& o) {
     plan.objective = parse_objective(plan.resumed_info.objective_yaml, o.resume);
   }
   if (o.duration_s) {
-    if (*o.duration_s < 2 || *o.duration_s > 3600) throw UsageError("--duration must be 2..3600 seconds");
+    if (*o.duration_s < kMinDurationS || *o.duration_s > kMaxDurationS) throw UsageError(duration_range(std::to_string(*o.duration_s)));
     plan.objective.duration = std::chrono::seconds(*o.duration_s);
   }
   plan.screen = plan.objective;

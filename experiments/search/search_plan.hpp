@@ -49,4 +49,7 @@ struct SearchPlan {
 // Throws UsageError naming the option and the fix; nothing on the host has changed.
 SearchPlan plan_search(const SearchOptions& options);
 
+// --duration of search and retune as typed ("10", "30s", "1m"): whole seconds, 2..3600.
+int measurement_seconds(const std::string& text);
+
 }  // namespace wgopt::experiments

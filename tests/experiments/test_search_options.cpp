@@ -155,6 +155,12 @@ TEST_CASE("search --ssh: the combinations that cannot work are refused before an
   SearchOptions retune = ssh;
   retune.retune_profile = one_host;
   refused(retune, "holds this host's knobs only (no peer: section): retune it without --ssh");
+  // A retune's --study in a missing directory is bad input, refused before anything runs (it
+  // failed after the wait, exit 1, found by an exploratory test).
+  SearchOptions retune_here = peer;
+  retune_here.retune_profile = one_host;
+  retune_here.study_path = tmp.dir.string() + "/no-such-dir/r.sqlite";
+  refused(retune_here, "--study " + retune_here.study_path + ": directory " + tmp.dir.string() + "/no-such-dir does not exist");
   ssh.trials = 1;
   CHECK_NOTHROW(wgopt::experiments::plan_search(ssh));
 }
@@ -235,4 +241,17 @@ TEST_CASE("retune --metrics naming a directory is refused before anything runs",
   CHECK(trim(r.err) == "wgopt: error: --metrics " + tmp.dir.string() + " is a directory: give the file to write in it, e.g. " +
                            tmp.dir.string() + "/wgopt.prom");
   CHECK(fs::is_empty(tmp.dir / "state"));
+}
+
+TEST_CASE("search and retune --duration read as baseline's (10, 30s, 1m), whole seconds in 2..3600", "[search_options]") {
+  using wgopt::experiments::measurement_seconds;
+  CHECK(measurement_seconds("10") == 10);
+  CHECK(measurement_seconds("30s") == 30);
+  CHECK(measurement_seconds("1m") == 60);
+  CHECK(measurement_seconds("1h") == 3600);
+  // Found by an exploratory test: `--duration 30s` was refused by the parser while `baseline`
+  // took it. Outside the range, a fraction, or not a duration: one message naming the range.
+  for (const std::string bad : {"1", "0", "-5", "2.5s", "61m", "ten", ""}) {
+    CHECK_THROWS_WITH(measurement_seconds(bad), Contains("--duration '" + bad + "' is out of range: use 2..3600 whole seconds"));
+  }
 }
