@@ -198,6 +198,11 @@ int run_optimize(const Options& o) {
   if (timeout.count() <= 0) throw UsageError("--timeout must be positive, e.g. --timeout 60s");
   if (timeout > std::chrono::hours(24 * 7)) throw UsageError("--timeout must be at most 7d: a trial is one evaluation");
   if (o.remeasure < -1) throw UsageError("--remeasure must be -1 (auto) or a number of trials, 0 or more");
+  // The driver took at most --trials - 1 and said nothing (found by an exploratory test).
+  if (o.remeasure >= o.trials) {
+    throw UsageError(fmt::format("--remeasure {} leaves no trial to find candidates in --trials {}: use 0..{}, or -1 (auto)", o.remeasure,
+                                 o.trials, o.trials - 1));
+  }
 
   auto strategy = opt::make_strategy(o.strategy, spec.space,
                                      {.direction = spec.direction, .seed = o.seed, .start = spec.start,

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -82,15 +83,18 @@ TEST_CASE("wgopt optimize prints progress and a summary without --json", "[cmd_o
   CHECK(r.out.find("recommended (coordinate, 2 of 3 trials complete):") != std::string::npos);
 }
 
-TEST_CASE("wgopt optimize: a --timeout past 7 days and a --remeasure below -1 are refused", "[cmd_optimize]") {
-  // 2562048h overflowed the deadline into the past: every trial "timed out after 0 s".
-  for (const std::vector<std::string>& bad : {std::vector<std::string>{"--timeout", "2562048h"}, {"--remeasure", "-5"}}) {
-    std::vector<std::string> args{"optimize", "--space", kDir + "space_one.yaml", "--eval", "true", "--trials", "2"};
-    args.insert(args.end(), bad.begin(), bad.end());
+TEST_CASE("wgopt optimize: a --timeout past 7 days and a --remeasure below -1 or of every trial are refused", "[cmd_optimize]") {
+  // 2562048h overflowed the deadline into the past: every trial "timed out after 0 s". A --remeasure
+  // of --trials or more was cut to --trials - 1 without a word.
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--timeout", "2562048h", "must be"}, {"--remeasure", "-5", "must be"},
+        {"--remeasure", "2", "leaves no trial to find candidates in --trials 2: use 0..1"}}) {
+    std::vector<std::string> args{"optimize", "--space", kDir + "space_one.yaml", "--eval", "true", "--trials", "2", bad[0], bad[1]};
     auto r = wgopt_run(args);
     INFO(r.err);
     CHECK(r.exit_code == 2);
-    CHECK_THAT(r.err, Catch::Contains(bad[0] + " must be"));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_THAT(r.err, Catch::Contains(bad[0] + " ") && Catch::Contains(bad[2]));
   }
 }
 
