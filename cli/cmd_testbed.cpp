@@ -13,6 +13,7 @@ struct TestbedOptions {
   std::string prefix = "wgopt";
   bool json = false;
   bool ssh = false;  // up: add the server end's sshd
+  bool force = false;  // down: even while a search or baseline measures on it
 };
 
 std::string joined(const std::vector<std::string>& v) {
@@ -70,6 +71,7 @@ void print_status_text(const TestbedStatus& s) {
   std::printf("  iperf3 server %s:%d: %s\n", TestbedNames::srv_mesh_addr, TestbedNames::iperf3_port,
               s.iperf3_pid ? fmt::format("pid {}", s.iperf3_pid).c_str() : "not running");
   std::printf("  handshake: %s\n", age_text(s.handshake_age_s).c_str());
+  for (int pid : s.in_use_by) std::printf("  in use by wgopt pid %d\n", pid);
   for (const auto& p : s.problems) std::printf("  problem: %s\n", p.c_str());
 }
 
@@ -127,9 +129,12 @@ void setup_testbed(CLI::App& root, Context& ctx) {
 
   auto* down = tb->add_subcommand("down", "remove the testbed: processes, links, namespaces, sockets, state files");
   add_common(down, *opts);
+  down->add_flag("--force", opts->force,
+                 "take it down even while a wgopt search, retune or baseline measures on it (refused otherwise: its "
+                 "path would vanish mid-measurement)");
   down->callback([opts] {
     Testbed t(opts->prefix);
-    DownResult r = t.down();
+    DownResult r = t.down(opts->force);
     if (opts->json) {
       std::printf("%s\n", nlohmann::json{{"prefix", opts->prefix}, {"removed", r.removed}}.dump(2).c_str());
       return;

@@ -143,6 +143,7 @@ Plant resolve_plant(const PlantChoice& choice, std::shared_ptr<CommandRunner> ru
     }
     Plant plant = testbed_plant(tb);
     plant.brought_up = up.outcome == UpResult::Outcome::created;
+    plant.testbed_in_use = tb.hold_in_use();
     return plant;
   }
   const Place place = choice.netns.empty() ? Place::host() : Place::netns(choice.netns);

@@ -48,6 +48,9 @@ struct Plant {
   // resolve_plant built the testbed because it was not up: a command that stops before using it
   // (bad input found after discovery) takes it down again, leaving the host as it found it.
   bool brought_up = false;
+  // The testbed held in use while any copy of this plant lives (Testbed::hold_in_use): `wgopt
+  // testbed down` refuses meanwhile (it took a search's path away mid-trial without a word).
+  std::shared_ptr<const void> testbed_in_use;
 };
 
 // What the user chose on the command line (`--testbed [--prefix P]` or `--peer ADDR [--netns NS]

@@ -1,15 +1,20 @@
 // Building and tearing down the testbed. The order of `build` matters: state file first (so a
 // crash mid-way still leaves a record `down` trusts), namespaces, underlay, WireGuard, iperf3, and
 // last the proof that it works (handshake and a ping across the tunnel).
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <thread>
 
+#include "actuators/lock.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
 #include "experiments/testbed/testbed.hpp"
@@ -314,10 +319,51 @@ void Testbed::teardown(DownResult& result) {
   for (const auto& f : {state_file() + ".tmp", state_file()}) {
     if (exists(f) && ::unlink(f.c_str()) == 0) result.removed.push_back("state file " + f);
   }
+  ::unlink((state_dir_ + "/testbed-" + n.prefix + ".use").c_str());  // a holder keeps its lock on the unlinked file
 }
 
-DownResult Testbed::down() {
+namespace {
+
+struct UseHold {
+  int fd = -1;
+  ~UseHold() {
+    if (fd >= 0) ::close(fd);  // the flock goes with the descriptor
+  }
+};
+
+std::string use_file(const std::string& state_dir, const std::string& prefix) { return state_dir + "/testbed-" + prefix + ".use"; }
+
+}  // namespace
+
+std::shared_ptr<const void> Testbed::hold_in_use() const {
+  const std::string path = use_file(state_dir_, names_.prefix);
+  auto hold = std::make_shared<UseHold>();
+  hold->fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (hold->fd < 0 || ::flock(hold->fd, LOCK_SH | LOCK_NB) != 0) {
+    spdlog::debug("cannot hold testbed {} in use ({}): {}", names_.prefix, path, std::strerror(errno));
+    return nullptr;
+  }
+  return hold;
+}
+
+std::vector<int> Testbed::users() const {
+  std::vector<int> pids;
+  const int fd = ::open(use_file(state_dir_, names_.prefix).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return pids;
+  for (int pid : act::flock_holders(fd)) {
+    if (pid != ::getpid() && std::find(pids.begin(), pids.end(), pid) == pids.end()) pids.push_back(pid);
+  }
+  ::close(fd);
+  return pids;
+}
+
+DownResult Testbed::down(bool even_in_use) {
   check_preconditions("wgopt testbed down", false);
+  if (const auto users_now = users(); !users_now.empty() && !even_in_use) {
+    throw Error(fmt::format("testbed {} is in use by wgopt pid {}{}: let it finish or stop it (Ctrl-C puts its values back), or "
+                            "take the testbed down anyway with --force",
+                            names_.prefix, users_now.front(), users_now.size() > 1 ? fmt::format(" and {} more", users_now.size() - 1) : ""));
+  }
   th::DirLock lock(state_dir_);
   TestbedStatus s = status();
   auto conflicts = foreign_conflicts(*this, s);

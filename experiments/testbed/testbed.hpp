@@ -106,6 +106,7 @@ struct TestbedStatus {
   std::optional<long long> handshake_age_s;  // client's peer; nullopt = never
   bool anything_present = false;  // some namespace, socket or process with our names exists
   std::optional<TestbedSsh> ssh;  // when `up --ssh` added an sshd
+  std::vector<int> in_use_by;     // other processes measuring on it now (Testbed::users)
 
   nlohmann::json to_json() const;
 };
@@ -152,8 +153,17 @@ class Testbed {
   TestbedSsh up_ssh(const std::string& peer_wgopt);
 
   // Removes everything ours: processes in our namespaces (wireguard-go, iperf3, sshd and its
-  // sessions), links, namespaces, UAPI sockets, the ssh keys and the state file. Throws Error if the names are taken by something not ours.
-  DownResult down();
+  // sessions), links, namespaces, UAPI sockets, the ssh keys and the state file. Throws Error if the
+  // names are taken by something not ours, or, unless `even_in_use`, while another process holds
+  // the testbed in use (hold_in_use: a search measuring on it lost its path mid-trial).
+  DownResult down(bool even_in_use = false);
+
+  // A command measuring on the testbed (search, retune, baseline) holds it in use while it runs: a
+  // shared flock on STATE_DIR/testbed-P.use, dropped by the kernel when the holder exits. Null when
+  // the file cannot be opened (nothing fails for it: `down` just cannot see this user).
+  std::shared_ptr<const void> hold_in_use() const;
+  // The pids of the other processes holding it in use now.
+  std::vector<int> users() const;
 
   // Reads the current state; never changes anything. Needs root (wg show).
   TestbedStatus status();

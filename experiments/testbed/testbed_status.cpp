@@ -154,6 +154,7 @@ TestbedStatus Testbed::status() {
     s.problems.push_back(fmt::format("{} has no handshake with its peer", names_.cli_wg));
   }
   if (state && srv_ino) read_ssh_status(*state, s);
+  s.in_use_by = users();
   s.healthy = s.ours && s.problems.empty();
   if (!s.state_file && s.anything_present) s.problems.insert(s.problems.begin(), "not built by wgopt (no state file " + state_file() + ")");
   return s;
@@ -178,6 +179,7 @@ nlohmann::json TestbedStatus::to_json() const {
                    {"healthy", healthy}, {"problems", problems},     {"server", end_json(server)},
                    {"client", end_json(client)}, {"iperf3_pid", iperf3_pid}};
   j["handshake_age_s"] = handshake_age_s ? nlohmann::json(*handshake_age_s) : nlohmann::json(nullptr);
+  j["in_use_by"] = in_use_by;
   if (ssh) {
     j["ssh"] = {{"dir", ssh->dir},           {"sshd_pid", ssh->sshd_pid},       {"listening", ssh->listening},
                 {"target", ssh->target},     {"identity", ssh->identity},       {"known_hosts", ssh->known_hosts},

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -701,4 +702,37 @@ TEST_CASE("search: bad input is one line, exit 2, and changes nothing", "[search
     CHECK(same.exit_code == 2);
     CHECK_FALSE(fs::exists(state / "s.sqlite"));
   }
+}
+
+// Found by an exploratory test: `wgopt testbed down` during a search took its path away mid-trial
+// without a word. A command measuring on the testbed holds it in use; `down` then refuses, names
+// the pid, and changes nothing; `status` lists the user.
+TEST_CASE("testbed down refuses while a baseline measures on the testbed", "[search][root][testbed]") {
+  need_root();
+  require_testbed();
+  StateDir state;
+  pid_t pid = testproc::spawn(wgopt_argv(state.path, {"baseline", "--testbed", "--prefix", kPrefix, "--scenarios", "tcp", "--duration", "20"}),
+                              state / "baseline.log");
+  REQUIRE(pid > 0);
+  for (auto end = Clock::now() + std::chrono::seconds(60); Clock::now() < end && children_named(pid, "iperf3").empty();) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) FAIL("wgopt baseline ended before it measured:\n" << slurp(state / "baseline.log"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto before = tunnel_state();
+  auto down = run_wgopt(state.path, {"testbed", "down", "--prefix", kPrefix});
+  auto status = run_wgopt(state.path, {"testbed", "status", "--prefix", kPrefix, "--json"});
+  ::kill(pid, SIGINT);
+  int ws = 0;
+  ::waitpid(pid, &ws, 0);
+  INFO(down.err);
+  CHECK(down.exit_code == 1);
+  CHECK_THAT(down.err, Catch::Contains(fmt::format("testbed {} is in use by wgopt pid {}", kPrefix, pid)) &&
+                           Catch::Contains("or take the testbed down anyway with --force"));
+  CHECK(tunnel_state() == before);
+  CHECK(Testbed(kPrefix).status().healthy);
+  REQUIRE(status.exit_code == 0);
+  CHECK(nlohmann::json::parse(status.out)["in_use_by"] == nlohmann::json::array({pid}));
+  // With the measurement over, nobody holds it.
+  CHECK(Testbed(kPrefix).users().empty());
 }
