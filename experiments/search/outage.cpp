@@ -26,17 +26,30 @@ constexpr std::chrono::milliseconds kOutageGrace{3000};
 
 }  // namespace
 
-std::optional<std::string> looks_broken(const Evaluation& ev, double own_mbps) {
-  if (ev.state == Evaluation::State::Failed) return ev.note;
-  if (ev.state != Evaluation::State::Complete && ev.state != Evaluation::State::Pruned) return std::nullopt;
+namespace {
+
+// The first scenario of `ev` with a stall, or null.
+const ScenarioOutcome* stalled_scenario(const Evaluation& ev) {
+  if (ev.state != Evaluation::State::Complete && ev.state != Evaluation::State::Pruned) return nullptr;
   for (const auto& s : ev.scenarios) {
     const double best = s.series_mbps.empty() ? 0 : *std::max_element(s.series_mbps.begin(), s.series_mbps.end());
     int run = 0;
     for (double v : s.series_mbps) {
       run = best > 0 && v < 0.01 * best ? run + 1 : 0;
-      if (run >= kStallSeconds) return fmt::format("{}: a stall of {} s or more at no rate", s.scenario, kStallSeconds);
+      if (run >= kStallSeconds) return &s;
     }
   }
+  return nullptr;
+}
+
+}  // namespace
+
+bool has_stall(const Evaluation& ev) { return stalled_scenario(ev) != nullptr; }
+
+std::optional<std::string> looks_broken(const Evaluation& ev, double own_mbps) {
+  if (ev.state == Evaluation::State::Failed) return ev.note;
+  if (ev.state != Evaluation::State::Complete && ev.state != Evaluation::State::Pruned) return std::nullopt;
+  if (const auto* s = stalled_scenario(ev)) return fmt::format("{}: a stall of {} s or more at no rate", s->scenario, kStallSeconds);
   if (!(own_mbps > 0) || ev.scenarios.empty()) return std::nullopt;
   double rate = 0;
   if (ev.state == Evaluation::State::Complete && ev.score) rate = ev.score->throughput_mbps;
@@ -91,6 +104,14 @@ std::optional<OutageVerdict> OutageWatch::judge(const BrokenMeasurement& b) {
     if (auto server = server_down(*b.ev)) return OutageVerdict{*server};
   }
   if (!b.values) return OutageVerdict{fmt::format("it broke with nothing of wgopt's applied ({})", b.result)};
+  // Found by an exploratory test: a 4 s link flap inside a trial, over before the check after it,
+  // was charged to the candidate. Values that stall the path themselves stall it again.
+  if (b.ev && !b.stalled_before && has_stall(*b.ev)) {
+    return OutageVerdict{.why = fmt::format("{}, and the path was up with the host's own values by the check: an outage that ended "
+                                            "before it, or the values' own (measured again to tell)",
+                                            b.result),
+                         .stall = true};
+  }
   return std::nullopt;
 }
 

@@ -33,6 +33,8 @@ inline constexpr int kStallSeconds = 3;
 // 5 s outage in a baseline round scored it -24 and went unnoticed, the rate over the run being
 // well above a tenth).
 std::optional<std::string> looks_broken(const Evaluation& ev, double own_mbps);
+// A scenario of `ev` stalled for kStallSeconds at under 1% of its own best second.
+bool has_stall(const Evaluation& ev);
 
 // The search ends on an outage (the path keeps breaking, or does not come back): the host is
 // restored; `what` names the way on (the resume command). A stage that can end without its
@@ -56,12 +58,16 @@ struct BrokenMeasurement {
   // them, or the session was lost. Twice in a row, with the path shown up in between, it is theirs
   // (a NIC that renegotiates its link for longer than the grace on every apply; values that cut ssh).
   bool died_before = false, lost_before = false;
+  // The same values' attempt just before stalled (has_stall) with the path up at the check after
+  // it, and was measured again to tell: a second stall is theirs.
+  bool stalled_before = false;
 };
 
 // Why a broken measurement is not the measured values' doing, or nullopt when it is.
 struct OutageVerdict {
   std::string why;
   bool path_down = false;  // the tunnel was down with the host's own values (else: the server, the session)
+  bool stall = false;      // a stall under values, the path up by the check: measured again to tell (stalled_before)
 };
 
 class OutageWatch {
@@ -83,7 +89,8 @@ class OutageWatch {
   // The one rule every stage applies to a broken measurement, with the host's own values back: the
   // path down (path_down), the server down (server_down) or the session lost and back make it an
   // outage outside wgopt, unless the same values did the same thing just before (died_before,
-  // lost_before), when it is theirs.
+  // lost_before), when it is theirs. A stall under values with the path up by the check may be an
+  // outage that ended before it (a link flap of a few seconds): measured again once to tell.
   std::optional<OutageVerdict> judge(const BrokenMeasurement& b);
 
   // `what` ("trial 4", "confirmation measurement 3 (winner)") was voided because `why`: counted

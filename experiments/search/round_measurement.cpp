@@ -86,7 +86,7 @@ void reconnect(PlantAccess& plant, SearchProgress& progress, const std::string& 
 
 Evaluation measure_arm(PlantAccess& plant, OutageWatch& outages, SearchProgress& progress, const ArmSetup& setup, const Values* values,
                        const std::string& arm, const std::string& what) {
-  bool died_before = false, lost_before = false;
+  bool died_before = false, lost_before = false, stalled_before = false;
   for (;;) {
     plant.check_interrupted();
     Attempt a = attempt_once(plant, setup, values, arm);
@@ -103,13 +103,15 @@ Evaluation measure_arm(PlantAccess& plant, OutageWatch& outages, SearchProgress&
                                         .tunnel_died = a.tunnel_died,
                                         .session_lost = a.session_lost,
                                         .died_before = died_before,
-                                        .lost_before = lost_before});
+                                        .lost_before = lost_before,
+                                        .stalled_before = stalled_before});
     if (!verdict) {
       outages.held();
       return std::move(a.ev);  // a slow rate or a failure with the path up is the arm's own
     }
     died_before = a.tunnel_died;
     lost_before = a.session_lost;
+    stalled_before = verdict->stall;
     outages.voided(what, verdict->why, false);
   }
 }

@@ -56,6 +56,7 @@ class TrialRunner {
     opt::Config config;
     bool remeasure = false;
     bool died = false, lost = false;  // what voided it: the tunnel died under it, the session was lost
+    bool stalled = false;             // ... or it stalled with the path up by the check (OutageVerdict::stall)
   };
 
   void next_trial() {
@@ -137,8 +138,8 @@ class TrialRunner {
         throw;
       }
     }
-    if (outside_outage(rec, ev, peer_lost, retrying ? &*retrying : nullptr)) {
-      void_trial(rec, Retry{*cfg, is_remeasure, tunnel_died_, peer_lost});
+    if (const auto verdict = outside_outage(rec, ev, peer_lost, retrying ? &*retrying : nullptr)) {
+      void_trial(rec, Retry{*cfg, is_remeasure, tunnel_died_, peer_lost, verdict->stall});
       return;
     }
     in_.outages.held();
@@ -293,22 +294,23 @@ class TrialRunner {
   // session is back), OutageWatch::judge decides whether it was an outage outside wgopt (the path
   // down whatever is applied, the iperf3 server gone, the session lost): scoring it would teach the
   // engine a cliff that is not there. A retry that does again what voided it is judged on its result.
-  bool outside_outage(TrialRecord& rec, const std::optional<Evaluation>& ev, bool peer_lost, const Retry* retry) {
+  std::optional<OutageVerdict> outside_outage(TrialRecord& rec, const std::optional<Evaluation>& ev, bool peer_lost, const Retry* retry) {
     const auto broken = ev ? looks_broken(*ev, in_.baseline.averages.mean_throughput()) : std::nullopt;
-    if (!peer_lost && !tunnel_died_ && !broken) return false;
+    if (!peer_lost && !tunnel_died_ && !broken) return std::nullopt;
     const std::string result = peer_lost || tunnel_died_ ? rec.note : *broken;
     const auto verdict = in_.outages.judge({.ev = ev ? &*ev : nullptr,
                                             .result = result,
                                             .tunnel_died = tunnel_died_,
                                             .session_lost = peer_lost,
                                             .died_before = retry && retry->died,
-                                            .lost_before = retry != nullptr});
-    if (!verdict) return false;
+                                            .lost_before = retry != nullptr,
+                                            .stalled_before = retry && retry->stalled});
+    if (!verdict) return std::nullopt;
     rec.state = TrialState::Failed;
     rec.score.reset();
     rec.note = fmt::format("{}{}: not evidence for the engine, measured again{}", kOutageTrialNote, verdict->why,
                            verdict->path_down ? " once the path is back" : "");
-    return true;
+    return verdict;
   }
 
   void count(const TrialRecord& rec, const std::optional<Evaluation>& ev) {

@@ -347,6 +347,12 @@ Evaluation SearchWorld::measure_here(const Objective& objective, const MeasureOp
   out.scenario = objective.scenarios.front().name;
   out.series_mbps.assign(static_cast<size_t>(objective.duration.count()), tp);
   out.series_mean_mbps = tp;
+  if (std::find(script.stall_measures.begin(), script.stall_measures.end(), k) != script.stall_measures.end() &&
+      out.series_mbps.size() >= 5) {
+    std::fill(out.series_mbps.begin() + 1, out.series_mbps.begin() + 4, 0.0);
+    out.series_mean_mbps = tp * static_cast<double>(out.series_mbps.size() - 3) / static_cast<double>(out.series_mbps.size());
+    event(seen + " -> stalls 3 s");
+  }
   if (mo.prune) {
     auto it = mo.prune->find(out.scenario);
     if (it != mo.prune->end() && it->second.mean_mbps > 0 && tp < 0.8 * it->second.mean_mbps) {

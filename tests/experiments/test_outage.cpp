@@ -32,4 +32,7 @@ TEST_CASE("a measurement looks broken when it failed, crawled, or stalled for 3 
   CHECK(looks_broken(complete({500, 510, 0, 0, 0.5, 0, 490, 505}, 250), 500) == "tcp: a stall of 3 s or more at no rate");
   CHECK_FALSE(looks_broken(complete({500, 510, 0, 0, 490, 505}, 330), 500));  // 2 s: not a stall
   CHECK_FALSE(looks_broken(complete({5, 100, 400, 500}, 250), 0));  // a slow ramp is not a stall; no reference: no rate rule
+  CHECK(has_stall(complete({500, 510, 0, 0, 0.5, 0, 490, 505}, 250)));
+  CHECK_FALSE(has_stall(complete({40, 45, 50, 45}, 45)));  // crawling, not stalled
+  CHECK_FALSE(has_stall(failed));
 }

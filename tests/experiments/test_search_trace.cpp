@@ -509,6 +509,41 @@ TEST_CASE("search: an outage that hits the retry too voids it again; a path that
   }
 }
 
+TEST_CASE("search: a stall under a candidate with the path up by the check is measured again; a second stall is the candidate's",
+          "[search-trace]") {
+  // Found by an exploratory test: a 4 s link flap inside a trial, over before the check after it,
+  // was charged to the candidate (a stall of 3 s at no rate and a score far below its own).
+  {
+    SearchWorld w(Script{.stall_measures = {5}});
+    w.start_poor();
+    const auto o = w.options();
+    const auto report = w.run(o);
+    const auto trials = StudyStore::open_read_only(o.study_path).trials();
+    REQUIRE(trials.size() >= 3);
+    CHECK(trials[1].outage());
+    CHECK_THAT(trials[1].note, Catch::Contains("tcp: a stall of 3 s or more at no rate, and the path was up with the host's own values "
+                                               "by the check: an outage that ended before it, or the values' own (measured again to tell)"));
+    CHECK(trials[2].params == trials[1].params);
+    CHECK(trials[2].state == TrialState::Complete);
+    CHECK_FALSE(trials[2].outage());
+    CHECK(report.outages == 1);
+    CHECK(report.trials == 8);
+  }
+  {
+    SearchWorld w(Script{.stall_measures = {5, 6}});
+    w.start_poor();
+    const auto o = w.options();
+    const auto report = w.run(o);
+    const auto trials = StudyStore::open_read_only(o.study_path).trials();
+    REQUIRE(trials.size() >= 3);
+    CHECK(trials[1].outage());
+    CHECK(trials[2].params == trials[1].params);
+    CHECK_FALSE(trials[2].outage());  // the same values stalled again: theirs, scored as measured
+    CHECK(trials[2].state == TrialState::Complete);
+    CHECK(report.outages == 1);
+  }
+}
+
 TEST_CASE("search: an outside outage that does not end stops the search with the host restored and the study resumable",
           "[search-trace]") {
   SearchWorld w(Script{.fail_measures = {5}, .dead_from_check = 3});
