@@ -147,6 +147,7 @@ void Journal::load_read_only() {
       entry.state = state_from(e.at("state").get<std::string>(), path());
       entry.companion = e.value("companion", false);
       entry.netns_id = e.value("netns_id", "");
+      entry.instance = e.value("instance", "");
       data_.entries.push_back(std::move(entry));
     }
   } catch (const nlohmann::json::exception& e) {
@@ -182,6 +183,7 @@ void Journal::save() {
                             {"state", to_string(e.state)}});
     if (e.companion) j["entries"].back()["companion"] = true;
     if (!e.netns_id.empty()) j["entries"].back()["netns_id"] = e.netns_id;
+    if (!e.instance.empty()) j["entries"].back()["instance"] = e.instance;
   }
   const std::string tmp = path() + ".tmp";
   try {

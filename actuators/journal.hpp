@@ -47,6 +47,10 @@ struct JournalEntry {
   // (named_net_namespace: inode and cookie). One deleted and made again under the same name is
   // another namespace: its knobs are not the ones journaled (restored as gone). Empty before 2026-12-07.
   std::string netns_id;
+  // For a device knob: its interface when the entry was made (Knob::instance, "ifindex 7"). One
+  // deleted and made again under the same name is another interface: the value journaled went with
+  // the old one (restored as gone). Empty before 2026-12-07 (late) and where it cannot be read.
+  std::string instance;
 };
 
 struct JournalData {

@@ -116,6 +116,10 @@ class Knob {
   virtual bool still_ours(const std::string& found, const std::string& ours, const std::string& /*goal*/) const {
     return equal(found, ours);
   }
+  // Which instance of what it acts on, so a journal entry is told from a namesake made later: a
+  // device knob's interface index ("ifindex 7"; NetBird deletes its interface and makes it again
+  // under the same name). Empty when that does not apply or cannot be read.
+  virtual std::string instance() { return ""; }
   // What the last apply() did that no rollback undoes ("loaded kernel module tcp_bbr"), once: the
   // transaction collects it into ApplyResult::notes. Default: nothing.
   virtual std::vector<std::string> take_notes() { return {}; }

@@ -12,6 +12,13 @@ namespace wgopt::act {
 
 bool running_as_root() { return ::geteuid() == 0; }
 
+std::string KnobBase::instance() {
+  if (d_.device.empty()) return "";
+  const auto index = host_.files->read("/sys/class/net/" + d_.device + "/ifindex");
+  const std::string text = index ? trim(*index) : "";
+  return text.empty() ? "" : "ifindex " + text;
+}
+
 int64_t parse_int_in(const std::string& value, const Descriptor& d) {
   const std::string t = trim(value);
   int64_t v = 0;

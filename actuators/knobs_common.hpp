@@ -15,6 +15,8 @@ class KnobBase : public Knob {
  public:
   KnobBase(Host host, Descriptor d) : host_(std::move(host)), d_(std::move(d)) {}
   const Descriptor& descriptor() const override { return d_; }
+  // The interface's index for a device knob (Knob::instance).
+  std::string instance() override;
 
  protected:
   Host host_;

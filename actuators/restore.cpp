@@ -34,7 +34,9 @@ std::string RestoreItem::line() const {
     case Outcome::ChangedByOther:
       return fmt::format("{}: {} left alone: someone else changed it to '{}' after wgopt wrote '{}' (before wgopt: '{}')",
                          where, id, found, ours, goal);
-    case Outcome::Gone: return fmt::format("{}: {} no longer exists; its value went with it (was '{}')", where, id, goal);
+    case Outcome::Gone:
+      if (!detail.empty()) return fmt::format("{}: {}: {} (was '{}')", where, id, detail, goal);
+      return fmt::format("{}: {} no longer exists; its value went with it (was '{}')", where, id, goal);
     case Outcome::Failed:
       return fmt::format("{}: {} NOT restored to '{}': {} (kept in the journal: retry with `wgopt rollback`)", where,
                          id, goal, detail);
@@ -164,10 +166,16 @@ void ChangeSession::refuse_other_namespace(const JournalData& d) const {
 
 namespace {
 
-// The journal's entries with their knobs (nullptr: gone), in the order to restore them.
-std::vector<std::pair<JournalEntry, KnobPtr>> in_restore_order(const std::vector<JournalEntry>& entries,
-                                                              const KnobLookup& lookup, bool open_only) {
-  std::vector<std::pair<JournalEntry, KnobPtr>> all;
+// A journal entry with its knob (nullptr: gone, `gone_why` saying why when it is not plain).
+struct Restorable {
+  JournalEntry e;
+  KnobPtr knob;
+  std::string gone_why;
+};
+
+// The journal's entries with their knobs, in the order to restore them.
+std::vector<Restorable> in_restore_order(const std::vector<JournalEntry>& entries, const KnobLookup& lookup, bool open_only) {
+  std::vector<Restorable> all;
   std::vector<int> ranks;
   std::map<std::string, std::string> namespaces;  // netns name -> named_net_namespace(), once each
   // A namespace deleted and made again under its name is another one: the knobs journaled are gone
@@ -180,10 +188,19 @@ std::vector<std::pair<JournalEntry, KnobPtr>> in_restore_order(const std::vector
   };
   for (const auto& e : entries) {
     KnobPtr knob = (open_only && is_closed(e.state)) || !same_namespace(e) ? nullptr : lookup(e.place, e.id);
+    std::string gone_why;
+    // The same for an interface deleted and made again under its name (NetBird does): found by an
+    // exploratory test, the new one was given the old one's original.
+    if (const std::string now = knob && !e.instance.empty() ? knob->instance() : ""; !now.empty() && now != e.instance) {
+      gone_why = fmt::format("its interface was made again since wgopt changed it (was {}, now {}): the value journaled went with the old "
+                             "one, the new one's is left alone",
+                             e.instance, now);
+      knob = nullptr;
+    }
     ranks.push_back(knob ? restore_rank_of(knob->descriptor(), e.companion) : 1 << 30);
-    all.emplace_back(e, std::move(knob));
+    all.push_back({e, std::move(knob), std::move(gone_why)});
   }
-  std::vector<std::pair<JournalEntry, KnobPtr>> out;
+  std::vector<Restorable> out;
   for (size_t i : restore_sequence(ranks)) out.push_back(std::move(all[i]));
   return out;
 }
@@ -217,13 +234,13 @@ void ChangeSession::restore_open(RestoreReport& report) {
   std::vector<RestoreItem> items;
   // Newest first, the reverse of the order the transaction applied them (restore_sequence).
   std::set<std::string> stuck;  // places whose irqbalance could not be put back (restore_entry)
-  for (auto& [e, knob] : in_restore_order(d.entries, lookup_, true)) {
+  for (auto& [e, knob, gone_why] : in_restore_order(d.entries, lookup_, true)) {
     if (is_closed(e.state)) {
       keep.push_back(e);
       continue;
     }
     if (!knob) {
-      items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.before, .ours = e.target});
+      items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.before, .ours = e.target, .detail = gone_why});
       continue;
     }
     RestoreItem item = restore_entry(*knob, e, e.before, stuck);
@@ -258,13 +275,13 @@ void ChangeSession::release_held(RestoreReport& report) {
   auto& d = journal_.data();
   std::vector<JournalEntry> keep;
   std::set<std::string> stuck;  // places whose irqbalance could not be put back (restore_entry)
-  for (auto& [e, knob] : in_restore_order(d.entries, lookup_, false)) {
+  for (auto& [e, knob, gone_why] : in_restore_order(d.entries, lookup_, false)) {
     if (e.state != EntryState::Held) {
       keep.push_back(e);
       continue;
     }
     if (!knob) {
-      report.items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.before, .ours = e.target});
+      report.items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.before, .ours = e.target, .detail = gone_why});
       continue;
     }
     RestoreItem item = restore_entry(*knob, e, e.before, stuck);
@@ -289,9 +306,9 @@ RestoreReport ChangeSession::rollback_all() {
   if (d.open) restore_open(report);
   std::vector<JournalEntry> keep;
   std::set<std::string> stuck;  // places whose irqbalance could not be put back (restore_entry)
-  for (auto& [e, knob] : in_restore_order(d.entries, lookup_, false)) {
+  for (auto& [e, knob, gone_why] : in_restore_order(d.entries, lookup_, false)) {
     if (!knob) {
-      report.items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.original, .ours = e.target});
+      report.items.push_back({.id = e.id, .place = e.place, .outcome = Outcome::Gone, .goal = e.original, .ours = e.target, .detail = gone_why});
       continue;
     }
     RestoreItem item = restore_entry(*knob, e, e.original, stuck);

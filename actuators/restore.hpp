@@ -32,7 +32,7 @@ struct RestoreItem {
   std::string found;  // the value found before restoring
   std::string goal;   // the value restored (or that would have been)
   std::string ours;   // the value wgopt had written
-  std::string detail; // error text for Failed
+  std::string detail; // error text for Failed; for Gone, why when it is not plain (its interface made again)
   std::string line() const;  // one line for people: "netns x: net.ipv4.tcp_rmem restored to '...'"
 };
 

@@ -244,9 +244,11 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
   for (auto& p : planned_) {
     JournalEntry* e = d.find(p.host->place, p.knob->id());
     const std::string ns = netns_id(p.host->place);
-    if (e && !e->netns_id.empty() && !ns.empty() && !same_net_namespace(e->netns_id, ns)) {
-      // Journaled in a namespace of that name that has been deleted since: its original went with it,
-      // and this one's is p.current.
+    const std::string instance = p.knob->instance();
+    if (e && ((!e->netns_id.empty() && !ns.empty() && !same_net_namespace(e->netns_id, ns)) ||
+              (!e->instance.empty() && !instance.empty() && e->instance != instance))) {
+      // Journaled in a namespace of that name, or on an interface of that name, that has been
+      // deleted since: its original went with it, and this one's is p.current.
       d.entries.erase(d.entries.begin() + (e - d.entries.data()));
       e = nullptr;
     }
@@ -259,7 +261,7 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
     } else {
       d.entries.push_back({.id = p.knob->id(), .place = p.host->place, .original = p.current, .before = p.current,
                            .target = p.canonical, .state = p.journal_only ? EntryState::Written : EntryState::Pending,
-                           .companion = p.forced, .netns_id = ns});
+                           .companion = p.forced, .netns_id = ns, .instance = instance});
     }
   }
   journal.save();

@@ -110,7 +110,9 @@ nlohmann::json report_json(const act::RestoreReport& r) {
                      {"restored_to", restored ? nlohmann::json(i.goal) : nlohmann::json()},
                      {"goal", i.goal},
                      {"wgopt_wrote", i.ours},
-                     {"error", i.detail}});
+                     // Why, for a failure ("error") or a knob gone with its interface made again ("why").
+                     {"error", i.outcome == act::Outcome::Failed ? i.detail : ""},
+                     {"why", i.outcome == act::Outcome::Failed ? "" : i.detail}});
   }
   nlohmann::json j{{"items", items}, {"ok", r.ok()}};
   if (!r.archived.empty()) j["archived_other_boot_journal"] = r.archived;

@@ -5,6 +5,7 @@
 
 #include "actuators/catalog.hpp"
 #include "actuators/transaction.hpp"
+#include "common/util.hpp"
 #include "tests/actuators/test_knobs_fake.hpp"
 
 using namespace wgopt;
@@ -32,4 +33,58 @@ TEST_CASE("a rollback whose interface vanished closes the transaction: its value
   Transaction next(*session, fake.host, more);
   CHECK_NOTHROW(next.apply({{"net.core.netdev_max_backlog", "2000"}}));
   next.rollback();
+}
+
+TEST_CASE("an interface made again under its name is another one: its namesake's journal entry is not restored onto it") {
+  // Found by an exploratory test: NetBird deletes wt0 and makes it again; the new interface, set
+  // to wgopt's value by its own config, was given the old one's original by `wgopt rollback`.
+  test::FakeHost fake(2);
+  std::vector<KnobPtr> knobs;
+  knobs.push_back(find_knob(fake.host, "wg0/txqueuelen"));
+  const std::string original = trim(fake.files->read("/sys/class/net/wg0/tx_queue_len").value_or(""));
+  REQUIRE(original != "777");
+  test::FakeSession session(fake);
+  Transaction tx(*session, fake.host, knobs);
+  tx.apply({{"wg0/txqueuelen", "777"}});
+  tx.keep();
+  REQUIRE(session->journal().data().entries.size() == 1);
+  CHECK(session->journal().data().entries[0].instance == "ifindex 2");
+  // Made again, with wgopt's value: the rollback leaves it, saying why.
+  fake.files->write("/sys/class/net/wg0/ifindex", "9");
+  auto report = session->rollback_all();
+  REQUIRE(report.items.size() == 1);
+  CHECK(report.items[0].outcome == Outcome::Gone);
+  CHECK(report.items[0].line() == "host: wg0/txqueuelen: its interface was made again since wgopt changed it (was ifindex 2, now ifindex 9): the "
+                                  "value journaled went with the old one, the new one's is left alone (was '" + original + "')");
+  CHECK(trim(fake.files->read("/sys/class/net/wg0/tx_queue_len").value_or("")) == "777");
+  CHECK(session->journal().data().entries.empty());
+  // A change of the new interface journals its own original, and a rollback puts that back.
+  Transaction next(*session, fake.host, knobs);
+  next.apply({{"wg0/txqueuelen", "500"}});
+  next.keep();
+  CHECK(session->journal().data().entries[0].original == "777");
+  CHECK(session->journal().data().entries[0].instance == "ifindex 9");
+  report = session->rollback_all();
+  REQUIRE(report.items.size() == 1);
+  CHECK(report.items[0].outcome == Outcome::Restored);
+  CHECK(trim(fake.files->read("/sys/class/net/wg0/tx_queue_len").value_or("")) == "777");
+}
+
+TEST_CASE("a kept entry of an interface made again is replaced by the new one's original when the new one is changed") {
+  test::FakeHost fake(2);
+  std::vector<KnobPtr> knobs;
+  knobs.push_back(find_knob(fake.host, "wg0/txqueuelen"));
+  test::FakeSession session(fake);
+  Transaction tx(*session, fake.host, knobs);
+  tx.apply({{"wg0/txqueuelen", "777"}});
+  tx.keep();
+  fake.files->write("/sys/class/net/wg0/ifindex", "9");
+  fake.files->write("/sys/class/net/wg0/tx_queue_len", "1000");  // the new interface's own
+  Transaction next(*session, fake.host, knobs);
+  next.apply({{"wg0/txqueuelen", "600"}});
+  next.keep();
+  REQUIRE(session->journal().data().entries.size() == 1);
+  CHECK(session->journal().data().entries[0].original == "1000");
+  session->rollback_all();
+  CHECK(trim(fake.files->read("/sys/class/net/wg0/tx_queue_len").value_or("")) == "1000");
 }
