@@ -16,7 +16,10 @@ void add_knob_options(CLI::App* sub, KnobOptions& o, bool with_interfaces) {
       ->check(not_empty("a namespace name"));
   sub->add_flag("--json", o.json, "print JSON on stdout instead of text");
   if (with_interfaces) {
-    sub->add_option("-i,--interface", o.interfaces, "list device knobs of this interface only (repeatable)");
+    // --interfaces LIST too, as search and retune spell it (`show
+    // --interfaces eth0` was refused "not expected").
+    sub->add_option("-i,--interface,--interfaces", o.interfaces, "list device knobs of these interfaces only (repeatable, or a comma list)")
+        ->delimiter(',');
   }
   add_ssh_options(sub, o.ssh);
 }

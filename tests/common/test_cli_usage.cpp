@@ -75,3 +75,14 @@ TEST_CASE("cli: a load command's bad duration or missing namespace is refused be
     CHECK_THAT(ns.err, Catch::StartsWith("wgopt: error: network namespace 'nosuch-ns' does not exist"));
   }
 }
+
+// `wgopt show --interfaces eth0` was refused "not expected" while
+// search and retune spell it so; -i stays, and a comma list is the same as -i repeated.
+TEST_CASE("cli: knobs and show take --interfaces LIST as search does, and -i repeated", "[cli]") {
+  auto one = wgopt_cli({"knobs", "--json", "-i", "eth0"});
+  auto list = wgopt_cli({"knobs", "--json", "--interfaces", "eth0"});
+  REQUIRE(one.exit_code == 0);
+  CHECK(list.exit_code == 0);
+  CHECK(list.out == one.out);
+  CHECK_THAT(list.out, Catch::Contains("\"eth0/mtu\""));
+}
