@@ -80,11 +80,27 @@ Transaction::~Transaction() {
   }
 }
 
+namespace {
+
+// "interface eth9 is not in host (knobs eth9/mtu, eth9/txqueuelen and 12 more): ...".
+std::string missing_interface_problem(const std::string& dev, const std::vector<std::string>& ids, const std::string& where) {
+  std::string named;
+  const size_t shown = std::min<size_t>(ids.size(), 3);
+  for (size_t i = 0; i < shown; ++i) named += (i ? ", " : "") + ids[i];
+  if (ids.size() > shown) named += fmt::format(" and {} more", ids.size() - shown);
+  return fmt::format("interface {} is not in {} ({} {}): bring it up first (NetBird makes its wt0 when it connects), or leave its "
+                     "knobs out",
+                     dev, where, ids.size() == 1 ? "knob" : "knobs", named);
+}
+
+}  // namespace
+
 std::vector<Transaction::Planned> Transaction::plan(const std::vector<TxTarget>& targets, const std::vector<Change>& changes,
                                                     bool preview) {
   std::vector<std::string> problems;
   std::vector<Planned> out;
   std::set<std::pair<size_t, std::string>> seen;
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> missing_interfaces;  // (place, interface) -> knob ids
   for (const auto& c : changes) {
     if (c.target >= targets.size()) throw Error("internal: change names a place the transaction does not have");
     const Host& host = *targets[c.target].host;
@@ -113,6 +129,10 @@ std::vector<Transaction::Planned> Transaction::plan(const std::vector<TxTarget>&
       continue;
     }
     Presence presence = knob.presence();
+    if (!presence.present && !d.device.empty() && !host.files->exists("/sys/class/net/" + d.device + "/ifindex")) {
+      missing_interfaces[{where, d.device}].push_back(c.id);  // said once per interface, below
+      continue;
+    }
     if (!presence.present) {
       problems.push_back(fmt::format("knob {} does not exist in {}: {}", c.id, where, presence.why_not));
       continue;
@@ -151,6 +171,9 @@ std::vector<Transaction::Planned> Transaction::plan(const std::vector<TxTarget>&
     }
     out.push_back({&host, &knob, canonical, current});
   }
+  // A profile of another host names interfaces this one lacks: one problem per interface, not one
+  // per knob (a `wgopt show` of eth0 applied where there is none was 14 problems in one line).
+  for (const auto& [at, ids] : missing_interfaces) problems.push_back(missing_interface_problem(at.second, ids, at.first));
   if (problems.size() == 1) throw UsageError(problems[0] + "; nothing was changed");
   if (!problems.empty()) {
     std::string all = fmt::format("{} problems, nothing was changed: ", problems.size());

@@ -88,3 +88,19 @@ TEST_CASE("a kept entry of an interface made again is replaced by the new one's 
   session->rollback_all();
   CHECK(trim(fake.files->read("/sys/class/net/wg0/tx_queue_len").value_or("")) == "1000");
 }
+
+TEST_CASE("knobs of an interface this host lacks are one problem naming the interface, and nothing is changed") {
+  // A `wgopt show` of eth0 applied where there is none was 14 problems in one line, one per knob.
+  test::FakeHost fake(2);
+  std::vector<Change> changes{{"eth9/mtu", "1400"}, {"eth9/txqueuelen", "500"}, {"eth9/offload/gro", "on"}, {"eth9/qdisc", "fq"},
+                              {"net.core.netdev_max_backlog", "2000"}};
+  std::vector<KnobPtr> knobs;
+  for (const auto& c : changes) knobs.push_back(find_knob(fake.host, c.id));
+  const auto before = fake.files->read("/proc/sys/net/core/netdev_max_backlog");
+  test::FakeSession session(fake);
+  Transaction tx(*session, fake.host, knobs);
+  CHECK_THROWS_WITH(tx.apply(changes), "interface eth9 is not in host (knobs eth9/mtu, eth9/txqueuelen, eth9/offload/gro and 1 more): "
+                                       "bring it up first (NetBird makes its wt0 when it connects), or leave its knobs out; nothing was "
+                                       "changed");
+  CHECK(fake.files->read("/proc/sys/net/core/netdev_max_backlog") == before);
+}
