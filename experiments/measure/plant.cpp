@@ -135,6 +135,8 @@ Plant resolve_plant(const PlantChoice& choice, std::shared_ptr<CommandRunner> ru
   if (choice.testbed) {
     if (!choice.netns.empty()) throw UsageError("--netns goes with --peer; the testbed has its own namespaces");
     Testbed tb(choice.prefix, runner);
+    // Held before `up`: a `testbed down` waiting on the rebuild's lock then sees this user.
+    auto in_use = tb.hold_in_use();
     UpResult up = tb.up();
     if (up.outcome == UpResult::Outcome::created) {
       say(fmt::format("testbed {} was not up: brought it up", choice.prefix));
@@ -143,7 +145,7 @@ Plant resolve_plant(const PlantChoice& choice, std::shared_ptr<CommandRunner> ru
     }
     Plant plant = testbed_plant(tb);
     plant.brought_up = up.outcome == UpResult::Outcome::created;
-    plant.testbed_in_use = tb.hold_in_use();
+    plant.testbed_in_use = std::move(in_use);
     return plant;
   }
   const Place place = choice.netns.empty() ? Place::host() : Place::netns(choice.netns);

@@ -126,6 +126,23 @@ std::optional<double> Testbed::ping_once() {
   }
 }
 
+namespace {
+
+struct UseHold {
+  int fd = -1;
+  ~UseHold() {
+    if (fd >= 0) ::close(fd);  // the flock goes with the descriptor
+  }
+};
+
+std::string use_file(const std::string& state_dir, const std::string& prefix) { return state_dir + "/testbed-" + prefix + ".use"; }
+
+std::string users_text(const std::vector<int>& pids) {
+  return fmt::format("wgopt pid {}{}", pids.front(), pids.size() > 1 ? fmt::format(" and {} more", pids.size() - 1) : "");
+}
+
+}  // namespace
+
 UpResult Testbed::up() {
   check_preconditions("wgopt testbed up", true);
   th::DirLock lock(state_dir_);
@@ -139,6 +156,13 @@ UpResult Testbed::up() {
 
   UpResult res;
   if (before.state_file) {
+    // Not rebuilt under a command measuring on it (found in review: a second search, a baseline or
+    // `testbed up` during a first search's outage tore its testbed down and built another).
+    if (const auto users_now = users(); !users_now.empty()) {
+      throw Error(fmt::format("testbed {} is not healthy ({}) but is in use by {}: it is not rebuilt under it; let it finish or "
+                              "stop it, then run `wgopt testbed up --prefix {}`",
+                              names_.prefix, join(before.problems, "; "), users_text(users_now), names_.prefix));
+    }
     if (before.anything_present) {
       res.outcome = UpResult::Outcome::rebuilt;
       res.rebuilt_because = join(before.problems, "; ");
@@ -319,24 +343,12 @@ void Testbed::teardown(DownResult& result) {
   for (const auto& f : {state_file() + ".tmp", state_file()}) {
     if (exists(f) && ::unlink(f.c_str()) == 0) result.removed.push_back("state file " + f);
   }
-  ::unlink((state_dir_ + "/testbed-" + n.prefix + ".use").c_str());  // a holder keeps its lock on the unlinked file
 }
 
-namespace {
-
-struct UseHold {
-  int fd = -1;
-  ~UseHold() {
-    if (fd >= 0) ::close(fd);  // the flock goes with the descriptor
-  }
-};
-
-std::string use_file(const std::string& state_dir, const std::string& prefix) { return state_dir + "/testbed-" + prefix + ".use"; }
-
-}  // namespace
 
 std::shared_ptr<const void> Testbed::hold_in_use() const {
   const std::string path = use_file(state_dir_, names_.prefix);
+  ::mkdir(state_dir_.c_str(), 0755);  // taken before `up` builds the testbed (and its state dir)
   auto hold = std::make_shared<UseHold>();
   hold->fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
   if (hold->fd < 0 || ::flock(hold->fd, LOCK_SH | LOCK_NB) != 0) {
@@ -359,17 +371,20 @@ std::vector<int> Testbed::users() const {
 
 DownResult Testbed::down(bool even_in_use) {
   check_preconditions("wgopt testbed down", false);
+  th::DirLock lock(state_dir_);  // then the users: a search that held it while `up` rebuilt it is seen
   if (const auto users_now = users(); !users_now.empty() && !even_in_use) {
-    throw Error(fmt::format("testbed {} is in use by wgopt pid {}{}: let it finish or stop it (Ctrl-C puts its values back), or "
-                            "take the testbed down anyway with --force",
-                            names_.prefix, users_now.front(), users_now.size() > 1 ? fmt::format(" and {} more", users_now.size() - 1) : ""));
+    throw Error(fmt::format("testbed {} is in use by {}: let it finish or stop it (Ctrl-C puts its values back), or take the "
+                            "testbed down anyway with --force",
+                            names_.prefix, users_text(users_now)));
   }
-  th::DirLock lock(state_dir_);
   TestbedStatus s = status();
   auto conflicts = foreign_conflicts(*this, s);
   if (!conflicts.empty()) throw Error(conflicts.front());
   DownResult res;
   teardown(res);
+  // Not in teardown: a rebuild keeps it, so the users holding it stay visible. A user --force
+  // left keeps its lock on the unlinked file.
+  ::unlink(use_file(state_dir_, names_.prefix).c_str());
   return res;
 }
 

@@ -722,17 +722,29 @@ TEST_CASE("testbed down refuses while a baseline measures on the testbed", "[sea
   const auto before = tunnel_state();
   auto down = run_wgopt(state.path, {"testbed", "down", "--prefix", kPrefix});
   auto status = run_wgopt(state.path, {"testbed", "status", "--prefix", kPrefix, "--json"});
+  CHECK(tunnel_state() == before);  // the refused down changed nothing
+  // Half-broken under it (its client's wireguard-go gone): `up` does not rebuild it under the
+  // baseline either (found in review: it did, and the rebuild dropped the in-use record).
+  const int wg_pid = Testbed(kPrefix).status().client.wireguard_go_pid;
+  REQUIRE(wg_pid > 0);
+  ::kill(wg_pid, SIGKILL);
+  for (int i = 0; i < 100 && Testbed(kPrefix).status().client.wireguard_go_pid == wg_pid; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto up = run_wgopt(state.path, {"testbed", "up", "--prefix", kPrefix});
   ::kill(pid, SIGINT);
   int ws = 0;
   ::waitpid(pid, &ws, 0);
+  INFO(up.err);
+  CHECK(up.exit_code == 1);
+  CHECK_THAT(up.err, Catch::Contains(fmt::format("testbed {} is not healthy", kPrefix)) &&
+                         Catch::Contains(fmt::format("is in use by wgopt pid {}: it is not rebuilt under it", pid)));
   INFO(down.err);
   CHECK(down.exit_code == 1);
   CHECK_THAT(down.err, Catch::Contains(fmt::format("testbed {} is in use by wgopt pid {}", kPrefix, pid)) &&
                            Catch::Contains("or take the testbed down anyway with --force"));
-  CHECK(tunnel_state() == before);
-  CHECK(Testbed(kPrefix).status().healthy);
   REQUIRE(status.exit_code == 0);
   CHECK(nlohmann::json::parse(status.out)["in_use_by"] == nlohmann::json::array({pid}));
-  // With the measurement over, nobody holds it.
+  // With the measurement over, nobody holds it, and `up` repairs it.
   CHECK(Testbed(kPrefix).users().empty());
+  CHECK(run_wgopt(state.path, {"testbed", "up", "--prefix", kPrefix}).exit_code == 0);
+  CHECK(Testbed(kPrefix).status().healthy);
 }
