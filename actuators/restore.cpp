@@ -164,6 +164,12 @@ void ChangeSession::refuse_other_namespace(const JournalData& d) const {
                                journal_.path(), where, here.empty() ? net_ns_ : "network namespace " + here, run_there));
 }
 
+std::string made_again(const std::string& was, const std::string& now) {
+  return fmt::format("its interface was made again since wgopt changed it (was {}, now {}): the value journaled went with the old one, "
+                     "the new one's is left alone",
+                     was, now);
+}
+
 namespace {
 
 // A journal entry with its knob (nullptr: gone, `gone_why` saying why when it is not plain).
@@ -192,9 +198,7 @@ std::vector<Restorable> in_restore_order(const std::vector<JournalEntry>& entrie
     // The same for an interface deleted and made again under its name (NetBird does): found by an
     // exploratory test, the new one was given the old one's original.
     if (const std::string now = knob && !e.instance.empty() ? knob->instance() : ""; !now.empty() && now != e.instance) {
-      gone_why = fmt::format("its interface was made again since wgopt changed it (was {}, now {}): the value journaled went with the old "
-                             "one, the new one's is left alone",
-                             e.instance, now);
+      gone_why = made_again(e.instance, now);
       knob = nullptr;
     }
     ranks.push_back(knob ? restore_rank_of(knob->descriptor(), e.companion) : 1 << 30);

@@ -63,6 +63,9 @@ RestoreItem restore_entry(Knob& knob, const JournalEntry& e, const std::string& 
 // companion after every knob (irqbalance, rank 5, is stopped before the masks it rewrote go back).
 int restore_rank_of(const Descriptor& d, bool companion);
 
+// A Gone item's detail when the entry's interface was made again under its name (JournalEntry::instance).
+std::string made_again(const std::string& was, const std::string& now);
+
 // The order to restore n knobs in, given in the order they were applied (journaled) with their
 // restore_rank(): newest first, except that a knob with a lower rank waits for every knob of a
 // higher rank (IRQ masks, rank 9, go back after the channels, 10, that decide which IRQs exist).

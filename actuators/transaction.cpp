@@ -83,6 +83,18 @@ Transaction::~Transaction() {
 namespace {
 
 // "interface eth9 is not in host (knobs eth9/mtu, eth9/txqueuelen and 12 more): ...".
+// Knob::instance once per interface of a place (in a namespace each read is a process).
+struct InstanceCache {
+  std::map<std::pair<std::string, std::string>, std::string> seen;  // (place, device) -> instance
+  std::string of(const Host& host, Knob& knob) {
+    const std::string& dev = knob.descriptor().device;
+    if (dev.empty()) return "";
+    auto [it, fresh] = seen.try_emplace({host.place.describe(), dev});
+    if (fresh) it->second = knob.instance();
+    return it->second;
+  }
+};
+
 std::string missing_interface_problem(const std::string& dev, const std::vector<std::string>& ids, const std::string& where) {
   std::string named;
   const size_t shown = std::min<size_t>(ids.size(), 3);
@@ -258,6 +270,7 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
   d.pid = ::getpid();
   d.open = true;
   std::map<std::string, std::string> namespaces;  // netns name -> named_net_namespace(), once each
+  InstanceCache instances;
   auto netns_id = [&](const Place& place) -> std::string {
     if (place.is_host()) return "";
     auto [it, fresh] = namespaces.try_emplace(place.netns_name());
@@ -267,7 +280,7 @@ ApplyResult Transaction::apply(const std::vector<Change>& changes) {
   for (auto& p : planned_) {
     JournalEntry* e = d.find(p.host->place, p.knob->id());
     const std::string ns = netns_id(p.host->place);
-    const std::string instance = p.knob->instance();
+    const std::string instance = instances.of(*p.host, *p.knob);
     if (e && ((!e->netns_id.empty() && !ns.empty() && !same_net_namespace(e->netns_id, ns)) ||
               (!e->instance.empty() && !instance.empty() && e->instance != instance))) {
       // Journaled in a namespace of that name, or on an interface of that name, that has been
@@ -394,13 +407,20 @@ RestoreReport Transaction::undo(size_t upto) {
   std::vector<int> ranks;
   for (const auto& p : planned_) ranks.push_back(restore_rank_of(p.knob->descriptor(), p.forced));
   std::set<std::string> stuck;  // places whose irqbalance could not be put back (restore_entry)
+  InstanceCache instances;
   for (size_t j : restore_sequence(ranks)) {
     const Planned& p = planned_[j];
     JournalEntry* e = d.find(p.host->place, p.knob->id());
     if (!e || p.skipped) continue;
     bool drop = false;
     if (j < upto) {
-      RestoreItem item = restore_entry(*p.knob, *e, e->before, stuck);
+      // Its interface made again while the values were applied (NetBird restarting mid-trial): the
+      // entry's value went with the old one (found in review: undo wrote it onto the new one).
+      const std::string now = e->instance.empty() ? "" : instances.of(*p.host, *p.knob);
+      RestoreItem item = !now.empty() && now != e->instance
+                             ? RestoreItem{.id = e->id, .place = e->place, .outcome = Outcome::Gone, .goal = e->before, .ours = e->target,
+                                           .detail = made_again(e->instance, now)}
+                             : restore_entry(*p.knob, *e, e->before, stuck);
       // Its interface is gone (wireguard-go killed, NetBird recreating it): its value went with it,
       // as crash recovery says. Found by an exploratory test: the entry stayed open, and every later
       // transaction of the search was refused "another transaction is still open".

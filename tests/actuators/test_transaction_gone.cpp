@@ -104,3 +104,22 @@ TEST_CASE("knobs of an interface this host lacks are one problem naming the inte
                                        "changed");
   CHECK(fake.files->read("/proc/sys/net/core/netdev_max_backlog") == before);
 }
+
+TEST_CASE("a candidate's rollback after its interface was made again leaves the new one alone") {
+  // Found in review: the in-process rollback (each trial's) wrote the old interface's value onto
+  // the new one, or called it "changed by someone else".
+  test::FakeHost fake(2);
+  std::vector<KnobPtr> knobs;
+  knobs.push_back(find_knob(fake.host, "wg0/txqueuelen"));
+  test::FakeSession session(fake);
+  Transaction tx(*session, fake.host, knobs);
+  tx.apply({{"wg0/txqueuelen", "777"}});
+  fake.files->write("/sys/class/net/wg0/ifindex", "9");  // NetBird made it again, with the same value
+  const auto report = tx.rollback();
+  REQUIRE(report.items.size() == 1);
+  CHECK(report.items[0].outcome == Outcome::Gone);
+  CHECK_THAT(report.items[0].detail, Catch::StartsWith("its interface was made again since wgopt changed it (was ifindex 2, now ifindex 9)"));
+  CHECK(trim(fake.files->read("/sys/class/net/wg0/tx_queue_len").value_or("")) == "777");
+  CHECK_FALSE(session->journal().data().open);
+  CHECK(session->journal().data().entries.empty());
+}
