@@ -248,7 +248,8 @@ std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const 
       const double to_window = full_s && used ? static_cast<double>(*full_s) / static_cast<double>(*used) : 1.0;
       add_rows(d, comparison_rows(fmt::format("trial {} (new best)", t.number), {&t.metrics}, {&t.probes}, to_window));
     }
-    d.state_counts[t.outage() ? std::string("voided") : std::string(to_string(t.state))] += 1;  // voided: an outage's
+    // voided: an outage's; stalled: a stall's, measured again
+    d.state_counts[t.stall_void() ? std::string("stalled") : t.outage() ? std::string("voided") : std::string(to_string(t.state))] += 1;
     d.trials.push_back(std::move(r));
   }
   for (const char* arm : {"baseline", "candidate"}) {
@@ -434,11 +435,13 @@ ReportData load_report(const std::string& path) {
 
 std::string trial_count_text(const ReportData& d) {
   std::string parts;
-  for (const char* s : {"complete", "pruned", "failed", "infeasible", "running", "voided"}) {
+  const std::map<std::string, std::string> said{{"voided", "voided by an outage outside wgopt"},
+                                                 {"stalled", "stalled with the path up and measured again"}};
+  for (const char* s : {"complete", "pruned", "failed", "infeasible", "running", "voided", "stalled"}) {
     auto it = d.state_counts.find(s);
     if (it == d.state_counts.end()) continue;
-    const bool voided = std::string(s) == "voided";
-    parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", it->second, voided ? "voided by an outage outside wgopt" : s);
+    const auto word = said.find(s);
+    parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", it->second, word != said.end() ? word->second : s);
   }
   const size_t n = d.trials.size();
   return fmt::format("{} trial{}{}{}", n, n == 1 ? "" : "s", parts.empty() ? "" : ": ", parts);

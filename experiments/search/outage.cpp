@@ -24,32 +24,37 @@ constexpr int kMaxConsecutiveVoids = 3;
 // A tunnel dead right after a rollback is checked again after this (undoing a candidate may reset a link).
 constexpr std::chrono::milliseconds kOutageGrace{3000};
 
-}  // namespace
-
-namespace {
-
-// The first scenario of `ev` with a stall, or null.
-const ScenarioOutcome* stalled_scenario(const Evaluation& ev) {
-  if (ev.state != Evaluation::State::Complete && ev.state != Evaluation::State::Pruned) return nullptr;
-  for (const auto& s : ev.scenarios) {
-    const double best = s.series_mbps.empty() ? 0 : *std::max_element(s.series_mbps.begin(), s.series_mbps.end());
-    int run = 0;
-    for (double v : s.series_mbps) {
-      run = best > 0 && v < 0.01 * best ? run + 1 : 0;
-      if (run >= kStallSeconds) return &s;
-    }
+// How a scenario's series stalled, or nullopt: kStallSeconds in a row at under 1% of its own best
+// second; or stopped by the pruner while at nothing, as the pruner acts on the first second or two
+// of a stall (found in review: with pruning on, the default, a link flap was charged).
+std::optional<std::string> stall_in(const ScenarioOutcome& s) {
+  const double best = s.series_mbps.empty() ? 0 : *std::max_element(s.series_mbps.begin(), s.series_mbps.end());
+  int run = 0;
+  for (double v : s.series_mbps) {
+    run = best > 0 && v < 0.01 * best ? run + 1 : 0;
+    if (run >= kStallSeconds) return fmt::format("{}: a stall of {} s or more at no rate", s.scenario, kStallSeconds);
   }
-  return nullptr;
+  if (s.pruned && run > 0) return fmt::format("{}: stopped early after {} s at no rate", s.scenario, run);
+  return std::nullopt;
+}
+
+// The first stall of `ev`'s scenarios.
+std::optional<std::string> stall_of(const Evaluation& ev) {
+  if (ev.state != Evaluation::State::Complete && ev.state != Evaluation::State::Pruned) return std::nullopt;
+  for (const auto& s : ev.scenarios) {
+    if (auto why = stall_in(s)) return why;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
 
-bool has_stall(const Evaluation& ev) { return stalled_scenario(ev) != nullptr; }
+bool has_stall(const Evaluation& ev) { return stall_of(ev).has_value(); }
 
 std::optional<std::string> looks_broken(const Evaluation& ev, double own_mbps) {
   if (ev.state == Evaluation::State::Failed) return ev.note;
   if (ev.state != Evaluation::State::Complete && ev.state != Evaluation::State::Pruned) return std::nullopt;
-  if (const auto* s = stalled_scenario(ev)) return fmt::format("{}: a stall of {} s or more at no rate", s->scenario, kStallSeconds);
+  if (auto why = stall_of(ev)) return why;
   if (!(own_mbps > 0) || ev.scenarios.empty()) return std::nullopt;
   double rate = 0;
   if (ev.state == Evaluation::State::Complete && ev.score) rate = ev.score->throughput_mbps;

@@ -109,9 +109,9 @@ Evaluation measure_arm(PlantAccess& plant, OutageWatch& outages, SearchProgress&
       outages.held();
       return std::move(a.ev);  // a slow rate or a failure with the path up is the arm's own
     }
-    died_before = a.tunnel_died;
-    lost_before = a.session_lost;
-    stalled_before = verdict->stall;
+    died_before = died_before || a.tunnel_died;  // the same values' attempts so far (a stall, a path down, a stall: its second)
+    lost_before = lost_before || a.session_lost;
+    stalled_before = stalled_before || verdict->stall;
     outages.voided(what, verdict->why, false);
   }
 }

@@ -113,6 +113,7 @@ void count_trials(const TrialCounts& counts, SearchReport& report) {
   report.failed = counts.failed;
   report.infeasible = counts.infeasible;
   report.outages = counts.outages;
+  report.stalls = counts.stalls;
   report.pruning_saved_s = counts.pruning_saved_s;
   report.screening_saved_s = counts.screening_saved_s;
   report.peer_events = counts.peer_events;
@@ -232,7 +233,7 @@ nlohmann::json SearchReport::to_json() const {
           {"study", study_path},
           {"profile", profile_path},
           {"trials", {{"total", trials}, {"complete", complete}, {"pruned", pruned}, {"failed", failed}, {"infeasible", infeasible},
-                      {"outages", outages}, {"resumed", resumed_trials}}},
+                      {"outages", outages}, {"stalls_remeasured", stalls}, {"resumed", resumed_trials}}},
           {"rounds_voided", rounds_voided},
           {"baseline_score", known(baseline_known, baseline_score)},
           {"winner_score", known(!ended_early, winner_score)},

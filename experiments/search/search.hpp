@@ -105,6 +105,7 @@ struct SearchReport {
   std::string ssh_target;  // --ssh, given or the resumed study's: the peer's [USER@]HOST ("": one end)
   int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;  // this run's
   int outages = 0;  // besides those: trials voided by an outage outside wgopt (not counted in trials or failed)
+  int stalls = 0;   // of the outages: voided for a stall under their values with the path up, and measured again
   int rounds_voided = 0;  // baseline, confirmation and simplification measurements voided by one and measured again
   int resumed_trials = 0;  // --resume: the study's trials before this run
   double baseline_score = 0, winner_score = 0, gain_pct = 0;

@@ -9,10 +9,13 @@ namespace {
 std::string trial_counts(const SearchReport& r) {
   // A resumed study's earlier trials are said too (found by an exploratory test: "trials: 0" for a
   // resumed study whose 4 trials `wgopt report` lists).
-  return fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible){}{}{}", r.trials, r.complete, r.pruned, r.failed,
+  // A stall's void is said apart: its retry may show the stall was the values' own, not an outage.
+  const int outside = r.outages - r.stalls;
+  return fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible){}{}{}{}", r.trials, r.complete, r.pruned, r.failed,
                      r.infeasible,
                      r.resumed_trials > 0 ? fmt::format(" in this run, after the study's {} before it", r.resumed_trials) : "",
-                     r.outages > 0 ? fmt::format("; {} more voided by an outage outside wgopt (not counted)", r.outages) : "",
+                     outside > 0 ? fmt::format("; {} more voided by an outage outside wgopt (not counted)", outside) : "",
+                     r.stalls > 0 ? fmt::format("; {} more stalled with the path up and measured again (not counted)", r.stalls) : "",
                      r.rounds_voided > 0 ? fmt::format("; {} baseline, confirmation or simplification measurement(s) voided by one and measured again", r.rounds_voided)
                                          : "");
 }

@@ -139,7 +139,12 @@ class TrialRunner {
       }
     }
     if (const auto verdict = outside_outage(rec, ev, peer_lost, retrying ? &*retrying : nullptr)) {
-      void_trial(rec, Retry{*cfg, is_remeasure, tunnel_died_, peer_lost, verdict->stall});
+      // What voided it, and what voided the attempts of the same values before: a stall, then a
+      // path down, then a stall again is their second stall (found in review: it read as a first,
+      // and the third void in a row ended the search).
+      const Retry* was = retrying ? &*retrying : nullptr;
+      void_trial(rec, Retry{*cfg, is_remeasure, tunnel_died_ || (was && was->died), peer_lost || (was && was->lost),
+                            verdict->stall || (was && was->stalled)});
       return;
     }
     in_.outages.held();
@@ -283,7 +288,9 @@ class TrialRunner {
     budget_.trial_voided();
     --counts_.trials;
     ++counts_.outages;
-    const std::string_view why = std::string_view(rec.note).substr(std::string_view(kOutageTrialNote).size());
+    if (rec.stall_void()) ++counts_.stalls;
+    const std::string_view prefix = rec.stall_void() ? kStallTrialNote : kOutageTrialNote;
+    const std::string_view why = std::string_view(rec.note).substr(prefix.size());
     in_.outages.voided(fmt::format("trial {}", rec.number), std::string(why), true);
     retry_ = std::move(retry);
   }
@@ -303,12 +310,12 @@ class TrialRunner {
                                             .tunnel_died = tunnel_died_,
                                             .session_lost = peer_lost,
                                             .died_before = retry && retry->died,
-                                            .lost_before = retry != nullptr,
+                                            .lost_before = retry && retry->lost,
                                             .stalled_before = retry && retry->stalled});
     if (!verdict) return std::nullopt;
     rec.state = TrialState::Failed;
     rec.score.reset();
-    rec.note = fmt::format("{}{}: not evidence for the engine, measured again{}", kOutageTrialNote, verdict->why,
+    rec.note = fmt::format("{}{}: not evidence for the engine, measured again{}", verdict->stall ? kStallTrialNote : kOutageTrialNote, verdict->why,
                            verdict->path_down ? " once the path is back" : "");
     return verdict;
   }

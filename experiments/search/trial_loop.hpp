@@ -25,6 +25,7 @@ class SearchProgress;
 struct TrialCounts {
   int trials = 0, complete = 0, pruned = 0, failed = 0, infeasible = 0;  // this session's
   int outages = 0;  // besides those: voided by an outage outside wgopt (the path down with the host's own values)
+  int stalls = 0;   // of the outages: voided for a stall with the path up, and measured again (TrialRecord::stall_void)
   double pruning_saved_s = 0;  // measurement time early stopping saved, against a full measurement here
   double screening_saved_s = 0;  // ... and screening saved (a new candidate measured at the screening length)
   std::vector<std::string> peer_events;  // --ssh: each lost session and what came of it

@@ -256,7 +256,11 @@ StudyStore StudyStore::open_read_only(const std::string& path) {
 
 bool TrialRecord::interrupted() const { return state == TrialState::Failed && note == kInterruptedTrialNote; }
 
-bool TrialRecord::outage() const { return state == TrialState::Failed && note.starts_with(kOutageTrialNote); }
+bool TrialRecord::outage() const {
+  return state == TrialState::Failed && (note.starts_with(kOutageTrialNote) || note.starts_with(kStallTrialNote));
+}
+
+bool TrialRecord::stall_void() const { return state == TrialState::Failed && note.starts_with(kStallTrialNote); }
 
 StudyStore StudyStore::open(const std::string& path) {
   require_exists(path, "check the path, or start a new study without --resume");

@@ -71,11 +71,16 @@ struct TrialRecord {
   // Voided by an outage outside wgopt (the search's trial loop: the tunnel was down with the
   // host's own values too): recorded failed, not evidence for the model either.
   bool outage() const;
+  // One of those: voided for a stall under its values with the path up by the check, and measured
+  // again to tell an outage that ended from the values' own (kStallTrialNote).
+  bool stall_void() const;
   bool not_evidence() const { return interrupted() || outage(); }
 };
 
 // The start of the note of a trial an outside outage voided (TrialRecord::outage).
 inline constexpr const char* kOutageTrialNote = "outside outage: ";
+// ... and of one voided for a stall (TrialRecord::stall_void).
+inline constexpr const char* kStallTrialNote = "stalled, measured again: ";
 
 // The note open() gives a trial it found `running`.
 inline constexpr const char* kInterruptedTrialNote = "interrupted (wgopt stopped during this trial); marked failed on resume";

@@ -349,6 +349,20 @@ Evaluation SearchWorld::measure_here(const Objective& objective, const MeasureOp
   out.series_mean_mbps = tp;
   if (std::find(script.stall_measures.begin(), script.stall_measures.end(), k) != script.stall_measures.end() &&
       out.series_mbps.size() >= 5) {
+    if (script.stall_pruned && mo.prune) {  // the pruner stops it on its first second at nothing
+      out.series_mbps = {tp, 0.0};
+      out.series_mean_mbps = tp / 2;
+      out.pruned = true;
+      out.prune_reason = "a second at no rate";
+      ev.state = Evaluation::State::Pruned;
+      ev.note = out.scenario + ": " + out.prune_reason;
+      ev.seconds = 2;
+      ev.saved_seconds = planned - ev.seconds;
+      ev.scenarios.push_back(out);
+      clock_ms_ += 2000;
+      event(seen + " -> stalls, pruned at its first second at no rate");
+      return ev;
+    }
     std::fill(out.series_mbps.begin() + 1, out.series_mbps.begin() + 4, 0.0);
     out.series_mean_mbps = tp * static_cast<double>(out.series_mbps.size() - 3) / static_cast<double>(out.series_mbps.size());
     event(seen + " -> stalls 3 s");

@@ -28,6 +28,7 @@ struct Script {
   bool server_restartable = true;     // the plant can start its iperf3 server again (the testbed)
   std::vector<int> low_measures;  // these measurements read 100 Mbit/s low (a neighbour's burst)
   std::vector<int> stall_measures;  // these stall 3 s at no rate mid-series (a link flap over by the next check)
+  bool stall_pruned = false;        // ... and with pruning on, the pruner stops them on their first second at nothing
   int interrupt_at_arm = 0;       // Ctrl-C arrives with the k-th arm of the guardian
   int kill_apply_at_arm = 0;      // ... and kills the apply's command: the candidate's first write fails
   int kill_ping_at_check = 0;     // Ctrl-C arrives during the k-th tunnel check and kills its ping

@@ -541,6 +541,43 @@ TEST_CASE("search: a stall under a candidate with the path up by the check is me
     CHECK_FALSE(trials[2].outage());  // the same values stalled again: theirs, scored as measured
     CHECK(trials[2].state == TrialState::Complete);
     CHECK(report.outages == 1);
+    // Said apart from an outage outside wgopt: the retry showed it was the values' own.
+    CHECK(report.stalls == 1);
+    CHECK_THAT(search_summary(report), Catch::Contains("; 1 more stalled with the path up and measured again (not counted)") &&
+                                           !Catch::Contains("voided by an outage outside wgopt"));
+    CHECK_THAT(trial_count_text(load_report(o.study_path)), Catch::Contains("1 stalled with the path up and measured again"));
+  }
+  {
+    // Found in review: with pruning on (the default) the pruner stops a flap on its first second at
+    // nothing, before it is 3 s long; that is a stall too.
+    SearchWorld w(Script{.stall_measures = {5}, .stall_pruned = true});
+    w.start_poor();
+    auto o = w.options();
+    REQUIRE(o.prune);
+    const auto report = w.run(o);
+    const auto trials = StudyStore::open_read_only(o.study_path).trials();
+    REQUIRE(trials.size() >= 3);
+    CHECK(trials[1].stall_void());
+    CHECK_THAT(trials[1].note, Catch::StartsWith("stalled, measured again: tcp: stopped early after 1 s at no rate"));
+    CHECK(trials[2].params == trials[1].params);
+    CHECK_FALSE(trials[2].outage());
+    CHECK(report.stalls == 1);
+  }
+  {
+    // A stall, then the path down on the retry, then a stall again: the second stall of the same
+    // values is theirs (found in review: it read as a first, and a third void in a row ended the search).
+    SearchWorld w(Script{.fail_measures = {6}, .stall_measures = {5, 7}, .dead_checks = {6, 7}});
+    w.start_poor();
+    const auto o = w.options();
+    const auto report = w.run(o);
+    const auto trials = StudyStore::open_read_only(o.study_path).trials();
+    REQUIRE(trials.size() >= 4);
+    CHECK(trials[1].stall_void());
+    CHECK(trials[2].outage());
+    CHECK_FALSE(trials[2].stall_void());
+    CHECK(trials[3].params == trials[1].params);
+    CHECK_FALSE(trials[3].outage());
+    CHECK(report.outages == 2);
   }
 }
 
