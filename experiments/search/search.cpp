@@ -151,7 +151,8 @@ void fill_outcome(const SearchOptions& o, const SearchPlan& plan, const BoundSpa
   report.winner_score = conf.winner_score;
   // The score is the confirmation's rounds: so is the throughput beside it (the retune's metrics file
   // showed the first rounds' rate while its table showed these, found by an exploratory test).
-  if (conf.baseline_row.n > 0) report.baseline_throughput_mbps = conf.baseline_row.mean_throughput();
+  // Only when they decided it: too few rounds leave the first rounds' score (found in review).
+  if (conf.confirmed && conf.baseline_row.n > 0) report.baseline_throughput_mbps = conf.baseline_row.mean_throughput();
   if (plan.retune()) {
     // The confirmation measured the profile in more rounds than the first check: the regression is
     // decided again on them, so the outcome and the score the summary shows agree (found by an

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fmt/ranges.h>
 #include <unistd.h>
@@ -83,7 +84,13 @@ int measurement_seconds(const std::string& text) {
   try {
     s = parse_whole_seconds(text, "--duration");
   } catch (const UsageError&) {
-    throw UsageError(duration_range(text));  // "0", "-5", "2.5s", "ten": one message that names the range
+    // "0" and "-5" are out of range; "2.5s" and "ten" are not whole seconds: each message names the range.
+    char* end = nullptr;
+    const std::string t = trim(text);
+    std::strtod(t.c_str(), &end);
+    if (!t.empty() && end && *end == '\0' && t.find('.') == std::string::npos) throw UsageError(duration_range(text));
+    throw UsageError(fmt::format("--duration '{}' is not a whole number of seconds: use {}..{}, e.g. 10, 30s or 1m", one_line(text, 80),
+                                 kMinDurationS, kMaxDurationS));
   }
   if (s < kMinDurationS || s > kMaxDurationS) throw UsageError(duration_range(text));
   return static_cast<int>(s);

@@ -654,7 +654,7 @@ TEST_CASE("search: bad input is one line, exit 2, and changes nothing", "[search
       {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--exclude", "wgt5-wc/mtuu"}, "--exclude 'wgt5-wc/mtuu' matches no knob"},
       {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--duration", "0"}, "--duration '0' is out of range: use 2..3600 whole seconds"},
       {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--duration", "-5"}, "--duration '-5' is out of range: use 2..3600 whole seconds"},
-      {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--duration", "2.5s"}, "--duration '2.5s' is out of range: use 2..3600"},
+      {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--duration", "2.5s"}, "--duration '2.5s' is not a whole number of seconds: use 2..3600"},
       {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--duration", "2h"}, "--duration '2h' is out of range: use 2..3600"},
       {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--settle-ms", "-100"}, "--settle-ms -100 is out of range"},
       {{"search", "--testbed", "--prefix", kPrefix, "--trials", "1", "--strategy", "nosuch"}, "strategy 'nosuch' is unknown"},
