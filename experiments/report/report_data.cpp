@@ -249,7 +249,10 @@ std::vector<const json*> add_trials(ReportData& d, const StudyInfo& info, const 
       add_rows(d, comparison_rows(fmt::format("trial {} (new best)", t.number), {&t.metrics}, {&t.probes}, to_window));
     }
     // voided: an outage's; stalled: a stall's, measured again
-    d.state_counts[t.stall_void() ? std::string("stalled") : t.outage() ? std::string("voided") : std::string(to_string(t.state))] += 1;
+    d.state_counts[t.stall_void()    ? std::string("stalled")
+                   : t.outage()      ? std::string("voided")
+                   : t.interrupted() ? std::string("interrupted")
+                                     : std::string(to_string(t.state))] += 1;
     d.trials.push_back(std::move(r));
   }
   for (const char* arm : {"baseline", "candidate"}) {
@@ -437,7 +440,7 @@ std::string trial_count_text(const ReportData& d) {
   std::string parts;
   const std::map<std::string, std::string> said{{"voided", "voided by an outage outside wgopt"},
                                                  {"stalled", "stalled with the path up and measured again"}};
-  for (const char* s : {"complete", "pruned", "failed", "infeasible", "running", "voided", "stalled"}) {
+  for (const char* s : {"complete", "pruned", "failed", "infeasible", "interrupted", "running", "voided", "stalled"}) {
     auto it = d.state_counts.find(s);
     if (it == d.state_counts.end()) continue;
     const auto word = said.find(s);

@@ -11,8 +11,10 @@ std::string trial_counts(const SearchReport& r) {
   // resumed study whose 4 trials `wgopt report` lists).
   // A stall's void is said apart: its retry may show the stall was the values' own, not an outage.
   const int outside = r.outages - r.stalls;
-  return fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible){}{}{}{}", r.trials, r.complete, r.pruned, r.failed,
-                     r.infeasible,
+  // The trial Ctrl-C stopped is one of them, in none of the states (found by an exploratory test).
+  const int stopped = r.trials - r.complete - r.pruned - r.failed - r.infeasible;
+  return fmt::format("trials: {} ({} complete, {} pruned, {} failed, {} infeasible{}){}{}{}{}", r.trials, r.complete, r.pruned, r.failed,
+                     r.infeasible, stopped > 0 ? fmt::format(", {} interrupted", stopped) : "",
                      r.resumed_trials > 0 ? fmt::format(" in this run, after the study's {} before it", r.resumed_trials) : "",
                      outside > 0 ? fmt::format("; {} more voided by an outage outside wgopt (not counted)", outside) : "",
                      r.stalls > 0 ? fmt::format("; {} more stalled with the path up and measured again (not counted)", r.stalls) : "",

@@ -254,7 +254,7 @@ StudyStore StudyStore::open_read_only(const std::string& path) {
   return s;
 }
 
-bool TrialRecord::interrupted() const { return state == TrialState::Failed && note == kInterruptedTrialNote; }
+bool TrialRecord::interrupted() const { return state == TrialState::Failed && note.starts_with(kStoppedTrialNote); }
 
 bool TrialRecord::outage() const {
   return state == TrialState::Failed && (note.starts_with(kOutageTrialNote) || note.starts_with(kStallTrialNote));
@@ -320,7 +320,15 @@ StudyInfo StudyStore::info() const {
 
 void StudyStore::set_status(const std::string& status) {
   if (!valid_status(status)) throw Error(fmt::format("study status '{}' is not one of {}", status, kStatusList));
+  Transaction tx(db_, path_);
   Stmt(db_, path_, "UPDATE study SET status = ?").bind(1, status).run();
+  // A study no search writes any more has no trial running: the one Ctrl-C stopped is said so now,
+  // not at the resume (found by an exploratory test: `wgopt report` of an interrupted study listed
+  // it "running", and its --json said "running": false beside it).
+  if (status != "running") {
+    Stmt(db_, path_, "UPDATE trials SET state = 'failed', note = ? WHERE state = 'running'").bind(1, kStoppedTrialNote).run();
+  }
+  tx.commit();
   if (status != "running") become_one_file();  // interrupted or failed: `wgopt report` reads it next
 }
 

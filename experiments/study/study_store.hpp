@@ -82,8 +82,11 @@ inline constexpr const char* kOutageTrialNote = "outside outage: ";
 // ... and of one voided for a stall (TrialRecord::stall_void).
 inline constexpr const char* kStallTrialNote = "stalled, measured again: ";
 
-// The note open() gives a trial it found `running`.
+// The note open() gives a trial it found `running` (its search died without a word: kill -9, a crash).
 inline constexpr const char* kInterruptedTrialNote = "interrupted (wgopt stopped during this trial); marked failed on resume";
+// ... and the note set_status() gives one when its search stops (Ctrl-C, a failure). Both are
+// TrialRecord::interrupted().
+inline constexpr const char* kStoppedTrialNote = "interrupted (wgopt stopped during this trial)";
 
 struct BaselineRecord {
   int round = 0;

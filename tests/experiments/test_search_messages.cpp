@@ -11,6 +11,7 @@
 #include "common/error.hpp"
 #include "experiments/report/report_data.hpp"
 #include "experiments/search/search_summary.hpp"
+#include "experiments/study/study_store.hpp"
 #include "tests/experiments/search_world.hpp"
 
 using namespace wgopt;
@@ -62,6 +63,13 @@ TEST_CASE("an interrupted search names no profile it never wrote and prints no e
                        !Contains("wgopt export"));
   CHECK_THAT(text, Contains("search interrupted: the host is on its original values") && Contains("study:   " + o.study_path) &&
                        Contains("wgopt search --resume " + o.study_path));
+  // The trial Ctrl-C stopped is counted, and the study says so at once, not at the resume (found by
+  // an exploratory test: `wgopt report` listed it "running" in an interrupted study).
+  CHECK_THAT(text, Contains(" infeasible, 1 interrupted)"));
+  const auto trials = StudyStore::open_read_only(o.study_path).trials();
+  REQUIRE_FALSE(trials.empty());
+  CHECK(trials.back().interrupted());
+  CHECK_THAT(trial_count_text(load_report(o.study_path)), Contains("1 interrupted") && !Contains("running"));
 }
 
 TEST_CASE("a search that lost its peer says so, names no profile and says how to resume", "[search-messages]") {

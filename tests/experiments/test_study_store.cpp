@@ -230,8 +230,12 @@ TEST_CASE("an interrupted or failed study is one file too, and --resume's writes
   }
   CHECK_FALSE(fs::exists(path + "-wal"));
   CHECK_FALSE(fs::exists(path + "-shm"));
-  auto resumed = StudyStore::open(path);  // the running trial marked failed, new ones written
-  CHECK(resumed.recovered_trials() == std::vector<int>{1});
+  // The running trial was marked interrupted when the study stopped, not found running by the resume.
+  auto resumed = StudyStore::open(path);
+  CHECK(resumed.recovered_trials().empty());
+  REQUIRE(resumed.trials().size() == 1);
+  CHECK(resumed.trials()[0].interrupted());
+  CHECK(resumed.trials()[0].note == kStoppedTrialNote);
   resumed.set_status("running");
   CHECK(resumed.begin_trial({{"mtu", "1400"}}, 2.0) == 2);
 }
