@@ -56,8 +56,8 @@ std::optional<long long> objective_seconds(const StudyInfo& info) {
 }
 
 // The baseline rounds' mean and interval, then the evidence's fairer numbers when there are any.
-Evidence add_baseline(ReportData& d, const std::string& study_path, const StudyInfo& info,
-                      const std::vector<BaselineRecord>& baselines, const std::optional<StudyResult>& result) {
+Evidence add_baseline(ReportData& d, const std::string& study_path, const StudyInfo& info, const std::vector<BaselineRecord>& baselines,
+                      const std::vector<ConfirmationRecord>& confirmations, const std::optional<StudyResult>& result) {
   // ---- Baseline and the evidence.
   d.rounds_baseline = static_cast<int>(baselines.size());
   std::vector<double> bscores;
@@ -81,7 +81,13 @@ Evidence add_baseline(ReportData& d, const std::string& study_path, const StudyI
       // A baseline kept without a decided confirmation: the search's own rounds (it records their
       // count); otherwise the confirmation's (found by an exploratory test: the search's 324.4 was
       // labelled as the confirmation's, whose baseline rounds averaged 397.8).
-      if (!evidence.baseline->n) d.baseline_score_source = "the confirmation's interleaved baseline rounds";
+      if (!evidence.baseline->n) {
+        d.baseline_score_source = "the confirmation's interleaved baseline rounds";
+        // ... and the count beside the score is theirs (found by an exploratory test: --json said
+        // 2 rounds where the text said the confirmation's 3).
+        const auto arms = std::count_if(confirmations.begin(), confirmations.end(), [](const auto& c) { return c.arm == "baseline"; });
+        if (arms > 0) d.rounds_baseline = static_cast<int>(arms);
+      }
     }
     if (auto ci = evidence.baseline->ci95) d.baseline_ci95 = std::pair{ci->low, ci->high};
   }
@@ -362,7 +368,7 @@ ReportData build_report(const std::string& study_path, const StudyInfo& info, co
   d.info = info;
   d.result = result;
   d.running = info.status == "running";
-  const Evidence evidence = add_baseline(d, study_path, info, baselines, result);
+  const Evidence evidence = add_baseline(d, study_path, info, baselines, confirmations, result);
   const TrialRecord* winner = choose_winner(d, trials, confirmations, result, evidence);
   add_moved(d, info, trials, evidence, result, winner);
   const auto base_probes = add_trials(d, info, trials, baselines, confirmations);

@@ -88,7 +88,7 @@ struct ReportData {
   std::optional<StudyResult> result;
   bool running = false;  // status "running": a search may still be writing it (or died without a word)
 
-  int rounds_baseline = 0;
+  int rounds_baseline = 0;  // the rounds baseline_mean comes from (the search's, or the confirmation's baseline arm)
   std::optional<double> baseline_mean;
   std::string baseline_score_source;  // which rounds baseline_mean comes from (the search's or the confirmation's)
   std::optional<std::pair<double, double>> baseline_ci95;
@@ -98,6 +98,11 @@ struct ReportData {
   // The search kept the host's values: the winner shown is a candidate the profile does not carry,
   // and the gain (when recorded) is that candidate's, not the profile's.
   bool not_promoted = false;
+  // What the report calls the trial it singles out: "winner" when the result promoted it,
+  // "candidate" when the baseline was kept, "best so far" with no result yet (found by an
+  // exploratory test: a kept baseline's and an interrupted study's best trial were called "winner",
+  // one of them scored below the baseline).
+  std::string role() const { return !result ? "best so far" : not_promoted ? "candidate" : "winner"; }
 
   std::string window_label;             // "10s": one measurement window (objective duration)
   std::vector<ComparisonRow> table_rows;

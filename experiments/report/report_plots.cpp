@@ -110,8 +110,8 @@ std::string convergence_svg(const ReportData& d, ConvergenceAxis axis) {
     c.tooltip(tip);
     if (t.winner && t.score) {
       c.circle(x, f.py(*t.score), 9, {{"class", "winner"}, {"fill", "none"}, {"stroke", kWinner}, {"stroke-width", "2.5"}});
-      c.tooltip(fmt::format("winner: trial {}", t.number));
-      c.text(x + 11, f.py(*t.score) - 8, "winner", "start", {{"fill", "#8a6d00"}});
+      c.tooltip(fmt::format("{}: trial {}", d.role(), t.number));
+      c.text(x + 11, f.py(*t.score) - 8, d.role(), "start", {{"fill", "#8a6d00"}});
     }
   }
 
@@ -124,7 +124,7 @@ std::string convergence_svg(const ReportData& d, ConvergenceAxis axis) {
   if (!steps.empty()) legend.push_back({"best so far", "line", kComplete});
   if (d.baseline_mean) legend.push_back({"baseline mean", "dash", kBaseline});
   if (d.baseline_ci95) legend.push_back({"baseline 95% CI", "band", kBaseline});
-  if (d.winner_trial) legend.push_back({"winner", "ring", kWinner});
+  if (d.winner_trial) legend.push_back({d.role(), "ring", kWinner});
   svg::draw_legend(c, f.left, f.bottom() + 56, f.width, legend);
   return c.finish();
 }
@@ -227,7 +227,7 @@ std::string core_load_svg(const ReportData& d) {
       const double busy = std::clamp(l->busy(), 0.0, 100.0), soft = std::clamp(l->soft, 0.0, busy);
       c.rect(x, f.py(busy), bar, f.py(0) - f.py(busy),
              {{"class", before ? "core-bar before" : "core-bar after"}, {"fill", color}, {"fill-opacity", "0.45"}});
-      c.tooltip(fmt::format("cpu{} {}: busy {:.1f}% (usr {:.1f}, sys {:.1f}, soft {:.1f})", cpu, before ? "baseline" : "winner",
+      c.tooltip(fmt::format("cpu{} {}: busy {:.1f}% (usr {:.1f}, sys {:.1f}, soft {:.1f})", cpu, before ? "baseline" : d.role(),
                             busy, l->usr, l->sys, l->soft));
       c.rect(x, f.py(soft), bar, f.py(0) - f.py(soft), {{"class", "core-soft"}, {"fill", color}});
       if (bar >= 14) c.text(x + bar / 2, f.py(busy) - 3, fmt::format("{:.0f}%", busy), "middle", {{"font-size", "10"}});

@@ -67,9 +67,9 @@ std::vector<std::pair<std::string, std::string>> header(const ReportData& d) {
       {"outcome", d.result ? to_string(d.result->outcome) : "none yet (no result recorded)"},
       {"baseline score", with_ci(d.baseline_mean, d.baseline_ci95) +
                              (d.baseline_score_source.empty() ? "" : ", from " + d.baseline_score_source)},
-      {"winner", d.winner_trial ? fmt::format("{} ({})", winner_label(d), d.winner_source) : "-"},
+      {d.role(), d.winner_trial ? fmt::format("{} ({})", winner_label(d), d.winner_source) : "-"},
   };
-  if (d.winner_mean) h.emplace_back(d.not_promoted ? "candidate score" : "winner score", with_ci(d.winner_mean, d.winner_ci95));
+  if (d.winner_mean) h.emplace_back(d.role() + " score", with_ci(d.winner_mean, d.winner_ci95));
   const std::string gain = gain_text(d.gain);
   h.emplace_back("gain", d.not_promoted && gain != "-" ? gain + "; the candidate's, not promoted: the profile keeps the host's values" : gain);
   h.emplace_back("profile", d.result && !d.result->profile_path.empty() ? d.result->profile_path : "-");
@@ -80,11 +80,11 @@ std::vector<std::pair<std::string, std::string>> header(const ReportData& d) {
 // check measured of returning it, and whether the profile keeps it or it went back to the host's value.
 Table moved_table(const ReportData& d) {
   if (!d.moved_explained) {
-    Table t({"knob", "baseline", "winner"});
+    Table t({"knob", "baseline", d.role()});
     for (const auto& m : d.moved) t.add_row({m.id, m.from, m.to});
     return t;
   }
-  Table t({"knob", "baseline", "winner", "contribution (model)", "95% interval", "returning it, measured", "in the profile"});
+  Table t({"knob", "baseline", d.role(), "contribution (model)", "95% interval", "returning it, measured", "in the profile"});
   for (const auto& m : d.moved) {
     t.add_row({m.id, m.from, m.to, m.contribution ? fmt::format("{:+.1f}", *m.contribution) : "unknown",
                m.ci95 ? fmt::format("{:+.1f} .. {:+.1f}", m.ci95->first, m.ci95->second) : "-", plant_check_text(m.check),
@@ -144,7 +144,7 @@ Table core_table(const ReportData& d) {
 }
 
 std::string cores_caption(const ReportData& d) {
-  return fmt::format("baseline: {}; winner: {}", d.cores_before_source.empty() ? "no data" : d.cores_before_source,
+  return fmt::format("baseline: {}; {}: {}", d.cores_before_source.empty() ? "no data" : d.cores_before_source, d.role(),
                      d.cores_after_source.empty() ? "no data" : d.cores_after_source);
 }
 
@@ -250,7 +250,7 @@ json report_to_json(const ReportData& d) {
   j["baseline"] = {{"rounds", d.rounds_baseline}, {"score", opt(d.baseline_mean)}, {"ci95", ci(d.baseline_ci95)},
                    {"score_from", d.baseline_score_source},
                    {"values", d.baseline_values}, {"values_from", d.baseline_source}};
-  j["winner"] = {{"trial", d.winner_trial ? json(*d.winner_trial) : json(nullptr)}, {"from", d.winner_source},
+  j["winner"] = {{"trial", d.winner_trial ? json(*d.winner_trial) : json(nullptr)}, {"from", d.winner_source}, {"role", d.role()},
                  {"promoted", d.result ? json(!d.not_promoted) : json(nullptr)},
                  {"score", opt(d.winner_mean)}, {"ci95", ci(d.winner_ci95)}};
   j["gain"] = d.gain;

@@ -667,6 +667,18 @@ TEST_CASE("a kept baseline's confirmed candidate is never called the winner, its
   CHECK_THAT(text, Contains("the candidate's, not promoted: the profile keeps the host's values"));
   CHECK_THAT(text, Contains("These are the confirmed candidate's changes: it was not promoted, the profile carries none of them."));
   CHECK(report_to_json(d)["winner"]["promoted"] == false);
+  // Named so in every place (found by an exploratory test: "winner: trial 2" in the header).
+  CHECK(d.role() == "candidate");
+  CHECK_THAT(text, Contains("\ncandidate:") && !Contains("\nwinner:"));
+  CHECK(report_to_json(d)["winner"]["role"] == "candidate");
+  // The rounds beside the score are those it came from: the confirmation's baseline arm.
+  const std::vector<ConfirmationRecord> rounds{{1, "baseline", 2, 396, metrics(500, 500), 0}, {1, "candidate", 2, 420, metrics(499, 499), 0},
+                                               {2, "baseline", 2, 399, metrics(500, 500), 0}, {2, "candidate", 2, 421, metrics(499, 499), 0},
+                                               {3, "baseline", 2, 398, metrics(500, 500), 0}, {3, "candidate", 2, 420, metrics(499, 499), 0}};
+  const std::vector<BaselineRecord> two{{1, 390, metrics(500, 500)}, {2, 395, metrics(500, 500)}};
+  CHECK(report_to_json(build_report("s", info("finished"), trials, two, rounds, res))["baseline"]["rounds"] == 3);
+  // With no result yet, the best trial is the best so far.
+  CHECK(build_report("s", info("interrupted"), trials, {}, {}, std::nullopt).role() == "best so far");
 
   // A promoted winner's header is unchanged.
   res.outcome = SearchOutcome::Promoted;
