@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <set>
+#include <string_view>
 
 #include "actuators/allowlist.hpp"
 #include "common/error.hpp"
@@ -157,6 +158,13 @@ void emit_knobs(YAML::Emitter& out, const std::vector<std::pair<std::string, std
 
 Profile parse_profile(const std::string& text, const std::string& source_path) {
   const std::string source = one_line(source_path, 200);  // how messages name it: one line whatever the path
+  // A study given for its profile (found by an exploratory test: "not valid YAML: ... unknown escape
+  // character: " and a raw control byte).
+  if (text.starts_with(std::string_view("SQLite format 3\0", 16))) {
+    throw UsageError(fmt::format("{} is a study (SQLite), not a profile: give the profile the search wrote beside it (.yaml), or "
+                                 "read the study with `wgopt report`",
+                                 source));
+  }
   YAML::Node root;
   try {
     // A second document (after ---) was dropped without a word: its knobs never applied or exported.
@@ -168,7 +176,7 @@ Profile parse_profile(const std::string& text, const std::string& source_path) {
     }
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    throw UsageError(fmt::format("profile {} is not valid YAML: line {}: {}", source, e.mark.line + 1, e.msg));
+    throw UsageError(fmt::format("profile {} is not valid YAML: line {}: {}", source, e.mark.line + 1, one_line(e.msg, 200)));
   }
   if (!root.IsMap()) {
     throw UsageError(fmt::format("profile {} must be a YAML map with a 'knobs:' map (see `wgopt show`)", source));

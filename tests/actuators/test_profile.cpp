@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -148,4 +149,20 @@ TEST_CASE("a profile is read from a pipe, and one larger than 16 MiB or unreadab
   CHECK_THROWS_AS(load_profile(big), UsageError);
   CHECK_THROWS_WITH(load_profile(dir / "missing.yaml"), Catch::Contains("No such file or directory: check the path"));
   CHECK_THROWS_WITH(load_profile(dir.path), Catch::Contains("Is a directory"));
+}
+
+TEST_CASE("a study given for a profile is named so, and a YAML error's message is one line of text") {
+  // Found by an exploratory test: `wgopt export s4.sqlite` ended "not valid YAML: ... unknown escape
+  // character: " and a raw control byte.
+  const std::string study = std::string("SQLite format 3\0\x10\x00\x01\x01", 20) + "\"\\\x10\"";
+  CHECK_THROWS_WITH(parse_profile(study, "s4.sqlite"), "s4.sqlite is a study (SQLite), not a profile: give the profile the search wrote "
+                                                      "beside it (.yaml), or read the study with `wgopt report`");
+  try {
+    parse_profile("knobs: \"\\\x10\"\n", "p.yaml");
+    FAIL("a bad escape was taken");
+  } catch (const UsageError& e) {
+    const std::string what = e.what();
+    CHECK_THAT(what, Catch::StartsWith("profile p.yaml is not valid YAML: line 1: "));
+    CHECK(std::none_of(what.begin(), what.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }));
+  }
 }
