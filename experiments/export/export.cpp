@@ -67,15 +67,21 @@ std::string link_value(const Knob& k) {
   return k.value;
 }
 
-std::string need_underlay(const Model& m, const ExportOptions& o) {
+std::string need_underlay(const act::Profile& p, const Model& m, const ExportOptions& o) {
   if (!m.roles.underlay.empty()) return m.roles.underlay;
   if (m.devices.empty()) throw NothingToHold(fmt::format("networkd: profile {} has no interface knob", label(o)));
+  // The underlay the search recorded, with no knob in the profile: nothing for a .link to hold
+  // (found by an exploratory test: "cannot tell which ... pass --underlay IF", and with it, "has no knob").
+  if (const auto named = scalar(p.host, {"underlay"}); named && !named->empty()) {
+    throw NothingToHold(fmt::format("networkd: profile {} has no knob of its underlay {}: nothing for a .link file to hold",
+                                    label(o), one_line(*named, 40)));
+  }
   throw NothingToHold(fmt::format("networkd: cannot tell which of {} is the underlay in profile {}: pass --underlay IF",
                                fmt::join(m.devices, ", "), label(o)));
 }
 
 std::vector<ExportFile> render_networkd(const act::Profile& p, const Model& m, const ExportOptions& o) {
-  const std::string dev = need_underlay(m, o);
+  const std::string dev = need_underlay(p, m, o);
   auto held = where(m, [&](const Knob& k) { return k.device == dev && !link_keys(k).empty(); });
   if (held.empty()) {
     throw NothingToHold(fmt::format("networkd: profile {} has no knob of the underlay {} a .link file can hold", label(o), dev));

@@ -119,6 +119,12 @@ TEST_CASE("export: the underlay and the WireGuard interface are chosen by the do
   REQUIRE(skipped.size() == 3);
   CHECK_THAT(skipped[1], Contains("pass --underlay IF"));
   CHECK_THAT(skipped[2], Contains("pass --wireguard IF"));
+  // The underlay the search recorded, without a knob of it: said so, not asked for (found by an
+  // exploratory test: --underlay xrp-uc then failed "has no knob").
+  act::Profile recorded = profile("  xrp-wc/mtu: 1342\n");
+  recorded.host = YAML::Load("{place: netns xrp-cli, underlay: xrp-uc}");
+  CHECK_THROWS_WITH(render_export(recorded, "networkd", opts()),
+                    Contains("networkd: profile p.yaml has no knob of its underlay xrp-uc: nothing for a .link file to hold"));
 }
 
 TEST_CASE("export: a format with nothing to hold is an error by name and left out of all", "[export]") {
