@@ -95,8 +95,13 @@ std::vector<FactDifference> compare_host_facts(const YAML::Node& profile_host, c
     differ("nic_driver", *d,
            here.nic_driver.empty() ? fmt::format("(none: no driver read on {}; is it here?)", one_line(here.underlay, 40)) : here.nic_driver);
   }
+  // Likewise a WireGuard interface whose mode could not be read (found by an exploratory test: the
+  // line carried `ip`'s raw error, "exit 1: Device ... does not exist.").
   if (auto w = recorded(profile_host, "wireguard_mode"); w && !w->starts_with("unknown") && !here.wireguard.empty()) {
-    differ("wireguard_mode", *w, here.wireguard_mode);
+    differ("wireguard_mode", *w,
+           here.wireguard_mode.starts_with("unknown")
+               ? fmt::format("(none: no WireGuard mode read on {}; is it here?)", one_line(here.wireguard, 40))
+               : here.wireguard_mode);
   }
   if (auto s = recorded(profile_host, "sku"); s && !s->starts_with("unknown (")) differ("sku", *s, here.sku);
   return out;

@@ -60,6 +60,12 @@ TEST_CASE("host gate: what a profile does not record, or could not tell, is not 
   const auto d = compare_host_facts(facts("{nic_driver: ena}"), h);
   REQUIRE(d.size() == 1);
   CHECK(d[0].host == "(none: no driver read on eth0; is it here?)");
+  // So is a WireGuard interface whose mode could not be read, without `ip`'s raw words.
+  h = here();
+  h.wireguard_mode = "unknown: interface wt0 not found in host (exit 1: Device \"wt0\" does not exist.)";
+  const auto w = compare_host_facts(facts("{wireguard_mode: userspace}"), h);
+  REQUIRE(w.size() == 1);
+  CHECK(w[0].host == "(none: no WireGuard mode read on wt0; is it here?)");
 }
 
 TEST_CASE("host gate: a mismatch refuses with one line naming the facts and --force, unless forced", "[host-gate]") {
