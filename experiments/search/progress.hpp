@@ -20,7 +20,7 @@ struct ProgressState {
   std::chrono::milliseconds elapsed{0};
   std::optional<std::chrono::milliseconds> budget;  // wall budget: "3m 10s / 5m"
   std::optional<std::chrono::milliseconds> eta;     // time left: ", ETA 1m 40s"
-  std::optional<double> best_score;
+  std::optional<double> best_score;                 // the model's estimate of the best so far: "best est."
   std::optional<double> baseline_score;             // gives "(+12.4% vs baseline)"
   std::vector<std::pair<std::string, std::string>> knobs;  // the candidate's main knobs, in order
 };

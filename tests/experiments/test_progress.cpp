@@ -29,14 +29,14 @@ ProgressState trial7() {
 
 }  // namespace
 
-TEST_CASE("the progress line shows trial, time, best and gain, and the candidate's knobs") {
+TEST_CASE("the progress line shows trial, time, the best estimate and gain, and the candidate's knobs") {
   CHECK(render_progress(trial7()) ==
-        "trial 7/50 | 3m 10s / 5m 00s, ETA 1m 40s | best 1843.2 (+12.4% vs baseline) | mtu=1420 rps=3 gro=on");
+        "trial 7/50 | 3m 10s / 5m 00s, ETA 1m 40s | best est. 1843.2 (+12.4% vs baseline) | measuring mtu=1420 rps=3 gro=on");
   ProgressState early;
   early.phase = "baseline";
   early.step = 1;
   early.elapsed = 4s;
-  CHECK(render_progress(early) == "baseline 1 | 4.0s | best -");
+  CHECK(render_progress(early) == "baseline 1 | 4.0s | best est. -");
 }
 
 TEST_CASE("the line is cut to the terminal width") {
@@ -154,5 +154,5 @@ TEST_CASE("the line names the measured configuration's changes from the baseline
   progress.show("trial", 6, 6);
   progress.set_candidate({{"cc", "reno"}, {"mtu", "1420"}}, base);
   progress.show("confirm", 1, 8);
-  CHECK_THAT(progress.line(), Catch::EndsWith("| cc=reno"));
+  CHECK_THAT(progress.line(), Catch::EndsWith("| measuring cc=reno"));
 }
