@@ -212,6 +212,9 @@ std::vector<Finding> rule_udp_socket_buffers(const Summary& s, const HostFacts& 
                         "that does not set its own ({}`ss -uamn` shows its rb/tb), net.core.rmem_max / wmem_max, the cap, "
                         "for one that asks",
                         wireguard ? "the tunnel socket's" : "the UDP socket's", wireguard ? "Debian 12's wireguard-go; " : "");
+    // In a namespace they are the host's, read-only there (found by an exploratory test: diagnose on
+    // the testbed named knobs `wgopt knobs --netns` lists as read-only).
+    if (!n.place.is_host()) f.fix += fmt::format("; in {} these are the host's (read-only there): set them on the host", n.place.describe());
     out.push_back(std::move(f));
   }
   return out;
