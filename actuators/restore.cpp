@@ -193,8 +193,14 @@ std::vector<Restorable> in_restore_order(const std::vector<JournalEntry>& entrie
     return !it->second.empty() && same_net_namespace(e.netns_id, it->second);
   };
   for (const auto& e : entries) {
-    KnobPtr knob = (open_only && is_closed(e.state)) || !same_namespace(e) ? nullptr : lookup(e.place, e.id);
-    std::string gone_why;
+    const bool skip = open_only && is_closed(e.state);
+    const bool ns_ok = skip || same_namespace(e);
+    KnobPtr knob = skip || !ns_ok ? nullptr : lookup(e.place, e.id);
+    // Said as such (found by an exploratory test: "no longer exists" of a knob whose namespace had
+    // been made again, the interface there under its name).
+    std::string gone_why = ns_ok ? "" : fmt::format("its network namespace {} was made again since wgopt changed it: the value journaled "
+                                                    "went with the old one, the new one's is left alone",
+                                                    e.place.netns_name());
     // The same for an interface deleted and made again under its name (NetBird does): found by an
     // exploratory test, the new one was given the old one's original.
     if (const std::string now = knob && !e.instance.empty() ? knob->instance() : ""; !now.empty() && now != e.instance) {

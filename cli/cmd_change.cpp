@@ -260,7 +260,11 @@ void run_rollback(const KnobOptions& o) {
     // An unfinished change restored first is said on stdout too, which scripts read (found by an
     // exploratory test: after kill -9 of a search it said "nothing to roll back" there).
     print_report(stdout, "a wgopt that did not finish had changed these; each as restored first:", first);
-    if (!report.items.empty()) print_report(stdout, "rolled back to the values before wgopt:", report);
+    // Nothing put back (every knob gone or left alone): not headed "rolled back" (found by an exploratory test).
+    const bool any = std::any_of(report.items.begin(), report.items.end(), [](const act::RestoreItem& i) {
+      return i.outcome == act::Outcome::Restored || i.outcome == act::Outcome::Unchanged;
+    });
+    if (!report.items.empty()) print_report(stdout, any ? "rolled back to the values before wgopt:" : "nothing was put back; each knob as found:", report);
     else if (first.items.empty()) std::printf("nothing to roll back: no change by wgopt is recorded in %s\n", one_line(journal).c_str());
   }
   if (!journal_problem.empty()) {
