@@ -186,6 +186,11 @@ TEST_CASE("Udp InErrors / RcvbufErrors: socket buffers (guide §5.2)") {
   // the overflowing socket is another one. A userspace one's socket is the tunnel's.
   CHECK_THAT(f[0].title, Catch::Contains("(a UDP socket drops datagrams)"));
   CHECK_THAT(f[0].fix, Catch::StartsWith("raise the UDP socket's buffers") && !Catch::Contains("wireguard-go"));
+  // In a namespace they are the host's, read-only there (found by an exploratory test).
+  CHECK_THAT(f[0].fix, Catch::EndsWith("; in netns wgopt-srv these are the host's (read-only there): set them on the host"));
+  s.net[0].place = Place::host();
+  CHECK_THAT(rule_udp_socket_buffers(s, facts())[0].fix, !Catch::Contains("read-only there"));
+  s.net[0].place = Place::netns("wgopt-srv");
   HostFacts userspace = facts();
   userspace.wireguard = {{"wt0", WgMode::Userspace}};
   CHECK_THAT(rule_udp_socket_buffers(s, userspace)[0].title, Catch::Contains("(the WireGuard socket drops datagrams)"));
