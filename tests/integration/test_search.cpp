@@ -730,6 +730,8 @@ TEST_CASE("testbed down refuses while a baseline measures on the testbed", "[sea
   ::kill(wg_pid, SIGKILL);
   for (int i = 0; i < 100 && Testbed(kPrefix).status().client.wireguard_go_pid == wg_pid; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   auto up = run_wgopt(state.path, {"testbed", "up", "--prefix", kPrefix});
+  // --force takes it down anyway and names whose path it took.
+  auto forced = run_wgopt(state.path, {"testbed", "down", "--prefix", kPrefix, "--force", "--json"});
   ::kill(pid, SIGINT);
   int ws = 0;
   ::waitpid(pid, &ws, 0);
@@ -743,6 +745,10 @@ TEST_CASE("testbed down refuses while a baseline measures on the testbed", "[sea
                            Catch::Contains("or take the testbed down anyway with --force"));
   REQUIRE(status.exit_code == 0);
   CHECK(nlohmann::json::parse(status.out)["in_use_by"] == nlohmann::json::array({pid}));
+  INFO(forced.err);
+  REQUIRE(forced.exit_code == 0);
+  CHECK(nlohmann::json::parse(forced.out)["was_in_use_by"] == nlohmann::json::array({pid}));
+  CHECK_THAT(forced.err, Catch::Contains(fmt::format("testbed {} was in use by wgopt pid {}: its path is gone", kPrefix, pid)));
   // With the measurement over, nobody holds it, and `up` repairs it.
   CHECK(Testbed(kPrefix).users().empty());
   CHECK(run_wgopt(state.path, {"testbed", "up", "--prefix", kPrefix}).exit_code == 0);
