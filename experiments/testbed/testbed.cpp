@@ -382,9 +382,9 @@ DownResult Testbed::down(bool even_in_use) {
   if (!conflicts.empty()) throw Error(conflicts.front());
   DownResult res;
   teardown(res);
-  // Not in teardown: a rebuild keeps it, so the users holding it stay visible. A user --force
-  // left keeps its lock on the unlinked file.
-  ::unlink(use_file(state_dir_, names_.prefix).c_str());
+  // The use file stays (an empty file in /run): unlinked, a command taking its hold meanwhile would
+  // lock a file no later `down` or `status` sees (found in review). A user --force left drives the
+  // same names, so it is a user of the testbed built next too.
   return res;
 }
 
