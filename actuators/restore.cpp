@@ -186,21 +186,23 @@ std::vector<Restorable> in_restore_order(const std::vector<JournalEntry>& entrie
   std::map<std::string, std::string> namespaces;  // netns name -> named_net_namespace(), once each
   // A namespace deleted and made again under its name is another one: the knobs journaled are gone
   // with the old one, and its own values are not wgopt's to overwrite.
-  auto same_namespace = [&](const JournalEntry& e) {
-    if (e.place.is_host() || e.netns_id.empty()) return true;
+  // Why an entry's namespace is not the one journaled (empty: it is): deleted, or made again.
+  auto namespace_problem = [&](const JournalEntry& e) -> std::string {
+    if (e.place.is_host() || e.netns_id.empty()) return "";
     auto [it, fresh] = namespaces.try_emplace(e.place.netns_name());
     if (fresh) it->second = named_net_namespace(e.place.netns_name());
-    return !it->second.empty() && same_net_namespace(e.netns_id, it->second);
+    if (it->second.empty()) return fmt::format("its network namespace {} no longer exists: its value went with it", e.place.netns_name());
+    if (same_net_namespace(e.netns_id, it->second)) return "";
+    return fmt::format("its network namespace {} was made again since wgopt changed it: the value journaled went with the old one, "
+                       "the new one's is left alone",
+                       e.place.netns_name());
   };
   for (const auto& e : entries) {
     const bool skip = open_only && is_closed(e.state);
-    const bool ns_ok = skip || same_namespace(e);
-    KnobPtr knob = skip || !ns_ok ? nullptr : lookup(e.place, e.id);
     // Said as such (found by an exploratory test: "no longer exists" of a knob whose namespace had
     // been made again, the interface there under its name).
-    std::string gone_why = ns_ok ? "" : fmt::format("its network namespace {} was made again since wgopt changed it: the value journaled "
-                                                    "went with the old one, the new one's is left alone",
-                                                    e.place.netns_name());
+    std::string gone_why = skip ? "" : namespace_problem(e);
+    KnobPtr knob = skip || !gone_why.empty() ? nullptr : lookup(e.place, e.id);
     // The same for an interface deleted and made again under its name (NetBird does): found by an
     // exploratory test, the new one was given the old one's original.
     if (const std::string now = knob && !e.instance.empty() ? knob->instance() : ""; !now.empty() && now != e.instance) {

@@ -134,6 +134,17 @@ TEST_CASE("queues: channels go back before the per-queue RPS values; bad values 
     CHECK_FALSE(fs::exists(state / "journal.json"));
   }
 
+  SECTION("a namespace deleted since is said gone, not made again") {
+    REQUIRE(run_wgopt(state.path, {"set", "--netns", kNs, "wgtq0/txqueuelen=500"}).ok());
+    run({"ip", "netns", "del", kNs});
+    auto r = run_wgopt(state.path, {"rollback"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("netns wgtq: wgtq0/txqueuelen: its network namespace wgtq no longer exists: its value went with it"));
+    CHECK_FALSE(fs::exists(state / "journal.json"));
+    QueueNetns again;  // the fixture's namespace back, for its own end
+  }
+
   SECTION("a rollback that leaves a knob alone keeps the journal it had") {
     REQUIRE(run_wgopt(state.path, {"set", "--netns", kNs, "wgtq0/txqueuelen=500", "wgtq1/txqueuelen=600"}).ok());
     in_ns(kNs, {"ip", "link", "set", "wgtq0", "txqueuelen", "700"});  // someone else, after wgopt
