@@ -62,14 +62,6 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
   return std::chrono::milliseconds(static_cast<long long>(std::llround(total_s * 1000)));
 }
 
-long long parse_whole_seconds(const std::string& text, const std::string& what) {
-  const auto ms = parse_duration(text, what).count();
-  if (ms % 1000 != 0) {
-    throw UsageError(fmt::format("{} '{}' is not a whole number of seconds: use e.g. 10, 30s or 2m", what, one_line(text, 80)));
-  }
-  return ms / 1000;
-}
-
 std::string format_duration(std::chrono::duration<double> d) {
   double s = d.count();
   if (s < 0) s = 0;

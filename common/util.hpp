@@ -9,9 +9,6 @@ namespace wgopt {
 
 // "90s", "5m", "2h", "1h30m", "45" (seconds), "1.5h". Throws UsageError naming `what` on bad input.
 std::chrono::milliseconds parse_duration(const std::string& text, const std::string& what = "duration");
-// parse_duration's text in whole seconds ("30", "30s", "1m"; "2.5s" is refused): iperf3 -t takes
-// nothing finer.
-long long parse_whole_seconds(const std::string& text, const std::string& what);
 // "1h 02m 05s", "4m 10s", "12s", "0.8s"
 std::string format_duration(std::chrono::duration<double> d);
 

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fmt/ranges.h>
 #include <unistd.h>
@@ -80,18 +79,21 @@ void check_output_paths(const SearchOptions& o) {
 }  // namespace
 
 int measurement_seconds(const std::string& text) {
-  long long s = 0;
+  const std::string not_whole = fmt::format("--duration '{}' is not a whole number of seconds: use {}..{}, e.g. 10, 30s or 1m",
+                                            one_line(text, 80), kMinDurationS, kMaxDurationS);
+  std::chrono::milliseconds ms{0};
   try {
-    s = parse_whole_seconds(text, "--duration");
-  } catch (const UsageError&) {
-    // "0" and "-5" are out of range; "2.5s" and "ten" are not whole seconds: each message names the range.
-    char* end = nullptr;
-    const std::string t = trim(text);
-    std::strtod(t.c_str(), &end);
-    if (!t.empty() && end && *end == '\0' && t.find('.') == std::string::npos) throw UsageError(duration_range(text));
-    throw UsageError(fmt::format("--duration '{}' is not a whole number of seconds: use {}..{}, e.g. 10, 30s or 1m", one_line(text, 80),
-                                 kMinDurationS, kMaxDurationS));
+    ms = parse_duration(text, "--duration");
+  } catch (const UsageError& e) {
+    // "0", "0s", "-5": out of range; "ten", "1e3": not a duration at all (found in review: the kind
+    // was guessed from the text).
+    const std::string why = e.what();
+    const bool range = trim(text).starts_with('-') || why.find("must be positive") != std::string::npos ||
+                       why.find("is too long") != std::string::npos;
+    throw UsageError(range ? duration_range(text) : not_whole);
   }
+  if (ms.count() % 1000 != 0) throw UsageError(not_whole);
+  const long long s = ms.count() / 1000;
   if (s < kMinDurationS || s > kMaxDurationS) throw UsageError(duration_range(text));
   return static_cast<int>(s);
 }
