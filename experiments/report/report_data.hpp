@@ -99,10 +99,10 @@ struct ReportData {
   // and the gain (when recorded) is that candidate's, not the profile's.
   bool not_promoted = false;
   // What the report calls the trial it singles out: "winner" when the result promoted it,
-  // "candidate" when the baseline was kept, "best so far" with no result yet (found by an
+  // "candidate" when the baseline was kept, "best trial" with no result yet (found by an
   // exploratory test: a kept baseline's and an interrupted study's best trial were called "winner",
   // one of them scored below the baseline).
-  std::string role() const { return !result ? "best so far" : not_promoted ? "candidate" : "winner"; }
+  std::string role() const { return !result ? "best trial" : not_promoted ? "candidate" : "winner"; }
 
   std::string window_label;             // "10s": one measurement window (objective duration)
   std::vector<ComparisonRow> table_rows;

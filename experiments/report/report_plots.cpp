@@ -241,8 +241,8 @@ std::string core_load_svg(const ReportData& d) {
     legend.push_back({"baseline %soft", "box", kBaseline});
   }
   if (!d.cores_after.empty()) {
-    legend.push_back({"winner busy: " + d.cores_after_source, "band", kComplete});
-    legend.push_back({"winner %soft", "box", kComplete});
+    legend.push_back({d.role() + " busy: " + d.cores_after_source, "band", kComplete});
+    legend.push_back({d.role() + " %soft", "box", kComplete});
   }
   svg::draw_legend(c, f.left, f.bottom() + 40, f.width, legend);
   if (d.cores_before.empty() || d.cores_after.empty()) {

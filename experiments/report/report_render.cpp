@@ -131,7 +131,7 @@ Table effect_table(const ReportData& d) {
 }
 
 Table core_table(const ReportData& d) {
-  Table t({"cpu", "baseline busy%", "baseline soft%", "winner busy%", "winner soft%"});
+  Table t({"cpu", "baseline busy%", "baseline soft%", d.role() + " busy%", d.role() + " soft%"});
   std::map<int, std::pair<const CoreLoad*, const CoreLoad*>> by_cpu;
   for (const auto& l : d.cores_before) by_cpu[l.cpu].first = &l;
   for (const auto& l : d.cores_after) by_cpu[l.cpu].second = &l;

@@ -677,8 +677,8 @@ TEST_CASE("a kept baseline's confirmed candidate is never called the winner, its
                                                {3, "baseline", 2, 398, metrics(500, 500), 0}, {3, "candidate", 2, 420, metrics(499, 499), 0}};
   const std::vector<BaselineRecord> two{{1, 390, metrics(500, 500)}, {2, 395, metrics(500, 500)}};
   CHECK(report_to_json(build_report("s", info("finished"), trials, two, rounds, res))["baseline"]["rounds"] == 3);
-  // With no result yet, the best trial is the best so far.
-  CHECK(build_report("s", info("interrupted"), trials, {}, {}, std::nullopt).role() == "best so far");
+  // With no result yet, the best trial is just that.
+  CHECK(build_report("s", info("interrupted"), trials, {}, {}, std::nullopt).role() == "best trial");
 
   // A promoted winner's header is unchanged.
   res.outcome = SearchOutcome::Promoted;
