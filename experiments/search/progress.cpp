@@ -61,7 +61,7 @@ std::string render_progress(const ProgressState& s, size_t max_width) {
   if (s.budget) time += " / " + format_duration(*s.budget);
   if (s.eta) time += ", ETA " + format_duration(*s.eta);
   std::string line = step_text(s) + " | " + time + " | " + best_text(s);
-  if (!s.knobs.empty()) line += " | measuring " + knob_text(s);
+  if (!s.knobs.empty()) line += " | candidate " + knob_text(s);
   return cut(line, max_width);
 }
 

@@ -31,7 +31,7 @@ ProgressState trial7() {
 
 TEST_CASE("the progress line shows trial, time, the best estimate and gain, and the candidate's knobs") {
   CHECK(render_progress(trial7()) ==
-        "trial 7/50 | 3m 10s / 5m 00s, ETA 1m 40s | best est. 1843.2 (+12.4% vs baseline) | measuring mtu=1420 rps=3 gro=on");
+        "trial 7/50 | 3m 10s / 5m 00s, ETA 1m 40s | best est. 1843.2 (+12.4% vs baseline) | candidate mtu=1420 rps=3 gro=on");
   ProgressState early;
   early.phase = "baseline";
   early.step = 1;
@@ -154,5 +154,5 @@ TEST_CASE("the line names the measured configuration's changes from the baseline
   progress.show("trial", 6, 6);
   progress.set_candidate({{"cc", "reno"}, {"mtu", "1420"}}, base);
   progress.show("confirm", 1, 8);
-  CHECK_THAT(progress.line(), Catch::EndsWith("| measuring cc=reno"));
+  CHECK_THAT(progress.line(), Catch::EndsWith("| candidate cc=reno"));
 }
