@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <regex>
@@ -73,8 +74,9 @@ std::string need_underlay(const act::Profile& p, const Model& m, const ExportOpt
   // The underlay the search recorded, with no knob in the profile: nothing for a .link to hold
   // (found by an exploratory test: "cannot tell which ... pass --underlay IF", and with it, "has no knob").
   if (const auto named = scalar(p.host, {"underlay"}); named && !named->empty()) {
-    throw NothingToHold(fmt::format("networkd: profile {} has no knob of its underlay {}: nothing for a .link file to hold",
-                                    label(o), one_line(*named, 40)));
+    const bool others = std::any_of(m.devices.begin(), m.devices.end(), [&](const std::string& d) { return d != m.roles.wireguard; });
+    throw NothingToHold(fmt::format("networkd: profile {} has no knob of its underlay {}: nothing for a .link file to hold{}", label(o),
+                                    one_line(*named, 40), others ? " (another interface's: pass --underlay IF)" : ""));
   }
   throw NothingToHold(fmt::format("networkd: cannot tell which of {} is the underlay in profile {}: pass --underlay IF",
                                fmt::join(m.devices, ", "), label(o)));

@@ -64,10 +64,10 @@ Priming prime_engine(opt::Strategy& engine, const SearchSpace& space, const std:
   if (!warm_start.empty()) p.warm_trials = tell_warm_start(engine, space, warm_start, progress);
   const auto trials = store.trials();
   if (trials.empty()) return p;
-  int interrupted = 0, outages = 0;
+  int interrupted = 0, outages = 0, stalls = 0;
   for (const auto& t : trials) {
-    if (t.outage()) {  // voided by an outage outside wgopt: not a trial of the cap either
-      ++outages;
+    if (t.outage()) {  // voided by an outage outside wgopt (or a stall, measured again): not a trial of the cap either
+      ++(t.stall_void() ? stalls : outages);
       continue;
     }
     ++p.replayed;
@@ -77,10 +77,11 @@ Priming prime_engine(opt::Strategy& engine, const SearchSpace& space, const std:
     }
     engine.tell(space.from_values(params_of(t)), to_opt_state(t.state), t.score.value_or(std::nan("")));
   }
-  progress.say(fmt::format("resumed {}: {} earlier trials replayed into the engine{}{}", store.path(),
+  progress.say(fmt::format("resumed {}: {} earlier trials replayed into the engine{}{}{}", store.path(),
                            p.replayed - interrupted,
                            interrupted ? fmt::format(" ({} interrupted before measurement left out)", interrupted) : "",
-                           outages ? fmt::format(" ({} voided by an outside outage left out)", outages) : ""));
+                           outages ? fmt::format(" ({} voided by an outside outage left out)", outages) : "",
+                           stalls ? fmt::format(" ({} stalled and measured again left out)", stalls) : ""));
   return p;
 }
 

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -234,6 +235,7 @@ nlohmann::json SearchReport::to_json() const {
           {"study", study_path},
           {"profile", profile_path},
           {"trials", {{"total", trials}, {"complete", complete}, {"pruned", pruned}, {"failed", failed}, {"infeasible", infeasible},
+                      {"interrupted", std::max(0, trials - complete - pruned - failed - infeasible)},
                       {"outages", outages}, {"stalls_remeasured", stalls}, {"resumed", resumed_trials}}},
           {"rounds_voided", rounds_voided},
           {"baseline_score", known(baseline_known, baseline_score)},

@@ -509,16 +509,35 @@ TEST_CASE("search: an outage that hits the retry too voids it again; a path that
   }
 }
 
+namespace {
+
+// A search from a poor start in a world with `script`: its options, report, the study's trials and
+// `wgopt report`'s count of them (read before the world and its study are gone).
+struct ScriptedRun {
+  SearchOptions options;
+  SearchReport report;
+  std::vector<TrialRecord> trials;
+  std::string reported_counts;
+};
+
+ScriptedRun run_scripted(const Script& script) {
+  SearchWorld w(script);
+  w.start_poor();
+  ScriptedRun r{.options = w.options()};
+  r.report = w.run(r.options);
+  r.trials = StudyStore::open_read_only(r.options.study_path).trials();
+  r.reported_counts = trial_count_text(load_report(r.options.study_path));
+  return r;
+}
+
+}  // namespace
+
 TEST_CASE("search: a stall under a candidate with the path up by the check is measured again; a second stall is the candidate's",
           "[search-trace]") {
   // Found by an exploratory test: a 4 s link flap inside a trial, over before the check after it,
   // was charged to the candidate (a stall of 3 s at no rate and a score far below its own).
   {
-    SearchWorld w(Script{.stall_measures = {5}});
-    w.start_poor();
-    const auto o = w.options();
-    const auto report = w.run(o);
-    const auto trials = StudyStore::open_read_only(o.study_path).trials();
+    const auto [o, report, trials, reported] = run_scripted(Script{.stall_measures = {5}});
     REQUIRE(trials.size() >= 3);
     CHECK(trials[1].outage());
     CHECK_THAT(trials[1].note, Catch::Contains("tcp: a stall of 3 s or more at no rate, and the path was up with the host's own values "
@@ -530,11 +549,7 @@ TEST_CASE("search: a stall under a candidate with the path up by the check is me
     CHECK(report.trials == 8);
   }
   {
-    SearchWorld w(Script{.stall_measures = {5, 6}});
-    w.start_poor();
-    const auto o = w.options();
-    const auto report = w.run(o);
-    const auto trials = StudyStore::open_read_only(o.study_path).trials();
+    const auto [o, report, trials, reported] = run_scripted(Script{.stall_measures = {5, 6}});
     REQUIRE(trials.size() >= 3);
     CHECK(trials[1].outage());
     CHECK(trials[2].params == trials[1].params);
@@ -545,17 +560,13 @@ TEST_CASE("search: a stall under a candidate with the path up by the check is me
     CHECK(report.stalls == 1);
     CHECK_THAT(search_summary(report), Catch::Contains("; 1 more stalled with the path up and measured again (not counted)") &&
                                            !Catch::Contains("voided by an outage outside wgopt"));
-    CHECK_THAT(trial_count_text(load_report(o.study_path)), Catch::Contains("1 stalled with the path up and measured again"));
+    CHECK_THAT(reported, Catch::Contains("1 stalled with the path up and measured again"));
   }
   {
     // Found in review: with pruning on (the default) the pruner stops a flap on its first second at
     // nothing, before it is 3 s long; that is a stall too.
-    SearchWorld w(Script{.stall_measures = {5}, .stall_pruned = true});
-    w.start_poor();
-    auto o = w.options();
+    const auto [o, report, trials, reported] = run_scripted(Script{.stall_measures = {5}, .stall_pruned = true});
     REQUIRE(o.prune);
-    const auto report = w.run(o);
-    const auto trials = StudyStore::open_read_only(o.study_path).trials();
     REQUIRE(trials.size() >= 3);
     CHECK(trials[1].stall_void());
     CHECK_THAT(trials[1].note, Catch::StartsWith("stalled, measured again: tcp: stopped early after 1 s at no rate"));
@@ -566,11 +577,7 @@ TEST_CASE("search: a stall under a candidate with the path up by the check is me
   {
     // A stall, then the path down on the retry, then a stall again: the second stall of the same
     // values is theirs (found in review: it read as a first, and a third void in a row ended the search).
-    SearchWorld w(Script{.fail_measures = {6}, .stall_measures = {5, 7}, .dead_checks = {6, 7}});
-    w.start_poor();
-    const auto o = w.options();
-    const auto report = w.run(o);
-    const auto trials = StudyStore::open_read_only(o.study_path).trials();
+    const auto [o, report, trials, reported] = run_scripted(Script{.fail_measures = {6}, .stall_measures = {5, 7}, .dead_checks = {6, 7}});
     REQUIRE(trials.size() >= 4);
     CHECK(trials[1].stall_void());
     CHECK(trials[2].outage());
