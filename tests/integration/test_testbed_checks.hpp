@@ -32,7 +32,11 @@ inline std::vector<std::string> testbed_leftovers(const std::string& prefix) {
   for (const auto& f : dir_entries_starting_with("/run/netns", p)) left.push_back("namespace " + f);
   for (const auto& f : dir_entries_starting_with("/sys/class/net", p)) left.push_back("host link " + f);
   for (const auto& f : dir_entries_starting_with("/var/run/wireguard", p)) left.push_back("socket " + f);
-  for (const auto& f : dir_entries_starting_with("/run/wgopt", "testbed-" + prefix)) left.push_back("state " + f);
+  // The in-use lock file stays, empty, as host.lock does (Testbed::down: unlinked, a command taking
+  // its hold meanwhile would lock a file nobody else sees).
+  for (const auto& f : dir_entries_starting_with("/run/wgopt", "testbed-" + prefix)) {
+    if (f != "/run/wgopt/testbed-" + prefix + ".use") left.push_back("state " + f);
+  }
   for (const auto& f : dir_entries_starting_with("/run/wgopt", p)) left.push_back("file " + f);
   for (const auto& f : dir_entries_starting_with("/run/wgopt", "iperf3-" + p)) left.push_back("pid file " + f);
   if (DIR* d = ::opendir("/proc")) {
