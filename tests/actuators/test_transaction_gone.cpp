@@ -11,14 +11,22 @@
 using namespace wgopt;
 using namespace wgopt::act;
 
-TEST_CASE("a rollback whose interface vanished closes the transaction: its value went with it") {
+namespace {
+
+// The fake kernel tree, its wg0/txqueuelen knob, and a session on a journal of its own.
+struct Wg0TxQueue {
+  test::FakeHost fake{2};
+  std::vector<KnobPtr> knobs;
+  test::FakeSession session{fake};
+  Wg0TxQueue() { knobs.push_back(find_knob(fake.host, "wg0/txqueuelen")); }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(Wg0TxQueue, "a rollback whose interface vanished closes the transaction: its value went with it") {
   // Found by an exploratory test: wireguard-go killed mid-trial left the candidate's entries open in
   // the journal, and every later transaction of the search was refused ("another transaction is
   // still open"), each trial charged as infeasible.
-  test::FakeHost fake(2);
-  std::vector<KnobPtr> knobs;
-  knobs.push_back(find_knob(fake.host, "wg0/txqueuelen"));
-  test::FakeSession session(fake);
   Transaction tx(*session, fake.host, knobs);
   tx.apply({{"wg0/txqueuelen", "777"}});
   std::filesystem::remove_all(fake.root / "sys/class/net/wg0");  // the interface is gone
@@ -35,15 +43,11 @@ TEST_CASE("a rollback whose interface vanished closes the transaction: its value
   next.rollback();
 }
 
-TEST_CASE("an interface made again under its name is another one: its namesake's journal entry is not restored onto it") {
+TEST_CASE_METHOD(Wg0TxQueue, "an interface made again under its name is another one: its namesake's journal entry is not restored onto it") {
   // Found by an exploratory test: NetBird deletes wt0 and makes it again; the new interface, set
   // to wgopt's value by its own config, was given the old one's original by `wgopt rollback`.
-  test::FakeHost fake(2);
-  std::vector<KnobPtr> knobs;
-  knobs.push_back(find_knob(fake.host, "wg0/txqueuelen"));
   const std::string original = trim(fake.files->read("/sys/class/net/wg0/tx_queue_len").value_or(""));
   REQUIRE(original != "777");
-  test::FakeSession session(fake);
   Transaction tx(*session, fake.host, knobs);
   tx.apply({{"wg0/txqueuelen", "777"}});
   tx.keep();
@@ -70,11 +74,7 @@ TEST_CASE("an interface made again under its name is another one: its namesake's
   CHECK(trim(fake.files->read("/sys/class/net/wg0/tx_queue_len").value_or("")) == "777");
 }
 
-TEST_CASE("a kept entry of an interface made again is replaced by the new one's original when the new one is changed") {
-  test::FakeHost fake(2);
-  std::vector<KnobPtr> knobs;
-  knobs.push_back(find_knob(fake.host, "wg0/txqueuelen"));
-  test::FakeSession session(fake);
+TEST_CASE_METHOD(Wg0TxQueue, "a kept entry of an interface made again is replaced by the new one's original when the new one is changed") {
   Transaction tx(*session, fake.host, knobs);
   tx.apply({{"wg0/txqueuelen", "777"}});
   tx.keep();
@@ -105,13 +105,9 @@ TEST_CASE("knobs of an interface this host lacks are one problem naming the inte
   CHECK(fake.files->read("/proc/sys/net/core/netdev_max_backlog") == before);
 }
 
-TEST_CASE("a candidate's rollback after its interface was made again leaves the new one alone") {
+TEST_CASE_METHOD(Wg0TxQueue, "a candidate's rollback after its interface was made again leaves the new one alone") {
   // Found in review: the in-process rollback (each trial's) wrote the old interface's value onto
   // the new one, or called it "changed by someone else".
-  test::FakeHost fake(2);
-  std::vector<KnobPtr> knobs;
-  knobs.push_back(find_knob(fake.host, "wg0/txqueuelen"));
-  test::FakeSession session(fake);
   Transaction tx(*session, fake.host, knobs);
   tx.apply({{"wg0/txqueuelen", "777"}});
   fake.files->write("/sys/class/net/wg0/ifindex", "9");  // NetBird made it again, with the same value

@@ -347,19 +347,23 @@ Evaluation SearchWorld::measure_here(const Objective& objective, const MeasureOp
   out.scenario = objective.scenarios.front().name;
   out.series_mbps.assign(static_cast<size_t>(objective.duration.count()), tp);
   out.series_mean_mbps = tp;
+  // A measurement the pruner stopped after `seconds`, for `reason`.
+  auto pruned = [&](const std::string& reason, int seconds) {
+    out.pruned = true;
+    out.prune_reason = reason;
+    ev.state = Evaluation::State::Pruned;
+    ev.note = out.scenario + ": " + out.prune_reason;
+    ev.seconds = seconds;
+    ev.saved_seconds = planned - ev.seconds;
+    ev.scenarios.push_back(out);
+    clock_ms_ += seconds * 1000;
+  };
   if (std::find(script.stall_measures.begin(), script.stall_measures.end(), k) != script.stall_measures.end() &&
       out.series_mbps.size() >= 5) {
     if (script.stall_pruned && mo.prune) {  // the pruner stops it on its first second at nothing
       out.series_mbps = {tp, 0.0};
       out.series_mean_mbps = tp / 2;
-      out.pruned = true;
-      out.prune_reason = "a second at no rate";
-      ev.state = Evaluation::State::Pruned;
-      ev.note = out.scenario + ": " + out.prune_reason;
-      ev.seconds = 2;
-      ev.saved_seconds = planned - ev.seconds;
-      ev.scenarios.push_back(out);
-      clock_ms_ += 2000;
+      pruned("a second at no rate", 2);
       event(seen + " -> stalls, pruned at its first second at no rate");
       return ev;
     }
@@ -370,14 +374,7 @@ Evaluation SearchWorld::measure_here(const Objective& objective, const MeasureOp
   if (mo.prune) {
     auto it = mo.prune->find(out.scenario);
     if (it != mo.prune->end() && it->second.mean_mbps > 0 && tp < 0.8 * it->second.mean_mbps) {
-      out.pruned = true;
-      out.prune_reason = fmt::format("rate {:.1f} below 80% of {:.1f}", tp, it->second.mean_mbps);
-      ev.state = Evaluation::State::Pruned;
-      ev.note = out.scenario + ": " + out.prune_reason;
-      ev.seconds = 7;
-      ev.saved_seconds = planned - ev.seconds;
-      ev.scenarios.push_back(out);
-      clock_ms_ += 7000;
+      pruned(fmt::format("rate {:.1f} below 80% of {:.1f}", tp, it->second.mean_mbps), 7);
       event(seen + fmt::format(" -> pruned at {:.2f}", tp));
       return ev;
     }
