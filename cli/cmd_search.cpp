@@ -110,13 +110,16 @@ void run_and_print(const wgopt::experiments::SearchOptions& o, bool json, wgopt:
   } else {
     std::cout << wgopt::experiments::search_summary(report);
   }
+  // The knobs a trial's rollback left as it found them are not on their original values.
+  const std::string except = report.left_alone.empty() ? "" : fmt::format(" (but {} knob(s) left as found)", report.left_alone.size());
   if (report.outcome == wgopt::experiments::SearchOutcome::PeerLost) {
-    std::cerr << "wgopt: search ended: " << report.confirmation << "; this host is on its original values; continue with --resume "
-              << report.study_path << "\n";
+    std::cerr << "wgopt: search ended: " << report.confirmation << "; this host is on its original values" << except
+              << "; continue with --resume " << report.study_path << "\n";
     ctx.exit_code = 1;
   }
   if (report.outcome == wgopt::experiments::SearchOutcome::Interrupted) {
-    std::cerr << "wgopt: search interrupted: original values restored; continue with --resume " << report.study_path << "\n";
+    std::cerr << "wgopt: search interrupted: original values restored" << except << "; continue with --resume " << report.study_path
+              << "\n";
     ctx.exit_code = 130;
   }
 }

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "experiments/search/remote_end.hpp"
 
 namespace wgopt::experiments {
@@ -39,6 +41,10 @@ Evaluation PlantAccess::measure(const Objective& objective, const MeasureOptions
     check_interrupted();
     throw;
   }
+}
+
+void PlantAccess::left_alone(const std::string& line) {
+  if (std::find(left_alone_.begin(), left_alone_.end(), line) == left_alone_.end()) left_alone_.push_back(line);
 }
 
 void PlantAccess::settle(std::chrono::milliseconds d) const {
@@ -83,10 +89,13 @@ void AppliedCandidate::rollback() {
   auto tx = std::move(tx_);
   auto report = tx->rollback();
   for (const auto& item : report.items) {
-    if (item.outcome != act::Outcome::Restored && item.outcome != act::Outcome::Unchanged) spdlog::warn("{}", item.line());
+    if (item.outcome == act::Outcome::Restored || item.outcome == act::Outcome::Unchanged) continue;
+    spdlog::warn("{}", item.line());
+    plant_.left_alone(item.line());
   }
   plant_.disarm();
-  if (plant_.remote()) plant_.remote()->rollback();
+  if (plant_.remote())
+    for (const auto& line : plant_.remote()->rollback()) plant_.left_alone(line);
 }
 
 void AppliedCandidate::keep() {

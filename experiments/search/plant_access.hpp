@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "actuators/restore.hpp"
 #include "actuators/transaction.hpp"
@@ -56,6 +57,11 @@ class PlantAccess {
   }
   const SearchEnv& env() const { return env_; }
   const BoundSpace& bound() const { return bound_; }
+  // What a candidate's rollback could not put back (someone else changed it, its interface was made
+  // again, the write failed), one line each, first seen first: the end summary's "original values"
+  // is not true of these knobs.
+  void left_alone(const std::string& line);
+  const std::vector<std::string>& left_alone() const { return left_alone_; }
 
  private:
   const SearchEnv& env_;
@@ -65,6 +71,7 @@ class PlantAccess {
   act::Guardian* guardian_;
   const std::atomic<bool>& interrupted_;
   RemoteEnd* remote_;
+  std::vector<std::string> left_alone_;
 };
 
 class AppliedCandidate {

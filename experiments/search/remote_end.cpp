@@ -159,14 +159,18 @@ void RemoteEnd::apply(const Values& values) {
   applied_ = true;
 }
 
-void RemoteEnd::rollback() {
-  if (!applied_) return;
+std::vector<std::string> RemoteEnd::rollback() {
+  std::vector<std::string> left;
+  if (!applied_) return left;
   applied_ = false;
-  if (link_->lost()) return;  // the peer restores it by itself; the PeerLost that said so is on its way
+  if (link_->lost()) return left;  // the peer restores it by itself; the PeerLost that said so is on its way
   auto report = link_->rollback();
   for (const auto& item : report.items) {
-    if (item.outcome == act::Outcome::ChangedByOther || item.outcome == act::Outcome::Failed) spdlog::warn("{}: {}", label_, item.line());
+    if (item.outcome == act::Outcome::Restored || item.outcome == act::Outcome::Unchanged) continue;
+    left.push_back(fmt::format("{}: {}", label_, item.line()));
+    spdlog::warn("{}", left.back());
   }
+  return left;
 }
 
 void RemoteEnd::keep() {

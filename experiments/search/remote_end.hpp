@@ -96,7 +96,9 @@ class RemoteEnd : public FarEndProbes {
   std::vector<std::pair<std::string, std::string>> peer_values(const Values& values) const;
   // One transaction on the peer, its guardian leased (nothing sent when no bound parameter is in `values`).
   void apply(const Values& values);
-  void rollback();  // the peer's part back to its values before apply(); no-op when nothing is applied
+  // The peer's part back to its values before apply(); no-op when nothing is applied. Returns what
+  // it could not put back, one line each ("peer root@10.0.0.2: ...").
+  std::vector<std::string> rollback();
   void keep();      // the peer keeps it (`wgopt rollback --ssh` undoes it)
   // The session died (the peer's guardian or lease puts its originals back): until recover(), a
   // measurement in progress means nothing.

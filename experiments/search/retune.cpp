@@ -1,6 +1,7 @@
 #include "experiments/search/retune.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -196,6 +197,8 @@ std::string retune_summary(const SearchReport& r) {
   if (!r.kernel_now.empty()) s += fmt::format(", kernel {} -> {}", r.kernel_was, r.kernel_now);
   if (r.outcome == SearchOutcome::Retuned) s += fmt::format(", new winner {:+.1f}% over the profile", r.gain_pct);
   s += fmt::format(", {} trials, {:.0f}s", r.trials, r.elapsed_s);
+  if (!r.left_alone.empty())  // not on the values this line says
+    s += fmt::format("; {} knob(s) a trial's rollback left as it found them: {}", r.left_alone.size(), fmt::join(r.left_alone, "; "));
   return s;
 }
 

@@ -248,6 +248,7 @@ nlohmann::json SearchReport::to_json() const {
           {"elapsed_s", elapsed_s},
           {"applied", applied},
           {"changed", changed},
+          {"left_alone", left_alone},
           {"baseline_throughput_mbps", known(baseline_known, baseline_throughput_mbps)},
           {"winner_throughput_mbps", known(!ended_early, winner_mbps)}};
   if (!peer_events.empty()) j["peer_events"] = peer_events;  // --ssh: lost sessions and what came of them
@@ -333,6 +334,11 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   if (remote) outages.set_restart_server([&remote] { return remote->ensure_server(); });
   else outages.set_restart_server(sp.restart_server);
   bool profile_written = false;
+  auto ended = [&] {  // what every way out of the search reports
+    report.rounds_voided = outages.voided_rounds();
+    report.left_alone = plant.left_alone();
+    report.elapsed_s = elapsed_s();
+  };
   try {
     HeldTuners held(session, env, tuners.hold);  // irqbalance stopped for the search, put back at its end
     if (plan.retune() && !bound.drifted.empty()) put_back_drift(plant, bound.drifted, progress);
@@ -353,8 +359,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
       report.baseline_score = baseline.stats.mean;
       if (check.holds()) {
         finish_holding(o, baseline, bound, check, plan.objective, study.store, plant, report);
-        report.rounds_voided = outages.voided_rounds();
-        report.elapsed_s = elapsed_s();
+        ended();
         progress.finish();
         return report;
       }
@@ -375,7 +380,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     ConfirmResult conf = confirm_winner(o, baseline, mo, plant, outages, *engine, study.store, budget, plan, progress);
     const Simplification simp = simplify_winner({o, baseline, mo, plan, outages}, plant, *engine, budget, progress, conf);
     held.release();  // measuring is over: the other tuners run again before the winner stays
-    report.rounds_voided = outages.voided_rounds();
+    report.rounds_voided = outages.voided_rounds();  // before the evidence records it
     fill_outcome(o, plan, bound, conf, simp, report, progress);
     auto evidence = build_evidence({o, report, plan.objective, baseline, conf, bound.baseline, env.unix_time()});
     evidence.changes = change_evidence(simp.kept);
@@ -396,17 +401,15 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     plant.stop_guardian();
   } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)
     count_trials(counts, report);
-    report.rounds_voided = outages.voided_rounds();
     study.store.set_status("interrupted");
     report.outcome = SearchOutcome::Interrupted;
     if (!profile_written) report.profile_path.clear();  // never name a profile this run did not write
-    report.elapsed_s = elapsed_s();
+    ended();
     return report;
   } catch (const peer::PeerLost& e) {  // this end is restored (AppliedCandidate); the peer restores itself
     end_peer_lost(e, counts, study.store, report);
-    report.rounds_voided = outages.voided_rounds();
     if (!profile_written) report.profile_path.clear();
-    report.elapsed_s = elapsed_s();
+    ended();
     return report;
   } catch (...) {
     try {
@@ -415,7 +418,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     }
     throw;
   }
-  report.elapsed_s = elapsed_s();
+  ended();
   progress.finish();
   return report;
 }

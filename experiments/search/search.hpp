@@ -132,6 +132,9 @@ struct SearchReport {
   int warm_trials = 0;               // trials replayed from the warm-start study
   // --ssh: what happened to the peer's session ("trial 3: peer lost (...); reconnected ..."), in order.
   std::vector<std::string> peer_events;
+  // Knobs a candidate's rollback could not put back (someone else changed them meanwhile, their
+  // interface was made again, a write failed), one line each: not on their original values.
+  std::vector<std::string> left_alone;
   nlohmann::json to_json() const;
 };
 

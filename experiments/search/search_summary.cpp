@@ -22,16 +22,27 @@ std::string trial_counts(const SearchReport& r) {
                                          : "");
 }
 
+// Where the ends are now: `where` ("the host is on its original values"), and the knobs a trial's
+// rollback left alone, which that line is not true of (found by reading: a NetBird restart during a
+// search left wt0's new MTU, and the summary still said the host was on its original values).
+std::string where_ends_are(const std::string& where, const std::vector<std::string>& left_alone) {
+  if (left_alone.empty()) return where + "\n";
+  std::string out = fmt::format("{}, except {} knob(s) a trial's rollback left as it found them:\n", where, left_alone.size());
+  for (const auto& line : left_alone) out += "  " + line + "\n";
+  return out;
+}
+
 // A search that ended before its confirmation: by a signal, or with the peer lost (found by an
 // exploratory test: a lost peer printed the full summary with "profile: " empty and an export
 // command without a profile).
 std::string ended_early_summary(const SearchReport& r, const std::string& ssh_target) {
   std::string out;
   if (r.outcome == SearchOutcome::PeerLost) {
-    out = "\nsearch ended, " + r.confirmation + "\nthis host is on its original values; the peer restores its own by itself\n";
+    out = "\nsearch ended, " + r.confirmation + "\n" +
+          where_ends_are("this host is on its original values (the peer restores its own by itself)", r.left_alone);
   } else {
-    out = std::string("\nsearch interrupted: ") +
-          (ssh_target.empty() ? "the host is on its original values\n" : "both ends are on their original values\n");
+    out = "\nsearch interrupted: " +
+          where_ends_are(ssh_target.empty() ? "the host is on its original values" : "both ends are on their original values", r.left_alone);
   }
   for (const auto& e : r.peer_events) out += "peer: " + e + "\n";  // --ssh: what came of each lost session
   out += trial_counts(r) + "\n";
@@ -69,12 +80,14 @@ std::string search_summary(const SearchReport& r) {
                                        saved_s, full_s, full_s > 0 ? 100 * saved_s / full_s : 0.0, r.screening_saved_s,
                                        r.pruning_saved_s);
   if (!ssh_target.empty()) {
-    out += r.applied ? "both ends are on the winner now (`wgopt rollback` here and `wgopt rollback --ssh " + ssh_target +
-                           "` return to the originals)\n"
-                     : "both ends are on their original values\n";
+    out += where_ends_are(r.applied ? "both ends are on the winner now (`wgopt rollback` here and `wgopt rollback --ssh " + ssh_target +
+                                          "` return to the originals)"
+                                    : "both ends are on their original values",
+                          r.left_alone);
   } else {
-    out += r.applied ? "the host is on the winner now (`wgopt rollback` returns to the original)\n"
-                     : "the host is on its original values\n";
+    out += where_ends_are(r.applied ? "the host is on the winner now (`wgopt rollback` returns to the original)"
+                                    : "the host is on its original values",
+                          r.left_alone);
   }
   out += "study:   " + r.study_path + "\n";
   if (!r.profile_path.empty()) out += "profile: " + r.profile_path + "\n";

@@ -295,6 +295,10 @@ Evaluation SearchWorld::measure_here(const Objective& objective, const MeasureOp
   const std::string length = objective.duration == Objective{}.duration ? "" : fmt::format(" ({} s)", objective.duration.count());
   const std::string seen = fmt::format("measure {}{}: client {} | server {}", k, length, c.line(), s.line());
   Evaluation ev;
+  if (k == script.other_sets_txqueuelen_at_measure) {
+    write(false, "/sys/class/net/wg0/tx_queue_len", "777");
+    event(seen + ": someone else sets the client's txqueuelen to 777");
+  }
   if (k == script.interrupt_at_measure) {
     interrupted = true;
     ev.state = Evaluation::State::Interrupted;

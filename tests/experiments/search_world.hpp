@@ -48,6 +48,7 @@ struct Script {
   int peer_cut_at_measure = 0;
   bool peer_unreachable = false;
   std::vector<std::string> inert; // knobs the score ignores ("txqueuelen", "cc", "rmem", "mtu")
+  int other_sets_txqueuelen_at_measure = 0;  // someone else sets the client's txqueuelen to 777 during the k-th measurement
 };
 
 // The values the score reads, as the fake kernel holds them on one end.

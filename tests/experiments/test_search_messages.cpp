@@ -82,7 +82,7 @@ TEST_CASE("a search that lost its peer says so, names no profile and says how to
   r.ssh_target = "root@198.18.0.1";
   const std::string text = search_summary(r);
   CHECK_THAT(text, StartsWith("\nsearch ended, the peer was lost: 198.18.0.1 is unreachable (timeout)\nthis host is on its original "
-                              "values; the peer restores its own by itself\n"));
+                              "values (the peer restores its own by itself)\n"));
   CHECK_THAT(text, !Contains("profile:") && !Contains("wgopt export") && !Contains("baseline kept"));
   CHECK_THAT(text, Contains("wgopt search --resume /var/lib/wgopt/studies/s.sqlite"));
   CHECK_THAT(text, Contains("\npeer: trial 2: peer lost and not reachable again: the search ends"));
@@ -171,4 +171,30 @@ TEST_CASE("search: --knobs naming only knobs that need a flag names them and the
   o.include = {"net.core.netdev_max_backlog"};
   CHECK_THROWS_WITH(w.run(o), "no searchable knob is left after --knobs/--exclude: net.core.netdev_max_backlog (host-wide: pass "
                               "--allow-global to search it)");
+}
+
+TEST_CASE("a knob someone else changed during a trial is left as found, and the summary does not call it original",
+          "[search-messages]") {
+  // Found by reading (after the interface-recreation work): a trial's rollback that left a knob
+  // alone only warned in the log, and the summary still said "the host is on its original values".
+  SearchWorld w(Script{.other_sets_txqueuelen_at_measure = 5});
+  w.start_poor();
+  auto o = w.options();
+  o.no_apply = true;
+  const auto r = w.run(o);
+  REQUIRE(w.values(false).txqueuelen == 777);  // left as found: someone else's value
+  REQUIRE(r.left_alone.size() == 1);
+  CHECK_THAT(r.left_alone[0], Contains("tx_queue_len") || Contains("txqueuelen"));
+  CHECK_THAT(search_summary(r), Contains("the host is on its original values, except 1 knob(s) a trial's rollback left as it found them:\n  " +
+                                         r.left_alone[0] + "\n"));
+  CHECK(r.to_json()["left_alone"] == nlohmann::json(r.left_alone));
+  // Without one the line is as it was, and --json says none.
+  SearchWorld quiet;
+  quiet.start_poor();
+  auto q = quiet.options();
+  q.no_apply = true;
+  const auto plain = quiet.run(q);
+  CHECK(plain.left_alone.empty());
+  CHECK_THAT(search_summary(plain), Contains("the host is on its original values\n"));
+  CHECK(plain.to_json()["left_alone"].empty());
 }
