@@ -145,6 +145,26 @@ PeerProfile parse_peer(const YAML::Node& node, const std::string& source) {
   }
   return peer;
 }
+// yaml-cpp keeps both entries of a key given twice at any depth; the first is what wgopt reads and
+// Ansible's or Python's YAML read the last (found by an exploratory test: `peer.knobs` given twice
+// exported both, and `peer.host.nproc` twice gated on the first).
+void refuse_repeated_keys(const YAML::Node& node, const std::string& source, const std::string& path) {
+  if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i) refuse_repeated_keys(node[i], source, fmt::format("{}[{}]", path, i));
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::set<std::string> keys;
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) continue;
+    const std::string key = path.empty() ? kv.first.Scalar() : path + "." + kv.first.Scalar();
+    if (!keys.insert(kv.first.Scalar()).second) {
+      throw UsageError(fmt::format("profile {}: '{}' is given twice: keep one", source, one_line(key, 120)));
+    }
+    refuse_repeated_keys(kv.second, source, key);
+  }
+}
+
 void emit_knobs(YAML::Emitter& out, const std::vector<std::pair<std::string, std::string>>& knobs) {
   out << YAML::Key << "knobs" << YAML::Value << YAML::BeginMap;
   for (const auto& [id, value] : knobs) {
@@ -203,6 +223,7 @@ Profile parse_profile(const std::string& text, const std::string& source_path) {
     }
   }
   if (!keys.count("knobs")) throw UsageError(fmt::format("profile {} has no 'knobs:' map (see `wgopt show`)", source));
+  refuse_repeated_keys(root, source, "");  // in host, evidence and peer: the sections above say their own
   return p;
 }
 

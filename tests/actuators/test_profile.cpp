@@ -123,6 +123,12 @@ peer:
   refuses("knobs: {}\npeer: {knobs: {kernel.core_pattern: x}}\n", "outside the allowlist");
   refuses("knobs: {}\npeer: {knobs: {wt0/mtu: 1, wt0/mtu: 2}}\n", "knob peer.wt0/mtu is given twice");
   refuses("knobs: {}\npeer: {}\npeer: {}\n", "'peer' is given twice");
+  // Inside the sections too (found by an exploratory test: wgopt read the first, Ansible the last).
+  refuses("knobs: {}\npeer: {knobs: {wt0/mtu: 1}, knobs: {wt0/mtu: 2}}\n", "'peer.knobs' is given twice: keep one");
+  refuses("knobs: {}\nhost: {nproc: 64, nproc: 2}\n", "'host.nproc' is given twice: keep one");
+  refuses("knobs: {}\npeer: {host: {nproc: 64, nproc: 2}}\n", "'peer.host.nproc' is given twice");
+  refuses("knobs: {}\nevidence: {confirmation: {rounds: 3, rounds: 4}}\n", "'evidence.confirmation.rounds' is given twice");
+  refuses("knobs: {}\nevidence: {changes: [{knob: a, knob: b}]}\n", "'evidence.changes[0].knob' is given twice");
 }
 
 // Found by an exploratory test: `wgopt apply <(cat p.yaml)` said "check the path" (pread on a pipe),
