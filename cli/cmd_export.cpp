@@ -125,6 +125,10 @@ void remove_stale(const std::vector<fs::path>& stale) {
 void run_export(const ExportCli& c) {
   experiments::ExportOptions options = c.options;
   options.profile_label = c.profile;
+  // The peer's part is no file of its own: its timer installed the whole both-ends profile, whose
+  // top level is this end's (found by an exploratory test). The tree holds the peer's now; the
+  // Ansible role writes its own copy.
+  options.timer_writes_profile = c.host == "peer" && c.format != "ansible";
   const act::Profile profile = profile_of_end(act::load_profile(c.profile), c);
   std::vector<std::string> skipped;
   const auto files = experiments::render_export(profile, c.format, options, &skipped);

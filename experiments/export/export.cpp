@@ -199,10 +199,19 @@ std::vector<ExportFile> render_timer(const act::Profile& p, const Model&, const 
       o.on_calendar.find_first_not_of("0123456789*-:/., ~ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != std::string::npos) {
     throw UsageError(fmt::format("--on-calendar '{}' is not a systemd calendar spec such as '*-*-* 03:30:00'", one_line(o.on_calendar, 80)));
   }
+  // retune refuses a profile without evidence (found by an exploratory test: `wgopt show > p.yaml`
+  // exported a timer that failed every night).
+  if (!p.evidence.IsMap()) {
+    throw NothingToHold(fmt::format("timer: profile {} has no evidence (it was not written by `wgopt search`), and the nightly "
+                                    "`wgopt retune` refuses such a profile: export the profile a search wrote",
+                                    label(o)));
+  }
+  // From etc/systemd/system/ of the tree, where the install line starts, when the tree holds it.
+  const std::string source = o.timer_writes_profile ? "../../.." + o.profile_path : shell_word(cut(o.profile_label));
   const std::string install = fmt::format(
       "install -m 0644 wgopt-retune.service wgopt-retune.timer /etc/systemd/system/ && install -D -m 0644 {} {} && "
       "systemctl daemon-reload && systemctl enable --now wgopt-retune.timer",
-      shell_word(cut(o.profile_label)), o.profile_path);
+      source, o.profile_path);
   std::string service = header(p, o, "#", install);
   service += "\n[Unit]\n";
   service += "Description=wgopt nightly re-tune: measure the installed profile again; keep it, promote a better one or roll back\n";
@@ -227,7 +236,10 @@ std::vector<ExportFile> render_timer(const act::Profile& p, const Model&, const 
   timer += "# A night missed while the host was off runs at the next boot.\n";
   timer += "Persistent=true\n\n";
   timer += "[Install]\nWantedBy=timers.target\n";
-  return {{"etc/systemd/system/wgopt-retune.service", service, 0644}, {"etc/systemd/system/wgopt-retune.timer", timer, 0644}};
+  std::vector<ExportFile> out{{"etc/systemd/system/wgopt-retune.service", service, 0644},
+                              {"etc/systemd/system/wgopt-retune.timer", timer, 0644}};
+  if (o.timer_writes_profile) out.push_back({o.profile_path.substr(1), act::dump_profile(p), 0644});
+  return out;
 }
 
 using Renderer = std::vector<ExportFile> (*)(const act::Profile&, const Model&, const ExportOptions&);

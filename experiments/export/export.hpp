@@ -42,6 +42,9 @@ struct ExportOptions {
   std::string budget = "20m";
   std::string metrics_path = "/var/lib/prometheus/node-exporter/wgopt.prom";
   std::string on_calendar = "*-*-* 03:30:00";
+  // The profile is no file of its own (--host peer: the peer's part of a both-ends profile): the
+  // timer's files include it at profile_path, and its install line takes it from there.
+  bool timer_writes_profile = false;
   // TuneD: the profile the exported one includes (the host's active one, /etc/tuned/active_profile;
   // several as "a,b") and the TuneD version, which decides the directory.
   std::string tuned_parent = "network-throughput";

@@ -553,6 +553,13 @@ std::vector<ExportFile> render_ansible(const act::Profile& profile, const Export
   out.push_back({"playbook.yml", yaml_file(profile, options, "ansible-playbook -i INVENTORY playbook.yml", kPlaybook), 0644});
   std::string defaults = kDefaults;
   defaults.replace(defaults.find("%WGOPT_PATH%"), 12, options.wgopt_path);
+  if (std::none_of(units.begin(), units.end(), [](const ExportFile& f) { return f.path.ends_with("/wgopt-retune.timer"); })) {
+    // A profile without evidence has no timer (retune refuses it): nothing to enable.
+    const std::string on = "wgopt_retune_timer: true\n";
+    defaults.replace(defaults.find(on), on.size(),
+                     "# Off: this profile has no evidence (it was not written by `wgopt search`), so the role has no\n"
+                     "# timer; `wgopt retune` refuses such a profile.\nwgopt_retune_timer: false\n");
+  }
   out.push_back({role + "defaults/main.yml", yaml_file(profile, options, "the role's variables; override them in the inventory", defaults.c_str()), 0644});
   out.push_back({role + "vars/main.yml", vars_file(profile, options, boot, units, m.roles), 0644});
   const std::pair<const char*, const char*> tasks[] = {{"main.yml", kTasksMain}, {"gate.yml", kTasksGate}, {"install.yml", kTasksInstall},

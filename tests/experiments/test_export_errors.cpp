@@ -115,10 +115,11 @@ TEST_CASE("export: the underlay and the WireGuard interface are chosen by the do
   // With --format all, the rest is still written and the question is passed on.
   std::vector<std::string> skipped;
   auto files = render_export(profile("  a0/mtu: 1420\n  b0/mtu: 1500\n"), "all", opts(), &skipped);
-  CHECK(files.size() == 6);  // sysctl has nothing; systemd (2), tuned, timer (2), boot-files.yaml
-  REQUIRE(skipped.size() == 3);
+  CHECK(files.size() == 4);  // sysctl has nothing; systemd (2), tuned, boot-files.yaml; no evidence: no timer
+  REQUIRE(skipped.size() == 4);
   CHECK_THAT(skipped[1], Contains("pass --underlay IF"));
   CHECK_THAT(skipped[2], Contains("pass --wireguard IF"));
+  CHECK_THAT(skipped[3], Contains("timer: profile p.yaml has no evidence"));
   // The underlay the search recorded, without a knob of it: said so, not asked for (found by an
   // exploratory test: --underlay xrp-uc then failed "has no knob").
   act::Profile recorded = profile("  xrp-wc/mtu: 1342\n");
@@ -136,12 +137,46 @@ TEST_CASE("export: a format with nothing to hold is an error by name and left ou
   CHECK_THROWS_WITH(render_export(p, "yaml", opts()), Contains("unknown export format 'yaml': use one of sysctl, systemd"));
   std::vector<std::string> skipped;
   auto files = render_export(p, "all", opts(), &skipped);
-  CHECK(skipped.size() == 3);
+  CHECK(skipped.size() == 4);
   std::vector<std::string> paths;
   for (const auto& f : files) paths.push_back(f.path);
+  CHECK(paths == std::vector<std::string>{"etc/sysctl.d/99-wgopt.conf", "etc/tuned/profiles/wgopt/tuned.conf", "etc/wgopt/boot-files.yaml"});
+  // A search's profile (with evidence) has its timer.
+  auto searched = p;
+  searched.evidence = YAML::Load("{outcome: promoted, plant: {peer: 100.64.0.1}}");
+  skipped.clear();
+  paths.clear();
+  for (const auto& f : render_export(searched, "all", opts(), &skipped)) paths.push_back(f.path);
+  CHECK(skipped.size() == 3);
   CHECK(paths == std::vector<std::string>{"etc/sysctl.d/99-wgopt.conf", "etc/tuned/profiles/wgopt/tuned.conf",
                                           "etc/systemd/system/wgopt-retune.service", "etc/systemd/system/wgopt-retune.timer",
                                           "etc/wgopt/boot-files.yaml"});
+}
+
+TEST_CASE("export: no nightly timer for a profile retune refuses, and the peer's timer installs the peer's profile", "[export]") {
+  // Found by an exploratory test: `wgopt show > p.yaml` exported a timer (and an Ansible role that
+  // enabled it) whose `wgopt retune` failed every night with "has no evidence".
+  const auto shown = profile("  net.ipv4.tcp_congestion_control: bbr\n");
+  CHECK_THROWS_WITH(render_export(shown, "timer", opts()),
+                    Contains("timer: profile p.yaml has no evidence (it was not written by `wgopt search`), and the nightly `wgopt "
+                             "retune` refuses such a profile"));
+  std::string defaults;
+  for (const auto& f : render_export(shown, "ansible", opts())) {
+    CHECK_FALSE(f.path.ends_with("wgopt-retune.timer"));
+    if (f.path.ends_with("defaults/main.yml")) defaults = f.content;
+  }
+  CHECK_THAT(defaults, Contains("\nwgopt_retune_timer: false\n") && !Contains("wgopt_retune_timer: true"));
+  // --host peer: the peer's part is no file of its own, so its tree holds it where the timer's
+  // install line takes it from (it installed the whole both-ends profile, this end's at its top).
+  auto peer = shown;
+  peer.evidence = YAML::Load("{outcome: promoted, plant: {port: 5201}}");
+  ExportOptions o = opts();
+  o.timer_writes_profile = true;
+  const auto files = render_export(peer, "timer", o);
+  REQUIRE(files.size() == 3);
+  CHECK_THAT(files[1].content, Contains("install -D -m 0644 ../../../etc/wgopt/profile.yaml /etc/wgopt/profile.yaml"));
+  CHECK(files[2].path == "etc/wgopt/profile.yaml");
+  CHECK(act::parse_profile(files[2].content, "x").knobs == peer.knobs);
 }
 
 TEST_CASE("export CLI: writes the tree with modes, refuses to overwrite, --force and --json", "[export]") {
