@@ -46,11 +46,12 @@ struct SearchFlags {
   std::string knobs, exclude;
   bool json = false, no_prune = false, keep_whole = false, no_watchdog = false, one_look = false;
   std::string duration;  // "10", "30s", "1m"
-  int settle_ms = 1000, screen = 0, trials = 0, confirm_rounds = 0;
+  int settle_ms = 1000, screen = 0, trials = 0, confirm_rounds = 0, max_checks = 0;
   CLI::Option* screen_opt = nullptr;  // given or not: 0 means off, absent means the default length
   CLI::Option* confirm_opt = nullptr;  // absent: the rounds the budget plans (default_confirm_rounds)
   CLI::Option* duration_opt = nullptr;  // absent: the objective's (0 or -5 given are refused, not the default)
   CLI::Option* trials_opt = nullptr;    // given: at least 1 (0 read as "no cap" until an exploratory test found it)
+  CLI::Option* checks_opt = nullptr;    // absent: SearchPlan::max_checks' default
   CLI::Option* knobs_opt = nullptr;     // given empty: refused (it read as "all knobs")
   CLI::Option* exclude_opt = nullptr;
   CLI::Option* study_opt = nullptr;     // with --resume: refused (the resumed study is --resume's)
@@ -88,6 +89,14 @@ void options_from_flags(const SearchFlags& f, wgopt::experiments::SearchOptions&
                                         f.trials));
   }
   if (f.trials > 0) o.trials = f.trials;
+  if (f.checks_opt->count() > 0) {
+    if (f.max_checks < 1 || f.max_checks > wgopt::experiments::kMaxSimplificationChecks) {
+      throw wgopt::UsageError(fmt::format("--max-checks {} is out of range: use 1..{}, or --keep-whole-winner for none", f.max_checks,
+                                          wgopt::experiments::kMaxSimplificationChecks));
+    }
+    if (f.keep_whole) throw wgopt::UsageError("--max-checks and --keep-whole-winner: the whole winner is kept without checks; drop one");
+    o.max_checks = f.max_checks;
+  }
   if (o.budget.empty() && !o.trials && o.resume.empty()) {
     throw wgopt::UsageError("give a budget: --budget 5m (wall clock) and/or --trials N");
   }
@@ -187,7 +196,8 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   f->confirm_opt = eng->add_option("--confirm-rounds", f->confirm_rounds,
                                    "interleaved baseline/winner rounds before promotion (default 4; when the winner's simplification "
                                    "plans several checks, whose gains over the baseline are all chained through the confirmation: 6 "
-                                   "at a --budget of 20-39 min, 8 from 40 min or with no --budget, while the budget holds them; 4 "
+                                   "at a --budget of 20-39 min (with no --budget: trials of 20-39 min), 8 from 40 min, while the budget "
+                                   "holds them; 4 "
                                    "with --keep-whole-winner; fewer, at least 3, if --budget has less time left: 2 rounds can hardly "
                                    "promote anything); when the budget's time left then holds 3 more, a first look that does not "
                                    "promote a positive gain is followed by as many more rounds as fit, up to as many again, and a "
@@ -207,8 +217,11 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
                 "keep every change of a confirmed winner (default: changes the model says do not contribute go back to "
                 "the host's value when a check on the plant, read with the model's estimate, finds the simpler winner beats "
                 "the baseline and costs at most 5%; the model learns from each check and proposes again: one check per 10 min of "
-                "--budget, at most 12; the first needs --budget 8m or more at 10 s measurements; time no proposal needs examines "
-                "the changes the model credits least, which then carry the plant's measurement of their part)");
+                "--budget (with no --budget, of the capped trials' time), at most 12 (--max-checks); the first needs --budget 8m or "
+                "more at 10 s measurements; time no proposal needs examines the changes the model credits least, which then carry "
+                "the plant's measurement of their part)");
+  f->checks_opt = out->add_option("--max-checks", f->max_checks,
+                                  "the most checks the winner's simplification makes, 1..12 (default: as --keep-whole-winner says)");
   out->add_flag("--no-apply", o->no_apply, "restore the original values at the end even if a winner is confirmed");
   out->add_option("--sku", o->sku, "SKU string recorded in the profile (default: from DMI); letters, digits, space and ._:/()+,-");
   out->add_flag("--quiet", o->quiet, "no progress line");

@@ -40,13 +40,17 @@ int simplification_checks_planned(std::chrono::milliseconds wall) {
   return std::clamp(static_cast<int>(wall / std::chrono::minutes(10)), 1, kMaxSimplificationChecks);
 }
 
-std::chrono::milliseconds unbounded_rounds_most(double nominal_measure_s, int confirm_rounds, bool simplify) {
-  return full_reserve(nominal_measure_s, confirm_rounds, simplify ? kMaxSimplificationChecks : 0);
+int simplification_checks_unbounded(int max_trials, double nominal_measure_s) {
+  return simplification_checks_planned(std::chrono::milliseconds(static_cast<long long>(1000 * max_trials * nominal_measure_s)));
 }
 
-int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, double nominal_measure_s, bool simplify) {
+std::chrono::milliseconds unbounded_rounds_most(double nominal_measure_s, int confirm_rounds, int checks) {
+  return full_reserve(nominal_measure_s, confirm_rounds, 2 * checks);  // a check's own rounds, and as many against the baseline
+}
+
+int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, double nominal_measure_s, bool simplify, int unbounded_checks) {
   if (!simplify) return kConfirmRounds;
-  const int checks = wall ? simplification_checks_planned(*wall) : kMaxSimplificationChecks;
+  const int checks = wall ? simplification_checks_planned(*wall) : unbounded_checks;
   const int rounds = checks >= 4 ? kConfirmRounds + 4 : checks >= 2 ? kConfirmRounds + 2 : kConfirmRounds;
   // A budget whose reserve would not hold them with the checks (long measurements): as asked.
   if (wall && full_reserve(nominal_measure_s, rounds, checks) >= *wall / 2) return kConfirmRounds;

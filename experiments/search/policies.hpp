@@ -53,7 +53,9 @@ inline constexpr int kMaxSimplificationChecks = 12;
 // more checks, the checks' own rounds dominate the chain whatever the confirmation's). Two more
 // rounds cost about 60 s of a 20-minute budget (5%); four, ~5% of 40 minutes and ~3% of an hour.
 inline constexpr int kConfirmRounds = 4;
-int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, double nominal_measure_s, bool simplify);
+// With no wall, `unbounded_checks` (simplification_checks_unbounded) stand for the planned ones.
+int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, double nominal_measure_s, bool simplify,
+                           int unbounded_checks = kMaxSimplificationChecks);
 
 // The simplification checks a wall budget plans for: one per 10 minutes, 1 .. kMaxSimplificationChecks
 // (each check takes ~72 s at the default 10 s: 5 rounds of 5 s measurements, check_rounds_most), so
@@ -61,12 +63,16 @@ int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, double
 // Returning what the model credits least takes one to six changes per check on the testbed's 23
 // knobs, so a long search's winner gets more of its unsupported changes examined.
 int simplification_checks_planned(std::chrono::milliseconds wall);
+// With no wall budget, the same rule on the time `max_trials` trials of `nominal_measure_s` take:
+// a trial cap plans one check per 10 minutes of its trials (found by an exploratory test: `--trials
+// 3 --duration 3` made 16 checks, over 12 minutes, after 23 s of trials).
+int simplification_checks_unbounded(int max_trials, double nominal_measure_s);
 
-// With no wall budget, the most the confirmation's `confirm_rounds` and, with `simplify`, the
-// winner's simplification (kMaxSimplificationChecks checks) take after the trials: what the search
-// says up front (found by an exploratory test: `--trials 3 --duration 3` ran 15 minutes, the
-// trials' 0.4 of them).
-std::chrono::milliseconds unbounded_rounds_most(double nominal_measure_s, int confirm_rounds, bool simplify);
+// With no wall budget, the most the confirmation's `confirm_rounds` and the winner simplification's
+// `checks` (each with its rounds against the baseline itself, measure_against_baseline) take after
+// the trials: what the search says up front (found by an exploratory test: `--trials 3 --duration
+// 3` ran 15 minutes, the trials' 0.4 of them).
+std::chrono::milliseconds unbounded_rounds_most(double nominal_measure_s, int confirm_rounds, int checks);
 
 // What a wall budget holds back for confirmation (2 measurements per round), with `simplify` the
 // simplification's checks (simplification_checks_planned, each the time of kMinUsefulConfirmRounds

@@ -63,6 +63,8 @@ struct SearchOptions {
   // The confirmation's rounds; unset: policies.hpp default_confirm_rounds (4, more when the winner's
   // simplification plans several checks). SearchPlan::confirm_rounds is what the search uses.
   std::optional<int> confirm_rounds;
+  // The most simplification checks (--max-checks); unset: SearchPlan::max_checks' default.
+  std::optional<int> max_checks;
   // A confirmation that does not promote a positive gain looks again after more rounds when the
   // time left holds them, each look at half the error rate (confirm_winner); false: one look.
   bool second_look = true;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "actuators/profile.hpp"
+#include "experiments/search/policies.hpp"
 #include "experiments/search/search.hpp"
 #include "experiments/search/search_space.hpp"
 #include "experiments/study/budget.hpp"
@@ -35,6 +36,9 @@ struct SearchPlan {
   // The rounds asked for (--confirm-rounds, or kConfirmRounds): what the simplification's checks
   // plan from (check_rounds_most), whatever the confirmation adds for them.
   int rounds_asked = 0;
+  // The most simplification checks: --max-checks, else kMaxSimplificationChecks under a wall budget
+  // (its time decides), else one per 10 minutes of the capped trials (simplification_checks_unbounded).
+  int max_checks = kMaxSimplificationChecks;
   std::map<std::string, RangeOverride> overrides;
   bool resuming = false;              // --resume: open_study reopens options.resume for writing
   StudyInfo resumed_info;             // its record, read read-only

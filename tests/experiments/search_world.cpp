@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "actuators/catalog.hpp"
+#include "experiments/search/policies.hpp"
 #include "common/util.hpp"
 #include "workload/iperf3_result.hpp"
 #include "experiments/search/remote_end.hpp"
@@ -413,6 +414,7 @@ SearchOptions SearchWorld::options() const {
   o.seed = 7;
   o.quiet = true;
   o.simplify = false;
+  o.max_checks = experiments::kMaxSimplificationChecks;  // the simplification cases' checks, as many as a --budget 2h plans
   o.study_path = dir_ + "/study.sqlite";
   o.profile_path = dir_ + "/profile.yaml";
   return o;

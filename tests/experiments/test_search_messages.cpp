@@ -151,15 +151,24 @@ TEST_CASE("a search with a trial cap and no --budget says up front what runs aft
   w.start_poor();
   auto o = w.options();
   o.simplify = true;
-  o.confirm_rounds.reset();  // the default with no budget: 8, for the 12 checks' chain
+  o.confirm_rounds.reset();  // the default with no budget: 8, for the 12 checks' chain (--max-checks 12)
   CHECK_THAT(said(o, w), Contains("no --budget: after the trials, the confirmation (8 rounds) and the winner's simplification (up to 12 "
-                                  "checks on the plant) run to their end, up to ~") &&
+                                  "check(s) on the plant) run to their end, up to ~") &&
                              Contains("give --budget (e.g. --budget 10m) to bound the whole search, or --keep-whole-winner"));
   SearchWorld bounded;
   bounded.start_poor();
   o = bounded.options();
   o.budget = "20m";
   CHECK_THAT(said(o, bounded), !Contains("no --budget"));
+  // Without --max-checks, 8 trials of ~14 s plan one check, and the confirmation's default rounds.
+  SearchWorld capped;
+  capped.start_poor();
+  o = capped.options();
+  o.simplify = true;
+  o.confirm_rounds.reset();
+  o.max_checks.reset();
+  CHECK_THAT(said(o, capped), Contains("no --budget: after the trials, the confirmation (4 rounds) and the winner's simplification (up to 1 "
+                                       "check(s) on the plant) run to their end, up to ~5 min"));
 }
 
 TEST_CASE("search: --knobs naming only knobs that need a flag names them and the flag", "[search-messages]") {

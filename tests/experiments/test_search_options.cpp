@@ -215,8 +215,24 @@ TEST_CASE("search: the confirmation measures more rounds when several simplifica
   // The reserve holds the extra rounds: 2 more rounds of 2 nominal (14 s) measurements at 20 minutes.
   CHECK(rounds("20m").limits.reserve == std::chrono::milliseconds(290000 + 2 * 2 * 14000));
   o.budget.clear();
-  o.trials = 50;  // no wall budget: the checks are limited only by their most
+  // No wall budget: one check per 10 minutes of the capped trials' nominal time (14 s a trial at
+  // the default 10 s), as a wall budget plans them (found by an exploratory test: `--trials 3
+  // --duration 3` made 16 checks, over 12 minutes, after 23 s of trials).
+  o.trials = 50;
+  CHECK(wgopt::experiments::plan_search(o).max_checks == 1);
+  CHECK(wgopt::experiments::plan_search(o).confirm_rounds == 4);
+  o.trials = 100;  // 23 minutes of trials: 2 checks, chained through 6 rounds
+  CHECK(wgopt::experiments::plan_search(o).max_checks == 2);
+  CHECK(wgopt::experiments::plan_search(o).confirm_rounds == 6);
+  o.trials = 3000;  // at most the most a search makes
+  CHECK(wgopt::experiments::plan_search(o).max_checks == wgopt::experiments::kMaxSimplificationChecks);
   CHECK(wgopt::experiments::plan_search(o).confirm_rounds == 8);
+  o.max_checks = 5;  // --max-checks: as given
+  CHECK(wgopt::experiments::plan_search(o).max_checks == 5);
+  CHECK(wgopt::experiments::plan_search(o).confirm_rounds == 8);
+  o.max_checks.reset();
+  o.trials.reset();
+  CHECK(rounds("2h").max_checks == wgopt::experiments::kMaxSimplificationChecks);  // a wall budget: its time decides
   o.simplify = false;  // --keep-whole-winner: nothing chains through the confirmation
   CHECK(rounds("2h").confirm_rounds == 4);
   o.simplify = true;
