@@ -17,6 +17,8 @@
 #include "actuators/knob_json.hpp"
 #include "actuators/lock.hpp"
 #include "common/error.hpp"
+#include "common/files.hpp"
+#include "workload/pidfile.hpp"
 #include "common/util.hpp"
 #include "experiments/measure/host_facts.hpp"
 #include "actuators/restore_log.hpp"
@@ -190,6 +192,14 @@ act::ChangeSession& Agent::session() {
     session_.emplace(opt_.state_dir, act::default_knob_lookup(), act::SessionOptions{.run_dir = opt_.run_dir});
     restored_first_ = session_->startup();
     for (const auto& item : restored_first_.items) spdlog::warn("restored first: {}", item.line());
+    // In the peer's audit trail as its agent's and guardian's restores are (found by an exploratory
+    // test: after both were killed, the next agent restored silently and the search said "the
+    // peer had nothing to restore").
+    if (!restored_first_.items.empty()) {
+      act::append_restore_record(opt_.state_dir, {.at_ms = unix_ms(), .pid = ::getpid(), .by = "agent at its start",
+                                                  .why = "an earlier session left a change open (its agent and guardian are gone)",
+                                                  .report = restored_first_});
+    }
   }
   return *session_;
 }
@@ -248,6 +258,16 @@ json Agent::op_hello(const json& a) {
     f.wireguard_mode[i] = experiments::wireguard_mode(*runner, Place::host(), i);
   }
   r.lock_holder = other_lock_holder();
+  // A change left open with no one holding the lock (the agent and its guardian died): restored
+  // now, before the controller measures anything, not at its next apply.
+  if (!r.lock_holder && journal_state().open) {
+    try {
+      session();
+    } catch (const std::exception& e) {
+      spdlog::warn("restoring the change an earlier session left open: {}", e.what());
+    }
+    r.lock_holder = other_lock_holder();
+  }
   r.journal = journal_state();
   r.restores = act::read_restore_records(opt_.state_dir, h.since_ms);
   return encode(r);
@@ -393,14 +413,42 @@ workload::ServerOptions Agent::iperf3_options(const Iperf3Args& a) const {
           .pidfile = fmt::format("{}/iperf3-agent-{}-{}.pid", opt_.run_dir, addr, a.port)};
 }
 
+// The agent that owns a server is in PIDFILE.owner: the server's pid when our pid file names a live
+// iperf3 and its owner is not a live process (or left no owner file), else 0.
+int Agent::orphan_server(const workload::ServerOptions& opts) const {
+  const int pid = workload::server_state(opts).pid;
+  if (pid == 0) return 0;
+  const auto owner = read_file(opts.pidfile + ".owner");
+  int owner_pid = 0;
+  if (owner) owner_pid = static_cast<int>(std::strtol(owner->c_str(), nullptr, 10));
+  return owner_pid > 0 && owner_pid != ::getpid() && workload::process_alive(owner_pid) ? 0 : pid;
+}
+
+void Agent::own_server(const workload::ServerOptions& opts) {
+  servers_.push_back(opts);
+  try {
+    write_file_atomic(opts.pidfile + ".owner", std::to_string(::getpid()) + "\n");
+  } catch (const std::exception& e) {
+    spdlog::warn("recording this agent as the iperf3 server's owner: {}", e.what());
+  }
+}
+
 json Agent::op_iperf3_ensure(const json& a) {
   const auto opts = iperf3_options(decode_iperf3(a));
   if (workload::is_listening(opts.place, opts.bind_address, opts.port)) {
-    // Someone serves it already (a server started by hand, or by an earlier agent): not ours to stop.
+    // A server an earlier agent started from this pid file, and that agent died (killed: its
+    // finish() never stopped it): this agent's now, stopped at its end (found by an exploratory
+    // test: every later search adopted it as someone else's, and it served on for good).
+    if (const int pid = orphan_server(opts)) {
+      own_server(opts);
+      spdlog::info("adopted iperf3 server pid {} on {}:{} (its agent is gone)", pid, opts.bind_address, opts.port);
+      return encode(Iperf3Result{.started = true, .listening = true, .pid = pid});
+    }
+    // Someone serves it already (a server started by hand, or by a running agent): not ours to stop.
     return encode(Iperf3Result{.started = false, .listening = true, .pid = 0});
   }
   const auto st = workload::start_server(opts, *default_runner());
-  servers_.push_back(opts);
+  own_server(opts);
   spdlog::info("started iperf3 server pid {} on {}:{}", st.pid, opts.bind_address, opts.port);
   return encode(Iperf3Result{.started = true, .listening = st.listening, .pid = st.pid});
 }
@@ -411,6 +459,7 @@ json Agent::op_iperf3_stop(const json& a) {
   for (auto it = servers_.begin(); it != servers_.end(); ++it) {
     if (it->bind_address == opts.bind_address && it->port == opts.port) {
       r.started = workload::stop_server(opts);
+      ::unlink((opts.pidfile + ".owner").c_str());
       servers_.erase(it);
       break;
     }
@@ -448,6 +497,7 @@ void Agent::finish(const std::string& why) {
   for (const auto& s : servers_) {
     try {
       workload::stop_server(s);
+      ::unlink((s.pidfile + ".owner").c_str());
     } catch (const std::exception& e) {
       spdlog::warn("stopping the iperf3 server on {}:{}: {}", s.bind_address, s.port, e.what());
     }

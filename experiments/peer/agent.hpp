@@ -78,6 +78,8 @@ class Agent {
   nlohmann::json op_probe_start(const nlohmann::json& args);
   nlohmann::json op_probe_stop();
   nlohmann::json op_iperf3_ensure(const nlohmann::json& args);
+  int orphan_server(const workload::ServerOptions& opts) const;
+  void own_server(const workload::ServerOptions& opts);
   nlohmann::json op_iperf3_stop(const nlohmann::json& args);
 
   LeaseState arm(long long lease_ms);

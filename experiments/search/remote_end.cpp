@@ -217,7 +217,7 @@ std::string RemoteEnd::recover() {
     restored += r.report.items.size();
     by = r.by;
   }
-  started_server_ = false;  // the old agent stopped what it started
+  started_server_ = false;  // the old agent stopped what it started (a killed one's the new agent adopts: ensure says started)
   ensure_server();
   if (restored == 0) return "reconnected; the peer had nothing to restore";
   return fmt::format("reconnected; the peer had restored {} knob(s) by itself ({})", restored, by);

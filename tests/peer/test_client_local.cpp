@@ -2,6 +2,7 @@
 // in a temporary WGOPT_STATE_DIR), and small shell stand-ins for what cannot be staged otherwise
 // (an agent of another protocol version, one that dies, one that hangs). The ssh path itself is
 // tested on the testbed's real sshd (tests/integration/test_peer_ssh.cpp).
+#include <signal.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -13,7 +14,12 @@
 
 #include "common/error.hpp"
 #include "common/files.hpp"
+#include "actuators/journal.hpp"
+#include "common/exec.hpp"
+#include "common/util.hpp"
 #include "experiments/peer/agent_client.hpp"
+#include "workload/iperf3_server.hpp"
+#include "workload/pidfile.hpp"
 
 using namespace wgopt;
 using namespace wgopt::peer;
@@ -164,4 +170,55 @@ TEST_CASE("client: another protocol version, an agent that dies, one that hangs"
   SECTION("a missing agent program is an Error naming it") {
     CHECK_THROWS_WITH(AgentClient::spawn({"/nonexistent/agent"}, "fake"), Catch::Contains("/nonexistent/agent"));
   }
+}
+
+TEST_CASE("agent: a change its dead predecessor left open is restored at hello, and said in the restores", "[peer][client]") {
+  // Found by an exploratory test: with the agent and its guardian both killed mid-change, the next
+  // agent restored the change only at its first apply, silently, and the search said "the peer
+  // had nothing to restore" (and a baseline measured before that apply would have run on it).
+  TempDir state;
+  const std::string id = "net.core.netdev_max_backlog";
+  const std::string now = trim(*read_file("/proc/sys/net/core/netdev_max_backlog"));
+  act::Journal j(state.path);
+  j.data().boot_id = wgopt::boot_id();
+  j.data().pid = 999999;  // gone
+  j.data().open = true;
+  j.data().entries.push_back({.id = id, .place = Place::host(), .original = now, .before = now, .target = now,
+                              .state = act::EntryState::Written});
+  j.save();
+  auto c = local_agent(state);
+  const auto& h = c->hello();
+  CHECK_FALSE(h.journal.open);
+  REQUIRE(h.restores.size() == 1);
+  CHECK(h.restores[0].by == "agent at its start");
+  CHECK(h.restores[0].report.items.size() == 1);
+  CHECK(h.restores[0].report.items[0].id == id);
+  c->close();
+}
+
+TEST_CASE("agent: an iperf3 server a killed agent started is the next agent's, stopped at its end", "[peer][client]") {
+  // Found by an exploratory test: kill -9 of the peer's agent left its iperf3 server running, and
+  // every later agent took it for someone else's and left it running for good.
+  if (find_executable("iperf3").empty()) FAIL("iperf3 is not installed: apt-get install iperf3");
+  TempDir state;
+  const int port = 20000 + ::getpid() % 20000;
+  auto first = local_agent(state);
+  const int first_pid = first->hello().pid;
+  const auto started = first->ensure_iperf3_server("127.0.0.1", port);
+  REQUIRE(started.started);
+  REQUIRE(::kill(first_pid, SIGKILL) == 0);
+  for (int i = 0; i < 100 && workload::process_alive(first_pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(workload::is_listening(Place::host(), "127.0.0.1", port));  // the dead agent's server serves on
+  auto next = local_agent(state);
+  const auto adopted = next->ensure_iperf3_server("127.0.0.1", port);
+  CHECK(adopted.started);  // the controller stops it as its own
+  CHECK(adopted.pid == started.pid);
+  // A second ensure in the same session: its own server, already recorded.
+  CHECK(next->ensure_iperf3_server("127.0.0.1", port).listening);
+  next->close();
+  for (int i = 0; i < 100 && workload::is_listening(Place::host(), "127.0.0.1", port); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_FALSE(workload::is_listening(Place::host(), "127.0.0.1", port));
+  CHECK_FALSE(workload::process_alive(started.pid));
+  first.reset();
 }
