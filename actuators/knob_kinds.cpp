@@ -108,8 +108,19 @@ std::string sysctl_value(const Checker& c, ValueType type) {
   }
   if (type == ValueType::Enum) {
     static const std::regex name("[a-z][a-z0-9_]{0,31}");
+    // Which names a host offers is the host's (checked where the knob is written); a qdisc given as
+    // the congestion control, or the reverse, is wrong on every host (found by an exploratory test:
+    // an export wrote them swapped into sysctl.d, and the hint named qdiscs for either).
+    static const std::set<std::string> qdiscs{"pfifo_fast", "fq", "fq_codel", "fq_pie", "cake", "sfq", "pfifo", "bfifo", "htb", "tbf",
+                                              "netem", "prio", "mq", "noqueue", "pie", "red", "codel", "sch_fq"};
+    static const std::set<std::string> ccs{"reno", "cubic", "bbr", "bbr2", "bbr3", "htcp", "vegas", "westwood", "dctcp", "bic",
+                                           "highspeed", "hybla", "illinois", "lp", "nv", "scalable", "veno", "yeah", "cdg"};
+    const bool cc = c.id == "net.ipv4.tcp_congestion_control";
+    const char* hint = cc ? "use a congestion control this kernel offers, such as bbr, cubic or reno" : "use a qdisc such as fq, fq_codel or pfifo_fast";
     const std::string t = trim(c.value);
-    if (!std::regex_match(t, name)) throw c.bad("use a kernel name such as bbr, cubic, fq or pfifo_fast");
+    if (!std::regex_match(t, name)) throw c.bad(hint);
+    if (cc && qdiscs.count(t)) throw c.bad(fmt::format("{} is a qdisc, not a congestion control: {}", t, hint));
+    if (!cc && ccs.count(t)) throw c.bad(fmt::format("{} is a congestion control, not a qdisc: {}", t, hint));
     return t;
   }
   return std::to_string(c.integer(trim(c.value), 0, INT32_MAX));

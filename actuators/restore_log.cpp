@@ -20,7 +20,11 @@ constexpr off_t kMaxBytes = 256 * 1024;
 
 std::string path_in(const std::string& state_dir) { return state_dir + "/restores.jsonl"; }
 
-void drop_older_half(const std::string& path) {
+}  // namespace
+
+void trim_log(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || st.st_size <= kMaxBytes) return;
   auto text = read_file(path);
   if (!text) return;
   auto lines = split_lines(*text);
@@ -28,7 +32,6 @@ void drop_older_half(const std::string& path) {
   for (size_t i = lines.size() / 2; i < lines.size(); ++i) kept += lines[i] + "\n";
   write_file_atomic(path, kept, 0600);
 }
-}  // namespace
 
 long long unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -38,8 +41,7 @@ long long unix_ms() {
 void append_restore_record(const std::string& state_dir, const RestoreRecord& record) {
   const std::string path = path_in(state_dir);
   try {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && st.st_size > kMaxBytes) drop_older_half(path);
+    trim_log(path);
     const std::string line = nlohmann::json{{"at_ms", record.at_ms},
                                             {"pid", record.pid},
                                             {"by", record.by},

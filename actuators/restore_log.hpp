@@ -24,6 +24,10 @@ struct RestoreRecord {
 // itself already happened; this is only its account).
 void append_restore_record(const std::string& state_dir, const RestoreRecord& record);
 
+// A log in the state dir past 256 KiB loses its older half (restores.jsonl, watchdog.log: a host
+// re-tuned nightly for years must not fill its disk with them). Throws Error when it cannot be rewritten.
+void trim_log(const std::string& path);
+
 // Records with at_ms >= since_ms, oldest first. A missing file is none; a torn or malformed line
 // (a crash mid-append) is skipped.
 std::vector<RestoreRecord> read_restore_records(const std::string& state_dir, long long since_ms = 0);

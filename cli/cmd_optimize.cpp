@@ -317,7 +317,7 @@ WGOPT_COMMAND(70, [](CLI::App& root, Context& ctx) {
   cmd->add_option("--space", o->space_path, "SPACE.yaml: objective and parameters")->required();
   cmd->add_option("--eval", o->eval, "evaluator command, split into words without a shell ('...' and \"...\" quote)")
       ->required();
-  cmd->add_option("--trials", o->trials, "number of evaluations (the last ~10% re-measure the best candidates)")
+  cmd->add_option("--trials", o->trials, "number of evaluations (from 20 on, the last 5%, n/20, re-measure the best candidates: --remeasure)")
       ->required();
   cmd->add_option("--strategy", o->strategy, "bo, random or coordinate")->capture_default_str();
   // A whole number that fits: the conversion alone wrapped -1 to 2^64-1 and clamped 2^64 and up to it

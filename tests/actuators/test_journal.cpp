@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "actuators/journal.hpp"
+#include "actuators/restore_log.hpp"
+#include "common/files.hpp"
 #include "common/error.hpp"
 #include "common/util.hpp"
 #include "actuators/lock.hpp"
@@ -372,4 +374,26 @@ TEST_CASE("a journal that cannot be written leaves no temp file and says how to 
                                   Catch::Contains("WGOPT_STATE_DIR"));
   CHECK_FALSE(std::filesystem::exists(std::filesystem::symlink_status(h.s.state() + "/journal.json.tmp")));
   CHECK_FALSE(std::filesystem::exists(h.s.state() + "/journal.json"));
+}
+
+TEST_CASE("a state dir's log past 256 KiB keeps its newer half (watchdog.log, restores.jsonl)", "[journal]") {
+  // Found by an exploratory test: watchdog.log grew a line a search and ~35 a restore, for good.
+  char tmpl[] = "/tmp/wgopt-trim-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  const std::string path = dir + "/watchdog.log";
+  std::string text;
+  for (int i = 0; i < 4000; ++i) text += "line " + std::to_string(i) + std::string(80, 'x') + "\n";  // ~350 KB
+  write_file_atomic(path, text);
+  trim_log(path);
+  const auto kept = read_file(path);
+  REQUIRE(kept);
+  CHECK(kept->size() <= text.size() / 2 + 1000);
+  CHECK(kept->starts_with("line 2000x"));
+  CHECK(kept->ends_with("line 3999" + std::string(80, 'x') + "\n"));
+  const std::string small = *kept;
+  trim_log(path);  // under the cap: as it is
+  CHECK(read_file(path) == small);
+  trim_log(dir + "/none.log");  // no file: nothing
+  CHECK_FALSE(std::filesystem::exists(dir + "/none.log"));
+  std::filesystem::remove_all(dir);
 }

@@ -49,7 +49,7 @@ TEST_CASE("export: a bad value is refused with one line naming the knob and the 
       {"  net.ipv4.tcp_rmem: \"4096 131072\"\n", "knob net.ipv4.tcp_rmem has value '4096 131072': use three integers"},
       {"  net.ipv4.tcp_rmem: \"9 8 7\"\n", "min <= default <= max"},
       {"  net.core.netdev_max_backlog: -5\n", "use an integer in [0,"},
-      {"  net.ipv4.tcp_congestion_control: \"bbr; reboot\"\n", "use a kernel name"},
+      {"  net.ipv4.tcp_congestion_control: \"bbr; reboot\"\n", "use a congestion control this kernel offers"},
       {"  eth0/mtu: 99999\n", "knob eth0/mtu has value '99999': use an integer in [68, 65535]"},
       {"  eth0/offload/gro: maybe\n", "use on or off"},
       {"  eth0/qdisc: \"fq'\"\n", "a root qdisc kind"},

@@ -63,4 +63,15 @@ TEST_CASE("every knob this machine has is described by the kinds table", "[expor
   CHECK_THROWS_WITH(act::static_canonical("eth0/mtu", "99999", std::nullopt),
                     "knob eth0/mtu has value '99999': use an integer in [68, 65535]");
   CHECK(act::static_canonical("eth0/offload/gro", " true", std::nullopt) == "on");
+  // A qdisc as the congestion control, or the reverse, is wrong on every host; each hint names its own kind
+  // (found by an exploratory test: exported swapped, and the hint named qdiscs for either).
+  CHECK_THROWS_WITH(act::static_canonical("net.ipv4.tcp_congestion_control", "pfifo_fast", std::nullopt),
+                    Catch::Contains("pfifo_fast is a qdisc, not a congestion control: use a congestion control this kernel offers, "
+                                    "such as bbr, cubic or reno"));
+  CHECK_THROWS_WITH(act::static_canonical("net.core.default_qdisc", "cubic", std::nullopt),
+                    Catch::Contains("cubic is a congestion control, not a qdisc: use a qdisc such as fq, fq_codel or pfifo_fast"));
+  CHECK_THROWS_WITH(act::static_canonical("net.ipv4.tcp_congestion_control", "BBR!", std::nullopt),
+                    Catch::Contains("use a congestion control this kernel offers, such as bbr, cubic or reno") && !Catch::Contains("fq"));
+  CHECK(act::static_canonical("net.ipv4.tcp_congestion_control", "bbr", std::nullopt) == "bbr");
+  CHECK(act::static_canonical("net.core.default_qdisc", "fq_codel", std::nullopt) == "fq_codel");
 }
