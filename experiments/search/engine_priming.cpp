@@ -70,15 +70,15 @@ Priming prime_engine(opt::Strategy& engine, const SearchSpace& space, const std:
       ++(t.stall_void() ? stalls : outages);
       continue;
     }
-    ++p.replayed;
-    if (t.interrupted()) {
+    if (t.interrupted()) {  // never measured: not a trial of the cap (found by an exploratory test: resumes used it up)
       ++interrupted;
       continue;
     }
+    ++p.replayed;
     engine.tell(space.from_values(params_of(t)), to_opt_state(t.state), t.score.value_or(std::nan("")));
   }
   progress.say(fmt::format("resumed {}: {} earlier trials replayed into the engine{}{}{}", store.path(),
-                           p.replayed - interrupted,
+                           p.replayed,
                            interrupted ? fmt::format(" ({} interrupted before measurement left out)", interrupted) : "",
                            outages ? fmt::format(" ({} voided by an outside outage left out)", outages) : "",
                            stalls ? fmt::format(" ({} stalled and measured again left out)", stalls) : ""));

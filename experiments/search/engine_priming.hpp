@@ -19,8 +19,8 @@ std::unique_ptr<opt::Strategy> make_engine(const SearchPlan& plan, const SearchS
 
 struct Priming {
   int warm_trials = 0;  // trials of the warm-start study told to the engine
-  int replayed = 0;     // trials of the resumed study, counted against the trial cap (interrupted ones are not told to
-                        // the engine; ones an outage voided are neither told nor counted)
+  int replayed = 0;     // trials of the resumed study told to the engine and counted against the trial cap (ones
+                        // interrupted before their measurement, or voided by an outage, are neither)
 };
 
 // Tells the engine the warm-start study's finished trials (those whose values fit today's space;

@@ -160,6 +160,15 @@ TEST_CASE("bo's initial design starts with the current configuration", "[strateg
   Config start{{"x", 0.9}, {"k", std::int64_t{1}}, {"cc", std::string("c")}, {"gro", false}, {"rps", std::int64_t{0}}};
   auto s = make_strategy("bo", mixed_space(), {.seed = 9, .start = start});
   CHECK(s->ask() == start);
+  // A strategy told the start already (a study resumed after its first trial) goes on with the
+  // design's next point, not the start again (found by an exploratory test); the rest as a fresh run.
+  auto fresh = make_strategy("bo", mixed_space(), {.seed = 9, .start = start});
+  REQUIRE(fresh->ask() == start);
+  fresh->tell(start, TrialState::complete, 1.0);
+  const Config second = fresh->ask();
+  auto resumed = make_strategy("bo", mixed_space(), {.seed = 9, .start = start});
+  resumed->tell(start, TrialState::complete, 1.0);
+  CHECK(resumed->ask() == second);
 }
 
 TEST_CASE("make_strategy rejects bad names, spaces and start configurations", "[strategy]") {
