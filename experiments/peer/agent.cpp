@@ -258,9 +258,10 @@ json Agent::op_hello(const json& a) {
     f.wireguard_mode[i] = experiments::wireguard_mode(*runner, Place::host(), i);
   }
   r.lock_holder = other_lock_holder();
-  // A change left open with no one holding the lock (the agent and its guardian died): restored
-  // now, before the controller measures anything, not at its next apply.
-  if (!r.lock_holder && journal_state().open) {
+  // A reconnect's: a change left open with no one holding the lock (the agent and its guardian
+  // died) is restored now, before the controller measures anything, not at its next apply. Other
+  // hellos (a dry run, show, facts) change nothing: their first op that writes restores it.
+  if (h.restore_open && !r.lock_holder && journal_state().open) {
     try {
       session();
     } catch (const std::exception& e) {
@@ -421,16 +422,21 @@ int Agent::orphan_server(const workload::ServerOptions& opts) const {
   const auto owner = read_file(opts.pidfile + ".owner");
   int owner_pid = 0;
   if (owner) owner_pid = static_cast<int>(std::strtol(owner->c_str(), nullptr, 10));
-  return owner_pid > 0 && owner_pid != ::getpid() && workload::process_alive(owner_pid) ? 0 : pid;
+  return owner_pid > 0 && workload::process_alive(owner_pid) ? 0 : pid;  // this agent's own included: not an orphan
 }
 
+// Records this agent as the owner of the server on `opts`' pid file, before it starts one (so a
+// second agent never finds it listening without an owner) or when it adopts one.
 void Agent::own_server(const workload::ServerOptions& opts) {
-  servers_.push_back(opts);
   try {
     write_file_atomic(opts.pidfile + ".owner", std::to_string(::getpid()) + "\n");
   } catch (const std::exception& e) {
     spdlog::warn("recording this agent as the iperf3 server's owner: {}", e.what());
   }
+  const bool known = std::any_of(servers_.begin(), servers_.end(), [&](const workload::ServerOptions& s) {
+    return s.bind_address == opts.bind_address && s.port == opts.port;
+  });
+  if (!known) servers_.push_back(opts);
 }
 
 json Agent::op_iperf3_ensure(const json& a) {
@@ -438,17 +444,27 @@ json Agent::op_iperf3_ensure(const json& a) {
   if (workload::is_listening(opts.place, opts.bind_address, opts.port)) {
     // A server an earlier agent started from this pid file, and that agent died (killed: its
     // finish() never stopped it): this agent's now, stopped at its end (found by an exploratory
-    // test: every later search adopted it as someone else's, and it served on for good).
+    // test: every later search adopted it as someone else's, and it served on for good). This
+    // agent's own server (a second ensure) is not an orphan: not started again.
     if (const int pid = orphan_server(opts)) {
       own_server(opts);
       spdlog::info("adopted iperf3 server pid {} on {}:{} (its agent is gone)", pid, opts.bind_address, opts.port);
       return encode(Iperf3Result{.started = true, .listening = true, .pid = pid});
     }
-    // Someone serves it already (a server started by hand, or by a running agent): not ours to stop.
+    // Someone serves it already (by hand, a running agent, or this one): not started here.
     return encode(Iperf3Result{.started = false, .listening = true, .pid = 0});
   }
-  const auto st = workload::start_server(opts, *default_runner());
   own_server(opts);
+  workload::ServerState st;
+  try {
+    st = workload::start_server(opts, *default_runner());
+  } catch (...) {
+    ::unlink((opts.pidfile + ".owner").c_str());
+    servers_.erase(std::remove_if(servers_.begin(), servers_.end(), [&](const workload::ServerOptions& s) {
+                     return s.bind_address == opts.bind_address && s.port == opts.port;
+                   }), servers_.end());
+    throw;
+  }
   spdlog::info("started iperf3 server pid {} on {}:{}", st.pid, opts.bind_address, opts.port);
   return encode(Iperf3Result{.started = true, .listening = st.listening, .pid = st.pid});
 }

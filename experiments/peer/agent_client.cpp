@@ -68,7 +68,7 @@ bool AgentClient::lost() const {
 
 // ---- the session
 
-void AgentClient::start_session(long long since_ms) {
+void AgentClient::start_session(long long since_ms, bool restore_open) {
   {
     std::lock_guard lk(mu_);
     replies_.clear();
@@ -82,7 +82,7 @@ void AgentClient::start_session(long long since_ms) {
   proc_ = spawn_(std::move(o));  // Error when ssh itself is missing
 
   const HelloArgs args{.protocol = kProtocolVersion, .wgopt_version = WGOPT_VERSION, .since_ms = since_ms,
-                       .interfaces = opt_.fact_interfaces};
+                       .interfaces = opt_.fact_interfaces, .restore_open = restore_open};
   json result;
   try {
     result = request("hello", encode(args), opt_.hello_timeout);
@@ -372,7 +372,7 @@ void AgentClient::end_session() {
 ReconnectResult AgentClient::reconnect() {
   const long long since = hello_.now_ms;  // the peer's clock when the old session began
   end_session();
-  start_session(since);
+  start_session(since, true);
   ReconnectResult out{.hello = hello_, .restores = hello_.restores};
   // The old agent may still hold the peer's lock: on a silent drop it lives until its lease runs
   // out and its guardian restores. Wait for that, so the caller starts from a restored peer.

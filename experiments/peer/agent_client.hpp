@@ -135,7 +135,7 @@ class AgentClient {
   using EndReason = std::function<std::string(const ExitStatus&, const std::string&)>;  // an established session's end
   AgentClient(std::string name, Spawn spawn, Classify classify, EndReason end_reason, ClientOptions options);
 
-  void start_session(long long since_ms);
+  void start_session(long long since_ms, bool restore_open = false);
   nlohmann::json request(const std::string& op, const nlohmann::json& args, std::chrono::milliseconds timeout);
   nlohmann::json request(const std::string& op, const nlohmann::json& args) { return request(op, args, opt_.request_timeout); }
   template <typename T>

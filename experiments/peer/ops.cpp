@@ -177,13 +177,14 @@ const std::vector<std::string>& known_ops() {
 // ---- decoding args (agent side)
 
 HelloArgs decode_hello(const json& a) {
-  only_keys(a, {"protocol", "wgopt_version", "since_ms", "interfaces"});
+  only_keys(a, {"protocol", "wgopt_version", "since_ms", "interfaces", "restore_open"});
   HelloArgs h;
   h.protocol = static_cast<int>(integer(a, "protocol", -1, 0, 1 << 30));
   if (h.protocol < 0) throw ArgsError("argument \"protocol\" is missing");
   h.wgopt_version = text(a, "wgopt_version", false);
   h.since_ms = integer(a, "since_ms", 0, 0, 1LL << 53);
   h.interfaces = interfaces(a, "interfaces");
+  h.restore_open = flag(a, "restore_open", false);
   return h;
 }
 
@@ -281,7 +282,8 @@ void validate_args(const std::string& op, const json& a) {
 // ---- encoding args (controller side)
 
 json encode(const HelloArgs& a) {
-  return {{"protocol", a.protocol}, {"wgopt_version", a.wgopt_version}, {"since_ms", a.since_ms}, {"interfaces", a.interfaces}};
+  return {{"protocol", a.protocol}, {"wgopt_version", a.wgopt_version}, {"since_ms", a.since_ms}, {"interfaces", a.interfaces},
+          {"restore_open", a.restore_open}};
 }
 json encode(const StatusArgs& a) { return {{"since_ms", a.since_ms}}; }
 json encode(const DiscoverArgs& a) {

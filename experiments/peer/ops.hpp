@@ -56,6 +56,9 @@ struct HelloArgs {
   std::string wgopt_version;
   long long since_ms = 0;               // report restores recorded at or after this time
   std::vector<std::string> interfaces;  // facts (driver, WireGuard mode) for these
+  // A reconnect after a lost session: a change it left open with no one holding the lock (its agent
+  // and guardian died) is restored before the reply, and in its restores. Other hellos never write.
+  bool restore_open = false;
 };
 struct PeerFacts {
   std::string hostname, kernel, sku, boot_id;

@@ -186,7 +186,16 @@ TEST_CASE("agent: a change its dead predecessor left open is restored at hello, 
   j.data().entries.push_back({.id = id, .place = Place::host(), .original = now, .before = now, .target = now,
                               .state = act::EntryState::Written});
   j.save();
+  {
+    // A plain hello (a dry run, show, facts over ssh) writes nothing (found in review).
+    auto plain = local_agent(state);
+    CHECK(plain->hello().journal.open);
+    CHECK(plain->hello().restores.empty());
+    plain->close();
+  }
+  // A reconnect's hello restores it.
   auto c = local_agent(state);
+  c->reconnect();
   const auto& h = c->hello();
   CHECK_FALSE(h.journal.open);
   REQUIRE(h.restores.size() == 1);
@@ -213,8 +222,10 @@ TEST_CASE("agent: an iperf3 server a killed agent started is the next agent's, s
   const auto adopted = next->ensure_iperf3_server("127.0.0.1", port);
   CHECK(adopted.started);  // the controller stops it as its own
   CHECK(adopted.pid == started.pid);
-  // A second ensure in the same session: its own server, already recorded.
-  CHECK(next->ensure_iperf3_server("127.0.0.1", port).listening);
+  // A second ensure in the same session: its own server, not started (nor adopted) again (found in review).
+  const auto again = next->ensure_iperf3_server("127.0.0.1", port);
+  CHECK(again.listening);
+  CHECK_FALSE(again.started);
   next->close();
   for (int i = 0; i < 100 && workload::is_listening(Place::host(), "127.0.0.1", port); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
