@@ -211,7 +211,7 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
   out->add_option("--profile", o->profile_path, "where to write the winning profile (default: next to the study, .yaml)");
   out->add_option("--resume", o->resume,
                   "continue this study after a crash or Ctrl-C, on the plant (with --ssh), knobs, --confirm-rounds, "
-                  "--screen, --one-look, --keep-whole-winner and --no-prune it recorded (a plant or option given again "
+                  "--screen, --max-checks, --one-look, --keep-whole-winner and --no-prune it recorded (a plant or option given again "
                   "wins; the wall-clock budget counts anew; checked read-only first: a damaged or finished study is refused)");
   out->add_flag("--keep-whole-winner", f->keep_whole,
                 "keep every change of a confirmed winner (default: changes the model says do not contribute go back to "

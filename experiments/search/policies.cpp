@@ -41,16 +41,16 @@ int simplification_checks_planned(std::chrono::milliseconds wall) {
 }
 
 int simplification_checks_unbounded(int max_trials, double nominal_measure_s) {
-  return simplification_checks_planned(std::chrono::milliseconds(static_cast<long long>(1000 * max_trials * nominal_measure_s)));
+  return simplification_checks_planned(std::chrono::milliseconds(static_cast<long long>(1000.0 * max_trials * nominal_measure_s)));
 }
 
 std::chrono::milliseconds unbounded_rounds_most(double nominal_measure_s, int confirm_rounds, int checks) {
   return full_reserve(nominal_measure_s, confirm_rounds, 2 * checks);  // a check's own rounds, and as many against the baseline
 }
 
-int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, double nominal_measure_s, bool simplify, int unbounded_checks) {
+int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, double nominal_measure_s, bool simplify, int most_checks) {
   if (!simplify) return kConfirmRounds;
-  const int checks = wall ? simplification_checks_planned(*wall) : unbounded_checks;
+  const int checks = wall ? std::min(simplification_checks_planned(*wall), most_checks) : most_checks;
   const int rounds = checks >= 4 ? kConfirmRounds + 4 : checks >= 2 ? kConfirmRounds + 2 : kConfirmRounds;
   // A budget whose reserve would not hold them with the checks (long measurements): as asked.
   if (wall && full_reserve(nominal_measure_s, rounds, checks) >= *wall / 2) return kConfirmRounds;
@@ -58,8 +58,9 @@ int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, double
 }
 
 std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds,
-                                               bool simplify) {
-  const auto reserve = full_reserve(nominal_measure_s, confirm_rounds, simplify ? simplification_checks_planned(wall) : 0);
+                                               bool simplify, int most_checks) {
+  const auto reserve =
+      full_reserve(nominal_measure_s, confirm_rounds, simplify ? std::min(simplification_checks_planned(wall), most_checks) : 0);
   if (reserve < wall / 2) return reserve;
   // A short budget: a third of it, but never fewer than the rounds a decision needs while they fit in half.
   const auto needed = hold(nominal_measure_s, 2.0 * std::min(confirm_rounds, kMinUsefulConfirmRounds));

@@ -53,9 +53,10 @@ inline constexpr int kMaxSimplificationChecks = 12;
 // more checks, the checks' own rounds dominate the chain whatever the confirmation's). Two more
 // rounds cost about 60 s of a 20-minute budget (5%); four, ~5% of 40 minutes and ~3% of an hour.
 inline constexpr int kConfirmRounds = 4;
-// With no wall, `unbounded_checks` (simplification_checks_unbounded) stand for the planned ones.
+// The checks planned are at most `most_checks` (SearchPlan::max_checks: --max-checks, or with no wall
+// simplification_checks_unbounded, which then stands for the planned ones).
 int default_confirm_rounds(std::optional<std::chrono::milliseconds> wall, double nominal_measure_s, bool simplify,
-                           int unbounded_checks = kMaxSimplificationChecks);
+                           int most_checks = kMaxSimplificationChecks);
 
 // The simplification checks a wall budget plans for: one per 10 minutes, 1 .. kMaxSimplificationChecks
 // (each check takes ~72 s at the default 10 s: 5 rounds of 5 s measurements, check_rounds_most), so
@@ -81,7 +82,7 @@ std::chrono::milliseconds unbounded_rounds_most(double nominal_measure_s, int co
 // kMinUsefulConfirmRounds rounds (of at most confirm_rounds) when those need more and fit in half
 // of it.
 std::chrono::milliseconds confirmation_reserve(std::chrono::milliseconds wall, double nominal_measure_s, int confirm_rounds,
-                                               bool simplify);
+                                               bool simplify, int most_checks = kMaxSimplificationChecks);
 
 // The wall budget left for the search once set-up took `setup`: never less than the reserve plus
 // 1 ms (so the Budget stays valid and simply allows no trial).

@@ -158,12 +158,19 @@ SearchPlan plan_search(const SearchOptions& o) {
   plan.limits = parse_budget(plan.budget_text, plan.trials_cap);
   plan.nominal_measure_s = nominal_measure_seconds(plan.objective);
   plan.rounds_asked = o.confirm_rounds.value_or(kConfirmRounds);
-  if (!plan.limits.wall && plan.limits.max_trials)
+  if (!plan.limits.wall && plan.limits.max_trials) {
     plan.max_checks = simplification_checks_unbounded(*plan.limits.max_trials, plan.nominal_measure_s);
-  if (o.max_checks) plan.max_checks = *o.max_checks;
+    plan.max_checks_why = fmt::format("{} check(s) are the most a search without --budget makes after trials of this length (one per "
+                                      "10 minutes of them; --budget or --max-checks plans more)",
+                                      plan.max_checks);
+  }
+  if (o.max_checks) {
+    plan.max_checks = *o.max_checks;
+    plan.max_checks_why = fmt::format("{} check(s) are the most this search makes (--max-checks)", plan.max_checks);
+  }
   plan.confirm_rounds = o.confirm_rounds.value_or(default_confirm_rounds(plan.limits.wall, plan.nominal_measure_s, o.simplify, plan.max_checks));
   if (plan.limits.wall) {
-    plan.limits.reserve = confirmation_reserve(*plan.limits.wall, plan.nominal_measure_s, plan.confirm_rounds, o.simplify);
+    plan.limits.reserve = confirmation_reserve(*plan.limits.wall, plan.nominal_measure_s, plan.confirm_rounds, o.simplify, plan.max_checks);
     const auto without_checks = confirmation_reserve(*plan.limits.wall, plan.nominal_measure_s, plan.confirm_rounds, false);
     plan.check_reserve = std::max(std::chrono::milliseconds(0), plan.limits.reserve - without_checks);
   }

@@ -39,6 +39,7 @@ struct SearchPlan {
   // The most simplification checks: --max-checks, else kMaxSimplificationChecks under a wall budget
   // (its time decides), else one per 10 minutes of the capped trials (simplification_checks_unbounded).
   int max_checks = kMaxSimplificationChecks;
+  std::string max_checks_why = "12 checks are the most a search makes";  // the simplification's stop line at max_checks
   std::map<std::string, RangeOverride> overrides;
   bool resuming = false;              // --resume: open_study reopens options.resume for writing
   StudyInfo resumed_info;             // its record, read read-only

@@ -198,6 +198,12 @@ std::string take_recorded_policies(const nlohmann::json& rec, int duration, Sear
     o.confirm_rounds = rounds;
     say(fmt::format("--confirm-rounds {}", rounds));
   }
+  if (!o.max_checks && rec.contains("max_checks") && !rec["max_checks"].is_null()) {  // found in review: resumes forgot it
+    const int checks = rec["max_checks"].get<int>();
+    if (checks < 1 || checks > kMaxSimplificationChecks) throw UsageError(fmt::format("max_checks {} is outside 1..12", checks));
+    o.max_checks = checks;
+    say(fmt::format("--max-checks {}", checks));
+  }
   if (!o.screen_s && !o.duration_s && rec.contains("screen") && !rec["screen"].is_null()) {
     const int screen = rec["screen"].get<int>();
     screen_seconds(screen, duration);  // the command line's range, against the study's duration
@@ -271,6 +277,7 @@ nlohmann::json search_record(const SearchOptions& o) {
   return {{"plant", plant},
           {"confirm_rounds", o.confirm_rounds ? nlohmann::json(*o.confirm_rounds) : nlohmann::json()},
           {"screen", o.screen_s ? nlohmann::json(*o.screen_s) : nlohmann::json()},
+          {"max_checks", o.max_checks ? nlohmann::json(*o.max_checks) : nlohmann::json()},
           {"second_look", o.second_look},
           {"simplify", o.simplify},
           {"prune", o.prune},

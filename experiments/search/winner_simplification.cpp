@@ -456,9 +456,15 @@ std::string summary(const std::vector<std::string>& notes, const std::string& st
   return stop.empty() ? s : s + "; " + stop;
 }
 
+// The most checks a search makes, and the stop line that says so.
+struct CheckCap {
+  int most = kMaxSimplificationChecks;
+  std::string why = "12 checks are the most a search makes";
+};
+
 // Why no check follows a proposal of `ids` for the winner's `changes` (after `checks` checks), or
 // empty when one may.
-std::string why_no_check(const std::vector<std::string>& ids, const std::vector<KnobChange>& changes, int checks, int most,
+std::string why_no_check(const std::vector<std::string>& ids, const std::vector<KnobChange>& changes, int checks, const CheckCap& cap,
                          double allowance_left) {
   if (ids.empty()) {  // after a check nothing to add: the checks' own lines say what happened
     if (checks > 0) return "";
@@ -468,13 +474,7 @@ std::string why_no_check(const std::vector<std::string>& ids, const std::vector<
     return checks > 0 ? "the next proposal would switch off every other change"
                       : "returning what the model credits least would switch off every other change: every change stays";
   }
-  if (checks >= most) {
-    return most == kMaxSimplificationChecks
-               ? fmt::format("{} checks are the most a search makes", most)
-               : fmt::format("{} check(s) are the most a search without --budget makes after trials of this length (one per 10 "
-                             "minutes of them; --budget plans more)",
-                             most);
-  }
+  if (checks >= cap.most) return cap.why;
   if (allowance_left <= 0) return fmt::format("the {:.0f}% a simpler profile may cost is spent", 100 * kSimplificationAllowance);
   return "";
 }
@@ -497,12 +497,12 @@ struct NextCheck {
 };
 
 NextCheck next_check(opt::Strategy& engine, const BoundSpace& bound, const ConfirmResult& conf, const std::vector<std::string>& refused,
-                     double allowance_left, int check, int most) {
+                     double allowance_left, int check, const CheckCap& cap) {
   NextCheck n;
   n.loss = joint_loss(engine, bound, conf.winner);
   n.changes = estimated_changes(conf.winner, bound, engine, n.loss);
   n.ids = next_proposal(bound, conf, n.changes, refused, n.loss, allowance_left, n.examining);
-  n.stop = why_no_check(n.ids, n.changes, check, most, allowance_left);
+  n.stop = why_no_check(n.ids, n.changes, check, cap, allowance_left);
   return n;
 }
 
@@ -515,7 +515,7 @@ struct Checks {
   double spent = 0;                  // what the kept checks' returns cost (combined_loss), of the allowance
   std::map<std::string, PlantCheck> checked;  // each proposed change: what its check measured
   Confirmation link;                 // the last check's simplified - whole (before the first: the confirmation, for its noise)
-  int most = kMaxSimplificationChecks;  // the checks this search may make (SearchPlan::max_checks)
+  CheckCap cap;                      // the checks this search may make (SearchPlan::max_checks)
 };
 
 // Whether the model, as it stands before a check of `ids`, would propose no check after it, whichever
@@ -532,7 +532,7 @@ bool nothing_would_follow(const BoundSpace& bound, opt::Strategy& engine, const 
   const double left = k.allowance - k.spent;
   // The loop's own test after a proposal: a check follows when something is proposed and nothing stops it.
   auto check_follows = [&](const std::vector<std::string>& next, const std::vector<KnobChange>& of) {
-    return !next.empty() && why_no_check(next, of, check + 1, k.most, left).empty();
+    return !next.empty() && why_no_check(next, of, check + 1, k.cap, left).empty();
   };
   auto refused = k.refused;
   refused.insert(refused.end(), ids.begin(), ids.end());
@@ -650,10 +650,10 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
   const BoundSpace& bound = plant.bound();
   k.allowance = kSimplificationAllowance * std::abs(conf.confirmation.candidate_mean);
   k.link = conf.confirmation;
-  k.most = in.plan.max_checks;
+  k.cap = {in.plan.max_checks, in.plan.max_checks_why};
   std::string stop;
   for (int check = 0;; ++check) {
-    const NextCheck next = next_check(engine, bound, conf, k.refused, k.allowance - k.spent, check, k.most);
+    const NextCheck next = next_check(engine, bound, conf, k.refused, k.allowance - k.spent, check, k.cap);
     const auto& [loss, changes, ids, examining, why_not] = next;
     k.s.kept = changes;  // what the profile carries unless a check returns some
     Simplification step;
@@ -695,7 +695,7 @@ Simplification simplify_winner(const SimplifyInputs& in, PlantAccess& plant, opt
     }
     if (!examining) k.s.proposed.insert(k.s.proposed.end(), step.returned.begin(), step.returned.end());
     const Values simplified = with_returned(conf.winner, ids, bound);
-    const bool last = check + 1 >= k.most ||
+    const bool last = check + 1 >= k.cap.most ||
                       nothing_would_follow(bound, engine, conf, changes, ids, simplified, k, check);
     const auto start = budget.elapsed();
     // A check whose rounds so far leave it refused for its chain alone keeps the time left for the
@@ -758,7 +758,7 @@ bool check_would_follow(opt::Strategy& engine, const BoundSpace& bound, double b
   ConfirmResult conf;
   conf.winner = bound.space->to_values(best.config);
   conf.confirmation.baseline_mean = baseline_mean;
-  return next_check(engine, bound, conf, {}, kSimplificationAllowance * std::abs(best.mean), 0, kMaxSimplificationChecks).follows();
+  return next_check(engine, bound, conf, {}, kSimplificationAllowance * std::abs(best.mean), 0, CheckCap{}).follows();
 }
 
 std::vector<ChangeEvidence> change_evidence(const std::vector<KnobChange>& changes) {

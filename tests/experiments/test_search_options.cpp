@@ -233,6 +233,13 @@ TEST_CASE("search: the confirmation measures more rounds when several simplifica
   o.max_checks.reset();
   o.trials.reset();
   CHECK(rounds("2h").max_checks == wgopt::experiments::kMaxSimplificationChecks);  // a wall budget: its time decides
+  // --max-checks under a wall budget: the reserve and the rounds plan that many, not the budget's 12
+  // (found in review: --budget 2h --max-checks 1 held back time for 12 checks).
+  o.max_checks = 1;
+  CHECK(rounds("2h").confirm_rounds == 4);
+  CHECK(rounds("2h").limits.reserve < rounds("20m").limits.reserve + std::chrono::minutes(1));
+  CHECK_THAT(rounds("2h").max_checks_why, Catch::Contains("1 check(s) are the most this search makes (--max-checks)"));
+  o.max_checks.reset();
   o.simplify = false;  // --keep-whole-winner: nothing chains through the confirmation
   CHECK(rounds("2h").confirm_rounds == 4);
   o.simplify = true;

@@ -167,9 +167,11 @@ TEST_CASE("search --resume STUDY alone keeps the first run's confirmation, scree
   first.second_look = false;
   first.prune = false;
   first.simplify = false;
+  first.max_checks = 3;
   const std::string study = interrupted_study(w, first);
   const SearchOptions taken = resume_options(documented_form(study));
   CHECK(taken.confirm_rounds == 5);
+  CHECK(taken.max_checks == 3);  // found in review: a resume forgot --max-checks
   CHECK(taken.screen_s == 0);
   CHECK_FALSE(taken.second_look);
   CHECK_FALSE(taken.prune);
@@ -194,6 +196,7 @@ TEST_CASE("search --resume STUDY alone keeps a search's defaults as defaults", "
   first.simplify = true;
   const SearchOptions taken = resume_options(documented_form(interrupted_study(w, first)));
   CHECK_FALSE(taken.confirm_rounds);  // the resumed budget plans them again
+  CHECK(taken.max_checks == first.max_checks);  // the world's, as recorded
   CHECK_FALSE(taken.screen_s);
   CHECK(taken.second_look);
   CHECK(taken.prune);
