@@ -186,6 +186,16 @@ std::vector<ExportFile> render_netbird(const act::Profile& p, const Model& m, co
   return {{"etc/wgopt/netbird-mtu.env", out, 0644}};
 }
 
+// Why `wgopt retune` would refuse `p` for what its evidence lacks (retune_search_options: no evidence,
+// no plant, no objective), or empty. Its values are retune's to read (a hostile one is escaped here).
+std::string retune_refusal(const act::Profile& p) {
+  if (!p.evidence.IsMap()) return "has no evidence (it was not written by `wgopt search`)";
+  const YAML::Node& ev = p.evidence;  // const: a missing key must not be created
+  if (!ev["plant"] || !ev["plant"].IsMap()) return "has no evidence.plant (where to measure)";
+  if (!ev["objective"] || !ev["objective"].IsScalar() || ev["objective"].Scalar().empty()) return "has no evidence.objective (what to measure)";
+  return p.knobs.empty() ? "names no knobs" : "";
+}
+
 std::vector<ExportFile> render_timer(const act::Profile& p, const Model&, const ExportOptions& o) {
   require_unit_path(o.profile_path, "--profile-path");
   require_unit_path(o.wgopt_path, "--wgopt-path");
@@ -200,11 +210,11 @@ std::vector<ExportFile> render_timer(const act::Profile& p, const Model&, const 
     throw UsageError(fmt::format("--on-calendar '{}' is not a systemd calendar spec such as '*-*-* 03:30:00'", one_line(o.on_calendar, 80)));
   }
   // retune refuses a profile without evidence (found by an exploratory test: `wgopt show > p.yaml`
-  // exported a timer that failed every night).
-  if (!p.evidence.IsMap()) {
-    throw NothingToHold(fmt::format("timer: profile {} has no evidence (it was not written by `wgopt search`), and the nightly "
-                                    "`wgopt retune` refuses such a profile: export the profile a search wrote",
-                                    label(o)));
+  // exported a timer that failed every night), or with evidence it cannot read or measure from.
+  if (const std::string why = retune_refusal(p); !why.empty()) {
+    throw NothingToHold(fmt::format("timer: profile {} {}, and the nightly `wgopt retune` refuses such a profile: export the profile "
+                                    "a search wrote",
+                                    label(o), why));
   }
   // From etc/systemd/system/ of the tree, where the install line starts, when the tree holds it.
   const std::string source = o.timer_writes_profile ? "../../.." + o.profile_path : shell_word(cut(o.profile_label));

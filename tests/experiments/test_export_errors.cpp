@@ -143,7 +143,7 @@ TEST_CASE("export: a format with nothing to hold is an error by name and left ou
   CHECK(paths == std::vector<std::string>{"etc/sysctl.d/99-wgopt.conf", "etc/tuned/profiles/wgopt/tuned.conf", "etc/wgopt/boot-files.yaml"});
   // A search's profile (with evidence) has its timer.
   auto searched = p;
-  searched.evidence = YAML::Load("{outcome: promoted, plant: {peer: 100.64.0.1}}");
+  searched.evidence = YAML::Load("{outcome: promoted, plant: {peer: 100.64.0.1}, objective: \"duration: 3s\"}");
   skipped.clear();
   paths.clear();
   for (const auto& f : render_export(searched, "all", opts(), &skipped)) paths.push_back(f.path);
@@ -166,10 +166,17 @@ TEST_CASE("export: no nightly timer for a profile retune refuses, and the peer's
     if (f.path.ends_with("defaults/main.yml")) defaults = f.content;
   }
   CHECK_THAT(defaults, Contains("\nwgopt_retune_timer: false\n") && !Contains("wgopt_retune_timer: true"));
+  // Evidence retune cannot measure from is no better (found in review: no objective, no plant).
+  auto no_objective = shown;
+  no_objective.evidence = YAML::Load("{outcome: promoted, plant: {peer: 100.64.0.1}}");
+  CHECK_THROWS_WITH(render_export(no_objective, "timer", opts()), Contains("has no evidence.objective (what to measure)"));
+  auto no_plant = shown;
+  no_plant.evidence = YAML::Load("{outcome: promoted, objective: \"duration: 3s\"}");
+  CHECK_THROWS_WITH(render_export(no_plant, "timer", opts()), Contains("has no evidence.plant (where to measure)"));
   // --host peer: the peer's part is no file of its own, so its tree holds it where the timer's
   // install line takes it from (it installed the whole both-ends profile, this end's at its top).
   auto peer = shown;
-  peer.evidence = YAML::Load("{outcome: promoted, plant: {port: 5201}}");
+  peer.evidence = YAML::Load("{outcome: promoted, plant: {port: 5201}, objective: \"duration: 3s\"}");
   ExportOptions o = opts();
   o.timer_writes_profile = true;
   const auto files = render_export(peer, "timer", o);
