@@ -1,5 +1,7 @@
 #include "experiments/search/plant_access.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -27,7 +29,7 @@ std::unique_ptr<act::Transaction> PlantAccess::apply(const Values& values) {
     try {
       remote_->apply(values);
     } catch (...) {
-      tx->rollback();
+      note(tx->rollback());  // found in review: what it left alone went unsaid
       throw;
     }
   }
@@ -45,6 +47,19 @@ Evaluation PlantAccess::measure(const Objective& objective, const MeasureOptions
 
 void PlantAccess::left_alone(const std::string& line) {
   if (std::find(left_alone_.begin(), left_alone_.end(), line) == left_alone_.end()) left_alone_.push_back(line);
+}
+
+std::string PlantAccess::restored(const std::string& restored) const {
+  if (left_alone_.empty()) return restored;
+  return fmt::format("{}, except {} knob(s) a rollback left as it found them ({})", restored, left_alone_.size(), fmt::join(left_alone_, "; "));
+}
+
+void PlantAccess::note(const act::RestoreReport& report) {
+  for (const auto& item : report.items) {
+    if (item.outcome == act::Outcome::Restored || item.outcome == act::Outcome::Unchanged) continue;
+    spdlog::warn("{}", item.line());
+    left_alone(item.line());
+  }
 }
 
 void PlantAccess::settle(std::chrono::milliseconds d) const {
@@ -87,12 +102,7 @@ AppliedCandidate::~AppliedCandidate() {
 void AppliedCandidate::rollback() {
   if (!tx_) return;
   auto tx = std::move(tx_);
-  auto report = tx->rollback();
-  for (const auto& item : report.items) {
-    if (item.outcome == act::Outcome::Restored || item.outcome == act::Outcome::Unchanged) continue;
-    spdlog::warn("{}", item.line());
-    plant_.left_alone(item.line());
-  }
+  plant_.note(tx->rollback());
   plant_.disarm();
   if (plant_.remote())
     for (const auto& line : plant_.remote()->rollback()) plant_.left_alone(line);

@@ -62,6 +62,10 @@ class PlantAccess {
   // is not true of these knobs.
   void left_alone(const std::string& line);
   const std::vector<std::string>& left_alone() const { return left_alone_; }
+  // `restored` ("the original values are restored"), and the knobs left alone that it is not true of.
+  std::string restored(const std::string& restored) const;
+  // Warns of and collects what a rollback's `report` did not put back.
+  void note(const act::RestoreReport& report);
 
  private:
   const SearchEnv& env_;

@@ -173,6 +173,13 @@ int retune_exit_code(SearchOutcome outcome) {
   }
 }
 
+// The knobs a trial's rollback left as it found them: not on the values the line says (found in
+// review: the early lines left them out).
+static std::string left_alone_clause(const SearchReport& r) {
+  if (r.left_alone.empty()) return "";
+  return fmt::format("; {} knob(s) a trial's rollback left as it found them: {}", r.left_alone.size(), fmt::join(r.left_alone, "; "));
+}
+
 std::string retune_summary(const SearchReport& r) {
   if (r.outcome == SearchOutcome::Interrupted && r.baseline_score == 0 && r.baseline_throughput_mbps == 0) {
     // Stopped before the host was measured: no score to show (it printed "score 0.0 (recorded 0.0,
@@ -181,13 +188,14 @@ std::string retune_summary(const SearchReport& r) {
     if (!r.drifted.empty()) {
       s += fmt::format(", {} drifted knob(s) put back to the profile's values (kept; `wgopt rollback` undoes them)", r.drifted.size());
     }
-    return s + fmt::format(", {} trials, {:.0f}s", r.trials, r.elapsed_s);
+    return s + fmt::format(", {} trials, {:.0f}s", r.trials, r.elapsed_s) + left_alone_clause(r);
   }
   if (r.outcome == SearchOutcome::PeerLost) {
     // No measurement to compare (it printed "score 0.0 (recorded 0.0, profile now +0.0%)").
     return fmt::format("wgopt retune: peer-lost: {}; this end is back on the profile's values, the peer restores its own by "
                        "itself, {} trials, {:.0f}s",
-                       r.confirmation, r.trials, r.elapsed_s);
+                       r.confirmation, r.trials, r.elapsed_s) +
+           left_alone_clause(r);
   }
   const double now = r.outcome == SearchOutcome::Retuned ? r.winner_score : r.baseline_score;
   const double pct = r.recorded_score != 0 ? 100.0 * (r.baseline_score - r.recorded_score) / std::abs(r.recorded_score) : 0;
@@ -197,9 +205,7 @@ std::string retune_summary(const SearchReport& r) {
   if (!r.kernel_now.empty()) s += fmt::format(", kernel {} -> {}", r.kernel_was, r.kernel_now);
   if (r.outcome == SearchOutcome::Retuned) s += fmt::format(", new winner {:+.1f}% over the profile", r.gain_pct);
   s += fmt::format(", {} trials, {:.0f}s", r.trials, r.elapsed_s);
-  if (!r.left_alone.empty())  // not on the values this line says
-    s += fmt::format("; {} knob(s) a trial's rollback left as it found them: {}", r.left_alone.size(), fmt::join(r.left_alone, "; "));
-  return s;
+  return s + left_alone_clause(r);
 }
 
 nlohmann::json retune_json(const SearchReport& r) {

@@ -27,10 +27,10 @@ void put_back_drift(PlantAccess& plant, const std::vector<std::string>& drifted,
     std::string why_found;
     if (!plant.tunnel_alive(why_found)) {
       throw Error(fmt::format("the tunnel does not answer, with the profile's values or as the host was: is the peer up and "
-                              "its address right? The host is as it was: {}",
-                              why_found));
+                              "its address right? {}: {}",
+                              plant.restored("The host is as it was"), why_found));
     }
-    throw Error("putting the profile's values back cut the tunnel; the host is as it was: " + profile.why_dead());
+    throw Error("putting the profile's values back cut the tunnel; " + plant.restored("the host is as it was") + ": " + profile.why_dead());
   }
   profile.keep();
 }

@@ -207,11 +207,10 @@ void stay_on_winner(PlantAccess& plant, OutageWatch& outages, const Values& winn
     // Down with the host's own values too: an outage, not the winner's doing (found in review).
     if (const auto down = outages.path_down()) {
       throw OutageEnded(fmt::format("the tunnel was down with the host's own values too ({}) when the confirmed winner was to stay: "
-                                    "an outage outside wgopt; the original values are restored and the profile is written: once "
-                                    "the path is back, `wgopt apply {}`",
-                                    *down, profile));
+                                    "an outage outside wgopt; {} and the profile is written: once the path is back, `wgopt apply {}`",
+                                    *down, plant.restored("the original values are restored"), profile));
     }
-    throw Error("the confirmed winner cut the tunnel when applied for good; the original values are restored: " +
+    throw Error("the confirmed winner cut the tunnel when applied for good; " + plant.restored("the original values are restored") + ": " +
                 applied.why_dead());
   }
   applied.keep();

@@ -209,6 +209,12 @@ TEST_CASE("the retune summary is one line with the outcome, the scores and what 
   lost.elapsed_s = 40;
   CHECK(retune_summary(lost) == "wgopt retune: peer-lost: the peer was lost: 198.18.0.1 is unreachable; this end is back on the "
                                 "profile's values, the peer restores its own by itself, 2 trials, 40s");
+  // A knob a trial's rollback left as found is said on every line, the early ones too (found in review).
+  lost.left_alone = {"netns tcli: wg0/txqueuelen left alone: someone else changed it"};
+  CHECK_THAT(retune_summary(lost), Catch::EndsWith("2 trials, 40s; 1 knob(s) a trial's rollback left as it found them: netns tcli: "
+                                                   "wg0/txqueuelen left alone: someone else changed it"));
+  stopped.left_alone = lost.left_alone;
+  CHECK_THAT(retune_summary(stopped), Catch::Contains("0 trials, 3s; 1 knob(s) a trial's rollback left as it found them"));
 }
 
 TEST_CASE("a profile's plant.port that is not a port is named, not an internal error", "[retune][faults]") {
