@@ -82,7 +82,8 @@ void write_profile(const std::string& path, const std::string& ns, const std::st
   e << YAML::EndMap;
   e << YAML::Key << "evidence" << YAML::Value << YAML::BeginMap << YAML::Key << "study" << YAML::Value << "fleet-test" << YAML::Key
     << "outcome" << YAML::Value << "promoted" << YAML::Key << "plant" << YAML::Value << YAML::BeginMap << YAML::Key << "testbed"
-    << YAML::Value << prefix << YAML::EndMap << YAML::EndMap << YAML::EndMap;
+    << YAML::Value << prefix << YAML::EndMap << YAML::Key << "objective" << YAML::Value
+    << "duration: 3s\nscenarios:\n  - name: tcp\n    weight: 1\n" << YAML::EndMap << YAML::EndMap;
   write_text(path, std::string(e.c_str()) + "\n");
 }
 
