@@ -1,4 +1,5 @@
 // wgopt: tunes a Linux host's WireGuard / NetBird path for throughput, in a closed loop.
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -19,6 +20,24 @@ std::vector<std::pair<int, Setup>>& registry() {
 Registrar::Registrar(int order, Setup setup) { registry().emplace_back(order, std::move(setup)); }
 
 }  // namespace wgopt::cli
+
+namespace {
+
+// A command given --json that fails says so on stdout too, as one JSON object, besides its line on
+// stderr (found by an exploratory test: `search --ssh ... --json` with the key refused printed
+// nothing on stdout, so a script parsing it got a parse error instead of the reason).
+int failed_as_json(int argc, char** argv, const std::string& what, int code) {
+  for (int i = 1; i < argc && std::string(argv[i]) != "--"; ++i) {
+    if (std::string(argv[i]) == "--json") {
+      std::fflush(stdout);
+      std::printf("%s\n", nlohmann::json{{"error", what}, {"exit_code", code}}.dump(2).c_str());
+      break;
+    }
+  }
+  return code;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace wgopt;
@@ -70,13 +89,13 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const UsageError& e) {
     std::fprintf(stderr, "wgopt: error: %s\n", e.what());
-    return 2;
+    return failed_as_json(argc, argv, e.what(), 2);
   } catch (const Error& e) {
     std::fprintf(stderr, "wgopt: error: %s\n", e.what());
-    return 1;
+    return failed_as_json(argc, argv, e.what(), 1);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "wgopt: internal error: %s\n", e.what());
-    return 1;
+    return failed_as_json(argc, argv, e.what(), 1);
   }
   return ctx.exit_code;
 }

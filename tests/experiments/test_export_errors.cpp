@@ -207,6 +207,15 @@ TEST_CASE("export CLI: writes the tree with modes, refuses to overwrite, --force
   r = wgopt_cli({"export", fixture, "--format", "sysctl", "--out", out});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("99-wgopt.conf already exists: pass --force to overwrite"));
+  CHECK(r.out.empty());
+  // With --json the refusal is JSON on stdout too (found by an exploratory test: a script parsing
+  // a failed command's --json got nothing).
+  r = wgopt_cli({"export", fixture, "--format", "sysctl", "--out", out, "--json"});
+  CHECK(r.exit_code == 2);
+  const auto refused = nlohmann::json::parse(r.out);
+  CHECK(refused["exit_code"] == 2);
+  CHECK_THAT(refused["error"].get<std::string>(), Contains("99-wgopt.conf already exists: pass --force to overwrite"));
+  CHECK_THAT(r.err, Contains("99-wgopt.conf already exists"));
   std::ifstream kept(tmp.dir / "out/etc/sysctl.d/99-wgopt.conf");
   std::string line;
   std::getline(kept, line);
