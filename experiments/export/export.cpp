@@ -187,12 +187,14 @@ std::vector<ExportFile> render_netbird(const act::Profile& p, const Model& m, co
 }
 
 // Why `wgopt retune` would refuse `p` for what its evidence lacks (retune_search_options: no evidence,
-// no plant, no objective), or empty. Its values are retune's to read (a hostile one is escaped here).
+// no plant, no objective), or empty. Only what is there counts, not its text: the values are retune's
+// to read (a hostile one is escaped here), and the files rendered never depend on free text (the
+// export fuzzer's invariant: with every scalar blanked, the same files).
 std::string retune_refusal(const act::Profile& p) {
   if (!p.evidence.IsMap()) return "has no evidence (it was not written by `wgopt search`)";
   const YAML::Node& ev = p.evidence;  // const: a missing key must not be created
   if (!ev["plant"] || !ev["plant"].IsMap()) return "has no evidence.plant (where to measure)";
-  if (!ev["objective"] || !ev["objective"].IsScalar() || ev["objective"].Scalar().empty()) return "has no evidence.objective (what to measure)";
+  if (!ev["objective"] || !ev["objective"].IsScalar()) return "has no evidence.objective (what to measure)";
   return p.knobs.empty() ? "names no knobs" : "";
 }
 
