@@ -301,6 +301,14 @@ SearchReport run_search(const SearchOptions& o, const std::atomic<bool>& interru
   return run_search(o, interrupted, default_search_env());
 }
 
+// What every way out of the search reports: the rounds an outage voided, the knobs a rollback left
+// alone, the time taken.
+static void report_end(const OutageWatch& outages, const PlantAccess& plant, double elapsed_s, SearchReport& report) {
+  report.rounds_voided = outages.voided_rounds();
+  report.left_alone = plant.left_alone();
+  report.elapsed_s = elapsed_s;
+}
+
 SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& interrupted, const SearchEnv& env) {
   const auto t_start = env.clock();
   auto elapsed_s = [&] { return std::chrono::duration<double>(env.clock() - t_start).count(); };
@@ -334,11 +342,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   if (remote) outages.set_restart_server([&remote] { return remote->ensure_server(); });
   else outages.set_restart_server(sp.restart_server);
   bool profile_written = false;
-  auto ended = [&] {  // what every way out of the search reports
-    report.rounds_voided = outages.voided_rounds();
-    report.left_alone = plant.left_alone();
-    report.elapsed_s = elapsed_s();
-  };
+  auto ended = [&] { report_end(outages, plant, elapsed_s(), report); };
   try {
     HeldTuners held(session, env, tuners.hold);  // irqbalance stopped for the search, put back at its end
     if (plan.retune() && !bound.drifted.empty()) put_back_drift(plant, bound.drifted, progress);
