@@ -126,6 +126,11 @@ void run_and_print(const wgopt::experiments::SearchOptions& o, bool json, wgopt:
               << "; continue with --resume " << report.study_path << "\n";
     ctx.exit_code = 1;
   }
+  if (report.simplification_interrupted) {  // the confirmation promoted: its winner is in the profile
+    std::cerr << "wgopt: search interrupted during the winner's simplification: the confirmed winner is written to "
+              << report.profile_path << ", not applied; original values restored" << except << "\n";
+    ctx.exit_code = 130;
+  }
   if (report.outcome == wgopt::experiments::SearchOutcome::Interrupted) {
     std::cerr << "wgopt: search interrupted: original values restored" << except << "; continue with --resume " << report.study_path
               << "\n";
@@ -150,7 +155,10 @@ void setup_search(CLI::App& root, wgopt::cli::Context& ctx) {
       "  wgopt search --peer 100.64.0.1 --ssh root@10.0.0.2 --budget 2h   # tunes BOTH ends: the peer's own wgopt\n"
       "                                                   # runs as an agent over ssh (its journal, its guardian)\n"
       "  wgopt search --testbed --knobs '*/mtu,*/offload/*' --trials 20 --duration 5\n"
-      "  wgopt search --resume /var/lib/wgopt/studies/study-20261126-101500.sqlite");
+      "  wgopt search --resume /var/lib/wgopt/studies/study-20261126-101500.sqlite\n\n"
+      "Exit codes: 0 finished (a winner confirmed, or the baseline kept), 130 interrupted by Ctrl-C or SIGTERM\n"
+      "(originals restored; continue with --resume, or, when the winner's simplification was stopped, its\n"
+      "confirmed winner is in the profile), 1 error or the peer lost (--resume continues), 2 bad usage.");
   auto* plant = cmd->add_option_group("plant", "where to measure");
   plant->add_flag("--testbed", o->testbed, "use the built-in testbed (brought up if needed); both ends are tuned alike");
   plant->add_option("--prefix", o->testbed_prefix, "testbed name prefix")->capture_default_str();

@@ -199,6 +199,15 @@ std::optional<act::PeerProfile> peer_part(const RemoteEnd* remote, const SearchP
   return plan.retune_profile ? plan.retune_profile->peer : std::nullopt;
 }
 
+// The command(s) that apply a written profile by hand: this end's, and the peer's part over ssh.
+// The testbed has none (its ends are two namespaces a search applies alike).
+std::string apply_hint(const SearchOptions& o, const std::string& profile) {
+  if (o.testbed) return "";
+  std::string hint = fmt::format("wgopt apply {}{}", o.netns.empty() ? "" : "--netns " + o.netns + " ", profile);
+  if (o.ssh) hint += fmt::format(" and wgopt apply --ssh {} {}", o.ssh->target, profile);
+  return hint;
+}
+
 // The end state: a confirmed winner stays (kept in the journal for `wgopt rollback`).
 void stay_on_winner(PlantAccess& plant, OutageWatch& outages, const Values& winner, const std::string& profile) {
   AppliedCandidate applied(plant, winner, kApplyLease);
@@ -254,6 +263,8 @@ nlohmann::json SearchReport::to_json() const {
   if (!simplification.empty()) {
     j["returned"] = returned;
     j["simplification"] = simplification;
+    j["simplification_interrupted"] = simplification_interrupted;
+    if (simplification_interrupted) j["apply_hint"] = apply_hint;
   }
   if (!support.empty()) j["support"] = support;
   return j;
@@ -395,7 +406,9 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     write_profile(report.profile_path, conf.winner, study.facts, evidence, report, plan.retune(), conf.promote,
                   peer_part(remote.get(), plan, conf.winner));
     profile_written = true;
-    if (conf.promote && !o.no_apply) {
+    report.simplification_interrupted = simp.interrupted;
+    if (simp.interrupted) report.apply_hint = apply_hint(o, report.profile_path);
+    if (conf.promote && !o.no_apply && !simp.interrupted) {  // Ctrl-C: the winner is in the profile, the host on its own values
       stay_on_winner(plant, outages, conf.winner, report.profile_path);
       report.applied = true;
     }

@@ -67,6 +67,10 @@ std::string search_summary(const SearchReport& r) {
   if (!r.changes_tabled)  // else the table above lists them, each with its estimate and what stays
     for (const auto& c : r.changed) out += "  " + c + "\n";
   if (!r.simplification.empty()) out += "simplification: " + r.simplification + "\n";
+  if (r.simplification_interrupted) {
+    out += r.apply_hint.empty() ? "not applied (Ctrl-C): the profile holds the confirmed winner\n"
+                                : "not applied (Ctrl-C): the profile holds the confirmed winner; `" + r.apply_hint + "` applies it\n";
+  }
   if (!r.support.empty()) out += r.support + "\n";
   if (!r.returned.empty() && !r.changes_tabled) {
     out += "returned to the host's value (knobs that moved and did not help):\n";

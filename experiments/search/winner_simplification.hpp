@@ -45,7 +45,7 @@
 // `conf` is rewritten from that check's rounds (its winner, the winner's row and the confirmation
 // against the baseline chained through the check, or re-anchored by it: pool_confirmations; the
 // baseline's row stays the confirmation's).
-// Errors: throws Interrupted on Ctrl-C; a round whose apply fails or whose measurement fails is left
+// Errors: Ctrl-C during a check ends the checks (interrupted; a retune's rethrows Interrupted); a round whose apply fails or whose measurement fails is left
 // out of the decision (paired by round).
 #include <functional>
 #include <optional>
@@ -79,6 +79,7 @@ struct Simplification {
   std::vector<KnobChange> returned;  // changes returned to the host's value (measured: not worse without them)
   std::vector<KnobChange> proposed;  // what the model proposed to return, every check's (== returned when the plant agreed)
   bool measured = false;             // the plant check ran (enough rounds of each arm)
+  bool interrupted = false;          // Ctrl-C stopped a check: the winner is what the checks before it left
   std::string reason;                // one line
 };
 

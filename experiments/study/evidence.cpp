@@ -373,7 +373,7 @@ std::string support_line(const std::vector<ChangeEvidence>& kept) {
                                it_or_them(rest));
   if (unchecked > 0) {
     const std::string which = unchecked < rest ? fmt::format("{} of them", unchecked) : rest == 1 ? "it" : fmt::format("all {}", rest);
-    out += fmt::format("; the model proposed returning {} and no check had the time: a longer --budget measures that", which);
+    out += fmt::format("; the model proposed returning {} and no check finished measuring that (no time, too few rounds or Ctrl-C): a longer search measures it", which);
   }
   return out;
 }

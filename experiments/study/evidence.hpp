@@ -69,7 +69,7 @@ struct PlantCheck {
 std::string plant_check_text(const std::optional<PlantCheck>& c);
 
 // A kept change's "in the profile": "kept", or "kept (return proposed, not checked)" when the model
-// proposed returning it and no check had the time or the rounds to measure that.
+// proposed returning it and no check finished measuring that (no time, too few rounds or Ctrl-C).
 std::string kept_text(bool return_unchecked);
 
 // {ci95, gain, together}: the evidence's `check` and the report's --json.

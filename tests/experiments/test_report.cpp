@@ -370,7 +370,7 @@ TEST_CASE("a simplified winner's report shows each kept change's contribution an
   const std::string support = "support: 1 of 2 kept changes is shown to help (1 by a plant check that measured the winner worse "
                               "without it (alone or with others)); 1 rests only on the winner's confirmation as a whole (no 95% "
                               "interval above zero, no check that measured a loss without it); the model proposed returning it "
-                              "and no check had the time: a longer --budget measures that";
+                              "and no check finished measuring that (no time, too few rounds or Ctrl-C): a longer search measures it";
   CHECK(d.support == support);
   CHECK_THAT(text, Contains("\n" + support + "\n"));
   CHECK_THAT(md, Contains("\n" + support + "\n"));

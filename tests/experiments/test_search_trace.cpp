@@ -6,6 +6,7 @@
 // loop's behaviour keeps every trace byte for byte; a change of behaviour shows as a diff of the
 // trace, reviewed and committed with it (WGOPT_UPDATE_TRACES=1 rewrites them).
 #include <algorithm>
+#include <map>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -18,6 +19,7 @@
 #include "experiments/search/retune.hpp"
 #include "experiments/report/report_data.hpp"
 #include "experiments/search/search_summary.hpp"
+#include "experiments/search/study_open.hpp"
 #include "experiments/study/evidence.hpp"
 #include "experiments/study/study_store.hpp"
 #include "tests/experiments/search_world.hpp"
@@ -239,6 +241,41 @@ TEST_CASE("search simplifies the winner: knobs the plant ignores go back to the 
     CHECK(c.check->ci95.low < 0);
     CHECK(c.check->ci95.high > 0);
   }
+}
+
+TEST_CASE("Ctrl-C during the winner's simplification keeps the confirmed winner in the profile, not applied", "[search-trace][simplify]") {
+  // Found by an exploratory test: Ctrl-C in a check threw away a +27% winner the confirmation had
+  // promoted, and --resume measured the baseline and the confirmation again. The world of
+  // "simplified": its first check measures 30 and 31 (W S), and Ctrl-C comes during 32.
+  SearchWorld w(Script{.interrupt_at_measure = 32, .inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  const auto o = simplifying(w, 26);
+  const auto report = w.run(o);
+  test::check_trace("simplification-interrupted", w.trace(report, o.study_path, o.profile_path));
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  CHECK(report.simplification_interrupted);
+  CHECK_FALSE(report.applied);
+  CHECK_THAT(report.simplification, Catch::Contains("Ctrl-C stopped check 1: the whole winner stays, every change as confirmed together"));
+  // The host is on its own values; the profile holds the whole confirmed winner, the change the
+  // check was measuring marked as proposed and not checked.
+  CHECK(w.values(false).line() == "mtu=1280 txq=100 rmem_max=16384 cc=reno");
+  CHECK(w.values(true).line() == "mtu=1280 txq=100 rmem_max=16384 cc=reno");
+  const auto profile = act::load_profile(o.profile_path);
+  std::map<std::string, std::string> knobs(profile.knobs.begin(), profile.knobs.end());
+  CHECK(knobs["wg0/txqueuelen"] == "100000");
+  CHECK(knobs["wg0/mtu"] == "1400");
+  const Evidence ev = Evidence::from_yaml(profile.evidence, o.profile_path);
+  CHECK(ev.returned.empty());
+  CHECK(std::any_of(ev.changes.begin(), ev.changes.end(), [](const auto& c) { return c.id == "wg0/txqueuelen" && c.return_unchecked; }));
+  // The study is finished: nothing to measure again on --resume.
+  CHECK(StudyStore::open_read_only(o.study_path).info().status == "finished");
+  SearchOptions resume;
+  resume.resume = o.study_path;
+  CHECK_THROWS_WITH(resume_options(resume), Catch::Contains("is finished (outcome promoted, profile "));
+  const std::string summary = search_summary(report);
+  CHECK_THAT(summary, Catch::Contains("not applied (Ctrl-C): the profile holds the confirmed winner\n") &&
+                          Catch::Contains("the host is on its original values"));
+  CHECK(report.to_json().at("simplification_interrupted") == true);
 }
 
 TEST_CASE("search keeps the whole winner when the plant refuses the model's simplification", "[search-trace][simplify]") {
