@@ -87,6 +87,9 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "wgopt: error: %s: see `%s --help`\n", one_line(e.what(), 300).c_str(), command.c_str());
     return 2;
+  } catch (const Cancelled& e) {
+    std::fprintf(stderr, "wgopt: interrupted: %s\n", e.what());
+    return failed_as_json(argc, argv, e.what(), 130);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "wgopt: error: %s\n", e.what());
     return failed_as_json(argc, argv, e.what(), 2);

@@ -19,4 +19,11 @@ class UsageError : public Error {
   explicit UsageError(const std::string& what) : Error(what) {}
 };
 
+// A signal (Ctrl-C, SIGTERM, SIGHUP) ended a wait before anything was changed: the CLI prints
+// "wgopt: interrupted: <what>" and exits 130, the shell's code for a SIGINT.
+class Cancelled : public Error {
+ public:
+  explicit Cancelled(const std::string& what) : Error(what) {}
+};
+
 }  // namespace wgopt

@@ -85,7 +85,7 @@ void AgentClient::start_session(long long since_ms, bool restore_open) {
                        .interfaces = opt_.fact_interfaces, .restore_open = restore_open};
   json result;
   try {
-    result = request("hello", encode(args), opt_.hello_timeout);
+    result = request("hello", encode(args), opt_.hello_timeout, true);
   } catch (const PeerLost&) {
     // The session never came up: say why in the terms of ssh (host key, auth, no wgopt, ...).
     auto st = proc_->wait(std::chrono::milliseconds(3000));
@@ -186,7 +186,28 @@ void AgentClient::lose(const std::string& why) {
   throw PeerLost(reason);
 }
 
-json AgentClient::request(const std::string& op, const json& args, std::chrono::milliseconds timeout) {
+bool AgentClient::wait_reply(std::unique_lock<std::mutex>& lk, long long id, std::chrono::milliseconds timeout, bool interruptible,
+                             const std::string& op) {
+  auto ready = [&] { return replies_.count(id) || eof_ || lost_; };
+  if (!interruptible || !opt_.interrupted) return cv_.wait_for(lk, timeout, ready);
+  // In slices, to see a Ctrl-C: an unreachable peer kept a search deaf to it for the hello's 30 s,
+  // and it then exited 1 for the timeout, not 130 (found by an exploratory test).
+  const auto deadline = Clock::now() + timeout;
+  while (!ready() && Clock::now() < deadline) {
+    if (opt_.interrupted->load()) {
+      pending_.erase(id);
+      lost_ = true;
+      lost_reason_ = "interrupted";
+      lk.unlock();
+      if (proc_) proc_->kill();
+      throw Cancelled(fmt::format("Ctrl-C (or SIGTERM) while waiting for peer {} to answer `{}`", name_, op));
+    }
+    cv_.wait_until(lk, std::min(deadline, Clock::now() + std::chrono::milliseconds(100)), ready);
+  }
+  return ready();
+}
+
+json AgentClient::request(const std::string& op, const json& args, std::chrono::milliseconds timeout, bool interruptible) {
   long long id = 0;
   {
     std::lock_guard lk(mu_);
@@ -203,7 +224,7 @@ json AgentClient::request(const std::string& op, const json& args, std::chrono::
     lose(fmt::format("lost the session to peer {} before `{}`: {}", name_, op, exit_reason()));
   }
   std::unique_lock lk(mu_);
-  const bool got = cv_.wait_for(lk, timeout, [&] { return replies_.count(id) || eof_ || lost_; });
+  const bool got = wait_reply(lk, id, timeout, interruptible, op);
   pending_.erase(id);
   if (got && replies_.count(id)) {
     Reply r = std::move(replies_[id]);

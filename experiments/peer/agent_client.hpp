@@ -34,6 +34,7 @@
 //
 // Threads: one caller at a time; a background thread renews the lease while a change is applied
 // (armed). Every request has a timeout (ClientOptions); a request that times out ends the session.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -66,6 +67,9 @@ struct ClientOptions {
   std::chrono::milliseconds request_timeout{60000};  // any other request
   std::chrono::milliseconds reconnect_wait{30000};   // reconnect(): wait this long for the old agent to finish
   std::vector<std::string> fact_interfaces;          // hello reports NIC driver and WireGuard mode of these
+  // Set by a signal (cli::install_interrupt_handlers): the hello's wait (connect, reconnect) ends at
+  // once with Cancelled, the ssh session killed; nothing was applied yet. Null: waits its timeout.
+  const std::atomic<bool>* interrupted = nullptr;
 };
 
 // What reconnect() found.
@@ -136,7 +140,12 @@ class AgentClient {
   AgentClient(std::string name, Spawn spawn, Classify classify, EndReason end_reason, ClientOptions options);
 
   void start_session(long long since_ms, bool restore_open = false);
-  nlohmann::json request(const std::string& op, const nlohmann::json& args, std::chrono::milliseconds timeout);
+  nlohmann::json request(const std::string& op, const nlohmann::json& args, std::chrono::milliseconds timeout,
+                         bool interruptible = false);
+  // Waits for request `id`'s reply, the session's end or `timeout`; with `interruptible`, a set
+  // opt_.interrupted ends the session and throws Cancelled.
+  bool wait_reply(std::unique_lock<std::mutex>& lk, long long id, std::chrono::milliseconds timeout, bool interruptible,
+                  const std::string& op);
   nlohmann::json request(const std::string& op, const nlohmann::json& args) { return request(op, args, opt_.request_timeout); }
   template <typename T>
   T call(const std::string& op, const nlohmann::json& args);

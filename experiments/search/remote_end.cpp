@@ -245,10 +245,11 @@ act::PeerProfile RemoteEnd::profile_part(const Values& values) const {
   return p;
 }
 
-std::unique_ptr<RemoteEnd> open_remote_end(const SearchOptions& o, const SearchPlant& sp, const SearchEnv& env) {
+std::unique_ptr<RemoteEnd> open_remote_end(const SearchOptions& o, const SearchPlant& sp, const SearchEnv& env,
+                                           const std::atomic<bool>& interrupted) {
   if (!o.ssh) return nullptr;
   const nlohmann::json local_facts = env.host_facts(sp, o.sku);
-  auto remote = std::make_unique<RemoteEnd>(env.connect_peer(o, sp), o, sp);
+  auto remote = std::make_unique<RemoteEnd>(env.connect_peer(o, sp, interrupted), o, sp);
   const auto& f = remote->facts();
   const int nproc = local_facts.value("nproc", 0);
   const std::string kernel = local_facts.value("kernel", "");

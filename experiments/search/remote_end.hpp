@@ -121,7 +121,7 @@ class RemoteEnd : public FarEndProbes {
   act::PeerProfile profile_part(const Values& values) const;
 
  private:
-  friend std::unique_ptr<RemoteEnd> open_remote_end(const SearchOptions&, const SearchPlant&, const SearchEnv&);
+  friend std::unique_ptr<RemoteEnd> open_remote_end(const SearchOptions&, const SearchPlant&, const SearchEnv&, const std::atomic<bool>&);
   std::string peer_id(const std::string& local_id) const;
   std::string peer_iface(const std::string& local) const;  // the peer's counterpart of this end's interface
 
@@ -144,6 +144,7 @@ class RemoteEnd : public FarEndProbes {
 // env.connect_peer, compares the two hosts' facts (env.host_facts here, the agent's hello there),
 // discovers the peer's knobs and starts its iperf3 server. Throws UsageError/Error like
 // AgentClient::connect (nothing changed on either end).
-std::unique_ptr<RemoteEnd> open_remote_end(const SearchOptions& options, const SearchPlant& plant, const SearchEnv& env);
+std::unique_ptr<RemoteEnd> open_remote_end(const SearchOptions& options, const SearchPlant& plant, const SearchEnv& env,
+                                           const std::atomic<bool>& interrupted);
 
 }  // namespace wgopt::experiments

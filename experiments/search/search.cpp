@@ -183,6 +183,14 @@ void fill_outcome(const SearchOptions& o, const SearchPlan& plan, const BoundSpa
   }
 }
 
+// A signal ended the search: what was applied is rolled back already (AppliedCandidate).
+void end_interrupted(const TrialCounts& counts, StudyStore& store, bool profile_written, SearchReport& report) {
+  count_trials(counts, report);
+  store.set_status("interrupted");
+  report.outcome = SearchOutcome::Interrupted;
+  if (!profile_written) report.profile_path.clear();  // never name a profile this run did not write
+}
+
 // The peer could not be reached again (or was lost outside a trial): the search ends, resumable.
 void end_peer_lost(const peer::PeerLost& e, const TrialCounts& counts, StudyStore& store, SearchReport& report) {
   count_trials(counts, report);
@@ -330,7 +338,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     if (!o.quiet) std::cerr << line << "\n";
   });
   BroughtUpTestbed brought_up(sp, o.quiet, o.testbed_prefix);  // destroyed after the session, the lock and the peer's link
-  std::unique_ptr<RemoteEnd> remote = open_remote_end(o, sp, env);  // --ssh: the peer's end, null otherwise
+  std::unique_ptr<RemoteEnd> remote = open_remote_end(o, sp, env, interrupted);  // --ssh: the peer's end, null otherwise
   if (plan.retune() && remote) gate_peer_facts(*plan.retune_profile, o.retune_profile, *remote, o.retune_force);
   BoundSpace bound = bind_space(o, sp, plan.overrides, plan.retune_profile ? &*plan.retune_profile : nullptr, remote.get());
   const act::TunerDecision tuners = check_other_tuners(o, sp, plan, bound, env);
@@ -417,10 +425,11 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     record_result(study.store, report, conf.winner_trial, conf.winner, evidence, env.unix_time());
     plant.stop_guardian();
   } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)
-    count_trials(counts, report);
-    study.store.set_status("interrupted");
-    report.outcome = SearchOutcome::Interrupted;
-    if (!profile_written) report.profile_path.clear();  // never name a profile this run did not write
+    end_interrupted(counts, study.store, profile_written, report);
+    ended();
+    return report;
+  } catch (const Cancelled&) {  // Ctrl-C while a reconnect's hello was awaited (peer::ClientOptions::interrupted)
+    end_interrupted(counts, study.store, profile_written, report);
     ended();
     return report;
   } catch (const peer::PeerLost& e) {  // this end is restored (AppliedCandidate); the peer restores itself

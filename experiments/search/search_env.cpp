@@ -151,11 +151,11 @@ SearchEnv default_search_env() {
   env.start_guardian = [](const SearchOptions& o, const std::string& state_dir) -> std::unique_ptr<act::Guardian> {
     return std::make_unique<act::Watchdog>(act::Watchdog::start(self_exe(o.wgopt_exe), state_dir));
   };
-  env.connect_peer = [](const SearchOptions& o, const SearchPlant& sp) -> std::unique_ptr<PeerLink> {
+  env.connect_peer = [](const SearchOptions& o, const SearchPlant& sp, const std::atomic<bool>& interrupted) -> std::unique_ptr<PeerLink> {
     peer::SshOptions ssh = *o.ssh;
     ssh.from = sp.plant.client;  // the underlay is reachable from where the client runs
     std::vector<std::string> facts = o.peer_interfaces.empty() ? o.interfaces : o.peer_interfaces;
-    return agent_link(peer::AgentClient::connect(ssh, {.fact_interfaces = facts}));
+    return agent_link(peer::AgentClient::connect(ssh, {.fact_interfaces = facts, .interrupted = &interrupted}));
   };
   return env;
 }

@@ -78,8 +78,9 @@ struct SearchEnv {
   // Starts the guardian for this search (called only when options.watchdog).
   std::function<std::unique_ptr<act::Guardian>(const SearchOptions&, const std::string& state_dir)> start_guardian;
   // --ssh: the session to the peer's agent (experiments/search/remote_end.hpp), ssh run from the
-  // plant's client place. Throws like peer::AgentClient::connect.
-  std::function<std::unique_ptr<PeerLink>(const SearchOptions&, const SearchPlant&)> connect_peer;
+  // plant's client place. Throws like peer::AgentClient::connect; Cancelled once `interrupted` is set
+  // while the peer's hello is awaited.
+  std::function<std::unique_ptr<PeerLink>(const SearchOptions&, const SearchPlant&, const std::atomic<bool>& interrupted)> connect_peer;
 };
 
 // The real thing: root required, the process runner, steady and system clocks, act::state_dir(), act::run_dir(),

@@ -528,7 +528,7 @@ SearchEnv SearchWorld::env() {
                                                  }
                                                });
   };
-  env.connect_peer = [this](const SearchOptions& o, const SearchPlant&) -> std::unique_ptr<PeerLink> {
+  env.connect_peer = [this](const SearchOptions& o, const SearchPlant&, const std::atomic<bool>&) -> std::unique_ptr<PeerLink> {
     event("peer connect " + o.ssh->target);
     return std::make_unique<FakePeerLink>(srv_.host, dir_ + "/peer-state", [this](const std::string& l) { event(l); }, script,
                                           peer_probes_, peer_cut_);

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <thread>
 
 #include "common/error.hpp"
@@ -138,6 +139,25 @@ TEST_CASE("client: another protocol version, an agent that dies, one that hangs"
       CHECK_THAT(e.what(), Catch::Contains("did not answer within") && Catch::Contains("__agent"));
       CHECK_THAT(e.what(), !Catch::Contains("signal"));
     }
+  }
+  SECTION("Ctrl-C while the hello is awaited: Cancelled at once, not the timeout's Error") {
+    // Found by an exploratory test: an unreachable peer kept `wgopt search --ssh` deaf to Ctrl-C for
+    // the hello's 30 s, and it then exited 1 for the timeout, not 130.
+    auto fake = script(dir, "silent", "sleep 30\n");
+    std::atomic<bool> interrupted{false};
+    std::thread signal([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      interrupted = true;
+    });
+    try {
+      AgentClient::spawn({fake}, "fake", {.hello_timeout = std::chrono::milliseconds(60000), .interrupted = &interrupted});
+      FAIL("connected");
+    } catch (const Cancelled& e) {
+      CHECK_THAT(e.what(), Catch::Contains("while waiting for peer fake to answer `hello`"));
+    } catch (const Error& e) {
+      FAIL(std::string("not Cancelled: ") + e.what());
+    }
+    signal.join();
   }
   SECTION("a login script prints before the agent answers: the noise is skipped") {
     auto fake = script(dir, "noisy", "echo 'Welcome!'\nread l\necho '" + hello_line() + "'\nread l\n");
