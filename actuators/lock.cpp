@@ -51,34 +51,6 @@ void make_dirs(const std::string& dir, const char* what, const char* env) {
 
 void ensure_dir(const std::string& dir) { make_dirs(dir, "state dir", "WGOPT_STATE_DIR"); }
 
-std::vector<int> flock_holders(int fd, const std::string& proc_root) {
-  std::vector<int> pids;
-  struct stat st{};
-  if (::fstat(fd, &st) != 0) return pids;
-  auto locks = read_file(proc_root + "/locks");
-  if (!locks) return pids;
-  // "1: FLOCK  ADVISORY  WRITE 1234 fe:00:10952883 0 EOF"; a waiter's line has "->" after "1:".
-  for (const auto& line : split_lines(*locks)) {
-    auto w = split_ws(line);
-    if (w.size() < 6 || w[1] != "FLOCK") continue;
-    auto dev = split(w[5], ':');
-    if (dev.size() != 3) continue;
-    try {
-      if (std::stoul(dev[0], nullptr, 16) == major(st.st_dev) && std::stoul(dev[1], nullptr, 16) == minor(st.st_dev) &&
-          std::stoull(dev[2]) == st.st_ino) {
-        pids.push_back(std::stoi(w[4]));
-      }
-    } catch (const std::exception&) {
-    }
-  }
-  return pids;
-}
-
-int flock_holder(int fd, const std::string& proc_root) {
-  const auto pids = flock_holders(fd, proc_root);
-  return pids.empty() ? 0 : pids.front();
-}
-
 std::optional<int> lock_holder(const std::string& dir) {
   const std::string path = dir + "/host.lock";
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "common/processes.hpp"
+
 namespace wgopt::act {
 
 class HostLock {
@@ -40,11 +42,8 @@ class HostLock {
   std::string path_;
 };
 
-// The pid of the process holding a flock on the file open as `fd` (from /proc/locks, read under
-// `proc_root`); 0 when nobody holds one.
-int flock_holder(int fd, const std::string& proc_root = "/proc");
-// Every pid holding a flock on it (shared locks have several holders), in /proc/locks' order.
-std::vector<int> flock_holders(int fd, const std::string& proc_root = "/proc");
+using wgopt::flock_holder;   // common/processes.hpp
+using wgopt::flock_holders;
 // Who holds the HostLock of `run_dir` right now, without touching the lock (so a probe never makes
 // a concurrent acquire fail): the holder's pid, nullopt when nobody holds it or there is no lock file.
 std::optional<int> lock_holder(const std::string& run_dir);

@@ -1,5 +1,8 @@
 #include "common/processes.hpp"
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include <algorithm>
 
 #include "common/util.hpp"
@@ -60,6 +63,34 @@ std::vector<int> pids_named(Files& files, const std::string& proc_root, const st
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::vector<int> flock_holders(int fd, const std::string& proc_root) {
+  std::vector<int> pids;
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) return pids;
+  auto locks = read_file(proc_root + "/locks");
+  if (!locks) return pids;
+  // "1: FLOCK  ADVISORY  WRITE 1234 fe:00:10952883 0 EOF"; a waiter's line has "->" after "1:".
+  for (const auto& line : split_lines(*locks)) {
+    auto w = split_ws(line);
+    if (w.size() < 6 || w[1] != "FLOCK") continue;
+    auto dev = split(w[5], ':');
+    if (dev.size() != 3) continue;
+    try {
+      if (std::stoul(dev[0], nullptr, 16) == major(st.st_dev) && std::stoul(dev[1], nullptr, 16) == minor(st.st_dev) &&
+          std::stoull(dev[2]) == st.st_ino) {
+        pids.push_back(std::stoi(w[4]));
+      }
+    } catch (const std::exception&) {
+    }
+  }
+  return pids;
+}
+
+int flock_holder(int fd, const std::string& proc_root) {
+  const auto pids = flock_holders(fd, proc_root);
+  return pids.empty() ? 0 : pids.front();
 }
 
 }  // namespace wgopt

@@ -16,4 +16,11 @@ namespace wgopt {
 // has exited and is not reaped yet (a zombie: state Z in PROC/PID/stat).
 std::vector<int> pids_named(Files& files, const std::string& proc_root, const std::string& name);
 
+// The pid of the process holding a flock on the file open as `fd` (from /proc/locks, read under
+// `proc_root`); 0 when nobody holds one. Reading /proc/locks never touches the lock, so a look
+// never makes someone's concurrent flock fail.
+int flock_holder(int fd, const std::string& proc_root = "/proc");
+// Every pid holding a flock on it (shared locks have several holders), in /proc/locks' order.
+std::vector<int> flock_holders(int fd, const std::string& proc_root = "/proc");
+
 }  // namespace wgopt

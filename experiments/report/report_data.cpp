@@ -421,7 +421,22 @@ void check_records(const std::vector<TrialRecord>& trials, const std::vector<Bas
 
 }  // namespace
 
+namespace {
+
+// A study "running" with no writer on this host: its search died without a word (found by an
+// exploratory test: after kill -9 of a search the report called its study running for good).
+void set_writer(ReportData& d, const std::optional<int>& writer) {
+  d.writer_pid = writer;
+  d.abandoned = !writer;
+  d.running = writer.has_value();
+}
+
+}  // namespace
+
 ReportData load_report(const std::string& path) {
+  // Before SQLite opens it: looking closes a descriptor of the file, which drops this process's
+  // POSIX locks on it (StudyStore::~StudyStore).
+  const std::optional<int> writer = StudyStore::writer(path);
   StudyStore s = StudyStore::open_read_only(path);  // not a study at all: its own one-line refusal
   try {
     // Reading a damaged study (a table dropped, malformed JSON in a row) fails here, in SQLite's or
@@ -432,7 +447,9 @@ ReportData load_report(const std::string& path) {
     auto confirmations = s.confirmations();
     auto result = s.result();
     check_records(trials, baselines, confirmations, result);
-    return build_report(path, info, trials, baselines, confirmations, result);
+    ReportData d = build_report(path, info, trials, baselines, confirmations, result);
+    if (d.running) set_writer(d, writer);
+    return d;
   } catch (const wgopt::UsageError&) {
     throw;
   } catch (const std::exception& e) {  // a hand-damaged record (a score of -inf): say which study, not only the statistic

@@ -87,6 +87,11 @@ struct ReportData {
   StudyInfo info;
   std::optional<StudyResult> result;
   bool running = false;  // status "running": a search may still be writing it (or died without a word)
+  // Read from the file (load_report, StudyStore::writer): the pid of the wgopt writing it, or, with
+  // status "running" and no writer on this host, abandoned (its search was killed or crashed), and
+  // then `running` is false.
+  std::optional<int> writer_pid;
+  bool abandoned = false;
 
   int rounds_baseline = 0;  // the rounds baseline_mean comes from (the search's, or the confirmation's baseline arm)
   std::optional<double> baseline_mean;

@@ -48,13 +48,23 @@ std::string gain_text(const json& g) {
   return s;
 }
 
+// What a study left "running" by a search that died is.
+std::string abandoned_text(const ReportData& d) {
+  return fmt::format("no wgopt on this host is writing it: its search was killed or crashed (the host was restored by its "
+                     "guardian or at the next wgopt's start); `wgopt search --resume {}` continues it", d.study_path);
+}
+
 // The header as label/value pairs, in display order.
 std::vector<std::pair<std::string, std::string>> header(const ReportData& d) {
   const auto& i = d.info;
   std::string budget = i.budget.empty() ? "" : i.budget;
   if (i.max_trials) budget += fmt::format("{}at most {} trials", budget.empty() ? "" : ", ", *i.max_trials);
   std::string status = i.status;
-  if (d.running) status += " (a search may still be writing this study: what follows is what is recorded so far)";
+  if (d.running) {
+    status += d.writer_pid ? fmt::format(" (wgopt pid {} is writing this study: what follows is what is recorded so far)", *d.writer_pid)
+                           : " (a search may still be writing this study: what follows is what is recorded so far)";
+  }
+  if (d.abandoned) status += ", but " + abandoned_text(d);
   std::vector<std::pair<std::string, std::string>> h{
       {"study", d.study_path},
       {"created", i.created},
@@ -163,7 +173,11 @@ th{background:#f2f2f2}td.num,th.num{text-align:right}
 
 std::string render_report_text(const ReportData& d) {
   std::string out = "wgopt report\n";
-  if (d.running) out += "NOTE: this study is still running (or its search died): the report shows what is recorded so far.\n";
+  if (d.running) {
+    out += d.writer_pid ? fmt::format("NOTE: this study is still running (wgopt pid {} writes it): the report shows what is recorded so far.\n", *d.writer_pid)
+                        : "NOTE: this study is still running (or its search died): the report shows what is recorded so far.\n";
+  }
+  if (d.abandoned) out += "NOTE: this study's search ended without finishing: " + abandoned_text(d) + ".\n";
   for (const auto& [k, v] : header(d)) out += fmt::format("{:<15} {}\n", k + ":", plain_or_one_line(v));
   out += fmt::format("\nComparison (field guide §7.1; drops per {} measurement):\n", d.window_label);
   out += comparison_table(d.table_rows, d.window_label).render_text();
@@ -183,6 +197,7 @@ std::string render_report_text(const ReportData& d) {
 std::string render_report_markdown(const ReportData& d) {
   std::string out = "# wgopt report\n\n";
   if (d.running) out += "> **This study is still running**: the report shows what is recorded so far.\n\n";
+  if (d.abandoned) out += "> **This study's search ended without finishing**: " + abandoned_text(d) + ".\n\n";
   Table h({"", ""});
   for (const auto& [k, v] : header(d)) h.add_row({k, v});
   out += h.render_markdown();
@@ -209,6 +224,10 @@ std::string render_report_html(const ReportData& d) {
   if (d.running) {
     out += "<p id=\"status-running\" class=\"banner running\">This study is still running (or its search died without "
            "finishing): the report shows what is recorded so far.</p>\n";
+  }
+  if (d.abandoned) {
+    out += "<p id=\"status-abandoned\" class=\"banner running\">This study's search ended without finishing: " + escape(abandoned_text(d)) +
+           ".</p>\n";
   }
   out += "<dl id=\"header\">";
   for (const auto& [k, v] : header(d)) out += "<dt>" + escape(k) + "</dt><dd>" + escape(v) + "</dd>";
@@ -241,6 +260,8 @@ json report_to_json(const ReportData& d) {
                {"seed", d.info.seed},       {"budget", d.info.budget},     {"status", d.info.status},
                {"max_trials", d.info.max_trials ? json(*d.info.max_trials) : json(nullptr)}};
   j["running"] = d.running;
+  j["abandoned"] = d.abandoned;
+  j["writer_pid"] = d.writer_pid ? json(*d.writer_pid) : json(nullptr);
   j["result"] = d.result ? json{{"outcome", to_string(d.result->outcome)},
                                 {"winner_trial", d.result->winner_trial ? json(*d.result->winner_trial) : json(nullptr)},
                                 {"params", d.result->params},

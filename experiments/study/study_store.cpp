@@ -2,13 +2,19 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "common/processes.hpp"
 #include "common/util.hpp"
 #include "experiments/study/sqlite_db.hpp"
 
@@ -139,6 +145,7 @@ StudyStore StudyStore::create(const std::string& path, StudyInfo info) {
 
 StudyStore StudyStore::create_new(const std::string& path, StudyInfo info) {
   StudyStore s(path, open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  s.hold_writer_lock();
   configure(s.db_, path);
   if (info.created.empty()) info.created = iso_now();
   Transaction tx(s.db_, path);
@@ -266,6 +273,7 @@ StudyStore StudyStore::open(const std::string& path) {
   require_exists(path, "check the path, or start a new study without --resume");
   StudyStore s(path, open_db(path, SQLITE_OPEN_READWRITE));
   s.check_identity();
+  s.hold_writer_lock();  // before open() marks `running` trials failed: they may be a live search's
   configure(s.db_, path);
 
   Transaction tx(s.db_, path);
@@ -279,23 +287,56 @@ StudyStore StudyStore::open(const std::string& path) {
 }
 
 StudyStore::StudyStore(StudyStore&& o) noexcept
-    : path_(std::move(o.path_)), db_(o.db_), version_(o.version_), recovered_(std::move(o.recovered_)) {
+    : path_(std::move(o.path_)), db_(o.db_), writer_fd_(o.writer_fd_), version_(o.version_), recovered_(std::move(o.recovered_)) {
   o.db_ = nullptr;
+  o.writer_fd_ = -1;
 }
 
 StudyStore& StudyStore::operator=(StudyStore&& o) noexcept {
   if (this != &o) {
     sqlite3_close(db_);
+    if (writer_fd_ >= 0) ::close(writer_fd_);
     path_ = std::move(o.path_);
     db_ = o.db_;
+    writer_fd_ = o.writer_fd_;
     version_ = o.version_;
     recovered_ = std::move(o.recovered_);
     o.db_ = nullptr;
+    o.writer_fd_ = -1;
   }
   return *this;
 }
 
-StudyStore::~StudyStore() { sqlite3_close(db_); }
+// SQLite's own locks are POSIX record locks, which closing any descriptor of the file drops: the
+// writer's descriptor is closed after the database, and only ever then.
+StudyStore::~StudyStore() {
+  sqlite3_close(db_);
+  if (writer_fd_ >= 0) ::close(writer_fd_);
+}
+
+void StudyStore::hold_writer_lock() {
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(fmt::format("cannot open study '{}' to lock it: {}", path_, std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;
+    const int holder = e == EWOULDBLOCK ? flock_holder(fd) : 0;
+    ::close(fd);
+    if (e != EWOULDBLOCK) throw Error(fmt::format("cannot lock study '{}': {}", path_, std::strerror(e)));
+    throw UsageError(fmt::format("study '{}' is being written by another wgopt{}: wait for its search to end, or stop it "
+                                 "first (`wgopt report {}` shows what it has recorded so far)",
+                                 path_, holder > 0 ? fmt::format(" (pid {})", holder) : "", path_));
+  }
+  writer_fd_ = fd;
+}
+
+std::optional<int> StudyStore::writer(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  const int pid = flock_holder(fd);
+  ::close(fd);
+  if (pid == 0) return std::nullopt;
+  return pid;
+}
 
 StudyInfo StudyStore::info() const {
   Stmt st(db_, path_,

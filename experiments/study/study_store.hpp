@@ -125,6 +125,11 @@ class StudyStore {
   // but nothing is written, so the trials of a search still running stay `running` and
   // recovered_trials() is empty. The write calls fail on such a store.
   static StudyStore open_read_only(const std::string& path);
+  // The pid of the wgopt writing the study at `path` on this host (create() and open() hold an
+  // exclusive flock on the file for the store's life; the kernel drops it when its holder dies, even
+  // by SIGKILL), nullopt when none does: a study left "running" without a writer was killed or
+  // crashed. Reads /proc/locks only; the lock is never touched.
+  static std::optional<int> writer(const std::string& path);
 
   StudyStore(StudyStore&& other) noexcept;
   StudyStore& operator=(StudyStore&& other) noexcept;
@@ -168,9 +173,12 @@ class StudyStore {
   // -wal/-shm beside it), so it can be copied or mailed as is and opened read-only (wgopt report)
   // without creating files next to it.
   void become_one_file();
+  // Takes the writer's flock (writer()); throws UsageError naming the pid that holds it.
+  void hold_writer_lock();
 
   std::string path_;
   sqlite3* db_ = nullptr;
+  int writer_fd_ = -1;  // the flock that says a wgopt writes this study (writer()); closed after db_
   int version_ = kStudySchemaVersion;  // the file's schema version (check_identity reads it)
   std::vector<int> recovered_;
 };

@@ -73,7 +73,9 @@ void finish(StudyStore& s, int n, const json& params, TrialState st, std::option
 }
 
 // Seven trials of every state; baseline records from before per-core probes were stored; no result.
-void write_running_study(const std::string& path) {
+// A study as a search writing it leaves it: returns the store, whose life is the search's (the writer
+// StudyStore::writer finds); dropped, the study is one a killed search left.
+StudyStore write_running_study(const std::string& path) {
   StudyStore s = StudyStore::create(path, info());
   const double t0 = 1795698000;  // 2026-11-26T13:00:00Z
   s.add_baseline({.round = 1, .score = 500, .metrics = metrics(500, 505), .measured_at = t0 + 20});
@@ -95,6 +97,7 @@ void write_running_study(const std::string& path) {
   trial({{"wgt7-wc/mtu", "1380"}, {"net.ipv4.tcp_congestion_control", "cubic"}}, TrialState::Complete, 550,
         metrics(550, 551), probes(1, 50, 0, 0, 0, cores(25, 50)), "", t0 + 360);
   s.begin_trial({{"wgt7-wc/mtu", "1420"}, {"net.ipv4.tcp_congestion_control", "bbr"}}, t0 + 420);  // still running
+  return s;
 }
 
 // Runs one SQL statement on a study file, as a hand edit would (Python's sqlite3, not wgopt's code).
@@ -125,10 +128,12 @@ size_t count(const std::string& hay, const std::string& needle) {
 TEST_CASE("a study still running is reported as it is, and reading it changes nothing", "[report]") {
   TempDir tmp("running");
   const std::string path = tmp.file("s.sqlite");
-  write_running_study(path);
+  const StudyStore writer = write_running_study(path);
 
   ReportData d = load_report(path);
   CHECK(d.running);
+  CHECK(d.writer_pid == ::getpid());
+  CHECK_FALSE(d.abandoned);
   CHECK_FALSE(d.result);
   REQUIRE(d.trials.size() == 7);
   CHECK(d.trials[6].state == TrialState::Running);  // not marked failed as open() would
@@ -195,10 +200,33 @@ TEST_CASE("a study still running is reported as it is, and reading it changes no
   CHECK_THAT(text, Contains("no per-core data for") || Contains("no data"));
 }
 
+TEST_CASE("a study left running by a search that died is reported as ended, with the way to resume it", "[report]") {
+  // Found by an exploratory test: after kill -9 of a search its report called the study running for
+  // good. The writer's flock went with the process; the status still says running.
+  TempDir tmp("abandoned");
+  const std::string path = tmp.file("s.sqlite");
+  write_running_study(path);  // its writer gone at once
+  REQUIRE(StudyStore::open_read_only(path).info().status == "running");
+  const ReportData d = load_report(path);
+  CHECK_FALSE(d.running);
+  CHECK(d.abandoned);
+  CHECK_FALSE(d.writer_pid);
+  const std::string resume = "`wgopt search --resume " + path + "` continues it";
+  CHECK_THAT(render_report_text(d), Contains("NOTE: this study's search ended without finishing: no wgopt on this host is writing it: "
+                                             "its search was killed or crashed") &&
+                                        Contains(resume) && !Contains("still running"));
+  CHECK_THAT(render_report_markdown(d), Contains("search ended without finishing") && !Contains("still running"));
+  CHECK_THAT(render_report_html(d), Contains("id=\"status-abandoned\"") && !Contains("id=\"status-running\""));
+  const auto j = report_to_json(d);
+  CHECK(j["running"] == false);
+  CHECK(j["abandoned"] == true);
+  CHECK(j["info"]["status"] == "running");
+}
+
 TEST_CASE("the HTML report is one self-contained page with every study string escaped", "[report]") {
   TempDir tmp("html");
   const std::string path = tmp.file("s.sqlite");
-  write_running_study(path);
+  const StudyStore writer = write_running_study(path);
   const std::string html = render_report_html(load_report(path));
 
   CHECK_THAT(html, Contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; failed"));

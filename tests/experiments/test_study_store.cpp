@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <csignal>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -120,7 +121,14 @@ TEST_CASE("resume after a crash: a trial left running is marked failed with a no
   // The study goes on with the next number, and the recovered trial cannot be finished late.
   CHECK(s.begin_trial({{"mtu", "1400"}}, 3) == 3);
   CHECK_THROWS_WITH(s.finish_trial({.number = 2, .state = TrialState::Complete}), Contains("not running"));
-  CHECK(StudyStore::open(path).recovered_trials().size() == 1);  // trial 3, still running
+  // A study being written is not opened again (its trial 3 is a live search's, not a crashed one's),
+  // and StudyStore::writer names the writer.
+  CHECK(StudyStore::writer(path) == ::getpid());
+  CHECK_THROWS_WITH(StudyStore::open(path), Contains(fmt::format("is being written by another wgopt (pid {})", ::getpid())));
+  CHECK(s.trials()[2].state == TrialState::Running);
+  s = StudyStore::open_read_only(path);  // the writer closes
+  CHECK_FALSE(StudyStore::writer(path));
+  CHECK(StudyStore::open(path).recovered_trials().size() == 1);  // trial 3, left running
 }
 
 TEST_CASE("a study survives the process being killed mid-write (committed records only)") {
