@@ -151,7 +151,9 @@ void run_export(const ExportCli& c) {
     }
     std::vector<std::string> existing;
     for (const auto& f : files) {
-      if (fs::exists(fs::path(c.out) / f.path)) existing.push_back((fs::path(c.out) / f.path).string());
+      // The link itself, not what it names: each file is renamed into place, which replaces a
+      // symlink, and a dangling one was replaced without --force (found by an exploratory test).
+      if (fs::exists(fs::symlink_status(fs::path(c.out) / f.path, ec))) existing.push_back((fs::path(c.out) / f.path).string());
     }
     if (!existing.empty() && !c.force) {
       throw UsageError(fmt::format("{} already exist{}: pass --force to overwrite, or choose another --out",

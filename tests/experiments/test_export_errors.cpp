@@ -220,6 +220,16 @@ TEST_CASE("export CLI: writes the tree with modes, refuses to overwrite, --force
   std::string line;
   std::getline(kept, line);
   CHECK(line == "mine");
+  // A dangling symlink at a target is a file there too: refused, the link left as it was.
+  TempDir other("dangling");
+  const std::string out2 = (other.dir / "out").string();
+  std::filesystem::create_directories(other.dir / "out/etc/sysctl.d");
+  std::filesystem::create_symlink(other.dir / "nowhere.conf", other.dir / "out/etc/sysctl.d/99-wgopt.conf");
+  r = wgopt_cli({"export", fixture, "--format", "sysctl", "--out", out2});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("99-wgopt.conf already exists: pass --force to overwrite"));
+  CHECK(std::filesystem::is_symlink(other.dir / "out/etc/sysctl.d/99-wgopt.conf"));
+  CHECK_FALSE(std::filesystem::exists(other.dir / "nowhere.conf"));
   // --force of one format into an `--format all` tree whose file it would change: refused (the
   // tree's manifest and other files stay one profile's); --format all puts it back.
   r = wgopt_cli({"export", fixture, "--format", "sysctl", "--out", out, "--force"});
