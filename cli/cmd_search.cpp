@@ -127,8 +127,8 @@ void run_and_print(const wgopt::experiments::SearchOptions& o, bool json, wgopt:
     ctx.exit_code = 1;
   }
   if (report.simplification_interrupted) {  // the confirmation promoted: its winner is in the profile
-    std::cerr << "wgopt: search interrupted during the winner's simplification: the confirmed winner is written to "
-              << report.profile_path << ", not applied; original values restored" << except << "\n";
+    std::cerr << "wgopt: search interrupted during the winner's simplification: the winner, as the checks before it left it, is "
+              << "written to " << report.profile_path << ", not applied; original values restored" << except << "\n";
     ctx.exit_code = 130;
   }
   if (report.outcome == wgopt::experiments::SearchOutcome::Interrupted) {

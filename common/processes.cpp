@@ -3,7 +3,10 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <filesystem>
 
 #include "common/util.hpp"
 
@@ -65,6 +68,20 @@ std::vector<int> pids_named(Files& files, const std::string& proc_root, const st
   return out;
 }
 
+namespace {
+
+// Whether process `pid` has the file `st` describes open (PROC/PID/fd/*, each stat'ed through).
+bool has_open(const std::string& proc_root, int pid, const struct stat& st) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(fmt::format("{}/{}/fd", proc_root, pid), ec), end; !ec && it != end; it.increment(ec)) {
+    struct stat o {};
+    if (::stat(it->path().c_str(), &o) == 0 && o.st_dev == st.st_dev && o.st_ino == st.st_ino) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::vector<int> flock_holders(int fd, const std::string& proc_root) {
   std::vector<int> pids;
   struct stat st{};
@@ -78,10 +95,12 @@ std::vector<int> flock_holders(int fd, const std::string& proc_root) {
     auto dev = split(w[5], ':');
     if (dev.size() != 3) continue;
     try {
-      if (std::stoul(dev[0], nullptr, 16) == major(st.st_dev) && std::stoul(dev[1], nullptr, 16) == minor(st.st_dev) &&
-          std::stoull(dev[2]) == st.st_ino) {
-        pids.push_back(std::stoi(w[4]));
-      }
+      if (std::stoull(dev[2]) != st.st_ino) continue;
+      const int pid = std::stoi(w[4]);
+      const bool same_dev = std::stoul(dev[0], nullptr, 16) == major(st.st_dev) && std::stoul(dev[1], nullptr, 16) == minor(st.st_dev);
+      // btrfs shows /proc/locks the superblock's device, and stat a subvolume's anonymous one: the
+      // inode matches, the device not; the holder's open files say whether it is this file.
+      if (same_dev || has_open(proc_root, pid, st)) pids.push_back(pid);
     } catch (const std::exception&) {
     }
   }

@@ -400,6 +400,8 @@ ReconnectResult AgentClient::reconnect() {
   const auto deadline = Clock::now() + opt_.reconnect_wait;
   std::optional<int> holder = hello_.lock_holder;
   while (holder && Clock::now() < deadline) {
+    if (opt_.interrupted && opt_.interrupted->load())
+      throw Cancelled(fmt::format("Ctrl-C (or SIGTERM) while waiting for peer {}'s old agent to finish", name_));
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     auto st = status(since);
     holder = st.lock_holder;

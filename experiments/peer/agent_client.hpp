@@ -67,8 +67,9 @@ struct ClientOptions {
   std::chrono::milliseconds request_timeout{60000};  // any other request
   std::chrono::milliseconds reconnect_wait{30000};   // reconnect(): wait this long for the old agent to finish
   std::vector<std::string> fact_interfaces;          // hello reports NIC driver and WireGuard mode of these
-  // Set by a signal (cli::install_interrupt_handlers): the hello's wait (connect, reconnect) ends at
-  // once with Cancelled, the ssh session killed; nothing was applied yet. Null: waits its timeout.
+  // Set by a signal (cli::install_interrupt_handlers): the hello's wait (connect, reconnect) and
+  // reconnect's wait for the old agent end at once with Cancelled (the hello's with the ssh session
+  // killed). Null: they wait their timeouts.
   const std::atomic<bool>* interrupted = nullptr;
 };
 

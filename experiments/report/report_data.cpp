@@ -1,9 +1,12 @@
 #include "experiments/report/report_data.hpp"
 
 #include "common/error.hpp"
+#include "common/processes.hpp"
 #include "common/util.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -431,12 +434,27 @@ void set_writer(ReportData& d, const std::optional<int>& writer) {
   d.running = writer.has_value();
 }
 
+// A descriptor of the study for reading who holds its writer's flock (StudyStore::writer), open
+// before the store and closed after it: closing a descriptor of the file drops this process's
+// POSIX locks on it, SQLite's own among them.
+struct WriterProbe {
+  int fd;
+  explicit WriterProbe(const std::string& path) : fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+  ~WriterProbe() {
+    if (fd >= 0) ::close(fd);
+  }
+  WriterProbe(const WriterProbe&) = delete;
+  WriterProbe& operator=(const WriterProbe&) = delete;
+  std::optional<int> writer() const {
+    const int pid = fd >= 0 ? flock_holder(fd) : 0;
+    return pid > 0 ? std::optional<int>(pid) : std::nullopt;
+  }
+};
+
 }  // namespace
 
 ReportData load_report(const std::string& path) {
-  // Before SQLite opens it: looking closes a descriptor of the file, which drops this process's
-  // POSIX locks on it (StudyStore::~StudyStore).
-  const std::optional<int> writer = StudyStore::writer(path);
+  const WriterProbe probe(path);
   StudyStore s = StudyStore::open_read_only(path);  // not a study at all: its own one-line refusal
   try {
     // Reading a damaged study (a table dropped, malformed JSON in a row) fails here, in SQLite's or
@@ -448,7 +466,8 @@ ReportData load_report(const std::string& path) {
     auto result = s.result();
     check_records(trials, baselines, confirmations, result);
     ReportData d = build_report(path, info, trials, baselines, confirmations, result);
-    if (d.running) set_writer(d, writer);
+    // After the status: a resume that began between the two is seen writing (found in review).
+    if (d.running) set_writer(d, probe.writer());
     return d;
   } catch (const wgopt::UsageError&) {
     throw;

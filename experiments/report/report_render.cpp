@@ -50,8 +50,13 @@ std::string gain_text(const json& g) {
 
 // What a study left "running" by a search that died is.
 std::string abandoned_text(const ReportData& d) {
-  return fmt::format("no wgopt on this host is writing it: its search was killed or crashed (the host was restored by its "
-                     "guardian or at the next wgopt's start); `wgopt search --resume {}` continues it", d.study_path);
+  const auto& s = d.info.search;
+  const auto r = s.is_object() ? s.find("retune") : s.end();
+  const bool retune = r != s.end() && r->is_string() && !r->get<std::string>().empty();
+  return fmt::format("no wgopt on this host is writing it: its search was killed or crashed (its guardian restores the host's "
+                     "values, or the next wgopt at its start; `wgopt rollback` does it now); {}",
+                     retune ? fmt::format("a retune is not resumed: run `wgopt retune {}` again", r->get<std::string>())
+                            : fmt::format("`wgopt search --resume {}` continues it", d.study_path));
 }
 
 // The header as label/value pairs, in display order.

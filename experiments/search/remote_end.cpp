@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "experiments/search/plant_access.hpp"
 #include "experiments/search/search.hpp"
 #include "experiments/search/search_env.hpp"
 #include "experiments/search/search_space.hpp"
@@ -206,6 +207,8 @@ std::string RemoteEnd::recover() {
   peer::ReconnectResult back;
   try {
     back = link_->reconnect();
+  } catch (const Cancelled&) {  // Ctrl-C while the new session's hello was awaited: the search stops as on any Ctrl-C
+    throw Interrupted{};
   } catch (const Error& e) {
     throw peer::PeerLost(fmt::format("{} is unreachable ({}): it restores its own originals by itself (at once when the "
                                      "session ended, within its lease when the link went silent)",

@@ -14,6 +14,7 @@
 #include "experiments/search/other_tuners.hpp"
 #include "experiments/search/outage.hpp"
 #include "experiments/search/persist.hpp"
+#include "experiments/export/export_escape.hpp"
 #include "experiments/peer/agent_client.hpp"
 #include "experiments/search/plant_access.hpp"
 #include "experiments/search/policies.hpp"
@@ -211,9 +212,19 @@ std::optional<act::PeerProfile> peer_part(const RemoteEnd* remote, const SearchP
 // The testbed has none (its ends are two namespaces a search applies alike).
 std::string apply_hint(const SearchOptions& o, const std::string& profile) {
   if (o.testbed) return "";
-  std::string hint = fmt::format("wgopt apply {}{}", o.netns.empty() ? "" : "--netns " + o.netns + " ", profile);
-  if (o.ssh) hint += fmt::format(" and wgopt apply --ssh {} {}", o.ssh->target, profile);
-  return hint;
+  auto word = [](const std::string& w) {
+    return w.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+-=@:,") == std::string::npos
+               ? w : exportfmt::sh_quote(w);
+  };
+  std::string hint = fmt::format("wgopt apply {}{}", o.netns.empty() ? "" : "--netns " + word(o.netns) + " ", word(profile));
+  if (!o.ssh) return hint;
+  const peer::SshOptions& s = *o.ssh;
+  hint += " and wgopt apply --ssh " + word(s.target);
+  if (!s.identity.empty()) hint += " --ssh-identity " + word(s.identity);
+  if (!s.known_hosts.empty()) hint += " --ssh-known-hosts " + word(s.known_hosts);
+  for (const auto& opt : s.options) hint += " --ssh-option " + word(opt);
+  if (s.peer_wgopt != "wgopt") hint += " --peer-wgopt " + word(s.peer_wgopt);
+  return hint + " " + word(profile);
 }
 
 // The end state: a confirmed winner stays (kept in the journal for `wgopt rollback`).
@@ -425,10 +436,6 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     record_result(study.store, report, conf.winner_trial, conf.winner, evidence, env.unix_time());
     plant.stop_guardian();
   } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)
-    end_interrupted(counts, study.store, profile_written, report);
-    ended();
-    return report;
-  } catch (const Cancelled&) {  // Ctrl-C while a reconnect's hello was awaited (peer::ClientOptions::interrupted)
     end_interrupted(counts, study.store, profile_written, report);
     ended();
     return report;

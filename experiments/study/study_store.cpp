@@ -130,12 +130,20 @@ double unix_now() {
 
 StudyStore StudyStore::create(const std::string& path, StudyInfo info) {
   std::error_code ec;
-  if (fs::exists(path, ec)) {
+  if (!valid_status(info.status)) throw Error(fmt::format("study status '{}' is not one of {}", info.status, kStatusList));
+  // The file is ours from its creation (O_EXCL), locked before SQLite opens it: two searches given
+  // one new --study path at once cannot both write it, and the loser never removes the winner's.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST) {
     throw UsageError(fmt::format("study file '{}' already exists: continue it with --resume or choose another path", path));
   }
-  if (!valid_status(info.status)) throw Error(fmt::format("study status '{}' is not one of {}", info.status, kStatusList));
+  if (fd < 0) throw Error(fmt::format("cannot create study file '{}': {}", path, std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {  // only a process that opened it after our O_EXCL and locked it first
+    ::close(fd);
+    throw Error(fmt::format("study file '{}' was locked by another process as it was created: choose another path", path));
+  }
   try {
-    return create_new(path, std::move(info));
+    return create_new(path, std::move(info), fd);
   } catch (...) {
     // A half-written file would make the next attempt fail with "already exists".
     for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(path + suffix, ec);
@@ -143,9 +151,10 @@ StudyStore StudyStore::create(const std::string& path, StudyInfo info) {
   }
 }
 
-StudyStore StudyStore::create_new(const std::string& path, StudyInfo info) {
-  StudyStore s(path, open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
-  s.hold_writer_lock();
+StudyStore StudyStore::create_new(const std::string& path, StudyInfo info, int locked_fd) {
+  StudyStore s(path, nullptr);
+  s.writer_fd_ = locked_fd;  // the store closes it, after the database
+  s.db_ = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   configure(s.db_, path);
   if (info.created.empty()) info.created = iso_now();
   Transaction tx(s.db_, path);

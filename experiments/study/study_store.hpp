@@ -128,7 +128,9 @@ class StudyStore {
   // The pid of the wgopt writing the study at `path` on this host (create() and open() hold an
   // exclusive flock on the file for the store's life; the kernel drops it when its holder dies, even
   // by SIGKILL), nullopt when none does: a study left "running" without a writer was killed or
-  // crashed. Reads /proc/locks only; the lock is never touched.
+  // crashed. Reads /proc/locks only; the lock is never touched. It opens and closes a descriptor of
+  // the file, which drops this process's POSIX locks on it (SQLite's): not while this process has
+  // a store of it open (load_report keeps one descriptor across the store instead).
   static std::optional<int> writer(const std::string& path);
 
   StudyStore(StudyStore&& other) noexcept;
@@ -166,7 +168,8 @@ class StudyStore {
 
  private:
   StudyStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
-  static StudyStore create_new(const std::string& path, StudyInfo info);
+  // The schema and the study record in the empty file create() made, whose flock `locked_fd` holds.
+  static StudyStore create_new(const std::string& path, StudyInfo info, int locked_fd);
   // Checks the application id and schema version (kept in version_); throws UsageError for anything else.
   void check_identity();
   // A study that stops (finished, interrupted, failed) becomes one self-contained file again (no

@@ -1,6 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +16,7 @@
 #include "common/error.hpp"
 #include "common/files.hpp"
 #include "common/place.hpp"
+#include "common/processes.hpp"
 #include "common/util.hpp"
 #include "tests/scratch_dir.hpp"
 
@@ -180,4 +186,36 @@ TEST_CASE("process_alive tells a running process from a zombie and from a reused
   CHECK(process_start_time(child) == start);  // ... though its /proc entry is still there
   ::waitpid(child, nullptr, 0);
   CHECK(process_start_time(child) == -1);
+}
+
+TEST_CASE("flock_holders: the holder of a file's flock, from /proc/locks, also where stat's device differs (btrfs)") {
+  test::ScratchDir d("wgopt-flock");
+  const std::string file = d / "study.sqlite";
+  std::ofstream(file) << "x";
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  struct stat st {};
+  REQUIRE(::fstat(fd, &st) == 0);
+  // A proc tree of our own: /proc/locks lines, and one process's open files.
+  const std::string proc = d / "proc";
+  std::filesystem::create_directories(proc + "/4242/fd");
+  auto locks = [&](unsigned maj, unsigned min) {
+    std::ofstream(proc + "/locks") << fmt::format("1: FLOCK  ADVISORY  WRITE 4242 {:02x}:{:02x}:{} 0 EOF\n"
+                                                  "1: -> FLOCK  ADVISORY  WRITE 5151 {:02x}:{:02x}:{} 0 EOF\n",
+                                                  maj, min, st.st_ino, maj, min, st.st_ino);
+  };
+  locks(major(st.st_dev), minor(st.st_dev));
+  CHECK(flock_holders(fd, proc) == std::vector<int>{4242});  // the waiter ("->") holds nothing
+  // btrfs: /proc/locks names the superblock's device, stat a subvolume's. The holder is found
+  // through its open files only.
+  locks(major(st.st_dev) + 1, minor(st.st_dev));
+  CHECK(flock_holders(fd, proc).empty());
+  std::filesystem::create_symlink(file, proc + "/4242/fd/7");
+  CHECK(flock_holders(fd, proc) == std::vector<int>{4242});
+  CHECK(flock_holder(fd, proc) == 4242);
+  // The real /proc: a flock this process takes is found, with its pid.
+  CHECK(flock_holder(fd) == 0);
+  REQUIRE(::flock(fd, LOCK_EX) == 0);
+  CHECK(flock_holder(fd) == ::getpid());
+  ::close(fd);
 }

@@ -149,6 +149,11 @@ class FakePeerLink : public PeerLink {
     event_(fmt::format("peer iperf3 server on {}:{}: stopped", a, port));
   }
   peer::ReconnectResult reconnect() override {
+    if (script_.interrupt_at_reconnect && interrupted_) {  // as AgentClient's hello wait sees a signal
+      *interrupted_ = true;
+      event_("peer reconnect: Ctrl-C while the hello is awaited");
+      throw Cancelled("Ctrl-C (or SIGTERM) while waiting for peer peer.test to answer `hello`");
+    }
     if (script_.peer_unreachable) {
       event_("peer reconnect: refused");
       throw Error("ssh: connect to host peer.test port 22: Connection timed out");
@@ -165,6 +170,7 @@ class FakePeerLink : public PeerLink {
     if (!closed_) event_("peer close");
     closed_ = true;
   }
+  std::atomic<bool>* interrupted_ = nullptr;  // the search's flag (Script::interrupt_at_reconnect)
 
  private:
   void check() {
@@ -530,8 +536,10 @@ SearchEnv SearchWorld::env() {
   };
   env.connect_peer = [this](const SearchOptions& o, const SearchPlant&, const std::atomic<bool>&) -> std::unique_ptr<PeerLink> {
     event("peer connect " + o.ssh->target);
-    return std::make_unique<FakePeerLink>(srv_.host, dir_ + "/peer-state", [this](const std::string& l) { event(l); }, script,
-                                          peer_probes_, peer_cut_);
+    auto link = std::make_unique<FakePeerLink>(srv_.host, dir_ + "/peer-state", [this](const std::string& l) { event(l); }, script,
+                                               peer_probes_, peer_cut_);
+    link->interrupted_ = &interrupted;
+    return link;
   };
   return env;
 }

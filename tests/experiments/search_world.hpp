@@ -47,6 +47,7 @@ struct Script {
   // that honours MeasureOptions::abandoned stops that measurement at once.
   int peer_cut_at_measure = 0;
   bool peer_unreachable = false;
+  bool interrupt_at_reconnect = false;  // Ctrl-C arrives while the reconnect's hello is awaited
   std::vector<std::string> inert; // knobs the score ignores ("txqueuelen", "cc", "rmem", "mtu")
   int other_sets_txqueuelen_at_measure = 0;  // someone else sets the client's txqueuelen to 777 during the k-th measurement
 };

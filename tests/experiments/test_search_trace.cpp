@@ -278,6 +278,35 @@ TEST_CASE("Ctrl-C during the winner's simplification keeps the confirmed winner 
   CHECK(report.to_json().at("simplification_interrupted") == true);
 }
 
+TEST_CASE("Ctrl-C during the simplification over ssh: the summary names the commands that apply both ends' profile", "[search-trace][simplify][peer]") {
+  // The measurement that begins the first check, from a run that is not stopped; then the same run
+  // stopped at its second.
+  auto over_ssh = [](SearchWorld& w) {
+    auto o = w.ssh_options();
+    o.simplify = true;
+    o.trials = 20;
+    o.ssh->identity = "/keys/id ed25519";
+    o.ssh->options = {"Port=2222"};
+    o.ssh->peer_wgopt = "/opt/wgopt";
+    return o;
+  };
+  SearchWorld whole(Script{.inert = {"txqueuelen", "cc"}});
+  whole.start_poor();
+  const auto first = check_measurements(run_case(whole, over_ssh(whole)));
+  REQUIRE_FALSE(first.empty());
+  const int k = std::stoi(first.front().substr(std::string("measure ").size()));
+  SearchWorld w(Script{.interrupt_at_measure = k + 1, .inert = {"txqueuelen", "cc"}});
+  w.start_poor();
+  const auto o = over_ssh(w);
+  const auto report = w.run(o);
+  REQUIRE(report.simplification_interrupted);
+  CHECK_FALSE(report.applied);
+  CHECK(report.apply_hint == "wgopt apply " + o.profile_path + " and wgopt apply --ssh root@peer.test --ssh-identity '/keys/id ed25519' "
+                             "--ssh-option Port=2222 --peer-wgopt /opt/wgopt " + o.profile_path);
+  CHECK_THAT(search_summary(report), Catch::Contains("`" + report.apply_hint + "` applies it") &&
+                                         Catch::Contains("both ends are on their original values"));
+}
+
 TEST_CASE("search keeps the whole winner when the plant refuses the model's simplification", "[search-trace][simplify]") {
   // After 12 trials the model credits the transmit queue with no clear part and proposes returning
   // it alone (the joint allowance keeps tcp_rmem, which it is as unsure of: until 2026-12-03 both went
@@ -947,6 +976,23 @@ TEST_CASE("search over ssh: a peer lost for good ends the search with both ends 
   const auto before_cli = w.values(false).line(), before_srv = w.values(true).line();
   const auto o = w.ssh_options();
   test::check_trace("peer-ssh-lost-ends", run_case(w, o));
+  CHECK(w.values(false).line() == before_cli);
+  CHECK(w.values(true).line() == before_srv);
+}
+
+TEST_CASE("search over ssh: Ctrl-C while a lost peer is reconnected ends the search as interrupted, not as peer lost",
+          "[search-trace][peer]") {
+  // Found in review: RemoteEnd::recover turned the Cancelled of the reconnect's hello into PeerLost
+  // ("the peer is unreachable", exit 1), and during the winner's simplification that threw the
+  // promoted winner away.
+  SearchWorld w(Script{.peer_lost_at_probe = 5, .interrupt_at_reconnect = true});
+  w.start_poor();
+  const auto before_cli = w.values(false).line(), before_srv = w.values(true).line();
+  const auto o = w.ssh_options();
+  const auto report = w.run(o);
+  CHECK(report.outcome == SearchOutcome::Interrupted);
+  CHECK(report.peer_events.empty());
+  CHECK(StudyStore::open_read_only(o.study_path).info().status == "interrupted");
   CHECK(w.values(false).line() == before_cli);
   CHECK(w.values(true).line() == before_srv);
 }

@@ -149,6 +149,10 @@ TEST_CASE("client: another protocol version, an agent that dies, one that hangs"
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       interrupted = true;
     });
+    struct Join {
+      std::thread& t;
+      ~Join() { t.join(); }
+    } join{signal};  // a FAIL below throws: the thread is joined all the same
     try {
       AgentClient::spawn({fake}, "fake", {.hello_timeout = std::chrono::milliseconds(60000), .interrupted = &interrupted});
       FAIL("connected");
@@ -157,7 +161,6 @@ TEST_CASE("client: another protocol version, an agent that dies, one that hangs"
     } catch (const Error& e) {
       FAIL(std::string("not Cancelled: ") + e.what());
     }
-    signal.join();
   }
   SECTION("a login script prints before the agent answers: the noise is skipped") {
     auto fake = script(dir, "noisy", "echo 'Welcome!'\nread l\necho '" + hello_line() + "'\nread l\n");
