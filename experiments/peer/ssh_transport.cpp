@@ -264,7 +264,18 @@ SshFailure classify_ssh_failure(const SshOptions& o, const ExitStatus& st, const
                                host, o.target, last)};
   }
   if (contains(err, "Connection refused")) {
-    return {false, fmt::format("ssh to {} was refused (nothing listens on its ssh port): start sshd on the peer, or "
+    // The port given, named: advice to pass --ssh-option Port=N when it was passed read as a
+    // misreading (found by an exploratory test).
+    std::string port;
+    for (const auto& opt : o.options) {
+      if (opt.size() > 5 && (opt.compare(0, 5, "Port=") == 0 || opt.compare(0, 5, "port=") == 0)) port = opt.substr(5);
+    }
+    if (!port.empty()) {
+      return {false, fmt::format("ssh to {} port {} was refused (nothing listens there): start sshd on the peer, or fix "
+                                 "--ssh-option Port={}",
+                                 host, port, port)};
+    }
+    return {false, fmt::format("ssh to {} was refused (nothing listens on its ssh port, 22): start sshd on the peer, or "
                                "give its port with --ssh-option Port=N",
                                host)};
   }

@@ -174,6 +174,13 @@ TEST_CASE("ssh failures become one line naming the host and the fix, usage vs ru
   f = classify_ssh_failure(with_key, {.code = 255}, fixture("auth-refused.txt"));
   CHECK_THAT(f.message, Catch::Contains("with the key /root/.ssh/peer_ed25519") &&
                             Catch::Contains("ssh-copy-id -i /root/.ssh/peer_ed25519.pub") && !Catch::Contains("pass --ssh-identity"));
+  // A refused connection on the port given with --ssh-option Port=N names that port, not the advice
+  // to give one (found by an exploratory test).
+  auto on_port = base();
+  on_port.options = {"Port=2222"};
+  f = classify_ssh_failure(on_port, {.code = 255}, fixture("connection-refused.txt"));
+  CHECK_THAT(f.message, Catch::Contains("198.18.0.1 port 2222 was refused") && Catch::Contains("fix --ssh-option Port=2222") &&
+                            !Catch::Contains("give its port"));
 }
 
 // An established session's end: the stderr tail holds the agent's log lines too, which are not
