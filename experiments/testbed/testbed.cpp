@@ -147,7 +147,9 @@ UpResult Testbed::up() {
   check_preconditions("wgopt testbed up", true);
   th::DirLock lock(state_dir_);
   TestbedStatus before = status();
-  if (before.healthy) {
+  // A dead sshd alone is no reason to rebuild: `up --ssh` starts it again (up_ssh), the peer's state kept.
+  const bool only_sshd = before.ours && before.ssh_problems > 0 && before.problems.size() == before.ssh_problems;
+  if (before.healthy || only_sshd) {
     if (auto ms = ping_once()) return UpResult{.outcome = UpResult::Outcome::already_up, .status = before, .ping_ms = *ms};
     before.problems.push_back(fmt::format("no ping crosses the tunnel to {}", server_address()));
   }

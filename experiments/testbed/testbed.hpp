@@ -100,6 +100,7 @@ struct TestbedStatus {
   bool ours = false;         // state file matches what is there (boot id, namespace inodes)
   bool healthy = false;      // every part below is present and the client has a handshake
   std::vector<std::string> problems;  // one line each, empty when healthy
+  std::size_t ssh_problems = 0;       // of them, the last ones: the sshd's (`up --ssh` repairs those alone)
   TestbedEnd server;
   TestbedEnd client;
   int iperf3_pid = 0;        // 0 = no iperf3 server listening on 100.64.0.1:5201
@@ -177,6 +178,9 @@ class Testbed {
   TestbedSsh ssh_paths(const std::string& peer_wgopt) const;
   void read_ssh_status(const nlohmann::json& state, TestbedStatus& s);
   void remove_ssh(DownResult& result);
+  // Starts sshd on the files of `ssh` (config, host key) in the server namespace and waits until it
+  // listens; fills sshd_pid and listening. Throws Error naming the log.
+  void start_sshd(TestbedSsh& ssh);
   std::optional<double> ping_once();
 
   TestbedNames names_;

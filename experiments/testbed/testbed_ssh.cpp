@@ -106,6 +106,7 @@ void Testbed::read_ssh_status(const nlohmann::json& state, TestbedStatus& s) {
   if (ssh.sshd_pid) s.anything_present = true;
   if (!ssh.sshd_pid) s.problems.push_back(fmt::format("the testbed's sshd (pid {}) is not running", pid));
   else if (!ssh.listening) s.problems.push_back(fmt::format("nothing listens on {}:22 in {}", TestbedNames::srv_underlay_addr, names_.srv_netns));
+  if (!ssh.sshd_pid || !ssh.listening) s.ssh_problems = 1;
   s.ssh = ssh;
 }
 
@@ -137,6 +138,20 @@ TestbedSsh Testbed::up_ssh(const std::string& peer_wgopt) {
   if (current.ssh && current.ssh->sshd_pid && current.ssh->listening && current.ssh->peer_wgopt == peer_wgopt) {
     return *current.ssh;
   }
+  // Only sshd died: started again on its keys, and the emulated peer's state (its journal of
+  // originals) kept. It was all removed and made anew, the peer's journal with it (found by an
+  // exploratory test).
+  if (current.ssh && !current.ssh->sshd_pid && current.ssh->peer_wgopt == peer_wgopt &&
+      std::filesystem::exists(current.ssh->host_key) && std::filesystem::exists(current.ssh->identity) &&
+      std::filesystem::exists(current.ssh->config)) {
+    TestbedSsh ssh = *current.ssh;
+    start_sshd(ssh);
+    (*state)["ssh"]["sshd_pid"] = ssh.sshd_pid;
+    th::save_json(state_file(), *state);
+    spdlog::info("testbed {}: its sshd was not running: started it again (pid {}) on its keys, the peer's state kept", names_.prefix,
+                 ssh.sshd_pid);
+    return ssh;
+  }
   // Half there (sshd died, another binary): start over with fresh keys.
   if (current.ssh && current.ssh->sshd_pid) th::stop_process(current.ssh->sshd_pid);
   DownResult ignored;
@@ -147,8 +162,6 @@ TestbedSsh Testbed::up_ssh(const std::string& peer_wgopt) {
     for (const auto& d : {ssh.dir, ssh.peer_state_dir, ssh.peer_run_dir}) {
       if (::mkdir(d.c_str(), 0700) != 0) throw Error(fmt::format("cannot create {}: {}", d, std::strerror(errno)));
     }
-    // sshd's privilege separation directory (Debian's unit creates it; nothing does without systemd).
-    ::mkdir("/run/sshd", 0755);
     auto keygen = [&](const std::string& file, const std::string& comment) {
       run_checked(*runner_, {.argv = {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file}, .timeout = 15s},
                   "cannot generate an ssh key");
@@ -159,22 +172,7 @@ TestbedSsh Testbed::up_ssh(const std::string& peer_wgopt) {
     write_file_atomic(ssh.dir + "/authorized_keys", "restrict " + public_key(ssh.identity + ".pub") + "\n", 0600);
     write_file_atomic(ssh.known_hosts, fmt::format("{} {}\n", TestbedNames::srv_underlay_addr, public_key(ssh.host_key + ".pub")), 0600);
     write_file_atomic(ssh.config, sshd_config(ssh), 0600);
-    const std::string sshd = find_executable("sshd");  // sshd re-executes itself: it needs an absolute path
-    run_checked(*runner_, {.argv = server_place().wrap({sshd, "-t", "-f", ssh.config}), .timeout = 15s},
-                "the testbed's sshd_config does not pass `sshd -t`");
-    // sshd daemonises (like wireguard-go): it outlives this command; its stdio must not be our pipes.
-    auto started = runner_->run({.argv = server_place().wrap({sshd, "-f", ssh.config, "-E", ssh.log}), .timeout = 15s,
-                                 .capture_output = false});
-    if (!started.ok()) throw Error(fmt::format("sshd did not start in {} ({}): see {}", names_.srv_netns, started.brief(), ssh.log));
-    for (int i = 0; i < 250 && !(ssh.sshd_pid && ssh.listening); ++i) {
-      ssh.sshd_pid = read_pid(ssh.dir + "/sshd.pid");
-      ssh.listening = workload::is_listening(server_place(), TestbedNames::srv_underlay_addr, TestbedSsh::port);
-      if (!(ssh.sshd_pid && ssh.listening)) std::this_thread::sleep_for(20ms);
-    }
-    if (!ssh.sshd_pid || !ssh.listening) {
-      throw Error(fmt::format("sshd does not listen on {}:22 in {} within 5 s: see {}", TestbedNames::srv_underlay_addr,
-                              names_.srv_netns, ssh.log));
-    }
+    start_sshd(ssh);
     (*state)["ssh"] = {{"dir", ssh.dir}, {"sshd_pid", ssh.sshd_pid}, {"peer_wgopt", peer_wgopt}};
     th::save_json(state_file(), *state);
   } catch (...) {
@@ -188,6 +186,28 @@ TestbedSsh Testbed::up_ssh(const std::string& peer_wgopt) {
     throw;
   }
   return ssh;
+}
+
+void Testbed::start_sshd(TestbedSsh& ssh) {
+  ::mkdir("/run/sshd", 0755);  // sshd's privilege separation directory (Debian's unit creates it; nothing does without systemd)
+  const std::string sshd = find_executable("sshd");  // sshd re-executes itself: it needs an absolute path
+  run_checked(*runner_, {.argv = server_place().wrap({sshd, "-t", "-f", ssh.config}), .timeout = 15s},
+              "the testbed's sshd_config does not pass `sshd -t`");
+  // sshd daemonises (like wireguard-go): it outlives this command; its stdio must not be our pipes.
+  auto started = runner_->run({.argv = server_place().wrap({sshd, "-f", ssh.config, "-E", ssh.log}), .timeout = 15s,
+                               .capture_output = false});
+  if (!started.ok()) throw Error(fmt::format("sshd did not start in {} ({}): see {}", names_.srv_netns, started.brief(), ssh.log));
+  ssh.sshd_pid = 0;
+  ssh.listening = false;
+  for (int i = 0; i < 250 && !(ssh.sshd_pid && ssh.listening); ++i) {
+    ssh.sshd_pid = read_pid(ssh.dir + "/sshd.pid");
+    ssh.listening = workload::is_listening(server_place(), TestbedNames::srv_underlay_addr, TestbedSsh::port);
+    if (!(ssh.sshd_pid && ssh.listening)) std::this_thread::sleep_for(20ms);
+  }
+  if (!ssh.sshd_pid || !ssh.listening) {
+    throw Error(fmt::format("sshd does not listen on {}:22 in {} within 5 s: see {}", TestbedNames::srv_underlay_addr,
+                            names_.srv_netns, ssh.log));
+  }
 }
 
 }  // namespace wgopt

@@ -21,6 +21,7 @@
 
 #include "cli_helpers.hpp"
 #include "common/error.hpp"
+#include "common/files.hpp"
 #include "experiments/peer/agent_client.hpp"
 #include "experiments/testbed/testbed.hpp"
 #include "actuators/watchdog.hpp"
@@ -177,6 +178,35 @@ TEST_CASE("peer ssh: connect and hello through the real sshd; the peer has its o
   INFO(r.out << r.err);
   REQUIRE(r.ok());
   CHECK(trim(r.out) == kSrvWg + "/mtu: " + in_ns(kSrvNs, {"cat", "/sys/class/net/" + kSrvWg + "/mtu"}));
+}
+
+TEST_CASE("peer ssh: a dead sshd is started again on its keys; the testbed and the peer's state are kept", "[peer-ssh][root]") {
+  // Found by an exploratory test: with only sshd dead, `testbed up --ssh` rebuilt the whole testbed
+  // and made new keys, and the emulated peer's state dir (its journal of originals) went with it.
+  require_root();
+  const TestbedSsh before = testbed_ssh();
+  const std::string marker = before.peer_state_dir + "/marker";
+  write_file_atomic(marker, "journal stand-in\n");
+  const auto identity = read_file(before.identity);
+  const std::string ifindex = in_ns(kSrvNs, {"cat", "/sys/class/net/" + kSrvWg + "/ifindex"});
+  REQUIRE(::kill(before.sshd_pid, SIGTERM) == 0);
+  for (int i = 0; i < 100 && ::kill(before.sshd_pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(::kill(before.sshd_pid, 0) != 0);
+
+  Testbed tb(kPrefix);
+  const UpResult up = tb.up();
+  CHECK(up.outcome == UpResult::Outcome::already_up);  // not rebuilt
+  const TestbedSsh after = tb.up_ssh(WGOPT_BINARY);
+  CHECK(after.sshd_pid > 0);
+  CHECK(after.sshd_pid != before.sshd_pid);
+  CHECK(after.listening);
+  CHECK(read_file(after.identity) == identity);  // the same keys: known_hosts and the client's key still hold
+  CHECK(read_file(marker) == std::string("journal stand-in\n"));
+  CHECK(in_ns(kSrvNs, {"cat", "/sys/class/net/" + kSrvWg + "/ifindex"}) == ifindex);  // the same interface, not rebuilt
+  auto client = peer::AgentClient::connect(ssh_options(after));
+  CHECK(client->hello().state_dir == after.peer_state_dir);
+  client->close();
+  fs::remove(marker);
 }
 
 TEST_CASE("peer ssh: set over ssh, then rollback over ssh restores byte-for-byte", "[peer-ssh][root]") {
