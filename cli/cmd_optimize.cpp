@@ -104,6 +104,8 @@ class ValueLine {
   // The output ended (a last line without a newline counts).
   void finish() { end_line(); }
   const std::string& last_object() const { return last_; }
+  // The last line that began with '{' and did not parse as JSON (empty: none after last_object()).
+  const std::string& last_unparsed() const { return unparsed_; }
 
  private:
   void end_line() {
@@ -111,18 +113,30 @@ class ValueLine {
       std::string line = trim(line_);
       if (line.starts_with('{')) {
         json j = json::parse(line, nullptr, false);
-        if (!j.is_discarded() && j.is_object()) last_ = std::move(line);
+        if (!j.is_discarded() && j.is_object()) {
+          last_ = std::move(line);
+          unparsed_.clear();
+        } else {
+          unparsed_ = std::move(line);
+        }
       }
     }
     line_.clear();
     oversized_ = false;
   }
-  std::string line_, last_;
+  std::string line_, last_, unparsed_;
   bool oversized_ = false;
 };
 
-// The finite numeric "value" of the value line; nullopt and the reason otherwise.
-std::optional<double> parse_value(const std::string& line, std::string& why) {
+// The finite numeric "value" of the value line; nullopt and the reason otherwise. `unparsed`: the
+// last line after it that began with '{' but is not JSON, which the reason quotes.
+std::optional<double> parse_value(const std::string& line, std::string& why, const std::string& unparsed = "") {
+  if (!unparsed.empty()) {  // {"value": NaN} and {"value": 1e999} were "no JSON line" (found by an exploratory test)
+    why = fmt::format("the line {} is not JSON (NaN, Infinity and numbers beyond a double's range are not): print a finite "
+                      "number, e.g. {{\"value\": 12.5}}",
+                      one_line(unparsed, 80));
+    return std::nullopt;
+  }
   if (line.empty()) {
     why = "no JSON line {\"value\": X} on stdout";
     return std::nullopt;
@@ -170,7 +184,7 @@ std::optional<double> evaluate_once(CommandRunner& runner, const std::vector<std
     return std::nullopt;
   }
   value_line.finish();
-  return parse_value(value_line.last_object(), why);
+  return parse_value(value_line.last_object(), why, value_line.last_unparsed());
 }
 
 std::string read_file(const std::string& path) {

@@ -83,6 +83,19 @@ TEST_CASE("wgopt optimize prints progress and a summary without --json", "[cmd_o
   CHECK(r.out.find("recommended (coordinate, 2 of 3 trials complete):") != std::string::npos);
 }
 
+TEST_CASE("wgopt optimize: a value of NaN or beyond a double's range is named as not JSON, not as no line", "[cmd_optimize]") {
+  for (const std::string value : {"NaN", "1e999", "Infinity"}) {
+    auto r = wgopt_run({"optimize", "--space", kDir + "space_one.yaml", "--eval", "echo '{\"value\": " + value + "}'", "--trials", "1"});
+    INFO(r.err);
+    CHECK_THAT(r.err, Catch::Contains("failed: the line {\"value\": " + value + "} is not JSON (NaN, Infinity and numbers beyond a "
+                                      "double's range are not): print a finite number"));
+  }
+  // A good line after a bad one is the value; a bad one after a good one is named.
+  auto r = wgopt_run({"optimize", "--space", kDir + "space_one.yaml", "--eval", "printf '{\"value\": NaN}\\n{\"value\": 3}\\n'",
+                      "--trials", "1", "--json"});
+  CHECK(json::parse(r.out)["trials"][0]["value"] == 3);
+}
+
 TEST_CASE("wgopt optimize: a --timeout past 7 days and a --remeasure below -1 or of every trial are refused", "[cmd_optimize]") {
   // 2562048h overflowed the deadline into the past: every trial "timed out after 0 s". A --remeasure
   // of --trials or more was cut to --trials - 1 without a word.
