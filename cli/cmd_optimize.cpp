@@ -132,8 +132,8 @@ class ValueLine {
 // last line after it that began with '{' but is not JSON, which the reason quotes.
 std::optional<double> parse_value(const std::string& line, std::string& why, const std::string& unparsed = "") {
   if (!unparsed.empty()) {  // {"value": NaN} and {"value": 1e999} were "no JSON line" (found by an exploratory test)
-    why = fmt::format("the line {} is not JSON (NaN, Infinity and numbers beyond a double's range are not): print a finite "
-                      "number, e.g. {{\"value\": 12.5}}",
+    why = fmt::format("the line {} is not JSON: print one JSON object with a finite number, e.g. {{\"value\": 12.5}} (NaN, "
+                      "Infinity and numbers beyond a double's range are not JSON)",
                       one_line(unparsed, 80));
     return std::nullopt;
   }
@@ -301,7 +301,9 @@ int run_optimize(const Options& o) {
     std::printf("recommended (%s, %d of %d trials complete):\n", o.strategy.c_str(), complete, o.trials);
     for (const auto& [k, v] : res.best.config) std::printf("  %s: %s\n", k.c_str(), opt::to_string(v).c_str());
     std::printf("expected value %.6g", res.best.mean);
-    if (std::isfinite(res.best.sd)) std::printf(" +- %.3g", res.best.sd);
+    // The model's sd, not a spread of measurements: a constant evaluator read "+- 0.80" as its noise
+    // (found by an exploratory test).
+    if (std::isfinite(res.best.sd)) std::printf(" (model sd %.3g)", res.best.sd);
     std::printf(" (measured %d time%s, average %.6g)\n", measured_n, measured_n == 1 ? "" : "s",
                 measured_sum / measured_n);
   }

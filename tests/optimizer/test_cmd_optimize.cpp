@@ -81,14 +81,16 @@ TEST_CASE("wgopt optimize prints progress and a summary without --json", "[cmd_o
   CHECK(r.err.find("[1/3] trial 0  value 75  best 75 (trial 0)") != std::string::npos);
   CHECK(r.err.find("[3/3] trial 2  failed: no JSON line") != std::string::npos);
   CHECK(r.out.find("recommended (coordinate, 2 of 3 trials complete):") != std::string::npos);
+  CHECK(r.out.find("+-") == std::string::npos);  // the model's sd is named as such, not read as a measured spread
+  CHECK_THAT(r.out, Catch::Contains("expected value ") && Catch::Contains("(measured "));
 }
 
 TEST_CASE("wgopt optimize: a value of NaN or beyond a double's range is named as not JSON, not as no line", "[cmd_optimize]") {
   for (const std::string value : {"NaN", "1e999", "Infinity"}) {
     auto r = wgopt_run({"optimize", "--space", kDir + "space_one.yaml", "--eval", "echo '{\"value\": " + value + "}'", "--trials", "1"});
     INFO(r.err);
-    CHECK_THAT(r.err, Catch::Contains("failed: the line {\"value\": " + value + "} is not JSON (NaN, Infinity and numbers beyond a "
-                                      "double's range are not): print a finite number"));
+    CHECK_THAT(r.err, Catch::Contains("failed: the line {\"value\": " + value + "} is not JSON: print one JSON object with a finite "
+                                      "number, e.g. {\"value\": 12.5} (NaN, Infinity and numbers beyond a double's range are not JSON)"));
   }
   // A good line after a bad one is the value; a bad one after a good one is named.
   auto r = wgopt_run({"optimize", "--space", kDir + "space_one.yaml", "--eval", "printf '{\"value\": NaN}\\n{\"value\": 3}\\n'",
