@@ -124,7 +124,9 @@ void remove_stale(const std::vector<fs::path>& stale) {
 
 void run_export(const ExportCli& c) {
   experiments::ExportOptions options = c.options;
-  options.profile_label = c.profile;
+  // --host peer: its errors and headers name the part (found by an exploratory test: a bad value in
+  // peer: was "profile p.yaml: knob ...", read as this end's).
+  options.profile_label = c.host == "peer" ? c.profile + " (its peer: part)" : c.profile;
   // The peer's part is no file of its own: its timer installed the whole both-ends profile, whose
   // top level is this end's (found by an exploratory test). The tree holds the peer's now; the
   // Ansible role writes its own copy.

@@ -290,6 +290,11 @@ TEST_CASE("fleet: a peer's exported profile holds the peer's host facts, which i
   CHECK_FALSE(p.evidence["plant"]["peer"]);
   CHECK_FALSE(p.evidence["plant"]["ssh"]);
   CHECK(p.evidence["plant"]["port"].as<int>() == 5202);
+  // A bad value in the peer's part is named as the peer's (it read as this end's profile).
+  write(tmp / "bad.yaml", "knobs: {net.ipv4.tcp_rmem: 4096 131072 8388608}\npeer:\n  knobs: {net.ipv4.tcp_rmem: 4096 131072}\n");
+  r = run({WGOPT_BINARY, "export", tmp / "bad.yaml", "--host", "peer", "--format", "sysctl"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("profile " + (tmp / "bad.yaml") + " (its peer: part): knob net.ipv4.tcp_rmem has value '4096 131072'"));
 }
 
 TEST_CASE("fleet: the role builds an image under wgopt_root: wgopt copied in, the units enabled inside it", "[export][fleet]") {
