@@ -51,15 +51,7 @@ void make_dirs(const std::string& dir, const char* what, const char* env) {
 
 void ensure_dir(const std::string& dir) { make_dirs(dir, "state dir", "WGOPT_STATE_DIR"); }
 
-std::optional<int> lock_holder(const std::string& dir) {
-  const std::string path = dir + "/host.lock";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  const int pid = flock_holder(fd);
-  ::close(fd);
-  if (pid == 0) return std::nullopt;
-  return pid;
-}
+std::optional<int> lock_holder(const std::string& dir) { return flock_holder_of(dir + "/host.lock"); }
 
 namespace {
 

@@ -126,6 +126,10 @@ void run_and_print(const wgopt::experiments::SearchOptions& o, bool json, wgopt:
               << "; continue with --resume " << report.study_path << "\n";
     ctx.exit_code = 1;
   }
+  if (const std::string late = wgopt::experiments::late_signal_line(report, interrupted); !late.empty()) {
+    std::cerr << late << "\n";
+    ctx.exit_code = 130;
+  }
   if (report.simplification_interrupted) {  // the confirmation promoted: its winner is in the profile
     std::cerr << "wgopt: search interrupted during the winner's simplification: the winner, as the checks before it left it, is "
               << "written to " << report.profile_path << ", not applied; original values restored" << except << "\n";

@@ -1,6 +1,8 @@
 #include "common/processes.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sys/sysmacros.h>
 
 #include <fmt/format.h>
@@ -105,6 +107,15 @@ std::vector<int> flock_holders(int fd, const std::string& proc_root) {
     }
   }
   return pids;
+}
+
+std::optional<int> flock_holder_of(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  const int pid = flock_holder(fd);
+  ::close(fd);
+  if (pid == 0) return std::nullopt;
+  return pid;
 }
 
 int flock_holder(int fd, const std::string& proc_root) {

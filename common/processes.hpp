@@ -1,6 +1,7 @@
 #pragma once
 // Running processes by name, read from /proc only (no ps, no systemd): how irqbalance, TuneD and
 // bpftune are found on a host (actuators/host_tuners.hpp) and how the diagnosis sees irqbalance.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,5 +23,8 @@ std::vector<int> pids_named(Files& files, const std::string& proc_root, const st
 int flock_holder(int fd, const std::string& proc_root = "/proc");
 // Every pid holding a flock on it (shared locks have several holders), in /proc/locks' order.
 std::vector<int> flock_holders(int fd, const std::string& proc_root = "/proc");
+// flock_holder of the file at `path` (opened read-only for the look); nullopt when nobody holds one
+// or it cannot be opened. Closing that descriptor drops this process's POSIX locks on the file.
+std::optional<int> flock_holder_of(const std::string& path);
 
 }  // namespace wgopt

@@ -127,9 +127,12 @@ void count_trials(const TrialCounts& counts, SearchReport& report) {
 std::string result_table(const ConfirmResult& conf, const Simplification& simp, const Objective& objective) {
   std::vector<ComparisonRow> rows = end_rows("baseline", conf.baseline_row);
   if (conf.winner_row.n > 0) {
-    const std::string label = conf.winner_trial      ? fmt::format("winner (trial {})", *conf.winner_trial)
-                              : !simp.returned.empty() ? "winner (simplified)"
-                                                       : "winner";
+    // A candidate the confirmation did not promote is no winner (`wgopt report` names it so; found by
+    // an exploratory test).
+    const std::string role = conf.promote ? "winner" : "candidate";
+    const std::string label = conf.winner_trial      ? fmt::format("{} (trial {})", role, *conf.winner_trial)
+                              : !simp.returned.empty() ? role + " (simplified)"
+                                                       : role;
     for (auto& r : end_rows(label, conf.winner_row)) rows.push_back(std::move(r));
   }
   return comparison_table(rows, duration_label(objective)).render_text() + changes_table(simp);
@@ -427,13 +430,15 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     profile_written = true;
     report.simplification_interrupted = simp.interrupted;
     if (simp.interrupted) report.apply_hint = apply_hint(o, report.profile_path);
+    report.table = result_table(conf, simp, plan.objective);
+    report.changes_tabled = !simp.kept.empty() || !simp.returned.empty();  // changes_table's rows
+    // The study's result beside the profile before the winner is applied for good: a kill -9 there
+    // left a profile saying "promoted" beside a study with no result (found by an exploratory test).
+    record_result(study.store, report, conf.winner_trial, conf.winner, evidence, env.unix_time());
     if (conf.promote && !o.no_apply && !simp.interrupted) {  // Ctrl-C: the winner is in the profile, the host on its own values
       stay_on_winner(plant, outages, conf.winner, report.profile_path);
       report.applied = true;
     }
-    report.table = result_table(conf, simp, plan.objective);
-    report.changes_tabled = !simp.kept.empty() || !simp.returned.empty();  // changes_table's rows
-    record_result(study.store, report, conf.winner_trial, conf.winner, evidence, env.unix_time());
     plant.stop_guardian();
   } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)
     end_interrupted(counts, study.store, profile_written, report);

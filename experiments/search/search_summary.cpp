@@ -54,6 +54,17 @@ std::string ended_early_summary(const SearchReport& r, const std::string& ssh_ta
 
 }  // namespace
 
+std::string late_signal_line(const SearchReport& r, bool interrupted) {
+  if (!interrupted || r.outcome == SearchOutcome::Interrupted || r.outcome == SearchOutcome::PeerLost || r.simplification_interrupted) return "";
+  // Found by an exploratory test: Ctrl-C or SIGTERM while the winner was applied exited 0 with no word.
+  if (r.applied) {
+    return fmt::format("wgopt: a signal came as the search ended, while the winner was applied for good: it stays (`wgopt rollback`{} "
+                       "returns to the original)",
+                       r.ssh_target.empty() ? "" : " here and `wgopt rollback --ssh " + r.ssh_target + "`");
+  }
+  return "wgopt: a signal came as the search ended: it had finished (" + to_string(r.outcome) + ")";
+}
+
 std::string search_summary(const SearchReport& r) {
   const std::string& ssh_target = r.ssh_target;  // a resumed two-host study's too
   if (r.outcome == SearchOutcome::Interrupted || r.outcome == SearchOutcome::PeerLost) return ended_early_summary(r, ssh_target);
@@ -68,7 +79,8 @@ std::string search_summary(const SearchReport& r) {
     for (const auto& c : r.changed) out += "  " + c + "\n";
   if (!r.simplification.empty()) out += "simplification: " + r.simplification + "\n";
   if (r.simplification_interrupted) {
-    out += r.apply_hint.empty() ? "not applied (Ctrl-C): the profile holds the confirmed winner\n"
+    out += r.apply_hint.empty() ? "not applied (Ctrl-C): the profile holds the confirmed winner (the testbed's two ends are applied "
+                                  "alike only by a search: no command applies it by hand)\n"
                                 : "not applied (Ctrl-C): the profile holds the confirmed winner; `" + r.apply_hint + "` applies it\n";
   }
   if (!r.support.empty()) out += r.support + "\n";

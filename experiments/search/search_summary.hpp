@@ -13,4 +13,9 @@ namespace wgopt::experiments {
 // With report.ssh_target (--ssh, or a resumed two-host study) the lines about the end state name both ends.
 std::string search_summary(const SearchReport& report);
 
+// What a signal that arrived after the search's last point of return did (`interrupted` is set,
+// yet the search ended otherwise: it came while the winner was applied for good, or after): the
+// stderr line, or "" when there was none or the search already said it stopped for one.
+std::string late_signal_line(const SearchReport& report, bool interrupted);
+
 }  // namespace wgopt::experiments

@@ -338,14 +338,7 @@ void StudyStore::hold_writer_lock() {
   writer_fd_ = fd;
 }
 
-std::optional<int> StudyStore::writer(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  const int pid = flock_holder(fd);
-  ::close(fd);
-  if (pid == 0) return std::nullopt;
-  return pid;
-}
+std::optional<int> StudyStore::writer(const std::string& path) { return flock_holder_of(path); }
 
 StudyInfo StudyStore::info() const {
   Stmt st(db_, path_,

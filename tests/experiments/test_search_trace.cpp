@@ -273,7 +273,8 @@ TEST_CASE("Ctrl-C during the winner's simplification keeps the confirmed winner 
   resume.resume = o.study_path;
   CHECK_THROWS_WITH(resume_options(resume), Catch::Contains("is finished (outcome promoted, profile "));
   const std::string summary = search_summary(report);
-  CHECK_THAT(summary, Catch::Contains("not applied (Ctrl-C): the profile holds the confirmed winner\n") &&
+  CHECK_THAT(summary, Catch::Contains("not applied (Ctrl-C): the profile holds the confirmed winner (the testbed's two ends are applied alike only by a "
+                                              "search: no command applies it by hand)\n") &&
                           Catch::Contains("the host is on its original values"));
   CHECK(report.to_json().at("simplification_interrupted") == true);
 }
@@ -305,6 +306,26 @@ TEST_CASE("Ctrl-C during the simplification over ssh: the summary names the comm
                              "--ssh-option Port=2222 --peer-wgopt /opt/wgopt " + o.profile_path);
   CHECK_THAT(search_summary(report), Catch::Contains("`" + report.apply_hint + "` applies it") &&
                                          Catch::Contains("both ends are on their original values"));
+}
+
+TEST_CASE("a signal while the winner is applied for good is said, the winner kept", "[search-messages]") {
+  SearchReport r;
+  r.outcome = SearchOutcome::Promoted;
+  r.applied = true;
+  CHECK(late_signal_line(r, false).empty());
+  CHECK(late_signal_line(r, true) == "wgopt: a signal came as the search ended, while the winner was applied for good: it stays "
+                                     "(`wgopt rollback` returns to the original)");
+  r.ssh_target = "root@peer";
+  CHECK_THAT(late_signal_line(r, true), Catch::Contains("(`wgopt rollback` here and `wgopt rollback --ssh root@peer` returns"));
+  r.applied = false;
+  CHECK(late_signal_line(r, true) == "wgopt: a signal came as the search ended: it had finished (promoted)");
+  for (const auto o : {SearchOutcome::Interrupted, SearchOutcome::PeerLost}) {
+    r.outcome = o;
+    CHECK(late_signal_line(r, true).empty());  // said by its own line
+  }
+  r.outcome = SearchOutcome::Promoted;
+  r.simplification_interrupted = true;
+  CHECK(late_signal_line(r, true).empty());
 }
 
 TEST_CASE("search keeps the whole winner when the plant refuses the model's simplification", "[search-trace][simplify]") {
