@@ -316,6 +316,13 @@ const char* kTasksSystemd = R"YAML(
     path: /run/systemd/system
   register: wgopt_systemd_dir
 
+# An earlier rollout's timer this one has none of (a profile without evidence, or wgopt_retune_timer
+# false) is disabled below: it ran `wgopt retune` on the new profile every night, which refused it.
+- name: Find a retune timer an earlier rollout installed
+  ansible.builtin.stat:
+    path: "{{ wgopt_prefix }}/etc/systemd/system/wgopt-retune.timer"
+  register: wgopt_old_timer
+
 - name: Decide whether to enable units here
   ansible.builtin.set_fact:
     wgopt_systemd: "{{ wgopt_systemd_dir.stat.exists and ansible_facts.service_mgr | default('') == 'systemd' and wgopt_prefix == '' }}"
@@ -356,6 +363,13 @@ const char* kTasksSystemd = R"YAML(
       changed_when: "'Created symlink' in wgopt_root_enabled.stderr"
       when: wgopt_systemctl.rc == 0 and wgopt_root_units | length > 0
 
+    - name: Disable inside wgopt_root the retune timer an earlier rollout enabled (this rollout enables none)
+      ansible.builtin.command:
+        argv: ["systemctl", "--root={{ wgopt_prefix }}", "disable", "wgopt-retune.timer"]
+      register: wgopt_root_timer_off
+      changed_when: "'Removed' in wgopt_root_timer_off.stderr"
+      when: wgopt_systemctl.rc == 0 and wgopt_old_timer.stat.exists and 'wgopt-retune.timer' not in wgopt_root_units
+
     - name: Say what was enabled inside wgopt_root
       ansible.builtin.debug:
         msg: "wgopt: {{ inventory_hostname }}: {{ 'nothing was changed (--check)' if ansible_check_mode else ('no unit to enable inside ' + wgopt_root if wgopt_root_units | length == 0 else (('the units are enabled inside ' + wgopt_root + ' (systemctl --root): its boot runs them') if wgopt_systemctl.rc == 0 else ('systemctl is not here: the units are installed under ' + wgopt_root + ' but not enabled; enable them there with systemctl --root=' + wgopt_root + ' enable'))) }}{{ '' if ansible_check_mode or not (wgopt_retune_timer | bool) or wgopt_root_binary.stat.exists else ('; the retune timer is not enabled: ' + wgopt_root + wgopt_path + ' does not exist') }}{{ '' if ansible_check_mode else ('; the knobs were applied now' if wgopt_apply | bool else '; nothing applied to this machine (wgopt_apply is false)') }}"
@@ -380,6 +394,13 @@ const char* kTasksSystemd = R"YAML(
         enabled: true
         state: started
       when: wgopt_retune_timer | bool
+
+    - name: Stop and disable the retune timer an earlier rollout started (this rollout has none)
+      ansible.builtin.systemd:
+        name: wgopt-retune.timer
+        enabled: false
+        state: stopped
+      when: not (wgopt_retune_timer | bool) and wgopt_old_timer.stat.exists
 )YAML";
 
 const char* kTasksTuned = R"YAML(

@@ -307,11 +307,11 @@ TEST_CASE("fleet: the role builds an image under wgopt_root: wgopt copied in, th
   for (const auto& f : render_export(fixture(), "ansible", options())) write(fs::path(tmp / "ans") / f.path, f.content);
   const std::string root = tmp / "root";
   fs::create_directories(root);
-  auto playbook = [&](std::vector<std::string> more) {
+  auto playbook = [&](std::vector<std::string> more, const std::string& role_dir = "") {
     std::vector<std::string> argv{"env", "ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_LOCAL_TEMP=" + (tmp / "atmp"),
                                   "ansible-playbook", "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=/usr/bin/python3",
                                   "-e", "wgopt_apply=false", "-e", "wgopt_root=" + root, "-e", "wgopt_binary_src=" WGOPT_BINARY,
-                                  "-e", "wgopt_path=/usr/local/bin/wgopt", tmp / "ans/playbook.yml"};
+                                  "-e", "wgopt_path=/usr/local/bin/wgopt", (role_dir.empty() ? tmp / "ans" : role_dir) + "/playbook.yml"};
     argv.insert(argv.end(), more.begin(), more.end());
     auto r = run(argv, 300);
     UNSCOPED_INFO("ansible-playbook " << render_argv(more) << ": " << r.brief() << "\n" << r.out << r.err);
@@ -327,6 +327,22 @@ TEST_CASE("fleet: the role builds an image under wgopt_root: wgopt copied in, th
     CHECK(fs::is_symlink(root + "/etc/systemd/system/timers.target.wants/wgopt-retune.timer"));
     CHECK_THAT(r.out, Contains("the units are enabled inside " + root + " (systemctl --root): its boot runs them; nothing applied "
                                "to this machine (wgopt_apply is false)"));
+  }
+  {  // A profile without evidence rolled out over it: the earlier timer is disabled (it ran a retune
+     // every night that refused the new profile; found by an exploratory test), the units stay enabled.
+    act::Profile bare = fixture();
+    bare.evidence = YAML::Node();
+    const std::string ans = tmp / "ans-bare";
+    for (const auto& f : render_export(bare, "ansible", options())) write(fs::path(ans) / f.path, f.content);
+    auto r = playbook({}, ans);
+    REQUIRE(r.ok());
+    CHECK_FALSE(fs::is_symlink(root + "/etc/systemd/system/timers.target.wants/wgopt-retune.timer"));
+    CHECK(fs::is_symlink(root + "/etc/systemd/system/multi-user.target.wants/wgopt-tuning.service"));
+    CHECK_THAT(r.out, Contains("Disable inside wgopt_root the retune timer an earlier rollout enabled"));
+    // A second rollout of it has no timer link to remove: nothing changes.
+    r = playbook({}, ans);
+    REQUIRE(r.ok());
+    CHECK_FALSE(fs::is_symlink(root + "/etc/systemd/system/timers.target.wants/wgopt-retune.timer"));
   }
   {  // A manifest changed by hand: warned about and replaced, the rollout goes on.
     write(root + "/etc/wgopt/boot-files.yaml", "files: \"x\"\n:\n  - [\n");
