@@ -130,6 +130,11 @@ void run_and_print(const wgopt::experiments::SearchOptions& o, bool json, wgopt:
     std::cerr << late << "\n";
     ctx.exit_code = 130;
   }
+  if (report.apply_interrupted) {  // rolled back; the profile and the study's result stand
+    std::cerr << "wgopt: search interrupted while the confirmed winner was applied for good: it was rolled back, original values "
+              << "restored" << except << "; the winner is written to " << report.profile_path << "\n";
+    ctx.exit_code = 130;
+  }
   if (report.simplification_interrupted) {  // the confirmation promoted: its winner is in the profile
     std::cerr << "wgopt: search interrupted during the winner's simplification: the winner, as the checks before it left it, is "
               << "written to " << report.profile_path << ", not applied; original values restored" << except << "\n";

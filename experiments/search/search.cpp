@@ -247,6 +247,19 @@ void stay_on_winner(PlantAccess& plant, OutageWatch& outages, const Values& winn
   applied.keep();
 }
 
+// The confirmed winner applied for good. Ctrl-C while it is applied (its tunnel check's ping killed
+// by the terminal's SIGINT) rolls it back (AppliedCandidate); the profile and the study's result,
+// written before, stand, as after a Ctrl-C in the simplification.
+void apply_winner(const SearchOptions& o, PlantAccess& plant, OutageWatch& outages, const Values& winner, SearchReport& report) {
+  try {
+    stay_on_winner(plant, outages, winner, report.profile_path);
+    report.applied = true;
+  } catch (const Interrupted&) {
+    report.apply_interrupted = true;
+    report.apply_hint = apply_hint(o, report.profile_path);
+  }
+}
+
 }  // namespace
 
 nlohmann::json SearchReport::to_json() const {
@@ -289,6 +302,10 @@ nlohmann::json SearchReport::to_json() const {
     if (simplification_interrupted) j["apply_hint"] = apply_hint;
   }
   if (!support.empty()) j["support"] = support;
+  if (apply_interrupted) {
+    j["apply_interrupted"] = true;
+    j["apply_hint"] = apply_hint;
+  }
   return j;
 }
 
@@ -435,10 +452,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     // The study's result beside the profile before the winner is applied for good: a kill -9 there
     // left a profile saying "promoted" beside a study with no result (found by an exploratory test).
     record_result(study.store, report, conf.winner_trial, conf.winner, evidence, env.unix_time());
-    if (conf.promote && !o.no_apply && !simp.interrupted) {  // Ctrl-C: the winner is in the profile, the host on its own values
-      stay_on_winner(plant, outages, conf.winner, report.profile_path);
-      report.applied = true;
-    }
+    if (conf.promote && !o.no_apply && !simp.interrupted) apply_winner(o, plant, outages, conf.winner, report);
     plant.stop_guardian();
   } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)
     end_interrupted(counts, study.store, profile_written, report);

@@ -55,7 +55,9 @@ std::string ended_early_summary(const SearchReport& r, const std::string& ssh_ta
 }  // namespace
 
 std::string late_signal_line(const SearchReport& r, bool interrupted) {
-  if (!interrupted || r.outcome == SearchOutcome::Interrupted || r.outcome == SearchOutcome::PeerLost || r.simplification_interrupted) return "";
+  if (!interrupted || r.outcome == SearchOutcome::Interrupted || r.outcome == SearchOutcome::PeerLost || r.simplification_interrupted ||
+      r.apply_interrupted)
+    return "";
   // Found by an exploratory test: Ctrl-C or SIGTERM while the winner was applied exited 0 with no word.
   if (r.applied) {
     return fmt::format("wgopt: a signal came as the search ended, while the winner was applied for good: it stays (`wgopt rollback`{} "
@@ -78,7 +80,7 @@ std::string search_summary(const SearchReport& r) {
   if (!r.changes_tabled)  // else the table above lists them, each with its estimate and what stays
     for (const auto& c : r.changed) out += "  " + c + "\n";
   if (!r.simplification.empty()) out += "simplification: " + r.simplification + "\n";
-  if (r.simplification_interrupted) {
+  if (r.simplification_interrupted || r.apply_interrupted) {
     out += r.apply_hint.empty() ? "not applied (Ctrl-C): the profile holds the confirmed winner (the testbed's two ends are applied "
                                   "alike only by a search: no command applies it by hand)\n"
                                 : "not applied (Ctrl-C): the profile holds the confirmed winner; `" + r.apply_hint + "` applies it\n";

@@ -308,6 +308,33 @@ TEST_CASE("Ctrl-C during the simplification over ssh: the summary names the comm
                                          Catch::Contains("both ends are on their original values"));
 }
 
+TEST_CASE("Ctrl-C during the final apply of the winner: rolled back, the profile and the study's result stand", "[search-trace]") {
+  // The terminal's SIGINT kills the final tunnel check's ping: the winner is rolled back. Found in
+  // review: the study was then marked interrupted beside the result recorded for its profile.
+  SearchWorld whole;
+  whole.start_poor();
+  const std::string trace = run_case(whole, whole.options());
+  int checks = 0;
+  for (std::size_t p = trace.find("tunnel check: "); p != std::string::npos; p = trace.find("tunnel check: ", p + 1)) ++checks;
+  REQUIRE(checks > 0);
+  SearchWorld w(Script{.kill_ping_at_check = checks});  // the last: the winner's, applied for good
+  w.start_poor();
+  const auto before_cli = w.values(false).line(), before_srv = w.values(true).line();
+  const auto o = w.options();
+  const auto report = w.run(o);
+  REQUIRE(report.outcome == SearchOutcome::Promoted);
+  CHECK(report.apply_interrupted);
+  CHECK_FALSE(report.applied);
+  CHECK(w.values(false).line() == before_cli);
+  CHECK(w.values(true).line() == before_srv);
+  CHECK(StudyStore::open_read_only(o.study_path).info().status == "finished");
+  CHECK(std::filesystem::exists(o.profile_path));
+  CHECK_THAT(search_summary(report), Catch::Contains("not applied (Ctrl-C): the profile holds the confirmed winner") &&
+                                         Catch::Contains("the host is on its original values"));
+  CHECK(late_signal_line(report, true).empty());  // said by its own line
+  CHECK(report.to_json().at("apply_interrupted") == true);
+}
+
 TEST_CASE("a signal while the winner is applied for good is said, the winner kept", "[search-messages]") {
   SearchReport r;
   r.outcome = SearchOutcome::Promoted;
