@@ -126,7 +126,8 @@ void run_export(const ExportCli& c) {
   experiments::ExportOptions options = c.options;
   // --host peer: its errors and headers name the part (found by an exploratory test: a bad value in
   // peer: was "profile p.yaml: knob ...", read as this end's).
-  options.profile_label = c.host == "peer" ? c.profile + " (its peer: part)" : c.profile;
+  options.profile_label = c.profile;
+  if (c.host == "peer") options.label_note = "its peer: part";  // messages only: the files' install lines name the file
   // The peer's part is no file of its own: its timer installed the whole both-ends profile, whose
   // top level is this end's (found by an exploratory test). The tree holds the peer's now; the
   // Ansible role writes its own copy.

@@ -104,7 +104,8 @@ class ValueLine {
   // The output ended (a last line without a newline counts).
   void finish() { end_line(); }
   const std::string& last_object() const { return last_; }
-  // The last line that began with '{' and did not parse as JSON (empty: none after last_object()).
+  // The last line that began with '{' and did not parse as JSON (empty: none); named only when no
+  // line parsed (a value line followed by other output stays the value, as it always was).
   const std::string& last_unparsed() const { return unparsed_; }
 
  private:
@@ -113,12 +114,8 @@ class ValueLine {
       std::string line = trim(line_);
       if (line.starts_with('{')) {
         json j = json::parse(line, nullptr, false);
-        if (!j.is_discarded() && j.is_object()) {
-          last_ = std::move(line);
-          unparsed_.clear();
-        } else {
-          unparsed_ = std::move(line);
-        }
+        if (!j.is_discarded() && j.is_object()) last_ = std::move(line);
+        else unparsed_ = std::move(line);
       }
     }
     line_.clear();
@@ -131,7 +128,7 @@ class ValueLine {
 // The finite numeric "value" of the value line; nullopt and the reason otherwise. `unparsed`: the
 // last line after it that began with '{' but is not JSON, which the reason quotes.
 std::optional<double> parse_value(const std::string& line, std::string& why, const std::string& unparsed = "") {
-  if (!unparsed.empty()) {  // {"value": NaN} and {"value": 1e999} were "no JSON line" (found by an exploratory test)
+  if (line.empty() && !unparsed.empty()) {  // {"value": NaN} and {"value": 1e999} were "no JSON line" (found by an exploratory test)
     why = fmt::format("the line {} is not JSON: print one JSON object with a finite number, e.g. {{\"value\": 12.5}} (NaN, "
                       "Infinity and numbers beyond a double's range are not JSON)",
                       one_line(unparsed, 80));
@@ -303,7 +300,7 @@ int run_optimize(const Options& o) {
     std::printf("expected value %.6g", res.best.mean);
     // The model's sd, not a spread of measurements: a constant evaluator read "+- 0.80" as its noise
     // (found by an exploratory test).
-    if (std::isfinite(res.best.sd)) std::printf(" (model sd %.3g)", res.best.sd);
+    if (std::isfinite(res.best.sd)) std::printf(o.strategy == "bo" ? " (model sd %.3g)" : " (standard error %.3g)", res.best.sd);
     std::printf(" (measured %d time%s, average %.6g)\n", measured_n, measured_n == 1 ? "" : "s",
                 measured_sum / measured_n);
   }

@@ -33,6 +33,7 @@ struct ExportFile {
 
 struct ExportOptions {
   std::string profile_label = "profile.yaml";  // how headers name the profile (the path the user gave)
+  std::string label_note;  // what messages add after it ("its peer: part" for --host peer); never in a file
   // Interface roles; empty = decided by the rule in export_roles().
   std::string underlay;
   std::string wireguard;

@@ -154,7 +154,9 @@ Model build_model(const act::Profile& profile, const ExportOptions& options) {
   return m;
 }
 
-std::string label(const ExportOptions& options) { return one_line(options.profile_label, 200); }
+std::string label(const ExportOptions& options) {
+  return one_line(options.profile_label, 200) + (options.label_note.empty() ? "" : " (" + options.label_note + ")");
+}
 
 std::string header(const act::Profile& profile, const ExportOptions& options, const std::string& comment,
                    const std::string& install) {

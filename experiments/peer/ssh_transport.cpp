@@ -266,16 +266,18 @@ SshFailure classify_ssh_failure(const SshOptions& o, const ExitStatus& st, const
   if (contains(err, "Connection refused")) {
     // The port given, named: advice to pass --ssh-option Port=N when it was passed read as a
     // misreading (found by an exploratory test).
-    std::string port;
+    std::string port;  // ssh takes the first value of an option, its key in any case
     for (const auto& opt : o.options) {
-      if (opt.size() > 5 && (opt.compare(0, 5, "Port=") == 0 || opt.compare(0, 5, "port=") == 0)) port = opt.substr(5);
+      std::string key = opt.substr(0, 5);
+      std::transform(key.begin(), key.end(), key.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      if (port.empty() && opt.size() > 5 && key == "port=") port = opt.substr(5);
     }
     if (!port.empty()) {
       return {false, fmt::format("ssh to {} port {} was refused (nothing listens there): start sshd on the peer, or fix "
                                  "--ssh-option Port={}",
                                  host, port, port)};
     }
-    return {false, fmt::format("ssh to {} was refused (nothing listens on its ssh port, 22): start sshd on the peer, or "
+    return {false, fmt::format("ssh to {} was refused (nothing listens on its ssh port): start sshd on the peer, or "
                                "give its port with --ssh-option Port=N",
                                host)};
   }

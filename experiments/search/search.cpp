@@ -250,11 +250,13 @@ void stay_on_winner(PlantAccess& plant, OutageWatch& outages, const Values& winn
 // The confirmed winner applied for good. Ctrl-C while it is applied (its tunnel check's ping killed
 // by the terminal's SIGINT) rolls it back (AppliedCandidate); the profile and the study's result,
 // written before, stand, as after a Ctrl-C in the simplification.
-void apply_winner(const SearchOptions& o, PlantAccess& plant, OutageWatch& outages, const Values& winner, SearchReport& report) {
+// A retune rethrows: its outcome says the profile was applied (exit 10), and its boot files follow it.
+void apply_winner(const SearchOptions& o, bool retune, PlantAccess& plant, OutageWatch& outages, const Values& winner, SearchReport& report) {
   try {
     stay_on_winner(plant, outages, winner, report.profile_path);
     report.applied = true;
   } catch (const Interrupted&) {
+    if (retune) throw;
     report.apply_interrupted = true;
     report.apply_hint = apply_hint(o, report.profile_path);
   }
@@ -452,7 +454,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     // The study's result beside the profile before the winner is applied for good: a kill -9 there
     // left a profile saying "promoted" beside a study with no result (found by an exploratory test).
     record_result(study.store, report, conf.winner_trial, conf.winner, evidence, env.unix_time());
-    if (conf.promote && !o.no_apply && !simp.interrupted) apply_winner(o, plant, outages, conf.winner, report);
+    if (conf.promote && !o.no_apply && !simp.interrupted) apply_winner(o, plan.retune(), plant, outages, conf.winner, report);
     plant.stop_guardian();
   } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)
     end_interrupted(counts, study.store, profile_written, report);

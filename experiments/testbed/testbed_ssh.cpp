@@ -193,6 +193,10 @@ void Testbed::start_sshd(TestbedSsh& ssh) {
   const std::string sshd = find_executable("sshd");  // sshd re-executes itself: it needs an absolute path
   run_checked(*runner_, {.argv = server_place().wrap({sshd, "-t", "-f", ssh.config}), .timeout = 15s},
               "the testbed's sshd_config does not pass `sshd -t`");
+  // A killed sshd leaves its pid file: read before the new one writes its own, it named a dead
+  // process (found in review).
+  std::error_code ec;
+  std::filesystem::remove(ssh.dir + "/sshd.pid", ec);
   // sshd daemonises (like wireguard-go): it outlives this command; its stdio must not be our pipes.
   auto started = runner_->run({.argv = server_place().wrap({sshd, "-f", ssh.config, "-E", ssh.log}), .timeout = 15s,
                                .capture_output = false});

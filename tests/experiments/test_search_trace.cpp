@@ -921,6 +921,20 @@ TEST_CASE("retune: the four outcomes", "[search-trace]") {
     // The profile a boot unit reads was replaced by a rename, never rewritten in place.
     CHECK(file_inode(p) != inode);
   }
+  SECTION("retuned, with Ctrl-C killing the final apply's tunnel check: interrupted (exit 130), not 'retuned'") {
+    // Found in review: apply_interrupted kept the outcome Retuned, exit 10, "new profile applied".
+    SearchWorld whole;
+    whole.start_poor();
+    const std::string trace = run_case(whole, retune_options(whole, write_profile(whole, "p", kPoorKnobs, 600)));
+    int checks = 0;
+    for (std::size_t at = trace.find("tunnel check: "); at != std::string::npos; at = trace.find("tunnel check: ", at + 1)) ++checks;
+    SearchWorld w(Script{.kill_ping_at_check = checks});
+    w.start_poor();
+    const auto r = w.run(retune_options(w, write_profile(w, "p", kPoorKnobs, 600)));
+    CHECK(r.outcome == SearchOutcome::Interrupted);
+    CHECK_FALSE(r.apply_interrupted);
+    CHECK(retune_exit_code(r.outcome) == 130);
+  }
   SECTION("degraded: the profile regressed and nothing better is found") {
     SearchWorld w(Script{.flat = true});
     w.start_poor();

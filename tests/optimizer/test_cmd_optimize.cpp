@@ -81,8 +81,12 @@ TEST_CASE("wgopt optimize prints progress and a summary without --json", "[cmd_o
   CHECK(r.err.find("[1/3] trial 0  value 75  best 75 (trial 0)") != std::string::npos);
   CHECK(r.err.find("[3/3] trial 2  failed: no JSON line") != std::string::npos);
   CHECK(r.out.find("recommended (coordinate, 2 of 3 trials complete):") != std::string::npos);
-  CHECK(r.out.find("+-") == std::string::npos);  // the model's sd is named as such, not read as a measured spread
   CHECK_THAT(r.out, Catch::Contains("expected value ") && Catch::Contains("(measured "));
+  // bo's sd is its model's, named as such (a constant evaluator read "+- 0.80" as measured noise).
+  r = wgopt_run({"optimize", "--space", kDir + "space_mixed.yaml", "--eval", "python3 " + kDir + "eval_mixed.py", "--trials", "8",
+                 "--strategy", "bo", "--timeout", "3s"});
+  INFO(r.out << r.err);
+  CHECK_THAT(r.out, Catch::Contains(" (model sd ") && !Catch::Contains("+-"));
 }
 
 TEST_CASE("wgopt optimize: a value of NaN or beyond a double's range is named as not JSON, not as no line", "[cmd_optimize]") {
@@ -92,10 +96,13 @@ TEST_CASE("wgopt optimize: a value of NaN or beyond a double's range is named as
     CHECK_THAT(r.err, Catch::Contains("failed: the line {\"value\": " + value + "} is not JSON: print one JSON object with a finite "
                                       "number, e.g. {\"value\": 12.5} (NaN, Infinity and numbers beyond a double's range are not JSON)"));
   }
-  // A good line after a bad one is the value; a bad one after a good one is named.
-  auto r = wgopt_run({"optimize", "--space", kDir + "space_one.yaml", "--eval", "printf '{\"value\": NaN}\\n{\"value\": 3}\\n'",
-                      "--trials", "1", "--json"});
-  CHECK(json::parse(r.out)["trials"][0]["value"] == 3);
+  // A good line is the value, before or after a bad one (a value line followed by other output stays
+  // the value, as it always was).
+  for (const std::string out : {"{\"value\": NaN}\\n{\"value\": 3}\\n", "{\"value\": 3}\\n{\"value\": NaN}\\n"}) {
+    auto r = wgopt_run({"optimize", "--space", kDir + "space_one.yaml", "--eval", "printf '" + out + "'", "--trials", "1", "--json"});
+    INFO(out << r.err);
+    CHECK(json::parse(r.out)["trials"][0]["value"] == 3);
+  }
 }
 
 TEST_CASE("wgopt optimize: a --timeout past 7 days and a --remeasure below -1 or of every trial are refused", "[cmd_optimize]") {
