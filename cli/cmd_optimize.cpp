@@ -126,7 +126,7 @@ class ValueLine {
 };
 
 // The finite numeric "value" of the value line; nullopt and the reason otherwise. `unparsed`: the
-// last line after it that began with '{' but is not JSON, which the reason quotes.
+// last line that began with '{' but is not JSON, which the reason quotes when no line parsed.
 std::optional<double> parse_value(const std::string& line, std::string& why, const std::string& unparsed = "") {
   if (line.empty() && !unparsed.empty()) {  // {"value": NaN} and {"value": 1e999} were "no JSON line" (found by an exploratory test)
     why = fmt::format("the line {} is not JSON: print one JSON object with a finite number, e.g. {{\"value\": 12.5}} (NaN, "

@@ -268,9 +268,7 @@ SshFailure classify_ssh_failure(const SshOptions& o, const ExitStatus& st, const
     // misreading (found by an exploratory test).
     std::string port;  // ssh takes the first value of an option, its key in any case
     for (const auto& opt : o.options) {
-      std::string key = opt.substr(0, 5);
-      std::transform(key.begin(), key.end(), key.begin(), [](unsigned char ch) { return std::tolower(ch); });
-      if (port.empty() && opt.size() > 5 && key == "port=") port = opt.substr(5);
+      if (port.empty() && opt.size() > 5 && lower(opt.substr(0, 5)) == "port=") port = opt.substr(5);
     }
     if (!port.empty()) {
       return {false, fmt::format("ssh to {} port {} was refused (nothing listens there): start sshd on the peer, or fix "

@@ -8,13 +8,13 @@
 
 #include "actuators/restore.hpp"
 #include "common/error.hpp"
+#include "common/exec.hpp"
 #include "experiments/search/baseline_rounds.hpp"
 #include "experiments/search/confirmation_rounds.hpp"
 #include "experiments/search/engine_priming.hpp"
 #include "experiments/search/other_tuners.hpp"
 #include "experiments/search/outage.hpp"
 #include "experiments/search/persist.hpp"
-#include "experiments/export/export_escape.hpp"
 #include "experiments/peer/agent_client.hpp"
 #include "experiments/search/plant_access.hpp"
 #include "experiments/search/policies.hpp"
@@ -215,19 +215,18 @@ std::optional<act::PeerProfile> peer_part(const RemoteEnd* remote, const SearchP
 // The testbed has none (its ends are two namespaces a search applies alike).
 std::string apply_hint(const SearchOptions& o, const std::string& profile) {
   if (o.testbed) return "";
-  auto word = [](const std::string& w) {
-    return w.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+-=@:,") == std::string::npos
-               ? w : exportfmt::sh_quote(w);
-  };
-  std::string hint = fmt::format("wgopt apply {}{}", o.netns.empty() ? "" : "--netns " + word(o.netns) + " ", word(profile));
-  if (!o.ssh) return hint;
+  std::vector<std::string> here{"wgopt", "apply"};
+  if (!o.netns.empty()) here.insert(here.end(), {"--netns", o.netns});
+  here.push_back(profile);
+  if (!o.ssh) return render_argv(here);
   const peer::SshOptions& s = *o.ssh;
-  hint += " and wgopt apply --ssh " + word(s.target);
-  if (!s.identity.empty()) hint += " --ssh-identity " + word(s.identity);
-  if (!s.known_hosts.empty()) hint += " --ssh-known-hosts " + word(s.known_hosts);
-  for (const auto& opt : s.options) hint += " --ssh-option " + word(opt);
-  if (s.peer_wgopt != "wgopt") hint += " --peer-wgopt " + word(s.peer_wgopt);
-  return hint + " " + word(profile);
+  std::vector<std::string> peer{"wgopt", "apply", "--ssh", s.target};
+  if (!s.identity.empty()) peer.insert(peer.end(), {"--ssh-identity", s.identity});
+  if (!s.known_hosts.empty()) peer.insert(peer.end(), {"--ssh-known-hosts", s.known_hosts});
+  for (const auto& opt : s.options) peer.insert(peer.end(), {"--ssh-option", opt});
+  if (s.peer_wgopt != "wgopt") peer.insert(peer.end(), {"--peer-wgopt", s.peer_wgopt});
+  peer.push_back(profile);
+  return render_argv(here) + " and " + render_argv(peer);
 }
 
 // The end state: a confirmed winner stays (kept in the journal for `wgopt rollback`).
