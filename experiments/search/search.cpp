@@ -9,9 +9,11 @@
 #include "actuators/restore.hpp"
 #include "common/error.hpp"
 #include "common/exec.hpp"
+#include "common/files.hpp"
 #include "experiments/search/baseline_rounds.hpp"
 #include "experiments/search/confirmation_rounds.hpp"
 #include "experiments/search/engine_priming.hpp"
+#include "experiments/search/final_apply.hpp"
 #include "experiments/search/other_tuners.hpp"
 #include "experiments/search/outage.hpp"
 #include "experiments/search/persist.hpp"
@@ -229,38 +231,6 @@ std::string apply_hint(const SearchOptions& o, const std::string& profile) {
   return render_argv(here) + " and " + render_argv(peer);
 }
 
-// The end state: a confirmed winner stays (kept in the journal for `wgopt rollback`).
-void stay_on_winner(PlantAccess& plant, OutageWatch& outages, const Values& winner, const std::string& profile) {
-  AppliedCandidate applied(plant, winner, kApplyLease);
-  if (!applied.alive()) {
-    applied.rollback();
-    // Down with the host's own values too: an outage, not the winner's doing (found in review).
-    if (const auto down = outages.path_down()) {
-      throw OutageEnded(fmt::format("the tunnel was down with the host's own values too ({}) when the confirmed winner was to stay: "
-                                    "an outage outside wgopt; {} and the profile is written: once the path is back, `wgopt apply {}`",
-                                    *down, plant.restored("the original values are restored"), profile));
-    }
-    throw Error("the confirmed winner cut the tunnel when applied for good; " + plant.restored("the original values are restored") + ": " +
-                applied.why_dead());
-  }
-  applied.keep();
-}
-
-// The confirmed winner applied for good. Ctrl-C while it is applied (its tunnel check's ping killed
-// by the terminal's SIGINT) rolls it back (AppliedCandidate); the profile and the study's result,
-// written before, stand, as after a Ctrl-C in the simplification.
-// A retune rethrows: its outcome says the profile was applied (exit 10), and its boot files follow it.
-void apply_winner(const SearchOptions& o, bool retune, PlantAccess& plant, OutageWatch& outages, const Values& winner, SearchReport& report) {
-  try {
-    stay_on_winner(plant, outages, winner, report.profile_path);
-    report.applied = true;
-  } catch (const Interrupted&) {
-    if (retune) throw;
-    report.apply_interrupted = true;
-    report.apply_hint = apply_hint(o, report.profile_path);
-  }
-}
-
 }  // namespace
 
 nlohmann::json SearchReport::to_json() const {
@@ -392,7 +362,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   OutageWatch outages(plant, progress, budget, way_on_after_outage(o, plan, study.store.path()));
   if (remote) outages.set_restart_server([&remote] { return remote->ensure_server(); });
   else outages.set_restart_server(sp.restart_server);
-  bool profile_written = false;
+  bool profile_written = false, result_recorded = false;
   auto ended = [&] { report_end(outages, plant, elapsed_s(), report); };
   try {
     HeldTuners held(session, env, tuners.hold);  // irqbalance stopped for the search, put back at its end
@@ -443,6 +413,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     evidence.returned = change_evidence(simp.returned);
     evidence.simplification = simp.reason;
     if (conf.winner_row.n > 0) report.winner_throughput_mbps = conf.winner_row.mean_throughput();
+    const std::optional<std::string> profile_before = read_file(report.profile_path);  // put back if the winner cannot stay
     write_profile(report.profile_path, conf.winner, study.facts, evidence, report, plan.retune(), conf.promote,
                   peer_part(remote.get(), plan, conf.winner));
     profile_written = true;
@@ -453,7 +424,10 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     // The study's result beside the profile before the winner is applied for good: a kill -9 there
     // left a profile saying "promoted" beside a study with no result (found by an exploratory test).
     record_result(study.store, report, conf.winner_trial, conf.winner, evidence, env.unix_time());
-    if (conf.promote && !o.no_apply && !simp.interrupted) apply_winner(o, plan.retune(), plant, outages, conf.winner, report);
+    result_recorded = true;  // from here the final apply sets the status when it fails (final_apply.hpp)
+    if (conf.promote && !o.no_apply && !simp.interrupted) {
+      apply_for_good({plant, outages, study.store, conf.winner, plan.retune(), profile_before, apply_hint(o, report.profile_path)}, report);
+    }
     plant.stop_guardian();
   } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)
     end_interrupted(counts, study.store, profile_written, report);
@@ -466,7 +440,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     return report;
   } catch (...) {
     try {
-      study.store.set_status("failed");
+      if (!result_recorded) study.store.set_status("failed");
     } catch (...) {
     }
     throw;

@@ -361,9 +361,19 @@ StudyInfo StudyStore::info() const {
   return i;
 }
 
-void StudyStore::set_status(const std::string& status) {
+void StudyStore::set_status(const std::string& status) { change_status(status, false); }
+
+void StudyStore::withdraw_result(const std::string& status) {
+  if (status == "running" || status == "finished") {
+    throw Error(fmt::format("a withdrawn result leaves the study interrupted or failed, not '{}'", status));
+  }
+  change_status(status, true);
+}
+
+void StudyStore::change_status(const std::string& status, bool drop_result) {
   if (!valid_status(status)) throw Error(fmt::format("study status '{}' is not one of {}", status, kStatusList));
   Transaction tx(db_, path_);
+  if (drop_result) Stmt(db_, path_, "DELETE FROM result").run();
   Stmt(db_, path_, "UPDATE study SET status = ?").bind(1, status).run();
   // A study no search writes any more has no trial running: the one Ctrl-C stopped is said so now,
   // not at the resume (found by an exploratory test: `wgopt report` of an interrupted study listed

@@ -165,6 +165,10 @@ class StudyStore {
   // Writes (or replaces) the result and sets the status to "finished", in one transaction.
   void set_result(const StudyResult& r);
   std::optional<StudyResult> result() const;
+  // Removes the result and sets the status (interrupted or failed), in one transaction: the winner
+  // it recorded did not stay on the host after all (its final apply failed, search.cpp), so the
+  // study no longer names it. Throws wgopt::Error for running or finished.
+  void withdraw_result(const std::string& status);
 
  private:
   StudyStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
@@ -172,6 +176,8 @@ class StudyStore {
   static StudyStore create_new(const std::string& path, StudyInfo info, int locked_fd);
   // Checks the application id and schema version (kept in version_); throws UsageError for anything else.
   void check_identity();
+  // set_status, and with `drop_result` withdraw_result, in one transaction.
+  void change_status(const std::string& status, bool drop_result);
   // A study that stops (finished, interrupted, failed) becomes one self-contained file again (no
   // -wal/-shm beside it), so it can be copied or mailed as is and opened read-only (wgopt report)
   // without creating files next to it.

@@ -16,6 +16,7 @@
 
 #include "actuators/profile.hpp"
 #include "common/error.hpp"
+#include "common/files.hpp"
 #include "experiments/search/retune.hpp"
 #include "experiments/report/report_data.hpp"
 #include "experiments/search/search_summary.hpp"
@@ -90,6 +91,13 @@ std::string write_profile(SearchWorld& w, const std::string& name, const std::ve
   const std::string path = w.dir() + "/" + name + ".yaml";
   std::ofstream(path) << act::dump_profile(p);
   return path;
+}
+
+// The tunnel checks a whole run made: the last is the winner's, applied for good.
+int tunnel_checks(const std::string& trace) {
+  int checks = 0;
+  for (std::size_t at = trace.find("tunnel check: "); at != std::string::npos; at = trace.find("tunnel check: ", at + 1)) ++checks;
+  return checks;
 }
 
 ino_t file_inode(const std::string& path) {
@@ -313,9 +321,7 @@ TEST_CASE("Ctrl-C during the final apply of the winner: rolled back, the profile
   // review: the study was then marked interrupted beside the result recorded for its profile.
   SearchWorld whole;
   whole.start_poor();
-  const std::string trace = run_case(whole, whole.options());
-  int checks = 0;
-  for (std::size_t p = trace.find("tunnel check: "); p != std::string::npos; p = trace.find("tunnel check: ", p + 1)) ++checks;
+  const int checks = tunnel_checks(run_case(whole, whole.options()));
   REQUIRE(checks > 0);
   SearchWorld w(Script{.kill_ping_at_check = checks});  // the last: the winner's, applied for good
   w.start_poor();
@@ -333,6 +339,31 @@ TEST_CASE("Ctrl-C during the final apply of the winner: rolled back, the profile
                                          Catch::Contains("the host is on its original values"));
   CHECK(late_signal_line(report, true).empty());  // said by its own line
   CHECK(report.to_json().at("apply_interrupted") == true);
+}
+
+TEST_CASE("a winner that cuts the tunnel when applied for good leaves no profile and no result naming it", "[search-trace]") {
+  // Found in review: the study was "failed" beside a result saying "promoted", and the profile the
+  // search had written (over the file at --profile) stood for a winner the host could not keep.
+  SearchWorld whole;
+  whole.start_poor();
+  const int checks = tunnel_checks(run_case(whole, whole.options()));
+  for (const bool existed : {false, true}) {
+    SearchWorld w(Script{.dead_at_check = checks});
+    w.start_poor();
+    const auto before_cli = w.values(false).line(), before_srv = w.values(true).line();
+    const auto o = w.options();
+    if (existed) std::ofstream(o.profile_path) << "# an earlier profile\n";
+    CHECK_THROWS_WITH(w.run(o), Catch::StartsWith("the confirmed winner cut the tunnel when applied for good; the original values are restored") &&
+                                    Catch::EndsWith((existed ? "the profile " + o.profile_path + " is back as it was"
+                                                             : "no profile is left at " + o.profile_path) +
+                                                    ", and the study " + o.study_path + " records no winner"));
+    CHECK(w.values(false).line() == before_cli);
+    CHECK(w.values(true).line() == before_srv);
+    CHECK(read_file(o.profile_path) == (existed ? std::optional<std::string>("# an earlier profile\n") : std::nullopt));
+    const auto study = StudyStore::open_read_only(o.study_path);
+    CHECK(study.info().status == "failed");
+    CHECK_FALSE(study.result());
+  }
 }
 
 TEST_CASE("a signal while the winner is applied for good is said, the winner kept", "[search-messages]") {
@@ -838,9 +869,14 @@ TEST_CASE("search: an outage that ends the simplification's checks keeps the con
     w.start_poor();
     const auto o = simplifying(w, 26);
     CHECK_THROWS_WITH(w.run(o), Catch::Contains("when the confirmed winner was to stay: an outage outside wgopt; the original values "
-                                                "are restored and the profile is written: once the path is back, `wgopt apply " +
-                                                o.profile_path + "`"));
+                                                "are restored; the profile is written and the study's result stands: once the path "
+                                                "is back, `wgopt apply " + o.profile_path + "`"));
     CHECK(std::filesystem::exists(o.profile_path));
+    // Found in review: the study was "failed" beside the result it had recorded.
+    const auto study = StudyStore::open_read_only(o.study_path);
+    CHECK(study.info().status == "finished");
+    REQUIRE(study.result());
+    CHECK(study.result()->outcome == SearchOutcome::Promoted);
   }
 }
 
@@ -925,15 +961,41 @@ TEST_CASE("retune: the four outcomes", "[search-trace]") {
     // Found in review: apply_interrupted kept the outcome Retuned, exit 10, "new profile applied".
     SearchWorld whole;
     whole.start_poor();
-    const std::string trace = run_case(whole, retune_options(whole, write_profile(whole, "p", kPoorKnobs, 600)));
-    int checks = 0;
-    for (std::size_t at = trace.find("tunnel check: "); at != std::string::npos; at = trace.find("tunnel check: ", at + 1)) ++checks;
+    const int checks = tunnel_checks(run_case(whole, retune_options(whole, write_profile(whole, "p", kPoorKnobs, 600))));
     SearchWorld w(Script{.kill_ping_at_check = checks});
     w.start_poor();
-    const auto r = w.run(retune_options(w, write_profile(w, "p", kPoorKnobs, 600)));
+    const std::string p = write_profile(w, "p", kPoorKnobs, 600);
+    const std::string before = *read_file(p);
+    const auto o = retune_options(w, p);
+    const auto r = w.run(o);
     CHECK(r.outcome == SearchOutcome::Interrupted);
     CHECK_FALSE(r.apply_interrupted);
     CHECK(retune_exit_code(r.outcome) == 130);
+    // The profile, the host and the boot files (rewritten only for "retuned") agree on the old
+    // winner, and the study names none (found in review: the profile held the new one).
+    CHECK(*read_file(p) == before);
+    const auto study = StudyStore::open_read_only(o.study_path);
+    CHECK(study.info().status == "interrupted");
+    CHECK_FALSE(study.result());
+  }
+  SECTION("retuned, with the winner cutting the tunnel when applied for good: failed, the profile back as it was") {
+    SearchWorld whole;
+    whole.start_poor();
+    const int checks = tunnel_checks(run_case(whole, retune_options(whole, write_profile(whole, "p", kPoorKnobs, 600))));
+    SearchWorld w(Script{.dead_at_check = checks});
+    w.start_poor();
+    const std::string p = write_profile(w, "p", kPoorKnobs, 600);
+    const std::string before = *read_file(p);
+    const auto before_cli = w.values(false).line();
+    const auto o = retune_options(w, p);
+    CHECK_THROWS_WITH(w.run(o), Catch::StartsWith("the confirmed winner cut the tunnel when applied for good") &&
+                                    Catch::Contains("the profile " + p + " is back as it was, and the study " + o.study_path +
+                                                    " records no winner"));
+    CHECK(*read_file(p) == before);
+    CHECK(w.values(false).line() == before_cli);
+    const auto study = StudyStore::open_read_only(o.study_path);
+    CHECK(study.info().status == "failed");
+    CHECK_FALSE(study.result());
   }
   SECTION("degraded: the profile regressed and nothing better is found") {
     SearchWorld w(Script{.flat = true});

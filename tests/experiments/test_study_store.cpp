@@ -299,3 +299,21 @@ TEST_CASE("a schema 1 study (before the search record) is still read", "[study][
   CHECK(s.info().search == nlohmann::json::object());
   CHECK_FALSE(s.trials().empty());
 }
+
+TEST_CASE("a withdrawn result leaves the study failed or interrupted, with no result, in one step") {
+  TempDir tmp("withdraw");
+  const std::string path = (tmp.dir / "s.sqlite").string();
+  auto s = StudyStore::create(path, {.seed = 1, .strategy = "bo"});
+  const int n = s.begin_trial({{"mtu", "1420"}}, 1.0);
+  s.finish_trial({.number = n, .params = {{"mtu", "1420"}}, .state = TrialState::Complete, .score = 5.0});
+  s.set_result({.outcome = SearchOutcome::Promoted, .winner_trial = n, .params = {{"mtu", "1420"}}});
+  REQUIRE(s.result());
+  CHECK_THROWS_WITH(s.withdraw_result("finished"), Catch::Contains("interrupted or failed, not 'finished'"));
+  CHECK_THROWS_WITH(s.withdraw_result("running"), Catch::Contains("not 'running'"));
+  CHECK(s.result());  // a refused withdrawal changes nothing
+  CHECK(s.info().status == "finished");
+  s.withdraw_result("failed");
+  CHECK_FALSE(s.result());
+  CHECK(s.info().status == "failed");
+  CHECK(s.trials().size() == 1);  // the trials stay: a resume learns from them
+}
