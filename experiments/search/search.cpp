@@ -347,6 +347,12 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   // The lock before the study: another wgopt changing this host left a study "running" for good.
   act::ChangeSession session(env.state_dir, env.knob_lookup, {.run_dir = env.run_dir});  // the lock; restores what a crashed run left
   for (const auto& item : session.startup().items) std::cerr << "recovered: " << item.line() << "\n";
+  // A signal during the set-up (the testbed's bring-up takes seconds): nothing measured, no study
+  // left behind (found by an exploratory test: a study "interrupted" with no trial was).
+  if (interrupted) {
+    throw Cancelled(fmt::format("a signal came during the set-up: nothing was measured or changed, no study was made{}",
+                                sp.take_down ? "; the testbed this search brought up is taken down" : ""));
+  }
   OpenedStudy study = open_study(o, plan, sp, bound, env, remote.get());
   brought_up.keep();  // from here the search uses the testbed (and leaves it up, as `wgopt search --testbed` does)
   SearchReport report = begun_report(o, bound, study);

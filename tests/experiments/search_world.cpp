@@ -470,6 +470,7 @@ SearchEnv SearchWorld::env() {
     }
     event(fmt::format("plant: testbed {}{}", o.testbed_prefix, script.testbed_brought_up ? " (brought up)" : ""));
     if (script.testbed_brought_up) sp.take_down = [this] { event("testbed taken down"); };
+    if (script.interrupt_at_setup) interrupted = true;
     if (script.server_restartable) {
       sp.restart_server = [this] {
         event("iperf3 server started again");

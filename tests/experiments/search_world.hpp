@@ -33,6 +33,7 @@ struct Script {
   int kill_apply_at_arm = 0;      // ... and kills the apply's command: the candidate's first write fails
   int kill_ping_at_check = 0;     // Ctrl-C arrives during the k-th tunnel check and kills its ping
   bool testbed_brought_up = false;  // building the plant brought the testbed up (it was not there)
+  bool interrupt_at_setup = false;  // Ctrl-C arrives while the plant is built (the testbed's bring-up)
   int dead_at_check = 0;          // the k-th tunnel check fails whatever is applied (0: never)
   int dead_from_check = 0;        // ... and every one from the k-th on (the peer is down)
   int dead_until_check = 0;       // ... up to this one only (an outage outside wgopt that ends; 0: never ends)

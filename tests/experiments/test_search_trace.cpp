@@ -588,6 +588,17 @@ TEST_CASE("search: bad input found after the testbed was brought up takes it dow
   CHECK(std::count(used.log.begin(), used.log.end(), "testbed taken down") == 0);
 }
 
+// Found by an exploratory test: Ctrl-C during the testbed's bring-up was acted on once the study
+// was made, which left a study "interrupted" with no trial (and the testbed up).
+TEST_CASE("search: a signal during the set-up ends it before any study, the testbed it brought up taken down", "[search-trace]") {
+  SearchWorld w(Script{.testbed_brought_up = true, .interrupt_at_setup = true});
+  w.start_poor();
+  const auto o = w.options();
+  CHECK_THROWS_AS(w.run(o), Cancelled);
+  CHECK(std::count(w.log.begin(), w.log.end(), "testbed taken down") == 1);
+  CHECK_FALSE(std::filesystem::exists(o.study_path));
+}
+
 TEST_CASE("search: a confirmation round whose tunnel dies is skipped with the guardian disarmed", "[search-trace]") {
   SearchWorld w(Script{.dead_at_check = 10});
   w.start_poor();
