@@ -82,7 +82,7 @@ void setup_testbed(CLI::App& root, Context& ctx) {
   tb->require_subcommand(1);
   auto opts = std::make_shared<TestbedOptions>();
 
-  auto* up = tb->add_subcommand("up", "build the testbed (does nothing if it is healthy, rebuilds it if half-broken)");
+  auto* up = tb->add_subcommand("up", "build the testbed (does nothing if it is healthy, rebuilds it if half-broken, starts its sshd again if only that died)");
   add_common(up, *opts);
   up->add_flag("--ssh", opts->ssh,
                "also run a real sshd in the server namespace on 198.18.0.1:22 (fresh host and client keys) and print "
@@ -94,14 +94,13 @@ void setup_testbed(CLI::App& root, Context& ctx) {
              "WGOPT_RUN_DIR under /run/wgopt/testbed-P-ssh; `wgopt testbed down` stops sshd and removes the keys.");
   up->callback([opts] {
     Testbed t(opts->prefix);
-    UpResult r = t.up();
-    if (opts->ssh) r.ssh = t.up_ssh(act::self_exe_path());
+    UpResult r = t.up_with_ssh(opts->ssh, act::self_exe_path());
     if (opts->json) {
       const char* outcome = r.outcome == UpResult::Outcome::created   ? "created"
                             : r.outcome == UpResult::Outcome::rebuilt ? "rebuilt"
                                                                       : "already_up";
       nlohmann::json j{{"outcome", outcome}, {"rebuilt_because", r.rebuilt_because}, {"ping_ms", r.ping_ms},
-                       {"status", r.status.to_json()}};
+                       {"sshd_restarted", r.sshd_restarted}, {"status", r.status.to_json()}};
       if (r.ssh) {
         j["ssh"] = {{"sshd_pid", r.ssh->sshd_pid}, {"target", r.ssh->target},   {"identity", r.ssh->identity},
                     {"known_hosts", r.ssh->known_hosts}, {"peer_wgopt", r.ssh->peer_wgopt},
@@ -113,7 +112,9 @@ void setup_testbed(CLI::App& root, Context& ctx) {
     }
     const auto& n = t.names();
     if (r.outcome == UpResult::Outcome::already_up) {
-      std::printf("testbed %s is already up and healthy: nothing changed (handshake %s, ping %.3f ms)\n",
+      std::printf(r.sshd_restarted ? "testbed %s was up but its sshd was not running: started it again on its keys, the peer's state "
+                                     "kept (handshake %s, ping %.3f ms)\n"
+                                   : "testbed %s is already up and healthy: nothing changed (handshake %s, ping %.3f ms)\n",
                   n.prefix.c_str(), age_text(r.status.handshake_age_s).c_str(), r.ping_ms);
       if (r.ssh) print_ssh_text(n, *r.ssh);
       return;

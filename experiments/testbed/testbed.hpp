@@ -118,7 +118,8 @@ struct UpResult {
   std::string rebuilt_because;  // the problems that made us rebuild
   TestbedStatus status;
   double ping_ms = 0;           // round trip of the check ping across the tunnel
-  std::optional<TestbedSsh> ssh;  // with `up --ssh`
+  std::optional<TestbedSsh> ssh;  // with `up --ssh`, or a dead sshd started again (sshd_restarted)
+  bool sshd_restarted = false;    // the testbed was up but its sshd was not: started again on its keys
 };
 
 struct DownResult {
@@ -152,6 +153,11 @@ class Testbed {
   // the wgopt binary peer sessions run. Idempotent. Throws Error (testbed not up, sshd or ssh-keygen
   // missing: install openssh-server; sshd does not start or listen) after removing what it made.
   TestbedSsh up_ssh(const std::string& peer_wgopt);
+
+  // `wgopt testbed up [--ssh]`: up(), then its sshd: with `ssh` (up_ssh(self_exe)), and without it
+  // when the testbed has an sshd that died (started again on its keys for the binary it ran, so a
+  // plain `up` never says "healthy" of a testbed `status` calls BROKEN; found by an exploratory test).
+  UpResult up_with_ssh(bool ssh, const std::string& self_exe);
 
   // Removes everything ours: processes in our namespaces (wireguard-go, iperf3, sshd and its
   // sessions), links, namespaces, UAPI sockets, the ssh keys and the state file. Throws Error if the

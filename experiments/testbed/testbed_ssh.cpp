@@ -119,6 +119,18 @@ void Testbed::remove_ssh(DownResult& result) {
   result.removed.push_back("ssh keys, config and peer state " + d);
 }
 
+UpResult Testbed::up_with_ssh(bool ssh, const std::string& self_exe) {
+  UpResult r = up();
+  const bool sshd_dead = r.outcome == UpResult::Outcome::already_up && r.status.ssh && r.status.ssh_problems > 0;
+  if (!ssh && !sshd_dead) return r;
+  r.ssh = up_ssh(ssh ? self_exe : r.status.ssh->peer_wgopt);
+  if (sshd_dead) {
+    r.sshd_restarted = true;
+    r.status = status();
+  }
+  return r;
+}
+
 TestbedSsh Testbed::up_ssh(const std::string& peer_wgopt) {
   require_root("wgopt testbed up --ssh");
   for (const char* tool : {"sshd", "ssh-keygen", "ssh"}) {

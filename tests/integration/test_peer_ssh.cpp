@@ -193,10 +193,16 @@ TEST_CASE("peer ssh: a dead sshd is started again on its keys; the testbed and t
   for (int i = 0; i < 100 && ::kill(before.sshd_pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   REQUIRE(::kill(before.sshd_pid, 0) != 0);
 
+  // A plain `up` (no --ssh) starts it again too: it said "already up and healthy" of a testbed
+  // `status` called BROKEN (found by an exploratory test).
   Testbed tb(kPrefix);
-  const UpResult up = tb.up();
+  const UpResult up = tb.up_with_ssh(false, "/not/this/binary");
   CHECK(up.outcome == UpResult::Outcome::already_up);  // not rebuilt
-  const TestbedSsh after = tb.up_ssh(WGOPT_BINARY);
+  CHECK(up.sshd_restarted);
+  CHECK(up.status.healthy);
+  REQUIRE(up.ssh);
+  const TestbedSsh after = *up.ssh;
+  CHECK(after.peer_wgopt == before.peer_wgopt);  // the binary it ran, not the caller's
   CHECK(after.sshd_pid > 0);
   CHECK(after.sshd_pid != before.sshd_pid);
   CHECK(after.listening);
