@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <optional>
 #include <fmt/format.h>
 
 #include "common/error.hpp"
@@ -23,6 +24,18 @@ bool all_chars(const std::string& s, const char* extra) {
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
+}
+
+// The port in ssh's "ssh: connect to host H port N: Connection refused", nullopt when no line says.
+std::optional<std::string> refused_port(const std::string& err) {
+  for (const auto& line : split_lines(err)) {
+    const auto end = line.find(": Connection refused");
+    const auto at = line.rfind(" port ", end);
+    if (end == std::string::npos || at == std::string::npos) continue;
+    const std::string n = line.substr(at + 6, end - at - 6);
+    if (!n.empty() && n.size() <= 5 && std::all_of(n.begin(), n.end(), [](unsigned char c) { return std::isdigit(c); })) return n;
+  }
+  return std::nullopt;
 }
 
 // Options that run a local command, load code, replace the remote command, open forwardings or a
@@ -264,20 +277,18 @@ SshFailure classify_ssh_failure(const SshOptions& o, const ExitStatus& st, const
                                host, o.target, last)};
   }
   if (contains(err, "Connection refused")) {
-    // The port given, named: advice to pass --ssh-option Port=N when it was passed read as a
-    // misreading (found by an exploratory test).
-    std::string port;  // ssh takes the first value of an option, its key in any case
+    // The port ssh tried, named: advice to pass --ssh-option Port=N when it was passed read as a
+    // misreading (found by an exploratory test). ssh's own line names it, wherever it came from
+    // (--ssh-option, ~/.ssh/config, 22); the option's is the fix to name.
+    std::string given;  // ssh takes the first value of an option, its key in any case
     for (const auto& opt : o.options) {
-      if (port.empty() && opt.size() > 5 && lower(opt.substr(0, 5)) == "port=") port = opt.substr(5);
+      if (given.empty() && opt.size() > 5 && lower(opt.substr(0, 5)) == "port=") given = opt.substr(5);
     }
-    if (!port.empty()) {
-      return {false, fmt::format("ssh to {} port {} was refused (nothing listens there): start sshd on the peer, or fix "
-                                 "--ssh-option Port={}",
-                                 host, port, port)};
-    }
-    return {false, fmt::format("ssh to {} was refused (nothing listens on its ssh port): start sshd on the peer, or "
-                               "give its port with --ssh-option Port=N",
-                               host)};
+    const std::string tried = refused_port(err).value_or(given);
+    const std::string where = tried.empty() ? "" : " port " + tried;
+    const std::string fix = !given.empty() ? "fix --ssh-option Port=" + given : "give its port with --ssh-option Port=N";
+    return {false, fmt::format("ssh to {}{} was refused (nothing listens {}): start sshd on the peer, or {}", host, where,
+                               tried.empty() ? "on its ssh port" : "there", fix)};
   }
   if (contains(err, "timed out") || contains(err, "Timeout")) {
     return {false, fmt::format("ssh to {} timed out ({}): check the address, the route and any firewall between the "

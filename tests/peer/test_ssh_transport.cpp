@@ -178,9 +178,17 @@ TEST_CASE("ssh failures become one line naming the host and the fix, usage vs ru
   // to give one (found by an exploratory test).
   auto on_port = base();
   on_port.options = {"Port=2222"};
-  f = classify_ssh_failure(on_port, {.code = 255}, fixture("connection-refused.txt"));
+  f = classify_ssh_failure(on_port, {.code = 255}, "ssh: connect to host 198.18.0.1 port 2222: Connection refused\n");
   CHECK_THAT(f.message, Catch::Contains("198.18.0.1 port 2222 was refused") && Catch::Contains("fix --ssh-option Port=2222") &&
                             !Catch::Contains("give its port"));
+  // The port ssh tried is the one named, wherever it came from: ssh's own line says it (found in
+  // review: a Port in ~/.ssh/config was not named).
+  f = classify_ssh_failure(o, {.code = 255}, "ssh: connect to host 198.18.0.1 port 2200: Connection refused\n");
+  CHECK(f.message == "ssh to 198.18.0.1 port 2200 was refused (nothing listens there): start sshd on the peer, or give its port with "
+                     "--ssh-option Port=N");
+  f = classify_ssh_failure(o, {.code = 255}, "kex_exchange_identification: Connection refused\n");
+  CHECK(f.message == "ssh to 198.18.0.1 was refused (nothing listens on its ssh port): start sshd on the peer, or give its port with "
+                     "--ssh-option Port=N");
 }
 
 // An established session's end: the stderr tail holds the agent's log lines too, which are not
