@@ -77,6 +77,9 @@ Priming prime_engine(opt::Strategy& engine, const SearchSpace& space, const std:
     ++p.replayed;
     engine.tell(space.from_values(params_of(t)), to_opt_state(t.state), t.score.value_or(std::nan("")));
   }
+  // The replayed trials' best, on the progress line from the start (it read "best est. -" until
+  // the resumed search's first trial ended).
+  if (const auto best = engine.recommend(); best.valid) progress.set_best(best.mean);
   progress.say(fmt::format("resumed {}: {} earlier trials replayed into the engine{}{}{}", store.path(),
                            p.replayed,
                            interrupted ? fmt::format(" ({} interrupted before measurement left out)", interrupted) : "",

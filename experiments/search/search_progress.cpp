@@ -49,7 +49,9 @@ std::optional<std::chrono::milliseconds> SearchProgress::eta_locked() const {
       limits.wall ? std::optional(std::max(milliseconds(0), *limits.wall - budget_.elapsed())) : std::nullopt;
   if (state_.phase == "baseline" || state_.phase == "trial" || state_.phase == "re-measure") {
     const auto trials = budget_.eta();  // the trials' end; the reserve follows them
-    if (!trials) return to_wall;
+    // No trial left (a resume of a study whose cap was reached) and no budget: what follows is not
+    // bounded by anything known (it read "ETA 0.0s" over the baseline and confirmation to come).
+    if (!trials || (*trials == milliseconds(0) && !to_wall)) return to_wall;
     const milliseconds end = *trials + limits.reserve;
     return to_wall ? std::min(end, *to_wall) : end;
   }

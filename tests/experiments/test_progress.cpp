@@ -143,6 +143,14 @@ TEST_CASE("the ETA is the whole search's end: the trials' end plus the reserve, 
   CHECK_THAT(p2.line(), !Catch::Contains("ETA"));
 }
 
+TEST_CASE("a resume whose trial cap is spent shows no ETA without a budget, not 0.0s", "[progress]") {
+  Budget budget(BudgetLimits{.max_trials = 4});
+  budget.add_previous_trials(4);
+  SearchProgress progress(budget, /*quiet=*/true);
+  progress.show("baseline", 1, 3);
+  CHECK_THAT(progress.line(), !Catch::Contains("ETA"));
+}
+
 TEST_CASE("the line names the measured configuration's changes from the baseline", "[progress]") {
   const std::map<std::string, std::string> base = {{"cc", "bbr"}, {"mtu", "1420"}, {"rmem", "4096 131072 33554432"}};
   CHECK(changed_knobs({{"cc", "reno"}, {"mtu", "1420"}, {"txq", "1661"}}, base) ==
