@@ -37,9 +37,7 @@ std::vector<ExportFile> render_sysctl(const act::Profile& p, const Model& m, con
   std::string out = header(p, o, "#",
                            "install -m 0644 99-wgopt.conf /etc/sysctl.d/ && sysctl -p /etc/sysctl.d/99-wgopt.conf "
                            "(systemd-sysctl applies it at every boot)");
-  if (!m.place.empty() && m.place != "host") {
-    out += comment_line("#", fmt::format("Captured in {}: there, apply it with `ip netns exec NAME sysctl -p FILE`.", m.place));
-  }
+  out += captured_note(m, "#", "in the namespace, apply it with `ip netns exec NAME sysctl -p FILE`");
   out += not_expressible(where(m, [](const Knob& k) { return !is_sysctl(k); }), "#", "not sysctls; use --format systemd");
   out += "\n";
   // sysctl.d(5): "key = value"; the rest of the line is the value, spaces included.
@@ -93,6 +91,7 @@ std::vector<ExportFile> render_networkd(const act::Profile& p, const Model& m, c
                            fmt::format("install -m 0644 {} /etc/systemd/network/ && update-initramfs -u; it applies when "
                                        "udev adds {} (next boot, or `udevadm trigger --action=add /sys/class/net/{}`)",
                                        file, dev, dev));
+  out += captured_note(m, "#", "udev applies a .link only to devices of the root namespace: use --format systemd");
   out += fmt::format("# The underlay is {} (see `wgopt export --help` for how it is chosen).\n", dev);
   out += not_expressible(where(m, [&](const Knob& k) { return !is_sysctl(k) && (k.device != dev || link_keys(k).empty()); }), "#",
                          "use --format systemd");
@@ -117,6 +116,7 @@ std::vector<ExportFile> render_tuned(const act::Profile& p, const Model& m, cons
   std::string out = header(p, o, "#", fmt::format("install -D -m 0644 tuned.conf /{} && tuned-adm profile wgopt", path));
   // Neither the parent nor the directory here: the Ansible role puts this text on hosts whose
   // active profile and TuneD version it reads there.
+  out += captured_note(m, "#", "TuneD does not enter namespaces: use --format systemd");
   out += "# A child profile: it adds wgopt's settings to the one include= names. TuneD 2.24 and later read\n";
   out += "# it from /etc/tuned/profiles/wgopt/, older versions from /etc/tuned/wgopt/.\n";
   // tuned's net plugin: mtu, txqueuelen, channels (ethtool -L), ring (ethtool -G), features (ethtool -K).

@@ -158,6 +158,11 @@ std::string label(const ExportOptions& options) {
   return one_line(options.profile_label, 200) + (options.label_note.empty() ? "" : " (" + options.label_note + ")");
 }
 
+std::string captured_note(const Model& m, const std::string& comment, const std::string& there) {
+  if (m.place.empty() || m.place == "host") return "";
+  return comment_line(comment, fmt::format("Captured in {}: installed on a host, this file acts in its root namespace; {}.", cut(m.place), there));
+}
+
 std::string header(const act::Profile& profile, const ExportOptions& options, const std::string& comment,
                    const std::string& install) {
   // Every line goes through comment_line(); free text is cut first, so a line stays readable.

@@ -308,6 +308,7 @@ std::optional<ExportFile> device_unit(const act::Profile& profile, const Model& 
   std::string unit = header(profile, o, "#",
                             fmt::format("install -m 0644 {} /etc/systemd/system/ && systemctl daemon-reload && systemctl enable {}",
                                         name, name));
+  unit += captured_note(m, "#", "for the namespace, run the script in it: ip netns exec NAME /" + std::string(kScriptPath));
   unit += "\n[Unit]\n";
   unit += fmt::format("Description=wgopt tuning of {}: its settings again each time the interface appears (NetBird recreates it)\n", dev);
   unit += fmt::format("BindsTo={}\nAfter={}\n\n", device, device);
@@ -344,6 +345,7 @@ std::vector<ExportFile> render_systemd(const act::Profile& profile, const Model&
                             fmt::format("install -m 0644 wgopt-tuning.service /etc/systemd/system/ && install -m 0755 "
                                         "wgopt-tuning.sh {} && systemctl daemon-reload && systemctl enable --now wgopt-tuning.service",
                                         script_abs));
+  unit += captured_note(m, "#", "for the namespace, run the script in it: ip netns exec NAME " + script_abs);
   unit += "\n[Unit]\n";
   unit += "Description=wgopt tuning: interface settings sysctl cannot hold (RPS, IRQs, channels, rings, offloads, qdisc, MTU)\n";
   unit += kinds.count("service") ? "After=network-online.target netbird.service irqbalance.service\n"
@@ -358,6 +360,7 @@ std::vector<ExportFile> render_systemd(const act::Profile& profile, const Model&
 
   std::string sh = "#!/bin/sh\n";
   sh += header(profile, o, "#", "run by wgopt-tuning.service; by hand: sh " + script_abs);
+  sh += captured_note(m, "#", "for the namespace, run it there: ip netns exec NAME sh " + script_abs);
   sh += not_expressible(sysctls, "#", "sysctls; use --format sysctl");
   sh += "set -eu\n\n";
   sh += kFail;

@@ -76,6 +76,29 @@ TEST_CASE("export: masks are checked against the profile's CPU count", "[export]
   CHECK_THAT(files[1].content, Contains("set_rx_queues 'eth0' rps_cpus '1' '2'"));
 }
 
+TEST_CASE("export: a profile captured in a namespace says, in every boot file, where it acts and how to apply it there", "[export]") {
+  // Found in review: only sysctl.d's file said so; the unit, the .link and TuneD's profile acted on
+  // the root namespace without a word.
+  const auto p = profile("  lead-uc/mtu: 1500\n  lead-uc/offload/gro: \"on\"\n  lead-wc/mtu: 1420\n  net.ipv4.tcp_rmem: 4096 131072 6291456\n",
+                         "host: {place: netns lead-cli}\n");
+  const auto files = render_export(p, "all", opts());
+  int noted = 0;
+  for (const auto& f : files) {
+    INFO(f.path);
+    if (f.path.find("sysctl.d") == std::string::npos && f.path.find(".link") == std::string::npos &&
+        f.path.find("tuned") == std::string::npos && f.path.find("wgopt-tuning") == std::string::npos) {
+      continue;
+    }
+    CHECK_THAT(f.content, Contains("# Captured in netns lead-cli: installed on a host, this file acts in its root namespace; "));
+    ++noted;
+  }
+  CHECK(noted == 6);  // sysctl.d, the unit and its script, the tunnel's re-apply unit, the .link, TuneD's profile
+  auto on_eth0 = opts();
+  on_eth0.underlay = "eth0";
+  const auto host = render_export(profile("  eth0/mtu: 1500\n", "host: {place: host}\n"), "networkd", on_eth0);
+  CHECK_THAT(host.at(0).content, !Contains("Captured in"));
+}
+
 TEST_CASE("export: the underlay and the WireGuard interface are chosen by the documented rule", "[export]") {
   // NIC knobs mark the underlay; the other one is the tunnel.
   auto r = export_roles(profile("  ens5/rings/rx: 1024\n  nbx/mtu: 1400\n"), opts());

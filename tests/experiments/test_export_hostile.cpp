@@ -414,7 +414,7 @@ TEST_CASE("export hostile: the header keeps one visible line per fact", "[export
   const std::string shown = "s\\n$(id)\\r\\x01\\x7f\\u2028\\\\\\x00z";
   CHECK_THAT(c, Contains("# Study " + shown + ", outcome " + shown + ", created " + shown + ".\n"));
   CHECK_THAT(c, Contains("# Captured: " + shown + ", 4 CPUs, kernel " + shown));
-  CHECK_THAT(c, Contains("# Captured in netns wgopt-hostile: there, apply it"));  // a place, checked when read
+  CHECK_THAT(c, Contains("# Captured in netns wgopt-hostile: installed on a host, this file acts in its root namespace; in the "));  // a place, checked when read
 }
 
 // The timer's install line names the profile file in a shell command a reader may paste: a name
