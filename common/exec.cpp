@@ -290,7 +290,12 @@ struct ChildSetup {
     if (stop_held) {
       for (int sig : {SIGINT, SIGQUIT, SIGHUP}) ::signal(sig, SIG_IGN);
     }
-    if (group) ::setpgid(0, 0);
+    // A daemon (it outlives wgopt on purpose) leaves wgopt's session: a Ctrl-C or hang-up of the
+    // terminal reaches the foreground process group, wgopt's, which must not take the testbed's
+    // wireguard-go with it (found by an exploratory test: it did, and the search still said its
+    // values were restored). iperf3 -D and sshd do this themselves; wireguard-go does not.
+    if (!die_with_parent) ::setsid();
+    else if (group) ::setpgid(0, 0);
     if (die_with_parent) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(127);  // wgopt died before the line above took effect

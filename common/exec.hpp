@@ -26,7 +26,8 @@ struct Command {
   // (PR_SET_PDEATHSIG, set in the child before exec). The kernel sends it when the *thread* that
   // forked ends; run() blocks that thread until the child has exited, so the child never outlives
   // it except with the whole process. false only for programs started to outlive wgopt on purpose
-  // (daemons: wireguard-go, the testbed's `iperf3 -D`).
+  // (daemons: wireguard-go, the testbed's `iperf3 -D`); those start in a session of their own
+  // (setsid), out of reach of the terminal's Ctrl-C and hang-up.
   bool dies_with_wgopt = true;
   // true: the child leads a new process group, and the whole group is killed (SIGKILL) when the
   // command ends: at its timeout, when should_stop says so, and after the child exits (whatever it

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <filesystem>
@@ -123,6 +124,23 @@ TEST_CASE("a daemon started with dies_with_wgopt = false outlives wgopt", "[exec
   REQUIRE(::waitpid(wgopt_like, nullptr, 0) == wgopt_like);
   CHECK_FALSE(gone_within(daemon, 1s));
   testproc::kill_leftovers({daemon});
+}
+
+TEST_CASE("a daemon starts in a session of its own: the terminal's Ctrl-C to wgopt's group does not reach it", "[exec]") {
+  // /proc/PID/stat fields 5 and 6: the process group and the session, of the shell itself.
+  const std::vector<std::string> ids{"sh", "-c", "echo $$ $(cut -d' ' -f5,6 /proc/$$/stat)"};
+  auto daemon = ProcessRunner().run({.argv = ids, .timeout = 10s, .dies_with_wgopt = false});
+  REQUIRE(daemon.ok());
+  int pid = 0, pgrp = 0, sid = 0;
+  REQUIRE(std::sscanf(daemon.out.c_str(), "%d %d %d", &pid, &pgrp, &sid) == 3);
+  CHECK(sid == pid);
+  CHECK(pgrp == pid);
+  CHECK(sid != ::getsid(0));
+  auto plain = ProcessRunner().run({.argv = ids, .timeout = 10s});
+  REQUIRE(plain.ok());
+  REQUIRE(std::sscanf(plain.out.c_str(), "%d %d %d", &pid, &pgrp, &sid) == 3);
+  CHECK(sid == ::getsid(0));  // an ordinary command stays in wgopt's session and group
+  CHECK(pgrp == ::getpgrp());
 }
 
 TEST_CASE("own_process_group: a timeout, a stop and a clean exit each end everything the child started", "[exec]") {
