@@ -27,11 +27,12 @@ std::string lower(std::string s) {
 }
 
 // The port in ssh's "ssh: connect to host H port N: Connection refused", nullopt when no line says.
-std::optional<std::string> refused_port(const std::string& err) {
+// Only a line about `host` counts: with ProxyJump the refusal may be the jump host's.
+std::optional<std::string> refused_port(const std::string& err, const std::string& host) {
   for (const auto& line : split_lines(err)) {
     const auto end = line.find(": Connection refused");
     const auto at = line.rfind(" port ", end);
-    if (end == std::string::npos || at == std::string::npos) continue;
+    if (end == std::string::npos || at == std::string::npos || line.find("connect to host " + host + " port ") == std::string::npos) continue;
     const std::string n = line.substr(at + 6, end - at - 6);
     if (!n.empty() && n.size() <= 5 && std::all_of(n.begin(), n.end(), [](unsigned char c) { return std::isdigit(c); })) return n;
   }
@@ -104,6 +105,12 @@ void check_option(const std::string& kv) {
     if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos || std::stoi(v) < 1 || std::stoi(v) > 3600) {
       throw UsageError(fmt::format("--ssh-option {} must be a number of {} from 1 to 3600 (0 would turn it off)", one_line(kv, 80),
                                    k == "serveralivecountmax" ? "keepalives" : "seconds"));
+    }
+  }
+  if (k == "port") {  // found by an exploratory test: ssh's "Bad port 'abc'" came out as exit 1
+    const std::string v = kv.substr(eq + 1);
+    if (v.size() > 5 || v.find_first_not_of("0123456789") != std::string::npos || std::stoi(v) < 1 || std::stoi(v) > 65535) {
+      throw UsageError(fmt::format("--ssh-option {} is not a port: use Port=1..65535", one_line(kv, 80)));
     }
   }
   if (k == "proxyjump") {
@@ -284,7 +291,7 @@ SshFailure classify_ssh_failure(const SshOptions& o, const ExitStatus& st, const
     for (const auto& opt : o.options) {
       if (given.empty() && opt.size() > 5 && lower(opt.substr(0, 5)) == "port=") given = opt.substr(5);
     }
-    const std::string tried = refused_port(err).value_or(given);
+    const std::string tried = refused_port(err, host).value_or(given);
     const std::string where = tried.empty() ? "" : " port " + tried;
     const std::string fix = !given.empty() ? "fix --ssh-option Port=" + given : "give its port with --ssh-option Port=N";
     return {false, fmt::format("ssh to {}{} was refused (nothing listens {}): start sshd on the peer, or {}", host, where,

@@ -88,6 +88,10 @@ TEST_CASE("ssh options that run commands, or that wgopt owns, are refused with o
                         Case{"LocalForward=1:2:3", "no ports"},
                         Case{"ControlMaster=auto", "outlive"},
                         Case{"SetEnv=WGOPT_STATE_DIR=/tmp", "peer's own"},
+                        Case{"Port=abc", "--ssh-option Port=abc is not a port: use Port=1..65535"},
+                        Case{"port=0", "is not a port"},
+                        Case{"Port=70000", "is not a port"},
+                        Case{"Port=123456", "is not a port"},
                         Case{"Port=22\nProxyCommand=x", "control character"},
                         Case{"Port", "KEY=VALUE"},
                         Case{"=22", "KEY=VALUE"},
@@ -186,6 +190,9 @@ TEST_CASE("ssh failures become one line naming the host and the fix, usage vs ru
   f = classify_ssh_failure(o, {.code = 255}, "ssh: connect to host 198.18.0.1 port 2200: Connection refused\n");
   CHECK(f.message == "ssh to 198.18.0.1 port 2200 was refused (nothing listens there): start sshd on the peer, or give its port with "
                      "--ssh-option Port=N");
+  // With ProxyJump the refusal may be the jump host's: its port is not the target's.
+  f = classify_ssh_failure(o, {.code = 255}, "ssh: connect to host jump.example port 22: Connection refused\n");
+  CHECK_THAT(f.message, Catch::StartsWith("ssh to 198.18.0.1 was refused") && !Catch::Contains("port 22"));
   f = classify_ssh_failure(o, {.code = 255}, "kex_exchange_identification: Connection refused\n");
   CHECK(f.message == "ssh to 198.18.0.1 was refused (nothing listens on its ssh port): start sshd on the peer, or give its port with "
                      "--ssh-option Port=N");
