@@ -77,6 +77,9 @@ struct TestbedSsh {
   std::string peer_wgopt;       // the wgopt binary the peer runs (this one)
   int sshd_pid = 0;             // 0: not running
   bool listening = false;       // something listens on 198.18.0.1:22 in P-srv
+  // What up_ssh did: found it healthy, started a dead sshd again on its keys (the peer's state
+  // kept), or made it anew (fresh keys, a fresh peer state).
+  enum class Made { found, restarted, anew } made = Made::found;
 
   static constexpr int port = 22;
   // --ssh root@198.18.0.1 --ssh-identity ... --ssh-known-hosts ... --peer-wgopt ...
@@ -118,8 +121,8 @@ struct UpResult {
   std::string rebuilt_because;  // the problems that made us rebuild
   TestbedStatus status;
   double ping_ms = 0;           // round trip of the check ping across the tunnel
-  std::optional<TestbedSsh> ssh;  // with `up --ssh`, or a dead sshd started again (sshd_restarted)
-  bool sshd_restarted = false;    // the testbed was up but its sshd was not: started again on its keys
+  std::optional<TestbedSsh> ssh;  // with `up --ssh`, or an sshd made whole again (sshd_repaired)
+  bool sshd_repaired = false;     // the testbed was up but its sshd was not: ssh->made says how it was made whole
 };
 
 struct DownResult {

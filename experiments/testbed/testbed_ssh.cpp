@@ -121,11 +121,11 @@ void Testbed::remove_ssh(DownResult& result) {
 
 UpResult Testbed::up_with_ssh(bool ssh, const std::string& self_exe) {
   UpResult r = up();
-  const bool sshd_dead = r.outcome == UpResult::Outcome::already_up && r.status.ssh && r.status.ssh_problems > 0;
-  if (!ssh && !sshd_dead) return r;
+  const bool sshd_broken = r.outcome == UpResult::Outcome::already_up && r.status.ssh && r.status.ssh_problems > 0;
+  if (!ssh && !sshd_broken) return r;
   r.ssh = up_ssh(ssh ? self_exe : r.status.ssh->peer_wgopt);
-  if (sshd_dead) {
-    r.sshd_restarted = true;
+  if (sshd_broken) {
+    r.sshd_repaired = true;
     r.status = status();
   }
   return r;
@@ -157,6 +157,7 @@ TestbedSsh Testbed::up_ssh(const std::string& peer_wgopt) {
       std::filesystem::exists(current.ssh->host_key) && std::filesystem::exists(current.ssh->identity) &&
       std::filesystem::exists(current.ssh->config)) {
     TestbedSsh ssh = *current.ssh;
+    ssh.made = TestbedSsh::Made::restarted;
     start_sshd(ssh);
     (*state)["ssh"]["sshd_pid"] = ssh.sshd_pid;
     th::save_json(state_file(), *state);
@@ -170,6 +171,7 @@ TestbedSsh Testbed::up_ssh(const std::string& peer_wgopt) {
   remove_ssh(ignored);
 
   TestbedSsh ssh = ssh_paths(peer_wgopt);
+  ssh.made = TestbedSsh::Made::anew;
   try {
     for (const auto& d : {ssh.dir, ssh.peer_state_dir, ssh.peer_run_dir}) {
       if (::mkdir(d.c_str(), 0700) != 0) throw Error(fmt::format("cannot create {}: {}", d, std::strerror(errno)));

@@ -198,10 +198,11 @@ TEST_CASE("peer ssh: a dead sshd is started again on its keys; the testbed and t
   Testbed tb(kPrefix);
   const UpResult up = tb.up_with_ssh(false, "/not/this/binary");
   CHECK(up.outcome == UpResult::Outcome::already_up);  // not rebuilt
-  CHECK(up.sshd_restarted);
+  CHECK(up.sshd_repaired);
   CHECK(up.status.healthy);
   REQUIRE(up.ssh);
   const TestbedSsh after = *up.ssh;
+  CHECK(after.made == TestbedSsh::Made::restarted);
   CHECK(after.peer_wgopt == before.peer_wgopt);  // the binary it ran, not the caller's
   CHECK(after.sshd_pid > 0);
   CHECK(after.sshd_pid != before.sshd_pid);
