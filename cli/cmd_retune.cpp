@@ -66,6 +66,11 @@ int rewrite_boot_files(const std::string& profile) {
 void print_result(const ex::SearchReport& report, const ex::RetuneOptions& r, bool json) {
   if (json) {
     std::cout << ex::retune_json(report).dump(2) << "\n";
+    // A run that stopped early says so on stderr too, as `search` does (found by an exploratory
+    // test: with --json an interrupted retune said nothing there).
+    if (report.outcome == ex::SearchOutcome::Interrupted || report.outcome == ex::SearchOutcome::PeerLost) {
+      std::cerr << ex::retune_summary(report) << "\n";
+    }
     return;
   }
   if (!r.quiet) {
@@ -230,10 +235,15 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
       report = ex::run_retune_with_backoff(options, ex::BusyBackoff{}, ex::default_retune_wait_env(interrupted), interrupted);
     } catch (const wgopt::UsageError&) {
       throw;  // bad input (a profile for another host too) changed nothing and ran nothing: no run to record
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+      // A signal before the study (the timer stopped at shutdown) is an interrupted run, not a
+      // failure (found in review: it counted as one).
+      ex::SearchReport stopped;
+      stopped.outcome = ex::SearchOutcome::Interrupted;
+      const bool cancelled = dynamic_cast<const wgopt::Cancelled*>(&e) != nullptr;
       if (!metrics->empty()) {
         try {
-          write_metrics(*metrics, nullptr, r->profile);
+          write_metrics(*metrics, cancelled ? &stopped : nullptr, r->profile);
         } catch (const std::exception& e) {
           spdlog::warn("cannot write the metrics of this failed run to {}: {}", *metrics, e.what());  // the run's error matters more
         }

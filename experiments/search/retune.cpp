@@ -184,7 +184,7 @@ std::string retune_summary(const SearchReport& r) {
   if (r.outcome == SearchOutcome::Interrupted && r.baseline_score == 0 && r.baseline_throughput_mbps == 0) {
     // Stopped before the host was measured: no score to show (it printed "score 0.0 (recorded 0.0,
     // profile now +0.0%)"), and the drift put back stays, as the profile asks, undone by a rollback.
-    std::string s = "wgopt retune: interrupted before the host was measured";
+    std::string s = "wgopt retune: interrupted before the host's baseline rounds ended";
     if (!r.drifted.empty()) {
       s += fmt::format(", {} drifted knob(s) put back to the profile's values (kept; `wgopt rollback` undoes them)", r.drifted.size());
     }
@@ -205,6 +205,7 @@ std::string retune_summary(const SearchReport& r) {
   if (!r.kernel_now.empty()) s += fmt::format(", kernel {} -> {}", r.kernel_was, r.kernel_now);
   if (r.outcome == SearchOutcome::Retuned) s += fmt::format(", new winner {:+.1f}% over the profile", r.gain_pct);
   s += fmt::format(", {} trials, {:.0f}s", r.trials, r.elapsed_s);
+  if (!r.withdrawn.empty()) s += "; the confirmed winner did not stay: " + r.withdrawn;
   return s + left_alone_clause(r);
 }
 
@@ -236,7 +237,10 @@ std::string retune_metrics(const SearchReport* report, const std::string& profil
   // gauge of a measurement it may not have made (found by an exploratory test: a retune --ssh that
   // lost its peer exited 1 and every metric read clean).
   const bool failed = !report || retune_exit_code(report->outcome) == 1;
-  if (report && !failed) {
+  // Only a run that ended its measurements has gauges: an interrupted one wrote 0s, read by a
+  // dashboard as a host at no throughput (found by an exploratory test).
+  const bool measured = report && !failed && report->outcome != SearchOutcome::Interrupted;
+  if (measured) {
     const SearchReport& r = *report;
     const bool on_winner = r.outcome == SearchOutcome::Retuned;
     const double throughput = on_winner && r.winner_throughput_mbps > 0 ? r.winner_throughput_mbps : r.baseline_throughput_mbps;

@@ -9,7 +9,7 @@
 #include "actuators/restore.hpp"
 #include "common/error.hpp"
 #include "common/exec.hpp"
-#include "common/files.hpp"
+#include "common/util.hpp"
 #include "experiments/search/baseline_rounds.hpp"
 #include "experiments/search/confirmation_rounds.hpp"
 #include "experiments/search/engine_priming.hpp"
@@ -85,6 +85,38 @@ class BroughtUpTestbed {
   bool quiet_;
   std::string prefix_;
   bool kept_ = false;
+};
+
+// The set-up's steps. A signal during them (the testbed's bring-up takes seconds) ends the search
+// before its study is made or opened (exit 130, Cancelled; found by an exploratory test: a study
+// "interrupted" with no trial was left). A command the terminal's SIGINT killed meanwhile (ip,
+// ethtool) fails with an error that is the signal's doing: said as the interruption (it was exit 1
+// or 2, "interface 'xa-ws' does not exist").
+class SetUp {
+ public:
+  SetUp(const std::atomic<bool>& interrupted, const SearchOptions& o) : interrupted_(interrupted), o_(o) {}
+  template <class Step>
+  decltype(auto) operator()(Step&& step) const {
+    try {
+      return step();
+    } catch (const Cancelled&) {
+      throw;
+    } catch (const std::exception& e) {
+      if (!interrupted_) throw;
+      throw Cancelled(line(fmt::format(" (what it stopped: {})", one_line(e.what(), 200))));
+    }
+  }
+  void check() const {
+    if (interrupted_) throw Cancelled(line(""));
+  }
+
+ private:
+  std::string line(const std::string& stopped) const {
+    return fmt::format("a signal came during the set-up{}: nothing was measured, {}", stopped,
+                       o_.resume.empty() ? "no study was made" : "study " + o_.resume + " is left as it was");
+  }
+  const std::atomic<bool>& interrupted_;
+  const SearchOptions& o_;
 };
 
 std::string duration_label(const Objective& objective) { return fmt::format("{}s", objective.duration.count()); }
@@ -190,17 +222,18 @@ void fill_outcome(const SearchOptions& o, const SearchPlan& plan, const BoundSpa
 }
 
 // A signal ended the search: what was applied is rolled back already (AppliedCandidate).
-void end_interrupted(const TrialCounts& counts, StudyStore& store, bool profile_written, SearchReport& report) {
+// `name_profile`: the profile is this run's to name (written by it, or the one a retune holds).
+void end_interrupted(const TrialCounts& counts, StudyStore& store, bool name_profile, SearchReport& report) {
   count_trials(counts, report);
   store.set_status("interrupted");
   report.outcome = SearchOutcome::Interrupted;
-  if (!profile_written) report.profile_path.clear();  // never name a profile this run did not write
+  if (!name_profile) report.profile_path.clear();  // never name a profile this run did not write
 }
 
 // The peer could not be reached again (or was lost outside a trial): the search ends, resumable.
-void end_peer_lost(const peer::PeerLost& e, const TrialCounts& counts, StudyStore& store, SearchReport& report) {
+void end_peer_lost(const peer::PeerLost& e, const TrialCounts& counts, StudyStore& store, bool result_stands, SearchReport& report) {
   count_trials(counts, report);
-  store.set_status("interrupted");
+  if (!result_stands) store.set_status("interrupted");  // a search's result, recorded before the final apply, stands (final_apply.hpp)
   report.outcome = SearchOutcome::PeerLost;
   report.confirmation = std::string("the peer was lost: ") + e.what();
   if (report.peer_events.empty()) report.peer_events.push_back(report.confirmation);
@@ -273,6 +306,7 @@ nlohmann::json SearchReport::to_json() const {
     if (simplification_interrupted) j["apply_hint"] = apply_hint;
   }
   if (!support.empty()) j["support"] = support;
+  if (!withdrawn.empty()) j["withdrawn"] = withdrawn;
   if (apply_interrupted) {
     j["apply_interrupted"] = true;
     j["apply_hint"] = apply_hint;
@@ -336,26 +370,27 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   env.require_root();
   const SearchOptions o = resume_options(given);  // --resume: the study checked read-only, its plant
   SearchPlan plan = plan_search(o);
-  SearchPlant sp = env.plant(o, [&](const std::string& line) {
-    if (!o.quiet) std::cerr << line << "\n";
+  const SetUp set_up(interrupted, o);
+  SearchPlant sp = set_up([&] {
+    return env.plant(o, [&](const std::string& line) {
+      if (!o.quiet) std::cerr << line << "\n";
+    });
   });
   BroughtUpTestbed brought_up(sp, o.quiet, o.testbed_prefix);  // destroyed after the session, the lock and the peer's link
-  std::unique_ptr<RemoteEnd> remote = open_remote_end(o, sp, env, interrupted);  // --ssh: the peer's end, null otherwise
-  if (plan.retune() && remote) gate_peer_facts(*plan.retune_profile, o.retune_profile, *remote, o.retune_force);
-  BoundSpace bound = bind_space(o, sp, plan.overrides, plan.retune_profile ? &*plan.retune_profile : nullptr, remote.get());
-  const act::TunerDecision tuners = check_other_tuners(o, sp, plan, bound, env);
+  std::unique_ptr<RemoteEnd> remote = set_up([&] { return open_remote_end(o, sp, env, interrupted); });  // --ssh: the peer's end
+  if (plan.retune() && remote) set_up([&] { gate_peer_facts(*plan.retune_profile, o.retune_profile, *remote, o.retune_force); });
+  BoundSpace bound =
+      set_up([&] { return bind_space(o, sp, plan.overrides, plan.retune_profile ? &*plan.retune_profile : nullptr, remote.get()); });
+  const act::TunerDecision tuners = set_up([&] { return check_other_tuners(o, sp, plan, bound, env); });
   // The lock before the study: another wgopt changing this host left a study "running" for good.
   act::ChangeSession session(env.state_dir, env.knob_lookup, {.run_dir = env.run_dir});  // the lock; restores what a crashed run left
   for (const auto& item : session.startup().items) std::cerr << "recovered: " << item.line() << "\n";
-  // A signal during the set-up (the testbed's bring-up takes seconds): nothing measured, no study
-  // left behind (found by an exploratory test: a study "interrupted" with no trial was).
-  if (interrupted) {
-    throw Cancelled(fmt::format("a signal came during the set-up: nothing was measured or changed, no study was made{}",
-                                sp.take_down ? "; the testbed this search brought up is taken down" : ""));
-  }
+  set_up.check();
   OpenedStudy study = open_study(o, plan, sp, bound, env, remote.get());
   brought_up.keep();  // from here the search uses the testbed (and leaves it up, as `wgopt search --testbed` does)
   SearchReport report = begun_report(o, bound, study);
+  // Known before any measurement: a retune stopped early reported 0 (found by an exploratory test).
+  if (plan.retune()) report.recorded_score = plan.retune_evidence.recorded_score().value_or(0);
 
   std::unique_ptr<act::Guardian> guardian = o.watchdog ? env.start_guardian(o, env.state_dir) : nullptr;
   auto engine = make_engine(plan, *bound.space);
@@ -419,7 +454,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     evidence.returned = change_evidence(simp.returned);
     evidence.simplification = simp.reason;
     if (conf.winner_row.n > 0) report.winner_throughput_mbps = conf.winner_row.mean_throughput();
-    const std::optional<std::string> profile_before = read_file(report.profile_path);  // put back if the winner cannot stay
+    FilesBefore before = files_before_profile(report.profile_path, plan.retune());  // put back if the winner cannot stay
     write_profile(report.profile_path, conf.winner, study.facts, evidence, report, plan.retune(), conf.promote,
                   peer_part(remote.get(), plan, conf.winner));
     profile_written = true;
@@ -432,16 +467,17 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     record_result(study.store, report, conf.winner_trial, conf.winner, evidence, env.unix_time());
     result_recorded = true;  // from here the final apply sets the status when it fails (final_apply.hpp)
     if (conf.promote && !o.no_apply && !simp.interrupted) {
-      apply_for_good({plant, outages, study.store, conf.winner, plan.retune(), profile_before, apply_hint(o, report.profile_path)}, report);
+      apply_for_good({plant, outages, study.store, conf.winner, plan.retune(), std::move(before), apply_hint(o, report.profile_path)},
+                     report);
     }
     plant.stop_guardian();
   } catch (const Interrupted&) {  // what was applied is rolled back already (AppliedCandidate)
-    end_interrupted(counts, study.store, profile_written, report);
+    end_interrupted(counts, study.store, profile_written || plan.retune(), report);  // a retune's is the profile it held
     ended();
     return report;
   } catch (const peer::PeerLost& e) {  // this end is restored (AppliedCandidate); the peer restores itself
-    end_peer_lost(e, counts, study.store, report);
-    if (!profile_written) report.profile_path.clear();
+    end_peer_lost(e, counts, study.store, result_recorded && !plan.retune(), report);
+    if (!profile_written && !plan.retune()) report.profile_path.clear();
     ended();
     return report;
   } catch (...) {

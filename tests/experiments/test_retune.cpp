@@ -176,6 +176,17 @@ TEST_CASE("retune metrics are node_exporter textfile format and counters continu
   CHECK_THAT(fourth, Catch::Contains("wgopt_retune_failures_total{" + lbl + "} 2\n"));
   CHECK_THAT(fourth, Catch::Contains("wgopt_retune_trials_total{" + lbl + "} 7\n"));
   CHECK_THAT(fourth, !Catch::Contains("wgopt_score{") && !Catch::Contains("wgopt_throughput_mbps{"));
+
+  // The fifth is interrupted (the timer stopped at shutdown, exit 130): not a failure, and no gauge
+  // of a measurement it did not finish (found by an exploratory test: they read 0).
+  SearchReport stopped;
+  stopped.outcome = SearchOutcome::Interrupted;
+  stopped.recorded_score = 598.1;
+  auto fifth = retune_metrics(&stopped, profile, 1790345600, fourth);
+  CHECK_THAT(fifth, Catch::Contains("wgopt_retune_outcome{" + lbl + ",outcome=\"interrupted\"} 1\n"));
+  CHECK_THAT(fifth, Catch::Contains("wgopt_retune_failures_total{" + lbl + "} 2\n"));
+  CHECK_THAT(fifth, !Catch::Contains("wgopt_score{") && !Catch::Contains("wgopt_throughput_mbps{") &&
+                        !Catch::Contains("wgopt_recorded_score{"));
 }
 
 TEST_CASE("the retune summary is one line with the outcome, the scores and what happened", "[retune]") {
@@ -200,7 +211,7 @@ TEST_CASE("the retune summary is one line with the outcome, the scores and what 
   stopped.outcome = SearchOutcome::Interrupted;
   stopped.drifted = {"wgt8-wc/mtu: 1400 -> 1420"};
   stopped.elapsed_s = 3;
-  CHECK(retune_summary(stopped) == "wgopt retune: interrupted before the host was measured, 1 drifted knob(s) put back to the "
+  CHECK(retune_summary(stopped) == "wgopt retune: interrupted before the host's baseline rounds ended, 1 drifted knob(s) put back to the "
                                    "profile's values (kept; `wgopt rollback` undoes them), 0 trials, 3s");
   SearchReport lost;  // the peer gone (retune --ssh): no score to show either
   lost.outcome = SearchOutcome::PeerLost;

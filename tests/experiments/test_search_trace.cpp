@@ -597,6 +597,15 @@ TEST_CASE("search: a signal during the set-up ends it before any study, the test
   CHECK_THROWS_AS(w.run(o), Cancelled);
   CHECK(std::count(w.log.begin(), w.log.end(), "testbed taken down") == 1);
   CHECK_FALSE(std::filesystem::exists(o.study_path));
+  // A set-up step that fails after the signal (a command its SIGINT killed) is the interruption
+  // too, named with what it stopped (it was exit 1 or 2 with that step's error).
+  SearchWorld bad(Script{.testbed_brought_up = true, .interrupt_at_setup = true});
+  bad.start_poor();
+  auto b = bad.options();
+  b.include = {"wg0/mtu", "wg9/*"};
+  CHECK_THROWS_WITH(bad.run(b), Catch::StartsWith("a signal came during the set-up (what it stopped: ") &&
+                                    Catch::EndsWith("nothing was measured, no study was made"));
+  CHECK_FALSE(std::filesystem::exists(b.study_path));
 }
 
 TEST_CASE("search: a confirmation round whose tunnel dies is skipped with the guardian disarmed", "[search-trace]") {
@@ -880,8 +889,8 @@ TEST_CASE("search: an outage that ends the simplification's checks keeps the con
     w.start_poor();
     const auto o = simplifying(w, 26);
     CHECK_THROWS_WITH(w.run(o), Catch::Contains("when the confirmed winner was to stay: an outage outside wgopt; the original values "
-                                                "are restored; the profile is written and the study's result stands: once the path "
-                                                "is back, `wgopt apply " + o.profile_path + "`"));
+                                                "are restored; the profile is written and the study's result stands (on the testbed "
+                                                "a search applies its two ends alike: search again once the path is back)"));
     CHECK(std::filesystem::exists(o.profile_path));
     // Found in review: the study was "failed" beside the result it had recorded.
     const auto study = StudyStore::open_read_only(o.study_path);
@@ -978,10 +987,16 @@ TEST_CASE("retune: the four outcomes", "[search-trace]") {
     const std::string p = write_profile(w, "p", kPoorKnobs, 600);
     const std::string before = *read_file(p);
     const auto o = retune_options(w, p);
+    std::ofstream(p + ".prev") << "# the profile before the last retune\n";
     const auto r = w.run(o);
     CHECK(r.outcome == SearchOutcome::Interrupted);
     CHECK_FALSE(r.apply_interrupted);
     CHECK(retune_exit_code(r.outcome) == 130);
+    CHECK(r.profile_path == p);  // the profile it held, named (it read "")
+    CHECK(r.changed.empty());    // nothing re-tuned stays
+    CHECK(read_file(p + ".prev") == std::optional<std::string>("# the profile before the last retune\n"));
+    CHECK_THAT(retune_summary(r), Catch::EndsWith("; the confirmed winner did not stay: the profile " + p + " is back as it was, and "
+                                                  "the study " + o.study_path + " records no winner"));
     // The profile, the host and the boot files (rewritten only for "retuned") agree on the old
     // winner, and the study names none (found in review: the profile held the new one).
     CHECK(*read_file(p) == before);
@@ -1003,6 +1018,7 @@ TEST_CASE("retune: the four outcomes", "[search-trace]") {
                                     Catch::Contains("the profile " + p + " is back as it was, and the study " + o.study_path +
                                                     " records no winner"));
     CHECK(*read_file(p) == before);
+    CHECK_FALSE(read_file(p + ".prev"));  // the copy write_profile made goes too: none was there
     CHECK(w.values(false).line() == before_cli);
     const auto study = StudyStore::open_read_only(o.study_path);
     CHECK(study.info().status == "failed");
