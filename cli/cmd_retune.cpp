@@ -236,7 +236,7 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
     } catch (const wgopt::UsageError&) {
       throw;  // bad input (a profile for another host too) changed nothing and ran nothing: no run to record
     } catch (const std::exception& e) {
-      // A signal before the study (the timer stopped at shutdown) is an interrupted run, not a
+      // A signal that ended it (the timer stopped at shutdown) is an interrupted run, not a
       // failure (found in review: it counted as one).
       ex::SearchReport stopped;
       stopped.outcome = ex::SearchOutcome::Interrupted;
@@ -244,8 +244,8 @@ void setup_retune(CLI::App& root, wgopt::cli::Context& ctx) {
       if (!metrics->empty()) {
         try {
           write_metrics(*metrics, cancelled ? &stopped : nullptr, r->profile);
-        } catch (const std::exception& e) {
-          spdlog::warn("cannot write the metrics of this failed run to {}: {}", *metrics, e.what());  // the run's error matters more
+        } catch (const std::exception& werr) {
+          spdlog::warn("cannot write the metrics of this failed run to {}: {}", *metrics, werr.what());  // the run's error matters more
         }
       }
       throw;

@@ -123,7 +123,9 @@ void run_and_print(const wgopt::experiments::SearchOptions& o, bool json, wgopt:
   const std::string except = report.left_alone.empty() ? "" : fmt::format(" (but {} knob(s) left as found)", report.left_alone.size());
   if (report.outcome == wgopt::experiments::SearchOutcome::PeerLost) {
     std::cerr << "wgopt: search ended: " << report.confirmation << "; this host is on its original values" << except
-              << "; continue with --resume " << report.study_path << "\n";
+              << (report.unapplied_winner ? "; the confirmed winner is written to " + report.profile_path + ", not applied"
+                                          : "; continue with --resume " + report.study_path)
+              << "\n";
     ctx.exit_code = 1;
   }
   if (const std::string late = wgopt::experiments::late_signal_line(report, interrupted); !late.empty()) {

@@ -100,8 +100,11 @@ void setup_testbed(CLI::App& root, Context& ctx) {
                             : r.outcome == UpResult::Outcome::rebuilt ? "rebuilt"
                                                                       : "already_up";
       nlohmann::json j{{"outcome", outcome}, {"rebuilt_because", r.rebuilt_because}, {"ping_ms", r.ping_ms},
-                       {"sshd_repaired", !r.sshd_repaired ? nlohmann::json()
-                                                          : nlohmann::json(r.ssh->made == TestbedSsh::Made::restarted ? "restarted" : "made anew")},
+                       {"sshd_repaired", r.sshd_repaired},
+                       {"sshd", !r.ssh ? nlohmann::json()
+                                       : nlohmann::json(r.ssh->made == TestbedSsh::Made::found       ? "found"
+                                                        : r.ssh->made == TestbedSsh::Made::restarted ? "restarted"
+                                                                                                     : "made anew")},
                        {"status", r.status.to_json()}};
       if (r.ssh) {
         j["ssh"] = {{"sshd_pid", r.ssh->sshd_pid}, {"target", r.ssh->target},   {"identity", r.ssh->identity},
@@ -114,13 +117,16 @@ void setup_testbed(CLI::App& root, Context& ctx) {
     }
     const auto& n = t.names();
     if (r.outcome == UpResult::Outcome::already_up) {
-      const bool restarted = r.sshd_repaired && r.ssh->made == TestbedSsh::Made::restarted;
-      std::printf(!r.sshd_repaired ? "testbed %s is already up and healthy: nothing changed (handshake %s, ping %.3f ms)\n"
-                  : restarted      ? "testbed %s was up but its sshd was not running: started it again on its keys, the peer's state "
-                                     "kept (handshake %s, ping %.3f ms)\n"
-                                   : "testbed %s was up but its sshd was not healthy: made it anew, with fresh keys and a fresh peer "
-                                     "state (handshake %s, ping %.3f ms)\n",
-                  n.prefix.c_str(), age_text(r.status.handshake_age_s).c_str(), r.ping_ms);
+      // What was done to its sshd, from what up_ssh did (found in review: `up --ssh` that added one
+      // said "nothing changed").
+      const auto made = r.ssh ? r.ssh->made : TestbedSsh::Made::found;
+      const char* line = made == TestbedSsh::Made::found ? "testbed {} is already up and healthy: nothing changed"
+                         : made == TestbedSsh::Made::restarted
+                             ? "testbed {} was up but its sshd was not running: started it again on its keys, the peer's state kept"
+                         : r.sshd_repaired ? "testbed {} was up but its sshd was not healthy: made it anew, with fresh keys and a fresh peer state"
+                                           : "testbed {} is up: added its sshd, with fresh keys and a fresh peer state";
+      std::printf("%s (handshake %s, ping %.3f ms)\n", fmt::format(fmt::runtime(line), n.prefix).c_str(),
+                  age_text(r.status.handshake_age_s).c_str(), r.ping_ms);
       if (r.ssh) print_ssh_text(n, *r.ssh);
       return;
     }

@@ -287,7 +287,7 @@ struct ChildSetup {
     ::signal(SIGPIPE, SIG_DFL);
     // ... except the terminal's, during a change: a Ctrl-C reaches the foreground process group,
     // and a `tc` it killed would undo the change instead of letting it finish.
-    if (stop_held) {
+    if (stop_held && die_with_parent) {  // a daemon leaves the terminal's session below: nothing to ignore for good
       for (int sig : {SIGINT, SIGQUIT, SIGHUP}) ::signal(sig, SIG_IGN);
     }
     // A daemon (it outlives wgopt on purpose) leaves wgopt's session: a Ctrl-C or hang-up of the

@@ -159,7 +159,7 @@ std::string label(const ExportOptions& options) {
 }
 
 std::string captured_note(const Model& m, const std::string& comment, const std::string& there) {
-  if (m.place.empty() || m.place == "host") return "";
+  if (!m.place.starts_with("netns ")) return "";  // the host's own, or a peer's (`knobs --ssh --save`)
   return comment_line(comment, fmt::format("Captured in {}: installed on a host, this file acts in its root namespace; {}.", cut(m.place), there));
 }
 

@@ -47,12 +47,12 @@ Model build_model(const act::Profile& profile, const ExportOptions& options);
 std::string header(const act::Profile& profile, const ExportOptions& options, const std::string& comment,
                    const std::string& install);
 
-// "# Not expressible here (HINT):" and one "#   ID = VALUE" comment_line() per knob, or "" when none.
 // A profile captured in a network namespace (host.place "netns NAME"): one comment line saying that
 // the file acts in the host's root namespace where it is installed, and `there`, how to apply it in
-// the namespace instead. "" for a profile of the host itself.
+// the namespace instead. "" for any other place (the host itself, a peer's).
 std::string captured_note(const Model& m, const std::string& comment, const std::string& there);
 
+// "# Not expressible here (HINT):" and one "#   ID = VALUE" comment_line() per knob, or "" when none.
 std::string not_expressible(const std::vector<const Knob*>& knobs, const std::string& comment, const std::string& hint);
 
 // The scalar at `path` below `node` ("plant", "testbed"), or nullopt when any step is missing.

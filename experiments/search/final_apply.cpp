@@ -55,7 +55,7 @@ std::string put_back_files(const FilesBefore& before) {
         what = fmt::format("no profile is left at {}", path);
       }
     } catch (const std::exception& e) {  // Error, filesystem_error: said, and the failure reported goes on
-      spdlog::error("cannot put {} back as it was ({}): it names a winner the host is not on; do not apply it", path, e.what());
+      spdlog::error("cannot put {} back as it was ({}): it may not match the host; do not apply it", path, e.what());
       what = fmt::format("the profile {} could NOT be put back (see above)", path);
     }
     if (said.empty()) said = what;
@@ -109,15 +109,25 @@ void apply_for_good(const FinalApply& f, SearchReport& report) {
                                                  : "once the path is back, apply it: " + f.apply_hint;
     throw OutageEnded(fmt::format("{}; the profile is written and the study's result stands ({})", e.what(), way));
   } catch (const peer::PeerLost&) {  // this end is rolled back, the peer restores itself
-    if (f.retune) withdraw_winner(f, "interrupted", report);
+    if (f.retune) {
+      withdraw_winner(f, "interrupted", report);
+    } else {  // the profile and the result stand: what applies them once the peer is back
+      report.unapplied_winner = true;
+      report.apply_hint = f.apply_hint;
+    }
     throw;
   } catch (const WinnerCutTunnel& e) {
     throw Error(fmt::format("{}; {}", e.what(), withdraw_winner(f, "failed", report)));
-  } catch (const Cancelled&) {  // a signal while waiting for the peer
-    withdraw_winner(f, "interrupted", report);
+  } catch (const Cancelled&) {  // a signal while waiting for the peer: as Ctrl-C in the tunnel check
+    if (!f.retune) {
+      report.apply_interrupted = true;
+      report.apply_hint = f.apply_hint;
+      return;
+    }
+    spdlog::error("the confirmed winner did not stay: {}", withdraw_winner(f, "interrupted", report));
     throw;
   } catch (...) {
-    withdraw_winner(f, "failed", report);
+    spdlog::error("the confirmed winner did not stay: {}", withdraw_winner(f, "failed", report));
     throw;
   }
 }

@@ -320,9 +320,9 @@ namespace {
 void say_unbounded_rounds(const SearchOptions& o, const SearchPlan& plan, SearchProgress& progress) {
   const int checks = o.simplify ? plan.max_checks : 0;
   const double most_min = std::chrono::duration<double>(unbounded_rounds_most(plan.nominal_measure_s, plan.confirm_rounds, checks)).count() / 60;
-  progress.say(fmt::format("no --budget: after the trials, the confirmation ({} rounds){} run to their end, up to ~{:.0f} min "
+  progress.say(fmt::format("no --budget: after the trials, the confirmation ({} rounds: {} measurements){} run to their end, up to ~{:.0f} min "
                            "more at ~{:.0f} s a measurement; give --budget (e.g. --budget 10m) to bound the whole search{}",
-                           plan.confirm_rounds, o.simplify ? fmt::format(" and the winner's simplification (up to {} check(s) on the plant)", checks) : "",
+                           plan.confirm_rounds, 2 * plan.confirm_rounds, o.simplify ? fmt::format(" and the winner's simplification (up to {} check(s) on the plant)", checks) : "",
                            std::ceil(most_min), plan.nominal_measure_s, o.simplify ? ", or --keep-whole-winner to skip the checks" : ""));
 }
 

@@ -125,6 +125,7 @@ struct SearchReport {
   bool simplification_interrupted = false;  // Ctrl-C stopped it: the profile is written, the winner not applied
   bool apply_interrupted = false;     // Ctrl-C while the confirmed winner was applied for good: rolled back, the profile written
   std::string apply_hint;            // after either: the command(s) that apply the profile (empty: the testbed's, none)
+  bool unapplied_winner = false;     // the peer was lost during the final apply: the profile holds the winner, not applied (apply_hint)
   std::string withdrawn;             // the confirmed winner did not stay: what became of the profile and the study (final_apply.hpp)
   std::string support;               // what the kept changes rest on (support_line; empty: none kept)
   double baseline_throughput_mbps = 0;  // mean over the baseline rounds

@@ -48,7 +48,12 @@ std::string ended_early_summary(const SearchReport& r, const std::string& ssh_ta
   out += trial_counts(r) + "\n";
   out += "study:   " + r.study_path + "\n";
   if (!r.profile_path.empty()) out += "profile: " + r.profile_path + "\n";
-  out += "next:    wgopt search --resume " + r.study_path + "   # continues this study\n";
+  if (r.unapplied_winner) {  // the study is finished: nothing to resume
+    out += "the profile holds the confirmed winner, not applied: " +
+           (r.apply_hint.empty() ? std::string("a search applies the testbed's two ends alike") : "once the peer is back, " + r.apply_hint) + "\n";
+  } else {
+    out += "next:    wgopt search --resume " + r.study_path + "   # continues this study\n";
+  }
   return out;
 }
 

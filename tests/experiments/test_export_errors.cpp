@@ -97,6 +97,9 @@ TEST_CASE("export: a profile captured in a namespace says, in every boot file, w
   on_eth0.underlay = "eth0";
   const auto host = render_export(profile("  eth0/mtu: 1500\n", "host: {place: host}\n"), "networkd", on_eth0);
   CHECK_THAT(host.at(0).content, !Contains("Captured in"));
+  // A peer's knobs saved over ssh (`knobs --ssh --save`: place "peer NAME") are that host's own.
+  const auto peer = render_export(profile("  eth0/mtu: 1500\n", "host: {place: peer gw1}\n"), "networkd", on_eth0);
+  CHECK_THAT(peer.at(0).content, !Contains("Captured in"));
 }
 
 TEST_CASE("export: the underlay and the WireGuard interface are chosen by the documented rule", "[export]") {

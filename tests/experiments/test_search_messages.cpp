@@ -86,6 +86,15 @@ TEST_CASE("a search that lost its peer says so, names no profile and says how to
   CHECK_THAT(text, !Contains("profile:") && !Contains("wgopt export") && !Contains("baseline kept"));
   CHECK_THAT(text, Contains("wgopt search --resume /var/lib/wgopt/studies/s.sqlite"));
   CHECK_THAT(text, Contains("\npeer: trial 2: peer lost and not reachable again: the search ends"));
+  // Lost during the final apply: the study is finished (its result stands), so no --resume; the
+  // profile holds the winner and the commands that apply it are named (found in review).
+  r.unapplied_winner = true;
+  r.profile_path = "/var/lib/wgopt/studies/s.yaml";
+  r.apply_hint = "wgopt apply P and wgopt apply --ssh root@198.18.0.1 P";
+  const std::string lost_at_apply = search_summary(r);
+  CHECK_THAT(lost_at_apply, !Contains("--resume") && Contains("profile: /var/lib/wgopt/studies/s.yaml\n") &&
+                                Contains("the profile holds the confirmed winner, not applied: once the peer is back, wgopt apply P and "
+                                         "wgopt apply --ssh root@198.18.0.1 P\n"));
 }
 
 TEST_CASE("--json of a kept baseline gives the winner the baseline's throughput with its score", "[search-messages]") {
@@ -152,7 +161,7 @@ TEST_CASE("a search with a trial cap and no --budget says up front what runs aft
   auto o = w.options();
   o.simplify = true;
   o.confirm_rounds.reset();  // the default with no budget: 8, for the 12 checks' chain (--max-checks 12)
-  CHECK_THAT(said(o, w), Contains("no --budget: after the trials, the confirmation (8 rounds) and the winner's simplification (up to 12 "
+  CHECK_THAT(said(o, w), Contains("no --budget: after the trials, the confirmation (8 rounds: 16 measurements) and the winner's simplification (up to 12 "
                                   "check(s) on the plant) run to their end, up to ~") &&
                              Contains("give --budget (e.g. --budget 10m) to bound the whole search, or --keep-whole-winner"));
   SearchWorld bounded;
@@ -167,7 +176,7 @@ TEST_CASE("a search with a trial cap and no --budget says up front what runs aft
   o.simplify = true;
   o.confirm_rounds.reset();
   o.max_checks.reset();
-  CHECK_THAT(said(o, capped), Contains("no --budget: after the trials, the confirmation (4 rounds) and the winner's simplification (up to 1 "
+  CHECK_THAT(said(o, capped), Contains("no --budget: after the trials, the confirmation (4 rounds: 8 measurements) and the winner's simplification (up to 1 "
                                        "check(s) on the plant) run to their end, up to ~5 min"));
 }
 
