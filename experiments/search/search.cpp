@@ -222,6 +222,14 @@ void fill_outcome(const SearchOptions& o, const SearchPlan& plan, const BoundSpa
 }
 
 // A signal ended the search: what was applied is rolled back already (AppliedCandidate).
+// An error ends the search: the study says so (best effort: the error on its way out matters more).
+void mark_failed(StudyStore& store) noexcept {
+  try {
+    store.set_status("failed");
+  } catch (...) {
+  }
+}
+
 // `name_profile`: the profile is this run's to name (written by it, or the one a retune holds).
 void end_interrupted(const TrialCounts& counts, StudyStore& store, bool name_profile, SearchReport& report) {
   count_trials(counts, report);
@@ -327,8 +335,10 @@ void say_unbounded_rounds(const SearchOptions& o, const SearchPlan& plan, Search
 }
 
 // The report's fields known before the first measurement.
-SearchReport begun_report(const SearchOptions& o, const BoundSpace& bound, const OpenedStudy& study) {
+SearchReport begun_report(const SearchOptions& o, const SearchPlan& plan, const BoundSpace& bound, const OpenedStudy& study) {
   SearchReport report;
+  // Known before any measurement: a retune stopped early reported 0 (found by an exploratory test).
+  if (plan.retune()) report.recorded_score = plan.retune_evidence.recorded_score().value_or(0);
   report.drifted = bound.drifted;
   report.kernel_was = study.kernel_was;
   report.kernel_now = study.kernel_now;
@@ -371,11 +381,8 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   const SearchOptions o = resume_options(given);  // --resume: the study checked read-only, its plant
   SearchPlan plan = plan_search(o);
   const SetUp set_up(interrupted, o);
-  SearchPlant sp = set_up([&] {
-    return env.plant(o, [&](const std::string& line) {
-      if (!o.quiet) std::cerr << line << "\n";
-    });
-  });
+  const std::function<void(const std::string&)> say = [&](const std::string& line) { if (!o.quiet) std::cerr << line << "\n"; };
+  SearchPlant sp = set_up([&] { return env.plant(o, say); });
   BroughtUpTestbed brought_up(sp, o.quiet, o.testbed_prefix);  // destroyed after the session, the lock and the peer's link
   std::unique_ptr<RemoteEnd> remote = set_up([&] { return open_remote_end(o, sp, env, interrupted); });  // --ssh: the peer's end
   if (plan.retune() && remote) set_up([&] { gate_peer_facts(*plan.retune_profile, o.retune_profile, *remote, o.retune_force); });
@@ -388,9 +395,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
   set_up.check();
   OpenedStudy study = open_study(o, plan, sp, bound, env, remote.get());
   brought_up.keep();  // from here the search uses the testbed (and leaves it up, as `wgopt search --testbed` does)
-  SearchReport report = begun_report(o, bound, study);
-  // Known before any measurement: a retune stopped early reported 0 (found by an exploratory test).
-  if (plan.retune()) report.recorded_score = plan.retune_evidence.recorded_score().value_or(0);
+  SearchReport report = begun_report(o, plan, bound, study);
 
   std::unique_ptr<act::Guardian> guardian = o.watchdog ? env.start_guardian(o, env.state_dir) : nullptr;
   auto engine = make_engine(plan, *bound.space);
@@ -481,10 +486,7 @@ SearchReport run_search(const SearchOptions& given, const std::atomic<bool>& int
     ended();
     return report;
   } catch (...) {
-    try {
-      if (!result_recorded) study.store.set_status("failed");
-    } catch (...) {
-    }
+    if (!result_recorded) mark_failed(study.store);
     throw;
   }
   ended();
