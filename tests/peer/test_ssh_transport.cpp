@@ -134,6 +134,12 @@ TEST_CASE("every word that reaches the peer's shell is plain; targets and paths 
   CHECK(parse_ssh_target("198.18.0.1").user.empty());
   CHECK(parse_ssh_target("admin@peer-2.example.com").host == "peer-2.example.com");
   CHECK(parse_ssh_target("root@fe80::1%eth0").host == "fe80::1%eth0");
+  CHECK(parse_ssh_target("root@2001:db8::1").host == "2001:db8::1");
+  // What ssh's own command line takes and --ssh does not is named with the way to say it.
+  CHECK_THROWS_WITH(parse_ssh_target("root@127.0.0.1:2222"),
+                    "--ssh 'root@127.0.0.1:2222' names a port: give it with --ssh-option Port=2222 and --ssh root@127.0.0.1");
+  CHECK_THROWS_WITH(parse_ssh_target("ssh://root@127.0.0.1:2222"), Catch::StartsWith("--ssh 'ssh://root@127.0.0.1:2222' is a URL: give "
+                                                                                     "[USER@]HOST"));
 
   o = base();
   o.identity = "/nonexistent/key";
