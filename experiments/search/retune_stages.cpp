@@ -19,6 +19,8 @@ void gate_peer_facts(const act::Profile& profile, const std::string& label, cons
 
 void put_back_drift(PlantAccess& plant, const std::vector<std::string>& drifted, SearchProgress& progress) {
   for (const auto& d : drifted) progress.say("drifted from the profile: " + d);
+  const int n = static_cast<int>(drifted.size());
+  progress.show("put back", n, n);  // the line read "trial 0" here (found by an exploratory test)
   AppliedCandidate profile(plant, plant.bound().retune_values, kApplyLease);
   if (!profile.alive()) {
     profile.rollback();
