@@ -151,14 +151,16 @@ ConfirmResult confirm_winner(const SearchOptions& o, const BaselineResult& basel
   const int rounds = rounds_for(o, plan, baseline, budget, progress);
   progress.set_candidate(r.winner, bound.baseline);  // the line named the last trial's knobs
   ConfirmationMeasurements m(o, mo, plant, outages, store, plan, progress, baseline.averages.mean_throughput(), r);
+  const auto look_began = budget.elapsed();
   m.measure(rounds, 2 * rounds);
+  const double first_look_s = std::chrono::duration<double>(budget.elapsed() - look_began).count();
   auto enough = [&] { return m.measured(&ConfirmationRound::baseline) >= 2 && m.measured(&ConfirmationRound::candidate) >= 2; };
   if (enough()) {
     // A second look when the time left holds its rounds: that depends on the time the first look's
     // rounds took, never on their scores, so a first look with no time for a second is the only
     // one, at the full confidence; with one, each look decides at half the error rate.
     const auto left = seconds_left(budget);
-    const int more = o.second_look && left ? second_look_rounds(*left, baseline.full_measure_s, rounds) : 0;
+    const int more = o.second_look && left ? second_look_rounds(*left, baseline.full_measure_s, rounds, first_look_s) : 0;
     r.confirmation = decide_confirmation_in_looks(m.scores, 1, more > 0 ? 2 : 1);
     if (more > 0 && looks_again(r.confirmation)) {
       progress.say(fmt::format("confirmation: {}; looking again after {} more rounds, in the time left of the budget",

@@ -79,9 +79,10 @@ int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_r
 
 double round_seconds(double measure_s) { return 2 * (measure_s + 1.5); }
 
-int second_look_rounds(double left_s, double full_measure_s, int first_rounds) {
+int second_look_rounds(double left_s, double full_measure_s, int first_rounds, double first_look_s) {
   if (first_rounds < kMinUsefulConfirmRounds || full_measure_s <= 0) return 0;
-  const int fit = static_cast<int>((left_s - kPersistS) / round_seconds(full_measure_s));
+  const double round_s = std::max(round_seconds(full_measure_s), first_look_s / first_rounds);
+  const int fit = static_cast<int>((left_s - kPersistS) / round_s);
   return fit < kMinUsefulConfirmRounds ? 0 : std::min(fit, first_rounds);
 }
 

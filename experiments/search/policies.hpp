@@ -105,8 +105,11 @@ int confirmation_rounds_that_fit(double left_s, double full_measure_s, int max_r
 // fewer (the user's --confirm-rounds). Asked after the first look: with rounds for a second, each
 // look decides at half the error rate. A 20-minute search on the testbed kept the baseline on a +20.9% gain whose
 // 4 rounds' interval reached -0.8 while 211 s held for the winner's simplification went unused
-// (2026-12-06).
-int second_look_rounds(double left_s, double full_measure_s, int first_rounds);
+// (2026-12-06). `first_look_s`, the time the first look's rounds took (0: not known), sets a round's
+// time when it is longer than the nominal one (apply, settle and the tunnel check are slower over
+// ssh or on a busy host): a retune's second look overran its --budget by 12-20 s (found by an
+// exploratory test).
+int second_look_rounds(double left_s, double full_measure_s, int first_rounds, double first_look_s = 0);
 
 // The time the confirmation leaves for the simplification of the winner: kMinUsefulConfirmRounds
 // rounds of 2 measurements (whole, simplified), plus 1.5 s each for apply, settle and liveness.

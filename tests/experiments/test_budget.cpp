@@ -259,6 +259,11 @@ TEST_CASE("a confirmation looks again only when the time left holds 3 more round
   // A first look of fewer than 3 rounds (--confirm-rounds 2, the user's choice) has none.
   CHECK(second_look_rounds(1000, 10, 2) == 0);
   CHECK(second_look_rounds(1000, 0, 4) == 0);
+  // The first look's own pace when it was slower than the nominal 23 s a round: 4 rounds in 120 s
+  // are 30 s each, so 79 s holds 2 (none), 100 s holds 3; a faster first look changes nothing.
+  CHECK(second_look_rounds(79, 10, 4, 120) == 0);
+  CHECK(second_look_rounds(100, 10, 4, 120) == 3);
+  CHECK(second_look_rounds(79, 10, 4, 40) == 3);
 }
 
 TEST_CASE("screening measures half the duration when that leaves a steady window, and a bad length is named") {
